@@ -1,0 +1,84 @@
+// Command-line parsing with node:util parseArgs: one option table for all commands, then a check
+// that the command accepts what was given (so `veer shift web 5 --json` is a usage error, not ignored).
+import { parseArgs } from 'node:util';
+import { VeerError, err, ok, type Result } from '../domain/errors.js';
+
+export const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  admin: { type: 'string' },
+  token: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+export type OptionName = keyof typeof OPTIONS;
+
+export interface OptionValues {
+  config?: string;
+  json?: boolean;
+  admin?: string;
+  token?: string;
+  help?: boolean;
+  version?: boolean;
+}
+
+export interface ParsedArgs {
+  command: string | undefined;
+  /** Positionals after the command name. */
+  positionals: string[];
+  values: OptionValues;
+  given: OptionName[];
+}
+
+export class UsageError extends VeerError {
+  constructor(message: string) {
+    super('usage', 400, message);
+  }
+}
+
+// parseArgs reads "-5" as an unknown short option; a weight of -5 must reach the API's validation
+// instead, so negative numbers are hidden behind a marker while parsing.
+const NEGATIVE_NUMBER = /^-\d+(\.\d*)?$/;
+const MARK = '\u0000';
+const hide = (a: string): string => (NEGATIVE_NUMBER.test(a) ? MARK + a : a);
+const unhide = (a: string): string => (a.startsWith(MARK) ? a.slice(MARK.length) : a);
+
+export function parseCliArgs(argv: readonly string[]): Result<ParsedArgs, UsageError> {
+  let parsed: ReturnType<typeof parseWithTokens>;
+  try {
+    parsed = parseWithTokens(argv.map(hide));
+  } catch (e) {
+    return err(new UsageError(e instanceof Error ? e.message : String(e)));
+  }
+  const positionals = parsed.positionals.map(unhide);
+  const given = new Set<OptionName>();
+  for (const t of parsed.tokens) if (t.kind === 'option') given.add(t.name as OptionName);
+  const values: OptionValues = {};
+  for (const [k, v] of Object.entries(parsed.values)) {
+    (values as Record<string, unknown>)[k] = typeof v === 'string' ? unhide(v) : v;
+  }
+  return ok({ command: positionals[0], positionals: positionals.slice(1), values, given: [...given] });
+}
+
+function parseWithTokens(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+}
+
+const ALWAYS_ALLOWED: readonly OptionName[] = ['help', 'version'];
+
+export function checkCommandArgs(
+  args: ParsedArgs,
+  spec: { name: string; options: readonly OptionName[]; positionals: { min: number; max: number } },
+): Result<void, UsageError> {
+  for (const name of args.given) {
+    if (!spec.options.includes(name) && !ALWAYS_ALLOWED.includes(name)) {
+      return err(new UsageError(`option --${name} is not accepted by "veer ${spec.name}"`));
+    }
+  }
+  const n = args.positionals.length;
+  if (n < spec.positionals.min) return err(new UsageError(`"veer ${spec.name}" needs ${spec.positionals.min} argument(s), got ${n}`));
+  if (n > spec.positionals.max) {
+    return err(new UsageError(`"veer ${spec.name}" takes at most ${spec.positionals.max} argument(s), got ${n}: unexpected "${args.positionals[spec.positionals.max]}"`));
+  }
+  return ok(undefined);
+}

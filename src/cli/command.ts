@@ -1,0 +1,22 @@
+// What every `veer` command is: a name, what it accepts, and a run function returning an exit code.
+import type { OptionName, ParsedArgs } from './args.js';
+
+/** Exit codes: scripts and CI branch on these. 64 is EX_USAGE from sysexits.h. */
+export const EXIT = { ok: 0, failure: 1, config: 2, usage: 64 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Output and environment, injected so commands never touch `process` for them. */
+export interface CliIO {
+  out(line: string): void;
+  err(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Command {
+  name: string;
+  synopsis: string;
+  summary: string;
+  options: readonly OptionName[];
+  positionals: { min: number; max: number };
+  run(args: ParsedArgs, io: CliIO): Promise<ExitCode>;
+}

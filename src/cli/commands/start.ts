@@ -1,0 +1,65 @@
+// `veer start [-c file]`: load the config, run the proxy until SIGTERM/SIGINT, then shut down
+// gracefully. A second signal means "now": an operator who presses Ctrl-C twice is not kept waiting.
+import { checkAdminExposure } from '../../api/auth.js';
+import { ConfigError } from '../../domain/errors.js';
+import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
+import { configPath } from '../config-path.js';
+
+export const startCommand: Command = {
+  name: 'start',
+  synopsis: 'start [-c file]',
+  summary: 'run the proxy (data plane, admin API, rollout controllers)',
+  options: ['config'],
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    const { loadConfigFile } = await import('../../config/load.js');
+    const { formatProblems } = await import('../../config/problems.js');
+    const path = configPath(args.values, io.env);
+    const loaded = await loadConfigFile(path, io.env);
+    if (!loaded.ok) {
+      io.err(formatProblems(loaded.error, path));
+      return EXIT.config;
+    }
+    const config = loaded.value;
+    const exposure = checkAdminExposure(config.admin.listen.host, config.admin.token);
+    if (!exposure.ok) {
+      io.err(formatProblems(exposure.error, path));
+      return EXIT.config;
+    }
+    const { startVeer } = await import('../../main.js');
+    let running: { close(): Promise<void> };
+    try {
+      running = await startVeer(config);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        io.err(formatProblems(e, path));
+        return EXIT.config;
+      }
+      io.err(`error: cannot start veer: ${e instanceof Error ? e.message : String(e)}`);
+      return EXIT.failure;
+    }
+    return untilSignal(running, io);
+  },
+};
+
+function untilSignal(running: { close(): Promise<void> }, io: CliIO): Promise<ExitCode> {
+  return new Promise((resolve) => {
+    let closing = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (closing) {
+        io.err(`${signal} again: exiting without waiting for shutdown`);
+        process.exit(EXIT.failure);
+      }
+      closing = true;
+      running.close().then(
+        () => resolve(EXIT.ok),
+        (e: unknown) => {
+          io.err(`error: shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+          resolve(EXIT.failure);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

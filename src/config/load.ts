@@ -1,0 +1,85 @@
+// Reads proxy.config.yaml: YAML → `${VAR}` interpolation → schema validation, collecting every problem
+// (syntax, unset variables, invalid fields) so the operator fixes the file in one pass.
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { ConfigError, err, ok, type Problem, type Result } from '../domain/errors.js';
+import { type Env, interpolateDocument, interpolateValue } from './interpolate.js';
+import { validateWith } from './problems.js';
+import { type Config, configSchema } from './schema.js';
+
+// Guards against alias bombs ("billion laughs") in a file that may come from anywhere.
+const MAX_ALIAS_COUNT = 100;
+
+export async function loadConfigFile(path: string, env: Env = process.env): Promise<Result<Config, ConfigError>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    return err(new ConfigError(`cannot read config file ${path}: ${describeFsError(e)}`));
+  }
+  return parseConfigText(text, env, path);
+}
+
+/** `source` (a file name) only appears in the error message. */
+export function parseConfigText(text: string, env: Env, source?: string): Result<Config, ConfigError> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core', merge: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return err(configError(doc.errors.map((e) => yamlProblem(e, lines, text)), source));
+  }
+  const problems = interpolateDocument(doc, env);
+  let tree: unknown;
+  try {
+    tree = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    return err(configError([...problems, { path: '', message: `YAML: ${(e as Error).message}` }], source));
+  }
+  return validate(tree, problems, source);
+}
+
+/** For callers that already hold a config-shaped object (tests, API overrides). */
+export function parseConfigObject(obj: unknown, env: Env): Result<Config, ConfigError> {
+  const r = interpolateValue(obj, env);
+  return validate(r.value, r.problems);
+}
+
+function validate(tree: unknown, earlier: readonly Problem[], source?: string): Result<Config, ConfigError> {
+  // An empty file (or one holding only comments) parses to null: that means "all defaults".
+  const r = validateWith(configSchema, tree ?? {});
+  // A field whose variable is unset was replaced by "": its schema complaint would only repeat the cause.
+  const reported = new Set(earlier.map((p) => p.path));
+  const later = r.ok ? [] : r.error.filter((p) => !reported.has(p.path));
+  const problems = [...earlier, ...later];
+  if (problems.length > 0 || !r.ok) return err(configError(problems, source));
+  return ok(r.value);
+}
+
+function configError(problems: readonly Problem[], source?: string): ConfigError {
+  const where = source ? ` in ${source}` : '';
+  const list = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+  return new ConfigError(`invalid configuration${where}: ${list}`, problems);
+}
+
+function yamlProblem(e: YAMLError, lines: LineCounter, text: string): Problem {
+  const { line, col } = lines.linePos(e.pos[0]);
+  const message = e.code === 'MULTIPLE_DOCS' ? 'a config file holds a single YAML document (found another "---")' : e.message.replace(/\s*\n[\s\S]*$/, '');
+  const lineText = text.split(/\r?\n/)[line - 1] ?? '';
+  // `${…}` is not a valid plain scalar inside [ ] or { } (YAML reserves the braces there).
+  const hint = lineText.includes('${') ? ' (hint: ${…} cannot appear unquoted inside [ ] or { }: use block style, or quotes for a string value)' : '';
+  return { path: '', message: `YAML syntax error at line ${line}, column ${col}: ${message}${hint}` };
+}
+
+function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return (e as Error).message;
+  }
+}

@@ -1,0 +1,277 @@
+// The whole configuration contract, with every default (DESIGN.md: "all defaults live here").
+// Durations are accepted as "500ms" / "30s" / "2m" and come out as milliseconds; weights as
+// percentages and come out as basis points. Keys are part of the public contract: add, never rename.
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+import { parseTarget, type TargetAddress } from '../domain/target.js';
+import { percentToBp } from '../domain/weight.js';
+
+/** A duration (→ ms) without a default, for API bodies where absence means "keep the policy's". */
+export const durationValue = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const r = parseDuration(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }
+  return r.ms;
+});
+
+export const positiveDurationValue = durationValue.refine((ms) => ms > 0, { message: 'must be a positive duration' });
+
+export const duration = (def: string) => durationValue.prefault(def);
+export const positiveDuration = (def: string) => positiveDurationValue.prefault(def);
+
+export const targetString = z.string().transform((v, ctx): TargetAddress => {
+  const r = parseTarget(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }
+  return r.target;
+});
+
+/** "host:port" for a listener; host may be empty/"0.0.0.0"/"::"/"[::1]". */
+export const listenAddress = z.string().transform((v, ctx) => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):(\d{1,5})$/.exec(v.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected "host:port" (port 0–65535), got "${v}"` });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+});
+export type ListenAddress = z.output<typeof listenAddress>;
+
+export const percentWeight = z.number({ error: 'expected a number from 0 to 100' }).transform((v, ctx) => {
+  const r = percentToBp(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }
+  return r.bp;
+});
+
+const hostPattern = z
+  .string()
+  .min(1)
+  .refine((h) => h === '*' || /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?(:\d+)?$/.test(h), {
+    message: 'expected a host name, "*.example.com" or "*"',
+  });
+
+const matchSchema = z
+  .object({
+    hosts: z.array(hostPattern).min(1, 'must list at least one host (use "*" for any)').default(['*']),
+    pathPrefix: z.string().startsWith('/', 'must start with "/"').default('/'),
+  })
+  .strict()
+  .prefault({});
+
+const dockerSelector = z
+  .object({
+    selector: z.record(z.string(), z.string()).refine((r) => Object.keys(r).length > 0, 'must name at least one label'),
+    port: z.number().int().min(1).max(65535),
+    endpoint: z.string().optional(),
+    network: z.string().optional(),
+  })
+  .strict();
+
+const poolSchema = z
+  .object({
+    targets: z.array(targetString).default([]),
+    docker: dockerSelector.optional(),
+  })
+  .strict()
+  .prefault({});
+
+const stickySchema = z
+  .object({
+    cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name'),
+    maxAge: duration('24h'),
+    secure: z.boolean().default(false),
+    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
+  })
+  .strict();
+
+const healthCheckSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    path: z.string().startsWith('/', 'must start with "/"').default('/healthz'),
+    interval: positiveDuration('5s'),
+    timeout: positiveDuration('2s'),
+    healthyThreshold: z.number().int().min(1).default(2),
+    unhealthyThreshold: z.number().int().min(1).default(3),
+    /** Status codes below this count as healthy (2xx/3xx by default). */
+    expectStatusBelow: z.number().int().min(200).max(600).default(400),
+  })
+  .strict();
+
+const outlierSchema = z
+  .object({
+    consecutiveErrors: z.number().int().min(1).default(5),
+    ejectFor: positiveDuration('30s'),
+    /** Never eject more than this share of a pool's targets (the last target is never ejected). */
+    maxEjectedPercent: z.number().min(0).max(100).default(50),
+  })
+  .strict()
+  .prefault({});
+
+export const rolloutPolicySchema = z
+  .object({
+    strategy: z.enum(['canary', 'blue-green']).default('canary'),
+    steps: z
+      .array(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100'))
+      .min(1, 'must list at least one step')
+      .default([5, 10, 25, 50, 100])
+      .superRefine((steps, ctx) => {
+        for (let i = 1; i < steps.length; i++) {
+          if ((steps[i] as number) <= (steps[i - 1] as number)) {
+            ctx.addIssue({ code: 'custom', path: [i], message: `must be greater than the previous step (${steps[i - 1]})` });
+          }
+        }
+      }),
+    stepInterval: positiveDuration('30s'),
+    analysisInterval: positiveDuration('2s'),
+    minRequests: z.number().int().min(1).default(200),
+    maxErrorRate: z.number().min(0).max(1).default(0.01),
+    maxP99Ms: z.number().positive().default(800),
+    maxErrorRateIncrease: z.number().min(0).max(1).default(0.01),
+    maxLatencyRatio: z.number().min(1).default(1.5),
+    failureLimit: z.number().int().min(1).default(2),
+    confidence: z.number().gt(0.5).lt(1).default(0.99),
+    progressDeadline: positiveDuration('10m'),
+    onDeadline: z.enum(['pause', 'rollback']).default('pause'),
+    drainTimeout: positiveDuration('30s'),
+    rollbackWindow: positiveDuration('5m'),
+    healthTimeout: positiveDuration('60s'),
+    retryCanaryOnStable: z.boolean().default(false),
+  })
+  .strict();
+export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;
+
+export const serviceSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "-" or "_" (max 63)'),
+    match: matchSchema,
+    stable: poolSchema,
+    canary: poolSchema,
+    /** Initial canary weight (percent); a persisted weight from the state store wins over it. */
+    weight: percentWeight.default(0),
+    sticky: stickySchema.optional(),
+    healthCheck: healthCheckSchema.optional(),
+    outlier: outlierSchema,
+    rollout: rolloutPolicySchema.prefault({}),
+  })
+  .strict();
+export type ServiceConfig = z.output<typeof serviceSchema>;
+
+const timeoutsSchema = z
+  .object({
+    /** Upstream TCP connect. */
+    connect: positiveDuration('5s'),
+    /** Upstream time to response headers. */
+    header: positiveDuration('30s'),
+    /** Upstream gap between body chunks. */
+    body: positiveDuration('60s'),
+    /** Idle upstream keep-alive sockets are closed after this; keep it below the upstreams' own. */
+    upstreamIdle: positiveDuration('4s'),
+    /** Client keep-alive: longer than common balancer idle timeouts (60 s) so the front never 502s. */
+    clientKeepAlive: positiveDuration('65s'),
+    /** Time a client has to send its request headers (slowloris bound). */
+    clientHeader: positiveDuration('20s'),
+    /** Whole-request bound for receiving a client request (0 = none). */
+    clientRequest: duration('5m'),
+    /** How long SIGTERM waits for in-flight requests. */
+    shutdown: positiveDuration('30s'),
+  })
+  .strict()
+  .prefault({});
+
+const proxySchema = z
+  .object({
+    /** Header that forces a pool; `false` disables the override. */
+    overrideHeader: z.union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)]).default('x-veer-pool'),
+    /** Peers whose X-Forwarded-* headers are trusted and extended rather than replaced. */
+    trustedProxies: z.array(z.string()).default([]),
+    /** Pseudonym in the Via header; also used for loop detection. */
+    via: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a token').default('veer'),
+    maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
+    /** Max idle keep-alive connections per upstream target. */
+    connectionsPerTarget: z.number().int().min(1).default(128),
+    /** Retry an idempotent request once on another target when connecting fails. */
+    retryConnectErrors: z.boolean().default(true),
+    timeouts: timeoutsSchema,
+  })
+  .strict()
+  .prefault({});
+
+const adminSchema = z
+  .object({
+    listen: listenAddress.prefault('127.0.0.1:9090'),
+    token: z.string().default(''),
+  })
+  .strict()
+  .prefault({});
+
+const stateSchema = z
+  .object({
+    store: z.enum(['memory', 'file', 'redis']).default('file'),
+    path: z.string().min(1).default('.veer/state.json'),
+    redis: z.string().optional(),
+    prefix: z.string().default('veer'),
+  })
+  .strict()
+  .prefault({})
+  .superRefine((s, ctx) => {
+    if (s.store === 'redis' && !s.redis) ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required when store is "redis" (redis://host:port)' });
+  });
+
+const dockerEndpoint = z
+  .object({
+    name: z.string().min(1),
+    host: z.string().min(1),
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+  })
+  .strict();
+
+const dockerSchema = z
+  .object({
+    endpoints: z.array(dockerEndpoint).default([{ name: 'local', host: 'unix:///var/run/docker.sock' }]),
+    owner: z.string().default('veer'),
+  })
+  .strict()
+  .prefault({});
+
+export const configSchema = z
+  .object({
+    listen: listenAddress.prefault('0.0.0.0:8080'),
+    admin: adminSchema,
+    state: stateSchema,
+    docker: dockerSchema,
+    proxy: proxySchema,
+    services: z.array(serviceSchema).default([]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.services.forEach((s, i) => {
+      const prev = seen.get(s.name);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate service name "${s.name}" (also services[${prev}])` });
+      seen.set(s.name, i);
+    });
+    const routes = new Map<string, string>();
+    for (const s of c.services) {
+      for (const h of s.match.hosts) {
+        const key = `${h.toLowerCase()}|${s.match.pathPrefix}`;
+        const other = routes.get(key);
+        if (other !== undefined && other !== s.name) {
+          ctx.addIssue({ code: 'custom', path: ['services'], message: `services "${other}" and "${s.name}" both match host "${h}" with path prefix "${s.match.pathPrefix}"` });
+        }
+        routes.set(key, s.name);
+      }
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,129 @@
+// Header rewriting for both directions. Works on flat raw header arrays (name, value, …) so the
+// original case and repeated headers survive, and lower-cases a name only when its length says
+// it could be one we care about.
+import { BlockList, isIPv6 } from 'node:net';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via']);
+const CANDIDATE_LENGTHS = new Set([...HOP_BY_HOP, ...REWRITTEN].map((h) => h.length));
+
+export interface RequestHeaderContext {
+  /** Peer IP without an IPv4-mapped prefix. */
+  peer: string;
+  trustedPeer: boolean;
+  proto: 'http' | 'https';
+  /** e.g. "1.1 veer". */
+  viaEntry: string;
+}
+
+export interface UpstreamRequestHeaders {
+  headers: string[];
+}
+
+/** Names listed in a Connection header are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(raw: readonly string[]): Set<string> | null {
+  let extra: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    for (const tok of (raw[i + 1] as string).split(',')) {
+      const t = tok.trim().toLowerCase();
+      if (t) (extra ??= new Set()).add(t);
+    }
+  }
+  return extra;
+}
+
+export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeaderContext): string[] {
+  const extra = connectionListed(raw);
+  const out: string[] = [];
+  let xff: string | undefined;
+  let xfProto: string | undefined;
+  let xfHost: string | undefined;
+  let host: string | undefined;
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    if (!CANDIDATE_LENGTHS.has(name.length) && extra === null) {
+      out.push(name, value);
+      continue;
+    }
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || extra?.has(lower)) continue;
+    switch (lower) {
+      case 'x-forwarded-for': xff = xff === undefined ? value : `${xff}, ${value}`; continue;
+      case 'x-forwarded-proto': xfProto ??= value; continue;
+      case 'x-forwarded-host': xfHost ??= value; continue;
+      case 'via': via = via === undefined ? value : `${via}, ${value}`; continue;
+      case 'forwarded': if (ctx.trustedPeer) out.push(name, value); continue;
+      case 'host': host = value; break;
+    }
+    out.push(name, value);
+  }
+  if (ctx.trustedPeer) {
+    out.push('x-forwarded-for', xff === undefined ? ctx.peer : `${xff}, ${ctx.peer}`);
+    out.push('x-forwarded-proto', xfProto ?? ctx.proto);
+    if (xfHost !== undefined || host !== undefined) out.push('x-forwarded-host', (xfHost ?? host) as string);
+  } else {
+    out.push('x-forwarded-for', ctx.peer, 'x-forwarded-proto', ctx.proto);
+    if (host !== undefined) out.push('x-forwarded-host', host);
+  }
+  out.push('via', via === undefined ? ctx.viaEntry : `${via}, ${ctx.viaEntry}`);
+  return out;
+}
+
+/** True when a Via header shows this proxy already forwarded the request (a routing loop). */
+export function viaHasLoop(via: string | undefined, pseudonym: string): boolean {
+  if (via === undefined || !via.includes(pseudonym)) return false;
+  for (const part of via.split(',')) {
+    const fields = part.trim().split(/\s+/);
+    if (fields[1] === pseudonym) return true;
+  }
+  return false;
+}
+
+/** Upstream response headers (undici gives Buffers) minus hop-by-hop ones, as a flat string array. */
+export function downstreamResponseHeaders(raw: readonly Buffer[], out: string[]): string[] {
+  let extra: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1');
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (CANDIDATE_LENGTHS.has(name.length)) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') {
+        for (const tok of value.split(',')) (extra ??= new Set()).add(tok.trim().toLowerCase());
+        continue;
+      }
+      if (HOP_BY_HOP.has(lower)) continue;
+    }
+    out.push(name, value);
+  }
+  if (extra !== null) {
+    const kept: string[] = [];
+    for (let i = 0; i < out.length; i += 2) {
+      if (!extra.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
+    }
+    return kept;
+  }
+  return out;
+}
+
+/** Client address as it should appear in X-Forwarded-For. */
+export function peerAddress(remote: string | undefined): string {
+  if (remote === undefined) return 'unknown';
+  return remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+}
+
+/** Trusted proxies: plain IPs or CIDRs, v4 or v6. */
+export function trustedProxyMatcher(entries: readonly string[]): (ip: string) => boolean {
+  if (entries.length === 0) return () => false;
+  const list = new BlockList();
+  for (const e of entries) {
+    const [addr, bits] = e.split('/') as [string, string | undefined];
+    const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(bits), type);
+  }
+  return (ip) => list.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4');
+}

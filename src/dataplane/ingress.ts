@@ -1,0 +1,72 @@
+// The request entry: route, split, rewrite headers, hand over to an Exchange. Synchronous until the
+// upstream call and reads one routing-table snapshot per request.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock, Random } from '../domain/clock.js';
+import type { PoolName } from '../domain/pool.js';
+import { Exchange, type ExchangeEnv } from './exchange.js';
+import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
+import { sendProxyError } from './responses.js';
+import { choosePool, parseOverride, readStickyBucket } from './split.js';
+import type { PoolRuntime, RoutingTable, ServiceRoute } from './table.js';
+
+export interface IngressOptions {
+  clock: Clock;
+  random: Random;
+  headersTimeout: number;
+  bodyTimeout: number;
+  retryConnectErrors: boolean;
+  /** Lower-case header name, or null when the override is disabled. */
+  overrideHeader: string | null;
+  viaPseudonym: string;
+  isTrusted: (ip: string) => boolean;
+}
+
+export class Ingress {
+  private readonly env: ExchangeEnv;
+
+  constructor(
+    private readonly opts: IngressOptions,
+    private readonly table: () => RoutingTable,
+  ) {
+    this.env = {
+      clock: opts.clock,
+      random: opts.random,
+      headersTimeout: opts.headersTimeout,
+      bodyTimeout: opts.bodyTimeout,
+      retryConnectErrors: opts.retryConnectErrors,
+      viaEntry: `1.1 ${opts.viaPseudonym}`,
+    };
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const headers = req.headers;
+    const route = this.table().router.lookup(headers.host, req.url ?? '/');
+    if (route === undefined) return sendProxyError(res, 'no_route');
+    if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return sendProxyError(res, 'loop_detected');
+
+    const override = this.opts.overrideHeader === null ? undefined : parseOverride(headers[this.opts.overrideHeader]);
+    const sticky = route.sticky;
+    const bucket = sticky === null ? undefined : readStickyBucket(headers.cookie, sticky.namePrefix);
+    const decision = choosePool(route.weightBp, override, bucket, sticky !== null, this.opts.random);
+    const pool = usablePool(route, decision.pool);
+    const extra = decision.mintedBucket === undefined || sticky === null ? null : ['set-cookie', `${sticky.namePrefix}${decision.mintedBucket}${sticky.attributes}`];
+
+    const peer = peerAddress(req.socket.remoteAddress);
+    const upstreamHeaders = upstreamRequestHeaders(req.rawHeaders, {
+      peer,
+      trustedPeer: this.opts.isTrusted(peer),
+      proto: 'encrypted' in req.socket ? 'https' : 'http',
+      viaEntry: this.env.viaEntry,
+    });
+    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra).start();
+  };
+}
+
+/** A pool with no targets at all hands its share to the other pool rather than failing requests. */
+function usablePool(route: ServiceRoute, name: PoolName): PoolRuntime {
+  const chosen = name === 'canary' ? route.canary : route.stable;
+  if (chosen.targets.length > 0) return chosen;
+  const other = name === 'canary' ? route.stable : route.canary;
+  return other.targets.length > 0 ? other : chosen;
+}

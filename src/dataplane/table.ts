@@ -1,0 +1,60 @@
+// The routing table: an immutable snapshot swapped whole. A request reads `current` once and
+// uses only that snapshot, so a concurrent weight change can never split one request's view.
+import type { PoolName } from '../domain/pool.js';
+import type { BasisPoints } from '../domain/weight.js';
+import type { PoolWindow } from '../metrics/window.js';
+import type { OutlierPolicy } from './balancer.js';
+import { compileRouter, type Router } from './router.js';
+import type { Upstream } from './upstream.js';
+
+export interface PoolRuntime {
+  readonly name: PoolName;
+  readonly targets: readonly Upstream[];
+  readonly window: PoolWindow;
+}
+
+export interface StickyRuntime {
+  /** "cookie=" for the cookie scan. */
+  readonly namePrefix: string;
+  /** Attributes after the value: "; Path=/; Max-Age=…; HttpOnly; SameSite=Lax". */
+  readonly attributes: string;
+}
+
+export interface ServiceRoute {
+  readonly name: string;
+  readonly hosts: readonly string[];
+  readonly pathPrefix: string;
+  readonly weightBp: BasisPoints;
+  readonly stable: PoolRuntime;
+  readonly canary: PoolRuntime;
+  readonly sticky: StickyRuntime | null;
+  readonly outlier: OutlierPolicy;
+  /** A canary failure on an idempotent request is retried once on stable (the failure still counts). */
+  readonly retryCanaryOnStable: boolean;
+}
+
+export interface RoutingTable {
+  readonly version: number;
+  readonly routes: ReadonlyMap<string, ServiceRoute>;
+  readonly router: Router<ServiceRoute>;
+}
+
+export function buildTable(version: number, routes: readonly ServiceRoute[]): RoutingTable {
+  return {
+    version,
+    routes: new Map(routes.map((r) => [r.name, r])),
+    router: compileRouter(routes.map((r) => ({ hosts: r.hosts, pathPrefix: r.pathPrefix, value: r }))),
+  };
+}
+
+export function withWeight(route: ServiceRoute, weightBp: BasisPoints): ServiceRoute {
+  return { ...route, weightBp };
+}
+
+export function stickyRuntime(cookie: string, maxAgeMs: number, secure: boolean, sameSite: string): StickyRuntime {
+  const same = sameSite.charAt(0).toUpperCase() + sameSite.slice(1);
+  return {
+    namePrefix: `${cookie}=`,
+    attributes: `; Path=/; Max-Age=${Math.floor(maxAgeMs / 1000)}; HttpOnly; SameSite=${same}${secure ? '; Secure' : ''}`,
+  };
+}

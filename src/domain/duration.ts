@@ -1,0 +1,22 @@
+// Durations in config and API bodies are strings like "500ms", "30s", "2m", "1h" (or a bare number
+// of milliseconds). Kept in one place so config, API and CLI agree.
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+
+export function parseDuration(v: unknown): { ok: true; ms: number } | { ok: false; message: string } {
+  if (typeof v === 'number') {
+    return Number.isFinite(v) && v >= 0 ? { ok: true, ms: v } : { ok: false, message: 'expected a non-negative duration' };
+  }
+  if (typeof v !== 'string') return { ok: false, message: 'expected a duration like "500ms", "30s", "2m"' };
+  const m = DURATION.exec(v.trim());
+  if (!m) return { ok: false, message: `expected a duration like "500ms", "30s", "2m", got "${v}"` };
+  return { ok: true, ms: Math.round(Number(m[1]) * (UNIT_MS[m[2] as string] as number)) };
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

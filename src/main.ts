@@ -1,0 +1,121 @@
+// The only place concrete pieces are wired together.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './api/app.js';
+import { checkAdminExposure } from './api/auth.js';
+import type { ReadyState } from './api/ports.js';
+import type { Config } from './config/schema.js';
+import { DataPlane } from './dataplane/dataplane.js';
+import { systemClock, type Clock, type Random } from './domain/clock.js';
+import { ConfigError } from './domain/errors.js';
+import { jsonLogger, type Logger } from './domain/log.js';
+import { POOL_NAMES } from './domain/pool.js';
+import { bpToPercent } from './domain/weight.js';
+import { renderPrometheus, type ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
+import { MetricsRegistry } from './metrics/registry.js';
+import { ServiceDesk } from './rollout/desk.js';
+import { FileStore } from './store/file.js';
+import { MemoryStore } from './store/memory.js';
+import type { StateStore } from './store/port.js';
+
+export interface StartOptions {
+  clock?: Clock;
+  random?: Random;
+  log?: Logger;
+}
+
+export interface RunningVeer {
+  readonly data: AddressInfo;
+  readonly admin: AddressInfo;
+  readonly plane: DataPlane;
+  /** Graceful: stop accepting, let in-flight requests finish (bounded), release everything. */
+  close(): Promise<void>;
+}
+
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+async function openStore(config: Config): Promise<StateStore> {
+  switch (config.state.store) {
+    case 'memory':
+      return new MemoryStore();
+    case 'file':
+      return FileStore.open(config.state.path);
+    case 'redis':
+      throw new ConfigError('state.store "redis" is not available in this build yet', [{ path: 'state.store', message: 'use "file" or "memory"' }]);
+  }
+}
+
+export async function startVeer(config: Config, opts: StartOptions = {}): Promise<RunningVeer> {
+  const exposure = checkAdminExposure(config.admin.listen.host, config.admin.token);
+  if (!exposure.ok) throw exposure.error;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? jsonLogger();
+  const store = await openStore(config);
+  const metrics = new MetricsRegistry();
+  const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
+  plane.configure(config.services, await ServiceDesk.persistedWeights(store, config.services.map((s) => s.name)));
+  const desk = new ServiceDesk(plane, metrics, store, clock, log);
+  const self = randomUUID();
+  let listening = false;
+
+  const app = buildApp(
+    {
+      services: desk,
+      metricsText: () => renderPrometheus(metrics, gauges(plane)),
+      readiness: (): ReadyState => ({ ready: listening, checks: { dataplane: listening ? 'ok' : 'failing', store: 'ok' } }),
+      cluster: () => ({ self, leader: self, replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }] }),
+      token: config.admin.token,
+      version: VERSION,
+    },
+    { logger: log },
+  );
+  try {
+    await app.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
+    const data = await plane.listen();
+    listening = true;
+    const admin = app.server.address() as AddressInfo;
+    log.log('info', 'veer started', { version: VERSION, listen: `${data.address}:${data.port}`, admin: `${admin.address}:${admin.port}`, services: plane.serviceNames() });
+    return {
+      data,
+      admin,
+      plane,
+      async close() {
+        listening = false;
+        const r = await plane.close(config.proxy.timeouts.shutdown);
+        log.log(r.drained ? 'info' : 'warn', 'data plane closed', r);
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await plane.close(0).catch(() => undefined);
+    await app.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+function gauges(plane: DataPlane): GaugeFamily[] {
+  const weight: GaugeFamily = { name: 'veer_canary_weight_percent', help: 'Share of traffic routed to the canary pool.', type: 'gauge', samples: [] };
+  const healthy: GaugeFamily = { name: 'veer_target_healthy', help: '1 when the target is healthy and not ejected.', type: 'gauge', samples: [] };
+  const outstanding: GaugeFamily = { name: 'veer_target_outstanding_requests', help: 'Requests in flight to the target.', type: 'gauge', samples: [] };
+  for (const name of plane.serviceNames()) {
+    weight.samples.push({ labels: { service: name }, value: bpToPercent(plane.weight(name) ?? 0) });
+    for (const pool of POOL_NAMES) {
+      for (const t of plane.targets(name, pool)) {
+        const labels = { service: name, pool, target: t.id };
+        healthy.samples.push({ labels, value: t.healthy && !t.ejected ? 1 : 0 });
+        outstanding.samples.push({ labels, value: t.outstanding });
+      }
+    }
+  }
+  const inflight: GaugeFamily = { name: 'veer_inflight_requests', help: 'Client requests being proxied now.', type: 'gauge', samples: [{ labels: {}, value: plane.inFlight }] };
+  return [weight, healthy, outstanding, inflight];
+}

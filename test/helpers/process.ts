@@ -1,0 +1,127 @@
+// Process helpers for integration tests: free ports, bounded polling, and child processes that are
+// tracked by pid so a test file's afterAll kills exactly what it started and nothing else.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import net from 'node:net';
+
+/** A port that was free on 127.0.0.1 a moment ago (the OS picks it; a tiny reuse race remains). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read the bound port'))));
+    });
+  });
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** Named in the timeout error, e.g. "redis PING". */
+  what?: string;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Rejects if `p` has not settled within `ms`. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Polls `fn` until it returns a truthy value, which is returned. A throw counts as "not yet" (the last
+ * error is quoted on timeout), so probes can simply attempt the real operation. Each call of `fn` is
+ * itself bounded by the remaining time.
+ */
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const intervalMs = opts.intervalMs ?? 50;
+  const deadline = Date.now() + timeoutMs;
+  const maxAttempts = Math.ceil(timeoutMs / Math.max(1, intervalMs)) + 1;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    try {
+      const value = await withTimeout(Promise.resolve().then(fn), Math.max(1, deadline - Date.now()), opts.what ?? 'condition');
+      if (value) return value as NonNullable<T>;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() + intervalMs > deadline) break;
+    await sleep(intervalMs);
+  }
+  const why = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}${why}`);
+}
+
+const tracked = new Map<number, ChildProcess>();
+
+/** Spawns a child and records its pid for killTracked(). Throws if the spawn itself fails. */
+export function spawnTracked(cmd: string, args: readonly string[] = [], opts: SpawnOptions = {}): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  // A failed spawn (ENOENT) also emits 'error' later; without a listener that would crash the worker.
+  child.on('error', () => undefined);
+  if (child.pid === undefined) throw new Error(`could not spawn ${cmd} (is it installed and on PATH?)`);
+  const pid = child.pid;
+  tracked.set(pid, child);
+  child.once('exit', () => tracked.delete(pid));
+  // Unread pipes fill up and stall the child; callers that care attach their own listeners too.
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Resolves once the child has exited (immediately if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone, rejects if even that fails. */
+export async function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
+  if (hasExited(child)) return;
+  const gone = exited(child);
+  child.kill('SIGTERM');
+  try {
+    await withTimeout(gone, graceMs, 'exit after SIGTERM');
+    return;
+  } catch {
+    child.kill('SIGKILL');
+  }
+  await withTimeout(gone, graceMs, `pid ${child.pid} to exit after SIGKILL`);
+}
+
+/** Kills exactly the children spawnTracked() started and that are still running. */
+export async function killTracked(graceMs = 3_000): Promise<void> {
+  const children = [...tracked.values()];
+  await Promise.allSettled(children.map((c) => stopChild(c, graceMs)));
+  for (const c of children) if (c.pid !== undefined) tracked.delete(c.pid);
+}
+
+/** Pids still tracked (running children), for assertions in tests. */
+export function trackedPids(): number[] {
+  return [...tracked.keys()];
+}

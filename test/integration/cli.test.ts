@@ -1,0 +1,254 @@
+// The `veer` CLI as a child process against an admin app (fake directory) on a loopback port.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { silentLogger } from '../../src/domain/log.js';
+import { FakeDirectory, fakeDeps, fakeService, poolMetrics } from '../unit/api/fake-directory.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const TOKEN = 'cli-test-token';
+let app: FastifyInstance;
+let adminUrl: string;
+let tmp: string;
+let directory: FakeDirectory;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Async on purpose: the admin app answers from this very process while the child runs. */
+function veer(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { cwd: ROOT, env: { ...base, VEER_ADMIN_URL: adminUrl, VEER_ADMIN_TOKEN: TOKEN, ...env }, timeout: 20_000, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const addr = srv.address();
+  await new Promise<void>((r) => srv.close(() => r()));
+  if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
+  return addr.port;
+}
+
+beforeAll(async () => {
+  directory = new FakeDirectory([
+    fakeService('web', {
+      weight: 25,
+      pools: {
+        stable: {
+          targets: [
+            { id: '127.0.0.1:9001', healthy: true, ejected: false, outstanding: 0 },
+            { id: '127.0.0.1:9002', healthy: true, ejected: true, outstanding: 0 },
+            { id: '127.0.0.1:9003', healthy: false, ejected: false, outstanding: 0 },
+          ],
+        },
+        canary: { targets: [{ id: '127.0.0.1:9101', healthy: true, ejected: false, outstanding: 1 }] },
+      },
+      metrics: {
+        stable: poolMetrics({ requests: 1200, errors: 12, errorRate: 0.01, p99Ms: 35.4 }),
+        canary: poolMetrics({ requests: 400, errors: 0, errorRate: 0, p99Ms: 41 }),
+      },
+      rollout: { id: 'r-1', strategy: 'canary', phase: 'progressing', step: 2, weight: 25, reason: null, startedAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:01:00.000Z' },
+    }),
+    fakeService('api'),
+  ]);
+  app = buildApp(fakeDeps(directory, { token: TOKEN }), { logger: silentLogger });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
+  adminUrl = `http://127.0.0.1:${addr.port}`;
+  tmp = await mkdtemp(join(tmpdir(), 'veer-cli-'));
+});
+
+afterAll(async () => {
+  await app?.close();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('veer status', () => {
+  it('prints a table with health counts, metrics per pool and the rollout phase', async () => {
+    const r = await veer(['status']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^SERVICE\s+WEIGHT\s+STABLE\s+CANARY\s+REQ S\/C\s+ERR% S\/C\s+P99 S\/C\s+ROLLOUT$/);
+    expect(lines[1]?.split(/\s+/)).toEqual(['web', '25%', '1/3', '1/1', '1200/400', '1.00/0.00', '35ms/41ms', 'progressing']);
+    expect(lines[2]?.split(/\s+/)).toEqual(['api', '0%', '1/1', '0/0', '0/0', '-/-', '-/-', '-']);
+  });
+
+  it('prints the raw API answer with --json', async () => {
+    const r = await veer(['status', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(directory.list())));
+  });
+
+  it('shows one service by name', async () => {
+    const r = await veer(['status', 'api', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'api', weight: 0 });
+  });
+
+  it('fails with the API message for an unknown service', async () => {
+    const r = await veer(['status', 'nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("error: service 'nope' not found");
+  });
+
+  it('fails clearly on a wrong token', async () => {
+    const r = await veer(['status'], { VEER_ADMIN_TOKEN: 'wrong' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: missing or invalid bearer token (set --token or VEER_ADMIN_TOKEN)');
+  });
+
+  it('fails clearly when the admin API is unreachable', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const r = await veer(['status', '--admin', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`error: cannot reach veer admin at ${url} (is veer running?)`);
+  });
+});
+
+describe('veer shift', () => {
+  it('shifts and prints the new weight', async () => {
+    const r = await veer(['shift', 'api', '12.5']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('api: canary weight 12.5%');
+    expect(directory.shifts.at(-1)).toEqual({ name: 'api', bp: 1250 });
+  });
+
+  it('names the field when the API refuses the weight', async () => {
+    const before = directory.shifts.length;
+    const r = await veer(['shift', 'api', '150']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: weight: must be between 0 and 100, got 150');
+    expect(directory.shifts.length).toBe(before);
+  });
+
+  it('passes a negative weight to the API rather than reading it as an option', async () => {
+    const r = await veer(['shift', 'api', '-1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('weight: must be between 0 and 100, got -1');
+  });
+
+  it('fails for an unknown service', async () => {
+    const r = await veer(['shift', 'nope', '10']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("error: service 'nope' not found");
+  });
+
+  it('is a usage error without a number', async () => {
+    const r = await veer(['shift', 'api', 'abc']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('weight must be a number from 0 to 100, got "abc"');
+  });
+});
+
+describe('veer validate', () => {
+  it('accepts a good file', async () => {
+    const file = join(tmp, 'good.yaml');
+    await writeFile(
+      file,
+      ['listen: 127.0.0.1:0', 'services:', '  - name: web', '    stable: { targets: ["127.0.0.1:9001"] }', '  - name: api', '    match: { pathPrefix: /api }', ''].join('\n'),
+    );
+    const r = await veer(['validate', '-c', file]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('ok: 2 services');
+  });
+
+  it('reads the file named by VEER_CONFIG', async () => {
+    const file = join(tmp, 'env.yaml');
+    await writeFile(file, 'services: []\n');
+    const r = await veer(['validate'], { VEER_CONFIG: file });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('ok: 0 services');
+  });
+
+  it('lists every problem of a bad file, without a stack trace', async () => {
+    const file = join(tmp, 'bad.yaml');
+    await writeFile(
+      file,
+      [
+        'listen: nowhere',
+        'services:',
+        '  - name: Web!',
+        '    stable: { targets: ["127.0.0.1:99999"] }',
+        '    rollout: { steps: [10, 5], bogus: 1 }',
+        '',
+      ].join('\n'),
+    );
+    const r = await veer(['validate', '-c', file]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    for (const path of ['listen', 'services[0].name', 'services[0].stable.targets[0]', 'services[0].rollout.steps[1]', 'services[0].rollout.bogus']) {
+      expect(r.stderr).toContain(`${path}: `);
+    }
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('reports a missing file as a config error', async () => {
+    const r = await veer(['validate', '-c', join(tmp, 'missing.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('missing.yaml');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('veer start (refusals before anything listens)', () => {
+  it('exits 2 on an invalid config', async () => {
+    const file = join(tmp, 'start-bad.yaml');
+    await writeFile(file, 'services:\n  - name: web\n    weight: 150\n');
+    const r = await veer(['start', '-c', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('services[0].weight: must be between 0 and 100, got 150');
+  });
+
+  it('exits 2 when the admin API would listen beyond loopback without a token', async () => {
+    const file = join(tmp, 'start-exposed.yaml');
+    await writeFile(file, 'admin: { listen: "0.0.0.0:0" }\nstate: { store: memory }\n');
+    const r = await veer(['start', '-c', file], { VEER_ADMIN_TOKEN: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('admin.token: required when admin.listen is not a loopback address');
+  });
+});
+
+describe('usage', () => {
+  it('prints the package version', async () => {
+    const r = await veer(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('prints help listing only the registered commands', async () => {
+    const r = await veer(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['start', 'validate', 'status', 'shift']) expect(r.stdout).toContain(`veer ${c}`);
+    expect(r.stdout).not.toMatch(/veer (rollout|promote|abort|pause|resume|prune)/);
+  });
+
+  it.each([[['bogus']], [[]], [['status', '--nope']], [['status', 'a', 'b']], [['shift', 'web', '5', '--json']]])('exits 64 for %j', async (args) => {
+    const r = await veer(args);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/^error: /);
+    expect(r.stderr).toContain('veer ');
+  });
+});
