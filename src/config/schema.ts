@@ -1,9 +1,11 @@
 // The whole configuration contract, with every default (DESIGN.md: "all defaults live here").
 // Durations are accepted as "500ms" / "30s" / "2m" and come out as milliseconds; weights as
 // percentages and come out as basis points. Keys are part of the public contract: add, never rename.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
+import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
 import { percentToBp } from '../domain/weight.js';
 
 /** A duration (→ ms) without a default, for API bodies where absence means "keep the policy's". */
@@ -54,9 +56,22 @@ export const percentWeight = z.number({ error: 'expected a number from 0 to 100'
 const hostPattern = z
   .string()
   .min(1)
-  .refine((h) => h === '*' || /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?(:\d+)?$/.test(h), {
-    message: 'expected a host name, "*.example.com" or "*"',
+  .refine((h) => h === '*' || /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?(:\d+)?$/.test(h) || /^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(h), {
+    message: 'expected a host name, "*.example.com", "[::1]" or "*"',
   });
+
+/** An IP address or a CIDR block, v4 or v6. */
+const ipOrCidr = z.string().refine(
+  (s) => {
+    const [addr, bits, extra] = s.split('/');
+    const v = isIP(addr ?? '');
+    if (v === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    const n = Number(bits);
+    return /^\d+$/.test(bits) && n <= (v === 4 ? 32 : 128);
+  },
+  { message: 'expected an IP address or a CIDR block such as "10.0.0.0/8"' },
+);
 
 const matchSchema = z
   .object({
@@ -90,7 +105,8 @@ const stickySchema = z
     secure: z.boolean().default(false),
     sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.sameSite !== 'none' || s.secure, { path: ['secure'], message: 'must be true when sameSite is "none" (browsers drop such cookies otherwise)' });
 
 const healthCheckSchema = z
   .object({
@@ -115,38 +131,70 @@ const outlierSchema = z
   .strict()
   .prefault({});
 
+const stepsSchema = z
+  .array(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100'))
+  .min(1, 'must list at least one step')
+  .superRefine((steps, ctx) => {
+    for (let i = 1; i < steps.length; i++) {
+      if ((steps[i] as number) <= (steps[i - 1] as number)) {
+        ctx.addIssue({ code: 'custom', path: [i], message: `must be greater than the previous step (${steps[i - 1]})` });
+      }
+    }
+  });
+
+/** The policy's fields without defaults: the shape of a rollout request's overrides. */
+const policyFields = {
+  strategy: z.enum(['canary', 'blue-green']),
+  steps: stepsSchema,
+  stepInterval: positiveDurationValue,
+  analysisInterval: positiveDurationValue,
+  minRequests: z.number().int().min(1),
+  maxErrorRate: z.number().min(0).max(1),
+  maxP99Ms: z.number().positive(),
+  maxErrorRateIncrease: z.number().min(0).max(1),
+  maxLatencyRatio: z.number().min(1),
+  failureLimit: z.number().int().min(1),
+  confidence: z.number().gt(0.5).lt(1),
+  progressDeadline: positiveDurationValue,
+  onDeadline: z.enum(['pause', 'rollback']),
+  drainTimeout: positiveDurationValue,
+  rollbackWindow: positiveDurationValue,
+  healthTimeout: positiveDurationValue,
+  retryCanaryOnStable: z.boolean(),
+};
+
+export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
+export type RolloutOverrides = z.output<typeof rolloutOverridesSchema>;
+
+const f = policyFields;
 export const rolloutPolicySchema = z
   .object({
-    strategy: z.enum(['canary', 'blue-green']).default('canary'),
-    steps: z
-      .array(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100'))
-      .min(1, 'must list at least one step')
-      .default([5, 10, 25, 50, 100])
-      .superRefine((steps, ctx) => {
-        for (let i = 1; i < steps.length; i++) {
-          if ((steps[i] as number) <= (steps[i - 1] as number)) {
-            ctx.addIssue({ code: 'custom', path: [i], message: `must be greater than the previous step (${steps[i - 1]})` });
-          }
-        }
-      }),
-    stepInterval: positiveDuration('30s'),
-    analysisInterval: positiveDuration('2s'),
-    minRequests: z.number().int().min(1).default(200),
-    maxErrorRate: z.number().min(0).max(1).default(0.01),
-    maxP99Ms: z.number().positive().default(800),
-    maxErrorRateIncrease: z.number().min(0).max(1).default(0.01),
-    maxLatencyRatio: z.number().min(1).default(1.5),
-    failureLimit: z.number().int().min(1).default(2),
-    confidence: z.number().gt(0.5).lt(1).default(0.99),
-    progressDeadline: positiveDuration('10m'),
-    onDeadline: z.enum(['pause', 'rollback']).default('pause'),
-    drainTimeout: positiveDuration('30s'),
-    rollbackWindow: positiveDuration('5m'),
-    healthTimeout: positiveDuration('60s'),
-    retryCanaryOnStable: z.boolean().default(false),
+    strategy: f.strategy.default('canary'),
+    steps: f.steps.prefault([5, 10, 25, 50, 100]),
+    stepInterval: f.stepInterval.prefault('30s'),
+    analysisInterval: f.analysisInterval.prefault('2s'),
+    minRequests: f.minRequests.default(200),
+    maxErrorRate: f.maxErrorRate.default(0.01),
+    maxP99Ms: f.maxP99Ms.default(800),
+    // Absolute percentage points the canary may be above stable before the relative check can fail:
+    // small enough that a canary failing twice as often as a 0.5% stable is caught.
+    maxErrorRateIncrease: f.maxErrorRateIncrease.default(0.0025),
+    maxLatencyRatio: f.maxLatencyRatio.default(1.5),
+    failureLimit: f.failureLimit.default(2),
+    confidence: f.confidence.default(0.99),
+    progressDeadline: f.progressDeadline.prefault('10m'),
+    onDeadline: f.onDeadline.default('pause'),
+    drainTimeout: f.drainTimeout.prefault('30s'),
+    rollbackWindow: f.rollbackWindow.prefault('5m'),
+    healthTimeout: f.healthTimeout.prefault('60s'),
+    retryCanaryOnStable: f.retryCanaryOnStable.default(false),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;
+// The domain's hand-written RolloutPolicy must stay what the schema produces.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const policyMatchesDomain: Same<RolloutPolicy, DomainRolloutPolicy> = true;
+void policyMatchesDomain;
 
 export const serviceSchema = z
   .object({
@@ -191,7 +239,7 @@ const proxySchema = z
     /** Header that forces a pool; `false` disables the override. */
     overrideHeader: z.union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)]).default('x-veer-pool'),
     /** Peers whose X-Forwarded-* headers are trusted and extended rather than replaced. */
-    trustedProxies: z.array(z.string()).default([]),
+    trustedProxies: z.array(ipOrCidr).default([]),
     /** Pseudonym in the Via header; also used for loop detection. */
     via: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a token').default('veer'),
     maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),

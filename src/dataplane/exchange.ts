@@ -33,6 +33,10 @@ function classify(err: Error & { code?: string }, gotHeaders: boolean): FailureK
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+// undici refusing the request itself (a duplicate Host header, say): the client's fault, never the
+// target's, so it must not count towards ejection or the pool's error rate.
+const REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
 function uncork(x: Exchange): void {
   x.uncorkNow();
 }
@@ -146,6 +150,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     this.settle();
     if (this.clientGone) return; // the client left: not the upstream's fault, nothing to record
+    if (!this.gotHeaders && REQUEST_CODES.has((err as Error & { code?: string }).code ?? '')) return this.finishWithError('bad_request');
     const kind = classify(err, this.gotHeaders);
     this.record(0, true, kind);
     this.noteTargetFailure();

@@ -5,7 +5,10 @@ import { BlockList, isIPv6 } from 'node:net';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via']);
-const CANDIDATE_LENGTHS = new Set([...HOP_BY_HOP, ...REWRITTEN].map((h) => h.length));
+// Node's server has already answered "100 Continue" to the client, and undici refuses to send Expect.
+const NOT_FORWARDED = 'expect';
+// "host" is read (for X-Forwarded-Host), so its length must pass the fast filter too.
+const CANDIDATE_LENGTHS = new Set([...HOP_BY_HOP, ...REWRITTEN, NOT_FORWARDED, 'host'].map((h) => h.length));
 
 export interface RequestHeaderContext {
   /** Peer IP without an IPv4-mapped prefix. */
@@ -50,7 +53,7 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
       continue;
     }
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || extra?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || lower === NOT_FORWARDED || extra?.has(lower)) continue;
     switch (lower) {
       case 'x-forwarded-for': xff = xff === undefined ? value : `${xff}, ${value}`; continue;
       case 'x-forwarded-proto': xfProto ??= value; continue;

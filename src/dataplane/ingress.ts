@@ -6,6 +6,7 @@ import type { PoolName } from '../domain/pool.js';
 import { Exchange, type ExchangeEnv } from './exchange.js';
 import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import { sendProxyError } from './responses.js';
+import { splitAbsoluteForm } from './router.js';
 import { choosePool, parseOverride, readStickyBucket } from './split.js';
 import type { PoolRuntime, RoutingTable, ServiceRoute } from './table.js';
 
@@ -40,7 +41,19 @@ export class Ingress {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const headers = req.headers;
-    const route = this.table().router.lookup(headers.host, req.url ?? '/');
+    let host = headers.host;
+    let url = req.url ?? '/';
+    if (url.charCodeAt(0) !== 47 /* '/' */) {
+      // Absolute-form request target (RFC 9112 §3.2.2): its authority stands for Host, and the
+      // upstream gets the origin-form path.
+      const abs = splitAbsoluteForm(url);
+      if (abs !== null) {
+        host = abs.authority;
+        url = abs.path;
+        req.url = url;
+      }
+    }
+    const route = this.table().router.lookup(host, url);
     if (route === undefined) return sendProxyError(res, 'no_route');
     if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return sendProxyError(res, 'loop_detected');
 

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 
 export type ProxyErrorCode =
   | 'no_route'
+  | 'bad_request'
   | 'no_targets'
   | 'bad_gateway'
   | 'upstream_unreachable'
@@ -12,6 +13,7 @@ export type ProxyErrorCode =
 
 const STATUS: Record<ProxyErrorCode, number> = {
   no_route: 404,
+  bad_request: 400,
   no_targets: 503,
   bad_gateway: 502,
   upstream_unreachable: 502,
@@ -22,6 +24,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
 
 const MESSAGE: Record<ProxyErrorCode, string> = {
   no_route: 'no service matches this host and path',
+  bad_request: 'the request cannot be forwarded (invalid or unsupported header)',
   no_targets: 'the service has no available targets',
   bad_gateway: 'the upstream answered with an invalid or interrupted response',
   upstream_unreachable: 'could not connect to an upstream',

@@ -86,3 +86,20 @@ function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }
+
+/** "http://host:port/p?q" → { authority: "host:port", path: "/p?q" }; null when not absolute-form. */
+export function splitAbsoluteForm(url: string): { authority: string; path: string } | null {
+  const scheme = url.indexOf('://');
+  if (scheme <= 0) return null;
+  const from = scheme + 3;
+  let end = url.length;
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 /* / */ || c === 63 /* ? */) {
+      end = i;
+      break;
+    }
+  }
+  const rest = url.slice(end);
+  return { authority: url.slice(from, end), path: rest.startsWith('/') ? rest : `/${rest}` };
+}

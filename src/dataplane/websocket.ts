@@ -2,7 +2,7 @@
 // Its known sharp edges are handled: an unhandled ECONNRESET on either socket would crash the
 // process, so both sockets get error handlers, and every proxied socket is tracked so shutdown
 // can end it.
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Clock, Random } from '../domain/clock.js';
@@ -38,6 +38,17 @@ export class WebSocketProxy {
     });
     this.proxy.on('open', (upstream: Duplex) => {
       upstream.on('error', () => upstream.destroy());
+    });
+    // http-proxy relays a refused upgrade (a non-101 answer) as the parsed headers plus the decoded
+    // body, so a chunked answer would reach the client without its chunk framing. Runs before
+    // http-proxy's own 'response' listener and turns it into a close-delimited answer.
+    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest) => {
+      proxyReq.once('response', (res: IncomingMessage) => {
+        if (res.statusCode === 101) return;
+        delete res.headers['transfer-encoding'];
+        delete res.headers['keep-alive'];
+        res.headers.connection = 'close';
+      });
     });
   }
 

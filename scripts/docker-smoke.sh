@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Proves the engine can do what the tests need, in ~1 s: run a FROM scratch test image, publish its
+# port on 127.0.0.1 only (random host port), answer an HTTP request through it, stop on SIGTERM.
+set -euo pipefail
+
+die() { printf '[docker-smoke] ERROR: %s\n' "$*" >&2; exit 1; }
+
+cid="$(docker run -d --label veer.test=1 -p 127.0.0.1:0:8080 -e VERSION=smoke veer-test-app:1)" \
+  || die "docker run veer-test-app:1 failed"
+trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
+
+addr="$(docker port "$cid" 8080/tcp | head -n1)"
+[[ "$addr" == 127.0.0.1:* ]] || die "expected a port published on 127.0.0.1, got '$addr'"
+
+# Bounded: up to 10 s for the app to answer through the published port.
+node -e '
+  const url = `http://${process.argv[1]}/smoke`;
+  const deadline = Date.now() + 10_000;
+  (async () => {
+    for (let i = 0; i < 100 && Date.now() < deadline; i++) {
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+        const body = await r.json();
+        if (r.headers.get("x-app-version") !== "smoke" || body.version !== "smoke") throw new Error("wrong app answered");
+        console.log(`[docker-smoke] ${url} -> ${r.status} version=${body.version}`);
+        process.exit(r.status === 200 ? 0 : 1);
+      } catch (e) { await new Promise((res) => setTimeout(res, 100)); }
+    }
+    console.error(`[docker-smoke] ERROR: no answer from ${url} within 10 s`);
+    process.exit(1);
+  })();
+' "$addr" || { docker logs "$cid" >&2 || true; die "published port does not answer"; }
+
+docker stop -t 5 "$cid" >/dev/null
+code="$(docker inspect -f '{{.State.ExitCode}}' "$cid")"
+[[ "$code" == 0 ]] || die "test app exited $code on SIGTERM (expected 0)"
+echo "[docker-smoke] ok: run, publish on 127.0.0.1, HTTP, graceful stop"

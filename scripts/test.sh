@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `npm test`: from a fresh Debian machine (root, Node 20, npm registry + Debian apt only) to a full
+# test run. Installs what is missing, starts a Docker engine if none answers, builds the local test
+# images, compiles, and runs every vitest test. Idempotent: a second run skips what is done.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1
+START=$SECONDS
+
+section() { printf '\n\033[1m==== %s\033[0m  (+%ss)\n' "$*" "$((SECONDS - START))"; }
+warn() { printf '[test] WARNING: %s\n' "$*" >&2; }
+die() { printf '[test] ERROR: %s\n' "$*" >&2; exit 1; }
+SUDO=""
+[[ "$(id -u)" == 0 ]] || SUDO="sudo"
+
+APT_UPDATED=0
+apt_install() {
+  if [[ "$APT_UPDATED" == 0 ]]; then
+    $SUDO apt-get -o DPkg::Lock::Timeout=120 update -qq
+    APT_UPDATED=1
+  fi
+  $SUDO apt-get -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confold install -y -qq "$@"
+}
+
+section "1/6 system packages"
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v dockerd >/dev/null || missing+=(docker.io)
+if ((${#missing[@]} > 0)); then
+  echo "installing: ${missing[*]}"
+  apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+else
+  echo "redis-server and dockerd present"
+fi
+# nginx is only the benchmark's baseline: nice to have, never a reason to fail.
+if ! command -v nginx >/dev/null; then
+  apt_install nginx-light || warn "nginx-light could not be installed (only the benchmark uses it)"
+fi
+
+section "2/6 npm dependencies"
+# npm ci writes node_modules/.package-lock.json; older than the lock file means stale.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund
+else
+  echo "node_modules up to date"
+fi
+
+section "3/6 docker engine"
+bash scripts/docker-up.sh
+docker info --format 'engine {{.ServerVersion}}, storage {{.Driver}}, cgroup {{.CgroupVersion}}'
+# Leftovers of an interrupted run (only containers carrying our test label, only stopped ones or
+# ones older than an hour, so a test run going on in parallel keeps its containers).
+docker container prune -f --filter label=veer.test=1 >/dev/null || true
+for id in $(docker ps -q --filter label=veer.test=1); do
+  created="$(docker inspect -f '{{.Created}}' "$id")"
+  if (($(date +%s) - $(date -d "$created" +%s) > 3600)); then docker rm -f "$id" >/dev/null || true; fi
+done
+
+# Each image build whose sources changed leaves its old build stage behind untagged; drop those.
+docker image prune -f >/dev/null || true
+
+section "4/6 test images"
+bash scripts/build-test-images.sh
+bash scripts/docker-smoke.sh
+
+section "5/6 build (tsc)"
+build_rc=0
+npm run build || build_rc=$?
+((build_rc == 0)) || warn "npm run build failed (exit $build_rc); running the tests anyway for a full report"
+
+section "6/6 tests (vitest)"
+export VEER_REQUIRE_DOCKER=1
+VEER_NPM_REGISTRY="$(npm config get registry 2>/dev/null)"
+export VEER_NPM_REGISTRY
+test_rc=0
+RESULTS="$(mktemp -t veer-vitest-XXXXXX.json)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" || test_rc=$?
+
+section "summary"
+echo "build: $([[ $build_rc == 0 ]] && echo ok || echo "FAILED ($build_rc)")"
+echo "tests: $([[ $test_rc == 0 ]] && echo ok || echo "FAILED ($test_rc)")"
+echo "took $((SECONDS - START))s"
+# The plain closing line CI reads: "N passed, N failed[, N skipped]".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
+rm -f "$RESULTS"
+((build_rc == 0 && test_rc == 0)) || exit 1

@@ -1,0 +1,91 @@
+// Balancing within a pool on real traffic: passive outlier ejection (with an injected clock so the
+// ejection window is exact), the never-eject-the-last-target rule, and least-outstanding choice.
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../src/domain/clock.js';
+import { admin, http, manualClock, service, useHarness, type TestVeer } from '../../helpers/veer.js';
+
+const h = useHarness();
+
+/** Always the first target when both are eligible (the balancer's tie goes to its first draw). */
+const firstPick = (): number => 0;
+
+async function statuses(v: TestVeer, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await http(`${v.url}/`)).status);
+  return out;
+}
+
+const ejected = (v: TestVeer): string[] => v.plane.targets('web', 'stable').filter((t) => t.ejected).map((t) => t.id);
+
+describe('outlier ejection', () => {
+  it('ejects a target after consecutiveErrors, sends traffic elsewhere, and readmits it after ejectFor', async () => {
+    const bad = await h.upstream('bad', { status: 500 });
+    const good = await h.upstream('good');
+    const clock = manualClock();
+    const v = await h.veer({
+      services: [service('web', [bad.address, good.address], [], { outlier: { consecutiveErrors: 3, ejectFor: '10s' } })],
+      clock,
+      random: firstPick,
+    });
+    expect(await statuses(v, 3)).toEqual([500, 500, 500]);
+    expect(bad.hits).toBe(3);
+    expect(ejected(v)).toEqual([bad.address]);
+    const status = await admin<{ pools: { stable: { targets: Array<{ id: string; ejected: boolean }> } } }>(v, 'GET', '/v1/services/web');
+    expect(status.json.pools.stable.targets).toEqual([expect.objectContaining({ id: bad.address, ejected: true }), expect.objectContaining({ id: good.address, ejected: false })]);
+
+    expect(await statuses(v, 10)).toEqual(Array(10).fill(200));
+    expect(good.hits).toBe(10);
+    expect(bad.hits).toBe(3);
+
+    clock.advance(9_999);
+    expect(await statuses(v, 2)).toEqual([200, 200]);
+    expect(bad.hits).toBe(3);
+    clock.advance(1);
+    expect(ejected(v)).toEqual([]);
+    expect(await statuses(v, 1)).toEqual([500]);
+    expect(bad.hits).toBe(4);
+  });
+
+  it('never ejects the last target of a pool', async () => {
+    const only = await h.upstream('only', { status: 500 });
+    const v = await h.veer({ services: [service('web', [only.address], [], { outlier: { consecutiveErrors: 2, ejectFor: '1m' } })] });
+    expect(await statuses(v, 8)).toEqual(Array(8).fill(500));
+    expect(only.hits).toBe(8);
+    expect(ejected(v)).toEqual([]);
+  });
+
+  it('ejects only one of two failing targets: the last eligible one keeps serving', async () => {
+    const a = await h.upstream('a', { status: 502 });
+    const b = await h.upstream('b', { status: 503 });
+    const v = await h.veer({
+      services: [service('web', [a.address, b.address], [], { outlier: { consecutiveErrors: 2, ejectFor: '1m' } })],
+      random: firstPick,
+    });
+    expect(await statuses(v, 10)).toEqual([502, 502, ...Array(8).fill(503)]);
+    expect(a.hits).toBe(2);
+    expect(b.hits).toBe(8);
+    expect(ejected(v)).toEqual([a.address]);
+  });
+});
+
+describe('least outstanding', () => {
+  it('sends fewer concurrent requests to a slow target', async () => {
+    const slow = await h.upstream('slow', { delayMs: 150 });
+    const fast = await h.upstream('fast', { delayMs: 2 });
+    const v = await h.veer({ services: [service('web', [slow.address, fast.address])], random: seededRandom(5) });
+    const total = 96;
+    const concurrency = 8;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < total) {
+        next++;
+        expect((await http(`${v.url}/`)).status).toBe(200);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    expect(slow.hits + fast.hits).toBe(total);
+    // Random choice would give each about half; least-outstanding keeps the slow one near-idle.
+    expect(slow.hits * 4).toBeLessThan(fast.hits);
+    expect(slow.hits).toBeGreaterThan(0);
+  });
+});

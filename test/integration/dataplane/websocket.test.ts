@@ -1,0 +1,155 @@
+// HTTP Upgrade (WebSocket) through veer to a minimal raw upgrade echo server (no ws library): bytes
+// round-trip, failures answer 502 without hurting other traffic, the split applies to upgrades.
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { deadPort, errorCode, http, service, useHarness, waitFor, type HttpResult } from '../../helpers/veer.js';
+
+const h = useHarness();
+
+/** An upstream that accepts every Upgrade, names itself in the 101, and echoes bytes back. */
+async function echoServer(name: string) {
+  const upgrades: IncomingHttpHeaders[] = [];
+  const s = await h.server(
+    (_req, res) => res.writeHead(200, { 'x-upstream': name }).end(name),
+    (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      upgrades.push(req.headers);
+      socket.on('error', () => socket.destroy());
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`);
+      if (head.length > 0) socket.write(head);
+      socket.pipe(socket);
+    },
+  );
+  return { ...s, upgrades };
+}
+
+type UpgradeOutcome = { kind: 'upgraded'; headers: IncomingHttpHeaders; socket: Socket } | { kind: 'refused'; response: HttpResult };
+
+function upgrade(url: string, headers: Record<string, string> = {}): Promise<UpgradeOutcome> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
+    const timer = setTimeout(() => req.destroy(new Error('upgrade timed out')), 5_000);
+    req.on('upgrade', (res, socket) => {
+      clearTimeout(timer);
+      h.defer(() => socket.destroy());
+      resolve({ kind: 'upgraded', headers: res.headers, socket });
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        const body = Buffer.concat(chunks);
+        resolve({ kind: 'refused', response: { status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString(), complete: res.complete } });
+      });
+    });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end();
+  });
+}
+
+/** Writes `data` and reads until as many bytes came back (bounded). */
+function roundTrip(socket: Socket, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const timer = setTimeout(() => reject(new Error(`echo timed out after ${got} of ${data.length} bytes`)), 5_000);
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= data.length) {
+        clearTimeout(timer);
+        socket.off('data', onData);
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    socket.on('data', onData);
+    socket.write(data);
+  });
+}
+
+describe('websocket upgrades', () => {
+  it('round-trips bytes through veer and adds the forwarding headers', async () => {
+    const up = await echoServer('echo');
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    const r = await upgrade(`${v.url}/ws?room=1`);
+    expect(r.kind).toBe('upgraded');
+    if (r.kind !== 'upgraded') return;
+    expect(r.headers['x-upstream']).toBe('echo');
+    const small = Buffer.from('hello through veer');
+    expect((await roundTrip(r.socket, small)).equals(small)).toBe(true);
+    const big = Buffer.alloc(256 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    expect((await roundTrip(r.socket, big)).equals(big)).toBe(true);
+    expect(up.upgrades).toHaveLength(1);
+    expect(up.upgrades[0]?.via).toBe('1.1 veer');
+    expect(up.upgrades[0]?.['x-forwarded-for']).toBe('127.0.0.1');
+    expect(v.plane.targets('web', 'stable')[0]?.outstanding).toBe(1);
+    r.socket.destroy();
+    await waitFor(() => v.plane.targets('web', 'stable')[0]?.outstanding === 0, 'the upgraded connection to be released', 3_000);
+  });
+
+  it('answers 502 when the target is dead, and keeps serving', async () => {
+    const live = await echoServer('live');
+    const v = await h.veer({
+      services: [
+        { name: 'chat', match: { hosts: ['*'], pathPrefix: '/chat' }, stable: { targets: [`127.0.0.1:${await deadPort()}`] } },
+        service('web', [live.address]),
+      ],
+    });
+    for (let i = 0; i < 3; i++) {
+      const r = await upgrade(`${v.url}/chat`);
+      expect(r.kind).toBe('refused');
+      if (r.kind !== 'refused') return;
+      expect(r.response.status).toBe(502);
+      expect(errorCode(r.response)).toBe('upstream_unreachable');
+    }
+    await waitFor(() => v.plane.targets('chat', 'stable')[0]?.outstanding === 0, 'dead upgrades to be released', 3_000);
+    expect((await http(`${v.url}/plain`)).status).toBe(200);
+    const ok = await upgrade(`${v.url}/ws`);
+    expect(ok.kind).toBe('upgraded');
+    if (ok.kind === 'upgraded') expect((await roundTrip(ok.socket, Buffer.from('ping'))).toString()).toBe('ping');
+  });
+
+  it('follows the split: weight 100 upgrades to canary, the override header to stable', async () => {
+    const stable = await echoServer('stable');
+    const canary = await echoServer('canary');
+    const v = await h.veer({ services: [service('web', [stable.address], [canary.address], { weight: 100 })] });
+    for (let i = 0; i < 3; i++) {
+      const r = await upgrade(`${v.url}/ws`);
+      expect(r.kind === 'upgraded' && r.headers['x-upstream']).toBe('canary');
+    }
+    const forced = await upgrade(`${v.url}/ws`, { 'x-veer-pool': 'stable' });
+    expect(forced.kind === 'upgraded' && forced.headers['x-upstream']).toBe('stable');
+    expect(canary.upgrades).toHaveLength(3);
+    expect(stable.upgrades).toHaveLength(1);
+  });
+
+  it('relays an upstream that refuses the upgrade as a well-formed answer', async () => {
+    const up = await h.upstream('plain', { status: 426, body: 'need another protocol' });
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    for (let i = 0; i < 2; i++) {
+      const r = await upgrade(`${v.url}/ws`);
+      expect(r.kind).toBe('refused');
+      if (r.kind !== 'refused') return;
+      expect(r.response.status).toBe(426);
+      expect(r.response.text).toBe('need another protocol');
+      expect(r.response.complete).toBe(true);
+      expect(r.response.headers['x-upstream']).toBe('plain');
+    }
+    await waitFor(() => v.plane.targets('web', 'stable')[0]?.outstanding === 0, 'refused upgrades to be released', 3_000);
+    expect(up.hits).toBe(2);
+  });
+
+  it('refuses an upgrade that loops back through veer with 508', async () => {
+    const up = await echoServer('echo');
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    const r = await upgrade(`${v.url}/ws`, { via: '1.1 veer' });
+    expect(r.kind === 'refused' && r.response.status).toBe(508);
+    expect(up.upgrades).toHaveLength(0);
+  });
+});
