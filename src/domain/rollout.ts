@@ -1,0 +1,116 @@
+// Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
+// strings are part of the public contract (API, logs, Redis): add, never rename.
+import type { BasisPoints } from './weight.js';
+
+/** A service's rollout policy with every default applied (durations in ms). */
+export interface RolloutPolicy {
+  strategy: 'canary' | 'blue-green';
+  steps: number[];
+  stepInterval: number;
+  analysisInterval: number;
+  minRequests: number;
+  maxErrorRate: number;
+  maxP99Ms: number;
+  maxErrorRateIncrease: number;
+  maxLatencyRatio: number;
+  failureLimit: number;
+  confidence: number;
+  progressDeadline: number;
+  onDeadline: 'pause' | 'rollback';
+  drainTimeout: number;
+  rollbackWindow: number;
+  healthTimeout: number;
+  retryCanaryOnStable: boolean;
+}
+
+export type Phase = 'starting' | 'progressing' | 'paused' | 'promoting' | 'succeeded' | 'rolling-back' | 'rolled-back' | 'aborted';
+export const TERMINAL_PHASES: readonly Phase[] = ['succeeded', 'rolled-back', 'aborted'];
+export const isTerminal = (p: Phase): boolean => TERMINAL_PHASES.includes(p);
+
+export type VerdictResult = 'pass' | 'fail' | 'inconclusive';
+
+export type CheckName = 'error-rate' | 'error-rate-vs-stable' | 'latency' | 'latency-vs-stable';
+export type CheckStatus = 'pass' | 'fail' | 'inconclusive' | 'skipped';
+
+export interface CheckResult {
+  name: CheckName;
+  status: CheckStatus;
+  /** What was observed (rate, or ms) and the limit it was held against. */
+  observed: number | null;
+  limit: number | null;
+  /** Always-valid p-value of the sequential test (1 = no evidence against the canary). */
+  pValue: number;
+  note: string;
+}
+
+export interface PoolEvidence {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p99Ms: number;
+}
+
+export interface Verdict {
+  result: VerdictResult;
+  /** The evidence is overwhelming: roll back now, without waiting for failureLimit. */
+  failFast: boolean;
+  reason: string;
+  checks: CheckResult[];
+  /** The current step's window (what minRequests and the point estimates are measured on). */
+  canary: PoolEvidence;
+  stable: PoolEvidence;
+  at: number;
+}
+
+/** Running log-likelihood ratios of the sequential tests, one per alternative on each check's grid. */
+export interface SequentialStats {
+  errorAbs: number[];
+  errorAbsStable: number[];
+  errorRel: number[];
+  latencyAbs: number[];
+  latencyAbsStable: number[];
+  latencyRel: number[];
+}
+
+export type Strategy = 'canary' | 'blue-green';
+
+export interface RolloutState {
+  id: string;
+  service: string;
+  strategy: Strategy;
+  policy: RolloutPolicy;
+  phase: Phase;
+  /** Index into policy.steps (canary); blue-green: 0 = preview, 1 = switched (rollback window). */
+  step: number;
+  weightBp: BasisPoints;
+  /** Target ids of the new pool and of the stable pool the rollout started from. */
+  canaryTargets: string[];
+  stableTargets: string[];
+  stepStartedAt: number;
+  lastAnalysisAt: number;
+  /** Consecutive failed analyses. */
+  failures: number;
+  reason: string | null;
+  lastVerdict: Verdict | null;
+  stats: SequentialStats;
+  /** Where `resume` goes back to. */
+  resumeTo: 'starting' | 'progressing' | null;
+  /** The terminal phase a rolling-back ends in. */
+  rollbackOutcome: 'rolled-back' | 'aborted' | null;
+  startedAt: number;
+  updatedAt: number;
+}
+
+export type EventKind = 'started' | 'canary-ready' | 'step' | 'analysis' | 'paused' | 'resumed' | 'rolling-back' | 'rolled-back' | 'aborted' | 'promoting' | 'succeeded' | 'shifted';
+
+export interface RolloutEvent {
+  seq: number;
+  at: string;
+  service: string;
+  rolloutId: string | null;
+  kind: EventKind;
+  phase: Phase | null;
+  weight: number | null;
+  message: string;
+  data?: Record<string, unknown>;
+}
