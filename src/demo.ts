@@ -1,7 +1,8 @@
-// `npm run demo`: veer's main job on the embedded default — no Redis, no Docker. Two small demo
-// upstreams (v1 stable, v2 canary) behind veer; the script moves the canary weight through the
-// admin API like an operator would, shows the split it measures at each step, then keeps serving
-// until Ctrl+C (or exits at once with --once).
+// `npm run demo`: veer's main job on the embedded default — no Redis, no Docker. Small demo
+// upstreams behind veer: v1 (stable), v2 (a good release) and v3 (a release that fails 20% of its
+// requests). Through the admin API, like an operator or a CI job would, the script moves traffic by
+// hand, rolls v2 out progressively (promoted), then tries v3 (rolled back on its own), and keeps
+// serving until Ctrl+C (or exits with --once).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfigObject } from './config/load.js';
@@ -9,10 +10,15 @@ import { formatProblems } from './config/problems.js';
 import { jsonLogger } from './domain/log.js';
 import { startVeer, type RunningVeer } from './main.js';
 
-function demoUpstream(version: string): Promise<Server> {
+function demoUpstream(version: string, errorEvery = 0): Promise<Server> {
+  let n = 0;
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200).end('ok');
+      return;
+    }
+    if (errorEvery > 0 && ++n % errorEvery === 0) {
+      res.writeHead(500, { 'x-app-version': version }).end('release bug');
       return;
     }
     const body = JSON.stringify({ version, path: req.url, forwardedFor: req.headers['x-forwarded-for'] ?? null });
@@ -37,6 +43,8 @@ async function tryStart(v1: Server, v2: Server, dataPort: number, adminPort: num
           canary: { targets: [`127.0.0.1:${port(v2)}`] },
           sticky: { cookie: 'veer-web' },
           healthCheck: { path: '/healthz', interval: '2s' },
+          // A fast policy so the demo takes seconds; production defaults are 30 s steps, 200 requests.
+          rollout: { steps: [10, 50, 100], stepInterval: '2s', analysisInterval: '500ms', minRequests: 40, drainTimeout: '1s' },
         },
       ],
     },
@@ -81,15 +89,18 @@ async function main(): Promise<void> {
     const oneClient = await split(base, 20, true);
     console.log(`shift web → ${String(weight).padStart(3)}%   200 new visitors: ${fmt(fresh)}   one sticky visitor x20: ${fmt(oneClient)}`);
   }
-  await shift(admin, 25);
-  const status = (await (await fetch(`${admin}/v1/services/web`)).json()) as { metrics: Record<string, { requests: number; p99Ms: number }> };
-  console.log(`\nlast minute, measured by veer: stable ${status.metrics.stable?.requests} req (p99 ${status.metrics.stable?.p99Ms.toFixed(2)} ms), canary ${status.metrics.canary?.requests} req (p99 ${status.metrics.canary?.p99Ms.toFixed(2)} ms)`);
-  console.log(`\nweight left at 25%. Try:\n  curl -i ${base}/            # Set-Cookie pins you to a pool\n  curl -H 'x-veer-pool: canary' ${base}/\n  node dist/cli.js status --admin ${admin}\n  node dist/cli.js shift web 75 --admin ${admin}\n  curl ${admin}/metrics`);
+  const v3 = await demoUpstream('v3', 5);
+  console.log('\nprogressive delivery of v2 (healthy), judged from the live traffic veer proxies:');
+  await rollout(base, admin, port(v2));
+  console.log('\nprogressive delivery of v3 (fails 20% of its requests):');
+  await rollout(base, admin, port(v3));
+
+  const status = (await (await fetch(`${admin}/v1/services/web`)).json()) as { pools: { stable: { targets: Array<{ id: string }> } }; metrics: Record<string, { requests: number; p99Ms: number }> };
+  console.log(`\nstable pool is now ${status.pools.stable.targets.map((t) => t.id).join(', ')} (v2). Try:\n  curl -i ${base}/            # Set-Cookie pins you to a pool\n  node dist/cli.js status web --admin ${admin}\n  curl ${admin}/v1/services/web/events\n  curl ${admin}/metrics`);
 
   const stop = async (): Promise<void> => {
     await veer.close();
-    v1.close();
-    v2.close();
+    for (const s of [v1, v2, v3]) s.close();
   };
   if (once) return stop();
   console.log('\nserving until Ctrl+C');
@@ -98,6 +109,51 @@ async function main(): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await stop();
+}
+
+interface Rollout {
+  phase: string;
+  step: number;
+  weight: number;
+  reason: string | null;
+  steps: number[];
+  lastVerdict: { result: string; reason: string } | null;
+}
+
+/** Starts a rollout, keeps traffic flowing and prints each change until it ends (bounded). */
+async function rollout(base: string, admin: string, targetPort: number): Promise<void> {
+  const res = await fetch(`${admin}/v1/services/web/rollouts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ canary: { targets: [`127.0.0.1:${targetPort}`] } }) });
+  if (res.status !== 201) throw new Error(`rollout refused: ${res.status} ${await res.text()}`);
+  let failed = 0;
+  let sent = 0;
+  let done = false;
+  const load = Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (!done) {
+        const r = await fetch(`${base}/`).catch(() => null);
+        sent++;
+        if (r === null || r.status >= 500) failed++;
+        await r?.arrayBuffer();
+        await new Promise((ok) => setTimeout(ok, 5));
+      }
+    }),
+  );
+  let last = '';
+  const deadline = Date.now() + 60_000;
+  let r: Rollout | null = null;
+  while (Date.now() < deadline) {
+    r = ((await (await fetch(`${admin}/v1/services/web`)).json()) as { rollout: Rollout | null }).rollout;
+    if (r !== null) {
+      const line = `  ${r.phase.padEnd(12)} step ${r.step + 1}/${r.steps.length}  weight ${String(r.weight).padStart(3)}%  ${r.lastVerdict ? `${r.lastVerdict.result}: ${r.lastVerdict.reason}` : ''}`;
+      if (line !== last) console.log(line.slice(0, 150));
+      last = line;
+      if (['succeeded', 'rolled-back', 'aborted'].includes(r.phase)) break;
+    }
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  done = true;
+  await load;
+  console.log(`  → ${r?.phase ?? 'unknown'}${r?.phase === 'rolled-back' ? ` (${r.reason})` : ''}; ${sent} requests served during the rollout, ${failed} failed`);
 }
 
 const fmt = (c: Record<string, number>): string =>

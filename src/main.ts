@@ -14,7 +14,12 @@ import { POOL_NAMES } from './domain/pool.js';
 import { bpToPercent } from './domain/weight.js';
 import { renderPrometheus, type ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
 import { MetricsRegistry } from './metrics/registry.js';
+import type { Phase } from './domain/rollout.js';
+import { RolloutController } from './rollout/controller.js';
 import { ServiceDesk } from './rollout/desk.js';
+import { EventLog } from './rollout/events.js';
+import { RoutingBook } from './rollout/routing.js';
+import { WebhookNotifier } from './rollout/webhooks.js';
 import { FileStore } from './store/file.js';
 import { MemoryStore } from './store/memory.js';
 import type { StateStore } from './store/port.js';
@@ -60,15 +65,35 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   const store = await openStore(config);
   const metrics = new MetricsRegistry();
   const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
-  plane.configure(config.services, await ServiceDesk.persistedWeights(store, config.services.map((s) => s.name)));
-  const desk = new ServiceDesk(plane, metrics, store, clock, log);
+  plane.configure(config.services);
+  const routing = new RoutingBook(plane, store, clock);
+  await routing.restore(config.services);
+  const events = new EventLog({ clock, log });
+  const notifier = new WebhookNotifier(config.notifications.webhooks, { clock, log });
+  events.subscribe(null, (e) => notifier.notify(e));
+  const policies = new Map(config.services.map((s) => [s.name, s.rollout]));
+  const controller = new RolloutController({
+    clock,
+    log,
+    store,
+    routing,
+    metrics: { totals: (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
+    drain: (ids, timeoutMs) => plane.drain(ids, timeoutMs),
+    emit: (e) => void events.append(e),
+    policyOf: (service) => policies.get(service),
+    newId: () => randomUUID(),
+  });
+  await controller.restore(config.services.map((s) => s.name));
+  const desk = new ServiceDesk(plane, routing, controller, metrics, clock, log, (e) => void events.append(e));
   const self = randomUUID();
   let listening = false;
 
   const app = buildApp(
     {
       services: desk,
-      metricsText: () => renderPrometheus(metrics, gauges(plane)),
+      rollouts: controller,
+      events,
+      metricsText: () => renderPrometheus(metrics, gauges(plane, controller)),
       readiness: (): ReadyState => ({ ready: listening, checks: { dataplane: listening ? 'ok' : 'failing', store: 'ok' } }),
       cluster: () => ({ self, leader: self, replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }] }),
       token: config.admin.token,
@@ -88,9 +113,11 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       plane,
       async close() {
         listening = false;
+        await controller.stop();
         const r = await plane.close(config.proxy.timeouts.shutdown);
         log.log(r.drained ? 'info' : 'warn', 'data plane closed', r);
         await app.close();
+        await notifier.close();
         await store.close();
       },
     };
@@ -102,7 +129,9 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   }
 }
 
-function gauges(plane: DataPlane): GaugeFamily[] {
+const PHASES: readonly Phase[] = ['starting', 'progressing', 'paused', 'promoting', 'succeeded', 'rolling-back', 'rolled-back', 'aborted'];
+
+function gauges(plane: DataPlane, rollouts: RolloutController): GaugeFamily[] {
   const weight: GaugeFamily = { name: 'veer_canary_weight_percent', help: 'Share of traffic routed to the canary pool.', type: 'gauge', samples: [] };
   const healthy: GaugeFamily = { name: 'veer_target_healthy', help: '1 when the target is healthy and not ejected.', type: 'gauge', samples: [] };
   const outstanding: GaugeFamily = { name: 'veer_target_outstanding_requests', help: 'Requests in flight to the target.', type: 'gauge', samples: [] };
@@ -116,6 +145,16 @@ function gauges(plane: DataPlane): GaugeFamily[] {
       }
     }
   }
+  const phase: GaugeFamily = { name: 'veer_rollout_phase', help: '1 for the phase the service\'s latest rollout is in.', type: 'gauge', samples: [] };
+  const verdict: GaugeFamily = { name: 'veer_rollout_last_verdict', help: '1 for the result of the latest analysis (pass, fail, inconclusive).', type: 'gauge', samples: [] };
+  const step: GaugeFamily = { name: 'veer_rollout_step', help: 'Current step of the latest rollout (0-based).', type: 'gauge', samples: [] };
+  for (const name of plane.serviceNames()) {
+    const r = rollouts.status(name);
+    if (r === null) continue;
+    for (const p of PHASES) phase.samples.push({ labels: { service: name, phase: p }, value: r.phase === p ? 1 : 0 });
+    step.samples.push({ labels: { service: name }, value: r.step });
+    for (const v of ['pass', 'fail', 'inconclusive'] as const) verdict.samples.push({ labels: { service: name, result: v }, value: r.lastVerdict?.result === v ? 1 : 0 });
+  }
   const inflight: GaugeFamily = { name: 'veer_inflight_requests', help: 'Client requests being proxied now.', type: 'gauge', samples: [{ labels: {}, value: plane.inFlight }] };
-  return [weight, healthy, outstanding, inflight];
+  return [weight, healthy, outstanding, inflight, phase, step, verdict];
 }

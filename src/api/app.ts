@@ -6,13 +6,24 @@ import { registerAuth } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import type { AdminDeps } from './ports.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { serviceRoutes } from './routes/services.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route treats an empty JSON body as no body (actions whose every field is optional). */
+    allowEmptyBody?: boolean;
+  }
+}
 
 export const ADMIN_BODY_LIMIT = 64 * 1024;
 
 export interface BuildAppOptions {
   logger?: Logger;
+  /** Interval of the `: keepalive` comment on event streams (15 s). */
+  sseKeepaliveMs?: number;
 }
 
 export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyInstance {
@@ -23,6 +34,8 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   healthRoutes(app, deps);
   serviceRoutes(app, deps);
   clusterRoutes(app, deps);
+  rolloutRoutes(app, deps);
+  eventRoutes(app, deps, { keepaliveMs: opts.sseKeepaliveMs });
   return app;
 }
 
@@ -32,8 +45,12 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
  */
 function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '' && request.routeOptions.config?.allowEmptyBody === true) {
+      done(null, undefined);
+      return;
+    }
     if (text.trim() === '') {
       done(new VeerError('invalid_json', 400, 'request body is empty: send a JSON object'), undefined);
       return;

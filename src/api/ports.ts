@@ -2,7 +2,40 @@ import type { Result } from '../domain/errors.js';
 export interface TargetStatus { id: string; healthy: boolean; ejected: boolean; outstanding: number }
 export interface PoolStatus { targets: TargetStatus[] }
 export interface PoolMetrics { window: string; requests: number; errors: number; errorRate: number; p50Ms: number; p95Ms: number; p99Ms: number }
-export interface RolloutStatus { id: string; strategy: string; phase: string; step: number; weight: number; reason: string | null; startedAt: string; updatedAt: string }
+import type { Phase, RolloutEvent, Verdict } from '../domain/rollout.js';
+
+/** Contract fields first (id … updatedAt); the rest is detail for status and the CLI. */
+export interface RolloutStatus {
+  id: string; strategy: string; phase: Phase; step: number; weight: number; reason: string | null; startedAt: string; updatedAt: string;
+  /** Number of steps (canary) or 2 (blue-green: preview, switched). */
+  steps: number[];
+  stepStartedAt: string;
+  failures: number;
+  canary: { targets: string[] };
+  lastVerdict: Verdict | null;
+}
+
+/** Validated rollout request (durations already in ms). */
+export interface RolloutRequest {
+  canary: { targets: string[] } | { image: string; env: string[]; count: number | null };
+  rollout: Record<string, unknown>;
+}
+
+export type RolloutAction = 'promote' | 'abort' | 'pause' | 'resume';
+
+export interface RolloutControl {
+  /** 201 with the new rollout; errors as values: NotFoundError, ConflictError (one at a time), ValidationError. */
+  start(service: string, req: RolloutRequest): Promise<Result<RolloutStatus>>;
+  /** ConflictError (409) naming the phase when the action is invalid in the current phase. */
+  act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>>;
+}
+
+export interface EventFeed {
+  /** Newest last; `service` null = all services. */
+  recent(service: string | null, limit: number): RolloutEvent[];
+  /** Returns the unsubscribe function. */
+  subscribe(service: string | null, listener: (e: RolloutEvent) => void): () => void;
+}
 export interface ServiceStatus {
   name: string; weight: number /* percent, 2 decimals */; match: { hosts: string[]; pathPrefix: string };
   sticky: { cookie: string } | null;
@@ -20,6 +53,8 @@ export interface ReadyState { ready: boolean; checks: Record<string, 'ok' | 'deg
 export interface ClusterView { self: string; leader: string | null; replicas: Array<{ id: string; seenAt: string }> }
 export interface AdminDeps {
   services: ServiceDirectory;
+  rollouts: RolloutControl;
+  events: EventFeed;
   metricsText(): string;
   readiness(): ReadyState;
   cluster(): ClusterView;

@@ -10,6 +10,17 @@ export const OPTIONS = {
   token: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
+  targets: { type: 'string' },
+  image: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  count: { type: 'string' },
+  steps: { type: 'string' },
+  'step-interval': { type: 'string' },
+  strategy: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  full: { type: 'boolean' },
+  reason: { type: 'string' },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 
@@ -20,6 +31,17 @@ export interface OptionValues {
   token?: string;
   help?: boolean;
   version?: boolean;
+  targets?: string;
+  image?: string;
+  env?: string[];
+  count?: string;
+  steps?: string;
+  'step-interval'?: string;
+  strategy?: string;
+  wait?: boolean;
+  timeout?: string;
+  full?: boolean;
+  reason?: string;
 }
 
 export interface ParsedArgs {
@@ -55,7 +77,7 @@ export function parseCliArgs(argv: readonly string[]): Result<ParsedArgs, UsageE
   for (const t of parsed.tokens) if (t.kind === 'option') given.add(t.name as OptionName);
   const values: OptionValues = {};
   for (const [k, v] of Object.entries(parsed.values)) {
-    (values as Record<string, unknown>)[k] = typeof v === 'string' ? unhide(v) : v;
+    (values as Record<string, unknown>)[k] = typeof v === 'string' ? unhide(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? unhide(x) : x)) : v;
   }
   return ok({ command: positionals[0], positionals: positionals.slice(1), values, given: [...given] });
 }

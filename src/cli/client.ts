@@ -1,12 +1,16 @@
 // HTTP client for the admin API. Every call is bounded in time, and every failure becomes a value
 // with a message fit for an operator: the API's own error, or why the API could not be reached.
+// Event streams are bounded too, by idleness: the server sends a keepalive every 15 s.
 import { Agent, request } from 'undici';
+import { SseDecoder, type SseMessage } from '../api/sse.js';
 import { err, ok, type Problem, type Result } from '../domain/errors.js';
 import type { OptionValues } from './args.js';
 import { UsageError } from './args.js';
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090';
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Three missed keepalives and the stream counts as dead. */
+export const STREAM_IDLE_MS = 45_000;
 
 export interface AdminTarget {
   url: string;
@@ -17,6 +21,14 @@ export interface ClientFailure {
   code: string;
   message: string;
   problems: readonly Problem[];
+  /** The HTTP status when the API answered (409 → the action does not fit the rollout's phase). */
+  status?: number;
+}
+
+export interface EventStream {
+  /** Settles (never rejects) when the stream ends: server close, network error, idleness, close(). */
+  ended: Promise<void>;
+  close(): void;
 }
 
 export function resolveAdmin(values: OptionValues, env: NodeJS.ProcessEnv): Result<AdminTarget, UsageError> {
@@ -35,6 +47,7 @@ export function resolveAdmin(values: OptionValues, env: NodeJS.ProcessEnv): Resu
 
 export class AdminClient {
   private readonly agent: Agent;
+  private streams: Agent | null = null;
 
   constructor(
     private readonly target: AdminTarget,
@@ -51,15 +64,52 @@ export class AdminClient {
     return this.call('POST', path, body);
   }
 
+  /** Opens a server-sent-events stream; `onMessage` gets each event as it arrives. */
+  async stream(path: string, onMessage: (m: SseMessage) => void): Promise<Result<EventStream, ClientFailure>> {
+    const url = this.target.url + path;
+    const ac = new AbortController();
+    try {
+      const res = await request(url, { method: 'GET', headers: this.headers('text/event-stream', false), dispatcher: this.streamAgent(), signal: ac.signal });
+      const type = String(res.headers['content-type'] ?? '');
+      if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
+        const r = interpret(res.statusCode, await res.body.text(), url);
+        return r.ok ? err({ code: 'bad_response', message: `${url} did not answer with an event stream (HTTP ${res.statusCode})`, problems: [] }) : r;
+      }
+      const decoder = new SseDecoder();
+      res.body.setEncoding('utf8');
+      const ended = (async () => {
+        try {
+          for await (const chunk of res.body) for (const m of decoder.push(String(chunk))) onMessage(m);
+        } catch {
+          // Aborted, reset or idle: the caller only needs to know that the stream is over.
+        }
+      })();
+      return ok({ ended, close: () => ac.abort() });
+    } catch (e) {
+      return err(transportFailure(e, this.target.url, this.timeoutMs));
+    }
+  }
+
   async close(): Promise<void> {
-    await this.agent.close();
+    // Streams never finish on their own, so their agent is destroyed rather than drained.
+    await Promise.all([this.agent.close(), this.streams?.destroy()]);
+  }
+
+  private streamAgent(): Agent {
+    this.streams ??= new Agent({ connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: STREAM_IDLE_MS });
+    return this.streams;
+  }
+
+  private headers(accept: string, json: boolean): Record<string, string> {
+    const headers: Record<string, string> = { accept };
+    if (this.target.token !== '') headers.authorization = `Bearer ${this.target.token}`;
+    if (json) headers['content-type'] = 'application/json';
+    return headers;
   }
 
   private async call(method: 'GET' | 'POST', path: string, body: unknown): Promise<Result<unknown, ClientFailure>> {
     const url = this.target.url + path;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.target.token !== '') headers.authorization = `Bearer ${this.target.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers = this.headers('application/json', body !== undefined);
     try {
       const res = await request(url, {
         method,
@@ -92,9 +142,9 @@ function interpret(status: number, text: string, url: string): Result<unknown, C
     const code = typeof apiError.code === 'string' ? apiError.code : 'error';
     const hint = code === 'unauthorized' ? ' (set --token or VEER_ADMIN_TOKEN)' : '';
     const problems = Array.isArray(apiError.problems) ? (apiError.problems as Problem[]) : [];
-    return err({ code, message: apiError.message + hint, problems });
+    return err({ code, message: apiError.message + hint, problems, status });
   }
-  return err({ code: 'http_error', message: `HTTP ${status} from ${url}`, problems: [] });
+  return err({ code: 'http_error', message: `HTTP ${status} from ${url}`, problems: [], status });
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET']);

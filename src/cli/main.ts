@@ -1,21 +1,37 @@
 // Dispatch: parse, answer --help/--version, check the command's arguments, run it.
 import { checkCommandArgs, parseCliArgs } from './args.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from './command.js';
+import { abortCommand, pauseCommand, promoteCommand, resumeCommand } from './commands/actions.js';
+import { rolloutCommand } from './commands/rollout.js';
 import { shiftCommand } from './commands/shift.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 import { readVersion } from './version.js';
 
-export const COMMANDS: readonly Command[] = [startCommand, validateCommand, statusCommand, shiftCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  validateCommand,
+  statusCommand,
+  shiftCommand,
+  rolloutCommand,
+  promoteCommand,
+  abortCommand,
+  pauseCommand,
+  resumeCommand,
+];
+
+/** Synopses longer than this get their summary on the next line. */
+const SYNOPSIS_COLUMN = 36;
 
 export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.synopsis.length));
+  const width = Math.min(SYNOPSIS_COLUMN, Math.max(...COMMANDS.map((c) => c.synopsis.length)));
+  const pad = ' '.repeat(width + 9);
   return [
     'veer: front-door reverse proxy with canary rollouts',
     '',
     'Usage:',
-    ...COMMANDS.map((c) => `  veer ${c.synopsis.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.flatMap((c) => (c.synopsis.length > width ? [`  veer ${c.synopsis}`, `${pad}${c.summary}`] : [`  veer ${c.synopsis.padEnd(width)}  ${c.summary}`])),
     '',
     'Options:',
     '  -c, --config <file>  config file (default: $VEER_CONFIG, else proxy.config.yaml)',
@@ -25,6 +41,15 @@ export function usage(): string {
     '      --json           print the API response as JSON',
     '  -h, --help           show this help',
     '  -V, --version        print the version',
+    '',
+    'Rollout options:',
+    '      --targets <h:p,…>      the new pool: static targets',
+    '      --image <img>          the new pool: containers of this image (--env K=V repeatable, --count N)',
+    '      --steps <5,25,100>     canary weights, ascending, ending at 100',
+    '      --step-interval <30s>  time at each step (and enough requests) before the next',
+    '      --strategy <s>         canary or blue-green',
+    '      --wait                 follow the rollout; exit 0 succeeded, 1 rolled back or aborted',
+    `      --timeout <1h>         give up waiting after this long (exit 1; the rollout keeps running)`,
     '',
     'Exit codes: 0 ok, 1 failed, 2 invalid config, 64 usage error',
   ].join('\n');

@@ -1,5 +1,8 @@
-// Renders `veer status` as an aligned text table: one row per service, both pools side by side.
-import type { PoolMetrics, PoolStatus, ServiceStatus } from '../api/ports.js';
+// Renders `veer status` as an aligned text table: one row per service, both pools side by side;
+// for one service, the evidence behind its rollout's last verdict; and `rollout --wait`'s
+// progress line.
+import type { PoolMetrics, PoolStatus, RolloutStatus, ServiceStatus } from '../api/ports.js';
+import type { CheckResult, PoolEvidence, Verdict } from '../domain/rollout.js';
 
 const HEADER = ['SERVICE', 'WEIGHT', 'STABLE', 'CANARY', 'REQ S/C', 'ERR% S/C', 'P99 S/C', 'ROLLOUT'] as const;
 
@@ -22,16 +25,78 @@ export function statusRow(s: ServiceStatus): string[] {
     `${stable.requests}/${canary.requests}`,
     `${errorPercent(stable)}/${errorPercent(canary)}`,
     `${p99(stable)}/${p99(canary)}`,
-    s.rollout ? s.rollout.phase : '-',
+    s.rollout ? rolloutCell(s.rollout) : '-',
   ];
 }
 
-export function formatStatusTable(services: readonly ServiceStatus[]): string {
+/** "progressing 2/5 10%": phase, step k of n (1-based), the rollout's weight. */
+export function rolloutCell(r: RolloutStatus): string {
+  // Older servers answer without the step plan: the phase alone is still right.
+  if (!Array.isArray(r.steps) || r.steps.length === 0) return r.phase;
+  return `${r.phase} ${stepOf(r)} ${r.weight}%`;
+}
+
+const stepOf = (r: RolloutStatus): string => `${Math.min(r.step + 1, r.steps.length)}/${r.steps.length}`;
+
+export interface TableOptions {
+  /** Add the rollout's last verdict and its evidence (default: when exactly one service is shown). */
+  detail?: boolean;
+}
+
+export function formatStatusTable(services: readonly ServiceStatus[], opts: TableOptions = {}): string {
   if (services.length === 0) return 'no services configured';
   const rows: string[][] = [[...HEADER], ...services.map(statusRow)];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
   const window = services[0]?.metrics.stable.window;
   if (window) lines.push(`(requests, errors and p99 over the last ${window}; targets healthy/total)`);
+  const only = services.length === 1 ? services[0] : undefined;
+  if ((opts.detail ?? true) && only?.rollout) lines.push('', ...rolloutDetail(only.rollout));
   return lines.join('\n');
+}
+
+const pct = (rate: number): string => `${(rate * 100).toFixed(2)}%`;
+const ms = (v: number): string => `${Math.round(v)}ms`;
+
+/** `step 2/5 weight 10% | canary err 0.40% p99 12ms | stable err 0.38% p99 11ms | pass: …` */
+export function progressLine(s: ServiceStatus): string {
+  const r = s.rollout;
+  if (!r) return `${s.name}: no rollout`;
+  const { canary, stable } = s.metrics;
+  const parts = [
+    `step ${stepOf(r)} weight ${r.weight}%`,
+    `canary err ${pct(canary.errorRate)} p99 ${ms(canary.p99Ms)}`,
+    `stable err ${pct(stable.errorRate)} p99 ${ms(stable.p99Ms)}`,
+    r.lastVerdict ? `${r.lastVerdict.result}: ${r.lastVerdict.reason}` : 'no verdict yet',
+  ];
+  // The usual phase goes without saying; any other one leads the line.
+  return r.phase === 'progressing' ? parts.join(' | ') : [r.phase + (r.reason ? ` (${r.reason})` : ''), ...parts].join(' | ');
+}
+
+export function rolloutDetail(r: RolloutStatus): string[] {
+  const head = `rollout ${r.id} (${r.strategy}): ${rolloutCell(r)}, consecutive failures ${r.failures ?? 0}, started ${r.startedAt}`;
+  const lines = [head];
+  if (r.reason) lines.push(`reason: ${r.reason}`);
+  if (!r.lastVerdict) return [...lines, 'no verdict yet'];
+  return [...lines, ...verdictLines(r.lastVerdict)];
+}
+
+function verdictLines(v: Verdict): string[] {
+  const pools = (name: string, e: PoolEvidence): string[] => [name, String(e.requests), String(e.errors), pct(e.errorRate), ms(e.p99Ms)];
+  const checks = v.checks.map((c) => [c.name, c.status, observed(c, c.observed), observed(c, c.limit), c.pValue.toFixed(3), c.note]);
+  return [
+    `last verdict: ${v.result}${v.failFast ? ' (fail fast)' : ''} at ${new Date(v.at).toISOString()}: ${v.reason}`,
+    ...align([['POOL', 'REQUESTS', 'ERRORS', 'ERR%', 'P99'], pools('canary', v.canary), pools('stable', v.stable)]),
+    ...align([['CHECK', 'STATUS', 'OBSERVED', 'LIMIT', 'P-VALUE', 'NOTE'], ...checks]),
+  ];
+}
+
+function observed(c: CheckResult, v: number | null): string {
+  if (v === null) return '-';
+  return c.name === 'error-rate' || c.name === 'error-rate-vs-stable' ? pct(v) : ms(v);
+}
+
+function align(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => `  ${r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}`);
 }

@@ -291,6 +291,22 @@ const dockerSchema = z
   .strict()
   .prefault({});
 
+const webhookSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+    /** Event kinds to send; all rollout milestones when absent. */
+    events: z.array(z.enum(['started', 'canary-ready', 'step', 'analysis', 'paused', 'resumed', 'rolling-back', 'rolled-back', 'aborted', 'promoting', 'succeeded', 'shifted'])).optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    timeout: positiveDuration('5s'),
+    retries: z.number().int().min(0).max(10).default(3),
+  })
+  .strict();
+
+const notificationsSchema = z
+  .object({ webhooks: z.array(webhookSchema).default([]) })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     listen: listenAddress.prefault('0.0.0.0:8080'),
@@ -299,6 +315,7 @@ export const configSchema = z
     docker: dockerSchema,
     proxy: proxySchema,
     services: z.array(serviceSchema).default([]),
+    notifications: notificationsSchema,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -323,3 +340,4 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+export type WebhookConfig = z.output<typeof webhookSchema>;

@@ -88,19 +88,30 @@ export class DataPlane {
   }
 
   setWeight(name: string, weightBp: BasisPoints): boolean {
+    return this.update(name, { weightBp });
+  }
+
+  setTargets(name: string, pool: PoolName, targets: readonly TargetAddress[]): boolean {
+    return this.update(name, pool === 'stable' ? { stable: targets } : { canary: targets });
+  }
+
+  /** Changes weight and/or pools in ONE routing-table swap (a promotion must never be seen half-done). */
+  update(name: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[] }): boolean {
     const s = this.services.get(name);
     if (!s) return false;
-    s.weightBp = weightBp;
+    if (patch.weightBp !== undefined) s.weightBp = patch.weightBp;
+    s.targets = { stable: patch.stable ?? s.targets.stable, canary: patch.canary ?? s.targets.canary };
     this.rebuild();
     return true;
   }
 
-  setTargets(name: string, pool: PoolName, targets: readonly TargetAddress[]): boolean {
-    const s = this.services.get(name);
-    if (!s) return false;
-    s.targets = { ...s.targets, [pool]: targets };
-    this.rebuild();
-    return true;
+  poolTargets(name: string, pool: PoolName): readonly TargetAddress[] {
+    return this.services.get(name)?.targets[pool] ?? [];
+  }
+
+  /** Waits for targets taken out of routing to finish their in-flight requests (bounded). */
+  drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }> {
+    return this.upstreams.drain(ids, timeoutMs);
   }
 
   weight(name: string): BasisPoints | undefined {

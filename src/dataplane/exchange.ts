@@ -52,6 +52,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   private done = false;
   private corked = false;
+  private discarding = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private readonly retryable: boolean;
@@ -108,6 +109,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     this.latencyMs = performance.now() - this.startedAt;
     this.resumeUpstream = resume;
+    if (statusCode >= 500 && this.canRetryOnStable()) {
+      // The canary failed an idempotent request: swallow this answer and ask stable instead. The
+      // failure is still recorded against the canary in onComplete.
+      this.discarding = true;
+      return true;
+    }
     const headers = downstreamResponseHeaders(rawHeaders, []);
     headers.push('via', this.env.viaEntry);
     if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
@@ -122,6 +129,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.discarding) return true;
     // Cork until the end of this tick: a small response's body and end() then leave in one write
     // instead of two, and a streamed response is held back by one tick at most.
     if (!this.corked) {
@@ -139,16 +147,29 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    this.res.end();
     this.settle();
     const failed = this.status >= 500;
     this.record(this.status, false);
     if (failed) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
+    if (this.discarding) {
+      this.discarding = false;
+      if (this.clientGone) return;
+      this.attempt++;
+      this.pool = this.route.stable;
+      this.start();
+      return;
+    }
+    this.res.end();
+  }
+
+  private canRetryOnStable(): boolean {
+    return this.attempt === 0 && this.retryable && this.route.retryCanaryOnStable && this.pool.name === 'canary' && this.route.stable.targets.length > 0;
   }
 
   onError(err: Error): void {
     this.settle();
+    this.discarding = false;
     if (this.clientGone) return; // the client left: not the upstream's fault, nothing to record
     if (!this.gotHeaders && REQUEST_CODES.has((err as Error & { code?: string }).code ?? '')) return this.finishWithError('bad_request');
     const kind = classify(err, this.gotHeaders);
@@ -165,7 +186,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private retry(kind: FailureKind): boolean {
     if (this.attempt > 0 || !this.retryable) return false;
-    const toStable = this.route.retryCanaryOnStable && this.pool.name === 'canary';
+    const toStable = this.canRetryOnStable();
     if (!toStable && !(kind === 'connect' && this.env.retryConnectErrors)) return false;
     this.attempt++;
     const failed = this.target;

@@ -53,6 +53,8 @@ export class Upstream implements BalancedTarget {
 /** Keeps one Upstream per target id; releases the ones no routing table uses any more. */
 export class UpstreamSet {
   private readonly byId = new Map<string, Upstream>();
+  /** Released upstreams still finishing their in-flight requests, by id. */
+  private readonly closing = new Map<string, { upstream: Upstream; done: Promise<void> }>();
 
   constructor(private readonly opts: UpstreamOptions) {}
 
@@ -72,8 +74,34 @@ export class UpstreamSet {
     for (const [id, u] of this.byId) {
       if (inUse.has(id)) continue;
       this.byId.delete(id);
-      void u.close();
+      const done = u.close().finally(() => {
+        if (this.closing.get(id)?.upstream === u) this.closing.delete(id);
+      });
+      this.closing.set(id, { upstream: u, done });
     }
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for released targets to finish their in-flight requests, then cuts
+   * what is left. A target still routed (e.g. shared with another pool) is not waited for.
+   */
+  async drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }> {
+    const pending = ids.map((id) => this.closing.get(id)).filter((c) => c !== undefined);
+    if (pending.length === 0) return { drained: true, cut: 0 };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+      timer.unref();
+    });
+    const r = await Promise.race([Promise.all(pending.map((p) => p.done)).then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (r === 'done') return { drained: true, cut: 0 };
+    let cut = 0;
+    for (const p of pending) {
+      cut += p.upstream.outstanding;
+      await p.upstream.pool.destroy().catch(() => undefined);
+    }
+    return { drained: false, cut };
   }
 
   all(): Upstream[] {

@@ -70,6 +70,15 @@ export interface SequentialStats {
   latencyAbs: number[];
   latencyAbsStable: number[];
   latencyRel: number[];
+  /** The stable pool's traffic since the rollout started: the baseline when stable gets none (100%). */
+  baseline: { requests: number; errors: number };
+  /** The canary's traffic since the rollout started (the practical-significance gate uses both). */
+  canaryTotal: { requests: number; errors: number };
+  /**
+   * Lowest always-valid p-value each canary check has reached. Ville's inequality bounds the chance
+   * that the statistic EVER crosses 1/α, so a crossing stands: a later quiet interval does not undo it.
+   */
+  minP: Record<'errorAbs' | 'errorRel' | 'latencyAbs' | 'latencyRel', number>;
 }
 
 export type Strategy = 'canary' | 'blue-green';

@@ -1,44 +1,35 @@
-// The service desk: what the admin API sees of the services (status, metrics, manual shift). It
-// persists every weight change through the StateStore before it reports success, so a restarted
-// proxy comes back with the weights it had.
-import type { PoolMetrics, ServiceDirectory, ServiceStatus } from '../api/ports.js';
+// The service desk: what the admin API sees of the services (status, metrics, manual shift). A manual
+// shift goes through the routing book (persisted before it is applied); during a rollout it goes
+// through the controller, which pauses the rollout and says so.
+import type { PoolMetrics, RolloutStatus, ServiceDirectory, ServiceStatus } from '../api/ports.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { Clock } from '../domain/clock.js';
 import { NotFoundError, err, ok, type Result } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { PoolName } from '../domain/pool.js';
+import type { RolloutEvent } from '../domain/rollout.js';
 import { bpToPercent, type BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
-import type { StateStore } from '../store/port.js';
+import type { RoutingBook } from './routing.js';
 
 /** Status metrics cover the last minute. */
 const STATUS_WINDOW_MS = 60_000;
 
-export interface RoutingRecord {
-  weightBp: BasisPoints;
-  updatedAt: string;
+export interface RolloutsView {
+  status(service: string): RolloutStatus | null;
+  manualShift(service: string, weightBp: number): Promise<Result<boolean>>;
 }
-
-export const routingKey = (service: string): string => `routing/${service}`;
 
 export class ServiceDesk implements ServiceDirectory {
   constructor(
     private readonly plane: DataPlane,
+    private readonly routing: RoutingBook,
+    private readonly rollouts: RolloutsView,
     private readonly metrics: MetricsRegistry,
-    private readonly store: StateStore,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly emit: (e: Omit<RolloutEvent, 'seq' | 'at'>) => void,
   ) {}
-
-  /** Weights persisted by an earlier run win over the config's initial weight. */
-  static async persistedWeights(store: StateStore, names: readonly string[]): Promise<Map<string, BasisPoints>> {
-    const out = new Map<string, BasisPoints>();
-    for (const name of names) {
-      const rec = await store.get<RoutingRecord>(routingKey(name));
-      if (rec && Number.isInteger(rec.value.weightBp)) out.set(name, rec.value.weightBp);
-    }
-    return out;
-  }
 
   list(): ServiceStatus[] {
     return this.plane.serviceNames().map((n) => this.get(n) as ServiceStatus);
@@ -56,17 +47,18 @@ export class ServiceDesk implements ServiceDirectory {
       sticky: cfg.sticky ? { cookie: cfg.sticky.cookie } : null,
       pools: { stable: targets('stable'), canary: targets('canary') },
       metrics: { stable: this.poolMetrics(name, 'stable'), canary: this.poolMetrics(name, 'canary') },
-      rollout: null,
+      rollout: this.rollouts.status(name),
     };
   }
 
   async shift(name: string, weightBp: BasisPoints): Promise<Result<ServiceStatus>> {
-    if (this.plane.weight(name) === undefined) return err(new NotFoundError('service', name));
-    const record: RoutingRecord = { weightBp, updatedAt: new Date(this.clock.now()).toISOString() };
-    await this.store.put(routingKey(name), record);
     const from = this.plane.weight(name);
-    this.plane.setWeight(name, weightBp);
-    this.log.log('info', 'weight shifted', { service: name, from: bpToPercent(from ?? 0), to: bpToPercent(weightBp) });
+    if (from === undefined) return err(new NotFoundError('service', name));
+    const during = await this.rollouts.manualShift(name, weightBp);
+    if (!during.ok) return during;
+    if (!during.value) await this.routing.setWeight(name, weightBp);
+    this.log.log('info', 'weight shifted', { service: name, from: bpToPercent(from), to: bpToPercent(weightBp), rolloutPaused: during.value });
+    if (!during.value) this.emit({ service: name, rolloutId: null, kind: 'shifted', phase: null, weight: bpToPercent(weightBp), message: `weight shifted by hand from ${bpToPercent(from)}% to ${bpToPercent(weightBp)}%` });
     return ok(this.get(name) as ServiceStatus);
   }
 

@@ -91,6 +91,26 @@ describe('empty and failing pools', () => {
     // Without a retry, a POST to the dead canary fails.
     expect((await http(`${v.url}/`, { method: 'POST', body: 'x' })).status).toBe(502);
   });
+
+  it('retries an idempotent request on stable when the canary answers 5xx (retryCanaryOnStable), still counting it against the canary', async () => {
+    const stable = await h.upstream('stable');
+    const canary = await h.upstream('canary', { status: 503, body: 'canary broke' });
+    const v = await h.veer({ services: [service('web', [stable.address], [canary.address], { weight: 100, rollout: { retryCanaryOnStable: true } })] });
+    for (let i = 0; i < 4; i++) {
+      const r = await http(`${v.url}/`);
+      expect(r.status).toBe(200);
+      expect(r.text).toBe('stable');
+    }
+    expect(canary.hits).toBe(4);
+    expect(stable.hits).toBe(4);
+    const status = await admin<{ metrics: { canary: { errors: number; requests: number }; stable: { errors: number } } }>(v, 'GET', '/v1/services/web');
+    expect(status.json.metrics.canary).toMatchObject({ errors: 4, requests: 4 });
+    expect(status.json.metrics.stable.errors).toBe(0);
+    // A POST is not replayed: the client sees the canary's own 503.
+    const post = await http(`${v.url}/`, { method: 'POST', body: 'x' });
+    expect(post.status).toBe(503);
+    expect(post.text).toBe('canary broke');
+  });
 });
 
 describe('slow and broken upstreams', () => {

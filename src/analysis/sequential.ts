@@ -1,0 +1,74 @@
+// Sequential tests that may be looked at after every analysis without inflating the false-alarm
+// rate. Each test keeps a running log-likelihood ratio per alternative on a fixed grid; their mean
+// (a mixture likelihood ratio) is a test martingale under the null hypothesis, so by Ville's
+// inequality P(it ever reaches 1/α) ≤ α however often it is checked. 1/Λ is therefore an
+// "always-valid" p-value. The grids are wide because we do not know how bad a bad canary is.
+
+/** Canary error rate as multiples of the limit: p1 = k · p0 (capped below 1). */
+export const RATE_MULTIPLES = [1.5, 2, 3, 5, 10, 20, 50];
+
+/** Canary-vs-stable error-rate ratios r for the conditional test, and the mixture's weights: most
+ *  weight near 2×, the subtle regressions that need it; blatant ones have evidence to spare. */
+export const RATIOS = [1.5, 2, 3, 5, 10, 30];
+export const RATIO_WEIGHTS = [0.4, 0.4, 0.1, 0.05, 0.03, 0.02];
+
+export const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+
+/**
+ * One-sample test of H0: rate ≤ p0, fed with `failures` out of `n` new observations. Under H0 with
+ * rate < p0 the statistic is a supermartingale, which keeps the guarantee.
+ */
+export function updateRateTest(logLR: number[], p0: number, n: number, failures: number): void {
+  if (n <= 0 || p0 <= 0 || p0 >= 1) return;
+  const ok = n - failures;
+  for (let j = 0; j < RATE_MULTIPLES.length; j++) {
+    const p1 = Math.min(0.999, (RATE_MULTIPLES[j] as number) * p0);
+    if (p1 <= p0) continue;
+    logLR[j] = (logLR[j] as number) + failures * Math.log(p1 / p0) + ok * Math.log((1 - p1) / (1 - p0));
+  }
+}
+
+/**
+ * Conditional test of H0: canary error rate ≤ stable error rate. Given that an error happened, it
+ * came from the canary with probability s (the canary's share of requests) under H0, and with
+ * probability q = r·s / (r·s + 1 − s) if the canary fails r times as often. Conditioning on the
+ * errors makes the test independent of the (unknown) baseline rate, so a platform-wide incident
+ * that hits both pools alike produces no evidence against the canary.
+ */
+export function updateRatioTest(logLR: number[], canaryN: number, canaryErr: number, stableN: number, stableErr: number): void {
+  if (canaryN <= 0 || stableN <= 0 || canaryErr + stableErr === 0) return;
+  const s = canaryN / (canaryN + stableN);
+  for (let j = 0; j < RATIOS.length; j++) {
+    const r = RATIOS[j] as number;
+    const q = (r * s) / (r * s + 1 - s);
+    logLR[j] = (logLR[j] as number) + canaryErr * Math.log(q / s) + stableErr * Math.log((1 - q) / (1 - s));
+  }
+}
+
+/** The ratio test's alternatives against a fixed baseline rate p0 (no concurrent stable traffic). */
+export function updateRatioBaseline(logLR: number[], p0: number, n: number, failures: number): void {
+  if (n <= 0 || p0 <= 0 || p0 >= 1) return;
+  for (let j = 0; j < RATIOS.length; j++) {
+    const p1 = Math.min(0.999, (RATIOS[j] as number) * p0);
+    if (p1 <= p0) continue;
+    logLR[j] = (logLR[j] as number) + failures * Math.log(p1 / p0) + (n - failures) * Math.log((1 - p1) / (1 - p0));
+  }
+}
+
+/**
+ * log of the mixture likelihood ratio, computed without overflow. `weights` (summing to 1) default
+ * to equal; any fixed weights keep the mixture a test martingale.
+ */
+export function mixtureLogLR(logLR: readonly number[], weights?: readonly number[]): number {
+  if (logLR.length === 0) return 0;
+  let max = -Infinity;
+  for (const v of logLR) if (v > max) max = v;
+  let sum = 0;
+  for (let j = 0; j < logLR.length; j++) sum += (weights?.[j] ?? 1 / logLR.length) * Math.exp((logLR[j] as number) - max);
+  return max + Math.log(sum);
+}
+
+/** Always-valid p-value: min(1, 1/Λ). */
+export function pValue(logLR: readonly number[], weights?: readonly number[]): number {
+  return Math.min(1, Math.exp(-mixtureLogLR(logLR, weights)));
+}

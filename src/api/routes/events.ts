@@ -1,0 +1,89 @@
+// Rollout events: a JSON page of recent ones, or a live server-sent-events stream (replay first,
+// then live). Open streams are ended when the app closes, or app.close() would wait on them forever.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NotFoundError, ValidationError, err, ok, type Result } from '../../domain/errors.js';
+import { sendError } from '../errors.js';
+import type { AdminDeps } from '../ports.js';
+import { openEventStream } from '../sse.js';
+
+export const DEFAULT_EVENT_LIMIT = 100;
+export const DEFAULT_REPLAY = 20;
+export const MAX_EVENTS = 1000;
+
+export interface EventRouteOptions {
+  keepaliveMs?: number;
+}
+
+interface NameParams {
+  name: string;
+}
+type Query = Record<string, string | string[] | undefined>;
+
+export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRouteOptions = {}): void {
+  const streams = new Set<{ end(): void }>();
+  app.addHook('preClose', async () => {
+    for (const s of [...streams]) s.end();
+  });
+
+  const stream = (request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, service: string | null): FastifyReply => {
+    const replay = replayFor(request, deps, service);
+    if (!replay.ok) return sendError(reply, replay.error);
+    const s = openEventStream(reply, deps.events, { service, replay: replay.value, keepaliveMs: opts.keepaliveMs });
+    streams.add(s);
+    void s.closed.then(() => streams.delete(s));
+    return reply;
+  };
+
+  app.get<{ Querystring: Query }>('/v1/events', async (request, reply) => {
+    const service = single(request.query.service) ?? null;
+    if (service !== null && !deps.services.get(service)) return sendError(reply, new NotFoundError('service', service));
+    if (!wantsStream(request) && acceptsJson(request)) return page(request, reply, deps, service);
+    return stream(request, reply, service);
+  });
+
+  app.get<{ Params: NameParams; Querystring: Query }>('/v1/services/:name/events', async (request, reply) => {
+    const { name } = request.params;
+    if (!deps.services.get(name)) return sendError(reply, new NotFoundError('service', name));
+    if (wantsStream(request)) return stream(request, reply, name);
+    return page(request, reply, deps, name);
+  });
+}
+
+function page(request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, deps: AdminDeps, service: string | null): FastifyReply | { events: unknown[] } {
+  const limit = intParam(request.query, 'limit', DEFAULT_EVENT_LIMIT, 1);
+  if (!limit.ok) return sendError(reply, limit.error);
+  return { events: deps.events.recent(service, limit.value) };
+}
+
+/** With Last-Event-ID: every held event newer than it; otherwise the newest `replay`. */
+function replayFor(request: FastifyRequest<{ Querystring: Query }>, deps: AdminDeps, service: string | null): Result<ReturnType<AdminDeps['events']['recent']>, ValidationError> {
+  const header = request.headers['last-event-id'];
+  const raw = single(Array.isArray(header) ? header[0] : header) ?? single(request.query.lastEventId);
+  if (raw !== undefined && raw.trim() !== '') {
+    if (!/^\d+$/.test(raw.trim())) return err(new ValidationError([{ path: 'Last-Event-ID', message: `expected an event sequence number, got "${raw}"` }]));
+    const after = Number(raw.trim());
+    return ok(deps.events.recent(service, MAX_EVENTS).filter((e) => e.seq > after));
+  }
+  const replay = intParam(request.query, 'replay', DEFAULT_REPLAY, 0);
+  return replay.ok ? ok(deps.events.recent(service, replay.value)) : replay;
+}
+
+function intParam(query: Query, name: string, def: number, min: number): Result<number, ValidationError> {
+  const raw = single(query[name]);
+  if (raw === undefined || raw === '') return ok(def);
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > MAX_EVENTS) {
+    return err(new ValidationError([{ path: name, message: `expected an integer from ${min} to ${MAX_EVENTS}, got "${raw}"` }]));
+  }
+  return ok(n);
+}
+
+const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+function wantsStream(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').toLowerCase().includes('text/event-stream');
+}
+
+function acceptsJson(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').toLowerCase().includes('application/json');
+}

@@ -1,0 +1,122 @@
+// Starting a rollout and acting on the running one. Bodies are validated here, field by field, so a
+// rejected request names what to fix; whether the action fits the rollout's phase is the
+// controller's call (a 409 naming the phase).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { configErrorMap } from '../../config/problems.js';
+import { rolloutOverridesSchema, targetString } from '../../config/schema.js';
+import { assertNever } from '../../domain/errors.js';
+import { sendError } from '../errors.js';
+import type { AdminDeps, RolloutAction, RolloutRequest } from '../ports.js';
+import { parseBody } from '../validate.js';
+
+export const MAX_CANARY_COUNT = 50;
+
+const targetsCanary = z
+  .object({
+    targets: z
+      .array(targetString)
+      .min(1, 'must list at least one "host:port" target')
+      .superRefine((targets, ctx) => {
+        const seen = new Map<string, number>();
+        targets.forEach((t, i) => {
+          const prev = seen.get(t.id);
+          if (prev !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate target "${t.id}" (also canary.targets[${prev}])` });
+          else seen.set(t.id, i);
+        });
+      }),
+  })
+  .strict()
+  .transform((c) => ({ targets: c.targets.map((t) => t.id) }));
+
+const envEntry = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, 'expected "KEY=value"');
+
+const imageCanary = z
+  .object({
+    image: z.string().trim().min(1, 'must not be empty'),
+    env: z.array(envEntry).default([]),
+    count: z.number().int().min(1).max(MAX_CANARY_COUNT).optional(),
+  })
+  .strict()
+  .transform((c) => ({ image: c.image, env: c.env, count: c.count ?? null }));
+
+const CANARY_SHAPE = 'expected {"targets": ["host:port", …]} or {"image": "name:tag"}';
+
+/** Either form, never both: decided up front so the problems are about the form that was meant. */
+const canarySchema = z.unknown().transform((v, ctx): RolloutRequest['canary'] => {
+  if (v === undefined) {
+    ctx.addIssue({ code: 'custom', message: `required (${CANARY_SHAPE})` });
+    return z.NEVER;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    ctx.addIssue({ code: 'custom', message: CANARY_SHAPE });
+    return z.NEVER;
+  }
+  const hasTargets = 'targets' in v;
+  const hasImage = 'image' in v;
+  if (hasTargets === hasImage) {
+    ctx.addIssue({ code: 'custom', message: hasTargets ? 'give either "targets" or "image", not both' : CANARY_SHAPE });
+    return z.NEVER;
+  }
+  const r = (hasTargets ? targetsCanary : imageCanary).safeParse(v, { error: configErrorMap });
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ ...issue });
+  return z.NEVER;
+});
+
+export const rolloutBody = z
+  .object({
+    canary: canarySchema,
+    rollout: rolloutOverridesSchema.optional(),
+  })
+  .strict()
+  .transform((b): RolloutRequest => ({ canary: b.canary, rollout: { ...(b.rollout ?? {}) } }));
+
+const reason = z.string().trim().min(1, 'must not be empty').max(500);
+const ACTION_BODIES = {
+  promote: z.object({ full: z.boolean().optional() }).strict(),
+  abort: z.object({ reason: reason.optional() }).strict(),
+  pause: z.object({ reason: reason.optional() }).strict(),
+  resume: z.object({}).strict(),
+} as const;
+
+export const ROLLOUT_ACTIONS: readonly RolloutAction[] = ['promote', 'abort', 'pause', 'resume'];
+
+interface NameParams {
+  name: string;
+}
+
+export function rolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  app.post<{ Params: NameParams }>('/v1/services/:name/rollouts', async (request, reply) => {
+    const body = parseBody(rolloutBody, request.body);
+    if (!body.ok) return sendError(reply, body.error);
+    const r = await deps.rollouts.start(request.params.name, body.value);
+    if (!r.ok) return sendError(reply, r.error);
+    return reply.code(201).send(r.value);
+  });
+
+  for (const action of ROLLOUT_ACTIONS) {
+    // An action needs no body at all: `curl -X POST …/rollout/resume` must just work.
+    app.post<{ Params: NameParams }>(`/v1/services/:name/rollout/${action}`, { config: { allowEmptyBody: true } }, async (request, reply) => {
+      const body = parseBody(ACTION_BODIES[action], request.body ?? {});
+      if (!body.ok) return sendError(reply, body.error);
+      const r = await deps.rollouts.act(request.params.name, action, actionOptions(action, body.value));
+      if (!r.ok) return sendError(reply, r.error);
+      return r.value;
+    });
+  }
+}
+
+function actionOptions(action: RolloutAction, body: { full?: boolean; reason?: string }): { full: boolean; reason: string | null } {
+  switch (action) {
+    case 'promote':
+      return { full: body.full ?? false, reason: null };
+    case 'abort':
+    case 'pause':
+      return { full: false, reason: body.reason ?? null };
+    case 'resume':
+      return { full: false, reason: null };
+    default:
+      return assertNever(action, 'rollout action');
+  }
+}

@@ -1,0 +1,128 @@
+// Server-sent events: the wire format (both directions, so the CLI reads exactly what the API
+// writes) and one live stream of rollout events over a hijacked fastify reply.
+import type { FastifyReply } from 'fastify';
+import type { RolloutEvent } from '../domain/rollout.js';
+import type { EventFeed } from './ports.js';
+
+export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+export const KEEPALIVE_MS = 15_000;
+export const KEEPALIVE = ': keepalive\n\n';
+/** A client that stops reading is cut off once this much is buffered for it. */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** How long an EventSource waits before reconnecting. */
+const RETRY_MS = 2_000;
+
+export function formatEvent(e: RolloutEvent): string {
+  // JSON.stringify never emits a raw newline, so the data fits on one `data:` line.
+  return `id: ${e.seq}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
+}
+
+export interface SseMessage {
+  id: string | null;
+  event: string;
+  data: string;
+}
+
+/** Incremental SSE parser (the subset of the spec a veer stream uses, plus multi-line data). */
+export class SseDecoder {
+  private buffer = '';
+  private id: string | null = null;
+  private event = '';
+  private data: string[] = [];
+
+  push(chunk: string): SseMessage[] {
+    this.buffer += chunk;
+    const out: SseMessage[] = [];
+    const lines = this.buffer.split(/\r\n|\r|\n/);
+    this.buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      const msg = this.line(line);
+      if (msg) out.push(msg);
+    }
+    return out;
+  }
+
+  private line(line: string): SseMessage | null {
+    if (line === '') return this.dispatch();
+    if (line.startsWith(':')) return null;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    else if (field === 'id') this.id = value;
+    return null;
+  }
+
+  private dispatch(): SseMessage | null {
+    const hadData = this.data.length > 0;
+    const msg: SseMessage = { id: this.id, event: this.event || 'message', data: this.data.join('\n') };
+    this.event = '';
+    this.data = [];
+    return hadData ? msg : null;
+  }
+}
+
+export interface StreamOptions {
+  service: string | null;
+  /** Events to replay before going live. */
+  replay: RolloutEvent[];
+  keepaliveMs?: number;
+}
+
+/** Takes over the reply: from here on fastify's hooks and serializers are out of the picture. */
+function begin(reply: FastifyReply): FastifyReply['raw'] {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': SSE_CONTENT_TYPE,
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // Reverse proxies (nginx) would otherwise buffer the stream.
+    'x-accel-buffering': 'no',
+  });
+  res.write(`retry: ${RETRY_MS}\n\n`);
+  return res;
+}
+
+/**
+ * Streams until the client goes away or `end()` is called (app shutdown). Replay and subscription
+ * happen in the same tick, so no event falls between them.
+ */
+export function openEventStream(reply: FastifyReply, feed: EventFeed, opts: StreamOptions): { end(): void; closed: Promise<void> } {
+  const res = begin(reply);
+  let open = true;
+  let unsubscribe: () => void = () => undefined;
+  let resolveClosed: () => void = () => undefined;
+  const closed = new Promise<void>((r) => {
+    resolveClosed = r;
+  });
+  const write = (text: string): void => {
+    if (!open || res.destroyed) return;
+    res.write(text);
+    if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+  };
+  const keepalive = setInterval(() => write(KEEPALIVE), opts.keepaliveMs ?? KEEPALIVE_MS);
+  keepalive.unref();
+  const cleanup = (): void => {
+    if (!open) return;
+    open = false;
+    clearInterval(keepalive);
+    unsubscribe();
+    resolveClosed();
+  };
+  // The response's 'close' is the one signal that the client went away (the request's own 'close'
+  // fires as soon as its empty body has been read).
+  res.on('close', cleanup);
+  res.on('error', cleanup);
+  for (const e of opts.replay) write(formatEvent(e));
+  const off = feed.subscribe(opts.service, (e) => write(formatEvent(e)));
+  if (open) unsubscribe = off;
+  else off();
+  const end = (): void => {
+    if (!open) return;
+    cleanup();
+    res.end();
+  };
+  return { end, closed };
+}

@@ -1,0 +1,189 @@
+// `veer rollout <service> (--targets h:p,… | --image img …) [--wait]`: start a rollout and, with
+// --wait, follow it to its outcome so CI gets an exit code: 0 succeeded, 1 rolled back, aborted or
+// timed out. Values are checked by the API (one source of truth); only what JSON cannot carry
+// (a count or a step that is not a number) and contradictory flags are refused here.
+import type { RolloutStatus, ServiceStatus } from '../../api/ports.js';
+import { formatDuration, parseDuration } from '../../domain/duration.js';
+import { assertNever, err, ok, type Result } from '../../domain/errors.js';
+import type { OptionValues } from '../args.js';
+import { AdminClient, failureLines, type EventStream } from '../client.js';
+import { withAdmin } from '../session.js';
+import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
+import { progressLine } from '../status-table.js';
+
+export const DEFAULT_WAIT_TIMEOUT = '1h';
+const POLL_MS = 1_000;
+/** With a live stream, still look now and then: metrics move without events. */
+const STREAM_POLL_MS = 5_000;
+/** Bursts of events are coalesced into one status read per this interval. */
+const MIN_GAP_MS = 100;
+
+export const rolloutCommand: Command = {
+  name: 'rollout',
+  synopsis: 'rollout <service> (--targets h:p,… | --image img) [--wait] [options]',
+  summary: 'start a rollout of a new canary pool; --wait follows it (exit 0 succeeded, 1 rolled back/aborted)',
+  options: ['targets', 'image', 'env', 'count', 'steps', 'step-interval', 'strategy', 'wait', 'timeout', 'admin', 'token'],
+  positionals: { min: 1, max: 1 },
+  async run(args, io) {
+    const service = args.positionals[0] as string;
+    const body = requestBody(args.values);
+    const timeout = parseDuration(args.values.timeout ?? DEFAULT_WAIT_TIMEOUT);
+    const problem = !body.ok ? body.error : !timeout.ok || timeout.ms <= 0 ? `--timeout: expected a positive duration like "10m", got "${args.values.timeout}"` : null;
+    if (problem !== null) {
+      io.err(`error: ${problem}`);
+      return EXIT.usage;
+    }
+    return withAdmin(args.values, io, async (s) => {
+      const status = (await s.post(`/v1/services/${encodeURIComponent(service)}/rollouts`, body.ok ? body.value : undefined)) as RolloutStatus | null;
+      if (status === null) return EXIT.failure;
+      io.out(`${service}: rollout ${status.id} ${status.phase} (${status.strategy}, weight ${status.weight}%)`);
+      if (!args.values.wait) return EXIT.ok;
+      return follow(s.client, service, status.id, timeout.ok ? timeout.ms : 0, io);
+    });
+  },
+};
+
+export function requestBody(v: OptionValues): Result<Record<string, unknown>, string> {
+  const canary = canaryOf(v);
+  if (!canary.ok) return canary;
+  const rollout: Record<string, unknown> = {};
+  if (v.steps !== undefined) {
+    const steps = v.steps.split(',').map((x) => x.trim());
+    if (steps.some((x) => x === '' || !Number.isFinite(Number(x)))) return err(`--steps: expected numbers like 5,25,100, got "${v.steps}"`);
+    rollout.steps = steps.map(Number);
+  }
+  if (v['step-interval'] !== undefined) rollout.stepInterval = v['step-interval'];
+  if (v.strategy !== undefined) rollout.strategy = v.strategy;
+  return ok(Object.keys(rollout).length > 0 ? { canary: canary.value, rollout } : { canary: canary.value });
+}
+
+function canaryOf(v: OptionValues): Result<Record<string, unknown>, string> {
+  if ((v.targets === undefined) === (v.image === undefined)) return err('give exactly one of --targets h:p,… or --image img');
+  if (v.targets !== undefined) {
+    if (v.env !== undefined || v.count !== undefined) return err('--env and --count go with --image, not --targets');
+    return ok({ targets: v.targets.split(',').map((t) => t.trim()).filter((t) => t !== '') });
+  }
+  const canary: Record<string, unknown> = { image: v.image };
+  if (v.env !== undefined) canary.env = v.env;
+  if (v.count !== undefined) {
+    const n = Number(v.count);
+    if (v.count.trim() === '' || !Number.isFinite(n)) return err(`--count: expected a number, got "${v.count}"`);
+    canary.count = n;
+  }
+  return ok(canary);
+}
+
+/** Wakes the follow loop early: an event arrived, or the stream ended. */
+class Wakeup {
+  private resolve: (() => void) | null = null;
+
+  fire(): void {
+    this.resolve?.();
+    this.resolve = null;
+  }
+
+  wait(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.resolve = null;
+        r();
+      };
+      const timer = setTimeout(done, ms);
+      this.resolve = done;
+    });
+  }
+}
+
+async function follow(client: AdminClient, service: string, id: string, timeoutMs: number, io: CliIO): Promise<ExitCode> {
+  const deadline = Date.now() + timeoutMs;
+  const wake = new Wakeup();
+  const path = `/v1/services/${encodeURIComponent(service)}`;
+  const stream = await openStream(client, service, id, wake, io);
+  let last = '';
+  try {
+    // Bounded in time by the deadline and in count by the minimum gap between status reads.
+    for (let i = 0, max = Math.ceil(timeoutMs / MIN_GAP_MS) + 2; i < max; i++) {
+      const started = Date.now();
+      const r = await client.get(path);
+      if (r.ok) {
+        const s = r.value as ServiceStatus;
+        const line = progressLine(s);
+        if (line !== last) io.out(line);
+        last = line;
+        const outcome = outcomeOf(s, id, io);
+        if (outcome !== null) return outcome;
+      } else {
+        failureLines(r.error).forEach((l) => io.err(l));
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await wake.wait(Math.min(left, stream.live ? STREAM_POLL_MS : POLL_MS));
+      const gap = MIN_GAP_MS - (Date.now() - started);
+      if (gap > 0) await new Promise((res) => setTimeout(res, Math.min(gap, Math.max(0, deadline - Date.now()))));
+    }
+    io.err(`error: rollout ${id} of ${service} did not finish within ${formatDuration(timeoutMs)} (--timeout); it keeps running`);
+    return EXIT.failure;
+  } finally {
+    stream.close();
+  }
+}
+
+interface Follow {
+  live: boolean;
+  close(): void;
+}
+
+/** The service's events wake the loop; without a stream it falls back to polling every second. */
+async function openStream(client: AdminClient, service: string, id: string, wake: Wakeup, io: CliIO): Promise<Follow> {
+  const state: Follow & { stream: EventStream | null } = { live: false, stream: null, close: () => state.stream?.close() };
+  const r = await client.stream(`/v1/events?service=${encodeURIComponent(service)}&replay=0`, (m) => {
+    if (concerns(m.data, id)) wake.fire();
+  });
+  if (!r.ok) {
+    io.err(`note: event stream unavailable (${r.error.message}); polling every ${POLL_MS / 1000}s`);
+    return state;
+  }
+  state.stream = r.value;
+  state.live = true;
+  void r.value.ended.then(() => {
+    state.live = false;
+    wake.fire();
+  });
+  return state;
+}
+
+/** Events of this rollout, and service-wide ones (a manual shift) that change what we print. */
+function concerns(data: string, id: string): boolean {
+  try {
+    const e = JSON.parse(data) as { rolloutId?: unknown };
+    return e.rolloutId === id || e.rolloutId === null;
+  } catch {
+    return false;
+  }
+}
+
+function outcomeOf(s: ServiceStatus, id: string, io: CliIO): ExitCode | null {
+  const r = s.rollout;
+  if (!r || r.id !== id) {
+    io.err(`error: rollout ${id} is no longer ${s.name}'s current rollout${r ? ` (now ${r.id}, ${r.phase})` : ''}`);
+    return EXIT.failure;
+  }
+  switch (r.phase) {
+    case 'succeeded':
+      io.out(`rollout ${id} succeeded`);
+      return EXIT.ok;
+    case 'rolled-back':
+    case 'aborted':
+      io.err(`rollout ${id} ${r.phase}: ${r.reason ?? 'no reason given'}`);
+      return EXIT.failure;
+    case 'starting':
+    case 'progressing':
+    case 'paused':
+    case 'promoting':
+    case 'rolling-back':
+      return null;
+    default:
+      return assertNever(r.phase, 'rollout phase');
+  }
+}

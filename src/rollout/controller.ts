@@ -1,0 +1,269 @@
+// The rollout controller: the timed loop that reads both pools' windows, asks the judge, feeds the
+// machine and applies its effects. Every state change is persisted before its effects run, so a
+// restarted (or newly elected) controller resumes from the stored state; effects are idempotent.
+// Operations on one service are serialised, so a timer's analysis never interleaves with an
+// operator's action.
+import type { RolloutAction, RolloutControl, RolloutRequest, RolloutStatus } from '../api/ports.js';
+import { rolloutPolicySchema } from '../config/schema.js';
+import type { Clock } from '../domain/clock.js';
+import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
+import type { Logger } from '../domain/log.js';
+import type { PoolName } from '../domain/pool.js';
+import { isTerminal, type RolloutEvent, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
+import { emptyStats } from '../analysis/judge.js';
+import { analysisEvent, type MetricsSource } from './analysis-input.js';
+import { newRollout, transition, type Effect, type MachineEvent } from './machine.js';
+import { rolloutStatus } from './status.js';
+import type { StateStore } from '../store/port.js';
+
+/** What the controller needs of routing (the RoutingBook). */
+export interface RoutingPort {
+  weight(service: string): number;
+  pool(service: string, pool: PoolName): string[];
+  setWeight(service: string, weightBp: number): Promise<void>;
+  setPool(service: string, pool: PoolName, ids: readonly string[]): Promise<void>;
+  promote(service: string): Promise<void>;
+}
+
+export interface ControllerDeps {
+  clock: Clock;
+  log: Logger;
+  store: StateStore;
+  routing: RoutingPort;
+  metrics: MetricsSource;
+  /** Waits for removed targets' in-flight requests (bounded). */
+  drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }>;
+  emit(e: Omit<RolloutEvent, 'seq' | 'at'>): void;
+  policyOf(service: string): RolloutPolicy | undefined;
+  newId(): string;
+  /** false for simulations that drive analyze() themselves. */
+  timers?: boolean;
+}
+
+export const rolloutKey = (service: string): string => `rollout/${service}`;
+
+interface Slot {
+  state: RolloutState;
+  version: number;
+}
+
+export class RolloutController implements RolloutControl {
+  private readonly slots = new Map<string, Slot>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly background = new Set<Promise<unknown>>();
+  private stopped = false;
+
+  constructor(private readonly d: ControllerDeps) {}
+
+  /** Loads persisted rollouts and resumes the ones that were mid-flight. */
+  async restore(services: readonly string[]): Promise<void> {
+    for (const service of services) {
+      const rec = await this.d.store.get<RolloutState>(rolloutKey(service));
+      if (!rec) continue;
+      this.slots.set(service, { state: rec.value, version: rec.version });
+      if (isTerminal(rec.value.phase)) continue;
+      this.d.log.log('info', 'resuming rollout', { service, id: rec.value.id, phase: rec.value.phase, step: rec.value.step });
+      await this.serial(service, () => this.resumeEffects(service));
+    }
+  }
+
+  status(service: string): RolloutStatus | null {
+    const s = this.slots.get(service)?.state;
+    return s ? rolloutStatus(s, this.d.routing.pool(service, 'canary')) : null;
+  }
+
+  active(service: string): RolloutState | null {
+    const s = this.slots.get(service)?.state;
+    return s && !isTerminal(s.phase) ? s : null;
+  }
+
+  start(service: string, req: RolloutRequest): Promise<Result<RolloutStatus>> {
+    return this.serial(service, async () => {
+      const base = this.d.policyOf(service);
+      if (base === undefined) return err(new NotFoundError('service', service));
+      const current = this.active(service);
+      if (current) return err(new ConflictError(`service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`, 'rollout_in_progress'));
+      if (!('targets' in req.canary)) return err(new ValidationError([{ path: 'canary.image', message: 'image rollouts need a Docker endpoint (not available in this build)' }]));
+      const policy = rolloutPolicySchema.safeParse({ ...base, ...req.rollout });
+      if (!policy.success) return err(new ValidationError(policy.error.issues.map((i) => ({ path: ['rollout', ...i.path].join('.'), message: i.message }))));
+      const state = newRollout(
+        { id: this.d.newId(), service, strategy: policy.data.strategy, policy: policy.data, canaryTargets: [...req.canary.targets], stableTargets: this.d.routing.pool(service, 'stable'), stats: emptyStats() },
+        this.d.clock.now(),
+      );
+      const prev = this.slots.get(service);
+      const put = await this.d.store.put(rolloutKey(service), state, prev?.version ?? 0);
+      if (!put.ok) return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
+      this.slots.set(service, { state, version: put.version });
+      this.emit(state, 'started', `rollout ${state.id} started (${state.strategy}) with canary ${state.canaryTargets.join(', ')}`);
+      await this.d.routing.setPool(service, 'canary', state.canaryTargets);
+      // Static targets are ready at once; Docker pools gate on health here (issue 5).
+      const r = await this.apply(service, { type: 'canary-ready' });
+      return r.ok ? ok(this.status(service) as RolloutStatus) : r;
+    });
+  }
+
+  act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>> {
+    return this.serial(service, async () => {
+      if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
+      if (!this.slots.get(service)) return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
+      const r = await this.apply(service, toEvent(action, opts));
+      if (!r.ok) return r;
+      // Resumed into `starting`: the canary still has to be made ready (static targets: at once).
+      if (r.value.phase === 'starting') {
+        const ready = await this.apply(service, { type: 'canary-ready' });
+        if (!ready.ok) return ready;
+      }
+      return ok(this.status(service) as RolloutStatus);
+    });
+  }
+
+  /** A manual shift during a rollout pauses it. Returns false when no rollout is active. */
+  manualShift(service: string, weightBp: number): Promise<Result<boolean>> {
+    return this.serial(service, async () => {
+      const s = this.active(service);
+      if (!s) return ok(false);
+      const r = await this.apply(service, { type: 'manual-shift', weightBp });
+      return r.ok ? ok(true) : r;
+    });
+  }
+
+  /** One analysis now (the timer calls this; simulations call it with their own clock). */
+  analyze(service: string): Promise<void> {
+    return this.serial(service, async () => {
+      const s = this.active(service);
+      if (!s || s.phase !== 'progressing') return;
+      const ev = analysisEvent(s, this.d.metrics, this.d.clock.now());
+      if (ev !== null) await this.apply(service, ev);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.background]);
+  }
+
+  /** Runs a machine event: transition, persist, then effects. */
+  private async apply(service: string, event: MachineEvent): Promise<Result<RolloutState>> {
+    const slot = this.slots.get(service);
+    if (!slot) return err(new ConflictError(`service ${service} has no rollout`, 'no_rollout'));
+    const t = transition(slot.state, event, this.d.clock.now());
+    if (!t.ok) return err(new ConflictError(t.message, t.code));
+    const put = await this.d.store.put(rolloutKey(service), t.state, slot.version);
+    if (!put.ok) {
+      this.d.log.log('warn', 'rollout state changed under us; reloading', { service });
+      const fresh = await this.d.store.get<RolloutState>(rolloutKey(service));
+      if (fresh) this.slots.set(service, { state: fresh.value, version: fresh.version });
+      return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
+    }
+    this.slots.set(service, { state: t.state, version: put.version });
+    for (const e of t.effects) await this.effect(service, t.state, e);
+    this.schedule(service);
+    return ok(t.state);
+  }
+
+  private async effect(service: string, s: RolloutState, e: Effect): Promise<void> {
+    switch (e.type) {
+      case 'set-weight':
+        return this.d.routing.setWeight(service, e.weightBp);
+      case 'promote-pools':
+        return this.d.routing.promote(service);
+      case 'emit':
+        return this.emit(s, e.kind, e.message, e.data);
+      case 'remove-pool':
+        this.track(this.removePool(service, s, e.pool, e.targets));
+        return;
+    }
+  }
+
+  /** Drains and removes a pool in the background, then tells the machine. */
+  private async removePool(service: string, s: RolloutState, pool: 'canary' | 'old-stable', targets: string[]): Promise<void> {
+    if (pool === 'canary') await this.d.routing.setPool(service, 'canary', []);
+    const r = await this.d.drain(targets, s.policy.drainTimeout);
+    if (!r.drained) this.d.log.log('warn', 'drain timed out; remaining requests cut', { service, pool, cut: r.cut });
+    if (this.stopped) return;
+    await this.serial(service, async () => {
+      if (this.slots.get(service)?.state.id === s.id) await this.apply(service, { type: 'drained' });
+    });
+  }
+
+  /** After a restart: re-run what the persisted phase still owes. Effects are idempotent. */
+  private async resumeEffects(service: string): Promise<void> {
+    const s = (this.slots.get(service) as Slot).state;
+    switch (s.phase) {
+      case 'starting':
+        await this.d.routing.setPool(service, 'canary', s.canaryTargets);
+        await this.apply(service, { type: 'canary-ready' });
+        return;
+      case 'progressing':
+      case 'paused':
+        if (this.d.routing.weight(service) !== s.weightBp) await this.d.routing.setWeight(service, s.weightBp);
+        this.schedule(service);
+        return;
+      case 'rolling-back':
+        await this.d.routing.setWeight(service, 0);
+        this.track(this.removePool(service, s, 'canary', s.canaryTargets));
+        return;
+      case 'promoting':
+        if (this.d.routing.pool(service, 'canary').length > 0) await this.d.routing.promote(service);
+        this.track(this.removePool(service, s, 'old-stable', s.stableTargets));
+        return;
+      case 'succeeded':
+      case 'rolled-back':
+      case 'aborted':
+        return;
+    }
+  }
+
+  private schedule(service: string): void {
+    if (this.d.timers === false || this.stopped) return;
+    const s = this.active(service);
+    const existing = this.timers.get(service);
+    if (!s || s.phase !== 'progressing') {
+      if (existing) clearTimeout(existing);
+      this.timers.delete(service);
+      return;
+    }
+    if (existing) return;
+    const t = setTimeout(() => {
+      this.timers.delete(service);
+      this.analyze(service)
+        .catch((e: unknown) => this.d.log.log('error', 'analysis failed', { service, error: String(e) }))
+        .finally(() => this.schedule(service));
+    }, s.policy.analysisInterval);
+    t.unref();
+    this.timers.set(service, t);
+  }
+
+  private emit(s: RolloutState, kind: RolloutEvent['kind'], message: string, data?: Record<string, unknown>): void {
+    this.d.emit({ service: s.service, rolloutId: s.id, kind, phase: s.phase, weight: s.weightBp / 100, message, ...(data ? { data } : {}) });
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((e: unknown) => this.d.log.log('error', 'background rollout work failed', { error: String(e) }));
+    this.background.add(q);
+    void q.finally(() => this.background.delete(q));
+  }
+
+  private serial<T>(service: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(service) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.queues.set(service, next.catch(() => undefined));
+    return next;
+  }
+}
+
+function toEvent(action: RolloutAction, opts: { full: boolean; reason: string | null }): MachineEvent {
+  switch (action) {
+    case 'promote':
+      return { type: 'promote', full: opts.full };
+    case 'abort':
+      return { type: 'abort', reason: opts.reason ?? 'aborted by operator' };
+    case 'pause':
+      return { type: 'pause', reason: opts.reason ?? 'paused by operator' };
+    case 'resume':
+      return { type: 'resume' };
+  }
+}

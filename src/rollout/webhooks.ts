@@ -1,0 +1,227 @@
+// Webhook notifications of rollout milestones. `notify` only enqueues: the controller that emits an
+// event must never wait on (or fail because of) someone else's HTTP endpoint. Each hook has its own
+// lane, delivered in order, so "started" never arrives after "succeeded" and a slow hook does not
+// delay the others. Lanes are bounded: under a dead endpoint, new events are dropped and counted
+// rather than growing memory without limit.
+import type { WebhookConfig } from '../config/schema.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { silentLogger, type Logger } from '../domain/log.js';
+import type { EventKind, RolloutEvent } from '../domain/rollout.js';
+
+export const DEFAULT_WEBHOOK_EVENTS: readonly EventKind[] = ['started', 'step', 'paused', 'rolling-back', 'rolled-back', 'aborted', 'succeeded', 'promoting'];
+
+export interface WebhookOptions {
+  fetch?: typeof fetch;
+  clock?: Clock;
+  log?: Logger;
+  /** Pending deliveries per hook before new ones are dropped. */
+  maxQueue?: number;
+  /** First retry delay; doubles on each further retry. */
+  backoffMs?: number;
+  /** Longest single backoff wait. */
+  maxBackoffMs?: number;
+  /** How long close() lets queued deliveries finish before it aborts them. */
+  closeTimeoutMs?: number;
+}
+
+export interface WebhookPayload {
+  event: EventKind;
+  service: string;
+  rolloutId: string | null;
+  phase: string | null;
+  weight: number | null;
+  message: string;
+  at: string;
+  seq: number;
+  data: Record<string, unknown>;
+}
+
+type Outcome = 'delivered' | 'retry' | 'rejected';
+interface Attempt {
+  outcome: Outcome;
+  /** The endpoint's own Retry-After, when it gave one. */
+  retryAfterMs: number | null;
+}
+
+interface Lane {
+  hook: WebhookConfig;
+  kinds: ReadonlySet<EventKind>;
+  queue: WebhookPayload[];
+  running: Promise<void> | null;
+}
+
+export function webhookPayload(e: RolloutEvent): WebhookPayload {
+  return { event: e.kind, service: e.service, rolloutId: e.rolloutId, phase: e.phase, weight: e.weight, message: e.message, at: e.at, seq: e.seq, data: e.data ?? {} };
+}
+
+export class WebhookNotifier {
+  private readonly lanes: Lane[];
+  private readonly fetchFn: typeof fetch;
+  private readonly log: Logger;
+  private readonly maxQueue: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly clock: Clock;
+  private readonly shutdown = new AbortController();
+  private closing = false;
+  private droppedCount = 0;
+  private deliveredCount = 0;
+  private failedCount = 0;
+
+  constructor(hooks: readonly WebhookConfig[], opts: WebhookOptions = {}) {
+    this.lanes = hooks.map((hook) => ({ hook, kinds: new Set(hook.events ?? DEFAULT_WEBHOOK_EVENTS), queue: [], running: null }));
+    this.fetchFn = opts.fetch ?? fetch;
+    this.log = opts.log ?? silentLogger;
+    this.maxQueue = Math.max(1, opts.maxQueue ?? 1000);
+    this.backoffMs = Math.max(0, opts.backoffMs ?? 500);
+    this.maxBackoffMs = Math.max(this.backoffMs, opts.maxBackoffMs ?? 30_000);
+    this.closeTimeoutMs = Math.max(0, opts.closeTimeoutMs ?? 5_000);
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Deliveries refused because a hook's queue was full (or the notifier was closing). */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  get delivered(): number {
+    return this.deliveredCount;
+  }
+
+  /** Deliveries given up on: retries exhausted, a 4xx answer, or aborted by close(). */
+  get failed(): number {
+    return this.failedCount;
+  }
+
+  notify(e: RolloutEvent): void {
+    try {
+      for (const lane of this.lanes) {
+        if (!lane.kinds.has(e.kind)) continue;
+        if (this.closing || lane.queue.length >= this.maxQueue) {
+          this.droppedCount += 1;
+          continue;
+        }
+        lane.queue.push(webhookPayload(e));
+        if (lane.running === null) lane.running = this.drainLane(lane);
+      }
+    } catch (err) {
+      this.log.log('warn', 'webhook notify failed', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /** Lets queued deliveries finish for up to closeTimeoutMs, then aborts what is left. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const idle = (): Promise<unknown> => Promise.allSettled(this.lanes.map((l) => l.running ?? Promise.resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(r, this.closeTimeoutMs);
+    });
+    await Promise.race([idle(), deadline]);
+    clearTimeout(timer);
+    this.shutdown.abort();
+    await idle();
+  }
+
+  private async drainLane(lane: Lane): Promise<void> {
+    try {
+      // Bounded: every pass removes one payload, and nothing is enqueued once the queue is full.
+      for (let next = lane.queue.shift(); next !== undefined; next = lane.queue.shift()) {
+        if (this.shutdown.signal.aborted) {
+          this.failedCount += 1 + lane.queue.length;
+          lane.queue.length = 0;
+          break;
+        }
+        await this.deliver(lane.hook, next);
+      }
+    } finally {
+      lane.running = null;
+    }
+  }
+
+  private async deliver(hook: WebhookConfig, payload: WebhookPayload): Promise<void> {
+    const body = JSON.stringify(payload);
+    let retryAfterMs: number | null = null;
+    for (let attempt = 0; attempt <= hook.retries; attempt++) {
+      if (attempt > 0 && !(await this.backoff(attempt, retryAfterMs))) break;
+      const result = await this.attempt(hook, body, payload);
+      retryAfterMs = result.retryAfterMs;
+      switch (result.outcome) {
+        case 'delivered':
+          this.deliveredCount += 1;
+          return;
+        case 'rejected':
+          this.failedCount += 1;
+          return;
+        case 'retry':
+          break;
+      }
+    }
+    this.failedCount += 1;
+    this.log.log('warn', 'webhook delivery gave up', { url: redact(hook.url), event: payload.event, seq: payload.seq, attempts: hook.retries + 1 });
+  }
+
+  private async attempt(hook: WebhookConfig, body: string, payload: WebhookPayload): Promise<Attempt> {
+    if (this.shutdown.signal.aborted) return { outcome: 'retry', retryAfterMs: null };
+    const signal = AbortSignal.any([AbortSignal.timeout(hook.timeout), this.shutdown.signal]);
+    try {
+      const res = await this.fetchFn(hook.url, { method: 'POST', headers: requestHeaders(hook.headers), body, signal });
+      // The body is not needed, but an unread body keeps the connection busy.
+      await res.body?.cancel().catch(() => undefined);
+      if (res.ok) return { outcome: 'delivered', retryAfterMs: null };
+      if (res.status >= 500 || res.status === 429) {
+        return { outcome: 'retry', retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), this.clock.now()) };
+      }
+      this.log.log('warn', 'webhook rejected', { url: redact(hook.url), status: res.status, event: payload.event, seq: payload.seq });
+      return { outcome: 'rejected', retryAfterMs: null };
+    } catch (e) {
+      this.log.log('debug', 'webhook attempt failed', { url: redact(hook.url), event: payload.event, error: e instanceof Error ? e.message : String(e) });
+      return { outcome: 'retry', retryAfterMs: null };
+    }
+  }
+
+  /** Resolves true after the attempt's delay, false at once if the notifier is shutting down. */
+  private backoff(attempt: number, retryAfterMs: number | null): Promise<boolean> {
+    const ms = Math.min(this.maxBackoffMs, Math.max(this.backoffMs * 2 ** (attempt - 1), retryAfterMs ?? 0));
+    const signal = this.shutdown.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', done);
+        resolve(true);
+      }, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/** The hook's own headers, except a Content-Type of its own: the body is always JSON. */
+function requestHeaders(own: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(own)) if (k.toLowerCase() !== 'content-type') out[k] = v;
+  out['content-type'] = 'application/json';
+  return out;
+}
+
+/** Retry-After as delay-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (value === null || value.trim() === '') return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** Webhook URLs often carry a secret in the path or query (Slack, Discord): log only the origin. */
+function redact(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid url)';
+  }
+}

@@ -1,0 +1,170 @@
+// The event stream over real HTTP on 127.0.0.1:0: replay, Last-Event-ID, live events, per-service
+// filtering, keepalives, auth, and that a departed client leaves no subscriber behind.
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { SseDecoder, type SseMessage } from '../../src/api/sse.js';
+import { silentLogger } from '../../src/domain/log.js';
+import type { RolloutEvent } from '../../src/domain/rollout.js';
+import { EventLog } from '../../src/rollout/events.js';
+import { waitFor, withTimeout } from '../helpers/process.js';
+import { FakeDirectory, fakeDeps, fakeService } from '../unit/api/fake-directory.js';
+
+const TOKEN = 'sse-token';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+interface Stream {
+  status: number;
+  headers: IncomingMessage['headers'];
+  messages: SseMessage[];
+  raw: () => string;
+  ended: Promise<void>;
+  close(): void;
+}
+
+const apps: FastifyInstance[] = [];
+const clients: ClientRequest[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  await Promise.all(apps.splice(0).map((a) => withTimeout(a.close(), 5_000, 'app close')));
+});
+
+async function setup(opts: { keepaliveMs?: number; events?: number } = {}) {
+  const events = new EventLog({ clock: { now: () => Date.parse('2024-01-01T00:00:00Z') } });
+  for (let i = 1; i <= (opts.events ?? 30); i++) append(events, i % 2 === 0 ? 'api' : 'web', `m${i}`);
+  const directory = new FakeDirectory([fakeService('web'), fakeService('api')]);
+  const app = buildApp(fakeDeps(directory, { events, token: TOKEN }), { logger: silentLogger, sseKeepaliveMs: opts.keepaliveMs });
+  apps.push(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, events, port: (app.server.address() as AddressInfo).port };
+}
+
+function append(events: EventLog, service: string, message: string, kind: RolloutEvent['kind'] = 'step'): RolloutEvent {
+  return events.append({ service, rolloutId: 'r-1', kind, phase: 'progressing', weight: 10, message });
+}
+
+function open(port: number, path: string, headers: Record<string, string> = {}): Promise<Stream> {
+  return withTimeout(
+    new Promise<Stream>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...AUTH, ...headers } }, (res) => {
+        const decoder = new SseDecoder();
+        const messages: SseMessage[] = [];
+        let raw = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          raw += chunk;
+          messages.push(...decoder.push(chunk));
+        });
+        const ended = new Promise<void>((r) => {
+          res.on('end', () => r());
+          res.on('close', () => r());
+        });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, messages, raw: () => raw, ended, close: () => req.destroy() });
+      });
+      req.on('error', reject);
+      clients.push(req);
+      req.end();
+    }),
+    5_000,
+    `response of ${path}`,
+  );
+}
+
+const seqs = (s: Stream): number[] => s.messages.map((m) => Number(m.id));
+const bodies = (s: Stream): RolloutEvent[] => s.messages.map((m) => JSON.parse(m.data) as RolloutEvent);
+
+describe('GET /v1/events (server-sent events)', () => {
+  it('replays the last 20 events, then streams live ones with id, event and data', async () => {
+    const { events, port } = await setup();
+    const s = await open(port, '/v1/events');
+    expect(s.status).toBe(200);
+    expect(s.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    await waitFor(() => s.messages.length === 20, { timeoutMs: 5_000, what: 'replay' });
+    expect(seqs(s)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
+    const live = append(events, 'web', 'live one', 'succeeded');
+    await waitFor(() => s.messages.length === 21, { timeoutMs: 5_000, what: 'live event' });
+    const last = s.messages[20] as SseMessage;
+    expect(last).toEqual({ id: '31', event: 'succeeded', data: JSON.stringify(live) });
+    expect(s.raw()).toContain(`id: 31\nevent: succeeded\ndata: ${JSON.stringify(live)}\n\n`);
+  });
+
+  it('honours ?replay=N, including 0', async () => {
+    const { port } = await setup();
+    const three = await open(port, '/v1/events?replay=3');
+    await waitFor(() => three.messages.length === 3, { timeoutMs: 5_000, what: 'replay' });
+    expect(seqs(three)).toEqual([28, 29, 30]);
+    const none = await open(port, '/v1/events?replay=0');
+    await waitFor(() => none.raw().includes('retry:'), { timeoutMs: 5_000, what: 'stream start' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(none.messages).toEqual([]);
+  });
+
+  it('replays only events newer than Last-Event-ID', async () => {
+    const { events, port } = await setup();
+    const s = await open(port, '/v1/events', { 'last-event-id': '25' });
+    await waitFor(() => s.messages.length === 5, { timeoutMs: 5_000, what: 'replay' });
+    expect(seqs(s)).toEqual([26, 27, 28, 29, 30]);
+    append(events, 'api', 'after');
+    await waitFor(() => s.messages.length === 6, { timeoutMs: 5_000, what: 'live event' });
+    expect(seqs(s).at(-1)).toBe(31);
+  });
+
+  it('replays more than 20 events when the client missed more (Last-Event-ID)', async () => {
+    const { port } = await setup();
+    const s = await open(port, '/v1/events', { 'last-event-id': '2' });
+    await waitFor(() => s.messages.length === 28, { timeoutMs: 5_000, what: 'replay' });
+    expect(seqs(s)[0]).toBe(3);
+  });
+
+  it('filters by service on /v1/services/:name/events and /v1/events?service=', async () => {
+    const { events, port } = await setup();
+    const byRoute = await open(port, '/v1/services/web/events?replay=4');
+    const byQuery = await open(port, '/v1/events?service=web&replay=4');
+    for (const s of [byRoute, byQuery]) await waitFor(() => s.messages.length === 4, { timeoutMs: 5_000, what: 'replay' });
+    append(events, 'api', 'not for web');
+    append(events, 'web', 'for web');
+    for (const s of [byRoute, byQuery]) {
+      await waitFor(() => s.messages.length === 5, { timeoutMs: 5_000, what: 'live event' });
+      expect(bodies(s).map((e) => e.message)).toEqual(['m23', 'm25', 'm27', 'm29', 'for web']);
+      expect(bodies(s).every((e) => e.service === 'web')).toBe(true);
+    }
+  });
+
+  it('unsubscribes when the client disconnects, leaving no listener behind', async () => {
+    const { events, port } = await setup();
+    const streams = await Promise.all([open(port, '/v1/events'), open(port, '/v1/services/web/events'), open(port, '/v1/events?service=api')]);
+    await waitFor(() => events.subscriberCount === 3, { timeoutMs: 5_000, what: 'three subscribers' });
+    for (const s of streams) s.close();
+    await waitFor(() => events.subscriberCount === 0, { timeoutMs: 5_000, what: 'subscribers gone' });
+    expect(() => append(events, 'web', 'nobody listens')).not.toThrow();
+  });
+
+  it('sends a keepalive comment on the configured interval', async () => {
+    const { port } = await setup({ keepaliveMs: 100 });
+    const s = await open(port, '/v1/events?replay=0');
+    await waitFor(() => s.raw().split(': keepalive\n\n').length >= 3, { timeoutMs: 5_000, what: 'two keepalives' });
+    expect(s.messages).toEqual([]);
+  });
+
+  it('requires the bearer token', async () => {
+    const { events, port } = await setup();
+    const denied = await open(port, '/v1/events', { authorization: 'Bearer wrong' });
+    expect(denied.status).toBe(401);
+    await withTimeout(denied.ended, 5_000, 'end of the 401');
+    expect(JSON.parse(denied.raw())).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid bearer token' } });
+    const missing = await open(port, '/v1/services/web/events', { authorization: '' });
+    expect(missing.status).toBe(401);
+    expect(events.subscriberCount).toBe(0);
+  });
+
+  it('ends open streams when the app closes', async () => {
+    const { app, events, port } = await setup();
+    const s = await open(port, '/v1/events');
+    await waitFor(() => events.subscriberCount === 1, { timeoutMs: 5_000, what: 'subscriber' });
+    await withTimeout(app.close(), 5_000, 'app close with an open stream');
+    await withTimeout(s.ended, 5_000, 'stream end');
+    expect(events.subscriberCount).toBe(0);
+  });
+});

@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import { emptyStats, judge, type JudgeInput, type Slice } from '../../../src/analysis/judge.js';
+import { rolloutPolicySchema } from '../../../src/config/schema.js';
+import { seededRandom, type Random } from '../../../src/domain/clock.js';
+import type { CheckName, CheckStatus, RolloutPolicy, SequentialStats, Verdict } from '../../../src/domain/rollout.js';
+import { BUCKET_COUNT, bucketIndex, bucketLowerBoundMs, bucketUpperBoundMs } from '../../../src/metrics/histogram.js';
+
+const policy: RolloutPolicy = rolloutPolicySchema.parse({});
+
+function hist(samples: ReadonlyArray<readonly [ms: number, count: number]>): number[] {
+  const h = new Array<number>(BUCKET_COUNT).fill(0);
+  for (const [ms, n] of samples) h[bucketIndex(ms)] = (h[bucketIndex(ms)] as number) + n;
+  return h;
+}
+
+/** `requests` requests, `errors` of them failed, all at `ms` unless a latency mix is given. */
+function slice(requests: number, errors: number, latency: ReadonlyArray<readonly [number, number]> = [[5, requests]]): Slice {
+  return { requests, errors, latency: hist(latency) };
+}
+
+function add(a: Slice, b: Slice): Slice {
+  const latency = Array.from({ length: BUCKET_COUNT }, (_, i) => (a.latency[i] as number) + (b.latency[i] as number));
+  return { requests: a.requests + b.requests, errors: a.errors + b.errors, latency };
+}
+
+const EMPTY: Slice = slice(0, 0, []);
+
+/** One analysis whose step window is exactly this interval (the first look of a step). */
+function firstLook(canary: Slice, stable: Slice, over: Partial<JudgeInput> = {}): { verdict: Verdict; stats: SequentialStats } {
+  return judge({ policy, delta: { canary, stable }, step: { canary, stable }, stableRef: stable, stats: emptyStats(), now: 1_000, ...over });
+}
+
+/** Runs `looks` analyses of identical intervals, the step window growing, stats carried over. */
+function looks(n: number, canary: Slice, stable: Slice): Verdict[] {
+  let stats = emptyStats();
+  let step = { canary: EMPTY, stable: EMPTY };
+  let ref = EMPTY;
+  const out: Verdict[] = [];
+  for (let i = 0; i < n; i++) {
+    step = { canary: add(step.canary, canary), stable: add(step.stable, stable) };
+    ref = add(ref, stable);
+    const r = judge({ policy, delta: { canary, stable }, step, stableRef: ref, stats, now: (i + 1) * 2_000 });
+    stats = r.stats;
+    out.push(r.verdict);
+  }
+  return out;
+}
+
+const status = (v: Verdict, name: CheckName): CheckStatus | undefined => v.checks.find((c) => c.name === name)?.status;
+const check = (v: Verdict, name: CheckName) => {
+  const c = v.checks.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no check ${name}`);
+  return c;
+};
+
+describe('judge: small-count error statistics', () => {
+  it('1 error in 20 canary requests does not fail (not significant, and too little data)', () => {
+    const { verdict } = firstLook(slice(20, 1), slice(380, 0));
+    expect(verdict.result).toBe('inconclusive');
+    expect(verdict.failFast).toBe(false);
+    expect(verdict.reason).toBe('not enough data: canary served 20 of 200 requests this step');
+    expect(check(verdict, 'error-rate').pValue).toBeGreaterThan(0.01);
+    expect(check(verdict, 'error-rate-vs-stable').pValue).toBeGreaterThan(0.01);
+    expect(verdict.checks.map((c) => c.status)).toEqual(['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
+  });
+
+  it('10 errors in 40 canary requests fails on both error checks, and fails fast', () => {
+    const { verdict } = firstLook(slice(40, 10), slice(760, 0));
+    expect(verdict.result).toBe('fail');
+    expect(status(verdict, 'error-rate')).toBe('fail');
+    expect(status(verdict, 'error-rate-vs-stable')).toBe('fail');
+    expect(status(verdict, 'latency')).toBe('pass');
+    expect(status(verdict, 'latency-vs-stable')).toBe('pass');
+    expect(check(verdict, 'error-rate').pValue).toBeLessThan(1e-4);
+    expect(verdict.failFast).toBe(true);
+    expect(verdict.reason).toContain('canary error rate 25.00% exceeds maxErrorRate 1.00%');
+    expect(verdict.reason).toContain("canary error rate 25.00% is higher than stable's (limit 0.25%");
+  });
+
+  it('a 20%-error canary at 5% of 300 req/s fails on the first 2 s look, fast', () => {
+    // 600 requests per look: 30 to the canary (6 errors), 570 to a healthy stable (2 errors, 0.35%).
+    const { verdict } = firstLook(slice(30, 6), slice(570, 2));
+    expect(verdict.result).toBe('fail');
+    expect(verdict.failFast).toBe(true);
+    expect(status(verdict, 'error-rate')).toBe('fail');
+    expect(status(verdict, 'error-rate-vs-stable')).toBe('fail');
+    expect(check(verdict, 'error-rate').pValue).toBeLessThanOrEqual(1e-4);
+    expect(verdict.reason).toMatch(/^canary error rate 20\.00% exceeds maxErrorRate 1\.00% \(p=/);
+  });
+
+  it('a canary over the limit but not yet significantly so holds instead of passing', () => {
+    // 3 of 200 (1.5%) against a 1% limit: not enough evidence either way.
+    const { verdict } = firstLook(slice(200, 3), slice(3800, 19));
+    expect(verdict.result).toBe('inconclusive');
+    expect(verdict.reason).toBe('canary error rate 1.50% over 1.00%, not yet significant');
+  });
+});
+
+describe('judge: platform-wide incidents', () => {
+  it('stable and canary both at 20% errors: never fail, hold and name the stable pool', () => {
+    const verdicts = looks(10, slice(30, 6), slice(570, 114));
+    for (const v of verdicts) {
+      expect(v.result).toBe('inconclusive');
+      expect(v.failFast).toBe(false);
+      expect(v.reason).toBe('stable pool error rate 20.00% is over the limit 1.00%: holding, not blaming the canary');
+    }
+    const last = verdicts[9] as Verdict;
+    expect(check(last, 'error-rate').pValue).toBe(1);
+    expect(check(last, 'error-rate-vs-stable').pValue).toBe(1);
+  });
+
+  it('during an incident a canary far worse than stable is still caught by the relative check', () => {
+    const { verdict } = firstLook(slice(30, 24), slice(570, 57)); // 80% vs 10%
+    expect(verdict.result).toBe('fail');
+    expect(status(verdict, 'error-rate')).toBe('pass'); // absolute evidence is suspended
+    expect(check(verdict, 'error-rate').note).toBe('stable is over the limit too: not blamed on the canary');
+    expect(status(verdict, 'error-rate-vs-stable')).toBe('fail');
+  });
+});
+
+describe('judge: sample size', () => {
+  it('trickle traffic (5 canary requests per look) is inconclusive, "not enough data", on every look', () => {
+    const verdicts = looks(15, slice(5, 0), slice(95, 0));
+    verdicts.forEach((v, i) => {
+      expect(v.result).toBe('inconclusive');
+      expect(v.reason).toBe(`not enough data: canary served ${5 * (i + 1)} of 200 requests this step`);
+      expect(v.canary.requests).toBe(5 * (i + 1));
+    });
+  });
+
+  it('a healthy canary with ≥ minRequests in the step passes', () => {
+    const { verdict } = firstLook(slice(200, 1), slice(3800, 19));
+    expect(verdict.result).toBe('pass');
+    expect(verdict.failFast).toBe(false);
+    expect(verdict.reason).toBe('canary within every limit');
+    expect(verdict.checks.map((c) => c.status)).toEqual(['pass', 'pass', 'pass', 'pass']);
+  });
+
+  it('passes after enough healthy looks accumulate minRequests, not before', () => {
+    const verdicts = looks(8, slice(30, 0), slice(570, 2));
+    expect(verdicts.map((v) => v.result)).toEqual(['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'pass', 'pass']);
+  });
+});
+
+describe('judge: latency', () => {
+  it('canary +300 ms against a ~5 ms stable fails latency-vs-stable (and not the absolute limit)', () => {
+    const { verdict } = firstLook(slice(30, 0, [[305, 30]]), slice(570, 0, [[5, 570]]));
+    expect(verdict.result).toBe('fail');
+    expect(status(verdict, 'latency-vs-stable')).toBe('fail');
+    expect(status(verdict, 'latency')).toBe('pass');
+    expect(status(verdict, 'error-rate')).toBe('pass');
+    const c = check(verdict, 'latency-vs-stable');
+    expect(c.limit).toBeCloseTo(verdict.stable.p99Ms * 1.5, 9);
+    expect(c.observed).toBe(verdict.canary.p99Ms);
+    expect(verdict.canary.p99Ms).toBeGreaterThan(290);
+    expect(verdict.failFast).toBe(true);
+    expect(verdict.reason).toContain("exceeds stable p99 × ratio");
+  });
+
+  it('canary p99 over maxP99Ms fails the latency check', () => {
+    // Stable at 600 ms (p99 limit ×1.5 = ~900 ms), canary at 850 ms: only the absolute limit is crossed.
+    const { verdict } = firstLook(slice(200, 0, [[850, 200]]), slice(3800, 0, [[600, 3800]]));
+    expect(verdict.result).toBe('fail');
+    expect(status(verdict, 'latency')).toBe('fail');
+    expect(status(verdict, 'latency-vs-stable')).toBe('pass');
+    expect(check(verdict, 'latency').limit).toBe(800);
+    expect(verdict.reason).toMatch(/^canary p99 8\d\d\.\dms exceeds maxP99Ms 800\.0ms/);
+  });
+
+  it('skips latency-vs-stable while stable has fewer than 100 recent requests', () => {
+    const { verdict } = firstLook(slice(20, 0), slice(99, 0));
+    const c = check(verdict, 'latency-vs-stable');
+    expect(c.status).toBe('skipped');
+    expect(c.limit).toBeNull();
+  });
+});
+
+describe('judge: evidence and purity', () => {
+  it('fills the evidence: requests, errors, rates, p99 per pool, p-values, time', () => {
+    const canary = slice(30, 6);
+    const stable = slice(570, 3);
+    const { verdict } = firstLook(canary, stable, { now: 42_000 });
+    const b = bucketIndex(5);
+    const lo = bucketLowerBoundMs(b);
+    const hi = bucketUpperBoundMs(b);
+    // Nearest rank of p99: 30th of 30 and 565th of 570, interpolated at the middle of its share.
+    expect(verdict.canary).toEqual({ requests: 30, errors: 6, errorRate: 0.2, p99Ms: expect.closeTo(lo + (hi - lo) * (29.5 / 30), 9) });
+    expect(verdict.stable).toEqual({ requests: 570, errors: 3, errorRate: 3 / 570, p99Ms: expect.closeTo(lo + (hi - lo) * (564.5 / 570), 9) });
+    expect(verdict.at).toBe(42_000);
+    const err = check(verdict, 'error-rate');
+    expect(err.observed).toBe(0.2);
+    expect(err.limit).toBe(0.01);
+    expect(err.pValue).toBeGreaterThan(0);
+    expect(err.pValue).toBeLessThan(1e-4);
+    expect(check(verdict, 'error-rate-vs-stable').limit).toBeCloseTo(3 / 570 + 0.0025, 12);
+    expect(check(verdict, 'latency').pValue).toBe(1);
+  });
+
+  it('does not mutate the statistics it was given and returns the accumulated ones', () => {
+    const before = emptyStats();
+    const { stats } = firstLook(slice(30, 6), slice(570, 3), { stats: before });
+    expect(before).toEqual(emptyStats());
+    expect(stats.errorAbs.every((v) => v > 0)).toBe(true);
+    expect(stats.errorAbs).not.toBe(before.errorAbs);
+  });
+
+  it('accumulates evidence across looks: a 5% canary is caught by the sequential test', () => {
+    // 1–2 errors in 30 per look is never damning alone; the running test gets there.
+    const verdicts = looks(30, slice(30, 2), slice(570, 2));
+    expect(verdicts[0]?.result).toBe('inconclusive');
+    const firstFail = verdicts.findIndex((v) => v.result === 'fail');
+    expect(firstFail).toBeGreaterThan(0);
+    expect(firstFail).toBeLessThan(10);
+  });
+});
+
+/** One look's traffic: n requests, each failing with probability pErr, latency log-normal around 5 ms. */
+function draw(rand: Random, n: number, pErr: number): Slice {
+  const latency = new Array<number>(BUCKET_COUNT).fill(0);
+  let errors = 0;
+  for (let i = 0; i < n; i++) {
+    if (rand() < pErr) errors++;
+    const gauss = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const b = bucketIndex(5 * Math.exp(0.5 * gauss));
+    latency[b] = (latency[b] as number) + 1;
+  }
+  return { requests: n, errors, latency };
+}
+
+/** Share of simulated steps (15 looks of 30 canary / 570 stable requests) with a failing verdict. */
+function failShare(seed: number, runs: number, canaryErr: number, stableErr: number): number {
+  const rand = seededRandom(seed);
+  let failed = 0;
+  for (let run = 0; run < runs; run++) {
+    let stats = emptyStats();
+    let step = { canary: EMPTY, stable: EMPTY };
+    for (let k = 0; k < 15; k++) {
+      const canary = draw(rand, 30, canaryErr);
+      const stable = draw(rand, 570, stableErr);
+      step = { canary: add(step.canary, canary), stable: add(step.stable, stable) };
+      const r = judge({ policy, delta: { canary, stable }, step, stableRef: step.stable, stats, now: k * 2_000 });
+      stats = r.stats;
+      if (r.verdict.result === 'fail') {
+        failed++;
+        break;
+      }
+    }
+  }
+  return failed / runs;
+}
+
+describe('judge: seeded simulation with noise', () => {
+  it('a healthy canary (0.5% errors like stable, same latency) fails in ≤ 1.5% of 300 steps', () => {
+    expect(failShare(11, 300, 0.005, 0.005)).toBeLessThanOrEqual(0.015);
+  });
+
+  it('a canary at 10× the stable error rate fails in ≥ 95% of 300 steps', () => {
+    expect(failShare(12, 300, 0.05, 0.005)).toBeGreaterThanOrEqual(0.95);
+  });
+});
