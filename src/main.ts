@@ -77,7 +77,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     log,
     store,
     routing,
-    metrics: { totals: (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
+    metrics: { totals: async (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
     drain: (ids, timeoutMs) => plane.drain(ids, timeoutMs),
     emit: (e) => void events.append(e),
     policyOf: (service) => policies.get(service),

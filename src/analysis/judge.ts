@@ -102,7 +102,9 @@ function accumulate(input: JudgeInput, stats: SequentialStats): { stableRefP99: 
   if (!stableOverLatency) updateRateTest(stats.latencyAbs, P99_SHARE, total(c.latency), cSlow);
   updateRateTest(stats.latencyAbsStable, P99_SHARE, total(s.latency), sSlow);
   const refN = total(input.stableRef.latency);
-  if (refN < MIN_P99_SAMPLES) return { stableRefP99: null };
+  // Latency depends on load: a p99 from another time (before the canary took 100%, or before a
+  // blue-green switch) is no fair reference, so the relative latency test needs stable traffic now.
+  if (refN < MIN_P99_SAMPLES || s.requests === 0) return { stableRefP99: null };
   const refP99 = quantileMs(input.stableRef.latency, refN, 0.99);
   updateRateTest(stats.latencyRel, P99_SHARE, total(c.latency), countAbove(c.latency, refP99 * p.maxLatencyRatio));
   return { stableRefP99: refP99 };
@@ -137,7 +139,7 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
     check('error-rate-vs-stable', m.errorRel, alpha, cumGap > p.maxErrorRateIncrease, rate(stats.canaryTotal), rate(stats.baseline) + p.maxErrorRateIncrease, stable.requests === 0 ? 'no stable traffic this step: compared with the stable rate earlier in the rollout' : ''),
     check('latency', m.latencyAbs, alpha, true, canary.p99Ms, p.maxP99Ms, ''),
     latencyLimitRel === null
-      ? { name: 'latency-vs-stable', status: 'skipped', observed: canary.p99Ms, limit: null, pValue: m.latencyRel, note: 'stable has too few recent requests for a p99' }
+      ? { name: 'latency-vs-stable', status: 'skipped', observed: canary.p99Ms, limit: null, pValue: m.latencyRel, note: 'no concurrent stable traffic with enough requests for a p99' }
       : check('latency-vs-stable', m.latencyRel, alpha, true, canary.p99Ms, latencyLimitRel, ''),
   ];
   const failed = checks.filter((c) => c.status === 'fail');
@@ -159,8 +161,10 @@ function holdReason(p: RolloutPolicy, c: PoolEvidence, s: PoolEvidence, incident
   if (c.requests < p.minRequests) return `not enough data: canary served ${c.requests} of ${p.minRequests} requests this step`;
   if (c.errorRate > p.maxErrorRate) return `canary error rate ${pct(c.errorRate)} over ${pct(p.maxErrorRate)}, not yet significant`;
   if (s.requests > 0 && c.errorRate > s.errorRate + p.maxErrorRateIncrease) return `canary error rate ${pct(c.errorRate)} over stable ${pct(s.errorRate)} + ${pct(p.maxErrorRateIncrease)}, not yet significant`;
-  if (c.p99Ms > p.maxP99Ms) return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
-  if (latencyLimitRel !== null && c.p99Ms > latencyLimitRel) return `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel)} (${p.maxLatencyRatio}× stable p99), not yet significant`;
+  // A p99 of fewer than 100 samples is one or two requests: noise, not a reason to hold.
+  const p99Meaningful = c.requests >= MIN_P99_SAMPLES;
+  if (p99Meaningful && c.p99Ms > p.maxP99Ms) return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
+  if (p99Meaningful && latencyLimitRel !== null && c.p99Ms > latencyLimitRel) return `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel)} (${p.maxLatencyRatio}× stable p99), not yet significant`;
   return null;
 }
 

@@ -265,7 +265,9 @@ const stateSchema = z
     store: z.enum(['memory', 'file', 'redis']).default('file'),
     path: z.string().min(1).default('.veer/state.json'),
     redis: z.string().optional(),
-    prefix: z.string().default('veer'),
+    prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"').default('veer'),
+    /** Leader lease: another replica takes over within this long after the leader dies. */
+    leaseTtl: positiveDuration('5s'),
   })
   .strict()
   .prefault({})

@@ -24,6 +24,14 @@ export interface DataPlaneDeps {
   metrics: MetricsRegistry;
 }
 
+export interface RoutePatch {
+  weightBp?: BasisPoints;
+  stable?: readonly TargetAddress[];
+  canary?: readonly TargetAddress[];
+  /** null = back to the service config's value. */
+  retryCanaryOnStable?: boolean | null;
+}
+
 export interface TargetState {
   id: string;
   healthy: boolean;
@@ -36,6 +44,8 @@ interface ServiceState {
   config: ServiceConfig;
   targets: Record<PoolName, readonly TargetAddress[]>;
   weightBp: BasisPoints;
+  /** A running rollout's own retryCanaryOnStable; null = the service config's. */
+  retryOverride: boolean | null;
 }
 
 export class DataPlane {
@@ -79,6 +89,7 @@ export class DataPlane {
         config: s,
         targets: { stable: s.stable.targets, canary: s.canary.targets },
         weightBp: weights.get(s.name) ?? prev?.weightBp ?? s.weight,
+        retryOverride: prev?.retryOverride ?? null,
       });
     }
     this.services.clear();
@@ -96,10 +107,11 @@ export class DataPlane {
   }
 
   /** Changes weight and/or pools in ONE routing-table swap (a promotion must never be seen half-done). */
-  update(name: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[] }): boolean {
+  update(name: string, patch: RoutePatch): boolean {
     const s = this.services.get(name);
     if (!s) return false;
     if (patch.weightBp !== undefined) s.weightBp = patch.weightBp;
+    if (patch.retryCanaryOnStable !== undefined) s.retryOverride = patch.retryCanaryOnStable;
     s.targets = { stable: patch.stable ?? s.targets.stable, canary: patch.canary ?? s.targets.canary };
     this.rebuild();
     return true;
@@ -182,7 +194,7 @@ export class DataPlane {
       canary: pool('canary'),
       sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
       outlier: c.outlier,
-      retryCanaryOnStable: c.rollout.retryCanaryOnStable,
+      retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
     };
   }
 }

@@ -14,7 +14,8 @@ import { emptyStats } from '../analysis/judge.js';
 import { analysisEvent, type MetricsSource } from './analysis-input.js';
 import { newRollout, transition, type Effect, type MachineEvent } from './machine.js';
 import { rolloutStatus } from './status.js';
-import type { StateStore } from '../store/port.js';
+import type { PutResult, StateStore } from '../store/port.js';
+import type { ChangeFeed } from './routing.js';
 
 /** What the controller needs of routing (the RoutingBook). */
 export interface RoutingPort {
@@ -23,6 +24,7 @@ export interface RoutingPort {
   setWeight(service: string, weightBp: number): Promise<void>;
   setPool(service: string, pool: PoolName, ids: readonly string[]): Promise<void>;
   promote(service: string): Promise<void>;
+  setRetry(service: string, value: boolean | null): Promise<void>;
 }
 
 export interface ControllerDeps {
@@ -38,7 +40,18 @@ export interface ControllerDeps {
   newId(): string;
   /** false for simulations that drive analyze() themselves. */
   timers?: boolean;
+  /** With several replicas: writes carry the lease's fencing token, so a stale leader is refused. */
+  fenced?: FencedWriter;
+  /** With several replicas: other replicas' rollout changes, to keep status current on followers. */
+  feed?: ChangeFeed;
 }
+
+export interface FencedWriter {
+  putFenced<T>(key: string, value: T, expectedVersion: number | undefined, token: number): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }>;
+}
+
+/** Followers re-read rollout state on this period too (a missed notification heals). */
+const FOLLOW_REREAD_MS = 1000;
 
 export const rolloutKey = (service: string): string => `rollout/${service}`;
 
@@ -52,20 +65,86 @@ export class RolloutController implements RolloutControl {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly background = new Set<Promise<unknown>>();
+  private readonly holdReason = new Map<string, string>();
   private stopped = false;
+  /** Only the leader analyses and resumes; a single proxy always leads. */
+  private leading = true;
+  private token: number | null = null;
+  private services: readonly string[] = [];
+  private followTimer: NodeJS.Timeout | null = null;
+  private unfollow: (() => void) | null = null;
 
   constructor(private readonly d: ControllerDeps) {}
 
-  /** Loads persisted rollouts and resumes the ones that were mid-flight. */
+  /** Loads persisted rollouts and resumes the ones that were mid-flight (single proxy: it leads). */
   async restore(services: readonly string[]): Promise<void> {
-    for (const service of services) {
+    this.services = services;
+    await this.load();
+    await this.resumeAll();
+  }
+
+  /** Several replicas: start as a follower; `lead` is called when this replica wins the lease. */
+  async startFollowing(services: readonly string[]): Promise<void> {
+    this.services = services;
+    this.leading = false;
+    await this.load();
+    this.unfollow = this.d.feed?.onChange((key) => {
+      if (key.startsWith('rollout/')) void this.load().catch(() => undefined);
+    }) ?? null;
+    this.followTimer = setInterval(() => {
+      if (!this.leading) void this.load().catch(() => undefined);
+    }, FOLLOW_REREAD_MS);
+    this.followTimer.unref();
+  }
+
+  /** This replica now holds the lease: take over every rollout from its persisted state. */
+  async lead(token: number): Promise<void> {
+    this.token = token;
+    this.leading = true;
+    this.d.log.log('info', 'leading rollouts', { token });
+    await this.load();
+    await this.resumeAll();
+  }
+
+  /** The lease is lost: stop acting at once (timers off; fenced writes would be refused anyway). */
+  follow(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.token = null;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.d.log.log('warn', 'stopped leading rollouts', { reason });
+  }
+
+  isLeading(): boolean {
+    return this.leading;
+  }
+
+  private async load(): Promise<void> {
+    for (const service of this.services) {
       const rec = await this.d.store.get<RolloutState>(rolloutKey(service));
-      if (!rec) continue;
-      this.slots.set(service, { state: rec.value, version: rec.version });
-      if (isTerminal(rec.value.phase)) continue;
-      this.d.log.log('info', 'resuming rollout', { service, id: rec.value.id, phase: rec.value.phase, step: rec.value.step });
+      const cur = this.slots.get(service);
+      if (rec && (!cur || rec.version > cur.version)) {
+        this.slots.set(service, { state: rec.value, version: rec.version });
+        // A rollout another replica started or moved: the leader takes up its analysis.
+        this.schedule(service);
+      }
+    }
+  }
+
+  private async resumeAll(): Promise<void> {
+    for (const service of this.services) {
+      const s = this.slots.get(service)?.state;
+      if (!s || isTerminal(s.phase)) continue;
+      this.d.log.log('info', 'resuming rollout', { service, id: s.id, phase: s.phase, step: s.step });
       await this.serial(service, () => this.resumeEffects(service));
     }
+  }
+
+  /** Compare-and-set, fenced when leading among replicas. */
+  private write(service: string, state: RolloutState, expectedVersion: number): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }> {
+    if (this.d.fenced && this.leading && this.token !== null) return this.d.fenced.putFenced(rolloutKey(service), state, expectedVersion, this.token);
+    return this.d.store.put(rolloutKey(service), state, expectedVersion);
   }
 
   status(service: string): RolloutStatus | null {
@@ -92,11 +171,12 @@ export class RolloutController implements RolloutControl {
         this.d.clock.now(),
       );
       const prev = this.slots.get(service);
-      const put = await this.d.store.put(rolloutKey(service), state, prev?.version ?? 0);
+      const put = await this.write(service, state, prev?.version ?? 0);
       if (!put.ok) return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
       this.slots.set(service, { state, version: put.version });
       this.emit(state, 'started', `rollout ${state.id} started (${state.strategy}) with canary ${state.canaryTargets.join(', ')}`);
       await this.d.routing.setPool(service, 'canary', state.canaryTargets);
+      await this.d.routing.setRetry(service, state.policy.retryCanaryOnStable);
       // Static targets are ready at once; Docker pools gate on health here (issue 5).
       const r = await this.apply(service, { type: 'canary-ready' });
       return r.ok ? ok(this.status(service) as RolloutStatus) : r;
@@ -132,14 +212,26 @@ export class RolloutController implements RolloutControl {
   analyze(service: string): Promise<void> {
     return this.serial(service, async () => {
       const s = this.active(service);
-      if (!s || s.phase !== 'progressing') return;
-      const ev = analysisEvent(s, this.d.metrics, this.d.clock.now());
+      if (!s || s.phase !== 'progressing' || !this.leading) return;
+      let ev: MachineEvent | null;
+      try {
+        ev = await analysisEvent(s, this.d.metrics, this.d.clock.now());
+      } catch (e) {
+        // No decision without fresh data: hold, and say why (once per outage, not every interval).
+        const why = `holding: metrics unavailable (${e instanceof Error ? e.message : String(e)})`;
+        if (this.holdReason.get(service) !== why) this.emit(s, 'analysis', why);
+        this.holdReason.set(service, why);
+        return;
+      }
+      this.holdReason.delete(service);
       if (ev !== null) await this.apply(service, ev);
     });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.followTimer) clearInterval(this.followTimer);
+    this.unfollow?.();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.background]);
@@ -151,7 +243,11 @@ export class RolloutController implements RolloutControl {
     if (!slot) return err(new ConflictError(`service ${service} has no rollout`, 'no_rollout'));
     const t = transition(slot.state, event, this.d.clock.now());
     if (!t.ok) return err(new ConflictError(t.message, t.code));
-    const put = await this.d.store.put(rolloutKey(service), t.state, slot.version);
+    const put = await this.write(service, t.state, slot.version);
+    if (!put.ok && put.reason === 'fenced') {
+      this.follow(`write refused: fencing token ${this.token} is older than ${put.currentFence}`);
+      return err(new ConflictError(`this replica no longer leads (fenced); retry on the leader`, 'not_leader'));
+    }
     if (!put.ok) {
       this.d.log.log('warn', 'rollout state changed under us; reloading', { service });
       const fresh = await this.d.store.get<RolloutState>(rolloutKey(service));
@@ -185,7 +281,9 @@ export class RolloutController implements RolloutControl {
     if (!r.drained) this.d.log.log('warn', 'drain timed out; remaining requests cut', { service, pool, cut: r.cut });
     if (this.stopped) return;
     await this.serial(service, async () => {
-      if (this.slots.get(service)?.state.id === s.id) await this.apply(service, { type: 'drained' });
+      if (this.slots.get(service)?.state.id !== s.id) return;
+      await this.apply(service, { type: 'drained' });
+      await this.d.routing.setRetry(service, null);
     });
   }
 
@@ -218,7 +316,7 @@ export class RolloutController implements RolloutControl {
   }
 
   private schedule(service: string): void {
-    if (this.d.timers === false || this.stopped) return;
+    if (this.d.timers === false || this.stopped || !this.leading) return;
     const s = this.active(service);
     const existing = this.timers.get(service);
     if (!s || s.phase !== 'progressing') {

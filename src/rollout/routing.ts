@@ -16,12 +16,14 @@ export interface RoutingRecord {
   canary: string[] | null;
   /** Hash of the config's pool lists when the record was written. */
   configHash: string;
+  /** The running rollout's retryCanaryOnStable (null: the config's). */
+  retryCanaryOnStable?: boolean | null;
   updatedAt: string;
 }
 
 /** What the routing book needs of the data plane. */
 export interface RoutingTarget {
-  update(name: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[] }): boolean;
+  update(name: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[]; retryCanaryOnStable?: boolean | null }): boolean;
   weight(name: string): BasisPoints | undefined;
   poolTargets(name: string, pool: PoolName): readonly TargetAddress[];
 }
@@ -42,8 +44,21 @@ function toAddresses(ids: readonly string[]): TargetAddress[] {
   return out;
 }
 
+/** A store that tells when a key changed (the Redis adapter; a single process needs none). */
+export interface ChangeFeed {
+  onChange(listener: (key: string, version: number) => void): () => void;
+  onReconnect(listener: () => void): () => void;
+}
+
+/** Other replicas' changes are also re-read on this period, so a missed notification heals. */
+const REREAD_MS = 1000;
+
 export class RoutingBook {
   private readonly hashes = new Map<string, string>();
+  /** Highest record version applied per service: versions are applied monotonically, never backwards. */
+  private readonly applied = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: Array<() => void> = [];
 
   constructor(
     private readonly plane: RoutingTarget,
@@ -53,18 +68,48 @@ export class RoutingBook {
 
   /** Applies persisted weights and pools over the configured ones. */
   async restore(services: readonly ServiceConfig[]): Promise<void> {
-    for (const s of services) {
-      const hash = configHash(s);
-      this.hashes.set(s.name, hash);
-      const rec = (await this.store.get<RoutingRecord>(routingKey(s.name)))?.value;
-      if (!rec) continue;
-      const samePools = rec.configHash === hash;
-      this.plane.update(s.name, {
-        weightBp: rec.weightBp,
-        ...(samePools && rec.stable ? { stable: toAddresses(rec.stable) } : {}),
-        ...(samePools && rec.canary ? { canary: toAddresses(rec.canary) } : {}),
-      });
-    }
+    for (const s of services) this.hashes.set(s.name, configHash(s));
+    await this.rereadAll();
+  }
+
+  /** Follows routing written by other replicas: change notifications, reconnects and a timer. */
+  follow(feed: ChangeFeed): void {
+    this.unsubscribe.push(
+      feed.onChange((key, version) => {
+        if (!key.startsWith('routing/')) return;
+        const service = key.slice('routing/'.length);
+        if (this.hashes.has(service) && version > (this.applied.get(service) ?? 0)) void this.reread(service).catch(() => undefined);
+      }),
+      feed.onReconnect(() => void this.rereadAll().catch(() => undefined)),
+    );
+    this.timer = setInterval(() => void this.rereadAll().catch(() => undefined), REREAD_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+  }
+
+  private async rereadAll(): Promise<void> {
+    for (const service of this.hashes.keys()) await this.reread(service);
+  }
+
+  private async reread(service: string): Promise<void> {
+    const rec = await this.store.get<RoutingRecord>(routingKey(service));
+    if (!rec || rec.version <= (this.applied.get(service) ?? 0)) return;
+    this.applied.set(service, rec.version);
+    const r = rec.value;
+    this.retry.set(service, r.retryCanaryOnStable ?? null);
+    const samePools = r.configHash === this.hashes.get(service);
+    this.plane.update(service, {
+      weightBp: r.weightBp,
+      retryCanaryOnStable: r.retryCanaryOnStable ?? null,
+      ...(samePools && r.stable ? { stable: toAddresses(r.stable) } : {}),
+      ...(samePools && r.canary ? { canary: toAddresses(r.canary) } : {}),
+    });
   }
 
   weight(service: string): BasisPoints {
@@ -83,13 +128,21 @@ export class RoutingBook {
     return this.write(service, pool === 'stable' ? { stable: toAddresses(ids) } : { canary: toAddresses(ids) });
   }
 
+  /** A rollout's own retryCanaryOnStable for the time it runs (null: back to the config's). */
+  setRetry(service: string, value: boolean | null): Promise<void> {
+    return this.write(service, { retryCanaryOnStable: value });
+  }
+
   /** The canary pool becomes the stable pool, the canary pool is emptied, weight 0: one swap. */
   promote(service: string): Promise<void> {
     const canary = this.plane.poolTargets(service, 'canary');
     return this.write(service, { stable: canary, canary: [], weightBp: 0 });
   }
 
-  private async write(service: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[] }): Promise<void> {
+  private readonly retry = new Map<string, boolean | null>();
+
+  private async write(service: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[]; retryCanaryOnStable?: boolean | null }): Promise<void> {
+    if (patch.retryCanaryOnStable !== undefined) this.retry.set(service, patch.retryCanaryOnStable);
     const stable = patch.stable ?? this.plane.poolTargets(service, 'stable');
     const canary = patch.canary ?? this.plane.poolTargets(service, 'canary');
     const record: RoutingRecord = {
@@ -97,9 +150,11 @@ export class RoutingBook {
       stable: stable.map((t) => t.id),
       canary: canary.map((t) => t.id),
       configHash: this.hashes.get(service) ?? '',
+      retryCanaryOnStable: this.retry.get(service) ?? null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
-    await this.store.put(routingKey(service), record);
+    const put = await this.store.put(routingKey(service), record);
+    if (put.ok) this.applied.set(service, Math.max(put.version, this.applied.get(service) ?? 0));
     this.plane.update(service, patch);
   }
 }

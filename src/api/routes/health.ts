@@ -9,7 +9,10 @@ export function healthRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   app.get('/readyz', async (_request, reply) => {
     const state = deps.readiness();
-    return reply.code(state.ready ? 200 : 503).send({ ready: state.ready, checks: state.checks });
+    // Degraded (e.g. the shared store is down) still serves traffic, so it stays 200: a balancer
+    // must not pull every replica out because Redis is unreachable.
+    const status = !state.ready ? 'failing' : Object.values(state.checks).includes('degraded') ? 'degraded' : 'ok';
+    return reply.code(state.ready ? 200 : 503).send({ ready: state.ready, status, checks: state.checks });
   });
 
   app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(deps.metricsText()));

@@ -1,0 +1,55 @@
+// How much CPU *other* processes burned while a measurement ran. On a shared 2-core machine a
+// parallel test suite can halve a proxy's req/s; the report shows this so a number is never read
+// without knowing whether it was disturbed.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+export const supported = process.platform === 'linux';
+/** Above this many cores used by other processes a measurement counts as disturbed. */
+export const DISTURBED_CORES = 0.2;
+
+function readStat(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // f[1] ppid; f[11..14] utime stime cutime cstime (cutime/cstime: reaped children, so short
+    // test workers that came and went during the window are still counted via their parent).
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+  } catch {
+    return null; // gone between readdir and read
+  }
+}
+
+/** { pid -> ticks } for every process that is not us or a descendant of ours. */
+export function snapshotOthers() {
+  if (!supported) return null;
+  const all = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = readStat(name);
+    if (st) all.set(Number(name), st);
+  }
+  const ours = (pid) => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+      if (p === process.pid) return true;
+      p = all.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  const out = new Map();
+  for (const [pid, st] of all) if (!ours(pid)) out.set(pid, st.ticks);
+  return out;
+}
+
+/**
+ * Average number of cores other processes kept busy between two snapshots. A process that exited
+ * in between shows up again in its reaper's cutime with its whole lifetime, so what it had used
+ * before the window is taken back out. Approximate, but never off by a long-lived worker's life.
+ */
+export function otherCores(before, after, seconds) {
+  if (!before || !after || seconds <= 0) return null;
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += Math.max(0, t - (before.get(pid) ?? 0));
+  for (const [pid, t] of before) if (!after.has(pid)) ticks -= t;
+  return Math.max(0, ticks) / TICKS_PER_S / seconds;
+}

@@ -1,0 +1,46 @@
+// Loopback-only helpers: free ports and bounded readiness polls.
+import net from 'node:net';
+import http from 'node:http';
+import { sleep } from './procs.mjs';
+
+export const HOST = '127.0.0.1';
+
+/** A port the kernel just handed out on 127.0.0.1 (closed again; a tiny reuse race is accepted). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One GET with its own timeout; resolves with the status code or null on any failure. */
+export function probe(port, path, timeoutMs = 1_000) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: HOST, port, path, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? null));
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
+/**
+ * Poll until `ok(status)` holds, at most `attempts` times, `intervalMs` apart. `alive()` lets the
+ * caller stop early when the process under test has already died.
+ */
+export async function pollUntil(port, path, ok, { attempts = 100, intervalMs = 100, alive = () => true } = {}) {
+  let last = null;
+  for (let i = 0; i < attempts; i++) {
+    if (!alive()) return { ok: false, last, reason: 'process exited' };
+    last = await probe(port, path);
+    if (last !== null && ok(last)) return { ok: true, last };
+    await sleep(intervalMs);
+  }
+  return { ok: false, last, reason: `not ready after ${attempts} attempts` };
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// `npm run bench`: direct vs veer vs http-proxy vs nginx in one run, same load for each, then a
+// fixed-rate latency pass; prints a table and rewrites the bench section of bench/RESULTS.md.
+// Env: BENCH_DURATION (s, 10), BENCH_CONNECTIONS (64), BENCH_WARMUP (s, 2),
+//      BENCH_ONLY=direct,veer,http-proxy,nginx (subset), BENCH_PROFILE=1 (CPU profile of veer),
+//      BENCH_VEER_CLI=path/to/cli.js (default dist/cli.js), BENCH_RETRIES (0–5, default 0: repeat a
+//      pass disturbed by other processes and keep the least disturbed attempt).
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installExitHandlers, killAllNow, stopChild, tasksetPath, wasInterrupted } from './procs.mjs';
+import { findNginx, nginxVersion } from './nginx.mjs';
+import { TARGETS, measure, startUpstream } from './targets.mjs';
+import { newestProfile, formatTopSelf } from './profile.mjs';
+import { machineInfo, render, writeResults } from './report.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function settingsFromEnv(env) {
+  const num = (name, def) => {
+    const v = env[name] === undefined || env[name] === '' ? def : Number(env[name]);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number, got "${env[name]}"`);
+    return v;
+  };
+  const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((t) => t.trim()).filter(Boolean) : TARGETS;
+  const unknown = only.filter((t) => !TARGETS.includes(t));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown target(s) ${unknown.join(', ')} (known: ${TARGETS.join(', ')})`);
+  const pin = Boolean(tasksetPath) && os.cpus().length >= 2;
+  return {
+    durationS: Math.max(1, num('BENCH_DURATION', 10)),
+    connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 64))),
+    warmupS: num('BENCH_WARMUP', 2),
+    retries: Math.min(5, Math.round(num('BENCH_RETRIES', 0))),
+    only: TARGETS.filter((t) => only.includes(t)),
+    profile: env.BENCH_PROFILE === '1' || env.BENCH_PROFILE === 'true',
+    pin,
+    pinNote: pin ? null : tasksetPath ? 'fewer than 2 CPUs' : 'taskset not found',
+    loadCpu: pin ? 0 : undefined,
+    proxyCpu: pin ? 1 : undefined,
+  };
+}
+
+function describe(s) {
+  return [
+    `Load: ${s.connections} connections, ${s.durationS} s per target after a ${s.warmupS} s warm-up (not counted), pipelining 1, HTTP/1.1 keep-alive, GET / → 200 with a 100-byte body`,
+    s.pin ? 'Pinning (taskset): proxy under test on CPU 1; load generator and both upstreams on CPU 0' : `Pinning: none (${s.pinNote}), so results are noisier`,
+    'veer: weight 10 (stable A / canary B), sticky cookie veer-bench (never sent back, so every request is split), state memory, metrics on',
+    'http-proxy: keep-alive agent (maxSockets 256) to A; nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
+    "Latency: percentiles of every 2xx response's own time (sub-ms), not autocannon's 1 ms histogram",
+    `"other procs, cores": average CPU used by processes outside this bench during that measurement${s.retries ? ` (disturbed passes retried up to ${s.retries}×, least disturbed kept)` : ''}`,
+  ];
+}
+
+async function fixedRatePass(s, ctx, sat) {
+  const veer = sat.find((x) => x.target === 'veer' && !x.result.skipped)?.result;
+  if (!veer) {
+    console.log('fixed-rate pass: skipped (veer was not measured)');
+    return null;
+  }
+  const rate = Math.max(1, Math.round(veer.reqPerSecMean / 4));
+  console.log(`fixed-rate pass at ${rate} req/s (1/4 of veer's saturation):`);
+  const passes = [{ kind: 'paced', rate }, { kind: 'autocannon-rate', rate }];
+  const fixed = { rate, paced: [], autocannon: [] };
+  for (const target of ['direct', 'veer']) {
+    const [paced, burst] = await measure(s, target, ctx, passes);
+    fixed.paced.push({ target, result: paced });
+    fixed.autocannon.push({ target, result: burst });
+  }
+  return fixed;
+}
+
+function printProfile(dir, sinceMs) {
+  const file = newestProfile(dir, sinceMs);
+  if (!file) {
+    console.log(`\nBENCH_PROFILE: no .cpuprofile in ${dir} (veer must exit cleanly on SIGTERM to write one)`);
+    return;
+  }
+  console.log(`\n${formatTopSelf(file, 15)}`);
+}
+
+async function main() {
+  installExitHandlers();
+  const s = settingsFromEnv(process.env);
+  const nginxBin = findNginx();
+  const machine = machineInfo(nginxVersion(nginxBin));
+  const profileDir = path.join(here, '.out');
+  if (s.profile) mkdirSync(profileDir, { recursive: true });
+  const startedAt = Date.now();
+
+  console.log(describe(s).slice(0, 2).join('\n'));
+  if (s.only.includes('nginx') && !nginxBin) console.log('nginx: not installed, skipped');
+  const a = await startUpstream('A', s.loadCpu);
+  const b = await startUpstream('B', s.loadCpu);
+  const ctx = { a, b, nginxBin, profileDir, root: path.resolve(here, '..') };
+
+  console.log('saturation pass:');
+  const sat = [];
+  for (const target of s.only) {
+    if (target === 'nginx' && !nginxBin) {
+      sat.push({ target, result: { skipped: 'nginx not installed' } });
+      continue;
+    }
+    const [result] = await measure(s, target, ctx, [{ kind: 'saturate' }], { profile: s.profile && target === 'veer' });
+    sat.push({ target, result });
+  }
+  const fixed = await fixedRatePass(s, ctx, sat);
+  await stopChild(a.child);
+  await stopChild(b.child);
+  // An interrupted run is incomplete: leave RESULTS.md as it was.
+  if (wasInterrupted()) return;
+
+  const partial = s.only.length < TARGETS.length ? s.only.join(', ') : null;
+  const out = render({ settings: describe(s), machine, startedAt, partial, sat, fixed });
+  console.log(`\n${out.text}`);
+  if (s.profile) printProfile(profileDir, startedAt);
+  // A partial run must not replace a complete one; other benches own the rest of the file.
+  if (partial) {
+    console.log('\nbench/RESULTS.md not updated (partial run: BENCH_ONLY)');
+    return;
+  }
+  writeResults(path.join(here, 'RESULTS.md'), out.markdown);
+  console.log('\nwrote bench/RESULTS.md');
+}
+
+main().then(
+  () => {
+    if (!wasInterrupted()) process.exit(0);
+  },
+  (err) => {
+    if (wasInterrupted()) return; // the signal handler is already stopping everything and exits 130
+    console.error(`bench failed: ${err?.stack ?? err}`);
+    killAllNow();
+    process.exit(1);
+  },
+);

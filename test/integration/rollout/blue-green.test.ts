@@ -1,0 +1,129 @@
+// Blue-green rollouts with real traffic: the new (green) pool is previewed only through the override
+// header, then all traffic switches to it at once, the old (blue) pool is kept warm for the rollback
+// window, and removed when the window passes. A green pool that fails inside the window gets all
+// traffic taken away at once.
+import { describe, expect, it } from 'vitest';
+import type { ServiceStatus } from '../../../src/api/ports.js';
+import { isTerminal, type RolloutEvent } from '../../../src/domain/rollout.js';
+import { between, startTraffic, type Traffic } from '../../helpers/traffic.js';
+import { admin, http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+
+const h = useHarness();
+
+// maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see canary.test.ts).
+const POLICY = { strategy: 'blue-green', stepInterval: '1s', rollbackWindow: '2s', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s', maxLatencyRatio: 5 };
+const RPS = 150;
+
+const status = async (v: TestVeer): Promise<ServiceStatus> => (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
+const events = async (v: TestVeer): Promise<RolloutEvent[]> => (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
+const milestones = (es: RolloutEvent[]): string[] => es.filter((e) => e.kind !== 'analysis').map((e) => e.kind);
+const ids = (s: ServiceStatus, pool: 'stable' | 'canary'): string[] => s.pools[pool].targets.map((t) => t.id);
+
+function traffic(v: TestVeer, maxMs: number, until: () => Promise<boolean>): Traffic {
+  const t = startTraffic({ url: v.url, rps: RPS, maxMs, until });
+  h.defer(() => t.stop().catch(() => undefined));
+  return t;
+}
+
+/** Which upstream answers each of `n` sequential requests. */
+async function answers(v: TestVeer, n: number, headers: Record<string, string> = {}): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push((await http(v.url, { headers })).text);
+  return out;
+}
+
+async function startBlueGreen(v: TestVeer, green: string): Promise<void> {
+  const r = await admin<{ phase: string; step: number; weight: number; strategy: string }>(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [green] } });
+  expect(r.status, JSON.stringify(r.json)).toBe(201);
+  expect(r.json).toMatchObject({ strategy: 'blue-green', phase: 'progressing', step: 0, weight: 0 });
+}
+
+async function waitSwitched(v: TestVeer): Promise<void> {
+  await waitFor(async () => (await status(v)).rollout?.step === 1, 'the switch to the new pool', 8_000, 20);
+}
+
+describe('blue-green rollout', () => {
+  it('previews through the header only, switches all traffic at once, then removes the old pool', async () => {
+    const blue = await h.upstream('blue');
+    const green = await h.upstream('green');
+    const v = await h.veer({ services: [service('web', [blue.address], [], { rollout: POLICY })] });
+    await startBlueGreen(v, green.address);
+
+    // Preview: ordinary clients stay on blue; only the override header reaches green.
+    expect(await answers(v, 20)).toEqual(new Array(20).fill('blue'));
+    expect(await answers(v, 5, { 'x-veer-pool': 'canary' })).toEqual(new Array(5).fill('green'));
+    expect((await status(v)).rollout?.step, 'still in preview while it was checked').toBe(0);
+
+    const t = traffic(v, 15_000, async () => {
+      const r = (await status(v)).rollout;
+      return r !== null && isTerminal(r.phase);
+    });
+    await waitSwitched(v);
+    const switched = t.snapshot();
+    const report = await t.done;
+    expect(report.stoppedBy).toBe('predicate');
+    expect(report.failures).toBe(0);
+    // After the switch nothing went to blue (a request already in flight may still land there).
+    const afterSwitch = between(switched, report);
+    expect(afterSwitch.byUpstream.green ?? 0).toBeGreaterThan(100);
+    expect(afterSwitch.byUpstream.blue ?? 0).toBeLessThanOrEqual(2);
+
+    const s = await status(v);
+    expect(s.rollout?.phase).toBe('succeeded');
+    expect(ids(s, 'stable')).toEqual([green.address]);
+    expect(ids(s, 'canary')).toEqual([]);
+    expect(s.weight).toBe(0);
+    const es = await events(v);
+    expect(milestones(es)).toEqual(['started', 'canary-ready', 'step', 'promoting', 'succeeded']);
+    // One move, 0 → 100: no intermediate weights.
+    expect(es.filter((e) => e.kind === 'step').map((e) => e.weight)).toEqual([100]);
+    // The rollback window was honoured: succeeded no earlier than 2 s after the switch.
+    const at = (k: string): number => Date.parse(es.find((e) => e.kind === k)?.at ?? '');
+    expect(at('promoting') - at('step')).toBeGreaterThanOrEqual(2_000);
+
+    const blueHits = blue.hits;
+    const after = await startTraffic({ url: v.url, rps: RPS, maxMs: 300 }).done;
+    expect(after.byUpstream).toEqual({ green: after.completed });
+    expect(blue.hits).toBe(blueHits);
+  });
+
+  it('a new pool that fails inside the rollback window is switched back to 0 at once', async () => {
+    const blue = await h.upstream('blue');
+    const green = await h.upstream('green');
+    const v = await h.veer({ services: [service('web', [blue.address], [], { rollout: POLICY })] });
+    await startBlueGreen(v, green.address);
+    const t = traffic(v, 15_000, async () => {
+      const r = (await status(v)).rollout;
+      return r !== null && isTerminal(r.phase);
+    });
+    await waitSwitched(v);
+    green.behave({ status: (n) => (n % 5 === 0 ? 503 : 200) });
+    const broke = Date.now();
+
+    const report = await t.done;
+    expect(report.stoppedBy).toBe('predicate');
+    const s = await status(v);
+    expect(s.rollout?.phase).toBe('rolled-back');
+    expect(s.rollout?.reason).toMatch(/error rate/);
+    expect(s.weight).toBe(0);
+    expect(ids(s, 'stable')).toEqual([blue.address]);
+    expect(ids(s, 'canary')).toEqual([]);
+    const es = await events(v);
+    expect(milestones(es)).toEqual(['started', 'canary-ready', 'step', 'rolling-back', 'rolled-back']);
+    const back = es.find((e) => e.kind === 'rolling-back');
+    expect(back?.weight).toBe(0);
+    // Judged on whole seconds, so about a second of lag, but one failed analysis is enough: no
+    // waiting for failureLimit, nor for the window to run out.
+    expect(Date.parse(back?.at ?? '') - broke).toBeLessThan(2_500);
+    expect(back?.message).toMatch(/rollback window|overwhelming evidence/);
+    // Clients saw green's failures only for that short stretch (20% of ~150 req/s).
+    expect(report.failures).toBeGreaterThan(0);
+    expect(report.failures).toBeLessThan(80);
+
+    const greenHits = green.hits;
+    const after = await startTraffic({ url: v.url, rps: RPS, maxMs: 300 }).done;
+    expect(after.failures).toBe(0);
+    expect(after.byUpstream).toEqual({ blue: after.completed });
+    expect(green.hits).toBe(greenHits);
+  });
+});
