@@ -20,7 +20,10 @@ import { ServiceDesk } from './rollout/desk.js';
 import { EventLog } from './rollout/events.js';
 import { RoutingBook } from './rollout/routing.js';
 import { WebhookNotifier } from './rollout/webhooks.js';
+import { ClusterMembership } from './cluster.js';
+import { MergedMetricsSource } from './metrics/merged-source.js';
 import { FileStore } from './store/file.js';
+import { RedisStore } from './store/redis.js';
 import { MemoryStore } from './store/memory.js';
 import type { StateStore } from './store/port.js';
 
@@ -46,14 +49,16 @@ export const VERSION: string = (() => {
   }
 })();
 
-async function openStore(config: Config): Promise<StateStore> {
+async function openStore(config: Config, log: Logger): Promise<{ store: StateStore; redis: RedisStore | null }> {
   switch (config.state.store) {
     case 'memory':
-      return new MemoryStore();
+      return { store: new MemoryStore(), redis: null };
     case 'file':
-      return FileStore.open(config.state.path);
-    case 'redis':
-      throw new ConfigError('state.store "redis" is not available in this build yet', [{ path: 'state.store', message: 'use "file" or "memory"' }]);
+      return { store: await FileStore.open(config.state.path), redis: null };
+    case 'redis': {
+      const redis = await RedisStore.connect(config.state.redis as string, { prefix: config.state.prefix, log });
+      return { store: redis, redis };
+    }
   }
 }
 
@@ -62,7 +67,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   if (!exposure.ok) throw exposure.error;
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? jsonLogger();
-  const store = await openStore(config);
+  const { store, redis } = await openStore(config, log);
   const metrics = new MetricsRegistry();
   const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
   plane.configure(config.services);
@@ -77,15 +82,25 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     log,
     store,
     routing,
-    metrics: { totals: async (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
+    // With several replicas the judge reads the exact sum of every replica's windows from Redis.
+    metrics: redis ? new MergedMetricsSource({ redis: redis.raw(), prefix: config.state.prefix }) : { totals: async (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
     drain: (ids, timeoutMs) => plane.drain(ids, timeoutMs),
     emit: (e) => void events.append(e),
     policyOf: (service) => policies.get(service),
     newId: () => randomUUID(),
+    ...(redis ? { fenced: redis, feed: redis } : {}),
   });
-  await controller.restore(config.services.map((s) => s.name));
-  const desk = new ServiceDesk(plane, routing, controller, metrics, clock, log, (e) => void events.append(e));
+  const names = config.services.map((s) => s.name);
   const self = randomUUID();
+  let cluster: ClusterMembership | null = null;
+  if (redis) {
+    routing.follow(redis);
+    await controller.startFollowing(names);
+    cluster = new ClusterMembership({ redis, prefix: config.state.prefix, self, leaseTtlMs: config.state.leaseTtl, clock, log, metrics, controller, version: VERSION });
+  } else {
+    await controller.restore(names);
+  }
+  const desk = new ServiceDesk(plane, routing, controller, metrics, clock, log, (e) => void events.append(e));
   let listening = false;
 
   const app = buildApp(
@@ -94,8 +109,8 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       rollouts: controller,
       events,
       metricsText: () => renderPrometheus(metrics, gauges(plane, controller)),
-      readiness: (): ReadyState => ({ ready: listening, checks: { dataplane: listening ? 'ok' : 'failing', store: 'ok' } }),
-      cluster: () => ({ self, leader: self, replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }] }),
+      readiness: (): ReadyState => ({ ready: listening, checks: { dataplane: listening ? 'ok' : 'failing', store: redis === null || redis.status() === 'up' ? 'ok' : 'degraded' } }),
+      cluster: () => cluster?.view() ?? { self, leader: self, replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }] },
       token: config.admin.token,
       version: VERSION,
     },
@@ -106,6 +121,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     const data = await plane.listen();
     listening = true;
     const admin = app.server.address() as AddressInfo;
+    await cluster?.start(`http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`);
     log.log('info', 'veer started', { version: VERSION, listen: `${data.address}:${data.port}`, admin: `${admin.address}:${admin.port}`, services: plane.serviceNames() });
     return {
       data,
@@ -114,14 +130,19 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       async close() {
         listening = false;
         await controller.stop();
+        routing.stop();
         const r = await plane.close(config.proxy.timeouts.shutdown);
         log.log(r.drained ? 'info' : 'warn', 'data plane closed', r);
+        await cluster?.stop();
         await app.close();
         await notifier.close();
         await store.close();
       },
     };
   } catch (e) {
+    await controller.stop().catch(() => undefined);
+    routing.stop();
+    await cluster?.stop().catch(() => undefined);
     await plane.close(0).catch(() => undefined);
     await app.close().catch(() => undefined);
     await store.close().catch(() => undefined);

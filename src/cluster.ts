@@ -1,0 +1,81 @@
+// Wiring for several replicas sharing one Redis (part of main's wiring, kept apart to stay readable):
+// metric deltas flushed every second, the leader lease driving the rollout controller, the replica
+// registry behind GET /v1/cluster. Concrete pieces are put together here and in main.ts only.
+import type { ClusterView } from './api/ports.js';
+import type { Clock } from './domain/clock.js';
+import type { Logger } from './domain/log.js';
+import { MetricsFlusher } from './metrics/flusher.js';
+import type { MetricsRegistry } from './metrics/registry.js';
+import type { RolloutController } from './rollout/controller.js';
+import { Lease } from './store/lease.js';
+import type { RedisStore } from './store/redis.js';
+import { ReplicaRegistry, type ReplicaEntry } from './store/replicas.js';
+
+export interface ClusterDeps {
+  redis: RedisStore;
+  prefix: string;
+  self: string;
+  leaseTtlMs: number;
+  clock: Clock;
+  log: Logger;
+  metrics: MetricsRegistry;
+  controller: RolloutController;
+  version: string;
+}
+
+/** The registry is read this often for /v1/cluster (answers stay synchronous and cheap). */
+const VIEW_REFRESH_MS = 1000;
+
+export class ClusterMembership {
+  private readonly flusher: MetricsFlusher;
+  private readonly lease: Lease;
+  private registry: ReplicaRegistry | null = null;
+  private replicas: ReplicaEntry[] = [];
+  private leaderId: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly d: ClusterDeps) {
+    const raw = d.redis.raw();
+    this.flusher = new MetricsFlusher({ registry: d.metrics, redis: raw, prefix: d.prefix, clock: d.clock, log: d.log });
+    this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, clock: d.clock, log: d.log });
+    this.lease.onAcquire((token) => d.controller.lead(token));
+    this.lease.onLose((reason) => d.controller.follow(`lease ${reason}`));
+  }
+
+  /** Starts flushing and competing for the lease; the registry starts once the admin address is known. */
+  async start(adminUrl: string): Promise<void> {
+    this.flusher.start();
+    this.registry = new ReplicaRegistry(this.d.redis.raw(), { prefix: this.d.prefix, id: this.d.self, info: { adminUrl, version: this.d.version }, clock: this.d.clock, log: this.d.log });
+    await this.registry.start();
+    await this.lease.start();
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), VIEW_REFRESH_MS);
+    this.timer.unref();
+  }
+
+  view(): ClusterView {
+    const leader = this.lease.isLeader() ? this.d.self : this.leaderId;
+    return { self: this.d.self, leader, replicas: this.replicas.map((r) => ({ id: r.id, seenAt: r.seenAt, adminUrl: r.adminUrl })) };
+  }
+
+  flushStats(): ReturnType<MetricsFlusher['stats']> {
+    return this.flusher.stats();
+  }
+
+  /** Leaves the cluster: releases the lease, deregisters, ships the last metric deltas (bounded). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.lease.stop();
+    await this.registry?.stop();
+    await this.flusher.stop();
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      this.replicas = (await this.registry?.list()) ?? [];
+      this.leaderId = (await this.lease.leader())?.id ?? null;
+    } catch {
+      // Redis down: keep the last view; /readyz reports the store as degraded.
+    }
+  }
+}

@@ -1,0 +1,134 @@
+// Which veer replicas are alive: each one heartbeats into a sorted set scored by the time it was
+// last seen, plus a small hash with how to reach it. Readers prune entries older than the ttl, and
+// the hash expires by itself, so a replica killed with SIGKILL disappears without anyone's help.
+import type { Clock } from '../domain/clock.js';
+import { silentLogger, type Logger } from '../domain/log.js';
+import type { ScriptRunner } from './lease.js';
+
+export interface ReplicaInfo {
+  adminUrl: string;
+  version: string;
+}
+
+export interface ReplicaEntry {
+  id: string;
+  /** ISO-8601 time of the replica's last heartbeat (by its own clock). */
+  seenAt: string;
+  adminUrl: string;
+  version: string;
+}
+
+export interface ReplicaRegistryOptions {
+  prefix: string;
+  id: string;
+  info: ReplicaInfo;
+  clock: Clock;
+  everyMs?: number;
+  ttlMs?: number;
+  log?: Logger;
+}
+
+export function replicaKeys(prefix: string): { set: string; hashPrefix: string } {
+  return { set: `${prefix}:{${prefix}}:replicas`, hashPrefix: `${prefix}:{${prefix}}:replica:` };
+}
+
+// The per-replica hash shares the installation's hash tag, so in Cluster it lives in the same slot
+// as KEYS[1] even though its name is built here.
+const BEAT = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local h = ARGV[4] .. ARGV[2]
+redis.call('HSET', h, 'adminUrl', ARGV[5], 'version', ARGV[6], 'seenAt', ARGV[1])
+redis.call('PEXPIRE', h, ARGV[3])
+return 1`;
+
+const LIST = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local out = {}
+for i = 1, #ids, 2 do
+  local f = redis.call('HMGET', ARGV[2] .. ids[i], 'adminUrl', 'version')
+  if f[1] then table.insert(out, {ids[i], ids[i + 1], f[1], f[2] or ''}) end
+end
+return out`;
+
+const LEAVE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', ARGV[2] .. ARGV[1])
+return 1`;
+
+export class ReplicaRegistry {
+  private readonly keys: { set: string; hashPrefix: string };
+  private readonly everyMs: number;
+  private readonly ttlMs: number;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | null = null;
+  private beating: Promise<void> | null = null;
+
+  constructor(
+    private readonly redis: ScriptRunner,
+    private readonly o: ReplicaRegistryOptions,
+  ) {
+    this.keys = replicaKeys(o.prefix);
+    this.everyMs = o.everyMs ?? 1000;
+    this.ttlMs = o.ttlMs ?? 5000;
+    if (this.everyMs >= this.ttlMs) throw new RangeError('everyMs must be shorter than ttlMs');
+    this.log = o.log ?? silentLogger;
+  }
+
+  get id(): string {
+    return this.o.id;
+  }
+
+  /** Heartbeats at once, then every everyMs; resolves after the first beat (never rejects). */
+  async start(): Promise<void> {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.beat(), this.everyMs);
+    this.timer.unref();
+    await this.beat();
+  }
+
+  /** Stops heartbeating and removes this replica at once (best effort: the ttl covers failures). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    // A heartbeat still travelling would otherwise land after the removal and re-add us.
+    await this.beating;
+    try {
+      await this.redis.eval(LEAVE, 1, this.keys.set, this.o.id, this.keys.hashPrefix);
+    } catch (e) {
+      this.log.log('warn', 'replica deregistration failed; it expires by itself', { error: String(e) });
+    }
+  }
+
+  /** Replicas seen within ttlMs, by id; older entries are pruned on the way. */
+  async list(): Promise<ReplicaEntry[]> {
+    const cutoff = this.o.clock.now() - this.ttlMs;
+    const reply = await this.redis.eval(LIST, 1, this.keys.set, cutoff, this.keys.hashPrefix);
+    if (!Array.isArray(reply)) throw new Error(`unexpected replica list reply: ${JSON.stringify(reply)}`);
+    return reply.map(toEntry).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** One heartbeat at a time: a slow one is not stacked up behind. */
+  private beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => {
+      this.beating = null;
+    });
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
+    const { adminUrl, version } = this.o.info;
+    try {
+      await this.redis.eval(BEAT, 1, this.keys.set, this.o.clock.now(), this.o.id, this.ttlMs, this.keys.hashPrefix, adminUrl, version);
+    } catch (e) {
+      this.log.log('debug', 'replica heartbeat failed', { error: String(e) });
+    }
+  }
+}
+
+function toEntry(row: unknown): ReplicaEntry {
+  if (!Array.isArray(row) || row.length !== 4) throw new Error(`unexpected replica row: ${JSON.stringify(row)}`);
+  const [id, score, adminUrl, version] = row.map(String) as [string, string, string, string];
+  return { id, seenAt: new Date(Number(score)).toISOString(), adminUrl, version };
+}

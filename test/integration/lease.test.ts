@@ -1,0 +1,394 @@
+// Leader lease and replica registry against a real redis-server: one leader at a time, fencing tokens
+// that only grow, a holder that gives up before anyone else can take over, and a real SIGSTOPped
+// process that notices on SIGCONT that its lease is gone.
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock, type Clock } from '../../src/domain/clock.js';
+import { Lease, leaseKeys, type LeaseTimers, type LoseReason, type ScriptRunner } from '../../src/store/lease.js';
+import { ReplicaRegistry, replicaKeys } from '../../src/store/replicas.js';
+import { killTracked, sleep, spawnTracked, stopChild, waitFor } from '../helpers/process.js';
+import { startRedis, type RedisHandle } from '../helpers/redis.js';
+
+const TTL = 600;
+const RENEW = 200;
+const MARGIN = 120; // ttl / 5, the default
+/** Timer lateness on a busy 2-core machine. */
+const SLACK = 250;
+
+let redis: RedisHandle;
+const clients: Redis[] = [];
+const leases: Lease[] = [];
+const registries: ReplicaRegistry[] = [];
+let prefixSeq = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterEach(async () => {
+  await Promise.allSettled(leases.splice(0).map((l) => l.stop()));
+  await Promise.allSettled(registries.splice(0).map((r) => r.stop()));
+  for (const c of clients.splice(0)) c.disconnect();
+});
+
+afterAll(async () => {
+  await killTracked();
+  await redis?.stop();
+});
+
+async function client(): Promise<Redis> {
+  const c = new Redis(redis.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    commandTimeout: 300,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (n) => Math.min(20 * n, 100),
+  });
+  c.on('error', () => undefined);
+  clients.push(c);
+  await c.connect();
+  return c;
+}
+
+const newPrefix = (): string => `t${process.pid}-${++prefixSeq}`;
+
+interface Ev {
+  who: string;
+  ev: 'acquire' | 'lose';
+  token?: number;
+  reason?: LoseReason;
+  at: number;
+}
+
+function lease(r: ScriptRunner, prefix: string, id: string, events: Ev[], extra: { clock?: Clock; timers?: LeaseTimers } = {}): Lease {
+  const l = new Lease(r, { prefix, id, ttlMs: TTL, renewEveryMs: RENEW, clock: extra.clock ?? systemClock, ...(extra.timers ? { timers: extra.timers } : {}) });
+  l.onAcquire((token) => events.push({ who: id, ev: 'acquire', token, at: Date.now() }));
+  l.onLose((reason) => events.push({ who: id, ev: 'lose', reason, at: Date.now() }));
+  leases.push(l);
+  return l;
+}
+
+const acquired = (events: Ev[], who: string): Ev | undefined => events.find((e) => e.who === who && e.ev === 'acquire');
+
+describe('Lease', () => {
+  it('two replicas: exactly one leads, and Redis names it with its token', async () => {
+    const prefix = newPrefix();
+    const events: Ev[] = [];
+    const a = lease(await client(), prefix, 'a', events);
+    const b = lease(await client(), prefix, 'b', events);
+    await Promise.all([a.start(), b.start()]);
+    const winner = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : null), { timeoutMs: 2_000, what: 'a leader' });
+    const loser = winner === a ? b : a;
+    // Through several renewal periods the roles hold still.
+    for (let i = 0; i < 10; i++) {
+      expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+      expect(loser.token()).toBeNull();
+      await sleep(RENEW / 2);
+    }
+    const inRedis = await a.leader();
+    expect(inRedis).toEqual({ id: winner === a ? 'a' : 'b', token: winner.token() });
+    expect(events.filter((e) => e.ev === 'acquire')).toHaveLength(1);
+  });
+
+  it('stop() hands over within the ttl, and tokens strictly increase across successive leaders', async () => {
+    const prefix = newPrefix();
+    const events: Ev[] = [];
+    const a = lease(await client(), prefix, 'a', events);
+    await a.start();
+    expect(a.isLeader()).toBe(true);
+    const b = lease(await client(), prefix, 'b', events);
+    await b.start();
+    expect(b.isLeader()).toBe(false);
+    const tokens = [a.token() as number];
+    let [holder, next] = [a, b];
+    for (let round = 0; round < 3; round++) {
+      const stoppedAt = Date.now();
+      await holder.stop();
+      expect(holder.isLeader()).toBe(false);
+      await waitFor(() => next.isLeader(), { timeoutMs: TTL, intervalMs: 10, what: 'the other replica to take over' });
+      expect(Date.now() - stoppedAt).toBeLessThan(TTL);
+      tokens.push(next.token() as number);
+      const again = lease(await client(), prefix, `r${round}`, events);
+      await again.start();
+      [holder, next] = [next, again];
+    }
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1] as number);
+    expect(events.filter((e) => e.ev === 'lose').map((e) => e.reason)).toEqual(['stopped', 'stopped', 'stopped']);
+  });
+
+  it('a leader whose renewals hang gives up before the other can acquire, with a lower token', async () => {
+    const prefix = newPrefix();
+    const events: Ev[] = [];
+    const real = await client();
+    let blocked = false;
+    const release: Array<() => void> = [];
+    // Renewals sent while blocked never answer (until the test ends): a partitioned or stuck link.
+    const gated: ScriptRunner = {
+      eval: (script, n, ...args) =>
+        blocked ? new Promise((_, reject) => release.push(() => reject(new Error('released')))) : real.eval(script, n, ...args),
+    };
+    const a = lease(gated, prefix, 'a', events);
+    await a.start();
+    const b = lease(await client(), prefix, 'b', events);
+    await b.start();
+    const tokenA = a.token() as number;
+    blocked = true;
+    const blockedAt = Date.now();
+    try {
+      const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), { timeoutMs: TTL + SLACK, intervalMs: 5, what: 'a to lose' });
+      const took = await waitFor(() => acquired(events, 'b'), { timeoutMs: TTL + RENEW + SLACK, intervalMs: 5, what: 'b to acquire' });
+      expect(lost.reason).toBe('expired');
+      expect(lost.at).toBeLessThan(took.at);
+      // It stopped a whole margin before Redis could let b in (minus timer lateness).
+      expect(took.at - lost.at).toBeGreaterThanOrEqual(MARGIN - 40);
+      expect(lost.at - blockedAt).toBeLessThanOrEqual(TTL - MARGIN + SLACK);
+      expect(took.token).toBeGreaterThan(tokenA);
+      expect(a.isLeader()).toBe(false);
+    } finally {
+      for (const r of release) r();
+    }
+  });
+
+  it('a process paused past its lease (frozen timers) calls onLose first thing on resume', async () => {
+    const prefix = newPrefix();
+    const events: Ev[] = [];
+    const timers = new FreezableTimers();
+    const a = lease(await client(), prefix, 'a', events, { timers });
+    await a.start();
+    const tokenA = a.token() as number;
+    const b = lease(await client(), prefix, 'b', events);
+    await b.start();
+    timers.freeze();
+    const took = await waitFor(() => acquired(events, 'b'), { timeoutMs: TTL + RENEW + SLACK, intervalMs: 10, what: 'b to acquire' });
+    expect(took.token).toBeGreaterThan(tokenA);
+    // Paused: a has not run, so it has not told anyone yet.
+    expect(events.filter((e) => e.who === 'a')).toHaveLength(1);
+    const resumedAt = events.length;
+    timers.thaw();
+    expect(events[resumedAt]).toMatchObject({ who: 'a', ev: 'lose', reason: 'expired' });
+    for (let i = 0; i < 5; i++) {
+      expect(a.isLeader()).toBe(false);
+      expect(b.isLeader()).toBe(true);
+      await sleep(RENEW);
+    }
+    expect(events.filter((e) => e.who === 'a' && e.ev === 'acquire')).toHaveLength(1);
+  });
+
+  it('a clock jump past the ttl is noticed on the next tick, while Redis still holds the lease', async () => {
+    const prefix = newPrefix();
+    const events: Ev[] = [];
+    let offset = 0;
+    const a = lease(await client(), prefix, 'a', events, { clock: { now: () => Date.now() + offset } });
+    await a.start();
+    const tokenA = a.token() as number;
+    const b = lease(await client(), prefix, 'b', events);
+    await b.start();
+    const c = await client();
+    offset = TTL;
+    const jumpedAt = Date.now();
+    const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), { timeoutMs: RENEW + SLACK, intervalMs: 5, what: 'a to lose' });
+    expect(lost.reason).toBe('expired');
+    expect(lost.at - jumpedAt).toBeLessThanOrEqual(RENEW + SLACK);
+    // Nobody else could have taken over yet: the key is still a's and still has time to live.
+    expect(await c.get(leaseKeys(prefix).leader)).toBe(`a|${tokenA}`);
+    expect(await c.pttl(leaseKeys(prefix).leader)).toBeGreaterThan(0);
+    // Once it expires, whoever wins (a too, on its own new clock) gets a higher token.
+    const next = await waitFor(() => events.find((e) => e.ev === 'acquire' && e.at > lost.at), { timeoutMs: TTL + RENEW + SLACK, intervalMs: 5, what: 'a new leader' });
+    expect(next.token).toBeGreaterThan(tokenA);
+  });
+
+  it('Redis down: the leader loses after ttl − margin (not later) and leadership returns with Redis', async () => {
+    const prefix = newPrefix();
+    const events: Ev[] = [];
+    const a = lease(await client(), prefix, 'a', events);
+    await a.start();
+    const b = lease(await client(), prefix, 'b', events);
+    await b.start();
+    await sleep(RENEW * 2); // b has now seen a's token
+    const tokenA = a.token() as number;
+    await redis.kill9();
+    const downAt = Date.now();
+    const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), { timeoutMs: TTL + SLACK, intervalMs: 5, what: 'a to lose' });
+    const after = lost.at - downAt;
+    expect(after).toBeLessThanOrEqual(TTL - MARGIN + SLACK);
+    // The last renewal was sent at most one period before the crash.
+    expect(after).toBeGreaterThanOrEqual(TTL - MARGIN - RENEW - 20);
+    expect(a.isLeader() || b.isLeader()).toBe(false);
+    await redis.restart(); // empty: the fence counter itself was lost
+    const back = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : null), { timeoutMs: 5_000, what: 'a leader after Redis returns' });
+    expect(back.token()).toBeGreaterThan(tokenA);
+    expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe('Lease across real processes', () => {
+  it('SIGSTOPped leader: the other takes over; on SIGCONT the first reports the loss at once and stays a follower', async () => {
+    const prefix = newPrefix();
+    const a = startChild(prefix, 'a');
+    const tokenA = (await waitLine(a, (l) => l.ev === 'acquire', 5_000)).token as number;
+    const b = startChild(prefix, 'b');
+    await waitLine(b, (l) => l.ev === 'started', 5_000);
+    let paused = false;
+    try {
+      a.child.kill('SIGSTOP');
+      paused = true;
+      const stoppedAt = Date.now();
+      const took = await waitLine(b, (l) => l.ev === 'acquire', TTL + RENEW + 1_000);
+      expect(took.t - stoppedAt).toBeLessThan(TTL + RENEW + 1_000);
+      expect(took.token).toBeGreaterThan(tokenA);
+      await sleep(RENEW);
+      const contAt = Date.now();
+      a.child.kill('SIGCONT');
+      paused = false;
+      const lost = await waitLine(a, (l) => l.ev === 'lose', 1_000);
+      expect(lost.reason).toBe('expired');
+      expect(lost.t - contAt).toBeLessThan(SLACK);
+      await sleep(1_000);
+      const resumed = a.lines.filter((l) => l.t >= contAt);
+      // Nothing a said after resuming came before the loss, and it never claimed leadership again.
+      expect(resumed[0]?.ev).toBe('lose');
+      expect(resumed.some((l) => l.ev === 'acquire' || (l.ev === 'status' && l.leader))).toBe(false);
+      expect(resumed.filter((l) => l.ev === 'status').length).toBeGreaterThan(5);
+      const bLater = b.lines.filter((l) => l.ev === 'status' && l.t > took.t + 20);
+      expect(bLater.length).toBeGreaterThan(5);
+      expect(bLater.every((l) => l.leader === true)).toBe(true);
+    } finally {
+      if (paused) a.child.kill('SIGCONT');
+      await Promise.allSettled([stopChild(a.child, 2_000), stopChild(b.child, 2_000)]);
+    }
+  });
+});
+
+describe('ReplicaRegistry', () => {
+  it('lists live replicas and drops a stopped one at once and a killed one within the ttl', async () => {
+    const prefix = newPrefix();
+    const make = async (id: string): Promise<ReplicaRegistry> => {
+      const r = new ReplicaRegistry(await client(), { prefix, id, info: { adminUrl: `http://127.0.0.1:9${id.length}00/${id}`, version: '1.2.3' }, clock: systemClock, everyMs: 100, ttlMs: TTL });
+      registries.push(r);
+      await r.start();
+      return r;
+    };
+    const one = await make('one');
+    const two = await make('two');
+    const killedConn = await client();
+    const three = new ReplicaRegistry(killedConn, { prefix, id: 'three', info: { adminUrl: 'http://127.0.0.1:9300', version: '1.2.3' }, clock: systemClock, everyMs: 100, ttlMs: TTL });
+    registries.push(three);
+    await three.start();
+    const all = await one.list();
+    expect(all.map((r) => r.id)).toEqual(['one', 'three', 'two']);
+    expect(all.find((r) => r.id === 'two')).toMatchObject({ adminUrl: 'http://127.0.0.1:9300/two', version: '1.2.3' });
+    for (const r of all) expect(Math.abs(Date.parse(r.seenAt) - Date.now())).toBeLessThan(1_000);
+
+    await two.stop();
+    expect((await one.list()).map((r) => r.id)).toEqual(['one', 'three']);
+
+    // A crash: no deregistration, heartbeats just stop.
+    killedConn.disconnect();
+    const killedAt = Date.now();
+    await waitFor(async () => !(await one.list()).some((r) => r.id === 'three'), { timeoutMs: TTL + SLACK, intervalMs: 20, what: 'three to drop out' });
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(TTL + SLACK);
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(TTL - 150);
+    expect((await one.list()).map((r) => r.id)).toEqual(['one']);
+    const c = await client();
+    // The pruned entry left nothing behind but its expiring hash.
+    expect(await c.zcard(replicaKeys(prefix).set)).toBe(1);
+    expect(await c.exists(`${replicaKeys(prefix).hashPrefix}two`)).toBe(0);
+  });
+
+  it('keys carry the installation hash tag', () => {
+    expect(leaseKeys('veer')).toEqual({ leader: 'veer:{veer}:leader', fence: 'veer:{veer}:fence' });
+    expect(replicaKeys('veer')).toEqual({ set: 'veer:{veer}:replicas', hashPrefix: 'veer:{veer}:replica:' });
+  });
+});
+
+/** Timers that can be frozen like a SIGSTOPped process: due callbacks wait and run on thaw, in order. */
+class FreezableTimers implements LeaseTimers {
+  private frozen = false;
+  private readonly due: Array<() => void> = [];
+  private readonly live = new Set<NodeJS.Timeout>();
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const t = setTimeout(() => {
+      this.live.delete(t);
+      if (this.frozen) this.due.push(fn);
+      else fn();
+    }, ms);
+    this.live.add(t);
+    return t;
+  }
+
+  clearTimeout(h: unknown): void {
+    clearTimeout(h as NodeJS.Timeout);
+    this.live.delete(h as NodeJS.Timeout);
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const fn of this.due.splice(0)) fn();
+  }
+}
+
+interface Line {
+  ev: string;
+  t: number;
+  token?: number;
+  reason?: string;
+  leader?: boolean;
+}
+
+interface Child {
+  child: ChildProcess;
+  lines: Line[];
+}
+
+const LEASE_MODULE = pathToFileURL(path.resolve(import.meta.dirname, '../../src/store/lease.ts')).href;
+
+// Runs in the child: a Lease on its own connection, printing every event and its view each 50 ms.
+const CHILD = `
+const { Redis } = await import('ioredis');
+const { Lease } = await import(process.env.LEASE_MODULE);
+const env = process.env;
+const redis = new Redis(env.REDIS_URL, { enableOfflineQueue: false, commandTimeout: 300, maxRetriesPerRequest: 0, retryStrategy: (n) => Math.min(20 * n, 100) });
+redis.on('error', () => {});
+const out = (o) => process.stdout.write(JSON.stringify({ ...o, t: Date.now() }) + '\\n');
+const lease = new Lease(redis, { prefix: env.PREFIX, id: env.ID, ttlMs: Number(env.TTL), renewEveryMs: Number(env.RENEW), clock: { now: () => Date.now() } });
+lease.onAcquire((token) => out({ ev: 'acquire', token }));
+lease.onLose((reason) => out({ ev: 'lose', reason }));
+const status = setInterval(() => out({ ev: 'status', leader: lease.isLeader(), token: lease.token() }), 50);
+process.on('SIGTERM', async () => { clearInterval(status); await lease.stop(); redis.disconnect(); process.exit(0); });
+await new Promise((resolve) => redis.once('ready', resolve));
+await lease.start();
+out({ ev: 'started' });
+`;
+
+function startChild(prefix: string, id: string): Child {
+  const env = { ...process.env, LEASE_MODULE, REDIS_URL: redis.url, PREFIX: prefix, ID: id, TTL: String(TTL), RENEW: String(RENEW) };
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], { cwd: path.resolve(import.meta.dirname, '../..'), env });
+  const lines: Line[] = [];
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const raw = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(raw) as Line);
+      } catch {
+        // not one of ours (a warning); ignore
+      }
+    }
+  });
+  return { child, lines };
+}
+
+function waitLine(c: Child, pred: (l: Line) => boolean, timeoutMs: number): Promise<Line> {
+  return waitFor(() => c.lines.find(pred), { timeoutMs, intervalMs: 10, what: `a child line (pid ${c.child.pid})` });
+}

@@ -1,0 +1,369 @@
+// Metrics merged across replicas through a real redis-server: per-second deltas flushed by several
+// registries sum to exactly what one window seeing all the traffic holds, including every latency
+// bucket, and nothing is lost or counted twice across flush retries and a Redis crash.
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/domain/clock.js';
+import { isVeerError, UnavailableError } from '../../src/domain/errors.js';
+import type { PoolName } from '../../src/domain/pool.js';
+import { MetricsFlusher, flushedMarkerKey, metricKey, type FlushPipeline, type FlushRedis } from '../../src/metrics/flusher.js';
+import { quantileMs } from '../../src/metrics/histogram.js';
+import { MergedMetricsSource } from '../../src/metrics/merged-source.js';
+import { MetricsRegistry } from '../../src/metrics/registry.js';
+import { PoolWindow, type WindowTotals } from '../../src/metrics/window.js';
+import { killTracked, waitFor } from '../helpers/process.js';
+import { ping, startRedis, type RedisHandle } from '../helpers/redis.js';
+
+const BASE = 1_700_000_000; // an epoch second; every test works in seconds after it
+let redis: RedisHandle;
+const clients: Redis[] = [];
+const flushers: MetricsFlusher[] = [];
+let prefixSeq = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterEach(async () => {
+  await Promise.allSettled(flushers.splice(0).map((f) => f.stop()));
+  for (const c of clients.splice(0)) c.disconnect();
+  // A test that failed mid-outage must not leave the next one without a server.
+  if (!(await ping(redis.port))) await redis.restart();
+});
+
+afterAll(async () => {
+  await redis?.stop();
+  await killTracked();
+});
+
+async function client(): Promise<Redis> {
+  // As the store adapter will: no offline queue, bounded commands, reconnect with a capped delay.
+  const c = new Redis(redis.url, {
+    enableOfflineQueue: false,
+    commandTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    retryStrategy: (n) => Math.min(n * 50, 200),
+  });
+  c.on('error', () => undefined);
+  clients.push(c);
+  await c.connect();
+  return c;
+}
+
+/** Counts exec() calls, i.e. round trips: a pipeline goes out in one write when exec() is called. */
+function counting(c: Redis): { redis: FlushRedis; execs: () => number } {
+  let execs = 0;
+  return {
+    redis: {
+      pipeline: () => {
+        const p = c.pipeline() as unknown as FlushPipeline;
+        const exec = p.exec.bind(p);
+        p.exec = () => {
+          execs++;
+          return exec();
+        };
+        return p;
+      },
+    },
+    execs: () => execs,
+  };
+}
+
+class ManualClock {
+  constructor(public t: number) {}
+  now = (): number => this.t;
+}
+
+function flusher(registry: MetricsRegistry, r: FlushRedis, prefix: string, clock: ManualClock, extra: { maxBufferedSeconds?: number; ttlSeconds?: number } = {}): MetricsFlusher {
+  const f = new MetricsFlusher({ registry, redis: r, prefix, clock, ...extra });
+  flushers.push(f);
+  return f;
+}
+
+const newPrefix = (): string => `t${++prefixSeq}`;
+
+function expectSame(actual: WindowTotals, expected: WindowTotals): void {
+  expect({ ...actual, latency: Array.from(actual.latency) }).toEqual({ ...expected, latency: Array.from(expected.latency) });
+  for (const q of [0.5, 0.95, 0.99]) {
+    expect(quantileMs(actual.latency, actual.requests, q)).toBe(quantileMs(expected.latency, expected.requests, q));
+  }
+}
+
+interface Event {
+  t: number;
+  service: string;
+  pool: PoolName;
+  status: number;
+  failure: 'connect' | 'timeout' | null;
+  latencyMs: number;
+  replica: number;
+}
+
+/** A seeded stream over [fromSec, fromSec + seconds): statuses, proxy failures, latencies 0.01 ms … 200 s. */
+function events(seed: number, n: number, fromSec: number, seconds: number): Event[] {
+  const rnd = seededRandom(seed);
+  const out: Event[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = rnd();
+    out.push({
+      t: fromSec * 1000 + Math.floor(rnd() * seconds * 1000),
+      service: rnd() < 0.7 ? 'web' : 'api',
+      pool: rnd() < 0.6 ? 'stable' : 'canary',
+      status: rnd() < 0.04 ? 503 : 200,
+      failure: f < 0.01 ? 'connect' : f < 0.02 ? 'timeout' : null,
+      latencyMs: rnd() < 0.002 ? 200_000 : 0.01 * 10 ** (rnd() * 5.5),
+      replica: Math.floor(rnd() * 3),
+    });
+  }
+  return out.sort((a, b) => a.t - b.t);
+}
+
+function recordInto(w: PoolWindow, e: Event): void {
+  if (e.failure) w.recordFailure(e.t, e.failure, e.latencyMs);
+  else w.record(e.t, e.status, e.latencyMs);
+}
+
+describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
+  it('three replicas flushed to Redis sum exactly to one window that saw everything', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const clock = new ManualClock(BASE * 1000);
+    const replicas = [new MetricsRegistry(), new MetricsRegistry(), new MetricsRegistry()];
+    const reference = new Map<string, PoolWindow>();
+    const seen = [0, 0, 0];
+    for (const e of events(7, 12_000, BASE, 10)) {
+      recordInto((replicas[e.replica] as MetricsRegistry).pool(e.service, e.pool), e);
+      seen[e.replica]!++;
+      const k = `${e.service}/${e.pool}`;
+      if (!reference.has(k)) reference.set(k, new PoolWindow());
+      recordInto(reference.get(k) as PoolWindow, e);
+    }
+    expect(Math.min(...seen)).toBeGreaterThan(3_000);
+    clock.t = (BASE + 10) * 1000 + 200; // the last second, BASE+9, is now complete
+    const counted = counting(c);
+    const fs = replicas.map((r) => flusher(r, counted.redis, prefix, clock));
+    for (const f of fs) expect(await f.flushOnce()).toBe('sent');
+    expect(counted.execs()).toBe(3); // one round trip per replica flush, for 4 pools × 10 seconds each
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    for (const [k, ref] of reference) {
+      const [service, pool] = k.split('/') as [string, PoolName];
+      const whole = ref.totals(BASE * 1000, (BASE + 10) * 1000 - 1);
+      // Not a vacuous comparison: errors of every kind and a wide spread of buckets, overflow included.
+      expect(whole.connectErrors).toBeGreaterThan(0);
+      expect(whole.timeouts).toBeGreaterThan(0);
+      expect(whole.errors).toBeGreaterThan(whole.connectErrors + whole.timeouts);
+      expect(whole.latency.filter((n) => n > 0).length).toBeGreaterThan(100);
+      expect(whole.latency[whole.latency.length - 1]).toBeGreaterThan(0);
+      expectSame(await source.totals(service, pool, BASE * 1000, (BASE + 10) * 1000 - 1), whole);
+      for (let s = BASE; s < BASE + 10; s++) {
+        expectSame(await source.totals(service, pool, s * 1000, s * 1000 + 999), ref.totals(s * 1000, s * 1000 + 999));
+      }
+    }
+    for (const f of fs) expect(f.stats()).toMatchObject({ buffered: 0, dropped: 0, lastError: null, lastFlushAt: clock.t });
+    expect(fs.reduce((n, f) => n + f.stats().flushedSeconds, 0)).toBe(3 * 4 * 10);
+  });
+
+  it('flushing again adds nothing, and one flush is one round trip however many records', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const clock = new ManualClock(BASE * 1000);
+    const reg = new MetricsRegistry();
+    for (let s = 0; s < 5; s++) for (let i = 0; i < 10; i++) reg.pool('web', i % 2 ? 'stable' : 'canary').record((BASE + s) * 1000 + i, 200, 3 + i);
+    const counted = counting(c);
+    const f = flusher(reg, counted.redis, prefix, clock);
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    clock.t = (BASE + 5) * 1000 + 200;
+    expect(await f.flushOnce()).toBe('sent');
+    expect(counted.execs()).toBe(1);
+    expect(f.stats().flushedSeconds).toBe(10);
+    expect(await f.flushOnce()).toBe('idle');
+    expect(counted.execs()).toBe(1);
+    clock.t += 3_000; // quiet seconds: only the freshness marker goes out
+    expect(await f.flushOnce()).toBe('sent');
+    expect(counted.execs()).toBe(2);
+    expect(f.stats().flushedSeconds).toBe(10);
+    const t = await source.totals('web', 'stable', BASE * 1000, (BASE + 8) * 1000);
+    expect(t.requests).toBe(25);
+    expect((await source.totals('web', 'canary', BASE * 1000, (BASE + 8) * 1000)).requests).toBe(25);
+  });
+
+  it('does not flush a second until it is over plus the grace, and then includes its late requests', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 100;
+    const clock = new ManualClock(S * 1000 + 500);
+    const reg = new MetricsRegistry();
+    const w = reg.pool('web', 'canary');
+    w.record(S * 1000 + 500, 200, 5);
+    const f = flusher(reg, c, prefix, clock);
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    clock.t = (S + 1) * 1000 + 199;
+    w.record(S * 1000 + 999, 502, 40); // timed before the boundary, recorded just after it
+    await f.flushOnce();
+    expect(await c.exists(metricKey(prefix, 'web', 'canary', S))).toBe(0);
+    w.record((S + 1) * 1000 + 150, 200, 5);
+    clock.t = (S + 1) * 1000 + 200;
+    expect(await f.flushOnce()).toBe('sent');
+    const t = await source.totals('web', 'canary', S * 1000, (S + 1) * 1000 + 999);
+    expect({ requests: t.requests, errors: t.errors }).toEqual({ requests: 2, errors: 1 });
+    expect(await c.hgetall(metricKey(prefix, 'web', 'canary', S))).toMatchObject({ r: '2', e: '1', c: '0', t: '0' });
+    clock.t = (S + 2) * 1000 + 200;
+    await f.flushOnce();
+    expect((await source.totals('web', 'canary', S * 1000, (S + 1) * 1000 + 999)).requests).toBe(3);
+  });
+
+  it('sets a TTL on every key and reports how far the newest flushed second trails now', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 200;
+    const clock = new ManualClock(S * 1000);
+    const reg = new MetricsRegistry();
+    reg.pool('api', 'stable').record(S * 1000 + 1, 200, 1);
+    const f = flusher(reg, c, prefix, clock, { ttlSeconds: 77 });
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    expect(await source.lagSeconds(clock.t)).toBeNull();
+    clock.t = (S + 1) * 1000 + 700;
+    expect(await f.flushOnce()).toBe('sent');
+    const key = metricKey(prefix, 'api', 'stable', S);
+    expect(key).toBe(`${prefix}:{${prefix}}:m:api:stable:${S}`);
+    for (const k of [key, flushedMarkerKey(prefix)]) {
+      const ttl = await c.ttl(k);
+      expect(ttl).toBeGreaterThan(70);
+      expect(ttl).toBeLessThanOrEqual(77);
+    }
+    expect(await source.lagSeconds(clock.t)).toBeCloseTo(0.7, 9);
+    expect(await source.lagSeconds(clock.t + 5_000)).toBeCloseTo(5.7, 9);
+  });
+
+  it('buffers through a Redis crash with a counted bound and delivers the buffered seconds exactly after restart', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 300;
+    const clock = new ManualClock(S * 1000);
+    const reg = new MetricsRegistry();
+    const ref = new PoolWindow();
+    const rnd = seededRandom(99);
+    const traffic = (sec: number): void => {
+      for (let i = 0; i < 50; i++) {
+        const t = sec * 1000 + Math.floor(rnd() * 1000);
+        const status = rnd() < 0.1 ? 500 : 200;
+        const ms = 1 + rnd() * 400;
+        reg.pool('web', 'canary').record(t, status, ms);
+        ref.record(t, status, ms);
+      }
+    };
+    const counted = counting(c);
+    const f = flusher(reg, counted.redis, prefix, clock, { maxBufferedSeconds: 4 });
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    await redis.kill9();
+    for (let s = S; s < S + 7; s++) traffic(s);
+    clock.t = (S + 7) * 1000 + 200;
+    expect(await f.flushOnce()).toBe('failed');
+    expect(f.stats()).toMatchObject({ buffered: 4, dropped: 3, flushedSeconds: 0, lastFlushAt: null });
+    expect(f.stats().lastError).toEqual(expect.any(String));
+    const down = await source.totals('web', 'canary', S * 1000, (S + 7) * 1000).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(UnavailableError);
+    expect(isVeerError(down) && down.code).toBe('unavailable');
+    traffic(S + 7);
+    clock.t += 1_000;
+    expect(await f.flushOnce()).toBe('failed');
+    expect(f.stats()).toMatchObject({ buffered: 4, dropped: 4 });
+
+    await redis.restart();
+    await waitFor(() => c.status === 'ready', { timeoutMs: 5_000, intervalMs: 20, what: 'ioredis to reconnect' });
+    const before = counted.execs();
+    expect(await f.flushOnce()).toBe('sent');
+    expect(counted.execs()).toBe(before + 1);
+    expect(f.stats()).toMatchObject({ buffered: 0, dropped: 4, flushedSeconds: 4, lastError: null, lastFlushAt: clock.t });
+    // The newest four seconds arrive exact; the four oldest were dropped by the bound, not half-sent.
+    const kept = [(S + 4) * 1000, (S + 8) * 1000 - 1] as const;
+    expectSame(await source.totals('web', 'canary', ...kept), ref.totals(...kept));
+    expect((await source.totals('web', 'canary', S * 1000, (S + 4) * 1000 - 1)).requests).toBe(0);
+    expect(await f.flushOnce()).toBe('idle');
+    expectSame(await source.totals('web', 'canary', ...kept), ref.totals(...kept));
+  });
+
+  it('start() flushes on its own timer and stop() ships the unfinished second too', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 400;
+    const clock = new ManualClock(S * 1000 + 300);
+    const reg = new MetricsRegistry();
+    reg.pool('web', 'stable').record(S * 1000 - 500, 200, 2); // S-1: over once the grace passes
+    const f = flusher(reg, c, prefix, clock);
+    f.start();
+    await waitFor(() => f.stats().flushedSeconds === 1, { timeoutMs: 3_000, intervalMs: 25, what: 'the timer flush' });
+    reg.pool('web', 'stable').record(S * 1000 + 300, 200, 2); // the current, unfinished second
+    expect(await f.stop()).toBe('sent');
+    expect(await c.hget(metricKey(prefix, 'web', 'stable', S), 'r')).toBe('1');
+    expect(f.stats().flushedSeconds).toBe(2);
+  });
+});
+
+/** A pipeline whose replies the test hands out, to reach the outcomes a healthy server never gives. */
+function scripted(): { redis: FlushRedis; commands: string[][]; answer: (replies: (Error | null)[] | 'all-ok') => void } {
+  const commands: string[][] = [];
+  let pending: ((r: [Error | null, unknown][]) => void) | null = null;
+  const p: FlushPipeline = {
+    hincrby: (...a) => (commands.push(['hincrby', ...a.map(String)]), p),
+    expire: (...a) => (commands.push(['expire', ...a.map(String)]), p),
+    zadd: (...a) => (commands.push(['zadd', ...a.map(String)]), p),
+    exec: () => new Promise((resolve) => (pending = resolve)),
+  };
+  return {
+    redis: { pipeline: () => p },
+    commands,
+    answer: (replies) => {
+      const list = replies === 'all-ok' ? commands.map(() => null) : replies;
+      const resolve = pending;
+      pending = null;
+      resolve?.(list.map((e) => [e, e ? null : 1]));
+    },
+  };
+}
+
+describe('MetricsFlusher with a scripted pipeline', () => {
+  it('a round trip that outlives flushTimeoutMs is settled by its own late reply, never sent twice', async () => {
+    const S = BASE + 500;
+    const clock = new ManualClock((S + 1) * 1000 + 200);
+    const reg = new MetricsRegistry();
+    reg.pool('web', 'stable').record(S * 1000, 200, 1);
+    const fake = scripted();
+    const f = new MetricsFlusher({ registry: reg, redis: fake.redis, prefix: 'x', clock, flushTimeoutMs: 30 });
+    expect(await f.flushOnce()).toBe('timeout');
+    expect(f.stats()).toMatchObject({ buffered: 1, flushedSeconds: 0 });
+    clock.t += 1_000;
+    expect(await f.flushOnce()).toBe('busy');
+    const sent = fake.commands.length;
+    fake.answer('all-ok');
+    await waitFor(() => f.stats().flushedSeconds === 1, { timeoutMs: 1_000, intervalMs: 5, what: 'the late reply' });
+    expect(f.stats()).toMatchObject({ buffered: 0, dropped: 0, lastError: null });
+    expect(fake.commands.length).toBe(sent); // nothing queued again while the first trip was open
+  });
+
+  it('retries a record none of whose increments applied, and drops (counts) one only partly applied', async () => {
+    const S = BASE + 600;
+    const clock = new ManualClock((S + 1) * 1000 + 200);
+    const reg = new MetricsRegistry();
+    reg.pool('web', 'stable').record(S * 1000, 200, 1);
+    reg.pool('web', 'canary').record(S * 1000, 200, 1);
+    const fake = scripted();
+    const f = new MetricsFlusher({ registry: reg, redis: fake.redis, prefix: 'x', clock, flushTimeoutMs: 1_000 });
+    const first = f.flushOnce();
+    await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the pipeline' });
+    // Each record: 4 counters + 1 bucket + EXPIRE; then the marker's ZADD + EXPIRE.
+    expect(fake.commands.length).toBe(6 + 6 + 2);
+    const boom = new Error('LOADING');
+    fake.answer([boom, boom, boom, boom, boom, null, null, boom, null, null, null, null, null, null]);
+    expect(await first).toBe('failed');
+    expect(f.stats()).toMatchObject({ buffered: 1, dropped: 1, flushedSeconds: 0, lastError: 'LOADING' });
+    fake.commands.length = 0;
+    const second = f.flushOnce();
+    await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the retry' });
+    expect(fake.commands.filter((c) => c[0] === 'hincrby').every((c) => c[1] === 'x:{x}:m:web:stable:' + S)).toBe(true);
+    fake.answer('all-ok');
+    expect(await second).toBe('sent');
+    expect(f.stats()).toMatchObject({ buffered: 0, dropped: 1, flushedSeconds: 1, lastError: null });
+  });
+});
