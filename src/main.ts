@@ -14,7 +14,8 @@ import { POOL_NAMES } from './domain/pool.js';
 import { bpToPercent } from './domain/weight.js';
 import { renderPrometheus, type ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
 import { MetricsRegistry } from './metrics/registry.js';
-import type { Phase } from './domain/rollout.js';
+import type { Phase, RolloutEvent } from './domain/rollout.js';
+import { EventRelay, type PubSubConnection } from './rollout/event-relay.js';
 import { RolloutController } from './rollout/controller.js';
 import { ServiceDesk } from './rollout/desk.js';
 import { EventLog } from './rollout/events.js';
@@ -73,9 +74,14 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   plane.configure(config.services);
   const routing = new RoutingBook(plane, store, clock);
   await routing.restore(config.services);
+  const self = randomUUID();
   const events = new EventLog({ clock, log });
+  const emit = (e: Omit<RolloutEvent, 'seq' | 'at'>): void => void events.append({ ...e, origin: self });
   const notifier = new WebhookNotifier(config.notifications.webhooks, { clock, log });
-  events.subscribe(null, (e) => notifier.notify(e));
+  // Webhooks go out from the replica that emitted the event, not from every replica it reached.
+  events.subscribe(null, (e) => {
+    if (e.origin === undefined || e.origin === self) notifier.notify(e);
+  });
   const policies = new Map(config.services.map((s) => [s.name, s.rollout]));
   const controller = new RolloutController({
     clock,
@@ -85,22 +91,24 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     // With several replicas the judge reads the exact sum of every replica's windows from Redis.
     metrics: redis ? new MergedMetricsSource({ redis: redis.raw(), prefix: config.state.prefix }) : { totals: async (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
     drain: (ids, timeoutMs) => plane.drain(ids, timeoutMs),
-    emit: (e) => void events.append(e),
+    emit,
     policyOf: (service) => policies.get(service),
     newId: () => randomUUID(),
     ...(redis ? { fenced: redis, feed: redis } : {}),
   });
   const names = config.services.map((s) => s.name);
-  const self = randomUUID();
   let cluster: ClusterMembership | null = null;
+  let relay: EventRelay | null = null;
   if (redis) {
     routing.follow(redis);
+    relay = new EventRelay(redis.raw() as unknown as PubSubConnection, config.state.prefix, self, events, log);
+    await relay.start();
     await controller.startFollowing(names);
     cluster = new ClusterMembership({ redis, prefix: config.state.prefix, self, leaseTtlMs: config.state.leaseTtl, clock, log, metrics, controller, version: VERSION });
   } else {
     await controller.restore(names);
   }
-  const desk = new ServiceDesk(plane, routing, controller, metrics, clock, log, (e) => void events.append(e));
+  const desk = new ServiceDesk(plane, routing, controller, metrics, clock, log, emit);
   let listening = false;
 
   const app = buildApp(
@@ -134,6 +142,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
         const r = await plane.close(config.proxy.timeouts.shutdown);
         log.log(r.drained ? 'info' : 'warn', 'data plane closed', r);
         await cluster?.stop();
+        await relay?.stop();
         await app.close();
         await notifier.close();
         await store.close();
@@ -143,6 +152,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     await controller.stop().catch(() => undefined);
     routing.stop();
     await cluster?.stop().catch(() => undefined);
+    await relay?.stop().catch(() => undefined);
     await plane.close(0).catch(() => undefined);
     await app.close().catch(() => undefined);
     await store.close().catch(() => undefined);

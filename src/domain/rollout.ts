@@ -122,4 +122,6 @@ export interface RolloutEvent {
   weight: number | null;
   message: string;
   data?: Record<string, unknown>;
+  /** The replica that emitted it (several replicas share their events). */
+  origin?: string;
 }
