@@ -50,7 +50,7 @@ export interface ServiceDirectory {
   shift(name: string, weightBp: number): Promise<Result<ServiceStatus>>;
 }
 export interface ReadyState { ready: boolean; checks: Record<string, 'ok' | 'degraded' | 'failing'>; }
-export interface ClusterView { self: string; leader: string | null; replicas: Array<{ id: string; seenAt: string }> }
+export interface ClusterView { self: string; leader: string | null; replicas: Array<{ id: string; seenAt: string; adminUrl?: string }> }
 export interface AdminDeps {
   services: ServiceDirectory;
   rollouts: RolloutControl;

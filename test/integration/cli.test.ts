@@ -91,7 +91,8 @@ describe('veer status', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^SERVICE\s+WEIGHT\s+STABLE\s+CANARY\s+REQ S\/C\s+ERR% S\/C\s+P99 S\/C\s+ROLLOUT$/);
     expect(lines[1]?.split(/\s+/)).toEqual(['web', '25%', '1/3', '1/1', '1200/400', '1.00/0.00', '35ms/41ms', 'progressing']);
-    expect(lines[2]?.split(/\s+/)).toEqual(['api', '0%', '1/1', '0/0', '0/0', '-/-', '-/-', '-']);
+    expect(lines[2]?.split(/\s+/)).toEqual(['api', '0%', '1/1', '0/0', '0/0', '-/-', '-/-', '-']);    // The replicas that reported lately and which one leads (one replica here, which leads).
+    expect(lines.at(-1)).toBe('replicas: 1 [r1*]; leader r1 (this one)');
   });
 
   it('prints the raw API answer with --json', async () => {
