@@ -3,7 +3,7 @@
 import { checkAdminExposure } from '../../api/auth.js';
 import { ConfigError } from '../../domain/errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
-import { configPath } from '../config-path.js';
+import { loadConfigOrReport } from '../config-path.js';
 
 export const startCommand: Command = {
   name: 'start',
@@ -12,15 +12,10 @@ export const startCommand: Command = {
   options: ['config'],
   positionals: { min: 0, max: 0 },
   async run(args, io) {
-    const { loadConfigFile } = await import('../../config/load.js');
+    const loaded = await loadConfigOrReport(args.values, io);
+    if (loaded === null) return EXIT.config;
+    const { config, path } = loaded;
     const { formatProblems } = await import('../../config/problems.js');
-    const path = configPath(args.values, io.env);
-    const loaded = await loadConfigFile(path, io.env);
-    if (!loaded.ok) {
-      io.err(formatProblems(loaded.error, path));
-      return EXIT.config;
-    }
-    const config = loaded.value;
     const exposure = checkAdminExposure(config.admin.listen.host, config.admin.token);
     if (!exposure.ok) {
       io.err(formatProblems(exposure.error, path));

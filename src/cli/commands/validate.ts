@@ -1,6 +1,6 @@
 // `veer validate [-c file]`: every problem in one pass, exit 2 when there is any.
 import { EXIT, type Command } from '../command.js';
-import { configPath } from '../config-path.js';
+import { loadConfigOrReport } from '../config-path.js';
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -9,16 +9,9 @@ export const validateCommand: Command = {
   options: ['config'],
   positionals: { min: 0, max: 0 },
   async run(args, io) {
-    // Loaded lazily so client commands start without the YAML and schema modules.
-    const { loadConfigFile } = await import('../../config/load.js');
-    const { formatProblems } = await import('../../config/problems.js');
-    const path = configPath(args.values, io.env);
-    const r = await loadConfigFile(path, io.env);
-    if (!r.ok) {
-      io.err(formatProblems(r.error, path));
-      return EXIT.config;
-    }
-    io.out(`ok: ${r.value.services.length} services`);
+    const loaded = await loadConfigOrReport(args.values, io);
+    if (loaded === null) return EXIT.config;
+    io.out(`ok: ${loaded.config.services.length} services`);
     return EXIT.ok;
   },
 };
