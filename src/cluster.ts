@@ -39,7 +39,11 @@ export class ClusterMembership {
     this.flusher = new MetricsFlusher({ registry: d.metrics, redis: raw, prefix: d.prefix, clock: d.clock, log: d.log });
     this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, clock: d.clock, log: d.log });
     this.lease.onAcquire((token) => d.controller.lead(token));
-    this.lease.onLose((reason) => d.controller.follow(`lease ${reason}`));
+    this.lease.onLose((reason) => {
+      // The cached leader id may still be ours: forget it, so a woken stale leader never names itself.
+      if (this.leaderId === d.self) this.leaderId = null;
+      d.controller.follow(`lease ${reason}`);
+    });
   }
 
   /** Starts flushing and competing for the lease; the registry starts once the admin address is known. */
@@ -54,7 +58,8 @@ export class ClusterMembership {
   }
 
   view(): ClusterView {
-    const leader = this.lease.isLeader() ? this.d.self : this.leaderId;
+    // Only the live lease may say "me": a cached id naming ourselves is stale by definition.
+    const leader = this.lease.isLeader() ? this.d.self : this.leaderId === this.d.self ? null : this.leaderId;
     return { self: this.d.self, leader, replicas: this.replicas.map((r) => ({ id: r.id, seenAt: r.seenAt, adminUrl: r.adminUrl })) };
   }
 

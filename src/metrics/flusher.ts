@@ -111,10 +111,22 @@ export class MetricsFlusher {
   }
 
   /** Flushes every second; the timer never keeps the process alive. */
+  /**
+   * Flushes just after each second's grace period ends (not on a free-running interval), so a
+   * second reaches Redis about FLUSH_GRACE_MS after it finished instead of up to a second later.
+   */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.flushOnce(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    const tick = (): void => {
+      const now = this.o.clock.now();
+      const next = (Math.floor((now - FLUSH_GRACE_MS) / FLUSH_INTERVAL_MS) + 1) * FLUSH_INTERVAL_MS + FLUSH_GRACE_MS + 5;
+      this.timer = setTimeout(() => {
+        void this.flushOnce();
+        if (this.timer !== null) tick();
+      }, Math.max(1, next - now));
+      this.timer.unref();
+    };
+    tick();
   }
 
   /**
@@ -122,7 +134,7 @@ export class MetricsFlusher {
    * call it once the data plane has stopped, or that second's later requests are never shipped.
    */
   async stop(): Promise<FlushOutcome> {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.inFlight) await this.bounded(this.inFlight, this.o.flushTimeoutMs);
     if (this.inFlight) return 'timeout';

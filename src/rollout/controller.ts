@@ -55,6 +55,11 @@ const FOLLOW_REREAD_MS = 1000;
 
 export const rolloutKey = (service: string): string => `rollout/${service}`;
 
+/** A write made on the leader's own initiative, with the lease token it held when the work began. */
+interface Driven {
+  token: number | null;
+}
+
 interface Slot {
   state: RolloutState;
   version: number;
@@ -88,9 +93,16 @@ export class RolloutController implements RolloutControl {
     this.services = services;
     this.leading = false;
     await this.load();
-    this.unfollow = this.d.feed?.onChange((key) => {
+    const offChange = this.d.feed?.onChange((key) => {
       if (key.startsWith('rollout/')) void this.load().catch(() => undefined);
-    }) ?? null;
+    });
+    const offReconnect = this.d.feed?.onReconnect(() => {
+      if (!this.leading) void this.load(true).catch(() => undefined);
+    });
+    this.unfollow = () => {
+      offChange?.();
+      offReconnect?.();
+    };
     this.followTimer = setInterval(() => {
       if (!this.leading) void this.load().catch(() => undefined);
     }, FOLLOW_REREAD_MS);
@@ -120,11 +132,12 @@ export class RolloutController implements RolloutControl {
     return this.leading;
   }
 
-  private async load(): Promise<void> {
+  /** `force`: take the stored version even if it is not newer (after a reconnect versions may restart). */
+  private async load(force = false): Promise<void> {
     for (const service of this.services) {
       const rec = await this.d.store.get<RolloutState>(rolloutKey(service));
       const cur = this.slots.get(service);
-      if (rec && (!cur || rec.version > cur.version)) {
+      if (rec && (!cur || rec.version > cur.version || (force && rec.version !== cur.version))) {
         this.slots.set(service, { state: rec.value, version: rec.version });
         // A rollout another replica started or moved: the leader takes up its analysis.
         this.schedule(service);
@@ -141,9 +154,13 @@ export class RolloutController implements RolloutControl {
     }
   }
 
-  /** Compare-and-set, fenced when leading among replicas. */
-  private write(service: string, state: RolloutState, expectedVersion: number): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }> {
-    if (this.d.fenced && this.leading && this.token !== null) return this.d.fenced.putFenced(rolloutKey(service), state, expectedVersion, this.token);
+  /**
+   * Compare-and-set. A leader-driven write (analysis, resuming) carries the token the leader had when
+   * the work began and is always fenced among replicas: a leader that lost its lease mid-analysis is
+   * refused even if it does not know yet. An operator's action is a plain compare-and-set from any replica.
+   */
+  private write(service: string, state: RolloutState, expectedVersion: number, driven?: Driven): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }> {
+    if (this.d.fenced && driven !== undefined) return this.d.fenced.putFenced(rolloutKey(service), state, expectedVersion, driven.token ?? 0);
     return this.d.store.put(rolloutKey(service), state, expectedVersion);
   }
 
@@ -213,6 +230,7 @@ export class RolloutController implements RolloutControl {
     return this.serial(service, async () => {
       const s = this.active(service);
       if (!s || s.phase !== 'progressing' || !this.leading) return;
+      const driven: Driven = { token: this.token };
       let ev: MachineEvent | null;
       try {
         ev = await analysisEvent(s, this.d.metrics, this.d.clock.now());
@@ -224,7 +242,9 @@ export class RolloutController implements RolloutControl {
         return;
       }
       this.holdReason.delete(service);
-      if (ev !== null) await this.apply(service, ev);
+      // The lease may have been lost while the metrics were read.
+      if (!this.leading || this.token !== driven.token) return;
+      if (ev !== null) await this.apply(service, ev, driven);
     });
   }
 
@@ -238,12 +258,12 @@ export class RolloutController implements RolloutControl {
   }
 
   /** Runs a machine event: transition, persist, then effects. */
-  private async apply(service: string, event: MachineEvent): Promise<Result<RolloutState>> {
+  private async apply(service: string, event: MachineEvent, driven?: Driven, reseeded = false): Promise<Result<RolloutState>> {
     const slot = this.slots.get(service);
     if (!slot) return err(new ConflictError(`service ${service} has no rollout`, 'no_rollout'));
     const t = transition(slot.state, event, this.d.clock.now());
     if (!t.ok) return err(new ConflictError(t.message, t.code));
-    const put = await this.write(service, t.state, slot.version);
+    const put = await this.write(service, t.state, slot.version, driven);
     if (!put.ok && put.reason === 'fenced') {
       this.follow(`write refused: fencing token ${this.token} is older than ${put.currentFence}`);
       return err(new ConflictError(`this replica no longer leads (fenced); retry on the leader`, 'not_leader'));
@@ -252,6 +272,16 @@ export class RolloutController implements RolloutControl {
       this.d.log.log('warn', 'rollout state changed under us; reloading', { service });
       const fresh = await this.d.store.get<RolloutState>(rolloutKey(service));
       if (fresh) this.slots.set(service, { state: fresh.value, version: fresh.version });
+      else if (!reseeded && this.leading && !isTerminal(slot.state.phase)) {
+        // The store lost the key (e.g. Redis restarted empty): the leader's copy is the best there
+        // is. Write it back as new and apply the event again, once.
+        const seed = await this.write(service, slot.state, 0, driven ?? { token: this.token });
+        if (seed.ok) {
+          this.d.log.log('warn', 'rollout state was missing from the store; restored it from the leader', { service });
+          this.slots.set(service, { state: slot.state, version: seed.version });
+          return this.apply(service, event, driven, true);
+        }
+      }
       return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
     }
     this.slots.set(service, { state: t.state, version: put.version });

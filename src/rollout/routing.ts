@@ -80,7 +80,7 @@ export class RoutingBook {
         const service = key.slice('routing/'.length);
         if (this.hashes.has(service) && version > (this.applied.get(service) ?? 0)) void this.reread(service).catch(() => undefined);
       }),
-      feed.onReconnect(() => void this.rereadAll().catch(() => undefined)),
+      feed.onReconnect(() => void this.afterReconnect().catch(() => undefined)),
     );
     this.timer = setInterval(() => void this.rereadAll().catch(() => undefined), REREAD_MS);
     this.timer.unref();
@@ -91,6 +91,18 @@ export class RoutingBook {
     this.timer = null;
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
+  }
+
+  /**
+   * The store may have restarted empty: version numbers can start over, so the next read is taken as
+   * it is, and a record that is gone is written back from what this replica routes now.
+   */
+  private async afterReconnect(): Promise<void> {
+    this.applied.clear();
+    for (const service of this.hashes.keys()) {
+      if ((await this.store.get<RoutingRecord>(routingKey(service))) === null) await this.write(service, {});
+    }
+    await this.rereadAll();
   }
 
   private async rereadAll(): Promise<void> {

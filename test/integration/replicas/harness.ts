@@ -1,0 +1,165 @@
+// Several veer replicas as real child processes (`veer start` through tsx) sharing one redis-server
+// under a fresh prefix, plus the probes the replica tests share: admin JSON, each replica's own
+// events, the cluster view. Every replica is tracked by pid and stopped by stopReplicas() in the
+// tests' afterEach (SIGCONT first, so a SIGSTOPped one can still take its SIGTERM), temp dirs too.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { ClusterView, ServiceStatus } from '../../../src/api/ports.js';
+import type { RolloutEvent } from '../../../src/domain/rollout.js';
+import { freePort, hasExited, spawnTracked, stopChild, waitFor, withTimeout, exited } from '../../helpers/process.js';
+import { http } from '../../helpers/veer.js';
+
+export const ROOT = new URL('../../../', import.meta.url).pathname;
+
+// maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see
+// test/integration/rollout/canary.test.ts).
+export const POLICY = { steps: [10, 50, 100], stepInterval: '1s', analysisInterval: '250ms', minRequests: 30, drainTimeout: '2s', maxLatencyRatio: 5 };
+export const LEASE_TTL_MS = 1_000;
+
+export interface Replica {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly dataUrl: string;
+  readonly adminUrl: string;
+  /** The replica's own id (`self` of its /v1/cluster), known once it is ready. */
+  id: string;
+  output(): string;
+  signal(sig: NodeJS.Signals): void;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  redisUrl: string;
+  prefix: string;
+  /** Service objects in config shape; every replica gets the same list. */
+  services: unknown[];
+  count?: number;
+}
+
+let prefixSeq = 0;
+/** A prefix no other test (nor an earlier run on the same redis) has used. */
+export const freshPrefix = (tag: string): string => `${tag}-${process.pid}-${Date.now().toString(36)}-${++prefixSeq}`;
+
+const started: Replica[] = [];
+const dirs: string[] = [];
+
+/** For afterEach: stops every replica started since the last call (by pid) and removes their temp dirs. */
+export async function stopReplicas(): Promise<void> {
+  await Promise.allSettled(started.splice(0).map((r) => r.stop()));
+  await Promise.allSettled(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+export async function startReplicas(o: ClusterOptions): Promise<Replica[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'veer-replicas-'));
+  dirs.push(dir);
+  const names = ['A', 'B', 'C', 'D', 'E'].slice(0, o.count ?? 3);
+  const replicas: Replica[] = [];
+  for (const name of names) replicas.push(await spawnReplica(name, dir, o));
+  await Promise.all(replicas.map((r) => ready(r)));
+  return replicas;
+}
+
+async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promise<Replica> {
+  const [dataPort, adminPort] = [await freePort(), await freePort()];
+  const config = join(dir, `${name}.yaml`);
+  await writeFile(
+    config,
+    stringify({
+      listen: `127.0.0.1:${dataPort}`,
+      admin: { listen: `127.0.0.1:${adminPort}` },
+      state: { store: 'redis', redis: o.redisUrl, prefix: o.prefix, leaseTtl: `${LEASE_TTL_MS}ms` },
+      services: o.services,
+    }),
+  );
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', config], { cwd: ROOT, env });
+  let out = '';
+  const keep = (c: Buffer): void => {
+    out = (out + c.toString()).slice(-6_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const replica: Replica = {
+    name,
+    child,
+    pid: child.pid as number,
+    dataUrl: `http://127.0.0.1:${dataPort}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    id: '',
+    output: () => out,
+    signal: (sig) => {
+      if (!hasExited(child)) child.kill(sig);
+    },
+    kill9: async () => {
+      if (hasExited(child)) return;
+      const gone = exited(child);
+      child.kill('SIGKILL');
+      await withTimeout(gone, 5_000, `replica ${name} to die after SIGKILL`);
+    },
+    stop: async () => {
+      if (hasExited(child)) return;
+      child.kill('SIGCONT');
+      await stopChild(child, 5_000);
+    },
+  };
+  started.push(replica);
+  return replica;
+}
+
+async function ready(r: Replica): Promise<void> {
+  await waitFor(
+    async () => {
+      if (hasExited(r.child)) throw new Error(`replica ${r.name} exited: ${r.output()}`);
+      return (await http(`${r.adminUrl}/readyz`, { timeoutMs: 1_000 })).status === 200;
+    },
+    { timeoutMs: 25_000, intervalMs: 100, what: `replica ${r.name} ready` },
+  );
+  r.id = (await cluster(r)).self;
+}
+
+export async function getJson<T>(url: string, timeoutMs = 2_000): Promise<T> {
+  const r = await http(url, { timeoutMs });
+  if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${r.text}`);
+  return JSON.parse(r.text) as T;
+}
+
+export async function postJson<T>(url: string, body: unknown, timeoutMs = 5_000): Promise<{ status: number; json: T }> {
+  const r = await http(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs });
+  return { status: r.status, json: JSON.parse(r.text) as T };
+}
+
+export const status = (r: Replica): Promise<ServiceStatus> => getJson<ServiceStatus>(`${r.adminUrl}/v1/services/web`);
+export const cluster = (r: Replica): Promise<ClusterView> => getJson<ClusterView>(`${r.adminUrl}/v1/cluster`);
+export const events = async (r: Replica): Promise<RolloutEvent[]> => (await getJson<{ events: RolloutEvent[] }>(`${r.adminUrl}/v1/services/web/events?limit=1000`)).events;
+
+/**
+ * The events this replica emitted itself. A replica may also hold events relayed from the others
+ * (they keep their origin); counting each replica's own only counts every event exactly once.
+ */
+export async function ownEvents(r: Replica): Promise<RolloutEvent[]> {
+  return (await events(r)).filter((e) => e.origin === undefined || e.origin === r.id);
+}
+
+/** Every replica's own events, in emission time order (ties keep replica order). */
+export async function allOwnEvents(rs: readonly Replica[]): Promise<Array<RolloutEvent & { by: string }>> {
+  const lists = await Promise.all(rs.map(async (r) => (await ownEvents(r)).map((e) => ({ ...e, by: r.name }))));
+  return lists.flat().sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+/** The replica that names itself leader (its lease is held), polled until one does. */
+export async function waitForLeader(rs: readonly Replica[], timeoutMs = 10_000): Promise<Replica> {
+  return waitFor(
+    async () => {
+      const views = await Promise.all(rs.map(async (r) => ({ r, v: await cluster(r) })));
+      return views.find(({ r, v }) => v.leader === r.id)?.r;
+    },
+    { timeoutMs, intervalMs: 20, what: 'a replica that leads' },
+  );
+}
+
+export const milestones = (es: readonly RolloutEvent[]): string[] => es.filter((e) => e.kind !== 'analysis').map((e) => e.kind);

@@ -1,0 +1,151 @@
+// Three veer replicas (separate processes) sharing one redis-server: a manual shift made through one
+// replica's admin API reaches the other replicas' data planes within 200 ms, and every replica agrees
+// on who is in the cluster and who leads (also as `veer status` prints it).
+import { execFile } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killTracked, sleep } from '../../helpers/process.js';
+import { startRedis, type RedisHandle } from '../../helpers/redis.js';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import { http, service } from '../../helpers/veer.js';
+import { POLICY, ROOT, cluster, freshPrefix, postJson, startReplicas, status, stopReplicas, type Replica } from './harness.js';
+
+/** The issue's bound on how long a routing change may take to reach every replica. */
+const PROPAGATION_MS = 200;
+
+let redis: RedisHandle;
+const upstreams: TestUpstream[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  await stopReplicas();
+  await Promise.allSettled(upstreams.splice(0).map((u) => u.close()));
+});
+afterAll(async () => {
+  await redis?.stop();
+  await killTracked();
+});
+
+async function upstream(name: string): Promise<TestUpstream> {
+  const u = await startUpstream(name);
+  upstreams.push(u);
+  return u;
+}
+
+interface Seen {
+  /** ms after the shift request returned until the admin API reported the weight. */
+  adminMs: number;
+  /** ms after the shift request returned until a real request was routed to the expected pool. */
+  dataMs: number;
+}
+
+/** Polls a replica's admin weight and its data plane, concurrently, until both show the new split. */
+async function seen(r: Replica, weight: number, pool: string, since: number): Promise<Seen> {
+  const deadline = since + 3_000;
+  const poll = async (probe: () => Promise<boolean>): Promise<number> => {
+    for (let i = 0; i < 3_000 && performance.now() < deadline; i++) {
+      if (await probe()) return performance.now() - since;
+      await sleep(2);
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  const [adminMs, dataMs] = await Promise.all([
+    poll(async () => (await status(r)).weight === weight),
+    poll(async () => (await http(r.dataUrl, { timeoutMs: 1_000 })).headers['x-upstream'] === pool),
+  ]);
+  return { adminMs, dataMs };
+}
+
+describe('routing shared by three replicas', () => {
+  it('a shift through replica A reaches B and C data planes within 200 ms', async () => {
+    const stable = await upstream('stable');
+    const canary = await upstream('canary');
+    const [a, b, c] = (await startReplicas({ redisUrl: redis.url, prefix: freshPrefix('route'), services: [service('web', [stable.address], [canary.address], { rollout: POLICY })] })) as [Replica, Replica, Replica];
+    for (const r of [a, b, c]) expect((await http(r.dataUrl)).headers['x-upstream']).toBe('stable');
+
+    // 100% and 0% make every single request a witness of the split: no sampling needed.
+    const worst = { adminMs: 0, dataMs: 0 };
+    const rounds: string[] = [];
+    for (const weight of [100, 0, 100, 0, 100]) {
+      const pool = weight === 100 ? 'canary' : 'stable';
+      const shifted = await postJson<{ weight: number }>(`${a.adminUrl}/v1/services/web/shift`, { weight });
+      const returned = performance.now();
+      expect(shifted.status, JSON.stringify(shifted.json)).toBe(200);
+      expect(shifted.json.weight).toBe(weight);
+      const [onB, onC] = await Promise.all([seen(b, weight, pool, returned), seen(c, weight, pool, returned)]);
+      for (const s of [onB, onC]) {
+        worst.adminMs = Math.max(worst.adminMs, s.adminMs);
+        worst.dataMs = Math.max(worst.dataMs, s.dataMs);
+      }
+      rounds.push(`${weight}%: B admin ${onB.adminMs.toFixed(0)} data ${onB.dataMs.toFixed(0)}, C admin ${onC.adminMs.toFixed(0)} data ${onC.dataMs.toFixed(0)} ms`);
+      // Once there, it stays there: a later re-read must not bring an older table back.
+      for (const r of [a, b, c]) {
+        for (let i = 0; i < 5; i++) expect((await http(r.dataUrl)).headers['x-upstream'], `${r.name} after ${weight}%`).toBe(pool);
+      }
+    }
+    console.info(`[replicas] shift propagation (after the shift returned): ${rounds.join('; ')}`);
+    expect(worst.adminMs, rounds.join('\n')).toBeLessThanOrEqual(PROPAGATION_MS);
+    expect(worst.dataMs, rounds.join('\n')).toBeLessThanOrEqual(PROPAGATION_MS);
+  }, 60_000);
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function veerCli(args: string[]): Promise<Run> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: 20_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('cluster view', () => {
+  it('every replica lists all three and names the same leader; `veer status` shows the replicas', async () => {
+    const stable = await upstream('stable');
+    const rs = await startReplicas({ redisUrl: redis.url, prefix: freshPrefix('view'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const ids = rs.map((r) => r.id).sort();
+    expect(new Set(ids).size).toBe(3);
+
+    // The view is refreshed from Redis once a second: wait (bounded) until every replica has seen all.
+    const deadline = Date.now() + 6_000;
+    let views = await Promise.all(rs.map((r) => cluster(r)));
+    while (Date.now() < deadline && !views.every((v) => v.replicas.length === 3 && v.leader !== null && v.leader === views[0]?.leader)) {
+      await sleep(100);
+      views = await Promise.all(rs.map((r) => cluster(r)));
+    }
+    const leader = views[0]?.leader ?? null;
+    expect(leader).not.toBeNull();
+    expect(ids).toContain(leader);
+    for (const [i, v] of views.entries()) {
+      const r = rs[i] as Replica;
+      expect(v.self).toBe(r.id);
+      expect(v.leader, `leader according to ${r.name}`).toBe(leader);
+      expect(v.replicas.map((x) => x.id).sort()).toEqual(ids);
+      for (const x of v.replicas) {
+        expect(Date.now() - Date.parse(x.seenAt)).toBeLessThan(5_000);
+        expect(x.adminUrl).toBe(rs.find((y) => y.id === x.id)?.adminUrl);
+      }
+    }
+
+    const short = (id: string): string => id.slice(0, 8);
+    const follower = rs.find((r) => r.id !== leader) as Replica;
+    const out = await veerCli(['status', '--admin', follower.adminUrl]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('replicas: 3');
+    for (const id of ids) expect(out.stdout).toContain(id === leader ? `${short(id)}*` : short(id));
+    expect(out.stdout).toContain(`leader ${short(leader as string)}`);
+    expect(out.stdout).not.toContain('(this one)');
+    const leading = rs.find((r) => r.id === leader) as Replica;
+    const onLeader = await veerCli(['status', '--admin', leading.adminUrl]);
+    expect(onLeader.code, onLeader.stderr).toBe(0);
+    expect(onLeader.stdout).toContain(`leader ${short(leader as string)} (this one)`);
+    // The services table is there too, the same on every replica.
+    expect((await status(follower)).pools.stable.targets.map((t) => t.id)).toEqual([stable.address]);
+  }, 60_000);
+});

@@ -1,0 +1,127 @@
+// A stale leader: the leading replica is frozen with SIGSTOP past its lease, another replica takes
+// over, and the old one is thawed with SIGCONT while the rollout is still running. It must not write
+// anything any more: no events, no rollout or routing state — checked on Redis's own MONITOR feed,
+// with each write attributed to the process owning the client socket, not to what replicas report.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterView } from '../../../src/api/ports.js';
+import { isTerminal } from '../../../src/domain/rollout.js';
+import { killTracked, sleep, waitFor } from '../../helpers/process.js';
+import { startRedis, type RedisHandle } from '../../helpers/redis.js';
+import { startTraffic, type Traffic } from '../../helpers/traffic.js';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import { service } from '../../helpers/veer.js';
+import { LEASE_TTL_MS, POLICY, cluster, freshPrefix, ownEvents, postJson, startReplicas, status, stopReplicas, waitForLeader, type Replica } from './harness.js';
+import { clientPortsOf, hashWrites, monitor, portOf, type Monitor } from './redis-watch.js';
+
+let redis: RedisHandle;
+const upstreams: TestUpstream[] = [];
+const traffics: Traffic[] = [];
+const monitors: Monitor[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  for (const m of monitors.splice(0)) m.stop();
+  await Promise.allSettled(traffics.splice(0).map((t) => t.stop()));
+  await stopReplicas();
+  await Promise.allSettled(upstreams.splice(0).map((u) => u.close()));
+});
+afterAll(async () => {
+  await redis?.stop();
+  await killTracked();
+});
+
+async function upstream(name: string): Promise<TestUpstream> {
+  const u = await startUpstream(name);
+  upstreams.push(u);
+  return u;
+}
+
+const terminal = async (r: Replica): Promise<boolean> => {
+  const ro = (await status(r)).rollout;
+  return ro !== null && isTerminal(ro.phase);
+};
+
+describe('a stale leader', () => {
+  it('SIGSTOPped past its lease, then SIGCONT: it writes nothing and no longer calls itself leader', async () => {
+    const stable = await upstream('stable');
+    const canary = await upstream('canary');
+    const prefix = freshPrefix('stale');
+    const rs = await startReplicas({ redisUrl: redis.url, prefix, services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const old = await waitForLeader(rs);
+    const others = rs.filter((r) => r !== old);
+    const loads = new Map(rs.map((r) => [r, startTraffic({ url: r.dataUrl, rps: 100, maxMs: 60_000 })]));
+    traffics.push(...loads.values());
+    await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 50), { timeoutMs: 5_000, what: 'warm-up traffic' });
+    const started = await postJson<{ id: string }>(`${others[0]?.adminUrl}/v1/services/web/rollouts`, { canary: { targets: [canary.address] } });
+    expect(started.status, JSON.stringify(started.json)).toBe(201);
+    // Frozen while it is really driving the rollout: it has analysed at least once, timers armed.
+    await waitFor(async () => (await ownEvents(old)).some((e) => e.kind === 'analysis'), { timeoutMs: 10_000, intervalMs: 50, what: 'a first analysis by the leader' });
+
+    const mon = await monitor(redis.port);
+    monitors.push(mon);
+    const before = await ownEvents(old);
+    await loads.get(old)?.stop();
+    old.signal('SIGSTOP');
+    const stoppedAt = Date.now();
+    const next = await waitForLeader(others, 10_000);
+    const takeoverMs = Date.now() - stoppedAt;
+    expect(takeoverMs).toBeLessThanOrEqual(LEASE_TTL_MS + 1_000);
+    expect((await status(next)).rollout?.phase, 'still running when the old leader wakes up').toBe('progressing');
+
+    // Thawed at once: the new leader has barely started, which is when a stale write would land.
+    const oldPorts = await clientPortsOf(old.pid, redis.port);
+    // The first question is already waiting when it wakes up: the answer it gives before anything
+    // else (a request sent after SIGCONT may or may not be overtaken by its view refresh).
+    const firstView = cluster(old);
+    await sleep(50);
+    const resumedAt = Date.now();
+    old.signal('SIGCONT');
+    const views: ClusterView[] = [await firstView];
+    for (let i = 0; i < 40; i++) {
+      views.push(await cluster(old));
+      await sleep(50);
+    }
+    await waitFor(async () => (await Promise.all(rs.map(terminal))).every(Boolean), { timeoutMs: 25_000, intervalMs: 100, what: 'the rollout to end on every replica' });
+    for (const p of await clientPortsOf(old.pid, redis.port)) oldPorts.add(p);
+    const nextPorts = await clientPortsOf(next.pid, redis.port);
+    mon.stop();
+
+    // What Redis saw after the resume, each write attributed to the process owning its socket.
+    expect(oldPorts.size, 'the old leader has connections to Redis').toBeGreaterThan(0);
+    const stateKey = (k: string): string => `${prefix}:{${prefix}}:state:${k}`;
+    const writes = hashWrites(mon.lines).filter((w) => w.at >= resumedAt && w.key.startsWith(stateKey('')));
+    const rolloutWrites = writes.filter((w) => w.key === stateKey('rollout/web'));
+    const byOld = writes.filter((w) => oldPorts.has(portOf(w.client))).map((w) => `${w.key.slice(w.key.indexOf(':state:') + 1)} at +${Math.round(w.at - resumedAt)} ms`);
+    const scripted = (l: { args: string[] }): boolean => ['eval', 'evalsha'].includes((l.args[0] ?? '').toLowerCase());
+    const attempts = mon.lines.filter((l) => l.at >= resumedAt && oldPorts.has(portOf(l.client)) && scripted(l) && l.args.includes(stateKey('rollout/web'))).length;
+    const after = await ownEvents(old);
+    const late = after.filter((e) => Date.parse(e.at) >= resumedAt).map((e) => `${e.kind} +${Date.parse(e.at) - resumedAt} ms: ${e.message}`);
+    const named = views.map((v) => (v.leader === old.id ? 'itself' : v.leader === next.id ? 'new' : String(v.leader)));
+    console.info(
+      `[replicas] stale leader ${old.name}: ${next.name} leads ${takeoverMs} ms after SIGSTOP; after SIGCONT: ${attempts} rollout write attempt(s) by it, ` +
+        `${byOld.length} state write(s) by it applied; ${rolloutWrites.filter((w) => nextPorts.has(portOf(w.client))).length} rollout writes by the new leader; its /v1/cluster named: ${named.slice(0, 4).join(',')}…`,
+    );
+
+    // Soft, so one run reports every broken property at once.
+    // A woken stale leader must not name itself (only the live lease may say "me")…
+    expect.soft(named.filter((n) => n === 'itself'), `its answers: ${named.join(',')}`).toEqual([]);
+    // …and nothing it had in flight may land: leader-driven writes carry the token of the tenure they
+    // began in and are fenced, so Redis refuses them once a newer token exists.
+    expect.soft(late, late.join('\n')).toEqual([]);
+    expect.soft(after.length).toBe(before.length);
+    expect.soft(byOld, byOld.join(', ')).toEqual([]);
+    // The rollout state only advanced through the new leader.
+    expect(rolloutWrites.length).toBeGreaterThan(0);
+    expect.soft(rolloutWrites.filter((w) => !nextPorts.has(portOf(w.client))).map((w) => w.client)).toEqual([]);
+    expect(views.at(-1)?.leader).toBe(next.id);
+
+    for (const r of rs) {
+      const s = await status(r);
+      expect(s.rollout?.id, r.name).toBe(started.json.id);
+      expect(s.rollout?.phase, r.name).toBe('succeeded');
+    }
+    expect((await cluster(old)).leader).toBe(next.id);
+  }, 90_000);
+});
