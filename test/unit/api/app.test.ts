@@ -35,14 +35,21 @@ describe('probes and metrics', () => {
   it('GET /readyz is 200 with its checks when ready', async () => {
     const res = await setup().app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ ready: true, checks: { dataplane: 'ok', store: 'ok' } });
+    expect(res.json()).toEqual({ ready: true, status: 'ok', checks: { dataplane: 'ok', store: 'ok' } });
+  });
+
+  it('GET /readyz stays 200 but says degraded when a check is degraded (the shared store is down)', async () => {
+    const { app } = setup({ readiness: () => ({ ready: true, checks: { dataplane: 'ok', store: 'degraded' } }) });
+    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ ready: true, status: 'degraded', checks: { dataplane: 'ok', store: 'degraded' } });
   });
 
   it('GET /readyz is 503 with the failing check when not ready', async () => {
     const { app } = setup({ readiness: () => ({ ready: false, checks: { dataplane: 'ok', store: 'failing' } }) });
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ ready: false, checks: { dataplane: 'ok', store: 'failing' } });
+    expect(res.json()).toEqual({ ready: false, status: 'failing', checks: { dataplane: 'ok', store: 'failing' } });
   });
 
   it('GET /metrics is Prometheus text', async () => {

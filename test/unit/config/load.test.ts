@@ -55,7 +55,7 @@ describe('defaults', () => {
     for (const text of ['', '# nothing yet\n']) {
       const c = valid(text);
       expect(c.listen).toEqual({ host: '0.0.0.0', port: 8080 });
-      expect(c.state).toEqual({ store: 'file', path: '.veer/state.json', prefix: 'veer' });
+      expect(c.state).toEqual({ store: 'file', path: '.veer/state.json', prefix: 'veer', leaseTtl: 5000 });
       expect(c.services).toEqual([]);
       expect(c.proxy.timeouts.upstreamIdle).toBe(4000);
     }
