@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
 import { exited, freePort, hasExited, killTracked, sleep, spawnTracked, stopChild, waitFor, withTimeout } from '../../helpers/process.js';
@@ -14,35 +14,14 @@ import { between, startTraffic, type Traffic, type TrafficReport } from '../../h
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
 import { http, service } from '../../helpers/veer.js';
 import { POLICY, allOwnEvents, freshPrefix, postJson, startReplicas, status, stopReplicas, waitForLeader, type Replica } from './harness.js';
+import { useReplicaSuite } from './suite.js';
 
-let redis: RedisHandle;
-const upstreams: TestUpstream[] = [];
-const traffics: Traffic[] = [];
-const stores: RedisHandle[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.allSettled(traffics.splice(0).map((t) => t.stop()));
-  await stopReplicas();
-  await Promise.allSettled(upstreams.splice(0).map((u) => u.close()));
-  await Promise.allSettled(stores.splice(0).map((r) => r.stop()));
-});
-afterAll(async () => {
-  await redis?.stop();
-  await killTracked();
-});
-
-async function upstream(name: string): Promise<TestUpstream> {
-  const u = await startUpstream(name);
-  upstreams.push(u);
-  return u;
-}
+const suite = useReplicaSuite();
+const upstream = suite.upstream;
 
 function traffic(r: Replica, rps: number): Traffic {
   const t = startTraffic({ url: r.dataUrl, rps, maxMs: 60_000, timeoutMs: 5_000 });
-  traffics.push(t);
+  suite.track(t);
   return t;
 }
 
@@ -161,7 +140,7 @@ async function finishes(rs: readonly Replica[], id: string, canary: TestUpstream
 describe('a Redis outage under load', () => {
   it('clients see no error while Redis is down, /readyz is degraded, and the rollout finishes once it is back', async () => {
     const store = await startPersistentRedis();
-    stores.push(store);
+    suite.track(store);
     const stable = await upstream('stable');
     const canary = await upstream('canary');
     const rs = await startReplicas({ redisUrl: store.url, prefix: freshPrefix('outage'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
@@ -174,8 +153,8 @@ describe('a Redis outage under load', () => {
   it('the rollout also finishes when Redis comes back empty (restarted without persistence)', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const rs = await startReplicas({ redisUrl: redis.url, prefix: freshPrefix('empty'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
-    const { id, loads } = await outage(redis, rs, canary);
+    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('empty'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const { id, loads } = await outage(suite.redis, rs, canary);
     await finishes(rs, id, canary, loads);
   }, 90_000);
 });

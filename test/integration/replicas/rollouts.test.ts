@@ -2,7 +2,7 @@
 // leader judges the canary on every replica's traffic merged in Redis and decides once; when the
 // leader is killed with SIGKILL mid-rollout another replica takes over within the lease TTL and
 // finishes the rollout without repeating or skipping a step.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isTerminal } from '../../../src/domain/rollout.js';
 import { killTracked, waitFor } from '../../helpers/process.js';
 import { startRedis, type RedisHandle } from '../../helpers/redis.js';
@@ -10,33 +10,14 @@ import { startTraffic, type Traffic } from '../../helpers/traffic.js';
 import { startUpstream, type TestUpstream, type UpstreamBehaviour } from '../../helpers/upstream.js';
 import { service } from '../../helpers/veer.js';
 import { LEASE_TTL_MS, POLICY, allOwnEvents, freshPrefix, ownEvents, postJson, startReplicas, status, stopReplicas, waitForLeader, type Replica } from './harness.js';
+import { useReplicaSuite } from './suite.js';
 
-let redis: RedisHandle;
-const upstreams: TestUpstream[] = [];
-const traffics: Traffic[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.allSettled(traffics.splice(0).map((t) => t.stop()));
-  await stopReplicas();
-  await Promise.allSettled(upstreams.splice(0).map((u) => u.close()));
-});
-afterAll(async () => {
-  await redis?.stop();
-  await killTracked();
-});
-
-async function upstream(name: string, behaviour: Partial<UpstreamBehaviour> = {}): Promise<TestUpstream> {
-  const u = await startUpstream(name, behaviour);
-  upstreams.push(u);
-  return u;
-}
+const suite = useReplicaSuite();
+const upstream = suite.upstream;
 
 function traffic(r: Replica, rps: number): Traffic {
   const t = startTraffic({ url: r.dataUrl, rps, maxMs: 40_000, until: () => terminal(r) });
-  traffics.push(t);
+  suite.track(t);
   return t;
 }
 
@@ -61,7 +42,7 @@ describe('a rollout judged by the leader on merged metrics', () => {
   it('a canary failing 20% of requests on traffic spread over three replicas is rolled back exactly once', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary', { status: everyFifthFails });
-    const rs = await startReplicas({ redisUrl: redis.url, prefix: freshPrefix('merged'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('merged'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const leader = await waitForLeader(rs);
     const [viaFollower] = rs.filter((r) => r !== leader) as [Replica];
     // The leader itself sees a trickle: alone it would never have enough canary data to judge, so a
@@ -120,7 +101,7 @@ describe('leader failover', () => {
   it('kill -9 of the leader mid-rollout: another replica takes over within the lease TTL and finishes the rollout', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const rs = await startReplicas({ redisUrl: redis.url, prefix: freshPrefix('failover'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('failover'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const leader = await waitForLeader(rs);
     const survivors = rs.filter((r) => r !== leader);
     const loads = new Map(rs.map((r) => [r, traffic(r, 100)]));

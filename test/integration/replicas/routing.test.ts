@@ -2,36 +2,19 @@
 // replica's admin API reaches the other replicas' data planes within 200 ms, and every replica agrees
 // on who is in the cluster and who leads (also as `veer status` prints it).
 import { execFile } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { killTracked, sleep } from '../../helpers/process.js';
 import { startRedis, type RedisHandle } from '../../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
 import { http, service } from '../../helpers/veer.js';
 import { POLICY, ROOT, cluster, freshPrefix, postJson, startReplicas, status, stopReplicas, type Replica } from './harness.js';
+import { useReplicaSuite } from './suite.js';
 
 /** The issue's bound on how long a routing change may take to reach every replica. */
 const PROPAGATION_MS = 200;
 
-let redis: RedisHandle;
-const upstreams: TestUpstream[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  await stopReplicas();
-  await Promise.allSettled(upstreams.splice(0).map((u) => u.close()));
-});
-afterAll(async () => {
-  await redis?.stop();
-  await killTracked();
-});
-
-async function upstream(name: string): Promise<TestUpstream> {
-  const u = await startUpstream(name);
-  upstreams.push(u);
-  return u;
-}
+const suite = useReplicaSuite();
+const upstream = suite.upstream;
 
 interface Seen {
   /** ms after the shift request returned until the admin API reported the weight. */
@@ -61,7 +44,7 @@ describe('routing shared by three replicas', () => {
   it('a shift through replica A reaches B and C data planes within 200 ms', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const [a, b, c] = (await startReplicas({ redisUrl: redis.url, prefix: freshPrefix('route'), services: [service('web', [stable.address], [canary.address], { rollout: POLICY })] })) as [Replica, Replica, Replica];
+    const [a, b, c] = (await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('route'), services: [service('web', [stable.address], [canary.address], { rollout: POLICY })] })) as [Replica, Replica, Replica];
     for (const r of [a, b, c]) expect((await http(r.dataUrl)).headers['x-upstream']).toBe('stable');
 
     // 100% and 0% make every single request a witness of the split: no sampling needed.
@@ -108,7 +91,7 @@ function veerCli(args: string[]): Promise<Run> {
 describe('cluster view', () => {
   it('every replica lists all three and names the same leader; `veer status` shows the replicas', async () => {
     const stable = await upstream('stable');
-    const rs = await startReplicas({ redisUrl: redis.url, prefix: freshPrefix('view'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('view'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const ids = rs.map((r) => r.id).sort();
     expect(new Set(ids).size).toBe(3);
 

@@ -2,7 +2,7 @@
 // over, and the old one is thawed with SIGCONT while the rollout is still running. It must not write
 // anything any more: no events, no rollout or routing state — checked on Redis's own MONITOR feed,
 // with each write attributed to the process owning the client socket, not to what replicas report.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterView } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
 import { killTracked, sleep, waitFor } from '../../helpers/process.js';
@@ -11,32 +11,11 @@ import { startTraffic, type Traffic } from '../../helpers/traffic.js';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
 import { service } from '../../helpers/veer.js';
 import { LEASE_TTL_MS, POLICY, cluster, freshPrefix, ownEvents, postJson, startReplicas, status, stopReplicas, waitForLeader, type Replica } from './harness.js';
+import { useReplicaSuite } from './suite.js';
 import { clientPortsOf, hashWrites, monitor, portOf, type Monitor } from './redis-watch.js';
 
-let redis: RedisHandle;
-const upstreams: TestUpstream[] = [];
-const traffics: Traffic[] = [];
-const monitors: Monitor[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const m of monitors.splice(0)) m.stop();
-  await Promise.allSettled(traffics.splice(0).map((t) => t.stop()));
-  await stopReplicas();
-  await Promise.allSettled(upstreams.splice(0).map((u) => u.close()));
-});
-afterAll(async () => {
-  await redis?.stop();
-  await killTracked();
-});
-
-async function upstream(name: string): Promise<TestUpstream> {
-  const u = await startUpstream(name);
-  upstreams.push(u);
-  return u;
-}
+const suite = useReplicaSuite();
+const upstream = suite.upstream;
 
 const terminal = async (r: Replica): Promise<boolean> => {
   const ro = (await status(r)).rollout;
@@ -48,19 +27,19 @@ describe('a stale leader', () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
     const prefix = freshPrefix('stale');
-    const rs = await startReplicas({ redisUrl: redis.url, prefix, services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix, services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const old = await waitForLeader(rs);
     const others = rs.filter((r) => r !== old);
     const loads = new Map(rs.map((r) => [r, startTraffic({ url: r.dataUrl, rps: 100, maxMs: 60_000 })]));
-    traffics.push(...loads.values());
+    for (const l of loads.values()) suite.track(l);
     await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 50), { timeoutMs: 5_000, what: 'warm-up traffic' });
     const started = await postJson<{ id: string }>(`${others[0]?.adminUrl}/v1/services/web/rollouts`, { canary: { targets: [canary.address] } });
     expect(started.status, JSON.stringify(started.json)).toBe(201);
     // Frozen while it is really driving the rollout: it has analysed at least once, timers armed.
     await waitFor(async () => (await ownEvents(old)).some((e) => e.kind === 'analysis'), { timeoutMs: 10_000, intervalMs: 50, what: 'a first analysis by the leader' });
 
-    const mon = await monitor(redis.port);
-    monitors.push(mon);
+    const mon = await monitor(suite.redis.port);
+    suite.track(mon);
     const before = await ownEvents(old);
     await loads.get(old)?.stop();
     old.signal('SIGSTOP');
@@ -71,7 +50,7 @@ describe('a stale leader', () => {
     expect((await status(next)).rollout?.phase, 'still running when the old leader wakes up').toBe('progressing');
 
     // Thawed at once: the new leader has barely started, which is when a stale write would land.
-    const oldPorts = await clientPortsOf(old.pid, redis.port);
+    const oldPorts = await clientPortsOf(old.pid, suite.redis.port);
     // The first question is already waiting when it wakes up: the answer it gives before anything
     // else (a request sent after SIGCONT may or may not be overtaken by its view refresh).
     const firstView = cluster(old);
@@ -84,8 +63,8 @@ describe('a stale leader', () => {
       await sleep(50);
     }
     await waitFor(async () => (await Promise.all(rs.map(terminal))).every(Boolean), { timeoutMs: 25_000, intervalMs: 100, what: 'the rollout to end on every replica' });
-    for (const p of await clientPortsOf(old.pid, redis.port)) oldPorts.add(p);
-    const nextPorts = await clientPortsOf(next.pid, redis.port);
+    for (const p of await clientPortsOf(old.pid, suite.redis.port)) oldPorts.add(p);
+    const nextPorts = await clientPortsOf(next.pid, suite.redis.port);
     mon.stop();
 
     // What Redis saw after the resume, each write attributed to the process owning its socket.
