@@ -71,7 +71,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.pool = pool;
     this.retryable = !hasBody && IDEMPOTENT.has(req.method ?? '');
     res.on('close', this.onClientClose);
-    res.on('drain', this.onClientDrain);
   }
 
   start(exclude?: Upstream): void {
@@ -137,7 +136,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.res.cork();
       process.nextTick(uncork, this);
     }
-    return this.res.write(chunk);
+    const ok = this.res.write(chunk);
+    // Listen for 'drain' only when the client is actually slow, not on every request.
+    if (!ok) this.res.once('drain', this.onClientDrain);
+    return ok;
   }
 
   /** @internal */

@@ -2,13 +2,12 @@
 // upstream call and reads one routing-table snapshot per request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, Random } from '../domain/clock.js';
-import type { PoolName } from '../domain/pool.js';
 import { Exchange, type ExchangeEnv } from './exchange.js';
 import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import { sendProxyError } from './responses.js';
 import { splitAbsoluteForm } from './router.js';
-import { choosePool, parseOverride, readStickyBucket } from './split.js';
-import type { PoolRuntime, RoutingTable, ServiceRoute } from './table.js';
+import { choosePoolFor } from './pool-choice.js';
+import type { RoutingTable } from './table.js';
 
 export interface IngressOptions {
   clock: Clock;
@@ -57,12 +56,9 @@ export class Ingress {
     if (route === undefined) return sendProxyError(res, 'no_route');
     if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return sendProxyError(res, 'loop_detected');
 
-    const override = this.opts.overrideHeader === null ? undefined : parseOverride(headers[this.opts.overrideHeader]);
+    const { pool, mintedBucket } = choosePoolFor(route, headers, this.opts.overrideHeader, this.opts.random);
     const sticky = route.sticky;
-    const bucket = sticky === null ? undefined : readStickyBucket(headers.cookie, sticky.namePrefix);
-    const decision = choosePool(route.weightBp, override, bucket, sticky !== null, this.opts.random);
-    const pool = usablePool(route, decision.pool);
-    const extra = decision.mintedBucket === undefined || sticky === null ? null : ['set-cookie', `${sticky.namePrefix}${decision.mintedBucket}${sticky.attributes}`];
+    const extra = mintedBucket === undefined || sticky === null ? null : ['set-cookie', `${sticky.namePrefix}${mintedBucket}${sticky.attributes}`];
 
     const peer = peerAddress(req.socket.remoteAddress);
     const upstreamHeaders = upstreamRequestHeaders(req.rawHeaders, {
@@ -74,12 +70,4 @@ export class Ingress {
     const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
     new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra).start();
   };
-}
-
-/** A pool with no targets at all hands its share to the other pool rather than failing requests. */
-function usablePool(route: ServiceRoute, name: PoolName): PoolRuntime {
-  const chosen = name === 'canary' ? route.canary : route.stable;
-  if (chosen.targets.length > 0) return chosen;
-  const other = name === 'canary' ? route.stable : route.canary;
-  return other.targets.length > 0 ? other : chosen;
 }

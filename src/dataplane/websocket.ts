@@ -8,7 +8,7 @@ import httpProxy from 'http-proxy';
 import type { Clock, Random } from '../domain/clock.js';
 import { pickTarget } from './balancer.js';
 import { peerAddress, viaHasLoop } from './headers.js';
-import { choosePool, parseOverride, readStickyBucket } from './split.js';
+import { choosePoolFor } from './pool-choice.js';
 import type { RoutingTable } from './table.js';
 
 export interface WebSocketOptions {
@@ -57,10 +57,7 @@ export class WebSocketProxy {
     const route = this.table().router.lookup(req.headers.host, req.url ?? '/');
     if (route === undefined) return reject(socket, 404, 'no_route');
     if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return reject(socket, 508, 'loop_detected');
-    const override = this.opts.overrideHeader === null ? undefined : parseOverride(req.headers[this.opts.overrideHeader]);
-    const bucket = route.sticky === null ? undefined : readStickyBucket(req.headers.cookie, route.sticky.namePrefix);
-    const decision = choosePool(route.weightBp, override, bucket, route.sticky !== null, this.opts.random);
-    const pool = decision.pool === 'canary' && route.canary.targets.length > 0 ? route.canary : route.stable;
+    const { pool } = choosePoolFor(route, req.headers, this.opts.overrideHeader, this.opts.random);
     const target = pickTarget(pool.targets, this.opts.clock.now(), this.opts.random);
     if (target === undefined) return reject(socket, 503, 'no_targets');
 
