@@ -27,6 +27,9 @@ import { FileStore } from './store/file.js';
 import { RedisStore } from './store/redis.js';
 import { MemoryStore } from './store/memory.js';
 import type { StateStore } from './store/port.js';
+import { DockerStack, openEngines } from './docker/stack.js';
+import type { PruneReport } from './api/ports.js';
+import { err, ok, UnavailableError, type Result } from './domain/errors.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -83,7 +86,11 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     if (e.origin === undefined || e.origin === self) notifier.notify(e);
   });
   const policies = new Map(config.services.map((s) => [s.name, s.rollout]));
-  const controller = new RolloutController({
+  // Docker is only contacted when a service's pools come from it (or gc asks for it).
+  let controller: RolloutController | null = null;
+  const stackDeps = { clock, log, routing, latest: (s: string) => controller?.latest(s) ?? null, leading: () => controller?.isLeading() ?? false };
+  let stack = DockerStack.needed(config) || config.docker.gc ? new DockerStack(openEngines(config, log), config, stackDeps) : null;
+  controller = new RolloutController({
     clock,
     log,
     store,
@@ -95,6 +102,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     policyOf: (service) => policies.get(service),
     newId: () => randomUUID(),
     ...(redis ? { fenced: redis, feed: redis } : {}),
+    ...(stack ? { fleet: stack.fleet } : {}),
   });
   const names = config.services.map((s) => s.name);
   let cluster: ClusterMembership | null = null;
@@ -108,6 +116,17 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   } else {
     await controller.restore(names);
   }
+  // After the rollouts are loaded: which container generation is stable depends on them.
+  if (stack && DockerStack.needed(config)) await stack.pools.start();
+  const gc = config.docker.gc && stack ? collectGarbage(stack, controller, log) : null;
+  const prune = async (dryRun: boolean): Promise<Result<PruneReport>> => {
+    try {
+      stack ??= new DockerStack(openEngines(config, log), config, stackDeps);
+    } catch (e) {
+      return err(new UnavailableError(`docker is not usable: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    return ok(await stack.janitor.prune(dryRun));
+  };
   const desk = new ServiceDesk(plane, routing, controller, metrics, clock, log, emit);
   let listening = false;
 
@@ -119,6 +138,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       metricsText: () => renderPrometheus(metrics, gauges(plane, controller)),
       readiness: (): ReadyState => ({ ready: listening, checks: { dataplane: listening ? 'ok' : 'failing', store: redis === null || redis.status() === 'up' ? 'ok' : 'degraded' } }),
       cluster: () => cluster?.view() ?? { self, leader: self, replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }] },
+      prune,
       token: config.admin.token,
       version: VERSION,
     },
@@ -137,7 +157,9 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       plane,
       async close() {
         listening = false;
+        gc?.cancel();
         await controller.stop();
+        stack?.stop();
         routing.stop();
         const r = await plane.close(config.proxy.timeouts.shutdown);
         log.log(r.drained ? 'info' : 'warn', 'data plane closed', r);
@@ -149,7 +171,9 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       },
     };
   } catch (e) {
+    gc?.cancel();
     await controller.stop().catch(() => undefined);
+    stack?.stop();
     routing.stop();
     await cluster?.stop().catch(() => undefined);
     await relay?.stop().catch(() => undefined);
@@ -158,6 +182,24 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     await store.close().catch(() => undefined);
     throw e;
   }
+}
+
+/** `docker.gc: true`: prune once, as soon as this replica leads (at once for a single veer). */
+function collectGarbage(stack: DockerStack, controller: RolloutController, log: Logger): { cancel(): void } {
+  let done = false;
+  const attempt = (): void => {
+    if (done || !controller.isLeading()) return;
+    done = true;
+    clearInterval(timer);
+    void stack.janitor
+      .prune(false)
+      .then((r) => log.log('info', 'garbage collection at start', { removed: r.containers.filter((c) => c.removed).map((c) => c.name), unreachable: r.unreachable }))
+      .catch((e: unknown) => log.log('warn', 'garbage collection at start failed', { error: String(e) }));
+  };
+  const timer = setInterval(attempt, 1_000);
+  timer.unref();
+  attempt();
+  return { cancel: () => clearInterval(timer) };
 }
 
 const PHASES: readonly Phase[] = ['starting', 'progressing', 'paused', 'promoting', 'succeeded', 'rolling-back', 'rolled-back', 'aborted'];

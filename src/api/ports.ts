@@ -51,6 +51,12 @@ export interface ServiceDirectory {
 }
 export interface ReadyState { ready: boolean; checks: Record<string, 'ok' | 'degraded' | 'failing'>; }
 export interface ClusterView { self: string; leader: string | null; replicas: Array<{ id: string; seenAt: string; adminUrl?: string }> }
+/** `veer prune`: this installation's containers that no live pool or rollout claims. */
+export interface PruneReport {
+  dryRun: boolean;
+  containers: Array<{ endpoint: string; id: string; name: string; service: string; rollout: string | null; reason: string; removed: boolean; error?: string }>;
+  unreachable: Array<{ endpoint: string; error: string }>;
+}
 export interface AdminDeps {
   services: ServiceDirectory;
   rollouts: RolloutControl;
@@ -58,6 +64,8 @@ export interface AdminDeps {
   metricsText(): string;
   readiness(): ReadyState;
   cluster(): ClusterView;
+  /** Garbage collection of containers (Docker); errors as values (UnavailableError when no engine can be used). */
+  prune?(dryRun: boolean): Promise<Result<PruneReport>>;
   token: string;            // '' = no auth
   version: string;
 }

@@ -21,6 +21,7 @@ export const OPTIONS = {
   timeout: { type: 'string' },
   full: { type: 'boolean' },
   reason: { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 
@@ -42,6 +43,7 @@ export interface OptionValues {
   timeout?: string;
   full?: boolean;
   reason?: string;
+  'dry-run'?: boolean;
 }
 
 export interface ParsedArgs {

@@ -2,6 +2,7 @@
 import { checkCommandArgs, parseCliArgs } from './args.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from './command.js';
 import { abortCommand, pauseCommand, promoteCommand, resumeCommand } from './commands/actions.js';
+import { pruneCommand } from './commands/prune.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { shiftCommand } from './commands/shift.js';
 import { startCommand } from './commands/start.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   abortCommand,
   pauseCommand,
   resumeCommand,
+  pruneCommand,
 ];
 
 /** Synopses longer than this get their summary on the next line. */

@@ -96,6 +96,7 @@ const poolSchema = z
     docker: dockerSelector.optional(),
   })
   .strict()
+  .refine((p) => !(p.docker && p.targets.length > 0), { path: ['docker'], message: 'give either "targets" or "docker", not both' })
   .prefault({});
 
 const stickySchema = z
@@ -161,6 +162,7 @@ const policyFields = {
   rollbackWindow: positiveDurationValue,
   healthTimeout: positiveDurationValue,
   retryCanaryOnStable: z.boolean(),
+  onRestart: z.enum(['resume', 'rollback']),
 };
 
 export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
@@ -188,6 +190,8 @@ export const rolloutPolicySchema = z
     rollbackWindow: f.rollbackWindow.prefault('5m'),
     healthTimeout: f.healthTimeout.prefault('60s'),
     retryCanaryOnStable: f.retryCanaryOnStable.default(false),
+    /** What a restarted veer does with a rollout it finds mid-flight. */
+    onRestart: f.onRestart.default('resume'),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;
@@ -209,7 +213,8 @@ export const serviceSchema = z
     outlier: outlierSchema,
     rollout: rolloutPolicySchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((s) => !s.canary.docker || s.stable.docker, { path: ['canary', 'docker'], message: 'a Docker canary pool needs a Docker stable pool (stable.docker)' });
 export type ServiceConfig = z.output<typeof serviceSchema>;
 
 const timeoutsSchema = z
@@ -285,10 +290,33 @@ const dockerEndpoint = z
   })
   .strict();
 
+/** Like the docker CLI without a context: DOCKER_HOST (with DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set), else the local socket. */
+function defaultEndpoints(): Array<z.input<typeof dockerEndpoint>> {
+  const host = process.env.DOCKER_HOST?.trim();
+  if (!host) return [{ name: 'local', host: 'unix:///var/run/docker.sock' }];
+  const certs = process.env.DOCKER_CERT_PATH?.trim();
+  const tls = certs && process.env.DOCKER_TLS_VERIFY && process.env.DOCKER_TLS_VERIFY !== '0' ? { ca: `${certs}/ca.pem`, cert: `${certs}/cert.pem`, key: `${certs}/key.pem` } : {};
+  return [{ name: 'default', host, ...tls }];
+}
+
 const dockerSchema = z
   .object({
-    endpoints: z.array(dockerEndpoint).default([{ name: 'local', host: 'unix:///var/run/docker.sock' }]),
-    owner: z.string().default('veer'),
+    endpoints: z
+      .array(dockerEndpoint)
+      .default(defaultEndpoints)
+      .superRefine((eps, ctx) => {
+        const seen = new Set<string>();
+        eps.forEach((e, i) => {
+          if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate endpoint name "${e.name}"` });
+          seen.add(e.name);
+        });
+      }),
+    /** This installation's name in the veer.owner label: garbage collection touches only containers carrying it. */
+    owner: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, 'must be 1–63 letters, digits, "_", "." or "-"').default('veer'),
+    /** Remove orphaned containers of this owner at start (what `veer prune` does). */
+    gc: z.boolean().default(false),
+    /** Grace period between SIGTERM and SIGKILL when removing a container (absent: the container's own). */
+    stopTimeout: positiveDurationValue.optional(),
   })
   .strict()
   .prefault({});
@@ -326,6 +354,15 @@ export const configSchema = z
       const prev = seen.get(s.name);
       if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate service name "${s.name}" (also services[${prev}])` });
       seen.set(s.name, i);
+    });
+    const endpoints = new Set(c.docker.endpoints.map((e) => e.name));
+    c.services.forEach((s, i) => {
+      for (const pool of ['stable', 'canary'] as const) {
+        const docker = s[pool].docker;
+        if (docker && endpoints.size === 0) ctx.addIssue({ code: 'custom', path: ['services', i, pool, 'docker'], message: 'needs a Docker engine, but docker.endpoints is empty' });
+        const ep = docker?.endpoint;
+        if (ep !== undefined && !endpoints.has(ep)) ctx.addIssue({ code: 'custom', path: ['services', i, pool, 'docker', 'endpoint'], message: `no docker endpoint named "${ep}" (docker.endpoints has: ${[...endpoints].join(', ')})` });
+      }
     });
     const routes = new Map<string, string>();
     for (const s of c.services) {

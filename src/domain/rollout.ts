@@ -21,6 +21,7 @@ export interface RolloutPolicy {
   rollbackWindow: number;
   healthTimeout: number;
   retryCanaryOnStable: boolean;
+  onRestart: 'resume' | 'rollback';
 }
 
 export type Phase = 'starting' | 'progressing' | 'paused' | 'promoting' | 'succeeded' | 'rolling-back' | 'rolled-back' | 'aborted';
@@ -83,6 +84,19 @@ export interface SequentialStats {
 
 export type Strategy = 'canary' | 'blue-green';
 
+/**
+ * A container's generation is its `veer.rollout` label (null: containers veer did not create, e.g.
+ * the service's original compose containers). Exactly one generation of a service is stable.
+ */
+export interface DockerRollout {
+  image: string;
+  /** Request env ("K=V"), applied over the merged image and stable env. */
+  env: string[];
+  count: number;
+  /** The generation that was stable when this rollout started (it is removed on promotion). */
+  stableGeneration: string | null;
+}
+
 export interface RolloutState {
   id: string;
   service: string;
@@ -104,6 +118,8 @@ export interface RolloutState {
   stats: SequentialStats;
   /** Where `resume` goes back to. */
   resumeTo: 'starting' | 'progressing' | null;
+  /** Image rollouts (Docker pools): what the canary containers are made of and which containers are stable. */
+  docker?: DockerRollout;
   /** The terminal phase a rolling-back ends in. */
   rollbackOutcome: 'rolled-back' | 'aborted' | null;
   startedAt: number;

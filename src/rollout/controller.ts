@@ -5,50 +5,16 @@
 // operator's action.
 import type { RolloutAction, RolloutControl, RolloutRequest, RolloutStatus } from '../api/ports.js';
 import { rolloutPolicySchema } from '../config/schema.js';
-import type { Clock } from '../domain/clock.js';
 import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
-import type { Logger } from '../domain/log.js';
-import type { PoolName } from '../domain/pool.js';
-import { isTerminal, type RolloutEvent, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
+import { isTerminal, type RolloutEvent, type RolloutState } from '../domain/rollout.js';
 import { emptyStats } from '../analysis/judge.js';
-import { analysisEvent, type MetricsSource } from './analysis-input.js';
+import { analysisEvent } from './analysis-input.js';
 import { newRollout, transition, type Effect, type MachineEvent } from './machine.js';
 import { rolloutStatus } from './status.js';
-import type { PutResult, StateStore } from '../store/port.js';
-import type { ChangeFeed } from './routing.js';
-
-/** What the controller needs of routing (the RoutingBook). */
-export interface RoutingPort {
-  weight(service: string): number;
-  pool(service: string, pool: PoolName): string[];
-  setWeight(service: string, weightBp: number): Promise<void>;
-  setPool(service: string, pool: PoolName, ids: readonly string[]): Promise<void>;
-  promote(service: string): Promise<void>;
-  setRetry(service: string, value: boolean | null): Promise<void>;
-}
-
-export interface ControllerDeps {
-  clock: Clock;
-  log: Logger;
-  store: StateStore;
-  routing: RoutingPort;
-  metrics: MetricsSource;
-  /** Waits for removed targets' in-flight requests (bounded). */
-  drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }>;
-  emit(e: Omit<RolloutEvent, 'seq' | 'at'>): void;
-  policyOf(service: string): RolloutPolicy | undefined;
-  newId(): string;
-  /** false for simulations that drive analyze() themselves. */
-  timers?: boolean;
-  /** With several replicas: writes carry the lease's fencing token, so a stale leader is refused. */
-  fenced?: FencedWriter;
-  /** With several replicas: other replicas' rollout changes, to keep status current on followers. */
-  feed?: ChangeFeed;
-}
-
-export interface FencedWriter {
-  putFenced<T>(key: string, value: T, expectedVersion: number | undefined, token: number): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }>;
-}
+import type { PutResult } from '../store/port.js';
+import type { ControllerDeps } from './controller-ports.js';
+import { toEvent } from './actions.js';
+import { imagePlan } from './image-plan.js';
 
 /** Followers re-read rollout state on this period too (a missed notification heals). */
 const FOLLOW_REREAD_MS = 1000;
@@ -71,6 +37,8 @@ export class RolloutController implements RolloutControl {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly holdReason = new Map<string, string>();
+  /** Canary containers being created and health-gated, per service. */
+  private readonly launches = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private stopped = false;
   /** Only the leader analyses and resumes; a single proxy always leads. */
   private leading = true;
@@ -84,8 +52,8 @@ export class RolloutController implements RolloutControl {
   /** Loads persisted rollouts and resumes the ones that were mid-flight (single proxy: it leads). */
   async restore(services: readonly string[]): Promise<void> {
     this.services = services;
-    await this.load();
-    await this.resumeAll();
+    await this.load(false, false);
+    await this.resumeAll(true);
   }
 
   /** Several replicas: start as a follower; `lead` is called when this replica wins the lease. */
@@ -114,7 +82,7 @@ export class RolloutController implements RolloutControl {
     this.token = token;
     this.leading = true;
     this.d.log.log('info', 'leading rollouts', { token });
-    await this.load();
+    await this.load(false, false);
     await this.resumeAll();
   }
 
@@ -133,25 +101,39 @@ export class RolloutController implements RolloutControl {
   }
 
   /** `force`: take the stored version even if it is not newer (after a reconnect versions may restart). */
-  private async load(force = false): Promise<void> {
+  /** `wake`: schedule what a loaded rollout needs (false when resumeAll follows and does it). */
+  private async load(force = false, wake = true): Promise<void> {
     for (const service of this.services) {
       const rec = await this.d.store.get<RolloutState>(rolloutKey(service));
       const cur = this.slots.get(service);
       if (rec && (!cur || rec.version > cur.version || (force && rec.version !== cur.version))) {
         this.slots.set(service, { state: rec.value, version: rec.version });
         // A rollout another replica started or moved: the leader takes up its analysis.
-        this.schedule(service);
+        if (wake) this.schedule(service);
       }
     }
   }
 
-  private async resumeAll(): Promise<void> {
+  /**
+   * `restarted`: this process just started (a single veer). Then `onRestart: rollback` applies; a
+   * replica taking over from a dead leader always resumes (a failover is not a restart).
+   */
+  private async resumeAll(restarted = false): Promise<void> {
     for (const service of this.services) {
       const s = this.slots.get(service)?.state;
-      if (!s || isTerminal(s.phase)) continue;
-      this.d.log.log('info', 'resuming rollout', { service, id: s.id, phase: s.phase, step: s.step });
-      await this.serial(service, () => this.resumeEffects(service));
+      if (s && !isTerminal(s.phase)) {
+        this.d.log.log('info', 'resuming rollout', { service, id: s.id, phase: s.phase, step: s.step });
+        await this.serial(service, () => this.resumeEffects(service, restarted));
+      }
+      // Containers an interrupted run left behind (created after the last persisted change).
+      const fleet = this.d.fleet;
+      if (fleet && fleet.refuse(service) === null) this.track(this.serial(service, async () => void (await fleet.reconcile(service))));
     }
+  }
+
+  /** The service's most recent rollout, terminal or not (which container generations are live). */
+  latest(service: string): RolloutState | null {
+    return this.slots.get(service)?.state ?? null;
   }
 
   /**
@@ -180,24 +162,59 @@ export class RolloutController implements RolloutControl {
       if (base === undefined) return err(new NotFoundError('service', service));
       const current = this.active(service);
       if (current) return err(new ConflictError(`service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`, 'rollout_in_progress'));
-      if (!('targets' in req.canary)) return err(new ValidationError([{ path: 'canary.image', message: 'image rollouts need a Docker endpoint (not available in this build)' }]));
       const policy = rolloutPolicySchema.safeParse({ ...base, ...req.rollout });
       if (!policy.success) return err(new ValidationError(policy.error.issues.map((i) => ({ path: ['rollout', ...i.path].join('.'), message: i.message }))));
+      const docker = await imagePlan(this.d.fleet, service, req, this.slots.get(service)?.state ?? null);
+      if (!docker.ok) return docker;
+      const canaryTargets = 'targets' in req.canary ? [...req.canary.targets] : [];
       const state = newRollout(
-        { id: this.d.newId(), service, strategy: policy.data.strategy, policy: policy.data, canaryTargets: [...req.canary.targets], stableTargets: this.d.routing.pool(service, 'stable'), stats: emptyStats() },
+        { id: this.d.newId(), service, strategy: policy.data.strategy, policy: policy.data, canaryTargets, stableTargets: this.d.routing.pool(service, 'stable'), stats: emptyStats(), ...(docker.value ? { docker: docker.value } : {}) },
         this.d.clock.now(),
       );
       const prev = this.slots.get(service);
       const put = await this.write(service, state, prev?.version ?? 0);
       if (!put.ok) return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
       this.slots.set(service, { state, version: put.version });
-      this.emit(state, 'started', `rollout ${state.id} started (${state.strategy}) with canary ${state.canaryTargets.join(', ')}`);
+      const what = state.docker ? `${state.docker.count} container(s) of ${state.docker.image}` : state.canaryTargets.join(', ');
+      this.emit(state, 'started', `rollout ${state.id} started (${state.strategy}) with canary ${what}`);
       await this.d.routing.setPool(service, 'canary', state.canaryTargets);
       await this.d.routing.setRetry(service, state.policy.retryCanaryOnStable);
-      // Static targets are ready at once; Docker pools gate on health here (issue 5).
-      const r = await this.apply(service, { type: 'canary-ready' });
-      return r.ok ? ok(this.status(service) as RolloutStatus) : r;
+      return this.makeReady(service, state);
     });
+  }
+
+  /** Static targets are ready at once; containers are created and health-gated in the background. */
+  private async makeReady(service: string, s: RolloutState): Promise<Result<RolloutStatus>> {
+    if (s.docker) {
+      this.launch(service, s);
+      return ok(this.status(service) as RolloutStatus);
+    }
+    const r = await this.apply(service, { type: 'canary-ready' });
+    return r.ok ? ok(this.status(service) as RolloutStatus) : r;
+  }
+
+  /** Creates and health-gates the canary containers, then tells the machine (bounded by healthTimeout). */
+  private launch(service: string, s: RolloutState): void {
+    const fleet = this.d.fleet;
+    if (!fleet || this.launches.has(service) || !this.leading) return;
+    const abort = new AbortController();
+    const deadline = s.stepStartedAt + s.policy.healthTimeout;
+    const done = (async () => {
+      const r = await fleet.launch(s, deadline, abort.signal);
+      if (abort.signal.aborted || this.stopped) return;
+      const driven: Driven = { token: this.token };
+      await this.serial(service, async () => {
+        const cur = this.slots.get(service)?.state;
+        // Paused, aborted or replaced meanwhile: a resume launches again (idempotent).
+        if (!cur || cur.id !== s.id || cur.phase !== 'starting') return;
+        if (r.ok) {
+          await this.d.routing.setPool(service, 'canary', r.value);
+          await this.apply(service, { type: 'canary-ready', targets: r.value }, driven);
+        } else await this.apply(service, { type: 'canary-failed', reason: `canary did not become ready: ${r.error}` }, driven);
+      });
+    })().finally(() => this.launches.delete(service));
+    this.launches.set(service, { abort, done });
+    this.track(done);
   }
 
   act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>> {
@@ -206,11 +223,8 @@ export class RolloutController implements RolloutControl {
       if (!this.slots.get(service)) return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
       const r = await this.apply(service, toEvent(action, opts));
       if (!r.ok) return r;
-      // Resumed into `starting`: the canary still has to be made ready (static targets: at once).
-      if (r.value.phase === 'starting') {
-        const ready = await this.apply(service, { type: 'canary-ready' });
-        if (!ready.ok) return ready;
-      }
+      // Resumed into `starting`: the canary still has to be made ready.
+      if (r.value.phase === 'starting') return this.makeReady(service, r.value);
       return ok(this.status(service) as RolloutStatus);
     });
   }
@@ -254,6 +268,8 @@ export class RolloutController implements RolloutControl {
     this.unfollow?.();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    // A launch stops where it is; the persisted `starting` phase makes the next start reconcile.
+    for (const l of this.launches.values()) l.abort.abort();
     await Promise.allSettled([...this.background]);
   }
 
@@ -306,9 +322,24 @@ export class RolloutController implements RolloutControl {
 
   /** Drains and removes a pool in the background, then tells the machine. */
   private async removePool(service: string, s: RolloutState, pool: 'canary' | 'old-stable', targets: string[]): Promise<void> {
-    if (pool === 'canary') await this.d.routing.setPool(service, 'canary', []);
+    if (pool === 'canary') {
+      // Containers still being created must not appear after their generation was removed.
+      const l = this.launches.get(service);
+      l?.abort.abort();
+      await l?.done;
+      await this.d.routing.setPool(service, 'canary', []);
+    }
     const r = await this.d.drain(targets, s.policy.drainTimeout);
     if (!r.drained) this.d.log.log('warn', 'drain timed out; remaining requests cut', { service, pool, cut: r.cut });
+    if (s.docker && this.d.fleet) {
+      const generation = pool === 'canary' ? s.id : s.docker.stableGeneration;
+      try {
+        await this.d.fleet.retire(service, generation);
+      } catch (e) {
+        // The generation is routed nowhere any more; what is left of it is garbage for `veer prune`.
+        this.emit(s, 'analysis', `could not remove every container of the ${pool} pool: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     if (this.stopped) return;
     await this.serial(service, async () => {
       if (this.slots.get(service)?.state.id !== s.id) return;
@@ -318,12 +349,16 @@ export class RolloutController implements RolloutControl {
   }
 
   /** After a restart: re-run what the persisted phase still owes. Effects are idempotent. */
-  private async resumeEffects(service: string): Promise<void> {
+  private async resumeEffects(service: string, restarted: boolean): Promise<void> {
     const s = (this.slots.get(service) as Slot).state;
+    if (restarted && s.policy.onRestart === 'rollback' && (s.phase === 'starting' || s.phase === 'progressing' || s.phase === 'paused')) {
+      await this.apply(service, { type: 'interrupted', reason: `veer restarted during the rollout (onRestart: rollback; it was ${s.phase} at ${s.weightBp / 100}%)` });
+      return;
+    }
     switch (s.phase) {
       case 'starting':
         await this.d.routing.setPool(service, 'canary', s.canaryTargets);
-        await this.apply(service, { type: 'canary-ready' });
+        await this.makeReady(service, s);
         return;
       case 'progressing':
       case 'paused':
@@ -349,6 +384,8 @@ export class RolloutController implements RolloutControl {
     if (this.d.timers === false || this.stopped || !this.leading) return;
     const s = this.active(service);
     const existing = this.timers.get(service);
+    // A rollout started through another replica: only the leader makes its containers.
+    if (s?.phase === 'starting' && s.docker) this.launch(service, s);
     if (!s || s.phase !== 'progressing') {
       if (existing) clearTimeout(existing);
       this.timers.delete(service);
@@ -380,18 +417,5 @@ export class RolloutController implements RolloutControl {
     const next = prev.then(fn, fn);
     this.queues.set(service, next.catch(() => undefined));
     return next;
-  }
-}
-
-function toEvent(action: RolloutAction, opts: { full: boolean; reason: string | null }): MachineEvent {
-  switch (action) {
-    case 'promote':
-      return { type: 'promote', full: opts.full };
-    case 'abort':
-      return { type: 'abort', reason: opts.reason ?? 'aborted by operator' };
-    case 'pause':
-      return { type: 'pause', reason: opts.reason ?? 'paused by operator' };
-    case 'resume':
-      return { type: 'resume' };
   }
 }

@@ -5,8 +5,11 @@ import type { EventKind, Phase, RolloutPolicy, RolloutState, SequentialStats, St
 import { MAX_BP } from '../domain/weight.js';
 
 export type MachineEvent =
-  | { type: 'canary-ready' }
+  /** `targets`: the canary's addresses once known (containers created by the rollout). */
+  | { type: 'canary-ready'; targets?: string[] }
   | { type: 'canary-failed'; reason: string }
+  /** veer restarted mid-rollout with onRestart: rollback. */
+  | { type: 'interrupted'; reason: string }
   /** `until`: the analysed data ends just before this time (whole seconds). */
   | { type: 'analysis'; verdict: Verdict; stats: SequentialStats; until: number }
   | { type: 'promote'; full: boolean }
@@ -126,7 +129,8 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
     case 'canary-ready': {
       if (s.phase !== 'starting') return invalid(s, 'mark ready');
       const weightBp = s.strategy === 'canary' ? stepBp(s.policy, 0) : 0;
-      const next: RolloutState = { ...s, phase: 'progressing', step: 0, weightBp, stepStartedAt: now, lastAnalysisAt: now, updatedAt: now };
+      const canaryTargets = e.targets ?? s.canaryTargets;
+      const next: RolloutState = { ...s, phase: 'progressing', step: 0, weightBp, canaryTargets, stepStartedAt: now, lastAnalysisAt: now, updatedAt: now };
       const message = s.strategy === 'canary' ? `canary ready; step 1/${s.policy.steps.length}: canary weight ${pctOf(weightBp)}%` : 'new pool ready; preview through the override header only';
       return ok(next, [{ type: 'set-weight', weightBp }, { type: 'emit', kind: 'canary-ready', message }]);
     }
@@ -140,6 +144,8 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
       return e.full ? promote(s, now, 'promoted by operator (full)') : advance(s, now, 'promoted by operator');
     case 'abort':
       return ACTIVE.includes(s.phase) ? rollback(s, now, e.reason, 'aborted') : invalid(s, 'abort');
+    case 'interrupted':
+      return ACTIVE.includes(s.phase) ? rollback(s, now, e.reason, 'rolled-back') : invalid(s, 'roll back after a restart');
     case 'pause': {
       if (s.phase !== 'progressing' && s.phase !== 'starting') return invalid(s, 'pause');
       return ok({ ...s, phase: 'paused', resumeTo: s.phase, reason: e.reason, updatedAt: now }, [{ type: 'emit', kind: 'paused', message: e.reason }]);

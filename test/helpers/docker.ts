@@ -1,6 +1,7 @@
 // Docker helpers for tests. Everything a test creates carries TEST_LABEL, and cleanup removes only
 // containers with that label, never anything else on the engine.
 import Docker from 'dockerode';
+import { describe } from 'vitest';
 import { waitFor, withTimeout } from './process.js';
 
 export const TEST_LABEL: Readonly<Record<string, string>> = Object.freeze({ 'veer.test': '1' });
@@ -70,6 +71,9 @@ export interface TestAppOptions {
   labels?: Record<string, string>;
   /** Wait until the app answers HTTP (any status). Default true. */
   waitReady?: boolean;
+  /** e.g. a restart policy or AutoRemove, merged into the HostConfig. */
+  hostConfig?: Record<string, unknown>;
+  name?: string;
 }
 
 /** Runs a test app container with its port published on 127.0.0.1 only (random host port). */
@@ -80,7 +84,8 @@ export async function runTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
     Env: env,
     Labels: { ...opts.labels, ...TEST_LABEL },
     ExposedPorts: { '8080/tcp': {} },
-    HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+    HostConfig: { ...opts.hostConfig, PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+    ...(opts.name ? { name: opts.name } : {}),
   });
   const remove = (): Promise<void> => removeContainer(container.id);
   try {
@@ -106,4 +111,15 @@ async function waitUntilAnswers(url: string): Promise<void> {
     },
     { timeoutMs: 15_000, intervalMs: 100, what: `${url} to answer` },
   );
+}
+
+/**
+ * `describe` when an engine answers, else `describe.skip` with a warning - except under
+ * VEER_REQUIRE_DOCKER=1 (scripts/test.sh), where a missing engine must fail the run instead.
+ */
+export async function dockerSuite(file: string): Promise<typeof describe | typeof describe.skip> {
+  const status = await dockerStatus();
+  const required = process.env.VEER_REQUIRE_DOCKER === '1';
+  if (!status.ok) console.warn(`[${file}] ${required ? 'FAILING' : 'skipping'}: ${status.reason}`);
+  return status.ok || required ? describe : describe.skip;
 }

@@ -397,3 +397,31 @@ describe('blue-green', () => {
     expect(state.step).toBe(1);
   });
 });
+
+describe('image rollouts (targets learnt when ready) and restarts', () => {
+  it('canary-ready carries the created containers\' addresses into the state', () => {
+    const s = { ...fresh(), canaryTargets: [] };
+    const r = step(s, { type: 'canary-ready', targets: ['127.0.0.1:32001', '127.0.0.1:32002'] }, T0 + S);
+    expect(r.state.canaryTargets).toEqual(['127.0.0.1:32001', '127.0.0.1:32002']);
+    expect(r.state.phase).toBe('progressing');
+    // Without targets the ones given at start stay.
+    expect(step(fresh(), { type: 'canary-ready' }, T0).state.canaryTargets).toEqual(CANARY);
+  });
+
+  it('interrupted rolls back from starting, progressing and paused, naming the reason', () => {
+    for (const phase of ['starting', 'progressing', 'paused'] as const) {
+      const r = step(inPhase(phase), { type: 'interrupted', reason: 'veer restarted' }, T0 + 5 * S);
+      expect(r.state.phase).toBe('rolling-back');
+      expect(r.state.rollbackOutcome).toBe('rolled-back');
+      expect(r.state.reason).toBe('veer restarted');
+      expect(types(r.effects)).toEqual(ROLLBACK_EFFECTS);
+    }
+  });
+
+  it('interrupted is refused once the rollout is promoting or over', () => {
+    for (const phase of ['promoting', 'succeeded', 'rolling-back', 'rolled-back'] as const) {
+      const t = transition(inPhase(phase), { type: 'interrupted', reason: 'x' }, T0 + 5 * S);
+      expect(t.ok).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,186 @@
+// Keeps Docker-backed pools current: lists the containers each service's selector finds on every
+// engine, follows the engines' event streams (start, die, health_status, …), re-lists after a
+// reconnect (events may have been missed) and on a slow timer as a backstop, and writes a pool
+// only when its membership changed. An engine that is down contributes no targets until it answers
+// again: its containers are treated as unhealthy, and the other engines' keep serving.
+import type { Generations } from '../domain/generation.js';
+import type { Logger } from '../domain/log.js';
+import type { PoolName } from '../domain/pool.js';
+import { matchesSelector, members, ownedBy, type DockerService } from './membership.js';
+import { LABEL, type ContainerDriver, type ContainerView, type EngineEvent } from './port.js';
+
+export interface PoolsDeps {
+  engines: readonly ContainerDriver[];
+  services: readonly DockerService[];
+  owner: string;
+  generationsOf(service: string): Generations;
+  routing: { pool(service: string, pool: PoolName): string[]; setPool(service: string, pool: PoolName, ids: readonly string[]): Promise<void> };
+  /** Only the replica that leads writes pools (followers apply what it writes). */
+  leading(): boolean;
+  log: Logger;
+  /** Recompute from the cache this often (rollout phases change without Docker events). */
+  syncMs?: number;
+  /** Re-list every engine this often, in case an event was lost. */
+  relistMs?: number;
+  /** Bound on one list/inspect round against an engine. */
+  callTimeoutMs?: number;
+}
+
+export class DockerPools {
+  private readonly cache = new Map<string, Map<string, ContainerView>>();
+  private readonly down = new Map<string, string>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly stops: Array<() => void> = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private syncing: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly d: PoolsDeps) {
+    for (const e of d.engines) this.cache.set(e.endpoint, new Map());
+  }
+
+  /** First listing (an engine that does not answer starts out down), then events and timers. */
+  async start(): Promise<void> {
+    await Promise.all(this.d.engines.map((e) => this.serial(e, () => this.relist(e))));
+    for (const e of this.d.engines) this.stops.push(e.watch((ev) => this.onEvent(e, ev)));
+    const tick = setInterval(() => void this.sync(), this.d.syncMs ?? 1_000);
+    const relist = setInterval(() => {
+      for (const e of this.d.engines) void this.serial(e, () => this.relist(e));
+    }, this.d.relistMs ?? 30_000);
+    tick.unref();
+    relist.unref();
+    this.timers.push(tick, relist);
+    await this.sync();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.stops.splice(0)) s();
+    for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  /** Running containers of up engines that some service's selector or veer's own labels claim. */
+  containers(): ContainerView[] {
+    const out: ContainerView[] = [];
+    for (const [endpoint, byId] of this.cache) if (!this.down.has(endpoint)) out.push(...byId.values());
+    return out;
+  }
+
+  /** Why an engine is down, or undefined when it answers. */
+  downReason(endpoint: string): string | undefined {
+    return this.down.get(endpoint);
+  }
+
+  /** Recomputes every service's pools and writes the ones that changed (coalesced). */
+  sync(): Promise<void> {
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.again = false;
+          for (const svc of this.d.services) await this.syncService(svc);
+        } while (this.again && !this.stopped);
+      } catch (e) {
+        this.d.log.log('warn', 'docker pool sync failed', { error: String(e) });
+      } finally {
+        this.syncing = null;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private async syncService(svc: DockerService): Promise<void> {
+    if (this.stopped || !this.d.leading()) return;
+    const hostOf = (endpoint: string): string => this.d.engines.find((e) => e.endpoint === endpoint)?.publishedHost ?? '127.0.0.1';
+    const m = members(svc, this.containers(), this.d.generationsOf(svc.name), this.d.owner, hostOf);
+    for (const p of m.problems) this.d.log.log('warn', 'docker container cannot be routed to', { service: svc.name, problem: p });
+    await this.write(svc.name, 'stable', m.stable);
+    if (m.canary !== null) await this.write(svc.name, 'canary', m.canary);
+  }
+
+  private async write(service: string, pool: PoolName, ids: string[]): Promise<void> {
+    const current = [...this.d.routing.pool(service, pool)].sort();
+    if (current.length === ids.length && current.every((id, i) => id === ids[i])) return;
+    this.d.log.log('info', 'docker pool changed', { service, pool, from: current, to: ids });
+    await this.d.routing.setPool(service, pool, ids);
+  }
+
+  private relevant(c: ContainerView): boolean {
+    if (c.labels[LABEL.owner] === this.d.owner) return true;
+    return this.d.services.some((s) => matchesSelector(c, s.stable) || (s.canary !== undefined && matchesSelector(c, s.canary)) || ownedBy(c, s.name, this.d.owner));
+  }
+
+  /** Replaces an engine's cache with what it lists now: one listing per selector plus veer's own. */
+  private async relist(e: ContainerDriver): Promise<void> {
+    const selectors: Array<Record<string, string>> = [{ [LABEL.owner]: this.d.owner }];
+    for (const s of this.d.services) {
+      for (const spec of [s.stable, s.canary]) if (spec && (spec.endpoint === undefined || spec.endpoint === e.endpoint)) selectors.push(spec.selector);
+    }
+    try {
+      const lists = await this.bounded(Promise.all(selectors.map((labels) => e.list({ all: false, labels }))), `listing containers on ${e.endpoint}`);
+      const byId = new Map<string, ContainerView>();
+      for (const c of lists.flat()) if (this.relevant(c)) byId.set(c.id, c);
+      this.cache.set(e.endpoint, byId);
+      if (this.down.delete(e.endpoint)) this.d.log.log('info', 'docker endpoint answers again', { endpoint: e.endpoint, containers: byId.size });
+    } catch (err) {
+      this.markDown(e.endpoint, err instanceof Error ? err.message : String(err));
+    }
+    void this.sync();
+  }
+
+  private onEvent(e: ContainerDriver, ev: EngineEvent): void {
+    if (this.stopped) return;
+    switch (ev.type) {
+      case 'up':
+        void this.serial(e, () => this.relist(e));
+        return;
+      case 'down':
+        this.markDown(e.endpoint, ev.error);
+        void this.sync();
+        return;
+      case 'changed':
+        void this.serial(e, () => this.refresh(e, ev.id));
+        return;
+    }
+  }
+
+  private async refresh(e: ContainerDriver, id: string): Promise<void> {
+    const byId = this.cache.get(e.endpoint) as Map<string, ContainerView>;
+    try {
+      const c = await this.bounded(e.inspect(id), `inspecting ${id} on ${e.endpoint}`);
+      if (c && this.relevant(c)) byId.set(id, c);
+      else byId.delete(id);
+    } catch (err) {
+      // The engine answered the event but not the inspect: the next relist settles it.
+      this.d.log.log('warn', 'docker inspect after an event failed', { endpoint: e.endpoint, id, error: String(err) });
+      return;
+    }
+    void this.sync();
+  }
+
+  private markDown(endpoint: string, error: string): void {
+    if (!this.down.has(endpoint)) this.d.log.log('warn', 'docker endpoint is down; its containers leave the pools until it answers', { endpoint, error });
+    this.down.set(endpoint, error);
+  }
+
+  private bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    const ms = this.d.callTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
+    });
+    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  }
+
+  /** One engine's list/inspect calls in order, so an older answer never overwrites a newer one. */
+  private serial(e: ContainerDriver, fn: () => Promise<void>): Promise<void> {
+    const prev = this.queues.get(e.endpoint) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.queues.set(e.endpoint, next.catch(() => undefined));
+    return next;
+  }
+}

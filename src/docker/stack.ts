@@ -1,0 +1,74 @@
+// Veer's Docker side assembled from the config: one engine per endpoint, the pool watcher, the
+// rollout fleet and the janitor. Nothing here contacts an engine until it is used, so a config
+// without Docker pools (the embedded default) never needs a Docker socket.
+import type { Config, ServiceConfig } from '../config/schema.js';
+import type { Clock } from '../domain/clock.js';
+import { ConfigError } from '../domain/errors.js';
+import { generations } from '../domain/generation.js';
+import type { Logger } from '../domain/log.js';
+import type { PoolName } from '../domain/pool.js';
+import type { RolloutState } from '../domain/rollout.js';
+import { dockerOptions } from './endpoint.js';
+import { DockerEngine } from './engine.js';
+import { DockerFleet, type FleetService } from './fleet.js';
+import { Janitor } from './janitor.js';
+import type { DockerService } from './membership.js';
+import { DockerPools } from './pools.js';
+import type { ContainerDriver } from './port.js';
+
+export interface StackDeps {
+  clock: Clock;
+  log: Logger;
+  latest(service: string): RolloutState | null;
+  leading(): boolean;
+  routing: { pool(service: string, pool: PoolName): string[]; setPool(service: string, pool: PoolName, ids: readonly string[]): Promise<void> };
+}
+
+export function dockerService(s: ServiceConfig): DockerService | null {
+  if (!s.stable.docker) return null;
+  return { name: s.name, stable: s.stable.docker, canary: s.canary.docker, manageCanary: s.canary.targets.length === 0 };
+}
+
+/** Engines for every configured endpoint; a bad endpoint (unreadable TLS file, unknown scheme) is a ConfigError. */
+export function openEngines(config: Config, log: Logger): ContainerDriver[] {
+  return config.docker.endpoints.map((ep, i) => {
+    const o = dockerOptions(ep);
+    if (!o.ok) throw new ConfigError(`docker.endpoints.${i}: ${o.message}`, [{ path: `docker.endpoints.${i}`, message: o.message }]);
+    return new DockerEngine(ep.name, o.options, o.publishedHost, { log });
+  });
+}
+
+export class DockerStack {
+  readonly pools: DockerPools;
+  readonly fleet: DockerFleet;
+  readonly janitor: Janitor;
+
+  constructor(
+    readonly engines: readonly ContainerDriver[],
+    config: Config,
+    d: StackDeps,
+  ) {
+    const services = config.services.map(dockerService).filter((s): s is DockerService => s !== null);
+    const fleetServices = new Map<string, FleetService>();
+    for (const s of config.services) {
+      const docker = dockerService(s);
+      if (docker) fleetServices.set(s.name, { docker, health: s.healthCheck ? { path: s.healthCheck.path, expectStatusBelow: s.healthCheck.expectStatusBelow } : null });
+    }
+    const owner = config.docker.owner;
+    const stopTimeoutS = config.docker.stopTimeout === undefined ? null : Math.ceil(config.docker.stopTimeout / 1000);
+    this.pools = new DockerPools({ engines, services, owner, generationsOf: (s) => generations(d.latest(s)), routing: d.routing, leading: d.leading, log: d.log });
+    this.fleet = new DockerFleet({ engines, services: fleetServices, owner, stopTimeoutS, latest: d.latest, clock: d.clock, log: d.log });
+    const names = config.services.map((s) => s.name);
+    this.janitor = new Janitor({ engines, owner, services: () => names, latest: d.latest, stopTimeoutS, log: d.log });
+  }
+
+  /** Whether any service takes its pools from Docker (only then are engines watched). */
+  static needed(config: Config): boolean {
+    return config.services.some((s) => s.stable.docker !== undefined);
+  }
+
+  stop(): void {
+    this.pools.stop();
+    for (const e of this.engines) e.close();
+  }
+}

@@ -1,0 +1,20 @@
+// The port through which a rollout makes and removes containers (Docker pools). Owned here, by its
+// consumer; the Docker adapter in src/docker implements it and main wires it in.
+import type { Result } from '../domain/errors.js';
+import type { RolloutState } from '../domain/rollout.js';
+
+export interface CanaryFleet {
+  /** null when the service can take an image rollout, else why not (shown to the caller). */
+  refuse(service: string): string | null;
+  /** How many running containers the generation has (the canary's default count). */
+  count(service: string, generation: string | null): Promise<number>;
+  /**
+   * Creates the rollout's canary containers (idempotent: by name) and waits until every one serves,
+   * giving up at `deadline`. The error names the container and its last health output.
+   */
+  launch(s: RolloutState, deadline: number, signal: AbortSignal): Promise<Result<string[], string>>;
+  /** Drained already: removes every container of that generation of the service. Idempotent. */
+  retire(service: string, generation: string | null): Promise<void>;
+  /** After a restart: removes the service's own containers that no live generation claims. */
+  reconcile(service: string): Promise<number>;
+}

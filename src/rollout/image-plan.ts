@@ -1,0 +1,31 @@
+// Checks an image rollout request against the service's Docker pool and fixes its plan: the
+// generation it replaces and how many containers to create (as many as are stable, unless given).
+import type { RolloutRequest } from '../api/ports.js';
+import { UnavailableError, ValidationError, err, ok, type Result } from '../domain/errors.js';
+import { generations } from '../domain/generation.js';
+import type { DockerRollout, RolloutState } from '../domain/rollout.js';
+import type { CanaryFleet } from './fleet.js';
+
+/** null for a static-target rollout; refuses static targets for a Docker-backed stable pool. */
+export async function imagePlan(fleet: CanaryFleet | undefined, service: string, req: RolloutRequest, latest: RolloutState | null): Promise<Result<DockerRollout | null>> {
+  const dockerPool = fleet !== undefined && fleet.refuse(service) === null;
+  if ('targets' in req.canary) {
+    // A promotion would make static targets stable while the watcher keeps routing containers.
+    if (dockerPool) return err(new ValidationError([{ path: 'canary.targets', message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})` }]));
+    return ok(null);
+  }
+  if (!fleet) return err(new ValidationError([{ path: 'canary.image', message: 'image rollouts need Docker pools (no docker endpoint is configured)' }]));
+  const why = fleet.refuse(service);
+  if (why !== null) return err(new ValidationError([{ path: 'canary.image', message: why }]));
+  const stableGeneration = generations(latest).stable;
+  let count = req.canary.count;
+  if (count === null) {
+    try {
+      count = await fleet.count(service, stableGeneration);
+    } catch (e) {
+      return err(new UnavailableError(`cannot list the stable containers of ${service}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    if (count === 0) return err(new ValidationError([{ path: 'canary.image', message: `service ${service} has no running stable container to clone; start one first` }]));
+  }
+  return ok({ image: req.canary.image, env: [...req.canary.env], count, stableGeneration });
+}
