@@ -1,14 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+// test/serial/ holds tests that disturb what every other test shares (they restart the Docker
+// engine): they run alone, after the rest, with VEER_SERIAL=1 (scripts/test.sh does both runs).
+const serial = process.env.VEER_SERIAL === '1';
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: serial ? ['test/serial/**/*.test.ts'] : ['test/**/*.test.ts'],
+    exclude: serial ? [] : ['test/serial/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Integration tests bind real ports and spawn processes: run files in forks, a few at a time,
     // so two cores are not oversubscribed into flaky timing.
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: serial ? 1 : 2,
     reporters: ['default'],
   },
 });

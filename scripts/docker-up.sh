@@ -10,6 +10,8 @@ LOG="${VEER_DOCKERD_LOG:-/var/log/veer-dockerd.log}"
 WAIT_S="${VEER_DOCKERD_WAIT_S:-60}"
 PIDFILE=/var/run/docker.pid
 LOCK=/tmp/veer-dockerd.lock
+# The pid of a dockerd this script started: only such an engine may be restarted by a test.
+STARTED=/tmp/veer-dockerd.started
 
 log() { printf '[docker-up] %s\n' "$*"; }
 die() { printf '[docker-up] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -40,6 +42,7 @@ start_dockerd() {
   pid=$!
   if wait_engine "$pid"; then
     log "dockerd (pid $pid) is up"
+    echo "$pid" >"$STARTED"
     return 0
   fi
   if kill -0 "$pid" 2>/dev/null; then

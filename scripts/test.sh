@@ -76,7 +76,11 @@ VEER_NPM_REGISTRY="$(npm config get registry 2>/dev/null)"
 export VEER_NPM_REGISTRY
 test_rc=0
 RESULTS="$(mktemp -t veer-vitest-XXXXXX.json)"
+SERIAL_RESULTS="$(mktemp -t veer-vitest-serial-XXXXXX.json)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" || test_rc=$?
+# Tests that restart the Docker engine run alone, after everything else.
+echo "---- serial tests (they restart the Docker engine) ----"
+VEER_SERIAL=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$SERIAL_RESULTS" || test_rc=$?
 
 section "summary"
 echo "build: $([[ $build_rc == 0 ]] && echo ok || echo "FAILED ($build_rc)")"
@@ -84,8 +88,15 @@ echo "tests: $([[ $test_rc == 0 ]] && echo ok || echo "FAILED ($test_rc)")"
 echo "took $((SECONDS - START))s"
 # The plain closing line CI reads: "N passed, N failed[, N skipped]".
 node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-' "$RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
-rm -f "$RESULTS"
+  const fs = require("fs");
+  const t = { passed: 0, failed: 0, skipped: 0 };
+  for (const f of process.argv.slice(1)) {
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    t.passed += r.numPassedTests;
+    t.failed += r.numFailedTests;
+    t.skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
+' "$RESULTS" "$SERIAL_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
+rm -f "$RESULTS" "$SERIAL_RESULTS"
 ((build_rc == 0 && test_rc == 0)) || exit 1
