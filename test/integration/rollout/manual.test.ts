@@ -139,6 +139,10 @@ describe('manual control of a running rollout', () => {
       { body: { canary: { targets: ['not a target'] } }, field: /canary\.targets/ },
       { body: { canary: { targets: [canary] }, rollout: { stepInterval: 'soon' } }, field: /rollout\.stepInterval/ },
       { body: {}, field: /canary/ },
+      // A service with static targets has no containers to clone.
+      { body: { canary: { image: 'app:2' } }, field: /canary\.image: image rollouts need Docker pools/ },
+      { body: { canary: { image: 'app:2', count: 0 } }, field: /canary\.count/ },
+      { body: { canary: { image: 'app:2', env: ['NOEQUALS'] } }, field: /canary\.env/ },
     ];
     for (const c of cases) {
       const r = await admin<ErrorBody>(v, 'POST', '/v1/services/web/rollouts', c.body);
