@@ -39,6 +39,8 @@ export interface ClusterOptions {
   /** Service objects in config shape; every replica gets the same list. */
   services: unknown[];
   count?: number;
+  /** The `docker` section (e.g. a per-test owner). */
+  docker?: Record<string, unknown>;
 }
 
 let prefixSeq = 0;
@@ -74,6 +76,7 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
       admin: { listen: `127.0.0.1:${adminPort}` },
       state: { store: 'redis', redis: o.redisUrl, prefix: o.prefix, leaseTtl: `${LEASE_TTL_MS}ms` },
       services: o.services,
+      ...(o.docker ? { docker: o.docker } : {}),
     }),
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
