@@ -86,6 +86,27 @@ suite('image rollouts on Docker pools', () => {
     expect((await containersOf(a)).map((c) => c.id)).toEqual([stable[0]?.id]);
   });
 
+  it('without a HEALTHCHECK the HTTP probe gates: a canary that never answers times out, one that exits is named with its output', { timeout: 90_000 }, async () => {
+    const a = app('probe');
+    const stable = await startStable(a, 1);
+    const v = await veer(a, { healthTimeout: '4s' });
+    await waitPoolSize(v.admin, 'stable', 1);
+    // Listens on another port than the pool's 8080: the probe never gets an answer.
+    const deaf = await adminCall(v.admin, 'POST', '/v1/services/web/rollouts', { canary: { image: 'veer-test-app:2', env: ['PORT=9999'] } });
+    expect(deaf.status).toBe(201);
+    const timedOut = await waitPhase(v.admin, ['rolled-back', 'succeeded', 'aborted'], 30_000);
+    expect(timedOut.phase).toBe('rolled-back');
+    expect(timedOut.reason).toMatch(/canary container web-[0-9a-f]{8}-1 \(local\) was not healthy within 4s: GET \/ failed/);
+    // An invalid port makes node throw at listen: the container exits at once.
+    const crash = await adminCall(v.admin, 'POST', '/v1/services/web/rollouts', { canary: { image: 'veer-test-app:2', env: ['PORT=99999'] } });
+    expect(crash.status).toBe(201);
+    // The status shows the newest rollout (201 answered after it was stored), so this waits for the second.
+    const exited = await waitPhase(v.admin, ['rolled-back', 'succeeded', 'aborted'], 30_000);
+    expect(exited.id).toBe(crash.body.id);
+    expect(exited.reason).toMatch(/exited with code 1.*last output:.*(ERR_SOCKET_BAD_PORT|RangeError)/s);
+    expect((await containersOf(a)).map((c) => c.id)).toEqual([stable[0]?.id]);
+  });
+
   it('refuses what it cannot do, by field: static targets for a Docker pool, a missing image, no stable container', { timeout: 60_000 }, async () => {
     const a = app('refuse');
     const v = await veer(a, { healthTimeout: '10s' });
