@@ -13,8 +13,9 @@ export interface PoolsDeps {
   engines: readonly ContainerDriver[];
   services: readonly DockerService[];
   owner: string;
-  generationsOf(service: string): Generations;
-  routing: { pool(service: string, pool: PoolName): string[]; setPool(service: string, pool: PoolName, ids: readonly string[]): Promise<void> };
+  /** The service's generations; `containers` lets them be inferred when no rollout record says. */
+  generationsOf(service: string, containers: readonly ContainerView[]): Generations;
+  routing: { syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]> };
   /** Only the replica that leads writes pools (followers apply what it writes). */
   leading(): boolean;
   log: Logger;
@@ -29,6 +30,7 @@ export interface PoolsDeps {
 export class DockerPools {
   private readonly cache = new Map<string, Map<string, ContainerView>>();
   private readonly down = new Map<string, string>();
+  private readonly problems = new Map<string, string>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly stops: Array<() => void> = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -96,17 +98,18 @@ export class DockerPools {
   private async syncService(svc: DockerService): Promise<void> {
     if (this.stopped || !this.d.leading()) return;
     const hostOf = (endpoint: string): string => this.d.engines.find((e) => e.endpoint === endpoint)?.publishedHost ?? '127.0.0.1';
-    const m = members(svc, this.containers(), this.d.generationsOf(svc.name), this.d.owner, hostOf);
-    for (const p of m.problems) this.d.log.log('warn', 'docker container cannot be routed to', { service: svc.name, problem: p });
-    await this.write(svc.name, 'stable', m.stable);
-    if (m.canary !== null) await this.write(svc.name, 'canary', m.canary);
-  }
-
-  private async write(service: string, pool: PoolName, ids: string[]): Promise<void> {
-    const current = [...this.d.routing.pool(service, pool)].sort();
-    if (current.length === ids.length && current.every((id, i) => id === ids[i])) return;
-    this.d.log.log('info', 'docker pool changed', { service, pool, from: current, to: ids });
-    await this.d.routing.setPool(service, pool, ids);
+    let problems: string[] = [];
+    // Computed inside the routing queue: a promotion queued before this write is already visible.
+    const changed = await this.d.routing.syncPools(svc.name, () => {
+      const m = members(svc, this.containers(), this.d.generationsOf(svc.name, this.containers()), this.d.owner, hostOf);
+      problems = m.problems;
+      return { stable: m.stable, canary: m.canary };
+    });
+    if (changed.length > 0) this.d.log.log('info', 'docker pools changed', { service: svc.name, pools: changed });
+    // Said once per change, not on every sync.
+    const said = problems.join('\n');
+    if (said !== (this.problems.get(svc.name) ?? '')) for (const p of problems) this.d.log.log('warn', 'docker container cannot be routed to', { service: svc.name, problem: p });
+    this.problems.set(svc.name, said);
   }
 
   private relevant(c: ContainerView): boolean {
@@ -139,8 +142,10 @@ export class DockerPools {
         void this.serial(e, () => this.relist(e));
         return;
       case 'down':
-        this.markDown(e.endpoint, ev.error);
-        void this.sync();
+        // A dropped stream is not a dead engine (an idle TCP/ssh connection cut, a proxy timeout):
+        // the containers leave the pools only if listing fails too.
+        this.d.log.log('warn', 'docker event stream lost; reconnecting', { endpoint: e.endpoint, error: ev.error });
+        void this.serial(e, () => this.relist(e));
         return;
       case 'changed':
         void this.serial(e, () => this.refresh(e, ev.id));

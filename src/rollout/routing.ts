@@ -35,6 +35,12 @@ function configHash(s: ServiceConfig): string {
   return createHash('sha256').update(JSON.stringify(ids)).digest('hex').slice(0, 16);
 }
 
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((id, i) => id === y[i]);
+}
+
 function toAddresses(ids: readonly string[]): TargetAddress[] {
   const out: TargetAddress[] = [];
   for (const id of ids) {
@@ -43,6 +49,8 @@ function toAddresses(ids: readonly string[]): TargetAddress[] {
   }
   return out;
 }
+
+type RoutingPatch = { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[]; retryCanaryOnStable?: boolean | null };
 
 /** A store that tells when a key changed (the Redis adapter; a single process needs none). */
 export interface ChangeFeed {
@@ -140,6 +148,23 @@ export class RoutingBook {
     return this.write(service, pool === 'stable' ? { stable: toAddresses(ids) } : { canary: toAddresses(ids) });
   }
 
+  /**
+   * Pools computed by another source (Docker): `compute` runs in this service's write queue, so it
+   * sees every earlier change (a promotion, say) and never overwrites it with a stale view. Writes
+   * only what changed; returns the pools it changed.
+   */
+  syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]> {
+    let changed: PoolName[] = [];
+    return this.write(service, () => {
+      const want = compute();
+      const patch: RoutingPatch = {};
+      if (!sameIds(this.pool(service, 'stable'), want.stable)) patch.stable = toAddresses(want.stable);
+      if (want.canary !== null && !sameIds(this.pool(service, 'canary'), want.canary)) patch.canary = toAddresses(want.canary);
+      changed = [...(patch.stable ? ['stable' as const] : []), ...(patch.canary ? ['canary' as const] : [])];
+      return changed.length > 0 ? patch : null;
+    }).then(() => changed);
+  }
+
   /** A rollout's own retryCanaryOnStable for the time it runs (null: back to the config's). */
   setRetry(service: string, value: boolean | null): Promise<void> {
     return this.write(service, { retryCanaryOnStable: value });
@@ -147,13 +172,31 @@ export class RoutingBook {
 
   /** The canary pool becomes the stable pool, the canary pool is emptied, weight 0: one swap. */
   promote(service: string): Promise<void> {
-    const canary = this.plane.poolTargets(service, 'canary');
-    return this.write(service, { stable: canary, canary: [], weightBp: 0 });
+    // Read when the write runs, after any queued change to the canary pool.
+    return this.write(service, () => ({ stable: this.plane.poolTargets(service, 'canary'), canary: [], weightBp: 0 }));
   }
 
   private readonly retry = new Map<string, boolean | null>();
 
-  private async write(service: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[]; retryCanaryOnStable?: boolean | null }): Promise<void> {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  /**
+   * One service's writes in order: each record is built from the data plane as the previous write
+   * left it, so two writers (the controller and the Docker pool watcher) never store a record that
+   * lost the other's change.
+   */
+  /** A function patch is computed when its turn comes; null from it means "nothing to write". */
+  private write(service: string, patch: RoutingPatch | (() => RoutingPatch | null)): Promise<void> {
+    const prev = this.queues.get(service) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const p = typeof patch === 'function' ? patch() : patch;
+      if (p !== null) await this.writeNow(service, p);
+    });
+    this.queues.set(service, next.catch(() => undefined));
+    return next;
+  }
+
+  private async writeNow(service: string, patch: RoutingPatch): Promise<void> {
     if (patch.retryCanaryOnStable !== undefined) this.retry.set(service, patch.retryCanaryOnStable);
     const stable = patch.stable ?? this.plane.poolTargets(service, 'stable');
     const canary = patch.canary ?? this.plane.poolTargets(service, 'canary');
