@@ -88,7 +88,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   const policies = new Map(config.services.map((s) => [s.name, s.rollout]));
   // Docker is only contacted when a service's pools come from it (or gc asks for it).
   let controller: RolloutController | null = null;
-  const stackDeps = { clock, log, routing, latest: (s: string) => controller?.latest(s) ?? null, leading: () => controller?.isLeading() ?? false };
+  const stackDeps = { clock, log, routing, latest: (s: string) => controller?.latest(s) ?? null, leading: () => controller?.isLeading() ?? false, refresh: async () => controller?.refresh() };
   let stack = DockerStack.needed(config) || config.docker.gc ? new DockerStack(openEngines(config, log), config, stackDeps) : null;
   controller = new RolloutController({
     clock,

@@ -30,6 +30,7 @@ export function toView(endpoint: string, info: ContainerInspectInfo): ContainerV
     healthOutput: healthOutputOf(state.Health?.Log),
     exitCode: running || neverStarted(state) ? null : (state.ExitCode ?? null),
     error: state.Error ?? '',
+    created: Date.parse(info.Created) || 0,
   };
 }
 

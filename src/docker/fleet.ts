@@ -5,12 +5,12 @@
 // rollout id, removal treats "already gone" as done).
 import type { Clock } from '../domain/clock.js';
 import { err, ok, type Result } from '../domain/errors.js';
-import { generations } from '../domain/generation.js';
+import { generations, type Generations } from '../domain/generation.js';
 import type { Logger } from '../domain/log.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { CanaryFleet } from '../rollout/fleet.js';
 import { cloneSpec } from './clone-spec.js';
-import { addressOf, generationOf, matchesSelector, ownedBy, type DockerService } from './membership.js';
+import { addressOf, generationOf, matchesSelector, ownedBy, serviceGenerations, type DockerService } from './membership.js';
 import { orphans } from './orphans.js';
 import { LABEL, type ContainerDriver, type ContainerView } from './port.js';
 
@@ -59,7 +59,7 @@ export class DockerFleet implements CanaryFleet {
     if (!svc || !d) return err(`rollout ${s.id} of ${s.service} is not an image rollout of a Docker pool`);
     let stables: ContainerView[];
     try {
-      stables = await this.generation(s.service, d.stableGeneration, false);
+      stables = await this.generation(s.service, d.stableGeneration, false, (endpoint, e) => this.d.log.log('warn', 'docker endpoint skipped: its stable containers are not cloned', { endpoint, error: message(e) }));
     } catch (e) {
       return err(`could not list the stable containers of ${s.service}: ${message(e)}`);
     }
@@ -76,26 +76,41 @@ export class DockerFleet implements CanaryFleet {
     return this.awaitHealthy(svc, created, s.policy.healthTimeout, deadline, signal);
   }
 
+  /**
+   * Every engine that answers gets its share removed even when another does not; the call still
+   * fails (after retries) while something could not be reached, so the caller can say so.
+   */
   async retire(service: string, generation: string | null): Promise<void> {
-    let last: unknown;
+    let failed: string[] = [];
     for (let attempt = 1; attempt <= RETIRE_ATTEMPTS; attempt++) {
-      try {
-        const doomed = await this.generation(service, generation, true);
-        await Promise.all(doomed.map((c) => this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS })));
-        if (doomed.length > 0) this.d.log.log('info', 'removed containers', { service, generation, containers: doomed.map((c) => c.name) });
-        return;
-      } catch (e) {
-        last = e;
-        this.d.log.log('warn', 'removing containers failed; retrying', { service, generation, attempt, error: message(e) });
-        await new Promise((r) => setTimeout(r, 1_000 * attempt));
-      }
+      failed = [];
+      const doomed = await this.generation(service, generation, true, (endpoint, e) => failed.push(`${endpoint}: ${message(e)}`));
+      const results = await Promise.allSettled(doomed.map((c) => this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS })));
+      results.forEach((r, i) => r.status === 'rejected' && failed.push(`${doomed[i]?.name}: ${message(r.reason)}`));
+      if (doomed.length > 0) this.d.log.log('info', 'removed containers', { service, generation, containers: doomed.map((c) => c.name), failed });
+      if (failed.length === 0) return;
+      this.d.log.log('warn', 'removing containers failed; retrying', { service, generation, attempt, failed });
+      await new Promise((r) => setTimeout(r, 1_000 * attempt));
     }
-    throw new Error(`could not remove the containers of ${service} (generation ${generation ?? 'unlabelled'}): ${message(last)}`);
+    throw new Error(`could not remove every container of ${service} (generation ${generation ?? 'unlabelled'}): ${failed.join('; ')}`);
+  }
+
+  async stableGeneration(service: string): Promise<string | null> {
+    return (await this.generationsOf(service)).stable;
+  }
+
+  /** From the latest rollout, or inferred from the running containers when there is none. */
+  async generationsOf(service: string): Promise<Generations> {
+    const svc = this.d.services.get(service);
+    const latest = this.d.latest(service);
+    if (!svc || latest?.docker) return generations(latest);
+    const found = [...(await this.listAll(svc.docker.stable.selector, false)), ...(await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service }, false))];
+    return serviceGenerations(latest, found, svc.docker, this.d.owner);
   }
 
   async reconcile(service: string): Promise<number> {
     const own = await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service });
-    const gens = new Map([[service, generations(this.d.latest(service))]]);
+    const gens = new Map([[service, await this.generationsOf(service)]]);
     const doomed = orphans(own, gens, this.d.owner);
     await Promise.all(doomed.map((o) => this.engine(o.container.endpoint).retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS })));
     for (const o of doomed) this.d.log.log('info', 'removed a leftover container', { service, container: o.container.name, reason: o.reason });
@@ -103,11 +118,13 @@ export class DockerFleet implements CanaryFleet {
   }
 
   /** The service's containers of one generation (running only, or also stopped ones), by name. */
-  private async generation(service: string, gen: string | null, all: boolean): Promise<ContainerView[]> {
+  /** `onDown`: an engine that does not answer is skipped and reported there (else the call fails). */
+  private async generation(service: string, gen: string | null, all: boolean, onDown?: (endpoint: string, e: unknown) => void): Promise<ContainerView[]> {
     const svc = this.d.services.get(service);
     if (!svc) return [];
     const stable = svc.docker.stable;
-    const found = gen === null ? await this.listAll(stable.selector, all) : await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service, [LABEL.rollout]: gen }, all);
+    const labels = gen === null ? stable.selector : { [LABEL.owner]: this.d.owner, [LABEL.service]: service, [LABEL.rollout]: gen };
+    const found = await this.listAll(labels, all, onDown);
     const userCanary = svc.docker.canary;
     return found
       .filter((c) => generationOf(c) === gen && (gen !== null || (matchesSelector(c, stable) && !(userCanary && matchesSelector(c, userCanary)))))
@@ -115,9 +132,14 @@ export class DockerFleet implements CanaryFleet {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  private async listAll(labels: Record<string, string>, all = true): Promise<ContainerView[]> {
-    const lists = await Promise.all(this.d.engines.map((e) => e.list({ all, labels })));
-    return lists.flat();
+  private async listAll(labels: Record<string, string>, all = true, onDown?: (endpoint: string, e: unknown) => void): Promise<ContainerView[]> {
+    const lists = await Promise.allSettled(this.d.engines.map((e) => e.list({ all, labels })));
+    return lists.flatMap((r, i) => {
+      if (r.status === 'fulfilled') return r.value;
+      if (!onDown) throw r.reason;
+      onDown(this.d.engines[i]?.endpoint ?? '?', r.reason);
+      return [];
+    });
   }
 
   private async create(template: ContainerView, name: string, s: RolloutState): Promise<Result<ContainerView, string>> {

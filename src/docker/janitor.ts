@@ -31,15 +31,33 @@ export interface JanitorDeps {
   /** Every configured service (a service missing here has been removed from the config). */
   services(): readonly string[];
   latest(service: string): RolloutState | null;
+  /** Docker-backed services: their generations, inferred from the containers when no record says. */
+  generationsOf(service: string): Promise<Generations> | null;
   stopTimeoutS: number | null;
   log: Logger;
+  /**
+   * Re-reads the rollouts from the store first. A rollout is stored before its first container is
+   * created, so after this no container can belong to a rollout this replica has not heard of.
+   */
+  refresh(): Promise<void>;
 }
 
 export class Janitor {
   constructor(private readonly d: JanitorDeps) {}
 
   async prune(dryRun: boolean): Promise<PruneReport> {
-    const gens = new Map<string, Generations>(this.d.services().map((s) => [s, generations(this.d.latest(s))]));
+    await this.d.refresh();
+    const gens = new Map<string, Generations>();
+    // A service whose live generation cannot be told (an engine down, no rollout record) keeps all
+    // its containers this time.
+    const unknown = new Set<string>();
+    for (const s of this.d.services()) {
+      try {
+        gens.set(s, (await this.d.generationsOf(s)) ?? generations(this.d.latest(s)));
+      } catch {
+        unknown.add(s);
+      }
+    }
     const report: PruneReport = { dryRun, containers: [], unreachable: [] };
     await Promise.all(
       this.d.engines.map(async (engine) => {
@@ -50,9 +68,11 @@ export class Janitor {
           report.unreachable.push({ endpoint: engine.endpoint, error: e instanceof Error ? e.message : String(e) });
           return;
         }
-        for (const o of orphans(own, gens, this.d.owner)) {
-          const entry: PrunedContainer = { endpoint: engine.endpoint, id: o.container.id, name: o.container.name, service: o.service, rollout: o.generation, reason: o.reason, removed: false };
-          if (!dryRun) {
+        await Promise.all(
+          orphans(own.filter((c) => !unknown.has(c.labels[LABEL.service] ?? '')), gens, this.d.owner).map(async (o) => {
+            const entry: PrunedContainer = { endpoint: engine.endpoint, id: o.container.id, name: o.container.name, service: o.service, rollout: o.generation, reason: o.reason, removed: false };
+            report.containers.push(entry);
+            if (dryRun) return;
             try {
               await engine.retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS });
               entry.removed = true;
@@ -60,9 +80,8 @@ export class Janitor {
             } catch (e) {
               entry.error = e instanceof Error ? e.message : String(e);
             }
-          }
-          report.containers.push(entry);
-        }
+          }),
+        );
       }),
     );
     report.containers.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || a.name.localeCompare(b.name));

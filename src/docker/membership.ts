@@ -1,7 +1,8 @@
 // Pure: which containers are a service's stable and canary targets, and at which address. The
 // watcher (pools.ts) feeds it the engines' current containers and the service's generations; the
 // same rules decide what garbage collection may remove (orphans.ts), so routing and GC never disagree.
-import type { Generations } from '../domain/generation.js';
+import { generations, type Generations } from '../domain/generation.js';
+import type { RolloutState } from '../domain/rollout.js';
 import type { ContainerView } from './port.js';
 import { LABEL } from './port.js';
 
@@ -92,4 +93,17 @@ export function members(svc: DockerService, containers: readonly ContainerView[]
     canary = [...new Set([...ofRollout, ...selected])].sort();
   }
   return { stable, canary, problems };
+}
+
+/**
+ * The service's generations. The latest image rollout says which generation is stable; without one
+ * (no image rollout yet, or its record lost: a memory store restarted, a state file deleted) the
+ * running containers do: the generation of the oldest one is stable. Never "the unlabelled ones"
+ * blindly - after a promotion that would route nothing and garbage-collect the live pool.
+ */
+export function serviceGenerations(latest: RolloutState | null, containers: readonly ContainerView[], svc: DockerService, owner: string): Generations {
+  if (latest?.docker) return generations(latest);
+  const mine = containers.filter((c) => c.running && (matchesSelector(c, svc.stable) || ownedBy(c, svc.name, owner)));
+  const oldest = mine.reduce<ContainerView | null>((a, c) => (a === null || c.created < a.created ? c : a), null);
+  return { ...generations(null), stable: oldest ? generationOf(oldest) : null };
 }

@@ -30,6 +30,8 @@ export interface ContainerView {
   exitCode: number | null;
   /** State.Error, e.g. why it could not start ('' when none). */
   error: string;
+  /** When the container was created (ms since the epoch; 0 when unknown). */
+  created: number;
 }
 
 /** The parts of an image's config a clone is computed from. */

@@ -4,7 +4,7 @@
 import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
 import { ConfigError } from '../domain/errors.js';
-import { generations } from '../domain/generation.js';
+import { generations, type Generations } from '../domain/generation.js';
 import type { Logger } from '../domain/log.js';
 import type { PoolName } from '../domain/pool.js';
 import type { RolloutState } from '../domain/rollout.js';
@@ -12,16 +12,18 @@ import { dockerOptions } from './endpoint.js';
 import { DockerEngine } from './engine.js';
 import { DockerFleet, type FleetService } from './fleet.js';
 import { Janitor } from './janitor.js';
-import type { DockerService } from './membership.js';
+import { serviceGenerations, type DockerService } from './membership.js';
 import { DockerPools } from './pools.js';
-import type { ContainerDriver } from './port.js';
+import type { ContainerDriver, ContainerView } from './port.js';
 
 export interface StackDeps {
   clock: Clock;
   log: Logger;
   latest(service: string): RolloutState | null;
   leading(): boolean;
-  routing: { pool(service: string, pool: PoolName): string[]; setPool(service: string, pool: PoolName, ids: readonly string[]): Promise<void> };
+  /** Re-reads the rollouts from the store (before garbage collection decides). */
+  refresh(): Promise<void>;
+  routing: { syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]> };
 }
 
 export function dockerService(s: ServiceConfig): DockerService | null {
@@ -56,10 +58,16 @@ export class DockerStack {
     }
     const owner = config.docker.owner;
     const stopTimeoutS = config.docker.stopTimeout === undefined ? null : Math.ceil(config.docker.stopTimeout / 1000);
-    this.pools = new DockerPools({ engines, services, owner, generationsOf: (s) => generations(d.latest(s)), routing: d.routing, leading: d.leading, log: d.log });
+    const byName = new Map(services.map((s) => [s.name, s]));
+    const generationsOf = (s: string, containers: readonly ContainerView[]): Generations => {
+      const svc = byName.get(s);
+      return svc ? serviceGenerations(d.latest(s), containers, svc, owner) : generations(d.latest(s));
+    };
+    this.pools = new DockerPools({ engines, services, owner, generationsOf, routing: d.routing, leading: d.leading, log: d.log });
     this.fleet = new DockerFleet({ engines, services: fleetServices, owner, stopTimeoutS, latest: d.latest, clock: d.clock, log: d.log });
     const names = config.services.map((s) => s.name);
-    this.janitor = new Janitor({ engines, owner, services: () => names, latest: d.latest, stopTimeoutS, log: d.log });
+    const fleet = this.fleet;
+    this.janitor = new Janitor({ engines, owner, services: () => names, latest: d.latest, generationsOf: (s) => (byName.has(s) ? fleet.generationsOf(s) : null), stopTimeoutS, log: d.log, refresh: d.refresh });
   }
 
   /** Whether any service takes its pools from Docker (only then are engines watched). */

@@ -6,6 +6,8 @@ import type { RolloutState } from '../domain/rollout.js';
 export interface CanaryFleet {
   /** null when the service can take an image rollout, else why not (shown to the caller). */
   refuse(service: string): string | null;
+  /** The generation now stable (from the latest rollout, or inferred from the running containers). */
+  stableGeneration(service: string): Promise<string | null>;
   /** How many running containers the generation has (the canary's default count). */
   count(service: string, generation: string | null): Promise<number>;
   /**

@@ -2,12 +2,11 @@
 // generation it replaces and how many containers to create (as many as are stable, unless given).
 import type { RolloutRequest } from '../api/ports.js';
 import { UnavailableError, ValidationError, err, ok, type Result } from '../domain/errors.js';
-import { generations } from '../domain/generation.js';
-import type { DockerRollout, RolloutState } from '../domain/rollout.js';
+import type { DockerRollout } from '../domain/rollout.js';
 import type { CanaryFleet } from './fleet.js';
 
 /** null for a static-target rollout; refuses static targets for a Docker-backed stable pool. */
-export async function imagePlan(fleet: CanaryFleet | undefined, service: string, req: RolloutRequest, latest: RolloutState | null): Promise<Result<DockerRollout | null>> {
+export async function imagePlan(fleet: CanaryFleet | undefined, service: string, req: RolloutRequest): Promise<Result<DockerRollout | null>> {
   const dockerPool = fleet !== undefined && fleet.refuse(service) === null;
   if ('targets' in req.canary) {
     // A promotion would make static targets stable while the watcher keeps routing containers.
@@ -17,15 +16,15 @@ export async function imagePlan(fleet: CanaryFleet | undefined, service: string,
   if (!fleet) return err(new ValidationError([{ path: 'canary.image', message: 'image rollouts need Docker pools (no docker endpoint is configured)' }]));
   const why = fleet.refuse(service);
   if (why !== null) return err(new ValidationError([{ path: 'canary.image', message: why }]));
-  const stableGeneration = generations(latest).stable;
+  let stableGeneration: string | null;
   let count = req.canary.count;
-  if (count === null) {
-    try {
-      count = await fleet.count(service, stableGeneration);
-    } catch (e) {
-      return err(new UnavailableError(`cannot list the stable containers of ${service}: ${e instanceof Error ? e.message : String(e)}`));
-    }
-    if (count === 0) return err(new ValidationError([{ path: 'canary.image', message: `service ${service} has no running stable container to clone; start one first` }]));
+  try {
+    stableGeneration = await fleet.stableGeneration(service);
+    const running = await fleet.count(service, stableGeneration);
+    if (running === 0) return err(new ValidationError([{ path: 'canary.image', message: `service ${service} has no running stable container to clone; start one first` }]));
+    count ??= running;
+  } catch (e) {
+    return err(new UnavailableError(`cannot list the stable containers of ${service}: ${e instanceof Error ? e.message : String(e)}`));
   }
   return ok({ image: req.canary.image, env: [...req.canary.env], count, stableGeneration });
 }

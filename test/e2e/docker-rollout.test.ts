@@ -9,10 +9,12 @@ import { startTraffic } from '../helpers/traffic.js';
 
 const suite = await dockerSuite('docker-rollout.test');
 
-const OWNER = `t-rollout-${process.pid}`;
+// One owner per app: veer.owner plus the service name say which containers are a service's, so
+// tests sharing both would share containers.
+const ownerOf = (a: string): string => `t-${a}`;
 const d = useDockerApps();
 const app = d.app;
-const veer = (a: string, rollout: Record<string, unknown> = {}): Promise<DockerVeer> => d.veer({ app: a, owner: OWNER, rollout });
+const veer = (a: string, rollout: Record<string, unknown> = {}): Promise<DockerVeer> => d.veer({ app: a, owner: ownerOf(a), rollout });
 
 suite('image rollouts on Docker pools', () => {
   it('a good image is promoted; the old containers (restart: always) are gone and stay gone 10 s later', { timeout: 120_000 }, async () => {
@@ -46,6 +48,18 @@ suite('image rollouts on Docker pools', () => {
     const later = await containersOf(a);
     expect(later.filter((c) => stable.some((s) => s.id === c.id))).toEqual([]);
     expect(later).toHaveLength(2);
+
+    // The record of that rollout is lost (memory store, new process): the running generation is
+    // still recognised as stable - routed, and not garbage even with gc at start.
+    await v.close();
+    const fresh = await d.veer({ app: a, owner: ownerOf(a), docker: { gc: true } });
+    await waitPoolSize(fresh.admin, 'stable', 2);
+    const res = await fetch(fresh.url, { signal: AbortSignal.timeout(5_000) });
+    expect(res.headers.get('x-app-version')).toBe('2');
+    await res.arrayBuffer();
+    const prune = await adminCall(fresh.admin, 'POST', '/v1/prune', { dryRun: true });
+    expect(prune.body.containers).toEqual([]);
+    expect((await containersOf(a)).map((c) => c.state)).toEqual(['running', 'running']);
   });
 
   it('an erroring image is rolled back and its containers (AutoRemove) are removed without a 409', { timeout: 120_000 }, async () => {

@@ -250,12 +250,11 @@ describe('cloneSpec: networks (rule 6)', () => {
     expect(s.extraNetworks).toEqual([]);
   });
 
-  it('gives host network mode no networking config', () => {
+  it('refuses host network mode (a clone would bind the stable container\'s ports)', () => {
     const c = stable({ host: { NetworkMode: 'host', PortBindings: {} }, networks: { host: endpoint('', null, 'h'.repeat(64)) } });
-    const s = spec(tpl(c));
-    expect(s.options).not.toHaveProperty('NetworkingConfig');
-    expect(s.extraNetworks).toEqual([]);
-    expect(s.options.HostConfig?.NetworkMode).toBe('host');
+    const r = cloneSpec(tpl(c), REQ);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.error).toMatch(/network mode 'host' cannot be cloned/);
   });
 
   it('gives none network mode no networking config', () => {

@@ -30,6 +30,7 @@ describe('toView', () => {
       healthOutput: '',
       exitCode: null,
       error: '',
+      created: Date.parse(container('health').Created),
     });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generations, type Generations } from '../../../src/domain/generation.js';
-import { addressOf, members, type DockerService } from '../../../src/docker/membership.js';
+import { addressOf, members, serviceGenerations, type DockerService } from '../../../src/docker/membership.js';
 import { orphans } from '../../../src/docker/orphans.js';
 import type { ContainerView } from '../../../src/docker/port.js';
 
@@ -11,7 +11,7 @@ function c(over: Partial<ContainerView> & { port?: number } = {}): ContainerView
   return {
     endpoint: 'local', id: `id${seq}`, name: `c${seq}`, image: 'app:1', labels: { app: 'web' }, running: true, health: 'none',
     ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] }, networks: { bridge: `172.17.0.${seq}` }, networkMode: 'default',
-    autoRemove: false, restartPolicy: 'no', healthOutput: null, exitCode: null, error: '', ...rest,
+    autoRemove: false, restartPolicy: 'no', healthOutput: null, exitCode: null, error: '', created: seq, ...rest,
   };
 }
 
@@ -90,5 +90,24 @@ describe('orphans', () => {
   it('a generation being removed by the controller is not garbage while it does so', () => {
     const g = new Map<string, Generations>([['web', { stable: 'r2', canary: null, retiring: 'r1', hasCanary: false, hasRetiring: true }]]);
     expect(orphans([c({ labels: own('r1') })], g, 'veer')).toEqual([]);
+  });
+});
+
+describe('serviceGenerations without a rollout record', () => {
+  it('infers the stable generation from the oldest running container, so a lost record routes and keeps the live pool', () => {
+    const promoted = [c({ labels: own('r1'), created: 2_000 }), c({ labels: own('r1'), created: 2_100 })];
+    expect(serviceGenerations(null, promoted, WEB, 'veer').stable).toBe('r1');
+    expect(members(WEB, promoted, serviceGenerations(null, promoted, WEB, 'veer'), 'veer', host).stable).toHaveLength(2);
+    expect(orphans(promoted, new Map([['web', serviceGenerations(null, promoted, WEB, 'veer')]]), 'veer')).toEqual([]);
+    // Interrupted mid-rollout and the record lost: the older generation is stable, the newer one is not.
+    const mixed = [c({ created: 1_000 }), c({ labels: own('r2'), created: 5_000 })];
+    expect(serviceGenerations(null, mixed, WEB, 'veer').stable).toBeNull();
+    // Stopped containers do not count.
+    expect(serviceGenerations(null, [c({ labels: own('r1'), created: 1, running: false }), c({ created: 9 })], WEB, 'veer').stable).toBeNull();
+  });
+
+  it('a record of an image rollout wins over the containers', () => {
+    const latest = { phase: 'succeeded', id: 'r3', docker: { image: 'x', env: [], count: 1, stableGeneration: 'r1' } } as never;
+    expect(serviceGenerations(latest, [c({ labels: own('r1'), created: 1 })], WEB, 'veer').stable).toBe('r3');
   });
 });
