@@ -160,6 +160,8 @@ function cloneHostConfig(source: HostConfig): Result<HostConfig, string> {
   // Joining another container's namespace ties the clone's life and ports to that container; two
   // clones of it would also fight over the same ports. Refuse rather than create something broken.
   if (mode.startsWith('container:')) return err(`network mode '${mode}' cannot be cloned: a clone cannot share another container's network namespace`);
+  // On the host's network a clone would bind the stable container's ports (EADDRINUSE) and share its address.
+  if (mode === 'host') return err(`network mode 'host' cannot be cloned: a clone would bind the stable container's ports; run the service on a bridge or user network with published ports`);
   const host: HostConfig = structuredClone(source);
   // The stable holds its fixed host port; a clone asking for the same one fails to start. Keep the
   // interface (127.0.0.1 stays private) and let the engine pick the port.

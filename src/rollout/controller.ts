@@ -6,6 +6,7 @@
 import type { RolloutAction, RolloutControl, RolloutRequest, RolloutStatus } from '../api/ports.js';
 import { rolloutPolicySchema } from '../config/schema.js';
 import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
+import { generations } from '../domain/generation.js';
 import { isTerminal, type RolloutEvent, type RolloutState } from '../domain/rollout.js';
 import { emptyStats } from '../analysis/judge.js';
 import { analysisEvent } from './analysis-input.js';
@@ -16,8 +17,12 @@ import type { ControllerDeps } from './controller-ports.js';
 import { toEvent } from './actions.js';
 import { imagePlan } from './image-plan.js';
 
-/** Followers re-read rollout state on this period too (a missed notification heals). */
+/** Every replica re-reads rollout state on this period too (a missed notification heals). */
 const FOLLOW_REREAD_MS = 1000;
+/** A launch that ended without a result is tried again after this. */
+const RELAUNCH_MS = 1000;
+/** SIGTERM waits this long for background work (drains, removals); the persisted phase covers the rest. */
+const STOP_WAIT_MS = 10_000;
 
 export const rolloutKey = (service: string): string => `rollout/${service}`;
 
@@ -38,7 +43,7 @@ export class RolloutController implements RolloutControl {
   private readonly background = new Set<Promise<unknown>>();
   private readonly holdReason = new Map<string, string>();
   /** Canary containers being created and health-gated, per service. */
-  private readonly launches = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly launches = new Map<string, { id: string; abort: AbortController; done: Promise<void> }>();
   private stopped = false;
   /** Only the leader analyses and resumes; a single proxy always leads. */
   private leading = true;
@@ -71,9 +76,9 @@ export class RolloutController implements RolloutControl {
       offChange?.();
       offReconnect?.();
     };
-    this.followTimer = setInterval(() => {
-      if (!this.leading) void this.load().catch(() => undefined);
-    }, FOLLOW_REREAD_MS);
+    // The leader re-reads too: a rollout started or aborted through a follower whose notification
+    // was lost must still reach it.
+    this.followTimer = setInterval(() => void this.load().catch(() => undefined), FOLLOW_REREAD_MS);
     this.followTimer.unref();
   }
 
@@ -93,6 +98,8 @@ export class RolloutController implements RolloutControl {
     this.token = null;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    // The new leader launches again (idempotent by container name); two launchers would race.
+    for (const l of this.launches.values()) l.abort.abort();
     this.d.log.log('warn', 'stopped leading rollouts', { reason });
   }
 
@@ -100,14 +107,19 @@ export class RolloutController implements RolloutControl {
     return this.leading;
   }
 
-  /** `force`: take the stored version even if it is not newer (after a reconnect versions may restart). */
-  /** `wake`: schedule what a loaded rollout needs (false when resumeAll follows and does it). */
+  /**
+   * `force`: take the stored version even if it is not newer (after a reconnect versions may restart).
+   * `wake`: schedule what a loaded rollout needs (false when resumeAll follows and does it).
+   */
   private async load(force = false, wake = true): Promise<void> {
     for (const service of this.services) {
       const rec = await this.d.store.get<RolloutState>(rolloutKey(service));
       const cur = this.slots.get(service);
       if (rec && (!cur || rec.version > cur.version || (force && rec.version !== cur.version))) {
         this.slots.set(service, { state: rec.value, version: rec.version });
+        // Aborted (or replaced) through another replica: stop creating its containers.
+        const l = this.launches.get(service);
+        if (l && (l.id !== rec.value.id || rec.value.phase !== 'starting')) l.abort.abort();
         // A rollout another replica started or moved: the leader takes up its analysis.
         if (wake) this.schedule(service);
       }
@@ -129,6 +141,11 @@ export class RolloutController implements RolloutControl {
       const fleet = this.d.fleet;
       if (fleet && fleet.refuse(service) === null) this.track(this.serial(service, async () => void (await fleet.reconcile(service))));
     }
+  }
+
+  /** Re-reads every rollout from the store now. */
+  refresh(): Promise<void> {
+    return this.load();
   }
 
   /** The service's most recent rollout, terminal or not (which container generations are live). */
@@ -164,7 +181,7 @@ export class RolloutController implements RolloutControl {
       if (current) return err(new ConflictError(`service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`, 'rollout_in_progress'));
       const policy = rolloutPolicySchema.safeParse({ ...base, ...req.rollout });
       if (!policy.success) return err(new ValidationError(policy.error.issues.map((i) => ({ path: ['rollout', ...i.path].join('.'), message: i.message }))));
-      const docker = await imagePlan(this.d.fleet, service, req, this.slots.get(service)?.state ?? null);
+      const docker = await imagePlan(this.d.fleet, service, req);
       if (!docker.ok) return docker;
       const canaryTargets = 'targets' in req.canary ? [...req.canary.targets] : [];
       const state = newRollout(
@@ -193,14 +210,16 @@ export class RolloutController implements RolloutControl {
     return r.ok ? ok(this.status(service) as RolloutStatus) : r;
   }
 
-  /** Creates and health-gates the canary containers, then tells the machine (bounded by healthTimeout). */
+  /**
+   * Creates and health-gates the canary containers, then tells the machine. The wait is bounded by
+   * healthTimeout from this launch (a launch resumed after a restart gets the whole bound again).
+   */
   private launch(service: string, s: RolloutState): void {
     const fleet = this.d.fleet;
-    if (!fleet || this.launches.has(service) || !this.leading) return;
+    if (!fleet || this.launches.has(service) || !this.leading || this.stopped) return;
     const abort = new AbortController();
-    const deadline = s.stepStartedAt + s.policy.healthTimeout;
     const done = (async () => {
-      const r = await fleet.launch(s, deadline, abort.signal);
+      const r = await fleet.launch(s, this.d.clock.now() + s.policy.healthTimeout, abort.signal);
       if (abort.signal.aborted || this.stopped) return;
       const driven: Driven = { token: this.token };
       await this.serial(service, async () => {
@@ -212,9 +231,27 @@ export class RolloutController implements RolloutControl {
           await this.apply(service, { type: 'canary-ready', targets: r.value }, driven);
         } else await this.apply(service, { type: 'canary-failed', reason: `canary did not become ready: ${r.error}` }, driven);
       });
-    })().finally(() => this.launches.delete(service));
-    this.launches.set(service, { abort, done });
+    })().finally(() => this.afterLaunch(service, s));
+    this.launches.set(service, { id: s.id, abort, done });
     this.track(done);
+  }
+
+  /**
+   * A launch ended. Still `starting` (it was aborted by a lost lease, or its result could not be
+   * stored): try again shortly. Its rollout no longer live (aborted through another replica while
+   * this one was creating containers): remove what it created after that replica's removal ran.
+   */
+  private afterLaunch(service: string, s: RolloutState): void {
+    this.launches.delete(service);
+    if (this.stopped || !this.leading) return;
+    const cur = this.slots.get(service)?.state;
+    if (cur?.id === s.id && cur.phase === 'starting') {
+      setTimeout(() => this.launch(service, cur), RELAUNCH_MS).unref();
+      return;
+    }
+    const g = generations(cur ?? null);
+    const live = g.stable === s.id || (g.hasCanary && g.canary === s.id);
+    if (!live) this.track(this.d.fleet?.retire(service, s.id) ?? Promise.resolve());
   }
 
   act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>> {
@@ -270,7 +307,10 @@ export class RolloutController implements RolloutControl {
     this.timers.clear();
     // A launch stops where it is; the persisted `starting` phase makes the next start reconcile.
     for (const l of this.launches.values()) l.abort.abort();
-    await Promise.allSettled([...this.background]);
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS)));
+    await Promise.race([Promise.allSettled([...this.background]), cap]);
+    clearTimeout(timer);
   }
 
   /** Runs a machine event: transition, persist, then effects. */
@@ -329,6 +369,9 @@ export class RolloutController implements RolloutControl {
       await l?.done;
       await this.d.routing.setPool(service, 'canary', []);
     }
+    // Other replicas apply the new routing within one re-read period: give them that before the
+    // containers stop answering.
+    if (s.docker && this.d.fenced) await new Promise((r) => setTimeout(r, FOLLOW_REREAD_MS + 250));
     const r = await this.d.drain(targets, s.policy.drainTimeout);
     if (!r.drained) this.d.log.log('warn', 'drain timed out; remaining requests cut', { service, pool, cut: r.cut });
     if (s.docker && this.d.fleet) {

@@ -17,7 +17,7 @@ const d = useDockerApps();
 const app = d.app;
 
 /** What a veer of this owner created for a service "api" that has since left the config. */
-const leftover = (a: string, owner = OWNER): Promise<{ id: string }> =>
+const leftover = (a: string, owner: string): Promise<{ id: string }> =>
   runTestApp({ labels: { app: a, 'veer.owner': owner, 'veer.service': 'api', 'veer.pool': 'canary', 'veer.rollout': 'r-old' } });
 
 async function cli(admin: string, ...args: string[]): Promise<{ code: number; out: string }> {
@@ -42,10 +42,11 @@ async function containersOfId(id: string): Promise<string | null> {
 suite('veer prune and docker.gc', () => {
   it('veer prune --dry-run lists, veer prune removes, only this owner\'s orphans', { timeout: 90_000 }, async () => {
     const a = app('prune');
-    const orphan = await leftover(a);
+    const owner = `${OWNER}-prune`;
+    const orphan = await leftover(a, owner);
     const unlabelled = await runTestApp({ labels: { app: a, 'veer.service': 'api' } });
     const foreign = await leftover(a, `${OWNER}-other`);
-    const v = await d.veer({ app: app('prune-web'), owner: OWNER });
+    const v = await d.veer({ app: app('prune-web'), owner });
 
     const dry = await cli(v.admin, 'prune', '--dry-run');
     expect(dry.code, dry.out).toBe(0);
@@ -67,9 +68,9 @@ suite('veer prune and docker.gc', () => {
 
   it('docker.gc: true prunes at start', { timeout: 60_000 }, async () => {
     const a = app('gc');
-    const orphan = await leftover(a);
+    const orphan = await leftover(a, `${OWNER}-gc`);
     const unlabelled = await runTestApp({ labels: { app: a } });
-    const v = await d.veer({ app: app('gc-web'), owner: OWNER, docker: { gc: true } });
+    const v = await d.veer({ app: app('gc-web'), owner: `${OWNER}-gc`, docker: { gc: true } });
     await waitFor(async () => !(await exists(orphan.id)), { timeoutMs: 20_000, intervalMs: 200, what: 'the orphan to be removed at start' });
     expect(await containersOfId(unlabelled.id)).toBe('running');
   });
@@ -79,7 +80,7 @@ suite('veer prune and docker.gc', () => {
     await startStable(a, 1);
     const v = await d.veer({
       app: a,
-      owner: OWNER,
+      owner: `${OWNER}-engines`,
       docker: { endpoints: [{ name: 'local', host: 'unix:///var/run/docker.sock' }, { name: 'gone', host: 'unix:///tmp/veer-no-such-engine.sock' }] },
     });
     await waitPoolSize(v.admin, 'stable', 1);
@@ -93,9 +94,13 @@ suite('veer prune and docker.gc', () => {
   });
 
   it('prune answers a clear 400 for a bad body', async () => {
-    const v = await d.veer({ app: app('body'), owner: OWNER });
+    const v = await d.veer({ app: app('body'), owner: `${OWNER}-body` });
     const r = await adminCall(v.admin, 'POST', '/v1/prune', { dryRun: 'yes' });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toContain('dryRun');
+    // Removing is never what an empty body means.
+    const empty = await adminCall(v.admin, 'POST', '/v1/prune', {});
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.message).toContain('dryRun: expected true (list only) or false (remove)');
   });
 });

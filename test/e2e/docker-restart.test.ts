@@ -14,7 +14,6 @@ import { startTraffic } from '../helpers/traffic.js';
 
 const suite = await dockerSuite('docker-restart.test');
 
-const OWNER = `t-restart-${process.pid}`;
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
 const apps: string[] = [];
 const dirs: string[] = [];
@@ -36,7 +35,7 @@ async function writeConfig(app: string, rollout: Record<string, unknown>): Promi
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veer-restart-'));
   dirs.push(dir);
   const ports = { data: await freePort(), admin: await freePort() };
-  const cfg = dockerConfigObject({ app, owner: OWNER, rollout, state: { store: 'file', path: path.join(dir, 'state.json') } }, ports);
+  const cfg = dockerConfigObject({ app, owner: `t-${app}`, rollout, state: { store: 'file', path: path.join(dir, 'state.json') } }, ports);
   const file = path.join(dir, 'proxy.config.yaml');
   fs.writeFileSync(file, stringify(cfg));
   return { file, ports };

@@ -6,11 +6,12 @@ import { sendError } from '../errors.js';
 import type { AdminDeps } from '../ports.js';
 import { parseBody } from '../validate.js';
 
-const pruneBody = z.object({ dryRun: z.boolean().default(false) }).strict();
+// Removing is never the default of an empty POST: say {"dryRun": false} to remove.
+const pruneBody = z.object({ dryRun: z.boolean({ error: 'expected true (list only) or false (remove)' }) }).strict();
 
 export function pruneRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  app.post('/v1/prune', { config: { allowEmptyBody: true } }, async (request, reply) => {
-    const body = parseBody(pruneBody, request.body ?? {});
+  app.post('/v1/prune', async (request, reply) => {
+    const body = parseBody(pruneBody, request.body);
     if (!body.ok) return sendError(reply, body.error);
     if (!deps.prune) return sendError(reply, new UnavailableError('garbage collection needs Docker, which this veer does not use'));
     const r = await deps.prune(body.value.dryRun);

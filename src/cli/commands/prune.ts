@@ -6,6 +6,9 @@ import type { PruneReport } from '../../api/ports.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
 
+/** Removing stops containers (each up to its grace period, in parallel): more than a status call's 10 s. */
+const PRUNE_TIMEOUT_MS = 180_000;
+
 export const pruneCommand: Command = {
   name: 'prune',
   synopsis: 'prune [--dry-run] [--json]',
@@ -21,7 +24,7 @@ export const pruneCommand: Command = {
       else for (const line of pruneLines(report)) io.out(line);
       const failed = report.unreachable.length > 0 || report.containers.some((c) => c.error !== undefined);
       return failed ? EXIT.failure : EXIT.ok;
-    });
+    }, PRUNE_TIMEOUT_MS);
   },
 };
 

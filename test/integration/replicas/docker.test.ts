@@ -7,7 +7,7 @@ import { dockerSuite } from '../../helpers/docker.js';
 import { containersOf, startStable, useDockerApps } from '../../helpers/docker-veer.js';
 import { waitFor } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
-import { freshPrefix, ownEvents, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
+import { allOwnEvents, freshPrefix, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
 
 const describeDocker = await dockerSuite('replicas/docker.test');
@@ -48,8 +48,8 @@ describeDocker('Docker pools with two replicas', () => {
     expect(left.filter((c) => stable.some((s) => s.id === c.id))).toEqual([]);
     // One set of canaries, made by the leader.
     expect(left.map((c) => c.rollout)).toEqual([id, id]);
-    expect((await ownEvents(leader)).map((e) => e.kind)).toContain('canary-ready');
-    expect((await ownEvents(follower)).map((e) => e.kind)).not.toContain('canary-ready');
+    // Decided once, by whichever replica led at the time (a loaded machine may move the 1 s lease).
+    expect((await allOwnEvents(rs)).filter((e) => e.kind === 'canary-ready')).toHaveLength(1);
     for (const [i, r] of reports.entries()) expect(r.failures, `replica ${rs[i]?.name}: ${JSON.stringify(r.failureLog.slice(0, 3))}`).toBe(0);
     for (const r of rs) await waitFor(async () => (await poolSize(r, 'stable')) === 2, { timeoutMs: 10_000, intervalMs: 100, what: `replica ${r.name} to route to the new containers` });
   });
