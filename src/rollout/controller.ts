@@ -6,7 +6,6 @@
 import type { RolloutAction, RolloutControl, RolloutRequest, RolloutStatus } from '../api/ports.js';
 import { rolloutPolicySchema } from '../config/schema.js';
 import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
-import { generations } from '../domain/generation.js';
 import { isTerminal, type RolloutEvent, type RolloutState } from '../domain/rollout.js';
 import { emptyStats } from '../analysis/judge.js';
 import { analysisEvent } from './analysis-input.js';
@@ -16,11 +15,10 @@ import type { PutResult } from '../store/port.js';
 import type { ControllerDeps } from './controller-ports.js';
 import { toEvent } from './actions.js';
 import { imagePlan } from './image-plan.js';
+import { CanaryLaunches } from './launches.js';
 
 /** Every replica re-reads rollout state on this period too (a missed notification heals). */
 const FOLLOW_REREAD_MS = 1000;
-/** A launch that ended without a result is tried again after this. */
-const RELAUNCH_MS = 1000;
 /** SIGTERM waits this long for background work (drains, removals); the persisted phase covers the rest. */
 const STOP_WAIT_MS = 10_000;
 
@@ -43,7 +41,7 @@ export class RolloutController implements RolloutControl {
   private readonly background = new Set<Promise<unknown>>();
   private readonly holdReason = new Map<string, string>();
   /** Canary containers being created and health-gated, per service. */
-  private readonly launches = new Map<string, { id: string; abort: AbortController; done: Promise<void> }>();
+  private readonly launches: CanaryLaunches | null;
   private stopped = false;
   /** Only the leader analyses and resumes; a single proxy always leads. */
   private leading = true;
@@ -52,7 +50,16 @@ export class RolloutController implements RolloutControl {
   private followTimer: NodeJS.Timeout | null = null;
   private unfollow: (() => void) | null = null;
 
-  constructor(private readonly d: ControllerDeps) {}
+  constructor(private readonly d: ControllerDeps) {
+    const host = {
+      clock: d.clock,
+      acting: () => this.leading && !this.stopped,
+      current: (service: string) => this.slots.get(service)?.state ?? null,
+      settle: (service: string, s: RolloutState, r: Result<string[], string>) => this.settle(service, s, r),
+      track: (p: Promise<void>) => this.track(p),
+    };
+    this.launches = d.fleet ? new CanaryLaunches(d.fleet, host) : null;
+  }
 
   /** Loads persisted rollouts and resumes the ones that were mid-flight (single proxy: it leads). */
   async restore(services: readonly string[]): Promise<void> {
@@ -99,7 +106,7 @@ export class RolloutController implements RolloutControl {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     // The new leader launches again (idempotent by container name); two launchers would race.
-    for (const l of this.launches.values()) l.abort.abort();
+    this.launches?.stopAll();
     this.d.log.log('warn', 'stopped leading rollouts', { reason });
   }
 
@@ -118,8 +125,7 @@ export class RolloutController implements RolloutControl {
       if (rec && (!cur || rec.version > cur.version || (force && rec.version !== cur.version))) {
         this.slots.set(service, { state: rec.value, version: rec.version });
         // Aborted (or replaced) through another replica: stop creating its containers.
-        const l = this.launches.get(service);
-        if (l && (l.id !== rec.value.id || rec.value.phase !== 'starting')) l.abort.abort();
+        void this.launches?.stop(service, rec.value);
         // A rollout another replica started or moved: the leader takes up its analysis.
         if (wake) this.schedule(service);
       }
@@ -203,55 +209,25 @@ export class RolloutController implements RolloutControl {
   /** Static targets are ready at once; containers are created and health-gated in the background. */
   private async makeReady(service: string, s: RolloutState): Promise<Result<RolloutStatus>> {
     if (s.docker) {
-      this.launch(service, s);
+      this.launches?.start(service, s);
       return ok(this.status(service) as RolloutStatus);
     }
     const r = await this.apply(service, { type: 'canary-ready' });
     return r.ok ? ok(this.status(service) as RolloutStatus) : r;
   }
 
-  /**
-   * Creates and health-gates the canary containers, then tells the machine. The wait is bounded by
-   * healthTimeout from this launch (a launch resumed after a restart gets the whole bound again).
-   */
-  private launch(service: string, s: RolloutState): void {
-    const fleet = this.d.fleet;
-    if (!fleet || this.launches.has(service) || !this.leading || this.stopped) return;
-    const abort = new AbortController();
-    const done = (async () => {
-      const r = await fleet.launch(s, this.d.clock.now() + s.policy.healthTimeout, abort.signal);
-      if (abort.signal.aborted || this.stopped) return;
-      const driven: Driven = { token: this.token };
-      await this.serial(service, async () => {
-        const cur = this.slots.get(service)?.state;
-        // Paused, aborted or replaced meanwhile: a resume launches again (idempotent).
-        if (!cur || cur.id !== s.id || cur.phase !== 'starting') return;
-        if (r.ok) {
-          await this.d.routing.setPool(service, 'canary', r.value);
-          await this.apply(service, { type: 'canary-ready', targets: r.value }, driven);
-        } else await this.apply(service, { type: 'canary-failed', reason: `canary did not become ready: ${r.error}` }, driven);
-      });
-    })().finally(() => this.afterLaunch(service, s));
-    this.launches.set(service, { id: s.id, abort, done });
-    this.track(done);
-  }
-
-  /**
-   * A launch ended. Still `starting` (it was aborted by a lost lease, or its result could not be
-   * stored): try again shortly. Its rollout no longer live (aborted through another replica while
-   * this one was creating containers): remove what it created after that replica's removal ran.
-   */
-  private afterLaunch(service: string, s: RolloutState): void {
-    this.launches.delete(service);
-    if (this.stopped || !this.leading) return;
-    const cur = this.slots.get(service)?.state;
-    if (cur?.id === s.id && cur.phase === 'starting') {
-      setTimeout(() => this.launch(service, cur), RELAUNCH_MS).unref();
-      return;
-    }
-    const g = generations(cur ?? null);
-    const live = g.stable === s.id || (g.hasCanary && g.canary === s.id);
-    if (!live) this.track(this.d.fleet?.retire(service, s.id) ?? Promise.resolve());
+  /** Hands a launch's result to the machine (the rollout may have moved on meanwhile). */
+  private settle(service: string, s: RolloutState, r: Result<string[], string>): Promise<void> {
+    const driven: Driven = { token: this.token };
+    return this.serial(service, async () => {
+      const cur = this.slots.get(service)?.state;
+      // Paused, aborted or replaced meanwhile: a resume launches again (idempotent).
+      if (!cur || cur.id !== s.id || cur.phase !== 'starting') return;
+      if (r.ok) {
+        await this.d.routing.setPool(service, 'canary', r.value);
+        await this.apply(service, { type: 'canary-ready', targets: r.value }, driven);
+      } else await this.apply(service, { type: 'canary-failed', reason: `canary did not become ready: ${r.error}` }, driven);
+    });
   }
 
   act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>> {
@@ -306,7 +282,7 @@ export class RolloutController implements RolloutControl {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     // A launch stops where it is; the persisted `starting` phase makes the next start reconcile.
-    for (const l of this.launches.values()) l.abort.abort();
+    this.launches?.stopAll();
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS)));
     await Promise.race([Promise.allSettled([...this.background]), cap]);
@@ -364,9 +340,7 @@ export class RolloutController implements RolloutControl {
   private async removePool(service: string, s: RolloutState, pool: 'canary' | 'old-stable', targets: string[]): Promise<void> {
     if (pool === 'canary') {
       // Containers still being created must not appear after their generation was removed.
-      const l = this.launches.get(service);
-      l?.abort.abort();
-      await l?.done;
+      await this.launches?.stop(service);
       await this.d.routing.setPool(service, 'canary', []);
     }
     // Other replicas apply the new routing within one re-read period: give them that before the
@@ -428,7 +402,7 @@ export class RolloutController implements RolloutControl {
     const s = this.active(service);
     const existing = this.timers.get(service);
     // A rollout started through another replica: only the leader makes its containers.
-    if (s?.phase === 'starting' && s.docker) this.launch(service, s);
+    if (s?.phase === 'starting' && s.docker) this.launches?.start(service, s);
     if (!s || s.phase !== 'progressing') {
       if (existing) clearTimeout(existing);
       this.timers.delete(service);
