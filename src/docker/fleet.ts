@@ -69,7 +69,7 @@ export class DockerFleet implements CanaryFleet {
       if (signal.aborted) return err('interrupted');
       const template = stables[i % stables.length] as ContainerView;
       const name = `${s.service}-${s.id.slice(0, 8)}-${i + 1}`;
-      const r = await this.create(template, name, s);
+      const r = await this.create(template, name, s, deadline, signal);
       if (!r.ok) return r;
       created.push(r.value);
     }
@@ -142,11 +142,13 @@ export class DockerFleet implements CanaryFleet {
     });
   }
 
-  private async create(template: ContainerView, name: string, s: RolloutState): Promise<Result<ContainerView, string>> {
+  private async create(template: ContainerView, name: string, s: RolloutState, deadline: number, signal: AbortSignal): Promise<Result<ContainerView, string>> {
     const d = s.docker as NonNullable<RolloutState['docker']>;
     const engine = this.engine(template.endpoint);
     try {
-      const t = await engine.template(template.id, d.image);
+      // A pull can take minutes: the launch gives up at its deadline (the engine may finish the
+      // pull on its own; no container is created from it).
+      const t = await within(engine.template(template.id, d.image), deadline - this.d.clock.now(), signal, `getting image ${d.image} (healthTimeout ${Math.round(s.policy.healthTimeout / 1000)}s)`);
       const labels = { [LABEL.service]: s.service, [LABEL.pool]: 'canary', [LABEL.rollout]: s.id, [LABEL.owner]: this.d.owner };
       const spec = cloneSpec(t, { image: d.image, name, env: d.env, labels });
       if (!spec.ok) return err(`cannot clone ${template.name} for ${s.service}: ${spec.error}`);
@@ -225,6 +227,21 @@ async function httpProbe(address: string, health: HealthProbe | null): Promise<s
   } catch (e) {
     return `GET ${path} failed: ${message(e)}`;
   }
+}
+
+/** `p`, or a rejection once `ms` have passed or `signal` aborts. */
+function within<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out ${what}`)), Math.max(0, ms));
+    onAbort = () => reject(new Error('interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, bound]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

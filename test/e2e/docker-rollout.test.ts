@@ -1,6 +1,7 @@
 // Image rollouts against the real Docker engine: veer clones the stable containers with the new
 // image, gates them on health, shifts live traffic, judges, and removes the losing generation.
 // Stable containers are test-app containers with a per-test `app` label (the service's selector).
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { docker, dockerSuite } from '../helpers/docker.js';
 import { adminCall, containersOf, startStable, useDockerApps, waitPhase, waitPoolSize, type DockerVeer } from '../helpers/docker-veer.js';
@@ -119,6 +120,32 @@ suite('image rollouts on Docker pools', () => {
     expect(exited.id).toBe(crash.body.id);
     expect(exited.reason).toMatch(/exited with code 1.*last output:.*(ERR_SOCKET_BAD_PORT|RangeError)/s);
     expect((await containersOf(a)).map((c) => c.id)).toEqual([stable[0]?.id]);
+  });
+
+  it('a pull that hangs (a registry on loopback that never answers) ends at healthTimeout, not at the engine\'s leisure', { timeout: 60_000 }, async () => {
+    const a = app('hang');
+    await startStable(a, 1);
+    const sockets = new Set<Socket>();
+    const silent = createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const v = await veer(a, { healthTimeout: '4s' });
+      await waitPoolSize(v.admin, 'stable', 1);
+      const port = (silent.address() as AddressInfo).port;
+      const t0 = Date.now();
+      const r = await adminCall(v.admin, 'POST', '/v1/services/web/rollouts', { canary: { image: `127.0.0.1:${port}/never:1` } });
+      expect(r.status).toBe(201);
+      const done = await waitPhase(v.admin, ['rolled-back', 'succeeded', 'aborted'], 30_000);
+      expect(done.phase).toBe('rolled-back');
+      expect(done.reason).toContain(`timed out getting image 127.0.0.1:${port}/never:1`);
+      expect(Date.now() - t0).toBeLessThan(4_000 + 4_000);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      silent.close();
+    }
   });
 
   it('refuses what it cannot do, by field: static targets for a Docker pool, a missing image, no stable container', { timeout: 60_000 }, async () => {
