@@ -80,7 +80,7 @@ export class DockerEngine implements ContainerDriver {
     return view;
   }
 
-  async retire(id: string, opts: { stopTimeoutS: number | null }): Promise<RetireResult> {
+  async retire(id: string, opts: { stopTimeoutS: number | null; volumes?: boolean }): Promise<RetireResult> {
     const info = await this.inspectRaw(id);
     if (info === null) return 'gone';
     const c = this.docker.getContainer(info.Id);
@@ -96,7 +96,7 @@ export class DockerEngine implements ContainerDriver {
       return 'gone';
     }
     try {
-      await this.call(`remove container ${short(id)}`, CALL_MS, (abortSignal) => c.remove({ v: false, force: false, abortSignal }));
+      await this.call(`remove container ${short(id)}`, CALL_MS, (abortSignal) => c.remove({ v: opts.volumes === true, force: false, abortSignal }));
       return 'removed';
     } catch (e) {
       if (isNotFound(e)) return 'gone';

@@ -85,7 +85,7 @@ export class DockerFleet implements CanaryFleet {
     for (let attempt = 1; attempt <= RETIRE_ATTEMPTS; attempt++) {
       failed = [];
       const doomed = await this.generation(service, generation, true, (endpoint, e) => failed.push(`${endpoint}: ${message(e)}`));
-      const results = await Promise.allSettled(doomed.map((c) => this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS })));
+      const results = await Promise.allSettled(doomed.map((c) => this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: generation !== null })));
       results.forEach((r, i) => r.status === 'rejected' && failed.push(`${doomed[i]?.name}: ${message(r.reason)}`));
       if (doomed.length > 0) this.d.log.log('info', 'removed containers', { service, generation, containers: doomed.map((c) => c.name), failed });
       if (failed.length === 0) return;
@@ -112,7 +112,7 @@ export class DockerFleet implements CanaryFleet {
     const own = await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service });
     const gens = new Map([[service, await this.generationsOf(service)]]);
     const doomed = orphans(own, gens, this.d.owner);
-    await Promise.all(doomed.map((o) => this.engine(o.container.endpoint).retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS })));
+    await Promise.all(doomed.map((o) => this.engine(o.container.endpoint).retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true })));
     for (const o of doomed) this.d.log.log('info', 'removed a leftover container', { service, container: o.container.name, reason: o.reason });
     return doomed.length;
   }

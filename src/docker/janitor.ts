@@ -74,7 +74,7 @@ export class Janitor {
             report.containers.push(entry);
             if (dryRun) return;
             try {
-              await engine.retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS });
+              await engine.retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true });
               entry.removed = true;
               this.d.log.log('info', 'pruned container', { endpoint: engine.endpoint, container: entry.name, reason: entry.reason });
             } catch (e) {

@@ -83,8 +83,11 @@ export interface ContainerDriver {
   template(containerId: string, image: string): Promise<CloneTemplate>;
   /** Creates (or finds, by name) and starts a container. Idempotent. */
   run(spec: CreateSpec): Promise<ContainerView>;
-  /** Restart policy "no", stop (grace `stopTimeoutS`, else the container's own), remove. Idempotent. */
-  retire(id: string, opts: { stopTimeoutS: number | null }): Promise<RetireResult>;
+  /**
+   * Restart policy "no", stop (grace `stopTimeoutS`, else the container's own), remove. Idempotent.
+   * `volumes`: also its anonymous volumes (veer's own clones; a user's container keeps them).
+   */
+  retire(id: string, opts: { stopTimeoutS: number | null; volumes?: boolean }): Promise<RetireResult>;
   /** The last lines a container wrote (for reasons); '' when unavailable. */
   logs(id: string, tail: number): Promise<string>;
   /** Follows the engine's container events; reconnects by itself until the returned stop is called. */

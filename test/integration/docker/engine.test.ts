@@ -159,6 +159,28 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     expect(await local.retire(v.id, { stopTimeoutS: 2 })).toBe('gone');
   });
 
+  it('removes the anonymous volumes of a container only when asked (veer\'s own clones)', async () => {
+    const anonymous = async (id: string): Promise<string[]> =>
+      ((await docker().getContainer(id).inspect()).Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => m.Name as string);
+    const volumeExists = async (name: string): Promise<boolean> =>
+      docker().getVolume(name).inspect().then(() => true, () => false);
+    const withVolume = (what: string): CreateSpec => {
+      const spec = appSpec(uniqueName(what));
+      spec.options.Volumes = { '/data': {} };
+      return spec;
+    };
+    const kept = await local.run(withVolume('vol-keep'));
+    const gone = await local.run(withVolume('vol-drop'));
+    const [keptVol] = await anonymous(kept.id);
+    const [goneVol] = await anonymous(gone.id);
+    expect(keptVol && goneVol).toBeTruthy();
+    expect(await local.retire(kept.id, { stopTimeoutS: 2 })).toBe('removed');
+    expect(await local.retire(gone.id, { stopTimeoutS: 2, volumes: true })).toBe('removed');
+    expect(await volumeExists(keptVol as string)).toBe(true);
+    expect(await volumeExists(goneVol as string)).toBe(false);
+    await docker().getVolume(keptVol as string).remove();
+  });
+
   it('retires an already stopped container (stop answers 304)', async () => {
     const v = await local.run(appSpec(uniqueName('stopped')));
     await docker().getContainer(v.id).stop({ t: 1 });
