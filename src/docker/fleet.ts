@@ -39,7 +39,12 @@ export interface FleetDeps {
   pollMs?: number;
 }
 
-const RETIRE_ATTEMPTS = 3;
+/**
+ * Removal is retried 1+2+4+8+16 s apart (about half a minute) before the controller reports what is
+ * left: an engine that restarts comes back within that, and the rollout stays `promoting` or
+ * `rolling-back` meanwhile, which is what is happening.
+ */
+const RETIRE_ATTEMPTS = 6;
 
 export class DockerFleet implements CanaryFleet {
   constructor(private readonly d: FleetDeps) {}
@@ -90,7 +95,7 @@ export class DockerFleet implements CanaryFleet {
       if (doomed.length > 0) this.d.log.log('info', 'removed containers', { service, generation, containers: doomed.map((c) => c.name), failed });
       if (failed.length === 0) return;
       this.d.log.log('warn', 'removing containers failed; retrying', { service, generation, attempt, failed });
-      await new Promise((r) => setTimeout(r, 1_000 * attempt));
+      if (attempt < RETIRE_ATTEMPTS) await new Promise((r) => setTimeout(r, 1_000 * 2 ** (attempt - 1)));
     }
     throw new Error(`could not remove every container of ${service} (generation ${generation ?? 'unlabelled'}): ${failed.join('; ')}`);
   }
