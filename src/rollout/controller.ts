@@ -5,7 +5,7 @@
 // operator's action.
 import type { RolloutAction, RolloutControl, RolloutRequest, RolloutStatus } from '../api/ports.js';
 import { rolloutPolicySchema } from '../config/schema.js';
-import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError, assertNever, err, ok, type Result } from '../domain/errors.js';
 import { isTerminal, type RolloutEvent, type RolloutState } from '../domain/rollout.js';
 import { emptyStats } from '../analysis/judge.js';
 import { analysisEvent } from './analysis-input.js';
@@ -394,6 +394,8 @@ export class RolloutController implements RolloutControl {
       case 'rolled-back':
       case 'aborted':
         return;
+      default:
+        assertNever(s.phase, 'phase');
     }
   }
 
