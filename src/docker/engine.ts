@@ -22,8 +22,14 @@ const REMOVAL_POLL_MS = 100;
 const DEFAULT_STOP_S = 10;
 
 /** The engine is already removing the container (AutoRemove after it stopped). */
-const beingRemoved = (e: unknown): boolean =>
+export const beingRemoved = (e: unknown): boolean =>
   statusOf(e) !== undefined && /marked for removal|removal .*(already )?in progress/i.test(engineMessage(e));
+
+/**
+ * Engine 20.10 answers 500 "container not running" to an update that races the container's own
+ * stop (a concurrent retire, AutoRemove). It is being removed next anyway, so the policy no longer matters.
+ */
+export const stoppedUnderUs = (e: unknown): boolean => statusOf(e) !== undefined && /container not running|is not running/i.test(engineMessage(e));
 
 const short = (id: string): string => (/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id);
 
@@ -87,7 +93,8 @@ export class DockerEngine implements ContainerDriver {
     // First, so `restart: always` cannot bring it back once stopped (not even across a daemon restart).
     // "Marked for removal" (409, or 500 on Engine 20.10) means AutoRemove got there first: go on.
     const noRestart = { RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } };
-    if ((await this.tolerate(`update container ${short(id)}`, CALL_MS, beingRemoved, (s) => c.update({ ...noRestart, abortSignal: s }))) === 'gone') return 'gone';
+    const updateDone = (e: unknown): boolean => beingRemoved(e) || stoppedUnderUs(e);
+    if ((await this.tolerate(`update container ${short(id)}`, CALL_MS, updateDone, (s) => c.update({ ...noRestart, abortSignal: s }))) === 'gone') return 'gone';
     const ownGrace = (info.Config as { StopTimeout?: number }).StopTimeout ?? DEFAULT_STOP_S;
     const graceS = opts.stopTimeoutS ?? ownGrace;
     const t = opts.stopTimeoutS === null ? {} : { t: opts.stopTimeoutS };

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { ContainerInspectInfo, ImageInspectInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { toImageConfig, toView } from '../../../src/docker/engine.js';
+import { beingRemoved, stoppedUnderUs, toImageConfig, toView } from '../../../src/docker/engine.js';
 import { EngineErrors, engineMessage, isConnectionError } from '../../../src/docker/engine-errors.js';
 import { JsonLines } from '../../../src/docker/engine-events.js';
 import { asBuffer, demuxLogs } from '../../../src/docker/engine-logs.js';
@@ -186,5 +186,19 @@ describe('EngineErrors', () => {
     const streamed = Object.assign(new Error('(HTTP code 500) server error - Get "http://127.0.0.1:1/v2/": connection refused '), { statusCode: 500, json: null });
     expect(engineMessage(streamed)).toBe('Get "http://127.0.0.1:1/v2/": connection refused');
     expect(engineMessage(new Error('plain'))).toBe('plain');
+  });
+});
+
+describe('answers retire treats as "already done"', () => {
+  const engineError = (statusCode: number, message: string): Error => Object.assign(new Error(`(HTTP code ${statusCode})`), { statusCode, json: { message } });
+  it('an update racing the container\'s own stop (Engine 20.10: 500 "container not running") is not a failure', () => {
+    expect(stoppedUnderUs(engineError(500, 'Cannot update container 1b8c: runc did not terminate successfully: exit status 1: container not running\n: unknown'))).toBe(true);
+    expect(stoppedUnderUs(engineError(500, 'Cannot update container 1b8c: no space left on device'))).toBe(false);
+    expect(stoppedUnderUs(new Error('container not running'))).toBe(false);
+  });
+  it('"marked for removal" and "removal already in progress" mean AutoRemove got there first', () => {
+    expect(beingRemoved(engineError(500, 'Cannot update container abc: container is marked for removal and cannot be "update"'))).toBe(true);
+    expect(beingRemoved(engineError(409, 'removal of container abc is already in progress'))).toBe(true);
+    expect(beingRemoved(engineError(409, 'conflict: unable to remove repository reference'))).toBe(false);
   });
 });
