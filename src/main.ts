@@ -8,7 +8,6 @@ import type { ReadyState } from './api/ports.js';
 import type { Config } from './config/schema.js';
 import { DataPlane } from './dataplane/dataplane.js';
 import { systemClock, type Clock, type Random } from './domain/clock.js';
-import { ConfigError } from './domain/errors.js';
 import { jsonLogger, type Logger } from './domain/log.js';
 import { POOL_NAMES } from './domain/pool.js';
 import { bpToPercent } from './domain/weight.js';

@@ -10,7 +10,7 @@ import type { Logger } from '../domain/log.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { CanaryFleet } from '../rollout/fleet.js';
 import { cloneSpec } from './clone-spec.js';
-import { addressOf, generationOf, matchesSelector, ownedBy, serviceGenerations, type DockerService } from './membership.js';
+import { addressOf, generationOf, matchesSelector, serviceGenerations, type DockerService } from './membership.js';
 import { orphans } from './orphans.js';
 import { LABEL, type ContainerDriver, type ContainerView } from './port.js';
 
@@ -132,8 +132,8 @@ export class DockerFleet implements CanaryFleet {
     const found = await this.listAll(labels, all, onDown);
     const userCanary = svc.docker.canary;
     return found
+      // A labelled generation was listed by owner and service already; the unlabelled one by selector.
       .filter((c) => generationOf(c) === gen && (gen !== null || (matchesSelector(c, stable) && !(userCanary && matchesSelector(c, userCanary)))))
-      .filter((c) => gen === null || ownedBy(c, service, this.d.owner))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 

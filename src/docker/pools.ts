@@ -6,7 +6,7 @@
 import type { Generations } from '../domain/generation.js';
 import type { Logger } from '../domain/log.js';
 import type { PoolName } from '../domain/pool.js';
-import { matchesSelector, members, ownedBy, type DockerService } from './membership.js';
+import { matchesSelector, members, type DockerService } from './membership.js';
 import { LABEL, type ContainerDriver, type ContainerView, type EngineEvent } from './port.js';
 
 export interface PoolsDeps {
@@ -114,7 +114,7 @@ export class DockerPools {
 
   private relevant(c: ContainerView): boolean {
     if (c.labels[LABEL.owner] === this.d.owner) return true;
-    return this.d.services.some((s) => matchesSelector(c, s.stable) || (s.canary !== undefined && matchesSelector(c, s.canary)) || ownedBy(c, s.name, this.d.owner));
+    return this.d.services.some((s) => matchesSelector(c, s.stable) || (s.canary !== undefined && matchesSelector(c, s.canary)));
   }
 
   /** Replaces an engine's cache with what it lists now: one listing per selector plus veer's own. */

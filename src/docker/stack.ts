@@ -50,11 +50,13 @@ export class DockerStack {
     config: Config,
     d: StackDeps,
   ) {
-    const services = config.services.map(dockerService).filter((s): s is DockerService => s !== null);
+    const services: DockerService[] = [];
     const fleetServices = new Map<string, FleetService>();
     for (const s of config.services) {
       const docker = dockerService(s);
-      if (docker) fleetServices.set(s.name, { docker, health: s.healthCheck ? { path: s.healthCheck.path, expectStatusBelow: s.healthCheck.expectStatusBelow } : null });
+      if (!docker) continue;
+      services.push(docker);
+      fleetServices.set(s.name, { docker, health: s.healthCheck ? { path: s.healthCheck.path, expectStatusBelow: s.healthCheck.expectStatusBelow } : null });
     }
     const owner = config.docker.owner;
     const stopTimeoutS = config.docker.stopTimeout === undefined ? null : Math.ceil(config.docker.stopTimeout / 1000);

@@ -5,17 +5,17 @@ import { UnavailableError, ValidationError, err, ok, type Result } from '../doma
 import type { DockerRollout } from '../domain/rollout.js';
 import type { CanaryFleet } from './fleet.js';
 
+const NO_DOCKER = 'image rollouts need Docker pools (no docker endpoint is configured)';
+
 /** null for a static-target rollout; refuses static targets for a Docker-backed stable pool. */
 export async function imagePlan(fleet: CanaryFleet | undefined, service: string, req: RolloutRequest): Promise<Result<DockerRollout | null>> {
-  const dockerPool = fleet !== undefined && fleet.refuse(service) === null;
+  const why = fleet ? fleet.refuse(service) : NO_DOCKER;
   if ('targets' in req.canary) {
     // A promotion would make static targets stable while the watcher keeps routing containers.
-    if (dockerPool) return err(new ValidationError([{ path: 'canary.targets', message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})` }]));
+    if (why === null) return err(new ValidationError([{ path: 'canary.targets', message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})` }]));
     return ok(null);
   }
-  if (!fleet) return err(new ValidationError([{ path: 'canary.image', message: 'image rollouts need Docker pools (no docker endpoint is configured)' }]));
-  const why = fleet.refuse(service);
-  if (why !== null) return err(new ValidationError([{ path: 'canary.image', message: why }]));
+  if (!fleet || why !== null) return err(new ValidationError([{ path: 'canary.image', message: why ?? NO_DOCKER }]));
   let stableGeneration: string | null;
   let count = req.canary.count;
   try {
