@@ -1,5 +1,6 @@
 // Which config file `start` and `validate` read: -c, else $VEER_CONFIG, else ./proxy.config.yaml.
 import type { Config } from '../config/schema.js';
+import type { Problem } from '../domain/errors.js';
 import type { OptionValues } from './args.js';
 import type { CliIO } from './command.js';
 
@@ -10,17 +11,16 @@ export function configPath(values: OptionValues, env: NodeJS.ProcessEnv): string
 }
 
 /**
- * Loads and validates the config named by the options, printing every problem when it is invalid.
- * Loaded lazily so client commands start without the YAML and schema modules.
+ * Loads and validates the config named by the options, preflight included, printing every problem
+ * when it is invalid and every warning either way. Loaded lazily so client commands start without
+ * the YAML and schema modules.
  */
-export async function loadConfigOrReport(values: OptionValues, io: CliIO): Promise<{ config: Config; path: string } | null> {
-  const { loadConfigFile } = await import('../config/load.js');
-  const { formatProblems } = await import('../config/problems.js');
+export async function loadConfigOrReport(values: OptionValues, io: CliIO): Promise<{ config: Config; path: string; warnings: Problem[] } | null> {
+  const { inspectConfigFile } = await import('../config/load.js');
+  const { formatProblems, formatWarning } = await import('../config/problems.js');
   const path = configPath(values, io.env);
-  const r = await loadConfigFile(path, io.env);
-  if (!r.ok) {
-    io.err(formatProblems(r.error, path));
-    return null;
-  }
-  return { config: r.value, path };
+  const { result, warnings } = await inspectConfigFile(path, io.env);
+  if (!result.ok) io.err(formatProblems(result.error, path));
+  for (const w of warnings) io.err(formatWarning(w));
+  return result.ok ? { config: result.value, path, warnings } : null;
 }

@@ -1,57 +1,83 @@
-// Reads proxy.config.yaml: YAML → `${VAR}` interpolation → schema validation, collecting every problem
-// (syntax, unset variables, invalid fields) so the operator fixes the file in one pass.
+// Reads proxy.config.yaml: YAML → `${VAR}` interpolation → schema validation and preflight, collecting
+// every problem (syntax, unset variables, invalid fields, checks spanning fields, what `start` would
+// refuse) so the operator fixes the file in one pass.
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, err, ok, type Problem, type Result } from '../domain/errors.js';
+import { hostAddresses } from '../domain/self-address.js';
 import { type Env, interpolateDocument, interpolateValue } from './interpolate.js';
+import { dedupe, preflight } from './preflight.js';
 import { validateWith } from './problems.js';
 import { type Config, configSchema } from './schema.js';
 
 // Guards against alias bombs ("billion laughs") in a file that may come from anywhere.
 const MAX_ALIAS_COUNT = 100;
 
+export interface ConfigReport {
+  result: Result<Config, ConfigError>;
+  /** Valid but probably unintended (routes that can never match): printed, never fatal. */
+  warnings: Problem[];
+}
+
+/** What the host looks like to the checks; tests pin it. */
+export interface HostFacts {
+  /** This machine's addresses and names (see hostAddresses()); default: read from the OS. */
+  localAddresses?: ReadonlySet<string>;
+}
+
 export async function loadConfigFile(path: string, env: Env = process.env): Promise<Result<Config, ConfigError>> {
+  return (await inspectConfigFile(path, env)).result;
+}
+
+/** loadConfigFile, plus the warnings. */
+export async function inspectConfigFile(path: string, env: Env = process.env, host: HostFacts = {}): Promise<ConfigReport> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    return err(new ConfigError(`cannot read config file ${path}: ${describeFsError(e)}`));
+    return { result: err(new ConfigError(`cannot read config file ${path}: ${describeFsError(e)}`)), warnings: [] };
   }
-  return parseConfigText(text, env, path);
+  return inspectConfigText(text, env, path, host);
 }
 
 /** `source` (a file name) only appears in the error message. */
 export function parseConfigText(text: string, env: Env, source?: string): Result<Config, ConfigError> {
+  return inspectConfigText(text, env, source).result;
+}
+
+export function inspectConfigText(text: string, env: Env, source?: string, host: HostFacts = {}): ConfigReport {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core', merge: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return err(configError(doc.errors.map((e) => yamlProblem(e, lines, text)), source));
+    return { result: err(configError(doc.errors.map((e) => yamlProblem(e, lines, text)), source)), warnings: [] };
   }
   const problems = interpolateDocument(doc, env);
   let tree: unknown;
   try {
     tree = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
-    return err(configError([...problems, { path: '', message: `YAML: ${(e as Error).message}` }], source));
+    return { result: err(configError([...problems, { path: '', message: `YAML: ${(e as Error).message}` }], source)), warnings: [] };
   }
-  return validate(tree, problems, source);
+  return validate(tree, problems, source, host);
 }
 
 /** For callers that already hold a config-shaped object (tests, API overrides). */
-export function parseConfigObject(obj: unknown, env: Env): Result<Config, ConfigError> {
+export function parseConfigObject(obj: unknown, env: Env, host: HostFacts = {}): Result<Config, ConfigError> {
   const r = interpolateValue(obj, env);
-  return validate(r.value, r.problems);
+  return validate(r.value, r.problems, undefined, host).result;
 }
 
-function validate(tree: unknown, earlier: readonly Problem[], source?: string): Result<Config, ConfigError> {
+/** The schema's field errors and preflight's problems together: the operator fixes the file in one pass. */
+function validate(tree: unknown, earlier: readonly Problem[], source: string | undefined, host: HostFacts): ConfigReport {
   // An empty file (or one holding only comments) parses to null: that means "all defaults".
   const r = validateWith(configSchema, tree ?? {});
-  // A field whose variable is unset was replaced by "": its schema complaint would only repeat the cause.
+  const checks = preflight(tree ?? {}, host.localAddresses ?? hostAddresses());
+  // A field whose variable is unset was replaced by "": a complaint about it would only repeat the cause.
   const reported = new Set(earlier.map((p) => p.path));
-  const later = r.ok ? [] : r.error.filter((p) => !reported.has(p.path));
+  const later = dedupe([...(r.ok ? [] : r.error), ...checks.problems]).filter((p) => !reported.has(p.path));
   const problems = [...earlier, ...later];
-  if (problems.length > 0 || !r.ok) return err(configError(problems, source));
-  return ok(r.value);
+  if (problems.length > 0 || !r.ok) return { result: err(configError(problems, source)), warnings: checks.warnings };
+  return { result: ok(r.value), warnings: checks.warnings };
 }
 
 function configError(problems: readonly Problem[], source?: string): ConfigError {

@@ -83,6 +83,11 @@ export function formatProblems(error: ConfigError, source?: string): string {
   return [`${where}invalid configuration (${n} problem${n === 1 ? '' : 's'}):`, ...lines].join('\n');
 }
 
+/** One line per warning: `warning: <path>: <message>`. */
+export function formatWarning(p: Problem): string {
+  return `warning: ${p.path ? `${p.path}: ` : ''}${oneLine(p.message)}`;
+}
+
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ');
 }

@@ -1,9 +1,10 @@
-// The whole configuration contract, with every default (DESIGN.md: "all defaults live here").
+// The whole configuration contract, with every default: all defaults live here, nowhere else.
 // Durations are accepted as "500ms" / "30s" / "2m" and come out as milliseconds; weights as
 // percentages and come out as basis points. Keys are part of the public contract: add, never rename.
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
+import { parseSize } from '../domain/size.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
 import { percentToBp } from '../domain/weight.js';
@@ -200,6 +201,40 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const policyMatchesDomain: Same<RolloutPolicy, DomainRolloutPolicy> = true;
 void policyMatchesDomain;
 
+/** A byte size ("10mb", "512kb", or a number of bytes). */
+export const sizeValue = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const r = parseSize(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }
+  return r.bytes;
+});
+
+const limitsSchema = z
+  .object({
+    /** Larger request bodies are refused 413 before the upstream receives more than this (absent: no limit). */
+    maxRequestBody: sizeValue.optional(),
+  })
+  .strict()
+  .prefault({});
+
+/** The upstream-side timeouts a service may set for itself; the listener's own stay in proxy.timeouts. */
+const LISTENER_TIMEOUTS = ['clientKeepAlive', 'clientHeader', 'clientRequest', 'shutdown'] as const;
+const serviceTimeoutsSchema = z
+  .object({
+    connect: positiveDurationValue.optional(),
+    header: positiveDurationValue.optional(),
+    body: positiveDurationValue.optional(),
+    upstreamIdle: positiveDurationValue.optional(),
+    ...Object.fromEntries(
+      LISTENER_TIMEOUTS.map((k) => [k, z.unknown().refine(() => false, { message: `applies to the whole listener, before a request is routed: set proxy.timeouts.${k} instead` }).optional()]),
+    ),
+  })
+  .strict()
+  .transform((t) => ({ connect: t.connect, header: t.header, body: t.body, upstreamIdle: t.upstreamIdle }))
+  .prefault({});
+
 export const serviceSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "-" or "_" (max 63)'),
@@ -212,6 +247,9 @@ export const serviceSchema = z
     healthCheck: healthCheckSchema.optional(),
     outlier: outlierSchema,
     rollout: rolloutPolicySchema.prefault({}),
+    limits: limitsSchema,
+    /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle). */
+    timeouts: serviceTimeoutsSchema,
   })
   .strict()
   .refine((s) => !s.canary.docker || s.stable.docker, { path: ['canary', 'docker'], message: 'a Docker canary pool needs a Docker stable pool (stable.docker)' });
@@ -241,8 +279,15 @@ const timeoutsSchema = z
 
 const proxySchema = z
   .object({
-    /** Header that forces a pool; `false` disables the override. */
-    overrideHeader: z.union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)]).default('x-veer-pool'),
+    /**
+     * Header that forces a pool (e.g. "x-veer-pool"); `false` (the default) disables the override, so
+     * an anonymous client can never pick the canary on its own.
+     */
+    overrideHeader: z.union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)]).default(false),
+    /** Peers whose override header is honoured (CIDR list); loopback only by default. */
+    overrideFrom: z.array(ipOrCidr).default(['127.0.0.0/8', '::1']),
+    /** More request header fields than this are refused 431, never forwarded with fields dropped. */
+    maxHeaders: z.number().int().min(1).max(10_000).default(100),
     /** Peers whose X-Forwarded-* headers are trusted and extended rather than replaced. */
     trustedProxies: z.array(ipOrCidr).default([]),
     /** Pseudonym in the Via header; also used for loop detection. */
@@ -347,35 +392,10 @@ export const configSchema = z
     services: z.array(serviceSchema).default([]),
     notifications: notificationsSchema,
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    const seen = new Map<string, number>();
-    c.services.forEach((s, i) => {
-      const prev = seen.get(s.name);
-      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate service name "${s.name}" (also services[${prev}])` });
-      seen.set(s.name, i);
-    });
-    const endpoints = new Set(c.docker.endpoints.map((e) => e.name));
-    c.services.forEach((s, i) => {
-      for (const pool of ['stable', 'canary'] as const) {
-        const docker = s[pool].docker;
-        if (docker && endpoints.size === 0) ctx.addIssue({ code: 'custom', path: ['services', i, pool, 'docker'], message: 'needs a Docker engine, but docker.endpoints is empty' });
-        const ep = docker?.endpoint;
-        if (ep !== undefined && !endpoints.has(ep)) ctx.addIssue({ code: 'custom', path: ['services', i, pool, 'docker', 'endpoint'], message: `no docker endpoint named "${ep}" (docker.endpoints has: ${[...endpoints].join(', ')})` });
-      }
-    });
-    const routes = new Map<string, string>();
-    for (const s of c.services) {
-      for (const h of s.match.hosts) {
-        const key = `${h.toLowerCase()}|${s.match.pathPrefix}`;
-        const other = routes.get(key);
-        if (other !== undefined && other !== s.name) {
-          ctx.addIssue({ code: 'custom', path: ['services'], message: `services "${other}" and "${s.name}" both match host "${h}" with path prefix "${s.match.pathPrefix}"` });
-        }
-        routes.set(key, s.name);
-      }
-    }
-  });
+  // Checks spanning several fields (unique names, Docker endpoint references, routes two services
+  // claim) live in config/cross-checks.ts: a refinement here would be skipped whenever any field
+  // failed, hiding them behind the other problems. The loader runs them on the raw tree.
+  .strict();
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -95,7 +95,7 @@ export interface ContainerDriver {
   close(): void;
 }
 
-/** Labels veer puts on the containers it creates (contract: DESIGN.md). */
+/** Labels veer puts on the containers it creates (part of the public contract: other programs select on them). */
 export const LABEL = {
   service: 'veer.service',
   pool: 'veer.pool',

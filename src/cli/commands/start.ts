@@ -1,6 +1,5 @@
 // `veer start [-c file]`: load the config, run the proxy until SIGTERM/SIGINT, then shut down
 // gracefully. A second signal means "now": an operator who presses Ctrl-C twice is not kept waiting.
-import { checkAdminExposure } from '../../api/auth.js';
 import { ConfigError } from '../../domain/errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
@@ -14,13 +13,10 @@ export const startCommand: Command = {
   async run(args, io) {
     const loaded = await loadConfigOrReport(args.values, io);
     if (loaded === null) return EXIT.config;
+    // Loading ran the same preflight as `veer validate` (and printed its warnings): what is left to
+    // fail is what only running can find.
     const { config, path } = loaded;
     const { formatProblems } = await import('../../config/problems.js');
-    const exposure = checkAdminExposure(config.admin.listen.host, config.admin.token);
-    if (!exposure.ok) {
-      io.err(formatProblems(exposure.error, path));
-      return EXIT.config;
-    }
     const { startVeer } = await import('../../main.js');
     let running: { close(): Promise<void> };
     try {

@@ -1,4 +1,5 @@
-// `veer validate [-c file]`: every problem in one pass, exit 2 when there is any.
+// `veer validate [-c file]`: every problem `veer start` would refuse, and every warning, in one pass;
+// exit 2 when there is any problem (warnings alone exit 0).
 import { EXIT, type Command } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
 
@@ -11,7 +12,8 @@ export const validateCommand: Command = {
   async run(args, io) {
     const loaded = await loadConfigOrReport(args.values, io);
     if (loaded === null) return EXIT.config;
-    io.out(`ok: ${loaded.config.services.length} services`);
+    const n = loaded.warnings.length;
+    io.out(`ok: ${loaded.config.services.length} services${n > 0 ? ` (${n} warning${n === 1 ? '' : 's'})` : ''}`);
     return EXIT.ok;
   },
 };
