@@ -1,9 +1,10 @@
 // The admin app. It never listens by itself: main.ts binds it, tests use `inject` or port 0.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { VeerError } from '../domain/errors.js';
+import { UnavailableError, VeerError } from '../domain/errors.js';
 import { jsonLogger, type Logger } from '../domain/log.js';
-import { registerAuth } from './auth.js';
-import { installErrorHandling } from './errors.js';
+import { answerClientError } from './client-errors.js';
+import { frameworkError, installErrorHandling, sendError } from './errors.js';
+import { installGate, refuseUnlessAdmitted } from './gate.js';
 import type { AdminDeps } from './ports.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
@@ -11,6 +12,7 @@ import { healthRoutes } from './routes/health.js';
 import { pruneRoutes } from './routes/prune.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { serviceRoutes } from './routes/services.js';
+import { installServiceNameCheck } from './service-name.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -20,6 +22,8 @@ declare module 'fastify' {
 }
 
 export const ADMIN_BODY_LIMIT = 64 * 1024;
+/** Longest path parameter the router accepts (a service name has at most 63 characters). */
+export const MAX_PARAM_LENGTH = 100;
 
 export interface BuildAppOptions {
   logger?: Logger;
@@ -28,10 +32,30 @@ export interface BuildAppOptions {
 }
 
 export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: ADMIN_BODY_LIMIT, return503OnClosing: true });
-  installErrorHandling(app, opts.logger ?? jsonLogger(), ADMIN_BODY_LIMIT);
+  const log = opts.logger ?? jsonLogger();
+  const app = Fastify({
+    logger: false,
+    bodyLimit: ADMIN_BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Every answer fastify or Node would write on their own is replaced by one of ours: the gate
+    // answers a missing Host, installShutdownAnswer the requests that arrive while closing.
+    http: { requireHostHeader: false },
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
+    // Router errors skip the hooks, so the gate runs here too: a caller without the token learns
+    // nothing, not even that its URL was malformed.
+    frameworkErrors: (error, request, reply) => {
+      if (refuseUnlessAdmitted(request, reply, deps.token)) return;
+      const e = frameworkError(error, MAX_PARAM_LENGTH);
+      if (e.httpStatus >= 500) log.log('error', 'admin api: router error', { code: error.code });
+      sendError(reply, e);
+    },
+  });
+  installGate(app, deps.token);
+  installShutdownAnswer(app);
+  installServiceNameCheck(app);
+  installErrorHandling(app, log, ADMIN_BODY_LIMIT);
   installJsonParser(app);
-  registerAuth(app, deps.token);
   healthRoutes(app, deps);
   serviceRoutes(app, deps);
   clusterRoutes(app, deps);
@@ -39,6 +63,19 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   pruneRoutes(app, deps);
   eventRoutes(app, deps, { keepaliveMs: opts.sseKeepaliveMs });
   return app;
+}
+
+/** Requests that arrive on a kept-alive connection while the app closes get a 503 of ours, and the connection ends. */
+function installShutdownAnswer(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    return sendError(reply, new UnavailableError('veer is shutting down: retry on another replica or after the restart'));
+  });
 }
 
 /**

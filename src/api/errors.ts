@@ -1,12 +1,19 @@
 // The one place the admin API turns failures into responses: VeerError → its status and JSON,
-// fastify's own client errors → a VeerError with a clear message, anything else → a bare 500
-// (logged, never echoed: stacks and internals are not for clients).
+// fastify's own errors → a VeerError with a message of ours, anything else → a bare 500 (logged,
+// never echoed: stacks and internals are not for clients). No answer repeats the request path.
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { NotFoundError, VeerError, isVeerError } from '../domain/errors.js';
+import { VeerError, isVeerError } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 
 export function sendError(reply: FastifyReply, e: VeerError): FastifyReply {
   return reply.code(e.httpStatus).type('application/json; charset=utf-8').send(e.toJSON());
+}
+
+export const internalError = (): VeerError => new VeerError('internal', 500, 'internal error');
+
+/** A Content-Type worth repeating: short, printable. Anything else is described, not echoed. */
+function shownContentType(contentType: string): string {
+  return /^[\x20-\x7e]{1,100}$/.test(contentType) ? `"${contentType}"` : '(not shown: too long or not printable)';
 }
 
 export function clientError(e: FastifyError, contentType: string | undefined, bodyLimit: number): VeerError | undefined {
@@ -15,7 +22,7 @@ export function clientError(e: FastifyError, contentType: string | undefined, bo
       return new VeerError(
         'unsupported_media_type',
         415,
-        contentType ? `unsupported Content-Type "${contentType}": send application/json` : 'missing Content-Type: send application/json',
+        contentType ? `unsupported Content-Type ${shownContentType(contentType)}: send application/json` : 'missing Content-Type: send application/json',
       );
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new VeerError('payload_too_large', 413, `request body is larger than ${bodyLimit} bytes`);
@@ -24,9 +31,22 @@ export function clientError(e: FastifyError, contentType: string | undefined, bo
     default:
       break;
   }
+  // fastify's own wording can carry request data; only the status is kept.
   const status = e.statusCode ?? 0;
-  if (status >= 400 && status < 500) return new VeerError('bad_request', status, e.message);
+  if (status >= 400 && status < 500) return new VeerError('bad_request', status, 'the request could not be processed');
   return undefined;
+}
+
+/** The router's errors (frameworkErrors), answered only once the caller was admitted. */
+export function frameworkError(e: FastifyError, maxParamLength: number): VeerError {
+  switch (e.code) {
+    case 'FST_ERR_BAD_URL':
+      return new VeerError('bad_request', 400, 'the request path is not valid (malformed percent-encoding)');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new VeerError('uri_too_long', 414, `a path segment is longer than ${maxParamLength} characters (service names have at most 63)`);
+    default:
+      return internalError();
+  }
 }
 
 export function installErrorHandling(app: FastifyInstance, log: Logger, bodyLimit: number): void {
@@ -40,10 +60,7 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, bodyLimi
       error: error instanceof Error ? error.message : String(error),
       stack: error instanceof Error ? error.stack : undefined,
     });
-    return reply.code(500).type('application/json; charset=utf-8').send({ error: { code: 'internal', message: 'internal error' } });
+    return sendError(reply, internalError());
   });
-  app.setNotFoundHandler(async (request, reply) => {
-    const path = request.url.split('?')[0] ?? request.url;
-    return sendError(reply, new NotFoundError('route', `${request.method} ${path}`));
-  });
+  app.setNotFoundHandler(async (_request, reply) => sendError(reply, new VeerError('not_found', 404, 'no such route (the admin API routes are /healthz, /readyz, /metrics and /v1/…)')));
 }

@@ -1,5 +1,7 @@
 import type { Result } from '../domain/errors.js';
-export interface TargetStatus { id: string; healthy: boolean; ejected: boolean; outstanding: number }
+import type { TargetAddress } from '../domain/target.js';
+/** `health`: unchecked (no health check), pending (new, not yet passed: no traffic), healthy, unhealthy. */
+export interface TargetStatus { id: string; healthy: boolean; health: 'unchecked' | 'pending' | 'healthy' | 'unhealthy'; ejected: boolean; outstanding: number }
 export interface PoolStatus { targets: TargetStatus[] }
 export interface PoolMetrics { window: string; requests: number; errors: number; errorRate: number; p50Ms: number; p95Ms: number; p99Ms: number }
 import type { Phase, RolloutEvent, Verdict } from '../domain/rollout.js';
@@ -66,6 +68,8 @@ export interface AdminDeps {
   cluster(): ClusterView;
   /** Garbage collection of containers (Docker); errors as values (UnavailableError when no engine can be used). */
   prune?(dryRun: boolean): Promise<Result<PruneReport>>;
+  /** Null when a canary target is not veer itself; else why it is ("veer's own data-plane listener …"). */
+  isSelf(target: TargetAddress): string | null;
   token: string;            // '' = no auth
   version: string;
 }

@@ -55,18 +55,18 @@ beforeAll(async () => {
       pools: {
         stable: {
           targets: [
-            { id: '127.0.0.1:9001', healthy: true, ejected: false, outstanding: 0 },
-            { id: '127.0.0.1:9002', healthy: true, ejected: true, outstanding: 0 },
-            { id: '127.0.0.1:9003', healthy: false, ejected: false, outstanding: 0 },
+            { id: '127.0.0.1:9001', healthy: true, health: 'unchecked', ejected: false, outstanding: 0 },
+            { id: '127.0.0.1:9002', healthy: true, health: 'unchecked', ejected: true, outstanding: 0 },
+            { id: '127.0.0.1:9003', healthy: false, health: 'unhealthy', ejected: false, outstanding: 0 },
           ],
         },
-        canary: { targets: [{ id: '127.0.0.1:9101', healthy: true, ejected: false, outstanding: 1 }] },
+        canary: { targets: [{ id: '127.0.0.1:9101', healthy: true, health: 'healthy', ejected: false, outstanding: 1 }] },
       },
       metrics: {
         stable: poolMetrics({ requests: 1200, errors: 12, errorRate: 0.01, p99Ms: 35.4 }),
         canary: poolMetrics({ requests: 400, errors: 0, errorRate: 0, p99Ms: 41 }),
       },
-      rollout: { id: 'r-1', strategy: 'canary', phase: 'progressing', step: 2, weight: 25, reason: null, startedAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:01:00.000Z' },
+      rollout: { id: 'r-1', strategy: 'canary', phase: 'progressing', step: 2, weight: 25, reason: null, startedAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:01:00.000Z', steps: [5, 10, 25, 50, 100], stepStartedAt: '2024-01-01T00:01:00.000Z', failures: 0, canary: { targets: ['127.0.0.1:9101'] }, lastVerdict: null },
     }),
     fakeService('api'),
   ]);
@@ -90,8 +90,10 @@ describe('veer status', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^SERVICE\s+WEIGHT\s+STABLE\s+CANARY\s+REQ S\/C\s+ERR% S\/C\s+P99 S\/C\s+ROLLOUT$/);
-    expect(lines[1]?.split(/\s+/)).toEqual(['web', '25%', '1/3', '1/1', '1200/400', '1.00/0.00', '35ms/41ms', 'progressing']);
-    expect(lines[2]?.split(/\s+/)).toEqual(['api', '0%', '1/1', '0/0', '0/0', '-/-', '-/-', '-']);    // The replicas that reported lately and which one leads (one replica here, which leads).
+    // The rollout column names the phase and the step: "progressing 3/5 25%".
+    expect(lines[1]?.split(/\s+/)).toEqual(['web', '25%', '1/3', '1/1', '1200/400', '1.00/0.00', '35ms/41ms', 'progressing', '3/5', '25%']);
+    expect(lines[2]?.split(/\s+/)).toEqual(['api', '0%', '1/1', '0/0', '0/0', '-/-', '-/-', '-']);
+    // The replicas that reported lately and which one leads (one replica here, which leads).
     expect(lines.at(-1)).toBe('replicas: 1 [r1*]; leader r1 (this one)');
   });
 
@@ -204,6 +206,53 @@ describe('veer validate', () => {
       expect(r.stderr).toContain(`${path}: `);
     }
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('lists a duplicate service name together with the field errors and what start would refuse', async () => {
+    const r = await veer(['validate', '-c', join(ROOT, 'test/fixtures/config/cross-errors.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('invalid configuration (7 problems):');
+    for (const line of [
+      '  services[2].name: duplicate service name "web" (also services[0])',
+      '  services[0].rollout.steps[1]: must be greater than the previous step (50)',
+      '  services[2].stable.docker.endpoint: no docker endpoint named "far" (docker.endpoints has: local)',
+      "  services[0].stable.targets[1]: is veer's own data-plane listener 0.0.0.0:8080: traffic would loop",
+      '  admin.token: required when admin.listen is not a loopback address',
+      '  state.redis: unknown scheme',
+    ]) {
+      expect(r.stderr).toContain(line);
+    }
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('refuses a tokenless admin API beyond loopback with exit 2, as start does', async () => {
+    const file = join(tmp, 'validate-exposed.yaml');
+    await writeFile(file, 'admin: { listen: "0.0.0.0:9090" }\nstate: { store: memory }\n');
+    const r = await veer(['validate', '-c', file], { VEER_ADMIN_TOKEN: '' });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('admin.token: required when admin.listen is not a loopback address (got host "0.0.0.0")');
+  });
+
+  it('warns about routes that can never match and still exits 0', async () => {
+    const r = await veer(['validate', '-c', join(ROOT, 'test/fixtures/config/shadowed.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('ok: 4 services (3 warnings)');
+    const warnings = r.stderr.trim().split('\n');
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/^warning: services\[1\]\.match: "shadow" \(services\[1\]\) never receives a request: "web" \(services\[0\]\) comes first/);
+    expect(warnings[1]).toMatch(/^warning: services\[2\]\.match\.hosts\[0\]: never reaches "partial" \(services\[2\]\): .*"example\.com:8080" is the host "example\.com" of "web"/);
+    expect(warnings[2]).toMatch(/^warning: services\[3\]\.match\.pathPrefix: can never match: .*"\." or "\.\." segment/);
+  });
+
+  it('prints warnings next to the problems of an invalid file', async () => {
+    const file = join(tmp, 'both.yaml');
+    await writeFile(file, ['listen: nowhere', 'services:', '  - name: a', '  - name: b', '    match: { pathPrefix: "/x?y" }', ''].join('\n'));
+    const r = await veer(['validate', '-c', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('  listen: expected "host:port"');
+    expect(r.stderr).toContain('warning: services[1].match.pathPrefix: can never match');
   });
 
   it('reports a missing file as a config error', async () => {

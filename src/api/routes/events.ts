@@ -1,9 +1,10 @@
 // Rollout events: a JSON page of recent ones, or a live server-sent-events stream (replay first,
 // then live). Open streams are ended when the app closes, or app.close() would wait on them forever.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError, ValidationError, err, ok, type Result } from '../../domain/errors.js';
+import { ValidationError, err, ok, type Result } from '../../domain/errors.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps } from '../ports.js';
+import { unknownService } from '../service-name.js';
 import { openEventStream } from '../sse.js';
 
 export const DEFAULT_EVENT_LIMIT = 100;
@@ -36,14 +37,14 @@ export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRo
 
   app.get<{ Querystring: Query }>('/v1/events', async (request, reply) => {
     const service = single(request.query.service) ?? null;
-    if (service !== null && !deps.services.get(service)) return sendError(reply, new NotFoundError('service', service));
+    if (service !== null && !deps.services.get(service)) return sendError(reply, unknownService(service));
     if (!wantsStream(request) && acceptsJson(request)) return page(request, reply, deps, service);
     return stream(request, reply, service);
   });
 
   app.get<{ Params: NameParams; Querystring: Query }>('/v1/services/:name/events', async (request, reply) => {
     const { name } = request.params;
-    if (!deps.services.get(name)) return sendError(reply, new NotFoundError('service', name));
+    if (!deps.services.get(name)) return sendError(reply, unknownService(name));
     if (wantsStream(request)) return stream(request, reply, name);
     return page(request, reply, deps, name);
   });
@@ -60,7 +61,7 @@ function replayFor(request: FastifyRequest<{ Querystring: Query }>, deps: AdminD
   const header = request.headers['last-event-id'];
   const raw = single(Array.isArray(header) ? header[0] : header) ?? single(request.query.lastEventId);
   if (raw !== undefined && raw.trim() !== '') {
-    if (!/^\d+$/.test(raw.trim())) return err(new ValidationError([{ path: 'Last-Event-ID', message: `expected an event sequence number, got "${raw}"` }]));
+    if (!/^\d+$/.test(raw.trim())) return err(new ValidationError([{ path: 'Last-Event-ID', message: 'expected an event sequence number (digits only)' }]));
     const after = Number(raw.trim());
     return ok(deps.events.recent(service, MAX_EVENTS).filter((e) => e.seq > after));
   }
@@ -73,7 +74,7 @@ function intParam(query: Query, name: string, def: number, min: number): Result<
   if (raw === undefined || raw === '') return ok(def);
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < min || n > MAX_EVENTS) {
-    return err(new ValidationError([{ path: name, message: `expected an integer from ${min} to ${MAX_EVENTS}, got "${raw}"` }]));
+    return err(new ValidationError([{ path: name, message: `expected an integer from ${min} to ${MAX_EVENTS}` }]));
   }
   return ok(n);
 }

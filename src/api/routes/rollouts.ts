@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { configErrorMap } from '../../config/problems.js';
 import { rolloutOverridesSchema, targetString } from '../../config/schema.js';
-import { assertNever } from '../../domain/errors.js';
+import { assertNever, ValidationError, type Problem } from '../../domain/errors.js';
+import { parseTarget } from '../../domain/target.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps, RolloutAction, RolloutRequest } from '../ports.js';
 import { parseBody } from '../validate.js';
@@ -90,6 +91,8 @@ export function rolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.post<{ Params: NameParams }>('/v1/services/:name/rollouts', async (request, reply) => {
     const body = parseBody(rolloutBody, request.body);
     if (!body.ok) return sendError(reply, body.error);
+    const self = selfTargetProblems(body.value.canary, deps.isSelf);
+    if (self.length > 0) return sendError(reply, new ValidationError(self));
     const r = await deps.rollouts.start(request.params.name, body.value);
     if (!r.ok) return sendError(reply, r.error);
     return reply.code(201).send(r.value);
@@ -105,6 +108,18 @@ export function rolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
       return r.value;
     });
   }
+}
+
+/** Canary targets that are veer itself, one problem each (image canaries get their addresses from Docker). */
+export function selfTargetProblems(canary: RolloutRequest['canary'], isSelf: AdminDeps['isSelf']): Problem[] {
+  if (!('targets' in canary)) return [];
+  const problems: Problem[] = [];
+  canary.targets.forEach((id, i) => {
+    const t = parseTarget(id);
+    const why = t.ok ? isSelf(t.target) : null;
+    if (why !== null) problems.push({ path: `canary.targets[${i}]`, message: `is ${why}` });
+  });
+  return problems;
 }
 
 function actionOptions(action: RolloutAction, body: { full?: boolean; reason?: string }): { full: boolean; reason: string | null } {

@@ -1,10 +1,10 @@
 // Service status and manual traffic shifts.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { NotFoundError } from '../../domain/errors.js';
 import { percentToBp } from '../../domain/weight.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps } from '../ports.js';
+import { unknownService } from '../service-name.js';
 import { parseBody } from '../validate.js';
 
 const weightPercent = z
@@ -31,7 +31,7 @@ export function serviceRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   app.get<{ Params: NameParams }>('/v1/services/:name', async (request, reply) => {
     const status = deps.services.get(request.params.name);
-    if (!status) return sendError(reply, new NotFoundError('service', request.params.name));
+    if (!status) return sendError(reply, unknownService(request.params.name));
     return status;
   });
 

@@ -15,7 +15,7 @@ export function fakeService(name: string, over: Partial<ServiceStatus> = {}): Se
     match: { hosts: ['*'], pathPrefix: '/' },
     sticky: null,
     pools: {
-      stable: { targets: [{ id: '127.0.0.1:9001', healthy: true, ejected: false, outstanding: 0 }] },
+      stable: { targets: [{ id: '127.0.0.1:9001', healthy: true, health: 'unchecked', ejected: false, outstanding: 0 }] },
       canary: { targets: [] },
     },
     metrics: { stable: poolMetrics(), canary: poolMetrics() },
@@ -114,6 +114,7 @@ export function fakeDeps(directory: ServiceDirectory, over: Partial<AdminDeps> =
     metricsText: () => '# TYPE veer_requests_total counter\nveer_requests_total{service="web",pool="stable"} 7\n',
     readiness: () => ({ ready: true, checks: { dataplane: 'ok', store: 'ok' } }),
     cluster: () => ({ self: 'r1', leader: 'r1', replicas: [{ id: 'r1', seenAt: '2024-01-01T00:00:00.000Z' }] }),
+    isSelf: () => null,
     token: '',
     version: '9.9.9-test',
     ...over,
