@@ -22,14 +22,17 @@ function eligible(t: BalancedTarget, now: number): boolean {
 }
 
 /**
- * Picks a target, skipping `exclude` (the target a retry just failed on) when there is another.
- * When no target is eligible, falls back to any target: serving from a suspect target beats
- * answering 503 for a whole pool.
+ * Picks an eligible target (healthy, not ejected), never `exclude` (the target a retry just failed
+ * on). undefined when there is none: an unhealthy or pending target gets no traffic, and the
+ * caller hands the share to the other pool (no "panic" fallback to ineligible targets).
  */
 export function pickTarget<T extends BalancedTarget>(targets: readonly T[], now: number, random: Random, exclude?: T): T | undefined {
   const n = targets.length;
   if (n === 0) return undefined;
-  if (n === 1) return targets[0];
+  if (n === 1) {
+    const only = targets[0] as T;
+    return only !== exclude && eligible(only, now) ? only : undefined;
+  }
   const i = Math.floor(random() * n);
   let j = Math.floor(random() * (n - 1));
   if (j >= i) j++;
@@ -44,16 +47,13 @@ export function pickTarget<T extends BalancedTarget>(targets: readonly T[], now:
     const t = targets[(i + k) % n] as T;
     if (t !== exclude && eligible(t, now)) return t;
   }
-  return fallback(targets, exclude);
+  return undefined;
 }
 
-function fallback<T extends BalancedTarget>(targets: readonly T[], exclude?: T): T | undefined {
-  let best: T | undefined;
-  for (const t of targets) {
-    if (t === exclude) continue;
-    if (best === undefined || t.ejectedUntil < best.ejectedUntil) best = t;
-  }
-  return best ?? targets[0];
+/** Whether any target may be picked now. */
+export function hasEligible(targets: readonly BalancedTarget[], now: number): boolean {
+  for (const t of targets) if (eligible(t, now)) return true;
+  return false;
 }
 
 /** Records a success: the failure streak ends. */

@@ -9,8 +9,10 @@ import type { PoolName } from '../domain/pool.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
+import { AnswerCounts } from './answers.js';
 import { trustedProxyMatcher } from './headers.js';
 import { HealthChecker, type HealthPolicy } from './health.js';
+import { awaitHealthy, healthOf, untilSettled, type Health } from './health-wait.js';
 import { Ingress } from './ingress.js';
 import { ProxyServer } from './server.js';
 import { buildTable, stickyRuntime, type PoolRuntime, type RoutingTable, type ServiceRoute } from './table.js';
@@ -34,8 +36,12 @@ export interface RoutePatch {
 
 export interface TargetState {
   id: string;
+  /** Gets traffic as far as health goes (unchecked or healthy). */
   healthy: boolean;
+  health: Health;
   ejected: boolean;
+  /** The current streak of failures counted towards outlier ejection. */
+  failureStreak: number;
   outstanding: number;
   lastHealthError: string | null;
 }
@@ -55,6 +61,8 @@ export class DataPlane {
   private readonly health: HealthChecker;
   private readonly server: ProxyServer;
   private readonly ws: WebSocketProxy;
+  /** Answers veer gave by itself (refused, cut, no target), by code. */
+  readonly answers = new AnswerCounts();
 
   constructor(
     private readonly config: Pick<Config, 'listen' | 'proxy'>,
@@ -65,18 +73,21 @@ export class DataPlane {
     this.upstreams = new UpstreamSet({ connectTimeout: t.connect, idleTimeout: t.upstreamIdle, connections: p.connectionsPerTarget, headersTimeout: t.header, bodyTimeout: t.body });
     this.health = new HealthChecker(deps.log);
     const shared = {
+      answers: this.answers,
       clock: deps.clock,
       random: deps.random,
       overrideHeader: p.overrideHeader === false ? null : p.overrideHeader.toLowerCase(),
+      overrideFrom: trustedProxyMatcher(p.overrideFrom),
       viaPseudonym: p.via,
       isTrusted: trustedProxyMatcher(p.trustedProxies),
+      maxHeaders: p.maxHeaders,
     };
     const current = (): RoutingTable => this.table;
-    const ingress = new Ingress({ ...shared, headersTimeout: t.header, bodyTimeout: t.body, retryConnectErrors: p.retryConnectErrors }, current);
+    const ingress = new Ingress({ ...shared, retryConnectErrors: p.retryConnectErrors }, current);
     this.ws = new WebSocketProxy(shared, current);
     this.server = new ProxyServer(
-      { keepAliveTimeout: t.clientKeepAlive, headersTimeout: t.clientHeader, requestTimeout: t.clientRequest, maxHeaderSize: p.maxHeaderSize },
-      { request: ingress.handle, upgrade: this.ws.handle, closeUpgraded: () => this.ws.closeAll() },
+      { keepAliveTimeout: t.clientKeepAlive, headersTimeout: t.clientHeader, requestTimeout: t.clientRequest, maxHeaderSize: p.maxHeaderSize, maxHeaders: p.maxHeaders },
+      { request: ingress.handle, upgrade: this.ws.handle, closeUpgraded: () => this.ws.closeAll(), refused: (code) => this.answers.note(code) },
     );
   }
 
@@ -121,9 +132,15 @@ export class DataPlane {
     return this.services.get(name)?.targets[pool] ?? [];
   }
 
-  /** Waits for targets taken out of routing to finish their in-flight requests (bounded). */
-  drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }> {
-    return this.upstreams.drain(ids, timeoutMs);
+  /**
+   * Waits for targets taken out of routing to finish their in-flight requests (bounded; what is
+   * left is cut with 504 drain_timeout), then ends their WebSocket tunnels.
+   */
+  async drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number; tunnels: number }> {
+    const r = await this.upstreams.drain(ids, timeoutMs);
+    const wanted = new Set(ids);
+    const tunnels = this.ws.closeWhere((u) => wanted.has(u.address.id) && !this.upstreams.isLive(u));
+    return { ...r, tunnels };
   }
 
   weight(name: string): BasisPoints | undefined {
@@ -146,7 +163,29 @@ export class DataPlane {
     const route = this.table.routes.get(name);
     if (!route) return [];
     const now = this.deps.clock.now();
-    return route[pool].targets.map((u) => ({ id: u.address.id, healthy: u.healthy, ejected: u.ejectedUntil > now, outstanding: u.outstanding, lastHealthError: u.lastHealthError }));
+    return route[pool].targets.map((u) => ({
+      id: u.address.id,
+      healthy: u.healthy,
+      health: healthOf(u, this.health.checks(u)),
+      ejected: u.ejectedUntil > now,
+      failureStreak: u.consecutiveFailures,
+      outstanding: u.outstanding,
+      lastHealthError: u.lastHealthError,
+    }));
+  }
+
+  /**
+   * Resolves once every target in `ids` of the service's pool has passed its health check (at once
+   * when the service has none), or with the reason it did not by `deadline` (epoch ms).
+   */
+  awaitHealthy(name: string, pool: PoolName, ids: readonly string[], deadline: number, signal?: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }> {
+    return awaitHealthy({ health: this.health, clock: this.deps.clock, targets: () => this.table.routes.get(name)?.[pool].targets ?? [] }, ids, deadline, signal);
+  }
+
+  /** At start: waits (at most `maxMs`) until every health-checked target has had a first verdict. */
+  settleHealth(maxMs: number): Promise<void> {
+    const unsettled = (): boolean => this.upstreams.all().some((u) => u.pending && u.lastHealthError === null && this.health.checks(u));
+    return untilSettled(this.health, unsettled, maxMs);
   }
 
   listen(): Promise<AddressInfo> {
@@ -172,7 +211,7 @@ export class DataPlane {
       const route = this.routeFor(s);
       routes.push(route);
       for (const u of [...route.stable.targets, ...route.canary.targets]) {
-        inUse.add(u.address.id);
+        inUse.add(u.key);
         const hc = s.config.healthCheck;
         if (hc?.enabled && !checks.has(u)) checks.set(u, hc);
       }
@@ -184,7 +223,10 @@ export class DataPlane {
 
   private routeFor(s: ServiceState): ServiceRoute {
     const c = s.config;
-    const pool = (name: PoolName): PoolRuntime => ({ name, targets: this.upstreams.acquire(s.targets[name]), window: this.deps.metrics.pool(c.name, name) });
+    const t = this.config.proxy.timeouts;
+    const own = c.timeouts;
+    const overrides = { ...(own.connect !== undefined ? { connectTimeout: own.connect } : {}), ...(own.upstreamIdle !== undefined ? { idleTimeout: own.upstreamIdle } : {}) };
+    const pool = (name: PoolName): PoolRuntime => ({ name, targets: this.upstreams.acquire(c.name, s.targets[name], overrides), window: this.deps.metrics.pool(c.name, name) });
     return {
       name: c.name,
       hosts: c.match.hosts,
@@ -195,6 +237,8 @@ export class DataPlane {
       sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
       outlier: c.outlier,
       retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
+      maxRequestBody: c.limits.maxRequestBody ?? Infinity,
+      timeouts: { header: own.header ?? t.header, body: own.body ?? t.body },
     };
   }
 }

@@ -2,11 +2,19 @@
 // fastest Node path measured here; stream.pipeline() halved throughput). It owns at most two
 // attempts: a connect failure on an idempotent request without a body is retried once on
 // another target, and with retryCanaryOnStable a canary failure is retried once on stable.
+//
+// Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and
+// the target's outlier state: a request undici refuses before sending it, a client that leaves or
+// sends its body too slowly or too much, and a target cut by veer's own drain are answered (or
+// dropped) without touching them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Clock, Random } from '../domain/clock.js';
-import { noteFailure, noteSuccess, pickTarget } from './balancer.js';
+import type { AnswerCounts } from './answers.js';
+import { hasEligible, noteFailure, noteSuccess } from './balancer.js';
 import { downstreamResponseHeaders } from './headers.js';
+import { pickIn } from './pool-choice.js';
+import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
 import type { Upstream } from './upstream.js';
@@ -14,28 +22,33 @@ import type { Upstream } from './upstream.js';
 export interface ExchangeEnv {
   readonly clock: Clock;
   readonly random: Random;
-  readonly headersTimeout: number;
-  readonly bodyTimeout: number;
   readonly retryConnectErrors: boolean;
   readonly viaEntry: string;
+  readonly answers: AnswerCounts;
 }
 
 type FailureKind = 'connect' | 'timeout' | 'broken';
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
-function classify(err: Error & { code?: string }, gotHeaders: boolean): FailureKind {
-  const code = err.code ?? '';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout';
+function classify(code: string, gotHeaders: boolean): FailureKind {
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
   if (!gotHeaders && CONNECT_CODES.has(code)) return 'connect';
   return 'broken';
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-// undici refusing the request itself (a duplicate Host header, say): the client's fault, never the
-// target's, so it must not count towards ejection or the pool's error rate.
-const REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+// undici refusing the request itself (a header it will not send, a length that does not match the
+// body): the client's request, never the target's doing. Refusals thrown while dispatching are
+// caught by the `dispatching` flag whatever their code (an assertion on a malformed Host, say).
+const REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'ERR_ASSERTION', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE']);
+
+const BODY_FAULT_ANSWER: Record<Exclude<BodyFault, 'client_closed'>, ProxyErrorCode> = {
+  body_timeout: 'request_timeout',
+  body_too_large: 'payload_too_large',
+};
 
 function uncork(x: Exchange): void {
   x.uncorkNow();
@@ -45,7 +58,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private pool: PoolRuntime;
   private target: Upstream | undefined;
   private attempt = 0;
-  private startedAt = 0;
+  /** When the request was last handed to the upstream (dispatch, each body chunk, fully sent). */
+  private handedAt = 0;
   private status = 0;
   private latencyMs = 0;
   private gotHeaders = false;
@@ -53,9 +67,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private done = false;
   private corked = false;
   private discarding = false;
+  private dispatching = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private readonly retryable: boolean;
+  private readonly body: RequestBody | null;
 
   constructor(
     private readonly env: ExchangeEnv,
@@ -64,49 +80,71 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly route: ServiceRoute,
     pool: PoolRuntime,
     private readonly upstreamHeaders: string[],
-    private readonly hasBody: boolean,
+    hasBody: boolean,
     /** Response headers the proxy adds (sticky Set-Cookie). */
     private readonly extraHeaders: string[] | null,
   ) {
     this.pool = pool;
     this.retryable = !hasBody && IDEMPOTENT.has(req.method ?? '');
+    this.body = hasBody ? new RequestBody(req, route.timeouts.body, route.maxRequestBody, this) : null;
     res.on('close', this.onClientClose);
   }
 
-  start(exclude?: Upstream): void {
-    const target = pickTarget(this.pool.targets, this.env.clock.now(), this.env.random, exclude);
-    if (target === undefined) {
-      this.finishWithError('no_targets');
+  start(): void {
+    const pick = pickIn(this.route, this.pool, this.env.clock.now(), this.env.random);
+    if (pick.pool === null) {
+      this.body?.destroy();
+      this.finishWithError(pick.why);
       return;
     }
+    this.pool = pick.pool;
+    this.dispatchTo(pick.target);
+  }
+
+  private dispatchTo(target: Upstream): void {
     this.target = target;
     target.outstanding++;
     this.gotHeaders = false;
-    this.startedAt = performance.now();
+    this.handedAt = performance.now();
+    this.dispatching = true;
     target.pool.dispatch(
       {
         origin: undefined,
         path: this.req.url ?? '/',
         method: (this.req.method ?? 'GET') as Dispatcher.HttpMethod,
         headers: this.upstreamHeaders,
-        body: this.hasBody ? this.req : null,
-        headersTimeout: this.env.headersTimeout,
-        bodyTimeout: this.env.bodyTimeout,
+        body: this.body,
+        headersTimeout: this.route.timeouts.header,
+        bodyTimeout: this.route.timeouts.body,
       },
       this,
     );
+    this.dispatching = false;
   }
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
-    if (this.clientGone) abort();
+    if (this.clientGone || this.done) abort();
+  }
+
+  onBodySent(): void {
+    this.handedAt = performance.now();
+  }
+
+  onRequestSent(): void {
+    // A pool's latency is the upstream's own time: from the last byte handed over to its headers.
+    this.handedAt = performance.now();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.done) {
+      this.abortUpstream?.();
+      return false;
+    }
     if (statusCode < 200) return true; // 1xx informational: Node answers 100-continue itself
     this.gotHeaders = true;
     this.status = statusCode;
-    this.latencyMs = performance.now() - this.startedAt;
+    this.latencyMs = performance.now() - this.handedAt;
     this.resumeUpstream = resume;
     if (statusCode >= 500 && this.canRetryOnStable()) {
       // The canary failed an idempotent request: swallow this answer and ask stable instead. The
@@ -150,32 +188,44 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.settle();
+    if (this.done) return;
     const failed = this.status >= 500;
-    this.record(this.status, false);
+    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs);
     if (failed) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
     if (this.discarding) {
       this.discarding = false;
       if (this.clientGone) return;
+      const pick = pickIn(this.route, this.route.stable, this.env.clock.now(), this.env.random);
+      // Stable lost its last eligible target meanwhile: the canary's answer is gone, so say 502.
+      if (pick.pool !== this.route.stable) return this.finishWithError('bad_gateway');
       this.attempt++;
-      this.pool = this.route.stable;
-      this.start();
+      this.pool = pick.pool;
+      this.dispatchTo(pick.target);
       return;
     }
     this.res.end();
   }
 
   private canRetryOnStable(): boolean {
-    return this.attempt === 0 && this.retryable && this.route.retryCanaryOnStable && this.pool.name === 'canary' && this.route.stable.targets.length > 0;
+    return this.attempt === 0 && this.retryable && this.route.retryCanaryOnStable && this.pool.name === 'canary' && hasEligible(this.route.stable.targets, this.env.clock.now());
   }
 
   onError(err: Error): void {
+    const refusedNow = this.dispatching;
     this.settle();
     this.discarding = false;
-    if (this.clientGone) return; // the client left: not the upstream's fault, nothing to record
-    if (!this.gotHeaders && REQUEST_CODES.has((err as Error & { code?: string }).code ?? '')) return this.finishWithError('bad_request');
-    const kind = classify(err, this.gotHeaders);
-    this.record(0, true, kind);
+    const code = (err as Error & { code?: string }).code ?? '';
+    if (this.done) return; // veer already answered (a client fault)
+    if (err instanceof ClientBodyError || this.body?.fault) return; // handled by onBodyFault
+    if (this.clientGone || this.res.destroyed) return; // the client left: nothing to record
+    if (refusedNow || (!this.gotHeaders && REQUEST_CODES.has(code))) return this.finishWithError('bad_request');
+    const target = this.target as Upstream;
+    if (target.cut) return this.drainCut();
+    const kind = classify(code, this.gotHeaders);
+    // The upstream waited for body bytes the client did not send: the client was too slow.
+    if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders) return this.onBodyFault('body_timeout');
+    this.pool.window.recordFailure(this.env.clock.now(), kind === 'timeout' ? 'timeout' : 'connect', performance.now() - this.handedAt);
     this.noteTargetFailure();
     if (!this.res.headersSent && this.retry(kind)) return;
     if (this.res.headersSent) {
@@ -186,14 +236,43 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finishWithError(kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_unreachable' : 'bad_gateway');
   }
 
+  /** Called by the RequestBody: the client left, stalled or sent too much. Never counted. */
+  onFault(fault: BodyFault): void {
+    this.onBodyFault(fault);
+  }
+
+  private onBodyFault(fault: BodyFault): void {
+    if (this.done) return;
+    this.abortUpstream?.(new ClientBodyError(fault));
+    if (fault === 'client_closed') {
+      this.clientGone = true;
+      this.done = true;
+      this.env.answers.note('client_closed');
+      return;
+    }
+    this.finishWithError(BODY_FAULT_ANSWER[fault]);
+  }
+
+  private drainCut(): void {
+    this.pool.window.recordDrainCut();
+    if (this.res.headersSent) {
+      this.done = true;
+      this.res.destroy();
+      return;
+    }
+    this.finishWithError('drain_timeout');
+  }
+
   private retry(kind: FailureKind): boolean {
     if (this.attempt > 0 || !this.retryable) return false;
     const toStable = this.canRetryOnStable();
     if (!toStable && !(kind === 'connect' && this.env.retryConnectErrors)) return false;
+    const from = toStable ? this.route.stable : this.pool;
+    const pick = pickIn(this.route, from, this.env.clock.now(), this.env.random, this.target);
+    if (pick.pool === null || (toStable && pick.pool !== from)) return false;
     this.attempt++;
-    const failed = this.target;
-    if (toStable) this.pool = this.route.stable;
-    this.start(toStable ? undefined : failed);
+    this.pool = pick.pool;
+    this.dispatchTo(pick.target);
     return true;
   }
 
@@ -203,12 +282,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = null;
   }
 
-  private record(status: number, failed: boolean, kind?: FailureKind): void {
-    const now = this.env.clock.now();
-    if (!failed) this.pool.window.record(now, status, this.latencyMs);
-    else this.pool.window.recordFailure(now, kind === 'timeout' ? 'timeout' : 'connect', performance.now() - this.startedAt);
-  }
-
   private noteTargetFailure(): void {
     const t = this.target as Upstream;
     noteFailure(t, this.pool.targets, this.route.outlier, this.env.clock.now());
@@ -216,6 +289,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private finishWithError(code: ProxyErrorCode): void {
     this.done = true;
+    this.env.answers.note(code);
     sendProxyError(this.res, code);
   }
 
@@ -228,6 +302,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Detect client aborts with 'close' + writableFinished (not 'aborted', which undici's authors
     // warn misses cases) and stop the upstream request so its socket is not leaked.
     this.clientGone = true;
+    this.env.answers.note('client_closed');
     this.abortUpstream?.();
   };
 }

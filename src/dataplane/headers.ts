@@ -9,6 +9,10 @@ const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-
 const NOT_FORWARDED = 'expect';
 // "host" is read (for X-Forwarded-Host), so its length must pass the fast filter too.
 const CANDIDATE_LENGTHS = new Set([...HOP_BY_HOP, ...REWRITTEN, NOT_FORWARDED, 'host'].map((h) => h.length));
+// A Connection header may name hop-by-hop fields to drop, but never the ones that route and frame
+// the request or the ones veer itself writes: "Connection: host" must not change what the
+// upstream sees as the request's host.
+const NEVER_CONNECTION_LISTED = new Set(['host', 'content-length', ...REWRITTEN]);
 
 export interface RequestHeaderContext {
   /** Peer IP without an IPv4-mapped prefix. */
@@ -17,6 +21,8 @@ export interface RequestHeaderContext {
   proto: 'http' | 'https';
   /** e.g. "1.1 veer". */
   viaEntry: string;
+  /** The absolute-form target's authority, which replaces Host (RFC 9112 §3.2.2). */
+  authority: string | undefined;
 }
 
 export interface UpstreamRequestHeaders {
@@ -31,13 +37,17 @@ function connectionListed(raw: readonly string[]): Set<string> | null {
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const tok of (raw[i + 1] as string).split(',')) {
       const t = tok.trim().toLowerCase();
-      if (t) (extra ??= new Set()).add(t);
+      if (t && !NEVER_CONNECTION_LISTED.has(t)) (extra ??= new Set()).add(t);
     }
   }
   return extra;
 }
 
-export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeaderContext): string[] {
+/**
+ * The headers forwarded upstream, or null when the request carries more than one Host field
+ * (RFC 9112 §3.2: such a request is refused 400).
+ */
+export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeaderContext): string[] | null {
   const extra = connectionListed(raw);
   const out: string[] = [];
   let xff: string | undefined;
@@ -60,9 +70,17 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
       case 'x-forwarded-host': xfHost ??= value; continue;
       case 'via': via = via === undefined ? value : `${via}, ${value}`; continue;
       case 'forwarded': if (ctx.trustedPeer) out.push(name, value); continue;
-      case 'host': host = value; break;
+      case 'host':
+        if (host !== undefined) return null;
+        host = value;
+        if (ctx.authority !== undefined) continue;
+        break;
     }
     out.push(name, value);
+  }
+  if (ctx.authority !== undefined) {
+    host = ctx.authority;
+    out.push('host', host);
   }
   if (ctx.trustedPeer) {
     out.push('x-forwarded-for', xff === undefined ? ctx.peer : `${xff}, ${ctx.peer}`);

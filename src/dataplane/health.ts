@@ -1,9 +1,13 @@
 // Active HTTP health checks. A target turns unhealthy after `unhealthyThreshold` failed probes in a
 // row and healthy again after `healthyThreshold` good ones; the balancer skips unhealthy targets.
-// Targets start healthy so a proxy restart does not black-hole traffic while the first probes run;
-// passive ejection covers a target that is dead from the start.
+// A new target starts *pending*: it gets no traffic until it has passed `healthyThreshold` probes,
+// like kamal-proxy's deploys and nginx's `mandatory` checks. Pending targets are probed at once and
+// then every PENDING_INTERVAL_MS (or `interval`, if shorter), so a start costs about
+// (healthyThreshold - 1) × 0.5 s rather than that many full intervals.
 import type { Logger } from '../domain/log.js';
 import type { Upstream } from './upstream.js';
+
+export const PENDING_INTERVAL_MS = 500;
 
 export interface HealthPolicy {
   path: string;
@@ -16,14 +20,25 @@ export interface HealthPolicy {
 
 export type HealthChange = 'became-healthy' | 'became-unhealthy' | null;
 
+/** What the checker needs of a target (an Upstream). */
+export interface HealthState {
+  healthy: boolean;
+  /** Never passed `healthyThreshold` probes since it was added. */
+  pending: boolean;
+  healthOk: number;
+  healthFail: number;
+  lastHealthError: string | null;
+}
+
 /** Folds one probe result into the target's streaks. */
-export function applyProbe(u: Upstream, ok: boolean, policy: HealthPolicy, error: string | null): HealthChange {
+export function applyProbe(u: HealthState, ok: boolean, policy: HealthPolicy, error: string | null): HealthChange {
   if (ok) {
     u.healthFail = 0;
     u.healthOk++;
     u.lastHealthError = null;
     if (!u.healthy && u.healthOk >= policy.healthyThreshold) {
       u.healthy = true;
+      u.pending = false;
       return 'became-healthy';
     }
     return null;
@@ -65,29 +80,53 @@ interface Job {
 
 export class HealthChecker {
   private readonly jobs = new Map<Upstream, Job>();
+  private readonly listeners = new Set<(u: Upstream) => void>();
 
   constructor(private readonly log: Logger) {}
 
-  /** Starts probing new upstreams, stops probing the ones no longer listed. */
+  /**
+   * Starts probing new upstreams, stops probing the ones no longer listed. An upstream not probed
+   * until now is pending (no traffic) from this call on; one whose policy merely changed keeps its
+   * verdict.
+   */
   sync(assignments: ReadonlyMap<Upstream, HealthPolicy>): void {
+    const carried = new Set<Upstream>();
     for (const [u, job] of this.jobs) {
       if (assignments.get(u) === job.policy) continue;
-      this.stopJob(u, job);
+      if (assignments.has(u)) carried.add(u);
+      this.stopJob(u, job, assignments.has(u));
     }
     for (const [u, policy] of assignments) {
       if (this.jobs.has(u)) continue;
       const job: Job = { policy, timer: null, stopped: false };
       this.jobs.set(u, job);
+      if (!carried.has(u)) {
+        u.healthy = false;
+        u.pending = true;
+      }
       this.schedule(u, job, 0);
     }
   }
 
-  private stopJob(u: Upstream, job: Job): void {
+  /** Called after every probe of any target (its verdict may or may not have changed). */
+  onProbe(listener: (u: Upstream) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Whether `u` is probed at all. */
+  checks(u: Upstream): boolean {
+    return this.jobs.has(u);
+  }
+
+  private stopJob(u: Upstream, job: Job, keepVerdict = false): void {
     job.stopped = true;
     if (job.timer) clearTimeout(job.timer);
     this.jobs.delete(u);
+    if (keepVerdict) return;
     // Health no longer checked: the verdict no longer applies either.
     u.healthy = true;
+    u.pending = false;
     u.healthOk = 0;
     u.healthFail = 0;
   }
@@ -102,7 +141,8 @@ export class HealthChecker {
     if (job.stopped) return;
     const change = applyProbe(u, r.ok, job.policy, r.error);
     if (change !== null) this.log.log(change === 'became-healthy' ? 'info' : 'warn', `target ${change.replace('became-', '')}`, { target: u.address.id, error: r.error });
-    this.schedule(u, job, job.policy.interval);
+    for (const l of this.listeners) l(u);
+    this.schedule(u, job, u.pending ? Math.min(job.policy.interval, PENDING_INTERVAL_MS) : job.policy.interval);
   }
 
   stop(): void {

@@ -1,24 +1,28 @@
-// The request entry: route, split, rewrite headers, hand over to an Exchange. Synchronous until the
-// upstream call and reads one routing-table snapshot per request.
+// The request entry: admit, route, split, rewrite headers, hand over to an Exchange. Synchronous
+// until the upstream call and reads one routing-table snapshot per request. Everything refused here
+// is the client's doing: it is answered 4xx/5xx by veer and never reaches a pool's counters.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, Random } from '../domain/clock.js';
+import { admit } from './admission.js';
 import { Exchange, type ExchangeEnv } from './exchange.js';
 import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
-import { sendProxyError } from './responses.js';
-import { splitAbsoluteForm } from './router.js';
-import { choosePoolFor } from './pool-choice.js';
+import type { AnswerCounts } from './answers.js';
+import { sendProxyError, type ProxyErrorCode } from './responses.js';
+import { choosePoolFor, overrideOf } from './pool-choice.js';
 import type { RoutingTable } from './table.js';
 
 export interface IngressOptions {
   clock: Clock;
   random: Random;
-  headersTimeout: number;
-  bodyTimeout: number;
   retryConnectErrors: boolean;
   /** Lower-case header name, or null when the override is disabled. */
   overrideHeader: string | null;
+  /** Whether a peer may use the override header. */
+  overrideFrom: (ip: string) => boolean;
   viaPseudonym: string;
   isTrusted: (ip: string) => boolean;
+  maxHeaders: number;
+  answers: AnswerCounts;
 }
 
 export class Ingress {
@@ -31,34 +35,25 @@ export class Ingress {
     this.env = {
       clock: opts.clock,
       random: opts.random,
-      headersTimeout: opts.headersTimeout,
-      bodyTimeout: opts.bodyTimeout,
       retryConnectErrors: opts.retryConnectErrors,
       viaEntry: `1.1 ${opts.viaPseudonym}`,
+      answers: opts.answers,
     };
   }
 
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const headers = req.headers;
-    let host = headers.host;
-    let url = req.url ?? '/';
-    if (url.charCodeAt(0) !== 47 /* '/' */) {
-      // Absolute-form request target (RFC 9112 §3.2.2): its authority stands for Host, and the
-      // upstream gets the origin-form path.
-      const abs = splitAbsoluteForm(url);
-      if (abs !== null) {
-        host = abs.authority;
-        url = abs.path;
-        req.url = url;
-      }
-    }
-    const route = this.table().router.lookup(host, url);
-    if (route === undefined) return sendProxyError(res, 'no_route');
-    if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return sendProxyError(res, 'loop_detected');
+  private refuse(res: ServerResponse, code: ProxyErrorCode): void {
+    this.opts.answers.note(code);
+    sendProxyError(res, code);
+  }
 
-    const { pool, mintedBucket } = choosePoolFor(route, headers, this.opts.overrideHeader, this.opts.random);
-    const sticky = route.sticky;
-    const extra = mintedBucket === undefined || sticky === null ? null : ['set-cookie', `${sticky.namePrefix}${mintedBucket}${sticky.attributes}`];
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const admitted = admit(req, this.opts.maxHeaders);
+    if (typeof admitted === 'string') return this.refuse(res, admitted);
+    const headers = req.headers;
+    const url = req.url as string;
+    const route = this.table().router.lookup(admitted.host, url);
+    if (route === undefined) return this.refuse(res, 'no_route');
+    if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return this.refuse(res, 'loop_detected');
 
     const peer = peerAddress(req.socket.remoteAddress);
     const upstreamHeaders = upstreamRequestHeaders(req.rawHeaders, {
@@ -66,8 +61,19 @@ export class Ingress {
       trustedPeer: this.opts.isTrusted(peer),
       proto: 'encrypted' in req.socket ? 'https' : 'http',
       viaEntry: this.env.viaEntry,
+      authority: admitted.authority,
     });
-    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    if (upstreamHeaders === null) return this.refuse(res, 'bad_host');
+
+    const length = headers['content-length'];
+    const chunked = headers['transfer-encoding'] !== undefined;
+    if (length !== undefined && Number(length) > route.maxRequestBody) return this.refuse(res, 'payload_too_large');
+
+    const override = overrideOf(headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
+    const { pool, mintedBucket } = choosePoolFor(route, override, headers.cookie, this.opts.random);
+    const sticky = route.sticky;
+    const extra = mintedBucket === undefined || sticky === null ? null : ['set-cookie', `${sticky.namePrefix}${mintedBucket}${sticky.attributes}`];
+    const hasBody = chunked || (length !== undefined && length !== '0');
     new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra).start();
   };
 }

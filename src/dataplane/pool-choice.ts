@@ -1,11 +1,14 @@
-// Which pool serves one request of a route: the override header, else the sticky bucket, else a
-// random draw against the weight; a pool with no targets at all hands its share to the other. Shared
-// by plain requests and upgrades so both split the same way.
+// Which pool and target serve one request of a route: the override header (from allowed peers
+// only), else the sticky bucket, else a random draw against the weight. A pool with no eligible
+// target (none at all, or none healthy and not ejected) hands its share to the other pool; with
+// neither, nobody is served. Shared by plain requests and upgrades so both split the same way.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Random } from '../domain/clock.js';
 import type { PoolName } from '../domain/pool.js';
+import { pickTarget } from './balancer.js';
 import { choosePool, parseOverride, readStickyBucket } from './split.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
+import type { Upstream } from './upstream.js';
 
 export interface PoolChoice {
   pool: PoolRuntime;
@@ -13,17 +16,29 @@ export interface PoolChoice {
   mintedBucket: number | undefined;
 }
 
-export function choosePoolFor(route: ServiceRoute, headers: IncomingHttpHeaders, overrideHeader: string | null, random: Random): PoolChoice {
-  const override = overrideHeader === null ? undefined : parseOverride(headers[overrideHeader]);
-  const sticky = route.sticky;
-  const bucket = sticky === null ? undefined : readStickyBucket(headers.cookie, sticky.namePrefix);
-  const decision = choosePool(route.weightBp, override, bucket, sticky !== null, random);
-  return { pool: usablePool(route, decision.pool), mintedBucket: decision.mintedBucket };
+/** The pool a client asks for with the override header, if it may ask (its peer is allowed). */
+export function overrideOf(headers: IncomingHttpHeaders, header: string | null, peer: string, allowed: (ip: string) => boolean): PoolName | undefined {
+  if (header === null) return undefined;
+  const value = headers[header];
+  if (value === undefined || !allowed(peer)) return undefined;
+  return parseOverride(value);
 }
 
-function usablePool(route: ServiceRoute, name: PoolName): PoolRuntime {
-  const chosen = name === 'canary' ? route.canary : route.stable;
-  if (chosen.targets.length > 0) return chosen;
-  const other = name === 'canary' ? route.stable : route.canary;
-  return other.targets.length > 0 ? other : chosen;
+export function choosePoolFor(route: ServiceRoute, override: PoolName | undefined, cookie: string | undefined, random: Random): PoolChoice {
+  const sticky = route.sticky;
+  const bucket = sticky === null ? undefined : readStickyBucket(cookie, sticky.namePrefix);
+  const decision = choosePool(route.weightBp, override, bucket, sticky !== null, random);
+  return { pool: decision.pool === 'canary' ? route.canary : route.stable, mintedBucket: decision.mintedBucket };
+}
+
+export type Pick = { pool: PoolRuntime; target: Upstream } | { pool: null; why: 'no_targets' | 'no_healthy_targets' };
+
+/** A target in `pool`, else in the route's other pool; `exclude` is a target that just failed. */
+export function pickIn(route: ServiceRoute, pool: PoolRuntime, now: number, random: Random, exclude?: Upstream): Pick {
+  const target = pickTarget(pool.targets, now, random, exclude);
+  if (target !== undefined) return { pool, target };
+  const other = pool === route.canary ? route.stable : route.canary;
+  const fallback = pickTarget(other.targets, now, random, exclude);
+  if (fallback !== undefined) return { pool: other, target: fallback };
+  return { pool: null, why: pool.targets.length + other.targets.length === 0 ? 'no_targets' : 'no_healthy_targets' };
 }

@@ -1,10 +1,19 @@
 // The short JSON bodies the proxy itself answers with. Never a stack trace, never upstream internals.
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export type ProxyErrorCode =
   | 'no_route'
   | 'bad_request'
+  | 'bad_host'
+  | 'bad_path'
+  | 'too_many_headers'
+  | 'unsupported_transfer_encoding'
+  | 'payload_too_large'
+  | 'request_timeout'
   | 'no_targets'
+  | 'no_healthy_targets'
+  | 'drain_timeout'
   | 'bad_gateway'
   | 'upstream_unreachable'
   | 'upstream_timeout'
@@ -14,7 +23,15 @@ export type ProxyErrorCode =
 const STATUS: Record<ProxyErrorCode, number> = {
   no_route: 404,
   bad_request: 400,
+  bad_host: 400,
+  bad_path: 400,
+  too_many_headers: 431,
+  unsupported_transfer_encoding: 501,
+  payload_too_large: 413,
+  request_timeout: 408,
   no_targets: 503,
+  no_healthy_targets: 503,
+  drain_timeout: 504,
   bad_gateway: 502,
   upstream_unreachable: 502,
   upstream_timeout: 504,
@@ -25,7 +42,15 @@ const STATUS: Record<ProxyErrorCode, number> = {
 const MESSAGE: Record<ProxyErrorCode, string> = {
   no_route: 'no service matches this host and path',
   bad_request: 'the request cannot be forwarded (invalid or unsupported header)',
+  bad_host: 'the Host header (or the absolute-form authority) is missing a valid host[:port], or is repeated',
+  bad_path: 'the request target is malformed or ambiguous (an http(s) URL or a path; no backslash, broken escape, fragment or hidden dot-segment)',
+  too_many_headers: 'the request has more header fields than this proxy accepts',
+  unsupported_transfer_encoding: 'only "Transfer-Encoding: chunked" is accepted',
+  payload_too_large: 'the request body is larger than this service accepts',
+  request_timeout: 'the request body did not arrive in time',
   no_targets: 'the service has no available targets',
+  no_healthy_targets: 'none of the service\'s targets is healthy',
+  drain_timeout: 'the target was removed and its drain period ended before it answered',
   bad_gateway: 'the upstream answered with an invalid or interrupted response',
   upstream_unreachable: 'could not connect to an upstream',
   upstream_timeout: 'the upstream did not answer in time',
@@ -38,8 +63,16 @@ const BODY = Object.fromEntries(
   (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [c, Buffer.from(JSON.stringify({ error: { code: c, message: MESSAGE[c] } }))]),
 ) as Record<ProxyErrorCode, Buffer>;
 
+// Answers given before the request body was read: the connection's framing can no longer be
+// trusted (or the rest of a large body is not worth reading), so it closes after the answer.
+const CLOSES: ReadonlySet<ProxyErrorCode> = new Set(['too_many_headers', 'unsupported_transfer_encoding', 'payload_too_large', 'request_timeout']);
+
 export function statusOf(code: ProxyErrorCode): number {
   return STATUS[code];
+}
+
+export function messageOf(code: ProxyErrorCode): string {
+  return MESSAGE[code];
 }
 
 export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, extraHeaders?: readonly string[]): void {
@@ -50,6 +83,18 @@ export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, extraH
   const body = BODY[code];
   const headers = ['content-type', 'application/json', 'content-length', String(body.length), 'cache-control', 'no-store'];
   if (extraHeaders) headers.push(...extraHeaders);
+  if (CLOSES.has(code)) res.shouldKeepAlive = false;
   res.writeHead(STATUS[code], headers);
   res.end(body);
+}
+
+/**
+ * A JSON error written straight to a socket that has no ServerResponse (an upgrade request, or
+ * what Node's parser refused), then the socket is closed for good once it is written: bytes the
+ * client sent that nobody will read would otherwise keep it half-open.
+ */
+export function answerRaw(socket: Duplex, status: number, code: string, message: string = STATUS_CODES[status] ?? code): void {
+  const body = JSON.stringify({ error: { code, message } });
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -1,19 +1,30 @@
 // The data-plane listener and its lifecycle. Graceful shutdown: stop accepting, answer the
 // requests already in flight (telling keep-alive clients to go), then close what is left once the
-// bound passes.
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// bound passes. Every request Node hands over gets exactly one answer: WebSocket handshakes go to
+// the tunnel proxy, other upgrade requests are answered as plain requests (the Upgrade is ignored,
+// as RFC 9110 §7.8 allows), CONNECT is refused, and what Node's parser refuses is answered here.
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ResponseLedger } from './ledger.js';
+import { answerRaw } from './responses.js';
 
 export interface ServerOptions {
   keepAliveTimeout: number;
   headersTimeout: number;
   requestTimeout: number;
   maxHeaderSize: number;
+  /** Header fields a request may carry; one more is kept so that "too many" can be seen and refused. */
+  maxHeaders: number;
 }
+
+export type ParserRefusal = 'bad_request' | 'headers_too_large' | 'request_timeout' | 'method_not_allowed' | 'expectation_failed';
 
 export interface Handlers {
   request(req: IncomingMessage, res: ServerResponse): void;
+  /** A request refused before veer routed it (Node's parser, CONNECT), answered here. */
+  refused(code: ParserRefusal): void;
+  /** A WebSocket handshake (GET with `Upgrade: websocket`). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Ends upgraded (WebSocket) connections at the end of a drain. */
   closeUpgraded(): void;
@@ -21,7 +32,7 @@ export interface Handlers {
 
 export class ProxyServer {
   private readonly server: Server;
-  private inflight = 0;
+  private readonly ledger = new ResponseLedger();
   private closing = false;
   private drained: (() => void) | null = null;
 
@@ -32,6 +43,9 @@ export class ProxyServer {
         headersTimeout: opts.headersTimeout,
         requestTimeout: opts.requestTimeout,
         maxHeaderSize: opts.maxHeaderSize,
+        // Admission refuses an HTTP/1.1 request without Host itself (400 bad_host, through the ledger):
+        // Node's own refusal would go out behind veer's back and could be followed by a second answer.
+        requireHostHeader: false,
         // Node enforces headersTimeout/requestTimeout only when this timer runs (30 s by default),
         // which would let a slow client outlive a short clientHeader bound by up to 30 s.
         connectionsCheckingInterval: checkingInterval(opts),
@@ -39,23 +53,71 @@ export class ProxyServer {
       },
       this.onRequest,
     );
-    this.server.on('upgrade', handlers.upgrade);
-    this.server.on('clientError', onClientError);
+    // Node drops fields beyond maxHeadersCount without a word; keeping one more than the limit lets
+    // admission refuse such a request (431) instead of forwarding it with fields missing.
+    this.server.maxHeadersCount = opts.maxHeaders + 1;
+    this.server.on('upgrade', this.onUpgrade);
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405));
+    this.server.on('clientError', this.onClientError);
+    // An Expect other than 100-continue: Node would answer 417 behind veer's back (and a broken body
+    // after it would then earn a second answer); answered here, in its turn, through the ledger.
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      this.ledger.add(req.socket, req, res, () => {
+        this.handlers.refused('expectation_failed');
+        const body = JSON.stringify({ error: { code: 'expectation_failed', message: 'only "Expect: 100-continue" is supported' } });
+        res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      });
+    });
+    this.ledger.onIdle = () => this.drained?.();
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    this.inflight++;
-    res.once('close', this.onResponseClose);
     // The upstream's own Date header is passed through; Node must not add a second one.
     res.sendDate = false;
-    if (this.closing) res.shouldKeepAlive = false;
-    this.handlers.request(req, res);
+    this.ledger.add(req.socket, req, res, () => {
+      if (this.closing) res.shouldKeepAlive = false;
+      this.handlers.request(req, res);
+    });
   };
 
-  private readonly onResponseClose = (): void => {
-    this.inflight--;
-    if (this.inflight === 0 && this.drained !== null) this.drained();
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    if (req.method === 'GET' && /^websocket$/i.test(req.headers.upgrade ?? '')) return this.handlers.upgrade(req, socket, head);
+    // Another protocol (h2c, say) or method: answered as the plain request it also is. Node stopped
+    // parsing at the headers, so a body cannot be read, and the connection ends after the answer.
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') return this.refuse(socket, 400);
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    this.onRequest(req, res);
   };
+
+  private readonly onClientError = (err: Error & { code?: string }, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // The parser choked after handing over a request still being answered (bytes after
+    // `Connection: close`, a broken next request): finish that answer, then close. A second answer
+    // would be read as the next request's.
+    if (this.ledger.finishThenClose(socket)) return;
+    // A request's own body broke off mid-answer: nothing more can be said on this connection.
+    if (this.ledger.answering(socket)) {
+      socket.destroy();
+      return;
+    }
+    this.refuse(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400);
+  };
+
+  private refuse(socket: Duplex, status: 400 | 405 | 408 | 431): void {
+    const code: ParserRefusal = status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : status === 405 ? 'method_not_allowed' : 'bad_request';
+    this.handlers.refused(code);
+    answerRaw(socket, status, code);
+  }
 
   listen(host: string, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
@@ -68,7 +130,7 @@ export class ProxyServer {
   }
 
   get inFlight(): number {
-    return this.inflight;
+    return this.ledger.size;
   }
 
   /** Resolves when in-flight requests finished or `graceMs` passed; then every socket is closed. */
@@ -76,7 +138,7 @@ export class ProxyServer {
     this.closing = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
-    let drained = this.inflight === 0;
+    let drained = this.ledger.size === 0;
     if (!drained) {
       drained = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), graceMs);
@@ -86,7 +148,7 @@ export class ProxyServer {
         };
       });
     }
-    const abandoned = this.inflight;
+    const abandoned = this.ledger.size;
     this.handlers.closeUpgraded();
     this.server.closeAllConnections();
     await closed;
@@ -97,15 +159,4 @@ export class ProxyServer {
 function checkingInterval(opts: ServerOptions): number {
   const bound = opts.requestTimeout > 0 ? Math.min(opts.headersTimeout, opts.requestTimeout) : opts.headersTimeout;
   return Math.min(30_000, Math.max(50, Math.floor(bound / 4)));
-}
-
-function onClientError(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const code = status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request';
-  const body = JSON.stringify({ error: { code, message: STATUS_CODES[status] } });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -31,6 +31,10 @@ export interface ServiceRoute {
   readonly outlier: OutlierPolicy;
   /** A canary failure on an idempotent request is retried once on stable (the failure still counts). */
   readonly retryCanaryOnStable: boolean;
+  /** Request bodies larger than this are refused 413 (Infinity: no limit). */
+  readonly maxRequestBody: number;
+  /** Upstream time to response headers; longest gap between body chunks, either way; ms. */
+  readonly timeouts: { readonly header: number; readonly body: number };
 }
 
 export interface RoutingTable {

@@ -1,6 +1,6 @@
 // One upstream target's runtime: its undici connection pool plus the balancer and health state.
-// Upstreams are shared by id across routing-table swaps so a weight change never drops
-// connections or resets outstanding counts.
+// Upstreams are kept by (service, target) across routing-table swaps so a weight change or a
+// promotion never drops connections or resets outstanding counts.
 import { Pool } from 'undici';
 import type { TargetAddress } from '../domain/target.js';
 import type { BalancedTarget } from './balancer.js';
@@ -14,6 +14,9 @@ export interface UpstreamOptions {
   bodyTimeout: number;
 }
 
+/** What a service may set for itself (per-service `timeouts`); the rest is the proxy's. */
+export type UpstreamOverrides = Partial<Pick<UpstreamOptions, 'connectTimeout' | 'idleTimeout'>>;
+
 export class Upstream implements BalancedTarget {
   readonly address: TargetAddress;
   readonly pool: Pool;
@@ -21,12 +24,21 @@ export class Upstream implements BalancedTarget {
   consecutiveFailures = 0;
   ejectedUntil = 0;
   healthy = true;
+  /** Added under a health check and not yet passed it (see health.ts): no traffic. */
+  pending = false;
   /** Active health-check streaks (see health.ts). */
   healthOk = 0;
   healthFail = 0;
   lastHealthError: string | null = null;
+  /** Set when veer's own drain bound cut this target's in-flight requests (they are not its errors). */
+  cut = false;
 
-  constructor(address: TargetAddress, opts: UpstreamOptions) {
+  constructor(
+    address: TargetAddress,
+    opts: UpstreamOptions,
+    /** Shared under this key by every service with the same connection options. */
+    readonly key: string = address.id,
+  ) {
     this.address = address;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     this.pool = new Pool(`http://${host}:${address.port}`, {
@@ -52,32 +64,45 @@ export class Upstream implements BalancedTarget {
 
 /** Keeps one Upstream per target id; releases the ones no routing table uses any more. */
 export class UpstreamSet {
-  private readonly byId = new Map<string, Upstream>();
-  /** Released upstreams still finishing their in-flight requests, by id. */
+  /** By key: the target id, plus the connection options when a service overrides them. */
+  private readonly byKey = new Map<string, Upstream>();
+  /** Released upstreams still finishing their in-flight requests, by key. */
   private readonly closing = new Map<string, { upstream: Upstream; done: Promise<void> }>();
 
   constructor(private readonly opts: UpstreamOptions) {}
 
-  acquire(addresses: readonly TargetAddress[]): Upstream[] {
+  /**
+   * One upstream per service and target: a target two services share has an outlier streak, a health
+   * verdict and connection options per service, so one service's stricter timeouts or policy never
+   * ejects it for the other. A promotion within a service keeps the same upstream.
+   */
+  keyOf(service: string, a: TargetAddress, o: UpstreamOverrides = {}): string {
+    const connect = o.connectTimeout ?? this.opts.connectTimeout;
+    const idle = o.idleTimeout ?? this.opts.idleTimeout;
+    return `${service}/${a.id}#${connect}/${idle}`;
+  }
+
+  acquire(service: string, addresses: readonly TargetAddress[], o: UpstreamOverrides = {}): Upstream[] {
     return addresses.map((a) => {
-      let u = this.byId.get(a.id);
+      const key = this.keyOf(service, a, o);
+      let u = this.byKey.get(key);
       if (!u) {
-        u = new Upstream(a, this.opts);
-        this.byId.set(a.id, u);
+        u = new Upstream(a, { ...this.opts, ...o }, key);
+        this.byKey.set(key, u);
       }
       return u;
     });
   }
 
-  /** Closes (gracefully: in-flight requests finish) every upstream not in `inUse`. */
+  /** Closes (gracefully: in-flight requests finish) every upstream whose key is not in `inUse`. */
   release(inUse: ReadonlySet<string>): void {
-    for (const [id, u] of this.byId) {
-      if (inUse.has(id)) continue;
-      this.byId.delete(id);
+    for (const [key, u] of this.byKey) {
+      if (inUse.has(key)) continue;
+      this.byKey.delete(key);
       const done = u.close().finally(() => {
-        if (this.closing.get(id)?.upstream === u) this.closing.delete(id);
+        if (this.closing.get(key)?.upstream === u) this.closing.delete(key);
       });
-      this.closing.set(id, { upstream: u, done });
+      this.closing.set(key, { upstream: u, done });
     }
   }
 
@@ -86,7 +111,8 @@ export class UpstreamSet {
    * what is left. A target still routed (e.g. shared with another pool) is not waited for.
    */
   async drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }> {
-    const pending = ids.map((id) => this.closing.get(id)).filter((c) => c !== undefined);
+    const wanted = new Set(ids);
+    const pending = [...this.closing.values()].filter((c) => wanted.has(c.upstream.address.id));
     if (pending.length === 0) return { drained: true, cut: 0 };
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => {
@@ -99,18 +125,24 @@ export class UpstreamSet {
     let cut = 0;
     for (const p of pending) {
       cut += p.upstream.outstanding;
+      p.upstream.cut = true;
       await p.upstream.pool.destroy().catch(() => undefined);
     }
     return { drained: false, cut };
   }
 
+  /** False once the upstream was released (no routing table uses it any more). */
+  isLive(u: Upstream): boolean {
+    return this.byKey.get(u.key) === u;
+  }
+
   all(): Upstream[] {
-    return [...this.byId.values()];
+    return [...this.byKey.values()];
   }
 
   async closeAll(): Promise<void> {
     const all = this.all();
-    this.byId.clear();
+    this.byKey.clear();
     await Promise.all(all.map((u) => u.close()));
   }
 }

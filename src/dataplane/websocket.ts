@@ -1,32 +1,67 @@
 // WebSocket (and other HTTP Upgrade) proxying through http-proxy, which earns its place here.
 // Its known sharp edges are handled: an unhandled ECONNRESET on either socket would crash the
-// process, so both sockets get error handlers, and every proxied socket is tracked so shutdown
-// can end it.
+// process, so both sockets get error handlers, and every tunnel is tracked so a drain or shutdown
+// can end it. Upgrades pass the same admission as plain requests, split the same way, and appear
+// in the pool's metrics (101 or the upstream's refusal as a request, a failed connect as an error).
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Clock, Random } from '../domain/clock.js';
-import { pickTarget } from './balancer.js';
+import type { AnswerCounts } from './answers.js';
+import { admit, hostFieldCount } from './admission.js';
 import { peerAddress, viaHasLoop } from './headers.js';
-import { choosePoolFor } from './pool-choice.js';
-import type { RoutingTable } from './table.js';
+import { choosePoolFor, overrideOf, pickIn } from './pool-choice.js';
+import { answerRaw, messageOf, statusOf, type ProxyErrorCode } from './responses.js';
+import type { PoolRuntime, RoutingTable } from './table.js';
+import type { Upstream } from './upstream.js';
+import { CLOSE_GOING_AWAY, FrameBoundaries } from './ws-frames.js';
 
 export interface WebSocketOptions {
   clock: Clock;
   random: Random;
   overrideHeader: string | null;
+  overrideFrom: (ip: string) => boolean;
   viaPseudonym: string;
   isTrusted: (ip: string) => boolean;
+  maxHeaders: number;
+  answers: AnswerCounts;
 }
 
-function reject(socket: Duplex, status: number, reason: string): void {
-  const body = JSON.stringify({ error: { code: reason, message: reason.replace(/_/g, ' ') } });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+interface Tunnel {
+  readonly client: Duplex;
+  readonly target: Upstream;
+  readonly pool: PoolRuntime;
+  readonly websocket: boolean;
+  readonly startedAt: number;
+  upstream: Duplex | null;
+  frames: FrameBoundaries | null;
+}
+
+/** How long a client gets to answer veer's close frame before its socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
+// Hop-by-hop fields of the client's upgrade request that must not reach the upstream (Node has
+// answered any Expect itself).
+const UPGRADE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', 'proxy-authorization', 'expect'];
+// Fields a Connection header may never remove: they route the handshake or veer sets them.
+const KEPT = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via']);
+
+function connectionListed(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== '' && !KEPT.has(t));
+}
+
+function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts): void {
+  answers.note(code);
+  answerRaw(socket, statusOf(code), code, messageOf(code));
 }
 
 export class WebSocketProxy {
   private readonly proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, proxyTimeout: 0 });
-  private readonly sockets = new Set<Duplex>();
+  private readonly byClient = new Map<Duplex, Tunnel>();
+  private readonly byUpstream = new Map<Duplex, Tunnel>();
 
   constructor(
     private readonly opts: WebSocketOptions,
@@ -36,48 +71,89 @@ export class WebSocketProxy {
       const s = target as Duplex | undefined;
       if (s && typeof s.destroy === 'function') s.destroy();
     });
+    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage, socket: Duplex) => {
+      // http-proxy rebuilds the path (merging slashes, say); the upstream must get what was routed.
+      proxyReq.path = req.url as string;
+      const tunnel = this.byClient.get(socket);
+      if (tunnel !== undefined) this.watch(proxyReq, tunnel);
+    });
+    // After http-proxy has piped the sockets: from here on the upstream's bytes flow to the client.
     this.proxy.on('open', (upstream: Duplex) => {
       upstream.on('error', () => upstream.destroy());
-    });
-    // http-proxy relays a refused upgrade (a non-101 answer) as the parsed headers plus the decoded
-    // body, so a chunked answer would reach the client without its chunk framing. Runs before
-    // http-proxy's own 'response' listener and turns it into a close-delimited answer.
-    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest) => {
-      proxyReq.once('response', (res: IncomingMessage) => {
-        if (res.statusCode === 101) return;
-        delete res.headers['transfer-encoding'];
-        delete res.headers['keep-alive'];
-        res.headers.connection = 'close';
-      });
+      const tunnel = this.byUpstream.get(upstream);
+      if (tunnel?.websocket) {
+        const frames = new FrameBoundaries();
+        tunnel.frames = frames;
+        upstream.on('data', (c: Buffer) => frames.feed(c));
+      }
     });
   }
 
   readonly handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    const route = this.table().router.lookup(req.headers.host, req.url ?? '/');
-    if (route === undefined) return reject(socket, 404, 'no_route');
-    if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return reject(socket, 508, 'loop_detected');
-    const { pool } = choosePoolFor(route, req.headers, this.opts.overrideHeader, this.opts.random);
-    const target = pickTarget(pool.targets, this.opts.clock.now(), this.opts.random);
-    if (target === undefined) return reject(socket, 503, 'no_targets');
+    const admitted = admit(req, this.opts.maxHeaders);
+    if (typeof admitted === 'string') return reject(socket, admitted, this.opts.answers);
+    if (hostFieldCount(req.rawHeaders) > 1) return reject(socket, 'bad_host', this.opts.answers);
+    // A handshake has no body (RFC 6455 §4.1); one that declares a body would leave the upstream
+    // waiting for bytes that are never forwarded.
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') return reject(socket, 'bad_request', this.opts.answers);
+    const route = this.table().router.lookup(admitted.host, req.url as string);
+    if (route === undefined) return reject(socket, 'no_route', this.opts.answers);
+    if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return reject(socket, 'loop_detected', this.opts.answers);
+    const peer = peerAddress(req.socket.remoteAddress);
+    const override = overrideOf(req.headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
+    const { pool } = choosePoolFor(route, override, req.headers.cookie, this.opts.random);
+    const pick = pickIn(route, pool, this.opts.clock.now(), this.opts.random);
+    if (pick.pool === null) return reject(socket, pick.why, this.opts.answers);
 
-    this.setForwardedHeaders(req);
+    this.setForwardedHeaders(req, peer, admitted.authority);
+    const target = pick.target;
+    const tunnel: Tunnel = { client: socket, target, pool: pick.pool, websocket: /^websocket$/i.test(req.headers.upgrade ?? ''), startedAt: performance.now(), upstream: null, frames: null };
     target.outstanding++;
-    this.sockets.add(socket);
-    socket.once('close', () => {
-      target.outstanding--;
-      this.sockets.delete(socket);
-    });
+    this.byClient.set(socket, tunnel);
+    socket.once('close', () => this.forget(tunnel));
     this.proxy.ws(req, socket, head, { target: { host: target.address.host, port: target.address.port } }, () => {
-      pool.window.recordFailure(this.opts.clock.now(), 'connect', 0);
-      if (socket.writable) reject(socket, 502, 'upstream_unreachable');
+      // Only a failure before the upgrade is the pool's; a tunnel that breaks later was a success.
+      if (tunnel.upstream === null && !socket.destroyed) tunnel.pool.window.recordFailure(this.opts.clock.now(), 'connect', performance.now() - tunnel.startedAt);
+      if (tunnel.upstream === null && socket.writable) reject(socket, 'upstream_unreachable', this.opts.answers);
       else socket.destroy();
     });
   };
 
-  private setForwardedHeaders(req: IncomingMessage): void {
-    const peer = peerAddress(req.socket.remoteAddress);
+  private watch(proxyReq: ClientRequest, tunnel: Tunnel): void {
+    proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Duplex) => {
+      tunnel.upstream = upstream;
+      this.byUpstream.set(upstream, tunnel);
+      upstream.once('close', () => this.byUpstream.delete(upstream));
+      tunnel.pool.window.record(this.opts.clock.now(), 101, performance.now() - tunnel.startedAt);
+    });
+    // http-proxy relays a refused upgrade (a non-101 answer) as the parsed headers plus the decoded
+    // body, so a chunked answer would reach the client without its chunk framing. Runs before
+    // http-proxy's own 'response' listener and turns it into a close-delimited answer.
+    proxyReq.once('response', (res: IncomingMessage) => {
+      if (res.statusCode === 101) return;
+      tunnel.pool.window.record(this.opts.clock.now(), res.statusCode ?? 502, performance.now() - tunnel.startedAt);
+      // The answer ends the exchange: once it is written, close the connection for good, or bytes the
+      // client sent after its handshake (never read) would keep it half-open forever.
+      tunnel.client.once('finish', () => tunnel.client.destroy());
+      delete res.headers['transfer-encoding'];
+      delete res.headers['keep-alive'];
+      res.headers.connection = 'close';
+    });
+  }
+
+  private forget(tunnel: Tunnel): void {
+    if (!this.byClient.delete(tunnel.client)) return;
+    tunnel.target.outstanding--;
+    tunnel.upstream?.destroy();
+  }
+
+  private setForwardedHeaders(req: IncomingMessage, peer: string, authority: string | undefined): void {
     const h = req.headers;
+    if (authority !== undefined) h.host = authority;
+    for (const name of connectionListed(h.connection)) delete h[name];
+    h.connection = 'Upgrade';
+    for (const name of UPGRADE_HOP_BY_HOP) delete h[name];
     const trusted = this.opts.isTrusted(peer);
     h['x-forwarded-for'] = trusted && h['x-forwarded-for'] ? `${h['x-forwarded-for']}, ${peer}` : peer;
     if (!trusted || !h['x-forwarded-proto']) h['x-forwarded-proto'] = 'http';
@@ -90,11 +166,36 @@ export class WebSocketProxy {
   }
 
   get openCount(): number {
-    return this.sockets.size;
+    return this.byClient.size;
+  }
+
+  /**
+   * Ends the tunnels to targets no longer routed (`released`): the upstream side is cut, and a
+   * WebSocket client gets a close frame 1001 ("going away") between two frames, so it reconnects
+   * through the new routing; a tunnel caught mid-frame, or not a WebSocket, is closed outright.
+   */
+  closeWhere(released: (target: Upstream) => boolean): number {
+    let n = 0;
+    for (const t of [...this.byClient.values()]) {
+      if (!released(t.target)) continue;
+      n++;
+      this.goAway(t);
+    }
+    return n;
+  }
+
+  private goAway(t: Tunnel): void {
+    t.upstream?.destroy();
+    if (t.websocket && t.upstream !== null && (t.frames === null || t.frames.atBoundary) && t.client.writable) {
+      t.client.end(CLOSE_GOING_AWAY);
+      setTimeout(() => t.client.destroy(), CLOSE_GRACE_MS).unref();
+    } else {
+      t.client.destroy();
+    }
   }
 
   closeAll(): void {
-    for (const s of this.sockets) s.destroy();
+    for (const t of [...this.byClient.values()]) this.goAway(t);
     this.proxy.close();
   }
 }

@@ -36,6 +36,7 @@ const ERROR_KINDS = ['5xx', 'connect', 'timeout'] as const;
 const REQUESTS = 'veer_requests_total';
 const ERRORS = 'veer_request_errors_total';
 const DURATION = 'veer_request_duration_seconds';
+const DRAIN_CUT = 'veer_drain_cut_total';
 
 type Labels = Record<string, string>;
 type Pool = { labels: Labels; life: LifetimeTotals };
@@ -52,8 +53,10 @@ export function renderPrometheus(source: LifetimeSource, extra: readonly ExtraMe
   for (const p of pools) {
     for (const kind of ERROR_KINDS) out.push(sample(ERRORS, { ...p.labels, kind }, errorCount(p.life, kind)));
   }
-  family(out, DURATION, 'histogram', 'Upstream latency: from dispatching the request to the upstream response headers (or the failure).');
+  family(out, DURATION, 'histogram', 'Upstream latency: from the request (body included) handed to the upstream to its response headers (or the failure).');
   for (const p of pools) renderHistogram(out, p);
+  family(out, DRAIN_CUT, 'counter', 'Requests veer cut (504 drain_timeout) when a removed target\'s drain period ended; not counted as errors.');
+  for (const p of pools) out.push(sample(DRAIN_CUT, p.labels, p.life.drainCut ?? 0));
   renderExtras(out, extra);
   return `${out.join('\n')}\n`;
 }

@@ -29,6 +29,8 @@ export type SecondRecord = { sec: number } & WindowTotals;
 export interface LifetimeTotals extends Omit<WindowTotals, 'latency'> {
   latency: Float64Array;
   latencySumMs: number;
+  /** Requests cut by veer's own drain bound: counted apart, never judged as the pool's errors. */
+  drainCut: number;
 }
 
 export type FailureKind = 'connect' | 'timeout';
@@ -70,6 +72,7 @@ export class PoolWindow {
   private lifeConnectErrors = 0;
   private lifeTimeouts = 0;
   private lifeLatencySumMs = 0;
+  private lifeDrainCut = 0;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
 
   constructor(opts: { seconds?: number } = {}) {
@@ -114,6 +117,11 @@ export class PoolWindow {
     }
   }
 
+  /** A request veer cut at the end of a drain: not a request of the judged window, nor an error. */
+  recordDrainCut(): void {
+    this.lifeDrainCut++;
+  }
+
   /**
    * Sum over every second that contains a point of [fromMs, toMs] and is still held by the ring
    * (at most the last `size` seconds up to toMs).
@@ -137,6 +145,7 @@ export class PoolWindow {
       timeouts: this.lifeTimeouts,
       latency: this.lifeLatency.slice(),
       latencySumMs: this.lifeLatencySumMs,
+      drainCut: this.lifeDrainCut,
     };
   }
 

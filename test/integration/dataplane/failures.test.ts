@@ -235,7 +235,7 @@ describe('bad client requests', () => {
     for (let i = 0; i < 4; i++) {
       const r = await rawRequest(v.port, 'GET / HTTP/1.1\r\nHost: one.test\r\nHost: two.test\r\n\r\n');
       expect(r.status).toBe(400);
-      expect(JSON.parse(r.body)).toEqual({ error: { code: 'bad_request', message: expect.any(String) } });
+      expect(JSON.parse(r.body)).toEqual({ error: { code: 'bad_host', message: expect.any(String) } });
       expect(hasStackTrace(r.body)).toBe(false);
     }
     expect(a.hits + b.hits).toBe(0);

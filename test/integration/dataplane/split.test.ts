@@ -136,18 +136,31 @@ describe('sticky cookie', () => {
 });
 
 describe('override header', () => {
+  it('is off by default: x-veer-pool from any client is ignored', async () => {
+    const { v, canary } = await pools({ weight: 0 });
+    for (let i = 0; i < 5; i++) expect((await poolOf(v, { 'x-veer-pool': 'canary' })).pool).toBe('stable');
+    expect(canary.hits).toBe(0);
+  });
+
   it('x-veer-pool forces a pool both ways and ignores other values', async () => {
-    const zero = await pools({ weight: 0, sticky: true });
+    const on = { overrideHeader: 'x-veer-pool' };
+    const zero = await pools({ weight: 0, sticky: true, proxy: on });
     const forced = await poolOf(zero.v, { 'x-veer-pool': 'canary' });
     expect(forced.pool).toBe('canary');
     expect(forced.setCookie).toBeUndefined(); // a forced request is not a sticky assignment
     expect((await poolOf(zero.v, { 'x-veer-pool': 'blue' })).pool).toBe('stable');
 
-    const full = await pools({ weight: 100 });
+    const full = await pools({ weight: 100, proxy: on });
     expect((await poolOf(full.v, { 'x-veer-pool': 'stable' })).pool).toBe('stable');
     expect((await poolOf(full.v)).pool).toBe('canary');
     // The header still reaches the upstream: the proxy does not hide what the client sent.
     expect(full.stable.requests[0]?.headers['x-veer-pool']).toBe('stable');
+  });
+
+  it('is honoured only from peers in proxy.overrideFrom', async () => {
+    const { v, canary } = await pools({ weight: 0, proxy: { overrideHeader: 'x-veer-pool', overrideFrom: ['10.0.0.0/8'] } });
+    for (let i = 0; i < 5; i++) expect((await poolOf(v, { 'x-veer-pool': 'canary' })).pool).toBe('stable');
+    expect(canary.hits).toBe(0);
   });
 
   it('is ignored when proxy.overrideHeader is false', async () => {

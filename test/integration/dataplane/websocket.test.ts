@@ -4,24 +4,26 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { deadPort, errorCode, http, service, useHarness, waitFor, type HttpResult } from '../../helpers/veer.js';
+import { deadPort, errorCode, http, rawExchange, service, useHarness, waitFor, type HttpResult } from '../../helpers/veer.js';
 
 const h = useHarness();
 
 /** An upstream that accepts every Upgrade, names itself in the 101, and echoes bytes back. */
 async function echoServer(name: string) {
   const upgrades: IncomingHttpHeaders[] = [];
+  const paths: string[] = [];
   const s = await h.server(
     (_req, res) => res.writeHead(200, { 'x-upstream': name }).end(name),
     (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       upgrades.push(req.headers);
+      paths.push(req.url ?? '');
       socket.on('error', () => socket.destroy());
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`);
       if (head.length > 0) socket.write(head);
       socket.pipe(socket);
     },
   );
-  return { ...s, upgrades };
+  return { ...s, upgrades, paths };
 }
 
 type UpgradeOutcome = { kind: 'upgraded'; headers: IncomingHttpHeaders; socket: Socket } | { kind: 'refused'; response: HttpResult };
@@ -118,7 +120,7 @@ describe('websocket upgrades', () => {
   it('follows the split: weight 100 upgrades to canary, the override header to stable', async () => {
     const stable = await echoServer('stable');
     const canary = await echoServer('canary');
-    const v = await h.veer({ services: [service('web', [stable.address], [canary.address], { weight: 100 })] });
+    const v = await h.veer({ services: [service('web', [stable.address], [canary.address], { weight: 100 })], proxy: { overrideHeader: 'x-veer-pool' } });
     for (let i = 0; i < 3; i++) {
       const r = await upgrade(`${v.url}/ws`);
       expect(r.kind === 'upgraded' && r.headers['x-upstream']).toBe('canary');
@@ -151,5 +153,58 @@ describe('websocket upgrades', () => {
     const r = await upgrade(`${v.url}/ws`, { via: '1.1 veer' });
     expect(r.kind === 'refused' && r.response.status).toBe(508);
     expect(up.upgrades).toHaveLength(0);
+  });
+
+  it('forwards the handshake as routed: the path unchanged, Connection-listed and Expect fields dropped', async () => {
+    const up = await echoServer('echo');
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    const r = await rawExchange(
+      v.port,
+      'GET //chat//room?x=1 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade, x-drop\r\nX-Drop: secret\r\nX-Keep: yes\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      1_000,
+    );
+    expect(r.data).toMatch(/^HTTP\/1\.1 101/);
+    expect(up.upgrades).toHaveLength(1);
+    expect(up.upgrades[0]?.['x-drop']).toBeUndefined();
+    expect(up.upgrades[0]?.['x-keep']).toBe('yes');
+    expect(up.paths).toEqual(['//chat//room?x=1']);
+  });
+
+  it('refuses a WebSocket handshake that declares a body, reaching no target', async () => {
+    const up = await echoServer('echo');
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    for (const framing of ['Content-Length: 1', 'Transfer-Encoding: chunked']) {
+      const r = await rawExchange(v.port, `GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${framing}\r\n\r\nx`);
+      expect(r.data, framing).toMatch(/^HTTP\/1\.1 400/);
+      expect(r.closedByPeer, framing).toBe(true);
+    }
+    expect(up.upgrades).toHaveLength(0);
+    expect(v.plane.targets('web', 'stable')[0]?.outstanding).toBe(0);
+  });
+
+  it('answers another Upgrade (h2c) or a non-GET one as the plain request it also is, then closes', async () => {
+    const up = await h.upstream('plain');
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    for (const [method, protocol] of [['GET', 'h2c'], ['POST', 'websocket'], ['OPTIONS', 'foo/1']] as const) {
+      const r = await rawExchange(v.port, `${method} /x HTTP/1.1\r\nHost: t\r\nUpgrade: ${protocol}\r\nConnection: Upgrade\r\n\r\n`);
+      expect(r.data, `${method} ${protocol}`).toMatch(/^HTTP\/1\.1 200/);
+      expect(r.data.toLowerCase()).toContain('x-upstream: plain');
+      expect(r.closedByPeer).toBe(true);
+    }
+    expect(up.requests.map((q) => [q.method, q.headers.upgrade])).toEqual([
+      ['GET', undefined],
+      ['POST', undefined],
+      ['OPTIONS', undefined],
+    ]);
+    await waitFor(() => v.plane.inFlight === 0, 'the answers to be released', 3_000);
+  });
+
+  it('refuses CONNECT with 405', async () => {
+    const up = await h.upstream('plain');
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    const r = await rawExchange(v.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(r.data).toMatch(/^HTTP\/1\.1 405/);
+    expect(r.data).toContain('"code":"method_not_allowed"');
+    expect(up.hits).toBe(0);
   });
 });

@@ -42,10 +42,12 @@ describe('pickTarget', () => {
     expect(pickTarget<T>([], NOW, scripted([]))).toBeUndefined();
   });
 
-  it('returns the single target without drawing, even if excluded or ineligible', () => {
-    const only = target('only', { healthy: false, ejectedUntil: NOW + 1 });
+  it('returns the single target without drawing, unless it is excluded or ineligible', () => {
+    const only = target('only');
     expect(pickTarget([only], NOW, scripted([]))).toBe(only);
-    expect(pickTarget([only], NOW, scripted([]), only)).toBe(only);
+    expect(pickTarget([only], NOW, scripted([]), only)).toBeUndefined();
+    expect(pickTarget([target('sick', { healthy: false })], NOW, scripted([]))).toBeUndefined();
+    expect(pickTarget([target('out', { ejectedUntil: NOW + 1 })], NOW, scripted([]))).toBeUndefined();
   });
 
   it('samples two distinct targets and takes the less busy one', () => {
@@ -99,16 +101,15 @@ describe('pickTarget', () => {
     expect(pickTarget(ts, NOW - 1, scripted([0, 0]))).toBe(ts[1]);
   });
 
-  it('falls back to the target returning soonest when none is eligible', () => {
-    const ts = [target('late', { ejectedUntil: NOW + 500 }), target('soon', { ejectedUntil: NOW + 100 }), target('later', { ejectedUntil: NOW + 900 })];
-    const counts = countPicks(ts, 200, 9);
-    expect(counts.get('soon')).toBe(200);
+  it('picks nothing when no target is eligible (no panic fallback to an unhealthy or ejected one)', () => {
+    const ts = [target('late', { ejectedUntil: NOW + 500 }), target('sick', { healthy: false }), target('later', { ejectedUntil: NOW + 900 })];
+    for (let seed = 0; seed < 50; seed++) expect(pickTarget(ts, NOW, scripted([(seed % 10) / 10, ((seed * 7) % 10) / 10]))).toBeUndefined();
   });
 
-  it('falls back to a non-excluded target when none is eligible', () => {
-    const ts = [target('a', { healthy: false }), target('b', { healthy: false })];
-    expect(countPicks(ts, 100, 1, ts[0]).get('b')).toBe(100);
-    expect(countPicks(ts, 100, 1, ts[1]).get('a')).toBe(100);
+  it('never falls back to the excluded target', () => {
+    const ts = [target('a'), target('b', { healthy: false })];
+    expect(countPicks(ts, 100, 1, ts[0])).toEqual(new Map([['none', 100]]));
+    expect(countPicks(ts, 100, 1, ts[1])).toEqual(new Map([['a', 100]]));
   });
 });
 

@@ -7,7 +7,7 @@ import {
 } from '../../../src/dataplane/headers.js';
 
 const PEER = '203.0.113.7';
-const untrusted: RequestHeaderContext = { peer: PEER, trustedPeer: false, proto: 'http', viaEntry: '1.1 veer' };
+const untrusted: RequestHeaderContext = { peer: PEER, trustedPeer: false, proto: 'http', viaEntry: '1.1 veer', authority: undefined };
 const trusted: RequestHeaderContext = { ...untrusted, trustedPeer: true };
 
 /** All values of a header, case-insensitively, in order. */
@@ -15,6 +15,13 @@ function valuesOf(flat: readonly string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < flat.length; i += 2) if ((flat[i] as string).toLowerCase() === name) out.push(flat[i + 1] as string);
   return out;
+}
+
+/** upstreamRequestHeaders for a request it must forward (it returns null only to refuse one). */
+function forwarded(raw: readonly string[], ctx: RequestHeaderContext): string[] {
+  const out = upstreamRequestHeaders(raw, ctx);
+  expect(out, 'the request is forwarded, not refused').not.toBeNull();
+  return out as string[];
 }
 
 function namesOf(flat: readonly string[]): string[] {
@@ -38,7 +45,7 @@ describe('upstreamRequestHeaders: hop-by-hop', () => {
       'Proxy-Authorization', 'Basic abc',
       'Accept', '*/*',
     ];
-    const out = upstreamRequestHeaders(raw, untrusted);
+    const out = forwarded(raw, untrusted);
     const hop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization'];
     for (const h of hop) expect(valuesOf(out, h), h).toEqual([]);
     expect(valuesOf(out, 'accept')).toEqual(['*/*']);
@@ -47,7 +54,7 @@ describe('upstreamRequestHeaders: hop-by-hop', () => {
 
   it('strips the headers a Connection header lists, and keeps the others', () => {
     const raw = ['Host', 'example.com', 'Connection', 'close, X-Secret-Thing ,X-Other', 'X-Secret-Thing', 's', 'x-other', 'o', 'X-Keep', 'k'];
-    const out = upstreamRequestHeaders(raw, untrusted);
+    const out = forwarded(raw, untrusted);
     expect(valuesOf(out, 'x-secret-thing')).toEqual([]);
     expect(valuesOf(out, 'x-other')).toEqual([]);
     expect(valuesOf(out, 'x-keep')).toEqual(['k']);
@@ -55,7 +62,7 @@ describe('upstreamRequestHeaders: hop-by-hop', () => {
 
   it('strips Connection-listed headers that appear before the Connection header', () => {
     const raw = ['X-Early', 'e', 'Host', 'example.com', 'Connection', 'X-Early'];
-    expect(valuesOf(upstreamRequestHeaders(raw, untrusted), 'x-early')).toEqual([]);
+    expect(valuesOf(forwarded(raw, untrusted), 'x-early')).toEqual([]);
   });
 });
 
@@ -68,7 +75,7 @@ describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', ()
     'X-Forwarded-Host', 'evil.test',
     'Forwarded', 'for=6.6.6.6;proto=https',
   ];
-  const out = upstreamRequestHeaders(raw, untrusted);
+  const out = forwarded(raw, untrusted);
 
   it('replaces X-Forwarded-For with the peer', () => {
     expect(valuesOf(out, 'x-forwarded-for')).toEqual([PEER]);
@@ -76,7 +83,7 @@ describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', ()
 
   it('replaces X-Forwarded-Proto with the real protocol', () => {
     expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['http']);
-    const tls = upstreamRequestHeaders(raw, { ...untrusted, proto: 'https' });
+    const tls = forwarded(raw, { ...untrusted, proto: 'https' });
     expect(valuesOf(tls, 'x-forwarded-proto')).toEqual(['https']);
   });
 
@@ -89,7 +96,7 @@ describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', ()
   });
 
   it('sends no X-Forwarded-Host when there is no Host header', () => {
-    const noHost = upstreamRequestHeaders([...KEEP_ALIVE, 'X-Forwarded-Host', 'evil.test'], untrusted);
+    const noHost = forwarded([...KEEP_ALIVE, 'X-Forwarded-Host', 'evil.test'], untrusted);
     expect(valuesOf(noHost, 'x-forwarded-host')).toEqual([]);
   });
 });
@@ -97,7 +104,7 @@ describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', ()
 describe('upstreamRequestHeaders: forwarding headers from a trusted proxy', () => {
   it('appends the peer to X-Forwarded-For, merging repeated headers in order', () => {
     const raw = ['Host', 'example.com', ...KEEP_ALIVE, 'X-Forwarded-For', '1.1.1.1, 2.2.2.2', 'x-forwarded-for', '3.3.3.3'];
-    const out = upstreamRequestHeaders(raw, trusted);
+    const out = forwarded(raw, trusted);
     expect(valuesOf(out, 'x-forwarded-for')).toEqual([`1.1.1.1, 2.2.2.2, 3.3.3.3, ${PEER}`]);
   });
 
@@ -110,14 +117,14 @@ describe('upstreamRequestHeaders: forwarding headers from a trusted proxy', () =
       'X-Forwarded-Host', 'public.example.com',
       'Forwarded', 'for=1.1.1.1',
     ];
-    const out = upstreamRequestHeaders(raw, trusted);
+    const out = forwarded(raw, trusted);
     expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['https']);
     expect(valuesOf(out, 'x-forwarded-host')).toEqual(['public.example.com']);
     expect(valuesOf(out, 'forwarded')).toEqual(['for=1.1.1.1']);
   });
 
   it('fills in what the trusted proxy did not send', () => {
-    const out = upstreamRequestHeaders(['Host', 'example.com', ...KEEP_ALIVE], { ...trusted, proto: 'https' });
+    const out = forwarded(['Host', 'example.com', ...KEEP_ALIVE], { ...trusted, proto: 'https' });
     expect(valuesOf(out, 'x-forwarded-for')).toEqual([PEER]);
     expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['https']);
     expect(valuesOf(out, 'x-forwarded-host')).toEqual(['example.com']);
@@ -126,20 +133,20 @@ describe('upstreamRequestHeaders: forwarding headers from a trusted proxy', () =
 
 describe('upstreamRequestHeaders: Via and pass-through', () => {
   it('adds a Via entry', () => {
-    const out = upstreamRequestHeaders(['Host', 'example.com'], untrusted);
+    const out = forwarded(['Host', 'example.com'], untrusted);
     expect(valuesOf(out, 'via')).toEqual(['1.1 veer']);
   });
 
   it('appends to an existing Via, merging repeated ones into one header', () => {
     const raw = ['Host', 'example.com', 'Via', '1.0 cdn', 'VIA', '1.1 lb'];
-    const out = upstreamRequestHeaders(raw, untrusted);
+    const out = forwarded(raw, untrusted);
     expect(valuesOf(out, 'via')).toEqual(['1.0 cdn, 1.1 lb, 1.1 veer']);
   });
 
   it('keeps the original case, order and repeats of other headers', () => {
     for (const extra of [[], KEEP_ALIVE]) {
       const raw = ['Host', 'example.com', ...extra, 'X-Custom', 'a', 'Accept-Language', 'en', 'x-custom', 'b', 'Cookie', 'c=1', 'Cookie', 'd=2'];
-      const out = upstreamRequestHeaders(raw, untrusted);
+      const out = forwarded(raw, untrusted);
       const kept = out.slice(0, out.indexOf('x-forwarded-for'));
       expect(kept).toEqual(['Host', 'example.com', 'X-Custom', 'a', 'Accept-Language', 'en', 'x-custom', 'b', 'Cookie', 'c=1', 'Cookie', 'd=2']);
     }
@@ -155,7 +162,7 @@ describe('upstreamRequestHeaders: Via and pass-through', () => {
   it('sets each forwarding header exactly once', () => {
     const raw = ['Host', 'example.com', ...KEEP_ALIVE, 'X-Forwarded-For', '6.6.6.6', 'X-Forwarded-Proto', 'https'];
     for (const ctx of [trusted, untrusted]) {
-      const names = namesOf(upstreamRequestHeaders(raw, ctx)).map((n) => n.toLowerCase());
+      const names = namesOf(forwarded(raw, ctx)).map((n) => n.toLowerCase());
       for (const h of ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via']) {
         expect(names.filter((n) => n === h), `${h} trusted=${ctx.trustedPeer}`).toHaveLength(1);
       }
@@ -168,9 +175,9 @@ describe('upstreamRequestHeaders: Via and pass-through', () => {
   // or not depending on whether the client happened to send "Connection: keep-alive".
   // Proposed fix in headers.ts: `new Set([...HOP_BY_HOP, ...REWRITTEN, 'host'].map((h) => h.length))`.
   it('sets X-Forwarded-Host from Host even without a Connection header', () => {
-    const plain = upstreamRequestHeaders(['Host', 'example.com', 'Accept', '*/*'], untrusted);
+    const plain = forwarded(['Host', 'example.com', 'Accept', '*/*'], untrusted);
     expect(valuesOf(plain, 'x-forwarded-host')).toEqual(['example.com']);
-    const viaTrusted = upstreamRequestHeaders(['Host', 'example.com', 'Accept', '*/*'], trusted);
+    const viaTrusted = forwarded(['Host', 'example.com', 'Accept', '*/*'], trusted);
     expect(valuesOf(viaTrusted, 'x-forwarded-host')).toEqual(['example.com']);
   });
 });
@@ -229,5 +236,129 @@ describe('downstreamResponseHeaders', () => {
 
   it('returns an empty list for no headers', () => {
     expect(downstreamResponseHeaders([], [])).toEqual([]);
+  });
+});
+
+describe('upstreamRequestHeaders: the absolute-form authority', () => {
+  const shop = (ctx: RequestHeaderContext): RequestHeaderContext => ({ ...ctx, authority: 'shop.example' });
+
+  it('replaces the Host header, which is then sent exactly once', () => {
+    for (const extra of [[], KEEP_ALIVE]) {
+      const out = forwarded(['Host', 'backoffice.example', ...extra, 'Accept', '*/*'], shop(untrusted));
+      expect(valuesOf(out, 'host')).toEqual(['shop.example']);
+      expect(out).not.toContain('backoffice.example');
+      expect(valuesOf(out, 'accept')).toEqual(['*/*']);
+    }
+  });
+
+  it('is the X-Forwarded-Host of an untrusted peer, whatever Host or X-Forwarded-Host said', () => {
+    const out = forwarded(['Host', 'backoffice.example', 'X-Forwarded-Host', 'evil.test'], shop(untrusted));
+    expect(valuesOf(out, 'x-forwarded-host')).toEqual(['shop.example']);
+  });
+
+  it('from a trusted proxy, its X-Forwarded-Host is kept, and the authority fills in when absent', () => {
+    const kept = forwarded(['Host', 'backoffice.example', 'X-Forwarded-Host', 'public.example'], shop(trusted));
+    expect(valuesOf(kept, 'x-forwarded-host')).toEqual(['public.example']);
+    expect(valuesOf(kept, 'host')).toEqual(['shop.example']);
+    const filled = forwarded(['Host', 'backoffice.example'], shop(trusted));
+    expect(valuesOf(filled, 'x-forwarded-host')).toEqual(['shop.example']);
+  });
+
+  it('supplies Host when the request had none (HTTP/1.0)', () => {
+    const out = forwarded(['Accept', '*/*'], shop(untrusted));
+    expect(valuesOf(out, 'host')).toEqual(['shop.example']);
+    expect(valuesOf(out, 'x-forwarded-host')).toEqual(['shop.example']);
+  });
+
+  it('is not undone by a Connection header naming Host', () => {
+    const out = forwarded(['Host', 'backoffice.example', 'Connection', 'host'], shop(untrusted));
+    expect(valuesOf(out, 'host')).toEqual(['shop.example']);
+  });
+
+  it('leaves Host alone in origin form (authority undefined)', () => {
+    const out = forwarded(['Host', 'backoffice.example'], untrusted);
+    expect(valuesOf(out, 'host')).toEqual(['backoffice.example']);
+  });
+});
+
+describe('upstreamRequestHeaders: more than one Host field', () => {
+  it('returns null (the request is refused 400), whatever the case, values, position or other headers', () => {
+    const cases: string[][] = [
+      ['Host', 'a.example', 'Host', 'b.example'],
+      ['Host', 'a.example', 'host', 'a.example'],
+      ['HOST', 'a.example', 'Accept', '*/*', 'hOsT', 'b.example'],
+      ['Accept', '*/*', 'Host', 'a.example', 'X-Custom', 'x', 'Host', ''],
+      ['Host', 'a.example', 'Connection', 'keep-alive', 'Host', 'b.example'],
+      ['Host', 'a.example', 'Connection', 'host', 'Host', 'b.example'],
+      ['Host', 'a.example', 'Host', 'b.example', 'Host', 'c.example'],
+    ];
+    for (const raw of cases) {
+      for (const ctx of [untrusted, trusted, { ...untrusted, authority: 'shop.example' }]) {
+        expect(upstreamRequestHeaders(raw, ctx), `${raw.join(' ')} trusted=${ctx.trustedPeer} authority=${ctx.authority}`).toBeNull();
+      }
+    }
+  });
+
+  it('does not confuse other four-letter fields, or Host-like names, with Host', () => {
+    const out = forwarded(['Host', 'a.example', 'Date', 'today', 'From', 'me@example', 'X-Host', 'b.example', 'Hosts', 'c'], untrusted);
+    expect(valuesOf(out, 'host')).toEqual(['a.example']);
+    expect(valuesOf(out, 'x-host')).toEqual(['b.example']);
+    expect(valuesOf(out, 'date')).toEqual(['today']);
+  });
+});
+
+describe('upstreamRequestHeaders: names a Connection header cannot remove', () => {
+  const raw = (connection: string[]): string[] => [
+    'Host', 'front.test',
+    ...connection.flatMap((c) => ['Connection', c]),
+    'Content-Length', '5',
+    'X-Forwarded-For', '198.51.100.4',
+    'X-Forwarded-Proto', 'https',
+    'X-Forwarded-Host', 'public.example',
+    'Forwarded', 'for=198.51.100.4',
+    'Via', '1.0 cdn',
+    'X-Drop', 'gone',
+  ];
+  const protectedList = 'host, content-length, x-forwarded-for, x-forwarded-proto, x-forwarded-host, forwarded, via, x-drop';
+
+  it('keeps Host and Content-Length, and writes the forwarding headers as usual (untrusted peer)', () => {
+    const out = forwarded(raw([protectedList]), untrusted);
+    expect(valuesOf(out, 'host')).toEqual(['front.test']);
+    expect(valuesOf(out, 'content-length')).toEqual(['5']);
+    expect(valuesOf(out, 'x-forwarded-for')).toEqual([PEER]);
+    expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['http']);
+    expect(valuesOf(out, 'x-forwarded-host')).toEqual(['front.test']);
+    expect(valuesOf(out, 'via')).toEqual(['1.0 cdn, 1.1 veer']);
+    expect(valuesOf(out, 'forwarded')).toEqual([]);
+    // Listed names veer does not own are still hop-by-hop.
+    expect(valuesOf(out, 'x-drop')).toEqual([]);
+  });
+
+  it('keeps a trusted proxy\'s forwarding headers, extended, when they are Connection-listed', () => {
+    const out = forwarded(raw([protectedList]), trusted);
+    expect(valuesOf(out, 'x-forwarded-for')).toEqual([`198.51.100.4, ${PEER}`]);
+    expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['https']);
+    expect(valuesOf(out, 'x-forwarded-host')).toEqual(['public.example']);
+    expect(valuesOf(out, 'forwarded')).toEqual(['for=198.51.100.4']);
+    expect(valuesOf(out, 'via')).toEqual(['1.0 cdn, 1.1 veer']);
+  });
+
+  it('in any case, with odd spacing, spread over several Connection fields', () => {
+    const out = forwarded(raw(['HOST ,  Content-Length', ' Via,X-FORWARDED-FOR , x-drop']), untrusted);
+    expect(valuesOf(out, 'host')).toEqual(['front.test']);
+    expect(valuesOf(out, 'content-length')).toEqual(['5']);
+    expect(valuesOf(out, 'via')).toEqual(['1.0 cdn, 1.1 veer']);
+    expect(valuesOf(out, 'x-forwarded-for')).toEqual([PEER]);
+    expect(valuesOf(out, 'x-drop')).toEqual([]);
+  });
+
+  it('each forwarding header still appears exactly once', () => {
+    for (const ctx of [trusted, untrusted]) {
+      const names = namesOf(forwarded(raw([protectedList]), ctx)).map((n) => n.toLowerCase());
+      for (const h of ['host', 'content-length', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via']) {
+        expect(names.filter((n) => n === h), `${h} trusted=${ctx.trustedPeer}`).toHaveLength(1);
+      }
+      expect(names).not.toContain('connection');
+    }
   });
 });

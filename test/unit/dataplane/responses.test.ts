@@ -41,7 +41,16 @@ function fakeRes(state: Partial<Pick<FakeRes, 'headersSent' | 'destroyed'>> = {}
 
 const CODES: Record<ProxyErrorCode, number> = {
   no_route: 404,
+  bad_request: 400,
+  bad_host: 400,
+  bad_path: 400,
+  request_timeout: 408,
+  payload_too_large: 413,
+  too_many_headers: 431,
+  unsupported_transfer_encoding: 501,
   no_targets: 503,
+  no_healthy_targets: 503,
+  drain_timeout: 504,
   bad_gateway: 502,
   upstream_unreachable: 502,
   upstream_timeout: 504,

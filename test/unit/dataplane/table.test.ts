@@ -45,6 +45,8 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     sticky: null,
     outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectedPercent: 50 },
     retryCanaryOnStable: false,
+    maxRequestBody: Infinity,
+    timeouts: { header: 30_000, body: 60_000 },
   };
 }
 

@@ -39,7 +39,7 @@ function referenceIndex(x: number): number {
 
 function histogramOf(samples: number[]): Uint32Array {
   const counts = new Uint32Array(BUCKET_COUNT);
-  for (const s of samples) counts[bucketIndex(s)]++;
+  for (const s of samples) counts[bucketIndex(s)] = (counts[bucketIndex(s)] as number) + 1;
   return counts;
 }
 

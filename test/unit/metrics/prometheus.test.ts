@@ -135,6 +135,6 @@ describe('renderPrometheus', () => {
   it('renders an empty registry as just the headers', () => {
     const p = parse(renderPrometheus(new MetricsRegistry()));
     expect(p.samples).toEqual([]);
-    expect([...p.type.keys()]).toEqual(['veer_requests_total', 'veer_request_errors_total', 'veer_request_duration_seconds']);
+    expect([...p.type.keys()]).toEqual(['veer_requests_total', 'veer_request_errors_total', 'veer_request_duration_seconds', 'veer_drain_cut_total']);
   });
 });

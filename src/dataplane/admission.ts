@@ -1,0 +1,48 @@
+// The checks every request passes before it is routed, shared by plain requests and upgrades, so
+// that both refuse the same things: limits fail closed, and what is routed is what is forwarded.
+import type { IncomingMessage } from 'node:http';
+import { parseRequestTarget, isValidHost } from './request-target.js';
+import type { ProxyErrorCode } from './responses.js';
+
+export interface Admitted {
+  /** What routing matches: the absolute-form authority, else the Host header. */
+  host: string | undefined;
+  /** Set when the request target was in absolute form; it replaces Host upstream. */
+  authority: string | undefined;
+}
+
+/**
+ * Admits `req` or names why it is refused. On admission `req.url` holds the normalized origin-form
+ * target, which routing reads and the upstream receives.
+ */
+export function admit(req: IncomingMessage, maxHeaders: number): Admitted | ProxyErrorCode {
+  // The server keeps at most maxHeaders + 1 fields, so "more than allowed" is always visible here
+  // instead of fields being dropped silently.
+  if (req.rawHeaders.length > maxHeaders * 2) return 'too_many_headers';
+  const te = req.headers['transfer-encoding'];
+  // Node decodes chunked framing only; any other coding would reach the upstream undeclared.
+  if (te !== undefined && !isLoneChunked(te)) return 'unsupported_transfer_encoding';
+  const target = parseRequestTarget(req.url ?? '/');
+  if (typeof target === 'string') return target;
+  const header = req.headers.host;
+  // HTTP/1.1 requires a Host field even with an absolute-form target (RFC 9112 §3.2); HTTP/1.0
+  // clients may omit it and reach "*" services.
+  if (header === undefined ? req.httpVersionMinor === 1 && req.httpVersionMajor === 1 : !isValidHost(header)) return 'bad_host';
+  const host = target.authority ?? header;
+  req.url = target.path;
+  return { host, authority: target.authority };
+}
+
+function isLoneChunked(te: string): boolean {
+  return te.length >= 7 && te.trim().toLowerCase() === 'chunked';
+}
+
+/** How many Host fields the request carries (more than one is refused). */
+export function hostFieldCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+  }
+  return n;
+}

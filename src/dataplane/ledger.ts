@@ -1,0 +1,121 @@
+// The answers each client connection owes, in order. It makes three guarantees:
+// - Pipelined requests are handled one at a time, like nginx does: the next is routed and sent
+//   upstream only once the answer before it is finished, so an answer that closes the connection
+//   (a refusal, a client fault) never leaves requests behind it executed upstream but unanswered.
+// - A request is released when its connection dies, even one still waiting its turn (Node never
+//   emits 'close' on a response that never got the socket; it would hold shutdown for its grace).
+// - When the parser gives up on a connection, the requests it read whole are answered and the
+//   connection closes after them (bytes after `Connection: close` are ignored, RFC 9112 §9.6);
+//   nothing is ever answered twice.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+const OWED = Symbol('veer.owed-answers');
+
+interface Entry {
+  readonly req: IncomingMessage;
+  /** Handles the request; null once called. */
+  start: (() => void) | null;
+}
+
+interface Owed {
+  /** Open responses in the order they must be answered. */
+  readonly open: Map<ServerResponse, Entry>;
+  closeWhenDone: boolean;
+  /** An answer went out before its request's body was read: the bytes that follow are that body. */
+  unreadBody: boolean;
+  /** An answer said "close": requests read after it are never started. */
+  ending: boolean;
+}
+
+type LedgerSocket = Duplex & { [OWED]?: Owed };
+
+export class ResponseLedger {
+  private count = 0;
+  /** Called whenever the number of open responses drops to zero. */
+  onIdle: (() => void) | null = null;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Registers `res` and calls `start` now, or once the answers before it on this connection are done. */
+  add(socket: Duplex, req: IncomingMessage, res: ServerResponse, start: () => void): void {
+    const owed = this.owedOn(socket);
+    // The parser reached a new request: whatever body came before it was read whole.
+    owed.unreadBody = false;
+    const entry: Entry = { req, start };
+    owed.open.set(res, entry);
+    this.count++;
+    res.once('close', () => this.release(socket, owed, res));
+    if (owed.open.size === 1 && !owed.ending && socket.writable) run(entry);
+  }
+
+  /**
+   * The parser will read nothing more from `socket`. When the request being answered was read whole,
+   * the error is about what came after it: the whole requests are answered, then the connection
+   * closes (true). Otherwise (nothing owed, or that request's own body broke off) the caller decides.
+   */
+  finishThenClose(socket: Duplex): boolean {
+    const owed = (socket as LedgerSocket)[OWED];
+    const oldest = owed?.open.values().next().value;
+    if (owed === undefined || oldest === undefined || !oldest.req.complete) return false;
+    owed.closeWhenDone = true;
+    return true;
+  }
+
+  /** Whether an answer has started on `socket`, or the bytes arriving are an answered request's body. */
+  answering(socket: Duplex): boolean {
+    const owed = (socket as LedgerSocket)[OWED];
+    if (owed === undefined) return false;
+    if (owed.unreadBody) return true;
+    for (const res of owed.open.keys()) if (res.headersSent) return true;
+    return false;
+  }
+
+  private owedOn(socket: Duplex): Owed {
+    const s = socket as LedgerSocket;
+    const existing = s[OWED];
+    if (existing !== undefined) return existing;
+    const owed: Owed = { open: new Map(), closeWhenDone: false, unreadBody: false, ending: false };
+    s[OWED] = owed;
+    socket.once('close', () => this.connectionClosed(owed));
+    return owed;
+  }
+
+  private release(socket: Duplex, owed: Owed, res: ServerResponse): void {
+    const entry = owed.open.get(res);
+    if (entry === undefined) return;
+    owed.open.delete(res);
+    this.count--;
+    if (!entry.req.complete) owed.unreadBody = true;
+    if (!res.shouldKeepAlive) owed.ending = true;
+    const next = owed.open.values().next().value;
+    if (owed.closeWhenDone && (next === undefined || !next.req.complete)) {
+      // The whole requests are answered; what is left broke off mid-body and is never started.
+      socket.end();
+    } else if (next !== undefined && socket.writable && !owed.ending) {
+      run(next);
+    }
+    // An answer that closed the connection leaves the requests behind it unstarted: never sent
+    // upstream, released when the connection closes.
+    if (this.count === 0) this.onIdle?.();
+  }
+
+  private connectionClosed(owed: Owed): void {
+    for (const [res, entry] of [...owed.open]) {
+      owed.open.delete(res);
+      this.count--;
+      // A started response that never got the socket is not closed by Node: say so, and whoever
+      // produces it (an Exchange) stops and releases its upstream request.
+      if (entry.start === null && res.socket === null && !res.destroyed) res.emit('close');
+    }
+    if (this.count === 0) this.onIdle?.();
+  }
+}
+
+function run(entry: Entry): void {
+  const start = entry.start;
+  entry.start = null;
+  start?.();
+}
