@@ -7,6 +7,7 @@ import { checkAdminExposure } from './api/auth.js';
 import type { ReadyState } from './api/ports.js';
 import type { Config } from './config/schema.js';
 import { DataPlane } from './dataplane/dataplane.js';
+import { PENDING_INTERVAL_MS } from './dataplane/health.js';
 import { systemClock, type Clock, type Random } from './domain/clock.js';
 import { jsonLogger, type Logger } from './domain/log.js';
 import { POOL_NAMES } from './domain/pool.js';
@@ -21,6 +22,7 @@ import { EventLog } from './rollout/events.js';
 import { RoutingBook } from './rollout/routing.js';
 import { WebhookNotifier } from './rollout/webhooks.js';
 import { ClusterMembership } from './cluster.js';
+import { SelfAddresses } from './self-address.js';
 import { MergedMetricsSource } from './metrics/merged-source.js';
 import { FileStore } from './store/file.js';
 import { RedisStore } from './store/redis.js';
@@ -102,6 +104,13 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     newId: () => randomUUID(),
     ...(redis ? { fenced: redis, feed: redis } : {}),
     ...(stack ? { fleet: stack.fleet } : {}),
+    gate: {
+      checks: (service) => plane.serviceConfig(service)?.healthCheck?.enabled === true,
+      wait: async (service, ids, deadline, signal) => {
+        const r = await plane.awaitHealthy(service, 'canary', ids, deadline, signal);
+        return r.ok ? ok(undefined) : err(r.reason);
+      },
+    },
   });
   const names = config.services.map((s) => s.name);
   let cluster: ClusterMembership | null = null;
@@ -128,6 +137,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   };
   const desk = new ServiceDesk(plane, routing, controller, metrics, clock, log, emit);
   let listening = false;
+  const selfAddresses = new SelfAddresses(config);
 
   const app = buildApp(
     {
@@ -138,6 +148,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       readiness: (): ReadyState => ({ ready: listening, checks: { dataplane: listening ? 'ok' : 'failing', store: redis === null || redis.status() === 'up' ? 'ok' : 'degraded' } }),
       cluster: () => cluster?.view() ?? { self, leader: self, replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }] },
       prune,
+      isSelf: selfAddresses.isSelf,
       token: config.admin.token,
       version: VERSION,
     },
@@ -145,9 +156,13 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   );
   try {
     await app.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
+    // Health-checked targets start pending (no traffic): give their first probes a moment so the
+    // first requests are not answered 503 while a healthy pool is being confirmed.
+    await plane.settleHealth(startupHealthWaitMs(config));
     const data = await plane.listen();
     listening = true;
     const admin = app.server.address() as AddressInfo;
+    selfAddresses.bound({ 'data-plane': data, admin });
     await cluster?.start(`http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`);
     log.log('info', 'veer started', { version: VERSION, listen: `${data.address}:${data.port}`, admin: `${admin.address}:${admin.port}`, services: plane.serviceNames() });
     return {
@@ -181,6 +196,16 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     await store.close().catch(() => undefined);
     throw e;
   }
+}
+
+/** Long enough for every health-checked target to pass its threshold if it answers; at most 10 s. */
+function startupHealthWaitMs(config: Config): number {
+  let ms = 0;
+  for (const s of config.services) {
+    const hc = s.healthCheck;
+    if (hc?.enabled) ms = Math.max(ms, hc.healthyThreshold * (hc.timeout + Math.min(hc.interval, PENDING_INTERVAL_MS)));
+  }
+  return Math.min(ms, 10_000);
 }
 
 /** `docker.gc: true`: prune once, as soon as this replica leads (at once for a single veer). */
@@ -228,5 +253,11 @@ function gauges(plane: DataPlane, rollouts: RolloutController): GaugeFamily[] {
     for (const v of ['pass', 'fail', 'inconclusive'] as const) verdict.samples.push({ labels: { service: name, result: v }, value: r.lastVerdict?.result === v ? 1 : 0 });
   }
   const inflight: GaugeFamily = { name: 'veer_inflight_requests', help: 'Client requests being proxied now.', type: 'gauge', samples: [{ labels: {}, value: plane.inFlight }] };
-  return [weight, healthy, outstanding, inflight, phase, step, verdict];
+  const answers: GaugeFamily = {
+    name: 'veer_proxy_answers_total',
+    help: 'Requests veer answered itself (refused, cut by a drain, no target) or whose client left, by code; none of them counts against a pool.',
+    type: 'counter',
+    samples: plane.answers.entries().map(([code, value]) => ({ labels: { code }, value })),
+  };
+  return [weight, healthy, outstanding, inflight, phase, step, verdict, answers];
 }

@@ -6,6 +6,7 @@ import type { RolloutEvent, RolloutPolicy } from '../domain/rollout.js';
 import type { PutResult, StateStore } from '../store/port.js';
 import type { MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './fleet.js';
+import type { CanaryGate } from './launches.js';
 import type { ChangeFeed } from './routing.js';
 
 /** What the controller needs of routing (the RoutingBook). */
@@ -37,6 +38,8 @@ export interface ControllerDeps {
   feed?: ChangeFeed;
   /** Docker pools: creates and removes containers for image rollouts. */
   fleet?: CanaryFleet;
+  /** veer's own health checks: a canary gets no traffic before it passed them. */
+  gate?: CanaryGate;
 }
 
 export interface FencedWriter {

@@ -40,8 +40,8 @@ export class RolloutController implements RolloutControl {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly holdReason = new Map<string, string>();
-  /** Canary containers being created and health-gated, per service. */
-  private readonly launches: CanaryLaunches | null;
+  /** Canaries being made ready (containers created, health checks passed), per service. */
+  private readonly launches: CanaryLaunches;
   private stopped = false;
   /** Only the leader analyses and resumes; a single proxy always leads. */
   private leading = true;
@@ -55,10 +55,11 @@ export class RolloutController implements RolloutControl {
       clock: d.clock,
       acting: () => this.leading && !this.stopped,
       current: (service: string) => this.slots.get(service)?.state ?? null,
+      route: (service: string, s: RolloutState, targets: string[]) => this.routeCanary(service, s, targets),
       settle: (service: string, s: RolloutState, r: Result<string[], string>) => this.settle(service, s, r),
       track: (p: Promise<void>) => this.track(p),
     };
-    this.launches = d.fleet ? new CanaryLaunches(d.fleet, host) : null;
+    this.launches = new CanaryLaunches(d.fleet, d.gate, host);
   }
 
   /** Loads persisted rollouts and resumes the ones that were mid-flight (single proxy: it leads). */
@@ -206,14 +207,25 @@ export class RolloutController implements RolloutControl {
     });
   }
 
-  /** Static targets are ready at once; containers are created and health-gated in the background. */
+  /**
+   * Containers are created and health-gated in the background, and so are static targets when the
+   * service has a health check; static targets without one are ready at once.
+   */
   private async makeReady(service: string, s: RolloutState): Promise<Result<RolloutStatus>> {
-    if (s.docker) {
-      this.launches?.start(service, s);
+    if (this.launches.needed(service, s)) {
+      this.launches.start(service, s);
       return ok(this.status(service) as RolloutStatus);
     }
     const r = await this.apply(service, { type: 'canary-ready' });
     return r.ok ? ok(this.status(service) as RolloutStatus) : r;
+  }
+
+  /** Routes a launch's containers into the canary pool at weight 0, if the rollout still waits for them. */
+  private routeCanary(service: string, s: RolloutState, targets: string[]): Promise<void> {
+    return this.serial(service, async () => {
+      const cur = this.slots.get(service)?.state;
+      if (cur?.id === s.id && cur.phase === 'starting') await this.d.routing.setPool(service, 'canary', targets);
+    });
   }
 
   /** Hands a launch's result to the machine (the rollout may have moved on meanwhile). */
@@ -404,7 +416,7 @@ export class RolloutController implements RolloutControl {
     const s = this.active(service);
     const existing = this.timers.get(service);
     // A rollout started through another replica: only the leader makes its containers.
-    if (s?.phase === 'starting' && s.docker) this.launches?.start(service, s);
+    if (s?.phase === 'starting' && this.launches.needed(service, s)) this.launches.start(service, s);
     if (!s || s.phase !== 'progressing') {
       if (existing) clearTimeout(existing);
       this.timers.delete(service);

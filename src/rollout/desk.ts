@@ -39,7 +39,7 @@ export class ServiceDesk implements ServiceDirectory {
     const cfg = this.plane.serviceConfig(name);
     const weightBp = this.plane.weight(name);
     if (cfg === undefined || weightBp === undefined) return undefined;
-    const targets = (pool: PoolName) => ({ targets: this.plane.targets(name, pool).map(({ id, healthy, ejected, outstanding }) => ({ id, healthy, ejected, outstanding })) });
+    const targets = (pool: PoolName) => ({ targets: this.plane.targets(name, pool).map(({ id, healthy, health, ejected, outstanding }) => ({ id, healthy, health, ejected, outstanding })) });
     return {
       name,
       weight: bpToPercent(weightBp),

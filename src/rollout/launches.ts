@@ -1,12 +1,23 @@
-// The canary launches of image rollouts, one per service at most: create and health-gate the
-// containers (through the CanaryFleet), hand the result to the controller, and recover when a
-// launch ends without one - retried while the rollout is still `starting`, and what it created
-// removed when its rollout is no longer live (aborted through another replica meanwhile).
+// The canary launches, one per service at most: make the canary ready before it gets traffic, hand
+// the result to the controller, and recover when a launch ends without one - retried while the
+// rollout is still `starting`, and what it created removed when its rollout is no longer live
+// (aborted through another replica meanwhile).
+// "Ready" is two gates: an image rollout's containers are created and health-gated by the
+// CanaryFleet; then, when the service has a health check, every canary target must have passed
+// veer's own probes (static targets have only this one).
 import type { Clock } from '../domain/clock.js';
-import type { Result } from '../domain/errors.js';
+import { err, ok, type Result } from '../domain/errors.js';
 import { generations } from '../domain/generation.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { CanaryFleet } from './fleet.js';
+
+/** veer's own health checks of the canary pool (the data plane's), as the launches need them. */
+export interface CanaryGate {
+  /** Whether the service's targets must pass a health check before they get traffic. */
+  checks(service: string): boolean;
+  /** Resolves once every id, routed in the canary pool, passed its checks; or why not by `deadline`. */
+  wait(service: string, ids: readonly string[], deadline: number, signal: AbortSignal): Promise<Result<void, string>>;
+}
 
 /** What the launches need of the controller. */
 export interface LaunchHost {
@@ -14,6 +25,8 @@ export interface LaunchHost {
   /** Whether this replica may act (leads, not stopping). */
   acting(): boolean;
   current(service: string): RolloutState | null;
+  /** Routes the canary pool to `targets` (still at weight 0), so veer's probes can reach them. */
+  route(service: string, s: RolloutState, targets: string[]): Promise<void>;
   /** Feeds the result to the machine, if the rollout is still the one launched and `starting`. */
   settle(service: string, s: RolloutState, r: Result<string[], string>): Promise<void>;
   track(p: Promise<void>): void;
@@ -32,21 +45,41 @@ export class CanaryLaunches {
   private readonly running = new Map<string, Launch>();
 
   constructor(
-    private readonly fleet: CanaryFleet,
+    private readonly fleet: CanaryFleet | undefined,
+    private readonly gate: CanaryGate | undefined,
     private readonly host: LaunchHost,
   ) {}
+
+  /** Whether a rollout of `s` has to wait for a launch before its first step. */
+  needed(service: string, s: RolloutState): boolean {
+    return s.docker !== undefined || this.gate?.checks(service) === true;
+  }
 
   /** The wait is bounded by healthTimeout from this launch (resumed after a restart: the whole bound again). */
   start(service: string, s: RolloutState): void {
     if (this.running.has(service) || !this.host.acting()) return;
     const abort = new AbortController();
     const done = (async () => {
-      const r = await this.fleet.launch(s, this.host.clock.now() + s.policy.healthTimeout, abort.signal);
+      const r = await this.ready(service, s, this.host.clock.now() + s.policy.healthTimeout, abort.signal);
       if (abort.signal.aborted || !this.host.acting()) return;
       await this.host.settle(service, s, r);
     })().finally(() => this.ended(service, s));
     this.running.set(service, { id: s.id, abort, done });
     this.host.track(done);
+  }
+
+  private async ready(service: string, s: RolloutState, deadline: number, signal: AbortSignal): Promise<Result<string[], string>> {
+    let targets = s.canaryTargets;
+    if (s.docker) {
+      if (!this.fleet) return err('image rollouts need Docker pools');
+      const made = await this.fleet.launch(s, deadline, signal);
+      if (!made.ok || signal.aborted) return made;
+      targets = made.value;
+      await this.host.route(service, s, targets);
+    }
+    if (!this.gate?.checks(service)) return ok(targets);
+    const passed = await this.gate.wait(service, targets, deadline, signal);
+    return passed.ok ? ok(targets) : passed;
   }
 
   /** Stops the service's launch unless it is for `keep` (still `starting`); resolves when it has ended. */
@@ -69,6 +102,7 @@ export class CanaryLaunches {
       setTimeout(() => this.start(service, cur), RELAUNCH_MS).unref();
       return;
     }
+    if (!s.docker || !this.fleet) return;
     const g = generations(cur);
     const live = g.stable === s.id || (g.hasCanary && g.canary === s.id);
     if (!live) this.host.track(this.fleet.retire(service, s.id));

@@ -46,7 +46,7 @@ describe('blue-green rollout', () => {
   it('previews through the header only, switches all traffic at once, then removes the old pool', async () => {
     const blue = await h.upstream('blue');
     const green = await h.upstream('green');
-    const v = await h.veer({ services: [service('web', [blue.address], [], { rollout: POLICY })] });
+    const v = await h.veer({ services: [service('web', [blue.address], [], { rollout: POLICY })], proxy: { overrideHeader: 'x-veer-pool' } });
     await startBlueGreen(v, green.address);
 
     // Preview: ordinary clients stay on blue; only the override header reaches green.

@@ -71,7 +71,7 @@ function stable(patch: StablePatch = {}): ContainerInspectInfo {
     State: { Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 8594, ExitCode: 0, Error: '', StartedAt: '2024-05-01T10:00:00.3Z', FinishedAt: '0001-01-01T00:00:00Z' },
     Image: OLD.id, ResolvConfPath: '', HostnamePath: '', HostsPath: '', LogPath: '', Name: '/shop-web-1', RestartCount: 0,
     Driver: 'overlay2', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
-    HostConfig: HostConfig as ContainerInspectInfo['HostConfig'],
+    HostConfig: HostConfig as unknown as ContainerInspectInfo['HostConfig'],
     GraphDriver: { Name: 'overlay2', Data: { DeviceId: '', DeviceName: '', DeviceSize: '' } },
     Mounts: [],
     Config: config,
