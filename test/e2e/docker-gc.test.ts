@@ -70,7 +70,7 @@ suite('veer prune and docker.gc', () => {
     const a = app('gc');
     const orphan = await leftover(a, `${OWNER}-gc`);
     const unlabelled = await runTestApp({ labels: { app: a } });
-    const v = await d.veer({ app: app('gc-web'), owner: `${OWNER}-gc`, docker: { gc: true } });
+    await d.veer({ app: app('gc-web'), owner: `${OWNER}-gc`, docker: { gc: true } });
     await waitFor(async () => !(await exists(orphan.id)), { timeoutMs: 20_000, intervalMs: 200, what: 'the orphan to be removed at start' });
     expect(await containersOfId(unlabelled.id)).toBe('running');
   });

@@ -4,7 +4,7 @@
 // Skipped only when no Docker engine answers (VEER_REQUIRE_DOCKER=1 turns that into a failure).
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import type { ContainerInspectInfo, ImageInspectInfo } from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloneSpec } from '../../../src/docker/clone-spec.js';
 import { toImageConfig as imageConfig } from '../../../src/docker/engine-view.js';

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
-import { exited, freePort, hasExited, killTracked, sleep, spawnTracked, stopChild, waitFor, withTimeout } from '../../helpers/process.js';
-import { ping, startRedis, type RedisHandle } from '../../helpers/redis.js';
+import { exited, freePort, hasExited, sleep, spawnTracked, stopChild, waitFor, withTimeout } from '../../helpers/process.js';
+import { ping, type RedisHandle } from '../../helpers/redis.js';
 import { between, startTraffic, type Traffic, type TrafficReport } from '../../helpers/traffic.js';
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import {  type TestUpstream } from '../../helpers/upstream.js';
 import { http, service } from '../../helpers/veer.js';
-import { POLICY, allOwnEvents, freshPrefix, postJson, startReplicas, status, stopReplicas, waitForLeader, type Replica } from './harness.js';
+import { POLICY, allOwnEvents, freshPrefix, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
 
 const suite = useReplicaSuite();

@@ -4,12 +4,11 @@
 // finishes the rollout without repeating or skipping a step.
 import { describe, expect, it } from 'vitest';
 import { isTerminal } from '../../../src/domain/rollout.js';
-import { killTracked, waitFor } from '../../helpers/process.js';
-import { startRedis, type RedisHandle } from '../../helpers/redis.js';
+import {  waitFor } from '../../helpers/process.js';
 import { startTraffic, type Traffic } from '../../helpers/traffic.js';
-import { startUpstream, type TestUpstream, type UpstreamBehaviour } from '../../helpers/upstream.js';
+import {  type TestUpstream } from '../../helpers/upstream.js';
 import { service } from '../../helpers/veer.js';
-import { LEASE_TTL_MS, POLICY, allOwnEvents, freshPrefix, ownEvents, postJson, startReplicas, status, stopReplicas, waitForLeader, type Replica } from './harness.js';
+import { LEASE_TTL_MS, POLICY, allOwnEvents, freshPrefix, ownEvents, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
 
 const suite = useReplicaSuite();

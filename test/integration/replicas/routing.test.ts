@@ -3,11 +3,9 @@
 // on who is in the cluster and who leads (also as `veer status` prints it).
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { killTracked, sleep } from '../../helpers/process.js';
-import { startRedis, type RedisHandle } from '../../helpers/redis.js';
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import {  sleep } from '../../helpers/process.js';
 import { http, service } from '../../helpers/veer.js';
-import { POLICY, ROOT, cluster, freshPrefix, postJson, startReplicas, status, stopReplicas, type Replica } from './harness.js';
+import { POLICY, ROOT, cluster, freshPrefix, postJson, startReplicas, status, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
 
 /** The issue's bound on how long a routing change may take to reach every replica. */

@@ -5,14 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterView } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
-import { killTracked, sleep, waitFor } from '../../helpers/process.js';
-import { startRedis, type RedisHandle } from '../../helpers/redis.js';
-import { startTraffic, type Traffic } from '../../helpers/traffic.js';
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import {  sleep, waitFor } from '../../helpers/process.js';
+import { startTraffic } from '../../helpers/traffic.js';
 import { service } from '../../helpers/veer.js';
-import { LEASE_TTL_MS, POLICY, cluster, freshPrefix, ownEvents, postJson, startReplicas, status, stopReplicas, waitForLeader, type Replica } from './harness.js';
+import { LEASE_TTL_MS, POLICY, cluster, freshPrefix, ownEvents, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
-import { clientPortsOf, hashWrites, monitor, portOf, type Monitor } from './redis-watch.js';
+import { clientPortsOf, hashWrites, monitor, portOf } from './redis-watch.js';
 
 const suite = useReplicaSuite();
 const upstream = suite.upstream;
