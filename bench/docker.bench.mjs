@@ -50,7 +50,14 @@ const byLabel = (label) => engine.listContainers({ all: true, filters: { label: 
 async function removeByLabel(label) {
   const list = await byLabel(label).catch(() => []);
   // 404/409: already gone or being removed (AutoRemove, veer's own removal).
-  await Promise.all(list.map((c) => engine.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+  await Promise.all(
+    list.map((c) =>
+      engine
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
 }
 
 async function openVeer(app) {
@@ -272,8 +279,8 @@ ${table(
     row('health: client-visible failures', col(health, 'failures'), 0, '0'),
     row('bad (veer-test-app:2, ERROR_RATE=0.3): s POST → rolled-back', col(bad, 'toRolledBack'), 2),
     row('bad: client-visible failures (blast radius)', col(bad, 'failures'), 0),
-    row('membership: ms engine start answer → in veer\'s stable pool', col(member, 'joinMs'), 0),
-    row('membership: ms engine kill answer → out of veer\'s stable pool', col(member, 'leaveMs'), 0),
+    row("membership: ms engine start answer → in veer's stable pool", col(member, 'joinMs'), 0),
+    row("membership: ms engine kill answer → out of veer's stable pool", col(member, 'leaveMs'), 0),
   ],
 )}
 

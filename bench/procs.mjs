@@ -11,8 +11,7 @@ let interrupted = false;
 export const wasInterrupted = () => interrupted;
 
 /** Path to `taskset`, or null when it is missing (then everything runs unpinned). */
-export const tasksetPath = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p)) ??
-  (spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() || null);
+export const tasksetPath = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p)) ?? (spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() || null);
 
 /** Register a synchronous clean-up (temp dirs) that also runs on error and SIGINT. */
 export function onCleanup(fn) {
@@ -30,12 +29,16 @@ export function startChild(name, cmd, args, { cpu, env, cwd } = {}) {
   const argv = pinned ? ['-c', String(cpu), cmd, ...args] : args;
   const proc = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const child = { name, proc, pid: proc.pid, stderr: '', exited: null, jsonLines: [], partial: '', onJson: null };
-  proc.on('error', (err) => { child.stderr += `\nspawn error: ${err.message}`; });
+  proc.on('error', (err) => {
+    child.stderr += `\nspawn error: ${err.message}`;
+  });
   if (proc.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
   live.set(proc.pid, child);
   // Only JSON lines are kept (a chatty proxy's logs must not pile up in memory).
   proc.stdout.setEncoding('utf8').on('data', (d) => collectJson(child, d));
-  proc.stderr.setEncoding('utf8').on('data', (d) => { child.stderr = (child.stderr + d).slice(-20_000); });
+  proc.stderr.setEncoding('utf8').on('data', (d) => {
+    child.stderr = (child.stderr + d).slice(-20_000);
+  });
   child.exitPromise = new Promise((resolve) => {
     proc.on('exit', (code, signal) => {
       child.exited = { code, signal };

@@ -23,7 +23,11 @@ function settingsFromEnv(env) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number, got "${env[name]}"`);
     return v;
   };
-  const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((t) => t.trim()).filter(Boolean) : TARGETS;
+  const only = env.BENCH_ONLY
+    ? env.BENCH_ONLY.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : TARGETS;
   const unknown = only.filter((t) => !TARGETS.includes(t));
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown target(s) ${unknown.join(', ')} (known: ${TARGETS.join(', ')})`);
   const pin = Boolean(tasksetPath) && os.cpus().length >= 2;
@@ -60,7 +64,10 @@ async function fixedRatePass(s, ctx, sat) {
   }
   const rate = Math.max(1, Math.round(veer.reqPerSecMean / 4));
   console.log(`fixed-rate pass at ${rate} req/s (1/4 of veer's saturation):`);
-  const passes = [{ kind: 'paced', rate }, { kind: 'autocannon-rate', rate }];
+  const passes = [
+    { kind: 'paced', rate },
+    { kind: 'autocannon-rate', rate },
+  ];
   const fixed = { rate, paced: [], autocannon: [] };
   for (const target of ['direct', 'veer']) {
     const [paced, burst] = await measure(s, target, ctx, passes);

@@ -140,16 +140,19 @@ function lightTraffic(ports, rps) {
     while (counts.sent < due && inFlight < 64) {
       const pool = pools[counts.sent++ % pools.length];
       inFlight++;
-      const p = pool.request({ path: '/', method: 'GET' }).then(
-        async (r) => {
-          await r.body.dump();
-          if (r.statusCode >= 500) counts.failed++;
-        },
-        () => void counts.failed++,
-      ).finally(() => {
-        inFlight--;
-        pending.delete(p);
-      });
+      const p = pool
+        .request({ path: '/', method: 'GET' })
+        .then(
+          async (r) => {
+            await r.body.dump();
+            if (r.statusCode >= 500) counts.failed++;
+          },
+          () => void counts.failed++,
+        )
+        .finally(() => {
+          inFlight--;
+          pending.delete(p);
+        });
       pending.add(p);
     }
   }, 10);
@@ -267,7 +270,15 @@ function row(name, rs) {
   const bad = rs.reduce((n, r) => n + r.errors + r.timeouts, 0);
   const non2xx = rs.reduce((n, r) => n + r.non2xx, 0);
   const each = rs.map((r) => rps(r.reqPerSecMean)).join(' / ');
-  return [name, rps(median(rs.map((r) => r.reqPerSecMean))), each, fmt(median(rs.map((r) => r.p50))), fmt(median(rs.map((r) => r.p99))), `${bad}/${non2xx}`, fmt(max(rs.map((r) => r.otherCores ?? 0)))];
+  return [
+    name,
+    rps(median(rs.map((r) => r.reqPerSecMean))),
+    each,
+    fmt(median(rs.map((r) => r.p50))),
+    fmt(median(rs.map((r) => r.p99))),
+    `${bad}/${non2xx}`,
+    fmt(max(rs.map((r) => r.otherCores ?? 0))),
+  ];
 }
 
 /** How far passes of one and the same process spread here: the scale below which a ratio means nothing. */
@@ -310,10 +321,13 @@ By design a request's second is shipped by each replica's flusher at its first o
 ended, so the lag after a request is 0.2–2.2 s depending on where in the second it ended and on the replicas' tick phases:
 the worst case can exceed 2 s, the bursts sample it.
 
-${table(['check', 'value', 'target', 'result'], [
-  ['redis / memory req/s (median of the rounds\' ratios)', ratio === null ? 'n/a' : `${ratio.toFixed(3)}× (rounds ${spread})`, '≥ 0.95×', ratio === null ? 'n/a' : mark(ratio >= 0.95)],
-  ['merged metrics lag (worst burst)', worst === null ? '> 10 s' : `${(worst / 1000).toFixed(2)} s`, '≤ 2 s', mark(worst !== null && worst <= 2_000)],
-])}
+${table(
+  ['check', 'value', 'target', 'result'],
+  [
+    ["redis / memory req/s (median of the rounds' ratios)", ratio === null ? 'n/a' : `${ratio.toFixed(3)}× (rounds ${spread})`, '≥ 0.95×', ratio === null ? 'n/a' : mark(ratio >= 0.95)],
+    ['merged metrics lag (worst burst)', worst === null ? '> 10 s' : `${(worst / 1000).toFixed(2)} s`, '≤ 2 s', mark(worst !== null && worst <= 2_000)],
+  ],
+)}
 
 The extra replicas' light traffic: ${r.light.sent} requests, ${r.light.failed} failed.
 ${disturbance([...r.load.memory, ...r.load.redis])}

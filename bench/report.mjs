@@ -33,9 +33,7 @@ const cores = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
 /** rows: [{ target, result }] where result is a worker's JSON or { skipped: reason }. */
 function resultTable(firstHead, rows) {
   const head = [firstHead, 'req/s (mean)', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'other procs, cores'];
-  const body = rows.map(({ target, result: r }) =>
-    r.skipped ? [target, `skipped: ${r.skipped}`, '', '', '', ''] : [target, rps(r.reqPerSecMean), ms(r.p50), ms(r.p99), bad(r), cores(r.otherCores)],
-  );
+  const body = rows.map(({ target, result: r }) => (r.skipped ? [target, `skipped: ${r.skipped}`, '', '', '', ''] : [target, rps(r.reqPerSecMean), ms(r.p50), ms(r.p99), bad(r), cores(r.otherCores)]));
   return markdownTable(head, body);
 }
 
@@ -117,7 +115,10 @@ export function render({ settings, machine, startedAt, partial, sat, fixed }) {
     '',
     ...fixedBlock(fixed),
     '',
-    markdownTable(['check', 'value', 'target', 'result'], list.map((c) => [c.name, c.shown, c.target, c.status])),
+    markdownTable(
+      ['check', 'value', 'target', 'result'],
+      list.map((c) => [c.name, c.shown, c.target, c.status]),
+    ),
     '',
     'Bottleneck check (CPU 0 runs the load generator and the upstreams; direct is its ceiling):',
     ...bottleneckNotes(sat).map((n) => `- ${n}`),

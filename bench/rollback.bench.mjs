@@ -65,14 +65,17 @@ async function run(retry) {
   const port = await freePort();
   const adminPort = await freePort();
   const cfg = path.join(dir, 'proxy.config.yaml');
-  writeFileSync(cfg, `listen: 127.0.0.1:${port}
+  writeFileSync(
+    cfg,
+    `listen: 127.0.0.1:${port}
 admin: { listen: 127.0.0.1:${adminPort} }
 state: { store: memory }
 services:
   - name: web
     stable: { targets: ["127.0.0.1:${s.port}"] }
     rollout: { retryCanaryOnStable: ${retry} }
-`);
+`,
+  );
   const veer = start('node', [path.join(ROOT, 'dist/cli.js'), 'start', '-c', cfg]);
   const admin = `http://127.0.0.1:${adminPort}`;
   await waitReady(`${admin}/readyz`);
@@ -107,7 +110,11 @@ services:
   await sleep(3000); // warm up at steady load
   counting = true;
   const startedAt = performance.now();
-  const res = await fetch(`${admin}/v1/services/web/rollouts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ canary: { targets: [`127.0.0.1:${c.port}`] } }) });
+  const res = await fetch(`${admin}/v1/services/web/rollouts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ canary: { targets: [`127.0.0.1:${c.port}`] } }),
+  });
   if (res.status !== 201) throw new Error(`rollout refused: ${res.status} ${await res.text()}`);
   let toZero = null;
   let reason = null;

@@ -65,10 +65,13 @@ section "4/6 test images"
 bash scripts/build-test-images.sh
 bash scripts/docker-smoke.sh
 
-section "5/6 build (tsc)"
+section "5/6 build (tsc), types and format of src, test and bench"
 build_rc=0
 npm run build || build_rc=$?
 ((build_rc == 0)) || warn "npm run build failed (exit $build_rc); running the tests anyway for a full report"
+lint_rc=0
+npm run --silent lint || lint_rc=$?
+((lint_rc == 0)) || warn "npm run lint failed (exit $lint_rc: type errors, or files not formatted - npm run format fixes those); running the tests anyway"
 
 section "6/6 tests (vitest)"
 export VEER_REQUIRE_DOCKER=1
@@ -84,6 +87,7 @@ VEER_SERIAL=1 npx vitest run --reporter=default --reporter=json --outputFile.jso
 
 section "summary"
 echo "build: $([[ $build_rc == 0 ]] && echo ok || echo "FAILED ($build_rc)")"
+echo "lint: $([[ $lint_rc == 0 ]] && echo ok || echo "FAILED ($lint_rc)")"
 echo "tests: $([[ $test_rc == 0 ]] && echo ok || echo "FAILED ($test_rc)")"
 echo "took $((SECONDS - START))s"
 # The plain closing line CI reads: "N passed, N failed[, N skipped]".
@@ -99,4 +103,4 @@ node -e '
   console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
 ' "$RESULTS" "$SERIAL_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
 rm -f "$RESULTS" "$SERIAL_RESULTS"
-((build_rc == 0 && test_rc == 0)) || exit 1
+((build_rc == 0 && lint_rc == 0 && test_rc == 0)) || exit 1

@@ -96,7 +96,9 @@ async function main(): Promise<void> {
   await rollout(base, admin, port(v3));
 
   const status = (await (await fetch(`${admin}/v1/services/web`)).json()) as { pools: { stable: { targets: Array<{ id: string }> } }; metrics: Record<string, { requests: number; p99Ms: number }> };
-  console.log(`\nstable pool is now ${status.pools.stable.targets.map((t) => t.id).join(', ')} (v2). Try:\n  curl -i ${base}/            # Set-Cookie pins you to a pool\n  node dist/cli.js status web --admin ${admin}\n  curl ${admin}/v1/services/web/events\n  curl ${admin}/metrics`);
+  console.log(
+    `\nstable pool is now ${status.pools.stable.targets.map((t) => t.id).join(', ')} (v2). Try:\n  curl -i ${base}/            # Set-Cookie pins you to a pool\n  node dist/cli.js status web --admin ${admin}\n  curl ${admin}/v1/services/web/events\n  curl ${admin}/metrics`,
+  );
 
   const stop = async (): Promise<void> => {
     await veer.close();
@@ -122,7 +124,11 @@ interface Rollout {
 
 /** Starts a rollout, keeps traffic flowing and prints each change until it ends (bounded). */
 async function rollout(base: string, admin: string, targetPort: number): Promise<void> {
-  const res = await fetch(`${admin}/v1/services/web/rollouts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ canary: { targets: [`127.0.0.1:${targetPort}`] } }) });
+  const res = await fetch(`${admin}/v1/services/web/rollouts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ canary: { targets: [`127.0.0.1:${targetPort}`] } }),
+  });
   if (res.status !== 201) throw new Error(`rollout refused: ${res.status} ${await res.text()}`);
   let failed = 0;
   let sent = 0;

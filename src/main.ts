@@ -242,7 +242,7 @@ function gauges(plane: DataPlane, rollouts: RolloutController): GaugeFamily[] {
       }
     }
   }
-  const phase: GaugeFamily = { name: 'veer_rollout_phase', help: '1 for the phase the service\'s latest rollout is in.', type: 'gauge', samples: [] };
+  const phase: GaugeFamily = { name: 'veer_rollout_phase', help: "1 for the phase the service's latest rollout is in.", type: 'gauge', samples: [] };
   const verdict: GaugeFamily = { name: 'veer_rollout_last_verdict', help: '1 for the result of the latest analysis (pass, fail, inconclusive).', type: 'gauge', samples: [] };
   const step: GaugeFamily = { name: 'veer_rollout_step', help: 'Current step of the latest rollout (0-based).', type: 'gauge', samples: [] };
   for (const name of plane.serviceNames()) {

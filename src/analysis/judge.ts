@@ -136,7 +136,15 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
 
   const checks: CheckResult[] = [
     check('error-rate', m.errorAbs, alpha, !stableIncident, canary.errorRate, p.maxErrorRate, stableIncident ? 'stable is over the limit too: not blamed on the canary' : ''),
-    check('error-rate-vs-stable', m.errorRel, alpha, cumGap > p.maxErrorRateIncrease, rate(stats.canaryTotal), rate(stats.baseline) + p.maxErrorRateIncrease, stable.requests === 0 ? 'no stable traffic this step: compared with the stable rate earlier in the rollout' : ''),
+    check(
+      'error-rate-vs-stable',
+      m.errorRel,
+      alpha,
+      cumGap > p.maxErrorRateIncrease,
+      rate(stats.canaryTotal),
+      rate(stats.baseline) + p.maxErrorRateIncrease,
+      stable.requests === 0 ? 'no stable traffic this step: compared with the stable rate earlier in the rollout' : '',
+    ),
     check('latency', m.latencyAbs, alpha, true, canary.p99Ms, p.maxP99Ms, ''),
     latencyLimitRel === null
       ? { name: 'latency-vs-stable', status: 'skipped', observed: canary.p99Ms, limit: null, pValue: m.latencyRel, note: 'no concurrent stable traffic with enough requests for a p99' }
@@ -160,7 +168,8 @@ function holdReason(p: RolloutPolicy, c: PoolEvidence, s: PoolEvidence, incident
   if (incident) return `stable pool error rate ${pct(s.errorRate)} is over the limit ${pct(p.maxErrorRate)}: holding, not blaming the canary`;
   if (c.requests < p.minRequests) return `not enough data: canary served ${c.requests} of ${p.minRequests} requests this step`;
   if (c.errorRate > p.maxErrorRate) return `canary error rate ${pct(c.errorRate)} over ${pct(p.maxErrorRate)}, not yet significant`;
-  if (s.requests > 0 && c.errorRate > s.errorRate + p.maxErrorRateIncrease) return `canary error rate ${pct(c.errorRate)} over stable ${pct(s.errorRate)} + ${pct(p.maxErrorRateIncrease)}, not yet significant`;
+  if (s.requests > 0 && c.errorRate > s.errorRate + p.maxErrorRateIncrease)
+    return `canary error rate ${pct(c.errorRate)} over stable ${pct(s.errorRate)} + ${pct(p.maxErrorRateIncrease)}, not yet significant`;
   // A p99 of fewer than 100 samples is one or two requests: noise, not a reason to hold.
   const p99Meaningful = c.requests >= MIN_P99_SAMPLES;
   if (p99Meaningful && c.p99Ms > p.maxP99Ms) return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;

@@ -1,14 +1,37 @@
 import type { Result } from '../domain/errors.js';
 import type { TargetAddress } from '../domain/target.js';
 /** `health`: unchecked (no health check), pending (new, not yet passed: no traffic), healthy, unhealthy. */
-export interface TargetStatus { id: string; healthy: boolean; health: 'unchecked' | 'pending' | 'healthy' | 'unhealthy'; ejected: boolean; outstanding: number }
-export interface PoolStatus { targets: TargetStatus[] }
-export interface PoolMetrics { window: string; requests: number; errors: number; errorRate: number; p50Ms: number; p95Ms: number; p99Ms: number }
+export interface TargetStatus {
+  id: string;
+  healthy: boolean;
+  health: 'unchecked' | 'pending' | 'healthy' | 'unhealthy';
+  ejected: boolean;
+  outstanding: number;
+}
+export interface PoolStatus {
+  targets: TargetStatus[];
+}
+export interface PoolMetrics {
+  window: string;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
 import type { Phase, RolloutEvent, Verdict } from '../domain/rollout.js';
 
 /** Contract fields first (id … updatedAt); the rest is detail for status and the CLI. */
 export interface RolloutStatus {
-  id: string; strategy: string; phase: Phase; step: number; weight: number; reason: string | null; startedAt: string; updatedAt: string;
+  id: string;
+  strategy: string;
+  phase: Phase;
+  step: number;
+  weight: number;
+  reason: string | null;
+  startedAt: string;
+  updatedAt: string;
   /** Number of steps (canary) or 2 (blue-green: preview, switched). */
   steps: number[];
   stepStartedAt: string;
@@ -39,7 +62,9 @@ export interface EventFeed {
   subscribe(service: string | null, listener: (e: RolloutEvent) => void): () => void;
 }
 export interface ServiceStatus {
-  name: string; weight: number /* percent, 2 decimals */; match: { hosts: string[]; pathPrefix: string };
+  name: string;
+  weight: number /* percent, 2 decimals */;
+  match: { hosts: string[]; pathPrefix: string };
   sticky: { cookie: string } | null;
   pools: { stable: PoolStatus; canary: PoolStatus };
   metrics: { stable: PoolMetrics; canary: PoolMetrics };
@@ -51,8 +76,15 @@ export interface ServiceDirectory {
   /** weightBp: basis points 0..10000. Errors: NotFoundError, ConflictError … as values. */
   shift(name: string, weightBp: number): Promise<Result<ServiceStatus>>;
 }
-export interface ReadyState { ready: boolean; checks: Record<string, 'ok' | 'degraded' | 'failing'>; }
-export interface ClusterView { self: string; leader: string | null; replicas: Array<{ id: string; seenAt: string; adminUrl?: string }> }
+export interface ReadyState {
+  ready: boolean;
+  checks: Record<string, 'ok' | 'degraded' | 'failing'>;
+}
+export interface ClusterView {
+  self: string;
+  leader: string | null;
+  replicas: Array<{ id: string; seenAt: string; adminUrl?: string }>;
+}
 /** `veer prune`: this installation's containers that no live pool or rollout claims. */
 export interface PruneReport {
   dryRun: boolean;
@@ -70,6 +102,6 @@ export interface AdminDeps {
   prune?(dryRun: boolean): Promise<Result<PruneReport>>;
   /** Null when a canary target is not veer itself; else why it is ("veer's own data-plane listener …"). */
   isSelf(target: TargetAddress): string | null;
-  token: string;            // '' = no auth
+  token: string; // '' = no auth
   version: string;
 }

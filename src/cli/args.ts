@@ -90,10 +90,7 @@ function parseWithTokens(args: string[]) {
 
 const ALWAYS_ALLOWED: readonly OptionName[] = ['help', 'version'];
 
-export function checkCommandArgs(
-  args: ParsedArgs,
-  spec: { name: string; options: readonly OptionName[]; positionals: { min: number; max: number } },
-): Result<void, UsageError> {
+export function checkCommandArgs(args: ParsedArgs, spec: { name: string; options: readonly OptionName[]; positionals: { min: number; max: number } }): Result<void, UsageError> {
   for (const name of args.given) {
     if (!spec.options.includes(name) && !ALWAYS_ALLOWED.includes(name)) {
       return err(new UsageError(`option --${name} is not accepted by "veer ${spec.name}"`));

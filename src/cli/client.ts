@@ -156,11 +156,7 @@ function errorCodes(e: unknown): string[] {
   // Happy-eyeballs connects fail with an AggregateError whose members carry the codes.
   const nested = (e as { errors?: unknown }).errors;
   const cause = (e as { cause?: unknown }).cause;
-  return [
-    ...(typeof own === 'string' ? [own] : []),
-    ...(Array.isArray(nested) ? nested.flatMap(errorCodes) : []),
-    ...(cause !== undefined && cause !== e ? errorCodes(cause) : []),
-  ];
+  return [...(typeof own === 'string' ? [own] : []), ...(Array.isArray(nested) ? nested.flatMap(errorCodes) : []), ...(cause !== undefined && cause !== e ? errorCodes(cause) : [])];
 }
 
 function transportFailure(e: unknown, base: string, timeoutMs: number): ClientFailure {

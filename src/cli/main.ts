@@ -10,18 +10,7 @@ import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 import { readVersion } from './version.js';
 
-export const COMMANDS: readonly Command[] = [
-  startCommand,
-  validateCommand,
-  statusCommand,
-  shiftCommand,
-  rolloutCommand,
-  promoteCommand,
-  abortCommand,
-  pauseCommand,
-  resumeCommand,
-  pruneCommand,
-];
+export const COMMANDS: readonly Command[] = [startCommand, validateCommand, statusCommand, shiftCommand, rolloutCommand, promoteCommand, abortCommand, pauseCommand, resumeCommand, pruneCommand];
 
 /** Synopses longer than this get their summary on the next line. */
 const SYNOPSIS_COLUMN = 36;

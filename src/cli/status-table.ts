@@ -47,7 +47,12 @@ export function formatStatusTable(services: readonly ServiceStatus[], opts: Tabl
   if (services.length === 0) return 'no services configured';
   const rows: string[][] = [[...HEADER], ...services.map(statusRow)];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
   const window = services[0]?.metrics.stable.window;
   if (window) lines.push(`(requests, errors and p99 over the last ${window}; targets healthy/total)`);
   const only = services.length === 1 ? services[0] : undefined;
@@ -98,5 +103,11 @@ function observed(c: CheckResult, v: number | null): string {
 
 function align(rows: string[][]): string[] {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => `  ${r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}`);
+  return rows.map(
+    (r) =>
+      `  ${r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}`,
+  );
 }

@@ -49,7 +49,15 @@ export function inspectConfigText(text: string, env: Env, source?: string, host:
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core', merge: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { result: err(configError(doc.errors.map((e) => yamlProblem(e, lines, text)), source)), warnings: [] };
+    return {
+      result: err(
+        configError(
+          doc.errors.map((e) => yamlProblem(e, lines, text)),
+          source,
+        ),
+      ),
+      warnings: [],
+    };
   }
   const problems = interpolateDocument(doc, env);
   let tree: unknown;

@@ -56,7 +56,10 @@ export function configErrorMap(issue: RawIssue): string | undefined {
     case 'too_small':
       return tooSmall(issue.origin, issue.minimum, issue.inclusive !== false);
     case 'invalid_value':
-      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${describe(issue.input)}`;
+      return `expected ${issue.values
+        .map((v) => JSON.stringify(v))
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1')}, got ${describe(issue.input)}`;
     case 'unrecognized_keys':
       return unknownKeyMessage(issue.inst);
     case 'invalid_union':

@@ -64,7 +64,12 @@ function shadowWarnings(s: ServiceParts, prefix: string, shadows: readonly Shado
   if (toWarn.length === 0) return [];
   if (whole) {
     const owners = [...new Set(shadows.map((x) => label(x.owner.service)))].join(', ');
-    return [{ path: `services[${s.index}].match`, message: `${label(s)} never receives a request: ${owners} comes first with the same hosts and path prefix "${prefix}" (routing ignores case, a port and a trailing dot)` }];
+    return [
+      {
+        path: `services[${s.index}].match`,
+        message: `${label(s)} never receives a request: ${owners} comes first with the same hosts and path prefix "${prefix}" (routing ignores case, a port and a trailing dot)`,
+      },
+    ];
   }
   return toWarn.map((x) => ({
     path: `services[${s.index}].match.hosts[${x.hostIndex}]`,

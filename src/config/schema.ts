@@ -228,7 +228,13 @@ const serviceTimeoutsSchema = z
     body: positiveDurationValue.optional(),
     upstreamIdle: positiveDurationValue.optional(),
     ...Object.fromEntries(
-      LISTENER_TIMEOUTS.map((k) => [k, z.unknown().refine(() => false, { message: `applies to the whole listener, before a request is routed: set proxy.timeouts.${k} instead` }).optional()]),
+      LISTENER_TIMEOUTS.map((k) => [
+        k,
+        z
+          .unknown()
+          .refine(() => false, { message: `applies to the whole listener, before a request is routed: set proxy.timeouts.${k} instead` })
+          .optional(),
+      ]),
     ),
   })
   .strict()
@@ -291,7 +297,10 @@ const proxySchema = z
     /** Peers whose X-Forwarded-* headers are trusted and extended rather than replaced. */
     trustedProxies: z.array(ipOrCidr).default([]),
     /** Pseudonym in the Via header; also used for loop detection. */
-    via: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a token').default('veer'),
+    via: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'must be a token')
+      .default('veer'),
     maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
     /** Max idle keep-alive connections per upstream target. */
     connectionsPerTarget: z.number().int().min(1).default(128),
@@ -315,7 +324,10 @@ const stateSchema = z
     store: z.enum(['memory', 'file', 'redis']).default('file'),
     path: z.string().min(1).default('.veer/state.json'),
     redis: z.string().optional(),
-    prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"').default('veer'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
+      .default('veer'),
     /** Leader lease: another replica takes over within this long after the leader dies. */
     leaseTtl: positiveDuration('5s'),
   })
@@ -357,7 +369,10 @@ const dockerSchema = z
         });
       }),
     /** This installation's name in the veer.owner label: garbage collection touches only containers carrying it. */
-    owner: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, 'must be 1–63 letters, digits, "_", "." or "-"').default('veer'),
+    owner: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,63}$/, 'must be 1–63 letters, digits, "_", "." or "-"')
+      .default('veer'),
     /** Remove orphaned containers of this owner at start (what `veer prune` does). */
     gc: z.boolean().default(false),
     /** Grace period between SIGTERM and SIGKILL when removing a container (absent: the container's own). */

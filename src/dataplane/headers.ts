@@ -65,11 +65,21 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === NOT_FORWARDED || extra?.has(lower)) continue;
     switch (lower) {
-      case 'x-forwarded-for': xff = xff === undefined ? value : `${xff}, ${value}`; continue;
-      case 'x-forwarded-proto': xfProto ??= value; continue;
-      case 'x-forwarded-host': xfHost ??= value; continue;
-      case 'via': via = via === undefined ? value : `${via}, ${value}`; continue;
-      case 'forwarded': if (ctx.trustedPeer) out.push(name, value); continue;
+      case 'x-forwarded-for':
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        xfProto ??= value;
+        continue;
+      case 'x-forwarded-host':
+        xfHost ??= value;
+        continue;
+      case 'via':
+        via = via === undefined ? value : `${via}, ${value}`;
+        continue;
+      case 'forwarded':
+        if (ctx.trustedPeer) out.push(name, value);
+        continue;
       case 'host':
         if (host !== undefined) return null;
         host = value;

@@ -58,10 +58,13 @@ export function awaitHealthy(view: GateView, ids: readonly string[], deadline: n
       offProbe();
       clearInterval(backstop);
     };
-    const timer = setTimeout(() => {
-      const m = missing();
-      finish(m === null ? { ok: true } : { ok: false, reason: why(m) });
-    }, Math.max(0, deadline - view.clock.now()));
+    const timer = setTimeout(
+      () => {
+        const m = missing();
+        finish(m === null ? { ok: true } : { ok: false, reason: why(m) });
+      },
+      Math.max(0, deadline - view.clock.now()),
+    );
     timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();

@@ -49,7 +49,7 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
   payload_too_large: 'the request body is larger than this service accepts',
   request_timeout: 'the request body did not arrive in time',
   no_targets: 'the service has no available targets',
-  no_healthy_targets: 'none of the service\'s targets is healthy',
+  no_healthy_targets: "none of the service's targets is healthy",
   drain_timeout: 'the target was removed and its drain period ended before it answered',
   bad_gateway: 'the upstream answered with an invalid or interrupted response',
   upstream_unreachable: 'could not connect to an upstream',
@@ -59,9 +59,7 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
 };
 
 // Pre-rendered: error answers should not cost a JSON.stringify under an incident's load.
-const BODY = Object.fromEntries(
-  (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [c, Buffer.from(JSON.stringify({ error: { code: c, message: MESSAGE[c] } }))]),
-) as Record<ProxyErrorCode, Buffer>;
+const BODY = Object.fromEntries((Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [c, Buffer.from(JSON.stringify({ error: { code: c, message: MESSAGE[c] } }))])) as Record<ProxyErrorCode, Buffer>;
 
 // Answers given before the request body was read: the connection's framing can no longer be
 // trusted (or the rest of a large body is not worth reading), so it closes after the answer.

@@ -36,7 +36,10 @@ export class ProxyServer {
   private closing = false;
   private drained: (() => void) | null = null;
 
-  constructor(opts: ServerOptions, private readonly handlers: Handlers) {
+  constructor(
+    opts: ServerOptions,
+    private readonly handlers: Handlers,
+  ) {
     this.server = createServer(
       {
         keepAliveTimeout: opts.keepAliveTimeout,

@@ -92,11 +92,7 @@ function userSetEnv(containerEnv: readonly string[], oldImage: ImageConfig | nul
 }
 
 /** `base`, then the entries of `current` that differ from (or are absent in) `baseline`. */
-function userSet(
-  base: Record<string, string>,
-  current: Record<string, string> | null | undefined,
-  baseline: Record<string, string> | null,
-): Record<string, string> {
+function userSet(base: Record<string, string>, current: Record<string, string> | null | undefined, baseline: Record<string, string> | null): Record<string, string> {
   const out = { ...base };
   for (const [key, value] of Object.entries(current ?? {})) {
     if (baseline === null || baseline[key] !== value) out[key] = value;
@@ -115,8 +111,7 @@ type Overrides = Pick<ContainerCreateOptions, 'Cmd' | 'Entrypoint' | 'WorkingDir
  */
 function overrides(config: ContainerConfig, oldImage: ImageConfig | null): Overrides {
   const out: Overrides = {};
-  const keep = <T>(current: T | null, baked: T | null | undefined): T | undefined =>
-    current === null || current === '' || (oldImage !== null && sameValue(current, baked)) ? undefined : current;
+  const keep = <T>(current: T | null, baked: T | null | undefined): T | undefined => (current === null || current === '' || (oldImage !== null && sameValue(current, baked)) ? undefined : current);
   const cmd = keep(argv(config.Cmd), oldImage?.cmd);
   const entrypoint = keep(argv(config.Entrypoint), oldImage?.entrypoint);
   const workingDir = keep(config.WorkingDir ?? null, oldImage?.workingDir);
@@ -167,9 +162,7 @@ function cloneHostConfig(source: HostConfig): Result<HostConfig, string> {
   // interface (127.0.0.1 stays private) and let the engine pick the port.
   const bindings = (source.PortBindings ?? null) as Record<string, Array<{ HostIp?: string }> | null> | null;
   if (bindings) {
-    host.PortBindings = Object.fromEntries(
-      Object.entries(bindings).map(([port, list]) => [port, (list ?? []).map((b) => ({ HostIp: b.HostIp ?? '', HostPort: '' }))]),
-    );
+    host.PortBindings = Object.fromEntries(Object.entries(bindings).map(([port, list]) => [port, (list ?? []).map((b) => ({ HostIp: b.HostIp ?? '', HostPort: '' }))]));
   }
   // Two containers writing their id to one file would overwrite each other (and the CLI refuses an existing file).
   delete host.ContainerIDFile;
@@ -193,9 +186,7 @@ function networking(container: ContainerInspectInfo, mode: string): Networking {
   const named = Object.entries(networks);
   const found = named.find(([name]) => name === primaryName) ?? named.find(([, n]) => idMatches(n.NetworkID, primaryName));
   const primaryAliases = found ? aliasesOf(found[1], container, found[0]) : [];
-  const extra = named
-    .filter(([name]) => name !== found?.[0])
-    .map(([name, n]) => ({ name, aliases: aliasesOf(n, container, name) }));
+  const extra = named.filter(([name]) => name !== found?.[0]).map(([name, n]) => ({ name, aliases: aliasesOf(n, container, name) }));
   return { primary: { [primaryName]: primaryAliases.length > 0 ? { Aliases: primaryAliases } : {} }, extra };
 }
 
@@ -214,7 +205,5 @@ function aliasesOf(n: NetworkEntry, container: ContainerInspectInfo, network: st
   const own = new Set([container.Config?.Hostname ?? '', container.Name?.replace(/^\//, '') ?? ''].filter((s) => s !== ''));
   const aliases: unknown = n.Aliases;
   if (!Array.isArray(aliases)) return [];
-  return aliases.filter(
-    (a): a is string => typeof a === 'string' && a !== '' && !own.has(a) && !(a.length >= 12 && container.Id.startsWith(a)),
-  );
+  return aliases.filter((a): a is string => typeof a === 'string' && a !== '' && !own.has(a) && !(a.length >= 12 && container.Id.startsWith(a)));
 }

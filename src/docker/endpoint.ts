@@ -12,9 +12,7 @@ export interface EndpointConfig {
   key?: string;
 }
 
-export type EndpointOptions =
-  | { ok: true; options: Docker.DockerOptions; publishedHost: string }
-  | { ok: false; message: string };
+export type EndpointOptions = { ok: true; options: Docker.DockerOptions; publishedHost: string } | { ok: false; message: string };
 
 const ACCEPTED = 'unix:///path/to/docker.sock, tcp://host[:port] or ssh://[user@]host[:port]';
 

@@ -118,7 +118,11 @@ export class EventWatch {
       this.lost(e ?? this.errors.plain('the event stream ended'));
     };
     stream.on('data', (chunk: Buffer | string) =>
-      lines.push(chunk, (v) => this.onEvent(v as RawEvent), (line) => this.log.log('warn', 'docker: unparsable event', { endpoint: this.endpoint, line: line.slice(0, 200) })),
+      lines.push(
+        chunk,
+        (v) => this.onEvent(v as RawEvent),
+        (line) => this.log.log('warn', 'docker: unparsable event', { endpoint: this.endpoint, line: line.slice(0, 200) }),
+      ),
     );
     stream.on('error', end);
     stream.on('end', () => end(undefined));

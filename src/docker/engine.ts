@@ -22,8 +22,7 @@ const REMOVAL_POLL_MS = 100;
 const DEFAULT_STOP_S = 10;
 
 /** The engine is already removing the container (AutoRemove after it stopped). */
-export const beingRemoved = (e: unknown): boolean =>
-  statusOf(e) !== undefined && /marked for removal|removal .*(already )?in progress/i.test(engineMessage(e));
+export const beingRemoved = (e: unknown): boolean => statusOf(e) !== undefined && /marked for removal|removal .*(already )?in progress/i.test(engineMessage(e));
 
 /**
  * Engine 20.10 answers 500 "container not running" to an update that races the container's own
@@ -191,8 +190,7 @@ export class DockerEngine implements ContainerDriver {
   }
 
   private async pullAndInspect(image: string): Promise<ImageConfig> {
-    const fail = (why: string): DockerError =>
-      new DockerError(`image ${image} is not on endpoint "${this.endpoint}" and could not be pulled: ${why}`, undefined, 'image_unavailable', 502);
+    const fail = (why: string): DockerError => new DockerError(`image ${image} is not on endpoint "${this.endpoint}" and could not be pulled: ${why}`, undefined, 'image_unavailable', 502);
     this.log.log('info', 'docker: pulling image', { endpoint: this.endpoint, image });
     try {
       await this.call(`pull image ${image}`, PULL_MS, (abortSignal) => this.pull(image, abortSignal));

@@ -64,7 +64,9 @@ export class DockerFleet implements CanaryFleet {
     if (!svc || !d) return err(`rollout ${s.id} of ${s.service} is not an image rollout of a Docker pool`);
     let stables: ContainerView[];
     try {
-      stables = await this.generation(s.service, d.stableGeneration, false, (endpoint, e) => this.d.log.log('warn', 'docker endpoint skipped: its stable containers are not cloned', { endpoint, error: message(e) }));
+      stables = await this.generation(s.service, d.stableGeneration, false, (endpoint, e) =>
+        this.d.log.log('warn', 'docker endpoint skipped: its stable containers are not cloned', { endpoint, error: message(e) }),
+      );
     } catch (e) {
       return err(`could not list the stable containers of ${s.service}: ${message(e)}`);
     }
@@ -131,10 +133,12 @@ export class DockerFleet implements CanaryFleet {
     const labels = gen === null ? stable.selector : { [LABEL.owner]: this.d.owner, [LABEL.service]: service, [LABEL.rollout]: gen };
     const found = await this.listAll(labels, all, onDown);
     const userCanary = svc.docker.canary;
-    return found
-      // A labelled generation was listed by owner and service already; the unlabelled one by selector.
-      .filter((c) => generationOf(c) === gen && (gen !== null || (matchesSelector(c, stable) && !(userCanary && matchesSelector(c, userCanary)))))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    return (
+      found
+        // A labelled generation was listed by owner and service already; the unlabelled one by selector.
+        .filter((c) => generationOf(c) === gen && (gen !== null || (matchesSelector(c, stable) && !(userCanary && matchesSelector(c, userCanary)))))
+        .sort((a, b) => a.name.localeCompare(b.name))
+    );
   }
 
   private async listAll(labels: Record<string, string>, all = true, onDown?: (endpoint: string, e: unknown) => void): Promise<ContainerView[]> {

@@ -69,7 +69,11 @@ export class Janitor {
           return;
         }
         await Promise.all(
-          orphans(own.filter((c) => !unknown.has(c.labels[LABEL.service] ?? '')), gens, this.d.owner).map(async (o) => {
+          orphans(
+            own.filter((c) => !unknown.has(c.labels[LABEL.service] ?? '')),
+            gens,
+            this.d.owner,
+          ).map(async (o) => {
             const entry: PrunedContainer = { endpoint: engine.endpoint, id: o.container.id, name: o.container.name, service: o.service, rollout: o.generation, reason: o.reason, removed: false };
             report.containers.push(entry);
             if (dryRun) return;

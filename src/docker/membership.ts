@@ -76,7 +76,10 @@ export function members(svc: DockerService, containers: readonly ContainerView[]
     for (const c of containers) {
       if (!pick(c) || !serving(c)) continue;
       const addr = addressOf(c, spec, publishedHost(c.endpoint));
-      if (addr === null) problems.push(`container ${c.name} (${c.endpoint}) ${spec.network ? `has no address on network "${spec.network}"` : `publishes no host port for ${spec.port}/tcp and no network is configured`}`);
+      if (addr === null)
+        problems.push(
+          `container ${c.name} (${c.endpoint}) ${spec.network ? `has no address on network "${spec.network}"` : `publishes no host port for ${spec.port}/tcp and no network is configured`}`,
+        );
       else out.add(addr);
     }
     return [...out].sort();

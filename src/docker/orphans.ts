@@ -28,7 +28,8 @@ export function orphans(containers: readonly ContainerView[], gens: ReadonlyMap<
       continue;
     }
     const live = generation === g.stable || (g.hasCanary && generation === g.canary) || (g.hasRetiring && generation === g.retiring);
-    if (!live) out.push({ container: c, service, generation, reason: `generation ${generation ?? '(unlabelled)'} of "${service}" is neither stable (${g.stable ?? 'unlabelled'}) nor a running rollout's` });
+    if (!live)
+      out.push({ container: c, service, generation, reason: `generation ${generation ?? '(unlabelled)'} of "${service}" is neither stable (${g.stable ?? 'unlabelled'}) nor a running rollout's` });
   }
   return out.sort((a, b) => a.container.name.localeCompare(b.container.name));
 }

@@ -185,7 +185,10 @@ export class DockerPools {
   private serial(e: ContainerDriver, fn: () => Promise<void>): Promise<void> {
     const prev = this.queues.get(e.endpoint) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.queues.set(e.endpoint, next.catch(() => undefined));
+    this.queues.set(
+      e.endpoint,
+      next.catch(() => undefined),
+    );
     return next;
   }
 }

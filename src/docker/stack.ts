@@ -69,7 +69,16 @@ export class DockerStack {
     this.fleet = new DockerFleet({ engines, services: fleetServices, owner, stopTimeoutS, latest: d.latest, clock: d.clock, log: d.log });
     const names = config.services.map((s) => s.name);
     const fleet = this.fleet;
-    this.janitor = new Janitor({ engines, owner, services: () => names, latest: d.latest, generationsOf: (s) => (byName.has(s) ? fleet.generationsOf(s) : null), stopTimeoutS, log: d.log, refresh: d.refresh });
+    this.janitor = new Janitor({
+      engines,
+      owner,
+      services: () => names,
+      latest: d.latest,
+      generationsOf: (s) => (byName.has(s) ? fleet.generationsOf(s) : null),
+      stopTimeoutS,
+      log: d.log,
+      refresh: d.refresh,
+    });
   }
 
   /** Whether any service takes its pools from Docker (only then are engines watched). */

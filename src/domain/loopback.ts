@@ -14,7 +14,10 @@ export function isLocalhostName(host: string): boolean {
  * brackets or a trailing dot.
  */
 export function canonicalHost(host: string): string {
-  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (isIP(bare) !== 6) return bare.replace(/\.$/, '');
   // The WHATWG URL parser is the one IPv6 canonicaliser Node ships.
   const v6 = new URL(`http://[${bare}]/`).hostname.slice(1, -1);

@@ -15,7 +15,11 @@ export function parseSize(v: unknown): { ok: true; bytes: number } | { ok: false
 }
 
 export function formatSize(bytes: number): string {
-  for (const [unit, n] of [['gb', 1024 ** 3], ['mb', 1024 ** 2], ['kb', 1024]] as const) {
+  for (const [unit, n] of [
+    ['gb', 1024 ** 3],
+    ['mb', 1024 ** 2],
+    ['kb', 1024],
+  ] as const) {
     if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   }
   return `${bytes}b`;

@@ -120,10 +120,13 @@ export class MetricsFlusher {
     const tick = (): void => {
       const now = this.o.clock.now();
       const next = (Math.floor((now - FLUSH_GRACE_MS) / FLUSH_INTERVAL_MS) + 1) * FLUSH_INTERVAL_MS + FLUSH_GRACE_MS + 5;
-      this.timer = setTimeout(() => {
-        void this.flushOnce();
-        if (this.timer !== null) tick();
-      }, Math.max(1, next - now));
+      this.timer = setTimeout(
+        () => {
+          void this.flushOnce();
+          if (this.timer !== null) tick();
+        },
+        Math.max(1, next - now),
+      );
       this.timer.unref();
     };
     tick();

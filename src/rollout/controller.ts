@@ -192,7 +192,16 @@ export class RolloutController implements RolloutControl {
       if (!docker.ok) return docker;
       const canaryTargets = 'targets' in req.canary ? [...req.canary.targets] : [];
       const state = newRollout(
-        { id: this.d.newId(), service, strategy: policy.data.strategy, policy: policy.data, canaryTargets, stableTargets: this.d.routing.pool(service, 'stable'), stats: emptyStats(), ...(docker.value ? { docker: docker.value } : {}) },
+        {
+          id: this.d.newId(),
+          service,
+          strategy: policy.data.strategy,
+          policy: policy.data,
+          canaryTargets,
+          stableTargets: this.d.routing.pool(service, 'stable'),
+          stats: emptyStats(),
+          ...(docker.value ? { docker: docker.value } : {}),
+        },
         this.d.clock.now(),
       );
       const prev = this.slots.get(service);
@@ -446,7 +455,10 @@ export class RolloutController implements RolloutControl {
   private serial<T>(service: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(service) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.queues.set(service, next.catch(() => undefined));
+    this.queues.set(
+      service,
+      next.catch(() => undefined),
+    );
     return next;
   }
 }

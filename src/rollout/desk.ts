@@ -58,7 +58,15 @@ export class ServiceDesk implements ServiceDirectory {
     if (!during.ok) return during;
     if (!during.value) await this.routing.setWeight(name, weightBp);
     this.log.log('info', 'weight shifted', { service: name, from: bpToPercent(from), to: bpToPercent(weightBp), rolloutPaused: during.value });
-    if (!during.value) this.emit({ service: name, rolloutId: null, kind: 'shifted', phase: null, weight: bpToPercent(weightBp), message: `weight shifted by hand from ${bpToPercent(from)}% to ${bpToPercent(weightBp)}%` });
+    if (!during.value)
+      this.emit({
+        service: name,
+        rolloutId: null,
+        kind: 'shifted',
+        phase: null,
+        weight: bpToPercent(weightBp),
+        message: `weight shifted by hand from ${bpToPercent(from)}% to ${bpToPercent(weightBp)}%`,
+      });
     return ok(this.get(name) as ServiceStatus);
   }
 

@@ -58,14 +58,15 @@ export class EventRelay {
     });
     // The shared connection runs without an offline queue: subscribing before the duplicate is
     // connected would fail, so wait for it (bounded). ioredis re-subscribes after reconnects.
-    if (sub.status !== 'ready') await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 5000);
-      t.unref();
-      sub.once('ready', () => {
-        clearTimeout(t);
-        resolve();
+    if (sub.status !== 'ready')
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 5000);
+        t.unref();
+        sub.once('ready', () => {
+          clearTimeout(t);
+          resolve();
+        });
       });
-    });
     await sub.subscribe(channel).catch((err: unknown) => this.log.log('warn', 'event relay could not subscribe', { error: String(err) }));
   }
 

@@ -12,7 +12,8 @@ export async function imagePlan(fleet: CanaryFleet | undefined, service: string,
   const why = fleet ? fleet.refuse(service) : NO_DOCKER;
   if ('targets' in req.canary) {
     // A promotion would make static targets stable while the watcher keeps routing containers.
-    if (why === null) return err(new ValidationError([{ path: 'canary.targets', message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})` }]));
+    if (why === null)
+      return err(new ValidationError([{ path: 'canary.targets', message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})` }]));
     return ok(null);
   }
   if (!fleet || why !== null) return err(new ValidationError([{ path: 'canary.image', message: why ?? NO_DOCKER }]));

@@ -40,7 +40,21 @@ export interface NewRollout {
 }
 
 export function newRollout(r: NewRollout, now: number): RolloutState {
-  return { ...r, phase: 'starting', step: 0, weightBp: 0, stepStartedAt: now, lastAnalysisAt: now, failures: 0, reason: null, lastVerdict: null, resumeTo: null, rollbackOutcome: null, startedAt: now, updatedAt: now };
+  return {
+    ...r,
+    phase: 'starting',
+    step: 0,
+    weightBp: 0,
+    stepStartedAt: now,
+    lastAnalysisAt: now,
+    failures: 0,
+    reason: null,
+    lastVerdict: null,
+    resumeTo: null,
+    rollbackOutcome: null,
+    startedAt: now,
+    updatedAt: now,
+  };
 }
 
 const pctOf = (bp: number): number => bp / 100;
@@ -65,11 +79,7 @@ function rollback(s: RolloutState, now: number, reason: string, outcome: 'rolled
 
 function promote(s: RolloutState, now: number, reason: string): Transition {
   const next: RolloutState = { ...s, phase: 'promoting', weightBp: MAX_BP, reason, resumeTo: null, updatedAt: now };
-  return ok(next, [
-    { type: 'promote-pools' },
-    { type: 'emit', kind: 'promoting', message: reason },
-    { type: 'remove-pool', pool: 'old-stable', targets: s.stableTargets },
-  ]);
+  return ok(next, [{ type: 'promote-pools' }, { type: 'emit', kind: 'promoting', message: reason }, { type: 'remove-pool', pool: 'old-stable', targets: s.stableTargets }]);
 }
 
 /** Moves to the next step (canary) or the switch (blue-green), or promotes after the last one. */
@@ -79,7 +89,10 @@ function advance(s: RolloutState, now: number, why: string): Transition {
   const step = s.step + 1;
   const weightBp = s.strategy === 'canary' ? stepBp(s.policy, step) : MAX_BP;
   const next: RolloutState = { ...s, phase: 'progressing', step, weightBp, stepStartedAt: now, failures: 0, reason: null, resumeTo: null, updatedAt: now };
-  const message = s.strategy === 'canary' ? `step ${step + 1}/${last + 1}: canary weight ${pctOf(weightBp)}% (${why})` : `switched all traffic to the new pool (${why}); rollback window ${s.policy.rollbackWindow / 1000}s`;
+  const message =
+    s.strategy === 'canary'
+      ? `step ${step + 1}/${last + 1}: canary weight ${pctOf(weightBp)}% (${why})`
+      : `switched all traffic to the new pool (${why}); rollback window ${s.policy.rollbackWindow / 1000}s`;
   return ok(next, [
     { type: 'set-weight', weightBp },
     { type: 'emit', kind: 'step', message },
@@ -132,7 +145,10 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
       const canaryTargets = e.targets ?? s.canaryTargets;
       const next: RolloutState = { ...s, phase: 'progressing', step: 0, weightBp, canaryTargets, stepStartedAt: now, lastAnalysisAt: now, updatedAt: now };
       const message = s.strategy === 'canary' ? `canary ready; step 1/${s.policy.steps.length}: canary weight ${pctOf(weightBp)}%` : 'new pool ready; preview through the override header only';
-      return ok(next, [{ type: 'set-weight', weightBp }, { type: 'emit', kind: 'canary-ready', message }]);
+      return ok(next, [
+        { type: 'set-weight', weightBp },
+        { type: 'emit', kind: 'canary-ready', message },
+      ]);
     }
     case 'canary-failed':
       return s.phase === 'starting' ? rollback(s, now, e.reason, 'rolled-back') : invalid(s, 'fail the start of');
@@ -162,10 +178,14 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
       if (!ACTIVE.includes(s.phase)) return invalid(s, 'shift traffic during');
       const reason = `paused: traffic shifted by hand to ${pctOf(e.weightBp)}%`;
       const next: RolloutState = { ...s, phase: 'paused', resumeTo: s.phase === 'paused' ? s.resumeTo : (s.phase as 'starting' | 'progressing'), weightBp: e.weightBp, reason, updatedAt: now };
-      return ok(next, [{ type: 'set-weight', weightBp: e.weightBp }, { type: 'emit', kind: 'paused', message: reason }]);
+      return ok(next, [
+        { type: 'set-weight', weightBp: e.weightBp },
+        { type: 'emit', kind: 'paused', message: reason },
+      ]);
     }
     case 'drained': {
-      if (s.phase === 'promoting') return ok({ ...s, phase: 'succeeded', updatedAt: now }, [{ type: 'emit', kind: 'succeeded', message: 'rollout succeeded: the new pool is stable, the old pool was removed' }]);
+      if (s.phase === 'promoting')
+        return ok({ ...s, phase: 'succeeded', updatedAt: now }, [{ type: 'emit', kind: 'succeeded', message: 'rollout succeeded: the new pool is stable, the old pool was removed' }]);
       if (s.phase === 'rolling-back') {
         const outcome = s.rollbackOutcome ?? 'rolled-back';
         return ok({ ...s, phase: outcome, updatedAt: now }, [{ type: 'emit', kind: outcome, message: `${outcome}: ${s.reason ?? ''}`.trim() }]);

@@ -192,7 +192,10 @@ export class RoutingBook {
       const p = typeof patch === 'function' ? patch() : patch;
       if (p !== null) await this.writeNow(service, p);
     });
-    this.queues.set(service, next.catch(() => undefined));
+    this.queues.set(
+      service,
+      next.catch(() => undefined),
+    );
     return next;
   }
 

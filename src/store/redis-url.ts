@@ -28,9 +28,7 @@ export interface ConnectionTuning {
   connectTimeoutMs: number;
 }
 
-export type IoredisSpec =
-  | { mode: 'standalone' | 'sentinel'; options: RedisOptions }
-  | { mode: 'cluster'; nodes: HostPort[]; options: ClusterOptions };
+export type IoredisSpec = { mode: 'standalone' | 'sentinel'; options: RedisOptions } | { mode: 'cluster'; nodes: HostPort[]; options: ClusterOptions };
 
 const SCHEMES: Record<string, { mode: RedisMode; tls: boolean; defaultPort: number }> = {
   'redis:': { mode: 'standalone', tls: false, defaultPort: 6379 },

@@ -77,7 +77,10 @@ export class RedisStore implements StateStore {
   ) {
     this.log = log;
     sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
-    for (const [name, conn] of [['command', main], ['subscriber', sub]] as const) {
+    for (const [name, conn] of [
+      ['command', main],
+      ['subscriber', sub],
+    ] as const) {
       conn.on('close', () => this.lost(name));
       conn.on('ready', () => void this.regained());
     }

@@ -17,8 +17,7 @@ const d = useDockerApps();
 const app = d.app;
 
 /** What a veer of this owner created for a service "api" that has since left the config. */
-const leftover = (a: string, owner: string): Promise<{ id: string }> =>
-  runTestApp({ labels: { app: a, 'veer.owner': owner, 'veer.service': 'api', 'veer.pool': 'canary', 'veer.rollout': 'r-old' } });
+const leftover = (a: string, owner: string): Promise<{ id: string }> => runTestApp({ labels: { app: a, 'veer.owner': owner, 'veer.service': 'api', 'veer.pool': 'canary', 'veer.rollout': 'r-old' } });
 
 async function cli(admin: string, ...args: string[]): Promise<{ code: number; out: string }> {
   try {
@@ -40,7 +39,7 @@ async function containersOfId(id: string): Promise<string | null> {
 }
 
 suite('veer prune and docker.gc', () => {
-  it('veer prune --dry-run lists, veer prune removes, only this owner\'s orphans', { timeout: 90_000 }, async () => {
+  it("veer prune --dry-run lists, veer prune removes, only this owner's orphans", { timeout: 90_000 }, async () => {
     const a = app('prune');
     const owner = `${OWNER}-prune`;
     const orphan = await leftover(a, owner);
@@ -75,13 +74,18 @@ suite('veer prune and docker.gc', () => {
     expect(await containersOfId(unlabelled.id)).toBe('running');
   });
 
-  it('an endpoint that is down is reported; the pool keeps the other engine\'s containers', { timeout: 60_000 }, async () => {
+  it("an endpoint that is down is reported; the pool keeps the other engine's containers", { timeout: 60_000 }, async () => {
     const a = app('twoeng');
     await startStable(a, 1);
     const v = await d.veer({
       app: a,
       owner: `${OWNER}-engines`,
-      docker: { endpoints: [{ name: 'local', host: 'unix:///var/run/docker.sock' }, { name: 'gone', host: 'unix:///tmp/veer-no-such-engine.sock' }] },
+      docker: {
+        endpoints: [
+          { name: 'local', host: 'unix:///var/run/docker.sock' },
+          { name: 'gone', host: 'unix:///tmp/veer-no-such-engine.sock' },
+        ],
+      },
     });
     await waitPoolSize(v.admin, 'stable', 1);
     const res = await fetch(v.url, { signal: AbortSignal.timeout(5_000) });

@@ -42,7 +42,9 @@ suite('image rollouts on Docker pools', () => {
       [done.id, 'running', 'veer-test-app:2'],
     ]);
     // The env rule: the new image's VERSION (2) wins over the old image's baked-in 1; the request's env is added.
-    const info = await docker().getContainer(after[0]?.id as string).inspect();
+    const info = await docker()
+      .getContainer(after[0]?.id as string)
+      .inspect();
     expect(info.Config.Env).toEqual(expect.arrayContaining(['VERSION=2', 'GREETING=hi']));
     expect(info.HostConfig.RestartPolicy?.Name).toBe('always');
     await sleep(10_000);
@@ -122,7 +124,7 @@ suite('image rollouts on Docker pools', () => {
     expect((await containersOf(a)).map((c) => c.id)).toEqual([stable[0]?.id]);
   });
 
-  it('a pull that hangs (a registry on loopback that never answers) ends at healthTimeout, not at the engine\'s leisure', { timeout: 60_000 }, async () => {
+  it("a pull that hangs (a registry on loopback that never answers) ends at healthTimeout, not at the engine's leisure", { timeout: 60_000 }, async () => {
     const a = app('hang');
     await startStable(a, 1);
     const sockets = new Set<Socket>();

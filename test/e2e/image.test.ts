@@ -57,8 +57,11 @@ async function buildImageNow(): Promise<void> {
   const registry = await npmRegistry();
   // --network host: `npm ci` reaches the registry the way the host does, even if the engine runs
   // without bridge NAT (scripts/docker-up.sh may fall back to --iptables=false).
-  await sh('docker', ['build', '-q', '--force-rm', '--network', 'host', '--build-arg', 'NODE_IMAGE=veer-node-base:20', '--build-arg', `npm_config_registry=${registry}`,
-    '--label', 'veer.test=1', '-t', IMAGE, '.'], 600_000);
+  await sh(
+    'docker',
+    ['build', '-q', '--force-rm', '--network', 'host', '--build-arg', 'NODE_IMAGE=veer-node-base:20', '--build-arg', `npm_config_registry=${registry}`, '--label', 'veer.test=1', '-t', IMAGE, '.'],
+    600_000,
+  );
 }
 
 function configYaml(dataPort: number, adminPort: number, upstream: string): string {
@@ -148,7 +151,7 @@ describe.skipIf(!status.ok && !required)('veer Docker image', () => {
     expect(res.status).toBe(200);
   }, 40_000);
 
-  it("becomes `healthy` by its own Docker HEALTHCHECK", async () => {
+  it('becomes `healthy` by its own Docker HEALTHCHECK', async () => {
     const health = await withLogs(
       waitFor(
         async () => {

@@ -81,10 +81,7 @@ export function useHarness(): Harness {
 }
 
 export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy'>): Config {
-  const r = parseConfigObject(
-    { listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, state: { store: 'memory' }, proxy: opts.proxy ?? {}, services: opts.services },
-    {},
-  );
+  const r = parseConfigObject({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, state: { store: 'memory' }, proxy: opts.proxy ?? {}, services: opts.services }, {});
   if (!r.ok) throw r.error;
   return r.value;
 }
@@ -105,10 +102,7 @@ export async function startTestVeer(opts: VeerOptions): Promise<TestVeer> {
 }
 
 /** A plain node:http server on 127.0.0.1:0 that destroys its sockets on close. */
-export async function startRawServer(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
-): Promise<RawServer> {
+export async function startRawServer(handler: (req: IncomingMessage, res: ServerResponse) => void, onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): Promise<RawServer> {
   const server = createServer(handler);
   if (onUpgrade) server.on('upgrade', onUpgrade);
   const sockets = new Set<Socket>();

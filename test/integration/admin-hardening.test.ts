@@ -55,7 +55,7 @@ describe('DNS rebinding on a tokenless admin API', () => {
 });
 
 describe('a 10,000-character path', () => {
-  it('without a token: the project\'s 414, without the path', async () => {
+  it("without a token: the project's 414, without the path", async () => {
     const v = await tokenless();
     const r = await http(`${v.adminUrl}/v1/services/${LONG}`);
     expect(r.status).toBe(414);

@@ -55,7 +55,15 @@ class ScriptedRollouts implements RolloutControl {
     }
     const steps = (req.rollout.steps as number[] | undefined) ?? [5, 50, 100];
     this.n += 1;
-    const status = fakeRollout({ id: `r-${service}-${this.n}`, steps, step: 0, weight: steps[0] ?? 0, phase: 'progressing', lastVerdict: null, canary: { targets: 'targets' in req.canary ? req.canary.targets : [] } });
+    const status = fakeRollout({
+      id: `r-${service}-${this.n}`,
+      steps,
+      step: 0,
+      weight: steps[0] ?? 0,
+      phase: 'progressing',
+      lastVerdict: null,
+      canary: { targets: 'targets' in req.canary ? req.canary.targets : [] },
+    });
     this.publish(service, status, 'started');
     const script = this.scripts[service] ?? { outcome: 'never' };
     if (script.outcome !== 'never') this.schedule(service, status.id, script);

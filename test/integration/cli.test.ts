@@ -66,7 +66,21 @@ beforeAll(async () => {
         stable: poolMetrics({ requests: 1200, errors: 12, errorRate: 0.01, p99Ms: 35.4 }),
         canary: poolMetrics({ requests: 400, errors: 0, errorRate: 0, p99Ms: 41 }),
       },
-      rollout: { id: 'r-1', strategy: 'canary', phase: 'progressing', step: 2, weight: 25, reason: null, startedAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:01:00.000Z', steps: [5, 10, 25, 50, 100], stepStartedAt: '2024-01-01T00:01:00.000Z', failures: 0, canary: { targets: ['127.0.0.1:9101'] }, lastVerdict: null },
+      rollout: {
+        id: 'r-1',
+        strategy: 'canary',
+        phase: 'progressing',
+        step: 2,
+        weight: 25,
+        reason: null,
+        startedAt: '2024-01-01T00:00:00.000Z',
+        updatedAt: '2024-01-01T00:01:00.000Z',
+        steps: [5, 10, 25, 50, 100],
+        stepStartedAt: '2024-01-01T00:01:00.000Z',
+        failures: 0,
+        canary: { targets: ['127.0.0.1:9101'] },
+        lastVerdict: null,
+      },
     }),
     fakeService('api'),
   ]);
@@ -168,10 +182,7 @@ describe('veer shift', () => {
 describe('veer validate', () => {
   it('accepts a good file', async () => {
     const file = join(tmp, 'good.yaml');
-    await writeFile(
-      file,
-      ['listen: 127.0.0.1:0', 'services:', '  - name: web', '    stable: { targets: ["127.0.0.1:9001"] }', '  - name: api', '    match: { pathPrefix: /api }', ''].join('\n'),
-    );
+    await writeFile(file, ['listen: 127.0.0.1:0', 'services:', '  - name: web', '    stable: { targets: ["127.0.0.1:9001"] }', '  - name: api', '    match: { pathPrefix: /api }', ''].join('\n'));
     const r = await veer(['validate', '-c', file]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -188,17 +199,7 @@ describe('veer validate', () => {
 
   it('lists every problem of a bad file, without a stack trace', async () => {
     const file = join(tmp, 'bad.yaml');
-    await writeFile(
-      file,
-      [
-        'listen: nowhere',
-        'services:',
-        '  - name: Web!',
-        '    stable: { targets: ["127.0.0.1:99999"] }',
-        '    rollout: { steps: [10, 5], bogus: 1 }',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(file, ['listen: nowhere', 'services:', '  - name: Web!', '    stable: { targets: ["127.0.0.1:99999"] }', '    rollout: { steps: [10, 5], bogus: 1 }', ''].join('\n'));
     const r = await veer(['validate', '-c', file]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');

@@ -127,8 +127,7 @@ describe('Lease', () => {
     const release: Array<() => void> = [];
     // Renewals sent while blocked never answer (until the test ends): a partitioned or stuck link.
     const gated: ScriptRunner = {
-      eval: (script, n, ...args) =>
-        blocked ? new Promise((_, reject) => release.push(() => reject(new Error('released')))) : real.eval(script, n, ...args),
+      eval: (script, n, ...args) => (blocked ? new Promise((_, reject) => release.push(() => reject(new Error('released')))) : real.eval(script, n, ...args)),
     };
     const a = lease(gated, prefix, 'a', events);
     await a.start();

@@ -187,7 +187,10 @@ for (let i = 0; i < 1_000_000; i++) {
       expect(got?.version, context).toBeLessThanOrEqual(lastAck + 1);
       expect(got?.value.n, context).toBe(got?.version);
       expect(got!.version, context).toBeGreaterThan(previous);
-      expect((await readdir(dir)).filter((n) => n.includes('.tmp-')), context).toEqual([]);
+      expect(
+        (await readdir(dir)).filter((n) => n.includes('.tmp-')),
+        context,
+      ).toEqual([]);
       previous = got!.version;
     }
   });

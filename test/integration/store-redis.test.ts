@@ -101,7 +101,10 @@ describe('RedisStore across instances', () => {
     a.onReconnect(() => reconnects++);
     // Drop the command connections server-side (not the subscriber): ioredis reconnects, the store
     // reports it, and the data is still there.
-    await a.raw().client('KILL', 'TYPE', 'normal', 'SKIPME', 'no').catch(() => undefined);
+    await a
+      .raw()
+      .client('KILL', 'TYPE', 'normal', 'SKIPME', 'no')
+      .catch(() => undefined);
     await waitFor(() => reconnects === 1, { timeoutMs: 5_000, intervalMs: 10, what: 'onReconnect after CLIENT KILL' });
     expect(await a.get('k')).toEqual({ value: { n: 2 }, version: 2 });
     await a.close();

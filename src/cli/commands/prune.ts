@@ -17,14 +17,19 @@ export const pruneCommand: Command = {
   positionals: { min: 0, max: 0 },
   async run(args, io) {
     const dryRun = args.values['dry-run'] === true;
-    return withAdmin(args.values, io, async (s) => {
-      const report = (await s.post('/v1/prune', { dryRun })) as PruneReport | null;
-      if (report === null) return EXIT.failure;
-      if (args.values.json) io.out(JSON.stringify(report, null, 2));
-      else for (const line of pruneLines(report)) io.out(line);
-      const failed = report.unreachable.length > 0 || report.containers.some((c) => c.error !== undefined);
-      return failed ? EXIT.failure : EXIT.ok;
-    }, PRUNE_TIMEOUT_MS);
+    return withAdmin(
+      args.values,
+      io,
+      async (s) => {
+        const report = (await s.post('/v1/prune', { dryRun })) as PruneReport | null;
+        if (report === null) return EXIT.failure;
+        if (args.values.json) io.out(JSON.stringify(report, null, 2));
+        else for (const line of pruneLines(report)) io.out(line);
+        const failed = report.unreachable.length > 0 || report.containers.some((c) => c.error !== undefined);
+        return failed ? EXIT.failure : EXIT.ok;
+      },
+      PRUNE_TIMEOUT_MS,
+    );
   },
 };
 

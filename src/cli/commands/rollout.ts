@@ -61,7 +61,12 @@ function canaryOf(v: OptionValues): Result<Record<string, unknown>, string> {
   if ((v.targets === undefined) === (v.image === undefined)) return err('give exactly one of --targets h:p,… or --image img');
   if (v.targets !== undefined) {
     if (v.env !== undefined || v.count !== undefined) return err('--env and --count go with --image, not --targets');
-    return ok({ targets: v.targets.split(',').map((t) => t.trim()).filter((t) => t !== '') });
+    return ok({
+      targets: v.targets
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    });
   }
   const canary: Record<string, unknown> = { image: v.image };
   if (v.env !== undefined) canary.env = v.env;

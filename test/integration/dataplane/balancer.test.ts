@@ -15,7 +15,11 @@ async function statuses(v: TestVeer, n: number): Promise<number[]> {
   return out;
 }
 
-const ejected = (v: TestVeer): string[] => v.plane.targets('web', 'stable').filter((t) => t.ejected).map((t) => t.id);
+const ejected = (v: TestVeer): string[] =>
+  v.plane
+    .targets('web', 'stable')
+    .filter((t) => t.ejected)
+    .map((t) => t.id);
 
 describe('outlier ejection', () => {
   it('ejects a target after consecutiveErrors, sends traffic elsewhere, and readmits it after ejectFor', async () => {

@@ -72,7 +72,7 @@ describe('requests that fail before the upstream is asked', () => {
     await expectUntouched(v, before);
   });
 
-  it('a client that leaves mid-upload is not the pool\'s error', async () => {
+  it("a client that leaves mid-upload is not the pool's error", async () => {
     const { v } = await fourTargets();
     const before = await countersOf(v);
     for (let i = 0; i < 20; i++) {
@@ -91,7 +91,7 @@ describe('requests that fail before the upstream is asked', () => {
   });
 });
 
-describe('a pool\'s latency is the upstream\'s time', () => {
+describe("a pool's latency is the upstream's time", () => {
   it('a slow upload to a fast upstream is recorded fast', async () => {
     const { v } = await fourTargets();
     const before = await countersOf(v);
@@ -130,7 +130,7 @@ describe('a pool\'s latency is the upstream\'s time', () => {
     await expectUntouched(v, before);
   });
 
-  it('a body that stalls longer than the upstream header timeout is still the client\'s fault', async () => {
+  it("a body that stalls longer than the upstream header timeout is still the client's fault", async () => {
     const { v } = await fourTargets({}, { timeouts: { body: '1s', header: '300ms' } });
     const before = await countersOf(v);
     const r = await rawExchange(v.port, 'POST /stall HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 10\r\n\r\nabc', 5_000);

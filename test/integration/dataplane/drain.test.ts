@@ -60,7 +60,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 describe('HTTP requests cut by the drain bound', () => {
-  it('get 504 drain_timeout, counted as drain cuts and not as the pool\'s errors', async () => {
+  it("get 504 drain_timeout, counted as drain cuts and not as the pool's errors", async () => {
     const slow = await h.upstream('slow', { delayMs: 5_000 });
     const next = await h.upstream('next');
     const v = await h.veer({ services: [service('web', [slow.address])] });
@@ -83,7 +83,7 @@ describe('HTTP requests cut by the drain bound', () => {
     expect((await http(`${v.url}/c`)).headers['x-upstream']).toBe('next');
   });
 
-  it('a rollback whose drain cuts a slow canary request does not add to the canary\'s error count', async () => {
+  it("a rollback whose drain cuts a slow canary request does not add to the canary's error count", async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { delayMs: 5_000 });
     const v = await h.veer({
@@ -141,7 +141,7 @@ describe('WebSocket tunnels to a removed target', () => {
     expect(Buffer.concat(t.received)).toEqual(Buffer.from([0x82, 0x0a, 1, 2, 3]));
   });
 
-  it('a rollback closes the canary\'s tunnels; the stable\'s stay open', async () => {
+  it("a rollback closes the canary's tunnels; the stable's stay open", async () => {
     const stable = await frameServer('stable');
     const canary = await frameServer('canary');
     const v = await h.veer({

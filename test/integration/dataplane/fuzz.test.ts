@@ -72,7 +72,10 @@ function echoing(name: string) {
 async function twoServices(): Promise<{ v: TestVeer; ups: Map<string, Up> }> {
   const ups = new Map<string, Up>();
   for (const svc of SERVICES) {
-    for (const [pool, letter] of [['stable', 's'], ['canary', 'c']] as const) {
+    for (const [pool, letter] of [
+      ['stable', 's'],
+      ['canary', 'c'],
+    ] as const) {
       for (const i of [1, 2]) {
         const name = `${svc}-${letter}${i}`;
         ups.set(name, { up: await h.upstream(name, { handler: echoing(name) }), service: svc, pool });
@@ -284,19 +287,94 @@ function isUpgrade(req: Req): boolean {
 
 // --- request-line mutations
 
-const ODD_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'HEAD', 'CONNECT', 'PURGE', 'LINK', 'PROPFIND', 'MKCOL', 'SEARCH', 'QUERY', 'M-SEARCH', 'SOURCE', 'PRI', 'get', 'Get', 'FOO', 'G-E-T', 'GET\u0000', ''];
+const ODD_METHODS = [
+  'GET',
+  'POST',
+  'PUT',
+  'DELETE',
+  'PATCH',
+  'OPTIONS',
+  'TRACE',
+  'HEAD',
+  'CONNECT',
+  'PURGE',
+  'LINK',
+  'PROPFIND',
+  'MKCOL',
+  'SEARCH',
+  'QUERY',
+  'M-SEARCH',
+  'SOURCE',
+  'PRI',
+  'get',
+  'Get',
+  'FOO',
+  'G-E-T',
+  'GET\u0000',
+  '',
+];
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const TARGET_FAMILIES: Record<string, readonly string[]> = {
-  dot: ['/a/./b', '/a/../b', '/../x', '/a/b/..', '/./', '/a/.../b', '/v1/../admin', '/v1/./x', '/a/.%2e/b', '/a/%2e%2E/b', '/a/..;/b', '/a/..%2fb', '/a/%2e%2e%5cb', '/..', '/.', '/a/.', '/a//../b', '/v1/%2e%2e/v1/x', '/%2e/v1/x', '/a/..%2F..%2Fb', '/a/;/../b', '/a/.;x/b', '/....//x', '/v1/x/..'],
+  dot: [
+    '/a/./b',
+    '/a/../b',
+    '/../x',
+    '/a/b/..',
+    '/./',
+    '/a/.../b',
+    '/v1/../admin',
+    '/v1/./x',
+    '/a/.%2e/b',
+    '/a/%2e%2E/b',
+    '/a/..;/b',
+    '/a/..%2fb',
+    '/a/%2e%2e%5cb',
+    '/..',
+    '/.',
+    '/a/.',
+    '/a//../b',
+    '/v1/%2e%2e/v1/x',
+    '/%2e/v1/x',
+    '/a/..%2F..%2Fb',
+    '/a/;/../b',
+    '/a/.;x/b',
+    '/....//x',
+    '/v1/x/..',
+  ],
   percent: ['/%41', '/%7e%7E', '/%2f', '/%2F%2f', '/%zz', '/%4', '/%', '/a%', '/%00', '/%0d%0a', '/%C3%A9', '/a%20b', '/%2E%2E/', '/%252e%252e/', '/v1%2fx', '/%76%31/x', '/%5c', '/%ff', '/v1/%2E'],
   slash: ['/a\\b', '/\\..\\x', '\\a', '/a\\..\\b', '//v1//x', '///', '//shop.test/x', '/v1//x', '//v1/x'],
   fragment: ['/a#f', '/a?b#c', '/#', '/a#/../b', '/?#', '/v1/x?y#z'],
   absolute: [
-    'http://shop.test/x', 'HTTP://SHOP.TEST:80/a/../b', 'https://api.test/v1/x', 'http://api.test/v1', 'http://api.test', 'http://api.test?x', 'http://shop.test?x',
-    'ftp://shop.test/', 'ws://shop.test/', 'file:///etc/passwd', 'http://user:pw@shop.test/', 'http://@shop.test/', 'http:///x', 'http://[::1]/x', 'http://[::1/x',
-    'http://shop.test:99999/x', 'http://shop.test:/x', 'http://sh op.test/', 'http:/shop.test/x', 'http:shop.test/x', 'shop.test:443', '*', 'http://shop.test#f',
-    'http://shop.test/%2e%2e/x', 'http://shop.test\\x/', 'http://unknown.test/', 'http://api.test/v1/../x', 'hTtPs://WWW.shop.test/', 'http://x.shop.test:8080/v1/../a',
+    'http://shop.test/x',
+    'HTTP://SHOP.TEST:80/a/../b',
+    'https://api.test/v1/x',
+    'http://api.test/v1',
+    'http://api.test',
+    'http://api.test?x',
+    'http://shop.test?x',
+    'ftp://shop.test/',
+    'ws://shop.test/',
+    'file:///etc/passwd',
+    'http://user:pw@shop.test/',
+    'http://@shop.test/',
+    'http:///x',
+    'http://[::1]/x',
+    'http://[::1/x',
+    'http://shop.test:99999/x',
+    'http://shop.test:/x',
+    'http://sh op.test/',
+    'http:/shop.test/x',
+    'http:shop.test/x',
+    'shop.test:443',
+    '*',
+    'http://shop.test#f',
+    'http://shop.test/%2e%2e/x',
+    'http://shop.test\\x/',
+    'http://unknown.test/',
+    'http://api.test/v1/../x',
+    'hTtPs://WWW.shop.test/',
+    'http://x.shop.test:8080/v1/../a',
   ],
   control: ['/a\u0001b', '/a\u007fb', '/a\tb', '/a b', '/a\u0000b', '/\u00e9', '/a\rb', '/a\nb', '/a\u001bb', '/a\u0085b'],
   // Accepted ones stay well under 16 KiB with veer's own fields added (the test upstreams' own
@@ -318,23 +396,92 @@ function oddTarget(r: Random): { target: string; family: string } {
 // --- header mutations
 
 const ODD_HOSTS = [
-  '', ' ', 'shop.test:', 'shop.test:99999', 'shop.test:8o', 'SHOP.TEST', 'shop.test.', 'x.shop.test', 'api.test', 'unknown.test', '[::1]', '[::1]:8080', '[::1', '[zz]',
-  '127.0.0.1', 'a b', 'x@shop.test', 'user:pw@shop.test', 'shop.test, api.test', 'shop.test/x', 'shop.test\\x', '\u00e9.shop.test', 'shop..test', '-shop.test', 'shop_test',
-  '%73hop.test', 'shop.test;x', '*', 'localhost:0', '.shop.test', 'shop.test:80:80',
+  '',
+  ' ',
+  'shop.test:',
+  'shop.test:99999',
+  'shop.test:8o',
+  'SHOP.TEST',
+  'shop.test.',
+  'x.shop.test',
+  'api.test',
+  'unknown.test',
+  '[::1]',
+  '[::1]:8080',
+  '[::1',
+  '[zz]',
+  '127.0.0.1',
+  'a b',
+  'x@shop.test',
+  'user:pw@shop.test',
+  'shop.test, api.test',
+  'shop.test/x',
+  'shop.test\\x',
+  '\u00e9.shop.test',
+  'shop..test',
+  '-shop.test',
+  'shop_test',
+  '%73hop.test',
+  'shop.test;x',
+  '*',
+  'localhost:0',
+  '.shop.test',
+  'shop.test:80:80',
 ];
 const BAD_NAMES = ['X Y', 'X\u0001', '\u00e9', '(x)', '{x}', 'x@y', 'X-Ok ', 'x\ty', '[x]', 'x"y', 'x/y', 'x=y', 'x;y', 'x,y', '?', ''];
 const ODD_GOOD_NAMES = ['X-Tick`|~', "x!#$%&'*+-.^_", 'X_Underscore', 'x-UPPER-lower'];
 const BAD_VALUES = ['a\u0000b', 'a\u0001b', 'a\u007fb', 'a\rb', 'a\nb', 'a\u001fb'];
 const ODD_VALUES = ['\u00e9t\u00e9', ' lead', 'trail ', '\t', '', '"quoted, with comma"', 'x'.repeat(6_000), 'y'.repeat(17_000)];
 const CONNECTION_VALUES = [
-  'close, x-drop', 'x-drop, close', 'close, host', 'host, close', 'close, content-length', 'close, x-forwarded-for, via', 'close, te', 'close, transfer-encoding', 'close,,  ,x-drop',
-  'Close', 'CLOSE, X-DROP', 'close, cookie', 'close, x-forwarded-host, forwarded', 'keep-alive', 'x-drop', 'close, keep-alive', 'close, upgrade',
+  'close, x-drop',
+  'x-drop, close',
+  'close, host',
+  'host, close',
+  'close, content-length',
+  'close, x-forwarded-for, via',
+  'close, te',
+  'close, transfer-encoding',
+  'close,,  ,x-drop',
+  'Close',
+  'CLOSE, X-DROP',
+  'close, cookie',
+  'close, x-forwarded-host, forwarded',
+  'keep-alive',
+  'x-drop',
+  'close, keep-alive',
+  'close, upgrade',
 ];
-const TE_VALUES = ['chunked', 'Chunked', 'CHUNKED', ' chunked', 'chunked ', 'gzip, chunked', 'chunked, gzip', 'identity', 'chunked, chunked', 'x-custom', '', 'chunked;q=1', 'chunked\t', 'chunke', 'chunkedx'];
+const TE_VALUES = [
+  'chunked',
+  'Chunked',
+  'CHUNKED',
+  ' chunked',
+  'chunked ',
+  'gzip, chunked',
+  'chunked, gzip',
+  'identity',
+  'chunked, chunked',
+  'x-custom',
+  '',
+  'chunked;q=1',
+  'chunked\t',
+  'chunke',
+  'chunkedx',
+];
 
 /** Odd Content-Length values for a body of n bytes. */
 const CL_VALUES: ReadonlyArray<(n: number) => string> = [
-  () => '-1', (n) => `+${n}`, (n) => `0x${n.toString(16)}`, (n) => ` ${n} `, (n) => `${n},${n}`, (n) => `${n}, ${n + 1}`, () => '1e2', () => '99999999999999999999', (n) => `00${n}`, () => '', (n) => `${n}.0`,
+  () => '-1',
+  (n) => `+${n}`,
+  (n) => `0x${n.toString(16)}`,
+  (n) => ` ${n} `,
+  (n) => `${n},${n}`,
+  (n) => `${n}, ${n + 1}`,
+  () => '1e2',
+  () => '99999999999999999999',
+  (n) => `00${n}`,
+  () => '',
+  (n) => `${n}.0`,
 ];
 
 type Mutation = (r: Random, req: Req, c: Case) => void;
@@ -610,34 +757,104 @@ const MUTATIONS: Array<{ weight: number; name: string; apply: Mutation }> = [
       const hex = (s: string): string => s.length.toString(16);
       const tail = b.length > 0 ? `${hex(b)}\r\n${b}\r\n` : '';
       const what = pick(r, [
-        'extension', 'quoted-extension', 'bws-extension', 'trailer', 'upper-hex', 'leading-zeros', 'bare-lf', 'empty',
-        'bad-size', 'negative-size', '0x-size', 'size-too-big', 'size-too-small', 'missing-crlf', 'truncated', 'no-last-chunk', 'huge-size', 'bad-trailer', 'junk-after', 'space-after-size',
+        'extension',
+        'quoted-extension',
+        'bws-extension',
+        'trailer',
+        'upper-hex',
+        'leading-zeros',
+        'bare-lf',
+        'empty',
+        'bad-size',
+        'negative-size',
+        '0x-size',
+        'size-too-big',
+        'size-too-small',
+        'missing-crlf',
+        'truncated',
+        'no-last-chunk',
+        'huge-size',
+        'bad-trailer',
+        'junk-after',
+        'space-after-size',
       ]);
       c.tags.push(`chunked:${what}`);
       req.body = body;
       // Everything but plain sizes, plain extensions and trailers may be refused once the head is in.
       req.refusedAfterHead = !['extension', 'trailer', 'upper-hex', 'leading-zeros', 'empty', 'truncated', 'no-last-chunk'].includes(what);
       switch (what) {
-        case 'extension': req.bodyBytes = `${hex(a)};ext=1\r\n${a}\r\n${tail}0;last\r\n\r\n`; break;
-        case 'quoted-extension': req.bodyBytes = `${hex(a)};a="b c"\r\n${a}\r\n${tail}0\r\n\r\n`; break;
-        case 'bws-extension': req.bodyBytes = `${hex(a)} ;x\r\n${a}\r\n${tail}0\r\n\r\n`; break;
-        case 'trailer': req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}0\r\nX-Trailer: 1\r\nX-Other: two\r\n\r\n`; break;
-        case 'upper-hex': req.bodyBytes = `${hex(a).toUpperCase()}\r\n${a}\r\n${tail}0\r\n\r\n`; break;
-        case 'leading-zeros': req.bodyBytes = `000${hex(a)}\r\n${a}\r\n${tail}000\r\n\r\n`; break;
-        case 'bare-lf': req.bodyBytes = `${hex(a)}\n${a}\n${b.length > 0 ? `${hex(b)}\n${b}\n` : ''}0\n\n`; break;
-        case 'empty': req.body = ''; req.bodyBytes = '0\r\n\r\n'; break;
-        case 'bad-size': req.body = null; req.bodyBytes = `zz\r\n${a}\r\n0\r\n\r\n`; break;
-        case 'negative-size': req.body = null; req.bodyBytes = `-${hex(a)}\r\n${a}\r\n0\r\n\r\n`; break;
-        case '0x-size': req.body = null; req.bodyBytes = `0x${hex(a)}\r\n${a}\r\n0\r\n\r\n`; break;
-        case 'size-too-big': req.body = null; req.bodyBytes = `${(a.length + 5).toString(16)}\r\n${a}\r\n0\r\n\r\n`; break;
-        case 'size-too-small': req.body = null; req.bodyBytes = `${Math.max(0, a.length - 1).toString(16)}\r\n${a}\r\n0\r\n\r\n`; break;
-        case 'missing-crlf': req.body = null; req.bodyBytes = `${hex(a)}\r\n${a}${tail}0\r\n\r\n`; break;
-        case 'truncated': req.body = null; req.bodyBytes = `${hex(a)}\r\n${a}\r\n`; break;
-        case 'no-last-chunk': req.body = null; req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}`; break;
-        case 'huge-size': req.body = null; req.bodyBytes = `fffffffffffffffff\r\n${a}\r\n0\r\n\r\n`; break;
-        case 'bad-trailer': req.body = null; req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}0\r\nbad trailer\r\n\r\n`; break;
-        case 'junk-after': req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}0\r\n\r\n${pick(r, ['zz', 'X', '\u0000'])}`; req.leftover = true; break;
-        case 'space-after-size': req.bodyBytes = `${hex(a)} \r\n${a}\r\n${tail}0\r\n\r\n`; break;
+        case 'extension':
+          req.bodyBytes = `${hex(a)};ext=1\r\n${a}\r\n${tail}0;last\r\n\r\n`;
+          break;
+        case 'quoted-extension':
+          req.bodyBytes = `${hex(a)};a="b c"\r\n${a}\r\n${tail}0\r\n\r\n`;
+          break;
+        case 'bws-extension':
+          req.bodyBytes = `${hex(a)} ;x\r\n${a}\r\n${tail}0\r\n\r\n`;
+          break;
+        case 'trailer':
+          req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}0\r\nX-Trailer: 1\r\nX-Other: two\r\n\r\n`;
+          break;
+        case 'upper-hex':
+          req.bodyBytes = `${hex(a).toUpperCase()}\r\n${a}\r\n${tail}0\r\n\r\n`;
+          break;
+        case 'leading-zeros':
+          req.bodyBytes = `000${hex(a)}\r\n${a}\r\n${tail}000\r\n\r\n`;
+          break;
+        case 'bare-lf':
+          req.bodyBytes = `${hex(a)}\n${a}\n${b.length > 0 ? `${hex(b)}\n${b}\n` : ''}0\n\n`;
+          break;
+        case 'empty':
+          req.body = '';
+          req.bodyBytes = '0\r\n\r\n';
+          break;
+        case 'bad-size':
+          req.body = null;
+          req.bodyBytes = `zz\r\n${a}\r\n0\r\n\r\n`;
+          break;
+        case 'negative-size':
+          req.body = null;
+          req.bodyBytes = `-${hex(a)}\r\n${a}\r\n0\r\n\r\n`;
+          break;
+        case '0x-size':
+          req.body = null;
+          req.bodyBytes = `0x${hex(a)}\r\n${a}\r\n0\r\n\r\n`;
+          break;
+        case 'size-too-big':
+          req.body = null;
+          req.bodyBytes = `${(a.length + 5).toString(16)}\r\n${a}\r\n0\r\n\r\n`;
+          break;
+        case 'size-too-small':
+          req.body = null;
+          req.bodyBytes = `${Math.max(0, a.length - 1).toString(16)}\r\n${a}\r\n0\r\n\r\n`;
+          break;
+        case 'missing-crlf':
+          req.body = null;
+          req.bodyBytes = `${hex(a)}\r\n${a}${tail}0\r\n\r\n`;
+          break;
+        case 'truncated':
+          req.body = null;
+          req.bodyBytes = `${hex(a)}\r\n${a}\r\n`;
+          break;
+        case 'no-last-chunk':
+          req.body = null;
+          req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}`;
+          break;
+        case 'huge-size':
+          req.body = null;
+          req.bodyBytes = `fffffffffffffffff\r\n${a}\r\n0\r\n\r\n`;
+          break;
+        case 'bad-trailer':
+          req.body = null;
+          req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}0\r\nbad trailer\r\n\r\n`;
+          break;
+        case 'junk-after':
+          req.bodyBytes = `${hex(a)}\r\n${a}\r\n${tail}0\r\n\r\n${pick(r, ['zz', 'X', '\u0000'])}`;
+          req.leftover = true;
+          break;
+        case 'space-after-size':
+          req.bodyBytes = `${hex(a)} \r\n${a}\r\n${tail}0\r\n\r\n`;
+          break;
       }
     },
   },
@@ -1034,7 +1251,19 @@ function pathShapeFault(url: string): string | null {
 
 // Fields veer writes itself or that frame the request: a Connection header listing them does not
 // remove them (headers.ts), and undici adds its own connection/transfer-encoding.
-const NOT_DROPPED_WHEN_LISTED = new Set(['host', 'content-length', 'transfer-encoding', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via', 'connection', 'close', 'keep-alive']);
+const NOT_DROPPED_WHEN_LISTED = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'via',
+  'connection',
+  'close',
+  'keep-alive',
+]);
 
 interface Recorded {
   method: string;
@@ -1079,7 +1308,11 @@ function forwardFaults(req: Req, rec: Recorded, up: Up): Fault[] {
   if (exp === null) {
     fault('forwarded a target that must be refused', `${JSON.stringify(req.target.slice(0, 80))} reached ${up.up.name} as ${JSON.stringify(rec.url.slice(0, 80))}`);
   } else {
-    if (rec.url !== exp.path) fault('forwarded another path than the one routed', `${JSON.stringify(req.target.slice(0, 80))} routes as ${JSON.stringify(exp.path.slice(0, 80))}, ${up.up.name} got ${JSON.stringify(rec.url.slice(0, 80))}`);
+    if (rec.url !== exp.path)
+      fault(
+        'forwarded another path than the one routed',
+        `${JSON.stringify(req.target.slice(0, 80))} routes as ${JSON.stringify(exp.path.slice(0, 80))}, ${up.up.name} got ${JSON.stringify(rec.url.slice(0, 80))}`,
+      );
     const wanted = exp.authority ?? hosts[0] ?? up.up.address;
     if (hostFields.length === 1 && hostFields[0] !== wanted) fault('forwarded another Host', `${JSON.stringify(hostFields[0])}, expected ${JSON.stringify(wanted)}`);
     const route = routeOf(exp.authority ?? hosts[0], exp.path);
@@ -1119,7 +1352,17 @@ interface Verdict {
 }
 
 function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: ReadonlyMap<string, Up>): Verdict {
-  const v: Verdict = { problems: [], answeredBy: new Map(), classes: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, ownAnswers: 0, upstreamAnswers: 0, forwarded: 0, unanswered: 0, timedOut: 0, closedOnParserError: 0 };
+  const v: Verdict = {
+    problems: [],
+    answeredBy: new Map(),
+    classes: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+    ownAnswers: 0,
+    upstreamAnswers: 0,
+    forwarded: 0,
+    unanswered: 0,
+    timedOut: 0,
+    closedOnParserError: 0,
+  };
   const records = new Map<string, Array<{ rec: Recorded; up: Up }>>();
   for (const up of ups.values()) {
     for (const rec of up.up.requests) {
@@ -1149,7 +1392,7 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
         v.timedOut++;
         add(`no answer within ${SOCKET_TIMEOUT_MS} ms`, o.data === '' ? '' : `got ${JSON.stringify(o.data.slice(0, 80))}`);
       } else if (mayClose) v.closedOnParserError++;
-      else add('connection closed without a status line (Node\'s parser accepted the request)', o.data === '' ? `(${o.end})` : `got ${JSON.stringify(o.data.slice(0, 80))}`);
+      else add("connection closed without a status line (Node's parser accepted the request)", o.data === '' ? `(${o.end})` : `got ${JSON.stringify(o.data.slice(0, 80))}`);
     }
     if (p.garbage !== null) add('answer stream is not HTTP/1.x', JSON.stringify(p.garbage.slice(0, 100)));
     else if (p.incomplete && o.end !== 'client' && o.end !== 'timeout' && !mayClose) add('answer cut short', JSON.stringify(o.data.slice(-100)));
@@ -1204,7 +1447,10 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
       for (const { rec, up } of got) {
         for (const f of forwardFaults(req, rec, up)) add(f.kind, f.detail);
         if (!answeredFids.has(req.fid)) {
-          add('an upstream served the request but the client never got its answer', `${up.up.name} served ${rec.method} ${rec.url.slice(0, 60)}; the client got ${p.answers.map((a) => a.status).join(', ') || 'nothing'}`);
+          add(
+            'an upstream served the request but the client never got its answer',
+            `${up.up.name} served ${rec.method} ${rec.url.slice(0, 60)}; the client got ${p.answers.map((a) => a.status).join(', ') || 'nothing'}`,
+          );
         }
       }
       if (c.wellFormed && (got.length !== 1 || !answeredFids.has(req.fid))) {
@@ -1306,7 +1552,8 @@ describe('fuzzing the request path', () => {
         `forwarded ${verdict.forwarded}; unanswered ${verdict.unanswered} (closed on a parser error ${verdict.closedOnParserError}, timed out ${verdict.timedOut}); violations ${verdict.problems.length}; ${Math.round(runMs)} ms`,
     );
     if (process.env.VEER_FUZZ_VERBOSE === '1') {
-      for (const pr of verdict.problems) console.log(`[fuzz] ${pr.kind} — case ${pr.c?.id ?? '-'} [${pr.c?.tags.join(' ') ?? ''}] ${JSON.stringify(pr.c?.raw.toString('latin1').slice(0, 300) ?? '')} — ${pr.detail}`);
+      for (const pr of verdict.problems)
+        console.log(`[fuzz] ${pr.kind} — case ${pr.c?.id ?? '-'} [${pr.c?.tags.join(' ') ?? ''}] ${JSON.stringify(pr.c?.raw.toString('latin1').slice(0, 300) ?? '')} — ${pr.detail}`);
     }
     const lines = report(verdict.problems);
     if (lines.length > 0) console.log(`[fuzz] violations (seed ${seed}):\n  ${lines.join('\n  ')}`);

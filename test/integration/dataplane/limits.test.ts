@@ -121,7 +121,7 @@ describe('proxy.maxHeaders', () => {
     expect(up.hits).toBe(0);
   });
 
-  it('a head larger than maxHeaderSize is refused by Node\'s parser (431) before veer counts fields', async () => {
+  it("a head larger than maxHeaderSize is refused by Node's parser (431) before veer counts fields", async () => {
     const { v, up } = await oneService();
     const r = await send(v, `GET / HTTP/1.1\r\nHost: front.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect({ status: r.status, code: r.code }).toEqual({ status: 431, code: 'headers_too_large' });
@@ -169,7 +169,7 @@ describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
     }
   });
 
-  it('repeated or trailing codings, and Transfer-Encoding with Content-Length, are refused by Node\'s parser (400)', async () => {
+  it("repeated or trailing codings, and Transfer-Encoding with Content-Length, are refused by Node's parser (400)", async () => {
     const { v, up } = await oneService();
     const before = await countersOf(v);
     const cases = [
@@ -203,7 +203,7 @@ describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
 });
 
 describe('limits.maxRequestBody is per service', () => {
-  it('refuses 413 above one service\'s limit, and leaves the other service unlimited', async () => {
+  it("refuses 413 above one service's limit, and leaves the other service unlimited", async () => {
     const small = await h.upstream('small');
     const big = await h.upstream('big');
     const v = await h.veer({
@@ -269,7 +269,7 @@ async function blackhole(): Promise<{ address: string; stop(): void }> {
 describe('per-service timeouts override proxy.timeouts for that service only', () => {
   // undici arms its header and body timers as "fast timers" (about 1 s resolution), so a bound
   // under a second fires up to a second late: the slow target takes well over that.
-  it('timeouts.header: 504 from the strict service, while the other service gets the same slow target\'s answer', async () => {
+  it("timeouts.header: 504 from the strict service, while the other service gets the same slow target's answer", async () => {
     const slow = await h.upstream('slow', { delayMs: 3_000 });
     const v = await h.veer({
       services: [
@@ -280,10 +280,7 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
     });
     const patientBefore = await countersOf(v, 'patient');
     const t0 = Date.now();
-    const [strict, patient] = await Promise.all([
-      http(`${v.url}/strict/x`).then((r) => ({ r, at: Date.now() - t0 })),
-      http(`${v.url}/patient/x`).then((r) => ({ r, at: Date.now() - t0 })),
-    ]);
+    const [strict, patient] = await Promise.all([http(`${v.url}/strict/x`).then((r) => ({ r, at: Date.now() - t0 })), http(`${v.url}/patient/x`).then((r) => ({ r, at: Date.now() - t0 }))]);
     expect(strict.r.status).toBe(504);
     expect(errorCode(strict.r)).toBe('upstream_timeout');
     expect(strict.at).toBeLessThan(2_500);
@@ -300,7 +297,7 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
   // Upstreams are shared between services by target id (plus connect/idle options), and the outlier
   // state lives on the shared Upstream: a timeout under the strict service's own bound (with its own
   // outlier policy) ejects the target for the patient service too, which it would have served.
-  it('timeouts.header: the strict service\'s timeouts do not eject a target the other service shares', async () => {
+  it("timeouts.header: the strict service's timeouts do not eject a target the other service shares", async () => {
     const slow = await h.upstream('slow', { delayMs: 3_000 });
     const fast = await h.upstream('fast');
     const outlier = { consecutiveErrors: 1, ejectFor: '1m' };
@@ -315,7 +312,12 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
     let timedOut = false;
     for (let i = 0; i < 20 && !timedOut; i++) timedOut = (await http(`${v.url}/strict/x`)).status === 504;
     expect(timedOut, 'the strict service timed out on the slow target').toBe(true);
-    expect(v.plane.targets('strict', 'stable').filter((t) => t.ejected).map((t) => t.id)).toEqual([slow.address]);
+    expect(
+      v.plane
+        .targets('strict', 'stable')
+        .filter((t) => t.ejected)
+        .map((t) => t.id),
+    ).toEqual([slow.address]);
     await expectUntouched(v, patientBefore, 'patient');
   });
 

@@ -44,8 +44,7 @@ async function frontDoor(proxy: Record<string, unknown> = {}): Promise<FrontDoor
     ],
     proxy,
   });
-  const counters = async (): Promise<Record<Name, ServiceCounters>> =>
-    Object.fromEntries(await Promise.all(SERVICES.map(async (n) => [n, await countersOf(v, n)]))) as Record<Name, ServiceCounters>;
+  const counters = async (): Promise<Record<Name, ServiceCounters>> => Object.fromEntries(await Promise.all(SERVICES.map(async (n) => [n, await countersOf(v, n)]))) as Record<Name, ServiceCounters>;
   return {
     v,
     ups,
@@ -227,7 +226,13 @@ describe('ambiguous targets are refused 400 bad_path, and nothing reaches a pool
   it('the same ambiguous shapes in an absolute-form target', async () => {
     const f = await frontDoor();
     const before = await f.counters();
-    for (const t of ['http://front.test/public/..%2finternal/secret', 'http://front.test/public/..;/internal', 'http://front.test/public\\..\\internal', 'http://shop.example/x#frag', 'http://shop.example/%zz']) {
+    for (const t of [
+      'http://front.test/public/..%2finternal/secret',
+      'http://front.test/public/..;/internal',
+      'http://front.test/public\\..\\internal',
+      'http://shop.example/x#frag',
+      'http://shop.example/%zz',
+    ]) {
       const r = await send(f.v, `GET ${t} HTTP/1.1`);
       expect({ status: r.status, code: r.code }, t).toEqual({ status: 400, code: 'bad_path' });
     }
@@ -248,7 +253,7 @@ describe('targets with nothing to route', () => {
     await f.untouched(before);
   });
 
-  it('CONNECT is refused 405 (veer is no forward proxy), and an authority-form GET is refused by Node\'s parser', async () => {
+  it("CONNECT is refused 405 (veer is no forward proxy), and an authority-form GET is refused by Node's parser", async () => {
     const f = await frontDoor();
     const before = await f.counters();
     for (const line of ['CONNECT shop.example:443 HTTP/1.1', 'CONNECT 127.0.0.1:22 HTTP/1.1']) {

@@ -98,10 +98,7 @@ describe('websocket upgrades', () => {
   it('answers 502 when the target is dead, and keeps serving', async () => {
     const live = await echoServer('live');
     const v = await h.veer({
-      services: [
-        { name: 'chat', match: { hosts: ['*'], pathPrefix: '/chat' }, stable: { targets: [`127.0.0.1:${await deadPort()}`] } },
-        service('web', [live.address]),
-      ],
+      services: [{ name: 'chat', match: { hosts: ['*'], pathPrefix: '/chat' }, stable: { targets: [`127.0.0.1:${await deadPort()}`] } }, service('web', [live.address])],
     });
     for (let i = 0; i < 3; i++) {
       const r = await upgrade(`${v.url}/chat`);
@@ -185,7 +182,11 @@ describe('websocket upgrades', () => {
   it('answers another Upgrade (h2c) or a non-GET one as the plain request it also is, then closes', async () => {
     const up = await h.upstream('plain');
     const v = await h.veer({ services: [service('web', [up.address])] });
-    for (const [method, protocol] of [['GET', 'h2c'], ['POST', 'websocket'], ['OPTIONS', 'foo/1']] as const) {
+    for (const [method, protocol] of [
+      ['GET', 'h2c'],
+      ['POST', 'websocket'],
+      ['OPTIONS', 'foo/1'],
+    ] as const) {
       const r = await rawExchange(v.port, `${method} /x HTTP/1.1\r\nHost: t\r\nUpgrade: ${protocol}\r\nConnection: Upgrade\r\n\r\n`);
       expect(r.data, `${method} ${protocol}`).toMatch(/^HTTP\/1\.1 200/);
       expect(r.data.toLowerCase()).toContain('x-upstream: plain');

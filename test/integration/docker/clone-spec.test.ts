@@ -52,7 +52,9 @@ describe.skipIf(!status.ok && !required)('cloneSpec on a real engine', () => {
       NetworkingConfig: { EndpointsConfig: { [NET]: { Aliases: ['web'] } } },
     });
     created.push(stable.id);
-    await docker().getNetwork(EXTRA_NET).connect({ Container: stable.id, EndpointConfig: { Aliases: ['web-internal'] } });
+    await docker()
+      .getNetwork(EXTRA_NET)
+      .connect({ Container: stable.id, EndpointConfig: { Aliases: ['web-internal'] } });
     await stable.start();
     stableInfo = await stable.inspect();
   }, 60_000);
@@ -80,7 +82,9 @@ describe.skipIf(!status.ok && !required)('cloneSpec on a real engine', () => {
     const clone = await docker().createContainer(result.value.options);
     created.push(clone.id);
     for (const extra of result.value.extraNetworks) {
-      await docker().getNetwork(extra.name).connect({ Container: clone.id, EndpointConfig: { Aliases: extra.aliases } });
+      await docker()
+        .getNetwork(extra.name)
+        .connect({ Container: clone.id, EndpointConfig: { Aliases: extra.aliases } });
     }
     await clone.start();
     const info = await clone.inspect();

@@ -148,7 +148,10 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
       expect((await local.run(spec)).id).toBe(v.id);
       await local.retire(v.id, { stopTimeoutS: 1 });
     } finally {
-      await docker().getNetwork(netName).remove().catch(() => undefined);
+      await docker()
+        .getNetwork(netName)
+        .remove()
+        .catch(() => undefined);
     }
   });
 
@@ -159,11 +162,16 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     expect(await local.retire(v.id, { stopTimeoutS: 2 })).toBe('gone');
   });
 
-  it('removes the anonymous volumes of a container only when asked (veer\'s own clones)', async () => {
-    const anonymous = async (id: string): Promise<string[]> =>
-      ((await docker().getContainer(id).inspect()).Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => m.Name as string);
+  it("removes the anonymous volumes of a container only when asked (veer's own clones)", async () => {
+    const anonymous = async (id: string): Promise<string[]> => ((await docker().getContainer(id).inspect()).Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => m.Name as string);
     const volumeExists = async (name: string): Promise<boolean> =>
-      docker().getVolume(name).inspect().then(() => true, () => false);
+      docker()
+        .getVolume(name)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        );
     const withVolume = (what: string): CreateSpec => {
       const spec = appSpec(uniqueName(what));
       spec.options.Volumes = { '/data': {} };
@@ -178,7 +186,9 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     expect(await local.retire(gone.id, { stopTimeoutS: 2, volumes: true })).toBe('removed');
     expect(await volumeExists(keptVol as string)).toBe(true);
     expect(await volumeExists(goneVol as string)).toBe(false);
-    await docker().getVolume(keptVol as string).remove();
+    await docker()
+      .getVolume(keptVol as string)
+      .remove();
   });
 
   it('retires an already stopped container (stop answers 304)', async () => {
@@ -334,9 +344,7 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     beforeAll(async () => {
       makeCertificates(dir);
       const read = (name: string): Buffer => readFileSync(f(name));
-      proxy = socketProxy((onConn) =>
-        tls.createServer({ key: read('server-key.pem'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: true }, onConn),
-      );
+      proxy = socketProxy((onConn) => tls.createServer({ key: read('server-key.pem'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: true }, onConn));
       proxy.server.on('tlsClientError', () => undefined);
       port = await proxy.listen();
     });
@@ -366,7 +374,10 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
 function makeCertificates(dir: string): void {
   const ssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe', timeout: 20_000 });
   ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=veer-test-ca']);
-  for (const [who, ext] of [['server', 'subjectAltName=IP:127.0.0.1'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
+  for (const [who, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}-key.pem`, '-out', `${who}.csr`, '-subj', `/CN=veer-test-${who}`]);
     writeFileSync(path.join(dir, `${who}.ext`), `${ext}\n`);
     ssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${who}.pem`, '-days', '2', '-extfile', `${who}.ext`]);

@@ -25,7 +25,13 @@ describeDocker('Docker pools with two replicas', () => {
       prefix: freshPrefix('docker'),
       count: 2,
       docker: { owner: `t-replicas-${process.pid}` },
-      services: [{ name: 'web', stable: { docker: { selector: { app }, port: 8080 } }, rollout: { steps: [50, 100], stepInterval: '1s', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s', maxLatencyRatio: 5 } }],
+      services: [
+        {
+          name: 'web',
+          stable: { docker: { selector: { app }, port: 8080 } },
+          rollout: { steps: [50, 100], stepInterval: '1s', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s', maxLatencyRatio: 5 },
+        },
+      ],
     });
     const leader = await waitForLeader(rs);
     const follower = rs.find((r) => r !== leader) as Replica;

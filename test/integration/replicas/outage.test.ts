@@ -11,7 +11,7 @@ import { isTerminal } from '../../../src/domain/rollout.js';
 import { exited, freePort, hasExited, sleep, spawnTracked, stopChild, waitFor, withTimeout } from '../../helpers/process.js';
 import { ping, type RedisHandle } from '../../helpers/redis.js';
 import { between, startTraffic, type Traffic, type TrafficReport } from '../../helpers/traffic.js';
-import {  type TestUpstream } from '../../helpers/upstream.js';
+import { type TestUpstream } from '../../helpers/upstream.js';
 import { http, service } from '../../helpers/veer.js';
 import { POLICY, allOwnEvents, freshPrefix, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
@@ -120,16 +120,21 @@ async function outage(store: RedisHandle, rs: readonly Replica[], canary: TestUp
 
 /** The rollout started before the outage ends `succeeded` everywhere, steps neither repeated nor skipped. */
 async function finishes(rs: readonly Replica[], id: string, canary: TestUpstream, loads: Traffic[]): Promise<void> {
-  await waitFor(async () => (await Promise.all(rs.map(rolloutOf))).every((ro) => isTerminal(ro.phase)), { timeoutMs: 25_000, intervalMs: 200, what: 'the rollout to end after Redis came back' }).catch(async (e: unknown) => {
-    const where = (await Promise.all(rs.map(rolloutOf))).map((ro, i) => `${rs[i]?.name}: ${ro.phase} step ${ro.step} updated ${ro.updatedAt}`);
-    throw new Error(`${e instanceof Error ? e.message : String(e)} (${where.join('; ')})`);
-  });
+  await waitFor(async () => (await Promise.all(rs.map(rolloutOf))).every((ro) => isTerminal(ro.phase)), { timeoutMs: 25_000, intervalMs: 200, what: 'the rollout to end after Redis came back' }).catch(
+    async (e: unknown) => {
+      const where = (await Promise.all(rs.map(rolloutOf))).map((ro, i) => `${rs[i]?.name}: ${ro.phase} step ${ro.step} updated ${ro.updatedAt}`);
+      throw new Error(`${e instanceof Error ? e.message : String(e)} (${where.join('; ')})`);
+    },
+  );
   const reports = await Promise.all(loads.map((t) => t.stop()));
   for (const r of rs) {
     const s = await status(r);
     expect(s.rollout?.id, r.name).toBe(id);
     expect(s.rollout?.phase, r.name).toBe('succeeded');
-    expect(s.pools.stable.targets.map((t) => t.id), r.name).toEqual([canary.address]);
+    expect(
+      s.pools.stable.targets.map((t) => t.id),
+      r.name,
+    ).toEqual([canary.address]);
     expect(s.weight, r.name).toBe(0);
   }
   const steps = (await allOwnEvents(rs)).filter((e) => e.kind === 'step').map((e) => e.weight);

@@ -4,9 +4,9 @@
 // finishes the rollout without repeating or skipping a step.
 import { describe, expect, it } from 'vitest';
 import { isTerminal } from '../../../src/domain/rollout.js';
-import {  waitFor } from '../../helpers/process.js';
+import { waitFor } from '../../helpers/process.js';
 import { startTraffic, type Traffic } from '../../helpers/traffic.js';
-import {  type TestUpstream } from '../../helpers/upstream.js';
+import { type TestUpstream } from '../../helpers/upstream.js';
 import { service } from '../../helpers/veer.js';
 import { LEASE_TTL_MS, POLICY, allOwnEvents, freshPrefix, ownEvents, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
@@ -60,12 +60,17 @@ describe('a rollout judged by the leader on merged metrics', () => {
       expect(s.rollout?.reason, r.name).toMatch(/error rate/);
       expect(s.weight, r.name).toBe(0);
       expect(s.pools.canary.targets, r.name).toEqual([]);
-      expect(s.pools.stable.targets.map((t) => t.id), r.name).toEqual([stable.address]);
+      expect(
+        s.pools.stable.targets.map((t) => t.id),
+        r.name,
+      ).toEqual([stable.address]);
     }
     const verdict = (await status(leader)).rollout?.lastVerdict;
     expect(verdict?.result).toBe('fail');
     const leaderCanary = reports.get(leader)?.byUpstream.canary ?? 0;
-    console.info(`[replicas] rolled back on a verdict over ${verdict?.canary.requests} canary requests (${verdict?.canary.errors} errors); the leader proxied ${leaderCanary} canary requests in all, the canary served ${canary.hits}`);
+    console.info(
+      `[replicas] rolled back on a verdict over ${verdict?.canary.requests} canary requests (${verdict?.canary.errors} errors); the leader proxied ${leaderCanary} canary requests in all, the canary served ${canary.hits}`,
+    );
     expect(verdict?.canary.requests, `leader proxied ${leaderCanary} canary requests`).toBeGreaterThan(leaderCanary);
     expect(verdict?.canary.requests).toBeLessThanOrEqual(canary.hits);
     expect(verdict?.canary.errors).toBeGreaterThan(0);
@@ -129,14 +134,26 @@ describe('leader failover', () => {
       expect(s.rollout?.id, r.name).toBe(id);
       expect(s.rollout?.phase, r.name).toBe('succeeded');
       expect(s.weight, r.name).toBe(0);
-      expect(s.pools.stable.targets.map((t) => t.id), r.name).toEqual([canary.address]);
+      expect(
+        s.pools.stable.targets.map((t) => t.id),
+        r.name,
+      ).toEqual([canary.address]);
       expect(s.pools.canary.targets, r.name).toEqual([]);
     }
     const all = [...leaderEvents, ...(await allOwnEvents(survivors))].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-    const summary = all.filter((e) => e.kind !== 'analysis').map((e) => `${e.by}:${e.kind}${e.kind === 'step' ? `@${e.weight}` : ''}`).join(' ');
+    const summary = all
+      .filter((e) => e.kind !== 'analysis')
+      .map((e) => `${e.by}:${e.kind}${e.kind === 'step' ? `@${e.weight}` : ''}`)
+      .join(' ');
     const steps = all.filter((e) => e.kind === 'step');
-    expect(steps.map((e) => e.weight), summary).toEqual([50, 100]);
-    expect(steps.map((e) => e.by), summary).toEqual([leader.name, next.name]);
+    expect(
+      steps.map((e) => e.weight),
+      summary,
+    ).toEqual([50, 100]);
+    expect(
+      steps.map((e) => e.by),
+      summary,
+    ).toEqual([leader.name, next.name]);
     const kinds = all.map((e) => e.kind);
     for (const k of ['started', 'canary-ready', 'promoting', 'succeeded']) expect(count(kinds, k), `${k} in ${summary}`).toBe(1);
     expect(kinds, summary).not.toContain('rolling-back');

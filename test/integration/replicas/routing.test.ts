@@ -3,7 +3,7 @@
 // on who is in the cluster and who leads (also as `veer status` prints it).
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import {  sleep } from '../../helpers/process.js';
+import { sleep } from '../../helpers/process.js';
 import { http, service } from '../../helpers/veer.js';
 import { POLICY, ROOT, cluster, freshPrefix, postJson, startReplicas, status, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
@@ -31,10 +31,7 @@ async function seen(r: Replica, weight: number, pool: string, since: number): Pr
     }
     return Number.POSITIVE_INFINITY;
   };
-  const [adminMs, dataMs] = await Promise.all([
-    poll(async () => (await status(r)).weight === weight),
-    poll(async () => (await http(r.dataUrl, { timeoutMs: 1_000 })).headers['x-upstream'] === pool),
-  ]);
+  const [adminMs, dataMs] = await Promise.all([poll(async () => (await status(r)).weight === weight), poll(async () => (await http(r.dataUrl, { timeoutMs: 1_000 })).headers['x-upstream'] === pool)]);
   return { adminMs, dataMs };
 }
 
@@ -42,7 +39,11 @@ describe('routing shared by three replicas', () => {
   it('a shift through replica A reaches B and C data planes within 200 ms', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const [a, b, c] = (await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('route'), services: [service('web', [stable.address], [canary.address], { rollout: POLICY })] })) as [Replica, Replica, Replica];
+    const [a, b, c] = (await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('route'), services: [service('web', [stable.address], [canary.address], { rollout: POLICY })] })) as [
+      Replica,
+      Replica,
+      Replica,
+    ];
     for (const r of [a, b, c]) expect((await http(r.dataUrl)).headers['x-upstream']).toBe('stable');
 
     // 100% and 0% make every single request a witness of the split: no sampling needed.

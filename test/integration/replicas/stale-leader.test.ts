@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterView } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
-import {  sleep, waitFor } from '../../helpers/process.js';
+import { sleep, waitFor } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
 import { service } from '../../helpers/veer.js';
 import { LEASE_TTL_MS, POLICY, cluster, freshPrefix, ownEvents, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
@@ -83,7 +83,12 @@ describe('a stale leader', () => {
 
     // Soft, so one run reports every broken property at once.
     // A woken stale leader must not name itself (only the live lease may say "me")…
-    expect.soft(named.filter((n) => n === 'itself'), `its answers: ${named.join(',')}`).toEqual([]);
+    expect
+      .soft(
+        named.filter((n) => n === 'itself'),
+        `its answers: ${named.join(',')}`,
+      )
+      .toEqual([]);
     // …and nothing it had in flight may land: leader-driven writes carry the token of the tenure they
     // began in and are fenced, so Redis refuses them once a newer token exists.
     expect.soft(late, late.join('\n')).toEqual([]);

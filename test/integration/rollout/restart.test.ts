@@ -71,7 +71,11 @@ describe('restart in the middle of a rollout', () => {
 
     const first = spawnVeer(config);
     await ready(first);
-    const start = await http(`${adminUrl}/v1/services/web/rollouts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ canary: { targets: [canary.address] } }) });
+    const start = await http(`${adminUrl}/v1/services/web/rollouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ canary: { targets: [canary.address] } }),
+    });
     expect(start.status, start.text).toBe(201);
     const id = (JSON.parse(start.text) as { id: string }).id;
 

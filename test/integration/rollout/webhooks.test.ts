@@ -85,9 +85,7 @@ describe('webhook notifications', () => {
     const receiver = await hook('ok');
     const v = await veerWithHooks(stable.address, [{ url: receiver.url }]);
     // Healthy until it reaches 50%, then every 5th request fails.
-    const broken = waitFor(() => receiver.posts.some((p) => p.body.event === 'step'), 'the first step webhook', 10_000).then(() =>
-      canary.behave({ status: (n) => (n % 5 === 0 ? 503 : 200) }),
-    );
+    const broken = waitFor(() => receiver.posts.some((p) => p.body.event === 'step'), 'the first step webhook', 10_000).then(() => canary.behave({ status: (n) => (n % 5 === 0 ? 503 : 200) }));
     const { id } = await rollOut(v, canary.address);
     await broken;
     await waitFor(() => receiver.posts.some((p) => p.body.event === 'rolled-back'), 'the rolled-back webhook', 5_000);
@@ -109,10 +107,7 @@ describe('webhook notifications', () => {
     const canary = await h.upstream('canary');
     const hung = await hook('hang');
     const receiver = await hook('ok');
-    const v = await veerWithHooks(stable.address, [
-      { url: hung.url, timeout: '60s', retries: 0 },
-      { url: receiver.url },
-    ]);
+    const v = await veerWithHooks(stable.address, [{ url: hung.url, timeout: '60s', retries: 0 }, { url: receiver.url }]);
     // Cleanups run in reverse: the hung endpoint's sockets are cut before veer closes, so veer's
     // shutdown does not sit out the 60 s delivery timeout.
     h.defer(() => hung.server.close());

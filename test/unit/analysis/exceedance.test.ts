@@ -11,7 +11,14 @@ function hist(samples: ReadonlyArray<readonly [ms: number, count: number]>): num
 describe('countAbove', () => {
   it('counts only buckets whose lower edge is at or above the threshold', () => {
     // Edges around 800 ms: 750, 794, 841, 891. 800 and 841 fall in (794, 841], which straddles 800.
-    const h = hist([[5, 1000], [800, 7], [841, 3], [842, 2], [900, 4], [200_000, 1]]);
+    const h = hist([
+      [5, 1000],
+      [800, 7],
+      [841, 3],
+      [842, 2],
+      [900, 4],
+      [200_000, 1],
+    ]);
     expect(countAbove(h, 800)).toBe(2 + 4 + 1);
     // A threshold on an edge: (794, 841] lies entirely above 794.
     expect(countAbove(h, 794)).toBe(7 + 3 + 2 + 4 + 1);

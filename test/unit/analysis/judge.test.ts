@@ -154,7 +154,7 @@ describe('judge: latency', () => {
     expect(c.observed).toBe(verdict.canary.p99Ms);
     expect(verdict.canary.p99Ms).toBeGreaterThan(290);
     expect(verdict.failFast).toBe(true);
-    expect(verdict.reason).toContain("exceeds stable p99 × ratio");
+    expect(verdict.reason).toContain('exceeds stable p99 × ratio');
   });
 
   it('canary p99 over maxP99Ms fails the latency check', () => {

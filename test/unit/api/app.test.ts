@@ -11,10 +11,7 @@ afterEach(async () => {
 });
 
 function setup(over: Partial<AdminDeps> = {}) {
-  const directory = new FakeDirectory([
-    fakeService('web', { weight: 10, metrics: { stable: poolMetrics({ requests: 90 }), canary: poolMetrics({ requests: 10 }) } }),
-    fakeService('api'),
-  ]);
+  const directory = new FakeDirectory([fakeService('web', { weight: 10, metrics: { stable: poolMetrics({ requests: 90 }), canary: poolMetrics({ requests: 10 }) } }), fakeService('api')]);
   const logged: Array<{ level: LogLevel; msg: string; fields: Record<string, unknown> | undefined }> = [];
   const logger: Logger = { log: (level, msg, fields) => logged.push({ level, msg, fields }) };
   const app = buildApp(fakeDeps(directory, over), { logger });
@@ -146,8 +143,7 @@ describe('POST /v1/services/:name/shift', () => {
 });
 
 describe('malformed requests', () => {
-  const post = (app: FastifyInstance, payload: string, headers: Record<string, string>) =>
-    app.inject({ method: 'POST', url: '/v1/services/web/shift', payload, headers });
+  const post = (app: FastifyInstance, payload: string, headers: Record<string, string>) => app.inject({ method: 'POST', url: '/v1/services/web/shift', payload, headers });
 
   it('malformed JSON is a clear 400 without internals', async () => {
     const res = await post(setup().app, '{"weight": 5', { 'content-type': 'application/json' });

@@ -18,8 +18,7 @@ function app(token: string): FastifyInstance {
   return a;
 }
 
-const get = (a: FastifyInstance, url: string, authorization?: string) =>
-  a.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } });
+const get = (a: FastifyInstance, url: string, authorization?: string) => a.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } });
 
 describe('bearerMatches', () => {
   it('accepts exactly the token, with any case of the scheme', () => {
@@ -27,12 +26,9 @@ describe('bearerMatches', () => {
     expect(bearerMatches(`bearer ${TOKEN}`, TOKEN)).toBe(true);
   });
 
-  it.each([undefined, '', TOKEN, `Basic ${TOKEN}`, 'Bearer ', `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`])(
-    'refuses %j',
-    (header) => {
-      expect(bearerMatches(header, TOKEN)).toBe(false);
-    },
-  );
+  it.each([undefined, '', TOKEN, `Basic ${TOKEN}`, 'Bearer ', `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`])('refuses %j', (header) => {
+    expect(bearerMatches(header, TOKEN)).toBe(false);
+  });
 });
 
 describe('admin auth', () => {

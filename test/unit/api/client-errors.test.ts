@@ -32,9 +32,11 @@ describe('framework errors', () => {
     expect(frameworkError(fastifyError('FST_ERR_ASYNC_CONSTRAINT', 500, 'x'), 100).httpStatus).toBe(500);
   });
 
-  it('other 4xx keep their status but not fastify\'s wording', () => {
+  it("other 4xx keep their status but not fastify's wording", () => {
     const e = clientError(fastifyError('FST_ERR_SOMETHING', 400, 'secret /path detail'), undefined, 1024);
     expect(e?.toJSON()).toEqual({ error: { code: 'bad_request', message: 'the request could not be processed' } });
-    expect(clientError(fastifyError('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, ''), 'x'.repeat(500), 1024)?.message).toBe('unsupported Content-Type (not shown: too long or not printable): send application/json');
+    expect(clientError(fastifyError('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, ''), 'x'.repeat(500), 1024)?.message).toBe(
+      'unsupported Content-Type (not shown: too long or not printable): send application/json',
+    );
   });
 });

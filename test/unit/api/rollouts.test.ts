@@ -104,9 +104,7 @@ describe('POST /v1/services/:name/rollouts', () => {
     const res = await start(app, { canary: { targets: [' 127.0.0.1:9101', 'localhost:9102'] }, rollout: { steps: [10, 100], stepInterval: '30s', strategy: 'canary' } });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ id: 'r-1', phase: 'progressing', canary: { targets: ['127.0.0.1:9101', 'localhost:9102'] } });
-    expect(rollouts.starts).toEqual([
-      { service: 'web', req: { canary: { targets: ['127.0.0.1:9101', 'localhost:9102'] }, rollout: { steps: [10, 100], stepInterval: 30_000, strategy: 'canary' } } },
-    ]);
+    expect(rollouts.starts).toEqual([{ service: 'web', req: { canary: { targets: ['127.0.0.1:9101', 'localhost:9102'] }, rollout: { steps: [10, 100], stepInterval: 30_000, strategy: 'canary' } } }]);
   });
 
   it('passes an image canary with defaults for env and count', async () => {

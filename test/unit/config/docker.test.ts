@@ -18,7 +18,7 @@ describe('docker config', () => {
     }
   });
 
-  it('defaults: the local socket, owner veer, no gc, the container\'s own stop timeout, onRestart resume', () => {
+  it("defaults: the local socket, owner veer, no gc, the container's own stop timeout, onRestart resume", () => {
     delete process.env.DOCKER_HOST;
     const r = parseConfigObject({ services: [web({ docker: { selector: { app: 'web' }, port: 8080 } })] }, {});
     if (!r.ok) throw r.error;
@@ -59,8 +59,15 @@ describe('docker config', () => {
     ]);
     // No Docker pool: an empty list just means "no Docker".
     expect(parseConfigObject({ docker: { endpoints: [] } }, {}).ok).toBe(true);
-    expect(problems({ docker: { endpoints: [{ name: 'a', host: 'unix:///x' }, { name: 'a', host: 'unix:///y' }] } })).toEqual([
-      { path: 'docker.endpoints[1].name', message: 'duplicate endpoint name "a"' },
-    ]);
+    expect(
+      problems({
+        docker: {
+          endpoints: [
+            { name: 'a', host: 'unix:///x' },
+            { name: 'a', host: 'unix:///y' },
+          ],
+        },
+      }),
+    ).toEqual([{ path: 'docker.endpoints[1].name', message: 'duplicate endpoint name "a"' }]);
   });
 });

@@ -85,7 +85,15 @@ describe('parseSize', () => {
   });
 
   it('formatSize writes the largest whole unit, and reads back', () => {
-    const cases: Array<[number, string]> = [[0, '0b'], [100, '100b'], [1024, '1kb'], [1536, '1536b'], [10 * 1024 * 1024, '10mb'], [1024 ** 3, '1gb'], [3 * 1024 ** 3, '3gb']];
+    const cases: Array<[number, string]> = [
+      [0, '0b'],
+      [100, '100b'],
+      [1024, '1kb'],
+      [1536, '1536b'],
+      [10 * 1024 * 1024, '10mb'],
+      [1024 ** 3, '1gb'],
+      [3 * 1024 ** 3, '3gb'],
+    ];
     for (const [bytes, text] of cases) {
       expect(formatSize(bytes)).toBe(text);
       expect(parseSize(text)).toEqual({ ok: true, bytes });
@@ -105,7 +113,7 @@ describe('services[].limits.maxRequestBody', () => {
     expect(valid({}, { limits: { maxRequestBody: 0 } }).services[0]?.limits.maxRequestBody).toBe(0);
   });
 
-  it('refuses a bad size with the field\'s path and a message that says what was expected', () => {
+  it("refuses a bad size with the field's path and a message that says what was expected", () => {
     const cases: Array<[unknown, string]> = [
       ['10 megabytes', 'expected a size like "512kb", "10mb", "1gb", got "10 megabytes"'],
       ['-1kb', 'expected a size like "512kb", "10mb", "1gb", got "-1kb"'],
@@ -155,7 +163,7 @@ describe('services[].timeouts', () => {
     expect(problemAt(problems({}, { timeouts: { body: 'soon' } }), 'services[0].timeouts.body').message).toBe('expected a duration like "500ms", "30s", "2m", got "soon"');
   });
 
-  it('refuses the listener\'s own timeouts, pointing to proxy.timeouts', () => {
+  it("refuses the listener's own timeouts, pointing to proxy.timeouts", () => {
     for (const key of ['shutdown', 'clientKeepAlive', 'clientHeader', 'clientRequest']) {
       const p = problemAt(problems({}, { timeouts: { [key]: '5s' } }), `services[0].timeouts.${key}`);
       expect(p.message).toBe(`applies to the whole listener, before a request is routed: set proxy.timeouts.${key} instead`);

@@ -41,7 +41,16 @@ describe('the sample proxy.config.yaml', () => {
     expect(web?.stable.targets.map((t) => t.id)).toEqual(['127.0.0.1:9001']);
     expect(web?.canary.targets.map((t) => t.id)).toEqual(['127.0.0.1:9002']);
     expect(web?.sticky?.cookie).toBe('veer-web');
-    expect(web?.rollout).toMatchObject({ strategy: 'canary', steps: [5, 10, 25, 50, 100], stepInterval: 30_000, analysisInterval: 2000, minRequests: 200, maxErrorRate: 0.01, maxP99Ms: 800, failureLimit: 2 });
+    expect(web?.rollout).toMatchObject({
+      strategy: 'canary',
+      steps: [5, 10, 25, 50, 100],
+      stepInterval: 30_000,
+      analysisInterval: 2000,
+      minRequests: 200,
+      maxErrorRate: 0.01,
+      maxP99Ms: 800,
+      failureLimit: 2,
+    });
   });
 
   it('takes the admin token from VEER_ADMIN_TOKEN', async () => {

@@ -11,8 +11,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const host = { localAddresses: localAddressSet(['127.0.0.1']) };
 
 type Svc = { name: string; hosts?: string[]; pathPrefix?: string };
-const warn = (services: Svc[]) =>
-  routeWarnings(configParts({ services: services.map((s) => ({ name: s.name, match: { hosts: s.hosts ?? ['*'], pathPrefix: s.pathPrefix ?? '/' } })) }).services);
+const warn = (services: Svc[]) => routeWarnings(configParts({ services: services.map((s) => ({ name: s.name, match: { hosts: s.hosts ?? ['*'], pathPrefix: s.pathPrefix ?? '/' } })) }).services);
 
 describe('routingHostKey', () => {
   it.each(['example.com', 'Example.COM.', 'a.com:8080', '*.Example.com.', '*', '[::1]', '[::1]:8080', '[FE80::1]:1', 'localhost.:80'])('agrees with the router for %s', (h) => {
@@ -50,33 +49,63 @@ describe('routeWarnings', () => {
   });
 
   it('warns about a service whose every host is taken first, naming both services', () => {
-    const w = warn([{ name: 'a', hosts: ['example.com', 'b.test'] }, { name: 'b', hosts: ['Example.com.', 'b.test:8080'] }]);
+    const w = warn([
+      { name: 'a', hosts: ['example.com', 'b.test'] },
+      { name: 'b', hosts: ['Example.com.', 'b.test:8080'] },
+    ]);
     expect(w).toEqual([{ path: 'services[1].match', message: expect.stringContaining('never receives a request: "a" (services[0]) comes first with the same hosts and path prefix "/"') }]);
   });
 
   it('names every earlier service that shadows a whole service', () => {
-    const w = warn([{ name: 'a', hosts: ['a.com'] }, { name: 'b', hosts: ['b.com'] }, { name: 'c', hosts: ['A.com:1', 'B.com.'] }]);
+    const w = warn([
+      { name: 'a', hosts: ['a.com'] },
+      { name: 'b', hosts: ['b.com'] },
+      { name: 'c', hosts: ['A.com:1', 'B.com.'] },
+    ]);
     expect(w).toHaveLength(1);
     expect(w[0]?.message).toContain('"a" (services[0]), "b" (services[1])');
   });
 
   it('warns about a single host another service takes (partial shadow)', () => {
-    const w = warn([{ name: 'a', hosts: ['a.com'] }, { name: 'b', hosts: ['b.com', 'a.com:9090'] }]);
+    const w = warn([
+      { name: 'a', hosts: ['a.com'] },
+      { name: 'b', hosts: ['b.com', 'a.com:9090'] },
+    ]);
     expect(w).toEqual([{ path: 'services[1].match.hosts[1]', message: expect.stringContaining('"a.com:9090" is the host "a.com" of "a" (services[0])') }]);
   });
 
   it('a wildcard with the same suffix, and "*", compare like any host', () => {
-    expect(warn([{ name: 'a', hosts: ['*.a.com'] }, { name: 'b', hosts: ['*.A.COM.'] }])).toHaveLength(1);
-    expect(warn([{ name: 'a', hosts: ['*'] }, { name: 'b', hosts: ['*'], pathPrefix: '/x' }])).toEqual([]);
+    expect(
+      warn([
+        { name: 'a', hosts: ['*.a.com'] },
+        { name: 'b', hosts: ['*.A.COM.'] },
+      ]),
+    ).toHaveLength(1);
+    expect(
+      warn([
+        { name: 'a', hosts: ['*'] },
+        { name: 'b', hosts: ['*'], pathPrefix: '/x' },
+      ]),
+    ).toEqual([]);
   });
 
   it('leaves identical spellings to the config error, and ignores a host repeated within one service', () => {
-    expect(warn([{ name: 'a', hosts: ['a.com'] }, { name: 'b', hosts: ['A.com'] }])).toEqual([]);
+    expect(
+      warn([
+        { name: 'a', hosts: ['a.com'] },
+        { name: 'b', hosts: ['A.com'] },
+      ]),
+    ).toEqual([]);
     expect(warn([{ name: 'a', hosts: ['a.com', 'A.com.'] }])).toEqual([]);
   });
 
   it('warns about a prefix that can never match, once, without calling the service shadowed', () => {
-    expect(warn([{ name: 'a', pathPrefix: '/x/../y' }, { name: 'b', pathPrefix: '/x/../y' }])).toEqual([
+    expect(
+      warn([
+        { name: 'a', pathPrefix: '/x/../y' },
+        { name: 'b', pathPrefix: '/x/../y' },
+      ]),
+    ).toEqual([
       { path: 'services[0].match.pathPrefix', message: expect.stringContaining('can never match') },
       { path: 'services[1].match.pathPrefix', message: expect.stringContaining('can never match') },
     ]);

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  downstreamResponseHeaders,
-  upstreamRequestHeaders,
-  viaHasLoop,
-  type RequestHeaderContext,
-} from '../../../src/dataplane/headers.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders, viaHasLoop, type RequestHeaderContext } from '../../../src/dataplane/headers.js';
 
 const PEER = '203.0.113.7';
 const untrusted: RequestHeaderContext = { peer: PEER, trustedPeer: false, proto: 'http', viaEntry: '1.1 veer', authority: undefined };
@@ -34,16 +29,26 @@ const KEEP_ALIVE = ['Connection', 'keep-alive'];
 describe('upstreamRequestHeaders: hop-by-hop', () => {
   it('strips every hop-by-hop header, whatever its case', () => {
     const raw = [
-      'Host', 'example.com',
-      'Connection', 'keep-alive',
-      'Keep-Alive', 'timeout=5',
-      'Proxy-Connection', 'keep-alive',
-      'TE', 'trailers',
-      'Trailer', 'Expires',
-      'Transfer-Encoding', 'chunked',
-      'UPGRADE', 'h2c',
-      'Proxy-Authorization', 'Basic abc',
-      'Accept', '*/*',
+      'Host',
+      'example.com',
+      'Connection',
+      'keep-alive',
+      'Keep-Alive',
+      'timeout=5',
+      'Proxy-Connection',
+      'keep-alive',
+      'TE',
+      'trailers',
+      'Trailer',
+      'Expires',
+      'Transfer-Encoding',
+      'chunked',
+      'UPGRADE',
+      'h2c',
+      'Proxy-Authorization',
+      'Basic abc',
+      'Accept',
+      '*/*',
     ];
     const out = forwarded(raw, untrusted);
     const hop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization'];
@@ -67,14 +72,7 @@ describe('upstreamRequestHeaders: hop-by-hop', () => {
 });
 
 describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', () => {
-  const raw = [
-    'Host', 'example.com',
-    ...KEEP_ALIVE,
-    'X-Forwarded-For', '6.6.6.6',
-    'X-Forwarded-Proto', 'https',
-    'X-Forwarded-Host', 'evil.test',
-    'Forwarded', 'for=6.6.6.6;proto=https',
-  ];
+  const raw = ['Host', 'example.com', ...KEEP_ALIVE, 'X-Forwarded-For', '6.6.6.6', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil.test', 'Forwarded', 'for=6.6.6.6;proto=https'];
   const out = forwarded(raw, untrusted);
 
   it('replaces X-Forwarded-For with the peer', () => {
@@ -109,14 +107,7 @@ describe('upstreamRequestHeaders: forwarding headers from a trusted proxy', () =
   });
 
   it('keeps the first X-Forwarded-Proto and X-Forwarded-Host it was given, and Forwarded', () => {
-    const raw = [
-      'Host', 'internal.test',
-      ...KEEP_ALIVE,
-      'X-Forwarded-Proto', 'https',
-      'X-Forwarded-Proto', 'http',
-      'X-Forwarded-Host', 'public.example.com',
-      'Forwarded', 'for=1.1.1.1',
-    ];
+    const raw = ['Host', 'internal.test', ...KEEP_ALIVE, 'X-Forwarded-Proto', 'https', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'public.example.com', 'Forwarded', 'for=1.1.1.1'];
     const out = forwarded(raw, trusted);
     expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['https']);
     expect(valuesOf(out, 'x-forwarded-host')).toEqual(['public.example.com']);
@@ -164,7 +155,10 @@ describe('upstreamRequestHeaders: Via and pass-through', () => {
     for (const ctx of [trusted, untrusted]) {
       const names = namesOf(forwarded(raw, ctx)).map((n) => n.toLowerCase());
       for (const h of ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via']) {
-        expect(names.filter((n) => n === h), `${h} trusted=${ctx.trustedPeer}`).toHaveLength(1);
+        expect(
+          names.filter((n) => n === h),
+          `${h} trusted=${ctx.trustedPeer}`,
+        ).toHaveLength(1);
       }
     }
   });
@@ -205,17 +199,28 @@ describe('downstreamResponseHeaders', () => {
 
   it('strips hop-by-hop and Connection-listed headers and keeps case, order and repeats', () => {
     const raw = buf([
-      'Content-Type', 'text/plain',
-      'Connection', 'keep-alive, X-Internal',
-      'Keep-Alive', 'timeout=5',
-      'Transfer-Encoding', 'chunked',
-      'Set-Cookie', 'a=1',
-      'x-internal', 'secret',
-      'Set-Cookie', 'b=2',
-      'Proxy-Connection', 'close',
-      'Trailer', 'X-Checksum',
-      'Upgrade', 'h2c',
-      'ETag', '"v1"',
+      'Content-Type',
+      'text/plain',
+      'Connection',
+      'keep-alive, X-Internal',
+      'Keep-Alive',
+      'timeout=5',
+      'Transfer-Encoding',
+      'chunked',
+      'Set-Cookie',
+      'a=1',
+      'x-internal',
+      'secret',
+      'Set-Cookie',
+      'b=2',
+      'Proxy-Connection',
+      'close',
+      'Trailer',
+      'X-Checksum',
+      'Upgrade',
+      'h2c',
+      'ETag',
+      '"v1"',
     ]);
     expect(downstreamResponseHeaders(raw, [])).toEqual(['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'ETag', '"v1"']);
   });
@@ -309,15 +314,23 @@ describe('upstreamRequestHeaders: more than one Host field', () => {
 
 describe('upstreamRequestHeaders: names a Connection header cannot remove', () => {
   const raw = (connection: string[]): string[] => [
-    'Host', 'front.test',
+    'Host',
+    'front.test',
     ...connection.flatMap((c) => ['Connection', c]),
-    'Content-Length', '5',
-    'X-Forwarded-For', '198.51.100.4',
-    'X-Forwarded-Proto', 'https',
-    'X-Forwarded-Host', 'public.example',
-    'Forwarded', 'for=198.51.100.4',
-    'Via', '1.0 cdn',
-    'X-Drop', 'gone',
+    'Content-Length',
+    '5',
+    'X-Forwarded-For',
+    '198.51.100.4',
+    'X-Forwarded-Proto',
+    'https',
+    'X-Forwarded-Host',
+    'public.example',
+    'Forwarded',
+    'for=198.51.100.4',
+    'Via',
+    '1.0 cdn',
+    'X-Drop',
+    'gone',
   ];
   const protectedList = 'host, content-length, x-forwarded-for, x-forwarded-proto, x-forwarded-host, forwarded, via, x-drop';
 
@@ -334,7 +347,7 @@ describe('upstreamRequestHeaders: names a Connection header cannot remove', () =
     expect(valuesOf(out, 'x-drop')).toEqual([]);
   });
 
-  it('keeps a trusted proxy\'s forwarding headers, extended, when they are Connection-listed', () => {
+  it("keeps a trusted proxy's forwarding headers, extended, when they are Connection-listed", () => {
     const out = forwarded(raw([protectedList]), trusted);
     expect(valuesOf(out, 'x-forwarded-for')).toEqual([`198.51.100.4, ${PEER}`]);
     expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['https']);
@@ -356,7 +369,10 @@ describe('upstreamRequestHeaders: names a Connection header cannot remove', () =
     for (const ctx of [trusted, untrusted]) {
       const names = namesOf(forwarded(raw([protectedList]), ctx)).map((n) => n.toLowerCase());
       for (const h of ['host', 'content-length', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via']) {
-        expect(names.filter((n) => n === h), `${h} trusted=${ctx.trustedPeer}`).toHaveLength(1);
+        expect(
+          names.filter((n) => n === h),
+          `${h} trusted=${ctx.trustedPeer}`,
+        ).toHaveLength(1);
       }
       expect(names).not.toContain('connection');
     }

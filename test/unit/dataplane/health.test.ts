@@ -8,10 +8,7 @@ const POLICY: HealthPolicy = { path: '/healthz', interval: 5000, timeout: 2000, 
 // against the exact fields health.ts mutates.
 const made: Upstream[] = [];
 function upstream(): Upstream {
-  const u = new Upstream(
-    { host: '127.0.0.1', port: 9, id: '127.0.0.1:9' },
-    { connectTimeout: 100, idleTimeout: 100, connections: 1, headersTimeout: 100, bodyTimeout: 100 },
-  );
+  const u = new Upstream({ host: '127.0.0.1', port: 9, id: '127.0.0.1:9' }, { connectTimeout: 100, idleTimeout: 100, connections: 1, headersTimeout: 100, bodyTimeout: 100 });
   made.push(u);
   return u;
 }

@@ -6,7 +6,10 @@ import { choosePool, parseOverride, readStickyBucket } from '../../../src/datapl
 const never: Random = () => {
   throw new Error('random() must not be called here');
 };
-const constant = (v: number): Random => () => v;
+const constant =
+  (v: number): Random =>
+  () =>
+    v;
 /** Just below 1: the largest value a Random may return. */
 const ALMOST_ONE = 1 - 2 ** -53;
 /** Canary count for 10 000 non-sticky decisions at 25 % with seededRandom(42), computed by hand once. */

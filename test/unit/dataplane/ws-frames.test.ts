@@ -118,7 +118,7 @@ describe('FrameBoundaries', () => {
     expect(f.atBoundary).toBe(false);
   });
 
-  it('counts payload bytes in a chunk that also holds the next frame\'s header', () => {
+  it("counts payload bytes in a chunk that also holds the next frame's header", () => {
     const a = frame(10);
     const b = frame(200, { masked: true });
     const f = new FrameBoundaries();

@@ -32,8 +32,18 @@ type Networks = ContainerInspectInfo['NetworkSettings']['Networks'];
 
 function endpoint(ip: string, aliases: string[] | null, netId: string): Networks[string] {
   return {
-    IPAMConfig: { IPv4Address: ip }, Links: null, Aliases: aliases, NetworkID: netId, EndpointID: `ep-${netId}`,
-    Gateway: '172.18.0.1', IPAddress: ip, IPPrefixLen: 16, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '02:42:ac:12:00:02',
+    IPAMConfig: { IPv4Address: ip },
+    Links: null,
+    Aliases: aliases,
+    NetworkID: netId,
+    EndpointID: `ep-${netId}`,
+    Gateway: '172.18.0.1',
+    IPAddress: ip,
+    IPPrefixLen: 16,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: '02:42:ac:12:00:02',
   };
 }
 
@@ -46,37 +56,88 @@ interface StablePatch {
 /** A container run from OLD by a compose file: env FOO=bar, a label, restart policy, a fixed host port, two networks. */
 function stable(patch: StablePatch = {}): ContainerInspectInfo {
   const config: Config = {
-    Hostname: 'ae95f267c5e9', Domainname: '', User: '10001:10001', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-    ExposedPorts: { '8080/tcp': {} }, Tty: false, OpenStdin: false, StdinOnce: false,
+    Hostname: 'ae95f267c5e9',
+    Domainname: '',
+    User: '10001:10001',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ExposedPorts: { '8080/tcp': {} },
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
     Env: ['FOO=bar', 'PATH=/usr/local/bin:/usr/bin:/bin', 'PORT=8080', 'VERSION=1', 'ERROR_RATE=0', 'LATENCY_MS=0'],
-    Cmd: ['serve'], Image: 'shop/web:1', Volumes: { '/data': {} }, WorkingDir: '/app',
-    Entrypoint: ['/usr/local/bin/node', '/app/server.mjs'], OnBuild: null,
+    Cmd: ['serve'],
+    Image: 'shop/web:1',
+    Volumes: { '/data': {} },
+    WorkingDir: '/app',
+    Entrypoint: ['/usr/local/bin/node', '/app/server.mjs'],
+    OnBuild: null,
     Labels: { 'org.opencontainers.image.version': '1', 'com.example.tier': 'web', 'com.docker.compose.service': 'web', 'veer.pool': 'stable' },
-    Healthcheck: { ...HEALTH }, StopSignal: 'SIGTERM',
+    Healthcheck: { ...HEALTH },
+    StopSignal: 'SIGTERM',
     ...patch.config,
   };
   const HostConfig = {
-    Binds: ['/srv/shop/uploads:/app/uploads:rw'], ContainerIDFile: '/run/web.cid',
-    LogConfig: { Type: 'json-file', Config: { 'max-size': '10m' } }, NetworkMode: 'shop_default',
+    Binds: ['/srv/shop/uploads:/app/uploads:rw'],
+    ContainerIDFile: '/run/web.cid',
+    LogConfig: { Type: 'json-file', Config: { 'max-size': '10m' } },
+    NetworkMode: 'shop_default',
     PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8081' }], '9000/udp': [{ HostIp: '', HostPort: '9000' }] },
-    RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 }, AutoRemove: false, VolumesFrom: null,
-    CapAdd: ['NET_BIND_SERVICE'], CapDrop: ['ALL'], Dns: ['10.0.0.53'], DnsOptions: [], DnsSearch: [],
-    ExtraHosts: ['db.internal:10.0.0.7'], Memory: 268_435_456, NanoCpus: 500_000_000, PidsLimit: null,
-    Tmpfs: { '/tmp': 'rw,size=64m' }, Ulimits: [{ Name: 'nofile', Soft: 65536, Hard: 65536 }],
+    RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+    AutoRemove: false,
+    VolumesFrom: null,
+    CapAdd: ['NET_BIND_SERVICE'],
+    CapDrop: ['ALL'],
+    Dns: ['10.0.0.53'],
+    DnsOptions: [],
+    DnsSearch: [],
+    ExtraHosts: ['db.internal:10.0.0.7'],
+    Memory: 268_435_456,
+    NanoCpus: 500_000_000,
+    PidsLimit: null,
+    Tmpfs: { '/tmp': 'rw,size=64m' },
+    Ulimits: [{ Name: 'nofile', Soft: 65536, Hard: 65536 }],
     Mounts: [{ Type: 'volume', Source: 'shop_cache', Target: '/cache' }],
     ...patch.host,
   };
   return {
-    Id: STABLE_ID, Created: '2024-05-01T10:00:00.000000000Z', Path: '/usr/local/bin/node', Args: ['/app/server.mjs', 'serve'],
-    State: { Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 8594, ExitCode: 0, Error: '', StartedAt: '2024-05-01T10:00:00.3Z', FinishedAt: '0001-01-01T00:00:00Z' },
-    Image: OLD.id, ResolvConfPath: '', HostnamePath: '', HostsPath: '', LogPath: '', Name: '/shop-web-1', RestartCount: 0,
-    Driver: 'overlay2', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
+    Id: STABLE_ID,
+    Created: '2024-05-01T10:00:00.000000000Z',
+    Path: '/usr/local/bin/node',
+    Args: ['/app/server.mjs', 'serve'],
+    State: {
+      Status: 'running',
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: 8594,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: '2024-05-01T10:00:00.3Z',
+      FinishedAt: '0001-01-01T00:00:00Z',
+    },
+    Image: OLD.id,
+    ResolvConfPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    LogPath: '',
+    Name: '/shop-web-1',
+    RestartCount: 0,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
     HostConfig: HostConfig as unknown as ContainerInspectInfo['HostConfig'],
     GraphDriver: { Name: 'overlay2', Data: { DeviceId: '', DeviceName: '', DeviceSize: '' } },
     Mounts: [],
     Config: config,
     NetworkSettings: {
-      SandboxID: 'sb', SandboxKey: '/var/run/docker/netns/sb',
+      SandboxID: 'sb',
+      SandboxKey: '/var/run/docker/netns/sb',
       Ports: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8081' }] },
       Networks: patch.networks ?? {
         shop_default: endpoint('172.18.0.2', ['web', 'shop-web-1', 'ae95f267c5e9'], 'n1'.padEnd(64, '1')),
@@ -250,7 +311,7 @@ describe('cloneSpec: networks (rule 6)', () => {
     expect(s.extraNetworks).toEqual([]);
   });
 
-  it('refuses host network mode (a clone would bind the stable container\'s ports)', () => {
+  it("refuses host network mode (a clone would bind the stable container's ports)", () => {
     const c = stable({ host: { NetworkMode: 'host', PortBindings: {} }, networks: { host: endpoint('', null, 'h'.repeat(64)) } });
     const r = cloneSpec(tpl(c), REQ);
     expect(r.ok).toBe(false);

@@ -110,8 +110,16 @@ describe('toImageConfig', () => {
     expect(toImageConfig(info).healthcheck).toBeNull();
     const bare = { Id: 'sha256:abc', Config: { Env: null, Cmd: null, Labels: null, Entrypoint: '/bin/app' } } as unknown as ImageInspectInfo;
     expect(toImageConfig(bare)).toEqual({
-      id: 'sha256:abc', env: [], cmd: null, entrypoint: ['/bin/app'], labels: {}, workingDir: '', user: '',
-      healthcheck: null, stopSignal: null, exposedPorts: {},
+      id: 'sha256:abc',
+      env: [],
+      cmd: null,
+      entrypoint: ['/bin/app'],
+      labels: {},
+      workingDir: '',
+      user: '',
+      healthcheck: null,
+      stopSignal: null,
+      exposedPorts: {},
     });
   });
 });
@@ -123,12 +131,28 @@ describe('JsonLines', () => {
     const lines = new JsonLines();
     const text = Buffer.from('{"a":1}\n{"b":"é"}\n\nnot json\n{"c":');
     const cut = text.indexOf(0xc3) + 1; // in the middle of "é"
-    lines.push(text.subarray(0, 3), (v) => values.push(v), (l) => bad.push(l));
-    lines.push(text.subarray(3, cut), (v) => values.push(v), (l) => bad.push(l));
-    lines.push(text.subarray(cut), (v) => values.push(v), (l) => bad.push(l));
+    lines.push(
+      text.subarray(0, 3),
+      (v) => values.push(v),
+      (l) => bad.push(l),
+    );
+    lines.push(
+      text.subarray(3, cut),
+      (v) => values.push(v),
+      (l) => bad.push(l),
+    );
+    lines.push(
+      text.subarray(cut),
+      (v) => values.push(v),
+      (l) => bad.push(l),
+    );
     expect(values).toEqual([{ a: 1 }, { b: 'é' }]);
     expect(bad).toEqual(['not json']);
-    lines.push('3}\n', (v) => values.push(v), (l) => bad.push(l));
+    lines.push(
+      '3}\n',
+      (v) => values.push(v),
+      (l) => bad.push(l),
+    );
     expect(values).toEqual([{ a: 1 }, { b: 'é' }, { c: 3 }]);
   });
 });
@@ -162,8 +186,7 @@ describe('demuxLogs', () => {
 describe('EngineErrors', () => {
   const errors = new EngineErrors('local', 'unix:///var/run/docker.sock');
   // The shape docker-modem rejects with when the engine answers with an error status.
-  const answered = (statusCode: number, message: string): Error =>
-    Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), { statusCode, json: { message } });
+  const answered = (statusCode: number, message: string): Error => Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), { statusCode, json: { message } });
 
   it('names the endpoint and the operation, and keeps what the engine said', () => {
     const e = errors.map(answered(500, 'Cannot start container abc: oci runtime error'), 'start container web-1');
@@ -182,7 +205,7 @@ describe('EngineErrors', () => {
     expect(isConnectionError(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }))).toBe(false);
   });
 
-  it('unwraps docker-modem\'s prefix when the answer was a stream', () => {
+  it("unwraps docker-modem's prefix when the answer was a stream", () => {
     const streamed = Object.assign(new Error('(HTTP code 500) server error - Get "http://127.0.0.1:1/v2/": connection refused '), { statusCode: 500, json: null });
     expect(engineMessage(streamed)).toBe('Get "http://127.0.0.1:1/v2/": connection refused');
     expect(engineMessage(new Error('plain'))).toBe('plain');

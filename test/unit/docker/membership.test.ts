@@ -9,9 +9,23 @@ function c(over: Partial<ContainerView> & { port?: number } = {}): ContainerView
   seq += 1;
   const { port = 30000 + seq, ...rest } = over;
   return {
-    endpoint: 'local', id: `id${seq}`, name: `c${seq}`, image: 'app:1', labels: { app: 'web' }, running: true, health: 'none',
-    ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] }, networks: { bridge: `172.17.0.${seq}` }, networkMode: 'default',
-    autoRemove: false, restartPolicy: 'no', healthOutput: null, exitCode: null, error: '', created: seq, ...rest,
+    endpoint: 'local',
+    id: `id${seq}`,
+    name: `c${seq}`,
+    image: 'app:1',
+    labels: { app: 'web' },
+    running: true,
+    health: 'none',
+    ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] },
+    networks: { bridge: `172.17.0.${seq}` },
+    networkMode: 'default',
+    autoRemove: false,
+    restartPolicy: 'no',
+    healthOutput: null,
+    exitCode: null,
+    error: '',
+    created: seq,
+    ...rest,
   };
 }
 
@@ -35,20 +49,30 @@ describe('addressOf', () => {
 
 describe('members', () => {
   it('stable = running, healthy (or no healthcheck) containers the selector finds; others and other services are left out', () => {
-    const list = [c({ port: 1 }), c({ port: 2, health: 'healthy' }), c({ port: 3, health: 'starting' }), c({ port: 4, health: 'unhealthy' }), c({ port: 5, running: false }), c({ port: 6, labels: { app: 'api' } })];
+    const list = [
+      c({ port: 1 }),
+      c({ port: 2, health: 'healthy' }),
+      c({ port: 3, health: 'starting' }),
+      c({ port: 4, health: 'unhealthy' }),
+      c({ port: 5, running: false }),
+      c({ port: 6, labels: { app: 'api' } }),
+    ];
     const m = members(WEB, list, NONE, 'veer', host);
     expect(m.stable).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
     expect(m.canary).toEqual([]);
   });
 
-  it('a rollout\'s clones carry the stable selector but route only as canary; the old generation stays stable', () => {
+  it("a rollout's clones carry the stable selector but route only as canary; the old generation stays stable", () => {
     const list = [c({ port: 1 }), c({ port: 2, labels: own('r1') })];
     expect(members(WEB, list, during(null, 'r1'), 'veer', host)).toMatchObject({ stable: ['127.0.0.1:1'], canary: ['127.0.0.1:2'] });
     // Promoted: the clones are stable, the originals are routed nowhere.
-    expect(members(WEB, list, generations({ phase: 'succeeded', id: 'r1', docker: { image: 'x', env: [], count: 1, stableGeneration: null } } as never), 'veer', host)).toMatchObject({ stable: ['127.0.0.1:2'], canary: [] });
+    expect(members(WEB, list, generations({ phase: 'succeeded', id: 'r1', docker: { image: 'x', env: [], count: 1, stableGeneration: null } } as never), 'veer', host)).toMatchObject({
+      stable: ['127.0.0.1:2'],
+      canary: [],
+    });
   });
 
-  it('clones of another installation (owner) are not this service\'s canary', () => {
+  it("clones of another installation (owner) are not this service's canary", () => {
     const list = [c({ port: 2, labels: own('r1', 'web', 'other') })];
     expect(members(WEB, list, during(null, 'r1'), 'veer', host).canary).toEqual([]);
   });

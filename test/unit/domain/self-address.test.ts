@@ -32,13 +32,22 @@ describe('selfTarget', () => {
     expect(selfTarget(t('127.0.0.1:9090'), [data('127.0.0.1'), admin('127.0.0.1')], LOCAL)).toBe("veer's own admin listener 127.0.0.1:9090: the data plane would serve the admin API");
   });
 
-  it.each(['127.0.0.1:8080', '127.0.0.2:8080', 'localhost:8080', 'LOCALHOST:8080', '[::1]:8080', '0.0.0.0:8080', '[::]:8080', '10.1.2.3:8080', 'web-host:8080', '[fe80::1]:8080', '[::ffff:127.0.0.1]:8080'])(
-    'a wildcard listener is reached through %s',
-    (target) => {
-      expect(selfTarget(t(target), [data('0.0.0.0')], LOCAL)).not.toBeNull();
-      expect(selfTarget(t(target), [data('::')], LOCAL)).not.toBeNull();
-    },
-  );
+  it.each([
+    '127.0.0.1:8080',
+    '127.0.0.2:8080',
+    'localhost:8080',
+    'LOCALHOST:8080',
+    '[::1]:8080',
+    '0.0.0.0:8080',
+    '[::]:8080',
+    '10.1.2.3:8080',
+    'web-host:8080',
+    '[fe80::1]:8080',
+    '[::ffff:127.0.0.1]:8080',
+  ])('a wildcard listener is reached through %s', (target) => {
+    expect(selfTarget(t(target), [data('0.0.0.0')], LOCAL)).not.toBeNull();
+    expect(selfTarget(t(target), [data('::')], LOCAL)).not.toBeNull();
+  });
 
   it('a 127.0.0.1 listener is reached through 127.x and localhost, not through ::1 or other hosts', () => {
     for (const s of ['127.0.0.1:8080', '127.3.2.1:8080', 'localhost:8080', 'app.localhost:8080', '0.0.0.0:8080']) expect(selfTarget(t(s), [data('127.0.0.1')], LOCAL)).not.toBeNull();

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/domain/clock.js';
-import {
-  BUCKET_COUNT,
-  BUCKET_RELATIVE_WIDTH,
-  OVERFLOW_BUCKET,
-  bucketIndex,
-  bucketLowerBoundMs,
-  bucketUpperBoundMs,
-  nearestRank,
-  quantileMs,
-} from '../../../src/metrics/histogram.js';
+import { BUCKET_COUNT, BUCKET_RELATIVE_WIDTH, OVERFLOW_BUCKET, bucketIndex, bucketLowerBoundMs, bucketUpperBoundMs, nearestRank, quantileMs } from '../../../src/metrics/histogram.js';
 
 const view = new DataView(new ArrayBuffer(8));
 /** Next representable double above (positive) x. */

@@ -4,8 +4,16 @@ import { MetricsRegistry } from '../../../src/metrics/registry.js';
 
 const T0 = 1_700_000_000_000;
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
-interface Parsed { help: Map<string, string>; type: Map<string, string>; samples: Sample[] }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Parsed {
+  help: Map<string, string>;
+  type: Map<string, string>;
+  samples: Sample[];
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)/;
@@ -109,7 +117,7 @@ describe('renderPrometheus', () => {
     expect(find(p, 'veer_request_duration_seconds_bucket', { ...labels, le: '100' })).toBe(102);
     expect(find(p, 'veer_request_duration_seconds_bucket', { ...labels, le: '+Inf' })).toBe(103);
     expect(find(p, 'veer_request_duration_seconds_count', labels)).toBe(103);
-    const expectedSumMs = 100 * 0.2 + 3 * (99 * 100) / 2 + 1 + 30_000 + 200_000;
+    const expectedSumMs = 100 * 0.2 + (3 * (99 * 100)) / 2 + 1 + 30_000 + 200_000;
     expect(find(p, 'veer_request_duration_seconds_sum', labels)).toBeCloseTo(expectedSumMs / 1000, 9);
   });
 

@@ -8,7 +8,14 @@ const T0 = 1_700_000_000_000;
 describe('summarize', () => {
   it('is all zeros for no traffic', () => {
     expect(summarize(emptyTotals())).toEqual({
-      requests: 0, errors: 0, connectErrors: 0, timeouts: 0, errorRate: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0,
+      requests: 0,
+      errors: 0,
+      connectErrors: 0,
+      timeouts: 0,
+      errorRate: 0,
+      p50Ms: 0,
+      p95Ms: 0,
+      p99Ms: 0,
     });
   });
 

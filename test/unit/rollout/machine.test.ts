@@ -32,7 +32,8 @@ function step(s: RolloutState, e: MachineEvent, now: number): { state: RolloutSt
   return { state: t.state, effects: t.effects };
 }
 
-const types = (effects: Effect[]): string[] => effects.map((e) => (e.type === 'emit' ? `emit:${e.kind}` : e.type === 'set-weight' ? `set-weight:${e.weightBp}` : e.type === 'remove-pool' ? `remove-pool:${e.pool}` : e.type));
+const types = (effects: Effect[]): string[] =>
+  effects.map((e) => (e.type === 'emit' ? `emit:${e.kind}` : e.type === 'set-weight' ? `set-weight:${e.weightBp}` : e.type === 'remove-pool' ? `remove-pool:${e.pool}` : e.type));
 
 /** A canary rollout that became ready at `at` (progressing at step 0, 5%). */
 function progressing(overrides: Record<string, unknown> = {}, at = T0, strategy: Strategy = 'canary'): RolloutState {
@@ -112,7 +113,20 @@ describe('every phase × every event', () => {
 describe('start', () => {
   it('a new rollout starts at weight 0 with clean counters', () => {
     const s = fresh();
-    expect(s).toMatchObject({ phase: 'starting', step: 0, weightBp: 0, failures: 0, reason: null, lastVerdict: null, resumeTo: null, rollbackOutcome: null, stepStartedAt: T0, lastAnalysisAt: T0, startedAt: T0, updatedAt: T0 });
+    expect(s).toMatchObject({
+      phase: 'starting',
+      step: 0,
+      weightBp: 0,
+      failures: 0,
+      reason: null,
+      lastVerdict: null,
+      resumeTo: null,
+      rollbackOutcome: null,
+      stepStartedAt: T0,
+      lastAnalysisAt: T0,
+      startedAt: T0,
+      updatedAt: T0,
+    });
   });
 
   it('canary-ready sets the first step weight, then announces it', () => {
@@ -174,11 +188,7 @@ describe('canary steps: time AND a passing analysis', () => {
     expect(weights).toEqual([1000, 2500, 5000, 10000]);
     expect(step(s, analysis('pass'), T0 + 150 * S - 1).state.phase).toBe('progressing');
     const { state, effects } = step(s, analysis('pass'), T0 + 150 * S);
-    expect(effects).toEqual([
-      { type: 'promote-pools' },
-      { type: 'emit', kind: 'promoting', message: 'analysis passed' },
-      { type: 'remove-pool', pool: 'old-stable', targets: STABLE },
-    ]);
+    expect(effects).toEqual([{ type: 'promote-pools' }, { type: 'emit', kind: 'promoting', message: 'analysis passed' }, { type: 'remove-pool', pool: 'old-stable', targets: STABLE }]);
     expect(state).toMatchObject({ phase: 'promoting', weightBp: 10000, step: 4 });
     const done = step(state, { type: 'drained' }, T0 + 160 * S);
     expect(done.state.phase).toBe('succeeded');
@@ -399,7 +409,7 @@ describe('blue-green', () => {
 });
 
 describe('image rollouts (targets learnt when ready) and restarts', () => {
-  it('canary-ready carries the created containers\' addresses into the state', () => {
+  it("canary-ready carries the created containers' addresses into the state", () => {
     const s = { ...fresh(), canaryTargets: [] };
     const r = step(s, { type: 'canary-ready', targets: ['127.0.0.1:32001', '127.0.0.1:32002'] }, T0 + S);
     expect(r.state.canaryTargets).toEqual(['127.0.0.1:32001', '127.0.0.1:32002']);

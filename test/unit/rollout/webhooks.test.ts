@@ -39,7 +39,10 @@ async function hookServer(answer: Answer): Promise<{ url: string; received: Rece
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?secret=s3`, received };
 }
 
-const status = (code: number): Answer => (_req, res) => res.writeHead(code).end();
+const status =
+  (code: number): Answer =>
+  (_req, res) =>
+    res.writeHead(code).end();
 
 function hook(url: string, over: Partial<WebhookConfig> = {}): WebhookConfig {
   return { url, headers: {}, timeout: 2_000, retries: 3, ...over };

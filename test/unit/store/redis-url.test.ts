@@ -26,7 +26,12 @@ describe('parseRedisUrl', () => {
 
   it('reads bracketed IPv6 hosts', () => {
     expect(parseRedisUrl('redis://[::1]:6390')).toMatchObject({ hosts: [{ host: '::1', port: 6390 }] });
-    expect(parseRedisUrl('redis+cluster://[::1]:7000,[::1]')).toMatchObject({ hosts: [{ host: '::1', port: 7000 }, { host: '::1', port: 6379 }] });
+    expect(parseRedisUrl('redis+cluster://[::1]:7000,[::1]')).toMatchObject({
+      hosts: [
+        { host: '::1', port: 7000 },
+        { host: '::1', port: 6379 },
+      ],
+    });
   });
 
   it('reads sentinel URLs: sentinels, master name, optional db', () => {
@@ -156,7 +161,7 @@ describe('ioredisOptions', () => {
   it('reconnects to a failed-over master on READONLY, not on other errors', () => {
     const spec = ioredisOptions(parseRedisUrl('redis://h'), tuning);
     const decide = spec.mode !== 'cluster' ? spec.options.reconnectOnError : undefined;
-    expect(decide?.(new Error('READONLY You can\'t write against a read only replica.'))).toBe(true);
+    expect(decide?.(new Error("READONLY You can't write against a read only replica."))).toBe(true);
     expect(decide?.(new Error('ERR wrong number of arguments'))).toBe(false);
   });
 });
