@@ -31,7 +31,8 @@ node -e '
   })();
 ' "$addr" || { docker logs "$cid" >&2 || true; die "published port does not answer"; }
 
-docker stop -t 5 "$cid" >/dev/null
+# The app bounds its own graceful stop at 5 s; give it more than that before the engine kills it.
+docker stop -t 10 "$cid" >/dev/null
 code="$(docker inspect -f '{{.State.ExitCode}}' "$cid")"
 [[ "$code" == 0 ]] || die "test app exited $code on SIGTERM (expected 0)"
 echo "[docker-smoke] ok: run, publish on 127.0.0.1, HTTP, graceful stop"
