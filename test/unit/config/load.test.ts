@@ -27,7 +27,7 @@ function valid(text: string, env: Record<string, string> = {}): Config {
 const svc = (extra: string) => `services:\n  - name: web\n${extra}`;
 
 describe('the sample proxy.config.yaml', () => {
-  it('validates and says what DESIGN.md documents', async () => {
+  it('validates and says what the contract documents', async () => {
     const r = await loadConfigFile(join(root, 'proxy.config.yaml'), {});
     if (!r.ok) throw new Error(r.error.message);
     const c = r.value;
