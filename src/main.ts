@@ -7,14 +7,12 @@ import { checkAdminExposure } from './api/auth.js';
 import type { ReadyState } from './api/ports.js';
 import type { Config } from './config/schema.js';
 import { DataPlane } from './dataplane/dataplane.js';
-import { PENDING_INTERVAL_MS } from './dataplane/health.js';
 import { systemClock, type Clock, type Random } from './domain/clock.js';
 import { jsonLogger, type Logger } from './domain/log.js';
-import { POOL_NAMES } from './domain/pool.js';
-import { bpToPercent } from './domain/weight.js';
-import { renderPrometheus, type ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
+import { renderPrometheus } from './metrics/prometheus.js';
+import { gauges } from './gauges.js';
 import { MetricsRegistry } from './metrics/registry.js';
-import type { Phase, RolloutEvent } from './domain/rollout.js';
+import type { RolloutEvent } from './domain/rollout.js';
 import { EventRelay, type PubSubConnection } from './rollout/event-relay.js';
 import { RolloutController } from './rollout/controller.js';
 import { ServiceDesk } from './rollout/desk.js';
@@ -106,10 +104,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     ...(stack ? { fleet: stack.fleet } : {}),
     gate: {
       checks: (service) => plane.serviceConfig(service)?.healthCheck?.enabled === true,
-      wait: async (service, ids, deadline, signal) => {
-        const r = await plane.awaitHealthy(service, 'canary', ids, deadline, signal);
-        return r.ok ? ok(undefined) : err(r.reason);
-      },
+      wait: (service, ids, deadline, signal) => plane.awaitHealthy(service, 'canary', ids, deadline, signal),
     },
   });
   const names = config.services.map((s) => s.name);
@@ -158,7 +153,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     await app.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
     // Health-checked targets start pending (no traffic): give their first probes a moment so the
     // first requests are not answered 503 while a healthy pool is being confirmed.
-    await plane.settleHealth(startupHealthWaitMs(config));
+    await plane.settleHealth();
     const data = await plane.listen();
     listening = true;
     const admin = app.server.address() as AddressInfo;
@@ -198,16 +193,6 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   }
 }
 
-/** Long enough for every health-checked target to pass its threshold if it answers; at most 10 s. */
-function startupHealthWaitMs(config: Config): number {
-  let ms = 0;
-  for (const s of config.services) {
-    const hc = s.healthCheck;
-    if (hc?.enabled) ms = Math.max(ms, hc.healthyThreshold * (hc.timeout + Math.min(hc.interval, PENDING_INTERVAL_MS)));
-  }
-  return Math.min(ms, 10_000);
-}
-
 /** `docker.gc: true`: prune once, as soon as this replica leads (at once for a single veer). */
 function collectGarbage(stack: DockerStack, controller: RolloutController, log: Logger): { cancel(): void } {
   let done = false;
@@ -224,40 +209,4 @@ function collectGarbage(stack: DockerStack, controller: RolloutController, log: 
   timer.unref();
   attempt();
   return { cancel: () => clearInterval(timer) };
-}
-
-const PHASES: readonly Phase[] = ['starting', 'progressing', 'paused', 'promoting', 'succeeded', 'rolling-back', 'rolled-back', 'aborted'];
-
-function gauges(plane: DataPlane, rollouts: RolloutController): GaugeFamily[] {
-  const weight: GaugeFamily = { name: 'veer_canary_weight_percent', help: 'Share of traffic routed to the canary pool.', type: 'gauge', samples: [] };
-  const healthy: GaugeFamily = { name: 'veer_target_healthy', help: '1 when the target is healthy and not ejected.', type: 'gauge', samples: [] };
-  const outstanding: GaugeFamily = { name: 'veer_target_outstanding_requests', help: 'Requests in flight to the target.', type: 'gauge', samples: [] };
-  for (const name of plane.serviceNames()) {
-    weight.samples.push({ labels: { service: name }, value: bpToPercent(plane.weight(name) ?? 0) });
-    for (const pool of POOL_NAMES) {
-      for (const t of plane.targets(name, pool)) {
-        const labels = { service: name, pool, target: t.id };
-        healthy.samples.push({ labels, value: t.healthy && !t.ejected ? 1 : 0 });
-        outstanding.samples.push({ labels, value: t.outstanding });
-      }
-    }
-  }
-  const phase: GaugeFamily = { name: 'veer_rollout_phase', help: "1 for the phase the service's latest rollout is in.", type: 'gauge', samples: [] };
-  const verdict: GaugeFamily = { name: 'veer_rollout_last_verdict', help: '1 for the result of the latest analysis (pass, fail, inconclusive).', type: 'gauge', samples: [] };
-  const step: GaugeFamily = { name: 'veer_rollout_step', help: 'Current step of the latest rollout (0-based).', type: 'gauge', samples: [] };
-  for (const name of plane.serviceNames()) {
-    const r = rollouts.status(name);
-    if (r === null) continue;
-    for (const p of PHASES) phase.samples.push({ labels: { service: name, phase: p }, value: r.phase === p ? 1 : 0 });
-    step.samples.push({ labels: { service: name }, value: r.step });
-    for (const v of ['pass', 'fail', 'inconclusive'] as const) verdict.samples.push({ labels: { service: name, result: v }, value: r.lastVerdict?.result === v ? 1 : 0 });
-  }
-  const inflight: GaugeFamily = { name: 'veer_inflight_requests', help: 'Client requests being proxied now.', type: 'gauge', samples: [{ labels: {}, value: plane.inFlight }] };
-  const answers: GaugeFamily = {
-    name: 'veer_proxy_answers_total',
-    help: 'Requests veer answered itself (refused, cut by a drain, no target) or whose client left, by code; none of them counts against a pool.',
-    type: 'counter',
-    samples: plane.answers.entries().map(([code, value]) => ({ labels: { code }, value })),
-  };
-  return [weight, healthy, outstanding, inflight, phase, step, verdict, answers];
 }

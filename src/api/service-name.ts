@@ -2,12 +2,8 @@
 // a service could have; anything else is refused without being echoed.
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError, VeerError } from '../domain/errors.js';
+import { isServiceName } from '../domain/service-name.js';
 import { sendError } from './errors.js';
-
-/** The config's rule for services[].name. */
-export const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
-export const isServiceName = (name: string): boolean => SERVICE_NAME.test(name);
 
 export function unknownService(name: string): VeerError {
   return isServiceName(name) ? new NotFoundError('service', name) : new VeerError('not_found', 404, 'no such service');

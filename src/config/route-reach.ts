@@ -3,18 +3,11 @@
 // the longest prefix wins and, for equal prefixes, the earlier service; request paths arrive
 // normalized (no dot-segments, unreserved characters decoded) and without query or fragment.
 import type { Problem } from '../domain/errors.js';
+import { normalizeHost } from '../domain/host.js';
 import type { ServiceParts } from './config-tree.js';
 
-/** The host as the router keys it (src/dataplane/router.ts normalizeHost; a unit test holds them equal). */
-export function routingHostKey(host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return (end === -1 ? host : host.slice(0, end + 1)).toLowerCase();
-  }
-  const colon = host.indexOf(':');
-  const bare = colon === -1 ? host : host.slice(0, colon);
-  return bare.replace(/\.$/, '').toLowerCase();
-}
+/** The host as the router keys it: the router's own rule. */
+export const routingHostKey = normalizeHost;
 
 const UNRESERVED_ESCAPE = /%(4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|3[0-9]|2d|2e|5f|7e)/i;
 const NORMALIZED = 'can never match: request paths are normalized before routing';

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
+import { SERVICE_NAME } from '../domain/service-name.js';
 import { parseSize } from '../domain/size.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
@@ -243,7 +244,7 @@ const serviceTimeoutsSchema = z
 
 export const serviceSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "-" or "_" (max 63)'),
+    name: z.string().regex(SERVICE_NAME, 'must be lowercase letters, digits, "-" or "_" (max 63)'),
     match: matchSchema,
     stable: poolSchema,
     canary: poolSchema,

@@ -11,8 +11,8 @@ import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { AnswerCounts } from './answers.js';
 import { trustedProxyMatcher } from './headers.js';
-import { HealthChecker, type HealthPolicy } from './health.js';
-import { awaitHealthy, healthOf, untilSettled, type Health } from './health-wait.js';
+import { HealthChecker, PENDING_INTERVAL_MS, type HealthPolicy } from './health.js';
+import { awaitHealthy, healthOf, untilSettled, type GateResult, type Health } from './health-wait.js';
 import { Ingress } from './ingress.js';
 import { ProxyServer } from './server.js';
 import { buildTable, stickyRuntime, type PoolRuntime, type RoutingTable, type ServiceRoute } from './table.js';
@@ -178,14 +178,22 @@ export class DataPlane {
    * Resolves once every target in `ids` of the service's pool has passed its health check (at once
    * when the service has none), or with the reason it did not by `deadline` (epoch ms).
    */
-  awaitHealthy(name: string, pool: PoolName, ids: readonly string[], deadline: number, signal?: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }> {
+  awaitHealthy(name: string, pool: PoolName, ids: readonly string[], deadline: number, signal?: AbortSignal): Promise<GateResult> {
     return awaitHealthy({ health: this.health, clock: this.deps.clock, targets: () => this.table.routes.get(name)?.[pool].targets ?? [] }, ids, deadline, signal);
   }
 
-  /** At start: waits (at most `maxMs`) until every health-checked target has had a first verdict. */
-  settleHealth(maxMs: number): Promise<void> {
+  /**
+   * At start: waits until every health-checked target has had a first verdict, for as long as the
+   * slowest service needs to pass its threshold if its targets answer, and never more than `capMs`.
+   */
+  settleHealth(capMs = 10_000): Promise<void> {
+    let maxMs = 0;
+    for (const s of this.services.values()) {
+      const hc = s.config.healthCheck;
+      if (hc?.enabled) maxMs = Math.max(maxMs, hc.healthyThreshold * (hc.timeout + Math.min(hc.interval, PENDING_INTERVAL_MS)));
+    }
     const unsettled = (): boolean => this.upstreams.all().some((u) => u.pending && u.lastHealthError === null && this.health.checks(u));
-    return untilSettled(this.health, unsettled, maxMs);
+    return untilSettled(this.health, unsettled, Math.min(maxMs, capMs));
   }
 
   listen(): Promise<AddressInfo> {

@@ -15,6 +15,7 @@ import { hasEligible, noteFailure, noteSuccess } from './balancer.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { pickIn } from './pool-choice.js';
 import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
+import { BODY_FAULT_ANSWER, classify, isIdempotent, isRequestRefusal, type FailureKind } from './fault.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
 import type { Upstream } from './upstream.js';
@@ -26,29 +27,6 @@ export interface ExchangeEnv {
   readonly viaEntry: string;
   readonly answers: AnswerCounts;
 }
-
-type FailureKind = 'connect' | 'timeout' | 'broken';
-
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
-function classify(code: string, gotHeaders: boolean): FailureKind {
-  if (TIMEOUT_CODES.has(code)) return 'timeout';
-  if (!gotHeaders && CONNECT_CODES.has(code)) return 'connect';
-  return 'broken';
-}
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-// undici refusing the request itself (a header it will not send, a length that does not match the
-// body): the client's request, never the target's doing. Refusals thrown while dispatching are
-// caught by the `dispatching` flag whatever their code (an assertion on a malformed Host, say).
-const REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'ERR_ASSERTION', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE']);
-
-const BODY_FAULT_ANSWER: Record<Exclude<BodyFault, 'client_closed'>, ProxyErrorCode> = {
-  body_timeout: 'request_timeout',
-  body_too_large: 'payload_too_large',
-};
 
 function uncork(x: Exchange): void {
   x.uncorkNow();
@@ -85,7 +63,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly extraHeaders: string[] | null,
   ) {
     this.pool = pool;
-    this.retryable = !hasBody && IDEMPOTENT.has(req.method ?? '');
+    this.retryable = !hasBody && isIdempotent(req.method);
     this.body = hasBody ? new RequestBody(req, route.timeouts.body, route.maxRequestBody, this) : null;
     res.on('close', this.onClientClose);
   }
@@ -217,14 +195,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.discarding = false;
     const code = (err as Error & { code?: string }).code ?? '';
     if (this.done) return; // veer already answered (a client fault)
-    if (err instanceof ClientBodyError || this.body?.fault) return; // handled by onBodyFault
+    if (err instanceof ClientBodyError || this.body?.fault) return; // handled by onFault
     if (this.clientGone || this.res.destroyed) return; // the client left: nothing to record
-    if (refusedNow || (!this.gotHeaders && REQUEST_CODES.has(code))) return this.finishWithError('bad_request');
+    if (refusedNow || (!this.gotHeaders && isRequestRefusal(code))) return this.finishWithError('bad_request');
     const target = this.target as Upstream;
     if (target.cut) return this.drainCut();
     const kind = classify(code, this.gotHeaders);
     // The upstream waited for body bytes the client did not send: the client was too slow.
-    if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders) return this.onBodyFault('body_timeout');
+    if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders) return this.onFault('body_timeout');
     this.pool.window.recordFailure(this.env.clock.now(), kind === 'timeout' ? 'timeout' : 'connect', performance.now() - this.handedAt);
     this.noteTargetFailure();
     if (!this.res.headersSent && this.retry(kind)) return;
@@ -236,12 +214,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finishWithError(kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_unreachable' : 'bad_gateway');
   }
 
-  /** Called by the RequestBody: the client left, stalled or sent too much. Never counted. */
+  /** The client left, stalled or sent too much (from the RequestBody, or a stall seen upstream). Never counted. */
   onFault(fault: BodyFault): void {
-    this.onBodyFault(fault);
-  }
-
-  private onBodyFault(fault: BodyFault): void {
     if (this.done) return;
     this.abortUpstream?.(new ClientBodyError(fault));
     if (fault === 'client_closed') {

@@ -25,8 +25,14 @@ export interface RequestHeaderContext {
   authority: string | undefined;
 }
 
-export interface UpstreamRequestHeaders {
-  headers: string[];
+/** The field names a Connection value makes hop-by-hop, less those it may never remove (and `keep`). */
+export function connectionTokens(value: string, keep?: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const tok of value.split(',')) {
+    const t = tok.trim().toLowerCase();
+    if (t && !NEVER_CONNECTION_LISTED.has(t) && !keep?.has(t)) out.push(t);
+  }
+  return out;
 }
 
 /** Names listed in a Connection header are hop-by-hop too (RFC 9110 §7.6.1). */
@@ -35,10 +41,7 @@ function connectionListed(raw: readonly string[]): Set<string> | null {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    for (const tok of (raw[i + 1] as string).split(',')) {
-      const t = tok.trim().toLowerCase();
-      if (t && !NEVER_CONNECTION_LISTED.has(t)) (extra ??= new Set()).add(t);
-    }
+    for (const t of connectionTokens(raw[i + 1] as string)) (extra ??= new Set()).add(t);
   }
   return extra;
 }

@@ -2,6 +2,7 @@
 // checks") and veer's own start (listen once every checked target has had a first verdict). Both
 // are woken by probes, never by polling, and both are bounded.
 import type { Clock } from '../domain/clock.js';
+import { err, ok, type Result } from '../domain/errors.js';
 import type { HealthChecker } from './health.js';
 import type { Upstream } from './upstream.js';
 
@@ -20,7 +21,7 @@ export interface GateView {
   targets(): readonly Upstream[];
 }
 
-export type GateResult = { ok: true } | { ok: false; reason: string };
+export type GateResult = Result<void, string>;
 
 const RECHECK_MS = 250;
 
@@ -46,9 +47,9 @@ export function awaitHealthy(view: GateView, ids: readonly string[], deadline: n
       resolve(r);
     };
     const check = (): void => {
-      if (missing() === null) finish({ ok: true });
+      if (missing() === null) finish(ok(undefined));
     };
-    const onAbort = (): void => finish({ ok: false, reason: 'aborted' });
+    const onAbort = (): void => finish(err('aborted'));
     const offProbe = view.health.onProbe(check);
     // A target routed later (another replica's write arriving) may already be healthy: no probe of
     // it would wake this wait, so routing is looked at again now and then too.
@@ -61,7 +62,7 @@ export function awaitHealthy(view: GateView, ids: readonly string[], deadline: n
     const timer = setTimeout(
       () => {
         const m = missing();
-        finish(m === null ? { ok: true } : { ok: false, reason: why(m) });
+        finish(m === null ? ok(undefined) : err(why(m)));
       },
       Math.max(0, deadline - view.clock.now()),
     );

@@ -11,11 +11,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 const OWED = Symbol('veer.owed-answers');
+const ENTRY = Symbol('veer.ledger-entry');
+
+/** Handles one request when its turn comes (a shared function: nothing is allocated per request for it). */
+export type Start = (req: IncomingMessage, res: ServerResponse) => void;
 
 interface Entry {
+  readonly ledger: ResponseLedger;
+  readonly socket: Duplex;
+  readonly owed: Owed;
   readonly req: IncomingMessage;
-  /** Handles the request; null once called. */
-  start: (() => void) | null;
+  readonly res: ServerResponse;
+  /** Null once called. */
+  start: Start | null;
 }
 
 interface Owed {
@@ -29,6 +37,13 @@ interface Owed {
 }
 
 type LedgerSocket = Duplex & { [OWED]?: Owed };
+type LedgerResponse = ServerResponse & { [ENTRY]?: Entry };
+
+/** One listener shared by every response: its entry travels on the response itself. */
+function onResponseClose(this: LedgerResponse): void {
+  const entry = this[ENTRY];
+  if (entry !== undefined) entry.ledger.release(entry);
+}
 
 export class ResponseLedger {
   private count = 0;
@@ -40,14 +55,15 @@ export class ResponseLedger {
   }
 
   /** Registers `res` and calls `start` now, or once the answers before it on this connection are done. */
-  add(socket: Duplex, req: IncomingMessage, res: ServerResponse, start: () => void): void {
+  add(socket: Duplex, req: IncomingMessage, res: ServerResponse, start: Start): void {
     const owed = this.owedOn(socket);
     // The parser reached a new request: whatever body came before it was read whole.
     owed.unreadBody = false;
-    const entry: Entry = { req, start };
+    const entry: Entry = { ledger: this, socket, owed, req, res, start };
     owed.open.set(res, entry);
     this.count++;
-    res.once('close', () => this.release(socket, owed, res));
+    (res as LedgerResponse)[ENTRY] = entry;
+    res.on('close', onResponseClose);
     if (owed.open.size === 1 && !owed.ending && socket.writable) run(entry);
   }
 
@@ -83,10 +99,10 @@ export class ResponseLedger {
     return owed;
   }
 
-  private release(socket: Duplex, owed: Owed, res: ServerResponse): void {
-    const entry = owed.open.get(res);
-    if (entry === undefined) return;
-    owed.open.delete(res);
+  /** @internal (onResponseClose): the response is done; the next one on its connection may start. */
+  release(entry: Entry): void {
+    const { socket, owed, res } = entry;
+    if (!owed.open.delete(res)) return;
     this.count--;
     if (!entry.req.complete) owed.unreadBody = true;
     if (!res.shouldKeepAlive) owed.ending = true;
@@ -117,5 +133,5 @@ export class ResponseLedger {
 function run(entry: Entry): void {
   const start = entry.start;
   entry.start = null;
-  start?.();
+  start?.(entry.req, entry.res);
 }

@@ -1,5 +1,8 @@
 // Host + longest-path-prefix routing. Compiled once per routing table so a lookup is a couple of
 // Map reads and a short scan of the prefixes registered for that host, most specific first.
+import { normalizeHost } from '../domain/host.js';
+
+export { normalizeHost };
 
 export interface RouteSpec<T> {
   hosts: readonly string[];
@@ -67,19 +70,6 @@ export function prefixMatches(prefix: string, path: string): boolean {
   if (!path.startsWith(prefix)) return false;
   if (path.length === prefix.length || prefix.endsWith('/')) return true;
   return path.charCodeAt(prefix.length) === 47; /* '/' */
-}
-
-/** Lower-case, without port and without a trailing dot. */
-export function normalizeHost(h: string): string {
-  let s = h;
-  if (s.charCodeAt(0) === 91 /* '[' */) {
-    const end = s.indexOf(']');
-    return (end === -1 ? s : s.slice(0, end + 1)).toLowerCase();
-  }
-  const colon = s.indexOf(':');
-  if (colon !== -1) s = s.slice(0, colon);
-  if (s.endsWith('.')) s = s.slice(0, -1);
-  return s.toLowerCase();
 }
 
 function pathOf(url: string): string {

@@ -64,23 +64,25 @@ export class ProxyServer {
     this.server.on('clientError', this.onClientError);
     // An Expect other than 100-continue: Node would answer 417 behind veer's back (and a broken body
     // after it would then earn a second answer); answered here, in its turn, through the ledger.
-    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-      this.ledger.add(req.socket, req, res, () => {
-        this.handlers.refused('expectation_failed');
-        const body = JSON.stringify({ error: { code: 'expectation_failed', message: 'only "Expect: 100-continue" is supported' } });
-        res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
-      });
-    });
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.ledger.add(req.socket, req, res, this.refuseExpectation));
     this.ledger.onIdle = () => this.drained?.();
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // The upstream's own Date header is passed through; Node must not add a second one.
     res.sendDate = false;
-    this.ledger.add(req.socket, req, res, () => {
-      if (this.closing) res.shouldKeepAlive = false;
-      this.handlers.request(req, res);
-    });
+    this.ledger.add(req.socket, req, res, this.startRequest);
+  };
+
+  private readonly startRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.closing) res.shouldKeepAlive = false;
+    this.handlers.request(req, res);
+  };
+
+  private readonly refuseExpectation = (_req: IncomingMessage, res: ServerResponse): void => {
+    this.handlers.refused('expectation_failed');
+    const body = JSON.stringify({ error: { code: 'expectation_failed', message: 'only "Expect: 100-continue" is supported' } });
+    res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -36,7 +36,7 @@ export class Upstream implements BalancedTarget {
   constructor(
     address: TargetAddress,
     opts: UpstreamOptions,
-    /** Shared under this key by every service with the same connection options. */
+    /** Its key in the UpstreamSet: service, target and connection options (see keyOf). */
     readonly key: string = address.id,
   ) {
     this.address = address;
@@ -64,7 +64,7 @@ export class Upstream implements BalancedTarget {
 
 /** Keeps one Upstream per target id; releases the ones no routing table uses any more. */
 export class UpstreamSet {
-  /** By key: the target id, plus the connection options when a service overrides them. */
+  /** By key: service, target id and connection options (see keyOf). */
   private readonly byKey = new Map<string, Upstream>();
   /** Released upstreams still finishing their in-flight requests, by key. */
   private readonly closing = new Map<string, { upstream: Upstream; done: Promise<void> }>();

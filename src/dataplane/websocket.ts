@@ -9,7 +9,7 @@ import httpProxy from 'http-proxy';
 import type { Clock, Random } from '../domain/clock.js';
 import type { AnswerCounts } from './answers.js';
 import { admit, hostFieldCount } from './admission.js';
-import { peerAddress, viaHasLoop } from './headers.js';
+import { connectionTokens, peerAddress, viaHasLoop } from './headers.js';
 import { choosePoolFor, overrideOf, pickIn } from './pool-choice.js';
 import { answerRaw, messageOf, statusOf, type ProxyErrorCode } from './responses.js';
 import type { PoolRuntime, RoutingTable } from './table.js';
@@ -42,16 +42,8 @@ const CLOSE_GRACE_MS = 1_000;
 // Hop-by-hop fields of the client's upgrade request that must not reach the upstream (Node has
 // answered any Expect itself).
 const UPGRADE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', 'proxy-authorization', 'expect'];
-// Fields a Connection header may never remove: they route the handshake or veer sets them.
-const KEPT = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via']);
-
-function connectionListed(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  return value
-    .split(',')
-    .map((t) => t.trim().toLowerCase())
-    .filter((t) => t !== '' && !KEPT.has(t));
-}
+// Beyond what no Connection header may remove (headers.ts), the fields the handshake itself needs.
+const HANDSHAKE = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
 
 function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts): void {
   answers.note(code);
@@ -151,7 +143,7 @@ export class WebSocketProxy {
   private setForwardedHeaders(req: IncomingMessage, peer: string, authority: string | undefined): void {
     const h = req.headers;
     if (authority !== undefined) h.host = authority;
-    for (const name of connectionListed(h.connection)) delete h[name];
+    for (const name of connectionTokens(h.connection ?? '', HANDSHAKE)) delete h[name];
     h.connection = 'Upgrade';
     for (const name of UPGRADE_HOP_BY_HOP) delete h[name];
     const trusted = this.opts.isTrusted(peer);

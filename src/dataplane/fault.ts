@@ -1,0 +1,34 @@
+// Who is at fault when an upstream exchange fails: the upstream (a connect failure, a timeout, a
+// broken answer: the pool's errors), or the client's request (undici refusing to send it, the
+// client's body going wrong: never the pool's). Pure lookups, so exchange.ts keeps only the flow.
+import type { BodyFault } from './request-body.js';
+import type { ProxyErrorCode } from './responses.js';
+
+export type FailureKind = 'connect' | 'timeout' | 'broken';
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** An upstream failure, by undici's error code and whether the response headers had arrived. */
+export function classify(code: string, gotHeaders: boolean): FailureKind {
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (!gotHeaders && CONNECT_CODES.has(code)) return 'connect';
+  return 'broken';
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export const isIdempotent = (method: string | undefined): boolean => IDEMPOTENT.has(method ?? '');
+
+// undici refusing the request itself (a header it will not send, a length that does not match the
+// body): the client's request, never the target's doing. Refusals thrown while dispatching are
+// caught by the exchange's `dispatching` flag whatever their code (an assertion on a malformed Host).
+const REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'ERR_ASSERTION', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE']);
+
+export const isRequestRefusal = (code: string): boolean => REQUEST_CODES.has(code);
+
+/** veer's answer to a client's body fault (a client that left gets none). */
+export const BODY_FAULT_ANSWER: Record<Exclude<BodyFault, 'client_closed'>, ProxyErrorCode> = {
+  body_timeout: 'request_timeout',
+  body_too_large: 'payload_too_large',
+};
