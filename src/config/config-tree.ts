@@ -4,7 +4,8 @@
 import type { z } from 'zod';
 import type { EndpointConfig } from '../docker/endpoint.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
-import { configSchema, serviceSchema, type ListenAddress } from './schema.js';
+import { configSchema, serviceSchema } from './schema.js';
+import type { ListenAddress } from './values.js';
 
 export const POOLS = ['stable', 'canary'] as const;
 export type PoolKey = (typeof POOLS)[number];

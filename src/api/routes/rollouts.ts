@@ -4,7 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { configErrorMap } from '../../config/problems.js';
-import { rolloutOverridesSchema, targetString } from '../../config/schema.js';
+import { rolloutOverridesSchema } from '../../config/schema.js';
+import { targetString } from '../../config/values.js';
 import { assertNever, ValidationError, type Problem } from '../../domain/errors.js';
 import { parseTarget } from '../../domain/target.js';
 import { sendError } from '../errors.js';
