@@ -67,7 +67,13 @@ async function openVeer(app) {
       admin: { listen: '127.0.0.1:0' },
       state: { store: 'memory' },
       docker: { owner: RUN },
-      services: [{ name: 'web', stable: { docker: { selector: { app }, port: 8080 } }, rollout: { ...POLICY, healthTimeout: '30s' } }],
+      services: [
+        {
+          name: 'web',
+          stable: { docker: { selector: { app }, port: 8080 } },
+          rollout: { ...POLICY, healthTimeout: '30s' },
+        },
+      ],
     },
     {},
   );
@@ -269,7 +275,11 @@ A client-visible failure is a status ≥ 500 or a network error.
 ${table(
   ['figure', 'median', 'max', 'target'],
   [
-    row('good (veer-test-app:2): s POST → canary-ready (clone 2 containers, start, health-gate)', col(good, 'ready'), 2),
+    row(
+      'good (veer-test-app:2): s POST → canary-ready (clone 2 containers, start, health-gate)',
+      col(good, 'ready'),
+      2,
+    ),
     row('good: s canary-ready → promoting (steps 25 % and 100 %, judged)', col(good, 'shifting'), 2),
     row('good: s promoting → succeeded (drain, restart policy no, stop, remove 2 old)', col(good, 'removing'), 2),
     row('good: s POST → succeeded (total)', col(good, 'total'), 2),
@@ -309,7 +319,10 @@ process.on('SIGINT', () => {
 });
 
 try {
-  await Promise.race([engine.ping(), sleep(5_000).then(() => Promise.reject(new Error('no Docker engine answered within 5 s')))]);
+  await Promise.race([
+    engine.ping(),
+    sleep(5_000).then(() => Promise.reject(new Error('no Docker engine answered within 5 s'))),
+  ]);
   const body = render(await measure());
   writeSection('docker', body);
   console.log(body);

@@ -13,7 +13,15 @@ import { machineLine, table, writeSection } from './sections.mjs';
 const RUNS = Number(process.env.JUDGE_RUNS ?? 1000);
 const MAX_SIM_MS = 40 * 60_000;
 const policy = rolloutPolicySchema.parse({});
-const BASE = { rps: 100, stableErr: 0.005, canaryErr: 0.005, medianMs: 20, sigma: 0.5, canaryLatencyX: 1, burst: false };
+const BASE = {
+  rps: 100,
+  stableErr: 0.005,
+  canaryErr: 0.005,
+  medianMs: 20,
+  sigma: 0.5,
+  canaryLatencyX: 1,
+  burst: false,
+};
 
 const SCENARIOS = [
   { name: 'healthy canary (both 0.5% errors, same latency)', ...BASE, expect: 'promote' },
@@ -89,7 +97,13 @@ async function simulate(sc, rand) {
     now += 1000;
     if ((t / 1000) % (policy.analysisInterval / 1000) === 0) await c.analyze('svc');
     const phase = c.status('svc')?.phase;
-    if (phase === 'succeeded' || phase === 'rolling-back' || phase === 'rolled-back' || phase === 'paused' || phase === 'promoting') {
+    if (
+      phase === 'succeeded' ||
+      phase === 'rolling-back' ||
+      phase === 'rolled-back' ||
+      phase === 'paused' ||
+      phase === 'promoting'
+    ) {
       await c.stop();
       return { phase, canaryServed, seconds: t / 1000 };
     }
@@ -115,7 +129,9 @@ for (const [i, sc] of SCENARIOS.entries()) {
     } else out.held++;
   }
   rows.push({ sc, out });
-  console.log(`${sc.name}: rolled back ${pct(out.rolledBack)}, promoted ${pct(out.promoted)}, held ${pct(out.held)}, median canary requests before rollback ${median(out.served) ?? 'n/a'}`);
+  console.log(
+    `${sc.name}: rolled back ${pct(out.rolledBack)}, promoted ${pct(out.promoted)}, held ${pct(out.held)}, median canary requests before rollback ${median(out.served) ?? 'n/a'}`,
+  );
 }
 
 const verdicts = {
@@ -135,7 +151,13 @@ chance per second. "held" = paused at the progress deadline (or still running af
 
 ${table(
   ['scenario', 'rolled back', 'promoted', 'held', 'median canary requests before rollback'],
-  rows.map(({ sc, out }) => [sc.name, pct(out.rolledBack), pct(out.promoted), pct(out.held), String(median(out.served) ?? 'n/a')]),
+  rows.map(({ sc, out }) => [
+    sc.name,
+    pct(out.rolledBack),
+    pct(out.promoted),
+    pct(out.held),
+    String(median(out.served) ?? 'n/a'),
+  ]),
 )}
 
 Targets: healthy rolled back ≤ 1%: ${mark(verdicts.healthy)}; 5x caught ≥ 99%: ${mark(verdicts.x5)}; 2x caught ≥ 90%: ${mark(verdicts.x2)};

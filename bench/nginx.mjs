@@ -67,7 +67,11 @@ export async function startNginx(bin, { upstreamA, upstreamB, cpu }) {
   const conf = path.join(dir, 'nginx.conf');
   writeFileSync(conf, nginxConf(dir, port, upstreamA, upstreamB));
   const child = startChild('nginx', bin, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { cpu });
-  const ready = await pollUntil(port, '/', (s) => s === 200, { attempts: 100, intervalMs: 100, alive: () => !child.exited });
+  const ready = await pollUntil(port, '/', (s) => s === 200, {
+    attempts: 100,
+    intervalMs: 100,
+    alive: () => !child.exited,
+  });
   if (!ready.ok) {
     await stopChild(child);
     throw new Error(`nginx did not become ready (${ready.reason}, last status ${ready.last})\n${tail(child)}`);

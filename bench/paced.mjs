@@ -8,7 +8,11 @@ import { performance } from 'node:perf_hooks';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const url = new URL(opts.url);
-const clients = Array.from({ length: opts.connections }, () => new Client(url.origin, { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 10_000, bodyTimeout: 10_000 }));
+const clients = Array.from(
+  { length: opts.connections },
+  () =>
+    new Client(url.origin, { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 10_000, bodyTimeout: 10_000 }),
+);
 
 function phase(durationS, rec) {
   return new Promise((resolve) => {

@@ -11,7 +11,9 @@ let interrupted = false;
 export const wasInterrupted = () => interrupted;
 
 /** Path to `taskset`, or null when it is missing (then everything runs unpinned). */
-export const tasksetPath = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p)) ?? (spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() || null);
+export const tasksetPath =
+  ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p)) ??
+  (spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() || null);
 
 /** Register a synchronous clean-up (temp dirs) that also runs on error and SIGINT. */
 export function onCleanup(fn) {
@@ -77,7 +79,10 @@ export function waitForJsonLine(child, pick, timeoutMs) {
       child.onJson = null;
       fn(v);
     };
-    const timer = setTimeout(() => finish(reject, new Error(`${child.name}: no result within ${timeoutMs} ms\n${tail(child)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(reject, new Error(`${child.name}: no result within ${timeoutMs} ms\n${tail(child)}`)),
+      timeoutMs,
+    );
     child.onJson = (v) => {
       if (pick(v)) finish(resolve, v);
     };

@@ -37,7 +37,11 @@ export function selfTimes(profile) {
     totals.set(key, (totals.get(key) ?? 0) + dt);
     totalUs += dt;
   }
-  const rows = [...totals.entries()].map(([fn, us]) => ({ fn, ms: us / 1000, pct: totalUs ? (100 * us) / totalUs : 0 }));
+  const rows = [...totals.entries()].map(([fn, us]) => ({
+    fn,
+    ms: us / 1000,
+    pct: totalUs ? (100 * us) / totalUs : 0,
+  }));
   rows.sort((a, b) => b.ms - a.ms);
   return { totalMs: totalUs / 1000, rows };
 }
@@ -46,13 +50,16 @@ function frameKey(cf) {
   const name = cf.functionName || '(anonymous)';
   if (!cf.url) return name;
   const url = cf.url.replace(/^file:\/\//, '');
-  const short = url.includes('/node_modules/') ? url.slice(url.lastIndexOf('/node_modules/') + 1) : url.replace(/^.*\/dist\//, 'dist/');
+  const short = url.includes('/node_modules/')
+    ? url.slice(url.lastIndexOf('/node_modules/') + 1)
+    : url.replace(/^.*\/dist\//, 'dist/');
   return `${name} ${short}:${cf.lineNumber + 1}`;
 }
 
 export function formatTopSelf(file, n = 15) {
   const { totalMs, rows } = selfTimes(JSON.parse(readFileSync(file, 'utf8')));
   const lines = [`Top ${n} self-time functions in veer (${path.basename(file)}, ${totalMs.toFixed(0)} ms sampled):`];
-  for (const r of rows.slice(0, n)) lines.push(`  ${r.ms.toFixed(1).padStart(9)} ms ${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
+  for (const r of rows.slice(0, n))
+    lines.push(`  ${r.ms.toFixed(1).padStart(9)} ms ${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
   return lines.join('\n');
 }

@@ -21,7 +21,18 @@ import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { DISTURBED_CORES, otherCores, snapshotOthers } from './cpu.mjs';
 import { HOST, freePort, pollUntil } from './net.mjs';
-import { installExitHandlers, killAllNow, onCleanup, sleep, startChild, stopChild, tail, tasksetPath, waitForJsonLine, wasInterrupted } from './procs.mjs';
+import {
+  installExitHandlers,
+  killAllNow,
+  onCleanup,
+  sleep,
+  startChild,
+  stopChild,
+  tail,
+  tasksetPath,
+  waitForJsonLine,
+  wasInterrupted,
+} from './procs.mjs';
 import { machineLine, table, writeSection } from './sections.mjs';
 import { startUpstream } from './targets.mjs';
 import { veerConfig } from './veer.mjs';
@@ -71,7 +82,12 @@ async function startRedis(cpu) {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'veer-bench-redis-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  const child = startChild('redis-server', 'redis-server', ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir], { cpu });
+  const child = startChild(
+    'redis-server',
+    'redis-server',
+    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir],
+    { cpu },
+  );
   for (let i = 0; i < 100 && !child.exited; i++) {
     if (await redisPing(port)) return { port, url: `redis://${HOST}:${port}`, child };
     await sleep(50);
@@ -90,9 +106,13 @@ async function startVeer(s, name, { state, cpu, upstreams }) {
   const adminPort = await freePort();
   const base = veerConfig({ port, adminPort, upstreamA: upstreams.a.port, upstreamB: upstreams.b.port });
   const config = base.replace('state: { store: memory }', state);
-  if (state !== 'state: { store: memory }' && config === base) throw new Error('veerConfig() changed: cannot set the state store');
+  if (state !== 'state: { store: memory }' && config === base)
+    throw new Error('veerConfig() changed: cannot set the state store');
   writeFileSync(path.join(dir, 'veer.yaml'), config);
-  const child = startChild(name, process.execPath, [cli, 'start', '-c', path.join(dir, 'veer.yaml')], { cpu, cwd: dir });
+  const child = startChild(name, process.execPath, [cli, 'start', '-c', path.join(dir, 'veer.yaml')], {
+    cpu,
+    cwd: dir,
+  });
   const alive = () => !child.exited;
   const ready = await pollUntil(adminPort, '/readyz', (st) => st === 200, { attempts: 150, intervalMs: 100, alive });
   if (!ready.ok) {
@@ -104,13 +124,25 @@ async function startVeer(s, name, { state, cpu, upstreams }) {
 
 /** autocannon in a worker on the load CPU; the result JSON plus how busy other processes were. */
 async function runLoad(s, port) {
-  const opts = { url: `http://${HOST}:${port}/`, connections: s.connections, durationS: s.durationS, warmupS: s.warmupS };
+  const opts = {
+    url: `http://${HOST}:${port}/`,
+    connections: s.connections,
+    durationS: s.durationS,
+    warmupS: s.warmupS,
+  };
   const before = snapshotOthers();
   const t0 = Date.now();
-  const child = startChild('load', process.execPath, [path.join(here, 'load.mjs'), JSON.stringify(opts)], { cpu: s.loadCpu });
+  const child = startChild('load', process.execPath, [path.join(here, 'load.mjs'), JSON.stringify(opts)], {
+    cpu: s.loadCpu,
+  });
   try {
     const r = await waitForJsonLine(child, (v) => v.result === true, (s.warmupS + s.durationS + 60) * 1000);
-    return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000), startedAt: t0, endedAt: Date.now() };
+    return {
+      ...r,
+      otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000),
+      startedAt: t0,
+      endedAt: Date.now(),
+    };
   } finally {
     await stopChild(child, 5_000);
   }
@@ -123,7 +155,8 @@ async function leastDisturbed(s, port) {
     const r = { ...(await runLoad(s, port)), attempts: attempt };
     if (!best || (r.otherCores ?? 0) < (best.otherCores ?? 0)) best = r;
     if ((r.otherCores ?? 0) < DISTURBED_CORES || wasInterrupted()) break;
-    if (attempt <= s.retries) console.log(`    other processes used ${r.otherCores.toFixed(2)} cores: retrying (${attempt}/${s.retries})`);
+    if (attempt <= s.retries)
+      console.log(`    other processes used ${r.otherCores.toFixed(2)} cores: retrying (${attempt}/${s.retries})`);
   }
   return best;
 }
@@ -188,7 +221,10 @@ async function burst(ports, n) {
 async function mergedLag(s, source, ports) {
   const merged = async (from) => {
     const to = Date.now();
-    const [st, ca] = await Promise.all([source.totals('bench', 'stable', from, to), source.totals('bench', 'canary', from, to)]);
+    const [st, ca] = await Promise.all([
+      source.totals('bench', 'stable', from, to),
+      source.totals('bench', 'canary', from, to),
+    ]);
     return st.requests + ca.requests;
   };
   const out = [];
@@ -206,7 +242,9 @@ async function mergedLag(s, source, ports) {
       }
       await sleep(10);
     }
-    console.log(`  burst ${i + 1}: ${b.sent} requests in ${b.endedAt - b.startedAt} ms (${b.failed} failed); merged after ${lagMs ?? '> 10000'} ms`);
+    console.log(
+      `  burst ${i + 1}: ${b.sent} requests in ${b.endedAt - b.startedAt} ms (${b.failed} failed); merged after ${lagMs ?? '> 10000'} ms`,
+    );
     out.push({ ...b, lagMs });
   }
   return out;
@@ -220,7 +258,9 @@ async function passes(s, targets) {
     for (const name of order) {
       console.log(`  round ${round + 1}, veer (${name}): ${s.warmupS}s warm-up + ${s.durationS}s …`);
       const r = await leastDisturbed(s, targets[name].port);
-      console.log(`    ${Math.round(r.reqPerSecMean)} req/s, p99 ${r.p99?.toFixed(2)} ms, other procs ${r.otherCores?.toFixed(2) ?? 'n/a'} cores`);
+      console.log(
+        `    ${Math.round(r.reqPerSecMean)} req/s, p99 ${r.p99?.toFixed(2)} ms, other procs ${r.otherCores?.toFixed(2) ?? 'n/a'} cores`,
+      );
       results[name].push(r);
     }
   }
@@ -234,10 +274,15 @@ async function run(s, upstreams, redisUrl) {
   let stopLight = null;
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
-    for (const name of ['replica 2', 'replica 3']) started.push(await startVeer(s, `veer (${name})`, { state, cpu: s.loadCpu, upstreams }));
+    for (const name of ['replica 2', 'replica 3'])
+      started.push(await startVeer(s, `veer (${name})`, { state, cpu: s.loadCpu, upstreams }));
     const redis = await startVeer(s, 'veer (redis)', { state, cpu: s.proxyCpu, upstreams });
     started.push(redis);
-    const memory = await startVeer(s, 'veer (memory)', { state: 'state: { store: memory }', cpu: s.proxyCpu, upstreams });
+    const memory = await startVeer(s, 'veer (memory)', {
+      state: 'state: { store: memory }',
+      cpu: s.proxyCpu,
+      upstreams,
+    });
     started.push(memory);
     stopLight = lightTraffic([started[0].port, started[1].port], LIGHT_RPS);
     const load = await passes(s, { memory, redis });
@@ -297,7 +342,9 @@ function disturbance(results) {
 
 function render(s, startedAt, r) {
   // Each round's two passes ran back to back: their ratio cancels the slow drift that moves both.
-  const ratios = r.load.redis.map((x, i) => x.reqPerSecMean / (r.load.memory[i]?.reqPerSecMean ?? Number.NaN)).filter(Number.isFinite);
+  const ratios = r.load.redis
+    .map((x, i) => x.reqPerSecMean / (r.load.memory[i]?.reqPerSecMean ?? Number.NaN))
+    .filter(Number.isFinite);
   const ratio = median(ratios);
   const spread = ratios.length ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×` : 'n/a';
   const lags = r.lag.map((b) => b.lagMs);
@@ -324,8 +371,18 @@ the worst case can exceed 2 s, the bursts sample it.
 ${table(
   ['check', 'value', 'target', 'result'],
   [
-    ["redis / memory req/s (median of the rounds' ratios)", ratio === null ? 'n/a' : `${ratio.toFixed(3)}× (rounds ${spread})`, '≥ 0.95×', ratio === null ? 'n/a' : mark(ratio >= 0.95)],
-    ['merged metrics lag (worst burst)', worst === null ? '> 10 s' : `${(worst / 1000).toFixed(2)} s`, '≤ 2 s', mark(worst !== null && worst <= 2_000)],
+    [
+      "redis / memory req/s (median of the rounds' ratios)",
+      ratio === null ? 'n/a' : `${ratio.toFixed(3)}× (rounds ${spread})`,
+      '≥ 0.95×',
+      ratio === null ? 'n/a' : mark(ratio >= 0.95),
+    ],
+    [
+      'merged metrics lag (worst burst)',
+      worst === null ? '> 10 s' : `${(worst / 1000).toFixed(2)} s`,
+      '≤ 2 s',
+      mark(worst !== null && worst <= 2_000),
+    ],
   ],
 )}
 

@@ -33,7 +33,11 @@ const cores = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
 /** rows: [{ target, result }] where result is a worker's JSON or { skipped: reason }. */
 function resultTable(firstHead, rows) {
   const head = [firstHead, 'req/s (mean)', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'other procs, cores'];
-  const body = rows.map(({ target, result: r }) => (r.skipped ? [target, `skipped: ${r.skipped}`, '', '', '', ''] : [target, rps(r.reqPerSecMean), ms(r.p50), ms(r.p99), bad(r), cores(r.otherCores)]));
+  const body = rows.map(({ target, result: r }) =>
+    r.skipped
+      ? [target, `skipped: ${r.skipped}`, '', '', '', '']
+      : [target, rps(r.reqPerSecMean), ms(r.p50), ms(r.p99), bad(r), cores(r.otherCores)],
+  );
   return markdownTable(head, body);
 }
 
@@ -62,10 +66,30 @@ export function checks({ sat, fixed }) {
   const burst = p99Delta(fixed?.autocannon);
   const judge = (v, pass) => (v === null ? 'n/a' : pass(v) ? 'PASS' : 'MISS');
   return [
-    { name: 'veer / http-proxy req/s', shown: fmtRatio(vsHttpProxy), target: '≥ 1.80×', status: judge(vsHttpProxy, (v) => v >= 1.8) },
-    { name: 'veer / nginx req/s', shown: fmtRatio(vsNginx), target: '≥ 0.45×', status: judge(vsNginx, (v) => v >= 0.45) },
-    { name: 'fixed-rate p99 veer − direct (paced)', shown: fmtDelta(paced), target: '≤ 2 ms', status: judge(paced, (v) => v <= 2) },
-    { name: 'same, autocannon overallRate (bursty, info)', shown: fmtDelta(burst), target: '(≤ 2 ms)', status: judge(burst, (v) => v <= 2) },
+    {
+      name: 'veer / http-proxy req/s',
+      shown: fmtRatio(vsHttpProxy),
+      target: '≥ 1.80×',
+      status: judge(vsHttpProxy, (v) => v >= 1.8),
+    },
+    {
+      name: 'veer / nginx req/s',
+      shown: fmtRatio(vsNginx),
+      target: '≥ 0.45×',
+      status: judge(vsNginx, (v) => v >= 0.45),
+    },
+    {
+      name: 'fixed-rate p99 veer − direct (paced)',
+      shown: fmtDelta(paced),
+      target: '≤ 2 ms',
+      status: judge(paced, (v) => v <= 2),
+    },
+    {
+      name: 'same, autocannon overallRate (bursty, info)',
+      shown: fmtDelta(burst),
+      target: '(≤ 2 ms)',
+      status: judge(burst, (v) => v <= 2),
+    },
   ];
 }
 
@@ -80,7 +104,10 @@ function bottleneckNotes(sat) {
   for (const { target, result } of sat) {
     if (target === 'direct' || result.skipped) continue;
     const share = result.reqPerSecMean / direct.reqPerSecMean;
-    const verdict = share >= 0.9 ? 'the upstream/load-generator side may be the bottleneck' : 'the proxy is the bottleneck, not the upstream';
+    const verdict =
+      share >= 0.9
+        ? 'the upstream/load-generator side may be the bottleneck'
+        : 'the proxy is the bottleneck, not the upstream';
     notes.push(`${target}: ${(share * 100).toFixed(0)}% of direct req/s — ${verdict}.`);
   }
   return notes;
@@ -138,6 +165,9 @@ export function writeResults(file, section) {
   const old = existsSync(file) ? readFileSync(file, 'utf8') : INTRO;
   const s = old.indexOf(START);
   const e = s === -1 ? -1 : old.indexOf(END, s);
-  const next = s !== -1 && e !== -1 ? old.slice(0, s) + block + old.slice(e + END.length) : `${old.replace(/\n*$/, '\n\n')}${block}\n`;
+  const next =
+    s !== -1 && e !== -1
+      ? old.slice(0, s) + block + old.slice(e + END.length)
+      : `${old.replace(/\n*$/, '\n\n')}${block}\n`;
   writeFileSync(file, next);
 }

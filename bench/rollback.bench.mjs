@@ -152,7 +152,9 @@ try {
   const rows = [];
   for (const retry of [false, true]) {
     const r = await run(retry);
-    console.log(`retryCanaryOnStable=${retry}: weight 0 after ${r.toZero?.toFixed(2) ?? 'never'} s, ${r.failures} client-visible failures, phase ${r.phase}`);
+    console.log(
+      `retryCanaryOnStable=${retry}: weight 0 after ${r.toZero?.toFixed(2) ?? 'never'} s, ${r.failures} client-visible failures, phase ${r.phase}`,
+    );
     rows.push(r);
   }
   const [plain, retried] = rows;

@@ -22,11 +22,18 @@ export async function startUpstream(name, cpu) {
  * 'autocannon-rate' (autocannon overallRate) or 'paced' (even spacing, see paced.mjs).
  */
 async function runLoad(s, port, pass) {
-  const base = { url: `http://${HOST}:${port}/`, connections: s.connections, durationS: s.durationS, warmupS: s.warmupS };
+  const base = {
+    url: `http://${HOST}:${port}/`,
+    connections: s.connections,
+    durationS: s.durationS,
+    warmupS: s.warmupS,
+  };
   const [script, opts] = workerFor(pass, base);
   const before = snapshotOthers();
   const t0 = Date.now();
-  const child = startChild('load', process.execPath, [path.join(here, script), JSON.stringify(opts)], { cpu: s.loadCpu });
+  const child = startChild('load', process.execPath, [path.join(here, script), JSON.stringify(opts)], {
+    cpu: s.loadCpu,
+  });
   try {
     const r = await waitForJsonLine(child, (v) => v.result === true, (s.warmupS + s.durationS + 60) * 1000);
     return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
@@ -45,7 +52,8 @@ async function leastDisturbed(s, port, pass) {
     const r = { ...(await runLoad(s, port, pass)), attempts: attempt };
     if (!best || (r.otherCores ?? 0) < (best.otherCores ?? 0)) best = r;
     if ((r.otherCores ?? 0) < DISTURBED_CORES) break;
-    if (attempt <= s.retries) console.log(`    other processes used ${r.otherCores.toFixed(2)} cores: retrying (${attempt}/${s.retries})`);
+    if (attempt <= s.retries)
+      console.log(`    other processes used ${r.otherCores.toFixed(2)} cores: retrying (${attempt}/${s.retries})`);
   }
   return best;
 }
@@ -74,7 +82,9 @@ export async function measure(s, target, ctx, passes, { profile = false } = {}) 
     if (!proxy) return passes.map(() => ({ skipped: 'not installed' }));
     const results = [];
     for (const pass of passes) {
-      console.log(`  ${target}${pass.rate ? ` @ ${pass.rate} req/s (${pass.kind})` : ''}: ${s.warmupS}s warm-up + ${s.durationS}s …`);
+      console.log(
+        `  ${target}${pass.rate ? ` @ ${pass.rate} req/s (${pass.kind})` : ''}: ${s.warmupS}s warm-up + ${s.durationS}s …`,
+      );
       results.push(await leastDisturbed(s, proxy.port, pass));
     }
     return results;
@@ -84,7 +94,8 @@ export async function measure(s, target, ctx, passes, { profile = false } = {}) 
   } finally {
     if (proxy?.stop) {
       const exit = await proxy.stop();
-      if (target === 'veer' && exit.code !== 0) console.error(`  veer exited with ${exit.code ?? exit.signal} (expected 0 on SIGTERM)`);
+      if (target === 'veer' && exit.code !== 0)
+        console.error(`  veer exited with ${exit.code ?? exit.signal} (expected 0 on SIGTERM)`);
     }
   }
 }
@@ -97,7 +108,12 @@ async function startProxy(s, target, ctx, profile) {
     case 'veer':
       return startVeer(ctx.root, { ...ups, profileDir: profile ? ctx.profileDir : undefined });
     case 'http-proxy': {
-      const child = startChild('http-proxy', process.execPath, [path.join(here, 'http-proxy-server.mjs'), String(ctx.a.port)], { cpu: s.proxyCpu });
+      const child = startChild(
+        'http-proxy',
+        process.execPath,
+        [path.join(here, 'http-proxy-server.mjs'), String(ctx.a.port)],
+        { cpu: s.proxyCpu },
+      );
       try {
         const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
         return { port, stop: () => stopChild(child) };

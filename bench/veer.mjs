@@ -40,7 +40,9 @@ export async function startVeer(root, { upstreamA, upstreamB, cpu, profileDir })
   const child = startChild('veer', process.execPath, [...nodeFlags, cli, 'start', '-c', cfg], { cpu, cwd: dir });
   const alive = () => !child.exited;
   const admin = await pollUntil(adminPort, '/readyz', (s) => s === 200, { attempts: 150, intervalMs: 100, alive });
-  const data = admin.ok ? await pollUntil(port, '/', (s) => s === 200, { attempts: 50, intervalMs: 100, alive }) : admin;
+  const data = admin.ok
+    ? await pollUntil(port, '/', (s) => s === 200, { attempts: 50, intervalMs: 100, alive })
+    : admin;
   if (!admin.ok || !data.ok) {
     await stopChild(child);
     const which = admin.ok ? `data port / (last status ${data.last})` : `admin /readyz (last status ${admin.last})`;

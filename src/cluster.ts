@@ -36,7 +36,13 @@ export class ClusterMembership {
 
   constructor(private readonly d: ClusterDeps) {
     const raw = d.redis.raw();
-    this.flusher = new MetricsFlusher({ registry: d.metrics, redis: raw, prefix: d.prefix, clock: d.clock, log: d.log });
+    this.flusher = new MetricsFlusher({
+      registry: d.metrics,
+      redis: raw,
+      prefix: d.prefix,
+      clock: d.clock,
+      log: d.log,
+    });
     this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, clock: d.clock, log: d.log });
     this.lease.onAcquire((token) => d.controller.lead(token));
     this.lease.onLose((reason) => {
@@ -49,7 +55,13 @@ export class ClusterMembership {
   /** Starts flushing and competing for the lease; the registry starts once the admin address is known. */
   async start(adminUrl: string): Promise<void> {
     this.flusher.start();
-    this.registry = new ReplicaRegistry(this.d.redis.raw(), { prefix: this.d.prefix, id: this.d.self, info: { adminUrl, version: this.d.version }, clock: this.d.clock, log: this.d.log });
+    this.registry = new ReplicaRegistry(this.d.redis.raw(), {
+      prefix: this.d.prefix,
+      id: this.d.self,
+      info: { adminUrl, version: this.d.version },
+      clock: this.d.clock,
+      log: this.d.log,
+    });
     await this.registry.start();
     await this.lease.start();
     await this.refresh();
@@ -60,7 +72,11 @@ export class ClusterMembership {
   view(): ClusterView {
     // Only the live lease may say "me": a cached id naming ourselves is stale by definition.
     const leader = this.lease.isLeader() ? this.d.self : this.leaderId === this.d.self ? null : this.leaderId;
-    return { self: this.d.self, leader, replicas: this.replicas.map((r) => ({ id: r.id, seenAt: r.seenAt, adminUrl: r.adminUrl })) };
+    return {
+      self: this.d.self,
+      leader,
+      replicas: this.replicas.map((r) => ({ id: r.id, seenAt: r.seenAt, adminUrl: r.adminUrl })),
+    };
   }
 
   flushStats(): ReturnType<MetricsFlusher['stats']> {

@@ -44,7 +44,13 @@ async function tryStart(v1: Server, v2: Server, dataPort: number, adminPort: num
           sticky: { cookie: 'veer-web' },
           healthCheck: { path: '/healthz', interval: '2s' },
           // A fast policy so the demo takes seconds; production defaults are 30 s steps, 200 requests.
-          rollout: { steps: [10, 50, 100], stepInterval: '2s', analysisInterval: '500ms', minRequests: 40, drainTimeout: '1s' },
+          rollout: {
+            steps: [10, 50, 100],
+            stepInterval: '2s',
+            analysisInterval: '500ms',
+            minRequests: 40,
+            drainTimeout: '1s',
+          },
         },
       ],
     },
@@ -68,7 +74,11 @@ async function split(base: string, n: number, sticky: boolean): Promise<Record<s
 }
 
 async function shift(admin: string, weight: number): Promise<void> {
-  const res = await fetch(`${admin}/v1/services/web/shift`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ weight }) });
+  const res = await fetch(`${admin}/v1/services/web/shift`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ weight }),
+  });
   if (!res.ok) throw new Error(`shift failed: ${res.status} ${await res.text()}`);
 }
 
@@ -87,7 +97,9 @@ async function main(): Promise<void> {
     await shift(admin, weight);
     const fresh = await split(base, 200, false);
     const oneClient = await split(base, 20, true);
-    console.log(`shift web → ${String(weight).padStart(3)}%   200 new visitors: ${fmt(fresh)}   one sticky visitor x20: ${fmt(oneClient)}`);
+    console.log(
+      `shift web → ${String(weight).padStart(3)}%   200 new visitors: ${fmt(fresh)}   one sticky visitor x20: ${fmt(oneClient)}`,
+    );
   }
   const v3 = await demoUpstream('v3', 5);
   console.log('\nprogressive delivery of v2 (healthy), judged from the live traffic veer proxies:');
@@ -95,7 +107,10 @@ async function main(): Promise<void> {
   console.log('\nprogressive delivery of v3 (fails 20% of its requests):');
   await rollout(base, admin, port(v3));
 
-  const status = (await (await fetch(`${admin}/v1/services/web`)).json()) as { pools: { stable: { targets: Array<{ id: string }> } }; metrics: Record<string, { requests: number; p99Ms: number }> };
+  const status = (await (await fetch(`${admin}/v1/services/web`)).json()) as {
+    pools: { stable: { targets: Array<{ id: string }> } };
+    metrics: Record<string, { requests: number; p99Ms: number }>;
+  };
   console.log(
     `\nstable pool is now ${status.pools.stable.targets.map((t) => t.id).join(', ')} (v2). Try:\n  curl -i ${base}/            # Set-Cookie pins you to a pool\n  node dist/cli.js status web --admin ${admin}\n  curl ${admin}/v1/services/web/events\n  curl ${admin}/metrics`,
   );
@@ -159,7 +174,9 @@ async function rollout(base: string, admin: string, targetPort: number): Promise
   }
   done = true;
   await load;
-  console.log(`  → ${r?.phase ?? 'unknown'}${r?.phase === 'rolled-back' ? ` (${r.reason})` : ''}; ${sent} requests served during the rollout, ${failed} failed`);
+  console.log(
+    `  → ${r?.phase ?? 'unknown'}${r?.phase === 'rolled-back' ? ` (${r.reason})` : ''}; ${sent} requests served during the rollout, ${failed} failed`,
+  );
 }
 
 const fmt = (c: Record<string, number>): string =>

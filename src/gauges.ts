@@ -7,12 +7,36 @@ import { bpToPercent } from './domain/weight.js';
 import type { ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
 import type { RolloutController } from './rollout/controller.js';
 
-const PHASES: readonly Phase[] = ['starting', 'progressing', 'paused', 'promoting', 'succeeded', 'rolling-back', 'rolled-back', 'aborted'];
+const PHASES: readonly Phase[] = [
+  'starting',
+  'progressing',
+  'paused',
+  'promoting',
+  'succeeded',
+  'rolling-back',
+  'rolled-back',
+  'aborted',
+];
 
 export function gauges(plane: DataPlane, rollouts: Pick<RolloutController, 'status'>): GaugeFamily[] {
-  const weight: GaugeFamily = { name: 'veer_canary_weight_percent', help: 'Share of traffic routed to the canary pool.', type: 'gauge', samples: [] };
-  const healthy: GaugeFamily = { name: 'veer_target_healthy', help: '1 when the target is healthy and not ejected.', type: 'gauge', samples: [] };
-  const outstanding: GaugeFamily = { name: 'veer_target_outstanding_requests', help: 'Requests in flight to the target.', type: 'gauge', samples: [] };
+  const weight: GaugeFamily = {
+    name: 'veer_canary_weight_percent',
+    help: 'Share of traffic routed to the canary pool.',
+    type: 'gauge',
+    samples: [],
+  };
+  const healthy: GaugeFamily = {
+    name: 'veer_target_healthy',
+    help: '1 when the target is healthy and not ejected.',
+    type: 'gauge',
+    samples: [],
+  };
+  const outstanding: GaugeFamily = {
+    name: 'veer_target_outstanding_requests',
+    help: 'Requests in flight to the target.',
+    type: 'gauge',
+    samples: [],
+  };
   for (const name of plane.serviceNames()) {
     weight.samples.push({ labels: { service: name }, value: bpToPercent(plane.weight(name) ?? 0) });
     for (const pool of POOL_NAMES) {
@@ -23,17 +47,38 @@ export function gauges(plane: DataPlane, rollouts: Pick<RolloutController, 'stat
       }
     }
   }
-  const phase: GaugeFamily = { name: 'veer_rollout_phase', help: "1 for the phase the service's latest rollout is in.", type: 'gauge', samples: [] };
-  const verdict: GaugeFamily = { name: 'veer_rollout_last_verdict', help: '1 for the result of the latest analysis (pass, fail, inconclusive).', type: 'gauge', samples: [] };
-  const step: GaugeFamily = { name: 'veer_rollout_step', help: 'Current step of the latest rollout (0-based).', type: 'gauge', samples: [] };
+  const phase: GaugeFamily = {
+    name: 'veer_rollout_phase',
+    help: "1 for the phase the service's latest rollout is in.",
+    type: 'gauge',
+    samples: [],
+  };
+  const verdict: GaugeFamily = {
+    name: 'veer_rollout_last_verdict',
+    help: '1 for the result of the latest analysis (pass, fail, inconclusive).',
+    type: 'gauge',
+    samples: [],
+  };
+  const step: GaugeFamily = {
+    name: 'veer_rollout_step',
+    help: 'Current step of the latest rollout (0-based).',
+    type: 'gauge',
+    samples: [],
+  };
   for (const name of plane.serviceNames()) {
     const r = rollouts.status(name);
     if (r === null) continue;
     for (const p of PHASES) phase.samples.push({ labels: { service: name, phase: p }, value: r.phase === p ? 1 : 0 });
     step.samples.push({ labels: { service: name }, value: r.step });
-    for (const v of ['pass', 'fail', 'inconclusive'] as const) verdict.samples.push({ labels: { service: name, result: v }, value: r.lastVerdict?.result === v ? 1 : 0 });
+    for (const v of ['pass', 'fail', 'inconclusive'] as const)
+      verdict.samples.push({ labels: { service: name, result: v }, value: r.lastVerdict?.result === v ? 1 : 0 });
   }
-  const inflight: GaugeFamily = { name: 'veer_inflight_requests', help: 'Client requests being proxied now.', type: 'gauge', samples: [{ labels: {}, value: plane.inFlight }] };
+  const inflight: GaugeFamily = {
+    name: 'veer_inflight_requests',
+    help: 'Client requests being proxied now.',
+    type: 'gauge',
+    samples: [{ labels: {}, value: plane.inFlight }],
+  };
   const answers: GaugeFamily = {
     name: 'veer_proxy_answers_total',
     help: 'Requests veer answered itself (refused, cut by a drain, no target) or whose client left, by code; none of them counts against a pool.',

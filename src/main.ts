@@ -46,7 +46,8 @@ export interface RunningVeer {
 
 export const VERSION: string = (() => {
   try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '0.0.0';
   }
@@ -87,15 +88,27 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   const policies = new Map(config.services.map((s) => [s.name, s.rollout]));
   // Docker is only contacted when a service's pools come from it (or gc asks for it).
   let controller: RolloutController | null = null;
-  const stackDeps = { clock, log, routing, latest: (s: string) => controller?.latest(s) ?? null, leading: () => controller?.isLeading() ?? false, refresh: async () => controller?.refresh() };
-  let stack = DockerStack.needed(config) || config.docker.gc ? new DockerStack(openEngines(config, log), config, stackDeps) : null;
+  const stackDeps = {
+    clock,
+    log,
+    routing,
+    latest: (s: string) => controller?.latest(s) ?? null,
+    leading: () => controller?.isLeading() ?? false,
+    refresh: async () => controller?.refresh(),
+  };
+  let stack =
+    DockerStack.needed(config) || config.docker.gc
+      ? new DockerStack(openEngines(config, log), config, stackDeps)
+      : null;
   controller = new RolloutController({
     clock,
     log,
     store,
     routing,
     // With several replicas the judge reads the exact sum of every replica's windows from Redis.
-    metrics: redis ? new MergedMetricsSource({ redis: redis.raw(), prefix: config.state.prefix }) : { totals: async (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
+    metrics: redis
+      ? new MergedMetricsSource({ redis: redis.raw(), prefix: config.state.prefix })
+      : { totals: async (service, pool, from, to) => metrics.pool(service, pool).totals(from, to) },
     drain: (ids, timeoutMs) => plane.drain(ids, timeoutMs),
     emit,
     policyOf: (service) => policies.get(service),
@@ -115,7 +128,17 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     relay = new EventRelay(redis.raw() as unknown as PubSubConnection, config.state.prefix, self, events, log);
     await relay.start();
     await controller.startFollowing(names);
-    cluster = new ClusterMembership({ redis, prefix: config.state.prefix, self, leaseTtlMs: config.state.leaseTtl, clock, log, metrics, controller, version: VERSION });
+    cluster = new ClusterMembership({
+      redis,
+      prefix: config.state.prefix,
+      self,
+      leaseTtlMs: config.state.leaseTtl,
+      clock,
+      log,
+      metrics,
+      controller,
+      version: VERSION,
+    });
   } else {
     await controller.restore(names);
   }
@@ -140,8 +163,19 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
       rollouts: controller,
       events,
       metricsText: () => renderPrometheus(metrics, gauges(plane, controller)),
-      readiness: (): ReadyState => ({ ready: listening, checks: { dataplane: listening ? 'ok' : 'failing', store: redis === null || redis.status() === 'up' ? 'ok' : 'degraded' } }),
-      cluster: () => cluster?.view() ?? { self, leader: self, replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }] },
+      readiness: (): ReadyState => ({
+        ready: listening,
+        checks: {
+          dataplane: listening ? 'ok' : 'failing',
+          store: redis === null || redis.status() === 'up' ? 'ok' : 'degraded',
+        },
+      }),
+      cluster: () =>
+        cluster?.view() ?? {
+          self,
+          leader: self,
+          replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }],
+        },
       prune,
       isSelf: selfAddresses.isSelf,
       token: config.admin.token,
@@ -159,7 +193,12 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     const admin = app.server.address() as AddressInfo;
     selfAddresses.bound({ 'data-plane': data, admin });
     await cluster?.start(`http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`);
-    log.log('info', 'veer started', { version: VERSION, listen: `${data.address}:${data.port}`, admin: `${admin.address}:${admin.port}`, services: plane.serviceNames() });
+    log.log('info', 'veer started', {
+      version: VERSION,
+      listen: `${data.address}:${data.port}`,
+      admin: `${admin.address}:${admin.port}`,
+      services: plane.serviceNames(),
+    });
     return {
       data,
       admin,
@@ -202,7 +241,12 @@ function collectGarbage(stack: DockerStack, controller: RolloutController, log: 
     clearInterval(timer);
     void stack.janitor
       .prune(false)
-      .then((r) => log.log('info', 'garbage collection at start', { removed: r.containers.filter((c) => c.removed).map((c) => c.name), unreachable: r.unreachable }))
+      .then((r) =>
+        log.log('info', 'garbage collection at start', {
+          removed: r.containers.filter((c) => c.removed).map((c) => c.name),
+          unreachable: r.unreachable,
+        }),
+      )
       .catch((e: unknown) => log.log('warn', 'garbage collection at start failed', { error: String(e) }));
   };
   const timer = setInterval(attempt, 1_000);

@@ -21,7 +21,11 @@ export class SelfAddresses {
 
   /** Replaces the configured addresses with the bound ones. */
   bound(addresses: Record<ListenerRole, AddressInfo>): void {
-    this.listeners = (Object.entries(addresses) as Array<[ListenerRole, AddressInfo]>).map(([role, a]) => ({ role, host: a.address, port: a.port }));
+    this.listeners = (Object.entries(addresses) as Array<[ListenerRole, AddressInfo]>).map(([role, a]) => ({
+      role,
+      host: a.address,
+      port: a.port,
+    }));
   }
 
   /** For AdminDeps.isSelf: null when the target is not veer, else why it is. */

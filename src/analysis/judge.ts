@@ -11,7 +11,16 @@
 import type { CheckResult, PoolEvidence, RolloutPolicy, SequentialStats, Verdict } from '../domain/rollout.js';
 import { quantileMs } from '../metrics/histogram.js';
 import { countAbove, P99_SHARE, total } from './exceedance.js';
-import { pValue, RATE_MULTIPLES, RATIO_WEIGHTS, RATIOS, updateRateTest, updateRatioBaseline, updateRatioTest, zeros } from './sequential.js';
+import {
+  pValue,
+  RATE_MULTIPLES,
+  RATIO_WEIGHTS,
+  RATIOS,
+  updateRateTest,
+  updateRatioBaseline,
+  updateRatioTest,
+  zeros,
+} from './sequential.js';
 
 export interface Slice {
   requests: number;
@@ -60,7 +69,12 @@ export function baselineUpper(b: { requests: number; errors: number }): number |
 
 function evidence(s: Slice): PoolEvidence {
   const n = total(s.latency);
-  return { requests: s.requests, errors: s.errors, errorRate: s.requests > 0 ? s.errors / s.requests : 0, p99Ms: quantileMs(s.latency, n, 0.99) };
+  return {
+    requests: s.requests,
+    errors: s.errors,
+    errorRate: s.requests > 0 ? s.errors / s.requests : 0,
+    p99Ms: quantileMs(s.latency, n, 0.99),
+  };
 }
 
 function cloneStats(s: SequentialStats): SequentialStats {
@@ -110,7 +124,15 @@ function accumulate(input: JudgeInput, stats: SequentialStats): { stableRefP99: 
   return { stableRefP99: refP99 };
 }
 
-function check(name: CheckResult['name'], p: number, alpha: number, gateOk: boolean, observed: number | null, limit: number | null, note: string): CheckResult {
+function check(
+  name: CheckResult['name'],
+  p: number,
+  alpha: number,
+  gateOk: boolean,
+  observed: number | null,
+  limit: number | null,
+  note: string,
+): CheckResult {
   const status = p <= alpha && gateOk ? 'fail' : 'pass';
   return { name, status, observed, limit, pValue: p, note };
 }
@@ -127,7 +149,8 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
   m.errorRel = Math.min(m.errorRel, pValue(stats.errorRel, RATIO_WEIGHTS));
   m.latencyAbs = Math.min(m.latencyAbs, pValue(stats.latencyAbs));
   if (stableRefP99 !== null) m.latencyRel = Math.min(m.latencyRel, pValue(stats.latencyRel));
-  const stableIncident = pValue(stats.errorAbsStable) <= alpha && stable.requests > 0 && stable.errorRate > p.maxErrorRate;
+  const stableIncident =
+    pValue(stats.errorAbsStable) <= alpha && stable.requests > 0 && stable.errorRate > p.maxErrorRate;
   const latencyLimitRel = stableRefP99 === null ? null : stableRefP99 * p.maxLatencyRatio;
   // The practical-significance gate of the relative check compares whole-rollout rates, which are
   // steadier than one step's, so a significant regression does not flip in and out of "fail".
@@ -135,7 +158,15 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
   const cumGap = rate(stats.canaryTotal) - rate(stats.baseline);
 
   const checks: CheckResult[] = [
-    check('error-rate', m.errorAbs, alpha, !stableIncident, canary.errorRate, p.maxErrorRate, stableIncident ? 'stable is over the limit too: not blamed on the canary' : ''),
+    check(
+      'error-rate',
+      m.errorAbs,
+      alpha,
+      !stableIncident,
+      canary.errorRate,
+      p.maxErrorRate,
+      stableIncident ? 'stable is over the limit too: not blamed on the canary' : '',
+    ),
     check(
       'error-rate-vs-stable',
       m.errorRel,
@@ -147,33 +178,76 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
     ),
     check('latency', m.latencyAbs, alpha, true, canary.p99Ms, p.maxP99Ms, ''),
     latencyLimitRel === null
-      ? { name: 'latency-vs-stable', status: 'skipped', observed: canary.p99Ms, limit: null, pValue: m.latencyRel, note: 'no concurrent stable traffic with enough requests for a p99' }
+      ? {
+          name: 'latency-vs-stable',
+          status: 'skipped',
+          observed: canary.p99Ms,
+          limit: null,
+          pValue: m.latencyRel,
+          note: 'no concurrent stable traffic with enough requests for a p99',
+        }
       : check('latency-vs-stable', m.latencyRel, alpha, true, canary.p99Ms, latencyLimitRel, ''),
   ];
   const failed = checks.filter((c) => c.status === 'fail');
   if (failed.length > 0) {
     const failFast = failed.some((c) => c.pValue <= alpha * alpha);
-    return { stats, verdict: { result: 'fail', failFast, reason: failed.map(describeFailure).join('; '), checks, canary, stable, at: input.now } };
+    return {
+      stats,
+      verdict: {
+        result: 'fail',
+        failFast,
+        reason: failed.map(describeFailure).join('; '),
+        checks,
+        canary,
+        stable,
+        at: input.now,
+      },
+    };
   }
   const hold = holdReason(p, canary, stable, stableIncident, latencyLimitRel);
   if (hold !== null) {
     for (const c of checks) if (c.status === 'pass' && c.pValue > alpha) c.status = 'inconclusive';
-    return { stats, verdict: { result: 'inconclusive', failFast: false, reason: hold, checks, canary, stable, at: input.now } };
+    return {
+      stats,
+      verdict: { result: 'inconclusive', failFast: false, reason: hold, checks, canary, stable, at: input.now },
+    };
   }
-  return { stats, verdict: { result: 'pass', failFast: false, reason: 'canary within every limit', checks, canary, stable, at: input.now } };
+  return {
+    stats,
+    verdict: {
+      result: 'pass',
+      failFast: false,
+      reason: 'canary within every limit',
+      checks,
+      canary,
+      stable,
+      at: input.now,
+    },
+  };
 }
 
 /** Why the step cannot pass yet (too little data, or point estimates over a limit), or null. */
-function holdReason(p: RolloutPolicy, c: PoolEvidence, s: PoolEvidence, incident: boolean, latencyLimitRel: number | null): string | null {
-  if (incident) return `stable pool error rate ${pct(s.errorRate)} is over the limit ${pct(p.maxErrorRate)}: holding, not blaming the canary`;
-  if (c.requests < p.minRequests) return `not enough data: canary served ${c.requests} of ${p.minRequests} requests this step`;
-  if (c.errorRate > p.maxErrorRate) return `canary error rate ${pct(c.errorRate)} over ${pct(p.maxErrorRate)}, not yet significant`;
+function holdReason(
+  p: RolloutPolicy,
+  c: PoolEvidence,
+  s: PoolEvidence,
+  incident: boolean,
+  latencyLimitRel: number | null,
+): string | null {
+  if (incident)
+    return `stable pool error rate ${pct(s.errorRate)} is over the limit ${pct(p.maxErrorRate)}: holding, not blaming the canary`;
+  if (c.requests < p.minRequests)
+    return `not enough data: canary served ${c.requests} of ${p.minRequests} requests this step`;
+  if (c.errorRate > p.maxErrorRate)
+    return `canary error rate ${pct(c.errorRate)} over ${pct(p.maxErrorRate)}, not yet significant`;
   if (s.requests > 0 && c.errorRate > s.errorRate + p.maxErrorRateIncrease)
     return `canary error rate ${pct(c.errorRate)} over stable ${pct(s.errorRate)} + ${pct(p.maxErrorRateIncrease)}, not yet significant`;
   // A p99 of fewer than 100 samples is one or two requests: noise, not a reason to hold.
   const p99Meaningful = c.requests >= MIN_P99_SAMPLES;
-  if (p99Meaningful && c.p99Ms > p.maxP99Ms) return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
-  if (p99Meaningful && latencyLimitRel !== null && c.p99Ms > latencyLimitRel) return `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel)} (${p.maxLatencyRatio}× stable p99), not yet significant`;
+  if (p99Meaningful && c.p99Ms > p.maxP99Ms)
+    return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
+  if (p99Meaningful && latencyLimitRel !== null && c.p99Ms > latencyLimitRel)
+    return `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel)} (${p.maxLatencyRatio}× stable p99), not yet significant`;
   return null;
 }
 

@@ -35,7 +35,13 @@ export function updateRateTest(logLR: number[], p0: number, n: number, failures:
  * errors makes the test independent of the (unknown) baseline rate, so a platform-wide incident
  * that hits both pools alike produces no evidence against the canary.
  */
-export function updateRatioTest(logLR: number[], canaryN: number, canaryErr: number, stableN: number, stableErr: number): void {
+export function updateRatioTest(
+  logLR: number[],
+  canaryN: number,
+  canaryErr: number,
+  stableN: number,
+  stableErr: number,
+): void {
   if (canaryN <= 0 || stableN <= 0 || canaryErr + stableErr === 0) return;
   const s = canaryN / (canaryN + stableN);
   for (let j = 0; j < RATIOS.length; j++) {
@@ -64,7 +70,8 @@ export function mixtureLogLR(logLR: readonly number[], weights?: readonly number
   let max = -Infinity;
   for (const v of logLR) if (v > max) max = v;
   let sum = 0;
-  for (let j = 0; j < logLR.length; j++) sum += (weights?.[j] ?? 1 / logLR.length) * Math.exp((logLR[j] as number) - max);
+  for (let j = 0; j < logLR.length; j++)
+    sum += (weights?.[j] ?? 1 / logLR.length) * Math.exp((logLR[j] as number) - max);
   return max + Math.log(sum);
 }
 

@@ -74,7 +74,10 @@ function installShutdownAnswer(app: FastifyInstance): void {
   app.addHook('onRequest', async (_request, reply) => {
     if (!closing) return;
     reply.header('connection', 'close');
-    return sendError(reply, new UnavailableError('veer is shutting down: retry on another replica or after the restart'));
+    return sendError(
+      reply,
+      new UnavailableError('veer is shutting down: retry on another replica or after the restart'),
+    );
   });
 }
 

@@ -16,13 +16,19 @@ function shownContentType(contentType: string): string {
   return /^[\x20-\x7e]{1,100}$/.test(contentType) ? `"${contentType}"` : '(not shown: too long or not printable)';
 }
 
-export function clientError(e: FastifyError, contentType: string | undefined, bodyLimit: number): VeerError | undefined {
+export function clientError(
+  e: FastifyError,
+  contentType: string | undefined,
+  bodyLimit: number,
+): VeerError | undefined {
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new VeerError(
         'unsupported_media_type',
         415,
-        contentType ? `unsupported Content-Type ${shownContentType(contentType)}: send application/json` : 'missing Content-Type: send application/json',
+        contentType
+          ? `unsupported Content-Type ${shownContentType(contentType)}: send application/json`
+          : 'missing Content-Type: send application/json',
       );
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new VeerError('payload_too_large', 413, `request body is larger than ${bodyLimit} bytes`);
@@ -43,7 +49,11 @@ export function frameworkError(e: FastifyError, maxParamLength: number): VeerErr
     case 'FST_ERR_BAD_URL':
       return new VeerError('bad_request', 400, 'the request path is not valid (malformed percent-encoding)');
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new VeerError('uri_too_long', 414, `a path segment is longer than ${maxParamLength} characters (service names have at most 63)`);
+      return new VeerError(
+        'uri_too_long',
+        414,
+        `a path segment is longer than ${maxParamLength} characters (service names have at most 63)`,
+      );
     default:
       return internalError();
   }
@@ -62,5 +72,10 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, bodyLimi
     });
     return sendError(reply, internalError());
   });
-  app.setNotFoundHandler(async (_request, reply) => sendError(reply, new VeerError('not_found', 404, 'no such route (the admin API routes are /healthz, /readyz, /metrics and /v1/…)')));
+  app.setNotFoundHandler(async (_request, reply) =>
+    sendError(
+      reply,
+      new VeerError('not_found', 404, 'no such route (the admin API routes are /healthz, /readyz, /metrics and /v1/…)'),
+    ),
+  );
 }

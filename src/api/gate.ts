@@ -25,7 +25,11 @@ export interface Caller {
 
 export class MisdirectedRequestError extends VeerError {
   constructor() {
-    super('misdirected_request', 421, 'the admin API has no token, so it only answers requests addressed to a loopback host name (localhost, 127.0.0.1 or [::1]): use one, or set admin.token');
+    super(
+      'misdirected_request',
+      421,
+      'the admin API has no token, so it only answers requests addressed to a loopback host name (localhost, 127.0.0.1 or [::1]): use one, or set admin.token',
+    );
   }
 }
 
@@ -34,7 +38,8 @@ const missingHost = (): VeerError => new VeerError('bad_request', 400, 'missing 
 /** Null when the caller may go on; else the refusal to send. */
 export function admit(c: Caller, token: string): VeerError | null {
   if (token !== '') {
-    if (!(c.route !== undefined && PUBLIC_ROUTES.has(c.route)) && !bearerMatches(c.authorization, token)) return new UnauthorizedError();
+    if (!(c.route !== undefined && PUBLIC_ROUTES.has(c.route)) && !bearerMatches(c.authorization, token))
+      return new UnauthorizedError();
     return c.host === undefined && c.httpVersion !== '1.0' ? missingHost() : null;
   }
   if (c.host !== undefined) return isLoopbackHostHeader(c.host) ? null : new MisdirectedRequestError();
@@ -46,7 +51,13 @@ export function admit(c: Caller, token: string): VeerError | null {
 
 /** `route`: undefined before routing, which keeps every route protected. */
 function callerOfRaw(raw: IncomingMessage, route: string | undefined): Caller {
-  return { route, host: raw.headers.host, authorization: raw.headers.authorization, httpVersion: raw.httpVersion, peer: raw.socket?.remoteAddress };
+  return {
+    route,
+    host: raw.headers.host,
+    authorization: raw.headers.authorization,
+    httpVersion: raw.httpVersion,
+    peer: raw.socket?.remoteAddress,
+  };
 }
 
 export function callerOf(request: FastifyRequest): Caller {
@@ -75,5 +86,7 @@ export function installGate(app: FastifyInstance, token: string): void {
     if (admit(callerOfRaw(req, undefined), token) === null) res.writeContinue();
     app.server.emit('request', req, res);
   });
-  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => app.server.emit('request', req, res));
+  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+    app.server.emit('request', req, res),
+  );
 }

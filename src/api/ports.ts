@@ -52,7 +52,11 @@ export interface RolloutControl {
   /** 201 with the new rollout; errors as values: NotFoundError, ConflictError (one at a time), ValidationError. */
   start(service: string, req: RolloutRequest): Promise<Result<RolloutStatus>>;
   /** ConflictError (409) naming the phase when the action is invalid in the current phase. */
-  act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>>;
+  act(
+    service: string,
+    action: RolloutAction,
+    opts: { full: boolean; reason: string | null },
+  ): Promise<Result<RolloutStatus>>;
 }
 
 export interface EventFeed {
@@ -88,7 +92,16 @@ export interface ClusterView {
 /** `veer prune`: this installation's containers that no live pool or rollout claims. */
 export interface PruneReport {
   dryRun: boolean;
-  containers: Array<{ endpoint: string; id: string; name: string; service: string; rollout: string | null; reason: string; removed: boolean; error?: string }>;
+  containers: Array<{
+    endpoint: string;
+    id: string;
+    name: string;
+    service: string;
+    rollout: string | null;
+    reason: string;
+    removed: boolean;
+    error?: string;
+  }>;
   unreachable: Array<{ endpoint: string; error: string }>;
 }
 export interface AdminDeps {

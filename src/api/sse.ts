@@ -89,7 +89,11 @@ function begin(reply: FastifyReply): FastifyReply['raw'] {
  * Streams until the client goes away or `end()` is called (app shutdown). Replay and subscription
  * happen in the same tick, so no event falls between them.
  */
-export function openEventStream(reply: FastifyReply, feed: EventFeed, opts: StreamOptions): { end(): void; closed: Promise<void> } {
+export function openEventStream(
+  reply: FastifyReply,
+  feed: EventFeed,
+  opts: StreamOptions,
+): { end(): void; closed: Promise<void> } {
   const res = begin(reply);
   let open = true;
   let unsubscribe: () => void = () => undefined;

@@ -79,7 +79,8 @@ export function parseCliArgs(argv: readonly string[]): Result<ParsedArgs, UsageE
   for (const t of parsed.tokens) if (t.kind === 'option') given.add(t.name as OptionName);
   const values: OptionValues = {};
   for (const [k, v] of Object.entries(parsed.values)) {
-    (values as Record<string, unknown>)[k] = typeof v === 'string' ? unhide(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? unhide(x) : x)) : v;
+    (values as Record<string, unknown>)[k] =
+      typeof v === 'string' ? unhide(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? unhide(x) : x)) : v;
   }
   return ok({ command: positionals[0], positionals: positionals.slice(1), values, given: [...given] });
 }
@@ -90,16 +91,24 @@ function parseWithTokens(args: string[]) {
 
 const ALWAYS_ALLOWED: readonly OptionName[] = ['help', 'version'];
 
-export function checkCommandArgs(args: ParsedArgs, spec: { name: string; options: readonly OptionName[]; positionals: { min: number; max: number } }): Result<void, UsageError> {
+export function checkCommandArgs(
+  args: ParsedArgs,
+  spec: { name: string; options: readonly OptionName[]; positionals: { min: number; max: number } },
+): Result<void, UsageError> {
   for (const name of args.given) {
     if (!spec.options.includes(name) && !ALWAYS_ALLOWED.includes(name)) {
       return err(new UsageError(`option --${name} is not accepted by "veer ${spec.name}"`));
     }
   }
   const n = args.positionals.length;
-  if (n < spec.positionals.min) return err(new UsageError(`"veer ${spec.name}" needs ${spec.positionals.min} argument(s), got ${n}`));
+  if (n < spec.positionals.min)
+    return err(new UsageError(`"veer ${spec.name}" needs ${spec.positionals.min} argument(s), got ${n}`));
   if (n > spec.positionals.max) {
-    return err(new UsageError(`"veer ${spec.name}" takes at most ${spec.positionals.max} argument(s), got ${n}: unexpected "${args.positionals[spec.positionals.max]}"`));
+    return err(
+      new UsageError(
+        `"veer ${spec.name}" takes at most ${spec.positionals.max} argument(s), got ${n}: unexpected "${args.positionals[spec.positionals.max]}"`,
+      ),
+    );
   }
   return ok(undefined);
 }

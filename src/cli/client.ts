@@ -69,11 +69,22 @@ export class AdminClient {
     const url = this.target.url + path;
     const ac = new AbortController();
     try {
-      const res = await request(url, { method: 'GET', headers: this.headers('text/event-stream', false), dispatcher: this.streamAgent(), signal: ac.signal });
+      const res = await request(url, {
+        method: 'GET',
+        headers: this.headers('text/event-stream', false),
+        dispatcher: this.streamAgent(),
+        signal: ac.signal,
+      });
       const type = String(res.headers['content-type'] ?? '');
       if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
         const r = interpret(res.statusCode, await res.body.text(), url);
-        return r.ok ? err({ code: 'bad_response', message: `${url} did not answer with an event stream (HTTP ${res.statusCode})`, problems: [] }) : r;
+        return r.ok
+          ? err({
+              code: 'bad_response',
+              message: `${url} did not answer with an event stream (HTTP ${res.statusCode})`,
+              problems: [],
+            })
+          : r;
       }
       const decoder = new SseDecoder();
       res.body.setEncoding('utf8');
@@ -96,7 +107,11 @@ export class AdminClient {
   }
 
   private streamAgent(): Agent {
-    this.streams ??= new Agent({ connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: STREAM_IDLE_MS });
+    this.streams ??= new Agent({
+      connect: { timeout: this.timeoutMs },
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: STREAM_IDLE_MS,
+    });
     return this.streams;
   }
 
@@ -134,7 +149,12 @@ function interpret(status: number, text: string, url: string): Result<unknown, C
     json = undefined;
   }
   if (status >= 200 && status < 300) {
-    if (json === undefined) return err({ code: 'bad_response', message: `unexpected non-JSON answer from ${url} (HTTP ${status})`, problems: [] });
+    if (json === undefined)
+      return err({
+        code: 'bad_response',
+        message: `unexpected non-JSON answer from ${url} (HTTP ${status})`,
+        problems: [],
+      });
     return ok(json);
   }
   const apiError = (json as { error?: { code?: unknown; message?: unknown; problems?: unknown } } | undefined)?.error;
@@ -147,7 +167,16 @@ function interpret(status: number, text: string, url: string): Result<unknown, C
   return err({ code: 'http_error', message: `HTTP ${status} from ${url}`, problems: [], status });
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+]);
 const TIMEOUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 function errorCodes(e: unknown): string[] {
@@ -156,14 +185,22 @@ function errorCodes(e: unknown): string[] {
   // Happy-eyeballs connects fail with an AggregateError whose members carry the codes.
   const nested = (e as { errors?: unknown }).errors;
   const cause = (e as { cause?: unknown }).cause;
-  return [...(typeof own === 'string' ? [own] : []), ...(Array.isArray(nested) ? nested.flatMap(errorCodes) : []), ...(cause !== undefined && cause !== e ? errorCodes(cause) : [])];
+  return [
+    ...(typeof own === 'string' ? [own] : []),
+    ...(Array.isArray(nested) ? nested.flatMap(errorCodes) : []),
+    ...(cause !== undefined && cause !== e ? errorCodes(cause) : []),
+  ];
 }
 
 function transportFailure(e: unknown, base: string, timeoutMs: number): ClientFailure {
   const codes = errorCodes(e);
   const name = e instanceof Error ? e.name : '';
   if (name === 'TimeoutError' || codes.some((c) => TIMEOUT.has(c))) {
-    return { code: 'timeout', message: `veer admin at ${base} did not answer within ${timeoutMs / 1000}s`, problems: [] };
+    return {
+      code: 'timeout',
+      message: `veer admin at ${base} did not answer within ${timeoutMs / 1000}s`,
+      problems: [],
+    };
   }
   if (codes.some((c) => UNREACHABLE.has(c))) {
     return { code: 'unreachable', message: `cannot reach veer admin at ${base} (is veer running?)`, problems: [] };
@@ -177,7 +214,9 @@ export function failureLines(f: ClientFailure): string[] {
   const items = f.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
   if (items.length === 0) return [`error: ${f.message}`];
   if (items.join('; ') === f.message) {
-    return items.length === 1 ? [`error: ${items[0]}`] : ['error: the request was rejected:', ...items.map((i) => `  - ${i}`)];
+    return items.length === 1
+      ? [`error: ${items[0]}`]
+      : ['error: the request was rejected:', ...items.map((i) => `  - ${i}`)];
   }
   return [`error: ${f.message}`, ...items.map((i) => `  - ${i}`)];
 }

@@ -15,7 +15,10 @@ export function configPath(values: OptionValues, env: NodeJS.ProcessEnv): string
  * when it is invalid and every warning either way. Loaded lazily so client commands start without
  * the YAML and schema modules.
  */
-export async function loadConfigOrReport(values: OptionValues, io: CliIO): Promise<{ config: Config; path: string; warnings: Problem[] } | null> {
+export async function loadConfigOrReport(
+  values: OptionValues,
+  io: CliIO,
+): Promise<{ config: Config; path: string; warnings: Problem[] } | null> {
   const { inspectConfigFile } = await import('../config/load.js');
   const { formatProblems, formatWarning } = await import('../config/problems.js');
   const path = configPath(values, io.env);

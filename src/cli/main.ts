@@ -10,7 +10,18 @@ import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 import { readVersion } from './version.js';
 
-export const COMMANDS: readonly Command[] = [startCommand, validateCommand, statusCommand, shiftCommand, rolloutCommand, promoteCommand, abortCommand, pauseCommand, resumeCommand, pruneCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  validateCommand,
+  statusCommand,
+  shiftCommand,
+  rolloutCommand,
+  promoteCommand,
+  abortCommand,
+  pauseCommand,
+  resumeCommand,
+  pruneCommand,
+];
 
 /** Synopses longer than this get their summary on the next line. */
 const SYNOPSIS_COLUMN = 36;
@@ -22,7 +33,11 @@ export function usage(): string {
     'veer: front-door reverse proxy with canary rollouts',
     '',
     'Usage:',
-    ...COMMANDS.flatMap((c) => (c.synopsis.length > width ? [`  veer ${c.synopsis}`, `${pad}${c.summary}`] : [`  veer ${c.synopsis.padEnd(width)}  ${c.summary}`])),
+    ...COMMANDS.flatMap((c) =>
+      c.synopsis.length > width
+        ? [`  veer ${c.synopsis}`, `${pad}${c.summary}`]
+        : [`  veer ${c.synopsis.padEnd(width)}  ${c.summary}`],
+    ),
     '',
     'Options:',
     '  -c, --config <file>  config file (default: $VEER_CONFIG, else proxy.config.yaml)',

@@ -13,14 +13,21 @@ export interface Session {
 }
 
 /** `timeoutMs`: per call; longer for calls that wait on Docker (prune stops containers). */
-export async function withAdmin(values: OptionValues, io: CliIO, fn: (s: Session) => Promise<ExitCode>, timeoutMs?: number): Promise<ExitCode> {
+export async function withAdmin(
+  values: OptionValues,
+  io: CliIO,
+  fn: (s: Session) => Promise<ExitCode>,
+  timeoutMs?: number,
+): Promise<ExitCode> {
   const target = resolveAdmin(values, io.env);
   if (!target.ok) {
     io.err(`error: ${target.error.message}`);
     return EXIT.usage;
   }
   const client = new AdminClient(target.value, timeoutMs);
-  const report = <T>(r: { ok: true; value: T } | { ok: false; error: Parameters<typeof failureLines>[0] }): T | null => {
+  const report = <T>(
+    r: { ok: true; value: T } | { ok: false; error: Parameters<typeof failureLines>[0] },
+  ): T | null => {
     if (r.ok) return r.value;
     failureLines(r.error).forEach((l) => io.err(l));
     return null;

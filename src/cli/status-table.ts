@@ -75,7 +75,9 @@ export function progressLine(s: ServiceStatus): string {
     r.lastVerdict ? `${r.lastVerdict.result}: ${r.lastVerdict.reason}` : 'no verdict yet',
   ];
   // The usual phase goes without saying; any other one leads the line.
-  return r.phase === 'progressing' ? parts.join(' | ') : [r.phase + (r.reason ? ` (${r.reason})` : ''), ...parts].join(' | ');
+  return r.phase === 'progressing'
+    ? parts.join(' | ')
+    : [r.phase + (r.reason ? ` (${r.reason})` : ''), ...parts].join(' | ');
 }
 
 export function rolloutDetail(r: RolloutStatus): string[] {
@@ -87,8 +89,21 @@ export function rolloutDetail(r: RolloutStatus): string[] {
 }
 
 function verdictLines(v: Verdict): string[] {
-  const pools = (name: string, e: PoolEvidence): string[] => [name, String(e.requests), String(e.errors), pct(e.errorRate), ms(e.p99Ms)];
-  const checks = v.checks.map((c) => [c.name, c.status, observed(c, c.observed), observed(c, c.limit), c.pValue.toFixed(3), c.note]);
+  const pools = (name: string, e: PoolEvidence): string[] => [
+    name,
+    String(e.requests),
+    String(e.errors),
+    pct(e.errorRate),
+    ms(e.p99Ms),
+  ];
+  const checks = v.checks.map((c) => [
+    c.name,
+    c.status,
+    observed(c, c.observed),
+    observed(c, c.limit),
+    c.pValue.toFixed(3),
+    c.note,
+  ]);
   return [
     `last verdict: ${v.result}${v.failFast ? ' (fail fast)' : ''} at ${new Date(v.at).toISOString()}: ${v.reason}`,
     ...align([['POOL', 'REQUESTS', 'ERRORS', 'ERR%', 'P99'], pools('canary', v.canary), pools('stable', v.stable)]),

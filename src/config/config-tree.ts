@@ -74,7 +74,10 @@ function poolParts(raw: unknown): PoolParts {
       if (r.ok) targets.push({ index, target: r.target });
     });
   }
-  const docker = typeof pool.docker === 'object' && pool.docker !== null ? { endpoint: typeof asTree(pool.docker).endpoint === 'string' ? (asTree(pool.docker).endpoint as string) : null } : null;
+  const docker =
+    typeof pool.docker === 'object' && pool.docker !== null
+      ? { endpoint: typeof asTree(pool.docker).endpoint === 'string' ? (asTree(pool.docker).endpoint as string) : null }
+      : null;
   return { targets, docker };
 }
 
@@ -99,7 +102,10 @@ function endpointConfig(raw: unknown): EndpointConfig | null {
 
 function endpointParts(rawDocker: Tree): EndpointParts[] | null {
   // Absent means the schema's default (DOCKER_HOST or the local socket): take it from the schema.
-  const raw = rawDocker.endpoints === undefined ? (configSchema.shape.docker.safeParse({}).data?.endpoints ?? []) : rawDocker.endpoints;
+  const raw =
+    rawDocker.endpoints === undefined
+      ? (configSchema.shape.docker.safeParse({}).data?.endpoints ?? [])
+      : rawDocker.endpoints;
   if (!Array.isArray(raw)) return null;
   return raw.map((e: unknown, index) => {
     const name = asTree(e).name;

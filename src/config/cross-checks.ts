@@ -12,13 +12,20 @@ export function duplicateNames(services: readonly ServiceParts[]): Problem[] {
   for (const s of services) {
     if (s.name === null) continue;
     const prev = seen.get(s.name);
-    if (prev !== undefined) problems.push({ path: `services[${s.index}].name`, message: `duplicate service name "${s.name}" (also services[${prev}])` });
+    if (prev !== undefined)
+      problems.push({
+        path: `services[${s.index}].name`,
+        message: `duplicate service name "${s.name}" (also services[${prev}])`,
+      });
     else seen.set(s.name, s.index);
   }
   return problems;
 }
 
-export function dockerReferences(services: readonly ServiceParts[], endpoints: ConfigParts['docker']['endpoints']): Problem[] {
+export function dockerReferences(
+  services: readonly ServiceParts[],
+  endpoints: ConfigParts['docker']['endpoints'],
+): Problem[] {
   if (endpoints === null) return [];
   const names = new Set(endpoints.flatMap((e) => (e.name === null ? [] : [e.name])));
   const problems: Problem[] = [];
@@ -27,9 +34,13 @@ export function dockerReferences(services: readonly ServiceParts[], endpoints: C
       const docker = s.pools[pool].docker;
       if (docker === null) continue;
       const at = `services[${s.index}].${pool}.docker`;
-      if (endpoints.length === 0) problems.push({ path: at, message: 'needs a Docker engine, but docker.endpoints is empty' });
+      if (endpoints.length === 0)
+        problems.push({ path: at, message: 'needs a Docker engine, but docker.endpoints is empty' });
       else if (docker.endpoint !== null && !names.has(docker.endpoint)) {
-        problems.push({ path: `${at}.endpoint`, message: `no docker endpoint named "${docker.endpoint}" (docker.endpoints has: ${[...names].join(', ')})` });
+        problems.push({
+          path: `${at}.endpoint`,
+          message: `no docker endpoint named "${docker.endpoint}" (docker.endpoints has: ${[...names].join(', ')})`,
+        });
       }
     }
   }
@@ -46,7 +57,10 @@ export function identicalRoutes(services: readonly ServiceParts[]): Problem[] {
       const key = `${h.toLowerCase()}|${s.match.pathPrefix}`;
       const other = routes.get(key);
       if (other !== undefined && other !== s.name) {
-        problems.push({ path: 'services', message: `services "${other}" and "${s.name}" both match host "${h}" with path prefix "${s.match.pathPrefix}"` });
+        problems.push({
+          path: 'services',
+          message: `services "${other}" and "${s.name}" both match host "${h}" with path prefix "${s.match.pathPrefix}"`,
+        });
       }
       routes.set(key, s.name);
     }
@@ -69,7 +83,8 @@ export function selfTargets(parts: ConfigParts, localAddresses: ReadonlySet<stri
     for (const pool of POOLS) {
       for (const { index, target } of s.pools[pool].targets) {
         const why = selfTarget(target, listeners, localAddresses);
-        if (why !== null) problems.push({ path: `services[${s.index}].${pool}.targets[${index}]`, message: `is ${why}` });
+        if (why !== null)
+          problems.push({ path: `services[${s.index}].${pool}.targets[${index}]`, message: `is ${why}` });
       }
     }
   }
@@ -77,5 +92,10 @@ export function selfTargets(parts: ConfigParts, localAddresses: ReadonlySet<stri
 }
 
 export function crossChecks(parts: ConfigParts, localAddresses: ReadonlySet<string>): Problem[] {
-  return [...duplicateNames(parts.services), ...dockerReferences(parts.services, parts.docker.endpoints), ...identicalRoutes(parts.services), ...selfTargets(parts, localAddresses)];
+  return [
+    ...duplicateNames(parts.services),
+    ...dockerReferences(parts.services, parts.docker.endpoints),
+    ...identicalRoutes(parts.services),
+    ...selfTargets(parts, localAddresses),
+  ];
 }

@@ -30,7 +30,11 @@ export async function loadConfigFile(path: string, env: Env = process.env): Prom
 }
 
 /** loadConfigFile, plus the warnings. */
-export async function inspectConfigFile(path: string, env: Env = process.env, host: HostFacts = {}): Promise<ConfigReport> {
+export async function inspectConfigFile(
+  path: string,
+  env: Env = process.env,
+  host: HostFacts = {},
+): Promise<ConfigReport> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -47,7 +51,13 @@ export function parseConfigText(text: string, env: Env, source?: string): Result
 
 export function inspectConfigText(text: string, env: Env, source?: string, host: HostFacts = {}): ConfigReport {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core', merge: true, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    schema: 'core',
+    merge: true,
+    uniqueKeys: true,
+  });
   if (doc.errors.length > 0) {
     return {
       result: err(
@@ -64,7 +74,10 @@ export function inspectConfigText(text: string, env: Env, source?: string, host:
   try {
     tree = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
-    return { result: err(configError([...problems, { path: '', message: `YAML: ${(e as Error).message}` }], source)), warnings: [] };
+    return {
+      result: err(configError([...problems, { path: '', message: `YAML: ${(e as Error).message}` }], source)),
+      warnings: [],
+    };
   }
   return validate(tree, problems, source, host);
 }
@@ -76,7 +89,12 @@ export function parseConfigObject(obj: unknown, env: Env, host: HostFacts = {}):
 }
 
 /** The schema's field errors and preflight's problems together: the operator fixes the file in one pass. */
-function validate(tree: unknown, earlier: readonly Problem[], source: string | undefined, host: HostFacts): ConfigReport {
+function validate(
+  tree: unknown,
+  earlier: readonly Problem[],
+  source: string | undefined,
+  host: HostFacts,
+): ConfigReport {
   // An empty file (or one holding only comments) parses to null: that means "all defaults".
   const r = validateWith(configSchema, tree ?? {});
   const checks = preflight(tree ?? {}, host.localAddresses ?? hostAddresses());
@@ -96,10 +114,15 @@ function configError(problems: readonly Problem[], source?: string): ConfigError
 
 function yamlProblem(e: YAMLError, lines: LineCounter, text: string): Problem {
   const { line, col } = lines.linePos(e.pos[0]);
-  const message = e.code === 'MULTIPLE_DOCS' ? 'a config file holds a single YAML document (found another "---")' : e.message.replace(/\s*\n[\s\S]*$/, '');
+  const message =
+    e.code === 'MULTIPLE_DOCS'
+      ? 'a config file holds a single YAML document (found another "---")'
+      : e.message.replace(/\s*\n[\s\S]*$/, '');
   const lineText = text.split(/\r?\n/)[line - 1] ?? '';
   // `${…}` is not a valid plain scalar inside [ ] or { } (YAML reserves the braces there).
-  const hint = lineText.includes('${') ? ' (hint: ${…} cannot appear unquoted inside [ ] or { }: use block style, or quotes for a string value)' : '';
+  const hint = lineText.includes('${')
+    ? ' (hint: ${…} cannot appear unquoted inside [ ] or { }: use block style, or quotes for a string value)'
+    : '';
   return { path: '', message: `YAML syntax error at line ${line}, column ${col}: ${message}${hint}` };
 }
 

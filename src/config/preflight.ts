@@ -46,7 +46,11 @@ function dockerEndpoints(parts: ConfigParts): Preflight {
   for (const ep of parts.docker.endpoints ?? []) {
     if (ep.config === null) continue;
     const o = dockerOptions(ep.config);
-    if (!o.ok) found.push({ path: `docker.endpoints[${ep.index}]`, message: used ? o.message : `${o.message} (unused by this config, but \`veer prune\` would fail)` });
+    if (!o.ok)
+      found.push({
+        path: `docker.endpoints[${ep.index}]`,
+        message: used ? o.message : `${o.message} (unused by this config, but \`veer prune\` would fail)`,
+      });
   }
   return used ? { problems: found, warnings: [] } : { problems: [], warnings: found };
 }
@@ -67,7 +71,12 @@ export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): P
   const parts = configParts(tree ?? {});
   const docker = dockerEndpoints(parts);
   return {
-    problems: dedupe([...crossChecks(parts, localAddresses), ...adminExposure(parts), ...redisUrl(parts), ...docker.problems]),
+    problems: dedupe([
+      ...crossChecks(parts, localAddresses),
+      ...adminExposure(parts),
+      ...redisUrl(parts),
+      ...docker.problems,
+    ]),
     warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings]),
   };
 }

@@ -50,7 +50,9 @@ export function validateWith<S extends z.ZodType>(schema: S, input: unknown): Re
 export function configErrorMap(issue: RawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? `required (expected ${expectedType(issue.expected)})` : `expected ${expectedType(issue.expected)}, got ${describe(issue.input)}`;
+      return issue.input === undefined
+        ? `required (expected ${expectedType(issue.expected)})`
+        : `expected ${expectedType(issue.expected)}, got ${describe(issue.input)}`;
     case 'too_big':
       return tooBig(issue.origin, issue.maximum, issue.inclusive !== false);
     case 'too_small':
@@ -80,7 +82,8 @@ export function configErrorMap(issue: RawIssue): string | undefined {
 /** Human report, one problem per line, no stack trace. */
 export function formatProblems(error: ConfigError, source?: string): string {
   const where = source ? `${source}: ` : '';
-  if (error.problems.length === 0) return source && !error.message.includes(source) ? `${where}${error.message}` : error.message;
+  if (error.problems.length === 0)
+    return source && !error.message.includes(source) ? `${where}${error.message}` : error.message;
   const n = error.problems.length;
   const lines = error.problems.map((p) => `  ${p.path ? `${p.path}: ` : ''}${oneLine(p.message)}`);
   return [`${where}invalid configuration (${n} problem${n === 1 ? '' : 's'}):`, ...lines].join('\n');
@@ -116,7 +119,8 @@ export function describe(v: unknown): string {
   if (v === null) return 'null (an empty value)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return v === '' ? 'an empty string' : JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === 'string')
+    return v === '' ? 'an empty string' : JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
   return String(v);
 }
 
@@ -159,7 +163,8 @@ function unionMessage(branches: readonly (readonly Issue[])[], input: unknown): 
   for (const b of branches) {
     for (const i of b) {
       if (i.code === 'invalid_type' && i.path.length === 0) wanted.push(expectedType(i.expected));
-      else if (i.code === 'invalid_value' && i.path.length === 0) wanted.push(...i.values.map((v) => JSON.stringify(v)));
+      else if (i.code === 'invalid_value' && i.path.length === 0)
+        wanted.push(...i.values.map((v) => JSON.stringify(v)));
     }
   }
   return wanted.length > 0 ? `expected ${wanted.join(' or ')}, got ${describe(input)}` : undefined;

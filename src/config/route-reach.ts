@@ -23,8 +23,10 @@ function hasDotSegment(prefix: string): boolean {
 
 /** Why a request path can never start with `prefix` (null when it can). */
 export function unreachablePrefix(prefix: string): string | null {
-  if (/[?#]/.test(prefix)) return 'can never match: the query ("?") is split off before routing and a fragment ("#") is never sent';
-  if (/[\s\x00-\x1f\x7f]/.test(prefix)) return 'can never match: a request path cannot contain spaces or control characters';
+  if (/[?#]/.test(prefix))
+    return 'can never match: the query ("?") is split off before routing and a fragment ("#") is never sent';
+  if (/[\s\x00-\x1f\x7f]/.test(prefix))
+    return 'can never match: a request path cannot contain spaces or control characters';
   if (prefix.includes('\\')) return `${REFUSED} with a backslash`;
   if (/%(?![0-9a-f]{2})/i.test(prefix)) return `${REFUSED} with a "%" not followed by two hex digits`;
   const escape = UNRESERVED_ESCAPE.exec(prefix);
@@ -87,7 +89,8 @@ export function routeWarnings(services: readonly ServiceParts[]): Problem[] {
       const key = `${routingHostKey(host)}\n${pathPrefix}`;
       const owner = owners.get(key);
       if (owner === undefined) owners.set(key, { service: s, host });
-      else if (owner.service !== s) shadows.push({ hostIndex, host, owner, identical: owner.host.toLowerCase() === host.toLowerCase() });
+      else if (owner.service !== s)
+        shadows.push({ hostIndex, host, owner, identical: owner.host.toLowerCase() === host.toLowerCase() });
       if (owner === undefined || owner.service === s) own.add(key);
     });
     warnings.push(...shadowWarnings(s, pathPrefix, shadows, own.size === 0));

@@ -4,7 +4,17 @@
 import { z } from 'zod';
 import { SERVICE_NAME } from '../domain/service-name.js';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
-import { duration, hostPattern, ipOrCidr, listenAddress, percentWeight, positiveDuration, positiveDurationValue, sizeValue, targetString } from './values.js';
+import {
+  duration,
+  hostPattern,
+  ipOrCidr,
+  listenAddress,
+  percentWeight,
+  positiveDuration,
+  positiveDurationValue,
+  sizeValue,
+  targetString,
+} from './values.js';
 
 const matchSchema = z
   .object({
@@ -29,7 +39,10 @@ const poolSchema = z
     docker: dockerSelector.optional(),
   })
   .strict()
-  .refine((p) => !(p.docker && p.targets.length > 0), { path: ['docker'], message: 'give either "targets" or "docker", not both' })
+  .refine((p) => !(p.docker && p.targets.length > 0), {
+    path: ['docker'],
+    message: 'give either "targets" or "docker", not both',
+  })
   .prefault({});
 
 const stickySchema = z
@@ -40,7 +53,10 @@ const stickySchema = z
     sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
   })
   .strict()
-  .refine((s) => s.sameSite !== 'none' || s.secure, { path: ['secure'], message: 'must be true when sameSite is "none" (browsers drop such cookies otherwise)' });
+  .refine((s) => s.sameSite !== 'none' || s.secure, {
+    path: ['secure'],
+    message: 'must be true when sameSite is "none" (browsers drop such cookies otherwise)',
+  });
 
 const healthCheckSchema = z
   .object({
@@ -71,7 +87,11 @@ const stepsSchema = z
   .superRefine((steps, ctx) => {
     for (let i = 1; i < steps.length; i++) {
       if ((steps[i] as number) <= (steps[i - 1] as number)) {
-        ctx.addIssue({ code: 'custom', path: [i], message: `must be greater than the previous step (${steps[i - 1]})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `must be greater than the previous step (${steps[i - 1]})`,
+        });
       }
     }
   });
@@ -154,7 +174,9 @@ const serviceTimeoutsSchema = z
         k,
         z
           .unknown()
-          .refine(() => false, { message: `applies to the whole listener, before a request is routed: set proxy.timeouts.${k} instead` })
+          .refine(() => false, {
+            message: `applies to the whole listener, before a request is routed: set proxy.timeouts.${k} instead`,
+          })
           .optional(),
       ]),
     ),
@@ -180,7 +202,10 @@ export const serviceSchema = z
     timeouts: serviceTimeoutsSchema,
   })
   .strict()
-  .refine((s) => !s.canary.docker || s.stable.docker, { path: ['canary', 'docker'], message: 'a Docker canary pool needs a Docker stable pool (stable.docker)' });
+  .refine((s) => !s.canary.docker || s.stable.docker, {
+    path: ['canary', 'docker'],
+    message: 'a Docker canary pool needs a Docker stable pool (stable.docker)',
+  });
 export type ServiceConfig = z.output<typeof serviceSchema>;
 
 const timeoutsSchema = z
@@ -211,7 +236,9 @@ const proxySchema = z
      * Header that forces a pool (e.g. "x-veer-pool"); `false` (the default) disables the override, so
      * an anonymous client can never pick the canary on its own.
      */
-    overrideHeader: z.union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)]).default(false),
+    overrideHeader: z
+      .union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)])
+      .default(false),
     /** Peers whose override header is honoured (CIDR list); loopback only by default. */
     overrideFrom: z.array(ipOrCidr).default(['127.0.0.0/8', '::1']),
     /** More request header fields than this are refused 431, never forwarded with fields dropped. */
@@ -256,7 +283,8 @@ const stateSchema = z
   .strict()
   .prefault({})
   .superRefine((s, ctx) => {
-    if (s.store === 'redis' && !s.redis) ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required when store is "redis" (redis://host:port)' });
+    if (s.store === 'redis' && !s.redis)
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required when store is "redis" (redis://host:port)' });
   });
 
 const dockerEndpoint = z
@@ -274,7 +302,10 @@ function defaultEndpoints(): Array<z.input<typeof dockerEndpoint>> {
   const host = process.env.DOCKER_HOST?.trim();
   if (!host) return [{ name: 'local', host: 'unix:///var/run/docker.sock' }];
   const certs = process.env.DOCKER_CERT_PATH?.trim();
-  const tls = certs && process.env.DOCKER_TLS_VERIFY && process.env.DOCKER_TLS_VERIFY !== '0' ? { ca: `${certs}/ca.pem`, cert: `${certs}/cert.pem`, key: `${certs}/key.pem` } : {};
+  const tls =
+    certs && process.env.DOCKER_TLS_VERIFY && process.env.DOCKER_TLS_VERIFY !== '0'
+      ? { ca: `${certs}/ca.pem`, cert: `${certs}/cert.pem`, key: `${certs}/key.pem` }
+      : {};
   return [{ name: 'default', host, ...tls }];
 }
 
@@ -286,7 +317,8 @@ const dockerSchema = z
       .superRefine((eps, ctx) => {
         const seen = new Set<string>();
         eps.forEach((e, i) => {
-          if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate endpoint name "${e.name}"` });
+          if (seen.has(e.name))
+            ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate endpoint name "${e.name}"` });
           seen.add(e.name);
         });
       }),
@@ -307,7 +339,24 @@ const webhookSchema = z
   .object({
     url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
     /** Event kinds to send; all rollout milestones when absent. */
-    events: z.array(z.enum(['started', 'canary-ready', 'step', 'analysis', 'paused', 'resumed', 'rolling-back', 'rolled-back', 'aborted', 'promoting', 'succeeded', 'shifted'])).optional(),
+    events: z
+      .array(
+        z.enum([
+          'started',
+          'canary-ready',
+          'step',
+          'analysis',
+          'paused',
+          'resumed',
+          'rolling-back',
+          'rolled-back',
+          'aborted',
+          'promoting',
+          'succeeded',
+          'shifted',
+        ]),
+      )
+      .optional(),
     headers: z.record(z.string(), z.string()).default({}),
     timeout: positiveDuration('5s'),
     retries: z.number().int().min(0).max(10).default(3),

@@ -56,9 +56,15 @@ export const percentWeight = z.number({ error: 'expected a number from 0 to 100'
 export const hostPattern = z
   .string()
   .min(1)
-  .refine((h) => h === '*' || /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?(:\d+)?$/.test(h) || /^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(h), {
-    message: 'expected a host name, "*.example.com", "[::1]" or "*"',
-  });
+  .refine(
+    (h) =>
+      h === '*' ||
+      /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?(:\d+)?$/.test(h) ||
+      /^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(h),
+    {
+      message: 'expected a host name, "*.example.com", "[::1]" or "*"',
+    },
+  );
 
 /** An IP address or a CIDR block, v4 or v6. */
 export const ipOrCidr = z.string().refine(

@@ -27,7 +27,8 @@ export function admit(req: IncomingMessage, maxHeaders: number): Admitted | Prox
   const header = req.headers.host;
   // HTTP/1.1 requires a Host field even with an absolute-form target (RFC 9112 §3.2); HTTP/1.0
   // clients may omit it and reach "*" services.
-  if (header === undefined ? req.httpVersionMinor === 1 && req.httpVersionMajor === 1 : !isValidHost(header)) return 'bad_host';
+  if (header === undefined ? req.httpVersionMinor === 1 && req.httpVersionMajor === 1 : !isValidHost(header))
+    return 'bad_host';
   const host = target.authority ?? header;
   req.url = target.path;
   return { host, authority: target.authority };

@@ -26,7 +26,12 @@ function eligible(t: BalancedTarget, now: number): boolean {
  * on). undefined when there is none: an unhealthy or pending target gets no traffic, and the
  * caller hands the share to the other pool (no "panic" fallback to ineligible targets).
  */
-export function pickTarget<T extends BalancedTarget>(targets: readonly T[], now: number, random: Random, exclude?: T): T | undefined {
+export function pickTarget<T extends BalancedTarget>(
+  targets: readonly T[],
+  now: number,
+  random: Random,
+  exclude?: T,
+): T | undefined {
   const n = targets.length;
   if (n === 0) return undefined;
   if (n === 1) {
@@ -65,7 +70,12 @@ export function noteSuccess(t: BalancedTarget): void {
  * Records a failure (connect error or 5xx). Returns true when this failure ejected the target.
  * The last eligible target of a pool is never ejected, nor more than maxEjectedPercent of it.
  */
-export function noteFailure<T extends BalancedTarget>(t: T, pool: readonly T[], policy: OutlierPolicy, now: number): boolean {
+export function noteFailure<T extends BalancedTarget>(
+  t: T,
+  pool: readonly T[],
+  policy: OutlierPolicy,
+  now: number,
+): boolean {
   t.consecutiveFailures++;
   if (t.consecutiveFailures < policy.consecutiveErrors || t.ejectedUntil > now) return false;
   let ejected = 0;

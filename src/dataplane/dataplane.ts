@@ -70,7 +70,13 @@ export class DataPlane {
   ) {
     const p = config.proxy;
     const t = p.timeouts;
-    this.upstreams = new UpstreamSet({ connectTimeout: t.connect, idleTimeout: t.upstreamIdle, connections: p.connectionsPerTarget, headersTimeout: t.header, bodyTimeout: t.body });
+    this.upstreams = new UpstreamSet({
+      connectTimeout: t.connect,
+      idleTimeout: t.upstreamIdle,
+      connections: p.connectionsPerTarget,
+      headersTimeout: t.header,
+      bodyTimeout: t.body,
+    });
     this.health = new HealthChecker(deps.log);
     const shared = {
       answers: this.answers,
@@ -86,8 +92,19 @@ export class DataPlane {
     const ingress = new Ingress({ ...shared, retryConnectErrors: p.retryConnectErrors }, current);
     this.ws = new WebSocketProxy(shared, current);
     this.server = new ProxyServer(
-      { keepAliveTimeout: t.clientKeepAlive, headersTimeout: t.clientHeader, requestTimeout: t.clientRequest, maxHeaderSize: p.maxHeaderSize, maxHeaders: p.maxHeaders },
-      { request: ingress.handle, upgrade: this.ws.handle, closeUpgraded: () => this.ws.closeAll(), refused: (code) => this.answers.note(code) },
+      {
+        keepAliveTimeout: t.clientKeepAlive,
+        headersTimeout: t.clientHeader,
+        requestTimeout: t.clientRequest,
+        maxHeaderSize: p.maxHeaderSize,
+        maxHeaders: p.maxHeaders,
+      },
+      {
+        request: ingress.handle,
+        upgrade: this.ws.handle,
+        closeUpgraded: () => this.ws.closeAll(),
+        refused: (code) => this.answers.note(code),
+      },
     );
   }
 
@@ -105,7 +122,8 @@ export class DataPlane {
     }
     this.services.clear();
     for (const [k, v] of next) this.services.set(k, v);
-    for (const name of this.deps.metrics.entries().map((e) => e.service)) if (!next.has(name)) this.deps.metrics.remove(name);
+    for (const name of this.deps.metrics.entries().map((e) => e.service))
+      if (!next.has(name)) this.deps.metrics.remove(name);
     this.rebuild();
   }
 
@@ -178,8 +196,19 @@ export class DataPlane {
    * Resolves once every target in `ids` of the service's pool has passed its health check (at once
    * when the service has none), or with the reason it did not by `deadline` (epoch ms).
    */
-  awaitHealthy(name: string, pool: PoolName, ids: readonly string[], deadline: number, signal?: AbortSignal): Promise<GateResult> {
-    return awaitHealthy({ health: this.health, clock: this.deps.clock, targets: () => this.table.routes.get(name)?.[pool].targets ?? [] }, ids, deadline, signal);
+  awaitHealthy(
+    name: string,
+    pool: PoolName,
+    ids: readonly string[],
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<GateResult> {
+    return awaitHealthy(
+      { health: this.health, clock: this.deps.clock, targets: () => this.table.routes.get(name)?.[pool].targets ?? [] },
+      ids,
+      deadline,
+      signal,
+    );
   }
 
   /**
@@ -190,9 +219,11 @@ export class DataPlane {
     let maxMs = 0;
     for (const s of this.services.values()) {
       const hc = s.config.healthCheck;
-      if (hc?.enabled) maxMs = Math.max(maxMs, hc.healthyThreshold * (hc.timeout + Math.min(hc.interval, PENDING_INTERVAL_MS)));
+      if (hc?.enabled)
+        maxMs = Math.max(maxMs, hc.healthyThreshold * (hc.timeout + Math.min(hc.interval, PENDING_INTERVAL_MS)));
     }
-    const unsettled = (): boolean => this.upstreams.all().some((u) => u.pending && u.lastHealthError === null && this.health.checks(u));
+    const unsettled = (): boolean =>
+      this.upstreams.all().some((u) => u.pending && u.lastHealthError === null && this.health.checks(u));
     return untilSettled(this.health, unsettled, Math.min(maxMs, capMs));
   }
 
@@ -233,8 +264,15 @@ export class DataPlane {
     const c = s.config;
     const t = this.config.proxy.timeouts;
     const own = c.timeouts;
-    const overrides = { ...(own.connect !== undefined ? { connectTimeout: own.connect } : {}), ...(own.upstreamIdle !== undefined ? { idleTimeout: own.upstreamIdle } : {}) };
-    const pool = (name: PoolName): PoolRuntime => ({ name, targets: this.upstreams.acquire(c.name, s.targets[name], overrides), window: this.deps.metrics.pool(c.name, name) });
+    const overrides = {
+      ...(own.connect !== undefined ? { connectTimeout: own.connect } : {}),
+      ...(own.upstreamIdle !== undefined ? { idleTimeout: own.upstreamIdle } : {}),
+    };
+    const pool = (name: PoolName): PoolRuntime => ({
+      name,
+      targets: this.upstreams.acquire(c.name, s.targets[name], overrides),
+      window: this.deps.metrics.pool(c.name, name),
+    });
     return {
       name: c.name,
       hosts: c.match.hosts,

@@ -186,7 +186,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private canRetryOnStable(): boolean {
-    return this.attempt === 0 && this.retryable && this.route.retryCanaryOnStable && this.pool.name === 'canary' && hasEligible(this.route.stable.targets, this.env.clock.now());
+    return (
+      this.attempt === 0 &&
+      this.retryable &&
+      this.route.retryCanaryOnStable &&
+      this.pool.name === 'canary' &&
+      hasEligible(this.route.stable.targets, this.env.clock.now())
+    );
   }
 
   onError(err: Error): void {
@@ -202,8 +208,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (target.cut) return this.drainCut();
     const kind = classify(code, this.gotHeaders);
     // The upstream waited for body bytes the client did not send: the client was too slow.
-    if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders) return this.onFault('body_timeout');
-    this.pool.window.recordFailure(this.env.clock.now(), kind === 'timeout' ? 'timeout' : 'connect', performance.now() - this.handedAt);
+    if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders)
+      return this.onFault('body_timeout');
+    this.pool.window.recordFailure(
+      this.env.clock.now(),
+      kind === 'timeout' ? 'timeout' : 'connect',
+      performance.now() - this.handedAt,
+    );
     this.noteTargetFailure();
     if (!this.res.headersSent && this.retry(kind)) return;
     if (this.res.headersSent) {
@@ -211,7 +222,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
       return;
     }
-    this.finishWithError(kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_unreachable' : 'bad_gateway');
+    this.finishWithError(
+      kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_unreachable' : 'bad_gateway',
+    );
   }
 
   /** The client left, stalled or sent too much (from the RequestBody, or a stall seen upstream). Never counted. */

@@ -6,7 +6,17 @@ import type { ProxyErrorCode } from './responses.js';
 
 export type FailureKind = 'connect' | 'timeout' | 'broken';
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** An upstream failure, by undici's error code and whether the response headers had arrived. */
@@ -23,7 +33,14 @@ export const isIdempotent = (method: string | undefined): boolean => IDEMPOTENT.
 // undici refusing the request itself (a header it will not send, a length that does not match the
 // body): the client's request, never the target's doing. Refusals thrown while dispatching are
 // caught by the exchange's `dispatching` flag whatever their code (an assertion on a malformed Host).
-const REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'ERR_ASSERTION', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE']);
+const REQUEST_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'ERR_ASSERTION',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+]);
 
 export const isRequestRefusal = (code: string): boolean => REQUEST_CODES.has(code);
 

@@ -26,7 +26,12 @@ export type GateResult = Result<void, string>;
 const RECHECK_MS = 250;
 
 /** Resolves when every target in `ids` is routed and healthy, or with why not at `deadline`. */
-export function awaitHealthy(view: GateView, ids: readonly string[], deadline: number, signal?: AbortSignal): Promise<GateResult> {
+export function awaitHealthy(
+  view: GateView,
+  ids: readonly string[],
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<GateResult> {
   const missing = (): Upstream | string | null => {
     const routed = view.targets();
     for (const id of ids) {

@@ -140,7 +140,11 @@ export class HealthChecker {
     const r = await probe(u, job.policy);
     if (job.stopped) return;
     const change = applyProbe(u, r.ok, job.policy, r.error);
-    if (change !== null) this.log.log(change === 'became-healthy' ? 'info' : 'warn', `target ${change.replace('became-', '')}`, { target: u.address.id, error: r.error });
+    if (change !== null)
+      this.log.log(change === 'became-healthy' ? 'info' : 'warn', `target ${change.replace('became-', '')}`, {
+        target: u.address.id,
+        error: r.error,
+      });
     for (const l of this.listeners) l(u);
     this.schedule(u, job, u.pending ? Math.min(job.policy.interval, PENDING_INTERVAL_MS) : job.policy.interval);
   }

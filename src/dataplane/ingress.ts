@@ -72,7 +72,10 @@ export class Ingress {
     const override = overrideOf(headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
     const { pool, mintedBucket } = choosePoolFor(route, override, headers.cookie, this.opts.random);
     const sticky = route.sticky;
-    const extra = mintedBucket === undefined || sticky === null ? null : ['set-cookie', `${sticky.namePrefix}${mintedBucket}${sticky.attributes}`];
+    const extra =
+      mintedBucket === undefined || sticky === null
+        ? null
+        : ['set-cookie', `${sticky.namePrefix}${mintedBucket}${sticky.attributes}`];
     const hasBody = chunked || (length !== undefined && length !== '0');
     new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra).start();
   };

@@ -17,14 +17,24 @@ export interface PoolChoice {
 }
 
 /** The pool a client asks for with the override header, if it may ask (its peer is allowed). */
-export function overrideOf(headers: IncomingHttpHeaders, header: string | null, peer: string, allowed: (ip: string) => boolean): PoolName | undefined {
+export function overrideOf(
+  headers: IncomingHttpHeaders,
+  header: string | null,
+  peer: string,
+  allowed: (ip: string) => boolean,
+): PoolName | undefined {
   if (header === null) return undefined;
   const value = headers[header];
   if (value === undefined || !allowed(peer)) return undefined;
   return parseOverride(value);
 }
 
-export function choosePoolFor(route: ServiceRoute, override: PoolName | undefined, cookie: string | undefined, random: Random): PoolChoice {
+export function choosePoolFor(
+  route: ServiceRoute,
+  override: PoolName | undefined,
+  cookie: string | undefined,
+  random: Random,
+): PoolChoice {
   const sticky = route.sticky;
   const bucket = sticky === null ? undefined : readStickyBucket(cookie, sticky.namePrefix);
   const decision = choosePool(route.weightBp, override, bucket, sticky !== null, random);

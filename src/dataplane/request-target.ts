@@ -77,7 +77,15 @@ function needsWork(url: string, end: number): boolean {
 }
 
 function isUnreserved(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === DOT || c === 95 || c === 126;
+  return (
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    (c >= 48 && c <= 57) ||
+    c === 45 ||
+    c === DOT ||
+    c === 95 ||
+    c === 126
+  );
 }
 
 function hexValue(c: number): number {
@@ -113,13 +121,18 @@ function decodeUnreserved(path: string): string | null {
  */
 function hasHiddenDotSegment(path: string): boolean {
   const lower = path.toLowerCase();
-  const encodedSep = lower.includes('%2f') || lower.includes('%5c') || lower.includes('%c0%af') || lower.includes('%c1%9c');
+  const encodedSep =
+    lower.includes('%2f') || lower.includes('%5c') || lower.includes('%c0%af') || lower.includes('%c1%9c');
   for (const segment of encodedSep ? lower.split(/\/|%2f|%5c|%c0%af|%c1%9c/) : lower.split('/')) {
     if (segment === '.' || segment === '..') {
       if (encodedSep) return true;
       continue;
     }
-    if (segment.length > 0 && segment.length < 40 && (segment.charCodeAt(0) === DOT || segment.charCodeAt(0) === PERCENT)) {
+    if (
+      segment.length > 0 &&
+      segment.length < 40 &&
+      (segment.charCodeAt(0) === DOT || segment.charCodeAt(0) === PERCENT)
+    ) {
       const loose = looseDecode(segment);
       if (loose === '.' || loose === '..') return true;
     }

@@ -43,7 +43,8 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
   no_route: 'no service matches this host and path',
   bad_request: 'the request cannot be forwarded (invalid or unsupported header)',
   bad_host: 'the Host header (or the absolute-form authority) is missing a valid host[:port], or is repeated',
-  bad_path: 'the request target is malformed or ambiguous (an http(s) URL or a path; no backslash, broken escape, fragment or hidden dot-segment)',
+  bad_path:
+    'the request target is malformed or ambiguous (an http(s) URL or a path; no backslash, broken escape, fragment or hidden dot-segment)',
   too_many_headers: 'the request has more header fields than this proxy accepts',
   unsupported_transfer_encoding: 'only "Transfer-Encoding: chunked" is accepted',
   payload_too_large: 'the request body is larger than this service accepts',
@@ -59,11 +60,21 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
 };
 
 // Pre-rendered: error answers should not cost a JSON.stringify under an incident's load.
-const BODY = Object.fromEntries((Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [c, Buffer.from(JSON.stringify({ error: { code: c, message: MESSAGE[c] } }))])) as Record<ProxyErrorCode, Buffer>;
+const BODY = Object.fromEntries(
+  (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [
+    c,
+    Buffer.from(JSON.stringify({ error: { code: c, message: MESSAGE[c] } })),
+  ]),
+) as Record<ProxyErrorCode, Buffer>;
 
 // Answers given before the request body was read: the connection's framing can no longer be
 // trusted (or the rest of a large body is not worth reading), so it closes after the answer.
-const CLOSES: ReadonlySet<ProxyErrorCode> = new Set(['too_many_headers', 'unsupported_transfer_encoding', 'payload_too_large', 'request_timeout']);
+const CLOSES: ReadonlySet<ProxyErrorCode> = new Set([
+  'too_many_headers',
+  'unsupported_transfer_encoding',
+  'payload_too_large',
+  'request_timeout',
+]);
 
 export function statusOf(code: ProxyErrorCode): number {
   return STATUS[code];
@@ -79,7 +90,14 @@ export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, extraH
     return;
   }
   const body = BODY[code];
-  const headers = ['content-type', 'application/json', 'content-length', String(body.length), 'cache-control', 'no-store'];
+  const headers = [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(body.length),
+    'cache-control',
+    'no-store',
+  ];
   if (extraHeaders) headers.push(...extraHeaders);
   if (CLOSES.has(code)) res.shouldKeepAlive = false;
   res.writeHead(STATUS[code], headers);
@@ -91,8 +109,15 @@ export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, extraH
  * what Node's parser refused), then the socket is closed for good once it is written: bytes the
  * client sent that nobody will read would otherwise keep it half-open.
  */
-export function answerRaw(socket: Duplex, status: number, code: string, message: string = STATUS_CODES[status] ?? code): void {
+export function answerRaw(
+  socket: Duplex,
+  status: number,
+  code: string,
+  message: string = STATUS_CODES[status] ?? code,
+): void {
   const body = JSON.stringify({ error: { code, message } });
   socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -32,7 +32,8 @@ export function compileRouter<T>(routes: readonly RouteSpec<T>[]): Router<T> {
       else pushTo(exact, h, entry);
     }
   }
-  for (const list of [...exact.values(), ...wildcard.values(), any]) list.sort((a, b) => b.prefix.length - a.prefix.length);
+  for (const list of [...exact.values(), ...wildcard.values(), any])
+    list.sort((a, b) => b.prefix.length - a.prefix.length);
   const wildcardLevels = wildcard.size > 0;
 
   return {

@@ -18,7 +18,8 @@ export interface ServerOptions {
   maxHeaders: number;
 }
 
-export type ParserRefusal = 'bad_request' | 'headers_too_large' | 'request_timeout' | 'method_not_allowed' | 'expectation_failed';
+export type ParserRefusal =
+  'bad_request' | 'headers_too_large' | 'request_timeout' | 'method_not_allowed' | 'expectation_failed';
 
 export interface Handlers {
   request(req: IncomingMessage, res: ServerResponse): void;
@@ -64,7 +65,9 @@ export class ProxyServer {
     this.server.on('clientError', this.onClientError);
     // An Expect other than 100-continue: Node would answer 417 behind veer's back (and a broken body
     // after it would then earn a second answer); answered here, in its turn, through the ledger.
-    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.ledger.add(req.socket, req, res, this.refuseExpectation));
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+      this.ledger.add(req.socket, req, res, this.refuseExpectation),
+    );
     this.ledger.onIdle = () => this.drained?.();
   }
 
@@ -81,16 +84,20 @@ export class ProxyServer {
 
   private readonly refuseExpectation = (_req: IncomingMessage, res: ServerResponse): void => {
     this.handlers.refused('expectation_failed');
-    const body = JSON.stringify({ error: { code: 'expectation_failed', message: 'only "Expect: 100-continue" is supported' } });
+    const body = JSON.stringify({
+      error: { code: 'expectation_failed', message: 'only "Expect: 100-continue" is supported' },
+    });
     res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    if (req.method === 'GET' && /^websocket$/i.test(req.headers.upgrade ?? '')) return this.handlers.upgrade(req, socket, head);
+    if (req.method === 'GET' && /^websocket$/i.test(req.headers.upgrade ?? ''))
+      return this.handlers.upgrade(req, socket, head);
     // Another protocol (h2c, say) or method: answered as the plain request it also is. Node stopped
     // parsing at the headers, so a body cannot be read, and the connection ends after the answer.
-    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') return this.refuse(socket, 400);
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')
+      return this.refuse(socket, 400);
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
@@ -119,7 +126,14 @@ export class ProxyServer {
   };
 
   private refuse(socket: Duplex, status: 400 | 405 | 408 | 431): void {
-    const code: ParserRefusal = status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : status === 405 ? 'method_not_allowed' : 'bad_request';
+    const code: ParserRefusal =
+      status === 431
+        ? 'headers_too_large'
+        : status === 408
+          ? 'request_timeout'
+          : status === 405
+            ? 'method_not_allowed'
+            : 'bad_request';
     this.handlers.refused(code);
     answerRaw(socket, status, code);
   }

@@ -13,7 +13,13 @@ export interface SplitDecision {
   mintedBucket: number | undefined;
 }
 
-export function choosePool(weightBp: BasisPoints, override: PoolName | undefined, stickyBucket: number | undefined, sticky: boolean, random: Random): SplitDecision {
+export function choosePool(
+  weightBp: BasisPoints,
+  override: PoolName | undefined,
+  stickyBucket: number | undefined,
+  sticky: boolean,
+  random: Random,
+): SplitDecision {
   if (override !== undefined) return { pool: override, mintedBucket: undefined };
   if (!sticky) {
     if (weightBp <= 0) return { pool: 'stable', mintedBucket: undefined };

@@ -88,7 +88,8 @@ export class WebSocketProxy {
     if (hostFieldCount(req.rawHeaders) > 1) return reject(socket, 'bad_host', this.opts.answers);
     // A handshake has no body (RFC 6455 §4.1); one that declares a body would leave the upstream
     // waiting for bytes that are never forwarded.
-    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') return reject(socket, 'bad_request', this.opts.answers);
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')
+      return reject(socket, 'bad_request', this.opts.answers);
     const route = this.table().router.lookup(admitted.host, req.url as string);
     if (route === undefined) return reject(socket, 'no_route', this.opts.answers);
     if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return reject(socket, 'loop_detected', this.opts.answers);
@@ -100,13 +101,22 @@ export class WebSocketProxy {
 
     this.setForwardedHeaders(req, peer, admitted.authority);
     const target = pick.target;
-    const tunnel: Tunnel = { client: socket, target, pool: pick.pool, websocket: /^websocket$/i.test(req.headers.upgrade ?? ''), startedAt: performance.now(), upstream: null, frames: null };
+    const tunnel: Tunnel = {
+      client: socket,
+      target,
+      pool: pick.pool,
+      websocket: /^websocket$/i.test(req.headers.upgrade ?? ''),
+      startedAt: performance.now(),
+      upstream: null,
+      frames: null,
+    };
     target.outstanding++;
     this.byClient.set(socket, tunnel);
     socket.once('close', () => this.forget(tunnel));
     this.proxy.ws(req, socket, head, { target: { host: target.address.host, port: target.address.port } }, () => {
       // Only a failure before the upgrade is the pool's; a tunnel that breaks later was a success.
-      if (tunnel.upstream === null && !socket.destroyed) tunnel.pool.window.recordFailure(this.opts.clock.now(), 'connect', performance.now() - tunnel.startedAt);
+      if (tunnel.upstream === null && !socket.destroyed)
+        tunnel.pool.window.recordFailure(this.opts.clock.now(), 'connect', performance.now() - tunnel.startedAt);
       if (tunnel.upstream === null && socket.writable) reject(socket, 'upstream_unreachable', this.opts.answers);
       else socket.destroy();
     });

@@ -92,7 +92,11 @@ function userSetEnv(containerEnv: readonly string[], oldImage: ImageConfig | nul
 }
 
 /** `base`, then the entries of `current` that differ from (or are absent in) `baseline`. */
-function userSet(base: Record<string, string>, current: Record<string, string> | null | undefined, baseline: Record<string, string> | null): Record<string, string> {
+function userSet(
+  base: Record<string, string>,
+  current: Record<string, string> | null | undefined,
+  baseline: Record<string, string> | null,
+): Record<string, string> {
   const out = { ...base };
   for (const [key, value] of Object.entries(current ?? {})) {
     if (baseline === null || baseline[key] !== value) out[key] = value;
@@ -102,7 +106,10 @@ function userSet(base: Record<string, string>, current: Record<string, string> |
 
 // ---- command, user, healthcheck … -------------------------------------------------------------
 
-type Overrides = Pick<ContainerCreateOptions, 'Cmd' | 'Entrypoint' | 'WorkingDir' | 'User' | 'Healthcheck' | 'StopSignal'>;
+type Overrides = Pick<
+  ContainerCreateOptions,
+  'Cmd' | 'Entrypoint' | 'WorkingDir' | 'User' | 'Healthcheck' | 'StopSignal'
+>;
 
 /**
  * The run settings the operator overrode. A value equal to the old image's is left unset so the new
@@ -111,7 +118,8 @@ type Overrides = Pick<ContainerCreateOptions, 'Cmd' | 'Entrypoint' | 'WorkingDir
  */
 function overrides(config: ContainerConfig, oldImage: ImageConfig | null): Overrides {
   const out: Overrides = {};
-  const keep = <T>(current: T | null, baked: T | null | undefined): T | undefined => (current === null || current === '' || (oldImage !== null && sameValue(current, baked)) ? undefined : current);
+  const keep = <T>(current: T | null, baked: T | null | undefined): T | undefined =>
+    current === null || current === '' || (oldImage !== null && sameValue(current, baked)) ? undefined : current;
   const cmd = keep(argv(config.Cmd), oldImage?.cmd);
   const entrypoint = keep(argv(config.Entrypoint), oldImage?.entrypoint);
   const workingDir = keep(config.WorkingDir ?? null, oldImage?.workingDir);
@@ -154,15 +162,24 @@ function cloneHostConfig(source: HostConfig): Result<HostConfig, string> {
   const mode = source.NetworkMode ?? 'default';
   // Joining another container's namespace ties the clone's life and ports to that container; two
   // clones of it would also fight over the same ports. Refuse rather than create something broken.
-  if (mode.startsWith('container:')) return err(`network mode '${mode}' cannot be cloned: a clone cannot share another container's network namespace`);
+  if (mode.startsWith('container:'))
+    return err(`network mode '${mode}' cannot be cloned: a clone cannot share another container's network namespace`);
   // On the host's network a clone would bind the stable container's ports (EADDRINUSE) and share its address.
-  if (mode === 'host') return err(`network mode 'host' cannot be cloned: a clone would bind the stable container's ports; run the service on a bridge or user network with published ports`);
+  if (mode === 'host')
+    return err(
+      `network mode 'host' cannot be cloned: a clone would bind the stable container's ports; run the service on a bridge or user network with published ports`,
+    );
   const host: HostConfig = structuredClone(source);
   // The stable holds its fixed host port; a clone asking for the same one fails to start. Keep the
   // interface (127.0.0.1 stays private) and let the engine pick the port.
   const bindings = (source.PortBindings ?? null) as Record<string, Array<{ HostIp?: string }> | null> | null;
   if (bindings) {
-    host.PortBindings = Object.fromEntries(Object.entries(bindings).map(([port, list]) => [port, (list ?? []).map((b) => ({ HostIp: b.HostIp ?? '', HostPort: '' }))]));
+    host.PortBindings = Object.fromEntries(
+      Object.entries(bindings).map(([port, list]) => [
+        port,
+        (list ?? []).map((b) => ({ HostIp: b.HostIp ?? '', HostPort: '' })),
+      ]),
+    );
   }
   // Two containers writing their id to one file would overwrite each other (and the CLI refuses an existing file).
   delete host.ContainerIDFile;
@@ -184,9 +201,12 @@ function networking(container: ContainerInspectInfo, mode: string): Networking {
   const primaryName = mode === 'default' || mode === 'bridge' ? 'bridge' : mode;
   const networks = container.NetworkSettings?.Networks ?? {};
   const named = Object.entries(networks);
-  const found = named.find(([name]) => name === primaryName) ?? named.find(([, n]) => idMatches(n.NetworkID, primaryName));
+  const found =
+    named.find(([name]) => name === primaryName) ?? named.find(([, n]) => idMatches(n.NetworkID, primaryName));
   const primaryAliases = found ? aliasesOf(found[1], container, found[0]) : [];
-  const extra = named.filter(([name]) => name !== found?.[0]).map(([name, n]) => ({ name, aliases: aliasesOf(n, container, name) }));
+  const extra = named
+    .filter(([name]) => name !== found?.[0])
+    .map(([name, n]) => ({ name, aliases: aliasesOf(n, container, name) }));
   return { primary: { [primaryName]: primaryAliases.length > 0 ? { Aliases: primaryAliases } : {} }, extra };
 }
 
@@ -202,8 +222,13 @@ function idMatches(networkId: string | undefined, ref: string): boolean {
  */
 function aliasesOf(n: NetworkEntry, container: ContainerInspectInfo, network: string): string[] {
   if (network === 'bridge') return [];
-  const own = new Set([container.Config?.Hostname ?? '', container.Name?.replace(/^\//, '') ?? ''].filter((s) => s !== ''));
+  const own = new Set(
+    [container.Config?.Hostname ?? '', container.Name?.replace(/^\//, '') ?? ''].filter((s) => s !== ''),
+  );
   const aliases: unknown = n.Aliases;
   if (!Array.isArray(aliases)) return [];
-  return aliases.filter((a): a is string => typeof a === 'string' && a !== '' && !own.has(a) && !(a.length >= 12 && container.Id.startsWith(a)));
+  return aliases.filter(
+    (a): a is string =>
+      typeof a === 'string' && a !== '' && !own.has(a) && !(a.length >= 12 && container.Id.startsWith(a)),
+  );
 }

@@ -12,7 +12,8 @@ export interface EndpointConfig {
   key?: string;
 }
 
-export type EndpointOptions = { ok: true; options: Docker.DockerOptions; publishedHost: string } | { ok: false; message: string };
+export type EndpointOptions =
+  { ok: true; options: Docker.DockerOptions; publishedHost: string } | { ok: false; message: string };
 
 const ACCEPTED = 'unix:///path/to/docker.sock, tcp://host[:port] or ssh://[user@]host[:port]';
 
@@ -49,7 +50,8 @@ export function dockerOptions(ep: EndpointConfig): EndpointOptions {
 
 function unixOptions(name: string, host: string): EndpointOptions {
   const socketPath = host.slice('unix://'.length);
-  if (!socketPath.startsWith('/')) return fail(name, `host "${host}" needs an absolute socket path, e.g. unix:///var/run/docker.sock`);
+  if (!socketPath.startsWith('/'))
+    return fail(name, `host "${host}" needs an absolute socket path, e.g. unix:///var/run/docker.sock`);
   return { ok: true, options: { ...NEUTRAL, socketPath, protocol: 'http' }, publishedHost: '127.0.0.1' };
 }
 
@@ -62,7 +64,13 @@ function tcpOptions(ep: EndpointConfig, host: string): EndpointOptions {
   if (!tls.ok) return tls;
   const secure = tls.files !== null;
   const port = url.port === '' ? (secure ? 2376 : 2375) : Number(url.port);
-  const options: Docker.DockerOptions = { ...NEUTRAL, ...tls.files, protocol: secure ? 'https' : 'http', host: bare(url.hostname), port };
+  const options: Docker.DockerOptions = {
+    ...NEUTRAL,
+    ...tls.files,
+    protocol: secure ? 'https' : 'http',
+    host: bare(url.hostname),
+    port,
+  };
   return { ok: true, options, publishedHost: url.hostname };
 }
 
@@ -83,7 +91,8 @@ function sshOptions(name: string, host: string): EndpointOptions {
   return { ok: true, options, publishedHost: url.hostname };
 }
 
-type TlsFiles = { ok: true; files: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null } | { ok: false; message: string };
+type TlsFiles =
+  { ok: true; files: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null } | { ok: false; message: string };
 
 function readTls(ep: EndpointConfig): TlsFiles {
   if (ep.ca === undefined && ep.cert === undefined && ep.key === undefined) return { ok: true, files: null };
@@ -112,9 +121,13 @@ function parseUrl(host: string): URL | null {
   }
 }
 
-const emptyPath = (url: URL): boolean => (url.pathname === '' || url.pathname === '/') && url.search === '' && url.hash === '';
+const emptyPath = (url: URL): boolean =>
+  (url.pathname === '' || url.pathname === '/') && url.search === '' && url.hash === '';
 
 /** IPv6 literals come bracketed from URL; sockets want them bare. */
 const bare = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, '$1');
 
-const fail = (name: string, why: string): { ok: false; message: string } => ({ ok: false, message: `docker endpoint "${name}": ${why}` });
+const fail = (name: string, why: string): { ok: false; message: string } => ({
+  ok: false,
+  message: `docker endpoint "${name}": ${why}`,
+});

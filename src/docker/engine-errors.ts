@@ -69,7 +69,12 @@ export class EngineErrors {
 
   unreachable(e: unknown): DockerError {
     const why = e instanceof Error ? e.message : String(e);
-    return new DockerError(`docker endpoint "${this.endpoint}" (${this.address}) is unreachable: ${why}`, undefined, 'docker_unreachable', 503);
+    return new DockerError(
+      `docker endpoint "${this.endpoint}" (${this.address}) is unreachable: ${why}`,
+      undefined,
+      'docker_unreachable',
+      503,
+    );
   }
 
   map(e: unknown, what: string): DockerError {
@@ -87,6 +92,11 @@ export class EngineErrors {
   }
 
   timeout(what: string, ms: number): DockerError {
-    return new DockerError(`docker endpoint "${this.endpoint}" (${this.address}): ${what} timed out after ${ms} ms`, undefined, 'docker_timeout', 504);
+    return new DockerError(
+      `docker endpoint "${this.endpoint}" (${this.address}): ${what} timed out after ${ms} ms`,
+      undefined,
+      'docker_timeout',
+      504,
+    );
   }
 }

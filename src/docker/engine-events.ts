@@ -89,13 +89,20 @@ export class EventWatch {
     const controller = new AbortController();
     this.controller = controller;
     const timer = setTimeout(() => controller.abort(), CONNECT_TIMEOUT_MS);
-    const opts: Docker.GetEventsOptions = { filters: { type: ['container'], event: ACTIONS }, abortSignal: controller.signal };
+    const opts: Docker.GetEventsOptions = {
+      filters: { type: ['container'], event: ACTIONS },
+      abortSignal: controller.signal,
+    };
     if (this.since !== undefined) opts.since = this.since;
     let stream: NodeJS.ReadableStream;
     try {
       stream = await this.docker.getEvents(opts);
     } catch (e) {
-      this.lost(controller.signal.aborted && !this.stopped ? this.errors.timeout('opening the event stream', CONNECT_TIMEOUT_MS) : e);
+      this.lost(
+        controller.signal.aborted && !this.stopped
+          ? this.errors.timeout('opening the event stream', CONNECT_TIMEOUT_MS)
+          : e,
+      );
       return;
     } finally {
       clearTimeout(timer);
@@ -121,13 +128,15 @@ export class EventWatch {
       lines.push(
         chunk,
         (v) => this.onEvent(v as RawEvent),
-        (line) => this.log.log('warn', 'docker: unparsable event', { endpoint: this.endpoint, line: line.slice(0, 200) }),
+        (line) =>
+          this.log.log('warn', 'docker: unparsable event', { endpoint: this.endpoint, line: line.slice(0, 200) }),
       ),
     );
     stream.on('error', end);
     stream.on('end', () => end(undefined));
     stream.on('close', () => end(undefined));
-    if (this.state !== 'up' && this.state !== 'connecting') this.log.log('info', 'docker: event stream back', { endpoint: this.endpoint });
+    if (this.state !== 'up' && this.state !== 'connecting')
+      this.log.log('info', 'docker: event stream back', { endpoint: this.endpoint });
     this.state = 'up';
     this.backoffMs = BACKOFF_MIN_MS;
     this.emit({ type: 'up' });
@@ -178,7 +187,10 @@ export class EventWatch {
       this.listener(e);
     } catch (err) {
       // A listener bug must not kill the watch (and with it every later event).
-      this.log.log('error', 'docker: event listener threw', { endpoint: this.endpoint, error: err instanceof Error ? err.message : String(err) });
+      this.log.log('error', 'docker: event listener threw', {
+        endpoint: this.endpoint,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }

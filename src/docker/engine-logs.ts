@@ -7,7 +7,8 @@ export function demuxLogs(buf: Buffer): Buffer {
   let at = 0;
   while (at + 8 <= buf.length) {
     const type = buf[at];
-    const validHeader = (type === 0 || type === 1 || type === 2) && buf[at + 1] === 0 && buf[at + 2] === 0 && buf[at + 3] === 0;
+    const validHeader =
+      (type === 0 || type === 1 || type === 2) && buf[at + 1] === 0 && buf[at + 2] === 0 && buf[at + 3] === 0;
     if (!validHeader) break;
     const len = buf.readUInt32BE(at + 4);
     parts.push(buf.subarray(at + 8, Math.min(buf.length, at + 8 + len)));

@@ -59,7 +59,9 @@ function portsOf(raw: RawPorts): ContainerView['ports'] {
   for (const [key, bindings] of Object.entries(raw ?? {})) {
     // null: exposed but not published, so not reachable from the host.
     if (!Array.isArray(bindings)) continue;
-    const published = bindings.map((b) => ({ hostIp: b.HostIp ?? '', hostPort: Number(b.HostPort) })).filter((b) => Number.isInteger(b.hostPort) && b.hostPort > 0);
+    const published = bindings
+      .map((b) => ({ hostIp: b.HostIp ?? '', hostPort: Number(b.HostPort) }))
+      .filter((b) => Number.isInteger(b.hostPort) && b.hostPort > 0);
     if (published.length > 0) ports[key] = published;
   }
   return ports;

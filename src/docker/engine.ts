@@ -8,7 +8,15 @@ import { DockerError, EngineErrors, describeAddress, engineMessage, isNotFound, 
 import { EventWatch } from './engine-events.js';
 import { asBuffer, demuxLogs } from './engine-logs.js';
 import { toImageConfig, toView } from './engine-view.js';
-import type { CloneTemplate, ContainerDriver, ContainerView, CreateSpec, EngineEvent, ImageConfig, RetireResult } from './port.js';
+import type {
+  CloneTemplate,
+  ContainerDriver,
+  ContainerView,
+  CreateSpec,
+  EngineEvent,
+  ImageConfig,
+  RetireResult,
+} from './port.js';
 
 export { toImageConfig, toView } from './engine-view.js';
 
@@ -22,13 +30,15 @@ const REMOVAL_POLL_MS = 100;
 const DEFAULT_STOP_S = 10;
 
 /** The engine is already removing the container (AutoRemove after it stopped). */
-export const beingRemoved = (e: unknown): boolean => statusOf(e) !== undefined && /marked for removal|removal .*(already )?in progress/i.test(engineMessage(e));
+export const beingRemoved = (e: unknown): boolean =>
+  statusOf(e) !== undefined && /marked for removal|removal .*(already )?in progress/i.test(engineMessage(e));
 
 /**
  * Engine 20.10 answers 500 "container not running" to an update that races the container's own
  * stop (a concurrent retire, AutoRemove). It is being removed next anyway, so the policy no longer matters.
  */
-export const stoppedUnderUs = (e: unknown): boolean => statusOf(e) !== undefined && /container not running|is not running/i.test(engineMessage(e));
+export const stoppedUnderUs = (e: unknown): boolean =>
+  statusOf(e) !== undefined && /container not running|is not running/i.test(engineMessage(e));
 
 const short = (id: string): string => (/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id);
 
@@ -56,7 +66,9 @@ export class DockerEngine implements ContainerDriver {
     ).catch((e: unknown) => Promise.reject(this.errors.map(e, 'list containers')));
     // A container may vanish (or stop) between the list and its inspect.
     const infos = await Promise.all(summaries.map((s) => this.inspectRaw(s.Id)));
-    return infos.filter((i): i is ContainerInspectInfo => i !== null && (opts.all || i.State.Running)).map((i) => toView(this.endpoint, i));
+    return infos
+      .filter((i): i is ContainerInspectInfo => i !== null && (opts.all || i.State.Running))
+      .map((i) => toView(this.endpoint, i));
   }
 
   async inspect(id: string): Promise<ContainerView | null> {
@@ -76,12 +88,15 @@ export class DockerEngine implements ContainerDriver {
     const id = await this.createOrFind(spec.options);
     for (const net of spec.extraNetworks) await this.connectNetwork(id, net);
     try {
-      await this.call(`start container ${spec.options.name}`, CALL_MS, (abortSignal) => this.docker.getContainer(id).start({ abortSignal }));
+      await this.call(`start container ${spec.options.name}`, CALL_MS, (abortSignal) =>
+        this.docker.getContainer(id).start({ abortSignal }),
+      );
     } catch (e) {
       if (statusOf(e) !== 304) throw this.errors.map(e, `start container ${spec.options.name}`);
     }
     const view = await this.inspect(id);
-    if (view === null) throw this.errors.plain(`container ${spec.options.name} vanished right after it was started`, 404);
+    if (view === null)
+      throw this.errors.plain(`container ${spec.options.name} vanished right after it was started`, 404);
     return view;
   }
 
@@ -93,16 +108,27 @@ export class DockerEngine implements ContainerDriver {
     // "Marked for removal" (409, or 500 on Engine 20.10) means AutoRemove got there first: go on.
     const noRestart = { RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } };
     const updateDone = (e: unknown): boolean => beingRemoved(e) || stoppedUnderUs(e);
-    if ((await this.tolerate(`update container ${short(id)}`, CALL_MS, updateDone, (s) => c.update({ ...noRestart, abortSignal: s }))) === 'gone') return 'gone';
+    if (
+      (await this.tolerate(`update container ${short(id)}`, CALL_MS, updateDone, (s) =>
+        c.update({ ...noRestart, abortSignal: s }),
+      )) === 'gone'
+    )
+      return 'gone';
     const ownGrace = (info.Config as { StopTimeout?: number }).StopTimeout ?? DEFAULT_STOP_S;
     const graceS = opts.stopTimeoutS ?? ownGrace;
     const t = opts.stopTimeoutS === null ? {} : { t: opts.stopTimeoutS };
     const stopped = (e: unknown): boolean => statusOf(e) === 304 || beingRemoved(e);
-    if ((await this.tolerate(`stop container ${short(id)}`, graceS * 1000 + STOP_SLACK_MS, stopped, (s) => c.stop({ ...t, abortSignal: s }))) === 'gone') {
+    if (
+      (await this.tolerate(`stop container ${short(id)}`, graceS * 1000 + STOP_SLACK_MS, stopped, (s) =>
+        c.stop({ ...t, abortSignal: s }),
+      )) === 'gone'
+    ) {
       return 'gone';
     }
     try {
-      await this.call(`remove container ${short(id)}`, CALL_MS, (abortSignal) => c.remove({ v: opts.volumes === true, force: false, abortSignal }));
+      await this.call(`remove container ${short(id)}`, CALL_MS, (abortSignal) =>
+        c.remove({ v: opts.volumes === true, force: false, abortSignal }),
+      );
       return 'removed';
     } catch (e) {
       if (isNotFound(e)) return 'gone';
@@ -122,7 +148,11 @@ export class DockerEngine implements ContainerDriver {
       const raw = asBuffer(body);
       return (info.Config.Tty ? raw : demuxLogs(raw)).toString('utf8');
     } catch (e) {
-      this.log.log('debug', 'docker: logs unavailable', { endpoint: this.endpoint, id, error: e instanceof Error ? e.message : String(e) });
+      this.log.log('debug', 'docker: logs unavailable', {
+        endpoint: this.endpoint,
+        id,
+        error: e instanceof Error ? e.message : String(e),
+      });
       return '';
     }
   }
@@ -161,7 +191,12 @@ export class DockerEngine implements ContainerDriver {
   }
 
   /** 'gone' on 404; `done` recognises "already done" answers; anything else is mapped and thrown. */
-  private async tolerate(what: string, ms: number, done: (e: unknown) => boolean, fn: (s: AbortSignal) => Promise<unknown>): Promise<'ok' | 'gone'> {
+  private async tolerate(
+    what: string,
+    ms: number,
+    done: (e: unknown) => boolean,
+    fn: (s: AbortSignal) => Promise<unknown>,
+  ): Promise<'ok' | 'gone'> {
     try {
       await this.call(what, ms, fn);
     } catch (e) {
@@ -173,7 +208,9 @@ export class DockerEngine implements ContainerDriver {
 
   private async inspectRaw(id: string): Promise<ContainerInspectInfo | null> {
     try {
-      return await this.call(`inspect container ${short(id)}`, CALL_MS, (abortSignal) => this.docker.getContainer(id).inspect({ abortSignal }));
+      return await this.call(`inspect container ${short(id)}`, CALL_MS, (abortSignal) =>
+        this.docker.getContainer(id).inspect({ abortSignal }),
+      );
     } catch (e) {
       if (isNotFound(e)) return null;
       throw this.errors.map(e, `inspect container ${short(id)}`);
@@ -190,7 +227,13 @@ export class DockerEngine implements ContainerDriver {
   }
 
   private async pullAndInspect(image: string): Promise<ImageConfig> {
-    const fail = (why: string): DockerError => new DockerError(`image ${image} is not on endpoint "${this.endpoint}" and could not be pulled: ${why}`, undefined, 'image_unavailable', 502);
+    const fail = (why: string): DockerError =>
+      new DockerError(
+        `image ${image} is not on endpoint "${this.endpoint}" and could not be pulled: ${why}`,
+        undefined,
+        'image_unavailable',
+        502,
+      );
     this.log.log('info', 'docker: pulling image', { endpoint: this.endpoint, image });
     try {
       await this.call(`pull image ${image}`, PULL_MS, (abortSignal) => this.pull(image, abortSignal));
@@ -205,9 +248,13 @@ export class DockerEngine implements ContainerDriver {
   /** Follows the progress stream to its end; the engine reports pull failures inside it, not as a status. */
   private async pull(image: string, abortSignal: AbortSignal): Promise<void> {
     const stream = await this.docker.pull(image, { abortSignal });
-    const output = await new Promise<Array<{ error?: string; errorDetail?: { message?: string } }>>((resolve, reject) => {
-      this.docker.modem.followProgress(stream, (err: Error | null, out: unknown[]) => (err ? reject(err) : resolve(out as never)));
-    });
+    const output = await new Promise<Array<{ error?: string; errorDetail?: { message?: string } }>>(
+      (resolve, reject) => {
+        this.docker.modem.followProgress(stream, (err: Error | null, out: unknown[]) =>
+          err ? reject(err) : resolve(out as never),
+        );
+      },
+    );
     const failed = output.find((o) => o.error !== undefined || o.errorDetail !== undefined);
     if (failed) throw new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed');
   }
@@ -216,7 +263,9 @@ export class DockerEngine implements ContainerDriver {
     const what = `create container ${options.name}`;
     try {
       // A copy: dockerode deletes fields (abortSignal, authconfig) from the object it is given.
-      const c = await this.call(what, CALL_MS, (abortSignal) => this.docker.createContainer({ ...options, abortSignal }));
+      const c = await this.call(what, CALL_MS, (abortSignal) =>
+        this.docker.createContainer({ ...options, abortSignal }),
+      );
       return c.id;
     } catch (e) {
       if (statusOf(e) !== 409) throw this.errors.map(e, what);
@@ -224,7 +273,10 @@ export class DockerEngine implements ContainerDriver {
       const existing = await this.inspectRaw(options.name);
       if (existing === null) throw this.errors.map(e, what);
       if (options.Image !== undefined && existing.Config.Image !== options.Image) {
-        throw this.errors.plain(`container name ${options.name} is taken by a container of image ${existing.Config.Image}, not ${options.Image}`, 409);
+        throw this.errors.plain(
+          `container name ${options.name} is taken by a container of image ${existing.Config.Image}, not ${options.Image}`,
+          409,
+        );
       }
       return existing.Id;
     }
@@ -234,7 +286,13 @@ export class DockerEngine implements ContainerDriver {
     const what = `connect container ${short(id)} to network ${net.name}`;
     try {
       await this.call(what, CALL_MS, (abortSignal) =>
-        this.docker.getNetwork(net.name).connect({ Container: id, EndpointConfig: { Aliases: net.aliases }, abortSignal } as Docker.NetworkConnectOptions),
+        this.docker
+          .getNetwork(net.name)
+          .connect({
+            Container: id,
+            EndpointConfig: { Aliases: net.aliases },
+            abortSignal,
+          } as Docker.NetworkConnectOptions),
       );
     } catch (e) {
       // A re-run of the same spec finds it connected already.

@@ -50,7 +50,8 @@ export class DockerFleet implements CanaryFleet {
   constructor(private readonly d: FleetDeps) {}
 
   refuse(service: string): string | null {
-    if (!this.d.services.has(service)) return `service ${service}'s stable pool is not a Docker pool (set stable.docker: { selector, port })`;
+    if (!this.d.services.has(service))
+      return `service ${service}'s stable pool is not a Docker pool (set stable.docker: { selector, port })`;
     return null;
   }
 
@@ -65,12 +66,18 @@ export class DockerFleet implements CanaryFleet {
     let stables: ContainerView[];
     try {
       stables = await this.generation(s.service, d.stableGeneration, false, (endpoint, e) =>
-        this.d.log.log('warn', 'docker endpoint skipped: its stable containers are not cloned', { endpoint, error: message(e) }),
+        this.d.log.log('warn', 'docker endpoint skipped: its stable containers are not cloned', {
+          endpoint,
+          error: message(e),
+        }),
       );
     } catch (e) {
       return err(`could not list the stable containers of ${s.service}: ${message(e)}`);
     }
-    if (stables.length === 0) return err(`no running stable container of ${s.service} to clone (selector ${JSON.stringify(svc.docker.stable.selector)})`);
+    if (stables.length === 0)
+      return err(
+        `no running stable container of ${s.service} to clone (selector ${JSON.stringify(svc.docker.stable.selector)})`,
+      );
     const created: ContainerView[] = [];
     for (let i = 0; i < d.count; i++) {
       if (signal.aborted) return err('interrupted');
@@ -91,15 +98,29 @@ export class DockerFleet implements CanaryFleet {
     let failed: string[] = [];
     for (let attempt = 1; attempt <= RETIRE_ATTEMPTS; attempt++) {
       failed = [];
-      const doomed = await this.generation(service, generation, true, (endpoint, e) => failed.push(`${endpoint}: ${message(e)}`));
-      const results = await Promise.allSettled(doomed.map((c) => this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: generation !== null })));
+      const doomed = await this.generation(service, generation, true, (endpoint, e) =>
+        failed.push(`${endpoint}: ${message(e)}`),
+      );
+      const results = await Promise.allSettled(
+        doomed.map((c) =>
+          this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: generation !== null }),
+        ),
+      );
       results.forEach((r, i) => r.status === 'rejected' && failed.push(`${doomed[i]?.name}: ${message(r.reason)}`));
-      if (doomed.length > 0) this.d.log.log('info', 'removed containers', { service, generation, containers: doomed.map((c) => c.name), failed });
+      if (doomed.length > 0)
+        this.d.log.log('info', 'removed containers', {
+          service,
+          generation,
+          containers: doomed.map((c) => c.name),
+          failed,
+        });
       if (failed.length === 0) return;
       this.d.log.log('warn', 'removing containers failed; retrying', { service, generation, attempt, failed });
       if (attempt < RETIRE_ATTEMPTS) await new Promise((r) => setTimeout(r, 1_000 * 2 ** (attempt - 1)));
     }
-    throw new Error(`could not remove every container of ${service} (generation ${generation ?? 'unlabelled'}): ${failed.join('; ')}`);
+    throw new Error(
+      `could not remove every container of ${service} (generation ${generation ?? 'unlabelled'}): ${failed.join('; ')}`,
+    );
   }
 
   async stableGeneration(service: string): Promise<string | null> {
@@ -111,7 +132,10 @@ export class DockerFleet implements CanaryFleet {
     const svc = this.d.services.get(service);
     const latest = this.d.latest(service);
     if (!svc || latest?.docker) return generations(latest);
-    const found = [...(await this.listAll(svc.docker.stable.selector, false)), ...(await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service }, false))];
+    const found = [
+      ...(await this.listAll(svc.docker.stable.selector, false)),
+      ...(await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service }, false)),
+    ];
     return serviceGenerations(latest, found, svc.docker, this.d.owner);
   }
 
@@ -119,29 +143,52 @@ export class DockerFleet implements CanaryFleet {
     const own = await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service });
     const gens = new Map([[service, await this.generationsOf(service)]]);
     const doomed = orphans(own, gens, this.d.owner);
-    await Promise.all(doomed.map((o) => this.engine(o.container.endpoint).retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true })));
-    for (const o of doomed) this.d.log.log('info', 'removed a leftover container', { service, container: o.container.name, reason: o.reason });
+    await Promise.all(
+      doomed.map((o) =>
+        this.engine(o.container.endpoint).retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true }),
+      ),
+    );
+    for (const o of doomed)
+      this.d.log.log('info', 'removed a leftover container', {
+        service,
+        container: o.container.name,
+        reason: o.reason,
+      });
     return doomed.length;
   }
 
   /** The service's containers of one generation (running only, or also stopped ones), by name. */
   /** `onDown`: an engine that does not answer is skipped and reported there (else the call fails). */
-  private async generation(service: string, gen: string | null, all: boolean, onDown?: (endpoint: string, e: unknown) => void): Promise<ContainerView[]> {
+  private async generation(
+    service: string,
+    gen: string | null,
+    all: boolean,
+    onDown?: (endpoint: string, e: unknown) => void,
+  ): Promise<ContainerView[]> {
     const svc = this.d.services.get(service);
     if (!svc) return [];
     const stable = svc.docker.stable;
-    const labels = gen === null ? stable.selector : { [LABEL.owner]: this.d.owner, [LABEL.service]: service, [LABEL.rollout]: gen };
+    const labels =
+      gen === null ? stable.selector : { [LABEL.owner]: this.d.owner, [LABEL.service]: service, [LABEL.rollout]: gen };
     const found = await this.listAll(labels, all, onDown);
     const userCanary = svc.docker.canary;
     return (
       found
         // A labelled generation was listed by owner and service already; the unlabelled one by selector.
-        .filter((c) => generationOf(c) === gen && (gen !== null || (matchesSelector(c, stable) && !(userCanary && matchesSelector(c, userCanary)))))
+        .filter(
+          (c) =>
+            generationOf(c) === gen &&
+            (gen !== null || (matchesSelector(c, stable) && !(userCanary && matchesSelector(c, userCanary)))),
+        )
         .sort((a, b) => a.name.localeCompare(b.name))
     );
   }
 
-  private async listAll(labels: Record<string, string>, all = true, onDown?: (endpoint: string, e: unknown) => void): Promise<ContainerView[]> {
+  private async listAll(
+    labels: Record<string, string>,
+    all = true,
+    onDown?: (endpoint: string, e: unknown) => void,
+  ): Promise<ContainerView[]> {
     const lists = await Promise.allSettled(this.d.engines.map((e) => e.list({ all, labels })));
     return lists.flatMap((r, i) => {
       if (r.status === 'fulfilled') return r.value;
@@ -151,18 +198,39 @@ export class DockerFleet implements CanaryFleet {
     });
   }
 
-  private async create(template: ContainerView, name: string, s: RolloutState, deadline: number, signal: AbortSignal): Promise<Result<ContainerView, string>> {
+  private async create(
+    template: ContainerView,
+    name: string,
+    s: RolloutState,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<Result<ContainerView, string>> {
     const d = s.docker as NonNullable<RolloutState['docker']>;
     const engine = this.engine(template.endpoint);
     try {
       // A pull can take minutes: the launch gives up at its deadline (the engine may finish the
       // pull on its own; no container is created from it).
-      const t = await within(engine.template(template.id, d.image), deadline - this.d.clock.now(), signal, `getting image ${d.image} (healthTimeout ${Math.round(s.policy.healthTimeout / 1000)}s)`);
-      const labels = { [LABEL.service]: s.service, [LABEL.pool]: 'canary', [LABEL.rollout]: s.id, [LABEL.owner]: this.d.owner };
+      const t = await within(
+        engine.template(template.id, d.image),
+        deadline - this.d.clock.now(),
+        signal,
+        `getting image ${d.image} (healthTimeout ${Math.round(s.policy.healthTimeout / 1000)}s)`,
+      );
+      const labels = {
+        [LABEL.service]: s.service,
+        [LABEL.pool]: 'canary',
+        [LABEL.rollout]: s.id,
+        [LABEL.owner]: this.d.owner,
+      };
       const spec = cloneSpec(t, { image: d.image, name, env: d.env, labels });
       if (!spec.ok) return err(`cannot clone ${template.name} for ${s.service}: ${spec.error}`);
       const view = await engine.run(spec.value);
-      this.d.log.log('info', 'created canary container', { service: s.service, container: view.name, endpoint: view.endpoint, image: d.image });
+      this.d.log.log('info', 'created canary container', {
+        service: s.service,
+        container: view.name,
+        endpoint: view.endpoint,
+        image: d.image,
+      });
       return ok(view);
     } catch (e) {
       return err(`could not create canary container ${name} on ${template.endpoint}: ${message(e)}`);
@@ -170,7 +238,13 @@ export class DockerFleet implements CanaryFleet {
   }
 
   /** Bounded wait until every container serves; the first definite failure ends it at once. */
-  private async awaitHealthy(svc: FleetService, created: ContainerView[], timeoutMs: number, deadline: number, signal: AbortSignal): Promise<Result<string[], string>> {
+  private async awaitHealthy(
+    svc: FleetService,
+    created: ContainerView[],
+    timeoutMs: number,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<Result<string[], string>> {
     const pending = new Map(created.map((c) => [c.id, { view: c, last: 'no health result yet' }]));
     const ready = new Map<string, string>();
     const pollMs = this.d.pollMs ?? 500;
@@ -189,28 +263,50 @@ export class DockerFleet implements CanaryFleet {
       await sleep(pollMs, signal);
     }
     const [first] = pending.values();
-    if (first) return err(`canary container ${first.view.name} (${first.view.endpoint}) was not healthy within ${Math.round(timeoutMs / 1000)}s: ${first.last}`);
+    if (first)
+      return err(
+        `canary container ${first.view.name} (${first.view.endpoint}) was not healthy within ${Math.round(timeoutMs / 1000)}s: ${first.last}`,
+      );
     return ok(created.map((c) => ready.get(c.id) as string));
   }
 
-  private async look(svc: FleetService, c: ContainerView): Promise<{ kind: 'ready'; address: string } | { kind: 'waiting'; detail: string } | { kind: 'failed'; reason: string }> {
+  private async look(
+    svc: FleetService,
+    c: ContainerView,
+  ): Promise<
+    { kind: 'ready'; address: string } | { kind: 'waiting'; detail: string } | { kind: 'failed'; reason: string }
+  > {
     const engine = this.engine(c.endpoint);
     const v = await engine.inspect(c.id).catch((e: unknown) => new Error(message(e)));
     if (v instanceof Error) return { kind: 'waiting', detail: `inspect failed: ${v.message}` };
-    if (v === null) return { kind: 'failed', reason: `canary container ${c.name} (${c.endpoint}) disappeared before it was healthy` };
+    if (v === null)
+      return { kind: 'failed', reason: `canary container ${c.name} (${c.endpoint}) disappeared before it was healthy` };
     if (!v.running) {
       const logs = (await engine.logs(v.id, 5)).trim();
-      return { kind: 'failed', reason: `canary container ${v.name} (${v.endpoint}) exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}${logs ? `; last output: ${logs}` : ''}` };
+      return {
+        kind: 'failed',
+        reason: `canary container ${v.name} (${v.endpoint}) exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}${logs ? `; last output: ${logs}` : ''}`,
+      };
     }
     const address = addressOf(v, svc.docker.stable, engine.publishedHost);
-    if (address === null) return { kind: 'failed', reason: `canary container ${v.name} (${v.endpoint}) cannot be reached: no host port for ${svc.docker.stable.port}/tcp and no network configured` };
+    if (address === null)
+      return {
+        kind: 'failed',
+        reason: `canary container ${v.name} (${v.endpoint}) cannot be reached: no host port for ${svc.docker.stable.port}/tcp and no network configured`,
+      };
     switch (v.health) {
       case 'healthy':
         return { kind: 'ready', address };
       case 'unhealthy':
-        return { kind: 'failed', reason: `canary container ${v.name} (${v.endpoint}) is unhealthy: ${v.healthOutput ?? 'no health output'}` };
+        return {
+          kind: 'failed',
+          reason: `canary container ${v.name} (${v.endpoint}) is unhealthy: ${v.healthOutput ?? 'no health output'}`,
+        };
       case 'starting':
-        return { kind: 'waiting', detail: `health: starting${v.healthOutput ? `; last probe: ${v.healthOutput}` : ''}` };
+        return {
+          kind: 'waiting',
+          detail: `health: starting${v.healthOutput ? `; last probe: ${v.healthOutput}` : ''}`,
+        };
       case 'none': {
         const probe = await httpProbe(address, svc.health);
         return probe === null ? { kind: 'ready', address } : { kind: 'waiting', detail: probe };
@@ -265,4 +361,5 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-const message = (e: unknown): string => (e instanceof Error ? (e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message) : String(e));
+const message = (e: unknown): string =>
+  e instanceof Error ? (e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message) : String(e);

@@ -74,13 +74,25 @@ export class Janitor {
             gens,
             this.d.owner,
           ).map(async (o) => {
-            const entry: PrunedContainer = { endpoint: engine.endpoint, id: o.container.id, name: o.container.name, service: o.service, rollout: o.generation, reason: o.reason, removed: false };
+            const entry: PrunedContainer = {
+              endpoint: engine.endpoint,
+              id: o.container.id,
+              name: o.container.name,
+              service: o.service,
+              rollout: o.generation,
+              reason: o.reason,
+              removed: false,
+            };
             report.containers.push(entry);
             if (dryRun) return;
             try {
               await engine.retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true });
               entry.removed = true;
-              this.d.log.log('info', 'pruned container', { endpoint: engine.endpoint, container: entry.name, reason: entry.reason });
+              this.d.log.log('info', 'pruned container', {
+                endpoint: engine.endpoint,
+                container: entry.name,
+                reason: entry.reason,
+              });
             } catch (e) {
               entry.error = e instanceof Error ? e.message : String(e);
             }

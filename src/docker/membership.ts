@@ -69,7 +69,13 @@ export function addressOf(c: ContainerView, spec: DockerPoolSpec, publishedHost:
 /** Whether a container is in the generation `gen`, where null names the unlabelled containers. */
 const inGeneration = (c: ContainerView, gen: string | null): boolean => generationOf(c) === gen;
 
-export function members(svc: DockerService, containers: readonly ContainerView[], gens: Generations, owner: string, publishedHost: (endpoint: string) => string): Members {
+export function members(
+  svc: DockerService,
+  containers: readonly ContainerView[],
+  gens: Generations,
+  owner: string,
+  publishedHost: (endpoint: string) => string,
+): Members {
   const problems: string[] = [];
   const collect = (pick: (c: ContainerView) => boolean, spec: DockerPoolSpec): string[] => {
     const out = new Set<string>();
@@ -86,12 +92,15 @@ export function members(svc: DockerService, containers: readonly ContainerView[]
   };
   // A user-managed canary selector may be narrower than the stable one (app=web vs app=web,track=canary).
   const userCanary = (c: ContainerView): boolean => svc.canary !== undefined && matchesSelector(c, svc.canary);
-  const belongs = (c: ContainerView): boolean => (matchesSelector(c, svc.stable) && !userCanary(c)) || ownedBy(c, svc.name, owner);
+  const belongs = (c: ContainerView): boolean =>
+    (matchesSelector(c, svc.stable) && !userCanary(c)) || ownedBy(c, svc.name, owner);
   const stable = collect((c) => belongs(c) && inGeneration(c, gens.stable), svc.stable);
   let canary: string[] | null = null;
   if (svc.manageCanary) {
     // Clones carry the stable selector's labels; only their generation tells them apart.
-    const ofRollout = gens.hasCanary ? collect((c) => ownedBy(c, svc.name, owner) && inGeneration(c, gens.canary), svc.stable) : [];
+    const ofRollout = gens.hasCanary
+      ? collect((c) => ownedBy(c, svc.name, owner) && inGeneration(c, gens.canary), svc.stable)
+      : [];
     const selected = svc.canary ? collect((c) => userCanary(c) && generationOf(c) === null, svc.canary) : [];
     canary = [...new Set([...ofRollout, ...selected])].sort();
   }
@@ -104,7 +113,12 @@ export function members(svc: DockerService, containers: readonly ContainerView[]
  * running containers do: the generation of the oldest one is stable. Never "the unlabelled ones"
  * blindly - after a promotion that would route nothing and garbage-collect the live pool.
  */
-export function serviceGenerations(latest: RolloutState | null, containers: readonly ContainerView[], svc: DockerService, owner: string): Generations {
+export function serviceGenerations(
+  latest: RolloutState | null,
+  containers: readonly ContainerView[],
+  svc: DockerService,
+  owner: string,
+): Generations {
   if (latest?.docker) return generations(latest);
   const mine = containers.filter((c) => c.running && (matchesSelector(c, svc.stable) || ownedBy(c, svc.name, owner)));
   const oldest = mine.reduce<ContainerView | null>((a, c) => (a === null || c.created < a.created ? c : a), null);

@@ -16,7 +16,11 @@ export interface Orphan {
  * `gens` has an entry for every configured service (its generations from the latest rollout);
  * services missing from it have been removed from the config.
  */
-export function orphans(containers: readonly ContainerView[], gens: ReadonlyMap<string, Generations>, owner: string): Orphan[] {
+export function orphans(
+  containers: readonly ContainerView[],
+  gens: ReadonlyMap<string, Generations>,
+  owner: string,
+): Orphan[] {
   const out: Orphan[] = [];
   for (const c of containers) {
     if (c.labels[LABEL.owner] !== owner) continue;
@@ -24,12 +28,28 @@ export function orphans(containers: readonly ContainerView[], gens: ReadonlyMap<
     const generation = generationOf(c);
     const g = gens.get(service);
     if (g === undefined) {
-      out.push({ container: c, service, generation, reason: service === '' ? 'it names no service (veer.service label missing)' : `service "${service}" is no longer configured` });
+      out.push({
+        container: c,
+        service,
+        generation,
+        reason:
+          service === ''
+            ? 'it names no service (veer.service label missing)'
+            : `service "${service}" is no longer configured`,
+      });
       continue;
     }
-    const live = generation === g.stable || (g.hasCanary && generation === g.canary) || (g.hasRetiring && generation === g.retiring);
+    const live =
+      generation === g.stable ||
+      (g.hasCanary && generation === g.canary) ||
+      (g.hasRetiring && generation === g.retiring);
     if (!live)
-      out.push({ container: c, service, generation, reason: `generation ${generation ?? '(unlabelled)'} of "${service}" is neither stable (${g.stable ?? 'unlabelled'}) nor a running rollout's` });
+      out.push({
+        container: c,
+        service,
+        generation,
+        reason: `generation ${generation ?? '(unlabelled)'} of "${service}" is neither stable (${g.stable ?? 'unlabelled'}) nor a running rollout's`,
+      });
   }
   return out.sort((a, b) => a.container.name.localeCompare(b.container.name));
 }

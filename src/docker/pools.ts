@@ -15,7 +15,9 @@ export interface PoolsDeps {
   owner: string;
   /** The service's generations; `containers` lets them be inferred when no rollout record says. */
   generationsOf(service: string, containers: readonly ContainerView[]): Generations;
-  routing: { syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]> };
+  routing: {
+    syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]>;
+  };
   /** Only the replica that leads writes pools (followers apply what it writes). */
   leading(): boolean;
   log: Logger;
@@ -97,38 +99,54 @@ export class DockerPools {
 
   private async syncService(svc: DockerService): Promise<void> {
     if (this.stopped || !this.d.leading()) return;
-    const hostOf = (endpoint: string): string => this.d.engines.find((e) => e.endpoint === endpoint)?.publishedHost ?? '127.0.0.1';
+    const hostOf = (endpoint: string): string =>
+      this.d.engines.find((e) => e.endpoint === endpoint)?.publishedHost ?? '127.0.0.1';
     let problems: string[] = [];
     // Computed inside the routing queue: a promotion queued before this write is already visible.
     const changed = await this.d.routing.syncPools(svc.name, () => {
-      const m = members(svc, this.containers(), this.d.generationsOf(svc.name, this.containers()), this.d.owner, hostOf);
+      const m = members(
+        svc,
+        this.containers(),
+        this.d.generationsOf(svc.name, this.containers()),
+        this.d.owner,
+        hostOf,
+      );
       problems = m.problems;
       return { stable: m.stable, canary: m.canary };
     });
     if (changed.length > 0) this.d.log.log('info', 'docker pools changed', { service: svc.name, pools: changed });
     // Said once per change, not on every sync.
     const said = problems.join('\n');
-    if (said !== (this.problems.get(svc.name) ?? '')) for (const p of problems) this.d.log.log('warn', 'docker container cannot be routed to', { service: svc.name, problem: p });
+    if (said !== (this.problems.get(svc.name) ?? ''))
+      for (const p of problems)
+        this.d.log.log('warn', 'docker container cannot be routed to', { service: svc.name, problem: p });
     this.problems.set(svc.name, said);
   }
 
   private relevant(c: ContainerView): boolean {
     if (c.labels[LABEL.owner] === this.d.owner) return true;
-    return this.d.services.some((s) => matchesSelector(c, s.stable) || (s.canary !== undefined && matchesSelector(c, s.canary)));
+    return this.d.services.some(
+      (s) => matchesSelector(c, s.stable) || (s.canary !== undefined && matchesSelector(c, s.canary)),
+    );
   }
 
   /** Replaces an engine's cache with what it lists now: one listing per selector plus veer's own. */
   private async relist(e: ContainerDriver): Promise<void> {
     const selectors: Array<Record<string, string>> = [{ [LABEL.owner]: this.d.owner }];
     for (const s of this.d.services) {
-      for (const spec of [s.stable, s.canary]) if (spec && (spec.endpoint === undefined || spec.endpoint === e.endpoint)) selectors.push(spec.selector);
+      for (const spec of [s.stable, s.canary])
+        if (spec && (spec.endpoint === undefined || spec.endpoint === e.endpoint)) selectors.push(spec.selector);
     }
     try {
-      const lists = await this.bounded(Promise.all(selectors.map((labels) => e.list({ all: false, labels }))), `listing containers on ${e.endpoint}`);
+      const lists = await this.bounded(
+        Promise.all(selectors.map((labels) => e.list({ all: false, labels }))),
+        `listing containers on ${e.endpoint}`,
+      );
       const byId = new Map<string, ContainerView>();
       for (const c of lists.flat()) if (this.relevant(c)) byId.set(c.id, c);
       this.cache.set(e.endpoint, byId);
-      if (this.down.delete(e.endpoint)) this.d.log.log('info', 'docker endpoint answers again', { endpoint: e.endpoint, containers: byId.size });
+      if (this.down.delete(e.endpoint))
+        this.d.log.log('info', 'docker endpoint answers again', { endpoint: e.endpoint, containers: byId.size });
     } catch (err) {
       this.markDown(e.endpoint, err instanceof Error ? err.message : String(err));
     }
@@ -168,7 +186,11 @@ export class DockerPools {
   }
 
   private markDown(endpoint: string, error: string): void {
-    if (!this.down.has(endpoint)) this.d.log.log('warn', 'docker endpoint is down; its containers leave the pools until it answers', { endpoint, error });
+    if (!this.down.has(endpoint))
+      this.d.log.log('warn', 'docker endpoint is down; its containers leave the pools until it answers', {
+        endpoint,
+        error,
+      });
     this.down.set(endpoint, error);
   }
 

@@ -23,19 +23,29 @@ export interface StackDeps {
   leading(): boolean;
   /** Re-reads the rollouts from the store (before garbage collection decides). */
   refresh(): Promise<void>;
-  routing: { syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]> };
+  routing: {
+    syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]>;
+  };
 }
 
 export function dockerService(s: ServiceConfig): DockerService | null {
   if (!s.stable.docker) return null;
-  return { name: s.name, stable: s.stable.docker, canary: s.canary.docker, manageCanary: s.canary.targets.length === 0 };
+  return {
+    name: s.name,
+    stable: s.stable.docker,
+    canary: s.canary.docker,
+    manageCanary: s.canary.targets.length === 0,
+  };
 }
 
 /** Engines for every configured endpoint; a bad endpoint (unreadable TLS file, unknown scheme) is a ConfigError. */
 export function openEngines(config: Config, log: Logger): ContainerDriver[] {
   return config.docker.endpoints.map((ep, i) => {
     const o = dockerOptions(ep);
-    if (!o.ok) throw new ConfigError(`docker.endpoints.${i}: ${o.message}`, [{ path: `docker.endpoints.${i}`, message: o.message }]);
+    if (!o.ok)
+      throw new ConfigError(`docker.endpoints.${i}: ${o.message}`, [
+        { path: `docker.endpoints.${i}`, message: o.message },
+      ]);
     return new DockerEngine(ep.name, o.options, o.publishedHost, { log });
   });
 }
@@ -56,7 +66,10 @@ export class DockerStack {
       const docker = dockerService(s);
       if (!docker) continue;
       services.push(docker);
-      fleetServices.set(s.name, { docker, health: s.healthCheck ? { path: s.healthCheck.path, expectStatusBelow: s.healthCheck.expectStatusBelow } : null });
+      fleetServices.set(s.name, {
+        docker,
+        health: s.healthCheck ? { path: s.healthCheck.path, expectStatusBelow: s.healthCheck.expectStatusBelow } : null,
+      });
     }
     const owner = config.docker.owner;
     const stopTimeoutS = config.docker.stopTimeout === undefined ? null : Math.ceil(config.docker.stopTimeout / 1000);
@@ -65,8 +78,24 @@ export class DockerStack {
       const svc = byName.get(s);
       return svc ? serviceGenerations(d.latest(s), containers, svc, owner) : generations(d.latest(s));
     };
-    this.pools = new DockerPools({ engines, services, owner, generationsOf, routing: d.routing, leading: d.leading, log: d.log });
-    this.fleet = new DockerFleet({ engines, services: fleetServices, owner, stopTimeoutS, latest: d.latest, clock: d.clock, log: d.log });
+    this.pools = new DockerPools({
+      engines,
+      services,
+      owner,
+      generationsOf,
+      routing: d.routing,
+      leading: d.leading,
+      log: d.log,
+    });
+    this.fleet = new DockerFleet({
+      engines,
+      services: fleetServices,
+      owner,
+      stopTimeoutS,
+      latest: d.latest,
+      clock: d.clock,
+      log: d.log,
+    });
     const names = config.services.map((s) => s.name);
     const fleet = this.fleet;
     this.janitor = new Janitor({

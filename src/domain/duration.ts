@@ -6,7 +6,9 @@ const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
 export function parseDuration(v: unknown): { ok: true; ms: number } | { ok: false; message: string } {
   if (typeof v === 'number') {
-    return Number.isFinite(v) && v >= 0 ? { ok: true, ms: v } : { ok: false, message: 'expected a non-negative duration' };
+    return Number.isFinite(v) && v >= 0
+      ? { ok: true, ms: v }
+      : { ok: false, message: 'expected a non-negative duration' };
   }
   if (typeof v !== 'string') return { ok: false, message: 'expected a duration like "500ms", "30s", "2m"' };
   const m = DURATION.exec(v.trim());

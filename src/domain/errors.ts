@@ -41,7 +41,12 @@ export class ConfigError extends VeerError {
 /** A request body or parameter is invalid. */
 export class ValidationError extends VeerError {
   constructor(problems: readonly Problem[]) {
-    super('invalid_request', 400, problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; '), problems);
+    super(
+      'invalid_request',
+      400,
+      problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; '),
+      problems,
+    );
   }
 }
 
@@ -81,4 +86,9 @@ export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
 /** For exhaustive switches over string-literal unions. */
 export function assertNever(x: never, what = 'value'): never {
   throw new Error(`unexpected ${what}: ${String(x)}`);
+}
+
+/** The message of anything thrown: an Error's message, else its string form. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

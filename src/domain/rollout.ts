@@ -24,7 +24,8 @@ export interface RolloutPolicy {
   onRestart: 'resume' | 'rollback';
 }
 
-export type Phase = 'starting' | 'progressing' | 'paused' | 'promoting' | 'succeeded' | 'rolling-back' | 'rolled-back' | 'aborted';
+export type Phase =
+  'starting' | 'progressing' | 'paused' | 'promoting' | 'succeeded' | 'rolling-back' | 'rolled-back' | 'aborted';
 export const TERMINAL_PHASES: readonly Phase[] = ['succeeded', 'rolled-back', 'aborted'];
 export const isTerminal = (p: Phase): boolean => TERMINAL_PHASES.includes(p);
 
@@ -126,7 +127,19 @@ export interface RolloutState {
   updatedAt: number;
 }
 
-export type EventKind = 'started' | 'canary-ready' | 'step' | 'analysis' | 'paused' | 'resumed' | 'rolling-back' | 'rolled-back' | 'aborted' | 'promoting' | 'succeeded' | 'shifted';
+export type EventKind =
+  | 'started'
+  | 'canary-ready'
+  | 'step'
+  | 'analysis'
+  | 'paused'
+  | 'resumed'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'aborted'
+  | 'promoting'
+  | 'succeeded'
+  | 'shifted';
 
 export interface RolloutEvent {
   seq: number;

@@ -68,7 +68,11 @@ export function describeListener(l: Listener): string {
 }
 
 /** Null when `target` is not veer; else why it is (for "… is <description>"). */
-export function selfTarget(target: TargetAddress, listeners: readonly Listener[], localAddresses: ReadonlySet<string>): string | null {
+export function selfTarget(
+  target: TargetAddress,
+  listeners: readonly Listener[],
+  localAddresses: ReadonlySet<string>,
+): string | null {
   const hit = listeners.find((l) => reaches(l, target, localAddresses));
   return hit ? describeListener(hit) : null;
 }

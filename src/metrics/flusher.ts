@@ -107,7 +107,8 @@ export class MetricsFlusher {
     this.redis = redis;
     const { log, ttlSeconds = 1_200, maxBufferedSeconds = 600, flushTimeoutMs = 2_000 } = rest;
     this.o = { ...rest, log: log ?? silentLogger, ttlSeconds, maxBufferedSeconds, flushTimeoutMs };
-    if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1)) throw new RangeError('ttlSeconds and maxBufferedSeconds must be >= 1');
+    if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1))
+      throw new RangeError('ttlSeconds and maxBufferedSeconds must be >= 1');
   }
 
   /** Flushes every second; the timer never keeps the process alive. */
@@ -119,7 +120,8 @@ export class MetricsFlusher {
     if (this.timer) return;
     const tick = (): void => {
       const now = this.o.clock.now();
-      const next = (Math.floor((now - FLUSH_GRACE_MS) / FLUSH_INTERVAL_MS) + 1) * FLUSH_INTERVAL_MS + FLUSH_GRACE_MS + 5;
+      const next =
+        (Math.floor((now - FLUSH_GRACE_MS) / FLUSH_INTERVAL_MS) + 1) * FLUSH_INTERVAL_MS + FLUSH_GRACE_MS + 5;
       this.timer = setTimeout(
         () => {
           void this.flushOnce();
@@ -234,7 +236,10 @@ export class MetricsFlusher {
   /** Queues one record's commands; returns how many HINCRBYs (the EXPIRE after them not counted). */
   private addRecord(p: FlushPipeline, q: PoolQueue, rec: SecondRecord): number {
     const key = metricKey(this.o.prefix, q.service, q.pool, rec.sec);
-    p.hincrby(key, 'r', rec.requests).hincrby(key, 'e', rec.errors).hincrby(key, 'c', rec.connectErrors).hincrby(key, 't', rec.timeouts);
+    p.hincrby(key, 'r', rec.requests)
+      .hincrby(key, 'e', rec.errors)
+      .hincrby(key, 'c', rec.connectErrors)
+      .hincrby(key, 't', rec.timeouts);
     let n = 4;
     for (let i = 0; i < rec.latency.length; i++) {
       const c = rec.latency[i] as number;
@@ -291,7 +296,8 @@ export class MetricsFlusher {
     const first = replies instanceof Error ? replies : replies.find(([e]) => e !== null)?.[0];
     this.lastError = first?.message ?? 'missing reply';
     // One line per outage, not one per second.
-    if (!this.failing) this.o.log.log('warn', 'metrics flush failed; buffering', { error: this.lastError, ...this.stats() });
+    if (!this.failing)
+      this.o.log.log('warn', 'metrics flush failed; buffering', { error: this.lastError, ...this.stats() });
     this.failing = true;
     return 'failed';
   }

@@ -89,7 +89,8 @@ export class MergedMetricsSource implements MetricsSource {
     }
     // A partial answer would be a wrong sum; better none.
     const failed = replies?.find(([e]) => e !== null)?.[0];
-    if (!replies || failed) throw new UnavailableError(`redis did not answer reading ${what}: ${failed?.message ?? 'pipeline aborted'}`);
+    if (!replies || failed)
+      throw new UnavailableError(`redis did not answer reading ${what}: ${failed?.message ?? 'pipeline aborted'}`);
     return replies;
   }
 }

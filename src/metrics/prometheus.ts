@@ -22,7 +22,9 @@ export interface LifetimeSource {
  * A ~20-edge subset of the histogram's edges (ms), so the exposition stays small. Each one is an
  * exact edge of histogram.ts, so every `le` count is exact rather than interpolated.
  */
-const EXPOSED_EDGES_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000] as const;
+const EXPOSED_EDGES_MS = [
+  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000,
+] as const;
 const EXPOSED = EXPOSED_EDGES_MS.map((ms) => {
   const bucket = bucketIndex(ms);
   if (bucketUpperBoundMs(bucket) !== ms) throw new Error(`${ms} ms is not a histogram edge`);
@@ -51,9 +53,19 @@ export function renderPrometheus(source: LifetimeSource, extra: readonly ExtraMe
   for (const p of pools) {
     for (const kind of ERROR_KINDS) out.push(sample(ERRORS, { ...p.labels, kind }, errorCount(p.life, kind)));
   }
-  family(out, DURATION, 'histogram', 'Upstream latency: from the request (body included) handed to the upstream to its response headers (or the failure).');
+  family(
+    out,
+    DURATION,
+    'histogram',
+    'Upstream latency: from the request (body included) handed to the upstream to its response headers (or the failure).',
+  );
   for (const p of pools) renderHistogram(out, p);
-  family(out, DRAIN_CUT, 'counter', "Requests veer cut (504 drain_timeout) when a removed target's drain period ended; not counted as errors.");
+  family(
+    out,
+    DRAIN_CUT,
+    'counter',
+    "Requests veer cut (504 drain_timeout) when a removed target's drain period ended; not counted as errors.",
+  );
   for (const p of pools) out.push(sample(DRAIN_CUT, p.labels, p.life.drainCut ?? 0));
   renderExtras(out, extra);
   return `${out.join('\n')}\n`;

@@ -77,7 +77,8 @@ export class PoolWindow {
 
   constructor(opts: { seconds?: number } = {}) {
     const size = opts.seconds ?? DEFAULT_WINDOW_SECONDS;
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`window seconds must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`window seconds must be a positive integer, got ${size}`);
     this.size = size;
     this.secs = new Float64Array(size).fill(NaN);
     this.requests = new Uint32Array(size);
@@ -220,6 +221,7 @@ export class PoolWindow {
     out.connectErrors += this.connectErrors[slot] as number;
     out.timeouts += this.timeouts[slot] as number;
     const base = slot * BUCKET_COUNT;
-    for (let i = 0; i < BUCKET_COUNT; i++) out.latency[i] = (out.latency[i] as number) + (this.latency[base + i] as number);
+    for (let i = 0; i < BUCKET_COUNT; i++)
+      out.latency[i] = (out.latency[i] as number) + (this.latency[base + i] as number);
   }
 }

@@ -39,6 +39,13 @@ export async function analysisEvent(s: RolloutState, m: MetricsSource, now: numb
     range('stable', stepFrom),
     range('stable', Math.max(0, now - STABLE_REFERENCE_MS)),
   ]);
-  const { verdict, stats } = judge({ policy, delta: { canary: dc, stable: ds }, step: { canary: sc, stable: ss }, stableRef: ref, stats: s.stats, now });
+  const { verdict, stats } = judge({
+    policy,
+    delta: { canary: dc, stable: ds },
+    step: { canary: sc, stable: ss },
+    stableRef: ref,
+    stats: s.stats,
+    now,
+  });
   return { type: 'analysis', verdict, stats, until: (lastSec + 1) * 1000 };
 }

@@ -43,5 +43,10 @@ export interface ControllerDeps {
 }
 
 export interface FencedWriter {
-  putFenced<T>(key: string, value: T, expectedVersion: number | undefined, token: number): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }>;
+  putFenced<T>(
+    key: string,
+    value: T,
+    expectedVersion: number | undefined,
+    token: number,
+  ): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }>;
 }

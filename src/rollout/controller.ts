@@ -146,7 +146,8 @@ export class RolloutController implements RolloutControl {
       }
       // Containers an interrupted run left behind (created after the last persisted change).
       const fleet = this.d.fleet;
-      if (fleet && fleet.refuse(service) === null) this.track(this.serial(service, async () => void (await fleet.reconcile(service))));
+      if (fleet && fleet.refuse(service) === null)
+        this.track(this.serial(service, async () => void (await fleet.reconcile(service))));
     }
   }
 
@@ -165,8 +166,14 @@ export class RolloutController implements RolloutControl {
    * the work began and is always fenced among replicas: a leader that lost its lease mid-analysis is
    * refused even if it does not know yet. An operator's action is a plain compare-and-set from any replica.
    */
-  private write(service: string, state: RolloutState, expectedVersion: number, driven?: Driven): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }> {
-    if (this.d.fenced && driven !== undefined) return this.d.fenced.putFenced(rolloutKey(service), state, expectedVersion, driven.token ?? 0);
+  private write(
+    service: string,
+    state: RolloutState,
+    expectedVersion: number,
+    driven?: Driven,
+  ): Promise<PutResult | { ok: false; reason: 'fenced'; currentFence: number }> {
+    if (this.d.fenced && driven !== undefined)
+      return this.d.fenced.putFenced(rolloutKey(service), state, expectedVersion, driven.token ?? 0);
     return this.d.store.put(rolloutKey(service), state, expectedVersion);
   }
 
@@ -185,9 +192,20 @@ export class RolloutController implements RolloutControl {
       const base = this.d.policyOf(service);
       if (base === undefined) return err(new NotFoundError('service', service));
       const current = this.active(service);
-      if (current) return err(new ConflictError(`service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`, 'rollout_in_progress'));
+      if (current)
+        return err(
+          new ConflictError(
+            `service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`,
+            'rollout_in_progress',
+          ),
+        );
       const policy = rolloutPolicySchema.safeParse({ ...base, ...req.rollout });
-      if (!policy.success) return err(new ValidationError(policy.error.issues.map((i) => ({ path: ['rollout', ...i.path].join('.'), message: i.message }))));
+      if (!policy.success)
+        return err(
+          new ValidationError(
+            policy.error.issues.map((i) => ({ path: ['rollout', ...i.path].join('.'), message: i.message })),
+          ),
+        );
       const docker = await imagePlan(this.d.fleet, service, req);
       if (!docker.ok) return docker;
       const canaryTargets = 'targets' in req.canary ? [...req.canary.targets] : [];
@@ -206,9 +224,12 @@ export class RolloutController implements RolloutControl {
       );
       const prev = this.slots.get(service);
       const put = await this.write(service, state, prev?.version ?? 0);
-      if (!put.ok) return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
+      if (!put.ok)
+        return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
       this.slots.set(service, { state, version: put.version });
-      const what = state.docker ? `${state.docker.count} container(s) of ${state.docker.image}` : state.canaryTargets.join(', ');
+      const what = state.docker
+        ? `${state.docker.count} container(s) of ${state.docker.image}`
+        : state.canaryTargets.join(', ');
       this.emit(state, 'started', `rollout ${state.id} started (${state.strategy}) with canary ${what}`);
       await this.d.routing.setPool(service, 'canary', state.canaryTargets);
       await this.d.routing.setRetry(service, state.policy.retryCanaryOnStable);
@@ -247,14 +268,20 @@ export class RolloutController implements RolloutControl {
       if (r.ok) {
         await this.d.routing.setPool(service, 'canary', r.value);
         await this.apply(service, { type: 'canary-ready', targets: r.value }, driven);
-      } else await this.apply(service, { type: 'canary-failed', reason: `canary did not become ready: ${r.error}` }, driven);
+      } else
+        await this.apply(service, { type: 'canary-failed', reason: `canary did not become ready: ${r.error}` }, driven);
     });
   }
 
-  act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>> {
+  act(
+    service: string,
+    action: RolloutAction,
+    opts: { full: boolean; reason: string | null },
+  ): Promise<Result<RolloutStatus>> {
     return this.serial(service, async () => {
       if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
-      if (!this.slots.get(service)) return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
+      if (!this.slots.get(service))
+        return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
       const r = await this.apply(service, toEvent(action, opts));
       if (!r.ok) return r;
       // Resumed into `starting`: the canary still has to be made ready.
@@ -311,7 +338,12 @@ export class RolloutController implements RolloutControl {
   }
 
   /** Runs a machine event: transition, persist, then effects. */
-  private async apply(service: string, event: MachineEvent, driven?: Driven, reseeded = false): Promise<Result<RolloutState>> {
+  private async apply(
+    service: string,
+    event: MachineEvent,
+    driven?: Driven,
+    reseeded = false,
+  ): Promise<Result<RolloutState>> {
     const slot = this.slots.get(service);
     if (!slot) return err(new ConflictError(`service ${service} has no rollout`, 'no_rollout'));
     const t = transition(slot.state, event, this.d.clock.now());
@@ -358,7 +390,12 @@ export class RolloutController implements RolloutControl {
   }
 
   /** Drains and removes a pool in the background, then tells the machine. */
-  private async removePool(service: string, s: RolloutState, pool: 'canary' | 'old-stable', targets: string[]): Promise<void> {
+  private async removePool(
+    service: string,
+    s: RolloutState,
+    pool: 'canary' | 'old-stable',
+    targets: string[],
+  ): Promise<void> {
     if (pool === 'canary') {
       // Containers still being created must not appear after their generation was removed.
       await this.launches?.stop(service);
@@ -375,7 +412,11 @@ export class RolloutController implements RolloutControl {
         await this.d.fleet.retire(service, generation);
       } catch (e) {
         // The generation is routed nowhere any more; what is left of it is garbage for `veer prune`.
-        this.emit(s, 'analysis', `could not remove every container of the ${pool} pool: ${e instanceof Error ? e.message : String(e)}`);
+        this.emit(
+          s,
+          'analysis',
+          `could not remove every container of the ${pool} pool: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
     }
     if (this.stopped) return;
@@ -389,8 +430,15 @@ export class RolloutController implements RolloutControl {
   /** After a restart: re-run what the persisted phase still owes. Effects are idempotent. */
   private async resumeEffects(service: string, restarted: boolean): Promise<void> {
     const s = (this.slots.get(service) as Slot).state;
-    if (restarted && s.policy.onRestart === 'rollback' && (s.phase === 'starting' || s.phase === 'progressing' || s.phase === 'paused')) {
-      await this.apply(service, { type: 'interrupted', reason: `veer restarted during the rollout (onRestart: rollback; it was ${s.phase} at ${s.weightBp / 100}%)` });
+    if (
+      restarted &&
+      s.policy.onRestart === 'rollback' &&
+      (s.phase === 'starting' || s.phase === 'progressing' || s.phase === 'paused')
+    ) {
+      await this.apply(service, {
+        type: 'interrupted',
+        reason: `veer restarted during the rollout (onRestart: rollback; it was ${s.phase} at ${s.weightBp / 100}%)`,
+      });
       return;
     }
     switch (s.phase) {
@@ -443,7 +491,15 @@ export class RolloutController implements RolloutControl {
   }
 
   private emit(s: RolloutState, kind: RolloutEvent['kind'], message: string, data?: Record<string, unknown>): void {
-    this.d.emit({ service: s.service, rolloutId: s.id, kind, phase: s.phase, weight: s.weightBp / 100, message, ...(data ? { data } : {}) });
+    this.d.emit({
+      service: s.service,
+      rolloutId: s.id,
+      kind,
+      phase: s.phase,
+      weight: s.weightBp / 100,
+      message,
+      ...(data ? { data } : {}),
+    });
   }
 
   private track(p: Promise<void>): void {

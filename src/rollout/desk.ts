@@ -39,7 +39,11 @@ export class ServiceDesk implements ServiceDirectory {
     const cfg = this.plane.serviceConfig(name);
     const weightBp = this.plane.weight(name);
     if (cfg === undefined || weightBp === undefined) return undefined;
-    const targets = (pool: PoolName) => ({ targets: this.plane.targets(name, pool).map(({ id, healthy, health, ejected, outstanding }) => ({ id, healthy, health, ejected, outstanding })) });
+    const targets = (pool: PoolName) => ({
+      targets: this.plane
+        .targets(name, pool)
+        .map(({ id, healthy, health, ejected, outstanding }) => ({ id, healthy, health, ejected, outstanding })),
+    });
     return {
       name,
       weight: bpToPercent(weightBp),
@@ -57,7 +61,12 @@ export class ServiceDesk implements ServiceDirectory {
     const during = await this.rollouts.manualShift(name, weightBp);
     if (!during.ok) return during;
     if (!during.value) await this.routing.setWeight(name, weightBp);
-    this.log.log('info', 'weight shifted', { service: name, from: bpToPercent(from), to: bpToPercent(weightBp), rolloutPaused: during.value });
+    this.log.log('info', 'weight shifted', {
+      service: name,
+      from: bpToPercent(from),
+      to: bpToPercent(weightBp),
+      rolloutPaused: during.value,
+    });
     if (!during.value)
       this.emit({
         service: name,
@@ -72,6 +81,14 @@ export class ServiceDesk implements ServiceDirectory {
 
   private poolMetrics(name: string, pool: PoolName): PoolMetrics {
     const s = this.metrics.summary(name, pool, STATUS_WINDOW_MS, this.clock.now());
-    return { window: '60s', requests: s.requests, errors: s.errors, errorRate: s.errorRate, p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms };
+    return {
+      window: '60s',
+      requests: s.requests,
+      errors: s.errors,
+      errorRate: s.errorRate,
+      p50Ms: s.p50Ms,
+      p95Ms: s.p95Ms,
+      p99Ms: s.p99Ms,
+    };
   }
 }

@@ -67,13 +67,16 @@ export class EventRelay {
           resolve();
         });
       });
-    await sub.subscribe(channel).catch((err: unknown) => this.log.log('warn', 'event relay could not subscribe', { error: String(err) }));
+    await sub
+      .subscribe(channel)
+      .catch((err: unknown) => this.log.log('warn', 'event relay could not subscribe', { error: String(err) }));
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     const sub = this.sub;
     this.sub = null;
-    if (sub) await Promise.race([sub.quit().catch(() => sub.disconnect()), new Promise((r) => setTimeout(r, 1000).unref())]);
+    if (sub)
+      await Promise.race([sub.quit().catch(() => sub.disconnect()), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 }

@@ -36,7 +36,8 @@ export class EventLog implements EventFeed {
     const event: RolloutEvent = { ...e, seq: this.seq, at: new Date(this.opts.clock.now()).toISOString() };
     this.ring.push(event);
     // Amortised trimming: splice once the ring is 10% over, not on every append.
-    if (this.ring.length > this.capacity + Math.ceil(this.capacity / 10)) this.ring.splice(0, this.ring.length - this.capacity);
+    if (this.ring.length > this.capacity + Math.ceil(this.capacity / 10))
+      this.ring.splice(0, this.ring.length - this.capacity);
     this.notify(event);
     return event;
   }
@@ -81,7 +82,11 @@ export class EventLog implements EventFeed {
       try {
         sub.listener(event);
       } catch (e) {
-        this.opts.log?.log('warn', 'event subscriber failed', { seq: event.seq, kind: event.kind, error: e instanceof Error ? e.message : String(e) });
+        this.opts.log?.log('warn', 'event subscriber failed', {
+          seq: event.seq,
+          kind: event.kind,
+          error: e instanceof Error ? e.message : String(e),
+        });
       }
     }
   }

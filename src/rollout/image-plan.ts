@@ -8,12 +8,23 @@ import type { CanaryFleet } from './fleet.js';
 const NO_DOCKER = 'image rollouts need Docker pools (no docker endpoint is configured)';
 
 /** null for a static-target rollout; refuses static targets for a Docker-backed stable pool. */
-export async function imagePlan(fleet: CanaryFleet | undefined, service: string, req: RolloutRequest): Promise<Result<DockerRollout | null>> {
+export async function imagePlan(
+  fleet: CanaryFleet | undefined,
+  service: string,
+  req: RolloutRequest,
+): Promise<Result<DockerRollout | null>> {
   const why = fleet ? fleet.refuse(service) : NO_DOCKER;
   if ('targets' in req.canary) {
     // A promotion would make static targets stable while the watcher keeps routing containers.
     if (why === null)
-      return err(new ValidationError([{ path: 'canary.targets', message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})` }]));
+      return err(
+        new ValidationError([
+          {
+            path: 'canary.targets',
+            message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})`,
+          },
+        ]),
+      );
     return ok(null);
   }
   if (!fleet || why !== null) return err(new ValidationError([{ path: 'canary.image', message: why ?? NO_DOCKER }]));
@@ -22,10 +33,22 @@ export async function imagePlan(fleet: CanaryFleet | undefined, service: string,
   try {
     stableGeneration = await fleet.stableGeneration(service);
     const running = await fleet.count(service, stableGeneration);
-    if (running === 0) return err(new ValidationError([{ path: 'canary.image', message: `service ${service} has no running stable container to clone; start one first` }]));
+    if (running === 0)
+      return err(
+        new ValidationError([
+          {
+            path: 'canary.image',
+            message: `service ${service} has no running stable container to clone; start one first`,
+          },
+        ]),
+      );
     count ??= running;
   } catch (e) {
-    return err(new UnavailableError(`cannot list the stable containers of ${service}: ${e instanceof Error ? e.message : String(e)}`));
+    return err(
+      new UnavailableError(
+        `cannot list the stable containers of ${service}: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+    );
   }
   return ok({ image: req.canary.image, env: [...req.canary.env], count, stableGeneration });
 }

@@ -68,7 +68,12 @@ export class CanaryLaunches {
     this.host.track(done);
   }
 
-  private async ready(service: string, s: RolloutState, deadline: number, signal: AbortSignal): Promise<Result<string[], string>> {
+  private async ready(
+    service: string,
+    s: RolloutState,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<Result<string[], string>> {
     let targets = s.canaryTargets;
     if (s.docker) {
       if (!this.fleet) return err('image rollouts need Docker pools');

@@ -23,7 +23,15 @@ export interface RoutingRecord {
 
 /** What the routing book needs of the data plane. */
 export interface RoutingTarget {
-  update(name: string, patch: { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[]; retryCanaryOnStable?: boolean | null }): boolean;
+  update(
+    name: string,
+    patch: {
+      weightBp?: BasisPoints;
+      stable?: readonly TargetAddress[];
+      canary?: readonly TargetAddress[];
+      retryCanaryOnStable?: boolean | null;
+    },
+  ): boolean;
   weight(name: string): BasisPoints | undefined;
   poolTargets(name: string, pool: PoolName): readonly TargetAddress[];
 }
@@ -50,7 +58,12 @@ function toAddresses(ids: readonly string[]): TargetAddress[] {
   return out;
 }
 
-type RoutingPatch = { weightBp?: BasisPoints; stable?: readonly TargetAddress[]; canary?: readonly TargetAddress[]; retryCanaryOnStable?: boolean | null };
+type RoutingPatch = {
+  weightBp?: BasisPoints;
+  stable?: readonly TargetAddress[];
+  canary?: readonly TargetAddress[];
+  retryCanaryOnStable?: boolean | null;
+};
 
 /** A store that tells when a key changed (the Redis adapter; a single process needs none). */
 export interface ChangeFeed {
@@ -86,7 +99,8 @@ export class RoutingBook {
       feed.onChange((key, version) => {
         if (!key.startsWith('routing/')) return;
         const service = key.slice('routing/'.length);
-        if (this.hashes.has(service) && version > (this.applied.get(service) ?? 0)) void this.reread(service).catch(() => undefined);
+        if (this.hashes.has(service) && version > (this.applied.get(service) ?? 0))
+          void this.reread(service).catch(() => undefined);
       }),
       feed.onReconnect(() => void this.afterReconnect().catch(() => undefined)),
     );
@@ -159,7 +173,8 @@ export class RoutingBook {
       const want = compute();
       const patch: RoutingPatch = {};
       if (!sameIds(this.pool(service, 'stable'), want.stable)) patch.stable = toAddresses(want.stable);
-      if (want.canary !== null && !sameIds(this.pool(service, 'canary'), want.canary)) patch.canary = toAddresses(want.canary);
+      if (want.canary !== null && !sameIds(this.pool(service, 'canary'), want.canary))
+        patch.canary = toAddresses(want.canary);
       changed = [...(patch.stable ? ['stable' as const] : []), ...(patch.canary ? ['canary' as const] : [])];
       return changed.length > 0 ? patch : null;
     }).then(() => changed);

@@ -8,7 +8,16 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
 
-export const DEFAULT_WEBHOOK_EVENTS: readonly EventKind[] = ['started', 'step', 'paused', 'rolling-back', 'rolled-back', 'aborted', 'succeeded', 'promoting'];
+export const DEFAULT_WEBHOOK_EVENTS: readonly EventKind[] = [
+  'started',
+  'step',
+  'paused',
+  'rolling-back',
+  'rolled-back',
+  'aborted',
+  'succeeded',
+  'promoting',
+];
 
 export interface WebhookOptions {
   fetch?: typeof fetch;
@@ -51,7 +60,17 @@ interface Lane {
 }
 
 export function webhookPayload(e: RolloutEvent): WebhookPayload {
-  return { event: e.kind, service: e.service, rolloutId: e.rolloutId, phase: e.phase, weight: e.weight, message: e.message, at: e.at, seq: e.seq, data: e.data ?? {} };
+  return {
+    event: e.kind,
+    service: e.service,
+    rolloutId: e.rolloutId,
+    phase: e.phase,
+    weight: e.weight,
+    message: e.message,
+    at: e.at,
+    seq: e.seq,
+    data: e.data ?? {},
+  };
 }
 
 export class WebhookNotifier {
@@ -70,7 +89,12 @@ export class WebhookNotifier {
   private failedCount = 0;
 
   constructor(hooks: readonly WebhookConfig[], opts: WebhookOptions = {}) {
-    this.lanes = hooks.map((hook) => ({ hook, kinds: new Set(hook.events ?? DEFAULT_WEBHOOK_EVENTS), queue: [], running: null }));
+    this.lanes = hooks.map((hook) => ({
+      hook,
+      kinds: new Set(hook.events ?? DEFAULT_WEBHOOK_EVENTS),
+      queue: [],
+      running: null,
+    }));
     this.fetchFn = opts.fetch ?? fetch;
     this.log = opts.log ?? silentLogger;
     this.maxQueue = Math.max(1, opts.maxQueue ?? 1000);
@@ -159,7 +183,12 @@ export class WebhookNotifier {
       }
     }
     this.failedCount += 1;
-    this.log.log('warn', 'webhook delivery gave up', { url: redact(hook.url), event: payload.event, seq: payload.seq, attempts: hook.retries + 1 });
+    this.log.log('warn', 'webhook delivery gave up', {
+      url: redact(hook.url),
+      event: payload.event,
+      seq: payload.seq,
+      attempts: hook.retries + 1,
+    });
   }
 
   private async attempt(hook: WebhookConfig, body: string, payload: WebhookPayload): Promise<Attempt> {
@@ -173,10 +202,19 @@ export class WebhookNotifier {
       if (res.status >= 500 || res.status === 429) {
         return { outcome: 'retry', retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), this.clock.now()) };
       }
-      this.log.log('warn', 'webhook rejected', { url: redact(hook.url), status: res.status, event: payload.event, seq: payload.seq });
+      this.log.log('warn', 'webhook rejected', {
+        url: redact(hook.url),
+        status: res.status,
+        event: payload.event,
+        seq: payload.seq,
+      });
       return { outcome: 'rejected', retryAfterMs: null };
     } catch (e) {
-      this.log.log('debug', 'webhook attempt failed', { url: redact(hook.url), event: payload.event, error: e instanceof Error ? e.message : String(e) });
+      this.log.log('debug', 'webhook attempt failed', {
+        url: redact(hook.url),
+        event: payload.event,
+        error: e instanceof Error ? e.message : String(e),
+      });
       return { outcome: 'retry', retryAfterMs: null };
     }
   }

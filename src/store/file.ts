@@ -18,7 +18,11 @@ export class StateCorruptError extends VeerError {
   readonly file: string;
 
   constructor(file: string, problem: string) {
-    super('state_corrupt', 500, `state file ${file} is unreadable or corrupt: ${problem}. Repair it or move it aside (veer starts with empty state when the file is absent).`);
+    super(
+      'state_corrupt',
+      500,
+      `state file ${file} is unreadable or corrupt: ${problem}. Repair it or move it aside (veer starts with empty state when the file is absent).`,
+    );
     this.file = file;
   }
 }
@@ -148,7 +152,10 @@ async function readEntries(file: string): Promise<Entries> {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new StateCorruptError(file, text.trim() === '' ? 'the file is empty' : `not valid JSON (${(e as Error).message})`);
+    throw new StateCorruptError(
+      file,
+      text.trim() === '' ? 'the file is empty' : `not valid JSON (${(e as Error).message})`,
+    );
   }
   const decoded = decodeDocument(doc);
   if (typeof decoded === 'string') throw new StateCorruptError(file, decoded);
@@ -158,11 +165,13 @@ async function readEntries(file: string): Promise<Entries> {
 /** The entries of a state document, or what is wrong with it. */
 function decodeDocument(doc: unknown): Entries | string {
   if (!isRecord(doc)) return 'expected a JSON object';
-  if (doc.format !== FORMAT) return `unsupported format ${JSON.stringify(doc.format)} (this veer reads format ${FORMAT})`;
+  if (doc.format !== FORMAT)
+    return `unsupported format ${JSON.stringify(doc.format)} (this veer reads format ${FORMAT})`;
   if (!isRecord(doc.entries)) return '"entries" must be an object';
   const entries = new Map<string, Versioned<unknown>>();
   for (const [key, e] of Object.entries(doc.entries)) {
-    if (!isRecord(e) || !('value' in e)) return `entry ${JSON.stringify(key)} must be an object with "value" and "version"`;
+    if (!isRecord(e) || !('value' in e))
+      return `entry ${JSON.stringify(key)} must be an object with "value" and "version"`;
     if (typeof e.version !== 'number' || !Number.isInteger(e.version) || e.version < 1) {
       return `entry ${JSON.stringify(key)} has an invalid version ${JSON.stringify(e.version)}`;
     }

@@ -109,7 +109,8 @@ export class Lease {
     this.ttlMs = o.ttlMs ?? 5000;
     this.renewEveryMs = o.renewEveryMs ?? Math.max(1, Math.floor(this.ttlMs / 3));
     this.marginMs = o.marginMs ?? Math.floor(this.ttlMs / 5);
-    if (this.renewEveryMs >= this.ttlMs - this.marginMs) throw new RangeError('renewEveryMs must be shorter than ttlMs − marginMs');
+    if (this.renewEveryMs >= this.ttlMs - this.marginMs)
+      throw new RangeError('renewEveryMs must be shorter than ttlMs − marginMs');
     this.log = o.log ?? silentLogger;
     this.timers = o.timers ?? realTimers;
   }
@@ -182,7 +183,15 @@ export class Lease {
   }
 
   private async acquire(sentAt: number): Promise<void> {
-    const reply = await this.redis.eval(ACQUIRE, 2, this.keys.leader, this.keys.fence, this.o.id, this.ttlMs, this.highestSeen);
+    const reply = await this.redis.eval(
+      ACQUIRE,
+      2,
+      this.keys.leader,
+      this.keys.fence,
+      this.o.id,
+      this.ttlMs,
+      this.highestSeen,
+    );
     const [won, n] = pair(reply);
     this.highestSeen = Math.max(this.highestSeen, n);
     if (!won) return;
@@ -220,7 +229,10 @@ export class Lease {
     this.timers.clearTimeout(this.deadlineTimer);
     const held = this.held;
     if (!held) return;
-    this.deadlineTimer = this.timers.setTimeout(() => this.loseIfExpired(), Math.max(0, held.validUntil - this.o.clock.now()));
+    this.deadlineTimer = this.timers.setTimeout(
+      () => this.loseIfExpired(),
+      Math.max(0, held.validUntil - this.o.clock.now()),
+    );
   }
 
   private lose(reason: LoseReason): void {
@@ -237,7 +249,9 @@ export class Lease {
     for (const fn of listeners) {
       try {
         // A listener's failure must not stop the lease loop; async listeners are caught too.
-        void Promise.resolve(fn(v)).catch((e: unknown) => this.log.log('error', 'lease listener failed', { error: String(e) }));
+        void Promise.resolve(fn(v)).catch((e: unknown) =>
+          this.log.log('error', 'lease listener failed', { error: String(e) }),
+        );
       } catch (e) {
         this.log.log('error', 'lease listener failed', { error: String(e) });
       }
@@ -254,6 +268,7 @@ export function parseLeader(value: string): LeaderInfo | null {
 }
 
 function pair(reply: unknown): [boolean, number] {
-  if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected lease script reply: ${JSON.stringify(reply)}`);
+  if (!Array.isArray(reply) || reply.length !== 2)
+    throw new Error(`unexpected lease script reply: ${JSON.stringify(reply)}`);
   return [Number(reply[0]) === 1, Number(reply[1])];
 }

@@ -7,7 +7,8 @@ export interface Versioned<T> {
   version: number;
 }
 
-export type PutResult = { ok: true; version: number } | { ok: false; reason: 'version-conflict'; currentVersion: number };
+export type PutResult =
+  { ok: true; version: number } | { ok: false; reason: 'version-conflict'; currentVersion: number };
 
 export interface StateStore {
   get<T>(key: string): Promise<Versioned<T> | null>;

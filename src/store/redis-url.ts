@@ -28,7 +28,9 @@ export interface ConnectionTuning {
   connectTimeoutMs: number;
 }
 
-export type IoredisSpec = { mode: 'standalone' | 'sentinel'; options: RedisOptions } | { mode: 'cluster'; nodes: HostPort[]; options: ClusterOptions };
+export type IoredisSpec =
+  | { mode: 'standalone' | 'sentinel'; options: RedisOptions }
+  | { mode: 'cluster'; nodes: HostPort[]; options: ClusterOptions };
 
 const SCHEMES: Record<string, { mode: RedisMode; tls: boolean; defaultPort: number }> = {
   'redis:': { mode: 'standalone', tls: false, defaultPort: 6379 },
@@ -39,7 +41,8 @@ const SCHEMES: Record<string, { mode: RedisMode; tls: boolean; defaultPort: numb
   'rediss+cluster:': { mode: 'cluster', tls: true, defaultPort: 6379 },
 };
 
-const FORMS = 'redis://[:pass@]host:port[/db], rediss://…, redis+sentinel://[:pass@]h1:26379,h2:26379/<master>[/db] or redis+cluster://h1:7000,h2:7001';
+const FORMS =
+  'redis://[:pass@]host:port[/db], rediss://…, redis+sentinel://[:pass@]h1:26379,h2:26379/<master>[/db] or redis+cluster://h1:7000,h2:7001';
 
 /** The URL with any password replaced by `***`; safe for logs and error messages even when malformed. */
 export function redactRedisUrl(url: string): string {
@@ -55,7 +58,9 @@ export function redactRedisUrl(url: string): string {
 /** Throws ConfigError (path `state.redis`) naming the redacted URL and the accepted forms. */
 export function parseRedisUrl(url: string): RedisUrl {
   const fail = (why: string): never => {
-    throw new ConfigError(`invalid Redis URL ${redactRedisUrl(url)}: ${why}`, [{ path: 'state.redis', message: `${why}; expected ${FORMS}` }]);
+    throw new ConfigError(`invalid Redis URL ${redactRedisUrl(url)}: ${why}`, [
+      { path: 'state.redis', message: `${why}; expected ${FORMS}` },
+    ]);
   };
   const sep = url.indexOf('://');
   const scheme = SCHEMES[url.slice(0, sep + 1).toLowerCase()];
@@ -69,7 +74,8 @@ export function parseRedisUrl(url: string): RedisUrl {
   const hostPart = slash < 0 ? rest : rest.slice(0, slash);
   const path = (slash < 0 ? '' : rest.slice(slash + 1)).split('/').filter((s) => s !== '');
   const hosts = hostPart.split(',').map((h) => parseHostPort(h, scheme.defaultPort, fail));
-  if (scheme.mode === 'standalone' && hosts.length !== 1) fail('exactly one host expected (use redis+sentinel:// or redis+cluster:// for several)');
+  if (scheme.mode === 'standalone' && hosts.length !== 1)
+    fail('exactly one host expected (use redis+sentinel:// or redis+cluster:// for several)');
   const base = { mode: scheme.mode, tls: scheme.tls, hosts, ...auth };
   switch (scheme.mode) {
     case 'standalone':
@@ -145,21 +151,37 @@ export function ioredisOptions(u: RedisUrl, t: ConnectionTuning): IoredisSpec {
   switch (u.mode) {
     case 'standalone': {
       const [only] = u.hosts;
-      return { mode: 'standalone', options: { ...node, ...only, db: u.db, enableOfflineQueue: false, retryStrategy: reconnectDelayMs } };
+      return {
+        mode: 'standalone',
+        options: { ...node, ...only, db: u.db, enableOfflineQueue: false, retryStrategy: reconnectDelayMs },
+      };
     }
     case 'sentinel': {
       const tls = u.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {};
       // The password is the master's: sentinels usually run without one, and AUTH against a
       // password-less sentinel fails the connection.
       const options: RedisOptions = { ...node, ...tls, sentinels: u.hosts, name: u.masterName ?? '', db: u.db };
-      return { mode: 'sentinel', options: { ...options, enableOfflineQueue: false, retryStrategy: reconnectDelayMs, sentinelRetryStrategy: reconnectDelayMs } };
+      return {
+        mode: 'sentinel',
+        options: {
+          ...options,
+          enableOfflineQueue: false,
+          retryStrategy: reconnectDelayMs,
+          sentinelRetryStrategy: reconnectDelayMs,
+        },
+      };
     }
     case 'cluster':
       // Cluster takes the queue and retry settings at the top level and per-node ones in redisOptions.
       return {
         mode: 'cluster',
         nodes: u.hosts,
-        options: { enableOfflineQueue: false, clusterRetryStrategy: reconnectDelayMs, slotsRefreshTimeout: t.commandTimeoutMs, redisOptions: node },
+        options: {
+          enableOfflineQueue: false,
+          clusterRetryStrategy: reconnectDelayMs,
+          slotsRefreshTimeout: t.commandTimeoutMs,
+          redisOptions: node,
+        },
       };
     default:
       return assertNever(u.mode, 'redis mode');

@@ -87,11 +87,17 @@ export class RedisStore implements StateStore {
   }
 
   static async connect(url: string, opts: RedisStoreOptions): Promise<RedisStore> {
-    if (!/^[A-Za-z0-9_.-]+$/.test(opts.prefix)) throw new ConfigError(`invalid state prefix "${opts.prefix}"`, [{ path: 'state.prefix', message: 'must be letters, digits, "_", "." or "-"' }]);
+    if (!/^[A-Za-z0-9_.-]+$/.test(opts.prefix))
+      throw new ConfigError(`invalid state prefix "${opts.prefix}"`, [
+        { path: 'state.prefix', message: 'must be letters, digits, "_", "." or "-"' },
+      ]);
     const log = opts.log ?? silentLogger;
     const display = redactRedisUrl(url);
     const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
-    const spec = ioredisOptions(parseRedisUrl(url), { commandTimeoutMs: opts.commandTimeoutMs ?? 1_000, connectTimeoutMs: Math.min(connectTimeoutMs, 2_000) });
+    const spec = ioredisOptions(parseRedisUrl(url), {
+      commandTimeoutMs: opts.commandTimeoutMs ?? 1_000,
+      connectTimeoutMs: Math.min(connectTimeoutMs, 2_000),
+    });
     const main = open(spec);
     const sub = open(spec);
     let lastError = '';
@@ -106,7 +112,10 @@ export class RedisStore implements StateStore {
       const why = lastError || (e instanceof Error ? e.message : String(e));
       throw new RedisUnavailableError(`cannot reach Redis at ${display} within ${connectTimeoutMs} ms: ${why}`);
     }
-    for (const c of [main, sub]) c.off('error', remember).on('error', (e: Error) => log.log('debug', 'redis connection error', { url: display, error: e.message }));
+    for (const c of [main, sub])
+      c.off('error', remember).on('error', (e: Error) =>
+        log.log('debug', 'redis connection error', { url: display, error: e.message }),
+      );
     defineScripts(main);
     log.log('info', 'redis state store connected', { url: display, prefix: opts.prefix });
     return new RedisStore(main, sub, opts.prefix, display, log);
@@ -127,8 +136,14 @@ export class RedisStore implements StateStore {
   }
 
   /** Like put, but refused when `token` is below the installation's fence (a newer leader exists). */
-  async putFenced<T>(key: string, value: T, expectedVersion: number | undefined, token: number): Promise<FencedPutResult> {
-    if (!Number.isSafeInteger(token) || token < 0) throw new TypeError(`fencing token must be a non-negative integer, got ${String(token)}`);
+  async putFenced<T>(
+    key: string,
+    value: T,
+    expectedVersion: number | undefined,
+    token: number,
+  ): Promise<FencedPutResult> {
+    if (!Number.isSafeInteger(token) || token < 0)
+      throw new TypeError(`fencing token must be a non-negative integer, got ${String(token)}`);
     return this.write(key, value, expectedVersion, String(token));
   }
 
@@ -175,7 +190,12 @@ export class RedisStore implements StateStore {
     return this.closing;
   }
 
-  private write(key: string, value: unknown, expectedVersion: number | undefined, token: string): Promise<FencedPutResult> {
+  private write(
+    key: string,
+    value: unknown,
+    expectedVersion: number | undefined,
+    token: string,
+  ): Promise<FencedPutResult> {
     if (expectedVersion !== undefined && !(Number.isInteger(expectedVersion) && expectedVersion >= 0)) {
       throw new TypeError(`expectedVersion must be a non-negative integer, got ${String(expectedVersion)}`);
     }
@@ -183,7 +203,15 @@ export class RedisStore implements StateStore {
     if (data === undefined) throw new TypeError('state values must be JSON-serializable');
     const expected = expectedVersion === undefined ? '' : String(expectedVersion);
     return this.call(async () => {
-      const reply = await this.scripts().veerStorePut(keyOf(this.prefix, key), fenceKey(this.prefix), expected, data, token, changesChannel(this.prefix), key);
+      const reply = await this.scripts().veerStorePut(
+        keyOf(this.prefix, key),
+        fenceKey(this.prefix),
+        expected,
+        data,
+        token,
+        changesChannel(this.prefix),
+        key,
+      );
       return decodePut(reply);
     });
   }
@@ -288,7 +316,8 @@ function globEscape(s: string): string {
 }
 
 function decodePut(reply: unknown): FencedPutResult {
-  if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected put script reply: ${JSON.stringify(reply)}`);
+  if (!Array.isArray(reply) || reply.length !== 2)
+    throw new Error(`unexpected put script reply: ${JSON.stringify(reply)}`);
   const [kind, n] = reply.map(Number) as [number, number];
   if (kind === 1) return { ok: true, version: n };
   if (kind === 0) return { ok: false, reason: 'version-conflict', currentVersion: n };

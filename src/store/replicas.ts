@@ -120,7 +120,17 @@ export class ReplicaRegistry {
   private async beatOnce(): Promise<void> {
     const { adminUrl, version } = this.o.info;
     try {
-      await this.redis.eval(BEAT, 1, this.keys.set, this.o.clock.now(), this.o.id, this.ttlMs, this.keys.hashPrefix, adminUrl, version);
+      await this.redis.eval(
+        BEAT,
+        1,
+        this.keys.set,
+        this.o.clock.now(),
+        this.o.id,
+        this.ttlMs,
+        this.keys.hashPrefix,
+        adminUrl,
+        version,
+      );
     } catch (e) {
       this.log.log('debug', 'replica heartbeat failed', { error: String(e) });
     }

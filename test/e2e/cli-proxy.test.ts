@@ -78,7 +78,10 @@ afterAll(async () => {
 describe('veer CLI against a running proxy', () => {
   it('starts, reports status, shifts traffic, drains on SIGTERM and keeps the weight across a restart', async () => {
     const proxy = startProxy();
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, { timeoutMs: 20_000, what: 'veer readyz' });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, {
+      timeoutMs: 20_000,
+      what: 'veer readyz',
+    });
 
     expect(await countCanary(50)).toBe(0);
 
@@ -89,7 +92,10 @@ describe('veer CLI against a running proxy', () => {
 
     const status = await cli('status', 'web', '--json');
     expect(status.code).toBe(0);
-    const body = JSON.parse(status.stdout) as { weight: number; metrics: { canary: { requests: number }; stable: { requests: number } } };
+    const body = JSON.parse(status.stdout) as {
+      weight: number;
+      metrics: { canary: { requests: number }; stable: { requests: number } };
+    };
     expect(body.weight).toBe(100);
     expect(body.metrics.canary.requests).toBe(50);
     expect(body.metrics.stable.requests).toBe(50);
@@ -105,7 +111,10 @@ describe('veer CLI against a running proxy', () => {
 
     // A slow request in flight when SIGTERM arrives still completes.
     canary.behave({ delayMs: 400 });
-    const slow = fetch(`http://127.0.0.1:${dataPort}/slow`).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const slow = fetch(`http://127.0.0.1:${dataPort}/slow`).then(async (r) => ({
+      status: r.status,
+      text: await r.text(),
+    }));
     await waitFor(() => canary.hits >= 51, { timeoutMs: 5_000, what: 'slow request to reach upstream' });
     proxy.kill('SIGTERM');
     expect(await slow).toEqual({ status: 200, text: 'canary' });
@@ -115,7 +124,10 @@ describe('veer CLI against a running proxy', () => {
 
     // Restart: the persisted weight (100) wins over the config's initial weight (0).
     startProxy();
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, { timeoutMs: 20_000, what: 'veer readyz after restart' });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, {
+      timeoutMs: 20_000,
+      what: 'veer readyz after restart',
+    });
     expect(await countCanary(20)).toBe(20);
   });
 

@@ -17,11 +17,16 @@ const d = useDockerApps();
 const app = d.app;
 
 /** What a veer of this owner created for a service "api" that has since left the config. */
-const leftover = (a: string, owner: string): Promise<{ id: string }> => runTestApp({ labels: { app: a, 'veer.owner': owner, 'veer.service': 'api', 'veer.pool': 'canary', 'veer.rollout': 'r-old' } });
+const leftover = (a: string, owner: string): Promise<{ id: string }> =>
+  runTestApp({
+    labels: { app: a, 'veer.owner': owner, 'veer.service': 'api', 'veer.pool': 'canary', 'veer.rollout': 'r-old' },
+  });
 
 async function cli(admin: string, ...args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli.ts', ...args, '--admin', admin], { timeout: 60_000 });
+    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli.ts', ...args, '--admin', admin], {
+      timeout: 60_000,
+    });
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -70,32 +75,40 @@ suite('veer prune and docker.gc', () => {
     const orphan = await leftover(a, `${OWNER}-gc`);
     const unlabelled = await runTestApp({ labels: { app: a } });
     await d.veer({ app: app('gc-web'), owner: `${OWNER}-gc`, docker: { gc: true } });
-    await waitFor(async () => !(await exists(orphan.id)), { timeoutMs: 20_000, intervalMs: 200, what: 'the orphan to be removed at start' });
+    await waitFor(async () => !(await exists(orphan.id)), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: 'the orphan to be removed at start',
+    });
     expect(await containersOfId(unlabelled.id)).toBe('running');
   });
 
-  it("an endpoint that is down is reported; the pool keeps the other engine's containers", { timeout: 60_000 }, async () => {
-    const a = app('twoeng');
-    await startStable(a, 1);
-    const v = await d.veer({
-      app: a,
-      owner: `${OWNER}-engines`,
-      docker: {
-        endpoints: [
-          { name: 'local', host: 'unix:///var/run/docker.sock' },
-          { name: 'gone', host: 'unix:///tmp/veer-no-such-engine.sock' },
-        ],
-      },
-    });
-    await waitPoolSize(v.admin, 'stable', 1);
-    const res = await fetch(v.url, { signal: AbortSignal.timeout(5_000) });
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
-    const prune = await adminCall(v.admin, 'POST', '/v1/prune', { dryRun: true });
-    expect(prune.status).toBe(200);
-    expect(prune.body.unreachable).toEqual([{ endpoint: 'gone', error: expect.stringContaining('unreachable') }]);
-    expect((await containersOf(a)).length).toBe(1);
-  });
+  it(
+    "an endpoint that is down is reported; the pool keeps the other engine's containers",
+    { timeout: 60_000 },
+    async () => {
+      const a = app('twoeng');
+      await startStable(a, 1);
+      const v = await d.veer({
+        app: a,
+        owner: `${OWNER}-engines`,
+        docker: {
+          endpoints: [
+            { name: 'local', host: 'unix:///var/run/docker.sock' },
+            { name: 'gone', host: 'unix:///tmp/veer-no-such-engine.sock' },
+          ],
+        },
+      });
+      await waitPoolSize(v.admin, 'stable', 1);
+      const res = await fetch(v.url, { signal: AbortSignal.timeout(5_000) });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      const prune = await adminCall(v.admin, 'POST', '/v1/prune', { dryRun: true });
+      expect(prune.status).toBe(200);
+      expect(prune.body.unreachable).toEqual([{ endpoint: 'gone', error: expect.stringContaining('unreachable') }]);
+      expect((await containersOf(a)).length).toBe(1);
+    },
+  );
 
   it('prune answers a clear 400 for a bad body', async () => {
     const v = await d.veer({ app: app('body'), owner: `${OWNER}-body` });

@@ -14,7 +14,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, dockerStatus, removeContainer, runTestApp, TEST_LABEL, type TestApp } from '../helpers/docker.js';
-import { adminCall, containersOf, removeApp, startStable, uniqueApp, waitPhase, waitPoolSize } from '../helpers/docker-veer.js';
+import {
+  adminCall,
+  containersOf,
+  removeApp,
+  startStable,
+  uniqueApp,
+  waitPhase,
+  waitPoolSize,
+} from '../helpers/docker-veer.js';
 import { freePort, waitFor } from '../helpers/process.js';
 import { startTraffic } from '../helpers/traffic.js';
 
@@ -59,7 +67,22 @@ async function buildImageNow(): Promise<void> {
   // without bridge NAT (scripts/docker-up.sh may fall back to --iptables=false).
   await sh(
     'docker',
-    ['build', '-q', '--force-rm', '--network', 'host', '--build-arg', 'NODE_IMAGE=veer-node-base:20', '--build-arg', `npm_config_registry=${registry}`, '--label', 'veer.test=1', '-t', IMAGE, '.'],
+    [
+      'build',
+      '-q',
+      '--force-rm',
+      '--network',
+      'host',
+      '--build-arg',
+      'NODE_IMAGE=veer-node-base:20',
+      '--build-arg',
+      `npm_config_registry=${registry}`,
+      '--label',
+      'veer.test=1',
+      '-t',
+      IMAGE,
+      '.',
+    ],
     600_000,
   );
 }
@@ -245,7 +268,9 @@ describe.skipIf(!status.ok && !required)('veer Docker image with Docker pools (s
 
   it('routes to the stable container it found through the socket', async () => {
     await withLogs(waitPoolSize(admin, 'stable', 1, 30_000));
-    const version = await withLogs(waitFor(() => versionVia(dataUrl), { timeoutMs: 15_000, intervalMs: 200, what: 'the data plane to answer 200' }));
+    const version = await withLogs(
+      waitFor(() => versionVia(dataUrl), { timeoutMs: 15_000, intervalMs: 200, what: 'the data plane to answer 200' }),
+    );
     expect(version).toBe('1');
   }, 60_000);
 
@@ -265,7 +290,11 @@ describe.skipIf(!status.ok && !required)('veer Docker image with Docker pools (s
     expect(done.phase, done.reason).toBe('succeeded');
     // The canary was judged on requests the containerised veer proxied, so some reached version 2.
     expect(report.byUpstream['2'] ?? 0).toBeGreaterThan(0);
-    const version = await waitFor(() => versionVia(dataUrl), { timeoutMs: 10_000, intervalMs: 200, what: 'the data plane to answer 200' });
+    const version = await waitFor(() => versionVia(dataUrl), {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: 'the data plane to answer 200',
+    });
     expect(version).toBe('2');
     const after = await containersOf(app);
     expect(after.map((c) => c.id)).not.toContain(old?.id);

@@ -23,7 +23,10 @@ export interface DockerVeerOptions {
   extraServices?: unknown[];
 }
 
-export function dockerConfigObject(o: DockerVeerOptions, ports: { data: number; admin: number } = { data: 0, admin: 0 }): Record<string, unknown> {
+export function dockerConfigObject(
+  o: DockerVeerOptions,
+  ports: { data: number; admin: number } = { data: 0, admin: 0 },
+): Record<string, unknown> {
   return {
     listen: `127.0.0.1:${ports.data}`,
     admin: { listen: `127.0.0.1:${ports.admin}` },
@@ -33,7 +36,15 @@ export function dockerConfigObject(o: DockerVeerOptions, ports: { data: number; 
       {
         name: 'web',
         stable: { docker: { selector: { app: o.app }, port: 8080 } },
-        rollout: { steps: [50, 100], stepInterval: '1s', analysisInterval: '500ms', minRequests: 20, drainTimeout: '2s', healthTimeout: '20s', ...o.rollout },
+        rollout: {
+          steps: [50, 100],
+          stepInterval: '1s',
+          analysisInterval: '500ms',
+          minRequests: 20,
+          drainTimeout: '2s',
+          healthTimeout: '20s',
+          ...o.rollout,
+        },
         ...o.service,
       },
       ...(o.extraServices ?? []),
@@ -53,10 +64,20 @@ export async function startDockerVeer(o: DockerVeerOptions): Promise<DockerVeer>
   if (!r.ok) throw r.error;
   const running = await startVeer(r.value as Config, { log: silentLogger });
   let closing: Promise<void> | null = null;
-  return { running, url: `http://127.0.0.1:${running.data.port}`, admin: `http://127.0.0.1:${running.admin.port}`, close: () => (closing ??= running.close()) };
+  return {
+    running,
+    url: `http://127.0.0.1:${running.data.port}`,
+    admin: `http://127.0.0.1:${running.admin.port}`,
+    close: () => (closing ??= running.close()),
+  };
 }
 
-export async function adminCall(admin: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function adminCall(
+  admin: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${admin}${path}`, {
     method,
     signal: AbortSignal.timeout(30_000),
@@ -78,7 +99,12 @@ export async function waitPhase(admin: string, phases: string[], timeoutMs: numb
 }
 
 /** Waits until the pool has exactly `n` targets. */
-export async function waitPoolSize(admin: string, pool: 'stable' | 'canary', n: number, timeoutMs = 15_000): Promise<string[]> {
+export async function waitPoolSize(
+  admin: string,
+  pool: 'stable' | 'canary',
+  n: number,
+  timeoutMs = 15_000,
+): Promise<string[]> {
   return waitFor(
     async () => {
       const r = await adminCall(admin, 'GET', '/v1/services/web');
@@ -89,16 +115,31 @@ export async function waitPoolSize(admin: string, pool: 'stable' | 'canary', n: 
   );
 }
 
-export async function startStable(app: string, n: number, opts: Omit<TestAppOptions, 'labels'> & { labels?: Record<string, string> } = {}): Promise<TestApp[]> {
+export async function startStable(
+  app: string,
+  n: number,
+  opts: Omit<TestAppOptions, 'labels'> & { labels?: Record<string, string> } = {},
+): Promise<TestApp[]> {
   const out: TestApp[] = [];
   for (let i = 0; i < n; i++) out.push(await runTestApp({ ...opts, labels: { app, ...opts.labels } }));
   return out;
 }
 
 /** Every container (running or not) carrying this test's app label, as [name, state, rollout label]. */
-export async function containersOf(app: string): Promise<Array<{ id: string; name: string; state: string; rollout: string | null; image: string }>> {
-  const list = await docker().listContainers({ all: true, filters: { label: [`app=${app}`, ...Object.entries(TEST_LABEL).map(([k, v]) => `${k}=${v}`)] } });
-  return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State, rollout: c.Labels['veer.rollout'] ?? null, image: c.Image }));
+export async function containersOf(
+  app: string,
+): Promise<Array<{ id: string; name: string; state: string; rollout: string | null; image: string }>> {
+  const list = await docker().listContainers({
+    all: true,
+    filters: { label: [`app=${app}`, ...Object.entries(TEST_LABEL).map(([k, v]) => `${k}=${v}`)] },
+  });
+  return list.map((c) => ({
+    id: c.Id,
+    name: (c.Names[0] ?? '').replace(/^\//, ''),
+    state: c.State,
+    rollout: c.Labels['veer.rollout'] ?? null,
+    image: c.Image,
+  }));
 }
 
 /** Removes every container with this test's app label (and only those). */

@@ -33,7 +33,9 @@ export async function dockerAvailable(timeoutMs = 3_000): Promise<boolean> {
 }
 
 function statusCode(e: unknown): number | undefined {
-  return typeof e === 'object' && e !== null && 'statusCode' in e ? Number((e as { statusCode: unknown }).statusCode) : undefined;
+  return typeof e === 'object' && e !== null && 'statusCode' in e
+    ? Number((e as { statusCode: unknown }).statusCode)
+    : undefined;
 }
 
 /** Force-removes one container; "already gone" (404) and "removal in progress" (409) are fine. */

@@ -52,7 +52,11 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
   let lastError: unknown;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     try {
-      const value = await withTimeout(Promise.resolve().then(fn), Math.max(1, deadline - Date.now()), opts.what ?? 'condition');
+      const value = await withTimeout(
+        Promise.resolve().then(fn),
+        Math.max(1, deadline - Date.now()),
+        opts.what ?? 'condition',
+      );
       if (value) return value as NonNullable<T>;
     } catch (e) {
       lastError = e;

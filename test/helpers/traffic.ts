@@ -62,7 +62,19 @@ const TICK_MS = 10;
 const MAX_FAILURE_LOG = 1000;
 
 function emptyReport(): TrafficReport {
-  return { sent: 0, completed: 0, ok: 0, failures: 0, networkErrors: 0, skipped: 0, byStatus: {}, byUpstream: {}, failureLog: [], elapsedMs: 0, stoppedBy: 'running' };
+  return {
+    sent: 0,
+    completed: 0,
+    ok: 0,
+    failures: 0,
+    networkErrors: 0,
+    skipped: 0,
+    byStatus: {},
+    byUpstream: {},
+    failureLog: [],
+    elapsedMs: 0,
+    stoppedBy: 'running',
+  };
 }
 
 function copy(r: TrafficReport): TrafficReport {
@@ -96,12 +108,19 @@ export function startTraffic(opts: TrafficOptions): Traffic {
 
   const fail = (status: number, upstream: string | null, error: string | null): void => {
     report.failures++;
-    if (report.failureLog.length < MAX_FAILURE_LOG) report.failureLog.push({ at: Date.now() - started, status, upstream, error });
+    if (report.failureLog.length < MAX_FAILURE_LOG)
+      report.failureLog.push({ at: Date.now() - started, status, upstream, error });
   };
 
   const one = async (): Promise<void> => {
     try {
-      const r = await pool.request({ path: opts.path ?? '/', method: 'GET', headers: opts.headers ?? {}, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const r = await pool.request({
+        path: opts.path ?? '/',
+        method: 'GET',
+        headers: opts.headers ?? {},
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
       const text = await r.body.text();
       const h = r.headers[upstreamHeader];
       const upstream = (Array.isArray(h) ? h[0] : h) ?? null;
@@ -113,7 +132,11 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     } catch (e) {
       report.completed++;
       report.networkErrors++;
-      fail(0, null, e instanceof Error ? `${(e as Error & { code?: string }).code ?? ''} ${e.message}`.trim() : String(e));
+      fail(
+        0,
+        null,
+        e instanceof Error ? `${(e as Error & { code?: string }).code ?? ''} ${e.message}`.trim() : String(e),
+      );
     }
   };
 

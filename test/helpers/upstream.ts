@@ -18,7 +18,13 @@ export interface TestUpstream {
   readonly port: number;
   readonly address: string;
   readonly hits: number;
-  readonly requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; rawHeaders: string[]; body: string }>;
+  readonly requests: Array<{
+    method: string;
+    url: string;
+    headers: IncomingMessage['headers'];
+    rawHeaders: string[];
+    body: string;
+  }>;
   behave(b: Partial<UpstreamBehaviour>): void;
   close(): Promise<void>;
 }
@@ -34,7 +40,13 @@ export async function startUpstream(name: string, initial: Partial<UpstreamBehav
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks).toString() });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks).toString(),
+      });
       if (requests.length > 5000) requests.shift();
       if (behaviour.handler) return behaviour.handler(req, res);
       const status = typeof behaviour.status === 'function' ? behaviour.status(n) : behaviour.status;

@@ -1,7 +1,14 @@
 // Integration-test harness: veer on 127.0.0.1:0 (data and admin) with a memory store, real upstreams,
 // small HTTP clients, and bounded polling. Everything a test starts is registered and closed in
 // afterEach, so a failing assertion never leaks a server into the next test.
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createConnection, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach } from 'vitest';
@@ -39,7 +46,10 @@ export interface TestVeer {
 export interface Harness {
   veer(opts: VeerOptions): Promise<TestVeer>;
   upstream(name: string, behaviour?: Partial<UpstreamBehaviour>): Promise<TestUpstream>;
-  server(handler: (req: IncomingMessage, res: ServerResponse) => void, onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): Promise<RawServer>;
+  server(
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+    onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+  ): Promise<RawServer>;
   /** Registers any other cleanup (child processes, temp dirs). Runs in reverse order. */
   defer(fn: () => unknown): void;
 }
@@ -81,14 +91,27 @@ export function useHarness(): Harness {
 }
 
 export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy'>): Config {
-  const r = parseConfigObject({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, state: { store: 'memory' }, proxy: opts.proxy ?? {}, services: opts.services }, {});
+  const r = parseConfigObject(
+    {
+      listen: '127.0.0.1:0',
+      admin: { listen: '127.0.0.1:0' },
+      state: { store: 'memory' },
+      proxy: opts.proxy ?? {},
+      services: opts.services,
+    },
+    {},
+  );
   if (!r.ok) throw r.error;
   return r.value;
 }
 
 export async function startTestVeer(opts: VeerOptions): Promise<TestVeer> {
   const config = testConfig(opts);
-  const running = await startVeer(config, { log: opts.log ?? silentLogger, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
+  const running = await startVeer(config, {
+    log: opts.log ?? silentLogger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+  });
   let closing: Promise<void> | null = null;
   return {
     running,
@@ -102,7 +125,10 @@ export async function startTestVeer(opts: VeerOptions): Promise<TestVeer> {
 }
 
 /** A plain node:http server on 127.0.0.1:0 that destroys its sockets on close. */
-export async function startRawServer(handler: (req: IncomingMessage, res: ServerResponse) => void, onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): Promise<RawServer> {
+export async function startRawServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): Promise<RawServer> {
   const server = createServer(handler);
   if (onUpgrade) server.on('upgrade', onUpgrade);
   const sockets = new Set<Socket>();
@@ -161,13 +187,23 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
       const finish = (): void => {
         clearTimeout(timer);
         const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString(), complete: res.complete });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body,
+          text: body.toString(),
+          complete: res.complete,
+        });
       };
       res.on('end', finish);
       res.on('error', finish);
       res.on('aborted', finish);
     });
-    const timer = setTimeout(() => req.destroy(new Error(`request to ${url} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`request to ${url} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     req.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -177,7 +213,12 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
 }
 
 /** JSON from the admin API. */
-export async function admin<T = unknown>(v: TestVeer, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+export async function admin<T = unknown>(
+  v: TestVeer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
   const r = await http(`${v.adminUrl}${path}`, {
     method,
     ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
@@ -186,7 +227,12 @@ export async function admin<T = unknown>(v: TestVeer, method: string, path: stri
 }
 
 /** Polls `cond` every `intervalMs` until it holds; throws after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000, intervalMs = 10): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+  intervalMs = 10,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await cond()) return;
@@ -196,7 +242,11 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
 }
 
 /** Sends raw bytes on a new connection and collects everything until the peer closes (bounded). */
-export function rawExchange(port: number, payload: string | Buffer, timeoutMs = 5_000): Promise<{ data: string; closedByPeer: boolean; elapsedMs: number }> {
+export function rawExchange(
+  port: number,
+  payload: string | Buffer,
+  timeoutMs = 5_000,
+): Promise<{ data: string; closedByPeer: boolean; elapsedMs: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
     const sock = createConnection({ host: '127.0.0.1', port });
@@ -221,7 +271,11 @@ export function rawExchange(port: number, payload: string | Buffer, timeoutMs = 
  * Sends one raw request (for header shapes node:http would not send, e.g. no Connection header or a
  * duplicate Host) and reads one response with a Content-Length; then closes.
  */
-export function rawRequest(port: number, text: string, timeoutMs = 5_000): Promise<{ status: number; head: string; body: string }> {
+export function rawRequest(
+  port: number,
+  text: string,
+  timeoutMs = 5_000,
+): Promise<{ status: number; head: string; body: string }> {
   return new Promise((resolve, reject) => {
     const sock = createConnection({ host: '127.0.0.1', port });
     let buf = '';
@@ -260,8 +314,19 @@ export function errorCode(r: HttpResult): string | undefined {
 }
 
 /** Host-agnostic one-service config shape. */
-export function service(name: string, stable: string[], canary: string[] = [], extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, match: { hosts: ['*'], pathPrefix: '/' }, stable: { targets: stable }, canary: { targets: canary }, ...extra };
+export function service(
+  name: string,
+  stable: string[],
+  canary: string[] = [],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    match: { hosts: ['*'], pathPrefix: '/' },
+    stable: { targets: stable },
+    canary: { targets: canary },
+    ...extra,
+  };
 }
 
 /** A manual clock for tests that move time (ejection windows). */

@@ -5,7 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../src/config/load.js';
 import { silentLogger } from '../../src/domain/log.js';
 import { startVeer } from '../../src/main.js';
-import { hasStackTrace, http, rawExchange, service, useHarness, waitFor, type HttpResult, type TestVeer } from '../helpers/veer.js';
+import {
+  hasStackTrace,
+  http,
+  rawExchange,
+  service,
+  useHarness,
+  waitFor,
+  type HttpResult,
+  type TestVeer,
+} from '../helpers/veer.js';
 
 const h = useHarness();
 const TOKEN = 'hardening-token-42';
@@ -19,7 +28,15 @@ async function tokenless(): Promise<TestVeer> {
 /** A veer whose admin API needs TOKEN (the harness starts tokenless ones only). */
 async function withToken(): Promise<{ adminUrl: string }> {
   const up = await h.upstream('stable');
-  const r = parseConfigObject({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0', token: TOKEN }, state: { store: 'memory' }, services: [service('web', [up.address])] }, {});
+  const r = parseConfigObject(
+    {
+      listen: '127.0.0.1:0',
+      admin: { listen: '127.0.0.1:0', token: TOKEN },
+      state: { store: 'memory' },
+      services: [service('web', [up.address])],
+    },
+    {},
+  );
   if (!r.ok) throw r.error;
   const running = await startVeer(r.value, { log: silentLogger });
   h.defer(() => running.close());
@@ -35,20 +52,37 @@ function errorOf(r: HttpResult): { code: string; message: string } {
 }
 
 const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  http(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  http(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe('DNS rebinding on a tokenless admin API', () => {
   it('a foreign Host gets 421 and moves no traffic; a loopback Host is served', async () => {
     const v = await tokenless();
-    const rebound = await postJson(`${v.adminUrl}/v1/services/web/shift`, { weight: 100 }, { host: 'attacker.example' });
+    const rebound = await postJson(
+      `${v.adminUrl}/v1/services/web/shift`,
+      { weight: 100 },
+      { host: 'attacker.example' },
+    );
     expect(rebound.status).toBe(421);
-    expect(errorOf(rebound)).toMatchObject({ code: 'misdirected_request', message: expect.stringContaining('admin.token') });
+    expect(errorOf(rebound)).toMatchObject({
+      code: 'misdirected_request',
+      message: expect.stringContaining('admin.token'),
+    });
     expect(rebound.text).not.toContain('attacker');
     expect(v.plane.weight('web')).toBe(0);
     for (const path of ['/healthz', '/v1/services', '/metrics', `/v1/services/${LONG}`]) {
-      expect((await http(`${v.adminUrl}${path}`, { headers: { host: `attacker.example:${v.port}` } })).status).toBe(421);
+      expect((await http(`${v.adminUrl}${path}`, { headers: { host: `attacker.example:${v.port}` } })).status).toBe(
+        421,
+      );
     }
-    const local = await postJson(`${v.adminUrl}/v1/services/web/shift`, { weight: 10 }, { host: `localhost:${new URL(v.adminUrl).port}` });
+    const local = await postJson(
+      `${v.adminUrl}/v1/services/web/shift`,
+      { weight: 10 },
+      { host: `localhost:${new URL(v.adminUrl).port}` },
+    );
     expect(local.status).toBe(200);
     expect(v.plane.weight('web')).toBe(1000);
   });
@@ -76,7 +110,10 @@ describe('a 10,000-character path', () => {
     expect(authed.status).toBe(414);
     expect(authed.text).not.toContain('aaaaaaaaaa');
     // With a token, Host is not what keeps a browser out.
-    expect((await http(`${adminUrl}/v1/services`, { headers: { authorization: `Bearer ${TOKEN}`, host: 'veer.internal' } })).status).toBe(200);
+    expect(
+      (await http(`${adminUrl}/v1/services`, { headers: { authorization: `Bearer ${TOKEN}`, host: 'veer.internal' } }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -91,11 +128,17 @@ describe('a rollout whose canary is veer itself', () => {
       [`localhost:${adminPort}`, `veer's own admin listener 127.0.0.1:${adminPort}`],
     ];
     for (const [target, why] of cases) {
-      const r = await postJson(`${v.adminUrl}/v1/services/web/rollouts`, { canary: { targets: ['127.0.0.1:1', target] } });
+      const r = await postJson(`${v.adminUrl}/v1/services/web/rollouts`, {
+        canary: { targets: ['127.0.0.1:1', target] },
+      });
       expect(r.status).toBe(400);
-      const body = JSON.parse(r.text) as { error: { code: string; problems: Array<{ path: string; message: string }> } };
+      const body = JSON.parse(r.text) as {
+        error: { code: string; problems: Array<{ path: string; message: string }> };
+      };
       expect(body.error.code).toBe('invalid_request');
-      expect(body.error.problems).toEqual([{ path: 'canary.targets[1]', message: expect.stringContaining(`is ${why}`) }]);
+      expect(body.error.problems).toEqual([
+        { path: 'canary.targets[1]', message: expect.stringContaining(`is ${why}`) },
+      ]);
     }
     expect((await http(`${v.adminUrl}/v1/services/web`)).text).toContain('"rollout":null');
   });
@@ -105,7 +148,12 @@ describe('malformed HTTP on the admin socket', () => {
   it.each([
     ['garbage', 'NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
     ['a broken header line', 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n', 400, 'bad_request'],
-    ['oversized headers', `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    [
+      'oversized headers',
+      `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
   ])('%s: a short JSON answer of ours, then the connection closes', async (_what, payload, status, code) => {
     const v = await tokenless();
     const r = await rawExchange(Number(new URL(v.adminUrl).port), payload);
@@ -131,9 +179,14 @@ async function expectContinue(port: number, host: string, body: string): Promise
     }
   });
   sock.on('error', () => undefined);
-  sock.write(`POST /v1/services/web/shift HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+  sock.write(
+    `POST /v1/services/web/shift HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+  );
   try {
-    await waitFor(() => /\r\n\r\n\{.*\}$/s.test(data.replace(/^HTTP\/1\.1 100 [^\r]*\r\n\r\n/, '')), 'a final response');
+    await waitFor(
+      () => /\r\n\r\n\{.*\}$/s.test(data.replace(/^HTTP\/1\.1 100 [^\r]*\r\n\r\n/, '')),
+      'a final response',
+    );
   } finally {
     sock.destroy();
   }

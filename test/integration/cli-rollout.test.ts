@@ -29,7 +29,16 @@ function verdict(result: Verdict['result'], reason: string): Verdict {
     result,
     failFast: false,
     reason,
-    checks: [{ name: 'error-rate', status: result === 'fail' ? 'fail' : 'pass', observed: 0.004, limit: 0.01, pValue: 0.8123, note: 'sequential test' }],
+    checks: [
+      {
+        name: 'error-rate',
+        status: result === 'fail' ? 'fail' : 'pass',
+        observed: 0.004,
+        limit: 0.01,
+        pValue: 0.8123,
+        note: 'sequential test',
+      },
+    ],
     canary: evidence,
     stable: { requests: 2000, errors: 8, errorRate: 0.004, p99Ms: 11 },
     at: Date.parse('2024-01-01T00:00:10Z'),
@@ -51,7 +60,12 @@ class ScriptedRollouts implements RolloutControl {
     const current = this.directory.get(service);
     if (!current) return err(new NotFoundError('service', service));
     if (current.rollout && !isTerminal(current.rollout.phase)) {
-      return err(new ConflictError(`service ${service} already has rollout ${current.rollout.id} in phase ${current.rollout.phase}; abort it or wait`, 'rollout_in_progress'));
+      return err(
+        new ConflictError(
+          `service ${service} already has rollout ${current.rollout.id} in phase ${current.rollout.phase}; abort it or wait`,
+          'rollout_in_progress',
+        ),
+      );
     }
     const steps = (req.rollout.steps as number[] | undefined) ?? [5, 50, 100];
     this.n += 1;
@@ -70,22 +84,40 @@ class ScriptedRollouts implements RolloutControl {
     return ok(status);
   }
 
-  async act(service: string, action: RolloutAction, opts: { full: boolean; reason: string | null }): Promise<Result<RolloutStatus>> {
+  async act(
+    service: string,
+    action: RolloutAction,
+    opts: { full: boolean; reason: string | null },
+  ): Promise<Result<RolloutStatus>> {
     const s = this.directory.get(service);
     if (!s) return err(new NotFoundError('service', service));
     const r = s.rollout;
     if (!r) return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
-    const refuse = () => err(new ConflictError(`cannot ${action} rollout ${r.id} of ${service}: phase is ${r.phase}`, 'invalid_phase'));
+    const refuse = () =>
+      err(new ConflictError(`cannot ${action} rollout ${r.id} of ${service}: phase is ${r.phase}`, 'invalid_phase'));
     if (isTerminal(r.phase)) return refuse();
     switch (action) {
       case 'pause':
-        return ok(this.publish(service, { ...r, phase: 'paused', reason: opts.reason ?? 'paused by operator' }, 'paused'));
+        return ok(
+          this.publish(service, { ...r, phase: 'paused', reason: opts.reason ?? 'paused by operator' }, 'paused'),
+        );
       case 'resume':
-        return r.phase === 'paused' ? ok(this.publish(service, { ...r, phase: 'progressing', reason: null }, 'resumed')) : refuse();
+        return r.phase === 'paused'
+          ? ok(this.publish(service, { ...r, phase: 'progressing', reason: null }, 'resumed'))
+          : refuse();
       case 'abort':
-        return ok(this.publish(service, { ...r, phase: 'aborted', weight: 0, reason: opts.reason ?? 'aborted by operator' }, 'aborted'));
+        return ok(
+          this.publish(
+            service,
+            { ...r, phase: 'aborted', weight: 0, reason: opts.reason ?? 'aborted by operator' },
+            'aborted',
+          ),
+        );
       case 'promote':
-        if (opts.full) return ok(this.publish(service, { ...r, phase: 'succeeded', weight: 100, step: r.steps.length - 1 }, 'succeeded'));
+        if (opts.full)
+          return ok(
+            this.publish(service, { ...r, phase: 'succeeded', weight: 100, step: r.steps.length - 1 }, 'succeeded'),
+          );
         return ok(this.publish(service, { ...r, step: r.step + 1, weight: r.steps[r.step + 1] ?? 100 }, 'step'));
     }
   }
@@ -113,18 +145,54 @@ class ScriptedRollouts implements RolloutControl {
     const last = r.step >= r.steps.length - 1;
     const fail = script.outcome === 'rolled-back';
     if (r.phase === 'promoting') this.publish(service, { ...r, phase: 'succeeded' }, 'succeeded');
-    else if (r.phase === 'rolling-back') this.publish(service, { ...r, phase: 'rolled-back', weight: 0 }, 'rolled-back');
-    else if (fail && r.step === 1) this.publish(service, { ...r, phase: 'rolling-back', reason: script.reason ?? 'failed', lastVerdict: verdict('fail', script.reason ?? 'failed') }, 'rolling-back');
-    else if (last) this.publish(service, { ...r, phase: 'promoting', lastVerdict: verdict('pass', 'canary within every limit') }, 'promoting');
-    else this.publish(service, { ...r, step: r.step + 1, weight: r.steps[r.step + 1] ?? 100, lastVerdict: verdict('pass', 'canary within every limit') }, 'step');
+    else if (r.phase === 'rolling-back')
+      this.publish(service, { ...r, phase: 'rolled-back', weight: 0 }, 'rolled-back');
+    else if (fail && r.step === 1)
+      this.publish(
+        service,
+        {
+          ...r,
+          phase: 'rolling-back',
+          reason: script.reason ?? 'failed',
+          lastVerdict: verdict('fail', script.reason ?? 'failed'),
+        },
+        'rolling-back',
+      );
+    else if (last)
+      this.publish(
+        service,
+        { ...r, phase: 'promoting', lastVerdict: verdict('pass', 'canary within every limit') },
+        'promoting',
+      );
+    else
+      this.publish(
+        service,
+        {
+          ...r,
+          step: r.step + 1,
+          weight: r.steps[r.step + 1] ?? 100,
+          lastVerdict: verdict('pass', 'canary within every limit'),
+        },
+        'step',
+      );
   }
 
   private publish(service: string, r: RolloutStatus, kind: EventKind): RolloutStatus {
     const s = this.directory.get(service);
     if (!s) return r;
-    const metrics = { stable: poolMetrics({ requests: 2000, errors: 8, errorRate: 0.0038, p99Ms: 11 }), canary: poolMetrics({ requests: 500, errors: 2, errorRate: 0.004, p99Ms: 12.2 }) };
+    const metrics = {
+      stable: poolMetrics({ requests: 2000, errors: 8, errorRate: 0.0038, p99Ms: 11 }),
+      canary: poolMetrics({ requests: 500, errors: 2, errorRate: 0.004, p99Ms: 12.2 }),
+    };
     this.directory.set({ ...s, weight: r.weight, rollout: r, metrics });
-    this.events.append({ service, rolloutId: r.id, kind, phase: r.phase as Phase, weight: r.weight, message: `${kind}${r.reason ? `: ${r.reason}` : ''}` });
+    this.events.append({
+      service,
+      rolloutId: r.id,
+      kind,
+      phase: r.phase as Phase,
+      weight: r.weight,
+      message: `${kind}${r.reason ? `: ${r.reason}` : ''}`,
+    });
     return r;
   }
 }
@@ -189,8 +257,19 @@ function veer(args: string[], url = main.url): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', ...args],
-      { cwd: ROOT, env: { ...base, VEER_ADMIN_URL: url, VEER_ADMIN_TOKEN: TOKEN }, timeout: 25_000, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr, ms: Date.now() - t0 }),
+      {
+        cwd: ROOT,
+        env: { ...base, VEER_ADMIN_URL: url, VEER_ADMIN_TOKEN: TOKEN },
+        timeout: 25_000,
+        killSignal: 'SIGKILL',
+      },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+          stdout,
+          stderr,
+          ms: Date.now() - t0,
+        }),
     );
   });
 }
@@ -199,14 +278,35 @@ const PASS_LINE = 'canary err 0.40% p99 12ms | stable err 0.38% p99 11ms | pass:
 
 describe('veer rollout', () => {
   it('starts a rollout and exits 0 without --wait, printing its id and phase', async () => {
-    const r = await veer(['rollout', 'plain', '--targets', '127.0.0.1:9101, 127.0.0.1:9102', '--steps', '10,50,100', '--step-interval', '30s', '--strategy', 'canary']);
+    const r = await veer([
+      'rollout',
+      'plain',
+      '--targets',
+      '127.0.0.1:9101, 127.0.0.1:9102',
+      '--steps',
+      '10,50,100',
+      '--step-interval',
+      '30s',
+      '--strategy',
+      'canary',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^plain: rollout r-plain-\d+ progressing \(canary, weight 10%\)$/);
   });
 
   it('with --wait follows the rollout to success: progress lines, exit 0', async () => {
-    const r = await veer(['rollout', 'web', '--targets', '127.0.0.1:9101', '--steps', '5,25,100', '--wait', '--timeout', '20s']);
+    const r = await veer([
+      'rollout',
+      'web',
+      '--targets',
+      '127.0.0.1:9101',
+      '--steps',
+      '5,25,100',
+      '--wait',
+      '--timeout',
+      '20s',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -230,12 +330,17 @@ describe('veer rollout', () => {
   it('with --wait exits 1 when --timeout passes first, and does so in bounded time', async () => {
     const r = await veer(['rollout', 'slow', '--targets', '127.0.0.1:9301', '--wait', '--timeout', '1s']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: rollout r-slow-\d+ of slow did not finish within 1s \(--timeout\); it keeps running/);
+    expect(r.stderr).toMatch(
+      /error: rollout r-slow-\d+ of slow did not finish within 1s \(--timeout\); it keeps running/,
+    );
     expect(r.ms).toBeLessThan(12_000);
   });
 
   it('falls back to polling when the event stream fails', async () => {
-    const r = await veer(['rollout', 'viapoll', '--targets', '127.0.0.1:9401', '--wait', '--timeout', '20s'], broken.url);
+    const r = await veer(
+      ['rollout', 'viapoll', '--targets', '127.0.0.1:9401', '--wait', '--timeout', '20s'],
+      broken.url,
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^note: event stream unavailable \(internal error\); polling every 1s$/m);
     expect(r.stdout).toMatch(/rollout r-viapoll-\d+ succeeded\n$/);
@@ -245,7 +350,9 @@ describe('veer rollout', () => {
     expect((await veer(['rollout', 'dup', '--targets', '127.0.0.1:9501'])).code).toBe(0);
     const r = await veer(['rollout', 'dup', '--targets', '127.0.0.1:9502']);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^error: service dup already has rollout r-dup-\d+ in phase progressing; abort it or wait$/);
+    expect(r.stderr.trim()).toMatch(
+      /^error: service dup already has rollout r-dup-\d+ in phase progressing; abort it or wait$/,
+    );
   });
 
   it('prints the API validation problem', async () => {
@@ -261,7 +368,10 @@ describe('veer rollout', () => {
     [['rollout', 'web', '--targets', '127.0.0.1:1', '--count', '2'], '--env and --count go with --image'],
     [['rollout', 'web', '--image', 'app:2', '--count', 'two'], '--count: expected a number'],
     [['rollout', 'web', '--targets', '127.0.0.1:1', '--steps', '5,x'], '--steps: expected numbers'],
-    [['rollout', 'web', '--targets', '127.0.0.1:1', '--wait', '--timeout', 'soon'], '--timeout: expected a positive duration'],
+    [
+      ['rollout', 'web', '--targets', '127.0.0.1:1', '--wait', '--timeout', 'soon'],
+      '--timeout: expected a positive duration',
+    ],
   ])('is a usage error: %j', async (args, message) => {
     const r = await veer(args);
     expect(r.code).toBe(64);
@@ -273,16 +383,25 @@ describe('veer promote|pause|resume|abort', () => {
   it('acts on the rollout and prints the new phase; 409 names the phase', async () => {
     expect((await veer(['rollout', 'ops', '--targets', '127.0.0.1:9601', '--steps', '5,50,100'])).code).toBe(0);
     const pause = await veer(['pause', 'ops', '--reason', 'lunch']);
-    expect([pause.code, pause.stdout.trim()]).toEqual([0, expect.stringMatching(/^ops: rollout r-ops-\d+ paused \(weight 5%\): lunch$/)]);
+    expect([pause.code, pause.stdout.trim()]).toEqual([
+      0,
+      expect.stringMatching(/^ops: rollout r-ops-\d+ paused \(weight 5%\): lunch$/),
+    ]);
     const resume = await veer(['resume', 'ops']);
-    expect([resume.code, resume.stdout.trim()]).toEqual([0, expect.stringMatching(/^ops: rollout r-ops-\d+ progressing \(weight 5%\)$/)]);
+    expect([resume.code, resume.stdout.trim()]).toEqual([
+      0,
+      expect.stringMatching(/^ops: rollout r-ops-\d+ progressing \(weight 5%\)$/),
+    ]);
     const resumeAgain = await veer(['resume', 'ops']);
     expect(resumeAgain.code).toBe(1);
     expect(resumeAgain.stderr.trim()).toMatch(/^error: cannot resume rollout r-ops-\d+ of ops: phase is progressing$/);
     const promote = await veer(['promote', 'ops']);
     expect([promote.code, promote.stdout.trim()]).toEqual([0, expect.stringMatching(/progressing \(weight 50%\)$/)]);
     const abort = await veer(['abort', 'ops', '--reason', 'bad build']);
-    expect([abort.code, abort.stdout.trim()]).toEqual([0, expect.stringMatching(/^ops: rollout r-ops-\d+ aborted \(weight 0%\): bad build$/)]);
+    expect([abort.code, abort.stdout.trim()]).toEqual([
+      0,
+      expect.stringMatching(/^ops: rollout r-ops-\d+ aborted \(weight 0%\): bad build$/),
+    ]);
     const late = await veer(['pause', 'ops']);
     expect(late.code).toBe(1);
     expect(late.stderr.trim()).toMatch(/^error: cannot pause rollout r-ops-\d+ of ops: phase is aborted$/);
@@ -308,7 +427,15 @@ describe('veer status with a rollout', () => {
   it('shows the rollout column and, for one service, the last verdict with its evidence', async () => {
     const shown = main.directory.get('shown');
     if (!shown) throw new Error('fixture missing');
-    const rollout = fakeRollout({ id: 'r-shown', phase: 'progressing', step: 1, weight: 25, steps: [5, 25, 50, 100], failures: 1, lastVerdict: verdict('pass', 'canary within every limit') });
+    const rollout = fakeRollout({
+      id: 'r-shown',
+      phase: 'progressing',
+      step: 1,
+      weight: 25,
+      steps: [5, 25, 50, 100],
+      failures: 1,
+      lastVerdict: verdict('pass', 'canary within every limit'),
+    });
     main.directory.set({ ...shown, weight: 25, rollout });
     const all = await veer(['status']);
     expect(all.code).toBe(0);

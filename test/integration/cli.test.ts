@@ -30,7 +30,12 @@ function veer(args: string[], env: Record<string, string> = {}): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', ...args],
-      { cwd: ROOT, env: { ...base, VEER_ADMIN_URL: adminUrl, VEER_ADMIN_TOKEN: TOKEN, ...env }, timeout: 20_000, killSignal: 'SIGKILL' },
+      {
+        cwd: ROOT,
+        env: { ...base, VEER_ADMIN_URL: adminUrl, VEER_ADMIN_TOKEN: TOKEN, ...env },
+        timeout: 20_000,
+        killSignal: 'SIGKILL',
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -60,7 +65,9 @@ beforeAll(async () => {
             { id: '127.0.0.1:9003', healthy: false, health: 'unhealthy', ejected: false, outstanding: 0 },
           ],
         },
-        canary: { targets: [{ id: '127.0.0.1:9101', healthy: true, health: 'healthy', ejected: false, outstanding: 1 }] },
+        canary: {
+          targets: [{ id: '127.0.0.1:9101', healthy: true, health: 'healthy', ejected: false, outstanding: 1 }],
+        },
       },
       metrics: {
         stable: poolMetrics({ requests: 1200, errors: 12, errorRate: 0.01, p99Ms: 35.4 }),
@@ -105,7 +112,18 @@ describe('veer status', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^SERVICE\s+WEIGHT\s+STABLE\s+CANARY\s+REQ S\/C\s+ERR% S\/C\s+P99 S\/C\s+ROLLOUT$/);
     // The rollout column names the phase and the step: "progressing 3/5 25%".
-    expect(lines[1]?.split(/\s+/)).toEqual(['web', '25%', '1/3', '1/1', '1200/400', '1.00/0.00', '35ms/41ms', 'progressing', '3/5', '25%']);
+    expect(lines[1]?.split(/\s+/)).toEqual([
+      'web',
+      '25%',
+      '1/3',
+      '1/1',
+      '1200/400',
+      '1.00/0.00',
+      '35ms/41ms',
+      'progressing',
+      '3/5',
+      '25%',
+    ]);
     expect(lines[2]?.split(/\s+/)).toEqual(['api', '0%', '1/1', '0/0', '0/0', '-/-', '-/-', '-']);
     // The replicas that reported lately and which one leads (one replica here, which leads).
     expect(lines.at(-1)).toBe('replicas: 1 [r1*]; leader r1 (this one)');
@@ -182,7 +200,18 @@ describe('veer shift', () => {
 describe('veer validate', () => {
   it('accepts a good file', async () => {
     const file = join(tmp, 'good.yaml');
-    await writeFile(file, ['listen: 127.0.0.1:0', 'services:', '  - name: web', '    stable: { targets: ["127.0.0.1:9001"] }', '  - name: api', '    match: { pathPrefix: /api }', ''].join('\n'));
+    await writeFile(
+      file,
+      [
+        'listen: 127.0.0.1:0',
+        'services:',
+        '  - name: web',
+        '    stable: { targets: ["127.0.0.1:9001"] }',
+        '  - name: api',
+        '    match: { pathPrefix: /api }',
+        '',
+      ].join('\n'),
+    );
     const r = await veer(['validate', '-c', file]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -199,11 +228,27 @@ describe('veer validate', () => {
 
   it('lists every problem of a bad file, without a stack trace', async () => {
     const file = join(tmp, 'bad.yaml');
-    await writeFile(file, ['listen: nowhere', 'services:', '  - name: Web!', '    stable: { targets: ["127.0.0.1:99999"] }', '    rollout: { steps: [10, 5], bogus: 1 }', ''].join('\n'));
+    await writeFile(
+      file,
+      [
+        'listen: nowhere',
+        'services:',
+        '  - name: Web!',
+        '    stable: { targets: ["127.0.0.1:99999"] }',
+        '    rollout: { steps: [10, 5], bogus: 1 }',
+        '',
+      ].join('\n'),
+    );
     const r = await veer(['validate', '-c', file]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    for (const path of ['listen', 'services[0].name', 'services[0].stable.targets[0]', 'services[0].rollout.steps[1]', 'services[0].rollout.bogus']) {
+    for (const path of [
+      'listen',
+      'services[0].name',
+      'services[0].stable.targets[0]',
+      'services[0].rollout.steps[1]',
+      'services[0].rollout.bogus',
+    ]) {
       expect(r.stderr).toContain(`${path}: `);
     }
     expect(r.stderr).not.toMatch(/^\s+at /m);
@@ -233,7 +278,9 @@ describe('veer validate', () => {
     const r = await veer(['validate', '-c', file], { VEER_ADMIN_TOKEN: '' });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('admin.token: required when admin.listen is not a loopback address (got host "0.0.0.0")');
+    expect(r.stderr).toContain(
+      'admin.token: required when admin.listen is not a loopback address (got host "0.0.0.0")',
+    );
   });
 
   it('warns about routes that can never match and still exits 0', async () => {
@@ -242,14 +289,25 @@ describe('veer validate', () => {
     expect(r.stdout.trim()).toBe('ok: 4 services (3 warnings)');
     const warnings = r.stderr.trim().split('\n');
     expect(warnings).toHaveLength(3);
-    expect(warnings[0]).toMatch(/^warning: services\[1\]\.match: "shadow" \(services\[1\]\) never receives a request: "web" \(services\[0\]\) comes first/);
-    expect(warnings[1]).toMatch(/^warning: services\[2\]\.match\.hosts\[0\]: never reaches "partial" \(services\[2\]\): .*"example\.com:8080" is the host "example\.com" of "web"/);
-    expect(warnings[2]).toMatch(/^warning: services\[3\]\.match\.pathPrefix: can never match: .*"\." or "\.\." segment/);
+    expect(warnings[0]).toMatch(
+      /^warning: services\[1\]\.match: "shadow" \(services\[1\]\) never receives a request: "web" \(services\[0\]\) comes first/,
+    );
+    expect(warnings[1]).toMatch(
+      /^warning: services\[2\]\.match\.hosts\[0\]: never reaches "partial" \(services\[2\]\): .*"example\.com:8080" is the host "example\.com" of "web"/,
+    );
+    expect(warnings[2]).toMatch(
+      /^warning: services\[3\]\.match\.pathPrefix: can never match: .*"\." or "\.\." segment/,
+    );
   });
 
   it('prints warnings next to the problems of an invalid file', async () => {
     const file = join(tmp, 'both.yaml');
-    await writeFile(file, ['listen: nowhere', 'services:', '  - name: a', '  - name: b', '    match: { pathPrefix: "/x?y" }', ''].join('\n'));
+    await writeFile(
+      file,
+      ['listen: nowhere', 'services:', '  - name: a', '  - name: b', '    match: { pathPrefix: "/x?y" }', ''].join(
+        '\n',
+      ),
+    );
     const r = await veer(['validate', '-c', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('  listen: expected "host:port"');
@@ -292,14 +350,20 @@ describe('usage', () => {
   it('prints help listing only the registered commands', async () => {
     const r = await veer(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['start', 'validate', 'status', 'shift', 'rollout', 'promote', 'abort', 'pause', 'resume', 'prune']) expect(r.stdout).toContain(`veer ${c}`);
-    expect(r.stdout).not.toMatch(/veer (?!start|validate|status|shift|rollout|promote|abort|pause|resume|prune)[a-z]+ /);
+    for (const c of ['start', 'validate', 'status', 'shift', 'rollout', 'promote', 'abort', 'pause', 'resume', 'prune'])
+      expect(r.stdout).toContain(`veer ${c}`);
+    expect(r.stdout).not.toMatch(
+      /veer (?!start|validate|status|shift|rollout|promote|abort|pause|resume|prune)[a-z]+ /,
+    );
   });
 
-  it.each([[['bogus']], [[]], [['status', '--nope']], [['status', 'a', 'b']], [['shift', 'web', '5', '--json']]])('exits 64 for %j', async (args) => {
-    const r = await veer(args);
-    expect(r.code).toBe(64);
-    expect(r.stderr).toMatch(/^error: /);
-    expect(r.stderr).toContain('veer ');
-  });
+  it.each([[['bogus']], [[]], [['status', '--nope']], [['status', 'a', 'b']], [['shift', 'web', '5', '--json']]])(
+    'exits 64 for %j',
+    async (args) => {
+      const r = await veer(args);
+      expect(r.code).toBe(64);
+      expect(r.stderr).toMatch(/^error: /);
+      expect(r.stderr).toContain('veer ');
+    },
+  );
 });

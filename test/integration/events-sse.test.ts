@@ -35,7 +35,10 @@ async function setup(opts: { keepaliveMs?: number; events?: number } = {}) {
   const events = new EventLog({ clock: { now: () => Date.parse('2024-01-01T00:00:00Z') } });
   for (let i = 1; i <= (opts.events ?? 30); i++) append(events, i % 2 === 0 ? 'api' : 'web', `m${i}`);
   const directory = new FakeDirectory([fakeService('web'), fakeService('api')]);
-  const app = buildApp(fakeDeps(directory, { events, token: TOKEN }), { logger: silentLogger, sseKeepaliveMs: opts.keepaliveMs });
+  const app = buildApp(fakeDeps(directory, { events, token: TOKEN }), {
+    logger: silentLogger,
+    sseKeepaliveMs: opts.keepaliveMs,
+  });
   apps.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, events, port: (app.server.address() as AddressInfo).port };
@@ -48,21 +51,31 @@ function append(events: EventLog, service: string, message: string, kind: Rollou
 function open(port: number, path: string, headers: Record<string, string> = {}): Promise<Stream> {
   return withTimeout(
     new Promise<Stream>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...AUTH, ...headers } }, (res) => {
-        const decoder = new SseDecoder();
-        const messages: SseMessage[] = [];
-        let raw = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          raw += chunk;
-          messages.push(...decoder.push(chunk));
-        });
-        const ended = new Promise<void>((r) => {
-          res.on('end', () => r());
-          res.on('close', () => r());
-        });
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, messages, raw: () => raw, ended, close: () => req.destroy() });
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...AUTH, ...headers } },
+        (res) => {
+          const decoder = new SseDecoder();
+          const messages: SseMessage[] = [];
+          let raw = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            raw += chunk;
+            messages.push(...decoder.push(chunk));
+          });
+          const ended = new Promise<void>((r) => {
+            res.on('end', () => r());
+            res.on('close', () => r());
+          });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            messages,
+            raw: () => raw,
+            ended,
+            close: () => req.destroy(),
+          });
+        },
+      );
       req.on('error', reject);
       clients.push(req);
       req.end();
@@ -122,7 +135,8 @@ describe('GET /v1/events (server-sent events)', () => {
     const { events, port } = await setup();
     const byRoute = await open(port, '/v1/services/web/events?replay=4');
     const byQuery = await open(port, '/v1/events?service=web&replay=4');
-    for (const s of [byRoute, byQuery]) await waitFor(() => s.messages.length === 4, { timeoutMs: 5_000, what: 'replay' });
+    for (const s of [byRoute, byQuery])
+      await waitFor(() => s.messages.length === 4, { timeoutMs: 5_000, what: 'replay' });
     append(events, 'api', 'not for web');
     append(events, 'web', 'for web');
     for (const s of [byRoute, byQuery]) {
@@ -134,7 +148,11 @@ describe('GET /v1/events (server-sent events)', () => {
 
   it('unsubscribes when the client disconnects, leaving no listener behind', async () => {
     const { events, port } = await setup();
-    const streams = await Promise.all([open(port, '/v1/events'), open(port, '/v1/services/web/events'), open(port, '/v1/events?service=api')]);
+    const streams = await Promise.all([
+      open(port, '/v1/events'),
+      open(port, '/v1/services/web/events'),
+      open(port, '/v1/events?service=api'),
+    ]);
     await waitFor(() => events.subscriberCount === 3, { timeoutMs: 5_000, what: 'three subscribers' });
     for (const s of streams) s.close();
     await waitFor(() => events.subscriberCount === 0, { timeoutMs: 5_000, what: 'subscribers gone' });
@@ -153,7 +171,9 @@ describe('GET /v1/events (server-sent events)', () => {
     const denied = await open(port, '/v1/events', { authorization: 'Bearer wrong' });
     expect(denied.status).toBe(401);
     await withTimeout(denied.ended, 5_000, 'end of the 401');
-    expect(JSON.parse(denied.raw())).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid bearer token' } });
+    expect(JSON.parse(denied.raw())).toEqual({
+      error: { code: 'unauthorized', message: 'missing or invalid bearer token' },
+    });
     const missing = await open(port, '/v1/services/web/events', { authorization: '' });
     expect(missing.status).toBe(401);
     expect(events.subscriberCount).toBe(0);

@@ -10,7 +10,13 @@ const clients: Redis[] = [];
 
 function client(url: string): Redis {
   // No offline queue and no retries: a command against a dead server must fail fast, not hang.
-  const c = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1_000, lazyConnect: true, retryStrategy: () => null });
+  const c = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 1_000,
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
   c.on('error', () => undefined);
   clients.push(c);
   return c;

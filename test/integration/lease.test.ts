@@ -63,8 +63,21 @@ interface Ev {
   at: number;
 }
 
-function lease(r: ScriptRunner, prefix: string, id: string, events: Ev[], extra: { clock?: Clock; timers?: LeaseTimers } = {}): Lease {
-  const l = new Lease(r, { prefix, id, ttlMs: TTL, renewEveryMs: RENEW, clock: extra.clock ?? systemClock, ...(extra.timers ? { timers: extra.timers } : {}) });
+function lease(
+  r: ScriptRunner,
+  prefix: string,
+  id: string,
+  events: Ev[],
+  extra: { clock?: Clock; timers?: LeaseTimers } = {},
+): Lease {
+  const l = new Lease(r, {
+    prefix,
+    id,
+    ttlMs: TTL,
+    renewEveryMs: RENEW,
+    clock: extra.clock ?? systemClock,
+    ...(extra.timers ? { timers: extra.timers } : {}),
+  });
   l.onAcquire((token) => events.push({ who: id, ev: 'acquire', token, at: Date.now() }));
   l.onLose((reason) => events.push({ who: id, ev: 'lose', reason, at: Date.now() }));
   leases.push(l);
@@ -80,7 +93,10 @@ describe('Lease', () => {
     const a = lease(await client(), prefix, 'a', events);
     const b = lease(await client(), prefix, 'b', events);
     await Promise.all([a.start(), b.start()]);
-    const winner = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : null), { timeoutMs: 2_000, what: 'a leader' });
+    const winner = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : null), {
+      timeoutMs: 2_000,
+      what: 'a leader',
+    });
     const loser = winner === a ? b : a;
     // Through several renewal periods the roles hold still.
     for (let i = 0; i < 10; i++) {
@@ -127,7 +143,10 @@ describe('Lease', () => {
     const release: Array<() => void> = [];
     // Renewals sent while blocked never answer (until the test ends): a partitioned or stuck link.
     const gated: ScriptRunner = {
-      eval: (script, n, ...args) => (blocked ? new Promise((_, reject) => release.push(() => reject(new Error('released')))) : real.eval(script, n, ...args)),
+      eval: (script, n, ...args) =>
+        blocked
+          ? new Promise((_, reject) => release.push(() => reject(new Error('released'))))
+          : real.eval(script, n, ...args),
     };
     const a = lease(gated, prefix, 'a', events);
     await a.start();
@@ -137,8 +156,16 @@ describe('Lease', () => {
     blocked = true;
     const blockedAt = Date.now();
     try {
-      const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), { timeoutMs: TTL + SLACK, intervalMs: 5, what: 'a to lose' });
-      const took = await waitFor(() => acquired(events, 'b'), { timeoutMs: TTL + RENEW + SLACK, intervalMs: 5, what: 'b to acquire' });
+      const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), {
+        timeoutMs: TTL + SLACK,
+        intervalMs: 5,
+        what: 'a to lose',
+      });
+      const took = await waitFor(() => acquired(events, 'b'), {
+        timeoutMs: TTL + RENEW + SLACK,
+        intervalMs: 5,
+        what: 'b to acquire',
+      });
       expect(lost.reason).toBe('expired');
       expect(lost.at).toBeLessThan(took.at);
       // It stopped a whole margin before Redis could let b in (minus timer lateness).
@@ -161,7 +188,11 @@ describe('Lease', () => {
     const b = lease(await client(), prefix, 'b', events);
     await b.start();
     timers.freeze();
-    const took = await waitFor(() => acquired(events, 'b'), { timeoutMs: TTL + RENEW + SLACK, intervalMs: 10, what: 'b to acquire' });
+    const took = await waitFor(() => acquired(events, 'b'), {
+      timeoutMs: TTL + RENEW + SLACK,
+      intervalMs: 10,
+      what: 'b to acquire',
+    });
     expect(took.token).toBeGreaterThan(tokenA);
     // Paused: a has not run, so it has not told anyone yet.
     expect(events.filter((e) => e.who === 'a')).toHaveLength(1);
@@ -188,14 +219,22 @@ describe('Lease', () => {
     const c = await client();
     offset = TTL;
     const jumpedAt = Date.now();
-    const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), { timeoutMs: RENEW + SLACK, intervalMs: 5, what: 'a to lose' });
+    const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), {
+      timeoutMs: RENEW + SLACK,
+      intervalMs: 5,
+      what: 'a to lose',
+    });
     expect(lost.reason).toBe('expired');
     expect(lost.at - jumpedAt).toBeLessThanOrEqual(RENEW + SLACK);
     // Nobody else could have taken over yet: the key is still a's and still has time to live.
     expect(await c.get(leaseKeys(prefix).leader)).toBe(`a|${tokenA}`);
     expect(await c.pttl(leaseKeys(prefix).leader)).toBeGreaterThan(0);
     // Once it expires, whoever wins (a too, on its own new clock) gets a higher token.
-    const next = await waitFor(() => events.find((e) => e.ev === 'acquire' && e.at > lost.at), { timeoutMs: TTL + RENEW + SLACK, intervalMs: 5, what: 'a new leader' });
+    const next = await waitFor(() => events.find((e) => e.ev === 'acquire' && e.at > lost.at), {
+      timeoutMs: TTL + RENEW + SLACK,
+      intervalMs: 5,
+      what: 'a new leader',
+    });
     expect(next.token).toBeGreaterThan(tokenA);
   });
 
@@ -210,14 +249,21 @@ describe('Lease', () => {
     const tokenA = a.token() as number;
     await redis.kill9();
     const downAt = Date.now();
-    const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), { timeoutMs: TTL + SLACK, intervalMs: 5, what: 'a to lose' });
+    const lost = await waitFor(() => events.find((e) => e.who === 'a' && e.ev === 'lose'), {
+      timeoutMs: TTL + SLACK,
+      intervalMs: 5,
+      what: 'a to lose',
+    });
     const after = lost.at - downAt;
     expect(after).toBeLessThanOrEqual(TTL - MARGIN + SLACK);
     // The last renewal was sent at most one period before the crash.
     expect(after).toBeGreaterThanOrEqual(TTL - MARGIN - RENEW - 20);
     expect(a.isLeader() || b.isLeader()).toBe(false);
     await redis.restart(); // empty: the fence counter itself was lost
-    const back = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : null), { timeoutMs: 5_000, what: 'a leader after Redis returns' });
+    const back = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : null), {
+      timeoutMs: 5_000,
+      what: 'a leader after Redis returns',
+    });
     expect(back.token()).toBeGreaterThan(tokenA);
     expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
   });
@@ -265,7 +311,14 @@ describe('ReplicaRegistry', () => {
   it('lists live replicas and drops a stopped one at once and a killed one within the ttl', async () => {
     const prefix = newPrefix();
     const make = async (id: string): Promise<ReplicaRegistry> => {
-      const r = new ReplicaRegistry(await client(), { prefix, id, info: { adminUrl: `http://127.0.0.1:9${id.length}00/${id}`, version: '1.2.3' }, clock: systemClock, everyMs: 100, ttlMs: TTL });
+      const r = new ReplicaRegistry(await client(), {
+        prefix,
+        id,
+        info: { adminUrl: `http://127.0.0.1:9${id.length}00/${id}`, version: '1.2.3' },
+        clock: systemClock,
+        everyMs: 100,
+        ttlMs: TTL,
+      });
       registries.push(r);
       await r.start();
       return r;
@@ -273,7 +326,14 @@ describe('ReplicaRegistry', () => {
     const one = await make('one');
     const two = await make('two');
     const killedConn = await client();
-    const three = new ReplicaRegistry(killedConn, { prefix, id: 'three', info: { adminUrl: 'http://127.0.0.1:9300', version: '1.2.3' }, clock: systemClock, everyMs: 100, ttlMs: TTL });
+    const three = new ReplicaRegistry(killedConn, {
+      prefix,
+      id: 'three',
+      info: { adminUrl: 'http://127.0.0.1:9300', version: '1.2.3' },
+      clock: systemClock,
+      everyMs: 100,
+      ttlMs: TTL,
+    });
     registries.push(three);
     await three.start();
     const all = await one.list();
@@ -287,7 +347,11 @@ describe('ReplicaRegistry', () => {
     // A crash: no deregistration, heartbeats just stop.
     killedConn.disconnect();
     const killedAt = Date.now();
-    await waitFor(async () => !(await one.list()).some((r) => r.id === 'three'), { timeoutMs: TTL + SLACK, intervalMs: 20, what: 'three to drop out' });
+    await waitFor(async () => !(await one.list()).some((r) => r.id === 'three'), {
+      timeoutMs: TTL + SLACK,
+      intervalMs: 20,
+      what: 'three to drop out',
+    });
     expect(Date.now() - killedAt).toBeLessThanOrEqual(TTL + SLACK);
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(TTL - 150);
     expect((await one.list()).map((r) => r.id)).toEqual(['one']);
@@ -368,8 +432,19 @@ out({ ev: 'started' });
 `;
 
 function startChild(prefix: string, id: string): Child {
-  const env = { ...process.env, LEASE_MODULE, REDIS_URL: redis.url, PREFIX: prefix, ID: id, TTL: String(TTL), RENEW: String(RENEW) };
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], { cwd: path.resolve(import.meta.dirname, '../..'), env });
+  const env = {
+    ...process.env,
+    LEASE_MODULE,
+    REDIS_URL: redis.url,
+    PREFIX: prefix,
+    ID: id,
+    TTL: String(TTL),
+    RENEW: String(RENEW),
+  };
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    env,
+  });
   const lines: Line[] = [];
   let buf = '';
   child.stdout?.on('data', (d: Buffer) => {

@@ -6,7 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { isVeerError, UnavailableError } from '../../src/domain/errors.js';
 import type { PoolName } from '../../src/domain/pool.js';
-import { MetricsFlusher, flushedMarkerKey, metricKey, type FlushPipeline, type FlushRedis } from '../../src/metrics/flusher.js';
+import {
+  MetricsFlusher,
+  flushedMarkerKey,
+  metricKey,
+  type FlushPipeline,
+  type FlushRedis,
+} from '../../src/metrics/flusher.js';
 import { quantileMs } from '../../src/metrics/histogram.js';
 import { MergedMetricsSource } from '../../src/metrics/merged-source.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
@@ -75,7 +81,13 @@ class ManualClock {
   now = (): number => this.t;
 }
 
-function flusher(registry: MetricsRegistry, r: FlushRedis, prefix: string, clock: ManualClock, extra: { maxBufferedSeconds?: number; ttlSeconds?: number } = {}): MetricsFlusher {
+function flusher(
+  registry: MetricsRegistry,
+  r: FlushRedis,
+  prefix: string,
+  clock: ManualClock,
+  extra: { maxBufferedSeconds?: number; ttlSeconds?: number } = {},
+): MetricsFlusher {
   const f = new MetricsFlusher({ registry, redis: r, prefix, clock, ...extra });
   flushers.push(f);
   return f;
@@ -84,7 +96,10 @@ function flusher(registry: MetricsRegistry, r: FlushRedis, prefix: string, clock
 const newPrefix = (): string => `t${++prefixSeq}`;
 
 function expectSame(actual: WindowTotals, expected: WindowTotals): void {
-  expect({ ...actual, latency: Array.from(actual.latency) }).toEqual({ ...expected, latency: Array.from(expected.latency) });
+  expect({ ...actual, latency: Array.from(actual.latency) }).toEqual({
+    ...expected,
+    latency: Array.from(expected.latency),
+  });
   for (const q of [0.5, 0.95, 0.99]) {
     expect(quantileMs(actual.latency, actual.requests, q)).toBe(quantileMs(expected.latency, expected.requests, q));
   }
@@ -160,7 +175,8 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
         expectSame(await source.totals(service, pool, s * 1000, s * 1000 + 999), ref.totals(s * 1000, s * 1000 + 999));
       }
     }
-    for (const f of fs) expect(f.stats()).toMatchObject({ buffered: 0, dropped: 0, lastError: null, lastFlushAt: clock.t });
+    for (const f of fs)
+      expect(f.stats()).toMatchObject({ buffered: 0, dropped: 0, lastError: null, lastFlushAt: clock.t });
     expect(fs.reduce((n, f) => n + f.stats().flushedSeconds, 0)).toBe(3 * 4 * 10);
   });
 
@@ -169,7 +185,9 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     const prefix = newPrefix();
     const clock = new ManualClock(BASE * 1000);
     const reg = new MetricsRegistry();
-    for (let s = 0; s < 5; s++) for (let i = 0; i < 10; i++) reg.pool('web', i % 2 ? 'stable' : 'canary').record((BASE + s) * 1000 + i, 200, 3 + i);
+    for (let s = 0; s < 5; s++)
+      for (let i = 0; i < 10; i++)
+        reg.pool('web', i % 2 ? 'stable' : 'canary').record((BASE + s) * 1000 + i, 200, 3 + i);
     const counted = counting(c);
     const f = flusher(reg, counted.redis, prefix, clock);
     const source = new MergedMetricsSource({ redis: c, prefix });
@@ -275,7 +293,13 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     const before = counted.execs();
     expect(await f.flushOnce()).toBe('sent');
     expect(counted.execs()).toBe(before + 1);
-    expect(f.stats()).toMatchObject({ buffered: 0, dropped: 4, flushedSeconds: 4, lastError: null, lastFlushAt: clock.t });
+    expect(f.stats()).toMatchObject({
+      buffered: 0,
+      dropped: 4,
+      flushedSeconds: 4,
+      lastError: null,
+      lastFlushAt: clock.t,
+    });
     // The newest four seconds arrive exact; the four oldest were dropped by the bound, not half-sent.
     const kept = [(S + 4) * 1000, (S + 8) * 1000 - 1] as const;
     expectSame(await source.totals('web', 'canary', ...kept), ref.totals(...kept));
@@ -302,7 +326,11 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
 });
 
 /** A pipeline whose replies the test hands out, to reach the outcomes a healthy server never gives. */
-function scripted(): { redis: FlushRedis; commands: string[][]; answer: (replies: (Error | null)[] | 'all-ok') => void } {
+function scripted(): {
+  redis: FlushRedis;
+  commands: string[][];
+  answer: (replies: (Error | null)[] | 'all-ok') => void;
+} {
   const commands: string[][] = [];
   let pending: ((r: [Error | null, unknown][]) => void) | null = null;
   const p: FlushPipeline = {

@@ -25,14 +25,19 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-describeStateStoreContract('FileStore', async () => ({ store: await FileStore.open(join(await newDir(), 'state.json')) }));
+describeStateStoreContract('FileStore', async () => ({
+  store: await FileStore.open(join(await newDir(), 'state.json')),
+}));
 
 describe('FileStore persistence', () => {
   it('creates parent directories and writes the documented format', async () => {
     const file = join(await newDir(), 'a', 'b', 'state.json');
     const s = await FileStore.open(file);
     await s.put('svc/web', { weight: 2500 });
-    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ format: 1, entries: { 'svc/web': { value: { weight: 2500 }, version: 1 } } });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
+      format: 1,
+      entries: { 'svc/web': { value: { weight: 2500 }, version: 1 } },
+    });
     await s.close();
   });
 
@@ -115,7 +120,10 @@ describe('FileStore corrupt state', () => {
   it('rejects an unreadable path (a directory) with state_corrupt', async () => {
     const file = join(await newDir(), 'state.json');
     await mkdir(file);
-    await expect(FileStore.open(file)).rejects.toMatchObject({ code: 'state_corrupt', message: expect.stringContaining('EISDIR') });
+    await expect(FileStore.open(file)).rejects.toMatchObject({
+      code: 'state_corrupt',
+      message: expect.stringContaining('EISDIR'),
+    });
   });
 });
 
@@ -143,7 +151,10 @@ for (let i = 0; i < 1_000_000; i++) {
 `;
 
   async function runAndKill(script: string, file: string, killAfterMs: number): Promise<{ lastAck: number }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, file, '150000'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, file, '150000'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -177,7 +188,10 @@ for (let i = 0; i < 1_000_000; i++) {
     for (let round = 0; round < 4; round++) {
       const { lastAck } = await runAndKill(script, file, Math.floor(random() * 250));
       const context = `seed ${seed}, round ${round}, last ack ${lastAck}`;
-      const doc = JSON.parse(await readFile(file, 'utf8')) as { format: number; entries: Record<string, { value: { n: number }; version: number }> };
+      const doc = JSON.parse(await readFile(file, 'utf8')) as {
+        format: number;
+        entries: Record<string, { value: { n: number }; version: number }>;
+      };
       expect(doc.format, context).toBe(1);
       const s = await FileStore.open(file);
       const got = await s.get<{ n: number }>('counter');

@@ -82,7 +82,8 @@ describe('RedisStore layout and namespacing', () => {
   it('lists many keys through several SCAN rounds', async () => {
     const s = await connect(freshPrefix());
     const pipeline = s.raw().pipeline();
-    for (let i = 0; i < 1_200; i++) pipeline.hset(keyOf(s.prefix, `k/${String(i).padStart(4, '0')}`), 'v', '1', 'd', '1');
+    for (let i = 0; i < 1_200; i++)
+      pipeline.hset(keyOf(s.prefix, `k/${String(i).padStart(4, '0')}`), 'v', '1', 'd', '1');
     await pipeline.exec();
     const keys = await s.keys('k/');
     expect(keys).toHaveLength(1_200);
@@ -136,7 +137,11 @@ describe('RedisStore across instances', () => {
     // The fence is checked before the version, so even a matching version is refused.
     expect(await s.putFenced('rollout/web', 'stale', 2, 4)).toEqual({ ok: false, reason: 'fenced', currentFence: 5 });
     expect(await s.get('rollout/web')).toEqual({ value: 'leader-4', version: 2 });
-    expect(await s.putFenced('rollout/web', 'leader-5', 1, 5)).toEqual({ ok: false, reason: 'version-conflict', currentVersion: 2 });
+    expect(await s.putFenced('rollout/web', 'leader-5', 1, 5)).toEqual({
+      ok: false,
+      reason: 'version-conflict',
+      currentVersion: 2,
+    });
     expect(await s.putFenced('rollout/web', 'leader-5', 2, 5)).toEqual({ ok: true, version: 3 });
     expect(await s.putFenced('rollout/web', 'newer-token', undefined, 9)).toEqual({ ok: true, version: 4 });
     await expect(s.putFenced('k', 1, undefined, -1)).rejects.toThrow(TypeError);
@@ -190,7 +195,10 @@ describe('RedisStore connecting', () => {
   it('rejects with redis_unavailable naming the URL without its password', async () => {
     const port = await freePort();
     const t0 = Date.now();
-    const err = await RedisStore.connect(`redis://:s3cret@127.0.0.1:${port}`, { prefix: 'veer', connectTimeoutMs: 500 }).catch((e: unknown) => e);
+    const err = await RedisStore.connect(`redis://:s3cret@127.0.0.1:${port}`, {
+      prefix: 'veer',
+      connectTimeoutMs: 500,
+    }).catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(3_000);
     expect(err).toMatchObject({ code: 'redis_unavailable', httpStatus: 503 });
     const message = (err as Error).message;
@@ -199,7 +207,9 @@ describe('RedisStore connecting', () => {
   });
 
   it('rejects a malformed URL or prefix as a config error', async () => {
-    await expect(RedisStore.connect('http://127.0.0.1:1', { prefix: 'veer' })).rejects.toMatchObject({ code: 'config_invalid' });
+    await expect(RedisStore.connect('http://127.0.0.1:1', { prefix: 'veer' })).rejects.toMatchObject({
+      code: 'config_invalid',
+    });
     await expect(RedisStore.connect(redis.url, { prefix: 'a{b}' })).rejects.toMatchObject({ code: 'config_invalid' });
   });
 });
@@ -240,7 +250,11 @@ describe('RedisStore outages', () => {
     expect(await s.get('k')).toBeNull();
     const seen: number[] = [];
     s.onChange((_k, v) => seen.push(v));
-    await waitFor(async () => (await peer.put('k', 'after')).ok, { timeoutMs: 10_000, intervalMs: 50, what: 'peer back' });
+    await waitFor(async () => (await peer.put('k', 'after')).ok, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: 'peer back',
+    });
     await waitFor(() => seen.length >= 1, { timeoutMs: 1_000, intervalMs: 5, what: 'change after resubscribe' });
     expect(seen[0]).toBe(1);
   });
@@ -258,7 +272,10 @@ describe('RedisStore outages', () => {
     } finally {
       process.kill(own.pid, 'SIGCONT');
     }
-    await waitFor(async () => (await s.get<number>('k'))?.value !== undefined, { timeoutMs: 5_000, what: 'read after SIGCONT' });
+    await waitFor(async () => (await s.get<number>('k'))?.value !== undefined, {
+      timeoutMs: 5_000,
+      what: 'read after SIGCONT',
+    });
     // The timed-out write may still have been applied: its outcome was unknown, never replayed twice.
     expect([1, 2]).toContain((await s.get<number>('k'))?.value);
   });
@@ -283,11 +300,29 @@ describe('RedisStore on Redis Cluster', () => {
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       ports.push(port);
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`];
-      nodes.push(spawnTracked('redis-server', [...args, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no']));
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+      ];
+      nodes.push(
+        spawnTracked('redis-server', [...args, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no']),
+      );
     }
     for (const port of ports) await waitFor(() => ping(port, 500), { timeoutMs: 10_000, what: `cluster node ${port}` });
-    const create = ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'];
+    const create = [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ];
     await promisify(execFile)('redis-cli', create, { timeout: 20_000 });
   }, 40_000);
 
@@ -299,12 +334,20 @@ describe('RedisStore on Redis Cluster', () => {
   it('runs the scripts on the hash-tagged slot, scans every master and delivers changes', async () => {
     const url = (p: number | undefined): string => `redis+cluster://127.0.0.1:${p}`;
     // The cluster may need a moment after `--cluster create` before every node agrees on the slots.
-    const a = await waitFor(() => connect('veer', url(ports[0])), { timeoutMs: 15_000, intervalMs: 200, what: 'cluster ready' });
+    const a = await waitFor(() => connect('veer', url(ports[0])), {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      what: 'cluster ready',
+    });
     const b = await connect('veer', url(ports[2]));
     const seen: string[] = [];
     b.onChange((k, v) => seen.push(`${k}@${v}`));
     expect(await a.put('rollout/web', { weight: 5 }, 0)).toEqual({ ok: true, version: 1 });
-    expect(await b.put('rollout/web', { weight: 9 }, 0)).toEqual({ ok: false, reason: 'version-conflict', currentVersion: 1 });
+    expect(await b.put('rollout/web', { weight: 9 }, 0)).toEqual({
+      ok: false,
+      reason: 'version-conflict',
+      currentVersion: 1,
+    });
     await a.raw().set(fenceKey('veer'), '3');
     expect(await b.putFenced('lease-held', 1, undefined, 2)).toEqual({ ok: false, reason: 'fenced', currentFence: 3 });
     expect(await b.putFenced('lease-held', 1, undefined, 3)).toEqual({ ok: true, version: 1 });

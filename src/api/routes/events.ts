@@ -26,7 +26,11 @@ export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRo
     for (const s of [...streams]) s.end();
   });
 
-  const stream = (request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, service: string | null): FastifyReply => {
+  const stream = (
+    request: FastifyRequest<{ Querystring: Query }>,
+    reply: FastifyReply,
+    service: string | null,
+  ): FastifyReply => {
     const replay = replayFor(request, deps, service);
     if (!replay.ok) return sendError(reply, replay.error);
     const s = openEventStream(reply, deps.events, { service, replay: replay.value, keepaliveMs: opts.keepaliveMs });
@@ -50,18 +54,30 @@ export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRo
   });
 }
 
-function page(request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, deps: AdminDeps, service: string | null): FastifyReply | { events: unknown[] } {
+function page(
+  request: FastifyRequest<{ Querystring: Query }>,
+  reply: FastifyReply,
+  deps: AdminDeps,
+  service: string | null,
+): FastifyReply | { events: unknown[] } {
   const limit = intParam(request.query, 'limit', DEFAULT_EVENT_LIMIT, 1);
   if (!limit.ok) return sendError(reply, limit.error);
   return { events: deps.events.recent(service, limit.value) };
 }
 
 /** With Last-Event-ID: every held event newer than it; otherwise the newest `replay`. */
-function replayFor(request: FastifyRequest<{ Querystring: Query }>, deps: AdminDeps, service: string | null): Result<ReturnType<AdminDeps['events']['recent']>, ValidationError> {
+function replayFor(
+  request: FastifyRequest<{ Querystring: Query }>,
+  deps: AdminDeps,
+  service: string | null,
+): Result<ReturnType<AdminDeps['events']['recent']>, ValidationError> {
   const header = request.headers['last-event-id'];
   const raw = single(Array.isArray(header) ? header[0] : header) ?? single(request.query.lastEventId);
   if (raw !== undefined && raw.trim() !== '') {
-    if (!/^\d+$/.test(raw.trim())) return err(new ValidationError([{ path: 'Last-Event-ID', message: 'expected an event sequence number (digits only)' }]));
+    if (!/^\d+$/.test(raw.trim()))
+      return err(
+        new ValidationError([{ path: 'Last-Event-ID', message: 'expected an event sequence number (digits only)' }]),
+      );
     const after = Number(raw.trim());
     return ok(deps.events.recent(service, MAX_EVENTS).filter((e) => e.seq > after));
   }

@@ -13,7 +13,8 @@ export function pruneRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.post('/v1/prune', async (request, reply) => {
     const body = parseBody(pruneBody, request.body);
     if (!body.ok) return sendError(reply, body.error);
-    if (!deps.prune) return sendError(reply, new UnavailableError('garbage collection needs Docker, which this veer does not use'));
+    if (!deps.prune)
+      return sendError(reply, new UnavailableError('garbage collection needs Docker, which this veer does not use'));
     const r = await deps.prune(body.value.dryRun);
     if (!r.ok) return sendError(reply, r.error);
     return r.value;

@@ -23,7 +23,12 @@ const targetsCanary = z
         const seen = new Map<string, number>();
         targets.forEach((t, i) => {
           const prev = seen.get(t.id);
-          if (prev !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate target "${t.id}" (also canary.targets[${prev}])` });
+          if (prev !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: [i],
+              message: `duplicate target "${t.id}" (also canary.targets[${prev}])`,
+            });
           else seen.set(t.id, i);
         });
       }),
@@ -101,13 +106,17 @@ export function rolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   for (const action of ROLLOUT_ACTIONS) {
     // An action needs no body at all: `curl -X POST …/rollout/resume` must just work.
-    app.post<{ Params: NameParams }>(`/v1/services/:name/rollout/${action}`, { config: { allowEmptyBody: true } }, async (request, reply) => {
-      const body = parseBody(ACTION_BODIES[action], request.body ?? {});
-      if (!body.ok) return sendError(reply, body.error);
-      const r = await deps.rollouts.act(request.params.name, action, actionOptions(action, body.value));
-      if (!r.ok) return sendError(reply, r.error);
-      return r.value;
-    });
+    app.post<{ Params: NameParams }>(
+      `/v1/services/:name/rollout/${action}`,
+      { config: { allowEmptyBody: true } },
+      async (request, reply) => {
+        const body = parseBody(ACTION_BODIES[action], request.body ?? {});
+        if (!body.ok) return sendError(reply, body.error);
+        const r = await deps.rollouts.act(request.params.name, action, actionOptions(action, body.value));
+        if (!r.ok) return sendError(reply, r.error);
+        return r.value;
+      },
+    );
   }
 }
 
@@ -123,7 +132,10 @@ export function selfTargetProblems(canary: RolloutRequest['canary'], isSelf: Adm
   return problems;
 }
 
-function actionOptions(action: RolloutAction, body: { full?: boolean; reason?: string }): { full: boolean; reason: string | null } {
+function actionOptions(
+  action: RolloutAction,
+  body: { full?: boolean; reason?: string },
+): { full: boolean; reason: string | null } {
   switch (action) {
     case 'promote':
       return { full: body.full ?? false, reason: null };

@@ -16,11 +16,23 @@ interface ActionSpec {
 function spec(action: RolloutAction): ActionSpec {
   switch (action) {
     case 'promote':
-      return { synopsis: 'promote <service> [--full]', summary: 'advance the rollout one step now (--full: straight to 100% and promote)', options: ['full'] };
+      return {
+        synopsis: 'promote <service> [--full]',
+        summary: 'advance the rollout one step now (--full: straight to 100% and promote)',
+        options: ['full'],
+      };
     case 'abort':
-      return { synopsis: 'abort <service> [--reason text]', summary: 'stop the rollout and move all traffic back to stable', options: ['reason'] };
+      return {
+        synopsis: 'abort <service> [--reason text]',
+        summary: 'stop the rollout and move all traffic back to stable',
+        options: ['reason'],
+      };
     case 'pause':
-      return { synopsis: 'pause <service> [--reason text]', summary: 'hold the rollout at its current weight', options: ['reason'] };
+      return {
+        synopsis: 'pause <service> [--reason text]',
+        summary: 'hold the rollout at its current weight',
+        options: ['reason'],
+      };
     case 'resume':
       return { synopsis: 'resume <service>', summary: 'continue a paused rollout', options: [] };
     default:
@@ -54,7 +66,10 @@ function actionCommand(action: RolloutAction): Command {
     async run(args, io) {
       const service = args.positionals[0] as string;
       return withAdmin(args.values, io, async (session) => {
-        const s = (await session.post(`/v1/services/${encodeURIComponent(service)}/rollout/${action}`, actionBody(action, args.values))) as RolloutStatus | null;
+        const s = (await session.post(
+          `/v1/services/${encodeURIComponent(service)}/rollout/${action}`,
+          actionBody(action, args.values),
+        )) as RolloutStatus | null;
         if (s === null) return EXIT.failure;
         io.out(`${service}: rollout ${s.id} ${s.phase} (weight ${s.weight}%)${s.reason ? `: ${s.reason}` : ''}`);
         return EXIT.ok;

@@ -22,19 +22,38 @@ export const rolloutCommand: Command = {
   name: 'rollout',
   synopsis: 'rollout <service> (--targets h:p,… | --image img) [--wait] [options]',
   summary: 'start a rollout of a new canary pool; --wait follows it (exit 0 succeeded, 1 rolled back/aborted)',
-  options: ['targets', 'image', 'env', 'count', 'steps', 'step-interval', 'strategy', 'wait', 'timeout', 'admin', 'token'],
+  options: [
+    'targets',
+    'image',
+    'env',
+    'count',
+    'steps',
+    'step-interval',
+    'strategy',
+    'wait',
+    'timeout',
+    'admin',
+    'token',
+  ],
   positionals: { min: 1, max: 1 },
   async run(args, io) {
     const service = args.positionals[0] as string;
     const body = requestBody(args.values);
     const timeout = parseDuration(args.values.timeout ?? DEFAULT_WAIT_TIMEOUT);
-    const problem = !body.ok ? body.error : !timeout.ok || timeout.ms <= 0 ? `--timeout: expected a positive duration like "10m", got "${args.values.timeout}"` : null;
+    const problem = !body.ok
+      ? body.error
+      : !timeout.ok || timeout.ms <= 0
+        ? `--timeout: expected a positive duration like "10m", got "${args.values.timeout}"`
+        : null;
     if (problem !== null) {
       io.err(`error: ${problem}`);
       return EXIT.usage;
     }
     return withAdmin(args.values, io, async (s) => {
-      const status = (await s.post(`/v1/services/${encodeURIComponent(service)}/rollouts`, body.ok ? body.value : undefined)) as RolloutStatus | null;
+      const status = (await s.post(
+        `/v1/services/${encodeURIComponent(service)}/rollouts`,
+        body.ok ? body.value : undefined,
+      )) as RolloutStatus | null;
       if (status === null) return EXIT.failure;
       io.out(`${service}: rollout ${status.id} ${status.phase} (${status.strategy}, weight ${status.weight}%)`);
       if (!args.values.wait) return EXIT.ok;
@@ -49,7 +68,8 @@ export function requestBody(v: OptionValues): Result<Record<string, unknown>, st
   const rollout: Record<string, unknown> = {};
   if (v.steps !== undefined) {
     const steps = v.steps.split(',').map((x) => x.trim());
-    if (steps.some((x) => x === '' || !Number.isFinite(Number(x)))) return err(`--steps: expected numbers like 5,25,100, got "${v.steps}"`);
+    if (steps.some((x) => x === '' || !Number.isFinite(Number(x))))
+      return err(`--steps: expected numbers like 5,25,100, got "${v.steps}"`);
     rollout.steps = steps.map(Number);
   }
   if (v['step-interval'] !== undefined) rollout.stepInterval = v['step-interval'];
@@ -58,7 +78,8 @@ export function requestBody(v: OptionValues): Result<Record<string, unknown>, st
 }
 
 function canaryOf(v: OptionValues): Result<Record<string, unknown>, string> {
-  if ((v.targets === undefined) === (v.image === undefined)) return err('give exactly one of --targets h:p,… or --image img');
+  if ((v.targets === undefined) === (v.image === undefined))
+    return err('give exactly one of --targets h:p,… or --image img');
   if (v.targets !== undefined) {
     if (v.env !== undefined || v.count !== undefined) return err('--env and --count go with --image, not --targets');
     return ok({
@@ -100,7 +121,13 @@ class Wakeup {
   }
 }
 
-async function follow(client: AdminClient, service: string, id: string, timeoutMs: number, io: CliIO): Promise<ExitCode> {
+async function follow(
+  client: AdminClient,
+  service: string,
+  id: string,
+  timeoutMs: number,
+  io: CliIO,
+): Promise<ExitCode> {
   const deadline = Date.now() + timeoutMs;
   const wake = new Wakeup();
   const path = `/v1/services/${encodeURIComponent(service)}`;
@@ -127,7 +154,9 @@ async function follow(client: AdminClient, service: string, id: string, timeoutM
       const gap = MIN_GAP_MS - (Date.now() - started);
       if (gap > 0) await new Promise((res) => setTimeout(res, Math.min(gap, Math.max(0, deadline - Date.now()))));
     }
-    io.err(`error: rollout ${id} of ${service} did not finish within ${formatDuration(timeoutMs)} (--timeout); it keeps running`);
+    io.err(
+      `error: rollout ${id} of ${service} did not finish within ${formatDuration(timeoutMs)} (--timeout); it keeps running`,
+    );
     return EXIT.failure;
   } finally {
     stream.close();
@@ -141,7 +170,11 @@ interface Follow {
 
 /** The service's events wake the loop; without a stream it falls back to polling every second. */
 async function openStream(client: AdminClient, service: string, id: string, wake: Wakeup, io: CliIO): Promise<Follow> {
-  const state: Follow & { stream: EventStream | null } = { live: false, stream: null, close: () => state.stream?.close() };
+  const state: Follow & { stream: EventStream | null } = {
+    live: false,
+    stream: null,
+    close: () => state.stream?.close(),
+  };
   const r = await client.stream(`/v1/events?service=${encodeURIComponent(service)}&replay=0`, (m) => {
     if (concerns(m.data, id)) wake.fire();
   });

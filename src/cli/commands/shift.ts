@@ -18,7 +18,9 @@ export const shiftCommand: Command = {
       return EXIT.usage;
     }
     return withAdmin(args.values, io, async (s) => {
-      const status = (await s.post(`/v1/services/${encodeURIComponent(name)}/shift`, { weight })) as ServiceStatus | null;
+      const status = (await s.post(`/v1/services/${encodeURIComponent(name)}/shift`, {
+        weight,
+      })) as ServiceStatus | null;
       if (status === null) return EXIT.failure;
       io.out(`${status.name}: canary weight ${status.weight}%`);
       return EXIT.ok;

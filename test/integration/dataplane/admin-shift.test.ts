@@ -20,7 +20,10 @@ describe('admin shift', () => {
   it('POST /v1/services/web/shift changes the split for the next requests', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary');
-    const v = await h.veer({ services: [service('web', [stable.address], [canary.address])], random: seededRandom(321) });
+    const v = await h.veer({
+      services: [service('web', [stable.address], [canary.address])],
+      random: seededRandom(321),
+    });
     expect(await count(v, 20)).toEqual({ stable: 20, canary: 0 });
 
     const shifted = await admin<{ name: string; weight: number }>(v, 'POST', '/v1/services/web/shift', { weight: 50 });

@@ -27,15 +27,24 @@ describe('outlier ejection', () => {
     const good = await h.upstream('good');
     const clock = manualClock();
     const v = await h.veer({
-      services: [service('web', [bad.address, good.address], [], { outlier: { consecutiveErrors: 3, ejectFor: '10s' } })],
+      services: [
+        service('web', [bad.address, good.address], [], { outlier: { consecutiveErrors: 3, ejectFor: '10s' } }),
+      ],
       clock,
       random: firstPick,
     });
     expect(await statuses(v, 3)).toEqual([500, 500, 500]);
     expect(bad.hits).toBe(3);
     expect(ejected(v)).toEqual([bad.address]);
-    const status = await admin<{ pools: { stable: { targets: Array<{ id: string; ejected: boolean }> } } }>(v, 'GET', '/v1/services/web');
-    expect(status.json.pools.stable.targets).toEqual([expect.objectContaining({ id: bad.address, ejected: true }), expect.objectContaining({ id: good.address, ejected: false })]);
+    const status = await admin<{ pools: { stable: { targets: Array<{ id: string; ejected: boolean }> } } }>(
+      v,
+      'GET',
+      '/v1/services/web',
+    );
+    expect(status.json.pools.stable.targets).toEqual([
+      expect.objectContaining({ id: bad.address, ejected: true }),
+      expect.objectContaining({ id: good.address, ejected: false }),
+    ]);
 
     expect(await statuses(v, 10)).toEqual(Array(10).fill(200));
     expect(good.hits).toBe(10);
@@ -52,7 +61,9 @@ describe('outlier ejection', () => {
 
   it('never ejects the last target of a pool', async () => {
     const only = await h.upstream('only', { status: 500 });
-    const v = await h.veer({ services: [service('web', [only.address], [], { outlier: { consecutiveErrors: 2, ejectFor: '1m' } })] });
+    const v = await h.veer({
+      services: [service('web', [only.address], [], { outlier: { consecutiveErrors: 2, ejectFor: '1m' } })],
+    });
     expect(await statuses(v, 8)).toEqual(Array(8).fill(500));
     expect(only.hits).toBe(8);
     expect(ejected(v)).toEqual([]);

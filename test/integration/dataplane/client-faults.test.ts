@@ -14,7 +14,13 @@ async function fourTargets(extra: Record<string, unknown> = {}, proxy: Record<st
   const ups = await Promise.all(['s1', 's2', 'c1', 'c2'].map((n) => h.upstream(n)));
   const [s1, s2, c1, c2] = ups as [(typeof ups)[0], (typeof ups)[0], (typeof ups)[0], (typeof ups)[0]];
   const v = await h.veer({
-    services: [service('web', [s1.address, s2.address], [c1.address, c2.address], { weight: 50, outlier: { consecutiveErrors: 2, ejectFor: '1m' }, ...extra })],
+    services: [
+      service('web', [s1.address, s2.address], [c1.address, c2.address], {
+        weight: 50,
+        outlier: { consecutiveErrors: 2, ejectFor: '1m' },
+        ...extra,
+      }),
+    ],
     proxy: { overrideHeader: 'x-veer-pool', ...proxy },
   });
   const hits = (): number => ups.reduce((n, u) => n + u.hits, 0);
@@ -63,7 +69,10 @@ describe('requests that fail before the upstream is asked', () => {
     const before = await countersOf(v);
     for (const target of ['http://[/x', 'http://user@shop.test/x', 'ftp://shop.test/x', 'http:///x', 'http://a b/']) {
       for (let i = 0; i < 10; i++) {
-        const r = await rawRequest(v.port, `GET ${target} HTTP/1.1\r\nHost: shop.test\r\n\r\n`).catch(() => ({ status: 0, body: '' }));
+        const r = await rawRequest(v.port, `GET ${target} HTTP/1.1\r\nHost: shop.test\r\n\r\n`).catch(() => ({
+          status: 0,
+          body: '',
+        }));
         // A request line Node itself cannot parse is refused by Node's parser (also 400).
         expect([400]).toContain(r.status);
       }
@@ -86,7 +95,12 @@ describe('requests that fail before the upstream is asked', () => {
       await closed;
       await waitFor(() => v.plane.inFlight === 0, 'the request to be released', 3_000, 5);
     }
-    await waitFor(() => [...v.plane.targets('web', 'stable'), ...v.plane.targets('web', 'canary')].every((t) => t.outstanding === 0), 'no upstream request outstanding', 3_000);
+    await waitFor(
+      () =>
+        [...v.plane.targets('web', 'stable'), ...v.plane.targets('web', 'canary')].every((t) => t.outstanding === 0),
+      'no upstream request outstanding',
+      3_000,
+    );
     await expectUntouched(v, before);
   });
 });
@@ -109,7 +123,8 @@ describe("a pool's latency is the upstream's time", () => {
     );
     const after = await countersOf(v);
     const requests = after.stable.requests + after.canary.requests - before.stable.requests - before.canary.requests;
-    const fast = after.stable.fastRequests + after.canary.fastRequests - before.stable.fastRequests - before.canary.fastRequests;
+    const fast =
+      after.stable.fastRequests + after.canary.fastRequests - before.stable.fastRequests - before.canary.fastRequests;
     expect(requests).toBe(n);
     expect(fast, 'every upload is recorded under 100 ms').toBe(n);
     expect(after.stable.errors + after.canary.errors).toBe(0);
@@ -133,7 +148,11 @@ describe("a pool's latency is the upstream's time", () => {
   it("a body that stalls longer than the upstream header timeout is still the client's fault", async () => {
     const { v } = await fourTargets({}, { timeouts: { body: '1s', header: '300ms' } });
     const before = await countersOf(v);
-    const r = await rawExchange(v.port, 'POST /stall HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 10\r\n\r\nabc', 5_000);
+    const r = await rawExchange(
+      v.port,
+      'POST /stall HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 10\r\n\r\nabc',
+      5_000,
+    );
     expect(r.data).toMatch(/^HTTP\/1\.1 408/);
     await expectUntouched(v, before);
   });
@@ -143,7 +162,10 @@ describe('limits.maxRequestBody', () => {
   it('refuses a declared length above the limit with 413 before any upstream is asked', async () => {
     const { v, hits } = await fourTargets({ limits: { maxRequestBody: '1kb' } });
     const before = await countersOf(v);
-    const r = await rawExchange(v.port, `POST /big HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1025\r\n\r\n${'a'.repeat(1025)}`);
+    const r = await rawExchange(
+      v.port,
+      `POST /big HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1025\r\n\r\n${'a'.repeat(1025)}`,
+    );
     expect(r.data).toMatch(/^HTTP\/1\.1 413/);
     expect(r.data).toContain('"code":"payload_too_large"');
     expect(hits()).toBe(0);

@@ -20,7 +20,9 @@ async function frameServer(name: string) {
     (_req, res) => res.writeHead(200, { 'x-upstream': name }).end(name),
     (req: IncomingMessage, socket: Duplex) => {
       socket.on('error', () => socket.destroy());
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
+      );
       sockets.push(socket);
     },
   );
@@ -35,7 +37,10 @@ interface Tunnel {
 
 function openTunnel(v: TestVeer, headers: Record<string, string> = {}): Promise<Tunnel> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${v.url}/ws`, { agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
+    const req = httpRequest(`${v.url}/ws`, {
+      agent: false,
+      headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers },
+    });
     const timer = setTimeout(() => req.destroy(new Error('upgrade timed out')), 5_000);
     req.on('upgrade', (_res, socket) => {
       clearTimeout(timer);
@@ -55,7 +60,9 @@ function openTunnel(v: TestVeer, headers: Record<string, string> = {}): Promise<
 /** Bounds a wait that must end on its own (the test fails if it does not). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
+  const t = new Promise<never>(
+    (_r, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -87,10 +94,16 @@ describe('HTTP requests cut by the drain bound', () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { delayMs: 5_000 });
     const v = await h.veer({
-      services: [service('web', [stable.address], [], { rollout: { steps: [50, 100], stepInterval: '1m', drainTimeout: '300ms', minRequests: 1000 } })],
+      services: [
+        service('web', [stable.address], [], {
+          rollout: { steps: [50, 100], stepInterval: '1m', drainTimeout: '300ms', minRequests: 1000 },
+        }),
+      ],
       proxy: { overrideHeader: 'x-veer-pool' },
     });
-    const started = await admin<{ phase: string }>(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary.address] } });
+    const started = await admin<{ phase: string }>(v, 'POST', '/v1/services/web/rollouts', {
+      canary: { targets: [canary.address] },
+    });
     expect(started.status).toBe(201);
     const before = await countersOf(v);
     const pending = http(`${v.url}/slow`, { headers: { 'x-veer-pool': 'canary' } });
@@ -145,13 +158,24 @@ describe('WebSocket tunnels to a removed target', () => {
     const stable = await frameServer('stable');
     const canary = await frameServer('canary');
     const v = await h.veer({
-      services: [service('web', [stable.address], [], { rollout: { steps: [50, 100], stepInterval: '1m', drainTimeout: '200ms', minRequests: 1000 } })],
+      services: [
+        service('web', [stable.address], [], {
+          rollout: { steps: [50, 100], stepInterval: '1m', drainTimeout: '200ms', minRequests: 1000 },
+        }),
+      ],
       proxy: { overrideHeader: 'x-veer-pool' },
     });
-    expect((await admin(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary.address] } })).status).toBe(201);
+    expect(
+      (await admin(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary.address] } })).status,
+    ).toBe(201);
     const toCanary = await openTunnel(v, { 'x-veer-pool': 'canary' });
     const toStable = await openTunnel(v, { 'x-veer-pool': 'stable' });
-    await waitFor(() => canary.sockets.length === 1 && stable.sockets.length === 1, 'one tunnel at each pool', 3_000, 5);
+    await waitFor(
+      () => canary.sockets.length === 1 && stable.sockets.length === 1,
+      'one tunnel at each pool',
+      3_000,
+      5,
+    );
     expect((await admin(v, 'POST', '/v1/services/web/rollout/abort', {})).status).toBe(200);
     await within(toCanary.closed, 5_000, 'the canary tunnel to close');
     expect(Buffer.concat(toCanary.received)).toEqual(CLOSE_1001);
@@ -173,7 +197,9 @@ describe('upgrades in the per-pool metrics', () => {
     expect(after.stable.errors - before.stable.errors).toBe(0);
     t.socket.destroy();
 
-    const dead = await h.veer({ services: [service('web', [`127.0.0.1:${await deadPort()}`], [], { outlier: { consecutiveErrors: 1000 } })] });
+    const dead = await h.veer({
+      services: [service('web', [`127.0.0.1:${await deadPort()}`], [], { outlier: { consecutiveErrors: 1000 } })],
+    });
     const deadBefore = await countersOf(dead);
     await expect(openTunnel(dead)).rejects.toThrow(/502/);
     after = await countersOf(dead);

@@ -4,7 +4,19 @@
 import { createConnection } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { admin, deadPort, errorCode, hasStackTrace, http, rawExchange, rawRequest, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import {
+  admin,
+  deadPort,
+  errorCode,
+  hasStackTrace,
+  http,
+  rawExchange,
+  rawRequest,
+  service,
+  useHarness,
+  waitFor,
+  type TestVeer,
+} from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -13,7 +25,11 @@ const firstPick = (): number => 0;
 
 async function expectIdle(v: TestVeer): Promise<void> {
   await waitFor(() => v.plane.inFlight === 0, 'no request in flight', 3_000);
-  await waitFor(() => v.plane.targets('web', 'stable').every((t) => t.outstanding === 0), 'no upstream request outstanding', 3_000);
+  await waitFor(
+    () => v.plane.targets('web', 'stable').every((t) => t.outstanding === 0),
+    'no upstream request outstanding',
+    3_000,
+  );
 }
 
 async function expectServing(v: TestVeer, upstreamName: string): Promise<void> {
@@ -44,7 +60,11 @@ describe('unreachable upstreams', () => {
     for (const method of methods) expect((await http(`${v.url}/r`, { method })).status).toBe(200);
     expect(live.hits).toBe(methods.length);
     // Every request went to the dead target first: each failure is counted, each retry succeeded.
-    const status = await admin<{ metrics: { stable: { requests: number; errors: number } } }>(v, 'GET', '/v1/services/web');
+    const status = await admin<{ metrics: { stable: { requests: number; errors: number } } }>(
+      v,
+      'GET',
+      '/v1/services/web',
+    );
     expect(status.json.metrics.stable.errors).toBe(methods.length);
     await expectIdle(v);
   });
@@ -57,7 +77,11 @@ describe('unreachable upstreams', () => {
       random: firstPick,
     });
     for (const method of ['POST', 'PUT', 'POST']) {
-      const r = await http(`${v.url}/w`, { method, body: '{"order":1}', headers: { 'content-type': 'application/json' } });
+      const r = await http(`${v.url}/w`, {
+        method,
+        body: '{"order":1}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(r.status).toBe(502);
       expect(errorCode(r)).toBe('upstream_unreachable');
     }
@@ -81,11 +105,19 @@ describe('empty and failing pools', () => {
   it('retries a failed canary request on stable when rollout.retryCanaryOnStable is set', async () => {
     const stable = await h.upstream('stable');
     const deadCanary = `127.0.0.1:${await deadPort()}`;
-    const v = await h.veer({ services: [service('web', [stable.address], [deadCanary], { weight: 100, rollout: { retryCanaryOnStable: true } })] });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.address], [deadCanary], { weight: 100, rollout: { retryCanaryOnStable: true } }),
+      ],
+    });
     for (let i = 0; i < 3; i++) expect((await http(`${v.url}/`)).headers['x-upstream']).toBe('stable');
     expect(stable.hits).toBe(3);
     // The canary's failures still count against it: that is what the analysis must see.
-    const status = await admin<{ metrics: { canary: { errors: number }; stable: { errors: number } } }>(v, 'GET', '/v1/services/web');
+    const status = await admin<{ metrics: { canary: { errors: number }; stable: { errors: number } } }>(
+      v,
+      'GET',
+      '/v1/services/web',
+    );
     expect(status.json.metrics.canary.errors).toBe(3);
     expect(status.json.metrics.stable.errors).toBe(0);
     // Without a retry, a POST to the dead canary fails.
@@ -95,7 +127,11 @@ describe('empty and failing pools', () => {
   it('retries an idempotent request on stable when the canary answers 5xx (retryCanaryOnStable), still counting it against the canary', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { status: 503, body: 'canary broke' });
-    const v = await h.veer({ services: [service('web', [stable.address], [canary.address], { weight: 100, rollout: { retryCanaryOnStable: true } })] });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.address], [canary.address], { weight: 100, rollout: { retryCanaryOnStable: true } }),
+      ],
+    });
     for (let i = 0; i < 4; i++) {
       const r = await http(`${v.url}/`);
       expect(r.status).toBe(200);
@@ -103,7 +139,9 @@ describe('empty and failing pools', () => {
     }
     expect(canary.hits).toBe(4);
     expect(stable.hits).toBe(4);
-    const status = await admin<{ metrics: { canary: { errors: number; requests: number }; stable: { errors: number } } }>(v, 'GET', '/v1/services/web');
+    const status = await admin<{
+      metrics: { canary: { errors: number; requests: number }; stable: { errors: number } };
+    }>(v, 'GET', '/v1/services/web');
     expect(status.json.metrics.canary).toMatchObject({ errors: 4, requests: 4 });
     expect(status.json.metrics.stable.errors).toBe(0);
     // A POST is not replayed: the client sees the canary's own 503.
@@ -248,7 +286,10 @@ describe('bad client requests', () => {
 
   it('closes a connection whose headers arrive slower than timeouts.clientHeader, with 408', async () => {
     const up = await h.upstream('app');
-    const v = await h.veer({ services: [service('web', [up.address])], proxy: { timeouts: { clientHeader: '400ms' } } });
+    const v = await h.veer({
+      services: [service('web', [up.address])],
+      proxy: { timeouts: { clientHeader: '400ms' } },
+    });
     const started = Date.now();
     const sock = createConnection({ host: '127.0.0.1', port: v.port });
     const chunks: Buffer[] = [];

@@ -66,7 +66,13 @@ describe('hop-by-hop headers', () => {
 });
 
 describe('X-Forwarded-* and Via', () => {
-  const spoofed = { host: 'app.test', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test', forwarded: 'for=203.0.113.9' };
+  const spoofed = {
+    host: 'app.test',
+    'x-forwarded-for': '203.0.113.9',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'evil.test',
+    forwarded: 'for=203.0.113.9',
+  };
 
   it('replaces client-sent X-Forwarded-* when the peer is not trusted', async () => {
     const { v, up } = await oneUpstream();
@@ -178,11 +184,19 @@ describe('methods, statuses, query strings', () => {
     const { v, up } = await oneUpstream();
     const result = await new Promise<{ status: number; continued: boolean; body: string }>((resolve, reject) => {
       let continued = false;
-      const req = httpRequest(`${v.url}/upload`, { method: 'POST', agent: false, headers: { expect: '100-continue', 'content-type': 'text/plain', 'content-length': '11' } }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, body }));
-      });
+      const req = httpRequest(
+        `${v.url}/upload`,
+        {
+          method: 'POST',
+          agent: false,
+          headers: { expect: '100-continue', 'content-type': 'text/plain', 'content-length': '11' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, body }));
+        },
+      );
       const timer = setTimeout(() => req.destroy(new Error('no answer')), 5_000);
       req.on('continue', () => {
         continued = true;

@@ -82,17 +82,27 @@ async function twoServices(): Promise<{ v: TestVeer; ups: Map<string, Up> }> {
       }
     }
   }
-  const addresses = (svc: ServiceName, pool: PoolName): string[] => [...ups.values()].filter((u) => u.service === svc && u.pool === pool).map((u) => u.up.address);
+  const addresses = (svc: ServiceName, pool: PoolName): string[] =>
+    [...ups.values()].filter((u) => u.service === svc && u.pool === pool).map((u) => u.up.address);
   const common = { weight: 50, outlier: { consecutiveErrors: 2, ejectFor: '1m' } };
   const v = await h.veer({
     services: [
-      service('web', addresses('web', 'stable'), addresses('web', 'canary'), { ...common, match: { hosts: ['shop.test', '*.shop.test'], pathPrefix: '/' } }),
-      service('api', addresses('api', 'stable'), addresses('api', 'canary'), { ...common, match: { hosts: ['api.test'], pathPrefix: '/v1' }, limits: { maxRequestBody: API_BODY_LIMIT } }),
+      service('web', addresses('web', 'stable'), addresses('web', 'canary'), {
+        ...common,
+        match: { hosts: ['shop.test', '*.shop.test'], pathPrefix: '/' },
+      }),
+      service('api', addresses('api', 'stable'), addresses('api', 'canary'), {
+        ...common,
+        match: { hosts: ['api.test'], pathPrefix: '/v1' },
+        limits: { maxRequestBody: API_BODY_LIMIT },
+      }),
     ],
     // Short client-side bounds so that what veer must time out (a body that never comes, a head that
     // never ends, an idle keep-alive connection) does so quickly; a short shutdown bound keeps the
     // harness's close bounded even if a request is left in flight.
-    proxy: { timeouts: { clientHeader: '600ms', clientRequest: '2s', body: '400ms', clientKeepAlive: '300ms', shutdown: '1s' } },
+    proxy: {
+      timeouts: { clientHeader: '600ms', clientRequest: '2s', body: '400ms', clientKeepAlive: '300ms', shutdown: '1s' },
+    },
   });
   return { v, ups };
 }
@@ -164,7 +174,21 @@ function letters(r: Random, n: number): string {
 
 const WEB_HOSTS = ['shop.test', 'Shop.Test', 'www.shop.test', 'shop.test:8080', 'shop.test.', 'a-b.c.shop.test'];
 const API_HOSTS = ['api.test', 'API.test', 'api.test:80', 'api.test.'];
-const SEGMENTS = ['items', 'a', 'b-c', 'x_y', '~u', '42', 'index.html', 'caf%C3%A9', '%7Euser', 'a%20b', 'q%3Fx', 'A.B', 'v1'];
+const SEGMENTS = [
+  'items',
+  'a',
+  'b-c',
+  'x_y',
+  '~u',
+  '42',
+  'index.html',
+  'caf%C3%A9',
+  '%7Euser',
+  'a%20b',
+  'q%3Fx',
+  'A.B',
+  'v1',
+];
 const QUERIES = ['', '', '', '?q=1', '?a=b&c=d', '?x=%2F..%2F', '?', '?next=/a/../b', '?k=a%5Cb'];
 
 function cleanPath(r: Random, api: boolean): string {
@@ -234,7 +258,20 @@ function wellFormedReq(r: Random, fid: string, close: boolean, allowHead: boolea
   const api = chance(r, 0.4);
   const host = pick(r, api ? API_HOSTS : WEB_HOSTS);
   const path = cleanPath(r, api);
-  const methods = ['GET', 'GET', 'GET', 'GET', 'POST', 'POST', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', ...(allowHead ? ['HEAD'] : [])];
+  const methods = [
+    'GET',
+    'GET',
+    'GET',
+    'GET',
+    'POST',
+    'POST',
+    'POST',
+    'PUT',
+    'PATCH',
+    'DELETE',
+    'OPTIONS',
+    ...(allowHead ? ['HEAD'] : []),
+  ];
   const method = pick(r, methods);
   const req: Req = {
     fid,
@@ -342,7 +379,27 @@ const TARGET_FAMILIES: Record<string, readonly string[]> = {
     '/....//x',
     '/v1/x/..',
   ],
-  percent: ['/%41', '/%7e%7E', '/%2f', '/%2F%2f', '/%zz', '/%4', '/%', '/a%', '/%00', '/%0d%0a', '/%C3%A9', '/a%20b', '/%2E%2E/', '/%252e%252e/', '/v1%2fx', '/%76%31/x', '/%5c', '/%ff', '/v1/%2E'],
+  percent: [
+    '/%41',
+    '/%7e%7E',
+    '/%2f',
+    '/%2F%2f',
+    '/%zz',
+    '/%4',
+    '/%',
+    '/a%',
+    '/%00',
+    '/%0d%0a',
+    '/%C3%A9',
+    '/a%20b',
+    '/%2E%2E/',
+    '/%252e%252e/',
+    '/v1%2fx',
+    '/%76%31/x',
+    '/%5c',
+    '/%ff',
+    '/v1/%2E',
+  ],
   slash: ['/a\\b', '/\\..\\x', '\\a', '/a\\..\\b', '//v1//x', '///', '//shop.test/x', '/v1//x', '//v1/x'],
   fragment: ['/a#f', '/a?b#c', '/#', '/a#/../b', '/?#', '/v1/x?y#z'],
   absolute: [
@@ -376,12 +433,53 @@ const TARGET_FAMILIES: Record<string, readonly string[]> = {
     'hTtPs://WWW.shop.test/',
     'http://x.shop.test:8080/v1/../a',
   ],
-  control: ['/a\u0001b', '/a\u007fb', '/a\tb', '/a b', '/a\u0000b', '/\u00e9', '/a\rb', '/a\nb', '/a\u001bb', '/a\u0085b'],
+  control: [
+    '/a\u0001b',
+    '/a\u007fb',
+    '/a\tb',
+    '/a b',
+    '/a\u0000b',
+    '/\u00e9',
+    '/a\rb',
+    '/a\nb',
+    '/a\u001bb',
+    '/a\u0085b',
+  ],
   // Accepted ones stay well under 16 KiB with veer's own fields added (the test upstreams' own
   // limit); the 20 000-byte one is over veer's proxy.maxHeaderSize.
-  overlong: ['/' + 'a'.repeat(6_000), '/' + 'x/'.repeat(3_000), '/' + 'b'.repeat(20_000), '/' + '../'.repeat(2_000) + 'v1', '/v1/' + '%41'.repeat(1_500)],
+  overlong: [
+    '/' + 'a'.repeat(6_000),
+    '/' + 'x/'.repeat(3_000),
+    '/' + 'b'.repeat(20_000),
+    '/' + '../'.repeat(2_000) + 'v1',
+    '/v1/' + '%41'.repeat(1_500),
+  ],
 };
-const PIECES = ['a', 'v1', '.', '..', '%2e', '%2E%2e', '', ';x', '..;', '%2f', '%5c', '%41', '~', 'x%20y', '%', '%g0', '\\', '\u00e9', '#', '?', '.%2e', 'v1;p', 'admin'];
+const PIECES = [
+  'a',
+  'v1',
+  '.',
+  '..',
+  '%2e',
+  '%2E%2e',
+  '',
+  ';x',
+  '..;',
+  '%2f',
+  '%5c',
+  '%41',
+  '~',
+  'x%20y',
+  '%',
+  '%g0',
+  '\\',
+  '\u00e9',
+  '#',
+  '?',
+  '.%2e',
+  'v1;p',
+  'admin',
+];
 
 function oddTarget(r: Random): { target: string; family: string } {
   if (chance(r, 0.3)) {
@@ -428,10 +526,36 @@ const ODD_HOSTS = [
   '.shop.test',
   'shop.test:80:80',
 ];
-const BAD_NAMES = ['X Y', 'X\u0001', '\u00e9', '(x)', '{x}', 'x@y', 'X-Ok ', 'x\ty', '[x]', 'x"y', 'x/y', 'x=y', 'x;y', 'x,y', '?', ''];
+const BAD_NAMES = [
+  'X Y',
+  'X\u0001',
+  '\u00e9',
+  '(x)',
+  '{x}',
+  'x@y',
+  'X-Ok ',
+  'x\ty',
+  '[x]',
+  'x"y',
+  'x/y',
+  'x=y',
+  'x;y',
+  'x,y',
+  '?',
+  '',
+];
 const ODD_GOOD_NAMES = ['X-Tick`|~', "x!#$%&'*+-.^_", 'X_Underscore', 'x-UPPER-lower'];
 const BAD_VALUES = ['a\u0000b', 'a\u0001b', 'a\u007fb', 'a\rb', 'a\nb', 'a\u001fb'];
-const ODD_VALUES = ['\u00e9t\u00e9', ' lead', 'trail ', '\t', '', '"quoted, with comma"', 'x'.repeat(6_000), 'y'.repeat(17_000)];
+const ODD_VALUES = [
+  '\u00e9t\u00e9',
+  ' lead',
+  'trail ',
+  '\t',
+  '',
+  '"quoted, with comma"',
+  'x'.repeat(6_000),
+  'y'.repeat(17_000),
+];
 const CONNECTION_VALUES = [
   'close, x-drop',
   'x-drop, close',
@@ -517,7 +641,21 @@ const MUTATIONS: Array<{ weight: number; name: string; apply: Mutation }> = [
     weight: 3,
     name: 'version',
     apply: (r, req, c) => {
-      req.version = pick(r, ['HTTP/1.0', 'HTTP/1.0', 'HTTP/1.2', 'HTTP/2.0', 'HTTP/0.9', 'HTTP/1', 'HTTP/11', 'http/1.1', 'HTTP/1.1 ', 'HTTP/3', '', 'HTTP/1.10', 'HTTP/01.1']);
+      req.version = pick(r, [
+        'HTTP/1.0',
+        'HTTP/1.0',
+        'HTTP/1.2',
+        'HTTP/2.0',
+        'HTTP/0.9',
+        'HTTP/1',
+        'HTTP/11',
+        'http/1.1',
+        'HTTP/1.1 ',
+        'HTTP/3',
+        '',
+        'HTTP/1.10',
+        'HTTP/01.1',
+      ]);
       c.tags.push(`version:${JSON.stringify(req.version)}`);
     },
   },
@@ -525,7 +663,16 @@ const MUTATIONS: Array<{ weight: number; name: string; apply: Mutation }> = [
     weight: 3,
     name: 'spacing',
     apply: (r, req, c) => {
-      const what = pick(r, ['double-space', 'tab', 'no-space', 'trailing-space', 'leading-crlf', 'bare-lf', 'bare-cr', 'mixed-eol']);
+      const what = pick(r, [
+        'double-space',
+        'tab',
+        'no-space',
+        'trailing-space',
+        'leading-crlf',
+        'bare-lf',
+        'bare-cr',
+        'mixed-eol',
+      ]);
       c.tags.push(`spacing:${what}`);
       if (what === 'leading-crlf') {
         req.prefix = '\r\n';
@@ -555,7 +702,19 @@ const MUTATIONS: Array<{ weight: number; name: string; apply: Mutation }> = [
     weight: 8,
     name: 'host',
     apply: (r, req, c) => {
-      const what = pick(r, ['value', 'value', 'value', 'duplicate', 'duplicate-lower', 'missing', 'space-before-colon', 'leading-space', 'no-space', 'tab-ows', 'folded']);
+      const what = pick(r, [
+        'value',
+        'value',
+        'value',
+        'duplicate',
+        'duplicate-lower',
+        'missing',
+        'space-before-colon',
+        'leading-space',
+        'no-space',
+        'tab-ows',
+        'folded',
+      ]);
       c.tags.push(`host:${what}`);
       const host = req.fields.find((f) => f.name.toLowerCase() === 'host');
       if (what === 'value') {
@@ -679,7 +838,16 @@ const MUTATIONS: Array<{ weight: number; name: string; apply: Mutation }> = [
       const body = ensureBody(r, req);
       setBody(r, req, body, 'cl');
       const cl = req.fields.find((f) => f.name.toLowerCase() === 'content-length') as Field;
-      const what = pick(r, ['shorter', 'longer', 'longer', 'duplicate-same', 'duplicate-other', 'odd', 'odd', 'zero-with-body']);
+      const what = pick(r, [
+        'shorter',
+        'longer',
+        'longer',
+        'duplicate-same',
+        'duplicate-other',
+        'odd',
+        'odd',
+        'zero-with-body',
+      ]);
       c.tags.push(`cl:${what}`);
       if (what === 'shorter') {
         const n = int(r, body.length);
@@ -781,7 +949,15 @@ const MUTATIONS: Array<{ weight: number; name: string; apply: Mutation }> = [
       c.tags.push(`chunked:${what}`);
       req.body = body;
       // Everything but plain sizes, plain extensions and trailers may be refused once the head is in.
-      req.refusedAfterHead = !['extension', 'trailer', 'upper-hex', 'leading-zeros', 'empty', 'truncated', 'no-last-chunk'].includes(what);
+      req.refusedAfterHead = ![
+        'extension',
+        'trailer',
+        'upper-hex',
+        'leading-zeros',
+        'empty',
+        'truncated',
+        'no-last-chunk',
+      ].includes(what);
       switch (what) {
         case 'extension':
           req.bodyBytes = `${hex(a)};ext=1\r\n${a}\r\n${tail}0;last\r\n\r\n`;
@@ -949,7 +1125,15 @@ function generate(seed: number, n: number): Case[] {
   const r = seededRandom(seed);
   const cases: Case[] = [];
   for (let id = 0; id < n; id++) {
-    const c: Case = { id, wellFormed: false, reqs: [], trailing: '', tags: [], raw: Buffer.alloc(0), knownCount: undefined };
+    const c: Case = {
+      id,
+      wellFormed: false,
+      reqs: [],
+      trailing: '',
+      tags: [],
+      raw: Buffer.alloc(0),
+      knownCount: undefined,
+    };
     if (chance(r, WELL_FORMED_SHARE)) {
       c.wellFormed = true;
       const shape = pick(r, ['close', 'close', 'close', 'keep-alive', 'pipelined']);
@@ -1056,7 +1240,13 @@ function parseAnswers(data: string, methods: readonly string[]): Parsed {
   const answers: Answer[] = [];
   let interim = 0;
   let pos = 0;
-  const result = (extra: Partial<Parsed> = {}): Parsed => ({ answers, interim, incomplete: false, garbage: null, ...extra });
+  const result = (extra: Partial<Parsed> = {}): Parsed => ({
+    answers,
+    interim,
+    incomplete: false,
+    garbage: null,
+    ...extra,
+  });
   while (pos < data.length) {
     const start = data.slice(pos, pos + 7);
     if (start !== 'HTTP/1.' && !'HTTP/1.'.startsWith(start)) return result({ garbage: data.slice(pos, pos + 120) });
@@ -1286,27 +1476,37 @@ function forwardFaults(req: Req, rec: Recorded, up: Up): Fault[] {
   const exp = req.garbled ? null : expectedTarget(req.target);
   const shape = pathShapeFault(rec.url);
   // A request whose target must be refused is reported once, below, as such.
-  if (shape !== null && (req.garbled || exp !== null)) fault(`forwarded a target with ${shape}`, `${up.up.name} got ${JSON.stringify(rec.url.slice(0, 80))}`);
+  if (shape !== null && (req.garbled || exp !== null))
+    fault(`forwarded a target with ${shape}`, `${up.up.name} got ${JSON.stringify(rec.url.slice(0, 80))}`);
   const hostFields = [];
-  for (let i = 0; i < rec.rawHeaders.length; i += 2) if ((rec.rawHeaders[i] as string).toLowerCase() === 'host') hostFields.push(rec.rawHeaders[i + 1] as string);
+  for (let i = 0; i < rec.rawHeaders.length; i += 2)
+    if ((rec.rawHeaders[i] as string).toLowerCase() === 'host') hostFields.push(rec.rawHeaders[i + 1] as string);
   if (hostFields.length !== 1) fault(`forwarded with ${hostFields.length} Host fields`);
-  else if (!validHost(hostFields[0] as string) || hostFields[0] === '') fault('forwarded an invalid Host', JSON.stringify(hostFields[0]));
+  else if (!validHost(hostFields[0] as string) || hostFields[0] === '')
+    fault('forwarded an invalid Host', JSON.stringify(hostFields[0]));
   if (rec.headers.expect !== undefined) fault('forwarded Expect');
   const upgrade = isUpgrade(req);
   for (const name of connectionTokens(req)) {
     if (NOT_DROPPED_WHEN_LISTED.has(name) || (upgrade && name === 'upgrade')) continue;
-    if (rec.headers[name] !== undefined) fault('forwarded a field that Connection lists as hop-by-hop', `${JSON.stringify(name)} reached ${up.up.name}`);
+    if (rec.headers[name] !== undefined)
+      fault('forwarded a field that Connection lists as hop-by-hop', `${JSON.stringify(name)} reached ${up.up.name}`);
   }
   if (!upgrade && rec.headers.upgrade !== undefined) fault('forwarded Upgrade outside an upgrade');
-  if (rec.headers['content-length'] !== undefined && rec.headers['transfer-encoding'] !== undefined) fault('forwarded both Content-Length and Transfer-Encoding');
-  if (up.service === 'api' && rec.body.length > API_BODY_LIMIT) fault('forwarded a body over limits.maxRequestBody', `${rec.body.length} bytes`);
+  if (rec.headers['content-length'] !== undefined && rec.headers['transfer-encoding'] !== undefined)
+    fault('forwarded both Content-Length and Transfer-Encoding');
+  if (up.service === 'api' && rec.body.length > API_BODY_LIMIT)
+    fault('forwarded a body over limits.maxRequestBody', `${rec.body.length} bytes`);
   if (req.garbled) return faults;
 
-  if (rec.method !== req.method) fault('forwarded with another method', `${JSON.stringify(req.method)} became ${rec.method}`);
+  if (rec.method !== req.method)
+    fault('forwarded with another method', `${JSON.stringify(req.method)} became ${rec.method}`);
   const hosts = hostValues(req);
   if (hosts.length > 1) fault('forwarded although the client sent several Host fields', JSON.stringify(hosts));
   if (exp === null) {
-    fault('forwarded a target that must be refused', `${JSON.stringify(req.target.slice(0, 80))} reached ${up.up.name} as ${JSON.stringify(rec.url.slice(0, 80))}`);
+    fault(
+      'forwarded a target that must be refused',
+      `${JSON.stringify(req.target.slice(0, 80))} reached ${up.up.name} as ${JSON.stringify(rec.url.slice(0, 80))}`,
+    );
   } else {
     if (rec.url !== exp.path)
       fault(
@@ -1314,16 +1514,30 @@ function forwardFaults(req: Req, rec: Recorded, up: Up): Fault[] {
         `${JSON.stringify(req.target.slice(0, 80))} routes as ${JSON.stringify(exp.path.slice(0, 80))}, ${up.up.name} got ${JSON.stringify(rec.url.slice(0, 80))}`,
       );
     const wanted = exp.authority ?? hosts[0] ?? up.up.address;
-    if (hostFields.length === 1 && hostFields[0] !== wanted) fault('forwarded another Host', `${JSON.stringify(hostFields[0])}, expected ${JSON.stringify(wanted)}`);
+    if (hostFields.length === 1 && hostFields[0] !== wanted)
+      fault('forwarded another Host', `${JSON.stringify(hostFields[0])}, expected ${JSON.stringify(wanted)}`);
     const route = routeOf(exp.authority ?? hosts[0], exp.path);
-    if (route !== up.service) fault('forwarded to another service than the one routed', `${up.up.name} got it; it routes to ${route ?? 'no service (404)'}`);
+    if (route !== up.service)
+      fault(
+        'forwarded to another service than the one routed',
+        `${up.up.name} got it; it routes to ${route ?? 'no service (404)'}`,
+      );
   }
-  if (req.fields.length > MAX_HEADERS) fault('forwarded more fields than proxy.maxHeaders', `${req.fields.length} fields`);
+  if (req.fields.length > MAX_HEADERS)
+    fault('forwarded more fields than proxy.maxHeaders', `${req.fields.length} fields`);
   let fillers = 0;
   for (let i = 0; i < rec.rawHeaders.length; i += 2) if (/^x-f-\d+$/i.test(rec.rawHeaders[i] as string)) fillers++;
   if (fillers !== req.fillers) fault('forwarded with fields dropped', `${fillers} of ${req.fillers} filler fields`);
-  if (req.body === null) fault('forwarded a complete body although its framing was broken', `${rec.body.length} bytes reached ${up.up.name}`);
-  else if (rec.body !== req.body) fault('forwarded another body than the one framed', `${up.up.name} got ${rec.body.length} bytes, the client framed ${req.body.length}`);
+  if (req.body === null)
+    fault(
+      'forwarded a complete body although its framing was broken',
+      `${rec.body.length} bytes reached ${up.up.name}`,
+    );
+  else if (rec.body !== req.body)
+    fault(
+      'forwarded another body than the one framed',
+      `${up.up.name} got ${rec.body.length} bytes, the client framed ${req.body.length}`,
+    );
   return faults;
 }
 
@@ -1375,7 +1589,12 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
   }
   const stray = records.get('');
   if (stray !== undefined) {
-    for (const { rec, up } of stray) v.problems.push({ kind: 'an upstream received a request without its x-fuzz-id', detail: `${up.up.name}: ${rec.method} ${rec.url.slice(0, 80)}`, c: undefined });
+    for (const { rec, up } of stray)
+      v.problems.push({
+        kind: 'an upstream received a request without its x-fuzz-id',
+        detail: `${up.up.name}: ${rec.method} ${rec.url.slice(0, 80)}`,
+        c: undefined,
+      });
   }
 
   for (const c of cases) {
@@ -1390,14 +1609,25 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
       v.unanswered++;
       if (o.end === 'timeout') {
         v.timedOut++;
-        add(`no answer within ${SOCKET_TIMEOUT_MS} ms`, o.data === '' ? '' : `got ${JSON.stringify(o.data.slice(0, 80))}`);
+        add(
+          `no answer within ${SOCKET_TIMEOUT_MS} ms`,
+          o.data === '' ? '' : `got ${JSON.stringify(o.data.slice(0, 80))}`,
+        );
       } else if (mayClose) v.closedOnParserError++;
-      else add("connection closed without a status line (Node's parser accepted the request)", o.data === '' ? `(${o.end})` : `got ${JSON.stringify(o.data.slice(0, 80))}`);
+      else
+        add(
+          "connection closed without a status line (Node's parser accepted the request)",
+          o.data === '' ? `(${o.end})` : `got ${JSON.stringify(o.data.slice(0, 80))}`,
+        );
     }
     if (p.garbage !== null) add('answer stream is not HTTP/1.x', JSON.stringify(p.garbage.slice(0, 100)));
-    else if (p.incomplete && o.end !== 'client' && o.end !== 'timeout' && !mayClose) add('answer cut short', JSON.stringify(o.data.slice(-100)));
+    else if (p.incomplete && o.end !== 'client' && o.end !== 'timeout' && !mayClose)
+      add('answer cut short', JSON.stringify(o.data.slice(-100)));
     // Each request, plus one refusal for whatever bytes follow a request's framing.
-    const maxAnswers = c.reqs.length + (c.trailing === '' ? 0 : 1) + c.reqs.filter((r) => r.leftover || r.garbled || r.version === '').length;
+    const maxAnswers =
+      c.reqs.length +
+      (c.trailing === '' ? 0 : 1) +
+      c.reqs.filter((r) => r.leftover || r.garbled || r.version === '').length;
     if (p.answers.length > maxAnswers) add('more answers than requests', p.answers.map((a) => a.status).join(' then '));
 
     const answeredFids = new Set<string>();
@@ -1420,7 +1650,13 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
       }
       v.ownAnswers++;
       // veer's refusal of a HEAD: Node sends its headers only, so the status and type must do.
-      if (methods[i] === 'HEAD' && a.body === '' && header(a, 'content-type') === 'application/json' && Object.values(OWN_ANSWERS).includes(a.status)) continue;
+      if (
+        methods[i] === 'HEAD' &&
+        a.body === '' &&
+        header(a, 'content-type') === 'application/json' &&
+        Object.values(OWN_ANSWERS).includes(a.status)
+      )
+        continue;
       let code: string | undefined;
       try {
         const json = JSON.parse(a.body) as { error?: { code?: unknown } };
@@ -1435,7 +1671,8 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
         }
       } else if (a.status >= 400) {
         const nodeBare = a.body === '' && (a.status === 400 || a.status === 417);
-        if (!nodeBare && (code === undefined || OWN_ANSWERS[code] !== a.status)) add(`unrecognised ${a.status} answer`, JSON.stringify(a.body.slice(0, 80)));
+        if (!nodeBare && (code === undefined || OWN_ANSWERS[code] !== a.status))
+          add(`unrecognised ${a.status} answer`, JSON.stringify(a.body.slice(0, 80)));
       } else {
         add(`a ${a.status} that no upstream sent`, JSON.stringify(a.body.slice(0, 80)));
       }
@@ -1454,7 +1691,10 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
         }
       }
       if (c.wellFormed && (got.length !== 1 || !answeredFids.has(req.fid))) {
-        add('a well-formed request was not answered by an upstream', `answers ${p.answers.map((a) => a.status).join(', ') || 'none'}`);
+        add(
+          'a well-formed request was not answered by an upstream',
+          `answers ${p.answers.map((a) => a.status).join(', ') || 'none'}`,
+        );
       }
     }
   }
@@ -1472,7 +1712,8 @@ function report(problems: readonly Problem[]): string[] {
       const shortest = [...ps].sort((a, b) => size(a) - size(b))[0] as Problem;
       const c = shortest.c;
       const raw = c?.raw.toString('latin1') ?? '';
-      const shown = raw.length > 400 ? `${JSON.stringify(raw.slice(0, 400))}… (${raw.length} bytes)` : JSON.stringify(raw);
+      const shown =
+        raw.length > 400 ? `${JSON.stringify(raw.slice(0, 400))}… (${raw.length} bytes)` : JSON.stringify(raw);
       const example = c === undefined ? '' : ` — e.g. case ${c.id} [${c.tags.join(' ')}]: ${shown}`;
       return `${kind} ×${ps.length}${example}${shortest.detail ? ` — ${shortest.detail}` : ''}`;
     });
@@ -1500,7 +1741,12 @@ async function latencyObservations(v: TestVeer): Promise<Map<string, number>> {
  * `before` moved by exactly `answered` requests per pool: what expectUntouched must then find. The
  * latency sum and fast-bucket count may only have grown, and only where requests were counted.
  */
-function plusAnswered(before: ServiceCounters, now: ServiceCounters, answered: Record<PoolName, number>, svc: ServiceName): ServiceCounters {
+function plusAnswered(
+  before: ServiceCounters,
+  now: ServiceCounters,
+  answered: Record<PoolName, number>,
+  svc: ServiceName,
+): ServiceCounters {
   const pool = (p: PoolName): PoolCounters => {
     const b = before[p];
     const n = now[p];
@@ -1508,7 +1754,12 @@ function plusAnswered(before: ServiceCounters, now: ServiceCounters, answered: R
     expect.soft(n.fastRequests - b.fastRequests, `${svc}/${p}: fast latency observations`).toBeGreaterThanOrEqual(0);
     expect.soft(n.fastRequests - b.fastRequests, `${svc}/${p}: fast latency observations`).toBeLessThanOrEqual(k);
     expect.soft(n.latencySum, `${svc}/${p}: latency sum`).toBeGreaterThanOrEqual(b.latencySum);
-    return { ...b, requests: b.requests + k, latencySum: k === 0 ? b.latencySum : n.latencySum, fastRequests: k === 0 ? b.fastRequests : n.fastRequests };
+    return {
+      ...b,
+      requests: b.requests + k,
+      latencySum: k === 0 ? b.latencySum : n.latencySum,
+      fastRequests: k === 0 ? b.fastRequests : n.fastRequests,
+    };
   };
   return { stable: pool('stable'), canary: pool('canary'), ejected: before.ejected, failing: before.failing };
 }
@@ -1537,9 +1788,15 @@ describe('fuzzing the request path', () => {
     expect(alive.status, 'veer still answers a plain GET').toBe(200);
     const aliveFrom = String(alive.headers['x-upstream']);
     // Nothing left in flight, on either side, once every client connection is closed.
-    const inFlight = () => ({ inFlight: v.plane.inFlight, outstanding: Object.fromEntries(allTargets(v).map((t) => [t.id, t.outstanding])) });
+    const inFlight = () => ({
+      inFlight: v.plane.inFlight,
+      outstanding: Object.fromEntries(allTargets(v).map((t) => [t.id, t.outstanding])),
+    });
     const settled = { inFlight: 0, outstanding: Object.fromEntries(allTargets(v).map((t) => [t.id, 0])) };
-    await waitFor(() => v.plane.inFlight === 0 && allTargets(v).every((t) => t.outstanding === 0), 'no request in flight and no upstream request outstanding').catch(() => undefined);
+    await waitFor(
+      () => v.plane.inFlight === 0 && allTargets(v).every((t) => t.outstanding === 0),
+      'no request in flight and no upstream request outstanding',
+    ).catch(() => undefined);
     expect.soft(inFlight(), `requests in flight after every connection closed (seed ${seed})`).toEqual(settled);
 
     const verdict = judge(cases, outcomes, ups);
@@ -1553,7 +1810,9 @@ describe('fuzzing the request path', () => {
     );
     if (process.env.VEER_FUZZ_VERBOSE === '1') {
       for (const pr of verdict.problems)
-        console.log(`[fuzz] ${pr.kind} — case ${pr.c?.id ?? '-'} [${pr.c?.tags.join(' ') ?? ''}] ${JSON.stringify(pr.c?.raw.toString('latin1').slice(0, 300) ?? '')} — ${pr.detail}`);
+        console.log(
+          `[fuzz] ${pr.kind} — case ${pr.c?.id ?? '-'} [${pr.c?.tags.join(' ') ?? ''}] ${JSON.stringify(pr.c?.raw.toString('latin1').slice(0, 300) ?? '')} — ${pr.detail}`,
+        );
     }
     const lines = report(verdict.problems);
     if (lines.length > 0) console.log(`[fuzz] violations (seed ${seed}):\n  ${lines.join('\n  ')}`);
@@ -1569,7 +1828,12 @@ describe('fuzzing the request path', () => {
       }
       for (const pool of POOLS) {
         const key = `${svc}/${pool}`;
-        expect.soft((observationsNow.get(key) ?? 0) - (observationsBefore.get(key) ?? 0), `${key}: latency observations = requests its upstreams answered`).toBe(answered[pool]);
+        expect
+          .soft(
+            (observationsNow.get(key) ?? 0) - (observationsBefore.get(key) ?? 0),
+            `${key}: latency observations = requests its upstreams answered`,
+          )
+          .toBe(answered[pool]);
       }
       const now = await countersOf(v, svc);
       await expectUntouched(v, plusAnswered(before[svc], now, answered, svc), svc);

@@ -39,8 +39,17 @@ describe('health before traffic', () => {
   it('a static canary with a failing health check gets no traffic; the rollout waits in starting, then fails naming it', async () => {
     const stable = await healthUpstream('stable', true);
     const canary = await healthUpstream('canary', false);
-    const v = await h.veer({ services: [service('web', [stable.u.address], [], { healthCheck: HC, rollout: { steps: [50, 100], healthTimeout: '1500ms' } })] });
-    const r = await admin<{ phase: string; weight: number }>(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary.u.address] } });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.u.address], [], {
+          healthCheck: HC,
+          rollout: { steps: [50, 100], healthTimeout: '1500ms' },
+        }),
+      ],
+    });
+    const r = await admin<{ phase: string; weight: number }>(v, 'POST', '/v1/services/web/rollouts', {
+      canary: { targets: [canary.u.address] },
+    });
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ phase: 'starting', weight: 0 });
     for (let i = 0; i < 20; i++) expect((await http(`${v.url}/`)).headers['x-upstream']).toBe('stable');
@@ -55,8 +64,17 @@ describe('health before traffic', () => {
   it('a canary gets its first request only after healthyThreshold good probes', async () => {
     const stable = await healthUpstream('stable', true);
     const canary = await healthUpstream('canary', false);
-    const v = await h.veer({ services: [service('web', [stable.u.address], [], { healthCheck: HC, rollout: { steps: [100], stepInterval: '1m', healthTimeout: '10s' } })] });
-    expect((await admin(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary.u.address] } })).status).toBe(201);
+    const v = await h.veer({
+      services: [
+        service('web', [stable.u.address], [], {
+          healthCheck: HC,
+          rollout: { steps: [100], stepInterval: '1m', healthTimeout: '10s' },
+        }),
+      ],
+    });
+    expect(
+      (await admin(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary.u.address] } })).status,
+    ).toBe(201);
     await waitFor(() => probes(canary.u) >= 2, 'the canary to be probed', 3_000, 10);
     expect((await status(v)).rollout?.phase).toBe('starting');
     canary.state.healthy = true;
@@ -77,7 +95,12 @@ describe('health before traffic', () => {
     await waitFor(() => probes(b.u) >= 3, 'b to be probed a few times', 3_000, 10);
     expect(traffic(b.u)).toBe(0);
     b.state.healthy = true;
-    await waitFor(() => v.plane.targets('web', 'stable').find((t) => t.id === b.u.address)?.health === 'healthy', 'b to pass', 5_000, 10);
+    await waitFor(
+      () => v.plane.targets('web', 'stable').find((t) => t.id === b.u.address)?.health === 'healthy',
+      'b to pass',
+      5_000,
+      10,
+    );
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) seen.add(String((await http(`${v.url}/`)).headers['x-upstream']));
     expect(seen).toEqual(new Set(['a', 'b']));
@@ -86,19 +109,31 @@ describe('health before traffic', () => {
   it('a pool whose only target is unhealthy hands its share over; with neither, 503 no_healthy_targets', async () => {
     const stable = await healthUpstream('stable', true);
     const canary = await healthUpstream('canary', true);
-    const v = await h.veer({ services: [service('web', [stable.u.address], [canary.u.address], { weight: 50, healthCheck: HC })] });
+    const v = await h.veer({
+      services: [service('web', [stable.u.address], [canary.u.address], { weight: 50, healthCheck: HC })],
+    });
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) seen.add(String((await http(`${v.url}/`)).headers['x-upstream']));
     expect(seen).toEqual(new Set(['stable', 'canary']));
 
     canary.state.healthy = false;
-    await waitFor(() => v.plane.targets('web', 'canary')[0]?.health === 'unhealthy', 'the canary to turn unhealthy', 3_000, 10);
+    await waitFor(
+      () => v.plane.targets('web', 'canary')[0]?.health === 'unhealthy',
+      'the canary to turn unhealthy',
+      3_000,
+      10,
+    );
     const before = traffic(canary.u);
     for (let i = 0; i < 30; i++) expect((await http(`${v.url}/`)).headers['x-upstream']).toBe('stable');
     expect(traffic(canary.u)).toBe(before);
 
     stable.state.healthy = false;
-    await waitFor(() => v.plane.targets('web', 'stable')[0]?.health === 'unhealthy', 'the stable to turn unhealthy', 3_000, 10);
+    await waitFor(
+      () => v.plane.targets('web', 'stable')[0]?.health === 'unhealthy',
+      'the stable to turn unhealthy',
+      3_000,
+      10,
+    );
     const total = traffic(canary.u) + traffic(stable.u);
     for (let i = 0; i < 5; i++) {
       const r = await http(`${v.url}/`);

@@ -41,17 +41,30 @@ describe('active health checks', () => {
     const v = await h.veer({
       services: [
         service('web', [a.address, b.address], [], {
-          healthCheck: { path: '/healthz', interval: '100ms', timeout: '100ms', unhealthyThreshold: 2, healthyThreshold: 2 },
+          healthCheck: {
+            path: '/healthz',
+            interval: '100ms',
+            timeout: '100ms',
+            unhealthyThreshold: 2,
+            healthyThreshold: 2,
+          },
         }),
       ],
       random: firstPick,
     });
-    await waitFor(() => a.requests.some((r) => r.url === '/healthz' && r.headers['user-agent'] === 'veer-health'), 'a first probe of a', 3_000);
+    await waitFor(
+      () => a.requests.some((r) => r.url === '/healthz' && r.headers['user-agent'] === 'veer-health'),
+      'a first probe of a',
+      3_000,
+    );
     expect((await http(`${v.url}/`)).headers['x-upstream']).toBe('a');
 
     aState.healthy = false;
     await waitFor(async () => (await stableTargets(v))[0]?.healthy === false, 'a to be reported unhealthy', 3_000, 25);
-    expect(await stableTargets(v)).toEqual([expect.objectContaining({ id: a.address, healthy: false }), expect.objectContaining({ id: b.address, healthy: true })]);
+    expect(await stableTargets(v)).toEqual([
+      expect.objectContaining({ id: a.address, healthy: false }),
+      expect.objectContaining({ id: b.address, healthy: true }),
+    ]);
     expect(v.plane.targets('web', 'stable')[0]?.lastHealthError).toBe('status 503');
     const before = traffic(a);
     for (let i = 0; i < 10; i++) expect((await http(`${v.url}/`)).headers['x-upstream']).toBe('b');
@@ -59,7 +72,12 @@ describe('active health checks', () => {
     expect(traffic(b)).toBe(10);
 
     aState.healthy = true;
-    await waitFor(async () => (await stableTargets(v))[0]?.healthy === true, 'a to be reported healthy again', 3_000, 25);
+    await waitFor(
+      async () => (await stableTargets(v))[0]?.healthy === true,
+      'a to be reported healthy again',
+      3_000,
+      25,
+    );
     expect((await http(`${v.url}/`)).headers['x-upstream']).toBe('a');
     expect(traffic(a)).toBe(before + 1);
   });
@@ -75,7 +93,11 @@ describe('active health checks', () => {
       },
     });
     const v = await h.veer({
-      services: [service('web', [a.address, b.address], [], { healthCheck: { interval: '100ms', timeout: '100ms', unhealthyThreshold: 2, healthyThreshold: 2 } })],
+      services: [
+        service('web', [a.address, b.address], [], {
+          healthCheck: { interval: '100ms', timeout: '100ms', unhealthyThreshold: 2, healthyThreshold: 2 },
+        }),
+      ],
       random: firstPick,
     });
     slowState.hang = true;

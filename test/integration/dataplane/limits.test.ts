@@ -27,11 +27,19 @@ interface Answer {
 
 async function send(v: TestVeer, payload: string): Promise<Answer> {
   const r = await rawExchange(v.port, payload);
-  return { status: Number(r.data.slice(9, 12)), code: /"code":"(\w+)"/.exec(r.data)?.[1], data: r.data, closedByPeer: r.closedByPeer };
+  return {
+    status: Number(r.data.slice(9, 12)),
+    code: /"code":"(\w+)"/.exec(r.data)?.[1],
+    data: r.data,
+    closedByPeer: r.closedByPeer,
+  };
 }
 
 /** A GET whose head carries exactly `fields` header fields (Host and Connection included). */
-function withFields(fields: number, opts: { last?: string[]; method?: string; body?: string; path?: string } = {}): string {
+function withFields(
+  fields: number,
+  opts: { last?: string[]; method?: string; body?: string; path?: string } = {},
+): string {
   const last = opts.last ?? [];
   const fixed = ['Host: front.test', 'Connection: close', ...last];
   const filler = Array.from({ length: fields - fixed.length }, (_, i) => `X-F${i}: v${i}`);
@@ -114,7 +122,10 @@ describe('proxy.maxHeaders', () => {
 
   it('an upgrade with too many fields is refused 431 too', async () => {
     const { v, up } = await oneService();
-    const payload = withFields(101, { last: ['Upgrade: websocket'] }).replace('Connection: close', 'Connection: Upgrade');
+    const payload = withFields(101, { last: ['Upgrade: websocket'] }).replace(
+      'Connection: close',
+      'Connection: Upgrade',
+    );
     const r = await send(v, payload);
     expect(r.status).toBe(431);
     expect(r.data).toContain('too_many_headers');
@@ -136,9 +147,19 @@ describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
   it('a coding before chunked ("gzip, chunked") is refused 501 and never forwarded', async () => {
     const { v, up } = await oneService();
     const before = await countersOf(v);
-    for (const te of [['gzip, chunked'], ['gzip,chunked'], ['deflate, chunked'], ['identity, chunked'], [', chunked'], ['gzip', 'chunked']]) {
+    for (const te of [
+      ['gzip, chunked'],
+      ['gzip,chunked'],
+      ['deflate, chunked'],
+      ['identity, chunked'],
+      [', chunked'],
+      ['gzip', 'chunked'],
+    ]) {
       const r = await send(v, post(te));
-      expect({ status: r.status, code: r.code }, te.join(' | ')).toEqual({ status: 501, code: 'unsupported_transfer_encoding' });
+      expect({ status: r.status, code: r.code }, te.join(' | ')).toEqual({
+        status: 501,
+        code: 'unsupported_transfer_encoding',
+      });
       expect(r.closedByPeer, te.join(' | ')).toBe(true);
     }
     expect(up.hits).toBe(0);
@@ -182,7 +203,10 @@ describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
     ];
     for (const p of cases) {
       const r = await send(v, p);
-      expect({ status: r.status, code: r.code }, p.split('\r\n').slice(2, 4).join(' | ')).toEqual({ status: 400, code: 'bad_request' });
+      expect({ status: r.status, code: r.code }, p.split('\r\n').slice(2, 4).join(' | ')).toEqual({
+        status: 400,
+        code: 'bad_request',
+      });
     }
     expect(up.hits).toBe(0);
     await expectUntouched(v, before);
@@ -208,22 +232,37 @@ describe('limits.maxRequestBody is per service', () => {
     const big = await h.upstream('big');
     const v = await h.veer({
       services: [
-        { ...service('small', [small.address], [], { limits: { maxRequestBody: '1kb' } }), match: { hosts: ['*'], pathPrefix: '/small' } },
+        {
+          ...service('small', [small.address], [], { limits: { maxRequestBody: '1kb' } }),
+          match: { hosts: ['*'], pathPrefix: '/small' },
+        },
         { ...service('big', [big.address]), match: { hosts: ['*'], pathPrefix: '/big' } },
       ],
     });
     const before = await countersOf(v, 'small');
-    const declared = await send(v, `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n${'a'.repeat(2048)}`);
+    const declared = await send(
+      v,
+      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n${'a'.repeat(2048)}`,
+    );
     expect({ status: declared.status, code: declared.code }).toEqual({ status: 413, code: 'payload_too_large' });
     const chunks = Array.from({ length: 4 }, () => `200\r\n${'b'.repeat(512)}\r\n`).join('');
-    const chunked = await send(v, `POST /small/up HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}0\r\n\r\n`);
+    const chunked = await send(
+      v,
+      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}0\r\n\r\n`,
+    );
     expect({ status: chunked.status, code: chunked.code }).toEqual({ status: 413, code: 'payload_too_large' });
     // The limit itself is allowed.
-    const atLimit = await send(v, `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n${'c'.repeat(1024)}`);
+    const atLimit = await send(
+      v,
+      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n${'c'.repeat(1024)}`,
+    );
     expect(atLimit.status).toBe(200);
     expect(small.requests.map((r) => r.body.length)).toEqual([1024]);
     // The other service has no limit.
-    const other = await send(v, `POST /big/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n${'d'.repeat(4096)}`);
+    const other = await send(
+      v,
+      `POST /big/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n${'d'.repeat(4096)}`,
+    );
     expect(other.status).toBe(200);
     expect(big.requests[0]?.body).toHaveLength(4096);
     const after = await countersOf(v, 'small');
@@ -273,14 +312,20 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
     const slow = await h.upstream('slow', { delayMs: 3_000 });
     const v = await h.veer({
       services: [
-        { ...service('strict', [slow.address], [], { timeouts: { header: '300ms' } }), match: { hosts: ['*'], pathPrefix: '/strict' } },
+        {
+          ...service('strict', [slow.address], [], { timeouts: { header: '300ms' } }),
+          match: { hosts: ['*'], pathPrefix: '/strict' },
+        },
         { ...service('patient', [slow.address]), match: { hosts: ['*'], pathPrefix: '/patient' } },
       ],
       proxy: { timeouts: { header: '10s' } },
     });
     const patientBefore = await countersOf(v, 'patient');
     const t0 = Date.now();
-    const [strict, patient] = await Promise.all([http(`${v.url}/strict/x`).then((r) => ({ r, at: Date.now() - t0 })), http(`${v.url}/patient/x`).then((r) => ({ r, at: Date.now() - t0 }))]);
+    const [strict, patient] = await Promise.all([
+      http(`${v.url}/strict/x`).then((r) => ({ r, at: Date.now() - t0 })),
+      http(`${v.url}/patient/x`).then((r) => ({ r, at: Date.now() - t0 })),
+    ]);
     expect(strict.r.status).toBe(504);
     expect(errorCode(strict.r)).toBe('upstream_timeout');
     expect(strict.at).toBeLessThan(2_500);
@@ -303,8 +348,14 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
     const outlier = { consecutiveErrors: 1, ejectFor: '1m' };
     const v = await h.veer({
       services: [
-        { ...service('strict', [slow.address, fast.address], [], { timeouts: { header: '300ms' }, outlier }), match: { hosts: ['*'], pathPrefix: '/strict' } },
-        { ...service('patient', [slow.address, fast.address], [], { outlier }), match: { hosts: ['*'], pathPrefix: '/patient' } },
+        {
+          ...service('strict', [slow.address, fast.address], [], { timeouts: { header: '300ms' }, outlier }),
+          match: { hosts: ['*'], pathPrefix: '/strict' },
+        },
+        {
+          ...service('patient', [slow.address, fast.address], [], { outlier }),
+          match: { hosts: ['*'], pathPrefix: '/patient' },
+        },
       ],
       proxy: { timeouts: { header: '10s' } },
     });
@@ -332,7 +383,10 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
     });
     const v = await h.veer({
       services: [
-        { ...service('strict', [stalling.address], [], { timeouts: { body: '300ms' } }), match: { hosts: ['*'], pathPrefix: '/strict' } },
+        {
+          ...service('strict', [stalling.address], [], { timeouts: { body: '300ms' } }),
+          match: { hosts: ['*'], pathPrefix: '/strict' },
+        },
         { ...service('patient', [stalling.address]), match: { hosts: ['*'], pathPrefix: '/patient' } },
       ],
       proxy: { timeouts: { body: '10s' } },
@@ -349,7 +403,10 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
     const hole = await blackhole();
     const v = await h.veer({
       services: [
-        { ...service('strict', [hole.address], [], { timeouts: { connect: '300ms' } }), match: { hosts: ['*'], pathPrefix: '/strict' } },
+        {
+          ...service('strict', [hole.address], [], { timeouts: { connect: '300ms' } }),
+          match: { hosts: ['*'], pathPrefix: '/strict' },
+        },
         { ...service('patient', [hole.address]), match: { hosts: ['*'], pathPrefix: '/patient' } },
       ],
       proxy: { timeouts: { connect: '20s', shutdown: '1s' }, retryConnectErrors: false },

@@ -44,7 +44,11 @@ async function frontDoor(proxy: Record<string, unknown> = {}): Promise<FrontDoor
     ],
     proxy,
   });
-  const counters = async (): Promise<Record<Name, ServiceCounters>> => Object.fromEntries(await Promise.all(SERVICES.map(async (n) => [n, await countersOf(v, n)]))) as Record<Name, ServiceCounters>;
+  const counters = async (): Promise<Record<Name, ServiceCounters>> =>
+    Object.fromEntries(await Promise.all(SERVICES.map(async (n) => [n, await countersOf(v, n)]))) as Record<
+      Name,
+      ServiceCounters
+    >;
   return {
     v,
     ups,
@@ -65,13 +69,29 @@ interface Answer {
 }
 
 /** One request as raw bytes on a fresh connection; `Connection: close` makes the peer end it. */
-async function send(v: TestVeer, requestLine: string, headers: string[] = ['Host: front.test'], body = ''): Promise<Answer> {
-  const r = await rawExchange(v.port, `${requestLine}\r\n${[...headers, 'Connection: close'].join('\r\n')}\r\n\r\n${body}`);
-  return { status: Number(r.data.slice(9, 12)), code: /"code":"(\w+)"/.exec(r.data)?.[1], data: r.data, closedByPeer: r.closedByPeer };
+async function send(
+  v: TestVeer,
+  requestLine: string,
+  headers: string[] = ['Host: front.test'],
+  body = '',
+): Promise<Answer> {
+  const r = await rawExchange(
+    v.port,
+    `${requestLine}\r\n${[...headers, 'Connection: close'].join('\r\n')}\r\n\r\n${body}`,
+  );
+  return {
+    status: Number(r.data.slice(9, 12)),
+    code: /"code":"(\w+)"/.exec(r.data)?.[1],
+    data: r.data,
+    closedByPeer: r.closedByPeer,
+  };
 }
 
 /** The one upstream that received a request since `before` (hit counts), with what it received. */
-function receiver(f: FrontDoor, before: Record<Name, number>): { name: Name; request: TestUpstream['requests'][number] } {
+function receiver(
+  f: FrontDoor,
+  before: Record<Name, number>,
+): { name: Name; request: TestUpstream['requests'][number] } {
   const moved = SERVICES.filter((n) => f.ups[n].hits !== before[n]);
   expect(moved, 'exactly one upstream received the request').toHaveLength(1);
   const name = moved[0] as Name;
@@ -85,7 +105,11 @@ function hitCounts(f: FrontDoor): Record<Name, number> {
 }
 
 /** Sends `GET <target>` and returns who received it and as what. */
-async function routed(f: FrontDoor, target: string, headers?: string[]): Promise<{ name: Name; url: string; host: string | undefined; status: number }> {
+async function routed(
+  f: FrontDoor,
+  target: string,
+  headers?: string[],
+): Promise<{ name: Name; url: string; host: string | undefined; status: number }> {
   const before = hitCounts(f);
   const r = await send(f.v, `GET ${target} HTTP/1.1`, headers);
   expect(r.status, `${target}: ${r.data.slice(0, 200)}`).toBe(200);
@@ -165,7 +189,13 @@ describe('dot-segments are removed before routing, and the upstream receives the
 
   it('a path with nothing to normalize is forwarded byte for byte', async () => {
     const f = await frontDoor();
-    for (const t of ['/public/a/b.c/d..e/.f', '/public/x;y=1/z', '/public/a%20b', '/public//double//slash', '/internal/a.b?c=d']) {
+    for (const t of [
+      '/public/a/b.c/d..e/.f',
+      '/public/x;y=1/z',
+      '/public/a%20b',
+      '/public//double//slash',
+      '/internal/a.b?c=d',
+    ]) {
       const r = await routed(f, t);
       expect(r.url, t).toBe(t);
     }
@@ -280,7 +310,9 @@ describe('absolute form: http/https only, and its authority is routed and replac
     expect(name).toBe('shop');
     expect(request.url).toBe('/cart?id=7');
     expect(request.headers.host).toBe('shop.example');
-    expect(request.rawHeaders.filter((_, i) => i % 2 === 0 && request.rawHeaders[i]?.toLowerCase() === 'host')).toHaveLength(1);
+    expect(
+      request.rawHeaders.filter((_, i) => i % 2 === 0 && request.rawHeaders[i]?.toLowerCase() === 'host'),
+    ).toHaveLength(1);
     expect(request.headers['x-forwarded-host']).toBe('shop.example');
     expect(JSON.stringify(request.rawHeaders)).not.toContain('backoffice.example');
 
@@ -312,7 +344,11 @@ describe('absolute form: http/https only, and its authority is routed and replac
     const r = await rawExchange(f.v.port, 'GET http://shop.example/old HTTP/1.0\r\n\r\n');
     expect(r.data).toMatch(/^HTTP\/1\.1 200/);
     const { name, request } = receiver(f, before);
-    expect({ name, url: request.url, host: request.headers.host }).toEqual({ name: 'shop', url: '/old', host: 'shop.example' });
+    expect({ name, url: request.url, host: request.headers.host }).toEqual({
+      name: 'shop',
+      url: '/old',
+      host: 'shop.example',
+    });
   });
 
   it('refuses userinfo, an empty or malformed authority and other schemes (400), reaching nobody', async () => {
@@ -341,7 +377,12 @@ describe('absolute form: http/https only, and its authority is routed and replac
     }
     // Shapes llhttp refuses itself (400 bad_request from the listener): a backslash, a "#" or a
     // space in the authority, a scheme without "//".
-    for (const t of ['http://shop.example\\@backoffice.example/', 'http://shop.example#frag', 'http:/shop.example/', 'http://shop example/']) {
+    for (const t of [
+      'http://shop.example\\@backoffice.example/',
+      'http://shop.example#frag',
+      'http:/shop.example/',
+      'http://shop example/',
+    ]) {
       const r = await send(f.v, `GET ${t} HTTP/1.1`, ['Host: shop.example']);
       expect(r.status, t).toBe(400);
     }
@@ -413,7 +454,11 @@ describe('a Connection header never removes Host or a header veer sets', () => {
 
   it('in any case, over several Connection fields, in an absolute-form request too', async () => {
     const f = await frontDoor();
-    let r = await send(f.v, 'GET /internal/x HTTP/1.1', ['Host: front.test', 'Connection: HOST , Via', 'connection: X-Forwarded-Host,content-length']);
+    let r = await send(f.v, 'GET /internal/x HTTP/1.1', [
+      'Host: front.test',
+      'Connection: HOST , Via',
+      'connection: X-Forwarded-Host,content-length',
+    ]);
     expect(r.status).toBe(200);
     let seen = f.ups.internal.requests.at(-1);
     expect(seen?.headers.host).toBe('front.test');
@@ -429,7 +474,12 @@ describe('a Connection header never removes Host or a header veer sets', () => {
 
   it('from a trusted proxy, a Connection-listed X-Forwarded-For is still extended, not dropped', async () => {
     const f = await frontDoor({ trustedProxies: ['127.0.0.1'] });
-    const r = await send(f.v, 'GET /public/x HTTP/1.1', ['Host: front.test', 'Connection: x-forwarded-for, x-forwarded-proto', 'X-Forwarded-For: 198.51.100.4', 'X-Forwarded-Proto: https']);
+    const r = await send(f.v, 'GET /public/x HTTP/1.1', [
+      'Host: front.test',
+      'Connection: x-forwarded-for, x-forwarded-proto',
+      'X-Forwarded-For: 198.51.100.4',
+      'X-Forwarded-Proto: https',
+    ]);
     expect(r.status).toBe(200);
     const seen = f.ups.public.requests.at(-1);
     expect(seen?.headers['x-forwarded-for']).toBe('198.51.100.4, 127.0.0.1');
@@ -446,7 +496,9 @@ describe('upgrades pass the same admission', () => {
       (req: IncomingMessage, socket: Duplex) => {
         urls.push(req.url ?? '');
         socket.on('error', () => socket.destroy());
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`);
+        socket.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
+        );
       },
     );
     return { ...s, urls };

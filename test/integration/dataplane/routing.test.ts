@@ -7,8 +7,14 @@ const h = useHarness();
 
 async function routedVeer() {
   const names = ['exact', 'wild', 'deepwild', 'anyapi', 'anyapiv2', 'exactapi'] as const;
-  const ups = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await h.upstream(n)] as const))) as Record<(typeof names)[number], Awaited<ReturnType<typeof h.upstream>>>;
-  const svc = (name: string, hosts: string[], pathPrefix: string, target: string) => ({ name, match: { hosts, pathPrefix }, stable: { targets: [target] } });
+  const ups = Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await h.upstream(n)] as const)),
+  ) as Record<(typeof names)[number], Awaited<ReturnType<typeof h.upstream>>>;
+  const svc = (name: string, hosts: string[], pathPrefix: string, target: string) => ({
+    name,
+    match: { hosts, pathPrefix },
+    stable: { targets: [target] },
+  });
   const v = await h.veer({
     services: [
       svc('exact', ['api.example.com'], '/', ups.exact.address),

@@ -49,7 +49,10 @@ describe('graceful shutdown in process', () => {
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(300);
     expect(elapsed).toBeLessThan(3_000); // far below the 5 s bound: close waited for the request only
-    await Promise.race([idleClosed, new Promise((_, rej) => setTimeout(() => rej(new Error('idle keep-alive connection not closed')), 2_000))]);
+    await Promise.race([
+      idleClosed,
+      new Promise((_, rej) => setTimeout(() => rej(new Error('idle keep-alive connection not closed')), 2_000)),
+    ]);
     expect(up.hits).toBe(2);
   });
 
@@ -90,7 +93,10 @@ describe('graceful shutdown in process', () => {
     await waitFor(() => data.includes('101'), 'the upgrade', 3_000);
     const started = Date.now();
     await v.close();
-    await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('upgraded socket left open')), 2_000))]);
+    await Promise.race([
+      closed,
+      new Promise((_, rej) => setTimeout(() => rej(new Error('upgraded socket left open')), 2_000)),
+    ]);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
@@ -115,7 +121,8 @@ describe('graceful shutdown of a real process', () => {
     );
     const child = spawnVeer(dir, configPath);
     h.defer(() => {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+        process.kill(child.pid, 'SIGKILL');
     });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     let stderr = '';
@@ -141,7 +148,11 @@ describe('graceful shutdown of a real process', () => {
 function spawnVeer(dir: string, configPath: string): ChildProcess {
   const cli = join(ROOT, 'src', 'cli.ts');
   const script = existsSync(cli) ? cli : writeStandIn(dir);
-  return spawn(process.execPath, ['--import', 'tsx', script, 'start', '-c', configPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VEER_ADMIN_TOKEN: '' } });
+  return spawn(process.execPath, ['--import', 'tsx', script, 'start', '-c', configPath], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, VEER_ADMIN_TOKEN: '' },
+  });
 }
 
 function writeStandIn(dir: string): string {

@@ -19,7 +19,10 @@ async function pools(opts: { weight: number; sticky?: boolean; proxy?: Record<st
   return { v, stable, canary };
 }
 
-async function poolOf(v: TestVeer, headers: Record<string, string> = {}): Promise<{ pool: string; setCookie: string[] | undefined }> {
+async function poolOf(
+  v: TestVeer,
+  headers: Record<string, string> = {},
+): Promise<{ pool: string; setCookie: string[] | undefined }> {
   const r = await http(`${v.url}/`, { headers });
   expect(r.status).toBe(200);
   return { pool: String(r.headers['x-upstream']), setCookie: r.headers['set-cookie'] };
@@ -72,7 +75,9 @@ describe('weighted split', () => {
 
   it('hands the canary share to stable while the canary pool has no targets', async () => {
     const stable = await h.upstream('stable');
-    const v = await h.veer({ services: [service('web', [stable.address], [], { weight: 100, sticky: { cookie: 'veer-web' } })] });
+    const v = await h.veer({
+      services: [service('web', [stable.address], [], { weight: 100, sticky: { cookie: 'veer-web' } })],
+    });
     for (let i = 0; i < 5; i++) expect((await poolOf(v)).pool).toBe('stable');
     expect(stable.hits).toBe(5);
   });
@@ -108,7 +113,11 @@ describe('sticky cookie', () => {
       });
     }
     const r = await http(`${v.url}/`);
-    expect(r.headers['set-cookie']).toEqual(['session=abc; Path=/', 'theme=dark; Path=/', expect.stringMatching(/^veer-web=\d+; Path=\/;/)]);
+    expect(r.headers['set-cookie']).toEqual([
+      'session=abc; Path=/',
+      'theme=dark; Path=/',
+      expect.stringMatching(/^veer-web=\d+; Path=\/;/),
+    ]);
   });
 
   it('is monotonic: canary clients at 10% stay canary at 25%; at 0% everyone is stable', async () => {
@@ -158,7 +167,10 @@ describe('override header', () => {
   });
 
   it('is honoured only from peers in proxy.overrideFrom', async () => {
-    const { v, canary } = await pools({ weight: 0, proxy: { overrideHeader: 'x-veer-pool', overrideFrom: ['10.0.0.0/8'] } });
+    const { v, canary } = await pools({
+      weight: 0,
+      proxy: { overrideHeader: 'x-veer-pool', overrideFrom: ['10.0.0.0/8'] },
+    });
     for (let i = 0; i < 5; i++) expect((await poolOf(v, { 'x-veer-pool': 'canary' })).pool).toBe('stable');
     expect(canary.hits).toBe(0);
   });

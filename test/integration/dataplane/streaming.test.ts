@@ -45,7 +45,14 @@ function hashingHandler(req: IncomingMessage, res: ServerResponse): void {
   });
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ bytes, sha256: hash.digest('hex'), te: req.headers['transfer-encoding'] ?? null, cl: req.headers['content-length'] ?? null }));
+    res.end(
+      JSON.stringify({
+        bytes,
+        sha256: hash.digest('hex'),
+        te: req.headers['transfer-encoding'] ?? null,
+        cl: req.headers['content-length'] ?? null,
+      }),
+    );
   });
 }
 
@@ -99,7 +106,12 @@ describe('streaming bodies', () => {
 
     const fixed = await upload(`${v.url}/upload`, 2, size, false);
     expect(fixed.status).toBe(200);
-    expect(JSON.parse(fixed.body)).toEqual({ bytes: size, sha256: expectedDigest(2, size), te: null, cl: String(size) });
+    expect(JSON.parse(fixed.body)).toEqual({
+      bytes: size,
+      sha256: expectedDigest(2, size),
+      te: null,
+      cl: String(size),
+    });
   });
 
   it('downloads 20 MiB intact', async () => {
@@ -107,20 +119,29 @@ describe('streaming bodies', () => {
     const progress = { written: 0, done: false };
     const up = await h.server(streamingHandler(3, size, progress));
     const v = await h.veer({ services: [service('web', [up.address])] });
-    const got = await new Promise<{ status: number; len: string | undefined; bytes: number; sha: string }>((resolve, reject) => {
-      httpRequest(`${v.url}/download`, { agent: false }, (res) => {
-        const hash = createHash('sha256');
-        let bytes = 0;
-        res.on('data', (c: Buffer) => {
-          hash.update(c);
-          bytes += c.length;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, len: res.headers['content-length'], bytes, sha: hash.digest('hex') }));
-        res.on('error', reject);
-      })
-        .on('error', reject)
-        .end();
-    });
+    const got = await new Promise<{ status: number; len: string | undefined; bytes: number; sha: string }>(
+      (resolve, reject) => {
+        httpRequest(`${v.url}/download`, { agent: false }, (res) => {
+          const hash = createHash('sha256');
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            hash.update(c);
+            bytes += c.length;
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              len: res.headers['content-length'],
+              bytes,
+              sha: hash.digest('hex'),
+            }),
+          );
+          res.on('error', reject);
+        })
+          .on('error', reject)
+          .end();
+      },
+    );
     expect(got).toEqual({ status: 200, len: String(size), bytes: size, sha: expectedDigest(3, size) });
   });
 

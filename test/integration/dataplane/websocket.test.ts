@@ -4,7 +4,16 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { deadPort, errorCode, http, rawExchange, service, useHarness, waitFor, type HttpResult } from '../../helpers/veer.js';
+import {
+  deadPort,
+  errorCode,
+  http,
+  rawExchange,
+  service,
+  useHarness,
+  waitFor,
+  type HttpResult,
+} from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -18,7 +27,9 @@ async function echoServer(name: string) {
       upgrades.push(req.headers);
       paths.push(req.url ?? '');
       socket.on('error', () => socket.destroy());
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
+      );
       if (head.length > 0) socket.write(head);
       socket.pipe(socket);
     },
@@ -26,11 +37,15 @@ async function echoServer(name: string) {
   return { ...s, upgrades, paths };
 }
 
-type UpgradeOutcome = { kind: 'upgraded'; headers: IncomingHttpHeaders; socket: Socket } | { kind: 'refused'; response: HttpResult };
+type UpgradeOutcome =
+  { kind: 'upgraded'; headers: IncomingHttpHeaders; socket: Socket } | { kind: 'refused'; response: HttpResult };
 
 function upgrade(url: string, headers: Record<string, string> = {}): Promise<UpgradeOutcome> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
+    const req = httpRequest(url, {
+      agent: false,
+      headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers },
+    });
     const timer = setTimeout(() => req.destroy(new Error('upgrade timed out')), 5_000);
     req.on('upgrade', (res, socket) => {
       clearTimeout(timer);
@@ -43,7 +58,17 @@ function upgrade(url: string, headers: Record<string, string> = {}): Promise<Upg
       res.on('end', () => {
         clearTimeout(timer);
         const body = Buffer.concat(chunks);
-        resolve({ kind: 'refused', response: { status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString(), complete: res.complete } });
+        resolve({
+          kind: 'refused',
+          response: {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body,
+            text: body.toString(),
+            complete: res.complete,
+          },
+        });
       });
     });
     req.on('error', (e) => {
@@ -92,13 +117,24 @@ describe('websocket upgrades', () => {
     expect(up.upgrades[0]?.['x-forwarded-for']).toBe('127.0.0.1');
     expect(v.plane.targets('web', 'stable')[0]?.outstanding).toBe(1);
     r.socket.destroy();
-    await waitFor(() => v.plane.targets('web', 'stable')[0]?.outstanding === 0, 'the upgraded connection to be released', 3_000);
+    await waitFor(
+      () => v.plane.targets('web', 'stable')[0]?.outstanding === 0,
+      'the upgraded connection to be released',
+      3_000,
+    );
   });
 
   it('answers 502 when the target is dead, and keeps serving', async () => {
     const live = await echoServer('live');
     const v = await h.veer({
-      services: [{ name: 'chat', match: { hosts: ['*'], pathPrefix: '/chat' }, stable: { targets: [`127.0.0.1:${await deadPort()}`] } }, service('web', [live.address])],
+      services: [
+        {
+          name: 'chat',
+          match: { hosts: ['*'], pathPrefix: '/chat' },
+          stable: { targets: [`127.0.0.1:${await deadPort()}`] },
+        },
+        service('web', [live.address]),
+      ],
     });
     for (let i = 0; i < 3; i++) {
       const r = await upgrade(`${v.url}/chat`);
@@ -117,7 +153,10 @@ describe('websocket upgrades', () => {
   it('follows the split: weight 100 upgrades to canary, the override header to stable', async () => {
     const stable = await echoServer('stable');
     const canary = await echoServer('canary');
-    const v = await h.veer({ services: [service('web', [stable.address], [canary.address], { weight: 100 })], proxy: { overrideHeader: 'x-veer-pool' } });
+    const v = await h.veer({
+      services: [service('web', [stable.address], [canary.address], { weight: 100 })],
+      proxy: { overrideHeader: 'x-veer-pool' },
+    });
     for (let i = 0; i < 3; i++) {
       const r = await upgrade(`${v.url}/ws`);
       expect(r.kind === 'upgraded' && r.headers['x-upstream']).toBe('canary');
@@ -140,7 +179,11 @@ describe('websocket upgrades', () => {
       expect(r.response.complete).toBe(true);
       expect(r.response.headers['x-upstream']).toBe('plain');
     }
-    await waitFor(() => v.plane.targets('web', 'stable')[0]?.outstanding === 0, 'refused upgrades to be released', 3_000);
+    await waitFor(
+      () => v.plane.targets('web', 'stable')[0]?.outstanding === 0,
+      'refused upgrades to be released',
+      3_000,
+    );
     expect(up.hits).toBe(2);
   });
 
@@ -171,7 +214,10 @@ describe('websocket upgrades', () => {
     const up = await echoServer('echo');
     const v = await h.veer({ services: [service('web', [up.address])] });
     for (const framing of ['Content-Length: 1', 'Transfer-Encoding: chunked']) {
-      const r = await rawExchange(v.port, `GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${framing}\r\n\r\nx`);
+      const r = await rawExchange(
+        v.port,
+        `GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${framing}\r\n\r\nx`,
+      );
       expect(r.data, framing).toMatch(/^HTTP\/1\.1 400/);
       expect(r.closedByPeer, framing).toBe(true);
     }
@@ -187,7 +233,10 @@ describe('websocket upgrades', () => {
       ['POST', 'websocket'],
       ['OPTIONS', 'foo/1'],
     ] as const) {
-      const r = await rawExchange(v.port, `${method} /x HTTP/1.1\r\nHost: t\r\nUpgrade: ${protocol}\r\nConnection: Upgrade\r\n\r\n`);
+      const r = await rawExchange(
+        v.port,
+        `${method} /x HTTP/1.1\r\nHost: t\r\nUpgrade: ${protocol}\r\nConnection: Upgrade\r\n\r\n`,
+      );
       expect(r.data, `${method} ${protocol}`).toMatch(/^HTTP\/1\.1 200/);
       expect(r.data.toLowerCase()).toContain('x-upstream: plain');
       expect(r.closedByPeer).toBe(true);

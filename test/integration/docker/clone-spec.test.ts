@@ -36,7 +36,9 @@ describe.skipIf(!status.ok && !required)('cloneSpec on a real engine', () => {
 
   beforeAll(async () => {
     for (const name of [NET, EXTRA_NET]) {
-      networks.push(await docker().createNetwork({ Name: name, Driver: 'bridge', Labels: { ...TEST_LABEL, ...FILE_LABEL } }));
+      networks.push(
+        await docker().createNetwork({ Name: name, Driver: 'bridge', Labels: { ...TEST_LABEL, ...FILE_LABEL } }),
+      );
     }
     const stable = await docker().createContainer({
       name: `veer-clone-it-stable-${suffix}`,
@@ -62,14 +64,24 @@ describe.skipIf(!status.ok && !required)('cloneSpec on a real engine', () => {
   afterAll(async () => {
     await Promise.all(created.map((id) => removeContainer(id)));
     // A create that failed after the engine accepted it leaves a container we never saw an id for.
-    const leftovers = await docker().listContainers({ all: true, filters: { label: [`veer.testfile=${FILE_LABEL['veer.testfile']}`, `veer.clone-run=${suffix}`] } });
+    const leftovers = await docker().listContainers({
+      all: true,
+      filters: { label: [`veer.testfile=${FILE_LABEL['veer.testfile']}`, `veer.clone-run=${suffix}`] },
+    });
     await Promise.all(leftovers.map((c) => removeContainer(c.Id)));
     for (const n of networks) await n.remove().catch(() => undefined);
   }, 60_000);
 
   it('creates a clone on the new image that answers on its own loopback port and keeps the operator settings', async () => {
-    const [oldInfo, newInfo] = await Promise.all([docker().getImage('veer-test-app:1').inspect(), docker().getImage('veer-test-app:2').inspect()]);
-    const template: CloneTemplate = { container: stableInfo, oldImage: imageConfig(oldInfo), newImage: imageConfig(newInfo) };
+    const [oldInfo, newInfo] = await Promise.all([
+      docker().getImage('veer-test-app:1').inspect(),
+      docker().getImage('veer-test-app:2').inspect(),
+    ]);
+    const template: CloneTemplate = {
+      container: stableInfo,
+      oldImage: imageConfig(oldInfo),
+      newImage: imageConfig(newInfo),
+    };
     const result = cloneSpec(template, {
       image: 'veer-test-app:2',
       name: `veer-clone-it-canary-${suffix}`,

@@ -34,7 +34,10 @@ function engineFor(ep: EndpointConfig): DockerEngine {
   return new DockerEngine(ep.name, r.options, r.publishedHost);
 }
 
-function appSpec(name: string, over: { image?: string; labels?: Record<string, string>; host?: ContainerCreateOptions['HostConfig'] } = {}): CreateSpec {
+function appSpec(
+  name: string,
+  over: { image?: string; labels?: Record<string, string>; host?: ContainerCreateOptions['HostConfig'] } = {},
+): CreateSpec {
   return {
     options: {
       name,
@@ -88,7 +91,8 @@ function socketProxy(makeServer: (onConn: (s: net.Socket) => void) => net.Server
 
 function recorder() {
   const events: EngineEvent[] = [];
-  const changed = (id: string, action: string): number => events.filter((e) => e.type === 'changed' && e.id === id && e.action === action).length;
+  const changed = (id: string, action: string): number =>
+    events.filter((e) => e.type === 'changed' && e.id === id && e.action === action).length;
   const count = (type: EngineEvent['type']): number => events.filter((e) => e.type === type).length;
   return { events, listener: (e: EngineEvent) => void events.push(e), changed, count };
 }
@@ -133,9 +137,15 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     expect(first.name).toBe(spec.options.name);
     expect(first.ports['8080/tcp']?.[0]?.hostIp).toBe('127.0.0.1');
     expect(first.ports['8080/tcp']?.[0]?.hostPort).toBeGreaterThan(0);
-    expect(await local.list({ all: true, labels: { 'veer.t.run': RUN } }).then((l) => l.filter((v) => v.name === spec.options.name))).toHaveLength(1);
+    expect(
+      await local
+        .list({ all: true, labels: { 'veer.t.run': RUN } })
+        .then((l) => l.filter((v) => v.name === spec.options.name)),
+    ).toHaveLength(1);
     // The same name with another image is not "the same spec": refuse rather than adopt it.
-    await expect(local.run({ ...spec, options: { ...spec.options, Image: 'veer-test-app:2' } })).rejects.toThrow(/is taken by a container of image veer-test-app:1/);
+    await expect(local.run({ ...spec, options: { ...spec.options, Image: 'veer-test-app:2' } })).rejects.toThrow(
+      /is taken by a container of image veer-test-app:1/,
+    );
   });
 
   it('connects extra networks before start, and again on a re-run', async () => {
@@ -163,7 +173,10 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
   });
 
   it("removes the anonymous volumes of a container only when asked (veer's own clones)", async () => {
-    const anonymous = async (id: string): Promise<string[]> => ((await docker().getContainer(id).inspect()).Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => m.Name as string);
+    const anonymous = async (id: string): Promise<string[]> =>
+      ((await docker().getContainer(id).inspect()).Mounts ?? [])
+        .filter((m) => m.Type === 'volume')
+        .map((m) => m.Name as string);
     const volumeExists = async (name: string): Promise<boolean> =>
       docker()
         .getVolume(name)
@@ -201,7 +214,9 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
 
   it('retires a restart-always container for good', async () => {
     const labels = { 'veer.t.case': `always-${RUN}` };
-    const v = await local.run(appSpec(uniqueName('always'), { labels, host: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } }));
+    const v = await local.run(
+      appSpec(uniqueName('always'), { labels, host: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } }),
+    );
     expect(v.restartPolicy).toBe('always');
     expect(await local.retire(v.id, { stopTimeoutS: 1 })).toBe('removed');
     expect(await local.list({ all: true, labels })).toEqual([]);
@@ -221,7 +236,10 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
   it('two concurrent retires of one container both succeed, and only one removes it', async () => {
     for (const host of [{}, { AutoRemove: true }]) {
       const v = await local.run(appSpec(uniqueName('race'), { host }));
-      const results = await Promise.all([local.retire(v.id, { stopTimeoutS: 1 }), local.retire(v.id, { stopTimeoutS: 1 })]);
+      const results = await Promise.all([
+        local.retire(v.id, { stopTimeoutS: 1 }),
+        local.retire(v.id, { stopTimeoutS: 1 }),
+      ]);
       expect(results.filter((r) => r === 'removed').length).toBeLessThanOrEqual(1);
       expect(results.every((r) => r === 'removed' || r === 'gone')).toBe(true);
       expect(await local.inspect(v.id)).toBeNull();
@@ -229,8 +247,14 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
   });
 
   it('returns the last lines a container wrote', async () => {
-    const v = await local.run({ ...appSpec(uniqueName('logs')), options: { ...appSpec('x').options, name: uniqueName('logs'), Env: ['PORT=notaport'] } });
-    await waitFor(async () => (await local.inspect(v.id))?.running === false, { timeoutMs: 10_000, what: 'the bad-port app to exit' });
+    const v = await local.run({
+      ...appSpec(uniqueName('logs')),
+      options: { ...appSpec('x').options, name: uniqueName('logs'), Env: ['PORT=notaport'] },
+    });
+    await waitFor(async () => (await local.inspect(v.id))?.running === false, {
+      timeoutMs: 10_000,
+      what: 'the bad-port app to exit',
+    });
     const logs = await local.logs(v.id, 20);
     expect(logs.length).toBeGreaterThan(0);
     // Demultiplexed: no 8-byte frame headers (they start with \u0001 or \u0002 and NULs).
@@ -245,7 +269,10 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
       await waitFor(() => rec.count('up') === 1, { timeoutMs: 5_000, what: 'up' });
       const v = await local.run(appSpec(uniqueName('health'), { image: 'veer-test-app:health' }));
       await waitFor(() => rec.changed(v.id, 'start') === 1, { timeoutMs: 5_000, what: 'start event' });
-      await waitFor(() => rec.changed(v.id, 'health_status: healthy') >= 1, { timeoutMs: 20_000, what: 'healthy event' });
+      await waitFor(() => rec.changed(v.id, 'health_status: healthy') >= 1, {
+        timeoutMs: 20_000,
+        what: 'healthy event',
+      });
       expect((await local.inspect(v.id))?.health).toBe('healthy');
       expect(rec.count('down')).toBe(0);
     } finally {
@@ -260,16 +287,22 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     expect(t.oldImage?.env).toContain('VERSION=1');
     expect(t.newImage.env).toContain('VERSION=2');
     const started = Date.now();
-    await expect(local.template(v.id, '127.0.0.1:1/nope:1')).rejects.toThrow(/image 127\.0\.0\.1:1\/nope:1 is not on endpoint "local" and could not be pulled: .*(refused|127\.0\.0\.1:1)/);
+    await expect(local.template(v.id, '127.0.0.1:1/nope:1')).rejects.toThrow(
+      /image 127\.0\.0\.1:1\/nope:1 is not on endpoint "local" and could not be pulled: .*(refused|127\.0\.0\.1:1)/,
+    );
     expect(Date.now() - started).toBeLessThan(25_000);
-    await expect(local.template(randomBytes(32).toString('hex'), 'veer-test-app:2')).rejects.toThrow(/docker endpoint "local": no such container [0-9a-f]{12}/);
+    await expect(local.template(randomBytes(32).toString('hex'), 'veer-test-app:2')).rejects.toThrow(
+      /docker endpoint "local": no such container [0-9a-f]{12}/,
+    );
   });
 
   it('an endpoint at a missing socket is unreachable; its watch reports down and stops', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'veer-engine-'));
     const ghost = engineFor({ name: 'ghost', host: `unix://${dir}/docker.sock` });
     try {
-      await expect(ghost.list({ all: true })).rejects.toThrow(/^docker endpoint "ghost" \(unix:\/\/\/.*docker\.sock\) is unreachable: connect ENOENT/);
+      await expect(ghost.list({ all: true })).rejects.toThrow(
+        /^docker endpoint "ghost" \(unix:\/\/\/.*docker\.sock\) is unreachable: connect ENOENT/,
+      );
       const rec = recorder();
       const stop = ghost.watch(rec.listener);
       await waitFor(() => rec.count('down') === 1, { timeoutMs: 5_000, what: 'down' });
@@ -344,7 +377,18 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     beforeAll(async () => {
       makeCertificates(dir);
       const read = (name: string): Buffer => readFileSync(f(name));
-      proxy = socketProxy((onConn) => tls.createServer({ key: read('server-key.pem'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: true }, onConn));
+      proxy = socketProxy((onConn) =>
+        tls.createServer(
+          {
+            key: read('server-key.pem'),
+            cert: read('server.pem'),
+            ca: read('ca.pem'),
+            requestCert: true,
+            rejectUnauthorized: true,
+          },
+          onConn,
+        ),
+      );
       proxy.server.on('tlsClientError', () => undefined);
       port = await proxy.listen();
     });
@@ -354,14 +398,22 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     });
 
     it('lists through ca/cert/key, and is unreachable without the client certificate', async () => {
-      const secure = engineFor({ name: 'tls', host: `tcp://127.0.0.1:${port}`, ca: f('ca.pem'), cert: f('client.pem'), key: f('client-key.pem') });
+      const secure = engineFor({
+        name: 'tls',
+        host: `tcp://127.0.0.1:${port}`,
+        ca: f('ca.pem'),
+        cert: f('client.pem'),
+        key: f('client-key.pem'),
+      });
       const anonymous = engineFor({ name: 'tls-anon', host: `tcp://127.0.0.1:${port}`, ca: f('ca.pem') });
       try {
         await local.run(appSpec(uniqueName('tls-list')));
         const viaTls = await secure.list({ all: true, labels: { 'veer.t.run': RUN } });
         const viaSocket = await local.list({ all: true, labels: { 'veer.t.run': RUN } });
         expect(viaTls.map((v) => v.id).sort()).toEqual(viaSocket.map((v) => v.id).sort());
-        await expect(anonymous.list({ all: true })).rejects.toThrow(/^docker endpoint "tls-anon" \(tcp:\/\/127\.0\.0\.1:\d+\) is unreachable: /);
+        await expect(anonymous.list({ all: true })).rejects.toThrow(
+          /^docker endpoint "tls-anon" \(tcp:\/\/127\.0\.0\.1:\d+\) is unreachable: /,
+        );
       } finally {
         secure.close();
         anonymous.close();
@@ -372,14 +424,56 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by that CA. */
 function makeCertificates(dir: string): void {
-  const ssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe', timeout: 20_000 });
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=veer-test-ca']);
+  const ssl = (args: string[]): void =>
+    void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe', timeout: 20_000 });
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca-key.pem',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=veer-test-ca',
+  ]);
   for (const [who, ext] of [
     ['server', 'subjectAltName=IP:127.0.0.1'],
     ['client', 'extendedKeyUsage=clientAuth'],
   ] as const) {
-    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}-key.pem`, '-out', `${who}.csr`, '-subj', `/CN=veer-test-${who}`]);
+    ssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${who}-key.pem`,
+      '-out',
+      `${who}.csr`,
+      '-subj',
+      `/CN=veer-test-${who}`,
+    ]);
     writeFileSync(path.join(dir, `${who}.ext`), `${ext}\n`);
-    ssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${who}.pem`, '-days', '2', '-extfile', `${who}.ext`]);
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      `${who}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-out',
+      `${who}.pem`,
+      '-days',
+      '2',
+      '-extfile',
+      `${who}.ext`,
+    ]);
   }
 }

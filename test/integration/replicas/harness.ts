@@ -16,7 +16,14 @@ export const ROOT = new URL('../../../', import.meta.url).pathname;
 
 // maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see
 // test/integration/rollout/canary.test.ts).
-export const POLICY = { steps: [10, 50, 100], stepInterval: '1s', analysisInterval: '250ms', minRequests: 30, drainTimeout: '2s', maxLatencyRatio: 5 };
+export const POLICY = {
+  steps: [10, 50, 100],
+  stepInterval: '1s',
+  analysisInterval: '250ms',
+  minRequests: 30,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
 export const LEASE_TTL_MS = 1_000;
 
 export interface Replica {
@@ -80,7 +87,10 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
     }),
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', config], { cwd: ROOT, env });
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', config], {
+    cwd: ROOT,
+    env,
+  });
   let out = '';
   const keep = (c: Buffer): void => {
     out = (out + c.toString()).slice(-6_000);
@@ -132,13 +142,19 @@ export async function getJson<T>(url: string, timeoutMs = 2_000): Promise<T> {
 }
 
 export async function postJson<T>(url: string, body: unknown, timeoutMs = 5_000): Promise<{ status: number; json: T }> {
-  const r = await http(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs });
+  const r = await http(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    timeoutMs,
+  });
   return { status: r.status, json: JSON.parse(r.text) as T };
 }
 
 export const status = (r: Replica): Promise<ServiceStatus> => getJson<ServiceStatus>(`${r.adminUrl}/v1/services/web`);
 export const cluster = (r: Replica): Promise<ClusterView> => getJson<ClusterView>(`${r.adminUrl}/v1/cluster`);
-export const events = async (r: Replica): Promise<RolloutEvent[]> => (await getJson<{ events: RolloutEvent[] }>(`${r.adminUrl}/v1/services/web/events?limit=1000`)).events;
+export const events = async (r: Replica): Promise<RolloutEvent[]> =>
+  (await getJson<{ events: RolloutEvent[] }>(`${r.adminUrl}/v1/services/web/events?limit=1000`)).events;
 
 /**
  * The events this replica emitted itself. A replica may also hold events relayed from the others
@@ -165,4 +181,5 @@ export async function waitForLeader(rs: readonly Replica[], timeoutMs = 10_000):
   );
 }
 
-export const milestones = (es: readonly RolloutEvent[]): string[] => es.filter((e) => e.kind !== 'analysis').map((e) => e.kind);
+export const milestones = (es: readonly RolloutEvent[]): string[] =>
+  es.filter((e) => e.kind !== 'analysis').map((e) => e.kind);

@@ -8,12 +8,30 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
-import { exited, freePort, hasExited, sleep, spawnTracked, stopChild, waitFor, withTimeout } from '../../helpers/process.js';
+import {
+  exited,
+  freePort,
+  hasExited,
+  sleep,
+  spawnTracked,
+  stopChild,
+  waitFor,
+  withTimeout,
+} from '../../helpers/process.js';
 import { ping, type RedisHandle } from '../../helpers/redis.js';
 import { between, startTraffic, type Traffic, type TrafficReport } from '../../helpers/traffic.js';
 import { type TestUpstream } from '../../helpers/upstream.js';
 import { http, service } from '../../helpers/veer.js';
-import { POLICY, allOwnEvents, freshPrefix, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
+import {
+  POLICY,
+  allOwnEvents,
+  freshPrefix,
+  postJson,
+  startReplicas,
+  status,
+  waitForLeader,
+  type Replica,
+} from './harness.js';
 import { useReplicaSuite } from './suite.js';
 
 const suite = useReplicaSuite();
@@ -25,9 +43,14 @@ function traffic(r: Replica, rps: number): Traffic {
   return t;
 }
 
-async function readyz(r: Replica): Promise<{ code: number; body: { ready: boolean; status: string; checks: Record<string, string> } }> {
+async function readyz(
+  r: Replica,
+): Promise<{ code: number; body: { ready: boolean; status: string; checks: Record<string, string> } }> {
   const res = await http(`${r.adminUrl}/readyz`, { timeoutMs: 2_000 });
-  return { code: res.status, body: JSON.parse(res.text) as { ready: boolean; status: string; checks: Record<string, string> } };
+  return {
+    code: res.status,
+    body: JSON.parse(res.text) as { ready: boolean; status: string; checks: Record<string, string> },
+  };
 }
 
 const rolloutOf = async (r: Replica): Promise<NonNullable<ServiceStatus['rollout']>> => {
@@ -43,10 +66,29 @@ const rolloutOf = async (r: Replica): Promise<NonNullable<ServiceStatus['rollout
 async function startPersistentRedis(): Promise<RedisHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'veer-redis-aof-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+  ];
   const launch = async (): Promise<ChildProcess> => {
     const c = spawnTracked('redis-server', args);
-    await waitFor(() => ping(port, 500), { timeoutMs: 10_000, intervalMs: 50, what: `persistent redis-server on ${port}` });
+    await waitFor(() => ping(port, 500), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: `persistent redis-server on ${port}`,
+    });
     return c;
   };
   let child = await launch();
@@ -78,20 +120,34 @@ async function startPersistentRedis(): Promise<RedisHandle> {
  * Traffic on all three replicas, a rollout at its first step, then Redis killed with SIGKILL for
  * 3 s and restarted (by `store`): checks everything during the outage, returns once it is back.
  */
-async function outage(store: RedisHandle, rs: readonly Replica[], canary: TestUpstream): Promise<{ id: string; loads: Traffic[] }> {
+async function outage(
+  store: RedisHandle,
+  rs: readonly Replica[],
+  canary: TestUpstream,
+): Promise<{ id: string; loads: Traffic[] }> {
   const leader = await waitForLeader(rs);
   const loads = rs.map((r) => traffic(r, 100));
   await waitFor(() => loads.every((t) => t.snapshot().completed >= 50), { timeoutMs: 5_000, what: 'warm-up traffic' });
-  const started = await postJson<{ id: string }>(`${leader.adminUrl}/v1/services/web/rollouts`, { canary: { targets: [canary.address] } });
+  const started = await postJson<{ id: string }>(`${leader.adminUrl}/v1/services/web/rollouts`, {
+    canary: { targets: [canary.address] },
+  });
   expect(started.status, JSON.stringify(started.json)).toBe(201);
   // Every replica routes the canary's 10% before Redis goes.
-  await waitFor(async () => (await Promise.all(rs.map(status))).every((s) => s.weight === 10 && s.pools.canary.targets.length === 1), { timeoutMs: 3_000, what: 'the first step on every replica' });
+  await waitFor(
+    async () =>
+      (await Promise.all(rs.map(status))).every((s) => s.weight === 10 && s.pools.canary.targets.length === 1),
+    { timeoutMs: 3_000, what: 'the first step on every replica' },
+  );
   const atKill = await Promise.all(rs.map(rolloutOf));
 
   await store.kill9();
   const down = loads.map((t) => t.snapshot());
   for (const r of rs) {
-    await waitFor(async () => (await readyz(r)).body.status === 'degraded', { timeoutMs: 5_000, intervalMs: 50, what: `${r.name} /readyz degraded` });
+    await waitFor(async () => (await readyz(r)).body.status === 'degraded', {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      what: `${r.name} /readyz degraded`,
+    });
     const rz = await readyz(r);
     expect(rz.code, r.name).toBe(200);
     expect(rz.body).toMatchObject({ ready: true, status: 'degraded', checks: { store: 'degraded', dataplane: 'ok' } });
@@ -113,19 +169,30 @@ async function outage(store: RedisHandle, rs: readonly Replica[], canary: TestUp
 
   await store.restart();
   const back = Date.now();
-  for (const r of rs) await waitFor(async () => (await readyz(r)).body.status === 'ok', { timeoutMs: 10_000, intervalMs: 50, what: `${r.name} /readyz ok again` });
-  console.info(`[replicas] Redis down ${(upAgain[0]?.elapsedMs ?? 0) - (down[0]?.elapsedMs ?? 0)} ms; every /readyz ok ${Date.now() - back} ms after the restart`);
+  for (const r of rs)
+    await waitFor(async () => (await readyz(r)).body.status === 'ok', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: `${r.name} /readyz ok again`,
+    });
+  console.info(
+    `[replicas] Redis down ${(upAgain[0]?.elapsedMs ?? 0) - (down[0]?.elapsedMs ?? 0)} ms; every /readyz ok ${Date.now() - back} ms after the restart`,
+  );
   return { id: started.json.id, loads };
 }
 
 /** The rollout started before the outage ends `succeeded` everywhere, steps neither repeated nor skipped. */
 async function finishes(rs: readonly Replica[], id: string, canary: TestUpstream, loads: Traffic[]): Promise<void> {
-  await waitFor(async () => (await Promise.all(rs.map(rolloutOf))).every((ro) => isTerminal(ro.phase)), { timeoutMs: 25_000, intervalMs: 200, what: 'the rollout to end after Redis came back' }).catch(
-    async (e: unknown) => {
-      const where = (await Promise.all(rs.map(rolloutOf))).map((ro, i) => `${rs[i]?.name}: ${ro.phase} step ${ro.step} updated ${ro.updatedAt}`);
-      throw new Error(`${e instanceof Error ? e.message : String(e)} (${where.join('; ')})`);
-    },
-  );
+  await waitFor(async () => (await Promise.all(rs.map(rolloutOf))).every((ro) => isTerminal(ro.phase)), {
+    timeoutMs: 25_000,
+    intervalMs: 200,
+    what: 'the rollout to end after Redis came back',
+  }).catch(async (e: unknown) => {
+    const where = (await Promise.all(rs.map(rolloutOf))).map(
+      (ro, i) => `${rs[i]?.name}: ${ro.phase} step ${ro.step} updated ${ro.updatedAt}`,
+    );
+    throw new Error(`${e instanceof Error ? e.message : String(e)} (${where.join('; ')})`);
+  });
   const reports = await Promise.all(loads.map((t) => t.stop()));
   for (const r of rs) {
     const s = await status(r);
@@ -139,7 +206,8 @@ async function finishes(rs: readonly Replica[], id: string, canary: TestUpstream
   }
   const steps = (await allOwnEvents(rs)).filter((e) => e.kind === 'step').map((e) => e.weight);
   expect(steps).toEqual([50, 100]);
-  for (const [i, rep] of reports.entries()) expect(rep.failures, `${rs[i]?.name}: ${JSON.stringify(rep.failureLog.slice(0, 3))}`).toBe(0);
+  for (const [i, rep] of reports.entries())
+    expect(rep.failures, `${rs[i]?.name}: ${JSON.stringify(rep.failureLog.slice(0, 3))}`).toBe(0);
 }
 
 describe('a Redis outage under load', () => {
@@ -148,7 +216,11 @@ describe('a Redis outage under load', () => {
     suite.track(store);
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const rs = await startReplicas({ redisUrl: store.url, prefix: freshPrefix('outage'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({
+      redisUrl: store.url,
+      prefix: freshPrefix('outage'),
+      services: [service('web', [stable.address], [], { rollout: POLICY })],
+    });
     const { id, loads } = await outage(store, rs, canary);
     await finishes(rs, id, canary, loads);
   }, 90_000);
@@ -158,7 +230,11 @@ describe('a Redis outage under load', () => {
   it('the rollout also finishes when Redis comes back empty (restarted without persistence)', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('empty'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({
+      redisUrl: suite.redis.url,
+      prefix: freshPrefix('empty'),
+      services: [service('web', [stable.address], [], { rollout: POLICY })],
+    });
     const { id, loads } = await outage(suite.redis, rs, canary);
     await finishes(rs, id, canary, loads);
   }, 90_000);

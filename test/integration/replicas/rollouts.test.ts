@@ -8,7 +8,18 @@ import { waitFor } from '../../helpers/process.js';
 import { startTraffic, type Traffic } from '../../helpers/traffic.js';
 import { type TestUpstream } from '../../helpers/upstream.js';
 import { service } from '../../helpers/veer.js';
-import { LEASE_TTL_MS, POLICY, allOwnEvents, freshPrefix, ownEvents, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
+import {
+  LEASE_TTL_MS,
+  POLICY,
+  allOwnEvents,
+  freshPrefix,
+  ownEvents,
+  postJson,
+  startReplicas,
+  status,
+  waitForLeader,
+  type Replica,
+} from './harness.js';
 import { useReplicaSuite } from './suite.js';
 
 const suite = useReplicaSuite();
@@ -29,7 +40,9 @@ const terminal = async (r: Replica): Promise<boolean> => {
 const everyFifthFails = (n: number): number => (n % 5 === 0 ? 503 : 200);
 
 async function startRollout(via: Replica, canary: TestUpstream): Promise<string> {
-  const r = await postJson<{ id: string; phase: string; weight: number }>(`${via.adminUrl}/v1/services/web/rollouts`, { canary: { targets: [canary.address] } });
+  const r = await postJson<{ id: string; phase: string; weight: number }>(`${via.adminUrl}/v1/services/web/rollouts`, {
+    canary: { targets: [canary.address] },
+  });
   expect(r.status, JSON.stringify(r.json)).toBe(201);
   expect(r.json).toMatchObject({ phase: 'progressing', weight: 10 });
   return r.json.id;
@@ -41,16 +54,27 @@ describe('a rollout judged by the leader on merged metrics', () => {
   it('a canary failing 20% of requests on traffic spread over three replicas is rolled back exactly once', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary', { status: everyFifthFails });
-    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('merged'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({
+      redisUrl: suite.redis.url,
+      prefix: freshPrefix('merged'),
+      services: [service('web', [stable.address], [], { rollout: POLICY })],
+    });
     const leader = await waitForLeader(rs);
     const [viaFollower] = rs.filter((r) => r !== leader) as [Replica];
     // The leader itself sees a trickle: alone it would never have enough canary data to judge, so a
     // verdict on more canary requests than it ever proxied can only come from the merged windows.
     const loads = new Map(rs.map((r) => [r, traffic(r, r === leader ? 10 : 150)]));
-    await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 20), { timeoutMs: 5_000, what: 'warm-up traffic on every replica' });
+    await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 20), {
+      timeoutMs: 5_000,
+      what: 'warm-up traffic on every replica',
+    });
     const id = await startRollout(viaFollower, canary);
 
-    await waitFor(async () => (await Promise.all(rs.map(terminal))).every(Boolean), { timeoutMs: 20_000, intervalMs: 100, what: 'the rollout to end on every replica' });
+    await waitFor(async () => (await Promise.all(rs.map(terminal))).every(Boolean), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      what: 'the rollout to end on every replica',
+    });
     const reports = new Map(await Promise.all([...loads].map(async ([r, t]) => [r, await t.stop()] as const)));
 
     for (const r of rs) {
@@ -88,7 +112,8 @@ describe('a rollout judged by the leader on merged metrics', () => {
     expect(all.find((e) => e.kind === 'rolling-back')?.by).toBe(leader.name);
     expect(new Set(all.filter((e) => e.rolloutId !== null).map((e) => e.rolloutId))).toEqual(new Set([id]));
     // The leader's own log has the decision; the followers' own logs have no decision of their own.
-    for (const r of rs.filter((x) => x !== leader)) expect((await ownEvents(r)).map((e) => e.kind)).not.toContain('analysis');
+    for (const r of rs.filter((x) => x !== leader))
+      expect((await ownEvents(r)).map((e) => e.kind)).not.toContain('analysis');
 
     // The canary is gone from every data plane.
     const hits = canary.hits;
@@ -105,16 +130,27 @@ describe('leader failover', () => {
   it('kill -9 of the leader mid-rollout: another replica takes over within the lease TTL and finishes the rollout', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('failover'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({
+      redisUrl: suite.redis.url,
+      prefix: freshPrefix('failover'),
+      services: [service('web', [stable.address], [], { rollout: POLICY })],
+    });
     const leader = await waitForLeader(rs);
     const survivors = rs.filter((r) => r !== leader);
     const loads = new Map(rs.map((r) => [r, traffic(r, 100)]));
-    await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 50), { timeoutMs: 5_000, what: 'warm-up traffic on every replica' });
+    await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 50), {
+      timeoutMs: 5_000,
+      what: 'warm-up traffic on every replica',
+    });
     const id = await startRollout(survivors[0] as Replica, canary);
 
     // Kill at step 1 (50%): one step behind it, one ahead. The leader's own events are read just
     // before: the next step is a whole stepInterval and a merged analysis away.
-    await waitFor(async () => (await status(leader)).rollout?.step === 1, { timeoutMs: 15_000, intervalMs: 20, what: 'the leader to reach step 1' });
+    await waitFor(async () => (await status(leader)).rollout?.step === 1, {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+      what: 'the leader to reach step 1',
+    });
     const leaderEvents = (await ownEvents(leader)).map((e) => ({ ...e, by: leader.name }));
     await loads.get(leader)?.stop();
     const before = await Promise.all(survivors.map((r) => loads.get(r)?.snapshot()));
@@ -123,12 +159,18 @@ describe('leader failover', () => {
 
     const next = await waitForLeader(survivors, 10_000);
     const takeoverMs = Date.now() - killedAt;
-    console.info(`[replicas] leader ${leader.name} killed; ${next.name} leads after ${takeoverMs} ms (lease TTL ${LEASE_TTL_MS} ms)`);
+    console.info(
+      `[replicas] leader ${leader.name} killed; ${next.name} leads after ${takeoverMs} ms (lease TTL ${LEASE_TTL_MS} ms)`,
+    );
     // Redis expires the dead leader's key at most one TTL after its last renewal; the others try
     // every TTL/3. The margin covers that and timer lateness on a busy 2-core machine.
     expect(takeoverMs).toBeLessThanOrEqual(LEASE_TTL_MS + 1_000);
 
-    await waitFor(async () => (await Promise.all(survivors.map(terminal))).every(Boolean), { timeoutMs: 20_000, intervalMs: 100, what: 'the rollout to end on the survivors' });
+    await waitFor(async () => (await Promise.all(survivors.map(terminal))).every(Boolean), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      what: 'the rollout to end on the survivors',
+    });
     for (const r of survivors) {
       const s = await status(r);
       expect(s.rollout?.id, r.name).toBe(id);
@@ -140,7 +182,9 @@ describe('leader failover', () => {
       ).toEqual([canary.address]);
       expect(s.pools.canary.targets, r.name).toEqual([]);
     }
-    const all = [...leaderEvents, ...(await allOwnEvents(survivors))].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    const all = [...leaderEvents, ...(await allOwnEvents(survivors))].sort(
+      (a, b) => Date.parse(a.at) - Date.parse(b.at),
+    );
     const summary = all
       .filter((e) => e.kind !== 'analysis')
       .map((e) => `${e.by}:${e.kind}${e.kind === 'step' ? `@${e.weight}` : ''}`)
@@ -155,7 +199,8 @@ describe('leader failover', () => {
       summary,
     ).toEqual([leader.name, next.name]);
     const kinds = all.map((e) => e.kind);
-    for (const k of ['started', 'canary-ready', 'promoting', 'succeeded']) expect(count(kinds, k), `${k} in ${summary}`).toBe(1);
+    for (const k of ['started', 'canary-ready', 'promoting', 'succeeded'])
+      expect(count(kinds, k), `${k} in ${summary}`).toBe(1);
     expect(kinds, summary).not.toContain('rolling-back');
 
     // The survivors' clients saw nothing of the failover.

@@ -31,7 +31,10 @@ async function seen(r: Replica, weight: number, pool: string, since: number): Pr
     }
     return Number.POSITIVE_INFINITY;
   };
-  const [adminMs, dataMs] = await Promise.all([poll(async () => (await status(r)).weight === weight), poll(async () => (await http(r.dataUrl, { timeoutMs: 1_000 })).headers['x-upstream'] === pool)]);
+  const [adminMs, dataMs] = await Promise.all([
+    poll(async () => (await status(r)).weight === weight),
+    poll(async () => (await http(r.dataUrl, { timeoutMs: 1_000 })).headers['x-upstream'] === pool),
+  ]);
   return { adminMs, dataMs };
 }
 
@@ -39,11 +42,11 @@ describe('routing shared by three replicas', () => {
   it('a shift through replica A reaches B and C data planes within 200 ms', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
-    const [a, b, c] = (await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('route'), services: [service('web', [stable.address], [canary.address], { rollout: POLICY })] })) as [
-      Replica,
-      Replica,
-      Replica,
-    ];
+    const [a, b, c] = (await startReplicas({
+      redisUrl: suite.redis.url,
+      prefix: freshPrefix('route'),
+      services: [service('web', [stable.address], [canary.address], { rollout: POLICY })],
+    })) as [Replica, Replica, Replica];
     for (const r of [a, b, c]) expect((await http(r.dataUrl)).headers['x-upstream']).toBe('stable');
 
     // 100% and 0% make every single request a witness of the split: no sampling needed.
@@ -60,10 +63,13 @@ describe('routing shared by three replicas', () => {
         worst.adminMs = Math.max(worst.adminMs, s.adminMs);
         worst.dataMs = Math.max(worst.dataMs, s.dataMs);
       }
-      rounds.push(`${weight}%: B admin ${onB.adminMs.toFixed(0)} data ${onB.dataMs.toFixed(0)}, C admin ${onC.adminMs.toFixed(0)} data ${onC.dataMs.toFixed(0)} ms`);
+      rounds.push(
+        `${weight}%: B admin ${onB.adminMs.toFixed(0)} data ${onB.dataMs.toFixed(0)}, C admin ${onC.adminMs.toFixed(0)} data ${onC.dataMs.toFixed(0)} ms`,
+      );
       // Once there, it stays there: a later re-read must not bring an older table back.
       for (const r of [a, b, c]) {
-        for (let i = 0; i < 5; i++) expect((await http(r.dataUrl)).headers['x-upstream'], `${r.name} after ${weight}%`).toBe(pool);
+        for (let i = 0; i < 5; i++)
+          expect((await http(r.dataUrl)).headers['x-upstream'], `${r.name} after ${weight}%`).toBe(pool);
       }
     }
     console.info(`[replicas] shift propagation (after the shift returned): ${rounds.join('; ')}`);
@@ -81,23 +87,35 @@ interface Run {
 function veerCli(args: string[]): Promise<Run> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: 20_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { cwd: ROOT, env, timeout: 20_000, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 describe('cluster view', () => {
   it('every replica lists all three and names the same leader; `veer status` shows the replicas', async () => {
     const stable = await upstream('stable');
-    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix: freshPrefix('view'), services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({
+      redisUrl: suite.redis.url,
+      prefix: freshPrefix('view'),
+      services: [service('web', [stable.address], [], { rollout: POLICY })],
+    });
     const ids = rs.map((r) => r.id).sort();
     expect(new Set(ids).size).toBe(3);
 
     // The view is refreshed from Redis once a second: wait (bounded) until every replica has seen all.
     const deadline = Date.now() + 6_000;
     let views = await Promise.all(rs.map((r) => cluster(r)));
-    while (Date.now() < deadline && !views.every((v) => v.replicas.length === 3 && v.leader !== null && v.leader === views[0]?.leader)) {
+    while (
+      Date.now() < deadline &&
+      !views.every((v) => v.replicas.length === 3 && v.leader !== null && v.leader === views[0]?.leader)
+    ) {
       await sleep(100);
       views = await Promise.all(rs.map((r) => cluster(r)));
     }

@@ -8,7 +8,18 @@ import { isTerminal } from '../../../src/domain/rollout.js';
 import { sleep, waitFor } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
 import { service } from '../../helpers/veer.js';
-import { LEASE_TTL_MS, POLICY, cluster, freshPrefix, ownEvents, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
+import {
+  LEASE_TTL_MS,
+  POLICY,
+  cluster,
+  freshPrefix,
+  ownEvents,
+  postJson,
+  startReplicas,
+  status,
+  waitForLeader,
+  type Replica,
+} from './harness.js';
 import { useReplicaSuite } from './suite.js';
 import { clientPortsOf, hashWrites, monitor, portOf } from './redis-watch.js';
 
@@ -25,16 +36,29 @@ describe('a stale leader', () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
     const prefix = freshPrefix('stale');
-    const rs = await startReplicas({ redisUrl: suite.redis.url, prefix, services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const rs = await startReplicas({
+      redisUrl: suite.redis.url,
+      prefix,
+      services: [service('web', [stable.address], [], { rollout: POLICY })],
+    });
     const old = await waitForLeader(rs);
     const others = rs.filter((r) => r !== old);
     const loads = new Map(rs.map((r) => [r, startTraffic({ url: r.dataUrl, rps: 100, maxMs: 60_000 })]));
     for (const l of loads.values()) suite.track(l);
-    await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 50), { timeoutMs: 5_000, what: 'warm-up traffic' });
-    const started = await postJson<{ id: string }>(`${others[0]?.adminUrl}/v1/services/web/rollouts`, { canary: { targets: [canary.address] } });
+    await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 50), {
+      timeoutMs: 5_000,
+      what: 'warm-up traffic',
+    });
+    const started = await postJson<{ id: string }>(`${others[0]?.adminUrl}/v1/services/web/rollouts`, {
+      canary: { targets: [canary.address] },
+    });
     expect(started.status, JSON.stringify(started.json)).toBe(201);
     // Frozen while it is really driving the rollout: it has analysed at least once, timers armed.
-    await waitFor(async () => (await ownEvents(old)).some((e) => e.kind === 'analysis'), { timeoutMs: 10_000, intervalMs: 50, what: 'a first analysis by the leader' });
+    await waitFor(async () => (await ownEvents(old)).some((e) => e.kind === 'analysis'), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: 'a first analysis by the leader',
+    });
 
     const mon = await monitor(suite.redis.port);
     suite.track(mon);
@@ -60,7 +84,11 @@ describe('a stale leader', () => {
       views.push(await cluster(old));
       await sleep(50);
     }
-    await waitFor(async () => (await Promise.all(rs.map(terminal))).every(Boolean), { timeoutMs: 25_000, intervalMs: 100, what: 'the rollout to end on every replica' });
+    await waitFor(async () => (await Promise.all(rs.map(terminal))).every(Boolean), {
+      timeoutMs: 25_000,
+      intervalMs: 100,
+      what: 'the rollout to end on every replica',
+    });
     for (const p of await clientPortsOf(old.pid, suite.redis.port)) oldPorts.add(p);
     const nextPorts = await clientPortsOf(next.pid, suite.redis.port);
     mon.stop();
@@ -70,11 +98,18 @@ describe('a stale leader', () => {
     const stateKey = (k: string): string => `${prefix}:{${prefix}}:state:${k}`;
     const writes = hashWrites(mon.lines).filter((w) => w.at >= resumedAt && w.key.startsWith(stateKey('')));
     const rolloutWrites = writes.filter((w) => w.key === stateKey('rollout/web'));
-    const byOld = writes.filter((w) => oldPorts.has(portOf(w.client))).map((w) => `${w.key.slice(w.key.indexOf(':state:') + 1)} at +${Math.round(w.at - resumedAt)} ms`);
+    const byOld = writes
+      .filter((w) => oldPorts.has(portOf(w.client)))
+      .map((w) => `${w.key.slice(w.key.indexOf(':state:') + 1)} at +${Math.round(w.at - resumedAt)} ms`);
     const scripted = (l: { args: string[] }): boolean => ['eval', 'evalsha'].includes((l.args[0] ?? '').toLowerCase());
-    const attempts = mon.lines.filter((l) => l.at >= resumedAt && oldPorts.has(portOf(l.client)) && scripted(l) && l.args.includes(stateKey('rollout/web'))).length;
+    const attempts = mon.lines.filter(
+      (l) =>
+        l.at >= resumedAt && oldPorts.has(portOf(l.client)) && scripted(l) && l.args.includes(stateKey('rollout/web')),
+    ).length;
     const after = await ownEvents(old);
-    const late = after.filter((e) => Date.parse(e.at) >= resumedAt).map((e) => `${e.kind} +${Date.parse(e.at) - resumedAt} ms: ${e.message}`);
+    const late = after
+      .filter((e) => Date.parse(e.at) >= resumedAt)
+      .map((e) => `${e.kind} +${Date.parse(e.at) - resumedAt} ms: ${e.message}`);
     const named = views.map((v) => (v.leader === old.id ? 'itself' : v.leader === next.id ? 'new' : String(v.leader)));
     console.info(
       `[replicas] stale leader ${old.name}: ${next.name} leads ${takeoverMs} ms after SIGSTOP; after SIGCONT: ${attempts} rollout write attempt(s) by it, ` +

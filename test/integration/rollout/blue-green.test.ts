@@ -11,11 +11,21 @@ import { admin, http, service, useHarness, waitFor, type TestVeer } from '../../
 const h = useHarness();
 
 // maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see canary.test.ts).
-const POLICY = { strategy: 'blue-green', stepInterval: '1s', rollbackWindow: '2s', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s', maxLatencyRatio: 5 };
+const POLICY = {
+  strategy: 'blue-green',
+  stepInterval: '1s',
+  rollbackWindow: '2s',
+  analysisInterval: '250ms',
+  minRequests: 20,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
 const RPS = 150;
 
-const status = async (v: TestVeer): Promise<ServiceStatus> => (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
-const events = async (v: TestVeer): Promise<RolloutEvent[]> => (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
+const status = async (v: TestVeer): Promise<ServiceStatus> =>
+  (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
+const events = async (v: TestVeer): Promise<RolloutEvent[]> =>
+  (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
 const milestones = (es: RolloutEvent[]): string[] => es.filter((e) => e.kind !== 'analysis').map((e) => e.kind);
 const ids = (s: ServiceStatus, pool: 'stable' | 'canary'): string[] => s.pools[pool].targets.map((t) => t.id);
 
@@ -33,7 +43,12 @@ async function answers(v: TestVeer, n: number, headers: Record<string, string> =
 }
 
 async function startBlueGreen(v: TestVeer, green: string): Promise<void> {
-  const r = await admin<{ phase: string; step: number; weight: number; strategy: string }>(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [green] } });
+  const r = await admin<{ phase: string; step: number; weight: number; strategy: string }>(
+    v,
+    'POST',
+    '/v1/services/web/rollouts',
+    { canary: { targets: [green] } },
+  );
   expect(r.status, JSON.stringify(r.json)).toBe(201);
   expect(r.json).toMatchObject({ strategy: 'blue-green', phase: 'progressing', step: 0, weight: 0 });
 }
@@ -46,7 +61,10 @@ describe('blue-green rollout', () => {
   it('previews through the header only, switches all traffic at once, then removes the old pool', async () => {
     const blue = await h.upstream('blue');
     const green = await h.upstream('green');
-    const v = await h.veer({ services: [service('web', [blue.address], [], { rollout: POLICY })], proxy: { overrideHeader: 'x-veer-pool' } });
+    const v = await h.veer({
+      services: [service('web', [blue.address], [], { rollout: POLICY })],
+      proxy: { overrideHeader: 'x-veer-pool' },
+    });
     await startBlueGreen(v, green.address);
 
     // Preview: ordinary clients stay on blue; only the override header reaches green.

@@ -12,11 +12,20 @@ const h = useHarness();
 // maxLatencyRatio 5 (default 1.5): upstreams here answer in ~1 ms, so a CPU hiccup on this shared
 // machine is a several-fold p99 jump; at 100% the canary's p99 is held against the stable's p99 from
 // *before* (no concurrent stable traffic), which such noise can exceed for many seconds.
-const POLICY = { steps: [10, 50, 100], stepInterval: '1s', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s', maxLatencyRatio: 5 };
+const POLICY = {
+  steps: [10, 50, 100],
+  stepInterval: '1s',
+  analysisInterval: '250ms',
+  minRequests: 20,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
 const RPS = 200;
 
-const status = async (v: TestVeer): Promise<ServiceStatus> => (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
-const events = async (v: TestVeer): Promise<RolloutEvent[]> => (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
+const status = async (v: TestVeer): Promise<ServiceStatus> =>
+  (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
+const events = async (v: TestVeer): Promise<RolloutEvent[]> =>
+  (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
 const milestones = (es: RolloutEvent[]): string[] => es.filter((e) => e.kind !== 'analysis').map((e) => e.kind);
 const ids = (s: ServiceStatus, pool: 'stable' | 'canary'): string[] => s.pools[pool].targets.map((t) => t.id);
 const terminal = async (v: TestVeer): Promise<boolean> => {
@@ -32,8 +41,16 @@ function traffic(v: TestVeer, maxMs: number, extra: { until?: () => Promise<bool
   return t;
 }
 
-async function startRollout(v: TestVeer, target: string, overrides: Record<string, unknown> = {}, firstWeight = 10): Promise<void> {
-  const r = await admin<{ phase: string; weight: number }>(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [target] }, rollout: overrides });
+async function startRollout(
+  v: TestVeer,
+  target: string,
+  overrides: Record<string, unknown> = {},
+  firstWeight = 10,
+): Promise<void> {
+  const r = await admin<{ phase: string; weight: number }>(v, 'POST', '/v1/services/web/rollouts', {
+    canary: { targets: [target] },
+    rollout: overrides,
+  });
   expect(r.status, JSON.stringify(r.json)).toBe(201);
   expect(r.json).toMatchObject({ phase: 'progressing', weight: firstWeight });
 }
@@ -67,7 +84,8 @@ describe('canary rollout with real traffic', () => {
     expect(milestones(es)).toEqual(['started', 'canary-ready', 'step', 'step', 'promoting', 'succeeded']);
     expect(es.filter((e) => e.kind === 'step').map((e) => e.weight)).toEqual([50, 100]);
     // Each step was earned by an analysis of the traffic, not by the clock alone.
-    for (const e of es.filter((x) => x.kind === 'step' || x.kind === 'promoting')) expect(e.message).toMatch(/analysis passed/);
+    for (const e of es.filter((x) => x.kind === 'step' || x.kind === 'promoting'))
+      expect(e.message).toMatch(/analysis passed/);
     expect(new Set(es.map((e) => e.rolloutId)).size).toBe(1);
 
     // The old stable pool is gone: more traffic reaches only the promoted pool.
@@ -84,7 +102,11 @@ describe('canary rollout with real traffic', () => {
     // pool when the operator promotes, and they must all be answered.
     const stable = await h.upstream('stable', { delayMs: 150 });
     const canary = await h.upstream('canary', { delayMs: 150 });
-    const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: { ...POLICY, steps: [50, 100], stepInterval: '1m' } })] });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.address], [], { rollout: { ...POLICY, steps: [50, 100], stepInterval: '1m' } }),
+      ],
+    });
     const t = traffic(v, 20_000, { until: () => terminal(v) });
     await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
     await startRollout(v, canary.address, {}, 50);
@@ -146,7 +168,9 @@ describe('canary rollout with real traffic', () => {
   it('with retryCanaryOnStable the same failing canary costs clients (almost) nothing', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { status: everyFifthFails });
-    const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: { ...POLICY, retryCanaryOnStable: true } })] });
+    const v = await h.veer({
+      services: [service('web', [stable.address], [], { rollout: { ...POLICY, retryCanaryOnStable: true } })],
+    });
     const t = traffic(v, 15_000, { until: () => terminal(v) });
     await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
     await startRollout(v, canary.address);
@@ -180,7 +204,9 @@ describe('canary rollout with real traffic', () => {
   it('a canary 300 ms slower than stable is rolled back on latency', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { delayMs: 300 });
-    const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: { ...POLICY, maxLatencyRatio: 1.5 } })] });
+    const v = await h.veer({
+      services: [service('web', [stable.address], [], { rollout: { ...POLICY, maxLatencyRatio: 1.5 } })],
+    });
     const t = traffic(v, 15_000, { until: () => terminal(v) });
     // The stable p99 reference needs ≥ 100 samples before the relative latency check can judge.
     await waitFor(() => t.snapshot().completed >= 300, 'warm-up traffic');

@@ -11,10 +11,19 @@ import { admin, service, useHarness, waitFor, type TestVeer } from '../../helper
 const h = useHarness();
 
 // maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see canary.test.ts).
-const POLICY = { steps: [10, 50, 100], stepInterval: '1s', analysisInterval: '250ms', minRequests: 40, drainTimeout: '2s', maxLatencyRatio: 5 };
+const POLICY = {
+  steps: [10, 50, 100],
+  stepInterval: '1s',
+  analysisInterval: '250ms',
+  minRequests: 40,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
 
-const status = async (v: TestVeer): Promise<ServiceStatus> => (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
-const events = async (v: TestVeer): Promise<RolloutEvent[]> => (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
+const status = async (v: TestVeer): Promise<ServiceStatus> =>
+  (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
+const events = async (v: TestVeer): Promise<RolloutEvent[]> =>
+  (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
 const canaryTargets = (s: ServiceStatus): string[] => s.pools.canary.targets.map((t) => t.id);
 const kinds = (es: RolloutEvent[]): string[] => es.map((e) => e.kind);
 const everyFifthFails = (n: number): number => (n % 5 === 0 ? 503 : 200);
@@ -40,7 +49,12 @@ describe('an incident on both pools', () => {
     await startRollout(v, canary.address);
 
     // Several whole-second analyses, each with ~20 canary and ~180 stable requests.
-    await waitFor(async () => (await events(v)).filter((e) => e.kind === 'analysis').length >= 3, 'three analyses', 8_000, 50);
+    await waitFor(
+      async () => (await events(v)).filter((e) => e.kind === 'analysis').length >= 3,
+      'three analyses',
+      8_000,
+      50,
+    );
     const s = await status(v);
     const report = await t.stop();
     expect(report.byUpstream.canary ?? 0).toBeGreaterThanOrEqual(40);
@@ -67,7 +81,9 @@ describe('trickle traffic below minRequests', () => {
   it('holds as inconclusive, then pauses at the progress deadline; never promoted', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary');
-    const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: { ...POLICY, progressDeadline: '3s' } })] });
+    const v = await h.veer({
+      services: [service('web', [stable.address], [], { rollout: { ...POLICY, progressDeadline: '3s' } })],
+    });
     // 10 req/s at 10%: about one canary request a second, far below 40 per step.
     const t = traffic(v, 10, 10_000, async () => (await status(v)).rollout?.phase === 'paused');
     const started = Date.now();
@@ -104,7 +120,13 @@ describe('trickle traffic below minRequests', () => {
   it('with onDeadline: rollback, rolls back at the deadline instead', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary');
-    const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: { ...POLICY, progressDeadline: '3s', onDeadline: 'rollback' } })] });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.address], [], {
+          rollout: { ...POLICY, progressDeadline: '3s', onDeadline: 'rollback' },
+        }),
+      ],
+    });
     const t = traffic(v, 10, 10_000, async () => {
       const r = (await status(v)).rollout;
       return r !== null && isTerminal(r.phase);
@@ -129,13 +151,22 @@ describe('trickle traffic below minRequests', () => {
   it('traffic that stops after a passed step leaves nothing to judge: no promotion on stale data', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary');
-    const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: { ...POLICY, minRequests: 20 } })] });
+    const v = await h.veer({
+      services: [service('web', [stable.address], [], { rollout: { ...POLICY, minRequests: 20 } })],
+    });
     const t = traffic(v, 200, 15_000, async () => (await status(v)).rollout?.step === 1);
     await startRollout(v, canary.address);
     expect((await t.done).stoppedBy).toBe('predicate');
 
     // Silence for well over a step interval: each analysis sees an empty step window.
-    await waitFor(async () => (await events(v)).filter((e) => e.kind === 'analysis' && /not enough data: canary served 0 /.test(e.message)).length >= 2, 'two empty analyses', 6_000, 50);
+    await waitFor(
+      async () =>
+        (await events(v)).filter((e) => e.kind === 'analysis' && /not enough data: canary served 0 /.test(e.message))
+          .length >= 2,
+      'two empty analyses',
+      6_000,
+      50,
+    );
     const s = await status(v);
     expect(s.rollout?.phase).toBe('progressing');
     expect(s.rollout?.step).toBe(1);

@@ -10,7 +10,13 @@ import { admin, service, useHarness, waitFor, type TestVeer } from '../../helper
 
 const h = useHarness();
 
-const POLICY = { steps: [10, 50, 100], stepInterval: '1m', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s' };
+const POLICY = {
+  steps: [10, 50, 100],
+  stepInterval: '1m',
+  analysisInterval: '250ms',
+  minRequests: 20,
+  drainTimeout: '2s',
+};
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -23,10 +29,13 @@ interface Rollout {
   reason: string | null;
 }
 
-const status = async (v: TestVeer): Promise<ServiceStatus> => (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
-const events = async (v: TestVeer): Promise<RolloutEvent[]> => (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
+const status = async (v: TestVeer): Promise<ServiceStatus> =>
+  (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
+const events = async (v: TestVeer): Promise<RolloutEvent[]> =>
+  (await admin<{ events: RolloutEvent[] }>(v, 'GET', '/v1/services/web/events?limit=1000')).json.events;
 const milestones = (es: RolloutEvent[]): string[] => es.filter((e) => e.kind !== 'analysis').map((e) => e.kind);
-const act = (v: TestVeer, action: string, body?: unknown) => admin<Rollout & ErrorBody>(v, 'POST', `/v1/services/web/rollout/${action}`, body);
+const act = (v: TestVeer, action: string, body?: unknown) =>
+  admin<Rollout & ErrorBody>(v, 'POST', `/v1/services/web/rollout/${action}`, body);
 const phaseIs = (v: TestVeer, phase: string) => async () => (await status(v)).rollout?.phase === phase;
 
 async function setup(): Promise<{ v: TestVeer; stable: string; canary: string }> {
@@ -37,7 +46,10 @@ async function setup(): Promise<{ v: TestVeer; stable: string; canary: string }>
 }
 
 async function start(v: TestVeer, target: string): Promise<Rollout> {
-  const r = await admin<Rollout>(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [target] }, rollout: {} });
+  const r = await admin<Rollout>(v, 'POST', '/v1/services/web/rollouts', {
+    canary: { targets: [target] },
+    rollout: {},
+  });
   expect(r.status, JSON.stringify(r.json)).toBe(201);
   return r.json;
 }
@@ -86,7 +98,15 @@ describe('manual control of a running rollout', () => {
       expect(r.status, action).toBe(409);
       expect(r.json.error.message, action).toMatch(/phase is succeeded/);
     }
-    expect(milestones(await events(v))).toEqual(['started', 'canary-ready', 'step', 'paused', 'resumed', 'promoting', 'succeeded']);
+    expect(milestones(await events(v))).toEqual([
+      'started',
+      'canary-ready',
+      'step',
+      'paused',
+      'resumed',
+      'promoting',
+      'succeeded',
+    ]);
   });
 
   it('abort rolls back to weight 0 and removes the canary; the rollout is then over', async () => {

@@ -17,7 +17,14 @@ const h = useHarness();
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 // maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see canary.test.ts).
-const POLICY = { steps: [10, 20, 30, 50, 100], stepInterval: '1500ms', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s', maxLatencyRatio: 5 };
+const POLICY = {
+  steps: [10, 20, 30, 50, 100],
+  stepInterval: '1500ms',
+  analysisInterval: '250ms',
+  minRequests: 20,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
 
 interface Veer {
   child: ChildProcess;
@@ -26,7 +33,10 @@ interface Veer {
 
 function spawnVeer(config: string): Veer {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', config], { cwd: ROOT, env });
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', config], {
+    cwd: ROOT,
+    env,
+  });
   let out = '';
   const keep = (c: Buffer): void => {
     out = (out + c.toString()).slice(-4_000);
@@ -64,9 +74,14 @@ describe('restart in the middle of a rollout', () => {
     const dataUrl = `http://127.0.0.1:${dataPort}`;
     const adminUrl = `http://127.0.0.1:${adminPort}`;
     const status = (): Promise<ServiceStatus> => getJson<ServiceStatus>(`${adminUrl}/v1/services/web`);
-    const events = async (): Promise<RolloutEvent[]> => (await getJson<{ events: RolloutEvent[] }>(`${adminUrl}/v1/services/web/events?limit=1000`)).events;
+    const events = async (): Promise<RolloutEvent[]> =>
+      (await getJson<{ events: RolloutEvent[] }>(`${adminUrl}/v1/services/web/events?limit=1000`)).events;
     const ready = async (v: Veer): Promise<void> => {
-      await waitFor(async () => (await http(`${adminUrl}/readyz`, { timeoutMs: 1_000 })).status === 200, { timeoutMs: 20_000, intervalMs: 100, what: `veer ready (${v.output()})` });
+      await waitFor(async () => (await http(`${adminUrl}/readyz`, { timeoutMs: 1_000 })).status === 200, {
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        what: `veer ready (${v.output()})`,
+      });
     };
 
     const first = spawnVeer(config);
@@ -105,7 +120,14 @@ describe('restart in the middle of a rollout', () => {
     const second = spawnVeer(config);
     await ready(second);
     const resumed = await status();
-    expect(resumed.rollout).toMatchObject({ id, phase: 'progressing', step: 2, weight: 30, startedAt: killedAt?.rollout?.startedAt, stepStartedAt: killedAt?.rollout?.stepStartedAt });
+    expect(resumed.rollout).toMatchObject({
+      id,
+      phase: 'progressing',
+      step: 2,
+      weight: 30,
+      startedAt: killedAt?.rollout?.startedAt,
+      stepStartedAt: killedAt?.rollout?.stepStartedAt,
+    });
     expect(resumed.weight).toBe(30);
     expect(resumed.pools.canary.targets.map((t) => t.id)).toEqual([canary.address]);
     expect(resumed.pools.stable.targets.map((t) => t.id)).toEqual([stable.address]);
@@ -130,9 +152,17 @@ describe('restart in the middle of a rollout', () => {
     expect(done.pools.canary.targets).toEqual([]);
     // The restarted process saw only what came after step 3: steps 4 and 5, then the promotion.
     const es = await events();
-    expect(es.filter((e) => e.kind !== 'analysis').map((e) => e.kind)).toEqual(['step', 'step', 'promoting', 'succeeded']);
+    expect(es.filter((e) => e.kind !== 'analysis').map((e) => e.kind)).toEqual([
+      'step',
+      'step',
+      'promoting',
+      'succeeded',
+    ]);
     expect(es.filter((e) => e.kind === 'step').map((e) => e.weight)).toEqual([50, 100]);
-    expect(es.filter((e) => e.kind === 'step').map((e) => e.message)).toEqual([expect.stringMatching(/^step 4\/5/), expect.stringMatching(/^step 5\/5/)]);
+    expect(es.filter((e) => e.kind === 'step').map((e) => e.message)).toEqual([
+      expect.stringMatching(/^step 4\/5/),
+      expect.stringMatching(/^step 5\/5/),
+    ]);
     expect(new Set(es.map((e) => e.rolloutId))).toEqual(new Set([id]));
   }, 60_000);
 });

@@ -34,7 +34,13 @@ describe('traffic generator', () => {
   it('stops as soon as the predicate holds, and snapshots diff into stretches', async () => {
     const u = await h.upstream('one');
     let calls = 0;
-    const t = startTraffic({ url: `http://${u.address}`, rps: 100, maxMs: 5_000, pollMs: 20, until: () => ++calls >= 10 });
+    const t = startTraffic({
+      url: `http://${u.address}`,
+      rps: 100,
+      maxMs: 5_000,
+      pollMs: 20,
+      until: () => ++calls >= 10,
+    });
     h.defer(() => t.stop());
     const mid = t.snapshot();
     const r = await t.done;
@@ -61,7 +67,12 @@ describe('traffic generator', () => {
 
   it('rejects when the predicate throws, after stopping', async () => {
     const u = await h.upstream('one');
-    const t = startTraffic({ url: `http://${u.address}`, rps: 50, maxMs: 5_000, until: () => Promise.reject(new Error('status probe failed')) });
+    const t = startTraffic({
+      url: `http://${u.address}`,
+      rps: 50,
+      maxMs: 5_000,
+      until: () => Promise.reject(new Error('status probe failed')),
+    });
     await expect(t.done).rejects.toThrow('status probe failed');
     const hits = u.hits;
     await new Promise((r) => setTimeout(r, 100));

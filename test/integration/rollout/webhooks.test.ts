@@ -15,7 +15,14 @@ import { admin, service, useHarness, waitFor, type RawServer, type TestVeer } fr
 const h = useHarness();
 
 // maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see canary.test.ts).
-const POLICY = { steps: [10, 50, 100], stepInterval: '1s', analysisInterval: '250ms', minRequests: 20, drainTimeout: '2s', maxLatencyRatio: 5 };
+const POLICY = {
+  steps: [10, 50, 100],
+  stepInterval: '1s',
+  analysisInterval: '250ms',
+  minRequests: 20,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
 
 interface Hook {
   server: RawServer;
@@ -41,7 +48,13 @@ async function hook(mode: 'ok' | 'hang'): Promise<Hook> {
 /** The harness has no notifications section, so veer is started here with the same loopback setup. */
 async function veerWithHooks(stable: string, hooks: Array<Record<string, unknown>>): Promise<TestVeer> {
   const parsed = parseConfigObject(
-    { listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, state: { store: 'memory' }, notifications: { webhooks: hooks }, services: [service('web', [stable], [], { rollout: POLICY })] },
+    {
+      listen: '127.0.0.1:0',
+      admin: { listen: '127.0.0.1:0' },
+      state: { store: 'memory' },
+      notifications: { webhooks: hooks },
+      services: [service('web', [stable], [], { rollout: POLICY })],
+    },
     {},
   );
   if (!parsed.ok) throw parsed.error;
@@ -72,7 +85,15 @@ async function rollOut(v: TestVeer, canary: string): Promise<{ id: string; ms: n
   const r = await admin<{ id: string }>(v, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary] } });
   expect(r.status).toBe(201);
   const why = async (): Promise<string> =>
-    (await admin<{ events: Array<{ at: string; kind: string; message: string }> }>(v, 'GET', '/v1/services/web/events?limit=50')).json.events.map((e) => `${e.at} ${e.kind} ${e.message}`).join('\n');
+    (
+      await admin<{ events: Array<{ at: string; kind: string; message: string }> }>(
+        v,
+        'GET',
+        '/v1/services/web/events?limit=50',
+      )
+    ).json.events
+      .map((e) => `${e.at} ${e.kind} ${e.message}`)
+      .join('\n');
   const report = await t.done;
   expect(report.stoppedBy, report.stoppedBy === 'predicate' ? '' : await why()).toBe('predicate');
   return { id: r.json.id, ms: Date.now() - started };
@@ -85,7 +106,11 @@ describe('webhook notifications', () => {
     const receiver = await hook('ok');
     const v = await veerWithHooks(stable.address, [{ url: receiver.url }]);
     // Healthy until it reaches 50%, then every 5th request fails.
-    const broken = waitFor(() => receiver.posts.some((p) => p.body.event === 'step'), 'the first step webhook', 10_000).then(() => canary.behave({ status: (n) => (n % 5 === 0 ? 503 : 200) }));
+    const broken = waitFor(
+      () => receiver.posts.some((p) => p.body.event === 'step'),
+      'the first step webhook',
+      10_000,
+    ).then(() => canary.behave({ status: (n) => (n % 5 === 0 ? 503 : 200) }));
     const { id } = await rollOut(v, canary.address);
     await broken;
     await waitFor(() => receiver.posts.some((p) => p.body.event === 'rolled-back'), 'the rolled-back webhook', 5_000);
@@ -107,7 +132,10 @@ describe('webhook notifications', () => {
     const canary = await h.upstream('canary');
     const hung = await hook('hang');
     const receiver = await hook('ok');
-    const v = await veerWithHooks(stable.address, [{ url: hung.url, timeout: '60s', retries: 0 }, { url: receiver.url }]);
+    const v = await veerWithHooks(stable.address, [
+      { url: hung.url, timeout: '60s', retries: 0 },
+      { url: receiver.url },
+    ]);
     // Cleanups run in reverse: the hung endpoint's sockets are cut before veer closes, so veer's
     // shutdown does not sit out the 60 s delivery timeout.
     h.defer(() => hung.server.close());

@@ -14,7 +14,11 @@ function hist(samples: ReadonlyArray<readonly [ms: number, count: number]>): num
 }
 
 /** `requests` requests, `errors` of them failed, all at `ms` unless a latency mix is given. */
-function slice(requests: number, errors: number, latency: ReadonlyArray<readonly [number, number]> = [[5, requests]]): Slice {
+function slice(
+  requests: number,
+  errors: number,
+  latency: ReadonlyArray<readonly [number, number]> = [[5, requests]],
+): Slice {
   return { requests, errors, latency: hist(latency) };
 }
 
@@ -26,8 +30,20 @@ function add(a: Slice, b: Slice): Slice {
 const EMPTY: Slice = slice(0, 0, []);
 
 /** One analysis whose step window is exactly this interval (the first look of a step). */
-function firstLook(canary: Slice, stable: Slice, over: Partial<JudgeInput> = {}): { verdict: Verdict; stats: SequentialStats } {
-  return judge({ policy, delta: { canary, stable }, step: { canary, stable }, stableRef: stable, stats: emptyStats(), now: 1_000, ...over });
+function firstLook(
+  canary: Slice,
+  stable: Slice,
+  over: Partial<JudgeInput> = {},
+): { verdict: Verdict; stats: SequentialStats } {
+  return judge({
+    policy,
+    delta: { canary, stable },
+    step: { canary, stable },
+    stableRef: stable,
+    stats: emptyStats(),
+    now: 1_000,
+    ...over,
+  });
 }
 
 /** Runs `looks` analyses of identical intervals, the step window growing, stats carried over. */
@@ -61,7 +77,12 @@ describe('judge: small-count error statistics', () => {
     expect(verdict.reason).toBe('not enough data: canary served 20 of 200 requests this step');
     expect(check(verdict, 'error-rate').pValue).toBeGreaterThan(0.01);
     expect(check(verdict, 'error-rate-vs-stable').pValue).toBeGreaterThan(0.01);
-    expect(verdict.checks.map((c) => c.status)).toEqual(['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
+    expect(verdict.checks.map((c) => c.status)).toEqual([
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+    ]);
   });
 
   it('10 errors in 40 canary requests fails on both error checks, and fails fast', () => {
@@ -138,7 +159,16 @@ describe('judge: sample size', () => {
 
   it('passes after enough healthy looks accumulate minRequests, not before', () => {
     const verdicts = looks(8, slice(30, 0), slice(570, 2));
-    expect(verdicts.map((v) => v.result)).toEqual(['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'pass', 'pass']);
+    expect(verdicts.map((v) => v.result)).toEqual([
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'pass',
+      'pass',
+    ]);
   });
 });
 
@@ -184,8 +214,18 @@ describe('judge: evidence and purity', () => {
     const lo = bucketLowerBoundMs(b);
     const hi = bucketUpperBoundMs(b);
     // Nearest rank of p99: 30th of 30 and 565th of 570, interpolated at the middle of its share.
-    expect(verdict.canary).toEqual({ requests: 30, errors: 6, errorRate: 0.2, p99Ms: expect.closeTo(lo + (hi - lo) * (29.5 / 30), 9) });
-    expect(verdict.stable).toEqual({ requests: 570, errors: 3, errorRate: 3 / 570, p99Ms: expect.closeTo(lo + (hi - lo) * (564.5 / 570), 9) });
+    expect(verdict.canary).toEqual({
+      requests: 30,
+      errors: 6,
+      errorRate: 0.2,
+      p99Ms: expect.closeTo(lo + (hi - lo) * (29.5 / 30), 9),
+    });
+    expect(verdict.stable).toEqual({
+      requests: 570,
+      errors: 3,
+      errorRate: 3 / 570,
+      p99Ms: expect.closeTo(lo + (hi - lo) * (564.5 / 570), 9),
+    });
     expect(verdict.at).toBe(42_000);
     const err = check(verdict, 'error-rate');
     expect(err.observed).toBe(0.2);

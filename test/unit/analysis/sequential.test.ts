@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Random } from '../../../src/domain/clock.js';
-import { mixtureLogLR, pValue, RATE_MULTIPLES, RATIO_WEIGHTS, RATIOS, updateRateTest, updateRatioTest, zeros } from '../../../src/analysis/sequential.js';
+import {
+  mixtureLogLR,
+  pValue,
+  RATE_MULTIPLES,
+  RATIO_WEIGHTS,
+  RATIOS,
+  updateRateTest,
+  updateRatioTest,
+  zeros,
+} from '../../../src/analysis/sequential.js';
 
 const ln = Math.log;
 

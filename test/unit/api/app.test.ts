@@ -11,7 +11,13 @@ afterEach(async () => {
 });
 
 function setup(over: Partial<AdminDeps> = {}) {
-  const directory = new FakeDirectory([fakeService('web', { weight: 10, metrics: { stable: poolMetrics({ requests: 90 }), canary: poolMetrics({ requests: 10 }) } }), fakeService('api')]);
+  const directory = new FakeDirectory([
+    fakeService('web', {
+      weight: 10,
+      metrics: { stable: poolMetrics({ requests: 90 }), canary: poolMetrics({ requests: 10 }) },
+    }),
+    fakeService('api'),
+  ]);
   const logged: Array<{ level: LogLevel; msg: string; fields: Record<string, unknown> | undefined }> = [];
   const logger: Logger = { log: (level, msg, fields) => logged.push({ level, msg, fields }) };
   const app = buildApp(fakeDeps(directory, over), { logger });
@@ -20,7 +26,12 @@ function setup(over: Partial<AdminDeps> = {}) {
 }
 
 const shift = (app: FastifyInstance, payload: unknown, name = 'web') =>
-  app.inject({ method: 'POST', url: `/v1/services/${name}/shift`, payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+  app.inject({
+    method: 'POST',
+    url: `/v1/services/${name}/shift`,
+    payload: JSON.stringify(payload),
+    headers: { 'content-type': 'application/json' },
+  });
 
 describe('probes and metrics', () => {
   it('GET /healthz answers ok', async () => {
@@ -59,7 +70,11 @@ describe('probes and metrics', () => {
   it('GET /v1/cluster returns the cluster view', async () => {
     const res = await setup().app.inject({ method: 'GET', url: '/v1/cluster' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ self: 'r1', leader: 'r1', replicas: [{ id: 'r1', seenAt: '2024-01-01T00:00:00.000Z' }] });
+    expect(res.json()).toEqual({
+      self: 'r1',
+      leader: 'r1',
+      replicas: [{ id: 'r1', seenAt: '2024-01-01T00:00:00.000Z' }],
+    });
   });
 });
 
@@ -75,7 +90,11 @@ describe('services', () => {
   it('gets one service by name', async () => {
     const res = await setup().app.inject({ method: 'GET', url: '/v1/services/web' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ name: 'web', weight: 10, pools: { stable: { targets: [{ id: '127.0.0.1:9001' }] } } });
+    expect(res.json()).toMatchObject({
+      name: 'web',
+      weight: 10,
+      pools: { stable: { targets: [{ id: '127.0.0.1:9001' }] } },
+    });
   });
 
   it('answers 404 JSON for an unknown service', async () => {
@@ -113,7 +132,9 @@ describe('POST /v1/services/:name/shift', () => {
     const { app, directory } = setup();
     const res = await shift(app, payload);
     expect(res.statusCode).toBe(400);
-    const body = res.json() as { error: { code: string; message: string; problems: Array<{ path: string; message: string }> } };
+    const body = res.json() as {
+      error: { code: string; message: string; problems: Array<{ path: string; message: string }> };
+    };
     expect(body.error.code).toBe('invalid_request');
     expect(body.error.problems).toHaveLength(1);
     expect(body.error.problems[0]?.path).toBe(path);
@@ -138,12 +159,15 @@ describe('POST /v1/services/:name/shift', () => {
     directory.locked.add('web');
     const res = await shift(app, { weight: 5 });
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toEqual({ error: { code: 'rollout_in_progress', message: "service 'web' has a rollout in progress" } });
+    expect(res.json()).toEqual({
+      error: { code: 'rollout_in_progress', message: "service 'web' has a rollout in progress" },
+    });
   });
 });
 
 describe('malformed requests', () => {
-  const post = (app: FastifyInstance, payload: string, headers: Record<string, string>) => app.inject({ method: 'POST', url: '/v1/services/web/shift', payload, headers });
+  const post = (app: FastifyInstance, payload: string, headers: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/v1/services/web/shift', payload, headers });
 
   it('malformed JSON is a clear 400 without internals', async () => {
     const res = await post(setup().app, '{"weight": 5', { 'content-type': 'application/json' });
@@ -157,14 +181,19 @@ describe('malformed requests', () => {
   it('an empty JSON body is a 400', async () => {
     const res = await post(setup().app, '', { 'content-type': 'application/json' });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: { code: 'invalid_json', message: 'request body is empty: send a JSON object' } });
+    expect(res.json()).toMatchObject({
+      error: { code: 'invalid_json', message: 'request body is empty: send a JSON object' },
+    });
   });
 
   it('a non-JSON content type is a 415', async () => {
     const res = await post(setup().app, 'weight=5', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(res.statusCode).toBe(415);
     expect(res.json()).toEqual({
-      error: { code: 'unsupported_media_type', message: 'unsupported Content-Type "application/x-www-form-urlencoded": send application/json' },
+      error: {
+        code: 'unsupported_media_type',
+        message: 'unsupported Content-Type "application/x-www-form-urlencoded": send application/json',
+      },
     });
   });
 
@@ -181,7 +210,9 @@ describe('malformed requests', () => {
 
   it('a body over 64 KiB is a 413', async () => {
     const { app, directory } = setup();
-    const res = await post(app, JSON.stringify({ weight: 5, pad: 'x'.repeat(64 * 1024) }), { 'content-type': 'application/json' });
+    const res = await post(app, JSON.stringify({ weight: 5, pad: 'x'.repeat(64 * 1024) }), {
+      'content-type': 'application/json',
+    });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
     expect(directory.shifts).toEqual([]);
@@ -190,7 +221,9 @@ describe('malformed requests', () => {
   it('an unknown route is a 404 JSON that does not repeat the path', async () => {
     const res = await setup().app.inject({ method: 'GET', url: '/v2/nothing-here?x=1' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ error: { code: 'not_found', message: expect.stringMatching(/^no such route/) } });
+    expect(res.json()).toMatchObject({
+      error: { code: 'not_found', message: expect.stringMatching(/^no such route/) },
+    });
     expect(res.body).not.toContain('nothing-here');
   });
 
@@ -205,7 +238,10 @@ describe('malformed requests', () => {
     expect(res.json()).toEqual({ error: { code: 'internal', message: 'internal error' } });
     expect(res.body).not.toContain('secret');
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatchObject({ level: 'error', fields: { url: '/v1/cluster', error: 'secret internal detail' } });
+    expect(logged[0]).toMatchObject({
+      level: 'error',
+      fields: { url: '/v1/cluster', error: 'secret internal detail' },
+    });
     expect(String(logged[0]?.fields?.stack)).toContain('secret internal detail');
   });
 });

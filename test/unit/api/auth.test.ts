@@ -18,7 +18,8 @@ function app(token: string): FastifyInstance {
   return a;
 }
 
-const get = (a: FastifyInstance, url: string, authorization?: string) => a.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } });
+const get = (a: FastifyInstance, url: string, authorization?: string) =>
+  a.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } });
 
 describe('bearerMatches', () => {
   it('accepts exactly the token, with any case of the scheme', () => {
@@ -26,7 +27,16 @@ describe('bearerMatches', () => {
     expect(bearerMatches(`bearer ${TOKEN}`, TOKEN)).toBe(true);
   });
 
-  it.each([undefined, '', TOKEN, `Basic ${TOKEN}`, 'Bearer ', `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`])('refuses %j', (header) => {
+  it.each([
+    undefined,
+    '',
+    TOKEN,
+    `Basic ${TOKEN}`,
+    'Bearer ',
+    `Bearer ${TOKEN}x`,
+    `Bearer ${TOKEN.slice(1)}`,
+    `Bearer ${TOKEN} extra`,
+  ])('refuses %j', (header) => {
     expect(bearerMatches(header, TOKEN)).toBe(false);
   });
 });
@@ -80,19 +90,25 @@ describe('admin auth', () => {
 });
 
 describe('checkAdminExposure', () => {
-  it.each(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LocalHost', '::ffff:127.0.0.1'])('allows loopback %s without a token', (host) => {
-    expect(isLoopbackHost(host)).toBe(true);
-    expect(checkAdminExposure(host, '').ok).toBe(true);
-  });
+  it.each(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LocalHost', '::ffff:127.0.0.1'])(
+    'allows loopback %s without a token',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+      expect(checkAdminExposure(host, '').ok).toBe(true);
+    },
+  );
 
-  it.each(['0.0.0.0', '', '::', '10.0.0.5', '128.0.0.1', '127.example.com', 'admin.internal'])('refuses %j without a token', (host) => {
-    const r = checkAdminExposure(host, '');
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
-    expect(r.error).toBeInstanceOf(ConfigError);
-    expect(r.error.message).toContain('without a token');
-    expect(r.error.problems[0]?.path).toBe('admin.token');
-  });
+  it.each(['0.0.0.0', '', '::', '10.0.0.5', '128.0.0.1', '127.example.com', 'admin.internal'])(
+    'refuses %j without a token',
+    (host) => {
+      const r = checkAdminExposure(host, '');
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.error).toBeInstanceOf(ConfigError);
+      expect(r.error.message).toContain('without a token');
+      expect(r.error.problems[0]?.path).toBe('admin.token');
+    },
+  );
 
   it('allows any address once a token is set', () => {
     expect(checkAdminExposure('0.0.0.0', TOKEN).ok).toBe(true);

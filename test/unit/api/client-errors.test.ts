@@ -3,7 +3,8 @@ import { clientErrorOf, rawResponse } from '../../../src/api/client-errors.js';
 import { frameworkError, clientError } from '../../../src/api/errors.js';
 import type { FastifyError } from 'fastify';
 
-const fastifyError = (code: string, statusCode: number, message: string): FastifyError => Object.assign(new Error(message), { code, statusCode, name: 'FastifyError' }) as FastifyError;
+const fastifyError = (code: string, statusCode: number, message: string): FastifyError =>
+  Object.assign(new Error(message), { code, statusCode, name: 'FastifyError' }) as FastifyError;
 
 describe('client errors on the socket', () => {
   it.each([
@@ -19,16 +20,27 @@ describe('client errors on the socket', () => {
   it('writes a complete HTTP/1.1 response with our JSON and Connection: close', () => {
     const text = rawResponse(clientErrorOf('HPE_HEADER_OVERFLOW'));
     const [head, body] = text.split('\r\n\r\n');
-    expect(head).toBe(`HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body ?? '')}\r\nConnection: close`);
-    expect(JSON.parse(body ?? '')).toEqual({ error: { code: 'headers_too_large', message: 'request headers are too large' } });
+    expect(head).toBe(
+      `HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body ?? '')}\r\nConnection: close`,
+    );
+    expect(JSON.parse(body ?? '')).toEqual({
+      error: { code: 'headers_too_large', message: 'request headers are too large' },
+    });
   });
 });
 
 describe('framework errors', () => {
   it('never repeat the path fastify put in its message', () => {
     const long = fastifyError('FST_ERR_MAX_PARAM_LENGTH', 414, "'/v1/services/aaaa' is exceeding the max param length");
-    expect(frameworkError(long, 100).toJSON()).toEqual({ error: { code: 'uri_too_long', message: 'a path segment is longer than 100 characters (service names have at most 63)' } });
-    expect(frameworkError(fastifyError('FST_ERR_BAD_URL', 400, "'/%zz' is not a valid url component"), 100).message).not.toContain('%zz');
+    expect(frameworkError(long, 100).toJSON()).toEqual({
+      error: {
+        code: 'uri_too_long',
+        message: 'a path segment is longer than 100 characters (service names have at most 63)',
+      },
+    });
+    expect(
+      frameworkError(fastifyError('FST_ERR_BAD_URL', 400, "'/%zz' is not a valid url component"), 100).message,
+    ).not.toContain('%zz');
     expect(frameworkError(fastifyError('FST_ERR_ASYNC_CONSTRAINT', 500, 'x'), 100).httpStatus).toBe(500);
   });
 

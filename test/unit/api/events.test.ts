@@ -14,7 +14,14 @@ function setup() {
   const directory = new FakeDirectory([fakeService('web'), fakeService('api')]);
   const events = new EventLog({ clock: fixedClock });
   for (let i = 0; i < 150; i++) {
-    events.append({ service: i % 3 === 0 ? 'api' : 'web', rolloutId: 'r-1', kind: 'analysis', phase: 'progressing', weight: 5, message: `m${i}` });
+    events.append({
+      service: i % 3 === 0 ? 'api' : 'web',
+      rolloutId: 'r-1',
+      kind: 'analysis',
+      phase: 'progressing',
+      weight: 5,
+      message: `m${i}`,
+    });
   }
   const app = buildApp(fakeDeps(directory, { events }), { logger: silentLogger });
   apps.push(app);
@@ -58,7 +65,11 @@ describe('GET /v1/services/:name/events', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/services/nope/events' });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error: { code: 'not_found', message: "service 'nope' not found" } });
-    const sse = await app.inject({ method: 'GET', url: '/v1/services/nope/events', headers: { accept: 'text/event-stream' } });
+    const sse = await app.inject({
+      method: 'GET',
+      url: '/v1/services/nope/events',
+      headers: { accept: 'text/event-stream' },
+    });
     expect(sse.statusCode).toBe(404);
   });
 });

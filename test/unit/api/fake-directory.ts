@@ -1,6 +1,15 @@
 // A ServiceDirectory fake for API and CLI tests: records shifts, answers like the real one. Also a
 // RolloutControl fake that records calls and answers what the test scripted.
-import type { AdminDeps, PoolMetrics, RolloutAction, RolloutControl, RolloutRequest, RolloutStatus, ServiceDirectory, ServiceStatus } from '../../../src/api/ports.js';
+import type {
+  AdminDeps,
+  PoolMetrics,
+  RolloutAction,
+  RolloutControl,
+  RolloutRequest,
+  RolloutStatus,
+  ServiceDirectory,
+  ServiceStatus,
+} from '../../../src/api/ports.js';
 import { ConflictError, NotFoundError, err, ok, type Result } from '../../../src/domain/errors.js';
 import { EventLog } from '../../../src/rollout/events.js';
 
@@ -15,7 +24,9 @@ export function fakeService(name: string, over: Partial<ServiceStatus> = {}): Se
     match: { hosts: ['*'], pathPrefix: '/' },
     sticky: null,
     pools: {
-      stable: { targets: [{ id: '127.0.0.1:9001', healthy: true, health: 'unchecked', ejected: false, outstanding: 0 }] },
+      stable: {
+        targets: [{ id: '127.0.0.1:9001', healthy: true, health: 'unchecked', ejected: false, outstanding: 0 }],
+      },
       canary: { targets: [] },
     },
     metrics: { stable: poolMetrics(), canary: poolMetrics() },
@@ -50,7 +61,8 @@ export class FakeDirectory implements ServiceDirectory {
   async shift(name: string, weightBp: number): Promise<Result<ServiceStatus>> {
     const current = this.byName.get(name);
     if (!current) return err(new NotFoundError('service', name));
-    if (this.locked.has(name)) return err(new ConflictError(`service '${name}' has a rollout in progress`, 'rollout_in_progress'));
+    if (this.locked.has(name))
+      return err(new ConflictError(`service '${name}' has a rollout in progress`, 'rollout_in_progress'));
     this.shifts.push({ name, bp: weightBp });
     const next = { ...current, weight: weightBp / 100 };
     this.byName.set(name, next);
@@ -100,7 +112,9 @@ export class FakeRollouts implements RolloutControl {
     this.acts.push({ service, action, opts });
     if (!this.known(service)) return err(new NotFoundError('service', service));
     if (this.actResult) return this.actResult(service, action, opts);
-    return ok(fakeRollout({ phase: action === 'pause' ? 'paused' : action === 'abort' ? 'rolling-back' : 'progressing' }));
+    return ok(
+      fakeRollout({ phase: action === 'pause' ? 'paused' : action === 'abort' ? 'rolling-back' : 'progressing' }),
+    );
   }
 }
 

@@ -21,7 +21,14 @@ function app(token: string): FastifyInstance {
   return a;
 }
 
-const caller = (over: Partial<Caller> = {}): Caller => ({ route: '/v1/services', host: 'localhost:9090', authorization: undefined, httpVersion: '1.1', peer: '127.0.0.1', ...over });
+const caller = (over: Partial<Caller> = {}): Caller => ({
+  route: '/v1/services',
+  host: 'localhost:9090',
+  authorization: undefined,
+  httpVersion: '1.1',
+  peer: '127.0.0.1',
+  ...over,
+});
 const LONG = 'a'.repeat(10_000);
 
 describe('isLoopbackHostHeader', () => {
@@ -106,15 +113,22 @@ describe('with a token, 401 comes before anything else can answer', () => {
     ['a parameter over the router limit', { method: 'GET', url: `/v1/services/${LONG}` }],
     ['a malformed percent-encoding', { method: 'GET', url: '/v1/services/%zz' }],
     ['invalid JSON', { method: 'POST', url: '/v1/services/web/shift', payload: '{oops', headers: json }],
-    ['a non-JSON content type', { method: 'POST', url: '/v1/services/web/shift', payload: 'a=b', headers: { 'content-type': 'text/html' } }],
-    ['an oversized body', { method: 'POST', url: '/v1/services/web/shift', payload: 'x'.repeat(70_000), headers: json }],
+    [
+      'a non-JSON content type',
+      { method: 'POST', url: '/v1/services/web/shift', payload: 'a=b', headers: { 'content-type': 'text/html' } },
+    ],
+    [
+      'an oversized body',
+      { method: 'POST', url: '/v1/services/web/shift', payload: 'x'.repeat(70_000), headers: json },
+    ],
     ['an impossible service name', { method: 'GET', url: '/v1/services/%3Cscript%3E' }],
     ['a HEAD request', { method: 'HEAD', url: '/v1/services' }],
   ] as const)('%s', async (_what, req) => {
     const res = await app(TOKEN).inject(req as InjectOptions);
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="veer"');
-    if (req.method !== 'HEAD') expect(res.json()).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid bearer token' } });
+    if (req.method !== 'HEAD')
+      expect(res.json()).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid bearer token' } });
   });
 });
 
@@ -143,12 +157,20 @@ describe("after auth, the project's own errors, never the path", () => {
     expect(ok.json()).toEqual({ error: { code: 'not_found', message: "service 'nope' not found" } });
     const odd = await a.inject({ method: 'GET', url: '/v1/services/Nope!', headers: auth });
     expect(odd.json()).toEqual({ error: { code: 'not_found', message: 'no such service' } });
-    const events = await a.inject({ method: 'GET', url: '/v1/events?service=%3Cx%3E', headers: { ...auth, accept: 'application/json' } });
+    const events = await a.inject({
+      method: 'GET',
+      url: '/v1/events?service=%3Cx%3E',
+      headers: { ...auth, accept: 'application/json' },
+    });
     expect(events.json()).toEqual({ error: { code: 'not_found', message: 'no such service' } });
   });
 
   it('query values are described, not echoed', async () => {
-    const res = await app('').inject({ method: 'GET', url: '/v1/events?limit=%3Cb%3E', headers: { accept: 'application/json' } });
+    const res = await app('').inject({
+      method: 'GET',
+      url: '/v1/events?limit=%3Cb%3E',
+      headers: { accept: 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.body).not.toContain('<b>');
   });
@@ -164,7 +186,12 @@ describe('without a token, a non-loopback Host is 421 on every route', () => {
     ['GET', '/v1/services/%zz'],
   ] as const)('%s %s', async (method, url) => {
     const a = app('');
-    const res = await a.inject({ method, url, headers: { host: 'attacker.example', 'content-type': 'application/json' }, ...(method === 'POST' ? { payload: '{"weight":50}' } : {}) });
+    const res = await a.inject({
+      method,
+      url,
+      headers: { host: 'attacker.example', 'content-type': 'application/json' },
+      ...(method === 'POST' ? { payload: '{"weight":50}' } : {}),
+    });
     expect(res.statusCode).toBe(421);
     expect((res.json() as ErrorJson).error.code).toBe('misdirected_request');
     expect(res.body).not.toContain('attacker');
@@ -181,7 +208,12 @@ describe('without a token, a non-loopback Host is 421 on every route', () => {
     const directory = new FakeDirectory([fakeService('web')]);
     const a = buildApp(fakeDeps(directory), { logger: silentLogger });
     apps.push(a);
-    const res = await a.inject({ method: 'POST', url: '/v1/services/web/shift', payload: '{"weight":100}', headers: { host: 'attacker.example:9090', 'content-type': 'application/json' } });
+    const res = await a.inject({
+      method: 'POST',
+      url: '/v1/services/web/shift',
+      payload: '{"weight":100}',
+      headers: { host: 'attacker.example:9090', 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(421);
     expect(directory.shifts).toEqual([]);
   });
@@ -211,7 +243,9 @@ describe('shutting down', () => {
     });
     sock.on('error', () => undefined);
     const body = '{"canary":{"targets":["127.0.0.1:9101"]}}';
-    sock.write(`POST /v1/services/web/rollouts HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    sock.write(
+      `POST /v1/services/web/rollouts HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
     await waitFor(() => started, 'the first request to be in flight');
     const closing = a.close();
     await waitFor(() => !a.server.listening, 'the app to start closing');
@@ -224,6 +258,8 @@ describe('shutting down', () => {
     const second = data.slice(data.indexOf('HTTP/1.1 503 '));
     expect(data).toMatch(/^HTTP\/1\.1 201 /);
     expect(second).toMatch(/\r\nconnection: close\r\n/i);
-    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'unavailable', message: expect.stringContaining('shutting down') } });
+    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'unavailable', message: expect.stringContaining('shutting down') },
+    });
   });
 });

@@ -19,7 +19,12 @@ function setup() {
 }
 
 const start = (app: FastifyInstance, payload: unknown, name = 'web') =>
-  app.inject({ method: 'POST', url: `/v1/services/${name}/rollouts`, payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+  app.inject({
+    method: 'POST',
+    url: `/v1/services/${name}/rollouts`,
+    payload: JSON.stringify(payload),
+    headers: { 'content-type': 'application/json' },
+  });
 
 interface ErrorBody {
   error: { code: string; message: string; problems?: Array<{ path: string; message: string }> };
@@ -46,7 +51,9 @@ describe('POST /v1/services/:name/rollouts validation', () => {
 
   it('rejects duplicate targets', async () => {
     const e = await rejected({ canary: { targets: ['127.0.0.1:9001', '127.0.0.1:9001'] } });
-    expect(e.problems).toEqual([{ path: 'canary.targets[1]', message: 'duplicate target "127.0.0.1:9001" (also canary.targets[0])' }]);
+    expect(e.problems).toEqual([
+      { path: 'canary.targets[1]', message: 'duplicate target "127.0.0.1:9001" (also canary.targets[0])' },
+    ]);
   });
 
   it('rejects both targets and image', async () => {
@@ -61,10 +68,18 @@ describe('POST /v1/services/:name/rollouts validation', () => {
   });
 
   it('rejects an empty image, a bad env entry and a count of 0 or above 50', async () => {
-    expect((await rejected({ canary: { image: '  ' } })).problems).toEqual([{ path: 'canary.image', message: 'must not be empty' }]);
-    expect((await rejected({ canary: { image: 'app:2', env: ['OK=1', 'broken'] } })).problems).toEqual([{ path: 'canary.env[1]', message: 'expected "KEY=value"' }]);
-    expect((await rejected({ canary: { image: 'app:2', count: 0 } })).problems).toEqual([{ path: 'canary.count', message: 'must be ≥ 1' }]);
-    expect((await rejected({ canary: { image: 'app:2', count: 51 } })).problems).toEqual([{ path: 'canary.count', message: 'must be ≤ 50' }]);
+    expect((await rejected({ canary: { image: '  ' } })).problems).toEqual([
+      { path: 'canary.image', message: 'must not be empty' },
+    ]);
+    expect((await rejected({ canary: { image: 'app:2', env: ['OK=1', 'broken'] } })).problems).toEqual([
+      { path: 'canary.env[1]', message: 'expected "KEY=value"' },
+    ]);
+    expect((await rejected({ canary: { image: 'app:2', count: 0 } })).problems).toEqual([
+      { path: 'canary.count', message: 'must be ≥ 1' },
+    ]);
+    expect((await rejected({ canary: { image: 'app:2', count: 51 } })).problems).toEqual([
+      { path: 'canary.count', message: 'must be ≤ 50' },
+    ]);
     expect((await rejected({ canary: { image: 'app:2', count: 1.5 } })).problems?.[0]?.path).toBe('canary.count');
   });
 
@@ -74,13 +89,19 @@ describe('POST /v1/services/:name/rollouts validation', () => {
   });
 
   it('rejects a step of 0 and a step above 100', async () => {
-    expect((await rejected({ canary: { targets: ['127.0.0.1:9001'] }, rollout: { steps: [0, 50] } })).problems).toEqual([{ path: 'rollout.steps[0]', message: 'must be > 0' }]);
-    expect((await rejected({ canary: { targets: ['127.0.0.1:9001'] }, rollout: { steps: [5, 50, 101] } })).message).toBe('rollout.steps[2]: must be ≤ 100');
+    expect((await rejected({ canary: { targets: ['127.0.0.1:9001'] }, rollout: { steps: [0, 50] } })).problems).toEqual(
+      [{ path: 'rollout.steps[0]', message: 'must be > 0' }],
+    );
+    expect(
+      (await rejected({ canary: { targets: ['127.0.0.1:9001'] }, rollout: { steps: [5, 50, 101] } })).message,
+    ).toBe('rollout.steps[2]: must be ≤ 100');
   });
 
   it('rejects negative durations', async () => {
     const e = await rejected({ canary: { targets: ['127.0.0.1:9001'] }, rollout: { stepInterval: '-1s' } });
-    expect(e.problems).toEqual([{ path: 'rollout.stepInterval', message: 'expected a duration like "500ms", "30s", "2m", got "-1s"' }]);
+    expect(e.problems).toEqual([
+      { path: 'rollout.stepInterval', message: 'expected a duration like "500ms", "30s", "2m", got "-1s"' },
+    ]);
     const n = await rejected({ canary: { targets: ['127.0.0.1:9001'] }, rollout: { analysisInterval: -5 } });
     expect(n.problems?.[0]?.path).toBe('rollout.analysisInterval');
   });
@@ -101,10 +122,25 @@ describe('POST /v1/services/:name/rollouts validation', () => {
 describe('POST /v1/services/:name/rollouts', () => {
   it('passes normalised targets and parsed overrides to the port and answers 201', async () => {
     const { app, rollouts } = setup();
-    const res = await start(app, { canary: { targets: [' 127.0.0.1:9101', 'localhost:9102'] }, rollout: { steps: [10, 100], stepInterval: '30s', strategy: 'canary' } });
+    const res = await start(app, {
+      canary: { targets: [' 127.0.0.1:9101', 'localhost:9102'] },
+      rollout: { steps: [10, 100], stepInterval: '30s', strategy: 'canary' },
+    });
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toMatchObject({ id: 'r-1', phase: 'progressing', canary: { targets: ['127.0.0.1:9101', 'localhost:9102'] } });
-    expect(rollouts.starts).toEqual([{ service: 'web', req: { canary: { targets: ['127.0.0.1:9101', 'localhost:9102'] }, rollout: { steps: [10, 100], stepInterval: 30_000, strategy: 'canary' } } }]);
+    expect(res.json()).toMatchObject({
+      id: 'r-1',
+      phase: 'progressing',
+      canary: { targets: ['127.0.0.1:9101', 'localhost:9102'] },
+    });
+    expect(rollouts.starts).toEqual([
+      {
+        service: 'web',
+        req: {
+          canary: { targets: ['127.0.0.1:9101', 'localhost:9102'] },
+          rollout: { steps: [10, 100], stepInterval: 30_000, strategy: 'canary' },
+        },
+      },
+    ]);
   });
 
   it('passes an image canary with defaults for env and count', async () => {
@@ -126,22 +162,47 @@ describe('POST /v1/services/:name/rollouts', () => {
 
   it('passes a 409 from the port through', async () => {
     const { app, rollouts } = setup();
-    rollouts.startResult = () => err(new ConflictError('service web already has rollout r-1 in phase progressing; abort it or wait', 'rollout_in_progress'));
+    rollouts.startResult = () =>
+      err(
+        new ConflictError(
+          'service web already has rollout r-1 in phase progressing; abort it or wait',
+          'rollout_in_progress',
+        ),
+      );
     const res = await start(app, { canary: { targets: ['127.0.0.1:9101'] } });
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toEqual({ error: { code: 'rollout_in_progress', message: 'service web already has rollout r-1 in phase progressing; abort it or wait' } });
+    expect(res.json()).toEqual({
+      error: {
+        code: 'rollout_in_progress',
+        message: 'service web already has rollout r-1 in phase progressing; abort it or wait',
+      },
+    });
   });
 
   it('refuses a missing or non-JSON body', async () => {
     const { app } = setup();
     expect((await app.inject({ method: 'POST', url: '/v1/services/web/rollouts' })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'POST', url: '/v1/services/web/rollouts', payload: 'x', headers: { 'content-type': 'text/plain' } })).statusCode).toBe(415);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/services/web/rollouts',
+          payload: 'x',
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).statusCode,
+    ).toBe(415);
   });
 });
 
 describe('POST /v1/services/:name/rollout/{action}', () => {
   const act = (app: FastifyInstance, action: string, init: { payload?: string; contentType?: string } = {}) =>
-    app.inject({ method: 'POST', url: `/v1/services/web/rollout/${action}`, payload: init.payload, headers: init.contentType ? { 'content-type': init.contentType } : {} });
+    app.inject({
+      method: 'POST',
+      url: `/v1/services/web/rollout/${action}`,
+      payload: init.payload,
+      headers: init.contentType ? { 'content-type': init.contentType } : {},
+    });
 
   it('accepts an empty body without a content type', async () => {
     const { app, rollouts } = setup();
@@ -191,10 +252,13 @@ describe('POST /v1/services/:name/rollout/{action}', () => {
 
   it('passes a 409 naming the phase through', async () => {
     const { app, rollouts } = setup();
-    rollouts.actResult = (_s, action) => err(new ConflictError(`cannot ${action} rollout r-1 of web: phase is succeeded`, 'invalid_phase'));
+    rollouts.actResult = (_s, action) =>
+      err(new ConflictError(`cannot ${action} rollout r-1 of web: phase is succeeded`, 'invalid_phase'));
     const res = await act(app, 'pause');
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toEqual({ error: { code: 'invalid_phase', message: 'cannot pause rollout r-1 of web: phase is succeeded' } });
+    expect(res.json()).toEqual({
+      error: { code: 'invalid_phase', message: 'cannot pause rollout r-1 of web: phase is succeeded' },
+    });
   });
 
   it('answers 404 for an unknown service and for an unknown action', async () => {
@@ -205,7 +269,12 @@ describe('POST /v1/services/:name/rollout/{action}', () => {
 
   it('still refuses an empty JSON body on routes that need one', async () => {
     const { app } = setup();
-    const res = await app.inject({ method: 'POST', url: '/v1/services/web/shift', payload: '', headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/services/web/shift',
+      payload: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: 'invalid_json' } });
   });
@@ -221,7 +290,12 @@ describe('POST /v1/services/:name/rollout/{action}', () => {
 describe('empty bodies on unknown routes', () => {
   it('keeps refusing an empty JSON POST to an unknown route as before (no crash on its missing route config)', async () => {
     const { app } = setup();
-    const res = await app.inject({ method: 'POST', url: '/v1/nope', payload: '', headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/nope',
+      payload: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: 'invalid_json' } });
   });

@@ -12,7 +12,10 @@ afterEach(async () => {
 });
 
 /** veer "listens" on 127.0.0.1:8080 in these tests. */
-const isSelf = (t: TargetAddress): string | null => (t.port === 8080 && ['127.0.0.1', 'localhost'].includes(t.host) ? "veer's own data-plane listener 127.0.0.1:8080: traffic would loop" : null);
+const isSelf = (t: TargetAddress): string | null =>
+  t.port === 8080 && ['127.0.0.1', 'localhost'].includes(t.host)
+    ? "veer's own data-plane listener 127.0.0.1:8080: traffic would loop"
+    : null;
 
 function setup() {
   const directory = new FakeDirectory([fakeService('web')]);
@@ -23,7 +26,12 @@ function setup() {
 }
 
 const start = (app: FastifyInstance, payload: unknown) =>
-  app.inject({ method: 'POST', url: '/v1/services/web/rollouts', payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+  app.inject({
+    method: 'POST',
+    url: '/v1/services/web/rollouts',
+    payload: JSON.stringify(payload),
+    headers: { 'content-type': 'application/json' },
+  });
 
 describe('selfTargetProblems', () => {
   it('one problem per self target, at its index; image canaries have none', () => {
@@ -44,7 +52,12 @@ describe('POST /v1/services/:name/rollouts with veer itself as a canary', () => 
       error: {
         code: 'invalid_request',
         message: "canary.targets[1]: is veer's own data-plane listener 127.0.0.1:8080: traffic would loop",
-        problems: [{ path: 'canary.targets[1]', message: "is veer's own data-plane listener 127.0.0.1:8080: traffic would loop" }],
+        problems: [
+          {
+            path: 'canary.targets[1]',
+            message: "is veer's own data-plane listener 127.0.0.1:8080: traffic would loop",
+          },
+        ],
       },
     });
     expect(rollouts.starts).toEqual([]);

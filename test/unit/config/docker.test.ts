@@ -22,7 +22,11 @@ describe('docker config', () => {
     delete process.env.DOCKER_HOST;
     const r = parseConfigObject({ services: [web({ docker: { selector: { app: 'web' }, port: 8080 } })] }, {});
     if (!r.ok) throw r.error;
-    expect(r.value.docker).toEqual({ endpoints: [{ name: 'local', host: 'unix:///var/run/docker.sock' }], owner: 'veer', gc: false });
+    expect(r.value.docker).toEqual({
+      endpoints: [{ name: 'local', host: 'unix:///var/run/docker.sock' }],
+      owner: 'veer',
+      gc: false,
+    });
     expect(r.value.services[0]?.rollout.onRestart).toBe('resume');
   });
 
@@ -32,31 +36,54 @@ describe('docker config', () => {
     process.env.DOCKER_TLS_VERIFY = '1';
     const r = parseConfigObject({}, {});
     if (!r.ok) throw r.error;
-    expect(r.value.docker.endpoints).toEqual([{ name: 'default', host: 'tcp://10.1.2.3:2376', ca: '/certs/ca.pem', cert: '/certs/cert.pem', key: '/certs/key.pem' }]);
+    expect(r.value.docker.endpoints).toEqual([
+      {
+        name: 'default',
+        host: 'tcp://10.1.2.3:2376',
+        ca: '/certs/ca.pem',
+        cert: '/certs/cert.pem',
+        key: '/certs/key.pem',
+      },
+    ]);
   });
 
   it('stopTimeout and onRestart parse; bad values name their field', () => {
-    const r = parseConfigObject({ docker: { stopTimeout: '20s' }, services: [{ ...(web({ docker: { selector: { a: 'b' }, port: 1 } }) as object), rollout: { onRestart: 'rollback' } }] }, {});
+    const r = parseConfigObject(
+      {
+        docker: { stopTimeout: '20s' },
+        services: [
+          { ...(web({ docker: { selector: { a: 'b' }, port: 1 } }) as object), rollout: { onRestart: 'rollback' } },
+        ],
+      },
+      {},
+    );
     if (!r.ok) throw r.error;
     expect(r.value.docker.stopTimeout).toBe(20_000);
     expect(r.value.services[0]?.rollout.onRestart).toBe('rollback');
-    expect(problems({ services: [{ name: 'web', rollout: { onRestart: 'later' } }] })[0]?.path).toBe('services[0].rollout.onRestart');
+    expect(problems({ services: [{ name: 'web', rollout: { onRestart: 'later' } }] })[0]?.path).toBe(
+      'services[0].rollout.onRestart',
+    );
     expect(problems({ docker: { owner: 'has space' } })[0]?.path).toBe('docker.owner');
   });
 
   it('refuses targets and docker in one pool, a Docker canary without a Docker stable, unknown endpoints, duplicate endpoints', () => {
-    expect(problems({ services: [web({ targets: ['127.0.0.1:1'], docker: { selector: { a: 'b' }, port: 1 } })] })).toEqual([
-      { path: 'services[0].stable.docker', message: 'give either "targets" or "docker", not both' },
-    ]);
-    expect(problems({ services: [web({ targets: ['127.0.0.1:1'] }, { docker: { selector: { a: 'b' }, port: 1 } })] })).toEqual([
+    expect(
+      problems({ services: [web({ targets: ['127.0.0.1:1'], docker: { selector: { a: 'b' }, port: 1 } })] }),
+    ).toEqual([{ path: 'services[0].stable.docker', message: 'give either "targets" or "docker", not both' }]);
+    expect(
+      problems({ services: [web({ targets: ['127.0.0.1:1'] }, { docker: { selector: { a: 'b' }, port: 1 } })] }),
+    ).toEqual([
       { path: 'services[0].canary.docker', message: 'a Docker canary pool needs a Docker stable pool (stable.docker)' },
     ]);
     expect(problems({ services: [web({ docker: { selector: { a: 'b' }, port: 1, endpoint: 'far' } })] })).toEqual([
-      { path: 'services[0].stable.docker.endpoint', message: 'no docker endpoint named "far" (docker.endpoints has: local)' },
+      {
+        path: 'services[0].stable.docker.endpoint',
+        message: 'no docker endpoint named "far" (docker.endpoints has: local)',
+      },
     ]);
-    expect(problems({ docker: { endpoints: [] }, services: [web({ docker: { selector: { a: 'b' }, port: 1 } })] })).toEqual([
-      { path: 'services[0].stable.docker', message: 'needs a Docker engine, but docker.endpoints is empty' },
-    ]);
+    expect(
+      problems({ docker: { endpoints: [] }, services: [web({ docker: { selector: { a: 'b' }, port: 1 } })] }),
+    ).toEqual([{ path: 'services[0].stable.docker', message: 'needs a Docker engine, but docker.endpoints is empty' }]);
     // No Docker pool: an empty list just means "no Docker".
     expect(parseConfigObject({ docker: { endpoints: [] } }, {}).ok).toBe(true);
     expect(

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { interpolateDocument, interpolateScalar, interpolateValue, readScalar, substitute } from '../../../src/config/interpolate.js';
+import {
+  interpolateDocument,
+  interpolateScalar,
+  interpolateValue,
+  readScalar,
+  substitute,
+} from '../../../src/config/interpolate.js';
 
 describe('substitute', () => {
   const env = { HOST: 'db.local', PORT: '5432', EMPTY: '' };
@@ -10,7 +16,10 @@ describe('substitute', () => {
   });
 
   it('reports an unset variable without default and substitutes ""', () => {
-    expect(substitute('a-${NOPE}-b', env)).toEqual({ text: 'a--b', messages: ['environment variable NOPE is not set'] });
+    expect(substitute('a-${NOPE}-b', env)).toEqual({
+      text: 'a--b',
+      messages: ['environment variable NOPE is not set'],
+    });
   });
 
   it('keeps an empty variable without default as empty (set is set)', () => {
@@ -34,13 +43,18 @@ describe('substitute', () => {
   });
 
   it('reports invalid and unterminated expressions', () => {
-    expect(substitute('${1BAD}', env).messages).toEqual(['invalid expression "${1BAD}": expected ${NAME} or ${NAME:-default}']);
+    expect(substitute('${1BAD}', env).messages).toEqual([
+      'invalid expression "${1BAD}": expected ${NAME} or ${NAME:-default}',
+    ]);
     expect(substitute('${X:?err}', env).messages[0]).toContain('invalid expression');
     expect(substitute('x${HOST', env).messages[0]).toContain('unterminated');
   });
 
   it('lists every unset variable of one value', () => {
-    expect(substitute('${A}${B}', {}).messages).toEqual(['environment variable A is not set', 'environment variable B is not set']);
+    expect(substitute('${A}${B}', {}).messages).toEqual([
+      'environment variable A is not set',
+      'environment variable B is not set',
+    ]);
   });
 });
 
@@ -54,7 +68,8 @@ describe('readScalar / interpolateScalar', () => {
   });
 
   it('keeps text that is not a lone plain scalar as text', () => {
-    for (const s of ['', '  ', 'abc', '#secret', 'a: b', '- x', '[1]', '"q"', '12 # c', 'yes']) expect(readScalar(s)).toBe(s);
+    for (const s of ['', '  ', 'abc', '#secret', 'a: b', '- x', '[1]', '"q"', '12 # c', 'yes'])
+      expect(readScalar(s)).toBe(s);
   });
 
   it('re-reads only when the scalar is one whole expression and reread is asked for', () => {

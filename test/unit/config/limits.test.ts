@@ -10,7 +10,11 @@ import { formatSize, parseSize } from '../../../src/domain/size.js';
 const HOST = { localAddresses: new Set<string>() };
 
 function parse(proxy: Record<string, unknown> = {}, svc: Record<string, unknown> = {}) {
-  return parseConfigObject({ proxy, services: [{ name: 'web', stable: { targets: ['10.0.0.1:80'] }, ...svc }] }, {}, HOST);
+  return parseConfigObject(
+    { proxy, services: [{ name: 'web', stable: { targets: ['10.0.0.1:80'] }, ...svc }] },
+    {},
+    HOST,
+  );
 }
 
 function valid(proxy: Record<string, unknown> = {}, svc: Record<string, unknown> = {}): Config {
@@ -60,7 +64,24 @@ describe('parseSize', () => {
   });
 
   it('refuses what is not a size, quoting what was written', () => {
-    for (const input of ['10 megabytes', '10mib', '1e3kb', '-1kb', '+1kb', '1,5kb', 'kb', '', '   ', 'ten', '10kb!', '0x10', '1.kb', '.5kb', '4096', '10 m b']) {
+    for (const input of [
+      '10 megabytes',
+      '10mib',
+      '1e3kb',
+      '-1kb',
+      '+1kb',
+      '1,5kb',
+      'kb',
+      '',
+      '   ',
+      'ten',
+      '10kb!',
+      '0x10',
+      '1.kb',
+      '.5kb',
+      '4096',
+      '10 m b',
+    ]) {
       const r = parseSize(input);
       expect(r.ok, JSON.stringify(input)).toBe(false);
       if (!r.ok) {
@@ -121,9 +142,14 @@ describe('services[].limits.maxRequestBody', () => {
       [-1, 'expected a whole number of bytes ≥ 0'],
     ];
     for (const [value, message] of cases) {
-      expect(problemAt(problems({}, { limits: { maxRequestBody: value } }), 'services[0].limits.maxRequestBody').message, JSON.stringify(value)).toBe(message);
+      expect(
+        problemAt(problems({}, { limits: { maxRequestBody: value } }), 'services[0].limits.maxRequestBody').message,
+        JSON.stringify(value),
+      ).toBe(message);
     }
-    expect(problemAt(problems({}, { limits: { maxRequestBody: true } }), 'services[0].limits.maxRequestBody').message).toMatch(/^expected /);
+    expect(
+      problemAt(problems({}, { limits: { maxRequestBody: true } }), 'services[0].limits.maxRequestBody').message,
+    ).toMatch(/^expected /);
   });
 
   it('refuses an unknown limit by name', () => {
@@ -133,7 +159,8 @@ describe('services[].limits.maxRequestBody', () => {
   });
 
   it('reads from YAML, and from an environment variable as a size or a number', () => {
-    const yaml = (v: string) => `services:\n  - name: web\n    stable: { targets: ["10.0.0.1:80"] }\n    limits:\n      maxRequestBody: ${v}\n`;
+    const yaml = (v: string) =>
+      `services:\n  - name: web\n    stable: { targets: ["10.0.0.1:80"] }\n    limits:\n      maxRequestBody: ${v}\n`;
     const read = (v: string, env: Record<string, string> = {}) => {
       const r = parseConfigText(yaml(v), env);
       if (!r.ok) throw new Error(r.error.message);
@@ -149,30 +176,49 @@ describe('services[].limits.maxRequestBody', () => {
 
 describe('services[].timeouts', () => {
   it('are all absent by default: the service uses proxy.timeouts', () => {
-    expect(valid().services[0]?.timeouts).toEqual({ connect: undefined, header: undefined, body: undefined, upstreamIdle: undefined });
+    expect(valid().services[0]?.timeouts).toEqual({
+      connect: undefined,
+      header: undefined,
+      body: undefined,
+      upstreamIdle: undefined,
+    });
   });
 
   it('take connect, header, body and upstreamIdle as durations', () => {
-    const t = valid({}, { timeouts: { connect: '300ms', header: '2s', body: '1m', upstreamIdle: 1500 } }).services[0]?.timeouts;
+    const t = valid({}, { timeouts: { connect: '300ms', header: '2s', body: '1m', upstreamIdle: 1500 } }).services[0]
+      ?.timeouts;
     expect(t).toEqual({ connect: 300, header: 2000, body: 60_000, upstreamIdle: 1500 });
   });
 
   it('refuses a zero or malformed duration', () => {
-    expect(problemAt(problems({}, { timeouts: { connect: '0ms' } }), 'services[0].timeouts.connect').message).toBe('must be a positive duration');
-    expect(problemAt(problems({}, { timeouts: { header: 0 } }), 'services[0].timeouts.header').message).toBe('must be a positive duration');
-    expect(problemAt(problems({}, { timeouts: { body: 'soon' } }), 'services[0].timeouts.body').message).toBe('expected a duration like "500ms", "30s", "2m", got "soon"');
+    expect(problemAt(problems({}, { timeouts: { connect: '0ms' } }), 'services[0].timeouts.connect').message).toBe(
+      'must be a positive duration',
+    );
+    expect(problemAt(problems({}, { timeouts: { header: 0 } }), 'services[0].timeouts.header').message).toBe(
+      'must be a positive duration',
+    );
+    expect(problemAt(problems({}, { timeouts: { body: 'soon' } }), 'services[0].timeouts.body').message).toBe(
+      'expected a duration like "500ms", "30s", "2m", got "soon"',
+    );
   });
 
   it("refuses the listener's own timeouts, pointing to proxy.timeouts", () => {
     for (const key of ['shutdown', 'clientKeepAlive', 'clientHeader', 'clientRequest']) {
       const p = problemAt(problems({}, { timeouts: { [key]: '5s' } }), `services[0].timeouts.${key}`);
-      expect(p.message).toBe(`applies to the whole listener, before a request is routed: set proxy.timeouts.${key} instead`);
+      expect(p.message).toBe(
+        `applies to the whole listener, before a request is routed: set proxy.timeouts.${key} instead`,
+      );
     }
     // Whatever the value: the key itself is the mistake.
-    expect(problemAt(problems({}, { timeouts: { shutdown: 'nonsense' } }), 'services[0].timeouts.shutdown').message).toContain('proxy.timeouts.shutdown');
+    expect(
+      problemAt(problems({}, { timeouts: { shutdown: 'nonsense' } }), 'services[0].timeouts.shutdown').message,
+    ).toContain('proxy.timeouts.shutdown');
     // …and every such key is reported in one pass.
     const all = problems({}, { timeouts: { shutdown: '5s', clientHeader: '1s', connect: '1s' } });
-    expect(all.map((p) => p.path).sort()).toEqual(['services[0].timeouts.clientHeader', 'services[0].timeouts.shutdown']);
+    expect(all.map((p) => p.path).sort()).toEqual([
+      'services[0].timeouts.clientHeader',
+      'services[0].timeouts.shutdown',
+    ]);
   });
 
   it('refuses an unknown key by name', () => {
@@ -204,7 +250,10 @@ describe('proxy.maxHeaders', () => {
       [1.5, 'expected an integer, got 1.5'],
       ['100', 'expected a number, got "100"'],
     ];
-    for (const [value, message] of cases) expect(problemAt(problems({ maxHeaders: value }), 'proxy.maxHeaders').message, JSON.stringify(value)).toBe(message);
+    for (const [value, message] of cases)
+      expect(problemAt(problems({ maxHeaders: value }), 'proxy.maxHeaders').message, JSON.stringify(value)).toBe(
+        message,
+      );
   });
 });
 
@@ -222,23 +271,53 @@ describe('proxy.overrideHeader and proxy.overrideFrom', () => {
   });
 
   it('overrideHeader refuses true, an empty name and names that are not tokens', () => {
-    expect(problemAt(problems({ overrideHeader: true }), 'proxy.overrideHeader').message).toBe('expected a string or false, got true');
+    expect(problemAt(problems({ overrideHeader: true }), 'proxy.overrideHeader').message).toBe(
+      'expected a string or false, got true',
+    );
     for (const name of ['', 'x veer', 'x-veer:', 'x/veer', 'ü']) {
-      expect(problemAt(problems({ overrideHeader: name }), 'proxy.overrideHeader').message, JSON.stringify(name)).toBe('must be a valid header name');
+      expect(problemAt(problems({ overrideHeader: name }), 'proxy.overrideHeader').message, JSON.stringify(name)).toBe(
+        'must be a valid header name',
+      );
     }
   });
 
   it('overrideFrom takes IPv4 and IPv6 addresses and CIDR blocks', () => {
-    const list = ['10.0.0.0/8', '192.168.1.7', '0.0.0.0/0', '127.0.0.1/32', '::1', '2001:db8::/32', '::/0', 'fe80::1/128', '::ffff:10.0.0.0/104'];
+    const list = [
+      '10.0.0.0/8',
+      '192.168.1.7',
+      '0.0.0.0/0',
+      '127.0.0.1/32',
+      '::1',
+      '2001:db8::/32',
+      '::/0',
+      'fe80::1/128',
+      '::ffff:10.0.0.0/104',
+    ];
     expect(valid({ overrideFrom: list }).proxy.overrideFrom).toEqual(list);
     expect(valid({ overrideFrom: [] }).proxy.overrideFrom).toEqual([]);
   });
 
   it('overrideFrom refuses anything else, entry by entry', () => {
-    const bad = ['10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/8/8', '10.0.0/8', '10.0.0.256', 'localhost', '', '10.0.0.0/ 8', '10.0.0.0/8 ', '10.0.0.0/0x8', '*'];
+    const bad = [
+      '10.0.0.0/33',
+      '::/129',
+      '10.0.0.0/',
+      '10.0.0.0/-1',
+      '10.0.0.0/8/8',
+      '10.0.0/8',
+      '10.0.0.256',
+      'localhost',
+      '',
+      '10.0.0.0/ 8',
+      '10.0.0.0/8 ',
+      '10.0.0.0/0x8',
+      '*',
+    ];
     const all = problems({ overrideFrom: ['127.0.0.1', ...bad] });
     expect(all.map((p) => p.path)).toEqual(bad.map((_, i) => `proxy.overrideFrom[${i + 1}]`));
     for (const p of all) expect(p.message).toBe('expected an IP address or a CIDR block such as "10.0.0.0/8"');
-    expect(problemAt(problems({ overrideFrom: '10.0.0.0/8' }), 'proxy.overrideFrom').message).toBe('expected a list, got "10.0.0.0/8"');
+    expect(problemAt(problems({ overrideFrom: '10.0.0.0/8' }), 'proxy.overrideFrom').message).toBe(
+      'expected a list, got "10.0.0.0/8"',
+    );
   });
 });

@@ -82,7 +82,9 @@ describe('defaults', () => {
 
 describe('interpolation through the loader', () => {
   it('gives numbers and booleans from plain ${…} and strings from quoted ones', () => {
-    const text = svc('    sticky:\n      cookie: ${COOKIE}\n      secure: ${S}\n    rollout:\n      minRequests: ${MIN}\n      stepInterval: ${STEP:-10s}\nadmin:\n  token: "${TOKEN}"\n');
+    const text = svc(
+      '    sticky:\n      cookie: ${COOKIE}\n      secure: ${S}\n    rollout:\n      minRequests: ${MIN}\n      stepInterval: ${STEP:-10s}\nadmin:\n  token: "${TOKEN}"\n',
+    );
     const c = valid(text, { COOKIE: 'c1', S: 'true', MIN: '50', TOKEN: '12345' });
     expect(c.services[0]?.sticky).toMatchObject({ cookie: 'c1', secure: true });
     expect(c.services[0]?.rollout.minRequests).toBe(50);
@@ -91,7 +93,9 @@ describe('interpolation through the loader', () => {
   });
 
   it('reports an unset variable once, at its path, with the other problems', () => {
-    const p = problemsOf('admin:\n  token: ${VEER_X}\nlisten: nope\nservices:\n  - name: web\n    rollout:\n      minRequests: ${MIN}\n');
+    const p = problemsOf(
+      'admin:\n  token: ${VEER_X}\nlisten: nope\nservices:\n  - name: web\n    rollout:\n      minRequests: ${MIN}\n',
+    );
     expect(p).toEqual([
       { path: 'admin.token', message: 'environment variable VEER_X is not set' },
       { path: 'services[0].rollout.minRequests', message: 'environment variable MIN is not set' },
@@ -100,12 +104,17 @@ describe('interpolation through the loader', () => {
   });
 
   it('parseConfigObject interpolates and validates a plain object', () => {
-    const r = parseConfigObject({ listen: '${ADDR}', services: [{ name: 'api', rollout: { minRequests: '${N}' } }] }, { ADDR: '127.0.0.1:0', N: '9' });
+    const r = parseConfigObject(
+      { listen: '${ADDR}', services: [{ name: 'api', rollout: { minRequests: '${N}' } }] },
+      { ADDR: '127.0.0.1:0', N: '9' },
+    );
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.listen).toEqual({ host: '127.0.0.1', port: 0 });
     expect(r.value.services[0]?.rollout.minRequests).toBe(9);
     const bad = parseConfigObject({ admin: { token: '${NOPE}' } }, {});
-    expect(!bad.ok && bad.error.problems).toEqual([{ path: 'admin.token', message: 'environment variable NOPE is not set' }]);
+    expect(!bad.ok && bad.error.problems).toEqual([
+      { path: 'admin.token', message: 'environment variable NOPE is not set' },
+    ]);
   });
 });
 
@@ -129,8 +138,16 @@ describe('problems', () => {
         ['services[0].rollout.analysisInterval', 'expected a duration like "500ms", "30s", "2m", got "-1s"'],
         ['services[0].rollout.minRequests', 'expected an integer, got 1.5'],
         ['services[0].rollout.maxErrorRate', 'must be ≤ 1'],
-        ['services[0].rollout.stepInteval', expect.stringMatching(/^unknown key \(expected one of: strategy, steps, stepInterval, /)],
-        ['services[0].colour', expect.stringMatching(/^unknown key \(expected one of: name, match, stable, canary, weight, sticky, healthCheck, outlier, rollout\b/)],
+        [
+          'services[0].rollout.stepInteval',
+          expect.stringMatching(/^unknown key \(expected one of: strategy, steps, stepInterval, /),
+        ],
+        [
+          'services[0].colour',
+          expect.stringMatching(
+            /^unknown key \(expected one of: name, match, stable, canary, weight, sticky, healthCheck, outlier, rollout\b/,
+          ),
+        ],
       ]),
     );
     expect(r.error.problems).toHaveLength(14);
@@ -139,7 +156,9 @@ describe('problems', () => {
   it('lists each unknown key separately', () => {
     const p = problemsOf('listen: 0.0.0.0:8080\nfoo: 1\nbar: 2\n');
     expect(p.map((x) => x.path)).toEqual(['foo', 'bar']);
-    expect(p[0]?.message).toBe('unknown key (expected one of: listen, admin, state, docker, proxy, services, notifications)');
+    expect(p[0]?.message).toBe(
+      'unknown key (expected one of: listen, admin, state, docker, proxy, services, notifications)',
+    );
   });
 
   it('reports a YAML syntax error with its line and column', () => {
@@ -154,10 +173,12 @@ describe('problems', () => {
   });
 
   it('rejects duplicate YAML keys and duplicate service names', () => {
-    expect(problemsOf('listen: 0.0.0.0:1\nlisten: 0.0.0.0:2\n')[0]?.message).toBe('YAML syntax error at line 2, column 1: Map keys must be unique');
-    expect(problemsOf('services:\n  - name: web\n  - name: api\n    match: { hosts: [api.example.com] }\n  - name: web\n')).toEqual([
-      { path: 'services[2].name', message: 'duplicate service name "web" (also services[0])' },
-    ]);
+    expect(problemsOf('listen: 0.0.0.0:1\nlisten: 0.0.0.0:2\n')[0]?.message).toBe(
+      'YAML syntax error at line 2, column 1: Map keys must be unique',
+    );
+    expect(
+      problemsOf('services:\n  - name: web\n  - name: api\n    match: { hosts: [api.example.com] }\n  - name: web\n'),
+    ).toEqual([{ path: 'services[2].name', message: 'duplicate service name "web" (also services[0])' }]);
   });
 
   it('rejects a second YAML document', () => {
@@ -174,8 +195,14 @@ describe('problems', () => {
   });
 
   it('rejects bad durations', () => {
-    const p = problemsOf(svc('    rollout: { stepInterval: "30 s", analysisInterval: -1s, drainTimeout: 0s, progressDeadline: 5 }\n'));
-    expect(p.map((x) => x.path)).toEqual(['services[0].rollout.stepInterval', 'services[0].rollout.analysisInterval', 'services[0].rollout.drainTimeout']);
+    const p = problemsOf(
+      svc('    rollout: { stepInterval: "30 s", analysisInterval: -1s, drainTimeout: 0s, progressDeadline: 5 }\n'),
+    );
+    expect(p.map((x) => x.path)).toEqual([
+      'services[0].rollout.stepInterval',
+      'services[0].rollout.analysisInterval',
+      'services[0].rollout.drainTimeout',
+    ]);
     expect(p[2]?.message).toBe('must be a positive duration');
   });
 
@@ -189,14 +216,22 @@ describe('problems', () => {
   });
 
   it('requires a redis url for the redis store', () => {
-    expect(problemsOf('state: { store: redis }\n')).toEqual([{ path: 'state.redis', message: 'required when store is "redis" (redis://host:port)' }]);
-    expect(valid('state: { store: redis, redis: "redis://127.0.0.1:6379" }\n').state.redis).toBe('redis://127.0.0.1:6379');
+    expect(problemsOf('state: { store: redis }\n')).toEqual([
+      { path: 'state.redis', message: 'required when store is "redis" (redis://host:port)' },
+    ]);
+    expect(valid('state: { store: redis, redis: "redis://127.0.0.1:6379" }\n').state.redis).toBe(
+      'redis://127.0.0.1:6379',
+    );
   });
 
   it('explains a missing required field, a wrong type at the root and a bad union', () => {
-    expect(problemsOf(svc('    sticky: {}\n'))).toEqual([{ path: 'services[0].sticky.cookie', message: 'required (expected a string)' }]);
+    expect(problemsOf(svc('    sticky: {}\n'))).toEqual([
+      { path: 'services[0].sticky.cookie', message: 'required (expected a string)' },
+    ]);
     expect(problemsOf('- a\n')).toEqual([{ path: '', message: 'expected a mapping (key: value), got a list' }]);
-    expect(problemsOf('proxy: { overrideHeader: 5 }\n')).toEqual([{ path: 'proxy.overrideHeader', message: 'expected a string or false, got 5' }]);
+    expect(problemsOf('proxy: { overrideHeader: 5 }\n')).toEqual([
+      { path: 'proxy.overrideHeader', message: 'expected a string or false, got 5' },
+    ]);
   });
 });
 

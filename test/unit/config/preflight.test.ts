@@ -46,8 +46,13 @@ describe('every problem at once', () => {
   });
 
   it('identical host and prefix in two services is still an error (case aside), reported with field errors', () => {
-    const p = problems('listen: nope\nservices:\n  - name: a\n    match: { hosts: [Example.com] }\n  - name: b\n    match: { hosts: [example.com] }\n');
-    expect(p).toContainEqual({ path: 'services', message: 'services "a" and "b" both match host "example.com" with path prefix "/"' });
+    const p = problems(
+      'listen: nope\nservices:\n  - name: a\n    match: { hosts: [Example.com] }\n  - name: b\n    match: { hosts: [example.com] }\n',
+    );
+    expect(p).toContainEqual({
+      path: 'services',
+      message: 'services "a" and "b" both match host "example.com" with path prefix "/"',
+    });
     expect(p).toContainEqual(expect.objectContaining({ path: 'listen' }));
   });
 
@@ -66,7 +71,9 @@ describe('every problem at once', () => {
 
   it('an unset token variable is reported once, as the cause', () => {
     const r = parseConfigObject({ admin: { listen: '0.0.0.0:9090', token: '${NOPE}' } }, {}, host);
-    expect(!r.ok && r.error.problems).toEqual([{ path: 'admin.token', message: 'environment variable NOPE is not set' }]);
+    expect(!r.ok && r.error.problems).toEqual([
+      { path: 'admin.token', message: 'environment variable NOPE is not set' },
+    ]);
   });
 });
 
@@ -82,40 +89,75 @@ describe('self targets in the config', () => {
   });
 
   it('checks canary targets too, and ignores a listener on port 0', () => {
-    expect(paths(problems('listen: 127.0.0.1:8080\nservices:\n  - name: web\n    canary: { targets: ["127.0.0.1:9001", "127.0.0.1:8080"] }\n'))).toEqual(['services[0].canary.targets[1]']);
-    expect(parseConfigObject({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, services: [{ name: 'web', stable: { targets: ['127.0.0.1:1'] } }] }, {}, host).ok).toBe(true);
+    expect(
+      paths(
+        problems(
+          'listen: 127.0.0.1:8080\nservices:\n  - name: web\n    canary: { targets: ["127.0.0.1:9001", "127.0.0.1:8080"] }\n',
+        ),
+      ),
+    ).toEqual(['services[0].canary.targets[1]']);
+    expect(
+      parseConfigObject(
+        {
+          listen: '127.0.0.1:0',
+          admin: { listen: '127.0.0.1:0' },
+          services: [{ name: 'web', stable: { targets: ['127.0.0.1:1'] } }],
+        },
+        {},
+        host,
+      ).ok,
+    ).toBe(true);
   });
 });
 
 describe('what start checks beyond the schema', () => {
   it('a malformed Redis URL names state.redis', () => {
-    expect(problems('state: { store: redis, redis: "redis://a:6379,b:6379" }\n')).toEqual([{ path: 'state.redis', message: expect.stringContaining('exactly one host expected') }]);
+    expect(problems('state: { store: redis, redis: "redis://a:6379,b:6379" }\n')).toEqual([
+      { path: 'state.redis', message: expect.stringContaining('exactly one host expected') },
+    ]);
   });
 
   it('a bad Docker endpoint is a problem when Docker is used, a warning otherwise', () => {
     const eps = 'docker: { endpoints: [ { name: far, host: "ftp://x" } ] }\n';
-    expect(problems(`${eps}services:\n  - name: web\n    stable: { docker: { selector: { a: b }, port: 80 } }\n`)).toEqual([
-      { path: 'docker.endpoints[0]', message: expect.stringContaining('docker endpoint "far": host "ftp://x" is not understood') },
+    expect(
+      problems(`${eps}services:\n  - name: web\n    stable: { docker: { selector: { a: b }, port: 80 } }\n`),
+    ).toEqual([
+      {
+        path: 'docker.endpoints[0]',
+        message: expect.stringContaining('docker endpoint "far": host "ftp://x" is not understood'),
+      },
     ]);
     const unused = inspectConfigText(eps, {}, undefined, host);
     expect(unused.result.ok).toBe(true);
-    expect(unused.warnings).toEqual([{ path: 'docker.endpoints[0]', message: expect.stringContaining('unused by this config') }]);
+    expect(unused.warnings).toEqual([
+      { path: 'docker.endpoints[0]', message: expect.stringContaining('unused by this config') },
+    ]);
   });
 
   it('an unreadable TLS file of a used endpoint is a problem', () => {
-    const p = problems('docker: { gc: true, endpoints: [ { name: tls, host: "tcp://10.0.0.1:2376", ca: /nonexistent/ca.pem, cert: /nonexistent/c.pem, key: /nonexistent/k.pem } ] }\n');
-    expect(p).toEqual([{ path: 'docker.endpoints[0]', message: expect.stringContaining('cannot read ca file "/nonexistent/ca.pem"') }]);
+    const p = problems(
+      'docker: { gc: true, endpoints: [ { name: tls, host: "tcp://10.0.0.1:2376", ca: /nonexistent/ca.pem, cert: /nonexistent/c.pem, key: /nonexistent/k.pem } ] }\n',
+    );
+    expect(p).toEqual([
+      { path: 'docker.endpoints[0]', message: expect.stringContaining('cannot read ca file "/nonexistent/ca.pem"') },
+    ]);
   });
 });
 
 describe('config-tree', () => {
   it('salvage drops the failing keys and keeps the rest with defaults', () => {
-    expect(salvage(configSchema.shape.admin, { listen: '0.0.0.0:1', token: 5 })).toEqual({ listen: { host: '0.0.0.0', port: 1 }, token: '' });
+    expect(salvage(configSchema.shape.admin, { listen: '0.0.0.0:1', token: 5 })).toEqual({
+      listen: { host: '0.0.0.0', port: 1 },
+      token: '',
+    });
     expect(salvage(configSchema.shape.listen, 'nope')).toBeNull();
   });
 
   it('reads what is well-formed and leaves out the rest', () => {
-    const parts = configParts({ services: [{ name: 'a', match: { hosts: 5 }, stable: { targets: ['bad', '127.0.0.1:1'] } }, 'junk'], docker: { endpoints: 'x' } });
+    const parts = configParts({
+      services: [{ name: 'a', match: { hosts: 5 }, stable: { targets: ['bad', '127.0.0.1:1'] } }, 'junk'],
+      docker: { endpoints: 'x' },
+    });
     expect(parts.services[0]).toMatchObject({ name: 'a', match: null, pools: { stable: { targets: [{ index: 1 }] } } });
     expect(parts.services[1]).toMatchObject({ name: null, match: { hosts: ['*'], pathPrefix: '/' } });
     expect(parts.docker.endpoints).toBeNull();

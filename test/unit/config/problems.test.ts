@@ -57,14 +57,20 @@ describe('formatProblems', () => {
       { path: '', message: 'YAML syntax error at line 1, column 2: multi\nline' },
     ]);
     expect(formatProblems(e, 'proxy.config.yaml')).toBe(
-      ['proxy.config.yaml: invalid configuration (2 problems):', '  services[0].rollout.steps[2]: must be ≤ 100', '  YAML syntax error at line 1, column 2: multi line'].join('\n'),
+      [
+        'proxy.config.yaml: invalid configuration (2 problems):',
+        '  services[0].rollout.steps[2]: must be ≤ 100',
+        '  YAML syntax error at line 1, column 2: multi line',
+      ].join('\n'),
     );
     expect(formatProblems(e)).not.toMatch(/\n\s+at .*:\d+:\d+/);
     expect(formatProblems(e).split('\n')[0]).toBe('invalid configuration (2 problems):');
   });
 
   it('prints the message alone when there are no problems, without repeating the source', () => {
-    expect(formatProblems(new ConfigError('cannot read config file a.yaml: no such file'), 'a.yaml')).toBe('cannot read config file a.yaml: no such file');
+    expect(formatProblems(new ConfigError('cannot read config file a.yaml: no such file'), 'a.yaml')).toBe(
+      'cannot read config file a.yaml: no such file',
+    );
     expect(formatProblems(new ConfigError('bad'), 'a.yaml')).toBe('a.yaml: bad');
   });
 });

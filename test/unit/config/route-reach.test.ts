@@ -11,10 +11,28 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const host = { localAddresses: localAddressSet(['127.0.0.1']) };
 
 type Svc = { name: string; hosts?: string[]; pathPrefix?: string };
-const warn = (services: Svc[]) => routeWarnings(configParts({ services: services.map((s) => ({ name: s.name, match: { hosts: s.hosts ?? ['*'], pathPrefix: s.pathPrefix ?? '/' } })) }).services);
+const warn = (services: Svc[]) =>
+  routeWarnings(
+    configParts({
+      services: services.map((s) => ({
+        name: s.name,
+        match: { hosts: s.hosts ?? ['*'], pathPrefix: s.pathPrefix ?? '/' },
+      })),
+    }).services,
+  );
 
 describe('routingHostKey', () => {
-  it.each(['example.com', 'Example.COM.', 'a.com:8080', '*.Example.com.', '*', '[::1]', '[::1]:8080', '[FE80::1]:1', 'localhost.:80'])('agrees with the router for %s', (h) => {
+  it.each([
+    'example.com',
+    'Example.COM.',
+    'a.com:8080',
+    '*.Example.com.',
+    '*',
+    '[::1]',
+    '[::1]:8080',
+    '[FE80::1]:1',
+    'localhost.:80',
+  ])('agrees with the router for %s', (h) => {
     expect(routingHostKey(h)).toBe(normalizeHost(h));
   });
 });
@@ -45,7 +63,15 @@ describe('unreachablePrefix', () => {
 
 describe('routeWarnings', () => {
   it('says nothing about routes that can all win', () => {
-    expect(warn([{ name: 'a' }, { name: 'b', pathPrefix: '/api' }, { name: 'c', hosts: ['x.com'] }, { name: 'd', hosts: ['*.x.com'] }, { name: 'e', pathPrefix: '/api/' }])).toEqual([]);
+    expect(
+      warn([
+        { name: 'a' },
+        { name: 'b', pathPrefix: '/api' },
+        { name: 'c', hosts: ['x.com'] },
+        { name: 'd', hosts: ['*.x.com'] },
+        { name: 'e', pathPrefix: '/api/' },
+      ]),
+    ).toEqual([]);
   });
 
   it('warns about a service whose every host is taken first, naming both services', () => {
@@ -53,7 +79,14 @@ describe('routeWarnings', () => {
       { name: 'a', hosts: ['example.com', 'b.test'] },
       { name: 'b', hosts: ['Example.com.', 'b.test:8080'] },
     ]);
-    expect(w).toEqual([{ path: 'services[1].match', message: expect.stringContaining('never receives a request: "a" (services[0]) comes first with the same hosts and path prefix "/"') }]);
+    expect(w).toEqual([
+      {
+        path: 'services[1].match',
+        message: expect.stringContaining(
+          'never receives a request: "a" (services[0]) comes first with the same hosts and path prefix "/"',
+        ),
+      },
+    ]);
   });
 
   it('names every earlier service that shadows a whole service', () => {
@@ -71,7 +104,12 @@ describe('routeWarnings', () => {
       { name: 'a', hosts: ['a.com'] },
       { name: 'b', hosts: ['b.com', 'a.com:9090'] },
     ]);
-    expect(w).toEqual([{ path: 'services[1].match.hosts[1]', message: expect.stringContaining('"a.com:9090" is the host "a.com" of "a" (services[0])') }]);
+    expect(w).toEqual([
+      {
+        path: 'services[1].match.hosts[1]',
+        message: expect.stringContaining('"a.com:9090" is the host "a.com" of "a" (services[0])'),
+      },
+    ]);
   });
 
   it('a wildcard with the same suffix, and "*", compare like any host', () => {
@@ -116,13 +154,24 @@ describe('through the loader', () => {
   it('the shadowed fixture is valid and warns about each dead route', async () => {
     const r = await inspectConfigFile(join(root, 'test/fixtures/config/shadowed.yaml'), {}, host);
     expect(r.result.ok).toBe(true);
-    expect(r.warnings.map((w) => w.path)).toEqual(['services[1].match', 'services[2].match.hosts[0]', 'services[3].match.pathPrefix']);
+    expect(r.warnings.map((w) => w.path)).toEqual([
+      'services[1].match',
+      'services[2].match.hosts[0]',
+      'services[3].match.pathPrefix',
+    ]);
     expect(r.warnings[0]?.message).toContain('"web" (services[0])');
   });
 
   it('warnings come out with problems too', () => {
-    const r = inspectConfigText('listen: nope\nservices:\n  - name: a\n    match: { hosts: [a.com] }\n  - name: b\n    match: { hosts: ["a.com:80"] }\n', {}, undefined, host);
+    const r = inspectConfigText(
+      'listen: nope\nservices:\n  - name: a\n    match: { hosts: [a.com] }\n  - name: b\n    match: { hosts: ["a.com:80"] }\n',
+      {},
+      undefined,
+      host,
+    );
     expect(r.result.ok).toBe(false);
-    expect(r.warnings).toEqual([{ path: 'services[1].match', message: expect.stringContaining('never receives a request') }]);
+    expect(r.warnings).toEqual([
+      { path: 'services[1].match', message: expect.stringContaining('never receives a request') },
+    ]);
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Random } from '../../../src/domain/clock.js';
-import { noteFailure, noteSuccess, pickTarget, type BalancedTarget, type OutlierPolicy } from '../../../src/dataplane/balancer.js';
+import {
+  noteFailure,
+  noteSuccess,
+  pickTarget,
+  type BalancedTarget,
+  type OutlierPolicy,
+} from '../../../src/dataplane/balancer.js';
 
 interface T extends BalancedTarget {
   id: string;
@@ -82,7 +88,12 @@ describe('pickTarget', () => {
   });
 
   it('skips unhealthy and ejected targets', () => {
-    const ts = [target('sick', { healthy: false }), target('ejected', { ejectedUntil: NOW + 1 }), target('ok1'), target('ok2')];
+    const ts = [
+      target('sick', { healthy: false }),
+      target('ejected', { ejectedUntil: NOW + 1 }),
+      target('ok1'),
+      target('ok2'),
+    ];
     const counts = countPicks(ts, 1000, 3);
     expect(counts.get('sick')).toBeUndefined();
     expect(counts.get('ejected')).toBeUndefined();
@@ -90,7 +101,12 @@ describe('pickTarget', () => {
   });
 
   it('finds the one eligible target even when both samples are ineligible', () => {
-    const ts = [target('a', { healthy: false }), target('b', { healthy: false }), target('c'), target('d', { healthy: false })];
+    const ts = [
+      target('a', { healthy: false }),
+      target('b', { healthy: false }),
+      target('c'),
+      target('d', { healthy: false }),
+    ];
     const counts = countPicks(ts, 500, 5);
     expect(counts.get('c')).toBe(500);
   });
@@ -102,8 +118,13 @@ describe('pickTarget', () => {
   });
 
   it('picks nothing when no target is eligible (no panic fallback to an unhealthy or ejected one)', () => {
-    const ts = [target('late', { ejectedUntil: NOW + 500 }), target('sick', { healthy: false }), target('later', { ejectedUntil: NOW + 900 })];
-    for (let seed = 0; seed < 50; seed++) expect(pickTarget(ts, NOW, scripted([(seed % 10) / 10, ((seed * 7) % 10) / 10]))).toBeUndefined();
+    const ts = [
+      target('late', { ejectedUntil: NOW + 500 }),
+      target('sick', { healthy: false }),
+      target('later', { ejectedUntil: NOW + 900 }),
+    ];
+    for (let seed = 0; seed < 50; seed++)
+      expect(pickTarget(ts, NOW, scripted([(seed % 10) / 10, ((seed * 7) % 10) / 10]))).toBeUndefined();
   });
 
   it('never falls back to the excluded target', () => {
@@ -165,7 +186,8 @@ describe('noteFailure / noteSuccess', () => {
 
   it('never ejects a single-target pool', () => {
     const ts = pool(1);
-    for (let k = 0; k < 10; k++) expect(noteFailure(ts[0] as T, ts, { ...POLICY, maxEjectedPercent: 100 }, NOW)).toBe(false);
+    for (let k = 0; k < 10; k++)
+      expect(noteFailure(ts[0] as T, ts, { ...POLICY, maxEjectedPercent: 100 }, NOW)).toBe(false);
   });
 
   it('respects maxEjectedPercent', () => {
@@ -184,7 +206,8 @@ describe('noteFailure / noteSuccess', () => {
 
   it('ejects nobody when maxEjectedPercent is 0', () => {
     const ts = pool(10);
-    for (let k = 0; k < 10; k++) expect(noteFailure(ts[0] as T, ts, { ...POLICY, maxEjectedPercent: 0 }, NOW)).toBe(false);
+    for (let k = 0; k < 10; k++)
+      expect(noteFailure(ts[0] as T, ts, { ...POLICY, maxEjectedPercent: 0 }, NOW)).toBe(false);
   });
 
   it('lets an ejection expire: the target is picked again and needs a fresh streak', () => {

@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { downstreamResponseHeaders, upstreamRequestHeaders, viaHasLoop, type RequestHeaderContext } from '../../../src/dataplane/headers.js';
+import {
+  downstreamResponseHeaders,
+  upstreamRequestHeaders,
+  viaHasLoop,
+  type RequestHeaderContext,
+} from '../../../src/dataplane/headers.js';
 
 const PEER = '203.0.113.7';
-const untrusted: RequestHeaderContext = { peer: PEER, trustedPeer: false, proto: 'http', viaEntry: '1.1 veer', authority: undefined };
+const untrusted: RequestHeaderContext = {
+  peer: PEER,
+  trustedPeer: false,
+  proto: 'http',
+  viaEntry: '1.1 veer',
+  authority: undefined,
+};
 const trusted: RequestHeaderContext = { ...untrusted, trustedPeer: true };
 
 /** All values of a header, case-insensitively, in order. */
 function valuesOf(flat: readonly string[], name: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < flat.length; i += 2) if ((flat[i] as string).toLowerCase() === name) out.push(flat[i + 1] as string);
+  for (let i = 0; i < flat.length; i += 2)
+    if ((flat[i] as string).toLowerCase() === name) out.push(flat[i + 1] as string);
   return out;
 }
 
@@ -51,14 +63,34 @@ describe('upstreamRequestHeaders: hop-by-hop', () => {
       '*/*',
     ];
     const out = forwarded(raw, untrusted);
-    const hop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization'];
+    const hop = [
+      'connection',
+      'keep-alive',
+      'proxy-connection',
+      'te',
+      'trailer',
+      'transfer-encoding',
+      'upgrade',
+      'proxy-authorization',
+    ];
     for (const h of hop) expect(valuesOf(out, h), h).toEqual([]);
     expect(valuesOf(out, 'accept')).toEqual(['*/*']);
     expect(valuesOf(out, 'host')).toEqual(['example.com']);
   });
 
   it('strips the headers a Connection header lists, and keeps the others', () => {
-    const raw = ['Host', 'example.com', 'Connection', 'close, X-Secret-Thing ,X-Other', 'X-Secret-Thing', 's', 'x-other', 'o', 'X-Keep', 'k'];
+    const raw = [
+      'Host',
+      'example.com',
+      'Connection',
+      'close, X-Secret-Thing ,X-Other',
+      'X-Secret-Thing',
+      's',
+      'x-other',
+      'o',
+      'X-Keep',
+      'k',
+    ];
     const out = forwarded(raw, untrusted);
     expect(valuesOf(out, 'x-secret-thing')).toEqual([]);
     expect(valuesOf(out, 'x-other')).toEqual([]);
@@ -72,7 +104,19 @@ describe('upstreamRequestHeaders: hop-by-hop', () => {
 });
 
 describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', () => {
-  const raw = ['Host', 'example.com', ...KEEP_ALIVE, 'X-Forwarded-For', '6.6.6.6', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil.test', 'Forwarded', 'for=6.6.6.6;proto=https'];
+  const raw = [
+    'Host',
+    'example.com',
+    ...KEEP_ALIVE,
+    'X-Forwarded-For',
+    '6.6.6.6',
+    'X-Forwarded-Proto',
+    'https',
+    'X-Forwarded-Host',
+    'evil.test',
+    'Forwarded',
+    'for=6.6.6.6;proto=https',
+  ];
   const out = forwarded(raw, untrusted);
 
   it('replaces X-Forwarded-For with the peer', () => {
@@ -101,13 +145,33 @@ describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', ()
 
 describe('upstreamRequestHeaders: forwarding headers from a trusted proxy', () => {
   it('appends the peer to X-Forwarded-For, merging repeated headers in order', () => {
-    const raw = ['Host', 'example.com', ...KEEP_ALIVE, 'X-Forwarded-For', '1.1.1.1, 2.2.2.2', 'x-forwarded-for', '3.3.3.3'];
+    const raw = [
+      'Host',
+      'example.com',
+      ...KEEP_ALIVE,
+      'X-Forwarded-For',
+      '1.1.1.1, 2.2.2.2',
+      'x-forwarded-for',
+      '3.3.3.3',
+    ];
     const out = forwarded(raw, trusted);
     expect(valuesOf(out, 'x-forwarded-for')).toEqual([`1.1.1.1, 2.2.2.2, 3.3.3.3, ${PEER}`]);
   });
 
   it('keeps the first X-Forwarded-Proto and X-Forwarded-Host it was given, and Forwarded', () => {
-    const raw = ['Host', 'internal.test', ...KEEP_ALIVE, 'X-Forwarded-Proto', 'https', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'public.example.com', 'Forwarded', 'for=1.1.1.1'];
+    const raw = [
+      'Host',
+      'internal.test',
+      ...KEEP_ALIVE,
+      'X-Forwarded-Proto',
+      'https',
+      'X-Forwarded-Proto',
+      'http',
+      'X-Forwarded-Host',
+      'public.example.com',
+      'Forwarded',
+      'for=1.1.1.1',
+    ];
     const out = forwarded(raw, trusted);
     expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['https']);
     expect(valuesOf(out, 'x-forwarded-host')).toEqual(['public.example.com']);
@@ -136,10 +200,37 @@ describe('upstreamRequestHeaders: Via and pass-through', () => {
 
   it('keeps the original case, order and repeats of other headers', () => {
     for (const extra of [[], KEEP_ALIVE]) {
-      const raw = ['Host', 'example.com', ...extra, 'X-Custom', 'a', 'Accept-Language', 'en', 'x-custom', 'b', 'Cookie', 'c=1', 'Cookie', 'd=2'];
+      const raw = [
+        'Host',
+        'example.com',
+        ...extra,
+        'X-Custom',
+        'a',
+        'Accept-Language',
+        'en',
+        'x-custom',
+        'b',
+        'Cookie',
+        'c=1',
+        'Cookie',
+        'd=2',
+      ];
       const out = forwarded(raw, untrusted);
       const kept = out.slice(0, out.indexOf('x-forwarded-for'));
-      expect(kept).toEqual(['Host', 'example.com', 'X-Custom', 'a', 'Accept-Language', 'en', 'x-custom', 'b', 'Cookie', 'c=1', 'Cookie', 'd=2']);
+      expect(kept).toEqual([
+        'Host',
+        'example.com',
+        'X-Custom',
+        'a',
+        'Accept-Language',
+        'en',
+        'x-custom',
+        'b',
+        'Cookie',
+        'c=1',
+        'Cookie',
+        'd=2',
+      ]);
     }
   });
 
@@ -222,7 +313,16 @@ describe('downstreamResponseHeaders', () => {
       'ETag',
       '"v1"',
     ]);
-    expect(downstreamResponseHeaders(raw, [])).toEqual(['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'ETag', '"v1"']);
+    expect(downstreamResponseHeaders(raw, [])).toEqual([
+      'Content-Type',
+      'text/plain',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+      'ETag',
+      '"v1"',
+    ]);
   });
 
   it('appends to the given array and returns it when nothing is Connection-listed', () => {
@@ -299,13 +399,19 @@ describe('upstreamRequestHeaders: more than one Host field', () => {
     ];
     for (const raw of cases) {
       for (const ctx of [untrusted, trusted, { ...untrusted, authority: 'shop.example' }]) {
-        expect(upstreamRequestHeaders(raw, ctx), `${raw.join(' ')} trusted=${ctx.trustedPeer} authority=${ctx.authority}`).toBeNull();
+        expect(
+          upstreamRequestHeaders(raw, ctx),
+          `${raw.join(' ')} trusted=${ctx.trustedPeer} authority=${ctx.authority}`,
+        ).toBeNull();
       }
     }
   });
 
   it('does not confuse other four-letter fields, or Host-like names, with Host', () => {
-    const out = forwarded(['Host', 'a.example', 'Date', 'today', 'From', 'me@example', 'X-Host', 'b.example', 'Hosts', 'c'], untrusted);
+    const out = forwarded(
+      ['Host', 'a.example', 'Date', 'today', 'From', 'me@example', 'X-Host', 'b.example', 'Hosts', 'c'],
+      untrusted,
+    );
     expect(valuesOf(out, 'host')).toEqual(['a.example']);
     expect(valuesOf(out, 'x-host')).toEqual(['b.example']);
     expect(valuesOf(out, 'date')).toEqual(['today']);
@@ -332,7 +438,8 @@ describe('upstreamRequestHeaders: names a Connection header cannot remove', () =
     'X-Drop',
     'gone',
   ];
-  const protectedList = 'host, content-length, x-forwarded-for, x-forwarded-proto, x-forwarded-host, forwarded, via, x-drop';
+  const protectedList =
+    'host, content-length, x-forwarded-for, x-forwarded-proto, x-forwarded-host, forwarded, via, x-drop';
 
   it('keeps Host and Content-Length, and writes the forwarding headers as usual (untrusted peer)', () => {
     const out = forwarded(raw([protectedList]), untrusted);

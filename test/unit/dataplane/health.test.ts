@@ -2,13 +2,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { applyProbe, type HealthPolicy } from '../../../src/dataplane/health.js';
 import { Upstream } from '../../../src/dataplane/upstream.js';
 
-const POLICY: HealthPolicy = { path: '/healthz', interval: 5000, timeout: 2000, healthyThreshold: 2, unhealthyThreshold: 3, expectStatusBelow: 400 };
+const POLICY: HealthPolicy = {
+  path: '/healthz',
+  interval: 5000,
+  timeout: 2000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  expectStatusBelow: 400,
+};
 
 // A real Upstream (its undici Pool opens no socket until a request is made), so the test runs
 // against the exact fields health.ts mutates.
 const made: Upstream[] = [];
 function upstream(): Upstream {
-  const u = new Upstream({ host: '127.0.0.1', port: 9, id: '127.0.0.1:9' }, { connectTimeout: 100, idleTimeout: 100, connections: 1, headersTimeout: 100, bodyTimeout: 100 });
+  const u = new Upstream(
+    { host: '127.0.0.1', port: 9, id: '127.0.0.1:9' },
+    { connectTimeout: 100, idleTimeout: 100, connections: 1, headersTimeout: 100, bodyTimeout: 100 },
+  );
   made.push(u);
   return u;
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isValidHost, normalizePath, parseRequestTarget, removeDotSegments } from '../../../src/dataplane/request-target.js';
+import {
+  isValidHost,
+  normalizePath,
+  parseRequestTarget,
+  removeDotSegments,
+} from '../../../src/dataplane/request-target.js';
 
 /**
  * RFC 3986 §5.2.4 written out as the RFC states it (an input and an output buffer), to check the
@@ -183,7 +188,10 @@ describe('parseRequestTarget', () => {
   });
 
   it('absolute form: http/https in any case, the authority apart, "/" for an empty path', () => {
-    expect(parseRequestTarget('http://shop.example/cart?id=1')).toEqual({ authority: 'shop.example', path: '/cart?id=1' });
+    expect(parseRequestTarget('http://shop.example/cart?id=1')).toEqual({
+      authority: 'shop.example',
+      path: '/cart?id=1',
+    });
     expect(parseRequestTarget('https://shop.example:8443')).toEqual({ authority: 'shop.example:8443', path: '/' });
     expect(parseRequestTarget('HTTP://Shop.Example/x')).toEqual({ authority: 'Shop.Example', path: '/x' });
     expect(parseRequestTarget('HtTpS://a/')).toEqual({ authority: 'a', path: '/' });

@@ -11,8 +11,19 @@ interface FakeRes {
   destroyCalls: number;
 }
 
-function fakeRes(state: Partial<Pick<FakeRes, 'headersSent' | 'destroyed'>> = {}): { res: ServerResponse; seen: FakeRes } {
-  const seen: FakeRes = { headersSent: false, destroyed: false, status: undefined, headers: undefined, body: undefined, destroyCalls: 0, ...state };
+function fakeRes(state: Partial<Pick<FakeRes, 'headersSent' | 'destroyed'>> = {}): {
+  res: ServerResponse;
+  seen: FakeRes;
+} {
+  const seen: FakeRes = {
+    headersSent: false,
+    destroyed: false,
+    status: undefined,
+    headers: undefined,
+    body: undefined,
+    destroyCalls: 0,
+    ...state,
+  };
   const res = {
     get headersSent() {
       return seen.headersSent;
@@ -83,7 +94,14 @@ describe('sendProxyError', () => {
     const { res, seen } = fakeRes();
     sendProxyError(res, 'no_route');
     const h = seen.headers as string[];
-    expect(h.slice(0, 6)).toEqual(['content-type', 'application/json', 'content-length', String((seen.body as Buffer).length), 'cache-control', 'no-store']);
+    expect(h.slice(0, 6)).toEqual([
+      'content-type',
+      'application/json',
+      'content-length',
+      String((seen.body as Buffer).length),
+      'cache-control',
+      'no-store',
+    ]);
   });
 
   it('appends extra headers after its own', () => {

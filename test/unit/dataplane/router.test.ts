@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileRouter, normalizeHost, prefixMatches, splitAbsoluteForm, type RouteSpec } from '../../../src/dataplane/router.js';
+import {
+  compileRouter,
+  normalizeHost,
+  prefixMatches,
+  splitAbsoluteForm,
+  type RouteSpec,
+} from '../../../src/dataplane/router.js';
 
 function router(routes: [string[], string, string][]) {
   const specs: RouteSpec<string>[] = routes.map(([hosts, pathPrefix, value]) => ({ hosts, pathPrefix, value }));

@@ -100,15 +100,28 @@ describe('choosePool with sticky', () => {
 
   it('mints a bucket in [0, 10000) and routes by it', () => {
     expect(choosePool(1, undefined, undefined, true, constant(0))).toEqual({ pool: 'canary', mintedBucket: 0 });
-    expect(choosePool(MAX_BP, undefined, undefined, true, constant(ALMOST_ONE))).toEqual({ pool: 'canary', mintedBucket: 9999 });
-    expect(choosePool(9999, undefined, undefined, true, constant(ALMOST_ONE))).toEqual({ pool: 'stable', mintedBucket: 9999 });
+    expect(choosePool(MAX_BP, undefined, undefined, true, constant(ALMOST_ONE))).toEqual({
+      pool: 'canary',
+      mintedBucket: 9999,
+    });
+    expect(choosePool(9999, undefined, undefined, true, constant(ALMOST_ONE))).toEqual({
+      pool: 'stable',
+      mintedBucket: 9999,
+    });
     const rnd = seededRandom(7);
     const seen = new Set<number>();
     const bad: unknown[] = [];
     for (let i = 0; i < 20_000; i++) {
       const d = choosePool(3000, undefined, undefined, true, rnd);
       const m = d.mintedBucket;
-      if (m === undefined || !Number.isInteger(m) || m < 0 || m >= MAX_BP || d.pool !== (m < 3000 ? 'canary' : 'stable')) bad.push(d);
+      if (
+        m === undefined ||
+        !Number.isInteger(m) ||
+        m < 0 ||
+        m >= MAX_BP ||
+        d.pool !== (m < 3000 ? 'canary' : 'stable')
+      )
+        bad.push(d);
       else seen.add(m);
     }
     expect(bad).toEqual([]);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildTable, stickyRuntime, withWeight, type PoolRuntime, type ServiceRoute } from '../../../src/dataplane/table.js';
+import {
+  buildTable,
+  stickyRuntime,
+  withWeight,
+  type PoolRuntime,
+  type ServiceRoute,
+} from '../../../src/dataplane/table.js';
 import { readStickyBucket } from '../../../src/dataplane/split.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
 
@@ -11,8 +17,12 @@ describe('stickyRuntime', () => {
   });
 
   it('capitalises SameSite and adds Secure when asked', () => {
-    expect(stickyRuntime('c', 1000, true, 'strict').attributes).toBe('; Path=/; Max-Age=1; HttpOnly; SameSite=Strict; Secure');
-    expect(stickyRuntime('c', 1000, true, 'none').attributes).toBe('; Path=/; Max-Age=1; HttpOnly; SameSite=None; Secure');
+    expect(stickyRuntime('c', 1000, true, 'strict').attributes).toBe(
+      '; Path=/; Max-Age=1; HttpOnly; SameSite=Strict; Secure',
+    );
+    expect(stickyRuntime('c', 1000, true, 'none').attributes).toBe(
+      '; Path=/; Max-Age=1; HttpOnly; SameSite=None; Secure',
+    );
   });
 
   it('rounds Max-Age down to whole seconds', () => {

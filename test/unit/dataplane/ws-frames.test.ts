@@ -13,7 +13,16 @@ function frame(payloadLength: number, opts: { masked?: boolean; opcode?: number;
     head.push(maskBit | 127);
     const hi = Math.floor(payloadLength / 2 ** 32);
     const lo = payloadLength >>> 0;
-    head.push((hi >>> 24) & 0xff, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, (lo >>> 24) & 0xff, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff);
+    head.push(
+      (hi >>> 24) & 0xff,
+      (hi >>> 16) & 0xff,
+      (hi >>> 8) & 0xff,
+      hi & 0xff,
+      (lo >>> 24) & 0xff,
+      (lo >>> 16) & 0xff,
+      (lo >>> 8) & 0xff,
+      lo & 0xff,
+    );
   }
   if (masked) head.push(0x37, 0xfa, 0x21, 0x3d);
   // Payload bytes that look like frame headers, so a parser that lost count would misread them.
@@ -66,7 +75,8 @@ describe('FrameBoundaries', () => {
         expect(buf.length).toBe(headerLength(shape.length, masked, shape.ext) + shape.length);
         for (let k = 0; k <= buf.length; k++) {
           const [first, second] = boundariesAfter([buf.subarray(0, k), buf.subarray(k)]);
-          if (first !== (k === 0 || k === buf.length)) throw new Error(`after ${k} of ${buf.length} bytes: atBoundary ${first}`);
+          if (first !== (k === 0 || k === buf.length))
+            throw new Error(`after ${k} of ${buf.length} bytes: atBoundary ${first}`);
           if (second !== true) throw new Error(`after all ${buf.length} bytes (split at ${k}): atBoundary ${second}`);
         }
       });
@@ -74,7 +84,15 @@ describe('FrameBoundaries', () => {
   }
 
   it('byte by byte through a stream of mixed frames: at a boundary exactly at each frame end', () => {
-    const frames = [frame(0), frame(3, { masked: true }), frame(126), frame(125, { masked: true }), frame(2, { opcode: 0x8 }), frame(300, { masked: true }), frame(1, { ext: 8 })];
+    const frames = [
+      frame(0),
+      frame(3, { masked: true }),
+      frame(126),
+      frame(125, { masked: true }),
+      frame(2, { opcode: 0x8 }),
+      frame(300, { masked: true }),
+      frame(1, { ext: 8 }),
+    ];
     const stream = Buffer.concat(frames);
     const ends = new Set<number>();
     let at = 0;

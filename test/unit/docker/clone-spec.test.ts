@@ -6,7 +6,13 @@ import { cloneSpec, type CloneRequest } from '../../../src/docker/clone-spec.js'
 import type { CloneTemplate, CreateSpec, ImageConfig } from '../../../src/docker/port.js';
 
 const STABLE_ID = 'ae95f267c5e9c82135f874d50edacbd23aa89ff95b98e9a319dfc5dad44daa58';
-const HEALTH = { Test: ['CMD', '/usr/local/bin/node', '/app/probe.mjs'], Interval: 1_000_000_000, Timeout: 2_000_000_000, StartPeriod: 1_000_000_000, Retries: 2 };
+const HEALTH = {
+  Test: ['CMD', '/usr/local/bin/node', '/app/probe.mjs'],
+  Interval: 1_000_000_000,
+  Timeout: 2_000_000_000,
+  StartPeriod: 1_000_000_000,
+  Retries: 2,
+};
 
 function image(version: string, patch: Partial<ImageConfig> = {}): ImageConfig {
   return {
@@ -73,7 +79,12 @@ function stable(patch: StablePatch = {}): ContainerInspectInfo {
     WorkingDir: '/app',
     Entrypoint: ['/usr/local/bin/node', '/app/server.mjs'],
     OnBuild: null,
-    Labels: { 'org.opencontainers.image.version': '1', 'com.example.tier': 'web', 'com.docker.compose.service': 'web', 'veer.pool': 'stable' },
+    Labels: {
+      'org.opencontainers.image.version': '1',
+      'com.example.tier': 'web',
+      'com.docker.compose.service': 'web',
+      'veer.pool': 'stable',
+    },
     Healthcheck: { ...HEALTH },
     StopSignal: 'SIGTERM',
     ...patch.config,
@@ -83,7 +94,10 @@ function stable(patch: StablePatch = {}): ContainerInspectInfo {
     ContainerIDFile: '/run/web.cid',
     LogConfig: { Type: 'json-file', Config: { 'max-size': '10m' } },
     NetworkMode: 'shop_default',
-    PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8081' }], '9000/udp': [{ HostIp: '', HostPort: '9000' }] },
+    PortBindings: {
+      '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8081' }],
+      '9000/udp': [{ HostIp: '', HostPort: '9000' }],
+    },
     RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
     AutoRemove: false,
     VolumesFrom: null,
@@ -172,7 +186,18 @@ describe('cloneSpec: env (rule 1)', () => {
   });
 
   it('keeps what the operator set on the stable: new keys and changed baked values', () => {
-    const c = stable({ config: { Env: ['FOO=bar', 'PATH=/usr/local/bin:/usr/bin:/bin', 'PORT=8080', 'VERSION=1', 'ERROR_RATE=0.5', 'LATENCY_MS=0'] } });
+    const c = stable({
+      config: {
+        Env: [
+          'FOO=bar',
+          'PATH=/usr/local/bin:/usr/bin:/bin',
+          'PORT=8080',
+          'VERSION=1',
+          'ERROR_RATE=0.5',
+          'LATENCY_MS=0',
+        ],
+      },
+    });
     const env = spec(tpl(c)).options.Env;
     expect(env).toContain('FOO=bar');
     expect(env).toContain('ERROR_RATE=0.5');
@@ -180,9 +205,28 @@ describe('cloneSpec: env (rule 1)', () => {
   });
 
   it('lets the request win, keeping the first-seen key order', () => {
-    const c = stable({ config: { Env: ['FOO=bar', 'PATH=/usr/local/bin:/usr/bin:/bin', 'PORT=8080', 'VERSION=1', 'ERROR_RATE=0.5', 'LATENCY_MS=0'] } });
+    const c = stable({
+      config: {
+        Env: [
+          'FOO=bar',
+          'PATH=/usr/local/bin:/usr/bin:/bin',
+          'PORT=8080',
+          'VERSION=1',
+          'ERROR_RATE=0.5',
+          'LATENCY_MS=0',
+        ],
+      },
+    });
     const env = spec(tpl(c), { env: ['FOO=baz', 'LATENCY_MS=20', 'NEW=a=b'] }).options.Env;
-    expect(env).toEqual(['PATH=/usr/local/bin:/usr/bin:/bin', 'PORT=8080', 'VERSION=2', 'ERROR_RATE=0.5', 'LATENCY_MS=20', 'FOO=baz', 'NEW=a=b']);
+    expect(env).toEqual([
+      'PATH=/usr/local/bin:/usr/bin:/bin',
+      'PORT=8080',
+      'VERSION=2',
+      'ERROR_RATE=0.5',
+      'LATENCY_MS=20',
+      'FOO=baz',
+      'NEW=a=b',
+    ]);
   });
 
   it.each(['NOVALUE', '=x', ''])('refuses the request env entry %j, naming it', (bad) => {
@@ -194,7 +238,12 @@ describe('cloneSpec: env (rule 1)', () => {
   it('without the old image keeps every container entry except PATH', () => {
     const newImage = image('2', { env: ['PATH=/opt/app/bin:/usr/bin', 'VERSION=2', 'MODE=fast'] });
     const c = stable({ config: { Env: ['FOO=bar', 'PATH=/usr/local/bin:/usr/bin:/bin', 'VERSION=1'] } });
-    expect(spec(tpl(c, null, newImage)).options.Env).toEqual(['PATH=/opt/app/bin:/usr/bin', 'VERSION=1', 'MODE=fast', 'FOO=bar']);
+    expect(spec(tpl(c, null, newImage)).options.Env).toEqual([
+      'PATH=/opt/app/bin:/usr/bin',
+      'VERSION=1',
+      'MODE=fast',
+      'FOO=bar',
+    ]);
   });
 });
 
@@ -234,18 +283,40 @@ describe('cloneSpec: command, healthcheck and other run settings (rule 3)', () =
   });
 
   it('keeps an entrypoint override', () => {
-    const c = stable({ config: { Entrypoint: ['/usr/local/bin/node', '--max-old-space-size=256', '/app/server.mjs'] } });
-    expect(spec(tpl(c)).options.Entrypoint).toEqual(['/usr/local/bin/node', '--max-old-space-size=256', '/app/server.mjs']);
+    const c = stable({
+      config: { Entrypoint: ['/usr/local/bin/node', '--max-old-space-size=256', '/app/server.mjs'] },
+    });
+    expect(spec(tpl(c)).options.Entrypoint).toEqual([
+      '/usr/local/bin/node',
+      '--max-old-space-size=256',
+      '/app/server.mjs',
+    ]);
   });
 
   it('replaces the image healthcheck with the new image one', () => {
     // Same value, other key order: still the image's, not an override.
-    const c = stable({ config: { Healthcheck: { Retries: 2, StartPeriod: 1_000_000_000, Timeout: 2_000_000_000, Interval: 1_000_000_000, Test: HEALTH.Test } } });
-    expect(spec(tpl(c, OLD, image('2', { healthcheck: { ...HEALTH, Retries: 5 } }))).options).not.toHaveProperty('Healthcheck');
+    const c = stable({
+      config: {
+        Healthcheck: {
+          Retries: 2,
+          StartPeriod: 1_000_000_000,
+          Timeout: 2_000_000_000,
+          Interval: 1_000_000_000,
+          Test: HEALTH.Test,
+        },
+      },
+    });
+    expect(spec(tpl(c, OLD, image('2', { healthcheck: { ...HEALTH, Retries: 5 } }))).options).not.toHaveProperty(
+      'Healthcheck',
+    );
   });
 
   it('keeps a compose healthcheck override', () => {
-    const override = { Test: ['CMD-SHELL', 'wget -qO- http://127.0.0.1:8080/ready'], Interval: 5_000_000_000, Retries: 3 };
+    const override = {
+      Test: ['CMD-SHELL', 'wget -qO- http://127.0.0.1:8080/ready'],
+      Interval: 5_000_000_000,
+      Retries: 3,
+    };
     expect(spec(tpl(stable({ config: { Healthcheck: override } }))).options.Healthcheck).toEqual(override);
   });
 
@@ -260,7 +331,14 @@ describe('cloneSpec: command, healthcheck and other run settings (rule 3)', () =
 
   it('keeps the container values when the old image is gone', () => {
     const o = spec(tpl(stable(), null)).options;
-    expect(o).toMatchObject({ Cmd: ['serve'], Entrypoint: ['/usr/local/bin/node', '/app/server.mjs'], WorkingDir: '/app', User: '10001:10001', Healthcheck: HEALTH, StopSignal: 'SIGTERM' });
+    expect(o).toMatchObject({
+      Cmd: ['serve'],
+      Entrypoint: ['/usr/local/bin/node', '/app/server.mjs'],
+      WorkingDir: '/app',
+      User: '10001:10001',
+      Healthcheck: HEALTH,
+      StopSignal: 'SIGTERM',
+    });
   });
 });
 
@@ -274,7 +352,10 @@ describe('cloneSpec: ports and host config (rules 4, 5)', () => {
   it('copies the host config whole, with host ports left to the engine and no ContainerIDFile', () => {
     const c = stable();
     const h = spec(tpl(c)).options.HostConfig;
-    expect(h?.PortBindings).toEqual({ '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '9000/udp': [{ HostIp: '', HostPort: '' }] });
+    expect(h?.PortBindings).toEqual({
+      '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }],
+      '9000/udp': [{ HostIp: '', HostPort: '' }],
+    });
     expect(h).not.toHaveProperty('ContainerIDFile');
     const { PortBindings: _a, ContainerIDFile: _b, ...rest } = c.HostConfig;
     expect(h).toMatchObject(rest);
@@ -300,26 +381,37 @@ describe('cloneSpec: networks (rule 6)', () => {
   });
 
   it('drops the hostname alias', () => {
-    const c = stable({ config: { Hostname: 'web-host' }, networks: { shop_default: endpoint('172.18.0.2', ['web', 'web-host'], 'n1') } });
+    const c = stable({
+      config: { Hostname: 'web-host' },
+      networks: { shop_default: endpoint('172.18.0.2', ['web', 'web-host'], 'n1') },
+    });
     expect(spec(tpl(c)).options.NetworkingConfig?.EndpointsConfig).toEqual({ shop_default: { Aliases: ['web'] } });
   });
 
   it('maps the default mode to the bridge network', () => {
-    const c = stable({ host: { NetworkMode: 'default' }, networks: { bridge: endpoint('172.17.0.3', null, 'b'.repeat(64)) } });
+    const c = stable({
+      host: { NetworkMode: 'default' },
+      networks: { bridge: endpoint('172.17.0.3', null, 'b'.repeat(64)) },
+    });
     const s = spec(tpl(c));
     expect(s.options.NetworkingConfig).toEqual({ EndpointsConfig: { bridge: {} } });
     expect(s.extraNetworks).toEqual([]);
   });
 
   it("refuses host network mode (a clone would bind the stable container's ports)", () => {
-    const c = stable({ host: { NetworkMode: 'host', PortBindings: {} }, networks: { host: endpoint('', null, 'h'.repeat(64)) } });
+    const c = stable({
+      host: { NetworkMode: 'host', PortBindings: {} },
+      networks: { host: endpoint('', null, 'h'.repeat(64)) },
+    });
     const r = cloneSpec(tpl(c), REQ);
     expect(r.ok).toBe(false);
     expect(r.ok ? '' : r.error).toMatch(/network mode 'host' cannot be cloned/);
   });
 
   it('gives none network mode no networking config', () => {
-    const s = spec(tpl(stable({ host: { NetworkMode: 'none' }, networks: { none: endpoint('', null, 'z'.repeat(64)) } })));
+    const s = spec(
+      tpl(stable({ host: { NetworkMode: 'none' }, networks: { none: endpoint('', null, 'z'.repeat(64)) } })),
+    );
     expect(s.options).not.toHaveProperty('NetworkingConfig');
     expect(s.extraNetworks).toEqual([]);
   });
@@ -336,8 +428,16 @@ describe('cloneSpec: identity and the rest (rules 7, 8)', () => {
   });
 
   it('copies Tty, OpenStdin, StdinOnce, StopTimeout and Domainname', () => {
-    const c = stable({ config: { Tty: true, OpenStdin: true, StdinOnce: true, StopTimeout: 25, Domainname: 'shop.internal' } });
-    expect(spec(tpl(c)).options).toMatchObject({ Tty: true, OpenStdin: true, StdinOnce: true, StopTimeout: 25, Domainname: 'shop.internal' });
+    const c = stable({
+      config: { Tty: true, OpenStdin: true, StdinOnce: true, StopTimeout: 25, Domainname: 'shop.internal' },
+    });
+    expect(spec(tpl(c)).options).toMatchObject({
+      Tty: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      StopTimeout: 25,
+      Domainname: 'shop.internal',
+    });
     expect(spec(tpl()).options).not.toHaveProperty('StopTimeout');
   });
 });

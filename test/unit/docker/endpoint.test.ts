@@ -41,7 +41,9 @@ describe('dockerOptions', () => {
   });
 
   it('refuses a unix:// host without an absolute path', () => {
-    expect(messageOf(dockerOptions({ name: 'x', host: 'unix://' }))).toMatch(/docker endpoint "x".*absolute socket path/);
+    expect(messageOf(dockerOptions({ name: 'x', host: 'unix://' }))).toMatch(
+      /docker endpoint "x".*absolute socket path/,
+    );
   });
 
   it('tcp: plain http, default port 2375, published on the engine host', () => {
@@ -49,7 +51,10 @@ describe('dockerOptions', () => {
     expect(r.options).toMatchObject({ protocol: 'http', host: '10.0.0.5', port: 2375 });
     expect(r.options.timeout).toBeUndefined();
     expect(r.publishedHost).toBe('10.0.0.5');
-    expect(okOf(dockerOptions({ name: 'edge', host: 'tcp://docker.internal:12375/' })).options).toMatchObject({ host: 'docker.internal', port: 12375 });
+    expect(okOf(dockerOptions({ name: 'edge', host: 'tcp://docker.internal:12375/' })).options).toMatchObject({
+      host: 'docker.internal',
+      port: 12375,
+    });
     expect(describeAddress(r.options)).toBe('tcp://10.0.0.5:2375');
   });
 
@@ -84,7 +89,13 @@ describe('dockerOptions', () => {
   it('ssh: user, default port 22, agent from SSH_AUTH_SOCK when set', () => {
     process.env.SSH_AUTH_SOCK = '/tmp/agent.sock';
     const r = okOf(dockerOptions({ name: 'remote', host: 'ssh://deploy@build-1.example:2222' }));
-    expect(r.options).toMatchObject({ protocol: 'ssh', host: 'build-1.example', port: 2222, username: 'deploy', sshOptions: { agent: '/tmp/agent.sock' } });
+    expect(r.options).toMatchObject({
+      protocol: 'ssh',
+      host: 'build-1.example',
+      port: 2222,
+      username: 'deploy',
+      sshOptions: { agent: '/tmp/agent.sock' },
+    });
     expect(r.publishedHost).toBe('build-1.example');
     expect(describeAddress(r.options)).toBe('ssh://deploy@build-1.example:2222');
     delete process.env.SSH_AUTH_SOCK;
@@ -99,7 +110,9 @@ describe('dockerOptions', () => {
   });
 
   it('refuses npipe and unknown forms with the accepted ones', () => {
-    expect(messageOf(dockerOptions({ name: 'win', host: 'npipe:////./pipe/docker_engine' }))).toMatch(/docker endpoint "win": npipe:\/\/ .*not supported/);
+    expect(messageOf(dockerOptions({ name: 'win', host: 'npipe:////./pipe/docker_engine' }))).toMatch(
+      /docker endpoint "win": npipe:\/\/ .*not supported/,
+    );
     for (const host of ['http://1.2.3.4:2375', '1.2.3.4:2375', '', 'tcp://', 'tcp://h:2375/path', 'ssh://user:pw@h']) {
       const msg = messageOf(dockerOptions({ name: 'bad', host }));
       expect(msg).toContain('docker endpoint "bad"');

@@ -8,7 +8,8 @@ import { EngineErrors, engineMessage, isConnectionError } from '../../../src/doc
 import { JsonLines } from '../../../src/docker/engine-events.js';
 import { asBuffer, demuxLogs } from '../../../src/docker/engine-logs.js';
 
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as T;
+const fixture = <T>(name: string): T =>
+  JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as T;
 const container = (name: string): ContainerInspectInfo => fixture<ContainerInspectInfo>(`inspect-${name}`);
 
 describe('toView', () => {
@@ -73,7 +74,10 @@ describe('toView', () => {
 
   it('skips exposed-but-unpublished ports and tolerates missing maps', () => {
     const info = container('health');
-    (info.NetworkSettings as { Ports: unknown }).Ports = { '8080/tcp': null, '9000/udp': [{ HostIp: '0.0.0.0', HostPort: '5353' }] };
+    (info.NetworkSettings as { Ports: unknown }).Ports = {
+      '8080/tcp': null,
+      '9000/udp': [{ HostIp: '0.0.0.0', HostPort: '5353' }],
+    };
     (info.Config as { Labels: unknown }).Labels = null;
     (info.HostConfig as { RestartPolicy: unknown }).RestartPolicy = { Name: '', MaximumRetryCount: 0 };
     info.HostConfig.AutoRemove = true;
@@ -108,7 +112,10 @@ describe('toImageConfig', () => {
   it('reads an image without a HEALTHCHECK and fills absent fields', () => {
     const info = fixture<ImageInspectInfo>('inspect-image-1');
     expect(toImageConfig(info).healthcheck).toBeNull();
-    const bare = { Id: 'sha256:abc', Config: { Env: null, Cmd: null, Labels: null, Entrypoint: '/bin/app' } } as unknown as ImageInspectInfo;
+    const bare = {
+      Id: 'sha256:abc',
+      Config: { Env: null, Cmd: null, Labels: null, Entrypoint: '/bin/app' },
+    } as unknown as ImageInspectInfo;
     expect(toImageConfig(bare)).toEqual({
       id: 'sha256:abc',
       env: [],
@@ -186,41 +193,65 @@ describe('demuxLogs', () => {
 describe('EngineErrors', () => {
   const errors = new EngineErrors('local', 'unix:///var/run/docker.sock');
   // The shape docker-modem rejects with when the engine answers with an error status.
-  const answered = (statusCode: number, message: string): Error => Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), { statusCode, json: { message } });
+  const answered = (statusCode: number, message: string): Error =>
+    Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), { statusCode, json: { message } });
 
   it('names the endpoint and the operation, and keeps what the engine said', () => {
     const e = errors.map(answered(500, 'Cannot start container abc: oci runtime error'), 'start container web-1');
-    expect(e.message).toBe('docker endpoint "local": start container web-1: cannot start container abc: oci runtime error (HTTP 500)');
+    expect(e.message).toBe(
+      'docker endpoint "local": start container web-1: cannot start container abc: oci runtime error (HTTP 500)',
+    );
     expect(e.status).toBe(500);
     expect(errors.plain('no such container abc123').message).toBe('docker endpoint "local": no such container abc123');
   });
 
   it('maps connection failures to "unreachable" with the address', () => {
-    const enoent = Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT', errno: -2, syscall: 'connect' });
+    const enoent = Object.assign(new Error('connect ENOENT /var/run/docker.sock'), {
+      code: 'ENOENT',
+      errno: -2,
+      syscall: 'connect',
+    });
     expect(isConnectionError(enoent)).toBe(true);
     const e = errors.map(enoent, 'list containers');
-    expect(e.message).toBe('docker endpoint "local" (unix:///var/run/docker.sock) is unreachable: connect ENOENT /var/run/docker.sock');
+    expect(e.message).toBe(
+      'docker endpoint "local" (unix:///var/run/docker.sock) is unreachable: connect ENOENT /var/run/docker.sock',
+    );
     expect(e.code).toBe('docker_unreachable');
     expect(isConnectionError(answered(404, 'No such container: x'))).toBe(false);
     expect(isConnectionError(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }))).toBe(false);
   });
 
   it("unwraps docker-modem's prefix when the answer was a stream", () => {
-    const streamed = Object.assign(new Error('(HTTP code 500) server error - Get "http://127.0.0.1:1/v2/": connection refused '), { statusCode: 500, json: null });
+    const streamed = Object.assign(
+      new Error('(HTTP code 500) server error - Get "http://127.0.0.1:1/v2/": connection refused '),
+      { statusCode: 500, json: null },
+    );
     expect(engineMessage(streamed)).toBe('Get "http://127.0.0.1:1/v2/": connection refused');
     expect(engineMessage(new Error('plain'))).toBe('plain');
   });
 });
 
 describe('answers retire treats as "already done"', () => {
-  const engineError = (statusCode: number, message: string): Error => Object.assign(new Error(`(HTTP code ${statusCode})`), { statusCode, json: { message } });
+  const engineError = (statusCode: number, message: string): Error =>
+    Object.assign(new Error(`(HTTP code ${statusCode})`), { statusCode, json: { message } });
   it('an update racing the container\'s own stop (Engine 20.10: 500 "container not running") is not a failure', () => {
-    expect(stoppedUnderUs(engineError(500, 'Cannot update container 1b8c: runc did not terminate successfully: exit status 1: container not running\n: unknown'))).toBe(true);
+    expect(
+      stoppedUnderUs(
+        engineError(
+          500,
+          'Cannot update container 1b8c: runc did not terminate successfully: exit status 1: container not running\n: unknown',
+        ),
+      ),
+    ).toBe(true);
     expect(stoppedUnderUs(engineError(500, 'Cannot update container 1b8c: no space left on device'))).toBe(false);
     expect(stoppedUnderUs(new Error('container not running'))).toBe(false);
   });
   it('"marked for removal" and "removal already in progress" mean AutoRemove got there first', () => {
-    expect(beingRemoved(engineError(500, 'Cannot update container abc: container is marked for removal and cannot be "update"'))).toBe(true);
+    expect(
+      beingRemoved(
+        engineError(500, 'Cannot update container abc: container is marked for removal and cannot be "update"'),
+      ),
+    ).toBe(true);
     expect(beingRemoved(engineError(409, 'removal of container abc is already in progress'))).toBe(true);
     expect(beingRemoved(engineError(409, 'conflict: unable to remove repository reference'))).toBe(false);
   });

@@ -6,29 +6,65 @@ import type { Phase, RolloutState } from '../../../src/domain/rollout.js';
 import { newRollout } from '../../../src/rollout/machine.js';
 
 function rollout(phase: Phase, stableGeneration: string | null, docker = true): RolloutState {
-  const s = newRollout({ id: 'r2', service: 'web', strategy: 'canary', policy: rolloutPolicySchema.parse({}), canaryTargets: [], stableTargets: [], stats: emptyStats() }, 0);
+  const s = newRollout(
+    {
+      id: 'r2',
+      service: 'web',
+      strategy: 'canary',
+      policy: rolloutPolicySchema.parse({}),
+      canaryTargets: [],
+      stableTargets: [],
+      stats: emptyStats(),
+    },
+    0,
+  );
   return { ...s, phase, ...(docker ? { docker: { image: 'app:2', env: [], count: 1, stableGeneration } } : {}) };
 }
 
 describe('generations: which containers are stable, canary, being removed', () => {
   it('no rollout (or a static one): the unlabelled containers are stable', () => {
-    expect(generations(null)).toEqual({ stable: null, canary: null, retiring: null, hasCanary: false, hasRetiring: false });
+    expect(generations(null)).toEqual({
+      stable: null,
+      canary: null,
+      retiring: null,
+      hasCanary: false,
+      hasRetiring: false,
+    });
     expect(generations(rollout('progressing', 'r1', false)).stable).toBeNull();
   });
 
   it('while the rollout runs, its own generation is the canary', () => {
     for (const phase of ['starting', 'progressing', 'paused'] as const) {
-      expect(generations(rollout(phase, 'r1'))).toEqual({ stable: 'r1', canary: 'r2', retiring: null, hasCanary: true, hasRetiring: false });
+      expect(generations(rollout(phase, 'r1'))).toEqual({
+        stable: 'r1',
+        canary: 'r2',
+        retiring: null,
+        hasCanary: true,
+        hasRetiring: false,
+      });
     }
   });
 
   it('promoting: the new generation is stable and the old one is being removed', () => {
-    expect(generations(rollout('promoting', null))).toEqual({ stable: 'r2', canary: null, retiring: null, hasCanary: false, hasRetiring: true });
+    expect(generations(rollout('promoting', null))).toEqual({
+      stable: 'r2',
+      canary: null,
+      retiring: null,
+      hasCanary: false,
+      hasRetiring: true,
+    });
     expect(generations(rollout('succeeded', null))).toMatchObject({ stable: 'r2', hasRetiring: false });
   });
 
   it('rolling back keeps the old stable and removes the canary; after it, the old stable alone', () => {
-    expect(generations(rollout('rolling-back', 'r1'))).toEqual({ stable: 'r1', canary: null, retiring: 'r2', hasCanary: false, hasRetiring: true });
-    for (const phase of ['rolled-back', 'aborted'] as const) expect(generations(rollout(phase, 'r1'))).toMatchObject({ stable: 'r1', hasCanary: false, hasRetiring: false });
+    expect(generations(rollout('rolling-back', 'r1'))).toEqual({
+      stable: 'r1',
+      canary: null,
+      retiring: 'r2',
+      hasCanary: false,
+      hasRetiring: true,
+    });
+    for (const phase of ['rolled-back', 'aborted'] as const)
+      expect(generations(rollout(phase, 'r1'))).toMatchObject({ stable: 'r1', hasCanary: false, hasRetiring: false });
   });
 });

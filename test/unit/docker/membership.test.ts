@@ -32,15 +32,33 @@ function c(over: Partial<ContainerView> & { port?: number } = {}): ContainerView
 const WEB: DockerService = { name: 'web', stable: { selector: { app: 'web' }, port: 8080 }, manageCanary: true };
 const NONE: Generations = generations(null);
 const host = (): string => '127.0.0.1';
-const own = (gen: string, service = 'web', owner = 'veer'): Record<string, string> => ({ app: 'web', 'veer.service': service, 'veer.pool': 'canary', 'veer.rollout': gen, 'veer.owner': owner });
-const during = (stable: string | null, canary: string): Generations => ({ stable, canary, retiring: null, hasCanary: true, hasRetiring: false });
+const own = (gen: string, service = 'web', owner = 'veer'): Record<string, string> => ({
+  app: 'web',
+  'veer.service': service,
+  'veer.pool': 'canary',
+  'veer.rollout': gen,
+  'veer.owner': owner,
+});
+const during = (stable: string | null, canary: string): Generations => ({
+  stable,
+  canary,
+  retiring: null,
+  hasCanary: true,
+  hasRetiring: false,
+});
 
 describe('addressOf', () => {
   it('uses the published port, the engine host for 0.0.0.0, the network address, host networking', () => {
     expect(addressOf(c({ port: 32001 }), WEB.stable, 'h')).toBe('127.0.0.1:32001');
-    expect(addressOf(c({ ports: { '8080/tcp': [{ hostIp: '0.0.0.0', hostPort: 32002 }] } }), WEB.stable, '10.0.0.5')).toBe('10.0.0.5:32002');
-    expect(addressOf(c({ networks: { appnet: '172.20.0.9' } }), { ...WEB.stable, network: 'appnet' }, 'h')).toBe('172.20.0.9:8080');
-    expect(addressOf(c({ networks: { appnet: 'fd00::9' } }), { ...WEB.stable, network: 'appnet' }, 'h')).toBe('[fd00::9]:8080');
+    expect(
+      addressOf(c({ ports: { '8080/tcp': [{ hostIp: '0.0.0.0', hostPort: 32002 }] } }), WEB.stable, '10.0.0.5'),
+    ).toBe('10.0.0.5:32002');
+    expect(addressOf(c({ networks: { appnet: '172.20.0.9' } }), { ...WEB.stable, network: 'appnet' }, 'h')).toBe(
+      '172.20.0.9:8080',
+    );
+    expect(addressOf(c({ networks: { appnet: 'fd00::9' } }), { ...WEB.stable, network: 'appnet' }, 'h')).toBe(
+      '[fd00::9]:8080',
+    );
     expect(addressOf(c({ ports: {}, networkMode: 'host' }), WEB.stable, '127.0.0.1')).toBe('127.0.0.1:8080');
     expect(addressOf(c({ ports: {} }), WEB.stable, 'h')).toBeNull();
     expect(addressOf(c({ networks: {} }), { ...WEB.stable, network: 'appnet' }, 'h')).toBeNull();
@@ -64,9 +82,24 @@ describe('members', () => {
 
   it("a rollout's clones carry the stable selector but route only as canary; the old generation stays stable", () => {
     const list = [c({ port: 1 }), c({ port: 2, labels: own('r1') })];
-    expect(members(WEB, list, during(null, 'r1'), 'veer', host)).toMatchObject({ stable: ['127.0.0.1:1'], canary: ['127.0.0.1:2'] });
+    expect(members(WEB, list, during(null, 'r1'), 'veer', host)).toMatchObject({
+      stable: ['127.0.0.1:1'],
+      canary: ['127.0.0.1:2'],
+    });
     // Promoted: the clones are stable, the originals are routed nowhere.
-    expect(members(WEB, list, generations({ phase: 'succeeded', id: 'r1', docker: { image: 'x', env: [], count: 1, stableGeneration: null } } as never), 'veer', host)).toMatchObject({
+    expect(
+      members(
+        WEB,
+        list,
+        generations({
+          phase: 'succeeded',
+          id: 'r1',
+          docker: { image: 'x', env: [], count: 1, stableGeneration: null },
+        } as never),
+        'veer',
+        host,
+      ),
+    ).toMatchObject({
       stable: ['127.0.0.1:2'],
       canary: [],
     });
@@ -88,9 +121,17 @@ describe('members', () => {
   });
 
   it('an endpoint restriction and unreachable containers are reported, not routed', () => {
-    const m = members({ ...WEB, stable: { ...WEB.stable, endpoint: 'local' } }, [c({ port: 1, endpoint: 'remote' }), c({ ports: {}, name: 'noport' })], NONE, 'veer', host);
+    const m = members(
+      { ...WEB, stable: { ...WEB.stable, endpoint: 'local' } },
+      [c({ port: 1, endpoint: 'remote' }), c({ ports: {}, name: 'noport' })],
+      NONE,
+      'veer',
+      host,
+    );
     expect(m.stable).toEqual([]);
-    expect(m.problems).toEqual([expect.stringContaining('container noport (local) publishes no host port for 8080/tcp')]);
+    expect(m.problems).toEqual([
+      expect.stringContaining('container noport (local) publishes no host port for 8080/tcp'),
+    ]);
   });
 });
 
@@ -112,7 +153,9 @@ describe('orphans', () => {
   });
 
   it('a generation being removed by the controller is not garbage while it does so', () => {
-    const g = new Map<string, Generations>([['web', { stable: 'r2', canary: null, retiring: 'r1', hasCanary: false, hasRetiring: true }]]);
+    const g = new Map<string, Generations>([
+      ['web', { stable: 'r2', canary: null, retiring: 'r1', hasCanary: false, hasRetiring: true }],
+    ]);
     expect(orphans([c({ labels: own('r1') })], g, 'veer')).toEqual([]);
   });
 });
@@ -121,17 +164,26 @@ describe('serviceGenerations without a rollout record', () => {
   it('infers the stable generation from the oldest running container, so a lost record routes and keeps the live pool', () => {
     const promoted = [c({ labels: own('r1'), created: 2_000 }), c({ labels: own('r1'), created: 2_100 })];
     expect(serviceGenerations(null, promoted, WEB, 'veer').stable).toBe('r1');
-    expect(members(WEB, promoted, serviceGenerations(null, promoted, WEB, 'veer'), 'veer', host).stable).toHaveLength(2);
+    expect(members(WEB, promoted, serviceGenerations(null, promoted, WEB, 'veer'), 'veer', host).stable).toHaveLength(
+      2,
+    );
     expect(orphans(promoted, new Map([['web', serviceGenerations(null, promoted, WEB, 'veer')]]), 'veer')).toEqual([]);
     // Interrupted mid-rollout and the record lost: the older generation is stable, the newer one is not.
     const mixed = [c({ created: 1_000 }), c({ labels: own('r2'), created: 5_000 })];
     expect(serviceGenerations(null, mixed, WEB, 'veer').stable).toBeNull();
     // Stopped containers do not count.
-    expect(serviceGenerations(null, [c({ labels: own('r1'), created: 1, running: false }), c({ created: 9 })], WEB, 'veer').stable).toBeNull();
+    expect(
+      serviceGenerations(null, [c({ labels: own('r1'), created: 1, running: false }), c({ created: 9 })], WEB, 'veer')
+        .stable,
+    ).toBeNull();
   });
 
   it('a record of an image rollout wins over the containers', () => {
-    const latest = { phase: 'succeeded', id: 'r3', docker: { image: 'x', env: [], count: 1, stableGeneration: 'r1' } } as never;
+    const latest = {
+      phase: 'succeeded',
+      id: 'r3',
+      docker: { image: 'x', env: [], count: 1, stableGeneration: 'r1' },
+    } as never;
     expect(serviceGenerations(latest, [c({ labels: own('r1'), created: 1 })], WEB, 'veer').stable).toBe('r3');
   });
 });

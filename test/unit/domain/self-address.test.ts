@@ -21,15 +21,20 @@ describe('loopback helpers', () => {
 
   it('knows loopback and unspecified addresses', () => {
     for (const h of ['127.0.0.1', '127.9.9.9', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackIp(h)).toBe(true);
-    for (const h of ['128.0.0.1', '10.0.0.1', '::2', 'localhost', '127.example.com']) expect(isLoopbackIp(h)).toBe(false);
+    for (const h of ['128.0.0.1', '10.0.0.1', '::2', 'localhost', '127.example.com'])
+      expect(isLoopbackIp(h)).toBe(false);
     for (const h of ['0.0.0.0', '::', '[::]', '']) expect(isUnspecifiedIp(h)).toBe(true);
   });
 });
 
 describe('selfTarget', () => {
   it('names the listener and says why', () => {
-    expect(selfTarget(t('127.0.0.1:8080'), [data('127.0.0.1')], LOCAL)).toBe("veer's own data-plane listener 127.0.0.1:8080: traffic would loop");
-    expect(selfTarget(t('127.0.0.1:9090'), [data('127.0.0.1'), admin('127.0.0.1')], LOCAL)).toBe("veer's own admin listener 127.0.0.1:9090: the data plane would serve the admin API");
+    expect(selfTarget(t('127.0.0.1:8080'), [data('127.0.0.1')], LOCAL)).toBe(
+      "veer's own data-plane listener 127.0.0.1:8080: traffic would loop",
+    );
+    expect(selfTarget(t('127.0.0.1:9090'), [data('127.0.0.1'), admin('127.0.0.1')], LOCAL)).toBe(
+      "veer's own admin listener 127.0.0.1:9090: the data plane would serve the admin API",
+    );
   });
 
   it.each([
@@ -50,8 +55,10 @@ describe('selfTarget', () => {
   });
 
   it('a 127.0.0.1 listener is reached through 127.x and localhost, not through ::1 or other hosts', () => {
-    for (const s of ['127.0.0.1:8080', '127.3.2.1:8080', 'localhost:8080', 'app.localhost:8080', '0.0.0.0:8080']) expect(selfTarget(t(s), [data('127.0.0.1')], LOCAL)).not.toBeNull();
-    for (const s of ['[::1]:8080', '10.1.2.3:8080', 'other:8080', '127.0.0.1:8081']) expect(selfTarget(t(s), [data('127.0.0.1')], LOCAL)).toBeNull();
+    for (const s of ['127.0.0.1:8080', '127.3.2.1:8080', 'localhost:8080', 'app.localhost:8080', '0.0.0.0:8080'])
+      expect(selfTarget(t(s), [data('127.0.0.1')], LOCAL)).not.toBeNull();
+    for (const s of ['[::1]:8080', '10.1.2.3:8080', 'other:8080', '127.0.0.1:8081'])
+      expect(selfTarget(t(s), [data('127.0.0.1')], LOCAL)).toBeNull();
   });
 
   it('a listener on a specific address is reached through that address only', () => {
@@ -66,6 +73,8 @@ describe('selfTarget', () => {
   });
 
   it('brackets IPv6 listeners in the description', () => {
-    expect(selfTarget(t('[::1]:8080'), [data('::1')], LOCAL)).toBe("veer's own data-plane listener [::1]:8080: traffic would loop");
+    expect(selfTarget(t('[::1]:8080'), [data('::1')], LOCAL)).toBe(
+      "veer's own data-plane listener [::1]:8080: traffic would loop",
+    );
   });
 });

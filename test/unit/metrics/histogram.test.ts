@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/domain/clock.js';
-import { BUCKET_COUNT, BUCKET_RELATIVE_WIDTH, OVERFLOW_BUCKET, bucketIndex, bucketLowerBoundMs, bucketUpperBoundMs, nearestRank, quantileMs } from '../../../src/metrics/histogram.js';
+import {
+  BUCKET_COUNT,
+  BUCKET_RELATIVE_WIDTH,
+  OVERFLOW_BUCKET,
+  bucketIndex,
+  bucketLowerBoundMs,
+  bucketUpperBoundMs,
+  nearestRank,
+  quantileMs,
+} from '../../../src/metrics/histogram.js';
 
 const view = new DataView(new ArrayBuffer(8));
 /** Next representable double above (positive) x. */
@@ -91,8 +100,10 @@ describe('bucketIndex', () => {
   });
 
   it('maps tiny, negative and NaN to bucket 0 and huge values to the overflow bucket', () => {
-    for (const x of [0, -0, 1e-300, Number.MIN_VALUE, 0.05, -1, -Infinity, NaN]) expect(bucketIndex(x), String(x)).toBe(0);
-    for (const x of [nextUp(126_000), 1e9, Number.MAX_VALUE, Infinity]) expect(bucketIndex(x), String(x)).toBe(OVERFLOW_BUCKET);
+    for (const x of [0, -0, 1e-300, Number.MIN_VALUE, 0.05, -1, -Infinity, NaN])
+      expect(bucketIndex(x), String(x)).toBe(0);
+    for (const x of [nextUp(126_000), 1e9, Number.MAX_VALUE, Infinity])
+      expect(bucketIndex(x), String(x)).toBe(OVERFLOW_BUCKET);
     expect(bucketIndex(126_000)).toBe(OVERFLOW_BUCKET - 1);
   });
 });

@@ -54,7 +54,8 @@ function parse(text: string): Parsed {
       const [, kind, name, rest] = meta as unknown as [string, 'HELP' | 'TYPE', string, string];
       const map = kind === 'HELP' ? p.help : p.type;
       if (map.has(name)) throw new Error(`second ${kind} for ${name}`);
-      if (kind === 'TYPE' && p.samples.some((s) => s.name.startsWith(name))) throw new Error(`TYPE after samples: ${name}`);
+      if (kind === 'TYPE' && p.samples.some((s) => s.name.startsWith(name)))
+        throw new Error(`TYPE after samples: ${name}`);
       map.set(name, rest);
       continue;
     }
@@ -104,12 +105,17 @@ describe('renderPrometheus', () => {
   it('renders cumulative, monotonic buckets ending in +Inf = _count, with _sum in seconds', () => {
     const p = parse(renderPrometheus(traffic(), []));
     const labels = { service: 'web', pool: 'stable' };
-    const buckets = p.samples.filter((s) => s.name === 'veer_request_duration_seconds_bucket' && s.labels.service === 'web' && s.labels.pool === 'stable');
+    const buckets = p.samples.filter(
+      (s) =>
+        s.name === 'veer_request_duration_seconds_bucket' && s.labels.service === 'web' && s.labels.pool === 'stable',
+    );
     expect(buckets.length).toBeGreaterThanOrEqual(15);
     expect(buckets.length).toBeLessThanOrEqual(25);
     expect(buckets.at(-1)?.labels.le).toBe('+Inf');
     for (let i = 1; i < buckets.length; i++) {
-      expect(parseValue(buckets[i]?.labels.le as string)).toBeGreaterThan(parseValue(buckets[i - 1]?.labels.le as string));
+      expect(parseValue(buckets[i]?.labels.le as string)).toBeGreaterThan(
+        parseValue(buckets[i - 1]?.labels.le as string),
+      );
       expect(buckets[i]?.value).toBeGreaterThanOrEqual(buckets[i - 1]?.value as number);
     }
     expect(find(p, 'veer_request_duration_seconds_bucket', { ...labels, le: '0.001' })).toBe(2); // 0.2 ms and 1 ms
@@ -123,10 +129,20 @@ describe('renderPrometheus', () => {
 
   it('adds extra gauges with HELP/TYPE once per name and repairs invalid names', () => {
     const extra: ExtraMetric[] = [
-      { name: 'veer_weight', help: 'Canary weight\nin percent \\ share.', type: 'gauge', samples: [{ labels: { service: 'web' }, value: 25.5 }] },
+      {
+        name: 'veer_weight',
+        help: 'Canary weight\nin percent \\ share.',
+        type: 'gauge',
+        samples: [{ labels: { service: 'web' }, value: 25.5 }],
+      },
       { name: 'veer_weight', help: 'ignored', type: 'gauge', samples: [{ labels: { service: 'a"b' }, value: 0 }] },
       { name: 'veer_up', help: 'Up.', type: 'gauge', samples: [{ labels: {}, value: 1 }] },
-      { name: '1bad-name', help: 'Bad.', type: 'counter', samples: [{ labels: { 'bad-label': 'x' }, value: Infinity }] },
+      {
+        name: '1bad-name',
+        help: 'Bad.',
+        type: 'counter',
+        samples: [{ labels: { 'bad-label': 'x' }, value: Infinity }],
+      },
       { name: 'veer_requests_total', help: 'clash', type: 'gauge', samples: [{ labels: {}, value: 9 }] },
     ];
     const p = parse(renderPrometheus(traffic(), extra));
@@ -143,6 +159,11 @@ describe('renderPrometheus', () => {
   it('renders an empty registry as just the headers', () => {
     const p = parse(renderPrometheus(new MetricsRegistry()));
     expect(p.samples).toEqual([]);
-    expect([...p.type.keys()]).toEqual(['veer_requests_total', 'veer_request_errors_total', 'veer_request_duration_seconds', 'veer_drain_cut_total']);
+    expect([...p.type.keys()]).toEqual([
+      'veer_requests_total',
+      'veer_request_errors_total',
+      'veer_request_duration_seconds',
+      'veer_drain_cut_total',
+    ]);
   });
 });

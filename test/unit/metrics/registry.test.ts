@@ -62,7 +62,12 @@ describe('MetricsRegistry', () => {
     expect(r.entries()).toEqual([]);
     r.pool('web', 'canary');
     r.pool('api', 'stable');
-    expect(r.entries().map((e) => `${e.service}/${e.pool}`)).toEqual(['web/stable', 'web/canary', 'api/stable', 'api/canary']);
+    expect(r.entries().map((e) => `${e.service}/${e.pool}`)).toEqual([
+      'web/stable',
+      'web/canary',
+      'api/stable',
+      'api/canary',
+    ]);
     expect(r.entries()[1]?.window).toBe(r.pool('web', 'canary'));
     r.remove('web');
     expect(r.entries().map((e) => e.service)).toEqual(['api', 'api']);

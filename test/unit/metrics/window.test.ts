@@ -13,7 +13,13 @@ function sum(a: ArrayLike<number>): number {
 }
 
 function counts(t: WindowTotals) {
-  return { requests: t.requests, errors: t.errors, connectErrors: t.connectErrors, timeouts: t.timeouts, observed: sum(t.latency) };
+  return {
+    requests: t.requests,
+    errors: t.errors,
+    connectErrors: t.connectErrors,
+    timeouts: t.timeouts,
+    observed: sum(t.latency),
+  };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -101,7 +107,13 @@ describe('PoolWindow time', () => {
     for (let i = 0; i < 7; i++) w.record(T0 + 3000, 500, 5);
     const later = T0 + 3000 + 10_000 * 37; // exactly 37 laps later: same slot, different second
     w.record(later, 200, 5);
-    expect(counts(w.totals(later - 9999, later))).toEqual({ requests: 1, errors: 0, connectErrors: 0, timeouts: 0, observed: 1 });
+    expect(counts(w.totals(later - 9999, later))).toEqual({
+      requests: 1,
+      errors: 0,
+      connectErrors: 0,
+      timeouts: 0,
+      observed: 1,
+    });
     // Reading without writing after a gap must not see the old slot either.
     const quiet = new PoolWindow({ seconds: 10 });
     quiet.record(T0, 500, 5);
@@ -117,7 +129,9 @@ describe('PoolWindow time', () => {
     const all = w.totals(T0, now); // asks for 25 s, the ring holds 10 (seconds 15..24)
     expect(all.requests).toBe(10);
     expect(all.errors).toBe(5);
-    expect(w.seconds(T0 / 1000, now / 1000).map((r) => r.sec - T0 / 1000)).toEqual([15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
+    expect(w.seconds(T0 / 1000, now / 1000).map((r) => r.sec - T0 / 1000)).toEqual([
+      15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+    ]);
     expect(w.lifetime().requests).toBe(25);
   });
 
@@ -137,7 +151,11 @@ describe('PoolWindow time', () => {
 describe('PoolWindow merge', () => {
   it('merges replicas exactly: three windows merged equal one window that saw everything', () => {
     const rnd = seededRandom(42);
-    const parts = [new PoolWindow({ seconds: 120 }), new PoolWindow({ seconds: 120 }), new PoolWindow({ seconds: 120 })];
+    const parts = [
+      new PoolWindow({ seconds: 120 }),
+      new PoolWindow({ seconds: 120 }),
+      new PoolWindow({ seconds: 120 }),
+    ];
     const whole = new PoolWindow({ seconds: 120 });
     let t = T0;
     for (let n = 0; n < 20_000; n++) {
@@ -152,14 +170,16 @@ describe('PoolWindow merge', () => {
       }
     }
     const merged = new PoolWindow({ seconds: 120 });
-    for (const p of parts) for (const rec of p.seconds(T0 / 1000, t / 1000)) expect(merged.mergeSecond(rec)).toBe('merged');
+    for (const p of parts)
+      for (const rec of p.seconds(T0 / 1000, t / 1000)) expect(merged.mergeSecond(rec)).toBe('merged');
 
     const a = merged.totals(T0, t);
     const b = whole.totals(T0, t);
     expect(b.requests).toBe(20_000);
     expect(counts(a)).toEqual(counts(b));
     expect(Array.from(a.latency)).toEqual(Array.from(b.latency));
-    for (const q of [0.5, 0.95, 0.99]) expect(quantileMs(a.latency, a.requests, q)).toBe(quantileMs(b.latency, b.requests, q));
+    for (const q of [0.5, 0.95, 0.99])
+      expect(quantileMs(a.latency, a.requests, q)).toBe(quantileMs(b.latency, b.requests, q));
     // A sub-range too, and merge does not count as this process's own traffic.
     expect(counts(merged.totals(t - 30_000, t))).toEqual(counts(whole.totals(t - 30_000, t)));
     expect(merged.lifetime().requests).toBe(0);
@@ -176,8 +196,16 @@ describe('PoolWindow merge', () => {
     expect(w.totals(sec * 1000, (sec + 10) * 1000).requests).toBe(1);
     // A plain array (as after JSON) merges as well as a typed one.
     const latency = Array.from({ length: BUCKET_COUNT }, (_, i) => (i === 3 ? 2 : 0));
-    expect(w.mergeSecond({ sec: sec + 11, requests: 2, errors: 1, connectErrors: 0, timeouts: 1, latency })).toBe('merged');
-    expect(counts(w.totals((sec + 11) * 1000, (sec + 11) * 1000))).toEqual({ requests: 2, errors: 1, connectErrors: 0, timeouts: 1, observed: 2 });
+    expect(w.mergeSecond({ sec: sec + 11, requests: 2, errors: 1, connectErrors: 0, timeouts: 1, latency })).toBe(
+      'merged',
+    );
+    expect(counts(w.totals((sec + 11) * 1000, (sec + 11) * 1000))).toEqual({
+      requests: 2,
+      errors: 1,
+      connectErrors: 0,
+      timeouts: 1,
+      observed: 2,
+    });
   });
 
   it('addTotals adds counts and histograms', () => {

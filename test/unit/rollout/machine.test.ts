@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { emptyStats } from '../../../src/analysis/judge.js';
 import { rolloutPolicySchema } from '../../../src/config/schema.js';
-import type { Phase, RolloutState, SequentialStats, Strategy, Verdict, VerdictResult } from '../../../src/domain/rollout.js';
+import type {
+  Phase,
+  RolloutState,
+  SequentialStats,
+  Strategy,
+  Verdict,
+  VerdictResult,
+} from '../../../src/domain/rollout.js';
 import { newRollout, transition, type Effect, type MachineEvent } from '../../../src/rollout/machine.js';
 
 const T0 = 1_700_000_000_000;
@@ -11,7 +18,10 @@ const STABLE = ['127.0.0.1:9001'];
 
 function fresh(strategy: Strategy = 'canary', overrides: Record<string, unknown> = {}): RolloutState {
   const policy = rolloutPolicySchema.parse({ strategy, ...overrides });
-  return newRollout({ id: 'r1', service: 'web', strategy, policy, canaryTargets: CANARY, stableTargets: STABLE, stats: emptyStats() }, T0);
+  return newRollout(
+    { id: 'r1', service: 'web', strategy, policy, canaryTargets: CANARY, stableTargets: STABLE, stats: emptyStats() },
+    T0,
+  );
 }
 
 function verdict(result: VerdictResult, failFast = false, reason = `${result} reason`): Verdict {
@@ -23,7 +33,12 @@ function markedStats(mark: number): SequentialStats {
   return { ...emptyStats(), errorAbs: [mark] };
 }
 
-const analysis = (result: VerdictResult, failFast = false, until = 0): MachineEvent => ({ type: 'analysis', verdict: verdict(result, failFast), stats: emptyStats(), until });
+const analysis = (result: VerdictResult, failFast = false, until = 0): MachineEvent => ({
+  type: 'analysis',
+  verdict: verdict(result, failFast),
+  stats: emptyStats(),
+  until,
+});
 
 /** Applies an event that must be valid. */
 function step(s: RolloutState, e: MachineEvent, now: number): { state: RolloutState; effects: Effect[] } {
@@ -33,7 +48,15 @@ function step(s: RolloutState, e: MachineEvent, now: number): { state: RolloutSt
 }
 
 const types = (effects: Effect[]): string[] =>
-  effects.map((e) => (e.type === 'emit' ? `emit:${e.kind}` : e.type === 'set-weight' ? `set-weight:${e.weightBp}` : e.type === 'remove-pool' ? `remove-pool:${e.pool}` : e.type));
+  effects.map((e) =>
+    e.type === 'emit'
+      ? `emit:${e.kind}`
+      : e.type === 'set-weight'
+        ? `set-weight:${e.weightBp}`
+        : e.type === 'remove-pool'
+          ? `remove-pool:${e.pool}`
+          : e.type,
+  );
 
 /** A canary rollout that became ready at `at` (progressing at step 0, 5%). */
 function progressing(overrides: Record<string, unknown> = {}, at = T0, strategy: Strategy = 'canary'): RolloutState {
@@ -60,13 +83,23 @@ function inPhase(phase: Phase): RolloutState {
     case 'rolling-back':
       return step(prog, { type: 'abort', reason: 'stop' }, T0 + S).state;
     case 'rolled-back':
-      return step(step(fresh(), { type: 'canary-failed', reason: 'unhealthy' }, T0).state, { type: 'drained' }, T0 + S).state;
+      return step(step(fresh(), { type: 'canary-failed', reason: 'unhealthy' }, T0).state, { type: 'drained' }, T0 + S)
+        .state;
     case 'aborted':
       return step(inPhase('rolling-back'), { type: 'drained' }, T0 + 2 * S).state;
   }
 }
 
-const PHASES: Phase[] = ['starting', 'progressing', 'paused', 'promoting', 'succeeded', 'rolling-back', 'rolled-back', 'aborted'];
+const PHASES: Phase[] = [
+  'starting',
+  'progressing',
+  'paused',
+  'promoting',
+  'succeeded',
+  'rolling-back',
+  'rolled-back',
+  'aborted',
+];
 const EVENTS: Array<{ e: MachineEvent; valid: Phase[] }> = [
   { e: { type: 'canary-ready' }, valid: ['starting'] },
   { e: { type: 'canary-failed', reason: 'unhealthy' }, valid: ['starting'] },
@@ -96,7 +129,11 @@ describe('every phase × every event', () => {
           expect(t.ok).toBe(true);
           if (t.ok) expect(t.state.updatedAt).toBe(T0 + 60 * S);
         } else {
-          expect(t).toEqual({ ok: false, code: 'invalid_phase', message: expect.stringMatching(new RegExp(`^cannot .* rollout r1 of web: phase is ${phase}$`)) });
+          expect(t).toEqual({
+            ok: false,
+            code: 'invalid_phase',
+            message: expect.stringMatching(new RegExp(`^cannot .* rollout r1 of web: phase is ${phase}$`)),
+          });
         }
       });
     }
@@ -135,7 +172,13 @@ describe('start', () => {
       { type: 'set-weight', weightBp: 500 },
       { type: 'emit', kind: 'canary-ready', message: 'canary ready; step 1/5: canary weight 5%' },
     ]);
-    expect(state).toMatchObject({ phase: 'progressing', step: 0, weightBp: 500, stepStartedAt: T0 + 3 * S, lastAnalysisAt: T0 + 3 * S });
+    expect(state).toMatchObject({
+      phase: 'progressing',
+      step: 0,
+      weightBp: 500,
+      stepStartedAt: T0 + 3 * S,
+      lastAnalysisAt: T0 + 3 * S,
+    });
   });
 
   it('canary-failed rolls back: weight 0, announce, remove the canary pool', () => {
@@ -145,7 +188,12 @@ describe('start', () => {
       { type: 'emit', kind: 'rolling-back', message: 'health check timed out', data: { verdict: null } },
       { type: 'remove-pool', pool: 'canary', targets: CANARY },
     ]);
-    expect(state).toMatchObject({ phase: 'rolling-back', weightBp: 0, reason: 'health check timed out', rollbackOutcome: 'rolled-back' });
+    expect(state).toMatchObject({
+      phase: 'rolling-back',
+      weightBp: 0,
+      reason: 'health check timed out',
+      rollbackOutcome: 'rolled-back',
+    });
   });
 });
 
@@ -156,7 +204,13 @@ describe('canary steps: time AND a passing analysis', () => {
     const stats = markedStats(7);
     const { state, effects } = step(s, { type: 'analysis', verdict: v, stats, until: T0 + 29 * S }, T0 + 30 * S - 1);
     expect(effects).toEqual([{ type: 'emit', kind: 'analysis', message: 'pass: pass reason', data: { verdict: v } }]);
-    expect(state).toMatchObject({ phase: 'progressing', step: 0, weightBp: 500, failures: 0, lastAnalysisAt: T0 + 29 * S });
+    expect(state).toMatchObject({
+      phase: 'progressing',
+      step: 0,
+      weightBp: 500,
+      failures: 0,
+      lastAnalysisAt: T0 + 29 * S,
+    });
     expect(state.lastVerdict).toBe(v);
     expect(state.stats).toBe(stats);
   });
@@ -167,7 +221,14 @@ describe('canary steps: time AND a passing analysis', () => {
       { type: 'set-weight', weightBp: 1000 },
       { type: 'emit', kind: 'step', message: 'step 2/5: canary weight 10% (analysis passed)' },
     ]);
-    expect(state).toMatchObject({ phase: 'progressing', step: 1, weightBp: 1000, stepStartedAt: T0 + 30 * S, failures: 0, reason: null });
+    expect(state).toMatchObject({
+      phase: 'progressing',
+      step: 1,
+      weightBp: 1000,
+      stepStartedAt: T0 + 30 * S,
+      failures: 0,
+      reason: null,
+    });
   });
 
   it('elapsed time alone never advances: inconclusive after stepInterval holds', () => {
@@ -188,11 +249,21 @@ describe('canary steps: time AND a passing analysis', () => {
     expect(weights).toEqual([1000, 2500, 5000, 10000]);
     expect(step(s, analysis('pass'), T0 + 150 * S - 1).state.phase).toBe('progressing');
     const { state, effects } = step(s, analysis('pass'), T0 + 150 * S);
-    expect(effects).toEqual([{ type: 'promote-pools' }, { type: 'emit', kind: 'promoting', message: 'analysis passed' }, { type: 'remove-pool', pool: 'old-stable', targets: STABLE }]);
+    expect(effects).toEqual([
+      { type: 'promote-pools' },
+      { type: 'emit', kind: 'promoting', message: 'analysis passed' },
+      { type: 'remove-pool', pool: 'old-stable', targets: STABLE },
+    ]);
     expect(state).toMatchObject({ phase: 'promoting', weightBp: 10000, step: 4 });
     const done = step(state, { type: 'drained' }, T0 + 160 * S);
     expect(done.state.phase).toBe('succeeded');
-    expect(done.effects).toEqual([{ type: 'emit', kind: 'succeeded', message: 'rollout succeeded: the new pool is stable, the old pool was removed' }]);
+    expect(done.effects).toEqual([
+      {
+        type: 'emit',
+        kind: 'succeeded',
+        message: 'rollout succeeded: the new pool is stable, the old pool was removed',
+      },
+    ]);
   });
 });
 
@@ -206,18 +277,30 @@ describe('progress deadline', () => {
     }
     expect(s).toMatchObject({ phase: 'progressing', weightBp: 500, step: 0 });
     const v = verdict('inconclusive', false, 'not enough data: canary served 150 of 200 requests this step');
-    const { state, effects } = step(s, { type: 'analysis', verdict: v, stats: emptyStats(), until: T0 + 600 * S }, T0 + 600 * S);
-    const reason = 'progress deadline (600s) passed without a decision: not enough data: canary served 150 of 200 requests this step';
+    const { state, effects } = step(
+      s,
+      { type: 'analysis', verdict: v, stats: emptyStats(), until: T0 + 600 * S },
+      T0 + 600 * S,
+    );
+    const reason =
+      'progress deadline (600s) passed without a decision: not enough data: canary served 150 of 200 requests this step';
     expect(effects).toEqual([{ type: 'emit', kind: 'paused', message: reason, data: { verdict: v } }]);
     expect(state).toMatchObject({ phase: 'paused', resumeTo: 'progressing', reason, weightBp: 500, step: 0 });
   });
 
   it('with onDeadline: rollback it rolls back instead', () => {
-    const { state, effects } = step(progressing({ onDeadline: 'rollback', progressDeadline: '1m' }), analysis('inconclusive'), T0 + 60 * S);
+    const { state, effects } = step(
+      progressing({ onDeadline: 'rollback', progressDeadline: '1m' }),
+      analysis('inconclusive'),
+      T0 + 60 * S,
+    );
     expect(types(effects)).toEqual(ROLLBACK_EFFECTS);
     expect(state).toMatchObject({ phase: 'rolling-back', weightBp: 0, rollbackOutcome: 'rolled-back' });
     expect(state.reason).toMatch(/^progress deadline \(60s\) passed without a decision: /);
-    expect(step(progressing({ onDeadline: 'rollback', progressDeadline: '1m' }), analysis('inconclusive'), T0 + 60 * S - 1).state.phase).toBe('progressing');
+    expect(
+      step(progressing({ onDeadline: 'rollback', progressDeadline: '1m' }), analysis('inconclusive'), T0 + 60 * S - 1)
+        .state.phase,
+    ).toBe('progressing');
   });
 
   it('the deadline counts from the start of the current step', () => {
@@ -238,14 +321,25 @@ describe('failures', () => {
     expect(types(one.effects)).toEqual(['emit:analysis']);
     expect(one.state.failures).toBe(1);
     const last = verdict('fail', false, 'canary error rate 3.00% exceeds maxErrorRate 1.00%');
-    const { state, effects } = step(one.state, { type: 'analysis', verdict: last, stats: emptyStats(), until: 0 }, T0 + 8 * S);
+    const { state, effects } = step(
+      one.state,
+      { type: 'analysis', verdict: last, stats: emptyStats(), until: 0 },
+      T0 + 8 * S,
+    );
     const reason = 'rolled back (2 failed analyses in a row): canary error rate 3.00% exceeds maxErrorRate 1.00%';
     expect(effects).toEqual([
       { type: 'set-weight', weightBp: 0 },
       { type: 'emit', kind: 'rolling-back', message: reason, data: { verdict: last } },
       { type: 'remove-pool', pool: 'canary', targets: CANARY },
     ]);
-    expect(state).toMatchObject({ phase: 'rolling-back', failures: 2, weightBp: 0, reason, rollbackOutcome: 'rolled-back', lastVerdict: last });
+    expect(state).toMatchObject({
+      phase: 'rolling-back',
+      failures: 2,
+      weightBp: 0,
+      reason,
+      rollbackOutcome: 'rolled-back',
+      lastVerdict: last,
+    });
   });
 
   it('honours a larger failureLimit', () => {
@@ -266,7 +360,9 @@ describe('failures', () => {
     const rb = step(progressing(), analysis('fail', true), T0 + 2 * S).state;
     const { state, effects } = step(rb, { type: 'drained' }, T0 + 5 * S);
     expect(state.phase).toBe('rolled-back');
-    expect(effects).toEqual([{ type: 'emit', kind: 'rolled-back', message: 'rolled-back: rolled back (overwhelming evidence): fail reason' }]);
+    expect(effects).toEqual([
+      { type: 'emit', kind: 'rolled-back', message: 'rolled-back: rolled back (overwhelming evidence): fail reason' },
+    ]);
   });
 });
 
@@ -287,7 +383,12 @@ describe('manual control', () => {
     expect(types(step(s, { type: 'promote', full: false }, T0 + 9 * S).effects)).toEqual(PROMOTE_EFFECTS);
     const full = step(progressing(), { type: 'promote', full: true }, T0 + S);
     expect(types(full.effects)).toEqual(PROMOTE_EFFECTS);
-    expect(full.state).toMatchObject({ phase: 'promoting', weightBp: 10000, reason: 'promoted by operator (full)', step: 0 });
+    expect(full.state).toMatchObject({
+      phase: 'promoting',
+      weightBp: 10000,
+      reason: 'promoted by operator (full)',
+      step: 0,
+    });
   });
 
   it('promote from paused continues as progressing', () => {
@@ -324,10 +425,22 @@ describe('manual control', () => {
     const s = step(progressing(), analysis('fail'), T0 + 20 * S).state;
     const paused = step(s, { type: 'pause', reason: 'looking into it' }, T0 + 25 * S);
     expect(paused.effects).toEqual([{ type: 'emit', kind: 'paused', message: 'looking into it' }]);
-    expect(paused.state).toMatchObject({ phase: 'paused', resumeTo: 'progressing', reason: 'looking into it', weightBp: 500 });
+    expect(paused.state).toMatchObject({
+      phase: 'paused',
+      resumeTo: 'progressing',
+      reason: 'looking into it',
+      weightBp: 500,
+    });
     const resumed = step(paused.state, { type: 'resume' }, T0 + 100 * S);
     expect(resumed.effects).toEqual([{ type: 'emit', kind: 'resumed', message: 'resumed at 5%' }]);
-    expect(resumed.state).toMatchObject({ phase: 'progressing', resumeTo: null, reason: null, stepStartedAt: T0 + 100 * S, failures: 0, weightBp: 500 });
+    expect(resumed.state).toMatchObject({
+      phase: 'progressing',
+      resumeTo: null,
+      reason: null,
+      stepStartedAt: T0 + 100 * S,
+      failures: 0,
+      weightBp: 500,
+    });
     // The time spent paused does not count towards stepInterval.
     expect(step(resumed.state, analysis('pass'), T0 + 130 * S - 1).state.step).toBe(0);
     expect(step(resumed.state, analysis('pass'), T0 + 130 * S).state.step).toBe(1);
@@ -345,7 +458,12 @@ describe('manual control', () => {
       { type: 'set-weight', weightBp: 2550 },
       { type: 'emit', kind: 'paused', message: 'paused: traffic shifted by hand to 25.5%' },
     ]);
-    expect(state).toMatchObject({ phase: 'paused', weightBp: 2550, resumeTo: 'progressing', reason: 'paused: traffic shifted by hand to 25.5%' });
+    expect(state).toMatchObject({
+      phase: 'paused',
+      weightBp: 2550,
+      resumeTo: 'progressing',
+      reason: 'paused: traffic shifted by hand to 25.5%',
+    });
   });
 
   it('manual shift while paused keeps where resume goes back to', () => {
@@ -369,7 +487,11 @@ describe('blue-green', () => {
     const sw = step(ready.state, analysis('pass'), T0 + 30 * S);
     expect(sw.effects).toEqual([
       { type: 'set-weight', weightBp: 10000 },
-      { type: 'emit', kind: 'step', message: 'switched all traffic to the new pool (analysis passed); rollback window 300s' },
+      {
+        type: 'emit',
+        kind: 'step',
+        message: 'switched all traffic to the new pool (analysis passed); rollback window 300s',
+      },
     ]);
     expect(sw.state).toMatchObject({ step: 1, weightBp: 10000, stepStartedAt: T0 + 30 * S });
   });

@@ -48,7 +48,10 @@ function hook(url: string, over: Partial<WebhookConfig> = {}): WebhookConfig {
   return { url, headers: {}, timeout: 2_000, retries: 3, ...over };
 }
 
-function notifier(hooks: WebhookConfig[], opts: ConstructorParameters<typeof WebhookNotifier>[1] = {}): WebhookNotifier {
+function notifier(
+  hooks: WebhookConfig[],
+  opts: ConstructorParameters<typeof WebhookNotifier>[1] = {},
+): WebhookNotifier {
   const n = new WebhookNotifier(hooks, { backoffMs: 10, ...opts });
   notifiers.push(n);
   return n;
@@ -57,7 +60,17 @@ function notifier(hooks: WebhookConfig[], opts: ConstructorParameters<typeof Web
 let seq = 0;
 function event(kind: RolloutEvent['kind'], over: Partial<RolloutEvent> = {}): RolloutEvent {
   seq += 1;
-  return { seq, at: '2024-01-01T00:00:00.000Z', service: 'web', rolloutId: 'r-1', kind, phase: 'progressing', weight: 25, message: `${kind} happened`, ...over };
+  return {
+    seq,
+    at: '2024-01-01T00:00:00.000Z',
+    service: 'web',
+    rolloutId: 'r-1',
+    kind,
+    phase: 'progressing',
+    weight: 25,
+    message: `${kind} happened`,
+    ...over,
+  };
 }
 
 describe('WebhookNotifier', () => {
@@ -71,7 +84,17 @@ describe('WebhookNotifier', () => {
     const first = srv.received[0] as Received;
     expect(first.headers['content-type']).toBe('application/json');
     expect(first.headers['x-token']).toBe('abc');
-    expect(JSON.parse(first.body)).toEqual({ event: 'step', service: 'web', rolloutId: 'r-1', phase: 'progressing', weight: 25, message: 'step happened', at: e.at, seq: e.seq, data: { step: 2 } });
+    expect(JSON.parse(first.body)).toEqual({
+      event: 'step',
+      service: 'web',
+      rolloutId: 'r-1',
+      phase: 'progressing',
+      weight: 25,
+      message: 'step happened',
+      at: e.at,
+      seq: e.seq,
+      data: { step: 2 },
+    });
     expect(new Set(srv.received.map((r) => r.body)).size).toBe(1);
     expect(n.failed).toBe(0);
   });
@@ -120,10 +143,18 @@ describe('WebhookNotifier', () => {
     const all = await hookServer(status(200));
     const some = await hookServer(status(200));
     const n = notifier([hook(all.url), hook(some.url, { events: ['analysis', 'succeeded'] })]);
-    for (const kind of ['started', 'canary-ready', 'analysis', 'step', 'shifted', 'succeeded'] as const) n.notify(event(kind));
+    for (const kind of ['started', 'canary-ready', 'analysis', 'step', 'shifted', 'succeeded'] as const)
+      n.notify(event(kind));
     await waitFor(() => n.delivered === 5, { timeoutMs: 5_000, what: 'deliveries' });
-    expect(all.received.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual(['started', 'step', 'succeeded']);
-    expect(some.received.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual(['analysis', 'succeeded']);
+    expect(all.received.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual([
+      'started',
+      'step',
+      'succeeded',
+    ]);
+    expect(some.received.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual([
+      'analysis',
+      'succeeded',
+    ]);
   });
 
   it('drops and counts events beyond the queue bound', async () => {

@@ -5,13 +5,24 @@ const tuning = { commandTimeoutMs: 700, connectTimeoutMs: 1_500 };
 
 describe('parseRedisUrl', () => {
   it('reads a plain redis:// URL with defaults', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:6380')).toEqual({ mode: 'standalone', tls: false, hosts: [{ host: '127.0.0.1', port: 6380 }], db: 0 });
+    expect(parseRedisUrl('redis://127.0.0.1:6380')).toEqual({
+      mode: 'standalone',
+      tls: false,
+      hosts: [{ host: '127.0.0.1', port: 6380 }],
+      db: 0,
+    });
     expect(parseRedisUrl('redis://cache')).toMatchObject({ hosts: [{ host: 'cache', port: 6379 }], db: 0 });
     expect(parseRedisUrl('redis://cache/')).toMatchObject({ db: 0 });
   });
 
   it('reads password, username, db and TLS', () => {
-    expect(parseRedisUrl('redis://:s3cret@h:1/2')).toEqual({ mode: 'standalone', tls: false, hosts: [{ host: 'h', port: 1 }], password: 's3cret', db: 2 });
+    expect(parseRedisUrl('redis://:s3cret@h:1/2')).toEqual({
+      mode: 'standalone',
+      tls: false,
+      hosts: [{ host: 'h', port: 1 }],
+      password: 's3cret',
+      db: 2,
+    });
     expect(parseRedisUrl('rediss://app:p%40ss%2Fw@h:6380/3')).toEqual({
       mode: 'standalone',
       tls: true,
@@ -47,7 +58,12 @@ describe('parseRedisUrl', () => {
       masterName: 'mymaster',
       db: 4,
     });
-    expect(parseRedisUrl('rediss+sentinel://s1/m')).toMatchObject({ mode: 'sentinel', tls: true, masterName: 'm', db: 0 });
+    expect(parseRedisUrl('rediss+sentinel://s1/m')).toMatchObject({
+      mode: 'sentinel',
+      tls: true,
+      masterName: 'm',
+      db: 0,
+    });
   });
 
   it('reads cluster URLs', () => {
@@ -153,7 +169,10 @@ describe('ioredisOptions', () => {
       { host: 'h1', port: 7000 },
       { host: 'h2', port: 7001 },
     ]);
-    expect(spec.options).toMatchObject({ enableOfflineQueue: false, redisOptions: { password: 'pw', commandTimeout: 700, autoResendUnfulfilledCommands: false } });
+    expect(spec.options).toMatchObject({
+      enableOfflineQueue: false,
+      redisOptions: { password: 'pw', commandTimeout: 700, autoResendUnfulfilledCommands: false },
+    });
     expect(spec.options.redisOptions).not.toHaveProperty('enableOfflineQueue');
     expect(spec.options.clusterRetryStrategy?.(3)).toBe(200);
   });
@@ -168,7 +187,9 @@ describe('ioredisOptions', () => {
 
 describe('reconnectDelayMs', () => {
   it('backs off exponentially, never gives up, and never waits more than 2 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 1_000].map(reconnectDelayMs)).toEqual([50, 100, 200, 400, 800, 1_600, 2_000, 2_000, 2_000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 1_000].map(reconnectDelayMs)).toEqual([
+      50, 100, 200, 400, 800, 1_600, 2_000, 2_000, 2_000,
+    ]);
     expect(reconnectDelayMs(0)).toBe(50);
   });
 });
