@@ -167,7 +167,8 @@ function cloneHostConfig(source: HostConfig): Result<HostConfig, string> {
   // On the host's network a clone would bind the stable container's ports (EADDRINUSE) and share its address.
   if (mode === 'host')
     return err(
-      `network mode 'host' cannot be cloned: a clone would bind the stable container's ports; run the service on a bridge or user network with published ports`,
+      "network mode 'host' cannot be cloned: a clone would bind the stable container's ports; " +
+        'run the service on a bridge or user network with published ports',
     );
   const host: HostConfig = structuredClone(source);
   // The stable holds its fixed host port; a clone asking for the same one fails to start. Keep the

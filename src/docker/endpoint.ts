@@ -3,6 +3,7 @@
 // the endpoint, instead of surfacing later as an obscure connection error.
 import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
+import { errorMessage } from '../domain/errors.js';
 
 export interface EndpointConfig {
   name: string;
@@ -107,7 +108,7 @@ function readTls(ep: EndpointConfig): TlsFiles {
     try {
       files[field] = readFileSync(path);
     } catch (e) {
-      return fail(ep.name, `cannot read ${field} file "${path}": ${e instanceof Error ? e.message : String(e)}`);
+      return fail(ep.name, `cannot read ${field} file "${path}": ${errorMessage(e)}`);
     }
   }
   return { ok: true, files };

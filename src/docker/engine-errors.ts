@@ -1,7 +1,7 @@
 // The one place dockerode/docker-modem failures become veer errors. Every message names the endpoint,
 // because with several engines "no such container" alone does not say where to look.
 import type Docker from 'dockerode';
-import { VeerError } from '../domain/errors.js';
+import { VeerError, errorMessage } from '../domain/errors.js';
 
 /** A Docker engine refused or failed an operation. `status` is the engine's HTTP status, if it answered. */
 export class DockerError extends VeerError {
@@ -29,7 +29,7 @@ export function engineMessage(e: unknown): string {
     }
     if (typeof json === 'string' && json.trim() !== '') return json.trim();
   }
-  const message = e instanceof Error ? e.message.trim() : String(e);
+  const message = errorMessage(e).trim();
   // docker-modem's own wrapping, "(HTTP code 500) server error - <what the engine said>", when the
   // engine's answer was a stream and so never landed in `json`.
   return /^\(HTTP code \d+\) [^-]*- ([\s\S]+)$/.exec(message)?.[1]?.trim() ?? message;
@@ -38,6 +38,18 @@ export function engineMessage(e: unknown): string {
 export function isNotFound(e: unknown): boolean {
   return statusOf(e) === 404;
 }
+
+/** The engine is already removing the container (AutoRemove after it stopped). */
+export const beingRemoved = (e: unknown): boolean =>
+  statusOf(e) !== undefined && /marked for removal|removal .*(already )?in progress/i.test(engineMessage(e));
+
+/**
+ * Engine 20.10 answers 500 "container not running" to an update that races the container's own
+ * stop (a concurrent retire, AutoRemove). It is being removed next anyway, so the policy no longer
+ * matters.
+ */
+export const stoppedUnderUs = (e: unknown): boolean =>
+  statusOf(e) !== undefined && /container not running|is not running/i.test(engineMessage(e));
 
 /** A connection-level failure (no HTTP answer at all): refused, missing socket, DNS, TLS, reset. */
 export function isConnectionError(e: unknown): boolean {
@@ -68,9 +80,8 @@ export class EngineErrors {
   ) {}
 
   unreachable(e: unknown): DockerError {
-    const why = e instanceof Error ? e.message : String(e);
     return new DockerError(
-      `docker endpoint "${this.endpoint}" (${this.address}) is unreachable: ${why}`,
+      `docker endpoint "${this.endpoint}" (${this.address}) is unreachable: ${errorMessage(e)}`,
       undefined,
       'docker_unreachable',
       503,

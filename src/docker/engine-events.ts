@@ -5,6 +5,7 @@
 // is lost when the daemon itself restarts.
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
+import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { EngineErrors } from './engine-errors.js';
 import type { EngineEvent } from './port.js';
@@ -187,10 +188,7 @@ export class EventWatch {
       this.listener(e);
     } catch (err) {
       // A listener bug must not kill the watch (and with it every later event).
-      this.log.log('error', 'docker: event listener threw', {
-        endpoint: this.endpoint,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      this.log.log('error', 'docker: event listener threw', { endpoint: this.endpoint, error: errorMessage(err) });
     }
   }
 }

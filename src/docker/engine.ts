@@ -1,50 +1,42 @@
 // The dockerode adapter: one Docker engine (endpoint) as a ContainerDriver. Every engine call is
 // bounded, every container operation is idempotent (the engine's 304/404/409 answers for "already
 // done" are outcomes, not failures), and every error names the endpoint.
+import { setTimeout as delay } from 'node:timers/promises';
 import Docker from 'dockerode';
 import type { ContainerInspectInfo, ContainerCreateOptions } from 'dockerode';
+import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
-import { DockerError, EngineErrors, describeAddress, engineMessage, isNotFound, statusOf } from './engine-errors.js';
+import { boundedCalls, type EngineCall } from './engine-call.js';
+import {
+  EngineErrors,
+  beingRemoved,
+  describeAddress,
+  engineMessage,
+  isNotFound,
+  statusOf,
+  stoppedUnderUs,
+} from './engine-errors.js';
 import { EventWatch } from './engine-events.js';
+import { EngineImages } from './engine-images.js';
 import { asBuffer, demuxLogs } from './engine-logs.js';
-import { toImageConfig, toView } from './engine-view.js';
-import type {
-  CloneTemplate,
-  ContainerDriver,
-  ContainerView,
-  CreateSpec,
-  EngineEvent,
-  ImageConfig,
-  RetireResult,
-} from './port.js';
-
-export { toImageConfig, toView } from './engine-view.js';
+import { toView } from './engine-view.js';
+import type { CloneTemplate, ContainerDriver, ContainerView, CreateSpec, EngineEvent, RetireResult } from './port.js';
 
 const CALL_MS = 15_000;
 /** Added to the stop grace: the engine answers only once the container is down (or killed). */
 const STOP_SLACK_MS = 15_000;
-const PULL_MS = 5 * 60_000;
 const REMOVAL_WAIT_MS = 10_000;
 const REMOVAL_POLL_MS = 100;
 /** Docker's own default when a container sets no StopTimeout. */
 const DEFAULT_STOP_S = 10;
-
-/** The engine is already removing the container (AutoRemove after it stopped). */
-export const beingRemoved = (e: unknown): boolean =>
-  statusOf(e) !== undefined && /marked for removal|removal .*(already )?in progress/i.test(engineMessage(e));
-
-/**
- * Engine 20.10 answers 500 "container not running" to an update that races the container's own
- * stop (a concurrent retire, AutoRemove). It is being removed next anyway, so the policy no longer matters.
- */
-export const stoppedUnderUs = (e: unknown): boolean =>
-  statusOf(e) !== undefined && /container not running|is not running/i.test(engineMessage(e));
 
 const short = (id: string): string => (/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id);
 
 export class DockerEngine implements ContainerDriver {
   private readonly docker: Docker;
   private readonly errors: EngineErrors;
+  private readonly call: EngineCall;
+  private readonly images: EngineImages;
   private readonly log: Logger;
   private readonly watches = new Set<() => void>();
 
@@ -56,7 +48,9 @@ export class DockerEngine implements ContainerDriver {
   ) {
     this.docker = new Docker(options);
     this.errors = new EngineErrors(endpoint, describeAddress(options));
+    this.call = boundedCalls(this.errors);
     this.log = deps.log ?? silentLogger;
+    this.images = new EngineImages(this.docker, this.call, this.errors, endpoint, this.log);
   }
 
   async list(opts: { all: boolean; labels?: Record<string, string> }): Promise<ContainerView[]> {
@@ -79,8 +73,8 @@ export class DockerEngine implements ContainerDriver {
   async template(containerId: string, image: string): Promise<CloneTemplate> {
     const container = await this.inspectRaw(containerId);
     if (container === null) throw this.errors.plain(`no such container ${short(containerId)}`, 404);
-    const oldImage = await this.inspectImage(container.Image);
-    const newImage = (await this.inspectImage(image)) ?? (await this.pullAndInspect(image));
+    const oldImage = await this.images.inspect(container.Image);
+    const newImage = await this.images.ensure(image);
     return { container, oldImage, newImage };
   }
 
@@ -148,11 +142,7 @@ export class DockerEngine implements ContainerDriver {
       const raw = asBuffer(body);
       return (info.Config.Tty ? raw : demuxLogs(raw)).toString('utf8');
     } catch (e) {
-      this.log.log('debug', 'docker: logs unavailable', {
-        endpoint: this.endpoint,
-        id,
-        error: e instanceof Error ? e.message : String(e),
-      });
+      this.log.log('debug', 'docker: logs unavailable', { endpoint: this.endpoint, id, error: errorMessage(e) });
       return '';
     }
   }
@@ -170,24 +160,6 @@ export class DockerEngine implements ContainerDriver {
 
   close(): void {
     for (const stop of [...this.watches]) stop();
-  }
-
-  /** Runs one engine call, aborted and rejected with a timeout error after `ms`; other errors stay raw. */
-  private async call<T>(what: string, ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    // Also a race, not only the signal: a few dockerode calls (image inspect) ignore abortSignal.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(this.errors.timeout(what, ms));
-      }, ms);
-    });
-    try {
-      return await Promise.race([fn(controller.signal), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** 'gone' on 404; `done` recognises "already done" answers; anything else is mapped and thrown. */
@@ -217,48 +189,6 @@ export class DockerEngine implements ContainerDriver {
     }
   }
 
-  private async inspectImage(ref: string): Promise<ImageConfig | null> {
-    try {
-      return toImageConfig(await this.call(`inspect image ${ref}`, CALL_MS, () => this.docker.getImage(ref).inspect()));
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw this.errors.map(e, `inspect image ${ref}`);
-    }
-  }
-
-  private async pullAndInspect(image: string): Promise<ImageConfig> {
-    const fail = (why: string): DockerError =>
-      new DockerError(
-        `image ${image} is not on endpoint "${this.endpoint}" and could not be pulled: ${why}`,
-        undefined,
-        'image_unavailable',
-        502,
-      );
-    this.log.log('info', 'docker: pulling image', { endpoint: this.endpoint, image });
-    try {
-      await this.call(`pull image ${image}`, PULL_MS, (abortSignal) => this.pull(image, abortSignal));
-    } catch (e) {
-      throw fail(e instanceof DockerError ? e.message : engineMessage(e));
-    }
-    const config = await this.inspectImage(image);
-    if (config === null) throw fail('the pull finished but the image is still missing');
-    return config;
-  }
-
-  /** Follows the progress stream to its end; the engine reports pull failures inside it, not as a status. */
-  private async pull(image: string, abortSignal: AbortSignal): Promise<void> {
-    const stream = await this.docker.pull(image, { abortSignal });
-    const output = await new Promise<Array<{ error?: string; errorDetail?: { message?: string } }>>(
-      (resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err: Error | null, out: unknown[]) =>
-          err ? reject(err) : resolve(out as never),
-        );
-      },
-    );
-    const failed = output.find((o) => o.error !== undefined || o.errorDetail !== undefined);
-    if (failed) throw new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed');
-  }
-
   private async createOrFind(options: ContainerCreateOptions & { name: string }): Promise<string> {
     const what = `create container ${options.name}`;
     try {
@@ -273,10 +203,8 @@ export class DockerEngine implements ContainerDriver {
       const existing = await this.inspectRaw(options.name);
       if (existing === null) throw this.errors.map(e, what);
       if (options.Image !== undefined && existing.Config.Image !== options.Image) {
-        throw this.errors.plain(
-          `container name ${options.name} is taken by a container of image ${existing.Config.Image}, not ${options.Image}`,
-          409,
-        );
+        const taken = `container name ${options.name} is taken by a container of image ${existing.Config.Image}`;
+        throw this.errors.plain(`${taken}, not ${options.Image}`, 409);
       }
       return existing.Id;
     }
@@ -286,13 +214,11 @@ export class DockerEngine implements ContainerDriver {
     const what = `connect container ${short(id)} to network ${net.name}`;
     try {
       await this.call(what, CALL_MS, (abortSignal) =>
-        this.docker
-          .getNetwork(net.name)
-          .connect({
-            Container: id,
-            EndpointConfig: { Aliases: net.aliases },
-            abortSignal,
-          } as Docker.NetworkConnectOptions),
+        this.docker.getNetwork(net.name).connect({
+          Container: id,
+          EndpointConfig: { Aliases: net.aliases },
+          abortSignal,
+        } as Docker.NetworkConnectOptions),
       );
     } catch (e) {
       // A re-run of the same spec finds it connected already.
@@ -305,7 +231,7 @@ export class DockerEngine implements ContainerDriver {
     const deadline = Date.now() + REMOVAL_WAIT_MS;
     while (Date.now() < deadline) {
       if ((await this.inspectRaw(id)) === null) return 'gone';
-      await new Promise((r) => setTimeout(r, REMOVAL_POLL_MS));
+      await delay(REMOVAL_POLL_MS);
     }
     throw this.errors.plain(`container ${short(id)} is still being removed after ${REMOVAL_WAIT_MS} ms`, 409);
   }

@@ -3,28 +3,24 @@
 // generation when the machine says so. Every wait ends at a deadline with a reason that names the
 // container; every operation can be repeated after a crash (names and labels are derived from the
 // rollout id, removal treats "already gone" as done).
+import { setTimeout as delay } from 'node:timers/promises';
+import { withTimeout } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { err, ok, type Result } from '../domain/errors.js';
 import { generations, type Generations } from '../domain/generation.js';
 import type { Logger } from '../domain/log.js';
 import type { RolloutState } from '../domain/rollout.js';
-import type { CanaryFleet } from '../rollout/fleet.js';
+import type { CanaryFleet } from '../rollout/canary-fleet.js';
+import { HealthGate, withCause, type GatedService } from './canary-health.js';
 import { cloneSpec } from './clone-spec.js';
-import { addressOf, generationOf, matchesSelector, serviceGenerations, type DockerService } from './membership.js';
+import { generationOf, matchesSelector, serviceGenerations } from './membership.js';
 import { orphans } from './orphans.js';
 import { LABEL, type ContainerDriver, type ContainerView } from './port.js';
 
-export interface HealthProbe {
-  path: string;
-  /** Statuses below this count as healthy. */
-  expectStatusBelow: number;
-}
+export type { HealthProbe } from './canary-health.js';
 
-export interface FleetService {
-  docker: DockerService;
-  /** The service's health check, or null: then any HTTP answer below 500 on "/" counts as up. */
-  health: HealthProbe | null;
-}
+/** A Docker-backed service: its pools' selectors, and the health check that gates its canaries. */
+export type FleetService = GatedService;
 
 export interface FleetDeps {
   engines: readonly ContainerDriver[];
@@ -47,7 +43,11 @@ export interface FleetDeps {
 const RETIRE_ATTEMPTS = 6;
 
 export class DockerFleet implements CanaryFleet {
-  constructor(private readonly d: FleetDeps) {}
+  private readonly gate: HealthGate;
+
+  constructor(private readonly d: FleetDeps) {
+    this.gate = new HealthGate({ engine: (e) => this.engine(e), clock: d.clock, pollMs: d.pollMs ?? 500 });
+  }
 
   refuse(service: string): string | null {
     if (!this.d.services.has(service))
@@ -68,16 +68,16 @@ export class DockerFleet implements CanaryFleet {
       stables = await this.generation(s.service, d.stableGeneration, false, (endpoint, e) =>
         this.d.log.log('warn', 'docker endpoint skipped: its stable containers are not cloned', {
           endpoint,
-          error: message(e),
+          error: withCause(e),
         }),
       );
     } catch (e) {
-      return err(`could not list the stable containers of ${s.service}: ${message(e)}`);
+      return err(`could not list the stable containers of ${s.service}: ${withCause(e)}`);
     }
-    if (stables.length === 0)
-      return err(
-        `no running stable container of ${s.service} to clone (selector ${JSON.stringify(svc.docker.stable.selector)})`,
-      );
+    if (stables.length === 0) {
+      const selector = JSON.stringify(svc.docker.stable.selector);
+      return err(`no running stable container of ${s.service} to clone (selector ${selector})`);
+    }
     const created: ContainerView[] = [];
     for (let i = 0; i < d.count; i++) {
       if (signal.aborted) return err('interrupted');
@@ -87,7 +87,7 @@ export class DockerFleet implements CanaryFleet {
       if (!r.ok) return r;
       created.push(r.value);
     }
-    return this.awaitHealthy(svc, created, s.policy.healthTimeout, deadline, signal);
+    return this.gate.awaitHealthy(svc, created, s.policy.healthTimeout, deadline, signal);
   }
 
   /**
@@ -99,28 +99,22 @@ export class DockerFleet implements CanaryFleet {
     for (let attempt = 1; attempt <= RETIRE_ATTEMPTS; attempt++) {
       failed = [];
       const doomed = await this.generation(service, generation, true, (endpoint, e) =>
-        failed.push(`${endpoint}: ${message(e)}`),
+        failed.push(`${endpoint}: ${withCause(e)}`),
       );
       const results = await Promise.allSettled(
         doomed.map((c) =>
           this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: generation !== null }),
         ),
       );
-      results.forEach((r, i) => r.status === 'rejected' && failed.push(`${doomed[i]?.name}: ${message(r.reason)}`));
-      if (doomed.length > 0)
-        this.d.log.log('info', 'removed containers', {
-          service,
-          generation,
-          containers: doomed.map((c) => c.name),
-          failed,
-        });
+      results.forEach((r, i) => r.status === 'rejected' && failed.push(`${doomed[i]?.name}: ${withCause(r.reason)}`));
+      const containers = doomed.map((c) => c.name);
+      if (doomed.length > 0) this.d.log.log('info', 'removed containers', { service, generation, containers, failed });
       if (failed.length === 0) return;
       this.d.log.log('warn', 'removing containers failed; retrying', { service, generation, attempt, failed });
-      if (attempt < RETIRE_ATTEMPTS) await new Promise((r) => setTimeout(r, 1_000 * 2 ** (attempt - 1)));
+      if (attempt < RETIRE_ATTEMPTS) await delay(1_000 * 2 ** (attempt - 1));
     }
-    throw new Error(
-      `could not remove every container of ${service} (generation ${generation ?? 'unlabelled'}): ${failed.join('; ')}`,
-    );
+    const which = `${service} (generation ${generation ?? 'unlabelled'})`;
+    throw new Error(`could not remove every container of ${which}: ${failed.join('; ')}`);
   }
 
   async stableGeneration(service: string): Promise<string | null> {
@@ -157,8 +151,10 @@ export class DockerFleet implements CanaryFleet {
     return doomed.length;
   }
 
-  /** The service's containers of one generation (running only, or also stopped ones), by name. */
-  /** `onDown`: an engine that does not answer is skipped and reported there (else the call fails). */
+  /**
+   * The service's containers of one generation (running only, or also stopped ones), by name.
+   * `onDown`: an engine that does not answer is skipped and reported there (else the call fails).
+   */
   private async generation(
     service: string,
     gen: string | null,
@@ -210,10 +206,9 @@ export class DockerFleet implements CanaryFleet {
     try {
       // A pull can take minutes: the launch gives up at its deadline (the engine may finish the
       // pull on its own; no container is created from it).
-      const t = await within(
-        engine.template(template.id, d.image),
+      const t = await withTimeout(
+        unlessAborted(engine.template(template.id, d.image), signal),
         deadline - this.d.clock.now(),
-        signal,
         `getting image ${d.image} (healthTimeout ${Math.round(s.policy.healthTimeout / 1000)}s)`,
       );
       const labels = {
@@ -225,92 +220,11 @@ export class DockerFleet implements CanaryFleet {
       const spec = cloneSpec(t, { image: d.image, name, env: d.env, labels });
       if (!spec.ok) return err(`cannot clone ${template.name} for ${s.service}: ${spec.error}`);
       const view = await engine.run(spec.value);
-      this.d.log.log('info', 'created canary container', {
-        service: s.service,
-        container: view.name,
-        endpoint: view.endpoint,
-        image: d.image,
-      });
+      const { name: container, endpoint } = view;
+      this.d.log.log('info', 'created canary container', { service: s.service, container, endpoint, image: d.image });
       return ok(view);
     } catch (e) {
-      return err(`could not create canary container ${name} on ${template.endpoint}: ${message(e)}`);
-    }
-  }
-
-  /** Bounded wait until every container serves; the first definite failure ends it at once. */
-  private async awaitHealthy(
-    svc: FleetService,
-    created: ContainerView[],
-    timeoutMs: number,
-    deadline: number,
-    signal: AbortSignal,
-  ): Promise<Result<string[], string>> {
-    const pending = new Map(created.map((c) => [c.id, { view: c, last: 'no health result yet' }]));
-    const ready = new Map<string, string>();
-    const pollMs = this.d.pollMs ?? 500;
-    const maxRounds = Math.ceil(Math.max(0, deadline - this.d.clock.now()) / pollMs) + 2;
-    for (let round = 0; round < maxRounds && pending.size > 0; round++) {
-      if (signal.aborted) return err('interrupted');
-      for (const [id, p] of pending) {
-        const r = await this.look(svc, p.view);
-        if (r.kind === 'failed') return err(r.reason);
-        if (r.kind === 'ready') {
-          ready.set(id, r.address);
-          pending.delete(id);
-        } else p.last = r.detail;
-      }
-      if (pending.size === 0 || this.d.clock.now() >= deadline) break;
-      await sleep(pollMs, signal);
-    }
-    const [first] = pending.values();
-    if (first)
-      return err(
-        `canary container ${first.view.name} (${first.view.endpoint}) was not healthy within ${Math.round(timeoutMs / 1000)}s: ${first.last}`,
-      );
-    return ok(created.map((c) => ready.get(c.id) as string));
-  }
-
-  private async look(
-    svc: FleetService,
-    c: ContainerView,
-  ): Promise<
-    { kind: 'ready'; address: string } | { kind: 'waiting'; detail: string } | { kind: 'failed'; reason: string }
-  > {
-    const engine = this.engine(c.endpoint);
-    const v = await engine.inspect(c.id).catch((e: unknown) => new Error(message(e)));
-    if (v instanceof Error) return { kind: 'waiting', detail: `inspect failed: ${v.message}` };
-    if (v === null)
-      return { kind: 'failed', reason: `canary container ${c.name} (${c.endpoint}) disappeared before it was healthy` };
-    if (!v.running) {
-      const logs = (await engine.logs(v.id, 5)).trim();
-      return {
-        kind: 'failed',
-        reason: `canary container ${v.name} (${v.endpoint}) exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}${logs ? `; last output: ${logs}` : ''}`,
-      };
-    }
-    const address = addressOf(v, svc.docker.stable, engine.publishedHost);
-    if (address === null)
-      return {
-        kind: 'failed',
-        reason: `canary container ${v.name} (${v.endpoint}) cannot be reached: no host port for ${svc.docker.stable.port}/tcp and no network configured`,
-      };
-    switch (v.health) {
-      case 'healthy':
-        return { kind: 'ready', address };
-      case 'unhealthy':
-        return {
-          kind: 'failed',
-          reason: `canary container ${v.name} (${v.endpoint}) is unhealthy: ${v.healthOutput ?? 'no health output'}`,
-        };
-      case 'starting':
-        return {
-          kind: 'waiting',
-          detail: `health: starting${v.healthOutput ? `; last probe: ${v.healthOutput}` : ''}`,
-        };
-      case 'none': {
-        const probe = await httpProbe(address, svc.health);
-        return probe === null ? { kind: 'ready', address } : { kind: 'waiting', detail: probe };
-      }
+      return err(`could not create canary container ${name} on ${template.endpoint}: ${withCause(e)}`);
     }
   }
 
@@ -321,45 +235,13 @@ export class DockerFleet implements CanaryFleet {
   }
 }
 
-/** null when the container answers as healthy, else what it answered. */
-async function httpProbe(address: string, health: HealthProbe | null): Promise<string | null> {
-  const path = health?.path ?? '/';
-  const below = health?.expectStatusBelow ?? 500;
-  try {
-    const res = await fetch(`http://${address}${path}`, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
-    const body = (await res.text()).slice(0, 200);
-    return res.status < below ? null : `GET ${path} answered ${res.status}: ${body}`;
-  } catch (e) {
-    return `GET ${path} failed: ${message(e)}`;
-  }
-}
-
-/** `p`, or a rejection once `ms` have passed or `signal` aborts. */
-function within<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+/** `p`, or a rejection once `signal` aborts (the work behind `p` may still finish on its own). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   let onAbort: (() => void) | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out ${what}`)), Math.max(0, ms));
+  const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new Error('interrupted'));
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([p, bound]).finally(() => {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  });
+  return Promise.race([p, aborted]).finally(() => onAbort && signal.removeEventListener('abort', onAbort));
 }
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-const message = (e: unknown): string =>
-  e instanceof Error ? (e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message) : String(e);

@@ -3,6 +3,7 @@
 // containers labelled `veer.owner=<owner>` are looked at; an engine that does not answer is
 // reported, not fatal.
 import { generations, type Generations } from '../domain/generation.js';
+import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { RolloutState } from '../domain/rollout.js';
 import { orphans } from './orphans.js';
@@ -19,7 +20,8 @@ export interface PrunedContainer {
   error?: string;
 }
 
-export interface PruneReport {
+/** What one prune found and did (the admin API's own report shape is api/ports.ts PruneReport). */
+export interface JanitorReport {
   dryRun: boolean;
   containers: PrunedContainer[];
   unreachable: Array<{ endpoint: string; error: string }>;
@@ -42,14 +44,27 @@ export interface JanitorDeps {
   refresh(): Promise<void>;
 }
 
+/** The live generation of every service whose generation can be told, and those that cannot. */
+interface Claims {
+  gens: Map<string, Generations>;
+  unknown: Set<string>;
+}
+
 export class Janitor {
   constructor(private readonly d: JanitorDeps) {}
 
-  async prune(dryRun: boolean): Promise<PruneReport> {
+  async prune(dryRun: boolean): Promise<JanitorReport> {
     await this.d.refresh();
+    const claims = await this.claims();
+    const report: JanitorReport = { dryRun, containers: [], unreachable: [] };
+    await Promise.all(this.d.engines.map((engine) => this.pruneEngine(engine, claims, report)));
+    report.containers.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || a.name.localeCompare(b.name));
+    return report;
+  }
+
+  /** A service whose live generation cannot be told (an engine down, no rollout record) keeps all its containers. */
+  private async claims(): Promise<Claims> {
     const gens = new Map<string, Generations>();
-    // A service whose live generation cannot be told (an engine down, no rollout record) keeps all
-    // its containers this time.
     const unknown = new Set<string>();
     for (const s of this.d.services()) {
       try {
@@ -58,49 +73,46 @@ export class Janitor {
         unknown.add(s);
       }
     }
-    const report: PruneReport = { dryRun, containers: [], unreachable: [] };
+    return { gens, unknown };
+  }
+
+  private async pruneEngine(engine: ContainerDriver, claims: Claims, report: JanitorReport): Promise<void> {
+    let own;
+    try {
+      own = await engine.list({ all: true, labels: { [LABEL.owner]: this.d.owner } });
+    } catch (e) {
+      report.unreachable.push({ endpoint: engine.endpoint, error: errorMessage(e) });
+      return;
+    }
+    const judged = own.filter((c) => !claims.unknown.has(c.labels[LABEL.service] ?? ''));
     await Promise.all(
-      this.d.engines.map(async (engine) => {
-        let own;
-        try {
-          own = await engine.list({ all: true, labels: { [LABEL.owner]: this.d.owner } });
-        } catch (e) {
-          report.unreachable.push({ endpoint: engine.endpoint, error: e instanceof Error ? e.message : String(e) });
-          return;
-        }
-        await Promise.all(
-          orphans(
-            own.filter((c) => !unknown.has(c.labels[LABEL.service] ?? '')),
-            gens,
-            this.d.owner,
-          ).map(async (o) => {
-            const entry: PrunedContainer = {
-              endpoint: engine.endpoint,
-              id: o.container.id,
-              name: o.container.name,
-              service: o.service,
-              rollout: o.generation,
-              reason: o.reason,
-              removed: false,
-            };
-            report.containers.push(entry);
-            if (dryRun) return;
-            try {
-              await engine.retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true });
-              entry.removed = true;
-              this.d.log.log('info', 'pruned container', {
-                endpoint: engine.endpoint,
-                container: entry.name,
-                reason: entry.reason,
-              });
-            } catch (e) {
-              entry.error = e instanceof Error ? e.message : String(e);
-            }
-          }),
-        );
+      orphans(judged, claims.gens, this.d.owner).map(async (o) => {
+        const entry: PrunedContainer = {
+          endpoint: engine.endpoint,
+          id: o.container.id,
+          name: o.container.name,
+          service: o.service,
+          rollout: o.generation,
+          reason: o.reason,
+          removed: false,
+        };
+        report.containers.push(entry);
+        if (!report.dryRun) await this.remove(engine, entry);
       }),
     );
-    report.containers.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || a.name.localeCompare(b.name));
-    return report;
+  }
+
+  private async remove(engine: ContainerDriver, entry: PrunedContainer): Promise<void> {
+    try {
+      await engine.retire(entry.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true });
+      entry.removed = true;
+      this.d.log.log('info', 'pruned container', {
+        endpoint: engine.endpoint,
+        container: entry.name,
+        reason: entry.reason,
+      });
+    } catch (e) {
+      entry.error = errorMessage(e);
+    }
   }
 }

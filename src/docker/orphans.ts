@@ -48,7 +48,9 @@ export function orphans(
         container: c,
         service,
         generation,
-        reason: `generation ${generation ?? '(unlabelled)'} of "${service}" is neither stable (${g.stable ?? 'unlabelled'}) nor a running rollout's`,
+        reason:
+          `generation ${generation ?? '(unlabelled)'} of "${service}" is neither stable ` +
+          `(${g.stable ?? 'unlabelled'}) nor a running rollout's`,
       });
   }
   return out.sort((a, b) => a.container.name.localeCompare(b.container.name));

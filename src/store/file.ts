@@ -5,11 +5,14 @@
 // called (as a Redis connection would), so concurrent puts never interleave.
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UnavailableError, VeerError } from '../domain/errors.js';
+import { KeyedQueue } from '../domain/async.js';
+import { UnavailableError, VeerError, errorMessage } from '../domain/errors.js';
 import { decidePut, type PutResult, type StateStore, type Versioned } from './port.js';
 
 const FORMAT = 1;
 const TEMP_MARK = '.tmp-';
+/** Every operation shares one queue: the whole document is one unit of writing. */
+const DOCUMENT = 'document';
 
 type Entries = ReadonlyMap<string, Versioned<unknown>>;
 
@@ -21,7 +24,8 @@ export class StateCorruptError extends VeerError {
     super(
       'state_corrupt',
       500,
-      `state file ${file} is unreadable or corrupt: ${problem}. Repair it or move it aside (veer starts with empty state when the file is absent).`,
+      `state file ${file} is unreadable or corrupt: ${problem}. ` +
+        'Repair it or move it aside (veer starts with empty state when the file is absent).',
     );
     this.file = file;
   }
@@ -29,7 +33,7 @@ export class StateCorruptError extends VeerError {
 
 export class FileStore implements StateStore {
   private entries: Entries;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new KeyedQueue();
   private closed = false;
   private tempSeq = 0;
 
@@ -81,15 +85,14 @@ export class FileStore implements StateStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.queue;
+    // Queued behind every operation already accepted: resolves once they have all finished.
+    await this.queue.run(DOCUMENT, async () => undefined);
   }
 
+  /** In call order, one at a time; a failed write does not stall the operations queued behind it. */
   private enqueue<R>(op: () => R | Promise<R>): Promise<R> {
     if (this.closed) return Promise.reject(new UnavailableError('state store is closed'));
-    const run = this.queue.then(op);
-    // A failed write must not stall the operations queued behind it.
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(DOCUMENT, async () => op());
   }
 
   /** Memory is updated only after the disk write succeeded, so a failed write changes nothing. */
@@ -100,7 +103,7 @@ export class FileStore implements StateStore {
       await writeDurably(temp, this.path, `${JSON.stringify(doc)}\n`);
     } catch (e) {
       await rm(temp, { force: true }).catch(() => undefined);
-      throw new UnavailableError(`cannot write state file ${this.path}: ${(e as Error).message}`);
+      throw new UnavailableError(`cannot write state file ${this.path}: ${errorMessage(e)}`);
     }
     this.entries = next;
   }
@@ -146,16 +149,13 @@ async function readEntries(file: string): Promise<Entries> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return new Map();
-    throw new StateCorruptError(file, `cannot read it (${code ?? (e as Error).message})`);
+    throw new StateCorruptError(file, `cannot read it (${code ?? errorMessage(e)})`);
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new StateCorruptError(
-      file,
-      text.trim() === '' ? 'the file is empty' : `not valid JSON (${(e as Error).message})`,
-    );
+    throw new StateCorruptError(file, text.trim() === '' ? 'the file is empty' : `not valid JSON (${errorMessage(e)})`);
   }
   const decoded = decodeDocument(doc);
   if (typeof decoded === 'string') throw new StateCorruptError(file, decoded);

@@ -3,12 +3,13 @@
 // two replicas never both believe they lead; a stale holder that still writes (SIGSTOPped past its
 // lease, then resumed) is refused by the fencing token, which only ever grows.
 import type { Clock } from '../domain/clock.js';
+import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
+import { LeaseScripts, tenureValue, type LeaderInfo } from './lease-scripts.js';
+import type { ScriptRunner } from './redis-connection.js';
 
-/** The part of an ioredis `Redis` (or `Cluster`) this needs; every call is one atomic script. */
-export interface ScriptRunner {
-  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
-}
+export type { LeaderInfo } from './lease-scripts.js';
+export type { ScriptRunner } from './redis-connection.js';
 
 export interface LeaseTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -30,42 +31,6 @@ export interface LeaseOptions {
   timers?: LeaseTimers;
 }
 
-export interface LeaderInfo {
-  id: string;
-  token: number;
-}
-
-/** Every key of one installation carries the same hash tag, so the scripts work in Redis Cluster. */
-export function leaseKeys(prefix: string): { leader: string; fence: string } {
-  return { leader: `${prefix}:{${prefix}}:leader`, fence: `${prefix}:{${prefix}}:fence` };
-}
-
-// SET NX first so the fence only moves when the lease is really taken. ARGV[3] is the highest token
-// this replica has seen: if Redis lost its data (restart without persistence) the fence restarts
-// from there instead of 1, so a stale holder's token never outranks the new leader's.
-const ACQUIRE = `
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {0, tonumber(redis.call('GET', KEYS[2]) or '0')}
-end
-local floor = tonumber(ARGV[3])
-if tonumber(redis.call('GET', KEYS[2]) or '0') < floor then redis.call('SET', KEYS[2], floor) end
-local token = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
-return {1, token}`;
-
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return {1, tonumber(redis.call('GET', KEYS[2]) or '0')}
-end
-return {0, tonumber(redis.call('GET', KEYS[2]) or '0')}`;
-
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-const READ = `return redis.call('GET', KEYS[1])`;
-
 const realTimers: LeaseTimers = {
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
@@ -86,7 +51,7 @@ interface Held {
 type Listener<T> = (v: T) => unknown;
 
 export class Lease {
-  private readonly keys: { leader: string; fence: string };
+  private readonly scripts: LeaseScripts;
   private readonly ttlMs: number;
   private readonly renewEveryMs: number;
   private readonly marginMs: number;
@@ -102,10 +67,10 @@ export class Lease {
   private readonly loseListeners = new Set<Listener<LoseReason>>();
 
   constructor(
-    private readonly redis: ScriptRunner,
+    redis: ScriptRunner,
     private readonly o: LeaseOptions,
   ) {
-    this.keys = leaseKeys(o.prefix);
+    this.scripts = new LeaseScripts(redis, o.prefix);
     this.ttlMs = o.ttlMs ?? 5000;
     this.renewEveryMs = o.renewEveryMs ?? Math.max(1, Math.floor(this.ttlMs / 3));
     this.marginMs = o.marginMs ?? Math.floor(this.ttlMs / 5);
@@ -151,16 +116,15 @@ export class Lease {
     if (!held) return;
     this.lose('stopped');
     try {
-      await this.redis.eval(RELEASE, 1, this.keys.leader, held.value);
+      await this.scripts.release(held.value);
     } catch (e) {
-      this.log.log('warn', 'lease release failed; it expires by itself', { error: String(e) });
+      this.log.log('warn', 'lease release failed; it expires by itself', { error: errorMessage(e) });
     }
   }
 
   /** Who holds the lease according to Redis (whatever any replica believes locally). */
-  async leader(): Promise<LeaderInfo | null> {
-    const v = await this.redis.eval(READ, 1, this.keys.leader);
-    return typeof v === 'string' ? parseLeader(v) : null;
+  leader(): Promise<LeaderInfo | null> {
+    return this.scripts.read();
   }
 
   private async tick(): Promise<void> {
@@ -176,29 +140,20 @@ export class Lease {
       if (this.held) await this.renew(this.held, now);
       else await this.acquire(now);
     } catch (e) {
-      this.log.log('debug', 'lease round trip failed', { error: String(e) });
+      this.log.log('debug', 'lease round trip failed', { error: errorMessage(e) });
     } finally {
       if (this.inflightSince === now) this.inflightSince = null;
     }
   }
 
   private async acquire(sentAt: number): Promise<void> {
-    const reply = await this.redis.eval(
-      ACQUIRE,
-      2,
-      this.keys.leader,
-      this.keys.fence,
-      this.o.id,
-      this.ttlMs,
-      this.highestSeen,
-    );
-    const [won, n] = pair(reply);
+    const [won, n] = await this.scripts.acquire(this.o.id, this.ttlMs, this.highestSeen);
     this.highestSeen = Math.max(this.highestSeen, n);
     if (!won) return;
-    const held: Held = { token: n, value: `${this.o.id}|${n}`, validUntil: sentAt + this.ttlMs - this.marginMs };
+    const held: Held = { token: n, value: tenureValue(this.o.id, n), validUntil: sentAt + this.ttlMs - this.marginMs };
     if (!this.running || this.held || this.o.clock.now() >= held.validUntil) {
       // Won too late to use it safely (or after stop): hand it back rather than block others.
-      await this.redis.eval(RELEASE, 1, this.keys.leader, held.value).catch(() => undefined);
+      await this.scripts.release(held.value).catch(() => undefined);
       return;
     }
     this.held = held;
@@ -208,8 +163,7 @@ export class Lease {
   }
 
   private async renew(held: Held, sentAt: number): Promise<void> {
-    const reply = await this.redis.eval(RENEW, 2, this.keys.leader, this.keys.fence, held.value, this.ttlMs);
-    const [ok, fence] = pair(reply);
+    const [ok, fence] = await this.scripts.renew(held.value, this.ttlMs);
     this.highestSeen = Math.max(this.highestSeen, fence);
     // The tenure may have ended while the reply travelled; only the same tenure is extended.
     if (this.held !== held) return;
@@ -250,25 +204,11 @@ export class Lease {
       try {
         // A listener's failure must not stop the lease loop; async listeners are caught too.
         void Promise.resolve(fn(v)).catch((e: unknown) =>
-          this.log.log('error', 'lease listener failed', { error: String(e) }),
+          this.log.log('error', 'lease listener failed', { error: errorMessage(e) }),
         );
       } catch (e) {
-        this.log.log('error', 'lease listener failed', { error: String(e) });
+        this.log.log('error', 'lease listener failed', { error: errorMessage(e) });
       }
     }
   }
-}
-
-/** `<id>|<token>`; the id may itself contain "|", the token never does. */
-export function parseLeader(value: string): LeaderInfo | null {
-  const i = value.lastIndexOf('|');
-  const token = Number(value.slice(i + 1));
-  if (i <= 0 || !Number.isSafeInteger(token) || token <= 0) return null;
-  return { id: value.slice(0, i), token };
-}
-
-function pair(reply: unknown): [boolean, number] {
-  if (!Array.isArray(reply) || reply.length !== 2)
-    throw new Error(`unexpected lease script reply: ${JSON.stringify(reply)}`);
-  return [Number(reply[0]) === 1, Number(reply[1])];
 }

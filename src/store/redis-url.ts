@@ -42,7 +42,8 @@ const SCHEMES: Record<string, { mode: RedisMode; tls: boolean; defaultPort: numb
 };
 
 const FORMS =
-  'redis://[:pass@]host:port[/db], rediss://…, redis+sentinel://[:pass@]h1:26379,h2:26379/<master>[/db] or redis+cluster://h1:7000,h2:7001';
+  'redis://[:pass@]host:port[/db], rediss://…, redis+sentinel://[:pass@]h1:26379,h2:26379/<master>[/db] ' +
+  'or redis+cluster://h1:7000,h2:7001';
 
 /** The URL with any password replaced by `***`; safe for logs and error messages even when malformed. */
 export function redactRedisUrl(url: string): string {

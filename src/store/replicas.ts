@@ -2,8 +2,10 @@
 // last seen, plus a small hash with how to reach it. Readers prune entries older than the ttl, and
 // the hash expires by itself, so a replica killed with SIGKILL disappears without anyone's help.
 import type { Clock } from '../domain/clock.js';
+import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
-import type { ScriptRunner } from './lease.js';
+import { replicaHashPrefix, replicasKey } from './keys.js';
+import type { ScriptRunner } from './redis-connection.js';
 
 export interface ReplicaInfo {
   adminUrl: string;
@@ -28,12 +30,8 @@ export interface ReplicaRegistryOptions {
   log?: Logger;
 }
 
-export function replicaKeys(prefix: string): { set: string; hashPrefix: string } {
-  return { set: `${prefix}:{${prefix}}:replicas`, hashPrefix: `${prefix}:{${prefix}}:replica:` };
-}
-
-// The per-replica hash shares the installation's hash tag, so in Cluster it lives in the same slot
-// as KEYS[1] even though its name is built here.
+// The per-replica hash (ARGV[4] .. id, see keys.ts) shares the installation's hash tag, so in Cluster
+// it lives in the same slot as KEYS[1] even though the script builds its name.
 const BEAT = `
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -69,7 +67,7 @@ export class ReplicaRegistry {
     private readonly redis: ScriptRunner,
     private readonly o: ReplicaRegistryOptions,
   ) {
-    this.keys = replicaKeys(o.prefix);
+    this.keys = { set: replicasKey(o.prefix), hashPrefix: replicaHashPrefix(o.prefix) };
     this.everyMs = o.everyMs ?? 1000;
     this.ttlMs = o.ttlMs ?? 5000;
     if (this.everyMs >= this.ttlMs) throw new RangeError('everyMs must be shorter than ttlMs');
@@ -97,7 +95,7 @@ export class ReplicaRegistry {
     try {
       await this.redis.eval(LEAVE, 1, this.keys.set, this.o.id, this.keys.hashPrefix);
     } catch (e) {
-      this.log.log('warn', 'replica deregistration failed; it expires by itself', { error: String(e) });
+      this.log.log('warn', 'replica deregistration failed; it expires by itself', { error: errorMessage(e) });
     }
   }
 
@@ -132,7 +130,7 @@ export class ReplicaRegistry {
         version,
       );
     } catch (e) {
-      this.log.log('debug', 'replica heartbeat failed', { error: String(e) });
+      this.log.log('debug', 'replica heartbeat failed', { error: errorMessage(e) });
     }
   }
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorMessage } from '../../src/domain/errors.js';
 import { docker, dockerStatus, removeContainer, runTestApp, TEST_LABEL, type TestApp } from '../helpers/docker.js';
 import {
   adminCall,
@@ -116,7 +117,7 @@ async function withLogsOf<T>(id: string, p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- veer container logs ---\n${await logsOf(id)}`);
+    throw new Error(`${errorMessage(e)}\n--- veer container logs ---\n${await logsOf(id)}`);
   }
 }
 

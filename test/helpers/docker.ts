@@ -2,6 +2,7 @@
 // containers with that label, never anything else on the engine.
 import Docker from 'dockerode';
 import { describe } from 'vitest';
+import { errorMessage } from '../../src/domain/errors.js';
 import { waitFor, withTimeout } from './process.js';
 
 export const TEST_LABEL: Readonly<Record<string, string>> = Object.freeze({ 'veer.test': '1' });
@@ -24,7 +25,7 @@ export async function dockerStatus(timeoutMs = 3_000): Promise<DockerStatus> {
     return { ok: true };
   } catch (e) {
     const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-    return { ok: false, reason: `no Docker engine at ${where}: ${e instanceof Error ? e.message : String(e)}` };
+    return { ok: false, reason: `no Docker engine at ${where}: ${errorMessage(e)}` };
   }
 }
 
@@ -102,6 +103,47 @@ export async function runTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
     await remove();
     throw e;
   }
+}
+
+export interface RestartWitness {
+  id: string;
+  /** Resolves once Docker has restarted the witness `n` times. */
+  restarts(n: number, timeoutMs?: number): Promise<void>;
+  remove(): Promise<void>;
+}
+
+/**
+ * A container that exits at once under `restart: always`, so Docker keeps restarting it with a
+ * growing back-off (100 ms, 200 ms, 400 ms, …). Its n-th restart proves the engine's restart
+ * manager has been at work that long: the positive event a "stays gone" check waits for, instead of
+ * a sleep.
+ */
+export async function restartWitness(labels: Record<string, string> = {}): Promise<RestartWitness> {
+  const container = await docker().createContainer({
+    Image: TEST_APP_IMAGE,
+    // The test app cannot listen on that and exits.
+    Env: ['PORT=notaport'],
+    Labels: { ...labels, ...TEST_LABEL },
+    HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } },
+  });
+  const remove = (): Promise<void> => removeContainer(container.id);
+  try {
+    await container.start();
+  } catch (e) {
+    await remove();
+    throw e;
+  }
+  return {
+    id: container.id,
+    remove,
+    restarts: async (n, timeoutMs = 30_000) => {
+      await waitFor(async () => (await container.inspect()).RestartCount >= n, {
+        timeoutMs,
+        intervalMs: 100,
+        what: `Docker to restart the witness container ${n} times`,
+      });
+    },
+  };
 }
 
 async function waitUntilAnswers(url: string): Promise<void> {

@@ -2,6 +2,7 @@
 // tracked by pid so a test file's afterAll kills exactly what it started and nothing else.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import net from 'node:net';
+import { withTimeout as bounded } from '../../src/domain/async.js';
 
 /** A port that was free on 127.0.0.1 a moment ago (the OS picks it; a tiny reuse race remains). */
 export function freePort(): Promise<number> {
@@ -18,7 +19,9 @@ export function freePort(): Promise<number> {
 }
 
 export interface WaitOptions {
+  /** Default 10 s. */
   timeoutMs?: number;
+  /** Pause between two calls; default 50 ms. */
   intervalMs?: number;
   /** Named in the timeout error, e.g. "redis PING". */
   what?: string;
@@ -26,37 +29,46 @@ export interface WaitOptions {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Rejects if `p` has not settled within `ms`. */
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Rejects with "timed out after N ms waiting for <what>" if `p` has not settled within `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return bounded(p, ms, `waiting for ${what}`);
 }
 
 /**
- * Polls `fn` until it returns a truthy value, which is returned. A throw counts as "not yet" (the last
- * error is quoted on timeout), so probes can simply attempt the real operation. Each call of `fn` is
- * itself bounded by the remaining time.
+ * The tests' one polling helper. Polls `fn` until it returns a truthy value, which is returned. A
+ * throw counts as "not yet" (the last error is quoted on timeout), so probes can simply attempt the
+ * real operation. Each call of `fn` is itself bounded by the remaining time, so a hung probe cannot
+ * outlast the timeout either.
+ *
+ * The positional form `waitFor(fn, what, timeoutMs = 5_000, intervalMs = 10)` is kept for the tests
+ * that still call it that way (it was helpers/veer.ts's own copy); new code passes WaitOptions.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+export function waitFor<T>(fn: () => T | Promise<T>, opts?: WaitOptions): Promise<NonNullable<T>>;
+export function waitFor<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs?: number,
+  intervalMs?: number,
+): Promise<NonNullable<T>>;
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  optsOrWhat: WaitOptions | string = {},
+  positionalTimeoutMs = 5_000,
+  positionalIntervalMs = 10,
+): Promise<NonNullable<T>> {
+  const opts: WaitOptions =
+    typeof optsOrWhat === 'string'
+      ? { what: optsOrWhat, timeoutMs: positionalTimeoutMs, intervalMs: positionalIntervalMs }
+      : optsOrWhat;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 50;
+  const what = opts.what ?? 'condition';
   const deadline = Date.now() + timeoutMs;
   const maxAttempts = Math.ceil(timeoutMs / Math.max(1, intervalMs)) + 1;
   let lastError: unknown;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     try {
-      const value = await withTimeout(
-        Promise.resolve().then(fn),
-        Math.max(1, deadline - Date.now()),
-        opts.what ?? 'condition',
-      );
+      const value = await withTimeout(Promise.resolve().then(fn), Math.max(1, deadline - Date.now()), what);
       if (value) return value as NonNullable<T>;
     } catch (e) {
       lastError = e;
@@ -65,7 +77,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
     await sleep(intervalMs);
   }
   const why = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}${why}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
 }
 
 const tracked = new Map<number, ChildProcess>();

@@ -175,6 +175,8 @@ export interface HttpOptions {
   headers?: Record<string, string | string[]>;
   body?: string | Buffer;
   timeoutMs?: number;
+  /** Called once the whole request has been handed to the kernel (the peer may not have read it yet). */
+  onSent?: () => void;
 }
 
 /** One request on a fresh connection (no agent: no keep-alive state leaks between requests). */
@@ -208,6 +210,7 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
       clearTimeout(timer);
       reject(e);
     });
+    if (opts.onSent) req.once('finish', opts.onSent);
     req.end(opts.body);
   });
 }
@@ -226,20 +229,8 @@ export async function admin<T = unknown>(
   return { status: r.status, json: JSON.parse(r.text) as T };
 }
 
-/** Polls `cond` every `intervalMs` until it holds; throws after `timeoutMs`. */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-  intervalMs = 10,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+/** The tests' one polling helper lives in process.ts; re-exported for the tests that import it from here. */
+export { waitFor } from './process.js';
 
 /** Sends raw bytes on a new connection and collects everything until the peer closes (bounded). */
 export function rawExchange(

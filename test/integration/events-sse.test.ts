@@ -104,14 +104,17 @@ describe('GET /v1/events (server-sent events)', () => {
   });
 
   it('honours ?replay=N, including 0', async () => {
-    const { port } = await setup();
+    const { events, port } = await setup();
     const three = await open(port, '/v1/events?replay=3');
     await waitFor(() => three.messages.length === 3, { timeoutMs: 5_000, what: 'replay' });
     expect(seqs(three)).toEqual([28, 29, 30]);
     const none = await open(port, '/v1/events?replay=0');
-    await waitFor(() => none.raw().includes('retry:'), { timeoutMs: 5_000, what: 'stream start' });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(none.messages).toEqual([]);
+    await waitFor(() => events.subscriberCount === 2, { timeoutMs: 5_000, what: 'the second subscriber' });
+    // The stream is in order: once a live event has arrived, any replayed one would have come first.
+    append(events, 'web', 'live after replay=0');
+    await waitFor(() => none.messages.length > 0, { timeoutMs: 5_000, what: 'the live event' });
+    expect(none.raw()).toContain('retry:');
+    expect(seqs(none)).toEqual([31]);
   });
 
   it('replays only events newer than Last-Event-ID', async () => {

@@ -7,9 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../src/domain/clock.js';
-import { Lease, leaseKeys, type LeaseTimers, type LoseReason, type ScriptRunner } from '../../src/store/lease.js';
-import { ReplicaRegistry, replicaKeys } from '../../src/store/replicas.js';
-import { killTracked, sleep, spawnTracked, stopChild, waitFor } from '../helpers/process.js';
+import { leaderKey, replicaKey, replicasKey } from '../../src/store/keys.js';
+import { Lease, type LeaseTimers, type LoseReason, type ScriptRunner } from '../../src/store/lease.js';
+import { ReplicaRegistry } from '../../src/store/replicas.js';
+import { killTracked, spawnTracked, stopChild, waitFor } from '../helpers/process.js';
 import { startRedis, type RedisHandle } from '../helpers/redis.js';
 
 const TTL = 600;
@@ -86,23 +87,52 @@ function lease(
 
 const acquired = (events: Ev[], who: string): Ev | undefined => events.find((e) => e.who === who && e.ev === 'acquire');
 
+/** A runner that counts the lease's round trips as they come back (answered or failed). */
+interface Counted extends ScriptRunner {
+  readonly trips: number;
+}
+
+function counted(r: ScriptRunner): Counted {
+  let trips = 0;
+  return {
+    get trips() {
+      return trips;
+    },
+    eval: (script, n, ...args) => r.eval(script, n, ...args).finally(() => void trips++),
+  };
+}
+
+/**
+ * Resolves once every runner has made one more round trip: proof that a lease period went by (each
+ * replica ticks once per RENEW), without guessing how long that takes on a busy machine.
+ */
+async function nextRound(...runners: Counted[]): Promise<void> {
+  const before = runners.map((r) => r.trips);
+  await waitFor(() => runners.every((r, i) => r.trips > (before[i] as number)), {
+    timeoutMs: 2 * RENEW + SLACK,
+    intervalMs: 5,
+    what: 'one more lease round trip by every replica',
+  });
+}
+
 describe('Lease', () => {
   it('two replicas: exactly one leads, and Redis names it with its token', async () => {
     const prefix = newPrefix();
     const events: Ev[] = [];
-    const a = lease(await client(), prefix, 'a', events);
-    const b = lease(await client(), prefix, 'b', events);
+    const [ra, rb] = [counted(await client()), counted(await client())];
+    const a = lease(ra, prefix, 'a', events);
+    const b = lease(rb, prefix, 'b', events);
     await Promise.all([a.start(), b.start()]);
     const winner = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : null), {
       timeoutMs: 2_000,
       what: 'a leader',
     });
     const loser = winner === a ? b : a;
-    // Through several renewal periods the roles hold still.
-    for (let i = 0; i < 10; i++) {
+    // Through several renewal periods (each replica renewing or trying again) the roles hold still.
+    for (let i = 0; i < 5; i++) {
+      await nextRound(ra, rb);
       expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
       expect(loser.token()).toBeNull();
-      await sleep(RENEW / 2);
     }
     const inRedis = await a.leader();
     expect(inRedis).toEqual({ id: winner === a ? 'a' : 'b', token: winner.token() });
@@ -182,10 +212,12 @@ describe('Lease', () => {
     const prefix = newPrefix();
     const events: Ev[] = [];
     const timers = new FreezableTimers();
-    const a = lease(await client(), prefix, 'a', events, { timers });
+    const ra = counted(await client());
+    const a = lease(ra, prefix, 'a', events, { timers });
     await a.start();
     const tokenA = a.token() as number;
-    const b = lease(await client(), prefix, 'b', events);
+    const rb = counted(await client());
+    const b = lease(rb, prefix, 'b', events);
     await b.start();
     timers.freeze();
     const took = await waitFor(() => acquired(events, 'b'), {
@@ -199,10 +231,11 @@ describe('Lease', () => {
     const resumedAt = events.length;
     timers.thaw();
     expect(events[resumedAt]).toMatchObject({ who: 'a', ev: 'lose', reason: 'expired' });
+    // Five more tries by a, and renewals by b: a stays a follower, b the leader.
     for (let i = 0; i < 5; i++) {
+      await nextRound(ra, rb);
       expect(a.isLeader()).toBe(false);
       expect(b.isLeader()).toBe(true);
-      await sleep(RENEW);
     }
     expect(events.filter((e) => e.who === 'a' && e.ev === 'acquire')).toHaveLength(1);
   });
@@ -227,8 +260,8 @@ describe('Lease', () => {
     expect(lost.reason).toBe('expired');
     expect(lost.at - jumpedAt).toBeLessThanOrEqual(RENEW + SLACK);
     // Nobody else could have taken over yet: the key is still a's and still has time to live.
-    expect(await c.get(leaseKeys(prefix).leader)).toBe(`a|${tokenA}`);
-    expect(await c.pttl(leaseKeys(prefix).leader)).toBeGreaterThan(0);
+    expect(await c.get(leaderKey(prefix))).toBe(`a|${tokenA}`);
+    expect(await c.pttl(leaderKey(prefix))).toBeGreaterThan(0);
     // Once it expires, whoever wins (a too, on its own new clock) gets a higher token.
     const next = await waitFor(() => events.find((e) => e.ev === 'acquire' && e.at > lost.at), {
       timeoutMs: TTL + RENEW + SLACK,
@@ -241,11 +274,14 @@ describe('Lease', () => {
   it('Redis down: the leader loses after ttl − margin (not later) and leadership returns with Redis', async () => {
     const prefix = newPrefix();
     const events: Ev[] = [];
-    const a = lease(await client(), prefix, 'a', events);
+    const ra = counted(await client());
+    const a = lease(ra, prefix, 'a', events);
     await a.start();
-    const b = lease(await client(), prefix, 'b', events);
+    const rb = counted(await client());
+    const b = lease(rb, prefix, 'b', events);
     await b.start();
-    await sleep(RENEW * 2); // b has now seen a's token
+    // a has renewed since it won, and b has tried again and seen a's token (its floor after the crash).
+    await nextRound(ra, rb);
     const tokenA = a.token() as number;
     await redis.kill9();
     const downAt = Date.now();
@@ -270,7 +306,7 @@ describe('Lease', () => {
 });
 
 describe('Lease across real processes', () => {
-  it('SIGSTOPped leader: the other takes over; on SIGCONT the first reports the loss at once and stays a follower', async () => {
+  it('SIGSTOPped leader: the other takes over; on SIGCONT it reports the loss at once, stays a follower', async () => {
     const prefix = newPrefix();
     const a = startChild(prefix, 'a');
     const tokenA = (await waitLine(a, (l) => l.ev === 'acquire', 5_000)).token as number;
@@ -284,17 +320,24 @@ describe('Lease across real processes', () => {
       const took = await waitLine(b, (l) => l.ev === 'acquire', TTL + RENEW + 1_000);
       expect(took.t - stoppedAt).toBeLessThan(TTL + RENEW + 1_000);
       expect(took.token).toBeGreaterThan(tokenA);
-      await sleep(RENEW);
+      // b is settled in: it has been answered by Redis since it took over (its first renewal or more).
+      await waitLine(b, (l) => l.ev === 'trip' && l.t > took.t, 2 * RENEW + SLACK);
       const contAt = Date.now();
       a.child.kill('SIGCONT');
       paused = false;
       const lost = await waitLine(a, (l) => l.ev === 'lose', 1_000);
       expect(lost.reason).toBe('expired');
       expect(lost.t - contAt).toBeLessThan(SLACK);
-      await sleep(1_000);
+      // Five tries of its own after the loss (a lease period each) while b goes on leading.
+      await waitFor(() => a.lines.filter((l) => l.ev === 'trip' && l.t > lost.t).length >= 5, {
+        timeoutMs: 5 * RENEW + 1_000,
+        intervalMs: 10,
+        what: 'five lease round trips by a after its loss',
+      });
       const resumed = a.lines.filter((l) => l.t >= contAt);
-      // Nothing a said after resuming came before the loss, and it never claimed leadership again.
-      expect(resumed[0]?.ev).toBe('lose');
+      // Nothing a said after resuming came before the loss (a reply that was travelling while it was
+      // stopped may be counted first), and it never claimed leadership again.
+      expect(resumed.find((l) => l.ev !== 'trip')?.ev).toBe('lose');
       expect(resumed.some((l) => l.ev === 'acquire' || (l.ev === 'status' && l.leader))).toBe(false);
       expect(resumed.filter((l) => l.ev === 'status').length).toBeGreaterThan(5);
       const bLater = b.lines.filter((l) => l.ev === 'status' && l.t > took.t + 20);
@@ -357,13 +400,8 @@ describe('ReplicaRegistry', () => {
     expect((await one.list()).map((r) => r.id)).toEqual(['one']);
     const c = await client();
     // The pruned entry left nothing behind but its expiring hash.
-    expect(await c.zcard(replicaKeys(prefix).set)).toBe(1);
-    expect(await c.exists(`${replicaKeys(prefix).hashPrefix}two`)).toBe(0);
-  });
-
-  it('keys carry the installation hash tag', () => {
-    expect(leaseKeys('veer')).toEqual({ leader: 'veer:{veer}:leader', fence: 'veer:{veer}:fence' });
-    expect(replicaKeys('veer')).toEqual({ set: 'veer:{veer}:replicas', hashPrefix: 'veer:{veer}:replica:' });
+    expect(await c.zcard(replicasKey(prefix))).toBe(1);
+    expect(await c.exists(replicaKey(prefix, 'two'))).toBe(0);
   });
 });
 
@@ -413,15 +451,28 @@ interface Child {
 
 const LEASE_MODULE = pathToFileURL(path.resolve(import.meta.dirname, '../../src/store/lease.ts')).href;
 
-// Runs in the child: a Lease on its own connection, printing every event and its view each 50 ms.
+// Runs in the child: a Lease on its own connection, printing every event, every round trip to Redis
+// once it is back ('trip'), and its view each 50 ms.
 const CHILD = `
 const { Redis } = await import('ioredis');
 const { Lease } = await import(process.env.LEASE_MODULE);
 const env = process.env;
-const redis = new Redis(env.REDIS_URL, { enableOfflineQueue: false, commandTimeout: 300, maxRetriesPerRequest: 0, retryStrategy: (n) => Math.min(20 * n, 100) });
+const redis = new Redis(env.REDIS_URL, {
+  enableOfflineQueue: false,
+  commandTimeout: 300,
+  maxRetriesPerRequest: 0,
+  retryStrategy: (n) => Math.min(20 * n, 100),
+});
 redis.on('error', () => {});
 const out = (o) => process.stdout.write(JSON.stringify({ ...o, t: Date.now() }) + '\\n');
-const lease = new Lease(redis, { prefix: env.PREFIX, id: env.ID, ttlMs: Number(env.TTL), renewEveryMs: Number(env.RENEW), clock: { now: () => Date.now() } });
+const runner = { eval: (...args) => redis.eval(...args).finally(() => out({ ev: 'trip' })) };
+const lease = new Lease(runner, {
+  prefix: env.PREFIX,
+  id: env.ID,
+  ttlMs: Number(env.TTL),
+  renewEveryMs: Number(env.RENEW),
+  clock: { now: () => Date.now() },
+});
 lease.onAcquire((token) => out({ ev: 'acquire', token }));
 lease.onLose((reason) => out({ ev: 'lose', reason }));
 const status = setInterval(() => out({ ev: 'status', leader: lease.isLeader(), token: lease.token() }), 50);

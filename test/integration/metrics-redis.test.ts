@@ -6,17 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { isVeerError, UnavailableError } from '../../src/domain/errors.js';
 import type { PoolName } from '../../src/domain/pool.js';
-import {
-  MetricsFlusher,
-  flushedMarkerKey,
-  metricKey,
-  type FlushPipeline,
-  type FlushRedis,
-} from '../../src/metrics/flusher.js';
+import { MetricsFlusher, type FlushPipeline, type FlushRedis } from '../../src/metrics/flusher.js';
 import { quantileMs } from '../../src/metrics/histogram.js';
 import { MergedMetricsSource } from '../../src/metrics/merged-source.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { PoolWindow, type WindowTotals } from '../../src/metrics/window.js';
+import { flushedMarkerKey, metricKey } from '../../src/store/keys.js';
 import { killTracked, waitFor } from '../helpers/process.js';
 import { ping, startRedis, type RedisHandle } from '../helpers/redis.js';
 
@@ -254,7 +249,7 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     expect(await source.lagSeconds(clock.t + 5_000)).toBeCloseTo(5.7, 9);
   });
 
-  it('buffers through a Redis crash with a counted bound and delivers the buffered seconds exactly after restart', async () => {
+  it('buffers through a Redis crash (counted bound), delivers the buffered seconds exactly after restart', async () => {
     const c = await client();
     const prefix = newPrefix();
     const S = BASE + 300;

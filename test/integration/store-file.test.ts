@@ -3,10 +3,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
+import { errorMessage } from '../../src/domain/errors.js';
 import { FileStore, StateCorruptError } from '../../src/store/file.js';
+import { withTimeout } from '../helpers/process.js';
 import { describeStateStoreContract } from '../unit/store/contract.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -162,14 +165,21 @@ for (let i = 0; i < 1_000_000; i++) {
     let lastAck = 0;
     let ready = false;
     const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (line === 'ready') ready = true;
-      else if (line.startsWith('ack ')) lastAck = Number(line.slice(4));
+    const firstAck = new Promise<void>((resolve, reject) => {
+      lines.on('line', (line) => {
+        if (line === 'ready') ready = true;
+        else if (line.startsWith('ack ')) {
+          lastAck = Number(line.slice(4));
+          if (ready) resolve();
+        }
+      });
+      void exited.then(() => reject(new Error(`writer exited before its first write: ${stderr}`)));
     });
-    const deadline = Date.now() + 10_000;
-    while (!(ready && lastAck > 0) && Date.now() < deadline && child.exitCode === null) await sleep(10);
-    if (!ready || lastAck === 0) throw new Error(`writer did not start within 10s: ${stderr}`);
-    await sleep(killAfterMs);
+    await withTimeout(firstAck, 10_000, 'the writer to acknowledge its first write').catch((e: unknown) => {
+      throw new Error(`${errorMessage(e)}; stderr: ${stderr}`);
+    });
+    // Not a synchronisation: the kill lands at a random moment of the write loop, which is the point.
+    await delay(killAfterMs);
     child.kill('SIGKILL');
     await exited;
     lines.close();
@@ -209,7 +219,3 @@ for (let i = 0; i < 1_000_000; i++) {
     }
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

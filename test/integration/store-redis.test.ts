@@ -6,9 +6,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { leaseKeys } from '../../src/store/lease.js';
-import { changesChannel, fenceKey, keyOf, RedisStore } from '../../src/store/redis.js';
-import { freePort, killTracked, sleep, spawnTracked, stopChild, waitFor } from '../helpers/process.js';
+import { fenceKey, stateKey } from '../../src/store/keys.js';
+import { RedisStore } from '../../src/store/redis.js';
+import { freePort, killTracked, spawnTracked, stopChild, waitFor } from '../helpers/process.js';
 import { ping, startRedis, type RedisHandle } from '../helpers/redis.js';
 import { describeStateStoreContract } from '../unit/store/contract.js';
 
@@ -39,17 +39,14 @@ afterAll(async () => {
 describeStateStoreContract('redis', async () => ({ store: await connect(freshPrefix()) }));
 
 describe('RedisStore layout and namespacing', () => {
-  it('stores each value as a hash {v, d} under the hash-tagged key, and the fence key matches the lease module', async () => {
+  it('stores each value as a hash {v, d} under the hash-tagged state key of keys.ts', async () => {
     const p = freshPrefix();
     const s = await connect(p);
     await s.put('rollout/web', { phase: 'progressing' });
     await s.put('rollout/web', { phase: 'paused' });
-    expect(keyOf('veer', 'rollout/web')).toBe('veer:{veer}:state:rollout/web');
-    expect(fenceKey('veer')).toBe('veer:{veer}:fence');
-    expect(changesChannel('veer')).toBe('veer:{veer}:changes');
-    expect(fenceKey(p)).toBe(leaseKeys(p).fence);
     const raw = s.raw();
     expect(await raw.hgetall(`${p}:{${p}}:state:rollout/web`)).toEqual({ v: '2', d: '{"phase":"paused"}' });
+    expect(await raw.hgetall(stateKey(p, 'rollout/web'))).toEqual({ v: '2', d: '{"phase":"paused"}' });
   });
 
   it('keeps installations apart: another prefix sees none of the keys', async () => {
@@ -73,7 +70,7 @@ describe('RedisStore layout and namespacing', () => {
 
   it('passes a genuine error reply through instead of calling it an outage', async () => {
     const s = await connect(freshPrefix());
-    await s.raw().set(keyOf(s.prefix, 'k'), 'not a hash');
+    await s.raw().set(stateKey(s.prefix, 'k'), 'not a hash');
     const err = await s.get('k').catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'ReplyError' });
     expect((err as Error).message).toMatch(/^WRONGTYPE/);
@@ -83,7 +80,7 @@ describe('RedisStore layout and namespacing', () => {
     const s = await connect(freshPrefix());
     const pipeline = s.raw().pipeline();
     for (let i = 0; i < 1_200; i++)
-      pipeline.hset(keyOf(s.prefix, `k/${String(i).padStart(4, '0')}`), 'v', '1', 'd', '1');
+      pipeline.hset(stateKey(s.prefix, `k/${String(i).padStart(4, '0')}`), 'v', '1', 'd', '1');
     await pipeline.exec();
     const keys = await s.keys('k/');
     expect(keys).toHaveLength(1_200);
@@ -167,11 +164,16 @@ describe('RedisStore across instances', () => {
     await writer.delete('routing/web');
     await waitFor(() => seen.length >= 2, { timeoutMs: 1_000, intervalMs: 5, what: 'delete message' });
     expect(seen[1]).toMatchObject({ key: 'routing/web', version: 0 });
-    // A refused CAS changes nothing, so it announces nothing.
-    await writer.put('routing/web', 1, 7);
-    await sleep(100);
-    expect(seen).toHaveLength(2);
-    expect(strangerSeen).toEqual([]);
+    // A refused CAS changes nothing, so it announces nothing. One channel delivers in publish order:
+    // once a later write's message is in, a message of the refused one would have come before it.
+    expect((await writer.put('routing/web', 1, 7)).ok).toBe(false);
+    await writer.put('marker', 1);
+    await waitFor(() => seen.some((c) => c.key === 'marker'), { timeoutMs: 1_000, intervalMs: 5, what: 'the marker' });
+    expect(seen.map((c) => `${c.key}@${c.version}`)).toEqual(['routing/web@1', 'routing/web@0', 'marker@1']);
+    // The other installation heard nothing of all that, up to a write of its own made after it.
+    await stranger.put('marker', 1);
+    await waitFor(() => strangerSeen.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: "the stranger's marker" });
+    expect(strangerSeen).toEqual(['marker']);
   });
 
   it('stops notifying a listener once it unsubscribes, and survives a throwing listener', async () => {
@@ -182,12 +184,17 @@ describe('RedisStore across instances', () => {
       throw new Error('listener bug');
     });
     const off = s.onChange((_k, v) => got.push(v));
+    // Still subscribed: every message is dispatched to all listeners at once, so once this one has
+    // version 2 an unsubscribed listener that still heard it would have it too.
+    const witness: number[] = [];
+    s.onChange((_k, v) => witness.push(v));
     await s.put('k', 1);
     await waitFor(() => got.length === 1, { timeoutMs: 1_000, intervalMs: 5, what: 'first change' });
     off();
     await s.put('k', 2);
-    await sleep(100);
+    await waitFor(() => witness.includes(2), { timeoutMs: 1_000, intervalMs: 5, what: 'the second change' });
     expect(got).toEqual([1]);
+    expect(witness).toEqual([1, 2]);
   });
 });
 
@@ -244,8 +251,6 @@ describe('RedisStore outages', () => {
     await own.restart();
     await waitFor(() => reconnects >= 1, { timeoutMs: 10_000, intervalMs: 20, what: 'onReconnect' });
     expect(s.status()).toBe('up');
-    await sleep(200);
-    expect(reconnects).toBe(1);
     // The restarted server is empty (no persistence): the store works again from scratch.
     expect(await s.get('k')).toBeNull();
     const seen: number[] = [];
@@ -257,6 +262,9 @@ describe('RedisStore outages', () => {
     });
     await waitFor(() => seen.length >= 1, { timeoutMs: 1_000, intervalMs: 5, what: 'change after resubscribe' });
     expect(seen[0]).toBe(1);
+    // Once, not once per connection: by now (round trips on both connections later) a second call
+    // for the same outage would have come.
+    expect(reconnects).toBe(1);
   });
 
   it('times out within commandTimeout when Redis hangs (SIGSTOP), and recovers on SIGCONT', async () => {

@@ -36,7 +36,8 @@ const pid = status.ok ? ourEngine() : null;
 const required = process.env.VEER_REQUIRE_DOCKER === '1';
 if (pid === null)
   console.warn(
-    `[dockerd-restart.test] ${required ? 'FAILING' : 'skipping'}: ${status.ok ? 'the engine was not started by scripts/docker-up.sh' : status.reason}`,
+    `[dockerd-restart.test] ${required ? 'FAILING' : 'skipping'}: ` +
+      (status.ok ? 'the engine was not started by scripts/docker-up.sh' : status.reason),
   );
 const suite = pid !== null || required ? describe : describe.skip;
 

@@ -72,7 +72,7 @@ describe.skipIf(!status.ok && !required)('cloneSpec on a real engine', () => {
     for (const n of networks) await n.remove().catch(() => undefined);
   }, 60_000);
 
-  it('creates a clone on the new image that answers on its own loopback port and keeps the operator settings', async () => {
+  it('creates a clone on the new image that answers on its own loopback port, keeps operator settings', async () => {
     const [oldInfo, newInfo] = await Promise.all([
       docker().getImage('veer-test-app:1').inspect(),
       docker().getImage('veer-test-app:2').inspect(),

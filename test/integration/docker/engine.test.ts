@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerOptions, type EndpointConfig } from '../../../src/docker/endpoint.js';
 import { DockerEngine } from '../../../src/docker/engine.js';
 import type { CreateSpec, EngineEvent } from '../../../src/docker/port.js';
-import { docker, dockerStatus, removeContainer, TEST_LABEL } from '../../helpers/docker.js';
-import { sleep, waitFor } from '../../helpers/process.js';
+import { docker, dockerStatus, removeContainer, restartWitness, TEST_LABEL } from '../../helpers/docker.js';
+import { waitFor } from '../../helpers/process.js';
 
 const status = await dockerStatus();
 const required = process.env.VEER_REQUIRE_DOCKER === '1';
@@ -86,6 +86,22 @@ function socketProxy(makeServer: (onConn: (s: net.Socket) => void) => net.Server
       for (const s of sockets) s.destroy();
       return new Promise((r) => server.close(() => r()));
     },
+  };
+}
+
+/** A unix socket that hangs up on every connection, counting them (the reconnect attempts of a watch). */
+async function hangUpSocket(file: string): Promise<{ readonly count: number; close(): Promise<void> }> {
+  let count = 0;
+  const server = net.createServer((s) => {
+    count++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => server.listen(file, r));
+  return {
+    get count() {
+      return count;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
 
@@ -220,7 +236,14 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     expect(v.restartPolicy).toBe('always');
     expect(await local.retire(v.id, { stopTimeoutS: 1 })).toBe('removed');
     expect(await local.list({ all: true, labels })).toEqual([]);
-    await sleep(10_000);
+    // The restart manager keeps working on a crashing restart-always container meanwhile: five
+    // restarts of it (a few seconds of back-off) without the retired one coming back.
+    const witness = await restartWitness({ ...FILE_LABEL, 'veer.t.run': RUN });
+    try {
+      await witness.restarts(5);
+    } finally {
+      await witness.remove();
+    }
     expect(await local.list({ all: true, labels })).toEqual([]);
   }, 40_000);
 
@@ -296,9 +319,11 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
     );
   });
 
-  it('an endpoint at a missing socket is unreachable; its watch reports down and stops', async () => {
+  it('an endpoint at a missing socket is unreachable; its watch reports down once, retries, and stops', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'veer-engine-'));
     const ghost = engineFor({ name: 'ghost', host: `unix://${dir}/docker.sock` });
+    const witness = engineFor({ name: 'witness', host: `unix://${dir}/witness.sock` });
+    const sockets: Array<{ close(): Promise<void> }> = [];
     try {
       await expect(ghost.list({ all: true })).rejects.toThrow(
         /^docker endpoint "ghost" \(unix:\/\/\/.*docker\.sock\) is unreachable: connect ENOENT/,
@@ -308,15 +333,30 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
       await waitFor(() => rec.count('down') === 1, { timeoutMs: 5_000, what: 'down' });
       const down = rec.events.find((e) => e.type === 'down');
       expect(down?.type === 'down' && down.error).toMatch(/unreachable: connect ENOENT/);
-      await sleep(1_000); // several reconnect attempts: still one 'down', never 'up'
+      // From here on the socket exists but hangs up at once, so every reconnect attempt is counted.
+      const tries = await hangUpSocket(`${dir}/docker.sock`);
+      sockets.push(tries);
+      await waitFor(() => tries.count >= 2, { timeoutMs: 5_000, what: 'two reconnect attempts' });
       expect(rec.count('down')).toBe(1);
       expect(rec.count('up')).toBe(0);
       stop();
       const n = rec.events.length;
-      await sleep(800);
+      const triedAtStop = tries.count;
+      // Its attempts so far: the first (ENOENT) and those the socket saw.
+      const attempts = 1 + triedAtStop;
+      // A watch started after the stop follows the same back-off: once it has tried more often than
+      // the stopped one had, the stopped one would have tried again had it not stopped.
+      const witnessTries = await hangUpSocket(`${dir}/witness.sock`);
+      sockets.push(witnessTries);
+      const stopWitness = witness.watch(() => undefined);
+      await waitFor(() => witnessTries.count > attempts, { timeoutMs: 10_000, what: 'the witness to retry' });
+      stopWitness();
+      expect(tries.count).toBe(triedAtStop);
       expect(rec.events.length).toBe(n);
     } finally {
       ghost.close();
+      witness.close();
+      await Promise.all(sockets.map((s) => s.close()));
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -356,7 +396,10 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
         proxy.refuse(false);
         await waitFor(() => rec.count('up') === 2, { timeoutMs: 10_000, what: 'up again' });
         await waitFor(() => rec.changed(b.id, 'start') === 1, { timeoutMs: 5_000, what: 'replayed start of b' });
-        await sleep(300);
+        // Events come in order: once a later container's start has arrived live, a second delivery of
+        // a's or b's would have come before it.
+        const c = await local.run(appSpec(uniqueName('replay-c')));
+        await waitFor(() => rec.changed(c.id, 'start') === 1, { timeoutMs: 5_000, what: 'start of c' });
         expect(rec.changed(a.id, 'start')).toBe(1);
         expect(rec.changed(a.id, 'create')).toBeLessThanOrEqual(1);
         expect(rec.changed(b.id, 'start')).toBe(1);

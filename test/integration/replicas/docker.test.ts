@@ -19,7 +19,7 @@ const poolSize = async (r: Replica, pool: 'stable' | 'canary'): Promise<number> 
 
 describeDocker('Docker pools with two replicas', () => {
   it(
-    'the leader alone creates the canaries of a rollout posted to the follower; both replicas end on the new generation',
+    'the leader alone creates the canaries of a rollout posted to the follower; both end on the new generation',
     { timeout: 120_000 },
     async () => {
       const app = apps.app('replicas');

@@ -135,8 +135,8 @@ async function ready(r: Replica): Promise<void> {
   r.id = (await cluster(r)).self;
 }
 
-export async function getJson<T>(url: string, timeoutMs = 2_000): Promise<T> {
-  const r = await http(url, { timeoutMs });
+export async function getJson<T>(url: string, timeoutMs = 2_000, onSent?: () => void): Promise<T> {
+  const r = await http(url, { timeoutMs, ...(onSent ? { onSent } : {}) });
   if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${r.text}`);
   return JSON.parse(r.text) as T;
 }
@@ -153,6 +153,20 @@ export async function postJson<T>(url: string, body: unknown, timeoutMs = 5_000)
 
 export const status = (r: Replica): Promise<ServiceStatus> => getJson<ServiceStatus>(`${r.adminUrl}/v1/services/web`);
 export const cluster = (r: Replica): Promise<ClusterView> => getJson<ClusterView>(`${r.adminUrl}/v1/cluster`);
+
+/**
+ * Asks for the cluster view and also says when the question has been written: to a stopped replica,
+ * then, the request is waiting in its socket, to be the first thing it reads when it resumes.
+ */
+export function clusterAsked(r: Replica): { sent: Promise<void>; view: Promise<ClusterView> } {
+  let markSent!: () => void;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  // A long bound: a stopped replica answers only once resumed.
+  const view = getJson<ClusterView>(`${r.adminUrl}/v1/cluster`, 10_000, markSent);
+  // Awaited later; a failure before then must not count as unhandled.
+  view.catch(() => undefined);
+  return { sent: withTimeout(sent, 5_000, 'the cluster question to be written'), view };
+}
 export const events = async (r: Replica): Promise<RolloutEvent[]> =>
   (await getJson<{ events: RolloutEvent[] }>(`${r.adminUrl}/v1/services/web/events?limit=1000`)).events;
 

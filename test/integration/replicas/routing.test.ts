@@ -3,7 +3,7 @@
 // on who is in the cluster and who leads (also as `veer status` prints it).
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../../helpers/process.js';
+import { waitFor } from '../../helpers/process.js';
 import { http, service } from '../../helpers/veer.js';
 import { POLICY, ROOT, cluster, freshPrefix, postJson, startReplicas, status, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
@@ -21,19 +21,22 @@ interface Seen {
   dataMs: number;
 }
 
-/** Polls a replica's admin weight and its data plane, concurrently, until both show the new split. */
+/**
+ * Polls a replica's admin weight and its data plane, concurrently, until both show the new split;
+ * a side that never does within 3 s counts as Infinity (the assertion then names the round).
+ */
 async function seen(r: Replica, weight: number, pool: string, since: number): Promise<Seen> {
-  const deadline = since + 3_000;
-  const poll = async (probe: () => Promise<boolean>): Promise<number> => {
-    for (let i = 0; i < 3_000 && performance.now() < deadline; i++) {
-      if (await probe()) return performance.now() - since;
-      await sleep(2);
-    }
-    return Number.POSITIVE_INFINITY;
-  };
+  const poll = (what: string, probe: () => Promise<boolean>): Promise<number> =>
+    waitFor(probe, { timeoutMs: Math.max(1, since + 3_000 - performance.now()), intervalMs: 2, what }).then(
+      () => performance.now() - since,
+      () => Number.POSITIVE_INFINITY,
+    );
   const [adminMs, dataMs] = await Promise.all([
-    poll(async () => (await status(r)).weight === weight),
-    poll(async () => (await http(r.dataUrl, { timeoutMs: 1_000 })).headers['x-upstream'] === pool),
+    poll(`${r.name} admin weight ${weight}`, async () => (await status(r)).weight === weight),
+    poll(
+      `${r.name} routing to ${pool}`,
+      async () => (await http(r.dataUrl, { timeoutMs: 1_000 })).headers['x-upstream'] === pool,
+    ),
   ]);
   return { adminMs, dataMs };
 }
@@ -63,8 +66,10 @@ describe('routing shared by three replicas', () => {
         worst.adminMs = Math.max(worst.adminMs, s.adminMs);
         worst.dataMs = Math.max(worst.dataMs, s.dataMs);
       }
+      const ms = (n: number): string => n.toFixed(0);
       rounds.push(
-        `${weight}%: B admin ${onB.adminMs.toFixed(0)} data ${onB.dataMs.toFixed(0)}, C admin ${onC.adminMs.toFixed(0)} data ${onC.dataMs.toFixed(0)} ms`,
+        `${weight}%: B admin ${ms(onB.adminMs)} data ${ms(onB.dataMs)}, ` +
+          `C admin ${ms(onC.adminMs)} data ${ms(onC.dataMs)} ms`,
       );
       // Once there, it stays there: a later re-read must not bring an older table back.
       for (const r of [a, b, c]) {
@@ -110,15 +115,14 @@ describe('cluster view', () => {
     expect(new Set(ids).size).toBe(3);
 
     // The view is refreshed from Redis once a second: wait (bounded) until every replica has seen all.
-    const deadline = Date.now() + 6_000;
-    let views = await Promise.all(rs.map((r) => cluster(r)));
-    while (
-      Date.now() < deadline &&
-      !views.every((v) => v.replicas.length === 3 && v.leader !== null && v.leader === views[0]?.leader)
-    ) {
-      await sleep(100);
-      views = await Promise.all(rs.map((r) => cluster(r)));
-    }
+    const views = await waitFor(
+      async () => {
+        const vs = await Promise.all(rs.map((r) => cluster(r)));
+        const agreed = vs.every((v) => v.replicas.length === 3 && v.leader !== null && v.leader === vs[0]?.leader);
+        return agreed ? vs : null;
+      },
+      { timeoutMs: 6_000, intervalMs: 100, what: 'every replica to list all three and name one leader' },
+    );
     const leader = views[0]?.leader ?? null;
     expect(leader).not.toBeNull();
     expect(ids).toContain(leader);

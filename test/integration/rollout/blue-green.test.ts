@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../../src/api/ports.js';
 import { isTerminal, type RolloutEvent } from '../../../src/domain/rollout.js';
+import { waitFor } from '../../helpers/process.js';
 import { between, startTraffic, type Traffic } from '../../helpers/traffic.js';
-import { admin, http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import { admin, http, service, useHarness, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -54,7 +55,11 @@ async function startBlueGreen(v: TestVeer, green: string): Promise<void> {
 }
 
 async function waitSwitched(v: TestVeer): Promise<void> {
-  await waitFor(async () => (await status(v)).rollout?.step === 1, 'the switch to the new pool', 8_000, 20);
+  await waitFor(async () => (await status(v)).rollout?.step === 1, {
+    timeoutMs: 8_000,
+    intervalMs: 20,
+    what: 'the switch to the new pool',
+  });
 }
 
 describe('blue-green rollout', () => {

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../../src/api/ports.js';
 import { isTerminal, type RolloutEvent } from '../../../src/domain/rollout.js';
-import { admin, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import { waitFor } from '../../helpers/process.js';
+import { admin, service, useHarness, type TestVeer } from '../../helpers/veer.js';
 import { between, startTraffic, type Traffic } from '../../helpers/traffic.js';
 
 const h = useHarness();
@@ -61,7 +62,7 @@ describe('canary rollout with real traffic', () => {
     const canary = await h.upstream('canary');
     const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const t = traffic(v, 20_000, { until: () => terminal(v) });
-    await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     const started = Date.now();
     await startRollout(v, canary.address);
 
@@ -108,9 +109,13 @@ describe('canary rollout with real traffic', () => {
       ],
     });
     const t = traffic(v, 20_000, { until: () => terminal(v) });
-    await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     await startRollout(v, canary.address, {}, 50);
-    await waitFor(() => (t.snapshot().byUpstream.canary ?? 0) >= 50, 'traffic on both pools');
+    await waitFor(() => (t.snapshot().byUpstream.canary ?? 0) >= 50, {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+      what: 'traffic on both pools',
+    });
 
     const promoted = await admin<{ phase: string }>(v, 'POST', '/v1/services/web/rollout/promote', { full: true });
     expect(promoted.status).toBe(200);
@@ -129,7 +134,7 @@ describe('canary rollout with real traffic', () => {
     const canary = await h.upstream('canary', { status: everyFifthFails });
     const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const t = traffic(v, 15_000, { until: () => terminal(v) });
-    await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     const started = Date.now();
     await startRollout(v, canary.address);
 
@@ -172,7 +177,7 @@ describe('canary rollout with real traffic', () => {
       services: [service('web', [stable.address], [], { rollout: { ...POLICY, retryCanaryOnStable: true } })],
     });
     const t = traffic(v, 15_000, { until: () => terminal(v) });
-    await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     await startRollout(v, canary.address);
 
     const report = await t.done;
@@ -192,7 +197,7 @@ describe('canary rollout with real traffic', () => {
     const canary = await h.upstream('canary', { status: everyFifthFails });
     const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const t = traffic(v, 15_000, { until: () => terminal(v) });
-    await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     await startRollout(v, canary.address, { retryCanaryOnStable: true });
 
     const report = await t.done;
@@ -209,7 +214,7 @@ describe('canary rollout with real traffic', () => {
     });
     const t = traffic(v, 15_000, { until: () => terminal(v) });
     // The stable p99 reference needs ≥ 100 samples before the relative latency check can judge.
-    await waitFor(() => t.snapshot().completed >= 300, 'warm-up traffic');
+    await waitFor(() => t.snapshot().completed >= 300, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     await startRollout(v, canary.address);
 
     const report = await t.done;

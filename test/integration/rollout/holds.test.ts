@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../../src/api/ports.js';
 import { isTerminal, type RolloutEvent } from '../../../src/domain/rollout.js';
-import { sleep } from '../../helpers/process.js';
+import { waitFor } from '../../helpers/process.js';
 import { startTraffic, type Traffic } from '../../helpers/traffic.js';
-import { admin, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import { admin, service, useHarness, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -45,16 +45,15 @@ describe('an incident on both pools', () => {
     const canary = await h.upstream('canary', { status: everyFifthFails });
     const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: POLICY })] });
     const t = traffic(v, 200, 12_000);
-    await waitFor(() => t.snapshot().completed >= 100, 'warm-up traffic');
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     await startRollout(v, canary.address);
 
     // Several whole-second analyses, each with ~20 canary and ~180 stable requests.
-    await waitFor(
-      async () => (await events(v)).filter((e) => e.kind === 'analysis').length >= 3,
-      'three analyses',
-      8_000,
-      50,
-    );
+    await waitFor(async () => (await events(v)).filter((e) => e.kind === 'analysis').length >= 3, {
+      timeoutMs: 8_000,
+      intervalMs: 50,
+      what: 'three analyses',
+    });
     const s = await status(v);
     const report = await t.stop();
     expect(report.byUpstream.canary ?? 0).toBeGreaterThanOrEqual(40);
@@ -109,12 +108,19 @@ describe('trickle traffic below minRequests', () => {
     for (const e of holds) expect(e.message).toMatch(/^inconclusive: not enough data/);
     expect(kinds(es)).toEqual(['started', 'canary-ready', ...holds.map(() => 'analysis'), 'paused']);
 
-    // Paused means paused: no analysis advances it, whatever the clock says.
-    await sleep(1_500);
+    // Paused means paused: no analysis advances it, whatever the clock and the data say. Traffic
+    // that would clear a running step (minRequests on the canary, well past the analysis and step
+    // intervals) changes nothing.
+    const hits = canary.hits;
+    const more = traffic(v, 400, 10_000, async () => canary.hits >= hits + 2 * POLICY.minRequests);
+    expect((await more.done).stoppedBy).toBe('predicate');
     const later = await status(v);
     expect(later.rollout?.phase).toBe('paused');
     expect(later.rollout?.step).toBe(0);
-    expect(kinds(await events(v))).not.toContain('promoting');
+    expect(later.weight).toBe(10);
+    const after = kinds(await events(v));
+    expect(after).not.toContain('step');
+    expect(after).not.toContain('promoting');
   });
 
   it('with onDeadline: rollback, rolls back at the deadline instead', async () => {
@@ -159,14 +165,13 @@ describe('trickle traffic below minRequests', () => {
     expect((await t.done).stoppedBy).toBe('predicate');
 
     // Silence for well over a step interval: each analysis sees an empty step window.
-    await waitFor(
-      async () =>
-        (await events(v)).filter((e) => e.kind === 'analysis' && /not enough data: canary served 0 /.test(e.message))
-          .length >= 2,
-      'two empty analyses',
-      6_000,
-      50,
-    );
+    const empty = (e: RolloutEvent): boolean =>
+      e.kind === 'analysis' && /not enough data: canary served 0 /.test(e.message);
+    await waitFor(async () => (await events(v)).filter(empty).length >= 2, {
+      timeoutMs: 6_000,
+      intervalMs: 50,
+      what: 'two empty analyses',
+    });
     const s = await status(v);
     expect(s.rollout?.phase).toBe('progressing');
     expect(s.rollout?.step).toBe(1);

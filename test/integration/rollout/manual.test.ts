@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../../../src/api/ports.js';
 import type { RolloutEvent } from '../../../src/domain/rollout.js';
+import { waitFor } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
-import { admin, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import { admin, service, useHarness, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -87,7 +88,7 @@ describe('manual control of a running rollout', () => {
     const full = await act(v, 'promote', { full: true });
     expect(full.status).toBe(200);
     expect(['promoting', 'succeeded']).toContain(full.json.phase);
-    await waitFor(phaseIs(v, 'succeeded'), 'succeeded', 5_000);
+    await waitFor(phaseIs(v, 'succeeded'), { timeoutMs: 5_000, intervalMs: 10, what: 'succeeded' });
     const s = await status(v);
     expect(s.weight).toBe(0);
     expect(s.pools.stable.targets.map((t) => t.id)).toEqual([canary]);
@@ -117,7 +118,7 @@ describe('manual control of a running rollout', () => {
     const aborted = await act(v, 'abort', { reason: 'wrong build' });
     expect(aborted.status).toBe(200);
     expect(aborted.json.weight).toBe(0);
-    await waitFor(phaseIs(v, 'aborted'), 'aborted', 5_000);
+    await waitFor(phaseIs(v, 'aborted'), { timeoutMs: 5_000, intervalMs: 10, what: 'aborted' });
     const s = await status(v);
     expect(s.rollout?.reason).toBe('wrong build');
     expect(s.weight).toBe(0);

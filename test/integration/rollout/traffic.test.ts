@@ -75,7 +75,16 @@ describe('traffic generator', () => {
     });
     await expect(t.done).rejects.toThrow('status probe failed');
     const hits = u.hits;
-    await new Promise((r) => setTimeout(r, 100));
+    // A witness at the same rate, started after: by its fifth request the stopped one, had it gone
+    // on, would have sent several more.
+    const other = await h.upstream('witness');
+    const witness = startTraffic({
+      url: `http://${other.address}`,
+      rps: 50,
+      maxMs: 5_000,
+      until: () => other.hits >= 5,
+    });
+    expect((await witness.done).stoppedBy).toBe('predicate');
     expect(u.hits).toBe(hits);
   });
 });

@@ -9,8 +9,9 @@ import { silentLogger } from '../../../src/domain/log.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
 import { startVeer } from '../../../src/main.js';
 import type { WebhookPayload } from '../../../src/rollout/webhooks.js';
+import { waitFor } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
-import { admin, service, useHarness, waitFor, type RawServer, type TestVeer } from '../../helpers/veer.js';
+import { admin, service, useHarness, type RawServer, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -106,14 +107,18 @@ describe('webhook notifications', () => {
     const receiver = await hook('ok');
     const v = await veerWithHooks(stable.address, [{ url: receiver.url }]);
     // Healthy until it reaches 50%, then every 5th request fails.
-    const broken = waitFor(
-      () => receiver.posts.some((p) => p.body.event === 'step'),
-      'the first step webhook',
-      10_000,
-    ).then(() => canary.behave({ status: (n) => (n % 5 === 0 ? 503 : 200) }));
+    const broken = waitFor(() => receiver.posts.some((p) => p.body.event === 'step'), {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+      what: 'the first step webhook',
+    }).then(() => canary.behave({ status: (n) => (n % 5 === 0 ? 503 : 200) }));
     const { id } = await rollOut(v, canary.address);
     await broken;
-    await waitFor(() => receiver.posts.some((p) => p.body.event === 'rolled-back'), 'the rolled-back webhook', 5_000);
+    await waitFor(() => receiver.posts.some((p) => p.body.event === 'rolled-back'), {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+      what: 'the rolled-back webhook',
+    });
 
     const bodies = receiver.posts.map((p) => p.body);
     // canary-ready and analysis are not among the default milestones.
@@ -145,7 +150,11 @@ describe('webhook notifications', () => {
     // is loose because a loaded CI machine (Docker suites in parallel) stretched the steps to 10 s once.
     expect(ms).toBeLessThan(30_000);
     expect((await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json.rollout?.phase).toBe('succeeded');
-    await waitFor(() => receiver.posts.some((p) => p.body.event === 'succeeded'), 'the succeeded webhook', 3_000);
+    await waitFor(() => receiver.posts.some((p) => p.body.event === 'succeeded'), {
+      timeoutMs: 3_000,
+      intervalMs: 10,
+      what: 'the succeeded webhook',
+    });
     expect(receiver.posts.map((p) => p.body.event)).toEqual(['started', 'step', 'step', 'promoting', 'succeeded']);
     // The hung endpoint really was hanging: it got the first post and, its lane blocked, nothing else.
     expect(hung.posts.map((p) => p.body.event)).toEqual(['started']);

@@ -59,7 +59,10 @@ interface StablePatch {
   networks?: Networks;
 }
 
-/** A container run from OLD by a compose file: env FOO=bar, a label, restart policy, a fixed host port, two networks. */
+/**
+ * A container run from OLD by a compose file: env FOO=bar, a label, restart policy, a fixed host port,
+ * two networks.
+ */
 function stable(patch: StablePatch = {}): ContainerInspectInfo {
   const config: Config = {
     Hostname: 'ae95f267c5e9',

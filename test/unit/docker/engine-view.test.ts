@@ -3,8 +3,14 @@
 import { readFileSync } from 'node:fs';
 import type { ContainerInspectInfo, ImageInspectInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { beingRemoved, stoppedUnderUs, toImageConfig, toView } from '../../../src/docker/engine.js';
-import { EngineErrors, engineMessage, isConnectionError } from '../../../src/docker/engine-errors.js';
+import {
+  EngineErrors,
+  beingRemoved,
+  engineMessage,
+  isConnectionError,
+  stoppedUnderUs,
+} from '../../../src/docker/engine-errors.js';
+import { toImageConfig, toView } from '../../../src/docker/engine-view.js';
 import { JsonLines } from '../../../src/docker/engine-events.js';
 import { asBuffer, demuxLogs } from '../../../src/docker/engine-logs.js';
 
@@ -239,7 +245,8 @@ describe('answers retire treats as "already done"', () => {
       stoppedUnderUs(
         engineError(
           500,
-          'Cannot update container 1b8c: runc did not terminate successfully: exit status 1: container not running\n: unknown',
+          'Cannot update container 1b8c: runc did not terminate successfully: exit status 1: ' +
+            'container not running\n: unknown',
         ),
       ),
     ).toBe(true);

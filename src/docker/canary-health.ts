@@ -1,0 +1,123 @@
+// The health gate of new canary containers: a bounded wait until each one serves, judged by Docker's
+// HEALTHCHECK when the image has one, else by an HTTP probe. The first definite failure (exited,
+// vanished, unhealthy, unreachable) ends the wait at once, with a reason that names the container.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock } from '../domain/clock.js';
+import { err, errorMessage, ok, type Result } from '../domain/errors.js';
+import { addressOf, type DockerService } from './membership.js';
+import type { ContainerDriver, ContainerView } from './port.js';
+
+export interface HealthProbe {
+  path: string;
+  /** Statuses below this count as healthy. */
+  expectStatusBelow: number;
+}
+
+/** What the gate needs of a service: where its containers listen, and its health check (or null). */
+export interface GatedService {
+  docker: DockerService;
+  /** null: any HTTP answer below 500 on "/" counts as up. */
+  health: HealthProbe | null;
+}
+
+export interface HealthGateDeps {
+  engine(endpoint: string): ContainerDriver;
+  clock: Clock;
+  /** Between health looks. */
+  pollMs: number;
+}
+
+type Look =
+  { kind: 'ready'; address: string } | { kind: 'waiting'; detail: string } | { kind: 'failed'; reason: string };
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/** An error's message, and its cause's when it has one (fetch and dockerode wrap the real reason). */
+export function withCause(e: unknown): string {
+  return e instanceof Error && e.cause instanceof Error ? `${e.message} (${e.cause.message})` : errorMessage(e);
+}
+
+export class HealthGate {
+  constructor(private readonly d: HealthGateDeps) {}
+
+  /** The containers' addresses, in order, once every one serves; else why not (by `deadline`). */
+  async awaitHealthy(
+    svc: GatedService,
+    created: ContainerView[],
+    timeoutMs: number,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<Result<string[], string>> {
+    const pending = new Map(created.map((c) => [c.id, { view: c, last: 'no health result yet' }]));
+    const ready = new Map<string, string>();
+    const maxRounds = Math.ceil(Math.max(0, deadline - this.d.clock.now()) / this.d.pollMs) + 2;
+    for (let round = 0; round < maxRounds && pending.size > 0; round++) {
+      if (signal.aborted) return err('interrupted');
+      for (const [id, p] of pending) {
+        const r = await this.look(svc, p.view);
+        if (r.kind === 'failed') return err(r.reason);
+        if (r.kind === 'ready') {
+          ready.set(id, r.address);
+          pending.delete(id);
+        } else p.last = r.detail;
+      }
+      if (pending.size === 0 || this.d.clock.now() >= deadline) break;
+      // An abort ends the pause early; the next round reports it.
+      await delay(this.d.pollMs, undefined, { signal }).catch(() => undefined);
+    }
+    const [first] = pending.values();
+    if (!first) return ok(created.map((c) => ready.get(c.id) as string));
+    const within = `within ${Math.round(timeoutMs / 1000)}s`;
+    return err(`canary container ${first.view.name} (${first.view.endpoint}) was not healthy ${within}: ${first.last}`);
+  }
+
+  private async look(svc: GatedService, c: ContainerView): Promise<Look> {
+    const engine = this.d.engine(c.endpoint);
+    const v = await engine.inspect(c.id).catch((e: unknown) => new Error(withCause(e)));
+    if (v instanceof Error) return { kind: 'waiting', detail: `inspect failed: ${v.message}` };
+    const named = `canary container ${c.name} (${c.endpoint})`;
+    if (v === null) return { kind: 'failed', reason: `${named} disappeared before it was healthy` };
+    if (!v.running) {
+      const logs = (await engine.logs(v.id, 5)).trim();
+      const why = `exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}`;
+      return { kind: 'failed', reason: `${named} ${why}${logs ? `; last output: ${logs}` : ''}` };
+    }
+    const address = addressOf(v, svc.docker.stable, engine.publishedHost);
+    if (address === null) {
+      const port = svc.docker.stable.port;
+      return {
+        kind: 'failed',
+        reason: `${named} cannot be reached: no host port for ${port}/tcp and no network configured`,
+      };
+    }
+    switch (v.health) {
+      case 'healthy':
+        return { kind: 'ready', address };
+      case 'unhealthy':
+        return { kind: 'failed', reason: `${named} is unhealthy: ${v.healthOutput ?? 'no health output'}` };
+      case 'starting':
+        return {
+          kind: 'waiting',
+          detail: `health: starting${v.healthOutput ? `; last probe: ${v.healthOutput}` : ''}`,
+        };
+      case 'none': {
+        const probe = await httpProbe(address, svc.health);
+        return probe === null ? { kind: 'ready', address } : { kind: 'waiting', detail: probe };
+      }
+    }
+  }
+}
+
+/** null when the container answers as healthy, else what it answered. */
+async function httpProbe(address: string, health: HealthProbe | null): Promise<string | null> {
+  const path = health?.path ?? '/';
+  const below = health?.expectStatusBelow ?? 500;
+  try {
+    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    const res = await fetch(`http://${address}${path}`, { signal, redirect: 'manual' });
+    const body = (await res.text()).slice(0, 200);
+    return res.status < below ? null : `GET ${path} answered ${res.status}: ${body}`;
+  } catch (e) {
+    return `GET ${path} failed: ${withCause(e)}`;
+  }
+}
