@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfigObject } from './config/load.js';
 import { formatProblems } from './config/problems.js';
+import { errorMessage } from './domain/errors.js';
 import { jsonLogger } from './domain/log.js';
 import { startVeer, type RunningVeer } from './main.js';
 
@@ -98,7 +99,8 @@ async function main(): Promise<void> {
     const fresh = await split(base, 200, false);
     const oneClient = await split(base, 20, true);
     console.log(
-      `shift web → ${String(weight).padStart(3)}%   200 new visitors: ${fmt(fresh)}   one sticky visitor x20: ${fmt(oneClient)}`,
+      `shift web → ${String(weight).padStart(3)}%   ` +
+        `200 new visitors: ${fmt(fresh)}   one sticky visitor x20: ${fmt(oneClient)}`,
     );
   }
   const v3 = await demoUpstream('v3', 5);
@@ -112,7 +114,13 @@ async function main(): Promise<void> {
     metrics: Record<string, { requests: number; p99Ms: number }>;
   };
   console.log(
-    `\nstable pool is now ${status.pools.stable.targets.map((t) => t.id).join(', ')} (v2). Try:\n  curl -i ${base}/            # Set-Cookie pins you to a pool\n  node dist/cli.js status web --admin ${admin}\n  curl ${admin}/v1/services/web/events\n  curl ${admin}/metrics`,
+    [
+      `\nstable pool is now ${status.pools.stable.targets.map((t) => t.id).join(', ')} (v2). Try:`,
+      `  curl -i ${base}/            # Set-Cookie pins you to a pool`,
+      `  node dist/cli.js status web --admin ${admin}`,
+      `  curl ${admin}/v1/services/web/events`,
+      `  curl ${admin}/metrics`,
+    ].join('\n'),
   );
 
   const stop = async (): Promise<void> => {
@@ -165,7 +173,10 @@ async function rollout(base: string, admin: string, targetPort: number): Promise
   while (Date.now() < deadline) {
     r = ((await (await fetch(`${admin}/v1/services/web`)).json()) as { rollout: Rollout | null }).rollout;
     if (r !== null) {
-      const line = `  ${r.phase.padEnd(12)} step ${r.step + 1}/${r.steps.length}  weight ${String(r.weight).padStart(3)}%  ${r.lastVerdict ? `${r.lastVerdict.result}: ${r.lastVerdict.reason}` : ''}`;
+      const verdict = r.lastVerdict ? `${r.lastVerdict.result}: ${r.lastVerdict.reason}` : '';
+      const line =
+        `  ${r.phase.padEnd(12)} step ${r.step + 1}/${r.steps.length}  ` +
+        `weight ${String(r.weight).padStart(3)}%  ${verdict}`;
       if (line !== last) console.log(line.slice(0, 150));
       last = line;
       if (['succeeded', 'rolled-back', 'aborted'].includes(r.phase)) break;
@@ -175,7 +186,8 @@ async function rollout(base: string, admin: string, targetPort: number): Promise
   done = true;
   await load;
   console.log(
-    `  → ${r?.phase ?? 'unknown'}${r?.phase === 'rolled-back' ? ` (${r.reason})` : ''}; ${sent} requests served during the rollout, ${failed} failed`,
+    `  → ${r?.phase ?? 'unknown'}${r?.phase === 'rolled-back' ? ` (${r.reason})` : ''}; ` +
+      `${sent} requests served during the rollout, ${failed} failed`,
   );
 }
 
@@ -187,6 +199,6 @@ const fmt = (c: Record<string, number>): string =>
     .padEnd(16);
 
 main().catch((e: unknown) => {
-  console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`demo failed: ${errorMessage(e)}`);
   process.exit(1);
 });

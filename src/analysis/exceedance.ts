@@ -5,6 +5,9 @@ import { BUCKET_COUNT, bucketUpperBoundMs } from '../metrics/histogram.js';
 
 export const P99_SHARE = 0.01;
 
+/** A p99 estimated from fewer samples is noise. */
+export const MIN_P99_SAMPLES = 100;
+
 /** Requests whose latency is certainly above `thresholdMs`. */
 export function countAbove(latency: ArrayLike<number>, thresholdMs: number): number {
   let n = 0;

@@ -8,9 +8,10 @@
 //   whether the point estimates are within the limits; "not enough data" is `inconclusive`, never pass.
 // - An interval in which the stable pool itself is over a limit (an incident) adds no absolute
 //   evidence against the canary, and a canary cannot pass while the stable pool is over the limit.
-import type { CheckResult, PoolEvidence, RolloutPolicy, SequentialStats, Verdict } from '../domain/rollout.js';
+import type { PoolEvidence, RolloutPolicy, SequentialStats, Verdict } from '../domain/rollout.js';
 import { quantileMs } from '../metrics/histogram.js';
-import { countAbove, P99_SHARE, total } from './exceedance.js';
+import { runChecks } from './checks.js';
+import { countAbove, MIN_P99_SAMPLES, P99_SHARE, total } from './exceedance.js';
 import {
   pValue,
   RATE_MULTIPLES,
@@ -21,6 +22,7 @@ import {
   updateRatioTest,
   zeros,
 } from './sequential.js';
+import { describeFailure, holdReason } from './verdict-text.js';
 
 export interface Slice {
   requests: number;
@@ -39,9 +41,6 @@ export interface JudgeInput {
   stats: SequentialStats;
   now: number;
 }
-
-/** A p99 estimated from fewer samples is noise. */
-const MIN_P99_SAMPLES = 100;
 
 export function emptyStats(): SequentialStats {
   return {
@@ -124,19 +123,6 @@ function accumulate(input: JudgeInput, stats: SequentialStats): { stableRefP99: 
   return { stableRefP99: refP99 };
 }
 
-function check(
-  name: CheckResult['name'],
-  p: number,
-  alpha: number,
-  gateOk: boolean,
-  observed: number | null,
-  limit: number | null,
-  note: string,
-): CheckResult {
-  const status = p <= alpha && gateOk ? 'fail' : 'pass';
-  return { name, status, observed, limit, pValue: p, note };
-}
-
 export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialStats } {
   const p = input.policy;
   const alpha = 1 - p.confidence;
@@ -152,118 +138,25 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
   const stableIncident =
     pValue(stats.errorAbsStable) <= alpha && stable.requests > 0 && stable.errorRate > p.maxErrorRate;
   const latencyLimitRel = stableRefP99 === null ? null : stableRefP99 * p.maxLatencyRatio;
-  // The practical-significance gate of the relative check compares whole-rollout rates, which are
-  // steadier than one step's, so a significant regression does not flip in and out of "fail".
-  const rate = (t: { requests: number; errors: number }): number => (t.requests > 0 ? t.errors / t.requests : 0);
-  const cumGap = rate(stats.canaryTotal) - rate(stats.baseline);
-
-  const checks: CheckResult[] = [
-    check(
-      'error-rate',
-      m.errorAbs,
-      alpha,
-      !stableIncident,
-      canary.errorRate,
-      p.maxErrorRate,
-      stableIncident ? 'stable is over the limit too: not blamed on the canary' : '',
-    ),
-    check(
-      'error-rate-vs-stable',
-      m.errorRel,
-      alpha,
-      cumGap > p.maxErrorRateIncrease,
-      rate(stats.canaryTotal),
-      rate(stats.baseline) + p.maxErrorRateIncrease,
-      stable.requests === 0 ? 'no stable traffic this step: compared with the stable rate earlier in the rollout' : '',
-    ),
-    check('latency', m.latencyAbs, alpha, true, canary.p99Ms, p.maxP99Ms, ''),
-    latencyLimitRel === null
-      ? {
-          name: 'latency-vs-stable',
-          status: 'skipped',
-          observed: canary.p99Ms,
-          limit: null,
-          pValue: m.latencyRel,
-          note: 'no concurrent stable traffic with enough requests for a p99',
-        }
-      : check('latency-vs-stable', m.latencyRel, alpha, true, canary.p99Ms, latencyLimitRel, ''),
-  ];
+  const checks = runChecks({ policy: p, alpha, stats, canary, stable, stableIncident, latencyLimitRel });
+  const verdict = (result: Verdict['result'], failFast: boolean, reason: string): Verdict => ({
+    result,
+    failFast,
+    reason,
+    checks,
+    canary,
+    stable,
+    at: input.now,
+  });
   const failed = checks.filter((c) => c.status === 'fail');
   if (failed.length > 0) {
     const failFast = failed.some((c) => c.pValue <= alpha * alpha);
-    return {
-      stats,
-      verdict: {
-        result: 'fail',
-        failFast,
-        reason: failed.map(describeFailure).join('; '),
-        checks,
-        canary,
-        stable,
-        at: input.now,
-      },
-    };
+    return { stats, verdict: verdict('fail', failFast, failed.map(describeFailure).join('; ')) };
   }
   const hold = holdReason(p, canary, stable, stableIncident, latencyLimitRel);
   if (hold !== null) {
     for (const c of checks) if (c.status === 'pass' && c.pValue > alpha) c.status = 'inconclusive';
-    return {
-      stats,
-      verdict: { result: 'inconclusive', failFast: false, reason: hold, checks, canary, stable, at: input.now },
-    };
+    return { stats, verdict: verdict('inconclusive', false, hold) };
   }
-  return {
-    stats,
-    verdict: {
-      result: 'pass',
-      failFast: false,
-      reason: 'canary within every limit',
-      checks,
-      canary,
-      stable,
-      at: input.now,
-    },
-  };
+  return { stats, verdict: verdict('pass', false, 'canary within every limit') };
 }
-
-/** Why the step cannot pass yet (too little data, or point estimates over a limit), or null. */
-function holdReason(
-  p: RolloutPolicy,
-  c: PoolEvidence,
-  s: PoolEvidence,
-  incident: boolean,
-  latencyLimitRel: number | null,
-): string | null {
-  if (incident)
-    return `stable pool error rate ${pct(s.errorRate)} is over the limit ${pct(p.maxErrorRate)}: holding, not blaming the canary`;
-  if (c.requests < p.minRequests)
-    return `not enough data: canary served ${c.requests} of ${p.minRequests} requests this step`;
-  if (c.errorRate > p.maxErrorRate)
-    return `canary error rate ${pct(c.errorRate)} over ${pct(p.maxErrorRate)}, not yet significant`;
-  if (s.requests > 0 && c.errorRate > s.errorRate + p.maxErrorRateIncrease)
-    return `canary error rate ${pct(c.errorRate)} over stable ${pct(s.errorRate)} + ${pct(p.maxErrorRateIncrease)}, not yet significant`;
-  // A p99 of fewer than 100 samples is one or two requests: noise, not a reason to hold.
-  const p99Meaningful = c.requests >= MIN_P99_SAMPLES;
-  if (p99Meaningful && c.p99Ms > p.maxP99Ms)
-    return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
-  if (p99Meaningful && latencyLimitRel !== null && c.p99Ms > latencyLimitRel)
-    return `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel)} (${p.maxLatencyRatio}× stable p99), not yet significant`;
-  return null;
-}
-
-function describeFailure(c: CheckResult): string {
-  const pv = `p=${c.pValue < 1e-4 ? c.pValue.toExponential(1) : c.pValue.toFixed(4)}`;
-  switch (c.name) {
-    case 'error-rate':
-      return `canary error rate ${pct(c.observed ?? 0)} exceeds maxErrorRate ${pct(c.limit ?? 0)} (${pv})`;
-    case 'error-rate-vs-stable':
-      return `canary error rate ${pct(c.observed ?? 0)} is higher than stable's (limit ${pct(c.limit ?? 0)}, ${pv})`;
-    case 'latency':
-      return `canary p99 ${ms(c.observed ?? 0)} exceeds maxP99Ms ${ms(c.limit ?? 0)} (${pv})`;
-    case 'latency-vs-stable':
-      return `canary p99 ${ms(c.observed ?? 0)} exceeds stable p99 × ratio (${ms(c.limit ?? 0)}, ${pv})`;
-  }
-}
-
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-const ms = (x: number): string => `${x.toFixed(1)}ms`;

@@ -1,6 +1,6 @@
 // The admin app. It never listens by itself: main.ts binds it, tests use `inject` or port 0.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { UnavailableError, VeerError } from '../domain/errors.js';
+import { errorMessage, UnavailableError, VeerError } from '../domain/errors.js';
 import { jsonLogger, type Logger } from '../domain/log.js';
 import { answerClientError } from './client-errors.js';
 import { frameworkError, installErrorHandling, sendError } from './errors.js';
@@ -100,8 +100,7 @@ function installJsonParser(app: FastifyInstance): void {
     try {
       done(null, JSON.parse(text));
     } catch (e) {
-      const detail = e instanceof Error ? e.message : String(e);
-      done(new VeerError('invalid_json', 400, `request body is not valid JSON: ${detail}`), undefined);
+      done(new VeerError('invalid_json', 400, `request body is not valid JSON: ${errorMessage(e)}`), undefined);
     }
   });
 }

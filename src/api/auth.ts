@@ -6,7 +6,10 @@ export { checkAdminExposure, isLoopbackHost } from '../config/admin-exposure.js'
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** Hashing first makes both buffers 32 bytes, so neither the comparison time nor a length check leaks the token's length. */
+/**
+ * Hashing first makes both buffers 32 bytes, so neither the comparison time nor a length check
+ * leaks the token's length.
+ */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
   if (authorization === undefined) return false;
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);

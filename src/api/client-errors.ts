@@ -1,9 +1,10 @@
 // Malformed HTTP on the admin socket never becomes a request, so no hook or handler sees it: the
 // answer is written to the socket here, as the same short JSON every other admin error uses, and
 // the connection is closed (the parser cannot resynchronise after garbage).
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { errorBody, rawErrorResponse } from '../domain/error-body.js';
 import { VeerError } from '../domain/errors.js';
+import { ADMIN_JSON_TYPE } from './errors.js';
 
 /** How long a peer gets to read the answer and close before the socket is destroyed. */
 const LINGER_MS = 2_000;
@@ -21,15 +22,7 @@ export function clientErrorOf(code: string | undefined): VeerError {
 }
 
 export function rawResponse(e: VeerError): string {
-  const body = JSON.stringify(e.toJSON());
-  return [
-    `HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    '',
-    body,
-  ].join('\r\n');
+  return rawErrorResponse(e.httpStatus, errorBody(e.code, e.message, e.problems), ADMIN_JSON_TYPE);
 }
 
 /** A response already under way on this socket must not be corrupted by a second one. */

@@ -2,11 +2,14 @@
 // fastify's own errors → a VeerError with a message of ours, anything else → a bare 500 (logged,
 // never echoed: stacks and internals are not for clients). No answer repeats the request path.
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { VeerError, isVeerError } from '../domain/errors.js';
+import { VeerError, errorMessage, isVeerError } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 
+/** Every admin error answer's content type, the raw-socket ones (client-errors.ts) included. */
+export const ADMIN_JSON_TYPE = 'application/json; charset=utf-8';
+
 export function sendError(reply: FastifyReply, e: VeerError): FastifyReply {
-  return reply.code(e.httpStatus).type('application/json; charset=utf-8').send(e.toJSON());
+  return reply.code(e.httpStatus).type(ADMIN_JSON_TYPE).send(e.toJSON());
 }
 
 export const internalError = (): VeerError => new VeerError('internal', 500, 'internal error');
@@ -67,7 +70,7 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, bodyLimi
     log.log('error', 'admin api: unexpected error', {
       method: request.method,
       url: request.url,
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
       stack: error instanceof Error ? error.stack : undefined,
     });
     return sendError(reply, internalError());

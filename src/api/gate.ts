@@ -28,7 +28,8 @@ export class MisdirectedRequestError extends VeerError {
     super(
       'misdirected_request',
       421,
-      'the admin API has no token, so it only answers requests addressed to a loopback host name (localhost, 127.0.0.1 or [::1]): use one, or set admin.token',
+      'the admin API has no token, so it only answers requests addressed to a loopback host name ' +
+        '(localhost, 127.0.0.1 or [::1]): use one, or set admin.token',
     );
   }
 }

@@ -1,7 +1,7 @@
 // Command-line parsing with node:util parseArgs: one option table for all commands, then a check
 // that the command accepts what was given (so `veer shift web 5 --json` is a usage error, not ignored).
 import { parseArgs } from 'node:util';
-import { VeerError, err, ok, type Result } from '../domain/errors.js';
+import { VeerError, err, errorMessage, ok, type Result } from '../domain/errors.js';
 
 export const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -72,7 +72,7 @@ export function parseCliArgs(argv: readonly string[]): Result<ParsedArgs, UsageE
   try {
     parsed = parseWithTokens(argv.map(hide));
   } catch (e) {
-    return err(new UsageError(e instanceof Error ? e.message : String(e)));
+    return err(new UsageError(errorMessage(e)));
   }
   const positionals = parsed.positionals.map(unhide);
   const given = new Set<OptionName>();
@@ -106,7 +106,8 @@ export function checkCommandArgs(
   if (n > spec.positionals.max) {
     return err(
       new UsageError(
-        `"veer ${spec.name}" takes at most ${spec.positionals.max} argument(s), got ${n}: unexpected "${args.positionals[spec.positionals.max]}"`,
+        `"veer ${spec.name}" takes at most ${spec.positionals.max} argument(s), got ${n}: ` +
+          `unexpected "${args.positionals[spec.positionals.max]}"`,
       ),
     );
   }

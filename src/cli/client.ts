@@ -3,7 +3,7 @@
 // Event streams are bounded too, by idleness: the server sends a keepalive every 15 s.
 import { Agent, request } from 'undici';
 import { SseDecoder, type SseMessage } from '../api/sse.js';
-import { err, ok, type Problem, type Result } from '../domain/errors.js';
+import { err, errorMessage, ok, type Problem, type Result } from '../domain/errors.js';
 import type { OptionValues } from './args.js';
 import { UsageError } from './args.js';
 
@@ -205,8 +205,11 @@ function transportFailure(e: unknown, base: string, timeoutMs: number): ClientFa
   if (codes.some((c) => UNREACHABLE.has(c))) {
     return { code: 'unreachable', message: `cannot reach veer admin at ${base} (is veer running?)`, problems: [] };
   }
-  const detail = e instanceof Error ? e.message : String(e);
-  return { code: 'request_failed', message: `request to veer admin at ${base} failed: ${detail}`, problems: [] };
+  return {
+    code: 'request_failed',
+    message: `request to veer admin at ${base} failed: ${errorMessage(e)}`,
+    problems: [],
+  };
 }
 
 /** `error: <message>`, then the problems unless the message already is exactly them. */

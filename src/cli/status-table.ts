@@ -81,7 +81,9 @@ export function progressLine(s: ServiceStatus): string {
 }
 
 export function rolloutDetail(r: RolloutStatus): string[] {
-  const head = `rollout ${r.id} (${r.strategy}): ${rolloutCell(r)}, consecutive failures ${r.failures ?? 0}, started ${r.startedAt}`;
+  const head =
+    `rollout ${r.id} (${r.strategy}): ${rolloutCell(r)}, ` +
+    `consecutive failures ${r.failures ?? 0}, started ${r.startedAt}`;
   const lines = [head];
   if (r.reason) lines.push(`reason: ${r.reason}`);
   if (!r.lastVerdict) return [...lines, 'no verdict yet'];

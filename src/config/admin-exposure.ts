@@ -14,11 +14,14 @@ export function checkAdminExposure(listenHost: string, token: string): Result<vo
   const shown = listenHost === '' ? '(all interfaces)' : listenHost;
   return err(
     new ConfigError(
-      `admin API listens on ${shown}, beyond loopback, without a token: set admin.token (e.g. token: \${VEER_ADMIN_TOKEN}) or listen on 127.0.0.1`,
+      `admin API listens on ${shown}, beyond loopback, without a token: ` +
+        'set admin.token (e.g. token: ${VEER_ADMIN_TOKEN}) or listen on 127.0.0.1',
       [
         {
           path: 'admin.token',
-          message: `required when admin.listen is not a loopback address (got host "${shown}"): set a token or listen on 127.0.0.1`,
+          message:
+            `required when admin.listen is not a loopback address (got host "${shown}"): ` +
+            'set a token or listen on 127.0.0.1',
         },
       ],
     ),

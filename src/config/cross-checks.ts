@@ -47,7 +47,10 @@ export function dockerReferences(
   return problems;
 }
 
-/** The same host, spelled the same (case aside), with the same prefix in two services: one of them can never be reached. */
+/**
+ * The same host, spelled the same (case aside), with the same prefix in two services: one of them
+ * can never be reached.
+ */
 export function identicalRoutes(services: readonly ServiceParts[]): Problem[] {
   const routes = new Map<string, string | null>();
   const problems: Problem[] = [];
@@ -59,7 +62,8 @@ export function identicalRoutes(services: readonly ServiceParts[]): Problem[] {
       if (other !== undefined && other !== s.name) {
         problems.push({
           path: 'services',
-          message: `services "${other}" and "${s.name}" both match host "${h}" with path prefix "${s.match.pathPrefix}"`,
+          message:
+            `services "${other}" and "${s.name}" both match host "${h}" ` + `with path prefix "${s.match.pathPrefix}"`,
         });
       }
       routes.set(key, s.name);

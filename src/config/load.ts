@@ -3,7 +3,7 @@
 // refuse) so the operator fixes the file in one pass.
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
-import { ConfigError, err, ok, type Problem, type Result } from '../domain/errors.js';
+import { ConfigError, err, errorMessage, ok, type Problem, type Result } from '../domain/errors.js';
 import { hostAddresses } from '../domain/self-address.js';
 import { type Env, interpolateDocument, interpolateValue } from './interpolate.js';
 import { dedupe, preflight } from './preflight.js';
@@ -75,7 +75,7 @@ export function inspectConfigText(text: string, env: Env, source?: string, host:
     tree = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
     return {
-      result: err(configError([...problems, { path: '', message: `YAML: ${(e as Error).message}` }], source)),
+      result: err(configError([...problems, { path: '', message: `YAML: ${errorMessage(e)}` }], source)),
       warnings: [],
     };
   }
@@ -137,6 +137,6 @@ function describeFsError(e: unknown): string {
     case 'EISDIR':
       return 'it is a directory';
     default:
-      return (e as Error).message;
+      return errorMessage(e);
   }
 }

@@ -62,13 +62,17 @@ function shadowWarnings(s: ServiceParts, prefix: string, shadows: readonly Shado
     return [
       {
         path: `services[${s.index}].match`,
-        message: `${label(s)} never receives a request: ${owners} comes first with the same hosts and path prefix "${prefix}" (routing ignores case, a port and a trailing dot)`,
+        message:
+          `${label(s)} never receives a request: ${owners} comes first with the same hosts and path prefix ` +
+          `"${prefix}" (routing ignores case, a port and a trailing dot)`,
       },
     ];
   }
   return toWarn.map((x) => ({
     path: `services[${s.index}].match.hosts[${x.hostIndex}]`,
-    message: `never reaches ${label(s)}: routing ignores case, a port and a trailing dot, so "${x.host}" is the host "${x.owner.host}" of ${label(x.owner.service)}, which comes first with the same path prefix "${prefix}"`,
+    message:
+      `never reaches ${label(s)}: routing ignores case, a port and a trailing dot, so "${x.host}" is the host ` +
+      `"${x.owner.host}" of ${label(x.owner.service)}, which comes first with the same path prefix "${prefix}"`,
   }));
 }
 

@@ -1,212 +1,16 @@
-// The whole configuration contract, with every default: all defaults live here, nowhere else.
-// Scalar values (durations → ms, sizes → bytes, weights → basis points, targets) are parsed in
-// values.ts. Keys are part of the public contract: add, never rename.
+// The whole configuration contract, with every default: all defaults live in this file and the two
+// it is built from (service-schema.ts for one service, rollout-schema.ts for a rollout's policy),
+// nowhere else. Scalar values (durations → ms, sizes → bytes, weights → basis points, targets) are
+// parsed in values.ts. Keys are part of the public contract: add, never rename.
 import { z } from 'zod';
-import { SERVICE_NAME } from '../domain/service-name.js';
-import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
-import {
-  duration,
-  hostPattern,
-  ipOrCidr,
-  listenAddress,
-  percentWeight,
-  positiveDuration,
-  positiveDurationValue,
-  sizeValue,
-  targetString,
-} from './values.js';
+import { serviceSchema } from './service-schema.js';
+import { ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
-const matchSchema = z
-  .object({
-    hosts: z.array(hostPattern).min(1, 'must list at least one host (use "*" for any)').default(['*']),
-    pathPrefix: z.string().startsWith('/', 'must start with "/"').default('/'),
-  })
-  .strict()
-  .prefault({});
-
-const dockerSelector = z
-  .object({
-    selector: z.record(z.string(), z.string()).refine((r) => Object.keys(r).length > 0, 'must name at least one label'),
-    port: z.number().int().min(1).max(65535),
-    endpoint: z.string().optional(),
-    network: z.string().optional(),
-  })
-  .strict();
-
-const poolSchema = z
-  .object({
-    targets: z.array(targetString).default([]),
-    docker: dockerSelector.optional(),
-  })
-  .strict()
-  .refine((p) => !(p.docker && p.targets.length > 0), {
-    path: ['docker'],
-    message: 'give either "targets" or "docker", not both',
-  })
-  .prefault({});
-
-const stickySchema = z
-  .object({
-    cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name'),
-    maxAge: duration('24h'),
-    secure: z.boolean().default(false),
-    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
-  })
-  .strict()
-  .refine((s) => s.sameSite !== 'none' || s.secure, {
-    path: ['secure'],
-    message: 'must be true when sameSite is "none" (browsers drop such cookies otherwise)',
-  });
-
-const healthCheckSchema = z
-  .object({
-    enabled: z.boolean().default(true),
-    path: z.string().startsWith('/', 'must start with "/"').default('/healthz'),
-    interval: positiveDuration('5s'),
-    timeout: positiveDuration('2s'),
-    healthyThreshold: z.number().int().min(1).default(2),
-    unhealthyThreshold: z.number().int().min(1).default(3),
-    /** Status codes below this count as healthy (2xx/3xx by default). */
-    expectStatusBelow: z.number().int().min(200).max(600).default(400),
-  })
-  .strict();
-
-const outlierSchema = z
-  .object({
-    consecutiveErrors: z.number().int().min(1).default(5),
-    ejectFor: positiveDuration('30s'),
-    /** Never eject more than this share of a pool's targets (the last target is never ejected). */
-    maxEjectedPercent: z.number().min(0).max(100).default(50),
-  })
-  .strict()
-  .prefault({});
-
-const stepsSchema = z
-  .array(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100'))
-  .min(1, 'must list at least one step')
-  .superRefine((steps, ctx) => {
-    for (let i = 1; i < steps.length; i++) {
-      if ((steps[i] as number) <= (steps[i - 1] as number)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i],
-          message: `must be greater than the previous step (${steps[i - 1]})`,
-        });
-      }
-    }
-  });
-
-/** The policy's fields without defaults: the shape of a rollout request's overrides. */
-const policyFields = {
-  strategy: z.enum(['canary', 'blue-green']),
-  steps: stepsSchema,
-  stepInterval: positiveDurationValue,
-  analysisInterval: positiveDurationValue,
-  minRequests: z.number().int().min(1),
-  maxErrorRate: z.number().min(0).max(1),
-  maxP99Ms: z.number().positive(),
-  maxErrorRateIncrease: z.number().min(0).max(1),
-  maxLatencyRatio: z.number().min(1),
-  failureLimit: z.number().int().min(1),
-  confidence: z.number().gt(0.5).lt(1),
-  progressDeadline: positiveDurationValue,
-  onDeadline: z.enum(['pause', 'rollback']),
-  drainTimeout: positiveDurationValue,
-  rollbackWindow: positiveDurationValue,
-  healthTimeout: positiveDurationValue,
-  retryCanaryOnStable: z.boolean(),
-  onRestart: z.enum(['resume', 'rollback']),
-};
-
-export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
-export type RolloutOverrides = z.output<typeof rolloutOverridesSchema>;
-
-const f = policyFields;
-export const rolloutPolicySchema = z
-  .object({
-    strategy: f.strategy.default('canary'),
-    steps: f.steps.prefault([5, 10, 25, 50, 100]),
-    stepInterval: f.stepInterval.prefault('30s'),
-    analysisInterval: f.analysisInterval.prefault('2s'),
-    minRequests: f.minRequests.default(200),
-    maxErrorRate: f.maxErrorRate.default(0.01),
-    maxP99Ms: f.maxP99Ms.default(800),
-    // Absolute percentage points the canary may be above stable before the relative check can fail:
-    // small enough that a canary failing twice as often as a 0.5% stable is caught.
-    maxErrorRateIncrease: f.maxErrorRateIncrease.default(0.0025),
-    maxLatencyRatio: f.maxLatencyRatio.default(1.5),
-    failureLimit: f.failureLimit.default(2),
-    confidence: f.confidence.default(0.99),
-    progressDeadline: f.progressDeadline.prefault('10m'),
-    onDeadline: f.onDeadline.default('pause'),
-    drainTimeout: f.drainTimeout.prefault('30s'),
-    rollbackWindow: f.rollbackWindow.prefault('5m'),
-    healthTimeout: f.healthTimeout.prefault('60s'),
-    retryCanaryOnStable: f.retryCanaryOnStable.default(false),
-    /** What a restarted veer does with a rollout it finds mid-flight. */
-    onRestart: f.onRestart.default('resume'),
-  })
-  .strict();
-export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;
-// The domain's hand-written RolloutPolicy must stay what the schema produces.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const policyMatchesDomain: Same<RolloutPolicy, DomainRolloutPolicy> = true;
-void policyMatchesDomain;
-
-const limitsSchema = z
-  .object({
-    /** Larger request bodies are refused 413 before the upstream receives more than this (absent: no limit). */
-    maxRequestBody: sizeValue.optional(),
-  })
-  .strict()
-  .prefault({});
-
-/** The upstream-side timeouts a service may set for itself; the listener's own stay in proxy.timeouts. */
-const LISTENER_TIMEOUTS = ['clientKeepAlive', 'clientHeader', 'clientRequest', 'shutdown'] as const;
-const serviceTimeoutsSchema = z
-  .object({
-    connect: positiveDurationValue.optional(),
-    header: positiveDurationValue.optional(),
-    body: positiveDurationValue.optional(),
-    upstreamIdle: positiveDurationValue.optional(),
-    ...Object.fromEntries(
-      LISTENER_TIMEOUTS.map((k) => [
-        k,
-        z
-          .unknown()
-          .refine(() => false, {
-            message: `applies to the whole listener, before a request is routed: set proxy.timeouts.${k} instead`,
-          })
-          .optional(),
-      ]),
-    ),
-  })
-  .strict()
-  .transform((t) => ({ connect: t.connect, header: t.header, body: t.body, upstreamIdle: t.upstreamIdle }))
-  .prefault({});
-
-export const serviceSchema = z
-  .object({
-    name: z.string().regex(SERVICE_NAME, 'must be lowercase letters, digits, "-" or "_" (max 63)'),
-    match: matchSchema,
-    stable: poolSchema,
-    canary: poolSchema,
-    /** Initial canary weight (percent); a persisted weight from the state store wins over it. */
-    weight: percentWeight.default(0),
-    sticky: stickySchema.optional(),
-    healthCheck: healthCheckSchema.optional(),
-    outlier: outlierSchema,
-    rollout: rolloutPolicySchema.prefault({}),
-    limits: limitsSchema,
-    /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle). */
-    timeouts: serviceTimeoutsSchema,
-  })
-  .strict()
-  .refine((s) => !s.canary.docker || s.stable.docker, {
-    path: ['canary', 'docker'],
-    message: 'a Docker canary pool needs a Docker stable pool (stable.docker)',
-  });
-export type ServiceConfig = z.output<typeof serviceSchema>;
+// The schema used to be one file: importers of these names keep working.
+export { rolloutOverridesSchema, rolloutPolicySchema } from './rollout-schema.js';
+export type { RolloutOverrides, RolloutPolicy } from './rollout-schema.js';
+export { serviceSchema } from './service-schema.js';
+export type { ServiceConfig } from './service-schema.js';
 
 const timeoutsSchema = z
   .object({
@@ -297,7 +101,10 @@ const dockerEndpoint = z
   })
   .strict();
 
-/** Like the docker CLI without a context: DOCKER_HOST (with DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set), else the local socket. */
+/**
+ * Like the docker CLI without a context: DOCKER_HOST (with DOCKER_CERT_PATH when DOCKER_TLS_VERIFY
+ * is set), else the local socket.
+ */
 function defaultEndpoints(): Array<z.input<typeof dockerEndpoint>> {
   const host = process.env.DOCKER_HOST?.trim();
   if (!host) return [{ name: 'local', host: 'unix:///var/run/docker.sock' }];

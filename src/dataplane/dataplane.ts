@@ -11,12 +11,13 @@ import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { AnswerCounts } from './answers.js';
 import { trustedProxyMatcher } from './headers.js';
-import { HealthChecker, PENDING_INTERVAL_MS, type HealthPolicy } from './health.js';
+import { HealthChecker } from './health.js';
 import { awaitHealthy, healthOf, untilSettled, type GateResult, type Health } from './health-wait.js';
 import { Ingress } from './ingress.js';
 import { ProxyServer } from './server.js';
-import { buildTable, stickyRuntime, type PoolRuntime, type RoutingTable, type ServiceRoute } from './table.js';
-import { UpstreamSet, type Upstream } from './upstream.js';
+import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes.js';
+import { buildTable, type RoutingTable } from './table.js';
+import { UpstreamSet } from './upstream.js';
 import { WebSocketProxy } from './websocket.js';
 
 export interface DataPlaneDeps {
@@ -44,14 +45,6 @@ export interface TargetState {
   failureStreak: number;
   outstanding: number;
   lastHealthError: string | null;
-}
-
-interface ServiceState {
-  config: ServiceConfig;
-  targets: Record<PoolName, readonly TargetAddress[]>;
-  weightBp: BasisPoints;
-  /** A running rollout's own retryCanaryOnStable; null = the service config's. */
-  retryOverride: boolean | null;
 }
 
 export class DataPlane {
@@ -125,14 +118,6 @@ export class DataPlane {
     for (const name of this.deps.metrics.entries().map((e) => e.service))
       if (!next.has(name)) this.deps.metrics.remove(name);
     this.rebuild();
-  }
-
-  setWeight(name: string, weightBp: BasisPoints): boolean {
-    return this.update(name, { weightBp });
-  }
-
-  setTargets(name: string, pool: PoolName, targets: readonly TargetAddress[]): boolean {
-    return this.update(name, pool === 'stable' ? { stable: targets } : { canary: targets });
   }
 
   /** Changes weight and/or pools in ONE routing-table swap (a promotion must never be seen half-done). */
@@ -216,15 +201,9 @@ export class DataPlane {
    * slowest service needs to pass its threshold if its targets answer, and never more than `capMs`.
    */
   settleHealth(capMs = 10_000): Promise<void> {
-    let maxMs = 0;
-    for (const s of this.services.values()) {
-      const hc = s.config.healthCheck;
-      if (hc?.enabled)
-        maxMs = Math.max(maxMs, hc.healthyThreshold * (hc.timeout + Math.min(hc.interval, PENDING_INTERVAL_MS)));
-    }
     const unsettled = (): boolean =>
       this.upstreams.all().some((u) => u.pending && u.lastHealthError === null && this.health.checks(u));
-    return untilSettled(this.health, unsettled, Math.min(maxMs, capMs));
+    return untilSettled(this.health, unsettled, Math.min(healthSettleMs(this.services.values()), capMs));
   }
 
   listen(): Promise<AddressInfo> {
@@ -243,48 +222,10 @@ export class DataPlane {
   }
 
   private rebuild(): void {
-    const routes: ServiceRoute[] = [];
-    const inUse = new Set<string>();
-    const checks = new Map<Upstream, HealthPolicy>();
-    for (const s of this.services.values()) {
-      const route = this.routeFor(s);
-      routes.push(route);
-      for (const u of [...route.stable.targets, ...route.canary.targets]) {
-        inUse.add(u.key);
-        const hc = s.config.healthCheck;
-        if (hc?.enabled && !checks.has(u)) checks.set(u, hc);
-      }
-    }
+    const env = { upstreams: this.upstreams, metrics: this.deps.metrics, timeouts: this.config.proxy.timeouts };
+    const { routes, inUse, checks } = buildRoutes(this.services.values(), env);
     this.table = buildTable(this.table.version + 1, routes);
     this.upstreams.release(inUse);
     this.health.sync(checks);
-  }
-
-  private routeFor(s: ServiceState): ServiceRoute {
-    const c = s.config;
-    const t = this.config.proxy.timeouts;
-    const own = c.timeouts;
-    const overrides = {
-      ...(own.connect !== undefined ? { connectTimeout: own.connect } : {}),
-      ...(own.upstreamIdle !== undefined ? { idleTimeout: own.upstreamIdle } : {}),
-    };
-    const pool = (name: PoolName): PoolRuntime => ({
-      name,
-      targets: this.upstreams.acquire(c.name, s.targets[name], overrides),
-      window: this.deps.metrics.pool(c.name, name),
-    });
-    return {
-      name: c.name,
-      hosts: c.match.hosts,
-      pathPrefix: c.match.pathPrefix,
-      weightBp: s.weightBp,
-      stable: pool('stable'),
-      canary: pool('canary'),
-      sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
-      outlier: c.outlier,
-      retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
-      maxRequestBody: c.limits.maxRequestBody ?? Infinity,
-      timeouts: { header: own.header ?? t.header, body: own.body ?? t.body },
-    };
   }
 }

@@ -1,7 +1,6 @@
 // One client request forwarded upstream: an undici dispatch handler (the raw handler API is the
 // fastest Node path measured here; stream.pipeline() halved throughput). It owns at most two
-// attempts: a connect failure on an idempotent request without a body is retried once on
-// another target, and with retryCanaryOnStable a canary failure is retried once on stable.
+// attempts (retry.ts decides whether there is a second).
 //
 // Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and
 // the target's outlier state: a request undici refuses before sending it, a client that leaves or
@@ -11,12 +10,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Clock, Random } from '../domain/clock.js';
 import type { AnswerCounts } from './answers.js';
-import { hasEligible, noteFailure, noteSuccess } from './balancer.js';
-import { downstreamResponseHeaders } from './headers.js';
+import { noteFailure, noteSuccess } from './balancer.js';
+import { Downstream } from './downstream.js';
 import { pickIn } from './pool-choice.js';
 import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
-import { BODY_FAULT_ANSWER, classify, isIdempotent, isRequestRefusal, type FailureKind } from './fault.js';
+import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRefusal } from './fault.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
+import { canRetryOnStable, retryOf, type Attempt, type Retry } from './retry.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
 import type { Upstream } from './upstream.js';
 
@@ -26,10 +26,6 @@ export interface ExchangeEnv {
   readonly retryConnectErrors: boolean;
   readonly viaEntry: string;
   readonly answers: AnswerCounts;
-}
-
-function uncork(x: Exchange): void {
-  x.uncorkNow();
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -43,13 +39,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private gotHeaders = false;
   private clientGone = false;
   private done = false;
-  private corked = false;
   private discarding = false;
   private dispatching = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
-  private resumeUpstream: (() => void) | null = null;
-  private readonly retryable: boolean;
+  private readonly replayable: boolean;
   private readonly body: RequestBody | null;
+  private readonly down: Downstream;
 
   constructor(
     private readonly env: ExchangeEnv,
@@ -60,11 +55,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly upstreamHeaders: string[],
     hasBody: boolean,
     /** Response headers the proxy adds (sticky Set-Cookie). */
-    private readonly extraHeaders: string[] | null,
+    extraHeaders: string[] | null,
   ) {
     this.pool = pool;
-    this.retryable = !hasBody && isIdempotent(req.method);
+    this.replayable = !hasBody && isIdempotent(req.method);
     this.body = hasBody ? new RequestBody(req, route.timeouts.body, route.maxRequestBody, this) : null;
+    this.down = new Downstream(res, env.viaEntry, extraHeaders);
     res.on('close', this.onClientClose);
   }
 
@@ -123,45 +119,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.gotHeaders = true;
     this.status = statusCode;
     this.latencyMs = performance.now() - this.handedAt;
-    this.resumeUpstream = resume;
-    if (statusCode >= 500 && this.canRetryOnStable()) {
+    this.down.resumeUpstream = resume;
+    if (statusCode >= 500 && canRetryOnStable(this.attemptNow(), this.env.clock.now())) {
       // The canary failed an idempotent request: swallow this answer and ask stable instead. The
       // failure is still recorded against the canary in onComplete.
       this.discarding = true;
       return true;
     }
-    const headers = downstreamResponseHeaders(rawHeaders, []);
-    headers.push('via', this.env.viaEntry);
-    if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
-    try {
-      this.res.writeHead(statusCode, statusText, headers);
-    } catch {
-      // An upstream header Node refuses to send (invalid characters): answer 502 instead.
-      this.abortUpstream?.();
-      return false;
-    }
-    return true;
+    if (this.down.writeHead(statusCode, statusText, rawHeaders)) return true;
+    // An upstream header Node refuses to send: answer 502 instead.
+    this.abortUpstream?.();
+    return false;
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.discarding) return true;
-    // Cork until the end of this tick: a small response's body and end() then leave in one write
-    // instead of two, and a streamed response is held back by one tick at most.
-    if (!this.corked) {
-      this.corked = true;
-      this.res.cork();
-      process.nextTick(uncork, this);
-    }
-    const ok = this.res.write(chunk);
-    // Listen for 'drain' only when the client is actually slow, not on every request.
-    if (!ok) this.res.once('drain', this.onClientDrain);
-    return ok;
-  }
-
-  /** @internal */
-  uncorkNow(): void {
-    this.corked = false;
-    this.res.uncork();
+    return this.discarding || this.down.write(chunk);
   }
 
   onComplete(): void {
@@ -177,22 +149,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       const pick = pickIn(this.route, this.route.stable, this.env.clock.now(), this.env.random);
       // Stable lost its last eligible target meanwhile: the canary's answer is gone, so say 502.
       if (pick.pool !== this.route.stable) return this.finishWithError('bad_gateway');
-      this.attempt++;
-      this.pool = pick.pool;
-      this.dispatchTo(pick.target);
-      return;
+      return this.again(pick);
     }
     this.res.end();
-  }
-
-  private canRetryOnStable(): boolean {
-    return (
-      this.attempt === 0 &&
-      this.retryable &&
-      this.route.retryCanaryOnStable &&
-      this.pool.name === 'canary' &&
-      hasEligible(this.route.stable.targets, this.env.clock.now())
-    );
   }
 
   onError(err: Error): void {
@@ -210,21 +169,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // The upstream waited for body bytes the client did not send: the client was too slow.
     if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders)
       return this.onFault('body_timeout');
-    this.pool.window.recordFailure(
-      this.env.clock.now(),
-      kind === 'timeout' ? 'timeout' : 'connect',
-      performance.now() - this.handedAt,
-    );
+    this.pool.window.recordFailure(this.env.clock.now(), kind, performance.now() - this.handedAt);
     this.noteTargetFailure();
-    if (!this.res.headersSent && this.retry(kind)) return;
     if (this.res.headersSent) {
       // Mid-body failure: truncating is the only honest signal left to the client.
       this.res.destroy();
       return;
     }
-    this.finishWithError(
-      kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_unreachable' : 'bad_gateway',
-    );
+    const retry = retryOf(this.attemptNow(), kind, this.env.retryConnectErrors, this.env.clock.now(), this.env.random);
+    if (retry !== null) return this.again(retry);
+    this.finishWithError(FAILURE_ANSWER[kind]);
   }
 
   /** The client left, stalled or sent too much (from the RequestBody, or a stall seen upstream). Never counted. */
@@ -250,23 +204,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finishWithError('drain_timeout');
   }
 
-  private retry(kind: FailureKind): boolean {
-    if (this.attempt > 0 || !this.retryable) return false;
-    const toStable = this.canRetryOnStable();
-    if (!toStable && !(kind === 'connect' && this.env.retryConnectErrors)) return false;
-    const from = toStable ? this.route.stable : this.pool;
-    const pick = pickIn(this.route, from, this.env.clock.now(), this.env.random, this.target);
-    if (pick.pool === null || (toStable && pick.pool !== from)) return false;
+  private attemptNow(): Attempt {
+    const { route, pool, target, attempt, replayable } = this;
+    return { route, pool, target, attempt, replayable };
+  }
+
+  private again(retry: Retry): void {
     this.attempt++;
-    this.pool = pick.pool;
-    this.dispatchTo(pick.target);
-    return true;
+    this.pool = retry.pool;
+    this.dispatchTo(retry.target);
   }
 
   private settle(): void {
     if (this.target !== undefined) this.target.outstanding--;
     this.abortUpstream = null;
-    this.resumeUpstream = null;
+    this.down.resumeUpstream = null;
   }
 
   private noteTargetFailure(): void {
@@ -279,10 +231,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.env.answers.note(code);
     sendProxyError(this.res, code);
   }
-
-  private readonly onClientDrain = (): void => {
-    this.resumeUpstream?.();
-  };
 
   private readonly onClientClose = (): void => {
     if (this.res.writableFinished || this.done) return;

@@ -1,10 +1,9 @@
 // Who is at fault when an upstream exchange fails: the upstream (a connect failure, a timeout, a
 // broken answer: the pool's errors), or the client's request (undici refusing to send it, the
 // client's body going wrong: never the pool's). Pure lookups, so exchange.ts keeps only the flow.
+import type { FailureKind } from '../domain/upstream-failure.js';
 import type { BodyFault } from './request-body.js';
 import type { ProxyErrorCode } from './responses.js';
-
-export type FailureKind = 'connect' | 'timeout' | 'broken';
 
 const CONNECT_CODES = new Set([
   'ECONNREFUSED',
@@ -43,6 +42,13 @@ const REQUEST_CODES = new Set([
 ]);
 
 export const isRequestRefusal = (code: string): boolean => REQUEST_CODES.has(code);
+
+/** veer's answer to an upstream failure the client is told about. */
+export const FAILURE_ANSWER: Record<FailureKind, ProxyErrorCode> = {
+  connect: 'upstream_unreachable',
+  timeout: 'upstream_timeout',
+  broken: 'bad_gateway',
+};
 
 /** veer's answer to a client's body fault (a client that left gets none). */
 export const BODY_FAULT_ANSWER: Record<Exclude<BodyFault, 'client_closed'>, ProxyErrorCode> = {

@@ -1,6 +1,7 @@
 // Waiting on health verdicts: a rollout's canary gate ("no traffic before the canary passed its
 // checks") and veer's own start (listen once every checked target has had a first verdict). Both
 // are woken by probes, never by polling, and both are bounded.
+import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { err, ok, type Result } from '../domain/errors.js';
 import type { HealthChecker } from './health.js';
@@ -85,18 +86,14 @@ function why(m: Upstream | string): string {
 }
 
 /** Resolves when `unsettled()` turns false after a probe, or after `maxMs`. */
-export function untilSettled(health: HealthChecker, unsettled: () => boolean, maxMs: number): Promise<void> {
-  if (!unsettled()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      off();
-      clearTimeout(timer);
-      resolve();
-    };
-    const off = health.onProbe(() => {
-      if (!unsettled()) done();
+export async function untilSettled(health: HealthChecker, unsettled: () => boolean, maxMs: number): Promise<void> {
+  if (!unsettled()) return;
+  let off = (): void => undefined;
+  const settled = new Promise<void>((resolve) => {
+    off = health.onProbe(() => {
+      if (!unsettled()) resolve();
     });
-    const timer = setTimeout(done, maxMs);
-    timer.unref();
   });
+  await settledWithin(settled, maxMs);
+  off();
 }

@@ -1,6 +1,7 @@
 // The short JSON bodies the proxy itself answers with. Never a stack trace, never upstream internals.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { errorBody, JSON_TYPE, rawErrorResponse } from '../domain/error-body.js';
 
 export type ProxyErrorCode =
   | 'no_route'
@@ -17,8 +18,7 @@ export type ProxyErrorCode =
   | 'bad_gateway'
   | 'upstream_unreachable'
   | 'upstream_timeout'
-  | 'loop_detected'
-  | 'shutting_down';
+  | 'loop_detected';
 
 const STATUS: Record<ProxyErrorCode, number> = {
   no_route: 404,
@@ -36,7 +36,6 @@ const STATUS: Record<ProxyErrorCode, number> = {
   upstream_unreachable: 502,
   upstream_timeout: 504,
   loop_detected: 508,
-  shutting_down: 503,
 };
 
 const MESSAGE: Record<ProxyErrorCode, string> = {
@@ -44,7 +43,8 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
   bad_request: 'the request cannot be forwarded (invalid or unsupported header)',
   bad_host: 'the Host header (or the absolute-form authority) is missing a valid host[:port], or is repeated',
   bad_path:
-    'the request target is malformed or ambiguous (an http(s) URL or a path; no backslash, broken escape, fragment or hidden dot-segment)',
+    'the request target is malformed or ambiguous (an http(s) URL or a path; ' +
+    'no backslash, broken escape, fragment or hidden dot-segment)',
   too_many_headers: 'the request has more header fields than this proxy accepts',
   unsupported_transfer_encoding: 'only "Transfer-Encoding: chunked" is accepted',
   payload_too_large: 'the request body is larger than this service accepts',
@@ -56,15 +56,11 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
   upstream_unreachable: 'could not connect to an upstream',
   upstream_timeout: 'the upstream did not answer in time',
   loop_detected: 'request loop detected (this proxy appears in Via)',
-  shutting_down: 'the proxy is shutting down',
 };
 
 // Pre-rendered: error answers should not cost a JSON.stringify under an incident's load.
 const BODY = Object.fromEntries(
-  (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [
-    c,
-    Buffer.from(JSON.stringify({ error: { code: c, message: MESSAGE[c] } })),
-  ]),
+  (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [c, Buffer.from(errorBody(c, MESSAGE[c]))]),
 ) as Record<ProxyErrorCode, Buffer>;
 
 // Answers given before the request body was read: the connection's framing can no longer be
@@ -76,7 +72,7 @@ const CLOSES: ReadonlySet<ProxyErrorCode> = new Set([
   'request_timeout',
 ]);
 
-export function statusOf(code: ProxyErrorCode): number {
+export function httpStatusOf(code: ProxyErrorCode): number {
   return STATUS[code];
 }
 
@@ -90,14 +86,7 @@ export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, extraH
     return;
   }
   const body = BODY[code];
-  const headers = [
-    'content-type',
-    'application/json',
-    'content-length',
-    String(body.length),
-    'cache-control',
-    'no-store',
-  ];
+  const headers = ['content-type', JSON_TYPE, 'content-length', String(body.length), 'cache-control', 'no-store'];
   if (extraHeaders) headers.push(...extraHeaders);
   if (CLOSES.has(code)) res.shouldKeepAlive = false;
   res.writeHead(STATUS[code], headers);
@@ -115,9 +104,6 @@ export function answerRaw(
   code: string,
   message: string = STATUS_CODES[status] ?? code,
 ): void {
-  const body = JSON.stringify({ error: { code, message } });
   socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawErrorResponse(status, errorBody(code, message)));
 }

@@ -6,6 +6,8 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { settledWithin } from '../domain/async.js';
+import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 import { ResponseLedger } from './ledger.js';
 import { answerRaw } from './responses.js';
 
@@ -84,10 +86,8 @@ export class ProxyServer {
 
   private readonly refuseExpectation = (_req: IncomingMessage, res: ServerResponse): void => {
     this.handlers.refused('expectation_failed');
-    const body = JSON.stringify({
-      error: { code: 'expectation_failed', message: 'only "Expect: 100-continue" is supported' },
-    });
-    res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    const body = errorBody('expectation_failed', 'only "Expect: 100-continue" is supported');
+    res.writeHead(417, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -157,16 +157,8 @@ export class ProxyServer {
     this.closing = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
-    let drained = this.ledger.size === 0;
-    if (!drained) {
-      drained = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), graceMs);
-        this.drained = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-    }
+    const drained =
+      this.ledger.size === 0 || (await settledWithin(new Promise<void>((r) => (this.drained = r)), graceMs));
     const abandoned = this.ledger.size;
     this.handlers.closeUpgraded();
     this.server.closeAllConnections();

@@ -51,14 +51,11 @@ export function buildTable(version: number, routes: readonly ServiceRoute[]): Ro
   };
 }
 
-export function withWeight(route: ServiceRoute, weightBp: BasisPoints): ServiceRoute {
-  return { ...route, weightBp };
-}
-
 export function stickyRuntime(cookie: string, maxAgeMs: number, secure: boolean, sameSite: string): StickyRuntime {
   const same = sameSite.charAt(0).toUpperCase() + sameSite.slice(1);
   return {
     namePrefix: `${cookie}=`,
-    attributes: `; Path=/; Max-Age=${Math.floor(maxAgeMs / 1000)}; HttpOnly; SameSite=${same}${secure ? '; Secure' : ''}`,
+    attributes:
+      `; Path=/; Max-Age=${Math.floor(maxAgeMs / 1000)}; HttpOnly; SameSite=${same}` + (secure ? '; Secure' : ''),
   };
 }

@@ -2,6 +2,7 @@
 // Upstreams are kept by (service, target) across routing-table swaps so a weight change or a
 // promotion never drops connections or resets outstanding counts.
 import { Pool } from 'undici';
+import { settledWithin } from '../domain/async.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BalancedTarget } from './balancer.js';
 
@@ -114,14 +115,7 @@ export class UpstreamSet {
     const wanted = new Set(ids);
     const pending = [...this.closing.values()].filter((c) => wanted.has(c.upstream.address.id));
     if (pending.length === 0) return { drained: true, cut: 0 };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => {
-      timer = setTimeout(() => r('timeout'), timeoutMs);
-      timer.unref();
-    });
-    const r = await Promise.race([Promise.all(pending.map((p) => p.done)).then(() => 'done' as const), timedOut]);
-    clearTimeout(timer);
-    if (r === 'done') return { drained: true, cut: 0 };
+    if (await settledWithin(Promise.all(pending.map((p) => p.done)), timeoutMs)) return { drained: true, cut: 0 };
     let cut = 0;
     for (const p of pending) {
       cut += p.upstream.outstanding;

@@ -11,7 +11,7 @@ import type { AnswerCounts } from './answers.js';
 import { admit, hostFieldCount } from './admission.js';
 import { connectionTokens, peerAddress, viaHasLoop } from './headers.js';
 import { choosePoolFor, overrideOf, pickIn } from './pool-choice.js';
-import { answerRaw, messageOf, statusOf, type ProxyErrorCode } from './responses.js';
+import { answerRaw, httpStatusOf, messageOf, type ProxyErrorCode } from './responses.js';
 import type { PoolRuntime, RoutingTable } from './table.js';
 import type { Upstream } from './upstream.js';
 import { CLOSE_GOING_AWAY, FrameBoundaries } from './ws-frames.js';
@@ -47,7 +47,7 @@ const HANDSHAKE = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-we
 
 function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts): void {
   answers.note(code);
-  answerRaw(socket, statusOf(code), code, messageOf(code));
+  answerRaw(socket, httpStatusOf(code), code, messageOf(code));
 }
 
 export class WebSocketProxy {

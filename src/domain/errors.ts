@@ -1,5 +1,6 @@
 // One error hierarchy: every error that can reach a client or an operator has a stable `code`
 // (machine-readable, part of the API contract) and the HTTP status the admin API answers with.
+import { errorJson, type ErrorJson } from './error-body.js';
 
 export interface Problem {
   /** Dotted path of the offending field, e.g. `services[0].rollout.steps[2]` or `weight`. */
@@ -20,14 +21,8 @@ export class VeerError extends Error {
     this.problems = problems;
   }
 
-  toJSON(): { error: { code: string; message: string; problems?: readonly Problem[] } } {
-    return {
-      error: {
-        code: this.code,
-        message: this.message,
-        ...(this.problems.length > 0 ? { problems: this.problems } : {}),
-      },
-    };
+  toJSON(): ErrorJson {
+    return errorJson(this.code, this.message, this.problems);
   }
 }
 

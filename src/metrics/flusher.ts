@@ -8,11 +8,16 @@
 // arrive. While Redis is away, records wait in a per-pool buffer whose oldest entries are dropped,
 // and counted, beyond a bound: an outage costs memory only up to that bound.
 
+import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
-import type { PoolName } from '../domain/pool.js';
+import { FlushBuffer, type PoolQueue, type Taken } from './flush-buffer.js';
 import type { MetricsRegistry } from './registry.js';
-import type { PoolWindow, SecondRecord } from './window.js';
+import { FLUSHED_MEMBER, flushedMarkerKey, hashIncrements, metricKey } from './second-hash.js';
+import type { SecondRecord } from './window.js';
+
+// The keys moved to second-hash.ts with the rest of the hash layout; tests still read them from here.
+export { FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
 
 /** The slice of an ioredis pipeline the flusher uses (ioredis' `Redis#pipeline()` fits). */
 export interface FlushPipeline {
@@ -57,33 +62,15 @@ export type FlushOutcome = 'sent' | 'idle' | 'failed' | 'timeout' | 'busy';
 export const FLUSH_GRACE_MS = 200;
 export const FLUSH_INTERVAL_MS = 1_000;
 
-export function metricKey(prefix: string, service: string, pool: PoolName, sec: number): string {
-  return `${prefix}:{${prefix}}:m:${service}:${pool}:${sec}`;
-}
-
-/** Sorted set whose one member's score is the newest second any replica has finished flushing. */
-export function flushedMarkerKey(prefix: string): string {
-  return `${prefix}:{${prefix}}:m:flushed`;
-}
-export const FLUSHED_MEMBER = 'newest';
-
 /** Newest second that is complete at `nowMs`. */
 export function lastCompleteSecond(nowMs: number): number {
   return Math.floor((nowMs - FLUSH_GRACE_MS) / 1000) - 1;
 }
 
-interface PoolQueue {
-  service: string;
-  pool: PoolName;
-  records: SecondRecord[];
-}
-
 interface Batch {
-  queues: { queue: PoolQueue; records: SecondRecord[] }[];
+  queues: Taken[];
   marker: number | null;
 }
-
-const queueKey = (service: string, pool: PoolName): string => `${service}\u0000${pool}`;
 
 type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis'>>;
 
@@ -91,9 +78,7 @@ export class MetricsFlusher {
   private readonly registry: MetricsRegistry;
   private readonly redis: FlushRedis;
   private readonly o: Settings;
-  /** Last second taken from each window; keyed by the window so a re-created service starts afresh. */
-  private readonly cursors = new WeakMap<PoolWindow, number>();
-  private readonly queues = new Map<string, PoolQueue>();
+  private readonly buffer: FlushBuffer;
   private markedSec = -Infinity;
   private inFlight: Promise<FlushOutcome> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -109,12 +94,13 @@ export class MetricsFlusher {
     this.o = { ...rest, log: log ?? silentLogger, ttlSeconds, maxBufferedSeconds, flushTimeoutMs };
     if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1))
       throw new RangeError('ttlSeconds and maxBufferedSeconds must be >= 1');
+    this.buffer = new FlushBuffer(this.o.maxBufferedSeconds);
   }
 
-  /** Flushes every second; the timer never keeps the process alive. */
   /**
    * Flushes just after each second's grace period ends (not on a free-running interval), so a
    * second reaches Redis about FLUSH_GRACE_MS after it finished instead of up to a second later.
+   * The timer never keeps the process alive.
    */
   start(): void {
     if (this.timer) return;
@@ -141,7 +127,7 @@ export class MetricsFlusher {
   async stop(): Promise<FlushOutcome> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.inFlight) await this.bounded(this.inFlight, this.o.flushTimeoutMs);
+    if (this.inFlight) await settledWithin(this.inFlight, this.o.flushTimeoutMs);
     if (this.inFlight) return 'timeout';
     const now = this.o.clock.now();
     return this.run(Math.floor(now / 1000), lastCompleteSecond(now));
@@ -155,64 +141,27 @@ export class MetricsFlusher {
   }
 
   stats(): FlusherStats {
-    let buffered = this.counters.inFlight;
-    for (const q of this.queues.values()) buffered += q.records.length;
+    const buffered = this.counters.inFlight + this.buffer.size;
     const { flushedSeconds, dropped } = this.counters;
     return { flushedSeconds, buffered, dropped, lastFlushAt: this.lastFlushAt, lastError: this.lastError };
   }
 
-  private run(upToSec: number, markerSec: number): Promise<FlushOutcome> {
-    this.collect(upToSec);
+  private async run(upToSec: number, markerSec: number): Promise<FlushOutcome> {
+    this.counters.dropped += this.buffer.collect(this.registry.entries(), upToSec);
     const batch = this.takeBatch(markerSec);
-    if (batch.queues.length === 0 && batch.marker === null) return Promise.resolve('idle');
+    if (batch.queues.length === 0 && batch.marker === null) return 'idle';
     const sending = this.send(batch).finally(() => {
       this.inFlight = null;
     });
     this.inFlight = sending;
     // On timeout the round trip goes on: its own completion settles the batch, so nothing is resent
     // while it might still arrive.
-    return this.bounded(sending, this.o.flushTimeoutMs);
-  }
-
-  /** Moves every window's newly finished seconds into its pool's queue. */
-  private collect(upToSec: number): void {
-    for (const { service, pool, window } of this.registry.entries()) {
-      const from = this.cursors.get(window);
-      if (from !== undefined && from >= upToSec) continue;
-      const fresh = window.seconds(from === undefined ? -Infinity : from + 1, upToSec).filter((r) => r.requests > 0);
-      this.cursors.set(window, upToSec);
-      if (fresh.length === 0) continue;
-      const q = this.queueOf(service, pool);
-      q.records.push(...fresh);
-      this.trim(q);
-    }
-  }
-
-  private queueOf(service: string, pool: PoolName): PoolQueue {
-    const key = queueKey(service, pool);
-    let q = this.queues.get(key);
-    if (!q) {
-      q = { service, pool, records: [] };
-      this.queues.set(key, q);
-    }
-    return q;
-  }
-
-  private trim(q: PoolQueue): void {
-    const excess = q.records.length - this.o.maxBufferedSeconds;
-    if (excess <= 0) return;
-    q.records.splice(0, excess);
-    this.counters.dropped += excess;
+    return (await settledWithin(sending, this.o.flushTimeoutMs)) ? sending : 'timeout';
   }
 
   private takeBatch(markerSec: number): Batch {
-    const queues: Batch['queues'] = [];
-    for (const queue of this.queues.values()) {
-      if (queue.records.length === 0) continue;
-      queues.push({ queue, records: queue.records });
-      this.counters.inFlight += queue.records.length;
-      queue.records = [];
-    }
+    const queues = this.buffer.take();
+    for (const { records } of queues) this.counters.inFlight += records.length;
     return { queues, marker: markerSec > this.markedSec ? markerSec : null };
   }
 
@@ -236,19 +185,10 @@ export class MetricsFlusher {
   /** Queues one record's commands; returns how many HINCRBYs (the EXPIRE after them not counted). */
   private addRecord(p: FlushPipeline, q: PoolQueue, rec: SecondRecord): number {
     const key = metricKey(this.o.prefix, q.service, q.pool, rec.sec);
-    p.hincrby(key, 'r', rec.requests)
-      .hincrby(key, 'e', rec.errors)
-      .hincrby(key, 'c', rec.connectErrors)
-      .hincrby(key, 't', rec.timeouts);
-    let n = 4;
-    for (let i = 0; i < rec.latency.length; i++) {
-      const c = rec.latency[i] as number;
-      if (c === 0) continue;
-      p.hincrby(key, `b${i}`, c);
-      n++;
-    }
+    const increments = hashIncrements(rec);
+    for (const [field, by] of increments) p.hincrby(key, field, by);
     p.expire(key, this.o.ttlSeconds);
-    return n;
+    return increments.length;
   }
 
   /**
@@ -271,17 +211,11 @@ export class MetricsFlusher {
         if (errors > 0) failed++;
       }
       this.counters.inFlight -= records.length;
-      this.requeue(queue, retry);
+      this.counters.dropped += this.buffer.giveBack(queue, retry);
     }
     const markerOk = batch.marker === null || countErrors(replies, at, 1) === 0;
     if (markerOk && batch.marker !== null) this.markedSec = Math.max(this.markedSec, batch.marker);
     return failed === 0 && markerOk ? this.succeeded() : this.failed(replies);
-  }
-
-  private requeue(q: PoolQueue, older: SecondRecord[]): void {
-    if (older.length === 0) return;
-    q.records.unshift(...older);
-    this.trim(q);
   }
 
   private succeeded(): FlushOutcome {
@@ -300,19 +234,6 @@ export class MetricsFlusher {
       this.o.log.log('warn', 'metrics flush failed; buffering', { error: this.lastError, ...this.stats() });
     this.failing = true;
     return 'failed';
-  }
-
-  private async bounded(p: Promise<FlushOutcome>, ms: number): Promise<FlushOutcome> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<FlushOutcome>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), Math.max(0, ms));
-      timer.unref();
-    });
-    try {
-      return await Promise.race([p, late]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

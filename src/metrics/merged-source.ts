@@ -7,11 +7,10 @@
 // i.e. about FLUSH_GRACE_MS + FLUSH_INTERVAL_MS after it ends (MERGE_SETTLE_MS, round trip included).
 // Analysing a younger second would under-count it and never look at it again.
 
-import { UnavailableError } from '../domain/errors.js';
+import { errorMessage, UnavailableError } from '../domain/errors.js';
 import type { PoolName } from '../domain/pool.js';
-import type { MetricsSource } from '../rollout/analysis-input.js';
-import { BUCKET_COUNT } from './histogram.js';
-import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS, FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './flusher.js';
+import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS } from './flusher.js';
+import { addHash, FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
 import { emptyTotals, type WindowTotals } from './window.js';
 
 /** The slice of an ioredis pipeline this source uses (ioredis' `Redis#pipeline()` fits). */
@@ -35,7 +34,18 @@ export interface MergedSourceOptions {
 /** How long after a second ends until every healthy replica's share of it is in Redis. */
 export const MERGE_SETTLE_MS = FLUSH_GRACE_MS + FLUSH_INTERVAL_MS + 800;
 
-export class MergedMetricsSource implements MetricsSource {
+/**
+ * What the rollout controller reads its traffic from. Declared here rather than imported from the
+ * rollout code, which consumes metrics and must stay the one depending on them; TypeScript's
+ * structural typing makes this source fit the controller's port all the same.
+ */
+export interface PoolTotalsSource {
+  totals(service: string, pool: PoolName, fromMs: number, toMs: number): Promise<WindowTotals>;
+  /** How long after a second ends its data is complete. */
+  readonly settleMs?: number;
+}
+
+export class MergedMetricsSource implements PoolTotalsSource {
   /** The controller analyses a second only once every replica has flushed it. */
   readonly settleMs = MERGE_SETTLE_MS;
 
@@ -85,7 +95,7 @@ export class MergedMetricsSource implements MetricsSource {
     try {
       replies = await p.exec();
     } catch (e) {
-      throw new UnavailableError(`redis did not answer reading ${what}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new UnavailableError(`redis did not answer reading ${what}: ${errorMessage(e)}`);
     }
     // A partial answer would be a wrong sum; better none.
     const failed = replies?.find(([e]) => e !== null)?.[0];
@@ -93,36 +103,4 @@ export class MergedMetricsSource implements MetricsSource {
       throw new UnavailableError(`redis did not answer reading ${what}: ${failed?.message ?? 'pipeline aborted'}`);
     return replies;
   }
-}
-
-/** Adds one flushed hash (field → decimal string, see the flusher's field names) into `out`. */
-function addHash(out: WindowTotals, hash: unknown): void {
-  if (!hash || typeof hash !== 'object') return;
-  for (const [field, raw] of Object.entries(hash as Record<string, string>)) {
-    const n = Number(raw);
-    if (!Number.isFinite(n)) continue;
-    switch (field) {
-      case 'r':
-        out.requests += n;
-        break;
-      case 'e':
-        out.errors += n;
-        break;
-      case 'c':
-        out.connectErrors += n;
-        break;
-      case 't':
-        out.timeouts += n;
-        break;
-      default:
-        addBucket(out.latency, field, n);
-    }
-  }
-}
-
-function addBucket(latency: Uint32Array, field: string, n: number): void {
-  if (field[0] !== 'b') return;
-  const i = Number(field.slice(1));
-  if (!Number.isInteger(i) || i < 0 || i >= BUCKET_COUNT) return;
-  latency[i] = (latency[i] as number) + n;
 }

@@ -32,7 +32,7 @@ const EXPOSED = EXPOSED_EDGES_MS.map((ms) => {
   return { bucket, le: String(Number(`${ms}e-3`)) };
 });
 
-const ERROR_KINDS = ['5xx', 'connect', 'timeout'] as const;
+const ERROR_KINDS = ['5xx', 'connect', 'timeout', 'broken'] as const;
 const REQUESTS = 'veer_requests_total';
 const ERRORS = 'veer_request_errors_total';
 const DURATION = 'veer_request_duration_seconds';
@@ -49,7 +49,12 @@ export function renderPrometheus(source: LifetimeSource, extra: readonly ExtraMe
   const out: string[] = [];
   family(out, REQUESTS, 'counter', 'Requests proxied, by service and pool.');
   for (const p of pools) out.push(sample(REQUESTS, p.labels, p.life.requests));
-  family(out, ERRORS, 'counter', 'Failed requests: upstream 5xx, or the proxy could not connect or timed out.');
+  family(
+    out,
+    ERRORS,
+    'counter',
+    'Failed requests: upstream 5xx, or the proxy could not connect, timed out, or got a broken answer.',
+  );
   for (const p of pools) {
     for (const kind of ERROR_KINDS) out.push(sample(ERRORS, { ...p.labels, kind }, errorCount(p.life, kind)));
   }
@@ -57,7 +62,8 @@ export function renderPrometheus(source: LifetimeSource, extra: readonly ExtraMe
     out,
     DURATION,
     'histogram',
-    'Upstream latency: from the request (body included) handed to the upstream to its response headers (or the failure).',
+    'Upstream latency: from the request (body included) handed to the upstream ' +
+      'to its response headers (or the failure).',
   );
   for (const p of pools) renderHistogram(out, p);
   family(
@@ -74,11 +80,13 @@ export function renderPrometheus(source: LifetimeSource, extra: readonly ExtraMe
 function errorCount(life: LifetimeTotals, kind: (typeof ERROR_KINDS)[number]): number {
   switch (kind) {
     case '5xx':
-      return life.errors - life.connectErrors - life.timeouts;
+      return life.errors - life.connectErrors - life.timeouts - life.broken;
     case 'connect':
       return life.connectErrors;
     case 'timeout':
       return life.timeouts;
+    case 'broken':
+      return life.broken;
     default:
       return assertNever(kind, 'error kind');
   }

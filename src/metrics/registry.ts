@@ -10,6 +10,7 @@ export interface PoolSummary {
   errors: number;
   connectErrors: number;
   timeouts: number;
+  broken: number;
   /** errors / requests, 0 when there were no requests. */
   errorRate: number;
   p50Ms: number;
@@ -31,6 +32,7 @@ export function summarize(t: TotalsLike): PoolSummary {
     errors: t.errors,
     connectErrors: t.connectErrors,
     timeouts: t.timeouts,
+    broken: t.broken,
     errorRate: t.requests > 0 ? t.errors / t.requests : 0,
     p50Ms: quantileMs(t.latency, total, 0.5),
     p95Ms: quantileMs(t.latency, total, 0.95),

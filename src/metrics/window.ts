@@ -8,14 +8,17 @@
 // only from the caller (an injected clock), never from Date.
 
 import { assertNever } from '../domain/errors.js';
+import type { FailureKind } from '../domain/upstream-failure.js';
 import { BUCKET_COUNT, bucketIndex } from './histogram.js';
 
 export interface WindowTotals {
   requests: number;
-  /** All failed requests: upstream status >= 500 plus the proxy's own connect errors and timeouts. */
+  /** All failed requests: upstream status >= 500 plus the failures veer saw itself (the three below). */
   errors: number;
   connectErrors: number;
   timeouts: number;
+  /** Answers that were invalid or broke off, e.g. in the middle of the body. */
+  broken: number;
   /** BUCKET_COUNT counts on the shared edges of histogram.ts. */
   latency: Uint32Array;
 }
@@ -33,8 +36,6 @@ export interface LifetimeTotals extends Omit<WindowTotals, 'latency'> {
   drainCut: number;
 }
 
-export type FailureKind = 'connect' | 'timeout';
-
 /** `stale`: the slot already holds a newer second; `incompatible`: not a record on our bucket edges. */
 export type MergeOutcome = 'merged' | 'stale' | 'incompatible';
 
@@ -45,7 +46,14 @@ function bump(counts: Uint32Array | Float64Array, i: number, by: number): void {
 }
 
 export function emptyTotals(): WindowTotals {
-  return { requests: 0, errors: 0, connectErrors: 0, timeouts: 0, latency: new Uint32Array(BUCKET_COUNT) };
+  return {
+    requests: 0,
+    errors: 0,
+    connectErrors: 0,
+    timeouts: 0,
+    broken: 0,
+    latency: new Uint32Array(BUCKET_COUNT),
+  };
 }
 
 export function addTotals(into: WindowTotals, from: TotalsLike): void {
@@ -53,6 +61,7 @@ export function addTotals(into: WindowTotals, from: TotalsLike): void {
   into.errors += from.errors;
   into.connectErrors += from.connectErrors;
   into.timeouts += from.timeouts;
+  into.broken += from.broken;
   const n = Math.min(BUCKET_COUNT, from.latency.length);
   for (let i = 0; i < n; i++) into.latency[i] = (into.latency[i] as number) + (from.latency[i] as number);
 }
@@ -65,12 +74,14 @@ export class PoolWindow {
   private readonly errors: Uint32Array;
   private readonly connectErrors: Uint32Array;
   private readonly timeouts: Uint32Array;
+  private readonly broken: Uint32Array;
   /** size × BUCKET_COUNT, slot-major. Allocated once so the hot path never allocates. */
   private readonly latency: Uint32Array;
   private lifeRequests = 0;
   private lifeErrors = 0;
   private lifeConnectErrors = 0;
   private lifeTimeouts = 0;
+  private lifeBroken = 0;
   private lifeLatencySumMs = 0;
   private lifeDrainCut = 0;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
@@ -85,6 +96,7 @@ export class PoolWindow {
     this.errors = new Uint32Array(size);
     this.connectErrors = new Uint32Array(size);
     this.timeouts = new Uint32Array(size);
+    this.broken = new Uint32Array(size);
     this.latency = new Uint32Array(size * BUCKET_COUNT);
   }
 
@@ -98,7 +110,7 @@ export class PoolWindow {
     }
   }
 
-  /** The proxy itself failed the request (connect error → 502, timeout → 504): a request AND an error. */
+  /** The exchange failed without an upstream status (502 or 504, or a cut answer): a request AND an error. */
   recordFailure(nowMs: number, kind: FailureKind, latencyMs: number): void {
     const slot = this.claim(Math.floor(nowMs / 1000));
     this.count(slot, latencyMs);
@@ -112,6 +124,10 @@ export class PoolWindow {
       case 'timeout':
         bump(this.timeouts, slot, 1);
         this.lifeTimeouts++;
+        break;
+      case 'broken':
+        bump(this.broken, slot, 1);
+        this.lifeBroken++;
         break;
       default:
         assertNever(kind, 'failure kind');
@@ -144,6 +160,7 @@ export class PoolWindow {
       errors: this.lifeErrors,
       connectErrors: this.lifeConnectErrors,
       timeouts: this.lifeTimeouts,
+      broken: this.lifeBroken,
       latency: this.lifeLatency.slice(),
       latencySumMs: this.lifeLatencySumMs,
       drainCut: this.lifeDrainCut,
@@ -180,6 +197,7 @@ export class PoolWindow {
     bump(this.errors, slot, rec.errors);
     bump(this.connectErrors, slot, rec.connectErrors);
     bump(this.timeouts, slot, rec.timeouts);
+    bump(this.broken, slot, rec.broken);
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++) bump(this.latency, base + i, rec.latency[i] as number);
     return 'merged';
@@ -203,6 +221,7 @@ export class PoolWindow {
     this.errors[slot] = 0;
     this.connectErrors[slot] = 0;
     this.timeouts[slot] = 0;
+    this.broken[slot] = 0;
     this.latency.fill(0, slot * BUCKET_COUNT, (slot + 1) * BUCKET_COUNT);
   }
 
@@ -220,6 +239,7 @@ export class PoolWindow {
     out.errors += this.errors[slot] as number;
     out.connectErrors += this.connectErrors[slot] as number;
     out.timeouts += this.timeouts[slot] as number;
+    out.broken += this.broken[slot] as number;
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++)
       out.latency[i] = (out.latency[i] as number) + (this.latency[base + i] as number);

@@ -166,7 +166,10 @@ describe('malformed HTTP on the admin socket', () => {
   });
 });
 
-/** Sends a request head with `Expect: 100-continue` and collects what comes back; `body` is sent once 100 Continue arrives. */
+/**
+ * Sends a request head with `Expect: 100-continue` and collects what comes back; `body` is sent
+ * once 100 Continue arrives.
+ */
 async function expectContinue(port: number, host: string, body: string): Promise<string> {
   const sock = createConnection({ host: '127.0.0.1', port });
   let data = '';
@@ -180,7 +183,8 @@ async function expectContinue(port: number, host: string, body: string): Promise
   });
   sock.on('error', () => undefined);
   sock.write(
-    `POST /v1/services/web/shift HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+    `POST /v1/services/web/shift HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
   );
   try {
     await waitFor(

@@ -290,10 +290,16 @@ describe('veer validate', () => {
     const warnings = r.stderr.trim().split('\n');
     expect(warnings).toHaveLength(3);
     expect(warnings[0]).toMatch(
-      /^warning: services\[1\]\.match: "shadow" \(services\[1\]\) never receives a request: "web" \(services\[0\]\) comes first/,
+      new RegExp(
+        String.raw`^warning: services\[1\]\.match: "shadow" \(services\[1\]\) never receives a request: ` +
+          String.raw`"web" \(services\[0\]\) comes first`,
+      ),
     );
     expect(warnings[1]).toMatch(
-      /^warning: services\[2\]\.match\.hosts\[0\]: never reaches "partial" \(services\[2\]\): .*"example\.com:8080" is the host "example\.com" of "web"/,
+      new RegExp(
+        String.raw`^warning: services\[2\]\.match\.hosts\[0\]: never reaches "partial" \(services\[2\]\): ` +
+          String.raw`.*"example\.com:8080" is the host "example\.com" of "web"`,
+      ),
     );
     expect(warnings[2]).toMatch(
       /^warning: services\[3\]\.match\.pathPrefix: can never match: .*"\." or "\.\." segment/,

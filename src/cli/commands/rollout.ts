@@ -3,6 +3,7 @@
 // timed out. Values are checked by the API (one source of truth); only what JSON cannot carry
 // (a count or a step that is not a number) and contradictory flags are refused here.
 import type { RolloutStatus, ServiceStatus } from '../../api/ports.js';
+import { settledWithin } from '../../domain/async.js';
 import { formatDuration, parseDuration } from '../../domain/duration.js';
 import { assertNever, err, ok, type Result } from '../../domain/errors.js';
 import type { OptionValues } from '../args.js';
@@ -108,16 +109,9 @@ class Wakeup {
     this.resolve = null;
   }
 
-  wait(ms: number): Promise<void> {
-    return new Promise((r) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.resolve = null;
-        r();
-      };
-      const timer = setTimeout(done, ms);
-      this.resolve = done;
-    });
+  async wait(ms: number): Promise<void> {
+    await settledWithin(new Promise<void>((r) => (this.resolve = r)), ms);
+    this.resolve = null;
   }
 }
 
@@ -155,7 +149,8 @@ async function follow(
       if (gap > 0) await new Promise((res) => setTimeout(res, Math.min(gap, Math.max(0, deadline - Date.now()))));
     }
     io.err(
-      `error: rollout ${id} of ${service} did not finish within ${formatDuration(timeoutMs)} (--timeout); it keeps running`,
+      `error: rollout ${id} of ${service} did not finish within ${formatDuration(timeoutMs)} (--timeout); ` +
+        'it keeps running',
     );
     return EXIT.failure;
   } finally {

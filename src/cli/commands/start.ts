@@ -1,6 +1,6 @@
 // `veer start [-c file]`: load the config, run the proxy until SIGTERM/SIGINT, then shut down
 // gracefully. A second signal means "now": an operator who presses Ctrl-C twice is not kept waiting.
-import { ConfigError } from '../../domain/errors.js';
+import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
 
@@ -26,7 +26,7 @@ export const startCommand: Command = {
         io.err(formatProblems(e, path));
         return EXIT.config;
       }
-      io.err(`error: cannot start veer: ${e instanceof Error ? e.message : String(e)}`);
+      io.err(`error: cannot start veer: ${errorMessage(e)}`);
       return EXIT.failure;
     }
     return untilSignal(running, io);
@@ -45,7 +45,7 @@ function untilSignal(running: { close(): Promise<void> }, io: CliIO): Promise<Ex
       running.close().then(
         () => resolve(EXIT.ok),
         (e: unknown) => {
-          io.err(`error: shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+          io.err(`error: shutdown failed: ${errorMessage(e)}`);
           resolve(EXIT.failure);
         },
       );

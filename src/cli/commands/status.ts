@@ -33,5 +33,6 @@ export const statusCommand: Command = {
 export function clusterLine(c: ClusterView): string {
   const short = (id: string | null): string => (id === null ? 'none' : id.slice(0, 8));
   const ids = c.replicas.map((r) => (r.id === c.leader ? `${short(r.id)}*` : short(r.id))).join(', ');
-  return `replicas: ${c.replicas.length} [${ids}]; leader ${short(c.leader)}${c.leader === c.self ? ' (this one)' : ''}`;
+  const self = c.leader === c.self ? ' (this one)' : '';
+  return `replicas: ${c.replicas.length} [${ids}]; leader ${short(c.leader)}${self}`;
 }

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/domain/clock.js';
 import { admin, http, service, useHarness, type TestVeer } from '../../helpers/veer.js';
+import { waitFor } from '../../helpers/process.js';
 
 const h = useHarness();
 
@@ -76,9 +77,8 @@ describe('admin shift', () => {
       stop = true;
       await Promise.all(workers);
     });
-    const waitForResults = async (n: number): Promise<void> => {
-      for (let i = 0; i < 500 && results.length < n; i++) await new Promise((r) => setTimeout(r, 5));
-    };
+    const waitForResults = (n: number): Promise<unknown> =>
+      waitFor(() => results.length >= n, { timeoutMs: 5_000, intervalMs: 5, what: `${n} answers` });
     await waitForResults(30);
     expect((await admin(v, 'POST', '/v1/services/web/shift', { weight: 100 })).status).toBe(200);
     shiftedAt = performance.now();

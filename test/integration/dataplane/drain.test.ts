@@ -21,7 +21,8 @@ async function frameServer(name: string) {
     (req: IncomingMessage, socket: Duplex) => {
       socket.on('error', () => socket.destroy());
       socket.write(
-        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\n` +
+          `Connection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
       );
       sockets.push(socket);
     },
@@ -74,7 +75,7 @@ describe('HTTP requests cut by the drain bound', () => {
     const before = await countersOf(v);
     const pending = Promise.all([http(`${v.url}/a`), http(`${v.url}/b`)]);
     await waitFor(() => slow.hits === 2, 'both requests at the slow target', 3_000, 5);
-    expect(v.plane.setTargets('web', 'stable', [{ host: '127.0.0.1', port: next.port, id: next.address }])).toBe(true);
+    expect(v.plane.update('web', { stable: [{ host: '127.0.0.1', port: next.port, id: next.address }] })).toBe(true);
     const drained = await v.plane.drain([slow.address], 300);
     expect(drained).toMatchObject({ drained: false, cut: 2 });
     const answers = await pending;
@@ -129,7 +130,7 @@ describe('WebSocket tunnels to a removed target', () => {
     (old.sockets[0] as Duplex).write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
     await waitFor(() => Buffer.concat(t.received).length === 4, 'the frame to reach the client', 3_000, 5);
 
-    v.plane.setTargets('web', 'stable', [{ host: '127.0.0.1', port: next.port, id: next.address }]);
+    v.plane.update('web', { stable: [{ host: '127.0.0.1', port: next.port, id: next.address }] });
     const r = await v.plane.drain([old.address], 200);
     expect(r.tunnels).toBe(1);
     await within(t.closed, 3_000, 'the client tunnel to close');
@@ -148,7 +149,7 @@ describe('WebSocket tunnels to a removed target', () => {
     // Header of a 10-byte frame, and only 3 of its payload bytes.
     (old.sockets[0] as Duplex).write(Buffer.from([0x82, 0x0a, 1, 2, 3]));
     await waitFor(() => Buffer.concat(t.received).length === 5, 'the partial frame to reach the client', 3_000, 5);
-    v.plane.setTargets('web', 'stable', []);
+    v.plane.update('web', { stable: [] });
     expect((await v.plane.drain([old.address], 100)).tunnels).toBe(1);
     await within(t.closed, 3_000, 'the client tunnel to close');
     expect(Buffer.concat(t.received)).toEqual(Buffer.from([0x82, 0x0a, 1, 2, 3]));

@@ -32,6 +32,15 @@ async function expectIdle(v: TestVeer): Promise<void> {
   );
 }
 
+/** One sample's value in a Prometheus scrape (labels in the order veer writes them). */
+function promSample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const series = `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',')}} `;
+  const line = text.split('\n').find((l) => l.startsWith(series));
+  return line === undefined ? undefined : Number(line.slice(series.length));
+}
+
 async function expectServing(v: TestVeer, upstreamName: string): Promise<void> {
   const r = await http(`${v.url}/still-there`);
   expect(r.status).toBe(200);
@@ -124,7 +133,7 @@ describe('empty and failing pools', () => {
     expect((await http(`${v.url}/`, { method: 'POST', body: 'x' })).status).toBe(502);
   });
 
-  it('retries an idempotent request on stable when the canary answers 5xx (retryCanaryOnStable), still counting it against the canary', async () => {
+  it('retries on stable a GET the canary answered 5xx, still counting it (retryCanaryOnStable)', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { status: 503, body: 'canary broke' });
     const v = await h.veer({
@@ -186,6 +195,16 @@ describe('slow and broken upstreams', () => {
       expect(r.body.length).toBe(1000);
       expect(Date.now() - started).toBeLessThan(3_000);
     }
+    // The connection was fine and the upstream answered: a break after that is an error of its own
+    // kind, never counted as a connect failure.
+    const scrape = (await http(`${v.adminUrl}/metrics`)).text;
+    const errors = (kind: string): number | undefined =>
+      promSample(scrape, 'veer_request_errors_total', { service: 'web', pool: 'stable', kind });
+    expect({ broken: errors('broken'), connect: errors('connect'), timeout: errors('timeout') }).toEqual({
+      broken: 2,
+      connect: 0,
+      timeout: 0,
+    });
     mode = 'ok';
     await expectServing(v, 'dying');
     await expectIdle(v);

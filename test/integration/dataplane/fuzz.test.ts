@@ -1511,7 +1511,8 @@ function forwardFaults(req: Req, rec: Recorded, up: Up): Fault[] {
     if (rec.url !== exp.path)
       fault(
         'forwarded another path than the one routed',
-        `${JSON.stringify(req.target.slice(0, 80))} routes as ${JSON.stringify(exp.path.slice(0, 80))}, ${up.up.name} got ${JSON.stringify(rec.url.slice(0, 80))}`,
+        `${JSON.stringify(req.target.slice(0, 80))} routes as ${JSON.stringify(exp.path.slice(0, 80))}, ` +
+          `${up.up.name} got ${JSON.stringify(rec.url.slice(0, 80))}`,
       );
     const wanted = exp.authority ?? hosts[0] ?? up.up.address;
     if (hostFields.length === 1 && hostFields[0] !== wanted)
@@ -1686,7 +1687,8 @@ function judge(cases: readonly Case[], outcomes: readonly Outcome[], ups: Readon
         if (!answeredFids.has(req.fid)) {
           add(
             'an upstream served the request but the client never got its answer',
-            `${up.up.name} served ${rec.method} ${rec.url.slice(0, 60)}; the client got ${p.answers.map((a) => a.status).join(', ') || 'nothing'}`,
+            `${up.up.name} served ${rec.method} ${rec.url.slice(0, 60)}; ` +
+              `the client got ${p.answers.map((a) => a.status).join(', ') || 'nothing'}`,
           );
         }
       }
@@ -1771,7 +1773,7 @@ function allTargets(v: TestVeer) {
 // ---------------------------------------------------------------------------------------------
 
 describe('fuzzing the request path', () => {
-  it(`${CASES} seeded raw requests: a 4xx or a well-framed forward, veer stays up, only answered requests are counted`, async () => {
+  it(`${CASES} seeded raw requests: a 4xx or a well-framed forward, veer stays up, answers counted`, async () => {
     const seed = fuzzSeed();
     console.log(`[fuzz] seed ${seed} (VEER_FUZZ_SEED=<integer> to run another)`);
     const started = performance.now();
@@ -1803,15 +1805,20 @@ describe('fuzzing the request path', () => {
     verdict.answeredBy.set(aliveFrom, (verdict.answeredBy.get(aliveFrom) ?? 0) + 1);
     const requests = cases.reduce((n, c) => n + c.reqs.length, 0);
     const cls = verdict.classes;
+    const wellFormed = cases.filter((c) => c.wellFormed).length;
     console.log(
-      `[fuzz] seed ${seed}: ${cases.length} connections, ${requests} requests (${cases.filter((c) => c.wellFormed).length} well-formed cases); ` +
-        `answers 1xx ${cls['1xx']} 2xx ${cls['2xx']} 3xx ${cls['3xx']} 4xx ${cls['4xx']} 5xx ${cls['5xx']} (veer ${verdict.ownAnswers}, upstreams ${verdict.upstreamAnswers}); ` +
-        `forwarded ${verdict.forwarded}; unanswered ${verdict.unanswered} (closed on a parser error ${verdict.closedOnParserError}, timed out ${verdict.timedOut}); violations ${verdict.problems.length}; ${Math.round(runMs)} ms`,
+      `[fuzz] seed ${seed}: ${cases.length} connections, ${requests} requests (${wellFormed} well-formed cases); ` +
+        `answers 1xx ${cls['1xx']} 2xx ${cls['2xx']} 3xx ${cls['3xx']} 4xx ${cls['4xx']} 5xx ${cls['5xx']} ` +
+        `(veer ${verdict.ownAnswers}, upstreams ${verdict.upstreamAnswers}); ` +
+        `forwarded ${verdict.forwarded}; unanswered ${verdict.unanswered} ` +
+        `(closed on a parser error ${verdict.closedOnParserError}, timed out ${verdict.timedOut}); ` +
+        `violations ${verdict.problems.length}; ${Math.round(runMs)} ms`,
     );
     if (process.env.VEER_FUZZ_VERBOSE === '1') {
       for (const pr of verdict.problems)
         console.log(
-          `[fuzz] ${pr.kind} — case ${pr.c?.id ?? '-'} [${pr.c?.tags.join(' ') ?? ''}] ${JSON.stringify(pr.c?.raw.toString('latin1').slice(0, 300) ?? '')} — ${pr.detail}`,
+          `[fuzz] ${pr.kind} — case ${pr.c?.id ?? '-'} [${pr.c?.tags.join(' ') ?? ''}] ` +
+            `${JSON.stringify(pr.c?.raw.toString('latin1').slice(0, 300) ?? '')} — ${pr.detail}`,
         );
     }
     const lines = report(verdict.problems);

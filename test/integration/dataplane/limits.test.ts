@@ -11,6 +11,8 @@ import type { TestUpstream } from '../../helpers/upstream.js';
 import { errorCode, http, rawExchange, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
+/** The last header of a one-shot raw request, and the blank line that ends its head. */
+const CLOSE = 'Connection: close\r\n\r\n';
 
 async function oneService(proxy: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   const up = await h.upstream('app');
@@ -45,7 +47,8 @@ function withFields(
   const filler = Array.from({ length: fields - fixed.length }, (_, i) => `X-F${i}: v${i}`);
   // The fields that matter go last: anything a limit dropped silently would be exactly those.
   const head = ['Host: front.test', 'Connection: close', ...filler, ...last];
-  return `${opts.method ?? 'GET'} ${opts.path ?? `/fields/${fields}`} HTTP/1.1\r\n${head.join('\r\n')}\r\n\r\n${opts.body ?? ''}`;
+  const requestLine = `${opts.method ?? 'GET'} ${opts.path ?? `/fields/${fields}`} HTTP/1.1`;
+  return `${requestLine}\r\n${head.join('\r\n')}\r\n\r\n${opts.body ?? ''}`;
 }
 
 /** The targets an upstream received, in order (a stray request would show up by name). */
@@ -87,7 +90,7 @@ describe('proxy.maxHeaders', () => {
     await expectUntouched(v, before);
   });
 
-  it('a Via loop hidden after 2,000 fields is refused (431), and seen as a loop when the limit allows them', async () => {
+  it('a Via loop hidden after 2,000 fields is refused (431), and is a loop when the limit allows them', async () => {
     const hidden = withFields(2_001, { last: ['Via: 1.1 veer'] });
     const strict = await oneService({ maxHeaderSize: 65_536 });
     const before = await countersOf(strict.v);
@@ -142,7 +145,8 @@ describe('proxy.maxHeaders', () => {
 
 describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
   const post = (te: string[], body = '5\r\nhello\r\n0\r\n\r\n'): string =>
-    `POST /te HTTP/1.1\r\nHost: front.test\r\n${te.map((v) => `Transfer-Encoding: ${v}\r\n`).join('')}Connection: close\r\n\r\n${body}`;
+    `POST /te HTTP/1.1\r\nHost: front.test\r\n${te.map((v) => `Transfer-Encoding: ${v}\r\n`).join('')}` +
+    `Connection: close\r\n\r\n${body}`;
 
   it('a coding before chunked ("gzip, chunked") is refused 501 and never forwarded', async () => {
     const { v, up } = await oneService();
@@ -166,7 +170,7 @@ describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
     await expectUntouched(v, before);
   });
 
-  it('a coding that is not chunked at all ("identity", "gzip", "chunked;x=1") is refused and never forwarded', async () => {
+  it('a coding that is not chunked ("identity", "gzip", "chunked;x=1") is refused and never forwarded', async () => {
     const { v, up } = await oneService();
     const before = await countersOf(v);
     for (const te of ['identity', 'gzip', 'chunked;x=1', 'x-chunked']) {
@@ -190,7 +194,7 @@ describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
     }
   });
 
-  it("repeated or trailing codings, and Transfer-Encoding with Content-Length, are refused by Node's parser (400)", async () => {
+  it("repeated or trailing codings, or Transfer-Encoding plus Content-Length: Node's parser says 400", async () => {
     const { v, up } = await oneService();
     const before = await countersOf(v);
     const cases = [
@@ -198,8 +202,10 @@ describe('Transfer-Encoding: only a lone "chunked" is forwarded', () => {
       post(['chunked', 'chunked']),
       post(['chunked, gzip']),
       post(['chunked,']),
-      `POST /te HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
-      `POST /te HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+      'POST /te HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n' +
+        'Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+      'POST /te HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n' +
+        'Connection: close\r\n\r\nhello',
     ];
     for (const p of cases) {
       const r = await send(v, p);
@@ -242,26 +248,26 @@ describe('limits.maxRequestBody is per service', () => {
     const before = await countersOf(v, 'small');
     const declared = await send(
       v,
-      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n${'a'.repeat(2048)}`,
+      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 2048\r\n${CLOSE}${'a'.repeat(2048)}`,
     );
     expect({ status: declared.status, code: declared.code }).toEqual({ status: 413, code: 'payload_too_large' });
     const chunks = Array.from({ length: 4 }, () => `200\r\n${'b'.repeat(512)}\r\n`).join('');
     const chunked = await send(
       v,
-      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}0\r\n\r\n`,
+      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nTransfer-Encoding: chunked\r\n${CLOSE}${chunks}0\r\n\r\n`,
     );
     expect({ status: chunked.status, code: chunked.code }).toEqual({ status: 413, code: 'payload_too_large' });
     // The limit itself is allowed.
     const atLimit = await send(
       v,
-      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n${'c'.repeat(1024)}`,
+      `POST /small/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 1024\r\n${CLOSE}${'c'.repeat(1024)}`,
     );
     expect(atLimit.status).toBe(200);
     expect(small.requests.map((r) => r.body.length)).toEqual([1024]);
     // The other service has no limit.
     const other = await send(
       v,
-      `POST /big/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n${'d'.repeat(4096)}`,
+      `POST /big/up HTTP/1.1\r\nHost: front.test\r\nContent-Length: 4096\r\n${CLOSE}${'d'.repeat(4096)}`,
     );
     expect(other.status).toBe(200);
     expect(big.requests[0]?.body).toHaveLength(4096);
@@ -278,7 +284,9 @@ describe('limits.maxRequestBody is per service', () => {
  */
 async function blackhole(): Promise<{ address: string; stop(): void }> {
   const script =
-    "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(s.address().port+'\\n');Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0)})";
+    "const s=require('net').createServer();" +
+    "s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(s.address().port+'\\n');" +
+    'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0)})';
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   const stop = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -308,7 +316,7 @@ async function blackhole(): Promise<{ address: string; stop(): void }> {
 describe('per-service timeouts override proxy.timeouts for that service only', () => {
   // undici arms its header and body timers as "fast timers" (about 1 s resolution), so a bound
   // under a second fires up to a second late: the slow target takes well over that.
-  it("timeouts.header: 504 from the strict service, while the other service gets the same slow target's answer", async () => {
+  it("timeouts.header: 504 from the strict service; the other gets the same slow target's answer", async () => {
     const slow = await h.upstream('slow', { delayMs: 3_000 });
     const v = await h.veer({
       services: [
@@ -399,7 +407,7 @@ describe('per-service timeouts override proxy.timeouts for that service only', (
     expect(patient.text).toBe('part1part2');
   });
 
-  it('timeouts.connect: the strict service gives up on a target that never accepts; the other is still waiting', async () => {
+  it('timeouts.connect: the strict service gives up on a target that never accepts; the other waits', async () => {
     const hole = await blackhole();
     const v = await h.veer({
       services: [

@@ -20,7 +20,7 @@ describe('reconfiguring targets', () => {
     const inflight = Promise.all([http(`${v.url}/a`), http(`${v.url}/b`)]);
     await waitFor(() => old.hits === 2, 'both requests to reach the old target', 3_000);
 
-    expect(v.plane.setTargets('web', 'stable', [target(fresh.address)])).toBe(true);
+    expect(v.plane.update('web', { stable: [target(fresh.address)] })).toBe(true);
     expect(v.plane.targets('web', 'stable').map((t) => t.id)).toEqual([fresh.address]);
     for (let i = 0; i < 5; i++) expect((await http(`${v.url}/c`)).headers['x-upstream']).toBe('fresh');
 
@@ -41,7 +41,7 @@ describe('reconfiguring targets', () => {
     const inflight = http(`${v.url}/`);
     await waitFor(() => slow.hits === 1, 'the request to reach the target', 3_000);
     expect(v.plane.targets('web', 'stable')[0]?.outstanding).toBe(1);
-    v.plane.setWeight('web', 5000);
+    v.plane.update('web', { weightBp: 5000 });
     expect(v.plane.targets('web', 'stable')[0]?.outstanding).toBe(1);
     expect((await inflight).status).toBe(200);
     await waitFor(() => v.plane.targets('web', 'stable')[0]?.outstanding === 0, 'the slot to be released', 3_000);

@@ -283,7 +283,7 @@ describe('targets with nothing to route', () => {
     await f.untouched(before);
   });
 
-  it("CONNECT is refused 405 (veer is no forward proxy), and an authority-form GET is refused by Node's parser", async () => {
+  it("CONNECT is refused 405 (no forward proxy); an authority-form GET is refused by Node's parser", async () => {
     const f = await frontDoor();
     const before = await f.counters();
     for (const line of ['CONNECT shop.example:443 HTTP/1.1', 'CONNECT 127.0.0.1:22 HTTP/1.1']) {
@@ -390,7 +390,7 @@ describe('absolute form: http/https only, and its authority is routed and replac
     await f.untouched(before);
   });
 
-  it('an HTTP/1.1 absolute-form request without Host is refused 400 bad_host (RFC 9112 §3.2), reaching nobody', async () => {
+  it('an HTTP/1.1 absolute-form request without Host is refused 400 bad_host (RFC 9112 §3.2)', async () => {
     const f = await frontDoor();
     const before = await f.counters();
     const r = await rawExchange(f.v.port, 'GET http://shop.example/ HTTP/1.1\r\nConnection: close\r\n\r\n');
@@ -428,7 +428,8 @@ describe('a Connection header never removes Host or a header veer sets', () => {
       'POST /public/form HTTP/1.1',
       [
         'Host: front.test',
-        'Connection: host, x-forwarded-for, via, content-length, x-forwarded-host, x-forwarded-proto, forwarded, x-drop',
+        'Connection: host, x-forwarded-for, via, content-length, ' +
+          'x-forwarded-host, x-forwarded-proto, forwarded, x-drop',
         'X-Forwarded-For: 6.6.6.6',
         'Via: 1.0 cdn',
         'X-Drop: gone',
@@ -497,7 +498,8 @@ describe('upgrades pass the same admission', () => {
         urls.push(req.url ?? '');
         socket.on('error', () => socket.destroy());
         socket.write(
-          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
+          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            `X-Upstream: ${name}\r\n\r\n`,
         );
       },
     );

@@ -128,7 +128,7 @@ describe('sticky cookie', () => {
     const early = clients.filter((c) => c.pool === 'canary');
     expect(early.length).toBeGreaterThan(3);
 
-    expect(v.plane.setWeight('web', 2500)).toBe(true);
+    expect(v.plane.update('web', { weightBp: 2500 })).toBe(true);
     const later = [];
     for (const c of clients) {
       const { pool, setCookie } = await poolOf(v, { cookie: c.cookie });
@@ -139,7 +139,7 @@ describe('sticky cookie', () => {
     for (const c of later) expect(c.pool).toBe(c.bucket < 2500 ? 'canary' : 'stable');
     expect(later.filter((c) => c.pool === 'canary').length).toBeGreaterThan(early.length);
 
-    v.plane.setWeight('web', 0);
+    v.plane.update('web', { weightBp: 0 });
     for (const c of early) expect((await poolOf(v, { cookie: c.cookie })).pool).toBe('stable');
   });
 });

@@ -28,7 +28,8 @@ async function echoServer(name: string) {
       paths.push(req.url ?? '');
       socket.on('error', () => socket.destroy());
       socket.write(
-        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\n` +
+          `Connection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`,
       );
       if (head.length > 0) socket.write(head);
       socket.pipe(socket);
@@ -200,7 +201,9 @@ describe('websocket upgrades', () => {
     const v = await h.veer({ services: [service('web', [up.address])] });
     const r = await rawExchange(
       v.port,
-      'GET //chat//room?x=1 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade, x-drop\r\nX-Drop: secret\r\nX-Keep: yes\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      'GET //chat//room?x=1 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade, x-drop\r\n' +
+        'X-Drop: secret\r\nX-Keep: yes\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
       1_000,
     );
     expect(r.data).toMatch(/^HTTP\/1\.1 101/);

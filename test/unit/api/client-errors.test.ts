@@ -21,7 +21,12 @@ describe('client errors on the socket', () => {
     const text = rawResponse(clientErrorOf('HPE_HEADER_OVERFLOW'));
     const [head, body] = text.split('\r\n\r\n');
     expect(head).toBe(
-      `HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body ?? '')}\r\nConnection: close`,
+      [
+        'HTTP/1.1 431 Request Header Fields Too Large',
+        'content-type: application/json; charset=utf-8',
+        `content-length: ${Buffer.byteLength(body ?? '')}`,
+        'connection: close',
+      ].join('\r\n'),
     );
     expect(JSON.parse(body ?? '')).toEqual({
       error: { code: 'headers_too_large', message: 'request headers are too large' },

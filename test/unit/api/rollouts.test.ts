@@ -288,7 +288,7 @@ describe('POST /v1/services/:name/rollout/{action}', () => {
 });
 
 describe('empty bodies on unknown routes', () => {
-  it('keeps refusing an empty JSON POST to an unknown route as before (no crash on its missing route config)', async () => {
+  it('refuses an empty JSON POST to an unknown route as before (no crash on its missing route config)', async () => {
     const { app } = setup();
     const res = await app.inject({
       method: 'POST',

@@ -66,7 +66,7 @@ describe('docker config', () => {
     expect(problems({ docker: { owner: 'has space' } })[0]?.path).toBe('docker.owner');
   });
 
-  it('refuses targets and docker in one pool, a Docker canary without a Docker stable, unknown endpoints, duplicate endpoints', () => {
+  it('refuses targets and docker in one pool, a Docker canary without Docker stable, bad endpoints', () => {
     expect(
       problems({ services: [web({ targets: ['127.0.0.1:1'], docker: { selector: { a: 'b' }, port: 1 } })] }),
     ).toEqual([{ path: 'services[0].stable.docker', message: 'give either "targets" or "docker", not both' }]);

@@ -83,7 +83,9 @@ describe('defaults', () => {
 describe('interpolation through the loader', () => {
   it('gives numbers and booleans from plain ${…} and strings from quoted ones', () => {
     const text = svc(
-      '    sticky:\n      cookie: ${COOKIE}\n      secure: ${S}\n    rollout:\n      minRequests: ${MIN}\n      stepInterval: ${STEP:-10s}\nadmin:\n  token: "${TOKEN}"\n',
+      '    sticky:\n      cookie: ${COOKIE}\n      secure: ${S}\n' +
+        '    rollout:\n      minRequests: ${MIN}\n      stepInterval: ${STEP:-10s}\n' +
+        'admin:\n  token: "${TOKEN}"\n',
     );
     const c = valid(text, { COOKIE: 'c1', S: 'true', MIN: '50', TOKEN: '12345' });
     expect(c.services[0]?.sticky).toMatchObject({ cookie: 'c1', secure: true });
@@ -145,7 +147,10 @@ describe('problems', () => {
         [
           'services[0].colour',
           expect.stringMatching(
-            /^unknown key \(expected one of: name, match, stable, canary, weight, sticky, healthCheck, outlier, rollout\b/,
+            new RegExp(
+              String.raw`^unknown key \(expected one of: ` +
+                String.raw`name, match, stable, canary, weight, sticky, healthCheck, outlier, rollout\b`,
+            ),
           ),
         ],
       ]),

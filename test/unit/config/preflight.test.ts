@@ -22,7 +22,7 @@ function problems(text: string): Problem[] {
 const paths = (ps: readonly Problem[]): string[] => ps.map((p) => p.path).sort();
 
 describe('every problem at once', () => {
-  it('reports a duplicate name, a bad endpoint reference, a self target, an exposed admin and a bad Redis URL with the field errors', async () => {
+  it('reports a duplicate name, bad endpoint, self target, exposed admin, bad Redis URL and field errors', async () => {
     const r = await inspectConfigFile(fixture('cross-errors.yaml'), {}, host);
     if (r.result.ok) throw new Error('expected invalid');
     const byPath = new Map(r.result.error.problems.map((p) => [p.path, p.message]));
@@ -47,7 +47,9 @@ describe('every problem at once', () => {
 
   it('identical host and prefix in two services is still an error (case aside), reported with field errors', () => {
     const p = problems(
-      'listen: nope\nservices:\n  - name: a\n    match: { hosts: [Example.com] }\n  - name: b\n    match: { hosts: [example.com] }\n',
+      'listen: nope\nservices:\n' +
+        '  - name: a\n    match: { hosts: [Example.com] }\n' +
+        '  - name: b\n    match: { hosts: [example.com] }\n',
     );
     expect(p).toContainEqual({
       path: 'services',
@@ -92,7 +94,8 @@ describe('self targets in the config', () => {
     expect(
       paths(
         problems(
-          'listen: 127.0.0.1:8080\nservices:\n  - name: web\n    canary: { targets: ["127.0.0.1:9001", "127.0.0.1:8080"] }\n',
+          'listen: 127.0.0.1:8080\nservices:\n' +
+            '  - name: web\n    canary: { targets: ["127.0.0.1:9001", "127.0.0.1:8080"] }\n',
         ),
       ),
     ).toEqual(['services[0].canary.targets[1]']);
@@ -136,7 +139,8 @@ describe('what start checks beyond the schema', () => {
 
   it('an unreadable TLS file of a used endpoint is a problem', () => {
     const p = problems(
-      'docker: { gc: true, endpoints: [ { name: tls, host: "tcp://10.0.0.1:2376", ca: /nonexistent/ca.pem, cert: /nonexistent/c.pem, key: /nonexistent/k.pem } ] }\n',
+      'docker: { gc: true, endpoints: [ { name: tls, host: "tcp://10.0.0.1:2376", ' +
+        'ca: /nonexistent/ca.pem, cert: /nonexistent/c.pem, key: /nonexistent/k.pem } ] }\n',
     );
     expect(p).toEqual([
       { path: 'docker.endpoints[0]', message: expect.stringContaining('cannot read ca file "/nonexistent/ca.pem"') },

@@ -164,7 +164,9 @@ describe('through the loader', () => {
 
   it('warnings come out with problems too', () => {
     const r = inspectConfigText(
-      'listen: nope\nservices:\n  - name: a\n    match: { hosts: [a.com] }\n  - name: b\n    match: { hosts: ["a.com:80"] }\n',
+      'listen: nope\nservices:\n' +
+        '  - name: a\n    match: { hosts: [a.com] }\n' +
+        '  - name: b\n    match: { hosts: ["a.com:80"] }\n',
       {},
       undefined,
       host,

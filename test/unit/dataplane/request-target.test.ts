@@ -145,7 +145,7 @@ describe('normalizePath', () => {
     expect(normalizePath('/a/..?')).toBe('/?');
   });
 
-  it('refuses ambiguous shapes: hidden dot-segments, path parameters on dots, backslashes, fragments, broken escapes', () => {
+  it('refuses ambiguous shapes: hidden dot-segments, dot parameters, backslashes, fragments, bad escapes', () => {
     for (const p of [
       '/a/..%2fb',
       '/a/..%2Fb',

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { sendProxyError, statusOf, type ProxyErrorCode } from '../../../src/dataplane/responses.js';
+import { httpStatusOf, sendProxyError, type ProxyErrorCode } from '../../../src/dataplane/responses.js';
 
 interface FakeRes {
   headersSent: boolean;
@@ -66,12 +66,11 @@ const CODES: Record<ProxyErrorCode, number> = {
   upstream_unreachable: 502,
   upstream_timeout: 504,
   loop_detected: 508,
-  shutting_down: 503,
 };
 
-describe('statusOf', () => {
+describe('httpStatusOf', () => {
   it('maps every code to its status', () => {
-    for (const [code, status] of Object.entries(CODES)) expect(statusOf(code as ProxyErrorCode), code).toBe(status);
+    for (const [code, status] of Object.entries(CODES)) expect(httpStatusOf(code as ProxyErrorCode), code).toBe(status);
   });
 });
 

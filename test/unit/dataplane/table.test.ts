@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildTable,
-  stickyRuntime,
-  withWeight,
-  type PoolRuntime,
-  type ServiceRoute,
-} from '../../../src/dataplane/table.js';
+import { buildTable, stickyRuntime, type PoolRuntime, type ServiceRoute } from '../../../src/dataplane/table.js';
 import { readStickyBucket } from '../../../src/dataplane/split.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
 
@@ -60,7 +54,7 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
   };
 }
 
-describe('buildTable / withWeight', () => {
+describe('buildTable', () => {
   it('indexes routes by name and routes by host and path', () => {
     const web = route('web', ['*'], '/');
     const api = route('api', ['api.example.com'], '/v1');
@@ -70,15 +64,5 @@ describe('buildTable / withWeight', () => {
     expect(t.routes.get('api')).toBe(api);
     expect(t.router.lookup('api.example.com', '/v1/users')).toBe(api);
     expect(t.router.lookup('api.example.com', '/other')).toBe(web);
-  });
-
-  it('withWeight returns a new route and leaves the old snapshot untouched', () => {
-    const web = route('web', ['*'], '/', 500);
-    const moved = withWeight(web, 2500);
-    expect(moved.weightBp).toBe(2500);
-    expect(web.weightBp).toBe(500);
-    expect(moved).not.toBe(web);
-    expect(moved.stable).toBe(web.stable);
-    expect(moved.canary).toBe(web.canary);
   });
 });

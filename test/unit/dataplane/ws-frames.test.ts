@@ -70,7 +70,7 @@ describe('FrameBoundaries', () => {
 
   for (const masked of [false, true]) {
     for (const shape of SHAPES) {
-      it(`${masked ? 'masked' : 'unmasked'} ${shape.name}: split in two at every byte offset, at a boundary only at the ends`, () => {
+      it(`${masked ? 'masked' : 'unmasked'} ${shape.name}: split anywhere, at a boundary only at the ends`, () => {
         const buf = frame(shape.length, { masked, ...(shape.ext !== undefined ? { ext: shape.ext } : {}) });
         expect(buf.length).toBe(headerLength(shape.length, masked, shape.ext) + shape.length);
         for (let k = 0; k <= buf.length; k++) {

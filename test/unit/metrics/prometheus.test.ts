@@ -90,7 +90,15 @@ describe('renderPrometheus', () => {
     expect(find(p, 'veer_requests_total', { service: 'web', pool: 'stable' })).toBe(103);
     expect(find(p, 'veer_requests_total', { service: 'web', pool: 'canary' })).toBe(0);
     const errs = (kind: string) => find(p, 'veer_request_errors_total', { service: 'web', pool: 'stable', kind });
-    expect([errs('5xx'), errs('connect'), errs('timeout')]).toEqual([5, 1, 2]);
+    expect([errs('5xx'), errs('connect'), errs('timeout'), errs('broken')]).toEqual([5, 1, 2, 0]);
+  });
+
+  it('counts an answer that broke off under its own kind, neither connect nor 5xx', () => {
+    const r = traffic();
+    r.pool('web', 'stable').recordFailure(T0, 'broken', 3);
+    const p = parse(renderPrometheus(r, []));
+    const errs = (kind: string) => find(p, 'veer_request_errors_total', { service: 'web', pool: 'stable', kind });
+    expect([errs('5xx'), errs('connect'), errs('timeout'), errs('broken')]).toEqual([5, 1, 2, 1]);
   });
 
   it('escapes label values so they read back unchanged', () => {

@@ -12,6 +12,7 @@ describe('summarize', () => {
       errors: 0,
       connectErrors: 0,
       timeouts: 0,
+      broken: 0,
       errorRate: 0,
       p50Ms: 0,
       p95Ms: 0,

@@ -18,6 +18,7 @@ function counts(t: WindowTotals) {
     errors: t.errors,
     connectErrors: t.connectErrors,
     timeouts: t.timeouts,
+    broken: t.broken,
     observed: sum(t.latency),
   };
 }
@@ -33,8 +34,9 @@ describe('PoolWindow recording', () => {
     w.record(T0 + 3, 503, 30);
     w.recordFailure(T0 + 4, 'connect', 1);
     w.recordFailure(T0 + 5, 'timeout', 30_000);
+    w.recordFailure(T0 + 6, 'broken', 15);
     const t = w.totals(T0, T0 + 999);
-    expect(counts(t)).toEqual({ requests: 6, errors: 4, connectErrors: 1, timeouts: 1, observed: 6 });
+    expect(counts(t)).toEqual({ requests: 7, errors: 5, connectErrors: 1, timeouts: 1, broken: 1, observed: 7 });
     expect(t.latency[bucketIndex(10)]).toBe(2);
     expect(t.latency[bucketIndex(30_000)]).toBe(1);
   });
@@ -112,6 +114,7 @@ describe('PoolWindow time', () => {
       errors: 0,
       connectErrors: 0,
       timeouts: 0,
+      broken: 0,
       observed: 1,
     });
     // Reading without writing after a gap must not see the old slot either.
@@ -196,25 +199,25 @@ describe('PoolWindow merge', () => {
     expect(w.totals(sec * 1000, (sec + 10) * 1000).requests).toBe(1);
     // A plain array (as after JSON) merges as well as a typed one.
     const latency = Array.from({ length: BUCKET_COUNT }, (_, i) => (i === 3 ? 2 : 0));
-    expect(w.mergeSecond({ sec: sec + 11, requests: 2, errors: 1, connectErrors: 0, timeouts: 1, latency })).toBe(
-      'merged',
-    );
+    const rec = { sec: sec + 11, requests: 3, errors: 2, connectErrors: 0, timeouts: 1, broken: 1, latency };
+    expect(w.mergeSecond(rec)).toBe('merged');
     expect(counts(w.totals((sec + 11) * 1000, (sec + 11) * 1000))).toEqual({
-      requests: 2,
-      errors: 1,
+      requests: 3,
+      errors: 2,
       connectErrors: 0,
       timeouts: 1,
+      broken: 1,
       observed: 2,
     });
   });
 
   it('addTotals adds counts and histograms', () => {
     const a = emptyTotals();
-    const b = { ...emptyTotals(), requests: 2, errors: 1, connectErrors: 1, timeouts: 0 };
-    b.latency[5] = 2;
+    const b = { ...emptyTotals(), requests: 3, errors: 2, connectErrors: 1, timeouts: 0, broken: 1 };
+    b.latency[5] = 3;
     addTotals(a, b);
     addTotals(a, b);
-    expect(counts(a)).toEqual({ requests: 4, errors: 2, connectErrors: 2, timeouts: 0, observed: 4 });
-    expect(a.latency[5]).toBe(4);
+    expect(counts(a)).toEqual({ requests: 6, errors: 4, connectErrors: 2, timeouts: 0, broken: 2, observed: 6 });
+    expect(a.latency[5]).toBe(6);
   });
 });

@@ -1,0 +1,78 @@
+// A rollout's policy: how far the canary goes at each step, how it is judged, and what happens at
+// the end. Its own file because a rollout request's overrides are validated against these same
+// fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
+import { z } from 'zod';
+import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
+import { positiveDurationValue } from './values.js';
+
+const stepsSchema = z
+  .array(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100'))
+  .min(1, 'must list at least one step')
+  .superRefine((steps, ctx) => {
+    for (let i = 1; i < steps.length; i++) {
+      if ((steps[i] as number) <= (steps[i - 1] as number)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `must be greater than the previous step (${steps[i - 1]})`,
+        });
+      }
+    }
+  });
+
+/** The policy's fields without defaults: the shape of a rollout request's overrides. */
+const policyFields = {
+  strategy: z.enum(['canary', 'blue-green']),
+  steps: stepsSchema,
+  stepInterval: positiveDurationValue,
+  analysisInterval: positiveDurationValue,
+  minRequests: z.number().int().min(1),
+  maxErrorRate: z.number().min(0).max(1),
+  maxP99Ms: z.number().positive(),
+  maxErrorRateIncrease: z.number().min(0).max(1),
+  maxLatencyRatio: z.number().min(1),
+  failureLimit: z.number().int().min(1),
+  confidence: z.number().gt(0.5).lt(1),
+  progressDeadline: positiveDurationValue,
+  onDeadline: z.enum(['pause', 'rollback']),
+  drainTimeout: positiveDurationValue,
+  rollbackWindow: positiveDurationValue,
+  healthTimeout: positiveDurationValue,
+  retryCanaryOnStable: z.boolean(),
+  onRestart: z.enum(['resume', 'rollback']),
+};
+
+export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
+export type RolloutOverrides = z.output<typeof rolloutOverridesSchema>;
+
+const f = policyFields;
+export const rolloutPolicySchema = z
+  .object({
+    strategy: f.strategy.default('canary'),
+    steps: f.steps.prefault([5, 10, 25, 50, 100]),
+    stepInterval: f.stepInterval.prefault('30s'),
+    analysisInterval: f.analysisInterval.prefault('2s'),
+    minRequests: f.minRequests.default(200),
+    maxErrorRate: f.maxErrorRate.default(0.01),
+    maxP99Ms: f.maxP99Ms.default(800),
+    // Absolute percentage points the canary may be above stable before the relative check can fail:
+    // small enough that a canary failing twice as often as a 0.5% stable is caught.
+    maxErrorRateIncrease: f.maxErrorRateIncrease.default(0.0025),
+    maxLatencyRatio: f.maxLatencyRatio.default(1.5),
+    failureLimit: f.failureLimit.default(2),
+    confidence: f.confidence.default(0.99),
+    progressDeadline: f.progressDeadline.prefault('10m'),
+    onDeadline: f.onDeadline.default('pause'),
+    drainTimeout: f.drainTimeout.prefault('30s'),
+    rollbackWindow: f.rollbackWindow.prefault('5m'),
+    healthTimeout: f.healthTimeout.prefault('60s'),
+    retryCanaryOnStable: f.retryCanaryOnStable.default(false),
+    /** What a restarted veer does with a rollout it finds mid-flight. */
+    onRestart: f.onRestart.default('resume'),
+  })
+  .strict();
+export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;
+// The domain's hand-written RolloutPolicy must stay what the schema produces.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const policyMatchesDomain: Same<RolloutPolicy, DomainRolloutPolicy> = true;
+void policyMatchesDomain;

@@ -1,0 +1,135 @@
+// One service's configuration: what traffic it matches, its stable and canary pools, and the
+// per-service knobs (stickiness, health checks, outlier ejection, limits, upstream timeouts).
+// Defaults live here, next to their keys; the listener-wide settings stay in schema.ts.
+import { z } from 'zod';
+import { SERVICE_NAME } from '../domain/service-name.js';
+import { rolloutPolicySchema } from './rollout-schema.js';
+import {
+  duration,
+  hostPattern,
+  percentWeight,
+  positiveDuration,
+  positiveDurationValue,
+  sizeValue,
+  targetString,
+} from './values.js';
+
+const matchSchema = z
+  .object({
+    hosts: z.array(hostPattern).min(1, 'must list at least one host (use "*" for any)').default(['*']),
+    pathPrefix: z.string().startsWith('/', 'must start with "/"').default('/'),
+  })
+  .strict()
+  .prefault({});
+
+const dockerSelector = z
+  .object({
+    selector: z.record(z.string(), z.string()).refine((r) => Object.keys(r).length > 0, 'must name at least one label'),
+    port: z.number().int().min(1).max(65535),
+    endpoint: z.string().optional(),
+    network: z.string().optional(),
+  })
+  .strict();
+
+const poolSchema = z
+  .object({
+    targets: z.array(targetString).default([]),
+    docker: dockerSelector.optional(),
+  })
+  .strict()
+  .refine((p) => !(p.docker && p.targets.length > 0), {
+    path: ['docker'],
+    message: 'give either "targets" or "docker", not both',
+  })
+  .prefault({});
+
+const stickySchema = z
+  .object({
+    cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name'),
+    maxAge: duration('24h'),
+    secure: z.boolean().default(false),
+    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
+  })
+  .strict()
+  .refine((s) => s.sameSite !== 'none' || s.secure, {
+    path: ['secure'],
+    message: 'must be true when sameSite is "none" (browsers drop such cookies otherwise)',
+  });
+
+const healthCheckSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    path: z.string().startsWith('/', 'must start with "/"').default('/healthz'),
+    interval: positiveDuration('5s'),
+    timeout: positiveDuration('2s'),
+    healthyThreshold: z.number().int().min(1).default(2),
+    unhealthyThreshold: z.number().int().min(1).default(3),
+    /** Status codes below this count as healthy (2xx/3xx by default). */
+    expectStatusBelow: z.number().int().min(200).max(600).default(400),
+  })
+  .strict();
+
+const outlierSchema = z
+  .object({
+    consecutiveErrors: z.number().int().min(1).default(5),
+    ejectFor: positiveDuration('30s'),
+    /** Never eject more than this share of a pool's targets (the last target is never ejected). */
+    maxEjectedPercent: z.number().min(0).max(100).default(50),
+  })
+  .strict()
+  .prefault({});
+
+const limitsSchema = z
+  .object({
+    /** Larger request bodies are refused 413 before the upstream receives more than this (absent: no limit). */
+    maxRequestBody: sizeValue.optional(),
+  })
+  .strict()
+  .prefault({});
+
+/** The upstream-side timeouts a service may set for itself; the listener's own stay in proxy.timeouts. */
+const LISTENER_TIMEOUTS = ['clientKeepAlive', 'clientHeader', 'clientRequest', 'shutdown'] as const;
+const serviceTimeoutsSchema = z
+  .object({
+    connect: positiveDurationValue.optional(),
+    header: positiveDurationValue.optional(),
+    body: positiveDurationValue.optional(),
+    upstreamIdle: positiveDurationValue.optional(),
+    ...Object.fromEntries(
+      LISTENER_TIMEOUTS.map((k) => [
+        k,
+        z
+          .unknown()
+          .refine(() => false, {
+            message: `applies to the whole listener, before a request is routed: set proxy.timeouts.${k} instead`,
+          })
+          .optional(),
+      ]),
+    ),
+  })
+  .strict()
+  .transform((t) => ({ connect: t.connect, header: t.header, body: t.body, upstreamIdle: t.upstreamIdle }))
+  .prefault({});
+
+export const serviceSchema = z
+  .object({
+    name: z.string().regex(SERVICE_NAME, 'must be lowercase letters, digits, "-" or "_" (max 63)'),
+    match: matchSchema,
+    stable: poolSchema,
+    canary: poolSchema,
+    /** Initial canary weight (percent); a persisted weight from the state store wins over it. */
+    weight: percentWeight.default(0),
+    sticky: stickySchema.optional(),
+    healthCheck: healthCheckSchema.optional(),
+    outlier: outlierSchema,
+    rollout: rolloutPolicySchema.prefault({}),
+    limits: limitsSchema,
+    /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle). */
+    timeouts: serviceTimeoutsSchema,
+  })
+  .strict()
+  .refine((s) => !s.canary.docker || s.stable.docker, {
+    path: ['canary', 'docker'],
+    message: 'a Docker canary pool needs a Docker stable pool (stable.docker)',
+  });
+export type ServiceConfig = z.output<typeof serviceSchema>;

@@ -1,0 +1,60 @@
+// The client's side of one exchange: the upstream's status and headers (with veer's own added)
+// written to the client, and the body passed on with backpressure. Apart from exchange.ts, which
+// keeps the flow (attempts, retries, who is at fault) without the byte-moving.
+import type { ServerResponse } from 'node:http';
+import { downstreamResponseHeaders } from './headers.js';
+
+function uncork(d: Downstream): void {
+  d.uncorkNow();
+}
+
+export class Downstream {
+  private corked = false;
+  /** Resumes the upstream once a slow client has drained; the exchange sets it per attempt. */
+  resumeUpstream: (() => void) | null = null;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly viaEntry: string,
+    /** Response headers the proxy adds (sticky Set-Cookie). */
+    private readonly extraHeaders: string[] | null,
+  ) {}
+
+  /** False when Node refuses one of the upstream's headers (invalid characters): nothing was written. */
+  writeHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
+    const headers = downstreamResponseHeaders(rawHeaders, []);
+    headers.push('via', this.viaEntry);
+    if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
+    try {
+      this.res.writeHead(statusCode, statusText, headers);
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /** False when the client is slow: the upstream should pause until resumeUpstream is called. */
+  write(chunk: Buffer): boolean {
+    // Cork until the end of this tick: a small response's body and end() then leave in one write
+    // instead of two, and a streamed response is held back by one tick at most.
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(uncork, this);
+    }
+    const ok = this.res.write(chunk);
+    // Listen for 'drain' only when the client is actually slow, not on every request.
+    if (!ok) this.res.once('drain', this.onDrain);
+    return ok;
+  }
+
+  /** @internal */
+  uncorkNow(): void {
+    this.corked = false;
+    this.res.uncork();
+  }
+
+  private readonly onDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+}

@@ -1,0 +1,53 @@
+// Whether a failed first attempt gets a second one, and where. A request gets two attempts at
+// most: an idempotent one without a body is retried on another target of its pool after a connect
+// failure (retryConnectErrors), and with retryCanaryOnStable a failed canary attempt is retried on
+// stable. Pure decisions over the exchange's state, so that exchange.ts keeps only the flow.
+import type { Random } from '../domain/clock.js';
+import type { FailureKind } from '../domain/upstream-failure.js';
+import { hasEligible } from './balancer.js';
+import { pickIn } from './pool-choice.js';
+import type { PoolRuntime, ServiceRoute } from './table.js';
+import type { Upstream } from './upstream.js';
+
+/** The attempt that just failed. */
+export interface Attempt {
+  readonly route: ServiceRoute;
+  readonly pool: PoolRuntime;
+  readonly target: Upstream | undefined;
+  /** 0 for the first attempt. */
+  readonly attempt: number;
+  /** Idempotent and without a body: safe to send again. */
+  readonly replayable: boolean;
+}
+
+export interface Retry {
+  readonly pool: PoolRuntime;
+  readonly target: Upstream;
+}
+
+export function canRetryOnStable(a: Attempt, now: number): boolean {
+  return (
+    a.attempt === 0 &&
+    a.replayable &&
+    a.route.retryCanaryOnStable &&
+    a.pool.name === 'canary' &&
+    hasEligible(a.route.stable.targets, now)
+  );
+}
+
+/** Where the failed attempt is retried, or null when it is not. */
+export function retryOf(
+  a: Attempt,
+  kind: FailureKind,
+  retryConnectErrors: boolean,
+  now: number,
+  random: Random,
+): Retry | null {
+  if (a.attempt > 0 || !a.replayable) return null;
+  const toStable = canRetryOnStable(a, now);
+  if (!toStable && !(kind === 'connect' && retryConnectErrors)) return null;
+  const from = toStable ? a.route.stable : a.pool;
+  const pick = pickIn(a.route, from, now, random, a.target);
+  if (pick.pool === null || (toStable && pick.pool !== from)) return null;
+  return pick;
+}

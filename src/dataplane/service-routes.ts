@@ -1,0 +1,88 @@
+// From the services' configured state to the routes of a new routing table: each pool's upstreams
+// (acquired from the shared set, so their runtime state survives the swap), metric windows,
+// sticky and timeout settings, and the health checks the new table needs. dataplane.ts decides when
+// a table is rebuilt; this decides what goes into it.
+import type { Config, ServiceConfig } from '../config/schema.js';
+import type { PoolName } from '../domain/pool.js';
+import type { TargetAddress } from '../domain/target.js';
+import type { BasisPoints } from '../domain/weight.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import { PENDING_INTERVAL_MS, type HealthPolicy } from './health.js';
+import { stickyRuntime, type PoolRuntime, type ServiceRoute } from './table.js';
+import type { Upstream, UpstreamSet } from './upstream.js';
+
+export interface ServiceState {
+  config: ServiceConfig;
+  targets: Record<PoolName, readonly TargetAddress[]>;
+  weightBp: BasisPoints;
+  /** A running rollout's own retryCanaryOnStable; null = the service config's. */
+  retryOverride: boolean | null;
+}
+
+export interface RouteEnv {
+  readonly upstreams: UpstreamSet;
+  readonly metrics: MetricsRegistry;
+  /** The listener-wide timeouts a service's own override falls back to. */
+  readonly timeouts: Config['proxy']['timeouts'];
+}
+
+export interface BuiltRoutes {
+  routes: ServiceRoute[];
+  /** Keys of every upstream some route uses; the rest can be released. */
+  inUse: Set<string>;
+  /** Each health-checked upstream once, with its service's policy. */
+  checks: Map<Upstream, HealthPolicy>;
+}
+
+export function buildRoutes(services: Iterable<ServiceState>, env: RouteEnv): BuiltRoutes {
+  const out: BuiltRoutes = { routes: [], inUse: new Set(), checks: new Map() };
+  for (const s of services) {
+    const route = routeFor(s, env);
+    out.routes.push(route);
+    for (const u of [...route.stable.targets, ...route.canary.targets]) {
+      out.inUse.add(u.key);
+      const hc = s.config.healthCheck;
+      if (hc?.enabled && !out.checks.has(u)) out.checks.set(u, hc);
+    }
+  }
+  return out;
+}
+
+function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
+  const c = s.config;
+  const t = env.timeouts;
+  const own = c.timeouts;
+  const overrides = {
+    ...(own.connect !== undefined ? { connectTimeout: own.connect } : {}),
+    ...(own.upstreamIdle !== undefined ? { idleTimeout: own.upstreamIdle } : {}),
+  };
+  const pool = (name: PoolName): PoolRuntime => ({
+    name,
+    targets: env.upstreams.acquire(c.name, s.targets[name], overrides),
+    window: env.metrics.pool(c.name, name),
+  });
+  return {
+    name: c.name,
+    hosts: c.match.hosts,
+    pathPrefix: c.match.pathPrefix,
+    weightBp: s.weightBp,
+    stable: pool('stable'),
+    canary: pool('canary'),
+    sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
+    outlier: c.outlier,
+    retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
+    maxRequestBody: c.limits.maxRequestBody ?? Infinity,
+    timeouts: { header: own.header ?? t.header, body: own.body ?? t.body },
+  };
+}
+
+/** How long the slowest health-checked service needs to pass its threshold when its targets answer. */
+export function healthSettleMs(services: Iterable<ServiceState>): number {
+  let maxMs = 0;
+  for (const s of services) {
+    const hc = s.config.healthCheck;
+    if (hc?.enabled)
+      maxMs = Math.max(maxMs, hc.healthyThreshold * (hc.timeout + Math.min(hc.interval, PENDING_INTERVAL_MS)));
+  }
+  return maxMs;
+}
