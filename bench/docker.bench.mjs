@@ -262,14 +262,20 @@ function render(r) {
   const noOld = allGood.every((x) => x.oldLeft === 0);
   const zero = allGood.every((x) => x.failures === 0);
   const rolledBack = bad.every((x) => x.phase === 'rolled-back' && x.canariesLeft === 0 && x.oldLeft === 2);
+  // A `\` ending a line of the template continues that line: the text has no line break there.
   return `## Docker rollouts (\`npm run bench:docker\`)
 
-${new Date().toISOString().slice(0, 10)} on ${machineLine()}, one local Docker engine. ${ROUNDS} rounds per row; median and max.
-veer runs in the bench process (dist/main.js) with the service's stable pool \`docker: { selector: { app }, port: 8080 }\` over
-2 containers of veer-test-app:1 (RestartPolicy always, published on 127.0.0.1). A paced ${RATE} req/s of GETs goes through veer
+${new Date().toISOString().slice(0, 10)} on ${machineLine()}, one local Docker engine. \
+${ROUNDS} rounds per row; median and max.
+veer runs in the bench process (dist/main.js) with the service's stable pool \
+\`docker: { selector: { app }, port: 8080 }\` over
+2 containers of veer-test-app:1 (RestartPolicy always, published on 127.0.0.1). \
+A paced ${RATE} req/s of GETs goes through veer
 (undici Pool, 16 keep-alive connections, loopback) from 1 s before the rollout's POST until 1.5 s after it ends. Policy:
-steps [25, 100], stepInterval 2 s, analysisInterval 500 ms, minRequests 50 (drainTimeout 30 s default, healthTimeout 30 s).
-Phase boundaries come from veer's events (\`GET /v1/services/web/events\`); "POST" is the client's clock just before the request.
+steps [25, 100], stepInterval 2 s, analysisInterval 500 ms, minRequests 50 \
+(drainTimeout 30 s default, healthTimeout 30 s).
+Phase boundaries come from veer's events (\`GET /v1/services/web/events\`); \
+"POST" is the client's clock just before the request.
 A client-visible failure is a status ≥ 500 or a network error.
 
 ${table(
@@ -294,11 +300,16 @@ ${table(
   ],
 )}
 
-Checks over all rounds: good and health rollouts succeeded ${mark(promoted)}; no old container left after promotion ${mark(noOld)};
-0 client-visible failures during good rollouts ${mark(zero)} (${allGood.map((x) => x.failures).join(', ')}); bad rollouts rolled back with
-their canaries removed and both stable containers kept ${mark(rolledBack)}. Requests skipped by the 64-in-flight cap: ${[...allGood, ...bad].map((x) => x.skipped).join(', ')}.
-Membership: the pool is read through the admin API every 20 ms from right after the engine's answer, so the figures carry up to
-~20 ms of polling granularity; a figure of a few ms means the first read already showed the change (veer follows the engine's
+Checks over all rounds: good and health rollouts succeeded ${mark(promoted)}; \
+no old container left after promotion ${mark(noOld)};
+0 client-visible failures during good rollouts ${mark(zero)} \
+(${allGood.map((x) => x.failures).join(', ')}); bad rollouts rolled back with
+their canaries removed and both stable containers kept ${mark(rolledBack)}. \
+Requests skipped by the 64-in-flight cap: ${[...allGood, ...bad].map((x) => x.skipped).join(', ')}.
+Membership: the pool is read through the admin API every 20 ms \
+from right after the engine's answer, so the figures carry up to
+~20 ms of polling granularity; \
+a figure of a few ms means the first read already showed the change (veer follows the engine's
 event stream, whose \`start\`/\`die\` events can arrive before the API call that caused them returns).
 Rolled-back reason (round 1): ${bad[0]?.reason ?? 'n/a'}
 `;

@@ -48,14 +48,17 @@ function settingsFromEnv(env) {
 
 function describe(s) {
   return [
-    `Load: ${s.connections} connections, ${s.durationS} s per target after a ${s.warmupS} s warm-up (not counted), pipelining 1, HTTP/1.1 keep-alive, GET / → 200 with a 100-byte body`,
+    `Load: ${s.connections} connections, ${s.durationS} s per target after a ${s.warmupS} s warm-up (not counted), ` +
+      'pipelining 1, HTTP/1.1 keep-alive, GET / → 200 with a 100-byte body',
     s.pin
       ? 'Pinning (taskset): proxy under test on CPU 1; load generator and both upstreams on CPU 0'
       : `Pinning: none (${s.pinNote}), so results are noisier`,
-    'veer: weight 10 (stable A / canary B), sticky cookie veer-bench (never sent back, so every request is split), state memory, metrics on',
+    'veer: weight 10 (stable A / canary B), sticky cookie veer-bench (never sent back, so every request is split), ' +
+      'state memory, metrics on',
     'http-proxy: keep-alive agent (maxSockets 256) to A; nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
     "Latency: percentiles of every 2xx response's own time (sub-ms), not autocannon's 1 ms histogram",
-    `"other procs, cores": average CPU used by processes outside this bench during that measurement${s.retries ? ` (disturbed passes retried up to ${s.retries}×, least disturbed kept)` : ''}`,
+    '"other procs, cores": average CPU used by processes outside this bench during that measurement' +
+      (s.retries ? ` (disturbed passes retried up to ${s.retries}×, least disturbed kept)` : ''),
   ];
 }
 

@@ -243,7 +243,8 @@ async function mergedLag(s, source, ports) {
       await sleep(10);
     }
     console.log(
-      `  burst ${i + 1}: ${b.sent} requests in ${b.endedAt - b.startedAt} ms (${b.failed} failed); merged after ${lagMs ?? '> 10000'} ms`,
+      `  burst ${i + 1}: ${b.sent} requests in ${b.endedAt - b.startedAt} ms (${b.failed} failed); ` +
+        `merged after ${lagMs ?? '> 10000'} ms`,
     );
     out.push({ ...b, lagMs });
   }
@@ -259,7 +260,8 @@ async function passes(s, targets) {
       console.log(`  round ${round + 1}, veer (${name}): ${s.warmupS}s warm-up + ${s.durationS}s …`);
       const r = await leastDisturbed(s, targets[name].port);
       console.log(
-        `    ${Math.round(r.reqPerSecMean)} req/s, p99 ${r.p99?.toFixed(2)} ms, other procs ${r.otherCores?.toFixed(2) ?? 'n/a'} cores`,
+        `    ${Math.round(r.reqPerSecMean)} req/s, p99 ${r.p99?.toFixed(2)} ms, ` +
+          `other procs ${r.otherCores?.toFixed(2) ?? 'n/a'} cores`,
       );
       results[name].push(r);
     }
@@ -267,7 +269,10 @@ async function passes(s, targets) {
   return results;
 }
 
-/** Everything up at once: the two measured veers on the proxy CPU, two more replicas and their traffic on the load CPU. */
+/**
+ * Everything up at once: the two measured veers on the proxy CPU, two more replicas and their traffic on
+ * the load CPU.
+ */
 async function run(s, upstreams, redisUrl) {
   const state = `state: { store: redis, redis: "${redisUrl}", prefix: ${PREFIX} }`;
   const started = [];
@@ -330,13 +335,17 @@ function row(name, rs) {
 function noise(rs) {
   const v = rs.map((x) => x.reqPerSecMean);
   if (v.length < 2) return 'One round only: no estimate of the pass-to-pass noise.';
-  return `The same memory veer varied ${(((Math.max(...v) - Math.min(...v)) / median(v)) * 100).toFixed(0)}% between its passes (min to max over the median): differences below that are noise on this machine.`;
+  return (
+    `The same memory veer varied ${(((Math.max(...v) - Math.min(...v)) / median(v)) * 100).toFixed(0)}% between ` +
+    'its passes (min to max over the median): differences below that are noise on this machine.'
+  );
 }
 
 function disturbance(results) {
   const worst = Math.max(0, ...results.map((r) => r.otherCores ?? 0));
   return worst >= DISTURBED_CORES
-    ? `Other processes kept up to ${worst.toFixed(2)} cores busy during a load pass: the req/s are disturbed and the ratio is not reliable; rerun on a quiet machine (BENCH_RETRIES=2 helps).`
+    ? `Other processes kept up to ${worst.toFixed(2)} cores busy during a load pass: the req/s are disturbed and ` +
+        'the ratio is not reliable; rerun on a quiet machine (BENCH_RETRIES=2 helps).'
     : `Other processes stayed below ${DISTURBED_CORES} cores during every load pass.`;
 }
 
@@ -351,21 +360,44 @@ function render(s, startedAt, r) {
   const worst = lags.includes(null) ? null : max(lags);
   const typical = median(lags);
   const mark = (ok) => (ok ? 'PASS' : 'MISS');
+  // A `\` ending a line of the template continues that line: the text has no line break there.
   return `## Redis state store (\`npm run bench:redis\`)
 
-${new Date(startedAt).toISOString().slice(0, 10)} on ${machineLine()}. autocannon, ${s.connections} connections, ${s.durationS} s after a
-${s.warmupS} s warm-up per pass, GET / → 200 (100 bytes) through veer (weight 10, sticky cookie never sent back: every request is split).
-${s.pin ? 'Pinned: the veer under test on CPU 1; load generator, upstreams, redis-server and two more replicas on CPU 0.' : 'Not pinned (taskset missing or < 2 CPUs): noisier.'}
+${new Date(startedAt).toISOString().slice(0, 10)} on ${machineLine()}. \
+autocannon, ${s.connections} connections, ${s.durationS} s after a
+${s.warmupS} s warm-up per pass, GET / → 200 (100 bytes) through veer \
+(weight 10, sticky cookie never sent back: every request is split).
+${
+  s.pin
+    ? 'Pinned: the veer under test on CPU 1; load generator, upstreams, redis-server and two more replicas on CPU 0.'
+    : 'Not pinned (taskset missing or < 2 CPUs): noisier.'
+}
 Both veers run side by side for the whole run; ${s.rounds} round(s) of one pass each, the order flipped every round.
-redis = \`state: { store: redis }\` with two more replicas on the same Redis and prefix (${LIGHT_RPS} req/s each, paced): three replicas flushing metrics every second.
+redis = \`state: { store: redis }\` with two more replicas on the same Redis and prefix \
+(${LIGHT_RPS} req/s each, paced): three replicas flushing metrics every second.
 
-${table(['state store', 'req/s (median of rounds)', 'each round', 'p50 ms (median)', 'p99 ms (median)', 'errors/non-2xx', 'other procs, cores (max)'], [row('memory', r.load.memory), row('redis (3 replicas flushing)', r.load.redis)])}
+${table(
+  [
+    'state store',
+    'req/s (median of rounds)',
+    'each round',
+    'p50 ms (median)',
+    'p99 ms (median)',
+    'errors/non-2xx',
+    'other procs, cores (max)',
+  ],
+  [row('memory', r.load.memory), row('redis (3 replicas flushing)', r.load.redis)],
+)}
 ${noise(r.load.memory)}
 
-Merged-metrics lag: ${r.lag.length} bursts of ${BURST_PER_REPLICA} requests to each of the three replicas, from the burst's last response
-until MergedMetricsSource (what the leader's judge reads) counts all of them: ${lags.map((v) => (v === null ? '> 10000' : v)).join(', ')} ms (median ${typical ?? 'n/a'} ms).
-By design a request's second is shipped by each replica's flusher at its first one-second tick at least 200 ms after that second
-ended, so the lag after a request is 0.2–2.2 s depending on where in the second it ended and on the replicas' tick phases:
+Merged-metrics lag: ${r.lag.length} bursts of ${BURST_PER_REPLICA} requests to each of the three replicas, \
+from the burst's last response
+until MergedMetricsSource (what the leader's judge reads) counts all of them: \
+${lags.map((v) => (v === null ? '> 10000' : v)).join(', ')} ms (median ${typical ?? 'n/a'} ms).
+By design a request's second is shipped by each replica's flusher at its first one-second tick \
+at least 200 ms after that second
+ended, so the lag after a request is 0.2–2.2 s depending on where in the second it ended \
+and on the replicas' tick phases:
 the worst case can exceed 2 s, the bursts sample it.
 
 ${table(

@@ -116,7 +116,8 @@ function bottleneckNotes(sat) {
 function disturbanceNote(all) {
   const worst = Math.max(0, ...all.filter((r) => !r.skipped && r.otherCores !== null).map((r) => r.otherCores));
   return worst >= DISTURBED_CORES
-    ? `Other processes kept up to ${worst.toFixed(2)} cores busy during a measurement: those rows are disturbed and not comparable; rerun on a quiet machine.`
+    ? `Other processes kept up to ${worst.toFixed(2)} cores busy during a measurement: ` +
+        'those rows are disturbed and not comparable; rerun on a quiet machine.'
     : `Other processes stayed below ${DISTURBED_CORES} cores during every measurement.`;
 }
 
@@ -153,7 +154,8 @@ export function render({ settings, machine, startedAt, partial, sat, fixed }) {
   ];
   const header = [
     `Run: ${new Date(startedAt).toISOString()}${partial ? ` (partial: ${partial})` : ''}`,
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, node ${machine.node}, ${machine.nginx}, ${machine.kernel}`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ` +
+      `node ${machine.node}, ${machine.nginx}, ${machine.kernel}`,
   ];
   const markdown = ['## Proxy benchmark', '', ...[...header, ...settings].map((x) => `- ${x}`), '', ...body].join('\n');
   return { text: [...header, '', ...body].join('\n'), markdown };

@@ -6,7 +6,10 @@ export const RESULTS = new URL('./RESULTS.md', import.meta.url);
 
 export function machineLine() {
   const cpus = os.cpus();
-  return `${cpus[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  return (
+    `${cpus[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ` +
+    `${os.type()} ${os.release()}, Node ${process.version}`
+  );
 }
 
 export function writeSection(name, body) {

@@ -83,7 +83,8 @@ export async function measure(s, target, ctx, passes, { profile = false } = {}) 
     const results = [];
     for (const pass of passes) {
       console.log(
-        `  ${target}${pass.rate ? ` @ ${pass.rate} req/s (${pass.kind})` : ''}: ${s.warmupS}s warm-up + ${s.durationS}s …`,
+        `  ${target}${pass.rate ? ` @ ${pass.rate} req/s (${pass.kind})` : ''}: ` +
+          `${s.warmupS}s warm-up + ${s.durationS}s …`,
       );
       results.push(await leastDisturbed(s, proxy.port, pass));
     }
