@@ -5,6 +5,8 @@
 import { RolloutController } from '../dist/rollout/controller.js';
 import { rolloutPolicySchema } from '../dist/config/schema.js';
 import { MemoryStore } from '../dist/store/memory.js';
+import { Records } from '../dist/rollout/records.js';
+import { routeFor } from '../dist/domain/route.js';
 import { PoolWindow } from '../dist/metrics/window.js';
 import { seededRandom } from '../dist/domain/clock.js';
 import { silentLogger } from '../dist/domain/log.js';
@@ -54,35 +56,34 @@ async function simulate(sc, rand) {
   let now = Date.UTC(2026, 0, 1);
   const clock = { now: () => now };
   const windows = { stable: new PoolWindow({ seconds: 900 }), canary: new PoolWindow({ seconds: 900 }) };
-  let weightBp = 0;
-  const routing = {
-    weight: () => weightBp,
-    pool: (_s, p) => (p === 'stable' ? ['s:1'] : ['c:1']),
-    setWeight: async (_s, bp) => void (weightBp = bp),
-    setPool: async () => undefined,
-    promote: async () => void (weightBp = 0),
-    setRetry: async () => undefined,
-  };
+  const records = new Records({ store: new MemoryStore(), log: silentLogger });
+  const service = { name: 'svc', stable: ['s:1'], canary: [], weightBp: 0, configHash: 'sim', docker: null };
+  // The route the data plane would apply: the same projection every replica computes.
+  const routeOf = () =>
+    routeFor({ service, manual: null, rollout: records.rollout('svc')?.value ?? null, members: null });
   let canaryServed = 0;
   const c = new RolloutController({
     clock,
     log: silentLogger,
-    store: new MemoryStore(),
-    routing,
+    records,
+    services: ['svc'],
     metrics: { totals: async (_s, pool, from, to) => windows[pool].totals(from, to) },
-    drain: async () => ({ drained: true, cut: 0 }),
     emit: () => undefined,
     policyOf: () => policy,
+    configHash: () => 'sim',
+    routeOf,
+    acks: { waitClear: async () => ({ clear: true }) },
     newId: () => 'sim',
     timers: false,
   });
+  await c.restore();
   await c.start('svc', { canary: { targets: ['c:1'] }, rollout: {} });
   let burstLeft = 0;
   for (let t = 0; t < MAX_SIM_MS; t += 1000) {
     if (sc.burst && burstLeft === 0 && rand() < 0.01) burstLeft = 5;
     const extraErr = burstLeft > 0 ? 0.2 : 0;
     if (burstLeft > 0) burstLeft--;
-    const share = weightBp / 10_000;
+    const share = routeOf().weightBp / 10_000;
     for (const pool of ['stable', 'canary']) {
       const n = poisson(rand, sc.rps * (pool === 'canary' ? share : 1 - share));
       const errRate = (pool === 'canary' ? sc.canaryErr : sc.stableErr) + extraErr;
@@ -130,7 +131,8 @@ for (const [i, sc] of SCENARIOS.entries()) {
   }
   rows.push({ sc, out });
   console.log(
-    `${sc.name}: rolled back ${pct(out.rolledBack)}, promoted ${pct(out.promoted)}, held ${pct(out.held)}, median canary requests before rollback ${median(out.served) ?? 'n/a'}`,
+    `${sc.name}: rolled back ${pct(out.rolledBack)}, promoted ${pct(out.promoted)}, held ${pct(out.held)}, ` +
+      `median canary requests before rollback ${median(out.served) ?? 'n/a'}`,
   );
 }
 
@@ -144,9 +146,12 @@ const mark = (ok) => (ok ? 'PASS' : 'MISS');
 const body = `## Judge simulation (\`npm run bench:judge\`)
 
 ${new Date().toISOString().slice(0, 10)} on ${machineLine()}. ${RUNS} seeded rollouts per scenario, default policy
-(steps ${policy.steps.join('/')}%, stepInterval ${policy.stepInterval / 1000}s, analysisInterval ${policy.analysisInterval / 1000}s,
-minRequests ${policy.minRequests}, confidence ${policy.confidence}, failureLimit ${policy.failureLimit}), ${BASE.rps} req/s unless
-noted, log-normal latency (median ${BASE.medianMs} ms, sigma ${BASE.sigma}), bursts = 5 s at +20% errors on both pools with 1%
+(steps ${policy.steps.join('/')}%, stepInterval ${policy.stepInterval / 1000}s, \
+analysisInterval ${policy.analysisInterval / 1000}s,
+minRequests ${policy.minRequests}, confidence ${policy.confidence}, \
+failureLimit ${policy.failureLimit}), ${BASE.rps} req/s unless
+noted, log-normal latency (median ${BASE.medianMs} ms, sigma ${BASE.sigma}), \
+bursts = 5 s at +20% errors on both pools with 1%
 chance per second. "held" = paused at the progress deadline (or still running after ${MAX_SIM_MS / 60000} min).
 
 ${table(
@@ -160,7 +165,8 @@ ${table(
   ]),
 )}
 
-Targets: healthy rolled back ≤ 1%: ${mark(verdicts.healthy)}; 5x caught ≥ 99%: ${mark(verdicts.x5)}; 2x caught ≥ 90%: ${mark(verdicts.x2)};
+Targets: healthy rolled back ≤ 1%: ${mark(verdicts.healthy)}; 5x caught ≥ 99%: ${mark(verdicts.x5)}; \
+2x caught ≥ 90%: ${mark(verdicts.x2)};
 no promotion on trickle: ${mark(verdicts.trickle)}. Took ${((Date.now() - started) / 1000).toFixed(0)} s.
 `;
 writeSection('judge', body);

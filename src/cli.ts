@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `veer` executable.
 import { runCli } from './cli/main.js';
+import { errorMessage } from './domain/errors.js';
 
 const io = {
   out: (line: string) => void process.stdout.write(`${line}\n`),
@@ -12,7 +13,7 @@ runCli(process.argv.slice(2), io).then(
   // Exit explicitly: `start` may leave handles (timers, sockets) that a clean close() did not own.
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`error: ${errorMessage(e)}\n`);
     process.exit(1);
   },
 );

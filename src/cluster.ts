@@ -6,7 +6,6 @@ import type { Clock } from './domain/clock.js';
 import type { Logger } from './domain/log.js';
 import { MetricsFlusher } from './metrics/flusher.js';
 import type { MetricsRegistry } from './metrics/registry.js';
-import type { RolloutController } from './rollout/controller.js';
 import { Lease } from './store/lease.js';
 import type { RedisStore } from './store/redis.js';
 import { ReplicaRegistry, type ReplicaEntry } from './store/replicas.js';
@@ -19,7 +18,8 @@ export interface ClusterDeps {
   clock: Clock;
   log: Logger;
   metrics: MetricsRegistry;
-  controller: RolloutController;
+  /** Told when this replica wins or loses the lease. */
+  controller: { lead(token: number): Promise<void>; follow(reason: string): void };
   version: string;
 }
 
@@ -32,6 +32,8 @@ export class ClusterMembership {
   private registry: ReplicaRegistry | null = null;
   private replicas: ReplicaEntry[] = [];
   private leaderId: string | null = null;
+  /** Whether the last read of the lease and registry succeeded: without it, nobody else's lead is known. */
+  private known = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: ClusterDeps) {
@@ -69,18 +71,24 @@ export class ClusterMembership {
     this.timer.unref();
   }
 
+  /** Ids of the replicas alive now (this one before the registry started). */
+  async liveIds(): Promise<string[]> {
+    if (this.registry === null) return [this.d.self];
+    const ids = (await this.registry.list()).map((r) => r.id);
+    return ids.includes(this.d.self) ? ids : [...ids, this.d.self];
+  }
+
   view(): ClusterView {
-    // Only the live lease may say "me": a cached id naming ourselves is stale by definition.
-    const leader = this.lease.isLeader() ? this.d.self : this.leaderId === this.d.self ? null : this.leaderId;
+    // Only the live lease may say "me": a cached id naming ourselves is stale by definition. Another
+    // replica is named only while the store answers: during an outage this replica cannot know.
+    const known = this.known && this.d.redis.status() === 'up';
+    const other = known && this.leaderId !== this.d.self ? this.leaderId : null;
+    const leader = this.lease.isLeader() ? this.d.self : other;
     return {
       self: this.d.self,
       leader,
       replicas: this.replicas.map((r) => ({ id: r.id, seenAt: r.seenAt, adminUrl: r.adminUrl })),
     };
-  }
-
-  flushStats(): ReturnType<MetricsFlusher['stats']> {
-    return this.flusher.stats();
   }
 
   /** Leaves the cluster: releases the lease, deregisters, ships the last metric deltas (bounded). */
@@ -95,8 +103,10 @@ export class ClusterMembership {
     try {
       this.replicas = (await this.registry?.list()) ?? [];
       this.leaderId = (await this.lease.leader())?.id ?? null;
+      this.known = true;
     } catch {
-      // Redis down: keep the last view; /readyz reports the store as degraded.
+      // Redis down: keep the last list of replicas, but claim no leader; /readyz reports the store as degraded.
+      this.known = false;
     }
   }
 }

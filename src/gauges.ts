@@ -19,24 +19,21 @@ const PHASES: readonly Phase[] = [
 ];
 
 export function gauges(plane: DataPlane, rollouts: Pick<RolloutController, 'status'>): GaugeFamily[] {
-  const weight: GaugeFamily = {
-    name: 'veer_canary_weight_percent',
-    help: 'Share of traffic routed to the canary pool.',
-    type: 'gauge',
-    samples: [],
-  };
-  const healthy: GaugeFamily = {
-    name: 'veer_target_healthy',
-    help: '1 when the target is healthy and not ejected.',
-    type: 'gauge',
-    samples: [],
-  };
-  const outstanding: GaugeFamily = {
-    name: 'veer_target_outstanding_requests',
-    help: 'Requests in flight to the target.',
-    type: 'gauge',
-    samples: [],
-  };
+  return [...routingGauges(plane), ...rolloutGauges(plane, rollouts), ...answerGauges(plane)];
+}
+
+const family = (name: string, help: string, type: GaugeFamily['type'] = 'gauge'): GaugeFamily => ({
+  name,
+  help,
+  type,
+  samples: [],
+});
+
+/** Weight and per-target state, as the data plane routes now. */
+function routingGauges(plane: DataPlane): GaugeFamily[] {
+  const weight = family('veer_canary_weight_percent', 'Share of traffic routed to the canary pool.');
+  const healthy = family('veer_target_healthy', '1 when the target is healthy and not ejected.');
+  const outstanding = family('veer_target_outstanding_requests', 'Requests in flight to the target.');
   for (const name of plane.serviceNames()) {
     weight.samples.push({ labels: { service: name }, value: bpToPercent(plane.weight(name) ?? 0) });
     for (const pool of POOL_NAMES) {
@@ -47,24 +44,17 @@ export function gauges(plane: DataPlane, rollouts: Pick<RolloutController, 'stat
       }
     }
   }
-  const phase: GaugeFamily = {
-    name: 'veer_rollout_phase',
-    help: "1 for the phase the service's latest rollout is in.",
-    type: 'gauge',
-    samples: [],
-  };
-  const verdict: GaugeFamily = {
-    name: 'veer_rollout_last_verdict',
-    help: '1 for the result of the latest analysis (pass, fail, inconclusive).',
-    type: 'gauge',
-    samples: [],
-  };
-  const step: GaugeFamily = {
-    name: 'veer_rollout_step',
-    help: 'Current step of the latest rollout (0-based).',
-    type: 'gauge',
-    samples: [],
-  };
+  return [weight, healthy, outstanding];
+}
+
+/** Each service's latest rollout: phase, step and last verdict. */
+function rolloutGauges(plane: DataPlane, rollouts: Pick<RolloutController, 'status'>): GaugeFamily[] {
+  const phase = family('veer_rollout_phase', "1 for the phase the service's latest rollout is in.");
+  const step = family('veer_rollout_step', 'Current step of the latest rollout (0-based).');
+  const verdict = family(
+    'veer_rollout_last_verdict',
+    '1 for the result of the latest analysis (pass, fail, inconclusive).',
+  );
   for (const name of plane.serviceNames()) {
     const r = rollouts.status(name);
     if (r === null) continue;
@@ -73,17 +63,19 @@ export function gauges(plane: DataPlane, rollouts: Pick<RolloutController, 'stat
     for (const v of ['pass', 'fail', 'inconclusive'] as const)
       verdict.samples.push({ labels: { service: name, result: v }, value: r.lastVerdict?.result === v ? 1 : 0 });
   }
-  const inflight: GaugeFamily = {
-    name: 'veer_inflight_requests',
-    help: 'Client requests being proxied now.',
-    type: 'gauge',
-    samples: [{ labels: {}, value: plane.inFlight }],
-  };
-  const answers: GaugeFamily = {
-    name: 'veer_proxy_answers_total',
-    help: 'Requests veer answered itself (refused, cut by a drain, no target) or whose client left, by code; none of them counts against a pool.',
-    type: 'counter',
-    samples: plane.answers.entries().map(([code, value]) => ({ labels: { code }, value })),
-  };
-  return [weight, healthy, outstanding, inflight, phase, step, verdict, answers];
+  return [phase, step, verdict];
+}
+
+/** Requests in flight, and what veer answered itself. */
+function answerGauges(plane: DataPlane): GaugeFamily[] {
+  const inflight = family('veer_inflight_requests', 'Client requests being proxied now.');
+  inflight.samples.push({ labels: {}, value: plane.inFlight });
+  const answers = family(
+    'veer_proxy_answers_total',
+    'Requests veer answered itself (refused, cut by a drain, no target) or whose client left, by code; ' +
+      'none of them counts against a pool.',
+    'counter',
+  );
+  for (const [code, value] of plane.answers.entries()) answers.samples.push({ labels: { code }, value });
+  return [inflight, answers];
 }

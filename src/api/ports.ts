@@ -20,7 +20,7 @@ export interface PoolMetrics {
   p95Ms: number;
   p99Ms: number;
 }
-import type { Phase, RolloutEvent, Verdict } from '../domain/rollout.js';
+import type { Phase, RolloutEvent, RolloutPolicy, Verdict } from '../domain/rollout.js';
 
 /** Contract fields first (id … updatedAt); the rest is detail for status and the CLI. */
 export interface RolloutStatus {
@@ -49,8 +49,13 @@ export interface RolloutRequest {
 export type RolloutAction = 'promote' | 'abort' | 'pause' | 'resume';
 
 export interface RolloutControl {
-  /** 201 with the new rollout; errors as values: NotFoundError, ConflictError (one at a time), ValidationError. */
-  start(service: string, req: RolloutRequest): Promise<Result<RolloutStatus>>;
+  /** The service's configured rollout policy (undefined: no such service). */
+  policyOf(service: string): RolloutPolicy | undefined;
+  /**
+   * 201 with the new rollout; `policy`: the service's policy with the request's overrides, validated
+   * here in the API layer. Errors as values: NotFoundError, ConflictError (one at a time), ValidationError.
+   */
+  start(service: string, req: RolloutRequest, policy: RolloutPolicy): Promise<Result<RolloutStatus>>;
   /** ConflictError (409) naming the phase when the action is invalid in the current phase. */
   act(
     service: string,

@@ -3,6 +3,7 @@
 // same rules decide what garbage collection may remove (orphans.ts), so routing and GC never disagree.
 import { generations, type Generations } from '../domain/generation.js';
 import type { RolloutState } from '../domain/rollout.js';
+import { pickPools, type Member } from '../domain/route.js';
 import type { ContainerView } from './port.js';
 import { LABEL } from './port.js';
 
@@ -66,9 +67,48 @@ export function addressOf(c: ContainerView, spec: DockerPoolSpec, publishedHost:
   return null;
 }
 
-/** Whether a container is in the generation `gen`, where null names the unlabelled containers. */
-const inGeneration = (c: ContainerView, gen: string | null): boolean => generationOf(c) === gen;
+/**
+ * What the watcher records of a service: its serving containers with their role, generation and
+ * address (the stable selector's port for the stable side, the canary selector's for user canaries).
+ * Which of them are routed where is the routing projection's call (domain/route.ts).
+ */
+export function observe(
+  svc: DockerService,
+  containers: readonly ContainerView[],
+  owner: string,
+  publishedHost: (endpoint: string) => string,
+): { members: Member[]; problems: string[] } {
+  const problems: string[] = [];
+  const out = new Map<string, Member>();
+  // A user-managed canary selector may be narrower than the stable one (app=web vs app=web,track=canary).
+  const userCanary = (c: ContainerView): boolean =>
+    svc.manageCanary && svc.canary !== undefined && matchesSelector(c, svc.canary);
+  for (const c of containers) {
+    if (!serving(c)) continue;
+    const role: Member['role'] | null = ownedBy(c, svc.name, owner)
+      ? 'clone'
+      : userCanary(c)
+        ? 'canary'
+        : matchesSelector(c, svc.stable) && !(svc.canary !== undefined && matchesSelector(c, svc.canary))
+          ? 'selected'
+          : null;
+    if (role === null) continue;
+    const spec = role === 'canary' ? (svc.canary as DockerPoolSpec) : svc.stable;
+    const address = addressOf(c, spec, publishedHost(c.endpoint));
+    if (address === null) problems.push(unreachable(c, spec));
+    else out.set(`${role}|${address}`, { address, generation: generationOf(c), created: c.created, role });
+  }
+  const members = [...out.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return { members, problems };
+}
 
+const unreachable = (c: ContainerView, spec: DockerPoolSpec): string =>
+  `container ${c.name} (${c.endpoint}) ` +
+  (spec.network
+    ? `has no address on network "${spec.network}"`
+    : `publishes no host port for ${spec.port}/tcp and no network is configured`);
+
+/** The pools `observe` gives for the generations `gens` (null canary: static canary targets, not managed here). */
 export function members(
   svc: DockerService,
   containers: readonly ContainerView[],
@@ -76,35 +116,9 @@ export function members(
   owner: string,
   publishedHost: (endpoint: string) => string,
 ): Members {
-  const problems: string[] = [];
-  const collect = (pick: (c: ContainerView) => boolean, spec: DockerPoolSpec): string[] => {
-    const out = new Set<string>();
-    for (const c of containers) {
-      if (!pick(c) || !serving(c)) continue;
-      const addr = addressOf(c, spec, publishedHost(c.endpoint));
-      if (addr === null)
-        problems.push(
-          `container ${c.name} (${c.endpoint}) ${spec.network ? `has no address on network "${spec.network}"` : `publishes no host port for ${spec.port}/tcp and no network is configured`}`,
-        );
-      else out.add(addr);
-    }
-    return [...out].sort();
-  };
-  // A user-managed canary selector may be narrower than the stable one (app=web vs app=web,track=canary).
-  const userCanary = (c: ContainerView): boolean => svc.canary !== undefined && matchesSelector(c, svc.canary);
-  const belongs = (c: ContainerView): boolean =>
-    (matchesSelector(c, svc.stable) && !userCanary(c)) || ownedBy(c, svc.name, owner);
-  const stable = collect((c) => belongs(c) && inGeneration(c, gens.stable), svc.stable);
-  let canary: string[] | null = null;
-  if (svc.manageCanary) {
-    // Clones carry the stable selector's labels; only their generation tells them apart.
-    const ofRollout = gens.hasCanary
-      ? collect((c) => ownedBy(c, svc.name, owner) && inGeneration(c, gens.canary), svc.stable)
-      : [];
-    const selected = svc.canary ? collect((c) => userCanary(c) && generationOf(c) === null, svc.canary) : [];
-    canary = [...new Set([...ofRollout, ...selected])].sort();
-  }
-  return { stable, canary, problems };
+  const seen = observe(svc, containers, owner, publishedHost);
+  const p = pickPools(seen.members, gens);
+  return { stable: p.stable, canary: svc.manageCanary ? p.canary : null, problems: seen.problems };
 }
 
 /**

@@ -1,24 +1,23 @@
-// Keeps Docker-backed pools current: lists the containers each service's selector finds on every
+// Keeps Docker membership current: lists the containers each service's selector finds on every
 // engine, follows the engines' event streams (start, die, health_status, …), re-lists after a
-// reconnect (events may have been missed) and on a slow timer as a backstop, and writes a pool
-// only when its membership changed. An engine that is down contributes no targets until it answers
-// again: its containers are treated as unhealthy, and the other engines' keep serving.
-import type { Generations } from '../domain/generation.js';
+// reconnect (events may have been missed) and on a slow timer as a backstop, and records a service's
+// serving containers only when they changed. The record is an input of routing, never routing
+// itself: which generation is stable or canary is the projection's call. An engine that is down
+// contributes no containers until it answers again; the other engines' keep serving.
+import { KeyedQueue, withTimeout } from '../domain/async.js';
+import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
-import type { PoolName } from '../domain/pool.js';
-import { matchesSelector, members, type DockerService } from './membership.js';
+import type { Member } from '../domain/route.js';
+import { matchesSelector, observe, type DockerService } from './membership.js';
 import { LABEL, type ContainerDriver, type ContainerView, type EngineEvent } from './port.js';
 
 export interface PoolsDeps {
   engines: readonly ContainerDriver[];
   services: readonly DockerService[];
   owner: string;
-  /** The service's generations; `containers` lets them be inferred when no rollout record says. */
-  generationsOf(service: string, containers: readonly ContainerView[]): Generations;
-  routing: {
-    syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]>;
-  };
-  /** Only the replica that leads writes pools (followers apply what it writes). */
+  /** The recorded membership (read by every replica's routing). */
+  membership: { current(service: string): Member[] | null; record(service: string, members: Member[]): Promise<void> };
+  /** Only the replica that leads records membership (followers route by what it records). */
   leading(): boolean;
   log: Logger;
   /** Recompute from the cache this often (rollout phases change without Docker events). */
@@ -33,7 +32,7 @@ export class DockerPools {
   private readonly cache = new Map<string, Map<string, ContainerView>>();
   private readonly down = new Map<string, string>();
   private readonly problems = new Map<string, string>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
   private readonly stops: Array<() => void> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private syncing: Promise<void> | null = null;
@@ -71,11 +70,6 @@ export class DockerPools {
     return out;
   }
 
-  /** Why an engine is down, or undefined when it answers. */
-  downReason(endpoint: string): string | undefined {
-    return this.down.get(endpoint);
-  }
-
   /** Recomputes every service's pools and writes the ones that changed (coalesced). */
   sync(): Promise<void> {
     if (this.syncing) {
@@ -101,24 +95,15 @@ export class DockerPools {
     if (this.stopped || !this.d.leading()) return;
     const hostOf = (endpoint: string): string =>
       this.d.engines.find((e) => e.endpoint === endpoint)?.publishedHost ?? '127.0.0.1';
-    let problems: string[] = [];
-    // Computed inside the routing queue: a promotion queued before this write is already visible.
-    const changed = await this.d.routing.syncPools(svc.name, () => {
-      const m = members(
-        svc,
-        this.containers(),
-        this.d.generationsOf(svc.name, this.containers()),
-        this.d.owner,
-        hostOf,
-      );
-      problems = m.problems;
-      return { stable: m.stable, canary: m.canary };
-    });
-    if (changed.length > 0) this.d.log.log('info', 'docker pools changed', { service: svc.name, pools: changed });
+    const seen = observe(svc, this.containers(), this.d.owner, hostOf);
+    if (JSON.stringify(seen.members) !== JSON.stringify(this.d.membership.current(svc.name))) {
+      await this.d.membership.record(svc.name, seen.members);
+      this.d.log.log('info', 'docker membership changed', { service: svc.name, serving: seen.members.length });
+    }
     // Said once per change, not on every sync.
-    const said = problems.join('\n');
+    const said = seen.problems.join('\n');
     if (said !== (this.problems.get(svc.name) ?? ''))
-      for (const p of problems)
+      for (const p of seen.problems)
         this.d.log.log('warn', 'docker container cannot be routed to', { service: svc.name, problem: p });
     this.problems.set(svc.name, said);
   }
@@ -148,7 +133,7 @@ export class DockerPools {
       if (this.down.delete(e.endpoint))
         this.d.log.log('info', 'docker endpoint answers again', { endpoint: e.endpoint, containers: byId.size });
     } catch (err) {
-      this.markDown(e.endpoint, err instanceof Error ? err.message : String(err));
+      this.markDown(e.endpoint, errorMessage(err));
     }
     void this.sync();
   }
@@ -195,22 +180,11 @@ export class DockerPools {
   }
 
   private bounded<T>(p: Promise<T>, what: string): Promise<T> {
-    const ms = this.d.callTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    const t = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
-    });
-    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+    return withTimeout(p, this.d.callTimeoutMs ?? 15_000, what);
   }
 
   /** One engine's list/inspect calls in order, so an older answer never overwrites a newer one. */
   private serial(e: ContainerDriver, fn: () => Promise<void>): Promise<void> {
-    const prev = this.queues.get(e.endpoint) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    this.queues.set(
-      e.endpoint,
-      next.catch(() => undefined),
-    );
-    return next;
+    return this.queue.run(e.endpoint, fn);
   }
 }

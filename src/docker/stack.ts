@@ -1,32 +1,30 @@
-// Veer's Docker side assembled from the config: one engine per endpoint, the pool watcher, the
-// rollout fleet and the janitor. Nothing here contacts an engine until it is used, so a config
-// without Docker pools (the embedded default) never needs a Docker socket.
+// Veer's Docker side assembled from the config: one engine per endpoint, the rollout fleet, the
+// janitor and (once the rollouts exist to say who leads) the membership watcher. Nothing here
+// contacts an engine until it is used, so a config without Docker pools (the embedded default)
+// never needs a Docker socket.
 import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
 import { ConfigError } from '../domain/errors.js';
-import { generations, type Generations } from '../domain/generation.js';
 import type { Logger } from '../domain/log.js';
-import type { PoolName } from '../domain/pool.js';
 import type { RolloutState } from '../domain/rollout.js';
 import { dockerOptions } from './endpoint.js';
 import { DockerEngine } from './engine.js';
 import { DockerFleet, type FleetService } from './fleet.js';
 import { Janitor } from './janitor.js';
-import { serviceGenerations, type DockerService } from './membership.js';
-import { DockerPools } from './pools.js';
-import type { ContainerDriver, ContainerView } from './port.js';
+import type { DockerService } from './membership.js';
+import { DockerPools, type PoolsDeps } from './pools.js';
+import type { ContainerDriver } from './port.js';
 
 export interface StackDeps {
   clock: Clock;
   log: Logger;
   latest(service: string): RolloutState | null;
-  leading(): boolean;
   /** Re-reads the rollouts from the store (before garbage collection decides). */
   refresh(): Promise<void>;
-  routing: {
-    syncPools(service: string, compute: () => { stable: string[]; canary: string[] | null }): Promise<PoolName[]>;
-  };
 }
+
+/** What the membership watcher needs once the rollouts are running. */
+export type WatchDeps = Pick<PoolsDeps, 'membership' | 'leading'>;
 
 export function dockerService(s: ServiceConfig): DockerService | null {
   if (!s.stable.docker) return null;
@@ -51,16 +49,19 @@ export function openEngines(config: Config, log: Logger): ContainerDriver[] {
 }
 
 export class DockerStack {
-  readonly pools: DockerPools;
   readonly fleet: DockerFleet;
   readonly janitor: Janitor;
+  private pools: DockerPools | null = null;
+  private readonly services: DockerService[] = [];
+  private readonly owner: string;
+  private readonly log: Logger;
 
   constructor(
     readonly engines: readonly ContainerDriver[],
     config: Config,
     d: StackDeps,
   ) {
-    const services: DockerService[] = [];
+    const services = this.services;
     const fleetServices = new Map<string, FleetService>();
     for (const s of config.services) {
       const docker = dockerService(s);
@@ -72,21 +73,10 @@ export class DockerStack {
       });
     }
     const owner = config.docker.owner;
+    this.owner = owner;
+    this.log = d.log;
     const stopTimeoutS = config.docker.stopTimeout === undefined ? null : Math.ceil(config.docker.stopTimeout / 1000);
     const byName = new Map(services.map((s) => [s.name, s]));
-    const generationsOf = (s: string, containers: readonly ContainerView[]): Generations => {
-      const svc = byName.get(s);
-      return svc ? serviceGenerations(d.latest(s), containers, svc, owner) : generations(d.latest(s));
-    };
-    this.pools = new DockerPools({
-      engines,
-      services,
-      owner,
-      generationsOf,
-      routing: d.routing,
-      leading: d.leading,
-      log: d.log,
-    });
     this.fleet = new DockerFleet({
       engines,
       services: fleetServices,
@@ -115,8 +105,20 @@ export class DockerStack {
     return config.services.some((s) => s.stable.docker !== undefined);
   }
 
+  /** Starts recording the services' membership (first listing included). */
+  async watch(w: WatchDeps): Promise<void> {
+    this.pools = new DockerPools({
+      engines: this.engines,
+      services: this.services,
+      owner: this.owner,
+      log: this.log,
+      ...w,
+    });
+    await this.pools.start();
+  }
+
   stop(): void {
-    this.pools.stop();
+    this.pools?.stop();
     for (const e of this.engines) e.close();
   }
 }

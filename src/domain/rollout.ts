@@ -123,6 +123,11 @@ export interface RolloutState {
   docker?: DockerRollout;
   /** The terminal phase a rolling-back ends in. */
   rollbackOutcome: 'rolled-back' | 'aborted' | null;
+  /**
+   * Fingerprint of the config's static pool lists when the rollout started: once the config's lists
+   * change, they win over the pools this rollout made (absent in records written before it existed).
+   */
+  configHash?: string;
   startedAt: number;
   updatedAt: number;
 }

@@ -1,34 +1,32 @@
 // The service desk: what the admin API sees of the services (status, metrics, manual shift). A manual
-// shift goes through the routing book (persisted before it is applied); during a rollout it goes
-// through the controller, which pauses the rollout and says so.
+// shift is recorded by the controller (the operator's weight, or a pause of the running rollout at
+// that weight); every replica's routing follows the record.
 import type { PoolMetrics, RolloutStatus, ServiceDirectory, ServiceStatus } from '../api/ports.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { Clock } from '../domain/clock.js';
 import { NotFoundError, err, ok, type Result } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { PoolName } from '../domain/pool.js';
-import type { RolloutEvent } from '../domain/rollout.js';
+import type { Emit } from './transitions.js';
 import { bpToPercent, type BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
-import type { RoutingBook } from './routing.js';
 
 /** Status metrics cover the last minute. */
 const STATUS_WINDOW_MS = 60_000;
 
 export interface RolloutsView {
   status(service: string): RolloutStatus | null;
-  manualShift(service: string, weightBp: number): Promise<Result<boolean>>;
+  shift(service: string, weightBp: number): Promise<Result<boolean>>;
 }
 
 export class ServiceDesk implements ServiceDirectory {
   constructor(
     private readonly plane: DataPlane,
-    private readonly routing: RoutingBook,
     private readonly rollouts: RolloutsView,
     private readonly metrics: MetricsRegistry,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly emit: (e: Omit<RolloutEvent, 'seq' | 'at'>) => void,
+    private readonly emit: Emit,
   ) {}
 
   list(): ServiceStatus[] {
@@ -58,9 +56,8 @@ export class ServiceDesk implements ServiceDirectory {
   async shift(name: string, weightBp: BasisPoints): Promise<Result<ServiceStatus>> {
     const from = this.plane.weight(name);
     if (from === undefined) return err(new NotFoundError('service', name));
-    const during = await this.rollouts.manualShift(name, weightBp);
+    const during = await this.rollouts.shift(name, weightBp);
     if (!during.ok) return during;
-    if (!during.value) await this.routing.setWeight(name, weightBp);
     this.log.log('info', 'weight shifted', {
       service: name,
       from: bpToPercent(from),

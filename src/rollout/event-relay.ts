@@ -5,6 +5,7 @@
 // misses events (the rollout state itself is re-read from the store, not from events).
 import type { Logger } from '../domain/log.js';
 import type { RolloutEvent } from '../domain/rollout.js';
+import { eventsChannel } from '../store/keys.js';
 import type { EventLog } from './events.js';
 
 /** The pub/sub surface of an ioredis connection (Redis or Cluster). */
@@ -22,8 +23,6 @@ export interface PubSubSubscriber {
   quit(): Promise<unknown>;
   disconnect(): void;
 }
-
-export const eventsChannel = (prefix: string): string => `${prefix}:{${prefix}}:events`;
 
 export class EventRelay {
   private sub: PubSubSubscriber | null = null;

@@ -2,6 +2,7 @@
 // stream, webhooks). Subscribers are called synchronously so an event reaches every stream in the
 // order it was appended; one faulty subscriber must never cost the others (or the controller that
 // appended) their event.
+import { errorMessage } from '../domain/errors.js';
 import type { EventFeed } from '../api/ports.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
@@ -85,7 +86,7 @@ export class EventLog implements EventFeed {
         this.opts.log?.log('warn', 'event subscriber failed', {
           seq: event.seq,
           kind: event.kind,
-          error: e instanceof Error ? e.message : String(e),
+          error: errorMessage(e),
         });
       }
     }

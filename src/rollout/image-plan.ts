@@ -1,9 +1,9 @@
 // Checks an image rollout request against the service's Docker pool and fixes its plan: the
 // generation it replaces and how many containers to create (as many as are stable, unless given).
 import type { RolloutRequest } from '../api/ports.js';
-import { UnavailableError, ValidationError, err, ok, type Result } from '../domain/errors.js';
+import { UnavailableError, ValidationError, err, errorMessage, ok, type Result } from '../domain/errors.js';
 import type { DockerRollout } from '../domain/rollout.js';
-import type { CanaryFleet } from './fleet.js';
+import type { CanaryFleet } from './canary-fleet.js';
 
 const NO_DOCKER = 'image rollouts need Docker pools (no docker endpoint is configured)';
 
@@ -21,7 +21,9 @@ export async function imagePlan(
         new ValidationError([
           {
             path: 'canary.targets',
-            message: `service ${service}'s stable pool comes from Docker; roll out an image instead ({"canary": {"image": "app:2"}})`,
+            message:
+              `service ${service}'s stable pool comes from Docker; ` +
+              'roll out an image instead ({"canary": {"image": "app:2"}})',
           },
         ]),
       );
@@ -44,11 +46,7 @@ export async function imagePlan(
       );
     count ??= running;
   } catch (e) {
-    return err(
-      new UnavailableError(
-        `cannot list the stable containers of ${service}: ${e instanceof Error ? e.message : String(e)}`,
-      ),
-    );
+    return err(new UnavailableError(`cannot list the stable containers of ${service}: ${errorMessage(e)}`));
   }
   return ok({ image: req.canary.image, env: [...req.canary.env], count, stableGeneration });
 }

@@ -9,7 +9,7 @@ import type { Clock } from '../domain/clock.js';
 import { err, ok, type Result } from '../domain/errors.js';
 import { generations } from '../domain/generation.js';
 import type { RolloutState } from '../domain/rollout.js';
-import type { CanaryFleet } from './fleet.js';
+import type { CanaryFleet } from './canary-fleet.js';
 
 /** veer's own health checks of the canary pool (the data plane's), as the launches need them. */
 export interface CanaryGate {
@@ -25,8 +25,6 @@ export interface LaunchHost {
   /** Whether this replica may act (leads, not stopping). */
   acting(): boolean;
   current(service: string): RolloutState | null;
-  /** Routes the canary pool to `targets` (still at weight 0), so veer's probes can reach them. */
-  route(service: string, s: RolloutState, targets: string[]): Promise<void>;
   /** Feeds the result to the machine, if the rollout is still the one launched and `starting`. */
   settle(service: string, s: RolloutState, r: Result<string[], string>): Promise<void>;
   track(p: Promise<void>): void;
@@ -79,8 +77,9 @@ export class CanaryLaunches {
       if (!this.fleet) return err('image rollouts need Docker pools');
       const made = await this.fleet.launch(s, deadline, signal);
       if (!made.ok || signal.aborted) return made;
+      // Routed at weight 0 once the Docker watcher lists them (routing is a projection of membership),
+      // so veer's own probes reach them before the gate below is passed.
       targets = made.value;
-      await this.host.route(service, s, targets);
     }
     if (!this.gate?.checks(service)) return ok(targets);
     const passed = await this.gate.wait(service, targets, deadline, signal);

@@ -3,10 +3,14 @@
 // lane, delivered in order, so "started" never arrives after "succeeded" and a slow hook does not
 // delay the others. Lanes are bounded: under a dead endpoint, new events are dropped and counted
 // rather than growing memory without limit.
+import { errorMessage } from '../domain/errors.js';
 import type { WebhookConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
+import { parseRetryAfter, redact, requestHeaders, webhookPayload, type WebhookPayload } from './webhook-message.js';
+
+export { parseRetryAfter, type WebhookPayload };
 
 export const DEFAULT_WEBHOOK_EVENTS: readonly EventKind[] = [
   'started',
@@ -33,18 +37,6 @@ export interface WebhookOptions {
   closeTimeoutMs?: number;
 }
 
-export interface WebhookPayload {
-  event: EventKind;
-  service: string;
-  rolloutId: string | null;
-  phase: string | null;
-  weight: number | null;
-  message: string;
-  at: string;
-  seq: number;
-  data: Record<string, unknown>;
-}
-
 type Outcome = 'delivered' | 'retry' | 'rejected';
 interface Attempt {
   outcome: Outcome;
@@ -57,20 +49,6 @@ interface Lane {
   kinds: ReadonlySet<EventKind>;
   queue: WebhookPayload[];
   running: Promise<void> | null;
-}
-
-export function webhookPayload(e: RolloutEvent): WebhookPayload {
-  return {
-    event: e.kind,
-    service: e.service,
-    rolloutId: e.rolloutId,
-    phase: e.phase,
-    weight: e.weight,
-    message: e.message,
-    at: e.at,
-    seq: e.seq,
-    data: e.data ?? {},
-  };
 }
 
 export class WebhookNotifier {
@@ -130,7 +108,7 @@ export class WebhookNotifier {
         if (lane.running === null) lane.running = this.drainLane(lane);
       }
     } catch (err) {
-      this.log.log('warn', 'webhook notify failed', { error: err instanceof Error ? err.message : String(err) });
+      this.log.log('warn', 'webhook notify failed', { error: errorMessage(err) });
     }
   }
 
@@ -213,7 +191,7 @@ export class WebhookNotifier {
       this.log.log('debug', 'webhook attempt failed', {
         url: redact(hook.url),
         event: payload.event,
-        error: e instanceof Error ? e.message : String(e),
+        error: errorMessage(e),
       });
       return { outcome: 'retry', retryAfterMs: null };
     }
@@ -235,31 +213,5 @@ export class WebhookNotifier {
       }, ms);
       signal.addEventListener('abort', done, { once: true });
     });
-  }
-}
-
-/** The hook's own headers, except a Content-Type of its own: the body is always JSON. */
-function requestHeaders(own: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(own)) if (k.toLowerCase() !== 'content-type') out[k] = v;
-  out['content-type'] = 'application/json';
-  return out;
-}
-
-/** Retry-After as delay-seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (value === null || value.trim() === '') return null;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
-/** Webhook URLs often carry a secret in the path or query (Slack, Discord): log only the origin. */
-function redact(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(invalid url)';
   }
 }

@@ -9,7 +9,8 @@ import { buildApp } from '../../src/api/app.js';
 import type { AdminDeps, RolloutAction, RolloutControl, RolloutRequest, RolloutStatus } from '../../src/api/ports.js';
 import { ConflictError, NotFoundError, err, ok, type Result } from '../../src/domain/errors.js';
 import { silentLogger } from '../../src/domain/log.js';
-import { isTerminal, type EventKind, type Phase, type Verdict } from '../../src/domain/rollout.js';
+import { isTerminal, type EventKind, type Phase, type RolloutPolicy, type Verdict } from '../../src/domain/rollout.js';
+import { rolloutPolicySchema } from '../../src/config/schema.js';
 import { EventLog } from '../../src/rollout/events.js';
 import { waitFor } from '../helpers/process.js';
 import { FakeDirectory, fakeDeps, fakeRollout, fakeService, poolMetrics } from '../unit/api/fake-directory.js';
@@ -56,13 +57,18 @@ class ScriptedRollouts implements RolloutControl {
     private readonly scripts: Record<string, Script>,
   ) {}
 
+  policyOf(service: string): RolloutPolicy | undefined {
+    return this.directory.get(service) ? rolloutPolicySchema.parse({}) : undefined;
+  }
+
   async start(service: string, req: RolloutRequest): Promise<Result<RolloutStatus>> {
     const current = this.directory.get(service);
     if (!current) return err(new NotFoundError('service', service));
     if (current.rollout && !isTerminal(current.rollout.phase)) {
       return err(
         new ConflictError(
-          `service ${service} already has rollout ${current.rollout.id} in phase ${current.rollout.phase}; abort it or wait`,
+          `service ${service} already has rollout ${current.rollout.id} in phase ${current.rollout.phase}; ` +
+            'abort it or wait',
           'rollout_in_progress',
         ),
       );

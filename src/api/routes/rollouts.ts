@@ -4,9 +4,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { configErrorMap } from '../../config/problems.js';
-import { rolloutOverridesSchema } from '../../config/schema.js';
+import { rolloutOverridesSchema, rolloutPolicySchema } from '../../config/schema.js';
 import { targetString } from '../../config/values.js';
-import { assertNever, ValidationError, type Problem } from '../../domain/errors.js';
+import {
+  assertNever,
+  err,
+  NotFoundError,
+  ok,
+  ValidationError,
+  type Problem,
+  type Result,
+} from '../../domain/errors.js';
+import type { RolloutPolicy } from '../../domain/rollout.js';
 import { parseTarget } from '../../domain/target.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps, RolloutAction, RolloutRequest } from '../ports.js';
@@ -93,13 +102,28 @@ interface NameParams {
   name: string;
 }
 
+/** The service's policy with the request's overrides, checked as a whole (e.g. steps against strategy). */
+function resolvePolicy(deps: AdminDeps, service: string, req: RolloutRequest): Result<RolloutPolicy> {
+  const base = deps.rollouts.policyOf(service);
+  if (base === undefined) return err(new NotFoundError('service', service));
+  const merged = rolloutPolicySchema.safeParse({ ...base, ...req.rollout });
+  if (merged.success) return ok(merged.data);
+  return err(
+    new ValidationError(
+      merged.error.issues.map((i) => ({ path: ['rollout', ...i.path].join('.'), message: i.message })),
+    ),
+  );
+}
+
 export function rolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.post<{ Params: NameParams }>('/v1/services/:name/rollouts', async (request, reply) => {
     const body = parseBody(rolloutBody, request.body);
     if (!body.ok) return sendError(reply, body.error);
     const self = selfTargetProblems(body.value.canary, deps.isSelf);
     if (self.length > 0) return sendError(reply, new ValidationError(self));
-    const r = await deps.rollouts.start(request.params.name, body.value);
+    const policy = resolvePolicy(deps, request.params.name, body.value);
+    if (!policy.ok) return sendError(reply, policy.error);
+    const r = await deps.rollouts.start(request.params.name, body.value, policy.value);
     if (!r.ok) return sendError(reply, r.error);
     return reply.code(201).send(r.value);
   });

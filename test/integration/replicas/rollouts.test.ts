@@ -44,8 +44,17 @@ async function startRollout(via: Replica, canary: TestUpstream): Promise<string>
     canary: { targets: [canary.address] },
   });
   expect(r.status, JSON.stringify(r.json)).toBe(201);
-  expect(r.json).toMatchObject({ phase: 'progressing', weight: 10 });
-  return r.json.id;
+  // Recorded by whichever replica was asked; carried out by the leader (at once when it was asked).
+  expect(['starting', 'progressing']).toContain(r.json.phase);
+  const id = r.json.id;
+  await waitFor(
+    async () => {
+      const ro = (await status(via)).rollout;
+      return ro?.id === id && ro.phase === 'progressing' && ro.weight === 10;
+    },
+    { timeoutMs: 10_000, what: 'the leader to make the canary ready (step 1 at 10%)' },
+  );
+  return id;
 }
 
 const count = (kinds: readonly string[], kind: string): number => kinds.filter((k) => k === kind).length;
@@ -93,7 +102,9 @@ describe('a rollout judged by the leader on merged metrics', () => {
     expect(verdict?.result).toBe('fail');
     const leaderCanary = reports.get(leader)?.byUpstream.canary ?? 0;
     console.info(
-      `[replicas] rolled back on a verdict over ${verdict?.canary.requests} canary requests (${verdict?.canary.errors} errors); the leader proxied ${leaderCanary} canary requests in all, the canary served ${canary.hits}`,
+      `[replicas] rolled back on a verdict over ${verdict?.canary.requests} canary requests ` +
+        `(${verdict?.canary.errors} errors); the leader proxied ${leaderCanary} canary requests in all, ` +
+        `the canary served ${canary.hits}`,
     );
     expect(verdict?.canary.requests, `leader proxied ${leaderCanary} canary requests`).toBeGreaterThan(leaderCanary);
     expect(verdict?.canary.requests).toBeLessThanOrEqual(canary.hits);
@@ -127,7 +138,7 @@ describe('a rollout judged by the leader on merged metrics', () => {
 });
 
 describe('leader failover', () => {
-  it('kill -9 of the leader mid-rollout: another replica takes over within the lease TTL and finishes the rollout', async () => {
+  it('kill -9 of the leader mid-rollout: another replica takes over within the lease TTL and finishes', async () => {
     const stable = await upstream('stable');
     const canary = await upstream('canary');
     const rs = await startReplicas({
@@ -160,7 +171,8 @@ describe('leader failover', () => {
     const next = await waitForLeader(survivors, 10_000);
     const takeoverMs = Date.now() - killedAt;
     console.info(
-      `[replicas] leader ${leader.name} killed; ${next.name} leads after ${takeoverMs} ms (lease TTL ${LEASE_TTL_MS} ms)`,
+      `[replicas] leader ${leader.name} killed; ${next.name} leads after ${takeoverMs} ms ` +
+        `(lease TTL ${LEASE_TTL_MS} ms)`,
     );
     // Redis expires the dead leader's key at most one TTL after its last renewal; the others try
     // every TTL/3. The margin covers that and timer lateness on a busy 2-core machine.

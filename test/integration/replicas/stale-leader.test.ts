@@ -5,13 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterView } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
-import { sleep, waitFor } from '../../helpers/process.js';
+import { stateKey } from '../../../src/store/keys.js';
+import { waitFor } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
 import { service } from '../../helpers/veer.js';
 import {
   LEASE_TTL_MS,
   POLICY,
   cluster,
+  clusterAsked,
   freshPrefix,
   ownEvents,
   postJson,
@@ -75,45 +77,53 @@ describe('a stale leader', () => {
     const oldPorts = await clientPortsOf(old.pid, suite.redis.port);
     // The first question is already waiting when it wakes up: the answer it gives before anything
     // else (a request sent after SIGCONT may or may not be overtaken by its view refresh).
-    const firstView = cluster(old);
-    await sleep(50);
+    const first = clusterAsked(old);
+    await first.sent;
     const resumedAt = Date.now();
     old.signal('SIGCONT');
-    const views: ClusterView[] = [await firstView];
-    for (let i = 0; i < 40; i++) {
-      views.push(await cluster(old));
-      await sleep(50);
-    }
-    await waitFor(async () => (await Promise.all(rs.map(terminal))).every(Boolean), {
-      timeoutMs: 25_000,
-      intervalMs: 100,
-      what: 'the rollout to end on every replica',
-    });
+    const views: ClusterView[] = [await first.view];
+    // Asked again and again until the new leader has finished the rollout: the whole time a stale
+    // write could still land, not a guessed stretch of it.
+    await waitFor(
+      async () => {
+        views.push(await cluster(old));
+        return (await Promise.all(rs.map(terminal))).every(Boolean);
+      },
+      { timeoutMs: 25_000, intervalMs: 50, what: 'the rollout to end on every replica' },
+    );
+    expect(views.length, 'views of the woken replica while the rollout ran on').toBeGreaterThan(5);
     for (const p of await clientPortsOf(old.pid, suite.redis.port)) oldPorts.add(p);
     const nextPorts = await clientPortsOf(next.pid, suite.redis.port);
     mon.stop();
 
     // What Redis saw after the resume, each write attributed to the process owning its socket.
     expect(oldPorts.size, 'the old leader has connections to Redis').toBeGreaterThan(0);
-    const stateKey = (k: string): string => `${prefix}:{${prefix}}:state:${k}`;
-    const writes = hashWrites(mon.lines).filter((w) => w.at >= resumedAt && w.key.startsWith(stateKey('')));
-    const rolloutWrites = writes.filter((w) => w.key === stateKey('rollout/web'));
+    // Acknowledgements of routing (ack/…) are every replica's own record, leader or not: not counted.
+    const writes = hashWrites(mon.lines).filter(
+      (w) => w.at >= resumedAt && w.key.startsWith(stateKey(prefix, '')) && !w.key.startsWith(stateKey(prefix, 'ack/')),
+    );
+    const rolloutWrites = writes.filter((w) => w.key === stateKey(prefix, 'rollout/web'));
     const byOld = writes
       .filter((w) => oldPorts.has(portOf(w.client)))
       .map((w) => `${w.key.slice(w.key.indexOf(':state:') + 1)} at +${Math.round(w.at - resumedAt)} ms`);
     const scripted = (l: { args: string[] }): boolean => ['eval', 'evalsha'].includes((l.args[0] ?? '').toLowerCase());
     const attempts = mon.lines.filter(
       (l) =>
-        l.at >= resumedAt && oldPorts.has(portOf(l.client)) && scripted(l) && l.args.includes(stateKey('rollout/web')),
+        l.at >= resumedAt &&
+        oldPorts.has(portOf(l.client)) &&
+        scripted(l) &&
+        l.args.includes(stateKey(prefix, 'rollout/web')),
     ).length;
     const after = await ownEvents(old);
     const late = after
       .filter((e) => Date.parse(e.at) >= resumedAt)
       .map((e) => `${e.kind} +${Date.parse(e.at) - resumedAt} ms: ${e.message}`);
     const named = views.map((v) => (v.leader === old.id ? 'itself' : v.leader === next.id ? 'new' : String(v.leader)));
+    const byNext = rolloutWrites.filter((w) => nextPorts.has(portOf(w.client))).length;
     console.info(
-      `[replicas] stale leader ${old.name}: ${next.name} leads ${takeoverMs} ms after SIGSTOP; after SIGCONT: ${attempts} rollout write attempt(s) by it, ` +
-        `${byOld.length} state write(s) by it applied; ${rolloutWrites.filter((w) => nextPorts.has(portOf(w.client))).length} rollout writes by the new leader; its /v1/cluster named: ${named.slice(0, 4).join(',')}…`,
+      `[replicas] stale leader ${old.name}: ${next.name} leads ${takeoverMs} ms after SIGSTOP; ` +
+        `after SIGCONT: ${attempts} rollout write attempt(s) by it, ${byOld.length} state write(s) by it applied; ` +
+        `${byNext} rollout writes by the new leader; its /v1/cluster named: ${named.slice(0, 4).join(',')}…`,
     );
 
     // Soft, so one run reports every broken property at once.

@@ -12,6 +12,8 @@ import type {
 } from '../../../src/api/ports.js';
 import { ConflictError, NotFoundError, err, ok, type Result } from '../../../src/domain/errors.js';
 import { EventLog } from '../../../src/rollout/events.js';
+import { rolloutPolicySchema } from '../../../src/config/schema.js';
+import type { RolloutPolicy } from '../../../src/domain/rollout.js';
 
 export function poolMetrics(over: Partial<PoolMetrics> = {}): PoolMetrics {
   return { window: '1m', requests: 0, errors: 0, errorRate: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, ...over };
@@ -99,6 +101,10 @@ export class FakeRollouts implements RolloutControl {
   actResult: ((service: string, action: RolloutAction, opts: ActOptions) => Result<RolloutStatus>) | null = null;
 
   constructor(private readonly known: (service: string) => boolean = () => true) {}
+
+  policyOf(service: string): RolloutPolicy | undefined {
+    return this.known(service) ? rolloutPolicySchema.parse({}) : undefined;
+  }
 
   async start(service: string, req: RolloutRequest): Promise<Result<RolloutStatus>> {
     this.starts.push({ service, req });

@@ -5,8 +5,9 @@ import { buildApp } from '../../../src/api/app.js';
 import { admit, type Caller } from '../../../src/api/gate.js';
 import { isLoopbackHostHeader } from '../../../src/api/host-check.js';
 import { ok } from '../../../src/domain/errors.js';
+import { rolloutPolicySchema } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/domain/log.js';
-import { waitFor } from '../../helpers/veer.js';
+import { waitFor } from '../../helpers/process.js';
 import { FakeDirectory, fakeDeps, fakeRollout, fakeService } from './fake-directory.js';
 
 const TOKEN = 'gate-token-0123';
@@ -233,6 +234,7 @@ describe('shutting down', () => {
         return ok(fakeRollout());
       },
       act: async () => ok(fakeRollout()),
+      policyOf: () => rolloutPolicySchema.parse({}),
     };
     const a = buildApp(fakeDeps(new FakeDirectory([fakeService('web')]), { rollouts }), { logger: silentLogger });
     await a.listen({ host: '127.0.0.1', port: 0 });
@@ -244,7 +246,8 @@ describe('shutting down', () => {
     sock.on('error', () => undefined);
     const body = '{"canary":{"targets":["127.0.0.1:9101"]}}';
     sock.write(
-      `POST /v1/services/web/rollouts HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      'POST /v1/services/web/rollouts HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+        `Content-Length: ${body.length}\r\n\r\n${body}`,
     );
     await waitFor(() => started, 'the first request to be in flight');
     const closing = a.close();

@@ -66,7 +66,7 @@ describe('addressOf', () => {
 });
 
 describe('members', () => {
-  it('stable = running, healthy (or no healthcheck) containers the selector finds; others and other services are left out', () => {
+  it('stable = running, healthy (or no healthcheck) containers the selector finds; others are left out', () => {
     const list = [
       c({ port: 1 }),
       c({ port: 2, health: 'healthy' }),
@@ -161,7 +161,7 @@ describe('orphans', () => {
 });
 
 describe('serviceGenerations without a rollout record', () => {
-  it('infers the stable generation from the oldest running container, so a lost record routes and keeps the live pool', () => {
+  it('infers the stable generation from the oldest running container: a lost record keeps the live pool', () => {
     const promoted = [c({ labels: own('r1'), created: 2_000 }), c({ labels: own('r1'), created: 2_100 })];
     expect(serviceGenerations(null, promoted, WEB, 'veer').stable).toBe('r1');
     expect(members(WEB, promoted, serviceGenerations(null, promoted, WEB, 'veer'), 'veer', host).stable).toHaveLength(

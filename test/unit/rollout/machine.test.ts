@@ -47,24 +47,15 @@ function step(s: RolloutState, e: MachineEvent, now: number): { state: RolloutSt
   return { state: t.state, effects: t.effects };
 }
 
-const types = (effects: Effect[]): string[] =>
-  effects.map((e) =>
-    e.type === 'emit'
-      ? `emit:${e.kind}`
-      : e.type === 'set-weight'
-        ? `set-weight:${e.weightBp}`
-        : e.type === 'remove-pool'
-          ? `remove-pool:${e.pool}`
-          : e.type,
-  );
+const types = (effects: Effect[]): string[] => effects.map((e) => `${e.type}:${e.kind}`);
 
 /** A canary rollout that became ready at `at` (progressing at step 0, 5%). */
 function progressing(overrides: Record<string, unknown> = {}, at = T0, strategy: Strategy = 'canary'): RolloutState {
   return step(fresh(strategy, overrides), { type: 'canary-ready' }, at).state;
 }
 
-const ROLLBACK_EFFECTS = ['set-weight:0', 'emit:rolling-back', 'remove-pool:canary'];
-const PROMOTE_EFFECTS = ['promote-pools', 'emit:promoting', 'remove-pool:old-stable'];
+const ROLLBACK_EFFECTS = ['emit:rolling-back'];
+const PROMOTE_EFFECTS = ['emit:promoting'];
 
 /** A state in each phase, reached through real transitions. */
 function inPhase(phase: Phase): RolloutState {
@@ -118,7 +109,9 @@ const EVENTS: Array<{ e: MachineEvent; valid: Phase[] }> = [
 describe('every phase × every event', () => {
   for (const phase of PHASES) {
     for (const { e, valid } of EVENTS) {
-      const label = `${e.type}${'full' in e ? `(full=${e.full})` : ''}${e.type === 'analysis' ? `(${e.verdict.result})` : ''}`;
+      const full = 'full' in e ? `(full=${e.full})` : '';
+      const verdict = e.type === 'analysis' ? `(${e.verdict.result})` : '';
+      const label = `${e.type}${full}${verdict}`;
       it(`${phase} + ${label} → ${valid.includes(phase) ? 'accepted' : 'invalid_phase'}`, () => {
         const s = inPhase(phase);
         expect(s.phase).toBe(phase);
@@ -169,7 +162,6 @@ describe('start', () => {
   it('canary-ready sets the first step weight, then announces it', () => {
     const { state, effects } = step(fresh(), { type: 'canary-ready' }, T0 + 3 * S);
     expect(effects).toEqual([
-      { type: 'set-weight', weightBp: 500 },
       { type: 'emit', kind: 'canary-ready', message: 'canary ready; step 1/5: canary weight 5%' },
     ]);
     expect(state).toMatchObject({
@@ -184,9 +176,7 @@ describe('start', () => {
   it('canary-failed rolls back: weight 0, announce, remove the canary pool', () => {
     const { state, effects } = step(fresh(), { type: 'canary-failed', reason: 'health check timed out' }, T0 + S);
     expect(effects).toEqual([
-      { type: 'set-weight', weightBp: 0 },
       { type: 'emit', kind: 'rolling-back', message: 'health check timed out', data: { verdict: null } },
-      { type: 'remove-pool', pool: 'canary', targets: CANARY },
     ]);
     expect(state).toMatchObject({
       phase: 'rolling-back',
@@ -217,10 +207,7 @@ describe('canary steps: time AND a passing analysis', () => {
 
   it('a pass once stepInterval has elapsed advances one step and restarts the step clock', () => {
     const { state, effects } = step(progressing(), analysis('pass'), T0 + 30 * S);
-    expect(effects).toEqual([
-      { type: 'set-weight', weightBp: 1000 },
-      { type: 'emit', kind: 'step', message: 'step 2/5: canary weight 10% (analysis passed)' },
-    ]);
+    expect(effects).toEqual([{ type: 'emit', kind: 'step', message: 'step 2/5: canary weight 10% (analysis passed)' }]);
     expect(state).toMatchObject({
       phase: 'progressing',
       step: 1,
@@ -242,18 +229,14 @@ describe('canary steps: time AND a passing analysis', () => {
     const weights: number[] = [];
     for (let i = 1; i <= 4; i++) {
       const r = step(s, analysis('pass'), T0 + i * 30 * S);
-      expect(types(r.effects)).toEqual([`set-weight:${r.state.weightBp}`, 'emit:step']);
+      expect(types(r.effects)).toEqual(['emit:step']);
       weights.push(r.state.weightBp);
       s = r.state;
     }
     expect(weights).toEqual([1000, 2500, 5000, 10000]);
     expect(step(s, analysis('pass'), T0 + 150 * S - 1).state.phase).toBe('progressing');
     const { state, effects } = step(s, analysis('pass'), T0 + 150 * S);
-    expect(effects).toEqual([
-      { type: 'promote-pools' },
-      { type: 'emit', kind: 'promoting', message: 'analysis passed' },
-      { type: 'remove-pool', pool: 'old-stable', targets: STABLE },
-    ]);
+    expect(effects).toEqual([{ type: 'emit', kind: 'promoting', message: 'analysis passed' }]);
     expect(state).toMatchObject({ phase: 'promoting', weightBp: 10000, step: 4 });
     const done = step(state, { type: 'drained' }, T0 + 160 * S);
     expect(done.state.phase).toBe('succeeded');
@@ -283,7 +266,8 @@ describe('progress deadline', () => {
       T0 + 600 * S,
     );
     const reason =
-      'progress deadline (600s) passed without a decision: not enough data: canary served 150 of 200 requests this step';
+      'progress deadline (600s) passed without a decision: ' +
+      'not enough data: canary served 150 of 200 requests this step';
     expect(effects).toEqual([{ type: 'emit', kind: 'paused', message: reason, data: { verdict: v } }]);
     expect(state).toMatchObject({ phase: 'paused', resumeTo: 'progressing', reason, weightBp: 500, step: 0 });
   });
@@ -327,11 +311,7 @@ describe('failures', () => {
       T0 + 8 * S,
     );
     const reason = 'rolled back (2 failed analyses in a row): canary error rate 3.00% exceeds maxErrorRate 1.00%';
-    expect(effects).toEqual([
-      { type: 'set-weight', weightBp: 0 },
-      { type: 'emit', kind: 'rolling-back', message: reason, data: { verdict: last } },
-      { type: 'remove-pool', pool: 'canary', targets: CANARY },
-    ]);
+    expect(effects).toEqual([{ type: 'emit', kind: 'rolling-back', message: reason, data: { verdict: last } }]);
     expect(state).toMatchObject({
       phase: 'rolling-back',
       failures: 2,
@@ -370,7 +350,6 @@ describe('manual control', () => {
   it('promote {full:false} advances exactly one step', () => {
     const { state, effects } = step(progressing(), { type: 'promote', full: false }, T0 + 5 * S);
     expect(effects).toEqual([
-      { type: 'set-weight', weightBp: 1000 },
       { type: 'emit', kind: 'step', message: 'step 2/5: canary weight 10% (promoted by operator)' },
     ]);
     expect(state).toMatchObject({ phase: 'progressing', step: 1, stepStartedAt: T0 + 5 * S });
@@ -411,9 +390,7 @@ describe('manual control', () => {
   it.each(['starting', 'progressing', 'paused'] as const)('abort from %s rolls back and ends aborted', (phase) => {
     const { state, effects } = step(inPhase(phase), { type: 'abort', reason: 'aborted by operator' }, T0 + 9 * S);
     expect(effects).toEqual([
-      { type: 'set-weight', weightBp: 0 },
       { type: 'emit', kind: 'rolling-back', message: 'aborted by operator', data: { verdict: null } },
-      { type: 'remove-pool', pool: 'canary', targets: CANARY },
     ]);
     expect(state).toMatchObject({ phase: 'rolling-back', weightBp: 0, rollbackOutcome: 'aborted', resumeTo: null });
     const end = step(state, { type: 'drained' }, T0 + 10 * S);
@@ -454,10 +431,7 @@ describe('manual control', () => {
 
   it('manual shift pauses the rollout at the new weight and says so', () => {
     const { state, effects } = step(progressing(), { type: 'manual-shift', weightBp: 2550 }, T0 + 7 * S);
-    expect(effects).toEqual([
-      { type: 'set-weight', weightBp: 2550 },
-      { type: 'emit', kind: 'paused', message: 'paused: traffic shifted by hand to 25.5%' },
-    ]);
+    expect(effects).toEqual([{ type: 'emit', kind: 'paused', message: 'paused: traffic shifted by hand to 25.5%' }]);
     expect(state).toMatchObject({
       phase: 'paused',
       weightBp: 2550,
@@ -479,14 +453,12 @@ describe('blue-green', () => {
   it('previews at weight 0, then switches to 100% once', () => {
     const ready = step(fresh('blue-green', BG), { type: 'canary-ready' }, T0);
     expect(ready.effects).toEqual([
-      { type: 'set-weight', weightBp: 0 },
       { type: 'emit', kind: 'canary-ready', message: 'new pool ready; preview through the override header only' },
     ]);
     expect(ready.state).toMatchObject({ phase: 'progressing', step: 0, weightBp: 0 });
     expect(step(ready.state, analysis('pass'), T0 + 30 * S - 1).state.weightBp).toBe(0);
     const sw = step(ready.state, analysis('pass'), T0 + 30 * S);
     expect(sw.effects).toEqual([
-      { type: 'set-weight', weightBp: 10000 },
       {
         type: 'emit',
         kind: 'step',
@@ -518,15 +490,14 @@ describe('blue-green', () => {
       s = r.state;
       last = r.effects;
     });
-    expect(last[0]).toEqual({ type: 'set-weight', weightBp: 0 });
     expect(types(last)).toEqual(ROLLBACK_EFFECTS);
     expect(s).toMatchObject({ phase: 'rolling-back', weightBp: 0, rollbackOutcome: 'rolled-back' });
   });
 
   it('promote {full:false} in preview is the switch', () => {
     const { state, effects } = step(progressing(BG, T0, 'blue-green'), { type: 'promote', full: false }, T0 + S);
-    expect(types(effects)).toEqual(['set-weight:10000', 'emit:step']);
-    expect(state.step).toBe(1);
+    expect(types(effects)).toEqual(['emit:step']);
+    expect(state).toMatchObject({ step: 1, weightBp: 10_000 });
   });
 });
 

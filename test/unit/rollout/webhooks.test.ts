@@ -116,8 +116,10 @@ describe('WebhookNotifier', () => {
     const n = notifier([hook(srv.url)]);
     n.notify(event('started'));
     await waitFor(() => n.failed === 1, { timeoutMs: 5_000, what: 'failure' });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(srv.received).toHaveLength(1);
+    // A lane delivers in order: a retry of the first would reach the endpoint before the second.
+    n.notify(event('succeeded'));
+    await waitFor(() => n.failed === 2, { timeoutMs: 5_000, what: 'the second failure' });
+    expect(srv.received.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual(['started', 'succeeded']);
     expect(n.delivered).toBe(0);
   });
 

@@ -1,0 +1,162 @@
+// A service's route - its weight, both pools and what is being drained - is a projection: one pure
+// function of persisted inputs, computed the same way on every replica. Nobody stores a route; the
+// writers (operators' commands, the leader's rollouts, the leader's Docker watcher) write inputs
+// only, so two replicas that read the same inputs route the same way, and a restarted replica
+// routes exactly as before.
+import { generations, type Generations } from './generation.js';
+import { isTerminal, type RolloutState } from './rollout.js';
+import type { BasisPoints } from './weight.js';
+
+/** What the config says of a service's routing. */
+export interface RoutedService {
+  name: string;
+  /** Static target ids from the config. */
+  stable: readonly string[];
+  canary: readonly string[];
+  weightBp: BasisPoints;
+  /** Fingerprint of the config's pool lists: a rollout started under other lists does not override them. */
+  configHash: string;
+  /** The stable pool comes from Docker; `manageCanary`: so does the canary pool (no static canary targets). */
+  docker: { manageCanary: boolean } | null;
+}
+
+/** An operator's weight, set when no rollout was active; it holds until a later rollout. */
+export interface ManualWeight {
+  weightBp: BasisPoints;
+  /** The id of the service's latest rollout when it was set (null: there was none). */
+  after: string | null;
+}
+
+/**
+ * One serving container of a Docker-backed service, as the leader's watcher last saw it. `role`:
+ * `clone` was created by this veer installation for the service (a rollout's generation); `selected`
+ * matches the stable selector; `canary` matches a user-managed canary selector.
+ */
+export interface Member {
+  address: string;
+  generation: string | null;
+  /** Creation time (epoch ms): the oldest generation is stable when no rollout says otherwise. */
+  created: number;
+  role: 'selected' | 'clone' | 'canary';
+}
+
+export interface Route {
+  weightBp: BasisPoints;
+  stable: string[];
+  canary: string[];
+  /** A running rollout's retryCanaryOnStable; null: the config's. */
+  retryCanaryOnStable: boolean | null;
+  /** Targets taken out of routing that a rollout is about to remove: drained, then stopped. */
+  draining: string[];
+}
+
+export interface RouteInputs {
+  service: RoutedService;
+  manual: ManualWeight | null;
+  /** The service's latest rollout, terminal or not. */
+  rollout: RolloutState | null;
+  /** null until the watcher wrote a first list (Docker-backed services only). */
+  members: readonly Member[] | null;
+}
+
+export interface Pools {
+  stable: string[];
+  canary: string[];
+  draining: string[];
+}
+
+/** Config and rollout lists keep their order (the balancer breaks ties by it); each id once. */
+const unique = (ids: Iterable<string>): string[] => [...new Set(ids)];
+/** Container addresses have no order of their own: sorted, so every replica lists them alike. */
+const sorted = (ids: Iterable<string>): string[] => unique(ids).sort();
+const without = (ids: readonly string[], gone: readonly string[]): string[] => ids.filter((id) => !gone.includes(id));
+
+export function routeFor(i: RouteInputs): Route {
+  const pools = i.service.docker ? dockerPools(i) : staticPools(i);
+  const r = i.rollout;
+  const active = r !== null && !isTerminal(r.phase);
+  return {
+    weightBp: weightOf(i),
+    ...pools,
+    retryCanaryOnStable: active ? r.policy.retryCanaryOnStable : null,
+  };
+}
+
+function weightOf({ service, manual, rollout }: RouteInputs): BasisPoints {
+  if (rollout !== null && !isTerminal(rollout.phase)) {
+    // Draining the canary, or the canary became the stable pool: nothing goes to a canary pool.
+    return rollout.phase === 'rolling-back' || rollout.phase === 'promoting' ? 0 : rollout.weightBp;
+  }
+  if (manual !== null && manual.after === (rollout?.id ?? null)) return manual.weightBp;
+  // A finished rollout leaves the canary pool empty at weight 0, until someone shifts again.
+  return rollout !== null ? 0 : service.weightBp;
+}
+
+/** Static targets: the config's lists, unless a rollout started under the same lists says otherwise. */
+function staticPools({ service, rollout: r }: RouteInputs): Pools {
+  const fromConfig = { stable: unique(service.stable), canary: unique(service.canary), draining: [] };
+  if (r === null || (r.configHash !== undefined && r.configHash !== service.configHash)) return fromConfig;
+  const stable = unique(r.stableTargets);
+  const canary = unique(r.canaryTargets);
+  switch (r.phase) {
+    case 'starting':
+    case 'progressing':
+    case 'paused':
+      return { stable, canary, draining: [] };
+    case 'rolling-back':
+      return { stable, canary: [], draining: without(canary, stable) };
+    case 'rolled-back':
+    case 'aborted':
+      return { stable, canary: [], draining: [] };
+    case 'promoting':
+      return { stable: canary, canary: [], draining: without(stable, canary) };
+    case 'succeeded':
+      return { stable: canary, canary: [], draining: [] };
+  }
+}
+
+/** Docker-backed: the generations the latest rollout names, over the containers the watcher saw. */
+function dockerPools({ service, rollout, members }: RouteInputs): Pools {
+  const all = members ?? [];
+  const gens = rollout?.docker ? generations(rollout) : inferred(all);
+  const p = pickPools(all, gens);
+  return service.docker?.manageCanary ? p : { ...p, canary: unique(service.canary) };
+}
+
+/**
+ * Which members are routed where for the given generations. Clones carry the stable selector's
+ * labels; only their generation tells them apart. A user-managed canary selector's containers are
+ * the canary when veer did not make them.
+ */
+export function pickPools(all: readonly Member[], gens: Generations): Pools {
+  const of = (gen: string | null, roles: readonly Member['role'][]): string[] =>
+    sorted(all.filter((m) => roles.includes(m.role) && m.generation === gen).map((m) => m.address));
+  const stable = of(gens.stable, ['selected', 'clone']);
+  const draining = gens.hasRetiring ? without(of(gens.retiring, ['selected', 'clone']), stable) : [];
+  const userCanary = of(null, ['canary']);
+  const canary = sorted([...(gens.hasCanary ? of(gens.canary, ['clone']) : []), ...userCanary]);
+  return { stable, canary, draining };
+}
+
+/**
+ * No image rollout on record (none yet, or its record was lost): the oldest running generation is
+ * stable - never "the unlabelled containers" blindly, which after a promotion would route nothing.
+ */
+function inferred(members: readonly Member[]): Generations {
+  const mine = members.filter((m) => m.role !== 'canary');
+  const oldest = mine.reduce<Member | null>((a, m) => (a === null || m.created < a.created ? m : a), null);
+  return { ...generations(null), stable: oldest ? oldest.generation : null };
+}
+
+/** Whether two routes send traffic the same way. */
+export function sameRoute(a: Route, b: Route): boolean {
+  const eq = (x: readonly string[], y: readonly string[]): boolean =>
+    x.length === y.length && x.every((v, k) => v === y[k]);
+  return (
+    a.weightBp === b.weightBp &&
+    a.retryCanaryOnStable === b.retryCanaryOnStable &&
+    eq(a.stable, b.stable) &&
+    eq(a.canary, b.canary) &&
+    eq(a.draining, b.draining)
+  );
+}

@@ -1,0 +1,143 @@
+// Operators' commands, on any replica: check the request against the stored records, write the
+// record (compare-and-set), answer. The leader carries out what the new record owes (duty.ts), so a
+// command posted to a follower never drains, creates or removes anything there.
+import type { RolloutAction, RolloutRequest } from '../api/ports.js';
+import type { KeyedQueue } from '../domain/async.js';
+import type { Clock } from '../domain/clock.js';
+import { ConflictError, NotFoundError, err, ok, type Result } from '../domain/errors.js';
+import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
+import type { ManualWeight } from '../domain/route.js';
+import type { BasisPoints } from '../domain/weight.js';
+import { emptyStats } from '../analysis/judge.js';
+import { toEvent } from './actions.js';
+import type { CanaryFleet } from './canary-fleet.js';
+import { imagePlan } from './image-plan.js';
+import { newRollout } from './machine.js';
+import type { Records } from './records.js';
+import { announce, type Emit, type Transitions } from './transitions.js';
+
+export interface CommandsDeps {
+  clock: Clock;
+  emit: Emit;
+  records: Records;
+  transitions: Transitions;
+  queue: KeyedQueue;
+  policyOf(service: string): RolloutPolicy | undefined;
+  /** The stable targets routed now (what a static-target rollout starts from). */
+  stableNow(service: string): string[];
+  configHash(service: string): string;
+  newId(): string;
+  fleet?: CanaryFleet | undefined;
+  /** After a record changed here: the leader (if this replica leads) carries it out now. */
+  wake(service: string): Promise<void>;
+}
+
+const active = (s: RolloutState | null | undefined): RolloutState | null => (s && !isTerminal(s.phase) ? s : null);
+
+export class RolloutCommands {
+  constructor(private readonly d: CommandsDeps) {}
+
+  /** `policy`: the service's policy with the request's overrides, validated by the API layer. */
+  start(service: string, req: RolloutRequest, policy: RolloutPolicy): Promise<Result<RolloutState>> {
+    return this.d.queue
+      .run(service, async () => {
+        if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
+        // Read now, not from the cache: the store may have lost the record (then this writes version 1).
+        const version = await this.d.records.versionOf(service, 'rollout');
+        const current = active(version > 0 ? this.d.records.rollout(service)?.value : null);
+        if (current)
+          return err(
+            new ConflictError(
+              `service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`,
+              'rollout_in_progress',
+            ),
+          );
+        const docker = await imagePlan(this.d.fleet, service, req);
+        if (!docker.ok) return docker;
+        const state: RolloutState = {
+          ...newRollout(
+            {
+              id: this.d.newId(),
+              service,
+              strategy: policy.strategy,
+              policy,
+              canaryTargets: 'targets' in req.canary ? [...req.canary.targets] : [],
+              stableTargets: this.d.stableNow(service),
+              stats: emptyStats(),
+            },
+            this.d.clock.now(),
+          ),
+          ...(docker.value ? { docker: docker.value } : {}),
+          configHash: this.d.configHash(service),
+        };
+        const put = await this.d.records.write(service, 'rollout', state, version, null);
+        if (!put.ok)
+          return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
+        const what = state.docker
+          ? `${state.docker.count} container(s) of ${state.docker.image}`
+          : state.canaryTargets.join(', ');
+        announce(this.d.emit, state, {
+          kind: 'started',
+          message: `rollout ${state.id} started (${state.strategy}) with canary ${what}`,
+        });
+        return ok(state);
+      })
+      .then(async (r) => (r.ok ? this.settled(service, r.value) : r));
+  }
+
+  act(
+    service: string,
+    action: RolloutAction,
+    opts: { full: boolean; reason: string | null },
+  ): Promise<Result<RolloutState>> {
+    return this.d.queue
+      .run(service, async (): Promise<Result<RolloutState>> => {
+        if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
+        if (!this.d.records.rollout(service))
+          return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
+        return this.d.transitions.apply(service, toEvent(action, opts), null);
+      })
+      .then(async (r) => (r.ok ? this.settled(service, r.value) : r));
+  }
+
+  /**
+   * Sets the canary weight by hand. During a rollout it pauses the rollout at that weight; otherwise
+   * it is recorded as the manual weight - and if a rollout started elsewhere meanwhile, that
+   * rollout is paused at it too, so the shift is never silently lost. Returns whether a rollout was paused.
+   */
+  shift(service: string, weightBp: BasisPoints): Promise<Result<boolean>> {
+    return this.d.queue.run(service, async () => {
+      await this.d.records.read(service, ['rollout']);
+      if (active(this.d.records.rollout(service)?.value)) return this.pause(service, weightBp);
+      const latest = this.d.records.rollout(service)?.value ?? null;
+      const manual: ManualWeight = { weightBp, after: latest?.id ?? null };
+      if (!(await this.writeManual(service, manual)))
+        return err(new ConflictError(`manual weight of ${service} changed concurrently; retry`, 'state_conflict'));
+      await this.d.records.read(service, ['rollout']);
+      const now = this.d.records.rollout(service)?.value ?? null;
+      if (now !== null && now.id !== latest?.id && active(now)) return this.pause(service, weightBp);
+      return ok(false);
+    });
+  }
+
+  /** The latest operator's weight wins: compare-and-set against what the store holds now, twice at most. */
+  private async writeManual(service: string, manual: ManualWeight): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const version = await this.d.records.versionOf(service, 'manual');
+      if ((await this.d.records.write(service, 'manual', manual, version, null)).ok) return true;
+    }
+    return false;
+  }
+
+  private async pause(service: string, weightBp: BasisPoints): Promise<Result<boolean>> {
+    const r = await this.d.transitions.apply(service, { type: 'manual-shift', weightBp }, null);
+    return r.ok ? ok(true) : r;
+  }
+
+  /** This replica leads: carry the new record out before answering (a follower answers at once). */
+  private async settled(service: string, s: RolloutState): Promise<Result<RolloutState>> {
+    await this.d.wake(service);
+    const now = this.d.records.rollout(service)?.value;
+    return ok(now && now.id === s.id ? now : s);
+  }
+}

@@ -1,0 +1,235 @@
+// The leader's loop: only the replica holding the lease (a single veer always holds it) carries out
+// what each rollout's phase owes (duty.ts) - launch the canary, analyse on a timer (tick → judge →
+// transition), retire the losing pool - with its fencing token on every write. It is woken by every
+// change of a rollout record, wherever that change was made, and by its own timers.
+import { KeyedQueue, settledWithin } from '../domain/async.js';
+import type { Clock } from '../domain/clock.js';
+import { errorMessage, type Result } from '../domain/errors.js';
+import type { Logger } from '../domain/log.js';
+import type { RolloutState } from '../domain/rollout.js';
+import { analysisEvent, type MetricsSource } from './analysis-input.js';
+import type { CanaryFleet } from './canary-fleet.js';
+import { dutyOf } from './duty.js';
+import { CanaryLaunches, type CanaryGate } from './launches.js';
+import type { Records } from './records.js';
+import type { Pool, Retirement } from './retirement.js';
+import { announce, type Emit, type Transitions } from './transitions.js';
+
+/** SIGTERM waits this long for background work (drains, removals); the persisted phase covers the rest. */
+const STOP_WAIT_MS = 10_000;
+
+export interface LeaderDeps {
+  clock: Clock;
+  log: Logger;
+  emit: Emit;
+  records: Records;
+  transitions: Transitions;
+  retirement: Retirement;
+  metrics: MetricsSource;
+  queue: KeyedQueue;
+  services: readonly string[];
+  /** false for simulations that drive analyze() themselves. */
+  timers: boolean;
+  fleet?: CanaryFleet | undefined;
+  gate?: CanaryGate | undefined;
+}
+
+export class LeaderLoop {
+  readonly launches: CanaryLaunches;
+  private leading = false;
+  private token: number | null = null;
+  private stopped = false;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** `rolloutId/pool` being retired per service (a retirement runs once). */
+  private readonly retiring = new Map<string, string>();
+  private readonly holdReason = new Map<string, string>();
+  private readonly background = new Set<Promise<void>>();
+
+  constructor(private readonly d: LeaderDeps) {
+    this.launches = new CanaryLaunches(d.fleet, d.gate, {
+      clock: d.clock,
+      acting: () => this.acting(),
+      current: (service) => d.records.rollout(service)?.value ?? null,
+      settle: (service, s, r) => this.settle(service, s, r),
+      track: (p) => this.track(p),
+    });
+  }
+
+  isLeading(): boolean {
+    return this.leading && !this.stopped;
+  }
+
+  tokenNow(): number | null {
+    return this.token;
+  }
+
+  /**
+   * Takes over every rollout from its stored state. `restarted`: this process just started as a
+   * single veer, so `onRestart: rollback` applies (a failover to another replica is not a restart).
+   */
+  async lead(token: number | null, restarted: boolean): Promise<void> {
+    this.token = token;
+    this.leading = true;
+    for (const service of this.d.services) {
+      const s = this.d.records.rollout(service)?.value ?? null;
+      if (s !== null && restarted) await this.interrupted(service, s);
+      await this.wake(service);
+      // Containers an interrupted run left behind (created after the last persisted change).
+      const fleet = this.d.fleet;
+      if (fleet && fleet.refuse(service) === null)
+        this.track(this.d.queue.run(service, async () => void (await fleet.reconcile(service))));
+    }
+  }
+
+  /** The lease is lost: stop acting at once (fenced writes would be refused anyway). */
+  follow(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.token = null;
+    this.clearTimers();
+    // The new leader launches again (idempotent by container name); two launchers would race.
+    this.launches.stopAll();
+    this.d.log.log('warn', 'stopped leading rollouts', { reason });
+  }
+
+  /** Carries out what the service's rollout owes now (no-op on a follower). Never rejects. */
+  wake(service: string): Promise<void> {
+    return this.d.queue
+      .run(service, () => this.carryOut(service))
+      .catch((e: unknown) => this.d.log.log('error', 'rollout work failed', { service, error: errorMessage(e) }));
+  }
+
+  /** One analysis now (the timer calls this; simulations call it with their own clock). */
+  analyze(service: string): Promise<void> {
+    return this.d.queue.run(service, async () => {
+      const s = this.d.records.rollout(service)?.value;
+      if (!s || s.phase !== 'progressing' || !this.acting()) return;
+      const token = this.token;
+      let ev;
+      try {
+        ev = await analysisEvent(s, this.d.metrics, this.d.clock.now());
+      } catch (e) {
+        // No decision without fresh data: hold, and say why (once per outage, not every interval).
+        const why = `holding: metrics unavailable (${errorMessage(e)})`;
+        if (this.holdReason.get(service) !== why) announce(this.d.emit, s, { kind: 'analysis', message: why });
+        this.holdReason.set(service, why);
+        return;
+      }
+      this.holdReason.delete(service);
+      // The lease may have been lost while the metrics were read.
+      if (!this.acting() || this.token !== token || ev === null) return;
+      await this.d.transitions.apply(service, ev, token);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    // A launch stops where it is; the persisted `starting` phase makes the next start reconcile.
+    this.launches.stopAll();
+    await settledWithin(Promise.allSettled([...this.background]), STOP_WAIT_MS);
+  }
+
+  private acting(): boolean {
+    return this.leading && !this.stopped;
+  }
+
+  private async carryOut(service: string): Promise<void> {
+    if (!this.acting()) return;
+    const s = this.d.records.rollout(service)?.value ?? null;
+    const duty = dutyOf(s);
+    if (duty.type !== 'analyse') this.clearTimer(service);
+    // Aborted or replaced meanwhile: stop creating its containers.
+    if (duty.type !== 'launch') void this.launches.stop(service, s ?? undefined);
+    if (s === null) return;
+    switch (duty.type) {
+      case 'launch':
+        // A launch for a rollout replaced meanwhile ends; the one for `s` starts when it has.
+        void this.launches.stop(service, s);
+        if (this.launches.needed(service, s)) this.launches.start(service, s);
+        else await this.d.transitions.apply(service, { type: 'canary-ready' }, this.token);
+        return;
+      case 'analyse':
+        this.schedule(service, s);
+        return;
+      case 'retire':
+        this.retire(s, duty.pool);
+        return;
+      case 'none':
+        return;
+    }
+  }
+
+  private async interrupted(service: string, s: RolloutState): Promise<void> {
+    const active = s.phase === 'starting' || s.phase === 'progressing' || s.phase === 'paused';
+    if (!active || s.policy.onRestart !== 'rollback') return;
+    const reason = `veer restarted during the rollout (onRestart: rollback; it was ${s.phase} at ${s.weightBp / 100}%)`;
+    await this.d.queue.run(service, () =>
+      this.d.transitions.apply(service, { type: 'interrupted', reason }, this.token),
+    );
+  }
+
+  /** Hands a launch's result to the machine, if the rollout is still the one launched and `starting`. */
+  private settle(service: string, s: RolloutState, r: Result<string[], string>): Promise<void> {
+    const token = this.token;
+    return this.d.queue.run(service, async () => {
+      const cur = this.d.records.rollout(service)?.value;
+      // Paused, aborted or replaced meanwhile: a resume launches again (idempotent).
+      if (!cur || cur.id !== s.id || cur.phase !== 'starting') return;
+      const ev = r.ok
+        ? ({ type: 'canary-ready', targets: r.value } as const)
+        : ({ type: 'canary-failed', reason: `canary did not become ready: ${r.error}` } as const);
+      await this.d.transitions.apply(service, ev, token);
+    });
+  }
+
+  private retire(s: RolloutState, pool: Pool): void {
+    const key = `${s.id}/${pool}`;
+    if (this.retiring.get(s.service) === key) return;
+    this.retiring.set(s.service, key);
+    const token = this.token;
+    const run = async (): Promise<void> => {
+      await this.d.retirement.retire(s, pool);
+      if (!this.acting() || this.token !== token) return;
+      await this.d.queue.run(s.service, async () => {
+        const cur = this.d.records.rollout(s.service)?.value;
+        if (cur?.id === s.id && cur.phase === s.phase)
+          await this.d.transitions.apply(s.service, { type: 'drained' }, token);
+      });
+    };
+    this.track(
+      run().finally(() => {
+        if (this.retiring.get(s.service) === key) this.retiring.delete(s.service);
+      }),
+    );
+  }
+
+  private schedule(service: string, s: RolloutState): void {
+    if (!this.d.timers || this.timers.has(service)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(service);
+      this.analyze(service)
+        .catch((e: unknown) => this.d.log.log('error', 'analysis failed', { service, error: errorMessage(e) }))
+        .finally(() => void this.wake(service));
+    }, s.policy.analysisInterval);
+    t.unref();
+    this.timers.set(service, t);
+  }
+
+  private clearTimer(service: string): void {
+    const t = this.timers.get(service);
+    if (t) clearTimeout(t);
+    this.timers.delete(service);
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((e: unknown) => this.d.log.log('error', 'background rollout work failed', { error: String(e) }));
+    this.background.add(q);
+    void q.finally(() => this.background.delete(q));
+  }
+}

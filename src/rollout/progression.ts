@@ -1,0 +1,118 @@
+// How a rollout moves along its steps: advance a step, promote after the last, roll back, and what
+// an analysis verdict does to the current step. Pure; the machine (machine.ts) decides which of
+// these an event may trigger in which phase.
+import { assertNever } from '../domain/errors.js';
+import type { RolloutPolicy, RolloutState, SequentialStats, Verdict } from '../domain/rollout.js';
+import { MAX_BP } from '../domain/weight.js';
+import type { Effect, Transition } from './machine.js';
+
+export const pctOf = (bp: number): number => bp / 100;
+export const stepBp = (policy: RolloutPolicy, i: number): number => Math.round((policy.steps[i] as number) * 100);
+
+export function ok(state: RolloutState, effects: Effect[]): Transition {
+  return { ok: true, state, effects };
+}
+
+export function invalid(s: RolloutState, action: string): Transition {
+  return {
+    ok: false,
+    code: 'invalid_phase',
+    message: `cannot ${action} rollout ${s.id} of ${s.service}: phase is ${s.phase}`,
+  };
+}
+
+export function rollback(s: RolloutState, now: number, reason: string, outcome: 'rolled-back' | 'aborted'): Transition {
+  const next: RolloutState = {
+    ...s,
+    phase: 'rolling-back',
+    weightBp: 0,
+    reason,
+    rollbackOutcome: outcome,
+    resumeTo: null,
+    updatedAt: now,
+  };
+  return ok(next, [{ type: 'emit', kind: 'rolling-back', message: reason, data: { verdict: s.lastVerdict } }]);
+}
+
+export function promote(s: RolloutState, now: number, reason: string): Transition {
+  const next: RolloutState = { ...s, phase: 'promoting', weightBp: MAX_BP, reason, resumeTo: null, updatedAt: now };
+  return ok(next, [{ type: 'emit', kind: 'promoting', message: reason }]);
+}
+
+/** Moves to the next step (canary) or the switch (blue-green), or promotes after the last one. */
+export function advance(s: RolloutState, now: number, why: string): Transition {
+  const last = s.strategy === 'canary' ? s.policy.steps.length - 1 : 1;
+  if (s.step >= last) return promote(s, now, why);
+  const step = s.step + 1;
+  const weightBp = s.strategy === 'canary' ? stepBp(s.policy, step) : MAX_BP;
+  const next: RolloutState = {
+    ...s,
+    phase: 'progressing',
+    step,
+    weightBp,
+    stepStartedAt: now,
+    failures: 0,
+    reason: null,
+    resumeTo: null,
+    updatedAt: now,
+  };
+  const message =
+    s.strategy === 'canary'
+      ? `step ${step + 1}/${last + 1}: canary weight ${pctOf(weightBp)}% (${why})`
+      : `switched all traffic to the new pool (${why}); rollback window ${s.policy.rollbackWindow / 1000}s`;
+  return ok(next, [{ type: 'emit', kind: 'step', message }]);
+}
+
+/** How long the current step must last before a passing analysis may advance it. */
+function stepDuration(s: RolloutState): number {
+  return s.strategy === 'blue-green' && s.step === 1 ? s.policy.rollbackWindow : s.policy.stepInterval;
+}
+
+export function onAnalysis(
+  s: RolloutState,
+  verdict: Verdict,
+  stats: SequentialStats,
+  until: number,
+  now: number,
+): Transition {
+  const base: RolloutState = { ...s, lastVerdict: verdict, stats, lastAnalysisAt: until, updatedAt: now };
+  const note: Effect = {
+    type: 'emit',
+    kind: 'analysis',
+    message: `${verdict.result}: ${verdict.reason}`,
+    data: { verdict },
+  };
+  switch (verdict.result) {
+    case 'fail': {
+      const failures = s.failures + 1;
+      // Blue-green after the switch: every user is on the new pool, so one failed analysis in the
+      // rollback window switches back at once.
+      const switched = s.strategy === 'blue-green' && s.step === 1;
+      if (verdict.failFast || switched || failures >= s.policy.failureLimit) {
+        const why = verdict.failFast
+          ? 'overwhelming evidence'
+          : switched
+            ? 'failed in the blue-green rollback window'
+            : `${failures} failed analyses in a row`;
+        return rollback({ ...base, failures }, now, `rolled back (${why}): ${verdict.reason}`, 'rolled-back');
+      }
+      return ok({ ...base, failures }, [note]);
+    }
+    case 'pass': {
+      const passed = { ...base, failures: 0 };
+      if (now - s.stepStartedAt >= stepDuration(s)) return advance(passed, now, 'analysis passed');
+      return ok(passed, [note]);
+    }
+    case 'inconclusive': {
+      if (now - s.stepStartedAt < s.policy.progressDeadline) return ok(base, [note]);
+      const deadline = `progress deadline (${s.policy.progressDeadline / 1000}s)`;
+      const reason = `${deadline} passed without a decision: ${verdict.reason}`;
+      if (s.policy.onDeadline === 'rollback') return rollback(base, now, reason, 'rolled-back');
+      return ok({ ...base, phase: 'paused', resumeTo: 'progressing', reason }, [
+        { type: 'emit', kind: 'paused', message: reason, data: { verdict } },
+      ]);
+    }
+    default:
+      return assertNever(verdict.result, 'verdict');
+  }
+}

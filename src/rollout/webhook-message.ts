@@ -1,0 +1,55 @@
+// What a webhook sends and how its answer is read: the JSON payload of an event, the request
+// headers, Retry-After, and the redacted form of a URL that may carry a secret.
+import type { EventKind, RolloutEvent } from '../domain/rollout.js';
+
+export interface WebhookPayload {
+  event: EventKind;
+  service: string;
+  rolloutId: string | null;
+  phase: string | null;
+  weight: number | null;
+  message: string;
+  at: string;
+  seq: number;
+  data: Record<string, unknown>;
+}
+
+export function webhookPayload(e: RolloutEvent): WebhookPayload {
+  return {
+    event: e.kind,
+    service: e.service,
+    rolloutId: e.rolloutId,
+    phase: e.phase,
+    weight: e.weight,
+    message: e.message,
+    at: e.at,
+    seq: e.seq,
+    data: e.data ?? {},
+  };
+}
+
+/** The hook's own headers, except a Content-Type of its own: the body is always JSON. */
+export function requestHeaders(own: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(own)) if (k.toLowerCase() !== 'content-type') out[k] = v;
+  out['content-type'] = 'application/json';
+  return out;
+}
+
+/** Retry-After as delay-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (value === null || value.trim() === '') return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** Webhook URLs often carry a secret in the path or query (Slack, Discord): log only the origin. */
+export function redact(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid url)';
+  }
+}

@@ -1,0 +1,85 @@
+// The admin API and the data plane's listener. The data plane registers its closer last, so it is
+// the first thing closed: in-flight requests finish while everything behind it still runs.
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../api/app.js';
+import type { ReadyState } from '../api/ports.js';
+import type { ClusterMembership } from '../cluster.js';
+import type { DataPlane } from '../dataplane/dataplane.js';
+import type { DockerStack } from '../docker/stack.js';
+import { gauges } from '../gauges.js';
+import { renderPrometheus } from '../metrics/prometheus.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import type { RolloutController } from '../rollout/controller.js';
+import { ServiceDesk } from '../rollout/desk.js';
+import type { EventLog } from '../rollout/events.js';
+import { SelfAddresses } from '../self-address.js';
+import type { RedisStore } from '../store/redis.js';
+import { VERSION } from '../version.js';
+import type { Base, RunningVeer } from './base.js';
+import { pruner } from './docker.js';
+import type { Emit } from './events.js';
+
+export interface Running {
+  plane: DataPlane;
+  metrics: MetricsRegistry;
+  controller: RolloutController;
+  events: EventLog;
+  store: RedisStore | null;
+  cluster: ClusterMembership | null;
+  docker: DockerStack | null;
+  emit: Emit;
+}
+
+/** The admin API and the data plane's listener; the data plane is the first thing closed. */
+export async function listen(b: Base, r: Running): Promise<RunningVeer> {
+  const { config, clock, log, self } = b;
+  let listening = false;
+  const selfAddresses = new SelfAddresses(config);
+  const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit);
+  const storeState = (): 'ok' | 'degraded' => (r.store === null || r.store.status() === 'up' ? 'ok' : 'degraded');
+  const app = buildApp(
+    {
+      services: desk,
+      rollouts: r.controller,
+      events: r.events,
+      metricsText: () => renderPrometheus(r.metrics, gauges(r.plane, r.controller)),
+      readiness: (): ReadyState => ({
+        ready: listening,
+        checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
+      }),
+      cluster: () =>
+        r.cluster?.view() ?? {
+          self,
+          leader: self,
+          replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }],
+        },
+      prune: pruner(b, r.docker),
+      isSelf: selfAddresses.isSelf,
+      token: config.admin.token,
+      version: VERSION,
+    },
+    { logger: log },
+  );
+  b.closers.add('admin api', () => app.close());
+  await app.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
+  // Health-checked targets start pending (no traffic): give their first probes a moment so the
+  // first requests are not answered 503 while a healthy pool is being confirmed.
+  await r.plane.settleHealth();
+  const data = await r.plane.listen();
+  b.closers.add('data plane', async () => {
+    listening = false;
+    const closed = await r.plane.close(config.proxy.timeouts.shutdown);
+    log.log(closed.drained ? 'info' : 'warn', 'data plane closed', closed);
+  });
+  listening = true;
+  const admin = app.server.address() as AddressInfo;
+  selfAddresses.bound({ 'data-plane': data, admin });
+  await r.cluster?.start(`http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`);
+  log.log('info', 'veer started', {
+    version: VERSION,
+    listen: `${data.address}:${data.port}`,
+    admin: `${admin.address}:${admin.port}`,
+    services: r.plane.serviceNames(),
+  });
+  return { data, admin, plane: r.plane, close: () => b.closers.closeAll(log) };
+}

@@ -1,0 +1,52 @@
+// The rollout controller, wired to the records, the metrics it judges and the Docker fleet.
+import { randomUUID } from 'node:crypto';
+import type { DataPlane } from '../dataplane/dataplane.js';
+import { MergedMetricsSource } from '../metrics/merged-source.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import type { DockerStack } from '../docker/stack.js';
+import { RolloutController } from '../rollout/controller.js';
+import { configHash } from '../rollout/routed-service.js';
+import type { RedisStore } from '../store/redis.js';
+import type { Base } from './base.js';
+import type { Emit } from './events.js';
+import type { buildRouting } from './routing.js';
+
+export interface ControllerParts {
+  routing: Awaited<ReturnType<typeof buildRouting>>;
+  redis: RedisStore | null;
+  metrics: MetricsRegistry;
+  plane: DataPlane;
+  emit: Emit;
+  docker: DockerStack | null;
+}
+
+export function buildController(b: Base, p: ControllerParts): RolloutController {
+  const { config } = b;
+  const policies = new Map(config.services.map((s) => [s.name, s.rollout]));
+  const hashes = new Map(config.services.map((s) => [s.name, configHash(s)]));
+  const prefix = config.state.prefix;
+  const controller = new RolloutController({
+    clock: b.clock,
+    log: b.log,
+    records: p.routing.records,
+    services: p.routing.names,
+    // With several replicas the judge reads the exact sum of every replica's windows from Redis.
+    metrics: p.redis
+      ? new MergedMetricsSource({ redis: p.redis.raw(), prefix })
+      : { totals: async (service, pool, from, to) => p.metrics.pool(service, pool).totals(from, to) },
+    emit: p.emit,
+    policyOf: (service) => policies.get(service),
+    configHash: (service) => hashes.get(service) ?? '',
+    routeOf: (service) => p.routing.projector.route(service),
+    acks: p.routing.acks,
+    newId: () => randomUUID(),
+    ...(p.redis ? { feed: p.redis } : {}),
+    ...(p.docker ? { fleet: p.docker.fleet } : {}),
+    gate: {
+      checks: (service) => p.plane.serviceConfig(service)?.healthCheck?.enabled === true,
+      wait: (service, ids, deadline, signal) => p.plane.awaitHealthy(service, 'canary', ids, deadline, signal),
+    },
+  });
+  b.closers.add('rollouts', () => controller.stop());
+  return controller;
+}
