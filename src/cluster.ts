@@ -18,13 +18,17 @@ export interface ClusterDeps {
   clock: Clock;
   log: Logger;
   metrics: MetricsRegistry;
-  /** Told when this replica wins or loses the lease. */
-  controller: { lead(token: number): Promise<void>; follow(reason: string): void };
   version: string;
 }
 
 /** The registry is read this often for /v1/cluster (answers stay synchronous and cheap). */
 const VIEW_REFRESH_MS = 1000;
+
+/** Told when this replica wins or loses the lease. */
+export interface Leadership {
+  lead(token: number): Promise<void>;
+  follow(reason: string): void;
+}
 
 export class ClusterMembership {
   private readonly flusher: MetricsFlusher;
@@ -46,16 +50,19 @@ export class ClusterMembership {
       log: d.log,
     });
     this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, clock: d.clock, log: d.log });
-    this.lease.onAcquire((token) => d.controller.lead(token));
-    this.lease.onLose((reason) => {
-      // The cached leader id may still be ours: forget it, so a woken stale leader never names itself.
-      if (this.leaderId === d.self) this.leaderId = null;
-      d.controller.follow(`lease ${reason}`);
-    });
   }
 
-  /** Starts flushing and competing for the lease; the registry starts once the admin address is known. */
-  async start(adminUrl: string): Promise<void> {
+  /**
+   * Starts flushing and competing for the lease, which then drives `rollouts`; the registry starts
+   * here, once the admin address is known.
+   */
+  async start(adminUrl: string, rollouts: Leadership): Promise<void> {
+    this.lease.onAcquire((token) => rollouts.lead(token));
+    this.lease.onLose((reason) => {
+      // The cached leader id may still be ours: forget it, so a woken stale leader never names itself.
+      if (this.leaderId === this.d.self) this.leaderId = null;
+      rollouts.follow(`lease ${reason}`);
+    });
     this.flusher.start();
     this.registry = new ReplicaRegistry(this.d.redis.raw(), {
       prefix: this.d.prefix,

@@ -53,29 +53,26 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
   plane.configure(config.services);
   const { events, emit } = await buildEvents(b, redis);
-  let cluster: ClusterMembership | null = null;
-  const live = (): Promise<string[]> => (cluster ? cluster.liveIds() : Promise.resolve([self]));
+  const cluster = redis
+    ? new ClusterMembership({
+        redis,
+        prefix: config.state.prefix,
+        self,
+        leaseTtlMs: config.state.leaseTtl,
+        clock,
+        log,
+        metrics,
+        version: VERSION,
+      })
+    : null;
+  if (cluster) b.closers.add('cluster', () => cluster.stop());
+  const live = cluster ? () => cluster.liveIds() : async () => [self];
   const routing = await buildRouting(b, store, redis, plane, live);
   const docker = buildDocker(b, routing.records);
   const controller = buildController(b, { routing, redis, metrics, plane, emit, docker });
-  if (redis) {
-    cluster = new ClusterMembership({
-      redis,
-      prefix: config.state.prefix,
-      self,
-      leaseTtlMs: config.state.leaseTtl,
-      clock,
-      log,
-      metrics,
-      controller,
-      version: VERSION,
-    });
-    controller.startFollowing();
-    const c = cluster;
-    b.closers.add('cluster', () => c.stop());
-  } else {
-    await controller.restore();
-  }
+  // Several replicas: the lease (started once the admin API listens) decides who leads.
+  if (cluster) controller.startFollowing();
+  else await controller.restore();
   // After the rollouts are loaded: the watcher records membership only while this replica leads.
   if (docker && DockerStack.needed(config)) {
     await docker.watch({

@@ -74,7 +74,8 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   listening = true;
   const admin = app.server.address() as AddressInfo;
   selfAddresses.bound({ 'data-plane': data, admin });
-  await r.cluster?.start(`http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`);
+  const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
+  await r.cluster?.start(`http://${host}:${admin.port}`, r.controller);
   log.log('info', 'veer started', {
     version: VERSION,
     listen: `${data.address}:${data.port}`,
