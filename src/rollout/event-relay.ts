@@ -5,6 +5,7 @@
 // misses events (the rollout state itself is re-read from the store, not from events).
 import type { Logger } from '../domain/log.js';
 import type { RolloutEvent } from '../domain/rollout.js';
+import { settledWithin } from '../domain/async.js';
 import { eventsChannel } from '../store/keys.js';
 import type { EventLog } from './events.js';
 
@@ -76,6 +77,9 @@ export class EventRelay {
     const sub = this.sub;
     this.sub = null;
     if (sub)
-      await Promise.race([sub.quit().catch(() => sub.disconnect()), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await settledWithin(
+        sub.quit().catch(() => sub.disconnect()),
+        1000,
+      );
   }
 }

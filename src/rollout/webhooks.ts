@@ -3,6 +3,7 @@
 // lane, delivered in order, so "started" never arrives after "succeeded" and a slow hook does not
 // delay the others. Lanes are bounded: under a dead endpoint, new events are dropped and counted
 // rather than growing memory without limit.
+import { settledWithin } from '../domain/async.js';
 import { errorMessage } from '../domain/errors.js';
 import type { WebhookConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../domain/clock.js';
@@ -116,12 +117,7 @@ export class WebhookNotifier {
   async close(): Promise<void> {
     this.closing = true;
     const idle = (): Promise<unknown> => Promise.allSettled(this.lanes.map((l) => l.running ?? Promise.resolve()));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((r) => {
-      timer = setTimeout(r, this.closeTimeoutMs);
-    });
-    await Promise.race([idle(), deadline]);
-    clearTimeout(timer);
+    await settledWithin(idle(), this.closeTimeoutMs);
     this.shutdown.abort();
     await idle();
   }
