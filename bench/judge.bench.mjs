@@ -77,7 +77,7 @@ async function simulate(sc, rand) {
     timers: false,
   });
   await c.restore();
-  await c.start('svc', { canary: { targets: ['c:1'] }, rollout: {} });
+  await c.start('svc', { canary: { targets: ['c:1'] }, rollout: {} }, policy);
   let burstLeft = 0;
   for (let t = 0; t < MAX_SIM_MS; t += 1000) {
     if (sc.burst && burstLeft === 0 && rand() < 0.01) burstLeft = 5;
