@@ -28,11 +28,13 @@ section "1/6 system packages"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v dockerd >/dev/null || missing+=(docker.io)
+# The compose end-to-end test drives Debian's docker-compose (v1), as veer's users run it.
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 if ((${#missing[@]} > 0)); then
   echo "installing: ${missing[*]}"
   apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 else
-  echo "redis-server and dockerd present"
+  echo "redis-server, dockerd and docker-compose present"
 fi
 # nginx is only the benchmark's baseline: nice to have, never a reason to fail.
 if ! command -v nginx >/dev/null; then

@@ -2,7 +2,7 @@
 // watcher (pools.ts) feeds it the engines' current containers and the service's generations; the
 // same rules decide what garbage collection may remove (orphans.ts), so routing and GC never disagree.
 import { generations, type Generations } from '../domain/generation.js';
-import type { RolloutState } from '../domain/rollout.js';
+import { isTerminal, type RolloutState } from '../domain/rollout.js';
 import { pickPools, type Member } from '../domain/route.js';
 import type { ContainerView } from './port.js';
 import { LABEL } from './port.js';
@@ -126,6 +126,10 @@ export function members(
  * (no image rollout yet, or its record lost: a memory store restarted, a state file deleted) the
  * running containers do: the generation of the oldest one is stable. Never "the unlabelled ones"
  * blindly - after a promotion that would route nothing and garbage-collect the live pool.
+ *
+ * Once the rollout is over and none of its stable generation runs any more (compose recreated the
+ * containers without veer's label, `down` + `up`), the newest generation the user started since is
+ * stable: that is what routing sends traffic to, and what the next rollout clones and replaces.
  */
 export function serviceGenerations(
   latest: RolloutState | null,
@@ -133,8 +137,14 @@ export function serviceGenerations(
   svc: DockerService,
   owner: string,
 ): Generations {
-  if (latest?.docker) return generations(latest);
   const mine = containers.filter((c) => c.running && (matchesSelector(c, svc.stable) || ownedBy(c, svc.name, owner)));
+  if (latest?.docker) {
+    const g = generations(latest);
+    if (!isTerminal(latest.phase) || mine.some((c) => generationOf(c) === g.stable)) return g;
+    const since = mine.filter((c) => c.created > latest.startedAt);
+    const newest = since.reduce<ContainerView | null>((a, c) => (a === null || c.created > a.created ? c : a), null);
+    return newest ? { ...g, stable: generationOf(newest) } : g;
+  }
   const oldest = mine.reduce<ContainerView | null>((a, c) => (a === null || c.created < a.created ? c : a), null);
   return { ...generations(null), stable: oldest ? generationOf(oldest) : null };
 }

@@ -38,6 +38,11 @@ export interface Member {
   /** Creation time (epoch ms): the oldest generation is stable when no rollout says otherwise. */
   created: number;
   role: 'selected' | 'clone' | 'canary';
+  /**
+   * Its engine does not answer: this is the last known membership, kept (and routed like any other)
+   * until the engine answers again. Status and metrics report it; routing ignores it. Absent: false.
+   */
+  stale?: boolean;
 }
 
 export interface Route {
@@ -118,24 +123,55 @@ function staticPools({ service, rollout: r }: RouteInputs): Pools {
 /** Docker-backed: the generations the latest rollout names, over the containers the watcher saw. */
 function dockerPools({ service, rollout, members }: RouteInputs): Pools {
   const all = members ?? [];
-  const gens = rollout?.docker ? generations(rollout) : inferred(all);
-  const p = pickPools(all, gens);
+  const p = rollout?.docker
+    ? pickPools(all, generations(rollout), { rolloutId: rollout.id, startedAt: rollout.startedAt })
+    : pickPools(all, inferred(all));
   return service.docker?.manageCanary ? p : { ...p, canary: unique(service.canary) };
+}
+
+/** The latest image rollout: what is newer than it was started by someone else. */
+export interface RolloutMark {
+  rolloutId: string;
+  /** When the rollout started (epoch ms). */
+  startedAt: number;
 }
 
 /**
  * Which members are routed where for the given generations. Clones carry the stable selector's
  * labels; only their generation tells them apart. A user-managed canary selector's containers are
  * the canary when veer did not make them.
+ *
+ * With `mark` (an image rollout is on record), containers the selector finds that were created after
+ * that rollout started and that it does not claim are stable too: they are what the user started
+ * since (compose `up -d` with the new image, `down` + `up`, `scale`, `docker run`), and compose
+ * recreates containers without veer's generation label. Older containers of other generations are
+ * leftovers and get no traffic. (Creation times are the engine's clock; the rollout's start is
+ * veer's. A skew of seconds matters only for containers created within seconds of a rollout start.)
  */
-export function pickPools(all: readonly Member[], gens: Generations): Pools {
-  const of = (gen: string | null, roles: readonly Member['role'][]): string[] =>
-    sorted(all.filter((m) => roles.includes(m.role) && m.generation === gen).map((m) => m.address));
-  const stable = of(gens.stable, ['selected', 'clone']);
-  const draining = gens.hasRetiring ? without(of(gens.retiring, ['selected', 'clone']), stable) : [];
-  const userCanary = of(null, ['canary']);
-  const canary = sorted([...(gens.hasCanary ? of(gens.canary, ['clone']) : []), ...userCanary]);
-  return { stable, canary, draining };
+export function pickPools(all: readonly Member[], gens: Generations, mark?: RolloutMark): Pools {
+  const stable: string[] = [];
+  const canary: string[] = [];
+  const draining: string[] = [];
+  for (const m of all) {
+    const pool = poolOf(m, gens, mark);
+    if (pool === 'stable') stable.push(m.address);
+    else if (pool === 'canary') canary.push(m.address);
+    else if (pool === 'draining') draining.push(m.address);
+  }
+  const s = sorted(stable);
+  return { stable: s, canary: sorted(canary), draining: without(sorted(draining), s) };
+}
+
+function poolOf(m: Member, gens: Generations, mark: RolloutMark | undefined): 'stable' | 'canary' | 'draining' | null {
+  if (m.role === 'canary') return m.generation === null ? 'canary' : null;
+  if (gens.hasCanary && m.role === 'clone' && m.generation === gens.canary) return 'canary';
+  const newer = mark !== undefined && m.created > mark.startedAt;
+  // The generation being removed is what existed before the rollout (or the rollout's own clones on
+  // a rollback); a container of the same (unlabelled) generation started since is the user's.
+  if (gens.hasRetiring && m.generation === gens.retiring && !(newer && m.generation !== mark?.rolloutId))
+    return 'draining';
+  if (m.generation === gens.stable) return 'stable';
+  return newer && m.generation !== mark?.rolloutId ? 'stable' : null;
 }
 
 /**

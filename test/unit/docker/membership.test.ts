@@ -187,3 +187,28 @@ describe('serviceGenerations without a rollout record', () => {
     expect(serviceGenerations(latest, [c({ labels: own('r1'), created: 1 })], WEB, 'veer').stable).toBe('r3');
   });
 });
+
+describe('serviceGenerations after compose recreated the promoted containers', () => {
+  const promoted = (phase: string) =>
+    ({
+      phase,
+      id: 'r1',
+      startedAt: 1_000,
+      docker: { image: 'app:2', env: [], count: 2, stableGeneration: null },
+    }) as never;
+
+  it('none of the promoted generation runs: the newest generation started since is stable (cloned next)', () => {
+    const recreated = [c({ created: 500 }), c({ created: 9_000 }), c({ created: 9_100 })];
+    expect(serviceGenerations(promoted('succeeded'), recreated, WEB, 'veer').stable).toBeNull();
+    const relabelled = [c({ labels: own('r0'), created: 500 }), c({ labels: { app: 'web', v: '3' }, created: 9_000 })];
+    expect(serviceGenerations(promoted('succeeded'), relabelled, WEB, 'veer').stable).toBeNull();
+  });
+
+  it('while the promoted generation still runs, or the rollout is not over, the record decides', () => {
+    const mixed = [c({ labels: own('r1'), created: 2_000 }), c({ created: 9_000 })];
+    expect(serviceGenerations(promoted('succeeded'), mixed, WEB, 'veer').stable).toBe('r1');
+    expect(serviceGenerations(promoted('promoting'), [c({ created: 9_000 })], WEB, 'veer').stable).toBe('r1');
+    // Nothing newer than the rollout: the record's generation stays (nothing to clone is said by the fleet).
+    expect(serviceGenerations(promoted('succeeded'), [c({ created: 500 })], WEB, 'veer').stable).toBe('r1');
+  });
+});

@@ -88,10 +88,11 @@ const B = '172.18.0.2:80';
 const C = '172.18.0.3:80';
 const D = '172.18.0.4:80';
 const U = '172.18.0.9:80';
+// The originals predate the rollout (which starts at T0); its clones were made after.
 const MEMBERS: Member[] = [
   member(U, 'canary', null, T0 - 10),
-  member(A, 'selected', null, T0 + 1),
-  member(B, 'clone', 'g1', T0 + 2),
+  member(A, 'selected', null, T0 - 3),
+  member(B, 'clone', 'g1', T0 - 2),
   member(C, 'clone', 'r2', T0 + 3),
   member(D, 'selected', 'r2', T0 + 4),
 ];
@@ -449,5 +450,50 @@ describe('sameRoute', () => {
   it('routes computed from the same inputs are the same', () => {
     const inputs = { service: dockerService(true), manual: null, rollout: imageRollout('promoting'), members: MEMBERS };
     expect(sameRoute(routeFor(inputs), routeFor({ ...inputs, members: [...MEMBERS].reverse() }))).toBe(true);
+  });
+});
+
+describe('routeFor: containers users start after an image rollout (compose up -d, down + up, docker run)', () => {
+  // E and F: unlabelled containers the selector finds, created after the rollout r2 started at T0.
+  const E = '172.18.0.5:80';
+  const F = '172.18.0.6:80';
+  const pools = (phase: Phase, members: Member[]) => {
+    const r = routeFor({ service: dockerService(true), manual: null, rollout: imageRollout(phase), members });
+    return { stable: r.stable, canary: r.canary, draining: r.draining };
+  };
+
+  it('after a promotion, compose recreated every container without veer labels: they are the stable pool', () => {
+    const recreated = [member(E, 'selected', null, T0 + 600_000), member(F, 'selected', null, T0 + 600_001)];
+    expect(pools('succeeded', recreated)).toEqual({ stable: [E, F], canary: [], draining: [] });
+  });
+
+  it('an older leftover of another generation gets no traffic; a newer one joins the promoted clones', () => {
+    const members = [
+      member(A, 'selected', null, T0 - 3),
+      member(C, 'clone', 'r2', T0 + 3),
+      member(E, 'selected', null, T0 + 9),
+    ];
+    expect(pools('succeeded', members)).toEqual({ stable: [C, E], canary: [], draining: [] });
+  });
+
+  it("during a rollout a container the user starts joins stable, never the rollout's canary", () => {
+    const members = [...MEMBERS.filter((m) => m.address !== D), member(E, 'selected', null, T0 + 9)];
+    expect(pools('progressing', members)).toEqual({ stable: [B, E], canary: [C, U], draining: [] });
+  });
+
+  it('while promoting, the old generation drains but an unlabelled container started since stays', () => {
+    const rollout = imageRollout('promoting', { docker: docker(null) });
+    const members = [
+      member(A, 'selected', null, T0 - 3),
+      member(C, 'clone', 'r2', T0 + 3),
+      member(E, 'selected', null, T0 + 9),
+    ];
+    const r = routeFor({ service: dockerService(true), manual: null, rollout, members });
+    expect({ stable: r.stable, draining: r.draining }).toEqual({ stable: [C, E], draining: [A] });
+  });
+
+  it("on a rollback the rollout's own clones drain although they are newer than its start", () => {
+    const members = [member(B, 'clone', 'g1', T0 - 2), member(C, 'clone', 'r2', T0 + 3)];
+    expect(pools('rolling-back', members)).toEqual({ stable: [B], canary: [], draining: [C] });
   });
 });
