@@ -6,6 +6,7 @@ import type { Phase } from './domain/rollout.js';
 import { bpToPercent } from './domain/weight.js';
 import type { ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
 import type { RolloutController } from './rollout/controller.js';
+import type { MembershipView } from './rollout/desk.js';
 
 const PHASES: readonly Phase[] = [
   'starting',
@@ -18,8 +19,12 @@ const PHASES: readonly Phase[] = [
   'aborted',
 ];
 
-export function gauges(plane: DataPlane, rollouts: Pick<RolloutController, 'status'>): GaugeFamily[] {
-  return [...routingGauges(plane), ...rolloutGauges(plane, rollouts), ...answerGauges(plane)];
+export function gauges(
+  plane: DataPlane,
+  rollouts: Pick<RolloutController, 'status'>,
+  membership: MembershipView,
+): GaugeFamily[] {
+  return [...routingGauges(plane, membership), ...rolloutGauges(plane, rollouts), ...answerGauges(plane)];
 }
 
 const family = (name: string, help: string, type: GaugeFamily['type'] = 'gauge'): GaugeFamily => ({
@@ -30,21 +35,27 @@ const family = (name: string, help: string, type: GaugeFamily['type'] = 'gauge')
 });
 
 /** Weight and per-target state, as the data plane routes now. */
-function routingGauges(plane: DataPlane): GaugeFamily[] {
+function routingGauges(plane: DataPlane, membership: MembershipView): GaugeFamily[] {
   const weight = family('veer_canary_weight_percent', 'Share of traffic routed to the canary pool.');
   const healthy = family('veer_target_healthy', '1 when the target is healthy and not ejected.');
+  const stale = family(
+    'veer_target_stale',
+    '1 when the target is a Docker container whose engine does not answer: routed on its last known membership.',
+  );
   const outstanding = family('veer_target_outstanding_requests', 'Requests in flight to the target.');
   for (const name of plane.serviceNames()) {
     weight.samples.push({ labels: { service: name }, value: bpToPercent(plane.weight(name) ?? 0) });
+    const staleIds = membership.staleTargets(name);
     for (const pool of POOL_NAMES) {
       for (const t of plane.targets(name, pool)) {
         const labels = { service: name, pool, target: t.id };
         healthy.samples.push({ labels, value: t.healthy && !t.ejected ? 1 : 0 });
+        stale.samples.push({ labels, value: staleIds.has(t.id) ? 1 : 0 });
         outstanding.samples.push({ labels, value: t.outstanding });
       }
     }
   }
-  return [weight, healthy, outstanding];
+  return [weight, healthy, stale, outstanding];
 }
 
 /** Each service's latest rollout: phase, step and last verdict. */

@@ -82,5 +82,6 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   }
   const gc = config.docker.gc && docker ? collectGarbage(docker, controller, log) : null;
   if (gc) b.closers.add('garbage collection', async () => gc.cancel());
-  return listen(b, { plane, metrics, controller, events, store: redis, cluster, docker, emit });
+  const records = routing.records;
+  return listen(b, { plane, metrics, controller, events, store: redis, cluster, docker, emit, records });
 }

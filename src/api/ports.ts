@@ -7,6 +7,11 @@ export interface TargetStatus {
   health: 'unchecked' | 'pending' | 'healthy' | 'unhealthy';
   ejected: boolean;
   outstanding: number;
+  /**
+   * A Docker container whose engine does not answer: routed on its last known membership. Always
+   * set by this version (older servers, which the CLI may talk to, answer without it).
+   */
+  stale?: boolean;
 }
 export interface PoolStatus {
   targets: TargetStatus[];

@@ -2,12 +2,15 @@
 // engine, follows the engines' event streams (start, die, health_status, …), re-lists after a
 // reconnect (events may have been missed) and on a slow timer as a backstop, and records a service's
 // serving containers only when they changed. The record is an input of routing, never routing
-// itself: which generation is stable or canary is the projection's call. An engine that is down
-// contributes no containers until it answers again; the other engines' keep serving.
+// itself: which generation is stable or canary is the projection's call. An engine that does not
+// answer never empties a pool: its containers keep their last known membership, marked stale
+// (engine-state.ts), while health checks and outlier ejection protect traffic, and are reconciled
+// by the first listing that succeeds again.
 import { KeyedQueue, withTimeout } from '../domain/async.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { Member } from '../domain/route.js';
+import { EngineStates, withStale } from './engine-state.js';
 import { matchesSelector, observe, type DockerService } from './membership.js';
 import { LABEL, type ContainerDriver, type ContainerView, type EngineEvent } from './port.js';
 
@@ -29,8 +32,7 @@ export interface PoolsDeps {
 }
 
 export class DockerPools {
-  private readonly cache = new Map<string, Map<string, ContainerView>>();
-  private readonly down = new Map<string, string>();
+  private readonly engines: EngineStates;
   private readonly problems = new Map<string, string>();
   private readonly queue = new KeyedQueue();
   private readonly stops: Array<() => void> = [];
@@ -40,7 +42,7 @@ export class DockerPools {
   private stopped = false;
 
   constructor(private readonly d: PoolsDeps) {
-    for (const e of d.engines) this.cache.set(e.endpoint, new Map());
+    this.engines = new EngineStates(d.engines.map((e) => e.endpoint));
   }
 
   /** First listing (an engine that does not answer starts out down), then events and timers. */
@@ -61,13 +63,6 @@ export class DockerPools {
     this.stopped = true;
     for (const s of this.stops.splice(0)) s();
     for (const t of this.timers.splice(0)) clearInterval(t);
-  }
-
-  /** Running containers of up engines that some service's selector or veer's own labels claim. */
-  containers(): ContainerView[] {
-    const out: ContainerView[] = [];
-    for (const [endpoint, byId] of this.cache) if (!this.down.has(endpoint)) out.push(...byId.values());
-    return out;
   }
 
   /** Recomputes every service's pools and writes the ones that changed (coalesced). */
@@ -95,10 +90,16 @@ export class DockerPools {
     if (this.stopped || !this.d.leading()) return;
     const hostOf = (endpoint: string): string =>
       this.d.engines.find((e) => e.endpoint === endpoint)?.publishedHost ?? '127.0.0.1';
-    const seen = observe(svc, this.containers(), this.d.owner, hostOf);
-    if (JSON.stringify(seen.members) !== JSON.stringify(this.d.membership.current(svc.name))) {
-      await this.d.membership.record(svc.name, seen.members);
-      this.d.log.log('info', 'docker membership changed', { service: svc.name, serving: seen.members.length });
+    const seen = observe(svc, this.engines.live(), this.d.owner, hostOf);
+    const last = observe(svc, this.engines.stale(), this.d.owner, hostOf).members;
+    const recorded = this.d.membership.current(svc.name);
+    // A pool pinned to one endpoint can only have members there.
+    const within = (e: string): boolean => [svc.stable, svc.canary].some((p) => p && (p.endpoint ?? e) === e);
+    const members = withStale(seen.members, last, this.engines.unknown(within) ? recorded : null);
+    if (JSON.stringify(members) !== JSON.stringify(recorded)) {
+      await this.d.membership.record(svc.name, members);
+      const stale = members.filter((m) => m.stale).length;
+      this.d.log.log('info', 'docker membership changed', { service: svc.name, serving: members.length, stale });
     }
     // Said once per change, not on every sync.
     const said = seen.problems.join('\n');
@@ -129,9 +130,11 @@ export class DockerPools {
       );
       const byId = new Map<string, ContainerView>();
       for (const c of lists.flat()) if (this.relevant(c)) byId.set(c.id, c);
-      this.cache.set(e.endpoint, byId);
-      if (this.down.delete(e.endpoint))
-        this.d.log.log('info', 'docker endpoint answers again', { endpoint: e.endpoint, containers: byId.size });
+      if (this.engines.answered(e.endpoint, byId) === 'back')
+        this.d.log.log('info', 'docker endpoint answers again; its membership is reconciled', {
+          endpoint: e.endpoint,
+          containers: byId.size,
+        });
     } catch (err) {
       this.markDown(e.endpoint, errorMessage(err));
     }
@@ -145,8 +148,8 @@ export class DockerPools {
         void this.serial(e, () => this.relist(e));
         return;
       case 'down':
-        // A dropped stream is not a dead engine (an idle TCP/ssh connection cut, a proxy timeout):
-        // the containers leave the pools only if listing fails too.
+        // A dropped stream is not a dead engine (an idle TCP/ssh connection cut, a proxy timeout);
+        // if listing fails too, the engine's containers stay members, marked stale.
         this.d.log.log('warn', 'docker event stream lost; reconnecting', { endpoint: e.endpoint, error: ev.error });
         void this.serial(e, () => this.relist(e));
         return;
@@ -157,7 +160,7 @@ export class DockerPools {
   }
 
   private async refresh(e: ContainerDriver, id: string): Promise<void> {
-    const byId = this.cache.get(e.endpoint) as Map<string, ContainerView>;
+    const byId = this.engines.of(e.endpoint);
     try {
       const c = await this.bounded(e.inspect(id), `inspecting ${id} on ${e.endpoint}`);
       if (c && this.relevant(c)) byId.set(id, c);
@@ -170,13 +173,17 @@ export class DockerPools {
     void this.sync();
   }
 
+  /** Said once per transition (the relist timer and reconnects keep failing while it is down). */
   private markDown(endpoint: string, error: string): void {
-    if (!this.down.has(endpoint))
-      this.d.log.log('warn', 'docker endpoint is down; its containers leave the pools until it answers', {
-        endpoint,
-        error,
-      });
-    this.down.set(endpoint, error);
+    const known = this.engines.wasListed(endpoint);
+    if (this.engines.failed(endpoint, error) !== 'down') return;
+    this.d.log.log(
+      'warn',
+      known
+        ? 'docker endpoint does not answer; its containers stay in the pools, marked stale, until it answers'
+        : 'docker endpoint does not answer; the membership recorded before is kept, marked stale, until it answers',
+      { endpoint, error, containers: this.engines.of(endpoint).size },
+    );
   }
 
   private bounded<T>(p: Promise<T>, what: string): Promise<T> {

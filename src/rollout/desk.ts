@@ -19,6 +19,12 @@ export interface RolloutsView {
   shift(service: string, weightBp: number): Promise<Result<boolean>>;
 }
 
+/** The recorded Docker membership, as far as status needs it. */
+export interface MembershipView {
+  /** Addresses of the service's members whose engine does not answer (kept from its last listing). */
+  staleTargets(service: string): ReadonlySet<string>;
+}
+
 export class ServiceDesk implements ServiceDirectory {
   constructor(
     private readonly plane: DataPlane,
@@ -27,6 +33,7 @@ export class ServiceDesk implements ServiceDirectory {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly emit: Emit,
+    private readonly membership: MembershipView = { staleTargets: () => new Set() },
   ) {}
 
   list(): ServiceStatus[] {
@@ -37,10 +44,16 @@ export class ServiceDesk implements ServiceDirectory {
     const cfg = this.plane.serviceConfig(name);
     const weightBp = this.plane.weight(name);
     if (cfg === undefined || weightBp === undefined) return undefined;
+    const stale = this.membership.staleTargets(name);
     const targets = (pool: PoolName) => ({
-      targets: this.plane
-        .targets(name, pool)
-        .map(({ id, healthy, health, ejected, outstanding }) => ({ id, healthy, health, ejected, outstanding })),
+      targets: this.plane.targets(name, pool).map(({ id, healthy, health, ejected, outstanding }) => ({
+        id,
+        healthy,
+        health,
+        ejected,
+        outstanding,
+        stale: stale.has(id),
+      })),
     });
     return {
       name,

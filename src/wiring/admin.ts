@@ -10,8 +10,9 @@ import { gauges } from '../gauges.js';
 import { renderPrometheus } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { RolloutController } from '../rollout/controller.js';
-import { ServiceDesk } from '../rollout/desk.js';
+import { ServiceDesk, type MembershipView } from '../rollout/desk.js';
 import type { EventLog } from '../rollout/events.js';
+import type { Records } from '../rollout/records.js';
 import { SelfAddresses } from '../self-address.js';
 import type { RedisStore } from '../store/redis.js';
 import { VERSION } from '../version.js';
@@ -28,21 +29,28 @@ export interface Running {
   cluster: ClusterMembership | null;
   docker: DockerStack | null;
   emit: Emit;
+  /** The recorded Docker membership (status and metrics say which targets are stale). */
+  records: Pick<Records, 'members'>;
 }
+
+const staleFrom = (records: Pick<Records, 'members'>): MembershipView => ({
+  staleTargets: (s) => new Set((records.members(s) ?? []).filter((m) => m.stale === true).map((m) => m.address)),
+});
 
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log, self } = b;
   let listening = false;
   const selfAddresses = new SelfAddresses(config);
-  const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit);
+  const membership = staleFrom(r.records);
+  const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit, membership);
   const storeState = (): 'ok' | 'degraded' => (r.store === null || r.store.status() === 'up' ? 'ok' : 'degraded');
   const app = buildApp(
     {
       services: desk,
       rollouts: r.controller,
       events: r.events,
-      metricsText: () => renderPrometheus(r.metrics, gauges(r.plane, r.controller)),
+      metricsText: () => renderPrometheus(r.metrics, gauges(r.plane, r.controller, membership)),
       readiness: (): ReadyState => ({
         ready: listening,
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },

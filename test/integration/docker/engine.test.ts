@@ -16,6 +16,7 @@ import { DockerEngine } from '../../../src/docker/engine.js';
 import type { CreateSpec, EngineEvent } from '../../../src/docker/port.js';
 import { docker, dockerStatus, removeContainer, restartWitness, TEST_LABEL } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/process.js';
+import { socketRelay } from '../../helpers/socket-relay.js';
 
 const status = await dockerStatus();
 const required = process.env.VEER_REQUIRE_DOCKER === '1';
@@ -58,19 +59,11 @@ async function removeMine(): Promise<void> {
 
 /** A TCP front for the local socket that can drop its connections and refuse new ones on demand. */
 function socketProxy(makeServer: (onConn: (s: net.Socket) => void) => net.Server) {
-  const sockets = new Set<net.Socket>();
+  const relay = socketRelay(SOCKET);
   let refusing = false;
   const server = makeServer((client) => {
     if (refusing) return void client.destroy();
-    const up = net.connect(SOCKET);
-    for (const s of [client, up]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(up).pipe(client);
-    client.on('close', () => up.destroy());
-    up.on('close', () => client.destroy());
+    relay.accept(client);
   });
   return {
     server,
@@ -80,10 +73,10 @@ function socketProxy(makeServer: (onConn: (s: net.Socket) => void) => net.Server
     },
     refuse(on: boolean): void {
       refusing = on;
-      if (on) for (const s of sockets) s.destroy();
+      if (on) relay.cutAll();
     },
     close: (): Promise<void> => {
-      for (const s of sockets) s.destroy();
+      relay.cutAll();
       return new Promise((r) => server.close(() => r()));
     },
   };
