@@ -4,6 +4,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../domain/clock.js';
 import { err, errorMessage, ok, type Result } from '../domain/errors.js';
+import { logExcerpt } from './engine-logs.js';
 import { addressOf, type DockerService } from './membership.js';
 import type { ContainerDriver, ContainerView } from './port.js';
 
@@ -31,6 +32,8 @@ type Look =
   { kind: 'ready'; address: string } | { kind: 'waiting'; detail: string } | { kind: 'failed'; reason: string };
 
 const PROBE_TIMEOUT_MS = 2_000;
+/** How many of a failed container's last log lines its reason quotes. */
+const LOG_LINES = 5;
 
 /** An error's message, and its cause's when it has one (fetch and dockerode wrap the real reason). */
 export function withCause(e: unknown): string {
@@ -78,7 +81,7 @@ export class HealthGate {
     const named = `canary container ${c.name} (${c.endpoint})`;
     if (v === null) return { kind: 'failed', reason: `${named} disappeared before it was healthy` };
     if (!v.running) {
-      const logs = (await engine.logs(v.id, 5)).trim();
+      const logs = logExcerpt(await engine.logs(v.id, LOG_LINES));
       const why = `exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}`;
       return { kind: 'failed', reason: `${named} ${why}${logs ? `; last output: ${logs}` : ''}` };
     }
@@ -93,8 +96,11 @@ export class HealthGate {
     switch (v.health) {
       case 'healthy':
         return { kind: 'ready', address };
-      case 'unhealthy':
-        return { kind: 'failed', reason: `${named} is unhealthy: ${v.healthOutput ?? 'no health output'}` };
+      case 'unhealthy': {
+        // A check that printed nothing says nothing: the container's own last lines may.
+        const logs = v.healthOutput ? '' : await engine.logs(v.id, LOG_LINES).catch(() => '');
+        return { kind: 'failed', reason: unhealthyReason(named, v.healthOutput, logs) };
+      }
       case 'starting':
         return {
           kind: 'waiting',
@@ -106,6 +112,18 @@ export class HealthGate {
       }
     }
   }
+}
+
+/**
+ * Why an unhealthy container failed, never without content: its health check's last output, else
+ * its last log lines, else that there was neither.
+ */
+export function unhealthyReason(named: string, healthOutput: string | null, logs: string): string {
+  const output = healthOutput?.trim() ?? '';
+  if (output !== '') return `${named} is unhealthy: ${output}`;
+  const lines = logExcerpt(logs);
+  if (lines !== '') return `${named} is unhealthy (its health check printed nothing); last log lines: ${lines}`;
+  return `${named} is unhealthy: no health output and no log lines`;
 }
 
 /** null when the container answers as healthy, else what it answered. */

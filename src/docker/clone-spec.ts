@@ -16,7 +16,7 @@ export interface CloneRequest {
   name: string;
   /** "K=V" entries from the rollout request; they win over everything. */
   env: string[];
-  /** veer's own labels (veer.service, veer.pool, …); they win over everything. */
+  /** veer's own labels (veer.service, veer.rollout, veer.owner); they win over everything. */
   labels: Record<string, string>;
 }
 
@@ -35,7 +35,7 @@ export function cloneSpec(t: CloneTemplate, req: CloneRequest): Result<CreateSpe
     name: req.name,
     Image: req.image,
     Env: env.value,
-    Labels: { ...userSet(t.newImage.labels, config.Labels, t.oldImage?.labels ?? null), ...req.labels },
+    Labels: cloneLabels(t, config, req.labels),
     ExposedPorts: { ...t.newImage.exposedPorts, ...(config.ExposedPorts ?? {}) },
     ...overrides(config, t.oldImage),
     // Interactive settings and the stop grace are how the container is run, not what the image is.
@@ -89,6 +89,21 @@ function userSetEnv(containerEnv: readonly string[], oldImage: ImageConfig | nul
   if (oldImage === null) return containerEnv.filter((entry) => envKey(entry) !== 'PATH');
   const baked = new Map(oldImage.env.map((entry) => [envKey(entry), entry] as const));
   return containerEnv.filter((entry) => baked.get(envKey(entry)) !== entry);
+}
+
+/**
+ * Not copied. Compose's record of the stable's config: without a config hash (v1, v2) or image digest
+ * (v2) a clone is "diverged", so `up -d` recreates it from the file. The project, service, oneoff and
+ * container-number labels stay: compose lists by them, and v1 needs a number. And `veer.pool`, which
+ * veer once wrote on clones: a promoted clone's says canary.
+ */
+const NOT_CLONED = ['com.docker.compose.config-hash', 'com.docker.compose.image', 'veer.pool'];
+
+/** The new image's labels, the operator's (the stable's beyond its image's), then veer's own. */
+function cloneLabels(t: CloneTemplate, config: ContainerConfig, own: Record<string, string>): Record<string, string> {
+  const labels = userSet(t.newImage.labels, config.Labels, t.oldImage?.labels ?? null);
+  for (const key of NOT_CLONED) delete labels[key];
+  return { ...labels, ...own };
 }
 
 /** `base`, then the entries of `current` that differ from (or are absent in) `baseline`. */

@@ -24,3 +24,9 @@ export function asBuffer(body: unknown): Buffer {
   if (typeof body === 'string') return Buffer.from(body);
   return Buffer.from(body === undefined || body === null ? '' : JSON.stringify(body));
 }
+
+/** A container's last output for a reason: trimmed, and its last `max` characters when longer. */
+export function logExcerpt(text: string, max = 1_000): string {
+  const t = text.trim();
+  return t.length <= max ? t : `…${t.slice(t.length - max + 1).trimStart()}`;
+}

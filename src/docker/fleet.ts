@@ -3,7 +3,6 @@
 // generation when the machine says so. Every wait ends at a deadline with a reason that names the
 // container; every operation can be repeated after a crash (names and labels are derived from the
 // rollout id, removal treats "already gone" as done).
-import { setTimeout as delay } from 'node:timers/promises';
 import { withTimeout } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { err, ok, type Result } from '../domain/errors.js';
@@ -16,6 +15,7 @@ import { cloneSpec } from './clone-spec.js';
 import { generationOf, matchesSelector, serviceGenerations } from './membership.js';
 import { orphans } from './orphans.js';
 import { LABEL, type ContainerDriver, type ContainerView } from './port.js';
+import { engineDown, Removals } from './removal.js';
 
 export type { HealthProbe } from './canary-health.js';
 
@@ -35,18 +35,13 @@ export interface FleetDeps {
   pollMs?: number;
 }
 
-/**
- * Removal is retried 1+2+4+8+16 s apart (about half a minute) before the controller reports what is
- * left: an engine that restarts comes back within that, and the rollout stays `promoting` or
- * `rolling-back` meanwhile, which is what is happening.
- */
-const RETIRE_ATTEMPTS = 6;
-
 export class DockerFleet implements CanaryFleet {
   private readonly gate: HealthGate;
+  private readonly removals: Removals;
 
   constructor(private readonly d: FleetDeps) {
     this.gate = new HealthGate({ engine: (e) => this.engine(e), clock: d.clock, pollMs: d.pollMs ?? 500 });
+    this.removals = new Removals({ engine: (e) => this.engine(e), stopTimeoutS: d.stopTimeoutS, log: d.log });
   }
 
   refuse(service: string): string | null {
@@ -90,31 +85,10 @@ export class DockerFleet implements CanaryFleet {
     return this.gate.awaitHealthy(svc, created, s.policy.healthTimeout, deadline, signal);
   }
 
-  /**
-   * Every engine that answers gets its share removed even when another does not; the call still
-   * fails (after retries) while something could not be reached, so the caller can say so.
-   */
-  async retire(service: string, generation: string | null): Promise<void> {
-    let failed: string[] = [];
-    for (let attempt = 1; attempt <= RETIRE_ATTEMPTS; attempt++) {
-      failed = [];
-      const doomed = await this.generation(service, generation, true, (endpoint, e) =>
-        failed.push(`${endpoint}: ${withCause(e)}`),
-      );
-      const results = await Promise.allSettled(
-        doomed.map((c) =>
-          this.engine(c.endpoint).retire(c.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: generation !== null }),
-        ),
-      );
-      results.forEach((r, i) => r.status === 'rejected' && failed.push(`${doomed[i]?.name}: ${withCause(r.reason)}`));
-      const containers = doomed.map((c) => c.name);
-      if (doomed.length > 0) this.d.log.log('info', 'removed containers', { service, generation, containers, failed });
-      if (failed.length === 0) return;
-      this.d.log.log('warn', 'removing containers failed; retrying', { service, generation, attempt, failed });
-      if (attempt < RETIRE_ATTEMPTS) await delay(1_000 * 2 ** (attempt - 1));
-    }
-    const which = `${service} (generation ${generation ?? 'unlabelled'})`;
-    throw new Error(`could not remove every container of ${which}: ${failed.join('; ')}`);
+  retire(service: string, generation: string | null): Promise<void> {
+    return this.removals.generation(service, generation, (onDown) =>
+      this.generation(service, generation, true, onDown),
+    );
   }
 
   async stableGeneration(service: string): Promise<string | null> {
@@ -125,7 +99,8 @@ export class DockerFleet implements CanaryFleet {
   async generationsOf(service: string): Promise<Generations> {
     const svc = this.d.services.get(service);
     const latest = this.d.latest(service);
-    if (!svc || latest?.docker) return generations(latest);
+    // Listed even with a record: once compose has replaced the promoted containers, what runs decides.
+    if (!svc) return generations(latest);
     const found = [
       ...(await this.listAll(svc.docker.stable.selector, false)),
       ...(await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service }, false)),
@@ -133,22 +108,20 @@ export class DockerFleet implements CanaryFleet {
     return serviceGenerations(latest, found, svc.docker, this.d.owner);
   }
 
+  /** Removes the service's leftovers; an engine that does not answer is an expected condition: 0, said once. */
   async reconcile(service: string): Promise<number> {
-    const own = await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service });
-    const gens = new Map([[service, await this.generationsOf(service)]]);
-    const doomed = orphans(own, gens, this.d.owner);
-    await Promise.all(
-      doomed.map((o) =>
-        this.engine(o.container.endpoint).retire(o.container.id, { stopTimeoutS: this.d.stopTimeoutS, volumes: true }),
-      ),
-    );
-    for (const o of doomed)
-      this.d.log.log('info', 'removed a leftover container', {
+    try {
+      const own = await this.listAll({ [LABEL.owner]: this.d.owner, [LABEL.service]: service });
+      const gens = new Map([[service, await this.generationsOf(service)]]);
+      return await this.removals.leftovers(service, orphans(own, gens, this.d.owner));
+    } catch (e) {
+      if (!engineDown(e)) throw e;
+      this.d.log.log('warn', 'leftover containers not checked: docker does not answer', {
         service,
-        container: o.container.name,
-        reason: o.reason,
+        error: withCause(e),
       });
-    return doomed.length;
+      return 0;
+    }
   }
 
   /**
@@ -213,15 +186,17 @@ export class DockerFleet implements CanaryFleet {
       );
       const labels = {
         [LABEL.service]: s.service,
-        [LABEL.pool]: 'canary',
         [LABEL.rollout]: s.id,
         [LABEL.owner]: this.d.owner,
       };
       const spec = cloneSpec(t, { image: d.image, name, env: d.env, labels });
       if (!spec.ok) return err(`cannot clone ${template.name} for ${s.service}: ${spec.error}`);
+      // The name is the rollout's: one that exists is this rollout's, from an attempt before a restart.
+      const before = await engine.inspect(name).catch(() => null);
       const view = await engine.run(spec.value);
       const { name: container, endpoint } = view;
-      this.d.log.log('info', 'created canary container', { service: s.service, container, endpoint, image: d.image });
+      const what = before?.id === view.id ? 'reused canary container' : 'created canary container';
+      this.d.log.log('info', what, { service: s.service, container, endpoint, image: d.image });
       return ok(view);
     } catch (e) {
       return err(`could not create canary container ${name} on ${template.endpoint}: ${withCause(e)}`);

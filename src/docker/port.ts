@@ -95,10 +95,13 @@ export interface ContainerDriver {
   close(): void;
 }
 
-/** Labels veer puts on the containers it creates (part of the public contract: other programs select on them). */
+/**
+ * Labels veer puts on the containers it creates (part of the public contract: other programs select on
+ * them). No pool label: labels cannot change on a running container, and a canary that is promoted
+ * becomes stable; its pool follows from `veer.rollout` and the service's latest rollout.
+ */
 export const LABEL = {
   service: 'veer.service',
-  pool: 'veer.pool',
   rollout: 'veer.rollout',
   owner: 'veer.owner',
 } as const;

@@ -6,7 +6,7 @@ import { KeyedQueue, settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { errorMessage, type Result } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
-import type { RolloutState } from '../domain/rollout.js';
+import type { RolloutPolicy, RolloutState } from '../domain/rollout.js';
 import { analysisEvent, type MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './canary-fleet.js';
 import { dutyOf } from './duty.js';
@@ -28,6 +28,8 @@ export interface LeaderDeps {
   metrics: MetricsSource;
   queue: KeyedQueue;
   services: readonly string[];
+  /** The service's policy as configured now (a restart applies the current `onRestart`, not the stored one). */
+  policyOf(service: string): RolloutPolicy | undefined;
   /** false for simulations that drive analyze() themselves. */
   timers: boolean;
   fleet?: CanaryFleet | undefined;
@@ -162,7 +164,8 @@ export class LeaderLoop {
 
   private async interrupted(service: string, s: RolloutState): Promise<void> {
     const active = s.phase === 'starting' || s.phase === 'progressing' || s.phase === 'paused';
-    if (!active || s.policy.onRestart !== 'rollback') return;
+    const onRestart = this.d.policyOf(service)?.onRestart ?? s.policy.onRestart;
+    if (!active || onRestart !== 'rollback') return;
     const reason = `veer restarted during the rollout (onRestart: rollback; it was ${s.phase} at ${s.weightBp / 100}%)`;
     await this.d.queue.run(service, () =>
       this.d.transitions.apply(service, { type: 'interrupted', reason }, this.token),

@@ -1,6 +1,8 @@
 // A crashed decider resumes mid-rollout: `veer start` as a child process with the file store, killed
 // with SIGKILL while the rollout is at step 3 of 5, started again with the same command. The rollout
 // must come back at step 3 (same id, same step clock), then finish without repeating or skipping a step.
+// And the config in force at the restart decides: a rollout started under `onRestart: resume` is rolled
+// back when veer restarts with `onRestart: rollback`.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,46 +55,75 @@ async function getJson<T>(url: string): Promise<T> {
   return JSON.parse(r.text) as T;
 }
 
-describe('restart in the middle of a rollout', () => {
-  it('kill -9 at step 3 and restart: resumes at step 3 and finishes with no step repeated or skipped', async () => {
-    const stable = await h.upstream('stable');
-    const canary = await h.upstream('canary');
-    const dir = await mkdtemp(join(tmpdir(), 'veer-restart-'));
-    h.defer(() => rm(dir, { recursive: true, force: true }));
-    const [dataPort, adminPort] = [await freePort(), await freePort()];
-    const config = join(dir, 'veer.yaml');
-    const stateFile = join(dir, 'state.json');
-    await writeFile(
-      config,
-      stringify({
-        listen: `127.0.0.1:${dataPort}`,
-        admin: { listen: `127.0.0.1:${adminPort}` },
-        state: { store: 'file', path: stateFile },
-        services: [service('web', [stable.address], [], { rollout: POLICY })],
-      }),
-    );
-    const dataUrl = `http://127.0.0.1:${dataPort}`;
-    const adminUrl = `http://127.0.0.1:${adminPort}`;
-    const status = (): Promise<ServiceStatus> => getJson<ServiceStatus>(`${adminUrl}/v1/services/web`);
-    const events = async (): Promise<RolloutEvent[]> =>
-      (await getJson<{ events: RolloutEvent[] }>(`${adminUrl}/v1/services/web/events?limit=1000`)).events;
-    const ready = async (v: Veer): Promise<void> => {
+/** One veer installation in a temporary directory: its config file (rewritten by `configure`) and file store. */
+interface Installation {
+  config: string;
+  stateFile: string;
+  dataUrl: string;
+  adminUrl: string;
+  configure(policy: Record<string, unknown>): Promise<void>;
+  status(): Promise<ServiceStatus>;
+  events(): Promise<RolloutEvent[]>;
+  ready(v: Veer): Promise<void>;
+  /** Starts a rollout of `web` to the canary address; its id. */
+  startRollout(canary: string): Promise<string>;
+}
+
+async function installation(stable: string): Promise<Installation> {
+  const dir = await mkdtemp(join(tmpdir(), 'veer-restart-'));
+  h.defer(() => rm(dir, { recursive: true, force: true }));
+  const [dataPort, adminPort] = [await freePort(), await freePort()];
+  const config = join(dir, 'veer.yaml');
+  const stateFile = join(dir, 'state.json');
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  return {
+    config,
+    stateFile,
+    dataUrl: `http://127.0.0.1:${dataPort}`,
+    adminUrl,
+    configure: (policy) =>
+      writeFile(
+        config,
+        stringify({
+          listen: `127.0.0.1:${dataPort}`,
+          admin: { listen: `127.0.0.1:${adminPort}` },
+          state: { store: 'file', path: stateFile },
+          services: [service('web', [stable], [], { rollout: policy })],
+        }),
+      ),
+    status: () => getJson<ServiceStatus>(`${adminUrl}/v1/services/web`),
+    events: async () =>
+      (await getJson<{ events: RolloutEvent[] }>(`${adminUrl}/v1/services/web/events?limit=1000`)).events,
+    ready: async (v) => {
       await waitFor(async () => (await http(`${adminUrl}/readyz`, { timeoutMs: 1_000 })).status === 200, {
         timeoutMs: 20_000,
         intervalMs: 100,
         what: `veer ready (${v.output()})`,
       });
-    };
+    },
+    startRollout: async (canary) => {
+      const start = await http(`${adminUrl}/v1/services/web/rollouts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ canary: { targets: [canary] } }),
+      });
+      expect(start.status, start.text).toBe(201);
+      return (JSON.parse(start.text) as { id: string }).id;
+    },
+  };
+}
+
+describe('restart in the middle of a rollout', () => {
+  it('kill -9 at step 3 and restart: resumes at step 3 and finishes with no step repeated or skipped', async () => {
+    const stable = await h.upstream('stable');
+    const canary = await h.upstream('canary');
+    const inst = await installation(stable.address);
+    await inst.configure(POLICY);
+    const { config, stateFile, dataUrl, status, events, ready } = inst;
 
     const first = spawnVeer(config);
     await ready(first);
-    const start = await http(`${adminUrl}/v1/services/web/rollouts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ canary: { targets: [canary.address] } }),
-    });
-    expect(start.status, start.text).toBe(201);
-    const id = (JSON.parse(start.text) as { id: string }).id;
+    const id = await inst.startRollout(canary.address);
 
     // SIGKILL the moment the rollout reaches step index 2 (30%): no graceful shutdown, no last write.
     let before: ServiceStatus | null = null;
@@ -164,5 +195,46 @@ describe('restart in the middle of a rollout', () => {
       expect.stringMatching(/^step 5\/5/),
     ]);
     expect(new Set(es.map((e) => e.rolloutId))).toEqual(new Set([id]));
+  }, 60_000);
+
+  it('started under onRestart: resume, restarted with onRestart: rollback in the config: rolls back', async () => {
+    const stable = await h.upstream('stable');
+    const canary = await h.upstream('canary');
+    const inst = await installation(stable.address);
+    // Slow steps: the rollout is still at its first step when veer is killed.
+    const policy = { ...POLICY, stepInterval: '60s', onRestart: 'resume' };
+    await inst.configure(policy);
+
+    const first = spawnVeer(inst.config);
+    await inst.ready(first);
+    const id = await inst.startRollout(canary.address);
+    await waitFor(async () => (await inst.status()).rollout?.phase === 'progressing', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: 'the rollout to progress',
+    });
+    expect(JSON.parse(await readFile(inst.stateFile, 'utf8'))).toBeTruthy();
+    first.child.kill('SIGKILL');
+    await withTimeout(exited(first.child), 5_000, 'the killed veer to exit');
+
+    // The operator changes the policy while veer is down; the stored rollout still says resume.
+    await inst.configure({ ...policy, onRestart: 'rollback' });
+    const second = spawnVeer(inst.config);
+    await inst.ready(second);
+    const done = await waitFor(
+      async () => {
+        const r = (await inst.status()).rollout;
+        return r !== null && isTerminal(r.phase) ? r : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: `the rollout to end (${second.output()})` },
+    );
+    expect(done).toMatchObject({ id, phase: 'rolled-back' });
+    expect(done.reason).toBe('veer restarted during the rollout (onRestart: rollback; it was progressing at 10%)');
+    const after = await inst.status();
+    expect(after.weight).toBe(0);
+    expect(after.pools.stable.targets.map((t) => t.id)).toEqual([stable.address]);
+    expect(after.pools.canary.targets).toEqual([]);
+    const es = await inst.events();
+    expect(es.filter((e) => e.kind === 'rolling-back').map((e) => e.message)).toEqual([done.reason]);
   }, 60_000);
 });

@@ -168,7 +168,7 @@ const REQ: CloneRequest = {
   image: 'shop/web:2',
   name: 'web-canary-r1-0',
   env: [],
-  labels: { 'veer.service': 'web', 'veer.pool': 'canary', 'veer.rollout': 'r1', 'veer.owner': 'veer' },
+  labels: { 'veer.service': 'web', 'veer.rollout': 'r1', 'veer.owner': 'veer' },
 };
 
 function tpl(container = stable(), oldImage: ImageConfig | null = OLD, newImage = NEW): CloneTemplate {
@@ -257,11 +257,40 @@ describe('cloneSpec: labels (rule 2)', () => {
       'org.opencontainers.image.version': '2',
       'com.example.tier': 'web',
       'com.docker.compose.service': 'web',
-      'veer.pool': 'canary',
       'veer.service': 'web',
       'veer.rollout': 'r1',
       'veer.owner': 'veer',
     });
+  });
+
+  it('does not copy compose config hash and image digest, nor a pool label (a promoted clone is stable)', () => {
+    const compose = {
+      'com.docker.compose.project': 'shop',
+      'com.docker.compose.service': 'web',
+      'com.docker.compose.oneoff': 'False',
+      'com.docker.compose.container-number': '2',
+      'com.docker.compose.version': '1.29.2',
+      'com.docker.compose.project.working_dir': '/srv/shop',
+      'com.docker.compose.config-hash': '3f2c9d0e6b1a4f5e8c7d2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e',
+      'com.docker.compose.image': 'sha256:1111111111111111111111111111111111111111111111111111111111111111',
+    };
+    const c = stable({ config: { Labels: { ...compose, 'veer.pool': 'canary', 'veer.rollout': 'r0' } } });
+    for (const t of [tpl(c), tpl(c, null)]) {
+      const labels = spec(t).options.Labels ?? {};
+      expect(labels).not.toHaveProperty('com.docker.compose.config-hash');
+      expect(labels).not.toHaveProperty('com.docker.compose.image');
+      expect(labels).not.toHaveProperty('veer.pool');
+      // compose lists a service's containers by project, service and oneoff; v1 needs the number.
+      expect(labels).toMatchObject({
+        'com.docker.compose.project': 'shop',
+        'com.docker.compose.service': 'web',
+        'com.docker.compose.oneoff': 'False',
+        'com.docker.compose.container-number': '2',
+        'com.docker.compose.version': '1.29.2',
+        'com.docker.compose.project.working_dir': '/srv/shop',
+        'veer.rollout': 'r1',
+      });
+    }
   });
 
   it('keeps a label the operator changed from the image value, and all labels when the old image is gone', () => {

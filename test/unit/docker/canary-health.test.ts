@@ -1,0 +1,101 @@
+// Why an unhealthy canary failed is never an empty string: the health check's output, else the
+// container's last log lines, else a sentence saying there was neither.
+import { describe, expect, it } from 'vitest';
+import { HealthGate, unhealthyReason } from '../../../src/docker/canary-health.js';
+import { logExcerpt } from '../../../src/docker/engine-logs.js';
+import type { ContainerDriver, ContainerView } from '../../../src/docker/port.js';
+
+const NAMED = 'canary container web-r1-1 (local)';
+
+describe('unhealthyReason', () => {
+  it("quotes the health check's output", () => {
+    expect(unhealthyReason(NAMED, 'probe: 503 Service Unavailable', 'ignored')).toBe(
+      `${NAMED} is unhealthy: probe: 503 Service Unavailable`,
+    );
+  });
+
+  it.each([null, '', '  \n'])('falls back to the last log lines when the check printed %j', (output) => {
+    expect(unhealthyReason(NAMED, output, '\nlistening on 8080\ndb: connection refused\n')).toBe(
+      `${NAMED} is unhealthy (its health check printed nothing); last log lines: listening on 8080\n` +
+        'db: connection refused',
+    );
+  });
+
+  it.each([
+    [null, ''],
+    ['', ' \n '],
+  ])('says there was neither (output %j, logs %j)', (output, logs) => {
+    expect(unhealthyReason(NAMED, output, logs)).toBe(`${NAMED} is unhealthy: no health output and no log lines`);
+  });
+
+  it('keeps the end of long logs', () => {
+    const reason = unhealthyReason(NAMED, '', `${'x'.repeat(5_000)}\nthe last line`);
+    expect(reason.length).toBeLessThan(1_200);
+    expect(reason).toMatch(/last log lines: …x+\nthe last line$/);
+  });
+});
+
+describe('logExcerpt', () => {
+  it('trims, and keeps the last characters of a long text', () => {
+    expect(logExcerpt('  a\nb \n')).toBe('a\nb');
+    expect(logExcerpt('abcdefghij', 5)).toBe('…ghij');
+  });
+});
+
+function unhealthy(healthOutput: string | null): ContainerView {
+  return {
+    endpoint: 'local',
+    id: 'c1',
+    name: 'web-r1-1',
+    image: 'app:2',
+    labels: {},
+    running: true,
+    health: 'unhealthy',
+    ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: 32768 }] },
+    networks: {},
+    networkMode: 'bridge',
+    autoRemove: false,
+    restartPolicy: 'no',
+    healthOutput,
+    exitCode: null,
+    error: '',
+    created: 0,
+  };
+}
+
+async function gateReason(v: ContainerView, logs: () => Promise<string>): Promise<string> {
+  const engine = { endpoint: 'local', publishedHost: '127.0.0.1', inspect: async () => v, logs } as unknown;
+  const gate = new HealthGate({ engine: () => engine as ContainerDriver, clock: { now: () => 0 }, pollMs: 1 });
+  const svc = { docker: { name: 'web', stable: { selector: {}, port: 8080 }, manageCanary: true }, health: null };
+  const r = await gate.awaitHealthy(svc, [v], 1_000, 1_000, new AbortController().signal);
+  if (r.ok) throw new Error('expected the gate to fail');
+  return r.error;
+}
+
+describe('HealthGate: an unhealthy canary', () => {
+  it('whose check printed nothing is explained by its logs', async () => {
+    const reason = await gateReason(unhealthy(''), async () => 'panic: config missing\n');
+    expect(reason).toBe(
+      `${NAMED} is unhealthy (its health check printed nothing); last log lines: panic: config missing`,
+    );
+  });
+
+  it('with neither output nor logs (nor an answer for logs) says so', async () => {
+    expect(await gateReason(unhealthy(null), async () => '')).toBe(
+      `${NAMED} is unhealthy: no health output and no log lines`,
+    );
+    expect(await gateReason(unhealthy(''), () => Promise.reject(new Error('engine gone')))).toBe(
+      `${NAMED} is unhealthy: no health output and no log lines`,
+    );
+  });
+
+  it("with a check's output does not read the logs", async () => {
+    let read = false;
+    const reason = await gateReason(unhealthy('exit 1: 503'), async () => {
+      read = true;
+      return 'x';
+    });
+    expect(reason).toBe(`${NAMED} is unhealthy: exit 1: 503`);
+    expect(read).toBe(false);
+  });
+});
