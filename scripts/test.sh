@@ -30,11 +30,14 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v dockerd >/dev/null || missing+=(docker.io)
 # The compose end-to-end test drives Debian's docker-compose (v1), as veer's users run it.
 command -v docker-compose >/dev/null || missing+=(docker-compose)
+# The ssh:// endpoint tests run their own sshd on a free loopback port (test/helpers/sshd.ts), not
+# the package's system service.
+[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
 if ((${#missing[@]} > 0)); then
   echo "installing: ${missing[*]}"
   apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 else
-  echo "redis-server, dockerd and docker-compose present"
+  echo "redis-server, dockerd, docker-compose and sshd present"
 fi
 # nginx is only the benchmark's baseline: nice to have, never a reason to fail.
 if ! command -v nginx >/dev/null; then

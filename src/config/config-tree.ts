@@ -96,7 +96,12 @@ function serviceParts(raw: unknown, index: number): ServiceParts {
 function endpointConfig(raw: unknown): EndpointConfig | null {
   const e = asTree(raw);
   const optional = (k: string): boolean => e[k] === undefined || typeof e[k] === 'string';
-  if (typeof e.name !== 'string' || typeof e.host !== 'string' || !['ca', 'cert', 'key'].every(optional)) return null;
+  if (
+    typeof e.name !== 'string' ||
+    typeof e.host !== 'string' ||
+    !['ca', 'cert', 'key', 'identityFile', 'knownHosts', 'hostKeyFingerprint'].every(optional)
+  )
+    return null;
   return e as unknown as EndpointConfig;
 }
 

@@ -98,6 +98,15 @@ const dockerEndpoint = z
     ca: z.string().optional(),
     cert: z.string().optional(),
     key: z.string().optional(),
+    /** ssh: the private key to log in with (besides the ssh-agent); default ~/.ssh/id_ed25519, id_ecdsa, id_rsa. */
+    identityFile: z.string().optional(),
+    /** ssh: the known_hosts file the host key must be in (default ~/.ssh/known_hosts). */
+    knownHosts: z.string().optional(),
+    /** ssh: the host key's `SHA256:` fingerprint (as `ssh-keygen -lf` prints it), instead of known_hosts. */
+    hostKeyFingerprint: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'expected "SHA256:" and 43 base64 characters')
+      .optional(),
   })
   .strict();
 

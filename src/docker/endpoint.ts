@@ -2,8 +2,12 @@
 // reading TLS files, so a bad host or an unreadable certificate is reported at config time, naming
 // the endpoint, instead of surfacing later as an obscure connection error.
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { errorMessage } from '../domain/errors.js';
+import { checkFingerprint, checkKnownHosts, knownHostsName, type HostKeyCheck } from './known-hosts.js';
+import { SshDockerAgent } from './ssh-agent.js';
 
 export interface EndpointConfig {
   name: string;
@@ -11,6 +15,9 @@ export interface EndpointConfig {
   ca?: string;
   cert?: string;
   key?: string;
+  identityFile?: string;
+  knownHosts?: string;
+  hostKeyFingerprint?: string;
 }
 
 export type EndpointOptions =
@@ -41,7 +48,7 @@ export function dockerOptions(ep: EndpointConfig): EndpointOptions {
     case 'tcp':
       return tcpOptions(ep, host);
     case 'ssh':
-      return sshOptions(ep.name, host);
+      return sshOptions(ep, host);
     case 'npipe':
       return fail(ep.name, `npipe:// (Windows named pipes) is not supported; use ${ACCEPTED}`);
     default:
@@ -75,21 +82,73 @@ function tcpOptions(ep: EndpointConfig, host: string): EndpointOptions {
   return { ok: true, options, publishedHost: url.hostname };
 }
 
-function sshOptions(name: string, host: string): EndpointOptions {
+function sshOptions(ep: EndpointConfig, host: string): EndpointOptions {
   const url = parseUrl(host);
   if (url === null || url.hostname === '' || url.password !== '' || !emptyPath(url)) {
-    return fail(name, `host "${host}" is not a valid ssh://[user@]host[:port] address`);
+    return fail(ep.name, `host "${host}" is not a valid ssh://[user@]host[:port] address`);
   }
-  const agent = process.env.SSH_AUTH_SOCK;
-  const options: Docker.DockerOptions = {
+  const identity = identityOf(ep);
+  if (!identity.ok) return fail(ep.name, identity.message);
+  const hostname = bare(url.hostname);
+  const port = url.port === '' ? 22 : Number(url.port);
+  const agent = new SshDockerAgent({
+    name: ep.name,
+    host: hostname,
+    port,
+    username: url.username === '' ? (process.env.USER ?? 'root') : decodeURIComponent(url.username),
+    privateKey: identity.key,
+    agent: process.env.SSH_AUTH_SOCK,
+    verify: hostKeyCheck(ep, knownHostsName(hostname, port)),
+  });
+  // Plain HTTP over the agent's channels: docker-modem's own ssh mode would log in once per call.
+  // docker-modem takes an http.Agent (its typings do not say so).
+  const options: Docker.DockerOptions & { agent: SshDockerAgent } = {
     ...NEUTRAL,
-    protocol: 'ssh',
-    host: bare(url.hostname),
-    port: url.port === '' ? 22 : Number(url.port),
-    username: url.username === '' ? undefined : decodeURIComponent(url.username),
-    sshOptions: agent ? { agent } : {},
+    protocol: 'http',
+    host: 'docker',
+    port: 80,
+    agent,
   };
   return { ok: true, options, publishedHost: url.hostname };
+}
+
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+function identityOf(ep: EndpointConfig): { ok: true; key: Buffer | undefined } | { ok: false; message: string } {
+  if (ep.identityFile !== undefined) {
+    try {
+      return { ok: true, key: readFileSync(ep.identityFile) };
+    } catch (e) {
+      return { ok: false, message: `identityFile ${ep.identityFile} cannot be read: ${errorMessage(e)}` };
+    }
+  }
+  for (const f of DEFAULT_IDENTITIES) {
+    try {
+      return { ok: true, key: readFileSync(join(homedir(), '.ssh', f)) };
+    } catch {
+      // not there: the next default, else the agent alone
+    }
+  }
+  return { ok: true, key: undefined };
+}
+
+/** The host key decision: the configured fingerprint, else known_hosts (read at each login). */
+function hostKeyCheck(ep: EndpointConfig, name: string): (key: Buffer) => HostKeyCheck {
+  const fingerprint = ep.hostKeyFingerprint;
+  if (fingerprint !== undefined) return (key) => checkFingerprint(fingerprint, name, key);
+  const file = ep.knownHosts ?? join(homedir(), '.ssh', 'known_hosts');
+  return (key) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      return {
+        ok: false,
+        reason: `known_hosts ${file} cannot be read (${errorMessage(e)}), so ${name} cannot be verified`,
+      };
+    }
+    return checkKnownHosts(text, name, key);
+  };
 }
 
 type TlsFiles =

@@ -1,6 +1,7 @@
 // The one place dockerode/docker-modem failures become veer errors. Every message names the endpoint,
 // because with several engines "no such container" alone does not say where to look.
 import type Docker from 'dockerode';
+import { SshDockerAgent } from './ssh-agent.js';
 import { VeerError, errorMessage } from '../domain/errors.js';
 
 /** A Docker engine refused or failed an operation. `status` is the engine's HTTP status, if it answered. */
@@ -62,8 +63,9 @@ export function isConnectionError(e: unknown): boolean {
 }
 
 /** How the endpoint is addressed, for messages ("unix:///var/run/docker.sock", "tcp://h:2376"). */
-export function describeAddress(options: Docker.DockerOptions): string {
+export function describeAddress(options: Docker.DockerOptions & { agent?: unknown }): string {
   if (options.socketPath !== undefined) return `unix://${options.socketPath}`;
+  if (options.agent instanceof SshDockerAgent) return options.agent.address();
   const user = options.username ? `${options.username}@` : '';
   const scheme = options.protocol === 'ssh' ? 'ssh' : 'tcp';
   const host = options.host?.includes(':') ? `[${options.host}]` : (options.host ?? '?');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { dockerOptions } from '../../../src/docker/endpoint.js';
 import { describeAddress } from '../../../src/docker/engine-errors.js';
+import { SshDockerAgent } from '../../../src/docker/ssh-agent.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'veer-endpoint-'));
 const file = (name: string, text: string): string => {
@@ -89,18 +90,24 @@ describe('dockerOptions', () => {
   it('ssh: user, default port 22, agent from SSH_AUTH_SOCK when set', () => {
     process.env.SSH_AUTH_SOCK = '/tmp/agent.sock';
     const r = okOf(dockerOptions({ name: 'remote', host: 'ssh://deploy@build-1.example:2222' }));
-    expect(r.options).toMatchObject({
-      protocol: 'ssh',
+    // Plain HTTP through veer's own agent: one persistent SSH session per endpoint.
+    expect(r.options).toMatchObject({ protocol: 'http' });
+    const agent = (r.options as { agent?: unknown }).agent;
+    expect(agent).toBeInstanceOf(SshDockerAgent);
+    expect((agent as SshDockerAgent).target).toMatchObject({
       host: 'build-1.example',
       port: 2222,
       username: 'deploy',
-      sshOptions: { agent: '/tmp/agent.sock' },
+      agent: '/tmp/agent.sock',
     });
     expect(r.publishedHost).toBe('build-1.example');
     expect(describeAddress(r.options)).toBe('ssh://deploy@build-1.example:2222');
     delete process.env.SSH_AUTH_SOCK;
-    const r2 = okOf(dockerOptions({ name: 'remote', host: 'ssh://build-2' }));
-    expect(r2.options).toMatchObject({ port: 22, username: undefined, sshOptions: {} });
+    const r2 = okOf(dockerOptions({ name: 'remote', host: 'ssh://root@build-2' }));
+    const t2 = ((r2.options as { agent?: unknown }).agent as SshDockerAgent).target;
+    expect(t2).toMatchObject({ port: 22, username: 'root', agent: undefined });
+    (agent as SshDockerAgent).destroy();
+    ((r2.options as { agent?: unknown }).agent as SshDockerAgent).destroy();
   });
 
   it('keeps IPv6 literals bracketed for targets and bare for the socket', () => {
