@@ -58,6 +58,19 @@ async function stableIsProject(admin: string, project: string, what: string): Pr
   );
 }
 
+/** When the project's last running container started (the engine's clock, same machine here). */
+async function lastStart(project: string): Promise<number> {
+  const { stdout } = await run('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
+  const ids = stdout.split('\n').filter(Boolean);
+  const { stdout: times } = await run('docker', ['inspect', '-f', '{{.State.StartedAt}}', ...ids]);
+  return Math.max(
+    ...times
+      .split('\n')
+      .filter(Boolean)
+      .map((t) => Date.parse(t)),
+  );
+}
+
 suite('compose projects', () => {
   it(
     'after a promotion, `up -d` with the new image and `down` + `up` are the stable pool; the next rollout clones them',
@@ -76,7 +89,16 @@ suite('compose projects', () => {
           service: { stable: { docker: { selector, port: 8080 } } },
         });
         await stableIsProject(v.admin, project, 'veer to route to the project');
+        const trafficStart = Date.now();
         const traffic = startTraffic({ url: v.url, rps: 50, maxMs: 200_000, upstreamHeader: 'x-app-version' });
+        /** Failures that completed between the last project container's start and `until` (veer's share). */
+        const afterStart = async (until: number): Promise<{ ms: number; failures: number }> => {
+          const started = await lastStart(project);
+          const failures = traffic
+            .snapshot()
+            .failureLog.filter((f) => trafficStart + f.at > started && trafficStart + f.at <= until).length;
+          return { ms: until - started, failures };
+        };
 
         const r1 = await adminCall(v.admin, 'POST', '/v1/services/web/rollouts', {
           canary: { image: 'veer-test-app:2' },
@@ -91,6 +113,7 @@ suite('compose projects', () => {
         const recreatedAt = Date.now();
         await stableIsProject(v.admin, project, 'the recreated containers to be the stable pool');
         const recreatedMs = Date.now() - recreatedAt;
+        const recreateShare = await afterStart(Date.now());
         const afterUp = traffic.snapshot().failures;
 
         await compose(dir, project, 'down');
@@ -98,6 +121,7 @@ suite('compose projects', () => {
         const upAt = Date.now();
         await stableIsProject(v.admin, project, 'the containers of down + up to be the stable pool');
         const recoveredMs = Date.now() - upAt;
+        const downUpShare = await afterStart(Date.now());
         const afterDownUp = traffic.snapshot().failures;
 
         // The next rollout clones what compose runs now.
@@ -111,7 +135,9 @@ suite('compose projects', () => {
           `[compose] client failures: rollout ${afterRollout}, ` +
             `up -d recreate ${afterUp - afterRollout} (routed ${recreatedMs} ms after up returned), ` +
             `down + up ${afterDownUp - afterUp} (routed ${recoveredMs} ms after up returned), ` +
-            `second rollout ${report.failures - afterDownUp} of ${report.completed}`,
+            `second rollout ${report.failures - afterDownUp} of ${report.completed}; ` +
+            `after compose started the last container: recreate ${JSON.stringify(recreateShare)}, ` +
+            `down + up ${JSON.stringify(downUpShare)}`,
         );
         expect(afterRollout).toBe(0);
         expect(report.failures - afterDownUp, 'failures during the second rollout').toBe(0);
