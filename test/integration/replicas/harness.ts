@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ClusterView, ServiceStatus } from '../../../src/api/ports.js';
 import type { RolloutEvent } from '../../../src/domain/rollout.js';
-import { freePort, hasExited, spawnTracked, stopChild, waitFor, withTimeout, exited } from '../../helpers/process.js';
+import { hasExited, spawnTracked, stopChild, waitFor, withTimeout, exited } from '../../helpers/process.js';
 import { http } from '../../helpers/veer.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -32,6 +32,8 @@ export interface Replica {
   readonly pid: number;
   readonly dataUrl: string;
   readonly adminUrl: string;
+  /** Whether veer said which ports it bound (the URLs are known). */
+  readonly bound: boolean;
   /** The replica's own id (`self` of its /v1/cluster), known once it is ready. */
   id: string;
   output(): string;
@@ -74,13 +76,14 @@ export async function startReplicas(o: ClusterOptions): Promise<Replica[]> {
 }
 
 async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promise<Replica> {
-  const [dataPort, adminPort] = [await freePort(), await freePort()];
   const config = join(dir, `${name}.yaml`);
+  // Port 0, and the bound ports read from veer's own "veer started" line: a port picked free here
+  // could be taken by another test file's server before veer binds it.
   await writeFile(
     config,
     stringify({
-      listen: `127.0.0.1:${dataPort}`,
-      admin: { listen: `127.0.0.1:${adminPort}` },
+      listen: '127.0.0.1:0',
+      admin: { listen: '127.0.0.1:0' },
       state: { store: 'redis', redis: o.redisUrl, prefix: o.prefix, leaseTtl: `${LEASE_TTL_MS}ms` },
       services: o.services,
       ...(o.docker ? { docker: o.docker } : {}),
@@ -92,8 +95,15 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
     env,
   });
   let out = '';
+  let pending = '';
+  const bound = { data: '', admin: '' };
   const keep = (c: Buffer): void => {
     out = (out + c.toString()).slice(-6_000);
+    pending += c.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines)
+      if (bound.admin === '' && line.includes('"veer started"')) Object.assign(bound, addressesOf(line));
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -101,8 +111,15 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
     name,
     child,
     pid: child.pid as number,
-    dataUrl: `http://127.0.0.1:${dataPort}`,
-    adminUrl: `http://127.0.0.1:${adminPort}`,
+    get dataUrl() {
+      return `http://${bound.data}`;
+    },
+    get adminUrl() {
+      return `http://${bound.admin}`;
+    },
+    get bound() {
+      return bound.admin !== '';
+    },
     id: '',
     output: () => out,
     signal: (sig) => {
@@ -124,10 +141,17 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
   return replica;
 }
 
+/** The data and admin addresses of veer's JSON "veer started" log line. */
+function addressesOf(line: string): { data: string; admin: string } {
+  const o = JSON.parse(line) as { listen: string; admin: string };
+  return { data: o.listen, admin: o.admin };
+}
+
 async function ready(r: Replica): Promise<void> {
   await waitFor(
     async () => {
       if (hasExited(r.child)) throw new Error(`replica ${r.name} exited: ${r.output()}`);
+      if (!r.bound) return false;
       return (await http(`${r.adminUrl}/readyz`, { timeoutMs: 1_000 })).status === 200;
     },
     { timeoutMs: 25_000, intervalMs: 100, what: `replica ${r.name} ready` },
