@@ -2,22 +2,11 @@
 // veer answered itself, and the rollout phase, step and verdict of each service.
 import type { DataPlane } from './dataplane/dataplane.js';
 import { POOL_NAMES } from './domain/pool.js';
-import type { Phase } from './domain/rollout.js';
+import { PHASES } from './domain/rollout.js';
 import { bpToPercent } from './domain/weight.js';
 import type { ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
 import type { RolloutController } from './rollout/controller.js';
 import type { MembershipView } from './rollout/desk.js';
-
-const PHASES: readonly Phase[] = [
-  'starting',
-  'progressing',
-  'paused',
-  'promoting',
-  'succeeded',
-  'rolling-back',
-  'rolled-back',
-  'aborted',
-];
 
 export function gauges(
   plane: DataPlane,

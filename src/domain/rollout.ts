@@ -26,6 +26,17 @@ export interface RolloutPolicy {
 
 export type Phase =
   'starting' | 'progressing' | 'paused' | 'promoting' | 'succeeded' | 'rolling-back' | 'rolled-back' | 'aborted';
+/** Every phase, in the order a rollout goes through them (what /metrics lists). */
+export const PHASES: readonly Phase[] = [
+  'starting',
+  'progressing',
+  'paused',
+  'promoting',
+  'succeeded',
+  'rolling-back',
+  'rolled-back',
+  'aborted',
+];
 export const TERMINAL_PHASES: readonly Phase[] = ['succeeded', 'rolled-back', 'aborted'];
 export const isTerminal = (p: Phase): boolean => TERMINAL_PHASES.includes(p);
 

@@ -1,9 +1,9 @@
 // A private redis-server per test file, on a port it picks, so tests can kill -9 and restart it
 // without touching anyone else's instance. Readiness is a raw PING (no client library retries).
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import os from 'node:os';
 import { exited, freePort, hasExited, spawnTracked, stopChild, waitFor, withTimeout } from './process.js';
+import { probeLine } from './line-probe.js';
 
 export interface RedisHandle {
   readonly port: number;
@@ -23,21 +23,7 @@ const READY_TIMEOUT_MS = 10_000;
 
 /** Resolves true when a PING on 127.0.0.1:port answers +PONG within timeoutMs. */
 export function ping(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString('utf8');
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-  });
+  return probeLine(port, { send: 'PING\r\n', expect: '+PONG', timeoutMs });
 }
 
 function spawnRedis(port: number): { child: ChildProcess; output: () => string } {

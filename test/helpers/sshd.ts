@@ -18,13 +18,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe } from 'vitest';
 import { dockerStatus } from './docker.js';
 import { freePort, hasExited, spawnTracked, stopChild, waitFor } from './process.js';
+import { probeLine } from './line-probe.js';
 
 export const SSHD = '/usr/sbin/sshd';
 const READY_TIMEOUT_MS = 10_000;
@@ -129,21 +129,7 @@ function writeConfig(dir: string, port: number): string {
 
 /** The SSH identification line ("SSH-2.0-…") arrives on 127.0.0.1:port within timeoutMs. */
 export function sshBanner(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('close', () => done(false));
-    sock.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (buf.includes('\n')) done(buf.startsWith('SSH-2.0-'));
-    });
-  });
+  return probeLine(port, { expect: 'SSH-2.0-', timeoutMs });
 }
 
 /** Pids below `root` in the process tree (children, grandchildren, …), from /proc. */

@@ -18,6 +18,7 @@ import type {
 import type { LogFields, Logger, LogLevel } from '../../../src/domain/log.js';
 import type { RolloutState } from '../../../src/domain/rollout.js';
 import { newRollout } from '../../../src/rollout/machine.js';
+import { waitFor } from '../../helpers/process.js';
 
 interface Line {
   level: LogLevel;
@@ -72,6 +73,8 @@ class MemoryEngine implements ContainerDriver {
   down = false;
   /** Resolves a retire; tests hold it to make two removals overlap. */
   retireGate: Promise<void> = Promise.resolve();
+  /** Listings answered so far (each retire lists its generation first). */
+  lists = 0;
   private next = 1;
   private readonly errors = new EngineErrors('local', 'unix:///var/run/docker.sock');
 
@@ -83,6 +86,7 @@ class MemoryEngine implements ContainerDriver {
 
   async list(opts: { all: boolean; labels?: Record<string, string> }): Promise<ContainerView[]> {
     this.check();
+    this.lists++;
     const want = Object.entries(opts.labels ?? {});
     return [...this.containers.values()].filter((c) => want.every(([k, v]) => c.labels[k] === v));
   }
@@ -208,8 +212,10 @@ describe('DockerFleet: removals', () => {
     let release = (): void => undefined;
     engine.retireGate = new Promise<void>((r) => (release = r));
     // The launch that ended and the rollback's retirement both remove the canaries.
+    const listed = engine.lists;
     const both = Promise.all([fleet.retire('web', 'r2'), fleet.retire('web', 'r2')]);
-    await new Promise((r) => setTimeout(r, 10));
+    // Both callers have listed the generation and reached the removals before the gate opens.
+    await waitFor(() => engine.lists >= listed + 2, { timeoutMs: 2_000, intervalMs: 1, what: 'both retires to list' });
     release();
     await both;
     const removed = log.filter((l) => l.msg === 'removed containers');
