@@ -70,6 +70,11 @@ function rolloutGauges(plane: DataPlane, rollouts: Pick<RolloutController, 'stat
 function answerGauges(plane: DataPlane): GaugeFamily[] {
   const inflight = family('veer_inflight_requests', 'Client requests being proxied now.');
   inflight.samples.push({ labels: {}, value: plane.inFlight });
+  const waiting = family(
+    'veer_waiting_requests',
+    'Client requests waiting for a target their service may use (proxy.timeouts.waitForTarget), now.',
+  );
+  waiting.samples.push({ labels: {}, value: plane.waiting });
   const answers = family(
     'veer_proxy_answers_total',
     'Requests veer answered itself (refused, cut by a drain, no target) or whose client left, by code; ' +
@@ -77,5 +82,5 @@ function answerGauges(plane: DataPlane): GaugeFamily[] {
     'counter',
   );
   for (const [code, value] of plane.answers.entries()) answers.samples.push({ labels: { code }, value });
-  return [inflight, answers];
+  return [inflight, waiting, answers];
 }

@@ -30,6 +30,11 @@ const timeoutsSchema = z
     clientRequest: duration('5m'),
     /** How long SIGTERM waits for in-flight requests. */
     shutdown: positiveDuration('30s'),
+    /**
+     * How long a request waits for a target when its service has none it may use (containers being
+     * recreated, a new one not listening yet, every target ejected); then 503. 0: answer at once.
+     */
+    waitForTarget: duration('5s'),
   })
   .strict()
   .prefault({});
@@ -59,6 +64,8 @@ const proxySchema = z
     connectionsPerTarget: z.number().int().min(1).default(128),
     /** Retry an idempotent request once on another target when connecting fails. */
     retryConnectErrors: z.boolean().default(true),
+    /** Requests waiting for a target (timeouts.waitForTarget) at once, per process; more get 503 at once. */
+    maxWaitingRequests: z.number().int().min(0).max(1_000_000).default(1000),
     timeouts: timeoutsSchema,
   })
   .strict()

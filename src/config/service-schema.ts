@@ -6,6 +6,7 @@ import { SERVICE_NAME } from '../domain/service-name.js';
 import { rolloutPolicySchema } from './rollout-schema.js';
 import {
   duration,
+  durationValue,
   hostPattern,
   percentWeight,
   positiveDuration,
@@ -95,6 +96,7 @@ const serviceTimeoutsSchema = z
     header: positiveDurationValue.optional(),
     body: positiveDurationValue.optional(),
     upstreamIdle: positiveDurationValue.optional(),
+    waitForTarget: durationValue.optional(),
     ...Object.fromEntries(
       LISTENER_TIMEOUTS.map((k) => [
         k,
@@ -108,7 +110,13 @@ const serviceTimeoutsSchema = z
     ),
   })
   .strict()
-  .transform((t) => ({ connect: t.connect, header: t.header, body: t.body, upstreamIdle: t.upstreamIdle }))
+  .transform((t) => ({
+    connect: t.connect,
+    header: t.header,
+    body: t.body,
+    upstreamIdle: t.upstreamIdle,
+    waitForTarget: t.waitForTarget,
+  }))
   .prefault({});
 
 export const serviceSchema = z
@@ -124,7 +132,7 @@ export const serviceSchema = z
     outlier: outlierSchema,
     rollout: rolloutPolicySchema.prefault({}),
     limits: limitsSchema,
-    /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle). */
+    /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle, waitForTarget). */
     timeouts: serviceTimeoutsSchema,
   })
   .strict()

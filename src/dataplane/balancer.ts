@@ -9,6 +9,8 @@ export interface BalancedTarget {
   ejectedUntil: number;
   /** Active health check verdict (true when checks are off). */
   healthy: boolean;
+  /** false while a Docker target's port does not accept connections (readiness.ts); absent: ready. */
+  ready?: boolean;
 }
 
 export interface OutlierPolicy {
@@ -18,7 +20,7 @@ export interface OutlierPolicy {
 }
 
 function eligible(t: BalancedTarget, now: number): boolean {
-  return t.healthy && t.ejectedUntil <= now;
+  return t.healthy && t.ready !== false && t.ejectedUntil <= now;
 }
 
 /**
@@ -82,7 +84,7 @@ export function noteFailure<T extends BalancedTarget>(
   let eligibleCount = 0;
   for (const o of pool) {
     if (o.ejectedUntil > now) ejected++;
-    else if (o.healthy) eligibleCount++;
+    else if (o.healthy && o.ready !== false) eligibleCount++;
   }
   if (eligibleCount <= 1) return false;
   if (((ejected + 1) * 100) / pool.length > policy.maxEjectedPercent) return false;

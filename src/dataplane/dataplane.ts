@@ -12,12 +12,14 @@ import type { MetricsRegistry } from '../metrics/registry.js';
 import { AnswerCounts } from './answers.js';
 import { trustedProxyMatcher } from './headers.js';
 import { HealthChecker } from './health.js';
-import { awaitHealthy, healthOf, untilSettled, type GateResult, type Health } from './health-wait.js';
+import { awaitHealthy, targetState, untilSettled, type GateResult, type TargetState } from './health-wait.js';
 import { Ingress } from './ingress.js';
+import { Readiness } from './readiness.js';
 import { ProxyServer } from './server.js';
 import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes.js';
 import { buildTable, type RoutingTable } from './table.js';
-import { UpstreamSet } from './upstream.js';
+import { TargetWaits } from './target-wait.js';
+import { UpstreamSet, type Upstream } from './upstream.js';
 import { WebSocketProxy } from './websocket.js';
 
 export interface DataPlaneDeps {
@@ -35,23 +37,13 @@ export interface RoutePatch {
   retryCanaryOnStable?: boolean | null;
 }
 
-export interface TargetState {
-  id: string;
-  /** Gets traffic as far as health goes (unchecked or healthy). */
-  healthy: boolean;
-  health: Health;
-  ejected: boolean;
-  /** The current streak of failures counted towards outlier ejection. */
-  failureStreak: number;
-  outstanding: number;
-  lastHealthError: string | null;
-}
-
 export class DataPlane {
   private table: RoutingTable = buildTable(0, []);
   private readonly services = new Map<string, ServiceState>();
   private readonly upstreams: UpstreamSet;
   private readonly health: HealthChecker;
+  private readonly readiness = new Readiness();
+  private readonly waits: TargetWaits;
   private readonly server: ProxyServer;
   private readonly ws: WebSocketProxy;
   /** Answers veer gave by itself (refused, cut, no target), by code. */
@@ -71,6 +63,10 @@ export class DataPlane {
       bodyTimeout: t.body,
     });
     this.health = new HealthChecker(deps.log);
+    this.waits = new TargetWaits(p.maxWaitingRequests);
+    // Whatever can make a target usable lets waiting requests try again.
+    this.health.onProbe(() => this.waits.wake());
+    this.readiness.onReady(() => this.waits.wake());
     const shared = {
       answers: this.answers,
       clock: deps.clock,
@@ -82,7 +78,15 @@ export class DataPlane {
       maxHeaders: p.maxHeaders,
     };
     const current = (): RoutingTable => this.table;
-    const ingress = new Ingress({ ...shared, retryConnectErrors: p.retryConnectErrors }, current);
+    const ingress = new Ingress(
+      {
+        ...shared,
+        retryConnectErrors: p.retryConnectErrors,
+        waits: this.waits,
+        refused: (u, why) => this.readiness.refused(u, why),
+      },
+      current,
+    );
     this.ws = new WebSocketProxy(shared, current);
     this.server = new ProxyServer(
       {
@@ -163,18 +167,9 @@ export class DataPlane {
   }
 
   targets(name: string, pool: PoolName): TargetState[] {
-    const route = this.table.routes.get(name);
-    if (!route) return [];
     const now = this.deps.clock.now();
-    return route[pool].targets.map((u) => ({
-      id: u.address.id,
-      healthy: u.healthy,
-      health: healthOf(u, this.health.checks(u)),
-      ejected: u.ejectedUntil > now,
-      failureStreak: u.consecutiveFailures,
-      outstanding: u.outstanding,
-      lastHealthError: u.lastHealthError,
-    }));
+    const checked = (u: Upstream): boolean => this.health.checks(u) || this.readiness.watches(u);
+    return (this.table.routes.get(name)?.[pool].targets ?? []).map((u) => targetState(u, checked(u), now));
   }
 
   /**
@@ -197,17 +192,26 @@ export class DataPlane {
   }
 
   /**
-   * At start: waits until every health-checked target has had a first verdict, for as long as the
-   * slowest service needs to pass its threshold if its targets answer, and never more than `capMs`.
+   * At start: waits until every health-checked target has had a first verdict (and every container a
+   * first readiness probe), for as long as the slowest service needs to pass its threshold if its
+   * targets answer, and never more than `capMs`.
    */
   settleHealth(capMs = 10_000): Promise<void> {
     const unsettled = (): boolean =>
       this.upstreams.all().some((u) => u.pending && u.lastHealthError === null && this.health.checks(u));
-    return untilSettled(this.health, unsettled, Math.min(healthSettleMs(this.services.values()), capMs));
+    const settleMs = Math.min(healthSettleMs(this.services.values()), capMs);
+    // Containers probed for the first time answer within milliseconds when they listen.
+    const ready = this.readiness.settled(Math.min(2_000, capMs));
+    return Promise.all([untilSettled(this.health, unsettled, settleMs), ready]).then(() => undefined);
   }
 
   listen(): Promise<AddressInfo> {
     return this.server.listen(this.config.listen.host, this.config.listen.port);
+  }
+
+  /** Requests waiting for a target now (timeouts.waitForTarget). */
+  get waiting(): number {
+    return this.waits.size;
   }
 
   get inFlight(): number {
@@ -215,17 +219,22 @@ export class DataPlane {
   }
 
   async close(graceMs: number): Promise<{ drained: boolean; abandoned: number }> {
+    // Requests waiting for a target are in flight: they may still be served within the grace.
     const r = await this.server.close(graceMs);
+    this.waits.expireAll();
     this.health.stop();
+    this.readiness.stop();
     await this.upstreams.closeAll();
     return r;
   }
 
   private rebuild(): void {
     const env = { upstreams: this.upstreams, metrics: this.deps.metrics, timeouts: this.config.proxy.timeouts };
-    const { routes, inUse, checks } = buildRoutes(this.services.values(), env);
+    const { routes, inUse, checks, containers } = buildRoutes(this.services.values(), env);
     this.table = buildTable(this.table.version + 1, routes);
     this.upstreams.release(inUse);
     this.health.sync(checks);
+    this.readiness.sync(containers);
+    this.waits.wake();
   }
 }

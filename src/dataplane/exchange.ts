@@ -1,6 +1,6 @@
 // One client request forwarded upstream: an undici dispatch handler (the raw handler API is the
-// fastest Node path measured here; stream.pipeline() halved throughput). It owns at most two
-// attempts (retry.ts decides whether there is a second).
+// fastest Node path measured here; stream.pipeline() halved throughput). It owns its attempts:
+// retry.ts decides whether there is another, and target-wait.ts holds it while there is no target.
 //
 // Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and
 // the target's outlier state: a request undici refuses before sending it, a client that leaves or
@@ -8,27 +8,19 @@
 // dropped) without touching them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Clock, Random } from '../domain/clock.js';
-import type { AnswerCounts } from './answers.js';
 import { noteFailure, noteSuccess } from './balancer.js';
 import { Downstream } from './downstream.js';
 import { pickIn } from './pool-choice.js';
 import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
 import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRefusal } from './fault.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
-import { canRetryOnStable, retryOf, type Attempt, type Retry } from './retry.js';
+import { canRetryOnStable, retryOf, type Attempt } from './retry.js';
+import type { ExchangeEnv } from './exchange-env.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
+import { TargetWait, type WaitingRequest } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 
-export interface ExchangeEnv {
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly retryConnectErrors: boolean;
-  readonly viaEntry: string;
-  readonly answers: AnswerCounts;
-}
-
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   private pool: PoolRuntime;
   private target: Upstream | undefined;
   private attempt = 0;
@@ -42,6 +34,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private discarding = false;
   private dispatching = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
+  /** Its waiting for a target, once it had to (most requests never do). */
+  private wait: TargetWait | null = null;
   private readonly replayable: boolean;
   private readonly body: RequestBody | null;
   private readonly down: Downstream;
@@ -50,7 +44,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly env: ExchangeEnv,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly route: ServiceRoute,
+    private route: ServiceRoute,
     pool: PoolRuntime,
     private readonly upstreamHeaders: string[],
     hasBody: boolean,
@@ -66,13 +60,33 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   start(): void {
     const pick = pickIn(this.route, this.pool, this.env.clock.now(), this.env.random);
-    if (pick.pool === null) {
-      this.body?.destroy();
-      this.finishWithError(pick.why);
-      return;
-    }
-    this.pool = pick.pool;
-    this.dispatchTo(pick.target);
+    if (pick.pool === null) return this.waitOr(pick.why);
+    this.resume(this.route, pick.pool, pick.target);
+  }
+
+  /** No target to send to: wait for one (bounded), else answer `code` now. */
+  private waitOr(code: ProxyErrorCode): void {
+    (this.wait ??= new TargetWait(this.env, this)).hold(this.route, this.pool.name, code);
+  }
+
+  /** The next attempt: a retry, or a target that turned up while the request waited (TargetWait). */
+  resume(route: ServiceRoute, pool: PoolRuntime, target: Upstream): void {
+    this.route = route;
+    if (this.target !== undefined) this.attempt++;
+    this.pool = pool;
+    this.dispatchTo(target);
+  }
+
+  /** Answered, or its client gone: a waiting request stops waiting. */
+  get over(): boolean {
+    return this.done || this.clientGone;
+  }
+
+  /** Its wait ended without a target (TargetWait calls this). */
+  giveUp(code: ProxyErrorCode): void {
+    if (this.done || this.clientGone) return;
+    this.body?.destroy();
+    this.finishWithError(code);
   }
 
   private dispatchTo(target: Upstream): void {
@@ -139,9 +153,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.settle();
     if (this.done) return;
-    const failed = this.status >= 500;
     this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs);
-    if (failed) this.noteTargetFailure();
+    if (this.status >= 500) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
     if (this.discarding) {
       this.discarding = false;
@@ -149,7 +162,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       const pick = pickIn(this.route, this.route.stable, this.env.clock.now(), this.env.random);
       // Stable lost its last eligible target meanwhile: the canary's answer is gone, so say 502.
       if (pick.pool !== this.route.stable) return this.finishWithError('bad_gateway');
-      return this.again(pick);
+      return this.resume(this.route, pick.pool, pick.target);
     }
     this.res.end();
   }
@@ -164,20 +177,24 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.clientGone || this.res.destroyed) return; // the client left: nothing to record
     if (refusedNow || (!this.gotHeaders && isRequestRefusal(code))) return this.finishWithError('bad_request');
     const target = this.target as Upstream;
-    if (target.cut) return this.drainCut();
+    if (target.cut) {
+      this.pool.window.recordDrainCut();
+      return this.res.headersSent ? this.truncate() : this.finishWithError('drain_timeout');
+    }
     const kind = classify(code, this.gotHeaders);
+    // A container that refuses connections is out until it answers again (readiness.ts).
+    const refused = kind === 'connect' && this.env.refused(target, code || err.message);
     // The upstream waited for body bytes the client did not send: the client was too slow.
     if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders)
       return this.onFault('body_timeout');
     this.pool.window.recordFailure(this.env.clock.now(), kind, performance.now() - this.handedAt);
     this.noteTargetFailure();
-    if (this.res.headersSent) {
-      // Mid-body failure: truncating is the only honest signal left to the client.
-      this.res.destroy();
-      return;
-    }
-    const retry = retryOf(this.attemptNow(), kind, this.env.retryConnectErrors, this.env.clock.now(), this.env.random);
-    if (retry !== null) return this.again(retry);
+    // Mid-body failure: truncating is the only honest signal left to the client.
+    if (this.res.headersSent) return this.truncate();
+    const { retryConnectErrors, clock, random } = this.env;
+    const retry = retryOf(this.attemptNow(), kind, retryConnectErrors, clock.now(), random, refused);
+    if (retry === 'wait') return this.waitOr(FAILURE_ANSWER[kind]);
+    if (retry !== null) return this.resume(this.route, retry.pool, retry.target);
     this.finishWithError(FAILURE_ANSWER[kind]);
   }
 
@@ -185,6 +202,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onFault(fault: BodyFault): void {
     if (this.done) return;
     this.abortUpstream?.(new ClientBodyError(fault));
+    this.wait?.cancel();
     if (fault === 'client_closed') {
       this.clientGone = true;
       this.done = true;
@@ -194,25 +212,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finishWithError(BODY_FAULT_ANSWER[fault]);
   }
 
-  private drainCut(): void {
-    this.pool.window.recordDrainCut();
-    if (this.res.headersSent) {
-      this.done = true;
-      this.res.destroy();
-      return;
-    }
-    this.finishWithError('drain_timeout');
+  private truncate(): void {
+    this.done = true;
+    this.res.destroy();
   }
 
   private attemptNow(): Attempt {
     const { route, pool, target, attempt, replayable } = this;
     return { route, pool, target, attempt, replayable };
-  }
-
-  private again(retry: Retry): void {
-    this.attempt++;
-    this.pool = retry.pool;
-    this.dispatchTo(retry.target);
   }
 
   private settle(): void {
@@ -222,8 +229,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private noteTargetFailure(): void {
-    const t = this.target as Upstream;
-    noteFailure(t, this.pool.targets, this.route.outlier, this.env.clock.now());
+    noteFailure(this.target as Upstream, this.pool.targets, this.route.outlier, this.env.clock.now());
   }
 
   private finishWithError(code: ProxyErrorCode): void {
@@ -238,6 +244,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // warn misses cases) and stop the upstream request so its socket is not leaked.
     this.clientGone = true;
     this.env.answers.note('client_closed');
+    this.wait?.cancel();
     this.abortUpstream?.();
   };
 }

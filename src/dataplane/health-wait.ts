@@ -1,6 +1,6 @@
 // Waiting on health verdicts: a rollout's canary gate ("no traffic before the canary passed its
 // checks") and veer's own start (listen once every checked target has had a first verdict). Both
-// are woken by probes, never by polling, and both are bounded.
+// are woken by probes, never by polling, and both are bounded. Also what status shows of a target.
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { err, ok, type Result } from '../domain/errors.js';
@@ -9,10 +9,11 @@ import type { Upstream } from './upstream.js';
 
 export type Health = 'unchecked' | 'pending' | 'healthy' | 'unhealthy';
 
+/** `checked`: health-checked or readiness-watched; a port that never accepted a connection is pending. */
 export function healthOf(u: Upstream, checked: boolean): Health {
   if (!checked) return 'unchecked';
-  if (u.pending) return 'pending';
-  return u.healthy ? 'healthy' : 'unhealthy';
+  if (u.pending || !u.wasReady) return 'pending';
+  return u.healthy && u.ready ? 'healthy' : 'unhealthy';
 }
 
 export interface GateView {
@@ -20,6 +21,31 @@ export interface GateView {
   clock: Clock;
   /** The pool's upstreams as routed now. */
   targets(): readonly Upstream[];
+}
+
+export interface TargetState {
+  id: string;
+  /** Gets traffic as far as health goes (unchecked or healthy). */
+  healthy: boolean;
+  health: Health;
+  ejected: boolean;
+  /** The current streak of failures counted towards outlier ejection. */
+  failureStreak: number;
+  outstanding: number;
+  lastHealthError: string | null;
+}
+
+/** What status shows of a target; `checked`: health-checked or readiness-watched. */
+export function targetState(u: Upstream, checked: boolean, now: number): TargetState {
+  return {
+    id: u.address.id,
+    healthy: u.healthy,
+    health: healthOf(u, checked),
+    ejected: u.ejectedUntil > now,
+    failureStreak: u.consecutiveFailures,
+    outstanding: u.outstanding,
+    lastHealthError: u.readyError ?? u.lastHealthError,
+  };
 }
 
 export type GateResult = Result<void, string>;

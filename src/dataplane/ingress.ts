@@ -4,12 +4,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, Random } from '../domain/clock.js';
 import { admit } from './admission.js';
-import { Exchange, type ExchangeEnv } from './exchange.js';
+import { Exchange } from './exchange.js';
+import type { ExchangeEnv } from './exchange-env.js';
 import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import type { AnswerCounts } from './answers.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { choosePoolFor, overrideOf } from './pool-choice.js';
 import type { RoutingTable } from './table.js';
+import type { TargetWaits } from './target-wait.js';
+import type { Upstream } from './upstream.js';
 
 export interface IngressOptions {
   clock: Clock;
@@ -23,6 +26,8 @@ export interface IngressOptions {
   isTrusted: (ip: string) => boolean;
   maxHeaders: number;
   answers: AnswerCounts;
+  waits: TargetWaits;
+  refused: (target: Upstream, why: string) => boolean;
 }
 
 export class Ingress {
@@ -38,6 +43,9 @@ export class Ingress {
       retryConnectErrors: opts.retryConnectErrors,
       viaEntry: `1.1 ${opts.viaPseudonym}`,
       answers: opts.answers,
+      waits: opts.waits,
+      table,
+      refused: opts.refused,
     };
   }
 

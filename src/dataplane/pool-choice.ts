@@ -7,7 +7,7 @@ import type { Random } from '../domain/clock.js';
 import type { PoolName } from '../domain/pool.js';
 import { pickTarget } from './balancer.js';
 import { choosePool, parseOverride, readStickyBucket } from './split.js';
-import type { PoolRuntime, ServiceRoute } from './table.js';
+import type { PoolRuntime, RoutingTable, ServiceRoute } from './table.js';
 import type { Upstream } from './upstream.js';
 
 export interface PoolChoice {
@@ -51,4 +51,19 @@ export function pickIn(route: ServiceRoute, pool: PoolRuntime, now: number, rand
   const fallback = pickTarget(other.targets, now, random, exclude);
   if (fallback !== undefined) return { pool: other, target: fallback };
   return { pool: null, why: pool.targets.length + other.targets.length === 0 ? 'no_targets' : 'no_healthy_targets' };
+}
+
+/** For a request that waited: its service's route in the table of now and a target there (null: service gone). */
+export function pickNow(
+  table: RoutingTable,
+  service: string,
+  pool: PoolName,
+  now: number,
+  random: Random,
+): { route: ServiceRoute; pick: Pick } | null {
+  const route = table.routes.get(service);
+  if (route === undefined) return null;
+  // A target that refused before is not excluded: it is out until it answers again (readiness.ts),
+  // and a container recreated on a fixed host port comes back at the same address.
+  return { route, pick: pickIn(route, pool === 'canary' ? route.canary : route.stable, now, random) };
 }

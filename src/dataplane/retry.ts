@@ -25,6 +25,9 @@ export interface Retry {
   readonly target: Upstream;
 }
 
+/** A request that keeps finding containers gone (each one refusing) is tried at most this often. */
+const MAX_ATTEMPTS = 4;
+
 export function canRetryOnStable(a: Attempt, now: number): boolean {
   return (
     a.attempt === 0 &&
@@ -35,8 +38,25 @@ export function canRetryOnStable(a: Attempt, now: number): boolean {
   );
 }
 
-/** Where the failed attempt is retried, or null when it is not. */
+/**
+ * Where the failed attempt is retried; 'wait' to wait for a target (a Docker target refused: its
+ * containers may be being replaced, and nothing was sent); null when it is not retried.
+ * `refused`: the target refused and is now out until it answers (readiness.ts).
+ */
 export function retryOf(
+  a: Attempt,
+  kind: FailureKind,
+  retryConnectErrors: boolean,
+  now: number,
+  random: Random,
+  refused = false,
+): Retry | 'wait' | null {
+  const pick = retryNow(a, kind, retryConnectErrors, now, random);
+  if (pick !== null) return pick;
+  return refused && retryConnectErrors && a.replayable && a.attempt < MAX_ATTEMPTS - 1 ? 'wait' : null;
+}
+
+function retryNow(
   a: Attempt,
   kind: FailureKind,
   retryConnectErrors: boolean,

@@ -32,17 +32,28 @@ export interface BuiltRoutes {
   inUse: Set<string>;
   /** Each health-checked upstream once, with its service's policy. */
   checks: Map<Upstream, HealthPolicy>;
+  /** Upstreams of Docker pools: their readiness (a port that accepts connections) is watched. */
+  containers: Set<Upstream>;
 }
 
 export function buildRoutes(services: Iterable<ServiceState>, env: RouteEnv): BuiltRoutes {
-  const out: BuiltRoutes = { routes: [], inUse: new Set(), checks: new Map() };
+  const out: BuiltRoutes = { routes: [], inUse: new Set(), checks: new Map(), containers: new Set() };
   for (const s of services) {
     const route = routeFor(s, env);
     out.routes.push(route);
-    for (const u of [...route.stable.targets, ...route.canary.targets]) {
-      out.inUse.add(u.key);
-      const hc = s.config.healthCheck;
-      if (hc?.enabled && !out.checks.has(u)) out.checks.set(u, hc);
+    const { stable, canary } = s.config;
+    // A Docker service's canary is containers too (clones of the stable's) unless it lists targets.
+    const docker = {
+      stable: stable.docker !== undefined,
+      canary: canary.docker !== undefined || (stable.docker !== undefined && canary.targets.length === 0),
+    };
+    for (const p of [route.stable, route.canary]) {
+      for (const u of p.targets) {
+        out.inUse.add(u.key);
+        const hc = s.config.healthCheck;
+        if (hc?.enabled && !out.checks.has(u)) out.checks.set(u, hc);
+        if (docker[p.name]) out.containers.add(u);
+      }
     }
   }
   return out;
@@ -72,7 +83,11 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
     outlier: c.outlier,
     retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
     maxRequestBody: c.limits.maxRequestBody ?? Infinity,
-    timeouts: { header: own.header ?? t.header, body: own.body ?? t.body },
+    timeouts: {
+      header: own.header ?? t.header,
+      body: own.body ?? t.body,
+      waitForTarget: own.waitForTarget ?? t.waitForTarget,
+    },
   };
 }
 

@@ -33,8 +33,11 @@ export interface ServiceRoute {
   readonly retryCanaryOnStable: boolean;
   /** Request bodies larger than this are refused 413 (Infinity: no limit). */
   readonly maxRequestBody: number;
-  /** Upstream time to response headers; longest gap between body chunks, either way; ms. */
-  readonly timeouts: { readonly header: number; readonly body: number };
+  /**
+   * Upstream time to response headers; longest gap between body chunks, either way; how long a
+   * request waits for a target when there is none it may use; ms.
+   */
+  readonly timeouts: { readonly header: number; readonly body: number; readonly waitForTarget: number };
 }
 
 export interface RoutingTable {

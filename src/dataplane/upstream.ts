@@ -31,6 +31,12 @@ export class Upstream implements BalancedTarget {
   healthOk = 0;
   healthFail = 0;
   lastHealthError: string | null = null;
+  /** false while its port does not accept connections (Docker targets only, see readiness.ts). */
+  ready = true;
+  /** Why the last readiness probe failed. */
+  readyError: string | null = null;
+  /** Has accepted a connection since it was added (else it is still starting). */
+  wasReady = true;
   /** Set when veer's own drain bound cut this target's in-flight requests (they are not its errors). */
   cut = false;
 

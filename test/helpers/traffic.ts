@@ -45,6 +45,8 @@ export interface TrafficReport {
   byUpstream: Record<string, number>;
   /** The first MAX_FAILURE_LOG failures. */
   failureLog: TrafficFailure[];
+  /** The first MAX_FAILURE_LOG answers that took SLOW_MS or longer: when (ms since start) and how long. */
+  slowLog: Array<{ at: number; ms: number }>;
   elapsedMs: number;
   stoppedBy: 'predicate' | 'time' | 'stop' | 'running';
 }
@@ -60,6 +62,8 @@ export interface Traffic {
 
 const TICK_MS = 10;
 const MAX_FAILURE_LOG = 1000;
+/** Answers at least this slow are logged (e.g. requests that waited for a target). */
+const SLOW_MS = 250;
 
 function emptyReport(): TrafficReport {
   return {
@@ -72,13 +76,20 @@ function emptyReport(): TrafficReport {
     byStatus: {},
     byUpstream: {},
     failureLog: [],
+    slowLog: [],
     elapsedMs: 0,
     stoppedBy: 'running',
   };
 }
 
 function copy(r: TrafficReport): TrafficReport {
-  return { ...r, byStatus: { ...r.byStatus }, byUpstream: { ...r.byUpstream }, failureLog: [...r.failureLog] };
+  return {
+    ...r,
+    byStatus: { ...r.byStatus },
+    byUpstream: { ...r.byUpstream },
+    failureLog: [...r.failureLog],
+    slowLog: [...r.slowLog],
+  };
 }
 
 const bump = (m: Record<string, number>, k: string): void => {
@@ -113,6 +124,7 @@ export function startTraffic(opts: TrafficOptions): Traffic {
   };
 
   const one = async (): Promise<void> => {
+    const sentAt = Date.now();
     try {
       const r = await pool.request({
         path: opts.path ?? '/',
@@ -125,6 +137,9 @@ export function startTraffic(opts: TrafficOptions): Traffic {
       const h = r.headers[upstreamHeader];
       const upstream = (Array.isArray(h) ? h[0] : h) ?? null;
       report.completed++;
+      const took = Date.now() - sentAt;
+      if (took >= SLOW_MS && report.slowLog.length < MAX_FAILURE_LOG)
+        report.slowLog.push({ at: Date.now() - started, ms: took });
       bump(report.byStatus, String(r.statusCode));
       if (upstream !== null) bump(report.byUpstream, upstream);
       if (r.statusCode >= 500) fail(r.statusCode, upstream, text.slice(0, 200));
@@ -219,6 +234,7 @@ export function between(earlier: TrafficReport, later: TrafficReport): TrafficRe
     byStatus: diff(earlier.byStatus, later.byStatus),
     byUpstream: diff(earlier.byUpstream, later.byUpstream),
     failureLog: later.failureLog.slice(earlier.failureLog.length),
+    slowLog: later.slowLog.slice(earlier.slowLog.length),
     elapsedMs: later.elapsedMs - earlier.elapsedMs,
     stoppedBy: later.stoppedBy,
   };

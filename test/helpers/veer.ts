@@ -177,6 +177,8 @@ export interface HttpOptions {
   timeoutMs?: number;
   /** Called once the whole request has been handed to the kernel (the peer may not have read it yet). */
   onSent?: () => void;
+  /** Aborting it destroys the request (the client leaves). */
+  signal?: AbortSignal;
 }
 
 /** One request on a fresh connection (no agent: no keep-alive state leaks between requests). */
@@ -211,6 +213,7 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
       reject(e);
     });
     if (opts.onSent) req.once('finish', opts.onSent);
+    opts.signal?.addEventListener('abort', () => req.destroy(new Error('the client left')), { once: true });
     req.end(opts.body);
   });
 }

@@ -103,8 +103,8 @@ describe('unreachable upstreams', () => {
 });
 
 describe('empty and failing pools', () => {
-  it('answers 503 no_targets when the service has no target at all', async () => {
-    const v = await h.veer({ services: [service('web', [])] });
+  it('answers 503 no_targets when the service has no target at all (waitForTarget 0: at once)', async () => {
+    const v = await h.veer({ services: [service('web', [], [], { timeouts: { waitForTarget: 0 } })] });
     const r = await http(`${v.url}/`);
     expect(r.status).toBe(503);
     expect(errorCode(r)).toBe('no_targets');

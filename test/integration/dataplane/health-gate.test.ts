@@ -110,7 +110,13 @@ describe('health before traffic', () => {
     const stable = await healthUpstream('stable', true);
     const canary = await healthUpstream('canary', true);
     const v = await h.veer({
-      services: [service('web', [stable.u.address], [canary.u.address], { weight: 50, healthCheck: HC })],
+      services: [
+        service('web', [stable.u.address], [canary.u.address], {
+          weight: 50,
+          healthCheck: HC,
+          timeouts: { waitForTarget: '100ms' },
+        }),
+      ],
     });
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) seen.add(String((await http(`${v.url}/`)).headers['x-upstream']));
@@ -136,6 +142,7 @@ describe('health before traffic', () => {
     );
     const total = traffic(canary.u) + traffic(stable.u);
     for (let i = 0; i < 5; i++) {
+      // After waiting timeouts.waitForTarget for a target to turn healthy (target-wait.test.ts).
       const r = await http(`${v.url}/`);
       expect(r.status).toBe(503);
       expect(JSON.parse(r.text).error.code).toBe('no_healthy_targets');

@@ -50,7 +50,7 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectedPercent: 50 },
     retryCanaryOnStable: false,
     maxRequestBody: Infinity,
-    timeouts: { header: 30_000, body: 60_000 },
+    timeouts: { header: 30_000, body: 60_000, waitForTarget: 0 },
   };
 }
 
