@@ -14,6 +14,8 @@ export interface CheckInput {
   stableIncident: boolean;
   /** The relative p99 limit; null when there is no fair stable p99 to compare with. */
   latencyLimitRel: number | null;
+  /** The relative median limit (null likewise). */
+  medianLimit: number | null;
 }
 
 function check(
@@ -25,13 +27,32 @@ function check(
   limit: number | null,
   note: string,
 ): CheckResult {
-  const status = p <= alpha && gateOk ? 'fail' : 'pass';
+  const status = !gateOk ? 'pass' : p <= alpha ? 'fail' : p <= LEANING_P ? 'inconclusive' : 'pass';
   return { name, status, observed, limit, pValue: p, note };
+}
+
+/**
+ * Evidence against the canary that is not yet conclusive holds the step: a step must not pass (and
+ * expose more users) while the tests lean towards a regression. Holding never rolls back, so it does
+ * not raise the false-alarm rate; by Ville's inequality at most this share of healthy canaries is
+ * ever held by it.
+ */
+export const LEANING_P = 0.1;
+
+function skipped(name: CheckResult['name'], observed: number, pValue: number): CheckResult {
+  return {
+    name,
+    status: 'skipped',
+    observed,
+    limit: null,
+    pValue,
+    note: 'no concurrent stable traffic to compare with',
+  };
 }
 
 export function runChecks(x: CheckInput): CheckResult[] {
   const { policy: p, alpha, stats, canary } = x;
-  const m = stats.minP;
+  const m = stats.pNow;
   // The practical-significance gate of the relative check compares whole-rollout rates, which are
   // steadier than one step's, so a significant regression does not flip in and out of "fail".
   const rate = (t: { requests: number; errors: number }): number => (t.requests > 0 ? t.errors / t.requests : 0);
@@ -46,17 +67,24 @@ export function runChecks(x: CheckInput): CheckResult[] {
       p.maxErrorRate,
       x.stableIncident ? 'stable is over the limit too: not blamed on the canary' : '',
     ),
-    check(
-      'error-rate-vs-stable',
-      m.errorRel,
-      alpha,
-      cumGap > p.maxErrorRateIncrease,
-      rate(stats.canaryTotal),
-      rate(stats.baseline) + p.maxErrorRateIncrease,
-      x.stable.requests === 0
-        ? 'no stable traffic this step: compared with the stable rate earlier in the rollout'
-        : '',
-    ),
+    x.stable.requests === 0
+      ? {
+          name: 'error-rate-vs-stable',
+          status: 'skipped',
+          observed: canary.errorRate,
+          limit: null,
+          pValue: m.errorRel,
+          note: 'no stable traffic this step: no control group to compare with',
+        }
+      : check(
+          'error-rate-vs-stable',
+          m.errorRel,
+          alpha,
+          cumGap > p.maxErrorRateIncrease,
+          rate(stats.canaryTotal),
+          rate(stats.baseline) + p.maxErrorRateIncrease,
+          '',
+        ),
     check('latency', m.latencyAbs, alpha, true, canary.p99Ms, p.maxP99Ms, ''),
     x.latencyLimitRel === null
       ? {
@@ -68,5 +96,9 @@ export function runChecks(x: CheckInput): CheckResult[] {
           note: 'no concurrent stable traffic with enough requests for a p99',
         }
       : check('latency-vs-stable', m.latencyRel, alpha, true, canary.p99Ms, x.latencyLimitRel, ''),
+    // The body of the distribution: a doubled median with an unchanged p99 is a regression too.
+    x.medianLimit === null
+      ? { ...skipped('median-vs-stable', canary.p50Ms ?? 0, m.latencyBody ?? 1) }
+      : check('median-vs-stable', m.latencyBody ?? 1, alpha, true, canary.p50Ms ?? 0, x.medianLimit, ''),
   ];
 }

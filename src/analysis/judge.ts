@@ -4,25 +4,26 @@
 // - New data since the last analysis (`delta`) feeds the sequential tests, so evidence accumulates
 //   over the rollout and a bad canary is caught as soon as the evidence is strong enough — without
 //   waiting for minRequests (statistical fail-fast).
+// - Fresh evidence: a failed analysis restarts the canary's tests, so each of the `failureLimit`
+//   failures rests on data gathered since the previous one, and a quiet stretch after a blip is not
+//   still "failed". Fail-fast needs evidence spanning at least two analyses.
+// - The canary is only ever compared with stable traffic of the same seconds: with no stable traffic
+//   (blue-green after the switch, a policy whose one step is 100%) only the absolute limits judge it.
 // - The current step's window (`step`) decides whether the step has enough data (minRequests) and
-//   whether the point estimates are within the limits; "not enough data" is `inconclusive`, never pass.
+//   whether a confidence bound breaks a limit; "not enough data" is `inconclusive`, never pass.
 // - An interval in which the stable pool itself is over a limit (an incident) adds no absolute
 //   evidence against the canary, and a canary cannot pass while the stable pool is over the limit.
 import type { PoolEvidence, RolloutPolicy, SequentialStats, Verdict } from '../domain/rollout.js';
 import { quantileMs } from '../metrics/histogram.js';
 import { runChecks } from './checks.js';
 import { countAbove, MIN_P99_SAMPLES, P99_SHARE, total } from './exceedance.js';
-import {
-  pValue,
-  RATE_MULTIPLES,
-  RATIO_WEIGHTS,
-  RATIOS,
-  updateRateTest,
-  updateRatioBaseline,
-  updateRatioTest,
-  zeros,
-} from './sequential.js';
-import { describeFailure, holdReason } from './verdict-text.js';
+import { pValue, RATIO_WEIGHTS, SECONDS_PER_FAILURE, updateRateTest, updateRatioTest } from './sequential.js';
+import { lowerBound, stepHold } from './hold.js';
+import { cloneStats, restart } from './stats.js';
+
+export { emptyStats } from './stats.js';
+import { addTo, burstCap, stepTally } from './tally.js';
+import { describeFailure } from './verdict-text.js';
 
 export interface Slice {
   requests: number;
@@ -33,37 +34,25 @@ export interface Slice {
 export interface JudgeInput {
   policy: RolloutPolicy;
   /** Data since the previous analysis. */
-  delta: { canary: Slice; stable: Slice };
+  delta: Block;
+  /** The same, second by second (each second's evidence is capped); absent: one block. */
+  seconds?: readonly Block[];
   /** Data since the current step started. */
   step: { canary: Slice; stable: Slice };
   /** Stable's recent traffic, the reference for its p99 (kept across a blue-green switch). */
   stableRef: Slice;
   stats: SequentialStats;
   now: number;
-}
-
-export function emptyStats(): SequentialStats {
-  return {
-    errorAbs: zeros(RATE_MULTIPLES.length),
-    errorAbsStable: zeros(RATE_MULTIPLES.length),
-    errorRel: zeros(RATIOS.length),
-    latencyAbs: zeros(RATE_MULTIPLES.length),
-    latencyAbsStable: zeros(RATE_MULTIPLES.length),
-    latencyRel: zeros(RATE_MULTIPLES.length),
-    baseline: { requests: 0, errors: 0 },
-    canaryTotal: { requests: 0, errors: 0 },
-    minP: { errorAbs: 1, errorRel: 1, latencyAbs: 1, latencyRel: 1 },
-  };
-}
-
-/** A baseline rate needs this many stable requests behind it. */
-const MIN_BASELINE = 1000;
-
-/** Upper ~97.5% bound of the stable baseline rate: estimating it must not make a healthy canary look worse. */
-export function baselineUpper(b: { requests: number; errors: number }): number | null {
-  if (b.requests < MIN_BASELINE) return null;
-  const p = b.errors / b.requests;
-  return p + 2 * Math.sqrt(Math.max(p * (1 - p), 1 / b.requests) / b.requests);
+  /** Failed analyses in a row so far (each later one is confirmed at √α on fresh data); default 0. */
+  failures?: number;
+  /** Canary requests since it first got traffic (minRequests counts these: evidence carries across steps). */
+  canarySoFar?: number;
+  /** The last judged step: passing it promotes, which cannot be undone. */
+  final?: boolean;
+  /** When the current step's window starts (its running counts start again when this changes). */
+  stepSince?: number;
+  /** Canary requests the step itself needs (fresh data: a step never passes on earlier traffic alone). */
+  stepMinRequests?: number;
 }
 
 function evidence(s: Slice): PoolEvidence {
@@ -73,72 +62,115 @@ function evidence(s: Slice): PoolEvidence {
     errors: s.errors,
     errorRate: s.requests > 0 ? s.errors / s.requests : 0,
     p99Ms: quantileMs(s.latency, n, 0.99),
+    p50Ms: quantileMs(s.latency, n, 0.5),
   };
 }
 
-function cloneStats(s: SequentialStats): SequentialStats {
-  return {
-    errorAbs: [...s.errorAbs],
-    errorAbsStable: [...s.errorAbsStable],
-    errorRel: [...s.errorRel],
-    latencyAbs: [...s.latencyAbs],
-    latencyAbsStable: [...s.latencyAbsStable],
-    latencyRel: [...s.latencyRel],
-    baseline: { ...(s.baseline ?? { requests: 0, errors: 0 }) },
-    canaryTotal: { ...(s.canaryTotal ?? { requests: 0, errors: 0 }) },
-    minP: { ...(s.minP ?? { errorAbs: 1, errorRel: 1, latencyAbs: 1, latencyRel: 1 }) },
-  };
+export interface Block {
+  canary: Slice;
+  stable: Slice;
+  /** When the block starts (ms); blocks before the step's start do not count toward the step. */
+  from?: number;
 }
 
-/** Feeds the new interval into the running tests. */
-function accumulate(input: JudgeInput, stats: SequentialStats): { stableRefP99: number | null } {
+/** Feeds the new interval into the running tests, one second (block) at a time. */
+function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): RelativeLimits {
   const { policy: p, delta } = input;
-  const c = delta.canary;
-  const s = delta.stable;
-  const stableOverErrors = s.requests > 0 && s.errors / s.requests > p.maxErrorRate;
-  const cSlow = countAbove(c.latency, p.maxP99Ms);
-  const sSlow = countAbove(s.latency, p.maxP99Ms);
-  const stableOverLatency = s.requests > 0 && sSlow / s.requests > P99_SHARE;
-  if (!stableOverErrors) updateRateTest(stats.errorAbs, p.maxErrorRate, c.requests, c.errors);
-  updateRateTest(stats.errorAbsStable, p.maxErrorRate, s.requests, s.errors);
-  updateRatioTest(stats.errorRel, c.requests, c.errors, s.requests, s.errors);
-  if (s.requests === 0) {
-    // No concurrent stable traffic (the canary takes 100%): hold the canary against the stable's
-    // rate earlier in this rollout, with r·p0 as the alternatives of the same ratio grid.
-    const p0 = baselineUpper(stats.baseline);
-    if (p0 !== null) updateRatioBaseline(stats.errorRel, p0, c.requests, c.errors);
-  }
-  stats.baseline.requests += s.requests;
-  stats.baseline.errors += s.errors;
-  stats.canaryTotal.requests += c.requests;
-  stats.canaryTotal.errors += c.errors;
-  if (!stableOverLatency) updateRateTest(stats.latencyAbs, P99_SHARE, total(c.latency), cSlow);
-  updateRateTest(stats.latencyAbsStable, P99_SHARE, total(s.latency), sSlow);
+  const cap = Math.log(1 / alpha) / SECONDS_PER_FAILURE;
   const refN = total(input.stableRef.latency);
   // Latency depends on load: a p99 from another time (before the canary took 100%, or before a
   // blue-green switch) is no fair reference, so the relative latency test needs stable traffic now.
-  if (refN < MIN_P99_SAMPLES || s.requests === 0) return { stableRefP99: null };
-  const refP99 = quantileMs(input.stableRef.latency, refN, 0.99);
-  updateRateTest(stats.latencyRel, P99_SHARE, total(c.latency), countAbove(c.latency, refP99 * p.maxLatencyRatio));
-  return { stableRefP99: refP99 };
+  const limits = relativeLimits(input, refN);
+  const step = stepTally(stats, input.stepSince ?? 0);
+  for (const { canary: c, stable: s, from } of input.seconds ?? [delta]) {
+    const inStep = from === undefined || from >= (input.stepSince ?? 0);
+    // The running rates behind the practical gates and holds count a burst as a few errors too.
+    const [ce, se] = [Math.min(c.errors, burstCap(c.requests, p)), Math.min(s.errors, burstCap(s.requests, p))];
+    addTo(stats.canaryTotal, c.requests, ce);
+    addTo(stats.baseline, s.requests, se);
+    if (inStep) {
+      addTo(step.canary, c.requests, ce);
+      addTo(step.stable, s.requests, se);
+      if (c.requests > 0) step.canarySeconds = (step.canarySeconds ?? 0) + 1;
+    }
+    const stableOverErrors = s.requests > 0 && s.errors / s.requests > p.maxErrorRate;
+    const cSlow = countAbove(c.latency, p.maxP99Ms);
+    const sSlow = countAbove(s.latency, p.maxP99Ms);
+    const stableOverLatency = s.requests > 0 && sSlow / s.requests > P99_SHARE;
+    if (!stableOverErrors) updateRateTest(stats.errorAbs, p.maxErrorRate, c.requests, c.errors, cap);
+    updateRateTest(stats.errorAbsStable, p.maxErrorRate, s.requests, s.errors);
+    // No concurrent stable traffic: no relative evidence (the stable's earlier rate is no control).
+    updateRatioTest(stats.errorRel, c.requests, c.errors, s.requests, s.errors, cap);
+    if (!stableOverLatency) updateRateTest(stats.latencyAbs, P99_SHARE, total(c.latency), cSlow, cap);
+    updateRateTest(stats.latencyAbsStable, P99_SHARE, total(s.latency), sSlow);
+    if (limits.p99 !== null) {
+      const n = total(c.latency);
+      updateRateTest(stats.latencyRel, P99_SHARE, n, countAbove(c.latency, limits.p99), cap);
+      updateRateTest(stats.latencyBody ?? [], 0.5, n, countAbove(c.latency, limits.median ?? Infinity), cap);
+    }
+  }
+  if (delta.canary.requests > 0) stats.fresh++;
+  return limits;
+}
+
+/** The canary's relative latency limits: null without a fair stable reference. */
+interface RelativeLimits {
+  /** More than 1% of canary requests above it: its p99 is over maxLatencyRatio × stable's. */
+  p99: number | null;
+  /** More than half above it: its median is over maxLatencyRatio × stable's (the body of the distribution). */
+  median: number | null;
+}
+
+function relativeLimits(input: JudgeInput, refN: number): RelativeLimits {
+  // Latency depends on load: a p99 from another time (before the canary took 100%, or before a
+  // blue-green switch) is no fair reference, so the relative latency tests need stable traffic now.
+  if (refN < MIN_P99_SAMPLES || input.delta.stable.requests === 0) return { p99: null, median: null };
+  const p = input.policy;
+  const floor = p.minLatencyIncreaseMs ?? 0;
+  const limit = (q: number): number => {
+    const ref = quantileMs(input.stableRef.latency, refN, q);
+    return Math.max(ref * p.maxLatencyRatio, ref + floor);
+  };
+  return { p99: limit(0.99), median: limit(0.5) };
+}
+
+/** Each canary test's always-valid p-value now. */
+function refreshP(stats: SequentialStats): void {
+  const m = stats.pNow;
+  m.errorAbs = pValue(stats.errorAbs);
+  m.errorRel = pValue(stats.errorRel, RATIO_WEIGHTS);
+  m.latencyAbs = pValue(stats.latencyAbs);
+  m.latencyRel = pValue(stats.latencyRel);
+  m.latencyBody = pValue(stats.latencyBody ?? []);
 }
 
 export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialStats } {
   const p = input.policy;
   const alpha = 1 - p.confidence;
   const stats = cloneStats(input.stats);
-  const { stableRefP99 } = accumulate(input, stats);
+  const limits = accumulate(input, stats, alpha);
   const canary = evidence(input.step.canary);
   const stable = evidence(input.step.stable);
-  const m = stats.minP;
-  m.errorAbs = Math.min(m.errorAbs, pValue(stats.errorAbs));
-  m.errorRel = Math.min(m.errorRel, pValue(stats.errorRel, RATIO_WEIGHTS));
-  m.latencyAbs = Math.min(m.latencyAbs, pValue(stats.latencyAbs));
-  if (stableRefP99 !== null) m.latencyRel = Math.min(m.latencyRel, pValue(stats.latencyRel));
-  const stableIncident =
-    pValue(stats.errorAbsStable) <= alpha && stable.requests > 0 && stable.errorRate > p.maxErrorRate;
-  const latencyLimitRel = stableRefP99 === null ? null : stableRefP99 * p.maxLatencyRatio;
-  const checks = runChecks({ policy: p, alpha, stats, canary, stable, stableIncident, latencyLimitRel });
+  refreshP(stats);
+  // An incident is now, not earlier in the step: judged on this interval's stable traffic.
+  const ds = input.delta.stable;
+  // 99% sure: one error in 20 requests is no incident, and every held analysis costs time.
+  const stableIncident = lowerBound(ds.errors, ds.requests, 2.326) > p.maxErrorRate;
+  const latencyLimitRel = limits.p99;
+  // The first failure needs p ≤ α; each further one, on data gathered since, confirms at √α: a
+  // healthy canary is rolled back with probability ≤ α^1.5 (failureLimit 2), and a real regression
+  // is not made to prove itself twice over from scratch.
+  const level = (input.failures ?? 0) > 0 ? Math.sqrt(alpha) : alpha;
+  const checks = runChecks({
+    policy: p,
+    alpha: level,
+    stats,
+    canary,
+    stable,
+    stableIncident,
+    latencyLimitRel,
+    medianLimit: limits.median,
+  });
   const verdict = (result: Verdict['result'], failFast: boolean, reason: string): Verdict => ({
     result,
     failFast,
@@ -150,10 +182,18 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
   });
   const failed = checks.filter((c) => c.status === 'fail');
   if (failed.length > 0) {
-    const failFast = failed.some((c) => c.pValue <= alpha * alpha);
-    return { stats, verdict: verdict('fail', failFast, failed.map(describeFailure).join('; ')) };
+    // Overwhelming evidence, and not from one interval alone (a blip of a second or two): gathered
+    // over two analyses or more, or overwhelming in two analyses in a row.
+    const overwhelming = failed.some((c) => c.pValue <= alpha * alpha);
+    const failFast = overwhelming && (stats.fresh >= 2 || stats.overwhelmed);
+    const v = verdict('fail', failFast, failed.map(describeFailure).join('; '));
+    restart(stats);
+    stats.overwhelmed = overwhelming;
+    return { stats, verdict: v };
   }
-  const hold = holdReason(p, canary, stable, stableIncident, latencyLimitRel);
+  stats.overwhelmed = false;
+  const incident = stableIncident ? ds.errors / ds.requests : null;
+  const hold = stepHold({ input, stats, checks, incident, latencyLimitRel, canary, stable });
   if (hold !== null) {
     for (const c of checks) if (c.status === 'pass' && c.pValue > alpha) c.status = 'inconclusive';
     return { stats, verdict: verdict('inconclusive', false, hold) };

@@ -3,6 +3,11 @@
 // (a mixture likelihood ratio) is a test martingale under the null hypothesis, so by Ville's
 // inequality P(it ever reaches 1/α) ≤ α however often it is checked. 1/Λ is therefore an
 // "always-valid" p-value. The grids are wide because we do not know how bad a bad canary is.
+//
+// `cap` bounds what one block of data (one second) may add to each log-likelihood ratio. Failures
+// come in clusters (an instance resetting its connections fails every request for a second or two),
+// and a cluster is one event, not hundreds of independent ones. Capping an increment only lowers its
+// expectation, so each ratio stays a supermartingale under H0 and Ville's bound still holds.
 
 /** Canary error rate as multiples of the limit: p1 = k · p0 (capped below 1). */
 export const RATE_MULTIPLES = [1.5, 2, 3, 5, 10, 20, 50];
@@ -12,19 +17,28 @@ export const RATE_MULTIPLES = [1.5, 2, 3, 5, 10, 20, 50];
 export const RATIOS = [1.5, 2, 3, 5, 10, 30];
 export const RATIO_WEIGHTS = [0.4, 0.4, 0.1, 0.05, 0.03, 0.02];
 
+/**
+ * No one second may add more than 1/SECONDS_PER_FAILURE of the evidence a failure needs (the `cap` of
+ * the updates below): a failure rests on more than this many seconds of data, so a burst of a second
+ * or two (one instance resetting its connections, one client's retries) is a blip, not a verdict.
+ * Three, not more: a canary failing 30% of its requests must still be out within ten seconds.
+ */
+export const SECONDS_PER_FAILURE = 3;
+
 export const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 
 /**
  * One-sample test of H0: rate ≤ p0, fed with `failures` out of `n` new observations. Under H0 with
  * rate < p0 the statistic is a supermartingale, which keeps the guarantee.
  */
-export function updateRateTest(logLR: number[], p0: number, n: number, failures: number): void {
+export function updateRateTest(logLR: number[], p0: number, n: number, failures: number, cap = Infinity): void {
   if (n <= 0 || p0 <= 0 || p0 >= 1) return;
   const ok = n - failures;
   for (let j = 0; j < RATE_MULTIPLES.length; j++) {
     const p1 = Math.min(0.999, (RATE_MULTIPLES[j] as number) * p0);
     if (p1 <= p0) continue;
-    logLR[j] = (logLR[j] as number) + failures * Math.log(p1 / p0) + ok * Math.log((1 - p1) / (1 - p0));
+    const step = failures * Math.log(p1 / p0) + ok * Math.log((1 - p1) / (1 - p0));
+    logLR[j] = (logLR[j] as number) + Math.min(step, cap);
   }
 }
 
@@ -41,23 +55,15 @@ export function updateRatioTest(
   canaryErr: number,
   stableN: number,
   stableErr: number,
+  cap = Infinity,
 ): void {
   if (canaryN <= 0 || stableN <= 0 || canaryErr + stableErr === 0) return;
   const s = canaryN / (canaryN + stableN);
   for (let j = 0; j < RATIOS.length; j++) {
     const r = RATIOS[j] as number;
     const q = (r * s) / (r * s + 1 - s);
-    logLR[j] = (logLR[j] as number) + canaryErr * Math.log(q / s) + stableErr * Math.log((1 - q) / (1 - s));
-  }
-}
-
-/** The ratio test's alternatives against a fixed baseline rate p0 (no concurrent stable traffic). */
-export function updateRatioBaseline(logLR: number[], p0: number, n: number, failures: number): void {
-  if (n <= 0 || p0 <= 0 || p0 >= 1) return;
-  for (let j = 0; j < RATIOS.length; j++) {
-    const p1 = Math.min(0.999, (RATIOS[j] as number) * p0);
-    if (p1 <= p0) continue;
-    logLR[j] = (logLR[j] as number) + failures * Math.log(p1 / p0) + (n - failures) * Math.log((1 - p1) / (1 - p0));
+    const step = canaryErr * Math.log(q / s) + stableErr * Math.log((1 - q) / (1 - s));
+    logLR[j] = (logLR[j] as number) + Math.min(step, cap);
   }
 }
 

@@ -3,7 +3,7 @@
 // fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
-import { positiveDurationValue } from './values.js';
+import { durationValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
   .array(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100'))
@@ -40,6 +40,8 @@ const policyFields = {
   healthTimeout: positiveDurationValue,
   retryCanaryOnStable: z.boolean(),
   onRestart: z.enum(['resume', 'rollback']),
+  warmup: durationValue,
+  minLatencyIncreaseMs: z.number().min(0),
 };
 
 export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
@@ -69,6 +71,10 @@ export const rolloutPolicySchema = z
     retryCanaryOnStable: f.retryCanaryOnStable.default(false),
     /** What a restarted veer does with a rollout it finds mid-flight. */
     onRestart: f.onRestart.default('resume'),
+    /** The canary's first seconds of traffic are left out of the latency judgement (JIT, cold caches). */
+    warmup: f.warmup.prefault('0s'),
+    /** +2 ms on a 3 ms p99 is 1.7× but harmless: relative latency limits have this floor in ms. */
+    minLatencyIncreaseMs: f.minLatencyIncreaseMs.default(10),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;

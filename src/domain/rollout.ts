@@ -22,6 +22,10 @@ export interface RolloutPolicy {
   healthTimeout: number;
   retryCanaryOnStable: boolean;
   onRestart: 'resume' | 'rollback';
+  /** ms of the canary's first traffic left out of the latency judgement (absent in older records: 0). */
+  warmup: number;
+  /** A relative latency limit is never less than stable's figure plus this many ms (absent: 0). */
+  minLatencyIncreaseMs: number;
 }
 
 export type Phase =
@@ -42,7 +46,7 @@ export const isTerminal = (p: Phase): boolean => TERMINAL_PHASES.includes(p);
 
 export type VerdictResult = 'pass' | 'fail' | 'inconclusive';
 
-export type CheckName = 'error-rate' | 'error-rate-vs-stable' | 'latency' | 'latency-vs-stable';
+export type CheckName = 'error-rate' | 'error-rate-vs-stable' | 'latency' | 'latency-vs-stable' | 'median-vs-stable';
 export type CheckStatus = 'pass' | 'fail' | 'inconclusive' | 'skipped';
 
 export interface CheckResult {
@@ -61,6 +65,8 @@ export interface PoolEvidence {
   errors: number;
   errorRate: number;
   p99Ms: number;
+  /** Absent in verdicts recorded before it was judged. */
+  p50Ms?: number;
 }
 
 export interface Verdict {
@@ -83,15 +89,30 @@ export interface SequentialStats {
   latencyAbs: number[];
   latencyAbsStable: number[];
   latencyRel: number[];
+  /** Canary requests slower than the relative median limit, against "at most half" (absent in older records). */
+  latencyBody?: number[];
   /** The stable pool's traffic since the rollout started: the baseline when stable gets none (100%). */
   baseline: { requests: number; errors: number };
   /** The canary's traffic since the rollout started (the practical-significance gate uses both). */
   canaryTotal: { requests: number; errors: number };
   /**
-   * Lowest always-valid p-value each canary check has reached. Ville's inequality bounds the chance
-   * that the statistic EVER crosses 1/α, so a crossing stands: a later quiet interval does not undo it.
+   * Each canary check's always-valid p-value now, on the evidence since its tests last started (the
+   * rollout's start or the last failed analysis). Ville's inequality bounds the chance that the
+   * statistic EVER crosses 1/α, so a failure is decided at the crossing; the tests then start again.
    */
-  minP: Record<'errorAbs' | 'errorRel' | 'latencyAbs' | 'latencyRel', number>;
+  pNow: Record<'errorAbs' | 'errorRel' | 'latencyAbs' | 'latencyRel', number> & { latencyBody?: number };
+  /** Analyses with canary data since the tests last started (fail-fast needs two or more). */
+  fresh: number;
+  /** The previous analysis failed on overwhelming evidence (two such in a row fail fast). */
+  overwhelmed: boolean;
+  /** The current step's requests and (burst-capped) errors per pool, since `since`. */
+  step?: {
+    since: number;
+    canary: { requests: number; errors: number };
+    stable: { requests: number; errors: number };
+    /** Seconds of the step in which the canary had traffic (absent in older records). */
+    canarySeconds?: number;
+  };
 }
 
 export type Strategy = 'canary' | 'blue-green';
@@ -122,9 +143,13 @@ export interface RolloutState {
   canaryTargets: string[];
   stableTargets: string[];
   stepStartedAt: number;
+  /** When the canary first got traffic (its first step); absent in older records. */
+  trafficSince?: number;
   lastAnalysisAt: number;
   /** Consecutive failed analyses. */
   failures: number;
+  /** When the last failed analysis was (a step may pass only a step's time after it). */
+  failedAt?: number;
   reason: string | null;
   lastVerdict: Verdict | null;
   stats: SequentialStats;

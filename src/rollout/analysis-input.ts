@@ -1,10 +1,11 @@
 // Turns a rollout's state and the metric windows into one analysis event. Only whole, finished
 // seconds are analysed, and each second exactly once (the state remembers where the last analysis
 // ended), so evidence is never counted twice.
-import { judge, type Slice } from '../analysis/judge.js';
+import { judge, type Block, type Slice } from '../analysis/judge.js';
 import type { PoolName } from '../domain/pool.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { MachineEvent } from './machine.js';
+import { lastJudgedStep } from './progression.js';
 
 /**
  * Per-pool traffic over [fromMs, toMs], whole seconds (merged over replicas where there are several).
@@ -29,23 +30,85 @@ export async function analysisEvent(s: RolloutState, m: MetricsSource, now: numb
   const end = lastSec * 1000 + 999;
   const range = (pool: PoolName, fromMs: number): Promise<Slice> => m.totals(s.service, pool, fromMs, end);
   const stepFrom = Math.ceil(s.stepStartedAt / 1000) * 1000;
-  // Blue-green preview: the new pool sees only override traffic, so the sample gate does not apply;
-  // whatever preview traffic there is is still judged.
-  const policy = s.strategy === 'blue-green' && s.step === 0 ? { ...s.policy, minRequests: 0 } : s.policy;
-  const [dc, ds, sc, ss, ref] = await Promise.all([
+  const policy = { ...s.policy, minRequests: requiredSoFar(s) };
+  const since = Math.ceil((s.trafficSince ?? s.startedAt) / 1000) * 1000;
+  const [dc, ds, sc, ss, ref, all] = await Promise.all([
     range('canary', fromSec * 1000),
     range('stable', fromSec * 1000),
     range('canary', stepFrom),
     range('stable', stepFrom),
     range('stable', Math.max(0, now - STABLE_REFERENCE_MS)),
+    range('canary', since),
   ]);
+  // The canary's first `warmup` of traffic is left out of the latency judgement (errors still count).
+  const warmEnd = Math.ceil(((s.trafficSince ?? s.startedAt) + (s.policy.warmup ?? 0)) / 1000) * 1000;
+  const warm = async (slice: Slice, from: number): Promise<Slice> => {
+    if (warmEnd <= from) return slice;
+    const latency =
+      warmEnd > end ? new Array<number>(slice.latency.length).fill(0) : (await range('canary', warmEnd)).latency;
+    return { ...slice, latency };
+  };
   const { verdict, stats } = judge({
     policy,
-    delta: { canary: dc, stable: ds },
-    step: { canary: sc, stable: ss },
+    delta: { canary: await warm(dc, fromSec * 1000), stable: ds },
+    seconds: await blocks(m, s.service, fromSec, lastSec, warmEnd),
+    step: { canary: await warm(sc, stepFrom), stable: ss },
     stableRef: ref,
     stats: s.stats,
     now,
+    failures: s.failures,
+    canarySoFar: all.requests,
+    final: s.strategy === 'canary' && s.step >= lastJudgedStep(s.policy.steps),
+    stepSince: stepFrom,
+    stepMinRequests: stepMinRequests(s),
   });
   return { type: 'analysis', verdict, stats, until: (lastSec + 1) * 1000 };
+}
+
+/**
+ * The canary requests (since its first traffic) a step needs before it may pass: minRequests by the
+ * last judged step, a proportional share before. Evidence carries across steps, so a low-traffic
+ * service is not made to gather minRequests again at every step. Blue-green preview: the new pool
+ * sees only override traffic, so the gate does not apply (what preview traffic there is is judged).
+ */
+export function requiredSoFar(s: RolloutState): number {
+  const p = s.policy;
+  if (s.strategy === 'blue-green') return s.step === 0 ? 0 : p.minRequests;
+  const judged = lastJudgedStep(p.steps) + 1;
+  return Math.ceil((p.minRequests * Math.min(s.step + 1, judged)) / judged);
+}
+
+/** What the step itself must have served: an equal part of minRequests (none in a blue-green preview). */
+export function stepMinRequests(s: RolloutState): number {
+  if (s.strategy === 'blue-green') return s.step === 0 ? 0 : s.policy.minRequests;
+  return Math.ceil(s.policy.minRequests / (lastJudgedStep(s.policy.steps) + 1));
+}
+
+/** At most this many blocks per analysis (a late analysis groups its seconds). */
+const MAX_BLOCKS = 60;
+
+/** The analysed seconds one by one: the judge caps what any one of them may add to the evidence. */
+async function blocks(
+  m: MetricsSource,
+  service: string,
+  fromSec: number,
+  lastSec: number,
+  warmEnd: number,
+): Promise<Block[]> {
+  const width = Math.max(1, Math.ceil((lastSec - fromSec + 1) / MAX_BLOCKS));
+  const out: Block[] = [];
+  for (let sec = fromSec; sec <= lastSec; sec += width) {
+    const [from, to] = [sec * 1000, Math.min(lastSec, sec + width - 1) * 1000 + 999];
+    const [canary, stable] = await Promise.all([
+      m.totals(service, 'canary', from, to),
+      m.totals(service, 'stable', from, to),
+    ]);
+    // Seconds of the canary's warm-up add no latency evidence.
+    out.push({
+      from,
+      canary: from < warmEnd ? { ...canary, latency: new Array<number>(canary.latency.length).fill(0) } : canary,
+      stable,
+    });
+  }
+  return out;
 }

@@ -108,6 +108,7 @@ function ready(s: RolloutState, targets: string[] | undefined, now: number): Tra
     weightBp,
     canaryTargets: targets ?? s.canaryTargets,
     stepStartedAt: now,
+    trafficSince: now,
     lastAnalysisAt: now,
     updatedAt: now,
   };

@@ -39,10 +39,21 @@ export function promote(s: RolloutState, now: number, reason: string): Transitio
   return ok(next, [{ type: 'emit', kind: 'promoting', message: reason }]);
 }
 
-/** Moves to the next step (canary) or the switch (blue-green), or promotes after the last one. */
+/**
+ * The last canary step that is judged. A step at 100% has no stable traffic to compare with: an
+ * incident both pools share, or a drift of both, would be blamed on the canary judged against the
+ * stable's earlier figures. So the canary is promoted once the last step below 100% passes; only a
+ * policy whose one step is 100 is judged there (on the absolute limits alone).
+ */
+export function lastJudgedStep(steps: readonly number[]): number {
+  for (let i = steps.length - 1; i >= 0; i--) if ((steps[i] as number) < 100) return i;
+  return steps.length - 1;
+}
+
+/** Moves to the next step (canary) or the switch (blue-green), or promotes after the last judged one. */
 export function advance(s: RolloutState, now: number, why: string): Transition {
-  const last = s.strategy === 'canary' ? s.policy.steps.length - 1 : 1;
-  if (s.step >= last) return promote(s, now, why);
+  const last = s.strategy === 'canary' ? lastJudgedStep(s.policy.steps) : 1;
+  if (s.step >= last) return promote(s, now, s.step < s.policy.steps.length - 1 ? `${why}; promoting` : why);
   const step = s.step + 1;
   const weightBp = s.strategy === 'canary' ? stepBp(s.policy, step) : MAX_BP;
   const next: RolloutState = {
@@ -58,7 +69,7 @@ export function advance(s: RolloutState, now: number, why: string): Transition {
   };
   const message =
     s.strategy === 'canary'
-      ? `step ${step + 1}/${last + 1}: canary weight ${pctOf(weightBp)}% (${why})`
+      ? `step ${step + 1}/${s.policy.steps.length}: canary weight ${pctOf(weightBp)}% (${why})`
       : `switched all traffic to the new pool (${why}); rollback window ${s.policy.rollbackWindow / 1000}s`;
   return ok(next, [{ type: 'emit', kind: 'step', message }]);
 }
@@ -96,11 +107,17 @@ export function onAnalysis(
             : `${failures} failed analyses in a row`;
         return rollback({ ...base, failures }, now, `rolled back (${why}): ${verdict.reason}`, 'rolled-back');
       }
-      return ok({ ...base, failures }, [note]);
+      // The tests start over after a failure (fresh evidence); the step may not pass before a full
+      // step's time since it, so the confirmation has the data to come.
+      return ok({ ...base, failures, failedAt: now }, [note]);
     }
     case 'pass': {
-      const passed = { ...base, failures: 0 };
-      if (now - s.stepStartedAt >= stepDuration(s)) return advance(passed, now, 'analysis passed');
+      // After a failure the tests started again: a pass on the little data since is no evidence of
+      // health, so the failure stands until a step's time has passed since it.
+      const since = Math.max(s.stepStartedAt, s.failedAt ?? 0);
+      const confirming = s.failures > 0 && now - (s.failedAt ?? 0) < stepDuration(s);
+      const passed = { ...base, failures: confirming ? s.failures : 0 };
+      if (now - since >= stepDuration(s)) return advance(passed, now, 'analysis passed');
       return ok(passed, [note]);
     }
     case 'inconclusive': {

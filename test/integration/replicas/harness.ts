@@ -17,7 +17,7 @@ export const ROOT = new URL('../../../', import.meta.url).pathname;
 // maxLatencyRatio 5: ~1 ms loopback latencies make the 1.5× p99 ratio a test of CPU noise (see
 // test/integration/rollout/canary.test.ts).
 export const POLICY = {
-  steps: [10, 50, 100],
+  steps: [10, 30, 50, 100],
   stepInterval: '1s',
   analysisInterval: '250ms',
   minRequests: 30,

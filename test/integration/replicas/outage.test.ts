@@ -209,7 +209,7 @@ async function finishes(rs: readonly Replica[], id: string, canary: TestUpstream
     expect(s.weight, r.name).toBe(0);
   }
   const steps = (await allOwnEvents(rs)).filter((e) => e.kind === 'step').map((e) => e.weight);
-  expect(steps).toEqual([50, 100]);
+  expect(steps).toEqual([30, 50]);
   for (const [i, rep] of reports.entries())
     expect(rep.failures, `${rs[i]?.name}: ${JSON.stringify(rep.failureLog.slice(0, 3))}`).toBe(0);
 }

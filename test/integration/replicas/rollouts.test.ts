@@ -155,8 +155,8 @@ describe('leader failover', () => {
     });
     const id = await startRollout(survivors[0] as Replica, canary);
 
-    // Kill at step 1 (50%): one step behind it, one ahead. The leader's own events are read just
-    // before: the next step is a whole stepInterval and a merged analysis away.
+    // Kill at step 1 (30%): one step behind it, one ahead (50%, the last below 100%). The leader's
+    // own events are read just before: the next step is a whole stepInterval and an analysis away.
     await waitFor(async () => (await status(leader)).rollout?.step === 1, {
       timeoutMs: 15_000,
       intervalMs: 20,
@@ -205,7 +205,7 @@ describe('leader failover', () => {
     expect(
       steps.map((e) => e.weight),
       summary,
-    ).toEqual([50, 100]);
+    ).toEqual([30, 50]);
     expect(
       steps.map((e) => e.by),
       summary,

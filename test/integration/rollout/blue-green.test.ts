@@ -135,13 +135,13 @@ describe('blue-green rollout', () => {
     expect(milestones(es)).toEqual(['started', 'canary-ready', 'step', 'rolling-back', 'rolled-back']);
     const back = es.find((e) => e.kind === 'rolling-back');
     expect(back?.weight).toBe(0);
-    // Judged on whole seconds, so about a second of lag, but one failed analysis is enough: no
-    // waiting for failureLimit, nor for the window to run out.
-    expect(Date.parse(back?.at ?? '') - broke).toBeLessThan(2_500);
+    // A failure rests on more than 3 s of evidence (a second's burst is not a verdict), judged on whole
+    // seconds; then one failed analysis is enough: no waiting for failureLimit, nor for the window.
+    expect(Date.parse(back?.at ?? '') - broke).toBeLessThan(6_000);
     expect(back?.message).toMatch(/rollback window|overwhelming evidence/);
-    // Clients saw green's failures only for that short stretch (20% of ~150 req/s).
+    // Clients saw green's failures only for that short stretch (20% of ~150 req/s for ~5 s).
     expect(report.failures).toBeGreaterThan(0);
-    expect(report.failures).toBeLessThan(80);
+    expect(report.failures).toBeLessThan(200);
 
     const greenHits = green.hits;
     const after = await startTraffic({ url: v.url, rps: RPS, maxMs: 300 }).done;

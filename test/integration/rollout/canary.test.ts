@@ -77,13 +77,14 @@ describe('canary rollout with real traffic', () => {
     expect(s.weight).toBe(0);
     expect(ids(s, 'stable')).toEqual([canary.address]);
     expect(ids(s, 'canary')).toEqual([]);
-    // Three steps of ≥ 1 s each: never faster than that, and not stuck either.
-    expect(elapsed).toBeGreaterThanOrEqual(3_000);
-    expect(elapsed).toBeLessThan(15_000);
+    // Two judged steps (10%, 50%; the canary is promoted once the last step below 100% passes), each
+    // of at least the 3 s of traffic a verdict needs: never faster than that, and not stuck either.
+    expect(elapsed).toBeGreaterThanOrEqual(8_000);
+    expect(elapsed).toBeLessThan(18_000);
 
     const es = await events(v);
-    expect(milestones(es)).toEqual(['started', 'canary-ready', 'step', 'step', 'promoting', 'succeeded']);
-    expect(es.filter((e) => e.kind === 'step').map((e) => e.weight)).toEqual([50, 100]);
+    expect(milestones(es)).toEqual(['started', 'canary-ready', 'step', 'promoting', 'succeeded']);
+    expect(es.filter((e) => e.kind === 'step').map((e) => e.weight)).toEqual([50]);
     // Each step was earned by an analysis of the traffic, not by the clock alone.
     for (const e of es.filter((x) => x.kind === 'step' || x.kind === 'promoting'))
       expect(e.message).toMatch(/analysis passed/);
@@ -140,7 +141,8 @@ describe('canary rollout with real traffic', () => {
 
     const report = await t.done;
     expect(report.stoppedBy).toBe('predicate');
-    expect(Date.now() - started).toBeLessThan(8_000);
+    // A failure rests on more than 3 s of evidence and the next one confirms it on 2 s more; then the drain.
+    expect(Date.now() - started).toBeLessThan(12_000);
     const s = await status(v);
     expect(s.rollout?.phase).toBe('rolled-back');
     expect(s.rollout?.reason).toMatch(/error rate/);
@@ -154,9 +156,9 @@ describe('canary rollout with real traffic', () => {
     expect(verdict?.canary.errors).toBeGreaterThan(0);
     expect(verdict?.canary.errorRate).toBeGreaterThan(0.1);
     expect(verdict?.stable.errors).toBe(0);
-    const errorCheck = verdict?.checks.find((c) => c.name === 'error-rate');
-    expect(errorCheck?.status).toBe('fail');
-    expect(errorCheck?.pValue).toBeLessThanOrEqual(0.01);
+    // The last failed analysis confirmed an earlier one on its own data, at √α.
+    const errorCheck = verdict?.checks.find((c) => c.name.startsWith('error-rate') && c.status === 'fail');
+    expect(errorCheck?.pValue).toBeLessThanOrEqual(0.1 + 1e-9);
 
     // Clients saw the canary's failures only until the rollback: at 10% of 200 req/s failing 20%,
     // that is ~4 per second of exposure.

@@ -176,6 +176,8 @@ async function started(h: Harness): Promise<RolloutStatus> {
   return value(await h.controller.start(SVC, START, POLICY));
 }
 
+const TOO_SHORT = 'not enough data: the canary had traffic in 2 s of this step, a verdict needs 3 s';
+
 const ROUTE_RUNNING = (weightBp: number): Route => ({
   weightBp,
   stable: [STABLE],
@@ -213,10 +215,11 @@ describe('RolloutController, stepped by hand', () => {
     await h.controller.analyze(SVC);
     expect(h.kinds()).toEqual(['started', 'canary-ready']);
 
-    // t+2s: passes, but the step has lasted 2s of 4s.
+    // t+2s: holds: a verdict needs 3 s of the step's traffic (the least evidence a failure rests on).
     await interval(h);
     expect(h.state()).toMatchObject({ phase: 'progressing', step: 0, weightBp: 2000, lastAnalysisAt: T0 + 2000 });
-    expect(h.state().lastVerdict?.result).toBe('pass');
+    expect(h.state().lastVerdict?.result).toBe('inconclusive');
+    expect(h.state().lastVerdict?.reason).toBe(TOO_SHORT);
     expect(h.state().lastVerdict?.canary.requests).toBe(80);
     expect(h.events.at(-1)).toMatchObject({ kind: 'analysis', rolloutId: 'r1', phase: 'progressing', weight: 20 });
 
@@ -234,7 +237,7 @@ describe('RolloutController, stepped by hand', () => {
 
     // t+8s: the last step passed: promoting. The canary is the stable pool now, the old one drains.
     await interval(h);
-    expect(h.state().phase).toBe('promoting');
+    expect(h.state().phase, h.state().lastVerdict?.reason).toBe('promoting');
     expect(h.route()).toEqual({
       weightBp: 0,
       stable: [CANARY],
@@ -265,10 +268,17 @@ describe('RolloutController, stepped by hand', () => {
   it('rolls a failing canary back: rolling-back → rolled-back', async () => {
     const h = harness();
     await started(h);
+    // Every canary request failed. One second supplies at most a third of the evidence a failure
+    // needs: the first 2 s hold, 4 s fail, and the next interval confirms on its own data.
     await interval(h, { canaryStatus: 503 });
-    // Every canary request failed: overwhelming evidence, no second failed analysis needed.
+    expect(h.state()).toMatchObject({ phase: 'progressing', failures: 0 });
+    expect(h.state().lastVerdict?.result).toBe('inconclusive');
+    await interval(h, { canaryStatus: 503 });
+    expect(h.state()).toMatchObject({ phase: 'progressing', failures: 1 });
+    expect(h.state().lastVerdict).toMatchObject({ result: 'fail', failFast: false });
+    await interval(h, { canaryStatus: 503 });
     expect(h.state()).toMatchObject({ phase: 'rolling-back', rollbackOutcome: 'rolled-back', weightBp: 0 });
-    expect(h.state().lastVerdict).toMatchObject({ result: 'fail', failFast: true });
+    expect(h.state().lastVerdict).toMatchObject({ result: 'fail' });
     expect(h.route()).toEqual(ROUTE_ROLLING_BACK);
     await until(() => h.acks.calls.length === 1, 'the leader waits for acknowledgements');
     expect(h.acks.calls[0]?.targets).toEqual([CANARY]);
@@ -276,8 +286,8 @@ describe('RolloutController, stepped by hand', () => {
     h.acks.release();
     await until(() => h.state().phase === 'rolled-back', 'rolled back after retirement');
     expect(h.route()).toEqual(ROUTE_BACK);
-    expect(h.state().reason).toMatch(/^rolled back \(overwhelming evidence\)/);
-    expect(h.kinds()).toEqual(['started', 'canary-ready', 'rolling-back', 'rolled-back']);
+    expect(h.state().reason).toMatch(/^rolled back \(2 failed analyses in a row\)/);
+    expect(h.kinds()).toEqual(['started', 'canary-ready', 'analysis', 'analysis', 'rolling-back', 'rolled-back']);
   });
 
   it('an operator abort during progressing drains the canary and ends aborted', async () => {
@@ -322,10 +332,10 @@ describe('RolloutController, stepped by hand', () => {
     expect(resumed).toMatchObject({ phase: 'progressing', step: 0, weight: 20 });
     expect(h.state().stepStartedAt).toBe(T0 + 4000);
 
-    // 2s after the resume: passes, but the paused time does not count toward the step.
+    // 2s after the resume: the paused time does not count toward the step (2 s of it so far).
     await interval(h);
     expect(h.state()).toMatchObject({ phase: 'progressing', step: 0 });
-    expect(h.state().lastVerdict?.result).toBe('pass');
+    expect(h.state().lastVerdict?.reason).toBe(TOO_SHORT);
     // 4s after the resume: the next step.
     await interval(h);
     expect(h.state()).toMatchObject({ phase: 'progressing', step: 1, weightBp: 5000 });

@@ -10,6 +10,7 @@ import type {
   VerdictResult,
 } from '../../../src/domain/rollout.js';
 import { newRollout, transition, type Effect, type MachineEvent } from '../../../src/rollout/machine.js';
+import { lastJudgedStep } from '../../../src/rollout/progression.js';
 
 const T0 = 1_700_000_000_000;
 const S = 1_000;
@@ -188,6 +189,18 @@ describe('start', () => {
 });
 
 describe('canary steps: time AND a passing analysis', () => {
+  it('promotes after the last step below 100% (a 100% step has no control group); a lone 100 is judged', () => {
+    expect(lastJudgedStep([5, 10, 25, 50, 100])).toBe(3);
+    expect(lastJudgedStep([5, 100])).toBe(0);
+    expect(lastJudgedStep([10, 40])).toBe(1);
+    expect(lastJudgedStep([100])).toBe(0);
+    const two = step(progressing({ steps: [5, 100] }), analysis('pass'), T0 + 30 * S);
+    expect(two.state).toMatchObject({ phase: 'promoting', weightBp: 10000 });
+    const lone = progressing({ steps: [100] });
+    expect(lone.weightBp).toBe(10000);
+    expect(step(lone, analysis('pass'), T0 + 30 * S).state.phase).toBe('promoting');
+  });
+
   it('a pass before stepInterval holds and records the verdict, stats and analysed range', () => {
     const s = progressing();
     const v = verdict('pass');
@@ -224,20 +237,22 @@ describe('canary steps: time AND a passing analysis', () => {
     expect(state).toMatchObject({ phase: 'progressing', step: 0, weightBp: 500 });
   });
 
-  it('walks 5 → 10 → 25 → 50 → 100 %, then promotes on the last step', () => {
+  // A 100% step has no stable traffic to judge the canary against: the canary is promoted once the
+  // last step with a control group (50%) passes.
+  it('walks 5 → 10 → 25 → 50 %, then promotes when the last step below 100 passes', () => {
     let s = progressing();
     const weights: number[] = [];
-    for (let i = 1; i <= 4; i++) {
+    for (let i = 1; i <= 3; i++) {
       const r = step(s, analysis('pass'), T0 + i * 30 * S);
       expect(types(r.effects)).toEqual(['emit:step']);
       weights.push(r.state.weightBp);
       s = r.state;
     }
-    expect(weights).toEqual([1000, 2500, 5000, 10000]);
-    expect(step(s, analysis('pass'), T0 + 150 * S - 1).state.phase).toBe('progressing');
-    const { state, effects } = step(s, analysis('pass'), T0 + 150 * S);
-    expect(effects).toEqual([{ type: 'emit', kind: 'promoting', message: 'analysis passed' }]);
-    expect(state).toMatchObject({ phase: 'promoting', weightBp: 10000, step: 4 });
+    expect(weights).toEqual([1000, 2500, 5000]);
+    expect(step(s, analysis('pass'), T0 + 120 * S - 1).state.phase).toBe('progressing');
+    const { state, effects } = step(s, analysis('pass'), T0 + 120 * S);
+    expect(effects).toEqual([{ type: 'emit', kind: 'promoting', message: 'analysis passed; promoting' }]);
+    expect(state).toMatchObject({ phase: 'promoting', weightBp: 10000, step: 3 });
     const done = step(state, { type: 'drained' }, T0 + 160 * S);
     expect(done.state.phase).toBe('succeeded');
     expect(done.effects).toEqual([
@@ -295,20 +310,24 @@ describe('progress deadline', () => {
 });
 
 describe('failures', () => {
-  it('failureLimit consecutive fails roll back; a pass resets the count', () => {
+  it('failureLimit consecutive fails roll back; a pass a step after the failure resets the count', () => {
     let s = progressing();
     s = step(s, analysis('fail'), T0 + 2 * S).state;
-    expect(s).toMatchObject({ phase: 'progressing', failures: 1 });
+    expect(s).toMatchObject({ phase: 'progressing', failures: 1, failedAt: T0 + 2 * S });
+    // The tests started again at the failure: a pass on the little data since does not clear it.
     s = step(s, analysis('pass'), T0 + 4 * S).state;
-    expect(s.failures).toBe(0);
-    const one = step(s, analysis('fail'), T0 + 6 * S);
+    expect(s.failures).toBe(1);
+    // A step's time after the failure, a pass clears it (and the step, that long too, advances).
+    s = step(s, analysis('pass'), T0 + 32 * S).state;
+    expect(s).toMatchObject({ failures: 0, step: 1 });
+    const one = step(s, analysis('fail'), T0 + 34 * S);
     expect(types(one.effects)).toEqual(['emit:analysis']);
     expect(one.state.failures).toBe(1);
     const last = verdict('fail', false, 'canary error rate 3.00% exceeds maxErrorRate 1.00%');
     const { state, effects } = step(
       one.state,
       { type: 'analysis', verdict: last, stats: emptyStats(), until: 0 },
-      T0 + 8 * S,
+      T0 + 36 * S,
     );
     const reason = 'rolled back (2 failed analyses in a row): canary error rate 3.00% exceeds maxErrorRate 1.00%';
     expect(effects).toEqual([{ type: 'emit', kind: 'rolling-back', message: reason, data: { verdict: last } }]);
@@ -357,8 +376,8 @@ describe('manual control', () => {
 
   it('promote {full:false} on the last step, or {full:true} anywhere, promotes', () => {
     let s = progressing();
-    for (let i = 0; i < 4; i++) s = step(s, { type: 'promote', full: false }, T0 + i * S).state;
-    expect(s.step).toBe(4);
+    for (let i = 0; i < 3; i++) s = step(s, { type: 'promote', full: false }, T0 + i * S).state;
+    expect(s.step).toBe(3);
     expect(types(step(s, { type: 'promote', full: false }, T0 + 9 * S).effects)).toEqual(PROMOTE_EFFECTS);
     const full = step(progressing(), { type: 'promote', full: true }, T0 + S);
     expect(types(full.effects)).toEqual(PROMOTE_EFFECTS);

@@ -1,0 +1,148 @@
+// Why a step cannot pass yet, though nothing failed: too little data, a limit broken by a confidence
+// bound (not a point estimate, which low traffic makes noisy), tests that lean against the canary,
+// a stable pool in an incident of its own, or, before a promotion that cannot be undone, a canary
+// not yet shown to be no worse than stable. A hold never rolls back: it only waits for evidence.
+import type { CheckResult, PoolEvidence, RolloutPolicy, SequentialStats } from '../domain/rollout.js';
+import { countAbove, MIN_P99_SAMPLES, P99_SHARE, total } from './exceedance.js';
+import type { JudgeInput } from './judge.js';
+import { SECONDS_PER_FAILURE } from './sequential.js';
+import { stepTally } from './tally.js';
+import { describeFailure, ms, pct } from './verdict-text.js';
+
+/** One-sided 80% bound: a hold needs more than noise (2 errors in 200 is no reason to hold). */
+const Z = 0.8416;
+
+/** Wilson lower confidence bound of a rate: k of n. */
+export function lowerBound(k: number, n: number, z = Z): number {
+  if (n <= 0) return 0;
+  const p = k / n;
+  const z2 = z * z;
+  return Math.max(0, (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
+}
+
+/** The canary's step-window requests slower than the absolute and the relative p99 limits. */
+export interface SlowCounts {
+  n: number;
+  overAbs: number;
+  overRel: number | null;
+}
+
+/** Too little data, a stable incident, or a limit broken by a confidence bound; null when none. */
+export function holdReason(
+  p: RolloutPolicy,
+  c: PoolEvidence & { soFar: number; stepMin: number },
+  s: PoolEvidence,
+  /** Stable's error rate in the last interval when it is over the limit itself (an incident), else null. */
+  incident: number | null,
+  latencyLimitRel: number | null,
+  slow: SlowCounts,
+): string | null {
+  if (incident !== null)
+    return (
+      `stable pool error rate ${pct(incident)} is over the limit ${pct(p.maxErrorRate)}: ` +
+      'holding, not blaming the canary'
+    );
+  if (c.soFar < p.minRequests) return `not enough data: canary served ${c.soFar} of ${p.minRequests} requests so far`;
+  if (c.requests < c.stepMin) return `not enough data: canary served ${c.requests} of ${c.stepMin} requests this step`;
+  const low = lowerBound(c.errors, c.requests);
+  const bound = `80% lower bound ${pct(low)}`;
+  // Over the absolute limit, with stable traffic to compare: held only when worse than stable too
+  // (below); both pools over the limit together is shared, not the canary's.
+  if (low > p.maxErrorRate && s.requests === 0)
+    return `canary error rate ${pct(c.errorRate)} (${bound}) over ${pct(p.maxErrorRate)}, not yet significant`;
+  if (s.requests > 0 && low > s.errorRate + p.maxErrorRateIncrease)
+    return (
+      `canary error rate ${pct(c.errorRate)} (${bound}) over stable ${pct(s.errorRate)} + ` +
+      `${pct(p.maxErrorRateIncrease)}, not yet significant`
+    );
+  // A p99 of fewer than 100 samples is one or two requests: noise, not a reason to hold. A p99 over
+  // a limit means more than 1% of requests above it: held when the bound of that share says so.
+  const p99Meaningful = slow.n >= MIN_P99_SAMPLES;
+  if (p99Meaningful && lowerBound(slow.overAbs, slow.n) > P99_SHARE && c.p99Ms > s.p99Ms)
+    return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
+  if (p99Meaningful && latencyLimitRel !== null && lowerBound(slow.overRel ?? 0, slow.n) > P99_SHARE)
+    return (
+      `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel)} (${p.maxLatencyRatio}× stable p99), ` +
+      'not yet significant'
+    );
+  return null;
+}
+
+/** A pool's step evidence with its burst-capped error count (what holds are decided on). */
+function counted(e: PoolEvidence, t: { requests: number; errors: number }): PoolEvidence {
+  return { ...e, requests: t.requests, errors: t.errors, errorRate: t.requests > 0 ? t.errors / t.requests : 0 };
+}
+
+/** One-sided 85%: the bound a promotion's non-inferiority check uses. */
+const Z_PROMOTE = 1.0364;
+
+/**
+ * Promotion cannot be undone, so before it the canary must be shown no worse than stable plus
+ * maxErrorRateIncrease: the upper confidence bound of (canary − stable) error rate over the whole
+ * rollout (steadier than one step's) within it, once the canary is seen worse at all. A healthy
+ * canary shows it soon; one that is twice as bad holds here until the sequential test has the
+ * evidence to roll it back.
+ */
+function beforePromotion(p: RolloutPolicy, stats: SequentialStats): string | null {
+  const { canaryTotal: c, baseline: s } = stats;
+  if (s.requests === 0 || c.requests === 0) return null;
+  const [rc, rs] = [c.errors / c.requests, s.errors / s.requests];
+  // No worse than stable as observed: nothing to show (a service without errors is promoted).
+  if (rc <= rs) return null;
+  // A rate seen as 0 still has a variance: at least one error's worth.
+  const v = (r: number, n: number): number => (Math.max(r, 1 / n) * (1 - r)) / n;
+  const upper = rc - rs + Z_PROMOTE * Math.sqrt(v(rc, c.requests) + v(rs, s.requests));
+  if (upper <= p.maxErrorRateIncrease) return null;
+  return (
+    `before promotion: canary error rate over the rollout ${(rc * 100).toFixed(2)}% against stable's ` +
+    `${(rs * 100).toFixed(2)}% (85% upper bound of the difference ${(upper * 100).toFixed(2)} pp) is not yet ` +
+    `shown within +${(p.maxErrorRateIncrease * 100).toFixed(2)} pp`
+  );
+}
+
+export interface HoldInput {
+  input: JudgeInput;
+  /** Updated with this interval's evidence already. */
+  stats: SequentialStats;
+  checks: CheckResult[];
+  /** Stable's error rate in the last interval when it is over the limit itself, else null. */
+  incident: number | null;
+  latencyLimitRel: number | null;
+  /** The step window's evidence per pool (as the verdict reports it). */
+  canary: PoolEvidence;
+  stable: PoolEvidence;
+}
+
+/** The reason the step holds, in order of what an operator should hear first; null: it may pass. */
+export function stepHold(h: HoldInput): string | null {
+  const { input, stats } = h;
+  const p = input.policy;
+  const stepLatency = input.step.canary.latency;
+  const slow = {
+    n: total(stepLatency),
+    overAbs: countAbove(stepLatency, p.maxP99Ms),
+    overRel: h.latencyLimitRel === null ? null : countAbove(stepLatency, h.latencyLimitRel),
+  };
+  const tally = stepTally(stats, input.stepSince ?? 0);
+  const { canary, stable } = h;
+  const c = {
+    ...counted(canary, tally.canary),
+    soFar: input.canarySoFar ?? canary.requests,
+    stepMin: input.stepMinRequests ?? 0,
+  };
+  // A failure needs SECONDS_PER_FAILURE seconds of evidence: a step with fewer seconds of canary
+  // traffic could pass a canary the judge has not had the time to catch (or traffic that stopped).
+  // (A blue-green preview needs no traffic: only the override header reaches the new pool.)
+  const seconds = input.stepSince === undefined || c.stepMin === 0 ? Infinity : (tally.canarySeconds ?? 0);
+  const leaning = h.checks.find((x) => x.status === 'inconclusive');
+  return (
+    holdReason(p, c, counted(stable, tally.stable), h.incident, h.latencyLimitRel, slow) ??
+    (seconds < SECONDS_PER_FAILURE
+      ? `not enough data: the canary had traffic in ${seconds} s of this step, a verdict needs ${SECONDS_PER_FAILURE} s`
+      : null) ??
+    (leaning === undefined
+      ? null
+      : `evidence against the canary is building, not yet conclusive: ${describeFailure(leaning)}`) ??
+    (input.final === true ? beforePromotion(p, stats) : null)
+  );
+}

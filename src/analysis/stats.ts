@@ -1,0 +1,52 @@
+// The judge's running state between analyses (a rollout record carries it): the sequential tests'
+// log-likelihood ratios, the running counts, and how a failed analysis starts the tests again.
+// Records written by older versions lack some fields: they read as zero.
+import type { SequentialStats } from '../domain/rollout.js';
+import { RATE_MULTIPLES, RATIOS, zeros } from './sequential.js';
+
+export function emptyStats(): SequentialStats {
+  return {
+    errorAbs: zeros(RATE_MULTIPLES.length),
+    errorAbsStable: zeros(RATE_MULTIPLES.length),
+    errorRel: zeros(RATIOS.length),
+    latencyAbs: zeros(RATE_MULTIPLES.length),
+    latencyAbsStable: zeros(RATE_MULTIPLES.length),
+    latencyRel: zeros(RATE_MULTIPLES.length),
+    latencyBody: zeros(RATE_MULTIPLES.length),
+    baseline: { requests: 0, errors: 0 },
+    canaryTotal: { requests: 0, errors: 0 },
+    pNow: { errorAbs: 1, errorRel: 1, latencyAbs: 1, latencyRel: 1, latencyBody: 1 },
+    fresh: 0,
+    overwhelmed: false,
+  };
+}
+
+/** After a failed analysis the canary's tests start again: the next failure needs new evidence. */
+export function restart(s: SequentialStats): void {
+  const fresh = emptyStats();
+  s.errorAbs = fresh.errorAbs;
+  s.errorRel = fresh.errorRel;
+  s.latencyAbs = fresh.latencyAbs;
+  s.latencyRel = fresh.latencyRel;
+  s.latencyBody = fresh.latencyBody;
+  s.pNow = fresh.pNow;
+  s.fresh = 0;
+}
+
+export function cloneStats(s: SequentialStats): SequentialStats {
+  return {
+    errorAbs: [...s.errorAbs],
+    errorAbsStable: [...s.errorAbsStable],
+    errorRel: [...s.errorRel],
+    latencyAbs: [...s.latencyAbs],
+    latencyAbsStable: [...s.latencyAbsStable],
+    latencyRel: [...s.latencyRel],
+    latencyBody: [...(s.latencyBody ?? zeros(RATE_MULTIPLES.length))],
+    baseline: { ...(s.baseline ?? { requests: 0, errors: 0 }) },
+    canaryTotal: { ...(s.canaryTotal ?? { requests: 0, errors: 0 }) },
+    pNow: { latencyBody: 1, ...(s.pNow ?? { errorAbs: 1, errorRel: 1, latencyAbs: 1, latencyRel: 1 }) },
+    fresh: s.fresh ?? 0,
+    overwhelmed: s.overwhelmed ?? false,
+    ...(s.step ? { step: { ...s.step, canary: { ...s.step.canary }, stable: { ...s.step.stable } } } : {}),
+  };
+}
