@@ -83,7 +83,9 @@ export class DataPlane {
         ...shared,
         retryConnectErrors: p.retryConnectErrors,
         waits: this.waits,
-        refused: (u, why) => this.readiness.refused(u, why),
+        // A container that refuses is out until it answers again; one already taken out of routing
+        // (compose removed it, veer has just heard) is gone: either way, wait for a replacement.
+        refused: (u, why) => this.readiness.refused(u, why) || !this.upstreams.isLive(u),
       },
       current,
     );

@@ -135,7 +135,7 @@ describe('blue-green rollout', () => {
     expect(milestones(es)).toEqual(['started', 'canary-ready', 'step', 'rolling-back', 'rolled-back']);
     const back = es.find((e) => e.kind === 'rolling-back');
     expect(back?.weight).toBe(0);
-    // A failure rests on more than 3 s of evidence (a second's burst is not a verdict), judged on whole
+    // A failure rests on at least 4 s of evidence (a second's burst is not a verdict), judged on whole
     // seconds; then one failed analysis is enough: no waiting for failureLimit, nor for the window.
     expect(Date.parse(back?.at ?? '') - broke).toBeLessThan(6_000);
     expect(back?.message).toMatch(/rollback window|overwhelming evidence/);

@@ -78,7 +78,7 @@ describe('canary rollout with real traffic', () => {
     expect(ids(s, 'stable')).toEqual([canary.address]);
     expect(ids(s, 'canary')).toEqual([]);
     // Two judged steps (10%, 50%; the canary is promoted once the last step below 100% passes), each
-    // of at least the 3 s of traffic a verdict needs: never faster than that, and not stuck either.
+    // of at least the 4 s of traffic a verdict needs: never faster than that, and not stuck either.
     expect(elapsed).toBeGreaterThanOrEqual(8_000);
     expect(elapsed).toBeLessThan(18_000);
 
@@ -141,7 +141,7 @@ describe('canary rollout with real traffic', () => {
 
     const report = await t.done;
     expect(report.stoppedBy).toBe('predicate');
-    // A failure rests on more than 3 s of evidence and the next one confirms it on 2 s more; then the drain.
+    // A failure rests on at least 4 s of evidence and the next one confirms it on 2 s more; then the drain.
     expect(Date.now() - started).toBeLessThan(12_000);
     const s = await status(v);
     expect(s.rollout?.phase).toBe('rolled-back');

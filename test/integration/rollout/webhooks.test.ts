@@ -146,7 +146,7 @@ describe('webhook notifications', () => {
     h.defer(() => hung.server.close());
 
     const { ms } = await rollOut(v, canary.address);
-    // Two judged steps of ~3 s (the least a verdict needs); a controller waiting on the hung hook would
+    // Two judged steps of ~4 s (the least a verdict needs); a controller waiting on the hung hook would
     // take ≥ 60 s per event. The bound is loose: a loaded CI machine once stretched steps to 10 s.
     expect(ms).toBeLessThan(30_000);
     expect((await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json.rollout?.phase).toBe('succeeded');

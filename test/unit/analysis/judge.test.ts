@@ -31,7 +31,7 @@ const EMPTY: Slice = slice(0, 0, []);
 
 /**
  * A look covers this many seconds, the slice spread evenly over them: the judge caps what one second
- * adds to the evidence (a failure rests on more than three seconds), so a look of 5 s can fail alone.
+ * adds to the evidence (a failure rests on at least four seconds), so a look of 5 s can fail alone.
  */
 const SECONDS = 5;
 
@@ -122,7 +122,7 @@ describe('judge: small-count error statistics', () => {
     expect(status(verdict, 'error-rate-vs-stable')).toBe('fail');
     expect(status(verdict, 'latency')).toBe('pass');
     expect(status(verdict, 'latency-vs-stable')).toBe('pass');
-    // Each second adds at most a third of log(1/α): five seconds reach α^(5/3), never α² (fail-fast).
+    // Each second adds at most a quarter of log(1/α): five seconds reach α^(5/4), never α² (fail-fast).
     const pv = check(verdict, 'error-rate').pValue;
     expect(pv).toBeLessThanOrEqual(0.01);
     expect(pv).toBeGreaterThan(1e-4);
@@ -131,7 +131,7 @@ describe('judge: small-count error statistics', () => {
     expect(verdict.reason).toContain("canary error rate 25.00% is higher than stable's (limit 0.25%");
   });
 
-  it('a burst in one or two seconds never fails: each second adds at most a third of what a failure needs', () => {
+  it('a burst in one or two seconds never fails: each second adds at most a quarter of what a failure needs', () => {
     const burst = [slice(40, 40), slice(40, 40), slice(40, 0), slice(40, 0), slice(40, 0)];
     const r = judge({
       policy,

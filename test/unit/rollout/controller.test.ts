@@ -176,7 +176,7 @@ async function started(h: Harness): Promise<RolloutStatus> {
   return value(await h.controller.start(SVC, START, POLICY));
 }
 
-const TOO_SHORT = 'not enough data: the canary had traffic in 2 s of this step, a verdict needs 3 s';
+const TOO_SHORT = 'not enough data: the canary had traffic in 2 s of this step, a verdict needs 4 s';
 
 const ROUTE_RUNNING = (weightBp: number): Route => ({
   weightBp,
@@ -215,7 +215,7 @@ describe('RolloutController, stepped by hand', () => {
     await h.controller.analyze(SVC);
     expect(h.kinds()).toEqual(['started', 'canary-ready']);
 
-    // t+2s: holds: a verdict needs 3 s of the step's traffic (the least evidence a failure rests on).
+    // t+2s: holds: a verdict needs 4 s of the step's traffic (the least evidence a failure rests on).
     await interval(h);
     expect(h.state()).toMatchObject({ phase: 'progressing', step: 0, weightBp: 2000, lastAnalysisAt: T0 + 2000 });
     expect(h.state().lastVerdict?.result).toBe('inconclusive');
@@ -268,7 +268,7 @@ describe('RolloutController, stepped by hand', () => {
   it('rolls a failing canary back: rolling-back → rolled-back', async () => {
     const h = harness();
     await started(h);
-    // Every canary request failed. One second supplies at most a third of the evidence a failure
+    // Every canary request failed. One second supplies at most a quarter of the evidence a failure
     // needs: the first 2 s hold, 4 s fail, and the next interval confirms on its own data.
     await interval(h, { canaryStatus: 503 });
     expect(h.state()).toMatchObject({ phase: 'progressing', failures: 0 });
