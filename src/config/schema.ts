@@ -177,6 +177,7 @@ const webhookSchema = z
           'promoting',
           'succeeded',
           'shifted',
+          'warning',
         ]),
       )
       .optional(),

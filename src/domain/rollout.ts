@@ -180,7 +180,9 @@ export type EventKind =
   | 'aborted'
   | 'promoting'
   | 'succeeded'
-  | 'shifted';
+  | 'shifted'
+  /** Something the operator should know that changes no phase (e.g. too little traffic for the steps). */
+  | 'warning';
 
 export interface RolloutEvent {
   seq: number;

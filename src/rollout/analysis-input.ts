@@ -6,6 +6,7 @@ import type { PoolName } from '../domain/pool.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { MachineEvent } from './machine.js';
 import { lastJudgedStep } from './progression.js';
+import { lowTrafficWarning, requiredSoFar, stepMinRequests } from './step-needs.js';
 
 /**
  * Per-pool traffic over [fromMs, toMs], whole seconds (merged over replicas where there are several).
@@ -62,26 +63,11 @@ export async function analysisEvent(s: RolloutState, m: MetricsSource, now: numb
     stepSince: stepFrom,
     stepMinRequests: stepMinRequests(s),
   });
-  return { type: 'analysis', verdict, stats, until: (lastSec + 1) * 1000 };
-}
-
-/**
- * The canary requests (since its first traffic) a step needs before it may pass: minRequests by the
- * last judged step, a proportional share before. Evidence carries across steps, so a low-traffic
- * service is not made to gather minRequests again at every step. Blue-green preview: the new pool
- * sees only override traffic, so the gate does not apply (what preview traffic there is is judged).
- */
-export function requiredSoFar(s: RolloutState): number {
-  const p = s.policy;
-  if (s.strategy === 'blue-green') return s.step === 0 ? 0 : p.minRequests;
-  const judged = lastJudgedStep(p.steps) + 1;
-  return Math.ceil((p.minRequests * Math.min(s.step + 1, judged)) / judged);
-}
-
-/** What the step itself must have served: an equal part of minRequests (none in a blue-green preview). */
-export function stepMinRequests(s: RolloutState): number {
-  if (s.strategy === 'blue-green') return s.step === 0 ? 0 : s.policy.minRequests;
-  return Math.ceil(s.policy.minRequests / (lastJudgedStep(s.policy.steps) + 1));
+  // At its first analysis, a rollout whose traffic cannot give its steps their requests before the
+  // progress deadline says so (with the steps that would work) instead of pausing an hour later.
+  const rate = (dc.requests + ds.requests) / (lastSec - fromSec + 1);
+  const warning = s.lastVerdict === null ? lowTrafficWarning(s, rate) : null;
+  return { type: 'analysis', verdict, stats, until: (lastSec + 1) * 1000, ...(warning ? { warning } : {}) };
 }
 
 /** At most this many blocks per analysis (a late analysis groups its seconds). */

@@ -21,7 +21,7 @@ export type MachineEvent =
   /** veer restarted mid-rollout with onRestart: rollback. */
   | { type: 'interrupted'; reason: string }
   /** `until`: the analysed data ends just before this time (whole seconds). */
-  | { type: 'analysis'; verdict: Verdict; stats: SequentialStats; until: number }
+  | { type: 'analysis'; verdict: Verdict; stats: SequentialStats; until: number; warning?: string }
   | { type: 'promote'; full: boolean }
   | { type: 'abort'; reason: string }
   | { type: 'pause'; reason: string }
@@ -71,7 +71,9 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
     case 'canary-failed':
       return s.phase === 'starting' ? rollback(s, now, e.reason, 'rolled-back') : invalid(s, 'fail the start of');
     case 'analysis':
-      return s.phase === 'progressing' ? onAnalysis(s, e.verdict, e.stats, e.until, now) : invalid(s, 'analyse');
+      return s.phase === 'progressing'
+        ? warned(onAnalysis(s, e.verdict, e.stats, e.until, now), e.warning)
+        : invalid(s, 'analyse');
     case 'promote':
       // A rollout paused before its canary was ready has nothing promotable yet.
       if (s.phase !== 'progressing' && !(s.phase === 'paused' && s.resumeTo !== 'starting'))
@@ -97,6 +99,12 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
     default:
       return assertNever(e, 'event');
   }
+}
+
+/** A warning about the rollout (too little traffic for its steps) goes out before what the analysis did. */
+function warned(t: Transition, warning: string | undefined): Transition {
+  if (!t.ok || warning === undefined) return t;
+  return { ...t, effects: [{ type: 'emit', kind: 'warning', message: warning }, ...t.effects] };
 }
 
 function ready(s: RolloutState, targets: string[] | undefined, now: number): Transition {

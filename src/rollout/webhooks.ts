@@ -22,6 +22,7 @@ export const DEFAULT_WEBHOOK_EVENTS: readonly EventKind[] = [
   'aborted',
   'succeeded',
   'promoting',
+  'warning',
 ];
 
 export interface WebhookOptions {

@@ -171,7 +171,10 @@ async function openStream(client: AdminClient, service: string, id: string, wake
     close: () => state.stream?.close(),
   };
   const r = await client.stream(`/v1/events?service=${encodeURIComponent(service)}&replay=0`, (m) => {
-    if (concerns(m.data, id)) wake.fire();
+    if (!concerns(m.data, id)) return;
+    const warning = warningOf(m.data);
+    if (warning !== null) io.err(`warning: ${warning}`);
+    wake.fire();
   });
   if (!r.ok) {
     io.err(`note: event stream unavailable (${r.error.message}); polling every ${POLL_MS / 1000}s`);
@@ -184,6 +187,16 @@ async function openStream(client: AdminClient, service: string, id: string, wake
     wake.fire();
   });
   return state;
+}
+
+/** The message of a `warning` event (e.g. too little traffic for the steps), else null. */
+function warningOf(data: string): string | null {
+  try {
+    const e = JSON.parse(data) as { kind?: unknown; message?: unknown };
+    return e.kind === 'warning' && typeof e.message === 'string' ? e.message : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Events of this rollout, and service-wide ones (a manual shift) that change what we print. */

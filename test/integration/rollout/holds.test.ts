@@ -106,7 +106,11 @@ describe('trickle traffic below minRequests', () => {
     const holds = es.filter((e) => e.kind === 'analysis');
     expect(holds.length).toBeGreaterThanOrEqual(1);
     for (const e of holds) expect(e.message).toMatch(/^inconclusive: not enough data/);
-    expect(kinds(es)).toEqual(['started', 'canary-ready', ...holds.map(() => 'analysis'), 'paused']);
+    // The first analysis warned that this traffic cannot give the step its requests before the deadline.
+    expect(kinds(es)).toEqual(['started', 'canary-ready', 'warning', ...holds.map(() => 'analysis'), 'paused']);
+    expect(es.find((e) => e.kind === 'warning')?.message).toMatch(
+      /step 1 \(10%\) needs about \d+ s .* start at \d+% or more/,
+    );
 
     // Paused means paused: no analysis advances it, whatever the clock and the data say. Traffic
     // that would clear a running step (minRequests on the canary, well past the analysis and step
