@@ -77,10 +77,7 @@ export interface Block {
 function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): RelativeLimits {
   const { policy: p, delta } = input;
   const cap = Math.log(1 / alpha) / SECONDS_PER_FAILURE;
-  const refN = total(input.stableRef.latency);
-  // Latency depends on load: a p99 from another time (before the canary took 100%, or before a
-  // blue-green switch) is no fair reference, so the relative latency test needs stable traffic now.
-  const limits = relativeLimits(input, refN);
+  const limits = relativeLimits(input, total(input.stableRef.latency));
   const step = stepTally(stats, input.stepSince ?? 0);
   for (const { canary: c, stable: s, from } of input.seconds ?? [delta]) {
     const inStep = from === undefined || from >= (input.stepSince ?? 0);
@@ -94,6 +91,7 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): R
       if (c.requests > 0) step.canarySeconds = (step.canarySeconds ?? 0) + 1;
     }
     const stableOverErrors = s.requests > 0 && s.errors / s.requests > p.maxErrorRate;
+    const cN = total(c.latency);
     const cSlow = countAbove(c.latency, p.maxP99Ms);
     const sSlow = countAbove(s.latency, p.maxP99Ms);
     const stableOverLatency = s.requests > 0 && sSlow / s.requests > P99_SHARE;
@@ -101,12 +99,11 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): R
     updateRateTest(stats.errorAbsStable, p.maxErrorRate, s.requests, s.errors);
     // No concurrent stable traffic: no relative evidence (the stable's earlier rate is no control).
     updateRatioTest(stats.errorRel, c.requests, c.errors, s.requests, s.errors, cap);
-    if (!stableOverLatency) updateRateTest(stats.latencyAbs, P99_SHARE, total(c.latency), cSlow, cap);
+    if (!stableOverLatency) updateRateTest(stats.latencyAbs, P99_SHARE, cN, cSlow, cap);
     updateRateTest(stats.latencyAbsStable, P99_SHARE, total(s.latency), sSlow);
     if (limits.p99 !== null) {
-      const n = total(c.latency);
-      updateRateTest(stats.latencyRel, P99_SHARE, n, countAbove(c.latency, limits.p99), cap);
-      updateRateTest(stats.latencyBody ?? [], 0.5, n, countAbove(c.latency, limits.median ?? Infinity), cap);
+      updateRateTest(stats.latencyRel, P99_SHARE, cN, countAbove(c.latency, limits.p99), cap);
+      updateRateTest(stats.latencyBody ?? [], 0.5, cN, countAbove(c.latency, limits.median ?? Infinity), cap);
     }
   }
   if (delta.canary.requests > 0) stats.fresh++;
@@ -155,7 +152,7 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
   // An incident is now, not earlier in the step: judged on this interval's stable traffic.
   const ds = input.delta.stable;
   // 99% sure: one error in 20 requests is no incident, and every held analysis costs time.
-  const stableIncident = lowerBound(ds.errors, ds.requests, 2.326) > p.maxErrorRate;
+  const incident = lowerBound(ds.errors, ds.requests, 2.326) > p.maxErrorRate ? ds.errors / ds.requests : null;
   const latencyLimitRel = limits.p99;
   // The first failure needs p ≤ α; each further one, on data gathered since, confirms at √α: a
   // healthy canary is rolled back with probability ≤ α^1.5 (failureLimit 2), and a real regression
@@ -167,7 +164,7 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
     stats,
     canary,
     stable,
-    stableIncident,
+    stableIncident: incident !== null,
     latencyLimitRel,
     medianLimit: limits.median,
   });
@@ -192,7 +189,6 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
     return { stats, verdict: v };
   }
   stats.overwhelmed = false;
-  const incident = stableIncident ? ds.errors / ds.requests : null;
   const hold = stepHold({ input, stats, checks, incident, latencyLimitRel, canary, stable });
   if (hold !== null) {
     for (const c of checks) if (c.status === 'pass' && c.pValue > alpha) c.status = 'inconclusive';

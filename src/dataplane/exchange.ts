@@ -84,7 +84,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
 
   /** Its wait ended without a target (TargetWait calls this). */
   giveUp(code: ProxyErrorCode): void {
-    if (this.done || this.clientGone) return;
+    if (this.over) return;
     this.body?.destroy();
     this.finishWithError(code);
   }

@@ -15,8 +15,6 @@ const MAX_RETRY_MS = 1_000;
 const PROBE_TIMEOUT_MS = 5_000;
 
 interface Job {
-  /** Has had a probe's answer since it was added. */
-  probed: boolean;
   timer: NodeJS.Timeout | null;
   delay: number;
   stopped: boolean;
@@ -74,7 +72,7 @@ export class Readiness {
     }
     for (const u of watched) {
       if (this.jobs.has(u)) continue;
-      this.jobs.set(u, { probed: false, timer: null, delay: FIRST_RETRY_MS, stopped: false, probing: false });
+      this.jobs.set(u, { timer: null, delay: FIRST_RETRY_MS, stopped: false, probing: false });
       u.wasReady = false;
       this.lose(u, null);
     }
@@ -103,7 +101,8 @@ export class Readiness {
 
   /** Resolves once every watched target has had a first probe's answer, or after `maxMs`. */
   settled(maxMs: number): Promise<void> {
-    const unsettled = (): boolean => [...this.jobs.values()].some((j) => !j.probed);
+    // A first answer leaves the target ready or with the reason it is not.
+    const unsettled = (): boolean => [...this.jobs.keys()].some((u) => !u.wasReady && u.readyError === null);
     if (!unsettled()) return Promise.resolve();
     let check = (): void => undefined;
     const done = new Promise<void>((resolve) => {
@@ -135,16 +134,14 @@ export class Readiness {
     const why = await this.probe(u);
     job.probing = false;
     if (job.stopped) return;
-    job.probed = true;
+    u.ready = why === null;
+    u.wasReady ||= u.ready;
+    u.readyError = why;
     for (const p of this.probed) p();
     if (why === null) {
-      u.ready = true;
-      u.wasReady = true;
-      u.readyError = null;
       for (const l of this.listeners) l(u);
       return;
     }
-    u.readyError = why;
     job.timer = setTimeout(() => void this.run(u, job), job.delay);
     job.timer.unref();
     job.delay = Math.min(job.delay * 2, MAX_RETRY_MS);

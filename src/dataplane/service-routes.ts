@@ -47,10 +47,10 @@ export function buildRoutes(services: Iterable<ServiceState>, env: RouteEnv): Bu
       stable: stable.docker !== undefined,
       canary: canary.docker !== undefined || (stable.docker !== undefined && canary.targets.length === 0),
     };
+    const hc = s.config.healthCheck;
     for (const p of [route.stable, route.canary]) {
       for (const u of p.targets) {
         out.inUse.add(u.key);
-        const hc = s.config.healthCheck;
         if (hc?.enabled && !out.checks.has(u)) out.checks.set(u, hc);
         if (docker[p.name]) out.containers.add(u);
       }

@@ -126,11 +126,11 @@ export class TargetWait {
 
   private retry(service: string, pool: PoolName): boolean {
     if (this.request.over) return true;
-    const now = pickNow(this.env.table(), service, pool, this.env.clock.now(), this.env.random);
-    if (now !== null && now.pick.pool === null) return false;
+    const found = pickNow(this.env.table(), service, pool, this.env.clock.now(), this.env.random);
+    if (found?.pick.pool === null) return false;
     this.letGo = null;
-    if (now === null) this.request.giveUp('no_route');
-    else if (now.pick.pool !== null) this.request.resume(now.route, now.pick.pool, now.pick.target);
+    if (found === null) this.request.giveUp('no_route');
+    else if (found.pick.pool !== null) this.request.resume(found.route, found.pick.pool, found.pick.target);
     return true;
   }
 }

@@ -33,26 +33,27 @@ export async function analysisEvent(s: RolloutState, m: MetricsSource, now: numb
   const stepFrom = Math.ceil(s.stepStartedAt / 1000) * 1000;
   const policy = { ...s.policy, minRequests: requiredSoFar(s) };
   const since = Math.ceil((s.trafficSince ?? s.startedAt) / 1000) * 1000;
-  const [dc, ds, sc, ss, ref, all] = await Promise.all([
-    range('canary', fromSec * 1000),
-    range('stable', fromSec * 1000),
+  // The canary's first `warmup` of traffic is left out of the latency judgement (errors still count).
+  const warmEnd = Math.ceil(((s.trafficSince ?? s.startedAt) + (s.policy.warmup ?? 0)) / 1000) * 1000;
+  const [seconds, sc, ss, ref, all] = await Promise.all([
+    blocks(m, s.service, fromSec, lastSec, warmEnd),
     range('canary', stepFrom),
     range('stable', stepFrom),
     range('stable', Math.max(0, now - STABLE_REFERENCE_MS)),
     range('canary', since),
   ]);
-  // The canary's first `warmup` of traffic is left out of the latency judgement (errors still count).
-  const warmEnd = Math.ceil(((s.trafficSince ?? s.startedAt) + (s.policy.warmup ?? 0)) / 1000) * 1000;
   const warm = async (slice: Slice, from: number): Promise<Slice> => {
     if (warmEnd <= from) return slice;
     const latency =
       warmEnd > end ? new Array<number>(slice.latency.length).fill(0) : (await range('canary', warmEnd)).latency;
     return { ...slice, latency };
   };
+  // Since the last analysis: the sum of its seconds, not a query of its own.
+  const delta = { canary: sum(seconds.map((b) => b.canary)), stable: sum(seconds.map((b) => b.stable)) };
   const { verdict, stats } = judge({
     policy,
-    delta: { canary: await warm(dc, fromSec * 1000), stable: ds },
-    seconds: await blocks(m, s.service, fromSec, lastSec, warmEnd),
+    delta,
+    seconds,
     step: { canary: await warm(sc, stepFrom), stable: ss },
     stableRef: ref,
     stats: s.stats,
@@ -65,7 +66,7 @@ export async function analysisEvent(s: RolloutState, m: MetricsSource, now: numb
   });
   // At its first analysis, a rollout whose traffic cannot give its steps their requests before the
   // progress deadline says so (with the steps that would work) instead of pausing an hour later.
-  const rate = (dc.requests + ds.requests) / (lastSec - fromSec + 1);
+  const rate = (delta.canary.requests + delta.stable.requests) / (lastSec - fromSec + 1);
   const warning = s.lastVerdict === null ? lowTrafficWarning(s, rate) : null;
   return { type: 'analysis', verdict, stats, until: (lastSec + 1) * 1000, ...(warning ? { warning } : {}) };
 }
@@ -82,19 +83,33 @@ async function blocks(
   warmEnd: number,
 ): Promise<Block[]> {
   const width = Math.max(1, Math.ceil((lastSec - fromSec + 1) / MAX_BLOCKS));
-  const out: Block[] = [];
-  for (let sec = fromSec; sec <= lastSec; sec += width) {
-    const [from, to] = [sec * 1000, Math.min(lastSec, sec + width - 1) * 1000 + 999];
-    const [canary, stable] = await Promise.all([
-      m.totals(service, 'canary', from, to),
-      m.totals(service, 'stable', from, to),
-    ]);
-    // Seconds of the canary's warm-up add no latency evidence.
-    out.push({
-      from,
-      canary: from < warmEnd ? { ...canary, latency: new Array<number>(canary.latency.length).fill(0) } : canary,
-      stable,
-    });
+  const starts: number[] = [];
+  for (let sec = fromSec; sec <= lastSec; sec += width) starts.push(sec);
+  return Promise.all(
+    starts.map(async (sec): Promise<Block> => {
+      const [from, to] = [sec * 1000, Math.min(lastSec, sec + width - 1) * 1000 + 999];
+      const [canary, stable] = await Promise.all([
+        m.totals(service, 'canary', from, to),
+        m.totals(service, 'stable', from, to),
+      ]);
+      // Seconds of the canary's warm-up add no latency evidence.
+      const warming = from < warmEnd;
+      return {
+        from,
+        canary: warming ? { ...canary, latency: new Array<number>(canary.latency.length).fill(0) } : canary,
+        stable,
+      };
+    }),
+  );
+}
+
+function sum(slices: readonly Slice[]): Slice {
+  const latency = new Array<number>(slices[0]?.latency.length ?? 0).fill(0);
+  let [requests, errors] = [0, 0];
+  for (const s of slices) {
+    requests += s.requests;
+    errors += s.errors;
+    for (let i = 0; i < latency.length; i++) latency[i] = (latency[i] as number) + (s.latency[i] as number);
   }
-  return out;
+  return { requests, errors, latency };
 }

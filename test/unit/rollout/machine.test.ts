@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { emptyStats } from '../../../src/analysis/judge.js';
 import { rolloutPolicySchema } from '../../../src/config/schema.js';
-import type {
-  Phase,
-  RolloutState,
-  SequentialStats,
-  Strategy,
-  Verdict,
-  VerdictResult,
+import {
+  PHASES,
+  type Phase,
+  type RolloutState,
+  type SequentialStats,
+  type Strategy,
+  type Verdict,
+  type VerdictResult,
 } from '../../../src/domain/rollout.js';
 import { newRollout, transition, type Effect, type MachineEvent } from '../../../src/rollout/machine.js';
 import { lastJudgedStep } from '../../../src/rollout/progression.js';
@@ -82,16 +83,6 @@ function inPhase(phase: Phase): RolloutState {
   }
 }
 
-const PHASES: Phase[] = [
-  'starting',
-  'progressing',
-  'paused',
-  'promoting',
-  'succeeded',
-  'rolling-back',
-  'rolled-back',
-  'aborted',
-];
 const EVENTS: Array<{ e: MachineEvent; valid: Phase[] }> = [
   { e: { type: 'canary-ready' }, valid: ['starting'] },
   { e: { type: 'canary-failed', reason: 'unhealthy' }, valid: ['starting'] },
