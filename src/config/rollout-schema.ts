@@ -3,6 +3,7 @@
 // fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
+import { targetingSchema } from './targeting-schema.js';
 import { durationValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
@@ -42,6 +43,7 @@ const policyFields = {
   onRestart: z.enum(['resume', 'rollback']),
   warmup: durationValue,
   minLatencyIncreaseMs: z.number().min(0),
+  targeting: targetingSchema,
 };
 
 export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
@@ -75,6 +77,8 @@ export const rolloutPolicySchema = z
     warmup: f.warmup.prefault('0s'),
     /** +2 ms on a 3 ms p99 is 1.7× but harmless: relative latency limits have this floor in ms. */
     minLatencyIncreaseMs: f.minLatencyIncreaseMs.default(10),
+    /** Requests matching any rule go to the canary while it is routed (targeting-schema.ts). */
+    targeting: f.targeting.default([]),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;

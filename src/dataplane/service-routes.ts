@@ -9,6 +9,7 @@ import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { PENDING_INTERVAL_MS, type HealthPolicy } from './health.js';
 import { stickyRuntime, type PoolRuntime, type ServiceRoute } from './table.js';
+import type { Targeting } from './targeting.js';
 import type { Upstream, UpstreamSet } from './upstream.js';
 
 export interface ServiceState {
@@ -17,6 +18,8 @@ export interface ServiceState {
   weightBp: BasisPoints;
   /** A running rollout's own retryCanaryOnStable; null = the service config's. */
   retryOverride: boolean | null;
+  /** A running rollout's targeting rules, compiled when they changed (null: none). */
+  targeting: Targeting | null;
 }
 
 export interface RouteEnv {
@@ -80,6 +83,7 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
     stable: pool('stable'),
     canary: pool('canary'),
     sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
+    targeting: s.targeting,
     outlier: c.outlier,
     retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
     maxRequestBody: c.limits.maxRequestBody ?? Infinity,

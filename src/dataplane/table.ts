@@ -5,6 +5,7 @@ import type { BasisPoints } from '../domain/weight.js';
 import type { PoolWindow } from '../metrics/window.js';
 import type { OutlierPolicy } from './balancer.js';
 import { compileRouter, type Router } from './router.js';
+import type { Targeting } from './targeting.js';
 import type { Upstream } from './upstream.js';
 
 export interface PoolRuntime {
@@ -28,6 +29,8 @@ export interface ServiceRoute {
   readonly stable: PoolRuntime;
   readonly canary: PoolRuntime;
   readonly sticky: StickyRuntime | null;
+  /** A running rollout's targeting rules: a matching request goes to the canary (null: none). */
+  readonly targeting: Targeting | null;
   readonly outlier: OutlierPolicy;
   /** A canary failure on an idempotent request is retried once on stable (the failure still counts). */
   readonly retryCanaryOnStable: boolean;

@@ -1,5 +1,6 @@
 // Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
 // strings are part of the public contract (API, logs, Redis): add, never rename.
+import type { TargetingRule } from './targeting.js';
 import type { BasisPoints } from './weight.js';
 
 /** A service's rollout policy with every default applied (durations in ms). */
@@ -26,6 +27,8 @@ export interface RolloutPolicy {
   warmup: number;
   /** A relative latency limit is never less than stable's figure plus this many ms (absent: 0). */
   minLatencyIncreaseMs: number;
+  /** Requests matching any rule go to the canary while it is routed (absent in older records: none). */
+  targeting: TargetingRule[];
 }
 
 export type Phase =

@@ -47,6 +47,7 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     stable: poolRuntime('stable'),
     canary: poolRuntime('canary'),
     sticky: null,
+    targeting: null,
     outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectedPercent: 50 },
     retryCanaryOnStable: false,
     maxRequestBody: Infinity,
