@@ -90,7 +90,7 @@ describe('header rules', () => {
     expect(matches(rules, { 'x-team': 'a'.repeat(MAX_TESTED_LENGTH + 1) })).toBe(false);
   });
 
-  it('match any of the values Node keeps as a list', () => {
+  it('match any element of a list value (the shape IncomingHttpHeaders allows)', () => {
     const rules: TargetingRule[] = [{ header: { name: 'x-list', value: 'b' } }];
     expect(matches(rules, { 'x-list': ['a', 'b'] })).toBe(true);
     expect(matches(rules, { 'x-list': ['a', 'c'] })).toBe(false);
