@@ -1,9 +1,10 @@
 // Which pool and target serve one request of a route: the override header (from allowed peers
 // only), else a running rollout's targeting rules (a match goes to the canary), else the sticky
 // bucket, else a random draw against the weight. A forced or targeted request neither reads nor
-// mints the sticky cookie, so the client's bucket for the weighted split stays as it was. A pool with no eligible
-// target (none at all, or none healthy and not ejected) hands its share to the other pool; with
-// neither, nobody is served. Shared by plain requests and upgrades so both split the same way.
+// mints the sticky cookie, so the client's bucket for the weighted split stays as it was, and it
+// takes no draw, so the others are split as if it had not come. A pool with no eligible target
+// (none at all, or none healthy and not ejected) hands its share to the other pool; with neither,
+// nobody is served. Shared by plain requests and upgrades so both split the same way.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Random } from '../domain/clock.js';
 import type { PoolName } from '../domain/pool.js';
