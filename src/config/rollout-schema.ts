@@ -3,6 +3,7 @@
 // fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
+import { targetingSchema } from './targeting-schema.js';
 import { durationValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
@@ -43,6 +44,7 @@ const policyFields = {
   warmup: durationValue,
   minLatencyIncreaseMs: z.number().min(0),
   judge4xx: z.boolean(),
+  targeting: targetingSchema,
 };
 
 /** A path prefix as the router sees paths: absolute, normalized, without query or spaces. */
@@ -94,6 +96,8 @@ export const rolloutPolicySchema = z
     routes: z.union([z.literal('auto'), pathList.min(1, 'must list at least one prefix')]).default('auto'),
     /** Paths proxied but never judged (their own segment and below); the health check's path is added. */
     excludePaths: pathList.default(DEFAULT_EXCLUDE_PATHS),
+    /** Requests matching any rule go to the canary while it is routed (targeting-schema.ts). */
+    targeting: f.targeting.default([]),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;

@@ -10,6 +10,7 @@ import type { MetricsRegistry } from '../metrics/registry.js';
 import type { RouteGroupSpec } from '../metrics/route-groups.js';
 import { PENDING_INTERVAL_MS, type HealthPolicy } from './health.js';
 import { stickyRuntime, type PoolRuntime, type ServiceRoute } from './table.js';
+import type { Targeting } from './targeting.js';
 import type { Upstream, UpstreamSet } from './upstream.js';
 
 export interface ServiceState {
@@ -18,6 +19,8 @@ export interface ServiceState {
   weightBp: BasisPoints;
   /** A running rollout's own retryCanaryOnStable; null = the service config's. */
   retryOverride: boolean | null;
+  /** A running rollout's targeting rules, compiled when they changed (null: none). */
+  targeting: Targeting | null;
 }
 
 export interface RouteEnv {
@@ -84,6 +87,7 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
     // Route windows cost memory: recorded only while there is a canary to compare with stable.
     byRoute: s.targets.canary.length > 0,
     sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
+    targeting: s.targeting,
     outlier: c.outlier,
     retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
     maxRequestBody: c.limits.maxRequestBody ?? Infinity,

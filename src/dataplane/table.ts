@@ -6,6 +6,7 @@ import { EXCLUDED, type RouteGroups } from '../metrics/route-groups.js';
 import { POOL_ONLY, type PoolWindow } from '../metrics/window.js';
 import type { OutlierPolicy } from './balancer.js';
 import { compileRouter, type Router } from './router.js';
+import type { Targeting } from './targeting.js';
 import type { Upstream } from './upstream.js';
 
 export interface PoolRuntime {
@@ -33,6 +34,8 @@ export interface ServiceRoute {
   /** Record each request's route group too (a canary is routed). */
   readonly byRoute: boolean;
   readonly sticky: StickyRuntime | null;
+  /** A running rollout's targeting rules: a matching request goes to the canary (null: none). */
+  readonly targeting: Targeting | null;
   readonly outlier: OutlierPolicy;
   /** A canary failure on an idempotent request is retried once on stable (the failure still counts). */
   readonly retryCanaryOnStable: boolean;

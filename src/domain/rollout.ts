@@ -1,5 +1,6 @@
 // Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
 // strings are part of the public contract (API, logs, Redis): add, never rename.
+import type { TargetingRule } from './targeting.js';
 import type { BasisPoints } from './weight.js';
 
 /** A service's rollout policy with every default applied (durations in ms). */
@@ -32,6 +33,8 @@ export interface RolloutPolicy {
   routes: 'auto' | string[];
   /** Paths never judged (absent in older records: none). */
   excludePaths: string[];
+  /** Requests matching any rule go to the canary while it is routed (absent in older records: none). */
+  targeting: TargetingRule[];
 }
 
 export type Phase =

@@ -50,6 +50,7 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     groups: new RouteGroups({ routes: 'auto', excludePaths: [], base: pathPrefix }),
     byRoute: false,
     sticky: null,
+    targeting: null,
     outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectedPercent: 50 },
     retryCanaryOnStable: false,
     maxRequestBody: Infinity,
