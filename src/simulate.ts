@@ -11,7 +11,7 @@ import type { PoolName } from './domain/pool.js';
 import type { RolloutPolicy, VerdictResult } from './domain/rollout.js';
 import { routeFor, type Route } from './domain/route.js';
 import { RouteGroups } from './metrics/route-groups.js';
-import { EXCLUDED, POOL_ONLY, PoolWindow } from './metrics/window.js';
+import { EXCLUDED, NO_CLIENT, POOL_ONLY, PoolWindow } from './metrics/window.js';
 import { RolloutController } from './rollout/controller.js';
 import { Records } from './rollout/records.js';
 import { MemoryStore } from './store/memory.js';
@@ -123,7 +123,7 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
         for (const q of served) {
           const g = q.route === undefined ? POOL_ONLY : groups.classify(q.route);
           const group = q.route === undefined ? POOL_ONLY : g === EXCLUDED ? EXCLUDED : g + 1;
-          windows[pool].record(now + Math.floor(rand() * 1000), q.status, q.latencyMs, group);
+          windows[pool].record(now + Math.floor(rand() * 1000), q.status, q.latencyMs, group, clientKey(q.client));
           if (pool === 'canary') {
             canaryRequests++;
             if (q.status >= 500) canaryFailed++;
@@ -170,6 +170,15 @@ function simController(
     newId: () => 'sim',
     timers: false,
   });
+}
+
+/** A client as the data plane names one: a non-negative integer (live, its sticky bucket). */
+function clientKey(client: string | number | undefined): number {
+  if (client === undefined) return NO_CLIENT;
+  if (typeof client === 'number' && Number.isInteger(client) && client >= 0) return client;
+  let h = 0x811c9dc5; // FNV-1a
+  for (const ch of String(client)) h = Math.imul(h ^ (ch.codePointAt(0) as number), 0x01000193) >>> 0;
+  return h;
 }
 
 function outcomeOf(phase: string | undefined): SimOutcome | null {

@@ -16,6 +16,7 @@
 import type { PoolEvidence, RolloutPolicy, SequentialStats, Verdict } from '../domain/rollout.js';
 import { quantileMs } from '../metrics/histogram.js';
 import { clientCheck, LEANING_P, runChecks } from './checks.js';
+import { withoutDominantClient } from './clients.js';
 import { countAbove, P99_SHARE, total } from './exceedance.js';
 import { type Limits, POOL, routeChecks, routeEvidence, routeLimits, slowCounts, updateRoutes } from './routes.js';
 import {
@@ -42,6 +43,8 @@ export interface Slice {
   clientErrors?: number;
   /** The same per route group, when the source recorded groups. */
   routes?: Readonly<Record<string, Slice>>;
+  /** Errors attributed to clients (sticky buckets), by client key. */
+  clients?: Readonly<Record<string, number>>;
 }
 
 export interface JudgeInput {
@@ -94,7 +97,10 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): L
   // blue-green switch) is no fair reference, so the relative latency tests need stable traffic now.
   const limits = routeLimits(p, input.stableRef, delta.stable.requests > 0);
   const step = stepTally(stats, input.stepSince ?? 0);
-  for (const { canary: c, stable: s, from } of input.seconds ?? [delta]) {
+  for (const block of input.seconds ?? [delta]) {
+    const c = withoutDominantClient(stats, 'canary', block.canary);
+    const s = withoutDominantClient(stats, 'stable', block.stable);
+    const from = block.from;
     const inStep = from === undefined || from >= (input.stepSince ?? 0);
     // The running rates behind the practical gates and holds count a burst as a few errors too.
     const [ce, se] = [Math.min(c.errors, burstCap(c.requests, p)), Math.min(s.errors, burstCap(s.requests, p))];

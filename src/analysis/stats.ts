@@ -1,7 +1,7 @@
 // The judge's running state between analyses (a rollout record carries it): the sequential tests'
 // log-likelihood ratios, the running counts, and how a failed analysis starts the tests again.
 // Records written by older versions lack some fields: they read as zero.
-import type { RouteStats, SequentialStats } from '../domain/rollout.js';
+import type { ClientTally, RouteStats, SequentialStats } from '../domain/rollout.js';
 import { RATE_MULTIPLES, RATIOS, ROUTE_RATIOS, zeros } from './sequential.js';
 
 export function emptyStats(): SequentialStats {
@@ -56,6 +56,7 @@ export function cloneStats(s: SequentialStats): SequentialStats {
     ...(s.routes ? { routes: cloneRoutes(s.routes) } : {}),
     ...(s.clientRel ? { clientRel: [...s.clientRel] } : {}),
     ...(s.clientErrors ? { clientErrors: { ...s.clientErrors } } : {}),
+    ...(s.clients ? { clients: cloneClients(s.clients) } : {}),
     ...(s.step ? { step: { ...s.step, canary: { ...s.step.canary }, stable: { ...s.step.stable } } } : {}),
   };
 }
@@ -70,4 +71,9 @@ function cloneRoutes(routes: Record<string, RouteStats>): Record<string, RouteSt
       stable: { ...r.stable },
     };
   return out;
+}
+
+function cloneClients(c: NonNullable<SequentialStats['clients']>): NonNullable<SequentialStats['clients']> {
+  const one = (t: ClientTally): ClientTally => ({ errors: t.errors, byClient: { ...t.byClient } });
+  return { canary: one(c.canary), stable: one(c.stable) };
 }

@@ -15,7 +15,7 @@ import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRef
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { canRetryOnStable, retryOf, type Attempt } from './retry.js';
 import type { ExchangeEnv } from './exchange-env.js';
-import { judgedGroup, type PoolRuntime, type ServiceRoute } from './table.js';
+import type { PoolRuntime, ServiceRoute } from './table.js';
 import { TargetWait, type WaitingRequest } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 
@@ -36,7 +36,6 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   /** Its waiting for a target, once it had to (most requests never do). */
   private wait: TargetWait | null = null;
   private readonly replayable: boolean;
-  private readonly group: number; // the judged windows its outcome goes to (table.ts: judgedGroup)
   private readonly body: RequestBody | null;
   private readonly down: Downstream;
 
@@ -50,10 +49,11 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     hasBody: boolean,
     /** Response headers the proxy adds (sticky Set-Cookie). */
     extraHeaders: string[] | null,
+    /** The judged windows its outcome goes to (table.ts: judgedGroup) and its client (sticky bucket). */
+    private readonly who: { readonly group: number; readonly client: number },
   ) {
     this.pool = pool;
     this.replayable = !hasBody && isIdempotent(req.method);
-    this.group = judgedGroup(route, req.url ?? '/');
     this.body = hasBody ? new RequestBody(req, route.timeouts.body, route.maxRequestBody, this) : null;
     this.down = new Downstream(res, env.viaEntry, extraHeaders);
     res.on('close', this.onClientClose);
@@ -154,7 +154,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   onComplete(): void {
     this.settle();
     if (this.done) return;
-    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs, this.group);
+    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs, this.who.group, this.who.client);
     if (this.status >= 500) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
     if (this.discarding) {
@@ -188,7 +188,8 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     // The upstream waited for body bytes the client did not send: the client was too slow.
     if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders)
       return this.onFault('body_timeout');
-    this.pool.window.recordFailure(this.env.clock.now(), kind, performance.now() - this.handedAt, this.group);
+    const latencyMs = performance.now() - this.handedAt;
+    this.pool.window.recordFailure(this.env.clock.now(), kind, latencyMs, this.who.group, this.who.client);
     this.noteTargetFailure();
     // Mid-body failure: truncating is the only honest signal left to the client.
     if (this.res.headersSent) return this.truncate();

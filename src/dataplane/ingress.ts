@@ -3,6 +3,7 @@
 // is the client's doing: it is answered 4xx/5xx by veer and never reaches a pool's counters.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, Random } from '../domain/clock.js';
+import { NO_CLIENT } from '../metrics/window.js';
 import { admit } from './admission.js';
 import { Exchange } from './exchange.js';
 import type { ExchangeEnv } from './exchange-env.js';
@@ -10,7 +11,7 @@ import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import type { AnswerCounts } from './answers.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { choosePoolFor, overrideOf } from './pool-choice.js';
-import type { RoutingTable } from './table.js';
+import { judgedGroup, type RoutingTable } from './table.js';
 import type { TargetWaits } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 
@@ -78,13 +79,14 @@ export class Ingress {
     if (length !== undefined && Number(length) > route.maxRequestBody) return this.refuse(res, 'payload_too_large');
 
     const override = overrideOf(headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
-    const { pool, mintedBucket } = choosePoolFor(route, override, headers, url, this.opts.random);
+    const { pool, mintedBucket, bucket } = choosePoolFor(route, override, headers, url, this.opts.random);
     const sticky = route.sticky;
     const extra =
       mintedBucket === undefined || sticky === null
         ? null
         : ['set-cookie', `${sticky.namePrefix}${mintedBucket}${sticky.attributes}`];
     const hasBody = chunked || (length !== undefined && length !== '0');
-    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra).start();
+    const who = { group: judgedGroup(route, url), client: bucket ?? NO_CLIENT };
+    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, who).start();
   };
 }

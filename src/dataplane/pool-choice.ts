@@ -18,6 +18,8 @@ export interface PoolChoice {
   pool: PoolRuntime;
   /** A newly minted sticky bucket the response must set as a cookie. */
   mintedBucket: number | undefined;
+  /** The client's sticky bucket (read or minted): who it is, for the judge. */
+  bucket: number | undefined;
 }
 
 /** The pool a client asks for with the override header, if it may ask (its peer is allowed). */
@@ -47,7 +49,8 @@ export function choosePoolFor(
   const bucket =
     sticky === null || forced !== undefined ? undefined : readStickyBucket(headers.cookie, sticky.namePrefix);
   const decision = choosePool(route.weightBp, forced, bucket, sticky !== null, random);
-  return { pool: decision.pool === 'canary' ? route.canary : route.stable, mintedBucket: decision.mintedBucket };
+  const pool = decision.pool === 'canary' ? route.canary : route.stable;
+  return { pool, mintedBucket: decision.mintedBucket, bucket: bucket ?? decision.mintedBucket };
 }
 
 export type Pick = { pool: PoolRuntime; target: Upstream } | { pool: null; why: 'no_targets' | 'no_healthy_targets' };

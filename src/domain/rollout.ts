@@ -86,6 +86,12 @@ export interface RouteEvidence {
   stable: PoolEvidence;
 }
 
+/** A pool's errors over the rollout, and those of its clients with most of them. */
+export interface ClientTally {
+  errors: number;
+  byClient: Record<string, number>;
+}
+
 /** One route group's own tests and running counts. */
 export interface RouteStats {
   errorRel: number[];
@@ -146,6 +152,8 @@ export interface SequentialStats {
   /** 4xx: the canary-vs-stable test and the running counts (judge4xx only). */
   clientRel?: number[];
   clientErrors?: { canary: number; stable: number };
+  /** Errors per client (sticky bucket) over the rollout, per pool: no one client supplies most evidence. */
+  clients?: { canary: ClientTally; stable: ClientTally };
   /** The current step's requests and (burst-capped) errors per pool, since `since`. */
   step?: {
     since: number;

@@ -13,6 +13,7 @@ type Count = 'requests' | 'errors' | 'connectErrors' | 'timeouts' | 'broken' | '
 // The first four are always written (zeros too); `k` and `q` came later and, like a bucket, are written
 // only when not zero, so a second without them is stored as it always was. A route group's counts are
 // the same fields after its name and a space (a normalized path has no space): "/api r", "/api b57".
+// Errors attributed to a client (a sticky bucket) are `x<key>`.
 const DENSE: ReadonlyArray<readonly [string, Count]> = [
   ['r', 'requests'],
   ['e', 'errors'],
@@ -33,6 +34,7 @@ export function hashIncrements(rec: TotalsLike, prefix = ''): Array<[string, num
     const c = rec.latency[i] as number;
     if (c !== 0) out.push([`${prefix}b${i}`, c]);
   }
+  for (const [key, n] of Object.entries(rec.clients ?? {})) out.push([`${prefix}x${key}`, n]);
   for (const [name, r] of Object.entries(rec.routes ?? {})) out.push(...hashIncrements(r, `${name} `));
   return out;
 }
@@ -48,8 +50,14 @@ export function addHash(out: WindowTotals, hash: unknown): void {
     const field = space < 0 ? key : key.slice(space + 1);
     const count = FIELD.get(field);
     if (count !== undefined) into[count] += n;
+    else if (field[0] === 'x') addClient(into, field.slice(1), n);
     else addBucket(into.latency, field, n);
   }
+}
+
+function addClient(out: WindowTotals, key: string, n: number): void {
+  out.clients ??= {};
+  out.clients[key] = (out.clients[key] ?? 0) + n;
 }
 
 function routeOf(out: WindowTotals, name: string): WindowTotals {

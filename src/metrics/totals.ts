@@ -16,6 +16,8 @@ export interface WindowTotals {
   latency: Uint32Array;
   /** The same per route group (by name), when the data plane recorded groups in the range. */
   routes?: Record<string, WindowTotals>;
+  /** Errors attributed to clients (sticky buckets), by client key; absent when none were. */
+  clients?: Record<string, number>;
 }
 
 /** Anything totals-shaped, e.g. a record that arrived as JSON with `latency` as a plain array. */
@@ -24,12 +26,13 @@ export type TotalsLike = Omit<WindowTotals, 'latency' | 'routes' | 'clientErrors
   /** Absent in records of older versions. */
   clientErrors?: number;
   routes?: Record<string, TotalsLike>;
+  clients?: Record<string, number>;
 };
 
 export type SecondRecord = { sec: number } & WindowTotals;
 
 /** Cumulative since the window was created. Float64 so a busy bucket cannot wrap at 2^32. */
-export interface LifetimeTotals extends Omit<WindowTotals, 'latency' | 'routes'> {
+export interface LifetimeTotals extends Omit<WindowTotals, 'latency' | 'routes' | 'clients'> {
   latency: Float64Array;
   latencySumMs: number;
   /** Requests cut by veer's own drain bound: counted apart, never judged as the pool's errors. */

@@ -10,6 +10,7 @@
 import { assertNever } from '../domain/errors.js';
 import type { FailureKind } from '../domain/upstream-failure.js';
 import { BUCKET_COUNT, bucketIndex } from './histogram.js';
+import { ClientErrors } from './client-errors.js';
 import { EXCLUDED } from './route-groups.js';
 import { ROUTE_WINDOW_SECONDS, RouteWindows } from './route-windows.js';
 import { emptyTotals, type LifetimeTotals, type SecondRecord, type TotalsLike, type WindowTotals } from './totals.js';
@@ -34,6 +35,8 @@ const FAILURE_COUNT: Record<FailureKind, number> = { connect: CONNECT, timeout: 
 
 /** Which judged windows a request goes to: a route group's index + 1, or one of these. */
 export const POOL_ONLY = 0;
+/** A request without a client identity (no sticky bucket). */
+export const NO_CLIENT = -1;
 export { EXCLUDED };
 
 export class PoolWindow {
@@ -48,6 +51,7 @@ export class PoolWindow {
   private lifeLatencySumMs = 0;
   private lifeDrainCut = 0;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
+  private readonly clients: ClientErrors;
   /** The pool's traffic per route group, while the data plane records them (a canary is routed). */
   readonly routes: RouteWindows;
 
@@ -59,6 +63,7 @@ export class PoolWindow {
     this.secs = new Float64Array(size).fill(NaN);
     this.counts = new Uint32Array(size * WIDTH);
     this.latency = new Uint32Array(size * BUCKET_COUNT);
+    this.clients = new ClientErrors(size);
     this.routes = new RouteWindows(() => new PoolWindow({ seconds: Math.min(size, ROUTE_WINDOW_SECONDS) }));
   }
 
@@ -66,17 +71,17 @@ export class PoolWindow {
    * The upstream answered with `status`: >= 500 counts as an error, 4xx as a client error. `group`:
    * POOL_ONLY, EXCLUDED (lifetime counters only: proxied, never judged) or a route group's index + 1.
    */
-  record(nowMs: number, status: number, latencyMs: number, group = POOL_ONLY): void {
+  record(nowMs: number, status: number, latencyMs: number, group = POOL_ONLY, client = NO_CLIENT): void {
     const slot = this.count(nowMs, latencyMs, group);
-    if (status >= 500) this.bump(slot, ERR);
+    if (status >= 500) this.error(slot, client);
     else if (status >= 400) this.bump(slot, CLIENT);
     if (group > 0) this.routes.at(group - 1).record(nowMs, status, latencyMs);
   }
 
   /** The exchange failed without an upstream status (502 or 504, or a cut answer): a request AND an error. */
-  recordFailure(nowMs: number, kind: FailureKind, latencyMs: number, group = POOL_ONLY): void {
+  recordFailure(nowMs: number, kind: FailureKind, latencyMs: number, group = POOL_ONLY, client = NO_CLIENT): void {
     const slot = this.count(nowMs, latencyMs, group);
-    this.bump(slot, ERR);
+    this.error(slot, client);
     this.bump(slot, FAILURE_COUNT[kind] ?? assertNever(kind as never, 'failure kind'));
     if (group > 0) this.routes.at(group - 1).recordFailure(nowMs, kind, latencyMs);
   }
@@ -147,6 +152,7 @@ export class PoolWindow {
     for (let k = 0; k < WIDTH; k++) this.bump(slot, k, rec[COUNTS[k] as Count] ?? 0, false);
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++) bump(this.latency, base + i, rec.latency[i] as number);
+    for (const [key, n] of Object.entries(rec.clients ?? {})) this.clients.note(slot, Number(key), n);
     for (const [name, r] of Object.entries(rec.routes ?? {}))
       this.routes.named(name)?.mergeSecond({ ...r, sec: rec.sec });
     return 'merged';
@@ -160,7 +166,14 @@ export class PoolWindow {
   private reset(slot: number, sec: number): void {
     this.secs[slot] = sec;
     this.counts.fill(0, slot * WIDTH, (slot + 1) * WIDTH);
+    this.clients.reset(slot);
     this.latency.fill(0, slot * BUCKET_COUNT, (slot + 1) * BUCKET_COUNT);
+  }
+
+  /** An error, attributed to its client (a sticky bucket) when it has one. */
+  private error(slot: number, client: number): void {
+    this.bump(slot, ERR);
+    if (client >= 0 && slot >= 0) this.clients.note(slot, client);
   }
 
   /** slot -1: an excluded request, in the lifetime counters only. */
@@ -189,6 +202,7 @@ export class PoolWindow {
 
   private addSlotInto(out: WindowTotals, slot: number): void {
     for (let k = 0; k < WIDTH; k++) out[COUNTS[k] as Count] += this.counts[slot * WIDTH + k] as number;
+    if (this.clients.has(slot)) this.clients.addInto((out.clients ??= {}), slot);
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++)
       out.latency[i] = (out.latency[i] as number) + (this.latency[base + i] as number);

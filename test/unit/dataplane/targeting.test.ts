@@ -188,7 +188,11 @@ describe('choosePoolFor with targeting', () => {
   it('sends a targeted request to the canary at weight 0 without a draw and without minting a cookie', () => {
     for (const sticky of [false, true]) {
       const c = choosePoolFor(route(0, rules, sticky), undefined, targeted, '/', never);
-      expect(c).toEqual({ pool: expect.objectContaining({ name: 'canary' }), mintedBucket: undefined });
+      expect(c).toEqual({
+        pool: expect.objectContaining({ name: 'canary' }),
+        mintedBucket: undefined,
+        bucket: undefined,
+      });
     }
   });
 
@@ -199,12 +203,12 @@ describe('choosePoolFor with targeting', () => {
     expect(choosePoolFor(r, undefined, stableBucket, '/', never).pool.name).toBe('canary');
     // The same client without the header is split by its bucket again, and keeps it.
     const plain = choosePoolFor(r, undefined, { cookie: 'veer-web=9000' }, '/', never);
-    expect(plain).toEqual({ pool: expect.objectContaining({ name: 'stable' }), mintedBucket: undefined });
+    expect(plain).toEqual({ pool: expect.objectContaining({ name: 'stable' }), mintedBucket: undefined, bucket: 9000 });
   });
 
   it('leaves an unmatched request to the weighted draw, which mints a bucket as before', () => {
     const c = choosePoolFor(route(500, rules, true), undefined, {}, '/', () => 0.01);
-    expect(c).toEqual({ pool: expect.objectContaining({ name: 'canary' }), mintedBucket: 100 });
+    expect(c).toEqual({ pool: expect.objectContaining({ name: 'canary' }), mintedBucket: 100, bucket: 100 });
     const s = choosePoolFor(route(500, rules, false), undefined, { 'x-internal-user': '2' }, '/', () => 0.5);
     expect(s.pool.name).toBe('stable');
   });

@@ -1,0 +1,54 @@
+// Which clients a second's errors came from, so the judge can keep one client from supplying most of
+// the evidence (a client whose requests fail on any version, pinned to the canary by its sticky
+// bucket). Errors are rare, so only they are attributed: the first CLIENTS_PER_SECOND clients that
+// failed in a second are counted exactly, later ones in that second are not told apart (their errors
+// still count as the pool's). Keys are numbers (a sticky bucket), so the hot path never allocates.
+
+export const CLIENTS_PER_SECOND = 4;
+const K = CLIENTS_PER_SECOND;
+
+export class ClientErrors {
+  /** size × K client keys, NaN for an empty entry. */
+  private readonly keys: Float64Array;
+  private readonly counts: Uint32Array;
+
+  constructor(size: number) {
+    this.keys = new Float64Array(size * K).fill(NaN);
+    this.counts = new Uint32Array(size * K);
+  }
+
+  reset(slot: number): void {
+    this.keys.fill(NaN, slot * K, slot * K + K);
+    this.counts.fill(0, slot * K, slot * K + K);
+  }
+
+  /** `by` errors of `client` in the slot's second. */
+  note(slot: number, client: number, by = 1): void {
+    for (let j = slot * K; j < slot * K + K; j++) {
+      const key = this.keys[j] as number;
+      if (key === client) {
+        this.counts[j] = (this.counts[j] as number) + by;
+        return;
+      }
+      if (Number.isNaN(key)) {
+        this.keys[j] = client;
+        this.counts[j] = by;
+        return;
+      }
+    }
+  }
+
+  /** The slot's second has attributed errors. */
+  has(slot: number): boolean {
+    return !Number.isNaN(this.keys[slot * K] as number);
+  }
+
+  /** Adds the slot's attributed errors into `out`, by client key. */
+  addInto(out: Record<string, number>, slot: number): void {
+    for (let j = slot * K; j < slot * K + K; j++) {
+      const key = this.keys[j] as number;
+      if (Number.isNaN(key)) break;
+      out[key] = (out[key] ?? 0) + (this.counts[j] as number);
+    }
+  }
+}
