@@ -3,6 +3,7 @@
 // fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
+import { gatesSchema } from './gate-schema.js';
 import { durationValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
@@ -42,6 +43,9 @@ const policyFields = {
   onRestart: z.enum(['resume', 'rollback']),
   warmup: durationValue,
   minLatencyIncreaseMs: z.number().min(0),
+  // An override's gates replace the configured ones as a whole (`gates: {}`: none for this rollout).
+  gates: gatesSchema,
+  onGateFailure: z.enum(['hold', 'rollback']),
 };
 
 export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
@@ -75,6 +79,9 @@ export const rolloutPolicySchema = z
     warmup: f.warmup.prefault('0s'),
     /** +2 ms on a 3 ms p99 is 1.7× but harmless: relative latency limits have this floor in ms. */
     minLatencyIncreaseMs: f.minLatencyIncreaseMs.default(10),
+    gates: f.gates.prefault({}),
+    /** A gate still refusing progressDeadline after it fell due: pause the rollout, or roll it back. */
+    onGateFailure: f.onGateFailure.default('hold'),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;

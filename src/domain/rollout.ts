@@ -1,5 +1,6 @@
 // Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
 // strings are part of the public contract (API, logs, Redis): add, never rename.
+import type { GateWait, Gates } from './gate.js';
 import type { BasisPoints } from './weight.js';
 
 /** A service's rollout policy with every default applied (durations in ms). */
@@ -26,6 +27,10 @@ export interface RolloutPolicy {
   warmup: number;
   /** A relative latency limit is never less than stable's figure plus this many ms (absent: 0). */
   minLatencyIncreaseMs: number;
+  /** HTTP gates the rollout must pass before it moves on (absent in older records: none). */
+  gates: Gates;
+  /** What a gate still refusing progressDeadline after it fell due does. */
+  onGateFailure: 'hold' | 'rollback';
 }
 
 export type Phase =
@@ -157,6 +162,8 @@ export interface RolloutState {
   resumeTo: 'starting' | 'progressing' | null;
   /** Image rollouts (Docker pools): what the canary containers are made of and which containers are stable. */
   docker?: DockerRollout;
+  /** The gate the rollout waits for before its next move (absent: none). */
+  gate?: GateWait;
   /** The terminal phase a rolling-back ends in. */
   rollbackOutcome: 'rolled-back' | 'aborted' | null;
   /**
@@ -181,6 +188,8 @@ export type EventKind =
   | 'promoting'
   | 'succeeded'
   | 'shifted'
+  /** A gate was asked, refused (the rollout holds) or passed. */
+  | 'gate'
   /** Something the operator should know that changes no phase (e.g. too little traffic for the steps). */
   | 'warning';
 
