@@ -19,5 +19,9 @@ export function rolloutStatus(s: RolloutState, liveCanaryTargets: readonly strin
     failures: s.failures,
     canary: { targets: liveCanaryTargets.length > 0 ? [...liveCanaryTargets] : [...s.canaryTargets] },
     lastVerdict: s.lastVerdict,
+    gate:
+      s.gate && (s.phase === 'progressing' || s.phase === 'paused')
+        ? { name: s.gate.name, since: iso(s.gate.since), refusals: s.gate.refusals, lastRefusal: s.gate.lastRefusal }
+        : null,
   };
 }
