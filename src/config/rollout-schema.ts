@@ -43,10 +43,21 @@ const policyFields = {
   onRestart: z.enum(['resume', 'rollback']),
   warmup: durationValue,
   minLatencyIncreaseMs: z.number().min(0),
+  judge4xx: z.boolean(),
   // An override's gates replace the configured ones as a whole (`gates: {}`: none for this rollout).
   gates: gatesSchema,
   onGateFailure: z.enum(['hold', 'rollback']),
 };
+
+/** A path prefix as the router sees paths: absolute, normalized, without query or spaces. */
+const pathPrefix = z
+  .string()
+  .regex(/^\/[^?#\s]*$/, 'must be a path starting with "/" (no query, fragment or spaces)')
+  .max(200, 'must be at most 200 characters');
+const pathList = z.array(pathPrefix).max(32, 'at most 32 paths');
+
+/** Health checks of balancers and orchestrators in front of veer: proxied, never judged. */
+export const DEFAULT_EXCLUDE_PATHS = ['/healthz', '/health', '/livez', '/readyz', '/ping'];
 
 export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
 export type RolloutOverrides = z.output<typeof rolloutOverridesSchema>;
@@ -79,6 +90,14 @@ export const rolloutPolicySchema = z
     warmup: f.warmup.prefault('0s'),
     /** +2 ms on a 3 ms p99 is 1.7× but harmless: relative latency limits have this floor in ms. */
     minLatencyIncreaseMs: f.minLatencyIncreaseMs.default(10),
+    /** 4xx answers judged against stable's share (never against an absolute limit: clients cause them). */
+    judge4xx: f.judge4xx.default(false),
+    // The two below decide what the data plane records, from its start: the service's config only,
+    // never a rollout request's override.
+    /** Route groups the judge compares one by one: 'auto' (first path segment) or path prefixes. */
+    routes: z.union([z.literal('auto'), pathList.min(1, 'must list at least one prefix')]).default('auto'),
+    /** Paths proxied but never judged (their own segment and below); the health check's path is added. */
+    excludePaths: pathList.default(DEFAULT_EXCLUDE_PATHS),
     gates: f.gates.prefault({}),
     /** A gate still refusing progressDeadline after it fell due: pause the rollout, or roll it back. */
     onGateFailure: f.onGateFailure.default('hold'),

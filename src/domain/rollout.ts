@@ -27,6 +27,12 @@ export interface RolloutPolicy {
   warmup: number;
   /** A relative latency limit is never less than stable's figure plus this many ms (absent: 0). */
   minLatencyIncreaseMs: number;
+  /** 4xx answers judged against stable's (absent in older records: false). */
+  judge4xx: boolean;
+  /** Route groups: 'auto' (first path segment) or path prefixes (absent in older records: 'auto'). */
+  routes: 'auto' | string[];
+  /** Paths never judged (absent in older records: none). */
+  excludePaths: string[];
   /** HTTP gates the rollout must pass before it moves on (absent in older records: none). */
   gates: Gates;
   /** What a gate still refusing progressDeadline after it fell due does. */
@@ -51,7 +57,15 @@ export const isTerminal = (p: Phase): boolean => TERMINAL_PHASES.includes(p);
 
 export type VerdictResult = 'pass' | 'fail' | 'inconclusive';
 
-export type CheckName = 'error-rate' | 'error-rate-vs-stable' | 'latency' | 'latency-vs-stable' | 'median-vs-stable';
+export type CheckName =
+  | 'error-rate'
+  | 'error-rate-vs-stable'
+  | 'latency'
+  | 'latency-vs-stable'
+  | 'median-vs-stable'
+  | 'route-errors-vs-stable'
+  | 'route-latency-vs-stable'
+  | 'client-errors-vs-stable';
 export type CheckStatus = 'pass' | 'fail' | 'inconclusive' | 'skipped';
 
 export interface CheckResult {
@@ -63,6 +77,23 @@ export interface CheckResult {
   /** Always-valid p-value of the sequential test (1 = no evidence against the canary). */
   pValue: number;
   note: string;
+  /** The route group a per-route check speaks of. */
+  route?: string;
+}
+
+/** One route group's step evidence in a verdict. */
+export interface RouteEvidence {
+  route: string;
+  canary: PoolEvidence;
+  stable: PoolEvidence;
+}
+
+/** One route group's own tests and running counts. */
+export interface RouteStats {
+  errorRel: number[];
+  latencyRel: number[];
+  canary: { requests: number; errors: number };
+  stable: { requests: number; errors: number };
 }
 
 export interface PoolEvidence {
@@ -83,6 +114,8 @@ export interface Verdict {
   /** The current step's window (what minRequests and the point estimates are measured on). */
   canary: PoolEvidence;
   stable: PoolEvidence;
+  /** Per route group, busiest first (absent without route data). */
+  routes?: RouteEvidence[];
   at: number;
 }
 
@@ -110,6 +143,11 @@ export interface SequentialStats {
   fresh: number;
   /** The previous analysis failed on overwhelming evidence (two such in a row fail fast). */
   overwhelmed: boolean;
+  /** Per route group (absent without route data). */
+  routes?: Record<string, RouteStats>;
+  /** 4xx: the canary-vs-stable test and the running counts (judge4xx only). */
+  clientRel?: number[];
+  clientErrors?: { canary: number; stable: number };
   /** The current step's requests and (burst-capped) errors per pool, since `since`. */
   step?: {
     since: number;
