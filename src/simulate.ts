@@ -77,6 +77,9 @@ const SERVICE = 'sim';
 /** Parses a `rollout:` section as the config would; throws with the field and what was expected. */
 export function simulationPolicy(section: Record<string, unknown> = {}): RolloutPolicy {
   const r = rolloutPolicySchema.safeParse(section);
+  // Gates are HTTP calls to the user's endpoints: nothing a virtual clock can answer for them.
+  if (r.success && Object.values(r.data.gates).some((g) => g !== undefined))
+    throw new Error('policy.gates: the simulator makes no HTTP calls; leave gates out');
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   throw new Error(`policy.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);

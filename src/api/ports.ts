@@ -1,4 +1,5 @@
 import type { Result } from '../domain/errors.js';
+import type { GateName } from '../domain/gate.js';
 import type { TargetAddress } from '../domain/target.js';
 /** `health`: unchecked (no health check), pending (new, not yet passed: no traffic), healthy, unhealthy. */
 export interface TargetStatus {
@@ -46,6 +47,8 @@ export interface RolloutStatus {
   lastVerdict: Verdict | null;
   /** The rollout's targeting rules, when it has any (they route only while its canary is routed). */
   targeting?: TargetingRule[];
+  /** The gate the rollout waits for (null: none): asked since `since`, refused `refusals` times. */
+  gate?: { name: GateName; since: string; refusals: number; lastRefusal: string | null } | null;
 }
 
 /** Validated rollout request (durations already in ms). */

@@ -73,6 +73,7 @@ export function progressLine(s: ServiceStatus): string {
     `canary err ${pct(canary.errorRate)} p99 ${ms(canary.p99Ms)}`,
     `stable err ${pct(stable.errorRate)} p99 ${ms(stable.p99Ms)}`,
     r.lastVerdict ? `${r.lastVerdict.result}: ${r.lastVerdict.reason}` : 'no verdict yet',
+    ...(r.gate ? [gateText(r.gate)] : []),
   ];
   // The usual phase goes without saying; any other one leads the line.
   return r.phase === 'progressing'
@@ -86,8 +87,15 @@ export function rolloutDetail(r: RolloutStatus): string[] {
     `consecutive failures ${r.failures ?? 0}, started ${r.startedAt}`;
   const lines = [head];
   if (r.reason) lines.push(`reason: ${r.reason}`);
+  if (r.gate) lines.push(`${gateText(r.gate)} (since ${r.gate.since})`);
   if (!r.lastVerdict) return [...lines, 'no verdict yet'];
   return [...lines, ...verdictLines(r.lastVerdict)];
+}
+
+function gateText(g: NonNullable<RolloutStatus['gate']>): string {
+  return g.lastRefusal === null
+    ? `gate ${g.name}: asking`
+    : `gate ${g.name}: refused ${g.refusals}× (${g.lastRefusal})`;
 }
 
 function verdictLines(v: Verdict): string[] {

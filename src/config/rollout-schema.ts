@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
 import { targetingSchema } from './targeting-schema.js';
+import { gatesSchema } from './gate-schema.js';
 import { durationValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
@@ -45,6 +46,9 @@ const policyFields = {
   minLatencyIncreaseMs: z.number().min(0),
   judge4xx: z.boolean(),
   targeting: targetingSchema,
+  // An override's gates replace the configured ones as a whole (`gates: {}`: none for this rollout).
+  gates: gatesSchema,
+  onGateFailure: z.enum(['hold', 'rollback']),
 };
 
 /** A path prefix as the router sees paths: absolute, normalized, without query or spaces. */
@@ -98,6 +102,9 @@ export const rolloutPolicySchema = z
     excludePaths: pathList.default(DEFAULT_EXCLUDE_PATHS),
     /** Requests matching any rule go to the canary while it is routed (targeting-schema.ts). */
     targeting: f.targeting.default([]),
+    gates: f.gates.prefault({}),
+    /** A gate still refusing progressDeadline after it fell due: pause the rollout, or roll it back. */
+    onGateFailure: f.onGateFailure.default('hold'),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;

@@ -178,6 +178,7 @@ const webhookSchema = z
           'succeeded',
           'shifted',
           'warning',
+          'gate',
         ]),
       )
       .optional(),

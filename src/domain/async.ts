@@ -1,5 +1,5 @@
-// The two waiting shapes veer needs everywhere: a promise with an upper bound, and work on one key
-// done strictly in order (a later call never overtakes an earlier one on the same key).
+// The waiting shapes veer needs everywhere: a promise with an upper bound, a pause that a shutdown
+// cuts short, and work on one key done strictly in order (a later call never overtakes an earlier one on the same key).
 
 /** Rejects with `timed out after N ms <what>` when `p` has not settled by then; the timer never outlives it. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -27,6 +27,25 @@ export async function settledWithin(p: Promise<unknown>, ms: number): Promise<bo
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Resolves true after `ms`, or false at once when `signal` aborts (then the timer is gone too). */
+export function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', done);
+        resolve(true);
+      },
+      Math.max(0, ms),
+    );
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Runs functions one at a time per key; a failed one does not stop the next. */

@@ -1,7 +1,11 @@
 // Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
 // strings are part of the public contract (API, logs, Redis): add, never rename.
 import type { TargetingRule } from './targeting.js';
+import type { GateWait, Gates } from './gate.js';
 import type { BasisPoints } from './weight.js';
+import type { SequentialStats, Verdict } from './verdict.js';
+
+export * from './verdict.js';
 
 /** A service's rollout policy with every default applied (durations in ms). */
 export interface RolloutPolicy {
@@ -35,6 +39,10 @@ export interface RolloutPolicy {
   excludePaths: string[];
   /** Requests matching any rule go to the canary while it is routed (absent in older records: none). */
   targeting: TargetingRule[];
+  /** HTTP gates the rollout must pass before it moves on (absent in older records: none). */
+  gates: Gates;
+  /** What a gate still refusing progressDeadline after it fell due does. */
+  onGateFailure: 'hold' | 'rollback';
 }
 
 export type Phase =
@@ -52,117 +60,6 @@ export const PHASES: readonly Phase[] = [
 ];
 export const TERMINAL_PHASES: readonly Phase[] = ['succeeded', 'rolled-back', 'aborted'];
 export const isTerminal = (p: Phase): boolean => TERMINAL_PHASES.includes(p);
-
-export type VerdictResult = 'pass' | 'fail' | 'inconclusive';
-
-export type CheckName =
-  | 'error-rate'
-  | 'error-rate-vs-stable'
-  | 'latency'
-  | 'latency-vs-stable'
-  | 'median-vs-stable'
-  | 'route-errors-vs-stable'
-  | 'route-latency-vs-stable'
-  | 'client-errors-vs-stable';
-export type CheckStatus = 'pass' | 'fail' | 'inconclusive' | 'skipped';
-
-export interface CheckResult {
-  name: CheckName;
-  status: CheckStatus;
-  /** What was observed (rate, or ms) and the limit it was held against. */
-  observed: number | null;
-  limit: number | null;
-  /** Always-valid p-value of the sequential test (1 = no evidence against the canary). */
-  pValue: number;
-  note: string;
-  /** The route group a per-route check speaks of. */
-  route?: string;
-}
-
-/** One route group's step evidence in a verdict. */
-export interface RouteEvidence {
-  route: string;
-  canary: PoolEvidence;
-  stable: PoolEvidence;
-}
-
-/** A pool's errors over the rollout, and those of its clients with most of them. */
-export interface ClientTally {
-  errors: number;
-  byClient: Record<string, number>;
-}
-
-/** One route group's own tests and running counts. */
-export interface RouteStats {
-  errorRel: number[];
-  latencyRel: number[];
-  canary: { requests: number; errors: number };
-  stable: { requests: number; errors: number };
-}
-
-export interface PoolEvidence {
-  requests: number;
-  errors: number;
-  errorRate: number;
-  p99Ms: number;
-  /** Absent in verdicts recorded before it was judged. */
-  p50Ms?: number;
-}
-
-export interface Verdict {
-  result: VerdictResult;
-  /** The evidence is overwhelming: roll back now, without waiting for failureLimit. */
-  failFast: boolean;
-  reason: string;
-  checks: CheckResult[];
-  /** The current step's window (what minRequests and the point estimates are measured on). */
-  canary: PoolEvidence;
-  stable: PoolEvidence;
-  /** Per route group, busiest first (absent without route data). */
-  routes?: RouteEvidence[];
-  at: number;
-}
-
-/** Running log-likelihood ratios of the sequential tests, one per alternative on each check's grid. */
-export interface SequentialStats {
-  errorAbs: number[];
-  errorAbsStable: number[];
-  errorRel: number[];
-  latencyAbs: number[];
-  latencyAbsStable: number[];
-  latencyRel: number[];
-  /** Canary requests slower than the relative median limit, against "at most half" (absent in older records). */
-  latencyBody?: number[];
-  /** The stable pool's traffic since the rollout started: the baseline when stable gets none (100%). */
-  baseline: { requests: number; errors: number };
-  /** The canary's traffic since the rollout started (the practical-significance gate uses both). */
-  canaryTotal: { requests: number; errors: number };
-  /**
-   * Each canary check's always-valid p-value now, on the evidence since its tests last started (the
-   * rollout's start or the last failed analysis). Ville's inequality bounds the chance that the
-   * statistic EVER crosses 1/α, so a failure is decided at the crossing; the tests then start again.
-   */
-  pNow: Record<'errorAbs' | 'errorRel' | 'latencyAbs' | 'latencyRel', number> & { latencyBody?: number };
-  /** Analyses with canary data since the tests last started (fail-fast needs two or more). */
-  fresh: number;
-  /** The previous analysis failed on overwhelming evidence (two such in a row fail fast). */
-  overwhelmed: boolean;
-  /** Per route group (absent without route data). */
-  routes?: Record<string, RouteStats>;
-  /** 4xx: the canary-vs-stable test and the running counts (judge4xx only). */
-  clientRel?: number[];
-  clientErrors?: { canary: number; stable: number };
-  /** Errors per client (sticky bucket) over the rollout, per pool: no one client supplies most evidence. */
-  clients?: { canary: ClientTally; stable: ClientTally };
-  /** The current step's requests and (burst-capped) errors per pool, since `since`. */
-  step?: {
-    since: number;
-    canary: { requests: number; errors: number };
-    stable: { requests: number; errors: number };
-    /** Seconds of the step in which the canary had traffic (absent in older records). */
-    canarySeconds?: number;
-  };
-}
 
 export type Strategy = 'canary' | 'blue-green';
 
@@ -206,6 +103,8 @@ export interface RolloutState {
   resumeTo: 'starting' | 'progressing' | null;
   /** Image rollouts (Docker pools): what the canary containers are made of and which containers are stable. */
   docker?: DockerRollout;
+  /** The gate the rollout waits for before its next move (absent: none). */
+  gate?: GateWait;
   /** The terminal phase a rolling-back ends in. */
   rollbackOutcome: 'rolled-back' | 'aborted' | null;
   /**
@@ -230,6 +129,8 @@ export type EventKind =
   | 'promoting'
   | 'succeeded'
   | 'shifted'
+  /** A gate was asked, refused (the rollout holds) or passed. */
+  | 'gate'
   /** Something the operator should know that changes no phase (e.g. too little traffic for the steps). */
   | 'warning';
 

@@ -6,6 +6,7 @@ import type { Route } from '../domain/route.js';
 import type { AckWait } from './acks.js';
 import type { MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './canary-fleet.js';
+import type { GateCaller } from './gate-asks.js';
 import type { CanaryGate } from './launches.js';
 import type { ChangeFeed, Records } from './records.js';
 import type { Emit } from './transitions.js';
@@ -34,4 +35,6 @@ export interface ControllerDeps {
   fleet?: CanaryFleet;
   /** veer's own health checks: a canary gets no traffic before it passed them. */
   gate?: CanaryGate;
+  /** Asks a rollout's HTTP gates (policy.gates). */
+  gates?: GateCaller;
 }

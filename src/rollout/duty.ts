@@ -2,6 +2,7 @@
 // whether it made the transition itself, another replica recorded an operator's action, or it just
 // took over from a leader that died mid-way. Every duty is idempotent.
 import { assertNever } from '../domain/errors.js';
+import type { GateName } from '../domain/gate.js';
 import type { RolloutState } from '../domain/rollout.js';
 
 export type Duty =
@@ -9,6 +10,11 @@ export type Duty =
   | { type: 'launch' }
   /** Analyse every analysisInterval. */
   | { type: 'analyse' }
+  /**
+   * Ask the gate the rollout waits for, then feed `gate`; analyse meanwhile once the canary has
+   * traffic (a canary failing while a later gate is asked is still rolled back).
+   */
+  | { type: 'gate'; gate: GateName; analyse: boolean }
   /** Wait until no replica routes the pool, stop its containers, then feed `drained`. */
   | { type: 'retire'; pool: 'canary' | 'old-stable' }
   | { type: 'none' };
@@ -19,7 +25,9 @@ export function dutyOf(s: RolloutState | null): Duty {
     case 'starting':
       return { type: 'launch' };
     case 'progressing':
-      return { type: 'analyse' };
+      return s.gate
+        ? { type: 'gate', gate: s.gate.name, analyse: s.gate.name !== 'beforeTraffic' }
+        : { type: 'analyse' };
     case 'rolling-back':
       return { type: 'retire', pool: 'canary' };
     case 'promoting':
@@ -33,3 +41,6 @@ export function dutyOf(s: RolloutState | null): Duty {
       return assertNever(s.phase, 'phase');
   }
 }
+
+/** Whether the duty includes analysing on the timer. */
+export const analyses = (d: Duty): boolean => d.type === 'analyse' || (d.type === 'gate' && d.analyse);

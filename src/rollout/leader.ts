@@ -1,7 +1,7 @@
 // The leader's loop: only the replica holding the lease (a single veer always holds it) carries out
-// what each rollout's phase owes (duty.ts) - launch the canary, analyse on a timer (tick → judge →
-// transition), retire the losing pool - with its fencing token on every write. It is woken by every
-// change of a rollout record, wherever that change was made, and by its own timers.
+// what each rollout's phase owes (duty.ts) - launch the canary, ask its gates (timers too), analyse on a
+// timer (tick → judge → transition), retire the losing pool - with its fencing token on every write. It
+// is woken by every change of a rollout record, wherever that change was made, and by its own timers.
 import { KeyedQueue, settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { errorMessage, type Result } from '../domain/errors.js';
@@ -9,7 +9,8 @@ import type { Logger } from '../domain/log.js';
 import type { RolloutPolicy, RolloutState } from '../domain/rollout.js';
 import { analysisEvent, type MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './canary-fleet.js';
-import { dutyOf } from './duty.js';
+import { analyses, dutyOf } from './duty.js';
+import { GateAsks, type GateCaller } from './gate-asks.js';
 import { CanaryLaunches, type CanaryGate } from './launches.js';
 import type { Records } from './records.js';
 import type { Pool, Retirement } from './retirement.js';
@@ -34,10 +35,12 @@ export interface LeaderDeps {
   timers: boolean;
   fleet?: CanaryFleet | undefined;
   gate?: CanaryGate | undefined;
+  gates?: GateCaller | undefined;
 }
 
 export class LeaderLoop {
   readonly launches: CanaryLaunches;
+  private readonly gates: GateAsks;
   private leading = false;
   private token: number | null = null;
   private stopped = false;
@@ -48,12 +51,17 @@ export class LeaderLoop {
   private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly d: LeaderDeps) {
+    const host = { clock: d.clock, acting: () => this.acting(), track: (p: Promise<void>) => this.track(p) };
     this.launches = new CanaryLaunches(d.fleet, d.gate, {
-      clock: d.clock,
-      acting: () => this.acting(),
+      ...host,
       current: (service) => d.records.rollout(service)?.value ?? null,
       settle: (service, s, r) => this.settle(service, s, r),
-      track: (p) => this.track(p),
+    });
+    this.gates = new GateAsks(d.gates, {
+      ...host,
+      token: () => this.token,
+      feed: (service, ev, token) =>
+        d.queue.run(service, async () => (await d.transitions.apply(service, ev, token)).ok),
     });
   }
 
@@ -140,7 +148,8 @@ export class LeaderLoop {
     if (!this.acting()) return;
     const s = this.d.records.rollout(service)?.value ?? null;
     const duty = dutyOf(s);
-    if (duty.type !== 'analyse') this.clearTimer(service);
+    if (!analyses(duty)) this.clearTimer(service);
+    if (duty.type !== 'gate') this.gates.stop(service);
     // Aborted or replaced meanwhile: stop creating its containers.
     if (duty.type !== 'launch') void this.launches.stop(service, s ?? undefined);
     if (s === null) return;
@@ -152,7 +161,9 @@ export class LeaderLoop {
         else await this.d.transitions.apply(service, { type: 'canary-ready' }, this.token);
         return;
       case 'analyse':
-        this.schedule(service, s);
+      case 'gate':
+        if (duty.type === 'gate') this.gates.ask(service, s);
+        if (analyses(duty)) this.schedule(service, s);
         return;
       case 'retire':
         this.retire(s, duty.pool);
@@ -220,14 +231,14 @@ export class LeaderLoop {
   }
 
   private clearTimer(service: string): void {
-    const t = this.timers.get(service);
-    if (t) clearTimeout(t);
+    clearTimeout(this.timers.get(service));
     this.timers.delete(service);
   }
 
   private clearTimers(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.gates.stopAll();
   }
 
   private track(p: Promise<void>): void {

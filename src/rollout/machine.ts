@@ -3,6 +3,7 @@
 // still owes - a launch, analyses, draining and removing a pool - follows from the phase (duty.ts),
 // so the only effects left are the events that say what happened.
 import { assertNever } from '../domain/errors.js';
+import type { GateAnswer, GateName } from '../domain/gate.js';
 import type {
   EventKind,
   Phase,
@@ -12,7 +13,9 @@ import type {
   Strategy,
   Verdict,
 } from '../domain/rollout.js';
-import { advance, invalid, ok, onAnalysis, pctOf, promote, rollback, stepBp } from './progression.js';
+import { onGateAnswer, startTraffic } from './gate-answer.js';
+import { awaitGate, gateConfig } from './gate-wait.js';
+import { advance, firstStep, invalid, ok, onAnalysis, pctOf, promote, rollback } from './progression.js';
 
 export type MachineEvent =
   /** `targets`: the canary's addresses once known (containers created by the rollout). */
@@ -22,6 +25,8 @@ export type MachineEvent =
   | { type: 'interrupted'; reason: string }
   /** `until`: the analysed data ends just before this time (whole seconds). */
   | { type: 'analysis'; verdict: Verdict; stats: SequentialStats; until: number; warning?: string }
+  /** The answer to the gate the rollout waits for; `since`: that wait's (a later wait ignores it). */
+  | { type: 'gate'; gate: GateName; since: number; answer: GateAnswer }
   | { type: 'promote'; full: boolean }
   | { type: 'abort'; reason: string }
   | { type: 'pause'; reason: string }
@@ -74,10 +79,16 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
       return s.phase === 'progressing'
         ? warned(onAnalysis(s, e.verdict, e.stats, e.until, now), e.warning)
         : invalid(s, 'analyse');
+    case 'gate':
+      return s.phase === 'progressing' && s.gate?.name === e.gate && s.gate.since === e.since
+        ? onGateAnswer(s, s.gate, e.answer, now)
+        : invalid(s, `take gate ${e.gate}'s answer for`);
     case 'promote':
       // A rollout paused before its canary was ready has nothing promotable yet.
       if (s.phase !== 'progressing' && !(s.phase === 'paused' && s.resumeTo !== 'starting'))
         return invalid(s, 'promote');
+      // The operator's word is the approval: no gate is asked. "Next step" before any traffic is the first.
+      if (!e.full && s.gate?.name === 'beforeTraffic') return startTraffic(s, now, 'promoted by operator');
       return e.full ? promote(s, now, 'promoted by operator (full)') : advance(s, now, 'promoted by operator');
     case 'abort':
       return ACTIVE.includes(s.phase) ? rollback(s, now, e.reason, 'aborted') : invalid(s, 'abort');
@@ -108,21 +119,18 @@ function warned(t: Transition, warning: string | undefined): Transition {
 }
 
 function ready(s: RolloutState, targets: string[] | undefined, now: number): Transition {
-  const weightBp = s.strategy === 'canary' ? stepBp(s.policy, 0) : 0;
-  const next: RolloutState = {
-    ...s,
-    phase: 'progressing',
-    step: 0,
-    weightBp,
-    canaryTargets: targets ?? s.canaryTargets,
-    stepStartedAt: now,
-    trafficSince: now,
-    lastAnalysisAt: now,
-    updatedAt: now,
-  };
+  const known = { ...s, canaryTargets: targets ?? s.canaryTargets };
+  if (gateConfig(s, 'beforeTraffic')) {
+    // Routed at weight 0 (reachable by its targets or the override header) until the gate passes.
+    const held = { ...known, phase: 'progressing' as const, stepStartedAt: now, lastAnalysisAt: now };
+    const { state, effect } = awaitGate(held, 'beforeTraffic', now);
+    const message = `canary ready; asking gate beforeTraffic before it gets any traffic`;
+    return ok(state, [{ type: 'emit', kind: 'canary-ready', message }, effect]);
+  }
+  const next = firstStep(known, now);
   const message =
     s.strategy === 'canary'
-      ? `canary ready; step 1/${s.policy.steps.length}: canary weight ${pctOf(weightBp)}%`
+      ? `canary ready; step 1/${s.policy.steps.length}: canary weight ${pctOf(next.weightBp)}%`
       : 'new pool ready; preview through the override header only';
   return ok(next, [{ type: 'emit', kind: 'canary-ready', message }]);
 }
@@ -137,6 +145,8 @@ function resume(s: RolloutState, now: number): Transition {
     reason: null,
     stepStartedAt: now,
     failures: 0,
+    // A gate the rollout waited for is asked again at once, with its deadline from now.
+    gate: s.gate ? { ...s.gate, since: now, lastAskedAt: null } : undefined,
     updatedAt: now,
   };
   return ok(next, [{ type: 'emit', kind: 'resumed', message: `resumed at ${pctOf(s.weightBp)}%` }]);

@@ -2,8 +2,10 @@
 // an analysis verdict does to the current step. Pure; the machine (machine.ts) decides which of
 // these an event may trigger in which phase.
 import { assertNever } from '../domain/errors.js';
+import type { GateName } from '../domain/gate.js';
 import type { RolloutPolicy, RolloutState, SequentialStats, Verdict } from '../domain/rollout.js';
 import { MAX_BP } from '../domain/weight.js';
+import { awaitGate, gateConfig } from './gate-wait.js';
 import type { Effect, Transition } from './machine.js';
 
 export const pctOf = (bp: number): number => bp / 100;
@@ -29,13 +31,22 @@ export function rollback(s: RolloutState, now: number, reason: string, outcome: 
     reason,
     rollbackOutcome: outcome,
     resumeTo: null,
+    gate: undefined,
     updatedAt: now,
   };
   return ok(next, [{ type: 'emit', kind: 'rolling-back', message: reason, data: { verdict: s.lastVerdict } }]);
 }
 
 export function promote(s: RolloutState, now: number, reason: string): Transition {
-  const next: RolloutState = { ...s, phase: 'promoting', weightBp: MAX_BP, reason, resumeTo: null, updatedAt: now };
+  const next: RolloutState = {
+    ...s,
+    phase: 'promoting',
+    weightBp: MAX_BP,
+    reason,
+    resumeTo: null,
+    gate: undefined,
+    updatedAt: now,
+  };
   return ok(next, [{ type: 'emit', kind: 'promoting', message: reason }]);
 }
 
@@ -48,6 +59,24 @@ export function promote(s: RolloutState, now: number, reason: string): Transitio
 export function lastJudgedStep(steps: readonly number[]): number {
   for (let i = steps.length - 1; i >= 0; i--) if ((steps[i] as number) < 100) return i;
   return steps.length - 1;
+}
+
+/** The canary's first step (blue-green: its preview) begins: the evidence and the step's clock start now. */
+export function firstStep(s: RolloutState, now: number): RolloutState {
+  return {
+    ...s,
+    phase: 'progressing',
+    gate: undefined,
+    resumeTo: null,
+    reason: null,
+    step: 0,
+    weightBp: s.strategy === 'canary' ? stepBp(s.policy, 0) : 0,
+    failures: 0,
+    stepStartedAt: now,
+    trafficSince: now,
+    lastAnalysisAt: now,
+    updatedAt: now,
+  };
 }
 
 /** Moves to the next step (canary) or the switch (blue-green), or promotes after the last judged one. */
@@ -65,6 +94,7 @@ export function advance(s: RolloutState, now: number, why: string): Transition {
     failures: 0,
     reason: null,
     resumeTo: null,
+    gate: undefined,
     updatedAt: now,
   };
   const message =
@@ -72,6 +102,15 @@ export function advance(s: RolloutState, now: number, why: string): Transition {
       ? `step ${step + 1}/${s.policy.steps.length}: canary weight ${pctOf(weightBp)}% (${why})`
       : `switched all traffic to the new pool (${why}); rollback window ${s.policy.rollbackWindow / 1000}s`;
   return ok(next, [{ type: 'emit', kind: 'step', message }]);
+}
+
+/** The gate the move after a passed step must pass first; null when none is configured. */
+function gateBefore(s: RolloutState): GateName | null {
+  // Blue-green asks once, before its switch; the end of the rollback window promotes without asking.
+  if (s.strategy === 'blue-green' && s.step > 0) return null;
+  const promoting = s.strategy === 'blue-green' || s.step >= lastJudgedStep(s.policy.steps);
+  const name: GateName = promoting ? 'beforePromotion' : 'beforeEachStep';
+  return gateConfig(s, name) ? name : null;
 }
 
 /** How long the current step must last before a passing analysis may advance it. */
@@ -93,6 +132,8 @@ export function onAnalysis(
     message: `${verdict.result}: ${verdict.reason}`,
     data: { verdict },
   };
+  // No judgement before the canary's first traffic; while a later gate is asked, only a failure counts.
+  if (s.gate?.name === 'beforeTraffic' || (s.gate && verdict.result !== 'fail')) return ok(base, [note]);
   switch (verdict.result) {
     case 'fail': {
       const failures = s.failures + 1;
@@ -108,8 +149,9 @@ export function onAnalysis(
         return rollback({ ...base, failures }, now, `rolled back (${why}): ${verdict.reason}`, 'rolled-back');
       }
       // The tests start over after a failure (fresh evidence); the step may not pass before a full
-      // step's time since it, so the confirmation has the data to come.
-      return ok({ ...base, failures, failedAt: now }, [note]);
+      // step's time since it, so the confirmation has the data to come. The step no longer passed, so
+      // a gate it was waiting for is asked again once it passes again.
+      return ok({ ...base, failures, failedAt: now, gate: undefined }, [note]);
     }
     case 'pass': {
       // After a failure the tests started again: a pass on the little data since is no evidence of
@@ -117,8 +159,11 @@ export function onAnalysis(
       const since = Math.max(s.stepStartedAt, s.failedAt ?? 0);
       const confirming = s.failures > 0 && now - (s.failedAt ?? 0) < stepDuration(s);
       const passed = { ...base, failures: confirming ? s.failures : 0 };
-      if (now - since >= stepDuration(s)) return advance(passed, now, 'analysis passed');
-      return ok(passed, [note]);
+      if (now - since < stepDuration(s)) return ok(passed, [note]);
+      const gate = gateBefore(s);
+      if (gate === null) return advance(passed, now, 'analysis passed');
+      const { state, effect } = awaitGate(passed, gate, now);
+      return ok(state, [note, effect]);
     }
     case 'inconclusive': {
       if (now - s.stepStartedAt < s.policy.progressDeadline) return ok(base, [note]);

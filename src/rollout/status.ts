@@ -20,5 +20,9 @@ export function rolloutStatus(s: RolloutState, liveCanaryTargets: readonly strin
     canary: { targets: liveCanaryTargets.length > 0 ? [...liveCanaryTargets] : [...s.canaryTargets] },
     lastVerdict: s.lastVerdict,
     ...((s.policy.targeting ?? []).length > 0 ? { targeting: s.policy.targeting } : {}),
+    gate:
+      s.gate && (s.phase === 'progressing' || s.phase === 'paused')
+        ? { name: s.gate.name, since: iso(s.gate.since), refusals: s.gate.refusals, lastRefusal: s.gate.lastRefusal }
+        : null,
   };
 }

@@ -3,7 +3,7 @@
 // lane, delivered in order, so "started" never arrives after "succeeded" and a slow hook does not
 // delay the others. Lanes are bounded: under a dead endpoint, new events are dropped and counted
 // rather than growing memory without limit.
-import { settledWithin } from '../domain/async.js';
+import { pause, settledWithin } from '../domain/async.js';
 import { errorMessage } from '../domain/errors.js';
 import type { WebhookConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../domain/clock.js';
@@ -197,18 +197,6 @@ export class WebhookNotifier {
   /** Resolves true after the attempt's delay, false at once if the notifier is shutting down. */
   private backoff(attempt: number, retryAfterMs: number | null): Promise<boolean> {
     const ms = Math.min(this.maxBackoffMs, Math.max(this.backoffMs * 2 ** (attempt - 1), retryAfterMs ?? 0));
-    const signal = this.shutdown.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', done);
-        resolve(true);
-      }, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return pause(ms, this.shutdown.signal);
   }
 }

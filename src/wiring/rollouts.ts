@@ -5,6 +5,7 @@ import { MergedMetricsSource } from '../metrics/merged-source.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { DockerStack } from '../docker/stack.js';
 import { RolloutController } from '../rollout/controller.js';
+import { HttpGateCaller } from '../rollout/gate-http.js';
 import { configHash } from '../rollout/routed-service.js';
 import type { RedisStore } from '../store/redis.js';
 import type { Base } from './base.js';
@@ -46,6 +47,7 @@ export function buildController(b: Base, p: ControllerParts): RolloutController 
       checks: (service) => p.plane.serviceConfig(service)?.healthCheck?.enabled === true,
       wait: (service, ids, deadline, signal) => p.plane.awaitHealthy(service, 'canary', ids, deadline, signal),
     },
+    gates: new HttpGateCaller({ replica: b.self }),
   });
   b.closers.add('rollouts', () => controller.stop());
   return controller;

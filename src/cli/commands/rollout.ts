@@ -175,10 +175,14 @@ async function openStream(client: AdminClient, service: string, id: string, wake
     stream: null,
     close: () => state.stream?.close(),
   };
+  let lastGate = '';
   const r = await client.stream(`/v1/events?service=${encodeURIComponent(service)}&replay=${REPLAY_EVENTS}`, (m) => {
     if (!concerns(m.data, id)) return;
-    const warning = warningOf(m.data);
-    if (warning !== null) io.err(`warning: ${warning}`);
+    const notice = noticeOf(m.data);
+    if (notice?.kind === 'warning') io.err(`warning: ${notice.message}`);
+    // A gate refusing again and again says so once, until it says something else.
+    if (notice?.kind === 'gate' && notice.message !== lastGate) io.out(notice.message);
+    if (notice?.kind === 'gate') lastGate = notice.message;
     wake.fire();
   });
   if (!r.ok) {
@@ -194,11 +198,12 @@ async function openStream(client: AdminClient, service: string, id: string, wake
   return state;
 }
 
-/** The message of a `warning` event (e.g. too little traffic for the steps), else null. */
-function warningOf(data: string): string | null {
+/** A `warning` event (e.g. too little traffic for the steps) or a `gate` one (asked, refused, passed), else null. */
+function noticeOf(data: string): { kind: 'warning' | 'gate'; message: string } | null {
   try {
     const e = JSON.parse(data) as { kind?: unknown; message?: unknown };
-    return e.kind === 'warning' && typeof e.message === 'string' ? e.message : null;
+    if (typeof e.message !== 'string') return null;
+    return e.kind === 'warning' || e.kind === 'gate' ? { kind: e.kind, message: e.message } : null;
   } catch {
     return null;
   }
