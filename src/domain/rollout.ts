@@ -1,5 +1,6 @@
 // Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
 // strings are part of the public contract (API, logs, Redis): add, never rename.
+import type { RolloutOrigin, StableSpec, TimelineEntry } from './history.js';
 import type { BasisPoints } from './weight.js';
 
 /** A service's rollout policy with every default applied (durations in ms). */
@@ -128,6 +129,13 @@ export interface DockerRollout {
   count: number;
   /** The generation that was stable when this rollout started (it is removed on promotion). */
   stableGeneration: string | null;
+  /**
+   * `env` is a container's whole environment, not additions to the stable's: an undo recreating the
+   * previous generation's containers (absent: false).
+   */
+  exactEnv?: boolean;
+  /** What the stable generation ran when this rollout started, so an undo can go back (absent in older records). */
+  stableSpec?: StableSpec;
 }
 
 export interface RolloutState {
@@ -164,6 +172,14 @@ export interface RolloutState {
    * change, they win over the pools this rollout made (absent in records written before it existed).
    */
   configHash?: string;
+  /** The request's overrides of the service's policy (durations in ms): a retry applies them again. */
+  overrides?: Record<string, unknown>;
+  /** Set on an undo or a retry (absent: an operator's rollout). */
+  origin?: RolloutOrigin;
+  /** What changed the rollout's course, oldest first, bounded (rollout/timeline.ts); absent in older records. */
+  timeline?: TimelineEntry[];
+  /** Entries left out of a full timeline. */
+  timelineCut?: number;
   startedAt: number;
   updatedAt: number;
 }

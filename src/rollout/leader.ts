@@ -6,10 +6,11 @@ import { KeyedQueue, settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { errorMessage, type Result } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
-import type { RolloutPolicy, RolloutState } from '../domain/rollout.js';
+import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import { analysisEvent, type MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './canary-fleet.js';
 import { dutyOf } from './duty.js';
+import type { RolloutHistory } from './history.js';
 import { CanaryLaunches, type CanaryGate } from './launches.js';
 import type { Records } from './records.js';
 import type { Pool, Retirement } from './retirement.js';
@@ -25,6 +26,7 @@ export interface LeaderDeps {
   records: Records;
   transitions: Transitions;
   retirement: Retirement;
+  history: RolloutHistory;
   metrics: MetricsSource;
   queue: KeyedQueue;
   services: readonly string[];
@@ -158,6 +160,8 @@ export class LeaderLoop {
         this.retire(s, duty.pool);
         return;
       case 'none':
+        // An ended rollout goes into the history (once: the record is keyed by rollout id).
+        if (isTerminal(s.phase)) await this.d.history.record(service, s, this.token);
         return;
     }
   }

@@ -70,6 +70,8 @@ class MemoryEngine implements ContainerDriver {
   readonly endpoint = 'local';
   readonly publishedHost = '127.0.0.1';
   readonly containers = new Map<string, ContainerView>();
+  /** Images the engine has (an undo needs its image there). */
+  readonly images = new Set(['app:1', 'app:2']);
   down = false;
   /** Resolves a retire; tests hold it to make two removals overlap. */
   retireGate: Promise<void> = Promise.resolve();
@@ -108,6 +110,16 @@ class MemoryEngine implements ContainerDriver {
       NetworkSettings: { Networks: {} },
     } as unknown as ContainerInspectInfo;
     return { container, oldImage: IMAGE, newImage: IMAGE };
+  }
+
+  async envOf(id: string): Promise<string[] | null> {
+    this.check();
+    return this.containers.has(id) ? ['PATH=/bin', `NAME=${this.containers.get(id)?.name}`] : null;
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    this.check();
+    return this.images.has(ref);
   }
 
   async run(spec: CreateSpec): Promise<ContainerView> {
