@@ -115,7 +115,7 @@ class Wakeup {
   }
 }
 
-async function follow(
+export async function follow(
   client: AdminClient,
   service: string,
   id: string,
