@@ -216,6 +216,26 @@ describe('DockerFleet: canary containers', () => {
   });
 });
 
+describe('DockerFleet: what an undo needs', () => {
+  it('describes a generation by its first container (image, whole env) and count; names endpoints lacking an image', async () => {
+    const { engine, fleet } = setup();
+    expect(await fleet.describe('web', null)).toBeNull();
+    engine.add('web-2', SELECTOR);
+    engine.add('web-1', SELECTOR);
+    const first = [...engine.containers.values()].find((c) => c.name === 'web-1');
+    expect(await fleet.describe('web', null)).toEqual({
+      image: first?.image,
+      env: ['PATH=/bin', 'NAME=web-1'],
+      count: 2,
+    });
+    expect(await fleet.lacking('web', null, 'app:1')).toEqual([]);
+    engine.images.delete('app:1');
+    expect(await fleet.lacking('web', null, 'app:1')).toEqual(['local']);
+    // No container of that generation runs: no engine to ask.
+    expect(await fleet.lacking('web', 'r9', 'app:1')).toEqual([]);
+  });
+});
+
 describe('DockerFleet: removals', () => {
   it('names each removed container once when two callers retire the same generation at once', async () => {
     const { engine, fleet, log } = setup(rollout('r2', 'rolling-back'));
