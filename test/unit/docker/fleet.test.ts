@@ -217,7 +217,7 @@ describe('DockerFleet: canary containers', () => {
 });
 
 describe('DockerFleet: what an undo needs', () => {
-  it('describes a generation by its first container (image, whole env) and count; names endpoints lacking an image', async () => {
+  it('describes a generation (first container, count); names the endpoints lacking an image', async () => {
     const { engine, fleet } = setup();
     expect(await fleet.describe('web', null)).toBeNull();
     engine.add('web-2', SELECTOR);
