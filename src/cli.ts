@@ -7,6 +7,8 @@ const io = {
   out: (line: string) => void process.stdout.write(`${line}\n`),
   err: (line: string) => void process.stderr.write(`${line}\n`),
   env: process.env,
+  // A rewritten status line is for a person watching; in a pipe or a CI log it would be noise.
+  ...(process.stderr.isTTY ? { progress: (text: string) => void process.stderr.write(`\r\x1b[K${text}`) } : {}),
 };
 
 runCli(process.argv.slice(2), io).then(

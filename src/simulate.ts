@@ -10,16 +10,23 @@ import { silentLogger } from './domain/log.js';
 import type { PoolName } from './domain/pool.js';
 import type { RolloutPolicy, VerdictResult } from './domain/rollout.js';
 import { routeFor, type Route } from './domain/route.js';
-import { PoolWindow } from './metrics/window.js';
+import { RouteGroups } from './metrics/route-groups.js';
+import { EXCLUDED, POOL_ONLY, PoolWindow } from './metrics/window.js';
 import { RolloutController } from './rollout/controller.js';
 import { Records } from './rollout/records.js';
 import { MemoryStore } from './store/memory.js';
 
 /** One request a pool served in a virtual second. */
 export interface SimRequest {
-  /** HTTP status (≥ 500 is an error). */
+  /** HTTP status (≥ 500 is an error, 4xx a client error). */
   status: number;
   latencyMs: number;
+  /** The request's path: grouped into routes by the policy's `routes` and `excludePaths`, as live. */
+  route?: string;
+  /** Who sent it (a sticky bucket or an address): no one client may supply most of the evidence. */
+  client?: string | number;
+  /** Which canary or stable instance served it: for the scenario's own bookkeeping (veer judges pools). */
+  instance?: string | number;
 }
 
 export interface TrafficContext {
@@ -81,6 +88,8 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
   const maxSeconds = o.maxSeconds ?? 3600;
   let now = Date.UTC(2026, 0, 1);
   const windows = { stable: new PoolWindow({ seconds: 900 }), canary: new PoolWindow({ seconds: 900 }) };
+  const groups = new RouteGroups({ routes: policy.routes, excludePaths: policy.excludePaths, base: '/' });
+  for (const w of Object.values(windows)) w.routes.use(groups);
   const records = new Records({ store: new MemoryStore(), log: silentLogger });
   const routeOf = () =>
     routeFor({ service: SIM_SERVICE, manual: null, rollout: records.rollout(SERVICE)?.value ?? null, members: null });
@@ -112,7 +121,9 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
         const share = pool === 'canary' ? weight / 100 : 1 - weight / 100;
         const served = o.traffic({ second: t, pool, weight, share, rand });
         for (const q of served) {
-          windows[pool].record(now + Math.floor(rand() * 1000), q.status, q.latencyMs);
+          const g = q.route === undefined ? POOL_ONLY : groups.classify(q.route);
+          const group = q.route === undefined ? POOL_ONLY : g === EXCLUDED ? EXCLUDED : g + 1;
+          windows[pool].record(now + Math.floor(rand() * 1000), q.status, q.latencyMs, group);
           if (pool === 'canary') {
             canaryRequests++;
             if (q.status >= 500) canaryFailed++;

@@ -3,6 +3,7 @@
 // stable pool's. A check fails only when the evidence is significant AND its practical gate holds
 // (the difference matters, and the stable pool is not in an incident of its own).
 import type { CheckResult, PoolEvidence, RolloutPolicy, SequentialStats } from '../domain/rollout.js';
+import { pValue, RATIO_WEIGHTS } from './sequential.js';
 
 export interface CheckInput {
   policy: RolloutPolicy;
@@ -100,5 +101,18 @@ export function runChecks(x: CheckInput): CheckResult[] {
     x.medianLimit === null
       ? { ...skipped('median-vs-stable', canary.p50Ms ?? 0, m.latencyBody ?? 1) }
       : check('median-vs-stable', m.latencyBody ?? 1, alpha, true, canary.p50Ms ?? 0, x.medianLimit, ''),
+  ];
+}
+
+/** 4xx against stable's share (judge4xx only): a canary that answers "not found" to what stable serves. */
+export function clientCheck(p: RolloutPolicy, stats: SequentialStats, alpha: number): CheckResult[] {
+  if (!p.judge4xx) return [];
+  const t = stats.clientErrors ?? { canary: 0, stable: 0 };
+  const [c, s] = [stats.canaryTotal, stats.baseline];
+  const rate = (k: number, n: number): number => (n > 0 ? k / n : 0);
+  const [rc, rs] = [rate(t.canary, c.requests), rate(t.stable, s.requests)];
+  const pv = pValue(stats.clientRel ?? [], RATIO_WEIGHTS);
+  return [
+    check('client-errors-vs-stable', pv, alpha, rc - rs > p.maxErrorRateIncrease, rc, rs + p.maxErrorRateIncrease, ''),
   ];
 }

@@ -3,7 +3,8 @@
 // a stable pool in an incident of its own, or, before a promotion that cannot be undone, a canary
 // not yet shown to be no worse than stable. A hold never rolls back: it only waits for evidence.
 import type { CheckResult, PoolEvidence, RolloutPolicy, SequentialStats } from '../domain/rollout.js';
-import { countAbove, MIN_P99_SAMPLES, P99_SHARE, total } from './exceedance.js';
+import { MIN_P99_SAMPLES, P99_SHARE } from './exceedance.js';
+import { type Limits, POOL, slowCounts, type SlowCounts } from './routes.js';
 import type { JudgeInput } from './judge.js';
 import { SECONDS_PER_FAILURE } from './sequential.js';
 import { stepTally } from './tally.js';
@@ -20,13 +21,6 @@ export function lowerBound(k: number, n: number, z = Z): number {
   return Math.max(0, (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
 }
 
-/** The canary's step-window requests slower than the absolute and the relative p99 limits. */
-export interface SlowCounts {
-  n: number;
-  overAbs: number;
-  overRel: number | null;
-}
-
 /** Too little data, a stable incident, or a limit broken by a confidence bound; null when none. */
 export function holdReason(
   p: RolloutPolicy,
@@ -36,6 +30,7 @@ export function holdReason(
   incident: number | null,
   latencyLimitRel: number | null,
   slow: SlowCounts,
+  byRoute = false,
 ): string | null {
   if (incident !== null)
     return (
@@ -56,15 +51,19 @@ export function holdReason(
       `${pct(p.maxErrorRateIncrease)}, not yet significant`
     );
   // A p99 of fewer than 100 samples is one or two requests: noise, not a reason to hold. A p99 over
-  // a limit means more than 1% of requests above it: held when the bound of that share says so.
-  const p99Meaningful = slow.n >= MIN_P99_SAMPLES;
-  if (p99Meaningful && lowerBound(slow.overAbs, slow.n) > P99_SHARE && c.p99Ms > s.p99Ms)
-    return `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
-  if (p99Meaningful && latencyLimitRel !== null && lowerBound(slow.overRel ?? 0, slow.n) > P99_SHARE)
-    return (
-      `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel)} (${p.maxLatencyRatio}× stable p99), ` +
-      'not yet significant'
-    );
+  // a limit means more than 1% of requests above it: held when the bound of that share says so. Routes
+  // where stable is over maxP99Ms too (long-polls) are left out: that is shared, not the canary's.
+  const where = byRoute ? ' on routes where stable is within it' : '';
+  if (slow.absN >= MIN_P99_SAMPLES && lowerBound(slow.overAbs, slow.absN) > P99_SHARE)
+    return byRoute
+      ? `canary: ${slow.overAbs} of ${slow.absN} requests over ${ms(p.maxP99Ms)}${where}, not yet significant`
+      : `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
+  if (slow.relN >= MIN_P99_SAMPLES && lowerBound(slow.overRel, slow.relN) > P99_SHARE)
+    return byRoute
+      ? `canary: ${slow.overRel} of ${slow.relN} requests over ${p.maxLatencyRatio}× stable's p99 of their ` +
+          'route, not yet significant'
+      : `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel ?? 0)} (${p.maxLatencyRatio}× stable p99), ` +
+          'not yet significant';
   return null;
 }
 
@@ -107,7 +106,8 @@ export interface HoldInput {
   checks: CheckResult[];
   /** Stable's error rate in the last interval when it is over the limit itself, else null. */
   incident: number | null;
-  latencyLimitRel: number | null;
+  /** The relative latency limits, per route and for the pool (routes.ts). */
+  limits: Limits;
   /** The step window's evidence per pool (as the verdict reports it). */
   canary: PoolEvidence;
   stable: PoolEvidence;
@@ -117,12 +117,8 @@ export interface HoldInput {
 export function stepHold(h: HoldInput): string | null {
   const { input, stats } = h;
   const p = input.policy;
-  const stepLatency = input.step.canary.latency;
-  const slow = {
-    n: total(stepLatency),
-    overAbs: countAbove(stepLatency, p.maxP99Ms),
-    overRel: h.latencyLimitRel === null ? null : countAbove(stepLatency, h.latencyLimitRel),
-  };
+  const slow = slowCounts(p, input.step.canary, input.step.stable, h.limits);
+  const byRoute = input.step.canary.routes !== undefined;
   const tally = stepTally(stats, input.stepSince ?? 0);
   const { canary, stable } = h;
   const c = {
@@ -136,7 +132,7 @@ export function stepHold(h: HoldInput): string | null {
   const seconds = input.stepSince === undefined || c.stepMin === 0 ? Infinity : (tally.canarySeconds ?? 0);
   const leaning = h.checks.find((x) => x.status === 'inconclusive');
   return (
-    holdReason(p, c, counted(stable, tally.stable), h.incident, h.latencyLimitRel, slow) ??
+    holdReason(p, c, counted(stable, tally.stable), h.incident, h.limits.get(POOL)?.p99 ?? null, slow, byRoute) ??
     (seconds < SECONDS_PER_FAILURE
       ? `not enough data: the canary had traffic in ${seconds} s of this step, a verdict needs ${SECONDS_PER_FAILURE} s`
       : null) ??

@@ -15,9 +15,18 @@
 //   evidence against the canary, and a canary cannot pass while the stable pool is over the limit.
 import type { PoolEvidence, RolloutPolicy, SequentialStats, Verdict } from '../domain/rollout.js';
 import { quantileMs } from '../metrics/histogram.js';
-import { runChecks } from './checks.js';
-import { countAbove, MIN_P99_SAMPLES, P99_SHARE, total } from './exceedance.js';
-import { pValue, RATIO_WEIGHTS, SECONDS_PER_FAILURE, updateRateTest, updateRatioTest } from './sequential.js';
+import { clientCheck, LEANING_P, runChecks } from './checks.js';
+import { countAbove, P99_SHARE, total } from './exceedance.js';
+import { type Limits, POOL, routeChecks, routeEvidence, routeLimits, slowCounts, updateRoutes } from './routes.js';
+import {
+  pValue,
+  RATIO_WEIGHTS,
+  RATIOS,
+  SECONDS_PER_FAILURE,
+  updateRateTest,
+  updateRatioTest,
+  zeros,
+} from './sequential.js';
 import { lowerBound, stepHold } from './hold.js';
 import { cloneStats, restart } from './stats.js';
 
@@ -29,6 +38,10 @@ export interface Slice {
   requests: number;
   errors: number;
   latency: ArrayLike<number>;
+  /** 4xx answers (judged against stable with judge4xx); absent: none. */
+  clientErrors?: number;
+  /** The same per route group, when the source recorded groups. */
+  routes?: Readonly<Record<string, Slice>>;
 }
 
 export interface JudgeInput {
@@ -74,10 +87,12 @@ export interface Block {
 }
 
 /** Feeds the new interval into the running tests, one second (block) at a time. */
-function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): RelativeLimits {
+function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): Limits {
   const { policy: p, delta } = input;
   const cap = Math.log(1 / alpha) / SECONDS_PER_FAILURE;
-  const limits = relativeLimits(input, total(input.stableRef.latency));
+  // Latency depends on load: a p99 from another time (before the canary took 100%, or before a
+  // blue-green switch) is no fair reference, so the relative latency tests need stable traffic now.
+  const limits = routeLimits(p, input.stableRef, delta.stable.requests > 0);
   const step = stepTally(stats, input.stepSince ?? 0);
   for (const { canary: c, stable: s, from } of input.seconds ?? [delta]) {
     const inStep = from === undefined || from >= (input.stepSince ?? 0);
@@ -91,44 +106,30 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): R
       if (c.requests > 0) step.canarySeconds = (step.canarySeconds ?? 0) + 1;
     }
     const stableOverErrors = s.requests > 0 && s.errors / s.requests > p.maxErrorRate;
-    const cN = total(c.latency);
-    const cSlow = countAbove(c.latency, p.maxP99Ms);
-    const sSlow = countAbove(s.latency, p.maxP99Ms);
-    const stableOverLatency = s.requests > 0 && sSlow / s.requests > P99_SHARE;
     if (!stableOverErrors) updateRateTest(stats.errorAbs, p.maxErrorRate, c.requests, c.errors, cap);
     updateRateTest(stats.errorAbsStable, p.maxErrorRate, s.requests, s.errors);
     // No concurrent stable traffic: no relative evidence (the stable's earlier rate is no control).
     updateRatioTest(stats.errorRel, c.requests, c.errors, s.requests, s.errors, cap);
-    if (!stableOverLatency) updateRateTest(stats.latencyAbs, P99_SHARE, cN, cSlow, cap);
-    updateRateTest(stats.latencyAbsStable, P99_SHARE, total(s.latency), sSlow);
-    if (limits.p99 !== null) {
-      updateRateTest(stats.latencyRel, P99_SHARE, cN, countAbove(c.latency, limits.p99), cap);
-      updateRateTest(stats.latencyBody ?? [], 0.5, cN, countAbove(c.latency, limits.median ?? Infinity), cap);
-    }
+    if (p.judge4xx) updateClientTest(stats, c, s, cap);
+    // Each request against its own route's limits (routes.ts); a route slow on stable too is shared.
+    const slow = slowCounts(p, c, s, limits);
+    updateRateTest(stats.latencyAbs, P99_SHARE, slow.absN, slow.overAbs, cap);
+    updateRateTest(stats.latencyAbsStable, P99_SHARE, total(s.latency), countAbove(s.latency, p.maxP99Ms));
+    updateRateTest(stats.latencyRel, P99_SHARE, slow.relN, slow.overRel, cap);
+    updateRateTest((stats.latencyBody ??= []), 0.5, slow.relN, slow.overMedian, cap);
+    updateRoutes(stats, c, s, limits, cap);
   }
   if (delta.canary.requests > 0) stats.fresh++;
   return limits;
 }
 
-/** The canary's relative latency limits: null without a fair stable reference. */
-interface RelativeLimits {
-  /** More than 1% of canary requests above it: its p99 is over maxLatencyRatio × stable's. */
-  p99: number | null;
-  /** More than half above it: its median is over maxLatencyRatio × stable's (the body of the distribution). */
-  median: number | null;
-}
-
-function relativeLimits(input: JudgeInput, refN: number): RelativeLimits {
-  // Latency depends on load: a p99 from another time (before the canary took 100%, or before a
-  // blue-green switch) is no fair reference, so the relative latency tests need stable traffic now.
-  if (refN < MIN_P99_SAMPLES || input.delta.stable.requests === 0) return { p99: null, median: null };
-  const p = input.policy;
-  const floor = p.minLatencyIncreaseMs ?? 0;
-  const limit = (q: number): number => {
-    const ref = quantileMs(input.stableRef.latency, refN, q);
-    return Math.max(ref * p.maxLatencyRatio, ref + floor);
-  };
-  return { p99: limit(0.99), median: limit(0.5) };
+/** 4xx against stable's, like errors (clients cause them: never against an absolute limit). */
+function updateClientTest(stats: SequentialStats, c: Slice, s: Slice, cap: number): void {
+  const [ce, se] = [c.clientErrors ?? 0, s.clientErrors ?? 0];
+  updateRatioTest((stats.clientRel ??= zeros(RATIOS.length)), c.requests, ce, s.requests, se, cap);
+  const t = (stats.clientErrors ??= { canary: 0, stable: 0 });
+  t.canary += ce;
+  t.stable += se;
 }
 
 /** Each canary test's always-valid p-value now. */
@@ -153,7 +154,8 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
   const ds = input.delta.stable;
   // 99% sure: one error in 20 requests is no incident, and every held analysis costs time.
   const incident = lowerBound(ds.errors, ds.requests, 2.326) > p.maxErrorRate ? ds.errors / ds.requests : null;
-  const latencyLimitRel = limits.p99;
+  const pool = limits.get(POOL);
+  const latencyLimitRel = pool?.p99 ?? null;
   // The first failure needs p ≤ α; each further one, on data gathered since, confirms at √α: a
   // healthy canary is rolled back with probability ≤ α^1.5 (failureLimit 2), and a real regression
   // is not made to prove itself twice over from scratch.
@@ -166,8 +168,10 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
     stable,
     stableIncident: incident !== null,
     latencyLimitRel,
-    medianLimit: limits.median,
+    medianLimit: pool?.median ?? null,
   });
+  checks.push(...routeChecks(p, stats, level, LEANING_P), ...clientCheck(p, stats, level));
+  const routes = routeEvidence(input.step.canary, input.step.stable, evidence);
   const verdict = (result: Verdict['result'], failFast: boolean, reason: string): Verdict => ({
     result,
     failFast,
@@ -175,6 +179,7 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
     checks,
     canary,
     stable,
+    ...(routes ? { routes } : {}),
     at: input.now,
   });
   const failed = checks.filter((c) => c.status === 'fail');
@@ -189,7 +194,7 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
     return { stats, verdict: v };
   }
   stats.overwhelmed = false;
-  const hold = stepHold({ input, stats, checks, incident, latencyLimitRel, canary, stable });
+  const hold = stepHold({ input, stats, checks, incident, limits, canary, stable });
   if (hold !== null) {
     for (const c of checks) if (c.status === 'pass' && c.pValue > alpha) c.status = 'inconclusive';
     return { stats, verdict: verdict('inconclusive', false, hold) };

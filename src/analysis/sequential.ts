@@ -17,6 +17,9 @@ export const RATE_MULTIPLES = [1.5, 2, 3, 5, 10, 20, 50];
 export const RATIOS = [1.5, 2, 3, 5, 10, 30];
 export const RATIO_WEIGHTS = [0.4, 0.4, 0.1, 0.05, 0.03, 0.02];
 
+/** A route's own error test looks for an endpoint that breaks: up to one failing wherever stable never does. */
+export const ROUTE_RATIOS = [2, 5, 30, 1000];
+
 /**
  * No one second may add more than 1/SECONDS_PER_FAILURE of the evidence a failure needs (the `cap` of
  * the updates below): a failure rests on at least this many seconds of data, so a burst of a second
@@ -57,11 +60,12 @@ export function updateRatioTest(
   stableN: number,
   stableErr: number,
   cap = Infinity,
+  ratios: readonly number[] = RATIOS,
 ): void {
   if (canaryN <= 0 || stableN <= 0 || canaryErr + stableErr === 0) return;
   const s = canaryN / (canaryN + stableN);
-  for (let j = 0; j < RATIOS.length; j++) {
-    const r = RATIOS[j] as number;
+  for (let j = 0; j < ratios.length; j++) {
+    const r = ratios[j] as number;
     const q = (r * s) / (r * s + 1 - s);
     const step = canaryErr * Math.log(q / s) + stableErr * Math.log((1 - q) / (1 - s));
     logLR[j] = (logLR[j] as number) + Math.min(step, cap);

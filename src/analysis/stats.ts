@@ -1,8 +1,8 @@
 // The judge's running state between analyses (a rollout record carries it): the sequential tests'
 // log-likelihood ratios, the running counts, and how a failed analysis starts the tests again.
 // Records written by older versions lack some fields: they read as zero.
-import type { SequentialStats } from '../domain/rollout.js';
-import { RATE_MULTIPLES, RATIOS, zeros } from './sequential.js';
+import type { RouteStats, SequentialStats } from '../domain/rollout.js';
+import { RATE_MULTIPLES, RATIOS, ROUTE_RATIOS, zeros } from './sequential.js';
 
 export function emptyStats(): SequentialStats {
   return {
@@ -31,6 +31,12 @@ export function restart(s: SequentialStats): void {
   s.latencyBody = fresh.latencyBody;
   s.pNow = fresh.pNow;
   s.fresh = 0;
+  if (s.clientRel) s.clientRel = zeros(RATIOS.length);
+  // Each route's tests start again too; its running counts (the practical gate) go on.
+  for (const r of Object.values(s.routes ?? {})) {
+    r.errorRel = zeros(ROUTE_RATIOS.length);
+    r.latencyRel = zeros(RATE_MULTIPLES.length);
+  }
 }
 
 export function cloneStats(s: SequentialStats): SequentialStats {
@@ -47,6 +53,21 @@ export function cloneStats(s: SequentialStats): SequentialStats {
     pNow: { latencyBody: 1, ...(s.pNow ?? { errorAbs: 1, errorRel: 1, latencyAbs: 1, latencyRel: 1 }) },
     fresh: s.fresh ?? 0,
     overwhelmed: s.overwhelmed ?? false,
+    ...(s.routes ? { routes: cloneRoutes(s.routes) } : {}),
+    ...(s.clientRel ? { clientRel: [...s.clientRel] } : {}),
+    ...(s.clientErrors ? { clientErrors: { ...s.clientErrors } } : {}),
     ...(s.step ? { step: { ...s.step, canary: { ...s.step.canary }, stable: { ...s.step.stable } } } : {}),
   };
+}
+
+function cloneRoutes(routes: Record<string, RouteStats>): Record<string, RouteStats> {
+  const out: Record<string, RouteStats> = {};
+  for (const [name, r] of Object.entries(routes))
+    out[name] = {
+      errorRel: [...r.errorRel],
+      latencyRel: [...r.latencyRel],
+      canary: { ...r.canary },
+      stable: { ...r.stable },
+    };
+  return out;
 }

@@ -15,6 +15,15 @@ export function describeFailure(c: CheckResult): string {
       return `canary p99 ${ms(c.observed ?? 0)} exceeds stable p99 × ratio (${ms(c.limit ?? 0)}, ${pv})`;
     case 'median-vs-stable':
       return `canary median ${ms(c.observed ?? 0)} exceeds stable median × ratio (${ms(c.limit ?? 0)}, ${pv})`;
+    case 'route-errors-vs-stable':
+      return (
+        `route ${c.route ?? '?'}: canary error rate ${pct(c.observed ?? 0)} is higher than stable's there ` +
+        `(limit ${pct(c.limit ?? 0)}, ${pv}, ${c.note})`
+      );
+    case 'route-latency-vs-stable':
+      return `route ${c.route ?? '?'}: canary slower than stable's p99 × ratio there (${pv}, ${c.note})`;
+    case 'client-errors-vs-stable':
+      return `canary 4xx rate ${pct(c.observed ?? 0)} is higher than stable's (limit ${pct(c.limit ?? 0)}, ${pv})`;
   }
 }
 

@@ -26,6 +26,7 @@ export interface PoolMetrics {
   p99Ms: number;
 }
 import type { Phase, RolloutEvent, RolloutPolicy, Verdict } from '../domain/rollout.js';
+import type { TargetingRule } from '../domain/targeting.js';
 
 /** Contract fields first (id … updatedAt); the rest is detail for status and the CLI. */
 export interface RolloutStatus {
@@ -43,6 +44,8 @@ export interface RolloutStatus {
   failures: number;
   canary: { targets: string[] };
   lastVerdict: Verdict | null;
+  /** The rollout's targeting rules, when it has any (they route only while its canary is routed). */
+  targeting?: TargetingRule[];
 }
 
 /** Validated rollout request (durations already in ms). */

@@ -22,6 +22,10 @@ export const OPTIONS = {
   full: { type: 'boolean' },
   reason: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  runs: { type: 'string' },
+  policy: { type: 'string' },
+  seed: { type: 'string' },
+  'max-seconds': { type: 'string' },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 
@@ -44,6 +48,10 @@ export interface OptionValues {
   full?: boolean;
   reason?: string;
   'dry-run'?: boolean;
+  runs?: string;
+  policy?: string;
+  seed?: string;
+  'max-seconds'?: string;
 }
 
 export interface ParsedArgs {

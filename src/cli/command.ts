@@ -10,6 +10,8 @@ export interface CliIO {
   out(line: string): void;
   err(line: string): void;
   env: NodeJS.ProcessEnv;
+  /** Only when stderr is a terminal: rewrites one status line there ('' clears it). */
+  progress?: (text: string) => void;
 }
 
 export interface Command {

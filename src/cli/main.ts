@@ -6,6 +6,7 @@ import { historyCommand, retryCommand, undoCommand } from './commands/history.js
 import { pruneCommand } from './commands/prune.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { shiftCommand } from './commands/shift.js';
+import { simulateCommand } from './commands/simulate.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   undoCommand,
   retryCommand,
   pruneCommand,
+  simulateCommand,
 ];
 
 /** Synopses longer than this get their summary on the next line. */
@@ -48,7 +50,7 @@ export function usage(): string {
     '      --admin <url>    admin API (default: $VEER_ADMIN_URL, else http://127.0.0.1:9090)',
     '      --token <token>  admin API token (default: $VEER_ADMIN_TOKEN; prefer the variable:',
     '                       arguments are visible to other users in the process list)',
-    '      --json           print the API response as JSON',
+    '      --json           print JSON: the API response (simulate: its figures)',
     '  -h, --help           show this help',
     '  -V, --version        print the version',
     '',
@@ -61,7 +63,13 @@ export function usage(): string {
     '      --wait                 follow the rollout (also undo, retry); exit 0 succeeded, 1 rolled back or aborted',
     `      --timeout <1h>         give up waiting after this long (exit 1; the rollout keeps running)`,
     '',
-    'Exit codes: 0 ok, 1 failed, 2 invalid config, 64 usage error',
+    'Simulate options:',
+    '      --runs <200>           seeded rollouts to run (seeds S, S+1, …)',
+    '      --seed <1>             the first seed (S)',
+    "      --policy <file>        rollout keys (YAML or JSON) overriding the scenario's policy",
+    '      --max-seconds <3600>   virtual seconds a rollout may last (then: running)',
+    '',
+    'Exit codes: 0 ok, 1 failed, 2 invalid config (simulate: invalid scenario, policy or option), 64 usage error',
   ].join('\n');
 }
 

@@ -3,6 +3,7 @@
 // fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
+import { targetingSchema } from './targeting-schema.js';
 import { durationValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
@@ -42,7 +43,19 @@ const policyFields = {
   onRestart: z.enum(['resume', 'rollback']),
   warmup: durationValue,
   minLatencyIncreaseMs: z.number().min(0),
+  judge4xx: z.boolean(),
+  targeting: targetingSchema,
 };
+
+/** A path prefix as the router sees paths: absolute, normalized, without query or spaces. */
+const pathPrefix = z
+  .string()
+  .regex(/^\/[^?#\s]*$/, 'must be a path starting with "/" (no query, fragment or spaces)')
+  .max(200, 'must be at most 200 characters');
+const pathList = z.array(pathPrefix).max(32, 'at most 32 paths');
+
+/** Health checks of balancers and orchestrators in front of veer: proxied, never judged. */
+export const DEFAULT_EXCLUDE_PATHS = ['/healthz', '/health', '/livez', '/readyz', '/ping'];
 
 export const rolloutOverridesSchema = z.object(policyFields).partial().strict();
 export type RolloutOverrides = z.output<typeof rolloutOverridesSchema>;
@@ -75,6 +88,16 @@ export const rolloutPolicySchema = z
     warmup: f.warmup.prefault('0s'),
     /** +2 ms on a 3 ms p99 is 1.7× but harmless: relative latency limits have this floor in ms. */
     minLatencyIncreaseMs: f.minLatencyIncreaseMs.default(10),
+    /** 4xx answers judged against stable's share (never against an absolute limit: clients cause them). */
+    judge4xx: f.judge4xx.default(false),
+    // The two below decide what the data plane records, from its start: the service's config only,
+    // never a rollout request's override.
+    /** Route groups the judge compares one by one: 'auto' (first path segment) or path prefixes. */
+    routes: z.union([z.literal('auto'), pathList.min(1, 'must list at least one prefix')]).default('auto'),
+    /** Paths proxied but never judged (their own segment and below); the health check's path is added. */
+    excludePaths: pathList.default(DEFAULT_EXCLUDE_PATHS),
+    /** Requests matching any rule go to the canary while it is routed (targeting-schema.ts). */
+    targeting: f.targeting.default([]),
   })
   .strict();
 export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;

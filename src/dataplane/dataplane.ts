@@ -6,6 +6,7 @@ import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
 import type { PoolName } from '../domain/pool.js';
+import type { TargetingRule } from '../domain/targeting.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
@@ -19,6 +20,7 @@ import { ProxyServer } from './server.js';
 import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes.js';
 import { buildTable, type RoutingTable } from './table.js';
 import { TargetWaits } from './target-wait.js';
+import { compileTargeting } from './targeting.js';
 import { UpstreamSet, type Upstream } from './upstream.js';
 import { WebSocketProxy } from './websocket.js';
 
@@ -35,6 +37,8 @@ export interface RoutePatch {
   canary?: readonly TargetAddress[];
   /** null = back to the service config's value. */
   retryCanaryOnStable?: boolean | null;
+  /** A running rollout's targeting rules ([]: none), compiled here once, not at every table build. */
+  targeting?: readonly TargetingRule[];
 }
 
 export class DataPlane {
@@ -117,6 +121,7 @@ export class DataPlane {
         targets: { stable: s.stable.targets, canary: s.canary.targets },
         weightBp: weights.get(s.name) ?? prev?.weightBp ?? s.weight,
         retryOverride: prev?.retryOverride ?? null,
+        targeting: prev?.targeting ?? null,
       });
     }
     this.services.clear();
@@ -132,6 +137,8 @@ export class DataPlane {
     if (!s) return false;
     if (patch.weightBp !== undefined) s.weightBp = patch.weightBp;
     if (patch.retryCanaryOnStable !== undefined) s.retryOverride = patch.retryCanaryOnStable;
+    if (patch.targeting !== undefined)
+      s.targeting = compileTargeting(patch.targeting, (why) => this.deps.log.log('warn', why, { service: name }));
     s.targets = { stable: patch.stable ?? s.targets.stable, canary: patch.canary ?? s.targets.canary };
     this.rebuild();
     return true;

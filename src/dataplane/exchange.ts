@@ -2,10 +2,9 @@
 // fastest Node path measured here; stream.pipeline() halved throughput). It owns its attempts:
 // retry.ts decides whether there is another, and target-wait.ts holds it while there is no target.
 //
-// Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and
-// the target's outlier state: a request undici refuses before sending it, a client that leaves or
-// sends its body too slowly or too much, and a target cut by veer's own drain are answered (or
-// dropped) without touching them.
+// Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and the
+// target's outlier state: a request undici refuses before sending it, a client that leaves or sends its
+// body too slowly or too much, and a target cut by veer's drain are answered (or dropped), not counted.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { noteFailure, noteSuccess } from './balancer.js';
@@ -16,7 +15,7 @@ import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRef
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { canRetryOnStable, retryOf, type Attempt } from './retry.js';
 import type { ExchangeEnv } from './exchange-env.js';
-import type { PoolRuntime, ServiceRoute } from './table.js';
+import { judgedGroup, type PoolRuntime, type ServiceRoute } from './table.js';
 import { TargetWait, type WaitingRequest } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 
@@ -37,6 +36,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   /** Its waiting for a target, once it had to (most requests never do). */
   private wait: TargetWait | null = null;
   private readonly replayable: boolean;
+  private readonly group: number; // the judged windows its outcome goes to (table.ts: judgedGroup)
   private readonly body: RequestBody | null;
   private readonly down: Downstream;
 
@@ -53,6 +53,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   ) {
     this.pool = pool;
     this.replayable = !hasBody && isIdempotent(req.method);
+    this.group = judgedGroup(route, req.url ?? '/');
     this.body = hasBody ? new RequestBody(req, route.timeouts.body, route.maxRequestBody, this) : null;
     this.down = new Downstream(res, env.viaEntry, extraHeaders);
     res.on('close', this.onClientClose);
@@ -153,7 +154,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   onComplete(): void {
     this.settle();
     if (this.done) return;
-    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs);
+    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs, this.group);
     if (this.status >= 500) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
     if (this.discarding) {
@@ -187,7 +188,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     // The upstream waited for body bytes the client did not send: the client was too slow.
     if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders)
       return this.onFault('body_timeout');
-    this.pool.window.recordFailure(this.env.clock.now(), kind, performance.now() - this.handedAt);
+    this.pool.window.recordFailure(this.env.clock.now(), kind, performance.now() - this.handedAt, this.group);
     this.noteTargetFailure();
     // Mid-body failure: truncating is the only honest signal left to the client.
     if (this.res.headersSent) return this.truncate();
@@ -204,10 +205,8 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     this.abortUpstream?.(new ClientBodyError(fault));
     this.wait?.cancel();
     if (fault === 'client_closed') {
-      this.clientGone = true;
-      this.done = true;
-      this.env.answers.note('client_closed');
-      return;
+      [this.clientGone, this.done] = [true, true];
+      return this.env.answers.note('client_closed');
     }
     this.finishWithError(BODY_FAULT_ANSWER[fault]);
   }

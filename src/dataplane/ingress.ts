@@ -78,7 +78,7 @@ export class Ingress {
     if (length !== undefined && Number(length) > route.maxRequestBody) return this.refuse(res, 'payload_too_large');
 
     const override = overrideOf(headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
-    const { pool, mintedBucket } = choosePoolFor(route, override, headers.cookie, this.opts.random);
+    const { pool, mintedBucket } = choosePoolFor(route, override, headers, url, this.opts.random);
     const sticky = route.sticky;
     const extra =
       mintedBucket === undefined || sticky === null

@@ -1,13 +1,17 @@
 // Which pool and target serve one request of a route: the override header (from allowed peers
-// only), else the sticky bucket, else a random draw against the weight. A pool with no eligible
-// target (none at all, or none healthy and not ejected) hands its share to the other pool; with
-// neither, nobody is served. Shared by plain requests and upgrades so both split the same way.
+// only), else a running rollout's targeting rules (a match goes to the canary), else the sticky
+// bucket, else a random draw against the weight. A forced or targeted request neither reads nor
+// mints the sticky cookie, so the client's bucket for the weighted split stays as it was, and it
+// takes no draw, so the others are split as if it had not come. A pool with no eligible target
+// (none at all, or none healthy and not ejected) hands its share to the other pool; with neither,
+// nobody is served. Shared by plain requests and upgrades so both split the same way.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Random } from '../domain/clock.js';
 import type { PoolName } from '../domain/pool.js';
 import { pickTarget } from './balancer.js';
 import { choosePool, parseOverride, readStickyBucket } from './split.js';
 import type { PoolRuntime, RoutingTable, ServiceRoute } from './table.js';
+import { isTargeted } from './targeting.js';
 import type { Upstream } from './upstream.js';
 
 export interface PoolChoice {
@@ -29,15 +33,20 @@ export function overrideOf(
   return parseOverride(value);
 }
 
+/** `url`: the request target as routed (its query string is what query rules look at). */
 export function choosePoolFor(
   route: ServiceRoute,
   override: PoolName | undefined,
-  cookie: string | undefined,
+  headers: IncomingHttpHeaders,
+  url: string,
   random: Random,
 ): PoolChoice {
+  const t = route.targeting;
+  const forced = override ?? (t !== null && isTargeted(t, headers, url) ? 'canary' : undefined);
   const sticky = route.sticky;
-  const bucket = sticky === null ? undefined : readStickyBucket(cookie, sticky.namePrefix);
-  const decision = choosePool(route.weightBp, override, bucket, sticky !== null, random);
+  const bucket =
+    sticky === null || forced !== undefined ? undefined : readStickyBucket(headers.cookie, sticky.namePrefix);
+  const decision = choosePool(route.weightBp, forced, bucket, sticky !== null, random);
   return { pool: decision.pool === 'canary' ? route.canary : route.stable, mintedBucket: decision.mintedBucket };
 }
 

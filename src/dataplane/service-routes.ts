@@ -7,8 +7,10 @@ import type { PoolName } from '../domain/pool.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
+import type { RouteGroupSpec } from '../metrics/route-groups.js';
 import { PENDING_INTERVAL_MS, type HealthPolicy } from './health.js';
 import { stickyRuntime, type PoolRuntime, type ServiceRoute } from './table.js';
+import type { Targeting } from './targeting.js';
 import type { Upstream, UpstreamSet } from './upstream.js';
 
 export interface ServiceState {
@@ -17,6 +19,8 @@ export interface ServiceState {
   weightBp: BasisPoints;
   /** A running rollout's own retryCanaryOnStable; null = the service config's. */
   retryOverride: boolean | null;
+  /** A running rollout's targeting rules, compiled when they changed (null: none). */
+  targeting: Targeting | null;
 }
 
 export interface RouteEnv {
@@ -79,7 +83,11 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
     weightBp: s.weightBp,
     stable: pool('stable'),
     canary: pool('canary'),
+    groups: env.metrics.groups(c.name, groupSpec(c)),
+    // Route windows cost memory: recorded only while there is a canary to compare with stable.
+    byRoute: s.targets.canary.length > 0,
     sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
+    targeting: s.targeting,
     outlier: c.outlier,
     retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
     maxRequestBody: c.limits.maxRequestBody ?? Infinity,
@@ -89,6 +97,13 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
       waitForTarget: own.waitForTarget ?? t.waitForTarget,
     },
   };
+}
+
+/** What the judge groups this service's requests by, and what it never judges (the health check's path too). */
+function groupSpec(c: ServiceConfig): RouteGroupSpec {
+  const hc = c.healthCheck;
+  const health = hc?.enabled ? [hc.path.split('?')[0] as string] : [];
+  return { routes: c.rollout.routes, excludePaths: [...c.rollout.excludePaths, ...health], base: c.match.pathPrefix };
 }
 
 /** How long the slowest health-checked service needs to pass its threshold when its targets answer. */

@@ -2,9 +2,11 @@
 // uses only that snapshot, so a concurrent weight change can never split one request's view.
 import type { PoolName } from '../domain/pool.js';
 import type { BasisPoints } from '../domain/weight.js';
-import type { PoolWindow } from '../metrics/window.js';
+import { EXCLUDED, type RouteGroups } from '../metrics/route-groups.js';
+import { POOL_ONLY, type PoolWindow } from '../metrics/window.js';
 import type { OutlierPolicy } from './balancer.js';
 import { compileRouter, type Router } from './router.js';
+import type { Targeting } from './targeting.js';
 import type { Upstream } from './upstream.js';
 
 export interface PoolRuntime {
@@ -27,7 +29,13 @@ export interface ServiceRoute {
   readonly weightBp: BasisPoints;
   readonly stable: PoolRuntime;
   readonly canary: PoolRuntime;
+  /** How the judge groups this service's paths (and which it never judges). */
+  readonly groups: RouteGroups;
+  /** Record each request's route group too (a canary is routed). */
+  readonly byRoute: boolean;
   readonly sticky: StickyRuntime | null;
+  /** A running rollout's targeting rules: a matching request goes to the canary (null: none). */
+  readonly targeting: Targeting | null;
   readonly outlier: OutlierPolicy;
   /** A canary failure on an idempotent request is retried once on stable (the failure still counts). */
   readonly retryCanaryOnStable: boolean;
@@ -44,6 +52,13 @@ export interface RoutingTable {
   readonly version: number;
   readonly routes: ReadonlyMap<string, ServiceRoute>;
   readonly router: Router<ServiceRoute>;
+}
+
+/** Which judged windows a request to `url` goes to (PoolWindow.record's `group`). */
+export function judgedGroup(route: ServiceRoute, url: string): number {
+  if (!route.byRoute) return route.groups.excluded(url) ? EXCLUDED : POOL_ONLY;
+  const g = route.groups.classify(url);
+  return g === EXCLUDED ? EXCLUDED : g + 1;
 }
 
 export function buildTable(version: number, routes: readonly ServiceRoute[]): RoutingTable {

@@ -95,7 +95,7 @@ export class WebSocketProxy {
     if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return reject(socket, 'loop_detected', this.opts.answers);
     const peer = peerAddress(req.socket.remoteAddress);
     const override = overrideOf(req.headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
-    const { pool } = choosePoolFor(route, override, req.headers.cookie, this.opts.random);
+    const { pool } = choosePoolFor(route, override, req.headers, req.url as string, this.opts.random);
     const pick = pickIn(route, pool, this.opts.clock.now(), this.opts.random);
     if (pick.pool === null) return reject(socket, pick.why, this.opts.answers);
 

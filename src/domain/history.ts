@@ -43,6 +43,18 @@ export interface TimelineEntry {
   note: string;
 }
 
+/** What a rollout's state carries for its history entry (every field absent in older records). */
+export interface HistoryFields {
+  /** The request's overrides of the service's policy (durations in ms): a retry applies them again. */
+  overrides?: Record<string, unknown>;
+  /** Set on an undo or a retry (absent: an operator's rollout). */
+  origin?: RolloutOrigin;
+  /** What changed the rollout's course, oldest first, bounded (rollout/timeline.ts). */
+  timeline?: TimelineEntry[];
+  /** Entries left out of a full timeline. */
+  timelineCut?: number;
+}
+
 /** The canary of a rollout: static targets, or containers of an image. */
 export type CanarySpec = { targets: string[] } | { image: string; env: string[]; count: number; exactEnv?: boolean };
 

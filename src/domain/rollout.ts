@@ -1,6 +1,7 @@
 // Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
 // strings are part of the public contract (API, logs, Redis): add, never rename.
-import type { RolloutOrigin, StableSpec, TimelineEntry } from './history.js';
+import type { HistoryFields, StableSpec } from './history.js';
+import type { TargetingRule } from './targeting.js';
 import type { BasisPoints } from './weight.js';
 
 /** A service's rollout policy with every default applied (durations in ms). */
@@ -27,6 +28,14 @@ export interface RolloutPolicy {
   warmup: number;
   /** A relative latency limit is never less than stable's figure plus this many ms (absent: 0). */
   minLatencyIncreaseMs: number;
+  /** 4xx answers judged against stable's (absent in older records: false). */
+  judge4xx: boolean;
+  /** Route groups: 'auto' (first path segment) or path prefixes (absent in older records: 'auto'). */
+  routes: 'auto' | string[];
+  /** Paths never judged (absent in older records: none). */
+  excludePaths: string[];
+  /** Requests matching any rule go to the canary while it is routed (absent in older records: none). */
+  targeting: TargetingRule[];
 }
 
 export type Phase =
@@ -47,7 +56,15 @@ export const isTerminal = (p: Phase): boolean => TERMINAL_PHASES.includes(p);
 
 export type VerdictResult = 'pass' | 'fail' | 'inconclusive';
 
-export type CheckName = 'error-rate' | 'error-rate-vs-stable' | 'latency' | 'latency-vs-stable' | 'median-vs-stable';
+export type CheckName =
+  | 'error-rate'
+  | 'error-rate-vs-stable'
+  | 'latency'
+  | 'latency-vs-stable'
+  | 'median-vs-stable'
+  | 'route-errors-vs-stable'
+  | 'route-latency-vs-stable'
+  | 'client-errors-vs-stable';
 export type CheckStatus = 'pass' | 'fail' | 'inconclusive' | 'skipped';
 
 export interface CheckResult {
@@ -59,6 +76,23 @@ export interface CheckResult {
   /** Always-valid p-value of the sequential test (1 = no evidence against the canary). */
   pValue: number;
   note: string;
+  /** The route group a per-route check speaks of. */
+  route?: string;
+}
+
+/** One route group's step evidence in a verdict. */
+export interface RouteEvidence {
+  route: string;
+  canary: PoolEvidence;
+  stable: PoolEvidence;
+}
+
+/** One route group's own tests and running counts. */
+export interface RouteStats {
+  errorRel: number[];
+  latencyRel: number[];
+  canary: { requests: number; errors: number };
+  stable: { requests: number; errors: number };
 }
 
 export interface PoolEvidence {
@@ -79,6 +113,8 @@ export interface Verdict {
   /** The current step's window (what minRequests and the point estimates are measured on). */
   canary: PoolEvidence;
   stable: PoolEvidence;
+  /** Per route group, busiest first (absent without route data). */
+  routes?: RouteEvidence[];
   at: number;
 }
 
@@ -106,6 +142,11 @@ export interface SequentialStats {
   fresh: number;
   /** The previous analysis failed on overwhelming evidence (two such in a row fail fast). */
   overwhelmed: boolean;
+  /** Per route group (absent without route data). */
+  routes?: Record<string, RouteStats>;
+  /** 4xx: the canary-vs-stable test and the running counts (judge4xx only). */
+  clientRel?: number[];
+  clientErrors?: { canary: number; stable: number };
   /** The current step's requests and (burst-capped) errors per pool, since `since`. */
   step?: {
     since: number;
@@ -138,7 +179,8 @@ export interface DockerRollout {
   stableSpec?: StableSpec;
 }
 
-export interface RolloutState {
+/** `HistoryFields`: the overrides, origin and timeline its history entry is made of. */
+export interface RolloutState extends HistoryFields {
   id: string;
   service: string;
   strategy: Strategy;
@@ -172,14 +214,6 @@ export interface RolloutState {
    * change, they win over the pools this rollout made (absent in records written before it existed).
    */
   configHash?: string;
-  /** The request's overrides of the service's policy (durations in ms): a retry applies them again. */
-  overrides?: Record<string, unknown>;
-  /** Set on an undo or a retry (absent: an operator's rollout). */
-  origin?: RolloutOrigin;
-  /** What changed the rollout's course, oldest first, bounded (rollout/timeline.ts); absent in older records. */
-  timeline?: TimelineEntry[];
-  /** Entries left out of a full timeline. */
-  timelineCut?: number;
   startedAt: number;
   updatedAt: number;
 }

@@ -5,6 +5,7 @@
 // routes exactly as before.
 import { generations, type Generations } from './generation.js';
 import { isTerminal, type RolloutState } from './rollout.js';
+import { sameTargeting, type TargetingRule } from './targeting.js';
 import type { BasisPoints } from './weight.js';
 
 /** What the config says of a service's routing. */
@@ -53,6 +54,8 @@ export interface Route {
   retryCanaryOnStable: boolean | null;
   /** Targets taken out of routing that a rollout is about to remove: drained, then stopped. */
   draining: string[];
+  /** Requests matching any of these go to the canary whatever the weight (none unless a canary is routed). */
+  targeting: TargetingRule[];
 }
 
 export interface RouteInputs {
@@ -84,7 +87,20 @@ export function routeFor(i: RouteInputs): Route {
     weightBp: weightOf(i),
     ...pools,
     retryCanaryOnStable: active ? r.policy.retryCanaryOnStable : null,
+    targeting: r !== null && routesCanary(i, r) ? (r.policy.targeting ?? []) : [],
   };
+}
+
+/**
+ * Whether the rollout's canary gets traffic now: it is ready (progressing, or paused after it was)
+ * and the pools are the rollout's (static lists it started under). Its targeting rules hold only
+ * then: before the canary is ready there is nothing to target, and once the rollout rolls back,
+ * promotes or ends, matching requests follow the normal split.
+ */
+function routesCanary({ service }: RouteInputs, r: RolloutState): boolean {
+  const ready = r.phase === 'progressing' || (r.phase === 'paused' && r.resumeTo !== 'starting');
+  const ownPools = service.docker !== null || r.configHash === undefined || r.configHash === service.configHash;
+  return ready && ownPools;
 }
 
 function weightOf({ service, manual, rollout }: RouteInputs): BasisPoints {
@@ -193,6 +209,7 @@ export function sameRoute(a: Route, b: Route): boolean {
     a.retryCanaryOnStable === b.retryCanaryOnStable &&
     eq(a.stable, b.stable) &&
     eq(a.canary, b.canary) &&
-    eq(a.draining, b.draining)
+    eq(a.draining, b.draining) &&
+    sameTargeting(a.targeting, b.targeting)
   );
 }

@@ -3,6 +3,7 @@
 
 import type { PoolName } from '../domain/pool.js';
 import { quantileMs } from './histogram.js';
+import { RouteGroups, type RouteGroupSpec } from './route-groups.js';
 import { emptyTotals, PoolWindow, type TotalsLike } from './window.js';
 
 export interface PoolSummary {
@@ -50,6 +51,7 @@ export function windowStartMs(windowMs: number, nowMs: number): number {
 
 export class MetricsRegistry {
   private readonly services = new Map<string, Record<PoolName, PoolWindow>>();
+  private readonly groupsOf = new Map<string, { key: string; groups: RouteGroups }>();
   private readonly seconds: number | undefined;
 
   constructor(opts: { seconds?: number } = {}) {
@@ -66,6 +68,21 @@ export class MetricsRegistry {
       this.services.set(service, pools);
     }
     return pools[pool];
+  }
+
+  /**
+   * The service's route groups, shared by both pools' windows: the same object while the spec is the
+   * same, so its auto groups and the windows' route windows survive a table swap.
+   */
+  groups(service: string, spec: RouteGroupSpec): RouteGroups {
+    const key = RouteGroups.keyOf(spec);
+    let held = this.groupsOf.get(service);
+    if (held?.key !== key) {
+      held = { key, groups: new RouteGroups(spec) };
+      this.groupsOf.set(service, held);
+    }
+    for (const pool of ['stable', 'canary'] as const) this.pool(service, pool).routes.use(held.groups);
+    return held.groups;
   }
 
   /** Summary of the last `windowMs` (see windowStartMs); an unknown service reads as empty, not created. */
@@ -85,5 +102,6 @@ export class MetricsRegistry {
   /** Forget a service; holders of its windows keep a detached object that no longer shows up. */
   remove(service: string): void {
     this.services.delete(service);
+    this.groupsOf.delete(service);
   }
 }

@@ -10,31 +10,12 @@
 import { assertNever } from '../domain/errors.js';
 import type { FailureKind } from '../domain/upstream-failure.js';
 import { BUCKET_COUNT, bucketIndex } from './histogram.js';
+import { EXCLUDED } from './route-groups.js';
+import { ROUTE_WINDOW_SECONDS, RouteWindows } from './route-windows.js';
+import { emptyTotals, type LifetimeTotals, type SecondRecord, type TotalsLike, type WindowTotals } from './totals.js';
 
-export interface WindowTotals {
-  requests: number;
-  /** All failed requests: upstream status >= 500 plus the failures veer saw itself (the three below). */
-  errors: number;
-  connectErrors: number;
-  timeouts: number;
-  /** Answers that were invalid or broke off, e.g. in the middle of the body. */
-  broken: number;
-  /** BUCKET_COUNT counts on the shared edges of histogram.ts. */
-  latency: Uint32Array;
-}
-
-/** Anything totals-shaped, e.g. a record that arrived as JSON with `latency` as a plain array. */
-export type TotalsLike = Omit<WindowTotals, 'latency'> & { latency: ArrayLike<number> };
-
-export type SecondRecord = { sec: number } & WindowTotals;
-
-/** Cumulative since the window was created. Float64 so a busy bucket cannot wrap at 2^32. */
-export interface LifetimeTotals extends Omit<WindowTotals, 'latency'> {
-  latency: Float64Array;
-  latencySumMs: number;
-  /** Requests cut by veer's own drain bound: counted apart, never judged as the pool's errors. */
-  drainCut: number;
-}
+export * from './totals.js';
+type Count = (typeof COUNTS)[number];
 
 /** `stale`: the slot already holds a newer second; `incompatible`: not a record on our bucket edges. */
 export type MergeOutcome = 'merged' | 'stale' | 'incompatible';
@@ -45,46 +26,30 @@ function bump(counts: Uint32Array | Float64Array, i: number, by: number): void {
   counts[i] = (counts[i] as number) + by;
 }
 
-export function emptyTotals(): WindowTotals {
-  return {
-    requests: 0,
-    errors: 0,
-    connectErrors: 0,
-    timeouts: 0,
-    broken: 0,
-    latency: new Uint32Array(BUCKET_COUNT),
-  };
-}
+/** The per-second counts of a slot, in this order in each slot's row of `counts`. */
+const COUNTS = ['requests', 'errors', 'connectErrors', 'timeouts', 'broken', 'clientErrors'] as const;
+const [REQ, ERR, CONNECT, TIMEOUT, BROKEN, CLIENT] = [0, 1, 2, 3, 4, 5];
+const WIDTH = COUNTS.length;
+const FAILURE_COUNT: Record<FailureKind, number> = { connect: CONNECT, timeout: TIMEOUT, broken: BROKEN };
 
-export function addTotals(into: WindowTotals, from: TotalsLike): void {
-  into.requests += from.requests;
-  into.errors += from.errors;
-  into.connectErrors += from.connectErrors;
-  into.timeouts += from.timeouts;
-  into.broken += from.broken;
-  const n = Math.min(BUCKET_COUNT, from.latency.length);
-  for (let i = 0; i < n; i++) into.latency[i] = (into.latency[i] as number) + (from.latency[i] as number);
-}
+/** Which judged windows a request goes to: a route group's index + 1, or one of these. */
+export const POOL_ONLY = 0;
+export { EXCLUDED };
 
 export class PoolWindow {
   readonly size: number;
   /** Epoch second held by each slot; NaN for a slot never written. */
   private readonly secs: Float64Array;
-  private readonly requests: Uint32Array;
-  private readonly errors: Uint32Array;
-  private readonly connectErrors: Uint32Array;
-  private readonly timeouts: Uint32Array;
-  private readonly broken: Uint32Array;
+  /** size × WIDTH, slot-major (COUNTS). */
+  private readonly counts: Uint32Array;
   /** size × BUCKET_COUNT, slot-major. Allocated once so the hot path never allocates. */
   private readonly latency: Uint32Array;
-  private lifeRequests = 0;
-  private lifeErrors = 0;
-  private lifeConnectErrors = 0;
-  private lifeTimeouts = 0;
-  private lifeBroken = 0;
+  private readonly life = new Float64Array(WIDTH);
   private lifeLatencySumMs = 0;
   private lifeDrainCut = 0;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
+  /** The pool's traffic per route group, while the data plane records them (a canary is routed). */
+  readonly routes: RouteWindows;
 
   constructor(opts: { seconds?: number } = {}) {
     const size = opts.seconds ?? DEFAULT_WINDOW_SECONDS;
@@ -92,46 +57,28 @@ export class PoolWindow {
       throw new RangeError(`window seconds must be a positive integer, got ${size}`);
     this.size = size;
     this.secs = new Float64Array(size).fill(NaN);
-    this.requests = new Uint32Array(size);
-    this.errors = new Uint32Array(size);
-    this.connectErrors = new Uint32Array(size);
-    this.timeouts = new Uint32Array(size);
-    this.broken = new Uint32Array(size);
+    this.counts = new Uint32Array(size * WIDTH);
     this.latency = new Uint32Array(size * BUCKET_COUNT);
+    this.routes = new RouteWindows(() => new PoolWindow({ seconds: Math.min(size, ROUTE_WINDOW_SECONDS) }));
   }
 
-  /** The upstream answered with `status`; >= 500 counts as an error. */
-  record(nowMs: number, status: number, latencyMs: number): void {
-    const slot = this.claim(Math.floor(nowMs / 1000));
-    this.count(slot, latencyMs);
-    if (status >= 500) {
-      bump(this.errors, slot, 1);
-      this.lifeErrors++;
-    }
+  /**
+   * The upstream answered with `status`: >= 500 counts as an error, 4xx as a client error. `group`:
+   * POOL_ONLY, EXCLUDED (lifetime counters only: proxied, never judged) or a route group's index + 1.
+   */
+  record(nowMs: number, status: number, latencyMs: number, group = POOL_ONLY): void {
+    const slot = this.count(nowMs, latencyMs, group);
+    if (status >= 500) this.bump(slot, ERR);
+    else if (status >= 400) this.bump(slot, CLIENT);
+    if (group > 0) this.routes.at(group - 1).record(nowMs, status, latencyMs);
   }
 
   /** The exchange failed without an upstream status (502 or 504, or a cut answer): a request AND an error. */
-  recordFailure(nowMs: number, kind: FailureKind, latencyMs: number): void {
-    const slot = this.claim(Math.floor(nowMs / 1000));
-    this.count(slot, latencyMs);
-    bump(this.errors, slot, 1);
-    this.lifeErrors++;
-    switch (kind) {
-      case 'connect':
-        bump(this.connectErrors, slot, 1);
-        this.lifeConnectErrors++;
-        break;
-      case 'timeout':
-        bump(this.timeouts, slot, 1);
-        this.lifeTimeouts++;
-        break;
-      case 'broken':
-        bump(this.broken, slot, 1);
-        this.lifeBroken++;
-        break;
-      default:
-        assertNever(kind, 'failure kind');
-    }
+  recordFailure(nowMs: number, kind: FailureKind, latencyMs: number, group = POOL_ONLY): void {
+    const slot = this.count(nowMs, latencyMs, group);
+    this.bump(slot, ERR);
+    this.bump(slot, FAILURE_COUNT[kind] ?? assertNever(kind as never, 'failure kind'));
+    if (group > 0) this.routes.at(group - 1).recordFailure(nowMs, kind, latencyMs);
   }
 
   /** A request veer cut at the end of a drain: not a request of the judged window, nor an error. */
@@ -141,7 +88,7 @@ export class PoolWindow {
 
   /**
    * Sum over every second that contains a point of [fromMs, toMs] and is still held by the ring
-   * (at most the last `size` seconds up to toMs).
+   * (at most the last `size` seconds up to toMs), with the route groups' sums when there are any.
    */
   totals(fromMs: number, toMs: number): WindowTotals {
     const out = emptyTotals();
@@ -150,17 +97,20 @@ export class PoolWindow {
       const slot = this.slotOf(s);
       if (this.secs[slot] === s) this.addSlotInto(out, slot);
     }
-    return out;
+    const routes = this.routes.totals(fromMs, toMs);
+    return routes === undefined ? out : { ...out, routes };
   }
 
   /** Lifetime cumulative totals (for Prometheus counters/histograms), never reset by the ring. */
   lifetime(): LifetimeTotals {
+    const l = this.life;
     return {
-      requests: this.lifeRequests,
-      errors: this.lifeErrors,
-      connectErrors: this.lifeConnectErrors,
-      timeouts: this.lifeTimeouts,
-      broken: this.lifeBroken,
+      requests: l[REQ] as number,
+      errors: l[ERR] as number,
+      connectErrors: l[CONNECT] as number,
+      timeouts: l[TIMEOUT] as number,
+      broken: l[BROKEN] as number,
+      clientErrors: l[CLIENT] as number,
       latency: this.lifeLatency.slice(),
       latencySumMs: this.lifeLatencySumMs,
       drainCut: this.lifeDrainCut,
@@ -176,7 +126,8 @@ export class PoolWindow {
       if (this.secs[slot] !== s) continue;
       const rec: SecondRecord = { sec: s, ...emptyTotals() };
       this.addSlotInto(rec, slot);
-      out.push(rec);
+      const routes = this.routes.totals(s * 1000, s * 1000);
+      out.push(routes === undefined ? rec : { ...rec, routes });
     }
     return out;
   }
@@ -193,13 +144,11 @@ export class PoolWindow {
     // A late record must not wipe a newer second that has already taken its slot.
     if (held > rec.sec) return 'stale';
     if (held !== rec.sec) this.reset(slot, rec.sec);
-    bump(this.requests, slot, rec.requests);
-    bump(this.errors, slot, rec.errors);
-    bump(this.connectErrors, slot, rec.connectErrors);
-    bump(this.timeouts, slot, rec.timeouts);
-    bump(this.broken, slot, rec.broken);
+    for (let k = 0; k < WIDTH; k++) this.bump(slot, k, rec[COUNTS[k] as Count] ?? 0, false);
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++) bump(this.latency, base + i, rec.latency[i] as number);
+    for (const [name, r] of Object.entries(rec.routes ?? {}))
+      this.routes.named(name)?.mergeSecond({ ...r, sec: rec.sec });
     return 'merged';
   }
 
@@ -208,38 +157,38 @@ export class PoolWindow {
     return slot < 0 ? slot + this.size : slot;
   }
 
-  /** The slot for `sec`, emptied first if it still holds another second (now always wins). */
-  private claim(sec: number): number {
-    const slot = this.slotOf(sec);
-    if (this.secs[slot] !== sec) this.reset(slot, sec);
-    return slot;
-  }
-
   private reset(slot: number, sec: number): void {
     this.secs[slot] = sec;
-    this.requests[slot] = 0;
-    this.errors[slot] = 0;
-    this.connectErrors[slot] = 0;
-    this.timeouts[slot] = 0;
-    this.broken[slot] = 0;
+    this.counts.fill(0, slot * WIDTH, (slot + 1) * WIDTH);
     this.latency.fill(0, slot * BUCKET_COUNT, (slot + 1) * BUCKET_COUNT);
   }
 
-  private count(slot: number, latencyMs: number): void {
+  /** slot -1: an excluded request, in the lifetime counters only. */
+  private bump(slot: number, k: number, by = 1, life = true): void {
+    if (slot >= 0) bump(this.counts, slot * WIDTH + k, by);
+    if (life) bump(this.life, k, by);
+  }
+
+  /** Counts one request in its second's slot (emptied first if it held another second); returns the slot. */
+  private count(nowMs: number, latencyMs: number, group: number): number {
     const bucket = bucketIndex(latencyMs);
-    bump(this.requests, slot, 1);
-    bump(this.latency, slot * BUCKET_COUNT + bucket, 1);
-    this.lifeRequests++;
     bump(this.lifeLatency, bucket, 1);
     if (latencyMs > 0 && latencyMs < Infinity) this.lifeLatencySumMs += latencyMs;
+    // An excluded request is proxied, never judged: the lifetime counters are its only trace.
+    if (group === EXCLUDED) {
+      this.bump(-1, REQ);
+      return -1;
+    }
+    const sec = Math.floor(nowMs / 1000);
+    const slot = this.slotOf(sec);
+    if (this.secs[slot] !== sec) this.reset(slot, sec);
+    this.bump(slot, REQ);
+    bump(this.latency, slot * BUCKET_COUNT + bucket, 1);
+    return slot;
   }
 
   private addSlotInto(out: WindowTotals, slot: number): void {
-    out.requests += this.requests[slot] as number;
-    out.errors += this.errors[slot] as number;
-    out.connectErrors += this.connectErrors[slot] as number;
-    out.timeouts += this.timeouts[slot] as number;
-    out.broken += this.broken[slot] as number;
+    for (let k = 0; k < WIDTH; k++) out[COUNTS[k] as Count] += this.counts[slot * WIDTH + k] as number;
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++)
       out.latency[i] = (out.latency[i] as number) + (this.latency[base + i] as number);

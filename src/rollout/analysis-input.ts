@@ -44,9 +44,9 @@ export async function analysisEvent(s: RolloutState, m: MetricsSource, now: numb
   ]);
   const warm = async (slice: Slice, from: number): Promise<Slice> => {
     if (warmEnd <= from) return slice;
-    const latency =
-      warmEnd > end ? new Array<number>(slice.latency.length).fill(0) : (await range('canary', warmEnd)).latency;
-    return { ...slice, latency };
+    if (warmEnd > end) return withoutLatency(slice);
+    const since = await range('canary', warmEnd);
+    return { ...slice, latency: since.latency, ...(since.routes ? { routes: since.routes } : {}) };
   };
   // Since the last analysis: the sum of its seconds, not a query of its own.
   const delta = { canary: sum(seconds.map((b) => b.canary)), stable: sum(seconds.map((b) => b.stable)) };
@@ -96,7 +96,7 @@ async function blocks(
       const warming = from < warmEnd;
       return {
         from,
-        canary: warming ? { ...canary, latency: new Array<number>(canary.latency.length).fill(0) } : canary,
+        canary: warming ? withoutLatency(canary) : canary,
         stable,
       };
     }),
@@ -112,4 +112,12 @@ function sum(slices: readonly Slice[]): Slice {
     for (let i = 0; i < latency.length; i++) latency[i] = (latency[i] as number) + (s.latency[i] as number);
   }
   return { requests, errors, latency };
+}
+
+/** The slice with its latency (its routes' too) left out: the canary's warm-up. */
+function withoutLatency(s: Slice): Slice {
+  const latency = new Array<number>(s.latency.length).fill(0);
+  if (s.routes === undefined) return { ...s, latency };
+  const routes = Object.fromEntries(Object.entries(s.routes).map(([k, r]) => [k, withoutLatency(r)]));
+  return { ...s, latency, routes };
 }

@@ -7,6 +7,7 @@ import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import { routeFor, sameRoute, type Route, type RoutedService } from '../domain/route.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
+import type { TargetingRule } from '../domain/targeting.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { Records } from './records.js';
 
@@ -19,6 +20,7 @@ export interface RoutePlane {
       stable: readonly TargetAddress[];
       canary: readonly TargetAddress[];
       retryCanaryOnStable: boolean | null;
+      targeting: readonly TargetingRule[];
     },
   ): boolean;
   drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }>;
@@ -96,6 +98,7 @@ export class RouteProjector {
       stable: toAddresses(next.stable),
       canary: toAddresses(next.canary),
       retryCanaryOnStable: next.retryCanaryOnStable,
+      targeting: next.targeting,
     });
     const before = new Set(prev ? [...prev.stable, ...prev.canary] : []);
     const newlyOut = next.draining.filter((id) => before.has(id));

@@ -20,6 +20,7 @@ export function rolloutStatus(s: RolloutState, liveCanaryTargets: readonly strin
     failures: s.failures,
     canary: { targets: liveCanaryTargets.length > 0 ? [...liveCanaryTargets] : [...s.canaryTargets] },
     lastVerdict: s.lastVerdict,
+    ...((s.policy.targeting ?? []).length > 0 ? { targeting: s.policy.targeting } : {}),
   };
 }
 

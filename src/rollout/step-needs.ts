@@ -1,8 +1,11 @@
 // What each step of a rollout needs before it may pass: canary requests since its first traffic
 // (evidence carries across steps) and requests of its own (a step never passes on earlier traffic
 // alone); and whether a service's traffic can give them before the progress deadline.
-import type { RolloutState } from '../domain/rollout.js';
+import type { RolloutPolicy, RolloutState } from '../domain/rollout.js';
 import { lastJudgedStep } from './progression.js';
+
+/** What the warning says will happen at the deadline, so it never says "pause" before a rollback. */
+const AT_DEADLINE: Record<RolloutPolicy['onDeadline'], string> = { pause: 'pause', rollback: 'roll back' };
 
 /**
  * The canary requests (since its first traffic) a step needs before it may pass: minRequests by the
@@ -47,8 +50,8 @@ export function lowTrafficWarning(s: RolloutState, rps: number): string | null {
       return (
         `at about ${rps.toFixed(1)} req/s, step ${i + 1} (${weight}%) needs about ${Math.ceil(seconds)} s to serve ` +
         `its canary requests (minRequests ${p.minRequests}), longer than progressDeadline (${deadlineS}s): the ` +
-        `rollout will pause there. Steps that would work start at ${firstWeight}% or more, or set minRequests ` +
-        `to ${fewer} or less`
+        `rollout will ${AT_DEADLINE[p.onDeadline]} there. Steps that would work start at ${firstWeight}% or more, ` +
+        `or set minRequests to ${fewer} or less`
       );
     }
     served += r * seconds;

@@ -1,7 +1,6 @@
 // `veer rollout|promote|abort|pause|resume` as child processes against an admin app on a loopback
 // port whose RolloutControl is a scripted fake: its rollouts advance on a timer, publish events and
 // update the service status the way the real controller does.
-import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +11,10 @@ import { silentLogger } from '../../src/domain/log.js';
 import { isTerminal, type EventKind, type Phase, type RolloutPolicy, type Verdict } from '../../src/domain/rollout.js';
 import { rolloutPolicySchema } from '../../src/config/schema.js';
 import { EventLog } from '../../src/rollout/events.js';
+import { runVeer, type CliRun } from '../helpers/cli.js';
 import { waitFor } from '../helpers/process.js';
 import { FakeDirectory, fakeDeps, fakeRollout, fakeService, poolMetrics } from '../unit/api/fake-directory.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'cli-rollout-token';
 const TICK_MS = 300;
 
@@ -249,35 +248,8 @@ afterAll(async () => {
   }
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function veer(args: string[], url = main.url): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
-      {
-        cwd: ROOT,
-        env: { ...base, VEER_ADMIN_URL: url, VEER_ADMIN_TOKEN: TOKEN },
-        timeout: 25_000,
-        killSignal: 'SIGKILL',
-      },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
-          stdout,
-          stderr,
-          ms: Date.now() - t0,
-        }),
-    );
-  });
+function veer(args: string[], url = main.url): Promise<CliRun> {
+  return runVeer(args, { env: { VEER_ADMIN_URL: url, VEER_ADMIN_TOKEN: TOKEN } });
 }
 
 const PASS_LINE = 'canary err 0.40% p99 12ms | stable err 0.38% p99 11ms | pass: canary within every limit';

@@ -356,11 +356,9 @@ describe('usage', () => {
   it('prints help listing only the registered commands', async () => {
     const r = await veer(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['start', 'validate', 'status', 'shift', 'rollout', 'promote', 'abort', 'pause', 'resume', 'prune'])
-      expect(r.stdout).toContain(`veer ${c}`);
-    expect(r.stdout).not.toMatch(
-      /veer (?!start|validate|status|shift|rollout|promote|abort|pause|resume|prune)[a-z]+ /,
-    );
+    const commands = 'start validate status shift rollout promote abort pause resume prune simulate'.split(' ');
+    for (const c of commands) expect(r.stdout).toContain(`veer ${c}`);
+    expect(r.stdout).not.toMatch(new RegExp(`veer (?!${commands.join('|')})[a-z]+ `));
   });
 
   it.each([[['bogus']], [[]], [['status', '--nope']], [['status', 'a', 'b']], [['shift', 'web', '5', '--json']]])(

@@ -18,6 +18,11 @@ const POLL_MS = 1_000;
 const STREAM_POLL_MS = 5_000;
 /** Bursts of events are coalesced into one status read per this interval. */
 const MIN_GAP_MS = 100;
+/**
+ * The stream opens after the rollout started, and its first analysis (with any low-traffic warning)
+ * may come first on a busy machine: recent events are replayed, and only this rollout's are read.
+ */
+const REPLAY_EVENTS = 50;
 
 export const rolloutCommand: Command = {
   name: 'rollout',
@@ -170,7 +175,7 @@ async function openStream(client: AdminClient, service: string, id: string, wake
     stream: null,
     close: () => state.stream?.close(),
   };
-  const r = await client.stream(`/v1/events?service=${encodeURIComponent(service)}&replay=0`, (m) => {
+  const r = await client.stream(`/v1/events?service=${encodeURIComponent(service)}&replay=${REPLAY_EVENTS}`, (m) => {
     if (!concerns(m.data, id)) return;
     const warning = warningOf(m.data);
     if (warning !== null) io.err(`warning: ${warning}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RouteGroups } from '../../../src/metrics/route-groups.js';
 import { buildTable, stickyRuntime, type PoolRuntime, type ServiceRoute } from '../../../src/dataplane/table.js';
 import { readStickyBucket } from '../../../src/dataplane/split.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
@@ -46,7 +47,10 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     weightBp,
     stable: poolRuntime('stable'),
     canary: poolRuntime('canary'),
+    groups: new RouteGroups({ routes: 'auto', excludePaths: [], base: pathPrefix }),
+    byRoute: false,
     sticky: null,
+    targeting: null,
     outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectedPercent: 50 },
     retryCanaryOnStable: false,
     maxRequestBody: Infinity,

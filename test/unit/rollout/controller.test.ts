@@ -184,6 +184,7 @@ const ROUTE_RUNNING = (weightBp: number): Route => ({
   canary: [CANARY],
   draining: [],
   retryCanaryOnStable: false,
+  targeting: [],
 });
 const ROUTE_ROLLING_BACK: Route = {
   weightBp: 0,
@@ -191,8 +192,16 @@ const ROUTE_ROLLING_BACK: Route = {
   canary: [],
   draining: [CANARY],
   retryCanaryOnStable: false,
+  targeting: [],
 };
-const ROUTE_BACK: Route = { weightBp: 0, stable: [STABLE], canary: [], draining: [], retryCanaryOnStable: null };
+const ROUTE_BACK: Route = {
+  weightBp: 0,
+  stable: [STABLE],
+  canary: [],
+  draining: [],
+  retryCanaryOnStable: null,
+  targeting: [],
+};
 
 afterEach(async () => {
   for (const h of live.splice(0)) {
@@ -244,6 +253,7 @@ describe('RolloutController, stepped by hand', () => {
       canary: [],
       draining: [STABLE],
       retryCanaryOnStable: false,
+      targeting: [],
     });
     await until(() => h.acks.calls.length === 1, 'the leader waits for acknowledgements');
     expect(h.acks.calls[0]).toEqual({
@@ -256,7 +266,7 @@ describe('RolloutController, stepped by hand', () => {
 
     h.acks.release();
     await until(() => h.state().phase === 'succeeded', 'succeeded after retirement');
-    expect(h.route()).toEqual({ weightBp: 0, stable: [CANARY], canary: [], draining: [], retryCanaryOnStable: null });
+    expect(h.route()).toEqual({ ...ROUTE_BACK, stable: [CANARY] });
     expect(h.controller.active(SVC)).toBeNull();
     expect(h.controller.status(SVC)).toMatchObject({ phase: 'succeeded', step: 1 });
     expect(h.kinds()).toEqual(['started', 'canary-ready', 'analysis', 'step', 'analysis', 'promoting', 'succeeded']);
@@ -371,6 +381,7 @@ describe('RolloutController, stepped by hand', () => {
       canary: [],
       draining: [],
       retryCanaryOnStable: null,
+      targeting: [],
     });
 
     // A rollout overrides it; once it is over, the weight set before it no longer applies.

@@ -112,6 +112,7 @@ function expectRoute(r: Route, e: Expect): void {
     canary: e.canary,
     draining: e.draining,
     retryCanaryOnStable: e.retry === undefined ? r.retryCanaryOnStable : e.retry,
+    targeting: [],
   });
 }
 
@@ -432,7 +433,14 @@ describe('routeFor: Docker-backed services', () => {
 });
 
 describe('sameRoute', () => {
-  const base: Route = { weightBp: 500, stable: ['a', 'b'], canary: ['c'], retryCanaryOnStable: null, draining: [] };
+  const base: Route = {
+    weightBp: 500,
+    stable: ['a', 'b'],
+    canary: ['c'],
+    retryCanaryOnStable: null,
+    draining: [],
+    targeting: [{ header: { name: 'x-beta', value: '1' } }],
+  };
   const rows: { name: string; other: Route; same: boolean }[] = [
     { name: 'an equal copy', other: { ...base, stable: ['a', 'b'], canary: ['c'] }, same: true },
     { name: 'another weight', other: { ...base, weightBp: 600 }, same: false },
@@ -441,6 +449,13 @@ describe('sameRoute', () => {
     { name: 'another canary target', other: { ...base, canary: ['d'] }, same: false },
     { name: 'a target draining', other: { ...base, draining: ['e'] }, same: false },
     { name: 'the same ids in another order', other: { ...base, stable: ['b', 'a'] }, same: false },
+    {
+      name: 'equal targeting rules',
+      other: { ...base, targeting: [{ header: { name: 'x-beta', value: '1' } }] },
+      same: true,
+    },
+    { name: 'other targeting rules', other: { ...base, targeting: [{ cookie: { name: 'x-beta' } }] }, same: false },
+    { name: 'no targeting rules', other: { ...base, targeting: [] }, same: false },
   ];
   it.each(rows)('$name → $same', ({ other, same }) => {
     expect(sameRoute(base, other)).toBe(same);

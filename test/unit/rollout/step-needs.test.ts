@@ -47,6 +47,11 @@ describe('the low-traffic warning', () => {
     expect(w).toContain('Steps that would work start at 17% or more, or set minRequests to 60 or less');
   });
 
+  it('says the rollout will roll back there when onDeadline is rollback', () => {
+    const w = lowTrafficWarning(rollout({ onDeadline: 'rollback' }), 0.5);
+    expect(w).toContain('longer than progressDeadline (600s): the rollout will roll back there.');
+  });
+
   it('is emitted before the first analysis event, and never changes the phase', () => {
     const s = rollout();
     const verdict: Verdict = {
