@@ -9,6 +9,7 @@ import type { AdminDeps } from './ports.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { historyRoutes } from './routes/history.js';
 import { pruneRoutes } from './routes/prune.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { serviceRoutes } from './routes/services.js';
@@ -60,6 +61,7 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   serviceRoutes(app, deps);
   clusterRoutes(app, deps);
   rolloutRoutes(app, deps);
+  historyRoutes(app, deps);
   pruneRoutes(app, deps);
   eventRoutes(app, deps, { keepaliveMs: opts.sseKeepaliveMs });
   return app;

@@ -75,6 +75,39 @@ export interface RolloutControl {
   ): Promise<Result<RolloutStatus>>;
 }
 
+/** One rollout of a service's history (newest first in the list; the running one has `endedAt` null). */
+export interface RolloutHistoryEntry {
+  id: string;
+  strategy: string;
+  /** The final phase: succeeded, rolled-back or aborted (or the current one while it runs). */
+  phase: Phase;
+  reason: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  canary: { targets: string[] } | { image: string; env: string[]; count: number };
+  /** What was stable when it started (a Docker generation's env is not shown: it may hold secrets). */
+  stable: { targets: string[] } | { generation: string | null; image: string | null; count: number | null };
+  /** The request's overrides of the service's policy (durations in ms). */
+  overrides: Record<string, unknown>;
+  /** Set when it was started by `undo` or `retry`. */
+  origin: { kind: 'undo' | 'retry'; of: string } | null;
+  timeline: Array<{ at: string; kind: string; weight: number; note: string }>;
+  /** Timeline entries left out because it was full. */
+  timelineCut: number;
+}
+
+/** The service's policy with these overrides (durations in ms), validated by the API layer. */
+export type PolicyResolver = (overrides: Record<string, unknown>) => Result<RolloutPolicy>;
+
+export interface RolloutHistoryControl {
+  /** Newest first, at most `limit`. NotFoundError for an unknown service. */
+  history(service: string, limit: number): Promise<Result<RolloutHistoryEntry[]>>;
+  /** Starts a rollout back to the generation before the newest promoted one (409 when there is none). */
+  undo(service: string, resolve: PolicyResolver): Promise<Result<RolloutStatus>>;
+  /** Starts the latest rollout again when it was rolled back or aborted (409 otherwise). */
+  retry(service: string, resolve: PolicyResolver): Promise<Result<RolloutStatus>>;
+}
+
 export interface EventFeed {
   /** Newest last; `service` null = all services. */
   recent(service: string | null, limit: number): RolloutEvent[];
@@ -129,6 +162,8 @@ export interface AdminDeps {
   cluster(): ClusterView;
   /** Garbage collection of containers (Docker); errors as values (UnavailableError when no engine can be used). */
   prune?(dryRun: boolean): Promise<Result<PruneReport>>;
+  /** Rollout history, undo and retry (absent: those routes answer 503). */
+  history?: RolloutHistoryControl;
   /** Null when a canary target is not veer itself; else why it is ("veer's own data-plane listener …"). */
   isSelf(target: TargetAddress): string | null;
   token: string; // '' = no auth

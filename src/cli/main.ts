@@ -2,6 +2,7 @@
 import { checkCommandArgs, parseCliArgs } from './args.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from './command.js';
 import { abortCommand, pauseCommand, promoteCommand, resumeCommand } from './commands/actions.js';
+import { historyCommand, retryCommand, undoCommand } from './commands/history.js';
 import { pruneCommand } from './commands/prune.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { shiftCommand } from './commands/shift.js';
@@ -21,6 +22,9 @@ export const COMMANDS: readonly Command[] = [
   abortCommand,
   pauseCommand,
   resumeCommand,
+  historyCommand,
+  undoCommand,
+  retryCommand,
   pruneCommand,
   simulateCommand,
 ];
@@ -56,7 +60,7 @@ export function usage(): string {
     '      --steps <5,25,100>     canary weights, ascending, ending at 100',
     '      --step-interval <30s>  time at each step (and enough requests) before the next',
     '      --strategy <s>         canary or blue-green',
-    '      --wait                 follow the rollout; exit 0 succeeded, 1 rolled back or aborted',
+    '      --wait                 follow the rollout (also undo, retry); exit 0 succeeded, 1 rolled back or aborted',
     `      --timeout <1h>         give up waiting after this long (exit 1; the rollout keeps running)`,
     '',
     'Simulate options:',

@@ -45,19 +45,23 @@ export interface TableOptions {
 
 export function formatStatusTable(services: readonly ServiceStatus[], opts: TableOptions = {}): string {
   if (services.length === 0) return 'no services configured';
-  const rows: string[][] = [[...HEADER], ...services.map(statusRow)];
-  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const lines = rows.map((r) =>
-    r
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
+  const lines = aligned([[...HEADER], ...services.map(statusRow)]);
   const window = services[0]?.metrics.stable.window;
   if (window) lines.push(`(requests, errors and p99 over the last ${window}; targets healthy/total)`);
   const only = services.length === 1 ? services[0] : undefined;
   if ((opts.detail ?? true) && only?.rollout) lines.push('', ...rolloutDetail(only.rollout));
   return lines.join('\n');
+}
+
+/** The rows as lines, each column as wide as its widest cell. */
+export function aligned(rows: readonly string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 const pct = (rate: number): string => `${(rate * 100).toFixed(2)}%`;

@@ -78,6 +78,15 @@ export class DockerEngine implements ContainerDriver {
     return { container, oldImage, newImage };
   }
 
+  async envOf(id: string): Promise<string[] | null> {
+    const info = await this.inspectRaw(id);
+    return info === null ? null : [...(info.Config?.Env ?? [])];
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    return (await this.images.inspect(ref)) !== null;
+  }
+
   async run(spec: CreateSpec): Promise<ContainerView> {
     const id = await this.createOrFind(spec.options);
     for (const net of spec.extraNetworks) await this.connectNetwork(id, net);

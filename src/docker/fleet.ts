@@ -7,6 +7,7 @@ import { withTimeout } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { err, ok, type Result } from '../domain/errors.js';
 import { generations, type Generations } from '../domain/generation.js';
+import type { StableSpec } from '../domain/history.js';
 import type { Logger } from '../domain/log.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { CanaryFleet } from '../rollout/canary-fleet.js';
@@ -50,8 +51,19 @@ export class DockerFleet implements CanaryFleet {
     return null;
   }
 
-  async count(service: string, generation: string | null): Promise<number> {
-    return (await this.generation(service, generation, false)).length;
+  async describe(service: string, generation: string | null): Promise<StableSpec | null> {
+    const running = await this.generation(service, generation, false);
+    const first = running[0];
+    if (first === undefined) return null;
+    const env = await this.engine(first.endpoint).envOf(first.id);
+    return { image: first.image, env: env ?? [], count: running.length };
+  }
+
+  async lacking(service: string, generation: string | null, image: string): Promise<string[]> {
+    const running = await this.generation(service, generation, false);
+    const endpoints = [...new Set(running.map((c) => c.endpoint))];
+    const has = await Promise.all(endpoints.map((e) => this.engine(e).hasImage(image)));
+    return endpoints.filter((_, i) => has[i] !== true);
   }
 
   async launch(s: RolloutState, deadline: number, signal: AbortSignal): Promise<Result<string[], string>> {
@@ -191,6 +203,8 @@ export class DockerFleet implements CanaryFleet {
       };
       const spec = cloneSpec(t, { image: d.image, name, env: d.env, labels });
       if (!spec.ok) return err(`cannot clone ${template.name} for ${s.service}: ${spec.error}`);
+      // An undo recreates the previous generation: its env is that generation's whole env, not additions.
+      if (d.exactEnv === true) spec.value.options.Env = [...d.env];
       // The name is the rollout's: one that exists is this rollout's, from an attempt before a restart.
       const before = await engine.inspect(name).catch(() => null);
       const view = await engine.run(spec.value);

@@ -81,6 +81,10 @@ export interface ContainerDriver {
   inspect(id: string): Promise<ContainerView | null>;
   /** The stable container and both images' configs (pulls the new image when it is missing). */
   template(containerId: string, image: string): Promise<CloneTemplate>;
+  /** The container's whole env ("K=V", image defaults included); null when there is no such container. */
+  envOf(id: string): Promise<string[] | null>;
+  /** Whether the engine has the image (never pulls). */
+  hasImage(ref: string): Promise<boolean>;
   /** Creates (or finds, by name) and starts a container. Idempotent. */
   run(spec: CreateSpec): Promise<ContainerView>;
   /**

@@ -1,5 +1,6 @@
 // Rollout vocabulary shared by the machine, the controller, the API and the CLI. Phase and verdict
 // strings are part of the public contract (API, logs, Redis): add, never rename.
+import type { HistoryFields, StableSpec } from './history.js';
 import type { TargetingRule } from './targeting.js';
 import type { GateWait, Gates } from './gate.js';
 import type { BasisPoints } from './weight.js';
@@ -74,9 +75,17 @@ export interface DockerRollout {
   count: number;
   /** The generation that was stable when this rollout started (it is removed on promotion). */
   stableGeneration: string | null;
+  /**
+   * `env` is a container's whole environment, not additions to the stable's: an undo recreating the
+   * previous generation's containers (absent: false).
+   */
+  exactEnv?: boolean;
+  /** What the stable generation ran when this rollout started, so an undo can go back (absent in older records). */
+  stableSpec?: StableSpec;
 }
 
-export interface RolloutState {
+/** `HistoryFields`: the overrides, origin and timeline its history entry is made of. */
+export interface RolloutState extends HistoryFields {
   id: string;
   service: string;
   strategy: Strategy;

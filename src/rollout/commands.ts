@@ -5,12 +5,14 @@ import type { RolloutAction, RolloutRequest } from '../api/ports.js';
 import type { KeyedQueue } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { ConflictError, NotFoundError, err, ok, type Result } from '../domain/errors.js';
+import type { RolloutOrigin } from '../domain/history.js';
 import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import type { ManualWeight } from '../domain/route.js';
 import type { BasisPoints } from '../domain/weight.js';
 import { emptyStats } from '../analysis/judge.js';
 import { toEvent } from './actions.js';
 import type { CanaryFleet } from './canary-fleet.js';
+import type { RolloutHistory } from './history.js';
 import { imagePlan } from './image-plan.js';
 import { newRollout } from './machine.js';
 import type { Records } from './records.js';
@@ -30,21 +32,37 @@ export interface CommandsDeps {
   fleet?: CanaryFleet | undefined;
   /** After a record changed here: the leader (if this replica leads) carries it out now. */
   wake(service: string): Promise<void>;
+  history: RolloutHistory;
 }
 
 const active = (s: RolloutState | null | undefined): RolloutState | null => (s && !isTerminal(s.phase) ? s : null);
 
+function startedMessage(s: RolloutState): string {
+  const what = s.docker ? `${s.docker.count} container(s) of ${s.docker.image}` : s.canaryTargets.join(', ');
+  const why = s.origin ? ` (${s.origin.kind} of ${s.origin.of})` : '';
+  return `rollout ${s.id} started (${s.strategy}) with canary ${what}${why}`;
+}
+
 export class RolloutCommands {
   constructor(private readonly d: CommandsDeps) {}
 
-  /** `policy`: the service's policy with the request's overrides, validated by the API layer. */
-  start(service: string, req: RolloutRequest, policy: RolloutPolicy): Promise<Result<RolloutState>> {
+  /**
+   * `policy`: the service's policy with the request's overrides, validated by the API layer. `extra`:
+   * what an undo or a retry adds (why it was started; an env that is a container's whole env).
+   */
+  start(
+    service: string,
+    req: RolloutRequest,
+    policy: RolloutPolicy,
+    extra: { origin?: RolloutOrigin; exactEnv?: boolean } = {},
+  ): Promise<Result<RolloutState>> {
     return this.d.queue
       .run(service, async () => {
         if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
         // Read now, not from the cache: the store may have lost the record (then this writes version 1).
         const version = await this.d.records.versionOf(service, 'rollout');
-        const current = active(version > 0 ? this.d.records.rollout(service)?.value : null);
+        const latest = version > 0 ? (this.d.records.rollout(service)?.value ?? null) : null;
+        const current = active(latest);
         if (current)
           return err(
             new ConflictError(
@@ -52,7 +70,9 @@ export class RolloutCommands {
               'rollout_in_progress',
             ),
           );
-        const docker = await imagePlan(this.d.fleet, service, req);
+        // The ended rollout this one replaces is in the history first, even if no leader recorded it.
+        if (latest !== null) await this.d.history.record(service, latest, null);
+        const docker = await imagePlan(this.d.fleet, service, req, extra.exactEnv === true);
         if (!docker.ok) return docker;
         const state: RolloutState = {
           ...newRollout(
@@ -69,17 +89,13 @@ export class RolloutCommands {
           ),
           ...(docker.value ? { docker: docker.value } : {}),
           configHash: this.d.configHash(service),
+          overrides: { ...req.rollout },
+          ...(extra.origin ? { origin: extra.origin } : {}),
         };
         const put = await this.d.records.write(service, 'rollout', state, version, null);
         if (!put.ok)
           return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
-        const what = state.docker
-          ? `${state.docker.count} container(s) of ${state.docker.image}`
-          : state.canaryTargets.join(', ');
-        announce(this.d.emit, state, {
-          kind: 'started',
-          message: `rollout ${state.id} started (${state.strategy}) with canary ${what}`,
-        });
+        announce(this.d.emit, state, { kind: 'started', message: startedMessage(state) });
         return ok(state);
       })
       .then(async (r) => (r.ok ? this.settled(service, r.value) : r));

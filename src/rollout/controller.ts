@@ -2,22 +2,34 @@
 // own file - operators' commands (commands.ts), the stored records (records.ts, record-feed.ts), the
 // leader's loop (leader.ts) and its effect runner (retirement.ts) - and keeps them to one rule: on
 // one replica, work on one service is done in order (one queue), and only the leader acts.
-import type { RolloutAction, RolloutControl, RolloutRequest, RolloutStatus } from '../api/ports.js';
+import type {
+  PolicyResolver,
+  RolloutAction,
+  RolloutControl,
+  RolloutHistoryControl,
+  RolloutHistoryEntry,
+  RolloutRequest,
+  RolloutStatus,
+} from '../api/ports.js';
 import { KeyedQueue } from '../domain/async.js';
-import { ok, type Result } from '../domain/errors.js';
+import { NotFoundError, err, ok, type Result } from '../domain/errors.js';
 import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import type { Member } from '../domain/route.js';
 import { RolloutCommands } from './commands.js';
 import type { ControllerDeps } from './controller-ports.js';
+import { RolloutHistory } from './history.js';
 import { LeaderLoop } from './leader.js';
 import { RecordFeed } from './record-feed.js';
+import { Reruns } from './reruns.js';
 import { Retirement } from './retirement.js';
-import { rolloutStatus } from './status.js';
+import { historyView, rolloutStatus } from './status.js';
 import { Transitions } from './transitions.js';
 
-export class RolloutController implements RolloutControl {
+export class RolloutController implements RolloutControl, RolloutHistoryControl {
   private readonly leader: LeaderLoop;
   private readonly commands: RolloutCommands;
+  private readonly book: RolloutHistory;
+  private readonly reruns: Reruns;
   private readonly feed: RecordFeed | null;
   private readonly off: () => void;
 
@@ -39,14 +51,18 @@ export class RolloutController implements RolloutControl {
       fleet: d.fleet,
       stopLaunch: (service) => this.leader.launches.stop(service),
     });
-    this.leader = new LeaderLoop({ ...d, transitions, retirement, queue, timers: d.timers !== false });
+    const history = new RolloutHistory({ records, log: d.log, fenced: (why) => this.follow(why) });
+    this.book = history;
+    this.leader = new LeaderLoop({ ...d, transitions, retirement, history, queue, timers: d.timers !== false });
     this.commands = new RolloutCommands({
       ...d,
       transitions,
+      history,
       queue,
       stableNow: (service) => d.routeOf(service)?.stable ?? [],
       wake: (service) => this.leader.wake(service),
     });
+    this.reruns = new Reruns({ ...d, records, history, commands: this.commands });
     this.feed = d.feed
       ? new RecordFeed({ records, feed: d.feed, services: d.services, log: d.log, beforeReread: () => this.reseed() })
       : null;
@@ -117,6 +133,21 @@ export class RolloutController implements RolloutControl {
     opts: { full: boolean; reason: string | null },
   ): Promise<Result<RolloutStatus>> {
     const r = await this.commands.act(service, action, opts);
+    return r.ok ? ok(this.statusOf(r.value)) : r;
+  }
+
+  async history(service: string, limit: number): Promise<Result<RolloutHistoryEntry[]>> {
+    if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
+    return ok((await this.book.list(service)).slice(0, limit).map(historyView));
+  }
+
+  async undo(service: string, resolve: PolicyResolver): Promise<Result<RolloutStatus>> {
+    const r = await this.reruns.undo(service, resolve);
+    return r.ok ? ok(this.statusOf(r.value)) : r;
+  }
+
+  async retry(service: string, resolve: PolicyResolver): Promise<Result<RolloutStatus>> {
+    const r = await this.reruns.retry(service, resolve);
     return r.ok ? ok(this.statusOf(r.value)) : r;
   }
 

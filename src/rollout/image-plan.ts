@@ -2,6 +2,7 @@
 // generation it replaces and how many containers to create (as many as are stable, unless given).
 import type { RolloutRequest } from '../api/ports.js';
 import { UnavailableError, ValidationError, err, errorMessage, ok, type Result } from '../domain/errors.js';
+import type { StableSpec } from '../domain/history.js';
 import type { DockerRollout } from '../domain/rollout.js';
 import type { CanaryFleet } from './canary-fleet.js';
 
@@ -12,6 +13,7 @@ export async function imagePlan(
   fleet: CanaryFleet | undefined,
   service: string,
   req: RolloutRequest,
+  exactEnv = false,
 ): Promise<Result<DockerRollout | null>> {
   const why = fleet ? fleet.refuse(service) : NO_DOCKER;
   if ('targets' in req.canary) {
@@ -31,11 +33,13 @@ export async function imagePlan(
   }
   if (!fleet || why !== null) return err(new ValidationError([{ path: 'canary.image', message: why ?? NO_DOCKER }]));
   let stableGeneration: string | null;
+  let stableSpec: StableSpec | null;
   let count = req.canary.count;
   try {
     stableGeneration = await fleet.stableGeneration(service);
-    const running = await fleet.count(service, stableGeneration);
-    if (running === 0)
+    // What the stable generation runs now: an undo of this rollout recreates it.
+    stableSpec = await fleet.describe(service, stableGeneration);
+    if (stableSpec === null)
       return err(
         new ValidationError([
           {
@@ -44,9 +48,16 @@ export async function imagePlan(
           },
         ]),
       );
-    count ??= running;
+    count ??= stableSpec.count;
   } catch (e) {
     return err(new UnavailableError(`cannot list the stable containers of ${service}: ${errorMessage(e)}`));
   }
-  return ok({ image: req.canary.image, env: [...req.canary.env], count, stableGeneration });
+  return ok({
+    image: req.canary.image,
+    env: [...req.canary.env],
+    count,
+    stableGeneration,
+    stableSpec,
+    ...(exactEnv ? { exactEnv } : {}),
+  });
 }

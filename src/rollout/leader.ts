@@ -6,11 +6,12 @@ import { KeyedQueue, settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { errorMessage, type Result } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
-import type { RolloutPolicy, RolloutState } from '../domain/rollout.js';
+import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import { analysisEvent, type MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './canary-fleet.js';
 import { analyses, dutyOf } from './duty.js';
 import { GateAsks, type GateCaller } from './gate-asks.js';
+import type { RolloutHistory } from './history.js';
 import { CanaryLaunches, type CanaryGate } from './launches.js';
 import type { Records } from './records.js';
 import type { Pool, Retirement } from './retirement.js';
@@ -26,6 +27,7 @@ export interface LeaderDeps {
   records: Records;
   transitions: Transitions;
   retirement: Retirement;
+  history: RolloutHistory;
   metrics: MetricsSource;
   queue: KeyedQueue;
   services: readonly string[];
@@ -51,7 +53,7 @@ export class LeaderLoop {
   private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly d: LeaderDeps) {
-    const host = { clock: d.clock, acting: () => this.acting(), track: (p: Promise<void>) => this.track(p) };
+    const host = { clock: d.clock, acting: () => this.isLeading(), track: (p: Promise<void>) => this.track(p) };
     this.launches = new CanaryLaunches(d.fleet, d.gate, {
       ...host,
       current: (service) => d.records.rollout(service)?.value ?? null,
@@ -113,7 +115,7 @@ export class LeaderLoop {
   analyze(service: string): Promise<void> {
     return this.d.queue.run(service, async () => {
       const s = this.d.records.rollout(service)?.value;
-      if (!s || s.phase !== 'progressing' || !this.acting()) return;
+      if (!s || s.phase !== 'progressing' || !this.isLeading()) return;
       const token = this.token;
       let ev;
       try {
@@ -127,7 +129,7 @@ export class LeaderLoop {
       }
       this.holdReason.delete(service);
       // The lease may have been lost while the metrics were read.
-      if (!this.acting() || this.token !== token || ev === null) return;
+      if (!this.isLeading() || this.token !== token || ev === null) return;
       await this.d.transitions.apply(service, ev, token);
     });
   }
@@ -140,12 +142,8 @@ export class LeaderLoop {
     await settledWithin(Promise.allSettled([...this.background]), STOP_WAIT_MS);
   }
 
-  private acting(): boolean {
-    return this.leading && !this.stopped;
-  }
-
   private async carryOut(service: string): Promise<void> {
-    if (!this.acting()) return;
+    if (!this.isLeading()) return;
     const s = this.d.records.rollout(service)?.value ?? null;
     const duty = dutyOf(s);
     if (!analyses(duty)) this.clearTimer(service);
@@ -169,6 +167,8 @@ export class LeaderLoop {
         this.retire(s, duty.pool);
         return;
       case 'none':
+        // An ended rollout goes into the history (once: the record is keyed by rollout id).
+        if (isTerminal(s.phase)) await this.d.history.record(service, s, this.token);
         return;
     }
   }
@@ -204,7 +204,7 @@ export class LeaderLoop {
     const token = this.token;
     const run = async (): Promise<void> => {
       await this.d.retirement.retire(s, pool);
-      if (!this.acting() || this.token !== token) return;
+      if (!this.isLeading() || this.token !== token) return;
       await this.d.queue.run(s.service, async () => {
         const cur = this.d.records.rollout(s.service)?.value;
         if (cur?.id === s.id && cur.phase === s.phase)

@@ -7,6 +7,7 @@
 // without persistence, a failover to an empty replica, a flush): every replica keeps what it had,
 // and the leader writes its copy back (reseed).
 import { errorMessage } from '../domain/errors.js';
+import type { History } from '../domain/history.js';
 import type { Logger } from '../domain/log.js';
 import { isTerminal, type RolloutState } from '../domain/rollout.js';
 import type { ManualWeight, Member } from '../domain/route.js';
@@ -15,15 +16,19 @@ import type { PutResult, StateStore, Versioned } from '../store/port.js';
 export const rolloutKey = (service: string): string => `rollout/${service}`;
 export const manualKey = (service: string): string => `manual/${service}`;
 export const membersKey = (service: string): string => `members/${service}`;
+export const historyKey = (service: string): string => `history/${service}`;
 /** Written by veer before routing became a projection; read once to carry an operator's weight over. */
 const legacyRoutingKey = (service: string): string => `routing/${service}`;
 
-export type RecordKind = 'rollout' | 'manual' | 'members';
+export type RecordKind = 'rollout' | 'manual' | 'members' | 'history';
 const KEY_OF: Record<RecordKind, (service: string) => string> = {
   rollout: rolloutKey,
   manual: manualKey,
   members: membersKey,
+  history: historyKey,
 };
+/** What routing reads, re-read on every pass; the history is read when asked for (it is larger and rarely needed). */
+const ROUTING_KINDS: readonly RecordKind[] = ['rollout', 'manual', 'members'];
 
 /** A store that tells when a key changed (the Redis adapter; a single process needs none). */
 export interface ChangeFeed {
@@ -81,8 +86,12 @@ export class Records {
     return this.entry<Member[]>(membersKey(service))?.value ?? null;
   }
 
+  history(service: string): Versioned<History> | null {
+    return this.entry<History>(historyKey(service));
+  }
+
   /** Reads one service's records from the store (a vanished one is kept, see above). */
-  async read(service: string, kinds: readonly RecordKind[] = ['rollout', 'manual', 'members']): Promise<void> {
+  async read(service: string, kinds: readonly RecordKind[] = ROUTING_KINDS): Promise<void> {
     for (const kind of kinds) {
       const key = KEY_OF[kind](service);
       const epoch = this.epochs.get(key) ?? 0;
@@ -137,7 +146,7 @@ export class Records {
   async reseed(services: readonly string[], token: number | null): Promise<string[]> {
     const restored: string[] = [];
     for (const service of services) {
-      for (const kind of ['rollout', 'manual', 'members'] as const) {
+      for (const kind of Object.keys(KEY_OF) as RecordKind[]) {
         const key = KEY_OF[kind](service);
         const had = this.cache.get(key);
         if (had === undefined || (await this.d.store.get(key)) !== null) continue;

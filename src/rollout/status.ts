@@ -1,5 +1,6 @@
 // The API's view of a rollout.
-import type { RolloutStatus } from '../api/ports.js';
+import type { RolloutHistoryEntry, RolloutStatus } from '../api/ports.js';
+import type { HistoryEntry } from '../domain/history.js';
 import type { RolloutState } from '../domain/rollout.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -24,5 +25,32 @@ export function rolloutStatus(s: RolloutState, liveCanaryTargets: readonly strin
       s.gate && (s.phase === 'progressing' || s.phase === 'paused')
         ? { name: s.gate.name, since: iso(s.gate.since), refusals: s.gate.refusals, lastRefusal: s.gate.lastRefusal }
         : null,
+  };
+}
+
+/** The API's view of a history entry: times as ISO strings, and no env of a stable generation. */
+export function historyView(e: HistoryEntry): RolloutHistoryEntry {
+  const c = e.canary;
+  const stable = e.stable;
+  return {
+    id: e.id,
+    strategy: e.strategy,
+    phase: e.phase,
+    reason: e.reason,
+    startedAt: iso(e.startedAt),
+    endedAt: e.endedAt === null ? null : iso(e.endedAt),
+    // An undo's env is the previous generation's whole env (secrets included): not shown.
+    canary:
+      'targets' in c
+        ? { targets: [...c.targets] }
+        : { image: c.image, env: c.exactEnv === true ? [] : [...c.env], count: c.count },
+    stable:
+      'targets' in stable
+        ? { targets: [...stable.targets] }
+        : { generation: stable.generation, image: stable.image, count: stable.count },
+    overrides: { ...e.overrides },
+    origin: e.origin,
+    timeline: e.timeline.map((t) => ({ at: iso(t.at), kind: t.kind, weight: t.weight, note: t.note })),
+    timelineCut: e.timelineCut,
   };
 }

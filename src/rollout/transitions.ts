@@ -8,6 +8,7 @@ import type { RolloutEvent, RolloutState } from '../domain/rollout.js';
 import type { Clock } from '../domain/clock.js';
 import { transition, type MachineEvent } from './machine.js';
 import type { Records } from './records.js';
+import { withTimeline } from './timeline.js';
 
 export type Emit = (e: Omit<RolloutEvent, 'seq' | 'at'>) => void;
 
@@ -60,16 +61,18 @@ export class Transitions {
   ): Promise<Result<RolloutState> | 'conflict'> {
     const slot = this.d.records.rollout(service);
     if (!slot) return err(new ConflictError(`service ${service} has no rollout`, 'no_rollout'));
-    const t = transition(slot.value, event, this.d.clock.now());
+    const now = this.d.clock.now();
+    const t = transition(slot.value, event, now);
     if (!t.ok) return err(new ConflictError(t.message, t.code));
-    const put = await this.d.records.write(service, 'rollout', t.state, slot.version, token);
+    const state = withTimeline(slot.value, t.state, event, t.effects, now);
+    const put = await this.d.records.write(service, 'rollout', state, slot.version, token);
     if (!put.ok && put.reason === 'fenced') {
       this.d.fenced(`write refused: fencing token ${token} is older than ${put.currentFence}`);
       return err(new ConflictError('this replica no longer leads (fenced); retry on the leader', 'not_leader'));
     }
     if (!put.ok) return 'conflict';
-    for (const e of t.effects) announce(this.d.emit, t.state, e);
-    return ok(t.state);
+    for (const e of t.effects) announce(this.d.emit, state, e);
+    return ok(state);
   }
 
   /**

@@ -49,6 +49,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     {
       services: desk,
       rollouts: r.controller,
+      history: r.controller,
       events: r.events,
       metricsText: () => renderPrometheus(r.metrics, gauges(r.plane, r.controller, membership)),
       readiness: (): ReadyState => ({

@@ -25,6 +25,8 @@ export interface VeerOptions {
   services: unknown[];
   /** The `proxy` section in config shape. */
   proxy?: Record<string, unknown>;
+  /** The `state` section (default: the memory store). */
+  state?: Record<string, unknown>;
   clock?: Clock;
   random?: Random;
   log?: Logger;
@@ -90,12 +92,12 @@ export function useHarness(): Harness {
   };
 }
 
-export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy'>): Config {
+export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state'>): Config {
   const r = parseConfigObject(
     {
       listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
-      state: { store: 'memory' },
+      state: opts.state ?? { store: 'memory' },
       proxy: opts.proxy ?? {},
       services: opts.services,
     },

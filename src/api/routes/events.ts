@@ -18,7 +18,7 @@ export interface EventRouteOptions {
 interface NameParams {
   name: string;
 }
-type Query = Record<string, string | string[] | undefined>;
+export type Query = Record<string, string | string[] | undefined>;
 
 export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRouteOptions = {}): void {
   const streams = new Set<{ end(): void }>();
@@ -85,12 +85,18 @@ function replayFor(
   return replay.ok ? ok(deps.events.recent(service, replay.value)) : replay;
 }
 
-function intParam(query: Query, name: string, def: number, min: number): Result<number, ValidationError> {
+export function intParam(
+  query: Query,
+  name: string,
+  def: number,
+  min: number,
+  max = MAX_EVENTS,
+): Result<number, ValidationError> {
   const raw = single(query[name]);
   if (raw === undefined || raw === '') return ok(def);
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > MAX_EVENTS) {
-    return err(new ValidationError([{ path: name, message: `expected an integer from ${min} to ${MAX_EVENTS}` }]));
+  if (!/^\d+$/.test(raw) || n < min || n > max) {
+    return err(new ValidationError([{ path: name, message: `expected an integer from ${min} to ${max}` }]));
   }
   return ok(n);
 }

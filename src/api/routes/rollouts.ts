@@ -102,11 +102,15 @@ interface NameParams {
   name: string;
 }
 
-/** The service's policy with the request's overrides, checked as a whole (e.g. steps against strategy). */
-function resolvePolicy(deps: AdminDeps, service: string, req: RolloutRequest): Result<RolloutPolicy> {
+/** The service's policy with a request's overrides, checked as a whole (e.g. steps against strategy). */
+export function resolvePolicy(
+  deps: AdminDeps,
+  service: string,
+  overrides: Record<string, unknown>,
+): Result<RolloutPolicy> {
   const base = deps.rollouts.policyOf(service);
   if (base === undefined) return err(new NotFoundError('service', service));
-  const merged = rolloutPolicySchema.safeParse({ ...base, ...req.rollout });
+  const merged = rolloutPolicySchema.safeParse({ ...base, ...overrides });
   if (merged.success) return ok(merged.data);
   return err(
     new ValidationError(
@@ -121,7 +125,7 @@ export function rolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
     if (!body.ok) return sendError(reply, body.error);
     const self = selfTargetProblems(body.value.canary, deps.isSelf);
     if (self.length > 0) return sendError(reply, new ValidationError(self));
-    const policy = resolvePolicy(deps, request.params.name, body.value);
+    const policy = resolvePolicy(deps, request.params.name, body.value.rollout);
     if (!policy.ok) return sendError(reply, policy.error);
     const r = await deps.rollouts.start(request.params.name, body.value, policy.value);
     if (!r.ok) return sendError(reply, r.error);

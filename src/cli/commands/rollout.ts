@@ -120,7 +120,7 @@ class Wakeup {
   }
 }
 
-async function follow(
+export async function follow(
   client: AdminClient,
   service: string,
   id: string,

@@ -70,6 +70,8 @@ class MemoryEngine implements ContainerDriver {
   readonly endpoint = 'local';
   readonly publishedHost = '127.0.0.1';
   readonly containers = new Map<string, ContainerView>();
+  /** Images the engine has (an undo needs its image there). */
+  readonly images = new Set(['app:1', 'app:2']);
   down = false;
   /** Resolves a retire; tests hold it to make two removals overlap. */
   retireGate: Promise<void> = Promise.resolve();
@@ -108,6 +110,16 @@ class MemoryEngine implements ContainerDriver {
       NetworkSettings: { Networks: {} },
     } as unknown as ContainerInspectInfo;
     return { container, oldImage: IMAGE, newImage: IMAGE };
+  }
+
+  async envOf(id: string): Promise<string[] | null> {
+    this.check();
+    return this.containers.has(id) ? ['PATH=/bin', `NAME=${this.containers.get(id)?.name}`] : null;
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    this.check();
+    return this.images.has(ref);
   }
 
   async run(spec: CreateSpec): Promise<ContainerView> {
@@ -201,6 +213,26 @@ describe('DockerFleet: canary containers', () => {
     const clone = [...engine.containers.values()].find((c) => c.name === 'web-r2000000-1');
     expect(clone?.labels).not.toHaveProperty('veer.pool');
     expect(clone?.labels).toMatchObject({ 'veer.rollout': 'r2000000', 'veer.owner': OWNER });
+  });
+});
+
+describe('DockerFleet: what an undo needs', () => {
+  it('describes a generation (first container, count); names the endpoints lacking an image', async () => {
+    const { engine, fleet } = setup();
+    expect(await fleet.describe('web', null)).toBeNull();
+    engine.add('web-2', SELECTOR);
+    engine.add('web-1', SELECTOR);
+    const first = [...engine.containers.values()].find((c) => c.name === 'web-1');
+    expect(await fleet.describe('web', null)).toEqual({
+      image: first?.image,
+      env: ['PATH=/bin', 'NAME=web-1'],
+      count: 2,
+    });
+    expect(await fleet.lacking('web', null, 'app:1')).toEqual([]);
+    engine.images.delete('app:1');
+    expect(await fleet.lacking('web', null, 'app:1')).toEqual(['local']);
+    // No container of that generation runs: no engine to ask.
+    expect(await fleet.lacking('web', 'r9', 'app:1')).toEqual([]);
   });
 });
 
