@@ -10,6 +10,7 @@ import { MetricsFlusher, type FlushPipeline, type FlushRedis } from '../../src/m
 import { quantileMs } from '../../src/metrics/histogram.js';
 import { MergedMetricsSource } from '../../src/metrics/merged-source.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
+import { EXCLUDED, RouteGroups } from '../../src/metrics/route-groups.js';
 import { PoolWindow, type WindowTotals } from '../../src/metrics/window.js';
 import { flushedMarkerKey, metricKey } from '../../src/store/keys.js';
 import { killTracked, waitFor } from '../helpers/process.js';
@@ -173,6 +174,53 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     for (const f of fs)
       expect(f.stats()).toMatchObject({ buffered: 0, dropped: 0, lastError: null, lastFlushAt: clock.t });
     expect(fs.reduce((n, f) => n + f.stats().flushedSeconds, 0)).toBe(3 * 4 * 10);
+  });
+
+  it('route groups, 4xx and errors by client merge exactly, by group name, across replicas', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const clock = new ManualClock(BASE * 1000);
+    const spec = { routes: 'auto' as const, excludePaths: ['/healthz'], base: '/' };
+    const replicas = [new MetricsRegistry(), new MetricsRegistry()];
+    const reference = new PoolWindow();
+    const refGroups = new RouteGroups(spec);
+    reference.routes.use(refGroups);
+    const rnd = seededRandom(11);
+    const paths = ['/api/a', '/poll', '/export/x', '/healthz', '/'];
+    for (let i = 0; i < 4_000; i++) {
+      // Each replica meets the paths in its own order, so its group indexes differ from the other's.
+      const replica = i % 2;
+      const path = paths[replica === 0 ? i % 5 : 4 - (i % 5)] as string;
+      const t = BASE * 1000 + Math.floor(rnd() * 5_000);
+      const status = rnd() < 0.05 ? 503 : rnd() < 0.1 ? 404 : 200;
+      const bucket = Math.floor(rnd() * 6);
+      const latencyMs = 1 + rnd() * 50;
+      const groups = (replicas[replica] as MetricsRegistry).groups('web', spec);
+      const w = (replicas[replica] as MetricsRegistry).pool('web', 'canary');
+      const g = groups.classify(path);
+      w.record(t, status, latencyMs, g === EXCLUDED ? EXCLUDED : g + 1, bucket);
+      const rg = refGroups.classify(path);
+      reference.record(t, status, latencyMs, rg === EXCLUDED ? EXCLUDED : rg + 1, bucket);
+    }
+    clock.t = (BASE + 5) * 1000 + 200;
+    for (const r of replicas) expect(await flusher(r, c, prefix, clock).flushOnce()).toBe('sent');
+    const merged = await new MergedMetricsSource({ redis: c, prefix }).totals(
+      'web',
+      'canary',
+      BASE * 1000,
+      (BASE + 5) * 1000 - 1,
+    );
+    const whole = reference.totals(BASE * 1000, (BASE + 5) * 1000 - 1);
+    const counts = (t: WindowTotals): number[] => [t.requests, t.errors, t.clientErrors, ...t.latency];
+    expect(counts(merged)).toEqual(counts(whole));
+    expect(whole.clientErrors).toBeGreaterThan(0);
+    expect(Object.keys(merged.routes ?? {}).sort()).toEqual(['/', '/api', '/export', '/poll']);
+    for (const [name, r] of Object.entries(whole.routes ?? {}))
+      expect(counts(merged.routes?.[name] as WindowTotals)).toEqual(counts(r));
+    // Errors by client: the first four failing clients of each second, exactly, on every replica.
+    const attributed = (t: WindowTotals): number => Object.values(t.clients ?? {}).reduce((a, b) => a + b, 0);
+    expect(attributed(merged)).toBeGreaterThan(0);
+    expect(attributed(merged)).toBeLessThanOrEqual(merged.errors);
   });
 
   it('flushing again adds nothing, and one flush is one round trip however many records', async () => {
