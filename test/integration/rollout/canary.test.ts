@@ -223,7 +223,7 @@ describe('canary rollout with real traffic', () => {
     expect(report.stoppedBy).toBe('predicate');
     const s = await status(v);
     expect(s.rollout?.phase).toBe('rolled-back');
-    expect(s.rollout?.reason).toMatch(/p99|latency/);
+    expect(s.rollout?.reason).toMatch(/p99|latency|median/);
     expect(s.rollout?.reason).not.toMatch(/error rate/);
     const verdict = s.rollout?.lastVerdict;
     expect(verdict?.canary.p99Ms).toBeGreaterThanOrEqual(280);
