@@ -153,6 +153,17 @@ export interface PruneReport {
   }>;
   unreachable: Array<{ endpoint: string; error: string }>;
 }
+/** What a reload applied; `restart`: config paths whose change waits for a restart. */
+export interface ReloadReport {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  restart: string[];
+  listen: string | null;
+  token: boolean;
+  webhooks: boolean;
+}
+
 export interface AdminDeps {
   services: ServiceDirectory;
   rollouts: RolloutControl;
@@ -166,6 +177,9 @@ export interface AdminDeps {
   history?: RolloutHistoryControl;
   /** Null when a canary target is not veer itself; else why it is ("veer's own data-plane listener …"). */
   isSelf(target: TargetAddress): string | null;
-  token: string; // '' = no auth
+  /** '' = no auth; a function when a reload may change it. */
+  token: string | (() => string);
+  /** `POST /v1/reload` (absent: 503): re-reads the config file; an invalid one is a ConfigError. */
+  reload?(): Promise<Result<ReloadReport>>;
   version: string;
 }

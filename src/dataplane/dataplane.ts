@@ -214,8 +214,9 @@ export class DataPlane {
     return Promise.all([untilSettled(this.health, unsettled, settleMs), ready]).then(() => undefined);
   }
 
-  listen(): Promise<AddressInfo> {
-    return this.server.listen(this.config.listen.host, this.config.listen.port);
+  /** Again with another address (a reload): the new one accepts before the old one stops; connections stay. */
+  listen(at: { host: string; port: number } = this.config.listen): Promise<AddressInfo> {
+    return this.server.listen(at.host, at.port);
   }
 
   /** Requests waiting for a target now (timeouts.waitForTarget). */

@@ -55,7 +55,7 @@ export class RouteProjector {
   /** Targets this replica is still draining, per service. */
   private readonly draining = new Map<string, Set<string>>();
   private readonly ackQueue = new KeyedQueue();
-  private readonly byName: Map<string, RoutedService>;
+  private byName: Map<string, RoutedService>;
   private off: (() => void) | null = null;
   private readonly work = new Set<Promise<void>>();
 
@@ -65,7 +65,7 @@ export class RouteProjector {
 
   /** Applies every service's route from the records read so far, then follows their changes. */
   start(): void {
-    for (const s of this.d.services) this.project(s.name);
+    for (const name of this.byName.keys()) this.project(name);
     this.off = this.d.records.onChange((service) => this.project(service));
   }
 
@@ -77,6 +77,25 @@ export class RouteProjector {
   /** Settles background drains and acknowledgements (bounded by the drains' own bounds). */
   async idle(): Promise<void> {
     await Promise.allSettled([...this.work]);
+  }
+
+  /**
+   * A reload changed the service set: every service is projected again, and a removed one is
+   * acknowledged as routing nothing, so a retirement never waits for this replica.
+   */
+  setServices(services: readonly RoutedService[]): void {
+    const removed = [...this.byName.keys()].filter((n) => !services.some((s) => s.name === n));
+    this.byName = new Map(services.map((s) => [s.name, s]));
+    for (const name of removed) {
+      this.routes.delete(name);
+      this.draining.delete(name);
+      this.track(this.ackQueue.run(name, () => this.d.acks.publish(name, [], [])));
+    }
+    for (const s of services) {
+      // A changed config must be applied even when the route it gives looks the same.
+      this.routes.delete(s.name);
+      this.project(s.name);
+    }
   }
 
   route(service: string): Route | null {

@@ -13,6 +13,7 @@ import type { RolloutController } from '../rollout/controller.js';
 import { ServiceDesk, type MembershipView } from '../rollout/desk.js';
 import type { EventLog } from '../rollout/events.js';
 import type { Records } from '../rollout/records.js';
+import type { Reloader, ReloadTrigger } from '../reload/reloader.js';
 import { SelfAddresses } from '../self-address.js';
 import type { RedisStore } from '../store/redis.js';
 import { VERSION } from '../version.js';
@@ -31,6 +32,9 @@ export interface Running {
   emit: Emit;
   /** The recorded Docker membership (status and metrics say which targets are stale). */
   records: Pick<Records, 'members'>;
+  /** The admin token now (a reload changes it). */
+  token: () => string;
+  reloader: Reloader;
 }
 
 const staleFrom = (records: Pick<Records, 'members'>): MembershipView => ({
@@ -64,7 +68,8 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
         },
       prune: pruner(b, r.docker),
       isSelf: selfAddresses.isSelf,
-      token: config.admin.token,
+      token: r.token,
+      reload: () => r.reloader.reload('api'),
       version: VERSION,
     },
     { logger: log },
@@ -91,5 +96,6 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     admin: `${admin.address}:${admin.port}`,
     services: r.plane.serviceNames(),
   });
-  return { data, admin, plane: r.plane, close: () => b.closers.closeAll(log) };
+  const reload = (trigger: ReloadTrigger) => r.reloader.reload(trigger);
+  return { data, admin, plane: r.plane, reload, close: () => b.closers.closeAll(log) };
 }
