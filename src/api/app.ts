@@ -10,6 +10,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
 import { pruneRoutes } from './routes/prune.js';
 import { reloadRoutes } from './routes/reload.js';
 import { rolloutRoutes } from './routes/rollouts.js';
@@ -68,6 +69,7 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   historyRoutes(app, deps);
   pruneRoutes(app, deps);
   reloadRoutes(app, deps);
+  maintenanceRoutes(app, deps);
   eventRoutes(app, deps, { keepaliveMs: opts.sseKeepaliveMs });
   return app;
 }

@@ -1,4 +1,5 @@
 import type { Result } from '../domain/errors.js';
+import type { Maintenance, MaintenanceMode } from '../domain/maintenance.js';
 import type { GateName } from '../domain/gate.js';
 import type { TargetAddress } from '../domain/target.js';
 /** `health`: unchecked (no health check), pending (new, not yet passed: no traffic), healthy, unhealthy. */
@@ -164,6 +165,15 @@ export interface ReloadReport {
   webhooks: boolean;
 }
 
+/** The per-service maintenance switch (rollout/maintenance.ts). */
+export interface MaintenanceControl {
+  get(service: string): Result<Maintenance>;
+  set(
+    service: string,
+    req: { on: boolean; mode: MaintenanceMode; retryAfterMs: number | null },
+  ): Promise<Result<Maintenance>>;
+}
+
 export interface AdminDeps {
   services: ServiceDirectory;
   rollouts: RolloutControl;
@@ -181,5 +191,7 @@ export interface AdminDeps {
   token: string | (() => string);
   /** `POST /v1/reload` (absent: 503): re-reads the config file; an invalid one is a ConfigError. */
   reload?(): Promise<Result<ReloadReport>>;
+  /** `GET|POST /v1/services/:name/maintenance` (absent: 503). */
+  maintenance?: MaintenanceControl;
   version: string;
 }

@@ -3,6 +3,7 @@ import { checkCommandArgs, parseCliArgs } from './args.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from './command.js';
 import { abortCommand, pauseCommand, promoteCommand, resumeCommand } from './commands/actions.js';
 import { historyCommand, retryCommand, undoCommand } from './commands/history.js';
+import { maintenanceCommand } from './commands/maintenance.js';
 import { pruneCommand } from './commands/prune.js';
 import { reloadCommand } from './commands/reload.js';
 import { rolloutCommand } from './commands/rollout.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   pruneCommand,
   reloadCommand,
+  maintenanceCommand,
   simulateCommand,
 ];
 

@@ -143,7 +143,9 @@ export type EventKind =
   /** Something the operator should know that changes no phase (e.g. too little traffic for the steps). */
   | 'warning'
   /** The config file was reloaded, or refused (service "*": it concerns the whole replica). */
-  | 'reload';
+  | 'reload'
+  /** A service's maintenance switch was turned on or off. */
+  | 'maintenance';
 
 export interface RolloutEvent {
   seq: number;

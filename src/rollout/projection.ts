@@ -5,6 +5,7 @@
 import { KeyedQueue } from '../domain/async.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
+import type { Maintenance } from '../domain/maintenance.js';
 import { routeFor, sameRoute, type Route, type RoutedService } from '../domain/route.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
 import type { TargetingRule } from '../domain/targeting.js';
@@ -24,6 +25,7 @@ export interface RoutePlane {
     },
   ): boolean;
   drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }>;
+  maintenance: { set(name: string, m: Maintenance | null): void };
 }
 
 export interface RouteAcker {
@@ -107,6 +109,7 @@ export class RouteProjector {
     const s = this.byName.get(service);
     if (s === undefined) return;
     const r = this.d.records;
+    this.d.plane.maintenance.set(service, r.maintenance(service));
     const rollout = r.rollout(service)?.value ?? null;
     const next = routeFor({ service: s, manual: r.manual(service), rollout, members: r.members(service) });
     const prev = this.routes.get(service);

@@ -8,7 +8,12 @@ import type { ChangeFeed, RecordKind, Records } from './records.js';
 /** Everything is re-read on this period too. */
 export const REREAD_MS = 1000;
 
-const KINDS: Record<string, RecordKind> = { rollout: 'rollout', manual: 'manual', members: 'members' };
+const KINDS: Record<string, RecordKind> = {
+  rollout: 'rollout',
+  manual: 'manual',
+  members: 'members',
+  maintenance: 'maintenance',
+};
 
 export interface RecordFeedDeps {
   records: Records;

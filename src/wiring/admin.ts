@@ -10,6 +10,7 @@ import { gauges } from '../gauges.js';
 import { renderPrometheus } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { RolloutController } from '../rollout/controller.js';
+import { MaintenanceSwitch } from '../rollout/maintenance.js';
 import { ServiceDesk, type MembershipView } from '../rollout/desk.js';
 import type { EventLog } from '../rollout/events.js';
 import type { Records } from '../rollout/records.js';
@@ -31,7 +32,7 @@ export interface Running {
   docker: DockerStack | null;
   emit: Emit;
   /** The recorded Docker membership (status and metrics say which targets are stale). */
-  records: Pick<Records, 'members'>;
+  records: Pick<Records, 'members' | 'maintenance' | 'versionOf' | 'write'>;
   /** The admin token now (a reload changes it). */
   token: () => string;
   reloader: Reloader;
@@ -40,6 +41,14 @@ export interface Running {
 const staleFrom = (records: Pick<Records, 'members'>): MembershipView => ({
   staleTargets: (s) => new Set((records.members(s) ?? []).filter((m) => m.stale === true).map((m) => m.address)),
 });
+
+const maintenanceSwitch = (b: Base, r: Running): MaintenanceSwitch =>
+  new MaintenanceSwitch({
+    records: r.records,
+    now: () => b.clock.now(),
+    known: (s) => r.plane.serviceConfig(s) !== undefined,
+    emit: r.emit,
+  });
 
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
@@ -70,6 +79,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
       isSelf: selfAddresses.isSelf,
       token: r.token,
       reload: () => r.reloader.reload('api'),
+      maintenance: maintenanceSwitch(b, r),
       version: VERSION,
     },
     { logger: log },
