@@ -9,6 +9,7 @@ import { DockerStack } from './docker/stack.js';
 import { systemClock, type Clock, type Random } from './domain/clock.js';
 import { jsonLogger, type Logger } from './domain/log.js';
 import { MetricsRegistry } from './metrics/registry.js';
+import { SelfAddresses } from './self-address.js';
 import { listen } from './wiring/admin.js';
 import type { Base, RunningVeer } from './wiring/base.js';
 import { Closers } from './wiring/closers.js';
@@ -89,12 +90,14 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   if (gc) b.closers.add('garbage collection', async () => gc.cancel());
   const records = routing.records;
   let token = config.admin.token;
+  const selfAddresses = new SelfAddresses(config);
   const reloader = buildReload(b, {
     path: opts.configPath,
     ...{ plane, records, projector: routing.projector, controller, setPolicies: setServices, setWebhooks, emit },
+    selfAddresses,
     setToken: (t) => (token = t),
     ...(opts.reloadTls ? { reloadTls: opts.reloadTls } : {}),
   });
   const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records };
-  return listen(b, { ...deps, token: () => token, reloader });
+  return listen(b, { ...deps, token: () => token, reloader, selfAddresses });
 }

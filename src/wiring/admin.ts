@@ -15,7 +15,7 @@ import { ServiceDesk, type MembershipView } from '../rollout/desk.js';
 import type { EventLog } from '../rollout/events.js';
 import type { Records } from '../rollout/records.js';
 import type { Reloader, ReloadTrigger } from '../reload/reloader.js';
-import { SelfAddresses } from '../self-address.js';
+import type { SelfAddresses } from '../self-address.js';
 import type { RedisStore } from '../store/redis.js';
 import { VERSION } from '../version.js';
 import type { Base, RunningVeer } from './base.js';
@@ -33,6 +33,8 @@ export interface Running {
   emit: Emit;
   /** The recorded Docker membership (status and metrics say which targets are stale). */
   records: Pick<Records, 'members' | 'maintenance' | 'versionOf' | 'write'>;
+  /** veer's own listeners (a reload that moves the data plane's says so). */
+  selfAddresses: SelfAddresses;
   /** The admin token now (a reload changes it). */
   token: () => string;
   reloader: Reloader;
@@ -54,7 +56,7 @@ const maintenanceSwitch = (b: Base, r: Running): MaintenanceSwitch =>
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log, self } = b;
   let listening = false;
-  const selfAddresses = new SelfAddresses(config);
+  const selfAddresses = r.selfAddresses;
   const membership = staleFrom(r.records);
   const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit, membership);
   const storeState = (): 'ok' | 'degraded' => (r.store === null || r.store.status() === 'up' ? 'ok' : 'degraded');

@@ -10,6 +10,7 @@ import { routedService } from '../rollout/routed-service.js';
 import type { RouteProjector } from '../rollout/projection.js';
 import { Reloader, type ReloadParts } from '../reload/reloader.js';
 import { watchConfigFile } from '../reload/watch.js';
+import type { SelfAddresses } from '../self-address.js';
 import type { Base } from './base.js';
 import type { Emit } from './events.js';
 
@@ -24,6 +25,7 @@ export interface ReloadWiring {
   setWebhooks: ReloadParts['setWebhooks'];
   setToken(token: string): void;
   emit: Emit;
+  selfAddresses: SelfAddresses;
   reloadTls?: (config: Config) => Promise<void>;
 }
 
@@ -51,7 +53,11 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
         w.projector.setServices(services.map(routedService));
         w.setPolicies(services);
       },
-      rebind: (listen) => w.plane.listen(listen),
+      rebind: async (listen) => {
+        const bound = await w.plane.listen(listen);
+        w.selfAddresses.moved('data-plane', bound);
+        return bound;
+      },
       setToken: w.setToken,
       setWebhooks: w.setWebhooks,
       ...(w.reloadTls ? { reloadTls: w.reloadTls } : {}),

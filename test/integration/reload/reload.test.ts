@@ -139,6 +139,13 @@ describe('config reload', () => {
     expect(r.stdout).toContain(`now listening on 127.0.0.1:${moved}`);
     expect((await http(`http://127.0.0.1:${moved}/new`)).text).toBe('app-upstream');
     await expect(http(`${v.dataUrl}/old`, { timeoutMs: 2_000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const self = await http(`${v.adminUrl}/v1/services/web/rollouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ canary: { targets: [`127.0.0.1:${moved}`] } }),
+    });
+    expect(self.status).toBe(400);
+    expect(self.text).toContain('canary.targets[0]');
     const before = conn.text().length;
     conn.get('/after');
     await waitFor(() => conn.text().slice(before).includes('app-upstream'), 'an answer on the old connection', 5_000);
