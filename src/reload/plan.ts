@@ -25,10 +25,14 @@ const RESTART_SECTIONS = ['state', 'docker', 'proxy', 'reload'] as const;
 const usesDocker = (s: ServiceConfig): boolean => s.stable.docker !== undefined;
 const dockerPools = (s: ServiceConfig): unknown => [s.stable.docker, s.canary.docker];
 
-/** A service whose Docker pools appear, vanish or change keeps running as it is until a restart. */
+/**
+ * The Docker watcher follows the selectors it started with: a service whose Docker pools appear or
+ * change keeps running as it is until a restart. Removing one is applied (its rollout is aborted,
+ * and the leader removes the canary's containers as in any abort).
+ */
 function dockerBound(old: ServiceConfig | undefined, next: ServiceConfig | undefined): boolean {
   if (old === undefined) return next !== undefined && usesDocker(next);
-  if (next === undefined) return usesDocker(old);
+  if (next === undefined) return false;
   return !isDeepStrictEqual(dockerPools(old), dockerPools(next));
 }
 
