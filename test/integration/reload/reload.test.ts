@@ -152,6 +152,35 @@ describe('config reload', () => {
     expect(conn.closed()).toBe(false);
   });
 
+  it('new webhooks receive the next events; a changed health check applies to the next probes', async () => {
+    const up = await h.upstream('app-upstream');
+    const hooks: string[] = [];
+    const hook = await h.server((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        hooks.push(body);
+        res.end();
+      });
+    });
+    const v = await startVeerChild(h, { services: [service('web', [up.address])] });
+    const healthCheck = { path: '/health-probe', interval: '200ms', healthyThreshold: 1 };
+    await v.write({
+      notifications: { webhooks: [{ url: `http://127.0.0.1:${hook.port}/hook`, events: ['shifted'] }] },
+      services: [service('web', [up.address], [], { healthCheck })],
+    });
+    const r = await reload(v.adminUrl);
+    expect(r.stdout).toContain('webhooks changed');
+    await waitFor(() => up.requests.some((q) => q.url === '/health-probe'), 'the new health check', 5_000);
+    const shift = await http(`${v.adminUrl}/v1/services/web/shift`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ weight: 0 }),
+    });
+    expect(shift.status).toBe(200);
+    await waitFor(() => hooks.some((b) => b.includes('"shifted"')), 'the webhook of the shift', 5_000);
+  });
+
   it('reload.watch: an edit of the file is applied without a signal', async () => {
     const up = await h.upstream('app-upstream');
     const other = await h.upstream('other-upstream');
