@@ -94,6 +94,20 @@ describe('maintenance', () => {
     expect(v.plane.maintenance.held).toBe(0);
   });
 
+  it('survives a restart (file store)', async () => {
+    const up = await h.upstream('app');
+    const dir = await mkdtemp(join(tmpdir(), 'veer-state-'));
+    h.defer(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'state.json');
+    const state = { store: 'file', path };
+    const first = await h.veer({ services: [service('web', [up.address])], state });
+    await switchMaintenance(first, { on: true, mode: 'page', retryAfter: '5s' });
+    await first.close();
+    const second = await h.veer({ services: [service('web', [up.address])], state });
+    const r = await http(`${second.url}/`);
+    expect([r.status, r.headers['retry-after']]).toEqual([503, '5']);
+  });
+
   it('two replicas on one Redis: a switch made on one applies on the other, and off releases there', async () => {
     const redis = await startRedis();
     h.defer(() => redis.stop());
