@@ -4,7 +4,7 @@
 import type { ReloadReport } from '../api/ports.js';
 import type { Config, WebhookConfig } from '../config/schema.js';
 import { settledWithin } from '../domain/async.js';
-import { ConfigError, err, errorMessage, ok, type Result } from '../domain/errors.js';
+import { ConfigError, err, errorMessage, ok, UnavailableError, type Result, type VeerError } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { RolloutEvent } from '../domain/rollout.js';
 import { planReload } from './plan.js';
@@ -49,8 +49,15 @@ export class Reloader {
     return this.current;
   }
 
-  reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, ConfigError>> {
-    const run = this.queue.then(() => this.once(trigger));
+  reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, VeerError>> {
+    const run = this.queue.then(() =>
+      this.once(trigger).catch((e: unknown) => {
+        // The store or a listener failing mid-way: said as such, never a crash of the caller.
+        const message = `config reload failed (${trigger}): ${errorMessage(e)}`;
+        this.announce('error', message, { trigger });
+        return err(new UnavailableError(message));
+      }),
+    );
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -75,7 +82,10 @@ export class Reloader {
     await Promise.all(plan.removed.map((s) => settledWithin(p.abort(s), ABORT_WAIT_MS)));
     p.apply(plan.config.services);
     if (plan.token) p.setToken(plan.config.admin.token);
-    if (plan.webhooks) void p.setWebhooks(plan.config.notifications.webhooks);
+    if (plan.webhooks)
+      p.setWebhooks(plan.config.notifications.webhooks).catch((e: unknown) =>
+        this.d.log.log('warn', 'closing the previous webhooks failed', { error: errorMessage(e) }),
+      );
     await p.reloadTls?.(plan.config);
     this.current = plan.config;
     const report: ReloadReport = {
@@ -100,7 +110,7 @@ export class Reloader {
     return err(e);
   }
 
-  private announce(level: 'info' | 'warn', message: string, data: Record<string, unknown>): void {
+  private announce(level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void {
     this.d.log.log(level, message, data);
     this.d.emit({ service: '*', rolloutId: null, kind: 'reload', phase: null, weight: null, message, data });
   }

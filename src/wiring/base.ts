@@ -2,7 +2,7 @@
 // and the list of closers it registers its own shutdown in.
 import type { AddressInfo } from 'node:net';
 import type { ReloadReport } from '../api/ports.js';
-import type { ConfigError, Result } from '../domain/errors.js';
+import type { Result, VeerError } from '../domain/errors.js';
 import type { ReloadTrigger } from '../reload/reloader.js';
 import type { Config } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
@@ -23,7 +23,7 @@ export interface RunningVeer {
   readonly admin: AddressInfo;
   readonly plane: DataPlane;
   /** Re-reads the config file and applies it without closing a connection (invalid: nothing changes). */
-  reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, ConfigError>>;
+  reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, VeerError>>;
   /** Graceful: stop accepting, let in-flight requests finish (bounded), release everything. */
   close(): Promise<void>;
 }
