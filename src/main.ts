@@ -9,12 +9,14 @@ import { DockerStack } from './docker/stack.js';
 import { systemClock, type Clock, type Random } from './domain/clock.js';
 import { jsonLogger, type Logger } from './domain/log.js';
 import { MetricsRegistry } from './metrics/registry.js';
+import { SelfAddresses } from './self-address.js';
 import { listen } from './wiring/admin.js';
 import type { Base, RunningVeer } from './wiring/base.js';
 import { Closers } from './wiring/closers.js';
 import { buildDocker, collectGarbage } from './wiring/docker.js';
 import { buildEvents } from './wiring/events.js';
 import { buildRouting } from './wiring/routing.js';
+import { buildReload } from './wiring/reload.js';
 import { buildController } from './wiring/rollouts.js';
 import { buildStore } from './wiring/store.js';
 
@@ -22,6 +24,10 @@ export interface StartOptions {
   clock?: Clock;
   random?: Random;
   log?: Logger;
+  /** The file the config came from: what SIGHUP, `veer reload` and the file watcher re-read. */
+  configPath?: string;
+  /** Re-applies certificates and TLS settings on a reload (provided by the TLS front door). */
+  reloadTls?: (config: Config) => Promise<void>;
 }
 
 export type { RunningVeer } from './wiring/base.js';
@@ -52,7 +58,7 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const metrics = new MetricsRegistry();
   const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
   plane.configure(config.services);
-  const { events, emit } = await buildEvents(b, redis);
+  const { events, emit, setWebhooks } = await buildEvents(b, redis);
   const cluster = redis
     ? new ClusterMembership({
         redis,
@@ -69,7 +75,7 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const live = cluster ? () => cluster.liveIds() : async () => [self];
   const routing = await buildRouting(b, store, redis, plane, live);
   const docker = buildDocker(b, routing.records);
-  const controller = buildController(b, { routing, redis, metrics, plane, emit, docker });
+  const { controller, setServices } = buildController(b, { routing, redis, metrics, plane, emit, docker });
   // Several replicas: the lease (started once the admin API listens) decides who leads.
   if (cluster) controller.startFollowing();
   else await controller.restore();
@@ -83,5 +89,15 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const gc = config.docker.gc && docker ? collectGarbage(docker, controller, log) : null;
   if (gc) b.closers.add('garbage collection', async () => gc.cancel());
   const records = routing.records;
-  return listen(b, { plane, metrics, controller, events, store: redis, cluster, docker, emit, records });
+  let token = config.admin.token;
+  const selfAddresses = new SelfAddresses(config);
+  const reloader = buildReload(b, {
+    path: opts.configPath,
+    ...{ plane, records, projector: routing.projector, controller, setPolicies: setServices, setWebhooks, emit },
+    selfAddresses,
+    setToken: (t) => (token = t),
+    ...(opts.reloadTls ? { reloadTls: opts.reloadTls } : {}),
+  });
+  const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records };
+  return listen(b, { ...deps, token: () => token, reloader, selfAddresses });
 }

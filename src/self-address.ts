@@ -28,6 +28,11 @@ export class SelfAddresses {
     }));
   }
 
+  /** A reload moved one listener. */
+  moved(role: ListenerRole, a: AddressInfo): void {
+    this.listeners = [...this.listeners.filter((l) => l.role !== role), { role, host: a.address, port: a.port }];
+  }
+
   /** For AdminDeps.isSelf: null when the target is not veer, else why it is. */
   readonly isSelf = (target: TargetAddress): string | null => selfTarget(target, this.listeners, this.local());
 }

@@ -10,7 +10,9 @@ import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
 import { pruneRoutes } from './routes/prune.js';
+import { reloadRoutes } from './routes/reload.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { serviceRoutes } from './routes/services.js';
 import { installServiceNameCheck } from './service-name.js';
@@ -34,6 +36,9 @@ export interface BuildAppOptions {
 
 export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyInstance {
   const log = opts.logger ?? jsonLogger();
+  // A function: a reload changes the token for the next request.
+  const { token: t } = deps;
+  const token = typeof t === 'function' ? t : () => t;
   const app = Fastify({
     logger: false,
     bodyLimit: ADMIN_BODY_LIMIT,
@@ -46,13 +51,13 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
     // Router errors skip the hooks, so the gate runs here too: a caller without the token learns
     // nothing, not even that its URL was malformed.
     frameworkErrors: (error, request, reply) => {
-      if (refuseUnlessAdmitted(request, reply, deps.token)) return;
+      if (refuseUnlessAdmitted(request, reply, token())) return;
       const e = frameworkError(error, MAX_PARAM_LENGTH);
       if (e.httpStatus >= 500) log.log('error', 'admin api: router error', { code: error.code });
       sendError(reply, e);
     },
   });
-  installGate(app, deps.token);
+  installGate(app, token);
   installShutdownAnswer(app);
   installServiceNameCheck(app);
   installErrorHandling(app, log, ADMIN_BODY_LIMIT);
@@ -63,6 +68,8 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   rolloutRoutes(app, deps);
   historyRoutes(app, deps);
   pruneRoutes(app, deps);
+  reloadRoutes(app, deps);
+  maintenanceRoutes(app, deps);
   eventRoutes(app, deps, { keepaliveMs: opts.sseKeepaliveMs });
   return app;
 }

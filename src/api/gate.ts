@@ -79,12 +79,12 @@ export function refuseUnlessAdmitted(request: FastifyRequest, reply: FastifyRepl
  * themselves. Node would answer `Expect: 100-continue` (and 417 any other expectation) before any
  * hook runs: only an admitted caller is invited to send its body, and the rest is left to the hooks.
  */
-export function installGate(app: FastifyInstance, token: string): void {
+export function installGate(app: FastifyInstance, token: () => string): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (refuseUnlessAdmitted(request, reply, token)) return reply;
+    if (refuseUnlessAdmitted(request, reply, token())) return reply;
   });
   app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (admit(callerOfRaw(req, undefined), token) === null) res.writeContinue();
+    if (admit(callerOfRaw(req, undefined), token()) === null) res.writeContinue();
     app.server.emit('request', req, res);
   });
   app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>

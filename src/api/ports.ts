@@ -1,4 +1,5 @@
 import type { Result } from '../domain/errors.js';
+import type { Maintenance, MaintenanceMode } from '../domain/maintenance.js';
 import type { GateName } from '../domain/gate.js';
 import type { TargetAddress } from '../domain/target.js';
 /** `health`: unchecked (no health check), pending (new, not yet passed: no traffic), healthy, unhealthy. */
@@ -153,6 +154,26 @@ export interface PruneReport {
   }>;
   unreachable: Array<{ endpoint: string; error: string }>;
 }
+/** What a reload applied; `restart`: config paths whose change waits for a restart. */
+export interface ReloadReport {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  restart: string[];
+  listen: string | null;
+  token: boolean;
+  webhooks: boolean;
+}
+
+/** The per-service maintenance switch (rollout/maintenance.ts). */
+export interface MaintenanceControl {
+  get(service: string): Result<Maintenance>;
+  set(
+    service: string,
+    req: { on: boolean; mode: MaintenanceMode; retryAfterMs: number | null },
+  ): Promise<Result<Maintenance>>;
+}
+
 export interface AdminDeps {
   services: ServiceDirectory;
   rollouts: RolloutControl;
@@ -166,6 +187,11 @@ export interface AdminDeps {
   history?: RolloutHistoryControl;
   /** Null when a canary target is not veer itself; else why it is ("veer's own data-plane listener …"). */
   isSelf(target: TargetAddress): string | null;
-  token: string; // '' = no auth
+  /** '' = no auth; a function when a reload may change it. */
+  token: string | (() => string);
+  /** `POST /v1/reload` (absent: 503): re-reads the config file; an invalid one is a ConfigError. */
+  reload?(): Promise<Result<ReloadReport>>;
+  /** `GET|POST /v1/services/:name/maintenance` (absent: 503). */
+  maintenance?: MaintenanceControl;
   version: string;
 }

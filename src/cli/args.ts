@@ -26,6 +26,8 @@ export const OPTIONS = {
   policy: { type: 'string' },
   seed: { type: 'string' },
   'max-seconds': { type: 'string' },
+  mode: { type: 'string' },
+  'retry-after': { type: 'string' },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 
@@ -52,6 +54,8 @@ export interface OptionValues {
   policy?: string;
   seed?: string;
   'max-seconds'?: string;
+  mode?: string;
+  'retry-after'?: string;
 }
 
 export interface ParsedArgs {

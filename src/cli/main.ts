@@ -3,7 +3,9 @@ import { checkCommandArgs, parseCliArgs } from './args.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from './command.js';
 import { abortCommand, pauseCommand, promoteCommand, resumeCommand } from './commands/actions.js';
 import { historyCommand, retryCommand, undoCommand } from './commands/history.js';
+import { maintenanceCommand } from './commands/maintenance.js';
 import { pruneCommand } from './commands/prune.js';
+import { reloadCommand } from './commands/reload.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { shiftCommand } from './commands/shift.js';
 import { simulateCommand } from './commands/simulate.js';
@@ -26,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
   undoCommand,
   retryCommand,
   pruneCommand,
+  reloadCommand,
+  maintenanceCommand,
   simulateCommand,
 ];
 

@@ -8,6 +8,7 @@ import { parseRedisUrl } from '../store/redis-url.js';
 import { checkAdminExposure } from './admin-exposure.js';
 import { configParts, type ConfigParts } from './config-tree.js';
 import { crossChecks } from './cross-checks.js';
+import { pageFileProblems } from './page-files.js';
 import { routeWarnings } from './route-reach.js';
 
 export interface Preflight {
@@ -76,6 +77,7 @@ export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): P
       ...adminExposure(parts),
       ...redisUrl(parts),
       ...docker.problems,
+      ...pageFileProblems(tree),
     ]),
     warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings]),
   };

@@ -193,6 +193,16 @@ const notificationsSchema = z
   .strict()
   .prefault({});
 
+const reloadSchema = z
+  .object({
+    /** Reload when the config file changes (besides SIGHUP and `veer reload`). */
+    watch: z.boolean().default(false),
+    /** Quiet time after the last change before the file is read (an editor writes in several steps). */
+    debounce: positiveDuration('500ms'),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     listen: listenAddress.prefault('0.0.0.0:8080'),
@@ -202,6 +212,7 @@ export const configSchema = z
     proxy: proxySchema,
     services: z.array(serviceSchema).default([]),
     notifications: notificationsSchema,
+    reload: reloadSchema,
   })
   // Checks spanning several fields (unique names, Docker endpoint references, routes two services
   // claim) live in config/cross-checks.ts: a refinement here would be skipped whenever any field

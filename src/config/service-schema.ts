@@ -1,6 +1,7 @@
 // One service's configuration: what traffic it matches, its stable and canary pools, and the
 // per-service knobs (stickiness, health checks, outlier ejection, limits, upstream timeouts).
 // Defaults live here, next to their keys; the listener-wide settings stay in schema.ts.
+import { errorPagesSchema, maintenanceSchema } from './page-schema.js';
 import { z } from 'zod';
 import { SERVICE_NAME } from '../domain/service-name.js';
 import { rolloutPolicySchema } from './rollout-schema.js';
@@ -134,6 +135,8 @@ export const serviceSchema = z
     limits: limitsSchema,
     /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle, waitForTarget). */
     timeouts: serviceTimeoutsSchema,
+    errorPages: errorPagesSchema,
+    maintenance: maintenanceSchema,
   })
   .strict()
   .refine((s) => !s.canary.docker || s.stable.docker, {

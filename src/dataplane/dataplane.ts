@@ -15,6 +15,8 @@ import { trustedProxyMatcher } from './headers.js';
 import { HealthChecker } from './health.js';
 import { awaitHealthy, targetState, untilSettled, type GateResult, type TargetState } from './health-wait.js';
 import { Ingress } from './ingress.js';
+import { MaintenanceGate } from './maintenance.js';
+import { readPages } from './pages.js';
 import { Readiness } from './readiness.js';
 import { ProxyServer } from './server.js';
 import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes.js';
@@ -48,6 +50,7 @@ export class DataPlane {
   private readonly health: HealthChecker;
   private readonly readiness = new Readiness();
   private readonly waits: TargetWaits;
+  readonly maintenance = new MaintenanceGate();
   private readonly server: ProxyServer;
   private readonly ws: WebSocketProxy;
   /** Answers veer gave by itself (refused, cut, no target), by code. */
@@ -90,6 +93,8 @@ export class DataPlane {
         // A container that refuses is out until it answers again; one already taken out of routing
         // (compose removed it, veer has just heard) is gone: either way, wait for a replacement.
         refused: (u, why) => this.readiness.refused(u, why) || !this.upstreams.isLive(u),
+        maintenance: this.maintenance.now,
+        holds: this.maintenance.holds,
       },
       current,
     );
@@ -122,6 +127,7 @@ export class DataPlane {
         weightBp: weights.get(s.name) ?? prev?.weightBp ?? s.weight,
         retryOverride: prev?.retryOverride ?? null,
         targeting: prev?.targeting ?? null,
+        pages: readPages(s, this.deps.log),
       });
     }
     this.services.clear();
@@ -148,10 +154,7 @@ export class DataPlane {
     return this.services.get(name)?.targets[pool] ?? [];
   }
 
-  /**
-   * Waits for targets taken out of routing to finish their in-flight requests (bounded; what is
-   * left is cut with 504 drain_timeout), then ends their WebSocket tunnels.
-   */
+  /** Waits for targets out of routing to finish (bounded; then 504 drain_timeout), then ends their tunnels. */
   async drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number; tunnels: number }> {
     const r = await this.upstreams.drain(ids, timeoutMs);
     const wanted = new Set(ids);
@@ -181,10 +184,7 @@ export class DataPlane {
     return (this.table.routes.get(name)?.[pool].targets ?? []).map((u) => targetState(u, checked(u), now));
   }
 
-  /**
-   * Resolves once every target in `ids` of the service's pool has passed its health check (at once
-   * when the service has none), or with the reason it did not by `deadline` (epoch ms).
-   */
+  /** Once every target in `ids` passed its health check (at once without one), or why not by `deadline` (ms). */
   awaitHealthy(
     name: string,
     pool: PoolName,
@@ -201,9 +201,8 @@ export class DataPlane {
   }
 
   /**
-   * At start: waits until every health-checked target has had a first verdict (and every container a
-   * first readiness probe), for as long as the slowest service needs to pass its threshold if its
-   * targets answer, and never more than `capMs`.
+   * At start: until every health-checked target had a first verdict (every container a first readiness
+   * probe), as long as the slowest service needs to pass its threshold, never more than `capMs`.
    */
   settleHealth(capMs = 10_000): Promise<void> {
     const unsettled = (): boolean =>
@@ -214,8 +213,9 @@ export class DataPlane {
     return Promise.all([untilSettled(this.health, unsettled, settleMs), ready]).then(() => undefined);
   }
 
-  listen(): Promise<AddressInfo> {
-    return this.server.listen(this.config.listen.host, this.config.listen.port);
+  /** Again with another address (a reload): the new one accepts before the old one stops; connections stay. */
+  listen(at: { host: string; port: number } = this.config.listen): Promise<AddressInfo> {
+    return this.server.listen(at.host, at.port);
   }
 
   /** Requests waiting for a target now (timeouts.waitForTarget). */
@@ -229,6 +229,7 @@ export class DataPlane {
 
   async close(graceMs: number): Promise<{ drained: boolean; abandoned: number }> {
     // Requests waiting for a target are in flight: they may still be served within the grace.
+    this.maintenance.holds.releaseAll();
     const r = await this.server.close(graceMs);
     this.waits.expireAll();
     this.health.stop();

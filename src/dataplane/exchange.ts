@@ -235,7 +235,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   private finishWithError(code: ProxyErrorCode): void {
     this.done = true;
     this.env.answers.note(code);
-    sendProxyError(this.res, code);
+    sendProxyError(this.res, code, undefined, this.route.pages);
   }
 
   private readonly onClientClose = (): void => {

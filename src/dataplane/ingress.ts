@@ -4,14 +4,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, Random } from '../domain/clock.js';
 import { NO_CLIENT } from '../metrics/window.js';
-import { admit } from './admission.js';
+import { admit, type Admitted } from './admission.js';
 import { Exchange } from './exchange.js';
 import type { ExchangeEnv } from './exchange-env.js';
 import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import type { AnswerCounts } from './answers.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { choosePoolFor, overrideOf } from './pool-choice.js';
-import { judgedGroup, type RoutingTable } from './table.js';
+import { judgedGroup, type RoutingTable, type ServiceRoute } from './table.js';
+import type { HeldRequests } from './hold.js';
+import type { MaintenanceNow } from './maintenance.js';
 import type { TargetWaits } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 
@@ -29,6 +31,9 @@ export interface IngressOptions {
   answers: AnswerCounts;
   waits: TargetWaits;
   refused: (target: Upstream, why: string) => boolean;
+  /** The service's maintenance switch when it is on (null: off). */
+  maintenance: (service: string) => MaintenanceNow | null;
+  holds: HeldRequests;
 }
 
 export class Ingress {
@@ -58,11 +63,18 @@ export class Ingress {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const admitted = admit(req, this.opts.maxHeaders);
     if (typeof admitted === 'string') return this.refuse(res, admitted);
+    this.route(req, res, admitted);
+  };
+
+  /** Also where a held request comes back when its service's maintenance ends: routed again, as it is now. */
+  private route(req: IncomingMessage, res: ServerResponse, admitted: Admitted): void {
     const headers = req.headers;
     const url = req.url as string;
     const route = this.table().router.lookup(admitted.host, url);
     if (route === undefined) return this.refuse(res, 'no_route');
     if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return this.refuse(res, 'loop_detected');
+    const m = this.opts.maintenance(route.name);
+    if (m !== null) return this.maintain(req, res, admitted, route, m);
 
     const peer = peerAddress(req.socket.remoteAddress);
     const upstreamHeaders = upstreamRequestHeaders(req.rawHeaders, {
@@ -88,5 +100,30 @@ export class Ingress {
     const hasBody = chunked || (length !== undefined && length !== '0');
     const who = { group: judgedGroup(route, url), client: bucket ?? NO_CLIENT };
     new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, who).start();
-  };
+  }
+
+  /** Maintenance answers and holds are veer's own: no pool sees them, so the judge never does. */
+  private maintain(
+    req: IncomingMessage,
+    res: ServerResponse,
+    admitted: Admitted,
+    route: ServiceRoute,
+    m: MaintenanceNow,
+  ): void {
+    const retryAfter = ['retry-after', String(m.retryAfterS ?? route.pages.retryAfterS)];
+    const answer = (code: 'maintenance' | 'maintenance_timeout'): void => {
+      this.opts.answers.note(code);
+      sendProxyError(res, code, retryAfter, route.pages);
+    };
+    if (m.mode === 'page') return answer('maintenance');
+    const limits = { timeoutMs: route.pages.holdTimeoutMs, max: route.pages.maxHeld };
+    const held = this.opts.holds.hold(
+      route.name,
+      res,
+      limits,
+      () => this.route(req, res, admitted),
+      () => answer('maintenance_timeout'),
+    );
+    if (!held) answer('maintenance_timeout');
+  }
 }

@@ -1,7 +1,9 @@
-// The short JSON bodies the proxy itself answers with. Never a stack trace, never upstream internals.
+// The short JSON bodies the proxy itself answers with (a service's HTML pages for a browser). Never a
+// stack trace, never upstream internals.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody, JSON_TYPE, rawErrorResponse } from '../domain/error-body.js';
+import { builtinPage, wantsHtml, type ServicePages } from './pages.js';
 
 export type ProxyErrorCode =
   | 'no_route'
@@ -18,7 +20,9 @@ export type ProxyErrorCode =
   | 'bad_gateway'
   | 'upstream_unreachable'
   | 'upstream_timeout'
-  | 'loop_detected';
+  | 'loop_detected'
+  | 'maintenance'
+  | 'maintenance_timeout';
 
 const STATUS: Record<ProxyErrorCode, number> = {
   no_route: 404,
@@ -36,6 +40,8 @@ const STATUS: Record<ProxyErrorCode, number> = {
   upstream_unreachable: 502,
   upstream_timeout: 504,
   loop_detected: 508,
+  maintenance: 503,
+  maintenance_timeout: 503,
 };
 
 const MESSAGE: Record<ProxyErrorCode, string> = {
@@ -56,12 +62,19 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
   upstream_unreachable: 'could not connect to an upstream',
   upstream_timeout: 'the upstream did not answer in time',
   loop_detected: 'request loop detected (this proxy appears in Via)',
+  maintenance: 'the service is down for maintenance',
+  maintenance_timeout: 'the service is in maintenance and did not come back in time',
 };
 
 // Pre-rendered: error answers should not cost a JSON.stringify under an incident's load.
 const BODY = Object.fromEntries(
   (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [c, Buffer.from(errorBody(c, MESSAGE[c]))]),
 ) as Record<ProxyErrorCode, Buffer>;
+
+const BUILTIN_HTML = Object.fromEntries(
+  (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [c, builtinPage(STATUS[c], MESSAGE[c])]),
+) as Record<ProxyErrorCode, Buffer>;
+const HTML_TYPE = 'text/html; charset=utf-8';
 
 // Answers given before the request body was read: the connection's framing can no longer be
 // trusted (or the rest of a large body is not worth reading), so it closes after the answer.
@@ -80,13 +93,29 @@ export function messageOf(code: ProxyErrorCode): string {
   return MESSAGE[code];
 }
 
-export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, extraHeaders?: readonly string[]): void {
+/** A routed service's pages: HTML instead of the JSON body for a client that asks for HTML. */
+function htmlOf(res: ServerResponse, code: ProxyErrorCode, pages: ServicePages | undefined): Buffer | null {
+  const status = STATUS[code];
+  if (pages === undefined || (status !== 502 && status !== 503 && status !== 504)) return null;
+  if (!wantsHtml(res.req?.headers.accept)) return null;
+  if (code === 'maintenance' || code === 'maintenance_timeout') return pages.maintenance;
+  return pages.errors[status] ?? BUILTIN_HTML[code];
+}
+
+export function sendProxyError(
+  res: ServerResponse,
+  code: ProxyErrorCode,
+  extraHeaders?: readonly string[],
+  pages?: ServicePages,
+): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  const body = BODY[code];
-  const headers = ['content-type', JSON_TYPE, 'content-length', String(body.length), 'cache-control', 'no-store'];
+  const html = htmlOf(res, code, pages);
+  const body = html ?? BODY[code];
+  const type = html ? HTML_TYPE : JSON_TYPE;
+  const headers = ['content-type', type, 'content-length', String(body.length), 'cache-control', 'no-store'];
   if (extraHeaders) headers.push(...extraHeaders);
   if (CLOSES.has(code)) res.shouldKeepAlive = false;
   res.writeHead(STATUS[code], headers);

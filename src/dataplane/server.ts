@@ -4,7 +4,7 @@
 // the tunnel proxy, other upgrade requests are answered as plain requests (the Upgrade is ignored,
 // as RFC 9110 §7.8 allows), CONNECT is refused, and what Node's parser refuses is answered here.
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { settledWithin } from '../domain/async.js';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
@@ -34,16 +34,24 @@ export interface Handlers {
 }
 
 export class ProxyServer {
-  private readonly server: Server;
+  private server: Server;
+  /** Listeners replaced by a rebind: they accept nothing more; their connections live on. */
+  private readonly retired = new Set<Server>();
   private readonly ledger = new ResponseLedger();
   private closing = false;
   private drained: (() => void) | null = null;
 
   constructor(
-    opts: ServerOptions,
+    private readonly opts: ServerOptions,
     private readonly handlers: Handlers,
   ) {
-    this.server = createServer(
+    this.server = this.create();
+    this.ledger.onIdle = () => this.drained?.();
+  }
+
+  private create(): Server {
+    const opts = this.opts;
+    const server = createServer(
       {
         keepAliveTimeout: opts.keepAliveTimeout,
         headersTimeout: opts.headersTimeout,
@@ -61,16 +69,16 @@ export class ProxyServer {
     );
     // Node drops fields beyond maxHeadersCount without a word; keeping one more than the limit lets
     // admission refuse such a request (431) instead of forwarding it with fields missing.
-    this.server.maxHeadersCount = opts.maxHeaders + 1;
-    this.server.on('upgrade', this.onUpgrade);
-    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405));
-    this.server.on('clientError', this.onClientError);
+    server.maxHeadersCount = opts.maxHeaders + 1;
+    server.on('upgrade', this.onUpgrade);
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405));
+    server.on('clientError', this.onClientError);
     // An Expect other than 100-continue: Node would answer 417 behind veer's back (and a broken body
     // after it would then earn a second answer); answered here, in its turn, through the ledger.
-    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
       this.ledger.add(req.socket, req, res, this.refuseExpectation),
     );
-    this.ledger.onIdle = () => this.drained?.();
+    return server;
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -139,13 +147,22 @@ export class ProxyServer {
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return this.server.listening ? this.rebind(host, port) : listenOn(this.server, host, port);
+  }
+
+  /**
+   * Moves to a new address: the new listener accepts first, then the old one stops accepting. Its
+   * open connections (keep-alive, in flight) are left to end on their own; close() ends them.
+   */
+  async rebind(host: string, port: number): Promise<AddressInfo> {
+    const next = this.create();
+    const address = await listenOn(next, host, port);
+    const old = this.server;
+    this.server = next;
+    this.retired.add(old);
+    // net's close, not http's: http's would also close the idle keep-alive connections.
+    NetServer.prototype.close.call(old, () => this.retired.delete(old));
+    return address;
   }
 
   get inFlight(): number {
@@ -155,16 +172,28 @@ export class ProxyServer {
   /** Resolves when in-flight requests finished or `graceMs` passed; then every socket is closed. */
   async close(graceMs: number): Promise<{ drained: boolean; abandoned: number }> {
     this.closing = true;
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    this.server.closeIdleConnections();
+    const servers = [this.server, ...this.retired];
+    // A retired listener's close only ends its timers (it stopped listening already).
+    const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const s of servers) s.closeIdleConnections();
     const drained =
       this.ledger.size === 0 || (await settledWithin(new Promise<void>((r) => (this.drained = r)), graceMs));
     const abandoned = this.ledger.size;
     this.handlers.closeUpgraded();
-    this.server.closeAllConnections();
+    for (const s of servers) s.closeAllConnections();
     await closed;
     return { drained, abandoned };
   }
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
 
 function checkingInterval(opts: ServerOptions): number {

@@ -8,6 +8,7 @@ import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { RouteGroupSpec } from '../metrics/route-groups.js';
+import type { ServicePages } from './pages.js';
 import { PENDING_INTERVAL_MS, type HealthPolicy } from './health.js';
 import { stickyRuntime, type PoolRuntime, type ServiceRoute } from './table.js';
 import type { Targeting } from './targeting.js';
@@ -21,6 +22,8 @@ export interface ServiceState {
   retryOverride: boolean | null;
   /** A running rollout's targeting rules, compiled when they changed (null: none). */
   targeting: Targeting | null;
+  /** Read from the files when the service set was applied. */
+  pages: ServicePages;
 }
 
 export interface RouteEnv {
@@ -96,6 +99,7 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
       body: own.body ?? t.body,
       waitForTarget: own.waitForTarget ?? t.waitForTarget,
     },
+    pages: s.pages,
   };
 }
 

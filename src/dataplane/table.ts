@@ -1,5 +1,6 @@
 // The routing table: an immutable snapshot swapped whole. A request reads `current` once and
 // uses only that snapshot, so a concurrent weight change can never split one request's view.
+import type { ServicePages } from './pages.js';
 import type { PoolName } from '../domain/pool.js';
 import type { BasisPoints } from '../domain/weight.js';
 import { EXCLUDED, type RouteGroups } from '../metrics/route-groups.js';
@@ -46,6 +47,8 @@ export interface ServiceRoute {
    * request waits for a target when there is none it may use; ms.
    */
   readonly timeouts: { readonly header: number; readonly body: number; readonly waitForTarget: number };
+  /** Error and maintenance pages, and the maintenance bounds. */
+  readonly pages: ServicePages;
 }
 
 export interface RoutingTable {

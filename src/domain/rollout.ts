@@ -141,7 +141,11 @@ export type EventKind =
   /** A gate was asked, refused (the rollout holds) or passed. */
   | 'gate'
   /** Something the operator should know that changes no phase (e.g. too little traffic for the steps). */
-  | 'warning';
+  | 'warning'
+  /** The config file was reloaded, or refused (service "*": it concerns the whole replica). */
+  | 'reload'
+  /** A service's maintenance switch was turned on or off. */
+  | 'maintenance';
 
 export interface RolloutEvent {
   seq: number;

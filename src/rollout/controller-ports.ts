@@ -16,6 +16,7 @@ export interface ControllerDeps {
   log: Logger;
   /** The persisted inputs (shared with the routing projection). */
   records: Records;
+  /** Read at each use: a reload adds names (a removed service is followed until the restart). */
   services: readonly string[];
   metrics: MetricsSource;
   emit: Emit;

@@ -5,6 +5,7 @@
 import { KeyedQueue } from '../domain/async.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
+import type { Maintenance } from '../domain/maintenance.js';
 import { routeFor, sameRoute, type Route, type RoutedService } from '../domain/route.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
 import type { TargetingRule } from '../domain/targeting.js';
@@ -24,6 +25,7 @@ export interface RoutePlane {
     },
   ): boolean;
   drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }>;
+  maintenance: { set(name: string, m: Maintenance | null): void };
 }
 
 export interface RouteAcker {
@@ -55,7 +57,7 @@ export class RouteProjector {
   /** Targets this replica is still draining, per service. */
   private readonly draining = new Map<string, Set<string>>();
   private readonly ackQueue = new KeyedQueue();
-  private readonly byName: Map<string, RoutedService>;
+  private byName: Map<string, RoutedService>;
   private off: (() => void) | null = null;
   private readonly work = new Set<Promise<void>>();
 
@@ -65,7 +67,7 @@ export class RouteProjector {
 
   /** Applies every service's route from the records read so far, then follows their changes. */
   start(): void {
-    for (const s of this.d.services) this.project(s.name);
+    for (const name of this.byName.keys()) this.project(name);
     this.off = this.d.records.onChange((service) => this.project(service));
   }
 
@@ -79,6 +81,25 @@ export class RouteProjector {
     await Promise.allSettled([...this.work]);
   }
 
+  /**
+   * A reload changed the service set: every service is projected again, and a removed one is
+   * acknowledged as routing nothing, so a retirement never waits for this replica.
+   */
+  setServices(services: readonly RoutedService[]): void {
+    const removed = [...this.byName.keys()].filter((n) => !services.some((s) => s.name === n));
+    this.byName = new Map(services.map((s) => [s.name, s]));
+    for (const name of removed) {
+      this.routes.delete(name);
+      this.draining.delete(name);
+      this.track(this.ackQueue.run(name, () => this.d.acks.publish(name, [], [])));
+    }
+    for (const s of services) {
+      // A changed config must be applied even when the route it gives looks the same.
+      this.routes.delete(s.name);
+      this.project(s.name);
+    }
+  }
+
   route(service: string): Route | null {
     return this.routes.get(service) ?? null;
   }
@@ -88,6 +109,7 @@ export class RouteProjector {
     const s = this.byName.get(service);
     if (s === undefined) return;
     const r = this.d.records;
+    this.d.plane.maintenance.set(service, r.maintenance(service));
     const rollout = r.rollout(service)?.value ?? null;
     const next = routeFor({ service: s, manual: r.manual(service), rollout, members: r.members(service) });
     const prev = this.routes.get(service);

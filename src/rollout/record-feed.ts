@@ -8,7 +8,12 @@ import type { ChangeFeed, RecordKind, Records } from './records.js';
 /** Everything is re-read on this period too. */
 export const REREAD_MS = 1000;
 
-const KINDS: Record<string, RecordKind> = { rollout: 'rollout', manual: 'manual', members: 'members' };
+const KINDS: Record<string, RecordKind> = {
+  rollout: 'rollout',
+  manual: 'manual',
+  members: 'members',
+  maintenance: 'maintenance',
+};
 
 export interface RecordFeedDeps {
   records: Records;
@@ -22,11 +27,7 @@ export interface RecordFeedDeps {
 export class RecordFeed {
   private readonly stops: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
-  private readonly known: Set<string>;
-
-  constructor(private readonly d: RecordFeedDeps) {
-    this.known = new Set(d.services);
-  }
+  constructor(private readonly d: RecordFeedDeps) {}
 
   start(): void {
     this.stops.push(
@@ -34,7 +35,7 @@ export class RecordFeed {
         const slash = key.indexOf('/');
         const kind = KINDS[key.slice(0, slash)];
         const service = key.slice(slash + 1);
-        if (kind !== undefined && this.known.has(service)) this.quietly(this.d.records.read(service, [kind]));
+        if (kind !== undefined && this.d.services.includes(service)) this.quietly(this.d.records.read(service, [kind]));
       }),
       this.d.feed.onReconnect(() => this.quietly(this.d.beforeReread().then(() => this.rereadAll()))),
     );
@@ -49,7 +50,7 @@ export class RecordFeed {
   }
 
   async rereadAll(): Promise<void> {
-    for (const service of this.known) await this.d.records.read(service);
+    for (const service of [...this.d.services]) await this.d.records.read(service);
   }
 
   private quietly(p: Promise<void>): void {

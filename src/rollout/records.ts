@@ -1,5 +1,5 @@
 // The persisted inputs of routing and rollouts, per service: the latest rollout, the operator's
-// manual weight and the Docker membership. Read from the store, cached, compared by content (a
+// manual weight, the maintenance switch and the Docker membership. Read from the store, cached, compared by content (a
 // store that restarted empty restarts its version numbers too) and announced to listeners when
 // they change. Writes are compare-and-set; the leader's writes also carry its fencing token.
 //
@@ -9,6 +9,7 @@
 import { errorMessage } from '../domain/errors.js';
 import type { History } from '../domain/history.js';
 import type { Logger } from '../domain/log.js';
+import type { Maintenance } from '../domain/maintenance.js';
 import { isTerminal, type RolloutState } from '../domain/rollout.js';
 import type { ManualWeight, Member } from '../domain/route.js';
 import type { PutResult, StateStore, Versioned } from '../store/port.js';
@@ -17,18 +18,20 @@ export const rolloutKey = (service: string): string => `rollout/${service}`;
 export const manualKey = (service: string): string => `manual/${service}`;
 export const membersKey = (service: string): string => `members/${service}`;
 export const historyKey = (service: string): string => `history/${service}`;
+export const maintenanceKey = (service: string): string => `maintenance/${service}`;
 /** Written by veer before routing became a projection; read once to carry an operator's weight over. */
 const legacyRoutingKey = (service: string): string => `routing/${service}`;
 
-export type RecordKind = 'rollout' | 'manual' | 'members' | 'history';
+export type RecordKind = 'rollout' | 'manual' | 'members' | 'history' | 'maintenance';
 const KEY_OF: Record<RecordKind, (service: string) => string> = {
   rollout: rolloutKey,
   manual: manualKey,
   members: membersKey,
   history: historyKey,
+  maintenance: maintenanceKey,
 };
 /** What routing reads, re-read on every pass; the history is read when asked for (it is larger and rarely needed). */
-const ROUTING_KINDS: readonly RecordKind[] = ['rollout', 'manual', 'members'];
+const ROUTING_KINDS: readonly RecordKind[] = ['rollout', 'manual', 'members', 'maintenance'];
 
 /** A store that tells when a key changed (the Redis adapter; a single process needs none). */
 export interface ChangeFeed {
@@ -84,6 +87,10 @@ export class Records {
 
   members(service: string): Member[] | null {
     return this.entry<Member[]>(membersKey(service))?.value ?? null;
+  }
+
+  maintenance(service: string): Maintenance | null {
+    return this.entry<Maintenance>(maintenanceKey(service))?.value ?? null;
   }
 
   history(service: string): Versioned<History> | null {

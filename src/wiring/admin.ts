@@ -10,10 +10,12 @@ import { gauges } from '../gauges.js';
 import { renderPrometheus } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { RolloutController } from '../rollout/controller.js';
+import { MaintenanceSwitch } from '../rollout/maintenance.js';
 import { ServiceDesk, type MembershipView } from '../rollout/desk.js';
 import type { EventLog } from '../rollout/events.js';
 import type { Records } from '../rollout/records.js';
-import { SelfAddresses } from '../self-address.js';
+import type { Reloader, ReloadTrigger } from '../reload/reloader.js';
+import type { SelfAddresses } from '../self-address.js';
 import type { RedisStore } from '../store/redis.js';
 import { VERSION } from '../version.js';
 import type { Base, RunningVeer } from './base.js';
@@ -30,18 +32,31 @@ export interface Running {
   docker: DockerStack | null;
   emit: Emit;
   /** The recorded Docker membership (status and metrics say which targets are stale). */
-  records: Pick<Records, 'members'>;
+  records: Pick<Records, 'members' | 'maintenance' | 'versionOf' | 'write'>;
+  /** veer's own listeners (a reload that moves the data plane's says so). */
+  selfAddresses: SelfAddresses;
+  /** The admin token now (a reload changes it). */
+  token: () => string;
+  reloader: Reloader;
 }
 
 const staleFrom = (records: Pick<Records, 'members'>): MembershipView => ({
   staleTargets: (s) => new Set((records.members(s) ?? []).filter((m) => m.stale === true).map((m) => m.address)),
 });
 
+const maintenanceSwitch = (b: Base, r: Running): MaintenanceSwitch =>
+  new MaintenanceSwitch({
+    records: r.records,
+    now: () => b.clock.now(),
+    known: (s) => r.plane.serviceConfig(s) !== undefined,
+    emit: r.emit,
+  });
+
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log, self } = b;
   let listening = false;
-  const selfAddresses = new SelfAddresses(config);
+  const selfAddresses = r.selfAddresses;
   const membership = staleFrom(r.records);
   const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit, membership);
   const storeState = (): 'ok' | 'degraded' => (r.store === null || r.store.status() === 'up' ? 'ok' : 'degraded');
@@ -64,7 +79,9 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
         },
       prune: pruner(b, r.docker),
       isSelf: selfAddresses.isSelf,
-      token: config.admin.token,
+      token: r.token,
+      reload: () => r.reloader.reload('api'),
+      maintenance: maintenanceSwitch(b, r),
       version: VERSION,
     },
     { logger: log },
@@ -91,5 +108,6 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     admin: `${admin.address}:${admin.port}`,
     services: r.plane.serviceNames(),
   });
-  return { data, admin, plane: r.plane, close: () => b.closers.closeAll(log) };
+  const reload = (trigger: ReloadTrigger) => r.reloader.reload(trigger);
+  return { data, admin, plane: r.plane, reload, close: () => b.closers.closeAll(log) };
 }

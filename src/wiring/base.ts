@@ -1,6 +1,9 @@
 // What every subsystem builder gets: the config, the injected clock and logger, this replica's id,
 // and the list of closers it registers its own shutdown in.
 import type { AddressInfo } from 'node:net';
+import type { ReloadReport } from '../api/ports.js';
+import type { Result, VeerError } from '../domain/errors.js';
+import type { ReloadTrigger } from '../reload/reloader.js';
 import type { Config } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { Clock } from '../domain/clock.js';
@@ -19,6 +22,8 @@ export interface RunningVeer {
   readonly data: AddressInfo;
   readonly admin: AddressInfo;
   readonly plane: DataPlane;
+  /** Re-reads the config file and applies it without closing a connection (invalid: nothing changes). */
+  reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, VeerError>>;
   /** Graceful: stop accepting, let in-flight requests finish (bounded), release everything. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 // Rollout events: the log the API streams, webhooks, and (several replicas) the relay between them.
+import type { WebhookConfig } from '../config/schema.js';
 import { EventRelay } from '../rollout/event-relay.js';
 import { EventLog } from '../rollout/events.js';
 import { WebhookNotifier } from '../rollout/webhooks.js';
@@ -11,17 +12,24 @@ export type { Emit };
 /** The event log, its webhooks and (several replicas) its relay between replicas. */
 export async function buildEvents(b: Base, redis: RedisStore | null) {
   const events = new EventLog({ clock: b.clock, log: b.log });
-  const notifier = new WebhookNotifier(b.config.notifications.webhooks, { clock: b.clock, log: b.log });
+  const open = (hooks: readonly WebhookConfig[]) => new WebhookNotifier([...hooks], { clock: b.clock, log: b.log });
+  let notifier = open(b.config.notifications.webhooks);
   b.closers.add('webhooks', () => notifier.close());
   // Webhooks go out from the replica that emitted the event, not from every replica it reached.
   events.subscribe(null, (e) => {
     if (e.origin === undefined || e.origin === b.self) notifier.notify(e);
   });
+  /** A reload: new events go to the new hooks; the old notifier delivers what it queued (bounded). */
+  const setWebhooks = (hooks: readonly WebhookConfig[]): Promise<void> => {
+    const old = notifier;
+    notifier = open(hooks);
+    return old.close();
+  };
   if (redis) {
     const relay = new EventRelay(redis.raw(), b.config.state.prefix, b.self, events, b.log);
     await relay.start();
     b.closers.add('event relay', () => relay.stop());
   }
   const emit: Emit = (e) => void events.append({ ...e, origin: b.self });
-  return { events, emit };
+  return { events, emit, setWebhooks };
 }

@@ -1,5 +1,6 @@
 // The rollout controller, wired to the records, the metrics it judges and the Docker fleet.
 import { randomUUID } from 'node:crypto';
+import type { ServiceConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import { MergedMetricsSource } from '../metrics/merged-source.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
@@ -21,10 +22,10 @@ export interface ControllerParts {
   docker: DockerStack | null;
 }
 
-export function buildController(b: Base, p: ControllerParts): RolloutController {
+export function buildController(b: Base, p: ControllerParts) {
   const { config } = b;
-  const policies = new Map(config.services.map((s) => [s.name, s.rollout]));
-  const hashes = new Map(config.services.map((s) => [s.name, configHash(s)]));
+  let policies = new Map(config.services.map((s) => [s.name, s.rollout]));
+  let hashes = new Map(config.services.map((s) => [s.name, configHash(s)]));
   const prefix = config.state.prefix;
   const controller = new RolloutController({
     clock: b.clock,
@@ -50,5 +51,11 @@ export function buildController(b: Base, p: ControllerParts): RolloutController 
     gates: new HttpGateCaller({ replica: b.self }),
   });
   b.closers.add('rollouts', () => controller.stop());
-  return controller;
+  /** A reload: next rollouts use the new policies; a rollout running keeps the policy it started with. */
+  const setServices = (services: readonly ServiceConfig[]): void => {
+    policies = new Map(services.map((s) => [s.name, s.rollout]));
+    hashes = new Map(services.map((s) => [s.name, configHash(s)]));
+    for (const s of services) if (!p.routing.names.includes(s.name)) p.routing.names.push(s.name);
+  };
+  return { controller, setServices };
 }

@@ -18,7 +18,8 @@ export async function buildRouting(
   plane: DataPlane,
   live: () => Promise<string[]>,
 ) {
-  const names = b.config.services.map((s) => s.name);
+  // Grows on a reload (wiring/rollouts.ts): the controller and the record feed read it at each use.
+  const names: string[] = b.config.services.map((s) => s.name);
   const records = new Records({ store, log: b.log, ...(redis ? { fenced: redis } : {}) });
   await records.load(names);
   // Acknowledgements matter only between replicas; a single veer keeps its own in memory, so a state

@@ -356,8 +356,10 @@ describe('usage', () => {
   it('prints help listing only the registered commands', async () => {
     const r = await veer(['--help']);
     expect(r.code).toBe(0);
-    const commands =
-      'start validate status shift rollout promote abort pause resume history undo retry prune simulate'.split(' ');
+    const commands = [
+      ...'start validate status shift rollout promote abort pause resume'.split(' '),
+      ...'history undo retry prune reload maintenance simulate'.split(' '),
+    ];
     for (const c of commands) expect(r.stdout).toContain(`veer ${c}`);
     expect(r.stdout).not.toMatch(new RegExp(`veer (?!${commands.join('|')})[a-z]+ `));
   });

@@ -1,5 +1,6 @@
 // `veer start [-c file]`: load the config, run the proxy until SIGTERM/SIGINT, then shut down
 // gracefully. A second signal means "now": an operator who presses Ctrl-C twice is not kept waiting.
+// SIGHUP re-reads the file (what `veer reload` asks through the admin API).
 import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
@@ -18,9 +19,9 @@ export const startCommand: Command = {
     const { config, path } = loaded;
     const { formatProblems } = await import('../../config/problems.js');
     const { startVeer } = await import('../../main.js');
-    let running: { close(): Promise<void> };
+    let running: Stoppable;
     try {
-      running = await startVeer(config);
+      running = await startVeer(config, { configPath: path });
     } catch (e) {
       if (e instanceof ConfigError) {
         io.err(formatProblems(e, path));
@@ -33,7 +34,14 @@ export const startCommand: Command = {
   },
 };
 
-function untilSignal(running: { close(): Promise<void> }, io: CliIO): Promise<ExitCode> {
+interface Stoppable {
+  close(): Promise<void>;
+  reload(trigger: 'signal'): Promise<{ ok: boolean }>;
+}
+
+function untilSignal(running: Stoppable, io: CliIO): Promise<ExitCode> {
+  // The reloader logs what it applied or why it refused; a failure here is not a reason to stop.
+  process.on('SIGHUP', () => void running.reload('signal').catch(() => undefined));
   return new Promise((resolve) => {
     let closing = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -66,6 +66,8 @@ const CODES: Record<ProxyErrorCode, number> = {
   upstream_unreachable: 502,
   upstream_timeout: 504,
   loop_detected: 508,
+  maintenance: 503,
+  maintenance_timeout: 503,
 };
 
 describe('httpStatusOf', () => {

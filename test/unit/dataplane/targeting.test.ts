@@ -180,6 +180,7 @@ describe('choosePoolFor with targeting', () => {
       retryCanaryOnStable: false,
       maxRequestBody: Infinity,
       timeouts: { header: 30_000, body: 60_000, waitForTarget: 0 },
+      pages: { errors: {}, maintenance: Buffer.from(''), retryAfterS: 30, holdTimeoutMs: 30_000, maxHeld: 1000 },
     };
   }
   const rules: TargetingRule[] = [{ header: { name: 'x-internal-user', value: '1' } }];

@@ -1,0 +1,32 @@
+// Which services are in maintenance on this replica (from the store's records, through the
+// projection), and the requests held for them. Switching off, or from `hold` to `page`, releases the
+// held requests in the order they came.
+import type { Maintenance, MaintenanceMode } from '../domain/maintenance.js';
+import { HeldRequests } from './hold.js';
+
+/** A switch that is on, as the ingress applies it (retryAfterS null: the service's own). */
+export interface MaintenanceNow {
+  mode: MaintenanceMode;
+  retryAfterS: number | null;
+}
+
+const seconds = (ms: number | null): number | null => (ms === null ? null : Math.max(1, Math.ceil(ms / 1000)));
+
+export class MaintenanceGate {
+  private readonly on = new Map<string, MaintenanceNow>();
+  readonly holds = new HeldRequests();
+
+  set(service: string, m: Maintenance | null): void {
+    const now = m?.on === true ? { mode: m.mode, retryAfterS: seconds(m.retryAfterMs) } : null;
+    if (now === null) this.on.delete(service);
+    else this.on.set(service, now);
+    if (now?.mode !== 'hold') this.holds.release(service);
+  }
+
+  readonly now = (service: string): MaintenanceNow | null => this.on.get(service) ?? null;
+
+  /** Requests held by mode `hold` now. */
+  get held(): number {
+    return this.holds.size;
+  }
+}

@@ -1,0 +1,70 @@
+// The HTML pages veer answers with by itself: a service's configured error and maintenance pages,
+// read when the service set is applied (start, reload), and built-in ones otherwise. HTML goes only
+// to a client that asks for it (a browser's Accept); API clients keep the JSON body.
+import { readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type { ServiceConfig } from '../config/schema.js';
+import { errorMessage } from '../domain/errors.js';
+import type { Logger } from '../domain/log.js';
+
+export type PageStatus = 502 | 503 | 504;
+
+export interface ServicePages {
+  errors: Partial<Record<PageStatus, Buffer>>;
+  maintenance: Buffer;
+  /** Seconds, for Retry-After. */
+  retryAfterS: number;
+  holdTimeoutMs: number;
+  maxHeld: number;
+}
+
+const escape = (s: string): string =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+
+export function builtinPage(status: number, message: string): Buffer {
+  const title = `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+  return Buffer.from(
+    `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escape(title)}</title></head>` +
+      `<body><h1>${escape(title)}</h1><p>${escape(message)}</p></body></html>\n`,
+  );
+}
+
+const MAINTENANCE_PAGE = builtinPage(503, 'This service is down for maintenance. Please try again shortly.');
+
+/** A file that cannot be read (it was checked when the config was loaded) falls back to the built-in page. */
+function read(path: string | undefined, what: string, log: Logger): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    log.log('warn', `cannot read ${what}; the built-in page is used`, { path, error: errorMessage(e) });
+    return undefined;
+  }
+}
+
+export function readPages(c: ServiceConfig, log: Logger): ServicePages {
+  const errors: Partial<Record<PageStatus, Buffer>> = {};
+  for (const status of [502, 503, 504] as const) {
+    const page = read(c.errorPages[status], `services[${c.name}].errorPages.${status}`, log);
+    if (page !== undefined) errors[status] = page;
+  }
+  const m = c.maintenance;
+  return {
+    errors,
+    maintenance: read(m.page, `services[${c.name}].maintenance.page`, log) ?? MAINTENANCE_PAGE,
+    retryAfterS: Math.max(1, Math.ceil(m.retryAfter / 1000)),
+    holdTimeoutMs: m.holdTimeout,
+    maxHeld: m.maxHeld,
+  };
+}
+
+/** An explicit `text/html` (not `*\/*`, which curl and API clients send) that is not refused with q=0. */
+export function wantsHtml(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) => {
+    const [type, ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    if (type !== 'text/html') return false;
+    const q = params.find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}

@@ -1,0 +1,71 @@
+// Reload: the parts a new config file reaches, and its triggers (SIGHUP is the CLI's, in
+// cli/commands/start.ts; `POST /v1/reload` the admin API's; the file watcher's is here).
+import type { Config } from '../config/schema.js';
+import { inspectConfigFile } from '../config/load.js';
+import type { DataPlane } from '../dataplane/dataplane.js';
+import { ConfigError, err } from '../domain/errors.js';
+import type { RolloutController } from '../rollout/controller.js';
+import type { Records } from '../rollout/records.js';
+import { routedService } from '../rollout/routed-service.js';
+import type { RouteProjector } from '../rollout/projection.js';
+import { Reloader, type ReloadParts } from '../reload/reloader.js';
+import { watchConfigFile } from '../reload/watch.js';
+import type { SelfAddresses } from '../self-address.js';
+import type { Base } from './base.js';
+import type { Emit } from './events.js';
+
+export interface ReloadWiring {
+  /** The file `veer start` read; without one, every reload is refused. */
+  path: string | undefined;
+  plane: DataPlane;
+  records: Records;
+  projector: RouteProjector;
+  controller: RolloutController;
+  setPolicies(services: Config['services']): void;
+  setWebhooks: ReloadParts['setWebhooks'];
+  setToken(token: string): void;
+  emit: Emit;
+  selfAddresses: SelfAddresses;
+  reloadTls?: (config: Config) => Promise<void>;
+}
+
+export function buildReload(b: Base, w: ReloadWiring): Reloader {
+  const { path } = w;
+  const reloader = new Reloader({
+    config: b.config,
+    log: b.log,
+    emit: (e) => w.emit(e),
+    parts: {
+      load: async () =>
+        path === undefined
+          ? err(new ConfigError('veer was started without a config file: there is nothing to reload'))
+          : (await inspectConfigFile(path)).result,
+      prepare: (added) => w.records.load(added),
+      abort: async (service) => {
+        if (w.controller.active(service) === null) return;
+        const reason = 'the service was removed from the config';
+        const r = await w.controller.act(service, 'abort', { full: false, reason });
+        if (!r.ok) b.log.log('warn', 'abort of a removed service failed', { service, error: r.error.message });
+      },
+      apply: (services) => {
+        // One synchronous step: no request sees the data plane and the projection disagree.
+        w.plane.configure(services);
+        w.projector.setServices(services.map(routedService));
+        w.setPolicies(services);
+      },
+      rebind: async (listen) => {
+        const bound = await w.plane.listen(listen);
+        w.selfAddresses.moved('data-plane', bound);
+        return bound;
+      },
+      setToken: w.setToken,
+      setWebhooks: w.setWebhooks,
+      ...(w.reloadTls ? { reloadTls: w.reloadTls } : {}),
+    },
+  });
+  if (path !== undefined && b.config.reload.watch) {
+    const watch = watchConfigFile(path, b.config.reload.debounce, () => void reloader.reload('watch'), b.log);
+    b.closers.add('config watch', async () => watch.close());
+  }
+  return reloader;
+}

@@ -1,0 +1,75 @@
+// `veer start -c <file>` as a child process, with its config file in a temporary directory that a
+// test rewrites (then SIGHUP, `veer reload` or the file watcher). Ports are picked free up front, so
+// the test knows its addresses before veer listens. Cleanup (child by pid, directory) is registered.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort, spawnTracked, stopChild, waitFor } from './process.js';
+import { http, type Harness } from './veer.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface VeerChild {
+  child: ChildProcess;
+  /** The config file. */
+  file: string;
+  dataPort: number;
+  adminPort: number;
+  dataUrl: string;
+  adminUrl: string;
+  /** The last 8 kB of its stdout and stderr. */
+  output(): string;
+  /** Writes the config file (the same admin address unless `config.admin` says otherwise). */
+  write(config: Record<string, unknown>): Promise<void>;
+}
+
+/** `config`: everything but `listen` and `admin.listen`, which are filled in (loopback, free ports). */
+export async function startVeerChild(h: Harness, config: Record<string, unknown>): Promise<VeerChild> {
+  const dir = await mkdtemp(join(tmpdir(), 'veer-child-'));
+  h.defer(() => rm(dir, { recursive: true, force: true }));
+  const [dataPort, adminPort] = [await freePort(), await freePort()];
+  const file = join(dir, 'veer.yaml');
+  const write = (c: Record<string, unknown>): Promise<void> =>
+    writeFile(
+      file,
+      stringify({
+        listen: `127.0.0.1:${dataPort}`,
+        state: { store: 'memory' },
+        ...c,
+        admin: { listen: `127.0.0.1:${adminPort}`, ...(c.admin as object | undefined) },
+      }),
+    );
+  await write(config);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', file], {
+    cwd: ROOT,
+    env,
+  });
+  let out = '';
+  const keep = (c: Buffer): void => {
+    out = (out + c.toString()).slice(-8_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  h.defer(() => stopChild(child));
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const token = (config.admin as { token?: string } | undefined)?.token;
+  const headers = token ? { authorization: `Bearer ${token}` } : undefined;
+  await waitFor(
+    async () => (await http(`${adminUrl}/readyz`, { timeoutMs: 1_000, headers }).catch(() => null))?.status === 200,
+    `veer to be ready (output: ${out})`,
+    20_000,
+  );
+  return {
+    child,
+    file,
+    dataPort,
+    adminPort,
+    dataUrl: `http://127.0.0.1:${dataPort}`,
+    adminUrl,
+    output: () => out,
+    write,
+  };
+}

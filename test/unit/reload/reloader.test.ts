@@ -1,0 +1,76 @@
+// The reloader's order and refusals, with parts that record what they were asked to do.
+import { describe, expect, it } from 'vitest';
+import { parseConfigObject } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
+import { ConfigError, err, ok, type Result } from '../../../src/domain/errors.js';
+import { silentLogger } from '../../../src/domain/log.js';
+import { Reloader, type ReloadParts } from '../../../src/reload/reloader.js';
+
+const config = (obj: Record<string, unknown>): Config => {
+  const r = parseConfigObject({ state: { store: 'memory' }, ...obj }, {}, { localAddresses: new Set() });
+  if (!r.ok) throw r.error;
+  return r.value;
+};
+const svc = (name: string) => ({ name, match: { hosts: [`${name}.test`] }, stable: { targets: ['127.0.0.1:1'] } });
+
+function setup(first: Config, files: Array<Result<Config, ConfigError>>, rebindFails = false) {
+  const calls: string[] = [];
+  const events: string[] = [];
+  const parts: ReloadParts = {
+    load: async () => files.shift() ?? err(new ConfigError('no file')),
+    prepare: async (added) => void calls.push(`prepare ${added.join(',')}`),
+    abort: async (s) => void calls.push(`abort ${s}`),
+    apply: (services) => void calls.push(`apply ${services.map((s) => s.name).join(',')}`),
+    rebind: async (l) => {
+      calls.push(`rebind ${l.port}`);
+      if (rebindFails) throw new Error('EADDRINUSE');
+      return { address: l.host, port: l.port };
+    },
+    setToken: (t) => void calls.push(`token ${t}`),
+    setWebhooks: async () => void calls.push('webhooks'),
+    reloadTls: async () => void calls.push('tls'),
+  };
+  const reloader = new Reloader({ config: first, parts, log: silentLogger, emit: (e) => void events.push(e.message) });
+  return { reloader, calls, events };
+}
+
+describe('Reloader', () => {
+  it('applies in order: prepare the added, abort the removed, swap, token, webhooks, TLS', async () => {
+    const notifications = { webhooks: [{ url: 'http://127.0.0.1:1/hook' }] };
+    const next = config({ admin: { token: 't2' }, notifications, services: [svc('a'), svc('c')] });
+    const { reloader, calls, events } = setup(config({ services: [svc('a'), svc('b')] }), [ok(next)]);
+    const r = await reloader.reload('api');
+    expect(r.ok && r.value).toMatchObject({ added: ['c'], removed: ['b'], token: true });
+    expect(calls).toEqual(['prepare c', 'abort b', 'apply a,c', 'token t2', 'webhooks', 'tls']);
+    expect(events).toEqual(['config reloaded (api)']);
+    expect(reloader.config()).toEqual(next);
+  });
+
+  it('an invalid file changes nothing and is announced', async () => {
+    const first = config({ services: [svc('a')] });
+    const bad = new ConfigError('invalid configuration: services[0].weight: too big');
+    const { reloader, calls, events } = setup(first, [err(bad)]);
+    const r = await reloader.reload('signal');
+    expect(r.ok).toBe(false);
+    expect(calls).toEqual([]);
+    expect(events[0]).toContain('config reload refused (signal)');
+    expect(reloader.config()).toBe(first);
+  });
+
+  it('a listener that cannot bind refuses the whole reload, naming listen', async () => {
+    const first = config({ services: [svc('a')] });
+    const next = config({ listen: '127.0.0.1:7001', services: [svc('b')] });
+    const { reloader, calls } = setup(first, [ok(next)], true);
+    const r = await reloader.reload('watch');
+    expect(!r.ok && r.error.problems[0]?.path).toBe('listen');
+    expect(calls).toEqual(['rebind 7001']);
+    expect(reloader.config()).toBe(first);
+  });
+
+  it('runs one reload at a time, in the order asked', async () => {
+    const a = config({ services: [svc('a')] });
+    const { reloader, calls } = setup(a, [ok(config({ services: [svc('x')] })), ok(config({ services: [svc('y')] }))]);
+    await Promise.all([reloader.reload('api'), reloader.reload('signal')]);
+    expect(calls.filter((c) => c.startsWith('apply'))).toEqual(['apply x', 'apply y']);
+  });
+});
