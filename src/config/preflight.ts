@@ -1,6 +1,6 @@
 // Every static check `veer start` makes before it binds anything, as one pure-ish function (it reads
-// TLS files named by Docker endpoints and this machine's interface list, and never touches the
-// network). The loader runs it on the raw tree, so `veer validate` and `veer start` report exactly
+// TLS files named by Docker endpoints and by the `tls` section, and this machine's interface list, and
+// never touches the network). The loader runs it on the raw tree, so `veer validate` and `veer start` report exactly
 // the same problems, all at once, together with the schema's.
 import { dockerOptions } from '../docker/endpoint.js';
 import { isVeerError, type Problem } from '../domain/errors.js';
@@ -9,6 +9,7 @@ import { checkAdminExposure } from './admin-exposure.js';
 import { configParts, type ConfigParts } from './config-tree.js';
 import { crossChecks } from './cross-checks.js';
 import { routeWarnings } from './route-reach.js';
+import { checkTlsFiles } from './tls-check.js';
 
 export interface Preflight {
   /** `veer start` refuses to run with any of these. */
@@ -70,13 +71,15 @@ export function dedupe(problems: readonly Problem[]): Problem[] {
 export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): Preflight {
   const parts = configParts(tree ?? {});
   const docker = dockerEndpoints(parts);
+  const tls = checkTlsFiles(tree, Date.now());
   return {
     problems: dedupe([
       ...crossChecks(parts, localAddresses),
       ...adminExposure(parts),
       ...redisUrl(parts),
       ...docker.problems,
+      ...tls.problems,
     ]),
-    warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings]),
+    warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings, ...tls.warnings]),
   };
 }

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { settledWithin } from '../domain/async.js';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 import { ResponseLedger } from './ledger.js';
+import { listenOn } from './listen-on.js';
 import { answerRaw } from './responses.js';
 
 export interface ServerOptions {
@@ -139,13 +140,12 @@ export class ProxyServer {
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, host, port);
+  }
+
+  /** An HTTP/1.1 connection accepted elsewhere (the TLS listener, after its handshake): served like ours. */
+  accept(socket: Socket): void {
+    this.server.emit('connection', socket);
   }
 
   get inFlight(): number {

@@ -18,6 +18,8 @@ export interface Base {
 export interface RunningVeer {
   readonly data: AddressInfo;
   readonly admin: AddressInfo;
+  /** The HTTPS listener (`tls.listen`), or null without a `tls` section. */
+  readonly tls: AddressInfo | null;
   readonly plane: DataPlane;
   /** Graceful: stop accepting, let in-flight requests finish (bounded), release everything. */
   close(): Promise<void>;
