@@ -3,7 +3,7 @@
 // `:authority` stands for Host, split Cookie fields are joined for the HTTP/1.1 upstream (RFC 9113
 // §8.2.3), and a body without Content-Length is marked chunked so the ingress forwards it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 
 const COLON = 58;
@@ -55,6 +55,13 @@ export function h2Entry(
       return;
     }
     asHttp1Request(req);
+    // Node's compat response says "finished" on every stream close, a client's reset included; the
+    // exchange tells a client that left by `writableFinished` (then it stops the upstream request).
+    const stream = req.stream;
+    Object.defineProperty(res, 'writableFinished', {
+      get: () => res.writableEnded && stream.rstCode === constants.NGHTTP2_NO_ERROR,
+      configurable: true,
+    });
     handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
   };
 }

@@ -87,6 +87,11 @@ export class TlsFront {
     this.watch.poll();
   }
 
+  /** HTTP/2 connections open now. */
+  get http2Sessions(): number {
+    return this.listener.sessionCount;
+  }
+
   async close(graceMs: number): Promise<void> {
     this.watch.stop();
     await this.listener.close(graceMs);

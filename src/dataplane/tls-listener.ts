@@ -39,6 +39,8 @@ export class TlsListener {
   private readonly h2: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private sessionsGone: (() => void) | null = null;
+  /** The TLS socket being handed to the HTTP/2 server (its 'session' event fires within the hand-over). */
+  private handing: TLSSocket | null = null;
 
   constructor(
     private readonly book: CertificateBook,
@@ -65,7 +67,12 @@ export class TlsListener {
         },
         handshakeTimeout: opts.handshakeTimeout,
       },
-      (socket) => (socket.alpnProtocol === 'h2' ? this.h2.emit('connection', socket) : edge.http1(socket)),
+      (socket) => {
+        if (socket.alpnProtocol !== 'h2') return edge.http1(socket);
+        this.handing = socket;
+        this.h2.emit('connection', socket);
+        this.handing = null;
+      },
     );
     // A failed handshake (unknown name, TLS 1.0, garbage) concerns that client only.
     this.server.on('tlsClientError', (_err, socket) => socket.destroy());
@@ -83,22 +90,30 @@ export class TlsListener {
 
   private readonly onSession = (session: ServerHttp2Session): void => {
     this.sessions.add(session);
+    const socket = this.handing;
     session.once('close', () => {
+      // The TLS socket goes with its session, whoever ended it (a flood's destroy, the idle timeout).
+      socket?.destroy();
       this.sessions.delete(session);
       if (this.sessions.size === 0) this.sessionsGone?.();
     });
     session.on('error', () => session.destroy());
     session.setTimeout(this.opts.keepAliveTimeout, () => session.close());
     const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, this.clock.now());
+    let closing = false;
     session.on('stream', (stream: ServerHttp2Stream) =>
       stream.once('close', () => {
-        if (stream.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+        if (closing || stream.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
         if (guard.allow(this.clock.now())) return;
+        closing = true;
         this.log.log('warn', 'HTTP/2 client reset streams too fast: connection closed', {
           peer: session.socket?.remoteAddress,
         });
-        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
+        // Not from inside nghttp2's stream-close callback: a GOAWAY or destroy there is not acted on.
+        setImmediate(() => {
+          session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+          session.destroy();
+        });
       }),
     );
   };
