@@ -68,6 +68,27 @@ describe('HTTP/2 over ALPN', () => {
     expect(seen?.headers.cookie).toBe('a=1; b=2');
   });
 
+  it('splits, keeps sticky clients and counts pools over h2 exactly as over HTTP/1.1', async () => {
+    const [stable, canary] = [await h.upstream('stable'), await h.upstream('canary')];
+    const web = service('web', [stable.address], [canary.address], { weight: 50, sticky: { cookie: 'veer-web' } });
+    const v = await h.veer({ services: [web], tls: { certificates: [pair] } });
+    const port = v.tlsPort as number;
+    const first = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => http2({ port, name: 'a.test', ca: ca.caPem, path: `/s${i}` })),
+    );
+    expect(new Set(first.map((r) => r.text))).toEqual(new Set(['stable', 'canary']));
+    const minted = first[0] as (typeof first)[number];
+    const cookie = String(minted.headers['set-cookie']).split(';')[0] as string;
+    expect(String(minted.headers['set-cookie'])).toMatch(/; Secure$/);
+    for (let i = 0; i < 5; i++)
+      expect((await http2({ port, name: 'a.test', ca: ca.caPem, headers: { cookie } })).text).toBe(minted.text);
+    const metrics = await (await fetch(`${v.adminUrl}/metrics`)).text();
+    const count = (pool: string): number =>
+      Number(new RegExp(`veer_requests_total\\{service="web",pool="${pool}"\\} (\\d+)`).exec(metrics)?.[1] ?? NaN);
+    expect(count('stable') + count('canary')).toBe(35);
+    expect([count('stable'), count('canary')]).toEqual([stable.hits, canary.hits]);
+  });
+
   it('answers curl over --http2 and --http1.1', async () => {
     const { port } = await veerWith({ hsts: 'max-age=60' });
     const base = ['--resolve', `a.test:${port}:127.0.0.1`, `https://a.test:${port}/c`];
