@@ -20,7 +20,7 @@ export function nginxVersion(bin) {
   return (r.stderr || r.stdout).trim().replace(/^nginx version:\s*/, '') || 'nginx (unknown version)';
 }
 
-function nginxConf(dir, port, upstreamA, upstreamB) {
+function nginxConf(dir, port, upstreamA, upstreamB, tls) {
   const p = (name) => path.join(dir, name);
   return `worker_processes 1;
 daemon off;
@@ -46,7 +46,7 @@ http {
     keepalive_timeout 5s;
   }
   server {
-    listen ${HOST}:${port};
+    listen ${HOST}:${port};${tls ? tlsListen(tls) : ''}
     location / {
       proxy_pass http://bench;
       proxy_http_version 1.1;
@@ -57,15 +57,27 @@ http {
 `;
 }
 
-/** Start nginx pinned to `cpu`; resolves with { port, stop() }. */
-export async function startNginx(bin, { upstreamA, upstreamB, cpu }) {
+/** The same server on a TLS port too (h2 by ALPN, TLS 1.2+), as veer is configured in bench/tls.bench.mjs. */
+function tlsListen({ port, cert, key }) {
+  return `
+    listen ${HOST}:${port} ssl http2;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    ssl_protocols TLSv1.2 TLSv1.3;`;
+}
+
+/**
+ * Start nginx pinned to `cpu`; resolves with { port, stop() }. `tls: { port, cert, key }` adds an
+ * HTTPS listener (bench/tls.bench.mjs).
+ */
+export async function startNginx(bin, { upstreamA, upstreamB, cpu, tls }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'veer-bench-nginx-'));
   // Workers drop to an unprivileged user when we are root; they must be able to enter the prefix.
   chmodSync(dir, 0o755);
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxConf(dir, port, upstreamA, upstreamB));
+  writeFileSync(conf, nginxConf(dir, port, upstreamA, upstreamB, tls));
   const child = startChild('nginx', bin, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { cpu });
   const ready = await pollUntil(port, '/', (s) => s === 200, {
     attempts: 100,

@@ -189,3 +189,18 @@ export function installExitHandlers() {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a bench's main() and exits: 0 when done, 1 (children killed) when it failed, 130 when interrupted. */
+export function runBench(main) {
+  main().then(
+    () => {
+      if (!wasInterrupted()) process.exit(0);
+    },
+    (err) => {
+      if (wasInterrupted()) return; // the signal handler is already stopping everything and exits 130
+      console.error(`bench failed: ${err?.stack ?? err}`);
+      killAllNow();
+      process.exit(1);
+    },
+  );
+}

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installExitHandlers, killAllNow, stopChild, tasksetPath, wasInterrupted } from './procs.mjs';
+import { installExitHandlers, runBench, stopChild, tasksetPath, wasInterrupted } from './procs.mjs';
 import { findNginx, nginxVersion } from './nginx.mjs';
 import { TARGETS, measure, startUpstream } from './targets.mjs';
 import { newestProfile, formatTopSelf } from './profile.mjs';
@@ -136,14 +136,4 @@ async function main() {
   console.log('\nwrote bench/RESULTS.md');
 }
 
-main().then(
-  () => {
-    if (!wasInterrupted()) process.exit(0);
-  },
-  (err) => {
-    if (wasInterrupted()) return; // the signal handler is already stopping everything and exits 130
-    console.error(`bench failed: ${err?.stack ?? err}`);
-    killAllNow();
-    process.exit(1);
-  },
-);
+runBench(main);

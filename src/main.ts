@@ -96,8 +96,15 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
     ...{ plane, records, projector: routing.projector, controller, setPolicies: setServices, setWebhooks, emit },
     selfAddresses,
     setToken: (t) => (token = t),
-    ...(opts.reloadTls ? { reloadTls: opts.reloadTls } : {}),
+    reloadTls: opts.reloadTls ?? ((c) => replaceCertificates(plane, c)),
   });
   const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records };
   return listen(b, { ...deps, token: () => token, reloader, selfAddresses });
+}
+
+/** A reload's certificates, swapped without closing a connection; a pair that cannot be used changes nothing. */
+async function replaceCertificates(plane: DataPlane, c: Config): Promise<void> {
+  if (plane.tls === null || c.tls === undefined) return;
+  const problems = plane.tls.replaceCertificates(c.tls);
+  if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
 }

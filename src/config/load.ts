@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, err, errorMessage, ok, type Problem, type Result } from '../domain/errors.js';
+import { describeFsError } from '../domain/fs-error.js';
 import { hostAddresses } from '../domain/self-address.js';
 import { type Env, interpolateDocument, interpolateValue } from './interpolate.js';
 import { dedupe, preflight } from './preflight.js';
@@ -124,19 +125,4 @@ function yamlProblem(e: YAMLError, lines: LineCounter, text: string): Problem {
     ? ' (hint: ${…} cannot appear unquoted inside [ ] or { }: use block style, or quotes for a string value)'
     : '';
   return { path: '', message: `YAML syntax error at line ${line}, column ${col}: ${message}${hint}` };
-}
-
-function describeFsError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    default:
-      return errorMessage(e);
-  }
 }

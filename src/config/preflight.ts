@@ -1,6 +1,6 @@
 // Every static check `veer start` makes before it binds anything, as one pure-ish function (it reads
-// TLS files named by Docker endpoints and this machine's interface list, and never touches the
-// network). The loader runs it on the raw tree, so `veer validate` and `veer start` report exactly
+// TLS files named by Docker endpoints and by the `tls` section, and this machine's interface list, and
+// never touches the network). The loader runs it on the raw tree, so `veer validate` and `veer start` report exactly
 // the same problems, all at once, together with the schema's.
 import { dockerOptions } from '../docker/endpoint.js';
 import { isVeerError, type Problem } from '../domain/errors.js';
@@ -10,6 +10,7 @@ import { configParts, type ConfigParts } from './config-tree.js';
 import { crossChecks } from './cross-checks.js';
 import { pageFileProblems } from './page-files.js';
 import { routeWarnings } from './route-reach.js';
+import { checkTlsFiles } from './tls-check.js';
 
 export interface Preflight {
   /** `veer start` refuses to run with any of these. */
@@ -71,6 +72,7 @@ export function dedupe(problems: readonly Problem[]): Problem[] {
 export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): Preflight {
   const parts = configParts(tree ?? {});
   const docker = dockerEndpoints(parts);
+  const tls = checkTlsFiles(tree, Date.now());
   return {
     problems: dedupe([
       ...crossChecks(parts, localAddresses),
@@ -78,7 +80,8 @@ export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): P
       ...redisUrl(parts),
       ...docker.problems,
       ...pageFileProblems(tree),
+      ...tls.problems,
     ]),
-    warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings]),
+    warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings, ...tls.warnings]),
   };
 }

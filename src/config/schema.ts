@@ -4,6 +4,7 @@
 // parsed in values.ts. Keys are part of the public contract: add, never rename.
 import { z } from 'zod';
 import { serviceSchema } from './service-schema.js';
+import { tlsSchema } from './tls-schema.js';
 import { ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
 // The schema used to be one file: importers of these names keep working.
@@ -213,6 +214,8 @@ export const configSchema = z
     services: z.array(serviceSchema).default([]),
     notifications: notificationsSchema,
     reload: reloadSchema,
+    /** HTTPS (and HTTP/2) for clients; absent: plain HTTP only. */
+    tls: tlsSchema.optional(),
   })
   // Checks spanning several fields (unique names, Docker endpoint references, routes two services
   // claim) live in config/cross-checks.ts: a refinement here would be skipped whenever any field

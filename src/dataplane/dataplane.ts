@@ -11,20 +11,20 @@ import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { AnswerCounts } from './answers.js';
-import { trustedProxyMatcher } from './headers.js';
+import { buildFrontDoor } from './front-door.js';
 import { HealthChecker } from './health.js';
 import { awaitHealthy, targetState, untilSettled, type GateResult, type TargetState } from './health-wait.js';
-import { Ingress } from './ingress.js';
 import { MaintenanceGate } from './maintenance.js';
 import { readPages } from './pages.js';
 import { Readiness } from './readiness.js';
-import { ProxyServer } from './server.js';
 import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes.js';
 import { buildTable, type RoutingTable } from './table.js';
 import { TargetWaits } from './target-wait.js';
 import { compileTargeting } from './targeting.js';
 import { UpstreamSet, type Upstream } from './upstream.js';
-import { WebSocketProxy } from './websocket.js';
+import type { ProxyServer } from './server.js';
+import type { TlsFront } from './tls-front.js';
+import type { WebSocketProxy } from './websocket.js';
 
 export interface DataPlaneDeps {
   clock: Clock;
@@ -53,11 +53,13 @@ export class DataPlane {
   readonly maintenance = new MaintenanceGate();
   private readonly server: ProxyServer;
   private readonly ws: WebSocketProxy;
+  /** The HTTPS listener and its certificates (`tls.certificates`); null without a `tls` section. */
+  readonly tls: TlsFront | null;
   /** Answers veer gave by itself (refused, cut, no target), by code. */
   readonly answers = new AnswerCounts();
 
   constructor(
-    private readonly config: Pick<Config, 'listen' | 'proxy'>,
+    private readonly config: Pick<Config, 'listen' | 'proxy' | 'tls'>,
     private readonly deps: DataPlaneDeps,
   ) {
     const p = config.proxy;
@@ -74,46 +76,18 @@ export class DataPlane {
     // Whatever can make a target usable lets waiting requests try again.
     this.health.onProbe(() => this.waits.wake());
     this.readiness.onReady(() => this.waits.wake());
-    const shared = {
+    const front = buildFrontDoor(config, {
+      ...deps,
       answers: this.answers,
-      clock: deps.clock,
-      random: deps.random,
-      overrideHeader: p.overrideHeader === false ? null : p.overrideHeader.toLowerCase(),
-      overrideFrom: trustedProxyMatcher(p.overrideFrom),
-      viaPseudonym: p.via,
-      isTrusted: trustedProxyMatcher(p.trustedProxies),
-      maxHeaders: p.maxHeaders,
-    };
-    const current = (): RoutingTable => this.table;
-    const ingress = new Ingress(
-      {
-        ...shared,
-        retryConnectErrors: p.retryConnectErrors,
-        waits: this.waits,
-        // A container that refuses is out until it answers again; one already taken out of routing
-        // (compose removed it, veer has just heard) is gone: either way, wait for a replacement.
-        refused: (u, why) => this.readiness.refused(u, why) || !this.upstreams.isLive(u),
-        maintenance: this.maintenance.now,
-        holds: this.maintenance.holds,
-      },
-      current,
-    );
-    this.ws = new WebSocketProxy(shared, current);
-    this.server = new ProxyServer(
-      {
-        keepAliveTimeout: t.clientKeepAlive,
-        headersTimeout: t.clientHeader,
-        requestTimeout: t.clientRequest,
-        maxHeaderSize: p.maxHeaderSize,
-        maxHeaders: p.maxHeaders,
-      },
-      {
-        request: ingress.handle,
-        upgrade: this.ws.handle,
-        closeUpgraded: () => this.ws.closeAll(),
-        refused: (code) => this.answers.note(code),
-      },
-    );
+      waits: this.waits,
+      table: () => this.table,
+      // A container that refuses is out until it answers again; one already taken out of routing
+      // (compose removed it, veer has just heard) is gone: either way, wait for a replacement.
+      refused: (u, why) => this.readiness.refused(u, why) || !this.upstreams.isLive(u),
+      maintenance: this.maintenance.now,
+      holds: this.maintenance.holds,
+    });
+    [this.server, this.ws, this.tls] = [front.server, front.ws, front.tls];
   }
 
   /** Replaces the service set. Weights not given keep their current value, else the config's. */
@@ -218,6 +192,11 @@ export class DataPlane {
     return this.server.listen(at.host, at.port);
   }
 
+  /** The HTTPS listener (`tls.listen`), or null without a `tls` section. */
+  listenTls(): Promise<AddressInfo | null> {
+    return this.tls?.listen() ?? Promise.resolve(null);
+  }
+
   /** Requests waiting for a target now (timeouts.waitForTarget). */
   get waiting(): number {
     return this.waits.size;
@@ -230,7 +209,7 @@ export class DataPlane {
   async close(graceMs: number): Promise<{ drained: boolean; abandoned: number }> {
     // Requests waiting for a target are in flight: they may still be served within the grace.
     this.maintenance.holds.releaseAll();
-    const r = await this.server.close(graceMs);
+    const [r] = await Promise.all([this.server.close(graceMs), this.tls?.close(graceMs)]);
     this.waits.expireAll();
     this.health.stop();
     this.readiness.stop();

@@ -12,13 +12,17 @@ export class Downstream {
   private corked = false;
   /** Resumes the upstream once a slow client has drained; the exchange sets it per attempt. */
   resumeUpstream: (() => void) | null = null;
+  /** HTTP/2 has no reason phrase (RFC 9113 §8.3.2): Node warns when given one. */
+  private readonly h2: boolean;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly viaEntry: string,
     /** Response headers the proxy adds (sticky Set-Cookie). */
     private readonly extraHeaders: string[] | null,
-  ) {}
+  ) {
+    this.h2 = 'stream' in res;
+  }
 
   /** False when Node refuses one of the upstream's headers (invalid characters): nothing was written. */
   writeHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
@@ -26,7 +30,8 @@ export class Downstream {
     headers.push('via', this.viaEntry);
     if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
     try {
-      this.res.writeHead(statusCode, statusText, headers);
+      if (this.h2) this.res.writeHead(statusCode, headers);
+      else this.res.writeHead(statusCode, statusText, headers);
     } catch {
       return false;
     }

@@ -11,9 +11,10 @@ import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import type { AnswerCounts } from './answers.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { choosePoolFor, overrideOf } from './pool-choice.js';
-import { judgedGroup, type RoutingTable, type ServiceRoute } from './table.js';
+import { judgedGroup, type RoutingTable, type ServiceRoute, type StickyRuntime } from './table.js';
 import type { HeldRequests } from './hold.js';
 import type { MaintenanceNow } from './maintenance.js';
+import { httpsLocation, type RedirectPolicy } from './https-redirect.js';
 import type { TargetWaits } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 
@@ -34,6 +35,10 @@ export interface IngressOptions {
   /** The service's maintenance switch when it is on (null: off). */
   maintenance: (service: string) => MaintenanceNow | null;
   holds: HeldRequests;
+  /** Plain requests for hosts with a certificate go to https (`tls.redirect`); null: served as they are. */
+  redirect: RedirectPolicy | null;
+  /** Strict-Transport-Security on answers over TLS (`tls.hsts`). */
+  hsts: string | null;
 }
 
 export class Ingress {
@@ -70,6 +75,11 @@ export class Ingress {
   private route(req: IncomingMessage, res: ServerResponse, admitted: Admitted): void {
     const headers = req.headers;
     const url = req.url as string;
+    // The TLS socket itself, or (HTTP/2) the compat proxy's view of it.
+    const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const location =
+      encrypted || this.opts.redirect === null ? null : httpsLocation(this.opts.redirect, admitted.host, url);
+    if (location !== null) return redirect(res, location);
     const route = this.table().router.lookup(admitted.host, url);
     if (route === undefined) return this.refuse(res, 'no_route');
     if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return this.refuse(res, 'loop_detected');
@@ -80,7 +90,7 @@ export class Ingress {
     const upstreamHeaders = upstreamRequestHeaders(req.rawHeaders, {
       peer,
       trustedPeer: this.opts.isTrusted(peer),
-      proto: 'encrypted' in req.socket ? 'https' : 'http',
+      proto: encrypted ? 'https' : 'http',
       viaEntry: this.env.viaEntry,
       authority: admitted.authority,
     });
@@ -92,11 +102,8 @@ export class Ingress {
 
     const override = overrideOf(headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
     const { pool, mintedBucket, bucket } = choosePoolFor(route, override, headers, url, this.opts.random);
-    const sticky = route.sticky;
-    const extra =
-      mintedBucket === undefined || sticky === null
-        ? null
-        : ['set-cookie', `${sticky.namePrefix}${mintedBucket}${sticky.attributes}`];
+    const cookie = mintedBucket === undefined ? null : stickyCookie(route.sticky, mintedBucket, encrypted);
+    const extra = extraHeaders(cookie, encrypted ? this.opts.hsts : null);
     const hasBody = chunked || (length !== undefined && length !== '0');
     const who = { group: judgedGroup(route, url), client: bucket ?? NO_CLIENT };
     new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, who).start();
@@ -126,4 +133,23 @@ export class Ingress {
     );
     if (!held) answer('maintenance_timeout');
   }
+}
+
+/** A sticky cookie minted over TLS is always Secure: it must not leak onto a plain connection. */
+function stickyCookie(sticky: StickyRuntime | null, bucket: number, encrypted: boolean): string | null {
+  if (sticky === null) return null;
+  const secure = encrypted && !sticky.attributes.endsWith('; Secure') ? '; Secure' : '';
+  return `${sticky.namePrefix}${bucket}${sticky.attributes}${secure}`;
+}
+
+function extraHeaders(cookie: string | null, hsts: string | null): string[] | null {
+  if (cookie === null && hsts === null) return null;
+  const out: string[] = [];
+  if (cookie !== null) out.push('set-cookie', cookie);
+  if (hsts !== null) out.push('strict-transport-security', hsts);
+  return out;
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(308, ['location', location, 'content-length', '0', 'cache-control', 'no-store']).end();
 }

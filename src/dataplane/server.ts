@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { settledWithin } from '../domain/async.js';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 import { ResponseLedger } from './ledger.js';
+import { listenOn } from './listen-on.js';
 import { answerRaw } from './responses.js';
 
 export interface ServerOptions {
@@ -150,6 +151,11 @@ export class ProxyServer {
     return this.server.listening ? this.rebind(host, port) : listenOn(this.server, host, port);
   }
 
+  /** An HTTP/1.1 connection accepted elsewhere (the TLS listener, after its handshake): served like ours. */
+  accept(socket: Socket): void {
+    this.server.emit('connection', socket);
+  }
+
   /**
    * Moves to a new address: the new listener accepts first, then the old one stops accepting. Its
    * open connections (keep-alive, in flight) are left to end on their own; close() ends them.
@@ -184,16 +190,6 @@ export class ProxyServer {
     await closed;
     return { drained, abandoned };
   }
-}
-
-function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 function checkingInterval(opts: ServerOptions): number {

@@ -69,8 +69,14 @@ export function planReload(old: Config, next: Config): ReloadPlan {
   const s = services(old, next);
   const restart = [...RESTART_SECTIONS.filter((k) => !isDeepStrictEqual(old[k], next[k])), ...s.restart];
   if (!isDeepStrictEqual(old.admin.listen, next.admin.listen)) restart.push('admin.listen');
+  // The HTTPS listener is built once: only its certificates change live (tls-front.ts).
+  const { certificates: _c, defaultCertificate: _d, ...oldTls } = old.tls ?? {};
+  const { certificates: _n, defaultCertificate: _m, ...nextTls } = next.tls ?? {};
+  const tlsLive = (old.tls === undefined) === (next.tls === undefined) && isDeepStrictEqual(oldTls, nextTls);
+  if (!tlsLive) restart.push('tls');
   const config: Config = {
     ...next,
+    ...(tlsLive ? {} : { tls: old.tls }),
     state: old.state,
     docker: old.docker,
     proxy: old.proxy,

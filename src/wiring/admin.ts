@@ -97,6 +97,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     const closed = await r.plane.close(config.proxy.timeouts.shutdown);
     log.log(closed.drained ? 'info' : 'warn', 'data plane closed', closed);
   });
+  const tls = await r.plane.listenTls();
   listening = true;
   const admin = app.server.address() as AddressInfo;
   selfAddresses.bound({ 'data-plane': data, admin });
@@ -105,9 +106,10 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   log.log('info', 'veer started', {
     version: VERSION,
     listen: `${data.address}:${data.port}`,
+    ...(tls === null ? {} : { tls: `${tls.address}:${tls.port}` }),
     admin: `${admin.address}:${admin.port}`,
     services: r.plane.serviceNames(),
   });
   const reload = (trigger: ReloadTrigger) => r.reloader.reload(trigger);
-  return { data, admin, plane: r.plane, reload, close: () => b.closers.closeAll(log) };
+  return { data, admin, tls, plane: r.plane, reload, close: () => b.closers.closeAll(log) };
 }

@@ -21,6 +21,8 @@ export interface Base {
 export interface RunningVeer {
   readonly data: AddressInfo;
   readonly admin: AddressInfo;
+  /** The HTTPS listener (`tls.listen`), or null without a `tls` section. */
+  readonly tls: AddressInfo | null;
   readonly plane: DataPlane;
   /** Re-reads the config file and applies it without closing a connection (invalid: nothing changes). */
   reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, VeerError>>;

@@ -27,6 +27,8 @@ export interface VeerOptions {
   proxy?: Record<string, unknown>;
   /** The `state` section (default: the memory store). */
   state?: Record<string, unknown>;
+  /** The `tls` section in config shape (its `listen` defaults to 127.0.0.1:0 here). */
+  tls?: Record<string, unknown>;
   clock?: Clock;
   random?: Random;
   log?: Logger;
@@ -41,6 +43,8 @@ export interface TestVeer {
   readonly url: string;
   /** "http://127.0.0.1:<admin port>" */
   readonly adminUrl: string;
+  /** The HTTPS port (0 without a `tls` section; absent where a test builds its own TestVeer). */
+  readonly tlsPort?: number;
   /** Idempotent: the harness calls it again in afterEach. */
   close(): Promise<void>;
 }
@@ -92,7 +96,7 @@ export function useHarness(): Harness {
   };
 }
 
-export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state'>): Config {
+export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state' | 'tls'>): Config {
   const r = parseConfigObject(
     {
       listen: '127.0.0.1:0',
@@ -100,6 +104,7 @@ export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state
       state: opts.state ?? { store: 'memory' },
       proxy: opts.proxy ?? {},
       services: opts.services,
+      ...(opts.tls === undefined ? {} : { tls: { listen: '127.0.0.1:0', ...opts.tls } }),
     },
     {},
   );
@@ -122,6 +127,7 @@ export async function startTestVeer(opts: VeerOptions): Promise<TestVeer> {
     port: running.data.port,
     url: `http://127.0.0.1:${running.data.port}`,
     adminUrl: `http://127.0.0.1:${running.admin.port}`,
+    tlsPort: running.tls?.port ?? 0,
     close: () => (closing ??= running.close()),
   };
 }

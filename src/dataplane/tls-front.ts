@@ -1,0 +1,99 @@
+// Everything HTTPS adds to the data plane, in one place: the certificates (a CertificateBook kept
+// current from the configured files), the TLS listener, and what the ingress needs to know about
+// them (which hosts redirect to which port, the HSTS value).
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TlsConfig } from '../config/tls-schema.js';
+import type { Clock } from '../domain/clock.js';
+import { ConfigError, type Problem } from '../domain/errors.js';
+import type { Logger } from '../domain/log.js';
+import { CertificateBook } from './certificate-book.js';
+import { CertificateWatch, type CertificateSet } from './certificate-watch.js';
+import { h2Entry } from './h2-request.js';
+import type { RedirectPolicy } from './https-redirect.js';
+import { TlsListener } from './tls-listener.js';
+
+export interface TlsFrontDeps {
+  clock: Clock;
+  log: Logger;
+  maxHeaders: number;
+  keepAliveTimeout: number;
+  handshakeTimeout: number;
+}
+
+export interface TlsFrontEdge {
+  http1(socket: TLSSocket): void;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  refused(): void;
+}
+
+export class TlsFront {
+  /** The SNI map: anything that obtains certificates (ACME) puts them here. */
+  readonly book = new CertificateBook();
+  private readonly watch: CertificateWatch;
+  private readonly listener: TlsListener;
+  private port = 0;
+  /** For the ingress: plain requests for a host a certificate names go to this listener. */
+  readonly redirect: RedirectPolicy | null;
+  readonly hsts: string | null;
+
+  constructor(
+    private readonly config: TlsConfig,
+    deps: TlsFrontDeps,
+    edge: TlsFrontEdge,
+  ) {
+    this.watch = new CertificateWatch(this.book, config.watchInterval, deps.log);
+    const problems = this.watch.load(config);
+    if (problems.length > 0) throw new ConfigError('tls: a certificate cannot be used', problems);
+    const l = config.http2Limits;
+    this.listener = new TlsListener(
+      this.book,
+      { http2: config.http2, ...l, ...deps },
+      { http1: edge.http1, request: h2Entry(edge.handle, edge.refused) },
+      deps.clock,
+      deps.log,
+    );
+    const book = this.book;
+    const front = (): number => this.port;
+    this.redirect = config.redirect
+      ? {
+          covers: (h) => book.covers(h),
+          get port() {
+            return front();
+          },
+        }
+      : null;
+    this.hsts = config.hsts ?? null;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const a = await this.listener.listen(this.config.listen.host, this.config.listen.port);
+    this.port = a.port;
+    this.watch.start();
+    return a;
+  }
+
+  /**
+   * Swaps the certificates served to new connections (a config reload); open connections keep theirs.
+   * Nothing changes when one of them cannot be used: the problems are returned.
+   */
+  replaceCertificates(set: CertificateSet): Problem[] {
+    return this.watch.load(set);
+  }
+
+  /** Checks the certificate files for changes now (as the poll does every `tls.watchInterval`). */
+  pollCertificates(): void {
+    this.watch.poll();
+  }
+
+  /** HTTP/2 connections open now. */
+  get http2Sessions(): number {
+    return this.listener.sessionCount;
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.watch.stop();
+    await this.listener.close(graceMs);
+  }
+}
