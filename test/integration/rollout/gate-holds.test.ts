@@ -49,8 +49,14 @@ describe('beforeEachStep', () => {
     expect(held.rollout?.gate).toMatchObject({ name: 'beforeEachStep', lastRefusal: 'HTTP 423: change freeze' });
     expect(Date.now() - Date.parse(held.rollout?.stepStartedAt ?? '')).toBeGreaterThan(1_000);
     // The canary keeps its 10% and keeps being judged while the gate holds it.
-    const asked = (await events(v)).findIndex((e) => e.message.startsWith('asking gate beforeEachStep'));
-    expect((await events(v)).slice(asked).filter((e) => e.kind === 'analysis').length).toBeGreaterThan(0);
+    // (Refusals come every analysisInterval; an analysis needs a whole new second: wait for one.)
+    const analysedWhileHeld = async (): Promise<boolean> => {
+      const es = await events(v);
+      const asked = es.findIndex((e) => e.message.startsWith('asking gate beforeEachStep'));
+      return asked >= 0 && es.slice(asked).some((e) => e.kind === 'analysis');
+    };
+    await waitFor(analysedWhileHeld, { timeoutMs: 10_000, what: 'an analysis while the gate holds' });
+    expect((await status(v)).rollout).toMatchObject({ step: 0, weight: 10, phase: 'progressing' });
     const canaryBefore = t.snapshot().byUpstream.canary ?? 0;
     await waitFor(() => (t.snapshot().byUpstream.canary ?? 0) > canaryBefore + 10, 'canary traffic while held');
 
