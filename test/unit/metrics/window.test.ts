@@ -70,7 +70,10 @@ describe('PoolWindow recording', () => {
       return profiler.stop().statistics.length;
     };
     burst(200_000, false); // let the JIT settle first
-    expect(gcsDuring(false)).toBe(0);
+    // A hot path that allocated even 16 bytes a record would collect in every 2M-record burst; one
+    // clean burst of three proves it does not (a GC another part of the worker starts is not ours).
+    const quiet = [gcsDuring(false), gcsDuring(false), gcsDuring(false)];
+    expect(Math.min(...quiet), `GCs per burst: ${quiet.join(', ')}`).toBe(0);
     expect(gcsDuring(true)).toBeGreaterThan(0); // the probe can see allocation
     expect(sink).toBeDefined();
   });
