@@ -49,8 +49,8 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     hasBody: boolean,
     /** Response headers the proxy adds (sticky Set-Cookie). */
     extraHeaders: string[] | null,
-    /** The judged windows its outcome goes to (table.ts: judgedGroup) and its client (sticky bucket). */
-    private readonly who: { readonly group: number; readonly client: number },
+    private readonly group: number, // the judged windows its outcome goes to (table.ts: judgedGroup)
+    private readonly client: number, // its sticky bucket (the judge's per-client bound), or NO_CLIENT
   ) {
     this.pool = pool;
     this.replayable = !hasBody && isIdempotent(req.method);
@@ -154,7 +154,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   onComplete(): void {
     this.settle();
     if (this.done) return;
-    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs, this.who.group, this.who.client);
+    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs, this.group, this.client);
     if (this.status >= 500) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
     if (this.discarding) {
@@ -189,7 +189,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders)
       return this.onFault('body_timeout');
     const latencyMs = performance.now() - this.handedAt;
-    this.pool.window.recordFailure(this.env.clock.now(), kind, latencyMs, this.who.group, this.who.client);
+    this.pool.window.recordFailure(this.env.clock.now(), kind, latencyMs, this.group, this.client);
     this.noteTargetFailure();
     // Mid-body failure: truncating is the only honest signal left to the client.
     if (this.res.headersSent) return this.truncate();

@@ -105,8 +105,8 @@ export class Ingress {
     const cookie = mintedBucket === undefined ? null : stickyCookie(route.sticky, mintedBucket, encrypted);
     const extra = extraHeaders(cookie, encrypted ? this.opts.hsts : null);
     const hasBody = chunked || (length !== undefined && length !== '0');
-    const who = { group: judgedGroup(route, url), client: bucket ?? NO_CLIENT };
-    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, who).start();
+    const group = judgedGroup(route, url);
+    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, group, bucket ?? NO_CLIENT).start();
   }
 
   /** Maintenance answers and holds are veer's own: no pool sees them, so the judge never does. */

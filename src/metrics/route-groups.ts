@@ -55,16 +55,13 @@ export class RouteGroups {
 
   /** A request target (origin form) that is never judged. */
   excluded(url: string): boolean {
-    if (this.spec.excludePaths.length === 0) return false;
-    const path = pathOf(url);
-    for (const ex of this.spec.excludePaths) if (coversPath(ex, path)) return true;
-    return false;
+    return this.spec.excludePaths.length > 0 && this.excludedPath(pathOf(url));
   }
 
   /** The group of a request target (origin form), or EXCLUDED. */
   classify(url: string): number {
-    if (this.excluded(url)) return EXCLUDED;
     const path = pathOf(url);
+    if (this.excludedPath(path)) return EXCLUDED;
     if (this.spec.routes !== 'auto') {
       for (const [prefix, i] of this.prefixes) if (coversPath(prefix, path)) return i;
       return this.indexOf(OTHER);
@@ -73,6 +70,11 @@ export class RouteGroups {
     const end = path.indexOf('/', from + 1);
     const name = this.base + (end < 0 ? path.slice(from) : path.slice(from, end));
     return this.indexOf(name === '' ? '/' : name);
+  }
+
+  private excludedPath(path: string): boolean {
+    for (const ex of this.spec.excludePaths) if (coversPath(ex, path)) return true;
+    return false;
   }
 
   /** The index of a group name (another replica's, when merging): known, a new auto slot, or OTHER. */

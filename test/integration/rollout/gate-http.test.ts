@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { GateConfig } from '../../../src/domain/gate.js';
 import { HttpGateCaller } from '../../../src/rollout/gate-http.js';
 import type { GateRequest } from '../../../src/rollout/gate-wait.js';
-import { deadPort, useHarness } from '../../helpers/veer.js';
+import { deadPort, useHarness, waitFor } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -119,7 +119,9 @@ describe('HttpGateCaller', () => {
     const stop = new AbortController();
     const started = Date.now();
     const pending = caller.ask(gate(g.url, { timeout: 10_000, retries: 5 }), REQUEST, stop.signal);
-    setTimeout(() => stop.abort(), 100);
+    // Stopped while the gate has the request and has not answered.
+    await waitFor(() => g.seen.length === 1, { timeoutMs: 5_000, what: 'the gate asked' });
+    stop.abort();
     const a = await pending;
     expect(a).toMatchObject({ passed: false, error: 'asking stopped', attempts: 1 });
     expect(Date.now() - started).toBeLessThan(2_000);

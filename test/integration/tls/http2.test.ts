@@ -173,7 +173,7 @@ describe('HTTP/2 over ALPN', () => {
       const s = session.request({ ':path': `/r${i}` });
       s.on('error', () => {});
       s.close(constants.NGHTTP2_CANCEL);
-      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 1));
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r)); // let the frames go out
     }
     await waitFor(() => logged.includes('HTTP/2 client reset streams too fast: connection closed'), {
       what: 'the flood noticed',
