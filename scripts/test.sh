@@ -33,11 +33,15 @@ command -v docker-compose >/dev/null || missing+=(docker-compose)
 # The ssh:// endpoint tests run their own sshd on a free loopback port (test/helpers/sshd.ts), not
 # the package's system service.
 [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+# The ACME tests run Let's Encrypt's test server (pebble) on free loopback ports.
+command -v pebble >/dev/null || missing+=(pebble)
+# The dashboard's end-to-end test clicks through it in Debian's chromium (driven by playwright-core).
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
   echo "installing: ${missing[*]}"
   apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 else
-  echo "redis-server, dockerd, docker-compose and sshd present"
+  echo "redis-server, dockerd, docker-compose, sshd, pebble and chromium present"
 fi
 # nginx is only the benchmark's baseline: nice to have, never a reason to fail.
 if ! command -v nginx >/dev/null; then
