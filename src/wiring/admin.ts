@@ -100,7 +100,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const tls = await r.plane.listenTls();
   listening = true;
   const admin = app.server.address() as AddressInfo;
-  selfAddresses.bound({ 'data-plane': data, admin });
+  selfAddresses.bound({ 'data-plane': data, admin, ...(tls === null ? {} : { tls }) });
   const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
   await r.cluster?.start(`http://${host}:${admin.port}`, r.controller);
   log.log('info', 'veer started', {
