@@ -13,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installExitHandlers, runBench, tasksetPath, wasInterrupted } from './procs.mjs';
 import { findNginx, nginxVersion } from './nginx.mjs';
-import { TARGETS, measure, startUpstream } from './targets.mjs';
+import { LTS_TARGETS, TARGETS, measure, startUpstream } from './targets.mjs';
+import { spawnSync } from 'node:child_process';
 import { findWrk } from './wrk.mjs';
 import { newestProfile, formatTopSelf } from './profile.mjs';
 import { machineInfo, render, writeResults } from './report.mjs';
@@ -62,6 +63,7 @@ function describe(s) {
       "direct = the generator straight at upstream A (the load CPU's ceiling)",
     'veer: weight 10 (stable A / canary B), sticky cookie veer-bench (never sent back, so every request is split), ' +
       'state memory, metrics on, X-Forwarded-*; bare: bench/bare-proxy.mjs, undici dispatch to A and nothing else',
+    'veer-lts, bare-lts: the same on the current Node LTS (scripts/lts-node.sh)',
     'http-proxy: keep-alive agent (maxSockets 256) to A; nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
     "Latency: wrk's percentiles (saturation); the paced pass records every 2xx response's own time (sub-ms)",
     '"other procs, cores": average CPU used by processes outside this bench during that measurement' +
@@ -85,10 +87,22 @@ async function fixedRatePass(s, ctx, sat) {
   return fixed;
 }
 
+/** The current Node LTS (scripts/lts-node.sh fetches it once), or null when it cannot be had. */
+function findLtsNode() {
+  const r = spawnSync('bash', [path.join(here, '..', 'scripts', 'lts-node.sh')], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  const bin = r.status === 0 ? r.stdout.trim().split('\n').pop() : '';
+  if (!bin) console.log(`Node LTS: not available (${r.stderr.trim() || 'lts-node.sh failed'}); veer-lts skipped`);
+  else console.log(`Node LTS: ${spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${bin})`);
+  return bin || null;
+}
+
 /** The round with the median req/s, with every round's req/s and the spread; skipped when none ran. */
 function medianRun(list) {
   const done = list.filter((r) => !r.skipped);
-  if (done.length === 0) return list[0] ?? { skipped: 'nginx not installed' };
+  if (done.length === 0) return list[0] ?? { skipped: 'not installed' };
   const sorted = [...done].sort((x, y) => x.reqPerSecMean - y.reqPerSecMean);
   const mid = sorted[Math.floor((sorted.length - 1) / 2)];
   const all = sorted.map((r) => r.reqPerSecMean);
@@ -110,6 +124,7 @@ async function main() {
   const s = settingsFromEnv(process.env);
   const nginxBin = findNginx();
   s.wrk = findWrk();
+  const ltsNode = s.only.some((t) => LTS_TARGETS.has(t)) ? findLtsNode() : null;
   s.nginxUpstreams = Boolean(nginxBin);
   const machine = machineInfo(nginxVersion(nginxBin));
   const profileDir = path.join(here, '.out');
@@ -120,13 +135,13 @@ async function main() {
   if (s.only.includes('nginx') && !nginxBin) console.log('nginx: not installed, skipped');
   const a = await startUpstream('A', s.loadCpu, nginxBin);
   const b = await startUpstream('B', s.loadCpu, nginxBin);
-  const ctx = { a, b, nginxBin, profileDir, root: path.resolve(here, '..') };
+  const ctx = { a, b, nginxBin, ltsNode, profileDir, root: path.resolve(here, '..') };
 
   const runs = new Map(s.only.map((t) => [t, []]));
   for (let round = 1; round <= s.rounds; round++) {
     console.log(`saturation pass, round ${round}/${s.rounds}:`);
     for (const target of s.only) {
-      if (target === 'nginx' && !nginxBin) continue;
+      if ((target === 'nginx' && !nginxBin) || (LTS_TARGETS.has(target) && !ltsNode)) continue;
       const profile = s.profile && target === 'veer' && round === 1;
       const [result] = await measure(s, target, ctx, [{ kind: 'saturate' }], { profile });
       runs.get(target).push(result);

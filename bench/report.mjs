@@ -77,12 +77,16 @@ export function checks({ sat, fixed }) {
   const vsBare = ratio(veer, ok(sat, 'bare'));
   const vsHttpProxy = ratio(veer, ok(sat, 'http-proxy'));
   const vsNginx = ratio(veer, ok(sat, 'nginx'));
+  const ltsVsBare = ratio(ok(sat, 'veer-lts'), ok(sat, 'bare-lts'));
+  const ltsVsVeer = ratio(ok(sat, 'veer-lts'), veer);
   return [
     row('generator headroom: direct / fastest proxy', headroom, fmtRatio(headroom), '≥ 2.00×', (v) => v >= 2),
     row('veer / bare undici proxy req/s', vsBare, fmtRatio(vsBare), '≥ 0.90×', (v) => v >= 0.9),
     row('veer / http-proxy req/s', vsHttpProxy, fmtRatio(vsHttpProxy), '≥ 2.20×', (v) => v >= 2.2),
     { name: 'veer / nginx req/s (per core)', shown: fmtRatio(vsNginx), target: '(info)', status: 'info' },
     row('spread veer − spread bare', spreadGap, spreadGap === null ? 'n/a' : pct(spreadGap), '≤ 0', (v) => v <= 0),
+    row('Node LTS: veer / bare undici proxy req/s', ltsVsBare, fmtRatio(ltsVsBare), '≥ 0.90×', (v) => v >= 0.9),
+    { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
     row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
   ];
 }

@@ -10,7 +10,9 @@ import { snapshotOthers, otherCores, DISTURBED_CORES } from './cpu.mjs';
 import { runWrk } from './wrk.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const TARGETS = ['direct', 'veer', 'bare', 'http-proxy', 'nginx'];
+export const TARGETS = ['direct', 'veer', 'bare', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
+/** The targets run on the current Node LTS (ctx.ltsNode) rather than the machine's Node. */
+export const LTS_TARGETS = new Set(['veer-lts', 'bare-lts']);
 
 /** An upstream: nginx when installed (fast enough not to cap the load CPU), else the Node one. { port, stop() }. */
 export async function startUpstream(name, cpu, nginxBin) {
@@ -117,6 +119,10 @@ async function startProxy(s, target, ctx, profile) {
       return startVeer(ctx.root, { ...ups, profileDir: profile ? ctx.profileDir : undefined });
     case 'bare':
       return startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu);
+    case 'veer-lts':
+      return ctx.ltsNode ? startVeer(ctx.root, { ...ups, node: ctx.ltsNode }) : null;
+    case 'bare-lts':
+      return ctx.ltsNode ? startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu, ctx.ltsNode) : null;
     case 'http-proxy':
       return startNodeProxy('http-proxy', 'http-proxy-server.mjs', ctx.a.port, s.proxyCpu);
     case 'nginx':
@@ -127,8 +133,8 @@ async function startProxy(s, target, ctx, profile) {
 }
 
 /** A Node proxy script of bench/ that prints {"port": N}: the bare undici proxy and http-proxy. */
-async function startNodeProxy(name, script, upstreamPort, cpu) {
-  const child = startChild(name, process.execPath, [path.join(here, script), String(upstreamPort)], { cpu });
+async function startNodeProxy(name, script, upstreamPort, cpu, node = process.execPath) {
+  const child = startChild(name, node, [path.join(here, script), String(upstreamPort)], { cpu });
   try {
     const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
     return { port, stop: () => stopChild(child) };
