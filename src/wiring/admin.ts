@@ -7,6 +7,7 @@ import type { ClusterMembership } from '../cluster.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { DockerStack } from '../docker/stack.js';
 import { gauges } from '../gauges.js';
+import { LoopDelay } from '../metrics/loop-delay.js';
 import { renderPrometheus } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { RolloutController } from '../rollout/controller.js';
@@ -59,6 +60,8 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const selfAddresses = r.selfAddresses;
   const membership = staleFrom(r.records);
   const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit, membership);
+  const loopDelay = new LoopDelay();
+  b.closers.add('event loop delay', async () => loopDelay.close());
   const storeState = (): 'ok' | 'degraded' => (r.store === null || r.store.status() === 'up' ? 'ok' : 'degraded');
   const app = buildApp(
     {
@@ -66,7 +69,8 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
       rollouts: r.controller,
       history: r.controller,
       events: r.events,
-      metricsText: () => renderPrometheus(r.metrics, gauges(r.plane, r.controller, membership)),
+      metricsText: () =>
+        renderPrometheus(r.metrics, [...gauges(r.plane, r.controller, membership), ...loopDelay.families()]),
       readiness: (): ReadyState => ({
         ready: listening,
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
