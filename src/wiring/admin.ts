@@ -53,6 +53,13 @@ const maintenanceSwitch = (b: Base, r: Running): MaintenanceSwitch =>
     emit: r.emit,
   });
 
+/** /metrics: the pools' windows, the gauges, and how late the event loop ran. */
+function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFrom>): () => string {
+  const loopDelay = new LoopDelay();
+  b.closers.add('event loop delay', async () => loopDelay.close());
+  return () => renderPrometheus(r.metrics, [...gauges(r.plane, r.controller, membership), ...loopDelay.families()]);
+}
+
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log, self } = b;
@@ -60,8 +67,6 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const selfAddresses = r.selfAddresses;
   const membership = staleFrom(r.records);
   const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit, membership);
-  const loopDelay = new LoopDelay();
-  b.closers.add('event loop delay', async () => loopDelay.close());
   const storeState = (): 'ok' | 'degraded' => (r.store === null || r.store.status() === 'up' ? 'ok' : 'degraded');
   const app = buildApp(
     {
@@ -69,8 +74,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
       rollouts: r.controller,
       history: r.controller,
       events: r.events,
-      metricsText: () =>
-        renderPrometheus(r.metrics, [...gauges(r.plane, r.controller, membership), ...loopDelay.families()]),
+      metricsText: metricsText(b, r, membership),
       readiness: (): ReadyState => ({
         ready: listening,
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
