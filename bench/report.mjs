@@ -126,7 +126,17 @@ function fixedBlock(fixed) {
     'requests spread evenly (1 ms ticks) over the connections (bench/paced.mjs).',
     '',
     resultTable('paced', fixed.paced),
+    '',
+    loopDelayLine(ok(fixed.paced, 'veer')?.loopDelay),
   ];
+}
+
+function loopDelayLine(d) {
+  if (!d) return "veer's event loop delay: not read";
+  return (
+    `veer's event loop delay during the paced pass (last complete 10 s window): p50 ${ms(d['0.5'])} ms, ` +
+    `p99 ${ms(d['0.99'])} ms, p99.9 ${ms(d['0.999'])} ms, max ${ms(d['1'])} ms`
+  );
 }
 
 /** { text, markdown } for the console and RESULTS.md. */

@@ -95,7 +95,8 @@ export async function measure(s, target, ctx, passes, { profile = false } = {}) 
         `  ${target}${pass.rate ? ` @ ${pass.rate} req/s (${pass.kind})` : ''}: ` +
           `${s.warmupS}s warm-up + ${s.durationS}s …`,
       );
-      results.push(await leastDisturbed(s, proxy.port, pass));
+      const r = await leastDisturbed(s, proxy.port, pass);
+      results.push(proxy.adminPort ? { ...r, loopDelay: await loopDelayOf(proxy.adminPort) } : r);
     }
     return results;
   } catch (err) {
@@ -141,5 +142,20 @@ async function startNodeProxy(name, script, upstreamPort, cpu, node = process.ex
   } catch (err) {
     await stopChild(child);
     throw err;
+  }
+}
+
+/** veer's event loop delay over its last complete 10 s window (ms by quantile), from its /metrics; null if unreadable. */
+async function loopDelayOf(adminPort) {
+  try {
+    const text = await (
+      await fetch(`http://${HOST}:${adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) })
+    ).text();
+    const out = {};
+    for (const m of text.matchAll(/^veer_event_loop_delay_seconds\{quantile="([\d.]+)"\} ([\d.e+-]+)$/gm))
+      out[m[1]] = Number(m[2]) * 1000;
+    return Object.keys(out).length ? out : null;
+  } catch {
+    return null;
   }
 }
