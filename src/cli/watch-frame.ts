@@ -26,10 +26,11 @@ const HEADER = ['SERVICE', 'WEIGHT', 'ROLLOUT', 'REQ/S S/C', 'ERR% S/C', 'P99 S/
 export const EVENT_LINES = 8;
 
 export function watchFrame(v: WatchView): string[] {
-  const lines = [headerLine(v)];
-  if (v.services === null) return [...lines, '', v.problem === null ? 'loading…' : 'waiting for the admin API…'];
-  if (v.services.length === 0) return [...lines, '', 'no services configured'];
-  lines.push('', ...aligned([[...HEADER], ...v.services.map(watchRow)]));
+  // The connection's trouble has a line of its own: piped output prints a block when it changes.
+  const lines = [headerLine(v), v.problem === null ? '' : `reconnecting… ${v.problem}`];
+  if (v.services === null) return [...lines, v.problem === null ? 'loading…' : 'waiting for the admin API…'];
+  if (v.services.length === 0) return [...lines, 'no services configured'];
+  lines.push(...aligned([[...HEADER], ...v.services.map(watchRow)]));
   const window = v.services[0]?.metrics.stable.window;
   if (window) lines.push(`(req/s, errors and p99 over the last ${window}; targets healthy/total)`);
   const only = v.service === null ? undefined : v.services[0];
@@ -45,7 +46,7 @@ export function watchFrame(v: WatchView): string[] {
 
 /** What is shown and how fresh it is, the connection first: a narrow terminal cuts the end. */
 function headerLine(v: WatchView): string {
-  const link = v.problem !== null ? `reconnecting… (${v.problem})` : v.live ? 'live' : 'polling';
+  const link = v.problem !== null ? 'reconnecting…' : v.live ? 'live' : 'polling';
   const at = v.at === null ? 'not read yet' : `read at ${clock(v.at)}`;
   const what = v.service ?? 'all services';
   return `veer status --watch · ${what} · ${link} · ${at} · every ${v.intervalMs / 1000}s · Ctrl+C quits`;

@@ -67,7 +67,8 @@ describe('the watch frame', () => {
 
   it('says reconnecting, with why, while the last numbers stay shown', () => {
     const lines = watchFrame(view({ problem: 'cannot reach veer admin at http://127.0.0.1:1', live: false }));
-    expect(lines[0]).toContain('reconnecting… (cannot reach veer admin at http://127.0.0.1:1)');
+    expect(lines[0]).toContain(' · reconnecting… · read at 05:00:07');
+    expect(lines[1]).toBe('reconnecting… cannot reach veer admin at http://127.0.0.1:1');
     expect(lines[3]).toMatch(/^web\s+25%/);
     expect(watchFrame(view({ services: null, at: null, problem: 'x' })).at(-1)).toBe('waiting for the admin API…');
   });
