@@ -17,7 +17,12 @@ const terminal: Terminal = {
   },
   onInterrupt(fn) {
     for (const s of STOP_SIGNALS) process.on(s, fn);
-    return () => STOP_SIGNALS.forEach((s) => process.off(s, fn));
+    // A reader that went away (`veer status --watch | head`) ends the view like Ctrl+C, not with a stack trace.
+    process.stdout.on('error', fn);
+    return () => {
+      STOP_SIGNALS.forEach((s) => process.off(s, fn));
+      process.stdout.off('error', fn);
+    };
   },
 };
 
