@@ -146,6 +146,7 @@ describe('the Grafana dashboard', () => {
       'veer_rollout_step',
       'veer_rollout_last_verdict',
       'veer_target_healthy',
+      'veer_target_ejected',
       'veer_proxy_answers_total',
     ]) {
       expect(read, m).toContain(m);
