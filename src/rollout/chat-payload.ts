@@ -21,7 +21,7 @@ export function slackPayload(e: RolloutEvent): { text: string; blocks: unknown[]
   const body = t.lines.join('\n');
   return {
     // The notification and fallback text; the blocks are what the channel shows.
-    text: truncate(`${t.title}\n${body}`, SLACK.text),
+    text: truncate(slackEscape(`${t.title}\n${body}`), SLACK.text),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(`${ICON[t.tone]} ${t.title}`, SLACK.header) } },
       { type: 'section', text: { type: 'mrkdwn', text: truncate(slackEscape(body), SLACK.section) } },

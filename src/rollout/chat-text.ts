@@ -20,7 +20,9 @@ export interface ChatText {
 
 export function chatText(e: RolloutEvent): ChatText {
   const { title, tone } = heading(e);
-  const lines = [e.message, ...evidenceLines(e)].filter((l) => l !== '');
+  const said = [e.message, ...evidenceLines(e)].filter((l) => l.trim() !== '');
+  // Slack refuses an empty section, and a card without text says nothing: the title stands in.
+  const lines = said.length > 0 ? said : [title];
   const context = [e.service, e.rolloutId ? `rollout ${e.rolloutId}` : null, e.at].filter(Boolean).join(' · ');
   return { title, lines, tone, context };
 }

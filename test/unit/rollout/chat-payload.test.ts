@@ -94,6 +94,12 @@ describe('chat text', () => {
     expect(t.lines).toEqual([rolledBack.message]);
   });
 
+  it('an event without a message says its title (chat services refuse empty text)', () => {
+    expect(chatText(event('resumed', ' ')).lines).toEqual(['web: resumed at 25%']);
+    const section = (slackPayload(event('resumed', '')).blocks as Array<Record<string, any>>)[1];
+    expect(section?.text.text).toBe('web: resumed at 25%');
+  });
+
   it('other events get one short line', () => {
     const t = chatText(event('shifted', 'weight set to 30% by hand', { rolloutId: null }));
     expect(t.title).toBe('web: shifted at 25%');
@@ -119,6 +125,7 @@ describe('chat payloads', () => {
     const p = slackPayload(event('paused', 'held: <!channel> & co'));
     const section = (p.blocks as Array<Record<string, any>>)[1];
     expect(section?.text.text).toBe('held: &lt;!channel&gt; &amp; co');
+    expect(p.text).toContain('held: &lt;!channel&gt;');
   });
 
   it('discord: content, one embed with title, description, colour and timestamp, no mentions', () => {
