@@ -145,7 +145,7 @@ async function startNodeProxy(name, script, upstreamPort, cpu, node = process.ex
   }
 }
 
-/** veer's event loop delay over its last complete 10 s window (ms by quantile), from its /metrics; null if unreadable. */
+/** veer's event loop delay over its last complete 10 s window (ms by quantile), from /metrics; null if unread. */
 async function loopDelayOf(adminPort) {
   try {
     const text = await (

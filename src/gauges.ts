@@ -31,6 +31,10 @@ function routingGauges(plane: DataPlane, membership: MembershipView): GaugeFamil
     'veer_target_stale',
     '1 when the target is a Docker container whose engine does not answer: routed on its last known membership.',
   );
+  const ejected = family(
+    'veer_target_ejected',
+    '1 while the target is ejected after consecutive failures (outlier detection): it gets no traffic.',
+  );
   const outstanding = family('veer_target_outstanding_requests', 'Requests in flight to the target.');
   for (const name of plane.serviceNames()) {
     weight.samples.push({ labels: { service: name }, value: bpToPercent(plane.weight(name) ?? 0) });
@@ -40,11 +44,12 @@ function routingGauges(plane: DataPlane, membership: MembershipView): GaugeFamil
         const labels = { service: name, pool, target: t.id };
         healthy.samples.push({ labels, value: t.healthy && !t.ejected ? 1 : 0 });
         stale.samples.push({ labels, value: staleIds.has(t.id) ? 1 : 0 });
+        ejected.samples.push({ labels, value: t.ejected ? 1 : 0 });
         outstanding.samples.push({ labels, value: t.outstanding });
       }
     }
   }
-  return [weight, healthy, stale, outstanding];
+  return [weight, healthy, stale, ejected, outstanding];
 }
 
 /** Each service's latest rollout: phase, step and last verdict. */

@@ -28,6 +28,8 @@ export const OPTIONS = {
   'max-seconds': { type: 'string' },
   mode: { type: 'string' },
   'retry-after': { type: 'string' },
+  watch: { type: 'boolean', short: 'w' },
+  interval: { type: 'string' },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 
@@ -56,6 +58,8 @@ export interface OptionValues {
   'max-seconds'?: string;
   mode?: string;
   'retry-after'?: string;
+  watch?: boolean;
+  interval?: string;
 }
 
 export interface ParsedArgs {

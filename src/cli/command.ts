@@ -12,6 +12,22 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** Only when stderr is a terminal: rewrites one status line there ('' clears it). */
   progress?: (text: string) => void;
+  /** Standard output as a screen, for views that refresh (`status --watch`); absent: lines via `out`. */
+  terminal?: Terminal;
+}
+
+/** Standard output and the signals that end a refreshing view. */
+export interface Terminal {
+  /** A terminal (escape codes allowed), not a pipe or a file. */
+  isTTY: boolean;
+  /** Its size; undefined when not a terminal. */
+  columns(): number | undefined;
+  rows(): number | undefined;
+  write(text: string): void;
+  /** Calls `fn` when the terminal is resized; returns the unsubscribe function. */
+  onResize(fn: () => void): () => void;
+  /** Calls `fn` on Ctrl+C (SIGINT) or SIGTERM instead of dying; returns the unsubscribe function. */
+  onInterrupt(fn: () => void): () => void;
 }
 
 export interface Command {

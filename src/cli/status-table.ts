@@ -12,8 +12,8 @@ export function targetCounts(pool: PoolStatus): string {
   return `${healthy}/${pool.targets.length}`;
 }
 
-const errorPercent = (m: PoolMetrics): string => (m.requests === 0 ? '-' : `${(m.errorRate * 100).toFixed(2)}`);
-const p99 = (m: PoolMetrics): string => (m.requests === 0 ? '-' : `${Math.round(m.p99Ms)}ms`);
+export const errorPercent = (m: PoolMetrics): string => (m.requests === 0 ? '-' : `${(m.errorRate * 100).toFixed(2)}`);
+export const p99 = (m: PoolMetrics): string => (m.requests === 0 ? '-' : `${Math.round(m.p99Ms)}ms`);
 
 export function statusRow(s: ServiceStatus): string[] {
   const { stable, canary } = s.metrics;

@@ -159,6 +159,10 @@ const dockerSchema = z
   .strict()
   .prefault({});
 
+/** generic: veer's own JSON; the others: the chat service's incoming-webhook message. */
+export const WEBHOOK_FORMATS = ['generic', 'slack', 'teams', 'discord'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
 const webhookSchema = z
   .object({
     url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
@@ -186,6 +190,8 @@ const webhookSchema = z
     headers: z.record(z.string(), z.string()).default({}),
     timeout: positiveDuration('5s'),
     retries: z.number().int().min(0).max(10).default(3),
+    /** The body's shape: veer's own JSON, or a chat service's incoming-webhook message. */
+    format: z.enum(WEBHOOK_FORMATS).default('generic'),
   })
   .strict();
 

@@ -176,7 +176,8 @@ function drained(s: RolloutState, now: number): Transition {
     ]);
   if (s.phase !== 'rolling-back') return invalid(s, 'finish draining');
   const outcome = s.rollbackOutcome ?? 'rolled-back';
-  return ok({ ...s, phase: outcome, updatedAt: now }, [
-    { type: 'emit', kind: outcome, message: `${outcome}: ${s.reason ?? ''}`.trim() },
-  ]);
+  const message = `${outcome}: ${s.reason ?? ''}`.trim();
+  // The verdict travels with the outcome too, so a notification of the end can show its evidence.
+  const data = outcome === 'rolled-back' && s.lastVerdict ? { data: { verdict: s.lastVerdict } } : {};
+  return ok({ ...s, phase: outcome, updatedAt: now }, [{ type: 'emit', kind: outcome, message, ...data }]);
 }

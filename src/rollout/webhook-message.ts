@@ -1,6 +1,10 @@
-// What a webhook sends and how its answer is read: the JSON payload of an event, the request
+// What a webhook sends and how its answer is read: the JSON payload of an event (veer's own, or a
+// chat service's message), the request
 // headers, Retry-After, and the redacted form of a URL that may carry a secret.
+import type { WebhookFormat } from '../config/schema.js';
+import { assertNever } from '../domain/errors.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
+import { discordPayload, slackPayload, teamsPayload } from './chat-payload.js';
 
 export interface WebhookPayload {
   event: EventKind;
@@ -26,6 +30,22 @@ export function webhookPayload(e: RolloutEvent): WebhookPayload {
     seq: e.seq,
     data: e.data ?? {},
   };
+}
+
+/** The JSON body a hook of this format is sent for the event. */
+export function webhookBody(format: WebhookFormat, e: RolloutEvent): unknown {
+  switch (format) {
+    case 'generic':
+      return webhookPayload(e);
+    case 'slack':
+      return slackPayload(e);
+    case 'teams':
+      return teamsPayload(e);
+    case 'discord':
+      return discordPayload(e);
+    default:
+      return assertNever(format, 'webhook format');
+  }
 }
 
 /** The hook's own headers, except a Content-Type of its own: the body is always JSON. */

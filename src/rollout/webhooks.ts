@@ -9,7 +9,7 @@ import type { WebhookConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
-import { parseRetryAfter, redact, requestHeaders, webhookPayload, type WebhookPayload } from './webhook-message.js';
+import { parseRetryAfter, redact, requestHeaders, webhookBody, type WebhookPayload } from './webhook-message.js';
 
 export { parseRetryAfter, type WebhookPayload };
 
@@ -46,10 +46,17 @@ interface Attempt {
   retryAfterMs: number | null;
 }
 
+/** One queued post: its JSON body (in the hook's format), and what the logs name it by. */
+interface Delivery {
+  event: EventKind;
+  seq: number;
+  body: string;
+}
+
 interface Lane {
   hook: WebhookConfig;
   kinds: ReadonlySet<EventKind>;
-  queue: WebhookPayload[];
+  queue: Delivery[];
   running: Promise<void> | null;
 }
 
@@ -106,7 +113,7 @@ export class WebhookNotifier {
           this.droppedCount += 1;
           continue;
         }
-        lane.queue.push(webhookPayload(e));
+        lane.queue.push({ event: e.kind, seq: e.seq, body: JSON.stringify(webhookBody(lane.hook.format, e)) });
         if (lane.running === null) lane.running = this.drainLane(lane);
       }
     } catch (err) {
@@ -139,12 +146,11 @@ export class WebhookNotifier {
     }
   }
 
-  private async deliver(hook: WebhookConfig, payload: WebhookPayload): Promise<void> {
-    const body = JSON.stringify(payload);
+  private async deliver(hook: WebhookConfig, payload: Delivery): Promise<void> {
     let retryAfterMs: number | null = null;
     for (let attempt = 0; attempt <= hook.retries; attempt++) {
       if (attempt > 0 && !(await this.backoff(attempt, retryAfterMs))) break;
-      const result = await this.attempt(hook, body, payload);
+      const result = await this.attempt(hook, payload);
       retryAfterMs = result.retryAfterMs;
       switch (result.outcome) {
         case 'delivered':
@@ -166,7 +172,8 @@ export class WebhookNotifier {
     });
   }
 
-  private async attempt(hook: WebhookConfig, body: string, payload: WebhookPayload): Promise<Attempt> {
+  private async attempt(hook: WebhookConfig, payload: Delivery): Promise<Attempt> {
+    const body = payload.body;
     if (this.shutdown.signal.aborted) return { outcome: 'retry', retryAfterMs: null };
     const signal = AbortSignal.any([AbortSignal.timeout(hook.timeout), this.shutdown.signal]);
     try {

@@ -1,5 +1,6 @@
-// A relay of raw connections to a unix socket (the Docker engine's), for tests that put a front of
-// their own between veer and the engine: to cut its connections, refuse new ones, or go away.
+// A relay of raw connections to a unix socket (the Docker engine's) or a TCP address (veer's admin API),
+// for tests that put a front of their own between a client and a server: to cut its connections, refuse
+// new ones, or go away.
 import net from 'node:net';
 
 export interface SocketRelay {
@@ -9,11 +10,11 @@ export interface SocketRelay {
   cutAll(): void;
 }
 
-export function socketRelay(target: string): SocketRelay {
+export function socketRelay(target: string | net.NetConnectOpts): SocketRelay {
   const sockets = new Set<net.Socket>();
   return {
     accept(client) {
-      const up = net.connect(target);
+      const up = typeof target === 'string' ? net.connect(target) : net.connect(target);
       for (const s of [client, up]) {
         sockets.add(s);
         s.on('error', () => undefined);

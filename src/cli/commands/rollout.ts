@@ -3,7 +3,6 @@
 // timed out. Values are checked by the API (one source of truth); only what JSON cannot carry
 // (a count or a step that is not a number) and contradictory flags are refused here.
 import type { RolloutStatus, ServiceStatus } from '../../api/ports.js';
-import { settledWithin } from '../../domain/async.js';
 import { formatDuration, parseDuration } from '../../domain/duration.js';
 import { assertNever, err, ok, type Result } from '../../domain/errors.js';
 import type { OptionValues } from '../args.js';
@@ -11,6 +10,7 @@ import { AdminClient, failureLines, type EventStream } from '../client.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { progressLine } from '../status-table.js';
+import { Wakeup } from '../wakeup.js';
 
 export const DEFAULT_WAIT_TIMEOUT = '1h';
 const POLL_MS = 1_000;
@@ -103,21 +103,6 @@ function canaryOf(v: OptionValues): Result<Record<string, unknown>, string> {
     canary.count = n;
   }
   return ok(canary);
-}
-
-/** Wakes the follow loop early: an event arrived, or the stream ended. */
-class Wakeup {
-  private resolve: (() => void) | null = null;
-
-  fire(): void {
-    this.resolve?.();
-    this.resolve = null;
-  }
-
-  async wait(ms: number): Promise<void> {
-    await settledWithin(new Promise<void>((r) => (this.resolve = r)), ms);
-    this.resolve = null;
-  }
 }
 
 export async function follow(

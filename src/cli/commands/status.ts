@@ -1,18 +1,35 @@
-// `veer status [service] [--json]`
+// `veer status [service] [--json]`, and `--watch` (status-watch.ts): the same numbers, refreshing
 import type { ServiceStatus } from '../../api/ports.js';
 import { withAdmin } from '../session.js';
 import type { ClusterView } from '../../api/ports.js';
 import { EXIT, type Command } from '../command.js';
 import { formatStatusTable } from '../status-table.js';
+import { watchOptions, watchStatus } from './status-watch.js';
+
+/** The watch reads often: a call that takes longer is shown as a lost connection and retried. */
+const WATCH_CALL_TIMEOUT_MS = 5_000;
 
 export const statusCommand: Command = {
   name: 'status',
-  synopsis: 'status [service] [--json]',
-  summary: "show services: weight, pools' health, live metrics, rollout phase",
-  options: ['json', 'admin', 'token'],
+  synopsis: 'status [service] [--json | --watch [--interval 2s]]',
+  summary: "show services: weight, pools' health, live metrics, rollout phase; --watch keeps it live",
+  options: ['json', 'watch', 'interval', 'timeout', 'admin', 'token'],
   positionals: { min: 0, max: 1 },
   async run(args, io) {
     const name = args.positionals[0];
+    const v = args.values;
+    if (v.watch || v.interval !== undefined || v.timeout !== undefined) {
+      const opts = v.json
+        ? '--json and --watch do not go together'
+        : v.watch
+          ? watchOptions(v, name ?? null)
+          : '--interval and --timeout go with --watch';
+      if (typeof opts === 'string') {
+        io.err(`error: ${opts}`);
+        return EXIT.usage;
+      }
+      return withAdmin(v, io, (s) => watchStatus(s.client, opts, io), WATCH_CALL_TIMEOUT_MS);
+    }
     return withAdmin(args.values, io, async (s) => {
       const value = await s.get(name === undefined ? '/v1/services' : `/v1/services/${encodeURIComponent(name)}`);
       if (value === null) return EXIT.failure;

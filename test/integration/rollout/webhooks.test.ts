@@ -28,8 +28,12 @@ const POLICY = {
 interface Hook {
   server: RawServer;
   url: string;
+  // Chat formats post their own shapes (read through `chat` below).
   posts: Array<{ contentType: string | undefined; body: WebhookPayload }>;
 }
+
+/** What a chat endpoint got: each post's body as the format's JSON. */
+const chat = (h: Hook): Array<Record<string, any>> => h.posts.map((p) => p.body as unknown as Record<string, any>);
 
 /** A webhook endpoint that records every JSON post; `hang` never answers. */
 async function hook(mode: 'ok' | 'hang'): Promise<Hook> {
@@ -130,6 +134,46 @@ describe('webhook notifications', () => {
     expect(bodies[3]?.phase).toBe('rolled-back');
     const seqs = bodies.map((b) => b.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+  });
+
+  it('slack, teams and discord endpoints each get their format, the rollback with its evidence', async () => {
+    const stable = await h.upstream('stable');
+    const canary = await h.upstream('canary', { status: (n) => (n % 4 === 0 ? 503 : 200) });
+    const [slack, teams, discord] = [await hook('ok'), await hook('ok'), await hook('ok')] as const;
+    const v = await veerWithHooks(stable.address, [
+      { url: slack.url, format: 'slack' },
+      { url: teams.url, format: 'teams' },
+      { url: discord.url, format: 'discord' },
+    ]);
+    await rollOut(v, canary.address);
+    const lastOf = (x: Hook) => JSON.stringify(chat(x).at(-1) ?? {});
+    await waitFor(() => [slack, teams, discord].every((x) => lastOf(x).includes('web: rolled back')), {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+      what: 'the rolled-back message on every endpoint',
+    });
+    // The evidence: the failed check, its figures and p-value, canary against stable.
+    const evidence = [/failed check error-rate/, /p=/, /canary: \d+ requests, \d+ errors/, /stable: \d+ requests/];
+
+    const s = chat(slack).at(-1) ?? {};
+    expect(s.text).toMatch(/^web: rolled back/);
+    expect(s.blocks.map((b: { type: string }) => b.type)).toEqual(['header', 'section', 'context']);
+    for (const re of evidence) expect(s.blocks[1].text.text).toMatch(re);
+    expect(chat(slack)[0]?.text).toMatch(/^web: rollout started/);
+
+    const t = chat(teams).at(-1) ?? {};
+    expect(t.type).toBe('message');
+    expect(t.attachments[0].contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(t.attachments[0].content.type).toBe('AdaptiveCard');
+    for (const re of evidence) expect(t.attachments[0].content.body[1].text).toMatch(re);
+
+    const d = chat(discord).at(-1) ?? {};
+    expect(d.content).toContain('web: rolled back');
+    expect(d.embeds[0].title).toBe('web: rolled back');
+    for (const re of evidence) expect(d.embeds[0].description).toMatch(re);
+    for (const x of [slack, teams, discord]) {
+      for (const p of x.posts) expect(p.contentType).toMatch(/^application\/json/);
+    }
   });
 
   it('an endpoint that never answers does not slow the rollout, nor the other hooks', async () => {

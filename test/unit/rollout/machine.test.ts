@@ -351,8 +351,14 @@ describe('failures', () => {
     const { state, effects } = step(rb, { type: 'drained' }, T0 + 5 * S);
     expect(state.phase).toBe('rolled-back');
     expect(effects).toEqual([
-      { type: 'emit', kind: 'rolled-back', message: 'rolled-back: rolled back (overwhelming evidence): fail reason' },
+      {
+        type: 'emit',
+        kind: 'rolled-back',
+        message: 'rolled-back: rolled back (overwhelming evidence): fail reason',
+        data: { verdict: rb.lastVerdict },
+      },
     ]);
+    expect(rb.lastVerdict?.result).toBe('fail');
   });
 });
 

@@ -45,7 +45,7 @@ const status =
     res.writeHead(code).end();
 
 function hook(url: string, over: Partial<WebhookConfig> = {}): WebhookConfig {
-  return { url, headers: {}, timeout: 2_000, retries: 3, ...over };
+  return { url, headers: {}, timeout: 2_000, retries: 3, format: 'generic', ...over };
 }
 
 function notifier(
