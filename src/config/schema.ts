@@ -72,10 +72,22 @@ const proxySchema = z
   .strict()
   .prefault({});
 
+/** The web dashboard at /ui (its login sessions; the page itself needs no setting). */
+const adminUiSchema = z
+  .object({
+    /** How long a login lasts; sessions live in the replica's memory and also end on restart. */
+    sessionTtl: positiveDuration('12h'),
+    /** `auto`: the cookie is Secure when the admin API is reached over https (a TLS connection). */
+    secureCookie: z.enum(['auto', 'always', 'never']).default('auto'),
+  })
+  .strict()
+  .prefault({});
+
 const adminSchema = z
   .object({
     listen: listenAddress.prefault('127.0.0.1:9090'),
     token: z.string().default(''),
+    ui: adminUiSchema,
   })
   .strict()
   .prefault({});
