@@ -96,11 +96,11 @@ export class SeriesRing {
     });
   }
 
-  /** Newest second recorded, or null. */
-  newest(): number | null {
-    let best = -Infinity;
-    for (const s of this.secs) if (s > best) best = s;
-    return best === -Infinity ? null : best;
+  /** Oldest second still held, or null: charts start there rather than with empty minutes. */
+  oldest(): number | null {
+    let best = Infinity;
+    for (const s of this.secs) if (s < best) best = s;
+    return best === Infinity ? null : best;
   }
 
   /** The seconds in [fromSec, toSec], at most `size` of them (the newest). */

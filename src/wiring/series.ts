@@ -18,7 +18,9 @@ export function seriesView(b: Base, r: Pick<Running, 'store' | 'plane' | 'metric
     columns: (service, seconds) => {
       const ring = book.ring(service);
       const newest = book.newest;
-      return ring && newest !== null ? ring.columns(newest - seconds + 1, newest) : null;
+      const oldest = ring?.oldest() ?? null;
+      if (!ring || newest === null || oldest === null) return null;
+      return ring.columns(Math.max(oldest, newest - seconds + 1), newest);
     },
     recent: (service) => {
       const ring = book.ring(service);
