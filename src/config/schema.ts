@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { serviceSchema } from './service-schema.js';
 import { tlsSchema } from './tls-schema.js';
-import { ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
+import { durationValue, ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
 // The schema used to be one file: importers of these names keep working.
 export { rolloutOverridesSchema, rolloutPolicySchema } from './rollout-schema.js';
@@ -76,7 +76,7 @@ const proxySchema = z
 const adminUiSchema = z
   .object({
     /** How long a login lasts; sessions live in the replica's memory and also end on restart. */
-    sessionTtl: positiveDuration('12h'),
+    sessionTtl: durationValue.refine((ms) => ms >= 1000, { message: 'must be at least 1s' }).prefault('12h'),
     /** `auto`: the cookie is Secure when the admin API is reached over https (a TLS connection). */
     secureCookie: z.enum(['auto', 'always', 'never']).default('auto'),
   })
