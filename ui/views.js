@@ -70,7 +70,13 @@ export class Overview {
     this.timer = null;
     const f = this.frame;
     if (!f) return;
-    for (const s of f.services) this.row(s);
+    const names = new Set();
+    for (const s of f.services) {
+      names.add(s.name);
+      this.row(s);
+    }
+    // A service removed by a reload leaves the list.
+    for (const [name, r] of this.rows) if (!names.has(name)) (r.tr.remove(), this.rows.delete(name));
     this.applyFilter();
   }
 
@@ -80,7 +86,8 @@ export class Overview {
       const cells = {};
       const tr = h('tr', { 'data-service': s.name });
       for (const [, key] of COLUMNS) {
-        const td = key === 'name' ? h('th', { scope: 'row' }) : h('td', { 'data-col': key });
+        const numeric = !['name', 'phase', 'step'].includes(key);
+        const td = key === 'name' ? h('th', { scope: 'row' }) : h('td', { 'data-col': key, class: numeric ? 'num' : null });
         if (key === 'name') td.append(h('a', { href: '#/service/' + encodeURIComponent(s.name), text: s.name }));
         cells[key] = td;
         tr.append(td);
