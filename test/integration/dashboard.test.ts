@@ -87,6 +87,12 @@ describe('dashboard in chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const { adminUrl, canary } = await setup();
     const { browser, page } = await browse();
+    // Anything the CSP blocked, or a script error, shows up here.
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy|Refused/i.test(m.text())) problems.push(m.text());
+    });
     await login(page, adminUrl);
 
     const rps = 'tr[data-service="web"] td[data-col="stable-rps"]';
@@ -158,6 +164,7 @@ describe('dashboard in chromium', () => {
       timeoutMs: 15_000,
       what: 'the aborted event',
     });
+    expect(problems).toEqual([]);
     await browser.close();
   }, 90_000);
 
