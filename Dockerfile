@@ -1,7 +1,8 @@
 # veer's front-door image. NODE_IMAGE is swappable because some machines reach no container
 # registry: tests build with --build-arg NODE_IMAGE=veer-node-base:20 (scripts/build-test-images.sh).
+# The default is the current Node LTS (26); veer also runs on Node 20.10 and later.
 # Pass a private npm registry with --build-arg npm_config_registry=….
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:26-slim
 
 FROM ${NODE_IMAGE} AS build
 ARG npm_config_registry

@@ -66,19 +66,48 @@ function tlsListen({ port, cert, key }) {
     ssl_protocols TLSv1.2 TLSv1.3;`;
 }
 
+/** nginx as a bench upstream: one worker answering every request 200 with the same ~100-byte body as upstream.mjs. */
+function originConf(dir, port, name) {
+  const body = JSON.stringify({ upstream: name, ok: true, pad: 'x'.repeat(64) }).padEnd(100, ' ');
+  return nginxConf(dir, port, 0, 0, null).replace(
+    /  upstream bench \{[\s\S]*\n  \}\n  server \{[\s\S]*\n  \}\n\}\n$/,
+    `  server {
+    listen ${HOST}:${port};
+    location / {
+      default_type application/json;
+      return 200 '${body}';
+    }
+  }
+}
+`,
+  );
+}
+
+/**
+ * An upstream served by nginx (it answers far faster than a Node server, so the load CPU's ceiling is set
+ * by the load generator, not the upstream). Resolves with { port, stop() } like startNginx.
+ */
+export async function startNginxOrigin(bin, { name, cpu }) {
+  return launch(bin, cpu, (dir, port) => originConf(dir, port, name), `nginx upstream ${name}`);
+}
+
 /**
  * Start nginx pinned to `cpu`; resolves with { port, stop() }. `tls: { port, cert, key }` adds an
  * HTTPS listener (bench/tls.bench.mjs).
  */
 export async function startNginx(bin, { upstreamA, upstreamB, cpu, tls }) {
+  return launch(bin, cpu, (dir, port) => nginxConf(dir, port, upstreamA, upstreamB, tls), 'nginx');
+}
+
+async function launch(bin, cpu, confOf, name) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'veer-bench-nginx-'));
   // Workers drop to an unprivileged user when we are root; they must be able to enter the prefix.
   chmodSync(dir, 0o755);
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxConf(dir, port, upstreamA, upstreamB, tls));
-  const child = startChild('nginx', bin, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { cpu });
+  writeFileSync(conf, confOf(dir, port));
+  const child = startChild(name, bin, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { cpu });
   const ready = await pollUntil(port, '/', (s) => s === 200, {
     attempts: 100,
     intervalMs: 100,
@@ -86,7 +115,7 @@ export async function startNginx(bin, { upstreamA, upstreamB, cpu, tls }) {
   });
   if (!ready.ok) {
     await stopChild(child);
-    throw new Error(`nginx did not become ready (${ready.reason}, last status ${ready.last})\n${tail(child)}`);
+    throw new Error(`${name} did not become ready (${ready.reason}, last status ${ready.last})\n${tail(child)}`);
   }
   return {
     port,

@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-// `npm run bench`: direct vs veer vs http-proxy vs nginx in one run, same load for each, then a
-// fixed-rate latency pass; prints a table and rewrites the bench section of bench/RESULTS.md.
-// Env: BENCH_DURATION (s, 10), BENCH_CONNECTIONS (64), BENCH_WARMUP (s, 2),
-//      BENCH_ONLY=direct,veer,http-proxy,nginx (subset), BENCH_PROFILE=1 (CPU profile of veer),
+// `npm run bench`: direct vs veer vs a bare undici proxy (the Node ceiling) vs http-proxy vs nginx in one
+// run, same load for each (wrk, a native generator; autocannon only when wrk cannot be installed), in
+// BENCH_ROUNDS interleaved rounds (the spread between rounds is a figure too), then a paced fixed-rate
+// latency pass; prints a table and rewrites the bench section of bench/RESULTS.md.
+// Env: BENCH_DURATION (s, 10), BENCH_CONNECTIONS (64), BENCH_WARMUP (s, 2), BENCH_ROUNDS (1–9, 3),
+//      BENCH_ONLY=direct,veer,bare,http-proxy,nginx (subset), BENCH_PROFILE=1 (CPU profile of veer),
 //      BENCH_VEER_CLI=path/to/cli.js (default dist/cli.js), BENCH_RETRIES (0–5, default 0: repeat a
 //      pass disturbed by other processes and keep the least disturbed attempt).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installExitHandlers, runBench, stopChild, tasksetPath, wasInterrupted } from './procs.mjs';
+import { installExitHandlers, runBench, tasksetPath, wasInterrupted } from './procs.mjs';
 import { findNginx, nginxVersion } from './nginx.mjs';
-import { TARGETS, measure, startUpstream } from './targets.mjs';
+import { LTS_TARGETS, TARGETS, measure, startUpstream } from './targets.mjs';
+import { spawnSync } from 'node:child_process';
+import { findWrk } from './wrk.mjs';
 import { newestProfile, formatTopSelf } from './profile.mjs';
 import { machineInfo, render, writeResults } from './report.mjs';
 
@@ -37,6 +41,7 @@ function settingsFromEnv(env) {
     connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 64))),
     warmupS: num('BENCH_WARMUP', 2),
     retries: Math.min(5, Math.round(num('BENCH_RETRIES', 0))),
+    rounds: Math.min(9, Math.max(1, Math.round(num('BENCH_ROUNDS', 3)))),
     only: TARGETS.filter((t) => only.includes(t)),
     profile: env.BENCH_PROFILE === '1' || env.BENCH_PROFILE === 'true',
     pin,
@@ -48,15 +53,19 @@ function settingsFromEnv(env) {
 
 function describe(s) {
   return [
-    `Load: ${s.connections} connections, ${s.durationS} s per target after a ${s.warmupS} s warm-up (not counted), ` +
-      'pipelining 1, HTTP/1.1 keep-alive, GET / → 200 with a 100-byte body',
+    `Load: ${s.wrk ? 'wrk (1 thread)' : 'autocannon (wrk unavailable)'}, ${s.connections} connections, ` +
+      `${s.durationS} s per target after a ${s.warmupS} s warm-up (not counted), ${s.rounds} interleaved ` +
+      'round(s) (median shown, spread = (max − min) / median), HTTP/1.1 keep-alive, GET / → 200, 100-byte body',
     s.pin
       ? 'Pinning (taskset): proxy under test on CPU 1; load generator and both upstreams on CPU 0'
       : `Pinning: none (${s.pinNote}), so results are noisier`,
+    `Upstreams: ${s.nginxUpstreams ? 'nginx (1 worker each, static 200)' : 'Node (bench/upstream.mjs)'}; ` +
+      "direct = the generator straight at upstream A (the load CPU's ceiling)",
     'veer: weight 10 (stable A / canary B), sticky cookie veer-bench (never sent back, so every request is split), ' +
-      'state memory, metrics on',
+      'state memory, metrics on, X-Forwarded-*; bare: bench/bare-proxy.mjs, undici dispatch to A and nothing else',
+    'veer-lts, bare-lts: the same on the current Node LTS (scripts/lts-node.sh)',
     'http-proxy: keep-alive agent (maxSockets 256) to A; nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
-    "Latency: percentiles of every 2xx response's own time (sub-ms), not autocannon's 1 ms histogram",
+    "Latency: wrk's percentiles (saturation); the paced pass records every 2xx response's own time (sub-ms)",
     '"other procs, cores": average CPU used by processes outside this bench during that measurement' +
       (s.retries ? ` (disturbed passes retried up to ${s.retries}×, least disturbed kept)` : ''),
   ];
@@ -70,17 +79,35 @@ async function fixedRatePass(s, ctx, sat) {
   }
   const rate = Math.max(1, Math.round(veer.reqPerSecMean / 4));
   console.log(`fixed-rate pass at ${rate} req/s (1/4 of veer's saturation):`);
-  const passes = [
-    { kind: 'paced', rate },
-    { kind: 'autocannon-rate', rate },
-  ];
-  const fixed = { rate, paced: [], autocannon: [] };
+  const fixed = { rate, paced: [] };
   for (const target of ['direct', 'veer']) {
-    const [paced, burst] = await measure(s, target, ctx, passes);
+    const [paced] = await measure(s, target, ctx, [{ kind: 'paced', rate }]);
     fixed.paced.push({ target, result: paced });
-    fixed.autocannon.push({ target, result: burst });
   }
   return fixed;
+}
+
+/** The current Node LTS (scripts/lts-node.sh fetches it once), or null when it cannot be had. */
+function findLtsNode() {
+  const r = spawnSync('bash', [path.join(here, '..', 'scripts', 'lts-node.sh')], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  const bin = r.status === 0 ? r.stdout.trim().split('\n').pop() : '';
+  if (!bin) console.log(`Node LTS: not available (${r.stderr.trim() || 'lts-node.sh failed'}); veer-lts skipped`);
+  else console.log(`Node LTS: ${spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${bin})`);
+  return bin || null;
+}
+
+/** The round with the median req/s, with every round's req/s and the spread; skipped when none ran. */
+function medianRun(list) {
+  const done = list.filter((r) => !r.skipped);
+  if (done.length === 0) return list[0] ?? { skipped: 'not installed' };
+  const sorted = [...done].sort((x, y) => x.reqPerSecMean - y.reqPerSecMean);
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  const all = sorted.map((r) => r.reqPerSecMean);
+  const spread = (all[all.length - 1] - all[0]) / mid.reqPerSecMean;
+  return { ...mid, rounds: done.map((r) => r.reqPerSecMean), spread };
 }
 
 function printProfile(dir, sinceMs) {
@@ -96,6 +123,9 @@ async function main() {
   installExitHandlers();
   const s = settingsFromEnv(process.env);
   const nginxBin = findNginx();
+  s.wrk = findWrk();
+  const ltsNode = s.only.some((t) => LTS_TARGETS.has(t)) ? findLtsNode() : null;
+  s.nginxUpstreams = Boolean(nginxBin);
   const machine = machineInfo(nginxVersion(nginxBin));
   const profileDir = path.join(here, '.out');
   if (s.profile) mkdirSync(profileDir, { recursive: true });
@@ -103,23 +133,24 @@ async function main() {
 
   console.log(describe(s).slice(0, 2).join('\n'));
   if (s.only.includes('nginx') && !nginxBin) console.log('nginx: not installed, skipped');
-  const a = await startUpstream('A', s.loadCpu);
-  const b = await startUpstream('B', s.loadCpu);
-  const ctx = { a, b, nginxBin, profileDir, root: path.resolve(here, '..') };
+  const a = await startUpstream('A', s.loadCpu, nginxBin);
+  const b = await startUpstream('B', s.loadCpu, nginxBin);
+  const ctx = { a, b, nginxBin, ltsNode, profileDir, root: path.resolve(here, '..') };
 
-  console.log('saturation pass:');
-  const sat = [];
-  for (const target of s.only) {
-    if (target === 'nginx' && !nginxBin) {
-      sat.push({ target, result: { skipped: 'nginx not installed' } });
-      continue;
+  const runs = new Map(s.only.map((t) => [t, []]));
+  for (let round = 1; round <= s.rounds; round++) {
+    console.log(`saturation pass, round ${round}/${s.rounds}:`);
+    for (const target of s.only) {
+      if ((target === 'nginx' && !nginxBin) || (LTS_TARGETS.has(target) && !ltsNode)) continue;
+      const profile = s.profile && target === 'veer' && round === 1;
+      const [result] = await measure(s, target, ctx, [{ kind: 'saturate' }], { profile });
+      runs.get(target).push(result);
     }
-    const [result] = await measure(s, target, ctx, [{ kind: 'saturate' }], { profile: s.profile && target === 'veer' });
-    sat.push({ target, result });
   }
+  const sat = s.only.map((target) => ({ target, result: medianRun(runs.get(target)) }));
   const fixed = await fixedRatePass(s, ctx, sat);
-  await stopChild(a.child);
-  await stopChild(b.child);
+  await a.stop();
+  await b.stop();
   // An interrupted run is incomplete: leave RESULTS.md as it was.
   if (wasInterrupted()) return;
 

@@ -437,7 +437,8 @@ async function main() {
     writeSection('redis', body);
     console.log('wrote the redis section of bench/RESULTS.md');
   } finally {
-    for (const c of [redis.child, upstreams.a.child, upstreams.b.child]) await stopChild(c);
+    await stopChild(redis.child);
+    for (const u of [upstreams.a, upstreams.b]) await u.stop();
   }
 }
 

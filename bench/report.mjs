@@ -32,14 +32,19 @@ const cores = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
 
 /** rows: [{ target, result }] where result is a worker's JSON or { skipped: reason }. */
 function resultTable(firstHead, rows) {
-  const head = [firstHead, 'req/s (mean)', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'other procs, cores'];
-  const body = rows.map(({ target, result: r }) =>
-    r.skipped
-      ? [target, `skipped: ${r.skipped}`, '', '', '', '']
-      : [target, rps(r.reqPerSecMean), ms(r.p50), ms(r.p99), bad(r), cores(r.otherCores)],
-  );
+  const rounds = rows.some(({ result: r }) => r.rounds !== undefined);
+  const head = [firstHead, 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'other procs, cores'];
+  if (rounds) head.splice(2, 0, 'rounds (req/s)', 'spread');
+  const body = rows.map(({ target, result: r }) => {
+    if (r.skipped) return [target, `skipped: ${r.skipped}`, ...head.slice(2).map(() => '')];
+    const row = [target, rps(r.reqPerSecMean), ms(r.p50), ms(r.p99), bad(r), cores(r.otherCores)];
+    if (rounds) row.splice(2, 0, (r.rounds ?? []).map(rps).join(' / '), pct(r.spread));
+    return row;
+  });
   return markdownTable(head, body);
 }
+
+const pct = (v) => (v === null || v === undefined ? 'n/a' : `${(v * 100).toFixed(1)}%`);
 
 function markdownTable(head, body) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)));
@@ -60,36 +65,29 @@ function p99Delta(rows) {
 /** The brief's three targets, each PASS, MISS or n/a (an input is missing), plus information rows. */
 export function checks({ sat, fixed }) {
   const ratio = (a, b) => (a && b && b.reqPerSecMean > 0 ? a.reqPerSecMean / b.reqPerSecMean : null);
-  const vsHttpProxy = ratio(ok(sat, 'veer'), ok(sat, 'http-proxy'));
-  const vsNginx = ratio(ok(sat, 'veer'), ok(sat, 'nginx'));
+  const veer = ok(sat, 'veer');
+  const proxies = sat.filter((x) => x.target !== 'direct' && !x.result.skipped).map((x) => x.result);
+  const fastest = proxies.length ? proxies.reduce((a, b) => (a.reqPerSecMean >= b.reqPerSecMean ? a : b)) : null;
+  const headroom = ratio(ok(sat, 'direct'), fastest);
+  const spreads = [veer?.spread ?? null, ok(sat, 'bare')?.spread ?? null];
+  const spreadGap = spreads.includes(null) || spreads[0] === undefined ? null : spreads[0] - spreads[1];
   const paced = p99Delta(fixed?.paced);
-  const burst = p99Delta(fixed?.autocannon);
   const judge = (v, pass) => (v === null ? 'n/a' : pass(v) ? 'PASS' : 'MISS');
+  const row = (name, v, shown, target, pass) => ({ name, shown, target, status: judge(v, pass) });
+  const vsBare = ratio(veer, ok(sat, 'bare'));
+  const vsHttpProxy = ratio(veer, ok(sat, 'http-proxy'));
+  const vsNginx = ratio(veer, ok(sat, 'nginx'));
+  const ltsVsBare = ratio(ok(sat, 'veer-lts'), ok(sat, 'bare-lts'));
+  const ltsVsVeer = ratio(ok(sat, 'veer-lts'), veer);
   return [
-    {
-      name: 'veer / http-proxy req/s',
-      shown: fmtRatio(vsHttpProxy),
-      target: '≥ 1.80×',
-      status: judge(vsHttpProxy, (v) => v >= 1.8),
-    },
-    {
-      name: 'veer / nginx req/s',
-      shown: fmtRatio(vsNginx),
-      target: '≥ 0.45×',
-      status: judge(vsNginx, (v) => v >= 0.45),
-    },
-    {
-      name: 'fixed-rate p99 veer − direct (paced)',
-      shown: fmtDelta(paced),
-      target: '≤ 2 ms',
-      status: judge(paced, (v) => v <= 2),
-    },
-    {
-      name: 'same, autocannon overallRate (bursty, info)',
-      shown: fmtDelta(burst),
-      target: '(≤ 2 ms)',
-      status: judge(burst, (v) => v <= 2),
-    },
+    row('generator headroom: direct / fastest proxy', headroom, fmtRatio(headroom), '≥ 2.00×', (v) => v >= 2),
+    row('veer / bare undici proxy req/s', vsBare, fmtRatio(vsBare), '≥ 0.90×', (v) => v >= 0.9),
+    row('veer / http-proxy req/s', vsHttpProxy, fmtRatio(vsHttpProxy), '≥ 2.20×', (v) => v >= 2.2),
+    { name: 'veer / nginx req/s (per core)', shown: fmtRatio(vsNginx), target: '(info)', status: 'info' },
+    row('spread veer − spread bare', spreadGap, spreadGap === null ? 'n/a' : pct(spreadGap), '≤ 0', (v) => v <= 0),
+    row('Node LTS: veer / bare undici proxy req/s', ltsVsBare, fmtRatio(ltsVsBare), '≥ 0.90×', (v) => v >= 0.9),
+    { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
+    row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
   ];
 }
 
@@ -124,20 +122,17 @@ function disturbanceNote(all) {
 function fixedBlock(fixed) {
   if (!fixed) return ['Fixed-rate pass: not run (veer was not measured).'];
   return [
-    `Fixed rate: ${rps(fixed.rate)} req/s (1/4 of veer's saturation req/s), same connections and duration.`,
-    'Paced = requests spread evenly (1 ms ticks) over the connections; autocannon overallRate spends each',
-    "connection's per-second quota back-to-back at the top of each second, i.e. bursts at saturation.",
+    `Fixed rate: ${rps(fixed.rate)} req/s (1/4 of veer's saturation req/s), same connections and duration,`,
+    'requests spread evenly (1 ms ticks) over the connections (bench/paced.mjs).',
     '',
     resultTable('paced', fixed.paced),
-    '',
-    resultTable('autocannon overallRate', fixed.autocannon),
   ];
 }
 
 /** { text, markdown } for the console and RESULTS.md. */
 export function render({ settings, machine, startedAt, partial, sat, fixed }) {
   const list = checks({ sat, fixed });
-  const all = [...sat, ...(fixed?.paced ?? []), ...(fixed?.autocannon ?? [])].map((r) => r.result);
+  const all = [...sat, ...(fixed?.paced ?? [])].map((r) => r.result);
   const body = [
     resultTable('target (saturation)', sat),
     '',

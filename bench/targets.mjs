@@ -1,20 +1,25 @@
-// The four targets and how one is measured: start its proxy (none for direct) pinned to the proxy
+// The targets and how one is measured: start its proxy (none for direct) pinned to the proxy
 // CPU, run one or more load passes from a worker pinned to the load CPU, stop the proxy by pid.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, stopChild, waitForJsonLine } from './procs.mjs';
 import { HOST } from './net.mjs';
-import { startNginx } from './nginx.mjs';
+import { startNginx, startNginxOrigin } from './nginx.mjs';
 import { startVeer } from './veer.mjs';
 import { snapshotOthers, otherCores, DISTURBED_CORES } from './cpu.mjs';
+import { runWrk } from './wrk.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const TARGETS = ['direct', 'veer', 'http-proxy', 'nginx'];
+export const TARGETS = ['direct', 'veer', 'bare', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
+/** The targets run on the current Node LTS (ctx.ltsNode) rather than the machine's Node. */
+export const LTS_TARGETS = new Set(['veer-lts', 'bare-lts']);
 
-export async function startUpstream(name, cpu) {
+/** An upstream: nginx when installed (fast enough not to cap the load CPU), else the Node one. { port, stop() }. */
+export async function startUpstream(name, cpu, nginxBin) {
+  if (nginxBin) return startNginxOrigin(nginxBin, { name, cpu });
   const child = startChild(`upstream ${name}`, process.execPath, [path.join(here, 'upstream.mjs'), name], { cpu });
   const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
-  return { child, port };
+  return { port, stop: () => stopChild(child) };
 }
 
 /**
@@ -28,9 +33,13 @@ async function runLoad(s, port, pass) {
     durationS: s.durationS,
     warmupS: s.warmupS,
   };
-  const [script, opts] = workerFor(pass, base);
   const before = snapshotOthers();
   const t0 = Date.now();
+  if (pass.kind === 'saturate' && s.wrk) {
+    const r = await runWrk(s.wrk, { ...base, cpu: s.loadCpu });
+    return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
+  }
+  const [script, opts] = workerFor(pass, base);
   const child = startChild('load', process.execPath, [path.join(here, script), JSON.stringify(opts)], {
     cpu: s.loadCpu,
   });
@@ -108,24 +117,29 @@ async function startProxy(s, target, ctx, profile) {
       return { port: ctx.a.port };
     case 'veer':
       return startVeer(ctx.root, { ...ups, profileDir: profile ? ctx.profileDir : undefined });
-    case 'http-proxy': {
-      const child = startChild(
-        'http-proxy',
-        process.execPath,
-        [path.join(here, 'http-proxy-server.mjs'), String(ctx.a.port)],
-        { cpu: s.proxyCpu },
-      );
-      try {
-        const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
-        return { port, stop: () => stopChild(child) };
-      } catch (err) {
-        await stopChild(child);
-        throw err;
-      }
-    }
+    case 'bare':
+      return startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu);
+    case 'veer-lts':
+      return ctx.ltsNode ? startVeer(ctx.root, { ...ups, node: ctx.ltsNode }) : null;
+    case 'bare-lts':
+      return ctx.ltsNode ? startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu, ctx.ltsNode) : null;
+    case 'http-proxy':
+      return startNodeProxy('http-proxy', 'http-proxy-server.mjs', ctx.a.port, s.proxyCpu);
     case 'nginx':
       return ctx.nginxBin ? startNginx(ctx.nginxBin, ups) : null;
     default:
       throw new Error(`unknown target ${target}`);
+  }
+}
+
+/** A Node proxy script of bench/ that prints {"port": N}: the bare undici proxy and http-proxy. */
+async function startNodeProxy(name, script, upstreamPort, cpu, node = process.execPath) {
+  const child = startChild(name, node, [path.join(here, script), String(upstreamPort)], { cpu });
+  try {
+    const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
+    return { port, stop: () => stopChild(child) };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
   }
 }

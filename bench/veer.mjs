@@ -26,7 +26,7 @@ ${extra}`;
  * (its CLI exits 0 on SIGTERM, which is what lets the profile be flushed). `extra`: config text
  * appended at the top level (bench/tls.bench.mjs adds its `tls` section).
  */
-export async function startVeer(root, { upstreamA, upstreamB, cpu, profileDir, extra }) {
+export async function startVeer(root, { upstreamA, upstreamB, cpu, profileDir, extra, node = process.execPath }) {
   // BENCH_VEER_CLI lets the same harness measure another build (or a stand-in while dist/ is absent).
   const cli = process.env.BENCH_VEER_CLI ? path.resolve(process.env.BENCH_VEER_CLI) : path.join(root, 'dist', 'cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first`);
@@ -38,7 +38,7 @@ export async function startVeer(root, { upstreamA, upstreamB, cpu, profileDir, e
   const cfg = path.join(dir, 'veer.yaml');
   writeFileSync(cfg, veerConfig({ port, adminPort, upstreamA, upstreamB, extra }));
   const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const child = startChild('veer', process.execPath, [...nodeFlags, cli, 'start', '-c', cfg], { cpu, cwd: dir });
+  const child = startChild('veer', node, [...nodeFlags, cli, 'start', '-c', cfg], { cpu, cwd: dir });
   const alive = () => !child.exited;
   const admin = await pollUntil(adminPort, '/readyz', (s) => s === 200, { attempts: 150, intervalMs: 100, alive });
   const data = admin.ok

@@ -24,7 +24,7 @@ apt_install() {
   $SUDO apt-get -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confold install -y -qq "$@"
 }
 
-section "1/6 system packages"
+section "1/7 system packages"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v dockerd >/dev/null || missing+=(docker.io)
@@ -48,7 +48,7 @@ if ! command -v nginx >/dev/null; then
   apt_install nginx-light || warn "nginx-light could not be installed (only the benchmark uses it)"
 fi
 
-section "2/6 npm dependencies"
+section "2/7 npm dependencies"
 # npm ci writes node_modules/.package-lock.json; older than the lock file means stale.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund
@@ -56,7 +56,7 @@ else
   echo "node_modules up to date"
 fi
 
-section "3/6 docker engine"
+section "3/7 docker engine"
 bash scripts/docker-up.sh
 docker info --format 'engine {{.ServerVersion}}, storage {{.Driver}}, cgroup {{.CgroupVersion}}'
 # Leftovers of an interrupted run (only containers carrying our test label, only stopped ones or
@@ -70,11 +70,11 @@ done
 # Each image build whose sources changed leaves its old build stage behind untagged; drop those.
 docker image prune -f >/dev/null || true
 
-section "4/6 test images"
+section "4/7 test images"
 bash scripts/build-test-images.sh
 bash scripts/docker-smoke.sh
 
-section "5/6 build (tsc), types and format of src, test and bench"
+section "5/7 build (tsc), types and format of src, test and bench"
 build_rc=0
 npm run build || build_rc=$?
 ((build_rc == 0)) || warn "npm run build failed (exit $build_rc); running the tests anyway for a full report"
@@ -82,7 +82,7 @@ lint_rc=0
 npm run --silent lint || lint_rc=$?
 ((lint_rc == 0)) || warn "npm run lint failed (exit $lint_rc: type errors, or files not formatted - npm run format fixes those); running the tests anyway"
 
-section "6/6 tests (vitest)"
+section "6/7 tests (vitest, the machine's Node)"
 export VEER_REQUIRE_DOCKER=1
 VEER_NPM_REGISTRY="$(npm config get registry 2>/dev/null)"
 export VEER_NPM_REGISTRY
@@ -94,22 +94,42 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" |
 echo "---- serial tests (they restart the Docker engine) ----"
 VEER_SERIAL=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$SERIAL_RESULTS" || test_rc=$?
 
+# Node 20 is past its end of life: users run veer on the current LTS, so the suite runs there too (every
+# test but the engine restarts above, which exercise dockerd, not Node). VEER_SKIP_LTS=1 skips it locally.
+LTS_RESULTS="$(mktemp -t veer-vitest-lts-XXXXXX.json)"
+lts_rc=0
+if [[ "${VEER_SKIP_LTS:-0}" != 1 ]]; then
+  section "7/7 the same tests on the current Node LTS"
+  if LTS_NODE="$(bash scripts/lts-node.sh)"; then
+    echo "node $("$LTS_NODE" --version) ($LTS_NODE)"
+    PATH="$(dirname "$LTS_NODE"):$PATH" npx vitest run --reporter=default --reporter=json \
+      --outputFile.json="$LTS_RESULTS" || lts_rc=$?
+  else
+    warn "the LTS Node could not be fetched from the npm registry"
+    lts_rc=1
+  fi
+fi
+
 section "summary"
 echo "build: $([[ $build_rc == 0 ]] && echo ok || echo "FAILED ($build_rc)")"
 echo "lint: $([[ $lint_rc == 0 ]] && echo ok || echo "FAILED ($lint_rc)")"
 echo "tests: $([[ $test_rc == 0 ]] && echo ok || echo "FAILED ($test_rc)")"
+echo "tests on the Node LTS: $([[ "${VEER_SKIP_LTS:-0}" == 1 ]] && echo skipped || ([[ $lts_rc == 0 ]] && echo ok || echo "FAILED ($lts_rc)"))"
 echo "took $((SECONDS - START))s"
 # The plain closing line CI reads: "N passed, N failed[, N skipped]".
 node -e '
   const fs = require("fs");
   const t = { passed: 0, failed: 0, skipped: 0 };
-  for (const f of process.argv.slice(1)) {
+  const names = ["machine Node", "machine Node, serial", "Node LTS"];
+  for (const [i, f] of process.argv.slice(1).entries()) {
+    if (!fs.existsSync(f) || fs.statSync(f).size === 0) continue;
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    console.log(`  ${names[i]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
     t.passed += r.numPassedTests;
     t.failed += r.numFailedTests;
     t.skipped += r.numPendingTests + r.numTodoTests;
   }
   console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
-' "$RESULTS" "$SERIAL_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
-rm -f "$RESULTS" "$SERIAL_RESULTS"
-((build_rc == 0 && lint_rc == 0 && test_rc == 0)) || exit 1
+' "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
+rm -f "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS"
+((build_rc == 0 && lint_rc == 0 && test_rc == 0 && lts_rc == 0)) || exit 1

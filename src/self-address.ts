@@ -10,17 +10,18 @@ export class SelfAddresses {
   private listeners: Listener[];
 
   constructor(
-    config: Pick<Config, 'listen' | 'admin'>,
+    config: Pick<Config, 'listen' | 'admin' | 'tls'>,
     private readonly local: () => ReadonlySet<string> = hostAddresses,
   ) {
     this.listeners = [
       { role: 'data-plane', ...config.listen },
       { role: 'admin', ...config.admin.listen },
+      ...(config.tls === undefined ? [] : [{ role: 'tls' as const, ...config.tls.listen }]),
     ];
   }
 
   /** Replaces the configured addresses with the bound ones. */
-  bound(addresses: Record<ListenerRole, AddressInfo>): void {
+  bound(addresses: Partial<Record<ListenerRole, AddressInfo>>): void {
     this.listeners = (Object.entries(addresses) as Array<[ListenerRole, AddressInfo]>).map(([role, a]) => ({
       role,
       host: a.address,

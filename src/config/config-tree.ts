@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { EndpointConfig } from '../docker/endpoint.js';
 import { parseTarget, type TargetAddress } from '../domain/target.js';
 import { configSchema, serviceSchema } from './schema.js';
+import { tlsSchema } from './tls-schema.js';
 import type { ListenAddress } from './values.js';
 
 export const POOLS = ['stable', 'canary'] as const;
@@ -35,6 +36,8 @@ export interface EndpointParts {
 export interface ConfigParts {
   listen: ListenAddress | null;
   admin: { listen: ListenAddress; token: string } | null;
+  /** The HTTPS listener's address; null without a `tls` section (or when its address is not valid). */
+  tlsListen: ListenAddress | null;
   state: { store: unknown; redis: unknown };
   /** `endpoints` is null when the list itself is not a list (nothing can be said about references then). */
   docker: { endpoints: EndpointParts[] | null; gc: boolean };
@@ -123,9 +126,11 @@ export function configParts(tree: unknown): ConfigParts {
   const listen = configSchema.shape.listen.safeParse(t.listen);
   const docker = asTree(t.docker);
   const state = asTree(t.state);
+  const tls = t.tls === undefined ? null : tlsSchema.shape.listen.safeParse(asTree(t.tls).listen);
   return {
     listen: listen.success ? listen.data : null,
     admin: salvage(configSchema.shape.admin, t.admin ?? {}),
+    tlsListen: tls?.success ? tls.data : null,
     state: { store: state.store ?? 'file', redis: state.redis },
     docker: { endpoints: endpointParts(docker), gc: docker.gc === true },
     services: Array.isArray(t.services) ? t.services.map(serviceParts) : [],

@@ -3,6 +3,7 @@
 // on the best-effort parts of the raw tree (config-tree.ts), so they are reported together with the
 // schema's field errors instead of only once every field is valid.
 import type { Problem } from '../domain/errors.js';
+import { canonicalHost, familyOf, isUnspecifiedIp } from '../domain/loopback.js';
 import { selfTarget, type Listener } from '../domain/self-address.js';
 import { POOLS, type ConfigParts, type ServiceParts } from './config-tree.js';
 
@@ -73,11 +74,49 @@ export function identicalRoutes(services: readonly ServiceParts[]): Problem[] {
 }
 
 /** The listeners a static config names; port 0 is only known once bound, so it never matches. */
-export function configuredListeners(parts: Pick<ConfigParts, 'listen' | 'admin'>): Listener[] {
+export function configuredListeners(parts: Pick<ConfigParts, 'listen' | 'admin' | 'tlsListen'>): Listener[] {
   const out: Listener[] = [];
   if (parts.listen) out.push({ role: 'data-plane', ...parts.listen });
   if (parts.admin) out.push({ role: 'admin', ...parts.admin.listen });
+  if (parts.tlsListen) out.push({ role: 'tls', ...parts.tlsListen });
   return out;
+}
+
+const LISTENER_KEYS: Record<Listener['role'], string> = {
+  'data-plane': 'listen',
+  admin: 'admin.listen',
+  tls: 'tls.listen',
+};
+
+/**
+ * Two listeners on one port whose hosts overlap (the same host, or either the wildcard) cannot
+ * both bind: the second would fail at start with EADDRINUSE, so validate says so first.
+ */
+export function listenerClashes(parts: Pick<ConfigParts, 'listen' | 'admin' | 'tlsListen'>): Problem[] {
+  const listeners = configuredListeners(parts).filter((l) => l.port !== 0);
+  const problems: Problem[] = [];
+  for (let i = 0; i < listeners.length; i++) {
+    for (let j = i + 1; j < listeners.length; j++) {
+      const [a, b] = [listeners[i]!, listeners[j]!];
+      if (a.port !== b.port || !hostsOverlap(a.host, b.host)) continue;
+      problems.push({
+        path: LISTENER_KEYS[b.role],
+        message:
+          `${b.host}:${b.port} takes the port of ${LISTENER_KEYS[a.role]} (${a.host}:${a.port}); ` +
+          'each listener needs its own port or a host of its own',
+      });
+    }
+  }
+  return problems;
+}
+
+function hostsOverlap(a: string, b: string): boolean {
+  const [x, y] = [canonicalHost(a), canonicalHost(b)];
+  if (x === y || x === '::' || y === '::') return true; // "::" is dual-stack: it takes IPv4 too
+  // 0.0.0.0 takes every IPv4 address (and names, which may resolve to one), never an IPv6 one.
+  if (isUnspecifiedIp(x)) return familyOf(y) !== 6;
+  if (isUnspecifiedIp(y)) return familyOf(x) !== 6;
+  return false;
 }
 
 export function selfTargets(parts: ConfigParts, localAddresses: ReadonlySet<string>): Problem[] {
@@ -101,5 +140,6 @@ export function crossChecks(parts: ConfigParts, localAddresses: ReadonlySet<stri
     ...dockerReferences(parts.services, parts.docker.endpoints),
     ...identicalRoutes(parts.services),
     ...selfTargets(parts, localAddresses),
+    ...listenerClashes(parts),
   ];
 }

@@ -6,7 +6,7 @@ import { assertNever } from './errors.js';
 import { canonicalHost, familyOf, isLocalhostName, isLoopbackIp, isUnspecifiedIp } from './loopback.js';
 import type { TargetAddress } from './target.js';
 
-export type ListenerRole = 'data-plane' | 'admin';
+export type ListenerRole = 'data-plane' | 'admin' | 'tls';
 
 /** A listener as bound (or as configured, before binding). Port 0 means "not known yet". */
 export interface Listener {
@@ -62,6 +62,8 @@ export function describeListener(l: Listener): string {
       return `veer's own data-plane listener ${shown}:${l.port}: traffic would loop`;
     case 'admin':
       return `veer's own admin listener ${shown}:${l.port}: the data plane would serve the admin API`;
+    case 'tls':
+      return `veer's own TLS listener ${shown}:${l.port}: traffic would loop`;
     default:
       return assertNever(l.role, 'listener role');
   }

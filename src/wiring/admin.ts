@@ -7,6 +7,7 @@ import type { ClusterMembership } from '../cluster.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { DockerStack } from '../docker/stack.js';
 import { gauges } from '../gauges.js';
+import { LoopDelay } from '../metrics/loop-delay.js';
 import { renderPrometheus } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { seriesView } from './series.js';
@@ -60,6 +61,13 @@ const clusterView = (b: Base, r: Running): ClusterView =>
     replicas: [{ id: b.self, seenAt: new Date(b.clock.now()).toISOString() }],
   };
 
+/** /metrics: the pools' windows, the gauges, and how late the event loop ran. */
+function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFrom>): () => string {
+  const loopDelay = new LoopDelay();
+  b.closers.add('event loop delay', async () => loopDelay.close());
+  return () => renderPrometheus(r.metrics, [...gauges(r.plane, r.controller, membership), ...loopDelay.families()]);
+}
+
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log } = b;
@@ -74,7 +82,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
       rollouts: r.controller,
       history: r.controller,
       events: r.events,
-      metricsText: () => renderPrometheus(r.metrics, gauges(r.plane, r.controller, membership)),
+      metricsText: metricsText(b, r, membership),
       readiness: (): ReadyState => ({
         ready: listening,
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
@@ -105,7 +113,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const tls = await r.plane.listenTls();
   listening = true;
   const admin = app.server.address() as AddressInfo;
-  selfAddresses.bound({ 'data-plane': data, admin });
+  selfAddresses.bound({ 'data-plane': data, admin, ...(tls === null ? {} : { tls }) });
   const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
   await r.cluster?.start(`http://${host}:${admin.port}`, r.controller);
   log.log('info', 'veer started', {

@@ -1,0 +1,46 @@
+// How long the event loop was late, for /metrics: a stalled loop (a long GC pause, a synchronous burst of
+// work) delays every request in flight at once, so it is the first thing to look at when the tail grows.
+// Node's own histogram (perf_hooks) samples it off the loop; each 10 s window is published whole, then
+// reset, so a scrape shows recent stalls rather than an average since start.
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { ExtraMetric } from './prometheus.js';
+
+const QUANTILES = [0.5, 0.9, 0.99, 0.999, 1] as const;
+
+export class LoopDelay {
+  private readonly histogram: IntervalHistogram;
+  private readonly timer: NodeJS.Timeout;
+  /** Seconds at each of QUANTILES over the last complete window; null before the first one ends. */
+  private last: number[] | null = null;
+
+  constructor(resolutionMs = 10, windowMs = 10_000) {
+    this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+    this.histogram.enable();
+    this.timer = setInterval(() => this.rotate(), windowMs);
+    this.timer.unref();
+  }
+
+  private rotate(): void {
+    const h = this.histogram;
+    this.last = h.count === 0 ? null : QUANTILES.map((q) => (q === 1 ? h.max : h.percentile(q * 100)) / 1e9);
+    h.reset();
+  }
+
+  families(): ExtraMetric[] {
+    const family: ExtraMetric = {
+      name: 'veer_event_loop_delay_seconds',
+      help: 'Event loop delay over the last complete 10 s window, by quantile (1 = the largest).',
+      type: 'gauge',
+      samples: [],
+    };
+    const last = this.last;
+    if (last !== null)
+      QUANTILES.forEach((q, i) => family.samples.push({ labels: { quantile: String(q) }, value: last[i]! }));
+    return [family];
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.histogram.disable();
+  }
+}
