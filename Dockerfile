@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY ui ./ui
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && node -e "require('node:fs').mkdirSync('/app/.veer', { recursive: true })"
 
@@ -23,6 +24,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/ui ./ui
 # The default file state store writes .veer/state.json relative to the working directory.
 COPY --from=build --chown=10001:10001 /app/.veer ./.veer
 # Numeric ids: FROM scratch bases have neither useradd nor /etc/passwd entries to name.

@@ -14,8 +14,12 @@ import { maintenanceRoutes } from './routes/maintenance.js';
 import { pruneRoutes } from './routes/prune.js';
 import { reloadRoutes } from './routes/reload.js';
 import { rolloutRoutes } from './routes/rollouts.js';
+import { seriesRoutes } from './routes/series.js';
 import { serviceRoutes } from './routes/services.js';
+import { uiRoutes } from './routes/ui.js';
 import { installServiceNameCheck } from './service-name.js';
+import { Sessions } from './sessions.js';
+import { UiAssets } from './ui-assets.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,13 +36,22 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Interval of the `: keepalive` comment on event streams (15 s). */
   sseKeepaliveMs?: number;
+  /** The dashboard sessions' clock (tests). */
+  now?: () => number;
 }
+
+/** A dashboard login lasts this long unless admin.ui.sessionTtl says otherwise. */
+export const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
 
 export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyInstance {
   const log = opts.logger ?? jsonLogger();
   // A function: a reload changes the token for the next request.
   const { token: t } = deps;
   const token = typeof t === 'function' ? t : () => t;
+  const sessions = new Sessions({
+    ttlMs: deps.ui?.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const app = Fastify({
     logger: false,
     bodyLimit: ADMIN_BODY_LIMIT,
@@ -51,13 +64,13 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
     // Router errors skip the hooks, so the gate runs here too: a caller without the token learns
     // nothing, not even that its URL was malformed.
     frameworkErrors: (error, request, reply) => {
-      if (refuseUnlessAdmitted(request, reply, token())) return;
+      if (refuseUnlessAdmitted(request, reply, token(), sessions)) return;
       const e = frameworkError(error, MAX_PARAM_LENGTH);
       if (e.httpStatus >= 500) log.log('error', 'admin api: router error', { code: error.code });
       sendError(reply, e);
     },
   });
-  installGate(app, token);
+  installGate(app, token, sessions);
   installShutdownAnswer(app);
   installServiceNameCheck(app);
   installErrorHandling(app, log, ADMIN_BODY_LIMIT);
@@ -71,6 +84,8 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   reloadRoutes(app, deps);
   maintenanceRoutes(app, deps);
   eventRoutes(app, deps, { keepaliveMs: opts.sseKeepaliveMs });
+  seriesRoutes(app, deps, { keepaliveMs: opts.sseKeepaliveMs });
+  uiRoutes(app, deps, { sessions, assets: new UiAssets(), token });
   return app;
 }
 

@@ -14,5 +14,10 @@ export function bearerMatches(authorization: string | undefined, token: string):
   if (authorization === undefined) return false;
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
   if (!m) return false;
-  return timingSafeEqual(digest(m[1] as string), digest(token));
+  return tokenMatches(m[1] as string, token);
+}
+
+/** The same comparison for a token given some other way (the dashboard's login form). */
+export function tokenMatches(given: string, token: string): boolean {
+  return timingSafeEqual(digest(given), digest(token));
 }

@@ -1,7 +1,8 @@
 // Who may talk to the admin API at all, decided before routing, body parsing or any framework
 // error can answer: with a token, only callers presenting it (probes excepted); without one, only
-// requests addressed to a loopback host name (see host-check.ts). Nothing about the request is
-// echoed back in a refusal.
+// requests addressed to a loopback host name (see host-check.ts). The dashboard's session cookie
+// stands in for the token, and a state-changing call it authenticates must carry the session's CSRF
+// token in a header. Nothing about the request is echoed back in a refusal.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError, VeerError } from '../domain/errors.js';
@@ -9,9 +10,13 @@ import { isLoopbackIp } from '../domain/loopback.js';
 import { bearerMatches } from './auth.js';
 import { sendError } from './errors.js';
 import { isLoopbackHostHeader } from './host-check.js';
+import { cookieValue, CSRF_HEADER, csrfMatches, SESSION_COOKIE, type Sessions } from './sessions.js';
 
 /** Route patterns that probes (load balancers, orchestrators) reach without credentials. */
 const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+/** The dashboard's page, its assets and its login: static, or answering only about the caller's own session. */
+const UI_PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/ui', '/ui/assets/:file', '/ui/session', '/ui/login']);
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What the gate looks at: plain data, so the decision is a pure function. */
 export interface Caller {
@@ -21,6 +26,12 @@ export interface Caller {
   authorization: string | undefined;
   httpVersion: string;
   peer: string | undefined;
+  /** Absent: treated as GET (a caller built without it changes nothing). */
+  method?: string;
+  cookie?: string | undefined;
+  /** The CSRF header's value. */
+  csrf?: string | string[] | undefined;
+  origin?: string | undefined;
 }
 
 export class MisdirectedRequestError extends VeerError {
@@ -36,11 +47,49 @@ export class MisdirectedRequestError extends VeerError {
 
 const missingHost = (): VeerError => new VeerError('bad_request', 400, 'missing Host header (HTTP/1.1 requires one)');
 
+export class CsrfError extends VeerError {
+  constructor(why: string) {
+    super('csrf_failed', 403, `refused: ${why}`);
+  }
+}
+
+const isPublic = (route: string | undefined): boolean =>
+  route !== undefined && (PUBLIC_ROUTES.has(route) || UI_PUBLIC_ROUTES.has(route));
+
+/**
+ * A browser names the page that sent a request in Origin: a state-changing call from another origin
+ * is refused whatever authenticates it (the tokenless API included, which has no cookie to check).
+ */
+function crossOrigin(c: Caller): VeerError | null {
+  if (c.origin === undefined || SAFE_METHODS.has(c.method ?? 'GET')) return null;
+  let host: string;
+  try {
+    host = new URL(c.origin).host;
+  } catch {
+    return new CsrfError('the Origin header is not an origin');
+  }
+  return host !== '' && host.toLowerCase() === (c.host ?? '').trim().toLowerCase()
+    ? null
+    : new CsrfError('a state-changing call from another origin');
+}
+
+/** Without a bearer token: a live session, and for a state-changing call its CSRF header. */
+function sessionRefusal(c: Caller, token: string, sessions: Sessions | undefined): VeerError | null {
+  const session = sessions?.find(cookieValue(c.cookie, SESSION_COOKIE), token) ?? null;
+  if (session === null) return new UnauthorizedError();
+  if (SAFE_METHODS.has(c.method ?? 'GET') || csrfMatches(c.csrf, session)) return null;
+  return new CsrfError('a call authenticated by the session cookie must send the X-Veer-CSRF header from /ui/session');
+}
+
 /** Null when the caller may go on; else the refusal to send. */
-export function admit(c: Caller, token: string): VeerError | null {
+export function admit(c: Caller, token: string, sessions?: Sessions): VeerError | null {
+  const foreign = crossOrigin(c);
+  if (foreign) return foreign;
   if (token !== '') {
-    if (!(c.route !== undefined && PUBLIC_ROUTES.has(c.route)) && !bearerMatches(c.authorization, token))
-      return new UnauthorizedError();
+    if (!isPublic(c.route) && !bearerMatches(c.authorization, token)) {
+      const refusal = sessionRefusal(c, token, sessions);
+      if (refusal) return refusal;
+    }
     return c.host === undefined && c.httpVersion !== '1.0' ? missingHost() : null;
   }
   if (c.host !== undefined) return isLoopbackHostHeader(c.host) ? null : new MisdirectedRequestError();
@@ -58,6 +107,10 @@ function callerOfRaw(raw: IncomingMessage, route: string | undefined): Caller {
     authorization: raw.headers.authorization,
     httpVersion: raw.httpVersion,
     peer: raw.socket?.remoteAddress,
+    method: raw.method ?? 'GET',
+    cookie: raw.headers.cookie,
+    csrf: raw.headers[CSRF_HEADER],
+    origin: raw.headers.origin,
   };
 }
 
@@ -66,8 +119,13 @@ export function callerOf(request: FastifyRequest): Caller {
 }
 
 /** Sends the refusal (with the bearer challenge on a 401); false when the caller may go on. */
-export function refuseUnlessAdmitted(request: FastifyRequest, reply: FastifyReply, token: string): boolean {
-  const refusal = admit(callerOf(request), token);
+export function refuseUnlessAdmitted(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+  sessions?: Sessions,
+): boolean {
+  const refusal = admit(callerOf(request), token, sessions);
   if (refusal === null) return false;
   if (refusal instanceof UnauthorizedError) reply.header('www-authenticate', 'Bearer realm="veer"');
   sendError(reply, refusal);
@@ -79,9 +137,9 @@ export function refuseUnlessAdmitted(request: FastifyRequest, reply: FastifyRepl
  * themselves. Node would answer `Expect: 100-continue` (and 417 any other expectation) before any
  * hook runs: only an admitted caller is invited to send its body, and the rest is left to the hooks.
  */
-export function installGate(app: FastifyInstance, token: () => string): void {
+export function installGate(app: FastifyInstance, token: () => string, sessions?: Sessions): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (refuseUnlessAdmitted(request, reply, token())) return reply;
+    if (refuseUnlessAdmitted(request, reply, token(), sessions)) return reply;
   });
   app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (admit(callerOfRaw(req, undefined), token()) === null) res.writeContinue();

@@ -2,6 +2,7 @@ import type { Result } from '../domain/errors.js';
 import type { Maintenance, MaintenanceMode } from '../domain/maintenance.js';
 import type { GateName } from '../domain/gate.js';
 import type { TargetAddress } from '../domain/target.js';
+import type { RecentFigures, SeriesColumns } from '../metrics/series.js';
 /** `health`: unchecked (no health check), pending (new, not yet passed: no traffic), healthy, unhealthy. */
 export interface TargetStatus {
   id: string;
@@ -174,6 +175,27 @@ export interface MaintenanceControl {
   ): Promise<Result<Maintenance>>;
 }
 
+/** The dashboard's per-second figures (metrics/series-book.ts), merged over replicas when they share Redis. */
+export interface SeriesView {
+  readonly source: 'local' | 'merged';
+  /** How long after a second ends it is recorded. */
+  readonly settleMs: number;
+  /** The newest second recorded (epoch seconds), null before the first. */
+  newest(): number | null;
+  /** The last `seconds` seconds up to the newest; null when the service has none recorded yet. */
+  columns(service: string, seconds: number): SeriesColumns | null;
+  /** Both pools over the last RECENT_SECONDS (the overview's figures). */
+  recent(service: string): Record<'stable' | 'canary', RecentFigures> | null;
+  /** Called after each recorded second; returns the unsubscribe function. */
+  onSecond(listener: (sec: number) => void): () => void;
+}
+
+/** The dashboard's login sessions. */
+export interface UiSettings {
+  sessionTtlMs: number;
+  secureCookie: 'auto' | 'always' | 'never';
+}
+
 export interface AdminDeps {
   services: ServiceDirectory;
   rollouts: RolloutControl;
@@ -194,4 +216,8 @@ export interface AdminDeps {
   /** `GET|POST /v1/services/:name/maintenance` (absent: 503). */
   maintenance?: MaintenanceControl;
   version: string;
+  /** `GET /v1/services/:name/series` and `GET /v1/series` (absent: 503). */
+  series?: SeriesView;
+  /** The dashboard's sessions (absent: a 12 h session, Secure over https). */
+  ui?: UiSettings;
 }

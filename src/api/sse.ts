@@ -85,18 +85,20 @@ function begin(reply: FastifyReply): FastifyReply['raw'] {
   return res;
 }
 
-/**
- * Streams until the client goes away or `end()` is called (app shutdown). Replay and subscription
- * happen in the same tick, so no event falls between them.
- */
-export function openEventStream(
-  reply: FastifyReply,
-  feed: EventFeed,
-  opts: StreamOptions,
-): { end(): void; closed: Promise<void> } {
+/** A live stream of text frames: `write` drops what comes after the end, `end` closes it (app shutdown). */
+export interface OpenStream {
+  write(text: string): void;
+  /** Runs once when the stream ends, whoever ends it. */
+  onEnd(fn: () => void): void;
+  end(): void;
+  closed: Promise<void>;
+}
+
+/** Takes over the reply for a stream with keepalive comments, cut off when the client stops reading. */
+export function openStream(reply: FastifyReply, keepaliveMs = KEEPALIVE_MS): OpenStream {
   const res = begin(reply);
   let open = true;
-  let unsubscribe: () => void = () => undefined;
+  const enders: Array<() => void> = [];
   let resolveClosed: () => void = () => undefined;
   const closed = new Promise<void>((r) => {
     resolveClosed = r;
@@ -106,27 +108,42 @@ export function openEventStream(
     res.write(text);
     if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
   };
-  const keepalive = setInterval(() => write(KEEPALIVE), opts.keepaliveMs ?? KEEPALIVE_MS);
+  const keepalive = setInterval(() => write(KEEPALIVE), keepaliveMs);
   keepalive.unref();
   const cleanup = (): void => {
     if (!open) return;
     open = false;
     clearInterval(keepalive);
-    unsubscribe();
+    for (const fn of enders.splice(0)) fn();
     resolveClosed();
   };
   // The response's 'close' is the one signal that the client went away (the request's own 'close'
   // fires as soon as its empty body has been read).
   res.on('close', cleanup);
   res.on('error', cleanup);
-  for (const e of opts.replay) write(formatEvent(e));
-  const off = feed.subscribe(opts.service, (e) => write(formatEvent(e)));
-  if (open) unsubscribe = off;
-  else off();
+  const onEnd = (fn: () => void): void => {
+    if (open) enders.push(fn);
+    else fn();
+  };
   const end = (): void => {
     if (!open) return;
     cleanup();
     res.end();
   };
-  return { end, closed };
+  return { write, onEnd, end, closed };
+}
+
+/**
+ * Streams until the client goes away or `end()` is called (app shutdown). Replay and subscription
+ * happen in the same tick, so no event falls between them.
+ */
+export function openEventStream(
+  reply: FastifyReply,
+  feed: EventFeed,
+  opts: StreamOptions,
+): { end(): void; closed: Promise<void> } {
+  const stream = openStream(reply, opts.keepaliveMs);
+  for (const e of opts.replay) stream.write(formatEvent(e));
+  stream.onEnd(feed.subscribe(opts.service, (e) => stream.write(formatEvent(e))));
+  return { end: stream.end, closed: stream.closed };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { serviceSchema } from './service-schema.js';
 import { tlsSchema } from './tls-schema.js';
-import { ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
+import { durationValue, ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
 // The schema used to be one file: importers of these names keep working.
 export { rolloutOverridesSchema, rolloutPolicySchema } from './rollout-schema.js';
@@ -72,10 +72,22 @@ const proxySchema = z
   .strict()
   .prefault({});
 
+/** The web dashboard at /ui (its login sessions; the page itself needs no setting). */
+const adminUiSchema = z
+  .object({
+    /** How long a login lasts; sessions live in the replica's memory and also end on restart. */
+    sessionTtl: durationValue.refine((ms) => ms >= 1000, { message: 'must be at least 1s' }).prefault('12h'),
+    /** `auto`: the cookie is Secure when the admin API is reached over https (a TLS connection). */
+    secureCookie: z.enum(['auto', 'always', 'never']).default('auto'),
+  })
+  .strict()
+  .prefault({});
+
 const adminSchema = z
   .object({
     listen: listenAddress.prefault('127.0.0.1:9090'),
     token: z.string().default(''),
+    ui: adminUiSchema,
   })
   .strict()
   .prefault({});

@@ -69,6 +69,7 @@ export function planReload(old: Config, next: Config): ReloadPlan {
   const s = services(old, next);
   const restart = [...RESTART_SECTIONS.filter((k) => !isDeepStrictEqual(old[k], next[k])), ...s.restart];
   if (!isDeepStrictEqual(old.admin.listen, next.admin.listen)) restart.push('admin.listen');
+  if (!isDeepStrictEqual(old.admin.ui, next.admin.ui)) restart.push('admin.ui');
   // The HTTPS listener is built once: only its certificates change live (tls-front.ts).
   const { certificates: _c, defaultCertificate: _d, ...oldTls } = old.tls ?? {};
   const { certificates: _n, defaultCertificate: _m, ...nextTls } = next.tls ?? {};
@@ -80,7 +81,7 @@ export function planReload(old: Config, next: Config): ReloadPlan {
     state: old.state,
     docker: old.docker,
     proxy: old.proxy,
-    admin: { ...next.admin, listen: old.admin.listen },
+    admin: { ...next.admin, listen: old.admin.listen, ui: old.admin.ui },
     services: s.list,
   };
   return {

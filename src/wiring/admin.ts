@@ -2,7 +2,7 @@
 // the first thing closed: in-flight requests finish while everything behind it still runs.
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../api/app.js';
-import type { ReadyState } from '../api/ports.js';
+import type { ClusterView, ReadyState } from '../api/ports.js';
 import type { ClusterMembership } from '../cluster.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { DockerStack } from '../docker/stack.js';
@@ -10,6 +10,7 @@ import { gauges } from '../gauges.js';
 import { LoopDelay } from '../metrics/loop-delay.js';
 import { renderPrometheus } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
+import { seriesView } from './series.js';
 import type { RolloutController } from '../rollout/controller.js';
 import { MaintenanceSwitch } from '../rollout/maintenance.js';
 import { ServiceDesk, type MembershipView } from '../rollout/desk.js';
@@ -53,6 +54,13 @@ const maintenanceSwitch = (b: Base, r: Running): MaintenanceSwitch =>
     emit: r.emit,
   });
 
+const clusterView = (b: Base, r: Running): ClusterView =>
+  r.cluster?.view() ?? {
+    self: b.self,
+    leader: b.self,
+    replicas: [{ id: b.self, seenAt: new Date(b.clock.now()).toISOString() }],
+  };
+
 /** /metrics: the pools' windows, the gauges, and how late the event loop ran. */
 function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFrom>): () => string {
   const loopDelay = new LoopDelay();
@@ -62,7 +70,7 @@ function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFro
 
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
-  const { config, clock, log, self } = b;
+  const { config, clock, log } = b;
   let listening = false;
   const selfAddresses = r.selfAddresses;
   const membership = staleFrom(r.records);
@@ -79,18 +87,15 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
         ready: listening,
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
       }),
-      cluster: () =>
-        r.cluster?.view() ?? {
-          self,
-          leader: self,
-          replicas: [{ id: self, seenAt: new Date(clock.now()).toISOString() }],
-        },
+      cluster: () => clusterView(b, r),
       prune: pruner(b, r.docker),
       isSelf: selfAddresses.isSelf,
       token: r.token,
       reload: () => r.reloader.reload('api'),
       maintenance: maintenanceSwitch(b, r),
       version: VERSION,
+      series: seriesView(b, r),
+      ui: { sessionTtlMs: config.admin.ui.sessionTtl, secureCookie: config.admin.ui.secureCookie },
     },
     { logger: log },
   );

@@ -54,7 +54,7 @@ describe('listener addresses', () => {
     const self = new SelfAddresses(
       {
         listen: { host: '127.0.0.1', port: 0 },
-        admin: { listen: { host: '127.0.0.1', port: 0 }, token: '' },
+        admin: { listen: { host: '127.0.0.1', port: 0 }, token: '', ui: { sessionTtl: 60_000, secureCookie: 'auto' } },
         tls: undefined,
       },
       () => localAddressSet(['127.0.0.1']),

@@ -32,7 +32,11 @@ describe('the sample proxy.config.yaml', () => {
     if (!r.ok) throw new Error(r.error.message);
     const c = r.value;
     expect(c.listen).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9090 }, token: '' });
+    expect(c.admin).toEqual({
+      listen: { host: '127.0.0.1', port: 9090 },
+      token: '',
+      ui: { sessionTtl: 12 * 3600_000, secureCookie: 'auto' },
+    });
     expect(c.state).toMatchObject({ store: 'file', path: '.veer/state.json' });
     expect(c.docker.endpoints).toEqual([{ name: 'local', host: 'unix:///var/run/docker.sock' }]);
     const web = c.services[0];

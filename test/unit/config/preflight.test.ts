@@ -153,6 +153,7 @@ describe('config-tree', () => {
     expect(salvage(configSchema.shape.admin, { listen: '0.0.0.0:1', token: 5 })).toEqual({
       listen: { host: '0.0.0.0', port: 1 },
       token: '',
+      ui: { sessionTtl: 12 * 3600_000, secureCookie: 'auto' },
     });
     expect(salvage(configSchema.shape.listen, 'nope')).toBeNull();
   });

@@ -52,15 +52,15 @@ describe('planReload', () => {
     const next = config({
       state: { store: 'file', path: '/tmp/x.json' },
       proxy: { maxHeaders: 50 },
-      admin: { listen: '127.0.0.1:9191', token: 'secret' },
+      admin: { listen: '127.0.0.1:9191', token: 'secret', ui: { sessionTtl: '1h' } },
       listen: '127.0.0.1:8181',
       services: [svc('a', ['127.0.0.1:1'])],
     });
     const p = planReload(old, next);
-    expect(p.restart).toEqual(['state', 'proxy', 'admin.listen']);
+    expect(p.restart).toEqual(['state', 'proxy', 'admin.listen', 'admin.ui']);
     expect(p.config.state).toEqual(old.state);
     expect(p.config.proxy).toEqual(old.proxy);
-    expect(p.config.admin).toEqual({ listen: old.admin.listen, token: 'secret' });
+    expect(p.config.admin).toEqual({ listen: old.admin.listen, token: 'secret', ui: old.admin.ui });
     expect(p).toMatchObject({ rebind: true, token: true });
     expect(p.config.listen).toEqual({ host: '127.0.0.1', port: 8181 });
   });

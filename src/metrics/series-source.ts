@@ -1,0 +1,57 @@
+// The two SecondSources of the dashboard's series: this replica's windows, or the per-second hashes
+// every replica adds into in Redis (one pipeline for all services, both pools), the same sums the
+// judge reads through merged-source.ts.
+import { UnavailableError, errorMessage } from '../domain/errors.js';
+import { FLUSH_GRACE_MS } from './flusher.js';
+import { MERGE_SETTLE_MS, type ReadRedis } from './merged-source.js';
+import type { MetricsRegistry } from './registry.js';
+import { addHash, metricKey } from './second-hash.js';
+import type { SecondSource, SecondTotals } from './series-book.js';
+import { emptyTotals } from './totals.js';
+
+export function localSeconds(registry: Pick<MetricsRegistry, 'pool'>): SecondSource {
+  return {
+    kind: 'local',
+    settleMs: FLUSH_GRACE_MS,
+    seconds: async (services, sec) => {
+      const out = new Map<string, SecondTotals>();
+      const at = sec * 1000;
+      for (const s of services)
+        out.set(s, {
+          stable: registry.pool(s, 'stable').totals(at, at),
+          canary: registry.pool(s, 'canary').totals(at, at),
+        });
+      return out;
+    },
+  };
+}
+
+export function mergedSeconds(redis: ReadRedis, prefix: string): SecondSource {
+  return {
+    kind: 'merged',
+    settleMs: MERGE_SETTLE_MS,
+    seconds: async (services, sec) => {
+      const out = new Map<string, SecondTotals>();
+      if (services.length === 0) return out;
+      const p = redis.pipeline();
+      for (const s of services)
+        p.hgetall(metricKey(prefix, s, 'stable', sec)).hgetall(metricKey(prefix, s, 'canary', sec));
+      let replies: [Error | null, unknown][] | null;
+      try {
+        replies = await p.exec();
+      } catch (e) {
+        throw new UnavailableError(`redis did not answer reading the dashboard series: ${errorMessage(e)}`);
+      }
+      if (!replies || replies.some(([e]) => e !== null))
+        throw new UnavailableError('redis did not answer reading the dashboard series');
+      services.forEach((s, i) => {
+        const stable = emptyTotals();
+        const canary = emptyTotals();
+        addHash(stable, replies[2 * i]?.[1]);
+        addHash(canary, replies[2 * i + 1]?.[1]);
+        out.set(s, { stable, canary });
+      });
+      return out;
+    },
+  };
+}
