@@ -25,7 +25,12 @@ export const GRPC_CODES = {
 export type GrpcCodeName = keyof typeof GRPC_CODES;
 
 /** What a failed call is by default: the server or the network broke, not the caller's request. */
-export const DEFAULT_GRPC_ERROR_CODES: readonly GrpcCodeName[] = ['UNAVAILABLE', 'INTERNAL', 'UNKNOWN', 'DEADLINE_EXCEEDED'];
+export const DEFAULT_GRPC_ERROR_CODES: readonly GrpcCodeName[] = [
+  'UNAVAILABLE',
+  'INTERNAL',
+  'UNKNOWN',
+  'DEADLINE_EXCEEDED',
+];
 
 /** A code by name (any case) or number; null when it is neither. */
 export function parseGrpcCode(v: string | number): number | null {
@@ -75,7 +80,7 @@ export function grpcCodeForHttp(status: number): number {
 export function isGrpcContentType(type: string | undefined): boolean {
   if (type === undefined || !type.startsWith('application/grpc')) return false;
   const next = type.charCodeAt(16);
-  return Number.isNaN(next) || next === 43 /* + */ || next === 59 /* ; */;
+  return Number.isNaN(next) || next === 43 /* + */ || next === 59; /* ; */
 }
 
 /** grpc-timeout ("100m", "5S", up to 8 digits and a unit) in ms; null when absent or malformed. */
