@@ -50,8 +50,8 @@ export function errorMask(codes: readonly number[]): number {
 }
 
 export function grpcFailed(grpcStatus: string, mask: number): boolean {
-  const n = Number(grpcStatus);
-  const code = Number.isInteger(n) && n >= 0 && n <= 16 ? n : GRPC_CODES.UNKNOWN;
+  const n = /^\d{1,2}$/.test(grpcStatus) ? Number(grpcStatus) : -1;
+  const code = n >= 0 && n <= 16 ? n : GRPC_CODES.UNKNOWN;
   return (mask & (1 << code)) !== 0;
 }
 
