@@ -120,3 +120,56 @@ export function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => vo
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+export interface GrpcTrafficReport {
+  /** Calls ended, by gRPC status code. */
+  byCode: Record<number, number>;
+  /** Successful answers by the `from` field the test servers put in them. */
+  byFrom: Record<string, number>;
+  stoppedBy: 'predicate' | 'time';
+}
+
+/**
+ * Unary calls at about `rps` until `until` holds or `maxMs` passed (whichever first), with at most
+ * `maxInFlight` outstanding (due calls beyond it are skipped): bounded in count and time.
+ */
+export async function grpcTraffic(
+  client: EchoClient,
+  opts: { rps: number; maxMs: number; until: () => Promise<boolean>; maxInFlight?: number },
+): Promise<GrpcTrafficReport> {
+  const report: GrpcTrafficReport = { byCode: {}, byFrom: {}, stoppedBy: 'time' };
+  const started = Date.now();
+  const maxInFlight = opts.maxInFlight ?? 50;
+  let inFlight = 0;
+  let sent = 0;
+  const tick = (): void => {
+    const due = Math.floor(((Date.now() - started) / 1000) * opts.rps);
+    while (sent < due && inFlight < maxInFlight) {
+      sent++;
+      inFlight++;
+      void callUnary(client, {}, { deadline: Date.now() + 5_000 }).then(({ reply, error }) => {
+        inFlight--;
+        const code = error?.code ?? grpc.status.OK;
+        report.byCode[code] = (report.byCode[code] ?? 0) + 1;
+        const from = String(reply?.from ?? 'none');
+        if (error === null) report.byFrom[from] = (report.byFrom[from] ?? 0) + 1;
+      });
+    }
+    sent = Math.max(sent, due); // skipped, not owed
+  };
+  const timer = setInterval(tick, 10);
+  try {
+    while (Date.now() - started < opts.maxMs) {
+      if (await opts.until()) {
+        report.stoppedBy = 'predicate';
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  const drainBy = Date.now() + 6_000;
+  while (inFlight > 0 && Date.now() < drainBy) await new Promise((r) => setTimeout(r, 20));
+  return report;
+}
