@@ -3,6 +3,7 @@
 // HTTP/1.1 connections are served by the plain listener's HTTP machinery. HTTP/2 connections (ALPN
 // h2 over TLS, or h2c prior knowledge on the plain port) join the same sessions, whose requests
 // enter the same ingress.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
@@ -56,17 +57,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     isTrusted: trustedProxyMatcher(p.trustedProxies),
     maxHeaders: p.maxHeaders,
   };
-  // The plain port's h2c connections get the same limits as the TLS port's (`tls.http2Limits`, or its defaults).
-  const limits = config.tls?.http2Limits ?? http2LimitsSchema.parse({});
-  const h2 = new H2Sessions(
-    { ...limits, maxHeaders: p.maxHeaders, keepAliveTimeout: t.clientKeepAlive },
-    h2Entry(
-      (req, res) => ingress.handle(req, res),
-      () => env.answers.note('method_not_allowed'),
-    ),
-    env.clock,
-    env.log,
-  );
+  const h2 = http2Sessions(config, env, (req, res) => ingress.handle(req, res));
   const tls =
     config.tls === undefined
       ? null
@@ -106,4 +97,17 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     },
   );
   return { server, ws, tls, h2 };
+}
+
+/** The plain port's h2c connections get the same limits as the TLS port's (`tls.http2Limits`, or its defaults). */
+function http2Sessions(
+  config: Pick<Config, 'proxy' | 'tls'>,
+  env: FrontDoorEnv,
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): H2Sessions {
+  const p = config.proxy;
+  const limits = config.tls?.http2Limits ?? http2LimitsSchema.parse({});
+  const refused = (): void => env.answers.note('method_not_allowed');
+  const opts = { ...limits, maxHeaders: p.maxHeaders, keepAliveTimeout: p.timeouts.clientKeepAlive };
+  return new H2Sessions(opts, h2Entry(handle, refused), env.clock, env.log);
 }

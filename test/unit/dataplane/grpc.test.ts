@@ -29,7 +29,7 @@ describe('gRPC status', () => {
     ]);
   });
 
-  it('fails UNAVAILABLE, INTERNAL, UNKNOWN and DEADLINE_EXCEEDED by default, and an undefined status as UNKNOWN', () => {
+  it('fails UNAVAILABLE, INTERNAL, UNKNOWN, DEADLINE_EXCEEDED by default; an undefined status is UNKNOWN', () => {
     const failed = Array.from({ length: 17 }, (_, c) => c).filter((c) => grpcFailed(String(c), defaults));
     expect(failed).toEqual([2, 4, 13, 14]);
     expect([grpcFailed('99', defaults), grpcFailed('x', defaults), grpcFailed('', defaults)]).toEqual([
