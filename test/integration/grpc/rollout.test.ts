@@ -2,48 +2,31 @@
 // upstream, gRPC traffic through veer's plain port (h2c), and the rollout driven by its own timers.
 // A canary answering UNAVAILABLE (with HTTP 200, as gRPC does) is rolled back; a healthy one is promoted.
 import { describe, expect, it } from 'vitest';
-import type { ServiceStatus } from '../../../src/api/ports.js';
-import { isTerminal } from '../../../src/domain/rollout.js';
 import { echoClient, grpc, grpcTraffic, startGrpcServer, type EchoHandlers } from '../../helpers/grpc.js';
-import { admin, service, useHarness, type TestVeer } from '../../helpers/veer.js';
+import { admin, service, useHarness } from '../../helpers/veer.js';
+import { POLICY, status, terminal } from '../rollout/probes.js';
 
 const h = useHarness();
-
-const POLICY = {
-  steps: [10, 50, 100],
-  stepInterval: '1s',
-  analysisInterval: '250ms',
-  minRequests: 20,
-  drainTimeout: '2s',
-  maxLatencyRatio: 5,
-};
 
 const answers = (from: string): Partial<EchoHandlers> => ({ unary: (_c, cb) => cb(null, { from }) });
 const unavailable: Partial<EchoHandlers> = {
   unary: (_c, cb) => cb({ code: grpc.status.UNAVAILABLE, details: 'canary is broken' }),
 };
 
-const status = async (v: TestVeer): Promise<ServiceStatus> =>
-  (await admin<ServiceStatus>(v, 'GET', '/v1/services/api')).json;
-
 async function rollout(canaryHandlers: Partial<EchoHandlers>) {
   const stable = await startGrpcServer(h, answers('stable'));
   const canary = await startGrpcServer(h, canaryHandlers);
   const v = await h.veer({
-    services: [service('api', [stable.address], [], { upstream: { protocol: 'h2c' }, rollout: POLICY })],
+    services: [service('web', [stable.address], [], { upstream: { protocol: 'h2c' }, rollout: POLICY })],
   });
   const client = echoClient(h, v.port);
   let started = false;
   const traffic = grpcTraffic(client, {
     rps: 200,
     maxMs: 25_000,
-    until: async () => {
-      if (!started) return false;
-      const r = (await status(v)).rollout;
-      return r !== null && isTerminal(r.phase);
-    },
+    until: async () => started && (await terminal(v)),
   });
-  const r = await admin<{ phase: string }>(v, 'POST', '/v1/services/api/rollouts', {
+  const r = await admin<{ phase: string }>(v, 'POST', '/v1/services/web/rollouts', {
     canary: { targets: [canary.address] },
   });
   expect(r.status, JSON.stringify(r.json)).toBe(201);
