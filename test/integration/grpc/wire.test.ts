@@ -84,6 +84,8 @@ describe('gRPC on the wire', () => {
     expect(a.endStream).toBe(true);
     expect([a.headers[':status'], a.headers['grpc-status'], a.headers['grpc-message']]).toEqual([200, '14', 'down']);
     expect(a.trailers).toBeNull();
+    // Answered whole on the stream: not mistaken for a client that left.
+    expect(v.plane.answers.entries().filter(([code]) => code === 'client_closed')).toEqual([]);
   });
 
   it('passes the body and trailers through, and te: trailers (but no hop-by-hop field) upstream', async () => {
