@@ -41,8 +41,9 @@ export class Downstream {
   }
 
   /**
-   * The upstream's answer is complete: its trailers (when `trailers` is given) go to the client, and
-   * a held answer goes out whole. False when Node refused a held header (nothing was sent).
+   * The upstream's answer is complete: its trailers (when `trailers` is given: h2c services only, so
+   * HTTP/1.1 answers end as before) go to the client, and a held answer goes out whole. False when Node
+   * refused a held header (nothing was sent).
    */
   end(trailers: unknown): boolean {
     if (this.held !== null) {

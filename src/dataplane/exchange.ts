@@ -19,7 +19,7 @@ import type { PoolRuntime, ServiceRoute } from './table.js';
 import { TargetWait, type WaitingRequest } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 import { upstreamRequest } from './upstream-request.js';
-import type { GrpcCall } from './grpc-call.js';
+import { idleBound, type GrpcCall } from './grpc-call.js';
 
 export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   private pool: PoolRuntime;
@@ -57,8 +57,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   ) {
     this.pool = pool;
     this.replayable = !hasBody && isIdempotent(req.method);
-    const idle = grpc === null ? route.timeouts.body : grpc.bound(route.timeouts.body);
-    this.body = hasBody ? new RequestBody(req, idle, route.maxRequestBody, this) : null;
+    this.body = hasBody ? new RequestBody(req, idleBound(route.timeouts.body, grpc), route.maxRequestBody, this) : null;
     this.down = new Downstream(res, env.viaEntry, extraHeaders);
     res.on('close', this.onClientClose);
   }
@@ -164,8 +163,9 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
       if (pick.pool !== this.route.stable) return this.finishWithError('bad_gateway');
       return this.resume(this.route, pick.pool, pick.target);
     }
-    // Trailers only where they can mean something (h2c services); HTTP/1.1 answers end as before.
-    if (!this.down.end(this.route.grpc === null ? null : trailers)) this.finishWithError('bad_gateway');
+    // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving.
+    this.done = this.down.end(this.route.grpc === null ? null : trailers);
+    if (!this.done) this.finishWithError('bad_gateway');
   }
 
   onError(err: Error): void {

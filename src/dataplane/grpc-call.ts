@@ -72,3 +72,8 @@ function valueOf(raw: readonly (Buffer | string)[], name: string): string | null
   }
   return null;
 }
+
+/** A request's idle bound: the service's, widened for a gRPC call with a deadline (GrpcCall.bound). */
+export function idleBound(ms: number, call: GrpcCall | null): number {
+  return call === null ? ms : call.bound(ms);
+}

@@ -56,11 +56,10 @@ export function h2Entry(
     }
     asHttp1Request(req);
     // Node's compat response says "finished" on every stream close, a client's reset included; the
-    // exchange tells a client that left by `writableFinished` (then it stops the upstream request). An
-    // answer sent on the stream itself (a Trailers-Only one, trailers-only.ts) ended the stream, not `res`.
+    // exchange tells a client that left by `writableFinished` (then it stops the upstream request).
     const stream = req.stream;
     Object.defineProperty(res, 'writableFinished', {
-      get: () => (res.writableEnded || stream.writableEnded) && stream.rstCode === constants.NGHTTP2_NO_ERROR,
+      get: () => res.writableEnded && stream.rstCode === constants.NGHTTP2_NO_ERROR,
       configurable: true,
     });
     handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);

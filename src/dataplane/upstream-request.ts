@@ -2,7 +2,7 @@
 // that apply to it (a gRPC call's deadline widens them, see grpc-call.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { GrpcCall } from './grpc-call.js';
+import { idleBound, type GrpcCall } from './grpc-call.js';
 import type { RequestBody } from './request-body.js';
 import type { ServiceRoute } from './table.js';
 
@@ -20,7 +20,7 @@ export function upstreamRequest(
     method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
     headers,
     body,
-    headersTimeout: grpc === null ? header : grpc.bound(header),
-    bodyTimeout: grpc === null ? idle : grpc.bound(idle),
+    headersTimeout: idleBound(header, grpc),
+    bodyTimeout: idleBound(idle, grpc),
   };
 }

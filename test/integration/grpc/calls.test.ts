@@ -154,6 +154,35 @@ describe.each<Via>(['h2c', 'tls'])('gRPC via %s', (via) => {
     await within(cancelled.promise, "the upstream call's cancelled event");
   });
 
+  it("a quiet stream within its deadline outlives veer's idle bounds; without a deadline they hold", async () => {
+    const quiet: Partial<EchoHandlers> = {
+      serverStream: (call) => {
+        call.write({ i: 1 });
+        // The server's own quiet spell under test (longer than the 200 ms bounds), not a wait of the test's.
+        const t = setTimeout(() => {
+          call.write({ i: 2 });
+          call.end();
+        }, 600);
+        call.on('cancelled', () => clearTimeout(t));
+      },
+    };
+    const { client } = await through(via, quiet, { timeouts: { header: '200ms', body: '200ms' } });
+    const run = (opts: grpc.CallOptions) => {
+      const call = client.serverStream({}, new grpc.Metadata(), opts);
+      const got: Msg[] = [];
+      call.on('data', (m: Msg) => got.push(m));
+      call.on('error', () => undefined);
+      return within(new Promise<grpc.StatusObject>((r) => call.on('status', r)), 'the stream to end').then((s) => ({
+        code: s.code,
+        got,
+      }));
+    };
+    expect(await run(soon())).toEqual({ code: grpc.status.OK, got: [{ i: 1 }, { i: 2 }] });
+    const cut = await run({});
+    expect(cut.code).not.toBe(grpc.status.OK);
+    expect(cut.got).toEqual([{ i: 1 }]);
+  });
+
   it("veer's own errors are gRPC statuses: no target is UNAVAILABLE with veer's message", async () => {
     const up = await startGrpcServer(h, {});
     const v = await h.veer({
