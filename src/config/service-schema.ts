@@ -5,6 +5,7 @@ import { errorPagesSchema, maintenanceSchema } from './page-schema.js';
 import { z } from 'zod';
 import { SERVICE_NAME } from '../domain/service-name.js';
 import { rolloutPolicySchema } from './rollout-schema.js';
+import { upstreamSchema } from './upstream-schema.js';
 import {
   duration,
   durationValue,
@@ -135,6 +136,8 @@ export const serviceSchema = z
     limits: limitsSchema,
     /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle, waitForTarget). */
     timeouts: serviceTimeoutsSchema,
+    /** How veer talks to the targets: `protocol` http1 | h2c, and the gRPC statuses judged as errors. */
+    upstream: upstreamSchema,
     errorPages: errorPagesSchema,
     maintenance: maintenanceSchema,
   })

@@ -13,7 +13,7 @@ const certificatePair = z
   })
   .strict();
 
-const http2Limits = z
+export const http2LimitsSchema = z
   .object({
     /** Streams a client may have open at once on one connection; more are refused (REFUSED_STREAM). */
     maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
@@ -45,7 +45,7 @@ export const tlsSchema = z
       .optional(),
     /** ALPN h2 for clients; HTTP/1.1 is served on the same port either way. */
     http2: z.boolean().default(true),
-    http2Limits,
+    http2Limits: http2LimitsSchema,
     /** How often the certificate files are checked for changes (a changed file is served to new connections). */
     watchInterval: positiveDuration('5s'),
   })

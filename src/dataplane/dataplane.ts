@@ -22,6 +22,7 @@ import { buildTable, type RoutingTable } from './table.js';
 import { TargetWaits } from './target-wait.js';
 import { compileTargeting } from './targeting.js';
 import { UpstreamSet, type Upstream } from './upstream.js';
+import type { H2Sessions } from './h2-sessions.js';
 import type { ProxyServer } from './server.js';
 import type { TlsFront } from './tls-front.js';
 import type { WebSocketProxy } from './websocket.js';
@@ -55,6 +56,8 @@ export class DataPlane {
   private readonly ws: WebSocketProxy;
   /** The HTTPS listener and its certificates (`tls.certificates`); null without a `tls` section. */
   readonly tls: TlsFront | null;
+  /** HTTP/2 connections from clients, over TLS or h2c on the plain port. */
+  private readonly h2: H2Sessions;
   /** Answers veer gave by itself (refused, cut, no target), by code. */
   readonly answers = new AnswerCounts();
 
@@ -87,7 +90,7 @@ export class DataPlane {
       maintenance: this.maintenance.now,
       holds: this.maintenance.holds,
     });
-    [this.server, this.ws, this.tls] = [front.server, front.ws, front.tls];
+    [this.server, this.ws, this.tls, this.h2] = [front.server, front.ws, front.tls, front.h2];
   }
 
   /** Replaces the service set. Weights not given keep their current value, else the config's. */
@@ -209,7 +212,7 @@ export class DataPlane {
   async close(graceMs: number): Promise<{ drained: boolean; abandoned: number }> {
     // Requests waiting for a target are in flight: they may still be served within the grace.
     this.maintenance.holds.releaseAll();
-    const [r] = await Promise.all([this.server.close(graceMs), this.tls?.close(graceMs)]);
+    const [r] = await Promise.all([this.server.close(graceMs), this.tls?.close(), this.h2.close(graceMs)]);
     this.waits.expireAll();
     this.health.stop();
     this.readiness.stop();

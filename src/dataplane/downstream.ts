@@ -3,6 +3,7 @@
 // keeps the flow (attempts, retries, who is at fault) without the byte-moving.
 import type { ServerResponse } from 'node:http';
 import { downstreamResponseHeaders } from './headers.js';
+import { endWithHeaders, trailerFields } from './trailers-only.js';
 
 function uncork(d: Downstream): void {
   d.uncorkNow();
@@ -24,11 +25,48 @@ export class Downstream {
     this.h2 = 'stream' in res;
   }
 
-  /** False when Node refuses one of the upstream's headers (invalid characters): nothing was written. */
-  writeHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
+  /** A Trailers-Only answer's status and headers, held until its end (see end()). */
+  private held: { status: number; headers: string[] } | null = null;
+
+  private headersOf(rawHeaders: Buffer[]): string[] {
     const headers = downstreamResponseHeaders(rawHeaders, []);
     headers.push('via', this.viaEntry);
     if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
+    return headers;
+  }
+
+  /** A gRPC Trailers-Only answer: sent whole by end(), in one HEADERS frame with END_STREAM. */
+  hold(statusCode: number, rawHeaders: Buffer[]): void {
+    this.held = { status: statusCode, headers: this.headersOf(rawHeaders) };
+  }
+
+  /**
+   * The upstream's answer is complete: its trailers (when `trailers` is given: h2c services only, so
+   * HTTP/1.1 answers end as before) go to the client, and a held answer goes out whole. False when Node
+   * refused a held header (nothing was sent).
+   */
+  end(trailers: unknown): boolean {
+    if (this.held !== null) {
+      try {
+        endWithHeaders(this.res, this.held.status, this.held.headers);
+      } catch {
+        return false;
+      }
+      return true;
+    }
+    const fields = trailerFields(trailers);
+    try {
+      if (fields !== null) this.res.addTrailers(fields);
+    } catch {
+      // A trailer Node refuses is dropped; the body the client already has stays whole.
+    }
+    this.res.end();
+    return true;
+  }
+
+  /** False when Node refuses one of the upstream's headers (invalid characters): nothing was written. */
+  writeHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
+    const headers = this.headersOf(rawHeaders);
     try {
       if (this.h2) this.res.writeHead(statusCode, headers);
       else this.res.writeHead(statusCode, statusText, headers);

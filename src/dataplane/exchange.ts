@@ -18,6 +18,8 @@ import type { ExchangeEnv } from './exchange-env.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
 import { TargetWait, type WaitingRequest } from './target-wait.js';
 import type { Upstream } from './upstream.js';
+import { upstreamRequest } from './upstream-request.js';
+import { idleBound, type GrpcCall } from './grpc-call.js';
 
 export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   private pool: PoolRuntime;
@@ -51,10 +53,11 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     extraHeaders: string[] | null,
     private readonly group: number, // the judged windows its outcome goes to (table.ts: judgedGroup)
     private readonly client: number, // its sticky bucket (the judge's per-client bound), or NO_CLIENT
+    private readonly grpc: GrpcCall | null, // a gRPC call to an h2c service (its status is judged)
   ) {
     this.pool = pool;
     this.replayable = !hasBody && isIdempotent(req.method);
-    this.body = hasBody ? new RequestBody(req, route.timeouts.body, route.maxRequestBody, this) : null;
+    this.body = hasBody ? new RequestBody(req, idleBound(route.timeouts.body, grpc), route.maxRequestBody, this) : null;
     this.down = new Downstream(res, env.viaEntry, extraHeaders);
     res.on('close', this.onClientClose);
   }
@@ -96,18 +99,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     this.gotHeaders = false;
     this.handedAt = performance.now();
     this.dispatching = true;
-    target.pool.dispatch(
-      {
-        origin: undefined,
-        path: this.req.url ?? '/',
-        method: (this.req.method ?? 'GET') as Dispatcher.HttpMethod,
-        headers: this.upstreamHeaders,
-        body: this.body,
-        headersTimeout: this.route.timeouts.header,
-        bodyTimeout: this.route.timeouts.body,
-      },
-      this,
-    );
+    target.pool.dispatch(upstreamRequest(this.req, this.route, this.upstreamHeaders, this.body, this.grpc), this);
     this.dispatching = false;
   }
 
@@ -141,6 +133,10 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
       this.discarding = true;
       return true;
     }
+    if (this.grpc?.trailersOnly(rawHeaders)) {
+      this.down.hold(statusCode, rawHeaders);
+      return true;
+    }
     if (this.down.writeHead(statusCode, statusText, rawHeaders)) return true;
     // An upstream header Node refuses to send: answer 502 instead.
     this.abortUpstream?.();
@@ -151,11 +147,13 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     return this.discarding || this.down.write(chunk);
   }
 
-  onComplete(): void {
+  onComplete(trailers: unknown): void {
     this.settle();
     if (this.done) return;
-    this.pool.window.record(this.env.clock.now(), this.status, this.latencyMs, this.group, this.client);
-    if (this.status >= 500) this.noteTargetFailure();
+    this.grpc?.ended(trailers);
+    const status = this.grpc === null ? this.status : this.grpc.judged(this.status);
+    this.pool.window.record(this.env.clock.now(), status, this.latencyMs, this.group, this.client);
+    if (status >= 500) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
     if (this.discarding) {
       this.discarding = false;
@@ -165,7 +163,9 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
       if (pick.pool !== this.route.stable) return this.finishWithError('bad_gateway');
       return this.resume(this.route, pick.pool, pick.target);
     }
-    this.res.end();
+    // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving.
+    this.done = this.down.end(this.route.grpc === null ? null : trailers);
+    if (!this.done) this.finishWithError('bad_gateway');
   }
 
   onError(err: Error): void {

@@ -1,10 +1,16 @@
 // The data plane's listeners and the request entry they share: the plain HTTP listener, the
-// WebSocket tunnels, and (with a `tls` section) the HTTPS listener, whose HTTP/1.1 connections are
-// served by the plain listener's HTTP machinery and whose HTTP/2 requests enter the same ingress.
+// WebSocket tunnels, the HTTP/2 sessions, and (with a `tls` section) the HTTPS listener, whose
+// HTTP/1.1 connections are served by the plain listener's HTTP machinery. HTTP/2 connections (ALPN
+// h2 over TLS, or h2c prior knowledge on the plain port) join the same sessions, whose requests
+// enter the same ingress.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
 import type { AnswerCounts } from './answers.js';
+import { http2LimitsSchema } from '../config/tls-schema.js';
+import { H2Sessions } from './h2-sessions.js';
+import { h2Entry } from './h2-request.js';
 import { trustedProxyMatcher } from './headers.js';
 import type { HeldRequests } from './hold.js';
 import { Ingress } from './ingress.js';
@@ -34,6 +40,8 @@ export interface FrontDoor {
   server: ProxyServer;
   ws: WebSocketProxy;
   tls: TlsFront | null;
+  /** HTTP/2 connections from either port. */
+  h2: H2Sessions;
 }
 
 export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: FrontDoorEnv): FrontDoor {
@@ -49,20 +57,15 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     isTrusted: trustedProxyMatcher(p.trustedProxies),
     maxHeaders: p.maxHeaders,
   };
-  const tlsDeps = {
-    ...env,
-    maxHeaders: p.maxHeaders,
-    keepAliveTimeout: t.clientKeepAlive,
-    handshakeTimeout: t.clientHeader,
-  };
+  const h2 = http2Sessions(config, env, (req, res) => ingress.handle(req, res));
   const tls =
     config.tls === undefined
       ? null
-      : new TlsFront(config.tls, tlsDeps, {
-          http1: (socket) => server.accept(socket),
-          handle: (req, res) => ingress.handle(req, res),
-          refused: () => env.answers.note('method_not_allowed'),
-        });
+      : new TlsFront(
+          config.tls,
+          { log: env.log, handshakeTimeout: t.clientHeader },
+          { http1: (socket) => server.accept(socket), sessions: h2 },
+        );
   const ingress = new Ingress(
     {
       ...shared,
@@ -90,7 +93,21 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       upgrade: ws.handle,
       closeUpgraded: () => ws.closeAll(),
       refused: (code) => env.answers.note(code),
+      h2c: (socket) => h2.accept(socket),
     },
   );
-  return { server, ws, tls };
+  return { server, ws, tls, h2 };
+}
+
+/** The plain port's h2c connections get the same limits as the TLS port's (`tls.http2Limits`, or its defaults). */
+function http2Sessions(
+  config: Pick<Config, 'proxy' | 'tls'>,
+  env: FrontDoorEnv,
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): H2Sessions {
+  const p = config.proxy;
+  const limits = config.tls?.http2Limits ?? http2LimitsSchema.parse({});
+  const refused = (): void => env.answers.note('method_not_allowed');
+  const opts = { ...limits, maxHeaders: p.maxHeaders, keepAliveTimeout: p.timeouts.clientKeepAlive };
+  return new H2Sessions(opts, h2Entry(handle, refused), env.clock, env.log);
 }

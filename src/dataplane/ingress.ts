@@ -17,6 +17,7 @@ import type { MaintenanceNow } from './maintenance.js';
 import { httpsLocation, type RedirectPolicy } from './https-redirect.js';
 import type { TargetWaits } from './target-wait.js';
 import type { Upstream } from './upstream.js';
+import { GrpcCall, type GrpcRoute } from './grpc-call.js';
 
 export interface IngressOptions {
   clock: Clock;
@@ -106,7 +107,9 @@ export class Ingress {
     const extra = extraHeaders(cookie, encrypted ? this.opts.hsts : null);
     const hasBody = chunked || (length !== undefined && length !== '0');
     const group = judgedGroup(route, url);
-    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, group, bucket ?? NO_CLIENT).start();
+    const call = route.grpc === null ? null : grpcCallOf(route.grpc, headers, upstreamHeaders);
+    const client = bucket ?? NO_CLIENT;
+    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, group, client, call).start();
   }
 
   /** Maintenance answers and holds are veer's own: no pool sees them, so the judge never does. */
@@ -152,4 +155,14 @@ function extraHeaders(cookie: string | null, hsts: string | null): string[] | nu
 
 function redirect(res: ServerResponse, location: string): void {
   res.writeHead(308, ['location', location, 'content-length', '0', 'cache-control', 'no-store']).end();
+}
+
+/**
+ * A request to an h2c service. `TE: trailers` is hop-by-hop, yet gRPC servers require it (it says the
+ * client reads trailers): it goes on to the h2c upstream when the client sent it.
+ */
+function grpcCallOf(route: GrpcRoute, headers: IncomingMessage['headers'], upstream: string[]): GrpcCall | null {
+  const te = headers.te;
+  if (typeof te === 'string' && /(^|,)\s*trailers\s*(;|,|$)/i.test(te)) upstream.push('te', 'trailers');
+  return GrpcCall.of(route, headers);
 }

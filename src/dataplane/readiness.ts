@@ -13,6 +13,12 @@ const FIRST_RETRY_MS = 25;
 const MAX_RETRY_MS = 1_000;
 // Generous: a slow answer is still an answer (the pool's latency is the judge's business, not this).
 const PROBE_TIMEOUT_MS = 5_000;
+/** The HTTP/2 client preface, then an empty SETTINGS frame (length 0, type 4, no flags, stream 0). */
+const H2C_HELLO = Buffer.concat([
+  Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+  Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+]);
+const SETTINGS_FRAME = 4;
 
 interface Job {
   timer: NodeJS.Timeout | null;
@@ -25,7 +31,9 @@ interface Job {
  * Whether the target answers HTTP at all: null when its first bytes are an HTTP status line, else
  * why not. A TCP connect is not enough: a port Docker publishes on the host is accepted by its
  * proxy as soon as the container starts, and only closed once the proxy finds nothing listening
- * inside. `OPTIONS *` asks the server about itself and nothing else; any status counts.
+ * inside. `OPTIONS *` asks the server about itself and nothing else; any status counts. An h2c
+ * target (`upstream.protocol: h2c`, e.g. a gRPC server) answers no HTTP/1.1: it is sent the HTTP/2
+ * preface and an empty SETTINGS frame, and its own SETTINGS frame (a server's first frame) counts.
  */
 export function answersHttp(u: Upstream, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | null> {
   return new Promise((resolve) => {
@@ -40,14 +48,18 @@ export function answersHttp(u: Upstream, timeoutMs = PROBE_TIMEOUT_MS): Promise<
     };
     const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
     socket.setNoDelay(true);
+    const h2c = u.protocol === 'h2c';
     socket.once('connect', () =>
       socket.write(
-        `OPTIONS * HTTP/1.1\r\nHost: ${u.address.id}\r\nUser-Agent: veer-readiness\r\nConnection: close\r\n\r\n`,
+        h2c
+          ? H2C_HELLO
+          : `OPTIONS * HTTP/1.1\r\nHost: ${u.address.id}\r\nUser-Agent: veer-readiness\r\nConnection: close\r\n\r\n`,
       ),
     );
-    socket.once('data', (chunk: Buffer) =>
-      done(chunk.subarray(0, 5).toString('latin1') === 'HTTP/' ? null : 'answered something other than HTTP'),
-    );
+    socket.once('data', (chunk: Buffer) => {
+      const ok = h2c ? chunk[3] === SETTINGS_FRAME : chunk.subarray(0, 5).toString('latin1') === 'HTTP/';
+      done(ok ? null : `answered something other than ${h2c ? 'HTTP/2' : 'HTTP'}`);
+    });
     socket.once('end', () => done('connection closed before an answer'));
     socket.once('error', (e: Error & { code?: string }) => done(`connect: ${e.code ?? e.message}`));
   });

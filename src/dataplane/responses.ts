@@ -3,7 +3,9 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody, JSON_TYPE, rawErrorResponse } from '../domain/error-body.js';
+import { grpcCodeForHttp, isGrpcContentType } from '../domain/grpc-status.js';
 import { builtinPage, wantsHtml, type ServicePages } from './pages.js';
+import { endWithHeaders } from './trailers-only.js';
 
 export type ProxyErrorCode =
   | 'no_route'
@@ -76,6 +78,24 @@ const BUILTIN_HTML = Object.fromEntries(
 ) as Record<ProxyErrorCode, Buffer>;
 const HTML_TYPE = 'text/html; charset=utf-8';
 
+// A gRPC client reads a call's outcome from grpc-status and grpc-message (percent-encoded), not from
+// a body: veer's own answer to a gRPC request keeps its HTTP status and says the same in gRPC terms.
+const GRPC_HEADERS = Object.fromEntries(
+  (Object.keys(STATUS) as ProxyErrorCode[]).map((c) => [
+    c,
+    [
+      'content-type',
+      'application/grpc',
+      'grpc-status',
+      String(grpcCodeForHttp(STATUS[c])),
+      'grpc-message',
+      MESSAGE[c].replace(/[^\x20-\x7e]|%/g, encodeURIComponent),
+      'cache-control',
+      'no-store',
+    ],
+  ]),
+) as Record<ProxyErrorCode, string[]>;
+
 // Answers given before the request body was read: the connection's framing can no longer be
 // trusted (or the rest of a large body is not worth reading), so it closes after the answer.
 const CLOSES: ReadonlySet<ProxyErrorCode> = new Set([
@@ -110,6 +130,10 @@ export function sendProxyError(
 ): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
+    return;
+  }
+  if (isGrpcContentType(res.req?.headers['content-type'])) {
+    endWithHeaders(res, STATUS[code], extraHeaders ? [...GRPC_HEADERS[code], ...extraHeaders] : GRPC_HEADERS[code]);
     return;
   }
   const html = htmlOf(res, code, pages);

@@ -10,6 +10,7 @@ import { settledWithin } from '../domain/async.js';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 import { ResponseLedger } from './ledger.js';
 import { listenOn } from './listen-on.js';
+import { sniffPreface } from './preface-sniff.js';
 import { answerRaw } from './responses.js';
 
 export interface ServerOptions {
@@ -32,10 +33,16 @@ export interface Handlers {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Ends upgraded (WebSocket) connections at the end of a drain. */
   closeUpgraded(): void;
+  /** A plain connection that opened with the HTTP/2 preface (h2c prior knowledge). */
+  h2c(socket: Socket): void;
 }
 
+/** Node's own HTTP/1.1 connection handling, which the preface check stands in front of. */
+const HTTP1 = Symbol('http1');
+type SniffedServer = Server & { [HTTP1]: (socket: Socket) => void };
+
 export class ProxyServer {
-  private server: Server;
+  private server: SniffedServer;
   /** Listeners replaced by a rebind: they accept nothing more; their connections live on. */
   private readonly retired = new Set<Server>();
   private readonly ledger = new ResponseLedger();
@@ -50,7 +57,7 @@ export class ProxyServer {
     this.ledger.onIdle = () => this.drained?.();
   }
 
-  private create(): Server {
+  private create(): SniffedServer {
     const opts = this.opts;
     const server = createServer(
       {
@@ -71,6 +78,12 @@ export class ProxyServer {
     // Node drops fields beyond maxHeadersCount without a word; keeping one more than the limit lets
     // admission refuse such a request (431) instead of forwarding it with fields missing.
     server.maxHeadersCount = opts.maxHeaders + 1;
+    // Every connection's first bytes pick HTTP/1.1 (Node's handling) or HTTP/2 (h2c); see preface-sniff.ts.
+    const [http1, ...more] = server.listeners('connection') as Array<(socket: Socket) => void>;
+    if (http1 === undefined || more.length > 0) throw new Error('unexpected connection listeners on the HTTP server');
+    server.removeAllListeners('connection');
+    const sniffed = Object.assign(server, { [HTTP1]: (socket: Socket) => http1.call(server, socket) });
+    server.on('connection', (socket: Socket) => sniffPreface(socket, opts.headersTimeout, this.onSniffed(sniffed)));
     server.on('upgrade', this.onUpgrade);
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405));
     server.on('clientError', this.onClientError);
@@ -79,7 +92,16 @@ export class ProxyServer {
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
       this.ledger.add(req.socket, req, res, this.refuseExpectation),
     );
-    return server;
+    return sniffed;
+  }
+
+  private onSniffed(server: SniffedServer): (socket: Socket, h2: boolean) => void {
+    return (socket, h2) => {
+      if (h2) return this.handlers.h2c(socket);
+      server[HTTP1](socket);
+      // The first bytes were put back while the socket was paused: Node's parser reads them now.
+      socket.resume();
+    };
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -153,7 +175,7 @@ export class ProxyServer {
 
   /** An HTTP/1.1 connection accepted elsewhere (the TLS listener, after its handshake): served like ours. */
   accept(socket: Socket): void {
-    this.server.emit('connection', socket);
+    this.server[HTTP1](socket);
   }
 
   /**

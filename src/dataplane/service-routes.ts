@@ -3,6 +3,7 @@
 // sticky and timeout settings, and the health checks the new table needs. dataplane.ts decides when
 // a table is rebuilt; this decides what goes into it.
 import type { Config, ServiceConfig } from '../config/schema.js';
+import { errorMask } from '../domain/grpc-status.js';
 import type { PoolName } from '../domain/pool.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
@@ -73,6 +74,7 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
   const overrides = {
     ...(own.connect !== undefined ? { connectTimeout: own.connect } : {}),
     ...(own.upstreamIdle !== undefined ? { idleTimeout: own.upstreamIdle } : {}),
+    ...(c.upstream.protocol === 'h2c' ? { protocol: 'h2c' as const } : {}),
   };
   const pool = (name: PoolName): PoolRuntime => ({
     name,
@@ -100,6 +102,7 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
       waitForTarget: own.waitForTarget ?? t.waitForTarget,
     },
     pages: s.pages,
+    grpc: c.upstream.protocol === 'h2c' ? { errorMask: errorMask(c.upstream.grpcErrorCodes) } : null,
   };
 }
 

@@ -8,6 +8,7 @@ import { POOL_ONLY, type PoolWindow } from '../metrics/window.js';
 import type { OutlierPolicy } from './balancer.js';
 import { compileRouter, type Router } from './router.js';
 import type { Targeting } from './targeting.js';
+import type { GrpcRoute } from './grpc-call.js';
 import type { Upstream } from './upstream.js';
 
 export interface PoolRuntime {
@@ -49,6 +50,8 @@ export interface ServiceRoute {
   readonly timeouts: { readonly header: number; readonly body: number; readonly waitForTarget: number };
   /** Error and maintenance pages, and the maintenance bounds. */
   readonly pages: ServicePages;
+  /** An h2c service: gRPC calls to it are judged by grpc-status, trailers pass through (null: HTTP/1.1). */
+  readonly grpc: GrpcRoute | null;
 }
 
 export interface RoutingTable {

@@ -3,29 +3,24 @@
 // them (which hosts redirect to which port, the HSTS value).
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TlsConfig } from '../config/tls-schema.js';
-import type { Clock } from '../domain/clock.js';
 import { ConfigError, type Problem } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import { CertificateBook } from './certificate-book.js';
 import { CertificateWatch, type CertificateSet } from './certificate-watch.js';
-import { h2Entry } from './h2-request.js';
+import type { H2Sessions } from './h2-sessions.js';
 import type { RedirectPolicy } from './https-redirect.js';
 import { TlsListener } from './tls-listener.js';
 
 export interface TlsFrontDeps {
-  clock: Clock;
   log: Logger;
-  maxHeaders: number;
-  keepAliveTimeout: number;
   handshakeTimeout: number;
 }
 
 export interface TlsFrontEdge {
   http1(socket: TLSSocket): void;
-  handle(req: IncomingMessage, res: ServerResponse): void;
-  refused(): void;
+  /** The HTTP/2 sessions h2 connections join (shared with the plain port's h2c ones). */
+  sessions: H2Sessions;
 }
 
 export class TlsFront {
@@ -46,14 +41,8 @@ export class TlsFront {
     this.watch = new CertificateWatch(this.book, config.watchInterval, deps.log);
     const problems = this.watch.load(config);
     if (problems.length > 0) throw new ConfigError('tls: a certificate cannot be used', problems);
-    const l = config.http2Limits;
-    this.listener = new TlsListener(
-      this.book,
-      { http2: config.http2, ...l, ...deps },
-      { http1: edge.http1, request: h2Entry(edge.handle, edge.refused) },
-      deps.clock,
-      deps.log,
-    );
+    const opts = { http2: config.http2, handshakeTimeout: deps.handshakeTimeout };
+    this.listener = new TlsListener(this.book, opts, { http1: edge.http1 }, edge.sessions);
     const book = this.book;
     const front = (): number => this.port;
     this.redirect = config.redirect
@@ -87,13 +76,13 @@ export class TlsFront {
     this.watch.poll();
   }
 
-  /** HTTP/2 connections open now. */
+  /** HTTP/2 connections open now (either port). */
   get http2Sessions(): number {
     return this.listener.sessionCount;
   }
 
-  async close(graceMs: number): Promise<void> {
+  async close(): Promise<void> {
     this.watch.stop();
-    await this.listener.close(graceMs);
+    await this.listener.close();
   }
 }

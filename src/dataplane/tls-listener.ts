@@ -2,27 +2,14 @@
 // handshake, hands the connection on by its ALPN protocol: HTTP/1.1 to the plain listener's own
 // HTTP machinery (so framing checks, pipelining order, timeouts and WebSocket upgrades are the same
 // code as over plain HTTP), h2 to an HTTP/2 session whose requests enter the same ingress.
-import { constants, createServer as createH2, type Http2Server, type ServerHttp2Session } from 'node:http2';
-import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTls, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { settledWithin } from '../domain/async.js';
-import type { Clock } from '../domain/clock.js';
-import type { Logger } from '../domain/log.js';
 import type { CertificateBook } from './certificate-book.js';
-import { ResetGuard } from './reset-guard.js';
+import type { H2Sessions } from './h2-sessions.js';
 import { listenOn } from './listen-on.js';
 
 export interface TlsListenerOptions {
   http2: boolean;
-  maxConcurrentStreams: number;
-  maxHeaderListSize: number;
-  streamResetBurst: number;
-  streamResetRate: number;
-  /** Request header fields veer accepts; HTTP/2 keeps a few more so admission can refuse "too many" itself. */
-  maxHeaders: number;
-  /** Idle connections (either protocol) are closed after this. */
-  keepAliveTimeout: number;
   /** The TLS handshake must finish within this (slowloris bound, like the request headers'). */
   handshakeTimeout: number;
 }
@@ -30,32 +17,18 @@ export interface TlsListenerOptions {
 export interface TlsEdge {
   /** An HTTP/1.1 connection, handshake done. */
   http1(socket: TLSSocket): void;
-  /** One HTTP/2 request. */
-  request(req: Http2ServerRequest, res: Http2ServerResponse): void;
 }
 
 export class TlsListener {
   private readonly server: TlsServer;
-  private readonly h2: Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
-  private sessionsGone: (() => void) | null = null;
-  /** The TLS socket being handed to the HTTP/2 server (its 'session' event fires within the hand-over). */
-  private handing: TLSSocket | null = null;
 
   constructor(
     private readonly book: CertificateBook,
-    private readonly opts: TlsListenerOptions,
+    opts: TlsListenerOptions,
     edge: TlsEdge,
-    private readonly clock: Clock,
-    private readonly log: Logger,
+    /** Where h2 connections go: the HTTP/2 sessions the plain port's h2c connections share. */
+    private readonly sessions: H2Sessions,
   ) {
-    this.h2 = createH2({
-      settings: { maxConcurrentStreams: opts.maxConcurrentStreams, maxHeaderListSize: opts.maxHeaderListSize },
-      // Pseudo-headers count as pairs too; admission refuses more than maxHeaders regular fields (431).
-      maxHeaderListPairs: opts.maxHeaders + 8,
-    });
-    this.h2.on('request', edge.request);
-    this.h2.on('session', this.onSession);
     this.server = createTls(
       {
         minVersion: 'TLSv1.2',
@@ -67,12 +40,7 @@ export class TlsListener {
         },
         handshakeTimeout: opts.handshakeTimeout,
       },
-      (socket) => {
-        if (socket.alpnProtocol !== 'h2') return edge.http1(socket);
-        this.handing = socket;
-        this.h2.emit('connection', socket);
-        this.handing = null;
-      },
+      (socket) => (socket.alpnProtocol === 'h2' ? sessions.accept(socket) : edge.http1(socket)),
     );
     // A failed handshake (unknown name, TLS 1.0, garbage) concerns that client only.
     this.server.on('tlsClientError', (_err, socket) => socket.destroy());
@@ -88,52 +56,17 @@ export class TlsListener {
     );
   }
 
-  private readonly onSession = (session: ServerHttp2Session): void => {
-    this.sessions.add(session);
-    const socket = this.handing;
-    session.once('close', () => {
-      // The TLS socket goes with its session, whoever ended it (a flood's destroy, the idle timeout).
-      socket?.destroy();
-      this.sessions.delete(session);
-      if (this.sessions.size === 0) this.sessionsGone?.();
-    });
-    session.on('error', () => session.destroy());
-    session.setTimeout(this.opts.keepAliveTimeout, () => session.close());
-    const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, this.clock.now());
-    let closing = false;
-    session.on('stream', (stream: ServerHttp2Stream) =>
-      stream.once('close', () => {
-        if (closing || stream.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
-        if (guard.allow(this.clock.now())) return;
-        closing = true;
-        this.log.log('warn', 'HTTP/2 client reset streams too fast: connection closed', {
-          peer: session.socket?.remoteAddress,
-        });
-        // Not from inside nghttp2's stream-close callback: a GOAWAY or destroy there is not acted on.
-        setImmediate(() => {
-          session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-          session.destroy();
-        });
-      }),
-    );
-  };
-
   listen(host: string, port: number): Promise<AddressInfo> {
     return listenOn(this.server, host, port);
   }
 
-  /** HTTP/2 connections open now (their requests are in the data plane's in-flight work). */
+  /** HTTP/2 connections open now, over TLS or h2c (their requests are in the data plane's in-flight work). */
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions.count;
   }
 
-  /** Stops accepting, lets HTTP/2 sessions finish their streams (GOAWAY) within `graceMs`, then ends them. */
-  async close(graceMs: number): Promise<void> {
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    for (const s of this.sessions) s.close();
-    if (this.sessions.size > 0) await settledWithin(new Promise<void>((r) => (this.sessionsGone = r)), graceMs);
-    for (const s of this.sessions) s.destroy();
-    // HTTP/1.1 sockets belong to the plain listener's HTTP server, which closes them.
-    await closed;
+  /** Stops accepting; HTTP/2 sessions are closed by their owner, HTTP/1.1 sockets by the plain listener's server. */
+  async close(): Promise<void> {
+    await new Promise<void>((r) => this.server.close(() => r()));
   }
 }

@@ -13,14 +13,22 @@ export interface UpstreamOptions {
   connections: number;
   headersTimeout: number;
   bodyTimeout: number;
+  /** HTTP/1.1, or HTTP/2 with prior knowledge (`upstream.protocol: h2c`). */
+  protocol?: UpstreamProtocol;
 }
 
-/** What a service may set for itself (per-service `timeouts`); the rest is the proxy's. */
-export type UpstreamOverrides = Partial<Pick<UpstreamOptions, 'connectTimeout' | 'idleTimeout'>>;
+export type UpstreamProtocol = 'http1' | 'h2c';
+
+/** HTTP/2 streams one upstream connection carries at once (undici's h2c default). */
+const H2C_STREAMS = 100;
+
+/** What a service may set for itself (per-service `timeouts`, `upstream.protocol`); the rest is the proxy's. */
+export type UpstreamOverrides = Partial<Pick<UpstreamOptions, 'connectTimeout' | 'idleTimeout' | 'protocol'>>;
 
 export class Upstream implements BalancedTarget {
   readonly address: TargetAddress;
   readonly pool: Pool;
+  readonly protocol: UpstreamProtocol;
   outstanding = 0;
   consecutiveFailures = 0;
   ejectedUntil = 0;
@@ -47,16 +55,20 @@ export class Upstream implements BalancedTarget {
     readonly key: string = address.id,
   ) {
     this.address = address;
+    this.protocol = opts.protocol ?? 'http1';
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    const h2c = this.protocol === 'h2c';
     this.pool = new Pool(`http://${host}:${address.port}`, {
       connections: opts.connections,
-      // Pipelining above 1 is unsafe in a proxy: one aborted request would abort the others.
-      pipelining: 1,
+      // Pipelining above 1 is unsafe in a proxy over HTTP/1.1: one aborted request would abort the
+      // others. HTTP/2 streams are independent (an abort resets one stream), so h2c multiplexes.
+      pipelining: h2c ? H2C_STREAMS : 1,
       keepAliveTimeout: opts.idleTimeout,
       keepAliveMaxTimeout: opts.idleTimeout,
       headersTimeout: opts.headersTimeout,
       bodyTimeout: opts.bodyTimeout,
-      connect: { timeout: opts.connectTimeout, noDelay: true },
+      ...(h2c ? { allowH2: true, maxConcurrentStreams: H2C_STREAMS } : {}),
+      connect: { timeout: opts.connectTimeout, noDelay: true, ...(h2c ? { useH2c: true } : {}) },
     });
   }
 
@@ -86,7 +98,7 @@ export class UpstreamSet {
   keyOf(service: string, a: TargetAddress, o: UpstreamOverrides = {}): string {
     const connect = o.connectTimeout ?? this.opts.connectTimeout;
     const idle = o.idleTimeout ?? this.opts.idleTimeout;
-    return `${service}/${a.id}#${connect}/${idle}`;
+    return `${service}/${a.id}#${connect}/${idle}${o.protocol === 'h2c' ? '/h2c' : ''}`;
   }
 
   acquire(service: string, addresses: readonly TargetAddress[], o: UpstreamOverrides = {}): Upstream[] {

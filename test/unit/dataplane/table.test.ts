@@ -56,6 +56,7 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     maxRequestBody: Infinity,
     timeouts: { header: 30_000, body: 60_000, waitForTarget: 0 },
     pages: { errors: {}, maintenance: Buffer.from(''), retryAfterS: 30, holdTimeoutMs: 30_000, maxHeld: 1000 },
+    grpc: null,
   };
 }
 

@@ -181,6 +181,7 @@ describe('choosePoolFor with targeting', () => {
       maxRequestBody: Infinity,
       timeouts: { header: 30_000, body: 60_000, waitForTarget: 0 },
       pages: { errors: {}, maintenance: Buffer.from(''), retryAfterS: 30, holdTimeoutMs: 30_000, maxHeld: 1000 },
+      grpc: null,
     };
   }
   const rules: TargetingRule[] = [{ header: { name: 'x-internal-user', value: '1' } }];

@@ -1,0 +1,79 @@
+// One gRPC call as the exchange sees it: its deadline (which veer's own timeouts never undercut) and
+// its grpc-status, known only at the end (trailers) or in the first HEADERS of a Trailers-Only answer.
+// Made only for a service whose upstream speaks h2c and a request whose content-type says gRPC.
+import type { IncomingHttpHeaders } from 'node:http';
+import { grpcFailed, grpcTimeoutMs, isGrpcContentType } from '../domain/grpc-status.js';
+
+/** A gRPC-capable (h2c) service's settings, on its route. */
+export interface GrpcRoute {
+  /** Bit n set: grpc-status n is a failed call (domain/grpc-status.ts errorMask). */
+  readonly errorMask: number;
+}
+
+/** A deadline's call gets this much past it before veer's own timeout may cut it: the client's cancel comes first. */
+const DEADLINE_GRACE_MS = 1000;
+/** The status a failed gRPC call is recorded with: a server error for the judge and the outlier streak. */
+const FAILED_CALL_STATUS = 500;
+const STATUS_NAME = 'grpc-status';
+const UNKNOWN = '2';
+
+export class GrpcCall {
+  /** The call's grpc-status once seen; null until then. */
+  private status: string | null = null;
+
+  private constructor(
+    private readonly deadlineMs: number | null,
+    private readonly errorMask: number,
+  ) {}
+
+  static of(route: GrpcRoute | null, headers: IncomingHttpHeaders): GrpcCall | null {
+    if (route === null || !isGrpcContentType(headers['content-type'])) return null;
+    const timeout = headers['grpc-timeout'];
+    return new GrpcCall(grpcTimeoutMs(typeof timeout === 'string' ? timeout : undefined), route.errorMask);
+  }
+
+  /**
+   * veer's idle bound (`timeouts.header` / `timeouts.body`) for this call: a call with a deadline is
+   * bounded by it, so a quiet stream is not cut before its deadline; without one, the service's bound holds.
+   */
+  bound(configuredMs: number): number {
+    return this.deadlineMs === null ? configuredMs : Math.max(configuredMs, this.deadlineMs + DEADLINE_GRACE_MS);
+  }
+
+  /** Reads the response headers; true when they carry grpc-status (a Trailers-Only answer: no body follows). */
+  trailersOnly(raw: readonly Buffer[]): boolean {
+    this.status = valueOf(raw, STATUS_NAME);
+    return this.status !== null;
+  }
+
+  /** Reads the trailers (undici gives HTTP/2 trailers as an object, HTTP/1.1 ones as raw pairs). */
+  ended(trailers: unknown): void {
+    if (trailers === null || typeof trailers !== 'object') return;
+    const v = Array.isArray(trailers)
+      ? valueOf(trailers as Buffer[], STATUS_NAME)
+      : (trailers as Record<string, unknown>)[STATUS_NAME];
+    if (typeof v === 'string') this.status = v;
+  }
+
+  /**
+   * The status the pool's window records: an HTTP answer other than 200 is judged as HTTP; a 200's
+   * outcome is its grpc-status (none at all is UNKNOWN, as gRPC clients read it).
+   */
+  judged(httpStatus: number): number {
+    if (httpStatus !== 200) return httpStatus;
+    return grpcFailed(this.status ?? UNKNOWN, this.errorMask) ? FAILED_CALL_STATUS : httpStatus;
+  }
+}
+
+function valueOf(raw: readonly (Buffer | string)[], name: string): string | null {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as Buffer | string;
+    if (n.length === name.length && n.toString().toLowerCase() === name) return (raw[i + 1] as Buffer).toString();
+  }
+  return null;
+}
+
+/** A request's idle bound: the service's, widened for a gRPC call with a deadline (GrpcCall.bound). */
+export function idleBound(ms: number, call: GrpcCall | null): number {
+  return call === null ? ms : call.bound(ms);
+}

@@ -1,0 +1,94 @@
+// HTTP/2 client connections, whichever port they came in on: ALPN h2 on the TLS port, or the h2c
+// preface on the plain one. One HTTP/2 server takes them all, so the stream and header-list limits,
+// the idle bound and the rapid-reset guard (CVE-2023-44487) are the same code for both.
+import { constants, createServer as createH2, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import { settledWithin } from '../domain/async.js';
+import type { Clock } from '../domain/clock.js';
+import type { Logger } from '../domain/log.js';
+import { ResetGuard } from './reset-guard.js';
+
+export interface H2Limits {
+  maxConcurrentStreams: number;
+  maxHeaderListSize: number;
+  streamResetBurst: number;
+  streamResetRate: number;
+  /** Request header fields veer accepts; HTTP/2 keeps a few more so admission can refuse "too many" itself. */
+  maxHeaders: number;
+  /** Idle connections are closed after this. */
+  keepAliveTimeout: number;
+}
+
+export class H2Sessions {
+  private readonly h2: Http2Server;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private sessionsGone: (() => void) | null = null;
+  /** The socket being handed to the HTTP/2 server (its 'session' event fires within the hand-over). */
+  private handing: Socket | null = null;
+
+  constructor(
+    private readonly opts: H2Limits,
+    request: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.h2 = createH2({
+      settings: { maxConcurrentStreams: opts.maxConcurrentStreams, maxHeaderListSize: opts.maxHeaderListSize },
+      // Pseudo-headers count as pairs too; admission refuses more than maxHeaders regular fields (431).
+      maxHeaderListPairs: opts.maxHeaders + 8,
+    });
+    this.h2.on('request', request);
+    this.h2.on('session', this.onSession);
+  }
+
+  /** A connection that speaks HTTP/2 (TLS handshake done, or the h2c preface seen). */
+  accept(socket: Socket): void {
+    this.handing = socket;
+    this.h2.emit('connection', socket);
+    this.handing = null;
+  }
+
+  private readonly onSession = (session: ServerHttp2Session): void => {
+    this.sessions.add(session);
+    const socket = this.handing;
+    session.once('close', () => {
+      // The socket goes with its session, whoever ended it (a flood's destroy, the idle timeout).
+      socket?.destroy();
+      this.sessions.delete(session);
+      if (this.sessions.size === 0) this.sessionsGone?.();
+    });
+    session.on('error', () => session.destroy());
+    // close(), not destroy(): an idle connection goes, a quiet long-lived stream (gRPC) finishes first.
+    session.setTimeout(this.opts.keepAliveTimeout, () => session.close());
+    const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, this.clock.now());
+    let closing = false;
+    session.on('stream', (stream: ServerHttp2Stream) =>
+      stream.once('close', () => {
+        if (closing || stream.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+        if (guard.allow(this.clock.now())) return;
+        closing = true;
+        this.log.log('warn', 'HTTP/2 client reset streams too fast: connection closed', {
+          peer: session.socket?.remoteAddress,
+        });
+        // Not from inside nghttp2's stream-close callback: a GOAWAY or destroy there is not acted on.
+        setImmediate(() => {
+          session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+          session.destroy();
+        });
+      }),
+    );
+  };
+
+  /** HTTP/2 connections open now (their requests are in the data plane's in-flight work). */
+  get count(): number {
+    return this.sessions.size;
+  }
+
+  /** Lets sessions finish their streams (GOAWAY) within `graceMs`, then ends them. */
+  async close(graceMs: number): Promise<void> {
+    for (const s of this.sessions) s.close();
+    if (this.sessions.size > 0) await settledWithin(new Promise<void>((r) => (this.sessionsGone = r)), graceMs);
+    for (const s of this.sessions) s.destroy();
+  }
+}
