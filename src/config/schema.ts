@@ -4,6 +4,7 @@
 // parsed in values.ts. Keys are part of the public contract: add, never rename.
 import { z } from 'zod';
 import { serviceSchema } from './service-schema.js';
+import { accessLogSchema } from './access-log-schema.js';
 import { tlsSchema } from './tls-schema.js';
 import { ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
@@ -40,15 +41,30 @@ const timeoutsSchema = z
   .strict()
   .prefault({});
 
+const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name');
+// Fields that frame or route a request, or that veer writes itself: a request id cannot be one of them.
+const VEER_WRITTEN = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'via',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'cookie',
+  'set-cookie',
+]);
+
 const proxySchema = z
   .object({
     /**
      * Header that forces a pool (e.g. "x-veer-pool"); `false` (the default) disables the override, so
      * an anonymous client can never pick the canary on its own.
      */
-    overrideHeader: z
-      .union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)])
-      .default(false),
+    overrideHeader: z.union([headerName, z.literal(false)]).default(false),
     /** Peers whose override header is honoured (CIDR list); loopback only by default. */
     overrideFrom: z.array(ipOrCidr).default(['127.0.0.0/8', '::1']),
     /** More request header fields than this are refused 431, never forwarded with fields dropped. */
@@ -65,6 +81,16 @@ const proxySchema = z
     connectionsPerTarget: z.number().int().min(1).default(128),
     /** Retry an idempotent request once on another target when connecting fails. */
     retryConnectErrors: z.boolean().default(true),
+    /**
+     * Request id header: kept from a trusted peer (`trustedProxies`) when sane, else generated; passed
+     * upstream, returned to the client, written in the access log and veer's error bodies. `false`: off.
+     */
+    requestIdHeader: z
+      .union([
+        headerName.refine((h) => !VEER_WRITTEN.has(h.toLowerCase()), 'must not be a header veer routes by or rewrites'),
+        z.literal(false),
+      ])
+      .default('x-request-id'),
     /** Requests waiting for a target (timeouts.waitForTarget) at once, per process; more get 503 at once. */
     maxWaitingRequests: z.number().int().min(0).max(1_000_000).default(1000),
     timeouts: timeoutsSchema,
@@ -216,6 +242,8 @@ export const configSchema = z
     reload: reloadSchema,
     /** HTTPS (and HTTP/2) for clients; absent: plain HTTP only. */
     tls: tlsSchema.optional(),
+    /** One JSON line per request (stdout by default); `accessLog.enabled: false` turns it off. */
+    accessLog: accessLogSchema,
   })
   // Checks spanning several fields (unique names, Docker endpoint references, routes two services
   // claim) live in config/cross-checks.ts: a refinement here would be skipped whenever any field

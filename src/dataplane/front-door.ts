@@ -4,11 +4,13 @@
 import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
+import type { AccessLog } from './access-log.js';
 import type { AnswerCounts } from './answers.js';
 import { trustedProxyMatcher } from './headers.js';
 import type { HeldRequests } from './hold.js';
 import { Ingress } from './ingress.js';
 import type { MaintenanceNow } from './maintenance.js';
+import { RequestTracing } from './request-tracing.js';
 import { ProxyServer } from './server.js';
 import type { RoutingTable } from './table.js';
 import type { TargetWaits } from './target-wait.js';
@@ -28,6 +30,7 @@ export interface FrontDoorEnv {
   /** The service's maintenance switch when it is on (null: off), and the requests it holds. */
   maintenance: (service: string) => MaintenanceNow | null;
   holds: HeldRequests;
+  access: AccessLog;
 }
 
 export interface FrontDoor {
@@ -49,6 +52,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     isTrusted: trustedProxyMatcher(p.trustedProxies),
     maxHeaders: p.maxHeaders,
   };
+  const tracing = new RequestTracing(p.requestIdHeader, { ...shared, access: env.access });
   const tlsDeps = {
     ...env,
     maxHeaders: p.maxHeaders,
@@ -73,6 +77,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       refused: env.refused,
       maintenance: env.maintenance,
       holds: env.holds,
+      tracing,
     },
     env.table,
   );

@@ -113,6 +113,7 @@ function expectRoute(r: Route, e: Expect): void {
     draining: e.draining,
     retryCanaryOnStable: e.retry === undefined ? r.retryCanaryOnStable : e.retry,
     targeting: [],
+    rolloutId: r.rolloutId,
   });
 }
 
@@ -440,6 +441,7 @@ describe('sameRoute', () => {
     retryCanaryOnStable: null,
     draining: [],
     targeting: [{ header: { name: 'x-beta', value: '1' } }],
+    rolloutId: null,
   };
   const rows: { name: string; other: Route; same: boolean }[] = [
     { name: 'an equal copy', other: { ...base, stable: ['a', 'b'], canary: ['c'] }, same: true },
@@ -448,6 +450,7 @@ describe('sameRoute', () => {
     { name: 'a stable target more', other: { ...base, stable: ['a', 'b', 'd'] }, same: false },
     { name: 'another canary target', other: { ...base, canary: ['d'] }, same: false },
     { name: 'a target draining', other: { ...base, draining: ['e'] }, same: false },
+    { name: 'another routed rollout', other: { ...base, rolloutId: 'r2' }, same: false },
     { name: 'the same ids in another order', other: { ...base, stable: ['b', 'a'] }, same: false },
     {
       name: 'equal targeting rules',
