@@ -81,7 +81,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     },
     env.table,
   );
-  const ws = new WebSocketProxy(shared, env.table);
+  const ws = new WebSocketProxy({ ...shared, tracing }, env.table);
   const server = new ProxyServer(
     {
       keepAliveTimeout: t.clientKeepAlive,

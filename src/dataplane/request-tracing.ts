@@ -29,6 +29,12 @@ export class RequestTracing {
   }
 
 
+  /** An upgrade's id (null: ids are off). */
+  idOf(req: IncomingMessage): string | null {
+    if (this.ids === null) return null;
+    return this.ids.choose(req.headers[this.header], this.deps.isTrusted(peerAddress(req.socket.remoteAddress)));
+  }
+
   open(req: IncomingMessage, res: ServerResponse): AccessEntry | null {
     const access = this.deps.access;
     const logged = access.enabled;
