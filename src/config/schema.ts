@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { serviceSchema } from './service-schema.js';
 import { accessLogSchema } from './access-log-schema.js';
 import { tlsSchema } from './tls-schema.js';
-import { ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
+import { requestIdHeaderSchema } from './request-id-schema.js';
+import { headerName, ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
 // The schema used to be one file: importers of these names keep working.
 export { rolloutOverridesSchema, rolloutPolicySchema } from './rollout-schema.js';
@@ -41,23 +42,6 @@ const timeoutsSchema = z
   .strict()
   .prefault({});
 
-const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name');
-// Fields that frame or route a request, or that veer writes itself: a request id cannot be one of them.
-const VEER_WRITTEN = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'upgrade',
-  'via',
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'cookie',
-  'set-cookie',
-]);
-
 const proxySchema = z
   .object({
     /**
@@ -81,16 +65,8 @@ const proxySchema = z
     connectionsPerTarget: z.number().int().min(1).default(128),
     /** Retry an idempotent request once on another target when connecting fails. */
     retryConnectErrors: z.boolean().default(true),
-    /**
-     * Request id header: kept from a trusted peer (`trustedProxies`) when sane, else generated; passed
-     * upstream, returned to the client, written in the access log and veer's error bodies. `false`: off.
-     */
-    requestIdHeader: z
-      .union([
-        headerName.refine((h) => !VEER_WRITTEN.has(h.toLowerCase()), 'must not be a header veer routes by or rewrites'),
-        z.literal(false),
-      ])
-      .default('x-request-id'),
+    /** Request id header (kept from trusted peers, else generated; passed upstream and returned); `false`: off. */
+    requestIdHeader: requestIdHeaderSchema,
     /** Requests waiting for a target (timeouts.waitForTarget) at once, per process; more get 503 at once. */
     maxWaitingRequests: z.number().int().min(0).max(1_000_000).default(1000),
     timeouts: timeoutsSchema,

@@ -36,7 +36,7 @@ export class FileOutput implements LineOutput {
         const fd = await (this.fd ??= openAppend(this.path));
         const buf = Buffer.from(data);
         // A regular file takes it in one write; the loop is for the rare short write.
-        for (let at = 0; at < buf.length; ) at += (await fd.write(buf, at)).bytesWritten;
+        for (let at = 0; at < buf.length;) at += (await fd.write(buf, at)).bytesWritten;
       })
       .then(
         () => done(null),

@@ -31,7 +31,10 @@ export class RequestIds {
   constructor(random: Random) {
     // Two draws of 5 base-36 digits (~26 bits) each, fixed width, so prefix and
     // counter never run into each other.
-    const part = (): string => Math.floor(random() * 36 ** 5).toString(36).padStart(5, '0');
+    const part = (): string =>
+      Math.floor(random() * 36 ** 5)
+        .toString(36)
+        .padStart(5, '0');
     this.prefix = `${part()}${part()}-`;
   }
 

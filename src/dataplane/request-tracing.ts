@@ -28,7 +28,6 @@ export class RequestTracing {
     this.header = header === false ? '' : header.toLowerCase();
   }
 
-
   /** An upgrade's id (null: ids are off). */
   idOf(req: IncomingMessage): string | null {
     if (this.ids === null) return null;

@@ -111,6 +111,5 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     services: r.plane.serviceNames(),
   });
   const reload = (trigger: ReloadTrigger) => r.reloader.reload(trigger);
-  const reopenLogs = (): void => r.plane.accessLog.reopen();
-  return { data, admin, tls, plane: r.plane, reload, reopenLogs, close: () => b.closers.closeAll(log) };
+  return { data, admin, tls, plane: r.plane, reload, close: () => b.closers.closeAll(log) };
 }

@@ -26,8 +26,6 @@ export interface RunningVeer {
   readonly plane: DataPlane;
   /** Re-reads the config file and applies it without closing a connection (invalid: nothing changes). */
   reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, VeerError>>;
-  /** Log rotation (SIGUSR1): a file access log is opened again at its path. */
-  reopenLogs(): void;
   /** Graceful: stop accepting, let in-flight requests finish (bounded), release everything. */
   close(): Promise<void>;
 }

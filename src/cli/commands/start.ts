@@ -38,13 +38,13 @@ export const startCommand: Command = {
 interface Stoppable {
   close(): Promise<void>;
   reload(trigger: 'signal'): Promise<{ ok: boolean }>;
-  reopenLogs(): void;
+  plane: { accessLog: { reopen(): void } };
 }
 
 function untilSignal(running: Stoppable, io: CliIO): Promise<ExitCode> {
   // The reloader logs what it applied or why it refused; a failure here is not a reason to stop.
   process.on('SIGHUP', () => void running.reload('signal').catch(() => undefined));
-  process.on('SIGUSR1', () => running.reopenLogs());
+  process.on('SIGUSR1', () => running.plane.accessLog.reopen());
   return new Promise((resolve) => {
     let closing = false;
     const onSignal = (signal: NodeJS.Signals): void => {

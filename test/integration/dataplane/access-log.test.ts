@@ -1,20 +1,11 @@
 // The access log of a real veer, written to a file: the fields of an upstream answer, of veer's own
 // answers (502, 503, 504), of a 404 before routing, of a client that left (499) and of a request retried
 // on stable; the sample (0: only what must be written; 1: everything); the off switch.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { accessLines, waitForLines } from '../../helpers/access-lines.js';
+import { accessLines, accessLogFile, waitForLines } from '../../helpers/access-lines.js';
 import { deadPort, http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
-
-function logFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'veer-access-'));
-  h.defer(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, 'access.log');
-}
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -23,7 +14,7 @@ const flushed = async (v: TestVeer): Promise<void> => void expect(await v.plane.
 
 describe('access log', () => {
   it('an upstream answer: every field', async () => {
-    const file = logFile();
+    const file = accessLogFile(h);
     const up = await h.upstream('stable', { body: 'hello world' });
     const v = await h.veer({ services: [service('web', [up.address])], accessLog: { output: file } });
     const r = await http(`${v.url}/orders?id=7`, { method: 'POST', body: 'x'.repeat(300) });
@@ -53,7 +44,7 @@ describe('access log', () => {
   });
 
   it("veer's own answers: 502, 503 and 504 with their codes, and a 404 before routing", async () => {
-    const file = logFile();
+    const file = accessLogFile(h);
     const [dead, slow] = [await deadPort(), await h.upstream('slow', { delayMs: 3_000 })];
     const host = (name: string) => ({ match: { hosts: [`${name}.test`], pathPrefix: '/' } });
     const v = await h.veer({
@@ -82,7 +73,7 @@ describe('access log', () => {
   });
 
   it('a client that leaves before the answer is a 499 client_closed', async () => {
-    const file = logFile();
+    const file = accessLogFile(h);
     const up = await h.upstream('stable', { delayMs: 5_000 });
     const v = await h.veer({ services: [service('web', [up.address])], accessLog: { output: file } });
     const leave = new AbortController();
@@ -101,7 +92,7 @@ describe('access log', () => {
   });
 
   it('a canary failure retried on stable: two attempts, the stable answer', async () => {
-    const file = logFile();
+    const file = accessLogFile(h);
     const [stable, canary] = [await h.upstream('stable'), await h.upstream('canary', { status: 500 })];
     const v = await h.veer({
       services: [
@@ -120,7 +111,7 @@ describe('access log', () => {
       [0, [404, 500]],
       [1, [200, 200, 200, 404, 500]],
     ] as const) {
-      const file = logFile();
+      const file = accessLogFile(h);
       const up = await h.upstream('stable', { status: (n) => (n === 4 ? 500 : 200) });
       const v = await h.veer({
         services: [{ ...service('web', [up.address]), match: { hosts: ['web.test'], pathPrefix: '/' } }],
@@ -138,7 +129,7 @@ describe('access log', () => {
   });
 
   it('enabled: false writes nothing, and request ids still work', async () => {
-    const file = logFile();
+    const file = accessLogFile(h);
     const up = await h.upstream('stable');
     const v = await h.veer({ services: [service('web', [up.address])], accessLog: { enabled: false, output: file } });
     const r = await http(`${v.url}/`);

@@ -3,7 +3,7 @@
 // veer's own JSON and HTML error bodies; over HTTP/2 with TLS; on a WebSocket upgrade; and off.
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testCa } from '../../helpers/certs.js';
 import { http2 } from '../../helpers/tls-client.js';
 import { deadPort, http, service, useHarness } from '../../helpers/veer.js';

@@ -13,7 +13,7 @@ const untrusted: RequestHeaderContext = {
   proto: 'http',
   viaEntry: '1.1 veer',
   authority: undefined,
-  idHeader: "",
+  idHeader: '',
   requestId: null,
 };
 const trusted: RequestHeaderContext = { ...untrusted, trustedPeer: true };
