@@ -32,6 +32,8 @@ export class AccessLog {
   /** Counts of sinks already closed (the metrics are totals over the process's life). */
   private pastWritten = 0;
   private pastDropped = 0;
+  /** Sinks swapped out that are still writing what they queued (counted until they are done). */
+  private readonly retiring = new Set<LineSink>();
   private complained = false;
 
   constructor(
@@ -73,9 +75,10 @@ export class AccessLog {
 
   /** Lines written and dropped since the start. */
   counts(): { written: number; dropped: number } {
+    const live = [...this.retiring, ...(this.sink === null ? [] : [this.sink])];
     return {
-      written: this.pastWritten + (this.sink?.written ?? 0),
-      dropped: this.pastDropped + (this.sink?.dropped ?? 0),
+      written: live.reduce((n, s) => n + s.written, this.pastWritten),
+      dropped: live.reduce((n, s) => n + s.dropped, this.pastDropped),
     };
   }
 
@@ -91,7 +94,9 @@ export class AccessLog {
   }
 
   private async retire(sink: LineSink): Promise<void> {
+    this.retiring.add(sink);
     await sink.close(FLUSH_BOUND_MS);
+    this.retiring.delete(sink);
     this.pastWritten += sink.written;
     this.pastDropped += sink.dropped;
   }

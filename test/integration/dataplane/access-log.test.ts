@@ -3,6 +3,8 @@
 // on stable; the sample (0: only what must be written; 1: everything); the off switch.
 import { describe, expect, it } from 'vitest';
 import { accessLines, accessLogFile, waitForLines } from '../../helpers/access-lines.js';
+import { testCa } from '../../helpers/certs.js';
+import { http2 } from '../../helpers/tls-client.js';
 import { deadPort, http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -41,6 +43,30 @@ describe('access log', () => {
     expect(line?.upstreamMs).toEqual(expect.any(Number));
     expect(line?.durationMs as number).toBeGreaterThanOrEqual(line?.upstreamMs as number);
     expect(Object.keys(line ?? {})[0]).toBe('kind');
+  });
+
+  it('an HTTP/2 request over TLS', async () => {
+    const file = accessLogFile(h);
+    const ca = testCa();
+    h.defer(() => ca.remove());
+    const up = await h.upstream('stable');
+    const v = await h.veer({
+      services: [service('web', [up.address])],
+      tls: { certificates: [ca.issue(['a.test'])] },
+      accessLog: { output: file },
+    });
+    const r = await http2({ port: v.tlsPort as number, name: 'a.test', ca: ca.caPem, path: '/h2?x=1' });
+    const [line] = await waitForLines(file, 1);
+    expect(line).toMatchObject({
+      requestId: r.headers['x-request-id'],
+      method: 'GET',
+      host: `a.test:${v.tlsPort as number}`,
+      path: '/h2?x=1',
+      status: 200,
+      bytesOut: 6,
+      pool: 'stable',
+      error: null,
+    });
   });
 
   it("veer's own answers: 502, 503 and 504 with their codes, and a 404 before routing", async () => {

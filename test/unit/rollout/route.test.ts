@@ -433,6 +433,20 @@ describe('routeFor: Docker-backed services', () => {
   });
 });
 
+describe('routeFor: the routed rollout (access lines name it)', () => {
+  it.each([
+    ['progressing', rollout('progressing'), 'r1'],
+    ['paused after the canary was ready', rollout('paused', { resumeTo: 'progressing' }), 'r1'],
+    ['starting (no canary traffic yet)', rollout('starting'), null],
+    ['rolling back', rollout('rolling-back'), null],
+    ['succeeded', rollout('succeeded'), null],
+    ['started under other pool lists', rollout('progressing', { configHash: 'other' }), null],
+    ['none', null, null],
+  ] as const)('%s', (_name, r, id) => {
+    expect(routeFor({ service: staticService, manual: null, rollout: r, members: null }).rolloutId).toBe(id);
+  });
+});
+
 describe('sameRoute', () => {
   const base: Route = {
     weightBp: 500,
