@@ -50,12 +50,15 @@ export class FileOutput implements LineOutput {
 
   /** The next write goes to whatever is at the path now; opened at once, so the new file exists. */
   reopen(): void {
-    this.chain = this.chain.then(async () => {
-      const old = this.fd;
-      this.fd = openAppend(this.path);
-      await this.fd.catch(() => (this.fd = null));
-      if (old !== null) await closeQuietly(old);
-    });
+    this.chain = this.chain
+      .then(async () => {
+        const old = this.fd;
+        this.fd = openAppend(this.path);
+        // A path that cannot be opened now is tried again at the next write.
+        await this.fd.catch(() => (this.fd = null));
+        if (old !== null) await closeQuietly(old);
+      })
+      .catch(() => undefined);
   }
 
   async close(): Promise<void> {
