@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { accessLines, accessLogFile, waitForLines } from '../../helpers/access-lines.js';
 import { testCa } from '../../helpers/certs.js';
 import { http2 } from '../../helpers/tls-client.js';
-import { deadPort, http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -71,11 +71,13 @@ describe('access log', () => {
 
   it("veer's own answers: 502, 503 and 504 with their codes, and a 404 before routing", async () => {
     const file = accessLogFile(h);
-    const [dead, slow] = [await deadPort(), await h.upstream('slow', { delayMs: 3_000 })];
+    // Hangs up without an answer (502): no freed port another test could bind meanwhile.
+    const broken = await h.server((req) => req.socket.destroy());
+    const slow = await h.upstream('slow', { delayMs: 3_000 });
     const host = (name: string) => ({ match: { hosts: [`${name}.test`], pathPrefix: '/' } });
     const v = await h.veer({
       services: [
-        service('down', [`127.0.0.1:${dead}`], [], host('down')),
+        service('down', [broken.address], [], host('down')),
         service('empty', [], [], host('empty')),
         service('slow', [slow.address], [], { ...host('slow'), timeouts: { header: '200ms' } }),
       ],
@@ -89,7 +91,7 @@ describe('access log', () => {
     const lines = await waitForLines(file, 4);
     const pick = (l: Record<string, unknown>) => [l.service, l.status, l.error, l.pool, l.target, l.upstreamMs];
     expect(lines.map(pick)).toEqual([
-      ['down', 502, 'upstream_unreachable', 'stable', `127.0.0.1:${dead}`, null],
+      ['down', 502, 'upstream_unreachable', 'stable', broken.address, null],
       ['empty', 503, 'no_targets', null, null, null],
       ['slow', 504, 'upstream_timeout', 'stable', slow.address, null],
       [null, 404, 'no_route', null, null, null],

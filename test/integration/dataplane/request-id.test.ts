@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { testCa } from '../../helpers/certs.js';
 import { http2 } from '../../helpers/tls-client.js';
-import { deadPort, http, service, useHarness } from '../../helpers/veer.js';
+import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
 const GENERATED = /^[0-9a-z]{10}-[0-9a-z]+$/;
@@ -51,12 +51,13 @@ describe('request ids', () => {
   });
 
   it("are in veer's own answers: header and JSON body (404, 502), built-in HTML page", async () => {
-    const dead = await deadPort();
+    // Hangs up without an answer (502): no freed port another test could bind meanwhile.
+    const broken = await h.server((req) => req.socket.destroy());
     const up = await h.upstream('stable');
     const v = await h.veer({
       services: [
         { ...service('web', [up.address]), match: { hosts: ['web.test'], pathPrefix: '/' } },
-        { ...service('down', [`127.0.0.1:${dead}`]), match: { hosts: ['down.test'], pathPrefix: '/' } },
+        { ...service('down', [broken.address]), match: { hosts: ['down.test'], pathPrefix: '/' } },
       ],
     });
     const none = await http(`${v.url}/`, { headers: { host: 'other.test' } });
