@@ -13,7 +13,12 @@ export function gauges(
   rollouts: Pick<RolloutController, 'status'>,
   membership: MembershipView,
 ): GaugeFamily[] {
-  return [...routingGauges(plane, membership), ...rolloutGauges(plane, rollouts), ...answerGauges(plane)];
+  return [
+    ...routingGauges(plane, membership),
+    ...rolloutGauges(plane, rollouts),
+    ...answerGauges(plane),
+    ...accessLogCounters(plane),
+  ];
 }
 
 const family = (name: string, help: string, type: GaugeFamily['type'] = 'gauge'): GaugeFamily => ({
@@ -88,4 +93,18 @@ function answerGauges(plane: DataPlane): GaugeFamily[] {
   );
   for (const [code, value] of plane.answers.entries()) answers.samples.push({ labels: { code }, value });
   return [inflight, waiting, answers];
+}
+
+/** Access lines written, and dropped because the output could not keep up (or failed). */
+function accessLogCounters(plane: DataPlane): GaugeFamily[] {
+  const { written, dropped } = plane.accessLog.counts();
+  const lines = family('veer_access_log_lines_total', 'Access log lines written.', 'counter');
+  lines.samples.push({ labels: {}, value: written });
+  const lost = family(
+    'veer_access_log_dropped_total',
+    'Access log lines dropped: the output could not keep up (buffer bound reached) or a write failed.',
+    'counter',
+  );
+  lost.samples.push({ labels: {}, value: dropped });
+  return [lines, lost];
 }

@@ -5,6 +5,7 @@
 import { dockerOptions } from '../docker/endpoint.js';
 import { isVeerError, type Problem } from '../domain/errors.js';
 import { parseRedisUrl } from '../store/redis-url.js';
+import { accessLogProblems } from './access-log-check.js';
 import { checkAdminExposure } from './admin-exposure.js';
 import { configParts, type ConfigParts } from './config-tree.js';
 import { crossChecks } from './cross-checks.js';
@@ -80,6 +81,7 @@ export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): P
       ...redisUrl(parts),
       ...docker.problems,
       ...pageFileProblems(tree),
+      ...accessLogProblems(tree),
       ...tls.problems,
     ]),
     warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings, ...tls.warnings]),

@@ -4,8 +4,11 @@
 // parsed in values.ts. Keys are part of the public contract: add, never rename.
 import { z } from 'zod';
 import { serviceSchema } from './service-schema.js';
+import { accessLogSchema } from './access-log-schema.js';
 import { tlsSchema } from './tls-schema.js';
-import { durationValue, ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
+import { requestIdHeaderSchema } from './request-id-schema.js';
+import { adminSchema } from './admin-schema.js';
+import { headerName, ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
 // The schema used to be one file: importers of these names keep working.
 export { rolloutOverridesSchema, rolloutPolicySchema } from './rollout-schema.js';
@@ -46,9 +49,7 @@ const proxySchema = z
      * Header that forces a pool (e.g. "x-veer-pool"); `false` (the default) disables the override, so
      * an anonymous client can never pick the canary on its own.
      */
-    overrideHeader: z
-      .union([z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'), z.literal(false)])
-      .default(false),
+    overrideHeader: z.union([headerName, z.literal(false)]).default(false),
     /** Peers whose override header is honoured (CIDR list); loopback only by default. */
     overrideFrom: z.array(ipOrCidr).default(['127.0.0.0/8', '::1']),
     /** More request header fields than this are refused 431, never forwarded with fields dropped. */
@@ -65,29 +66,11 @@ const proxySchema = z
     connectionsPerTarget: z.number().int().min(1).default(128),
     /** Retry an idempotent request once on another target when connecting fails. */
     retryConnectErrors: z.boolean().default(true),
+    /** Request id header (kept from trusted peers, else generated; passed upstream and returned); `false`: off. */
+    requestIdHeader: requestIdHeaderSchema,
     /** Requests waiting for a target (timeouts.waitForTarget) at once, per process; more get 503 at once. */
     maxWaitingRequests: z.number().int().min(0).max(1_000_000).default(1000),
     timeouts: timeoutsSchema,
-  })
-  .strict()
-  .prefault({});
-
-/** The web dashboard at /ui (its login sessions; the page itself needs no setting). */
-const adminUiSchema = z
-  .object({
-    /** How long a login lasts; sessions live in the replica's memory and also end on restart. */
-    sessionTtl: durationValue.refine((ms) => ms >= 1000, { message: 'must be at least 1s' }).prefault('12h'),
-    /** `auto`: the cookie is Secure when the admin API is reached over https (a TLS connection). */
-    secureCookie: z.enum(['auto', 'always', 'never']).default('auto'),
-  })
-  .strict()
-  .prefault({});
-
-const adminSchema = z
-  .object({
-    listen: listenAddress.prefault('127.0.0.1:9090'),
-    token: z.string().default(''),
-    ui: adminUiSchema,
   })
   .strict()
   .prefault({});
@@ -234,6 +217,8 @@ export const configSchema = z
     reload: reloadSchema,
     /** HTTPS (and HTTP/2) for clients; absent: plain HTTP only. */
     tls: tlsSchema.optional(),
+    /** One JSON line per request (stdout by default); `accessLog.enabled: false` turns it off. */
+    accessLog: accessLogSchema,
   })
   // Checks spanning several fields (unique names, Docker endpoint references, routes two services
   // claim) live in config/cross-checks.ts: a refinement here would be skipped whenever any field

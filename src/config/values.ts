@@ -88,3 +88,6 @@ export const sizeValue = z.union([z.string(), z.number()]).transform((v, ctx) =>
   }
   return r.bytes;
 });
+
+/** An HTTP field name (RFC 9110 token). */
+export const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name');

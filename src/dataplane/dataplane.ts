@@ -10,6 +10,7 @@ import type { TargetingRule } from '../domain/targeting.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
+import { AccessLog } from './access-log.js';
 import { AnswerCounts } from './answers.js';
 import { buildFrontDoor } from './front-door.js';
 import { HealthChecker } from './health.js';
@@ -42,6 +43,8 @@ export interface RoutePatch {
   retryCanaryOnStable?: boolean | null;
   /** A running rollout's targeting rules ([]: none), compiled here once, not at every table build. */
   targeting?: readonly TargetingRule[];
+  /** The rollout whose canary is routed (null: none). */
+  rolloutId?: string | null;
 }
 
 export class DataPlane {
@@ -60,9 +63,11 @@ export class DataPlane {
   private readonly h2: H2Sessions;
   /** Answers veer gave by itself (refused, cut, no target), by code. */
   readonly answers = new AnswerCounts();
+  /** `accessLog`: lines of requests as they close (reloaded with configure, reopened on SIGUSR1). */
+  readonly accessLog: AccessLog;
 
   constructor(
-    private readonly config: Pick<Config, 'listen' | 'proxy' | 'tls'>,
+    private readonly config: Pick<Config, 'listen' | 'proxy' | 'tls' | 'accessLog'>,
     private readonly deps: DataPlaneDeps,
   ) {
     const p = config.proxy;
@@ -75,6 +80,7 @@ export class DataPlane {
       bodyTimeout: t.body,
     });
     this.health = new HealthChecker(deps.log);
+    this.accessLog = new AccessLog(config.accessLog, deps);
     this.waits = new TargetWaits(p.maxWaitingRequests);
     // Whatever can make a target usable lets waiting requests try again.
     this.health.onProbe(() => this.waits.wake());
@@ -89,6 +95,7 @@ export class DataPlane {
       refused: (u, why) => this.readiness.refused(u, why) || !this.upstreams.isLive(u),
       maintenance: this.maintenance.now,
       holds: this.maintenance.holds,
+      access: this.accessLog,
     });
     [this.server, this.ws, this.tls, this.h2] = [front.server, front.ws, front.tls, front.h2];
   }
@@ -104,6 +111,7 @@ export class DataPlane {
         weightBp: weights.get(s.name) ?? prev?.weightBp ?? s.weight,
         retryOverride: prev?.retryOverride ?? null,
         targeting: prev?.targeting ?? null,
+        rolloutId: prev?.rolloutId ?? null,
         pages: readPages(s, this.deps.log),
       });
     }
@@ -120,6 +128,7 @@ export class DataPlane {
     if (!s) return false;
     if (patch.weightBp !== undefined) s.weightBp = patch.weightBp;
     if (patch.retryCanaryOnStable !== undefined) s.retryOverride = patch.retryCanaryOnStable;
+    if (patch.rolloutId !== undefined) s.rolloutId = patch.rolloutId;
     if (patch.targeting !== undefined)
       s.targeting = compileTargeting(patch.targeting, (why) => this.deps.log.log('warn', why, { service: name }));
     s.targets = { stable: patch.stable ?? s.targets.stable, canary: patch.canary ?? s.targets.canary };
@@ -217,6 +226,7 @@ export class DataPlane {
     this.health.stop();
     this.readiness.stop();
     await this.upstreams.closeAll();
+    await this.accessLog.close();
     return r;
   }
 

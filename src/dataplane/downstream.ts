@@ -11,6 +11,8 @@ function uncork(d: Downstream): void {
 
 export class Downstream {
   private corked = false;
+  /** Body bytes written to the client (its access line's bytesOut). */
+  written = 0;
   /** Resumes the upstream once a slow client has drained; the exchange sets it per attempt. */
   resumeUpstream: (() => void) | null = null;
   /** HTTP/2 has no reason phrase (RFC 9113 §8.3.2): Node warns when given one. */
@@ -85,6 +87,7 @@ export class Downstream {
       this.res.cork();
       process.nextTick(uncork, this);
     }
+    this.written += chunk.length;
     const ok = this.res.write(chunk);
     // Listen for 'drain' only when the client is actually slow, not on every request.
     if (!ok) this.res.once('drain', this.onDrain);

@@ -12,7 +12,7 @@ import { Downstream } from './downstream.js';
 import { pickIn } from './pool-choice.js';
 import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
 import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRefusal } from './fault.js';
-import { sendProxyError, type ProxyErrorCode } from './responses.js';
+import { sendProxyError, type AccessEntry, type ProxyErrorCode } from './responses.js';
 import { canRetryOnStable, retryOf, type Attempt } from './retry.js';
 import type { ExchangeEnv } from './exchange-env.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
@@ -22,31 +22,30 @@ import { upstreamRequest } from './upstream-request.js';
 import { idleBound, type GrpcCall } from './grpc-call.js';
 
 export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
-  private pool: PoolRuntime;
-  private target: Upstream | undefined;
-  private attempt = 0;
+  target: Upstream | undefined;
+  attempt = 0;
   /** When the request was last handed to the upstream (dispatch, each body chunk, fully sent). */
   private handedAt = 0;
   private status = 0;
-  private latencyMs = 0;
-  private gotHeaders = false;
-  private clientGone = false;
-  private done = false;
+  latencyMs = 0;
+  gotHeaders = false;
+  clientGone = false;
+  done = false;
   private discarding = false;
   private dispatching = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
   /** Its waiting for a target, once it had to (most requests never do). */
   private wait: TargetWait | null = null;
   private readonly replayable: boolean;
-  private readonly body: RequestBody | null;
-  private readonly down: Downstream;
+  readonly body: RequestBody | null;
+  readonly down: Downstream;
 
   constructor(
     private readonly env: ExchangeEnv,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private route: ServiceRoute,
-    pool: PoolRuntime,
+    public pool: PoolRuntime,
     private readonly upstreamHeaders: string[],
     hasBody: boolean,
     /** Response headers the proxy adds (sticky Set-Cookie). */
@@ -54,8 +53,8 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     private readonly group: number, // the judged windows its outcome goes to (table.ts: judgedGroup)
     private readonly client: number, // its sticky bucket (the judge's per-client bound), or NO_CLIENT
     private readonly grpc: GrpcCall | null, // a gRPC call to an h2c service (its status is judged)
+    private readonly entry: AccessEntry | null = null, // its id and access line (read as ExchangeFacts)
   ) {
-    this.pool = pool;
     this.replayable = !hasBody && isIdempotent(req.method);
     this.body = hasBody ? new RequestBody(req, idleBound(route.timeouts.body, grpc), route.maxRequestBody, this) : null;
     this.down = new Downstream(res, env.viaEntry, extraHeaders);
@@ -235,7 +234,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   private finishWithError(code: ProxyErrorCode): void {
     this.done = true;
     this.env.answers.note(code);
-    sendProxyError(this.res, code, undefined, this.route.pages);
+    sendProxyError(this.res, code, undefined, this.route.pages, this.entry);
   }
 
   private readonly onClientClose = (): void => {

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
+import type { AccessLog } from './access-log.js';
 import type { AnswerCounts } from './answers.js';
 import { http2LimitsSchema } from '../config/tls-schema.js';
 import { H2Sessions } from './h2-sessions.js';
@@ -15,6 +16,7 @@ import { trustedProxyMatcher } from './headers.js';
 import type { HeldRequests } from './hold.js';
 import { Ingress } from './ingress.js';
 import type { MaintenanceNow } from './maintenance.js';
+import { RequestTracing } from './request-tracing.js';
 import { ProxyServer } from './server.js';
 import type { RoutingTable } from './table.js';
 import type { TargetWaits } from './target-wait.js';
@@ -34,6 +36,7 @@ export interface FrontDoorEnv {
   /** The service's maintenance switch when it is on (null: off), and the requests it holds. */
   maintenance: (service: string) => MaintenanceNow | null;
   holds: HeldRequests;
+  access: AccessLog;
 }
 
 export interface FrontDoor {
@@ -58,6 +61,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     maxHeaders: p.maxHeaders,
   };
   const h2 = http2Sessions(config, env, (req, res) => ingress.handle(req, res));
+  const tracing = new RequestTracing(p.requestIdHeader, { ...shared, access: env.access });
   const tls =
     config.tls === undefined
       ? null
@@ -76,10 +80,11 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       refused: env.refused,
       maintenance: env.maintenance,
       holds: env.holds,
+      tracing,
     },
     env.table,
   );
-  const ws = new WebSocketProxy(shared, env.table);
+  const ws = new WebSocketProxy({ ...shared, tracing }, env.table);
   const server = new ProxyServer(
     {
       keepAliveTimeout: t.clientKeepAlive,

@@ -33,6 +33,9 @@ export interface RequestHeaderContext {
   viaEntry: string;
   /** The absolute-form target's authority, which replaces Host (RFC 9112 §3.2.2). */
   authority: string | undefined;
+  /** Lower-case request id header ('' when ids are off): the client's fields are replaced by `requestId`. */
+  idHeader: string;
+  requestId: string | null;
 }
 
 /** The field names a Connection value makes hop-by-hop, less those it may never remove (and `keep`). */
@@ -68,15 +71,17 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
   let xfHost: string | undefined;
   let host: string | undefined;
   let via: string | undefined;
+  const idLength = ctx.requestId === null ? -1 : ctx.idHeader.length;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    if (!CANDIDATE_LENGTHS.has(name.length) && extra === null) {
+    if (!CANDIDATE_LENGTHS.has(name.length) && extra === null && name.length !== idLength) {
       out.push(name, value);
       continue;
     }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === NOT_FORWARDED || extra?.has(lower)) continue;
+    if (idLength >= 0 && lower === ctx.idHeader) continue;
     switch (lower) {
       case 'x-forwarded-for':
         xff = xff === undefined ? value : `${xff}, ${value}`;
@@ -114,6 +119,7 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
     if (host !== undefined) out.push('x-forwarded-host', host);
   }
   out.push('via', via === undefined ? ctx.viaEntry : `${via}, ${ctx.viaEntry}`);
+  if (ctx.requestId !== null) out.push(ctx.idHeader, ctx.requestId);
   return out;
 }
 

@@ -3,6 +3,7 @@
 // is the client's doing: it is answered 4xx/5xx by veer and never reaches a pool's counters.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, Random } from '../domain/clock.js';
+import type { AccessEntry } from './access-entry.js';
 import { NO_CLIENT } from '../metrics/window.js';
 import { admit, type Admitted } from './admission.js';
 import { Exchange } from './exchange.js';
@@ -15,6 +16,7 @@ import { judgedGroup, type RoutingTable, type ServiceRoute, type StickyRuntime }
 import type { HeldRequests } from './hold.js';
 import type { MaintenanceNow } from './maintenance.js';
 import { httpsLocation, type RedirectPolicy } from './https-redirect.js';
+import type { RequestTracing } from './request-tracing.js';
 import type { TargetWaits } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 import { GrpcCall, type GrpcRoute } from './grpc-call.js';
@@ -40,6 +42,8 @@ export interface IngressOptions {
   redirect: RedirectPolicy | null;
   /** Strict-Transport-Security on answers over TLS (`tls.hsts`). */
   hsts: string | null;
+  /** Each request's id and access line. */
+  tracing: RequestTracing;
 }
 
 export class Ingress {
@@ -61,31 +65,33 @@ export class Ingress {
     };
   }
 
-  private refuse(res: ServerResponse, code: ProxyErrorCode): void {
+  private refuse(res: ServerResponse, code: ProxyErrorCode, entry: AccessEntry | null): void {
     this.opts.answers.note(code);
-    sendProxyError(res, code);
+    sendProxyError(res, code, undefined, undefined, entry);
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const entry = this.opts.tracing.open(req, res);
     const admitted = admit(req, this.opts.maxHeaders);
-    if (typeof admitted === 'string') return this.refuse(res, admitted);
-    this.route(req, res, admitted);
+    if (typeof admitted === 'string') return this.refuse(res, admitted, entry);
+    this.route(req, res, admitted, entry);
   };
 
   /** Also where a held request comes back when its service's maintenance ends: routed again, as it is now. */
-  private route(req: IncomingMessage, res: ServerResponse, admitted: Admitted): void {
+  private route(req: IncomingMessage, res: ServerResponse, admitted: Admitted, entry: AccessEntry | null): void {
     const headers = req.headers;
     const url = req.url as string;
     // The TLS socket itself, or (HTTP/2) the compat proxy's view of it.
     const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
     const location =
       encrypted || this.opts.redirect === null ? null : httpsLocation(this.opts.redirect, admitted.host, url);
-    if (location !== null) return redirect(res, location);
+    if (location !== null) return redirect(res, location, entry);
     const route = this.table().router.lookup(admitted.host, url);
-    if (route === undefined) return this.refuse(res, 'no_route');
-    if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return this.refuse(res, 'loop_detected');
+    if (route === undefined) return this.refuse(res, 'no_route', entry);
+    if (entry !== null) entry.route = route;
+    if (viaHasLoop(headers.via, this.opts.viaPseudonym)) return this.refuse(res, 'loop_detected', entry);
     const m = this.opts.maintenance(route.name);
-    if (m !== null) return this.maintain(req, res, admitted, route, m);
+    if (m !== null) return this.maintain(req, res, admitted, route, m, entry);
 
     const peer = peerAddress(req.socket.remoteAddress);
     const upstreamHeaders = upstreamRequestHeaders(req.rawHeaders, {
@@ -94,22 +100,40 @@ export class Ingress {
       proto: encrypted ? 'https' : 'http',
       viaEntry: this.env.viaEntry,
       authority: admitted.authority,
+      idHeader: this.opts.tracing.header,
+      requestId: entry?.id ?? null,
     });
-    if (upstreamHeaders === null) return this.refuse(res, 'bad_host');
+    if (upstreamHeaders === null) return this.refuse(res, 'bad_host', entry);
 
     const length = headers['content-length'];
     const chunked = headers['transfer-encoding'] !== undefined;
-    if (length !== undefined && Number(length) > route.maxRequestBody) return this.refuse(res, 'payload_too_large');
+    if (length !== undefined && Number(length) > route.maxRequestBody)
+      return this.refuse(res, 'payload_too_large', entry);
 
     const override = overrideOf(headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
     const { pool, mintedBucket, bucket } = choosePoolFor(route, override, headers, url, this.opts.random);
     const cookie = mintedBucket === undefined ? null : stickyCookie(route.sticky, mintedBucket, encrypted);
-    const extra = extraHeaders(cookie, encrypted ? this.opts.hsts : null);
+    const extra = extraHeaders(cookie, encrypted ? this.opts.hsts : null, entry);
     const hasBody = chunked || (length !== undefined && length !== '0');
     const group = judgedGroup(route, url);
     const call = route.grpc === null ? null : grpcCallOf(route.grpc, headers, upstreamHeaders);
     const client = bucket ?? NO_CLIENT;
-    new Exchange(this.env, req, res, route, pool, upstreamHeaders, hasBody, extra, group, client, call).start();
+    const x = new Exchange(
+      this.env,
+      req,
+      res,
+      route,
+      pool,
+      upstreamHeaders,
+      hasBody,
+      extra,
+      group,
+      client,
+      call,
+      entry,
+    );
+    if (entry !== null) entry.exchange = x;
+    x.start();
   }
 
   /** Maintenance answers and holds are veer's own: no pool sees them, so the judge never does. */
@@ -119,11 +143,12 @@ export class Ingress {
     admitted: Admitted,
     route: ServiceRoute,
     m: MaintenanceNow,
+    entry: AccessEntry | null,
   ): void {
     const retryAfter = ['retry-after', String(m.retryAfterS ?? route.pages.retryAfterS)];
     const answer = (code: 'maintenance' | 'maintenance_timeout'): void => {
       this.opts.answers.note(code);
-      sendProxyError(res, code, retryAfter, route.pages);
+      sendProxyError(res, code, retryAfter, route.pages, entry);
     };
     if (m.mode === 'page') return answer('maintenance');
     const limits = { timeoutMs: route.pages.holdTimeoutMs, max: route.pages.maxHeld };
@@ -131,7 +156,7 @@ export class Ingress {
       route.name,
       res,
       limits,
-      () => this.route(req, res, admitted),
+      () => this.route(req, res, admitted, entry),
       () => answer('maintenance_timeout'),
     );
     if (!held) answer('maintenance_timeout');
@@ -145,16 +170,20 @@ function stickyCookie(sticky: StickyRuntime | null, bucket: number, encrypted: b
   return `${sticky.namePrefix}${bucket}${sticky.attributes}${secure}`;
 }
 
-function extraHeaders(cookie: string | null, hsts: string | null): string[] | null {
-  if (cookie === null && hsts === null) return null;
+function extraHeaders(cookie: string | null, hsts: string | null, entry: AccessEntry | null): string[] | null {
+  const id = entry?.id ?? null;
+  if (cookie === null && hsts === null && id === null) return null;
   const out: string[] = [];
   if (cookie !== null) out.push('set-cookie', cookie);
   if (hsts !== null) out.push('strict-transport-security', hsts);
+  if (id !== null) out.push((entry as AccessEntry).idHeader, id);
   return out;
 }
 
-function redirect(res: ServerResponse, location: string): void {
-  res.writeHead(308, ['location', location, 'content-length', '0', 'cache-control', 'no-store']).end();
+function redirect(res: ServerResponse, location: string, entry: AccessEntry | null): void {
+  const headers = ['location', location, 'content-length', '0', 'cache-control', 'no-store'];
+  if (entry?.id != null) headers.push(entry.idHeader, entry.id);
+  res.writeHead(308, headers).end();
 }
 
 /**

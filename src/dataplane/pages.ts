@@ -29,7 +29,7 @@ export function builtinPage(status: number, message: string): Buffer {
   );
 }
 
-const MAINTENANCE_PAGE = builtinPage(503, 'This service is down for maintenance. Please try again shortly.');
+export const MAINTENANCE_PAGE = builtinPage(503, 'This service is down for maintenance. Please try again shortly.');
 
 /** A file that cannot be read (it was checked when the config was loaded) falls back to the built-in page. */
 function read(path: string | undefined, what: string, log: Logger): Buffer | undefined {

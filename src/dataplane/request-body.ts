@@ -46,6 +46,11 @@ export class RequestBody extends Readable {
     return this.faulted;
   }
 
+  /** Body bytes read from the client so far. */
+  get bytesRead(): number {
+    return this.received;
+  }
+
   /** The whole body has been read from the client. */
   get complete(): boolean {
     return this.req.complete;

@@ -4,8 +4,12 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody, JSON_TYPE, rawErrorResponse } from '../domain/error-body.js';
 import { grpcCodeForHttp, isGrpcContentType } from '../domain/grpc-status.js';
-import { builtinPage, wantsHtml, type ServicePages } from './pages.js';
+import type { AccessEntry } from './access-entry.js';
+import { builtinPage, MAINTENANCE_PAGE, wantsHtml, type ServicePages } from './pages.js';
+import { htmlWithId, jsonWithId } from './request-id-body.js';
 import { endWithHeaders } from './trailers-only.js';
+
+export type { AccessEntry };
 
 export type ProxyErrorCode =
   | 'no_route'
@@ -122,24 +126,34 @@ function htmlOf(res: ServerResponse, code: ProxyErrorCode, pages: ServicePages |
   return pages.errors[status] ?? BUILTIN_HTML[code];
 }
 
+/** `entry`: the request's id goes in the answer (header and body), and the answer in its access line. */
 export function sendProxyError(
   res: ServerResponse,
   code: ProxyErrorCode,
   extraHeaders?: readonly string[],
   pages?: ServicePages,
+  entry?: AccessEntry | null,
 ): void {
+  if (entry) entry.error = code;
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
+  const id = entry?.id ?? null;
   if (isGrpcContentType(res.req?.headers['content-type'])) {
-    endWithHeaders(res, STATUS[code], extraHeaders ? [...GRPC_HEADERS[code], ...extraHeaders] : GRPC_HEADERS[code]);
+    const headers = [...GRPC_HEADERS[code], ...(id === null ? [] : [(entry as AccessEntry).idHeader, id])];
+    endWithHeaders(res, STATUS[code], extraHeaders ? [...headers, ...extraHeaders] : headers);
     return;
   }
   const html = htmlOf(res, code, pages);
-  const body = html ?? BODY[code];
+  // Only veer's built-in pages are given the id: an operator's own page is sent as it is.
+  const builtin = html === BUILTIN_HTML[code] || html === MAINTENANCE_PAGE;
+  let body = html ?? BODY[code];
+  if (id !== null) body = html === null ? jsonWithId(body, id) : builtin ? htmlWithId(body, id) : body;
+  if (entry) entry.bytesOut = body.length;
   const type = html ? HTML_TYPE : JSON_TYPE;
   const headers = ['content-type', type, 'content-length', String(body.length), 'cache-control', 'no-store'];
+  if (id !== null) headers.push((entry as AccessEntry).idHeader, id);
   if (extraHeaders) headers.push(...extraHeaders);
   if (CLOSES.has(code)) res.shouldKeepAlive = false;
   res.writeHead(STATUS[code], headers);

@@ -23,6 +23,8 @@ export interface ServiceState {
   retryOverride: boolean | null;
   /** A running rollout's targeting rules, compiled when they changed (null: none). */
   targeting: Targeting | null;
+  /** The rollout whose canary is routed (null: none). */
+  rolloutId: string | null;
   /** Read from the files when the service set was applied. */
   pages: ServicePages;
 }
@@ -93,6 +95,7 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
     byRoute: s.targets.canary.length > 0,
     sticky: c.sticky ? stickyRuntime(c.sticky.cookie, c.sticky.maxAge, c.sticky.secure, c.sticky.sameSite) : null,
     targeting: s.targeting,
+    rolloutId: s.rolloutId,
     outlier: c.outlier,
     retryCanaryOnStable: s.retryOverride ?? c.rollout.retryCanaryOnStable,
     maxRequestBody: c.limits.maxRequestBody ?? Infinity,

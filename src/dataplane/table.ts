@@ -38,6 +38,8 @@ export interface ServiceRoute {
   readonly sticky: StickyRuntime | null;
   /** A running rollout's targeting rules: a matching request goes to the canary (null: none). */
   readonly targeting: Targeting | null;
+  /** The rollout whose canary is routed (access lines name it); null: none is. */
+  readonly rolloutId: string | null;
   readonly outlier: OutlierPolicy;
   /** A canary failure on an idempotent request is retried once on stable (the failure still counts). */
   readonly retryCanaryOnStable: boolean;

@@ -11,6 +11,7 @@ import type { AnswerCounts } from './answers.js';
 import { admit, hostFieldCount } from './admission.js';
 import { connectionTokens, peerAddress, viaHasLoop } from './headers.js';
 import { choosePoolFor, overrideOf, pickIn } from './pool-choice.js';
+import type { RequestTracing } from './request-tracing.js';
 import { answerRaw, httpStatusOf, messageOf, type ProxyErrorCode } from './responses.js';
 import type { PoolRuntime, RoutingTable } from './table.js';
 import type { Upstream } from './upstream.js';
@@ -25,6 +26,8 @@ export interface WebSocketOptions {
   isTrusted: (ip: string) => boolean;
   maxHeaders: number;
   answers: AnswerCounts;
+  /** The upgrade's request id: passed upstream and returned with the upstream's answer. */
+  tracing: RequestTracing;
 }
 
 interface Tunnel {
@@ -35,6 +38,8 @@ interface Tunnel {
   readonly startedAt: number;
   upstream: Duplex | null;
   frames: FrameBoundaries | null;
+  /** Its request id (null: ids are off). */
+  readonly id: string | null;
 }
 
 /** How long a client gets to answer veer's close frame before its socket is destroyed. */
@@ -100,6 +105,8 @@ export class WebSocketProxy {
     if (pick.pool === null) return reject(socket, pick.why, this.opts.answers);
 
     this.setForwardedHeaders(req, peer, admitted.authority);
+    const id = this.opts.tracing.idOf(req);
+    if (id !== null) req.headers[this.opts.tracing.header] = id;
     const target = pick.target;
     const tunnel: Tunnel = {
       client: socket,
@@ -109,6 +116,7 @@ export class WebSocketProxy {
       startedAt: performance.now(),
       upstream: null,
       frames: null,
+      id,
     };
     target.outstanding++;
     this.byClient.set(socket, tunnel);
@@ -123,7 +131,9 @@ export class WebSocketProxy {
   };
 
   private watch(proxyReq: ClientRequest, tunnel: Tunnel): void {
-    proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Duplex) => {
+    proxyReq.once('upgrade', (res: IncomingMessage, upstream: Duplex) => {
+      // Runs before http-proxy writes the 101 from these headers.
+      if (tunnel.id !== null) res.headers[this.opts.tracing.header] = tunnel.id;
       tunnel.upstream = upstream;
       this.byUpstream.set(upstream, tunnel);
       upstream.once('close', () => this.byUpstream.delete(upstream));
@@ -141,6 +151,7 @@ export class WebSocketProxy {
       delete res.headers['transfer-encoding'];
       delete res.headers['keep-alive'];
       res.headers.connection = 'close';
+      if (tunnel.id !== null) res.headers[this.opts.tracing.header] = tunnel.id;
     });
   }
 

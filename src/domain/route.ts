@@ -56,6 +56,8 @@ export interface Route {
   draining: string[];
   /** Requests matching any of these go to the canary whatever the weight (none unless a canary is routed). */
   targeting: TargetingRule[];
+  /** The rollout whose canary is routed (access lines name it); null: none is. */
+  rolloutId: string | null;
 }
 
 export interface RouteInputs {
@@ -88,6 +90,7 @@ export function routeFor(i: RouteInputs): Route {
     ...pools,
     retryCanaryOnStable: active ? r.policy.retryCanaryOnStable : null,
     targeting: r !== null && routesCanary(i, r) ? (r.policy.targeting ?? []) : [],
+    rolloutId: r !== null && routesCanary(i, r) ? r.id : null,
   };
 }
 
@@ -207,6 +210,7 @@ export function sameRoute(a: Route, b: Route): boolean {
   return (
     a.weightBp === b.weightBp &&
     a.retryCanaryOnStable === b.retryCanaryOnStable &&
+    a.rolloutId === b.rolloutId &&
     eq(a.stable, b.stable) &&
     eq(a.canary, b.canary) &&
     eq(a.draining, b.draining) &&

@@ -17,6 +17,8 @@ export interface ReloadPlan {
   rebind: boolean;
   token: boolean;
   webhooks: boolean;
+  /** The `accessLog` section changed (applied live). */
+  accessLog: boolean;
 }
 
 /** Top-level sections only a restart applies (they are built once, at start). */
@@ -93,5 +95,6 @@ export function planReload(old: Config, next: Config): ReloadPlan {
     rebind: !isDeepStrictEqual(old.listen, next.listen),
     token: old.admin.token !== next.admin.token,
     webhooks: !isDeepStrictEqual(old.notifications, next.notifications),
+    accessLog: !isDeepStrictEqual(old.accessLog, next.accessLog),
   };
 }

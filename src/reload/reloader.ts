@@ -23,6 +23,8 @@ export interface ReloadParts {
   rebind(listen: Config['listen']): Promise<{ address: string; port: number }>;
   setToken(token: string): void;
   setWebhooks(hooks: readonly WebhookConfig[]): Promise<void>;
+  /** The access log's output, switch and sample. */
+  setAccessLog(c: Config['accessLog']): Promise<void>;
   /** Certificates and TLS settings, when TLS is wired. */
   reloadTls?(config: Config): Promise<void>;
 }
@@ -86,6 +88,7 @@ export class Reloader {
       p.setWebhooks(plan.config.notifications.webhooks).catch((e: unknown) =>
         this.d.log.log('warn', 'closing the previous webhooks failed', { error: errorMessage(e) }),
       );
+    if (plan.accessLog) await p.setAccessLog(plan.config.accessLog);
     await p.reloadTls?.(plan.config);
     this.current = plan.config;
     const report: ReloadReport = {

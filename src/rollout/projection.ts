@@ -22,6 +22,7 @@ export interface RoutePlane {
       canary: readonly TargetAddress[];
       retryCanaryOnStable: boolean | null;
       targeting: readonly TargetingRule[];
+      rolloutId: string | null;
     },
   ): boolean;
   drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }>;
@@ -121,6 +122,7 @@ export class RouteProjector {
       canary: toAddresses(next.canary),
       retryCanaryOnStable: next.retryCanaryOnStable,
       targeting: next.targeting,
+      rolloutId: next.rolloutId,
     });
     const before = new Set(prev ? [...prev.stable, ...prev.canary] : []);
     const newlyOut = next.draining.filter((id) => before.has(id));

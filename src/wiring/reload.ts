@@ -60,6 +60,7 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
       },
       setToken: w.setToken,
       setWebhooks: w.setWebhooks,
+      setAccessLog: (c) => w.plane.accessLog.configure(c),
       ...(w.reloadTls ? { reloadTls: w.reloadTls } : {}),
     },
   });

@@ -29,6 +29,8 @@ export interface VeerOptions {
   state?: Record<string, unknown>;
   /** The `tls` section in config shape (its `listen` defaults to 127.0.0.1:0 here). */
   tls?: Record<string, unknown>;
+  /** The `accessLog` section (default here: off, so test runs do not print a line per request). */
+  accessLog?: Record<string, unknown>;
   clock?: Clock;
   random?: Random;
   log?: Logger;
@@ -96,7 +98,7 @@ export function useHarness(): Harness {
   };
 }
 
-export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state' | 'tls'>): Config {
+export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state' | 'tls' | 'accessLog'>): Config {
   const r = parseConfigObject(
     {
       listen: '127.0.0.1:0',
@@ -104,6 +106,7 @@ export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state
       state: opts.state ?? { store: 'memory' },
       proxy: opts.proxy ?? {},
       services: opts.services,
+      accessLog: opts.accessLog ?? { enabled: false },
       ...(opts.tls === undefined ? {} : { tls: { listen: '127.0.0.1:0', ...opts.tls } }),
     },
     {},

@@ -1,6 +1,7 @@
 // `veer start [-c file]`: load the config, run the proxy until SIGTERM/SIGINT, then shut down
 // gracefully. A second signal means "now": an operator who presses Ctrl-C twice is not kept waiting.
-// SIGHUP re-reads the file (what `veer reload` asks through the admin API).
+// SIGHUP re-reads the file (what `veer reload` asks through the admin API); SIGUSR1 reopens a file
+// access log (log rotation).
 import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
@@ -37,11 +38,13 @@ export const startCommand: Command = {
 interface Stoppable {
   close(): Promise<void>;
   reload(trigger: 'signal'): Promise<{ ok: boolean }>;
+  plane: { accessLog: { reopen(): void } };
 }
 
 function untilSignal(running: Stoppable, io: CliIO): Promise<ExitCode> {
   // The reloader logs what it applied or why it refused; a failure here is not a reason to stop.
   process.on('SIGHUP', () => void running.reload('signal').catch(() => undefined));
+  process.on('SIGUSR1', () => running.plane.accessLog.reopen());
   return new Promise((resolve) => {
     let closing = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -53,7 +53,9 @@ describe('unreachable upstreams', () => {
     const r = await http(`${v.url}/`);
     expect(r.status).toBe(502);
     expect(r.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(r.text)).toEqual({ error: { code: 'upstream_unreachable', message: expect.any(String) } });
+    expect(JSON.parse(r.text)).toEqual({
+      error: { code: 'upstream_unreachable', message: expect.any(String), requestId: expect.any(String) },
+    });
     expect(hasStackTrace(r.text)).toBe(false);
     await expectIdle(v);
   });
@@ -292,7 +294,9 @@ describe('bad client requests', () => {
     for (let i = 0; i < 4; i++) {
       const r = await rawRequest(v.port, 'GET / HTTP/1.1\r\nHost: one.test\r\nHost: two.test\r\n\r\n');
       expect(r.status).toBe(400);
-      expect(JSON.parse(r.body)).toEqual({ error: { code: 'bad_host', message: expect.any(String) } });
+      expect(JSON.parse(r.body)).toEqual({
+        error: { code: 'bad_host', message: expect.any(String), requestId: expect.any(String) },
+      });
       expect(hasStackTrace(r.body)).toBe(false);
     }
     expect(a.hits + b.hits).toBe(0);

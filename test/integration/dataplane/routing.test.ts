@@ -83,7 +83,9 @@ describe('routing', () => {
     expect(r.status).toBe(404);
     expect(r.headers['content-type']).toBe('application/json');
     expect(errorCode(r)).toBe('no_route');
-    expect(JSON.parse(r.text)).toEqual({ error: { code: 'no_route', message: expect.any(String) } });
+    expect(JSON.parse(r.text)).toEqual({
+      error: { code: 'no_route', message: expect.any(String), requestId: expect.any(String) },
+    });
     expect(hasStackTrace(r.text)).toBe(false);
     expect(Object.values(ups).reduce((n, u) => n + u.hits, 0)).toBe(0);
   });

@@ -166,7 +166,8 @@ describe('problems', () => {
     const p = problemsOf('listen: 0.0.0.0:8080\nfoo: 1\nbar: 2\n');
     expect(p.map((x) => x.path)).toEqual(['foo', 'bar']);
     expect(p[0]?.message).toBe(
-      'unknown key (expected one of: listen, admin, state, docker, proxy, services, notifications, reload, tls)',
+      'unknown key (expected one of: listen, admin, state, docker, proxy, services, notifications, reload, tls, ' +
+        'accessLog)',
     );
   });
 

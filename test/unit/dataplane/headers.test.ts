@@ -13,6 +13,8 @@ const untrusted: RequestHeaderContext = {
   proto: 'http',
   viaEntry: '1.1 veer',
   authority: undefined,
+  idHeader: '',
+  requestId: null,
 };
 const trusted: RequestHeaderContext = { ...untrusted, trustedPeer: true };
 

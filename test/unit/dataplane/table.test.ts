@@ -51,6 +51,7 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     byRoute: false,
     sticky: null,
     targeting: null,
+    rolloutId: null,
     outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectedPercent: 50 },
     retryCanaryOnStable: false,
     maxRequestBody: Infinity,

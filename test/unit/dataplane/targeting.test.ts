@@ -176,6 +176,7 @@ describe('choosePoolFor with targeting', () => {
       byRoute: false,
       sticky: sticky ? stickyRuntime('veer-web', 86_400_000, false, 'lax') : null,
       targeting: compileTargeting(rules, () => undefined),
+      rolloutId: null,
       outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectedPercent: 50 },
       retryCanaryOnStable: false,
       maxRequestBody: Infinity,

@@ -28,6 +28,7 @@ function setup(first: Config, files: Array<Result<Config, ConfigError>>, rebindF
     },
     setToken: (t) => void calls.push(`token ${t}`),
     setWebhooks: async () => void calls.push('webhooks'),
+    setAccessLog: async (c) => void calls.push(`access log ${c.enabled ? c.output : 'off'}`),
     reloadTls: async () => void calls.push('tls'),
   };
   const reloader = new Reloader({ config: first, parts, log: silentLogger, emit: (e) => void events.push(e.message) });
@@ -35,13 +36,15 @@ function setup(first: Config, files: Array<Result<Config, ConfigError>>, rebindF
 }
 
 describe('Reloader', () => {
-  it('applies in order: prepare the added, abort the removed, swap, token, webhooks, TLS', async () => {
+  it('applies in order: prepare the added, abort the removed, swap, token, webhooks, access log, TLS', async () => {
     const notifications = { webhooks: [{ url: 'http://127.0.0.1:1/hook' }] };
-    const next = config({ admin: { token: 't2' }, notifications, services: [svc('a'), svc('c')] });
+    const accessLog = { output: '/tmp/veer-access.log' };
+    const next = config({ admin: { token: 't2' }, notifications, accessLog, services: [svc('a'), svc('c')] });
     const { reloader, calls, events } = setup(config({ services: [svc('a'), svc('b')] }), [ok(next)]);
     const r = await reloader.reload('api');
     expect(r.ok && r.value).toMatchObject({ added: ['c'], removed: ['b'], token: true });
-    expect(calls).toEqual(['prepare c', 'abort b', 'apply a,c', 'token t2', 'webhooks', 'tls']);
+    const access = 'access log /tmp/veer-access.log';
+    expect(calls).toEqual(['prepare c', 'abort b', 'apply a,c', 'token t2', 'webhooks', access, 'tls']);
     expect(events).toEqual(['config reloaded (api)']);
     expect(reloader.config()).toEqual(next);
   });

@@ -178,13 +178,14 @@ async function started(h: Harness): Promise<RolloutStatus> {
 
 const TOO_SHORT = 'not enough data: the canary had traffic in 2 s of this step, a verdict needs 4 s';
 
-const ROUTE_RUNNING = (weightBp: number): Route => ({
+const ROUTE_RUNNING = (weightBp: number, rolloutId = 'r1'): Route => ({
   weightBp,
   stable: [STABLE],
   canary: [CANARY],
   draining: [],
   retryCanaryOnStable: false,
   targeting: [],
+  rolloutId,
 });
 const ROUTE_ROLLING_BACK: Route = {
   weightBp: 0,
@@ -193,6 +194,7 @@ const ROUTE_ROLLING_BACK: Route = {
   draining: [CANARY],
   retryCanaryOnStable: false,
   targeting: [],
+  rolloutId: null,
 };
 const ROUTE_BACK: Route = {
   weightBp: 0,
@@ -201,6 +203,7 @@ const ROUTE_BACK: Route = {
   draining: [],
   retryCanaryOnStable: null,
   targeting: [],
+  rolloutId: null,
 };
 
 afterEach(async () => {
@@ -254,6 +257,7 @@ describe('RolloutController, stepped by hand', () => {
       draining: [STABLE],
       retryCanaryOnStable: false,
       targeting: [],
+      rolloutId: null,
     });
     await until(() => h.acks.calls.length === 1, 'the leader waits for acknowledgements');
     expect(h.acks.calls[0]).toEqual({
@@ -382,6 +386,7 @@ describe('RolloutController, stepped by hand', () => {
       draining: [],
       retryCanaryOnStable: null,
       targeting: [],
+      rolloutId: null,
     });
 
     // A rollout overrides it; once it is over, the weight set before it no longer applies.

@@ -113,6 +113,7 @@ function expectRoute(r: Route, e: Expect): void {
     draining: e.draining,
     retryCanaryOnStable: e.retry === undefined ? r.retryCanaryOnStable : e.retry,
     targeting: [],
+    rolloutId: r.rolloutId,
   });
 }
 
@@ -432,6 +433,20 @@ describe('routeFor: Docker-backed services', () => {
   });
 });
 
+describe('routeFor: the routed rollout (access lines name it)', () => {
+  it.each([
+    ['progressing', rollout('progressing'), 'r1'],
+    ['paused after the canary was ready', rollout('paused', { resumeTo: 'progressing' }), 'r1'],
+    ['starting (no canary traffic yet)', rollout('starting'), null],
+    ['rolling back', rollout('rolling-back'), null],
+    ['succeeded', rollout('succeeded'), null],
+    ['started under other pool lists', rollout('progressing', { configHash: 'other' }), null],
+    ['none', null, null],
+  ] as const)('%s', (_name, r, id) => {
+    expect(routeFor({ service: staticService, manual: null, rollout: r, members: null }).rolloutId).toBe(id);
+  });
+});
+
 describe('sameRoute', () => {
   const base: Route = {
     weightBp: 500,
@@ -440,6 +455,7 @@ describe('sameRoute', () => {
     retryCanaryOnStable: null,
     draining: [],
     targeting: [{ header: { name: 'x-beta', value: '1' } }],
+    rolloutId: null,
   };
   const rows: { name: string; other: Route; same: boolean }[] = [
     { name: 'an equal copy', other: { ...base, stable: ['a', 'b'], canary: ['c'] }, same: true },
@@ -448,6 +464,7 @@ describe('sameRoute', () => {
     { name: 'a stable target more', other: { ...base, stable: ['a', 'b', 'd'] }, same: false },
     { name: 'another canary target', other: { ...base, canary: ['d'] }, same: false },
     { name: 'a target draining', other: { ...base, draining: ['e'] }, same: false },
+    { name: 'another routed rollout', other: { ...base, rolloutId: 'r2' }, same: false },
     { name: 'the same ids in another order', other: { ...base, stable: ['b', 'a'] }, same: false },
     {
       name: 'equal targeting rules',

@@ -1,0 +1,52 @@
+// What one request leaves behind for its access line and its answers: its id, its route, veer's own
+// answer if it gave one, and its exchange (read only when the line is written). One small object per
+// request; the line itself is built only if it is written.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PoolName } from '../domain/pool.js';
+import type { RequestBody } from './request-body.js';
+import type { ProxyErrorCode } from './responses.js';
+import type { ServiceRoute } from './table.js';
+import type { Upstream } from './upstream.js';
+
+/** Veer's own answer, or how the answer ended without one: the client left, or veer cut it mid-body. */
+export type AccessError = ProxyErrorCode | 'client_closed' | 'truncated';
+
+/** What the access line reads of the request's exchange (exchange.ts) once the response closed. */
+export interface ExchangeFacts {
+  readonly pool: { readonly name: PoolName };
+  /** The last attempt's target (undefined: never dispatched). */
+  readonly target: Upstream | undefined;
+  /** Attempts after the first. */
+  readonly attempt: number;
+  /** The last attempt's time from the request handed over to the upstream's headers, if they came. */
+  readonly latencyMs: number;
+  readonly gotHeaders: boolean;
+  readonly done: boolean;
+  readonly clientGone: boolean;
+  readonly body: RequestBody | null;
+  readonly down: { readonly written: number };
+}
+
+export class AccessEntry {
+  route: ServiceRoute | null = null;
+  exchange: ExchangeFacts | null = null;
+  /** Body bytes of veer's own answer. */
+  bytesOut = 0;
+  /** Veer's own answer (set by sendProxyError). */
+  error: ProxyErrorCode | null = null;
+  /** performance.now() at the start, for the duration. */
+  readonly startHr = performance.now();
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    /** Wall clock (epoch ms) at the start. */
+    readonly startedAt: number,
+    /** null: request ids are off. */
+    readonly id: string | null,
+    /** Lower-case request id header name. */
+    readonly idHeader: string,
+    readonly peer: string,
+    readonly trustedPeer: boolean,
+  ) {}
+}

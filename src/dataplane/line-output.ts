@@ -1,0 +1,78 @@
+// Where access lines go: a stream veer already has (stdout, stderr), or a file opened in append mode
+// and reopened on demand (log rotation: the old file was renamed, the next write goes to a new one).
+// Writes and reopens are serialized, so a line goes to exactly one file and none is written twice.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+
+export interface LineOutput {
+  /** One write at a time: the next comes after `done`. */
+  write(data: string, done: (err: Error | null) => void): void;
+  reopen(): void;
+  close(): Promise<void>;
+}
+
+export function streamOutput(stream: Writable): LineOutput {
+  // A closed pipe must not crash veer: the error reaches `done` through the write callback too.
+  const ignore = (): void => undefined;
+  stream.on('error', ignore);
+  return {
+    write: (data, done) => void stream.write(data, (err) => done(err ?? null)),
+    reopen: () => undefined,
+    close: async () => {
+      stream.off('error', ignore);
+    },
+  };
+}
+
+export class FileOutput implements LineOutput {
+  private fd: Promise<FileHandle> | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly path: string) {}
+
+  write(data: string, done: (err: Error | null) => void): void {
+    this.chain = this.chain
+      .then(async () => {
+        const fd = await (this.fd ??= openAppend(this.path));
+        const buf = Buffer.from(data);
+        // A regular file takes it in one write; the loop is for the rare short write.
+        for (let at = 0; at < buf.length;) at += (await fd.write(buf, at)).bytesWritten;
+      })
+      .then(
+        () => done(null),
+        (e: unknown) => {
+          // A failed open is tried again at the next write.
+          this.fd = null;
+          done(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+  }
+
+  /** The next write goes to whatever is at the path now; opened at once, so the new file exists. */
+  reopen(): void {
+    this.chain = this.chain
+      .then(async () => {
+        const old = this.fd;
+        this.fd = openAppend(this.path);
+        // A path that cannot be opened now is tried again at the next write.
+        await this.fd.catch(() => (this.fd = null));
+        if (old !== null) await closeQuietly(old);
+      })
+      .catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    const fd = this.fd;
+    this.fd = null;
+    if (fd !== null) await closeQuietly(fd);
+  }
+}
+
+function openAppend(path: string): Promise<FileHandle> {
+  return open(path, 'a');
+}
+
+function closeQuietly(fd: Promise<FileHandle>): Promise<void> {
+  return fd.then((h) => h.close()).catch(() => undefined);
+}

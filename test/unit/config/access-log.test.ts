@@ -1,0 +1,47 @@
+// The `accessLog` section and `proxy.requestIdHeader` as `veer validate` reads them: defaults, and a
+// clear problem naming the field for each bad value.
+import { describe, expect, it } from 'vitest';
+import { accessLogProblems } from '../../../src/config/access-log-check.js';
+import { parseConfigObject } from '../../../src/config/load.js';
+
+const parse = (obj: Record<string, unknown>) => parseConfigObject({ state: { store: 'memory' }, ...obj }, {});
+
+function problems(obj: Record<string, unknown>): string[] {
+  const r = parse(obj);
+  if (r.ok) throw new Error('expected the config to be refused');
+  return r.error.problems.map((p) => `${p.path}: ${p.message}`);
+}
+
+describe('accessLog and requestIdHeader', () => {
+  it('default: access lines on, to stdout, all of them; ids in x-request-id', () => {
+    const r = parse({});
+    expect(r.ok && r.value.accessLog).toEqual({ enabled: true, output: 'stdout', sample: 1 });
+    expect(r.ok && r.value.proxy.requestIdHeader).toBe('x-request-id');
+  });
+
+  it('accepts a file, a sample, the off switches', () => {
+    const r = parse({
+      accessLog: { output: '/tmp/veer-access.log', sample: 0.1 },
+      proxy: { requestIdHeader: false },
+    });
+    expect(r.ok && r.value.accessLog).toEqual({ enabled: true, output: '/tmp/veer-access.log', sample: 0.1 });
+    expect(r.ok && r.value.proxy.requestIdHeader).toBe(false);
+  });
+
+  it('names the field of each bad value', () => {
+    expect(problems({ accessLog: { sample: 1.5 } })).toEqual(['accessLog.sample: expected a share in [0, 1]']);
+    expect(problems({ accessLog: { output: '' } })[0]).toMatch(/^accessLog\.output: expected "stdout"/);
+    expect(problems({ accessLog: { format: 'text' } })[0]).toMatch(/^accessLog/);
+    expect(problems({ proxy: { requestIdHeader: 'Host' } })[0]).toMatch(/^proxy\.requestIdHeader: .*veer routes by/);
+    expect(problems({ proxy: { requestIdHeader: 'a b' } })[0]).toMatch(/^proxy\.requestIdHeader: .*header name/);
+  });
+
+  it('a file output needs an existing directory (checked by validate and start)', () => {
+    expect(accessLogProblems({ accessLog: { output: '/no/such/dir/access.log' } })).toEqual([
+      { path: 'accessLog.output', message: 'the directory /no/such/dir does not exist' },
+    ]);
+    expect(accessLogProblems({ accessLog: { output: '/tmp/access.log' } })).toEqual([]);
+    expect(accessLogProblems({ accessLog: { output: 'stdout' } })).toEqual([]);
+    expect(accessLogProblems({ accessLog: { enabled: false, output: '/no/such/dir/a.log' } })).toEqual([]);
+  });
+});

@@ -1,0 +1,146 @@
+// One access line: which requests are written whatever the sample, how the outcome is read (a client
+// that left is 499, an answer veer cut is `truncated`), and the fields built from a request's entry.
+// Requests and responses are plain objects shaped like Node's (pure logic, no server).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { AccessEntry, type ExchangeFacts } from '../../../src/dataplane/access-entry.js';
+import { accessRecord, mustWrite, outcome, sampled } from '../../../src/dataplane/access-line.js';
+import type { ServiceRoute } from '../../../src/dataplane/table.js';
+import type { Upstream } from '../../../src/dataplane/upstream.js';
+
+describe('the sampling rule', () => {
+  const never = (): number => {
+    throw new Error('the sample must not be drawn');
+  };
+  it('writes 5xx, veer answers and clients that left without drawing', () => {
+    expect(mustWrite(502, null)).toBe(true);
+    expect(mustWrite(404, 'no_route')).toBe(true);
+    expect(mustWrite(499, 'client_closed')).toBe(true);
+    expect(mustWrite(200, null)).toBe(false);
+    expect(sampled(0, 503, null, never)).toBe(true);
+    expect(sampled(0, 404, 'no_route', never)).toBe(true);
+  });
+
+  it('sample 1 writes all, 0 none of the rest, in between as drawn', () => {
+    expect(sampled(1, 200, null, never)).toBe(true);
+    expect(sampled(0, 200, null, never)).toBe(false);
+    expect(sampled(0.25, 200, null, () => 0.24)).toBe(true);
+    expect(sampled(0.25, 200, null, () => 0.25)).toBe(false);
+  });
+});
+
+interface ResShape {
+  writableFinished: boolean;
+  headersSent: boolean;
+  statusCode: number;
+}
+
+function entryOf(res: ResShape, opts: { trusted?: boolean; xff?: string } = {}): AccessEntry {
+  const req = {
+    method: 'POST',
+    url: '/api/x?y=1',
+    headers: { host: 'shop.test', ...(opts.xff ? { 'x-forwarded-for': opts.xff } : {}) },
+  } as unknown as IncomingMessage;
+  return new AccessEntry(
+    req,
+    res as unknown as ServerResponse,
+    Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+    'rid-1',
+    'x-request-id',
+    '10.0.0.9',
+    opts.trusted ?? false,
+  );
+}
+
+function facts(over: Partial<ExchangeFacts> = {}): ExchangeFacts {
+  return {
+    pool: { name: 'canary' },
+    target: { address: { id: '127.0.0.1:9001' } } as unknown as Upstream,
+    attempt: 1,
+    latencyMs: 12.34567,
+    gotHeaders: true,
+    done: false,
+    clientGone: false,
+    body: { bytesRead: 42 } as ExchangeFacts['body'],
+    down: { written: 1000 },
+    ...over,
+  };
+}
+
+describe('outcome', () => {
+  it('a finished answer keeps its status; a veer answer its code', () => {
+    const e = entryOf({ writableFinished: true, headersSent: true, statusCode: 200 });
+    expect(outcome(e)).toEqual({ status: 200, error: null });
+    e.error = 'upstream_timeout';
+    expect(outcome(e)).toEqual({ status: 200, error: 'upstream_timeout' });
+  });
+
+  it('a client that left before the headers is 499; after them the status stays', () => {
+    expect(outcome(entryOf({ writableFinished: false, headersSent: false, statusCode: 200 }))).toEqual({
+      status: 499,
+      error: 'client_closed',
+    });
+    expect(outcome(entryOf({ writableFinished: false, headersSent: true, statusCode: 206 }))).toEqual({
+      status: 206,
+      error: 'client_closed',
+    });
+  });
+
+  it('an answer veer cut mid-body (the exchange is done, its client is not gone) is truncated', () => {
+    const e = entryOf({ writableFinished: false, headersSent: true, statusCode: 200 });
+    e.exchange = facts({ done: true });
+    expect(outcome(e)).toEqual({ status: 200, error: 'truncated' });
+  });
+});
+
+describe('accessRecord', () => {
+  it('names every field, in order, from the entry and its exchange', () => {
+    const e = entryOf(
+      { writableFinished: true, headersSent: true, statusCode: 201 },
+      { trusted: true, xff: '198.51.100.4, 10.1.1.1' },
+    );
+    e.route = { name: 'web', rolloutId: 'r7' } as ServiceRoute;
+    e.exchange = facts();
+    const r = accessRecord(e, e.startHr + 20.5, 201, null);
+    expect(r).toEqual({
+      kind: 'access',
+      time: '2026-01-02T03:04:05.006Z',
+      requestId: 'rid-1',
+      client: '10.0.0.9',
+      forwardedFor: '198.51.100.4',
+      method: 'POST',
+      host: 'shop.test',
+      path: '/api/x?y=1',
+      status: 201,
+      bytesIn: 42,
+      bytesOut: 1000,
+      durationMs: 20.5,
+      upstreamMs: 12.346,
+      service: 'web',
+      pool: 'canary',
+      target: '127.0.0.1:9001',
+      rolloutId: 'r7',
+      error: null,
+      attempts: 2,
+    });
+    expect(Object.keys(r)[0]).toBe('kind');
+  });
+
+  it('before routing: no service, pool, target or upstream time; an untrusted peer has no forwardedFor', () => {
+    const e = entryOf({ writableFinished: true, headersSent: true, statusCode: 404 }, { xff: '1.2.3.4' });
+    e.error = 'no_route';
+    e.bytesOut = 77;
+    expect(accessRecord(e, e.startHr, 404, 'no_route')).toMatchObject({
+      forwardedFor: null,
+      service: null,
+      pool: null,
+      target: null,
+      rolloutId: null,
+      upstreamMs: null,
+      bytesIn: 0,
+      bytesOut: 77,
+      attempts: 0,
+      error: 'no_route',
+    });
+  });
+});
