@@ -180,6 +180,7 @@ const webhookSchema = z
           'shifted',
           'warning',
           'gate',
+          'acme',
         ]),
       )
       .optional(),

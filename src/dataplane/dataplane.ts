@@ -23,6 +23,7 @@ import { TargetWaits } from './target-wait.js';
 import { compileTargeting } from './targeting.js';
 import { UpstreamSet, type Upstream } from './upstream.js';
 import type { ProxyServer } from './server.js';
+import type { AcmeChallenges } from './acme-challenge.js';
 import type { TlsFront } from './tls-front.js';
 import type { WebSocketProxy } from './websocket.js';
 
@@ -55,6 +56,8 @@ export class DataPlane {
   private readonly ws: WebSocketProxy;
   /** The HTTPS listener and its certificates (`tls.certificates`); null without a `tls` section. */
   readonly tls: TlsFront | null;
+  /** ACME HTTP-01 challenges answered on the plain listener (the ACME side sets their lookup). */
+  readonly challenges: AcmeChallenges;
   /** Answers veer gave by itself (refused, cut, no target), by code. */
   readonly answers = new AnswerCounts();
 
@@ -87,7 +90,7 @@ export class DataPlane {
       maintenance: this.maintenance.now,
       holds: this.maintenance.holds,
     });
-    [this.server, this.ws, this.tls] = [front.server, front.ws, front.tls];
+    [this.server, this.ws, this.tls, this.challenges] = [front.server, front.ws, front.tls, front.challenges];
   }
 
   /** Replaces the service set. Weights not given keep their current value, else the config's. */

@@ -4,6 +4,7 @@
 import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
+import { AcmeChallenges } from './acme-challenge.js';
 import type { AnswerCounts } from './answers.js';
 import { trustedProxyMatcher } from './headers.js';
 import type { HeldRequests } from './hold.js';
@@ -34,6 +35,8 @@ export interface FrontDoor {
   server: ProxyServer;
   ws: WebSocketProxy;
   tls: TlsFront | null;
+  /** ACME HTTP-01 answers, ahead of routing on the plain listener. */
+  challenges: AcmeChallenges;
 }
 
 export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: FrontDoorEnv): FrontDoor {
@@ -77,6 +80,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     env.table,
   );
   const ws = new WebSocketProxy(shared, env.table);
+  const challenges = new AcmeChallenges();
   const server = new ProxyServer(
     {
       keepAliveTimeout: t.clientKeepAlive,
@@ -86,11 +90,11 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       maxHeaders: p.maxHeaders,
     },
     {
-      request: ingress.handle,
+      request: (req, res) => challenges.handle(req, res, () => ingress.handle(req, res)),
       upgrade: ws.handle,
       closeUpgraded: () => ws.closeAll(),
       refused: (code) => env.answers.note(code),
     },
   );
-  return { server, ws, tls };
+  return { server, ws, tls, challenges };
 }

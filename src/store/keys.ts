@@ -44,3 +44,14 @@ export const FLUSHED_MEMBER = 'newest';
 
 /** Pub/sub channel every replica publishes its own rollout events on. */
 export const eventsChannel = (prefix: string): string => `${installationBase(prefix)}:events`;
+
+// --- ACME (acme/): state-store keys (not Redis names; every adapter stores them) ---
+
+/** The ACME account: its private key (sealed as configured) and URL. */
+export const ACME_ACCOUNT_KEY = 'acme/account';
+/** Start of the certificate keys; the host follows. */
+export const ACME_CERTIFICATE_PREFIX = 'acme/certificate/';
+/** One host's certificate: chain, private key (sealed as configured), validity. */
+export const acmeCertificateKey = (host: string): string => `${ACME_CERTIFICATE_PREFIX}${host}`;
+/** An HTTP-01 key authorization being validated, by its token: any replica answers it. */
+export const acmeChallengeKey = (token: string): string => `acme/challenge/${token}`;

@@ -7,7 +7,7 @@ import type { ClusterMembership } from '../cluster.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { DockerStack } from '../docker/stack.js';
 import { gauges } from '../gauges.js';
-import { renderPrometheus } from '../metrics/prometheus.js';
+import { renderPrometheus, type ExtraMetric } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { RolloutController } from '../rollout/controller.js';
 import { MaintenanceSwitch } from '../rollout/maintenance.js';
@@ -38,6 +38,8 @@ export interface Running {
   /** The admin token now (a reload changes it). */
   token: () => string;
   reloader: Reloader;
+  /** Families other subsystems add to /metrics (ACME). */
+  extraMetrics: () => ExtraMetric[];
 }
 
 const staleFrom = (records: Pick<Records, 'members'>): MembershipView => ({
@@ -51,6 +53,9 @@ const maintenanceSwitch = (b: Base, r: Running): MaintenanceSwitch =>
     known: (s) => r.plane.serviceConfig(s) !== undefined,
     emit: r.emit,
   });
+
+const metricsText = (r: Running, membership: MembershipView): string =>
+  renderPrometheus(r.metrics, [...gauges(r.plane, r.controller, membership), ...r.extraMetrics()]);
 
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
@@ -66,7 +71,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
       rollouts: r.controller,
       history: r.controller,
       events: r.events,
-      metricsText: () => renderPrometheus(r.metrics, gauges(r.plane, r.controller, membership)),
+      metricsText: () => metricsText(r, membership),
       readiness: (): ReadyState => ({
         ready: listening,
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
