@@ -58,8 +58,8 @@ export function served(port: number, name: string, ca: string): Promise<Served> 
       const c: PeerCertificate = socket.getPeerCertificate();
       socket.destroy();
       resolve({
-        subject: c.subject?.CN ?? '',
-        issuer: c.issuer?.CN ?? '',
+        subject: String(c.subject?.CN ?? ''),
+        issuer: String(c.issuer?.CN ?? ''),
         serial: c.serialNumber,
         names: c.subjectaltname ?? '',
         validFrom: Date.parse(c.valid_from),
