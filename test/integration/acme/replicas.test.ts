@@ -1,0 +1,67 @@
+// ACME with two replicas sharing a redis-server: only the leader orders; pebble validates against
+// the follower's plain port, so the follower answers the challenge the leader published in the
+// store; both serve the certificate; a key authorization is readable in the store only while its
+// order is being validated, and the stored private key is sealed when `encryptionKey` is set.
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { metric, served, startAcmeVeer } from '../../helpers/acme.js';
+import { startPebble } from '../../helpers/pebble.js';
+import { freePort } from '../../helpers/process.js';
+import { startRedis } from '../../helpers/redis.js';
+import { http, useHarness, waitFor } from '../../helpers/veer.js';
+
+const h = useHarness();
+
+const leaderOf = async (adminPort: number): Promise<{ self: string; leader: string | null }> =>
+  JSON.parse((await http(`http://127.0.0.1:${adminPort}/v1/cluster`)).text) as { self: string; leader: string | null };
+
+describe('ACME with two replicas', () => {
+  it('the leader orders, the follower answers the challenge, both serve the certificate', async () => {
+    const redis = await startRedis();
+    h.defer(() => redis.stop());
+    const [leaderPort, followerPort] = [await freePort(), await freePort()];
+    // Pebble validates only on the follower's port: nothing else can answer there.
+    const pebble = await startPebble({ httpPort: followerPort });
+    h.defer(() => pebble.close());
+    const up = await h.upstream('app');
+    const common = {
+      pebble,
+      host: 'app.test',
+      upstream: `127.0.0.1:${up.port}`,
+      state: { store: 'redis', redis: redis.url, prefix: 'acme', leaseTtl: '2s' },
+      acme: { encryptionKey: 'a long random secret for the test' },
+    };
+    const a = await startAcmeVeer({ ...common, port: leaderPort });
+    h.defer(() => a.close());
+    await waitFor(
+      async () => {
+        const c = await leaderOf(a.admin.port);
+        return c.leader === c.self;
+      },
+      { timeoutMs: 10_000, what: 'the first replica to lead' },
+    );
+    const b = await startAcmeVeer({ ...common, port: followerPort });
+    h.defer(() => b.close());
+    const root = await pebble.root();
+    const wait = { timeoutMs: 30_000, intervalMs: 200 };
+    const onLeader = await waitFor(() => served(a.tls?.port ?? 0, 'app.test', root), { ...wait, what: 'leader' });
+    const onFollower = await waitFor(() => served(b.tls?.port ?? 0, 'app.test', root), { ...wait, what: 'follower' });
+    expect(onFollower.serial).toBe(onLeader.serial);
+    expect(pebble.issued()).toBe(1);
+    expect(await metric(a, 'veer_acme_renewals_total{outcome="success"}')).toBe(1);
+    // The follower ordered nothing, not even a failed attempt.
+    expect(await metric(b, 'veer_acme_renewals_total{outcome="success"}')).toBe(0);
+    expect(await metric(b, 'veer_acme_renewals_total{outcome="failure"}')).toBe(0);
+    expect(await metric(b, 'veer_certificate_expiry_seconds{host="app.test"}')).toBe(onLeader.validTo / 1000);
+
+    const raw = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    h.defer(() => raw.quit());
+    await raw.connect();
+    const stored = await raw.hget('acme:{acme}:state:acme/certificate/app.test', 'd');
+    expect(stored).toContain('BEGIN CERTIFICATE');
+    expect(stored).toContain('aes256gcm');
+    expect(stored).not.toContain('PRIVATE KEY');
+    // Validated and done: no key authorization is left behind.
+    expect(await raw.keys('acme:{acme}:state:acme/challenge/*')).toEqual([]);
+  }, 90_000);
+});
