@@ -10,12 +10,14 @@ import { http } from './veer.js';
 export interface AcmeVeerOptions {
   /** The plain data-plane port (pebble's httpPort for the replica that should answer). */
   port: number;
-  pebble: PebbleHandle;
+  pebble: Pick<PebbleHandle, 'directory' | 'caFile'>;
   host: string;
   /** "host:port" of the upstream serving `host`. */
   upstream: string;
   state?: Record<string, unknown>;
   acme?: Record<string, unknown>;
+  /** `tls.certificates` beside ACME. */
+  certificates?: Array<{ cert: string; key: string }>;
 }
 
 export async function startAcmeVeer(o: AcmeVeerOptions): Promise<RunningVeer> {
@@ -27,6 +29,7 @@ export async function startAcmeVeer(o: AcmeVeerOptions): Promise<RunningVeer> {
       services: [{ name: 'app', match: { hosts: [o.host] }, stable: { targets: [o.upstream] } }],
       tls: {
         listen: '127.0.0.1:0',
+        certificates: o.certificates ?? [],
         acme: {
           directory: o.pebble.directory,
           email: 'ops@example.com',
