@@ -37,11 +37,13 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
   const a = b.config.tls?.acme;
   const tls = p.plane.tls;
   if (a === undefined || tls === null) return null;
-  const hostList = acmeHosts(
-    a.hosts,
-    b.config.services.flatMap((s) => s.match.hosts),
-  );
-  const hosts = (): readonly string[] => hostList;
+  // Read at every round: services a reload adds are ordered for too.
+  const plane = p.plane;
+  const hosts = (): readonly string[] =>
+    acmeHosts(
+      a.hosts,
+      plane.serviceNames().flatMap((n) => plane.serviceConfig(n)?.match.hosts ?? []),
+    );
   const records = new AcmeRecords(p.store);
   const seal = new KeySeal(a.encryptionKey);
   const metrics = new AcmeMetrics();
@@ -67,7 +69,7 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
     await manager.stop();
     release();
   });
-  b.log.log('info', 'ACME certificates', { directory: a.directory, hosts: hostList });
+  b.log.log('info', 'ACME certificates', { directory: a.directory, hosts: hosts() });
   return { metrics, start: () => manager.kick() };
 }
 
