@@ -10,7 +10,7 @@ import type { Logger } from '../domain/log.js';
 import type { AcmeAccount } from './account.js';
 import type { KeySeal } from './key-seal.js';
 import type { AcmeMetrics } from './metrics.js';
-import { orderCertificate, type ChallengeBoard } from './order.js';
+import { orderCertificate, type ChallengeBoard, type ChallengeType } from './order.js';
 import type { AcmeRecords, CertificateRecord } from './records.js';
 import { attemptAt, retryDelay, type Backoff } from './renewal.js';
 
@@ -29,6 +29,7 @@ export interface IssuerDeps {
   account: AcmeAccount;
   seal: KeySeal;
   board: ChallengeBoard;
+  challenge: ChallengeType;
   leading: () => boolean;
   /** Whether a configured certificate file serves the name: those win over ACME. */
   configured: (host: string) => boolean;
@@ -72,7 +73,7 @@ export class CertificateIssuer {
   }
 
   private async order(client: acme.Client, host: string, old: CertificateRecord | null, version: number) {
-    const issued = await orderCertificate(client, host, this.d.board, this.d.timeoutMs);
+    const issued = await orderCertificate(client, host, this.d.board, this.d.challenge, this.d.timeoutMs);
     const { cert, notBefore, notAfter } = issued;
     const rec = { host, cert, key: this.d.seal.seal(issued.key), notBefore, notAfter, directory: this.d.directory };
     const stored = await this.d.records.putCertificate({ ...rec, issuedAt: this.d.clock.now() }, version);

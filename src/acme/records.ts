@@ -1,6 +1,6 @@
 // What ACME keeps in the state store, shared by every replica: the account, one certificate record
 // per host, and the HTTP-01 key authorizations while an order is being validated.
-import { ACME_ACCOUNT_KEY, acmeCertificateKey, acmeChallengeKey } from '../store/keys.js';
+import { ACME_ACCOUNT_KEY, acmeAlpnKey, acmeCertificateKey, acmeChallengeKey } from '../store/keys.js';
 import type { StateStore, Versioned } from '../store/port.js';
 import type { SealedKey } from './key-seal.js';
 
@@ -27,6 +27,13 @@ export interface CertificateRecord {
 export interface ChallengeRecord {
   keyAuthorization: string;
   host: string;
+  since: number;
+}
+
+/** A tls-alpn-01 challenge certificate (RFC 8737): self-signed, throwaway, so its key is stored plain. */
+export interface AlpnRecord {
+  cert: string;
+  key: string;
   since: number;
 }
 
@@ -61,5 +68,17 @@ export class AcmeRecords {
 
   withdraw(token: string): Promise<void> {
     return this.store.delete(acmeChallengeKey(token));
+  }
+
+  async alpnCertificate(host: string): Promise<AlpnRecord | null> {
+    return (await this.store.get<AlpnRecord>(acmeAlpnKey(host)))?.value ?? null;
+  }
+
+  async publishAlpn(host: string, c: AlpnRecord): Promise<void> {
+    await this.store.put(acmeAlpnKey(host), c);
+  }
+
+  withdrawAlpn(host: string): Promise<void> {
+    return this.store.delete(acmeAlpnKey(host));
   }
 }

@@ -17,7 +17,10 @@ export const acmeSchema = z
     email: z.email({ error: 'expected an e-mail address, e.g. ops@example.com' }).optional(),
     /** Names to obtain certificates for (one certificate per name); default: the services' exact hosts. */
     hosts: z.array(acmeHost).min(1, 'list at least one host, or leave `hosts` out').optional(),
-    /** How the server checks that veer answers for a name. */
+    /**
+     * How the server checks that veer answers for a name: http-01 on the plain listener (port 80 seen from
+     * the CA), tls-alpn-01 on the HTTPS listener (port 443 seen from the CA; no plain port needed).
+     */
     challenge: z.enum(['http-01', 'tls-alpn-01']).default('http-01'),
     /** PEM CA certificates trusted for the directory's HTTPS, besides the system's (a private or test CA). */
     caBundle: z.string().min(1, 'expected the path of a PEM file').optional(),
@@ -34,13 +37,6 @@ export const acmeSchema = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    // Refused rather than accepted and ignored: the TLS listener does not answer `acme-tls/1` yet.
-    if (a.challenge === 'tls-alpn-01')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['challenge'],
-        message: 'tls-alpn-01 is not supported yet: use "http-01" (veer answers it on the plain listener)',
-      });
     if (a.retryMin > a.retryMax)
       ctx.addIssue({ code: 'custom', path: ['retryMin'], message: 'must not be longer than retryMax' });
   });

@@ -4,11 +4,12 @@
 // code as over plain HTTP), h2 to an HTTP/2 session whose requests enter the same ingress.
 import { constants, createServer as createH2, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNet, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTls, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
+import { AlpnChallenges } from './alpn-challenge.js';
 import type { CertificateBook } from './certificate-book.js';
 import { ResetGuard } from './reset-guard.js';
 import { listenOn } from './listen-on.js';
@@ -35,7 +36,11 @@ export interface TlsEdge {
 }
 
 export class TlsListener {
+  /** Accepts the connections: each goes to the TLS server, or to an ACME tls-alpn-01 answer. */
+  private readonly front: NetServer;
   private readonly server: TlsServer;
+  /** ACME tls-alpn-01 challenges (the ACME side sets their lookup). */
+  readonly alpnChallenges: AlpnChallenges;
   private readonly h2: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private sessionsGone: (() => void) | null = null;
@@ -74,6 +79,9 @@ export class TlsListener {
         this.handing = null;
       },
     );
+    this.alpnChallenges = new AlpnChallenges(opts.handshakeTimeout);
+    const toTls = (socket: Socket): void => void this.server.emit('connection', socket);
+    this.front = createNet((socket) => this.alpnChallenges.route(socket, toTls, opts.handshakeTimeout));
     // A failed handshake (unknown name, TLS 1.0, garbage) concerns that client only.
     this.server.on('tlsClientError', (_err, socket) => socket.destroy());
     this.applyDefault();
@@ -119,7 +127,7 @@ export class TlsListener {
   };
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return listenOn(this.server, host, port);
+    return listenOn(this.front, host, port);
   }
 
   /** HTTP/2 connections open now (their requests are in the data plane's in-flight work). */
@@ -129,7 +137,7 @@ export class TlsListener {
 
   /** Stops accepting, lets HTTP/2 sessions finish their streams (GOAWAY) within `graceMs`, then ends them. */
   async close(graceMs: number): Promise<void> {
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    const closed = new Promise<void>((r) => this.front.close(() => r()));
     for (const s of this.sessions) s.close();
     if (this.sessions.size > 0) await settledWithin(new Promise<void>((r) => (this.sessionsGone = r)), graceMs);
     for (const s of this.sessions) s.destroy();

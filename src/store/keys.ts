@@ -55,3 +55,5 @@ export const ACME_CERTIFICATE_PREFIX = 'acme/certificate/';
 export const acmeCertificateKey = (host: string): string => `${ACME_CERTIFICATE_PREFIX}${host}`;
 /** An HTTP-01 key authorization being validated, by its token: any replica answers it. */
 export const acmeChallengeKey = (token: string): string => `acme/challenge/${token}`;
+/** A tls-alpn-01 challenge certificate being validated, by host: any replica's HTTPS port answers it. */
+export const acmeAlpnKey = (host: string): string => `acme/alpn/${host}`;

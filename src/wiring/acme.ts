@@ -1,6 +1,7 @@
 // ACME (`tls.acme`): the shared records in the state store, the data plane's challenge answers and
 // certificate book, the leader's orders, metrics and events.
 import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { AcmeAccount } from '../acme/account.js';
 import { acmeHosts } from '../acme/hosts.js';
 import { trustDirectory } from '../acme/http-trust.js';
@@ -8,6 +9,7 @@ import { CertificateIssuer, type AcmeNotice } from '../acme/issuer.js';
 import { KeySeal } from '../acme/key-seal.js';
 import { AcmeManager } from '../acme/manager.js';
 import { AcmeMetrics } from '../acme/metrics.js';
+import type { ChallengeBoard } from '../acme/order.js';
 import { AcmeRecords } from '../acme/records.js';
 import { CertificateShelf } from '../acme/shelf.js';
 import type { AcmeConfig } from '../config/acme-schema.js';
@@ -59,6 +61,8 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
   const issuer = leaderPart(b, p, a, { hosts, records, seal, metrics, book: tls.book });
   const manager = new AcmeManager(shelf, issuer, b.clock, b.log);
   p.plane.challenges.use((token) => records.keyAuthorization(token));
+  // The HTTPS port reads ClientHellos only when it may have to answer `acme-tls/1`.
+  if (a.challenge === 'tls-alpn-01') tls.alpnChallenges.use((host) => alpnContext(records, host));
   // Another replica (the leader) stored a certificate: serve it now rather than at the next look.
   const off = p.redis?.onChange((key) => {
     if (key.startsWith(ACME_CERTIFICATE_PREFIX)) manager.kick();
@@ -66,6 +70,7 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
   b.closers.add('acme', async () => {
     off?.();
     p.plane.challenges.use(null);
+    tls.alpnChallenges.use(null);
     await manager.stop();
     release();
   });
@@ -99,11 +104,8 @@ function leaderPart(b: Base, p: AcmeParts, a: AcmeConfig, s: Shared): Certificat
     records,
     account: new AcmeAccount(records, seal, { directory: a.directory, email: a.email, timeoutMs: a.timeout }),
     seal,
-    board: {
-      publish: (token, keyAuthorization, host) =>
-        records.publish(token, { keyAuthorization, host, since: b.clock.now() }),
-      withdraw: (token) => records.withdraw(token),
-    },
+    board: challengeBoard(records, () => b.clock.now()),
+    challenge: a.challenge,
     leading: p.leading,
     configured: (host) => s.book.coversFirmly(host),
     ...{ clock: b.clock, random: p.random, log: b.log, metrics, notify },
@@ -111,6 +113,22 @@ function leaderPart(b: Base, p: AcmeParts, a: AcmeConfig, s: Shared): Certificat
     timeoutMs: a.timeout,
     directory: a.directory,
   });
+}
+
+/** Answers go to the store, where every replica's data plane finds them. */
+function challengeBoard(records: AcmeRecords, now: () => number): ChallengeBoard {
+  return {
+    publish: async (a) => {
+      if (a.type === 'http-01') return records.publish(a.token, { ...a, since: now() });
+      return records.publishAlpn(a.host, { cert: a.cert, key: a.key, since: now() });
+    },
+    withdraw: (a) => (a.type === 'http-01' ? records.withdraw(a.token) : records.withdrawAlpn(a.host)),
+  };
+}
+
+async function alpnContext(records: AcmeRecords, host: string): Promise<SecureContext | null> {
+  const c = await records.alpnCertificate(host);
+  return c === null ? null : createSecureContext({ cert: c.cert, key: c.key, minVersion: 'TLSv1.2' });
 }
 
 function caBundle(path: string): string {

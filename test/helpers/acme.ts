@@ -5,7 +5,7 @@ import { parseConfigObject } from '../../src/config/load.js';
 import { silentLogger } from '../../src/domain/log.js';
 import { startVeer, type RunningVeer } from '../../src/main.js';
 import type { PebbleHandle } from './pebble.js';
-import { http } from './veer.js';
+import { http, waitFor } from './veer.js';
 
 export interface AcmeVeerOptions {
   /** The plain data-plane port (pebble's httpPort for the replica that should answer). */
@@ -16,6 +16,8 @@ export interface AcmeVeerOptions {
   upstream: string;
   state?: Record<string, unknown>;
   acme?: Record<string, unknown>;
+  /** The HTTPS port (pebble's tlsPort for tls-alpn-01); default any. */
+  tlsPort?: number;
   /** `tls.certificates` beside ACME. */
   certificates?: Array<{ cert: string; key: string }>;
 }
@@ -28,7 +30,7 @@ export async function startAcmeVeer(o: AcmeVeerOptions): Promise<RunningVeer> {
       state: o.state ?? { store: 'memory' },
       services: [{ name: 'app', match: { hosts: [o.host] }, stable: { targets: [o.upstream] } }],
       tls: {
-        listen: '127.0.0.1:0',
+        listen: `127.0.0.1:${o.tlsPort ?? 0}`,
         certificates: o.certificates ?? [],
         acme: {
           directory: o.pebble.directory,
@@ -72,6 +74,11 @@ export function served(port: number, name: string, ca: string): Promise<Served> 
     socket.setTimeout(5_000, () => socket.destroy(new Error('TLS handshake timed out')));
     socket.on('error', reject);
   });
+}
+
+/** Waits (bounded) until `name` is served on the port with a chain verifying against `ca`. */
+export function awaitServed(port: number, name: string, ca: string, what: string): Promise<Served> {
+  return waitFor(() => served(port, name, ca), { timeoutMs: 30_000, intervalMs: 200, what });
 }
 
 /** The value of one sample of veer's /metrics (e.g. `veer_acme_renewals_total{outcome="success"}`), 0 if absent. */

@@ -2,11 +2,11 @@
 // challenge on its plain listener, pebble asking with `Host: name:port`) and served over HTTPS, its
 // chain verifying against pebble's root.
 import { describe, expect, it } from 'vitest';
-import { acmeEvents, metric, served, startAcmeVeer } from '../../helpers/acme.js';
+import { acmeEvents, metric, awaitServed, startAcmeVeer } from '../../helpers/acme.js';
 import { startPebble } from '../../helpers/pebble.js';
 import { freePort } from '../../helpers/process.js';
 import { https1 } from '../../helpers/tls-client.js';
-import { useHarness, waitFor } from '../../helpers/veer.js';
+import { useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -20,11 +20,7 @@ describe('ACME with pebble', () => {
     h.defer(() => veer.close());
     const tlsPort = veer.tls?.port ?? 0;
     const root = await pebble.root();
-    const cert = await waitFor(() => served(tlsPort, 'app.test', root), {
-      timeoutMs: 20_000,
-      intervalMs: 200,
-      what: 'the ACME certificate to be served',
-    });
+    const cert = await awaitServed(tlsPort, 'app.test', root, 'the ACME certificate to be served');
     expect(cert.names).toBe('DNS:app.test');
     expect(cert.issuer).toMatch(/^Pebble Intermediate CA/);
     expect(pebble.issued()).toBe(1);

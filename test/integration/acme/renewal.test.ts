@@ -2,7 +2,7 @@
 // lifetime (not before); when the ACME server is gone at renewal time the old certificate keeps
 // serving, with an event and a metric, and a later retry succeeds once a server is back.
 import { describe, expect, it } from 'vitest';
-import { acmeEvents, metric, served, startAcmeVeer } from '../../helpers/acme.js';
+import { acmeEvents, metric, awaitServed, served, startAcmeVeer } from '../../helpers/acme.js';
 import { startPebble } from '../../helpers/pebble.js';
 import { freePort } from '../../helpers/process.js';
 import { useHarness, waitFor } from '../../helpers/veer.js';
@@ -19,11 +19,7 @@ async function setUp(validitySeconds: number) {
   h.defer(() => veer.close());
   const tlsPort = veer.tls?.port ?? 0;
   const root = await pebble.root();
-  const first = await waitFor(() => served(tlsPort, 'app.test', root), {
-    timeoutMs: 20_000,
-    intervalMs: 200,
-    what: 'the first certificate',
-  });
+  const first = await awaitServed(tlsPort, 'app.test', root, 'the first certificate');
   return { pebble, veer, tlsPort, root, first };
 }
 
@@ -61,11 +57,7 @@ describe('ACME renewal', () => {
     // A fresh pebble (new root, no accounts): the next retry registers again and renews.
     await pebble.start();
     const newRoot = await pebble.root();
-    const renewed = await waitFor(() => served(tlsPort, 'app.test', newRoot), {
-      timeoutMs: 20_000,
-      intervalMs: 200,
-      what: 'the certificate renewed after the outage',
-    });
+    const renewed = await awaitServed(tlsPort, 'app.test', newRoot, 'the certificate renewed after the outage');
     expect(renewed.serial).not.toBe(first.serial);
     expect(await metric(veer, 'veer_acme_renewals_total{outcome="success"}')).toBe(2);
     expect((await acmeEvents(veer)).at(-1)?.data.outcome).toBe('renewed');

@@ -4,7 +4,7 @@
 // order is being validated, and the stored private key is sealed when `encryptionKey` is set.
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { metric, served, startAcmeVeer } from '../../helpers/acme.js';
+import { metric, awaitServed, startAcmeVeer } from '../../helpers/acme.js';
 import { startPebble } from '../../helpers/pebble.js';
 import { freePort } from '../../helpers/process.js';
 import { startRedis } from '../../helpers/redis.js';
@@ -43,9 +43,8 @@ describe('ACME with two replicas', () => {
     const b = await startAcmeVeer({ ...common, port: followerPort });
     h.defer(() => b.close());
     const root = await pebble.root();
-    const wait = { timeoutMs: 30_000, intervalMs: 200 };
-    const onLeader = await waitFor(() => served(a.tls?.port ?? 0, 'app.test', root), { ...wait, what: 'leader' });
-    const onFollower = await waitFor(() => served(b.tls?.port ?? 0, 'app.test', root), { ...wait, what: 'follower' });
+    const onLeader = await awaitServed(a.tls?.port ?? 0, 'app.test', root, 'leader');
+    const onFollower = await awaitServed(b.tls?.port ?? 0, 'app.test', root, 'follower');
     expect(onFollower.serial).toBe(onLeader.serial);
     expect(pebble.issued()).toBe(1);
     expect(await metric(a, 'veer_acme_renewals_total{outcome="success"}')).toBe(1);

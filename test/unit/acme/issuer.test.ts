@@ -31,6 +31,7 @@ function setUp(o: { leading?: boolean; configured?: string[] } = {}) {
     account,
     seal: new KeySeal(undefined),
     board: { publish: async () => undefined, withdraw: async () => undefined },
+    challenge: 'http-01',
     leading: () => o.leading ?? true,
     configured: (h) => (o.configured ?? []).includes(h),
     clock,

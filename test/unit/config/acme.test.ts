@@ -1,5 +1,5 @@
-// `tls.acme` as `veer validate` and `start` check it: every default, tls-alpn-01 refused with a clear
-// message (the listener does not answer it), the CA bundle file, a host to order for.
+// `tls.acme` as `veer validate` and `start` check it: every default and key, bad values under their field,
+// the CA bundle file, a host to order for.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ describe('tls.acme config', () => {
       '    directory: https://ca.example/dir',
       '    email: ops@example.com',
       '    hosts: [app.example.com, www.example.com]',
-      '    challenge: http-01',
+      '    challenge: tls-alpn-01',
       `    caBundle: ${ca.caFile}`,
       '    encryptionKey: a long random secret',
       '    timeout: 10s',
@@ -54,13 +54,13 @@ describe('tls.acme config', () => {
     expect(r.value.tls?.acme?.hosts).toEqual(['app.example.com', 'www.example.com']);
   });
 
-  it('refuses tls-alpn-01, wildcards, a bad directory and e-mail, short secrets', () => {
+  it('refuses wildcards, a bad directory and e-mail, short secrets, retryMin above retryMax', () => {
     const found = problemsOf(
       [
         '    directory: ftp://ca.example/dir',
         '    email: ops',
         '    hosts: ["*.example.com"]',
-        '    challenge: tls-alpn-01',
+        '    challenge: dns-01',
         '    encryptionKey: short',
       ].join('\n'),
     );
@@ -72,10 +72,9 @@ describe('tls.acme config', () => {
         ['tls.acme.encryptionKey', 'expected at least 16 characters (a long random secret)'],
       ]),
     );
-    const alpn = problemsOf('    directory: https://ca.example/dir\n    challenge: tls-alpn-01');
-    expect(alpn).toEqual([
-      ['tls.acme.challenge', 'tls-alpn-01 is not supported yet: use "http-01" (veer answers it on the plain listener)'],
-    ]);
+    expect(found.find(([path]) => path === 'tls.acme.challenge')?.[1]).toMatch(/http-01.*tls-alpn-01/);
+    const backoff = problemsOf('    directory: https://ca.example/dir\n    retryMin: 2h\n    retryMax: 1h');
+    expect(backoff).toEqual([['tls.acme.retryMin', 'must not be longer than retryMax']]);
   });
 
   it('checks the CA bundle file and that there is a host to order for', () => {
