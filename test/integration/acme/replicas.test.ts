@@ -1,10 +1,11 @@
 // ACME with two replicas sharing a redis-server: only the leader orders; pebble validates against
 // the follower's plain port, so the follower answers the challenge the leader published in the
 // store; both serve the certificate; a key authorization is readable in the store only while its
-// order is being validated, and the stored private key is sealed when `encryptionKey` is set.
+// order is being validated, and the stored private key is sealed when `encryptionKey` is set. When
+// the leader leaves, the other replica picks up where it left off: no new order until renewal is due.
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { metric, awaitServed, startAcmeVeer } from '../../helpers/acme.js';
+import { awaitServed, metric, served, startAcmeVeer } from '../../helpers/acme.js';
 import { startPebble } from '../../helpers/pebble.js';
 import { freePort } from '../../helpers/process.js';
 import { startRedis } from '../../helpers/redis.js';
@@ -16,12 +17,13 @@ const leaderOf = async (adminPort: number): Promise<{ self: string; leader: stri
   JSON.parse((await http(`http://127.0.0.1:${adminPort}/v1/cluster`)).text) as { self: string; leader: string | null };
 
 describe('ACME with two replicas', () => {
-  it('the leader orders, the follower answers the challenge, both serve the certificate', async () => {
+  it('the leader orders, the follower answers and serves; a new leader renews when due, not before', async () => {
     const redis = await startRedis();
     h.defer(() => redis.stop());
     const [leaderPort, followerPort] = [await freePort(), await freePort()];
     // Pebble validates only on the follower's port: nothing else can answer there.
-    const pebble = await startPebble({ httpPort: followerPort });
+    // Short-lived certificates: the second replica, once it leads, has a renewal to do.
+    const pebble = await startPebble({ httpPort: followerPort, validitySeconds: 30 });
     h.defer(() => pebble.close());
     const up = await h.upstream('app');
     const common = {
@@ -62,5 +64,27 @@ describe('ACME with two replicas', () => {
     expect(stored).not.toContain('PRIVATE KEY');
     // Validated and done: no key authorization is left behind.
     expect(await raw.keys('acme:{acme}:state:acme/challenge/*')).toEqual([]);
-  }, 90_000);
+
+    // The leader goes away: the other replica takes over where it left off. It does not order the
+    // stored, valid certificate again; it renews it when due.
+    await a.close();
+    await waitFor(
+      async () => {
+        const c = await leaderOf(b.admin.port);
+        return c.leader === c.self;
+      },
+      { timeoutMs: 15_000, what: 'the second replica to lead' },
+    );
+    const due = onLeader.validFrom + ((onLeader.validTo - onLeader.validFrom) * 2) / 3;
+    const renewed = await waitFor(
+      async () => {
+        const c = await served(b.tls?.port ?? 0, 'app.test', root);
+        return c.serial !== onLeader.serial ? { seenAt: Date.now() } : null;
+      },
+      { timeoutMs: 40_000, intervalMs: 200, what: 'the new leader to renew' },
+    );
+    expect(renewed.seenAt).toBeGreaterThanOrEqual(due);
+    expect(pebble.issued()).toBe(2);
+    expect(await metric(b, 'veer_acme_renewals_total{outcome="success"}')).toBe(1);
+  }, 120_000);
 });
