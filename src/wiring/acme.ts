@@ -119,7 +119,8 @@ function leaderPart(b: Base, p: AcmeParts, a: AcmeConfig, s: Shared): Certificat
 function challengeBoard(records: AcmeRecords, now: () => number): ChallengeBoard {
   return {
     publish: async (a) => {
-      if (a.type === 'http-01') return records.publish(a.token, { ...a, since: now() });
+      if (a.type === 'http-01')
+        return records.publish(a.token, { keyAuthorization: a.keyAuthorization, host: a.host, since: now() });
       return records.publishAlpn(a.host, { cert: a.cert, key: a.key, since: now() });
     },
     withdraw: (a) => (a.type === 'http-01' ? records.withdraw(a.token) : records.withdrawAlpn(a.host)),
