@@ -14,6 +14,9 @@ import { orderCertificate, type ChallengeBoard, type ChallengeType } from './ord
 import type { AcmeRecords, CertificateRecord } from './records.js';
 import { attemptAt, retryDelay, type Backoff } from './renewal.js';
 
+/** Far longer than any order's validation (each step is bounded by `acme.timeout`). */
+const STALE_ANSWER_MS = 3_600_000;
+
 export type AcmeOutcome = 'issued' | 'renewed' | 'failed';
 
 export interface AcmeNotice {
@@ -62,6 +65,7 @@ export class CertificateIssuer {
         continue;
       }
       try {
+        if (client === null) await this.sweep();
         client ??= await this.d.account.client();
         await this.order(client, host, stored?.value ?? null, stored?.version ?? 0);
       } catch (e) {
@@ -70,6 +74,12 @@ export class CertificateIssuer {
       next = Math.min(next, attemptAt(null, this.failures.get(host)?.retryAt ?? null));
     }
     return next;
+  }
+
+  /** Answers left by an order that never finished (its leader died) are removed before the next one. */
+  private async sweep(): Promise<void> {
+    const removed = await this.d.records.sweep(this.d.clock.now() - STALE_ANSWER_MS);
+    if (removed > 0) this.d.log.log('info', 'removed stale ACME challenge answers', { removed });
   }
 
   private async order(client: acme.Client, host: string, old: CertificateRecord | null, version: number) {

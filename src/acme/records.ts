@@ -1,6 +1,13 @@
 // What ACME keeps in the state store, shared by every replica: the account, one certificate record
 // per host, and the HTTP-01 key authorizations while an order is being validated.
-import { ACME_ACCOUNT_KEY, acmeAlpnKey, acmeCertificateKey, acmeChallengeKey } from '../store/keys.js';
+import {
+  ACME_ACCOUNT_KEY,
+  ACME_ALPN_PREFIX,
+  ACME_CHALLENGE_PREFIX,
+  acmeAlpnKey,
+  acmeCertificateKey,
+  acmeChallengeKey,
+} from '../store/keys.js';
 import type { StateStore, Versioned } from '../store/port.js';
 import type { SealedKey } from './key-seal.js';
 
@@ -80,5 +87,21 @@ export class AcmeRecords {
 
   withdrawAlpn(host: string): Promise<void> {
     return this.store.delete(acmeAlpnKey(host));
+  }
+
+  /**
+   * Removes challenge answers published before `before` (an order cut short by a crash leaves its own);
+   * returns how many. Lists keys, so it runs only before an order, not on every look.
+   */
+  async sweep(before: number): Promise<number> {
+    let removed = 0;
+    for (const prefix of [ACME_CHALLENGE_PREFIX, ACME_ALPN_PREFIX])
+      for (const key of await this.store.keys(prefix)) {
+        const v = await this.store.get<{ since?: unknown }>(key);
+        if (v === null || typeof v.value.since !== 'number' || v.value.since >= before) continue;
+        await this.store.delete(key);
+        removed += 1;
+      }
+    return removed;
   }
 }

@@ -53,7 +53,11 @@ export const ACME_ACCOUNT_KEY = 'acme/account';
 export const ACME_CERTIFICATE_PREFIX = 'acme/certificate/';
 /** One host's certificate: chain, private key (sealed as configured), validity. */
 export const acmeCertificateKey = (host: string): string => `${ACME_CERTIFICATE_PREFIX}${host}`;
+/** Start of the HTTP-01 challenge keys; the token follows. */
+export const ACME_CHALLENGE_PREFIX = 'acme/challenge/';
 /** An HTTP-01 key authorization being validated, by its token: any replica answers it. */
-export const acmeChallengeKey = (token: string): string => `acme/challenge/${token}`;
+export const acmeChallengeKey = (token: string): string => `${ACME_CHALLENGE_PREFIX}${token}`;
+/** Start of the tls-alpn-01 challenge keys; the host follows. */
+export const ACME_ALPN_PREFIX = 'acme/alpn/';
 /** A tls-alpn-01 challenge certificate being validated, by host: any replica's HTTPS port answers it. */
-export const acmeAlpnKey = (host: string): string => `acme/alpn/${host}`;
+export const acmeAlpnKey = (host: string): string => `${ACME_ALPN_PREFIX}${host}`;

@@ -95,3 +95,16 @@ describe('CertificateIssuer', () => {
     expect(t.metrics.count('failure')).toBe(2);
   });
 });
+
+describe('AcmeRecords.sweep', () => {
+  it('removes challenge answers published before the cut, keeps newer ones and certificates', async () => {
+    const store = new MemoryStore();
+    const records = new AcmeRecords(store);
+    await records.publish('old', { keyAuthorization: 'old.t', host: 'a.test', since: 1_000 });
+    await records.publish('new', { keyAuthorization: 'new.t', host: 'a.test', since: 5_000 });
+    await records.publishAlpn('a.test', { cert: 'C', key: 'K', since: 1_000 });
+    await store.put('acme/certificate/a.test', { since: 0 });
+    expect(await records.sweep(2_000)).toBe(2);
+    expect(await store.keys('acme/')).toEqual(['acme/certificate/a.test', 'acme/challenge/new']);
+  });
+});
