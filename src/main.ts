@@ -13,6 +13,7 @@ import { SelfAddresses } from './self-address.js';
 import { listen } from './wiring/admin.js';
 import type { Base, RunningVeer } from './wiring/base.js';
 import { Closers } from './wiring/closers.js';
+import { buildAcme } from './wiring/acme.js';
 import { buildDocker, collectGarbage } from './wiring/docker.js';
 import { buildEvents } from './wiring/events.js';
 import { buildRouting } from './wiring/routing.js';
@@ -98,8 +99,13 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
     setToken: (t) => (token = t),
     reloadTls: opts.reloadTls ?? ((c) => replaceCertificates(plane, c)),
   });
+  const leading = () => controller.isLeading();
+  const acme = buildAcme(b, { store, redis, plane, random: opts.random ?? Math.random, leading, emit });
   const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records };
-  return listen(b, { ...deps, token: () => token, reloader, selfAddresses });
+  const extraMetrics = () => acme?.metrics.families() ?? [];
+  const running = await listen(b, { ...deps, token: () => token, reloader, selfAddresses, extraMetrics });
+  acme?.start();
+  return running;
 }
 
 /** A reload's certificates, swapped without closing a connection; a pair that cannot be used changes nothing. */

@@ -11,6 +11,7 @@ import { configParts, type ConfigParts } from './config-tree.js';
 import { crossChecks } from './cross-checks.js';
 import { pageFileProblems } from './page-files.js';
 import { routeWarnings } from './route-reach.js';
+import { checkAcme } from './acme-check.js';
 import { checkTlsFiles } from './tls-check.js';
 
 export interface Preflight {
@@ -83,6 +84,7 @@ export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): P
       ...pageFileProblems(tree),
       ...accessLogProblems(tree),
       ...tls.problems,
+      ...checkAcme(tree),
     ]),
     warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings, ...tls.warnings]),
   };

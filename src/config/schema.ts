@@ -179,6 +179,7 @@ const webhookSchema = z
           'shifted',
           'warning',
           'gate',
+          'acme',
         ]),
       )
       .optional(),

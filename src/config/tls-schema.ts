@@ -2,6 +2,7 @@
 // HSTS, HTTP/2 over ALPN and its limits. Every default lives here. The files themselves are checked
 // (exist, PEM, key matches, expiry) by config/tls-check.ts, which `veer validate` and `start` share.
 import { z } from 'zod';
+import { acmeSchema } from './acme-schema.js';
 import { listenAddress, positiveDuration, sizeValue } from './values.js';
 
 const certificatePair = z
@@ -48,11 +49,13 @@ export const tlsSchema = z
     http2Limits: http2LimitsSchema,
     /** How often the certificate files are checked for changes (a changed file is served to new connections). */
     watchInterval: positiveDuration('5s'),
+    /** Certificates obtained and renewed from an ACME server, shared by every replica through the state store. */
+    acme: acmeSchema.optional(),
   })
   .strict()
-  .refine((t) => t.certificates.length > 0 || t.defaultCertificate !== undefined, {
+  .refine((t) => t.certificates.length > 0 || t.defaultCertificate !== undefined || t.acme !== undefined, {
     path: ['certificates'],
-    message: 'expected at least one { cert, key } (or a defaultCertificate)',
+    message: 'expected at least one { cert, key } (or a defaultCertificate, or an `acme` section)',
   });
 
 export type TlsConfig = z.output<typeof tlsSchema>;

@@ -8,6 +8,8 @@ export interface BookEntry {
   /** Lower-case DNS names; "*.example.com" covers exactly one more label. */
   names: readonly string[];
   context: SecureContext;
+  /** Gives way to every other source for a shared name (ACME: configured files win), whatever the order. */
+  yields?: boolean;
 }
 
 /** The default certificate also as PEM: clients that send no name get the listener's own context. */
@@ -21,6 +23,8 @@ export class CertificateBook {
   private readonly entries = new Map<string, BookEntry>();
   private exact = new Map<string, SecureContext>();
   private wildcard = new Map<string, SecureContext>();
+  /** The names entries that do not yield cover (exact, and wildcards as "*.x"). */
+  private firm = new Set<string>();
   private fallback: DefaultEntry | null = null;
   private readonly listeners: Array<() => void> = [];
 
@@ -59,6 +63,13 @@ export class CertificateBook {
     return this.covering(host) !== undefined;
   }
 
+  /** Whether a source that does not yield (a configured file) names this host, exactly or by wildcard. */
+  coversFirmly(host: string): boolean {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    const dot = name.indexOf('.');
+    return this.firm.has(name) || (dot > 0 && this.firm.has(`*${name.slice(dot)}`));
+  }
+
   private covering(servername: string): SecureContext | undefined {
     const name = servername.toLowerCase().replace(/\.$/, '');
     const hit = this.exact.get(name);
@@ -70,7 +81,10 @@ export class CertificateBook {
   private reindex(): void {
     const exact = new Map<string, SecureContext>();
     const wildcard = new Map<string, SecureContext>();
-    for (const { names, context } of this.entries.values())
+    const all = [...this.entries.values()];
+    const ordered = [...all.filter((e) => e.yields !== true), ...all.filter((e) => e.yields === true)];
+    this.firm = new Set(all.filter((e) => e.yields !== true).flatMap((e) => e.names));
+    for (const { names, context } of ordered)
       for (const n of names) {
         if (n.startsWith('*.')) {
           if (!wildcard.has(n.slice(2))) wildcard.set(n.slice(2), context);

@@ -25,6 +25,7 @@ import { compileTargeting } from './targeting.js';
 import { UpstreamSet, type Upstream } from './upstream.js';
 import type { H2Sessions } from './h2-sessions.js';
 import type { ProxyServer } from './server.js';
+import type { AcmeChallenges } from './acme-challenge.js';
 import type { TlsFront } from './tls-front.js';
 import type { WebSocketProxy } from './websocket.js';
 
@@ -61,6 +62,8 @@ export class DataPlane {
   readonly tls: TlsFront | null;
   /** HTTP/2 connections from clients, over TLS or h2c on the plain port. */
   private readonly h2: H2Sessions;
+  /** ACME HTTP-01 challenges answered on the plain listener (the ACME side sets their lookup). */
+  readonly challenges: AcmeChallenges;
   /** Answers veer gave by itself (refused, cut, no target), by code. */
   readonly answers = new AnswerCounts();
   /** `accessLog`: lines of requests as they close (reloaded with configure, reopened on SIGUSR1). */
@@ -98,6 +101,7 @@ export class DataPlane {
       access: this.accessLog,
     });
     [this.server, this.ws, this.tls, this.h2] = [front.server, front.ws, front.tls, front.h2];
+    this.challenges = front.challenges;
   }
 
   /** Replaces the service set. Weights not given keep their current value, else the config's. */

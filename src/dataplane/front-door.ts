@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
 import type { AccessLog } from './access-log.js';
+import { AcmeChallenges } from './acme-challenge.js';
 import type { AnswerCounts } from './answers.js';
 import { http2LimitsSchema } from '../config/tls-schema.js';
 import { H2Sessions } from './h2-sessions.js';
@@ -45,6 +46,8 @@ export interface FrontDoor {
   tls: TlsFront | null;
   /** HTTP/2 connections from either port. */
   h2: H2Sessions;
+  /** ACME HTTP-01 answers, ahead of routing on the plain listener. */
+  challenges: AcmeChallenges;
 }
 
 export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: FrontDoorEnv): FrontDoor {
@@ -85,6 +88,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     env.table,
   );
   const ws = new WebSocketProxy({ ...shared, tracing }, env.table);
+  const challenges = new AcmeChallenges();
   const server = new ProxyServer(
     {
       keepAliveTimeout: t.clientKeepAlive,
@@ -94,14 +98,14 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       maxHeaders: p.maxHeaders,
     },
     {
-      request: ingress.handle,
+      request: (req, res) => challenges.handle(req, res, () => ingress.handle(req, res)),
       upgrade: ws.handle,
       closeUpgraded: () => ws.closeAll(),
       refused: (code) => env.answers.note(code),
       h2c: (socket) => h2.accept(socket),
     },
   );
-  return { server, ws, tls, h2 };
+  return { server, ws, tls, h2, challenges };
 }
 
 /** The plain port's h2c connections get the same limits as the TLS port's (`tls.http2Limits`, or its defaults). */

@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { TlsConfig } from '../config/tls-schema.js';
 import { ConfigError, type Problem } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
+import type { AlpnChallenges } from './alpn-challenge.js';
 import { CertificateBook } from './certificate-book.js';
 import { CertificateWatch, type CertificateSet } from './certificate-watch.js';
 import type { H2Sessions } from './h2-sessions.js';
@@ -74,6 +75,11 @@ export class TlsFront {
   /** Checks the certificate files for changes now (as the poll does every `tls.watchInterval`). */
   pollCertificates(): void {
     this.watch.poll();
+  }
+
+  /** ACME tls-alpn-01 answers on this listener (the ACME side sets their lookup). */
+  get alpnChallenges(): AlpnChallenges {
+    return this.listener.alpnChallenges;
   }
 
   /** HTTP/2 connections open now (either port). */

@@ -2,8 +2,9 @@
 // handshake, hands the connection on by its ALPN protocol: HTTP/1.1 to the plain listener's own
 // HTTP machinery (so framing checks, pipelining order, timeouts and WebSocket upgrades are the same
 // code as over plain HTTP), h2 to an HTTP/2 session whose requests enter the same ingress.
-import type { AddressInfo } from 'node:net';
+import { createServer as createNet, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTls, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { AlpnChallenges } from './alpn-challenge.js';
 import type { CertificateBook } from './certificate-book.js';
 import type { H2Sessions } from './h2-sessions.js';
 import { listenOn } from './listen-on.js';
@@ -20,7 +21,11 @@ export interface TlsEdge {
 }
 
 export class TlsListener {
+  /** Accepts the connections: each goes to the TLS server, or to an ACME tls-alpn-01 answer. */
+  private readonly front: NetServer;
   private readonly server: TlsServer;
+  /** ACME tls-alpn-01 challenges (the ACME side sets their lookup). */
+  readonly alpnChallenges: AlpnChallenges;
 
   constructor(
     private readonly book: CertificateBook,
@@ -42,6 +47,9 @@ export class TlsListener {
       },
       (socket) => (socket.alpnProtocol === 'h2' ? sessions.accept(socket) : edge.http1(socket)),
     );
+    this.alpnChallenges = new AlpnChallenges(opts.handshakeTimeout);
+    const toTls = (socket: Socket): void => void this.server.emit('connection', socket);
+    this.front = createNet((socket) => this.alpnChallenges.route(socket, toTls, opts.handshakeTimeout));
     // A failed handshake (unknown name, TLS 1.0, garbage) concerns that client only.
     this.server.on('tlsClientError', (_err, socket) => socket.destroy());
     this.applyDefault();
@@ -57,7 +65,7 @@ export class TlsListener {
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return listenOn(this.server, host, port);
+    return listenOn(this.front, host, port);
   }
 
   /** HTTP/2 connections open now, over TLS or h2c (their requests are in the data plane's in-flight work). */
@@ -67,6 +75,6 @@ export class TlsListener {
 
   /** Stops accepting; HTTP/2 sessions are closed by their owner, HTTP/1.1 sockets by the plain listener's server. */
   async close(): Promise<void> {
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await new Promise<void>((r) => this.front.close(() => r()));
   }
 }

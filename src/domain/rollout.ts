@@ -145,7 +145,9 @@ export type EventKind =
   /** The config file was reloaded, or refused (service "*": it concerns the whole replica). */
   | 'reload'
   /** A service's maintenance switch was turned on or off. */
-  | 'maintenance';
+  | 'maintenance'
+  /** An ACME certificate was issued or renewed, or an order failed (service "*"; `data.host`, `data.outcome`). */
+  | 'acme';
 
 export interface RolloutEvent {
   seq: number;

@@ -58,6 +58,11 @@ function heading(e: RolloutEvent): { title: string; tone: ChatTone } {
       return { title: `${s}: rollout succeeded`, tone: 'good' };
     case 'warning':
       return { title: `${s}: warning`, tone: 'warning' };
+    case 'acme':
+      // A certificate issued or renewed is routine; a failed renewal needs someone before the old one expires.
+      return e.data?.outcome === 'failed'
+        ? { title: `certificate for ${String(e.data?.host)}: renewal failed`, tone: 'bad' }
+        : { title: `certificate for ${String(e.data?.host)} ${String(e.data?.outcome)}`, tone: 'good' };
     case 'canary-ready':
     case 'resumed':
     case 'shifted':

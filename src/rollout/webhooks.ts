@@ -23,6 +23,7 @@ export const DEFAULT_WEBHOOK_EVENTS: readonly EventKind[] = [
   'succeeded',
   'promoting',
   'warning',
+  'acme',
 ];
 
 export interface WebhookOptions {

@@ -44,3 +44,20 @@ export const FLUSHED_MEMBER = 'newest';
 
 /** Pub/sub channel every replica publishes its own rollout events on. */
 export const eventsChannel = (prefix: string): string => `${installationBase(prefix)}:events`;
+
+// --- ACME (acme/): state-store keys (not Redis names; every adapter stores them) ---
+
+/** The ACME account: its private key (sealed as configured) and URL. */
+export const ACME_ACCOUNT_KEY = 'acme/account';
+/** Start of the certificate keys; the host follows. */
+export const ACME_CERTIFICATE_PREFIX = 'acme/certificate/';
+/** One host's certificate: chain, private key (sealed as configured), validity. */
+export const acmeCertificateKey = (host: string): string => `${ACME_CERTIFICATE_PREFIX}${host}`;
+/** Start of the HTTP-01 challenge keys; the token follows. */
+export const ACME_CHALLENGE_PREFIX = 'acme/challenge/';
+/** An HTTP-01 key authorization being validated, by its token: any replica answers it. */
+export const acmeChallengeKey = (token: string): string => `${ACME_CHALLENGE_PREFIX}${token}`;
+/** Start of the tls-alpn-01 challenge keys; the host follows. */
+export const ACME_ALPN_PREFIX = 'acme/alpn/';
+/** A tls-alpn-01 challenge certificate being validated, by host: any replica's HTTPS port answers it. */
+export const acmeAlpnKey = (host: string): string => `${ACME_ALPN_PREFIX}${host}`;

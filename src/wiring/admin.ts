@@ -8,7 +8,7 @@ import type { DataPlane } from '../dataplane/dataplane.js';
 import type { DockerStack } from '../docker/stack.js';
 import { gauges } from '../gauges.js';
 import { LoopDelay } from '../metrics/loop-delay.js';
-import { renderPrometheus } from '../metrics/prometheus.js';
+import { renderPrometheus, type ExtraMetric } from '../metrics/prometheus.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { seriesView } from './series.js';
 import type { RolloutController } from '../rollout/controller.js';
@@ -40,6 +40,8 @@ export interface Running {
   /** The admin token now (a reload changes it). */
   token: () => string;
   reloader: Reloader;
+  /** Families other subsystems add to /metrics (ACME). */
+  extraMetrics: () => ExtraMetric[];
 }
 
 const staleFrom = (records: Pick<Records, 'members'>): MembershipView => ({
@@ -61,11 +63,12 @@ const clusterView = (b: Base, r: Running): ClusterView =>
     replicas: [{ id: b.self, seenAt: new Date(b.clock.now()).toISOString() }],
   };
 
-/** /metrics: the pools' windows, the gauges, and how late the event loop ran. */
+/** /metrics: the pools' windows, the gauges, the other subsystems' metrics, and how late the event loop ran. */
 function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFrom>): () => string {
   const loopDelay = new LoopDelay();
   b.closers.add('event loop delay', async () => loopDelay.close());
-  return () => renderPrometheus(r.metrics, [...gauges(r.plane, r.controller, membership), ...loopDelay.families()]);
+  const gaugesNow = () => gauges(r.plane, r.controller, membership);
+  return () => renderPrometheus(r.metrics, [...gaugesNow(), ...r.extraMetrics(), ...loopDelay.families()]);
 }
 
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */

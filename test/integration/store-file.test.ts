@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,6 +42,20 @@ describe('FileStore persistence', () => {
       entries: { 'svc/web': { value: { weight: 2500 }, version: 1 } },
     });
     await s.close();
+  });
+
+  it('writes the file readable by its owner only (it may hold private keys), whatever the umask', async () => {
+    const file = join(await newDir(), 'state.json');
+    const before = process.umask(0);
+    try {
+      const s = await FileStore.open(file);
+      await s.put('acme/account', { key: { plain: 'PEM' } });
+      await s.put('acme/account', { key: { plain: 'PEM 2' } });
+      await s.close();
+    } finally {
+      process.umask(before);
+    }
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
   it('reads back values, versions and deletions after reopening', async () => {

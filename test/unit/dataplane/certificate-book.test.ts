@@ -46,4 +46,16 @@ describe('CertificateBook', () => {
     book.remove('acme:a.test');
     expect([book.lookup('a.test'), book.lookup('c.test')]).toEqual([undefined, A]);
   });
+
+  it('a yielding source (ACME) gives way to configured ones whatever the order, and does not count as firm', () => {
+    const book = new CertificateBook();
+    book.put('acme:a.test', { names: ['a.test'], context: B, yields: true });
+    expect(book.lookup('a.test')).toBe(B);
+    expect(book.coversFirmly('a.test')).toBe(false);
+    book.put('tls.certificates[0]', { names: ['a.test'], context: A });
+    expect(book.lookup('a.test')).toBe(A);
+    expect(book.coversFirmly('a.test')).toBe(true);
+    book.put('tls.certificates[1]', { names: ['*.example.com'], context: WILD });
+    expect([book.coversFirmly('x.example.com'), book.coversFirmly('example.com')]).toEqual([true, false]);
+  });
 });

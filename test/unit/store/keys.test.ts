@@ -19,6 +19,13 @@ describe('Redis key layout', () => {
     expect(keys.eventsChannel('veer')).toBe('veer:{veer}:events');
   });
 
+  it('names the ACME records (state-store keys, under state:)', () => {
+    expect(keys.ACME_ACCOUNT_KEY).toBe('acme/account');
+    expect(keys.acmeCertificateKey('app.example.com')).toBe('acme/certificate/app.example.com');
+    expect(keys.acmeCertificateKey('a.test').startsWith(keys.ACME_CERTIFICATE_PREFIX)).toBe(true);
+    expect(keys.acmeChallengeKey('tok_1')).toBe('acme/challenge/tok_1');
+  });
+
   it('gives every name of one prefix the same hash tag, so Redis Cluster keeps them in one slot', () => {
     const p = 'prod.eu-1';
     const names = [

@@ -1,0 +1,47 @@
+// When a certificate is due and how long a failure waits: exact numbers from a fixed random.
+import { describe, expect, it } from 'vitest';
+import { acmeHosts } from '../../../src/acme/hosts.js';
+import { attemptAt, renewalDue, retryDelay } from '../../../src/acme/renewal.js';
+
+const DAY = 86_400_000;
+
+describe('renewal due time', () => {
+  it('is two thirds of the lifetime', () => {
+    expect(renewalDue(0, 90 * DAY)).toBe(60 * DAY);
+    expect(renewalDue(1_000, 31_000)).toBe(21_000);
+  });
+
+  it('orders at once without a certificate, never before a failure allows', () => {
+    expect(attemptAt(null, null)).toBe(0);
+    expect(attemptAt(null, 5_000)).toBe(5_000);
+    expect(attemptAt({ notBefore: 0, notAfter: 90 * DAY }, null)).toBe(60 * DAY);
+    expect(attemptAt({ notBefore: 0, notAfter: 90 * DAY }, 61 * DAY)).toBe(61 * DAY);
+    expect(attemptAt({ notBefore: 0, notAfter: 90 * DAY }, 59 * DAY)).toBe(60 * DAY);
+  });
+});
+
+describe('retry backoff', () => {
+  const b = { minMs: 60_000, maxMs: 3_600_000 };
+
+  it('doubles per failure up to the max, drawn between half and all of it', () => {
+    expect([1, 2, 3, 4].map((n) => retryDelay(n, b, () => 1))).toEqual([60_000, 120_000, 240_000, 480_000]);
+    expect(retryDelay(1, b, () => 0)).toBe(30_000);
+    expect(retryDelay(1, b, () => 0.5)).toBe(45_000);
+    expect(retryDelay(50, b, () => 1)).toBe(3_600_000);
+    expect(retryDelay(1_000, b, () => 0)).toBe(1_800_000);
+  });
+});
+
+describe('hosts ordered for', () => {
+  it('takes the listed names, normalized, each once', () => {
+    expect(acmeHosts(['App.Example.com', 'app.example.com.', 'b.example.com'], ['*'])).toEqual([
+      'app.example.com',
+      'b.example.com',
+    ]);
+  });
+
+  it("defaults to the services' exact hosts, without wildcards, ports or IP literals", () => {
+    const services = ['*', '*.example.com', 'api.example.com:8080', 'web.example.com', '127.0.0.1', '[::1]'];
+    expect(acmeHosts(undefined, [...services, 'WEB.example.com'])).toEqual(['api.example.com', 'web.example.com']);
+  });
+});

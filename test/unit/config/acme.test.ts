@@ -1,0 +1,100 @@
+// `tls.acme` as `veer validate` and `start` check it: every default and key, bad values under their field,
+// the CA bundle file, a host to order for.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inspectConfigText } from '../../../src/config/load.js';
+import { localAddressSet } from '../../../src/domain/self-address.js';
+import { testCa } from '../../helpers/certs.js';
+
+const ca = testCa();
+afterAll(() => ca.remove());
+const host = { localAddresses: localAddressSet(['127.0.0.1']) };
+const SERVICE =
+  'services:\n  - { name: web, match: { hosts: [app.example.com] }, stable: { targets: ["127.0.0.1:9001"] } }\n';
+
+function inspect(acme: string, services = SERVICE) {
+  return inspectConfigText(`listen: 127.0.0.1:8080\n${services}tls:\n  acme:\n${acme}\n`, {}, undefined, host);
+}
+
+function problemsOf(acme: string, services?: string): Array<[string, string]> {
+  const r = inspect(acme, services).result;
+  if (r.ok) throw new Error('expected problems');
+  return r.error.problems.map((p) => [p.path, p.message]);
+}
+
+describe('tls.acme config', () => {
+  it('fills every default, and needs no certificate files', () => {
+    const r = inspect('    directory: https://ca.example/dir').result;
+    if (!r.ok) throw r.error;
+    expect(r.value.tls?.acme).toEqual({
+      directory: 'https://ca.example/dir',
+      challenge: 'http-01',
+      timeout: 30_000,
+      retryMin: 60_000,
+      retryMax: 6 * 3_600_000,
+    });
+    expect(r.value.tls?.certificates).toEqual([]);
+  });
+
+  it('accepts every key', () => {
+    const keys = [
+      '    directory: https://ca.example/dir',
+      '    email: ops@example.com',
+      '    hosts: [app.example.com, www.example.com]',
+      '    challenge: tls-alpn-01',
+      `    caBundle: ${ca.caFile}`,
+      '    encryptionKey: a long random secret',
+      '    timeout: 10s',
+      '    retryMin: 30s',
+      '    retryMax: 1h',
+    ];
+    const r = inspect(keys.join('\n')).result;
+    if (!r.ok) throw r.error;
+    expect(r.value.tls?.acme?.hosts).toEqual(['app.example.com', 'www.example.com']);
+  });
+
+  it('refuses wildcards, a bad directory and e-mail, short secrets, retryMin above retryMax', () => {
+    const found = problemsOf(
+      [
+        '    directory: ftp://ca.example/dir',
+        '    email: ops',
+        '    hosts: ["*.example.com"]',
+        '    challenge: dns-01',
+        '    encryptionKey: short',
+      ].join('\n'),
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        ['tls.acme.directory', 'expected the http(s) URL of an ACME directory'],
+        ['tls.acme.email', 'expected an e-mail address, e.g. ops@example.com'],
+        ['tls.acme.hosts[0]', 'expected an exact DNS name such as "app.example.com" (no wildcard)'],
+        ['tls.acme.encryptionKey', 'expected at least 16 characters (a long random secret)'],
+      ]),
+    );
+    expect(found.find(([path]) => path === 'tls.acme.challenge')?.[1]).toMatch(/http-01.*tls-alpn-01/);
+    const backoff = problemsOf('    directory: https://ca.example/dir\n    retryMin: 2h\n    retryMax: 1h');
+    expect(backoff).toEqual([['tls.acme.retryMin', 'must not be longer than retryMax']]);
+  });
+
+  it('checks the CA bundle file and that there is a host to order for', () => {
+    const notPem = join(ca.dir, 'not-a-ca.pem');
+    writeFileSync(notPem, 'hello');
+    expect(problemsOf(`    directory: https://ca.example/dir\n    caBundle: /nonexistent/ca.pem`)).toEqual([
+      ['tls.acme.caBundle', 'cannot read CA bundle "/nonexistent/ca.pem": no such file'],
+    ]);
+    expect(problemsOf(`    directory: https://ca.example/dir\n    caBundle: ${notPem}`)).toEqual([
+      ['tls.acme.caBundle', `"${notPem}" holds no PEM certificate`],
+    ]);
+    const wildcard = 'services:\n  - { name: web, match: { hosts: ["*.example.com"] }, stable: { targets: [] } }\n';
+    expect(problemsOf('    directory: https://ca.example/dir', wildcard)).toEqual([
+      [
+        'tls.acme.hosts',
+        'no service matches an exact host (wildcards and "*" cannot be ordered): list the names in `hosts`',
+      ],
+    ]);
+    expect(inspect('    directory: https://ca.example/dir\n    hosts: [app.example.com]', wildcard).result.ok).toBe(
+      true,
+    );
+  });
+});
