@@ -2,8 +2,17 @@
 // written to the client, and the body passed on with backpressure. Apart from exchange.ts, which
 // keeps the flow (attempts, retries, who is at fault) without the byte-moving.
 import type { ServerResponse } from 'node:http';
+import { constants, type Http2ServerResponse } from 'node:http2';
 import { downstreamResponseHeaders } from './headers.js';
 import { endWithHeaders, trailerFields } from './trailers-only.js';
+
+/**
+ * How far a client of an h2c service may fall behind before it is cut. undici's HTTP/2 client ends a
+ * response when its trailers arrive, dropping what a paused stream still buffers (client-h2.js, its
+ * 'trailers' handler), so an h2c answer is never paused: a slow client's bytes wait here instead, up to
+ * this bound, and a client slower than that loses the call, loudly, rather than its last messages.
+ */
+export const H2C_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 function uncork(d: Downstream): void {
   d.uncorkNow();
@@ -23,6 +32,8 @@ export class Downstream {
     private readonly viaEntry: string,
     /** Response headers the proxy adds (sticky Set-Cookie). */
     private readonly extraHeaders: string[] | null,
+    /** The upstream is HTTP/2 (h2c): never ask it to pause (see H2C_BACKLOG_BYTES). */
+    private readonly neverPause = false,
   ) {
     this.h2 = 'stream' in res;
   }
@@ -89,9 +100,27 @@ export class Downstream {
     }
     this.written += chunk.length;
     const ok = this.res.write(chunk);
+    if (ok) return true;
+    if (this.neverPause) {
+      // Cut like a client that left (the exchange's close handler), never counted against the pool.
+      if (this.res.writableLength > H2C_BACKLOG_BYTES) this.cut();
+      return true;
+    }
     // Listen for 'drain' only when the client is actually slow, not on every request.
-    if (!ok) this.res.once('drain', this.onDrain);
-    return ok;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  /**
+   * An HTTP/2 client's stream is reset with ENHANCE_YOUR_CALM (gRPC clients read RESOURCE_EXHAUSTED; a bare
+   * destroy would reset it with NO_ERROR, an answer that looks complete); an HTTP/1.1 client's connection closes.
+   */
+  private cut(): void {
+    if (!this.h2) return void this.res.destroy();
+    // close() alone waits for the queued bytes to be sent first; destroy() after it resets at once, with its code.
+    const stream = (this.res as unknown as Http2ServerResponse).stream;
+    stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    stream.destroy();
   }
 
   /** @internal */

@@ -57,7 +57,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   ) {
     this.replayable = !hasBody && isIdempotent(req.method);
     this.body = hasBody ? new RequestBody(req, idleBound(route.timeouts.body, grpc), route.maxRequestBody, this) : null;
-    this.down = new Downstream(res, env.viaEntry, extraHeaders);
+    this.down = new Downstream(res, env.viaEntry, extraHeaders, route.grpc !== null);
     res.on('close', this.onClientClose);
   }
 
