@@ -2,7 +2,11 @@
 // sane, generated otherwise. Generation is a per-process random prefix and a counter in base 36: no
 // crypto call per request, and unique across replicas and restarts with overwhelming probability
 // (the prefix draws ~52 bits).
+import { randomInt } from 'node:crypto';
 import type { Random } from '../domain/clock.js';
+
+/** The operating system's entropy, as a Random: the prefix must differ between replicas and restarts. */
+const entropy: Random = () => randomInt(2 ** 47) / 2 ** 47;
 
 /** Longest id kept from a peer; a longer one is replaced. */
 export const MAX_REQUEST_ID = 128;
@@ -28,7 +32,11 @@ export class RequestIds {
   private readonly prefix: string;
   private counter = 0;
 
-  constructor(random: Random) {
+  /**
+   * `random` is for tests only. The data plane's injected Random is not used: replicas given one seed would
+   * share a prefix, and each draw here would shift the seeded split that tests count exactly.
+   */
+  constructor(random: Random = entropy) {
     // Two draws of 5 base-36 digits (~26 bits) each, fixed width, so prefix and
     // counter never run into each other.
     const part = (): string =>

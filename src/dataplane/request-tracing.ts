@@ -24,7 +24,7 @@ export class RequestTracing {
     header: string | false,
     private readonly deps: TracingDeps,
   ) {
-    this.ids = header === false ? null : new RequestIds(deps.random);
+    this.ids = header === false ? null : new RequestIds();
     this.header = header === false ? '' : header.toLowerCase();
   }
 
