@@ -27,6 +27,7 @@ export async function startAcmeVeer(o: AcmeVeerOptions): Promise<RunningVeer> {
     {
       listen: `127.0.0.1:${o.port}`,
       admin: { listen: '127.0.0.1:0' },
+      accessLog: { enabled: false },
       state: o.state ?? { store: 'memory' },
       services: [{ name: 'app', match: { hosts: [o.host] }, stable: { targets: [o.upstream] } }],
       tls: {

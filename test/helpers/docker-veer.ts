@@ -30,6 +30,8 @@ export function dockerConfigObject(
   return {
     listen: `127.0.0.1:${ports.data}`,
     admin: { listen: `127.0.0.1:${ports.admin}` },
+    // A line per request would flood the test output (and slow a loaded run): tests of the log turn it on.
+    accessLog: { enabled: false },
     state: o.state ?? { store: 'memory' },
     docker: { owner: o.owner, ...o.docker },
     services: [

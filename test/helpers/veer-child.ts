@@ -37,6 +37,7 @@ export async function startVeerChild(h: Harness, config: Record<string, unknown>
       stringify({
         listen: `127.0.0.1:${dataPort}`,
         state: { store: 'memory' },
+        accessLog: { enabled: false }, // a test of the log gives its own section
         ...c,
         admin: { listen: `127.0.0.1:${adminPort}`, ...(c.admin as object | undefined) },
       }),
