@@ -59,7 +59,7 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const metrics = new MetricsRegistry();
   const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
   plane.configure(config.services);
-  const { events, emit, setWebhooks } = await buildEvents(b, redis);
+  const { events, emit, setWebhooks } = await buildEvents(b, redis, metrics);
   const cluster = redis
     ? new ClusterMembership({
         redis,

@@ -228,6 +228,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   }
 
   private noteTargetFailure(): void {
+    if (this.entry?.id) this.pool.window.noteFailedRequest(this.entry.id);
     noteFailure(this.target as Upstream, this.pool.targets, this.route.outlier, this.env.clock.now());
   }
 

@@ -39,6 +39,8 @@ export const POOL_ONLY = 0;
 export const NO_CLIENT = -1;
 export { EXCLUDED };
 
+const FAILED_IDS = 5;
+
 export class PoolWindow {
   readonly size: number;
   /** Epoch second held by each slot; NaN for a slot never written. */
@@ -52,6 +54,8 @@ export class PoolWindow {
   private lifeDrainCut = 0;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
   private readonly clients: ClientErrors;
+  /** See noteFailedRequest (only failures write it: nothing on the hot path of a healthy pool). */
+  private readonly failedIds: string[] = [];
   /** The pool's traffic per route group, while the data plane records them (a canary is routed). */
   readonly routes: RouteWindows;
 
@@ -84,6 +88,16 @@ export class PoolWindow {
     this.error(slot, client);
     this.bump(slot, FAILURE_COUNT[kind] ?? assertNever(kind as never, 'failure kind'));
     if (group > 0) this.routes.at(group - 1).recordFailure(nowMs, kind, latencyMs);
+  }
+
+  /** The last few failed requests' ids, newest last: a rollback names them so their log lines can be found. */
+  noteFailedRequest(id: string): void {
+    this.failedIds.push(id);
+    if (this.failedIds.length > FAILED_IDS) this.failedIds.shift();
+  }
+
+  recentFailedRequests(): readonly string[] {
+    return [...this.failedIds];
   }
 
   /** A request veer cut at the end of a drain: not a request of the judged window, nor an error. */

@@ -5,12 +5,13 @@ import { EventLog } from '../rollout/events.js';
 import { WebhookNotifier } from '../rollout/webhooks.js';
 import type { RedisStore } from '../store/redis.js';
 import type { Base } from './base.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
 
 import type { Emit } from '../rollout/transitions.js';
 export type { Emit };
 
 /** The event log, its webhooks and (several replicas) its relay between replicas. */
-export async function buildEvents(b: Base, redis: RedisStore | null) {
+export async function buildEvents(b: Base, redis: RedisStore | null, metrics: MetricsRegistry) {
   const events = new EventLog({ clock: b.clock, log: b.log });
   const open = (hooks: readonly WebhookConfig[]) => new WebhookNotifier([...hooks], { clock: b.clock, log: b.log });
   let notifier = open(b.config.notifications.webhooks);
@@ -30,6 +31,16 @@ export async function buildEvents(b: Base, redis: RedisStore | null) {
     await relay.start();
     b.closers.add('event relay', () => relay.stop());
   }
-  const emit: Emit = (e) => void events.append({ ...e, origin: b.self });
+  const emit: Emit = (e) => void events.append({ ...withFailedRequests(e, metrics), origin: b.self });
   return { events, emit, setWebhooks };
+}
+
+/**
+ * A rollback names the canary's last failed requests this replica saw (their ids), so an operator finds them in
+ * the access log and the upstream's own logs. Another replica may have seen others: each names its own.
+ */
+function withFailedRequests(e: Parameters<Emit>[0], metrics: MetricsRegistry): Parameters<Emit>[0] {
+  if (e.kind !== 'rolling-back') return e;
+  const ids = metrics.pool(e.service, 'canary').recentFailedRequests();
+  return ids.length === 0 ? e : { ...e, data: { ...e.data, failedRequestIds: ids } };
 }

@@ -164,7 +164,16 @@ describe('canary rollout with real traffic', () => {
     // that is ~4 per second of exposure.
     expect(report.failures).toBeGreaterThan(0);
     expect(report.failures).toBeLessThan(40);
-    expect(milestones(await events(v))).toEqual(['started', 'canary-ready', 'rolling-back', 'rolled-back']);
+    const es = await events(v);
+    expect(milestones(es)).toEqual(['started', 'canary-ready', 'rolling-back', 'rolled-back']);
+    // The rollback names the canary's last failed requests by id: the ones its every fifth request answered 503.
+    const named = es.find((e) => e.kind === 'rolling-back')?.data?.failedRequestIds as string[] | undefined;
+    const failedAtCanary = new Set(
+      canary.requests.filter((_, i) => (i + 1) % 5 === 0).map((r) => r.headers['x-request-id']),
+    );
+    expect(named?.length).toBeGreaterThanOrEqual(1);
+    expect(named?.length).toBeLessThanOrEqual(5);
+    for (const id of named ?? []) expect(failedAtCanary.has(id)).toBe(true);
 
     const canaryHits = canary.hits;
     const after = await startTraffic({ url: v.url, rps: RPS, maxMs: 300 }).done;
