@@ -91,7 +91,15 @@ suite('compose projects', () => {
         });
         await stableIsProject(v.admin, project, 'veer to route to the project');
         const trafficStart = Date.now();
-        const traffic = startTraffic({ url: v.url, rps: 50, maxMs: 200_000, upstreamHeader: 'x-app-version' });
+        // Clients wait as long as veer holds a request for a target (waitForTarget 20 s), not 5 s: a loaded
+        // machine's down + up took 5.5 s once, and the client's own timeout then counted as veer's failure.
+        const traffic = startTraffic({
+          url: v.url,
+          rps: 50,
+          maxMs: 200_000,
+          upstreamHeader: 'x-app-version',
+          timeoutMs: 25_000,
+        });
         /** Failures that completed between the last project container's start and `until` (veer's share). */
         const afterStart = async (until: number): Promise<{ ms: number; failures: number; kinds: string[] }> => {
           const started = await lastStart(project);
