@@ -16,8 +16,8 @@ export interface Admitted {
  * target, which routing reads and the upstream receives.
  */
 export function admit(req: IncomingMessage, maxHeaders: number): Admitted | ProxyErrorCode {
-  // The server keeps at most maxHeaders + 1 fields, so "more than allowed" is always visible here
-  // instead of fields being dropped silently.
+  // The HTTP/1.1 server keeps every field (bounded in bytes by maxHeaderSize; see server.ts) and HTTP/2
+  // a few more than maxHeaders, so "more than allowed" is always visible here, never dropped silently.
   if (req.rawHeaders.length > maxHeaders * 2) return 'too_many_headers';
   const te = req.headers['transfer-encoding'];
   // Node decodes chunked framing only; any other coding would reach the upstream undeclared.

@@ -18,7 +18,7 @@ export interface ServerOptions {
   headersTimeout: number;
   requestTimeout: number;
   maxHeaderSize: number;
-  /** Header fields a request may carry; one more is kept so that "too many" can be seen and refused. */
+  /** Header fields a request may carry (admission refuses more; see the constructor for why Node does not). */
   maxHeaders: number;
 }
 
@@ -75,9 +75,11 @@ export class ProxyServer {
       },
       this.onRequest,
     );
-    // Node drops fields beyond maxHeadersCount without a word; keeping one more than the limit lets
-    // admission refuse such a request (431) instead of forwarding it with fields missing.
-    server.maxHeadersCount = opts.maxHeaders + 1;
+    // No count limit in Node's parser: admission counts the fields and refuses too many (431 too_many_headers).
+    // A limit here is unsafe either way: Node 20 drops fields beyond it without a word (a request forwarded with
+    // fields missing), Node 26 refuses with the same parser error as oversized headers. Memory stays bounded
+    // by maxHeaderSize, which caps the bytes of all fields together.
+    server.maxHeadersCount = 0;
     // Every connection's first bytes pick HTTP/1.1 (Node's handling) or HTTP/2 (h2c); see preface-sniff.ts.
     const [http1, ...more] = server.listeners('connection') as Array<(socket: Socket) => void>;
     if (http1 === undefined || more.length > 0) throw new Error('unexpected connection listeners on the HTTP server');
