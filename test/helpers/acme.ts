@@ -4,8 +4,9 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { parseConfigObject } from '../../src/config/load.js';
 import { silentLogger } from '../../src/domain/log.js';
 import { startVeer, type RunningVeer } from '../../src/main.js';
-import type { PebbleHandle } from './pebble.js';
-import { http, waitFor } from './veer.js';
+import { startPebble, type PebbleHandle } from './pebble.js';
+import { freePort } from './process.js';
+import { http, waitFor, type Harness } from './veer.js';
 
 export interface AcmeVeerOptions {
   /** The plain data-plane port (pebble's httpPort for the replica that should answer). */
@@ -98,4 +99,21 @@ export async function acmeEvents(v: RunningVeer): Promise<Array<{ message: strin
     events: Array<{ kind: string; message: string; data: Record<string, unknown> }>;
   };
   return page.events.filter((e) => e.kind === 'acme');
+}
+
+/**
+ * A pebble validating HTTP-01 on a veer's plain port, that veer (host app.test, one upstream) and the first
+ * certificate it serves; all closed when the test ends. `validitySeconds`: pebble's certificate lifetime.
+ */
+export async function issuedVeer(h: Harness, what: string, validitySeconds?: number) {
+  const port = await freePort();
+  const pebble = await startPebble({ httpPort: port, ...(validitySeconds === undefined ? {} : { validitySeconds }) });
+  h.defer(() => pebble.close());
+  const up = await h.upstream('app');
+  const veer = await startAcmeVeer({ port, pebble, host: 'app.test', upstream: `127.0.0.1:${up.port}` });
+  h.defer(() => veer.close());
+  const tlsPort = veer.tls?.port ?? 0;
+  const root = await pebble.root();
+  const first = await awaitServed(tlsPort, 'app.test', root, what);
+  return { pebble, veer, tlsPort, root, first };
 }

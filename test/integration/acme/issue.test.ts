@@ -2,9 +2,7 @@
 // challenge on its plain listener, pebble asking with `Host: name:port`) and served over HTTPS, its
 // chain verifying against pebble's root.
 import { describe, expect, it } from 'vitest';
-import { acmeEvents, metric, awaitServed, startAcmeVeer } from '../../helpers/acme.js';
-import { startPebble } from '../../helpers/pebble.js';
-import { freePort } from '../../helpers/process.js';
+import { acmeEvents, issuedVeer, metric } from '../../helpers/acme.js';
 import { https1 } from '../../helpers/tls-client.js';
 import { useHarness } from '../../helpers/veer.js';
 
@@ -12,15 +10,7 @@ const h = useHarness();
 
 describe('ACME with pebble', () => {
   it('obtains a certificate for the service host and serves it over HTTPS', async () => {
-    const port = await freePort();
-    const pebble = await startPebble({ httpPort: port });
-    h.defer(() => pebble.close());
-    const up = await h.upstream('app');
-    const veer = await startAcmeVeer({ port, pebble, host: 'app.test', upstream: `127.0.0.1:${up.port}` });
-    h.defer(() => veer.close());
-    const tlsPort = veer.tls?.port ?? 0;
-    const root = await pebble.root();
-    const cert = await awaitServed(tlsPort, 'app.test', root, 'the ACME certificate to be served');
+    const { pebble, veer, tlsPort, root, first: cert } = await issuedVeer(h, 'the ACME certificate to be served');
     expect(cert.names).toBe('DNS:app.test');
     expect(cert.issuer).toMatch(/^Pebble Intermediate CA/);
     expect(pebble.issued()).toBe(1);

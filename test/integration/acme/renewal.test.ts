@@ -2,26 +2,13 @@
 // lifetime (not before); when the ACME server is gone at renewal time the old certificate keeps
 // serving, with an event and a metric, and a later retry succeeds once a server is back.
 import { describe, expect, it } from 'vitest';
-import { acmeEvents, metric, awaitServed, served, startAcmeVeer } from '../../helpers/acme.js';
-import { startPebble } from '../../helpers/pebble.js';
-import { freePort } from '../../helpers/process.js';
+import { acmeEvents, awaitServed, issuedVeer, metric, served } from '../../helpers/acme.js';
 import { useHarness, waitFor } from '../../helpers/veer.js';
 
 const h = useHarness();
 const FAILURES = 'veer_acme_renewals_total{outcome="failure"}';
 
-async function setUp(validitySeconds: number) {
-  const port = await freePort();
-  const pebble = await startPebble({ httpPort: port, validitySeconds });
-  h.defer(() => pebble.close());
-  const up = await h.upstream('app');
-  const veer = await startAcmeVeer({ port, pebble, host: 'app.test', upstream: `127.0.0.1:${up.port}` });
-  h.defer(() => veer.close());
-  const tlsPort = veer.tls?.port ?? 0;
-  const root = await pebble.root();
-  const first = await awaitServed(tlsPort, 'app.test', root, 'the first certificate');
-  return { pebble, veer, tlsPort, root, first };
-}
+const setUp = (validitySeconds: number) => issuedVeer(h, 'the first certificate', validitySeconds);
 
 describe('ACME renewal', () => {
   it('renews at two thirds of the lifetime', async () => {

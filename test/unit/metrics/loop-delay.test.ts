@@ -2,17 +2,19 @@
 // that much in the window that saw it, and a window without a stall shows none of it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoopDelay } from '../../../src/metrics/loop-delay.js';
+import { waitFor } from '../../helpers/process.js';
 
 let monitor: LoopDelay | null = null;
 afterEach(() => monitor?.close());
 
-async function nextWindow(m: LoopDelay, after: number[] | null): Promise<number[]> {
-  for (let i = 0; i < 200; i++) {
-    const now = m.families()[0]!.samples.map((s) => s.value);
-    if (now.length > 0 && JSON.stringify(now) !== JSON.stringify(after)) return now;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('no window was published within 5 s');
+function nextWindow(m: LoopDelay, after: number[] | null): Promise<number[]> {
+  return waitFor(
+    () => {
+      const now = m.families()[0]!.samples.map((s) => s.value);
+      return now.length > 0 && JSON.stringify(now) !== JSON.stringify(after) ? now : null;
+    },
+    { timeoutMs: 5_000, intervalMs: 25, what: 'a new window to be published' },
+  );
 }
 
 describe('LoopDelay', () => {
@@ -21,7 +23,8 @@ describe('LoopDelay', () => {
     expect(monitor.families()).toEqual([
       expect.objectContaining({ name: 'veer_event_loop_delay_seconds', samples: [] }),
     ]);
-    // The histogram's first tick only sets its baseline: block the loop after a few ticks.
+    // The histogram's first tick only sets its baseline: block the loop after a few of its 5 ms ticks (the
+    // sampling timer is the thing under test; nothing else can be waited on).
     await new Promise((r) => setTimeout(r, 30));
     const until = performance.now() + 80;
     while (performance.now() < until); // block the loop, as a long GC pause would
