@@ -24,12 +24,14 @@ export function onCleanup(fn) {
  * Start `cmd args` pinned to `cpu` (when taskset exists). taskset execs the command, so the pid we
  * hold is the real process's pid and signals reach it directly.
  */
-export function startChild(name, cmd, args, { cpu, env, cwd } = {}) {
+export function startChild(name, cmd, args, { cpu, env, cwd, stdoutFd } = {}) {
   if (interrupted) throw new Error(`${name}: not started, the bench was interrupted`);
   const pinned = tasksetPath && cpu !== undefined;
   const file = pinned ? tasksetPath : cmd;
   const argv = pinned ? ['-c', String(cpu), cmd, ...args] : args;
-  const proc = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // `stdoutFd`: the child writes its standard output there (a file) instead of to us (see bench/veer.mjs).
+  const stdout = stdoutFd ?? 'pipe';
+  const proc = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', stdout, 'pipe'] });
   const child = { name, proc, pid: proc.pid, stderr: '', exited: null, jsonLines: [], partial: '', onJson: null };
   proc.on('error', (err) => {
     child.stderr += `\nspawn error: ${err.message}`;
@@ -37,7 +39,7 @@ export function startChild(name, cmd, args, { cpu, env, cwd } = {}) {
   if (proc.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
   live.set(proc.pid, child);
   // Only JSON lines are kept (a chatty proxy's logs must not pile up in memory).
-  proc.stdout.setEncoding('utf8').on('data', (d) => collectJson(child, d));
+  proc.stdout?.setEncoding('utf8').on('data', (d) => collectJson(child, d));
   proc.stderr.setEncoding('utf8').on('data', (d) => {
     child.stderr = (child.stderr + d).slice(-20_000);
   });

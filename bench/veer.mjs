@@ -1,6 +1,6 @@
 // veer under test: the built CLI (`node dist/cli.js start -c <cfg>`) as a child process with a
 // generated config that makes the stable/canary split and the sticky cookie run on every request.
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startChild, stopChild, onCleanup, tail } from './procs.mjs';
@@ -38,7 +38,15 @@ export async function startVeer(root, { upstreamA, upstreamB, cpu, profileDir, e
   const cfg = path.join(dir, 'veer.yaml');
   writeFileSync(cfg, veerConfig({ port, adminPort, upstreamA, upstreamB, extra }));
   const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const child = startChild('veer', node, [...nodeFlags, cli, 'start', '-c', cfg], { cpu, cwd: dir });
+  // veer's access log (on by default, to stdout) goes to a file, as a container's log driver takes it: read
+  // by this bench it would cost the bench's CPU, and a pipe read too slowly blocks the writer.
+  const stdoutFd = openSync(path.join(dir, 'stdout.log'), 'a');
+  let child;
+  try {
+    child = startChild('veer', node, [...nodeFlags, cli, 'start', '-c', cfg], { cpu, cwd: dir, stdoutFd });
+  } finally {
+    closeSync(stdoutFd); // the child has its own copy
+  }
   const alive = () => !child.exited;
   const admin = await pollUntil(adminPort, '/readyz', (s) => s === 200, { attempts: 150, intervalMs: 100, alive });
   const data = admin.ok

@@ -6,7 +6,7 @@ import type { Random } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { AccessEntry } from './access-entry.js';
-import { accessRecord, outcome, sampled } from './access-line.js';
+import { accessLine, outcome, sampled } from './access-line.js';
 import { FileOutput, streamOutput, type LineOutput } from './line-output.js';
 import { DEFAULT_BOUNDS, LineSink, type SinkBounds } from './line-sink.js';
 
@@ -53,7 +53,7 @@ export class AccessLog {
     if (sink === null) return;
     const { status, error } = outcome(e);
     if (!sampled(this.sample, status, error, this.deps.random)) return;
-    sink.push(`${JSON.stringify(accessRecord(e, performance.now(), status, error))}\n`);
+    sink.push(accessLine(e, performance.now(), status, error));
   }
 
   /** Applies a (reloaded) section; a changed output gets a new sink, the old one finishes its lines. */

@@ -98,7 +98,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       maxHeaders: p.maxHeaders,
     },
     {
-      request: (req, res) => challenges.handle(req, res, () => ingress.handle(req, res)),
+      request: (req, res) => challenges.handle(req, res, ingress.handle),
       upgrade: ws.handle,
       closeUpgraded: () => ws.closeAll(),
       refused: (code) => env.answers.note(code),

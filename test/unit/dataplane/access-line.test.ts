@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { AccessEntry, type ExchangeFacts } from '../../../src/dataplane/access-entry.js';
-import { accessRecord, mustWrite, outcome, sampled } from '../../../src/dataplane/access-line.js';
+import { accessLine, accessRecord, mustWrite, outcome, sampled } from '../../../src/dataplane/access-line.js';
 import type { ServiceRoute } from '../../../src/dataplane/table.js';
 import type { Upstream } from '../../../src/dataplane/upstream.js';
 
@@ -142,5 +142,58 @@ describe('accessRecord', () => {
       attempts: 0,
       error: 'no_route',
     });
+  });
+});
+
+describe('accessLine', () => {
+  const awkward = [
+    '',
+    'plain',
+    'quote " here',
+    'back\\slash',
+    'tab\tnl\n',
+    '\u0000\u001f\u007f',
+    'é ü 漢字',
+    '\ud83d\ude00',
+    '\ud800 lone',
+    "<>&'",
+    '\u2028\u2029',
+  ];
+
+  it('is exactly JSON.stringify of the record and a newline, whatever the client sent', () => {
+    for (const text of awkward) {
+      const e = entryOf({ writableFinished: true, headersSent: true, statusCode: 201 }, { trusted: true, xff: text });
+      (e.req as { url: string }).url = `/p/${text}`;
+      (e.req.headers as Record<string, string>).host = text;
+      e.route = { name: `svc${text}`, rolloutId: text === '' ? null : text } as ServiceRoute;
+      e.exchange = facts({ latencyMs: text.length / 3, gotHeaders: text.length % 2 === 0 });
+      for (const [status, error] of [
+        [201, null],
+        [499, 'client_closed'],
+      ] as const) {
+        const end = e.startHr + text.length / 7;
+        expect(accessLine(e, end, status, error)).toBe(`${JSON.stringify(accessRecord(e, end, status, error))}\n`);
+      }
+    }
+  });
+
+  it('writes null for what is absent and for numbers JSON cannot hold', () => {
+    const e = entryOf({ writableFinished: true, headersSent: true, statusCode: 404 });
+    (e.req as { method?: string }).method = undefined;
+    e.bytesOut = Number.NaN;
+    const line = accessLine(e, Number.POSITIVE_INFINITY, 404, 'no_route');
+    expect(line).toBe(`${JSON.stringify(accessRecord(e, Number.POSITIVE_INFINITY, 404, 'no_route'))}\n`);
+    expect(JSON.parse(line)).toMatchObject({ method: null, bytesOut: null, durationMs: null, service: null });
+  });
+
+  it('gives requests of one millisecond the same time and the next millisecond its own', () => {
+    const a = entryOf({ writableFinished: true, headersSent: true, statusCode: 200 });
+    const b = new AccessEntry(a.req, a.res, a.startedAt + 1, 'rid-2', 'x-request-id', '10.0.0.9', false);
+    const time = (e: AccessEntry): string => JSON.parse(accessLine(e, e.startHr, 200, null)).time;
+    expect([time(a), time(a), time(b)]).toEqual([
+      '2026-01-02T03:04:05.006Z',
+      '2026-01-02T03:04:05.006Z',
+      '2026-01-02T03:04:05.007Z',
+    ]);
   });
 });

@@ -16,7 +16,7 @@ afterEach(async () => {
 async function serve(lookup: ChallengeLookup | null): Promise<string> {
   const challenges = new AcmeChallenges();
   challenges.use(lookup);
-  const s = createServer((req, res) => challenges.handle(req, res, () => res.end(`routed ${req.url}`)));
+  const s = createServer((req, res) => challenges.handle(req, res, (r, out) => out.end(`routed ${r.url}`)));
   server = s;
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
