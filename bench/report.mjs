@@ -56,9 +56,9 @@ const ok = (rows, t) => rows?.find((x) => x.target === t && !x.result.skipped)?.
 const fmtRatio = (v) => (v === null ? 'n/a' : `${v.toFixed(2)}×`);
 const fmtDelta = (v) => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(2)} ms`);
 
-function p99Delta(rows) {
+function p99Delta(rows, target = 'veer') {
   const d = ok(rows, 'direct');
-  const v = ok(rows, 'veer');
+  const v = ok(rows, target);
   return d && v && d.p99 !== null && v.p99 !== null ? v.p99 - d.p99 : null;
 }
 
@@ -88,6 +88,10 @@ export function checks({ sat, fixed }) {
     row('Node LTS: veer / bare undici proxy req/s', ltsVsBare, fmtRatio(ltsVsBare), '≥ 0.90×', (v) => v >= 0.9),
     { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
     row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
+    ...['bare', 'nginx'].map((t) => {
+      const v = p99Delta(fixed?.paced, t);
+      return { name: `paced p99 ${t} − direct (same rate)`, shown: fmtDelta(v), target: '(info)', status: 'info' };
+    }),
   ];
 }
 
