@@ -20,25 +20,42 @@ function readStat(pid) {
   }
 }
 
-/** { pid -> ticks } for every process that is not us or a descendant of ours. */
-export function snapshotOthers() {
-  if (!supported) return null;
+/** Every process's { ppid, ticks }, by pid. */
+function readAll() {
   const all = new Map();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const st = readStat(name);
     if (st) all.set(Number(name), st);
   }
-  const ours = (pid) => {
-    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
-      if (p === process.pid) return true;
-      p = all.get(p)?.ppid ?? 0;
-    }
-    return false;
-  };
+  return all;
+}
+
+/** Whether `pid` is `root` or below it (parent links followed at most 64 deep). */
+function isBelow(all, pid, root) {
+  for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+    if (p === root) return true;
+    p = all.get(p)?.ppid ?? 0;
+  }
+  return false;
+}
+
+/** { pid -> ticks } for every process that is not us or a descendant of ours. */
+export function snapshotOthers() {
+  if (!supported) return null;
+  const all = readAll();
   const out = new Map();
-  for (const [pid, st] of all) if (!ours(pid)) out.set(pid, st.ticks);
+  for (const [pid, st] of all) if (!isBelow(all, pid, process.pid)) out.set(pid, st.ticks);
   return out;
+}
+
+/** CPU seconds used so far by `root` and every live process below it (a proxy and its workers). */
+export function treeSeconds(root) {
+  if (!supported) return null;
+  const all = readAll();
+  let ticks = 0;
+  for (const [pid, st] of all) if (isBelow(all, pid, root)) ticks += st.ticks;
+  return ticks / TICKS_PER_S;
 }
 
 /**

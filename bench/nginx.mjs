@@ -20,9 +20,9 @@ export function nginxVersion(bin) {
   return (r.stderr || r.stdout).trim().replace(/^nginx version:\s*/, '') || 'nginx (unknown version)';
 }
 
-function nginxConf(dir, port, upstreamA, upstreamB, tls) {
+function nginxConf(dir, port, upstreamA, upstreamB, tls, workers = 1) {
   const p = (name) => path.join(dir, name);
-  return `worker_processes 1;
+  return `worker_processes ${workers};
 daemon off;
 master_process on;
 pid ${p('nginx.pid')};
@@ -92,11 +92,11 @@ export async function startNginxOrigin(bin, { name, cpu }) {
 }
 
 /**
- * Start nginx pinned to `cpu`; resolves with { port, stop() }. `tls: { port, cert, key }` adds an
- * HTTPS listener (bench/tls.bench.mjs).
+ * Start nginx pinned to `cpu`; resolves with { port, pid, stop() }. `tls: { port, cert, key }` adds an
+ * HTTPS listener (bench/tls.bench.mjs); `workers`: worker processes (1).
  */
-export async function startNginx(bin, { upstreamA, upstreamB, cpu, tls }) {
-  return launch(bin, cpu, (dir, port) => nginxConf(dir, port, upstreamA, upstreamB, tls), 'nginx');
+export async function startNginx(bin, { upstreamA, upstreamB, cpu, tls, workers }) {
+  return launch(bin, cpu, (dir, port) => nginxConf(dir, port, upstreamA, upstreamB, tls, workers), 'nginx');
 }
 
 async function launch(bin, cpu, confOf, name) {
@@ -119,6 +119,7 @@ async function launch(bin, cpu, confOf, name) {
   }
   return {
     port,
+    pid: child.pid,
     stop: async () => {
       // SIGTERM is nginx's fast stop; the master (our pid) takes its worker down with it.
       const exit = await stopChild(child, 10_000);

@@ -6,7 +6,8 @@
 // Env: BENCH_DURATION (s, 10), BENCH_CONNECTIONS (64), BENCH_WARMUP (s, 2), BENCH_ROUNDS (1–9, 3),
 //      BENCH_ONLY=direct,veer,bare,http-proxy,nginx (subset), BENCH_PROFILE=1 (CPU profile of veer),
 //      BENCH_VEER_CLI=path/to/cli.js (default dist/cli.js), BENCH_RETRIES (0–5, default 0: repeat a
-//      pass disturbed by other processes and keep the least disturbed attempt).
+//      pass disturbed by other processes and keep the least disturbed attempt), BENCH_WORKERS=0|1 (the
+//      workers pass: veer and nginx with 1 and 2 workers; default 1 on a complete run, 0 with BENCH_ONLY).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { findWrk } from './wrk.mjs';
 import { newestProfile, formatTopSelf } from './profile.mjs';
 import { machineInfo, render, writeResults } from './report.mjs';
+import { workersBlock, workersPass } from './workers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -152,13 +154,15 @@ async function main() {
   }
   const sat = s.only.map((target) => ({ target, result: medianRun(runs.get(target)) }));
   const fixed = await fixedRatePass(s, ctx, sat);
+  const withWorkers = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS === '1' : s.only.length === TARGETS.length;
+  const workers = withWorkers ? workersBlock(await workersPass(s, ctx)) : [];
   await a.stop();
   await b.stop();
   // An interrupted run is incomplete: leave RESULTS.md as it was.
   if (wasInterrupted()) return;
 
   const partial = s.only.length < TARGETS.length ? s.only.join(', ') : null;
-  const out = render({ settings: describe(s), machine, startedAt, partial, sat, fixed });
+  const out = render({ settings: describe(s), machine, startedAt, partial, sat, fixed, workers });
   console.log(`\n${out.text}`);
   if (s.profile) printProfile(profileDir, startedAt);
   // A partial run must not replace a complete one; other benches own the rest of the file.

@@ -76,6 +76,7 @@ export function checks({ sat, fixed }) {
   const row = (name, v, shown, target, pass) => ({ name, shown, target, status: judge(v, pass) });
   const vsBare = ratio(veer, ok(sat, 'bare'));
   const vsHttpProxy = ratio(veer, ok(sat, 'http-proxy'));
+  const noLogVsBare = ratio(ok(sat, 'veer-nolog'), ok(sat, 'bare'));
   const vsNginx = ratio(veer, ok(sat, 'nginx'));
   const ltsVsBare = ratio(ok(sat, 'veer-lts'), ok(sat, 'bare-lts'));
   const ltsVsVeer = ratio(ok(sat, 'veer-lts'), veer);
@@ -83,6 +84,7 @@ export function checks({ sat, fixed }) {
     row('generator headroom: direct / fastest proxy', headroom, fmtRatio(headroom), '≥ 2.00×', (v) => v >= 2),
     row('veer / bare undici proxy req/s', vsBare, fmtRatio(vsBare), '≥ 0.90×', (v) => v >= 0.9),
     row('veer / http-proxy req/s', vsHttpProxy, fmtRatio(vsHttpProxy), '≥ 2.20×', (v) => v >= 2.2),
+    { name: 'veer without its access log / bare', shown: fmtRatio(noLogVsBare), target: '(info)', status: 'info' },
     { name: 'veer / nginx req/s (per core)', shown: fmtRatio(vsNginx), target: '(info)', status: 'info' },
     row('spread veer − spread bare', spreadGap, spreadGap === null ? 'n/a' : pct(spreadGap), '≤ 0', (v) => v <= 0),
     row('Node LTS: veer / bare undici proxy req/s', ltsVsBare, fmtRatio(ltsVsBare), '≥ 0.90×', (v) => v >= 0.9),
@@ -144,7 +146,7 @@ function loopDelayLine(d) {
 }
 
 /** { text, markdown } for the console and RESULTS.md. */
-export function render({ settings, machine, startedAt, partial, sat, fixed }) {
+export function render({ settings, machine, startedAt, partial, sat, fixed, workers = [] }) {
   const list = checks({ sat, fixed });
   const all = [...sat, ...(fixed?.paced ?? [])].map((r) => r.result);
   const body = [
@@ -152,6 +154,7 @@ export function render({ settings, machine, startedAt, partial, sat, fixed }) {
     '',
     ...fixedBlock(fixed),
     '',
+    ...(workers.length ? [...workers, ''] : []),
     markdownTable(
       ['check', 'value', 'target', 'result'],
       list.map((c) => [c.name, c.shown, c.target, c.status]),

@@ -10,7 +10,7 @@ import { snapshotOthers, otherCores, DISTURBED_CORES } from './cpu.mjs';
 import { runWrk } from './wrk.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const TARGETS = ['direct', 'veer', 'bare', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
+export const TARGETS = ['direct', 'veer', 'veer-nolog', 'bare', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
 /** The targets run on the current Node LTS (ctx.ltsNode) rather than the machine's Node. */
 export const LTS_TARGETS = new Set(['veer-lts', 'bare-lts']);
 
@@ -118,6 +118,8 @@ async function startProxy(s, target, ctx, profile) {
       return { port: ctx.a.port };
     case 'veer':
       return startVeer(ctx.root, { ...ups, profileDir: profile ? ctx.profileDir : undefined });
+    case 'veer-nolog':
+      return startVeer(ctx.root, { ...ups, extra: 'accessLog: { enabled: false }\n' });
     case 'bare':
       return startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu);
     case 'veer-lts':

@@ -60,6 +60,7 @@ export async function startVeer(root, { upstreamA, upstreamB, cpu, profileDir, e
   return {
     port,
     adminPort,
+    pid: child.pid,
     stop: async () => {
       const exit = await stopChild(child, 15_000);
       rmSync(dir, { recursive: true, force: true });
