@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench:redis`: what sharing state through Redis costs the data plane, and how fresh the
-// merged metrics are. In one run, under the same load (autocannon, pinned as in proxy.bench.mjs: veer
+// merged metrics are. In one run, under the same load (wrk, pinned as in proxy.bench.mjs: veer
 // under test on CPU 1; load generator, upstreams, redis-server and the extra replicas on CPU 0):
 //   - veer with `state: { store: memory }`, and
 //   - veer with `state: { store: redis }` while two more veer replicas (light paced traffic) flush
@@ -12,7 +12,7 @@
 // Env: BENCH_DURATION (s, 10), BENCH_CONNECTIONS (64), BENCH_WARMUP (s, 2), BENCH_ROUNDS (5),
 //      BENCH_LAG_BURSTS (5), BENCH_RETRIES (0–5, default 0: repeat a pass disturbed by other
 //      processes, keep the least disturbed), BENCH_VEER_DIST (compiled veer, default dist/).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +35,9 @@ import {
 } from './procs.mjs';
 import { machineLine, table, writeSection } from './sections.mjs';
 import { startUpstream } from './targets.mjs';
+import { findNginx } from './nginx.mjs';
 import { veerConfig } from './veer.mjs';
+import { findWrk, runWrk } from './wrk.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '..');
@@ -109,10 +111,18 @@ async function startVeer(s, name, { state, cpu, upstreams }) {
   if (state !== 'state: { store: memory }' && config === base)
     throw new Error('veerConfig() changed: cannot set the state store');
   writeFileSync(path.join(dir, 'veer.yaml'), config);
-  const child = startChild(name, process.execPath, [cli, 'start', '-c', path.join(dir, 'veer.yaml')], {
-    cpu,
-    cwd: dir,
-  });
+  // Its access log goes to a file, as in bench/veer.mjs: read here, every line would cost this process's CPU.
+  const stdoutFd = openSync(path.join(dir, 'stdout.log'), 'a');
+  let child;
+  try {
+    child = startChild(name, process.execPath, [cli, 'start', '-c', path.join(dir, 'veer.yaml')], {
+      cpu,
+      cwd: dir,
+      stdoutFd,
+    });
+  } finally {
+    closeSync(stdoutFd);
+  }
   const alive = () => !child.exited;
   const ready = await pollUntil(adminPort, '/readyz', (st) => st === 200, { attempts: 150, intervalMs: 100, alive });
   if (!ready.ok) {
@@ -122,7 +132,7 @@ async function startVeer(s, name, { state, cpu, upstreams }) {
   return { name, port, adminPort, child, stop: () => stopChild(child, 15_000) };
 }
 
-/** autocannon in a worker on the load CPU; the result JSON plus how busy other processes were. */
+/** wrk (autocannon in a worker without it) on the load CPU; the result JSON plus how busy other processes were. */
 async function runLoad(s, port) {
   const opts = {
     url: `http://${HOST}:${port}/`,
@@ -132,6 +142,15 @@ async function runLoad(s, port) {
   };
   const before = snapshotOthers();
   const t0 = Date.now();
+  if (s.wrk) {
+    const r = await runWrk(s.wrk, { ...opts, cpu: s.loadCpu });
+    return {
+      ...r,
+      otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000),
+      startedAt: t0,
+      endedAt: Date.now(),
+    };
+  }
   const child = startChild('load', process.execPath, [path.join(here, 'load.mjs'), JSON.stringify(opts)], {
     cpu: s.loadCpu,
   });
@@ -364,7 +383,7 @@ function render(s, startedAt, r) {
   return `## Redis state store (\`npm run bench:redis\`)
 
 ${new Date(startedAt).toISOString().slice(0, 10)} on ${machineLine()}. \
-autocannon, ${s.connections} connections, ${s.durationS} s after a
+${s.wrk ? 'wrk (1 thread)' : 'autocannon'}, ${s.connections} connections, ${s.durationS} s after a
 ${s.warmupS} s warm-up per pass, GET / → 200 (100 bytes) through veer \
 (weight 10, sticky cookie never sent back: every request is split).
 ${
@@ -425,9 +444,11 @@ ${disturbance([...r.load.memory, ...r.load.redis])}
 
 async function main() {
   installExitHandlers();
-  const s = settings(process.env);
+  const s = { ...settings(process.env), wrk: findWrk() };
   const startedAt = Date.now();
-  const upstreams = { a: await startUpstream('A', s.loadCpu), b: await startUpstream('B', s.loadCpu) };
+  // nginx upstreams when installed, as in `npm run bench`: a Node upstream would cap the load CPU first.
+  const nginx = findNginx();
+  const upstreams = { a: await startUpstream('A', s.loadCpu, nginx), b: await startUpstream('B', s.loadCpu, nginx) };
   const redis = await startRedis(s.loadCpu);
   try {
     const result = await run(s, upstreams, redis.url);
