@@ -1,6 +1,7 @@
 // The only place concrete pieces are wired together: one builder per subsystem, in the order they
 // depend on each other, each registering how it is closed; closing runs that list backwards.
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { checkAdminExposure } from './api/auth.js';
 import { ClusterMembership } from './cluster.js';
 import type { Config } from './config/schema.js';
@@ -14,12 +15,16 @@ import { listen } from './wiring/admin.js';
 import type { Base, RunningVeer } from './wiring/base.js';
 import { Closers } from './wiring/closers.js';
 import { buildAcme } from './wiring/acme.js';
+import { replaceCertificates } from './wiring/certificates.js';
 import { buildDocker, collectGarbage } from './wiring/docker.js';
 import { buildEvents } from './wiring/events.js';
 import { buildRouting } from './wiring/routing.js';
 import { buildReload } from './wiring/reload.js';
 import { buildController } from './wiring/rollouts.js';
 import { buildStore } from './wiring/store.js';
+import { buildWorkers, clusterPlane } from './wiring/workers.js';
+import { MERGED_AFTER_MS } from './workers/metrics-ship.js';
+import { workerCount } from './workers/count.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -44,6 +49,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     log: opts.log ?? jsonLogger(),
     self: randomUUID(),
     closers: new Closers(),
+    workers: workerCount(config, availableParallelism()),
   };
   try {
     return await assemble(b, opts);
@@ -59,6 +65,7 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const metrics = new MetricsRegistry();
   const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
   plane.configure(config.services);
+  const workers = buildWorkers(b, plane, metrics);
   const { events, emit, setWebhooks } = await buildEvents(b, redis, metrics);
   const cluster = redis
     ? new ClusterMembership({
@@ -70,11 +77,13 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
         log,
         metrics,
         version: VERSION,
+        // The workers' seconds reach this process's windows first: ship them once they are all in.
+        ...(workers ? { flushGraceMs: MERGED_AFTER_MS } : {}),
       })
     : null;
   if (cluster) b.closers.add('cluster', () => cluster.stop());
   const live = cluster ? () => cluster.liveIds() : async () => [self];
-  const routing = await buildRouting(b, store, redis, plane, live);
+  const routing = await buildRouting(b, store, redis, workers ? clusterPlane(plane, workers) : plane, live);
   const docker = buildDocker(b, routing.records);
   const { controller, setServices } = buildController(b, { routing, redis, metrics, plane, emit, docker });
   // Several replicas: the lease (started once the admin API listens) decides who leads.
@@ -96,21 +105,15 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
     path: opts.configPath,
     ...{ plane, records, projector: routing.projector, controller, setPolicies: setServices, setWebhooks, emit },
     selfAddresses,
+    workers,
     setToken: (t) => (token = t),
     reloadTls: opts.reloadTls ?? ((c) => replaceCertificates(plane, c)),
   });
   const leading = () => controller.isLeading();
   const acme = buildAcme(b, { store, redis, plane, random: opts.random ?? Math.random, leading, emit });
-  const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records };
+  const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records, workers };
   const extraMetrics = () => acme?.metrics.families() ?? [];
   const running = await listen(b, { ...deps, token: () => token, reloader, selfAddresses, extraMetrics });
   acme?.start();
   return running;
-}
-
-/** A reload's certificates, swapped without closing a connection; a pair that cannot be used changes nothing. */
-async function replaceCertificates(plane: DataPlane, c: Config): Promise<void> {
-  if (plane.tls === null || c.tls === undefined) return;
-  const problems = plane.tls.replaceCertificates(c.tls);
-  if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
 }
