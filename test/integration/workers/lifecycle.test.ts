@@ -80,7 +80,7 @@ describe('workers: crashes and shutdown', () => {
     for (let i = 0; i < 6; i++) expect((await http(v.dataUrl)).text).toBe('web-upstream');
   });
 
-  it('SIGTERM: a slow request in flight on a worker finishes with 200, new connections are refused, exit 0', async () => {
+  it('SIGTERM: a slow request in flight on a worker ends with 200, new connections are refused, exit 0', async () => {
     const up = await h.upstream('slow-upstream', { delayMs: 3_000 });
     const v = await startWorkersVeer(h, {
       services: [service('web', [up.address])],
