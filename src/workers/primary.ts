@@ -129,6 +129,8 @@ export class WorkerPool {
         return this.firstListen?.(msg as Listening);
       case 'failed':
         this.d.log.log('error', 'worker could not start', { pid: m.pid, error: msg.error });
+        // The first start fails as a whole (veer does not start); a replacement keeps being retried.
+        if (this.firstFailure) m.asked = true;
         return this.firstFailure?.(msg.error);
       case 'ack':
         return this.feed.acked(m, msg.version);
