@@ -1,7 +1,6 @@
 // The only place concrete pieces are wired together: one builder per subsystem, in the order they
 // depend on each other, each registering how it is closed; closing runs that list backwards.
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { checkAdminExposure } from './api/auth.js';
 import { ClusterMembership } from './cluster.js';
 import type { Config } from './config/schema.js';
@@ -24,7 +23,6 @@ import { buildController } from './wiring/rollouts.js';
 import { buildStore } from './wiring/store.js';
 import { buildWorkers, clusterPlane } from './wiring/workers.js';
 import { MERGED_AFTER_MS } from './workers/metrics-ship.js';
-import { workerCount } from './workers/count.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -34,6 +32,11 @@ export interface StartOptions {
   configPath?: string;
   /** Re-applies certificates and TLS settings on a reload (provided by the TLS front door). */
   reloadTls?: (config: Config) => Promise<void>;
+  /**
+   * Data-plane processes (`veer start` resolves `workers` into this). Default 1: veer started as a
+   * library (in-process) never forks, whatever the config says.
+   */
+  workers?: number;
 }
 
 export type { RunningVeer } from './wiring/base.js';
@@ -49,7 +52,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     log: opts.log ?? jsonLogger(),
     self: randomUUID(),
     closers: new Closers(),
-    workers: workerCount(config, availableParallelism()),
+    workers: opts.workers ?? 1,
   };
   try {
     return await assemble(b, opts);

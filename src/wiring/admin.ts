@@ -126,6 +126,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     listen: `${data.address}:${data.port}`,
     ...(tls === null ? {} : { tls: `${tls.address}:${tls.port}` }),
     admin: `${admin.address}:${admin.port}`,
+    ...(r.workers ? { workers: b.workers } : {}),
     services: r.plane.serviceNames(),
   });
   const reload = (trigger: ReloadTrigger) => r.reloader.reload(trigger);

@@ -38,6 +38,7 @@ export async function startVeerChild(h: Harness, config: Record<string, unknown>
         listen: `127.0.0.1:${dataPort}`,
         state: { store: 'memory' },
         accessLog: { enabled: false }, // a test of the log gives its own section
+        workers: 1, // one process whatever the machine's cores; the tests of `workers` give their own
         ...c,
         admin: { listen: `127.0.0.1:${adminPort}`, ...(c.admin as object | undefined) },
       }),

@@ -3,6 +3,7 @@
 // SIGHUP re-reads the file (what `veer reload` asks through the admin API); SIGUSR1 reopens a file
 // access log (log rotation).
 import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
@@ -24,9 +25,10 @@ export const startCommand: Command = {
     const { config, path } = loaded;
     const { formatProblems } = await import('../../config/problems.js');
     const { startVeer } = await import('../../main.js');
+    const { workerCount } = await import('../../workers/count.js');
     let running: Stoppable;
     try {
-      running = await startVeer(config, { configPath: path });
+      running = await startVeer(config, { configPath: path, workers: workerCount(config, availableParallelism()) });
     } catch (e) {
       if (e instanceof ConfigError) {
         io.err(formatProblems(e, path));
