@@ -29,13 +29,18 @@ export async function allAcked(
         w.workers.length === count && w.workers.every((x) => x.listening && x.snapshotVersion >= w.snapshot.version);
       return done ? w : null;
     },
-    { what, timeoutMs: 20_000 },
+    { what, timeoutMs: WORKERS_READY_MS },
   );
 }
 
+/** Each worker is a process of its own, started from source: on a busy 2-core machine that takes a while. */
+export const WORKERS_READY_MS = 45_000;
+/** The bound of a test that starts `veer start` with workers (vitest's default is 30 s). */
+export const WORKERS_TEST_MS = 120_000;
+
 /** `veer start` with `workers` data-plane processes, ready once all of them listen. */
 export async function startWorkersVeer(h: Harness, config: Record<string, unknown>, workers = 2) {
-  const v = await startVeerChild(h, { workers, ...config });
+  const v = await startVeerChild(h, { workers, ...config }, WORKERS_READY_MS);
   await allAcked(v, workers, `${workers} workers to listen`);
   return v;
 }

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { exited, waitFor, withTimeout } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
-import { allAcked, metricsText, sample, startWorkersVeer, workersOf } from '../../helpers/workers.js';
+import { allAcked, metricsText, sample, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -42,7 +42,7 @@ function freshConnections(url: string): { stop(): Promise<{ ok: number; errors: 
   };
 }
 
-describe('workers: crashes and shutdown', () => {
+describe('workers: crashes and shutdown', { timeout: WORKERS_TEST_MS }, () => {
   it('a worker killed under steady traffic is replaced; no connection is ever refused', async () => {
     const up = await h.upstream('web-upstream');
     const v = await startWorkersVeer(h, { services: [service('web', [up.address])] });

@@ -6,7 +6,7 @@ import { accessLines, accessLogFile, waitForLines } from '../../helpers/access-l
 import { testCa } from '../../helpers/certs.js';
 import { freePort, waitFor } from '../../helpers/process.js';
 import { https1, http2 } from '../../helpers/tls-client.js';
-import { api, startWorkersVeer } from '../../helpers/workers.js';
+import { api, startWorkersVeer, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -19,7 +19,7 @@ async function send(url: string, n: number): Promise<string[]> {
   return ids;
 }
 
-describe('workers: signals, TLS, drains', () => {
+describe('workers: signals, TLS, drains', { timeout: WORKERS_TEST_MS }, () => {
   it('SIGUSR1 to the primary reopens every worker access log file', async () => {
     const up = await h.upstream('stable');
     const file = accessLogFile(h);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricKey } from '../../../src/store/keys.js';
 import { waitFor } from '../../helpers/process.js';
 import { startRedis, type RedisHandle } from '../../helpers/redis.js';
-import { api, startWorkersVeer } from '../../helpers/workers.js';
+import { api, startWorkersVeer, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -29,7 +29,7 @@ async function inRedis(prefix: string, from: number, to: number): Promise<number
   return n;
 }
 
-describe('workers with Redis replicas', () => {
+describe('workers with Redis replicas', { timeout: WORKERS_TEST_MS }, () => {
   it('the merged seconds reach Redis once: the shared sum counts every request exactly once', async () => {
     const up = await h.upstream('web-upstream');
     const prefix = `w${Date.now()}`;

@@ -5,7 +5,7 @@ import type { ServiceStatus } from '../../../src/api/ports.js';
 import { isTerminal } from '../../../src/domain/rollout.js';
 import { waitFor } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
-import { api, startWorkersVeer } from '../../helpers/workers.js';
+import { api, startWorkersVeer, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -19,7 +19,7 @@ const POLICY = {
   maxLatencyRatio: 5,
 };
 
-describe('workers: a rollout judged from every worker', () => {
+describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_MS }, () => {
   it('a canary that answers 500 is rolled back', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { status: 500 });

@@ -3,7 +3,15 @@
 // reload pushes new services, and the access lines of both workers on one stdout stay whole.
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/process.js';
-import { allAcked, api, metricsText, sample, startWorkersVeer, workersOf } from '../../helpers/workers.js';
+import {
+  allAcked,
+  api,
+  metricsText,
+  sample,
+  startWorkersVeer,
+  workersOf,
+  WORKERS_TEST_MS,
+} from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -15,7 +23,7 @@ async function answers(url: string, n: number): Promise<string[]> {
   return out;
 }
 
-describe('workers: 2', () => {
+describe('workers: 2', { timeout: WORKERS_TEST_MS }, () => {
   it('a shift through the admin API is acknowledged by every worker, and traffic follows it', async () => {
     const stable = await h.upstream('stable-upstream');
     const canary = await h.upstream('canary-upstream');
