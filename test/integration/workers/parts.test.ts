@@ -1,6 +1,7 @@
 // The rest of veer with `workers: 2`: SIGUSR1 reaches every worker's access log, HTTPS is served by
 // the workers from the configured certificate files, and a rollout's drain waits on every worker.
 import { existsSync, renameSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessLines, accessLogFile, waitForLines } from '../../helpers/access-lines.js';
 import { testCa } from '../../helpers/certs.js';
@@ -51,6 +52,67 @@ describe('workers: signals, TLS, drains', { timeout: WORKERS_TEST_MS }, () => {
     const h2 = await http2({ port: tlsPort, name: 'app.test', ca: ca.caPem });
     expect([h2.status, h2.text, h2.protocol]).toEqual([200, 'secure-upstream', 'h2']);
     expect((await http(`${v.dataUrl}/`, { headers: { host: 'app.test' } })).text).toBe('secure-upstream');
+  });
+
+  it("the primary's health checks decide for every worker (they run none of their own)", async () => {
+    let sick = true;
+    const health = (name: string, failing: () => boolean) => ({
+      handler: (req: IncomingMessage, res: ServerResponse) => {
+        const bad = req.url === '/health' && failing();
+        res.writeHead(bad ? 500 : 200, { 'x-upstream': name }).end(name);
+      },
+    });
+    const a = await h.upstream(
+      'a',
+      health('a', () => false),
+    );
+    const b = await h.upstream(
+      'b',
+      health('b', () => sick),
+    );
+    const healthCheck = {
+      path: '/health',
+      interval: '200ms',
+      timeout: '1s',
+      healthyThreshold: 1,
+      unhealthyThreshold: 1,
+    };
+    const v = await startWorkersVeer(h, { services: [service('web', [a.address, b.address], [], { healthCheck })] });
+    const spread = async (n: number): Promise<Set<string>> => {
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) seen.add((await http(`${v.dataUrl}/x`)).text);
+      return seen;
+    };
+    expect(await spread(12)).toEqual(new Set(['a']));
+    sick = false;
+    await waitFor(async () => (await spread(12)).size === 2, { what: 'b healthy on every worker', timeoutMs: 10_000 });
+    sick = true;
+    await waitFor(async () => (await spread(12)).size === 1, { what: 'b out again', timeoutMs: 10_000 });
+    expect(await spread(12)).toEqual(new Set(['a']));
+  });
+
+  it('a reload that moves `listen` moves every worker: the new port serves, the old one refuses', async () => {
+    const up = await h.upstream('web-upstream');
+    const v = await startWorkersVeer(h, { services: [service('web', [up.address])] });
+    const port = await freePort();
+    await v.write({ workers: 2, listen: `127.0.0.1:${port}`, services: [service('web', [up.address])] });
+    v.child.kill('SIGHUP');
+    await waitFor(async () => (await http(`http://127.0.0.1:${port}/`).catch(() => null))?.text === 'web-upstream', {
+      what: 'the new listener',
+      timeoutMs: 10_000,
+    });
+    for (let i = 0; i < 6; i++) expect((await http(`http://127.0.0.1:${port}/`)).text).toBe('web-upstream');
+    await waitFor(
+      async () =>
+        await http(v.dataUrl).then(
+          () => false,
+          (e: { code?: string }) => e.code === 'ECONNREFUSED',
+        ),
+      {
+        what: 'the old port refused',
+        timeoutMs: 5_000,
+      },
+    );
   });
 
   it('an abort drains the canary on every worker: a slow canary request in flight still ends with 200', async () => {
