@@ -78,6 +78,18 @@ describe('workers: 2', { timeout: WORKERS_TEST_MS }, () => {
       { what: 'the 43rd request merged', timeoutMs: 10_000 },
     );
     expect(sample(later, 'veer_request_errors_total', errors5xx)).toBe(12);
+    // The dashboard's per-second series: the same 43 requests and 12 errors, second by second.
+    type Column = { requests: Array<number | null>; errors: Array<number | null> };
+    const sum = (xs: Array<number | null>): number => xs.reduce<number>((n, x) => n + (x ?? 0), 0);
+    const series = await waitFor(
+      async () => {
+        const j = (await api<{ settleMs: number; stable: Column | null }>(v, 'GET', '/v1/services/web/series')).json;
+        return j.stable !== null && sum(j.stable.requests) === 43 ? j : null;
+      },
+      { what: 'the series to hold every request', timeoutMs: 10_000 },
+    );
+    expect(sum(series.stable?.errors ?? [])).toBe(12);
+    expect(series.settleMs).toBe(600);
   });
 
   it('SIGHUP: the primary reloads and every worker routes the new service set', async () => {
