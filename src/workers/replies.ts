@@ -1,5 +1,6 @@
-// Questions the primary asks every worker at once (drain, rebind), answered by id, each bounded:
-// a worker that does not answer in time, or exits first, is counted as missing, never waited for.
+// Questions the primary asks every worker at once (drain, rebind), answered by id, each bounded: a
+// worker that does not answer in time is counted as missing, never waited for; one that exits is not
+// waited for either, and has nothing left to answer for (its requests and listeners ended with it).
 import type { ToWorker } from './messages.js';
 
 export interface Asked {
@@ -40,7 +41,7 @@ export class Replies<T> {
     if (w.left.size === 0) w.done();
   }
 
-  /** A worker exited: it will answer nothing. */
+  /** A worker exited: it will answer nothing, and is owed nothing. */
   gone(from: number): void {
     for (const w of this.waiting.values()) if (w.left.delete(from) && w.left.size === 0) w.done();
   }
