@@ -48,9 +48,11 @@ export class SnapshotFeed {
     if (text === this.last && this.snapshot !== null) return;
     [this.last, this.snapshot] = [text, snapshot];
     this.version++;
-    if (timed) this.sentAt.set(this.version, this.now());
+    const to = [...this.recipients()].filter((r) => r.started);
+    // A change nobody receives yet (before the first worker started) is no lag.
+    if (timed && to.length > 0) this.sentAt.set(this.version, this.now());
     for (const v of this.sentAt.keys()) if (this.sentAt.size > MAX_OUTSTANDING) this.sentAt.delete(v);
-    for (const r of this.recipients()) if (r.started) r.send({ type: 'snapshot', version: this.version, snapshot });
+    for (const r of to) r.send({ type: 'snapshot', version: this.version, snapshot });
   }
 
   /** The current state for a worker that starts now (it is `started` from here on; its start is not a lag). */

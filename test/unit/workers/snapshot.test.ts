@@ -93,6 +93,7 @@ describe('plane snapshots', () => {
       send: (m) => sent.push([name, m]),
     });
     const [a, b] = [to('a'), to('b')];
+    const unstarted = { ...to('c'), started: false };
     const feed = new SnapshotFeed(
       () => p.snapshot(),
       () => [a, b],
