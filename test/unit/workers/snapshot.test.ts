@@ -96,7 +96,7 @@ describe('plane snapshots', () => {
     const unstarted = { ...to('c'), started: false };
     const feed = new SnapshotFeed(
       () => p.snapshot(),
-      () => [a, b],
+      () => [a, b, unstarted],
       () => now,
     );
     p.onChange(() => feed.schedule());
