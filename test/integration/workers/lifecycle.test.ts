@@ -3,7 +3,7 @@
 // worker finish while new connections are refused, then exits 0.
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { exited, waitFor, withTimeout } from '../../helpers/process.js';
+import { exited, isAlive, waitFor, withTimeout } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
 import { allAcked, metricsText, sample, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
@@ -99,5 +99,17 @@ describe('workers: crashes and shutdown', { timeout: WORKERS_TEST_MS }, () => {
     await withTimeout(exit, 15_000, 'veer to exit');
     expect(v.child.exitCode).toBe(0);
     expect(v.output()).toContain('workers closed');
+  });
+
+  it('workers whose primary is killed close and exit by themselves (no orphans)', async () => {
+    const up = await h.upstream('web-upstream');
+    const v = await startWorkersVeer(h, { services: [service('web', [up.address])] });
+    const pids = (await workersOf(v)).workers.map((w) => w.pid);
+    // Ended by pid whatever happens below (they are this test's processes' children).
+    h.defer(async () => {
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    });
+    v.child.kill('SIGKILL');
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), { what: 'the workers to exit', timeoutMs: 15_000 });
   });
 });
