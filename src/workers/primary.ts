@@ -85,13 +85,8 @@ export class WorkerPool {
     const members = [...this.members.values()];
     for (const m of members) m.ask({ type: 'close', graceMs });
     const exits = Promise.all(members.map((m) => m.exit));
-    if (
-      await withTimeout(exits, graceMs + 5_000, 'workers to close').then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
+    const closed = withTimeout(exits, graceMs + 5_000, 'workers to close');
+    if (await closed.then(yes, no)) return;
     for (const m of members) m.kill();
     await withTimeout(exits, 2_000, 'workers to exit after SIGKILL').catch(() => undefined);
   }
@@ -178,6 +173,9 @@ export class WorkerPool {
     }, this.backoffMs);
   }
 }
+
+const yes = (): boolean => true;
+const no = (): boolean => false;
 
 function assertNeverMessage(x: never): never {
   throw new Error(`unexpected worker message: ${String(x)}`);
