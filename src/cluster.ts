@@ -19,6 +19,8 @@ export interface ClusterDeps {
   log: Logger;
   metrics: MetricsRegistry;
   version: string;
+  /** When this replica's seconds are complete enough to ship (see MetricsFlusher's graceMs). */
+  flushGraceMs?: number;
 }
 
 /** The registry is read this often for /v1/cluster (answers stay synchronous and cheap). */
@@ -48,6 +50,7 @@ export class ClusterMembership {
       prefix: d.prefix,
       clock: d.clock,
       log: d.log,
+      ...(d.flushGraceMs === undefined ? {} : { graceMs: d.flushGraceMs }),
     });
     this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, clock: d.clock, log: d.log });
   }

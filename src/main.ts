@@ -14,12 +14,15 @@ import { listen } from './wiring/admin.js';
 import type { Base, RunningVeer } from './wiring/base.js';
 import { Closers } from './wiring/closers.js';
 import { buildAcme } from './wiring/acme.js';
+import { replaceCertificates } from './wiring/certificates.js';
 import { buildDocker, collectGarbage } from './wiring/docker.js';
 import { buildEvents } from './wiring/events.js';
 import { buildRouting } from './wiring/routing.js';
 import { buildReload } from './wiring/reload.js';
 import { buildController } from './wiring/rollouts.js';
 import { buildStore } from './wiring/store.js';
+import { buildWorkers, clusterPlane } from './wiring/workers.js';
+import { MERGED_AFTER_MS } from './workers/metrics-ship.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -29,6 +32,11 @@ export interface StartOptions {
   configPath?: string;
   /** Re-applies certificates and TLS settings on a reload (provided by the TLS front door). */
   reloadTls?: (config: Config) => Promise<void>;
+  /**
+   * Data-plane processes (`veer start` resolves `workers` into this). Default 1: veer started as a
+   * library (in-process) never forks, whatever the config says.
+   */
+  workers?: number;
 }
 
 export type { RunningVeer } from './wiring/base.js';
@@ -44,6 +52,7 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
     log: opts.log ?? jsonLogger(),
     self: randomUUID(),
     closers: new Closers(),
+    workers: opts.workers ?? 1,
   };
   try {
     return await assemble(b, opts);
@@ -59,6 +68,7 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const metrics = new MetricsRegistry();
   const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
   plane.configure(config.services);
+  const workers = buildWorkers(b, plane, metrics);
   const { events, emit, setWebhooks } = await buildEvents(b, redis, metrics);
   const cluster = redis
     ? new ClusterMembership({
@@ -70,11 +80,13 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
         log,
         metrics,
         version: VERSION,
+        // The workers' seconds reach this process's windows first: ship them once they are all in.
+        ...(workers ? { flushGraceMs: MERGED_AFTER_MS } : {}),
       })
     : null;
   if (cluster) b.closers.add('cluster', () => cluster.stop());
   const live = cluster ? () => cluster.liveIds() : async () => [self];
-  const routing = await buildRouting(b, store, redis, plane, live);
+  const routing = await buildRouting(b, store, redis, workers ? clusterPlane(plane, workers) : plane, live);
   const docker = buildDocker(b, routing.records);
   const { controller, setServices } = buildController(b, { routing, redis, metrics, plane, emit, docker });
   // Several replicas: the lease (started once the admin API listens) decides who leads.
@@ -96,21 +108,15 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
     path: opts.configPath,
     ...{ plane, records, projector: routing.projector, controller, setPolicies: setServices, setWebhooks, emit },
     selfAddresses,
+    workers,
     setToken: (t) => (token = t),
     reloadTls: opts.reloadTls ?? ((c) => replaceCertificates(plane, c)),
   });
   const leading = () => controller.isLeading();
   const acme = buildAcme(b, { store, redis, plane, random: opts.random ?? Math.random, leading, emit });
-  const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records };
+  const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records, workers };
   const extraMetrics = () => acme?.metrics.families() ?? [];
   const running = await listen(b, { ...deps, token: () => token, reloader, selfAddresses, extraMetrics });
   acme?.start();
   return running;
-}
-
-/** A reload's certificates, swapped without closing a connection; a pair that cannot be used changes nothing. */
-async function replaceCertificates(plane: DataPlane, c: Config): Promise<void> {
-  if (plane.tls === null || c.tls === undefined) return;
-  const problems = plane.tls.replaceCertificates(c.tls);
-  if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
 }

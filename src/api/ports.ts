@@ -140,6 +140,16 @@ export interface ClusterView {
   leader: string | null;
   replicas: Array<{ id: string; seenAt: string; adminUrl?: string }>;
 }
+/** `GET /v1/workers`: the data-plane processes of this replica (`workers`). */
+export interface WorkersView {
+  /** Data-plane processes; 1: this process serves traffic itself and `workers` is empty. */
+  count: number;
+  primary: { pid: number };
+  /** The primary's newest snapshot, and how long its last change took to reach every worker. */
+  snapshot: { version: number; lagMs: number | null };
+  restarts: number;
+  workers: Array<{ id: number; pid: number; startedAt: string; listening: boolean; snapshotVersion: number }>;
+}
 /** `veer prune`: this installation's containers that no live pool or rollout claims. */
 export interface PruneReport {
   dryRun: boolean;
@@ -203,6 +213,8 @@ export interface AdminDeps {
   metricsText(): string;
   readiness(): ReadyState;
   cluster(): ClusterView;
+  /** `GET /v1/workers` (absent: one process, no workers). */
+  workers?(): WorkersView;
   /** Garbage collection of containers (Docker); errors as values (UnavailableError when no engine can be used). */
   prune?(dryRun: boolean): Promise<Result<PruneReport>>;
   /** Rollout history, undo and retry (absent: those routes answer 503). */

@@ -13,6 +13,7 @@ import { pageFileProblems } from './page-files.js';
 import { routeWarnings } from './route-reach.js';
 import { checkAcme } from './acme-check.js';
 import { checkTlsFiles } from './tls-check.js';
+import { workersProblems } from './workers-check.js';
 
 export interface Preflight {
   /** `veer start` refuses to run with any of these. */
@@ -85,6 +86,7 @@ export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): P
       ...accessLogProblems(tree),
       ...tls.problems,
       ...checkAcme(tree),
+      ...workersProblems(tree),
     ]),
     warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings, ...tls.warnings]),
   };

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { serviceSchema } from './service-schema.js';
 import { accessLogSchema } from './access-log-schema.js';
+import { workersSchema } from './workers-schema.js';
 import { tlsSchema } from './tls-schema.js';
 import { requestIdHeaderSchema } from './request-id-schema.js';
 import { adminSchema } from './admin-schema.js';
@@ -220,6 +221,8 @@ export const configSchema = z
     tls: tlsSchema.optional(),
     /** One JSON line per request (stdout by default); `accessLog.enabled: false` turns it off. */
     accessLog: accessLogSchema,
+    /** Data-plane processes: `auto` (one per core when there are more than 2, else 1) or 1-64. */
+    workers: workersSchema,
   })
   // Checks spanning several fields (unique names, Docker endpoint references, routes two services
   // claim) live in config/cross-checks.ts: a refinement here would be skipped whenever any field

@@ -14,6 +14,11 @@ export class AnswerCounts {
     this.counts.set(answer, (this.counts.get(answer) ?? 0) + 1);
   }
 
+  /** Another process's counts (a worker's, since its last report). */
+  add(answer: VeerAnswer, n: number): void {
+    this.counts.set(answer, (this.counts.get(answer) ?? 0) + n);
+  }
+
   entries(): Array<[VeerAnswer, number]> {
     return [...this.counts.entries()];
   }

@@ -3,19 +3,17 @@
 // whole; upstream runtime state is carried over by target id.
 import type { AddressInfo } from 'node:net';
 import type { Config, ServiceConfig } from '../config/schema.js';
-import type { Clock, Random } from '../domain/clock.js';
-import type { Logger } from '../domain/log.js';
 import type { PoolName } from '../domain/pool.js';
-import type { TargetingRule } from '../domain/targeting.js';
-import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
-import type { MetricsRegistry } from '../metrics/registry.js';
+import type { TargetAddress } from '../domain/target.js';
 import { AccessLog } from './access-log.js';
 import { AnswerCounts } from './answers.js';
 import { buildFrontDoor } from './front-door.js';
 import { HealthChecker } from './health.js';
-import { awaitHealthy, targetState, untilSettled, type GateResult, type TargetState } from './health-wait.js';
+import { awaitHealthy, targetState, untilSettled, type TargetState } from './health-wait.js';
 import { MaintenanceGate } from './maintenance.js';
+import type { DataPlaneDeps, RoutePatch } from './plane-types.js';
+import { applyFlags, restoreServices, takeSnapshot, type PlaneSnapshot } from './plane-snapshot.js';
 import { readPages } from './pages.js';
 import { Readiness } from './readiness.js';
 import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes.js';
@@ -28,25 +26,7 @@ import type { ProxyServer } from './server.js';
 import type { AcmeChallenges } from './acme-challenge.js';
 import type { TlsFront } from './tls-front.js';
 import type { WebSocketProxy } from './websocket.js';
-
-export interface DataPlaneDeps {
-  clock: Clock;
-  random: Random;
-  log: Logger;
-  metrics: MetricsRegistry;
-}
-
-export interface RoutePatch {
-  weightBp?: BasisPoints;
-  stable?: readonly TargetAddress[];
-  canary?: readonly TargetAddress[];
-  /** null = back to the service config's value. */
-  retryCanaryOnStable?: boolean | null;
-  /** A running rollout's targeting rules ([]: none), compiled here once, not at every table build. */
-  targeting?: readonly TargetingRule[];
-  /** The rollout whose canary is routed (null: none). */
-  rolloutId?: string | null;
-}
+export type { DataPlaneDeps, RoutePatch } from './plane-types.js';
 
 export class DataPlane {
   private table: RoutingTable = buildTable(0, []);
@@ -55,7 +35,8 @@ export class DataPlane {
   private readonly health: HealthChecker;
   private readonly readiness = new Readiness();
   private readonly waits: TargetWaits;
-  readonly maintenance = new MaintenanceGate();
+  private readonly changes = new Set<() => void>();
+  readonly maintenance = new MaintenanceGate(() => this.changed());
   private readonly server: ProxyServer;
   private readonly ws: WebSocketProxy;
   /** The HTTPS listener and its certificates (`tls.certificates`); null without a `tls` section. */
@@ -86,8 +67,8 @@ export class DataPlane {
     this.accessLog = new AccessLog(config.accessLog, deps);
     this.waits = new TargetWaits(p.maxWaitingRequests);
     // Whatever can make a target usable lets waiting requests try again.
-    this.health.onProbe(() => this.waits.wake());
-    this.readiness.onReady(() => this.waits.wake());
+    this.health.onProbe(() => (this.waits.wake(), this.changed()));
+    this.readiness.onReady(() => (this.waits.wake(), this.changed()));
     const front = buildFrontDoor(config, {
       ...deps,
       answers: this.answers,
@@ -114,16 +95,32 @@ export class DataPlane {
         targets: { stable: s.stable.targets, canary: s.canary.targets },
         weightBp: weights.get(s.name) ?? prev?.weightBp ?? s.weight,
         retryOverride: prev?.retryOverride ?? null,
+        rules: prev?.rules ?? [],
         targeting: prev?.targeting ?? null,
         rolloutId: prev?.rolloutId ?? null,
         pages: readPages(s, this.deps.log),
       });
     }
-    this.services.clear();
-    for (const [k, v] of next) this.services.set(k, v);
-    for (const name of this.deps.metrics.entries().map((e) => e.service))
-      if (!next.has(name)) this.deps.metrics.remove(name);
-    this.rebuild();
+    this.replaceServices(next);
+  }
+
+  /** What a rebuild reads, as plain data: a data plane that applies it routes exactly as this one. */
+  snapshot(): PlaneSnapshot {
+    return takeSnapshot(this.services.values(), this.upstreams.all(), this.maintenance.entries());
+  }
+
+  /** Routes from another data plane's snapshot (a worker's, from the primary): one table swap. */
+  applySnapshot(snap: PlaneSnapshot): void {
+    const env = { pages: (c: ServiceConfig) => readPages(c, this.deps.log), compile: this.compile };
+    this.replaceServices(restoreServices(snap, this.services, env));
+    applyFlags(this.upstreams.all(), snap.targets);
+    this.maintenance.replace(snap.maintenance);
+    this.waits.wake();
+  }
+
+  /** `listener` runs after every change a snapshot would show (routes, verdicts, maintenance). */
+  onChange(listener: () => void): void {
+    this.changes.add(listener);
   }
 
   /** Changes weight and/or pools in ONE routing-table swap (a promotion must never be seen half-done). */
@@ -133,8 +130,7 @@ export class DataPlane {
     if (patch.weightBp !== undefined) s.weightBp = patch.weightBp;
     if (patch.retryCanaryOnStable !== undefined) s.retryOverride = patch.retryCanaryOnStable;
     if (patch.rolloutId !== undefined) s.rolloutId = patch.rolloutId;
-    if (patch.targeting !== undefined)
-      s.targeting = compileTargeting(patch.targeting, (why) => this.deps.log.log('warn', why, { service: name }));
+    if (patch.targeting !== undefined) [s.rules, s.targeting] = [patch.targeting, this.compile(patch.targeting, name)];
     s.targets = { stable: patch.stable ?? s.targets.stable, canary: patch.canary ?? s.targets.canary };
     this.rebuild();
     return true;
@@ -175,19 +171,9 @@ export class DataPlane {
   }
 
   /** Once every target in `ids` passed its health check (at once without one), or why not by `deadline` (ms). */
-  awaitHealthy(
-    name: string,
-    pool: PoolName,
-    ids: readonly string[],
-    deadline: number,
-    signal?: AbortSignal,
-  ): Promise<GateResult> {
-    return awaitHealthy(
-      { health: this.health, clock: this.deps.clock, targets: () => this.table.routes.get(name)?.[pool].targets ?? [] },
-      ids,
-      deadline,
-      signal,
-    );
+  awaitHealthy(name: string, pool: PoolName, ids: readonly string[], deadline: number, signal?: AbortSignal) {
+    const targets = (): readonly Upstream[] => this.table.routes.get(name)?.[pool].targets ?? [];
+    return awaitHealthy({ health: this.health, clock: this.deps.clock, targets }, ids, deadline, signal);
   }
 
   /**
@@ -239,8 +225,26 @@ export class DataPlane {
     const { routes, inUse, checks, containers } = buildRoutes(this.services.values(), env);
     this.table = buildTable(this.table.version + 1, routes);
     this.upstreams.release(inUse);
-    this.health.sync(checks);
-    this.readiness.sync(containers);
+    if (this.deps.probes !== false) {
+      this.health.sync(checks);
+      this.readiness.sync(containers);
+    }
     this.waits.wake();
+    this.changed();
+  }
+
+  private replaceServices(next: Map<string, ServiceState>): void {
+    this.services.clear();
+    for (const [k, v] of next) this.services.set(k, v);
+    for (const name of this.deps.metrics.entries().map((e) => e.service))
+      if (!next.has(name)) this.deps.metrics.remove(name);
+    this.rebuild();
+  }
+
+  private readonly compile = (rules: RoutePatch['targeting'] & object, service: string) =>
+    compileTargeting(rules, (why) => this.deps.log.log('warn', why, { service }));
+
+  private changed(): void {
+    for (const l of this.changes) l();
   }
 }

@@ -11,12 +11,41 @@ export interface LineOutput {
   close(): Promise<void>;
 }
 
+/** What a pipe takes in one write(2) without another writer's bytes in between (PIPE_BUF on Linux). */
+export const PIPE_ATOMIC_BYTES = 4096;
+
+/**
+ * A batch of lines cut at line boundaries into pieces of at most `max` bytes (a longer line alone):
+ * several processes (workers) writing to one stdout never interleave in the middle of a line.
+ */
+export function pipeChunks(data: string, max = PIPE_ATOMIC_BYTES): string[] {
+  if (Buffer.byteLength(data) <= max) return [data];
+  const out: string[] = [];
+  let [piece, bytes] = ['', 0];
+  for (const line of data.split(/(?<=\n)/)) {
+    const n = Buffer.byteLength(line);
+    if (bytes > 0 && bytes + n > max) [piece, bytes] = [(out.push(piece), ''), 0];
+    [piece, bytes] = [piece + line, bytes + n];
+  }
+  if (bytes > 0) out.push(piece);
+  return out;
+}
+
 export function streamOutput(stream: Writable): LineOutput {
   // A closed pipe must not crash veer: the error reaches `done` through the write callback too.
   const ignore = (): void => undefined;
   stream.on('error', ignore);
   return {
-    write: (data, done) => void stream.write(data, (err) => done(err ?? null)),
+    write: (data, done) => {
+      const pieces = pipeChunks(data);
+      let failed: Error | null = null;
+      pieces.forEach((p, i) =>
+        stream.write(p, (err) => {
+          failed ??= err ?? null;
+          if (i === pieces.length - 1) done(failed);
+        }),
+      );
+    },
     reopen: () => undefined,
     close: async () => {
       stream.off('error', ignore);

@@ -16,10 +16,29 @@ export class MaintenanceGate {
   private readonly on = new Map<string, MaintenanceNow>();
   readonly holds = new HeldRequests();
 
+  /** `changed`: told after every switch (the data plane's snapshot shows them). */
+  constructor(private readonly changed: () => void = () => undefined) {}
+
   set(service: string, m: Maintenance | null): void {
-    const now = m?.on === true ? { mode: m.mode, retryAfterS: seconds(m.retryAfterMs) } : null;
+    this.put(service, m?.on === true ? { mode: m.mode, retryAfterS: seconds(m.retryAfterMs) } : null);
+    this.changed();
+  }
+
+  /** The switches that are on, as another data plane applies them (a snapshot's). */
+  entries(): Array<[string, MaintenanceNow]> {
+    return [...this.on.entries()];
+  }
+
+  /** Exactly these switches on, every other one off (a snapshot from the primary). */
+  replace(entries: ReadonlyArray<[string, MaintenanceNow]>): void {
+    const next = new Map(entries);
+    for (const service of [...this.on.keys()]) if (!next.has(service)) this.put(service, null);
+    for (const [service, now] of next) this.put(service, now);
+  }
+
+  private put(service: string, now: MaintenanceNow | null): void {
     if (now === null) this.on.delete(service);
-    else this.on.set(service, now);
+    else this.on.set(service, { mode: now.mode, retryAfterS: now.retryAfterS });
     if (now?.mode !== 'hold') this.holds.release(service);
   }
 

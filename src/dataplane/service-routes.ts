@@ -5,6 +5,7 @@
 import type { Config, ServiceConfig } from '../config/schema.js';
 import { errorMask } from '../domain/grpc-status.js';
 import type { PoolName } from '../domain/pool.js';
+import type { TargetingRule } from '../domain/targeting.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
@@ -21,7 +22,8 @@ export interface ServiceState {
   weightBp: BasisPoints;
   /** A running rollout's own retryCanaryOnStable; null = the service config's. */
   retryOverride: boolean | null;
-  /** A running rollout's targeting rules, compiled when they changed (null: none). */
+  /** A running rollout's targeting rules as written ([]: none), and compiled when they changed (null: none). */
+  rules: readonly TargetingRule[];
   targeting: Targeting | null;
   /** The rollout whose canary is routed (null: none). */
   rolloutId: string | null;

@@ -43,6 +43,8 @@ export interface FlusherOptions {
   maxBufferedSeconds?: number;
   /** Upper bound on one flush round trip as seen by flushOnce()/stop(). */
   flushTimeoutMs?: number;
+  /** How long after a second ends it is shipped (FLUSH_GRACE_MS; longer when workers send theirs first). */
+  graceMs?: number;
 }
 
 export interface FlusherStats {
@@ -63,8 +65,8 @@ export const FLUSH_GRACE_MS = 200;
 export const FLUSH_INTERVAL_MS = 1_000;
 
 /** Newest second that is complete at `nowMs`. */
-export function lastCompleteSecond(nowMs: number): number {
-  return Math.floor((nowMs - FLUSH_GRACE_MS) / 1000) - 1;
+export function lastCompleteSecond(nowMs: number, graceMs = FLUSH_GRACE_MS): number {
+  return Math.floor((nowMs - graceMs) / 1000) - 1;
 }
 
 interface Batch {
@@ -90,8 +92,8 @@ export class MetricsFlusher {
   constructor({ registry, redis, ...rest }: FlusherOptions) {
     this.registry = registry;
     this.redis = redis;
-    const { log, ttlSeconds = 1_200, maxBufferedSeconds = 600, flushTimeoutMs = 2_000 } = rest;
-    this.o = { ...rest, log: log ?? silentLogger, ttlSeconds, maxBufferedSeconds, flushTimeoutMs };
+    const { ttlSeconds = 1_200, maxBufferedSeconds = 600, flushTimeoutMs = 2_000, graceMs = FLUSH_GRACE_MS } = rest;
+    this.o = { ...rest, log: rest.log ?? silentLogger, ttlSeconds, maxBufferedSeconds, flushTimeoutMs, graceMs };
     if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1))
       throw new RangeError('ttlSeconds and maxBufferedSeconds must be >= 1');
     this.buffer = new FlushBuffer(this.o.maxBufferedSeconds);
@@ -106,15 +108,9 @@ export class MetricsFlusher {
     if (this.timer) return;
     const tick = (): void => {
       const now = this.o.clock.now();
-      const next =
-        (Math.floor((now - FLUSH_GRACE_MS) / FLUSH_INTERVAL_MS) + 1) * FLUSH_INTERVAL_MS + FLUSH_GRACE_MS + 5;
-      this.timer = setTimeout(
-        () => {
-          void this.flushOnce();
-          if (this.timer !== null) tick();
-        },
-        Math.max(1, next - now),
-      );
+      const grace = this.o.graceMs;
+      const next = (Math.floor((now - grace) / FLUSH_INTERVAL_MS) + 1) * FLUSH_INTERVAL_MS + grace + 5;
+      this.timer = setTimeout(() => (void this.flushOnce(), this.timer !== null && tick()), Math.max(1, next - now));
       this.timer.unref();
     };
     tick();
@@ -130,13 +126,13 @@ export class MetricsFlusher {
     if (this.inFlight) await settledWithin(this.inFlight, this.o.flushTimeoutMs);
     if (this.inFlight) return 'timeout';
     const now = this.o.clock.now();
-    return this.run(Math.floor(now / 1000), lastCompleteSecond(now));
+    return this.run(Math.floor(now / 1000), lastCompleteSecond(now, this.o.graceMs));
   }
 
   /** One round trip with every finished, unsent second; 'busy' while a previous one is unanswered. */
   flushOnce(): Promise<FlushOutcome> {
     if (this.inFlight) return Promise.resolve('busy');
-    const sec = lastCompleteSecond(this.o.clock.now());
+    const sec = lastCompleteSecond(this.o.clock.now(), this.o.graceMs);
     return this.run(sec, sec);
   }
 

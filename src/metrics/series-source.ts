@@ -9,10 +9,11 @@ import { addHash, metricKey } from './second-hash.js';
 import type { SecondSource, SecondTotals } from './series-book.js';
 import { emptyTotals } from './totals.js';
 
-export function localSeconds(registry: Pick<MetricsRegistry, 'pool'>): SecondSource {
+/** `settleMs`: longer when workers ship their seconds to this process's windows. */
+export function localSeconds(registry: Pick<MetricsRegistry, 'pool'>, settleMs = FLUSH_GRACE_MS): SecondSource {
   return {
     kind: 'local',
-    settleMs: FLUSH_GRACE_MS,
+    settleMs,
     seconds: async (services, sec) => {
       const out = new Map<string, SecondTotals>();
       const at = sec * 1000;

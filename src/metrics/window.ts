@@ -136,6 +136,14 @@ export class PoolWindow {
     };
   }
 
+  /** Another process's lifetime counts since its last report (a worker's): added exactly, like its own. */
+  addLifetime(d: Omit<LifetimeTotals, 'latency'> & { latency: ArrayLike<number> }): void {
+    for (let k = 0; k < WIDTH; k++) bump(this.life, k, d[COUNTS[k] as Count]);
+    for (let i = 0; i < BUCKET_COUNT; i++) bump(this.lifeLatency, i, d.latency[i] ?? 0);
+    this.lifeLatencySumMs += d.latencySumMs;
+    this.lifeDrainCut += d.drainCut;
+  }
+
   /** Per-second records in [fromSec, toSec] (epoch seconds) still held by the ring, oldest first. */
   seconds(fromSec: number, toSec: number): SecondRecord[] {
     const out: SecondRecord[] = [];

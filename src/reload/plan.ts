@@ -22,7 +22,7 @@ export interface ReloadPlan {
 }
 
 /** Top-level sections only a restart applies (they are built once, at start). */
-const RESTART_SECTIONS = ['state', 'docker', 'proxy', 'reload'] as const;
+const RESTART_SECTIONS = ['state', 'docker', 'proxy', 'reload', 'workers'] as const;
 
 const usesDocker = (s: ServiceConfig): boolean => s.stable.docker !== undefined;
 const dockerPools = (s: ServiceConfig): unknown => [s.stable.docker, s.canary.docker];
@@ -83,6 +83,7 @@ export function planReload(old: Config, next: Config): ReloadPlan {
     state: old.state,
     docker: old.docker,
     proxy: old.proxy,
+    workers: old.workers,
     admin: { ...next.admin, listen: old.admin.listen, ui: old.admin.ui },
     services: s.list,
   };

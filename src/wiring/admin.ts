@@ -23,6 +23,9 @@ import { VERSION } from '../version.js';
 import type { Base, RunningVeer } from './base.js';
 import { pruner } from './docker.js';
 import type { Emit } from './events.js';
+import { startWorkers } from './workers.js';
+import { workerMetrics, workersView } from '../workers/fanout.js';
+import type { WorkerPool } from '../workers/primary.js';
 
 export interface Running {
   plane: DataPlane;
@@ -42,6 +45,8 @@ export interface Running {
   reloader: Reloader;
   /** Families other subsystems add to /metrics (ACME). */
   extraMetrics: () => ExtraMetric[];
+  /** The data-plane processes (`workers` > 1); null: this process listens itself. */
+  workers: WorkerPool | null;
 }
 
 const staleFrom = (records: Pick<Records, 'members'>): MembershipView => ({
@@ -68,7 +73,9 @@ function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFro
   const loopDelay = new LoopDelay();
   b.closers.add('event loop delay', async () => loopDelay.close());
   const gaugesNow = () => gauges(r.plane, r.controller, membership);
-  return () => renderPrometheus(r.metrics, [...gaugesNow(), ...r.extraMetrics(), ...loopDelay.families()]);
+  const workers = (): ExtraMetric[] => (r.workers ? workerMetrics(r.workers) : []);
+  return () =>
+    renderPrometheus(r.metrics, [...gaugesNow(), ...r.extraMetrics(), ...workers(), ...loopDelay.families()]);
 }
 
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
@@ -91,6 +98,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
       }),
       cluster: () => clusterView(b, r),
+      ...(r.workers ? { workers: () => workersView(r.workers as WorkerPool) } : {}),
       prune: pruner(b, r.docker),
       isSelf: selfAddresses.isSelf,
       token: r.token,
@@ -107,13 +115,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   // Health-checked targets start pending (no traffic): give their first probes a moment so the
   // first requests are not answered 503 while a healthy pool is being confirmed.
   await r.plane.settleHealth();
-  const data = await r.plane.listen();
-  b.closers.add('data plane', async () => {
-    listening = false;
-    const closed = await r.plane.close(config.proxy.timeouts.shutdown);
-    log.log(closed.drained ? 'info' : 'warn', 'data plane closed', closed);
-  });
-  const tls = await r.plane.listenTls();
+  const { data, tls } = await listenData(b, r, () => (listening = false));
   listening = true;
   const admin = app.server.address() as AddressInfo;
   selfAddresses.bound({ 'data-plane': data, admin, ...(tls === null ? {} : { tls }) });
@@ -124,8 +126,26 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     listen: `${data.address}:${data.port}`,
     ...(tls === null ? {} : { tls: `${tls.address}:${tls.port}` }),
     admin: `${admin.address}:${admin.port}`,
+    ...(r.workers ? { workers: b.workers } : {}),
     services: r.plane.serviceNames(),
   });
   const reload = (trigger: ReloadTrigger) => r.reloader.reload(trigger);
-  return { data, admin, tls, plane: r.plane, reload, close: () => b.closers.closeAll(log) };
+  const reopenLogs = (): void => (r.workers ? r.workers.broadcast({ type: 'reopen' }) : r.plane.accessLog.reopen());
+  return { data, admin, tls, plane: r.plane, reload, reopenLogs, close: () => b.closers.closeAll(log) };
+}
+
+/** This process's data listeners, or the workers' (the primary's data plane then only routes for them). */
+async function listenData(b: Base, r: Running, stopped: () => void) {
+  const closePlane = async (): Promise<void> => {
+    stopped();
+    const closed = await r.plane.close(b.config.proxy.timeouts.shutdown);
+    b.log.log(closed.drained ? 'info' : 'warn', 'data plane closed', closed);
+  };
+  if (r.workers) {
+    b.closers.add('data plane', closePlane);
+    return startWorkers(b, r.workers, stopped);
+  }
+  const data = await r.plane.listen();
+  b.closers.add('data plane', closePlane);
+  return { data, tls: await r.plane.listenTls() };
 }

@@ -16,6 +16,8 @@ export interface Base {
   log: Logger;
   self: string;
   closers: Closers;
+  /** Data-plane processes (`workers` resolved here); 1: this process serves traffic itself. */
+  workers: number;
 }
 
 export interface RunningVeer {
@@ -24,6 +26,8 @@ export interface RunningVeer {
   /** The HTTPS listener (`tls.listen`), or null without a `tls` section. */
   readonly tls: AddressInfo | null;
   readonly plane: DataPlane;
+  /** SIGUSR1: every access log file output is opened again (the workers' too). */
+  reopenLogs(): void;
   /** Re-reads the config file and applies it without closing a connection (invalid: nothing changes). */
   reload(trigger: ReloadTrigger): Promise<Result<ReloadReport, VeerError>>;
   /** Graceful: stop accepting, let in-flight requests finish (bounded), release everything. */

@@ -13,6 +13,8 @@ import { watchConfigFile } from '../reload/watch.js';
 import type { SelfAddresses } from '../self-address.js';
 import type { Base } from './base.js';
 import type { Emit } from './events.js';
+import { rebindAll, sendAccessLog, sendCertificates } from '../workers/fanout.js';
+import type { WorkerPool } from '../workers/primary.js';
 
 export interface ReloadWiring {
   /** The file `veer start` read; without one, every reload is refused. */
@@ -27,6 +29,8 @@ export interface ReloadWiring {
   emit: Emit;
   selfAddresses: SelfAddresses;
   reloadTls?: (config: Config) => Promise<void>;
+  /** The data-plane processes (`workers` > 1): listener, access log and certificates reach them too. */
+  workers: WorkerPool | null;
 }
 
 export function buildReload(b: Base, w: ReloadWiring): Reloader {
@@ -54,14 +58,17 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
         w.setPolicies(services);
       },
       rebind: async (listen) => {
-        const bound = await w.plane.listen(listen);
+        const bound = w.workers ? await rebindAll(w.workers, listen) : await w.plane.listen(listen);
         w.selfAddresses.moved('data-plane', bound);
         return bound;
       },
       setToken: w.setToken,
       setWebhooks: w.setWebhooks,
-      setAccessLog: (c) => w.plane.accessLog.configure(c),
-      ...(w.reloadTls ? { reloadTls: w.reloadTls } : {}),
+      setAccessLog: async (c) => {
+        if (w.workers) sendAccessLog(w.workers, c);
+        else await w.plane.accessLog.configure(c);
+      },
+      ...(w.reloadTls ? { reloadTls: tlsEverywhere(w.reloadTls, w.workers) } : {}),
     },
   });
   if (path !== undefined && b.config.reload.watch) {
@@ -69,4 +76,14 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
     b.closers.add('config watch', async () => watch.close());
   }
   return reloader;
+}
+
+/** With workers, the certificates are theirs to serve: the primary only passes them on. */
+function tlsEverywhere(reloadTls: (c: Config) => Promise<void>, workers: WorkerPool | null) {
+  if (workers === null) return reloadTls;
+  // Checked on the primary's own front first: a pair that cannot be used refuses the reload here.
+  return async (c: Config) => {
+    await reloadTls(c);
+    sendCertificates(workers, c);
+  };
 }

@@ -1,8 +1,7 @@
 // Routing on this replica: the records it is projected from, the projection onto the data plane,
 // and the acknowledgements the leader waits for before it removes a pool.
-import type { DataPlane } from '../dataplane/dataplane.js';
 import { RouteAcks } from '../rollout/acks.js';
-import { RouteProjector } from '../rollout/projection.js';
+import { RouteProjector, type RoutePlane } from '../rollout/projection.js';
 import { Records } from '../rollout/records.js';
 import { routedService } from '../rollout/routed-service.js';
 import { MemoryStore } from '../store/memory.js';
@@ -15,7 +14,7 @@ export async function buildRouting(
   b: Base,
   store: StateStore,
   redis: RedisStore | null,
-  plane: DataPlane,
+  plane: RoutePlane,
   live: () => Promise<string[]>,
 ) {
   // Grows on a reload (wiring/rollouts.ts): the controller and the record feed read it at each use.

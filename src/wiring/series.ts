@@ -1,13 +1,17 @@
 // The dashboard's per-second history: every replica keeps its own book, filled from the replicas'
 // sum in Redis when they share it (the figures the judge sees), else from this process's windows.
 import type { SeriesView } from '../api/ports.js';
-import { SeriesBook } from '../metrics/series-book.js';
+import { SeriesBook, type SecondSource } from '../metrics/series-book.js';
+import { MERGED_AFTER_MS } from '../workers/metrics-ship.js';
 import { localSeconds, mergedSeconds } from '../metrics/series-source.js';
 import type { Base } from './base.js';
 import type { Running } from './admin.js';
 
 export function seriesView(b: Base, r: Pick<Running, 'store' | 'plane' | 'metrics'>): SeriesView {
-  const source = r.store ? mergedSeconds(r.store.raw(), b.config.state.prefix) : localSeconds(r.metrics);
+  // With workers, a second is whole in this process's windows once every worker reported it.
+  const local = (): SecondSource =>
+    b.workers > 1 ? localSeconds(r.metrics, MERGED_AFTER_MS) : localSeconds(r.metrics);
+  const source = r.store ? mergedSeconds(r.store.raw(), b.config.state.prefix) : local();
   const book = new SeriesBook({ source, clock: b.clock, log: b.log, services: () => r.plane.serviceNames() });
   book.start();
   b.closers.add('dashboard series', async () => book.stop());

@@ -26,7 +26,12 @@ export interface VeerChild {
 }
 
 /** `config`: everything but `listen` and `admin.listen`, which are filled in (loopback, free ports). */
-export async function startVeerChild(h: Harness, config: Record<string, unknown>): Promise<VeerChild> {
+export async function startVeerChild(
+  h: Harness,
+  config: Record<string, unknown>,
+  /** How long veer may take to answer /readyz (default 20 s; several workers start several processes). */
+  readyTimeoutMs = 20_000,
+): Promise<VeerChild> {
   const dir = await mkdtemp(join(tmpdir(), 'veer-child-'));
   h.defer(() => rm(dir, { recursive: true, force: true }));
   const [dataPort, adminPort] = [await freePort(), await freePort()];
@@ -38,6 +43,7 @@ export async function startVeerChild(h: Harness, config: Record<string, unknown>
         listen: `127.0.0.1:${dataPort}`,
         state: { store: 'memory' },
         accessLog: { enabled: false }, // a test of the log gives its own section
+        workers: 1, // one process whatever the machine's cores; the tests of `workers` give their own
         ...c,
         admin: { listen: `127.0.0.1:${adminPort}`, ...(c.admin as object | undefined) },
       }),
@@ -61,7 +67,7 @@ export async function startVeerChild(h: Harness, config: Record<string, unknown>
   await waitFor(
     async () => (await http(`${adminUrl}/readyz`, { timeoutMs: 1_000, headers }).catch(() => null))?.status === 200,
     `veer to be ready (output: ${out})`,
-    20_000,
+    readyTimeoutMs,
   );
   return {
     child,

@@ -2,6 +2,8 @@
 // gracefully. A second signal means "now": an operator who presses Ctrl-C twice is not kept waiting.
 // SIGHUP re-reads the file (what `veer reload` asks through the admin API); SIGUSR1 reopens a file
 // access log (log rotation).
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
@@ -13,6 +15,9 @@ export const startCommand: Command = {
   options: ['config'],
   positionals: { min: 0, max: 0 },
   async run(args, io) {
+    // A worker of `workers: N` (forked by the primary with the same command line): the primary sends it
+    // the config and everything it routes from.
+    if (cluster.isWorker) return (await import('../../workers/worker-main.js')).runWorker() as Promise<ExitCode>;
     const loaded = await loadConfigOrReport(args.values, io);
     if (loaded === null) return EXIT.config;
     // Loading ran the same preflight as `veer validate` (and printed its warnings): what is left to
@@ -20,9 +25,10 @@ export const startCommand: Command = {
     const { config, path } = loaded;
     const { formatProblems } = await import('../../config/problems.js');
     const { startVeer } = await import('../../main.js');
+    const { workerCount } = await import('../../workers/count.js');
     let running: Stoppable;
     try {
-      running = await startVeer(config, { configPath: path });
+      running = await startVeer(config, { configPath: path, workers: workerCount(config, availableParallelism()) });
     } catch (e) {
       if (e instanceof ConfigError) {
         io.err(formatProblems(e, path));
@@ -38,13 +44,13 @@ export const startCommand: Command = {
 interface Stoppable {
   close(): Promise<void>;
   reload(trigger: 'signal'): Promise<{ ok: boolean }>;
-  plane: { accessLog: { reopen(): void } };
+  reopenLogs(): void;
 }
 
 function untilSignal(running: Stoppable, io: CliIO): Promise<ExitCode> {
   // The reloader logs what it applied or why it refused; a failure here is not a reason to stop.
   process.on('SIGHUP', () => void running.reload('signal').catch(() => undefined));
-  process.on('SIGUSR1', () => running.plane.accessLog.reopen());
+  process.on('SIGUSR1', () => running.reopenLogs());
   return new Promise((resolve) => {
     let closing = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -167,7 +167,7 @@ describe('problems', () => {
     expect(p.map((x) => x.path)).toEqual(['foo', 'bar']);
     expect(p[0]?.message).toBe(
       'unknown key (expected one of: listen, admin, state, docker, proxy, services, notifications, reload, tls, ' +
-        'accessLog)',
+        'accessLog, workers)',
     );
   });
 

@@ -1,0 +1,107 @@
+// What a routing-table rebuild reads, as plain data: another process's data plane (a worker's) that
+// applies it routes exactly as this one. Services with their routed state, the verdicts of this
+// data plane's health checks and readiness probes per target, and the maintenance switches. The
+// data plane takes and applies snapshots; who carries them between processes is not its business.
+import { isDeepStrictEqual } from 'node:util';
+import type { ServiceConfig } from '../config/schema.js';
+import type { TargetingRule } from '../domain/targeting.js';
+import type { TargetAddress } from '../domain/target.js';
+import type { BasisPoints } from '../domain/weight.js';
+import type { MaintenanceNow } from './maintenance.js';
+import type { ServicePages } from './pages.js';
+import type { ServiceState } from './service-routes.js';
+import type { Targeting } from './targeting.js';
+import type { Upstream } from './upstream.js';
+
+export interface ServiceSnapshot {
+  config: ServiceConfig;
+  weightBp: BasisPoints;
+  stable: readonly TargetAddress[];
+  canary: readonly TargetAddress[];
+  retryOverride: boolean | null;
+  targeting: readonly TargetingRule[];
+  rolloutId: string | null;
+}
+
+/** One upstream's verdicts, by its key in the UpstreamSet (service, target, connection options). */
+export interface TargetFlags {
+  key: string;
+  healthy: boolean;
+  pending: boolean;
+  ready: boolean;
+  wasReady: boolean;
+}
+
+export interface PlaneSnapshot {
+  services: ServiceSnapshot[];
+  targets: TargetFlags[];
+  maintenance: Array<[string, MaintenanceNow]>;
+}
+
+export function takeSnapshot(
+  services: Iterable<ServiceState>,
+  upstreams: Iterable<Upstream>,
+  maintenance: Iterable<[string, MaintenanceNow]>,
+): PlaneSnapshot {
+  const out: PlaneSnapshot = { services: [], targets: [], maintenance: [...maintenance] };
+  for (const s of services)
+    out.services.push({
+      config: s.config,
+      weightBp: s.weightBp,
+      stable: s.targets.stable,
+      canary: s.targets.canary,
+      retryOverride: s.retryOverride,
+      targeting: s.rules,
+      rolloutId: s.rolloutId,
+    });
+  for (const u of upstreams)
+    out.targets.push({ key: u.key, healthy: u.healthy, pending: u.pending, ready: u.ready, wasReady: u.wasReady });
+  return out;
+}
+
+export interface RestoreEnv {
+  pages(c: ServiceConfig): ServicePages;
+  compile(rules: readonly TargetingRule[], service: string): Targeting | null;
+}
+
+/**
+ * The service states a snapshot describes. What is costly to derive (error pages read from files,
+ * compiled targeting rules) is kept from `prev` while its inputs did not change.
+ */
+export function restoreServices(
+  snap: PlaneSnapshot,
+  prev: ReadonlyMap<string, ServiceState>,
+  env: RestoreEnv,
+): Map<string, ServiceState> {
+  const next = new Map<string, ServiceState>();
+  for (const s of snap.services) {
+    const name = s.config.name;
+    const old = prev.get(name);
+    const sameConfig = old !== undefined && isDeepStrictEqual(old.config, s.config);
+    const sameRules = old !== undefined && isDeepStrictEqual(old.rules, s.targeting);
+    next.set(name, {
+      config: s.config,
+      targets: { stable: s.stable, canary: s.canary },
+      weightBp: s.weightBp,
+      retryOverride: s.retryOverride,
+      rules: s.targeting,
+      targeting: sameRules ? old.targeting : env.compile(s.targeting, name),
+      rolloutId: s.rolloutId,
+      pages: sameConfig ? old.pages : env.pages(s.config),
+    });
+  }
+  return next;
+}
+
+/** Sets each upstream's verdicts from the snapshot; one it does not name keeps its own. */
+export function applyFlags(upstreams: Iterable<Upstream>, flags: readonly TargetFlags[]): void {
+  const byKey = new Map(flags.map((f) => [f.key, f]));
+  for (const u of upstreams) {
+    const f = byKey.get(u.key);
+    if (f === undefined) continue;
+    u.healthy = f.healthy;
+    u.pending = f.pending;
+    u.ready = f.ready;
+    u.wasReady = f.wasReady;
+  }
+}

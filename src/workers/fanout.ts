@@ -1,0 +1,95 @@
+// What the primary asks of every worker at once, each answer bounded: drain targets out of routing,
+// move the data listener, apply a reload's access log and certificates, reopen the access log.
+// And what it shows of them: GET /v1/workers and the `veer_worker_*` metrics.
+import type { AddressInfo } from 'node:net';
+import type { WorkersView } from '../api/ports.js';
+import type { Config } from '../config/schema.js';
+import type { ExtraMetric } from '../metrics/prometheus.js';
+import type { WorkerPool } from './primary.js';
+
+/** A worker's answer to a drain may take this much longer than the drain's own bound. */
+const ANSWER_SLACK_MS = 2_000;
+const REBIND_TIMEOUT_MS = 10_000;
+
+/** Every worker drains (its own in-flight requests, bounded); done when all are, or the bound passed. */
+export async function drainAll(pool: WorkerPool, ids: readonly string[], timeoutMs: number) {
+  // The route that released these targets goes out first: a drain waits for targets out of routing.
+  pool.feed.flush();
+  const { answers, missing } = await pool.drains.ask(
+    pool.started(),
+    (id) => ({ type: 'drain', id, ids: [...ids], timeoutMs }),
+    timeoutMs + ANSWER_SLACK_MS,
+  );
+  const cut = answers.reduce((n, a) => n + a.cut, 0);
+  return { drained: missing === 0 && answers.every((a) => a.drained), cut };
+}
+
+/** A reload's new `listen`: every worker binds it (the new one accepts before the old one stops). */
+export async function rebindAll(pool: WorkerPool, at: Config['listen']): Promise<AddressInfo> {
+  const started = pool.started();
+  const { answers, missing } = await pool.rebinds.ask(
+    started,
+    (id) => ({ type: 'rebind', id, host: at.host, port: at.port }),
+    REBIND_TIMEOUT_MS,
+  );
+  const failed = answers.find((a) => a.error !== null);
+  if (failed) throw new Error(`a worker could not listen on ${at.host}:${at.port}: ${failed.error}`);
+  const bound = answers[0]?.data;
+  if (missing > 0 || !bound) throw new Error(`${missing} of ${started.length} workers did not answer the rebind`);
+  pool.config = { ...pool.config, listen: at };
+  return bound;
+}
+
+/** A reload's access log (the services arrive with the next snapshot); a worker started later gets it too. */
+export function sendAccessLog(pool: WorkerPool, accessLog: Config['accessLog']): void {
+  pool.config = { ...pool.config, accessLog };
+  pool.broadcast({ type: 'access-log', accessLog });
+}
+
+/** A reload's certificates and TLS settings. */
+export function sendCertificates(pool: WorkerPool, config: Config): void {
+  pool.config = { ...config, accessLog: pool.config.accessLog };
+  pool.broadcast({ type: 'certificates', config });
+}
+
+export function workersView(pool: WorkerPool): WorkersView {
+  return {
+    count: pool.members.size,
+    primary: { pid: process.pid },
+    snapshot: { version: pool.feed.currentVersion, lagMs: pool.feed.lagMs },
+    restarts: pool.restarts,
+    workers: [...pool.members.values()].map((m) => ({
+      id: m.id,
+      pid: m.pid,
+      startedAt: new Date(m.startedAt).toISOString(),
+      listening: m.listening,
+      snapshotVersion: m.acked,
+    })),
+  };
+}
+
+export function workerMetrics(pool: WorkerPool): ExtraMetric[] {
+  const lag = pool.feed.lagMs;
+  return [
+    {
+      name: 'veer_workers',
+      help: 'Data-plane worker processes running.',
+      type: 'gauge',
+      samples: [one(pool.members.size)],
+    },
+    {
+      name: 'veer_worker_restarts_total',
+      help: 'Workers replaced after exiting without being asked.',
+      type: 'counter',
+      samples: [one(pool.restarts)],
+    },
+    {
+      name: 'veer_worker_snapshot_lag_seconds',
+      help: "Time from the primary's last routing change to the last worker's acknowledgement of it.",
+      type: 'gauge',
+      samples: lag === null ? [] : [one(lag / 1000)],
+    },
+  ];
+}
+
+const one = (value: number) => ({ labels: {}, value });

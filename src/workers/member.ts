@@ -1,0 +1,58 @@
+// One worker as the primary keeps it: its process, what it was sent and acknowledged, and its exit.
+import type { Worker } from 'node:cluster';
+import type { ToWorker } from './messages.js';
+import type { Recipient } from './snapshot-feed.js';
+
+/** A worker that ran at least this long before it exited is replaced at once. */
+const STABLE_AFTER_MS = 10_000;
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+/** How long to wait before replacing a worker that exited after `livedMs` (the last wait was `lastMs`). */
+export function restartDelay(lastMs: number, livedMs: number): number {
+  if (livedMs >= STABLE_AFTER_MS) return 0;
+  return Math.min(Math.max(lastMs * 2, FIRST_BACKOFF_MS), MAX_BACKOFF_MS);
+}
+
+export class Member implements Recipient {
+  readonly id: number;
+  readonly pid: number;
+  started = false;
+  listening = false;
+  acked = 0;
+  /** Asked to close: its exit is not a crash. */
+  asked = false;
+  readonly exit: Promise<void>;
+  private markExited: () => void = () => undefined;
+
+  constructor(
+    private readonly worker: Worker,
+    readonly startedAt: number,
+  ) {
+    this.id = worker.id;
+    this.pid = worker.process.pid ?? 0;
+    this.exit = new Promise((resolve) => (this.markExited = resolve));
+  }
+
+  send(msg: ToWorker): void {
+    if (!this.worker.isConnected()) return;
+    try {
+      this.worker.send(msg);
+    } catch {
+      // The channel closed under us: the exit event follows and settles the rest.
+    }
+  }
+
+  ask(msg: ToWorker): void {
+    this.asked = true;
+    this.send(msg);
+  }
+
+  kill(): void {
+    this.worker.process.kill('SIGKILL');
+  }
+
+  exited(): void {
+    this.markExited();
+  }
+}

@@ -1,0 +1,101 @@
+// Every message between the primary and its workers: one exhaustive union each way, checked with zod
+// on receipt. The config and service sections travel as the primary parsed them (structured clone,
+// the `advanced` serialization): only their shape as an object is checked again here.
+import { z } from 'zod';
+import type { Config, ServiceConfig } from '../config/schema.js';
+import type { TargetingRule } from '../domain/targeting.js';
+import { BUCKET_COUNT } from '../metrics/histogram.js';
+
+const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+const count = z.number().int().nonnegative();
+const id = z.number().int().nonnegative();
+const address = z.object({ address: z.string(), family: z.string(), port: z.number().int() });
+const target = z.object({ host: z.string(), port: z.number().int(), id: z.string() });
+
+const snapshotSchema = z.object({
+  services: z.array(
+    z.object({
+      config: z.custom<ServiceConfig>(isObject, 'expected a service config'),
+      weightBp: count,
+      stable: z.array(target).readonly(),
+      canary: z.array(target).readonly(),
+      retryOverride: z.boolean().nullable(),
+      targeting: z.array(z.custom<TargetingRule>(isObject, 'expected a targeting rule')).readonly(),
+      rolloutId: z.string().nullable(),
+    }),
+  ),
+  targets: z.array(
+    z.object({
+      key: z.string(),
+      healthy: z.boolean(),
+      pending: z.boolean(),
+      ready: z.boolean(),
+      wasReady: z.boolean(),
+    }),
+  ),
+  maintenance: z.array(
+    z.tuple([z.string(), z.object({ mode: z.enum(['hold', 'page']), retryAfterS: z.number().nullable() })]),
+  ),
+});
+
+const totals = z.object({
+  requests: count,
+  errors: count,
+  connectErrors: count,
+  timeouts: count,
+  broken: count,
+  clientErrors: count,
+  latency: z.array(count).length(BUCKET_COUNT),
+  clients: z.record(z.string(), count).optional(),
+});
+const second = totals.extend({ sec: z.number().int(), routes: z.record(z.string(), totals).optional() });
+const lifetime = totals.omit({ clients: true }).extend({ latencySumMs: z.number().nonnegative(), drainCut: count });
+
+export const toWorkerSchema = z.discriminatedUnion('type', [
+  /** The answer to `hello`: what to build the data plane from, then listen. */
+  z.object({
+    type: z.literal('start'),
+    config: z.custom<Config>(isObject, 'expected a config'),
+    version: id,
+    snapshot: snapshotSchema,
+  }),
+  z.object({ type: z.literal('snapshot'), version: id, snapshot: snapshotSchema }),
+  /** A reload's access log section, and its certificates (the whole config, as the TLS front reads it). */
+  z.object({ type: z.literal('access-log'), accessLog: z.custom<Config['accessLog']>(isObject, 'expected a section') }),
+  z.object({ type: z.literal('certificates'), config: z.custom<Config>(isObject, 'expected a config') }),
+  z.object({ type: z.literal('rebind'), id, host: z.string(), port: z.number().int() }),
+  z.object({ type: z.literal('drain'), id, ids: z.array(z.string()), timeoutMs: count }),
+  z.object({ type: z.literal('reopen') }),
+  z.object({ type: z.literal('close'), graceMs: count }),
+]);
+
+export const toPrimarySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello') }),
+  z.object({ type: z.literal('listening'), data: address, tls: address.nullable() }),
+  /** Could not start (e.g. the port is taken): the primary stops replacing it. */
+  z.object({ type: z.literal('failed'), error: z.string() }),
+  z.object({ type: z.literal('ack'), version: id }),
+  z.object({
+    type: z.literal('metrics'),
+    pools: z.array(
+      z.object({ service: z.string(), pool: z.enum(['stable', 'canary']), seconds: z.array(second), lifetime }),
+    ),
+    answers: z.array(z.tuple([z.string(), count])),
+  }),
+  z.object({ type: z.literal('drained'), id, drained: z.boolean(), cut: count, tunnels: count }),
+  z.object({ type: z.literal('rebound'), id, data: address.nullable(), error: z.string().nullable() }),
+  z.object({ type: z.literal('closed'), drained: z.boolean(), abandoned: count }),
+]);
+
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+export type ToPrimary = z.infer<typeof toPrimarySchema>;
+export type MetricsReport = Extract<ToPrimary, { type: 'metrics' }>;
+export type WireSnapshot = z.infer<typeof snapshotSchema>;
+
+/** The message, or why it is not one (logged and dropped by the receiver). */
+export function parseMessage<T>(schema: z.ZodType<T>, raw: unknown): { ok: true; msg: T } | { ok: false; why: string } {
+  const r = schema.safeParse(raw);
+  if (r.success) return { ok: true, msg: r.data };
+  const first = r.error.issues[0];
+  return { ok: false, why: first ? `${first.path.join('.') || 'message'}: ${first.message}` : 'invalid message' };
+}

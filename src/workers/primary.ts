@@ -1,0 +1,182 @@
+// The primary of `workers: N`: forks the data-plane processes (node:cluster, round-robin: this process
+// holds the listening sockets, so a worker's death never closes the port), starts each one with the
+// config and the current snapshot, replaces one that exits unasked (backing off while it crash-loops),
+// and closes them all on shutdown. The snapshots, metrics and questions go through their own parts.
+import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config/schema.js';
+import type { DataPlane } from '../dataplane/dataplane.js';
+import type { Clock } from '../domain/clock.js';
+import { withTimeout } from '../domain/async.js';
+import type { Logger } from '../domain/log.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import { Member, restartDelay } from './member.js';
+import { mergeReport } from './metrics-merge.js';
+import { parseMessage, toPrimarySchema, type ToPrimary } from './messages.js';
+import { Replies } from './replies.js';
+import { SnapshotFeed } from './snapshot-feed.js';
+
+export interface WorkerPoolDeps {
+  count: number;
+  config: Config;
+  plane: DataPlane;
+  metrics: MetricsRegistry;
+  clock: Clock;
+  log: Logger;
+}
+
+type Msg<T extends ToPrimary['type']> = Extract<ToPrimary, { type: T }>;
+export type Drained = Omit<Msg<'drained'>, 'type' | 'id'>;
+type Listening = { data: AddressInfo; tls: AddressInfo | null };
+
+/** The first workers must listen within this; a replacement is not waited for. */
+const START_TIMEOUT_MS = 30_000;
+
+export class WorkerPool {
+  readonly members = new Map<number, Member>();
+  readonly feed: SnapshotFeed;
+  readonly drains = new Replies<Drained>();
+  readonly rebinds = new Replies<Msg<'rebound'>>();
+  config: Config;
+  restarts = 0;
+  private closing = false;
+  private backoffMs = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private firstListen: ((l: Listening) => void) | null = null;
+  private firstFailure: ((why: string) => void) | null = null;
+
+  constructor(private readonly d: WorkerPoolDeps) {
+    this.config = d.config;
+    this.feed = new SnapshotFeed(
+      () => d.plane.snapshot(),
+      () => this.members.values(),
+      () => performance.now(),
+    );
+    d.plane.onChange(() => this.feed.schedule());
+  }
+
+  /** Forks every worker; resolves once all of them listen (the first one's addresses), bounded. */
+  async start(): Promise<Listening> {
+    // Structured clone: the config's parsed values (typed arrays, nested objects) travel as they are.
+    cluster.setupPrimary({ serialization: 'advanced' });
+    cluster.on('exit', (w, code, signal) => this.exited(w, code, signal));
+    let listening = 0;
+    const all = new Promise<Listening>((resolve, reject) => {
+      let first: Listening | null = null;
+      this.firstListen = (l) => {
+        first ??= l;
+        if (++listening === this.d.count) resolve(first);
+      };
+      this.firstFailure = (why) => reject(new Error(`a worker could not start: ${why}`));
+    });
+    for (let i = 0; i < this.d.count; i++) this.fork();
+    try {
+      return await withTimeout(all, START_TIMEOUT_MS, `${this.d.count} workers to listen`);
+    } finally {
+      this.firstListen = this.firstFailure = null;
+    }
+  }
+
+  /** Asks every worker to close gracefully (`graceMs`), waits for their exits (bounded), then kills what is left. */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const members = [...this.members.values()];
+    for (const m of members) m.ask({ type: 'close', graceMs });
+    const exits = Promise.all(members.map((m) => m.exit));
+    const closed = withTimeout(exits, graceMs + 5_000, 'workers to close');
+    if (await closed.then(yes, no)) return;
+    for (const m of members) m.kill();
+    await withTimeout(exits, 2_000, 'workers to exit after SIGKILL').catch(() => undefined);
+  }
+
+  /** Sends `msg` to every started worker. */
+  broadcast(msg: Parameters<Member['send']>[0]): void {
+    for (const m of this.members.values()) if (m.started) m.send(msg);
+  }
+
+  started(): Member[] {
+    return [...this.members.values()].filter((m) => m.started);
+  }
+
+  private fork(): void {
+    const w = cluster.fork();
+    const m = new Member(w, this.d.clock.now());
+    this.members.set(w.id, m);
+    w.on('message', (raw: unknown) => this.received(m, raw));
+    // An IPC error (the worker died mid-send) is its exit's business, not a crash of the primary.
+    w.on('error', (e) => this.d.log.log('warn', 'worker channel error', { pid: m.pid, error: e.message }));
+  }
+
+  private received(m: Member, raw: unknown): void {
+    const parsed = parseMessage(toPrimarySchema, raw);
+    if (!parsed.ok)
+      return this.d.log.log('warn', 'malformed message from a worker dropped', { pid: m.pid, why: parsed.why });
+    const msg = parsed.msg;
+    switch (msg.type) {
+      case 'hello':
+        m.started = true;
+        return m.send({ type: 'start', config: this.config, ...this.feed.current() });
+      case 'listening':
+        m.listening = true;
+        this.d.log.log('info', 'worker listening', { pid: m.pid, listen: `${msg.data.address}:${msg.data.port}` });
+        return this.firstListen?.(msg as Listening);
+      case 'failed':
+        this.d.log.log('error', 'worker could not start', { pid: m.pid, error: msg.error });
+        // The first start fails as a whole (veer does not start); a replacement keeps being retried.
+        if (this.firstFailure) m.asked = true;
+        return this.firstFailure?.(msg.error);
+      case 'ack':
+        return this.feed.acked(m, msg.version);
+      case 'metrics':
+        return this.merge(m, msg);
+      case 'drained':
+        return this.drains.answer(msg.id, m.id, msg);
+      case 'rebound':
+        return this.rebinds.answer(msg.id, m.id, msg);
+      case 'closed':
+        return this.d.log.log(msg.drained ? 'info' : 'warn', 'worker closed', {
+          pid: m.pid,
+          drained: msg.drained,
+          abandoned: msg.abandoned,
+        });
+      default:
+        return assertNeverMessage(msg);
+    }
+  }
+
+  private merge(m: Member, report: Msg<'metrics'>): void {
+    const { metrics: registry, plane } = this.d;
+    const known = (s: string): boolean => plane.serviceConfig(s) !== undefined;
+    const refused = mergeReport(report, { registry, answers: plane.answers, known });
+    if (refused > 0) this.d.log.log('warn', 'worker seconds not merged', { pid: m.pid, refused });
+  }
+
+  private exited(w: Worker, code: number | null, signal: string | null): void {
+    const m = this.members.get(w.id);
+    if (m === undefined) return;
+    this.members.delete(w.id);
+    m.exited();
+    this.drains.gone(m.id);
+    this.rebinds.gone(m.id);
+    this.feed.settle();
+    if (this.closing || m.asked) return;
+    this.restarts++;
+    this.backoffMs = restartDelay(this.backoffMs, this.d.clock.now() - m.startedAt);
+    this.d.log.log('warn', 'worker exited unasked; replacing it', {
+      ...{ pid: m.pid, code, signal, restarts: this.restarts, inMs: this.backoffMs },
+    });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.closing) this.fork();
+    }, this.backoffMs);
+  }
+}
+
+const yes = (): boolean => true;
+const no = (): boolean => false;
+
+function assertNeverMessage(x: never): never {
+  throw new Error(`unexpected worker message: ${String(x)}`);
+}

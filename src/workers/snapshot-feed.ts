@@ -1,0 +1,88 @@
+// The primary's side of "one snapshot": every change of its data plane is sent to every started
+// worker, coalesced to at most one snapshot per tick and only when it differs from the last one
+// sent; each worker acknowledges the version it applied, and the lag (sent → last worker's ack) of
+// the newest change every worker has acknowledged is kept for /metrics and GET /v1/workers.
+import type { PlaneSnapshot } from '../dataplane/plane-snapshot.js';
+import type { ToWorker } from './messages.js';
+
+export interface Recipient {
+  /** Has been sent its first snapshot (with `start`): it gets every later one. */
+  started: boolean;
+  /** The newest snapshot version it acknowledged. */
+  acked: number;
+  send(msg: ToWorker): void;
+}
+
+/** Versions sent and not yet acknowledged by everyone are remembered up to this many. */
+const MAX_OUTSTANDING = 256;
+
+export class SnapshotFeed {
+  private version = 0;
+  private last = '';
+  private snapshot: PlaneSnapshot | null = null;
+  private scheduled = false;
+  private readonly sentAt = new Map<number, number>();
+  private lag: number | null = null;
+
+  constructor(
+    private readonly take: () => PlaneSnapshot,
+    private readonly recipients: () => Iterable<Recipient>,
+    /** Monotonic milliseconds (performance.now). */
+    private readonly now: () => number,
+  ) {}
+
+  /** A change happened: one snapshot goes out at the end of this tick, whatever else changes in it. */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Sends the data plane's state now if it changed (a drain must reach workers after the route it follows). */
+  flush(timed = true): void {
+    const snapshot = this.take();
+    const text = JSON.stringify(snapshot);
+    if (text === this.last && this.snapshot !== null) return;
+    [this.last, this.snapshot] = [text, snapshot];
+    this.version++;
+    const to = [...this.recipients()].filter((r) => r.started);
+    // A change nobody receives yet (before the first worker started) is no lag.
+    if (timed && to.length > 0) this.sentAt.set(this.version, this.now());
+    for (const v of this.sentAt.keys()) if (this.sentAt.size > MAX_OUTSTANDING) this.sentAt.delete(v);
+    for (const r of to) r.send({ type: 'snapshot', version: this.version, snapshot });
+  }
+
+  /** The current state for a worker that starts now (it is `started` from here on; its start is not a lag). */
+  current(): { version: number; snapshot: PlaneSnapshot } {
+    this.flush(false);
+    return { version: this.version, snapshot: this.snapshot as PlaneSnapshot };
+  }
+
+  acked(r: Recipient, version: number): void {
+    r.acked = Math.max(r.acked, version);
+    this.settle();
+  }
+
+  /** Versions every started recipient has acknowledged give the lag (also when one went away). */
+  settle(): void {
+    const started = [...this.recipients()].filter((r) => r.started);
+    const low = started.length === 0 ? this.version : Math.min(...started.map((r) => r.acked));
+    for (const [v, at] of this.sentAt) {
+      if (v > low) break;
+      this.lag = this.now() - at;
+      this.sentAt.delete(v);
+    }
+  }
+
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  /** Milliseconds from sending the newest change every worker applied to the last worker's ack. */
+  get lagMs(): number | null {
+    return this.lag;
+  }
+}

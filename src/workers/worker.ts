@@ -1,0 +1,153 @@
+// A worker: one data-plane process of `workers: N`. It routes from the primary's snapshots (no health
+// checks or readiness probes of its own; passive outlier ejection stays its own), listens on the data
+// ports once its first snapshot is applied, reports its metrics once a second, drains and closes
+// when the primary asks. Everything else (admin API, rollouts, store, Docker) runs in the primary.
+import type { Config } from '../config/schema.js';
+import { DataPlane } from '../dataplane/dataplane.js';
+import type { PlaneSnapshot } from '../dataplane/plane-snapshot.js';
+import type { Clock } from '../domain/clock.js';
+import { assertNever, errorMessage } from '../domain/errors.js';
+import type { Logger } from '../domain/log.js';
+import { MetricsRegistry } from '../metrics/registry.js';
+import { replaceCertificates } from '../wiring/certificates.js';
+import { parseMessage, toWorkerSchema, type ToPrimary, type ToWorker } from './messages.js';
+import { everySecond, MetricsShipper } from './metrics-ship.js';
+
+/** How this worker talks to its primary (process.send in a cluster worker). */
+export interface PrimaryPort {
+  send(msg: ToPrimary, sent?: () => void): void;
+}
+
+type Msg<T extends ToWorker['type']> = Extract<ToWorker, { type: T }>;
+
+export class DataWorker {
+  private plane: DataPlane | null = null;
+  private shipper: MetricsShipper | null = null;
+  private stopShipping: () => void = () => undefined;
+  private closing: Promise<void> | null = null;
+  /** proxy.timeouts.shutdown once started: the grace of a close the primary did not ask for. */
+  private graceMs = 10_000;
+  private readonly done: Promise<number>;
+  private finish: (code: number) => void = () => undefined;
+
+  constructor(
+    private readonly primary: PrimaryPort,
+    private readonly deps: { clock: Clock; log: Logger },
+  ) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  /** Says hello (the primary answers with `start`); resolves with the exit code once closed. */
+  run(): Promise<number> {
+    this.primary.send({ type: 'hello' });
+    return this.done;
+  }
+
+  handle(raw: unknown): void {
+    const parsed = parseMessage(toWorkerSchema, raw);
+    if (!parsed.ok) {
+      this.deps.log.log('warn', 'malformed message from the primary dropped', { why: parsed.why });
+      return;
+    }
+    const m = parsed.msg;
+    switch (m.type) {
+      case 'start':
+        return void this.start(m);
+      case 'snapshot':
+        return this.apply(m.version, m.snapshot);
+      case 'access-log':
+        return void this.plane?.accessLog.configure(m.accessLog);
+      case 'certificates':
+        return void this.certificates(m.config);
+      case 'rebind':
+        return void this.rebind(m);
+      case 'drain':
+        return void this.drain(m);
+      case 'reopen':
+        return this.reopen();
+      case 'close':
+        return void this.close(m.graceMs);
+      default:
+        assertNever(m, 'message');
+    }
+  }
+
+  /** Graceful: stop accepting, finish in-flight requests within `graceMs`, report, exit 0. */
+  close(graceMs: number): Promise<void> {
+    this.closing ??= this.closeNow(graceMs);
+    return this.closing;
+  }
+
+  /** A close the primary did not ask for (it went away, or SIGTERM reached this process). */
+  shutdown(): Promise<void> {
+    return this.close(this.graceMs);
+  }
+
+  /** The access log's file output reopened (SIGUSR1 sent to this process itself). */
+  reopen(): void {
+    this.plane?.accessLog.reopen();
+  }
+
+  private async start(m: Msg<'start'>): Promise<void> {
+    if (this.plane !== null) return;
+    this.graceMs = m.config.proxy.timeouts.shutdown;
+    const metrics = new MetricsRegistry();
+    const { clock, log } = this.deps;
+    const plane = new DataPlane(m.config, { clock, log, metrics, random: Math.random, probes: false });
+    this.plane = plane;
+    this.apply(m.version, m.snapshot);
+    try {
+      const data = await plane.listen();
+      const tls = await plane.listenTls();
+      this.shipper = new MetricsShipper(metrics, plane.answers);
+      this.stopShipping = everySecond(
+        () => clock.now(),
+        () => this.ship(false),
+      );
+      this.primary.send({ type: 'listening', data, tls });
+    } catch (e) {
+      this.primary.send({ type: 'failed', error: errorMessage(e) }, () => this.finish(1));
+    }
+  }
+
+  private apply(version: number, snapshot: PlaneSnapshot): void {
+    if (this.plane === null) return;
+    this.plane.applySnapshot(snapshot);
+    this.primary.send({ type: 'ack', version });
+  }
+
+  private async certificates(config: Config): Promise<void> {
+    if (this.plane === null) return;
+    await replaceCertificates(this.plane, config).catch((e: unknown) =>
+      this.deps.log.log('warn', 'certificates not replaced', { error: errorMessage(e) }),
+    );
+  }
+
+  private async rebind(m: Msg<'rebind'>): Promise<void> {
+    try {
+      if (this.plane === null) throw new Error('not started');
+      const data = await this.plane.listen({ host: m.host, port: m.port });
+      this.primary.send({ type: 'rebound', id: m.id, data, error: null });
+    } catch (e) {
+      this.primary.send({ type: 'rebound', id: m.id, data: null, error: errorMessage(e) });
+    }
+  }
+
+  private async drain(m: Msg<'drain'>): Promise<void> {
+    const r = this.plane ? await this.plane.drain(m.ids, m.timeoutMs) : { drained: true, cut: 0, tunnels: 0 };
+    this.primary.send({ type: 'drained', id: m.id, ...r });
+  }
+
+  private ship(last: boolean): void {
+    const report = this.shipper?.take(this.deps.clock.now(), last);
+    if (report) this.primary.send({ type: 'metrics', ...report });
+  }
+
+  private async closeNow(graceMs: number): Promise<void> {
+    this.stopShipping();
+    const closed = this.plane ? await this.plane.close(graceMs) : { drained: true, abandoned: 0 };
+    // The last requests' seconds, the current one too: nothing is shipped after this.
+    this.ship(true);
+    this.primary.send({ type: 'closed', ...closed }, () => this.finish(0));
+  }
+}

@@ -1,0 +1,65 @@
+// `workers: 2` on a replica that shares Redis: the primary's flusher ships the seconds its workers
+// reported (merged in its windows) to the per-second hashes exactly once, so the sum every replica's
+// judge reads counts each request once.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricKey } from '../../../src/store/keys.js';
+import { waitFor } from '../../helpers/process.js';
+import { startRedis, type RedisHandle } from '../../helpers/redis.js';
+import { api, startWorkersVeer, WORKERS_TEST_MS } from '../../helpers/workers.js';
+import { http, service, useHarness } from '../../helpers/veer.js';
+
+const h = useHarness();
+let redis: RedisHandle;
+let client: Redis;
+beforeAll(async () => {
+  redis = await startRedis();
+  client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+});
+afterAll(async () => {
+  client.disconnect();
+  await redis.stop();
+});
+
+/** Requests of web/stable in Redis over the seconds [from, to]. */
+async function inRedis(prefix: string, from: number, to: number): Promise<number> {
+  let n = 0;
+  for (let s = from; s <= to; s++) n += Number((await client.hget(metricKey(prefix, 'web', 'stable', s), 'r')) ?? 0);
+  return n;
+}
+
+describe('workers with Redis replicas', { timeout: WORKERS_TEST_MS }, () => {
+  it('the merged seconds reach Redis once: the shared sum counts every request exactly once', async () => {
+    const up = await h.upstream('web-upstream');
+    const prefix = `w${Date.now()}`;
+    const v = await startWorkersVeer(h, {
+      services: [service('web', [up.address])],
+      state: { store: 'redis', redis: redis.url, prefix },
+    });
+    const from = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 25; i++) expect((await http(v.dataUrl)).status).toBe(200);
+    const to = () => Math.floor(Date.now() / 1000);
+    await waitFor(async () => (await inRedis(prefix, from, to())) === 25, {
+      what: '25 requests in Redis',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    // Later flushes add only what is new.
+    for (let i = 0; i < 5; i++) expect((await http(v.dataUrl)).status).toBe(200);
+    await waitFor(async () => (await inRedis(prefix, from, to())) === 30, {
+      what: '30 requests in Redis',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const s = await waitFor(
+      async () => {
+        const j = (await api<{ metrics: { stable: { requests: number } } }>(v, 'GET', '/v1/services/web')).json;
+        return j.metrics.stable.requests === 30 ? j : null;
+      },
+      { what: 'the judged figures (read from Redis) to show 30', timeoutMs: 10_000 },
+    );
+    expect(s.metrics.stable.requests).toBe(30);
+    expect(await inRedis(prefix, from, to())).toBe(30);
+  });
+});

@@ -1,0 +1,55 @@
+// A canary rollout with `workers: 2`: the workers' requests reach the primary's judge through the
+// merged seconds, so a canary that answers 500 is rolled back, its targets drained on every worker.
+import { describe, expect, it } from 'vitest';
+import type { ServiceStatus } from '../../../src/api/ports.js';
+import { isTerminal } from '../../../src/domain/rollout.js';
+import { waitFor } from '../../helpers/process.js';
+import { startTraffic } from '../../helpers/traffic.js';
+import { api, startWorkersVeer, WORKERS_TEST_MS } from '../../helpers/workers.js';
+import { service, useHarness } from '../../helpers/veer.js';
+
+const h = useHarness();
+
+const POLICY = {
+  steps: [20, 50, 100],
+  stepInterval: '1s',
+  analysisInterval: '250ms',
+  minRequests: 20,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
+
+describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_MS }, () => {
+  it('a canary that answers 500 is rolled back', async () => {
+    const stable = await h.upstream('stable');
+    const canary = await h.upstream('canary', { status: 500 });
+    const v = await startWorkersVeer(h, { services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const status = async (): Promise<ServiceStatus> => (await api<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
+    const traffic = startTraffic({ url: v.dataUrl, rps: 150, maxMs: 40_000, maxInFlight: 16 });
+    h.defer(() => traffic.stop().then(() => undefined));
+    await waitFor(() => traffic.snapshot().completed >= 100, { what: 'warm-up traffic', timeoutMs: 10_000 });
+
+    const started = await api<{ phase: string }>(v, 'POST', '/v1/services/web/rollouts', {
+      canary: { targets: [canary.address] },
+    });
+    expect(started.status, JSON.stringify(started.json)).toBe(201);
+    const end = await waitFor(
+      async () => {
+        const s = await status();
+        return s.rollout !== null && isTerminal(s.rollout.phase) ? s : null;
+      },
+      { what: 'the rollout to end', timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const report = await traffic.stop();
+    expect(end.rollout?.phase).toBe('rolled-back');
+    expect(end.weight).toBe(0);
+    expect(end.pools.canary.targets).toEqual([]);
+    // The canary got traffic from the workers (its 500s are what the judge saw), then none.
+    expect(canary.hits).toBeGreaterThan(0);
+    expect(report.byUpstream.canary ?? 0).toBe(canary.hits);
+    const events = (
+      await api<{ events: Array<{ kind: string; reason?: string }> }>(v, 'GET', '/v1/services/web/events')
+    ).json.events;
+    expect(events.map((e) => e.kind)).toContain('rolled-back');
+  });
+});

@@ -1,0 +1,91 @@
+// Exact metrics across workers: what two workers record and ship, merged into the primary's windows,
+// reads exactly as one window that saw all the traffic (per second, route groups, lifetime counters,
+// veer's own answers), and nothing is shipped twice.
+import { describe, expect, it } from 'vitest';
+import { AnswerCounts } from '../../../src/dataplane/answers.js';
+import { MetricsRegistry } from '../../../src/metrics/registry.js';
+import { mergeReport } from '../../../src/workers/metrics-merge.js';
+import { MetricsShipper, SHIP_AFTER_MS } from '../../../src/workers/metrics-ship.js';
+import { parseMessage, toPrimarySchema } from '../../../src/workers/messages.js';
+
+const T0 = 1_700_000_000_000;
+const spec = { routes: ['/api'], excludePaths: [], base: '/' };
+
+function worker() {
+  const registry = new MetricsRegistry();
+  registry.groups('web', spec);
+  const answers = new AnswerCounts();
+  return { registry, answers, shipper: new MetricsShipper(registry, answers) };
+}
+
+/** The same request recorded in a worker's window and in the reference window. */
+function record(into: MetricsRegistry[], atMs: number, status: number, latencyMs: number, group = 0): void {
+  for (const r of into) r.pool('web', 'stable').record(atMs, status, latencyMs, group);
+}
+
+function ship(from: ReturnType<typeof worker>, nowMs: number, primary: MetricsRegistry, answers: AnswerCounts) {
+  const report = from.shipper.take(nowMs);
+  if (report === null) return 0;
+  // Through the wire format, as the primary receives it.
+  const parsed = parseMessage(toPrimarySchema, structuredClone({ type: 'metrics', ...report }));
+  if (!parsed.ok || parsed.msg.type !== 'metrics') throw new Error(parsed.ok ? 'not metrics' : parsed.why);
+  return mergeReport(parsed.msg, { registry: primary, answers, known: () => true });
+}
+
+describe('worker metrics', () => {
+  it('two workers shipped and merged read exactly as one window', () => {
+    const [a, b] = [worker(), worker()];
+    const reference = new MetricsRegistry();
+    reference.groups('web', spec);
+    const primary = new MetricsRegistry();
+    primary.groups('web', spec);
+    const answers = new AnswerCounts();
+    for (let i = 0; i < 300; i++) {
+      const at = T0 + i * 13;
+      const status = i % 7 === 0 ? 503 : i % 11 === 0 ? 404 : 200;
+      record([(i % 2 ? a : b).registry, reference], at, status, (i % 50) + 0.5, i % 3 === 0 ? 1 : 0);
+    }
+    a.answers.note('no_route');
+    a.answers.note('no_route');
+    b.answers.note('client_closed');
+    const end = T0 + 300 * 13;
+    // Each worker reports once a second; the last report comes after the last second ended.
+    for (let t = T0 + 1_000 + SHIP_AFTER_MS; t <= end + 2_000 + SHIP_AFTER_MS; t += 1_000) {
+      expect(ship(a, t, primary, answers)).toBe(0);
+      expect(ship(b, t, primary, answers)).toBe(0);
+    }
+    const want = reference.pool('web', 'stable');
+    const got = primary.pool('web', 'stable');
+    expect(got.seconds(T0 / 1000, end / 1000)).toEqual(want.seconds(T0 / 1000, end / 1000));
+    expect(got.totals(T0, end)).toEqual(want.totals(T0, end));
+    expect(got.totals(T0, end).routes?.['/api']?.requests).toBe(100);
+    expect(got.lifetime()).toEqual(want.lifetime());
+    expect(Object.fromEntries(answers.entries())).toEqual({ no_route: 2, client_closed: 1 });
+    // Nothing new: nothing to report, nothing counted twice.
+    expect(a.shipper.take(end + 10_000)).toBeNull();
+    expect(got.lifetime().requests).toBe(300);
+  });
+
+  it('a second is reported once it ended, and the last report takes the current one too', () => {
+    const w = worker();
+    w.registry.pool('web', 'canary').record(T0 + 200, 200, 1);
+    // T0 is a whole second: the record's second has not ended yet.
+    expect(w.shipper.take(T0 + 900)?.pools[0]?.seconds).toEqual([]);
+    w.registry.pool('web', 'canary').record(T0 + 950, 500, 1);
+    const last = w.shipper.take(T0 + 960, true);
+    expect(last?.pools[0]?.seconds.map((s) => [s.sec, s.requests, s.errors])).toEqual([[T0 / 1000, 2, 1]]);
+    expect(last?.pools[0]?.lifetime.requests).toBe(1);
+  });
+
+  it('a malformed report is refused with the field that is wrong', () => {
+    const bad = parseMessage(toPrimarySchema, {
+      type: 'metrics',
+      pools: [{ service: 'web', pool: 'blue', seconds: [], lifetime: {} }],
+      answers: [],
+    });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.why).toContain('pools.0.pool');
+    expect(parseMessage(toPrimarySchema, { type: 'nope' }).ok).toBe(false);
+    expect(parseMessage(toPrimarySchema, null).ok).toBe(false);
+  });
+});
