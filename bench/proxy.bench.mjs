@@ -20,6 +20,7 @@ import { findWrk } from './wrk.mjs';
 import { newestProfile, formatTopSelf } from './profile.mjs';
 import { machineInfo, render, writeResults } from './report.mjs';
 import { workersBlock, workersPass } from './workers.mjs';
+import { sideBySideBlock, sideBySidePass } from './side-by-side.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -153,6 +154,7 @@ async function main() {
     }
   }
   const sat = s.only.map((target) => ({ target, result: medianRun(runs.get(target)) }));
+  const side = await sideBySidePass(s, ctx);
   const fixed = await fixedRatePass(s, ctx, sat);
   const withWorkers = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS === '1' : s.only.length === TARGETS.length;
   const workers = withWorkers ? workersBlock(await workersPass(s, ctx)) : [];
@@ -162,7 +164,7 @@ async function main() {
   if (wasInterrupted()) return;
 
   const partial = s.only.length < TARGETS.length ? s.only.join(', ') : null;
-  const out = render({ settings: describe(s), machine, startedAt, partial, sat, fixed, workers });
+  const out = render({ settings: describe(s), machine, startedAt, partial, sat, fixed, workers, side });
   console.log(`\n${out.text}`);
   if (s.profile) printProfile(profileDir, startedAt);
   // A partial run must not replace a complete one; other benches own the rest of the file.

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DISTURBED_CORES } from './cpu.mjs';
+import { sideBySideBlock } from './side-by-side.mjs';
 
 export const START = '<!-- bench:proxy:start -->';
 export const END = '<!-- bench:proxy:end -->';
@@ -62,8 +63,16 @@ function p99Delta(rows, target = 'veer') {
   return d && v && d.p99 !== null && v.p99 !== null ? v.p99 - d.p99 : null;
 }
 
+/** A side-by-side pair's median ratio as a check against the same ≥ 0.90× target (n/a when not run). */
+function sideRow(side, name, a, b) {
+  const r = side?.find((x) => x.pair[0] === a && x.pair[1] === b && !x.skipped);
+  const v = r ? r.median : null;
+  const status = v === null ? 'n/a' : v >= 0.9 ? 'PASS' : 'MISS';
+  return { name, shown: fmtRatio(v), target: '≥ 0.90×', status };
+}
+
 /** The brief's three targets, each PASS, MISS or n/a (an input is missing), plus information rows. */
-export function checks({ sat, fixed }) {
+export function checks({ sat, fixed, side = null }) {
   const ratio = (a, b) => (a && b && b.reqPerSecMean > 0 ? a.reqPerSecMean / b.reqPerSecMean : null);
   const veer = ok(sat, 'veer');
   const proxies = sat.filter((x) => x.target !== 'direct' && !x.result.skipped).map((x) => x.result);
@@ -83,11 +92,13 @@ export function checks({ sat, fixed }) {
   return [
     row('generator headroom: direct / fastest proxy', headroom, fmtRatio(headroom), '≥ 2.00×', (v) => v >= 2),
     row('veer / bare undici proxy req/s', vsBare, fmtRatio(vsBare), '≥ 0.90×', (v) => v >= 0.9),
+    sideRow(side, 'veer / bare, side by side on one core', 'veer', 'bare'),
     row('veer / http-proxy req/s', vsHttpProxy, fmtRatio(vsHttpProxy), '≥ 2.20×', (v) => v >= 2.2),
     { name: 'veer without its access log / bare', shown: fmtRatio(noLogVsBare), target: '(info)', status: 'info' },
     { name: 'veer / nginx req/s (per core)', shown: fmtRatio(vsNginx), target: '(info)', status: 'info' },
     row('spread veer − spread bare', spreadGap, spreadGap === null ? 'n/a' : pct(spreadGap), '≤ 0', (v) => v <= 0),
     row('Node LTS: veer / bare undici proxy req/s', ltsVsBare, fmtRatio(ltsVsBare), '≥ 0.90×', (v) => v >= 0.9),
+    sideRow(side, 'Node LTS: veer / bare, side by side', 'veer-lts', 'bare-lts'),
     { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
     row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
     ...['bare', 'nginx'].map((t) => {
@@ -146,11 +157,13 @@ function loopDelayLine(d) {
 }
 
 /** { text, markdown } for the console and RESULTS.md. */
-export function render({ settings, machine, startedAt, partial, sat, fixed, workers = [] }) {
-  const list = checks({ sat, fixed });
+export function render({ settings, machine, startedAt, partial, sat, fixed, workers = [], side = null }) {
+  const list = checks({ sat, fixed, side });
   const all = [...sat, ...(fixed?.paced ?? [])].map((r) => r.result);
   const body = [
     resultTable('target (saturation)', sat),
+    '',
+    ...sideBySideBlock(side),
     '',
     ...fixedBlock(fixed),
     '',

@@ -111,7 +111,7 @@ export async function measure(s, target, ctx, passes, { profile = false } = {}) 
   }
 }
 
-async function startProxy(s, target, ctx, profile) {
+export async function startProxy(s, target, ctx, profile = false) {
   const ups = { upstreamA: ctx.a.port, upstreamB: ctx.b.port, cpu: s.proxyCpu };
   switch (target) {
     case 'direct':

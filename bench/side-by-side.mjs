@@ -1,0 +1,68 @@
+// The side-by-side pass of `npm run bench`: two proxies pinned to the same core at the same time, each under
+// its own wrk (both generators on the load core). The kernel shares the core between them evenly, so the
+// ratio of their req/s is the inverse of the ratio of their CPU cost per request, and whatever else slows the
+// machine (a neighbour on the host, a noisy virtual CPU) slows both alike: the interleaved rounds, one proxy
+// after another, cannot promise that on a shared host, and their ratio moves with it.
+import { HOST } from './net.mjs';
+import { LTS_TARGETS, startProxy } from './targets.mjs';
+import { runWrk } from './wrk.mjs';
+
+const PAIRS = [
+  ['veer', 'bare'],
+  ['veer-nolog', 'bare'],
+  ['veer-lts', 'bare-lts'],
+];
+
+async function pairRounds(s, ctx, pair) {
+  const proxies = [];
+  try {
+    for (const target of pair) proxies.push(await startProxy(s, target, ctx));
+    const ratios = [];
+    for (let round = 0; round < s.rounds; round++) {
+      const load = (p) => ({ url: `http://${HOST}:${p.port}/`, connections: s.connections, cpu: s.loadCpu });
+      const [a, b] = await Promise.all(
+        proxies.map((p) => runWrk(s.wrk, { ...load(p), durationS: s.durationS, warmupS: s.warmupS })),
+      );
+      ratios.push(a.reqPerSecMean / b.reqPerSecMean);
+    }
+    const sorted = [...ratios].sort((x, y) => x - y);
+    return { ratios, median: sorted[Math.floor((sorted.length - 1) / 2)] };
+  } catch (err) {
+    console.error(`  ${pair.join(' / ')}: FAILED — ${err.message}`);
+    return { skipped: String(err.message).split('\n')[0] };
+  } finally {
+    for (const p of proxies) await p?.stop?.();
+  }
+}
+
+/** [{ pair, ratios, median } | { pair, skipped }], or null without wrk or pinning (the pass needs both). */
+export async function sideBySidePass(s, ctx) {
+  if (!s.wrk || !s.pin) {
+    console.log('side-by-side pass: skipped (needs wrk and two CPUs to pin to)');
+    return null;
+  }
+  const pairs = PAIRS.filter((p) => p.every((t) => s.only.includes(t) && (!LTS_TARGETS.has(t) || ctx.ltsNode)));
+  const out = [];
+  for (const pair of pairs) {
+    console.log(`side by side on CPU ${s.proxyCpu}: ${pair.join(' and ')}, ${s.rounds} round(s) …`);
+    out.push({ pair, ...(await pairRounds(s, ctx, pair)) });
+  }
+  return out;
+}
+
+/** Lines for the report; `checks` reads the veer / bare row from `rows` too. */
+export function sideBySideBlock(rows) {
+  if (!rows) return ['Side-by-side pass: not run (needs wrk and two CPUs).'];
+  const lines = [
+    'Side by side (both proxies pinned to CPU 1 at the same time, each under its own wrk on CPU 0; ratio of req/s):',
+    '',
+    '| pair | ratio (median) | each round |',
+    '|---|---|---|',
+  ];
+  for (const r of rows) {
+    const name = r.pair.join(' / ');
+    if (r.skipped) lines.push(`| ${name} | skipped: ${r.skipped} | |`);
+    else lines.push(`| ${name} | ${r.median.toFixed(2)}× | ${r.ratios.map((x) => `${x.toFixed(2)}×`).join(' / ')} |`);
+  }
+  return lines;
+}
