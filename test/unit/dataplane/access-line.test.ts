@@ -186,6 +186,25 @@ describe('accessLine', () => {
     expect(JSON.parse(line)).toMatchObject({ method: null, bytesOut: null, durationMs: null, service: null });
   });
 
+  it('writes every duration and time exactly as JSON.stringify would', () => {
+    let seed = 7;
+    const next = (): number => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+    const e = entryOf({ writableFinished: true, headersSent: true, statusCode: 200 });
+    const durations = [0, -0, 0.0004, 0.0005, 0.0015, -0.0005, 1, 10.1, 0.12, 999.9995, 2 ** 40, 2 ** 44, 1e300, -7.25];
+    for (let i = 0; i < 3_000; i++) durations.push((next() - 0.2) * 10 ** Math.floor(next() * 9));
+    for (const d of durations) {
+      e.exchange = facts({ latencyMs: d });
+      const line = accessLine(e, e.startHr + d, 200, null);
+      expect(line).toBe(`${JSON.stringify(accessRecord(e, e.startHr + d, 200, null))}\n`);
+    }
+    const instants = [0, 999, 1_000, 1_001, Date.UTC(2026, 11, 31, 23, 59, 59, 999), 1.5, -1, 253_402_300_800_000];
+    for (let i = 0; i < 500; i++) instants.push(Math.floor(next() * 4e12));
+    for (const at of instants) {
+      const x = new AccessEntry(e.req, e.res, at, 'rid', 'x-request-id', '10.0.0.9', false);
+      expect(JSON.parse(accessLine(x, x.startHr, 200, null)).time).toBe(new Date(at).toISOString());
+    }
+  });
+
   it('gives requests of one millisecond the same time and the next millisecond its own', () => {
     const a = entryOf({ writableFinished: true, headersSent: true, statusCode: 200 });
     const b = new AccessEntry(a.req, a.res, a.startedAt + 1, 'rid-2', 'x-request-id', '10.0.0.9', false);
