@@ -20,8 +20,8 @@ async function pairRounds(s, ctx, pair) {
     const ratios = [];
     for (let round = 0; round < s.rounds; round++) {
       const load = (p) => ({ url: `http://${HOST}:${p.port}/`, connections: s.connections, cpu: s.loadCpu });
-      // Which generator starts first flips every round: the one started second was measured ~5% ahead of its
-      // twin when both ran the same build, so a fixed order would bias the ratio.
+      // Which generator starts first flips every round: with a fixed order, two copies of one build were
+      // measured up to ~5% apart, so the order is not allowed to favour one side.
       const order = round % 2 === 0 ? proxies : [...proxies].reverse();
       const results = await Promise.all(
         order.map((p) => runWrk(s.wrk, { ...load(p), durationS: s.durationS, warmupS: s.warmupS })),
