@@ -11,7 +11,7 @@ export class AnswerCounts {
   private readonly counts = new Map<VeerAnswer, number>();
 
   note(answer: VeerAnswer): void {
-    this.counts.set(answer, (this.counts.get(answer) ?? 0) + 1);
+    this.add(answer, 1);
   }
 
   /** Another process's counts (a worker's, since its last report). */

@@ -21,11 +21,17 @@ export const PIPE_ATOMIC_BYTES = 4096;
 export function pipeChunks(data: string, max = PIPE_ATOMIC_BYTES): string[] {
   if (Buffer.byteLength(data) <= max) return [data];
   const out: string[] = [];
-  let [piece, bytes] = ['', 0];
+  let piece = '';
+  let bytes = 0;
   for (const line of data.split(/(?<=\n)/)) {
     const n = Buffer.byteLength(line);
-    if (bytes > 0 && bytes + n > max) [piece, bytes] = [(out.push(piece), ''), 0];
-    [piece, bytes] = [piece + line, bytes + n];
+    if (bytes > 0 && bytes + n > max) {
+      out.push(piece);
+      piece = '';
+      bytes = 0;
+    }
+    piece += line;
+    bytes += n;
   }
   if (bytes > 0) out.push(piece);
   return out;
