@@ -1,6 +1,7 @@
 // The access log's face: whether lines are written, the sample, the sink they go to, and the counts
 // Prometheus shows. A reload swaps the section (the old sink writes what it queued, then closes), and
 // SIGUSR1 reopens a file output for log rotation.
+import cluster from 'node:cluster';
 import type { AccessLogConfig } from '../config/access-log-schema.js';
 import type { Random } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
@@ -20,8 +21,10 @@ export interface AccessLogDeps {
 }
 
 function outputOf(output: string): LineOutput {
-  if (output === 'stdout') return streamOutput(process.stdout);
-  if (output === 'stderr') return streamOutput(process.stderr);
+  // A data-plane worker shares stdout and stderr with its siblings and the primary (node:cluster).
+  const shared = cluster.isWorker;
+  if (output === 'stdout') return streamOutput(process.stdout, shared);
+  if (output === 'stderr') return streamOutput(process.stderr, shared);
   return new FileOutput(output);
 }
 

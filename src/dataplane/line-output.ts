@@ -14,36 +14,41 @@ export interface LineOutput {
 /** What a pipe takes in one write(2) without another writer's bytes in between (PIPE_BUF on Linux). */
 export const PIPE_ATOMIC_BYTES = 4096;
 
+const NL = 0x0a;
+
 /**
  * A batch of lines cut at line boundaries into pieces of at most `max` bytes (a longer line alone):
- * several processes (workers) writing to one stdout never interleave in the middle of a line.
+ * several processes (workers) writing to one stdout never interleave in the middle of a line. The
+ * batch is encoded once and cut by searching for newline bytes (a split into lines measured ~1 µs
+ * per request at full load).
  */
-export function pipeChunks(data: string, max = PIPE_ATOMIC_BYTES): string[] {
-  if (Buffer.byteLength(data) <= max) return [data];
-  const out: string[] = [];
-  let piece = '';
-  let bytes = 0;
-  for (const line of data.split(/(?<=\n)/)) {
-    const n = Buffer.byteLength(line);
-    if (bytes > 0 && bytes + n > max) {
-      out.push(piece);
-      piece = '';
-      bytes = 0;
-    }
-    piece += line;
-    bytes += n;
+export function pipeChunks(data: Buffer, max = PIPE_ATOMIC_BYTES): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  // Each round takes at least one byte, so it ends.
+  while (data.length - at > max) {
+    let end = data.lastIndexOf(NL, at + max - 1);
+    if (end < at) end = data.indexOf(NL, at + max);
+    if (end === -1) break;
+    out.push(data.subarray(at, end + 1));
+    at = end + 1;
   }
-  if (bytes > 0) out.push(piece);
+  if (at < data.length) out.push(data.subarray(at));
   return out;
 }
 
-export function streamOutput(stream: Writable): LineOutput {
+/**
+ * `shared`: other processes (workers) write to the same stream, so each write carries whole lines of
+ * at most PIPE_BUF bytes. A process alone writes each batch at once.
+ */
+export function streamOutput(stream: Writable, shared: boolean): LineOutput {
   // A closed pipe must not crash veer: the error reaches `done` through the write callback too.
   const ignore = (): void => undefined;
   stream.on('error', ignore);
   return {
     write: (data, done) => {
-      const pieces = pipeChunks(data);
+      if (!shared) return void stream.write(data, (err) => done(err ?? null));
+      const pieces = pipeChunks(Buffer.from(data));
       let failed: Error | null = null;
       pieces.forEach((p, i) =>
         stream.write(p, (err) => {
