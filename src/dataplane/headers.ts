@@ -48,13 +48,22 @@ export function connectionTokens(value: string, keep?: ReadonlySet<string>): str
   return out;
 }
 
+/**
+ * Whether a Connection token adds a field to drop: not one dropped anyway, nor "close" (a connection
+ * option; RFC 9110 §18.4 reserves the field name). "keep-alive" and "close" are nearly every Connection
+ * header's whole value, and a set of extra names sends every field through the slow path.
+ */
+function listsMore(token: string): boolean {
+  return token !== 'close' && !HOP_BY_HOP.has(token);
+}
+
 /** Names listed in a Connection header are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionListed(raw: readonly string[]): Set<string> | null {
   let extra: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    for (const t of connectionTokens(raw[i + 1] as string)) (extra ??= new Set()).add(t);
+    for (const t of connectionTokens(raw[i + 1] as string)) if (listsMore(t)) (extra ??= new Set()).add(t);
   }
   return extra;
 }
@@ -142,7 +151,10 @@ export function downstreamResponseHeaders(raw: readonly Buffer[], out: string[])
     if (CANDIDATE_LENGTHS.has(name.length)) {
       const lower = name.toLowerCase();
       if (lower === 'connection') {
-        for (const tok of value.split(',')) (extra ??= new Set()).add(tok.trim().toLowerCase());
+        for (const tok of value.split(',')) {
+          const t = tok.trim().toLowerCase();
+          if (listsMore(t)) (extra ??= new Set()).add(t);
+        }
         continue;
       }
       if (HOP_BY_HOP.has(lower)) continue;

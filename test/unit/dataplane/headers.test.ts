@@ -334,6 +334,16 @@ describe('downstreamResponseHeaders', () => {
     expect(got).toEqual(['X-Pre', 'p', 'Content-Length', '5']);
   });
 
+  it('takes "Connection: keep-alive" or "close" as listing nothing more (the fast path: the same array back)', () => {
+    for (const value of ['keep-alive', 'close', 'Keep-Alive, close']) {
+      const out: string[] = [];
+      const raw = buf(['Date', 'x', 'Connection', value, 'Keep-Alive', 'timeout=5', 'Close', 'y']);
+      const got = downstreamResponseHeaders(raw, out);
+      expect(got).toBe(out);
+      expect(got).toEqual(['Date', 'x', 'Close', 'y']);
+    }
+  });
+
   it('decodes bytes as latin1 so non-ASCII values pass through unchanged', () => {
     const raw = [Buffer.from('X-Name'), Buffer.from([0x63, 0x61, 0x66, 0xe9])];
     const got = downstreamResponseHeaders(raw, []);
