@@ -3,6 +3,7 @@
 // request; the line itself is built only if it is written.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PoolName } from '../domain/pool.js';
+import type { CloseParty } from './ledger.js';
 import type { RequestBody } from './request-body.js';
 import type { ProxyErrorCode } from './responses.js';
 import type { ServiceRoute } from './table.js';
@@ -27,9 +28,15 @@ export interface ExchangeFacts {
   readonly down: { readonly written: number };
 }
 
-export class AccessEntry {
+/** Where the line goes when the response closes (the access log; null: not written). */
+export interface AccessRecorder {
+  record(e: AccessEntry): void;
+}
+
+/** One 'close' listener serves the line and the exchange (see ledger.ts onClose). */
+export class AccessEntry implements CloseParty {
   route: ServiceRoute | null = null;
-  exchange: ExchangeFacts | null = null;
+  exchange: (ExchangeFacts & CloseParty) | null = null;
   /** Body bytes of veer's own answer. */
   bytesOut = 0;
   /** Veer's own answer (set by sendProxyError). */
@@ -48,5 +55,12 @@ export class AccessEntry {
     readonly idHeader: string,
     readonly peer: string,
     readonly trustedPeer: boolean,
+    private readonly log: AccessRecorder | null = null,
   ) {}
+
+  /** The line first (it reads the exchange as the response left it), then the exchange. */
+  responseClosed(): void {
+    this.log?.record(this);
+    this.exchange?.responseClosed();
+  }
 }

@@ -24,6 +24,8 @@ export class Downstream {
   written = 0;
   /** Resumes the upstream once a slow client has drained; the exchange sets it per attempt. */
   resumeUpstream: (() => void) | null = null;
+  /** Made the first time the client is slow (most responses never are). */
+  private onDrain: (() => void) | null = null;
   /** HTTP/2 has no reason phrase (RFC 9113 §8.3.2): Node warns when given one. */
   private readonly h2: boolean;
 
@@ -108,7 +110,7 @@ export class Downstream {
       return true;
     }
     // Listen for 'drain' only when the client is actually slow, not on every request.
-    this.res.once('drain', this.onDrain);
+    this.res.once('drain', (this.onDrain ??= () => this.resumeUpstream?.()));
     return false;
   }
 
@@ -129,8 +131,4 @@ export class Downstream {
     this.corked = false;
     this.res.uncork();
   }
-
-  private readonly onDrain = (): void => {
-    this.resumeUpstream?.();
-  };
 }

@@ -1,7 +1,6 @@
-// One client request forwarded upstream: an undici dispatch handler (the raw handler API is the
-// fastest Node path measured here; stream.pipeline() halved throughput). It owns its attempts:
-// retry.ts decides whether there is another, and target-wait.ts holds it while there is no target.
-//
+// One client request forwarded upstream: an undici dispatch handler (the raw handler API is the fastest
+// Node path measured here; stream.pipeline() halved throughput). It owns its attempts: retry.ts decides
+// whether there is another, and target-wait.ts holds it while there is no target.
 // Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and the
 // target's outlier state: a request undici refuses before sending it, a client that leaves or sends its
 // body too slowly or too much, and a target cut by veer's drain are answered (or dropped), not counted.
@@ -19,9 +18,10 @@ import type { PoolRuntime, ServiceRoute } from './table.js';
 import { TargetWait, type WaitingRequest } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 import { upstreamRequest } from './upstream-request.js';
+import { onClose, type CloseParty } from './ledger.js';
 import { idleBound, type GrpcCall } from './grpc-call.js';
 
-export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
+export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, CloseParty {
   target: Upstream | undefined;
   attempt = 0;
   /** When the request was last handed to the upstream (dispatch, each body chunk, fully sent). */
@@ -34,8 +34,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
   private discarding = false;
   private dispatching = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
-  /** Its waiting for a target, once it had to (most requests never do). */
-  private wait: TargetWait | null = null;
+  private wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
   private readonly replayable: boolean;
   readonly body: RequestBody | null;
   readonly down: Downstream;
@@ -58,7 +57,8 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     this.replayable = !hasBody && isIdempotent(req.method);
     this.body = hasBody ? new RequestBody(req, idleBound(route.timeouts.body, grpc), route.maxRequestBody, this) : null;
     this.down = new Downstream(res, env.viaEntry, extraHeaders, route.grpc !== null);
-    res.on('close', this.onClientClose);
+    if (entry === null) onClose(res, this);
+    else entry.exchange = this; // which tells it of the response's close (one listener: ledger.ts)
   }
 
   start(): void {
@@ -238,13 +238,13 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest {
     sendProxyError(this.res, code, undefined, this.route.pages, this.entry);
   }
 
-  private readonly onClientClose = (): void => {
+  /** Client aborts are 'close' + !writableFinished ('aborted' misses cases, say undici's authors). */
+  responseClosed(): void {
     if (this.res.writableFinished || this.done) return;
-    // Detect client aborts with 'close' + writableFinished (not 'aborted', which undici's authors
-    // warn misses cases) and stop the upstream request so its socket is not leaked.
+    // Stop the upstream request so its socket is not leaked.
     this.clientGone = true;
     this.env.answers.note('client_closed');
     this.wait?.cancel();
     this.abortUpstream?.();
-  };
+  }
 }

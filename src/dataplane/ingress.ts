@@ -132,7 +132,6 @@ export class Ingress {
       call,
       entry,
     );
-    if (entry !== null) entry.exchange = x;
     x.start();
   }
 

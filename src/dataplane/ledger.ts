@@ -16,6 +16,11 @@ const ENTRY = Symbol('veer.ledger-entry');
 /** Handles one request when its turn comes (a shared function: nothing is allocated per request for it). */
 export type Start = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Told when a response closes (see onClose). */
+export interface CloseParty {
+  responseClosed(): void;
+}
+
 interface Entry {
   readonly ledger: ResponseLedger;
   readonly socket: Duplex;
@@ -24,6 +29,8 @@ interface Entry {
   readonly res: ServerResponse;
   /** Null once called. */
   start: Start | null;
+  /** Hears of the close after the ledger (onClose). */
+  party: CloseParty | null;
 }
 
 interface Owed {
@@ -42,7 +49,20 @@ type LedgerResponse = ServerResponse & { [ENTRY]?: Entry };
 /** One listener shared by every response: its entry travels on the response itself. */
 function onResponseClose(this: LedgerResponse): void {
   const entry = this[ENTRY];
-  if (entry !== undefined) entry.ledger.release(entry);
+  if (entry === undefined) return;
+  entry.ledger.release(entry);
+  entry.party?.responseClosed();
+}
+
+/**
+ * `party` hears when `res` closes. A response in a ledger tells one party through the ledger's own
+ * listener: a second and third 'close' listener per request (the emitter's array, a closure, a once
+ * wrapper) showed in the profile. Otherwise (HTTP/2, or that one slot taken) through a listener of its own.
+ */
+export function onClose(res: ServerResponse, party: CloseParty): void {
+  const entry = (res as LedgerResponse)[ENTRY];
+  if (entry !== undefined && entry.party === null) entry.party = party;
+  else res.on('close', () => party.responseClosed());
 }
 
 export class ResponseLedger {
@@ -59,7 +79,7 @@ export class ResponseLedger {
     const owed = this.owedOn(socket);
     // The parser reached a new request: whatever body came before it was read whole.
     owed.unreadBody = false;
-    const entry: Entry = { ledger: this, socket, owed, req, res, start };
+    const entry: Entry = { ledger: this, socket, owed, req, res, start, party: null };
     owed.open.set(res, entry);
     this.count++;
     (res as LedgerResponse)[ENTRY] = entry;

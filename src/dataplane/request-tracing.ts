@@ -5,6 +5,7 @@ import type { Clock, Random } from '../domain/clock.js';
 import { AccessEntry } from './access-entry.js';
 import type { AccessLog } from './access-log.js';
 import { peerAddress } from './headers.js';
+import { onClose } from './ledger.js';
 import { RequestIds } from './request-id.js';
 
 export interface TracingDeps {
@@ -41,8 +42,8 @@ export class RequestTracing {
     const peer = peerAddress(req.socket.remoteAddress);
     const trusted = this.deps.isTrusted(peer);
     const id = this.ids === null ? null : this.ids.choose(req.headers[this.header], trusted);
-    const e = new AccessEntry(req, res, this.deps.clock.now(), id, this.header, peer, trusted);
-    if (logged) res.once('close', () => access.record(e));
+    const e = new AccessEntry(req, res, this.deps.clock.now(), id, this.header, peer, trusted, logged ? access : null);
+    onClose(res, e);
     return e;
   }
 }

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { AccessEntry, type ExchangeFacts } from '../../../src/dataplane/access-entry.js';
+import type { CloseParty } from '../../../src/dataplane/ledger.js';
 import { accessLine, accessRecord, mustWrite, outcome, sampled } from '../../../src/dataplane/access-line.js';
 import type { ServiceRoute } from '../../../src/dataplane/table.js';
 import type { Upstream } from '../../../src/dataplane/upstream.js';
@@ -52,8 +53,9 @@ function entryOf(res: ResShape, opts: { trusted?: boolean; xff?: string } = {}):
   );
 }
 
-function facts(over: Partial<ExchangeFacts> = {}): ExchangeFacts {
+function facts(over: Partial<ExchangeFacts> = {}): ExchangeFacts & CloseParty {
   return {
+    responseClosed: () => undefined,
     pool: { name: 'canary' },
     target: { address: { id: '127.0.0.1:9001' } } as unknown as Upstream,
     attempt: 1,
