@@ -93,10 +93,11 @@ export class Ingress {
     const m = this.opts.maintenance(route.name);
     if (m !== null) return this.maintain(req, res, admitted, route, m, entry);
 
-    const peer = peerAddress(req.socket.remoteAddress);
+    // The entry read both already (it is null only while ids and the access log are both off).
+    const peer = entry?.peer ?? peerAddress(req.socket.remoteAddress);
     const upstreamHeaders = upstreamRequestHeaders(req.rawHeaders, {
       peer,
-      trustedPeer: this.opts.isTrusted(peer),
+      trustedPeer: entry?.trustedPeer ?? this.opts.isTrusted(peer),
       proto: encrypted ? 'https' : 'http',
       viaEntry: this.env.viaEntry,
       authority: admitted.authority,
