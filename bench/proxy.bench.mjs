@@ -12,7 +12,15 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installExitHandlers, runBench, tasksetPath, wasInterrupted } from './procs.mjs';
+import {
+  installExitHandlers,
+  runBench,
+  startChild,
+  stopChild,
+  tasksetPath,
+  waitForJsonLine,
+  wasInterrupted,
+} from './procs.mjs';
 import { findNginx, nginxVersion } from './nginx.mjs';
 import { LTS_TARGETS, TARGETS, measure, startUpstream } from './targets.mjs';
 import { spawnSync } from 'node:child_process';
@@ -84,15 +92,39 @@ async function fixedRatePass(s, ctx, sat) {
   }
   const rate = Math.max(1, Math.round(veer.reqPerSecMean / 4));
   console.log(`fixed-rate pass at ${rate} req/s (1/4 of veer's saturation):`);
-  const fixed = { rate, paced: [] };
   // The bare proxy and nginx at the same rate show the floor a proxy on this machine adds (a request crosses
   // to the proxy's core and back twice; an idle virtual CPU takes time to wake).
   const others = ['bare', 'nginx'].filter((t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin));
-  for (const target of ['direct', 'veer', ...others]) {
-    const [paced] = await measure(s, target, ctx, [{ kind: 'paced', rate }]);
-    fixed.paced.push({ target, result: paced });
+  const targets = ['direct', 'veer', ...others];
+  // A tail is what a few stalls make of it: one pass per target moved veer's p99 between 3 and 6 ms here, so
+  // the targets take turns for BENCH_ROUNDS rounds and each shows its round with the median p99.
+  const runs = new Map(targets.map((t) => [t, []]));
+  for (let round = 1; round <= s.rounds; round++) {
+    console.log(`fixed-rate pass, round ${round}/${s.rounds}:`);
+    for (const target of targets) runs.get(target).push((await measure(s, target, ctx, [{ kind: 'paced', rate }]))[0]);
   }
-  return fixed;
+  const paced = targets.map((target) => ({ target, result: medianTail(runs.get(target)) }));
+  return { rate, paced, gaps: await cpuGaps(s.proxyCpu) };
+}
+
+/** The round with the median p99, with every round's p99; skipped when none ran. */
+function medianTail(list) {
+  const done = list.filter((r) => !r.skipped && r.p99 !== null);
+  if (done.length === 0) return list[0] ?? { skipped: 'not run' };
+  const sorted = [...done].sort((x, y) => x.p99 - y.p99);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)], p99s: done.map((r) => r.p99) };
+}
+
+/** The proxy core's own stalls over 10 s with nothing running on it (bench/cpu-gaps.mjs); null if unread. */
+async function cpuGaps(cpu) {
+  const child = startChild('cpu-gaps', process.execPath, [path.join(here, 'cpu-gaps.mjs'), '10'], { cpu });
+  try {
+    return await waitForJsonLine(child, (v) => v.result === true, 30_000);
+  } catch {
+    return null;
+  } finally {
+    await stopChild(child, 5_000);
+  }
 }
 
 /** The current Node LTS (scripts/lts-node.sh fetches it once), or null when it cannot be had. */

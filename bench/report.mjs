@@ -144,8 +144,22 @@ function fixedBlock(fixed) {
     '',
     resultTable('paced', fixed.paced),
     '',
+    `p99 of each round (ms): ${fixed.paced.map(({ target, result: r }) => `${target} ${roundsOf(r)}`).join('; ')}.`,
+    '',
     loopDelayLine(ok(fixed.paced, 'veer')?.loopDelay),
+    '',
+    gapsLine(fixed.gaps),
   ];
+}
+
+const roundsOf = (r) => (r.p99s ?? []).map(ms).join(' / ');
+
+function gapsLine(g) {
+  if (!g) return "The proxy core's own stalls: not measured.";
+  return (
+    `The proxy core's own stalls (bench/cpu-gaps.mjs, a spinner alone on it for ${g.seconds} s): ${g.gaps} gaps over ` +
+    `0.2 ms, ${g.over1ms} over 1 ms, ${g.over3ms} over 3 ms, longest ${ms(g.maxMs)} ms, ${ms(g.lostMs)} ms lost in all.`
+  );
 }
 
 function loopDelayLine(d) {
