@@ -1,23 +1,39 @@
 // The gauges and counters /metrics shows beside the per-pool windows: routing, target state, what
 // veer answered itself, and the rollout phase, step and verdict of each service.
 import type { DataPlane } from './dataplane/dataplane.js';
-import { POOL_NAMES } from './domain/pool.js';
+import { POOL_NAMES, type PoolName } from './domain/pool.js';
 import { PHASES } from './domain/rollout.js';
 import { bpToPercent } from './domain/weight.js';
 import type { ExtraMetric as GaugeFamily } from './metrics/prometheus.js';
 import type { RolloutController } from './rollout/controller.js';
 import type { MembershipView } from './rollout/desk.js';
 
+/** What the data-plane workers hold (`workers` > 1), added to this process's own figures. */
+export interface WorkerGauges {
+  readonly inFlight: number;
+  readonly waiting: number;
+  accessLines(): { written: number; dropped: number };
+  outstanding(): (service: string, pool: PoolName, target: string) => number;
+}
+
+const NO_WORKERS: WorkerGauges = {
+  inFlight: 0,
+  waiting: 0,
+  accessLines: () => ({ written: 0, dropped: 0 }),
+  outstanding: () => () => 0,
+};
+
 export function gauges(
   plane: DataPlane,
   rollouts: Pick<RolloutController, 'status'>,
   membership: MembershipView,
+  workers: WorkerGauges = NO_WORKERS,
 ): GaugeFamily[] {
   return [
-    ...routingGauges(plane, membership),
+    ...routingGauges(plane, membership, workers),
     ...rolloutGauges(plane, rollouts),
-    ...answerGauges(plane),
-    ...accessLogCounters(plane),
+    ...answerGauges(plane, workers),
+    ...accessLogCounters(plane, workers),
   ];
 }
 
@@ -29,7 +45,7 @@ const family = (name: string, help: string, type: GaugeFamily['type'] = 'gauge')
 });
 
 /** Weight and per-target state, as the data plane routes now. */
-function routingGauges(plane: DataPlane, membership: MembershipView): GaugeFamily[] {
+function routingGauges(plane: DataPlane, membership: MembershipView, workers: WorkerGauges): GaugeFamily[] {
   const weight = family('veer_canary_weight_percent', 'Share of traffic routed to the canary pool.');
   const healthy = family('veer_target_healthy', '1 when the target is healthy and not ejected.');
   const stale = family(
@@ -41,6 +57,7 @@ function routingGauges(plane: DataPlane, membership: MembershipView): GaugeFamil
     '1 while the target is ejected after consecutive failures (outlier detection): it gets no traffic.',
   );
   const outstanding = family('veer_target_outstanding_requests', 'Requests in flight to the target.');
+  const workersOutstanding = workers.outstanding();
   for (const name of plane.serviceNames()) {
     weight.samples.push({ labels: { service: name }, value: bpToPercent(plane.weight(name) ?? 0) });
     const staleIds = membership.staleTargets(name);
@@ -50,7 +67,7 @@ function routingGauges(plane: DataPlane, membership: MembershipView): GaugeFamil
         healthy.samples.push({ labels, value: t.healthy && !t.ejected ? 1 : 0 });
         stale.samples.push({ labels, value: staleIds.has(t.id) ? 1 : 0 });
         ejected.samples.push({ labels, value: t.ejected ? 1 : 0 });
-        outstanding.samples.push({ labels, value: t.outstanding });
+        outstanding.samples.push({ labels, value: t.outstanding + workersOutstanding(name, pool, t.id) });
       }
     }
   }
@@ -77,14 +94,14 @@ function rolloutGauges(plane: DataPlane, rollouts: Pick<RolloutController, 'stat
 }
 
 /** Requests in flight, and what veer answered itself. */
-function answerGauges(plane: DataPlane): GaugeFamily[] {
+function answerGauges(plane: DataPlane, workers: WorkerGauges): GaugeFamily[] {
   const inflight = family('veer_inflight_requests', 'Client requests being proxied now.');
-  inflight.samples.push({ labels: {}, value: plane.inFlight });
+  inflight.samples.push({ labels: {}, value: plane.inFlight + workers.inFlight });
   const waiting = family(
     'veer_waiting_requests',
     'Client requests waiting for a target their service may use (proxy.timeouts.waitForTarget), now.',
   );
-  waiting.samples.push({ labels: {}, value: plane.waiting });
+  waiting.samples.push({ labels: {}, value: plane.waiting + workers.waiting });
   const answers = family(
     'veer_proxy_answers_total',
     'Requests veer answered itself (refused, cut by a drain, no target) or whose client left, by code; ' +
@@ -96,8 +113,10 @@ function answerGauges(plane: DataPlane): GaugeFamily[] {
 }
 
 /** Access lines written, and dropped because the output could not keep up (or failed). */
-function accessLogCounters(plane: DataPlane): GaugeFamily[] {
-  const { written, dropped } = plane.accessLog.counts();
+function accessLogCounters(plane: DataPlane, workers: WorkerGauges): GaugeFamily[] {
+  const own = plane.accessLog.counts();
+  const theirs = workers.accessLines();
+  const [written, dropped] = [own.written + theirs.written, own.dropped + theirs.dropped];
   const lines = family('veer_access_log_lines_total', 'Access log lines written.', 'counter');
   lines.samples.push({ labels: {}, value: written });
   const lost = family(

@@ -148,7 +148,15 @@ export interface WorkersView {
   /** The primary's newest snapshot, and how long its last change took to reach every worker. */
   snapshot: { version: number; lagMs: number | null };
   restarts: number;
-  workers: Array<{ id: number; pid: number; startedAt: string; listening: boolean; snapshotVersion: number }>;
+  /** `inFlight`: the worker's requests in flight at its last report, once a second (null: none yet). */
+  workers: Array<{
+    id: number;
+    pid: number;
+    startedAt: string;
+    listening: boolean;
+    snapshotVersion: number;
+    inFlight: number | null;
+  }>;
 }
 /** `veer prune`: this installation's containers that no live pool or rollout claims. */
 export interface PruneReport {

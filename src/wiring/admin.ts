@@ -72,7 +72,7 @@ const clusterView = (b: Base, r: Running): ClusterView =>
 function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFrom>): () => string {
   const loopDelay = new LoopDelay();
   b.closers.add('event loop delay', async () => loopDelay.close());
-  const gaugesNow = () => gauges(r.plane, r.controller, membership);
+  const gaugesNow = () => gauges(r.plane, r.controller, membership, r.workers?.gauges);
   const workers = (): ExtraMetric[] => (r.workers ? workerMetrics(r.workers) : []);
   return () =>
     renderPrometheus(r.metrics, [...gaugesNow(), ...r.extraMetrics(), ...workers(), ...loopDelay.families()]);

@@ -64,6 +64,7 @@ export function workersView(pool: WorkerPool): WorkersView {
       startedAt: new Date(m.startedAt).toISOString(),
       listening: m.listening,
       snapshotVersion: m.acked,
+      inFlight: pool.gauges.inFlightOf(m.id),
     })),
   };
 }

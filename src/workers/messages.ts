@@ -82,6 +82,14 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
     ),
     answers: z.array(z.tuple([z.string(), count])),
   }),
+  /** What the worker holds now (worker-gauges.ts), once a second. */
+  z.object({
+    type: z.literal('gauges'),
+    inFlight: count,
+    waiting: count,
+    accessLines: z.object({ written: count, dropped: count }),
+    outstanding: z.array(z.tuple([z.string(), z.enum(['stable', 'canary']), z.string(), count])),
+  }),
   z.object({ type: z.literal('drained'), id, drained: z.boolean(), cut: count, tunnels: count }),
   z.object({ type: z.literal('rebound'), id, data: address.nullable(), error: z.string().nullable() }),
   z.object({ type: z.literal('closed'), drained: z.boolean(), abandoned: count }),
@@ -90,6 +98,7 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
 export type ToWorker = z.infer<typeof toWorkerSchema>;
 export type ToPrimary = z.infer<typeof toPrimarySchema>;
 export type MetricsReport = Extract<ToPrimary, { type: 'metrics' }>;
+export type GaugesReport = Extract<ToPrimary, { type: 'gauges' }>;
 export type WireSnapshot = z.infer<typeof snapshotSchema>;
 
 /** The message, or why it is not one (logged and dropped by the receiver). */

@@ -16,6 +16,7 @@ import { mergeReport } from './metrics-merge.js';
 import { parseMessage, toPrimarySchema, type ToPrimary } from './messages.js';
 import { Replies } from './replies.js';
 import { SnapshotFeed } from './snapshot-feed.js';
+import { WorkerGaugeSum } from './worker-gauges.js';
 
 export interface WorkerPoolDeps {
   count: number;
@@ -38,6 +39,8 @@ export class WorkerPool {
   readonly feed: SnapshotFeed;
   readonly drains = new Replies<Drained>();
   readonly rebinds = new Replies<Msg<'rebound'>>();
+  /** The workers' latest gauges, added to the primary's own by /metrics. */
+  readonly gauges = new WorkerGaugeSum();
   config: Config;
   restarts = 0;
   private closing = false;
@@ -131,6 +134,8 @@ export class WorkerPool {
         return this.feed.acked(m, msg.version);
       case 'metrics':
         return this.merge(m, msg);
+      case 'gauges':
+        return this.gauges.update(m.id, msg);
       case 'drained':
         return this.drains.answer(msg.id, m.id, msg);
       case 'rebound':
@@ -160,6 +165,7 @@ export class WorkerPool {
     m.exited();
     this.drains.gone(m.id);
     this.rebinds.gone(m.id);
+    this.gauges.gone(m.id);
     this.feed.settle();
     if (this.closing || m.asked) return;
     this.restarts++;

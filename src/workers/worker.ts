@@ -12,6 +12,7 @@ import { MetricsRegistry } from '../metrics/registry.js';
 import { replaceCertificates } from '../wiring/certificates.js';
 import { parseMessage, toWorkerSchema, type ToPrimary, type ToWorker } from './messages.js';
 import { everySecond, MetricsShipper } from './metrics-ship.js';
+import { readGauges } from './worker-gauges.js';
 
 /** How this worker talks to its primary (process.send in a cluster worker). */
 export interface PrimaryPort {
@@ -141,6 +142,7 @@ export class DataWorker {
   private ship(last: boolean): void {
     const report = this.shipper?.take(this.deps.clock.now(), last);
     if (report) this.primary.send({ type: 'metrics', ...report });
+    if (this.plane !== null) this.primary.send({ type: 'gauges', ...readGauges(this.plane) });
   }
 
   private async closeNow(graceMs: number): Promise<void> {

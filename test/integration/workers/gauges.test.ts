@@ -1,0 +1,65 @@
+// `workers: 2`: what the workers hold now reaches the primary's /metrics and /v1/workers. Requests held
+// by a slow upstream on both workers show in veer_inflight_requests and each target's outstanding
+// requests, and the access log's line counter counts every worker's lines.
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../helpers/process.js';
+import { metricsText, sample, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
+import { http, service, useHarness } from '../../helpers/veer.js';
+
+const h = useHarness();
+
+/** The sum of every sample of `name` (all label sets). */
+function total(text: string, name: string): number {
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`));
+  return lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+describe('workers: 2, gauges', { timeout: WORKERS_TEST_MS }, () => {
+  it('in-flight and outstanding requests on both workers, and every access line, show in /metrics', async () => {
+    const up = await h.upstream('web-upstream');
+    const v = await startWorkersVeer(h, {
+      services: [service('web', [up.address])],
+      accessLog: { enabled: true, output: 'stdout' },
+    });
+    // Each request on a connection of its own: the primary hands connections to the workers in turn.
+    for (let i = 0; i < 6; i++) expect((await http(v.dataUrl)).status).toBe(200);
+    // Settled: the same count in two reads more than a report (1 s) apart.
+    let seen: { n: number; at: number } | null = null;
+    const linesBefore = await waitFor(
+      async () => {
+        const n = sample(await metricsText(v), 'veer_access_log_lines_total');
+        if (n === null || n < 6) return null;
+        if (seen !== null && seen.n === n && Date.now() - seen.at > 1_100) return n;
+        if (seen?.n !== n) seen = { n, at: Date.now() };
+        return null;
+      },
+      { what: 'the first access lines counted', timeoutMs: 10_000 },
+    );
+
+    up.behave({ delayMs: 6_000 });
+    const slow = Array.from({ length: 4 }, () => http(v.dataUrl));
+    const held = await waitFor(
+      async () => {
+        const [text, w] = [await metricsText(v), await workersOf(v)];
+        const perWorker = w.workers.map((x) => x.inFlight ?? 0);
+        const both = perWorker.length === 2 && perWorker.every((n) => n > 0);
+        return sample(text, 'veer_inflight_requests') === 4 && both ? { text, perWorker } : null;
+      },
+      { what: '4 requests in flight on both workers', timeoutMs: 5_000 },
+    );
+    expect(held.perWorker.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(total(held.text, 'veer_target_outstanding_requests')).toBe(4);
+
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const after = await waitFor(
+      async () => {
+        const text = await metricsText(v);
+        const idle = sample(text, 'veer_inflight_requests') === 0;
+        return idle && sample(text, 'veer_access_log_lines_total') === linesBefore + 4 ? text : null;
+      },
+      { what: 'the gauges back to 0 and 4 more lines counted', timeoutMs: 10_000 },
+    );
+    expect(total(after, 'veer_target_outstanding_requests')).toBe(0);
+    expect(sample(after, 'veer_access_log_dropped_total')).toBe(0);
+  });
+});

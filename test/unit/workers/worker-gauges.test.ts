@@ -1,0 +1,50 @@
+// The primary's sum of its workers' gauges: the latest report of each live worker, and the access line
+// counts of workers that exited kept (counters never go down).
+import { describe, expect, it } from 'vitest';
+import type { GaugesReport } from '../../../src/workers/messages.js';
+import { WorkerGaugeSum } from '../../../src/workers/worker-gauges.js';
+
+const report = (
+  inFlight: number,
+  written: number,
+  outstanding: GaugesReport['outstanding'] = [],
+): Omit<GaugesReport, 'type'> => ({
+  inFlight,
+  waiting: inFlight > 0 ? 1 : 0,
+  accessLines: { written, dropped: written > 100 ? 1 : 0 },
+  outstanding,
+});
+
+describe('WorkerGaugeSum', () => {
+  it('adds the latest report of each worker; a newer report replaces the older', () => {
+    const sum = new WorkerGaugeSum();
+    sum.update(1, report(3, 10, [['web', 'stable', 'a:1', 2]]));
+    sum.update(
+      2,
+      report(1, 20, [
+        ['web', 'stable', 'a:1', 1],
+        ['web', 'canary', 'b:1', 1],
+      ]),
+    );
+    sum.update(1, report(2, 12, [['web', 'stable', 'a:1', 1]]));
+    expect([sum.inFlight, sum.waiting]).toEqual([3, 2]);
+    expect(sum.accessLines()).toEqual({ written: 32, dropped: 0 });
+    const out = sum.outstanding();
+    expect([out('web', 'stable', 'a:1'), out('web', 'canary', 'b:1'), out('web', 'canary', 'a:1')]).toEqual([2, 1, 0]);
+    expect([sum.inFlightOf(1), sum.inFlightOf(2), sum.inFlightOf(3)]).toEqual([2, 1, null]);
+  });
+
+  it('a worker that exits takes its gauges but leaves its line counts', () => {
+    const sum = new WorkerGaugeSum();
+    sum.update(1, report(4, 150, [['web', 'stable', 'a:1', 4]]));
+    sum.update(2, report(1, 5));
+    sum.gone(1);
+    sum.gone(1);
+    sum.gone(9);
+    expect(sum.inFlight).toBe(1);
+    expect(sum.outstanding()('web', 'stable', 'a:1')).toBe(0);
+    expect(sum.accessLines()).toEqual({ written: 155, dropped: 1 });
+    sum.update(3, report(0, 7));
+    expect(sum.accessLines()).toEqual({ written: 162, dropped: 1 });
+  });
+});
