@@ -46,7 +46,8 @@ export class Downstream {
   private headersOf(rawHeaders: Buffer[]): string[] {
     const headers = downstreamResponseHeaders(rawHeaders, []);
     headers.push('via', this.viaEntry);
-    if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
+    const extra = this.extraHeaders;
+    if (extra !== null) for (let i = 0; i < extra.length; i++) headers.push(extra[i] as string);
     return headers;
   }
 

@@ -17,8 +17,10 @@ const HOP_BY_HOP = new Set([
 const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via']);
 // Node's server has already answered "100 Continue" to the client, and undici refuses to send Expect.
 const NOT_FORWARDED = 'expect';
-// "host" is read (for X-Forwarded-Host), so its length must pass the fast filter too.
-const CANDIDATE_LENGTHS = new Set([...HOP_BY_HOP, ...REWRITTEN, NOT_FORWARDED, 'host'].map((h) => h.length));
+// The fast filter: a field is looked at closely only when its length and first letter match one of these
+// ("host" is read for X-Forwarded-Host). The length alone let Server, Date, ETag and Set-Cookie through.
+const shapeOf = (name: string): number => name.length * 128 + (name.charCodeAt(0) | 0x20); // | 0x20: a-z, A-Z alike
+const CANDIDATES = new Set([...HOP_BY_HOP, ...REWRITTEN, NOT_FORWARDED, 'host'].map(shapeOf));
 // A Connection header may name hop-by-hop fields to drop, but never the ones that route and frame
 // the request or the ones veer itself writes: "Connection: host" must not change what the
 // upstream sees as the request's host.
@@ -84,7 +86,7 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    if (!CANDIDATE_LENGTHS.has(name.length) && extra === null && name.length !== idLength) {
+    if (!CANDIDATES.has(shapeOf(name)) && extra === null && name.length !== idLength) {
       out.push(name, value);
       continue;
     }
@@ -148,7 +150,7 @@ export function downstreamResponseHeaders(raw: readonly Buffer[], out: string[])
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as Buffer).toString('latin1');
     const value = (raw[i + 1] as Buffer).toString('latin1');
-    if (CANDIDATE_LENGTHS.has(name.length)) {
+    if (CANDIDATES.has(shapeOf(name))) {
       const lower = name.toLowerCase();
       if (lower === 'connection') {
         for (const tok of value.split(',')) {
