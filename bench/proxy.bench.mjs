@@ -111,8 +111,7 @@ async function fixedRatePass(s, ctx, sat) {
 function medianTail(list) {
   const done = list.filter((r) => !r.skipped && r.p99 !== null);
   if (done.length === 0) return list[0] ?? { skipped: 'not run' };
-  const sorted = [...done].sort((x, y) => x.p99 - y.p99);
-  return { ...sorted[Math.floor((sorted.length - 1) / 2)], p99s: done.map((r) => r.p99) };
+  return { ...middleBy(done, 'p99'), p99s: done.map((r) => r.p99) };
 }
 
 /** The proxy core's own stalls over 10 s with nothing running on it (bench/cpu-gaps.mjs); null if unread. */
@@ -143,11 +142,15 @@ function findLtsNode() {
 function medianRun(list) {
   const done = list.filter((r) => !r.skipped);
   if (done.length === 0) return list[0] ?? { skipped: 'not installed' };
-  const sorted = [...done].sort((x, y) => x.reqPerSecMean - y.reqPerSecMean);
-  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
-  const all = sorted.map((r) => r.reqPerSecMean);
-  const spread = (all[all.length - 1] - all[0]) / mid.reqPerSecMean;
-  return { ...mid, rounds: done.map((r) => r.reqPerSecMean), spread };
+  const mid = middleBy(done, 'reqPerSecMean');
+  const all = done.map((r) => r.reqPerSecMean);
+  const spread = (Math.max(...all) - Math.min(...all)) / mid.reqPerSecMean;
+  return { ...mid, rounds: all, spread };
+}
+
+/** The row with the median `key` (the lower of the two middle ones for an even count). */
+function middleBy(rows, key) {
+  return [...rows].sort((x, y) => x[key] - y[key])[Math.floor((rows.length - 1) / 2)];
 }
 
 function printProfile(dir, sinceMs) {

@@ -7,8 +7,11 @@ import { POOL_NAMES, type PoolName } from '../domain/pool.js';
 import type { WorkerGauges } from '../gauges.js';
 import type { GaugesReport } from './messages.js';
 
+/** One worker's report without its message type. */
+type Held = Omit<GaugesReport, 'type'>;
+
 /** What `plane` holds now, as a worker reports it (targets with nothing in flight are left out). */
-export function readGauges(plane: DataPlane): Omit<GaugesReport, 'type'> {
+export function readGauges(plane: DataPlane): Held {
   const outstanding: GaugesReport['outstanding'] = [];
   for (const service of plane.serviceNames())
     for (const pool of POOL_NAMES)
@@ -25,10 +28,10 @@ const key = (service: string, pool: PoolName, target: string): string => `${serv
  * before an unasked exit are not counted).
  */
 export class WorkerGaugeSum implements WorkerGauges {
-  private readonly latest = new Map<number, Omit<GaugesReport, 'type'>>();
+  private readonly latest = new Map<number, Held>();
   private readonly past = { written: 0, dropped: 0 };
 
-  update(worker: number, report: Omit<GaugesReport, 'type'>): void {
+  update(worker: number, report: Held): void {
     this.latest.set(worker, report);
   }
 
@@ -71,7 +74,7 @@ export class WorkerGaugeSum implements WorkerGauges {
     return (service, pool, target) => by.get(key(service, pool, target)) ?? 0;
   }
 
-  private sum(of: (r: Omit<GaugesReport, 'type'>) => number): number {
+  private sum(of: (r: Held) => number): number {
     let n = 0;
     for (const r of this.latest.values()) n += of(r);
     return n;
