@@ -130,6 +130,17 @@ node -e '
     t.passed += r.numPassedTests;
     t.failed += r.numFailedTests;
     t.skipped += r.numPendingTests + r.numTodoTests;
+    // The failed tests by name, with their first message line: the summary is what a truncated log keeps.
+    for (const file of r.testResults ?? []) {
+      for (const a of file.assertionResults ?? []) {
+        if (a.status !== "failed") continue;
+        const why = String((a.failureMessages ?? [])[0] ?? "").split("\n")[0].slice(0, 300);
+        console.log(`    FAILED ${file.name.replace(process.cwd() + "/", "")} > ${a.fullName}: ${why}`);
+      }
+      if (file.status === "failed" && (file.assertionResults ?? []).length === 0) {
+        console.log(`    FAILED ${file.name.replace(process.cwd() + "/", "")}: ${String(file.message ?? "").split("\n")[0]}`);
+      }
+    }
   }
   console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
 ' "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"

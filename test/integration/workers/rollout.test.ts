@@ -19,13 +19,19 @@ const POLICY = {
   maxLatencyRatio: 5,
 };
 
+type Logged = { kind: string; at: string; weight: number; message: string };
+
 describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_MS }, () => {
   it('a canary that answers 500 is rolled back', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { status: 500 });
     const v = await startWorkersVeer(h, { services: [service('web', [stable.address], [], { rollout: POLICY })] });
+    const events = async (): Promise<Logged[]> =>
+      (await api<{ events: Logged[] }>(v, 'GET', '/v1/services/web/events')).json.events;
     const status = async (): Promise<ServiceStatus> => (await api<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
-    const traffic = startTraffic({ url: v.dataUrl, rps: 150, maxMs: 40_000, maxInFlight: 16 });
+    const timeline = async (): Promise<string> =>
+      (await events()).map((e) => `${e.at} ${e.kind} w=${e.weight} ${e.message}`).join('\n');
+    const traffic = startTraffic({ url: v.dataUrl, rps: 150, maxMs: 90_000, maxInFlight: 16 });
     h.defer(() => traffic.stop().then(() => undefined));
     await waitFor(() => traffic.snapshot().completed >= 100, { what: 'warm-up traffic', timeoutMs: 10_000 });
 
@@ -40,7 +46,12 @@ describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_
       },
       // 12–18 s in one CI run, 33–35 s in the next on the same code (a loaded 2-core machine): bounded at 60 s.
       { what: 'the rollout to end', timeoutMs: 60_000, intervalMs: 100 },
-    );
+    ).catch(async (e: unknown) => {
+      // A timeout says what the rollout went through and what the traffic saw, so a slow CI run can be read.
+      throw new Error(
+        `${String(e)}\ntraffic: ${JSON.stringify({ ...traffic.snapshot(), failureLog: undefined, slowLog: undefined })}\n${await timeline()}`,
+      );
+    });
     const report = await traffic.stop();
     expect(end.rollout?.phase).toBe('rolled-back');
     expect(end.weight).toBe(0);
@@ -48,9 +59,6 @@ describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_
     // The canary got traffic from the workers (its 500s are what the judge saw), then none.
     expect(canary.hits).toBeGreaterThan(0);
     expect(report.byUpstream.canary ?? 0).toBe(canary.hits);
-    const events = (
-      await api<{ events: Array<{ kind: string; reason?: string }> }>(v, 'GET', '/v1/services/web/events')
-    ).json.events;
-    expect(events.map((e) => e.kind)).toContain('rolled-back');
+    expect((await events()).map((e) => e.kind)).toContain('rolled-back');
   });
 });
