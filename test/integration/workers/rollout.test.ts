@@ -48,9 +48,8 @@ describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_
       { what: 'the rollout to end', timeoutMs: 60_000, intervalMs: 100 },
     ).catch(async (e: unknown) => {
       // A timeout says what the rollout went through and what the traffic saw, so a slow CI run can be read.
-      throw new Error(
-        `${String(e)}\ntraffic: ${JSON.stringify({ ...traffic.snapshot(), failureLog: undefined, slowLog: undefined })}\n${await timeline()}`,
-      );
+      const counts = { ...traffic.snapshot(), failureLog: undefined, slowLog: undefined };
+      throw new Error(`${String(e)}\ntraffic: ${JSON.stringify(counts)}\n${await timeline()}`);
     });
     const report = await traffic.stop();
     expect(end.rollout?.phase).toBe('rolled-back');
