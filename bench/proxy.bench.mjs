@@ -27,6 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { findWrk } from './wrk.mjs';
 import { newestProfile, formatTopSelf } from './profile.mjs';
 import { machineInfo, render, writeResults } from './report.mjs';
+import { middleBy } from './median.mjs';
 import { workersBlock, workersPass } from './workers.mjs';
 import { sideBySideBlock, sideBySidePass } from './side-by-side.mjs';
 
@@ -146,11 +147,6 @@ function medianRun(list) {
   const all = done.map((r) => r.reqPerSecMean);
   const spread = (Math.max(...all) - Math.min(...all)) / mid.reqPerSecMean;
   return { ...mid, rounds: all, spread };
-}
-
-/** The row with the median `key` (the lower of the two middle ones for an even count). */
-function middleBy(rows, key) {
-  return [...rows].sort((x, y) => x[key] - y[key])[Math.floor((rows.length - 1) / 2)];
 }
 
 function printProfile(dir, sinceMs) {
