@@ -148,7 +148,10 @@ export interface WorkersView {
   /** The primary's newest snapshot, and how long its last change took to reach every worker. */
   snapshot: { version: number; lagMs: number | null };
   restarts: number;
-  /** `inFlight`: the worker's requests in flight at its last report, once a second (null: none yet). */
+  /**
+   * `inFlight`: the worker's requests in flight at its last report, once a second (null: none yet);
+   * `loopDelayP99Ms`: its event loop's delay at the 99th percentile over its last 10 s (null: none yet).
+   */
   workers: Array<{
     id: number;
     pid: number;
@@ -156,6 +159,7 @@ export interface WorkersView {
     listening: boolean;
     snapshotVersion: number;
     inFlight: number | null;
+    loopDelayP99Ms: number | null;
   }>;
 }
 /** `veer prune`: this installation's containers that no live pool or rollout claims. */

@@ -5,7 +5,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { ExtraMetric } from './prometheus.js';
 
-const QUANTILES = [0.5, 0.9, 0.99, 0.999, 1] as const;
+export const LOOP_QUANTILES = [0.5, 0.9, 0.99, 0.999, 1] as const;
 
 export class LoopDelay {
   private readonly histogram: IntervalHistogram;
@@ -28,25 +28,42 @@ export class LoopDelay {
     // Node records the whole interval between two of its timer's runs, so an idle loop reads as late by the
     // resolution itself (10 ms at the median, measured): the delay is what is left above it.
     const late = (ns: number): number => Math.max(0, ns / 1e9 - this.resolutionS);
-    this.last = h.count === 0 ? null : QUANTILES.map((q) => late(q === 1 ? h.max : h.percentile(q * 100)));
+    this.last = h.count === 0 ? null : LOOP_QUANTILES.map((q) => late(q === 1 ? h.max : h.percentile(q * 100)));
     h.reset();
   }
 
+  /** Seconds at each of LOOP_QUANTILES over the last complete window; null before the first one ends. */
+  quantiles(): readonly number[] | null {
+    return this.last;
+  }
+
   families(): ExtraMetric[] {
-    const family: ExtraMetric = {
-      name: 'veer_event_loop_delay_seconds',
-      help: 'Event loop delay over the last complete 10 s window, by quantile (1 = the largest).',
-      type: 'gauge',
-      samples: [],
-    };
     const last = this.last;
-    if (last !== null)
-      QUANTILES.forEach((q, i) => family.samples.push({ labels: { quantile: String(q) }, value: last[i]! }));
-    return [family];
+    return [
+      loopDelayFamily(
+        'veer_event_loop_delay_seconds',
+        'Event loop delay over the last complete 10 s window, by quantile (1 = the largest).',
+        last === null ? [] : [{ labels: {}, quantiles: last }],
+      ),
+    ];
   }
 
   close(): void {
     clearInterval(this.timer);
     this.histogram.disable();
   }
+}
+
+/** A family of loop delays, one sample per quantile of each labelled source. */
+export function loopDelayFamily(
+  name: string,
+  help: string,
+  sources: ReadonlyArray<{ labels: Record<string, string>; quantiles: readonly number[] }>,
+): ExtraMetric {
+  const samples: ExtraMetric['samples'] = [];
+  for (const { labels, quantiles } of sources)
+    LOOP_QUANTILES.forEach((q, i) =>
+      samples.push({ labels: { ...labels, quantile: String(q) }, value: quantiles[i]! }),
+    );
+  return { name, help, type: 'gauge', samples };
 }

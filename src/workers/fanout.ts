@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { WorkersView } from '../api/ports.js';
 import type { Config } from '../config/schema.js';
+import { loopDelayFamily } from '../metrics/loop-delay.js';
 import type { ExtraMetric } from '../metrics/prometheus.js';
 import type { WorkerPool } from './primary.js';
 
@@ -65,6 +66,7 @@ export function workersView(pool: WorkerPool): WorkersView {
       listening: m.listening,
       snapshotVersion: m.acked,
       inFlight: pool.gauges.inFlightOf(m.id),
+      loopDelayP99Ms: pool.gauges.loopDelayP99MsOf(m.id),
     })),
   };
 }
@@ -90,6 +92,11 @@ export function workerMetrics(pool: WorkerPool): ExtraMetric[] {
       type: 'gauge',
       samples: lag === null ? [] : [one(lag / 1000)],
     },
+    loopDelayFamily(
+      'veer_worker_event_loop_delay_seconds',
+      "Each worker's event loop delay over its last complete 10 s window, by quantile (1 = the largest).",
+      pool.gauges.loopDelays().map(({ worker, quantiles }) => ({ labels: { worker: String(worker) }, quantiles })),
+    ),
   ];
 }
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import type { TargetingRule } from '../domain/targeting.js';
 import { BUCKET_COUNT } from '../metrics/histogram.js';
+import { LOOP_QUANTILES } from '../metrics/loop-delay.js';
 
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const count = z.number().int().nonnegative();
@@ -89,6 +90,8 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
     waiting: count,
     accessLines: z.object({ written: count, dropped: count }),
     outstanding: z.array(z.tuple([z.string(), z.enum(['stable', 'canary']), z.string(), count])),
+    /** Its event loop's delay (s) at LOOP_QUANTILES over its last complete window; null before the first. */
+    loopDelay: z.array(z.number().nonnegative()).length(LOOP_QUANTILES.length).nullable(),
   }),
   z.object({ type: z.literal('drained'), id, drained: z.boolean(), cut: count, tunnels: count }),
   z.object({ type: z.literal('rebound'), id, data: address.nullable(), error: z.string().nullable() }),

@@ -5,19 +5,30 @@
 import type { DataPlane } from '../dataplane/dataplane.js';
 import { POOL_NAMES, type PoolName } from '../domain/pool.js';
 import type { WorkerGauges } from '../gauges.js';
+import { LOOP_QUANTILES } from '../metrics/loop-delay.js';
 import type { GaugesReport } from './messages.js';
 
 /** One worker's report without its message type. */
 type Held = Omit<GaugesReport, 'type'>;
 
-/** What `plane` holds now, as a worker reports it (targets with nothing in flight are left out). */
-export function readGauges(plane: DataPlane): Held {
+/**
+ * What `plane` holds now, as a worker reports it (targets with nothing in flight are left out), with its
+ * own event loop's delay: the primary's loop serves no request, so only the workers' show the data plane's.
+ */
+export function readGauges(plane: DataPlane, loopDelay: readonly number[] | null): Held {
   const outstanding: GaugesReport['outstanding'] = [];
   for (const service of plane.serviceNames())
     for (const pool of POOL_NAMES)
       for (const t of plane.targets(service, pool))
         if (t.outstanding > 0) outstanding.push([service, pool, t.id, t.outstanding]);
-  return { inFlight: plane.inFlight, waiting: plane.waiting, accessLines: plane.accessLog.counts(), outstanding };
+  const { inFlight, waiting } = plane;
+  return {
+    inFlight,
+    waiting,
+    accessLines: plane.accessLog.counts(),
+    outstanding,
+    loopDelay: loopDelay && [...loopDelay],
+  };
 }
 
 const key = (service: string, pool: PoolName, target: string): string => `${service}\n${pool}\n${target}`;
@@ -46,6 +57,19 @@ export class WorkerGaugeSum implements WorkerGauges {
   /** A worker's requests in flight at its last report (null: none yet). */
   inFlightOf(worker: number): number | null {
     return this.latest.get(worker)?.inFlight ?? null;
+  }
+
+  /** A worker's loop delay at the 99th percentile, ms (null: no report or no complete window yet). */
+  loopDelayP99MsOf(worker: number): number | null {
+    const q = this.latest.get(worker)?.loopDelay;
+    return q == null ? null : Math.round(q[LOOP_QUANTILES.indexOf(0.99)]! * 1e6) / 1000;
+  }
+
+  /** Each worker's loop delay at its last report (workers without a complete window yet are left out). */
+  loopDelays(): Array<{ worker: number; quantiles: readonly number[] }> {
+    const out: Array<{ worker: number; quantiles: readonly number[] }> = [];
+    for (const [worker, r] of this.latest) if (r.loopDelay !== null) out.push({ worker, quantiles: r.loopDelay });
+    return out;
   }
 
   get inFlight(): number {

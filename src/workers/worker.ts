@@ -8,6 +8,7 @@ import type { PlaneSnapshot } from '../dataplane/plane-snapshot.js';
 import type { Clock } from '../domain/clock.js';
 import { assertNever, errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
+import { LoopDelay } from '../metrics/loop-delay.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { replaceCertificates } from '../wiring/certificates.js';
 import { parseMessage, toWorkerSchema, type ToPrimary, type ToWorker } from './messages.js';
@@ -24,6 +25,7 @@ type Msg<T extends ToWorker['type']> = Extract<ToWorker, { type: T }>;
 export class DataWorker {
   private plane: DataPlane | null = null;
   private shipper: MetricsShipper | null = null;
+  private loopDelay: LoopDelay | null = null;
   private stopShipping: () => void = () => undefined;
   private closing: Promise<void> | null = null;
   /** proxy.timeouts.shutdown once started: the grace of a close the primary did not ask for. */
@@ -101,6 +103,7 @@ export class DataWorker {
       const data = await plane.listen();
       const tls = await plane.listenTls();
       this.shipper = new MetricsShipper(metrics, plane.answers);
+      this.loopDelay = new LoopDelay();
       this.stopShipping = everySecond(
         () => clock.now(),
         () => this.ship(false),
@@ -142,11 +145,13 @@ export class DataWorker {
   private ship(last: boolean): void {
     const report = this.shipper?.take(this.deps.clock.now(), last);
     if (report) this.primary.send({ type: 'metrics', ...report });
-    if (this.plane !== null) this.primary.send({ type: 'gauges', ...readGauges(this.plane) });
+    if (this.plane === null) return;
+    this.primary.send({ type: 'gauges', ...readGauges(this.plane, this.loopDelay?.quantiles() ?? null) });
   }
 
   private async closeNow(graceMs: number): Promise<void> {
     this.stopShipping();
+    this.loopDelay?.close();
     const closed = this.plane ? await this.plane.close(graceMs) : { drained: true, abandoned: 0 };
     // The last requests' seconds, the current one too: nothing is shipped after this.
     this.ship(true);

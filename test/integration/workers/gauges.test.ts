@@ -1,6 +1,7 @@
 // `workers: 2`: what the workers hold now reaches the primary's /metrics and /v1/workers. Requests held
 // by a slow upstream on both workers show in veer_inflight_requests and each target's outstanding
-// requests, and the access log's line counter counts every worker's lines.
+// requests, and the access log's line counter counts every worker's lines. Each worker's own event loop
+// delay shows too (a worker stopped for a moment, not its sibling or the primary).
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/process.js';
 import { metricsText, sample, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
@@ -61,5 +62,38 @@ describe('workers: 2, gauges', { timeout: WORKERS_TEST_MS }, () => {
     );
     expect(total(after, 'veer_target_outstanding_requests')).toBe(0);
     expect(sample(after, 'veer_access_log_dropped_total')).toBe(0);
+  });
+
+  it("each worker's own loop delay: a worker stopped for 400 ms shows it, in /metrics and /v1/workers", async () => {
+    const up = await h.upstream('web-upstream');
+    const v = await startWorkersVeer(h, { services: [service('web', [up.address])] });
+    const delay = (text: string, worker: number, q: string): number | null =>
+      sample(text, 'veer_worker_event_loop_delay_seconds', `{worker="${worker}",quantile="${q}"}`);
+    const [a, b] = (await workersOf(v)).workers;
+    if (a === undefined || b === undefined) throw new Error('expected 2 workers');
+    // The worker's loop stands still while the process is stopped: its monitor's next tick comes late.
+    process.kill(a.pid, 'SIGSTOP');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    } finally {
+      process.kill(a.pid, 'SIGCONT');
+    }
+    // Its 10 s window ends, then its next report (once a second) carries it.
+    const text = await waitFor(
+      async () => {
+        const t = await metricsText(v);
+        return (delay(t, a.id, '1') ?? 0) >= 0.3 && delay(t, b.id, '1') !== null ? t : null;
+      },
+      { what: "the stopped worker's loop delay", timeoutMs: 25_000, intervalMs: 250 },
+    );
+    for (const w of [a.id, b.id]) {
+      const qs = ['0.5', '0.9', '0.99', '0.999', '1'].map((q) => delay(text, w, q) as number);
+      expect(
+        qs.every((x, i) => x >= 0 && (i === 0 || x >= (qs[i - 1] as number))),
+        `worker ${w}: ${qs}`,
+      ).toBe(true);
+    }
+    const view = await workersOf(v);
+    expect(view.workers.map((w) => typeof w.loopDelayP99Ms)).toEqual(['number', 'number']);
   });
 });

@@ -8,11 +8,13 @@ const report = (
   inFlight: number,
   written: number,
   outstanding: GaugesReport['outstanding'] = [],
+  loopDelay: number[] | null = null,
 ): Omit<GaugesReport, 'type'> => ({
   inFlight,
   waiting: inFlight > 0 ? 1 : 0,
   accessLines: { written, dropped: written > 100 ? 1 : 0 },
   outstanding,
+  loopDelay,
 });
 
 describe('WorkerGaugeSum', () => {
@@ -46,5 +48,25 @@ describe('WorkerGaugeSum', () => {
     expect(sum.accessLines()).toEqual({ written: 155, dropped: 1 });
     sum.update(3, report(0, 7));
     expect(sum.accessLines()).toEqual({ written: 162, dropped: 1 });
+  });
+
+  it("keeps each worker's latest loop delay; one without a complete window yet is left out", () => {
+    const sum = new WorkerGaugeSum();
+    sum.update(1, report(0, 0, [], [0.001, 0.002, 0.0031234, 0.004, 0.005]));
+    sum.update(2, report(0, 0, [], null));
+    sum.update(3, report(0, 0, [], [0, 0, 0.5, 0.6, 0.7]));
+    sum.update(3, report(0, 0, [], [0, 0, 0.02, 0.03, 0.04]));
+    expect(sum.loopDelays()).toEqual([
+      { worker: 1, quantiles: [0.001, 0.002, 0.0031234, 0.004, 0.005] },
+      { worker: 3, quantiles: [0, 0, 0.02, 0.03, 0.04] },
+    ]);
+    expect([
+      sum.loopDelayP99MsOf(1),
+      sum.loopDelayP99MsOf(2),
+      sum.loopDelayP99MsOf(3),
+      sum.loopDelayP99MsOf(4),
+    ]).toEqual([3.123, null, 20, null]);
+    sum.gone(3);
+    expect(sum.loopDelays().map((d) => d.worker)).toEqual([1]);
   });
 });
