@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import { MergedMetricsSource } from '../metrics/merged-source.js';
+import { MERGED_AFTER_MS } from '../workers/metrics-ship.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { DockerStack } from '../docker/stack.js';
 import { RolloutController } from '../rollout/controller.js';
@@ -32,10 +33,15 @@ export function buildController(b: Base, p: ControllerParts) {
     log: b.log,
     records: p.routing.records,
     services: p.routing.names,
-    // With several replicas the judge reads the exact sum of every replica's windows from Redis.
+    // With several replicas the judge reads the exact sum of every replica's windows from Redis. With
+    // workers, a second is in this process's windows only once every worker has shipped it: judged before,
+    // the workers' share of it would never be (each second is analysed once).
     metrics: p.redis
       ? new MergedMetricsSource({ redis: p.redis.raw(), prefix })
-      : { totals: async (service, pool, from, to) => p.metrics.pool(service, pool).totals(from, to) },
+      : {
+          totals: async (service, pool, from, to) => p.metrics.pool(service, pool).totals(from, to),
+          ...(b.workers > 1 ? { settleMs: MERGED_AFTER_MS } : {}),
+        },
     emit: p.emit,
     policyOf: (service) => policies.get(service),
     configHash: (service) => hashes.get(service) ?? '',
