@@ -21,6 +21,8 @@ export interface ClusterDeps {
   version: string;
   /** When this replica's seconds are complete enough to ship (see MetricsFlusher's graceMs). */
   flushGraceMs?: number;
+  /** The newest second that is whole here, when that is known (workers); see MetricsFlusher's lastComplete. */
+  flushLastComplete?: (nowMs: number) => number;
 }
 
 /** The registry is read this often for /v1/cluster (answers stay synchronous and cheap). */
@@ -51,6 +53,7 @@ export class ClusterMembership {
       clock: d.clock,
       log: d.log,
       ...(d.flushGraceMs === undefined ? {} : { graceMs: d.flushGraceMs }),
+      ...(d.flushLastComplete === undefined ? {} : { lastComplete: d.flushLastComplete }),
     });
     this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, clock: d.clock, log: d.log });
   }

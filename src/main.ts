@@ -23,6 +23,8 @@ import { buildController } from './wiring/rollouts.js';
 import { buildStore } from './wiring/store.js';
 import { buildWorkers, clusterPlane } from './wiring/workers.js';
 import { MERGED_AFTER_MS } from './workers/metrics-ship.js';
+import type { ShippedSeconds } from './workers/shipped-seconds.js';
+import type { RedisStore } from './store/redis.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -62,15 +64,15 @@ export async function startVeer(config: Config, opts: StartOptions = {}): Promis
   }
 }
 
-async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
+/** With Redis, the replicas' membership, lease and the flusher of this replica's seconds; null without. */
+function buildCluster(
+  b: Base,
+  redis: RedisStore | null,
+  metrics: MetricsRegistry,
+  shipped: ShippedSeconds | null,
+): ClusterMembership | null {
   const { config, clock, log, self } = b;
-  const { store, redis } = await buildStore(b);
-  const metrics = new MetricsRegistry();
-  const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
-  plane.configure(config.services);
-  const workers = buildWorkers(b, plane, metrics);
-  const { events, emit, setWebhooks } = await buildEvents(b, redis, metrics);
-  const cluster = redis
+  return redis
     ? new ClusterMembership({
         redis,
         prefix: config.state.prefix,
@@ -81,14 +83,28 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
         metrics,
         version: VERSION,
         // The workers' seconds reach this process's windows first: ship them once they are all in.
-        ...(workers ? { flushGraceMs: MERGED_AFTER_MS } : {}),
+        ...(shipped
+          ? { flushGraceMs: MERGED_AFTER_MS, flushLastComplete: (t: number) => shipped.lastComplete(t) }
+          : {}),
       })
     : null;
+}
+
+async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
+  const { config, clock, log, self } = b;
+  const { store, redis } = await buildStore(b);
+  const metrics = new MetricsRegistry();
+  const plane = new DataPlane(config, { clock, random: opts.random ?? Math.random, log, metrics });
+  plane.configure(config.services);
+  const workers = buildWorkers(b, plane, metrics);
+  const shipped = workers?.shipped ?? null;
+  const { events, emit, setWebhooks } = await buildEvents(b, redis, metrics);
+  const cluster = buildCluster(b, redis, metrics, shipped);
   if (cluster) b.closers.add('cluster', () => cluster.stop());
   const live = cluster ? () => cluster.liveIds() : async () => [self];
   const routing = await buildRouting(b, store, redis, workers ? clusterPlane(plane, workers) : plane, live);
   const docker = buildDocker(b, routing.records);
-  const { controller, setServices } = buildController(b, { routing, redis, metrics, plane, emit, docker });
+  const { controller, setServices } = buildController(b, { routing, redis, metrics, plane, emit, docker, shipped });
   // Several replicas: the lease (started once the admin API listens) decides who leads.
   if (cluster) controller.startFollowing();
   else await controller.restore();

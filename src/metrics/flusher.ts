@@ -7,7 +7,6 @@
 // timed just before the boundary) and never again, so a retry can only resend records that did not
 // arrive. While Redis is away, records wait in a per-pool buffer whose oldest entries are dropped,
 // and counted, beyond a bound: an outage costs memory only up to that bound.
-
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
@@ -45,6 +44,11 @@ export interface FlusherOptions {
   flushTimeoutMs?: number;
   /** How long after a second ends it is shipped (FLUSH_GRACE_MS; longer when workers send theirs first). */
   graceMs?: number;
+  /**
+   * The newest second that is whole at `nowMs` (default: the one that ended graceMs ago). With workers, the
+   * newest every worker has shipped: a second is shipped once and never again, so not before it is whole.
+   */
+  lastComplete?: (nowMs: number) => number;
 }
 
 export interface FlusherStats {
@@ -74,7 +78,7 @@ interface Batch {
   marker: number | null;
 }
 
-type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis'>>;
+type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete'>>;
 
 export class MetricsFlusher {
   private readonly registry: MetricsRegistry;
@@ -88,8 +92,9 @@ export class MetricsFlusher {
   private lastFlushAt: number | null = null;
   private lastError: string | null = null;
   private failing = false;
+  private readonly lastComplete: (nowMs: number) => number;
 
-  constructor({ registry, redis, ...rest }: FlusherOptions) {
+  constructor({ registry, redis, lastComplete, ...rest }: FlusherOptions) {
     this.registry = registry;
     this.redis = redis;
     const { ttlSeconds = 1_200, maxBufferedSeconds = 600, flushTimeoutMs = 2_000, graceMs = FLUSH_GRACE_MS } = rest;
@@ -97,6 +102,7 @@ export class MetricsFlusher {
     if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1))
       throw new RangeError('ttlSeconds and maxBufferedSeconds must be >= 1');
     this.buffer = new FlushBuffer(this.o.maxBufferedSeconds);
+    this.lastComplete = lastComplete ?? ((now) => lastCompleteSecond(now, this.o.graceMs));
   }
 
   /**
@@ -126,13 +132,13 @@ export class MetricsFlusher {
     if (this.inFlight) await settledWithin(this.inFlight, this.o.flushTimeoutMs);
     if (this.inFlight) return 'timeout';
     const now = this.o.clock.now();
-    return this.run(Math.floor(now / 1000), lastCompleteSecond(now, this.o.graceMs));
+    return this.run(Math.floor(now / 1000), this.lastComplete(now));
   }
 
   /** One round trip with every finished, unsent second; 'busy' while a previous one is unanswered. */
   flushOnce(): Promise<FlushOutcome> {
     if (this.inFlight) return Promise.resolve('busy');
-    const sec = lastCompleteSecond(this.o.clock.now(), this.o.graceMs);
+    const sec = this.lastComplete(this.o.clock.now());
     return this.run(sec, sec);
   }
 

@@ -14,8 +14,10 @@ export type SecondTotals = Record<PoolName, Pick<WindowTotals, 'requests' | 'err
 
 /** Where settled seconds come from; owned here, filled in by the wiring. */
 export interface SecondSource {
-  /** How long after a second ends its figures are complete. */
+  /** How long after a second ends its figures are complete (when the book looks). */
   readonly settleMs: number;
+  /** The newest second that is whole at `nowMs`, when the source knows it (workers); else settleMs says. */
+  lastComplete?(nowMs: number): number;
   readonly kind: 'local' | 'merged';
   /** Both pools of each service for one second, in one round trip; rejects when it cannot answer. */
   seconds(services: readonly string[], sec: number): Promise<Map<string, SecondTotals>>;
@@ -71,7 +73,8 @@ export class SeriesBook {
     if (this.busy) return true;
     this.busy = true;
     try {
-      const target = settledSecond(this.o.clock.now(), this.o.source.settleMs);
+      const now = this.o.clock.now();
+      const target = this.o.source.lastComplete?.(now) ?? settledSecond(now, this.o.source.settleMs);
       const names = this.o.services();
       this.forgetRemoved(names);
       for (let sec = Math.max(this.done + 1, target - MAX_CATCH_UP + 1); sec <= target; sec++) {

@@ -9,11 +9,19 @@ import { addHash, metricKey } from './second-hash.js';
 import type { SecondSource, SecondTotals } from './series-book.js';
 import { emptyTotals } from './totals.js';
 
-/** `settleMs`: longer when workers ship their seconds to this process's windows. */
-export function localSeconds(registry: Pick<MetricsRegistry, 'pool'>, settleMs = FLUSH_GRACE_MS): SecondSource {
+/**
+ * `settleMs`: longer when workers ship their seconds to this process's windows; `lastComplete`: the newest
+ * second they have all shipped.
+ */
+export function localSeconds(
+  registry: Pick<MetricsRegistry, 'pool'>,
+  settleMs = FLUSH_GRACE_MS,
+  lastComplete?: (nowMs: number) => number,
+): SecondSource {
   return {
     kind: 'local',
     settleMs,
+    ...(lastComplete ? { lastComplete } : {}),
     seconds: async (services, sec) => {
       const out = new Map<string, SecondTotals>();
       const at = sec * 1000;

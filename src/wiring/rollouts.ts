@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import { MergedMetricsSource } from '../metrics/merged-source.js';
-import { MERGED_AFTER_MS } from '../workers/metrics-ship.js';
+import type { ShippedSeconds } from '../workers/shipped-seconds.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { DockerStack } from '../docker/stack.js';
 import { RolloutController } from '../rollout/controller.js';
@@ -21,6 +21,8 @@ export interface ControllerParts {
   plane: DataPlane;
   emit: Emit;
   docker: DockerStack | null;
+  /** With workers: which seconds they have all shipped (null: this process serves the traffic itself). */
+  shipped: ShippedSeconds | null;
 }
 
 export function buildController(b: Base, p: ControllerParts) {
@@ -28,6 +30,7 @@ export function buildController(b: Base, p: ControllerParts) {
   let policies = new Map(config.services.map((s) => [s.name, s.rollout]));
   let hashes = new Map(config.services.map((s) => [s.name, configHash(s)]));
   const prefix = config.state.prefix;
+  const shipped = p.shipped;
   const controller = new RolloutController({
     clock: b.clock,
     log: b.log,
@@ -40,7 +43,7 @@ export function buildController(b: Base, p: ControllerParts) {
       ? new MergedMetricsSource({ redis: p.redis.raw(), prefix })
       : {
           totals: async (service, pool, from, to) => p.metrics.pool(service, pool).totals(from, to),
-          ...(b.workers > 1 ? { settleMs: MERGED_AFTER_MS } : {}),
+          ...(shipped ? { lastComplete: (now: number) => shipped.lastComplete(now) } : {}),
         },
     emit: p.emit,
     policyOf: (service) => policies.get(service),

@@ -7,10 +7,11 @@ import { localSeconds, mergedSeconds } from '../metrics/series-source.js';
 import type { Base } from './base.js';
 import type { Running } from './admin.js';
 
-export function seriesView(b: Base, r: Pick<Running, 'store' | 'plane' | 'metrics'>): SeriesView {
-  // With workers, a second is whole in this process's windows once every worker reported it.
+export function seriesView(b: Base, r: Pick<Running, 'store' | 'plane' | 'metrics' | 'workers'>): SeriesView {
+  // With workers, a second is whole in this process's windows once every worker has shipped it.
+  const shipped = r.workers?.shipped;
   const local = (): SecondSource =>
-    b.workers > 1 ? localSeconds(r.metrics, MERGED_AFTER_MS) : localSeconds(r.metrics);
+    shipped ? localSeconds(r.metrics, MERGED_AFTER_MS, (now) => shipped.lastComplete(now)) : localSeconds(r.metrics);
   const source = r.store ? mergedSeconds(r.store.raw(), b.config.state.prefix) : local();
   const book = new SeriesBook({ source, clock: b.clock, log: b.log, services: () => r.plane.serviceNames() });
   book.start();

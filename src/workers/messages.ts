@@ -78,6 +78,8 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ack'), version: id }),
   z.object({
     type: z.literal('metrics'),
+    /** Every second up to this one is in the report or an earlier one (shipped-seconds.ts). */
+    through: z.number().int(),
     pools: z.array(
       z.object({ service: z.string(), pool: z.enum(['stable', 'canary']), seconds: z.array(second), lifetime }),
     ),

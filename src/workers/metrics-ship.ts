@@ -51,10 +51,13 @@ export class MetricsShipper {
     private readonly answers: AnswerCounts,
   ) {}
 
-  /** What is new since the last report: seconds ended by `nowMs` (all of them, the current one too, when `last`). */
-  take(nowMs: number, last = false): Report | null {
+  /**
+   * What is new since the last report: seconds ended by `nowMs` (all of them, the current one too, when
+   * `last`). Sent every second even when empty: `through` tells the primary which seconds it has whole.
+   */
+  take(nowMs: number, last = false): Report {
     const upTo = last ? Math.floor(nowMs / 1000) : Math.floor((nowMs - SHIP_AFTER_MS) / 1000) - 1;
-    const out: Report = { pools: [], answers: [] };
+    const out: Report = { through: upTo, pools: [], answers: [] };
     const seen = new Set<PoolWindow>();
     for (const { service, pool, window } of this.registry.entries()) {
       seen.add(window);
@@ -72,7 +75,7 @@ export class MetricsShipper {
       if (grown > 0) out.answers.push([code, grown]);
       this.answersSent.set(code, n);
     }
-    return out.pools.length > 0 || out.answers.length > 0 ? out : null;
+    return out;
   }
 }
 

@@ -15,6 +15,7 @@ import { Member, restartDelay } from './member.js';
 import { mergeReport } from './metrics-merge.js';
 import { parseMessage, toPrimarySchema, type ToPrimary } from './messages.js';
 import { Replies } from './replies.js';
+import { ShippedSeconds } from './shipped-seconds.js';
 import { SnapshotFeed } from './snapshot-feed.js';
 import { WorkerGaugeSum } from './worker-gauges.js';
 
@@ -41,6 +42,8 @@ export class WorkerPool {
   readonly rebinds = new Replies<Msg<'rebound'>>();
   /** The workers' latest gauges, added to the primary's own by /metrics. */
   readonly gauges = new WorkerGaugeSum();
+  /** Which seconds every worker has shipped: when a finished second is whole in the primary's windows. */
+  readonly shipped = new ShippedSeconds();
   config: Config;
   restarts = 0;
   private closing = false;
@@ -107,6 +110,7 @@ export class WorkerPool {
     const w = cluster.fork();
     const m = new Member(w, this.d.clock.now());
     this.members.set(w.id, m);
+    this.shipped.joined(m.id, m.startedAt);
     w.on('message', (raw: unknown) => this.received(m, raw));
     // An IPC error (the worker died mid-send) is its exit's business, not a crash of the primary.
     w.on('error', (e) => this.d.log.log('warn', 'worker channel error', { pid: m.pid, error: e.message }));
@@ -133,7 +137,8 @@ export class WorkerPool {
       case 'ack':
         return this.feed.acked(m, msg.version);
       case 'metrics':
-        return this.merge(m, msg);
+        this.merge(m, msg);
+        return this.shipped.shipped(m.id, msg.through);
       case 'gauges':
         return this.gauges.update(m.id, msg);
       case 'drained':
@@ -166,6 +171,7 @@ export class WorkerPool {
     this.drains.gone(m.id);
     this.rebinds.gone(m.id);
     this.gauges.gone(m.id);
+    this.shipped.gone(m.id);
     this.feed.settle();
     if (this.closing || m.asked) return;
     this.restarts++;

@@ -144,7 +144,7 @@ export class DataWorker {
 
   private ship(last: boolean): void {
     const report = this.shipper?.take(this.deps.clock.now(), last);
-    if (report) this.primary.send({ type: 'metrics', ...report });
+    if (report !== undefined) this.primary.send({ type: 'metrics', ...report });
     if (this.plane === null) return;
     this.primary.send({ type: 'gauges', ...readGauges(this.plane, this.loopDelay?.quantiles() ?? null) });
   }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricKey } from '../../../src/store/keys.js';
 import { waitFor } from '../../helpers/process.js';
 import { startRedis, type RedisHandle } from '../../helpers/redis.js';
-import { api, startWorkersVeer, WORKERS_TEST_MS } from '../../helpers/workers.js';
+import { api, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -61,5 +61,33 @@ describe('workers with Redis replicas', { timeout: WORKERS_TEST_MS }, () => {
     );
     expect(s.metrics.stable.requests).toBe(30);
     expect(await inRedis(prefix, from, to())).toBe(30);
+  });
+
+  it("a worker's late report still reaches Redis whole: the primary ships a second once every worker has", async () => {
+    const up = await h.upstream('web-upstream');
+    const prefix = `late${Date.now()}`;
+    const v = await startWorkersVeer(h, {
+      services: [service('web', [up.address])],
+      state: { store: 'redis', redis: redis.url, prefix },
+    });
+    const [a] = (await workersOf(v)).workers;
+    if (a === undefined) throw new Error('expected 2 workers');
+    const from = Math.floor(Date.now() / 1000);
+    // A connection each: both workers serve some of them.
+    for (let i = 0; i < 20; i++) expect((await http(v.dataUrl)).status).toBe(200);
+    // Worker a's report of these seconds comes 2 s late (well past the usual 0.6 s, within the 5 s hold).
+    process.kill(a.pid, 'SIGSTOP');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    } finally {
+      process.kill(a.pid, 'SIGCONT');
+    }
+    const to = () => Math.floor(Date.now() / 1000);
+    await waitFor(async () => (await inRedis(prefix, from, to())) === 20, {
+      what: '20 requests in Redis',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    expect(await inRedis(prefix, from, to())).toBe(20);
   });
 });

@@ -25,7 +25,6 @@ function record(into: MetricsRegistry[], atMs: number, status: number, latencyMs
 
 function ship(from: ReturnType<typeof worker>, nowMs: number, primary: MetricsRegistry, answers: AnswerCounts) {
   const report = from.shipper.take(nowMs);
-  if (report === null) return 0;
   // Through the wire format, as the primary receives it.
   const parsed = parseMessage(toPrimarySchema, structuredClone({ type: 'metrics', ...report }));
   if (!parsed.ok || parsed.msg.type !== 'metrics') throw new Error(parsed.ok ? 'not metrics' : parsed.why);
@@ -61,8 +60,10 @@ describe('worker metrics', () => {
     expect(got.totals(T0, end).routes?.['/api']?.requests).toBe(100);
     expect(got.lifetime()).toEqual(want.lifetime());
     expect(Object.fromEntries(answers.entries())).toEqual({ no_route: 2, client_closed: 1 });
-    // Nothing new: nothing to report, nothing counted twice.
-    expect(a.shipper.take(end + 10_000)).toBeNull();
+    // Nothing new: a report of no data (it still says which seconds are whole), nothing counted twice.
+    const empty = a.shipper.take(end + 10_000);
+    expect(empty).toEqual({ through: Math.floor((end + 10_000 - SHIP_AFTER_MS) / 1000) - 1, pools: [], answers: [] });
+    expect(ship(a, end + 11_000, primary, answers)).toBe(0);
     expect(got.lifetime().requests).toBe(300);
   });
 
@@ -80,6 +81,7 @@ describe('worker metrics', () => {
   it('a malformed report is refused with the field that is wrong', () => {
     const bad = parseMessage(toPrimarySchema, {
       type: 'metrics',
+      through: 5,
       pools: [{ service: 'web', pool: 'blue', seconds: [], lifetime: {} }],
       answers: [],
     });
