@@ -78,14 +78,20 @@ describe('workers: 2, gauges', { timeout: WORKERS_TEST_MS }, () => {
     } finally {
       process.kill(a.pid, 'SIGCONT');
     }
-    // Its 10 s window ends, then its next report (once a second) carries it.
+    // Its 10 s window ends, then its next report (once a second) carries it; bounded by a few windows.
+    const seen = new Set<string>();
     const text = await waitFor(
       async () => {
         const t = await metricsText(v);
+        seen.add(`${delay(t, a.id, '1')}/${delay(t, b.id, '1')}`);
         return (delay(t, a.id, '1') ?? 0) >= 0.3 && delay(t, b.id, '1') !== null ? t : null;
       },
-      { what: "the stopped worker's loop delay", timeoutMs: 25_000, intervalMs: 250 },
-    );
+      { what: "the stopped worker's loop delay", timeoutMs: 45_000, intervalMs: 250 },
+    ).catch(async (e: unknown) => {
+      // What the primary showed meanwhile (a's / b's largest delay), the workers, and veer's last words.
+      const view = JSON.stringify(await workersOf(v));
+      throw new Error(`${String(e)}\nseen: ${[...seen].join(' ')}\nworkers: ${view}\n${v.output().slice(-2000)}`);
+    });
     for (const w of [a.id, b.id]) {
       const qs = ['0.5', '0.9', '0.99', '0.999', '1'].map((q) => delay(text, w, q) as number);
       expect(
