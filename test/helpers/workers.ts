@@ -33,10 +33,10 @@ export async function allAcked(
   );
 }
 
-/** Each worker is a process of its own, started from source: on a busy 2-core machine that takes a while. */
-export const WORKERS_READY_MS = 45_000;
+/** Each worker is a process of its own, started from source: on a busy 2-core machine that takes a while (45 s was outrun in CI). */
+export const WORKERS_READY_MS = 90_000;
 /** The bound of a test that starts `veer start` with workers (vitest's default is 30 s). */
-export const WORKERS_TEST_MS = 120_000;
+export const WORKERS_TEST_MS = 180_000;
 
 /** `veer start` with `workers` data-plane processes, ready once all of them listen. */
 export async function startWorkersVeer(h: Harness, config: Record<string, unknown>, workers = 2) {
