@@ -33,7 +33,7 @@ export async function allAcked(
   );
 }
 
-/** Each worker is a process of its own, started from source: on a busy 2-core machine that takes a while (45 s was outrun in CI). */
+/** Each worker is a process of its own: on a busy 2-core machine that takes a while (45 s was outrun in CI). */
 export const WORKERS_READY_MS = 90_000;
 /** The bound of a test that starts `veer start` with workers (vitest's default is 30 s). */
 export const WORKERS_TEST_MS = 180_000;
