@@ -141,3 +141,13 @@ export async function killTracked(graceMs = 3_000): Promise<void> {
 export function trackedPids(): number[] {
   return [...tracked.keys()];
 }
+
+/** Stops a process (SIGSTOP) for `ms`, then continues it: a stalled process, the pause being what a test is about. */
+export async function stopFor(pid: number, ms: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+}

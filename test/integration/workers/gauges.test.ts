@@ -3,7 +3,7 @@
 // requests, and the access log's line counter counts every worker's lines. Each worker's own event loop
 // delay shows too (a worker stopped for a moment, not its sibling or the primary).
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../../helpers/process.js';
+import { stopFor, waitFor } from '../../helpers/process.js';
 import { metricsText, sample, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
@@ -72,12 +72,7 @@ describe('workers: 2, gauges', { timeout: WORKERS_TEST_MS }, () => {
     const [a, b] = (await workersOf(v)).workers;
     if (a === undefined || b === undefined) throw new Error('expected 2 workers');
     // The worker's loop stands still while the process is stopped: its monitor's next tick comes late.
-    process.kill(a.pid, 'SIGSTOP');
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 400));
-    } finally {
-      process.kill(a.pid, 'SIGCONT');
-    }
+    await stopFor(a.pid, 400);
     // Its 10 s window ends, then its next report (once a second) carries it; bounded by a few windows.
     const seen = new Set<string>();
     const text = await waitFor(

@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricKey } from '../../../src/store/keys.js';
-import { waitFor } from '../../helpers/process.js';
+import { stopFor, waitFor } from '../../helpers/process.js';
 import { startRedis, type RedisHandle } from '../../helpers/redis.js';
 import { api, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
@@ -76,12 +76,7 @@ describe('workers with Redis replicas', { timeout: WORKERS_TEST_MS }, () => {
     // A connection each: both workers serve some of them.
     for (let i = 0; i < 20; i++) expect((await http(v.dataUrl)).status).toBe(200);
     // Worker a's report of these seconds comes 2 s late (well past the usual 0.6 s, within the 5 s hold).
-    process.kill(a.pid, 'SIGSTOP');
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-    } finally {
-      process.kill(a.pid, 'SIGCONT');
-    }
+    await stopFor(a.pid, 2_000);
     const to = () => Math.floor(Date.now() / 1000);
     await waitFor(async () => (await inRedis(prefix, from, to())) === 20, {
       what: '20 requests in Redis',
