@@ -184,9 +184,18 @@ export class Lease {
     const held = this.held;
     if (!held) return;
     this.deadlineTimer = this.timers.setTimeout(
-      () => this.loseIfExpired(),
+      () => this.onDeadline(),
       Math.max(0, held.validUntil - this.o.clock.now()),
     );
+  }
+
+  /**
+   * Timers run on the monotonic clock and may fire up to a millisecond before the wall clock reaches the
+   * deadline: then arm again for the rest, or 'lose' would wait for the next tick, a renewal period late.
+   */
+  private onDeadline(): void {
+    this.loseIfExpired();
+    if (this.held) this.armDeadline();
   }
 
   private lose(reason: LoseReason): void {
