@@ -14,16 +14,21 @@ export class LoopDelay {
   private last: number[] | null = null;
 
   private readonly resolutionS: number;
+  private closed = false;
 
   constructor(resolutionMs = 10, windowMs = 10_000) {
     this.resolutionS = resolutionMs / 1000;
     this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
     this.histogram.enable();
-    this.timer = setInterval(() => this.rotate(), windowMs);
+    // After a stall, the window's timer and the monitor's both come due in one pass over the timers, and
+    // reset() makes the monitor's next tick record nothing (it drops its previous time); were the window
+    // first, the stall would be lost. Rotating in the check phase lets every due tick record first.
+    this.timer = setInterval(() => setImmediate(() => this.rotate()), windowMs);
     this.timer.unref();
   }
 
   private rotate(): void {
+    if (this.closed) return;
     const h = this.histogram;
     // Node records the whole interval between two of its timer's runs, so an idle loop reads as late by the
     // resolution itself (10 ms at the median, measured): the delay is what is left above it.
@@ -49,6 +54,7 @@ export class LoopDelay {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
     this.histogram.disable();
   }

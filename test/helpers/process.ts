@@ -1,6 +1,7 @@
 // Process helpers for integration tests: free ports, bounded polling, and child processes that are
 // tracked by pid so a test file's afterAll kills exactly what it started and nothing else.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { withTimeout as bounded } from '../../src/domain/async.js';
 
@@ -142,10 +143,25 @@ export function trackedPids(): number[] {
   return [...tracked.keys()];
 }
 
-/** Stops a process (SIGSTOP) for `ms`, then continues it: a stalled process, the pause being what a test is about. */
+/** A process's state letter from /proc (T: stopped by a signal), or null once it is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Stops a process (SIGSTOP) for `ms`, then continues it: a stalled process, the pause being what a test is
+ * about. The pause counts from when /proc shows the process stopped, not from when the signal was sent
+ * (a signal is taken when the process next runs), and a stop that never shows is an error, not a pause.
+ */
 export async function stopFor(pid: number, ms: number): Promise<void> {
   process.kill(pid, 'SIGSTOP');
   try {
+    await waitFor(() => procState(pid) === 'T', { what: `pid ${pid} stopped`, timeoutMs: 5_000, intervalMs: 2 });
     await new Promise((resolve) => setTimeout(resolve, ms));
   } finally {
     process.kill(pid, 'SIGCONT');

@@ -1,6 +1,7 @@
 // The event loop delay published in /metrics: a loop blocked for 80 ms shows as a delay of at least
 // that much in the window that saw it, and a window without a stall shows none of it (nor the sampling
-// interval, which Node's histogram counts in).
+// interval, which Node's histogram counts in). A stall that begins just before a window ends is not lost
+// to the window's reset.
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoopDelay } from '../../../src/metrics/loop-delay.js';
 import { waitFor } from '../../helpers/process.js';
@@ -40,5 +41,31 @@ describe('LoopDelay', () => {
     // The delay is the lateness beyond the 5 ms sampling interval, not the interval itself: a loop that is
     // not blocked reads well below 5 ms at the median (Node's histogram alone reads 5 ms and more).
     expect(later[0]).toBeLessThan(0.005);
+  });
+
+  it('a stall that begins just before a window ends shows in that window, every time', async () => {
+    const windowMs = 200;
+    monitor = new LoopDelay(10, windowMs);
+    const start = performance.now();
+    const spinUntil = (t: number): void => {
+      while (performance.now() < t); // block the loop
+    };
+    const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())));
+    const found: number[] = [];
+    for (let k = 1; k <= 8; k++) {
+      const end = start + 2 * k * windowMs; // every other window's end, so each stall has a window of its own
+      await sleepUntil(end - 14);
+      // Late by a few ms, the monitor's tick runs just before the end: its next one falls due after it.
+      spinUntil(end - 3);
+      await new Promise((r) => setTimeout(r, 1));
+      spinUntil(performance.now() + 60); // the stall, across the window's end
+      await new Promise((r) => setTimeout(r, 20));
+      found.push(monitor.quantiles()?.[4] ?? 0);
+    }
+    // 60 ms blocked, less the 10 ms sampling interval: each one is in the window published after it.
+    expect(
+      found.filter((s) => s < 0.045),
+      `largest delays: ${found.join(' ')}`,
+    ).toEqual([]);
   });
 });
