@@ -1,37 +1,47 @@
 // How long the event loop was late, for /metrics: a stalled loop (a long GC pause, a synchronous burst of
 // work) delays every request in flight at once, so it is the first thing to look at when the tail grows.
-// Node's own histogram (perf_hooks) samples it off the loop; each 10 s window is published whole, then
-// reset, so a scrape shows recent stalls rather than an average since start.
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+// A timer every `resolution` records how long it really took to come round (into a native histogram);
+// each 10 s window is published whole, then reset, so a scrape shows recent stalls rather than an
+// average since start.
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { ExtraMetric } from './prometheus.js';
 
 export const LOOP_QUANTILES = [0.5, 0.9, 0.99, 0.999, 1] as const;
 
 export class LoopDelay {
-  private readonly histogram: IntervalHistogram;
+  private readonly histogram: RecordableHistogram = createHistogram();
+  private readonly sampler: NodeJS.Timeout;
   private readonly timer: NodeJS.Timeout;
+  /** performance.now() at the last sample: kept across windows (see rotate). */
+  private prev = performance.now();
   /** Seconds at each of QUANTILES over the last complete window; null before the first one ends. */
   private last: number[] | null = null;
 
   private readonly resolutionS: number;
-  private closed = false;
 
   constructor(resolutionMs = 10, windowMs = 10_000) {
     this.resolutionS = resolutionMs / 1000;
-    this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
-    this.histogram.enable();
-    // After a stall, the window's timer and the monitor's both come due in one pass over the timers, and
-    // reset() makes the monitor's next tick record nothing (it drops its previous time); were the window
-    // first, the stall would be lost. Rotating in the check phase lets every due tick record first.
-    this.timer = setInterval(() => setImmediate(() => this.rotate()), windowMs);
+    this.sampler = setInterval(() => this.sample(), resolutionMs);
+    this.sampler.unref();
+    this.timer = setInterval(() => this.rotate(), windowMs);
     this.timer.unref();
   }
 
+  private sample(): void {
+    const now = performance.now();
+    this.histogram.record(Math.max(1, Math.round((now - this.prev) * 1e6)));
+    this.prev = now;
+  }
+
   private rotate(): void {
-    if (this.closed) return;
+    // After a stall both timers are due at once, in either order. The window takes the stall with it
+    // whichever runs first: it samples before it closes, and the sampler's previous time outlives the reset.
+    // (Node's monitorEventLoopDelay forgets its previous time at reset(): a stall that ended just as a window
+    // closed went unrecorded when the window's timer ran first.)
+    this.sample();
     const h = this.histogram;
-    // Node records the whole interval between two of its timer's runs, so an idle loop reads as late by the
-    // resolution itself (10 ms at the median, measured): the delay is what is left above it.
+    // A sample is the whole interval between two runs of the sampler, so an idle loop reads as late by the
+    // resolution itself: the delay is what is left above it.
     const late = (ns: number): number => Math.max(0, ns / 1e9 - this.resolutionS);
     this.last = h.count === 0 ? null : LOOP_QUANTILES.map((q) => late(q === 1 ? h.max : h.percentile(q * 100)));
     h.reset();
@@ -54,9 +64,8 @@ export class LoopDelay {
   }
 
   close(): void {
-    this.closed = true;
+    clearInterval(this.sampler);
     clearInterval(this.timer);
-    this.histogram.disable();
   }
 }
 
