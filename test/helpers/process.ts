@@ -147,7 +147,7 @@ export function trackedPids(): number[] {
 function procState(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat[stat.lastIndexOf(')') + 2] ?? null; // after the command name, which may hold ')'
   } catch {
     return null;
   }

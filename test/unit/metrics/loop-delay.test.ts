@@ -50,22 +50,25 @@ describe('LoopDelay', () => {
     const spinUntil = (t: number): void => {
       while (performance.now() < t); // block the loop
     };
-    const tick = () => new Promise((r) => setTimeout(r, 1));
-    /** When the next window is published (each is a new array), bounded. */
-    const published = async (): Promise<number> => {
+    /** When the next window is published (each is a new array). */
+    const published = (): Promise<number> => {
       const before = m.quantiles();
-      for (let i = 0; i < 2_000 && m.quantiles() === before; i++) await tick();
-      if (m.quantiles() === before) throw new Error('no window published within 2 s');
-      return performance.now();
+      const what = 'the next window to be published';
+      return waitFor(() => (m.quantiles() === before ? null : performance.now()), {
+        what,
+        timeoutMs: 2_000,
+        intervalMs: 1,
+      });
     };
     const found: number[] = [];
     for (let k = 0; k < 8; k++) {
       const end = (await published()) + windowMs; // the end of the window that has just begun
+      // The times are what is under test: the stall is placed against the window's end, not after an event.
       await new Promise((r) => setTimeout(r, Math.max(0, end - 14 - performance.now())));
-      // Made late, the monitor's tick runs just before the end, so its next one falls due after the end: the
-      // window's timer comes first once the stall is over.
+      // Made late, the sampler runs just before the end (in the next timers phase, which this 1 ms timer waits
+      // for), so its next run falls due after the end: the window's timer comes first once the stall is over.
       spinUntil(end - 3);
-      await tick();
+      await new Promise((r) => setTimeout(r, 1));
       spinUntil(performance.now() + 60); // the stall, across the window's end (or just after it, on a busy host)
       await published();
       found.push(m.quantiles()?.[4] ?? 0);
