@@ -2,14 +2,16 @@
 // work) delays every request in flight at once, so it is the first thing to look at when the tail grows.
 // A timer every `resolution` records how long it really took to come round (into a native histogram);
 // each 10 s window is published whole, then reset, so a scrape shows recent stalls rather than an
-// average since start.
+// average since start. The same samples are also counted since start (loop-lateness.ts).
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { LatenessHistogram, latenessFamily, type LatenessCounts } from './loop-lateness.js';
 import type { ExtraMetric } from './prometheus.js';
 
 export const LOOP_QUANTILES = [0.5, 0.9, 0.99, 0.999, 1] as const;
 
 export class LoopDelay {
   private readonly histogram: RecordableHistogram = createHistogram();
+  private readonly sinceStart = new LatenessHistogram();
   private readonly sampler: NodeJS.Timeout;
   private readonly timer: NodeJS.Timeout;
   /** performance.now() at the last sample: kept across windows (see rotate). */
@@ -30,6 +32,7 @@ export class LoopDelay {
   private sample(): void {
     const now = performance.now();
     this.histogram.record(Math.max(1, Math.round((now - this.prev) * 1e6)));
+    this.sinceStart.record((now - this.prev) / 1000 - this.resolutionS);
     this.prev = now;
   }
 
@@ -52,6 +55,11 @@ export class LoopDelay {
     return this.last;
   }
 
+  /** Every sample since start, by bucket. */
+  lateness(): LatenessCounts {
+    return this.sinceStart.counts();
+  }
+
   families(): ExtraMetric[] {
     const last = this.last;
     return [
@@ -59,6 +67,11 @@ export class LoopDelay {
         'veer_event_loop_delay_seconds',
         'Event loop delay over the last complete 10 s window, by quantile (1 = the largest).',
         last === null ? [] : [{ labels: {}, quantiles: last }],
+      ),
+      latenessFamily(
+        'veer_event_loop_lateness_seconds',
+        'Event loop delay, every sample of its 10 ms timer since start (the samples of veer_event_loop_delay_seconds).',
+        [{ labels: {}, counts: this.sinceStart.counts() }],
       ),
     ];
   }

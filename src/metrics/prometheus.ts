@@ -9,8 +9,9 @@ import type { LifetimeTotals } from './window.js';
 export interface ExtraMetric {
   name: string;
   help: string;
-  type: 'gauge' | 'counter';
-  samples: Array<{ labels: Record<string, string>; value: number }>;
+  type: 'gauge' | 'counter' | 'histogram';
+  /** A histogram's samples carry their series' suffix (`_bucket`, `_sum`, `_count`) after the family's name. */
+  samples: Array<{ labels: Record<string, string>; value: number; suffix?: '_bucket' | '_sum' | '_count' }>;
 }
 
 /** What rendering needs from the registry (a port, so tests can feed anything shaped like it). */
@@ -120,7 +121,7 @@ function renderExtras(out: string[], extra: readonly ExtraMetric[]): void {
       g = { help: m.help, type: m.type, lines: [] };
       groups.set(name, g);
     }
-    for (const s of m.samples) g.lines.push(sample(name, s.labels, s.value));
+    for (const s of m.samples) g.lines.push(sample(s.suffix === undefined ? name : name + s.suffix, s.labels, s.value));
   }
   for (const [name, g] of groups) {
     family(out, name, g.type, g.help);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { WorkersView } from '../api/ports.js';
 import type { Config } from '../config/schema.js';
 import { loopDelayFamily } from '../metrics/loop-delay.js';
+import { latenessFamily } from '../metrics/loop-lateness.js';
 import type { ExtraMetric } from '../metrics/prometheus.js';
 import type { WorkerPool } from './primary.js';
 
@@ -96,6 +97,11 @@ export function workerMetrics(pool: WorkerPool): ExtraMetric[] {
       'veer_worker_event_loop_delay_seconds',
       "Each worker's event loop delay over its last complete 10 s window, by quantile (1 = the largest).",
       pool.gauges.loopDelays().map(({ worker, quantiles }) => ({ labels: { worker: String(worker) }, quantiles })),
+    ),
+    latenessFamily(
+      'veer_worker_event_loop_lateness_seconds',
+      "Each worker's event loop delay, every sample of its 10 ms timer since it started, at its last report.",
+      pool.gauges.latenesses().map(({ worker, counts }) => ({ labels: { worker: String(worker) }, counts })),
     ),
   ];
 }

@@ -6,6 +6,7 @@ import type { Config, ServiceConfig } from '../config/schema.js';
 import type { TargetingRule } from '../domain/targeting.js';
 import { BUCKET_COUNT } from '../metrics/histogram.js';
 import { LOOP_QUANTILES } from '../metrics/loop-delay.js';
+import { LATENESS_EDGES_S } from '../metrics/loop-lateness.js';
 
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const count = z.number().int().nonnegative();
@@ -94,6 +95,11 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
     outstanding: z.array(z.tuple([z.string(), z.enum(['stable', 'canary']), z.string(), count])),
     /** Its event loop's delay (s) at LOOP_QUANTILES over its last complete window; null before the first. */
     loopDelay: z.array(z.number().nonnegative()).length(LOOP_QUANTILES.length).nullable(),
+    /** Every sample of its loop delay since it started, by bucket (loop-lateness.ts). */
+    loopLateness: z.object({
+      buckets: z.array(count).length(LATENESS_EDGES_S.length + 1),
+      sum: z.number().nonnegative(),
+    }),
   }),
   z.object({ type: z.literal('drained'), id, drained: z.boolean(), cut: count, tunnels: count }),
   z.object({ type: z.literal('rebound'), id, data: address.nullable(), error: z.string().nullable() }),

@@ -6,6 +6,7 @@ import type { DataPlane } from '../dataplane/dataplane.js';
 import { POOL_NAMES, type PoolName } from '../domain/pool.js';
 import type { WorkerGauges } from '../gauges.js';
 import { LOOP_QUANTILES } from '../metrics/loop-delay.js';
+import type { LatenessCounts } from '../metrics/loop-lateness.js';
 import type { GaugesReport } from './messages.js';
 
 /** One worker's report without its message type. */
@@ -15,7 +16,7 @@ type Held = Omit<GaugesReport, 'type'>;
  * What `plane` holds now, as a worker reports it (targets with nothing in flight are left out), with its
  * own event loop's delay: the primary's loop serves no request, so only the workers' show the data plane's.
  */
-export function readGauges(plane: DataPlane, loopDelay: readonly number[] | null): Held {
+export function readGauges(plane: DataPlane, loopDelay: readonly number[] | null, loopLateness: LatenessCounts): Held {
   const outstanding: GaugesReport['outstanding'] = [];
   for (const service of plane.serviceNames())
     for (const pool of POOL_NAMES)
@@ -28,6 +29,7 @@ export function readGauges(plane: DataPlane, loopDelay: readonly number[] | null
     accessLines: plane.accessLog.counts(),
     outstanding,
     loopDelay: loopDelay && [...loopDelay],
+    loopLateness,
   };
 }
 
@@ -70,6 +72,11 @@ export class WorkerGaugeSum implements WorkerGauges {
     const out: Array<{ worker: number; quantiles: readonly number[] }> = [];
     for (const [worker, r] of this.latest) if (r.loopDelay !== null) out.push({ worker, quantiles: r.loopDelay });
     return out;
+  }
+
+  /** Each worker's loop delay samples since it started, at its last report. */
+  latenesses(): Array<{ worker: number; counts: LatenessCounts }> {
+    return [...this.latest].map(([worker, r]) => ({ worker, counts: r.loopLateness }));
   }
 
   get inFlight(): number {

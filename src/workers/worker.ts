@@ -9,6 +9,7 @@ import type { Clock } from '../domain/clock.js';
 import { assertNever, errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import { LoopDelay } from '../metrics/loop-delay.js';
+import { LatenessHistogram } from '../metrics/loop-lateness.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { replaceCertificates } from '../wiring/certificates.js';
 import { parseMessage, toWorkerSchema, type ToPrimary, type ToWorker } from './messages.js';
@@ -146,7 +147,10 @@ export class DataWorker {
     const report = this.shipper?.take(this.deps.clock.now(), last);
     if (report !== undefined) this.primary.send({ type: 'metrics', ...report });
     if (this.plane === null) return;
-    this.primary.send({ type: 'gauges', ...readGauges(this.plane, this.loopDelay?.quantiles() ?? null) });
+    const delay = this.loopDelay;
+    // Before its loop monitor started (a worker that failed to listen): no samples yet.
+    const lateness = delay?.lateness() ?? new LatenessHistogram().counts();
+    this.primary.send({ type: 'gauges', ...readGauges(this.plane, delay?.quantiles() ?? null, lateness) });
   }
 
   private async closeNow(graceMs: number): Promise<void> {

@@ -1,7 +1,8 @@
 // `workers: 2`: what the workers hold now reaches the primary's /metrics and /v1/workers. Requests held
 // by a slow upstream on both workers show in veer_inflight_requests and each target's outstanding
 // requests, and the access log's line counter counts every worker's lines. Each worker's own event loop
-// delay shows too (a worker stopped for a moment, not its sibling or the primary).
+// delay shows too (a worker stopped for a moment, not its sibling or the primary), over its last window
+// and counted since it started.
 import { describe, expect, it } from 'vitest';
 import { stopFor, waitFor } from '../../helpers/process.js';
 import { metricsText, sample, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
@@ -94,6 +95,15 @@ describe('workers: 2, gauges', { timeout: WORKERS_TEST_MS }, () => {
         `worker ${w}: ${qs}`,
       ).toBe(true);
     }
+    // Every sample since each worker started, too: the stopped one has a sample above 200 ms.
+    const lateness = (w: number, series: string): number =>
+      sample(text, `veer_worker_event_loop_lateness_seconds_${series}`, `{worker="${w}"}`) ?? -1;
+    const upTo = (w: number, le: string): number =>
+      sample(text, 'veer_worker_event_loop_lateness_seconds_bucket', `{worker="${w}",le="${le}"}`) ?? -1;
+    expect(lateness(a.id, 'count') - upTo(a.id, '0.2')).toBeGreaterThanOrEqual(1);
+    expect(lateness(a.id, 'sum')).toBeGreaterThanOrEqual(0.3);
+    for (const w of [a.id, b.id]) expect(upTo(w, '+Inf')).toBe(lateness(w, 'count'));
+    expect(lateness(b.id, 'count')).toBeGreaterThan(100); // 10 s windows of 10 ms samples went by
     const view = await workersOf(v);
     expect(view.workers.map((w) => typeof w.loopDelayP99Ms)).toEqual(['number', 'number']);
   });

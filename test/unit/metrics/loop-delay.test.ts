@@ -4,6 +4,7 @@
 // to the window's reset.
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoopDelay } from '../../../src/metrics/loop-delay.js';
+import { LATENESS_EDGES_S } from '../../../src/metrics/loop-lateness.js';
 import { waitFor } from '../../helpers/process.js';
 
 let monitor: LoopDelay | null = null;
@@ -24,6 +25,7 @@ describe('LoopDelay', () => {
     monitor = new LoopDelay(5, 300);
     expect(monitor.families()).toEqual([
       expect.objectContaining({ name: 'veer_event_loop_delay_seconds', samples: [] }),
+      expect.objectContaining({ name: 'veer_event_loop_lateness_seconds', type: 'histogram' }),
     ]);
     // The histogram's first tick only sets its baseline: block the loop after a few of its 5 ms ticks (the
     // sampling timer is the thing under test; nothing else can be waited on).
@@ -34,6 +36,12 @@ describe('LoopDelay', () => {
     const labels = monitor.families()[0]!.samples.map((s) => s.labels.quantile);
     expect(labels).toEqual(['0.5', '0.9', '0.99', '0.999', '1']);
     expect(values[4]).toBeGreaterThanOrEqual(0.07);
+    // Counted since start too: the stall is a sample above 50 ms (a busy host may add more of its own).
+    const { buckets } = monitor.lateness();
+    const over = (edge: number): number =>
+      buckets.slice(LATENESS_EDGES_S.indexOf(edge as never) + 1).reduce((a, b) => a + b, 0);
+    expect(over(0.05)).toBeGreaterThanOrEqual(1);
+    expect(buckets.reduce((a, b) => a + b, 0)).toBeGreaterThan(10); // 5 ms samples over at least 300 ms
     // Later windows without a stall: their largest delay drops well below the stall.
     let later = values;
     for (let i = 0; i < 5 && later[4]! >= 0.07; i++) later = await nextWindow(monitor, later);

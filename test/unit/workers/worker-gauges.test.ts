@@ -1,6 +1,7 @@
 // The primary's sum of its workers' gauges: the latest report of each live worker, and the access line
 // counts of workers that exited kept (counters never go down).
 import { describe, expect, it } from 'vitest';
+import { LATENESS_EDGES_S, type LatenessCounts } from '../../../src/metrics/loop-lateness.js';
 import type { GaugesReport } from '../../../src/workers/messages.js';
 import { WorkerGaugeSum } from '../../../src/workers/worker-gauges.js';
 
@@ -9,12 +10,14 @@ const report = (
   written: number,
   outstanding: GaugesReport['outstanding'] = [],
   loopDelay: number[] | null = null,
+  loopLateness: LatenessCounts = { buckets: new Array<number>(LATENESS_EDGES_S.length + 1).fill(0), sum: 0 },
 ): Omit<GaugesReport, 'type'> => ({
   inFlight,
   waiting: inFlight > 0 ? 1 : 0,
   accessLines: { written, dropped: written > 100 ? 1 : 0 },
   outstanding,
   loopDelay,
+  loopLateness,
 });
 
 describe('WorkerGaugeSum', () => {
@@ -68,5 +71,24 @@ describe('WorkerGaugeSum', () => {
     ]).toEqual([3.123, null, 20, null]);
     sum.gone(3);
     expect(sum.loopDelays().map((d) => d.worker)).toEqual([1]);
+  });
+
+  it("keeps each live worker's loop delay samples since its start, as its last report gave them", () => {
+    const sum = new WorkerGaugeSum();
+    const counts = (n: number): LatenessCounts => {
+      const buckets = new Array<number>(LATENESS_EDGES_S.length + 1).fill(0);
+      buckets[0] = n;
+      buckets[LATENESS_EDGES_S.length] = 1;
+      return { buckets, sum: 12 + n * 0.0001 };
+    };
+    sum.update(1, report(0, 0, [], null, counts(10)));
+    sum.update(2, report(0, 0, [], null, counts(20)));
+    sum.update(1, report(0, 0, [], null, counts(110)));
+    expect(sum.latenesses()).toEqual([
+      { worker: 1, counts: counts(110) },
+      { worker: 2, counts: counts(20) },
+    ]);
+    sum.gone(1);
+    expect(sum.latenesses().map((l) => l.worker)).toEqual([2]);
   });
 });
