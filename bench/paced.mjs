@@ -78,8 +78,28 @@ function pct(sorted, p) {
   return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/**
+ * With `opts.handshake`, the end of the warm-up is told on stdout ({"warm": true}) and the measured phase
+ * waits for a line on stdin: the bench reads the proxy's loop counters in between, not during the phase.
+ */
+function handshake() {
+  process.stdout.write('{"warm":true}\n');
+  return withDeadline(
+    new Promise((resolve) => {
+      process.stdin.setEncoding('utf8');
+      process.stdin.once('data', () => {
+        process.stdin.pause();
+        resolve();
+      });
+    }),
+    15_000,
+    'no go from the bench',
+  );
+}
+
 async function main() {
   if (opts.warmupS > 0) await phase(opts.warmupS, null);
+  if (opts.handshake) await handshake();
   const rec = recorder();
   const elapsedMs = await withDeadline(phase(opts.durationS, rec), (opts.durationS + 30) * 1000);
   const sorted = Float64Array.from(rec.lat).sort();
@@ -105,10 +125,10 @@ async function main() {
   await Promise.allSettled(clients.map((c) => c.destroy()));
 }
 
-function withDeadline(promise, ms) {
+function withDeadline(promise, ms, what = 'paced run did not finish') {
   let t;
   const deadline = new Promise((_, reject) => {
-    t = setTimeout(() => reject(new Error(`paced run did not finish within ${ms} ms`)), ms);
+    t = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(t));
 }

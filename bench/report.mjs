@@ -146,6 +146,8 @@ function fixedBlock(fixed) {
     '',
     `p99 of each round (ms): ${fixed.paced.map(({ target, result: r }) => `${target} ${roundsOf(r)}`).join('; ')}.`,
     '',
+    latenessLine(ok(fixed.paced, 'veer')?.lateness),
+    '',
     loopDelayLine(ok(fixed.paced, 'veer')?.loopDelay),
     '',
     gapsLine(fixed.gaps),
@@ -165,8 +167,21 @@ function gapsLine(g) {
 function loopDelayLine(d) {
   if (!d) return "veer's event loop delay: not read";
   return (
-    `veer's event loop delay during the paced pass (last complete 10 s window): p50 ${ms(d['0.5'])} ms, ` +
-    `p99 ${ms(d['0.99'])} ms, p99.9 ${ms(d['0.999'])} ms, max ${ms(d['1'])} ms`
+    `veer's last complete 10 s window of loop delay when the pass ended (it begins with veer's start-up and the ` +
+    `warm-up when the run is short): p50 ${ms(d['0.5'])} ms, p99 ${ms(d['0.99'])} ms, p99.9 ${ms(d['0.999'])} ms, ` +
+    `max ${ms(d['1'])} ms`
+  );
+}
+
+/** The measured phase only (bench/lateness.mjs): bucket bounds, so each quantile reads "at most". */
+function latenessLine(l) {
+  if (!l) return "veer's event loop over the measured phase: not read";
+  const bound = (x) => (x === Infinity ? 'over 10 s' : `≤ ${ms(x)} ms`);
+  const later = l.laterThan.map(({ ms: t, share }) => `${(share * 100).toFixed(2)}% over ${t} ms`).join(', ');
+  return (
+    `veer's event loop during the paced pass's measured phase (its ${l.samples} samples of a 10 ms timer): ` +
+    `p50 ${bound(l.p50UpToMs)}, p99 ${bound(l.p99UpToMs)}, p99.9 ${bound(l.p999UpToMs)}, max ${bound(l.maxUpToMs)}; ` +
+    `late ${later}`
   );
 }
 

@@ -8,6 +8,7 @@ import { startNginx, startNginxOrigin } from './nginx.mjs';
 import { startVeer } from './veer.mjs';
 import { snapshotOthers, otherCores, DISTURBED_CORES } from './cpu.mjs';
 import { runWrk } from './wrk.mjs';
+import { latenessBetween, latenessOf } from './lateness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const TARGETS = ['direct', 'veer', 'veer-nolog', 'bare', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
@@ -26,7 +27,7 @@ export async function startUpstream(name, cpu, nginxBin) {
  * One load pass in a pinned worker. `pass.kind` is 'saturate' (autocannon, closed loop),
  * 'autocannon-rate' (autocannon overallRate) or 'paced' (even spacing, see paced.mjs).
  */
-async function runLoad(s, port, pass) {
+async function runLoad(s, port, pass, adminPort) {
   const base = {
     url: `http://${HOST}:${port}/`,
     connections: s.connections,
@@ -40,12 +41,20 @@ async function runLoad(s, port, pass) {
     return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
   }
   const [script, opts] = workerFor(pass, base);
-  const child = startChild('load', process.execPath, [path.join(here, script), JSON.stringify(opts)], {
-    cpu: s.loadCpu,
-  });
+  // veer's loop is read between the warm-up and the measured phase, and after it (bench/lateness.mjs).
+  const handshake = pass.kind === 'paced' && adminPort !== undefined;
+  const args = [path.join(here, script), JSON.stringify(handshake ? { ...opts, handshake } : opts)];
+  const child = startChild('load', process.execPath, args, { cpu: s.loadCpu });
   try {
+    let first = null;
+    if (handshake) {
+      await waitForJsonLine(child, (v) => v.warm === true, (s.warmupS + 60) * 1000);
+      first = await latenessOf(adminPort);
+      child.proc.stdin.write('go\n');
+    }
     const r = await waitForJsonLine(child, (v) => v.result === true, (s.warmupS + s.durationS + 60) * 1000);
-    return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
+    const lateness = handshake ? latenessBetween(first, await latenessOf(adminPort)) : undefined;
+    return { ...r, lateness, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
   } finally {
     await stopChild(child, 5_000);
   }
@@ -55,10 +64,10 @@ async function runLoad(s, port, pass) {
  * On a shared machine another job can steal the proxy's core mid-run. With BENCH_RETRIES > 0 a
  * disturbed pass is repeated (bounded) and the least disturbed attempt is kept.
  */
-async function leastDisturbed(s, port, pass) {
+async function leastDisturbed(s, port, pass, adminPort) {
   let best = null;
   for (let attempt = 1; attempt <= 1 + s.retries; attempt++) {
-    const r = { ...(await runLoad(s, port, pass)), attempts: attempt };
+    const r = { ...(await runLoad(s, port, pass, adminPort)), attempts: attempt };
     if (!best || (r.otherCores ?? 0) < (best.otherCores ?? 0)) best = r;
     if ((r.otherCores ?? 0) < DISTURBED_CORES) break;
     if (attempt <= s.retries)
@@ -95,7 +104,7 @@ export async function measure(s, target, ctx, passes, { profile = false } = {}) 
         `  ${target}${pass.rate ? ` @ ${pass.rate} req/s (${pass.kind})` : ''}: ` +
           `${s.warmupS}s warm-up + ${s.durationS}s …`,
       );
-      const r = await leastDisturbed(s, proxy.port, pass);
+      const r = await leastDisturbed(s, proxy.port, pass, proxy.adminPort);
       results.push(proxy.adminPort ? { ...r, loopDelay: await loopDelayOf(proxy.adminPort) } : r);
     }
     return results;
