@@ -49,15 +49,33 @@ export class SshDockerAgent extends Agent {
   logins = 0;
 
   override createConnection(_options: unknown, callback: Callback): undefined {
+    this.channel(callback, 1);
+    return undefined;
+  }
+
+  /**
+   * A channel on the session. The session's socket can be gone before ssh2 says so ('close' comes later):
+   * its exec() then throws "Not connected" instead of calling back, which inside a promise's callback was an
+   * unhandled rejection, and that ends the process. Such a session is dropped and opened again, once.
+   */
+  private channel(callback: Callback, retries: number): void {
+    const unreachable = (e: unknown): Error =>
+      new Error(`ssh ${this.target.name}: cannot reach the Docker engine: ${e instanceof Error ? e.message : e}`);
     this.open().then(
-      (session) =>
-        session.exec('docker system dial-stdio', (err, channel) => {
-          if (err) callback(new Error(`ssh ${this.target.name}: cannot reach the Docker engine: ${err.message}`));
-          else callback(null, channel);
-        }),
+      (session) => {
+        try {
+          session.exec('docker system dial-stdio', (err, channel) => {
+            if (err) callback(unreachable(err));
+            else callback(null, channel);
+          });
+        } catch (e) {
+          if (this.session === session) this.session = null;
+          if (retries > 0) this.channel(callback, retries - 1);
+          else callback(unreachable(e));
+        }
+      },
       (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
     );
-    return undefined;
   }
 
   /** `ssh://user@host:port`, for messages. */
