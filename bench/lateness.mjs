@@ -26,6 +26,8 @@ export async function latenessOf(adminPort) {
 export function latenessBetween(before, after, overMs = [1, 5, 20]) {
   if (!before || !after || before.length !== after.length) return null;
   const cum = after.map((r, i) => ({ le: r.le, n: r.count - before[i].count }));
+  // Another process's counts, or veer restarted between the scrapes: no difference to read.
+  if (cum.some((r, i) => r.n < 0 || r.le !== before[i].le)) return null;
   const samples = cum.at(-1).n;
   if (samples <= 0) return null;
   const upTo = (q) => cum.find((r) => r.n >= Math.ceil(q * samples)).le * 1000;

@@ -41,19 +41,21 @@ async function runLoad(s, port, pass, adminPort) {
     return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
   }
   const [script, opts] = workerFor(pass, base);
-  // veer's loop is read between the warm-up and the measured phase, and after it (bench/lateness.mjs).
-  const handshake = pass.kind === 'paced' && adminPort !== undefined;
+  // veer's loop is read between the warm-up and the measured phase, and after it (bench/lateness.mjs); every
+  // target's paced load pauses there alike, so the phases compare.
+  const handshake = pass.kind === 'paced';
   const args = [path.join(here, script), JSON.stringify(handshake ? { ...opts, handshake } : opts)];
   const child = startChild('load', process.execPath, args, { cpu: s.loadCpu });
   try {
     let first = null;
     if (handshake) {
       await waitForJsonLine(child, (v) => v.warm === true, (s.warmupS + 60) * 1000);
-      first = await latenessOf(adminPort);
+      if (adminPort !== undefined) first = await latenessOf(adminPort);
       child.proc.stdin.write('go\n');
     }
     const r = await waitForJsonLine(child, (v) => v.result === true, (s.warmupS + s.durationS + 60) * 1000);
-    const lateness = handshake ? latenessBetween(first, await latenessOf(adminPort)) : undefined;
+    const read = handshake && adminPort !== undefined;
+    const lateness = read ? latenessBetween(first, await latenessOf(adminPort)) : undefined;
     return { ...r, lateness, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
   } finally {
     await stopChild(child, 5_000);

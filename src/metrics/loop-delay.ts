@@ -16,6 +16,8 @@ export class LoopDelay {
   private readonly timer: NodeJS.Timeout;
   /** performance.now() at the last sample: kept across windows (see rotate). */
   private prev = performance.now();
+  /** performance.now() at the sampler's last run (see tick). */
+  private prevTick = this.prev;
   /** Seconds at each of QUANTILES over the last complete window; null before the first one ends. */
   private last: number[] | null = null;
 
@@ -23,16 +25,26 @@ export class LoopDelay {
 
   constructor(resolutionMs = 10, windowMs = 10_000) {
     this.resolutionS = resolutionMs / 1000;
-    this.sampler = setInterval(() => this.sample(), resolutionMs);
+    this.sampler = setInterval(() => this.tick(), resolutionMs);
     this.sampler.unref();
     this.timer = setInterval(() => this.rotate(), windowMs);
     this.timer.unref();
   }
 
-  private sample(): void {
+  /**
+   * The sampler's run. The count since start has a previous time of its own, taken only here: the window's
+   * extra sample at rotation (below) cuts an interval short, which would add a sample of ~0 and under-read
+   * the next one.
+   */
+  private tick(): void {
     const now = performance.now();
+    this.sinceStart.record((now - this.prevTick) / 1000 - this.resolutionS);
+    this.prevTick = now;
+    this.sample(now);
+  }
+
+  private sample(now = performance.now()): void {
     this.histogram.record(Math.max(1, Math.round((now - this.prev) * 1e6)));
-    this.sinceStart.record((now - this.prev) / 1000 - this.resolutionS);
     this.prev = now;
   }
 

@@ -17,7 +17,7 @@ export class LatenessHistogram {
   private readonly buckets: number[] = new Array<number>(LATENESS_EDGES_S.length + 1).fill(0);
   private sum = 0;
 
-  /** One sample, seconds (negative reads as 0: a timer is never early, but clocks round). */
+  /** One sample, seconds (negative reads as 0: Node may run a timer up to a millisecond early, as it rounds). */
   record(lateS: number): void {
     const s = lateS > 0 ? lateS : 0;
     let i = 0;

@@ -33,5 +33,9 @@ describe('latenessBetween', () => {
     expect([l?.p99UpToMs, l?.maxUpToMs]).toEqual([1, Infinity]);
     expect(latenessBetween(rows([5, 5, 5, 5, 5]), rows([5, 5, 5, 5, 5]))).toBeNull();
     expect(latenessBetween(null, rows([1, 1, 1, 1, 1]))).toBeNull();
+    // veer restarted between the scrapes (fewer in a bucket than before), or other buckets: nothing to read.
+    expect(latenessBetween(rows([50, 60, 60, 60, 60]), rows([10, 10, 10, 10, 100]))).toBeNull();
+    const other = rows([0, 0, 0, 0, 0]).map((r, i) => (i === 0 ? { ...r, le: 0.0005 } : r));
+    expect(latenessBetween(other, rows([9, 9, 9, 9, 9]))).toBeNull();
   });
 });
