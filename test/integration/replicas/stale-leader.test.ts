@@ -33,6 +33,25 @@ const terminal = async (r: Replica): Promise<boolean> => {
   return ro !== null && isTerminal(ro.phase);
 };
 
+/** The replica that leads now and has analysed the rollout at least once, if there is one. */
+async function drivingReplica(rs: readonly Replica[]): Promise<Replica | undefined> {
+  for (const r of rs) {
+    if ((await cluster(r)).leader !== r.id) continue;
+    if ((await ownEvents(r)).some((e) => e.kind === 'analysis')) return r;
+  }
+  return undefined;
+}
+
+/** Who each replica says leads, its rollout's phase and its own last events: what a failed wait leaves to read. */
+async function replicaStates(rs: readonly Replica[]): Promise<string> {
+  const one = async (r: Replica): Promise<string> => {
+    const [view, st, own] = await Promise.all([cluster(r), status(r), ownEvents(r)]);
+    const last = own.slice(-4).map((e) => `${e.kind}: ${e.message}`);
+    return `${r.name} (leader ${view.leader === r.id ? 'itself' : String(view.leader)}, ${st.rollout?.phase}): ${last.join(' | ')}`;
+  };
+  return (await Promise.all(rs.map((r) => one(r).catch((e: unknown) => `${r.name}: ${String(e)}`)))).join('; ');
+}
+
 describe('a stale leader', () => {
   it('SIGSTOPped past its lease, then SIGCONT: it writes nothing and no longer calls itself leader', async () => {
     const stable = await upstream('stable');
@@ -43,24 +62,31 @@ describe('a stale leader', () => {
       prefix,
       services: [service('web', [stable.address], [], { rollout: POLICY })],
     });
-    const old = await waitForLeader(rs);
-    const others = rs.filter((r) => r !== old);
+    const firstLeader = await waitForLeader(rs);
     const loads = new Map(rs.map((r) => [r, startTraffic({ url: r.dataUrl, rps: 100, maxMs: 60_000 })]));
     for (const l of loads.values()) suite.track(l);
     await waitFor(() => [...loads.values()].every((t) => t.snapshot().completed >= 50), {
       timeoutMs: 5_000,
       what: 'warm-up traffic',
     });
-    const started = await postJson<{ id: string }>(`${others[0]?.adminUrl}/v1/services/web/rollouts`, {
-      canary: { targets: [canary.address] },
-    });
+    // Started through a replica that does not lead: the API forwards it.
+    const started = await postJson<{ id: string }>(
+      `${rs.find((r) => r !== firstLeader)?.adminUrl}/v1/services/web/rollouts`,
+      {
+        canary: { targets: [canary.address] },
+      },
+    );
     expect(started.status, JSON.stringify(started.json)).toBe(201);
-    // Frozen while it is really driving the rollout: it has analysed at least once, timers armed.
-    await waitFor(async () => (await ownEvents(old)).some((e) => e.kind === 'analysis'), {
+    // Frozen while it is really driving the rollout: it leads and has analysed at least once, timers armed.
+    // Asked of every replica: on a busy machine a 1 s lease may change hands before the first analysis.
+    const old = await waitFor(() => drivingReplica(rs), {
       timeoutMs: 10_000,
       intervalMs: 50,
       what: 'a first analysis by the leader',
+    }).catch(async (e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; replicas: ${await replicaStates(rs)}`);
     });
+    const others = rs.filter((r) => r !== old);
 
     const mon = await monitor(suite.redis.port);
     suite.track(mon);
