@@ -47,7 +47,8 @@ async function replicaStates(rs: readonly Replica[]): Promise<string> {
   const one = async (r: Replica): Promise<string> => {
     const [view, st, own] = await Promise.all([cluster(r), status(r), ownEvents(r)]);
     const last = own.slice(-4).map((e) => `${e.kind}: ${e.message}`);
-    return `${r.name} (leader ${view.leader === r.id ? 'itself' : String(view.leader)}, ${st.rollout?.phase}): ${last.join(' | ')}`;
+    const leader = view.leader === r.id ? 'itself' : String(view.leader);
+    return `${r.name} (leader ${leader}, ${st.rollout?.phase}): ${last.join(' | ')}`;
   };
   return (await Promise.all(rs.map((r) => one(r).catch((e: unknown) => `${r.name}: ${String(e)}`)))).join('; ');
 }
