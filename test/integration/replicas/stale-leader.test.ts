@@ -71,12 +71,10 @@ describe('a stale leader', () => {
       what: 'warm-up traffic',
     });
     // Started through a replica that does not lead: the API forwards it.
-    const started = await postJson<{ id: string }>(
-      `${rs.find((r) => r !== firstLeader)?.adminUrl}/v1/services/web/rollouts`,
-      {
-        canary: { targets: [canary.address] },
-      },
-    );
+    const viaFollower = rs.find((r) => r !== firstLeader);
+    const started = await postJson<{ id: string }>(`${viaFollower?.adminUrl}/v1/services/web/rollouts`, {
+      canary: { targets: [canary.address] },
+    });
     expect(started.status, JSON.stringify(started.json)).toBe(201);
     // Frozen while it is really driving the rollout: it leads and has analysed at least once, timers armed.
     // Asked of every replica: on a busy machine a 1 s lease may change hands before the first analysis.
