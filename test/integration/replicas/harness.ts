@@ -50,6 +50,8 @@ export interface ClusterOptions {
   count?: number;
   /** The `docker` section (e.g. a per-test owner). */
   docker?: Record<string, unknown>;
+  /** The leader lease (LEASE_TTL_MS unless given). */
+  leaseTtlMs?: number;
 }
 
 let prefixSeq = 0;
@@ -84,7 +86,7 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
     stringify({
       listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
-      state: { store: 'redis', redis: o.redisUrl, prefix: o.prefix, leaseTtl: `${LEASE_TTL_MS}ms` },
+      state: { store: 'redis', redis: o.redisUrl, prefix: o.prefix, leaseTtl: `${o.leaseTtlMs ?? LEASE_TTL_MS}ms` },
       services: o.services,
       ...(o.docker ? { docker: o.docker } : {}),
     }),
