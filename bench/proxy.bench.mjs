@@ -7,7 +7,8 @@
 //      BENCH_ONLY=direct,veer,bare,http-proxy,nginx (subset), BENCH_PROFILE=1 (CPU profile of veer),
 //      BENCH_VEER_CLI=path/to/cli.js (default dist/cli.js), BENCH_RETRIES (0–5, default 0: repeat a
 //      pass disturbed by other processes and keep the least disturbed attempt), BENCH_WORKERS=0|1 (the
-//      workers pass: veer and nginx with 1 and 2 workers; default 1 on a complete run, 0 with BENCH_ONLY).
+//      workers pass: veer and nginx with 1 and 2 workers, then how fast a routing change reaches each of veer's
+//      workers; default 1 on a complete run, 0 with BENCH_ONLY).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import { newestProfile, formatTopSelf } from './profile.mjs';
 import { machineInfo, render, writeResults } from './report.mjs';
 import { middleBy } from './median.mjs';
 import { workersBlock, workersPass } from './workers.mjs';
+import { snapshotLagBlock, snapshotLagPass } from './snapshot-lag.mjs';
 import { sideBySideBlock, sideBySidePass } from './side-by-side.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -190,7 +192,9 @@ async function main() {
   const side = await sideBySidePass(s, ctx);
   const fixed = await fixedRatePass(s, ctx, sat);
   const withWorkers = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS === '1' : s.only.length === TARGETS.length;
-  const workers = withWorkers ? workersBlock(await workersPass(s, ctx)) : [];
+  const workers = withWorkers
+    ? [...workersBlock(await workersPass(s, ctx)), '', ...snapshotLagBlock(await snapshotLagPass(s, ctx))]
+    : [];
   await a.stop();
   await b.stop();
   // An interrupted run is incomplete: leave RESULTS.md as it was.
