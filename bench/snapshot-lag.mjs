@@ -1,8 +1,9 @@
 // How fast a routing change reaches every worker (target: 50 ms): veer with 2 workers, a series of shifts
 // through the admin API, first idle, then while wrk saturates the workers (their loops busy with requests,
 // so the snapshot waits its turn). Each shift is read twice: the lag veer reports (GET /v1/workers: the
-// primary's send to the last worker's acknowledgement), and the outside view, from the shift request sent
-// to every worker seen acknowledging it (polled every 2 ms, so an upper bound).
+// primary's send to the last worker applying it, each worker's stamp on the host's monotonic clock), and the
+// outside view, from the shift request sent to every worker seen acknowledging it (polled every 2 ms, so an
+// upper bound: it also holds the admin API's round trips and the primary reading the acks).
 import { HOST } from './net.mjs';
 import { startVeer } from './veer.mjs';
 import { runWrk } from './wrk.mjs';
@@ -99,8 +100,8 @@ export function snapshotLagBlock(result) {
   const verdict = complete && worst <= TARGET_MS ? 'PASS' : 'MISS';
   return [
     'A routing change reaching every worker (veer, 2 workers, nothing pinned; shifts through the admin API; "lag" is',
-    "veer's own figure, the primary's send to the last worker's acknowledgement; \"seen\" is from the shift request",
-    'sent to every worker seen acknowledging it, polled every 2 ms):',
+    'veer\'s own figure, the primary\'s send to the last worker applying it; "seen" is from the shift request sent',
+    'to every worker seen acknowledging it through the admin API, polled every 2 ms):',
     '',
     '| while | shifts | lag p50 ms | lag max ms | seen p50 ms | seen max ms | not acknowledged in 5 s |',
     '|---|---|---|---|---|---|---|',

@@ -89,7 +89,7 @@ export function workerMetrics(pool: WorkerPool): ExtraMetric[] {
     },
     {
       name: 'veer_worker_snapshot_lag_seconds',
-      help: "Time from the primary's last routing change to the last worker's acknowledgement of it.",
+      help: 'Time from the primary sending its last routing change to the last worker applying it.',
       type: 'gauge',
       samples: lag === null ? [] : [one(lag / 1000)],
     },

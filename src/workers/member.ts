@@ -20,6 +20,7 @@ export class Member implements Recipient {
   started = false;
   listening = false;
   acked = 0;
+  appliedAt = 0;
   /** Asked to close: its exit is not a crash. */
   asked = false;
   readonly exit: Promise<void>;

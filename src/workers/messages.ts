@@ -76,7 +76,8 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('listening'), data: address, tls: address.nullable() }),
   /** Could not start (e.g. the port is taken): the primary stops replacing it. */
   z.object({ type: z.literal('failed'), error: z.string() }),
-  z.object({ type: z.literal('ack'), version: id }),
+  /** `appliedAt`: when the worker applied it, on the host's monotonic clock (host-time.ts). */
+  z.object({ type: z.literal('ack'), version: id, appliedAt: z.number().nonnegative() }),
   z.object({
     type: z.literal('metrics'),
     /** Every second up to this one is in the report or an earlier one (shipped-seconds.ts). */

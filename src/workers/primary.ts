@@ -4,7 +4,6 @@
 // and closes them all on shutdown. The snapshots, metrics and questions go through their own parts.
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { Clock } from '../domain/clock.js';
@@ -17,6 +16,7 @@ import { parseMessage, toPrimarySchema, type ToPrimary } from './messages.js';
 import { Replies } from './replies.js';
 import { ShippedSeconds } from './shipped-seconds.js';
 import { SnapshotFeed } from './snapshot-feed.js';
+import { hostNowMs } from './host-time.js';
 import { WorkerGaugeSum } from './worker-gauges.js';
 
 export interface WorkerPoolDeps {
@@ -57,7 +57,7 @@ export class WorkerPool {
     this.feed = new SnapshotFeed(
       () => d.plane.snapshot(),
       () => this.members.values(),
-      () => performance.now(),
+      hostNowMs,
     );
     d.plane.onChange(() => this.feed.schedule());
   }
@@ -135,7 +135,7 @@ export class WorkerPool {
         if (this.firstFailure) m.asked = true;
         return this.firstFailure?.(msg.error);
       case 'ack':
-        return this.feed.acked(m, msg.version);
+        return this.feed.acked(m, msg.version, msg.appliedAt);
       case 'metrics':
         this.merge(m, msg);
         return this.shipped.shipped(m.id, msg.through);

@@ -1,7 +1,9 @@
 // The primary's side of "one snapshot": every change of its data plane is sent to every started
 // worker, coalesced to at most one snapshot per tick and only when it differs from the last one
-// sent; each worker acknowledges the version it applied, and the lag (sent → last worker's ack) of
-// the newest change every worker has acknowledged is kept for /metrics and GET /v1/workers.
+// sent; each worker acknowledges the version it applied and when it applied it, and the lag (sent →
+// the last worker applying it) of the newest change every worker has acknowledged is kept for /metrics
+// and GET /v1/workers. The lag ends when the change took effect, not when the primary heard so: on a busy
+// host the primary may read an ack tens of milliseconds after the worker routed by the change.
 import type { PlaneSnapshot } from '../dataplane/plane-snapshot.js';
 import type { ToWorker } from './messages.js';
 
@@ -10,6 +12,8 @@ export interface Recipient {
   started: boolean;
   /** The newest snapshot version it acknowledged. */
   acked: number;
+  /** When it applied that version, on the feed's clock (host-time.ts); 0 before its first. */
+  appliedAt: number;
   send(msg: ToWorker): void;
 }
 
@@ -27,7 +31,7 @@ export class SnapshotFeed {
   constructor(
     private readonly take: () => PlaneSnapshot,
     private readonly recipients: () => Iterable<Recipient>,
-    /** Monotonic milliseconds (performance.now). */
+    /** Monotonic milliseconds that the workers' `appliedAt` are read on (host-time.ts). */
     private readonly now: () => number,
   ) {}
 
@@ -61,8 +65,8 @@ export class SnapshotFeed {
     return { version: this.version, snapshot: this.snapshot as PlaneSnapshot };
   }
 
-  acked(r: Recipient, version: number): void {
-    r.acked = Math.max(r.acked, version);
+  acked(r: Recipient, version: number, appliedAt: number): void {
+    if (version >= r.acked) [r.acked, r.appliedAt] = [version, appliedAt];
     this.settle();
   }
 
@@ -70,9 +74,12 @@ export class SnapshotFeed {
   settle(): void {
     const started = [...this.recipients()].filter((r) => r.started);
     const low = started.length === 0 ? this.version : Math.min(...started.map((r) => r.acked));
+    // Each one applied `low` or a later version by its appliedAt: the latest of them is when the change
+    // reached the last worker (a later version's time when one came meanwhile: never less than the truth).
+    const reached = Math.max(0, ...started.map((r) => r.appliedAt));
     for (const [v, at] of this.sentAt) {
       if (v > low) break;
-      this.lag = this.now() - at;
+      this.lag = Math.max(0, reached - at);
       this.sentAt.delete(v);
     }
   }
@@ -81,7 +88,7 @@ export class SnapshotFeed {
     return this.version;
   }
 
-  /** Milliseconds from sending the newest change every worker applied to the last worker's ack. */
+  /** Milliseconds from sending the newest change every worker applied to the last worker applying it. */
   get lagMs(): number | null {
     return this.lag;
   }

@@ -15,6 +15,7 @@ import { replaceCertificates } from '../wiring/certificates.js';
 import { parseMessage, toWorkerSchema, type ToPrimary, type ToWorker } from './messages.js';
 import { everySecond, MetricsShipper } from './metrics-ship.js';
 import { readGauges } from './worker-gauges.js';
+import { hostNowMs } from './host-time.js';
 
 /** How this worker talks to its primary (process.send in a cluster worker). */
 export interface PrimaryPort {
@@ -118,7 +119,8 @@ export class DataWorker {
   private apply(version: number, snapshot: PlaneSnapshot): void {
     if (this.plane === null) return;
     this.plane.applySnapshot(snapshot);
-    this.primary.send({ type: 'ack', version });
+    // The change reached this worker now: its traffic routes by it from here on (the primary hears later).
+    this.primary.send({ type: 'ack', version, appliedAt: hostNowMs() });
   }
 
   private async certificates(config: Config): Promise<void> {

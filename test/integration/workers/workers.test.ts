@@ -36,7 +36,7 @@ describe('workers: 2', { timeout: WORKERS_TEST_MS }, () => {
     expect((await api(v, 'POST', '/v1/services/web/shift', { weight: 100 })).status).toBe(200);
     const after = await allAcked(v, 2, 'the shift to be acknowledged');
     expect(after.snapshot.version).toBeGreaterThan(before.snapshot.version);
-    // The lag is measured from the broadcast to the last worker's acknowledgement (target: 50 ms; a
+    // The lag is measured from the broadcast to the last worker applying it (target: 50 ms; a
     // loose bound here, on a machine shared with other test runs).
     expect(after.snapshot.lagMs).not.toBeNull();
     expect(after.snapshot.lagMs as number).toBeLessThan(1_000);

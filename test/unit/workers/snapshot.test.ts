@@ -1,6 +1,6 @@
 // One snapshot: a data plane's state, taken on the primary and applied to a worker's data plane
 // (which runs no probes of its own), routes the same; the feed sends a change at most once per
-// tick, only when something changed, and measures the lag to the last worker's acknowledgement.
+// tick, only when something changed, and measures the lag to the last worker applying the change.
 import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../../src/config/load.js';
 import { DataPlane } from '../../../src/dataplane/dataplane.js';
@@ -90,6 +90,7 @@ describe('plane snapshots', () => {
     const to = (name: string): Recipient => ({
       started: true,
       acked: 0,
+      appliedAt: 0,
       send: (m) => sent.push([name, m]),
     });
     const [a, b] = [to('a'), to('b')];
@@ -112,14 +113,21 @@ describe('plane snapshots', () => {
       p.update('web', { weightBp: 200 });
       await tick();
       expect(sent).toHaveLength(2);
-      now = 1_004;
-      feed.acked(a, 1);
+      // The lag ends when the last worker applied the change (its own stamp), not when its ack is read here.
+      now = 1_030;
+      feed.acked(a, 1, 1_004);
       expect(feed.lagMs).toBeNull();
-      now = 1_007;
-      feed.acked(b, 1);
+      feed.acked(b, 1, 1_007);
       expect(feed.lagMs).toBe(7);
+      // The next change: b applied it first; a's stamp, the later one, ends it.
+      p.update('web', { weightBp: 300 });
+      await tick();
+      now = 1_100;
+      feed.acked(b, 2, 1_041);
+      feed.acked(a, 2, 1_052);
+      expect(feed.lagMs).toBe(22);
       // A worker starting now gets the current version; its start is not a change.
-      expect(feed.current().version).toBe(1);
+      expect(feed.current().version).toBe(2);
     } finally {
       await p.close(100);
     }
