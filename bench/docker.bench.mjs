@@ -10,6 +10,7 @@ import { parseConfigObject } from '../dist/config/load.js';
 import { silentLogger } from '../dist/domain/log.js';
 import { startVeer } from '../dist/main.js';
 import { machineLine, table, writeSection } from './sections.mjs';
+import { adminCall } from './net.mjs';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3) || 3);
 const RATE = 200;
@@ -88,15 +89,7 @@ async function closeVeer(v) {
   await v.running.close();
 }
 
-async function admin(v, method, path, body) {
-  const res = await fetch(`${v.admin}${path}`, {
-    method,
-    signal: AbortSignal.timeout(10_000),
-    ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const admin = (v, method, path, body) => adminCall(v.admin, method, path, body);
 
 const stableIds = async (v) => (await admin(v, 'GET', '/v1/services/web')).body.pools.stable.targets.map((t) => t.id);
 

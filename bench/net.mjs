@@ -44,3 +44,14 @@ export async function pollUntil(port, path, ok, { attempts = 100, intervalMs = 1
   }
   return { ok: false, last, reason: `not ready after ${attempts} attempts` };
 }
+
+/** One admin API call: { status, body } (the JSON answer, null when empty), bounded by `timeoutMs`. */
+export async function adminCall(base, method, path, body, timeoutMs = 10_000) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    signal: AbortSignal.timeout(timeoutMs),
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}

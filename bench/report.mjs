@@ -87,7 +87,8 @@ export function checks({ sat, fixed, side = null }) {
   const proxies = sat.filter((x) => x.target !== 'direct' && !x.result.skipped).map((x) => x.result);
   const fastest = proxies.length ? proxies.reduce((a, b) => (a.reqPerSecMean >= b.reqPerSecMean ? a : b)) : null;
   const headroom = ratio(ok(sat, 'direct'), fastest);
-  const spreads = [veer?.spread ?? null, ok(sat, 'bare')?.spread ?? null];
+  const [bare, httpProxy] = [ok(sat, 'bare'), ok(sat, 'http-proxy')];
+  const spreads = [veer?.spread ?? null, bare?.spread ?? null];
   const spreadGap = spreads.includes(null) || spreads[0] === undefined ? null : spreads[0] - spreads[1];
   const paced = p99Delta(fixed?.paced);
   const judge = (v, pass) => (v === null ? 'n/a' : pass(v) ? 'PASS' : 'MISS');
@@ -95,10 +96,9 @@ export function checks({ sat, fixed, side = null }) {
     const loud = v !== null && from.some((r) => (r?.spread ?? 0) > NOISY_SPREAD);
     return { name, shown, target, status: loud ? 'noisy' : judge(v, pass) };
   };
-  const [bare, httpProxy] = [ok(sat, 'bare'), ok(sat, 'http-proxy')];
   const vsBare = ratio(veer, bare);
   const vsHttpProxy = ratio(veer, httpProxy);
-  const noLogVsBare = ratio(ok(sat, 'veer-nolog'), ok(sat, 'bare'));
+  const noLogVsBare = ratio(ok(sat, 'veer-nolog'), bare);
   const vsNginx = ratio(veer, ok(sat, 'nginx'));
   const ltsVsBare = ratio(ok(sat, 'veer-lts'), ok(sat, 'bare-lts'));
   const ltsVsVeer = ratio(ok(sat, 'veer-lts'), veer);

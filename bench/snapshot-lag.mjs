@@ -4,7 +4,7 @@
 // primary's send to the last worker applying it, each worker's stamp on the host's monotonic clock), and the
 // outside view, from the shift request sent to every worker seen acknowledging it (polled every 2 ms, so an
 // upper bound: it also holds the admin API's round trips and the primary reading the acks).
-import { HOST } from './net.mjs';
+import { HOST, adminCall } from './net.mjs';
 import { startVeer } from './veer.mjs';
 import { runWrk } from './wrk.mjs';
 import { median } from './median.mjs';
@@ -15,14 +15,9 @@ const TARGET_MS = 50;
 const ACK_BOUND_MS = 5_000;
 
 async function adminJson(port, method, path, body) {
-  const r = await fetch(`http://${HOST}:${port}${path}`, {
-    method,
-    signal: AbortSignal.timeout(5_000),
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const json = await r.json();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
+  const r = await adminCall(`http://${HOST}:${port}`, method, path, body, 5_000);
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
 }
 
 /** One shift: { lagMs (veer's), seenMs (outside) }, or { timedOut } when the acks did not come within the bound. */
