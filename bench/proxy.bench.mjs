@@ -78,7 +78,8 @@ function describe(s) {
     'veer: weight 10 (stable A / canary B), sticky cookie veer-bench (never sent back, so every request is split), ' +
       'state memory, metrics on, X-Forwarded-*, request ids and the access log (its default: stdout, a file here); ' +
       'veer-nolog: the same with accessLog.enabled false; ' +
-      'bare: bench/bare-proxy.mjs, undici dispatch to A and nothing else',
+      'bare: bench/bare-proxy.mjs, undici dispatch to A and nothing else; ' +
+      'lean: bench/lean-front.mjs, the same dispatch behind a raw net server parsing with llhttp',
     'veer-lts, bare-lts: the same on the current Node LTS (scripts/lts-node.sh)',
     'http-proxy: keep-alive agent (maxSockets 256) to A; nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
     "Latency: wrk's percentiles (saturation); the paced pass records every 2xx response's own time (sub-ms)",

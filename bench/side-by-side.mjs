@@ -11,6 +11,10 @@ const PAIRS = [
   ['veer', 'bare'],
   ['veer-nolog', 'bare'],
   ['veer-lts', 'bare-lts'],
+  // The 2.2× target per request of CPU, read as veer / bare is: the interleaved rounds' ratio moves with the host.
+  ['veer', 'http-proxy'],
+  // What a front without node:http would give back (bench/lean-front.mjs): the budget of that redesign.
+  ['lean', 'bare'],
 ];
 
 async function pairRounds(s, ctx, pair) {

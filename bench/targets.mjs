@@ -11,7 +11,7 @@ import { runWrk } from './wrk.mjs';
 import { latenessBetween, latenessOf } from './lateness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const TARGETS = ['direct', 'veer', 'veer-nolog', 'bare', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
+export const TARGETS = ['direct', 'veer', 'veer-nolog', 'bare', 'lean', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
 /** The targets run on the current Node LTS (ctx.ltsNode) rather than the machine's Node. */
 export const LTS_TARGETS = new Set(['veer-lts', 'bare-lts']);
 
@@ -133,6 +133,8 @@ export async function startProxy(s, target, ctx, profile = false) {
       return startVeer(ctx.root, { ...ups, extra: 'accessLog: { enabled: false }\n' });
     case 'bare':
       return startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu);
+    case 'lean':
+      return startNodeProxy('lean-front', 'lean-front.mjs', ctx.a.port, s.proxyCpu);
     case 'veer-lts':
       return ctx.ltsNode ? startVeer(ctx.root, { ...ups, node: ctx.ltsNode }) : null;
     case 'bare-lts':
@@ -146,7 +148,7 @@ export async function startProxy(s, target, ctx, profile = false) {
   }
 }
 
-/** A Node proxy script of bench/ that prints {"port": N}: the bare undici proxy and http-proxy. */
+/** A Node proxy script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, http-proxy. */
 async function startNodeProxy(name, script, upstreamPort, cpu, node = process.execPath) {
   const child = startChild(name, node, [path.join(here, script), String(upstreamPort)], { cpu });
   try {
