@@ -81,6 +81,7 @@ class Exchange {
   }
   onConnect(abort) {
     this.abort = abort;
+    if (this.conn.socket.destroyed) abort();
   }
   write(data) {
     if (this.held) return void this.held.push(data);
@@ -223,7 +224,10 @@ class Conn {
     if (ret !== C.ERROR.OK)
       this.socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   }
-  free() {
+  /** The client left: answers it will never read are aborted upstream (see bare-proxy.mjs on the pool). */
+  closed() {
+    for (const ex of this.queue) if (!ex.done) ex.abort?.();
+    this.queue = [];
     if (this.ptr) L.llhttp_free(this.ptr);
     this.ptr = 0;
   }
@@ -234,7 +238,7 @@ const server = net.createServer({ noDelay: true }, (socket) => {
   socket.setTimeout(65_000, () => socket.destroy());
   socket.on('data', (d) => conn.feed(d));
   socket.on('error', () => {});
-  socket.on('close', () => conn.free());
+  socket.on('close', () => conn.closed());
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
 process.stdin.resume();
