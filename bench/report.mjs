@@ -63,8 +63,10 @@ function p99Delta(rows, target = 'veer') {
   return d && v && d.p99 !== null && v.p99 !== null ? v.p99 - d.p99 : null;
 }
 
-/** A side-by-side pair's median ratio as a check against the same ≥ 0.90× target (n/a when not run). */
-/** A side-by-side pair's median against `target` (a ratio at least that passes); with no target, information. */
+/**
+ * A side-by-side pair's median against `target` (a ratio at least that passes; n/a when not run); with a null
+ * target, an information row.
+ */
 function sideRow(side, name, a, b, target = 0.9) {
   const r = side?.find((x) => x.pair[0] === a && x.pair[1] === b && !x.skipped);
   const v = r ? r.median : null;
