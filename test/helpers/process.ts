@@ -2,22 +2,9 @@
 // tracked by pid so a test file's afterAll kills exactly what it started and nothing else.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { withTimeout as bounded } from '../../src/domain/async.js';
 
-/** A port that was free on 127.0.0.1 a moment ago (the OS picks it; a tiny reuse race remains). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read the bound port'))));
-    });
-  });
-}
+export { freePort } from './free-port.js';
 
 export interface WaitOptions {
   /** Default 10 s. */

@@ -1,12 +1,14 @@
 // `veer start -c <file>` as a child process, with its config file in a temporary directory that a
-// test rewrites (then SIGHUP, `veer reload` or the file watcher). Ports are picked free up front, so
-// the test knows its addresses before veer listens. Cleanup (child by pid, directory) is registered.
+// test rewrites (then SIGHUP, `veer reload` or the file watcher). veer listens on port 0 and the test
+// reads the ports from its "veer started" line (veer-started.ts says why). Cleanup (child by pid,
+// directory) is registered.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, spawnTracked, stopChild, waitFor } from './process.js';
+import { spawnTracked, stopChild, waitFor } from './process.js';
+import { portOf, veerStarted } from './veer-started.js';
 import { http, type Harness } from './veer.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -21,11 +23,11 @@ export interface VeerChild {
   adminUrl: string;
   /** The last 8 kB of its stdout and stderr. */
   output(): string;
-  /** Writes the config file (the same admin address unless `config.admin` says otherwise). */
+  /** Writes the config file (`listen` and `admin.listen` on port 0 unless `config` says otherwise). */
   write(config: Record<string, unknown>): Promise<void>;
 }
 
-/** `config`: everything but `listen` and `admin.listen`, which are filled in (loopback, free ports). */
+/** `config`: everything but `listen` and `admin.listen`, which are filled in (loopback, port 0). */
 export async function startVeerChild(
   h: Harness,
   config: Record<string, unknown>,
@@ -34,18 +36,18 @@ export async function startVeerChild(
 ): Promise<VeerChild> {
   const dir = await mkdtemp(join(tmpdir(), 'veer-child-'));
   h.defer(() => rm(dir, { recursive: true, force: true }));
-  const [dataPort, adminPort] = [await freePort(), await freePort()];
   const file = join(dir, 'veer.yaml');
   const write = (c: Record<string, unknown>): Promise<void> =>
     writeFile(
       file,
       stringify({
-        listen: `127.0.0.1:${dataPort}`,
+        // Port 0 in every write: a reload compares the file with the last one, so this moves nothing.
+        listen: '127.0.0.1:0',
         state: { store: 'memory' },
         accessLog: { enabled: false }, // a test of the log gives its own section
         workers: 1, // one process whatever the machine's cores; the tests of `workers` give their own
         ...c,
-        admin: { listen: `127.0.0.1:${adminPort}`, ...(c.admin as object | undefined) },
+        admin: { listen: '127.0.0.1:0', ...(c.admin as object | undefined) },
       }),
     );
   await write(config);
@@ -61,6 +63,8 @@ export async function startVeerChild(
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   h.defer(() => stopChild(child));
+  const started = await veerStarted(child, () => out, readyTimeoutMs);
+  const [dataPort, adminPort] = [portOf(started.listen), portOf(started.admin)];
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const token = (config.admin as { token?: string } | undefined)?.token;
   const headers = token ? { authorization: `Bearer ${token}` } : undefined;

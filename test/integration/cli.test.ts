@@ -1,7 +1,6 @@
 // The `veer` CLI as a child process against an admin app (fake directory) on a loopback port.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { silentLogger } from '../../src/domain/log.js';
 import { FakeDirectory, fakeDeps, fakeService, poolMetrics } from '../unit/api/fake-directory.js';
+import { freePort } from '../helpers/process.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'cli-test-token';
@@ -42,15 +42,6 @@ function veer(args: string[], env: Record<string, string> = {}): Promise<Run> {
       },
     );
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
-  return addr.port;
 }
 
 beforeAll(async () => {
