@@ -41,7 +41,10 @@ export const WORKERS_TEST_MS = 180_000;
 /** `veer start` with `workers` data-plane processes, ready once all of them listen. */
 export async function startWorkersVeer(h: Harness, config: Record<string, unknown>, workers = 2) {
   const v = await startVeerChild(h, { workers, ...config }, WORKERS_READY_MS);
-  await allAcked(v, workers, `${workers} workers to listen`);
+  // veer's own output says why when they do not (a worker that failed, a primary that exited).
+  await allAcked(v, workers, `${workers} workers to listen`).catch((e: Error) => {
+    throw new Error(`${e.message} (output: ${v.output()})`);
+  });
   return v;
 }
 
