@@ -13,6 +13,8 @@ export default defineConfig({
     // Integration tests bind real ports and spawn processes: run files in forks, a few at a time,
     // so two cores are not oversubscribed into flaky timing.
     pool: 'forks',
+    // Removes the port claims of the run's test files (test/helpers/free-port.ts) when it ends.
+    globalSetup: ['test/helpers/port-claims.ts'],
     maxWorkers: serial ? 1 : 2,
     reporters: ['default'],
   },

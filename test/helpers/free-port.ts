@@ -4,7 +4,7 @@
 // So the pick is made below that range, where the OS never hands out a port by itself, and claimed with
 // a file that only one caller can create, so two tests (even in two suites at once) never share it.
 // A process that can bind port 0 itself and report what it got is better still (veer-started.ts).
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ const CLAIM_TTL_MS = 30 * 60_000;
 /** The lowest port picked: clear of the well-known and registered ports servers commonly use. */
 const FLOOR = 20_000;
 const ATTEMPTS = 200;
+/** Whose claim it is: the vitest run (a test file's fork is its child), which releases its own at the end. */
+const OWNER = String(process.ppid);
 
 /** A port free on 127.0.0.1 now, outside the OS's ephemeral range and claimed for this caller. */
 export async function freePort(): Promise<number> {
@@ -44,18 +46,40 @@ function ephemeralLow(): number {
 function claim(port: number): boolean {
   const file = join(CLAIMS, String(port));
   try {
-    closeSync(openSync(file, 'wx'));
+    writeFileSync(file, OWNER, { flag: 'wx' });
     return true;
   } catch {
     try {
       if (Date.now() - statSync(file).mtimeMs < CLAIM_TTL_MS) return false;
       unlinkSync(file);
-      closeSync(openSync(file, 'wx'));
+      writeFileSync(file, OWNER, { flag: 'wx' });
       return true;
     } catch {
       return false;
     }
   }
+}
+
+/** Removes the claims of the run `owner` (a pid): its servers are gone once it ends. */
+export function releaseClaims(owner: string): number {
+  let released = 0;
+  let files: string[] = [];
+  try {
+    files = readdirSync(CLAIMS);
+  } catch {
+    return 0; // no claims made
+  }
+  for (const name of files) {
+    const file = join(CLAIMS, name);
+    try {
+      if (readFileSync(file, 'utf8') !== owner) continue;
+      unlinkSync(file);
+      released++;
+    } catch {
+      // Taken over or removed meanwhile: not this run's to release.
+    }
+  }
+  return released;
 }
 
 function bindable(port: number): Promise<boolean> {

@@ -1,9 +1,12 @@
 // The helpers that give tests their ports: a port picked ahead of a server's start is below the OS's
 // ephemeral range and claimed (no two callers share one), and a `veer start` child's ports are read
 // from its own "veer started" line, failing at once when it exits instead of waiting out a timeout.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { releaseClaims } from '../helpers/free-port.js';
 import { freePort, killTracked, spawnTracked } from '../helpers/process.js';
 import { portOf, veerStarted } from '../helpers/veer-started.js';
 
@@ -32,6 +35,16 @@ describe('freePort', () => {
     const srv = net.createServer();
     await new Promise<void>((r) => srv.listen(ports[0], '127.0.0.1', r));
     await new Promise<void>((r) => srv.close(() => r()));
+  });
+
+  it("claims each port for this run, and the run's end releases only its own claims", async () => {
+    const port = await freePort();
+    const mine = join(tmpdir(), 'veer-test-ports', String(port));
+    expect(readFileSync(mine, 'utf8')).toBe(String(process.ppid));
+    const other = join(tmpdir(), 'veer-test-ports', '1');
+    writeFileSync(other, 'another-run');
+    expect(releaseClaims('another-run')).toBe(1);
+    expect([existsSync(other), existsSync(mine)]).toEqual([false, true]);
   });
 });
 
