@@ -40,7 +40,8 @@ export function veerStarted(child: ChildProcess, output: () => string, timeoutMs
   });
 }
 
-function parseStarted(line: string): StartedAddresses | null {
+/** The addresses of one output line if it is the "veer started" line, else null. */
+export function parseStarted(line: string): StartedAddresses | null {
   if (!line.includes('"veer started"')) return null;
   try {
     const o = JSON.parse(line) as { msg?: unknown; listen?: unknown; admin?: unknown };

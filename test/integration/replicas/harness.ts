@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import type { ClusterView, ServiceStatus } from '../../../src/api/ports.js';
 import type { RolloutEvent } from '../../../src/domain/rollout.js';
 import { hasExited, spawnTracked, stopChild, waitFor, withTimeout, exited } from '../../helpers/process.js';
+import { parseStarted } from '../../helpers/veer-started.js';
 import { http } from '../../helpers/veer.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -104,8 +105,10 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
     pending += c.toString();
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines)
-      if (bound.admin === '' && line.includes('"veer started"')) Object.assign(bound, addressesOf(line));
+    for (const line of lines) {
+      const started = bound.admin === '' ? parseStarted(line) : null;
+      if (started) Object.assign(bound, { data: started.listen, admin: started.admin });
+    }
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -141,12 +144,6 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
   };
   started.push(replica);
   return replica;
-}
-
-/** The data and admin addresses of veer's JSON "veer started" log line. */
-function addressesOf(line: string): { data: string; admin: string } {
-  const o = JSON.parse(line) as { listen: string; admin: string };
-  return { data: o.listen, admin: o.admin };
 }
 
 async function ready(r: Replica): Promise<void> {
