@@ -89,10 +89,14 @@ export VEER_NPM_REGISTRY
 test_rc=0
 RESULTS="$(mktemp -t veer-vitest-XXXXXX.json)"
 SERIAL_RESULTS="$(mktemp -t veer-vitest-serial-XXXXXX.json)"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" || test_rc=$?
+# Everything vitest prints is also kept, so the summary can repeat its failure blocks (failed suites and hooks,
+# unhandled errors): CI shows only the end of a long log, and a failed hook leaves no failed test in the JSON.
+VITEST_LOG="$(mktemp -t veer-vitest-log-XXXXXX)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" 2>&1 | tee -a "$VITEST_LOG" || test_rc=$?
 # Tests that restart the Docker engine run alone, after everything else.
 echo "---- serial tests (they restart the Docker engine) ----"
-VEER_SERIAL=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$SERIAL_RESULTS" || test_rc=$?
+VEER_SERIAL=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$SERIAL_RESULTS" 2>&1 |
+  tee -a "$VITEST_LOG" || test_rc=$?
 
 # Node 20 is past its end of life: users run veer on the current LTS, so the suite runs there too: the unit
 # and integration tests (HTTP/1.1, HTTP/2, TLS, gRPC, Redis, Docker endpoints, the CLI), not the end-to-end
@@ -105,7 +109,7 @@ if [[ "${VEER_SKIP_LTS:-0}" != 1 ]]; then
   if LTS_NODE="$(bash scripts/lts-node.sh)"; then
     echo "node $("$LTS_NODE" --version) ($LTS_NODE)"
     PATH="$(dirname "$LTS_NODE"):$PATH" npx vitest run test/unit test/integration --reporter=default \
-      --reporter=json --outputFile.json="$LTS_RESULTS" || lts_rc=$?
+      --reporter=json --outputFile.json="$LTS_RESULTS" 2>&1 | tee -a "$VITEST_LOG" || lts_rc=$?
   else
     warn "the LTS Node could not be fetched from the npm registry"
     lts_rc=1
@@ -137,12 +141,22 @@ node -e '
         const why = String((a.failureMessages ?? [])[0] ?? "").split("\n")[0].slice(0, 300);
         console.log(`    FAILED ${file.name.replace(process.cwd() + "/", "")} > ${a.fullName}: ${why}`);
       }
-      if (file.status === "failed" && (file.assertionResults ?? []).length === 0) {
-        console.log(`    FAILED ${file.name.replace(process.cwd() + "/", "")}: ${String(file.message ?? "").split("\n")[0]}`);
+      // A file can fail with no failed test: a hook that threw or timed out skips its tests instead.
+      const failedTests = (file.assertionResults ?? []).filter((a) => a.status === "failed").length;
+      if (file.status === "failed" && failedTests === 0) {
+        const skipped = (file.assertionResults ?? []).filter((a) => a.status !== "passed").map((a) => a.fullName);
+        const why = String(file.message ?? "").split("\n")[0].slice(0, 300);
+        console.log(`    FAILED ${file.name.replace(process.cwd() + "/", "")}: ${why || "(a hook failed)"}`);
+        if (skipped.length > 0) console.log(`      not run: ${skipped.slice(0, 5).join("; ")}`);
       }
     }
   }
   console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
 ' "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
-rm -f "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS"
+# vitest's own failure blocks, bounded: the hook or unhandled error the JSON above cannot name.
+if [[ -s "$VITEST_LOG" ]] && grep -q '⎯⎯' "$VITEST_LOG"; then
+  echo "vitest's failure blocks:"
+  sed 's/\x1b\[[0-9;]*m//g' "$VITEST_LOG" | awk '/⎯⎯ (Failed|Unhandled)/ { n = 30 } n > 0 { print "  | " $0; n-- }' | head -120
+fi
+rm -f "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" "$VITEST_LOG"
 ((build_rc == 0 && lint_rc == 0 && test_rc == 0 && lts_rc == 0)) || exit 1
