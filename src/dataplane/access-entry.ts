@@ -1,7 +1,7 @@
 // What one request leaves behind for its access line and its answers: its id, its route, veer's own
 // answer if it gave one, and its exchange (read only when the line is written). One small object per
 // request; the line itself is built only if it is written.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontRequest, FrontResponse } from './front.js';
 import type { PoolName } from '../domain/pool.js';
 import type { CloseParty } from './ledger.js';
 import type { RequestBody } from './request-body.js';
@@ -45,8 +45,8 @@ export class AccessEntry implements CloseParty {
   readonly startHr = performance.now();
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: FrontRequest,
+    readonly res: FrontResponse,
     /** Wall clock (epoch ms) at the start. */
     readonly startedAt: number,
     /** null: request ids are off. */

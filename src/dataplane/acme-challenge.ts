@@ -3,7 +3,7 @@
 // authorization comes from a lookup the ACME side provides (the state store, so any replica answers
 // what the leader published). A token nobody published is routed like any other request, so an
 // upstream that runs its own ACME client still gets its challenges.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontRequest, FrontResponse } from './front.js';
 import { withTimeout } from '../domain/async.js';
 
 const PREFIX = '/.well-known/acme-challenge/';
@@ -15,7 +15,7 @@ const LOOKUP_MS = 2_000;
 /** The key authorization published for a token, or null when none is. */
 export type ChallengeLookup = (token: string) => Promise<string | null>;
 
-type Next = (req: IncomingMessage, res: ServerResponse) => void;
+type Next = (req: FrontRequest, res: FrontResponse) => void;
 
 export class AcmeChallenges {
   private lookup: ChallengeLookup | null = null;
@@ -29,11 +29,11 @@ export class AcmeChallenges {
    * Answers the request when it is a published challenge; otherwise hands it to `next` (at once when it
    * cannot be one). `next` takes the request itself, so the common case allocates nothing per request.
    */
-  handle(req: IncomingMessage, res: ServerResponse, next: Next): void {
+  handle(req: FrontRequest, res: FrontResponse, next: Next): void {
     const lookup = this.lookup;
     const url = req.url ?? '';
     if (lookup === null || req.method !== 'GET' || !url.startsWith(PREFIX)) return next(req, res);
-    if ((req.socket as { encrypted?: boolean }).encrypted === true) return next(req, res);
+    if (req.socket.encrypted === true) return next(req, res);
     const token = url.slice(PREFIX.length);
     if (!TOKEN.test(token)) return next(req, res);
     withTimeout(lookup(token), LOOKUP_MS, 'looking up an ACME challenge').then(
@@ -43,7 +43,7 @@ export class AcmeChallenges {
   }
 }
 
-function reply(res: ServerResponse, status: number, body: string): void {
+function reply(res: FrontResponse, status: number, body: string): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
   res.end(body);

@@ -1,6 +1,6 @@
 // The checks every request passes before it is routed, shared by plain requests and upgrades, so
 // that both refuse the same things: limits fail closed, and what is routed is what is forwarded.
-import type { IncomingMessage } from 'node:http';
+import type { FrontRequest } from './front.js';
 import { parseRequestTarget, isValidHost } from './request-target.js';
 import type { ProxyErrorCode } from './responses.js';
 
@@ -15,7 +15,7 @@ export interface Admitted {
  * Admits `req` or names why it is refused. On admission `req.url` holds the normalized origin-form
  * target, which routing reads and the upstream receives.
  */
-export function admit(req: IncomingMessage, maxHeaders: number): Admitted | ProxyErrorCode {
+export function admit(req: FrontRequest, maxHeaders: number): Admitted | ProxyErrorCode {
   // The HTTP/1.1 server keeps every field (bounded in bytes by maxHeaderSize; see server.ts) and HTTP/2
   // a few more than maxHeaders, so "more than allowed" is always visible here, never dropped silently.
   if (req.rawHeaders.length > maxHeaders * 2) return 'too_many_headers';

@@ -1,7 +1,7 @@
 // The client's side of one exchange: the upstream's status and headers (with veer's own added)
 // written to the client, and the body passed on with backpressure. Apart from exchange.ts, which
 // keeps the flow (attempts, retries, who is at fault) without the byte-moving.
-import type { ServerResponse } from 'node:http';
+import type { FrontResponse } from './front.js';
 import { constants, type Http2ServerResponse } from 'node:http2';
 import { downstreamResponseHeaders } from './headers.js';
 import { endWithHeaders, trailerFields } from './trailers-only.js';
@@ -30,7 +30,7 @@ export class Downstream {
   private readonly h2: boolean;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: FrontResponse,
     private readonly viaEntry: string,
     /** Response headers the proxy adds (sticky Set-Cookie). */
     private readonly extraHeaders: string[] | null,

@@ -4,7 +4,7 @@
 // Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and the
 // target's outlier state: a request undici refuses before sending it, a client that leaves or sends its
 // body too slowly or too much, and a target cut by veer's drain are answered (or dropped), not counted.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontRequest, FrontResponse } from './front.js';
 import type { Dispatcher } from 'undici';
 import { noteFailure, noteSuccess } from './balancer.js';
 import { Downstream } from './downstream.js';
@@ -41,8 +41,8 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, Clo
 
   constructor(
     private readonly env: ExchangeEnv,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: FrontRequest,
+    private readonly res: FrontResponse,
     private route: ServiceRoute,
     public pool: PoolRuntime,
     private readonly upstreamHeaders: string[],

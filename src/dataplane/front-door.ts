@@ -3,11 +3,11 @@
 // HTTP/1.1 connections are served by the plain listener's HTTP machinery. HTTP/2 connections (ALPN
 // h2 over TLS, or h2c prior knowledge on the plain port) join the same sessions, whose requests
 // enter the same ingress.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
 import type { AccessLog } from './access-log.js';
+import type { FrontRequest, FrontResponse } from './front.js';
 import { AcmeChallenges } from './acme-challenge.js';
 import type { AnswerCounts } from './answers.js';
 import { http2LimitsSchema } from '../config/tls-schema.js';
@@ -112,7 +112,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
 function http2Sessions(
   config: Pick<Config, 'proxy' | 'tls'>,
   env: FrontDoorEnv,
-  handle: (req: IncomingMessage, res: ServerResponse) => void,
+  handle: (req: FrontRequest, res: FrontResponse) => void,
 ): H2Sessions {
   const p = config.proxy;
   const limits = config.tls?.http2Limits ?? http2LimitsSchema.parse({});

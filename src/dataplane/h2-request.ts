@@ -2,9 +2,9 @@
 // differs is adapted here, once, at the edge: pseudo-headers are not header fields (never forwarded),
 // `:authority` stands for Host, split Cookie fields are joined for the HTTP/1.1 upstream (RFC 9113
 // §8.2.3), and a body without Content-Length is marked chunked so the ingress forwards it.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
+import type { FrontRequest, FrontResponse } from './front.js';
 
 const COLON = 58;
 
@@ -42,7 +42,7 @@ export function asHttp1Request(req: Http2ServerRequest): void {
  * HTTP/1.1; everything else is served by the same code as HTTP/1.1.
  */
 export function h2Entry(
-  handle: (req: IncomingMessage, res: ServerResponse) => void,
+  handle: (req: FrontRequest, res: FrontResponse) => void,
   refused: () => void,
 ): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
   return (req, res) => {
@@ -62,6 +62,7 @@ export function h2Entry(
       get: () => res.writableEnded && stream.rstCode === constants.NGHTTP2_NO_ERROR,
       configurable: true,
     });
-    handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    // @types/node declares the compat writeHead without the flat header list Node has taken since 18.
+    handle(req, res as unknown as FrontResponse);
   };
 }

@@ -1,10 +1,10 @@
 // Requests held while their service is in maintenance mode `hold`: a FIFO per service, bounded in
 // count (per process) and in time (each request's own timer). Releasing lets them through in the
 // order they came; a client that leaves is forgotten at once.
-import type { ServerResponse } from 'node:http';
+import type { FrontResponse } from './front.js';
 
 interface Held {
-  res: ServerResponse;
+  res: FrontResponse;
   timer: NodeJS.Timeout;
   release(): void;
   forget(): void;
@@ -24,7 +24,7 @@ export class HeldRequests {
   }
 
   /** false when the service already holds `max` requests: the caller answers at once. */
-  hold(service: string, res: ServerResponse, limits: HoldLimits, release: () => void, expire: () => void): boolean {
+  hold(service: string, res: FrontResponse, limits: HoldLimits, release: () => void, expire: () => void): boolean {
     const queue = this.queues.get(service) ?? [];
     if (queue.length >= limits.max) return false;
     this.queues.set(service, queue);

@@ -1,7 +1,7 @@
 // The request entry: admit, route, split, rewrite headers, hand over to an Exchange. Synchronous
 // until the upstream call and reads one routing-table snapshot per request. Everything refused here
 // is the client's doing: it is answered 4xx/5xx by veer and never reaches a pool's counters.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontRequest, FrontResponse } from './front.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { AccessEntry } from './access-entry.js';
 import { NO_CLIENT } from '../metrics/window.js';
@@ -65,12 +65,12 @@ export class Ingress {
     };
   }
 
-  private refuse(res: ServerResponse, code: ProxyErrorCode, entry: AccessEntry | null): void {
+  private refuse(res: FrontResponse, code: ProxyErrorCode, entry: AccessEntry | null): void {
     this.opts.answers.note(code);
     sendProxyError(res, code, undefined, undefined, entry);
   }
 
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly handle = (req: FrontRequest, res: FrontResponse): void => {
     const entry = this.opts.tracing.open(req, res);
     const admitted = admit(req, this.opts.maxHeaders);
     if (typeof admitted === 'string') return this.refuse(res, admitted, entry);
@@ -78,11 +78,11 @@ export class Ingress {
   };
 
   /** Also where a held request comes back when its service's maintenance ends: routed again, as it is now. */
-  private route(req: IncomingMessage, res: ServerResponse, admitted: Admitted, entry: AccessEntry | null): void {
+  private route(req: FrontRequest, res: FrontResponse, admitted: Admitted, entry: AccessEntry | null): void {
     const headers = req.headers;
     const url = req.url as string;
     // The TLS socket itself, or (HTTP/2) the compat proxy's view of it.
-    const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const encrypted = req.socket.encrypted === true;
     const location =
       encrypted || this.opts.redirect === null ? null : httpsLocation(this.opts.redirect, admitted.host, url);
     if (location !== null) return redirect(res, location, entry);
@@ -138,8 +138,8 @@ export class Ingress {
 
   /** Maintenance answers and holds are veer's own: no pool sees them, so the judge never does. */
   private maintain(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: FrontRequest,
+    res: FrontResponse,
     admitted: Admitted,
     route: ServiceRoute,
     m: MaintenanceNow,
@@ -180,7 +180,7 @@ function extraHeaders(cookie: string | null, hsts: string | null, entry: AccessE
   return out;
 }
 
-function redirect(res: ServerResponse, location: string, entry: AccessEntry | null): void {
+function redirect(res: FrontResponse, location: string, entry: AccessEntry | null): void {
   const headers = ['location', location, 'content-length', '0', 'cache-control', 'no-store'];
   if (entry?.id != null) headers.push(entry.idHeader, entry.id);
   res.writeHead(308, headers).end();
@@ -190,7 +190,7 @@ function redirect(res: ServerResponse, location: string, entry: AccessEntry | nu
  * A request to an h2c service. `TE: trailers` is hop-by-hop, yet gRPC servers require it (it says the
  * client reads trailers): it goes on to the h2c upstream when the client sent it.
  */
-function grpcCallOf(route: GrpcRoute, headers: IncomingMessage['headers'], upstream: string[]): GrpcCall | null {
+function grpcCallOf(route: GrpcRoute, headers: FrontRequest['headers'], upstream: string[]): GrpcCall | null {
   const te = headers.te;
   if (typeof te === 'string' && /(^|,)\s*trailers\s*(;|,|$)/i.test(te)) upstream.push('te', 'trailers');
   return GrpcCall.of(route, headers);

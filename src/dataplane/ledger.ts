@@ -9,6 +9,7 @@
 //   nothing is ever answered twice.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { FrontResponse } from './front.js';
 
 const OWED = Symbol('veer.owed-answers');
 const ENTRY = Symbol('veer.ledger-entry');
@@ -59,7 +60,7 @@ function onResponseClose(this: LedgerResponse): void {
  * listener: a second and third 'close' listener per request (the emitter's array, a closure, a once
  * wrapper) showed in the profile. Otherwise (HTTP/2, or that one slot taken) through a listener of its own.
  */
-export function onClose(res: ServerResponse, party: CloseParty): void {
+export function onClose(res: FrontResponse, party: CloseParty): void {
   const entry = (res as LedgerResponse)[ENTRY];
   if (entry !== undefined && entry.party === null) entry.party = party;
   else res.on('close', () => party.responseClosed());

@@ -4,7 +4,7 @@
 // - more than `limit` bytes is refused before the upstream receives a byte beyond the limit;
 // - undici destroying this stream (an upstream failure) leaves the client's request intact, so
 //   veer can still answer it.
-import type { IncomingMessage } from 'node:http';
+import type { FrontRequest } from './front.js';
 import { Readable } from 'node:stream';
 
 export type BodyFault = 'client_closed' | 'body_timeout' | 'body_too_large';
@@ -29,7 +29,7 @@ export class RequestBody extends Readable {
   private faulted: BodyFault | null = null;
 
   constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: FrontRequest,
     private readonly idleMs: number,
     private readonly limit: number,
     private readonly watch: BodyWatch,
@@ -113,7 +113,7 @@ export class RequestBody extends Readable {
     this.disarm();
     this.req.off('data', this.onData);
     this.req.off('end', this.onEnd);
-    // 'aborted'/'error' stay: an IncomingMessage that errors with no listener would throw.
+    // 'aborted'/'error' stay: an FrontRequest that errors with no listener would throw.
     cb(err);
   }
 }

@@ -1,6 +1,6 @@
 // Where a request's entry begins: its id (request-id.ts) and, while the access log is on, the line
 // written when its response closes. Nothing at all when both are off.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontRequest, FrontResponse } from './front.js';
 import type { Clock, Random } from '../domain/clock.js';
 import { AccessEntry } from './access-entry.js';
 import type { AccessLog } from './access-log.js';
@@ -30,12 +30,12 @@ export class RequestTracing {
   }
 
   /** An upgrade's id (null: ids are off). */
-  idOf(req: IncomingMessage): string | null {
+  idOf(req: FrontRequest): string | null {
     if (this.ids === null) return null;
     return this.ids.choose(req.headers[this.header], this.deps.isTrusted(peerAddress(req.socket.remoteAddress)));
   }
 
-  open(req: IncomingMessage, res: ServerResponse): AccessEntry | null {
+  open(req: FrontRequest, res: FrontResponse): AccessEntry | null {
     const access = this.deps.access;
     const logged = access.enabled;
     if (this.ids === null && !logged) return null;

@@ -1,6 +1,7 @@
 // The short JSON bodies the proxy itself answers with (a service's HTML pages for a browser). Never a
 // stack trace, never upstream internals.
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { FrontResponse } from './front.js';
 import type { Duplex } from 'node:stream';
 import { errorBody, JSON_TYPE, rawErrorResponse } from '../domain/error-body.js';
 import { grpcCodeForHttp, isGrpcContentType } from '../domain/grpc-status.js';
@@ -118,7 +119,7 @@ export function messageOf(code: ProxyErrorCode): string {
 }
 
 /** A routed service's pages: HTML instead of the JSON body for a client that asks for HTML. */
-function htmlOf(res: ServerResponse, code: ProxyErrorCode, pages: ServicePages | undefined): Buffer | null {
+function htmlOf(res: FrontResponse, code: ProxyErrorCode, pages: ServicePages | undefined): Buffer | null {
   const status = STATUS[code];
   if (pages === undefined || (status !== 502 && status !== 503 && status !== 504)) return null;
   if (!wantsHtml(res.req?.headers.accept)) return null;
@@ -128,7 +129,7 @@ function htmlOf(res: ServerResponse, code: ProxyErrorCode, pages: ServicePages |
 
 /** `entry`: the request's id goes in the answer (header and body), and the answer in its access line. */
 export function sendProxyError(
-  res: ServerResponse,
+  res: FrontResponse,
   code: ProxyErrorCode,
   extraHeaders?: readonly string[],
   pages?: ServicePages,
@@ -161,7 +162,7 @@ export function sendProxyError(
 }
 
 /**
- * A JSON error written straight to a socket that has no ServerResponse (an upgrade request, or
+ * A JSON error written straight to a socket that has no FrontResponse (an upgrade request, or
  * what Node's parser refused), then the socket is closed for good once it is written: bytes the
  * client sent that nobody will read would otherwise keep it half-open.
  */

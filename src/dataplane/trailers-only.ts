@@ -2,11 +2,12 @@
 // Trailers-Only answer must, or gRPC clients read its grpc-status as metadata and wait for trailers
 // that never come. Node's compatibility response always sends trailers separately, so the stream
 // answers directly here.
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FrontResponse } from './front.js';
 import type { Http2ServerResponse } from 'node:http2';
 
 /** Throws what Node throws for a header it refuses (nothing was sent then). */
-export function endWithHeaders(res: ServerResponse, status: number, headers: readonly string[]): void {
+export function endWithHeaders(res: FrontResponse, status: number, headers: readonly string[]): void {
   if (!('stream' in res)) {
     res.writeHead(status, headers as string[]);
     res.end();

@@ -1,13 +1,13 @@
 // What one attempt asks of its upstream: the request as undici dispatches it, with the idle bounds
 // that apply to it (a gRPC call's deadline widens them, see grpc-call.ts).
-import type { IncomingMessage } from 'node:http';
+import type { FrontRequest } from './front.js';
 import type { Dispatcher } from 'undici';
 import { idleBound, type GrpcCall } from './grpc-call.js';
 import type { RequestBody } from './request-body.js';
 import type { ServiceRoute } from './table.js';
 
 export function upstreamRequest(
-  req: IncomingMessage,
+  req: FrontRequest,
   route: ServiceRoute,
   headers: string[],
   body: RequestBody | null,
