@@ -33,6 +33,8 @@ export async function startVeerChild(
   config: Record<string, unknown>,
   /** How long veer may take to answer /readyz (default 20 s; several workers start several processes). */
   readyTimeoutMs = 20_000,
+  /** Node flags before the CLI's (e.g. a preload: `--import`, a file). */
+  nodeArgs: string[] = [],
 ): Promise<VeerChild> {
   const dir = await mkdtemp(join(tmpdir(), 'veer-child-'));
   h.defer(() => rm(dir, { recursive: true, force: true }));
@@ -52,7 +54,7 @@ export async function startVeerChild(
     );
   await write(config);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', file], {
+  const child = spawnTracked(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'start', '-c', file], {
     cwd: ROOT,
     env,
   });

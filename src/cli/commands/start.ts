@@ -5,6 +5,8 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { ConfigError, errorMessage } from '../../domain/errors.js';
+import { jsonLogger } from '../../domain/log.js';
+import { guardStrayErrors } from '../../domain/stray-errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
 import { loadConfigOrReport } from '../config-path.js';
 
@@ -15,6 +17,8 @@ export const startCommand: Command = {
   options: ['config'],
   positionals: { min: 0, max: 0 },
   async run(args, io) {
+    // From here on, an error nothing handled is logged as a line and (a rejection) does not end the proxy.
+    guardStrayErrors(process, { log: jsonLogger(), now: () => performance.now(), exit: (code) => process.exit(code) });
     // A worker of `workers: N` (forked by the primary with the same command line): the primary sends it
     // the config and everything it routes from.
     if (cluster.isWorker) return (await import('../../workers/worker-main.js')).runWorker() as Promise<ExitCode>;
