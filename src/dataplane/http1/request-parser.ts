@@ -1,0 +1,213 @@
+// HTTP/1.1 requests read from a connection's bytes by llhttp, the parser node:http itself uses, here
+// in the WebAssembly build undici ships for its responses, strict as Node's (no lenient flag is set:
+// Content-Length with Transfer-Encoding, bare LF, obs-fold, bad chunk sizes are all errors).
+//
+// It only reads what a front of veer's own serves: a request whose head it could read whole, within
+// the header limit, that asks for no protocol switch and states no Expect. Everything else it hands back as bytes, from
+// the first byte of that request on (`refer`), so node:http can read that request itself and answer
+// it exactly as it answers today (400, 431, upgrades...). To know where each request begins, it
+// pauses llhttp at the end of every message and resumes from there.
+import { C, llhttp, load, run, type LlhttpCallbacks } from './llhttp.js';
+
+/** Bytes a head may take beyond the header limit's count (its line ends, separators, whitespace). */
+const HEAD_SLACK = 16 * 1024;
+const PAUSED = C.ERROR.PAUSED as number;
+const OK = C.ERROR.OK as number;
+const METHOD_NAMES: string[] = [];
+for (const [name, n] of Object.entries(C.METHODS)) METHOD_NAMES[n] = name.replace('_', '-');
+
+export interface RequestHead {
+  method: string;
+  url: string;
+  versionMajor: number;
+  versionMinor: number;
+  /** Names as sent, name and value alternating. */
+  rawHeaders: string[];
+  keepAlive: boolean;
+}
+
+/** What the connection does with each request the parser reads. */
+export interface ParsedRequests {
+  /** A whole head. False: node:http should read this request instead (it is handed back by `feed`). */
+  head(head: RequestHead): boolean;
+  body(chunk: Buffer): void;
+  complete(): void;
+}
+
+export type FeedResult =
+  | { kind: 'more' }
+  /** node:http reads on from `bytes`: the first byte of the request it should read, then what followed. */
+  | { kind: 'refer'; bytes: Buffer }
+  /** The body of a request already handed over broke off (`reason` is llhttp's). */
+  | { kind: 'broken'; reason: string }
+  /** A request said the connection closes after it: what follows is never read (RFC 9112 §9.6). */
+  | { kind: 'closed' };
+
+/** One connection's requests, in order. */
+export class RequestParser implements LlhttpCallbacks {
+  private ptr: number;
+  private url = '';
+  private raw: string[] = [];
+  private inValue = true;
+  /** Bytes of url, names and values so far (what node:http's maxHeaderSize counts). */
+  private headBytes = 0;
+  /** In a body handed over: errors after this point are that body's. */
+  private inBody = false;
+  /** The head is being read, or was refused: `referred` stops the run. */
+  private referred = false;
+  private ended = false;
+  /** Bytes of the current request read in earlier chunks (handed back with it if it is referred). */
+  private earlier: Buffer[] = [];
+  private earlierBytes = 0;
+
+  constructor(
+    private readonly to: ParsedRequests,
+    private readonly maxHeaderSize: number,
+  ) {
+    this.ptr = llhttp().llhttp_alloc(C.TYPE.REQUEST);
+  }
+
+  /** Reads `data`; see FeedResult. Called no more after anything but `more`. */
+  feed(data: Buffer): FeedResult {
+    const l = llhttp();
+    const base = load(data);
+    let from = 0; // where the current request began in `data`
+    let offset = 0;
+    for (let runs = 0; runs <= data.length; runs++) {
+      const ret = run(this, this.ptr, base + offset, data.length - offset);
+      if (ret === OK) break;
+      const at = l.llhttp_get_error_pos(this.ptr) - base;
+      if (ret === PAUSED && !this.referred) {
+        // The end of a message: the next one begins here.
+        if (this.ended) return { kind: 'closed' };
+        this.earlier = [];
+        this.earlierBytes = 0;
+        from = offset = at;
+        l.llhttp_resume(this.ptr);
+        continue;
+      }
+      if (this.inBody && !this.referred) return { kind: 'broken', reason: this.reason() };
+      return { kind: 'refer', bytes: Buffer.concat([...this.earlier, data.subarray(from)]) };
+    }
+    if (this.inBody) return { kind: 'more' };
+    const rest = from === 0 ? data : data.subarray(from);
+    this.earlier.push(rest);
+    this.earlierBytes += rest.length;
+    // What llhttp skips uncounted (whitespace around values) is kept here too: past a bound, node:http reads it.
+    if (this.earlierBytes > this.maxHeaderSize + HEAD_SLACK)
+      return { kind: 'refer', bytes: Buffer.concat(this.earlier) };
+    return { kind: 'more' };
+  }
+
+  close(): void {
+    if (this.ptr !== 0) llhttp().llhttp_free(this.ptr);
+    this.ptr = 0;
+  }
+
+  private reason(): string {
+    const l = llhttp();
+    const at = l.llhttp_get_error_reason(this.ptr);
+    if (at === 0) return 'parse error';
+    const bytes = new Uint8Array(l.memory.buffer, at);
+    return Buffer.from(bytes.subarray(0, Math.max(0, bytes.indexOf(0)))).toString('latin1');
+  }
+
+  private counted(len: number): number {
+    this.headBytes += len;
+    return this.headBytes <= this.maxHeaderSize ? 0 : -1;
+  }
+
+  /** @internal The callbacks llhttp calls (0: go on; -1: an error; PAUSED: stop here). */
+  onBegin(): number {
+    this.url = '';
+    this.raw = [];
+    this.inValue = true;
+    this.headBytes = 0;
+    this.inBody = false;
+    return 0;
+  }
+
+  /** @internal */
+  onUrl(s: string): number {
+    this.url += s;
+    return this.counted(s.length);
+  }
+
+  /** @internal A name or a value split across two reads arrives in two calls. */
+  onField(s: string): number {
+    // A chunked body's trailer fields: not the request's header fields (node:http keeps them apart too).
+    if (this.inBody) return 0;
+    if (this.inValue) this.raw.push(s, '');
+    else this.raw[this.raw.length - 2] += s;
+    this.inValue = false;
+    return this.counted(s.length);
+  }
+
+  /** @internal */
+  onValue(s: string): number {
+    if (this.inBody) return 0;
+    this.raw[this.raw.length - 1] += s;
+    this.inValue = true;
+    return this.counted(s.length);
+  }
+
+  /** @internal */
+  onHeadersComplete(upgrade: boolean): number {
+    const l = llhttp();
+    if (upgrade || hasExpect(this.raw)) return this.refer();
+    const head: RequestHead = {
+      method: METHOD_NAMES[l.llhttp_get_method(this.ptr)] ?? 'GET',
+      url: this.url,
+      versionMajor: l.llhttp_get_http_major(this.ptr),
+      versionMinor: l.llhttp_get_http_minor(this.ptr),
+      rawHeaders: trimmedValues(this.raw),
+      keepAlive: l.llhttp_should_keep_alive(this.ptr) === 1,
+    };
+    if (!this.to.head(head)) return this.refer();
+    this.inBody = true;
+    this.earlier = [];
+    this.earlierBytes = 0;
+    this.ended = !head.keepAlive;
+    return 0;
+  }
+
+  private refer(): number {
+    this.referred = true;
+    return PAUSED;
+  }
+
+  /** @internal */
+  onBody(bytes: Buffer): number {
+    this.to.body(bytes);
+    return 0;
+  }
+
+  /** @internal */
+  onComplete(): number {
+    this.inBody = false;
+    this.to.complete();
+    return PAUSED;
+  }
+}
+
+/**
+ * An Expect field: node:http answers "100 Continue" itself or, for any other expectation, hands the request
+ * to the server's own refusal (417, server.ts); rare enough to leave to it whole.
+ */
+function hasExpect(raw: string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 6 && name.toLowerCase() === 'expect') return true;
+  }
+  return false;
+}
+
+/** node:http strips the whitespace a field value ends with; llhttp leaves it to its caller. */
+function trimmedValues(raw: string[]): string[] {
+  for (let i = 1; i < raw.length; i += 2) {
+    const v = raw[i] as string;
+    const last = v.charCodeAt(v.length - 1);
+    if (last === 32 || last === 9) raw[i] = v.replace(/[ \t]+$/, '');
+  }
+  return raw;
+}
