@@ -35,6 +35,9 @@ export interface CommandsDeps {
   history: RolloutHistory;
 }
 
+/** Reads and compare-and-set writes a start may take when other writes keep landing in between. */
+const START_ATTEMPTS = 3;
+
 const active = (s: RolloutState | null | undefined): RolloutState | null => (s && !isTerminal(s.phase) ? s : null);
 
 function startedMessage(s: RolloutState): string {
@@ -59,46 +62,62 @@ export class RolloutCommands {
     return this.d.queue
       .run(service, async () => {
         if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
-        // Read now, not from the cache: the store may have lost the record (then this writes version 1).
-        const version = await this.d.records.versionOf(service, 'rollout');
-        const latest = version > 0 ? (this.d.records.rollout(service)?.value ?? null) : null;
-        const current = active(latest);
-        if (current)
-          return err(
-            new ConflictError(
-              `service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`,
-              'rollout_in_progress',
-            ),
-          );
-        // The ended rollout this one replaces is in the history first, even if no leader recorded it.
-        if (latest !== null) await this.d.history.record(service, latest, null);
-        const docker = await imagePlan(this.d.fleet, service, req, extra.exactEnv === true);
-        if (!docker.ok) return docker;
-        const state: RolloutState = {
-          ...newRollout(
-            {
-              id: this.d.newId(),
-              service,
-              strategy: policy.strategy,
-              policy,
-              canaryTargets: 'targets' in req.canary ? [...req.canary.targets] : [],
-              stableTargets: this.d.stableNow(service),
-              stats: emptyStats(),
-            },
-            this.d.clock.now(),
-          ),
-          ...(docker.value ? { docker: docker.value } : {}),
-          configHash: this.d.configHash(service),
-          overrides: { ...req.rollout },
-          ...(extra.origin ? { origin: extra.origin } : {}),
-        };
-        const put = await this.d.records.write(service, 'rollout', state, version, null);
-        if (!put.ok)
-          return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
-        announce(this.d.emit, state, { kind: 'started', message: startedMessage(state) });
-        return ok(state);
+        // A write between the read and this one (the leader putting back what a flushed store lost, an ended
+        // rollout recorded) is no reason to refuse: read again and decide again, a bounded number of times.
+        const id = this.d.newId(); // one id for the start, however many attempts it takes
+        for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+          const r = await this.startOnce(id, service, req, policy, extra);
+          if (r !== 'conflict') return r;
+        }
+        return err(new ConflictError(`rollout state of ${service} changed concurrently; retry`, 'state_conflict'));
       })
       .then(async (r) => (r.ok ? this.settled(service, r.value) : r));
+  }
+
+  private async startOnce(
+    id: string,
+    service: string,
+    req: RolloutRequest,
+    policy: RolloutPolicy,
+    extra: { origin?: RolloutOrigin; exactEnv?: boolean },
+  ): Promise<Result<RolloutState> | 'conflict'> {
+    // Read now, not from the cache: the store may have lost the record (then this writes version 1).
+    const version = await this.d.records.versionOf(service, 'rollout');
+    const latest = version > 0 ? (this.d.records.rollout(service)?.value ?? null) : null;
+    const current = active(latest);
+    if (current)
+      return err(
+        new ConflictError(
+          `service ${service} already has rollout ${current.id} in phase ${current.phase}; abort it or wait`,
+          'rollout_in_progress',
+        ),
+      );
+    // The ended rollout this one replaces is in the history first, even if no leader recorded it.
+    if (latest !== null) await this.d.history.record(service, latest, null);
+    const docker = await imagePlan(this.d.fleet, service, req, extra.exactEnv === true);
+    if (!docker.ok) return docker;
+    const state: RolloutState = {
+      ...newRollout(
+        {
+          id,
+          service,
+          strategy: policy.strategy,
+          policy,
+          canaryTargets: 'targets' in req.canary ? [...req.canary.targets] : [],
+          stableTargets: this.d.stableNow(service),
+          stats: emptyStats(),
+        },
+        this.d.clock.now(),
+      ),
+      ...(docker.value ? { docker: docker.value } : {}),
+      configHash: this.d.configHash(service),
+      overrides: { ...req.rollout },
+      ...(extra.origin ? { origin: extra.origin } : {}),
+    };
+    const put = await this.d.records.write(service, 'rollout', state, version, null);
+    if (!put.ok) return 'conflict';
+    announce(this.d.emit, state, { kind: 'started', message: startedMessage(state) });
+    return ok(state);
   }
 
   act(

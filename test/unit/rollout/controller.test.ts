@@ -463,3 +463,65 @@ describe('RolloutController: only the leader carries out what a phase owes', () 
     expect(follower.route()).toEqual(ROUTE_BACK);
   });
 });
+
+/** A store where another replica writes the rollout record between a start's read and its write, `times` times. */
+class InterleavingStore extends MemoryStore {
+  constructor(
+    private times: number,
+    private readonly between: (current: RolloutState | null) => RolloutState,
+  ) {
+    super();
+  }
+
+  override async put<T>(
+    key: string,
+    value: T,
+    expectedVersion?: number,
+  ): Promise<import('../../../src/store/port.js').PutResult> {
+    if (key === rolloutKey(SVC) && this.times > 0 && (value as RolloutState).phase === 'starting') {
+      this.times--;
+      const now = await this.get<RolloutState>(key);
+      await super.put(key, this.between(now?.value ?? null), now?.version ?? 0);
+    }
+    return super.put(key, value, expectedVersion);
+  }
+}
+
+describe('a start racing another write to the rollout record', () => {
+  const ended = (s: RolloutState | null): RolloutState => ({ ...(s as RolloutState), phase: 'aborted' });
+  /** A first rollout, aborted and over; then `times` writes by another replica land in the next start. */
+  async function afterOne(between: (s: RolloutState | null) => RolloutState, times: number): Promise<Harness> {
+    const store = new InterleavingStore(0, between);
+    const h = harness({ store, ids: ['r1', 'r2'], autoAck: true });
+    await started(h);
+    value(await h.controller.act(SVC, 'abort', NO_OPTS));
+    await until(() => h.state().phase === 'aborted', 'the first rollout to end');
+    Object.assign(store, { times });
+    return h;
+  }
+
+  it('reads again and starts when the write in between left no rollout running (an ended one put back)', async () => {
+    const h = await afterOne(ended, 2);
+    const second = value(await h.controller.start(SVC, START, POLICY));
+    expect(second.id).toBe('r2');
+    expect(h.state().id).toBe('r2');
+  });
+
+  it('gives up with state_conflict when every attempt is overtaken', async () => {
+    const h = await afterOne(ended, 1_000);
+    const r = await h.controller.start(SVC, START, POLICY);
+    expect(r.ok ? null : r.error.code).toBe('state_conflict');
+    expect(h.state().phase).toBe('aborted');
+  });
+
+  it('refuses with rollout_in_progress when the write in between started a rollout', async () => {
+    const running = (s: RolloutState | null): RolloutState => ({
+      ...(s as RolloutState),
+      id: 'elsewhere',
+      phase: 'progressing',
+    });
+    const h = await afterOne(running, 1);
+    const r = await h.controller.start(SVC, START, POLICY);
+    expect(r.ok ? null : r.error.code).toBe('rollout_in_progress');
+  });
+});
