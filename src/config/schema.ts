@@ -63,6 +63,11 @@ const proxySchema = z
       .regex(/^[A-Za-z0-9._-]+$/, 'must be a token')
       .default('veer'),
     maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
+    /**
+     * Who reads plain HTTP/1.1 requests: `node` (node:http) or `lean` (veer's own parser, experimental; what it
+     * does not read itself, node:http reads).
+     */
+    front: z.enum(['node', 'lean']).default('node'),
     /** Max idle keep-alive connections per upstream target. */
     connectionsPerTarget: z.number().int().min(1).default(128),
     /** Retry an idempotent request once on another target when connecting fails. */

@@ -96,6 +96,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       requestTimeout: t.clientRequest,
       maxHeaderSize: p.maxHeaderSize,
       maxHeaders: p.maxHeaders,
+      front: p.front,
     },
     {
       request: (req, res) => challenges.handle(req, res, ingress.handle),

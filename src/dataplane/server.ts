@@ -8,6 +8,8 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { settledWithin } from '../domain/async.js';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
+import type { FrontRequest, FrontResponse } from './front.js';
+import { LeanFront } from './http1/lean-front.js';
 import { ResponseLedger } from './ledger.js';
 import { listenOn } from './listen-on.js';
 import { sniffPreface } from './preface-sniff.js';
@@ -20,13 +22,15 @@ export interface ServerOptions {
   maxHeaderSize: number;
   /** Header fields a request may carry (admission refuses more; see the constructor for why Node does not). */
   maxHeaders: number;
+  /** Who reads plain HTTP/1.1 requests: node:http, or veer's own front (http1/lean-front.ts). Default node. */
+  front?: 'node' | 'lean';
 }
 
 export type ParserRefusal =
   'bad_request' | 'headers_too_large' | 'request_timeout' | 'method_not_allowed' | 'expectation_failed';
 
 export interface Handlers {
-  request(req: IncomingMessage, res: ServerResponse): void;
+  request(req: FrontRequest, res: FrontResponse): void;
   /** A request refused before veer routed it (Node's parser, CONNECT), answered here. */
   refused(code: ParserRefusal): void;
   /** A WebSocket handshake (GET with `Upgrade: websocket`). */
@@ -46,6 +50,8 @@ export class ProxyServer {
   /** Listeners replaced by a rebind: they accept nothing more; their connections live on. */
   private readonly retired = new Set<Server>();
   private readonly ledger = new ResponseLedger();
+  /** veer's own front, when `front` is lean; what it does not read itself it hands to `server`. */
+  private readonly lean: LeanFront | null;
   private closing = false;
   private drained: (() => void) | null = null;
 
@@ -54,7 +60,24 @@ export class ProxyServer {
     private readonly handlers: Handlers,
   ) {
     this.server = this.create();
-    this.ledger.onIdle = () => this.drained?.();
+    this.lean =
+      opts.front === 'lean'
+        ? new LeanFront(
+            opts,
+            {
+              start: this.startRequest,
+              refer: (socket) => this.onSniffed(this.server)(socket, false),
+              refused: (code) => handlers.refused(code),
+              closing: () => this.closing,
+            },
+            checkingInterval(opts),
+          )
+        : null;
+    const idle = (): void => {
+      if (this.inFlight === 0) this.drained?.();
+    };
+    this.ledger.onIdle = idle;
+    if (this.lean !== null) this.lean.onIdle = idle;
   }
 
   private create(): SniffedServer {
@@ -85,7 +108,9 @@ export class ProxyServer {
     if (http1 === undefined || more.length > 0) throw new Error('unexpected connection listeners on the HTTP server');
     server.removeAllListeners('connection');
     const sniffed = Object.assign(server, { [HTTP1]: (socket: Socket) => http1.call(server, socket) });
-    server.on('connection', (socket: Socket) => sniffPreface(socket, opts.headersTimeout, this.onSniffed(sniffed)));
+    server.on('connection', (socket: Socket) =>
+      sniffPreface(socket, opts.headersTimeout, this.onSniffed(sniffed, this.lean)),
+    );
     server.on('upgrade', this.onUpgrade);
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405));
     server.on('clientError', this.onClientError);
@@ -97,9 +122,10 @@ export class ProxyServer {
     return sniffed;
   }
 
-  private onSniffed(server: SniffedServer): (socket: Socket, h2: boolean) => void {
+  private onSniffed(server: SniffedServer, lean: LeanFront | null = null): (socket: Socket, h2: boolean) => void {
     return (socket, h2) => {
       if (h2) return this.handlers.h2c(socket);
+      if (lean !== null) return lean.accept(socket);
       server[HTTP1](socket);
       // The first bytes were put back while the socket was paused: Node's parser reads them now.
       socket.resume();
@@ -112,7 +138,7 @@ export class ProxyServer {
     this.ledger.add(req.socket, req, res, this.startRequest);
   };
 
-  private readonly startRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  private readonly startRequest = (req: FrontRequest, res: FrontResponse): void => {
     if (this.closing) res.shouldKeepAlive = false;
     this.handlers.request(req, res);
   };
@@ -177,6 +203,7 @@ export class ProxyServer {
 
   /** An HTTP/1.1 connection accepted elsewhere (the TLS listener, after its handshake): served like ours. */
   accept(socket: Socket): void {
+    if (this.lean !== null) return this.lean.accept(socket);
     this.server[HTTP1](socket);
   }
 
@@ -196,7 +223,7 @@ export class ProxyServer {
   }
 
   get inFlight(): number {
-    return this.ledger.size;
+    return this.ledger.size + (this.lean?.inFlight ?? 0);
   }
 
   /** Resolves when in-flight requests finished or `graceMs` passed; then every socket is closed. */
@@ -206,11 +233,12 @@ export class ProxyServer {
     // A retired listener's close only ends its timers (it stopped listening already).
     const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const s of servers) s.closeIdleConnections();
-    const drained =
-      this.ledger.size === 0 || (await settledWithin(new Promise<void>((r) => (this.drained = r)), graceMs));
-    const abandoned = this.ledger.size;
+    this.lean?.closeIdle();
+    const drained = this.inFlight === 0 || (await settledWithin(new Promise<void>((r) => (this.drained = r)), graceMs));
+    const abandoned = this.inFlight;
     this.handlers.closeUpgraded();
     for (const s of servers) s.closeAllConnections();
+    this.lean?.closeAll();
     await closed;
     return { drained, abandoned };
   }

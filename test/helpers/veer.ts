@@ -104,7 +104,8 @@ export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state
       listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
       state: opts.state ?? { store: 'memory' },
-      proxy: opts.proxy ?? {},
+      // VEER_TEST_FRONT=lean runs a suite on veer's own HTTP/1.1 front (the test's own proxy.front wins).
+      proxy: { ...testFront(), ...opts.proxy },
       services: opts.services,
       accessLog: opts.accessLog ?? { enabled: false },
       ...(opts.tls === undefined ? {} : { tls: { listen: '127.0.0.1:0', ...opts.tls } }),
@@ -113,6 +114,11 @@ export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state
   );
   if (!r.ok) throw r.error;
   return r.value;
+}
+
+function testFront(): { front?: string } {
+  const front = process.env.VEER_TEST_FRONT;
+  return front === undefined || front === '' ? {} : { front };
 }
 
 export async function startTestVeer(opts: VeerOptions): Promise<TestVeer> {

@@ -28,6 +28,8 @@ export interface RequestHead {
 
 /** What the connection does with each request the parser reads. */
 export interface ParsedRequests {
+  /** The first byte of a request (its head's and body's time bounds start here). */
+  begin(): void;
   /** A whole head. False: node:http should read this request instead (it is handed back by `feed`). */
   head(head: RequestHead): boolean;
   body(chunk: Buffer): void;
@@ -38,8 +40,12 @@ export type FeedResult =
   | { kind: 'more' }
   /** node:http reads on from `bytes`: the first byte of the request it should read, then what followed. */
   | { kind: 'refer'; bytes: Buffer }
-  /** The body of a request already handed over broke off (`reason` is llhttp's). */
-  | { kind: 'broken'; reason: string }
+  /**
+   * The body of a request already handed over broke off (`reason` is llhttp's). `bytes`: that request's own
+   * bytes from its first on, while no byte of its body was handed over yet (node:http can still read it
+   * whole, if the connection did not start it); null after.
+   */
+  | { kind: 'broken'; reason: string; bytes: Buffer | null }
   /** A request said the connection closes after it: what follows is never read (RFC 9112 §9.6). */
   | { kind: 'closed' };
 
@@ -56,6 +62,8 @@ export class RequestParser implements LlhttpCallbacks {
   /** The head is being read, or was refused: `referred` stops the run. */
   private referred = false;
   private ended = false;
+  /** No byte of the current request's body was handed over: its bytes are still kept. */
+  private keeping = true;
   /** Bytes of the current request read in earlier chunks (handed back with it if it is referred). */
   private earlier: Buffer[] = [];
   private earlierBytes = 0;
@@ -82,20 +90,26 @@ export class RequestParser implements LlhttpCallbacks {
         if (this.ended) return { kind: 'closed' };
         this.earlier = [];
         this.earlierBytes = 0;
+        this.keeping = true;
         from = offset = at;
         l.llhttp_resume(this.ptr);
         continue;
       }
-      if (this.inBody && !this.referred) return { kind: 'broken', reason: this.reason() };
-      return { kind: 'refer', bytes: Buffer.concat([...this.earlier, data.subarray(from)]) };
+      const own = this.keeping ? Buffer.concat([...this.earlier, data.subarray(from)]) : null;
+      if (this.inBody && !this.referred) return { kind: 'broken', reason: this.reason(), bytes: own };
+      return { kind: 'refer', bytes: own as Buffer };
     }
-    if (this.inBody) return { kind: 'more' };
+    if (!this.keeping) return { kind: 'more' };
     const rest = from === 0 ? data : data.subarray(from);
     this.earlier.push(rest);
     this.earlierBytes += rest.length;
-    // What llhttp skips uncounted (whitespace around values) is kept here too: past a bound, node:http reads it.
-    if (this.earlierBytes > this.maxHeaderSize + HEAD_SLACK)
-      return { kind: 'refer', bytes: Buffer.concat(this.earlier) };
+    // What llhttp skips uncounted (whitespace around values) is kept too, up to a bound: past it, a head goes to
+    // node:http, and a request already handed over just stops being kept.
+    if (this.earlierBytes > this.maxHeaderSize + HEAD_SLACK) {
+      if (!this.inBody) return { kind: 'refer', bytes: Buffer.concat(this.earlier) };
+      this.keeping = false;
+      this.earlier = [];
+    }
     return { kind: 'more' };
   }
 
@@ -119,6 +133,7 @@ export class RequestParser implements LlhttpCallbacks {
 
   /** @internal The callbacks llhttp calls (0: go on; -1: an error; PAUSED: stop here). */
   onBegin(): number {
+    this.to.begin();
     this.url = '';
     this.raw = [];
     this.inValue = true;
@@ -165,8 +180,6 @@ export class RequestParser implements LlhttpCallbacks {
     };
     if (!this.to.head(head)) return this.refer();
     this.inBody = true;
-    this.earlier = [];
-    this.earlierBytes = 0;
     this.ended = !head.keepAlive;
     return 0;
   }
@@ -178,6 +191,11 @@ export class RequestParser implements LlhttpCallbacks {
 
   /** @internal */
   onBody(bytes: Buffer): number {
+    if (this.keeping) {
+      this.keeping = false;
+      this.earlier = [];
+      this.earlierBytes = 0;
+    }
     this.to.body(bytes);
     return 0;
   }

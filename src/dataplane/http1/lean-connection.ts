@@ -1,0 +1,246 @@
+// One client connection served by veer's own HTTP/1.1 front (`proxy.front: lean`). It keeps the
+// guarantees of node:http's front and its ledger (ledger.ts): pipelined requests start one at a time,
+// each once the answer before it is finished; an answer that closes the connection leaves the requests
+// behind it unstarted; a body that breaks off after whole requests lets those be answered first; a dead
+// connection closes every answer it owed. Whatever the parser does not read itself (a refused head, an
+// upgrade, an Expect, a head past the limit) goes to node:http with its bytes, once every answer before
+// it is finished, and the connection is node:http's from then on: its refusals stay exactly as they are.
+import type { Socket } from 'node:net';
+import { answerRaw } from '../responses.js';
+import { LeanRequest, type BodyFlow } from './lean-request.js';
+import type { LeanLimits, LeanPorts } from './lean-ports.js';
+import { LeanResponse, type ResponseOwner } from './lean-response.js';
+import { RequestParser, type ParsedRequests, type RequestHead } from './request-parser.js';
+
+function uncork(conn: LeanConnection): void {
+  conn.uncorkNow();
+}
+
+export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
+  readonly keepAliveS: number;
+  /** performance.now() by which the head being read must be whole / the body being read must end; 0: none. */
+  headDeadline = 0;
+  bodyDeadline = 0;
+  private readonly parser: RequestParser;
+  /** Requests owed an answer, oldest first; the first is started when `started`. */
+  private readonly queue: { req: LeanRequest; res: LeanResponse }[] = [];
+  private started = false;
+  /** 'read': parsing; 'refer': waiting to hand the rest to node:http; 'done': reading nothing more. */
+  private reading: 'read' | 'refer' | 'done' = 'read';
+  private referral: Buffer | null = null;
+  private corked = false;
+  private gone = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly limits: LeanLimits,
+    private readonly ports: LeanPorts,
+    private readonly now: () => number,
+  ) {
+    this.keepAliveS = Math.floor(limits.keepAliveTimeout / 1000);
+    this.parser = new RequestParser(this, limits.maxHeaderSize);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('end', this.onEnd);
+    socket.setTimeout(limits.keepAliveTimeout, this.onIdle);
+  }
+
+  private readonly onData = (data: Buffer): void => {
+    if (this.reading !== 'read') return;
+    const r = this.parser.feed(data);
+    if (r.kind === 'refer') this.referLater(r.bytes);
+    else if (r.kind === 'broken') this.broken(r.bytes);
+    else if (r.kind === 'closed') this.reading = 'done';
+    this.next();
+  };
+
+  /** Starts the oldest request if none is being answered; hands over or ends when none is left. */
+  private next(): void {
+    if (this.started || this.gone) return;
+    const x = this.queue[0];
+    if (x !== undefined) {
+      this.started = true;
+      if (this.ports.closing()) x.res.shouldKeepAlive = false;
+      this.ports.start(x.req, x.res);
+      return;
+    }
+    if (this.reading === 'refer') this.handOver();
+    else if (this.reading === 'done') this.socket.end();
+  }
+
+  // ---- the parser's requests (ParsedRequests)
+
+  begin(): void {
+    this.headDeadline = this.limits.headersTimeout > 0 ? this.now() + this.limits.headersTimeout : 0;
+    this.bodyDeadline = this.limits.requestTimeout > 0 ? this.now() + this.limits.requestTimeout : 0;
+  }
+
+  head(head: RequestHead): boolean {
+    this.headDeadline = 0;
+    const req = new LeanRequest(head, this.socket, this);
+    this.queue.push({ req, res: new LeanResponse(req, this, head.keepAlive) });
+    this.ports.owed(1);
+    return true;
+  }
+
+  body(chunk: Buffer): void {
+    this.queue[this.queue.length - 1]?.req.push(chunk);
+  }
+
+  complete(): void {
+    this.bodyDeadline = 0;
+    this.queue[this.queue.length - 1]?.req.finish();
+  }
+
+  // ---- body backpressure (BodyFlow)
+
+  hold(): void {
+    this.socket.pause();
+  }
+
+  release(): void {
+    if (this.reading === 'read') this.socket.resume();
+  }
+
+  // ---- answers (ResponseOwner)
+
+  corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(uncork, this);
+  }
+
+  /** @internal */
+  uncorkNow(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  responseDone(res: LeanResponse): void {
+    if (this.queue[0]?.res !== res) return;
+    this.queue.shift();
+    this.started = false;
+    this.ports.owed(-1);
+    // An answer that closes, or one given before its request's body was read: nothing more is read or started.
+    if (!res.shouldKeepAlive || !res.req.complete) {
+      this.reading = 'done';
+      this.socket.end();
+      return;
+    }
+    this.next();
+  }
+
+  // ---- faults and time
+
+  /**
+   * The body being read broke off (llhttp refused it). A request not started yet whose bytes are still known
+   * goes to node:http whole, which answers it as it would have.
+   */
+  private broken(bytes: Buffer | null): void {
+    this.reading = 'done';
+    const last = this.queue[this.queue.length - 1];
+    if (last === undefined) return;
+    if (bytes !== null && !(this.started && last === this.queue[0])) {
+      this.queue.pop();
+      this.ports.owed(-1);
+      return this.referLater(bytes);
+    }
+    if (last !== this.queue[0] || !this.started) {
+      // Answers owed before it are given; the broken request itself is never started (ledger.ts).
+      this.queue.pop();
+      this.ports.owed(-1);
+      return;
+    }
+    last.req.abort();
+    if (last.res.headersSent) return void this.socket.destroy();
+    this.refuse(400);
+  }
+
+  private refuse(status: 400 | 408): void {
+    this.reading = 'done';
+    this.ports.refused(status === 408 ? 'request_timeout' : 'bad_request');
+    answerRaw(this.socket, status, status === 408 ? 'request_timeout' : 'bad_request');
+  }
+
+  /** Called by the front's sweep: a head or a body past its bound (node:http's headersTimeout/requestTimeout). */
+  check(now: number): void {
+    if (this.gone || this.reading !== 'read') return;
+    if (this.headDeadline !== 0 && now > this.headDeadline) {
+      this.headDeadline = 0;
+      // Answers owed before the slow head are given, then the connection closes.
+      if (this.queue.length > 0) this.reading = 'done';
+      else this.refuse(408);
+      return;
+    }
+    const reading = this.queue[this.queue.length - 1];
+    if (this.bodyDeadline !== 0 && now > this.bodyDeadline && reading !== undefined && !reading.req.complete) {
+      this.bodyDeadline = 0;
+      reading.req.abort();
+      if (reading.res.headersSent || reading !== this.queue[0]) this.socket.destroy();
+      else this.refuse(408);
+    }
+  }
+
+  /** Shutdown: a connection owing nothing closes now. */
+  closeIfIdle(): void {
+    if (this.queue.length === 0) this.socket.end();
+  }
+
+  private readonly onIdle = (): void => {
+    if (this.queue.length === 0) this.socket.destroy();
+  };
+
+  private readonly onDrain = (): void => {
+    if (this.started) this.queue[0]?.res.emit('drain');
+  };
+
+  /**
+   * The client half-closed: as node:http does (httpAllowHalfOpen off), every request not yet answered is
+   * aborted and the connection ends; the answers see it close.
+   */
+  private readonly onEnd = (): void => {
+    this.reading = 'done';
+    for (const x of this.queue) x.req.abort();
+    this.socket.end();
+  };
+
+  private readonly onError = (): void => void this.socket.destroy();
+
+  private readonly onClose = (): void => {
+    if (this.gone) return;
+    this.gone = true;
+    this.ports.forget(this);
+    this.parser.close();
+    for (const x of this.queue.splice(0)) {
+      this.ports.owed(-1);
+      x.req.abort();
+      x.res.connectionClosed();
+    }
+  };
+
+  /** node:http reads on from `bytes` once the answers owed before are finished (next()). */
+  private referLater(bytes: Buffer): void {
+    this.reading = 'refer';
+    this.referral = bytes;
+    this.socket.pause();
+  }
+
+  /** The rest of the connection is node:http's, starting with the request the parser did not read. */
+  private handOver(): void {
+    const bytes = this.referral as Buffer;
+    this.gone = true;
+    this.socket.off('data', this.onData);
+    this.socket.off('drain', this.onDrain);
+    this.socket.off('error', this.onError);
+    this.socket.off('close', this.onClose);
+    this.socket.off('end', this.onEnd);
+    this.socket.setTimeout(0);
+    this.parser.close();
+    this.ports.forget(this);
+    this.socket.unshift(bytes);
+    this.ports.refer(this.socket);
+  }
+}

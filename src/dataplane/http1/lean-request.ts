@@ -1,0 +1,122 @@
+// A request read by veer's own HTTP/1.1 front (FrontRequest): its head, and its body as events. The body
+// is held while the request is paused (it starts paused: nothing reads it before the exchange asks), and
+// the connection stops reading the socket while a held request has bytes waiting (backpressure).
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FrontRequest } from '../front.js';
+import { incomingHeaders } from './incoming-headers.js';
+import type { RequestHead } from './request-parser.js';
+
+/** What the request tells its connection. */
+export interface BodyFlow {
+  /** A held request has bytes waiting: stop reading the socket. */
+  hold(): void;
+  /** It reads again. */
+  release(): void;
+}
+
+function flush(req: LeanRequest): void {
+  req.flushNow();
+}
+
+export class LeanRequest extends EventEmitter implements FrontRequest {
+  readonly rawHeaders: string[];
+  url: string | undefined;
+  readonly method: string;
+  readonly httpVersionMajor: number;
+  readonly httpVersionMinor: number;
+  complete = false;
+  /** The body was cut off before it was read whole ('aborted' said so). */
+  aborted = false;
+  private paused = true;
+  private waiting: Buffer[] | null = null;
+  private endPending = false;
+  private flushing = false;
+  private built: IncomingHttpHeaders | null = null;
+
+  constructor(
+    head: RequestHead,
+    readonly socket: Socket,
+    private readonly flow: BodyFlow,
+  ) {
+    super();
+    this.rawHeaders = head.rawHeaders;
+    this.url = head.url;
+    this.method = head.method;
+    this.httpVersionMajor = head.versionMajor;
+    this.httpVersionMinor = head.versionMinor;
+  }
+
+  /** Built on first use, as node:http does. */
+  get headers(): IncomingHttpHeaders {
+    return (this.built ??= incomingHeaders(this.rawHeaders));
+  }
+
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  /** As a Readable's: what waited is emitted on the next tick, never inside the caller (undici reads from _read). */
+  resume(): this {
+    if (!this.paused) return this;
+    this.paused = false;
+    if ((this.waiting !== null || this.endPending) && !this.flushing) {
+      this.flushing = true;
+      process.nextTick(flush, this);
+    }
+    return this;
+  }
+
+  /** @internal */
+  flushNow(): void {
+    this.flushing = false;
+    if (this.paused) return;
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      let i = 0;
+      while (i < waiting.length && !this.paused) this.emit('data', waiting[i++]);
+      // Paused again by a listener: the rest waits on, and the socket stays held.
+      if (i < waiting.length) {
+        this.waiting = waiting.slice(i);
+        return;
+      }
+      this.waiting = null;
+      this.flow.release();
+    }
+    if (this.endPending && !this.paused) this.emitEnd();
+  }
+
+  /** @internal The connection's: a piece of the body. */
+  push(chunk: Buffer): void {
+    if (this.paused || this.waiting !== null) {
+      if (this.waiting === null) {
+        this.waiting = [];
+        this.flow.hold();
+      }
+      this.waiting.push(chunk);
+      return;
+    }
+    this.emit('data', chunk);
+  }
+
+  /** @internal The body was read whole. */
+  finish(): void {
+    this.complete = true;
+    if (this.paused || this.waiting !== null) this.endPending = true;
+    else this.emitEnd();
+  }
+
+  /** @internal The connection closed or broke before the body was read whole. */
+  abort(): void {
+    if (this.complete || this.aborted) return;
+    this.aborted = true;
+    this.emit('aborted');
+  }
+
+  private emitEnd(): void {
+    this.endPending = false;
+    this.emit('end');
+  }
+}

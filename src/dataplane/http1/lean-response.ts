@@ -1,0 +1,169 @@
+// An answer written by veer's own HTTP/1.1 front (FrontResponse): the head (response-head.ts) goes out
+// with the first body bytes, in one corked write per tick as node:http does; chunked framing when the
+// head chose it. Its connection starts it only when every answer before it is finished, so it writes to
+// the socket directly. 'finish' and 'close' follow once the last byte was handed to the kernel; 'close'
+// alone, with writableFinished false, when the connection died first.
+import { EventEmitter } from 'node:events';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FrontResponse } from '../front.js';
+import type { LeanRequest } from './lean-request.js';
+import { responseHead } from './response-head.js';
+
+/** The connection, as its answers see it. */
+export interface ResponseOwner {
+  readonly socket: Socket;
+  /** Seconds announced in Keep-Alive. */
+  readonly keepAliveS: number;
+  /** Corks the socket until the end of this tick (once per tick). */
+  corkForTick(): void;
+  /** The last byte of `res` was handed to the kernel. */
+  responseDone(res: LeanResponse): void;
+}
+
+export class LeanResponse extends EventEmitter implements FrontResponse {
+  statusCode = 200;
+  headersSent = false;
+  shouldKeepAlive: boolean;
+  writableFinished = false;
+  writableEnded = false;
+  private gone = false;
+  private closed = false;
+  private chunked = false;
+  private bodyless = false;
+  private head: string | null = null;
+  private trailers: OutgoingHttpHeaders | null = null;
+
+  constructor(
+    readonly req: LeanRequest,
+    private readonly owner: ResponseOwner,
+    keepAlive: boolean,
+  ) {
+    super();
+    this.shouldKeepAlive = keepAlive;
+  }
+
+  get destroyed(): boolean {
+    return this.gone || this.owner.socket.destroyed;
+  }
+
+  get writableLength(): number {
+    return this.owner.socket.writableLength;
+  }
+
+  writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | string[], b?: string[]): this {
+    if (this.headersSent) throw new Error('ERR_HTTP_HEADERS_SENT: the head was written already');
+    const named = typeof a === 'string';
+    const r = this.req;
+    // Throws on a field Node would refuse, before anything changes: the caller can still answer.
+    const head = responseHead({
+      status: statusCode,
+      statusText: named ? a : null,
+      headers: named ? b : a,
+      head: r.method === 'HEAD',
+      http11: r.httpVersionMajor > 1 || (r.httpVersionMajor === 1 && r.httpVersionMinor >= 1),
+      keepAlive: this.shouldKeepAlive,
+      keepAliveS: this.owner.keepAliveS,
+    });
+    this.statusCode = statusCode;
+    this.headersSent = true;
+    this.chunked = head.chunked;
+    this.bodyless = head.bodyless;
+    this.shouldKeepAlive = head.keepAlive;
+    this.head = head.text;
+    return this;
+  }
+
+  /** Whether the socket can take bytes for this answer (after a 400 the connection wrote itself, it cannot). */
+  private get open(): boolean {
+    const s = this.owner.socket;
+    return !this.writableEnded && !s.destroyed && !s.writableEnded;
+  }
+
+  private flushHead(): void {
+    if (this.head === null) return;
+    this.owner.corkForTick();
+    this.owner.socket.write(this.head, 'latin1');
+    this.head = null;
+  }
+
+  write(chunk: Buffer | string): boolean {
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    if (!this.open) return true;
+    this.flushHead();
+    const s = this.owner.socket;
+    if (this.bodyless || chunk.length === 0) return !s.writableNeedDrain;
+    if (!this.chunked) return s.write(chunk);
+    s.write(`${Buffer.byteLength(chunk).toString(16)}\r\n`, 'latin1');
+    s.write(chunk);
+    return s.write('\r\n', 'latin1');
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (this.writableEnded) return this;
+    // A whole body given at once with no head yet: node:http gives it a length.
+    if (!this.headersSent)
+      this.writeHead(this.statusCode, chunk === undefined ? [] : ['content-length', String(Buffer.byteLength(chunk))]);
+    if (chunk !== undefined && chunk.length > 0) this.write(chunk);
+    if (!this.open) {
+      this.writableEnded = true;
+      return this;
+    }
+    this.flushHead();
+    this.writableEnded = true;
+    const last = this.chunked && !this.bodyless ? `0\r\n${trailerText(this.trailers)}\r\n` : '';
+    this.owner.socket.write(last, 'latin1', (err) => {
+      if (err == null) this.finished();
+    });
+    return this;
+  }
+
+  addTrailers(fields: OutgoingHttpHeaders): void {
+    this.trailers = fields;
+  }
+
+  cork(): void {
+    this.owner.socket.cork();
+  }
+
+  uncork(): void {
+    this.owner.socket.uncork();
+  }
+
+  destroy(): this {
+    if (this.gone) return this;
+    this.gone = true;
+    this.owner.socket.destroy();
+    return this;
+  }
+
+  /** @internal The connection closed: the answer is over, finished or not. */
+  connectionClosed(): void {
+    this.gone = true;
+    this.emitClose();
+  }
+
+  private finished(): void {
+    this.writableFinished = true;
+    this.emit('finish');
+    this.owner.responseDone(this);
+    this.emitClose();
+  }
+
+  private emitClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close');
+  }
+}
+
+/** Trailer fields a chunked answer ends with (node:http drops them otherwise, so does this). */
+function trailerText(fields: OutgoingHttpHeaders | null): string {
+  if (fields === null) return '';
+  let text = '';
+  for (const [name, v] of Object.entries(fields)) {
+    if (v === undefined || /[\r\n\0]/.test(`${name}${String(v)}`)) continue;
+    text += `${name}: ${Array.isArray(v) ? v.join(', ') : String(v)}\r\n`;
+  }
+  return text;
+}
