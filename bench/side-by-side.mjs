@@ -15,6 +15,9 @@ const PAIRS = [
   ['veer', 'http-proxy'],
   // What a front without node:http would give back (bench/lean-front.mjs): the budget of that redesign.
   ['lean', 'bare'],
+  // veer on that front (proxy.front: lean), its defaults otherwise, against the same two.
+  ['veer-own', 'bare'],
+  ['veer-own', 'http-proxy'],
 ];
 
 async function pairRounds(s, ctx, pair) {

@@ -11,7 +11,18 @@ import { runWrk } from './wrk.mjs';
 import { latenessBetween, latenessOf } from './lateness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const TARGETS = ['direct', 'veer', 'veer-nolog', 'bare', 'lean', 'http-proxy', 'nginx', 'veer-lts', 'bare-lts'];
+export const TARGETS = [
+  'direct',
+  'veer',
+  'veer-nolog',
+  'veer-own',
+  'bare',
+  'lean',
+  'http-proxy',
+  'nginx',
+  'veer-lts',
+  'bare-lts',
+];
 /** The targets run on the current Node LTS (ctx.ltsNode) rather than the machine's Node. */
 export const LTS_TARGETS = new Set(['veer-lts', 'bare-lts']);
 
@@ -131,6 +142,8 @@ export async function startProxy(s, target, ctx, profile = false) {
       return startVeer(ctx.root, { ...ups, profileDir: profile ? ctx.profileDir : undefined });
     case 'veer-nolog':
       return startVeer(ctx.root, { ...ups, extra: 'accessLog: { enabled: false }\n' });
+    case 'veer-own':
+      return startVeer(ctx.root, { ...ups, extra: 'proxy: { front: lean }\n' });
     case 'bare':
       return startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu);
     case 'lean':

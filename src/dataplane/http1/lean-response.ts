@@ -80,23 +80,34 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
     return !this.writableEnded && !s.destroyed && !s.writableEnded;
   }
 
-  private flushHead(): void {
-    if (this.head === null) return;
-    this.owner.corkForTick();
-    this.owner.socket.write(this.head, 'latin1');
+  /** The head not written yet (''), and `more` after it, in one string: one conversion, as node:http does. */
+  private withHead(more: string): string {
+    const head = this.head;
+    if (head === null) return more;
     this.head = null;
+    this.owner.corkForTick();
+    return head + more;
+  }
+
+  private flushHead(): void {
+    if (this.head !== null) this.owner.socket.write(this.withHead(''), 'latin1');
   }
 
   write(chunk: Buffer | string): boolean {
     if (!this.headersSent) this.writeHead(this.statusCode);
     if (!this.open) return true;
-    this.flushHead();
     const s = this.owner.socket;
-    if (this.bodyless || chunk.length === 0) return !s.writableNeedDrain;
-    if (!this.chunked) return s.write(chunk);
-    s.write(`${Buffer.byteLength(chunk).toString(16)}\r\n`, 'latin1');
+    if (this.bodyless || chunk.length === 0) {
+      this.flushHead();
+      return !s.writableNeedDrain;
+    }
+    if (!this.chunked) {
+      this.flushHead();
+      return s.write(chunk);
+    }
+    s.write(this.withHead(`${Buffer.byteLength(chunk).toString(16)}\r\n`), 'latin1');
     s.write(chunk);
-    return s.write('\r\n', 'latin1');
+    return s.write(CRLF);
   }
 
   end(chunk?: Buffer | string): this {
@@ -111,8 +122,9 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
     }
     this.flushHead();
     this.writableEnded = true;
-    const last = this.chunked && !this.bodyless ? `0\r\n${trailerText(this.trailers)}\r\n` : '';
-    this.owner.socket.write(last, 'latin1', (err) => {
+    const last =
+      this.chunked && !this.bodyless ? (this.trailers === null ? LAST_CHUNK : lastChunk(this.trailers)) : EMPTY;
+    this.owner.socket.write(last, (err) => {
       if (err == null) this.finished();
     });
     return this;
@@ -157,13 +169,16 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
   }
 }
 
-/** Trailer fields a chunked answer ends with (node:http drops them otherwise, so does this). */
-function trailerText(fields: OutgoingHttpHeaders | null): string {
-  if (fields === null) return '';
-  let text = '';
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+/** The last chunk with the trailer fields a chunked answer ends with (node:http drops them otherwise, so does this). */
+function lastChunk(fields: OutgoingHttpHeaders): Buffer {
+  let text = '0\r\n';
   for (const [name, v] of Object.entries(fields)) {
     if (v === undefined || /[\r\n\0]/.test(`${name}${String(v)}`)) continue;
     text += `${name}: ${Array.isArray(v) ? v.join(', ') : String(v)}\r\n`;
   }
-  return text;
+  return Buffer.from(`${text}\r\n`, 'latin1');
 }
