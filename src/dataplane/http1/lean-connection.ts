@@ -16,11 +16,14 @@ function uncork(conn: LeanConnection): void {
   conn.uncorkNow();
 }
 
+/** Pipelined requests read ahead of their answer before the connection stops reading. */
+const MAX_QUEUED = 32;
+
 export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   readonly keepAliveS: number;
   /** performance.now() by which the head being read must be whole / the body being read must end; 0: none. */
-  headDeadline = 0;
-  bodyDeadline = 0;
+  private headDeadline = 0;
+  private bodyDeadline = 0;
   private readonly parser: RequestParser;
   /** Requests owed an answer, oldest first; the first is started when `started`. */
   private readonly queue: { req: LeanRequest; res: LeanResponse }[] = [];
@@ -29,6 +32,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   private reading: 'read' | 'refer' | 'done' = 'read';
   private referral: Buffer | null = null;
   private corked = false;
+  private bodyHeld = false;
   private gone = false;
 
   constructor(
@@ -70,8 +74,6 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     else if (this.reading === 'done') this.socket.end();
   }
 
-  // ---- the parser's requests (ParsedRequests)
-
   begin(): void {
     this.headDeadline = this.limits.headersTimeout > 0 ? this.now() + this.limits.headersTimeout : 0;
     this.bodyDeadline = this.limits.requestTimeout > 0 ? this.now() + this.limits.requestTimeout : 0;
@@ -82,6 +84,8 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     const req = new LeanRequest(head, this.socket, this);
     this.queue.push({ req, res: new LeanResponse(req, this, head.keepAlive) });
     this.ports.owed(1);
+    // A client that pipelines faster than it is answered stops being read (what one read holds is bounded).
+    if (this.queue.length >= MAX_QUEUED) this.socket.pause();
     return true;
   }
 
@@ -94,17 +98,20 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.queue[this.queue.length - 1]?.req.finish();
   }
 
-  // ---- body backpressure (BodyFlow)
-
   hold(): void {
+    this.bodyHeld = true;
     this.socket.pause();
   }
 
   release(): void {
-    if (this.reading === 'read') this.socket.resume();
+    this.bodyHeld = false;
+    this.readMore();
   }
 
-  // ---- answers (ResponseOwner)
+  /** Reads on unless a body waits to be read or too many requests wait to be answered. */
+  private readMore(): void {
+    if (this.reading === 'read' && !this.bodyHeld && this.queue.length < MAX_QUEUED) this.socket.resume();
+  }
 
   corkForTick(): void {
     if (this.corked) return;
@@ -130,10 +137,9 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
       this.socket.end();
       return;
     }
+    this.readMore();
     this.next();
   }
-
-  // ---- faults and time
 
   /**
    * The body being read broke off (llhttp refused it). A request not started yet whose bytes are still known
@@ -143,15 +149,11 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.reading = 'done';
     const last = this.queue[this.queue.length - 1];
     if (last === undefined) return;
-    if (bytes !== null && !(this.started && last === this.queue[0])) {
-      this.queue.pop();
-      this.ports.owed(-1);
-      return this.referLater(bytes);
-    }
     if (last !== this.queue[0] || !this.started) {
       // Answers owed before it are given; the broken request itself is never started (ledger.ts).
       this.queue.pop();
       this.ports.owed(-1);
+      if (bytes !== null) this.referLater(bytes);
       return;
     }
     last.req.abort();
@@ -161,8 +163,9 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
 
   private refuse(status: 400 | 408): void {
     this.reading = 'done';
-    this.ports.refused(status === 408 ? 'request_timeout' : 'bad_request');
-    answerRaw(this.socket, status, status === 408 ? 'request_timeout' : 'bad_request');
+    const code = status === 408 ? 'request_timeout' : 'bad_request';
+    this.ports.refused(code);
+    answerRaw(this.socket, status, code);
   }
 
   /** Called by the front's sweep: a head or a body past its bound (node:http's headersTimeout/requestTimeout). */
