@@ -113,7 +113,7 @@ export class RequestBody extends Readable {
     this.disarm();
     this.req.off('data', this.onData);
     this.req.off('end', this.onEnd);
-    // 'aborted'/'error' stay: an FrontRequest that errors with no listener would throw.
+    // 'aborted'/'error' stay: a request (node:http's IncomingMessage) that errors with no listener would throw.
     cb(err);
   }
 }

@@ -162,7 +162,7 @@ export function sendProxyError(
 }
 
 /**
- * A JSON error written straight to a socket that has no FrontResponse (an upgrade request, or
+ * A JSON error written straight to a socket that has no response object (an upgrade request, or
  * what Node's parser refused), then the socket is closed for good once it is written: bytes the
  * client sent that nobody will read would otherwise keep it half-open.
  */
