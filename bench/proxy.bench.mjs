@@ -77,7 +77,8 @@ function describe(s) {
       "direct = the generator straight at upstream A (the load CPU's ceiling)",
     'veer: weight 10 (stable A / canary B), sticky cookie veer-bench (never sent back, so every request is split), ' +
       'state memory, metrics on, X-Forwarded-*, request ids and the access log (its default: stdout, a file here); ' +
-      'veer-nolog: the same with accessLog.enabled false; veer-own: the same with proxy.front lean; ' +
+      'veer-nolog: the same with accessLog.enabled false; ' +
+      "veer-node: the same with proxy.front node (node:http reads every request; the default is veer's own front); " +
       'bare: bench/bare-proxy.mjs, undici dispatch to A and nothing else; ' +
       'lean: bench/lean-front.mjs, the same dispatch behind a raw net server parsing with llhttp',
     'veer-lts, bare-lts: the same on the current Node LTS (scripts/lts-node.sh)',
@@ -98,7 +99,7 @@ async function fixedRatePass(s, ctx, sat) {
   console.log(`fixed-rate pass at ${rate} req/s (1/4 of veer's saturation):`);
   // The bare proxy and nginx at the same rate show the floor a proxy on this machine adds (a request crosses
   // to the proxy's core and back twice; an idle virtual CPU takes time to wake).
-  const others = ['veer-own', 'bare', 'nginx'].filter((t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin));
+  const others = ['veer-node', 'bare', 'nginx'].filter((t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin));
   const targets = ['direct', 'veer', ...others];
   // A tail is what a few stalls make of it: one pass per target moved veer's p99 between 3 and 6 ms here, so
   // the targets take turns for BENCH_ROUNDS rounds and each shows its round with the median p99.

@@ -113,8 +113,8 @@ export function checks({ sat, fixed, side = null }) {
     row('veer / http-proxy req/s', vsHttpProxy, fmtRatio(vsHttpProxy), '≥ 2.20×', (v) => v >= 2.2, [veer, httpProxy]),
     sideRow(side, 'veer / http-proxy, side by side on one core', 'veer', 'http-proxy', 2.2),
     sideRow(side, 'lean front (no node:http) / bare, side by side', 'lean', 'bare', null),
-    sideRow(side, 'veer on its own front (proxy.front lean) / bare, side by side', 'veer-own', 'bare'),
-    sideRow(side, 'veer on its own front / http-proxy, side by side', 'veer-own', 'http-proxy', 2.2),
+    sideRow(side, "veer on node:http's front (proxy.front node) / bare, side by side", 'veer-node', 'bare', null),
+    sideRow(side, "veer / veer on node:http's front, side by side", 'veer', 'veer-node', null),
     { name: 'veer without its access log / bare', shown: fmtRatio(noLogVsBare), target: '(info)', status: 'info' },
     { name: 'veer / nginx req/s (per core)', shown: fmtRatio(vsNginx), target: '(info)', status: 'info' },
     row('spread veer − spread bare', spreadGap, pct(spreadGap), '≤ 0', (v) => v <= 0),
@@ -125,7 +125,7 @@ export function checks({ sat, fixed, side = null }) {
     sideRow(side, 'Node LTS: veer / bare, side by side', 'veer-lts', 'bare-lts'),
     { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
     row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
-    ...['veer-own', 'bare', 'nginx'].map((t) => {
+    ...['veer-node', 'bare', 'nginx'].map((t) => {
       const v = p99Delta(fixed?.paced, t);
       return { name: `paced p99 ${t} − direct (same rate)`, shown: fmtDelta(v), target: '(info)', status: 'info' };
     }),

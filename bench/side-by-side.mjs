@@ -15,9 +15,9 @@ const PAIRS = [
   ['veer', 'http-proxy'],
   // What a front without node:http would give back (bench/lean-front.mjs): the budget of that redesign.
   ['lean', 'bare'],
-  // veer on that front (proxy.front: lean), its defaults otherwise, against the same two.
-  ['veer-own', 'bare'],
-  ['veer-own', 'http-proxy'],
+  // veer on node:http's front (proxy.front: node), its defaults otherwise: what veer's own front gives back.
+  ['veer-node', 'bare'],
+  ['veer', 'veer-node'],
 ];
 
 async function pairRounds(s, ctx, pair) {

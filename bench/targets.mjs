@@ -15,7 +15,7 @@ export const TARGETS = [
   'direct',
   'veer',
   'veer-nolog',
-  'veer-own',
+  'veer-node',
   'bare',
   'lean',
   'http-proxy',
@@ -142,8 +142,8 @@ export async function startProxy(s, target, ctx, profile = false) {
       return startVeer(ctx.root, { ...ups, profileDir: profile ? ctx.profileDir : undefined });
     case 'veer-nolog':
       return startVeer(ctx.root, { ...ups, extra: 'accessLog: { enabled: false }\n' });
-    case 'veer-own':
-      return startVeer(ctx.root, { ...ups, extra: 'proxy: { front: lean }\n' });
+    case 'veer-node':
+      return startVeer(ctx.root, { ...ups, extra: 'proxy: { front: node }\n' });
     case 'bare':
       return startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu);
     case 'lean':

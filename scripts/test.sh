@@ -93,12 +93,13 @@ SERIAL_RESULTS="$(mktemp -t veer-vitest-serial-XXXXXX.json)"
 # unhandled errors): CI shows only the end of a long log, and a failed hook leaves no failed test in the JSON.
 VITEST_LOG="$(mktemp -t veer-vitest-log-XXXXXX)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" 2>&1 | tee -a "$VITEST_LOG" || test_rc=$?
-# veer's own HTTP/1.1 front (proxy.front: lean) runs the request path's suites too (limits, fuzz, smuggling,
-# client faults, TLS, gRPC): every test veer starts in-process uses it (test/helpers/veer.ts).
-LEAN_RESULTS="$(mktemp -t veer-vitest-lean-XXXXXX.json)"
-echo "---- the request path on veer's own HTTP/1.1 front ----"
-VEER_TEST_FRONT=lean npx vitest run test/integration/dataplane test/integration/tls test/integration/grpc \
-  --reporter=default --reporter=json --outputFile.json="$LEAN_RESULTS" 2>&1 | tee -a "$VITEST_LOG" || test_rc=$?
+# Every suite runs on veer's own HTTP/1.1 front (proxy.front: lean, the default); node:http's front (proxy.front:
+# node) runs the request path's suites too (limits, fuzz, smuggling, client faults, TLS, gRPC): every test veer
+# starts in-process uses it (test/helpers/veer.ts).
+NODE_FRONT_RESULTS="$(mktemp -t veer-vitest-node-front-XXXXXX.json)"
+echo "---- the request path on node:http's front (proxy.front: node) ----"
+VEER_TEST_FRONT=node npx vitest run test/integration/dataplane test/integration/tls test/integration/grpc \
+  --reporter=default --reporter=json --outputFile.json="$NODE_FRONT_RESULTS" 2>&1 | tee -a "$VITEST_LOG" || test_rc=$?
 # Tests that restart the Docker engine run alone, after everything else.
 echo "---- serial tests (they restart the Docker engine) ----"
 VEER_SERIAL=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$SERIAL_RESULTS" 2>&1 |
@@ -132,7 +133,7 @@ echo "took $((SECONDS - START))s"
 node -e '
   const fs = require("fs");
   const t = { passed: 0, failed: 0, skipped: 0 };
-  const names = ["machine Node", "machine Node, serial", "Node LTS", "machine Node, own front"];
+  const names = ["machine Node", "machine Node, serial", "Node LTS", "machine Node, node:http front"];
   for (const [i, f] of process.argv.slice(1).entries()) {
     if (!fs.existsSync(f) || fs.statSync(f).size === 0) continue;
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
@@ -158,11 +159,11 @@ node -e '
     }
   }
   console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
-' "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" "$LEAN_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
+' "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" "$NODE_FRONT_RESULTS" 2>/dev/null || echo "tests: no result file (vitest did not finish)"
 # vitest's own failure blocks, bounded: the hook or unhandled error the JSON above cannot name.
 if [[ -s "$VITEST_LOG" ]] && grep -q '⎯⎯' "$VITEST_LOG"; then
   echo "vitest's failure blocks:"
   sed 's/\x1b\[[0-9;]*m//g' "$VITEST_LOG" | awk '/⎯⎯ (Failed|Unhandled)/ { n = 30 } n > 0 { print "  | " $0; n-- }' | head -120
 fi
-rm -f "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" "$LEAN_RESULTS" "$VITEST_LOG"
+rm -f "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" "$NODE_FRONT_RESULTS" "$VITEST_LOG"
 ((build_rc == 0 && lint_rc == 0 && test_rc == 0 && lts_rc == 0)) || exit 1

@@ -64,10 +64,10 @@ const proxySchema = z
       .default('veer'),
     maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
     /**
-     * Who reads plain HTTP/1.1 requests: `node` (node:http) or `lean` (veer's own parser, experimental; what it
-     * does not read itself, node:http reads).
+     * Who reads plain HTTP/1.1 requests: `lean` (veer's own, llhttp; what it does not read itself, node:http
+     * reads) or `node` (node:http for all of them, as before 2026-12).
      */
-    front: z.enum(['node', 'lean']).default('node'),
+    front: z.enum(['node', 'lean']).default('lean'),
     /** Max idle keep-alive connections per upstream target. */
     connectionsPerTarget: z.number().int().min(1).default(128),
     /** Retry an idempotent request once on another target when connecting fails. */

@@ -104,7 +104,7 @@ export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state
       listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
       state: opts.state ?? { store: 'memory' },
-      // VEER_TEST_FRONT=lean runs a suite on veer's own HTTP/1.1 front (the test's own proxy.front wins).
+      // VEER_TEST_FRONT=node runs a suite on node:http's front instead of veer's own (the test's own proxy.front wins).
       proxy: { ...testFront(), ...opts.proxy },
       services: opts.services,
       accessLog: opts.accessLog ?? { enabled: false },

@@ -1,7 +1,8 @@
-// What only veer's own HTTP/1.1 front (proxy.front: lean) has to get right beyond the request path's suites,
-// which CI also runs on it (VEER_TEST_FRONT=lean): many pipelined requests in one write (it stops reading
-// past a bound and reads on as answers go out), and a connection handed to node:http midway (an upgrade after
-// plain requests), whose answers must still come in request order, each exactly once.
+// What only veer's own HTTP/1.1 front (proxy.front: lean, the default) has to get right beyond the request
+// path's suites, which run on it (and, with VEER_TEST_FRONT=node, on node:http's): many pipelined requests in
+// one write (it stops reading past a bound and reads on as answers go out), and a connection handed to
+// node:http midway (an upgrade after plain requests), whose answers must still come in request order, each
+// exactly once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { rawExchange, service, useHarness } from '../../helpers/veer.js';

@@ -321,3 +321,16 @@ describe('proxy.overrideHeader and proxy.overrideFrom', () => {
     );
   });
 });
+
+describe('proxy.front', () => {
+  it("is veer's own front unless node:http's is asked for", () => {
+    expect(valid().proxy.front).toBe('lean');
+    expect(valid({ front: 'node' }).proxy.front).toBe('node');
+  });
+
+  it('refuses another front with the field and the two it takes', () => {
+    expect(problemAt(problems({ front: 'nginx' }), 'proxy.front').message).toBe(
+      'expected "node" or "lean", got "nginx"',
+    );
+  });
+});
