@@ -26,6 +26,10 @@ export class Downstream {
   resumeUpstream: (() => void) | null = null;
   /** Made the first time the client is slow (most responses never are). */
   private onDrain: (() => void) | null = null;
+  /** The upstream waits for a slow client to drain (its body bound does not run meanwhile). */
+  paused = false;
+  /** performance.now() when the client last drained. */
+  resumedAt = 0;
   /** HTTP/2 has no reason phrase (RFC 9113 §8.3.2): Node warns when given one. */
   private readonly h2: boolean;
 
@@ -111,8 +115,14 @@ export class Downstream {
       return true;
     }
     // Listen for 'drain' only when the client is actually slow, not on every request.
-    this.res.once('drain', (this.onDrain ??= () => this.resumeUpstream?.()));
+    this.res.once('drain', (this.onDrain ??= () => this.drained()));
+    this.paused = true;
     return false;
+  }
+
+  private drained(): void {
+    [this.paused, this.resumedAt] = [false, performance.now()];
+    this.resumeUpstream?.();
   }
 
   /**

@@ -20,20 +20,18 @@ import type { Upstream } from './upstream.js';
 import { upstreamRequest } from './upstream-request.js';
 import { onClose, type CloseParty } from './ledger.js';
 import { idleBound, type GrpcCall } from './grpc-call.js';
+import { TimedAttempt } from './timed-attempt.js';
+import type { DeadlineSweep } from './upstream-deadlines.js';
 
-export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, CloseParty {
+export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler, WaitingRequest, CloseParty {
   target: Upstream | undefined;
   attempt = 0;
-  /** When the request was last handed to the upstream (dispatch, each body chunk, fully sent). */
-  private handedAt = 0;
   private status = 0;
   latencyMs = 0;
-  gotHeaders = false;
   clientGone = false;
   done = false;
   private discarding = false;
   private dispatching = false;
-  private abortUpstream: ((err?: Error) => void) | null = null;
   private wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
   private readonly replayable: boolean;
   readonly body: RequestBody | null;
@@ -54,6 +52,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, Clo
     private readonly grpc: GrpcCall | null, // a gRPC call to an h2c service (its status is judged)
     private readonly entry: AccessEntry | null = null, // its id and access line (read as ExchangeFacts)
   ) {
+    super();
     this.replayable = !hasBody && isIdempotent(req.method);
     this.body = hasBody ? new RequestBody(req, idleBound(route.timeouts.body, grpc), route.maxRequestBody, this) : null;
     this.down = new Downstream(res, env.viaEntry, extraHeaders, route.grpc !== null);
@@ -98,22 +97,8 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, Clo
     this.gotHeaders = false;
     this.handedAt = performance.now();
     this.dispatching = true;
-    target.pool.dispatch(upstreamRequest(this.req, this.route, this.upstreamHeaders, this.body, this.grpc), this);
+    target.pool.dispatch(upstreamRequest(this.req, this.upstreamHeaders, this.body), this);
     this.dispatching = false;
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortUpstream = abort;
-    if (this.clientGone || this.done) abort();
-  }
-
-  onBodySent(): void {
-    this.handedAt = performance.now();
-  }
-
-  onRequestSent(): void {
-    // A pool's latency is the upstream's own time: from the last byte handed over to its headers.
-    this.handedAt = performance.now();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -123,6 +108,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, Clo
     }
     if (statusCode < 200) return true; // 1xx informational: Node answers 100-continue itself
     this.gotHeaders = true;
+    this.bodyMoved();
     this.status = statusCode;
     this.latencyMs = performance.now() - this.handedAt;
     this.down.resumeUpstream = resume;
@@ -143,7 +129,16 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, Clo
   }
 
   onData(chunk: Buffer): boolean {
+    this.bodyMoved();
     return this.discarding || this.down.write(chunk);
+  }
+
+  protected bound(which: 'header' | 'body'): number {
+    return idleBound(this.route.timeouts[which], this.grpc);
+  }
+
+  protected sweep(): DeadlineSweep {
+    return this.env.deadlines;
   }
 
   onComplete(trailers: unknown): void {
@@ -223,6 +218,7 @@ export class Exchange implements Dispatcher.DispatchHandler, WaitingRequest, Clo
 
   private settle(): void {
     if (this.target !== undefined) this.target.outstanding--;
+    this.env.deadlines.unwatch(this);
     this.abortUpstream = null;
     this.down.resumeUpstream = null;
   }

@@ -20,6 +20,7 @@ import type { RequestTracing } from './request-tracing.js';
 import type { TargetWaits } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 import { GrpcCall, type GrpcRoute } from './grpc-call.js';
+import { DeadlineSweep } from './upstream-deadlines.js';
 
 export interface IngressOptions {
   clock: Clock;
@@ -62,6 +63,7 @@ export class Ingress {
       waits: opts.waits,
       table,
       refused: opts.refused,
+      deadlines: new DeadlineSweep(),
     };
   }
 

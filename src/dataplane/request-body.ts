@@ -24,7 +24,7 @@ export interface BodyWatch {
 export class RequestBody extends Readable {
   private received = 0;
   /** True while veer holds the client back because undici is not reading (upstream backpressure). */
-  private heldBack = false;
+  heldBack = false;
   private timer: NodeJS.Timeout | null = null;
   private faulted: BodyFault | null = null;
 

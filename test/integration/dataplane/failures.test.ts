@@ -213,6 +213,59 @@ describe('slow and broken upstreams', () => {
   });
 });
 
+describe('stalled upstreams', () => {
+  it('cuts an answer whose upstream stalls mid-body past timeouts.body, counted as a timeout', async () => {
+    let stall = true;
+    const held: ServerResponse[] = [];
+    const up = await h.server((_req: IncomingMessage, res: ServerResponse) => {
+      if (!stall) return void res.writeHead(200, { 'x-upstream': 'stalling' }).end('fine');
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write('x'.repeat(1000));
+      held.push(res); // never ended: the upstream goes quiet after its first chunk
+    });
+    const v = await h.veer({ services: [service('web', [up.address])], proxy: { timeouts: { body: '300ms' } } });
+    const started = Date.now();
+    const r = await http(`${v.url}/`, { timeoutMs: 5_000 });
+    const elapsed = Date.now() - started;
+    expect(r.status).toBe(200);
+    expect(r.complete).toBe(false);
+    expect(r.body.length).toBe(1000);
+    // The bound, checked by a 50 ms sweep: not before it, and long before the client's own 5 s.
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(2_000);
+    const scrape = (await http(`${v.adminUrl}/metrics`)).text;
+    expect(promSample(scrape, 'veer_request_errors_total', { service: 'web', pool: 'stable', kind: 'timeout' })).toBe(
+      1,
+    );
+    held.forEach((res) => res.destroy());
+    stall = false;
+    await expectServing(v, 'stalling');
+    await expectIdle(v);
+  });
+
+  it('holds a response that keeps moving, however long it takes in all', async () => {
+    const up = await h.server((_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'content-length': String(8 * 100) });
+      let sent = 0;
+      // Eight chunks 100 ms apart: 800 ms in all, more than the 300 ms bound, never 300 ms quiet.
+      const tick = setInterval(() => {
+        res.write('y'.repeat(100));
+        if (++sent === 8) {
+          clearInterval(tick);
+          res.end();
+        }
+      }, 100);
+      res.on('close', () => clearInterval(tick));
+    });
+    const v = await h.veer({ services: [service('web', [up.address])], proxy: { timeouts: { body: '300ms' } } });
+    const r = await http(`${v.url}/`, { timeoutMs: 5_000 });
+    expect(r.status).toBe(200);
+    expect(r.complete).toBe(true);
+    expect(r.body.length).toBe(800);
+    await expectIdle(v);
+  });
+});
+
 describe('clients that leave', () => {
   it('releases everything when the client disconnects in the middle of the request body', async () => {
     const seen = { started: 0, aborted: 0, bytes: 0 };
