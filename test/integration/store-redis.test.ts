@@ -308,9 +308,14 @@ describe('RedisStore on Redis Cluster', () => {
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       ports.push(port);
+      // The cluster bus port is the node's port + 10000 unless named: that one would be neither claimed nor
+      // below the ephemeral range, where an outgoing connection of another test may hold it (seen in a run).
+      const busPort = await freePort();
       const args = [
         '--port',
         String(port),
+        '--cluster-port',
+        String(busPort),
         '--bind',
         '127.0.0.1',
         '--cluster-enabled',
