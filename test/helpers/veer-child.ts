@@ -35,6 +35,8 @@ export async function startVeerChild(
   readyTimeoutMs = 20_000,
   /** Node flags before the CLI's (e.g. a preload: `--import`, a file). */
   nodeArgs: string[] = [],
+  /** A command that runs node (e.g. `taskset -c 0`); none: node itself. */
+  wrapper: string[] = [],
 ): Promise<VeerChild> {
   const dir = await mkdtemp(join(tmpdir(), 'veer-child-'));
   h.defer(() => rm(dir, { recursive: true, force: true }));
@@ -54,10 +56,9 @@ export async function startVeerChild(
     );
   await write(config);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const child = spawnTracked(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'start', '-c', file], {
-    cwd: ROOT,
-    env,
-  });
+  const argv = [process.execPath, ...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'start', '-c', file];
+  const [cmd, ...args] = [...wrapper, ...argv] as [string, ...string[]];
+  const child = spawnTracked(cmd, args, { cwd: ROOT, env });
   let out = '';
   const keep = (c: Buffer): void => {
     out = (out + c.toString()).slice(-8_000);

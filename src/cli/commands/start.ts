@@ -30,9 +30,14 @@ export const startCommand: Command = {
     const { formatProblems } = await import('../../config/problems.js');
     const { startVeer } = await import('../../main.js');
     const { workerCount } = await import('../../workers/count.js');
+    const { applyScavengePolicy } = await import('../../workers/scavenge.js');
+    const cores = availableParallelism();
+    const workers = workerCount(config, cores);
+    if (applyScavengePolicy(cores, workers))
+      jsonLogger().log('info', 'young generation collected without helper threads', { cores, dataPlanes: workers });
     let running: Stoppable;
     try {
-      running = await startVeer(config, { configPath: path, workers: workerCount(config, availableParallelism()) });
+      running = await startVeer(config, { configPath: path, workers });
     } catch (e) {
       if (e instanceof ConfigError) {
         io.err(formatProblems(e, path));
