@@ -1,12 +1,44 @@
 // Loopback-only helpers: free ports and bounded readiness polls.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import { sleep } from './procs.mjs';
 
 export const HOST = '127.0.0.1';
 
-/** A port the kernel just handed out on 127.0.0.1 (closed again; a tiny reuse race is accepted). */
-export function freePort() {
+/** The lowest port picked: clear of the well-known and registered ports servers commonly use. */
+const FLOOR = 20_000;
+
+/** The low end of net.ipv4.ip_local_port_range (Linux's default when it cannot be read). */
+function ephemeralLow() {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function bindable(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port free on 127.0.0.1 for a server started next (nginx, redis-server, veer). Picked below the OS's
+ * ephemeral range: a port the kernel hands out with bind(0) is also where the load generator's and the
+ * proxies' outgoing connections take their local ports, so one of them could hold it by the time the
+ * server binds. The kernel's own pick only when that range is unusual or taken.
+ */
+export async function freePort() {
+  const ceiling = ephemeralLow() - 1;
+  for (let i = 0; ceiling - FLOOR >= 1_000 && i < 100; i++) {
+    const port = FLOOR + Math.floor(Math.random() * (ceiling - FLOOR + 1));
+    if (await bindable(port)) return port;
+  }
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { machineLine, table, writeSection } from './sections.mjs';
+import { freePort } from './net.mjs';
 
 const RATE = 300;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -32,16 +33,6 @@ function firstJsonLine(child, timeoutMs = 10_000) {
         clearTimeout(timer);
         resolve(JSON.parse(buf.slice(0, nl)));
       }
-    });
-  });
-}
-
-async function freePort() {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
     });
   });
 }
