@@ -10,14 +10,13 @@ export default defineConfig({
     exclude: serial ? [] : ['test/serial/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Integration tests bind real ports and spawn processes: run files in forks, a few at a time. Four
-    // on two cores: most of a file's time is spent waiting (leases, rollout steps, Docker, Redis), so the
-    // suite took 355 s with four against 560 s with two, its test time (the sum over files) barely grown
-    // (1,212 s against 1,010 s).
+    // Integration tests bind real ports and spawn processes: run files in forks, a few at a time, so
+    // two cores are not oversubscribed. Four were tried (the suite 355 s against 560 s, its files mostly
+    // wait), but under that load a fork once took over vitest's fixed 60 s to start and the run failed.
     pool: 'forks',
     // Removes the port claims of the run's test files (test/helpers/free-port.ts) when it ends.
     globalSetup: ['test/helpers/port-claims.ts'],
-    maxWorkers: serial ? 1 : 4,
+    maxWorkers: serial ? 1 : 2,
     reporters: ['default'],
   },
 });
