@@ -108,9 +108,10 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     }
     if (statusCode < 200) return true; // 1xx informational: Node answers 100-continue itself
     this.gotHeaders = true;
-    this.bodyMoved();
+    const now = performance.now();
+    this.bodyMoved(now);
     this.status = statusCode;
-    this.latencyMs = performance.now() - this.handedAt;
+    this.latencyMs = now - this.handedAt;
     this.down.resumeUpstream = resume;
     if (statusCode >= 500 && canRetryOnStable(this.attemptNow(), this.env.clock.now())) {
       // The canary failed an idempotent request: swallow this answer and ask stable instead. The

@@ -38,9 +38,9 @@ export abstract class TimedAttempt implements Deadlined {
     this.onBodySent();
   }
 
-  /** The response's headers came, or a body chunk: the body's bound starts again. */
-  protected bodyMoved(): void {
-    this.sweep().watch(this, this.bound('body'));
+  /** The response's headers came, or a body chunk: the body's bound starts again (`now`: performance.now()). */
+  protected bodyMoved(now = performance.now()): void {
+    this.sweep().watchUntil(this, now + this.bound('body'));
   }
 
   /** A bound passed (the sweep): no headers in time, or the body stalled. */

@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import v8 from 'node:v8';
 
-export const SERIAL_SCAVENGE_FLAG = '--no-parallel-scavenge';
+const SERIAL_SCAVENGE_FLAG = '--no-parallel-scavenge';
 
 /**
  * `cores`: os.availableParallelism() (it follows the CPU affinity, not a CPU quota); `dataPlanes`: the
