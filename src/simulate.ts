@@ -1,7 +1,7 @@
 // The rollout simulator: what a policy would do with a user's traffic, before a real rollout. It
 // drives the real controller, machine and judge on a virtual clock (no network, no timers): every
 // virtual second the user's `traffic` function says what each pool served, those requests go into
-// the real metric windows, and the controller analyses every `analysisInterval` exactly as it does
+// the real metric windows, and the controller analyses at the leader's cadence exactly as it does
 // live. Stable API: `import { simulateRollout } from 'veer/simulate'`; `npm run bench:judge` and
 // `veer simulate` are built on it.
 import { rolloutPolicySchema } from './config/rollout-schema.js';
@@ -13,6 +13,7 @@ import { routeFor, type Route } from './domain/route.js';
 import { RouteGroups } from './metrics/route-groups.js';
 import { EXCLUDED, NO_CLIENT, POOL_ONLY, PoolWindow } from './metrics/window.js';
 import { RolloutController } from './rollout/controller.js';
+import { analysisDelay } from './rollout/duty.js';
 import { Records } from './rollout/records.js';
 import { MemoryStore } from './store/memory.js';
 
@@ -117,7 +118,7 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
     const r = await c.start(SERVICE, { canary: { targets: ['canary:1'] }, rollout: {} }, policy);
     if (!r.ok) throw new Error(`the simulated rollout did not start: ${r.error.message}`);
     steps.push({ second: 0, weight: (routeOf()?.weightBp ?? 0) / 100, verdict: null });
-    const every = Math.max(1, Math.round(policy.analysisInterval / 1000));
+    let nextAnalysis = 0;
     for (let t = 0; t < maxSeconds; t++) {
       const weight = (routeOf()?.weightBp ?? 0) / 100;
       for (const pool of ['stable', 'canary'] as const) {
@@ -134,7 +135,7 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
         }
       }
       now += 1000;
-      if (t % every === 0) await c.analyze(SERVICE);
+      if (t >= nextAnalysis) nextAnalysis = t + (await analyzeNow(c, records));
       const s = c.status(SERVICE);
       const outcome = outcomeOf(s?.phase);
       if (outcome !== null)
@@ -144,6 +145,13 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
   } finally {
     await c.stop();
   }
+}
+
+/** One analysis; returns the whole simulated seconds until the next, at the leader's cadence (duty.ts). */
+async function analyzeNow(c: RolloutController, records: Records): Promise<number> {
+  await c.analyze(SERVICE);
+  const state = records.rollout(SERVICE)?.value;
+  return state ? Math.max(1, Math.round(analysisDelay(state) / 1000)) : 1;
 }
 
 const SIM_SERVICE = { name: SERVICE, stable: ['stable:1'], canary: [], weightBp: 0, configHash: 'sim', docker: null };

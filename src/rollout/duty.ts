@@ -3,6 +3,7 @@
 // took over from a leader that died mid-way. Every duty is idempotent.
 import { assertNever } from '../domain/errors.js';
 import type { GateName } from '../domain/gate.js';
+import { LEANING_P } from '../analysis/checks.js';
 import type { RolloutState } from '../domain/rollout.js';
 
 export type Duty =
@@ -44,3 +45,20 @@ export function dutyOf(s: RolloutState | null): Duty {
 
 /** Whether the duty includes analysing on the timer. */
 export const analyses = (d: Duty): boolean => d.type === 'analyse' || (d.type === 'gate' && d.analyse);
+
+/** How soon a canary the evidence leans against is analysed again (never later than analysisInterval). */
+export const LOOK_AGAIN_MS = 1_000;
+
+/**
+ * The time until the next analysis. A canary whose last verdict failed, whose failure awaits its
+ * confirmation, or whose checks lean towards a regression is looked at every second: the sequential
+ * tests' p-values stay valid however often they are read, so the rollback waits for the evidence
+ * and not for the clock (with the 2 s default, a bad canary kept its traffic for up to two seconds
+ * longer at each of the two failures). A healthy canary keeps the configured cadence.
+ */
+export function analysisDelay(s: RolloutState): number {
+  const every = s.policy.analysisInterval;
+  const v = s.lastVerdict;
+  const leaning = v !== null && v.checks.some((c) => c.status !== 'pass' && c.pValue <= LEANING_P);
+  return s.failures > 0 || v?.result === 'fail' || leaning ? Math.min(every, LOOK_AGAIN_MS) : every;
+}

@@ -9,7 +9,7 @@ import type { Logger } from '../domain/log.js';
 import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import { analysisEvent, type MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './canary-fleet.js';
-import { analyses, dutyOf } from './duty.js';
+import { analyses, analysisDelay, dutyOf } from './duty.js';
 import { GateAsks, type GateCaller } from './gate-asks.js';
 import type { RolloutHistory } from './history.js';
 import { CanaryLaunches, type CanaryGate } from './launches.js';
@@ -225,7 +225,7 @@ export class LeaderLoop {
       this.analyze(service)
         .catch((e: unknown) => this.d.log.log('error', 'analysis failed', { service, error: errorMessage(e) }))
         .finally(() => void this.wake(service));
-    }, s.policy.analysisInterval);
+    }, analysisDelay(s));
     t.unref();
     this.timers.set(service, t);
   }

@@ -181,6 +181,37 @@ describe('canary rollout with real traffic', () => {
     expect(canary.hits).toBe(canaryHits);
   });
 
+  it('a canary the evidence leans against is analysed every second, not every analysisInterval', async () => {
+    const stable = await h.upstream('stable');
+    const canary = await h.upstream('canary', { status: everyFifthFails });
+    const slow = { ...POLICY, steps: [50, 100], stepInterval: '1m', analysisInterval: '5s' };
+    const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: slow })] });
+    const t = traffic(v, 30_000, { until: () => terminal(v) });
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
+    await startRollout(v, canary.address, {}, 50);
+
+    const report = await t.done;
+    expect(report.stoppedBy).toBe('predicate');
+    const s = await status(v);
+    expect(s.rollout?.phase).toBe('rolled-back');
+    expect(s.rollout?.reason).toMatch(/2 failed analyses in a row/);
+    const es = await events(v);
+    const at = (e: RolloutEvent): number => Date.parse(e.at);
+    const analyses = es.filter((e) => e.kind === 'analysis');
+    const firstFail = analyses.findIndex((e) => e.message.startsWith('fail'));
+    const back = es.find((e) => e.kind === 'rolling-back');
+    expect(firstFail, analyses.map((e) => e.message).join('\n')).toBeGreaterThanOrEqual(0);
+    expect(back).toBeDefined();
+    // On the 5 s timer the confirmation could come no sooner than 5 s after the first failure; looked
+    // at every second, it comes as soon as two more seconds of evidence are in.
+    const confirmedAfter = at(back as RolloutEvent) - at(analyses[firstFail] as RolloutEvent);
+    expect(confirmedAfter).toBeGreaterThanOrEqual(900);
+    expect(confirmedAfter).toBeLessThan(4_500);
+    // Healthy-looking analyses before it kept the configured cadence.
+    const first = analyses[0] as RolloutEvent;
+    expect(at(first) - Date.parse(s.rollout?.startedAt ?? '')).toBeGreaterThanOrEqual(4_900);
+  });
+
   it('with retryCanaryOnStable the same failing canary costs clients (almost) nothing', async () => {
     const stable = await h.upstream('stable');
     const canary = await h.upstream('canary', { status: everyFifthFails });
