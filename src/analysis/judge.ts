@@ -19,15 +19,7 @@ import { clientCheck, LEANING_P, runChecks } from './checks.js';
 import { withoutDominantClient } from './clients.js';
 import { countAbove, P99_SHARE, total } from './exceedance.js';
 import { type Limits, POOL, routeChecks, routeEvidence, routeLimits, slowCounts, updateRoutes } from './routes.js';
-import {
-  pValue,
-  RATIO_WEIGHTS,
-  RATIOS,
-  SECONDS_PER_FAILURE,
-  updateRateTest,
-  updateRatioTest,
-  zeros,
-} from './sequential.js';
+import { pValue, RATIO_WEIGHTS, RATIOS, secondCaps, updateRateTest, updateRatioTest, zeros } from './sequential.js';
 import { lowerBound, stepHold } from './hold.js';
 import { cloneStats, restart } from './stats.js';
 
@@ -92,7 +84,7 @@ export interface Block {
 /** Feeds the new interval into the running tests, one second (block) at a time. */
 function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): Limits {
   const { policy: p, delta } = input;
-  const cap = Math.log(1 / alpha) / SECONDS_PER_FAILURE;
+  const cap = secondCaps(alpha);
   // Latency depends on load: a p99 from another time (before the canary took 100%, or before a
   // blue-green switch) is no fair reference, so the relative latency tests need stable traffic now.
   const limits = routeLimits(p, input.stableRef, delta.stable.requests > 0);
@@ -112,17 +104,17 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): L
       if (c.requests > 0) step.canarySeconds = (step.canarySeconds ?? 0) + 1;
     }
     const stableOverErrors = s.requests > 0 && s.errors / s.requests > p.maxErrorRate;
-    if (!stableOverErrors) updateRateTest(stats.errorAbs, p.maxErrorRate, c.requests, c.errors, cap);
+    if (!stableOverErrors) updateRateTest(stats.errorAbs, p.maxErrorRate, c.requests, c.errors, cap.errors);
     updateRateTest(stats.errorAbsStable, p.maxErrorRate, s.requests, s.errors);
     // No concurrent stable traffic: no relative evidence (the stable's earlier rate is no control).
-    updateRatioTest(stats.errorRel, c.requests, c.errors, s.requests, s.errors, cap);
-    if (p.judge4xx) updateClientTest(stats, c, s, cap);
+    updateRatioTest(stats.errorRel, c.requests, c.errors, s.requests, s.errors, cap.errors);
+    if (p.judge4xx) updateClientTest(stats, c, s, cap.errors);
     // Each request against its own route's limits (routes.ts); a route slow on stable too is shared.
     const slow = slowCounts(p, c, s, limits);
-    updateRateTest(stats.latencyAbs, P99_SHARE, slow.absN, slow.overAbs, cap);
+    updateRateTest(stats.latencyAbs, P99_SHARE, slow.absN, slow.overAbs, cap.latency);
     updateRateTest(stats.latencyAbsStable, P99_SHARE, total(s.latency), countAbove(s.latency, p.maxP99Ms));
-    updateRateTest(stats.latencyRel, P99_SHARE, slow.relN, slow.overRel, cap);
-    updateRateTest((stats.latencyBody ??= []), 0.5, slow.relN, slow.overMedian, cap);
+    updateRateTest(stats.latencyRel, P99_SHARE, slow.relN, slow.overRel, cap.latency);
+    updateRateTest((stats.latencyBody ??= []), 0.5, slow.relN, slow.overMedian, cap.latency);
     updateRoutes(stats, c, s, limits, cap);
   }
   if (delta.canary.requests > 0) stats.fresh++;

@@ -8,7 +8,15 @@ import type { CheckResult, PoolEvidence, RolloutPolicy, RouteStats, SequentialSt
 import { quantileMs } from '../metrics/histogram.js';
 import { countAbove, MIN_P99_SAMPLES, P99_SHARE, total } from './exceedance.js';
 import type { Slice } from './judge.js';
-import { RATE_MULTIPLES, ROUTE_RATIOS, pValue, updateRateTest, updateRatioTest, zeros } from './sequential.js';
+import {
+  RATE_MULTIPLES,
+  ROUTE_RATIOS,
+  pValue,
+  type SecondCaps,
+  updateRateTest,
+  updateRatioTest,
+  zeros,
+} from './sequential.js';
 
 /** One route's limits from stable's reference traffic. */
 export interface RouteLimit {
@@ -92,7 +100,7 @@ const emptyRoute = (): RouteStats => ({
 const MAX_ROUTES = 40;
 
 /** Feeds one block into each route's own tests. */
-export function updateRoutes(stats: SequentialStats, c: Slice, s: Slice, limits: Limits, cap: number): void {
+export function updateRoutes(stats: SequentialStats, c: Slice, s: Slice, limits: Limits, cap: SecondCaps): void {
   if (c.routes === undefined && s.routes === undefined) return;
   const routes = (stats.routes ??= {});
   for (const name of new Set([...Object.keys(c.routes ?? {}), ...Object.keys(s.routes ?? {})])) {
@@ -100,14 +108,14 @@ export function updateRoutes(stats: SequentialStats, c: Slice, s: Slice, limits:
     const r = (routes[name] ??= emptyRoute());
     const [cr, sr] = [c.routes?.[name], s.routes?.[name]];
     const [cn, ce, sn, se] = [cr?.requests ?? 0, cr?.errors ?? 0, sr?.requests ?? 0, sr?.errors ?? 0];
-    updateRatioTest(r.errorRel, cn, ce, sn, se, cap, ROUTE_RATIOS);
+    updateRatioTest(r.errorRel, cn, ce, sn, se, cap.errors, ROUTE_RATIOS);
     r.canary.requests += cn;
     r.canary.errors += ce;
     r.stable.requests += sn;
     r.stable.errors += se;
     const limit = limits.get(name)?.p99;
     if (cr !== undefined && limit != null)
-      updateRateTest(r.latencyRel, P99_SHARE, total(cr.latency), countAbove(cr.latency, limit), cap);
+      updateRateTest(r.latencyRel, P99_SHARE, total(cr.latency), countAbove(cr.latency, limit), cap.latency);
   }
 }
 

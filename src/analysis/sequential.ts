@@ -29,6 +29,25 @@ export const ROUTE_RATIOS = [2, 5, 30, 1000];
  */
 export const SECONDS_PER_FAILURE = 4;
 
+/** What one second may add to each log-likelihood ratio of a failure at level α, per kind of test. */
+export interface SecondCaps {
+  errors: number;
+  latency: number;
+}
+
+/**
+ * Seconds are whole, so any cap above a quarter and below a third of ln(1/α) keeps a failure on four
+ * seconds and a confirmation (√α) on two. Errors get the midpoint: at exactly a quarter, a blatant
+ * failure whose subtlest alternatives fall a hair short of the cap in some second (a 20%-error canary
+ * at 15 requests per second) needed a fifth second, and its confirmation a third (rolled back after
+ * 9-10 s instead of 7). Latency keeps exactly a quarter: a cold start disturbs it (a canary 3× slower
+ * for its first 6 s), and at the midpoint such a warm-up was rolled back in 2.6% of runs (bench:judge).
+ */
+export function secondCaps(alpha: number): SecondCaps {
+  const failure = Math.log(1 / alpha);
+  return { errors: failure / (SECONDS_PER_FAILURE - 0.5), latency: failure / SECONDS_PER_FAILURE };
+}
+
 export const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 
 /**

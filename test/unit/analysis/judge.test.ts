@@ -131,7 +131,7 @@ describe('judge: small-count error statistics', () => {
     expect(verdict.reason).toContain("canary error rate 25.00% is higher than stable's (limit 0.25%");
   });
 
-  it('a burst in one or two seconds never fails: each second adds at most a quarter of what a failure needs', () => {
+  it('a burst in one or two seconds never fails: each second adds at most 2/7 of what a failure needs', () => {
     const burst = [slice(40, 40), slice(40, 40), slice(40, 0), slice(40, 0), slice(40, 0)];
     const r = judge({
       policy,
@@ -144,6 +144,38 @@ describe('judge: small-count error statistics', () => {
     });
     expect(r.verdict.result).not.toBe('fail');
     expect(check(r.verdict, 'error-rate').pValue).toBeGreaterThan(0.01);
+  });
+
+  it('a blatant error failure rests on four seconds, never three, though a second falls short of the cap', () => {
+    // A 20%-error canary at 15 requests per second: 3 errors a second on average, 2 in one of them.
+    const perSecond = (errors: readonly number[], over: Partial<JudgeInput> = {}) => {
+      const seconds = errors.map((e) => ({ canary: slice(15, e), stable: slice(285, 0) }));
+      const canary = slice(
+        15 * errors.length,
+        errors.reduce((a, b) => a + b, 0),
+      );
+      const stable = slice(285 * errors.length, 0);
+      return judge({
+        policy,
+        delta: { canary, stable },
+        seconds,
+        step: { canary, stable },
+        stableRef: stable,
+        stats: emptyStats(),
+        now: errors.length * 1000,
+        ...over,
+      });
+    };
+    const three = perSecond([3, 4, 3]);
+    expect(three.verdict.result).not.toBe('fail');
+    expect(check(three.verdict, 'error-rate').pValue).toBeGreaterThan(0.01);
+    const four = perSecond([3, 3, 2, 4]);
+    expect(four.verdict.result).toBe('fail');
+    expect(four.verdict.failFast).toBe(false);
+    // Confirmed at √α on two seconds of its own, never on one.
+    const again = { stats: four.stats, failures: 1 };
+    expect(perSecond([3], again).verdict.result).not.toBe('fail');
+    expect(perSecond([2, 4], again).verdict.result).toBe('fail');
   });
 
   it('after a failure the next one is confirmed at √α on data gathered since', () => {

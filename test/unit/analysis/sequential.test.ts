@@ -6,6 +6,8 @@ import {
   RATE_MULTIPLES,
   RATIO_WEIGHTS,
   RATIOS,
+  SECONDS_PER_FAILURE,
+  secondCaps,
   updateRateTest,
   updateRatioTest,
   zeros,
@@ -18,6 +20,21 @@ describe('grids', () => {
     expect(RATIO_WEIGHTS).toHaveLength(RATIOS.length);
     expect(RATIO_WEIGHTS.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(zeros(3)).toEqual([0, 0, 0]);
+  });
+});
+
+describe('secondCaps', () => {
+  it('keeps a failure on four whole seconds and a confirmation (√α) on two, with room for errors', () => {
+    for (const alpha of [0.05, 0.01, 0.001]) {
+      const failure = ln(1 / alpha);
+      const { errors, latency } = secondCaps(alpha);
+      expect(SECONDS_PER_FAILURE * errors).toBeGreaterThan(failure);
+      expect((SECONDS_PER_FAILURE - 1) * errors).toBeLessThan(failure);
+      expect(2 * errors).toBeGreaterThan(failure / 2);
+      expect(errors).toBeLessThan(failure / 2);
+      // Latency: exactly a quarter, so a cold start's six slow seconds are no rollback.
+      expect(SECONDS_PER_FAILURE * latency).toBeCloseTo(failure, 12);
+    }
   });
 });
 
