@@ -9,7 +9,7 @@ import type { RolloutState } from '../domain/rollout.js';
 export type Duty =
   /** Make the canary ready (containers, health gate), then feed `canary-ready` or `canary-failed`. */
   | { type: 'launch' }
-  /** Analyse every analysisInterval. */
+  /** Analyse every analysisInterval (every second while the evidence leans against the canary: analysisDelay). */
   | { type: 'analyse' }
   /**
    * Ask the gate the rollout waits for, then feed `gate`; analyse meanwhile once the canary has
