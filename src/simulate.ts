@@ -135,7 +135,7 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
         }
       }
       now += 1000;
-      if (t >= nextAnalysis) nextAnalysis = t + (await analyzeNow(c, records));
+      if (t >= nextAnalysis) nextAnalysis = t + (await analyzeNow(c, records, now));
       const s = c.status(SERVICE);
       const outcome = outcomeOf(s?.phase);
       if (outcome !== null)
@@ -148,10 +148,10 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
 }
 
 /** One analysis; returns the whole simulated seconds until the next, at the leader's cadence (duty.ts). */
-async function analyzeNow(c: RolloutController, records: Records): Promise<number> {
+async function analyzeNow(c: RolloutController, records: Records, now: number): Promise<number> {
   await c.analyze(SERVICE);
   const state = records.rollout(SERVICE)?.value;
-  return state ? Math.max(1, Math.round(analysisDelay(state) / 1000)) : 1;
+  return state ? Math.max(1, Math.round(analysisDelay(state, now) / 1000)) : 1;
 }
 
 const SIM_SERVICE = { name: SERVICE, stable: ['stable:1'], canary: [], weightBp: 0, configHash: 'sim', docker: null };

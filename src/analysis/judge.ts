@@ -182,8 +182,9 @@ export function judge(input: JudgeInput): { verdict: Verdict; stats: SequentialS
   });
   const failed = checks.filter((c) => c.status === 'fail');
   if (failed.length > 0) {
-    // Overwhelming evidence, and not from one interval alone (a blip of a second or two): gathered
-    // over two analyses or more, or overwhelming in two analyses in a row.
+    // Overwhelming evidence, not from one interval alone (a blip): gathered over two analyses or more, or
+    // overwhelming in two in a row. Under the per-second caps α² needs ≥ 7 s of data, more than a failure and
+    // its confirmation (4 + 2 s): with analyses every second once evidence leans, only a long interval sees it.
     const overwhelming = failed.some((c) => c.pValue <= alpha * alpha);
     const failFast = overwhelming && (stats.fresh >= 2 || stats.overwhelmed);
     const v = verdict('fail', failFast, failed.map(describeFailure).join('; '));

@@ -21,9 +21,9 @@ export const RATIO_WEIGHTS = [0.4, 0.4, 0.1, 0.05, 0.03, 0.02];
 export const ROUTE_RATIOS = [2, 5, 30, 1000];
 
 /**
- * No one second may add more than 1/SECONDS_PER_FAILURE of the evidence a failure needs (the `cap` of
- * the updates below): a failure rests on at least this many seconds of data, so a burst of a second
- * or two (one instance resetting its connections, one client's retries) is a blip, not a verdict.
+ * A failure rests on at least this many seconds of data (the `cap` of the updates below: no one
+ * second may add as much as 1/(SECONDS_PER_FAILURE − 1) of the evidence it needs, see secondCaps), so a
+ * burst of a second or two (one instance resetting its connections, one client's retries) is a blip.
  * Four, not three: with three, a two-second blip plus noise rolled back 0.7% of healthy canaries
  * and a 6 s warm-up 1.3% (bench:judge); the price is a second more to catch a blatant failure.
  */

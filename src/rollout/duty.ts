@@ -5,6 +5,7 @@ import { assertNever } from '../domain/errors.js';
 import type { GateName } from '../domain/gate.js';
 import { LEANING_P } from '../analysis/checks.js';
 import type { RolloutState } from '../domain/rollout.js';
+import { stepDuration } from './progression.js';
 
 export type Duty =
   /** Make the canary ready (containers, health gate), then feed `canary-ready` or `canary-failed`. */
@@ -51,14 +52,16 @@ export const LOOK_AGAIN_MS = 1_000;
 
 /**
  * The time until the next analysis. A canary whose last verdict failed, whose failure awaits its
- * confirmation, or whose checks lean towards a regression is looked at every second: the sequential
- * tests' p-values stay valid however often they are read, so the rollback waits for the evidence
- * and not for the clock (with the 2 s default, a bad canary kept its traffic for up to two seconds
- * longer at each of the two failures). A healthy canary keeps the configured cadence.
+ * confirmation (for the step's time it stands), or whose checks lean towards a regression (a check
+ * held inconclusive at p ≤ 0.1; a skipped one does not count) is looked at every second: the sequential
+ * tests' p-values stay valid however often they are read, so the rollback waits for the evidence and
+ * not for the clock (with the 2 s default, a bad canary kept its traffic up to two seconds longer at
+ * each of its two failures). A canary that looks healthy keeps the configured cadence.
  */
-export function analysisDelay(s: RolloutState): number {
+export function analysisDelay(s: RolloutState, now: number): number {
   const every = s.policy.analysisInterval;
   const v = s.lastVerdict;
-  const leaning = v !== null && v.checks.some((c) => c.status !== 'pass' && c.pValue <= LEANING_P);
-  return s.failures > 0 || v?.result === 'fail' || leaning ? Math.min(every, LOOK_AGAIN_MS) : every;
+  const leaning = v !== null && v.checks.some((c) => c.status === 'inconclusive' && c.pValue <= LEANING_P);
+  const pending = s.failures > 0 && now - (s.failedAt ?? 0) < stepDuration(s);
+  return pending || v?.result === 'fail' || leaning ? Math.min(every, LOOK_AGAIN_MS) : every;
 }

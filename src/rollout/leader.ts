@@ -1,7 +1,6 @@
-// The leader's loop: only the replica holding the lease (a single veer always holds it) carries out
-// what each rollout's phase owes (duty.ts) - launch the canary, ask its gates (timers too), analyse on a
-// timer (tick → judge → transition), retire the losing pool - with its fencing token on every write. It
-// is woken by every change of a rollout record, wherever that change was made, and by its own timers.
+// The leader's loop: only the replica holding the lease (a single veer always does) carries out what each rollout's
+// phase owes (duty.ts): launch the canary, ask its gates, analyse on a timer, retire the losing pool, with its fencing
+// token on every write. Woken by every change of a rollout record, wherever it was made, and by its own timers.
 import { KeyedQueue, settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { errorMessage, type Result } from '../domain/errors.js';
@@ -33,8 +32,7 @@ export interface LeaderDeps {
   services: readonly string[];
   /** The service's policy as configured now (a restart applies the current `onRestart`, not the stored one). */
   policyOf(service: string): RolloutPolicy | undefined;
-  /** false for simulations that drive analyze() themselves. */
-  timers: boolean;
+  timers: boolean; // false: a simulation drives analyze() itself
   fleet?: CanaryFleet | undefined;
   gate?: CanaryGate | undefined;
   gates?: GateCaller | undefined;
@@ -47,8 +45,7 @@ export class LeaderLoop {
   private token: number | null = null;
   private stopped = false;
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** `rolloutId/pool` being retired per service (a retirement runs once). */
-  private readonly retiring = new Map<string, string>();
+  private readonly retiring = new Map<string, string>(); // `rolloutId/pool` per service: a retirement runs once
   private readonly holdReason = new Map<string, string>();
   private readonly background = new Set<Promise<void>>();
 
@@ -220,12 +217,16 @@ export class LeaderLoop {
 
   private schedule(service: string, s: RolloutState): void {
     if (!this.d.timers || this.timers.has(service)) return;
+    const delay = analysisDelay(s, this.d.clock.now());
     const t = setTimeout(() => {
-      this.timers.delete(service);
       this.analyze(service)
         .catch((e: unknown) => this.d.log.log('error', 'analysis failed', { service, error: errorMessage(e) }))
-        .finally(() => void this.wake(service));
-    }, analysisDelay(s));
+        .finally(() => {
+          // Kept until now: a wake during the analysis must not set the next timer from the state before it.
+          if (this.timers.get(service) === t) this.timers.delete(service);
+          void this.wake(service);
+        });
+    }, delay);
     t.unref();
     this.timers.set(service, t);
   }

@@ -113,8 +113,8 @@ function gateBefore(s: RolloutState): GateName | null {
   return gateConfig(s, name) ? name : null;
 }
 
-/** How long the current step must last before a passing analysis may advance it. */
-function stepDuration(s: RolloutState): number {
+/** How long the current step must last before a passing analysis may advance it; a failure stands as long. */
+export function stepDuration(s: RolloutState): number {
   return s.strategy === 'blue-green' && s.step === 1 ? s.policy.rollbackWindow : s.policy.stepInterval;
 }
 

@@ -182,13 +182,23 @@ describe('canary rollout with real traffic', () => {
   });
 
   it('a canary the evidence leans against is analysed every second, not every analysisInterval', async () => {
+    // Healthy for two analyses, then every fifth request fails.
+    let broken = false;
     const stable = await h.upstream('stable');
-    const canary = await h.upstream('canary', { status: everyFifthFails });
+    const canary = await h.upstream('canary', { status: (n) => (broken ? everyFifthFails(n) : 200) });
     const slow = { ...POLICY, steps: [50, 100], stepInterval: '1m', analysisInterval: '5s' };
     const v = await h.veer({ services: [service('web', [stable.address], [], { rollout: slow })] });
-    const t = traffic(v, 30_000, { until: () => terminal(v) });
+    const t = traffic(v, 40_000, { until: () => terminal(v) });
     await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     await startRollout(v, canary.address, {}, 50);
+    const at = (e: RolloutEvent): number => Date.parse(e.at);
+    const analyses = async (): Promise<RolloutEvent[]> => (await events(v)).filter((e) => e.kind === 'analysis');
+    await waitFor(async () => (await analyses()).length >= 2, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      what: 'two healthy analyses',
+    });
+    broken = true;
 
     const report = await t.done;
     expect(report.stoppedBy).toBe('predicate');
@@ -196,20 +206,19 @@ describe('canary rollout with real traffic', () => {
     expect(s.rollout?.phase).toBe('rolled-back');
     expect(s.rollout?.reason).toMatch(/2 failed analyses in a row/);
     const es = await events(v);
-    const at = (e: RolloutEvent): number => Date.parse(e.at);
-    const analyses = es.filter((e) => e.kind === 'analysis');
-    const firstFail = analyses.findIndex((e) => e.message.startsWith('fail'));
+    const all = es.filter((e) => e.kind === 'analysis');
+    const log = all.map((e) => `${e.at} ${e.message}`).join('\n');
+    // While the canary looked healthy: the configured 5 s.
+    const [first, second] = all as [RolloutEvent, RolloutEvent];
+    expect(at(first) - Date.parse(s.rollout?.startedAt ?? ''), log).toBeGreaterThanOrEqual(4_900);
+    expect(at(second) - at(first), log).toBeGreaterThanOrEqual(4_900);
+    // Once it failed, the confirmation came as soon as two more seconds of evidence were in; on the
+    // 5 s timer it could have come no sooner than 5 s after the first failure.
+    const firstFail = all.findIndex((e) => e.message.startsWith('fail'));
     const back = es.find((e) => e.kind === 'rolling-back');
-    expect(firstFail, analyses.map((e) => e.message).join('\n')).toBeGreaterThanOrEqual(0);
-    expect(back).toBeDefined();
-    // On the 5 s timer the confirmation could come no sooner than 5 s after the first failure; looked
-    // at every second, it comes as soon as two more seconds of evidence are in.
-    const confirmedAfter = at(back as RolloutEvent) - at(analyses[firstFail] as RolloutEvent);
-    expect(confirmedAfter).toBeGreaterThanOrEqual(900);
-    expect(confirmedAfter).toBeLessThan(4_500);
-    // Healthy-looking analyses before it kept the configured cadence.
-    const first = analyses[0] as RolloutEvent;
-    expect(at(first) - Date.parse(s.rollout?.startedAt ?? '')).toBeGreaterThanOrEqual(4_900);
+    expect(firstFail, log).toBeGreaterThanOrEqual(2);
+    const confirmedAfter = at(back as RolloutEvent) - at(all[firstFail] as RolloutEvent);
+    expect(confirmedAfter, log).toBeLessThan(4_500);
   });
 
   it('with retryCanaryOnStable the same failing canary costs clients (almost) nothing', async () => {

@@ -122,7 +122,7 @@ describe('judge: small-count error statistics', () => {
     expect(status(verdict, 'error-rate-vs-stable')).toBe('fail');
     expect(status(verdict, 'latency')).toBe('pass');
     expect(status(verdict, 'latency-vs-stable')).toBe('pass');
-    // Each second adds at most a quarter of log(1/α): five seconds reach α^(5/4), never α² (fail-fast).
+    // Each second adds at most 2/7 of log(1/α) to an error test: five seconds reach α^(10/7), never α² (fail-fast).
     const pv = check(verdict, 'error-rate').pValue;
     expect(pv).toBeLessThanOrEqual(0.01);
     expect(pv).toBeGreaterThan(1e-4);

@@ -8,9 +8,11 @@ import { analysisDelay, LOOK_AGAIN_MS } from '../../../src/rollout/duty.js';
 import { newRollout } from '../../../src/rollout/machine.js';
 
 const T0 = 1_700_000_000_000;
+const S = 1_000;
 
+/** stepInterval 30 s: a failure stands that long. */
 function rollout(analysisInterval = '2s'): RolloutState {
-  const policy = rolloutPolicySchema.parse({ analysisInterval });
+  const policy = rolloutPolicySchema.parse({ analysisInterval, stepInterval: '30s' });
   const base = { id: 'r1', service: 'web', strategy: 'canary' as const, policy, stats: emptyStats() };
   return newRollout({ ...base, canaryTargets: ['127.0.0.1:9101'], stableTargets: ['127.0.0.1:9001'] }, T0);
 }
@@ -24,35 +26,39 @@ const check = (status: CheckStatus, pValue: number): CheckResult => ({
   note: '',
 });
 
-function judged(s: RolloutState, result: VerdictResult, checks: CheckResult[], failures = 0): RolloutState {
+function judged(s: RolloutState, result: VerdictResult, checks: CheckResult[], failedAt?: number): RolloutState {
   const pool = { requests: 100, errors: 1, errorRate: 0.01, p99Ms: 10 };
   const lastVerdict: Verdict = { result, failFast: false, reason: result, checks, canary: pool, stable: pool, at: T0 };
-  return { ...s, lastVerdict, failures };
+  return failedAt === undefined ? { ...s, lastVerdict } : { ...s, lastVerdict, failures: 1, failedAt };
 }
 
 describe('analysisDelay', () => {
   it('keeps analysisInterval before the first verdict and while every check passes', () => {
-    expect(analysisDelay(rollout())).toBe(2_000);
-    expect(analysisDelay(judged(rollout('5s'), 'pass', [check('pass', 0.9)]))).toBe(5_000);
+    expect(analysisDelay(rollout(), T0)).toBe(2_000);
+    expect(analysisDelay(judged(rollout('5s'), 'pass', [check('pass', 0.9)]), T0)).toBe(5_000);
     // Not enough data yet, with no evidence against the canary: no hurry either.
-    expect(analysisDelay(judged(rollout('5s'), 'inconclusive', [check('inconclusive', 0.6)]))).toBe(5_000);
+    expect(analysisDelay(judged(rollout('5s'), 'inconclusive', [check('inconclusive', 0.6)]), T0)).toBe(5_000);
   });
 
-  it('looks every second while a check leans towards a regression (p ≤ 0.1, not passed)', () => {
-    expect(
-      analysisDelay(judged(rollout('5s'), 'inconclusive', [check('pass', 0.9), check('inconclusive', 0.04)])),
-    ).toBe(LOOK_AGAIN_MS);
-    // p small but the practical gate let it pass (a tiny difference): nothing to hurry for.
-    expect(analysisDelay(judged(rollout('5s'), 'pass', [check('pass', 0.001)]))).toBe(5_000);
+  it('looks every second while a check is held leaning towards a regression (p ≤ 0.1)', () => {
+    const leaning = [check('pass', 0.9), check('inconclusive', 0.04)];
+    expect(analysisDelay(judged(rollout('5s'), 'inconclusive', leaning), T0)).toBe(LOOK_AGAIN_MS);
+    // p small but the practical gate let it pass (a tiny difference), or the check is skipped (no
+    // fair reference): neither can fail the canary, so nothing to hurry for.
+    expect(analysisDelay(judged(rollout('5s'), 'pass', [check('pass', 0.001)]), T0)).toBe(5_000);
+    expect(analysisDelay(judged(rollout('5s'), 'inconclusive', [check('skipped', 0.02)]), T0)).toBe(5_000);
   });
 
-  it('looks every second after a failure until it is confirmed or cleared', () => {
-    expect(analysisDelay(judged(rollout('5s'), 'fail', [check('fail', 0.005)], 1))).toBe(LOOK_AGAIN_MS);
+  it('looks every second after a failure while it stands (one step), then at the configured cadence', () => {
+    expect(analysisDelay(judged(rollout('5s'), 'fail', [check('fail', 0.005)], T0), T0)).toBe(LOOK_AGAIN_MS);
     // The tests started over after the failure: no evidence yet, but the confirmation is pending.
-    expect(analysisDelay(judged(rollout('5s'), 'pass', [check('pass', 1)], 1))).toBe(LOOK_AGAIN_MS);
+    const since = judged(rollout('5s'), 'inconclusive', [check('pass', 1)], T0);
+    expect(analysisDelay(since, T0 + 29 * S)).toBe(LOOK_AGAIN_MS);
+    // A step's time later the failure no longer hurries anything (held for want of data, say).
+    expect(analysisDelay(since, T0 + 30 * S)).toBe(5_000);
   });
 
   it('never waits longer than analysisInterval', () => {
-    expect(analysisDelay(judged(rollout('500ms'), 'fail', [check('fail', 0.005)], 1))).toBe(500);
+    expect(analysisDelay(judged(rollout('500ms'), 'fail', [check('fail', 0.005)], T0), T0)).toBe(500);
   });
 });

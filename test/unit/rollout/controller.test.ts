@@ -282,8 +282,8 @@ describe('RolloutController, stepped by hand', () => {
   it('rolls a failing canary back: rolling-back → rolled-back', async () => {
     const h = harness();
     await started(h);
-    // Every canary request failed. One second supplies at most a quarter of the evidence a failure
-    // needs: the first 2 s hold, 4 s fail, and the next interval confirms on its own data.
+    // Every canary request failed. One second supplies at most 2/7 of the evidence a failure needs
+    // (errors): the first 2 s hold, 4 s fail, and the next interval confirms on its own data.
     await interval(h, { canaryStatus: 503 });
     expect(h.state()).toMatchObject({ phase: 'progressing', failures: 0 });
     expect(h.state().lastVerdict?.result).toBe('inconclusive');
