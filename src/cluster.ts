@@ -52,6 +52,7 @@ export class ClusterMembership {
       prefix: d.prefix,
       clock: d.clock,
       log: d.log,
+      replica: d.self,
       ...(d.flushGraceMs === undefined ? {} : { graceMs: d.flushGraceMs }),
       ...(d.flushLastComplete === undefined ? {} : { lastComplete: d.flushLastComplete }),
     });

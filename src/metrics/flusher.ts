@@ -11,24 +11,11 @@ import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { FlushBuffer, type PoolQueue, type Taken } from './flush-buffer.js';
+import { countErrors, type FlushPipeline, type FlushRedis, type Replies } from './flush-pipeline.js';
 import type { MetricsRegistry } from './registry.js';
+import { replicaMark } from './flush-marks.js';
 import { FLUSHED_MEMBER, flushedMarkerKey, hashIncrements, metricKey } from './second-hash.js';
 import type { SecondRecord } from './window.js';
-
-// The keys moved to second-hash.ts with the rest of the hash layout; tests still read them from here.
-export { FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
-
-/** The slice of an ioredis pipeline the flusher uses (ioredis' `Redis#pipeline()` fits). */
-export interface FlushPipeline {
-  hincrby(key: string, field: string, increment: number): FlushPipeline;
-  expire(key: string, seconds: number): FlushPipeline;
-  zadd(key: string, ...args: (string | number)[]): FlushPipeline;
-  exec(): Promise<[Error | null, unknown][] | null>;
-}
-
-export interface FlushRedis {
-  pipeline(): FlushPipeline;
-}
 
 export interface FlusherOptions {
   registry: MetricsRegistry;
@@ -49,6 +36,8 @@ export interface FlusherOptions {
    * newest every worker has shipped: a second is shipped once and never again, so not before it is whole.
    */
   lastComplete?: (nowMs: number) => number;
+  /** This replica's id: its own mark says which seconds it has shipped (flush-marks.ts). */
+  replica?: string;
 }
 
 export interface FlusherStats {
@@ -76,9 +65,11 @@ export function lastCompleteSecond(nowMs: number, graceMs = FLUSH_GRACE_MS): num
 interface Batch {
   queues: Taken[];
   marker: number | null;
+  /** The last flush of a replica that leaves: its own mark goes, nobody waits for it any more. */
+  leaving: boolean;
 }
 
-type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete'>>;
+type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete' | 'replica'>>;
 
 export class MetricsFlusher {
   private readonly registry: MetricsRegistry;
@@ -93,9 +84,11 @@ export class MetricsFlusher {
   private lastError: string | null = null;
   private failing = false;
   private readonly lastComplete: (nowMs: number) => number;
+  private readonly mark: string | null;
 
-  constructor({ registry, redis, lastComplete, ...rest }: FlusherOptions) {
+  constructor({ registry, redis, lastComplete, replica, ...rest }: FlusherOptions) {
     this.registry = registry;
+    this.mark = replica === undefined ? null : replicaMark(replica);
     this.redis = redis;
     const { ttlSeconds = 1_200, maxBufferedSeconds = 600, flushTimeoutMs = 2_000, graceMs = FLUSH_GRACE_MS } = rest;
     this.o = { ...rest, log: rest.log ?? silentLogger, ttlSeconds, maxBufferedSeconds, flushTimeoutMs, graceMs };
@@ -132,7 +125,7 @@ export class MetricsFlusher {
     if (this.inFlight) await settledWithin(this.inFlight, this.o.flushTimeoutMs);
     if (this.inFlight) return 'timeout';
     const now = this.o.clock.now();
-    return this.run(Math.floor(now / 1000), this.lastComplete(now));
+    return this.run(Math.floor(now / 1000), this.lastComplete(now), true);
   }
 
   /** One round trip with every finished, unsent second; 'busy' while a previous one is unanswered. */
@@ -148,10 +141,10 @@ export class MetricsFlusher {
     return { flushedSeconds, buffered, dropped, lastFlushAt: this.lastFlushAt, lastError: this.lastError };
   }
 
-  private async run(upToSec: number, markerSec: number): Promise<FlushOutcome> {
+  private async run(upToSec: number, markerSec: number, leaving = false): Promise<FlushOutcome> {
     this.counters.dropped += this.buffer.collect(this.registry.entries(), upToSec);
-    const batch = this.takeBatch(markerSec);
-    if (batch.queues.length === 0 && batch.marker === null) return 'idle';
+    const batch = this.takeBatch(markerSec, leaving);
+    if (batch.queues.length === 0 && batch.marker === null && !(leaving && this.mark !== null)) return 'idle';
     const sending = this.send(batch).finally(() => {
       this.inFlight = null;
     });
@@ -161,10 +154,10 @@ export class MetricsFlusher {
     return (await settledWithin(sending, this.o.flushTimeoutMs)) ? sending : 'timeout';
   }
 
-  private takeBatch(markerSec: number): Batch {
+  private takeBatch(markerSec: number, leaving: boolean): Batch {
     const queues = this.buffer.take();
     for (const { records } of queues) this.counters.inFlight += records.length;
-    return { queues, marker: markerSec > this.markedSec ? markerSec : null };
+    return { queues, marker: markerSec > this.markedSec ? markerSec : null, leaving };
   }
 
   private async send(batch: Batch): Promise<FlushOutcome> {
@@ -174,7 +167,15 @@ export class MetricsFlusher {
       for (const rec of records) spans.push(this.addRecord(p, queue, rec));
     }
     const marker = flushedMarkerKey(this.o.prefix);
-    if (batch.marker !== null) p.zadd(marker, 'GT', batch.marker, FLUSHED_MEMBER).expire(marker, this.o.ttlSeconds);
+    // After the records: a replica's mark never runs ahead of what it shipped. Marks of replicas that died
+    // without leaving are dropped once older than the hashes they stood for.
+    if (batch.marker !== null) {
+      const own = this.mark === null || batch.leaving ? [] : [batch.marker, this.mark];
+      p.zadd(marker, 'GT', batch.marker, FLUSHED_MEMBER, ...own)
+        .zremrangebyscore(marker, '-inf', `(${batch.marker - this.o.ttlSeconds}`)
+        .expire(marker, this.o.ttlSeconds);
+    }
+    if (batch.leaving && this.mark !== null) p.zrem(marker, this.mark);
     let replies: Replies;
     try {
       replies = (await p.exec()) ?? new Error('pipeline aborted');
@@ -237,14 +238,4 @@ export class MetricsFlusher {
     this.failing = true;
     return 'failed';
   }
-}
-
-/** Per-command replies of one exec, or why there were none. */
-type Replies = [Error | null, unknown][] | Error;
-
-function countErrors(replies: Replies, at: number, span: number): number {
-  if (replies instanceof Error) return span;
-  let n = 0;
-  for (let i = at; i < at + span; i++) if (!replies[i] || replies[i]?.[0]) n++;
-  return n;
 }

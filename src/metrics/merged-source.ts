@@ -3,20 +3,26 @@
 // bucket edges, so the merged histogram — and every quantile of it — is exactly the one a single
 // process would have seen.
 //
-// Redis only holds what replicas have flushed: a second is final once every replica has flushed it,
-// i.e. about FLUSH_GRACE_MS + FLUSH_INTERVAL_MS after it ends (MERGE_SETTLE_MS, round trip included).
-// Analysing a younger second would under-count it and never look at it again.
+// Redis only holds what replicas have flushed: a second is final once every replica has flushed it.
+// Analysing a younger second would under-count it and never look at it again. Each replica marks the
+// seconds it has shipped (flush-marks.ts), so a second is known final about FLUSH_GRACE_MS after it ends;
+// without the marks (a replica late, gone, or not yet flushing) it is taken final after MERGE_SETTLE_MS.
 
 import { errorMessage, UnavailableError } from '../domain/errors.js';
 import type { PoolName } from '../domain/pool.js';
+import { replicasKey } from '../store/keys.js';
+import { completeSecond } from './flush-marks.js';
 import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS } from './flusher.js';
 import { addHash, FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
+import { settledSecond } from './series-book.js';
 import { emptyTotals, type WindowTotals } from './window.js';
 
 /** The slice of an ioredis pipeline this source uses (ioredis' `Redis#pipeline()` fits). */
 export interface ReadPipeline {
   hgetall(key: string): ReadPipeline;
   zscore(key: string, member: string): ReadPipeline;
+  zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): ReadPipeline;
+  zrangebyscore(key: string, min: number, max: string): ReadPipeline;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
@@ -29,9 +35,11 @@ export interface MergedSourceOptions {
   prefix: string;
   /** Longest range read back from toMs; older hashes have expired anyway (the flusher's TTL). */
   maxRangeSeconds?: number;
+  /** How long a replica's heartbeat says it is alive (the registry's ttl, replicas.ts). */
+  replicaTtlMs?: number;
 }
 
-/** How long after a second ends until every healthy replica's share of it is in Redis. */
+/** How long after a second ends until every healthy replica's share of it is in Redis (without marks). */
 export const MERGE_SETTLE_MS = FLUSH_GRACE_MS + FLUSH_INTERVAL_MS + 800;
 
 /**
@@ -43,6 +51,8 @@ export interface PoolTotalsSource {
   totals(service: string, pool: PoolName, fromMs: number, toMs: number): Promise<WindowTotals>;
   /** How long after a second ends its data is complete. */
   readonly settleMs?: number;
+  /** The newest second whose data is complete at `nowMs`, when the source knows it; else settleMs says. */
+  lastComplete?(nowMs: number): Promise<number>;
 }
 
 export class MergedMetricsSource implements PoolTotalsSource {
@@ -52,11 +62,13 @@ export class MergedMetricsSource implements PoolTotalsSource {
   private readonly redis: ReadRedis;
   private readonly prefix: string;
   private readonly maxRange: number;
+  private readonly replicaTtlMs: number;
 
   constructor(opts: MergedSourceOptions) {
     this.redis = opts.redis;
     this.prefix = opts.prefix;
     this.maxRange = opts.maxRangeSeconds ?? 1_200;
+    this.replicaTtlMs = opts.replicaTtlMs ?? 5_000;
     if (!(this.maxRange >= 1)) throw new RangeError('maxRangeSeconds must be >= 1');
   }
 
@@ -74,6 +86,23 @@ export class MergedMetricsSource implements PoolTotalsSource {
     const replies = await this.exec(p, 'metrics');
     for (const [, hash] of replies) addHash(out, hash);
     return out;
+  }
+
+  /**
+   * The newest second every replica has shipped (their marks, and the registry's live replicas, in one round
+   * trip), never older than MERGE_SETTLE_MS allows. Rejects with UnavailableError when Redis does not answer.
+   */
+  async lastComplete(nowMs: number): Promise<number> {
+    const p = this.redis
+      .pipeline()
+      .zrange(flushedMarkerKey(this.prefix), 0, -1, 'WITHSCORES')
+      .zrangebyscore(replicasKey(this.prefix), nowMs - this.replicaTtlMs, '+inf');
+    const [[, pairs], [, ids]] = (await this.exec(p, 'flush marks')) as [[null, unknown], [null, unknown]];
+    const marks = new Map<string, number>();
+    const flat = Array.isArray(pairs) ? pairs.map(String) : [];
+    for (let i = 0; i + 1 < flat.length; i += 2) marks.set(flat[i] as string, Number(flat[i + 1]));
+    const alive = Array.isArray(ids) ? ids.map(String) : [];
+    return completeSecond(settledSecond(nowMs, MERGE_SETTLE_MS), { marks, alive });
   }
 
   /**

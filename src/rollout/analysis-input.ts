@@ -16,8 +16,11 @@ export interface MetricsSource {
   totals(service: string, pool: PoolName, fromMs: number, toMs: number): Promise<Slice>;
   /** How long after a second ends its data is complete (merged sources wait for every replica's flush). */
   readonly settleMs?: number;
-  /** The newest second whose data is complete at `nowMs`, when the source knows it (workers); else settleMs. */
-  lastComplete?(nowMs: number): number;
+  /**
+   * The newest second whose data is complete at `nowMs`, when the source knows it (workers shipped it, every
+   * replica marked it); else settleMs says.
+   */
+  lastComplete?(nowMs: number): number | Promise<number>;
 }
 
 /** The stable pool's p99 reference looks this far back (so it survives a blue-green switch). */
@@ -25,7 +28,7 @@ const STABLE_REFERENCE_MS = 5 * 60_000;
 
 export async function analysisEvent(s: RolloutState, m: MetricsSource, now: number): Promise<MachineEvent | null> {
   // The last second whose data is complete: finished, (merged) flushed by every replica, shipped by every worker.
-  const lastSec = m.lastComplete?.(now) ?? Math.floor((now - (m.settleMs ?? 0)) / 1000) - 1;
+  const lastSec = (await m.lastComplete?.(now)) ?? Math.floor((now - (m.settleMs ?? 0)) / 1000) - 1;
   // A second that began before the step (or the last analysis) mixes in traffic from before it
   // (another weight, even the previous rollout's canary): windows start at the next whole second.
   const fromSec = Math.ceil(s.lastAnalysisAt / 1000);

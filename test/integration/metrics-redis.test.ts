@@ -6,13 +6,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { isVeerError, UnavailableError } from '../../src/domain/errors.js';
 import type { PoolName } from '../../src/domain/pool.js';
-import { MetricsFlusher, type FlushPipeline, type FlushRedis } from '../../src/metrics/flusher.js';
+import { type FlushPipeline, type FlushRedis } from '../../src/metrics/flush-pipeline.js';
+import { MetricsFlusher } from '../../src/metrics/flusher.js';
 import { quantileMs } from '../../src/metrics/histogram.js';
-import { MergedMetricsSource } from '../../src/metrics/merged-source.js';
+import { replicaMark } from '../../src/metrics/flush-marks.js';
+import { MERGE_SETTLE_MS, MergedMetricsSource } from '../../src/metrics/merged-source.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { EXCLUDED, RouteGroups } from '../../src/metrics/route-groups.js';
 import { PoolWindow, type WindowTotals } from '../../src/metrics/window.js';
-import { flushedMarkerKey, metricKey } from '../../src/store/keys.js';
+import { flushedMarkerKey, metricKey, replicasKey } from '../../src/store/keys.js';
 import { killTracked, waitFor } from '../helpers/process.js';
 import { ping, startRedis, type RedisHandle } from '../helpers/redis.js';
 
@@ -82,7 +84,7 @@ function flusher(
   r: FlushRedis,
   prefix: string,
   clock: ManualClock,
-  extra: { maxBufferedSeconds?: number; ttlSeconds?: number } = {},
+  extra: { maxBufferedSeconds?: number; ttlSeconds?: number; replica?: string } = {},
 ): MetricsFlusher {
   const f = new MetricsFlusher({ registry, redis: r, prefix, clock, ...extra });
   flushers.push(f);
@@ -297,6 +299,76 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     expect(await source.lagSeconds(clock.t + 5_000)).toBeCloseTo(5.7, 9);
   });
 
+  it('a second is complete once every live replica marked it, not a fixed two seconds later', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 250;
+    const clock = new ManualClock((S + 1) * 1000 + 210); // second S just over, plus the flush grace
+    const [ra, rb] = [new MetricsRegistry(), new MetricsRegistry()];
+    ra.pool('web', 'canary').record(S * 1000 + 10, 503, 1);
+    rb.pool('web', 'canary').record(S * 1000 + 20, 503, 1);
+    const a = flusher(ra, c, prefix, clock, { replica: 'a' });
+    const b = flusher(rb, c, prefix, clock, { replica: 'b' });
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    const live = async (...ids: string[]): Promise<void> => {
+      await c.del(replicasKey(prefix));
+      for (const id of ids) await c.zadd(replicasKey(prefix), clock.t, id);
+    };
+    await live('a', 'b');
+    const byTime = Math.floor((clock.t - MERGE_SETTLE_MS) / 1000) - 1;
+    expect(byTime).toBe(S - 2);
+    // Nobody has marked anything yet: the fixed wait.
+    expect(await source.lastComplete(clock.t)).toBe(S - 2);
+    expect(await a.flushOnce()).toBe('sent');
+    expect(await source.lastComplete(clock.t)).toBe(S - 2); // b is live and has not shipped S
+    expect(await b.flushOnce()).toBe('sent');
+    expect(await source.lastComplete(clock.t)).toBe(S);
+    expect((await source.totals('web', 'canary', S * 1000, S * 1000 + 999)).errors).toBe(2);
+
+    // A new replica, live in the registry but with nothing shipped yet, is waited for with the fixed wait.
+    await live('a', 'b', 'c');
+    expect(await source.lastComplete(clock.t)).toBe(S - 2);
+    await live('a', 'b');
+
+    // a ships S+1 and b does not yet: S+1 is not complete; b leaves (its last flush ships the second it was
+    // in and drops its mark), and then it is.
+    clock.t += 1_000;
+    rb.pool('web', 'canary').record((S + 1) * 1000 + 500, 503, 1);
+    expect(await a.flushOnce()).toBe('sent');
+    expect(await source.lastComplete(clock.t)).toBe(S);
+    await live('a');
+    expect(await b.stop()).toBe('sent');
+    expect(await source.lastComplete(clock.t)).toBe(S + 1);
+    expect((await source.totals('web', 'canary', (S + 1) * 1000, (S + 1) * 1000 + 999)).errors).toBe(1);
+
+    // a stops flushing (stuck, or killed): once its mark trails the fixed wait the fixed wait rules again.
+    await live();
+    clock.t += 10_000;
+    expect(await source.lastComplete(clock.t)).toBe(Math.floor((clock.t - MERGE_SETTLE_MS) / 1000) - 1);
+  });
+
+  it('a mark of a replica that died without leaving is pruned once older than the hashes it stood for', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 270;
+    const clock = new ManualClock((S + 1) * 1000 + 210);
+    await c.zadd(flushedMarkerKey(prefix), S - 100, replicaMark('dead'), S - 5, replicaMark('recent'));
+    const f = flusher(new MetricsRegistry(), c, prefix, clock, { replica: 'a', ttlSeconds: 60 });
+    expect(await f.flushOnce()).toBe('sent');
+    const members = await c.zrange(flushedMarkerKey(prefix), 0, -1);
+    expect(members.sort()).toEqual(['newest', replicaMark('a'), replicaMark('recent')].sort());
+  });
+
+  it('lastComplete says when Redis does not answer', async () => {
+    const c = await client();
+    const source = new MergedMetricsSource({ redis: c, prefix: newPrefix() });
+    await redis.stop();
+    const err = await source.lastComplete(Date.now()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(isVeerError(err) && err.message).toMatch(/redis did not answer reading flush marks/);
+    await redis.restart();
+  });
+
   it('buffers through a Redis crash (counted bound), delivers the buffered seconds exactly after restart', async () => {
     const c = await client();
     const prefix = newPrefix();
@@ -380,6 +452,8 @@ function scripted(): {
     hincrby: (...a) => (commands.push(['hincrby', ...a.map(String)]), p),
     expire: (...a) => (commands.push(['expire', ...a.map(String)]), p),
     zadd: (...a) => (commands.push(['zadd', ...a.map(String)]), p),
+    zremrangebyscore: (...a) => (commands.push(['zremrangebyscore', ...a.map(String)]), p),
+    zrem: (...a) => (commands.push(['zrem', ...a.map(String)]), p),
     exec: () => new Promise((resolve) => (pending = resolve)),
   };
   return {
@@ -423,10 +497,10 @@ describe('MetricsFlusher with a scripted pipeline', () => {
     const f = new MetricsFlusher({ registry: reg, redis: fake.redis, prefix: 'x', clock, flushTimeoutMs: 1_000 });
     const first = f.flushOnce();
     await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the pipeline' });
-    // Each record: 4 counters + 1 bucket + EXPIRE; then the marker's ZADD + EXPIRE.
-    expect(fake.commands.length).toBe(6 + 6 + 2);
+    // Each record: 4 counters + 1 bucket + EXPIRE; then the marker's ZADD, ZREMRANGEBYSCORE and EXPIRE.
+    expect(fake.commands.length).toBe(6 + 6 + 3);
     const boom = new Error('LOADING');
-    fake.answer([boom, boom, boom, boom, boom, null, null, boom, null, null, null, null, null, null]);
+    fake.answer([boom, boom, boom, boom, boom, null, null, boom, null, null, null, null, null, null, null]);
     expect(await first).toBe('failed');
     expect(f.stats()).toMatchObject({ buffered: 1, dropped: 1, flushedSeconds: 0, lastError: 'LOADING' });
     fake.commands.length = 0;

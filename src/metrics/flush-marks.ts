@@ -1,0 +1,36 @@
+// When a second is whole across replicas. Each replica's flusher marks the newest second it has shipped, in
+// the pipeline that ships it (after its records, so a mark never runs ahead of them), and removes its mark
+// when it leaves. A second every replica has marked is complete about FLUSH_GRACE_MS after it ends, where a
+// fixed wait (MERGE_SETTLE_MS) has to allow for the slowest flush. The fixed wait stays the floor: a replica
+// that is late or gone never holds the judge back longer than before. Pure: merged-source.ts reads the marks.
+
+/** The member of the marks' sorted set that scores one replica (`newest`, the any-replica mark, is not one). */
+export const replicaMark = (id: string): string => `r:${id}`;
+
+/** A replica whose mark trails the fixed wait's second by more than this is late or gone: not waited for. */
+export const STALE_MARK_S = 2;
+
+export interface FlushMarks {
+  /** The sorted set's members (replicaMark(id), and others) with their seconds. */
+  readonly marks: ReadonlyMap<string, number>;
+  /** Replicas the registry saw within its ttl (ids): one that has not marked a second yet is waited for. */
+  readonly alive: readonly string[];
+}
+
+/**
+ * The newest second every replica has shipped, never older than `settled` (the second the fixed wait
+ * allows). Waited for: each live replica, and each replica that marked a second lately (a replica serving
+ * traffic while its heartbeat fails still flushes).
+ */
+export function completeSecond(settled: number, m: FlushMarks): number {
+  const waited = new Set(m.alive.map(replicaMark));
+  for (const [member, sec] of m.marks) if (member.startsWith('r:') && sec >= settled - STALE_MARK_S) waited.add(member);
+  let newest = Infinity;
+  for (const member of waited) {
+    const sec = m.marks.get(member);
+    // A live replica with no mark has not shipped its first second yet.
+    if (sec === undefined) return settled;
+    newest = Math.min(newest, sec);
+  }
+  return newest === Infinity ? settled : Math.max(settled, newest);
+}

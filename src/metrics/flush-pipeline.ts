@@ -1,0 +1,26 @@
+// The slice of ioredis a metrics flush uses (ioredis' `Redis#pipeline()` fits), and how its per-command
+// replies are read: a record counts as shipped only if every one of its commands applied.
+
+export interface FlushPipeline {
+  hincrby(key: string, field: string, increment: number): FlushPipeline;
+  expire(key: string, seconds: number): FlushPipeline;
+  zadd(key: string, ...args: (string | number)[]): FlushPipeline;
+  zremrangebyscore(key: string, min: string, max: string): FlushPipeline;
+  zrem(key: string, member: string): FlushPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+export interface FlushRedis {
+  pipeline(): FlushPipeline;
+}
+
+/** Per-command replies of one exec, or why there were none. */
+export type Replies = [Error | null, unknown][] | Error;
+
+/** How many of the `span` commands from `at` failed (all of them when the round trip did). */
+export function countErrors(replies: Replies, at: number, span: number): number {
+  if (replies instanceof Error) return span;
+  let n = 0;
+  for (let i = at; i < at + span; i++) if (!replies[i] || replies[i]?.[0]) n++;
+  return n;
+}
