@@ -13,7 +13,6 @@
 //      BENCH_LAG_BURSTS (5), BENCH_RETRIES (0–5, default 0: repeat a pass disturbed by other
 //      processes, keep the least disturbed), BENCH_VEER_DIST (compiled veer, default dist/).
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,6 +32,7 @@ import {
   waitForJsonLine,
   wasInterrupted,
 } from './procs.mjs';
+import { startRedis } from './redis-server.mjs';
 import { machineLine, table, writeSection } from './sections.mjs';
 import { startUpstream } from './targets.mjs';
 import { findNginx } from './nginx.mjs';
@@ -64,38 +64,6 @@ function settings(env) {
     loadCpu: pin ? 0 : undefined,
     proxyCpu: pin ? 1 : undefined,
   };
-}
-
-function redisPing(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port });
-    const done = (ok) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-async function startRedis(cpu) {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'veer-bench-redis-'));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  const child = startChild(
-    'redis-server',
-    'redis-server',
-    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir],
-    { cpu },
-  );
-  for (let i = 0; i < 100 && !child.exited; i++) {
-    if (await redisPing(port)) return { port, url: `redis://${HOST}:${port}`, child };
-    await sleep(50);
-  }
-  await stopChild(child);
-  throw new Error(`redis-server did not answer PING\n${tail(child)}`);
 }
 
 /** One veer process from the compiled CLI, with proxy.bench's service and the given state line. */

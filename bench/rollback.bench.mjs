@@ -1,76 +1,74 @@
 // `npm run bench:rollback`: at a steady 300 req/s of GETs through veer, start a rollout whose canary
 // answers 20% 5xx (first step 5%), and measure the seconds from the rollout's start until the canary
-// weight is 0, and how many client requests failed (the blast radius) — without and with
-// retryCanaryOnStable. Everything runs on 127.0.0.1; every child is stopped by pid.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// weight is 0, and how many client requests failed (the blast radius): without and with
+// retryCanaryOnStable, and with two replicas sharing a Redis store (the load split between them, the
+// leader judging their merged seconds). Everything runs on 127.0.0.1; every child is stopped by pid.
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
+import { HOST, freePort, pollUntil } from './net.mjs';
+import { installExitHandlers, onCleanup, runBench, sleep, startChild, stopChild, waitForJsonLine } from './procs.mjs';
+import { startRedis } from './redis-server.mjs';
 import { machineLine, table, writeSection } from './sections.mjs';
-import { freePort } from './net.mjs';
 
 const RATE = 300;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const children = new Set();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// BENCH_VEER_DIST measures another build (a before/after comparison), as bench:redis does.
+const DIST = path.resolve(ROOT, process.env.BENCH_VEER_DIST || 'dist');
 
-function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-function firstJsonLine(child, timeoutMs = 10_000) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('child did not report its port in time')), timeoutMs);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl !== -1) {
-        clearTimeout(timer);
-        resolve(JSON.parse(buf.slice(0, nl)));
-      }
-    });
+async function upstream(name, errorRate) {
+  const child = startChild(name, process.execPath, [path.join(ROOT, 'bench/flaky-upstream.mjs')], {
+    env: { ERROR_RATE: String(errorRate) },
   });
+  const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
+  return { port, child };
 }
 
-async function waitReady(url, timeoutMs = 15_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await sleep(100);
-  }
-  throw new Error(`not ready: ${url}`);
-}
-
-async function run(retry) {
-  const stable = start('node', [path.join(ROOT, 'bench/flaky-upstream.mjs')], { ERROR_RATE: '0' });
-  const canary = start('node', [path.join(ROOT, 'bench/flaky-upstream.mjs')], { ERROR_RATE: '0.2' });
-  const [s, c] = [await firstJsonLine(stable), await firstJsonLine(canary)];
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'veer-rollback-'));
-  const port = await freePort();
-  const adminPort = await freePort();
-  const cfg = path.join(dir, 'proxy.config.yaml');
+/** One veer replica; its access log goes to a file (read by this bench it would cost the bench's CPU). */
+async function replica(dir, name, { stablePort, retry, state }) {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const cfg = path.join(dir, `${name}.yaml`);
   writeFileSync(
     cfg,
-    `listen: 127.0.0.1:${port}
-admin: { listen: 127.0.0.1:${adminPort} }
-state: { store: memory }
+    `listen: ${HOST}:${port}
+admin: { listen: ${HOST}:${adminPort} }
+state: ${state}
 services:
   - name: web
-    stable: { targets: ["127.0.0.1:${s.port}"] }
+    stable: { targets: ["${HOST}:${stablePort}"] }
     rollout: { retryCanaryOnStable: ${retry} }
 `,
   );
-  const veer = start('node', [path.join(ROOT, 'dist/cli.js'), 'start', '-c', cfg]);
-  const admin = `http://127.0.0.1:${adminPort}`;
-  await waitReady(`${admin}/readyz`);
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
+  const out = openSync(path.join(dir, `${name}.log`), 'a');
+  let child;
+  try {
+    child = startChild(name, process.execPath, [path.join(DIST, 'cli.js'), 'start', '-c', cfg], { stdoutFd: out });
+  } finally {
+    closeSync(out);
+  }
+  const ready = await pollUntil(adminPort, '/readyz', (st) => st === 200, {
+    attempts: 150,
+    alive: () => !child.exited,
+  });
+  if (!ready.ok) throw new Error(`${name} did not become ready (${ready.reason})`);
+  return { port, admin: `http://${HOST}:${adminPort}`, child };
+}
+
+const weightOf = async (r) => (await (await fetch(`${r.admin}/v1/services/web`)).json()).weight;
+
+/** `replicas`: 1 on the memory store, or 2 sharing a private redis-server (requests alternate between them). */
+async function run({ retry, replicas }) {
+  const stable = await upstream('stable', 0);
+  const canary = await upstream('canary', 0.2);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'veer-rollback-'));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const redis = replicas > 1 ? await startRedis() : null;
+  const state = redis ? `{ store: redis, redis: "${redis.url}" }` : '{ store: memory }';
+  const veers = [];
+  for (let i = 0; i < replicas; i++)
+    veers.push(await replica(dir, `veer${i}`, { stablePort: stable.port, retry, state }));
+  const pools = veers.map((v) => new Pool(`http://${HOST}:${v.port}`, { connections: 32, pipelining: 1 }));
   let failures = 0;
   let sent = 0;
   let counting = false;
@@ -81,7 +79,7 @@ services:
     while (!stop) {
       const due = Math.floor(((performance.now() - t0) / 1000) * RATE);
       while (sent < due && !stop) {
-        sent++;
+        const pool = pools[sent++ % pools.length];
         const p = pool.request({ path: '/', method: 'GET' }).then(
           async (r) => {
             await r.body.dump();
@@ -101,21 +99,20 @@ services:
   await sleep(3000); // warm up at steady load
   counting = true;
   const startedAt = performance.now();
-  const res = await fetch(`${admin}/v1/services/web/rollouts`, {
+  const res = await fetch(`${veers[0].admin}/v1/services/web/rollouts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ canary: { targets: [`127.0.0.1:${c.port}`] } }),
+    body: JSON.stringify({ canary: { targets: [`${HOST}:${canary.port}`] } }),
   });
   if (res.status !== 201) throw new Error(`rollout refused: ${res.status} ${await res.text()}`);
+  // Weight 0 counts once every replica routes it (a follower hears it through the store).
   let toZero = null;
-  let reason = null;
   let sawCanary = false;
   while (performance.now() - startedAt < 60_000) {
-    const st = await (await fetch(`${admin}/v1/services/web`)).json();
-    if (st.weight > 0) sawCanary = true;
-    if (sawCanary && st.weight === 0 && toZero === null) {
+    const weights = await Promise.all(veers.map(weightOf));
+    if (weights.some((w) => w > 0)) sawCanary = true;
+    if (sawCanary && weights.every((w) => w === 0)) {
       toZero = (performance.now() - startedAt) / 1000;
-      reason = st.rollout?.reason ?? null;
       break;
     }
     await sleep(50);
@@ -124,57 +121,68 @@ services:
   counting = false;
   stop = true;
   await load;
-  await pool.close();
-  const phase = (await (await fetch(`${admin}/v1/services/web`)).json()).rollout?.phase;
-  for (const ch of [veer, stable, canary]) ch.kill('SIGTERM');
-  await sleep(300);
-  rmSync(dir, { recursive: true, force: true });
-  return { retry, toZero, failures, phase, reason };
+  await Promise.all(pools.map((p) => p.close()));
+  const rollout = (await (await fetch(`${veers[0].admin}/v1/services/web`)).json()).rollout;
+  for (const ch of [...veers.map((v) => v.child), stable.child, canary.child, ...(redis ? [redis.child] : [])])
+    await stopChild(ch, 5_000);
+  return { retry, replicas, toZero, failures, phase: rollout?.phase, reason: rollout?.reason ?? null };
 }
 
-const cleanup = () => {
-  for (const ch of children) ch.kill('SIGKILL');
-};
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
-try {
+// BENCH_ROLLBACK_REPLICAS=1 or 2: only the runs with that many replicas, printed and not written to RESULTS.md.
+const ONLY = process.env.BENCH_ROLLBACK_REPLICAS ? Number(process.env.BENCH_ROLLBACK_REPLICAS) : null;
+const RUNS = [
+  { retry: false, replicas: 1 },
+  { retry: true, replicas: 1 },
+  { retry: false, replicas: 2 },
+];
+
+async function main() {
+  installExitHandlers();
   const rows = [];
-  for (const retry of [false, true]) {
-    const r = await run(retry);
+  for (const r of RUNS.filter((x) => ONLY === null || x.replicas === ONLY)) {
+    const out = await run(r);
+    const zero = out.toZero?.toFixed(2) ?? 'never';
     console.log(
-      `retryCanaryOnStable=${retry}: weight 0 after ${r.toZero?.toFixed(2) ?? 'never'} s, ` +
-        `${r.failures} client-visible failures, phase ${r.phase}`,
+      `replicas=${out.replicas} retryCanaryOnStable=${out.retry}: weight 0 after ${zero} s, ` +
+        `${out.failures} client-visible failures, phase ${out.phase}`,
     );
-    rows.push(r);
+    rows.push(out);
   }
-  const [plain, retried] = rows;
+  if (ONLY !== null) return;
+  const [plain, retried, shared] = rows;
   const mark = (ok) => (ok ? 'PASS' : 'MISS');
-  const within8s = plain.toZero !== null && plain.toZero <= 8 && retried.toZero !== null && retried.toZero <= 8;
+  const within8s = (r) => r.toZero !== null && r.toZero <= 8;
   // A `\` ending a line of the template continues that line: the text has no line break there.
   const body = `## Rollback blast radius (\`npm run bench:rollback\`)
 
 ${new Date().toISOString().slice(0, 10)} on ${machineLine()}. \
 Steady ${RATE} req/s of GETs through veer (paced, 32 keep-alive
-connections), canary answering 20% 503, default policy \
+connections per replica), canary answering 20% 503, default policy \
 (first step 5%, analysisInterval 2 s, minRequests 200, failureLimit 2,
 confidence 0.99). Failures are client-visible 5xx or network errors from the rollout's start until 2 s after weight 0.
+With 2 replicas they share a redis-server, requests alternate between them, and weight 0 is when both route it.
 
 ${table(
-  ['retryCanaryOnStable', 'seconds to weight 0', 'client-visible failures', 'final phase'],
-  rows.map((r) => [String(r.retry), r.toZero?.toFixed(2) ?? 'never', String(r.failures), r.phase ?? 'n/a']),
+  ['replicas', 'retryCanaryOnStable', 'seconds to weight 0', 'client-visible failures', 'final phase'],
+  rows.map((r) => [
+    r.replicas === 1 ? '1 (memory store)' : `${r.replicas} (redis store)`,
+    String(r.retry),
+    r.toZero?.toFixed(2) ?? 'never',
+    String(r.failures),
+    r.phase ?? 'n/a',
+  ]),
 )}
 
 Reason recorded: ${plain.reason ?? 'n/a'}
 
-Targets: weight 0 within 8 s: ${mark(within8s)}; ≤ 30 failures without retry: ${mark(plain.failures <= 30)};
+Targets: weight 0 within 8 s: ${mark(within8s(plain) && within8s(retried))} (2 replicas: ${mark(within8s(shared))}); \
+≤ 30 failures without retry: ${mark(plain.failures <= 30)} (2 replicas: ${mark(shared.failures <= 30)});
 ≤ 3 with retryCanaryOnStable: ${mark(retried.failures <= 3)}. \
 For comparison, Flagger's defaults (60 s analysis interval) would leave the
 same canary at 5% for at least a minute: about 300 req/s × 5% × 20% × 60 s ≈ 180 failed requests.
 `;
   writeSection('rollback', body);
   console.log(body);
-} finally {
-  cleanup();
 }
+
+runBench(main);
