@@ -1,19 +1,32 @@
-// When a second is whole across replicas. Each replica's flusher marks the newest second it has shipped, in
-// the pipeline that ships it (after its records, so a mark never runs ahead of them), and removes its mark
-// when it leaves. A second every replica has marked is complete about FLUSH_GRACE_MS after it ends, where a
-// fixed wait (MERGE_SETTLE_MS) has to allow for the slowest flush. The fixed wait stays the floor: a replica
-// that is late or gone never holds the judge back longer than before. Pure: merged-source.ts reads the marks.
+// When a second is whole across replicas. Each replica's flusher marks the newest second it has shipped once
+// Redis has applied every record up to it, and removes its mark when it leaves. A second every replica has
+// marked is complete about FLUSH_GRACE_MS after it ends, where a fixed wait (MERGE_SETTLE_MS) has to allow for
+// the slowest flush. The fixed wait stays the floor: a replica that is late or gone never holds the judge back
+// longer than before. Pure: merged-source.ts reads the marks.
+
+const MARK_PREFIX = 'r:';
 
 /** The member of the marks' sorted set that scores one replica (`newest`, the any-replica mark, is not one). */
-export const replicaMark = (id: string): string => `r:${id}`;
+export const replicaMark = (id: string): string => `${MARK_PREFIX}${id}`;
 
-/** A replica whose mark trails the fixed wait's second by more than this is late or gone: not waited for. */
+/** The replica a member names, or null (`newest`). */
+export const markedReplica = (member: string): string | null =>
+  member.startsWith(MARK_PREFIX) ? member.slice(MARK_PREFIX.length) : null;
+
+/**
+ * A replica whose mark trails the fixed wait's second by more than this is late or gone: not waited for. One
+ * flushing on time has marked a second or two past that second; one this far behind has missed several
+ * flushes, later than the fixed wait ever waited for.
+ */
 export const STALE_MARK_S = 2;
 
 export interface FlushMarks {
   /** The sorted set's members (replicaMark(id), and others) with their seconds. */
   readonly marks: ReadonlyMap<string, number>;
-  /** Replicas the registry saw within its ttl (ids): one that has not marked a second yet is waited for. */
+  /**
+   * Replicas known to serve (ids): the registry's live ones, and those seen lately (merged-source.ts
+   * remembers them while Redis has forgotten them). One that has not marked a second is waited for.
+   */
   readonly alive: readonly string[];
 }
 
@@ -24,7 +37,8 @@ export interface FlushMarks {
  */
 export function completeSecond(settled: number, m: FlushMarks): number {
   const waited = new Set(m.alive.map(replicaMark));
-  for (const [member, sec] of m.marks) if (member.startsWith('r:') && sec >= settled - STALE_MARK_S) waited.add(member);
+  for (const [member, sec] of m.marks)
+    if (markedReplica(member) !== null && sec >= settled - STALE_MARK_S) waited.add(member);
   let newest = Infinity;
   for (const member of waited) {
     const sec = m.marks.get(member);

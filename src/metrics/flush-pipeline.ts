@@ -14,6 +14,9 @@ export interface FlushRedis {
   pipeline(): FlushPipeline;
 }
 
+/** How one flush ended ('busy': a previous round trip is still unanswered). */
+export type FlushOutcome = 'sent' | 'idle' | 'failed' | 'timeout' | 'busy';
+
 /** Per-command replies of one exec, or why there were none. */
 export type Replies = [Error | null, unknown][] | Error;
 

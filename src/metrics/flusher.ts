@@ -11,7 +11,7 @@ import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { FlushBuffer, type PoolQueue, type Taken } from './flush-buffer.js';
-import { countErrors, type FlushPipeline, type FlushRedis, type Replies } from './flush-pipeline.js';
+import { countErrors, type FlushOutcome, type FlushPipeline, type FlushRedis, type Replies } from './flush-pipeline.js';
 import type { MetricsRegistry } from './registry.js';
 import { replicaMark } from './flush-marks.js';
 import { FLUSHED_MEMBER, flushedMarkerKey, hashIncrements, metricKey } from './second-hash.js';
@@ -51,8 +51,6 @@ export interface FlusherStats {
   lastError: string | null;
 }
 
-export type FlushOutcome = 'sent' | 'idle' | 'failed' | 'timeout' | 'busy';
-
 /** Requests are timed at their end; one that ends just after a boundary may still land in the earlier second. */
 export const FLUSH_GRACE_MS = 200;
 export const FLUSH_INTERVAL_MS = 1_000;
@@ -62,12 +60,8 @@ export function lastCompleteSecond(nowMs: number, graceMs = FLUSH_GRACE_MS): num
   return Math.floor((nowMs - graceMs) / 1000) - 1;
 }
 
-interface Batch {
-  queues: Taken[];
-  marker: number | null;
-  /** The last flush of a replica that leaves: its own mark goes, nobody waits for it any more. */
-  leaving: boolean;
-}
+/** `upTo`: the second it completes; `leaving`: the last flush of a replica that leaves (its own mark goes). */
+type Batch = { queues: Taken[]; marker: number | null; upTo: number; leaving: boolean };
 
 type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete' | 'replica'>>;
 
@@ -77,6 +71,7 @@ export class MetricsFlusher {
   private readonly o: Settings;
   private readonly buffer: FlushBuffer;
   private markedSec = -Infinity;
+  private ownMarked = -Infinity; // the second this replica's own mark says (flush-marks.ts)
   private inFlight: Promise<FlushOutcome> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly counters = { flushedSeconds: 0, dropped: 0, inFlight: 0 };
@@ -144,7 +139,8 @@ export class MetricsFlusher {
   private async run(upToSec: number, markerSec: number, leaving = false): Promise<FlushOutcome> {
     this.counters.dropped += this.buffer.collect(this.registry.entries(), upToSec);
     const batch = this.takeBatch(markerSec, leaving);
-    if (batch.queues.length === 0 && batch.marker === null && !(leaving && this.mark !== null)) return 'idle';
+    const ownDue = this.mark !== null && (leaving || markerSec > this.ownMarked);
+    if (batch.queues.length === 0 && batch.marker === null && !ownDue) return 'idle';
     const sending = this.send(batch).finally(() => {
       this.inFlight = null;
     });
@@ -157,7 +153,7 @@ export class MetricsFlusher {
   private takeBatch(markerSec: number, leaving: boolean): Batch {
     const queues = this.buffer.take();
     for (const { records } of queues) this.counters.inFlight += records.length;
-    return { queues, marker: markerSec > this.markedSec ? markerSec : null, leaving };
+    return { queues, marker: markerSec > this.markedSec ? markerSec : null, upTo: markerSec, leaving };
   }
 
   private async send(batch: Batch): Promise<FlushOutcome> {
@@ -167,22 +163,35 @@ export class MetricsFlusher {
       for (const rec of records) spans.push(this.addRecord(p, queue, rec));
     }
     const marker = flushedMarkerKey(this.o.prefix);
-    // After the records: a replica's mark never runs ahead of what it shipped. Marks of replicas that died
-    // without leaving are dropped once older than the hashes they stood for.
-    if (batch.marker !== null) {
-      const own = this.mark === null || batch.leaving ? [] : [batch.marker, this.mark];
-      p.zadd(marker, 'GT', batch.marker, FLUSHED_MEMBER, ...own)
-        .zremrangebyscore(marker, '-inf', `(${batch.marker - this.o.ttlSeconds}`)
-        .expire(marker, this.o.ttlSeconds);
-    }
-    if (batch.leaving && this.mark !== null) p.zrem(marker, this.mark);
+    if (batch.marker !== null) p.zadd(marker, 'GT', batch.marker, FLUSHED_MEMBER).expire(marker, this.o.ttlSeconds);
     let replies: Replies;
     try {
       replies = (await p.exec()) ?? new Error('pipeline aborted');
     } catch (e) {
       replies = e instanceof Error ? e : new Error(String(e));
     }
-    return this.settle(batch, spans, replies);
+    const sent = this.settle(batch, spans, replies);
+    return this.mark === null ? sent : this.markOwn(batch, sent, this.mark);
+  }
+
+  /**
+   * This replica's mark (flush-marks.ts), once every record up to its second is applied and none waits to be
+   * resent: in a round trip of its own, since a pipeline is no transaction (a mark sent along could be applied
+   * while a record was refused). A replica that leaves removes it; a failed mark waits for the next flush.
+   * Marks of replicas that died without leaving go once older than the hashes they stood for.
+   */
+  private async markOwn(batch: Batch, outcome: FlushOutcome, mark: string): Promise<FlushOutcome> {
+    if (outcome !== 'sent' || this.buffer.size > 0 || (batch.upTo <= this.ownMarked && !batch.leaving)) return outcome;
+    const key = flushedMarkerKey(this.o.prefix);
+    const p = this.redis.pipeline();
+    if (batch.leaving) p.zrem(key, mark);
+    else
+      p.zadd(key, 'GT', batch.upTo, mark)
+        .zremrangebyscore(key, '-inf', `(${batch.upTo - this.o.ttlSeconds}`)
+        .expire(key, this.o.ttlSeconds);
+    const replies = await p.exec().catch(() => null);
+    if (replies?.[0]?.[0] === null) this.ownMarked = batch.leaving ? Infinity : batch.upTo;
+    return outcome;
   }
 
   /** Queues one record's commands; returns how many HINCRBYs (the EXPIRE after them not counted). */

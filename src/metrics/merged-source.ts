@@ -11,10 +11,10 @@
 import { errorMessage, UnavailableError } from '../domain/errors.js';
 import type { PoolName } from '../domain/pool.js';
 import { replicasKey } from '../store/keys.js';
-import { completeSecond } from './flush-marks.js';
-import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS } from './flusher.js';
+import { REPLICA_TTL_MS } from '../store/replicas.js';
+import { completeSecond, markedReplica, STALE_MARK_S } from './flush-marks.js';
+import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS, lastCompleteSecond } from './flusher.js';
 import { addHash, FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
-import { settledSecond } from './series-book.js';
 import { emptyTotals, type WindowTotals } from './window.js';
 
 /** The slice of an ioredis pipeline this source uses (ioredis' `Redis#pipeline()` fits). */
@@ -37,6 +37,8 @@ export interface MergedSourceOptions {
   maxRangeSeconds?: number;
   /** How long a replica's heartbeat says it is alive (the registry's ttl, replicas.ts). */
   replicaTtlMs?: number;
+  /** How long a replica seen serving is waited for after Redis forgot it (a restart of Redis, a cut link). */
+  rememberMs?: number;
 }
 
 /** How long after a second ends until every healthy replica's share of it is in Redis (without marks). */
@@ -63,12 +65,16 @@ export class MergedMetricsSource implements PoolTotalsSource {
   private readonly prefix: string;
   private readonly maxRange: number;
   private readonly replicaTtlMs: number;
+  private readonly rememberMs: number;
+  /** Replica id → when it was last seen live or marking (this process's clock). */
+  private readonly seen = new Map<string, number>();
 
   constructor(opts: MergedSourceOptions) {
     this.redis = opts.redis;
     this.prefix = opts.prefix;
     this.maxRange = opts.maxRangeSeconds ?? 1_200;
-    this.replicaTtlMs = opts.replicaTtlMs ?? 5_000;
+    this.replicaTtlMs = opts.replicaTtlMs ?? REPLICA_TTL_MS;
+    this.rememberMs = opts.rememberMs ?? 10_000;
     if (!(this.maxRange >= 1)) throw new RangeError('maxRangeSeconds must be >= 1');
   }
 
@@ -101,8 +107,24 @@ export class MergedMetricsSource implements PoolTotalsSource {
     const marks = new Map<string, number>();
     const flat = Array.isArray(pairs) ? pairs.map(String) : [];
     for (let i = 0; i + 1 < flat.length; i += 2) marks.set(flat[i] as string, Number(flat[i + 1]));
-    const alive = Array.isArray(ids) ? ids.map(String) : [];
-    return completeSecond(settledSecond(nowMs, MERGE_SETTLE_MS), { marks, alive });
+    const settled = lastCompleteSecond(nowMs, MERGE_SETTLE_MS);
+    const alive = this.remember(nowMs, settled, Array.isArray(ids) ? ids.map(String) : [], marks);
+    return completeSecond(settled, { marks, alive });
+  }
+
+  /**
+   * The replicas seen serving within rememberMs: after Redis lost its data (a restart without persistence) or
+   * a replica's link was cut, the registry and the marks no longer name a replica whose buffered seconds are
+   * still to come, and it is waited for with the fixed wait until it is back or forgotten.
+   */
+  private remember(nowMs: number, settled: number, live: string[], marks: ReadonlyMap<string, number>): string[] {
+    for (const id of live) this.seen.set(id, nowMs);
+    for (const [member, sec] of marks) {
+      const id = markedReplica(member);
+      if (id !== null && sec >= settled - STALE_MARK_S) this.seen.set(id, nowMs);
+    }
+    for (const [id, at] of this.seen) if (nowMs - at > this.rememberMs) this.seen.delete(id);
+    return [...this.seen.keys()];
   }
 
   /**

@@ -55,6 +55,9 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', ARGV[2] .. ARGV[1])
 return 1`;
 
+/** How long a heartbeat says a replica is alive (readers of the registry's sorted set share it). */
+export const REPLICA_TTL_MS = 5_000;
+
 export class ReplicaRegistry {
   private readonly keys: { set: string; hashPrefix: string };
   private readonly everyMs: number;
@@ -69,7 +72,7 @@ export class ReplicaRegistry {
   ) {
     this.keys = { set: replicasKey(o.prefix), hashPrefix: replicaHashPrefix(o.prefix) };
     this.everyMs = o.everyMs ?? 1000;
-    this.ttlMs = o.ttlMs ?? 5000;
+    this.ttlMs = o.ttlMs ?? REPLICA_TTL_MS;
     if (this.everyMs >= this.ttlMs) throw new RangeError('everyMs must be shorter than ttlMs');
     this.log = o.log ?? silentLogger;
   }

@@ -9,7 +9,7 @@ import type { PoolName } from '../../src/domain/pool.js';
 import { type FlushPipeline, type FlushRedis } from '../../src/metrics/flush-pipeline.js';
 import { MetricsFlusher } from '../../src/metrics/flusher.js';
 import { quantileMs } from '../../src/metrics/histogram.js';
-import { replicaMark } from '../../src/metrics/flush-marks.js';
+import { replicaMark, STALE_MARK_S } from '../../src/metrics/flush-marks.js';
 import { MERGE_SETTLE_MS, MergedMetricsSource } from '../../src/metrics/merged-source.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { EXCLUDED, RouteGroups } from '../../src/metrics/route-groups.js';
@@ -309,14 +309,14 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     rb.pool('web', 'canary').record(S * 1000 + 20, 503, 1);
     const a = flusher(ra, c, prefix, clock, { replica: 'a' });
     const b = flusher(rb, c, prefix, clock, { replica: 'b' });
-    const source = new MergedMetricsSource({ redis: c, prefix });
+    const source = new MergedMetricsSource({ redis: c, prefix, rememberMs: 5_000 });
     const live = async (...ids: string[]): Promise<void> => {
       await c.del(replicasKey(prefix));
       for (const id of ids) await c.zadd(replicasKey(prefix), clock.t, id);
     };
+    const byTime = (): number => Math.floor((clock.t - MERGE_SETTLE_MS) / 1000) - 1;
     await live('a', 'b');
-    const byTime = Math.floor((clock.t - MERGE_SETTLE_MS) / 1000) - 1;
-    expect(byTime).toBe(S - 2);
+    expect(byTime()).toBe(S - 2);
     // Nobody has marked anything yet: the fixed wait.
     expect(await source.lastComplete(clock.t)).toBe(S - 2);
     expect(await a.flushOnce()).toBe('sent');
@@ -325,26 +325,86 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     expect(await source.lastComplete(clock.t)).toBe(S);
     expect((await source.totals('web', 'canary', S * 1000, S * 1000 + 999)).errors).toBe(2);
 
-    // A new replica, live in the registry but with nothing shipped yet, is waited for with the fixed wait.
+    // A new replica, live in the registry but with nothing shipped yet, is waited for with the fixed wait (by
+    // a reader of its own: this one would remember c for a while).
     await live('a', 'b', 'c');
-    expect(await source.lastComplete(clock.t)).toBe(S - 2);
+    expect(await new MergedMetricsSource({ redis: c, prefix }).lastComplete(clock.t)).toBe(S - 2);
     await live('a', 'b');
 
-    // a ships S+1 and b does not yet: S+1 is not complete; b leaves (its last flush ships the second it was
-    // in and drops its mark), and then it is.
+    // a ships S+1 and b does not yet: S+1 is not complete.
     clock.t += 1_000;
     rb.pool('web', 'canary').record((S + 1) * 1000 + 500, 503, 1);
     expect(await a.flushOnce()).toBe('sent');
     expect(await source.lastComplete(clock.t)).toBe(S);
+    // b leaves: its last flush ships the second it was in and drops its mark. It is remembered a while (Redis
+    // could have lost it), so the fixed wait rules until then; its share of S+1 is there all along.
     await live('a');
     expect(await b.stop()).toBe('sent');
-    expect(await source.lastComplete(clock.t)).toBe(S + 1);
+    expect(await c.zscore(flushedMarkerKey(prefix), replicaMark('b'))).toBeNull();
     expect((await source.totals('web', 'canary', (S + 1) * 1000, (S + 1) * 1000 + 999)).errors).toBe(1);
+    expect(await source.lastComplete(clock.t)).toBe(byTime());
+    clock.t += 5_001;
+    await live('a');
+    expect(await a.flushOnce()).toBe('sent');
+    expect(await source.lastComplete(clock.t)).toBe(S + 6);
+    expect(byTime()).toBe(S + 4);
 
-    // a stops flushing (stuck, or killed): once its mark trails the fixed wait the fixed wait rules again.
+    // a's mark trails the fixed wait by STALE_MARK_S and a is gone from the registry: a is still waited for
+    // (the floor rules); one second later it is late or gone, and after rememberMs forgotten.
     await live();
-    clock.t += 10_000;
-    expect(await source.lastComplete(clock.t)).toBe(Math.floor((clock.t - MERGE_SETTLE_MS) / 1000) - 1);
+    clock.t += (STALE_MARK_S + 2) * 1_000;
+    expect(byTime()).toBe(S + 6 + STALE_MARK_S);
+    expect(await source.lastComplete(clock.t)).toBe(byTime());
+    clock.t += 5_001;
+    expect(await source.lastComplete(clock.t)).toBe(byTime());
+    expect(await c.zscore(flushedMarkerKey(prefix), replicaMark('a'))).toBe(String(S + 6));
+  });
+
+  it('a replica Redis forgot (a restart, a cut link) is waited for, with the fixed wait, till it is back', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 260;
+    const clock = new ManualClock((S + 1) * 1000 + 210);
+    const a = flusher(new MetricsRegistry(), c, prefix, clock, { replica: 'a' });
+    const rb = new MetricsRegistry();
+    const b = flusher(rb, c, prefix, clock, { replica: 'b' });
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    await c.zadd(replicasKey(prefix), clock.t, 'a', clock.t, 'b');
+    expect([await a.flushOnce(), await b.flushOnce()]).toEqual(['sent', 'sent']);
+    expect(await source.lastComplete(clock.t)).toBe(S);
+    // Redis loses everything; a comes back at once and marks S+1, b (with a request in S+1) not yet.
+    await c.flushall();
+    clock.t += 1_000;
+    rb.pool('web', 'stable').record((S + 1) * 1000 + 100, 200, 1);
+    await c.zadd(replicasKey(prefix), clock.t, 'a');
+    expect(await a.flushOnce()).toBe('sent');
+    expect(await source.lastComplete(clock.t)).toBe(S - 1); // the fixed wait, not a's S+1
+    expect(await b.flushOnce()).toBe('sent');
+    expect(await source.lastComplete(clock.t)).toBe(S + 1);
+    expect((await source.totals('web', 'stable', (S + 1) * 1000, (S + 1) * 1000 + 999)).requests).toBe(1);
+  });
+
+  it('a replica whose record Redis refused does not mark its second until the record is in', async () => {
+    const c = await client();
+    const prefix = newPrefix();
+    const S = BASE + 265;
+    const clock = new ManualClock((S + 1) * 1000 + 210);
+    const reg = new MetricsRegistry();
+    reg.pool('web', 'canary').record(S * 1000 + 10, 503, 1);
+    const f = flusher(reg, c, prefix, clock, { replica: 'a' });
+    const source = new MergedMetricsSource({ redis: c, prefix });
+    await c.zadd(replicasKey(prefix), clock.t, 'a');
+    // Not a hash: every HINCRBY of the record fails (WRONGTYPE) while the marker set takes its writes.
+    await c.set(metricKey(prefix, 'web', 'canary', S), 'x');
+    expect(await f.flushOnce()).toBe('failed');
+    expect(f.stats().buffered).toBe(1);
+    expect(await c.zscore(flushedMarkerKey(prefix), replicaMark('a'))).toBeNull();
+    expect(await source.lastComplete(clock.t)).toBe(S - 2);
+    await c.del(metricKey(prefix, 'web', 'canary', S));
+    expect(await f.flushOnce()).toBe('sent');
+    expect(await c.zscore(flushedMarkerKey(prefix), replicaMark('a'))).toBe(String(S));
+    expect(await source.lastComplete(clock.t)).toBe(S);
+    expect((await source.totals('web', 'canary', S * 1000, S * 1000 + 999)).errors).toBe(1);
   });
 
   it('a mark of a replica that died without leaving is pruned once older than the hashes it stood for', async () => {
@@ -497,10 +557,10 @@ describe('MetricsFlusher with a scripted pipeline', () => {
     const f = new MetricsFlusher({ registry: reg, redis: fake.redis, prefix: 'x', clock, flushTimeoutMs: 1_000 });
     const first = f.flushOnce();
     await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the pipeline' });
-    // Each record: 4 counters + 1 bucket + EXPIRE; then the marker's ZADD, ZREMRANGEBYSCORE and EXPIRE.
-    expect(fake.commands.length).toBe(6 + 6 + 3);
+    // Each record: 4 counters + 1 bucket + EXPIRE; then the marker's ZADD + EXPIRE.
+    expect(fake.commands.length).toBe(6 + 6 + 2);
     const boom = new Error('LOADING');
-    fake.answer([boom, boom, boom, boom, boom, null, null, boom, null, null, null, null, null, null, null]);
+    fake.answer([boom, boom, boom, boom, boom, null, null, boom, null, null, null, null, null, null]);
     expect(await first).toBe('failed');
     expect(f.stats()).toMatchObject({ buffered: 1, dropped: 1, flushedSeconds: 0, lastError: 'LOADING' });
     fake.commands.length = 0;

@@ -46,4 +46,17 @@ describe('completeSecond (when a second is whole across replicas)', () => {
     // While still live in the registry it is waited for, so the fixed wait rules.
     expect(completeSecond(S, { marks: m, alive: ['a', 'b'] })).toBe(S);
   });
+
+  it('waits for a mark exactly STALE_MARK_S behind the fixed wait, not for one a second older', () => {
+    const at = (b: number): number =>
+      completeSecond(S, {
+        marks: marks([
+          ['a', S + 3],
+          ['b', b],
+        ]),
+        alive: ['a'],
+      });
+    expect(at(S - STALE_MARK_S)).toBe(S);
+    expect(at(S - STALE_MARK_S - 1)).toBe(S + 3);
+  });
 });
