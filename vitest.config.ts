@@ -11,12 +11,13 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Integration tests bind real ports and spawn processes: run files in forks, a few at a time, so
-    // two cores are not oversubscribed. Four were tried (the suite 355 s against 560 s, its files mostly
-    // wait), but under that load a fork once took over vitest's fixed 60 s to start and the run failed.
+    // two cores are not oversubscribed. The files mostly wait (the machine is about half idle with two at a
+    // time), so three run at once. Four were tried (the suite 355 s against 560 s), but under that load a
+    // fork once took over vitest's fixed 60 s to start and the run failed.
     pool: 'forks',
     // Removes the port claims of the run's test files (test/helpers/free-port.ts) when it ends.
     globalSetup: ['test/helpers/port-claims.ts'],
-    maxWorkers: serial ? 1 : 2,
+    maxWorkers: serial ? 1 : 3,
     reporters: ['default'],
   },
 });
