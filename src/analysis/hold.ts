@@ -13,6 +13,14 @@ import { describeFailure, ms, pct } from './verdict-text.js';
 /** One-sided 80% bound: a hold needs more than noise (2 errors in 200 is no reason to hold). */
 const Z = 0.8416;
 
+/**
+ * One-sided 90% for the error rate. A step held on errors collects evidence at its own small weight: a canary
+ * twice as bad as stable, held at 5% of 100 req/s on an 80% bound, was still there at the progress deadline in
+ * 3% of runs, where the next weight would have let the sequential test roll it back; and a healthy canary at 20
+ * req/s was held on the noise of a few errors. The sequential test, not this bound, keeps a bad canary out.
+ */
+const Z_ERRORS = 1.2816;
+
 /** Wilson lower confidence bound of a rate: k of n. */
 export function lowerBound(k: number, n: number, z = Z): number {
   if (n <= 0) return 0;
@@ -39,8 +47,8 @@ export function holdReason(
     );
   if (c.soFar < p.minRequests) return `not enough data: canary served ${c.soFar} of ${p.minRequests} requests so far`;
   if (c.requests < c.stepMin) return `not enough data: canary served ${c.requests} of ${c.stepMin} requests this step`;
-  const low = lowerBound(c.errors, c.requests);
-  const bound = `80% lower bound ${pct(low)}`;
+  const low = lowerBound(c.errors, c.requests, Z_ERRORS);
+  const bound = `90% lower bound ${pct(low)}`;
   // Over the absolute limit, with stable traffic to compare: held only when worse than stable too
   // (below); both pools over the limit together is shared, not the canary's.
   if (low > p.maxErrorRate && s.requests === 0)

@@ -210,14 +210,17 @@ describe('judge: small-count error statistics', () => {
   });
 
   it('holds when a confidence bound (not the point estimate) breaks a limit, not yet significantly', () => {
-    // 2 of 200 (1%) against a 1% limit and stable's 0.5% + 0.25 pp: noise; its 80% lower bound is 0.56%.
+    // 2 of 200 (1%) against a 1% limit and stable's 0.5% + 0.25 pp: noise; its 90% lower bound is 0.42%.
     const quiet = firstLook(slice(200, 2), slice(3800, 19)).verdict;
     expect(quiet.result, quiet.reason).toBe('pass');
-    // 8 of 400 (2%): the lower bound (1.4%) is over stable's 0.5% + 0.25 pp, the test not yet sure.
+    // 3 of 200 (1.5%): an 80% bound (0.93%) would hold it; the 90% bound errors are held on is 0.73%.
+    const few = firstLook(slice(200, 3), slice(3800, 19)).verdict;
+    expect(few.result, few.reason).toBe('pass');
+    // 8 of 400 (2%): the lower bound (1.28%) is over stable's 0.5% + 0.25 pp, the test not yet sure.
     const { verdict } = firstLook(slice(400, 8), slice(7600, 38));
     expect(verdict.result).toBe('inconclusive');
     expect(verdict.reason).toMatch(
-      /^canary error rate 2\.00% \(80% lower bound 1\.\d\d%\) over stable 0\.50% \+ 0\.25%, not yet significant$/,
+      /^canary error rate 2\.00% \(90% lower bound 1\.\d\d%\) over stable 0\.50% \+ 0\.25%, not yet significant$/,
     );
   });
 });
