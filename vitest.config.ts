@@ -10,10 +10,10 @@ export default defineConfig({
     exclude: serial ? [] : ['test/serial/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Integration tests bind real ports and spawn processes: run files in forks, a few at a time, so
-    // two cores are not oversubscribed. The files mostly wait (the machine is about half idle with two at a
-    // time), so three run at once. Four were tried (the suite 355 s against 560 s), but under that load a
-    // fork once took over vitest's fixed 60 s to start and the run failed.
+    // Integration tests bind real ports and spawn processes: run files in forks, a few at a time. The files
+    // mostly wait (with two at a time the two cores were about half idle), so three run at once: CI took 854
+    // and 887 s against 1,140 s with two, both green. Four were tried (the suite 355 s against 560 s), but
+    // under that load a fork once took over vitest's fixed 60 s to start and the run failed.
     pool: 'forks',
     // Removes the port claims of the run's test files (test/helpers/free-port.ts) when it ends.
     globalSetup: ['test/helpers/port-claims.ts'],

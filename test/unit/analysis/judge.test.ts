@@ -220,7 +220,7 @@ describe('judge: small-count error statistics', () => {
     const { verdict } = firstLook(slice(400, 8), slice(7600, 38));
     expect(verdict.result).toBe('inconclusive');
     expect(verdict.reason).toMatch(
-      /^canary error rate 2\.00% \(90% lower bound 1\.\d\d%\) over stable 0\.50% \+ 0\.25%, not yet significant$/,
+      /^canary error rate 2\.00% \(90% lower bound 1\.28%\) over stable 0\.50% \+ 0\.25%, not yet significant$/,
     );
   });
 });
