@@ -164,8 +164,8 @@ async function main() {
   if (ONLY !== null || wasInterrupted()) return;
   const [plain, retried, shared] = rows;
   const mark = (ok) => (ok === undefined ? 'not run' : ok ? 'PASS' : 'MISS'); // undefined: not run
-  const [sharedFast, sharedFew] = [shared && within8s(shared), shared && shared.failures <= 30];
   const within8s = (r) => r.toZero !== null && r.toZero <= 8;
+  const [sharedFast, sharedFew] = [shared && within8s(shared), shared && shared.failures <= 30];
   // A `\` ending a line of the template continues that line: the text has no line break there.
   const body = `## Rollback blast radius (\`npm run bench:rollback\`)
 
