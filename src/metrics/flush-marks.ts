@@ -20,6 +20,16 @@ export const markedReplica = (member: string): string | null =>
  */
 export const STALE_MARK_S = 2;
 
+/** The replicas (ids) whose mark is not stale: they flush, live in the registry or not. */
+export function markedLately(settled: number, marks: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  for (const [member, sec] of marks) {
+    const id = markedReplica(member);
+    if (id !== null && sec >= settled - STALE_MARK_S) out.push(id);
+  }
+  return out;
+}
+
 export interface FlushMarks {
   /** The sorted set's members (replicaMark(id), and others) with their seconds. */
   readonly marks: ReadonlyMap<string, number>;
@@ -36,12 +46,9 @@ export interface FlushMarks {
  * traffic while its heartbeat fails still flushes).
  */
 export function completeSecond(settled: number, m: FlushMarks): number {
-  const waited = new Set(m.alive.map(replicaMark));
-  for (const [member, sec] of m.marks)
-    if (markedReplica(member) !== null && sec >= settled - STALE_MARK_S) waited.add(member);
   let newest = Infinity;
-  for (const member of waited) {
-    const sec = m.marks.get(member);
+  for (const id of new Set([...m.alive, ...markedLately(settled, m.marks)])) {
+    const sec = m.marks.get(replicaMark(id));
     // A live replica with no mark has not shipped its first second yet.
     if (sec === undefined) return settled;
     newest = Math.min(newest, sec);

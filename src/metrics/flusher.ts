@@ -60,8 +60,8 @@ export function lastCompleteSecond(nowMs: number, graceMs = FLUSH_GRACE_MS): num
   return Math.floor((nowMs - graceMs) / 1000) - 1;
 }
 
-/** `upTo`: the second it completes; `leaving`: the last flush of a replica that leaves (its own mark goes). */
-type Batch = { queues: Taken[]; marker: number | null; upTo: number; leaving: boolean };
+/** `upTo`: the second it completes; `own`: what it does to this replica's own mark ('unmark': it leaves). */
+type Batch = { queues: Taken[]; marker: number | null; upTo: number; own: 'mark' | 'unmark' | null };
 
 type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete' | 'replica'>>;
 
@@ -139,8 +139,7 @@ export class MetricsFlusher {
   private async run(upToSec: number, markerSec: number, leaving = false): Promise<FlushOutcome> {
     this.counters.dropped += this.buffer.collect(this.registry.entries(), upToSec);
     const batch = this.takeBatch(markerSec, leaving);
-    const ownDue = this.mark !== null && (leaving || markerSec > this.ownMarked);
-    if (batch.queues.length === 0 && batch.marker === null && !ownDue) return 'idle';
+    if (batch.queues.length === 0 && batch.marker === null && batch.own === null) return 'idle';
     const sending = this.send(batch).finally(() => {
       this.inFlight = null;
     });
@@ -153,7 +152,8 @@ export class MetricsFlusher {
   private takeBatch(markerSec: number, leaving: boolean): Batch {
     const queues = this.buffer.take();
     for (const { records } of queues) this.counters.inFlight += records.length;
-    return { queues, marker: markerSec > this.markedSec ? markerSec : null, upTo: markerSec, leaving };
+    const own = this.mark === null ? null : leaving ? 'unmark' : markerSec > this.ownMarked ? 'mark' : null;
+    return { queues, marker: markerSec > this.markedSec ? markerSec : null, upTo: markerSec, own };
   }
 
   private async send(batch: Batch): Promise<FlushOutcome> {
@@ -171,7 +171,7 @@ export class MetricsFlusher {
       replies = e instanceof Error ? e : new Error(String(e));
     }
     const sent = this.settle(batch, spans, replies);
-    return this.mark === null ? sent : this.markOwn(batch, sent, this.mark);
+    return this.mark === null || batch.own === null ? sent : this.markOwn(batch, sent, this.mark);
   }
 
   /**
@@ -181,16 +181,16 @@ export class MetricsFlusher {
    * Marks of replicas that died without leaving go once older than the hashes they stood for.
    */
   private async markOwn(batch: Batch, outcome: FlushOutcome, mark: string): Promise<FlushOutcome> {
-    if (outcome !== 'sent' || this.buffer.size > 0 || (batch.upTo <= this.ownMarked && !batch.leaving)) return outcome;
+    if (outcome !== 'sent' || this.buffer.size > 0) return outcome;
     const key = flushedMarkerKey(this.o.prefix);
     const p = this.redis.pipeline();
-    if (batch.leaving) p.zrem(key, mark);
+    if (batch.own === 'unmark') p.zrem(key, mark);
     else
       p.zadd(key, 'GT', batch.upTo, mark)
         .zremrangebyscore(key, '-inf', `(${batch.upTo - this.o.ttlSeconds}`)
         .expire(key, this.o.ttlSeconds);
     const replies = await p.exec().catch(() => null);
-    if (replies?.[0]?.[0] === null) this.ownMarked = batch.leaving ? Infinity : batch.upTo;
+    if (replies?.[0]?.[0] === null) this.ownMarked = batch.own === 'unmark' ? Infinity : batch.upTo;
     return outcome;
   }
 

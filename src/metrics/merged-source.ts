@@ -12,7 +12,7 @@ import { errorMessage, UnavailableError } from '../domain/errors.js';
 import type { PoolName } from '../domain/pool.js';
 import { replicasKey } from '../store/keys.js';
 import { REPLICA_TTL_MS } from '../store/replicas.js';
-import { completeSecond, markedReplica, STALE_MARK_S } from './flush-marks.js';
+import { completeSecond, markedLately } from './flush-marks.js';
 import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS, lastCompleteSecond } from './flusher.js';
 import { addHash, FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
 import { emptyTotals, type WindowTotals } from './window.js';
@@ -118,11 +118,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
    * still to come, and it is waited for with the fixed wait until it is back or forgotten.
    */
   private remember(nowMs: number, settled: number, live: string[], marks: ReadonlyMap<string, number>): string[] {
-    for (const id of live) this.seen.set(id, nowMs);
-    for (const [member, sec] of marks) {
-      const id = markedReplica(member);
-      if (id !== null && sec >= settled - STALE_MARK_S) this.seen.set(id, nowMs);
-    }
+    for (const id of [...live, ...markedLately(settled, marks)]) this.seen.set(id, nowMs);
     for (const [id, at] of this.seen) if (nowMs - at > this.rememberMs) this.seen.delete(id);
     return [...this.seen.keys()];
   }
