@@ -60,17 +60,13 @@ export class ClusterMembership {
   }
 
   /**
-   * Starts flushing and competing for the lease, which then drives `rollouts`; the registry starts
-   * here, once the admin address is known.
+   * Joins before this replica serves a request: registered (the first heartbeat awaited) and flushing, so
+   * the leader waits for its seconds from the first one it serves in (a replica it does not know of could
+   * be left out of a second judged complete). A first heartbeat that fails does not hold the start; the
+   * next one, a second later, registers it.
    */
-  async start(adminUrl: string, rollouts: Leadership): Promise<void> {
-    this.lease.onAcquire((token) => rollouts.lead(token));
-    this.lease.onLose((reason) => {
-      // The cached leader id may still be ours: forget it, so a woken stale leader never names itself.
-      if (this.leaderId === this.d.self) this.leaderId = null;
-      rollouts.follow(`lease ${reason}`);
-    });
-    this.flusher.start();
+  async join(adminUrl: string): Promise<void> {
+    if (this.registry !== null) return;
     this.registry = new ReplicaRegistry(this.d.redis.raw(), {
       prefix: this.d.prefix,
       id: this.d.self,
@@ -78,7 +74,18 @@ export class ClusterMembership {
       clock: this.d.clock,
       log: this.d.log,
     });
+    this.flusher.start();
     await this.registry.start();
+  }
+
+  /** Competes for the lease, which then drives `rollouts` (after `join`, once this replica serves). */
+  async start(rollouts: Leadership): Promise<void> {
+    this.lease.onAcquire((token) => rollouts.lead(token));
+    this.lease.onLose((reason) => {
+      // The cached leader id may still be ours: forget it, so a woken stale leader never names itself.
+      if (this.leaderId === this.d.self) this.leaderId = null;
+      rollouts.follow(`lease ${reason}`);
+    });
     await this.lease.start();
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), VIEW_REFRESH_MS);

@@ -115,12 +115,14 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   // Health-checked targets start pending (no traffic): give their first probes a moment so the
   // first requests are not answered 503 while a healthy pool is being confirmed.
   await r.plane.settleHealth();
+  const admin = app.server.address() as AddressInfo;
+  const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
+  // Registered before the first request it serves (see ClusterMembership.join); leading only once it serves.
+  await r.cluster?.join(`http://${host}:${admin.port}`);
   const { data, tls } = await listenData(b, r, () => (listening = false));
   listening = true;
-  const admin = app.server.address() as AddressInfo;
   selfAddresses.bound({ 'data-plane': data, admin, ...(tls === null ? {} : { tls }) });
-  const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
-  await r.cluster?.start(`http://${host}:${admin.port}`, r.controller);
+  await r.cluster?.start(r.controller);
   log.log('info', 'veer started', {
     version: VERSION,
     listen: `${data.address}:${data.port}`,

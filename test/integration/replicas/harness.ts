@@ -53,6 +53,8 @@ export interface ClusterOptions {
   docker?: Record<string, unknown>;
   /** The leader lease (LEASE_TTL_MS unless given). */
   leaseTtlMs?: number;
+  /** The data listener (port 0 unless given: a test that must reach it before veer says it is up). */
+  listen?: string;
 }
 
 let prefixSeq = 0;
@@ -85,7 +87,7 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
   await writeFile(
     config,
     stringify({
-      listen: '127.0.0.1:0',
+      listen: o.listen ?? '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
       state: { store: 'redis', redis: o.redisUrl, prefix: o.prefix, leaseTtl: `${o.leaseTtlMs ?? LEASE_TTL_MS}ms` },
       services: o.services,
