@@ -9,6 +9,7 @@
 // and counted, beyond a bound: an outage costs memory only up to that bound.
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
+import { settledSecond } from '../domain/second.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { FlushBuffer, type PoolQueue, type Taken } from './flush-buffer.js';
 import { countErrors, type FlushOutcome, type FlushPipeline, type FlushRedis, type Replies } from './flush-pipeline.js';
@@ -55,11 +56,6 @@ export interface FlusherStats {
 export const FLUSH_GRACE_MS = 200;
 export const FLUSH_INTERVAL_MS = 1_000;
 
-/** Newest second that is complete at `nowMs`. */
-export function lastCompleteSecond(nowMs: number, graceMs = FLUSH_GRACE_MS): number {
-  return Math.floor((nowMs - graceMs) / 1000) - 1;
-}
-
 /** `upTo`: the second it completes; `own`: what it does to this replica's own mark ('unmark': it leaves). */
 type Batch = { queues: Taken[]; marker: number | null; upTo: number; own: 'mark' | 'unmark' | null };
 
@@ -90,7 +86,7 @@ export class MetricsFlusher {
     if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1))
       throw new RangeError('ttlSeconds and maxBufferedSeconds must be >= 1');
     this.buffer = new FlushBuffer(this.o.maxBufferedSeconds);
-    this.lastComplete = lastComplete ?? ((now) => lastCompleteSecond(now, this.o.graceMs));
+    this.lastComplete = lastComplete ?? ((now) => settledSecond(now, this.o.graceMs));
   }
 
   /**

@@ -13,7 +13,8 @@ import type { PoolName } from '../domain/pool.js';
 import { replicasKey } from '../store/keys.js';
 import { REPLICA_TTL_MS } from '../store/replicas.js';
 import { completeSecond, markedLately } from './flush-marks.js';
-import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS, lastCompleteSecond } from './flusher.js';
+import { settledSecond } from '../domain/second.js';
+import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS } from './flusher.js';
 import { addHash, FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
 import { emptyTotals, type WindowTotals } from './window.js';
 
@@ -107,7 +108,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
     const marks = new Map<string, number>();
     const flat = Array.isArray(pairs) ? pairs.map(String) : [];
     for (let i = 0; i + 1 < flat.length; i += 2) marks.set(flat[i] as string, Number(flat[i + 1]));
-    const settled = lastCompleteSecond(nowMs, MERGE_SETTLE_MS);
+    const settled = settledSecond(nowMs, MERGE_SETTLE_MS);
     const alive = this.remember(nowMs, settled, Array.isArray(ids) ? ids.map(String) : [], marks);
     return completeSecond(settled, { marks, alive });
   }

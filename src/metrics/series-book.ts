@@ -4,6 +4,7 @@
 // every replica has flushed it, and catches up at most MAX_CATCH_UP seconds per tick, so a stall
 // costs gaps in the charts, never a burst of reads.
 import type { Clock } from '../domain/clock.js';
+import { settledSecond } from '../domain/second.js';
 import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import type { PoolName } from '../domain/pool.js';
@@ -32,11 +33,6 @@ export interface SeriesBookOptions {
   services: () => readonly string[];
   log?: Logger;
   seconds?: number;
-}
-
-/** Newest second whose figures are complete at `nowMs`. */
-export function settledSecond(nowMs: number, settleMs: number): number {
-  return Math.floor((nowMs - settleMs) / 1000) - 1;
 }
 
 export class SeriesBook {

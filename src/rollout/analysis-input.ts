@@ -3,6 +3,7 @@
 // ended), so evidence is never counted twice.
 import { judge, type Block, type Slice } from '../analysis/judge.js';
 import type { PoolName } from '../domain/pool.js';
+import { settledSecond } from '../domain/second.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { MachineEvent } from './machine.js';
 import { lastJudgedStep } from './progression.js';
@@ -28,7 +29,7 @@ const STABLE_REFERENCE_MS = 5 * 60_000;
 
 export async function analysisEvent(s: RolloutState, m: MetricsSource, now: number): Promise<MachineEvent | null> {
   // The last second whose data is complete: finished, (merged) flushed by every replica, shipped by every worker.
-  const lastSec = (await m.lastComplete?.(now)) ?? Math.floor((now - (m.settleMs ?? 0)) / 1000) - 1;
+  const lastSec = (await m.lastComplete?.(now)) ?? settledSecond(now, m.settleMs ?? 0);
   // A second that began before the step (or the last analysis) mixes in traffic from before it
   // (another weight, even the previous rollout's canary): windows start at the next whole second.
   const fromSec = Math.ceil(s.lastAnalysisAt / 1000);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUCKET_COUNT, bucketIndex, quantileMs } from '../../../src/metrics/histogram.js';
-import { MAX_CATCH_UP, SeriesBook, settledSecond, type SecondSource } from '../../../src/metrics/series-book.js';
+import { settledSecond } from '../../../src/domain/second.js';
+import { MAX_CATCH_UP, SeriesBook, type SecondSource } from '../../../src/metrics/series-book.js';
 import { localSeconds } from '../../../src/metrics/series-source.js';
 import { MetricsRegistry } from '../../../src/metrics/registry.js';
 import { RECENT_SECONDS, SeriesRing } from '../../../src/metrics/series.js';
