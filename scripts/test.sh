@@ -9,6 +9,8 @@ cd "$ROOT"
 export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1
 START=$SECONDS
 
+# shellcheck source=scripts/retry.sh
+source "$ROOT/scripts/retry.sh"
 section() { printf '\n\033[1m==== %s\033[0m  (+%ss)\n' "$*" "$((SECONDS - START))"; }
 warn() { printf '[test] WARNING: %s\n' "$*" >&2; }
 die() { printf '[test] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -51,7 +53,7 @@ fi
 section "2/7 npm dependencies"
 # npm ci writes node_modules/.package-lock.json; older than the lock file means stale.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --no-audit --no-fund
+  retry 3 npm ci --no-audit --no-fund
 else
   echo "node_modules up to date"
 fi

@@ -30,11 +30,15 @@ export async function loadConfigFile(path: string, env: Env = process.env): Prom
   return (await inspectConfigFile(path, env)).result;
 }
 
-/** loadConfigFile, plus the warnings. */
+/**
+ * loadConfigFile, plus the warnings. `refuseEmpty`: a file with no YAML in it is an error rather than the
+ * all-defaults config (a reload: a file caught while being rewritten must not remove every service).
+ */
 export async function inspectConfigFile(
   path: string,
   env: Env = process.env,
   host: HostFacts = {},
+  refuseEmpty = false,
 ): Promise<ConfigReport> {
   let text: string;
   try {
@@ -42,7 +46,7 @@ export async function inspectConfigFile(
   } catch (e) {
     return { result: err(new ConfigError(`cannot read config file ${path}: ${describeFsError(e)}`)), warnings: [] };
   }
-  return inspectConfigText(text, env, path, host);
+  return inspectConfigText(text, env, path, host, refuseEmpty);
 }
 
 /** `source` (a file name) only appears in the error message. */
@@ -50,7 +54,13 @@ export function parseConfigText(text: string, env: Env, source?: string): Result
   return inspectConfigText(text, env, source).result;
 }
 
-export function inspectConfigText(text: string, env: Env, source?: string, host: HostFacts = {}): ConfigReport {
+export function inspectConfigText(
+  text: string,
+  env: Env,
+  source?: string,
+  host: HostFacts = {},
+  refuseEmpty = false,
+): ConfigReport {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
@@ -69,6 +79,11 @@ export function inspectConfigText(text: string, env: Env, source?: string, host:
       ),
       warnings: [],
     };
+  }
+  if (refuseEmpty && doc.contents === null) {
+    const message =
+      'the file is empty (no YAML in it): the running configuration stays; `services: []` removes every service';
+    return { result: err(configError([{ path: '', message }], source)), warnings: [] };
   }
   const problems = interpolateDocument(doc, env);
   let tree: unknown;

@@ -19,6 +19,9 @@ export function canonicalHost(host: string): string {
     .toLowerCase()
     .replace(/^\[(.*)\]$/, '$1');
   if (isIP(bare) !== 6) return bare.replace(/\.$/, '');
+  // A zone (fe80::1%eth0) is kept as written: the URL parser below refuses it (and would throw).
+  const zoneAt = bare.indexOf('%');
+  if (zoneAt >= 0) return `${canonicalHost(bare.slice(0, zoneAt))}${bare.slice(zoneAt)}`;
   // The WHATWG URL parser is the one IPv6 canonicaliser Node ships.
   const v6 = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);

@@ -4,7 +4,7 @@
 import type { RolloutAction, RolloutRequest } from '../api/ports.js';
 import type { KeyedQueue } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
-import { ConflictError, NotFoundError, err, ok, type Result } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
 import type { RolloutOrigin } from '../domain/history.js';
 import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import type { ManualWeight } from '../domain/route.js';
@@ -44,6 +44,22 @@ function startedMessage(s: RolloutState): string {
   const what = s.docker ? `${s.docker.count} container(s) of ${s.docker.image}` : s.canaryTargets.join(', ');
   const why = s.origin ? ` (${s.origin.kind} of ${s.origin.of})` : '';
   return `rollout ${s.id} started (${s.strategy}) with canary ${what}${why}`;
+}
+
+/** Canary targets that are stable now: the canary would be judged against itself, and a promotion change nothing. */
+function stableOverlap(service: string, req: RolloutRequest, stable: readonly string[]): ValidationError | null {
+  if (!('targets' in req.canary)) return null;
+  const problems = req.canary.targets.flatMap((t, i) =>
+    stable.includes(t)
+      ? [
+          {
+            path: `canary.targets[${i}]`,
+            message: `${t} is in service ${service}'s stable pool: a canary needs its own`,
+          },
+        ]
+      : [],
+  );
+  return problems.length > 0 ? new ValidationError(problems) : null;
 }
 
 export class RolloutCommands {
@@ -94,6 +110,8 @@ export class RolloutCommands {
       );
     // The ended rollout this one replaces is in the history first, even if no leader recorded it.
     if (latest !== null) await this.d.history.record(service, latest, null);
+    const overlap = stableOverlap(service, req, this.d.stableNow(service));
+    if (overlap !== null) return err(overlap);
     const docker = await imagePlan(this.d.fleet, service, req, extra.exactEnv === true);
     if (!docker.ok) return docker;
     const state: RolloutState = {

@@ -43,7 +43,7 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
       load: async () =>
         path === undefined
           ? err(new ConfigError('veer was started without a config file: there is nothing to reload'))
-          : (await inspectConfigFile(path)).result,
+          : (await inspectConfigFile(path, process.env, {}, true)).result,
       prepare: (added) => w.records.load(added),
       abort: async (service) => {
         if (w.controller.active(service) === null) return;

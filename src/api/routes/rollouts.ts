@@ -22,12 +22,15 @@ import type { AdminDeps, RolloutAction, RolloutRequest } from '../ports.js';
 import { parseBody } from '../validate.js';
 
 export const MAX_CANARY_COUNT = 50;
+/** A canary is a few instances; thousands of targets is a mistake (and a status body of hundreds of KB). */
+export const MAX_CANARY_TARGETS = 256;
 
 const targetsCanary = z
   .object({
     targets: z
       .array(targetString)
       .min(1, 'must list at least one "host:port" target')
+      .max(MAX_CANARY_TARGETS, `at most ${MAX_CANARY_TARGETS} targets`)
       .superRefine((targets, ctx) => {
         const seen = new Map<string, number>();
         targets.forEach((t, i) => {

@@ -1,6 +1,7 @@
 // Config reload on a real `veer start` child process: SIGHUP and `veer reload` re-read the file;
 // open connections and in-flight requests survive; services come and go; an invalid file changes
 // nothing and `veer reload` exits 2 naming the field.
+import { writeFile } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runVeer } from '../../helpers/cli.js';
@@ -107,6 +108,14 @@ describe('config reload', () => {
     const refused = (await events()).filter((e) => e.kind === 'reload' && e.message.includes('refused'));
     expect(refused).toHaveLength(1);
     expect(v.output()).toContain('config reload refused (api)');
+
+    // A file caught empty (being rewritten) is refused too: it would otherwise be the all-defaults config.
+    await writeFile(v.file, '# being rewritten\n');
+    const empty = await reload(v.adminUrl);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('the file is empty');
+    expect((await http(`${v.dataUrl}/x`, { headers: { host: 'api.test' } })).status).toBe(200);
+    expect((await http(`${v.adminUrl}/v1/services/web`)).status).toBe(200);
   });
 
   it('a new admin token takes effect at once; a changed state store needs a restart', async () => {

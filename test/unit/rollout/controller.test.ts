@@ -417,6 +417,20 @@ describe('RolloutController, stepped by hand', () => {
     expect(unknown.ok).toBe(false);
     if (!unknown.ok) expect(unknown.error.code).toBe('not_found');
   });
+
+  it('a canary target that is stable now is refused, naming it (it would be judged against itself)', async () => {
+    const h = harness();
+    const r = await h.controller.start(SVC, { canary: { targets: [CANARY, STABLE] }, rollout: {} }, POLICY);
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.error).toMatchObject({
+        code: 'invalid_request',
+        problems: [
+          { path: 'canary.targets[1]', message: `${STABLE} is in service web's stable pool: a canary needs its own` },
+        ],
+      });
+    expect(h.route().weightBp).toBe(0);
+  });
 });
 
 describe('RolloutController: only the leader carries out what a phase owes', () => {
