@@ -1,7 +1,8 @@
 // `rollout.targeting`: the rules that send matching requests to a rollout's canary whatever its
 // weight. Everything the data plane would trip over is refused here, naming the field: an empty or
-// malformed name, a regex that does not compile, a value and a regex together, too many rules. The
-// output is the input's own shape, so a policy read back from a rollout record parses again as is.
+// malformed name, a regex that does not compile or could take exponential time, a value and a regex
+// together, too many rules. The output is the input's own shape, so a policy read back from a rollout record
+// parses again as is.
 import { z } from 'zod';
 import {
   MAX_TARGETING_NAME,
@@ -12,6 +13,7 @@ import {
   type TargetingRule,
   type ValueMatch,
 } from '../domain/targeting.js';
+import { compileRuleRegex } from '../dataplane/rule-regex.js';
 
 /** RFC 9110 token: what a header or cookie name may be made of. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -23,13 +25,8 @@ const tokenName = (what: string) =>
     .refine((s) => s === '' || TOKEN.test(s), `must be a valid ${what} name (letters, digits, !#$%&'*+-.^_\`|~)`);
 
 const regexValue = nonEmpty.max(MAX_TARGETING_REGEX).superRefine((source, ctx) => {
-  try {
-    new RegExp(source);
-  } catch (e) {
-    // "Invalid regular expression: /(/: Unterminated group" → the reason only.
-    const why = e instanceof Error ? e.message.slice(e.message.lastIndexOf(': ') + 2) : String(e);
-    ctx.addIssue({ code: 'custom', message: `is not a valid regular expression (${why})` });
-  }
+  const r = compileRuleRegex(source);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message });
 });
 
 const valueMatch = (name: z.ZodType<string>) =>

@@ -3,6 +3,7 @@
 // is parsed, and the query string split, only when a rule needs them, and at most once per request.
 import type { IncomingHttpHeaders } from 'node:http';
 import { ruleParts, type TargetingRule } from '../domain/targeting.js';
+import { compileRuleRegex } from './rule-regex.js';
 
 /**
  * A value longer than this never matches a regex rule: the value is the client's, and a rule's
@@ -26,7 +27,8 @@ const present = (): boolean => true;
 
 /**
  * null when there is no rule (the request path skips targeting with one check). A rule whose regex
- * does not compile (validation refuses it; a record written by hand may not) is left out and told.
+ * does not compile, or could take exponential time (validation refuses both; a record written by hand may
+ * not), is left out and told.
  */
 export function compileTargeting(rules: readonly TargetingRule[], refuse: (why: string) => void): Targeting | null {
   const out = { headers: [] as CompiledRule[], cookies: [] as CompiledRule[], queries: [] as CompiledRule[] };
@@ -37,13 +39,13 @@ export function compileTargeting(rules: readonly TargetingRule[], refuse: (why: 
       const want = match.value;
       test = (v) => v === want;
     } else if (match.regex !== undefined) {
-      try {
-        const re = new RegExp(match.regex);
-        test = (v) => v.length <= MAX_TESTED_LENGTH && re.test(v);
-      } catch (e) {
-        refuse(`targeting rule ${i} ignored: ${e instanceof Error ? e.message : String(e)}`);
+      const r = compileRuleRegex(match.regex);
+      if (!r.ok) {
+        refuse(`targeting rule ${i} ignored: its regex ${r.message}`);
         return;
       }
+      const re = r.re;
+      test = (v) => v.length <= MAX_TESTED_LENGTH && re.test(v);
     }
     if (source === 'header') out.headers.push({ name: match.name.toLowerCase(), test });
     else if (source === 'cookie') out.cookies.push({ name: match.name, test });

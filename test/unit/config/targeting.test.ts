@@ -110,4 +110,14 @@ describe('rollout.targeting as a rollout request override', () => {
       },
     ]);
   });
+
+  it('refuses a regex that could take exponential time on a client value, unless the linear engine runs it', () => {
+    const r = parseBody(rolloutBody, body([{ header: { name: 'x-t', regex: '^([a-z]{2,40})+$' } }]));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.problems).toEqual([
+      { path: 'rollout.targeting[0].header.regex', message: expect.stringContaining('can take exponential time') },
+    ]);
+    expect(parseBody(rolloutBody, body([{ header: { name: 'x-t', regex: '^(a+)+$' } }])).ok).toBe(true);
+  });
 });
