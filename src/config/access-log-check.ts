@@ -12,7 +12,9 @@ export function accessLogProblems(tree: unknown): Problem[] {
   if (typeof section !== 'object' || section === null) return [];
   const { enabled, output } = section as { enabled?: unknown; output?: unknown };
   if (enabled === false || typeof output !== 'string' || output === '' || STREAMS.has(output)) return [];
-  const dir = dirname(resolve(output));
+  const file = resolve(output);
+  if (isDirectory(file)) return [{ path: 'accessLog.output', message: `${file} is a directory, not a file` }];
+  const dir = dirname(file);
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
@@ -20,4 +22,12 @@ export function accessLogProblems(tree: unknown): Problem[] {
     isDir = false;
   }
   return isDir ? [] : [{ path: 'accessLog.output', message: `the directory ${dir} does not exist` }];
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -16,7 +16,11 @@ const adminUiSchema = z
 export const adminSchema = z
   .object({
     listen: listenAddress.prefault('127.0.0.1:9090'),
-    token: z.string().default(''),
+    // Sent back in a header, whose value cannot begin or end with whitespace: such a token never matches.
+    token: z
+      .string()
+      .refine((t) => t.trim() === t, 'must not begin or end with whitespace (a header value cannot carry it)')
+      .default(''),
     ui: adminUiSchema,
   })
   .strict()

@@ -3,12 +3,20 @@
 // fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
+import { hundredths } from '../domain/weight.js';
 import { targetingSchema } from './targeting-schema.js';
 import { gatesSchema } from './gate-schema.js';
 import { durationValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
-  .array(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100'))
+  .array(
+    z
+      .number()
+      .gt(0, 'must be > 0')
+      .max(100, 'must be ≤ 100')
+      // A weight is kept in hundredths of a percent: 0.001 would be a step of 0%, 33.333 would be 33.33.
+      .refine((w) => hundredths(w), 'at most two decimals are allowed (weights are kept to 0.01%)'),
+  )
   .min(1, 'must list at least one step')
   .superRefine((steps, ctx) => {
     for (let i = 1; i < steps.length; i++) {

@@ -7,7 +7,6 @@ import { SERVICE_NAME } from '../domain/service-name.js';
 import { rolloutPolicySchema } from './rollout-schema.js';
 import { upstreamSchema } from './upstream-schema.js';
 import {
-  duration,
   durationValue,
   hostPattern,
   percentWeight,
@@ -49,7 +48,10 @@ const poolSchema = z
 const stickySchema = z
   .object({
     cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name'),
-    maxAge: duration('24h'),
+    // Max-Age is whole seconds, and Max-Age=0 deletes the cookie: below a second stickiness would do nothing.
+    maxAge: durationValue
+      .refine((ms) => ms >= 1000, 'must be at least 1s (Max-Age=0 deletes the cookie)')
+      .prefault('24h'),
     secure: z.boolean().default(false),
     sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
   })
@@ -57,6 +59,11 @@ const stickySchema = z
   .refine((s) => s.sameSite !== 'none' || s.secure, {
     path: ['secure'],
     message: 'must be true when sameSite is "none" (browsers drop such cookies otherwise)',
+  })
+  // Browsers keep a __Host- or __Secure- cookie only with the Secure attribute (RFC 6265bis).
+  .refine((s) => !/^__(host|secure)-/i.test(s.cookie) || s.secure, {
+    path: ['secure'],
+    message: 'must be true for a cookie named __Host-… or __Secure-… (browsers drop it otherwise)',
   });
 
 const healthCheckSchema = z

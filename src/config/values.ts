@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { parseSize } from '../domain/size.js';
-import { parseTarget, type TargetAddress } from '../domain/target.js';
+import { hostProblem, parseTarget, type TargetAddress } from '../domain/target.js';
 import { percentToBp } from '../domain/weight.js';
 
 /** A duration (→ ms) without a default, for API bodies where absence means "keep the policy's". */
@@ -34,10 +34,16 @@ export const targetString = z.string().transform((v, ctx): TargetAddress => {
 
 /** "host:port" for a listener; host may be empty/"0.0.0.0"/"::"/"[::1]". */
 export const listenAddress = z.string().transform((v, ctx) => {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):(\d{1,5})$/.exec(v.trim());
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(v.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
     ctx.addIssue({ code: 'custom', message: `expected "host:port" (port 0–65535), got "${v}"` });
+    return z.NEVER;
+  }
+  // Checked here, where the field is named: `veer start` would only say getaddrinfo ENOTFOUND.
+  const why = m[2] === '' ? null : hostProblem(m[1] ?? m[2] ?? '', m[1] !== undefined, true);
+  if (why !== null) {
+    ctx.addIssue({ code: 'custom', message: `${why}, got "${v}"` });
     return z.NEVER;
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };

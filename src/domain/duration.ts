@@ -4,16 +4,23 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
+/**
+ * The longest duration taken: 2^31 − 1 ms (~596 h), the longest a Node timer waits. A longer one was
+ * taken and then fired at once (Node sets such a timer to 1 ms): `waitForTarget: 600h` answered in 10 ms.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+const TOO_LONG = `must be at most ${Math.floor(MAX_DURATION_MS / 3_600_000)}h (the longest a timer can wait)`;
+
 export function parseDuration(v: unknown): { ok: true; ms: number } | { ok: false; message: string } {
   if (typeof v === 'number') {
-    return Number.isFinite(v) && v >= 0
-      ? { ok: true, ms: v }
-      : { ok: false, message: 'expected a non-negative duration' };
+    if (!(Number.isFinite(v) && v >= 0)) return { ok: false, message: 'expected a non-negative duration' };
+    return v > MAX_DURATION_MS ? { ok: false, message: TOO_LONG } : { ok: true, ms: v };
   }
   if (typeof v !== 'string') return { ok: false, message: 'expected a duration like "500ms", "30s", "2m"' };
   const m = DURATION.exec(v.trim());
   if (!m) return { ok: false, message: `expected a duration like "500ms", "30s", "2m", got "${v}"` };
-  return { ok: true, ms: Math.round(Number(m[1]) * (UNIT_MS[m[2] as string] as number)) };
+  const ms = Math.round(Number(m[1]) * (UNIT_MS[m[2] as string] as number));
+  return ms > MAX_DURATION_MS ? { ok: false, message: TOO_LONG } : { ok: true, ms };
 }
 
 export function formatDuration(ms: number): string {

@@ -10,8 +10,11 @@ export interface TargetAddress {
 }
 
 const HOST_PORT = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/;
-/** A DNS label: letters, digits and inner hyphens, at most 63 characters. */
-const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/**
+ * A label: letters, digits and inner hyphens, at most 63 characters, and underscores, which DNS names may
+ * not carry but container names resolved by Docker's DNS and /etc/hosts do (`backend_1`).
+ */
+const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 /** A label that URL parsers and getaddrinfo read as (part of) an IPv4 address: decimal, or 0x hex. */
 const NUMERIC_LABEL = /^(?:0x[0-9a-f]*|[0-9]+)$/i;
 
@@ -19,9 +22,9 @@ const NUMERIC_LABEL = /^(?:0x[0-9a-f]*|[0-9]+)$/i;
  * Why `host` is no host to connect to, or null. Each address has one spelling: a name whose last label is a
  * number is read as IPv4 by URL parsers and getaddrinfo alike (`127.1`, `2130706433` and `0x7f000001` all
  * connect to 127.0.0.1), so only the dotted quad is taken, and a check on the address (is it veer itself?)
- * cannot be passed by another spelling of it.
+ * cannot be passed by another spelling of it. `unspecified`: 0.0.0.0 and :: are taken (a listener's host).
  */
-function hostProblem(host: string, bracketed: boolean): string | null {
+export function hostProblem(host: string, bracketed: boolean, unspecified = false): string | null {
   if (bracketed) {
     if (!isIPv6(host)) return 'expected an IPv6 address between [ ]';
   } else {
@@ -33,7 +36,7 @@ function hostProblem(host: string, bracketed: boolean): string | null {
     } else if (name.length > 253 || !labels.every((l) => LABEL.test(l)))
       return 'expected a host name (letters, digits and hyphens between dots) or an IP address';
   }
-  if (isUnspecifiedIp(host))
+  if (!unspecified && isUnspecifiedIp(host))
     return `${bracketed ? `[${host}]` : host} means every local address, not one to connect to`;
   return null;
 }

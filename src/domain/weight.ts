@@ -12,11 +12,13 @@ export function percentToBp(percent: unknown): { ok: true; bp: BasisPoints } | {
     return { ok: false, message: 'expected a number from 0 to 100' };
   }
   if (percent < 0 || percent > 100) return { ok: false, message: `must be between 0 and 100, got ${percent}` };
-  const bp = Math.round(percent * 100);
-  if (Math.abs(bp - percent * 100) > 1e-6) {
-    return { ok: false, message: `at most two decimals are allowed, got ${percent}` };
-  }
-  return { ok: true, bp };
+  if (!hundredths(percent)) return { ok: false, message: `at most two decimals are allowed, got ${percent}` };
+  return { ok: true, bp: Math.round(percent * 100) };
+}
+
+/** Whether a percentage has at most two decimals (a whole number of basis points). */
+export function hundredths(percent: number): boolean {
+  return Math.abs(Math.round(percent * 100) - percent * 100) <= 1e-6;
 }
 
 export function bpToPercent(bp: BasisPoints): number {

@@ -315,9 +315,13 @@ describe('RolloutController, stepped by hand', () => {
     await until(() => h.acks.calls.length === 1, 'the leader waits for acknowledgements');
     expect(h.acks.calls[0]?.targets).toEqual([CANARY]);
 
-    // Analyses while rolling back change nothing.
+    // Analyses while rolling back change nothing, and neither does a shift: it would cut the drain short.
     await interval(h);
     expect(h.state().phase).toBe('rolling-back');
+    const shift = await h.controller.shift(SVC, 5000);
+    expect(shift.ok).toBe(false);
+    if (!shift.ok) expect(shift.error.code).toBe('invalid_phase');
+    expect(h.state()).toMatchObject({ phase: 'rolling-back', weightBp: 0 });
 
     h.acks.release();
     await until(() => h.state().phase === 'aborted', 'aborted after retirement');

@@ -1,0 +1,67 @@
+// Values the config once took and then failed on at run time, or that did nothing: each is refused here,
+// naming the field and what was expected.
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/config/load.js';
+import type { Problem } from '../../../src/domain/errors.js';
+
+function problems(text: string): Problem[] {
+  const r = parseConfigText(text, {});
+  if (r.ok) throw new Error(`expected the config to be invalid:\n${text}`);
+  return [...r.error.problems];
+}
+const ok = (text: string): boolean => parseConfigText(text, {}).ok;
+const web = (extra: string) => `services:\n  - name: web\n    stable: { targets: ["127.0.0.1:9001"] }\n${extra}`;
+
+describe('config values refused before they fail at run time', () => {
+  it('a duration longer than a timer can wait (it would fire at once)', () => {
+    for (const v of ['600h', '99999999999h', '2147483648'])
+      expect(problems(`proxy: { timeouts: { waitForTarget: ${v} } }`)).toEqual([
+        { path: 'proxy.timeouts.waitForTarget', message: 'must be at most 596h (the longest a timer can wait)' },
+      ]);
+    expect(ok('proxy: { timeouts: { waitForTarget: 596h } }')).toBe(true);
+  });
+
+  it('a listen host that is neither a name nor an address', () => {
+    for (const v of ['999.1.1.1:8080', 'host name:8080', '[zz]:80', '127.1:8080'])
+      expect(problems(`listen: "${v}"`)).toEqual([{ path: 'listen', message: expect.stringContaining(`got "${v}"`) }]);
+    for (const v of [':8080', '0.0.0.0:8080', '[::]:8080', '[::1]:8080', 'localhost:8080', 'my_host:8080'])
+      expect(ok(`listen: "${v}"`), v).toBe(true);
+  });
+
+  it('an admin token that begins or ends with whitespace (a header value cannot carry it)', () => {
+    expect(problems('admin: { listen: "0.0.0.0:9090", token: "   " }')).toContainEqual({
+      path: 'admin.token',
+      message: 'must not begin or end with whitespace (a header value cannot carry it)',
+    });
+    expect(problems('admin: { token: "s3cret\\n" }').map((p) => p.path)).toEqual(['admin.token']);
+  });
+
+  it('an access log output that is a directory', () => {
+    const dir = tmpdir();
+    expect(problems(`accessLog: { output: "${dir}" }`)).toEqual([
+      { path: 'accessLog.output', message: `${dir} is a directory, not a file` },
+    ]);
+  });
+
+  it('a sticky cookie browsers drop or delete at once', () => {
+    expect(problems(web('    sticky: { cookie: "__Host-veer" }'))).toEqual([
+      {
+        path: 'services[0].sticky.secure',
+        message: 'must be true for a cookie named __Host-… or __Secure-… (browsers drop it otherwise)',
+      },
+    ]);
+    expect(ok(web('    sticky: { cookie: "__Secure-veer", secure: true }'))).toBe(true);
+    for (const v of ['0s', '500ms'])
+      expect(problems(web(`    sticky: { cookie: veer, maxAge: ${v} }`))).toEqual([
+        { path: 'services[0].sticky.maxAge', message: 'must be at least 1s (Max-Age=0 deletes the cookie)' },
+      ]);
+  });
+
+  it('a rollout step with more than two decimals (0.001 would be a step of 0%)', () => {
+    expect(problems(web('    rollout: { steps: [0.001, 33.333, 50.25, 100] }'))).toEqual([
+      { path: 'services[0].rollout.steps[0]', message: 'at most two decimals are allowed (weights are kept to 0.01%)' },
+      { path: 'services[0].rollout.steps[1]', message: 'at most two decimals are allowed (weights are kept to 0.01%)' },
+    ]);
+  });
+});
