@@ -1,5 +1,5 @@
 // The admin app. It never listens by itself: main.ts binds it, tests use `inject` or port 0.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { errorMessage, UnavailableError, VeerError } from '../domain/errors.js';
 import { jsonLogger, type Logger } from '../domain/log.js';
 import { answerClientError } from './client-errors.js';
@@ -74,6 +74,7 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   installShutdownAnswer(app);
   installServiceNameCheck(app);
   installErrorHandling(app, log, ADMIN_BODY_LIMIT);
+  installEncodingCheck(app);
   installJsonParser(app);
   healthRoutes(app, deps);
   serviceRoutes(app, deps);
@@ -124,7 +125,35 @@ function installJsonParser(app: FastifyInstance): void {
     try {
       done(null, JSON.parse(text));
     } catch (e) {
-      done(new VeerError('invalid_json', 400, `request body is not valid JSON: ${errorMessage(e)}`), undefined);
+      done(invalidJson(e), undefined);
     }
+  });
+}
+
+/** V8's message can quote the body, which is never echoed: only the position is kept, when it gives one. */
+function invalidJson(e: unknown): VeerError {
+  const at = /at position (\d+)/.exec(errorMessage(e))?.[1];
+  return new VeerError('invalid_json', 400, `request body is not valid JSON${at ? ` (at position ${at})` : ''}`);
+}
+
+const hasBody = (h: FastifyRequest['headers']): boolean =>
+  h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+
+/**
+ * Bodies are parsed as they arrive, never decoded: a compressed one would be read as garbage, or a
+ * plain one under a coding it does not have be accepted as if it were decoded. Either is refused.
+ */
+function installEncodingCheck(app: FastifyInstance): void {
+  app.addHook('preParsing', async (request, reply) => {
+    const coding = request.headers['content-encoding'];
+    if (request.is404 || coding === undefined || !hasBody(request.headers)) return;
+    const codings = coding.split(',').map((c) => c.trim().toLowerCase());
+    if (codings.every((c) => c === '' || c === 'identity')) return;
+    reply.header('accept-encoding', 'identity');
+    throw new VeerError(
+      'unsupported_media_type',
+      415,
+      'Content-Encoding is not supported on request bodies: send the JSON body uncompressed',
+    );
   });
 }

@@ -75,10 +75,24 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, bodyLimi
     });
     return sendError(reply, internalError());
   });
-  app.setNotFoundHandler(async (_request, reply) =>
-    sendError(
+  app.setNotFoundHandler(async (request, reply) => {
+    const allowed = allowedMethods(app, request.url);
+    if (allowed.length > 0)
+      return sendError(
+        reply.header('allow', allowed.join(', ')),
+        new VeerError('method_not_allowed', 405, `method not allowed: this path takes ${allowed.join(', ')}`),
+      );
+    return sendError(
       reply,
       new VeerError('not_found', 404, 'no such route (the admin API routes are /healthz, /readyz, /metrics and /v1/…)'),
-    ),
-  );
+    );
+  });
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods a path has routes for: none when the path itself is unknown (a 404, not a 405). */
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  // The router's own lookup, with the concrete URL: parametric routes match as they would for a request.
+  return METHODS.filter((method) => app.findRoute({ method, url }) !== null);
 }

@@ -124,6 +124,16 @@ export function describe(v: unknown): string {
   return String(v);
 }
 
+/** What kind of value the operator gave, for "got …" where repeating the value itself is unwanted. */
+export function kindOf(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'boolean') return 'a boolean';
+  return typeof v === 'string' ? 'a string' : typeof v === 'number' ? 'a number' : typeof v;
+}
+
 function tooBig(origin: string, max: number | bigint, inclusive: boolean): string {
   switch (origin) {
     case 'array':
@@ -148,7 +158,12 @@ function tooSmall(origin: string, min: number | bigint, inclusive: boolean): str
 
 function unknownKeyMessage(inst: unknown): string {
   const shape = (inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
-  return shape ? `${UNKNOWN_KEY} (expected one of: ${Object.keys(shape).join(', ')})` : UNKNOWN_KEY;
+  if (!shape) return UNKNOWN_KEY;
+  const keys = Object.keys(shape);
+  // An empty list would read as a glitch: say plainly that nothing is accepted.
+  return keys.length === 0
+    ? `${UNKNOWN_KEY} (this request takes no fields)`
+    : `${UNKNOWN_KEY} (expected one of: ${keys.join(', ')})`;
 }
 
 /**

@@ -2,6 +2,7 @@
 // projection), and the requests held for them. Switching off, or from `hold` to `page`, releases the
 // held requests in the order they came.
 import type { Maintenance, MaintenanceMode } from '../domain/maintenance.js';
+import { MAX_RETRY_AFTER_MS } from '../config/page-schema.js';
 import { HeldRequests } from './hold.js';
 
 /** A switch that is on, as the ingress applies it (retryAfterS null: the service's own). */
@@ -10,7 +11,10 @@ export interface MaintenanceNow {
   retryAfterS: number | null;
 }
 
-const seconds = (ms: number | null): number | null => (ms === null ? null : Math.max(1, Math.ceil(ms / 1000)));
+// Within the API's bound again: a switch stored before that bound existed (Redis, the state file) could
+// hold any number, and Retry-After must be whole seconds.
+const seconds = (ms: number | null): number | null =>
+  ms === null || !Number.isFinite(ms) ? null : Math.min(MAX_RETRY_AFTER_MS / 1000, Math.max(1, Math.ceil(ms / 1000)));
 
 export class MaintenanceGate {
   private readonly on = new Map<string, MaintenanceNow>();

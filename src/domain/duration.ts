@@ -11,16 +11,19 @@ const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 const TOO_LONG = `must be at most ${Math.floor(MAX_DURATION_MS / 3_600_000)}h (the longest a timer can wait)`;
 
-export function parseDuration(v: unknown): { ok: true; ms: number } | { ok: false; message: string } {
+/** `tooLong`: a well-formed duration over MAX_DURATION_MS (a field with a tighter bound says its own). */
+export type ParsedDuration = { ok: true; ms: number } | { ok: false; message: string; tooLong?: true };
+
+export function parseDuration(v: unknown): ParsedDuration {
   if (typeof v === 'number') {
     if (!(Number.isFinite(v) && v >= 0)) return { ok: false, message: 'expected a non-negative duration' };
-    return v > MAX_DURATION_MS ? { ok: false, message: TOO_LONG } : { ok: true, ms: v };
+    return v > MAX_DURATION_MS ? { ok: false, message: TOO_LONG, tooLong: true } : { ok: true, ms: v };
   }
   if (typeof v !== 'string') return { ok: false, message: 'expected a duration like "500ms", "30s", "2m"' };
   const m = DURATION.exec(v.trim());
   if (!m) return { ok: false, message: `expected a duration like "500ms", "30s", "2m", got "${v}"` };
   const ms = Math.round(Number(m[1]) * (UNIT_MS[m[2] as string] as number));
-  return ms > MAX_DURATION_MS ? { ok: false, message: TOO_LONG } : { ok: true, ms };
+  return ms > MAX_DURATION_MS ? { ok: false, message: TOO_LONG, tooLong: true } : { ok: true, ms };
 }
 
 export function formatDuration(ms: number): string {

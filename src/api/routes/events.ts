@@ -40,7 +40,9 @@ export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRo
   };
 
   app.get<{ Querystring: Query }>('/v1/events', async (request, reply) => {
-    const service = single(request.query.service) ?? null;
+    const one = oneParam(request.query, 'service');
+    if (!one.ok) return sendError(reply, one.error);
+    const service = one.value ?? null;
     if (service !== null && !deps.services.get(service)) return sendError(reply, unknownService(service));
     if (!wantsStream(request) && acceptsJson(request)) return page(request, reply, deps, service);
     return stream(request, reply, service);
@@ -72,7 +74,9 @@ function replayFor(
   service: string | null,
 ): Result<ReturnType<AdminDeps['events']['recent']>, ValidationError> {
   const header = request.headers['last-event-id'];
-  const raw = single(Array.isArray(header) ? header[0] : header) ?? single(request.query.lastEventId);
+  const param = oneParam(request.query, 'lastEventId');
+  if (!param.ok) return param;
+  const raw = (Array.isArray(header) ? header[0] : header) ?? param.value;
   if (raw !== undefined && raw.trim() !== '') {
     if (!/^\d+$/.test(raw.trim()))
       return err(
@@ -92,7 +96,9 @@ export function intParam(
   min: number,
   max = MAX_EVENTS,
 ): Result<number, ValidationError> {
-  const raw = single(query[name]);
+  const one = oneParam(query, name);
+  if (!one.ok) return one;
+  const raw = one.value;
   if (raw === undefined || raw === '') return ok(def);
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < min || n > max) {
@@ -101,7 +107,12 @@ export function intParam(
   return ok(n);
 }
 
-const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+/** A parameter given twice is refused: taking either value would silently ignore the other. */
+function oneParam(query: Query, name: string): Result<string | undefined, ValidationError> {
+  const v = query[name];
+  if (!Array.isArray(v)) return ok(v);
+  return err(new ValidationError([{ path: name, message: 'given more than once (expected a single value)' }]));
+}
 
 function wantsStream(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').toLowerCase().includes('text/event-stream');

@@ -2,7 +2,8 @@
 // replica. Named apart from the rollout's pause/resume, which hold a rollout, not the traffic.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { positiveDurationValue } from '../../config/values.js';
+import { retryAfterValue } from '../../config/page-schema.js';
+import { kindOf } from '../../config/problems.js';
 import { UnavailableError } from '../../domain/errors.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps } from '../ports.js';
@@ -10,9 +11,14 @@ import { parseBody } from '../validate.js';
 
 const maintenanceBody = z
   .object({
-    on: z.boolean({ error: 'required: true (maintenance on) or false (off)' }),
+    on: z.boolean({
+      error: (i) =>
+        i.input === undefined
+          ? 'required: true (maintenance on) or false (off)'
+          : `expected true (maintenance on) or false (off), got ${kindOf(i.input)}`,
+    }),
     mode: z.enum(['hold', 'page'], { error: 'expected "hold" (requests wait) or "page" (503 page)' }).default('hold'),
-    retryAfter: positiveDurationValue.optional(),
+    retryAfter: retryAfterValue.optional(),
   })
   .strict();
 

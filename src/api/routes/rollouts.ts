@@ -91,7 +91,15 @@ export const rolloutBody = z
   .strict()
   .transform((b): RolloutRequest => ({ canary: b.canary, rollout: { ...(b.rollout ?? {}) } }));
 
-const reason = z.string().trim().min(1, 'must not be empty').max(500);
+// A reason is stored and shown on operators' terminals: control characters (newlines, escapes) and
+// bidirectional overrides could rewrite or disguise what is printed around it.
+const reason = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(500)
+  .refine((s) => !/[\x00-\x1f\x7f-\x9f]/.test(s), 'must not contain control characters')
+  .refine((s) => !/[\u202a-\u202e\u2066-\u2069]/.test(s), 'must not contain bidirectional text controls');
 const ACTION_BODIES = {
   promote: z.object({ full: z.boolean().optional() }).strict(),
   abort: z.object({ reason: reason.optional() }).strict(),

@@ -174,7 +174,7 @@ describe('malformed requests', () => {
     expect(res.statusCode).toBe(400);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe('invalid_json');
-    expect(body.error.message).toMatch(/^request body is not valid JSON: /);
+    expect(body.error.message).toBe('request body is not valid JSON (at position 12)');
     expect(res.body).not.toMatch(/FST_|stack|statusCode/);
   });
 
