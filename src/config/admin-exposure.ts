@@ -15,7 +15,7 @@ export function checkAdminExposure(listenHost: string, token: string): Result<vo
   return err(
     new ConfigError(
       `admin API listens on ${shown}, beyond loopback, without a token: ` +
-        'set admin.token (e.g. token: ${VEER_ADMIN_TOKEN}) or listen on 127.0.0.1',
+        'set admin.token (e.g. token: "${VEER_ADMIN_TOKEN}") or listen on 127.0.0.1',
       [
         {
           path: 'admin.token',

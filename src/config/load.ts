@@ -91,7 +91,7 @@ export function inspectConfigText(
     tree = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
     return {
-      result: err(configError([...problems, { path: '', message: `YAML: ${errorMessage(e)}` }], source)),
+      result: err(configError([...problems, { path: '', message: `YAML: ${yamlHint(errorMessage(e))}` }], source)),
       warnings: [],
     };
   }
@@ -128,12 +128,22 @@ function configError(problems: readonly Problem[], source?: string): ConfigError
   return new ConfigError(`invalid configuration${where}: ${list}`, problems);
 }
 
+/** YAML's own words, with what an operator most likely meant. */
+function yamlHint(message: string): string {
+  // `hosts: [*.example.com]`: an unquoted value starting with `*` is an alias in YAML.
+  if (message.startsWith('Unresolved alias'))
+    return `${message} (hint: quote a value that starts with "*", e.g. "*.example.com")`;
+  // The parser recursing through thousands of nested [ or {: said as what it is, not as the engine's limit.
+  if (message.includes('Maximum call stack')) return 'the document nests too deeply';
+  return message;
+}
+
 function yamlProblem(e: YAMLError, lines: LineCounter, text: string): Problem {
   const { line, col } = lines.linePos(e.pos[0]);
   const message =
     e.code === 'MULTIPLE_DOCS'
       ? 'a config file holds a single YAML document (found another "---")'
-      : e.message.replace(/\s*\n[\s\S]*$/, '');
+      : yamlHint(e.message.replace(/\s*\n[\s\S]*$/, ''));
   const lineText = text.split(/\r?\n/)[line - 1] ?? '';
   // `${…}` is not a valid plain scalar inside [ ] or { } (YAML reserves the braces there).
   const hint = lineText.includes('${')

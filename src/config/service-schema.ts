@@ -130,7 +130,9 @@ const serviceTimeoutsSchema = z
 
 export const serviceSchema = z
   .object({
-    name: z.string().regex(SERVICE_NAME, 'must be lowercase letters, digits, "-" or "_" (max 63)'),
+    name: z
+      .string()
+      .regex(SERVICE_NAME, 'must be lowercase letters, digits, "-" or "_", starting with a letter or digit (max 63)'),
     match: matchSchema,
     stable: poolSchema,
     canary: poolSchema,

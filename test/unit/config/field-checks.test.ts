@@ -2,7 +2,8 @@
 // naming the field and what was expected.
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile, parseConfigText } from '../../../src/config/load.js';
 import type { Problem } from '../../../src/domain/errors.js';
 
 function problems(text: string): Problem[] {
@@ -37,6 +38,14 @@ describe('config values refused before they fail at run time', () => {
     expect(problems('admin: { token: "s3cret\\n" }').map((p) => p.path)).toEqual(['admin.token']);
   });
 
+  it('the sample config keeps a token that reads as a number or a boolean as its text', async () => {
+    const sample = fileURLToPath(new URL('../../../proxy.config.yaml', import.meta.url));
+    for (const token of ['1234e5', '0x1f', 'true', '007']) {
+      const r = await loadConfigFile(sample, { VEER_ADMIN_TOKEN: token });
+      expect(r.ok && r.value.admin.token).toBe(token);
+    }
+  });
+
   it('an access log output that is a directory', () => {
     const dir = tmpdir();
     expect(problems(`accessLog: { output: "${dir}" }`)).toEqual([
@@ -63,5 +72,16 @@ describe('config values refused before they fail at run time', () => {
       { path: 'services[0].rollout.steps[0]', message: 'at most two decimals are allowed (weights are kept to 0.01%)' },
       { path: 'services[0].rollout.steps[1]', message: 'at most two decimals are allowed (weights are kept to 0.01%)' },
     ]);
+  });
+
+  it('YAML mistakes said as what they most likely are', () => {
+    expect(problems('services:\n  - name: web\n    match: { hosts: [*.example.com] }\n')[0]?.message).toContain(
+      'hint: quote a value that starts with "*", e.g. "*.example.com"',
+    );
+    expect(problems(`services: ${'['.repeat(5000)}`)[0]?.message).toMatch(/the document nests too deeply$/);
+    expect(problems('services:\n  - name: "-web"\n')).toContainEqual({
+      path: 'services[0].name',
+      message: 'must be lowercase letters, digits, "-" or "_", starting with a letter or digit (max 63)',
+    });
   });
 });
