@@ -26,16 +26,31 @@ const matchSchema = z
 
 const dockerSelector = z
   .object({
-    selector: z.record(z.string(), z.string()).refine((r) => Object.keys(r).length > 0, 'must name at least one label'),
+    selector: z
+      .record(z.string().min(1, 'a label name must not be empty'), z.string())
+      .refine((r) => Object.keys(r).length > 0, 'must name at least one label'),
     port: z.number().int().min(1).max(65535),
     endpoint: z.string().optional(),
-    network: z.string().optional(),
+    network: z
+      .string()
+      .min(1, 'must not be empty (leave it out to reach containers at their published port)')
+      .optional(),
   })
   .strict();
 
+/** A target listed twice would take twice its share of the pool's traffic, and its state once. */
+const targetList = z.array(targetString).superRefine((targets, ctx) => {
+  const seen = new Map<string, number>();
+  targets.forEach((t, i) => {
+    const first = seen.get(t.id);
+    if (first === undefined) seen.set(t.id, i);
+    else ctx.addIssue({ code: 'custom', path: [i], message: `duplicate target "${t.id}" (also targets[${first}])` });
+  });
+});
+
 const poolSchema = z
   .object({
-    targets: z.array(targetString).default([]),
+    targets: targetList.default([]),
     docker: dockerSelector.optional(),
   })
   .strict()

@@ -84,4 +84,20 @@ describe('config values refused before they fail at run time', () => {
       message: 'must be lowercase letters, digits, "-" or "_", starting with a letter or digit (max 63)',
     });
   });
+
+  it('a target listed twice in a pool, and an empty docker label name or network', () => {
+    expect(problems(web('').replace('["127.0.0.1:9001"]', '["127.0.0.1:9001", "web:80", "127.0.0.1:9001"]'))).toEqual([
+      { path: 'services[0].stable.targets[2]', message: 'duplicate target "127.0.0.1:9001" (also targets[0])' },
+    ]);
+    const docker = (d: string) => `services:\n  - name: web\n    stable: { docker: { ${d} } }\n`;
+    expect(problems(docker('selector: { "": web }, port: 80')).map((p) => p.path)).toEqual([
+      'services[0].stable.docker.selector[""]',
+    ]);
+    expect(problems(docker('selector: { app: web }, port: 80, network: ""'))).toEqual([
+      {
+        path: 'services[0].stable.docker.network',
+        message: 'must not be empty (leave it out to reach containers at their published port)',
+      },
+    ]);
+  });
 });
