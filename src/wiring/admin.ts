@@ -1,6 +1,7 @@
 // The admin API and the data plane's listener. The data plane registers its closer last, so it is
 // the first thing closed: in-flight requests finish while everything behind it still runs.
 import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../domain/errors.js';
 import { buildApp } from '../api/app.js';
 import type { ClusterView, ReadyState } from '../api/ports.js';
 import type { ClusterMembership } from '../cluster.js';
@@ -111,7 +112,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     { logger: log },
   );
   b.closers.add('admin api', () => app.close());
-  await app.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
+  await named('admin.listen', app.listen({ host: config.admin.listen.host, port: config.admin.listen.port }));
   // Health-checked targets start pending (no traffic): give their first probes a moment so the
   // first requests are not answered 503 while a healthy pool is being confirmed.
   await r.plane.settleHealth();
@@ -147,7 +148,16 @@ async function listenData(b: Base, r: Running, stopped: () => void) {
     b.closers.add('data plane', closePlane);
     return startWorkers(b, r.workers, stopped);
   }
-  const data = await r.plane.listen();
+  const data = await named('listen', r.plane.listen());
   b.closers.add('data plane', closePlane);
-  return { data, tls: await r.plane.listenTls() };
+  return { data, tls: await named('tls.listen', r.plane.listenTls()) };
+}
+
+/** A listener that cannot bind says which field it is ("listen EADDRINUSE …" alone did not). */
+async function named<T>(field: string, listening: Promise<T>): Promise<T> {
+  try {
+    return await listening;
+  } catch (e) {
+    throw new Error(`${field}: ${errorMessage(e)}`);
+  }
 }
