@@ -1,12 +1,12 @@
 // The `admin` section: the admin API's listener and token, and the dashboard's login sessions.
 import { z } from 'zod';
-import { durationValue, listenAddress } from './values.js';
+import { lifetimeValue, listenAddress } from './values.js';
 
 /** The web dashboard at /ui (its login sessions; the page itself needs no setting). */
 const adminUiSchema = z
   .object({
     /** How long a login lasts; sessions live in the replica's memory and also end on restart. */
-    sessionTtl: durationValue.refine((ms) => ms >= 1000, { message: 'must be at least 1s' }).prefault('12h'),
+    sessionTtl: lifetimeValue.refine((ms) => ms >= 1000, { message: 'must be at least 1s' }).prefault('12h'),
     /** `auto`: the cookie is Secure when the admin API is reached over https (a TLS connection). */
     secureCookie: z.enum(['auto', 'always', 'never']).default('auto'),
   })

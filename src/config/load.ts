@@ -80,11 +80,6 @@ export function inspectConfigText(
       warnings: [],
     };
   }
-  if (refuseEmpty && doc.contents === null) {
-    const message =
-      'the file is empty (no YAML in it): the running configuration stays; `services: []` removes every service';
-    return { result: err(configError([{ path: '', message }], source)), warnings: [] };
-  }
   const problems = interpolateDocument(doc, env);
   let tree: unknown;
   try {
@@ -94,6 +89,13 @@ export function inspectConfigText(
       result: err(configError([...problems, { path: '', message: `YAML: ${yamlHint(errorMessage(e))}` }], source)),
       warnings: [],
     };
+  }
+  // Nothing in it (no text, only comments, `---`, `~` or `null`): the all-defaults config, which on a reload
+  // would remove every service.
+  if (refuseEmpty && (tree === null || tree === undefined)) {
+    const message =
+      'the file is empty (no YAML in it): the running configuration stays; `services: []` removes every service';
+    return { result: err(configError([{ path: '', message }], source)), warnings: [] };
   }
   return validate(tree, problems, source, host);
 }

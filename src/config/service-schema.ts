@@ -9,6 +9,7 @@ import { upstreamSchema } from './upstream-schema.js';
 import {
   durationValue,
   hostPattern,
+  lifetimeValue,
   percentWeight,
   positiveDuration,
   positiveDurationValue,
@@ -64,7 +65,7 @@ const stickySchema = z
   .object({
     cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name'),
     // Max-Age is whole seconds, and Max-Age=0 deletes the cookie: below a second stickiness would do nothing.
-    maxAge: durationValue
+    maxAge: lifetimeValue
       .refine((ms) => ms >= 1000, 'must be at least 1s (Max-Age=0 deletes the cookie)')
       .prefault('24h'),
     secure: z.boolean().default(false),

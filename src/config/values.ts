@@ -3,20 +3,26 @@
 // points), host patterns and CIDRs. Each failure names what was expected.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.js';
+import { MAX_DURATION_MS, MAX_LIFETIME_MS, parseDuration } from '../domain/duration.js';
 import { parseSize } from '../domain/size.js';
 import { hostProblem, parseTarget, type TargetAddress } from '../domain/target.js';
 import { percentToBp } from '../domain/weight.js';
 
+const durationUpTo = (maxMs: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const r = parseDuration(v, maxMs);
+    if (!r.ok) {
+      ctx.addIssue({ code: 'custom', message: r.message });
+      return z.NEVER;
+    }
+    return r.ms;
+  });
+
 /** A duration (→ ms) without a default, for API bodies where absence means "keep the policy's". */
-export const durationValue = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const r = parseDuration(v);
-  if (!r.ok) {
-    ctx.addIssue({ code: 'custom', message: r.message });
-    return z.NEVER;
-  }
-  return r.ms;
-});
+export const durationValue = durationUpTo(MAX_DURATION_MS);
+
+/** A lifetime that no timer waits for (a cookie's Max-Age, a login session): longer than a timer's bound. */
+export const lifetimeValue = durationUpTo(MAX_LIFETIME_MS);
 
 export const positiveDurationValue = durationValue.refine((ms) => ms > 0, { message: 'must be a positive duration' });
 

@@ -10,8 +10,8 @@ export function isLocalhostName(host: string): boolean {
 
 /**
  * An IP literal (brackets allowed) in one canonical spelling: IPv6 compressed and lower-case, an
- * IPv4-mapped IPv6 address as its IPv4 form. Anything else (names) comes back lower-cased, without
- * brackets or a trailing dot.
+ * IPv4-mapped IPv6 address as its IPv4 form, without a zone. Anything else (names) comes back
+ * lower-cased, without brackets or a trailing dot.
  */
 export function canonicalHost(host: string): string {
   const bare = host
@@ -19,9 +19,10 @@ export function canonicalHost(host: string): string {
     .toLowerCase()
     .replace(/^\[(.*)\]$/, '$1');
   if (isIP(bare) !== 6) return bare.replace(/\.$/, '');
-  // A zone (fe80::1%eth0) is kept as written: the URL parser below refuses it (and would throw).
+  // A zone (fe80::1%eth0) names the interface, not the address: `::1%lo` is ::1, and `::%lo` is ::, for every
+  // check of "is this host this machine?" (the URL parser below would also refuse it, and throw).
   const zoneAt = bare.indexOf('%');
-  if (zoneAt >= 0) return `${canonicalHost(bare.slice(0, zoneAt))}${bare.slice(zoneAt)}`;
+  if (zoneAt >= 0) return canonicalHost(bare.slice(0, zoneAt));
   // The WHATWG URL parser is the one IPv6 canonicaliser Node ships.
   const v6 = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);

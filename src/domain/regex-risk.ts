@@ -1,24 +1,28 @@
-// Whether an operator's regular expression can take exponential time. JavaScript's engine backtracks: a
-// group that repeats and can itself match the same text in more than one way (it repeats inside, or it
-// alternates) tries every way on an input that almost matches. `^(a+)+$` against 30 `a`s and a `!` took
-// seconds, doubling with each `a`, and the value is the client's (a header, a cookie): one request would stop
-// the process. Such a group is refused where the expression is given; everything else backtracks at most
-// polynomially in the value, whose length the data plane bounds. Pure: no engine is run.
+// Whether an operator's regular expression can take a backtracking engine exponential time, or polynomial
+// time of a high degree, on a value that almost matches. A group that repeats and can itself match the same
+// text in more than one way (it repeats inside, or it alternates) tries every way: `^(a+)+$` against 30 `a`s
+// and a `!` took seconds, doubling with each `a`. Unbounded repeats in a row split the value every way they
+// can: `^.*;.*;.*;.*x` took 44 s on 1,024 `;`. The value is the client's (a header, a cookie), so one request
+// would stop the process. Read for the expressions V8's linear-time engine cannot run (rule-regex.ts). Pure.
 
 interface Group {
   /** Whether what the group holds repeats or alternates (so it may match one text in several ways). */
   ambiguous: boolean;
 }
 
+/** The length of a quantifier that repeats without bound at `source[i]` (`*`, `+`, `{n,}`), else 0. */
+function unbounded(source: string, i: number): number {
+  const c = source[i];
+  if (c === '*' || c === '+') return 1;
+  const m = c === '{' ? /^\{\d+,\}/.exec(source.slice(i)) : null;
+  return m === null ? 0 : m[0].length;
+}
+
 /** Whether `source[i]` starts a quantifier that repeats (`*`, `+`, `{n,}`, `{n,m}` with m > 1). */
 function repeats(source: string, i: number): boolean {
-  const c = source[i];
-  if (c === '*' || c === '+') return true;
-  if (c !== '{') return false;
-  const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i));
-  if (m === null) return false;
-  if (m[2] === undefined) return Number(m[1]) > 1;
-  return m[3] === '' || Number(m[3]) > 1;
+  if (unbounded(source, i) > 0) return true;
+  const m = source[i] === '{' ? /^\{(\d+)(?:,(\d+))?\}/.exec(source.slice(i)) : null;
+  return m !== null && Number(m[2] ?? m[1]) > 1;
 }
 
 /** Whether `source[i]` starts any quantifier (`?` included: it makes the group optional, not repeated). */
@@ -26,13 +30,23 @@ function quantifies(source: string, i: number): boolean {
   return source[i] === '?' || repeats(source, i);
 }
 
+/** The length of a group's prefix after `(`: `?:`, `?=`, `?!`, `?<=`, `?<!`, `?<name>` (0 for none). */
+function groupPrefix(source: string, i: number): number {
+  const m = /^\?(?::|=|!|<=|<!|<[A-Za-z_$][\w$]*>)/.exec(source.slice(i));
+  return m === null ? 0 : m[0].length;
+}
+
+const NESTED = 'a repeated group that itself repeats or alternates, e.g. (a+)+ or (a|b)*, can take exponential time';
+const IN_A_ROW = 'two or more unbounded repeats, e.g. .*;.*, can take polynomial time of a high degree';
+
 /**
- * Why `source` may backtrack exponentially (a repeated group that repeats or alternates inside), or null.
- * Escapes and character classes are skipped; a lookaround or a backreference is treated as a group.
+ * Why `source` may backtrack exponentially or polynomially to a high degree, or null. Escapes and character
+ * classes are skipped; a lookaround or a backreference is read as a group.
  */
 export function regexRisk(source: string): string | null {
   const stack: Group[] = [{ ambiguous: false }];
   let inClass = false;
+  let unboundedSeen = 0;
   for (let i = 0; i < source.length; i++) {
     const c = source[i];
     if (c === '\\') {
@@ -45,16 +59,18 @@ export function regexRisk(source: string): string | null {
     }
     const top = stack[stack.length - 1] as Group;
     if (c === '[') inClass = true;
-    else if (c === '(') stack.push({ ambiguous: false });
-    else if (c === '|') top.ambiguous = true;
+    else if (c === '(') {
+      stack.push({ ambiguous: false });
+      i += groupPrefix(source, i + 1);
+    } else if (c === '|') top.ambiguous = true;
     else if (c === ')' && stack.length > 1) {
       const closed = stack.pop() as Group;
       const parent = stack[stack.length - 1] as Group;
-      if (closed.ambiguous && repeats(source, i + 1))
-        return 'a repeated group that itself repeats or alternates, e.g. (a+)+ or (a|b)*, can take exponential time';
+      if (closed.ambiguous && repeats(source, i + 1)) return NESTED;
       // The group as a whole, when quantified, is one more way to match inside its parent.
       if (closed.ambiguous || quantifies(source, i + 1)) parent.ambiguous = true;
     } else if (quantifies(source, i)) top.ambiguous = true;
+    if (!inClass && unbounded(source, i) > 0 && ++unboundedSeen >= 2) return IN_A_ROW;
   }
   return null;
 }

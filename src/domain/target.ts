@@ -1,7 +1,7 @@
 // An upstream address. `id` ("host:port") is the identity used across routing-table swaps so a
 // target's runtime state (connections, outstanding count, ejection) survives a weight change.
 import { isIPv4, isIPv6 } from 'node:net';
-import { isUnspecifiedIp } from './loopback.js';
+import { canonicalHost, isUnspecifiedIp } from './loopback.js';
 
 export interface TargetAddress {
   readonly host: string;
@@ -34,7 +34,7 @@ export function hostProblem(host: string, bracketed: boolean, unspecified = fals
     if (NUMERIC_LABEL.test(labels[labels.length - 1] ?? '')) {
       if (!isIPv4(host)) return 'an IPv4 address is written as four decimal numbers 0–255 (a.b.c.d)';
     } else if (name.length > 253 || !labels.every((l) => LABEL.test(l)))
-      return 'expected a host name (letters, digits and hyphens between dots) or an IP address';
+      return 'expected a host name (letters, digits, hyphens and underscores between dots) or an IP address';
   }
   if (!unspecified && isUnspecifiedIp(host))
     return `${bracketed ? `[${host}]` : host} means every local address, not one to connect to`;
@@ -53,4 +53,26 @@ export function parseTarget(s: unknown): { ok: true; target: TargetAddress } | {
   if (port < 1 || port > 65535) return { ok: false, message: `port must be 1–65535, got ${port}` };
   const id = bracketed ? `[${host}]:${port}` : `${host}:${port}`;
   return { ok: true, target: { host, port, id } };
+}
+
+/** What veer stored before its host rules were strict: any name or bracketed literal, with a port. */
+const STORED = /^(?:\[([^\]]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/;
+
+/**
+ * A target read back from the store (a rollout record, Docker membership): taken as it was written, not held
+ * to the rules of new input (parseTarget), so a record an older veer wrote still routes after an upgrade
+ * (a succeeded rollout's canary targets are the stable pool).
+ */
+export function readStoredTarget(s: string): TargetAddress | null {
+  const m = STORED.exec(s.trim());
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port < 1 || port > 65535) return null;
+  const host = m[1] ?? m[2] ?? '';
+  return { host, port, id: m[1] !== undefined ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
+/** One key per address however it is spelled (case, IPv6 compression, brackets): for "is it the same target?". */
+export function targetKey(id: string): string {
+  const t = readStoredTarget(id);
+  return t === null ? id.trim().toLowerCase() : `${canonicalHost(t.host)}:${t.port}`;
 }

@@ -7,6 +7,7 @@ import type { Clock } from '../domain/clock.js';
 import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
 import type { RolloutOrigin } from '../domain/history.js';
 import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
+import { targetKey } from '../domain/target.js';
 import type { ManualWeight } from '../domain/route.js';
 import type { BasisPoints } from '../domain/weight.js';
 import { emptyStats } from '../analysis/judge.js';
@@ -49,8 +50,9 @@ function startedMessage(s: RolloutState): string {
 /** Canary targets that are stable now: the canary would be judged against itself, and a promotion change nothing. */
 function stableOverlap(service: string, req: RolloutRequest, stable: readonly string[]): ValidationError | null {
   if (!('targets' in req.canary)) return null;
+  const stableKeys = new Set(stable.map(targetKey));
   const problems = req.canary.targets.flatMap((t, i) =>
-    stable.includes(t)
+    stableKeys.has(targetKey(t))
       ? [
           {
             path: `canary.targets[${i}]`,

@@ -7,7 +7,7 @@ import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { Maintenance } from '../domain/maintenance.js';
 import { routeFor, sameRoute, type Route, type RoutedService } from '../domain/route.js';
-import { parseTarget, type TargetAddress } from '../domain/target.js';
+import { readStoredTarget, type TargetAddress } from '../domain/target.js';
 import type { TargetingRule } from '../domain/targeting.js';
 import type { BasisPoints } from '../domain/weight.js';
 import type { Records } from './records.js';
@@ -39,8 +39,8 @@ const DEFAULT_DRAIN_MS = 30_000;
 function toAddresses(ids: readonly string[]): TargetAddress[] {
   const out: TargetAddress[] = [];
   for (const id of ids) {
-    const r = parseTarget(id);
-    if (r.ok) out.push(r.target);
+    const t = readStoredTarget(id);
+    if (t !== null) out.push(t);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // included) that ended since the last report, its lifetime counters' and veer's own answers' growth.
 // The primary adds them into its windows (PoolWindow.mergeSecond, addLifetime): the sums are exact
 // because every process uses the same bucket edges. Read from the windows, never from the request path.
+import { settledSecond } from '../domain/second.js';
 import type { AnswerCounts } from '../dataplane/answers.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { LifetimeTotals, PoolWindow, SecondRecord, WindowTotals } from '../metrics/window.js';
@@ -56,7 +57,7 @@ export class MetricsShipper {
    * `last`). Sent every second even when empty: `through` tells the primary which seconds it has whole.
    */
   take(nowMs: number, last = false): Report {
-    const upTo = last ? Math.floor(nowMs / 1000) : Math.floor((nowMs - SHIP_AFTER_MS) / 1000) - 1;
+    const upTo = last ? Math.floor(nowMs / 1000) : settledSecond(nowMs, SHIP_AFTER_MS);
     const out: Report = { through: upTo, pools: [], answers: [] };
     const seen = new Set<PoolWindow>();
     for (const { service, pool, window } of this.registry.entries()) {

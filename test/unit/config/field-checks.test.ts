@@ -3,7 +3,7 @@
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, parseConfigText } from '../../../src/config/load.js';
+import { inspectConfigText, loadConfigFile, parseConfigText } from '../../../src/config/load.js';
 import type { Problem } from '../../../src/domain/errors.js';
 
 function problems(text: string): Problem[] {
@@ -99,5 +99,13 @@ describe('config values refused before they fail at run time', () => {
         message: 'must not be empty (leave it out to reach containers at their published port)',
       },
     ]);
+  });
+
+  it('a reload refuses a file with nothing in it, in every spelling of nothing', () => {
+    for (const text of ['', '# only a comment\n', '---\n', '~\n', 'null\n']) {
+      const r = inspectConfigText(text, {}, 'veer.yaml', {}, true).result;
+      expect(r.ok ? 'taken' : r.error.message, JSON.stringify(text)).toMatch(/the file is empty/);
+      expect(parseConfigText(text, {}).ok).toBe(true); // veer start: the all-defaults config, as before
+    }
   });
 });

@@ -20,8 +20,9 @@ describe('loopback helpers', () => {
     expect(canonicalHost('[0:0:0:0:0:0:0:1]')).toBe('::1');
     expect(canonicalHost('::FFFF:127.0.0.2')).toBe('127.0.0.2');
     expect(canonicalHost('Example.COM.')).toBe('example.com');
-    // A zone is kept as written (the URL parser that canonicalises the rest refuses it).
-    expect(canonicalHost('[FE80:0::1%eth0]')).toBe('fe80::1%eth0');
+    // A zone names the interface, not the address.
+    expect(canonicalHost('[FE80:0::1%eth0]')).toBe('fe80::1');
+    expect(canonicalHost('::ffff:127.0.0.1%lo')).toBe('127.0.0.1');
   });
 
   it('knows loopback and unspecified addresses', () => {
@@ -54,6 +55,9 @@ describe('selfTarget', () => {
     'web-host:8080',
     '[fe80::1]:8080',
     '[::ffff:127.0.0.1]:8080',
+    '[::1%lo]:8080',
+    '[::ffff:127.0.0.1%lo]:8080',
+    '[fe80::1%eth0]:8080',
   ])('a wildcard listener is reached through %s', (target) => {
     expect(selfTarget(t(target), [data('0.0.0.0')], LOCAL)).not.toBeNull();
     expect(selfTarget(t(target), [data('::')], LOCAL)).not.toBeNull();

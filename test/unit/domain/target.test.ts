@@ -1,7 +1,7 @@
 // Upstream addresses: one spelling per address (so the check that a canary is not veer itself cannot be
 // passed by another spelling of 127.0.0.1), hosts that are names or IP literals, and clear refusals.
 import { describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/domain/target.js';
+import { parseTarget, readStoredTarget, targetKey } from '../../../src/domain/target.js';
 
 const id = (s: string): string | null => {
   const r = parseTarget(s);
@@ -43,7 +43,7 @@ describe('parseTarget', () => {
   it('refuses what is neither a name nor an IP literal', () => {
     for (const s of ['-:1', '...:1', 'a..b:1', '-web:1', 'web-:1', `${'a'.repeat(64)}:1`, 'é.example:1'])
       expect(why(s)).toBe(
-        `expected a host name (letters, digits and hyphens between dots) or an IP address, got "${s}"`,
+        `expected a host name (letters, digits, hyphens and underscores between dots) or an IP address, got "${s}"`,
       );
     for (const s of ['[:]:1', '[.]:1', '[1.2.3.4]:1', '[]:1', '[web]:1'])
       expect(why(s)).toBe(`expected an IPv6 address between [ ], got "${s}"`);
@@ -54,6 +54,7 @@ describe('parseTarget', () => {
     expect(why('0.0.0.0:8080')).toBe('0.0.0.0 means every local address, not one to connect to, got "0.0.0.0:8080"');
     expect(why('[::]:8080')).toBe('[::] means every local address, not one to connect to, got "[::]:8080"');
     expect(why('[0:0::0]:8080')).toMatch(/^\[0:0::0\] means every local address/);
+    expect(why('[::%lo]:8080')).toMatch(/^\[::%lo\] means every local address/);
   });
 
   it('refuses a missing or out-of-range port and a non-string', () => {
@@ -63,5 +64,31 @@ describe('parseTarget', () => {
     expect(why('web:0')).toBe('port must be 1–65535, got 0');
     expect(why('web:70000')).toBe('port must be 1–65535, got 70000');
     expect(why(42 as unknown as string)).toBe('expected a "host:port" string');
+  });
+});
+
+describe('readStoredTarget', () => {
+  it('takes back what an older veer stored, which new input would be refused for', () => {
+    for (const id of [
+      '0.0.0.0:3001',
+      '[::]:3001',
+      '127.1:3001',
+      'my-svc-:80',
+      'a..b:80',
+      'node.123:80',
+      '[fe80::1%eth0]:80',
+    ])
+      expect(readStoredTarget(id)?.id).toBe(id);
+    expect(readStoredTarget('web:0')).toBeNull();
+    expect(readStoredTarget('no port')).toBeNull();
+  });
+});
+
+describe('targetKey', () => {
+  it('is one key per address however it is spelled', () => {
+    expect(targetKey('LOCALHOST:3000')).toBe(targetKey('localhost:3000'));
+    expect(targetKey('[0::1]:80')).toBe(targetKey('[::1]:80'));
+    expect(targetKey('[::ffff:127.0.0.1]:80')).toBe(targetKey('127.0.0.1:80'));
+    expect(targetKey('web:80')).not.toBe(targetKey('web:81'));
   });
 });
