@@ -39,6 +39,25 @@ function groupPrefix(source: string, i: number): number {
 const NESTED = 'a repeated group that itself repeats or alternates, e.g. (a+)+ or (a|b)*, can take exponential time';
 const IN_A_ROW = 'two or more unbounded repeats, e.g. .*;.*, can take polynomial time of a high degree';
 
+/** Calls `each(i)` for every position of `source` outside escapes and character classes. */
+function scan(source: string, each: (i: number) => boolean): void {
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (!each(i)) return;
+  }
+}
+
+/** Whether `source` repeats anything without bound (`*`, `+`, `{n,}`): the shape that backtracking scans twice. */
+export function repeatsUnbounded(source: string): boolean {
+  let found = false;
+  scan(source, (i) => !(found = unbounded(source, i) > 0));
+  return found;
+}
+
 /**
  * Why `source` may backtrack exponentially or polynomially to a high degree, or null. Escapes and character
  * classes are skipped; a lookaround or a backreference is read as a group.

@@ -3,7 +3,7 @@
 // take the backtracking engine years is answered here at once (the test would time out otherwise).
 import { describe, expect, it } from 'vitest';
 import { compileRuleRegex } from '../../../src/dataplane/rule-regex.js';
-import { regexRisk } from '../../../src/domain/regex-risk.js';
+import { regexRisk, repeatsUnbounded } from '../../../src/domain/regex-risk.js';
 
 describe('regexRisk', () => {
   it('finds a repeated group that repeats or alternates inside', () => {
@@ -45,7 +45,19 @@ describe('regexRisk', () => {
   });
 });
 
+describe('repeatsUnbounded', () => {
+  it('sees *, + and {n,} outside escapes and classes', () => {
+    for (const s of ['a*', 'x.+', 'a{2,}', '(?:ab)+']) expect(repeatsUnbounded(s), s).toBe(true);
+    for (const s of ['^(1|true)$', '\\*', '[*+]', 'a{2,5}', 'a?']) expect(repeatsUnbounded(s), s).toBe(false);
+  });
+});
+
 describe('compileRuleRegex', () => {
+  it('keeps an expression with nothing to retry on the backtracking engine (the fast one on short values)', () => {
+    const r = compileRuleRegex('^(1|true)$');
+    expect(r.ok && r.re.flags).toBe('');
+  });
+
   const almost = 'a'.repeat(5_000) + '!';
 
   it('runs every expression it can on the linear-time engine, with the same answers', () => {
