@@ -77,6 +77,9 @@ export class ServiceDesk implements ServiceDirectory {
       to: bpToPercent(weightBp),
       rolloutPaused: during.value,
     });
+    const now = this.get(name) as ServiceStatus;
+    // The weight is kept (a canary added later gets it), but nothing moves now: said, not left to be noticed.
+    const idle = weightBp > 0 && now.pools.canary.targets.length === 0 ? ': the canary pool has no targets yet' : '';
     if (!during.value)
       this.emit({
         service: name,
@@ -84,9 +87,9 @@ export class ServiceDesk implements ServiceDirectory {
         kind: 'shifted',
         phase: null,
         weight: bpToPercent(weightBp),
-        message: `weight shifted by hand from ${bpToPercent(from)}% to ${bpToPercent(weightBp)}%`,
+        message: `weight shifted by hand from ${bpToPercent(from)}% to ${bpToPercent(weightBp)}%${idle}`,
       });
-    return ok(this.get(name) as ServiceStatus);
+    return ok(now);
   }
 
   private poolMetrics(name: string, pool: PoolName): PoolMetrics {

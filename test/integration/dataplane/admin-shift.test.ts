@@ -56,6 +56,22 @@ describe('admin shift', () => {
     expect(v.plane.weight('web')).toBe(1000);
   });
 
+  it('a shift onto an empty canary pool is kept, and its event says nothing moves yet', async () => {
+    const stable = await h.upstream('stable');
+    const v = await h.veer({ services: [service('web', [stable.address])] });
+    const shifted = await admin<{ weight: number }>(v, 'POST', '/v1/services/web/shift', { weight: 50 });
+    expect([shifted.status, shifted.json.weight]).toEqual([200, 50]);
+    const events = await admin<{ events: Array<{ kind: string; message: string }> }>(
+      v,
+      'GET',
+      '/v1/services/web/events',
+    );
+    expect(events.json.events.filter((e) => e.kind === 'shifted').map((e) => e.message)).toEqual([
+      'weight shifted by hand from 0% to 50%: the canary pool has no targets yet',
+    ]);
+    expect((await count(v, 5)).stable).toBe(5);
+  });
+
   it('shifts while concurrent traffic flows: no failures, and every request after the answer follows it', async () => {
     const stable = await h.upstream('stable', { delayMs: 2 });
     const canary = await h.upstream('canary', { delayMs: 2 });
