@@ -40,6 +40,8 @@ export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRo
   };
 
   app.get<{ Querystring: Query }>('/v1/events', async (request, reply) => {
+    const checked = eventParams(request.query);
+    if (!checked.ok) return sendError(reply, checked.error);
     const one = oneParam(request.query, 'service');
     if (!one.ok) return sendError(reply, one.error);
     const service = one.value ?? null;
@@ -51,6 +53,8 @@ export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRo
   app.get<{ Params: NameParams; Querystring: Query }>('/v1/services/:name/events', async (request, reply) => {
     const { name } = request.params;
     if (!deps.services.get(name)) return sendError(reply, unknownService(name));
+    const checked = eventParams(request.query);
+    if (!checked.ok) return sendError(reply, checked.error);
     if (wantsStream(request)) return stream(request, reply, name);
     return page(request, reply, deps, name);
   });
@@ -65,6 +69,17 @@ function page(
   const limit = intParam(request.query, 'limit', DEFAULT_EVENT_LIMIT, 1);
   if (!limit.ok) return sendError(reply, limit.error);
   return { events: deps.events.recent(service, limit.value) };
+}
+
+/**
+ * Both forms' parameters checked whichever form answers: a page ignored `replay=abc`, and a stream `limit=abc`,
+ * so a typo went unnoticed. (Names it does not know are left alone: a cache-busting `?_=…` is no mistake.)
+ */
+function eventParams(query: Query): Result<void, ValidationError> {
+  const limit = intParam(query, 'limit', DEFAULT_EVENT_LIMIT, 1);
+  if (!limit.ok) return limit;
+  const replay = intParam(query, 'replay', DEFAULT_REPLAY, 0);
+  return replay.ok ? ok(undefined) : replay;
 }
 
 /** With Last-Event-ID: every held event newer than it; otherwise the newest `replay`. */

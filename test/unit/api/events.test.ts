@@ -92,6 +92,17 @@ describe('GET /v1/events', () => {
     expect(r2.json()).toMatchObject({ error: { problems: [{ path: 'Last-Event-ID' }] } });
   });
 
+  it("checks the other form's parameter too: a page's replay, a stream's limit", async () => {
+    const { app } = setup();
+    const json = { accept: 'application/json' };
+    const page = await app.inject({ method: 'GET', url: '/v1/services/web/events?replay=abc', headers: json });
+    expect([page.statusCode, page.json()]).toMatchObject([400, { error: { problems: [{ path: 'replay' }] } }]);
+    const stream = await app.inject({ method: 'GET', url: '/v1/events?limit=abc' });
+    expect([stream.statusCode, stream.json()]).toMatchObject([400, { error: { problems: [{ path: 'limit' }] } }]);
+    const ok = await app.inject({ method: 'GET', url: '/v1/events?limit=3&_=1', headers: json });
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('answers 404 for a service filter naming an unknown service', async () => {
     const { app } = setup();
     const res = await app.inject({ method: 'GET', url: '/v1/events?service=nope' });
