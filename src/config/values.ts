@@ -7,16 +7,22 @@ import { MAX_DURATION_MS, MAX_LIFETIME_MS, parseDuration } from '../domain/durat
 import { parseSize } from '../domain/size.js';
 import { hostProblem, parseTarget, type TargetAddress } from '../domain/target.js';
 import { percentToBp } from '../domain/weight.js';
+import { describe } from './problems.js';
+
+/** What a field of the wrong type is told (the generic "expected a string or a number" named no form). */
+const DURATION_SHAPE = 'expected a duration like "500ms", "30s", "2m"';
 
 const durationUpTo = (maxMs: number) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const r = parseDuration(v, maxMs);
-    if (!r.ok) {
-      ctx.addIssue({ code: 'custom', message: r.message });
-      return z.NEVER;
-    }
-    return r.ms;
-  });
+  z
+    .union([z.string(), z.number()], { error: (i) => `${DURATION_SHAPE}, got ${describe(i.input)}` })
+    .transform((v, ctx) => {
+      const r = parseDuration(v, maxMs);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.message });
+        return z.NEVER;
+      }
+      return r.ms;
+    });
 
 /** A duration (→ ms) without a default, for API bodies where absence means "keep the policy's". */
 export const durationValue = durationUpTo(MAX_DURATION_MS);
@@ -29,14 +35,16 @@ export const positiveDurationValue = durationValue.refine((ms) => ms > 0, { mess
 export const duration = (def: string) => durationValue.prefault(def);
 export const positiveDuration = (def: string) => positiveDurationValue.prefault(def);
 
-export const targetString = z.string().transform((v, ctx): TargetAddress => {
-  const r = parseTarget(v);
-  if (!r.ok) {
-    ctx.addIssue({ code: 'custom', message: r.message });
-    return z.NEVER;
-  }
-  return r.target;
-});
+export const targetString = z
+  .string({ error: (i) => `expected a "host:port" string, got ${describe(i.input)}` })
+  .transform((v, ctx): TargetAddress => {
+    const r = parseTarget(v);
+    if (!r.ok) {
+      ctx.addIssue({ code: 'custom', message: r.message });
+      return z.NEVER;
+    }
+    return r.target;
+  });
 
 /** "host:port" for a listener; host may be empty/"0.0.0.0"/"::"/"[::1]". */
 export const listenAddress = z.string().transform((v, ctx) => {

@@ -108,4 +108,13 @@ describe('config values refused before they fail at run time', () => {
       expect(parseConfigText(text, {}).ok).toBe(true); // veer start: the all-defaults config, as before
     }
   });
+
+  it('a value of the wrong type is told the form expected', () => {
+    expect(problems('state: { leaseTtl: true }')).toEqual([
+      { path: 'state.leaseTtl', message: 'expected a duration like "500ms", "30s", "2m", got true' },
+    ]);
+    expect(problems(web('').replace('["127.0.0.1:9001"]', '[8080]'))).toEqual([
+      { path: 'services[0].stable.targets[0]', message: 'expected a "host:port" string, got 8080' },
+    ]);
+  });
 });

@@ -221,7 +221,7 @@ describe('problems', () => {
     expect(p).toEqual([
       { path: 'services[0].stable.targets[0]', message: 'expected "host:port", got "localhost"' },
       { path: 'services[0].stable.targets[1]', message: 'port must be 1–65535, got 0' },
-      { path: 'services[0].stable.targets[3]', message: 'expected a string, got 8080' },
+      { path: 'services[0].stable.targets[3]', message: 'expected a "host:port" string, got 8080' },
     ]);
   });
 
