@@ -10,6 +10,7 @@ import { type Env, interpolateDocument, interpolateValue } from './interpolate.j
 import { dedupe, preflight } from './preflight.js';
 import { validateWith } from './problems.js';
 import { type Config, configSchema } from './schema.js';
+import { foreignTags } from './yaml-tags.js';
 
 // Guards against alias bombs ("billion laughs") in a file that may come from anywhere.
 const MAX_ALIAS_COUNT = 100;
@@ -80,6 +81,8 @@ export function inspectConfigText(
       warnings: [],
     };
   }
+  const tagged = foreignTags(doc, lines);
+  if (tagged.length > 0) return { result: err(configError(tagged, source)), warnings: [] };
   const problems = interpolateDocument(doc, env);
   let tree: unknown;
   try {

@@ -117,4 +117,18 @@ describe('config values refused before they fail at run time', () => {
       { path: 'services[0].stable.targets[0]', message: 'expected a "host:port" string, got 8080' },
     ]);
   });
+
+  it('a YAML tag outside the core schema, which the parser would turn into something else silently', () => {
+    expect(problems('admin: !!omap [ { listen: "0.0.0.0:9090" } ]\n')).toEqual([
+      {
+        path: '',
+        message:
+          'YAML tag !!omap (on the value at line 1, column 15) is not taken: ' +
+          'a config holds strings, numbers, booleans, lists and mappings',
+      },
+    ]);
+    for (const t of ['!!binary aGVsbG8=\n', 'state: !!set { a, b }\n', 'listen: !custom x\n'])
+      expect(problems(t), t).toHaveLength(1);
+    expect(parseConfigText('listen: !!str "127.0.0.1:8080"\n', {}).ok).toBe(true);
+  });
 });
