@@ -62,7 +62,8 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
       headers: named ? b : a,
       head: r.method === 'HEAD',
       http11: r.httpVersionMajor > 1 || (r.httpVersionMajor === 1 && r.httpVersionMinor >= 1),
-      keepAlive: this.shouldKeepAlive,
+      // An answer given before its request's body was read ends the connection (lean-connection.ts): say so.
+      keepAlive: this.shouldKeepAlive && (r.complete || !announcesBody(r.rawHeaders)),
       keepAliveS: this.owner.keepAliveS,
     });
     this.statusCode = statusCode;
@@ -181,4 +182,14 @@ function lastChunk(fields: OutgoingHttpHeaders): Buffer {
     text += `${name}: ${Array.isArray(v) ? v.join(', ') : String(v)}\r\n`;
   }
   return Buffer.from(`${text}\r\n`, 'latin1');
+}
+
+/** Whether a request's head announces a body (a Content-Length other than 0, or a Transfer-Encoding). */
+function announcesBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name === 'transfer-encoding') return true;
+    if (name === 'content-length' && (raw[i + 1] as string).trim() !== '0') return true;
+  }
+  return false;
 }
