@@ -39,33 +39,12 @@ function groupPrefix(source: string, i: number): number {
 const NESTED = 'a repeated group that itself repeats or alternates, e.g. (a+)+ or (a|b)*, can take exponential time';
 const IN_A_ROW = 'two or more unbounded repeats, e.g. .*;.*, can take polynomial time of a high degree';
 
-/** Calls `each(i)` for every position of `source` outside escapes and character classes. */
-function scan(source: string, each: (i: number) => boolean): void {
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') i++;
-    else if (inClass) inClass = c !== ']';
-    else if (c === '[') inClass = true;
-    else if (!each(i)) return;
-  }
-}
-
-/** Whether `source` repeats anything without bound (`*`, `+`, `{n,}`): the shape that backtracking scans twice. */
-export function repeatsUnbounded(source: string): boolean {
-  let found = false;
-  scan(source, (i) => !(found = unbounded(source, i) > 0));
-  return found;
-}
-
-/**
- * Why `source` may backtrack exponentially or polynomially to a high degree, or null. Escapes and character
- * classes are skipped; a lookaround or a backreference is read as a group.
- */
-export function regexRisk(source: string): string | null {
+/** What one walk over `source` finds: the first risky shape (or null), and how many unbounded repeats. */
+function walk(source: string): { risk: string | null; unbounded: number } {
   const stack: Group[] = [{ ambiguous: false }];
   let inClass = false;
-  let unboundedSeen = 0;
+  let risk: string | null = null;
+  let count = 0;
   for (let i = 0; i < source.length; i++) {
     const c = source[i];
     if (c === '\\') {
@@ -85,11 +64,24 @@ export function regexRisk(source: string): string | null {
     else if (c === ')' && stack.length > 1) {
       const closed = stack.pop() as Group;
       const parent = stack[stack.length - 1] as Group;
-      if (closed.ambiguous && repeats(source, i + 1)) return NESTED;
+      if (closed.ambiguous && repeats(source, i + 1)) risk ??= NESTED;
       // The group as a whole, when quantified, is one more way to match inside its parent.
       if (closed.ambiguous || quantifies(source, i + 1)) parent.ambiguous = true;
     } else if (quantifies(source, i)) top.ambiguous = true;
-    if (!inClass && unbounded(source, i) > 0 && ++unboundedSeen >= 2) return IN_A_ROW;
+    if (!inClass && unbounded(source, i) > 0 && ++count >= 2) risk ??= IN_A_ROW;
   }
-  return null;
+  return { risk, unbounded: count };
+}
+
+/** Whether `source` repeats anything without bound (`*`, `+`, `{n,}`): the shape that backtracking scans twice. */
+export function repeatsUnbounded(source: string): boolean {
+  return walk(source).unbounded > 0;
+}
+
+/**
+ * Why `source` may backtrack exponentially or polynomially to a high degree, or null. Escapes and character
+ * classes are skipped; a lookaround or a backreference is read as a group.
+ */
+export function regexRisk(source: string): string | null {
+  return walk(source).risk;
 }
