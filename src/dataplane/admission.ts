@@ -19,6 +19,8 @@ export function admit(req: FrontRequest, maxHeaders: number): Admitted | ProxyEr
   // The HTTP/1.1 server keeps every field (bounded in bytes by maxHeaderSize; see server.ts) and HTTP/2
   // a few more than maxHeaders, so "more than allowed" is always visible here, never dropped silently.
   if (req.rawHeaders.length > maxHeaders * 2) return 'too_many_headers';
+  const version = versionFault(req);
+  if (version !== null) return version;
   const te = req.headers['transfer-encoding'];
   // Node decodes chunked framing only; any other coding would reach the upstream undeclared.
   if (te !== undefined && !isLoneChunked(te)) return 'unsupported_transfer_encoding';
@@ -26,12 +28,29 @@ export function admit(req: FrontRequest, maxHeaders: number): Admitted | ProxyEr
   if (typeof target === 'string') return target;
   const header = req.headers.host;
   // HTTP/1.1 requires a Host field even with an absolute-form target (RFC 9112 §3.2); HTTP/1.0
-  // clients may omit it and reach "*" services.
-  if (header === undefined ? req.httpVersionMinor === 1 && req.httpVersionMajor === 1 : !isValidHost(header))
+  // clients may omit it and reach "*" services. An empty one names no host to route by or forward
+  // (nginx refuses it too), unless the absolute-form authority takes its place.
+  if (
+    header === undefined
+      ? req.httpVersionMinor === 1 && req.httpVersionMajor === 1
+      : !isValidHost(header) || (header === '' && target.authority === undefined)
+  )
     return 'bad_host';
   const host = target.authority ?? header;
   req.url = target.path;
   return { host, authority: target.authority };
+}
+
+/**
+ * HTTP/1.0 and 1.1 from an HTTP/1 connection, 2 only from an HTTP/2 stream: a request line may claim
+ * any version llhttp reads (`HTTP/2.0`, `HTTP/0.9`), and veer would otherwise serve it as 1.1 (nginx
+ * answers 505). Transfer-Encoding in an HTTP/1.0 request makes its framing faulty (RFC 9112 §6.1).
+ */
+function versionFault(req: FrontRequest): ProxyErrorCode | null {
+  const major = req.httpVersionMajor;
+  if (major === 1)
+    return req.httpVersionMinor === 0 && req.headers['transfer-encoding'] !== undefined ? 'bad_framing' : null;
+  return major === 2 && req.stream !== undefined ? null : 'http_version_not_supported';
 }
 
 function isLoneChunked(te: string): boolean {

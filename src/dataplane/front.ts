@@ -24,6 +24,8 @@ export interface FrontRequest {
   readonly method?: string | undefined;
   readonly httpVersionMajor: number;
   readonly httpVersionMinor: number;
+  /** The HTTP/2 stream (node:http2's compat request has one); absent on an HTTP/1 connection. */
+  readonly stream?: unknown;
   readonly socket: FrontSocket;
   /** The whole body has been read. */
   readonly complete: boolean;

@@ -134,12 +134,18 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
   return out;
 }
 
-/** True when a Via header shows this proxy already forwarded the request (a routing loop). */
+/**
+ * True when a Via header shows this proxy already forwarded the request (a routing loop). The
+ * received-by names compare without case, as host names do: `1.1 VEER` is this proxy too.
+ */
 export function viaHasLoop(via: string | undefined, pseudonym: string): boolean {
-  if (via === undefined || !via.includes(pseudonym)) return false;
-  for (const part of via.split(',')) {
+  if (via === undefined) return false;
+  const name = pseudonym.toLowerCase();
+  const lower = via.toLowerCase();
+  if (!lower.includes(name)) return false;
+  for (const part of lower.split(',')) {
     const fields = part.trim().split(/\s+/);
-    if (fields[1] === pseudonym) return true;
+    if (fields[1] === name) return true;
   }
   return false;
 }

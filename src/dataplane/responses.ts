@@ -19,6 +19,8 @@ export type ProxyErrorCode =
   | 'bad_path'
   | 'too_many_headers'
   | 'unsupported_transfer_encoding'
+  | 'bad_framing'
+  | 'http_version_not_supported'
   | 'payload_too_large'
   | 'request_timeout'
   | 'no_targets'
@@ -38,6 +40,8 @@ const STATUS: Record<ProxyErrorCode, number> = {
   bad_path: 400,
   too_many_headers: 431,
   unsupported_transfer_encoding: 501,
+  bad_framing: 400,
+  http_version_not_supported: 505,
   payload_too_large: 413,
   request_timeout: 408,
   no_targets: 503,
@@ -54,12 +58,14 @@ const STATUS: Record<ProxyErrorCode, number> = {
 const MESSAGE: Record<ProxyErrorCode, string> = {
   no_route: 'no service matches this host and path',
   bad_request: 'the request cannot be forwarded (invalid or unsupported header)',
-  bad_host: 'the Host header (or the absolute-form authority) is missing a valid host[:port], or is repeated',
+  bad_host: 'the Host header (or the absolute-form authority) is missing, empty, not a valid host[:port], or repeated',
   bad_path:
     'the request target is malformed or ambiguous (an http(s) URL or a path; ' +
     'no backslash, broken escape, fragment or hidden dot-segment)',
   too_many_headers: 'the request has more header fields than this proxy accepts',
   unsupported_transfer_encoding: 'only "Transfer-Encoding: chunked" is accepted',
+  bad_framing: 'an HTTP/1.0 request cannot carry Transfer-Encoding (its framing is ambiguous)',
+  http_version_not_supported: 'only HTTP/1.0, HTTP/1.1 and HTTP/2 (over TLS or h2c) are served',
   payload_too_large: 'the request body is larger than this service accepts',
   request_timeout: 'the request body did not arrive in time',
   no_targets: 'the service has no available targets',
@@ -106,6 +112,8 @@ const GRPC_HEADERS = Object.fromEntries(
 const CLOSES: ReadonlySet<ProxyErrorCode> = new Set([
   'too_many_headers',
   'unsupported_transfer_encoding',
+  'bad_framing',
+  'http_version_not_supported',
   'payload_too_large',
   'request_timeout',
 ]);

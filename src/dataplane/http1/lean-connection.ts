@@ -28,8 +28,8 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   /** Requests owed an answer, oldest first; the first is started when `started`. */
   private readonly queue: { req: LeanRequest; res: LeanResponse }[] = [];
   private started = false;
-  /** 'read': parsing; 'refer': waiting to hand the rest to node:http; 'done': reading nothing more. */
-  private reading: 'read' | 'refer' | 'done' = 'read';
+  /** 'read': parsing; 'refer': to hand the rest to node:http; 'done': reading nothing more ('refuse': then a 400). */
+  private reading: 'read' | 'refer' | 'done' | 'refuse' = 'read';
   private referral: Buffer | null = null;
   private corked = false;
   private bodyHeld = false;
@@ -71,6 +71,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
       return;
     }
     if (this.reading === 'refer') this.handOver();
+    else if (this.reading === 'refuse') this.refuse(400);
     else if (this.reading === 'done') this.socket.end();
   }
 
@@ -141,19 +142,18 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.next();
   }
 
-  /**
-   * The body being read broke off (llhttp refused it). A request not started yet whose bytes are still known
-   * goes to node:http whole, which answers it as it would have.
-   */
+  /** The body being read broke off (llhttp refused it). One not started whose bytes are known goes to node:http. */
   private broken(bytes: Buffer | null): void {
     this.reading = 'done';
     const last = this.queue[this.queue.length - 1];
     if (last === undefined) return;
     if (last !== this.queue[0] || !this.started) {
-      // Answers owed before it are given; the broken request itself is never started (ledger.ts).
+      // Answers owed before it are given; the broken request itself is never started (ledger.ts). Its body
+      // was handed over when its bytes are gone (a bad trailer in its head's read): 400 in its turn.
       this.queue.pop();
       this.ports.owed(-1);
       if (bytes !== null) this.referLater(bytes);
+      else this.reading = 'refuse';
       return;
     }
     last.req.abort();

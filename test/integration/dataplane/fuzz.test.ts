@@ -1322,6 +1322,8 @@ const OWN_ANSWERS: Record<string, number> = {
   bad_request: 400,
   bad_host: 400,
   bad_path: 400,
+  // Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1).
+  bad_framing: 400,
   no_route: 404,
   method_not_allowed: 405,
   request_timeout: 408,
@@ -1333,6 +1335,8 @@ const OWN_ANSWERS: Record<string, number> = {
   // implement (RFC 9112 §6.1) and a request that already went through this proxy.
   unsupported_transfer_encoding: 501,
   loop_detected: 508,
+  // A request line claiming HTTP/2.0 or 0.9 (or no version) on an HTTP/1 connection.
+  http_version_not_supported: 505,
 };
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;

@@ -59,6 +59,8 @@ const CODES: Record<ProxyErrorCode, number> = {
   payload_too_large: 413,
   too_many_headers: 431,
   unsupported_transfer_encoding: 501,
+  bad_framing: 400,
+  http_version_not_supported: 505,
   no_targets: 503,
   no_healthy_targets: 503,
   drain_timeout: 504,
