@@ -70,6 +70,8 @@ export class ResponseLedger {
   private count = 0;
   /** Called whenever the number of open responses drops to zero. */
   onIdle: (() => void) | null = null;
+  /** Answers, then closes, a connection whose next request broke off mid-body (null: it just closes). */
+  onBroken: ((socket: Duplex) => void) | null = null;
 
   get size(): number {
     return this.count;
@@ -129,8 +131,10 @@ export class ResponseLedger {
     if (!res.shouldKeepAlive) owed.ending = true;
     const next = owed.open.values().next().value;
     if (owed.closeWhenDone && (next === undefined || !next.req.complete)) {
-      // The whole requests are answered; what is left broke off mid-body and is never started.
-      socket.end();
+      // The whole requests are answered; what is left broke off mid-body and is never started. It is
+      // told so (400, as veer's own front answers it) in its turn: the answer is read as its own.
+      if (next !== undefined && this.onBroken !== null) this.onBroken(socket);
+      else socket.end();
     } else if (next !== undefined && socket.writable && !owed.ending) {
       run(next);
     }

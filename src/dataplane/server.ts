@@ -73,10 +73,9 @@ export class ProxyServer {
             checkingInterval(opts),
           )
         : null;
-    const idle = (): void => {
-      if (this.inFlight === 0) this.drained?.();
-    };
+    const idle = (): void => void (this.inFlight === 0 && this.drained?.());
     this.ledger.onIdle = idle;
+    this.ledger.onBroken = (socket) => this.refuse(socket, 400);
     if (this.lean !== null) this.lean.onIdle = idle;
   }
 
