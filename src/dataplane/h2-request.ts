@@ -4,12 +4,17 @@
 // §8.2.3), and a body without Content-Length is marked chunked so the ingress forwards it.
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
+import type { VeerAnswer } from './answers.js';
 import type { FrontRequest, FrontResponse } from './front.js';
 
 const COLON = 58;
 
-/** Rewrites `req`'s header view in place into what an HTTP/1.1 request would carry. */
-export function asHttp1Request(req: Http2ServerRequest): void {
+/**
+ * Rewrites `req`'s header view in place into what an HTTP/1.1 request would carry. False: a Host field
+ * names another host than `:authority`, a malformed request (RFC 9113 §8.3.1) whose two names would
+ * let routing and the upstream each read a different one.
+ */
+export function asHttp1Request(req: Http2ServerRequest): boolean {
   const raw = req.rawHeaders;
   const out: string[] = [];
   let cookies: string[] | null = null;
@@ -27,6 +32,8 @@ export function asHttp1Request(req: Http2ServerRequest): void {
   }
   if (cookies !== null) out.push('cookie', cookies.join('; '));
   const authority = req.headers[':authority'];
+  if (host && typeof authority === 'string' && authority.toLowerCase() !== String(req.headers.host).toLowerCase())
+    return false;
   if (!host && typeof authority === 'string') {
     out.push('host', authority);
     req.headers.host = authority;
@@ -35,6 +42,7 @@ export function asHttp1Request(req: Http2ServerRequest): void {
     req.headers['transfer-encoding'] = 'chunked';
   // An own property shadows the compat object's getter: the ingress reads the adapted list.
   Object.defineProperty(req, 'rawHeaders', { value: out, configurable: true });
+  return true;
 }
 
 /**
@@ -43,18 +51,14 @@ export function asHttp1Request(req: Http2ServerRequest): void {
  */
 export function h2Entry(
   handle: (req: FrontRequest, res: FrontResponse) => void,
-  refused: () => void,
+  refused: (code: VeerAnswer) => void,
 ): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
   return (req, res) => {
     // The upstream's own Date header is passed through; Node must not add a second one.
     res.sendDate = false;
-    if (req.method === 'CONNECT') {
-      refused();
-      const body = errorBody('method_not_allowed', 'CONNECT is not supported');
-      res.writeHead(405, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
-      return;
-    }
-    asHttp1Request(req);
+    if (req.method === 'CONNECT') return refuse(res, 405, 'method_not_allowed', 'CONNECT is not supported', refused);
+    if (!asHttp1Request(req))
+      return refuse(res, 400, 'bad_host', 'the Host header and :authority name different hosts', refused);
     // Node's compat response says "finished" on every stream close, a client's reset included; the
     // exchange tells a client that left by `writableFinished` (then it stops the upstream request).
     const stream = req.stream;
@@ -65,4 +69,16 @@ export function h2Entry(
     // @types/node declares the compat writeHead without the flat header list Node has taken since 18.
     handle(req, res as unknown as FrontResponse);
   };
+}
+
+function refuse(
+  res: Http2ServerResponse,
+  status: number,
+  code: 'method_not_allowed' | 'bad_host',
+  message: string,
+  refused: (code: VeerAnswer) => void,
+): void {
+  refused(code);
+  const body = errorBody(code, message);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
 }

@@ -13,6 +13,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authorization',
   'proxy-authenticate',
+  // The h2c upgrade's settings (RFC 9113 §3.2.1 in RFC 7540): node:http2 refuses to send it, which
+  // left an HTTP/2 client's stream unanswered.
+  'http2-settings',
 ]);
 const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via']);
 // Node's server has already answered "100 Continue" to the client, and undici refuses to send Expect.

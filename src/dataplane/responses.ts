@@ -21,6 +21,7 @@ export type ProxyErrorCode =
   | 'unsupported_transfer_encoding'
   | 'bad_framing'
   | 'http_version_not_supported'
+  | 'upgrade_unsupported'
   | 'payload_too_large'
   | 'request_timeout'
   | 'no_targets'
@@ -42,6 +43,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   unsupported_transfer_encoding: 501,
   bad_framing: 400,
   http_version_not_supported: 505,
+  upgrade_unsupported: 501,
   payload_too_large: 413,
   request_timeout: 408,
   no_targets: 503,
@@ -66,6 +68,7 @@ const MESSAGE: Record<ProxyErrorCode, string> = {
   unsupported_transfer_encoding: 'only "Transfer-Encoding: chunked" is accepted',
   bad_framing: 'an HTTP/1.0 request cannot carry Transfer-Encoding (its framing is ambiguous)',
   http_version_not_supported: 'only HTTP/1.0, HTTP/1.1 and HTTP/2 (over TLS or h2c) are served',
+  upgrade_unsupported: "this service's upstream speaks HTTP/2 (h2c): an Upgrade cannot be passed to it",
   payload_too_large: 'the request body is larger than this service accepts',
   request_timeout: 'the request body did not arrive in time',
   no_targets: 'the service has no available targets',
@@ -179,7 +182,10 @@ export function answerRaw(
   status: number,
   code: string,
   message: string = STATUS_CODES[status] ?? code,
+  id?: readonly [header: string, id: string],
 ): void {
   socket.once('finish', () => socket.destroy());
-  socket.end(rawErrorResponse(status, errorBody(code, message)));
+  const body = Buffer.from(errorBody(code, message));
+  if (id === undefined) return void socket.end(rawErrorResponse(status, body.toString()));
+  socket.end(rawErrorResponse(status, jsonWithId(body, id[1]).toString(), JSON_TYPE, id));
 }

@@ -50,9 +50,21 @@ const UPGRADE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', '
 // Beyond what no Connection header may remove (headers.ts), the fields the handshake itself needs.
 const HANDSHAKE = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
 
-function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts): void {
+/** veer's own refusal of an upgrade, never a pool's: its id in a header and in the body, as on plain requests. */
+function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts, id: Traced): void {
   answers.note(code);
-  answerRaw(socket, httpStatusOf(code), code, messageOf(code));
+  const idField = id.id === null ? undefined : ([id.header, id.id] as const);
+  answerRaw(socket, httpStatusOf(code), code, messageOf(code), idField);
+}
+
+interface Traced {
+  readonly header: string;
+  readonly id: string | null;
+}
+
+/** The client's connection is TLS (node:tls marks its sockets; a plain one has no such field). */
+function encrypted(req: IncomingMessage): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
 }
 
 export class WebSocketProxy {
@@ -88,24 +100,29 @@ export class WebSocketProxy {
 
   readonly handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    const id = this.opts.tracing.idOf(req);
+    const traced: Traced = { header: this.opts.tracing.header, id };
+    const refuse = (code: ProxyErrorCode): void => reject(socket, code, this.opts.answers, traced);
     const admitted = admit(req, this.opts.maxHeaders);
-    if (typeof admitted === 'string') return reject(socket, admitted, this.opts.answers);
-    if (hostFieldCount(req.rawHeaders) > 1) return reject(socket, 'bad_host', this.opts.answers);
+    if (typeof admitted === 'string') return refuse(admitted);
+    if (hostFieldCount(req.rawHeaders) > 1) return refuse('bad_host');
     // A handshake has no body (RFC 6455 §4.1); one that declares a body would leave the upstream
     // waiting for bytes that are never forwarded.
     if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')
-      return reject(socket, 'bad_request', this.opts.answers);
+      return refuse('bad_request');
     const route = this.table().router.lookup(admitted.host, req.url as string);
-    if (route === undefined) return reject(socket, 'no_route', this.opts.answers);
-    if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return reject(socket, 'loop_detected', this.opts.answers);
+    if (route === undefined) return refuse('no_route');
+    if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return refuse('loop_detected');
+    // An h2c upstream cannot take an HTTP/1.1 Upgrade: the attempt would fail like a dead target and count
+    // against its pool, so anyone could roll a healthy canary back with handshakes. The client's fault.
+    if (route.grpc !== null) return refuse('upgrade_unsupported');
     const peer = peerAddress(req.socket.remoteAddress);
     const override = overrideOf(req.headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
     const { pool } = choosePoolFor(route, override, req.headers, req.url as string, this.opts.random);
     const pick = pickIn(route, pool, this.opts.clock.now(), this.opts.random);
-    if (pick.pool === null) return reject(socket, pick.why, this.opts.answers);
+    if (pick.pool === null) return refuse(pick.why);
 
     this.setForwardedHeaders(req, peer, admitted.authority);
-    const id = this.opts.tracing.idOf(req);
     if (id !== null) req.headers[this.opts.tracing.header] = id;
     const target = pick.target;
     const tunnel: Tunnel = {
@@ -125,7 +142,7 @@ export class WebSocketProxy {
       // Only a failure before the upgrade is the pool's; a tunnel that breaks later was a success.
       if (tunnel.upstream === null && !socket.destroyed)
         tunnel.pool.window.recordFailure(this.opts.clock.now(), 'connect', performance.now() - tunnel.startedAt);
-      if (tunnel.upstream === null && socket.writable) reject(socket, 'upstream_unreachable', this.opts.answers);
+      if (tunnel.upstream === null && socket.writable) refuse('upstream_unreachable');
       else socket.destroy();
     });
   };
@@ -169,7 +186,7 @@ export class WebSocketProxy {
     for (const name of UPGRADE_HOP_BY_HOP) delete h[name];
     const trusted = this.opts.isTrusted(peer);
     h['x-forwarded-for'] = trusted && h['x-forwarded-for'] ? `${h['x-forwarded-for']}, ${peer}` : peer;
-    if (!trusted || !h['x-forwarded-proto']) h['x-forwarded-proto'] = 'http';
+    if (!trusted || !h['x-forwarded-proto']) h['x-forwarded-proto'] = encrypted(req) ? 'https' : 'http';
     if (!trusted || !h['x-forwarded-host']) {
       if (h.host !== undefined) h['x-forwarded-host'] = h.host;
     }

@@ -24,11 +24,17 @@ export function errorBody(code: string, message: string, problems?: readonly Pro
  * A complete answer for a raw socket. It always says `connection: close`: whoever writes it is
  * about to end a connection whose framing can no longer be trusted.
  */
-export function rawErrorResponse(status: number, body: string, contentType: string = JSON_TYPE): string {
+export function rawErrorResponse(
+  status: number,
+  body: string,
+  contentType: string = JSON_TYPE,
+  field?: readonly [name: string, value: string],
+): string {
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     `content-type: ${contentType}`,
     `content-length: ${Buffer.byteLength(body)}`,
+    ...(field === undefined ? [] : [`${field[0]}: ${field[1]}`]),
     'connection: close',
     '',
     body,

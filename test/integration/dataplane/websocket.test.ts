@@ -4,6 +4,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { countersOf, expectUntouched } from '../../helpers/pool-counters.js';
 import {
   deadPort,
   errorCode,
@@ -231,14 +232,16 @@ describe('websocket upgrades', () => {
   it('answers another Upgrade (h2c) or a non-GET one as the plain request it also is, then closes', async () => {
     const up = await h.upstream('plain');
     const v = await h.veer({ services: [service('web', [up.address])] });
-    for (const [method, protocol] of [
-      ['GET', 'h2c'],
-      ['POST', 'websocket'],
-      ['OPTIONS', 'foo/1'],
+    for (const [method, protocol, version] of [
+      ['GET', 'h2c', '1.1'],
+      ['POST', 'websocket', '1.1'],
+      ['OPTIONS', 'foo/1', '1.1'],
+      // An Upgrade in an HTTP/1.0 request is ignored (RFC 9110 §7.8).
+      ['GET', 'websocket', '1.0'],
     ] as const) {
       const r = await rawExchange(
         v.port,
-        `${method} /x HTTP/1.1\r\nHost: t\r\nUpgrade: ${protocol}\r\nConnection: Upgrade\r\n\r\n`,
+        `${method} /x HTTP/${version}\r\nHost: t\r\nUpgrade: ${protocol}\r\nConnection: Upgrade\r\n\r\n`,
       );
       expect(r.data, `${method} ${protocol}`).toMatch(/^HTTP\/1\.1 200/);
       expect(r.data.toLowerCase()).toContain('x-upstream: plain');
@@ -248,8 +251,37 @@ describe('websocket upgrades', () => {
       ['GET', undefined],
       ['POST', undefined],
       ['OPTIONS', undefined],
+      ['GET', undefined],
     ]);
     await waitFor(() => v.plane.inFlight === 0, 'the answers to be released', 3_000);
+  });
+
+  it('refuses an upgrade to an h2c (gRPC) service 501, never against its pools, whichever pool it is in', async () => {
+    const up = await h.upstream('grpc');
+    const canary = await h.upstream('grpc-canary');
+    const extra = { upstream: { protocol: 'h2c' }, sticky: { cookie: 'veer-api' }, weight: 50 };
+    const v = await h.veer({ services: [service('api', [up.address], [canary.address], extra)] });
+    const before = await countersOf(v, 'api');
+    for (const bucket of [0, 9_999]) {
+      const r = await upgrade(`${v.url}/chat`, { cookie: `veer-api=${bucket}` });
+      expect(r.kind).toBe('refused');
+      if (r.kind !== 'refused') return;
+      expect([r.response.status, errorCode(r.response)]).toEqual([501, 'upgrade_unsupported']);
+    }
+    expect(up.hits + canary.hits).toBe(0);
+    await expectUntouched(v, before, 'api');
+  });
+
+  it("gives veer's own refusals of an upgrade the request id, in a header and in the body", async () => {
+    const up = await h.upstream('plain');
+    const v = await h.veer({ services: [{ ...service('web', [up.address]), match: { hosts: ['a.test'] } }] });
+    const r = await upgrade(`${v.url}/ws`, { host: 'elsewhere.test' });
+    expect(r.kind).toBe('refused');
+    if (r.kind !== 'refused') return;
+    expect([r.response.status, errorCode(r.response)]).toEqual([404, 'no_route']);
+    const id = r.response.headers['x-request-id'];
+    expect(id).toMatch(/^\S+$/);
+    expect((JSON.parse(r.response.text) as { error: { requestId?: string } }).error.requestId).toBe(id);
   });
 
   it('refuses CONNECT with 405', async () => {

@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testCa } from '../../helpers/certs.js';
 import { http2, https1 } from '../../helpers/tls-client.js';
-import { service, useHarness, waitFor } from '../../helpers/veer.js';
+import { http, service, useHarness, waitFor } from '../../helpers/veer.js';
 
 const h = useHarness();
 const ca = testCa();
@@ -104,10 +104,12 @@ describe('HTTP/2 over ALPN', () => {
     expect(plain).not.toBe('200');
   });
 
-  it('keeps WebSocket upgrades working over TLS (HTTP/1.1 on the TLS port)', async () => {
+  it('keeps WebSocket upgrades working over TLS (HTTP/1.1 on the TLS port), said https upstream', async () => {
+    let proto: unknown;
     const echo = await h.server(
       (_req, res) => res.end('plain'),
-      (_req, socket) => {
+      (req, socket) => {
+        proto = req.headers['x-forwarded-proto'];
         socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
         socket.pipe(socket);
       },
@@ -133,6 +135,31 @@ describe('HTTP/2 over ALPN', () => {
     expect(got).toMatch(/^HTTP\/1.1 101/);
     s.write('ping over tls');
     await waitFor(() => got.endsWith('ping over tls'), { what: 'the echo', timeoutMs: 5_000 });
+    expect(proto).toBe('https');
+  });
+
+  it('refuses 400 an h2 request whose Host names another host than :authority; the same name passes', async () => {
+    const { up, port } = await veerWith();
+    const session = connectH2(port);
+    const ask = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve) => {
+        const st = session.request({ ':path': '/who', ...headers });
+        st.on('response', (hd) => resolve(Number(hd[':status'])));
+        st.resume();
+        st.end();
+      });
+    expect(await ask({ ':authority': 'a.test', host: 'internal.test' })).toBe(400);
+    expect(up.hits).toBe(0);
+    expect(await ask({ ':authority': 'a.test', host: 'A.TEST' })).toBe(200);
+  });
+
+  it("strips an upstream's HTTP2-Settings field: an h2 client gets the answer", async () => {
+    const raw = await h.server((_req, res) => res.writeHead(200, { 'http2-settings': 'AAMAAABkAAQAAP__' }).end('ok'));
+    const v = await h.veer({ services: [service('web', [raw.address])], tls: { certificates: [pair] } });
+    const two = await http2({ port: v.tlsPort as number, name: 'a.test', ca: ca.caPem, path: '/' });
+    expect([two.status, two.text]).toEqual([200, 'ok']);
+    const one = await http(`${v.url}/`);
+    expect(one.headers['http2-settings']).toBeUndefined();
   });
 
   it('advertises and enforces maxConcurrentStreams and maxHeaderListSize', async () => {

@@ -61,6 +61,7 @@ const CODES: Record<ProxyErrorCode, number> = {
   unsupported_transfer_encoding: 501,
   bad_framing: 400,
   http_version_not_supported: 505,
+  upgrade_unsupported: 501,
   no_targets: 503,
   no_healthy_targets: 503,
   drain_timeout: 504,
