@@ -2,7 +2,8 @@
 // hands a changed certificate to the TLS listener (compared by content: a store that restarted empty
 // restarts its versions too). A record that vanished keeps its certificate serving here until the
 // leader orders a new one.
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { serverContext } from '../dataplane/server-tls.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { KeySeal } from './key-seal.js';
@@ -42,7 +43,7 @@ export class CertificateShelf {
         continue;
       }
       try {
-        this.d.sink.put(host, createSecureContext({ cert: rec.cert, key: opened.pem, minVersion: 'TLSv1.2' }));
+        this.d.sink.put(host, serverContext(rec.cert, opened.pem));
       } catch (e) {
         this.d.log.log('error', 'ACME certificate cannot be served here', { host, error: errorMessage(e) });
         continue;

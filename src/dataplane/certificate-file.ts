@@ -3,7 +3,8 @@
 // `veer validate`/`start` (config/tls-check.ts) and the running listener (certificate-watch.ts).
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { serverContext } from './server-tls.js';
 import { errorMessage, type Problem } from '../domain/errors.js';
 import { describeFsError } from '../domain/fs-error.js';
 
@@ -68,7 +69,7 @@ export function readCertificate(files: CertificateFiles, path: string): Certific
   const names = certificateNames(x509);
   if (names.length === 0) return fail(`${path}.cert`, `"${files.cert}" names no DNS name (no SAN DNS entry, no CN)`);
   try {
-    const context = createSecureContext({ cert: cert.text, key: key.text, minVersion: 'TLSv1.2' });
+    const context = serverContext(cert.text, key.text);
     return { ok: true, value: { names, notAfter: new Date(x509.validTo), cert: cert.text, key: key.text, context } };
   } catch (e) {
     return fail(path, `the certificate and key cannot be used: ${errorMessage(e)}`);

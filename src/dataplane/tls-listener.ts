@@ -4,6 +4,7 @@
 // code as over plain HTTP), h2 to an HTTP/2 session whose requests enter the same ingress.
 import { createServer as createNet, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTls, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { SERVER_TLS } from './server-tls.js';
 import { AlpnChallenges } from './alpn-challenge.js';
 import type { CertificateBook } from './certificate-book.js';
 import type { H2Sessions } from './h2-sessions.js';
@@ -36,7 +37,7 @@ export class TlsListener {
   ) {
     this.server = createTls(
       {
-        minVersion: 'TLSv1.2',
+        ...SERVER_TLS,
         ALPNProtocols: opts.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
         SNICallback: (name, cb) => {
           const context = this.book.lookup(name);
@@ -59,9 +60,7 @@ export class TlsListener {
   /** Clients that send no name get the default certificate, or none (their handshake fails). */
   private applyDefault(): void {
     const d = this.book.defaultEntry;
-    this.server.setSecureContext(
-      d === null ? { minVersion: 'TLSv1.2' } : { cert: d.cert, key: d.key, minVersion: 'TLSv1.2' },
-    );
+    this.server.setSecureContext(d === null ? SERVER_TLS : { cert: d.cert, key: d.key, ...SERVER_TLS });
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {

@@ -1,7 +1,8 @@
 // ACME (`tls.acme`): the shared records in the state store, the data plane's challenge answers and
 // certificate book, the leader's orders, metrics and events.
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { serverContext } from '../dataplane/server-tls.js';
 import { AcmeAccount } from '../acme/account.js';
 import { acmeHosts } from '../acme/hosts.js';
 import { trustDirectory } from '../acme/http-trust.js';
@@ -129,7 +130,7 @@ function challengeBoard(records: AcmeRecords, now: () => number): ChallengeBoard
 
 async function alpnContext(records: AcmeRecords, host: string): Promise<SecureContext | null> {
   const c = await records.alpnCertificate(host);
-  return c === null ? null : createSecureContext({ cert: c.cert, key: c.key, minVersion: 'TLSv1.2' });
+  return c === null ? null : serverContext(c.cert, c.key);
 }
 
 function caBundle(path: string): string {

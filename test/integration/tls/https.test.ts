@@ -43,6 +43,32 @@ function handshake(port: number, opts: { name?: string; maxVersion?: 'TLSv1.1' }
   });
 }
 
+/** What a TLS 1.2 client's request for a new handshake on an established connection comes to (bounded). */
+function renegotiation(port: number, name: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      servername: name,
+      ca: ca.caPem,
+      maxVersion: 'TLSv1.2',
+      checkServerIdentity: () => undefined,
+    });
+    h.defer(() => s.destroy());
+    const timer = setTimeout(() => resolve('no outcome in 5 s'), 5_000);
+    const done = (outcome: string): void => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    s.on('error', () => undefined);
+    s.once('close', () => done('refused'));
+    s.once('secureConnect', () => {
+      const asked = s.renegotiate({ rejectUnauthorized: false }, (e) => done(e ? 'refused' : 'renegotiated'));
+      if (!asked) done('refused');
+    });
+  });
+}
+
 describe('TLS termination', () => {
   it('chooses the certificate by SNI (exact before wildcard) and forwards with X-Forwarded-Proto https', async () => {
     const { up, port } = await veerWith({ certificates: [wild, exact], hsts: 'max-age=600' });
@@ -71,6 +97,12 @@ describe('TLS termination', () => {
     const { port } = await veerWith({ certificates: [exact] });
     expect(await handshake(port, { name: 'a.test', maxVersion: 'TLSv1.1' })).toMatch(/^failed/);
     expect(await handshake(port, { name: 'a.test' })).toBe('ok DNS:a.test');
+  });
+
+  it('refuses a TLS 1.2 client asking to renegotiate, for a named and for the default certificate', async () => {
+    const fallback = ca.issue(['fallback.test']);
+    const { port } = await veerWith({ certificates: [exact], defaultCertificate: fallback });
+    for (const name of ['a.test', 'other.test']) expect(await renegotiation(port, name), name).toBe('refused');
   });
 
   it('mints a Secure sticky cookie over TLS, and none marked Secure over plain HTTP', async () => {
