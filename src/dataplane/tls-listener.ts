@@ -38,7 +38,8 @@ export class TlsListener {
     this.server = createTls(
       {
         ...SERVER_TLS,
-        ALPNProtocols: opts.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+        // http/1.0 too: a client offering only it (`curl --http1.0`) would otherwise fail its handshake.
+        ALPNProtocols: opts.http2 ? ['h2', 'http/1.1', 'http/1.0'] : ['http/1.1', 'http/1.0'],
         SNICallback: (name, cb) => {
           const context = this.book.lookup(name);
           if (context === undefined) cb(new Error(`no certificate for "${name}"`));

@@ -138,6 +138,12 @@ describe('HTTP/2 over ALPN', () => {
     expect(proto).toBe('https');
   });
 
+  it('serves a client that offers only http/1.0 by ALPN (curl --http1.0)', async () => {
+    const { port } = await veerWith();
+    const out = await curl(['--http1.0', '--resolve', `a.test:${port}:127.0.0.1`, `https://a.test:${port}/old`]);
+    expect(out).toBe('stable');
+  });
+
   it('refuses 400 an h2 request whose Host names another host than :authority; the same name passes', async () => {
     const { up, port } = await veerWith();
     const session = connectH2(port);
