@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The `veer` executable.
 import type { Terminal } from './cli/command.js';
-import { runCli } from './cli/main.js';
-import { errorMessage } from './domain/errors.js';
+import { internalError, runCli } from './cli/main.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -38,8 +37,9 @@ const io = {
 runCli(process.argv.slice(2), io).then(
   // Exit explicitly: `start` may leave handles (timers, sockets) that a clean close() did not own.
   (code) => process.exit(code),
+  // runCli catches what its commands throw; this is the last resort, and says as little.
   (e: unknown) => {
-    process.stderr.write(`error: ${errorMessage(e)}\n`);
+    process.stderr.write(`${internalError(e)}\n`);
     process.exit(1);
   },
 );

@@ -2,6 +2,10 @@
 // that the command accepts what was given (so `veer shift web 5 --json` is a usage error, not ignored).
 import { parseArgs } from 'node:util';
 import { VeerError, err, errorMessage, ok, type Result } from '../domain/errors.js';
+import { isServiceName } from '../domain/service-name.js';
+
+const SERVICE_NAME_RULE =
+  'lowercase letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters';
 
 export const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -107,10 +111,15 @@ function parseWithTokens(args: string[]) {
 
 const ALWAYS_ALLOWED: readonly OptionName[] = ['help', 'version'];
 
-export function checkCommandArgs(
-  args: ParsedArgs,
-  spec: { name: string; options: readonly OptionName[]; positionals: { min: number; max: number } },
-): Result<void, UsageError> {
+export interface ArgsSpec {
+  name: string;
+  options: readonly OptionName[];
+  positionals: { min: number; max: number };
+  /** The first positional, when given, names a service. */
+  service?: boolean;
+}
+
+export function checkCommandArgs(args: ParsedArgs, spec: ArgsSpec): Result<void, UsageError> {
   for (const name of args.given) {
     if (!spec.options.includes(name) && !ALWAYS_ALLOWED.includes(name)) {
       return err(new UsageError(`option --${name} is not accepted by "veer ${spec.name}"`));
@@ -127,5 +136,19 @@ export function checkCommandArgs(
       ),
     );
   }
-  return ok(undefined);
+  const service = args.positionals[0];
+  return spec.service === true && service !== undefined ? checkServiceName(service) : ok(undefined);
+}
+
+/**
+ * A service name is part of the API's paths: ".", ".." or "a/b" would reach another route (`veer history .`
+ * read /v1/services/rollouts), so only names the config accepts are sent.
+ */
+export function checkServiceName(name: string): Result<void, UsageError> {
+  if (isServiceName(name)) return ok(undefined);
+  return err(
+    new UsageError(
+      `<service>: expected a service name as in the config (${SERVICE_NAME_RULE}), got ${JSON.stringify(name)}`,
+    ),
+  );
 }

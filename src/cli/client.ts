@@ -3,9 +3,12 @@
 // Event streams are bounded too, by idleness: the server sends a keepalive every 15 s.
 import { Agent, request } from 'undici';
 import { SseDecoder, type SseMessage } from '../api/sse.js';
-import { err, errorMessage, ok, type Problem, type Result } from '../domain/errors.js';
+import type { z } from 'zod';
+import { err, ok, type Problem, type Result } from '../domain/errors.js';
+import { checkAnswer } from './answers.js';
 import type { OptionValues } from './args.js';
 import { UsageError } from './args.js';
+import { transportFailure } from './transport-failure.js';
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090';
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -32,17 +35,44 @@ export interface EventStream {
 }
 
 export function resolveAdmin(values: OptionValues, env: NodeJS.ProcessEnv): Result<AdminTarget, UsageError> {
+  const source = values.admin !== undefined ? '--admin' : env.VEER_ADMIN_URL ? 'VEER_ADMIN_URL' : null;
   const url = values.admin ?? (env.VEER_ADMIN_URL || DEFAULT_ADMIN_URL);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return err(new UsageError(`invalid admin URL "${url}" (expected e.g. ${DEFAULT_ADMIN_URL})`));
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return err(new UsageError(`admin URL must start with http:// or https://, got "${url}"`));
-  }
+  const problem = adminUrlProblem(url);
+  if (problem !== null)
+    return err(
+      new UsageError(`${source ?? 'admin URL'}: ${problem}, got "${masked(url)}" (expected http(s)://host:port)`),
+    );
   return ok({ url: url.replace(/\/+$/, ''), token: values.token ?? env.VEER_ADMIN_TOKEN ?? '' });
+}
+
+/** The URL as it may be echoed: a password in it is not printed back. */
+function masked(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '') return url;
+    u.password = '***';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Paths are appended to the address, so anything after host:port would end up in the middle of them
+ * (`…/v1?x=1/v1/services`), and credentials in a URL would be sent in the clear: only an origin is taken.
+ */
+function adminUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must start with http:// or https://';
+  if (u.username !== '' || u.password !== '') return 'must not hold credentials (use --token or VEER_ADMIN_TOKEN)';
+  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || /[?#]/.test(url))
+    return 'must be an origin only, without a path, a query or a fragment';
+  return null;
 }
 
 export class AdminClient {
@@ -56,12 +86,18 @@ export class AdminClient {
     this.agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   }
 
-  get(path: string): Promise<Result<unknown, ClientFailure>> {
-    return this.call('GET', path, undefined);
+  /** The answer, checked against the shape the caller reads; `limitMs` (a deadline's rest) may shorten the call. */
+  async get<T>(path: string, schema: z.ZodType<T>, limitMs = Infinity): Promise<Result<T, ClientFailure>> {
+    const ms = Math.max(1, Math.min(this.timeoutMs, limitMs));
+    return this.checked(path, schema, await this.call('GET', path, undefined, ms));
   }
 
-  post(path: string, body: unknown): Promise<Result<unknown, ClientFailure>> {
-    return this.call('POST', path, body);
+  async post<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<Result<T, ClientFailure>> {
+    return this.checked(path, schema, await this.call('POST', path, body, this.timeoutMs));
+  }
+
+  private checked<T>(path: string, schema: z.ZodType<T>, r: Result<unknown, ClientFailure>): Result<T, ClientFailure> {
+    return r.ok ? checkAnswer(r.value, schema, this.target.url + path) : r;
   }
 
   /** Opens a server-sent-events stream; `onMessage` gets each event as it arrives. */
@@ -122,7 +158,12 @@ export class AdminClient {
     return headers;
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body: unknown): Promise<Result<unknown, ClientFailure>> {
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<Result<unknown, ClientFailure>> {
     const url = this.target.url + path;
     const headers = this.headers('application/json', body !== undefined);
     try {
@@ -131,12 +172,12 @@ export class AdminClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         dispatcher: this.agent,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.body.text();
       return interpret(res.statusCode, text, url);
     } catch (e) {
-      return err(transportFailure(e, this.target.url, this.timeoutMs));
+      return err(transportFailure(e, this.target.url, timeoutMs));
     }
   }
 }
@@ -152,7 +193,7 @@ function interpret(status: number, text: string, url: string): Result<unknown, C
     if (json === undefined)
       return err({
         code: 'bad_response',
-        message: `unexpected non-JSON answer from ${url} (HTTP ${status})`,
+        message: `unexpected non-JSON answer from ${url} (HTTP ${status}) — is --admin pointing at veer's admin API?`,
         problems: [],
       });
     return ok(json);
@@ -165,51 +206,6 @@ function interpret(status: number, text: string, url: string): Result<unknown, C
     return err({ code, message: apiError.message + hint, problems, status });
   }
   return err({ code: 'http_error', message: `HTTP ${status} from ${url}`, problems: [], status });
-}
-
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNRESET',
-  'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
-]);
-const TIMEOUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
-
-function errorCodes(e: unknown): string[] {
-  if (typeof e !== 'object' || e === null) return [];
-  const own = (e as { code?: unknown }).code;
-  // Happy-eyeballs connects fail with an AggregateError whose members carry the codes.
-  const nested = (e as { errors?: unknown }).errors;
-  const cause = (e as { cause?: unknown }).cause;
-  return [
-    ...(typeof own === 'string' ? [own] : []),
-    ...(Array.isArray(nested) ? nested.flatMap(errorCodes) : []),
-    ...(cause !== undefined && cause !== e ? errorCodes(cause) : []),
-  ];
-}
-
-function transportFailure(e: unknown, base: string, timeoutMs: number): ClientFailure {
-  const codes = errorCodes(e);
-  const name = e instanceof Error ? e.name : '';
-  if (name === 'TimeoutError' || codes.some((c) => TIMEOUT.has(c))) {
-    return {
-      code: 'timeout',
-      message: `veer admin at ${base} did not answer within ${timeoutMs / 1000}s`,
-      problems: [],
-    };
-  }
-  if (codes.some((c) => UNREACHABLE.has(c))) {
-    return { code: 'unreachable', message: `cannot reach veer admin at ${base} (is veer running?)`, problems: [] };
-  }
-  return {
-    code: 'request_failed',
-    message: `request to veer admin at ${base} failed: ${errorMessage(e)}`,
-    problems: [],
-  };
 }
 
 /** `error: <message>`, then the problems unless the message already is exactly them. */

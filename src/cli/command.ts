@@ -36,5 +36,7 @@ export interface Command {
   summary: string;
   options: readonly OptionName[];
   positionals: { min: number; max: number };
+  /** The first positional, when given, names a service (checked against the config's name rule). */
+  service?: boolean;
   run(args: ParsedArgs, io: CliIO): Promise<ExitCode>;
 }

@@ -6,6 +6,11 @@ import type { CliIO } from './command.js';
 
 export const DEFAULT_CONFIG_PATH = 'proxy.config.yaml';
 
+/** `--config=` (an empty value, e.g. from an unset shell variable) is a usage error, not "no such file". */
+export function configOptionProblem(values: OptionValues): string | null {
+  return values.config === '' ? '--config: expected the path of a config file, got an empty value' : null;
+}
+
 export function configPath(values: OptionValues, env: NodeJS.ProcessEnv): string {
   return values.config ?? (env.VEER_CONFIG || DEFAULT_CONFIG_PATH);
 }

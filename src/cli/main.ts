@@ -12,6 +12,7 @@ import { simulateCommand } from './commands/simulate.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
+import { printable } from './printable.js';
 import { readVersion } from './version.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -61,7 +62,8 @@ export function usage(): string {
     'Rollout options:',
     '      --targets <h:p,…>      the new pool: static targets',
     '      --image <img>          the new pool: containers of this image (--env K=V repeatable, --count N)',
-    '      --steps <5,25,100>     canary weights, ascending, ending at 100',
+    '      --steps <5,25,100>     canary weights in percent, ascending; once the last step below 100 passes,',
+    '                             the canary is promoted (takes all traffic): a final 100 is not waited at',
     '      --step-interval <30s>  time at each step (and enough requests) before the next',
     '      --strategy <s>         canary or blue-green',
     '      --wait                 follow the rollout (also undo, retry); exit 0 succeeded, 1 rolled back or aborted',
@@ -82,7 +84,36 @@ export function usage(): string {
   ].join('\n');
 }
 
-export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCode> {
+/**
+ * Runs one command line. Everything printed through `io` is made printable (see printable.ts), and an
+ * exception nothing expected (a bug) is one line, never a stack trace or a raw JavaScript message.
+ */
+export async function runCli(argv: readonly string[], rawIO: CliIO): Promise<ExitCode> {
+  const io = printableIO(rawIO);
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    io.err(internalError(e));
+    return EXIT.failure;
+  }
+}
+
+/** The class of the error only: its message may be anything, and the user can do nothing with it. */
+export function internalError(e: unknown): string {
+  const kind = e instanceof Error ? e.name : typeof e;
+  return `error: internal error in veer (${kind}); please report it with the command line that caused it`;
+}
+
+function printableIO(io: CliIO): CliIO {
+  return {
+    ...io,
+    out: (line) => io.out(printable(line)),
+    err: (line) => io.err(printable(line)),
+    ...(io.progress ? { progress: (text: string) => io.progress?.(printable(text)) } : {}),
+  };
+}
+
+async function dispatch(argv: readonly string[], io: CliIO): Promise<ExitCode> {
   const parsed = parseCliArgs(argv);
   if (!parsed.ok) return usageError(io, parsed.error.message);
   const args = parsed.value;

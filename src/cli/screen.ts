@@ -33,7 +33,8 @@ export function paint(prev: readonly string[] | null, next: readonly string[]): 
  */
 export function fit(lines: readonly string[], columns: number | undefined, rows: number | undefined): string[] {
   const cut = (l: string): string => {
-    const chars = [...l.replace(/[\x00-\x1f\x7f]/g, ' ')];
+    // Control characters (C0, C1, bidi overrides) from a server would move the cursor or reorder the line.
+    const chars = [...l.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ')];
     if (columns === undefined || chars.length <= columns) return chars.join('');
     return columns <= 1 ? chars.slice(0, columns).join('') : `${chars.slice(0, columns - 1).join('')}…`;
   };

@@ -1,15 +1,16 @@
 // One admin-API session for a command: resolve the admin address (a usage error when it is bad),
 // open a client, run the command's calls, close the client. A failed call prints the API's error
 // and becomes exit 1, so commands only handle their success path.
+import type { z } from 'zod';
 import type { OptionValues } from './args.js';
 import { AdminClient, failureLines, resolveAdmin } from './client.js';
 import { EXIT, type CliIO, type ExitCode } from './command.js';
 
 export interface Session {
   client: AdminClient;
-  /** The JSON answer, or null after printing the failure. */
-  get(path: string): Promise<unknown | null>;
-  post(path: string, body: unknown): Promise<unknown | null>;
+  /** The answer read as `schema` (answers.ts), or null after printing the failure. */
+  get<T>(path: string, schema: z.ZodType<T>): Promise<T | null>;
+  post<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<T | null>;
 }
 
 /** `timeoutMs`: per call; longer for calls that wait on Docker (prune stops containers). */
@@ -35,8 +36,8 @@ export async function withAdmin(
   try {
     return await fn({
       client,
-      get: async (path) => report(await client.get(path)),
-      post: async (path, body) => report(await client.post(path, body)),
+      get: async (path, schema) => report(await client.get(path, schema)),
+      post: async (path, body, schema) => report(await client.post(path, body, schema)),
     });
   } finally {
     await client.close();

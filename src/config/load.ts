@@ -1,12 +1,11 @@
 // Reads proxy.config.yaml: YAML → `${VAR}` interpolation → schema validation and preflight, collecting
 // every problem (syntax, unset variables, invalid fields, checks spanning fields, what `start` would
 // refuse) so the operator fixes the file in one pass.
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, err, errorMessage, ok, type Problem, type Result } from '../domain/errors.js';
-import { describeFsError } from '../domain/fs-error.js';
 import { hostAddresses } from '../domain/self-address.js';
 import { type Env, interpolateDocument, interpolateValue } from './interpolate.js';
+import { readTextFile } from './file-text.js';
 import { dedupe, preflight } from './preflight.js';
 import { validateWith } from './problems.js';
 import { type Config, configSchema } from './schema.js';
@@ -41,13 +40,9 @@ export async function inspectConfigFile(
   host: HostFacts = {},
   refuseEmpty = false,
 ): Promise<ConfigReport> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    return { result: err(new ConfigError(`cannot read config file ${path}: ${describeFsError(e)}`)), warnings: [] };
-  }
-  return inspectConfigText(text, env, path, host, refuseEmpty);
+  const text = await readTextFile(path);
+  if (!text.ok) return { result: err(new ConfigError(`cannot read config file ${path}: ${text.error}`)), warnings: [] };
+  return inspectConfigText(text.value, env, path, host, refuseEmpty);
 }
 
 /** `source` (a file name) only appears in the error message. */

@@ -75,6 +75,9 @@ describe('veer simulate', () => {
     expect(r.stdout).toMatch(/^ {6}e\.g\. seed 1: rolled back \(2 failed analyses in a row\): /m);
     expect(r.stdout).toMatch(/^exposure \(failed canary requests before the outcome\): median \d+, p99 \d+, max \d+$/m);
     expect(r.stdout).toContain('  steps: [5, 10, 25, 50, 100]\n  stepInterval: 30s\n');
+    // Mappings in the policy block are shown as YAML takes them back, not as [object Object].
+    expect(r.stdout).toContain('\n  gates: {}\n');
+    expect(r.stdout).not.toContain('[object Object]');
   });
 
   it('promotes a healthy canary at ~200 req/s in nearly every run; --json has the same figures', async () => {
@@ -242,6 +245,31 @@ const BAD_INPUTS: Array<[string, () => Promise<string[]>, RegExp | string]> = [
     'a missing policy file',
     async () => [await file('s5.mjs', ok), '--policy', join(tmp, 'none.yaml')],
     /--policy .*none\.yaml: no such file$/,
+  ],
+  [
+    'a policy file that is a YAML list',
+    async () => [await file('s5b.mjs', ok), '--policy', await file('list.yaml', '- 10\n- 100\n')],
+    /--policy .*list\.yaml: expected a mapping of rollout keys \(steps: \[10, 50, 100\], …\), got a list$/,
+  ],
+  [
+    'a top-level await that never settles',
+    async () => [await file('tla.mjs', `await new Promise(() => {});\n${ok}`)],
+    /tla\.mjs: the simulation ended before it finished \(exit code 0\): the scenario called process\.exit\(\), or /,
+  ],
+  [
+    'a traffic that calls process.exit(0)',
+    async () => [await file('exit.mjs', 'export function traffic() { process.exit(0); }\n')],
+    /exit\.mjs: the simulation ended before it finished \(exit code 0\): the scenario called process\.exit\(\)/,
+  ],
+  [
+    'a traffic that never returns',
+    async () => [await file('loop.mjs', 'export function traffic() { for (;;) {} }\n'), '--max-seconds', '10'],
+    /loop\.mjs: the scenario's code did not return within 10s of real time in traffic at second 0, pool stable /,
+  ],
+  [
+    'a module that keeps itself alive and never finishes loading',
+    async () => [await file('alive.mjs', `setInterval(() => {}, 1000);\nawait new Promise(() => {});\n${ok}`)],
+    /alive\.mjs: the scenario's code did not return within 10s of real time while loading it /,
   ],
   [
     '--runs that is no number',

@@ -184,7 +184,19 @@ describe('veer shift', () => {
   it('is a usage error without a number', async () => {
     const r = await veer(['shift', 'api', 'abc']);
     expect(r.code).toBe(64);
-    expect(r.stderr).toContain('weight must be a number from 0 to 100, got "abc"');
+    expect(r.stderr).toContain(
+      '<weight>: expected a plain decimal percentage from 0 to 100 like 10 or 12.5, got "abc"',
+    );
+  });
+
+  it.each(['0x10', '0b1', '0o7', '1e2', '0.1e1'])('is a usage error for %s, and the weight stays', async (w) => {
+    const before = directory.get('api')?.weight;
+    const r = await veer(['shift', 'api', w]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(
+      `<weight>: expected a plain decimal percentage from 0 to 100 like 10 or 12.5, got "${w}"`,
+    );
+    expect(directory.get('api')?.weight).toBe(before);
   });
 });
 

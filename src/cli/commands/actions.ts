@@ -1,7 +1,8 @@
 // `veer promote|abort|pause|resume <service>`: act on the running rollout and print its new phase.
 // Whether the action fits the phase is the API's call; its 409 already reads
 // "cannot pause rollout … : phase is succeeded".
-import type { RolloutAction, RolloutStatus } from '../../api/ports.js';
+import type { RolloutAction } from '../../api/ports.js';
+import { rolloutAnswer } from '../answers.js';
 import { assertNever } from '../../domain/errors.js';
 import type { OptionName, OptionValues } from '../args.js';
 import { withAdmin } from '../session.js';
@@ -63,13 +64,15 @@ function actionCommand(action: RolloutAction): Command {
     summary,
     options: [...options, 'admin', 'token'],
     positionals: { min: 1, max: 1 },
+    service: true,
     async run(args, io) {
       const service = args.positionals[0] as string;
       return withAdmin(args.values, io, async (session) => {
-        const s = (await session.post(
+        const s = await session.post(
           `/v1/services/${encodeURIComponent(service)}/rollout/${action}`,
           actionBody(action, args.values),
-        )) as RolloutStatus | null;
+          rolloutAnswer,
+        );
         if (s === null) return EXIT.failure;
         io.out(`${service}: rollout ${s.id} ${s.phase} (weight ${s.weight}%)${s.reason ? `: ${s.reason}` : ''}`);
         return EXIT.ok;

@@ -1,12 +1,12 @@
 // `veer history <service> [--json]`, `veer undo <service>` and `veer retry <service>`: the service's
 // last rollouts, and the two rollouts started from them. undo and retry print the new rollout and,
 // with --wait, follow it like `veer rollout --wait` (exit 0 succeeded, 1 rolled back or aborted).
-import type { RolloutHistoryEntry, RolloutStatus } from '../../api/ports.js';
+import { historyAnswer, rolloutAnswer } from '../answers.js';
 import { parseDuration } from '../../domain/duration.js';
 import { EXIT, type Command } from '../command.js';
 import { formatHistoryTable } from '../history-table.js';
 import { withAdmin } from '../session.js';
-import { DEFAULT_WAIT_TIMEOUT, follow } from './rollout.js';
+import { DEFAULT_WAIT_TIMEOUT, callTimeout, follow, waitLimit } from './rollout.js';
 
 const servicePath = (service: string): string => `/v1/services/${encodeURIComponent(service)}`;
 
@@ -16,10 +16,11 @@ export const historyCommand: Command = {
   summary: "list the service's last rollouts, newest first (outcome, duration, canary, reason)",
   options: ['json', 'admin', 'token'],
   positionals: { min: 1, max: 1 },
+  service: true,
   async run(args, io) {
     const service = args.positionals[0] as string;
     return withAdmin(args.values, io, async (s) => {
-      const value = (await s.get(`${servicePath(service)}/rollouts`)) as { rollouts: RolloutHistoryEntry[] } | null;
+      const value = await s.get(`${servicePath(service)}/rollouts`, historyAnswer);
       if (value === null) return EXIT.failure;
       io.out(
         args.values.json ? JSON.stringify(value, null, 2) : formatHistoryTable(service, value.rollouts, Date.now()),
@@ -39,6 +40,7 @@ function rerunCommand(kind: 'undo' | 'retry'): Command {
         : 'run the latest rolled-back or aborted rollout again (same canary, same overrides)',
     options: ['wait', 'timeout', 'admin', 'token'],
     positionals: { min: 1, max: 1 },
+    service: true,
     async run(args, io) {
       const service = args.positionals[0] as string;
       const timeout = parseDuration(args.values.timeout ?? DEFAULT_WAIT_TIMEOUT);
@@ -46,13 +48,19 @@ function rerunCommand(kind: 'undo' | 'retry'): Command {
         io.err(`error: --timeout: expected a positive duration like "10m", got "${args.values.timeout}"`);
         return EXIT.usage;
       }
-      return withAdmin(args.values, io, async (s) => {
-        const status = (await s.post(`${servicePath(service)}/rollout/${kind}`, undefined)) as RolloutStatus | null;
-        if (status === null) return EXIT.failure;
-        io.out(`${service}: ${kind} started rollout ${status.id} ${status.phase} (weight ${status.weight}%)`);
-        if (!args.values.wait) return EXIT.ok;
-        return follow(s.client, service, status.id, timeout.ms, io);
-      });
+      const limit = waitLimit(timeout.ms);
+      return withAdmin(
+        args.values,
+        io,
+        async (s) => {
+          const status = await s.post(`${servicePath(service)}/rollout/${kind}`, undefined, rolloutAnswer);
+          if (status === null) return EXIT.failure;
+          io.out(`${service}: ${kind} started rollout ${status.id} ${status.phase} (weight ${status.weight}%)`);
+          if (!args.values.wait) return EXIT.ok;
+          return follow(s.client, service, status.id, limit, io);
+        },
+        callTimeout(args.values.wait === true, limit),
+      );
     },
   };
 }

@@ -1,9 +1,12 @@
 // `veer maintenance <service> on|off [--mode hold|page] [--retry-after 30s]`: the service's
 // maintenance switch, on every replica. `hold` keeps new requests waiting (bounded) until `off`;
-// `page` answers them 503 with the maintenance page. The API checks the values.
-import type { Maintenance } from '../../domain/maintenance.js';
+// `page` answers them 503 with the maintenance page. The API checks the values; what it would take
+// differently than written (a fractional Retry-After, rounded) or ignore (options with `off`) is refused here.
+import { maintenanceAnswer } from '../answers.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
+import type { OptionValues } from '../args.js';
+import { parseDuration } from '../../domain/duration.js';
 
 export const maintenanceCommand: Command = {
   name: 'maintenance',
@@ -11,10 +14,12 @@ export const maintenanceCommand: Command = {
   summary: 'hold new requests, or answer them with a 503 maintenance page (off: let them through)',
   options: ['mode', 'retry-after', 'admin', 'token', 'json'],
   positionals: { min: 2, max: 2 },
+  service: true,
   async run(args, io) {
     const [service, state] = args.positionals as [string, string];
-    if (state !== 'on' && state !== 'off') {
-      io.err(`error: expected "on" or "off" after the service name, got "${state}"`);
+    const problem = optionsProblem(state, args.values);
+    if (problem !== null) {
+      io.err(`error: ${problem}`);
       return EXIT.usage;
     }
     const body = {
@@ -23,10 +28,7 @@ export const maintenanceCommand: Command = {
       ...(args.values['retry-after'] !== undefined ? { retryAfter: args.values['retry-after'] } : {}),
     };
     return withAdmin(args.values, io, async (session) => {
-      const m = (await session.post(
-        `/v1/services/${encodeURIComponent(service)}/maintenance`,
-        body,
-      )) as Maintenance | null;
+      const m = await session.post(`/v1/services/${encodeURIComponent(service)}/maintenance`, body, maintenanceAnswer);
       if (m === null) return EXIT.failure;
       if (args.values.json) io.out(JSON.stringify(m, null, 2));
       else io.out(`${service}: maintenance ${m.on ? `on (${m.mode})` : 'off'}`);
@@ -34,3 +36,16 @@ export const maintenanceCommand: Command = {
     });
   },
 };
+
+function optionsProblem(state: string, v: OptionValues): string | null {
+  if (state !== 'on' && state !== 'off') return `expected "on" or "off" after the service name, got "${state}"`;
+  if (state === 'off') {
+    const given = (['mode', 'retry-after'] as const).filter((o) => v[o] !== undefined);
+    return given.length > 0 ? `--${given.join(' and --')}: only with "on" (off lets requests through)` : null;
+  }
+  const retryAfter = v['retry-after'];
+  if (retryAfter === undefined) return null;
+  // Retry-After is whole seconds: the API would round "1.5s" up to 2 unasked. Its range and syntax are the API's.
+  const d = parseDuration(retryAfter);
+  return !d.ok || d.ms % 1000 === 0 ? null : `--retry-after: expected whole seconds like "30s", got "${retryAfter}"`;
+}

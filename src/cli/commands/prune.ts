@@ -3,6 +3,7 @@
 // config, of rolled-back rollouts whose removal was interrupted, … Containers without veer's owner
 // label are never touched. Exit 1 when a container could not be removed or an engine did not answer.
 import type { PruneReport } from '../../api/ports.js';
+import { pruneAnswer } from '../answers.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
 
@@ -21,7 +22,7 @@ export const pruneCommand: Command = {
       args.values,
       io,
       async (s) => {
-        const report = (await s.post('/v1/prune', { dryRun })) as PruneReport | null;
+        const report = await s.post('/v1/prune', { dryRun }, pruneAnswer);
         if (report === null) return EXIT.failure;
         if (args.values.json) io.out(JSON.stringify(report, null, 2));
         else for (const line of pruneLines(report)) io.out(line);

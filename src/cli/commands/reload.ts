@@ -1,6 +1,7 @@
 // `veer reload`: the replica behind --admin re-reads its config file. Each replica reloads its own
 // file: with several, call each one (or send each SIGHUP). An invalid file exits 2 naming the fields.
 import type { ReloadReport } from '../../api/ports.js';
+import { reloadAnswer } from '../answers.js';
 import { AdminClient, failureLines, resolveAdmin } from '../client.js';
 import { EXIT, type Command } from '../command.js';
 
@@ -32,12 +33,12 @@ export const reloadCommand: Command = {
     }
     const client = new AdminClient(target.value);
     try {
-      const r = await client.post('/v1/reload', undefined);
+      const r = await client.post('/v1/reload', undefined, reloadAnswer);
       if (!r.ok) {
         failureLines(r.error).forEach((l) => io.err(l));
         return r.error.code === 'config_invalid' ? EXIT.config : EXIT.failure;
       }
-      const report = r.value as ReloadReport;
+      const report = r.value;
       if (args.values.json) io.out(JSON.stringify(report, null, 2));
       else reloadSummary(report).forEach((l) => io.out(l));
       return EXIT.ok;

@@ -2,13 +2,14 @@
 // --wait, follow it to its outcome so CI gets an exit code: 0 succeeded, 1 rolled back, aborted or
 // timed out. Values are checked by the API (one source of truth); only what JSON cannot carry
 // (a count or a step that is not a number) and contradictory flags are refused here.
-import type { RolloutStatus, ServiceStatus } from '../../api/ports.js';
+import type { ServiceStatus } from '../../api/ports.js';
 import { formatDuration, parseDuration } from '../../domain/duration.js';
-import { assertNever, err, ok, type Result } from '../../domain/errors.js';
-import type { OptionValues } from '../args.js';
-import { AdminClient, failureLines, type EventStream } from '../client.js';
+import { assertNever } from '../../domain/errors.js';
+import { serviceAnswer, rolloutAnswer } from '../answers.js';
+import { AdminClient, DEFAULT_TIMEOUT_MS, failureLines, type EventStream } from '../client.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
+import { requestBody } from '../rollout-request.js';
 import { progressLine } from '../status-table.js';
 import { Wakeup } from '../wakeup.js';
 
@@ -42,6 +43,7 @@ export const rolloutCommand: Command = {
     'token',
   ],
   positionals: { min: 1, max: 1 },
+  service: true,
   async run(args, io) {
     const service = args.positionals[0] as string;
     const body = requestBody(args.values);
@@ -55,82 +57,70 @@ export const rolloutCommand: Command = {
       io.err(`error: ${problem}`);
       return EXIT.usage;
     }
-    return withAdmin(args.values, io, async (s) => {
-      const status = (await s.post(
-        `/v1/services/${encodeURIComponent(service)}/rollouts`,
-        body.ok ? body.value : undefined,
-      )) as RolloutStatus | null;
-      if (status === null) return EXIT.failure;
-      io.out(`${service}: rollout ${status.id} ${status.phase} (${status.strategy}, weight ${status.weight}%)`);
-      if (!args.values.wait) return EXIT.ok;
-      return follow(s.client, service, status.id, timeout.ok ? timeout.ms : 0, io);
-    });
+    const limit = waitLimit(timeout.ok ? timeout.ms : 0);
+    return withAdmin(
+      args.values,
+      io,
+      async (s) => {
+        const status = await s.post(
+          `/v1/services/${encodeURIComponent(service)}/rollouts`,
+          body.ok ? body.value : undefined,
+          rolloutAnswer,
+        );
+        if (status === null) return EXIT.failure;
+        io.out(`${service}: rollout ${status.id} ${status.phase} (${status.strategy}, weight ${status.weight}%)`);
+        if (!args.values.wait) return EXIT.ok;
+        return follow(s.client, service, status.id, limit, io);
+      },
+      callTimeout(args.values.wait === true, limit),
+    );
   },
 };
 
-export function requestBody(v: OptionValues): Result<Record<string, unknown>, string> {
-  const canary = canaryOf(v);
-  if (!canary.ok) return canary;
-  const rollout: Record<string, unknown> = {};
-  if (v.steps !== undefined) {
-    const steps = v.steps.split(',').map((x) => x.trim());
-    if (steps.some((x) => x === '' || !Number.isFinite(Number(x))))
-      return err(`--steps: expected numbers like 5,25,100, got "${v.steps}"`);
-    rollout.steps = steps.map(Number);
-  }
-  if (v['step-interval'] !== undefined) rollout.stepInterval = v['step-interval'];
-  if (v.strategy !== undefined) rollout.strategy = v.strategy;
-  return ok(Object.keys(rollout).length > 0 ? { canary: canary.value, rollout } : { canary: canary.value });
+/** How long `--wait` may take in all: from the command's start, so the request that starts it counts too. */
+export interface WaitLimit {
+  timeoutMs: number;
+  deadline: number;
 }
 
-function canaryOf(v: OptionValues): Result<Record<string, unknown>, string> {
-  if ((v.targets === undefined) === (v.image === undefined))
-    return err('give exactly one of --targets h:p,… or --image img');
-  if (v.targets !== undefined) {
-    if (v.env !== undefined || v.count !== undefined) return err('--env and --count go with --image, not --targets');
-    return ok({
-      targets: v.targets
-        .split(',')
-        .map((t) => t.trim())
-        .filter((t) => t !== ''),
-    });
-  }
-  const canary: Record<string, unknown> = { image: v.image };
-  if (v.env !== undefined) canary.env = v.env;
-  if (v.count !== undefined) {
-    const n = Number(v.count);
-    if (v.count.trim() === '' || !Number.isFinite(n)) return err(`--count: expected a number, got "${v.count}"`);
-    canary.count = n;
-  }
-  return ok(canary);
+export const waitLimit = (timeoutMs: number): WaitLimit => ({ timeoutMs, deadline: Date.now() + timeoutMs });
+
+/** With --wait, no single call may outlast --timeout (`--timeout 1s` against a hung admin took 10 s). */
+export function callTimeout(wait: boolean, limit: WaitLimit): number {
+  return wait ? Math.max(1, Math.min(DEFAULT_TIMEOUT_MS, limit.timeoutMs)) : DEFAULT_TIMEOUT_MS;
 }
 
 export async function follow(
   client: AdminClient,
   service: string,
   id: string,
-  timeoutMs: number,
+  limit: WaitLimit,
   io: CliIO,
 ): Promise<ExitCode> {
-  const deadline = Date.now() + timeoutMs;
+  const { timeoutMs, deadline } = limit;
   const wake = new Wakeup();
   const path = `/v1/services/${encodeURIComponent(service)}`;
   const stream = await openStream(client, service, id, wake, io);
   let last = '';
+  // An admin that went away is said once, not on every poll; its return is one line too.
+  let down: string | null = null;
   try {
     // Bounded in time by the deadline and in count by the minimum gap between status reads.
     for (let i = 0, max = Math.ceil(timeoutMs / MIN_GAP_MS) + 2; i < max; i++) {
       const started = Date.now();
-      const r = await client.get(path);
+      const r = await client.get(path, serviceAnswer, deadline - started);
       if (r.ok) {
-        const s = r.value as ServiceStatus;
+        if (down !== null) io.err(`note: veer admin answers again`);
+        down = null;
+        const s = r.value;
         const line = progressLine(s);
         if (line !== last) io.out(line);
         last = line;
         const outcome = outcomeOf(s, id, io);
         if (outcome !== null) return outcome;
       } else {
-        failureLines(r.error).forEach((l) => io.err(l));
+        if (r.error.message !== down) failureLines(r.error).forEach((l) => io.err(l));
+        down = r.error.message;
       }
       const left = deadline - Date.now();
       if (left <= 0) break;

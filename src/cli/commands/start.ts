@@ -8,7 +8,7 @@ import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { jsonLogger } from '../../domain/log.js';
 import { guardStrayErrors } from '../../domain/stray-errors.js';
 import { EXIT, type CliIO, type Command, type ExitCode } from '../command.js';
-import { loadConfigOrReport } from '../config-path.js';
+import { configOptionProblem, loadConfigOrReport } from '../config-path.js';
 
 export const startCommand: Command = {
   name: 'start',
@@ -22,6 +22,11 @@ export const startCommand: Command = {
     // A worker of `workers: N` (forked by the primary with the same command line): the primary sends it
     // the config and everything it routes from.
     if (cluster.isWorker) return (await import('../../workers/worker-main.js')).runWorker() as Promise<ExitCode>;
+    const problem = configOptionProblem(args.values);
+    if (problem !== null) {
+      io.err(`error: ${problem}`);
+      return EXIT.usage;
+    }
     const loaded = await loadConfigOrReport(args.values, io);
     if (loaded === null) return EXIT.config;
     // Loading ran the same preflight as `veer validate` (and printed its warnings): what is left to

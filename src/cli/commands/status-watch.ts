@@ -4,9 +4,11 @@
 // view with exit 0 and the terminal as it was. Bounded by --timeout (default 24h) like every wait.
 import type { ServiceStatus } from '../../api/ports.js';
 import { pause, settledWithin } from '../../domain/async.js';
-import { parseDuration } from '../../domain/duration.js';
+import { formatDuration, parseDuration } from '../../domain/duration.js';
+import { ok, type Result } from '../../domain/errors.js';
+import { serviceAnswer, servicesAnswer } from '../answers.js';
 import type { OptionValues } from '../args.js';
-import { failureLines, type AdminClient } from '../client.js';
+import { failureLines, type AdminClient, type ClientFailure } from '../client.js';
 import { EXIT, type CliIO, type ExitCode } from '../command.js';
 import { tailEvents } from '../event-tail.js';
 import { plainSink, screenSink, type StatusSink } from '../status-sink.js';
@@ -92,15 +94,17 @@ async function refreshLoop(
   // Bounded in time by the deadline, and in count by the least gap between reads.
   for (let i = 0, max = Math.ceil(o.timeoutMs / MIN_GAP_MS) + 2; i < max && !w.signal.aborted; i++) {
     const started = Date.now();
-    const r = await client.get(path);
+    const left = deadline - started;
+    const r = o.service === null ? await client.get(path, servicesAnswer, left) : await one(client, path, left);
     if (w.signal.aborted) break;
     if (r.ok) {
-      view.services = o.service === null ? (r.value as ServiceStatus[]) : [r.value as ServiceStatus];
+      view.services = r.value;
       view.at = Date.now();
       view.problem = null;
       failures = 0;
-    } else if (r.error.status !== undefined && r.error.status < 500) {
-      // The API answered and refused (an unknown service, a wrong token): asking again cannot help.
+    } else if ((r.error.status !== undefined && r.error.status < 500) || r.error.code === 'bad_response') {
+      // The API answered and refused (an unknown service, a wrong token), or what answered is not veer:
+      // asking again cannot help.
       sink.close();
       failureLines(r.error).forEach((l) => io.err(l));
       return EXIT.failure;
@@ -109,12 +113,29 @@ async function refreshLoop(
       failures += 1;
     }
     sink.show(watchFrame(view));
-    const left = deadline - Date.now();
-    if (left <= 0) break;
+    const rest = deadline - Date.now();
+    if (rest <= 0) break;
     const wait = failures === 0 ? o.intervalMs : Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(failures - 1, 5));
-    await w.wake.wait(Math.min(left, wait));
+    await w.wake.wait(Math.min(rest, wait));
     const gap = MIN_GAP_MS - (Date.now() - started);
     if (gap > 0) await pause(gap, w.signal);
   }
-  return EXIT.ok;
+  return w.signal.aborted || view.services !== null ? EXIT.ok : neverAnswered(o, view, sink, io);
+}
+
+async function one(
+  client: AdminClient,
+  path: string,
+  limitMs: number,
+): Promise<Result<ServiceStatus[], ClientFailure>> {
+  const r = await client.get(path, serviceAnswer, limitMs);
+  return r.ok ? ok([r.value]) : r;
+}
+
+/** Timed out without one status: a script running `--watch --timeout` must not read that as success. */
+function neverAnswered(o: WatchOptions, view: WatchView, sink: StatusSink, io: CliIO): ExitCode {
+  sink.close();
+  const why = view.problem === null ? '' : `: ${view.problem}`;
+  io.err(`error: no status within ${formatDuration(o.timeoutMs)} (--timeout)${why}`);
+  return EXIT.failure;
 }

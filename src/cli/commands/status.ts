@@ -1,7 +1,7 @@
 // `veer status [service] [--json]`, and `--watch` (status-watch.ts): the same numbers, refreshing
-import type { ServiceStatus } from '../../api/ports.js';
 import { withAdmin } from '../session.js';
 import type { ClusterView } from '../../api/ports.js';
+import { clusterAnswer, serviceAnswer, servicesAnswer } from '../answers.js';
 import { EXIT, type Command } from '../command.js';
 import { formatStatusTable } from '../status-table.js';
 import { watchOptions, watchStatus } from './status-watch.js';
@@ -15,6 +15,7 @@ export const statusCommand: Command = {
   summary: "show services: weight, pools' health, live metrics, rollout phase; --watch keeps it live",
   options: ['json', 'watch', 'interval', 'timeout', 'admin', 'token'],
   positionals: { min: 0, max: 1 },
+  service: true,
   async run(args, io) {
     const name = args.positionals[0];
     const v = args.values;
@@ -31,16 +32,19 @@ export const statusCommand: Command = {
       return withAdmin(v, io, (s) => watchStatus(s.client, opts, io), WATCH_CALL_TIMEOUT_MS);
     }
     return withAdmin(args.values, io, async (s) => {
-      const value = await s.get(name === undefined ? '/v1/services' : `/v1/services/${encodeURIComponent(name)}`);
-      if (value === null) return EXIT.failure;
+      const services =
+        name === undefined
+          ? await s.get('/v1/services', servicesAnswer)
+          : await s.get(`/v1/services/${encodeURIComponent(name)}`, serviceAnswer).then((one) => one && [one]);
+      if (services === null) return EXIT.failure;
       if (args.values.json) {
-        io.out(JSON.stringify(value, null, 2));
+        io.out(JSON.stringify(name === undefined ? services : services[0], null, 2));
         return EXIT.ok;
       }
-      const services = name === undefined ? (value as ServiceStatus[]) : [value as ServiceStatus];
       io.out(formatStatusTable(services, { detail: name !== undefined }));
-      const cluster = (await s.client.get('/v1/cluster')) as { ok: boolean; value?: ClusterView };
-      if (cluster.ok && cluster.value) io.out(clusterLine(cluster.value));
+      // Older or single-replica setups may not answer it: the table alone is still the status.
+      const cluster = await s.client.get('/v1/cluster', clusterAnswer);
+      if (cluster.ok) io.out(clusterLine(cluster.value));
       return EXIT.ok;
     });
   },

@@ -1,7 +1,7 @@
 // `veer validate [-c file]`: every problem `veer start` would refuse, and every warning, in one pass;
 // exit 2 when there is any problem (warnings alone exit 0).
 import { EXIT, type Command } from '../command.js';
-import { loadConfigOrReport } from '../config-path.js';
+import { configOptionProblem, loadConfigOrReport } from '../config-path.js';
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -10,6 +10,11 @@ export const validateCommand: Command = {
   options: ['config'],
   positionals: { min: 0, max: 0 },
   async run(args, io) {
+    const problem = configOptionProblem(args.values);
+    if (problem !== null) {
+      io.err(`error: ${problem}`);
+      return EXIT.usage;
+    }
     const loaded = await loadConfigOrReport(args.values, io);
     if (loaded === null) return EXIT.config;
     const n = loaded.warnings.length;

@@ -1,12 +1,12 @@
 // The policy a simulation runs: the scenario's `policy` export, overridden key by key by a
 // `--policy` file (YAML or JSON), both checked against the schema of a service's `rollout:` section
 // so a key that works here works in the config, and the other way round.
-import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { validateWith } from '../../config/problems.js';
+import { readTextFile } from '../../config/file-text.js';
+import { describe, validateWith } from '../../config/problems.js';
 import { rolloutPolicySchema } from '../../config/rollout-schema.js';
 import { formatDuration } from '../../domain/duration.js';
-import { ValidationError, err, errorMessage, ok, type Result } from '../../domain/errors.js';
+import { ValidationError, err, ok, type Result } from '../../domain/errors.js';
 import type { RolloutPolicy } from '../../domain/rollout.js';
 import { firstLine, isPlainObject } from './scenario.js';
 
@@ -20,19 +20,14 @@ export interface SimulationPolicy {
 /** A `--policy` file's rollout keys, checked on their own so a problem names this file. */
 export async function loadPolicyFile(path: string): Promise<Result<Record<string, unknown>, string>> {
   const where = `--policy ${path}`;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return err(`${where}: ${code === 'ENOENT' ? 'no such file' : `cannot read it: ${code ?? errorMessage(e)}`}`);
-  }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const text = await readTextFile(path);
+  if (!text.ok) return err(`${where}: ${text.error}`);
+  const doc = parseDocument(text.value, { prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax !== undefined) return err(`${where}: not valid YAML or JSON: ${firstLine(syntax.message)}`);
   const keys: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   if (!isPlainObject(keys))
-    return err(`${where}: expected a mapping of rollout keys (steps: [10, 50, 100], …), got a ${typeof keys}`);
+    return err(`${where}: expected a mapping of rollout keys (steps: [10, 50, 100], …), got ${describe(keys)}`);
   return checked(where, keys);
 }
 

@@ -39,8 +39,15 @@ export function textReport(s: Summary, c: ReportContext): string[] {
     ...reasonLines(s.reasons),
     '',
     'policy (defaults applied):',
-    ...Object.entries(c.policy).map(([k, v]) => `  ${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`),
+    ...Object.entries(c.policy).map(([k, v]) => `  ${k}: ${policyValue(v)}`),
   ];
+}
+
+/** As YAML would take it back: a list of numbers as `[5, 25, 100]`, a mapping (gates) in flow form (JSON). */
+export function policyValue(v: unknown): string {
+  if (Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null)) return `[${v.join(', ')}]`;
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  return String(v);
 }
 
 const HEADER = ['OUTCOME', 'RUNS', 'SHARE', 'MEDIAN S', 'P90 S', 'P99 S', 'MAX S', 'STEPS'];

@@ -8,6 +8,7 @@ import { describe } from '../../config/problems.js';
 import { err, errorMessage, ok, type Result } from '../../domain/errors.js';
 import type { TrafficContext } from '../../simulate.js';
 import { MAX_SECONDS_LIMIT } from './limits.js';
+import { describeFsError } from '../../domain/fs-error.js';
 
 export type TrafficFn = (ctx: TrafficContext) => unknown;
 
@@ -45,8 +46,7 @@ async function fileProblem(path: string): Promise<string | null> {
   try {
     return (await stat(path)).isFile() ? null : 'not a file (expected a scenario module such as scenario.mjs)';
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file' : `cannot read it: ${code ?? errorMessage(e)}`;
+    return describeFsError(e);
   }
 }
 

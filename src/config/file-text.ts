@@ -1,0 +1,58 @@
+// Reads a file the operator named (the config file, a `simulate --policy` file) as text, refusing
+// what is not a regular file before reading: a FIFO would wait for a writer forever, /dev/zero never
+// ends, and a huge file would exhaust memory. Failures are a few plain words, never an errno string.
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { err, ok, type Result } from '../domain/errors.js';
+import { fsProblem } from '../domain/fs-error.js';
+
+const MIB = 1024 * 1024;
+/** Far above any real config (thousands of services fit in a few hundred KiB). */
+export const MAX_TEXT_FILE_BYTES = 4 * MIB;
+
+export async function readTextFile(path: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<Result<string, string>> {
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise block until something opens it for writing.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    return err(fsProblem((e as NodeJS.ErrnoException).code));
+  }
+  try {
+    const stats = await handle.stat();
+    // A directory keeps the words describeFsError gave it (EISDIR) before this reader existed.
+    if (stats.isDirectory()) return err('it is a directory');
+    if (!stats.isFile()) return err(`not a regular file (${kindOf(stats)})`);
+    const limit = `it is larger than ${maxBytes / MIB} MiB, the most read`;
+    if (stats.size > maxBytes) return err(limit);
+    const bytes = await readAtMost(handle, maxBytes + 1);
+    return bytes.length > maxBytes ? err(limit) : ok(bytes.toString('utf8'));
+  } catch (e) {
+    return err(fsProblem((e as NodeJS.ErrnoException).code));
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** The file may grow while it is read: never more than `max` bytes. */
+async function readAtMost(handle: FileHandle, max: number): Promise<Buffer> {
+  const buf = Buffer.alloc(Math.min(max, 64 * 1024));
+  const chunks: Buffer[] = [];
+  let total = 0;
+  // Bounded: each round reads at least one byte or ends, and stops at `max`.
+  while (total < max) {
+    const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, max - total), null);
+    if (bytesRead === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, bytesRead)));
+    total += bytesRead;
+  }
+  return Buffer.concat(chunks);
+}
+
+function kindOf(s: Stats): string {
+  if (s.isFIFO()) return 'a named pipe';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
