@@ -95,8 +95,15 @@ export function inspectConfigText(
       'the file is empty (no YAML in it): the running configuration stays; `services: []` removes every service';
     return { result: err(configError([{ path: '', message }], source)), warnings: [] };
   }
-  return validate(tree, problems, source, host);
+  const report = validate(tree, problems, source, host);
+  // `veer validate` says so: the same file would be refused by a reload.
+  if (tree === null || tree === undefined) report.warnings.push({ path: '', message: EMPTY_WARNING });
+  return report;
 }
+
+const EMPTY_WARNING =
+  'the file is empty (no YAML in it): `veer start` runs on the defaults (listen 0.0.0.0:8080, no services), ' +
+  'and a reload refuses it';
 
 /** For callers that already hold a config-shaped object (tests, API overrides). */
 export function parseConfigObject(obj: unknown, env: Env, host: HostFacts = {}): Result<Config, ConfigError> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile, parseConfigObject, parseConfigText } from '../../../src/config/load.js';
+import { inspectConfigText, loadConfigFile, parseConfigObject, parseConfigText } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { ConfigError, type Problem } from '../../../src/domain/errors.js';
 
@@ -72,6 +72,15 @@ describe('defaults', () => {
       expect(c.services).toEqual([]);
       expect(c.proxy.timeouts.upstreamIdle).toBe(4000);
     }
+  });
+
+  it('an empty file is valid with a warning that a reload would refuse it', () => {
+    for (const text of ['', '# nothing yet\n', '---\n', '~\n']) {
+      const r = inspectConfigText(text, {});
+      expect(r.result.ok, JSON.stringify(text)).toBe(true);
+      expect(r.warnings.map((w) => w.message).join(' '), JSON.stringify(text)).toMatch(/empty.*reload refuses it/);
+    }
+    expect(inspectConfigText('services: []\n', {}).warnings).toEqual([]);
   });
 
   it('fills a minimal service', () => {
