@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { createServer as createTls, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { withTimeout } from '../domain/async.js';
 import { helloAlpn } from './client-hello.js';
+import { SERVER_TLS } from './server-tls.js';
 
 export const ACME_TLS = 'acme-tls/1';
 /** A ClientHello fits in one TLS record. */
@@ -23,7 +24,7 @@ export class AlpnChallenges {
   constructor(handshakeTimeout: number) {
     this.server = createTls(
       {
-        minVersion: 'TLSv1.2',
+        ...SERVER_TLS,
         ALPNProtocols: [ACME_TLS],
         handshakeTimeout,
         SNICallback: (name, cb) => {

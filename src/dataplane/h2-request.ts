@@ -10,11 +10,11 @@ import type { FrontRequest, FrontResponse } from './front.js';
 const COLON = 58;
 
 /**
- * Rewrites `req`'s header view in place into what an HTTP/1.1 request would carry. False: a Host field
- * names another host than `:authority`, a malformed request (RFC 9113 §8.3.1) whose two names would
- * let routing and the upstream each read a different one.
+ * Rewrites `req`'s header view in place into what an HTTP/1.1 request would carry. A Host field that names
+ * another host than `:authority` makes the request malformed (RFC 9113 §8.3.1): both are kept, and the
+ * ingress refuses a repeated Host as it does over HTTP/1.1 (400 bad_host, with its id and access line).
  */
-export function asHttp1Request(req: Http2ServerRequest): boolean {
+export function asHttp1Request(req: Http2ServerRequest): void {
   const raw = req.rawHeaders;
   const out: string[] = [];
   let cookies: string[] | null = null;
@@ -32,8 +32,12 @@ export function asHttp1Request(req: Http2ServerRequest): boolean {
   }
   if (cookies !== null) out.push('cookie', cookies.join('; '));
   const authority = req.headers[':authority'];
-  if (host && typeof authority === 'string' && authority.toLowerCase() !== String(req.headers.host).toLowerCase())
-    return false;
+  if (
+    host &&
+    typeof authority === 'string' &&
+    !sameAuthority(authority, String(req.headers.host), req.headers[':scheme'])
+  )
+    out.push('host', authority);
   if (!host && typeof authority === 'string') {
     out.push('host', authority);
     req.headers.host = authority;
@@ -42,7 +46,16 @@ export function asHttp1Request(req: Http2ServerRequest): boolean {
     req.headers['transfer-encoding'] = 'chunked';
   // An own property shadows the compat object's getter: the ingress reads the adapted list.
   Object.defineProperty(req, 'rawHeaders', { value: out, configurable: true });
-  return true;
+}
+
+/** The same host and port, the port defaulting to the scheme's (RFC 3986 §6.2.3: `a.test:443` is `a.test`). */
+function sameAuthority(a: string, b: string, scheme: string | string[] | undefined): boolean {
+  const port = scheme === 'http' ? ':80' : ':443';
+  const norm = (s: string): string => {
+    const l = s.toLowerCase();
+    return l.endsWith(port) ? l.slice(0, -port.length) : l;
+  };
+  return norm(a) === norm(b);
 }
 
 /**
@@ -57,8 +70,7 @@ export function h2Entry(
     // The upstream's own Date header is passed through; Node must not add a second one.
     res.sendDate = false;
     if (req.method === 'CONNECT') return refuse(res, 405, 'method_not_allowed', 'CONNECT is not supported', refused);
-    if (!asHttp1Request(req))
-      return refuse(res, 400, 'bad_host', 'the Host header and :authority name different hosts', refused);
+    asHttp1Request(req);
     // Node's compat response says "finished" on every stream close, a client's reset included; the
     // exchange tells a client that left by `writableFinished` (then it stops the upstream request).
     const stream = req.stream;
@@ -74,7 +86,7 @@ export function h2Entry(
 function refuse(
   res: Http2ServerResponse,
   status: number,
-  code: 'method_not_allowed' | 'bad_host',
+  code: 'method_not_allowed',
   message: string,
   refused: (code: VeerAnswer) => void,
 ): void {

@@ -13,7 +13,7 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authorization',
   'proxy-authenticate',
-  // The h2c upgrade's settings (RFC 9113 §3.2.1 in RFC 7540): node:http2 refuses to send it, which
+  // The h2c upgrade's settings (RFC 7540 §3.2.1): node:http2 refuses to send it, which
   // left an HTTP/2 client's stream unanswered.
   'http2-settings',
 ]);

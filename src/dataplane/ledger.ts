@@ -133,7 +133,7 @@ export class ResponseLedger {
     if (owed.closeWhenDone && (next === undefined || !next.req.complete)) {
       // The whole requests are answered; what is left broke off mid-body and is never started. It is
       // told so (400, as veer's own front answers it) in its turn: the answer is read as its own.
-      if (next !== undefined && this.onBroken !== null) this.onBroken(socket);
+      if (next !== undefined && this.onBroken !== null && socket.writable && !owed.ending) this.onBroken(socket);
       else socket.end();
     } else if (next !== undefined && socket.writable && !owed.ending) {
       run(next);

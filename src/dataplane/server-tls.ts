@@ -1,6 +1,6 @@
-// The TLS settings every certificate veer serves shares, in one place: whatever makes a secure context
-// for the listener (a configured file, an ACME certificate, the default) takes them, so no path can serve
-// a weaker handshake than the others.
+// The TLS settings of every secure context veer serves, in one place. What OpenSSL enforces comes from the
+// listener's base context (tls-listener.ts: its options and the default certificate's context); the
+// contexts chosen by name (a configured file, an ACME certificate) carry the same, so none differs.
 import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 

@@ -151,7 +151,7 @@ export class ProxyServer {
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     // An Upgrade in an HTTP/1.0 request is ignored (RFC 9110 §7.8): served as a plain request below.
-    if (req.method === 'GET' && req.httpVersionMinor === 1 && /^websocket$/i.test(req.headers.upgrade ?? ''))
+    if (req.method === 'GET' && req.httpVersion === '1.1' && /^websocket$/i.test(req.headers.upgrade ?? ''))
       return this.handlers.upgrade(req, socket, head);
     // Another protocol (h2c, say) or method: answered as the plain request it also is. Node stopped
     // parsing at the headers, so a body cannot be read, and the connection ends after the answer.

@@ -5,7 +5,7 @@
 // bytes arrive. None of them reaches an upstream or a pool's counters.
 import { describe, expect, it } from 'vitest';
 import { countersOf, expectUntouched } from '../../helpers/pool-counters.js';
-import { rawExchange, service, useHarness } from '../../helpers/veer.js';
+import { http, rawExchange, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -138,6 +138,20 @@ describe('a chunked body whose trailer is broken', () => {
     const r = await rawExchange(v.port, broken('/one'));
     expect(answers(r.data).map((a) => a.status)).toEqual([400]);
     expect(r.closedByPeer).toBe(true);
+  });
+
+  it('behind an answer that closes the connection: that answer only, and nothing more is counted', async () => {
+    const { v, up } = await oneService();
+    const r = await rawExchange(
+      v.port,
+      'POST /te HTTP/1.0\r\nHost: front.test\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        `0\r\n\r\n${broken('/second')}`,
+    );
+    expect(answers(r.data)).toEqual([{ status: 400, code: 'bad_framing' }]);
+    expect(up.hits).toBe(0);
+    const metrics = (await http(`${v.adminUrl}/metrics`)).text;
+    expect(metrics).toMatch(/veer_proxy_answers_total\{code="bad_framing"\} 1\b/);
+    expect(metrics).not.toMatch(/veer_proxy_answers_total\{code="bad_request"\}/);
   });
 
   it('behind a good pipelined request: that one is answered first, then the 400', async () => {

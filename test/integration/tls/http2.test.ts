@@ -147,16 +147,17 @@ describe('HTTP/2 over ALPN', () => {
   it('refuses 400 an h2 request whose Host names another host than :authority; the same name passes', async () => {
     const { up, port } = await veerWith();
     const session = connectH2(port);
-    const ask = (headers: Record<string, string>): Promise<number> =>
+    const ask = (headers: Record<string, string>): Promise<string> =>
       new Promise((resolve) => {
         const st = session.request({ ':path': '/who', ...headers });
-        st.on('response', (hd) => resolve(Number(hd[':status'])));
+        st.on('response', (hd) => resolve(`${hd[':status']}${hd['x-request-id'] === undefined ? '' : ' with id'}`));
         st.resume();
         st.end();
       });
-    expect(await ask({ ':authority': 'a.test', host: 'internal.test' })).toBe(400);
+    expect(await ask({ ':authority': 'a.test', host: 'internal.test' })).toBe('400 with id');
     expect(up.hits).toBe(0);
-    expect(await ask({ ':authority': 'a.test', host: 'A.TEST' })).toBe(200);
+    expect(await ask({ ':authority': 'a.test', host: 'A.TEST' })).toBe('200 with id');
+    expect(await ask({ ':authority': 'a.test:443', host: 'a.test' })).toBe('200 with id');
   });
 
   it("strips an upstream's HTTP2-Settings field: an h2 client gets the answer", async () => {
