@@ -73,5 +73,7 @@ export class AlpnChallenges {
     };
     socket.on('data', onData);
     socket.on('error', onError);
+    // The first bytes were looked at (tls-listener.ts) and put back on a paused socket: read on.
+    socket.resume();
   }
 }

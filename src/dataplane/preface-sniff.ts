@@ -18,6 +18,19 @@ export function isH2Preface(seen: Buffer): boolean | null {
  * on. A client that sends nothing in time, or leaves, is closed.
  */
 export function sniffPreface(socket: Socket, timeoutMs: number, then: (socket: Socket, h2: boolean) => void): void {
+  sniffFirstBytes(socket, timeoutMs, isH2Preface, then);
+}
+
+/**
+ * The same for any question a connection's first bytes answer: `classify` says null while it cannot tell
+ * yet. The bytes seen are put back before `then`, so whoever reads the socket next reads it whole.
+ */
+export function sniffFirstBytes<T>(
+  socket: Socket,
+  timeoutMs: number,
+  classify: (seen: Buffer) => T | null,
+  then: (socket: Socket, kind: T) => void,
+): void {
   let seen: Buffer | null = null;
   const stop = (): void => {
     clearTimeout(timer);
@@ -33,12 +46,12 @@ export function sniffPreface(socket: Socket, timeoutMs: number, then: (socket: S
   };
   const onData = (chunk: Buffer): void => {
     seen = seen === null ? chunk : Buffer.concat([seen, chunk]);
-    const h2 = isH2Preface(seen);
-    if (h2 === null) return;
+    const kind = classify(seen);
+    if (kind === null) return;
     stop();
     socket.pause();
     socket.unshift(seen);
-    then(socket, h2);
+    then(socket, kind);
   };
   const timer = setTimeout(() => {
     stop();

@@ -9,6 +9,8 @@ import { AlpnChallenges } from './alpn-challenge.js';
 import type { CertificateBook } from './certificate-book.js';
 import type { H2Sessions } from './h2-sessions.js';
 import { listenOn } from './listen-on.js';
+import { sniffFirstBytes } from './preface-sniff.js';
+import { answerRaw } from './responses.js';
 
 export interface TlsListenerOptions {
   http2: boolean;
@@ -51,7 +53,12 @@ export class TlsListener {
     );
     this.alpnChallenges = new AlpnChallenges(opts.handshakeTimeout);
     const toTls = (socket: Socket): void => void this.server.emit('connection', socket);
-    this.front = createNet((socket) => this.alpnChallenges.route(socket, toTls, opts.handshakeTimeout));
+    const wait = opts.handshakeTimeout;
+    this.front = createNet((socket) =>
+      sniffFirstBytes(socket, wait, recordKind, (s, kind) =>
+        kind === 'http' ? answerPlainHttp(s) : this.alpnChallenges.route(s, toTls, wait),
+      ),
+    );
     // A failed handshake (unknown name, TLS 1.0, garbage) concerns that client only.
     this.server.on('tlsClientError', (_err, socket) => socket.destroy());
     this.applyDefault();
@@ -77,4 +84,19 @@ export class TlsListener {
   async close(): Promise<void> {
     await new Promise<void>((r) => this.front.close(() => r()));
   }
+}
+
+/**
+ * A TLS connection opens with a handshake record (0x16); a plain HTTP request opens with its method's
+ * letters. Anything else goes to the TLS server, which refuses it as it always did.
+ */
+function recordKind(seen: Buffer): 'tls' | 'http' | null {
+  const first = seen[0];
+  if (first === undefined) return null;
+  return first >= 0x41 && first <= 0x5a ? 'http' : 'tls';
+}
+
+/** Plain HTTP sent to the TLS port: told so in its own terms (nginx and Caddy answer 400 too), then closed. */
+function answerPlainHttp(socket: Socket): void {
+  answerRaw(socket, 400, 'tls_required', 'this port speaks TLS: use https:// (plain HTTP is served on `listen`)');
 }
