@@ -4,12 +4,14 @@
 // "-5" reaches it and is refused there as out of range, not here as a non-number.
 import { err, ok, type Result } from '../domain/errors.js';
 
-const DECIMAL = /^-?\d+(\.\d+)?$/;
+// "+10", ".5" and "10." are plain decimals too (Number() took them before, and scripts may write them).
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)$/;
 const WHOLE = /^-?\d+$/;
 
 /** "10", "10.5", "10.25" → the number; anything else → null. */
 export function plainDecimal(text: string): number | null {
-  return DECIMAL.test(text) ? Number(text) : null;
+  const t = text.trim();
+  return DECIMAL.test(t) ? Number(t) : null;
 }
 
 export function plainWhole(text: string): number | null {

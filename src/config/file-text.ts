@@ -8,6 +8,9 @@ import { err, ok, type Result } from '../domain/errors.js';
 import { fsProblem } from '../domain/fs-error.js';
 
 const MIB = 1024 * 1024;
+/** How long a pipe may keep the reader waiting for its next bytes. */
+const STREAM_WAIT_MS = 10_000;
+const PIPE_POLL_MS = 20;
 /** Far above any real config (thousands of services fit in a few hundred KiB). */
 export const MAX_TEXT_FILE_BYTES = 4 * MIB;
 
@@ -23,10 +26,15 @@ export async function readTextFile(path: string, maxBytes = MAX_TEXT_FILE_BYTES)
     const stats = await handle.stat();
     // A directory keeps the words describeFsError gave it (EISDIR) before this reader existed.
     if (stats.isDirectory()) return err('it is a directory');
-    if (!stats.isFile()) return err(`not a regular file (${kindOf(stats)})`);
+    // A pipe is read too (`-c /dev/stdin`, `-c <(envsubst < t.yaml)`), and a character device, within the same
+    // bounds: /dev/zero stops at the size limit, a pipe nobody writes to at STREAM_WAIT_MS.
+    const stream = stats.isFIFO() || stats.isCharacterDevice();
+    if (!stats.isFile() && !stream) return err(`not a regular file (${kindOf(stats)})`);
     const limit = `it is larger than ${maxBytes / MIB} MiB, the most read`;
     if (stats.size > maxBytes) return err(limit);
-    const bytes = await readAtMost(handle, maxBytes + 1);
+    const bytes = await readAtMost(handle, maxBytes + 1, stream ? Date.now() + STREAM_WAIT_MS : 0);
+    if (bytes === null)
+      return err(`nothing more came from it within ${STREAM_WAIT_MS / 1000}s (a pipe with no writer?)`);
     return bytes.length > maxBytes ? err(limit) : ok(bytes.toString('utf8'));
   } catch (e) {
     return err(fsProblem((e as NodeJS.ErrnoException).code));
@@ -35,19 +43,38 @@ export async function readTextFile(path: string, maxBytes = MAX_TEXT_FILE_BYTES)
   }
 }
 
-/** The file may grow while it is read: never more than `max` bytes. */
-async function readAtMost(handle: FileHandle, max: number): Promise<Buffer> {
+/**
+ * The file may grow while it is read: never more than `max` bytes. `until` (a pipe's deadline, 0: a file):
+ * the handle is non-blocking, so a pipe with nothing to read yet says EAGAIN, and is asked again until then
+ * (null: the deadline passed).
+ */
+async function readAtMost(handle: FileHandle, max: number, until: number): Promise<Buffer | null> {
   const buf = Buffer.alloc(Math.min(max, 64 * 1024));
   const chunks: Buffer[] = [];
   let total = 0;
-  // Bounded: each round reads at least one byte or ends, and stops at `max`.
+  // Bounded: each round reads at least one byte, ends, or waits a tick towards `until`; it stops at `max`.
   while (total < max) {
-    const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, max - total), null);
+    const bytesRead = await readSome(handle, buf, Math.min(buf.length, max - total));
+    if (bytesRead === null) {
+      if (Date.now() > until) return null;
+      await new Promise((r) => setTimeout(r, PIPE_POLL_MS));
+      continue;
+    }
     if (bytesRead === 0) break;
     chunks.push(Buffer.from(buf.subarray(0, bytesRead)));
     total += bytesRead;
   }
   return Buffer.concat(chunks);
+}
+
+/** Bytes read; null: nothing to read yet (EAGAIN on a non-blocking pipe). */
+async function readSome(handle: FileHandle, buf: Buffer, n: number): Promise<number | null> {
+  try {
+    return (await handle.read(buf, 0, n, null)).bytesRead;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return null;
+    throw e;
+  }
 }
 
 function kindOf(s: Stats): string {

@@ -149,6 +149,14 @@ describe('veer simulate', () => {
     expect(bad.maxSeconds).toBe(1800);
     expect(bad.outcomes['rolled-back']?.runs).toBeGreaterThanOrEqual(4);
   });
+
+  it('runs a TypeScript scenario under a loader (node --import tsx), as before the simulation thread', async () => {
+    const typed = await file('typed.ts', `const rps: number = 100;\n${trafficSource(100, 0.005)}`);
+    const r = await runVeer(['simulate', typed, '--runs', '1', '--json'], { entry: 'src' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { runs: number }).runs).toBe(1);
+  });
 });
 
 const ok = trafficSource(50, 0.005);

@@ -1,7 +1,8 @@
 // `veer maintenance <service> on|off [--mode hold|page] [--retry-after 30s]`: the service's
 // maintenance switch, on every replica. `hold` keeps new requests waiting (bounded) until `off`;
 // `page` answers them 503 with the maintenance page. The API checks the values; what it would take
-// differently than written (a fractional Retry-After, rounded) or ignore (options with `off`) is refused here.
+// differently than written (a fractional Retry-After, rounded) is refused here; options that mean nothing with
+// `off` are said to be ignored (a script may always pass --mode), never sent.
 import { maintenanceAnswer } from '../answers.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
@@ -22,10 +23,14 @@ export const maintenanceCommand: Command = {
       io.err(`error: ${problem}`);
       return EXIT.usage;
     }
+    const on = state === 'on';
+    const ignored = on ? [] : (['mode', 'retry-after'] as const).filter((o) => args.values[o] !== undefined);
+    if (ignored.length > 0)
+      io.err(`warning: --${ignored.join(' and --')} ignored with "off" (it lets requests through)`);
     const body = {
-      on: state === 'on',
-      ...(args.values.mode !== undefined ? { mode: args.values.mode } : {}),
-      ...(args.values['retry-after'] !== undefined ? { retryAfter: args.values['retry-after'] } : {}),
+      on,
+      ...(on && args.values.mode !== undefined ? { mode: args.values.mode } : {}),
+      ...(on && args.values['retry-after'] !== undefined ? { retryAfter: args.values['retry-after'] } : {}),
     };
     return withAdmin(args.values, io, async (session) => {
       const m = await session.post(`/v1/services/${encodeURIComponent(service)}/maintenance`, body, maintenanceAnswer);
@@ -39,10 +44,7 @@ export const maintenanceCommand: Command = {
 
 function optionsProblem(state: string, v: OptionValues): string | null {
   if (state !== 'on' && state !== 'off') return `expected "on" or "off" after the service name, got "${state}"`;
-  if (state === 'off') {
-    const given = (['mode', 'retry-after'] as const).filter((o) => v[o] !== undefined);
-    return given.length > 0 ? `--${given.join(' and --')}: only with "on" (off lets requests through)` : null;
-  }
+  if (state === 'off') return null;
   const retryAfter = v['retry-after'];
   if (retryAfter === undefined) return null;
   // Retry-After is whole seconds: the API would round "1.5s" up to 2 unasked. Its range and syntax are the API's.

@@ -14,7 +14,7 @@ export const shiftCommand: Command = {
   service: true,
   async run(args, io) {
     const [name, raw] = args.positionals as [string, string];
-    const weight = plainDecimal(raw.trim().replace(/%$/, ''));
+    const weight = plainDecimal(raw.trim().replace(/\s*%$/, ''));
     if (weight === null) {
       io.err(`error: <weight>: expected a plain decimal percentage from 0 to 100 like 10 or 12.5, got "${raw}"`);
       return EXIT.usage;
