@@ -2,10 +2,7 @@
 // that the command accepts what was given (so `veer shift web 5 --json` is a usage error, not ignored).
 import { parseArgs } from 'node:util';
 import { VeerError, err, errorMessage, ok, type Result } from '../domain/errors.js';
-import { isServiceName } from '../domain/service-name.js';
-
-const SERVICE_NAME_RULE =
-  'lowercase letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters';
+import { isServiceName, SERVICE_NAME_RULE } from '../domain/service-name.js';
 
 export const OPTIONS = {
   config: { type: 'string', short: 'c' },

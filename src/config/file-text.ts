@@ -1,6 +1,6 @@
-// Reads a file the operator named (the config file, a `simulate --policy` file) as text, refusing
-// what is not a regular file before reading: a FIFO would wait for a writer forever, /dev/zero never
-// ends, and a huge file would exhaust memory. Failures are a few plain words, never an errno string.
+// Reads a file the operator named (the config file, a `simulate --policy` file) as text, bounded in bytes
+// and, for a pipe, in time: a FIFO would otherwise wait for a writer forever, /dev/zero never ends, and a
+// huge file would exhaust memory. Failures are a few plain words, never an errno string.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';

@@ -90,14 +90,15 @@ export function inspectConfigText(
   }
   // Nothing in it (no text, only comments, `---`, `~` or `null`): the all-defaults config, which on a reload
   // would remove every service.
-  if (refuseEmpty && (tree === null || tree === undefined)) {
+  const empty = tree === null || tree === undefined;
+  if (refuseEmpty && empty) {
     const message =
       'the file is empty (no YAML in it): the running configuration stays; `services: []` removes every service';
     return { result: err(configError([{ path: '', message }], source)), warnings: [] };
   }
   const report = validate(tree, problems, source, host);
   // `veer validate` says so: the same file would be refused by a reload.
-  if (tree === null || tree === undefined) report.warnings.push({ path: '', message: EMPTY_WARNING });
+  if (empty) report.warnings.push({ path: '', message: EMPTY_WARNING });
   return report;
 }
 

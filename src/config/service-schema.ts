@@ -3,7 +3,7 @@
 // Defaults live here, next to their keys; the listener-wide settings stay in schema.ts.
 import { errorPagesSchema, maintenanceSchema } from './page-schema.js';
 import { z } from 'zod';
-import { SERVICE_NAME } from '../domain/service-name.js';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../domain/service-name.js';
 import { rolloutPolicySchema } from './rollout-schema.js';
 import { upstreamSchema } from './upstream-schema.js';
 import {
@@ -146,9 +146,7 @@ const serviceTimeoutsSchema = z
 
 export const serviceSchema = z
   .object({
-    name: z
-      .string()
-      .regex(SERVICE_NAME, 'must be lowercase letters, digits, "-" or "_", starting with a letter or digit (max 63)'),
+    name: z.string().regex(SERVICE_NAME, `must be ${SERVICE_NAME_RULE}`),
     match: matchSchema,
     stable: poolSchema,
     canary: poolSchema,

@@ -4,7 +4,6 @@
 // §8.2.3), and a body without Content-Length is marked chunked so the ingress forwards it.
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
-import type { VeerAnswer } from './answers.js';
 import type { FrontRequest, FrontResponse } from './front.js';
 
 const COLON = 58;
@@ -32,15 +31,10 @@ export function asHttp1Request(req: Http2ServerRequest): void {
   }
   if (cookies !== null) out.push('cookie', cookies.join('; '));
   const authority = req.headers[':authority'];
-  if (
-    host &&
-    typeof authority === 'string' &&
-    !sameAuthority(authority, String(req.headers.host), req.headers[':scheme'])
-  )
-    out.push('host', authority);
-  if (!host && typeof authority === 'string') {
-    out.push('host', authority);
-    req.headers.host = authority;
+  if (typeof authority === 'string') {
+    if (!host) req.headers.host = authority;
+    if (!host || !sameAuthority(authority, String(req.headers.host), req.headers[':scheme']))
+      out.push('host', authority);
   }
   if (req.headers['content-length'] === undefined && !req.stream.endAfterHeaders)
     req.headers['transfer-encoding'] = 'chunked';
@@ -64,12 +58,17 @@ function sameAuthority(a: string, b: string, scheme: string | string[] | undefin
  */
 export function h2Entry(
   handle: (req: FrontRequest, res: FrontResponse) => void,
-  refused: (code: VeerAnswer) => void,
+  refused: () => void,
 ): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
   return (req, res) => {
     // The upstream's own Date header is passed through; Node must not add a second one.
     res.sendDate = false;
-    if (req.method === 'CONNECT') return refuse(res, 405, 'method_not_allowed', 'CONNECT is not supported', refused);
+    if (req.method === 'CONNECT') {
+      refused();
+      const body = errorBody('method_not_allowed', 'CONNECT is not supported');
+      res.writeHead(405, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
+      return;
+    }
     asHttp1Request(req);
     // Node's compat response says "finished" on every stream close, a client's reset included; the
     // exchange tells a client that left by `writableFinished` (then it stops the upstream request).
@@ -81,16 +80,4 @@ export function h2Entry(
     // @types/node declares the compat writeHead without the flat header list Node has taken since 18.
     handle(req, res as unknown as FrontResponse);
   };
-}
-
-function refuse(
-  res: Http2ServerResponse,
-  status: number,
-  code: 'method_not_allowed',
-  message: string,
-  refused: (code: VeerAnswer) => void,
-): void {
-  refused(code);
-  const body = errorBody(code, message);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
 }

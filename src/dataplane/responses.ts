@@ -185,7 +185,7 @@ export function answerRaw(
   id?: readonly [header: string, id: string],
 ): void {
   socket.once('finish', () => socket.destroy());
-  const body = Buffer.from(errorBody(code, message));
-  if (id === undefined) return void socket.end(rawErrorResponse(status, body.toString()));
-  socket.end(rawErrorResponse(status, jsonWithId(body, id[1]).toString(), JSON_TYPE, id));
+  const body = errorBody(code, message);
+  if (id === undefined) return void socket.end(rawErrorResponse(status, body));
+  socket.end(rawErrorResponse(status, jsonWithId(Buffer.from(body), id[1]).toString(), JSON_TYPE, id));
 }

@@ -6,7 +6,7 @@
 // that engine can run it; one that cannot (a backreference, a lookaround, a large bounded repeat) backtracks,
 // and is refused when regex-risk.ts finds a dangerous shape. The rest backtrack: they have nothing to retry.
 import v8 from 'node:v8';
-import { regexRisk, repeatsUnbounded } from '../domain/regex-risk.js';
+import { regexShape } from '../domain/regex-risk.js';
 
 let linearEngine: boolean | null = null;
 
@@ -35,8 +35,8 @@ export function compileRuleRegex(source: string): RuleRegex {
     const why = e instanceof Error ? e.message.slice(e.message.lastIndexOf(': ') + 2) : String(e);
     return { ok: false, message: `is not a valid regular expression (${why})` };
   }
-  const risk = regexRisk(source);
-  if (risk === null && !repeatsUnbounded(source)) return { ok: true, re };
+  const { risk, unbounded } = regexShape(source);
+  if (risk === null && unbounded === 0) return { ok: true, re };
   if (linearAvailable()) {
     try {
       return { ok: true, re: new RegExp(source, 'l') };

@@ -51,15 +51,9 @@ const UPGRADE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', '
 const HANDSHAKE = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
 
 /** veer's own refusal of an upgrade, never a pool's: its id in a header and in the body, as on plain requests. */
-function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts, id: Traced): void {
+function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts, id?: readonly [string, string]): void {
   answers.note(code);
-  const idField = id.id === null ? undefined : ([id.header, id.id] as const);
-  answerRaw(socket, httpStatusOf(code), code, messageOf(code), idField);
-}
-
-interface Traced {
-  readonly header: string;
-  readonly id: string | null;
+  answerRaw(socket, httpStatusOf(code), code, messageOf(code), id);
 }
 
 /** The client's connection is TLS (node:tls marks its sockets; a plain one has no such field). */
@@ -101,8 +95,8 @@ export class WebSocketProxy {
   readonly handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const id = this.opts.tracing.idOf(req);
-    const traced: Traced = { header: this.opts.tracing.header, id };
-    const refuse = (code: ProxyErrorCode): void => reject(socket, code, this.opts.answers, traced);
+    const idField = id === null ? undefined : ([this.opts.tracing.header, id] as const);
+    const refuse = (code: ProxyErrorCode): void => reject(socket, code, this.opts.answers, idField);
     const admitted = admit(req, this.opts.maxHeaders);
     if (typeof admitted === 'string') return refuse(admitted);
     if (hostFieldCount(req.rawHeaders) > 1) return refuse('bad_host');

@@ -40,7 +40,7 @@ const NESTED = 'a repeated group that itself repeats or alternates, e.g. (a+)+ o
 const IN_A_ROW = 'two or more unbounded repeats, e.g. .*;.*, can take polynomial time of a high degree';
 
 /** What one walk over `source` finds: the first risky shape (or null), and how many unbounded repeats. */
-function walk(source: string): { risk: string | null; unbounded: number } {
+export function regexShape(source: string): { risk: string | null; unbounded: number } {
   const stack: Group[] = [{ ambiguous: false }];
   let inClass = false;
   let risk: string | null = null;
@@ -75,7 +75,7 @@ function walk(source: string): { risk: string | null; unbounded: number } {
 
 /** Whether `source` repeats anything without bound (`*`, `+`, `{n,}`): the shape that backtracking scans twice. */
 export function repeatsUnbounded(source: string): boolean {
-  return walk(source).unbounded > 0;
+  return regexShape(source).unbounded > 0;
 }
 
 /**
@@ -83,5 +83,5 @@ export function repeatsUnbounded(source: string): boolean {
  * classes are skipped; a lookaround or a backreference is read as a group.
  */
 export function regexRisk(source: string): string | null {
-  return walk(source).risk;
+  return regexShape(source).risk;
 }
