@@ -2,7 +2,8 @@
 // written to the client, and the body passed on with backpressure. Apart from exchange.ts, which
 // keeps the flow (attempts, retries, who is at fault) without the byte-moving.
 import type { FrontResponse } from './front.js';
-import { constants, type Http2ServerResponse } from 'node:http2';
+import { constants } from 'node:http2';
+import { H2Response } from './h2-response.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { endWithHeaders, trailerFields } from './trailers-only.js';
 
@@ -30,8 +31,8 @@ export class Downstream {
   paused = false;
   /** performance.now() when the client last drained. */
   resumedAt = 0;
-  /** HTTP/2 has no reason phrase (RFC 9113 §8.3.2): Node warns when given one. */
-  private readonly h2: boolean;
+  /** The client's HTTP/2 stream (no reason phrase, RFC 9113 §8.3.2; trailers announced before the head). */
+  private readonly h2: H2Response | null;
 
   constructor(
     private readonly res: FrontResponse,
@@ -41,7 +42,9 @@ export class Downstream {
     /** The upstream is HTTP/2 (h2c): never ask it to pause (see H2C_BACKLOG_BYTES). */
     private readonly neverPause = false,
   ) {
-    this.h2 = 'stream' in res;
+    this.h2 = res instanceof H2Response ? res : null;
+    // Only a gRPC service's answer ends in trailers (the exchange passes them on for those alone).
+    if (this.h2 !== null && neverPause) this.h2.sendsTrailers = true;
   }
 
   /** A Trailers-Only answer's status and headers, held until its end (see end()). */
@@ -88,7 +91,7 @@ export class Downstream {
   writeHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
     const headers = this.headersOf(rawHeaders);
     try {
-      if (this.h2) this.res.writeHead(statusCode, headers);
+      if (this.h2 !== null) this.res.writeHead(statusCode, headers);
       else this.res.writeHead(statusCode, statusText, headers);
     } catch {
       return false;
@@ -101,7 +104,7 @@ export class Downstream {
     // HTTP/2: cork until the end of this tick, so a small response's body and end() leave in one DATA
     // frame instead of two. HTTP/1.1 needs nothing: Node corks the socket at a response's first write
     // until the next tick itself, and a second cork cost a nextTick per request (found in the profile).
-    if (this.h2 && !this.corked) {
+    if (this.h2 !== null && !this.corked) {
       this.corked = true;
       this.res.cork();
       process.nextTick(uncork, this);
@@ -130,9 +133,9 @@ export class Downstream {
    * destroy would reset it with NO_ERROR, an answer that looks complete); an HTTP/1.1 client's connection closes.
    */
   private cut(): void {
-    if (!this.h2) return void this.res.destroy();
+    if (this.h2 === null) return void this.res.destroy();
     // close() alone waits for the queued bytes to be sent first; destroy() after it resets at once, with its code.
-    const stream = (this.res as unknown as Http2ServerResponse).stream;
+    const stream = this.h2.stream;
     stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
     stream.destroy();
   }

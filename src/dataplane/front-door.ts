@@ -117,7 +117,11 @@ function http2Sessions(
 ): H2Sessions {
   const p = config.proxy;
   const limits = config.tls?.http2Limits ?? http2LimitsSchema.parse({});
-  const refused = (): void => env.answers.note('method_not_allowed');
   const opts = { ...limits, maxHeaders: p.maxHeaders, keepAliveTimeout: p.timeouts.clientKeepAlive };
-  return new H2Sessions(opts, h2Entry(handle, refused), env.clock, env.log);
+  return new H2Sessions(
+    opts,
+    h2Entry(handle, (code) => env.answers.note(code)),
+    env.clock,
+    env.log,
+  );
 }

@@ -1,9 +1,9 @@
 // What veer's request path reads and writes of a request and its response, whichever front parsed the
 // request: exactly the members the ingress, the exchange, the downstream writer, the request body, veer's
 // own answers and the access line use, no more. node:http's IncomingMessage and ServerResponse satisfy
-// them as they are, and so do node:http2's compatibility objects: nothing wraps them, so nothing is
-// allocated per request for this. A front of veer's own (one that parses HTTP/1.1 itself, without
-// node:http's per-request objects) implements these and nothing else. What only node:http's front needs
+// them as they are: nothing wraps them, so nothing is allocated per request for this. veer's own fronts
+// implement these and nothing else: HTTP/1.1 parsed by veer (http1/), and HTTP/2 streams read directly
+// (h2-request.ts, h2-response.ts). What only node:http's front needs
 // (the ledger's socket assignment, `sendDate`) stays typed as node:http in the files that do it.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 

@@ -1,20 +1,23 @@
-// HTTP/2 requests enter the same ingress as HTTP/1.1 ones, through Node's compatibility objects. What
+// HTTP/2 requests enter the same ingress as HTTP/1.1 ones, read straight from their streams (FrontRequest;
+// node:http2's compatibility objects cost more than the rest of the request, see h2-response.ts). What
 // differs is adapted here, once, at the edge: pseudo-headers are not header fields (never forwarded),
 // `:authority` stands for Host, split Cookie fields are joined for the HTTP/1.1 upstream (RFC 9113
 // §8.2.3), and a body without Content-Length is marked chunked so the ingress forwards it.
-import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
-import type { FrontRequest, FrontResponse } from './front.js';
+import type { FrontRequest, FrontResponse, FrontSocket } from './front.js';
+import { H2Response, PLAIN } from './h2-response.js';
 
 const COLON = 58;
 
 /**
- * Rewrites `req`'s header view in place into what an HTTP/1.1 request would carry. A Host field that names
- * another host than `:authority` makes the request malformed (RFC 9113 §8.3.1): both are kept, and the
- * ingress refuses a repeated Host as it does over HTTP/1.1 (400 bad_host, with its id and access line).
+ * The fields an HTTP/1.1 request would carry, from `headers` (rewritten in place: Host, Transfer-Encoding)
+ * and `raw`. A Host field that names another host than `:authority` makes the request malformed (RFC 9113
+ * §8.3.1): both are kept, and the ingress refuses a repeated Host as it does over HTTP/1.1 (400 bad_host,
+ * with its id and access line).
  */
-export function asHttp1Request(req: Http2ServerRequest): void {
-  const raw = req.rawHeaders;
+export function http1Fields(headers: IncomingHttpHeaders, raw: readonly string[], bodyless: boolean): string[] {
   const out: string[] = [];
   let cookies: string[] | null = null;
   let host = false;
@@ -30,16 +33,13 @@ export function asHttp1Request(req: Http2ServerRequest): void {
     out.push(name, value);
   }
   if (cookies !== null) out.push('cookie', cookies.join('; '));
-  const authority = req.headers[':authority'];
+  const authority = headers[':authority'];
   if (typeof authority === 'string') {
-    if (!host) req.headers.host = authority;
-    if (!host || !sameAuthority(authority, String(req.headers.host), req.headers[':scheme']))
-      out.push('host', authority);
+    if (!host) headers.host = authority;
+    if (!host || !sameAuthority(authority, String(headers.host), headers[':scheme'])) out.push('host', authority);
   }
-  if (req.headers['content-length'] === undefined && !req.stream.endAfterHeaders)
-    req.headers['transfer-encoding'] = 'chunked';
-  // An own property shadows the compat object's getter: the ingress reads the adapted list.
-  Object.defineProperty(req, 'rawHeaders', { value: out, configurable: true });
+  if (headers['content-length'] === undefined && !bodyless) headers['transfer-encoding'] = 'chunked';
+  return out;
 }
 
 /** The same host and port, the port defaulting to the scheme's (RFC 3986 §6.2.3: `a.test:443` is `a.test`). */
@@ -52,32 +52,113 @@ function sameAuthority(a: string, b: string, scheme: string | string[] | undefin
   return norm(a) === norm(b);
 }
 
+/** The stream's own errors (a client's reset with an error code) are its close; unheard, they would throw. */
+function ignore(): void {}
+
+export class H2Request implements FrontRequest {
+  readonly rawHeaders: string[];
+  url: string | undefined;
+  readonly method: string | undefined;
+  readonly httpVersionMajor = 2;
+  readonly httpVersionMinor = 0;
+  private abortedListeners: Array<() => void> | null = null;
+
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    readonly headers: IncomingHttpHeaders,
+    raw: readonly string[],
+    readonly socket: FrontSocket,
+  ) {
+    this.url = headers[':path'] as string | undefined;
+    this.method = headers[':method'] as string | undefined;
+    this.rawHeaders = http1Fields(headers, raw, stream.endAfterHeaders);
+  }
+
+  /** The whole body has been read (a request without one has nothing to read). */
+  get complete(): boolean {
+    return this.stream.endAfterHeaders || this.stream.readableEnded;
+  }
+
+  /** The body's events are the stream's, but 'aborted': the stream closed or the answer ended before the body did. */
+  on(event: string, listener: (...args: never[]) => void): this {
+    const fn = listener as (...args: unknown[]) => void;
+    if (event !== 'aborted') this.stream.on(event, fn);
+    else if (this.abortedListeners === null) {
+      this.abortedListeners = [fn];
+      this.stream.once('close', this.abandon);
+    } else this.abortedListeners.push(fn);
+    return this;
+  }
+
+  /**
+   * The body will not be read whole: its reader is told ('aborted'), and what is left is read and dropped.
+   * Node destroys a closed stream only once its body has been read to the end, so a paused body would hold
+   * the stream, and the connection's graceful close, for good.
+   */
+  readonly abandon = (): void => {
+    const listeners = this.abortedListeners;
+    this.abortedListeners = null;
+    if (listeners !== null && !this.complete) for (const fn of listeners) fn();
+    const stream = this.stream;
+    if (stream.readable && !stream.readableEnded) {
+      stream.removeAllListeners('data');
+      stream.resume();
+    }
+  };
+
+  off(event: string, listener: (...args: never[]) => void): this {
+    this.stream.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  pause(): this {
+    this.stream.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.stream.resume();
+    return this;
+  }
+}
+
+/** node:http's test of an Expect value that asks for "100 Continue". */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
+type Refusal = 'method_not_allowed' | 'expectation_failed';
+
+/** veer's own refusal of a stream before the ingress, as over HTTP/1.1 (the same code and body). */
+function refuse(stream: ServerHttp2Stream, status: number, code: Refusal, message: string): void {
+  const body = errorBody(code, message);
+  stream.respond({ ':status': status, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }, PLAIN);
+  stream.end(body);
+}
+
 /**
- * The ingress's entry for one HTTP/2 request. CONNECT (a tunnel, RFC 9113 §8.5) is refused as over
- * HTTP/1.1; everything else is served by the same code as HTTP/1.1.
+ * The ingress's entry for one HTTP/2 stream. What node:http answers before a request reaches veer over
+ * HTTP/1.1 is answered here the same way: CONNECT (a tunnel, RFC 9113 §8.5) is refused, "Expect:
+ * 100-continue" gets its interim 100 and any other expectation a 417. Everything else is served by the same
+ * code as HTTP/1.1.
  */
 export function h2Entry(
   handle: (req: FrontRequest, res: FrontResponse) => void,
-  refused: () => void,
-): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
-  return (req, res) => {
-    // The upstream's own Date header is passed through; Node must not add a second one.
-    res.sendDate = false;
-    if (req.method === 'CONNECT') {
-      refused();
-      const body = errorBody('method_not_allowed', 'CONNECT is not supported');
-      res.writeHead(405, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
-      return;
+  refused: (code: Refusal) => void,
+): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[], socket: FrontSocket) => void {
+  return (stream, headers, raw, socket) => {
+    stream.on('error', ignore);
+    if (headers[':method'] === 'CONNECT') {
+      refused('method_not_allowed');
+      return refuse(stream, 405, 'method_not_allowed', 'CONNECT is not supported');
     }
-    asHttp1Request(req);
-    // Node's compat response says "finished" on every stream close, a client's reset included; the
-    // exchange tells a client that left by `writableFinished` (then it stops the upstream request).
-    const stream = req.stream;
-    Object.defineProperty(res, 'writableFinished', {
-      get: () => res.writableEnded && stream.rstCode === constants.NGHTTP2_NO_ERROR,
-      configurable: true,
-    });
-    // @types/node declares the compat writeHead without the flat header list Node has taken since 18.
-    handle(req, res as unknown as FrontResponse);
+    const expect = headers.expect;
+    if (expect !== undefined) {
+      if (!CONTINUE.test(expect)) {
+        refused('expectation_failed');
+        return refuse(stream, 417, 'expectation_failed', 'only "Expect: 100-continue" is supported');
+      }
+      if (!stream.endAfterHeaders) stream.additionalHeaders({ ':status': 100 });
+    }
+    const req = new H2Request(stream, headers, raw, socket);
+    handle(req, new H2Response(stream, req));
   };
 }

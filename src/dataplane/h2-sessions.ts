@@ -2,7 +2,8 @@
 // preface on the plain one. One HTTP/2 server takes them all, so the stream and header-list limits,
 // the idle bound and the rapid-reset guard (CVE-2023-44487) are the same code for both.
 import { constants, createServer as createH2, type Http2Server, type ServerHttp2Session } from 'node:http2';
-import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
@@ -29,7 +30,13 @@ export class H2Sessions {
 
   constructor(
     private readonly opts: H2Limits,
-    request: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    /** Each stream with its connection's socket (no 'request' listener: Node's compatibility objects are not made). */
+    private readonly request: (
+      stream: ServerHttp2Stream,
+      headers: IncomingHttpHeaders,
+      raw: string[],
+      socket: Socket,
+    ) => void,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
@@ -38,7 +45,6 @@ export class H2Sessions {
       // Pseudo-headers count as pairs too; admission refuses more than maxHeaders regular fields (431).
       maxHeaderListPairs: opts.maxHeaders + 8,
     });
-    this.h2.on('request', request);
     this.h2.on('session', this.onSession);
   }
 
@@ -51,10 +57,10 @@ export class H2Sessions {
 
   private readonly onSession = (session: ServerHttp2Session): void => {
     this.sessions.add(session);
-    const socket = this.handing;
+    const socket = this.handing as Socket;
     session.once('close', () => {
       // The socket goes with its session, whoever ended it (a flood's destroy, the idle timeout).
-      socket?.destroy();
+      socket.destroy();
       this.sessions.delete(session);
       if (this.sessions.size === 0) this.sessionsGone?.();
     });
@@ -63,7 +69,7 @@ export class H2Sessions {
     session.setTimeout(this.opts.keepAliveTimeout, () => session.close());
     const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, this.clock.now());
     let closing = false;
-    session.on('stream', (stream: ServerHttp2Stream) =>
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
       stream.once('close', () => {
         if (closing || stream.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
         if (guard.allow(this.clock.now())) return;
@@ -76,8 +82,9 @@ export class H2Sessions {
           session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
           session.destroy();
         });
-      }),
-    );
+      });
+      this.request(stream, headers, raw, socket);
+    });
   };
 
   /** HTTP/2 connections open now (their requests are in the data plane's in-flight work). */

@@ -1,26 +1,16 @@
-// An answer that is all headers. Over HTTP/2 it ends in its one HEADERS frame (END_STREAM): a gRPC
-// Trailers-Only answer must, or gRPC clients read its grpc-status as metadata and wait for trailers
-// that never come. Node's compatibility response always sends trailers separately, so the stream
-// answers directly here.
-import type { OutgoingHttpHeaders } from 'node:http';
+// An answer that is all headers: over HTTP/2 in its one HEADERS frame (H2Response.endWithHeaders, which a
+// gRPC Trailers-Only answer needs), over HTTP/1.1 as a head and an empty body.
 import type { FrontResponse } from './front.js';
-import type { Http2ServerResponse } from 'node:http2';
+import { H2Response } from './h2-response.js';
 
 /** Throws what Node throws for a header it refuses (nothing was sent then). */
 export function endWithHeaders(res: FrontResponse, status: number, headers: readonly string[]): void {
-  if (!('stream' in res)) {
+  if (!(res instanceof H2Response)) {
     res.writeHead(status, headers as string[]);
     res.end();
     return;
   }
-  const out: OutgoingHttpHeaders = { ':status': status };
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = (headers[i] as string).toLowerCase();
-    const value = headers[i + 1] as string;
-    const had = out[name];
-    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [String(had), value];
-  }
-  (res as unknown as Http2ServerResponse).stream.respond(out, { endStream: true });
+  res.endWithHeaders(status, headers);
 }
 
 /** Trailers as Node's addTrailers takes them, from undici's (an object over HTTP/2, raw pairs over HTTP/1.1). */

@@ -1,0 +1,126 @@
+// HTTP/2 requests read straight from their streams (no node:http2 compatibility objects): what node:http2's
+// compatibility layer did for veer is still done. "Expect: 100-continue" gets its interim 100 and any other
+// expectation a 417; a HEAD answer is whole; an answer that comes before the request's body was read lets
+// the stream, and veer's shutdown, finish; a client that drops mid-upload stops the upstream request.
+import { connect as h2connect, type ClientHttp2Stream } from 'node:http2';
+import { afterAll, describe, expect, it } from 'vitest';
+import { accessLogFile, waitForLines } from '../../helpers/access-lines.js';
+import { testCa } from '../../helpers/certs.js';
+import { service, useHarness, waitFor } from '../../helpers/veer.js';
+
+const h = useHarness();
+const ca = testCa();
+afterAll(() => ca.remove());
+const pair = ca.issue(['a.test']);
+
+function connectH2(port: number) {
+  const session = h2connect(`https://a.test:${port}`, { host: '127.0.0.1', servername: 'a.test', ca: ca.caPem });
+  session.on('error', () => {});
+  h.defer(() => session.destroy());
+  return session;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  body: string;
+  /** Interim (1xx) statuses, in order. */
+  interim: number[];
+}
+
+/** The stream's answer, whole: resolves when the stream has closed. */
+function answerOf(stream: ClientHttp2Stream): Promise<Answer> {
+  const interim: number[] = [];
+  let head: Record<string, unknown> = {};
+  let body = '';
+  stream.on('headers', (hd) => interim.push(Number(hd[':status'])));
+  stream.on('response', (hd) => (head = hd));
+  stream.setEncoding('utf8');
+  stream.on('data', (c: string) => (body += c));
+  stream.on('error', () => {});
+  return new Promise((resolve) =>
+    stream.on('close', () => resolve({ status: Number(head[':status']), headers: head, body, interim })),
+  );
+}
+
+describe('HTTP/2 streams, read without the compatibility objects', () => {
+  it('answers "Expect: 100-continue" with an interim 100, then the body goes; another expectation is 417', async () => {
+    const up = await h.upstream('stable');
+    const v = await h.veer({ services: [service('web', [up.address])], tls: { certificates: [pair] } });
+    const session = connectH2(v.tlsPort as number);
+    const upload = session.request({ ':method': 'POST', ':path': '/up', expect: '100-continue' });
+    const continued = new Promise<void>((resolve) => upload.once('continue', resolve));
+    const answer = answerOf(upload);
+    await continued; // the body waits for the 100, as a client that asked for it does
+    upload.end('after the 100');
+    expect(await answer).toMatchObject({ status: 200, body: 'stable', interim: [100] });
+    expect(up.requests.find((r) => r.url === '/up')?.body).toBe('after the 100');
+
+    const odd = answerOf(
+      session.request({ ':method': 'POST', ':path': '/odd', expect: 'something-else' }, { endStream: true }),
+    );
+    const refused = await odd;
+    expect(refused.status).toBe(417);
+    expect(JSON.parse(refused.body).error.code).toBe('expectation_failed');
+    expect(up.requests.some((r) => r.url === '/odd')).toBe(false);
+  });
+
+  it('answers HEAD with the head alone, logged as a whole answer', async () => {
+    const file = accessLogFile(h);
+    const up = await h.upstream('stable', { body: 'hello world' });
+    const v = await h.veer({
+      services: [service('web', [up.address])],
+      tls: { certificates: [pair] },
+      accessLog: { output: file },
+    });
+    const session = connectH2(v.tlsPort as number);
+    const head = await answerOf(session.request({ ':method': 'HEAD', ':path': '/h' }));
+    expect([head.status, head.body, head.headers['x-upstream']]).toEqual([200, '', 'stable']);
+    const [line] = await waitForLines(file, 1);
+    expect(line).toMatchObject({ method: 'HEAD', path: '/h', status: 200, error: null });
+  });
+
+  it('an answer before the body was read (no target): the stream finishes, and so does veer closing', async () => {
+    const up = await h.upstream('stable');
+    const v = await h.veer({
+      services: [
+        service('web', [up.address]),
+        service('none', [], [], { match: { hosts: ['*'], pathPrefix: '/none' }, timeouts: { waitForTarget: 0 } }),
+      ],
+      tls: { certificates: [pair] },
+    });
+    const session = connectH2(v.tlsPort as number);
+    // No Content-Length, and more than one flow-control window (64 KiB): veer must read past the window itself.
+    const upload = session.request({ ':method': 'POST', ':path': '/none/x' });
+    const answer = answerOf(upload);
+    const chunk = Buffer.alloc(16 * 1024, 'x');
+    for (let i = 0; i < 16; i++) upload.write(chunk);
+    upload.end();
+    const a = await answer;
+    expect(a.status).toBe(503);
+    expect(JSON.parse(a.body).error.code).toBe('no_targets');
+    // The session is still open on the client's side: the close lets it finish its streams, and ends.
+    expect((await v.plane.close(5_000)).drained).toBe(true);
+  });
+
+  it('a client whose connection drops mid-upload stops the upstream request', async () => {
+    const seen: string[] = [];
+    const up = await h.server((req) => {
+      seen.push('head');
+      req.on('data', () => seen.includes('data') || seen.push('data'));
+      req.on('close', () => seen.push(req.complete ? 'complete' : 'cut'));
+    });
+    const v = await h.veer({ services: [service('web', [up.address])], tls: { certificates: [pair] } });
+    const session = connectH2(v.tlsPort as number);
+    const upload = session.request({ ':method': 'POST', ':path': '/slow' });
+    upload.on('error', () => {});
+    upload.write('part of a body');
+    await waitFor(() => seen.includes('data'), { what: 'the first bytes upstream', timeoutMs: 5_000 });
+    // Not a reset: node:http2's client ends its side (END_STREAM) before it resets, a whole body by the protocol.
+    session.destroy();
+    await waitFor(() => seen.includes('cut'), { what: 'the upstream request cut', timeoutMs: 5_000 });
+    await waitFor(() => v.plane.inFlight === 0, { what: 'the exchange released', timeoutMs: 5_000 });
+    expect(seen).toEqual(['head', 'data', 'cut']);
+    expect((await v.plane.close(5_000)).drained).toBe(true);
+  });
+});
