@@ -79,32 +79,38 @@ export class H2Request implements FrontRequest {
     return this.stream.endAfterHeaders || this.stream.readableEnded;
   }
 
-  /** The body's events are the stream's, but 'aborted': the stream closed or the answer ended before the body did. */
+  /** The body's events are the stream's, but 'aborted': the stream closed before the body was read whole. */
   on(event: string, listener: (...args: never[]) => void): this {
     const fn = listener as (...args: unknown[]) => void;
     if (event !== 'aborted') this.stream.on(event, fn);
     else if (this.abortedListeners === null) {
       this.abortedListeners = [fn];
-      this.stream.once('close', this.abandon);
+      this.stream.on('close', () => this.closed());
     } else this.abortedListeners.push(fn);
     return this;
   }
 
-  /**
-   * The body will not be read whole: its reader is told ('aborted'), and what is left is read and dropped.
-   * Node destroys a closed stream only once its body has been read to the end, so a paused body would hold
-   * the stream, and the connection's graceful close, for good.
-   */
-  readonly abandon = (): void => {
+  private closed(): void {
     const listeners = this.abortedListeners;
     this.abortedListeners = null;
     if (listeners !== null && !this.complete) for (const fn of listeners) fn();
+    this.dropBody();
+  }
+
+  /**
+   * Nothing will read the rest of the body (the answer is whole, or the stream closed): it is read and
+   * dropped. Node destroys a closed stream only once its body has been read to the end, so a paused body
+   * would hold the stream, and the connection's graceful close, for good. Its reader hears no fault, only the
+   * end: an answer that came before the body is not the client's fault (undici resets an upstream connection
+   * whose answer ended while the body was still going, so the upstream never takes the cut body as whole).
+   */
+  dropBody(): void {
     const stream = this.stream;
     if (stream.readable && !stream.readableEnded) {
       stream.removeAllListeners('data');
       stream.resume();
     }
-  };
+  }
 
   off(event: string, listener: (...args: never[]) => void): this {
     this.stream.off(event, listener as (...args: unknown[]) => void);

@@ -109,7 +109,7 @@ export class H2Response implements FrontResponse {
       if (chunk === undefined) stream.end();
       else stream.end(chunk);
     }
-    if (!this.req.complete) this.req.abandon();
+    if (!this.req.complete) this.req.dropBody();
     return this;
   }
 
@@ -121,7 +121,7 @@ export class H2Response implements FrontResponse {
   endWithHeaders(status: number, fields: readonly string[]): void {
     this.stream.respond(h2Fields(status, fields), { endStream: true });
     this.ended = true;
-    if (!this.req.complete) this.req.abandon();
+    if (!this.req.complete) this.req.dropBody();
   }
 
   /** Sent at the end when `sendsTrailers` was set before the head; otherwise there is no place for them. */

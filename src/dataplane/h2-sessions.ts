@@ -67,22 +67,23 @@ export class H2Sessions {
     session.on('error', () => session.destroy());
     // close(), not destroy(): an idle connection goes, a quiet long-lived stream (gRPC) finishes first.
     session.setTimeout(this.opts.keepAliveTimeout, () => session.close());
-    const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, this.clock.now());
+    const { clock, log } = this;
+    const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, clock.now());
     let closing = false;
-    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
-      stream.once('close', () => {
-        if (closing || stream.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
-        if (guard.allow(this.clock.now())) return;
-        closing = true;
-        this.log.log('warn', 'HTTP/2 client reset streams too fast: connection closed', {
-          peer: session.socket?.remoteAddress,
-        });
-        // Not from inside nghttp2's stream-close callback: a GOAWAY or destroy there is not acted on.
-        setImmediate(() => {
-          session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-          session.destroy();
-        });
+    // One listener for every stream of the session (a stream closes once): nothing is made per stream for it.
+    const streamClosed = function (this: ServerHttp2Stream): void {
+      if (closing || this.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      if (guard.allow(clock.now())) return;
+      closing = true;
+      log.log('warn', 'HTTP/2 client reset streams too fast: connection closed', { peer: socket.remoteAddress });
+      // Not from inside nghttp2's stream-close callback: a GOAWAY or destroy there is not acted on.
+      setImmediate(() => {
+        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
       });
+    };
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      stream.on('close', streamClosed);
       this.request(stream, headers, raw, socket);
     });
   };

@@ -103,6 +103,27 @@ describe('HTTP/2 streams, read without the compatibility objects', () => {
     expect((await v.plane.close(5_000)).drained).toBe(true);
   });
 
+  it('an upstream that answers before the body is whole: a whole answer, not a client that left', async () => {
+    const file = accessLogFile(h);
+    const up = await h.server((_req, res) => res.end('early'));
+    const v = await h.veer({
+      services: [service('web', [up.address])],
+      tls: { certificates: [pair] },
+      accessLog: { output: file },
+    });
+    const session = connectH2(v.tlsPort as number);
+    const upload = session.request({ ':method': 'POST', ':path': '/early' });
+    const answer = answerOf(upload);
+    upload.write('the first part');
+    await new Promise((resolve) => upload.once('response', resolve));
+    upload.end('the rest, after the answer');
+    expect(await answer).toMatchObject({ status: 200, body: 'early' });
+    const [line] = await waitForLines(file, 1);
+    expect(line).toMatchObject({ method: 'POST', path: '/early', status: 200, error: null });
+    expect(v.plane.answers.entries().filter(([code]) => code === 'client_closed')).toEqual([]);
+    expect((await v.plane.close(5_000)).drained).toBe(true);
+  });
+
   it('a client whose connection drops mid-upload stops the upstream request', async () => {
     const seen: string[] = [];
     const up = await h.server((req) => {
