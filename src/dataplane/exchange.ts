@@ -197,7 +197,8 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   /** The client left, stalled or sent too much (from the RequestBody, or a stall seen upstream). Never counted. */
   onFault(fault: BodyFault): void {
-    if (this.done) return;
+    // A client already gone was counted once, by the close (which may come before the body's own word).
+    if (this.over) return;
     this.abortUpstream?.(new ClientBodyError(fault));
     this.wait?.cancel();
     if (fault === 'client_closed') {

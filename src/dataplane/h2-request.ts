@@ -4,7 +4,7 @@
 // `:authority` stands for Host, split Cookie fields are joined for the HTTP/1.1 upstream (RFC 9113
 // §8.2.3), and a body without Content-Length is marked chunked so the ingress forwards it.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ServerHttp2Stream } from 'node:http2';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 import type { FrontRequest, FrontResponse, FrontSocket } from './front.js';
 import { H2Response, PLAIN } from './h2-response.js';
@@ -98,18 +98,20 @@ export class H2Request implements FrontRequest {
   }
 
   /**
-   * Nothing will read the rest of the body (the answer is whole, or the stream closed): it is read and
-   * dropped. Node destroys a closed stream only once its body has been read to the end, so a paused body
-   * would hold the stream, and the connection's graceful close, for good. Its reader hears no fault, only the
-   * end: an answer that came before the body is not the client's fault (undici resets an upstream connection
-   * whose answer ended while the body was still going, so the upstream never takes the cut body as whole).
+   * Nothing will read the rest of the body (the answer is whole, or the stream closed): a client still
+   * sending is asked to stop (RST_STREAM NO_ERROR once the answer has left, RFC 9113 §8.1), and what already
+   * came is read and dropped. Node destroys a closed stream only once its body has been read to the end, so
+   * a paused body would hold the stream, and the connection's graceful close, for good. Its reader hears no
+   * fault, only the end: an answer that came before the body is not the client's fault (undici resets an
+   * upstream connection whose answer ended while the body was still going, so the upstream never takes the
+   * cut body as whole).
    */
   dropBody(): void {
     const stream = this.stream;
-    if (stream.readable && !stream.readableEnded) {
-      stream.removeAllListeners('data');
-      stream.resume();
-    }
+    if (stream.destroyed || stream.readableEnded) return;
+    if (!stream.closed && stream.state.remoteClose === 0) stream.close(constants.NGHTTP2_NO_ERROR);
+    stream.removeAllListeners('data');
+    stream.resume();
   }
 
   off(event: string, listener: (...args: never[]) => void): this {
@@ -133,8 +135,12 @@ const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
 type Refusal = 'method_not_allowed' | 'expectation_failed';
 
-/** veer's own refusal of a stream before the ingress, as over HTTP/1.1 (the same code and body). */
+/**
+ * veer's own refusal of a stream before the ingress, as over HTTP/1.1 (the same code and body). A stream
+ * reset in the same read as its head is gone by now (Node emits 'stream' on the next tick): nothing is sent.
+ */
 function refuse(stream: ServerHttp2Stream, status: number, code: Refusal, message: string): void {
+  if (stream.destroyed || stream.closed) return;
   const body = errorBody(code, message);
   stream.respond({ ':status': status, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }, PLAIN);
   stream.end(body);
@@ -162,7 +168,7 @@ export function h2Entry(
         refused('expectation_failed');
         return refuse(stream, 417, 'expectation_failed', 'only "Expect: 100-continue" is supported');
       }
-      if (!stream.endAfterHeaders) stream.additionalHeaders({ ':status': 100 });
+      if (!stream.endAfterHeaders && !stream.closed && !stream.destroyed) stream.additionalHeaders({ ':status': 100 });
     }
     const req = new H2Request(stream, headers, raw, socket);
     handle(req, new H2Response(stream, req));

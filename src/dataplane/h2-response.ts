@@ -17,6 +17,7 @@ const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connecti
 type RespondOptions = ServerStreamResponseOptions & { sendDate: boolean };
 export const PLAIN: RespondOptions = { sendDate: false };
 const WITH_TRAILERS: RespondOptions = { waitForTrailers: true, sendDate: false };
+const ALL_HEADERS: RespondOptions = { endStream: true, sendDate: false };
 
 export function h2Fields(
   status: number,
@@ -41,6 +42,15 @@ function add(out: OutgoingHttpHeaders, name: string, value: OutgoingHttpHeaders[
   const had = out[name];
   if (had === undefined) out[name] = value;
   else out[name] = (Array.isArray(had) ? had : [String(had)]).concat(value as string | string[]);
+}
+
+/** A trailer field Node refuses drops the trailers (the body stays whole): a throw in Node's callback is uncaught. */
+function sendTrailers(stream: ServerHttp2Stream, fields: OutgoingHttpHeaders): void {
+  try {
+    stream.sendTrailers(fields);
+  } catch {
+    if (!stream.destroyed) stream.sendTrailers({});
+  }
 }
 
 export class H2Response implements FrontResponse {
@@ -89,14 +99,14 @@ export class H2Response implements FrontResponse {
     this.statusCode = statusCode;
     const waitForTrailers = this.sendsTrailers;
     stream.respond(fields, waitForTrailers ? WITH_TRAILERS : PLAIN);
-    if (waitForTrailers) stream.once('wantTrailers', () => stream.sendTrailers(this.trailers));
+    if (waitForTrailers) stream.once('wantTrailers', () => sendTrailers(stream, this.trailers));
     return this;
   }
 
-  /** True on a stream already gone: no 'drain' would ever come to resume the upstream (the close stops it). */
+  /** True on a stream gone or closed: no 'drain' would ever come to resume the upstream (its close stops it). */
   write(chunk: Buffer): boolean {
     const stream = this.stream;
-    return stream.destroyed || stream.write(chunk);
+    return stream.destroyed || stream.closed || stream.write(chunk);
   }
 
   end(chunk?: Buffer | string): this {
@@ -119,7 +129,10 @@ export class H2Response implements FrontResponse {
    * a field it refuses (nothing was sent then).
    */
   endWithHeaders(status: number, fields: readonly string[]): void {
-    this.stream.respond(h2Fields(status, fields), { endStream: true });
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    this.statusCode = status;
+    stream.respond(h2Fields(status, fields), ALL_HEADERS);
     this.ended = true;
     if (!this.req.complete) this.req.dropBody();
   }

@@ -21,6 +21,8 @@ export interface BodyWatch {
   onFault(fault: BodyFault): void;
 }
 
+function ignore(): void {}
+
 export class RequestBody extends Readable {
   private received = 0;
   /** True while veer holds the client back because undici is not reading (upstream backpressure). */
@@ -101,6 +103,9 @@ export class RequestBody extends Readable {
     this.faulted = fault;
     this.req.pause();
     this.watch.onFault(fault);
+    // The error is for undici, which reads this stream only once the request is dispatched: a request still
+    // waiting for a target has no reader yet, and an 'error' nobody hears would throw (the watch was told).
+    if (this.listenerCount('error') === 0) this.once('error', ignore);
     this.destroy(new ClientBodyError(fault));
   }
 

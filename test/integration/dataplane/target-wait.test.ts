@@ -4,7 +4,7 @@
 // again. Driven on a real DataPlane with real upstream servers; the Docker side (which only writes
 // the pools' addresses) is played by update(), as the routing projection does.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataPlane } from '../../../src/dataplane/dataplane.js';
 import { silentLogger } from '../../../src/domain/log.js';
@@ -104,6 +104,20 @@ describe('waiting for a target', () => {
     p.update('web', { stable: [target(up.address)] });
     expect((await pending).status).toBe(200);
     expect(up.requests[0]?.body).toBe('hello');
+  });
+
+  it('a client that leaves mid-body while its request waits is counted once, and veer stays up', async () => {
+    const { plane: p, url } = await plane([service('web', [], [], { timeouts: { waitForTarget: '10s' } })]);
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('POST /upload HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100\r\n\r\npart of it');
+    await waitFor(() => p.waiting === 1, 'the request to wait', 3_000);
+    socket.destroy();
+    await waitFor(() => p.waiting === 0 && p.inFlight === 0, 'the left request to stop waiting', 3_000);
+    expect(new Map(p.answers.entries()).get('client_closed')).toBe(1);
+    const up = await h.upstream('late');
+    p.update('web', { stable: [target(up.address)] });
+    expect((await http(`${url}/after`)).status).toBe(200); // still up
   });
 });
 

@@ -3,10 +3,11 @@
 // expectation a 417; a HEAD answer is whole; an answer that comes before the request's body was read lets
 // the stream, and veer's shutdown, finish; a client that drops mid-upload stops the upstream request.
 import { connect as h2connect, type ClientHttp2Stream } from 'node:http2';
+import { connect as tcpConnect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessLogFile, waitForLines } from '../../helpers/access-lines.js';
 import { testCa } from '../../helpers/certs.js';
-import { service, useHarness, waitFor } from '../../helpers/veer.js';
+import { http, service, useHarness, waitFor } from '../../helpers/veer.js';
 
 const h = useHarness();
 const ca = testCa();
@@ -43,7 +44,63 @@ function answerOf(stream: ClientHttp2Stream): Promise<Answer> {
   );
 }
 
+/** One HTTP/2 frame. */
+function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  [head[3], head[4]] = [type, flags];
+  head.writeUInt32BE(id, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** An HPACK field without indexing, its name from the static table (`index`) or given (`name`). */
+function field(value: string, index: number, name?: string): Buffer {
+  const v = Buffer.concat([Buffer.from([value.length]), Buffer.from(value)]);
+  if (name === undefined) return Buffer.concat([Buffer.from([index]), v]);
+  return Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), v]);
+}
+
+/**
+ * h2c prior knowledge in one write: the preface, SETTINGS, a stream's HEADERS (END_HEADERS, END_STREAM when
+ * `ends`), DATA, and its RST_STREAM with `code`. Node reads them all before it emits the stream to veer.
+ */
+function resetInOneRead(port: number, fields: Buffer[], code: number, ends: boolean): Promise<void> {
+  const rst = Buffer.alloc(4);
+  rst.writeUInt32BE(code);
+  const bytes = Buffer.concat([
+    Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+    frame(4, 0, 0, Buffer.alloc(0)),
+    frame(1, ends ? 5 : 4, 1, Buffer.concat(fields)),
+    ...(ends ? [] : [frame(0, 0, 1, Buffer.from('{}'))]),
+    frame(3, 0, 1, rst),
+  ]);
+  return new Promise((resolve) => {
+    const socket = tcpConnect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.on('error', () => {});
+    socket.resume();
+    socket.setTimeout(300, () => socket.destroy());
+    socket.on('close', () => resolve());
+  });
+}
+
 describe('HTTP/2 streams, read without the compatibility objects', () => {
+  it('a stream reset in the same read as its head is refused or served without a throw (veer stays up)', async () => {
+    const up = await h.upstream('stable');
+    const v = await h.veer({ services: [service('web', [up.address], [], { match: { pathPrefix: '/web' } })] });
+    // :method (2), :path (4), :scheme (6), :authority (1) from HPACK's static table.
+    const post = (path: string) => [field('POST', 2), field(path, 4), field('http', 6), field('a.test', 1)];
+    const cases: Array<[Buffer[], boolean]> = [
+      [[field('CONNECT', 2), field('a.test:443', 1)], true], // refused 405
+      [[...post('/web'), field('bogus', 0, 'expect')], true], // refused 417
+      [[...post('/web'), field('100-continue', 0, 'expect')], false], // the interim 100
+      [[...post('/nowhere'), field('application/grpc', 0, 'content-type')], false], // a gRPC refusal (no route)
+      [[field('GET', 2), field('/web', 4), field('http', 6), field('a.test', 1)], true], // served
+    ];
+    const codes = [0, 8]; // NO_ERROR, CANCEL
+    for (const [fields, ends] of cases) for (const code of codes) await resetInOneRead(v.port, fields, code, ends);
+    expect((await http(`${v.url}/web/after`)).status).toBe(200);
+  });
+
   it('answers "Expect: 100-continue" with an interim 100, then the body goes; another expectation is 417', async () => {
     const up = await h.upstream('stable');
     const v = await h.veer({ services: [service('web', [up.address])], tls: { certificates: [pair] } });
@@ -103,6 +160,27 @@ describe('HTTP/2 streams, read without the compatibility objects', () => {
     expect((await v.plane.close(5_000)).drained).toBe(true);
   });
 
+  it('an upload refused before its body was read is stopped (RST_STREAM NO_ERROR), not read to its end', async () => {
+    const v = await h.veer({
+      services: [service('none', [], [], { timeouts: { waitForTarget: 0 } })],
+      tls: { certificates: [pair] },
+    });
+    const session = connectH2(v.tlsPort as number);
+    const upload = session.request({ ':method': 'POST', ':path': '/big' });
+    const answer = answerOf(upload);
+    const closed = new Promise<void>((resolve) => upload.once('close', resolve));
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let sent = 0;
+    // Bounded: 64 chunks of 64 KiB (4 MiB), each write waiting for room or for the stream's end.
+    for (let i = 0; i < 64 && !upload.closed && !upload.destroyed; i++) {
+      sent += chunk.length;
+      if (!upload.write(chunk)) await Promise.race([new Promise((r) => upload.once('drain', r)), closed]);
+    }
+    const a = await answer;
+    expect([a.status, upload.rstCode]).toEqual([503, 0]);
+    expect(sent).toBeLessThan(1024 * 1024);
+  });
+
   it('an upstream that answers before the body is whole: a whole answer, not a client that left', async () => {
     const file = accessLogFile(h);
     const up = await h.server((_req, res) => res.end('early'));
@@ -122,6 +200,21 @@ describe('HTTP/2 streams, read without the compatibility objects', () => {
     expect(line).toMatchObject({ method: 'POST', path: '/early', status: 200, error: null });
     expect(v.plane.answers.entries().filter(([code]) => code === 'client_closed')).toEqual([]);
     expect((await v.plane.close(5_000)).drained).toBe(true);
+  });
+
+  it('a client that leaves mid-upload while its request waits for a target is counted once', async () => {
+    const v = await h.veer({
+      services: [service('none', [], [], { timeouts: { waitForTarget: 10_000 } })],
+      tls: { certificates: [pair] },
+    });
+    const session = connectH2(v.tlsPort as number);
+    const upload = session.request({ ':method': 'POST', ':path': '/wait' });
+    upload.on('error', () => {});
+    upload.write('part of a body');
+    await waitFor(() => v.plane.waiting === 1, { what: 'the request waiting', timeoutMs: 5_000 });
+    session.destroy();
+    await waitFor(() => v.plane.waiting === 0, { what: 'the request released', timeoutMs: 5_000 });
+    expect(v.plane.answers.entries().filter(([code]) => code === 'client_closed')).toEqual([['client_closed', 1]]);
   });
 
   it('a client whose connection drops mid-upload stops the upstream request', async () => {
