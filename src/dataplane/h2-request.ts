@@ -62,6 +62,7 @@ export class H2Request implements FrontRequest {
   readonly httpVersionMajor = 2;
   readonly httpVersionMinor = 0;
   private abortedListeners: Array<() => void> | null = null;
+  private dropped = false;
 
   constructor(
     readonly stream: ServerHttp2Stream,
@@ -90,28 +91,33 @@ export class H2Request implements FrontRequest {
     return this;
   }
 
+  // A stream says 'close' only once destroyed: nothing is left to read then.
   private closed(): void {
     const listeners = this.abortedListeners;
     this.abortedListeners = null;
     if (listeners !== null && !this.complete) for (const fn of listeners) fn();
-    this.dropBody();
   }
 
   /**
-   * Nothing will read the rest of the body (the answer is whole, or the stream closed): a client still
-   * sending is asked to stop (RST_STREAM NO_ERROR once the answer has left, RFC 9113 §8.1), and what already
-   * came is read and dropped. Node destroys a closed stream only once its body has been read to the end, so
-   * a paused body would hold the stream, and the connection's graceful close, for good. Its reader hears no
-   * fault, only the end: an answer that came before the body is not the client's fault (undici resets an
-   * upstream connection whose answer ended while the body was still going, so the upstream never takes the
-   * cut body as whole).
+   * The answer is whole and nothing will read the rest of the body: what already came is read and dropped,
+   * and a client still sending is asked to stop (`stopClient`: RST_STREAM NO_ERROR once the answer has left,
+   * RFC 9113 §8.1; not before an answer's trailers, which would be lost). Node destroys a closed stream only
+   * once its body has been read to the end, so a paused body would hold the stream, and the connection's
+   * graceful close, for good. Its reader hears no fault, only the end: an answer that came before the body is
+   * not the client's fault (undici resets an upstream connection whose answer ended while the body was still
+   * going, so the upstream never takes the cut body as whole).
    */
-  dropBody(): void {
+  dropBody(stopClient: boolean): void {
     const stream = this.stream;
     if (stream.destroyed || stream.readableEnded) return;
-    if (!stream.closed && stream.state.remoteClose === 0) stream.close(constants.NGHTTP2_NO_ERROR);
+    this.dropped = true;
     stream.removeAllListeners('data');
     stream.resume();
+    if (!stopClient || stream.closed || stream.state.remoteClose !== 0) return;
+    // Only once the answer has left: closing now would mark the stream closed at once, and a client's reset
+    // during the rest of a long answer would no longer be seen (nor counted as a client that left).
+    if (stream.writableFinished) stream.close(constants.NGHTTP2_NO_ERROR);
+    else stream.once('finish', () => stream.close(constants.NGHTTP2_NO_ERROR));
   }
 
   off(event: string, listener: (...args: never[]) => void): this {
@@ -119,8 +125,9 @@ export class H2Request implements FrontRequest {
     return this;
   }
 
+  /** A dropped body is not paused again (a late body fault would leave the stream unread for good). */
   pause(): this {
-    this.stream.pause();
+    if (!this.dropped) this.stream.pause();
     return this;
   }
 

@@ -53,6 +53,9 @@ function sendTrailers(stream: ServerHttp2Stream, fields: OutgoingHttpHeaders): v
   }
 }
 
+/** What a cut answer's stream is destroyed with: any error resets it with INTERNAL_ERROR (its 'error' is heard). */
+const CUT = new Error('the answer was cut short');
+
 export class H2Response implements FrontResponse {
   statusCode = 200;
   /** HTTP/2 has no such flag; veer's own answers set it for HTTP/1.1. */
@@ -119,7 +122,7 @@ export class H2Response implements FrontResponse {
       if (chunk === undefined) stream.end();
       else stream.end(chunk);
     }
-    if (!this.req.complete) this.req.dropBody();
+    if (!this.req.complete) this.req.dropBody(!this.sendsTrailers);
     return this;
   }
 
@@ -134,7 +137,7 @@ export class H2Response implements FrontResponse {
     this.statusCode = status;
     stream.respond(h2Fields(status, fields), ALL_HEADERS);
     this.ended = true;
-    if (!this.req.complete) this.req.dropBody();
+    if (!this.req.complete) this.req.dropBody(true);
   }
 
   /** Sent at the end when `sendsTrailers` was set before the head; otherwise there is no place for them. */
@@ -150,8 +153,12 @@ export class H2Response implements FrontResponse {
     this.stream.uncork();
   }
 
+  /**
+   * A cut answer: reset with INTERNAL_ERROR, so the client never takes it for whole. A bare destroy says
+   * NO_ERROR, and close(code) ends the stream (END_STREAM) before its reset when nothing is left to send.
+   */
   destroy(): this {
-    this.stream.destroy();
+    this.stream.destroy(CUT);
     return this;
   }
 

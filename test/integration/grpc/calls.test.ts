@@ -93,6 +93,20 @@ describe.each<Via>(['h2c', 'tls'])('gRPC via %s', (via) => {
     expect(reply).toEqual({ sum: 10 });
   });
 
+  it('a server that answers before the client stream ends: the client gets the answer and its OK status', async () => {
+    const { client } = await through(via, {
+      clientStream: (call, cb) => call.once('data', (m: Msg) => cb(null, { first: m.n })),
+    });
+    const reply = await within(
+      new Promise<Msg | undefined>((resolve, reject) => {
+        const call = client.clientStream(new grpc.Metadata(), soon(), (e, r) => (e ? reject(e) : resolve(r)));
+        call.write({ n: 7 }); // and no end: the answer comes while the client may still send
+      }),
+      'the early answer',
+    );
+    expect(reply).toEqual({ first: 7 });
+  });
+
   it('bidirectional: full duplex, each echo arrives while the request stream is still open', async () => {
     const { client } = await through(via, {
       bidi: (call) => {

@@ -217,6 +217,18 @@ describe('HTTP/2 streams, read without the compatibility objects', () => {
     expect(v.plane.answers.entries().filter(([code]) => code === 'client_closed')).toEqual([['client_closed', 1]]);
   });
 
+  it('an answer the upstream cuts short is reset with INTERNAL_ERROR, never ended as if whole', async () => {
+    const up = await h.server((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }); // chunked: no length tells a cut body from a whole one
+      res.write('the first half', () => res.socket?.destroy());
+    });
+    const v = await h.veer({ services: [service('web', [up.address])], tls: { certificates: [pair] } });
+    const session = connectH2(v.tlsPort as number);
+    const stream = session.request({ ':path': '/cut' });
+    const a = await answerOf(stream);
+    expect([a.status, a.body, stream.rstCode]).toEqual([200, 'the first half', 2]);
+  });
+
   it('a client whose connection drops mid-upload stops the upstream request', async () => {
     const seen: string[] = [];
     const up = await h.server((req) => {
