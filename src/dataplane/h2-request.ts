@@ -101,7 +101,8 @@ export class H2Request implements FrontRequest {
   /**
    * The answer is whole and nothing will read the rest of the body: what already came is read and dropped,
    * and a client still sending is asked to stop (`stopClient`: RST_STREAM NO_ERROR once the answer has left,
-   * RFC 9113 §8.1; not before an answer's trailers, which would be lost). Node destroys a closed stream only
+   * RFC 9113 §8.1; not for a gRPC answer: before its trailers it loses them, and after a Trailers-Only one a
+   * gRPC client may read the reset as the call's status). Node destroys a closed stream only
    * once its body has been read to the end, so a paused body would hold the stream, and the connection's
    * graceful close, for good. Its reader hears no fault, only the end: an answer that came before the body is
    * not the client's fault (undici resets an upstream connection whose answer ended while the body was still

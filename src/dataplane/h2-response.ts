@@ -137,7 +137,8 @@ export class H2Response implements FrontResponse {
     this.statusCode = status;
     stream.respond(h2Fields(status, fields), ALL_HEADERS);
     this.ended = true;
-    if (!this.req.complete) this.req.dropBody(true);
+    // No reset after it: a gRPC client (grpc-js on Node 26) reads RST_STREAM NO_ERROR as INTERNAL, status lost.
+    if (!this.req.complete) this.req.dropBody(false);
   }
 
   /** Sent at the end when `sendsTrailers` was set before the head; otherwise there is no place for them. */
