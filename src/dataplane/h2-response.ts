@@ -12,13 +12,13 @@ import type { H2Request } from './h2-request.js';
 /** Fields HTTP/2 forbids, dropped as the compatibility response dropped them (`te` unless it says "trailers"). */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-/** The head as node:http2 takes it: lower-case names, a repeated field as an array. */
 /** node:http2 takes `sendDate` (its compatibility response passes it); @types/node does not declare it. */
 type RespondOptions = ServerStreamResponseOptions & { sendDate: boolean };
 export const PLAIN: RespondOptions = { sendDate: false };
 const WITH_TRAILERS: RespondOptions = { waitForTrailers: true, sendDate: false };
 const ALL_HEADERS: RespondOptions = { endStream: true, sendDate: false };
 
+/** The head as node:http2 takes it: lower-case names, a repeated field as an array. */
 export function h2Fields(
   status: number,
   fields: OutgoingHttpHeaders | readonly string[] | undefined,
@@ -112,15 +112,18 @@ export class H2Response implements FrontResponse {
     return stream.destroyed || stream.closed || stream.write(chunk);
   }
 
+  /** On a stream the client closed first nothing is sent, and the answer is not whole; its body is still dropped. */
   end(chunk?: Buffer | string): this {
     const stream = this.stream;
     if (stream.destroyed) return this;
-    this.ended = true;
-    if (!stream.headersSent) this.writeHead(this.statusCode);
-    // A HEAD request's stream has its writable side ended from the start (its head says END_STREAM).
-    if (!stream.writableEnded) {
-      if (chunk === undefined) stream.end();
-      else stream.end(chunk);
+    if (!stream.closed) {
+      this.ended = true;
+      if (!stream.headersSent) this.writeHead(this.statusCode);
+      // A HEAD request's stream has its writable side ended from the start (its head says END_STREAM).
+      if (!stream.writableEnded) {
+        if (chunk === undefined) stream.end();
+        else stream.end(chunk);
+      }
     }
     if (!this.req.complete) this.req.dropBody(!this.sendsTrailers);
     return this;
@@ -133,10 +136,12 @@ export class H2Response implements FrontResponse {
    */
   endWithHeaders(status: number, fields: readonly string[]): void {
     const stream = this.stream;
-    if (stream.destroyed || stream.closed) return;
-    this.statusCode = status;
-    stream.respond(h2Fields(status, fields), ALL_HEADERS);
-    this.ended = true;
+    if (stream.destroyed) return;
+    if (!stream.closed) {
+      this.statusCode = status;
+      stream.respond(h2Fields(status, fields), ALL_HEADERS);
+      this.ended = true;
+    }
     // No reset after it: a gRPC client (grpc-js on Node 26) reads RST_STREAM NO_ERROR as INTERNAL, status lost.
     if (!this.req.complete) this.req.dropBody(false);
   }

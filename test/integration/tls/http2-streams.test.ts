@@ -99,6 +99,7 @@ describe('HTTP/2 streams, read without the compatibility objects', () => {
     const codes = [0, 8]; // NO_ERROR, CANCEL
     for (const [fields, ends] of cases) for (const code of codes) await resetInOneRead(v.port, fields, code, ends);
     expect((await http(`${v.url}/web/after`)).status).toBe(200);
+    expect((await v.plane.close(5_000)).drained).toBe(true); // no stream left holding the shutdown
   });
 
   it('answers "Expect: 100-continue" with an interim 100, then the body goes; another expectation is 417', async () => {
