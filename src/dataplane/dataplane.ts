@@ -205,7 +205,7 @@ export class DataPlane {
   }
 
   get inFlight(): number {
-    return this.server.inFlight;
+    return this.server.inFlight + this.h2.streams;
   }
 
   async close(graceMs: number): Promise<{ drained: boolean; abandoned: number }> {

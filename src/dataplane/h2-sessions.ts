@@ -27,6 +27,8 @@ export class H2Sessions {
   private sessionsGone: (() => void) | null = null;
   /** The socket being handed to the HTTP/2 server (its 'session' event fires within the hand-over). */
   private handing: Socket | null = null;
+  /** Streams opened and not yet closed, every session's. */
+  private open = 0;
 
   constructor(
     private readonly opts: H2Limits,
@@ -68,10 +70,12 @@ export class H2Sessions {
     // close(), not destroy(): an idle connection goes, a quiet long-lived stream (gRPC) finishes first.
     session.setTimeout(this.opts.keepAliveTimeout, () => session.close());
     const { clock, log } = this;
+    const owner = this;
     const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, clock.now());
     let closing = false;
     // One listener for every stream of the session (a stream closes once): nothing is made per stream for it.
     const streamClosed = function (this: ServerHttp2Stream): void {
+      owner.open--;
       if (closing || this.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
       if (guard.allow(clock.now())) return;
       closing = true;
@@ -83,6 +87,7 @@ export class H2Sessions {
       });
     };
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      this.open++;
       stream.on('close', streamClosed);
       this.request(stream, headers, raw, socket);
     });
@@ -91,6 +96,11 @@ export class H2Sessions {
   /** HTTP/2 connections open now (their requests are in the data plane's in-flight work). */
   get count(): number {
     return this.sessions.size;
+  }
+
+  /** HTTP/2 requests in flight: streams opened and not yet closed. */
+  get streams(): number {
+    return this.open;
   }
 
   /** Lets sessions finish their streams (GOAWAY) within `graceMs`, then ends them. */

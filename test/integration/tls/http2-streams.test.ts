@@ -243,6 +243,7 @@ describe('HTTP/2 streams, read without the compatibility objects', () => {
     upload.on('error', () => {});
     upload.write('part of a body');
     await waitFor(() => seen.includes('data'), { what: 'the first bytes upstream', timeoutMs: 5_000 });
+    expect(v.plane.inFlight).toBe(1); // an HTTP/2 stream is a request in flight (veer_inflight_requests)
     // Not a reset: node:http2's client ends its side (END_STREAM) before it resets, a whole body by the protocol.
     session.destroy();
     await waitFor(() => seen.includes('cut'), { what: 'the upstream request cut', timeoutMs: 5_000 });
