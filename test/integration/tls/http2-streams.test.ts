@@ -62,7 +62,8 @@ function field(value: string, index: number, name?: string): Buffer {
 
 /**
  * h2c prior knowledge in one write: the preface, SETTINGS, a stream's HEADERS (END_HEADERS, END_STREAM when
- * `ends`), DATA, and its RST_STREAM with `code`. Node reads them all before it emits the stream to veer.
+ * `ends`), DATA, its RST_STREAM with `code`, and a PING. Node reads them all before it emits the stream to veer;
+ * resolves once the PING is answered (so the stream was handled) and the connection is closed.
  */
 function resetInOneRead(port: number, fields: Buffer[], code: number, ends: boolean): Promise<void> {
   const rst = Buffer.alloc(4);
@@ -73,12 +74,17 @@ function resetInOneRead(port: number, fields: Buffer[], code: number, ends: bool
     frame(1, ends ? 5 : 4, 1, Buffer.concat(fields)),
     ...(ends ? [] : [frame(0, 0, 1, Buffer.from('{}'))]),
     frame(3, 0, 1, rst),
+    frame(6, 0, 0, Buffer.alloc(8)), // a PING: its ACK says the server has taken every frame before it
   ]);
   return new Promise((resolve) => {
     const socket = tcpConnect(port, '127.0.0.1', () => socket.write(bytes));
+    let got = Buffer.alloc(0);
     socket.on('error', () => {});
-    socket.resume();
-    socket.setTimeout(300, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      for (let at = 0; at + 9 <= got.length; at += 9 + got.readUIntBE(at, 3))
+        if (got[at + 3] === 6 && got[at + 4] === 1) return void socket.destroy(); // PING ACK
+    });
     socket.on('close', () => resolve());
   });
 }
