@@ -10,11 +10,8 @@ import { answerRaw } from '../responses.js';
 import { LeanRequest, type BodyFlow } from './lean-request.js';
 import type { LeanLimits, LeanPorts } from './lean-ports.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
+import { uncorkThisTurn } from './turn-cork.js';
 import { RequestParser, type ParsedRequests, type RequestHead } from './request-parser.js';
-
-function uncork(conn: LeanConnection): void {
-  conn.uncorkNow();
-}
 
 /** Pipelined requests read ahead of their answer before the connection stops reading. */
 const MAX_QUEUED = 32;
@@ -118,11 +115,11 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     if (this.corked) return;
     this.corked = true;
     this.socket.cork();
-    process.nextTick(uncork, this);
+    uncorkThisTurn(this);
   }
 
-  /** @internal */
-  uncorkNow(): void {
+  uncork(): void {
+    if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
   }

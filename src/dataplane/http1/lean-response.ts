@@ -15,8 +15,13 @@ export interface ResponseOwner {
   readonly socket: Socket;
   /** Seconds announced in Keep-Alive. */
   readonly keepAliveS: number;
-  /** Corks the socket until the end of this tick (once per tick). */
+  /**
+   * Corks the socket until the end of this turn of the event loop (once per turn): every connection's answers
+   * of one turn leave together (the clients are woken once each, not once per write).
+   */
   corkForTick(): void;
+  /** Hands what is corked to the kernel now (before a destroy, which would drop it). */
+  uncork(): void;
   /** The last byte of `res` was handed to the kernel. */
   responseDone(res: LeanResponse): void;
 }
@@ -146,6 +151,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
   destroy(): this {
     if (this.gone) return this;
     this.gone = true;
+    this.owner.uncork();
     this.owner.socket.destroy();
     return this;
   }
