@@ -95,12 +95,13 @@ SERIAL_RESULTS="$(mktemp -t veer-vitest-serial-XXXXXX.json)"
 # unhandled errors): CI shows only the end of a long log, and a failed hook leaves no failed test in the JSON.
 VITEST_LOG="$(mktemp -t veer-vitest-log-XXXXXX)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" 2>&1 | tee -a "$VITEST_LOG" || test_rc=$?
-# Every suite runs on veer's own HTTP/1.1 front (proxy.front: lean, the default); node:http's front (proxy.front:
-# node) runs the request path's suites too (limits, fuzz, smuggling, client faults, TLS, gRPC): every test veer
-# starts in-process uses it (test/helpers/veer.ts).
+# Every suite runs on veer's own HTTP/1.1 front and upstream client (proxy.front: lean, proxy.upstreamClient: lean,
+# the defaults); the request path's suites (limits, fuzz, smuggling, client faults, TLS, gRPC) run again on
+# node:http's front and undici's upstream client (proxy.front: node, proxy.upstreamClient: undici, veer before
+# 2026-12): every test veer starts in-process uses them (test/helpers/veer.ts).
 NODE_FRONT_RESULTS="$(mktemp -t veer-vitest-node-front-XXXXXX.json)"
-echo "---- the request path on node:http's front (proxy.front: node) ----"
-VEER_TEST_FRONT=node npx vitest run test/integration/dataplane test/integration/tls test/integration/grpc \
+echo "---- the request path on node:http's front and undici's client (proxy.front: node, proxy.upstreamClient: undici) ----"
+VEER_TEST_FRONT=node VEER_TEST_UPSTREAM=undici npx vitest run test/integration/dataplane test/integration/tls test/integration/grpc \
   --reporter=default --reporter=json --outputFile.json="$NODE_FRONT_RESULTS" 2>&1 | tee -a "$VITEST_LOG" || test_rc=$?
 # Tests that restart the Docker engine run alone, after everything else.
 echo "---- serial tests (they restart the Docker engine) ----"
@@ -135,7 +136,7 @@ echo "took $((SECONDS - START))s"
 node -e '
   const fs = require("fs");
   const t = { passed: 0, failed: 0, skipped: 0 };
-  const names = ["machine Node", "machine Node, serial", "Node LTS", "machine Node, node:http front"];
+  const names = ["machine Node", "machine Node, serial", "Node LTS", "machine Node, node:http front + undici client"];
   for (const [i, f] of process.argv.slice(1).entries()) {
     if (!fs.existsSync(f) || fs.statSync(f).size === 0) continue;
     const r = JSON.parse(fs.readFileSync(f, "utf8"));

@@ -68,6 +68,11 @@ const proxySchema = z
      * reads) or `node` (node:http for all of them, as before 2026-12).
      */
     front: z.enum(['node', 'lean']).default('lean'),
+    /**
+     * Who speaks HTTP/1.1 to the targets: `lean` (veer's own client, llhttp) or `undici` (undici's Pool, as
+     * before 2026-12). h2c targets always use undici's HTTP/2 client.
+     */
+    upstreamClient: z.enum(['lean', 'undici']).default('lean'),
     /** Max idle keep-alive connections per upstream target. */
     connectionsPerTarget: z.number().int().min(1).default(128),
     /** Retry an idempotent request once on another target when connecting fails. */

@@ -20,7 +20,7 @@ import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes
 import { buildTable, type RoutingTable } from './table.js';
 import { TargetWaits } from './target-wait.js';
 import { compileTargeting } from './targeting.js';
-import { UpstreamSet, type Upstream } from './upstream.js';
+import { UpstreamSet, upstreamOptionsOf, type Upstream } from './upstream.js';
 import type { H2Sessions } from './h2-sessions.js';
 import type { ProxyServer } from './server.js';
 import type { AcmeChallenges } from './acme-challenge.js';
@@ -55,14 +55,7 @@ export class DataPlane {
     private readonly deps: DataPlaneDeps,
   ) {
     const p = config.proxy;
-    const t = p.timeouts;
-    this.upstreams = new UpstreamSet({
-      connectTimeout: t.connect,
-      idleTimeout: t.upstreamIdle,
-      connections: p.connectionsPerTarget,
-      headersTimeout: t.header,
-      bodyTimeout: t.body,
-    });
+    this.upstreams = new UpstreamSet(upstreamOptionsOf(p));
     this.health = new HealthChecker(deps.log);
     this.accessLog = new AccessLog(config.accessLog, deps);
     this.waits = new TargetWaits(p.maxWaitingRequests);

@@ -4,7 +4,7 @@
 import type { FrontResponse } from './front.js';
 import { constants } from 'node:http2';
 import { H2Response } from './h2-response.js';
-import { downstreamResponseHeaders } from './headers.js';
+import { downstreamResponseHeaders, type RawField } from './headers.js';
 import { endWithHeaders, trailerFields } from './trailers-only.js';
 
 /**
@@ -50,7 +50,7 @@ export class Downstream {
   /** A Trailers-Only answer's status and headers, held until its end (see end()). */
   private held: { status: number; headers: string[] } | null = null;
 
-  private headersOf(rawHeaders: Buffer[]): string[] {
+  private headersOf(rawHeaders: readonly RawField[]): string[] {
     const headers = downstreamResponseHeaders(rawHeaders, []);
     headers.push('via', this.viaEntry);
     const extra = this.extraHeaders;
@@ -59,7 +59,7 @@ export class Downstream {
   }
 
   /** A gRPC Trailers-Only answer: sent whole by end(), in one HEADERS frame with END_STREAM. */
-  hold(statusCode: number, rawHeaders: Buffer[]): void {
+  hold(statusCode: number, rawHeaders: readonly RawField[]): void {
     this.held = { status: statusCode, headers: this.headersOf(rawHeaders) };
   }
 
@@ -88,7 +88,7 @@ export class Downstream {
   }
 
   /** False when Node refuses one of the upstream's headers (invalid characters): nothing was written. */
-  writeHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
+  writeHead(statusCode: number, statusText: string, rawHeaders: readonly RawField[]): boolean {
     const headers = this.headersOf(rawHeaders);
     try {
       if (this.h2 !== null) this.res.writeHead(statusCode, headers);

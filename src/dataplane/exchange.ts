@@ -19,6 +19,7 @@ import { TargetWait, type WaitingRequest } from './target-wait.js';
 import type { Upstream } from './upstream.js';
 import { upstreamRequest } from './upstream-request.js';
 import { onClose, type CloseParty } from './ledger.js';
+import type { RawField } from './headers.js';
 import { idleBound, type GrpcCall } from './grpc-call.js';
 import { TimedAttempt } from './timed-attempt.js';
 import type { DeadlineSweep } from './upstream-deadlines.js';
@@ -101,7 +102,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     this.dispatching = false;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: RawField[], resume: () => void, statusText: string): boolean {
     if (this.done) {
       this.abortUpstream?.();
       return false;

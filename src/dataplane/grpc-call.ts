@@ -41,7 +41,7 @@ export class GrpcCall {
   }
 
   /** Reads the response headers; true when they carry grpc-status (a Trailers-Only answer: no body follows). */
-  trailersOnly(raw: readonly Buffer[]): boolean {
+  trailersOnly(raw: readonly (Buffer | string)[]): boolean {
     this.status = valueOf(raw, STATUS_NAME);
     return this.status !== null;
   }

@@ -153,12 +153,17 @@ export function viaHasLoop(via: string | undefined, pseudonym: string): boolean 
   return false;
 }
 
-/** Upstream response headers (undici gives Buffers) minus hop-by-hop ones, as a flat string array. */
-export function downstreamResponseHeaders(raw: readonly Buffer[], out: string[]): string[] {
+/** A response field's name or value as a client gives it: undici's as a Buffer, veer's own client's as text. */
+export type RawField = Buffer | string;
+
+const text = (f: RawField): string => (typeof f === 'string' ? f : f.toString('latin1'));
+
+/** Upstream response headers minus hop-by-hop ones, as a flat string array. */
+export function downstreamResponseHeaders(raw: readonly RawField[], out: string[]): string[] {
   let extra: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
-    const value = (raw[i + 1] as Buffer).toString('latin1');
+    const name = text(raw[i] as RawField);
+    const value = text(raw[i + 1] as RawField);
     if (CANDIDATES.has(shapeOf(name))) {
       const lower = name.toLowerCase();
       if (lower === 'connection') {

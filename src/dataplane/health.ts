@@ -55,7 +55,7 @@ export function applyProbe(u: HealthState, ok: boolean, policy: HealthPolicy, er
 
 export async function probe(u: Upstream, policy: HealthPolicy): Promise<{ ok: boolean; error: string | null }> {
   try {
-    const res = await u.pool.request({
+    const res = await u.probePool().request({
       path: policy.path,
       method: 'GET',
       headers: { 'user-agent': 'veer-health' },

@@ -3,12 +3,13 @@
 import type { FrontRequest } from './front.js';
 import type { Dispatcher } from 'undici';
 import type { RequestBody } from './request-body.js';
+import type { Dispatched } from './http1/upstream-call.js';
 
 export function upstreamRequest(
   req: FrontRequest,
   headers: string[],
   body: RequestBody | null,
-): Dispatcher.DispatchOptions {
+): Dispatcher.DispatchOptions & Dispatched {
   return {
     origin: undefined,
     path: req.url ?? '/',

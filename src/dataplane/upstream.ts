@@ -1,7 +1,13 @@
-// One upstream target's runtime: its undici connection pool plus the balancer and health state.
+// One upstream target's runtime: its connection pool plus the balancer and health state. HTTP/1.1
+// targets are served by veer's own client (http1/upstream-pool.ts) unless `proxy.upstreamClient` is
+// undici; h2c targets always by undici's HTTP/2 client.
 // Upstreams are kept by (service, target) across routing-table swaps so a weight change or a
 // promotion never drops connections or resets outstanding counts.
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import { maxHeaderSize } from 'node:http';
+import { UpstreamPool } from './http1/upstream-pool.js';
+import type { Dispatched, UpstreamHandler } from './http1/upstream-call.js';
+import type { Config } from '../config/schema.js';
 import { settledWithin } from '../domain/async.js';
 import type { TargetAddress } from '../domain/target.js';
 import type { BalancedTarget } from './balancer.js';
@@ -15,6 +21,30 @@ export interface UpstreamOptions {
   bodyTimeout: number;
   /** HTTP/1.1, or HTTP/2 with prior knowledge (`upstream.protocol: h2c`). */
   protocol?: UpstreamProtocol;
+  /** Who speaks HTTP/1.1 to the target: veer's own client, or undici's (`proxy.upstreamClient`). */
+  client?: UpstreamClient;
+}
+
+export type UpstreamClient = 'lean' | 'undici';
+
+/** The proxy-wide options of every target's pool (a service may override some: UpstreamOverrides). */
+export function upstreamOptionsOf(p: Config['proxy']): UpstreamOptions {
+  const t = p.timeouts;
+  return {
+    connectTimeout: t.connect,
+    idleTimeout: t.upstreamIdle,
+    connections: p.connectionsPerTarget,
+    headersTimeout: t.header,
+    bodyTimeout: t.body,
+    client: p.upstreamClient,
+  };
+}
+
+/** What the exchange dispatches to, whichever client serves the target. */
+export interface TargetPool {
+  dispatch(d: Dispatcher.DispatchOptions & Dispatched, handler: Dispatcher.DispatchHandler & UpstreamHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
 }
 
 export type UpstreamProtocol = 'http1' | 'h2c';
@@ -27,8 +57,12 @@ export type UpstreamOverrides = Partial<Pick<UpstreamOptions, 'connectTimeout' |
 
 export class Upstream implements BalancedTarget {
   readonly address: TargetAddress;
-  readonly pool: Pool;
+  readonly pool: TargetPool;
   readonly protocol: UpstreamProtocol;
+  /** What health probes go through: the undici pool itself, or one of their own beside veer's client. */
+  private probes: Pool | null = null;
+  private readonly origin: string;
+  private readonly opts: UpstreamOptions;
   outstanding = 0;
   consecutiveFailures = 0;
   ejectedUntil = 0;
@@ -56,29 +90,52 @@ export class Upstream implements BalancedTarget {
   ) {
     this.address = address;
     this.protocol = opts.protocol ?? 'http1';
+    this.opts = opts;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    const h2c = this.protocol === 'h2c';
-    this.pool = new Pool(`http://${host}:${address.port}`, {
-      connections: opts.connections,
-      // Pipelining above 1 is unsafe in a proxy over HTTP/1.1: one aborted request would abort the
-      // others. HTTP/2 streams are independent (an abort resets one stream), so h2c multiplexes.
-      pipelining: h2c ? H2C_STREAMS : 1,
-      keepAliveTimeout: opts.idleTimeout,
-      keepAliveMaxTimeout: opts.idleTimeout,
-      headersTimeout: opts.headersTimeout,
-      bodyTimeout: opts.bodyTimeout,
-      ...(h2c ? { allowH2: true, maxConcurrentStreams: H2C_STREAMS } : {}),
-      connect: { timeout: opts.connectTimeout, noDelay: true, ...(h2c ? { useH2c: true } : {}) },
-    });
+    this.origin = `http://${host}:${address.port}`;
+    if (this.protocol === 'http1' && opts.client !== 'undici') {
+      const { connections, idleTimeout, connectTimeout } = opts;
+      const at = { host: address.host, port: address.port };
+      this.pool = new UpstreamPool({ ...at, connections, idleTimeout, connectTimeout, maxHeaderSize });
+    } else {
+      this.probes = undiciPool(this.origin, opts, this.protocol === 'h2c');
+      this.pool = this.probes as unknown as TargetPool;
+    }
+  }
+
+  /** The pool health probes use (undici's request API). */
+  probePool(): Pool {
+    this.probes ??= undiciPool(this.origin, { ...this.opts, connections: 1 }, false);
+    return this.probes;
   }
 
   async close(): Promise<void> {
-    try {
-      await this.pool.close();
-    } catch {
-      await this.pool.destroy().catch(() => undefined);
-    }
+    const probes = this.probes !== (this.pool as unknown) ? this.probes : null;
+    await Promise.all([closeGently(this.pool), probes === null ? undefined : closeGently(probes)]);
   }
+}
+
+async function closeGently(p: { close(): Promise<void>; destroy(): Promise<void> }): Promise<void> {
+  try {
+    await p.close();
+  } catch {
+    await p.destroy().catch(() => undefined);
+  }
+}
+
+function undiciPool(origin: string, opts: UpstreamOptions, h2c: boolean): Pool {
+  return new Pool(origin, {
+    connections: opts.connections,
+    // Pipelining above 1 is unsafe in a proxy over HTTP/1.1: one aborted request would abort the
+    // others. HTTP/2 streams are independent (an abort resets one stream), so h2c multiplexes.
+    pipelining: h2c ? H2C_STREAMS : 1,
+    keepAliveTimeout: opts.idleTimeout,
+    keepAliveMaxTimeout: opts.idleTimeout,
+    headersTimeout: opts.headersTimeout,
+    bodyTimeout: opts.bodyTimeout,
+    ...(h2c ? { allowH2: true, maxConcurrentStreams: H2C_STREAMS } : {}),
+    connect: { timeout: opts.connectTimeout, noDelay: true, ...(h2c ? { useH2c: true } : {}) },
+  });
 }
 
 /** Keeps one Upstream per target id; releases the ones no routing table uses any more. */

@@ -104,7 +104,8 @@ export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state
       listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
       state: opts.state ?? { store: 'memory' },
-      // VEER_TEST_FRONT=node runs a suite on node:http's front instead of veer's own (the test's own proxy.front wins).
+      // VEER_TEST_FRONT=node runs a suite on node:http's front instead of veer's own, VEER_TEST_UPSTREAM=undici on
+      // undici's upstream client instead of veer's own (the test's own proxy.front / upstreamClient wins).
       proxy: { ...testFront(), ...opts.proxy },
       services: opts.services,
       accessLog: opts.accessLog ?? { enabled: false },
@@ -116,9 +117,13 @@ export function testConfig(opts: Pick<VeerOptions, 'services' | 'proxy' | 'state
   return r.value;
 }
 
-function testFront(): { front?: string } {
+function testFront(): { front?: string; upstreamClient?: string } {
   const front = process.env.VEER_TEST_FRONT;
-  return front === undefined || front === '' ? {} : { front };
+  const client = process.env.VEER_TEST_UPSTREAM;
+  return {
+    ...(front === undefined || front === '' ? {} : { front }),
+    ...(client === undefined || client === '' ? {} : { upstreamClient: client }),
+  };
 }
 
 export async function startTestVeer(opts: VeerOptions): Promise<TestVeer> {

@@ -1,14 +1,14 @@
-// The llhttp instance every HTTP/1.1 request parser of veer's own front shares: the WebAssembly build
-// undici ships for its responses, instantiated once. llhttp_execute runs to completion, so the parser
-// being run and its chunk are module state while it runs (as in undici's client); the callbacks go to
-// that parser.
+// The llhttp instance every HTTP/1.1 parser of veer's own shares (the front's requests, the upstream
+// client's responses): the WebAssembly build undici ships for its responses, instantiated once.
+// llhttp_execute runs to completion, so the parser being run and its chunk are module state while it
+// runs (as in undici's client); the callbacks go to that parser.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 // undici's own files (it has no exports map): its constants and the wasm build of llhttp.
 export const C = require('undici/lib/llhttp/constants.js') as {
   ERROR: Record<string, number>;
-  TYPE: { REQUEST: number };
+  TYPE: { REQUEST: number; RESPONSE: number };
   METHODS: Record<string, number>;
 };
 
@@ -18,7 +18,10 @@ export interface LlhttpCallbacks {
   onUrl(s: string): number;
   onField(s: string): number;
   onValue(s: string): number;
-  onHeadersComplete(upgrade: boolean): number;
+  /** A response's reason phrase (a request parser ignores it). */
+  onStatus(s: string): number;
+  /** `status`: a response's status code (0 for a request). */
+  onHeadersComplete(upgrade: boolean, status: number): number;
   onBody(bytes: Buffer): number;
   onComplete(): number;
 }
@@ -38,6 +41,7 @@ export interface Llhttp {
   llhttp_alloc(type: number): number;
   llhttp_free(p: number): void;
   llhttp_execute(p: number, at: number, len: number): number;
+  llhttp_finish(p: number): number;
   llhttp_resume(p: number): void;
   llhttp_get_error_pos(p: number): number;
   llhttp_get_error_reason(p: number): number;
@@ -69,10 +73,11 @@ export function llhttp(): Llhttp {
     env: {
       wasm_on_message_begin: () => to().onBegin(),
       wasm_on_url: (_p: number, at: number, len: number) => to().onUrl(text(at, len)),
-      wasm_on_status: () => 0,
+      wasm_on_status: (_p: number, at: number, len: number) => to().onStatus(text(at, len)),
       wasm_on_header_field: (_p: number, at: number, len: number) => to().onField(text(at, len)),
       wasm_on_header_value: (_p: number, at: number, len: number) => to().onValue(text(at, len)),
-      wasm_on_headers_complete: (_p: number, _status: number, upgrade: number) => to().onHeadersComplete(upgrade === 1),
+      wasm_on_headers_complete: (_p: number, status: number, upgrade: number) =>
+        to().onHeadersComplete(upgrade === 1, status),
       wasm_on_body: (_p: number, at: number, len: number) =>
         to().onBody(chunk.subarray(at - chunkAt, at - chunkAt + len)),
       wasm_on_message_complete: () => to().onComplete(),
@@ -94,6 +99,16 @@ export function load(data: Buffer): number {
   new Uint8Array(l.memory.buffer, chunkAt, data.length).set(data);
   chunk = data;
   return chunkAt;
+}
+
+/** Tells parser `ptr` its input ended (a body read to the connection's end completes here). */
+export function finish(target: LlhttpCallbacks, ptr: number): number {
+  current = target;
+  try {
+    return llhttp().llhttp_finish(ptr);
+  } finally {
+    current = null;
+  }
 }
 
 /** Runs parser `ptr` over `len` loaded bytes from `at`, its callbacks going to `target`. */

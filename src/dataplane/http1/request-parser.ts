@@ -167,6 +167,11 @@ export class RequestParser implements LlhttpCallbacks {
   }
 
   /** @internal */
+  onStatus(): number {
+    return 0;
+  }
+
+  /** @internal */
   onHeadersComplete(upgrade: boolean): number {
     const l = llhttp();
     if (upgrade || hasExpect(this.raw)) return this.refer();

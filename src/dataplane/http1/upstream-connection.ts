@@ -1,0 +1,242 @@
+// One keep-alive HTTP/1.1 connection to an upstream, one request at a time (pipelining is unsafe in a
+// proxy: one aborted request would take the others with it). It speaks to the exchange exactly as
+// undici's dispatch does (the same handler calls, the same error codes), so fault.ts classifies its
+// failures as before; what it leaves out is what a proxy's request never needs: undici's request
+// object, its per-request timers and immediates, and copies of every field as a Buffer. Answers are
+// read by upstream-response.ts.
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import { errors } from 'undici';
+import { mayResend, requestHead, type UpstreamCall, type UpstreamHandler } from './upstream-call.js';
+import { uncorkThisTurn } from './turn-cork.js';
+import { ResponseReader, type ResponseSink } from './upstream-response.js';
+
+/** What a connection tells its pool. */
+export interface ConnectionOwner {
+  /** The answer is whole; `reusable`: the connection may carry the next request (within `idleMs`). */
+  released(c: UpstreamConnection, reusable: boolean): void;
+  /** The connection closed. */
+  gone(c: UpstreamConnection): void;
+  /** Sends `call` again on a fresh connection (see `fail`). */
+  resend(call: UpstreamCall, handler: UpstreamHandler): void;
+}
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeout: number;
+  /** Bytes a response's head may take (node:http's maxHeaderSize, undici's default). */
+  maxHeaderSize: number;
+}
+
+function ignore(): void {}
+
+const codeOf = (err: Error | null): string | undefined => (err as (Error & { code?: string }) | null)?.code;
+
+export class UpstreamConnection implements ResponseSink {
+  readonly socket: net.Socket;
+  /** performance.now() when it was last released. */
+  idleSince = 0;
+  private readonly reader: ResponseReader;
+  private handler: UpstreamHandler | null = null;
+  private call: UpstreamCall | null = null;
+  /** Answers it carried whole; and whether any byte of the current one came. */
+  private answered = 0;
+  private heard = false;
+  /** The request body being sent. */
+  private sending: Readable | null = null;
+  private failure: Error | null = null;
+  /** Inside the handler's onConnect: nothing of the request is written yet. */
+  private unsent = false;
+  dead = false;
+
+  constructor(
+    private readonly owner: ConnectionOwner,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.reader = new ResponseReader(this, opts.maxHeaderSize);
+    const socket = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    this.socket = socket;
+    if (opts.connectTimeout > 0) {
+      socket.setTimeout(opts.connectTimeout, () => this.lose(new errors.ConnectTimeoutError()));
+      socket.once('connect', () => socket.setTimeout(0));
+    }
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', (err: Error) => (this.failure ??= err));
+    socket.on('close', this.onClose);
+  }
+
+  /** How long it may stay idle: the upstream's Keep-Alive, when it gave one. */
+  get idleMs(): number {
+    return this.reader.keepAliveMs;
+  }
+
+  /**
+   * Sends `call`; its handler hears of everything from here on. False: its handler aborted it before a byte
+   * was sent (its client left while it waited), and the connection is as free as before.
+   */
+  send(call: UpstreamCall, handler: UpstreamHandler): boolean {
+    this.handler = handler;
+    this.call = call;
+    this.heard = false;
+    this.reader.start(call.method === 'HEAD');
+    this.unsent = true;
+    handler.onConnect((err?: Error) => this.abort(handler, err));
+    this.unsent = false;
+    if (this.handler !== handler) return false;
+    const text = requestHead(call, this.opts);
+    if (call.body !== null) {
+      this.pump(call.body, handler, text, call.contentLength);
+      return true;
+    }
+    this.socket.cork();
+    this.socket.write(text, 'latin1');
+    uncorkThisTurn(this.socket);
+    // Handed over once the connection is up: a new connection's connect time is not the upstream's latency.
+    if (!this.socket.connecting) handler.onRequestSent?.();
+    else this.socket.once('connect', () => this.handler === handler && handler.onRequestSent?.());
+    return true;
+  }
+
+  /** The request body, chunked unless its length was given; a length it does not keep fails the request. */
+  private pump(body: Readable, handler: UpstreamHandler, text: string, length: number): void {
+    const socket = this.socket;
+    const chunked = length < 0;
+    this.sending = body;
+    socket.write(chunked ? `${text.slice(0, -2)}transfer-encoding: chunked\r\n\r\n` : text, 'latin1');
+    const mine = (): boolean => this.handler === handler && this.sending === body;
+    body.on('error', (err: Error) => mine() && this.abort(handler, err));
+    // The body is read once the connection is up, as undici reads it: a body refused meanwhile never
+    // reaches the upstream.
+    if (socket.connecting) socket.once('connect', () => mine() && this.flow(body, handler, chunked, length));
+    else this.flow(body, handler, chunked, length);
+  }
+
+  private flow(body: Readable, handler: UpstreamHandler, chunked: boolean, length: number): void {
+    const socket = this.socket;
+    const mine = (): boolean => this.handler === handler && this.sending === body;
+    const resume = (): void => void (mine() && body.resume());
+    let sent = 0;
+    body.on('data', (chunk: Buffer) => {
+      if (!mine()) return;
+      sent += chunk.length;
+      if (!chunked && sent > length) return this.abort(handler, new errors.RequestContentLengthMismatchError());
+      if (chunked) socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      const more = socket.write(chunk);
+      if (chunked) socket.write('\r\n', 'latin1');
+      handler.onBodySent?.(chunk);
+      if (!more) {
+        body.pause();
+        socket.once('drain', resume);
+      }
+    });
+    body.on('end', () => {
+      if (!mine()) return;
+      if (!chunked && sent !== length) return this.abort(handler, new errors.RequestContentLengthMismatchError());
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      this.sending = null;
+      handler.onRequestSent?.();
+    });
+  }
+
+  private readonly resume = (): void => {
+    if (this.handler !== null) this.socket.resume();
+  };
+
+  private readonly onData = (data: Buffer): void => {
+    const handler = this.handler;
+    // Bytes nobody asked for: the connection can no longer be trusted.
+    if (handler === null) return this.lose(null);
+    this.heard = true;
+    const r = this.reader.read(data);
+    if (r.kind === 'whole') this.complete(handler, r.leftover === 0);
+    else if (r.kind === 'broken') this.lose(r.err);
+  };
+
+  /** @internal The final answer's head, to the handler. */
+  head(status: number, raw: string[], statusText: string): boolean {
+    const handler = this.handler as UpstreamHandler;
+    if (!handler.onHeaders(status, raw, this.resume, statusText)) this.socket.pause();
+    return this.handler === handler;
+  }
+
+  /** @internal */
+  body(bytes: Buffer): void {
+    const handler = this.handler;
+    if (handler !== null && !handler.onData(bytes)) this.socket.pause();
+  }
+
+  private complete(handler: UpstreamHandler, clean: boolean): void {
+    // Answered before its body was all sent: the rest is not sent, and the connection is not used again
+    // (the upstream may still read it as this request's), as undici resets it.
+    const body = this.sending;
+    this.sending = null;
+    if (body !== null && !body.destroyed) {
+      body.on('error', ignore);
+      body.destroy();
+    }
+    const reusable = body === null && clean && this.reader.keepAlive && !this.socket.readableEnded && !this.dead;
+    // A slow client paused it on this answer's last chunk: the next request's answer must be read.
+    if (reusable && this.socket.isPaused()) this.socket.resume();
+    this.handler = null;
+    this.call = null;
+    this.answered++;
+    this.owner.released(this, reusable);
+    handler.onComplete([]);
+  }
+
+  /** The upstream ended its side: a body read to the end of the connection is whole now; anything else is cut. */
+  private readonly onEnd = (): void => {
+    const handler = this.handler;
+    if (handler === null) return this.lose(null);
+    if (this.reader.ended()) return this.complete(handler, false);
+    this.lose(new errors.SocketError('other side closed'));
+  };
+
+  private readonly onClose = (): void => {
+    this.dead = true;
+    const handler = this.handler;
+    // A reset right after a body that ends with the connection leaves that body whole (undici reads it so too).
+    if (handler !== null && codeOf(this.failure) === 'ECONNRESET' && this.reader.ended()) this.complete(handler, false);
+    else if (handler !== null) this.fail(handler, this.failure ?? new errors.SocketError('other side closed'));
+    this.reader.free();
+    this.owner.gone(this);
+  };
+
+  /** Ends the connection; the request on it (if any) fails with `err`. */
+  lose(err: Error | null): void {
+    this.dead = true;
+    const handler = this.handler;
+    if (handler !== null) this.fail(handler, err ?? new errors.SocketError('closed'));
+    this.socket.destroy();
+  }
+
+  private abort(handler: UpstreamHandler, err: Error | undefined): void {
+    if (this.handler !== handler) return;
+    if (this.unsent) return this.fail(handler, err ?? new errors.RequestAbortedError());
+    this.lose(err ?? new errors.RequestAbortedError());
+  }
+
+  private fail(handler: UpstreamHandler, err: Error): void {
+    this.handler = null;
+    this.reader.stop();
+    // A kept-alive connection the upstream closed as this request went out (its idle timeout, or it closes
+    // after each answer without saying so): nothing was answered, so a request without a body that is safe
+    // to repeat goes once more, on a new connection, as Go's client does. Anything else fails.
+    const call = this.call as UpstreamCall;
+    this.call = null;
+    if (this.answered > 0 && !this.heard && mayResend(call, codeOf(err))) {
+      call.resent = true;
+      return this.owner.resend(call, handler);
+    }
+    const body = this.sending;
+    this.sending = null;
+    // As undici does: the body stream is destroyed with the failure (RequestBody keeps the client's request).
+    if (body !== null && !body.destroyed) {
+      body.on('error', ignore);
+      body.destroy(err);
+    }
+    handler.onError(err);
+  }
+}
