@@ -18,6 +18,7 @@ import type { DataPlane } from '../../src/dataplane/dataplane.js';
 import type { Clock, Random } from '../../src/domain/clock.js';
 import { silentLogger, type Logger } from '../../src/domain/log.js';
 import { startVeer, type RunningVeer } from '../../src/main.js';
+import { freePort } from './free-port.js';
 import { startUpstream, type TestUpstream, type UpstreamBehaviour } from './upstream.js';
 
 export interface VeerOptions {
@@ -173,13 +174,13 @@ export async function startRawServer(
   };
 }
 
-/** A port that nothing listens on (bound, then released). */
+/**
+ * A port that nothing listens on, picked below the OS's ephemeral range and claimed (free-port.ts): a port
+ * the OS handed out and took back could be handed out again, to veer's own listener in the same test (CI once
+ * saw veer proxy to itself there: 508 loop_detected for an unreachable target).
+ */
 export async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  return freePort();
 }
 
 export interface HttpResult {

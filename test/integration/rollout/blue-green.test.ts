@@ -83,13 +83,18 @@ describe('blue-green rollout', () => {
     });
     await waitSwitched(v);
     const switched = t.snapshot();
+    // The data plane serves from green once its table has the switch (a moment after the store has it).
+    await waitFor(() => (t.snapshot().byUpstream.green ?? 0) > 0, { what: 'green answering', timeoutMs: 5_000 });
+    const blueAtSwitch = blue.hits;
     const report = await t.done;
     expect(report.stoppedBy).toBe('predicate');
     expect(report.failures).toBe(0);
-    // After the switch nothing went to blue (a request already in flight may still land there).
+    // After the switch nothing went to blue. Counted where blue receives requests, not where the client sees
+    // answers: an answer from blue to a request sent before the switch may come back late on a loaded machine
+    // (CI once saw 3 such answers after the snapshot, against a bound of 2).
     const afterSwitch = between(switched, report);
     expect(afterSwitch.byUpstream.green ?? 0).toBeGreaterThan(100);
-    expect(afterSwitch.byUpstream.blue ?? 0).toBeLessThanOrEqual(2);
+    expect(blue.hits - blueAtSwitch).toBeLessThanOrEqual(2);
 
     const s = await status(v);
     expect(s.rollout?.phase).toBe('succeeded');
