@@ -7,6 +7,7 @@
 // the first byte of that request on (`refer`), so node:http can read that request itself and answer
 // it exactly as it answers today (400, 431, upgrades...). To know where each request begins, it
 // pauses llhttp at the end of every message and resumes from there.
+import { FieldList } from './field-list.js';
 import { C, llhttp, load, run, type LlhttpCallbacks } from './llhttp.js';
 
 /** Bytes a head may take beyond the header limit's count (its line ends, separators, whitespace). */
@@ -53,10 +54,8 @@ export type FeedResult =
 export class RequestParser implements LlhttpCallbacks {
   private ptr: number;
   private url = '';
-  private raw: string[] = [];
-  private inValue = true;
-  /** Bytes of url, names and values so far (what node:http's maxHeaderSize counts). */
-  private headBytes = 0;
+  /** The head's fields; its count includes the url (as node:http's maxHeaderSize counts). */
+  private readonly fields: FieldList;
   /** In a body handed over: errors after this point are that body's. */
   private inBody = false;
   /** The head is being read, or was refused: `referred` stops the run. */
@@ -72,6 +71,7 @@ export class RequestParser implements LlhttpCallbacks {
     private readonly to: ParsedRequests,
     private readonly maxHeaderSize: number,
   ) {
+    this.fields = new FieldList(maxHeaderSize);
     this.ptr = llhttp().llhttp_alloc(C.TYPE.REQUEST);
   }
 
@@ -126,18 +126,11 @@ export class RequestParser implements LlhttpCallbacks {
     return Buffer.from(bytes.subarray(0, Math.max(0, bytes.indexOf(0)))).toString('latin1');
   }
 
-  private counted(len: number): number {
-    this.headBytes += len;
-    return this.headBytes <= this.maxHeaderSize ? 0 : -1;
-  }
-
   /** @internal The callbacks llhttp calls (0: go on; -1: an error; PAUSED: stop here). */
   onBegin(): number {
     this.to.begin();
     this.url = '';
-    this.raw = [];
-    this.inValue = true;
-    this.headBytes = 0;
+    this.fields.reset();
     this.inBody = false;
     return 0;
   }
@@ -145,25 +138,18 @@ export class RequestParser implements LlhttpCallbacks {
   /** @internal */
   onUrl(s: string): number {
     this.url += s;
-    return this.counted(s.length);
+    return this.fields.count(s.length);
   }
 
   /** @internal A name or a value split across two reads arrives in two calls. */
   onField(s: string): number {
     // A chunked body's trailer fields: not the request's header fields (node:http keeps them apart too).
-    if (this.inBody) return 0;
-    if (this.inValue) this.raw.push(s, '');
-    else this.raw[this.raw.length - 2] += s;
-    this.inValue = false;
-    return this.counted(s.length);
+    return this.inBody ? 0 : this.fields.name(s);
   }
 
   /** @internal */
   onValue(s: string): number {
-    if (this.inBody) return 0;
-    this.raw[this.raw.length - 1] += s;
-    this.inValue = true;
-    return this.counted(s.length);
+    return this.inBody ? 0 : this.fields.value(s);
   }
 
   /** @internal */
@@ -174,13 +160,14 @@ export class RequestParser implements LlhttpCallbacks {
   /** @internal */
   onHeadersComplete(upgrade: boolean): number {
     const l = llhttp();
-    if (upgrade || hasExpect(this.raw)) return this.refer();
+    const raw = this.fields.raw;
+    if (upgrade || hasExpect(raw)) return this.refer();
     const head: RequestHead = {
       method: METHOD_NAMES[l.llhttp_get_method(this.ptr)] ?? 'GET',
       url: this.url,
       versionMajor: l.llhttp_get_http_major(this.ptr),
       versionMinor: l.llhttp_get_http_minor(this.ptr),
-      rawHeaders: trimmedValues(this.raw),
+      rawHeaders: trimmedValues(raw),
       keepAlive: l.llhttp_should_keep_alive(this.ptr) === 1,
     };
     if (!this.to.head(head)) return this.refer();

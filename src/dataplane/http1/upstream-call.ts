@@ -60,7 +60,10 @@ export function checkedCall(d: Dispatched): UpstreamCall | Error {
   return { path: d.path, method: d.method, headers: d.headers, body: d.body, contentLength, resent: false };
 }
 
-/** The head, blank line included: the fields as given, Host if none was, and keep-alive said as undici says it. */
+/**
+ * The head, blank line included: the fields as given, Host if none was, the body's framing when it has no
+ * length (chunked), and keep-alive said as undici says it.
+ */
 export function requestHead(call: UpstreamCall, at: { host: string; port: number }): string {
   let text = `${call.method} ${call.path} HTTP/1.1\r\n`;
   let host = false;
@@ -71,7 +74,9 @@ export function requestHead(call: UpstreamCall, at: { host: string; port: number
     text += `${name}: ${h[i + 1] as string}\r\n`;
   }
   if (!host) text += `host: ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}\r\n`;
-  if (call.body === null && call.contentLength < 0 && EXPECTS_BODY.has(call.method)) text += 'content-length: 0\r\n';
+  // A given Content-Length is among the fields already.
+  if (call.contentLength < 0 && call.body !== null) text += 'transfer-encoding: chunked\r\n';
+  else if (call.contentLength < 0 && EXPECTS_BODY.has(call.method)) text += 'content-length: 0\r\n';
   return `${text}connection: keep-alive\r\n\r\n`;
 }
 

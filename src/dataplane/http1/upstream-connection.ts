@@ -99,23 +99,26 @@ export class UpstreamConnection implements ResponseSink {
     return true;
   }
 
-  /** The request body, chunked unless its length was given; a length it does not keep fails the request. */
+  /**
+   * The request body after its head (`text`), chunked unless its length was given (requestHead framed it so);
+   * a length it does not keep fails the request.
+   */
   private pump(body: Readable, handler: UpstreamHandler, text: string, length: number): void {
     const socket = this.socket;
-    const chunked = length < 0;
     this.sending = body;
-    socket.write(chunked ? `${text.slice(0, -2)}transfer-encoding: chunked\r\n\r\n` : text, 'latin1');
+    socket.write(text, 'latin1');
     const mine = (): boolean => this.handler === handler && this.sending === body;
     body.on('error', (err: Error) => mine() && this.abort(handler, err));
     // The body is read once the connection is up, as undici reads it: a body refused meanwhile never
     // reaches the upstream.
-    if (socket.connecting) socket.once('connect', () => mine() && this.flow(body, handler, chunked, length));
-    else this.flow(body, handler, chunked, length);
+    if (socket.connecting) socket.once('connect', () => mine() && this.flow(body, handler, mine, length));
+    else this.flow(body, handler, mine, length);
   }
 
-  private flow(body: Readable, handler: UpstreamHandler, chunked: boolean, length: number): void {
+  /** `mine`: the connection is still on this request and this body. */
+  private flow(body: Readable, handler: UpstreamHandler, mine: () => boolean, length: number): void {
     const socket = this.socket;
-    const mine = (): boolean => this.handler === handler && this.sending === body;
+    const chunked = length < 0;
     const resume = (): void => void (mine() && body.resume());
     let sent = 0;
     body.on('data', (chunk: Buffer) => {

@@ -3,6 +3,7 @@
 // head past the size limit is a broken answer, an HTTP/1.1 upstream's trailers are not passed on. Each
 // answer stops the parser where it ends, so the connection knows whether bytes followed it.
 import { errors } from 'undici';
+import { FieldList } from './field-list.js';
 import { C, finish, llhttp, load, run, type LlhttpCallbacks } from './llhttp.js';
 
 const OK = C.ERROR.OK as number;
@@ -28,15 +29,12 @@ const ParserError = errors.HTTPParserError as unknown as new (message: string, c
 
 export class ResponseReader implements LlhttpCallbacks {
   private readonly ptr: number;
-  private raw: string[] = [];
-  private inValue = true;
-  private headBytes = 0;
+  private readonly fields: FieldList;
   private statusText = '';
   private headOnly = false;
   /** A 1xx answer is being read. */
   private interim = false;
   private whole = false;
-  private overflow = false;
   private stopped = false;
   /** The final answer's head was read. */
   gotHeaders = false;
@@ -45,8 +43,9 @@ export class ResponseReader implements LlhttpCallbacks {
 
   constructor(
     private readonly sink: ResponseSink,
-    private readonly maxHeaderSize: number,
+    maxHeaderSize: number,
   ) {
+    this.fields = new FieldList(maxHeaderSize);
     this.ptr = llhttp().llhttp_alloc(C.TYPE.RESPONSE);
   }
 
@@ -86,16 +85,14 @@ export class ResponseReader implements LlhttpCallbacks {
   }
 
   private error(ret: number): Error {
-    if (this.overflow) return new errors.HeadersOverflowError();
+    if (this.fields.overflowed) return new errors.HeadersOverflowError();
     const name = Object.keys(C.ERROR).find((k) => C.ERROR[k] === ret) ?? String(ret);
     return new ParserError(`upstream response: ${name}`, name);
   }
 
   /** @internal */
   onBegin(): number {
-    this.raw = [];
-    this.inValue = true;
-    this.headBytes = 0;
+    this.fields.reset();
     this.statusText = '';
     return 0;
   }
@@ -113,26 +110,12 @@ export class ResponseReader implements LlhttpCallbacks {
 
   /** @internal */
   onField(s: string): number {
-    if (this.gotHeaders) return 0; // a trailer
-    if (this.inValue) this.raw.push(s, '');
-    else this.raw[this.raw.length - 2] += s;
-    this.inValue = false;
-    return this.counted(s.length);
+    return this.gotHeaders ? 0 : this.fields.name(s); // after the head: a trailer
   }
 
   /** @internal */
   onValue(s: string): number {
-    if (this.gotHeaders) return 0;
-    this.raw[this.raw.length - 1] += s;
-    this.inValue = true;
-    return this.counted(s.length);
-  }
-
-  private counted(n: number): number {
-    this.headBytes += n;
-    if (this.headBytes <= this.maxHeaderSize) return 0;
-    this.overflow = true;
-    return -1;
+    return this.gotHeaders ? 0 : this.fields.value(s);
   }
 
   /** @internal */
@@ -143,8 +126,9 @@ export class ResponseReader implements LlhttpCallbacks {
       return 0;
     }
     this.gotHeaders = true;
-    this.keepAliveMs = keepAliveMs(this.raw);
-    if (!this.sink.head(status, this.raw, this.statusText)) {
+    const raw = this.fields.raw;
+    this.keepAliveMs = keepAliveMs(raw);
+    if (!this.sink.head(status, raw, this.statusText)) {
       this.stopped = true;
       return -1;
     }

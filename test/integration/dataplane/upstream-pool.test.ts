@@ -57,10 +57,14 @@ describe("veer's own upstream pool", () => {
   });
 
   it('passes over thousands of waiting requests aborted before they were sent, without deep recursion', async () => {
-    const pool = await poolTo((_url, end) => setTimeout(() => end('slow'), 100));
+    // The upstream holds every answer until all the requests are queued behind the first.
+    let release = (): void => {};
+    const queued = new Promise<void>((r) => (release = r));
+    const pool = await poolTo((_url, end) => void queued.then(() => end('slow')));
     const first = get(pool, '/first');
     const aborted = Array.from({ length: 20_000 }, () => get(pool, '/gone', { abortAtOnce: true }));
     const last = get(pool, '/last');
+    release();
     expect(await first).toEqual({ kind: 'complete', body: 'slow' });
     const outcomes = await Promise.all(aborted);
     expect(outcomes.every((o) => o.kind === 'error' && o.code === 'UND_ERR_ABORTED')).toBe(true);
