@@ -57,14 +57,12 @@ describe("veer's own upstream pool", () => {
   });
 
   it('passes over thousands of waiting requests aborted before they were sent, without deep recursion', async () => {
-    // The upstream holds every answer until all the requests are queued behind the first.
-    let release = (): void => {};
-    const queued = new Promise<void>((r) => (release = r));
-    const pool = await poolTo((_url, end) => void queued.then(() => end('slow')));
+    // One connection, still connecting while every request below is dispatched (synchronously): the 20,000 wait
+    // behind the first, and each is aborted only when the pool hands it to the freed connection.
+    const pool = await poolTo((_url, end) => end('slow'));
     const first = get(pool, '/first');
     const aborted = Array.from({ length: 20_000 }, () => get(pool, '/gone', { abortAtOnce: true }));
     const last = get(pool, '/last');
-    release();
     expect(await first).toEqual({ kind: 'complete', body: 'slow' });
     const outcomes = await Promise.all(aborted);
     expect(outcomes.every((o) => o.kind === 'error' && o.code === 'UND_ERR_ABORTED')).toBe(true);
