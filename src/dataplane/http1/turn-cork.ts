@@ -13,6 +13,14 @@ function uncorkAll(): void {
   for (const c of corked.splice(0)) c.uncork();
 }
 
+/**
+ * Uncorks now what was corked this turn: for a callback of the check phase itself, whose writes would
+ * otherwise wait for the next turn's.
+ */
+export function uncorkNow(): void {
+  if (corked.length > 0) uncorkAll();
+}
+
 /** `c` was just corked: it is uncorked with every other one at this turn's check phase. */
 export function uncorkThisTurn(c: Uncorks): void {
   corked.push(c);

@@ -31,6 +31,8 @@ export interface ConnectionOptions {
 
 function ignore(): void {}
 
+const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelay: 60_000 };
+
 const codeOf = (err: Error | null): string | undefined => (err as (Error & { code?: string }) | null)?.code;
 
 export class UpstreamConnection implements ResponseSink {
@@ -55,7 +57,8 @@ export class UpstreamConnection implements ResponseSink {
     private readonly opts: ConnectionOptions,
   ) {
     this.reader = new ResponseReader(this, opts.maxHeaderSize);
-    const socket = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    // TCP keep-alive, as undici sets it: a peer gone without a word is found even on a long answer.
+    const socket = net.connect({ host: opts.host, port: opts.port, noDelay: true, ...KEEP_ALIVE });
     this.socket = socket;
     if (opts.connectTimeout > 0) {
       socket.setTimeout(opts.connectTimeout, () => this.lose(new errors.ConnectTimeoutError()));

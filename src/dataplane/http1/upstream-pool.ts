@@ -6,6 +6,7 @@
 import { errors } from 'undici';
 import { checkedCall, type Dispatched, type UpstreamCall, type UpstreamHandler } from './upstream-call.js';
 import { UpstreamConnection, type ConnectionOptions, type ConnectionOwner } from './upstream-connection.js';
+import { uncorkNow } from './turn-cork.js';
 
 export interface PoolOptions extends ConnectionOptions {
   connections: number;
@@ -19,9 +20,15 @@ export class UpstreamPool implements ConnectionOwner {
   private readonly all = new Set<UpstreamConnection>();
   private readonly idle: UpstreamConnection[] = [];
   private readonly waiting: { call: UpstreamCall; handler: UpstreamHandler }[] = [];
+  /** Connections whose answer ended in this loop turn, and those whose answer ended in the last one (`released`). */
+  private settling: UpstreamConnection[] = [];
+  private ripening: UpstreamConnection[] = [];
+  private settle: NodeJS.Immediate | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private closing: (() => void) | null = null;
+  private whenClosed: Promise<void> | null = null;
   private closed = false;
+  private destroyed = false;
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -33,8 +40,12 @@ export class UpstreamPool implements ConnectionOwner {
   dispatch(d: Dispatched, handler: UpstreamHandler): boolean {
     const call = checkedCall(d);
     if (call instanceof Error) return refuse(handler, call);
-    if (this.closed) return refuse(handler, new errors.ClientClosedError());
-    const c = this.idleOne() ?? this.open();
+    if (this.closed)
+      return refuse(handler, this.destroyed ? new errors.ClientDestroyedError() : new errors.ClientClosedError());
+    // A connection being handed on (see `released`) is free by the next check phase at the latest: waiting for it
+    // is sooner than a new connection, and keeps the pool at the size the load needs.
+    const handing = this.settling.length + this.ripening.length > this.waiting.length;
+    const c = this.idleOne() ?? (handing ? null : this.open());
     if (c === null) {
       this.waiting.push({ call, handler });
       return false;
@@ -43,11 +54,32 @@ export class UpstreamPool implements ConnectionOwner {
     return true;
   }
 
-  /** @internal */
+  /**
+   * @internal Handed on only after one more poll of the loop: a close or stray bytes the upstream sent right
+   * behind the answer (one that closes after each answer without saying so, or a broken one) must meet an
+   * idle connection, not the next request (which would fail, or read them as its answer). libuv stops a read
+   * short of the end of the connection once it read less than its buffer, so a FIN sent with the answer is
+   * seen only by the next poll: the connection is handed on at the check phase after it, as undici does
+   * (GHSA-35p6-xmwp-9g52). One immediate per pool and turn serves every connection released in it.
+   */
   released(c: UpstreamConnection, reusable: boolean): void {
-    if (reusable) this.serve(c);
-    else c.lose(null);
+    if (!reusable) return c.lose(null);
+    this.settling.push(c);
+    this.settle ??= setImmediate(this.settled);
   }
+
+  private readonly settled = (): void => {
+    const ripe = this.ripening;
+    this.ripening = this.settling;
+    this.settling = [];
+    // Scheduled from the check phase, the next one runs after the next poll.
+    this.settle = this.ripening.length > 0 ? setImmediate(this.settled) : null;
+    for (const c of ripe) {
+      if (c.dead || c.socket.destroyed || c.socket.readableEnded) c.lose(null);
+      else this.serve(c);
+    }
+    uncorkNow();
+  };
 
   /**
    * Gives `c` the next waiting request still wanted (requests whose client left meanwhile are passed over,
@@ -64,7 +96,8 @@ export class UpstreamPool implements ConnectionOwner {
 
   /** @internal */
   resend(call: UpstreamCall, handler: UpstreamHandler): void {
-    if (this.closed) return void handler.onError(new errors.ClientClosedError());
+    // A graceful close still serves what was sent (gone() opens a connection for it); a destroy does not.
+    if (this.destroyed) return void handler.onError(new errors.ClientDestroyedError());
     // First in line: a new connection takes it once the closed one is gone (gone() below).
     this.waiting.unshift({ call, handler });
   }
@@ -81,16 +114,21 @@ export class UpstreamPool implements ConnectionOwner {
 
   /** Takes no more requests; resolves once those sent and waiting are answered and every connection is closed. */
   close(): Promise<void> {
+    if (this.whenClosed !== null) return this.whenClosed;
     this.closed = true;
     for (const c of this.idle.splice(0)) c.lose(null);
     this.stopSweep();
-    if (this.all.size === 0 && this.waiting.length === 0) return Promise.resolve();
-    return new Promise((resolve) => (this.closing = resolve));
+    this.whenClosed =
+      this.all.size === 0 && this.waiting.length === 0
+        ? Promise.resolve()
+        : new Promise((resolve) => (this.closing = resolve));
+    return this.whenClosed;
   }
 
   /** Fails every request sent or waiting and closes every connection. */
   destroy(): Promise<void> {
     this.closed = true;
+    this.destroyed = true;
     this.stopSweep();
     for (const w of this.waiting.splice(0)) w.handler.onError(new errors.ClientDestroyedError());
     for (const c of [...this.all]) c.lose(new errors.ClientDestroyedError());

@@ -105,7 +105,9 @@ export class ResponseReader implements LlhttpCallbacks {
   /** @internal */
   onStatus(s: string): number {
     this.statusText += s;
-    return 0;
+    // The reason phrase counts toward the head's limit, as node:http counts it: unbounded, one upstream
+    // could grow it until the process runs out of memory.
+    return this.fields.count(s.length);
   }
 
   /** @internal */
