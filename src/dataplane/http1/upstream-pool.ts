@@ -75,8 +75,8 @@ export class UpstreamPool implements ConnectionOwner {
     // Scheduled from the check phase, the next one runs after the next poll.
     this.settle = this.ripening.length > 0 ? setImmediate(this.settled) : null;
     for (const c of ripe) {
-      if (c.dead || c.socket.destroyed || c.socket.readableEnded) c.lose(null);
-      else this.serve(c);
+      if (usable(c)) this.serve(c);
+      else c.lose(null);
     }
     uncorkNow();
   };
@@ -139,7 +139,7 @@ export class UpstreamPool implements ConnectionOwner {
   private idleOne(): UpstreamConnection | null {
     const now = performance.now();
     for (let c = this.idle.pop(); c !== undefined; c = this.idle.pop()) {
-      if (!c.dead && !c.socket.destroyed && !c.socket.readableEnded && now - c.idleSince < this.limitOf(c)) return c;
+      if (usable(c) && now - c.idleSince < this.limitOf(c)) return c;
       c.lose(null);
     }
     return null;
@@ -172,6 +172,9 @@ export class UpstreamPool implements ConnectionOwner {
     this.sweeper = null;
   }
 }
+
+/** Able to carry another request: not lost, and the upstream has not ended its side. */
+const usable = (c: UpstreamConnection): boolean => !c.dead && !c.socket.destroyed && !c.socket.readableEnded;
 
 function refuse(handler: UpstreamHandler, err: Error): false {
   handler.onError(err);
