@@ -1,18 +1,17 @@
-// One client request forwarded upstream: an undici dispatch handler (the raw handler API is the fastest
-// Node path measured here; stream.pipeline() halved throughput). It owns its attempts: retry.ts decides
-// whether there is another, and target-wait.ts holds it while there is no target.
-// Who is at fault decides what is counted. Only what the upstream did reaches the pool's window and the
-// target's outlier state: a request undici refuses before sending it, a client that leaves or sends its
-// body too slowly or too much, and a target cut by veer's drain are answered (or dropped), not counted.
+// One client request forwarded upstream, as a dispatch handler (undici's raw handler API, the fastest path measured;
+// veer's own client speaks it too). It owns its attempts: retry.ts decides whether there is another, target-wait.ts
+// holds it while there is no target. Who is at fault decides what is counted: only what the upstream did reaches the
+// pool's window and the target's outlier state. A request refused before it is sent, a client that leaves or sends
+// its body too slowly or too much, and a target cut by veer's drain are answered (or dropped), not counted.
 import type { FrontRequest, FrontResponse } from './front.js';
 import type { Dispatcher } from 'undici';
 import { noteFailure, noteSuccess } from './balancer.js';
 import { Downstream } from './downstream.js';
 import { pickIn } from './pool-choice.js';
 import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
-import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRefusal } from './fault.js';
+import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRefusal, isTargetGone } from './fault.js';
 import { sendProxyError, type AccessEntry, type ProxyErrorCode } from './responses.js';
-import { canRetryOnStable, retryOf, type Attempt } from './retry.js';
+import { attemptIn, canRetryOnStable, retryOf, stableRetry, type Attempt } from './retry.js';
 import type { ExchangeEnv } from './exchange-env.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
 import { TargetWait, type WaitingRequest } from './target-wait.js';
@@ -154,10 +153,10 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     if (this.discarding) {
       this.discarding = false;
       if (this.clientGone) return;
-      const pick = pickIn(this.route, this.route.stable, this.env.clock.now(), this.env.random);
+      const a = this.attemptNow();
+      const retry = stableRetry(a, this.env.clock.now(), this.env.random);
       // Stable lost its last eligible target meanwhile: the canary's answer is gone, so say 502.
-      if (pick.pool !== this.route.stable) return this.finishWithError('bad_gateway');
-      return this.resume(this.route, pick.pool, pick.target);
+      return retry === null ? this.finishWithError('bad_gateway') : this.resume(a.route, retry.pool, retry.target);
     }
     // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving.
     this.done = this.down.end(this.route.grpc === null ? null : trailers);
@@ -172,6 +171,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     if (this.done) return; // veer already answered (a client fault)
     if (err instanceof ClientBodyError || this.body?.fault) return; // handled by onFault
     if (this.clientGone || this.res.destroyed) return; // the client left: nothing to record
+    if (refusedNow && isTargetGone(code)) return this.waitOr('no_targets'); // nothing sent, nothing counted
     if (refusedNow || (!this.gotHeaders && isRequestRefusal(code))) return this.finishWithError('bad_request');
     const target = this.target as Upstream;
     if (target.cut) {
@@ -190,9 +190,10 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     // Mid-body failure: truncating is the only honest signal left to the client.
     if (this.res.headersSent) return this.truncate();
     const { retryConnectErrors, clock, random } = this.env;
-    const retry = retryOf(this.attemptNow(), kind, retryConnectErrors, clock.now(), random, refused);
+    const a = this.attemptNow();
+    const retry = retryOf(a, kind, retryConnectErrors, clock.now(), random, refused);
     if (retry === 'wait') return this.waitOr(FAILURE_ANSWER[kind]);
-    if (retry !== null) return this.resume(this.route, retry.pool, retry.target);
+    if (retry !== null) return this.resume(a.route, retry.pool, retry.target);
     this.finishWithError(FAILURE_ANSWER[kind]);
   }
 
@@ -216,7 +217,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   private attemptNow(): Attempt {
     const { route, pool, target, attempt, replayable } = this;
-    return { route, pool, target, attempt, replayable };
+    return attemptIn(this.env.table(), { route, pool, target, attempt, replayable });
   }
 
   private settle(): void {

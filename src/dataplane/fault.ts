@@ -43,6 +43,11 @@ const REQUEST_CODES = new Set([
 
 export const isRequestRefusal = (code: string): boolean => REQUEST_CODES.has(code);
 
+// A dispatch refused because the target's connection pool is closed: the target left routing while the
+// request was on its way to it (released by a table swap, or veer shutting down). Neither the client's
+// doing nor the target's.
+export const isTargetGone = (code: string): boolean => code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED';
+
 /** veer's answer to an upstream failure the client is told about. */
 export const FAILURE_ANSWER: Record<FailureKind, ProxyErrorCode> = {
   connect: 'upstream_unreachable',

@@ -6,7 +6,7 @@ import type { Random } from '../domain/clock.js';
 import type { FailureKind } from '../domain/upstream-failure.js';
 import { hasEligible } from './balancer.js';
 import { pickIn } from './pool-choice.js';
-import type { PoolRuntime, ServiceRoute } from './table.js';
+import type { PoolRuntime, RoutingTable, ServiceRoute } from './table.js';
 import type { Upstream } from './upstream.js';
 
 /** The attempt that just failed. */
@@ -23,6 +23,22 @@ export interface Attempt {
 export interface Retry {
   readonly pool: PoolRuntime;
   readonly target: Upstream;
+}
+
+/**
+ * The attempt that failed, seen from the routing table of now. A retry is a new attempt and routes by the
+ * table of the moment it goes on, as a request that waited does: the snapshot the request began with may
+ * name targets released since (a promotion replaced stable), and a released target's pool is closed.
+ */
+export function attemptIn(table: RoutingTable, a: Attempt): Attempt {
+  const route = table.routes.get(a.route.name);
+  if (route === undefined || route === a.route) return a;
+  return { ...a, route, pool: route[a.pool.name] };
+}
+
+/** Where a canary's discarded 5xx is asked again: another target of stable (null: none now). */
+export function stableRetry(a: Attempt, now: number, random: Random): Retry | null {
+  return canRetryOnStable(a, now) ? retryNow(a, 'broken', false, now, random) : null;
 }
 
 /** A request that keeps finding containers gone (each one refusing) is tried at most this often. */

@@ -3,6 +3,7 @@
 // still serve and hold no request or upstream slot.
 import { createConnection } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseTarget } from '../../../src/domain/target.js';
 import { describe, expect, it } from 'vitest';
 import {
   admin,
@@ -11,6 +12,7 @@ import {
   hasStackTrace,
   http,
   rawExchange,
+  type HttpResult,
   rawRequest,
   service,
   useHarness,
@@ -19,6 +21,12 @@ import {
 } from '../../helpers/veer.js';
 
 const h = useHarness();
+
+function addressOf(s: string) {
+  const r = parseTarget(s);
+  if (!r.ok) throw new Error(r.message);
+  return r.target;
+}
 
 /** Always the first target when both are eligible (the balancer's tie goes to its first draw). */
 const firstPick = (): number => 0;
@@ -159,6 +167,44 @@ describe('empty and failing pools', () => {
     const post = await http(`${v.url}/`, { method: 'POST', body: 'x' });
     expect(post.status).toBe(503);
     expect(post.text).toBe('canary broke');
+  });
+
+  /** A GET the canary holds until `fail()` answers it 503 (retryCanaryOnStable on), and the stable pool's upstream. */
+  async function canaryHolding() {
+    const stable = await h.upstream('stable');
+    const held: ServerResponse[] = [];
+    const canary = await h.upstream('canary', { handler: (_req, res) => void held.push(res) });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.address], [canary.address], { weight: 100, rollout: { retryCanaryOnStable: true } }),
+      ],
+    });
+    const pending = http(`${v.url}/`);
+    await waitFor(() => held.length === 1, 'the canary to hold the request', 3_000);
+    const fail = (): Promise<HttpResult> => {
+      held[0]?.writeHead(503).end('canary broke');
+      return pending;
+    };
+    return { stable, v, fail };
+  }
+
+  it('asks the stable of now, not one released while the canary held the request', async () => {
+    const { stable, v, fail } = await canaryHolding();
+    const fresh = await h.upstream('fresh');
+    // A promotion-like swap: stable's target is released (its connection pool closes) mid-request.
+    expect(v.plane.update('web', { stable: [addressOf(fresh.address)] })).toBe(true);
+    const r = await fail();
+    expect([r.status, r.text]).toEqual([200, 'fresh']);
+    expect(stable.hits).toBe(0);
+  });
+
+  it('answers a request whose service left routing mid-request as a new one would be, not as its fault', async () => {
+    const { stable, v, fail } = await canaryHolding();
+    v.plane.configure([]); // every target of the service released: their pools close
+    const r = await fail();
+    expect([r.status, errorCode(r)]).toEqual([404, 'no_route']);
+    expect(stable.hits).toBe(0);
+    await waitFor(() => v.plane.inFlight === 0 && v.plane.waiting === 0, 'nothing in flight or waiting', 3_000);
   });
 });
 
