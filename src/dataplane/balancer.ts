@@ -58,8 +58,8 @@ export function pickTarget<T extends BalancedTarget>(
 }
 
 /** Whether any target may be picked now. */
-export function hasEligible(targets: readonly BalancedTarget[], now: number): boolean {
-  for (const t of targets) if (eligible(t, now)) return true;
+export function hasEligible<T extends BalancedTarget>(targets: readonly T[], now: number, exclude?: T): boolean {
+  for (const t of targets) if (t !== exclude && eligible(t, now)) return true;
   return false;
 }
 

@@ -1,8 +1,7 @@
-// One client request forwarded upstream, as a dispatch handler (undici's raw handler API, the fastest path measured;
-// veer's own client speaks it too). It owns its attempts: retry.ts decides whether there is another, target-wait.ts
-// holds it while there is no target. Who is at fault decides what is counted: only what the upstream did reaches the
-// pool's window and the target's outlier state. A request refused before it is sent, a client that leaves or sends
-// its body too slowly or too much, and a target cut by veer's drain are answered (or dropped), not counted.
+// One client request forwarded upstream: a dispatch handler (undici's raw handler API, the fastest measured, which
+// veer's client speaks too). It owns its attempts (retry.ts: whether there is another; target-wait.ts: no target yet).
+// Only what the upstream did reaches the pool's window and the target's outlier state: a request refused before it is
+// sent, a client that leaves or sends its body too slowly or too much, and veer's drain cutting a target are not.
 import type { FrontRequest, FrontResponse } from './front.js';
 import type { Dispatcher } from 'undici';
 import { noteFailure, noteSuccess } from './balancer.js';
@@ -154,9 +153,10 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
       this.discarding = false;
       if (this.clientGone) return;
       const a = this.attemptNow();
+      if (a === null) return this.finishWithError('no_route'); // its service left routing: as a new request
       const retry = stableRetry(a, this.env.clock.now(), this.env.random);
       // Stable lost its last eligible target meanwhile: the canary's answer is gone, so say 502.
-      return retry === null ? this.finishWithError('bad_gateway') : this.resume(a.route, retry.pool, retry.target);
+      return retry === null ? this.finishWithError('bad_gateway') : this.resume(retry.route, retry.pool, retry.target);
     }
     // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving.
     this.done = this.down.end(this.route.grpc === null ? null : trailers);
@@ -190,10 +190,10 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     // Mid-body failure: truncating is the only honest signal left to the client.
     if (this.res.headersSent) return this.truncate();
     const { retryConnectErrors, clock, random } = this.env;
-    const a = this.attemptNow();
-    const retry = retryOf(a, kind, retryConnectErrors, clock.now(), random, refused);
+    const a = this.attemptNow(); // null: its service left routing, so no retry
+    const retry = a === null ? null : retryOf(a, kind, retryConnectErrors, clock.now(), random, refused);
     if (retry === 'wait') return this.waitOr(FAILURE_ANSWER[kind]);
-    if (retry !== null) return this.resume(a.route, retry.pool, retry.target);
+    if (retry !== null) return this.resume(retry.route, retry.pool, retry.target);
     this.finishWithError(FAILURE_ANSWER[kind]);
   }
 
@@ -215,7 +215,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     this.res.destroy();
   }
 
-  private attemptNow(): Attempt {
+  private attemptNow(): Attempt | null {
     const { route, pool, target, attempt, replayable } = this;
     return attemptIn(this.env.table(), { route, pool, target, attempt, replayable });
   }

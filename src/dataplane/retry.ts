@@ -21,36 +21,52 @@ export interface Attempt {
 }
 
 export interface Retry {
+  /** The route it goes by: its service's in the table of now (attemptIn). */
+  readonly route: ServiceRoute;
   readonly pool: PoolRuntime;
   readonly target: Upstream;
 }
 
 /**
- * The attempt that failed, seen from the routing table of now. A retry is a new attempt and routes by the
- * table of the moment it goes on, as a request that waited does: the snapshot the request began with may
- * name targets released since (a promotion replaced stable), and a released target's pool is closed.
+ * The attempt that failed, seen from the routing table of now (null: its service left routing). A retry is a new
+ * attempt and routes by the table of the moment it goes on, as a request that waited does: the snapshot the
+ * request began with may name targets released since (a promotion replaced stable), whose pools are closed.
+ * The failed target is looked up by address: a promotion moves the canary's targets to stable, and new
+ * connection options recreate a target under the same address.
  */
-export function attemptIn(table: RoutingTable, a: Attempt): Attempt {
+export function attemptIn(table: RoutingTable, a: Attempt): Attempt | null {
   const route = table.routes.get(a.route.name);
-  if (route === undefined || route === a.route) return a;
+  if (route === undefined) return null;
+  if (route === a.route) return a;
+  const id = a.target?.address.id;
+  for (const pool of [route.stable, route.canary]) {
+    const target = pool.targets.find((t) => t.address.id === id);
+    if (target !== undefined) return { ...a, route, pool, target };
+  }
   return { ...a, route, pool: route[a.pool.name] };
 }
 
-/** Where a canary's discarded 5xx is asked again: another target of stable (null: none now). */
+/**
+ * Where a canary's discarded 5xx is asked again: another target of stable (null: none now). The policy was
+ * asked when the answer's head came and the answer is gone since, so it is not asked again.
+ */
 export function stableRetry(a: Attempt, now: number, random: Random): Retry | null {
-  return canRetryOnStable(a, now) ? retryNow(a, 'broken', false, now, random) : null;
+  const pick = pickIn(a.route, a.route.stable, now, random, a.target);
+  return pick.pool === a.route.stable ? { route: a.route, pool: pick.pool, target: pick.target } : null;
 }
 
 /** A request that keeps finding containers gone (each one refusing) is tried at most this often. */
 const MAX_ATTEMPTS = 4;
 
-export function canRetryOnStable(a: Attempt, now: number): boolean {
+/** Whether a canary's 5xx is asked again of stable (false when the attempt's service left routing). */
+export function canRetryOnStable(a: Attempt | null, now: number): boolean {
   return (
+    a !== null &&
     a.attempt === 0 &&
     a.replayable &&
     a.route.retryCanaryOnStable &&
     a.pool.name === 'canary' &&
-    hasEligible(a.route.stable.targets, now)
+    hasEligible(a.route.stable.targets, now, a.target)
   );
 }
 
@@ -85,5 +101,5 @@ function retryNow(
   const from = toStable ? a.route.stable : a.pool;
   const pick = pickIn(a.route, from, now, random, a.target);
   if (pick.pool === null || (toStable && pick.pool !== from)) return null;
-  return pick;
+  return { route: a.route, pool: pick.pool, target: pick.target };
 }

@@ -169,14 +169,21 @@ describe('empty and failing pools', () => {
     expect(post.text).toBe('canary broke');
   });
 
-  /** A GET the canary holds until `fail()` answers it 503 (retryCanaryOnStable on), and the stable pool's upstream. */
+  /**
+   * A GET the canary holds until `fail()` answers it 503 (retryCanaryOnStable on). waitForTarget 0: a retry
+   * refused by a released target's closed pool would be answered 503 at once, not saved by a wait.
+   */
   async function canaryHolding() {
     const stable = await h.upstream('stable');
     const held: ServerResponse[] = [];
     const canary = await h.upstream('canary', { handler: (_req, res) => void held.push(res) });
     const v = await h.veer({
       services: [
-        service('web', [stable.address], [canary.address], { weight: 100, rollout: { retryCanaryOnStable: true } }),
+        service('web', [stable.address], [canary.address], {
+          weight: 100,
+          rollout: { retryCanaryOnStable: true },
+          timeouts: { waitForTarget: 0 },
+        }),
       ],
     });
     const pending = http(`${v.url}/`);
@@ -185,26 +192,51 @@ describe('empty and failing pools', () => {
       held[0]?.writeHead(503).end('canary broke');
       return pending;
     };
-    return { stable, v, fail };
+    return { stable, canary, v, fail };
   }
 
   it('asks the stable of now, not one released while the canary held the request', async () => {
     const { stable, v, fail } = await canaryHolding();
     const fresh = await h.upstream('fresh');
-    // A promotion-like swap: stable's target is released (its connection pool closes) mid-request.
+    // Stable's target is replaced mid-request: the old one is released and its connection pool closes.
     expect(v.plane.update('web', { stable: [addressOf(fresh.address)] })).toBe(true);
     const r = await fail();
     expect([r.status, r.text]).toEqual([200, 'fresh']);
     expect(stable.hits).toBe(0);
   });
 
-  it('answers a request whose service left routing mid-request as a new one would be, not as its fault', async () => {
+  it('passes on the answer of a canary promoted while it held the request: it is stable now', async () => {
+    const { stable, canary, v, fail } = await canaryHolding();
+    expect(v.plane.update('web', { stable: [addressOf(canary.address)], canary: [], weightBp: 0 })).toBe(true);
+    const r = await fail();
+    expect([r.status, r.text]).toEqual([503, 'canary broke']);
+    expect(stable.hits).toBe(0);
+  });
+
+  it("passes on the canary's answer when its service left routing meanwhile: nowhere to ask again", async () => {
     const { stable, v, fail } = await canaryHolding();
     v.plane.configure([]); // every target of the service released: their pools close
     const r = await fail();
-    expect([r.status, errorCode(r)]).toEqual([404, 'no_route']);
+    expect([r.status, r.text]).toEqual([503, 'canary broke']);
     expect(stable.hits).toBe(0);
     await waitFor(() => v.plane.inFlight === 0 && v.plane.waiting === 0, 'nothing in flight or waiting', 3_000);
+  });
+
+  it('retries a connect failure on a target of the pool of now, not one released meanwhile', async () => {
+    const holding: Array<() => void> = [];
+    const first = await h.server((req) => void holding.push(() => req.socket.destroy()));
+    const [second, fresh] = [await h.upstream('second'), await h.upstream('fresh')];
+    const v = await h.veer({
+      services: [service('web', [first.address, second.address], [], { timeouts: { waitForTarget: 0 } })],
+      random: firstPick,
+    });
+    const pending = http(`${v.url}/`);
+    await waitFor(() => holding.length === 1, 'the first target to hold the request', 3_000);
+    expect(v.plane.update('web', { stable: [addressOf(first.address), addressOf(fresh.address)] })).toBe(true);
+    holding[0]?.(); // the connection breaks before an answer: a connect failure, retried once
+    const r = await pending;
+    expect([r.status, r.text]).toEqual([200, 'fresh']);
+    expect(second.hits).toBe(0);
   });
 });
 

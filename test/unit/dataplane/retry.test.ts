@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptIn, retryOf, stableRetry, type Attempt } from '../../../src/dataplane/retry.js';
+import { attemptIn, canRetryOnStable, retryOf, stableRetry, type Attempt } from '../../../src/dataplane/retry.js';
 import type { PoolRuntime, RoutingTable, ServiceRoute } from '../../../src/dataplane/table.js';
 import type { Upstream } from '../../../src/dataplane/upstream.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
@@ -9,7 +9,8 @@ const NOW = 1_000;
 const first = (): number => 0;
 
 function target(id: string): Upstream {
-  return { id, outstanding: 0, consecutiveFailures: 0, ejectedUntil: 0, healthy: true } as unknown as Upstream;
+  const fields = { outstanding: 0, consecutiveFailures: 0, ejectedUntil: 0, healthy: true };
+  return { address: { id }, ...fields } as unknown as Upstream;
 }
 
 function pool(name: 'stable' | 'canary', targets: Upstream[]): PoolRuntime {
@@ -42,37 +43,71 @@ describe('attemptIn: a retry routes by the table of now', () => {
     expect(attemptIn(table(began), a)).toBe(a);
   });
 
-  it('moves the attempt to the route of now, the same pool by name, the same failed target', () => {
+  it('moves the attempt to the route of now, where its target is', () => {
     const now = route('web', [fresh], [c]);
     const a = attemptIn(table(now), attempt(began, 'canary', c));
-    expect(a.route).toBe(now);
-    expect(a.pool).toBe(now.canary);
-    expect(a.target).toBe(c);
+    expect(a).toMatchObject({ route: now, pool: now.canary, target: c });
     // The canary's 5xx is asked again of the stable of now, not of the target released since.
-    expect(stableRetry(a, NOW, first)?.target).toBe(fresh);
+    expect(stableRetry(a as Attempt, NOW, first)).toEqual({ route: now, pool: now.stable, target: fresh });
   });
 
-  it('keeps the route it began with when its service left the table', () => {
-    const a = attempt(began, 'stable', old);
-    expect(attemptIn(table(), a)).toBe(a);
+  it('takes a promoted target as a stable attempt: its answer is stable’s, not asked again', () => {
+    const promoted = route('web', [c], []);
+    const a = attemptIn(table(promoted), attempt(began, 'canary', c));
+    expect(a).toMatchObject({ route: promoted, pool: promoted.stable, target: c });
+    expect(canRetryOnStable(a, NOW)).toBe(false);
+  });
+
+  it('finds a target recreated under the same address, so a retry never goes back to it', () => {
+    const [a1, a2] = [target('a1'), target('a2')];
+    const [a1Again, a2Again] = [target('a1'), target('a2')];
+    const now = route('web', [a1Again, a2Again], [], false);
+    const a = attemptIn(table(now), attempt(route('web', [a1, a2], [], false), 'stable', a1));
+    expect(a?.target).toBe(a1Again);
+    expect(retryOf(a as Attempt, 'connect', true, NOW, first)).toMatchObject({ target: a2Again });
+  });
+
+  it('keeps the pool by name when the failed target left routing', () => {
+    const now = route('web', [fresh], []);
+    expect(attemptIn(table(now), attempt(began, 'stable', old))).toMatchObject({ pool: now.stable, target: old });
+  });
+
+  it('is null when its service left the table', () => {
+    const a = attemptIn(table(), attempt(began, 'stable', old));
+    expect(a).toBeNull();
+    expect(canRetryOnStable(a, NOW)).toBe(false);
+  });
+});
+
+describe('canRetryOnStable', () => {
+  it('needs a stable target other than the one that failed', () => {
+    const c = target('c');
+    expect(canRetryOnStable(attempt(route('web', [c], [c]), 'canary', c), NOW)).toBe(false);
+    expect(canRetryOnStable(attempt(route('web', [target('s')], [c]), 'canary', c), NOW)).toBe(true);
+  });
+
+  it('is off for a stable attempt, a second attempt, a body and without retryCanaryOnStable', () => {
+    const [s, c] = [target('s'), target('c')];
+    const r = route('web', [s], [c]);
+    expect(canRetryOnStable(attempt(r, 'stable', s), NOW)).toBe(false);
+    expect(canRetryOnStable({ ...attempt(r, 'canary', c), attempt: 1 }, NOW)).toBe(false);
+    expect(canRetryOnStable({ ...attempt(r, 'canary', c), replayable: false }, NOW)).toBe(false);
+    expect(canRetryOnStable(attempt(route('web', [s], [c], false), 'canary', c), NOW)).toBe(false);
   });
 });
 
 describe('stableRetry', () => {
-  it('never asks again the target that just failed (a promotion put it in stable)', () => {
-    const c = target('c');
-    const promoted = route('web', [c], []);
-    expect(stableRetry({ ...attempt(promoted, 'stable', c), pool: promoted.canary }, NOW, first)).toBeNull();
+  it('asks another stable target, whatever the policy says by now (the answer is gone)', () => {
+    const [s, c] = [target('s'), target('c')];
+    const off = route('web', [s], [c], false);
+    expect(stableRetry(attempt(off, 'canary', c), NOW, first)).toEqual({ route: off, pool: off.stable, target: s });
   });
 
-  it('is off for a stable attempt, a second attempt and without retryCanaryOnStable', () => {
-    const [s, c] = [target('s'), target('c')];
-    const r = route('web', [s], [c]);
-    expect(stableRetry(attempt(r, 'canary', c), NOW, first)?.target).toBe(s);
-    expect(stableRetry(attempt(r, 'stable', s), NOW, first)).toBeNull();
-    expect(stableRetry({ ...attempt(r, 'canary', c), attempt: 1 }, NOW, first)).toBeNull();
-    const off = route('web', [s], [c], false);
-    expect(stableRetry(attempt(off, 'canary', c), NOW, first)).toBeNull();
+  it('is null when stable has no other target', () => {
+    const c = target('c');
+    const promoted = route('web', [c], []);
+    expect(stableRetry({ ...attempt(promoted, 'stable', c) }, NOW, first)).toBeNull();
+    expect(stableRetry(attempt(route('web', [], [c]), 'canary', c), NOW, first)).toBeNull();
   });
 });
 
@@ -80,7 +115,11 @@ describe('retryOf', () => {
   it('retries a refused connect on another target of the same pool, once', () => {
     const [a1, a2] = [target('a1'), target('a2')];
     const r = route('web', [a1, a2], [], false);
-    expect(retryOf(attempt(r, 'stable', a1), 'connect', true, NOW, first)).toMatchObject({ target: a2 });
+    expect(retryOf(attempt(r, 'stable', a1), 'connect', true, NOW, first)).toEqual({
+      route: r,
+      pool: r.stable,
+      target: a2,
+    });
     expect(retryOf({ ...attempt(r, 'stable', a1), attempt: 1 }, 'connect', true, NOW, first)).toBeNull();
     expect(retryOf(attempt(r, 'stable', a1), 'timeout', true, NOW, first)).toBeNull();
   });
