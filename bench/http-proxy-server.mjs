@@ -1,5 +1,7 @@
 // Baseline proxy: plain http-proxy with a keep-alive agent (without one it reconnects per request,
-// which would make the comparison unfair to it). Usage: node http-proxy-server.mjs <upstreamPort>
+// which would make the comparison unfair to it). With --as-shipped, http-proxy as its README sets it up,
+// `createProxyServer({ target })` and nothing else: no agent, so a new upstream connection per request, which
+// is what most deployments of it run. Usage: node http-proxy-server.mjs <upstreamPort> [--as-shipped]
 import http from 'node:http';
 import httpProxy from 'http-proxy';
 
@@ -9,8 +11,11 @@ if (!Number.isInteger(upstreamPort) || upstreamPort <= 0) {
   process.exit(2);
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const proxy = httpProxy.createProxyServer({ target: `http://127.0.0.1:${upstreamPort}`, agent });
+const target = `http://127.0.0.1:${upstreamPort}`;
+const proxy =
+  process.argv[3] === '--as-shipped'
+    ? httpProxy.createProxyServer({ target })
+    : httpProxy.createProxyServer({ target, agent: new http.Agent({ keepAlive: true, maxSockets: 256 }) });
 proxy.on('error', (err, _req, res) => {
   // res is a socket for upgrades; this bench sends none, but never crash on it.
   if (res && typeof res.writeHead === 'function' && !res.headersSent) {

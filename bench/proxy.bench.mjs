@@ -82,7 +82,9 @@ function describe(s) {
       'bare: bench/bare-proxy.mjs, undici dispatch to A and nothing else; ' +
       'lean: bench/lean-front.mjs, the same dispatch behind a raw net server parsing with llhttp',
     'veer-lts, bare-lts: the same on the current Node LTS (scripts/lts-node.sh)',
-    'http-proxy: keep-alive agent (maxSockets 256) to A; nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
+    'http-proxy: keep-alive agent (maxSockets 256) to A; http-proxy-shipped (side by side only): ' +
+      '`createProxyServer({ target })` alone, a new upstream connection per request; ' +
+      'nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
     "Latency: wrk's percentiles (saturation); the paced pass records every 2xx response's own time (sub-ms)",
     '"other procs, cores": average CPU used by processes outside this bench during that measurement' +
       (s.retries ? ` (disturbed passes retried up to ${s.retries}×, least disturbed kept)` : ''),

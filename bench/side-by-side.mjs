@@ -13,6 +13,8 @@ const PAIRS = [
   ['veer-lts', 'bare-lts'],
   // The 2.2× target per request of CPU, read as veer / bare is: the interleaved rounds' ratio moves with the host.
   ['veer', 'http-proxy'],
+  // The same against http-proxy as most run it (no agent: a connection per request), for the reader's scale.
+  ['veer', 'http-proxy-shipped'],
   // What a front without node:http would give back (bench/lean-front.mjs): the budget of that redesign.
   ['lean', 'bare'],
   // veer on node:http's front (proxy.front: node), its defaults otherwise: what veer's own front gives back.
@@ -52,7 +54,9 @@ export async function sideBySidePass(s, ctx) {
     console.log('side-by-side pass: skipped (needs wrk and two CPUs to pin to)');
     return null;
   }
-  const pairs = PAIRS.filter((p) => p.every((t) => s.only.includes(t) && (!LTS_TARGETS.has(t) || ctx.ltsNode)));
+  // http-proxy as shipped is measured here only: it comes with http-proxy.
+  const chosen = (t) => s.only.includes(t === 'http-proxy-shipped' ? 'http-proxy' : t);
+  const pairs = PAIRS.filter((p) => p.every((t) => chosen(t) && (!LTS_TARGETS.has(t) || ctx.ltsNode)));
   const out = [];
   for (const pair of pairs) {
     console.log(`side by side on CPU ${s.proxyCpu}: ${pair.join(' and ')}, ${s.rounds} round(s) …`);

@@ -154,6 +154,11 @@ export async function startProxy(s, target, ctx, profile = false) {
       return ctx.ltsNode ? startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu, ctx.ltsNode) : null;
     case 'http-proxy':
       return startNodeProxy('http-proxy', 'http-proxy-server.mjs', ctx.a.port, s.proxyCpu);
+    // Measured side by side only (bench/side-by-side.mjs): http-proxy without the keep-alive agent.
+    case 'http-proxy-shipped':
+      return startNodeProxy('http-proxy', 'http-proxy-server.mjs', ctx.a.port, s.proxyCpu, process.execPath, [
+        '--as-shipped',
+      ]);
     case 'nginx':
       return ctx.nginxBin ? startNginx(ctx.nginxBin, ups) : null;
     default:
@@ -162,8 +167,8 @@ export async function startProxy(s, target, ctx, profile = false) {
 }
 
 /** A Node proxy script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, http-proxy. */
-async function startNodeProxy(name, script, upstreamPort, cpu, node = process.execPath) {
-  const child = startChild(name, node, [path.join(here, script), String(upstreamPort)], { cpu });
+async function startNodeProxy(name, script, upstreamPort, cpu, node = process.execPath, extra = []) {
+  const child = startChild(name, node, [path.join(here, script), String(upstreamPort), ...extra], { cpu });
   try {
     const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
     return { port, stop: () => stopChild(child) };
