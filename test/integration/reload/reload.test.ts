@@ -116,7 +116,7 @@ describe('config reload', () => {
     expect(empty.stderr).toContain('the file is empty');
     expect((await http(`${v.dataUrl}/x`, { headers: { host: 'api.test' } })).status).toBe(200);
     expect((await http(`${v.adminUrl}/v1/services/web`)).status).toBe(200);
-  });
+  }, 60_000); // a veer child and three CLI processes start here: 30 s was tight on a loaded machine
 
   it('a new admin token takes effect at once; a changed state store needs a restart', async () => {
     const up = await h.upstream('app-upstream');
