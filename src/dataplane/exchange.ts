@@ -6,6 +6,7 @@ import type { FrontRequest, FrontResponse } from './front.js';
 import type { Dispatcher } from 'undici';
 import { noteFailure, noteSuccess } from './balancer.js';
 import { Downstream } from './downstream.js';
+import { DiscardedAnswer } from './discarded-answer.js';
 import { pickIn } from './pool-choice.js';
 import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
 import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRefusal, isTargetGone } from './fault.js';
@@ -29,7 +30,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
   latencyMs = 0;
   clientGone = false;
   done = false;
-  private discarding = false;
+  private discarded: DiscardedAnswer | null = null; // a canary's 5xx swallowed to ask stable instead
   private dispatching = false;
   private wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
   private readonly replayable: boolean;
@@ -113,9 +114,8 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     this.latencyMs = now - this.handedAt;
     this.down.resumeUpstream = resume;
     if (statusCode >= 500 && canRetryOnStable(this.attemptNow(), this.env.clock.now())) {
-      // The canary failed an idempotent request: swallow this answer and ask stable instead. The
-      // failure is still recorded against the canary in onComplete.
-      this.discarding = true;
+      // The canary failed an idempotent request: ask stable instead (still counted against the canary).
+      this.discarded = new DiscardedAnswer(statusCode, statusText, rawHeaders);
       return true;
     }
     if (this.grpc?.trailersOnly(rawHeaders)) {
@@ -130,7 +130,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   onData(chunk: Buffer): boolean {
     this.bodyMoved();
-    return this.discarding || this.down.write(chunk);
+    return this.discarded?.keep(chunk) ?? this.down.write(chunk);
   }
 
   protected bound(which: 'header' | 'body'): number {
@@ -149,24 +149,22 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     this.pool.window.record(this.env.clock.now(), status, this.latencyMs, this.group, this.client);
     if (status >= 500) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
-    if (this.discarding) {
-      this.discarding = false;
-      if (this.clientGone) return;
-      const a = this.attemptNow();
-      if (a === null) return this.finishWithError('no_route'); // its service left routing: as a new request
-      const retry = stableRetry(a, this.env.clock.now(), this.env.random);
-      // Stable lost its last eligible target meanwhile: the canary's answer is gone, so say 502.
-      return retry === null ? this.finishWithError('bad_gateway') : this.resume(retry.route, retry.pool, retry.target);
-    }
-    // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving.
-    this.done = this.down.end(this.route.grpc === null ? null : trailers);
+    const held = this.discarded;
+    this.discarded = null;
+    if (held !== null && this.clientGone) return;
+    const a = held === null ? null : this.attemptNow();
+    const retry = a === null ? null : stableRetry(a, this.env.clock.now(), this.env.random);
+    if (retry !== null) return this.resume(retry.route, retry.pool, retry.target);
+    // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving. A swallowed
+    // answer with nowhere left to ask (no other stable target now, or no route) is sent after all.
+    this.done = held === null ? this.down.end(this.route.grpc === null ? null : trailers) : held.send(this.down);
     if (!this.done) this.finishWithError('bad_gateway');
   }
 
   onError(err: Error): void {
     const refusedNow = this.dispatching;
     this.settle();
-    this.discarding = false;
+    this.discarded = null;
     const code = (err as Error & { code?: string }).code ?? '';
     if (this.done) return; // veer already answered (a client fault)
     if (err instanceof ClientBodyError || this.body?.fault) return; // handled by onFault
@@ -217,7 +215,8 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   private attemptNow(): Attempt | null {
     const { route, pool, target, attempt, replayable } = this;
-    return attemptIn(this.env.table(), { route, pool, target, attempt, replayable });
+    const { retryCanaryOnStable } = route; // the policy it was sent under
+    return attemptIn(this.env.table(), { route, pool, target, attempt, replayable, retryCanaryOnStable });
   }
 
   private settle(): void {
@@ -229,7 +228,8 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   private noteTargetFailure(): void {
     if (this.entry?.id) this.pool.window.noteFailedRequest(this.entry.id);
-    noteFailure(this.target as Upstream, this.pool.targets, this.route.outlier, this.env.clock.now());
+    const a = this.attemptNow(); // the pool of now, whose last eligible target is never ejected
+    if (a?.target !== undefined) noteFailure(a.target, a.pool.targets, a.route.outlier, this.env.clock.now());
   }
 
   private finishWithError(code: ProxyErrorCode): void {

@@ -18,6 +18,8 @@ export interface Attempt {
   readonly attempt: number;
   /** Idempotent and without a body: safe to send again. */
   readonly replayable: boolean;
+  /** The policy of the table it was sent under: a swap that ends a rollout's override does not undo its retry. */
+  readonly retryCanaryOnStable: boolean;
 }
 
 export interface Retry {
@@ -39,11 +41,13 @@ export function attemptIn(table: RoutingTable, a: Attempt): Attempt | null {
   if (route === undefined) return null;
   if (route === a.route) return a;
   const id = a.target?.address.id;
-  for (const pool of [route.stable, route.canary]) {
+  // Its own pool first: a target listed in both pools stays where it was sent.
+  const own = route[a.pool.name];
+  for (const pool of [own, own === route.stable ? route.canary : route.stable]) {
     const target = pool.targets.find((t) => t.address.id === id);
     if (target !== undefined) return { ...a, route, pool, target };
   }
-  return { ...a, route, pool: route[a.pool.name] };
+  return { ...a, route, pool: own };
 }
 
 /**
@@ -64,7 +68,7 @@ export function canRetryOnStable(a: Attempt | null, now: number): boolean {
     a !== null &&
     a.attempt === 0 &&
     a.replayable &&
-    a.route.retryCanaryOnStable &&
+    a.retryCanaryOnStable &&
     a.pool.name === 'canary' &&
     hasEligible(a.route.stable.targets, now, a.target)
   );

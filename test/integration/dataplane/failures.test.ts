@@ -4,7 +4,8 @@
 import { createConnection } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseTarget } from '../../../src/domain/target.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { DiscardedAnswer } from '../../../src/dataplane/discarded-answer.js';
 import {
   admin,
   deadPort,
@@ -192,8 +193,47 @@ describe('empty and failing pools', () => {
       held[0]?.writeHead(503).end('canary broke');
       return pending;
     };
-    return { stable, canary, v, fail };
+    /** The 503's head and half its body, read by veer (swallowed, to ask stable instead); then the rest. */
+    const failSlowly = async (): Promise<() => Promise<HttpResult>> => {
+      const kept = vi.spyOn(DiscardedAnswer.prototype, 'keep');
+      h.defer(() => kept.mockRestore());
+      held[0]?.writeHead(503, { 'content-length': '12' }).write('canary');
+      await waitFor(() => kept.mock.calls.length > 0, 'veer to swallow the head and the first bytes', 3_000);
+      return () => {
+        held[0]?.end(' broke');
+        return pending;
+      };
+    };
+    return { stable, canary, v, fail, failSlowly };
   }
+
+  it("sends the swallowed answer after all when a promotion comes while its body does: it is stable's", async () => {
+    const { stable, canary, v, failSlowly } = await canaryHolding();
+    const rest = await failSlowly();
+    expect(v.plane.update('web', { stable: [addressOf(canary.address)], canary: [], weightBp: 0 })).toBe(true);
+    const r = await rest();
+    expect([r.status, r.text]).toEqual([503, 'canary broke']);
+    expect(stable.hits).toBe(0);
+  });
+
+  it('sends the swallowed answer after all when the service leaves routing while its body comes', async () => {
+    const { stable, v, failSlowly } = await canaryHolding();
+    const rest = await failSlowly();
+    v.plane.configure([]);
+    const r = await rest();
+    expect([r.status, r.text]).toEqual([503, 'canary broke']);
+    expect(stable.hits).toBe(0);
+  });
+
+  it('asks the stable of now when stable is replaced while the swallowed body comes', async () => {
+    const { stable, v, failSlowly } = await canaryHolding();
+    const fresh = await h.upstream('fresh');
+    const rest = await failSlowly();
+    expect(v.plane.update('web', { stable: [addressOf(fresh.address)] })).toBe(true);
+    const r = await rest();
+    expect([r.status, r.text]).toEqual([200, 'fresh']);
+    expect(stable.hits).toBe(0);
+  });
 
   it('asks the stable of now, not one released while the canary held the request', async () => {
     const { stable, v, fail } = await canaryHolding();

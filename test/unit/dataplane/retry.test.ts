@@ -31,7 +31,7 @@ function table(...routes: ServiceRoute[]): RoutingTable {
 }
 
 function attempt(r: ServiceRoute, on: 'stable' | 'canary', t: Upstream): Attempt {
-  return { route: r, pool: r[on], target: t, attempt: 0, replayable: true };
+  return { route: r, pool: r[on], target: t, attempt: 0, replayable: true, retryCanaryOnStable: r.retryCanaryOnStable };
 }
 
 describe('attemptIn: a retry routes by the table of now', () => {
@@ -65,6 +65,22 @@ describe('attemptIn: a retry routes by the table of now', () => {
     const a = attemptIn(table(now), attempt(route('web', [a1, a2], [], false), 'stable', a1));
     expect(a?.target).toBe(a1Again);
     expect(retryOf(a as Attempt, 'connect', true, NOW, first)).toMatchObject({ target: a2Again });
+  });
+
+  it('keeps a target listed in both pools in the pool it was sent to', () => {
+    const [s1, shared] = [target('s1'), target('shared')];
+    const now = route('web', [s1, shared], [shared]);
+    const a = attemptIn(table(now), attempt(route('web', [s1, shared], [shared]), 'canary', shared));
+    expect(a).toMatchObject({ pool: now.canary, target: shared });
+    expect(canRetryOnStable(a, NOW)).toBe(true);
+  });
+
+  it('keeps the policy it was sent under when a swap ends the override', () => {
+    const [s1, c1] = [target('s1'), target('c1')];
+    const now = route('web', [s1], [], false);
+    const a = attemptIn(table(now), attempt(route('web', [s1], [c1], true), 'canary', c1));
+    expect(canRetryOnStable(a, NOW)).toBe(true);
+    expect(stableRetry(a as Attempt, NOW, first)?.target).toBe(s1);
   });
 
   it('keeps the pool by name when the failed target left routing', () => {
