@@ -2,7 +2,9 @@
 // ejection window is exact), the never-eject-the-last-target rule, and least-outstanding choice.
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/domain/clock.js';
-import { admin, http, manualClock, service, useHarness, type TestVeer } from '../../helpers/veer.js';
+import type { ServerResponse } from 'node:http';
+import { parseTarget } from '../../../src/domain/target.js';
+import { admin, http, manualClock, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -67,6 +69,30 @@ describe('outlier ejection', () => {
     expect(await statuses(v, 8)).toEqual(Array(8).fill(500));
     expect(only.hits).toBe(8);
     expect(ejected(v)).toEqual([]);
+  });
+
+  it('never ejects the last target of the pool of now, though the request went out when it had more', async () => {
+    const held: ServerResponse[] = [];
+    // The first request waits for the test; later ones fail at once.
+    const bad = await h.upstream('bad', {
+      handler: (_req, res) => void (held.length === 0 ? held.push(res) : res.writeHead(500).end('bad')),
+    });
+    const [b, c] = [await h.upstream('b'), await h.upstream('c')];
+    const v = await h.veer({
+      services: [
+        service('web', [bad.address, b.address, c.address], [], { outlier: { consecutiveErrors: 1, ejectFor: '1m' } }),
+      ],
+      random: firstPick,
+    });
+    const pending = http(`${v.url}/`);
+    await waitFor(() => held.length === 1, 'the first target to hold the request', 3_000);
+    const only = parseTarget(bad.address);
+    if (!only.ok) throw new Error(only.message);
+    expect(v.plane.update('web', { stable: [only.target] })).toBe(true); // b and c leave routing
+    held[0]?.writeHead(500).end('bad');
+    expect((await pending).status).toBe(500);
+    expect(ejected(v)).toEqual([]);
+    expect((await http(`${v.url}/`)).status).toBe(500); // still served, by the one target there is
   });
 
   it('ejects only one of two failing targets: the last eligible one keeps serving', async () => {
