@@ -100,10 +100,8 @@ function retryNow(
   random: Random,
 ): Retry | null {
   if (a.attempt > 0 || !a.replayable) return null;
-  const toStable = canRetryOnStable(a, now);
-  if (!toStable && !(kind === 'connect' && retryConnectErrors)) return null;
-  const from = toStable ? a.route.stable : a.pool;
-  const pick = pickIn(a.route, from, now, random, a.target);
-  if (pick.pool === null || (toStable && pick.pool !== from)) return null;
-  return { route: a.route, pool: pick.pool, target: pick.target };
+  if (canRetryOnStable(a, now)) return stableRetry(a, now, random);
+  if (!(kind === 'connect' && retryConnectErrors)) return null;
+  const pick = pickIn(a.route, a.pool, now, random, a.target);
+  return pick.pool === null ? null : { route: a.route, pool: pick.pool, target: pick.target };
 }
