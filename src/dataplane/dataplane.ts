@@ -13,11 +13,12 @@ import { HealthChecker } from './health.js';
 import { awaitHealthy, targetState, untilSettled, type TargetState } from './health-wait.js';
 import { MaintenanceGate } from './maintenance.js';
 import type { DataPlaneDeps, RoutePatch } from './plane-types.js';
-import { applyFlags, restoreServices, takeSnapshot, type PlaneSnapshot } from './plane-snapshot.js';
+import { applyFlags, restoreServices, takeSnapshot, type PlaneDelta, type PlaneSnapshot } from './plane-snapshot.js';
 import { readPages } from './pages.js';
 import { Readiness } from './readiness.js';
-import { buildRoutes, healthSettleMs, type ServiceState } from './service-routes.js';
-import { buildTable, type RoutingTable } from './table.js';
+import { configuredState, healthSettleMs, type BuiltRoutes, type ServiceState } from './service-routes.js';
+import { RoutedServices } from './routed-services.js';
+import type { RoutingTable } from './table.js';
 import { TargetWaits } from './target-wait.js';
 import { compileTargeting } from './targeting.js';
 import { UpstreamSet, upstreamOptionsOf, type Upstream } from './upstream.js';
@@ -29,8 +30,8 @@ import type { WebSocketProxy } from './websocket.js';
 export type { DataPlaneDeps, RoutePatch } from './plane-types.js';
 
 export class DataPlane {
-  private table: RoutingTable = buildTable(0, []);
-  private readonly services = new Map<string, ServiceState>();
+  /** The services and the routing table built from them. */
+  private readonly routed: RoutedServices;
   private readonly upstreams: UpstreamSet;
   private readonly health: HealthChecker;
   private readonly readiness = new Readiness();
@@ -56,17 +57,20 @@ export class DataPlane {
   ) {
     const p = config.proxy;
     this.upstreams = new UpstreamSet(upstreamOptionsOf(p));
+    const env = { upstreams: this.upstreams, metrics: deps.metrics, timeouts: p.timeouts };
+    this.routed = new RoutedServices(env, (built) => this.swapped(built));
     this.health = new HealthChecker(deps.log);
     this.accessLog = new AccessLog(config.accessLog, deps);
     this.waits = new TargetWaits(p.maxWaitingRequests);
-    // Whatever can make a target usable lets waiting requests try again.
-    this.health.onProbe(() => (this.waits.wake(), this.changed()));
+    // Whatever can make a target usable lets waiting requests try again. Only a verdict that changed is a
+    // change of state: with workers, each is a snapshot to compare (thousands of targets probed every few s).
+    this.health.onProbe((_, change) => (this.waits.wake(), change !== null && this.changed()));
     this.readiness.onReady(() => (this.waits.wake(), this.changed()));
     const front = buildFrontDoor(config, {
       ...deps,
       answers: this.answers,
       waits: this.waits,
-      table: () => this.table,
+      table: () => this.routed.table,
       // A container that refuses is out until it answers again; one already taken out of routing
       // (compose removed it, veer has just heard) is gone: either way, wait for a replacement.
       refused: (u, why) => this.readiness.refused(u, why) || !this.upstreams.isLive(u),
@@ -81,34 +85,34 @@ export class DataPlane {
   /** Replaces the service set. Weights not given keep their current value, else the config's. */
   configure(services: readonly ServiceConfig[], weights: ReadonlyMap<string, BasisPoints> = new Map()): void {
     const next = new Map<string, ServiceState>();
-    for (const s of services) {
-      const prev = this.services.get(s.name);
-      next.set(s.name, {
-        config: s,
-        targets: { stable: s.stable.targets, canary: s.canary.targets },
-        weightBp: weights.get(s.name) ?? prev?.weightBp ?? s.weight,
-        retryOverride: prev?.retryOverride ?? null,
-        rules: prev?.rules ?? [],
-        targeting: prev?.targeting ?? null,
-        rolloutId: prev?.rolloutId ?? null,
-        pages: readPages(s, this.deps.log),
-      });
-    }
+    for (const s of services)
+      next.set(s.name, configuredState(s, this.routed.get(s.name), weights.get(s.name), readPages(s, this.deps.log)));
     this.replaceServices(next);
   }
 
   /** What a rebuild reads, as plain data: a data plane that applies it routes exactly as this one. */
   snapshot(): PlaneSnapshot {
-    return takeSnapshot(this.services.values(), this.upstreams.all(), this.maintenance.entries());
+    return takeSnapshot(this.routed.values(), this.upstreams.all(), this.maintenance.entries());
   }
 
-  /** Routes from another data plane's snapshot (a worker's, from the primary): one table swap. */
-  applySnapshot(snap: PlaneSnapshot): void {
+  /**
+   * Routes from another data plane's snapshot, or its change since the last one (a worker's, from the
+   * primary): one table swap. False, with nothing applied, for a delta taken against another snapshot.
+   */
+  applySnapshot(snap: PlaneSnapshot | PlaneDelta): boolean {
     const env = { pages: (c: ServiceConfig) => readPages(c, this.deps.log), compile: this.compile };
-    this.replaceServices(restoreServices(snap, this.services, env));
+    const next = restoreServices(snap, this.routed, env);
+    if (next === null) return false;
+    this.replaceServices(next);
     applyFlags(this.upstreams.all(), snap.targets);
     this.maintenance.replace(snap.maintenance);
     this.waits.wake();
+    return true;
+  }
+
+  /** Runs `fn`, whose updates of many services (a start, a reload) swap the table once, when it ends. */
+  batch(fn: () => void): void {
+    this.routed.batch(fn);
   }
 
   /** `listener` runs after every change a snapshot would show (routes, verdicts, maintenance). */
@@ -118,19 +122,19 @@ export class DataPlane {
 
   /** Changes weight and/or pools in ONE routing-table swap (a promotion must never be seen half-done). */
   update(name: string, patch: RoutePatch): boolean {
-    const s = this.services.get(name);
+    const s = this.routed.get(name);
     if (!s) return false;
     if (patch.weightBp !== undefined) s.weightBp = patch.weightBp;
     if (patch.retryCanaryOnStable !== undefined) s.retryOverride = patch.retryCanaryOnStable;
     if (patch.rolloutId !== undefined) s.rolloutId = patch.rolloutId;
     if (patch.targeting !== undefined) [s.rules, s.targeting] = [patch.targeting, this.compile(patch.targeting, name)];
     s.targets = { stable: patch.stable ?? s.targets.stable, canary: patch.canary ?? s.targets.canary };
-    this.rebuild();
+    this.routed.touched(name);
     return true;
   }
 
   poolTargets(name: string, pool: PoolName): readonly TargetAddress[] {
-    return this.services.get(name)?.targets[pool] ?? [];
+    return this.routed.get(name)?.targets[pool] ?? [];
   }
 
   /** Waits for targets out of routing to finish (bounded; then 504 drain_timeout), then ends their tunnels. */
@@ -142,30 +146,30 @@ export class DataPlane {
   }
 
   weight(name: string): BasisPoints | undefined {
-    return this.services.get(name)?.weightBp;
+    return this.routed.get(name)?.weightBp;
   }
 
   serviceNames(): string[] {
-    return [...this.services.keys()];
+    return this.routed.names();
   }
 
   serviceConfig(name: string): ServiceConfig | undefined {
-    return this.services.get(name)?.config;
+    return this.routed.get(name)?.config;
   }
 
   current(): RoutingTable {
-    return this.table;
+    return this.routed.table;
   }
 
   targets(name: string, pool: PoolName): TargetState[] {
     const now = this.deps.clock.now();
     const checked = (u: Upstream): boolean => this.health.checks(u) || this.readiness.watches(u);
-    return (this.table.routes.get(name)?.[pool].targets ?? []).map((u) => targetState(u, checked(u), now));
+    return (this.routed.table.routes.get(name)?.[pool].targets ?? []).map((u) => targetState(u, checked(u), now));
   }
 
   /** Once every target in `ids` passed its health check (at once without one), or why not by `deadline` (ms). */
   awaitHealthy(name: string, pool: PoolName, ids: readonly string[], deadline: number, signal?: AbortSignal) {
-    const targets = (): readonly Upstream[] => this.table.routes.get(name)?.[pool].targets ?? [];
+    const targets = (): readonly Upstream[] => this.routed.table.routes.get(name)?.[pool].targets ?? [];
     return awaitHealthy({ health: this.health, clock: this.deps.clock, targets }, ids, deadline, signal);
   }
 
@@ -176,7 +180,7 @@ export class DataPlane {
   settleHealth(capMs = 10_000): Promise<void> {
     const unsettled = (): boolean =>
       this.upstreams.all().some((u) => u.pending && u.lastHealthError === null && this.health.checks(u));
-    const settleMs = Math.min(healthSettleMs(this.services.values()), capMs);
+    const settleMs = Math.min(healthSettleMs(this.routed.values()), capMs);
     // Containers probed for the first time answer within milliseconds when they listen.
     const ready = this.readiness.settled(Math.min(2_000, capMs));
     return Promise.all([untilSettled(this.health, unsettled, settleMs), ready]).then(() => undefined);
@@ -213,10 +217,8 @@ export class DataPlane {
     return r;
   }
 
-  private rebuild(): void {
-    const env = { upstreams: this.upstreams, metrics: this.deps.metrics, timeouts: this.config.proxy.timeouts };
-    const { routes, inUse, checks, containers } = buildRoutes(this.services.values(), env);
-    this.table = buildTable(this.table.version + 1, routes);
+  /** After every swap: upstreams no table uses go, probes follow the new table, waiting requests look again. */
+  private swapped({ inUse, checks, containers }: BuiltRoutes): void {
     this.upstreams.release(inUse);
     if (this.deps.probes !== false) {
       this.health.sync(checks);
@@ -227,11 +229,9 @@ export class DataPlane {
   }
 
   private replaceServices(next: Map<string, ServiceState>): void {
-    this.services.clear();
-    for (const [k, v] of next) this.services.set(k, v);
     for (const name of this.deps.metrics.entries().map((e) => e.service))
       if (!next.has(name)) this.deps.metrics.remove(name);
-    this.rebuild();
+    this.routed.replace(next);
   }
 
   private readonly compile = (rules: RoutePatch['targeting'] & object, service: string) =>

@@ -80,7 +80,7 @@ interface Job {
 
 export class HealthChecker {
   private readonly jobs = new Map<Upstream, Job>();
-  private readonly listeners = new Set<(u: Upstream) => void>();
+  private readonly listeners = new Set<(u: Upstream, change: HealthChange) => void>();
 
   constructor(private readonly log: Logger) {}
 
@@ -109,7 +109,7 @@ export class HealthChecker {
   }
 
   /** Called after every probe of any target (its verdict may or may not have changed). */
-  onProbe(listener: (u: Upstream) => void): () => void {
+  onProbe(listener: (u: Upstream, change: HealthChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -145,7 +145,7 @@ export class HealthChecker {
         target: u.address.id,
         error: r.error,
       });
-    for (const l of this.listeners) l(u);
+    for (const l of this.listeners) l(u, change);
     this.schedule(u, job, u.pending ? Math.min(job.policy.interval, PENDING_INTERVAL_MS) : job.policy.interval);
   }
 

@@ -65,18 +65,34 @@ export interface RestoreEnv {
 }
 
 /**
- * The service states a snapshot describes. What is costly to derive (error pages read from files,
- * compiled targeting rules) is kept from `prev` while its inputs did not change.
+ * A snapshot told against the one before it (the feed's, workers/snapshot-diff.ts): every service's name
+ * in order, and the state of only those new or changed since. A whole snapshot is one with every service.
+ */
+export interface PlaneDelta extends PlaneSnapshot {
+  names: string[];
+}
+
+/**
+ * The service states a snapshot (or a delta) describes; a service it names without its state keeps its
+ * state in `prev` (the same object, so its route is kept too). What is costly to derive (error pages read
+ * from files, compiled targeting rules) is kept from `prev` while its inputs did not change. Null when a
+ * delta names a service `prev` does not have: it was taken against another snapshot than this one.
  */
 export function restoreServices(
-  snap: PlaneSnapshot,
-  prev: ReadonlyMap<string, ServiceState>,
+  snap: PlaneSnapshot | PlaneDelta,
+  prev: { get(name: string): ServiceState | undefined },
   env: RestoreEnv,
-): Map<string, ServiceState> {
+): Map<string, ServiceState> | null {
+  const given = new Map(snap.services.map((s) => [s.config.name, s]));
   const next = new Map<string, ServiceState>();
-  for (const s of snap.services) {
-    const name = s.config.name;
+  for (const name of 'names' in snap ? snap.names : given.keys()) {
+    const s = given.get(name);
     const old = prev.get(name);
+    if (s === undefined) {
+      if (old === undefined) return null;
+      next.set(name, old);
+      continue;
+    }
     const sameConfig = old !== undefined && isDeepStrictEqual(old.config, s.config);
     const sameRules = old !== undefined && isDeepStrictEqual(old.rules, s.targeting);
     next.set(name, {

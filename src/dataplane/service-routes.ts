@@ -48,10 +48,40 @@ export interface BuiltRoutes {
   containers: Set<Upstream>;
 }
 
-export function buildRoutes(services: Iterable<ServiceState>, env: RouteEnv): BuiltRoutes {
+/**
+ * A service as configured. What a running rollout set on it (rules, retry policy, its id) carries over from
+ * `prev`, and so does the weight unless one is given.
+ */
+export function configuredState(
+  c: ServiceConfig,
+  prev: ServiceState | undefined,
+  weightBp: BasisPoints | undefined,
+  pages: ServicePages,
+): ServiceState {
+  return {
+    config: c,
+    targets: { stable: c.stable.targets, canary: c.canary.targets },
+    weightBp: weightBp ?? prev?.weightBp ?? c.weight,
+    retryOverride: prev?.retryOverride ?? null,
+    rules: prev?.rules ?? [],
+    targeting: prev?.targeting ?? null,
+    rolloutId: prev?.rolloutId ?? null,
+    pages,
+  };
+}
+
+/**
+ * `kept`: a service's route from the last table when its state did not change since (undefined: build it).
+ * Building a route costs far more than reading one: a change to one service of many rebuilds that one.
+ */
+export function buildRoutes(
+  services: Iterable<ServiceState>,
+  env: RouteEnv,
+  kept: (name: string) => ServiceRoute | undefined = () => undefined,
+): BuiltRoutes {
   const out: BuiltRoutes = { routes: [], inUse: new Set(), checks: new Map(), containers: new Set() };
   for (const s of services) {
-    const route = routeFor(s, env);
+    const route = kept(s.config.name) ?? routeFor(s, env);
     out.routes.push(route);
     const { stable, canary } = s.config;
     // A Docker service's canary is containers too (clones of the stable's) unless it lists targets.

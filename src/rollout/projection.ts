@@ -26,6 +26,8 @@ export interface RoutePlane {
     },
   ): boolean;
   drain(ids: readonly string[], timeoutMs: number): Promise<{ drained: boolean; cut: number }>;
+  /** Runs `fn`, whose updates (every service at once) swap the routing table once, when it ends. */
+  batch(fn: () => void): void;
   maintenance: { set(name: string, m: Maintenance | null): void };
 }
 
@@ -68,7 +70,9 @@ export class RouteProjector {
 
   /** Applies every service's route from the records read so far, then follows their changes. */
   start(): void {
-    for (const name of this.byName.keys()) this.project(name);
+    this.d.plane.batch(() => {
+      for (const name of this.byName.keys()) this.project(name);
+    });
     this.off = this.d.records.onChange((service) => this.project(service));
   }
 
@@ -94,11 +98,13 @@ export class RouteProjector {
       this.draining.delete(name);
       this.track(this.ackQueue.run(name, () => this.d.acks.publish(name, [], [])));
     }
-    for (const s of services) {
-      // A changed config must be applied even when the route it gives looks the same.
-      this.routes.delete(s.name);
-      this.project(s.name);
-    }
+    this.d.plane.batch(() => {
+      for (const s of services) {
+        // A changed config must be applied even when the route it gives looks the same.
+        this.routes.delete(s.name);
+        this.project(s.name);
+      }
+    });
   }
 
   route(service: string): Route | null {

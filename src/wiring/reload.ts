@@ -52,9 +52,13 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
         if (!r.ok) b.log.log('warn', 'abort of a removed service failed', { service, error: r.error.message });
       },
       apply: (services) => {
-        // One synchronous step: no request sees the data plane and the projection disagree.
-        w.plane.configure(services);
-        w.projector.setServices(services.map(routedService));
+        // One synchronous step and one table swap: no request sees the data plane and the projection
+        // disagree, and the targets only the projection routes (a canary, containers) keep their upstreams
+        // (connections, health verdicts, outlier streaks) rather than being released and made anew.
+        w.plane.batch(() => {
+          w.plane.configure(services);
+          w.projector.setServices(services.map(routedService));
+        });
         w.setPolicies(services);
       },
       rebind: async (listen) => {

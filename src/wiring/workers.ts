@@ -18,6 +18,7 @@ export function buildWorkers(b: Base, plane: DataPlane, metrics: MetricsRegistry
 export function clusterPlane(plane: DataPlane, pool: WorkerPool): RoutePlane {
   return {
     update: (name, patch) => plane.update(name, patch),
+    batch: (fn) => plane.batch(fn),
     maintenance: plane.maintenance,
     drain: (ids, timeoutMs) => drainAll(pool, ids, timeoutMs),
   };

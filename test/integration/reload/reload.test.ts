@@ -161,6 +161,34 @@ describe('config reload', () => {
     expect(conn.closed()).toBe(false);
   });
 
+  it("a reload keeps a rollout's canary as it was: no new upstream, no health verdict to pass again", async () => {
+    const up = await h.upstream('app-upstream');
+    const canary = await h.upstream('canary-upstream');
+    // Probed at once, then every 0.5 s while pending: two passes make a target healthy, and then it is left
+    // alone for 10 minutes. A target made anew by the reload would be pending (no traffic) for ≥ 0.5 s.
+    const healthCheck = { path: '/health', interval: '10m', healthyThreshold: 2 };
+    const web = service('web', [up.address], [], { healthCheck, rollout: { stepInterval: '10m' } });
+    const v = await startVeerChild(h, { services: [web] });
+    const started = await http(`${v.adminUrl}/v1/services/web/rollouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ canary: { targets: [canary.address] } }),
+    });
+    expect(started.status).toBe(201);
+    type Pools = { pools: Record<'stable' | 'canary', { targets: Array<{ id: string; health: string }> }> };
+    const canaryHealth = async () =>
+      (JSON.parse((await http(`${v.adminUrl}/v1/services/web`)).text) as Pools).pools.canary.targets.map(
+        (t) => t.health,
+      );
+    await waitFor(async () => (await canaryHealth()).join() === 'healthy', 'the canary to pass its checks', 10_000);
+    await v.write({ services: [web, service('api', [up.address], [], { match: { hosts: ['api.test'] } })] });
+    const r = await reload(v.adminUrl);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('added api');
+    // Its verdict carried over (the new config's health check probes it again at once, as any reload does).
+    expect(await canaryHealth()).toEqual(['healthy']);
+  }, 60_000);
+
   it('new webhooks receive the next events; a changed health check applies to the next probes', async () => {
     const up = await h.upstream('app-upstream');
     const hooks: string[] = [];
