@@ -61,7 +61,15 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     version: id,
     snapshot: snapshotSchema,
   }),
+  /** The whole state: answers a worker's `resync`. */
   z.object({ type: z.literal('snapshot'), version: id, snapshot: snapshotSchema }),
+  /** What changed since version `base` (snapshot-diff.ts): applied only on top of `base`. */
+  z.object({
+    type: z.literal('delta'),
+    base: id,
+    version: id,
+    delta: snapshotSchema.extend({ names: z.array(z.string()) }),
+  }),
   /** A reload's access log section, and its certificates (the whole config, as the TLS front reads it). */
   z.object({ type: z.literal('access-log'), accessLog: z.custom<Config['accessLog']>(isObject, 'expected a section') }),
   z.object({ type: z.literal('certificates'), config: z.custom<Config>(isObject, 'expected a config') }),
@@ -78,6 +86,8 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('failed'), error: z.string() }),
   /** `appliedAt`: when the worker applied it, on the host's monotonic clock (host-time.ts). */
   z.object({ type: z.literal('ack'), version: id, appliedAt: z.number().nonnegative() }),
+  /** A delta came that was not taken against the version applied here: the whole snapshot is asked for. */
+  z.object({ type: z.literal('resync'), have: id, got: id }),
   z.object({
     type: z.literal('metrics'),
     /** Every second up to this one is in the report or an earlier one (shipped-seconds.ts). */

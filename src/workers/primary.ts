@@ -122,9 +122,16 @@ export class WorkerPool {
       return this.d.log.log('warn', 'malformed message from a worker dropped', { pid: m.pid, why: parsed.why });
     const msg = parsed.msg;
     switch (msg.type) {
-      case 'hello':
+      case 'hello': {
+        const current = this.feed.current();
         m.started = true;
-        return m.send({ type: 'start', config: this.config, ...this.feed.current() });
+        return m.send({ type: 'start', config: this.config, ...current });
+      }
+      case 'resync':
+        this.d.log.log('warn', 'worker lost its place in the routing changes; sending the whole snapshot', {
+          ...{ pid: m.pid, have: msg.have, got: msg.got },
+        });
+        return m.send({ type: 'snapshot', ...this.feed.current() });
       case 'listening':
         m.listening = true;
         this.d.log.log('info', 'worker listening', { pid: m.pid, listen: `${msg.data.address}:${msg.data.port}` });

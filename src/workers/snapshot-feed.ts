@@ -1,11 +1,13 @@
 // The primary's side of "one snapshot": every change of its data plane is sent to every started
-// worker, coalesced to at most one snapshot per tick and only when it differs from the last one
-// sent; each worker acknowledges the version it applied and when it applied it, and the lag (sent →
-// the last worker applying it) of the newest change every worker has acknowledged is kept for /metrics
+// worker, coalesced to at most one per tick and only when it differs from the last one sent, as a
+// delta against it (snapshot-diff.ts; a worker that starts gets the whole snapshot); each worker
+// acknowledges the version it applied and when it applied it, and the lag (sent → the last worker
+// applying it) of the newest change every worker has acknowledged is kept for /metrics
 // and GET /v1/workers. The lag ends when the change took effect, not when the primary heard so: on a busy
 // host the primary may read an ack tens of milliseconds after the worker routed by the change.
 import type { PlaneSnapshot } from '../dataplane/plane-snapshot.js';
 import type { ToWorker } from './messages.js';
+import { SnapshotDiff } from './snapshot-diff.js';
 
 export interface Recipient {
   /** Has been sent its first snapshot (with `start`): it gets every later one. */
@@ -22,8 +24,7 @@ const MAX_OUTSTANDING = 256;
 
 export class SnapshotFeed {
   private version = 0;
-  private last = '';
-  private snapshot: PlaneSnapshot | null = null;
+  private readonly diff = new SnapshotDiff();
   private scheduled = false;
   private readonly sentAt = new Map<number, number>();
   private lag: number | null = null;
@@ -47,22 +48,23 @@ export class SnapshotFeed {
 
   /** Sends the data plane's state now if it changed (a drain must reach workers after the route it follows). */
   flush(timed = true): void {
-    const snapshot = this.take();
-    const text = JSON.stringify(snapshot);
-    if (text === this.last && this.snapshot !== null) return;
-    [this.last, this.snapshot] = [text, snapshot];
-    this.version++;
+    const delta = this.diff.next(this.take());
+    if (delta === null) return;
+    const base = this.version++;
     const to = [...this.recipients()].filter((r) => r.started);
     // A change nobody receives yet (before the first worker started) is no lag.
     if (timed && to.length > 0) this.sentAt.set(this.version, this.now());
     for (const v of this.sentAt.keys()) if (this.sentAt.size > MAX_OUTSTANDING) this.sentAt.delete(v);
-    for (const r of to) r.send({ type: 'snapshot', version: this.version, snapshot });
+    for (const r of to) r.send({ type: 'delta', base, version: this.version, delta });
   }
 
-  /** The current state for a worker that starts now (it is `started` from here on; its start is not a lag). */
+  /**
+   * The whole current state, for a worker that starts now (its start is not a lag; mark it `started`
+   * after this call, so the change sent meanwhile is not sent to it too) or one that lost its place.
+   */
   current(): { version: number; snapshot: PlaneSnapshot } {
     this.flush(false);
-    return { version: this.version, snapshot: this.snapshot as PlaneSnapshot };
+    return { version: this.version, snapshot: this.take() };
   }
 
   acked(r: Recipient, version: number, appliedAt: number): void {

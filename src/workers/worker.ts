@@ -30,6 +30,9 @@ export class DataWorker {
   private loopDelay: LoopDelay | null = null;
   private stopShipping: () => void = () => undefined;
   private closing: Promise<void> | null = null;
+  /** The snapshot version routed by, and whether the whole snapshot was asked for. */
+  private version = 0;
+  private resyncing = false;
   /** proxy.timeouts.shutdown once started: the grace of a close the primary did not ask for. */
   private graceMs = 10_000;
   private readonly done: Promise<number>;
@@ -60,6 +63,8 @@ export class DataWorker {
         return void this.start(m);
       case 'snapshot':
         return this.apply(m.version, m.snapshot);
+      case 'delta':
+        return this.applyDelta(m);
       case 'access-log':
         return void this.plane?.accessLog.configure(m.accessLog);
       case 'certificates':
@@ -116,9 +121,35 @@ export class DataWorker {
     }
   }
 
+  /**
+   * A delta applies only on top of the version it was taken against. The channel keeps order, so another
+   * base means a message was lost or skipped: the whole snapshot is asked for once, and routing stays as
+   * it is until it comes.
+   */
+  private applyDelta(m: Msg<'delta'>): void {
+    if (this.plane === null || this.resyncing) return;
+    if (m.base === this.version && this.plane.applySnapshot(m.delta)) return this.applied(m.version);
+    this.resyncing = true;
+    const why = m.base === this.version ? 'names a service this worker does not have' : 'out of order';
+    this.deps.log.log('warn', `routing change ${why}; asking for the whole snapshot`, {
+      ...{ have: this.version, base: m.base },
+    });
+    this.primary.send({ type: 'resync', have: this.version, got: m.version });
+  }
+
   private apply(version: number, snapshot: PlaneSnapshot): void {
     if (this.plane === null) return;
-    this.plane.applySnapshot(snapshot);
+    try {
+      this.plane.applySnapshot(snapshot);
+    } finally {
+      // One that could not be applied leaves the version as it was: the next delta asks again.
+      this.resyncing = false;
+    }
+    this.applied(version);
+  }
+
+  private applied(version: number): void {
+    this.version = version;
     // The change reached this worker now: its traffic routes by it from here on (the primary hears later).
     this.primary.send({ type: 'ack', version, appliedAt: hostNowMs() });
   }

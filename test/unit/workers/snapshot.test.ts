@@ -1,13 +1,18 @@
 // One snapshot: a data plane's state, taken on the primary and applied to a worker's data plane
 // (which runs no probes of its own), routes the same; the feed sends a change at most once per
-// tick, only when something changed, and measures the lag to the last worker applying the change.
+// tick, only when something changed, as a delta of the services that changed, and measures the lag
+// to the last worker applying the change. A worker applies a delta only on top of its base.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../../src/config/load.js';
 import { DataPlane } from '../../../src/dataplane/dataplane.js';
 import { silentLogger } from '../../../src/domain/log.js';
 import { MetricsRegistry } from '../../../src/metrics/registry.js';
 import { parseMessage, toWorkerSchema, type ToWorker } from '../../../src/workers/messages.js';
+import { SnapshotDiff } from '../../../src/workers/snapshot-diff.js';
 import { SnapshotFeed, type Recipient } from '../../../src/workers/snapshot-feed.js';
+import { DataWorker } from '../../../src/workers/worker.js';
 
 const config = (() => {
   const r = parseConfigObject(
@@ -28,6 +33,29 @@ const config = (() => {
   if (!r.ok) throw r.error;
   return r.value;
 })();
+
+/** The same config with services a, b, c (each one target of its own) besides web. */
+const many = (() => {
+  const svc = (name: string, port: number) => ({
+    name,
+    match: { hosts: [`${name}.example`], pathPrefix: '/' },
+    stable: { targets: [`127.0.0.1:${port}`] },
+    canary: { targets: [] },
+  });
+  const r = parseConfigObject(
+    { listen: '127.0.0.1:0', services: [svc('a', 9101), svc('b', 9102), svc('c', 9103)] },
+    {},
+  );
+  if (!r.ok) throw r.error;
+  return r.value;
+})();
+
+/** Through the wire: structured clone and the receiver's check, as a worker reads a delta. */
+function wireDelta(base: number, version: number, delta: unknown) {
+  const parsed = parseMessage(toWorkerSchema, structuredClone({ type: 'delta', base, version, delta }));
+  if (!parsed.ok || parsed.msg.type !== 'delta') throw new Error(parsed.ok ? 'not a delta' : parsed.why);
+  return parsed.msg;
+}
 
 const plane = (probes: boolean) =>
   new DataPlane(config, {
@@ -106,9 +134,9 @@ describe('plane snapshots', () => {
       p.update('web', { weightBp: 100 });
       p.update('web', { weightBp: 200 });
       await tick();
-      expect(sent.map(([n, m]) => [n, m.type, m.type === 'snapshot' && m.version])).toEqual([
-        ['a', 'snapshot', 1],
-        ['b', 'snapshot', 1],
+      expect(sent.map(([n, m]) => [n, m.type, m.type === 'delta' && [m.base, m.version]])).toEqual([
+        ['a', 'delta', [0, 1]],
+        ['b', 'delta', [0, 1]],
       ]);
       p.update('web', { weightBp: 200 });
       await tick();
@@ -130,6 +158,181 @@ describe('plane snapshots', () => {
       expect(feed.current().version).toBe(2);
     } finally {
       await p.close(100);
+    }
+  });
+
+  it('a delta carries only the services that changed; on its base it routes as the whole snapshot', async () => {
+    const primary = plane(false);
+    const worker = plane(false);
+    const diff = new SnapshotDiff();
+    try {
+      primary.configure(many.services);
+      const first = diff.next(primary.snapshot());
+      expect(first?.services.map((s) => s.config.name)).toEqual(['a', 'b', 'c']);
+      expect(worker.applySnapshot(wireDelta(0, 1, first).delta)).toBe(true);
+      const before = worker.current();
+
+      primary.update('b', { weightBp: 4_000, canary: [{ host: '127.0.0.1', port: 9104, id: '127.0.0.1:9104' }] });
+      const second = diff.next(primary.snapshot());
+      expect(second?.names).toEqual(['a', 'b', 'c']);
+      expect(second?.services.map((s) => s.config.name)).toEqual(['b']);
+      expect(worker.applySnapshot(wireDelta(1, 2, second).delta)).toBe(true);
+      expect(worker.snapshot()).toEqual(primary.snapshot());
+      // The services that did not change keep their routes (the same objects); b's is new.
+      const after = worker.current();
+      expect(after.routes.get('a')).toBe(before.routes.get('a'));
+      expect(after.routes.get('c')).toBe(before.routes.get('c'));
+      expect(after.routes.get('b')?.weightBp).toBe(4_000);
+      expect(after.router.lookup('b.example', '/')?.canary.targets.map((u) => u.address.id)).toEqual([
+        '127.0.0.1:9104',
+      ]);
+      expect(diff.next(primary.snapshot())).toBeNull();
+
+      // A service removed and the rest reordered: no service changed, the names say it all.
+      const reordered = many.services.filter((s) => s.name !== 'b').reverse();
+      primary.configure(reordered);
+      const third = diff.next(primary.snapshot());
+      expect(third?.names).toEqual(['c', 'a']);
+      expect(third?.services).toEqual([]);
+      expect(worker.applySnapshot(wireDelta(2, 3, third).delta)).toBe(true);
+      expect(worker.serviceNames()).toEqual(['c', 'a']);
+      expect(worker.current().router.lookup('b.example', '/')).toBeUndefined();
+      expect(worker.snapshot()).toEqual(primary.snapshot());
+
+      // A delta naming a service this worker never had was taken against another snapshot: nothing applies.
+      const stray = { ...third, names: ['c', 'a', 'zz'] };
+      expect(worker.applySnapshot(wireDelta(3, 4, stray).delta)).toBe(false);
+      expect(worker.serviceNames()).toEqual(['c', 'a']);
+    } finally {
+      await Promise.all([primary.close(100), worker.close(100)]);
+    }
+  });
+
+  it('a data plane builds again only the route of the service that changed, and a batch swaps once', async () => {
+    const p = plane(false);
+    let swaps = 0;
+    p.onChange(() => swaps++);
+    try {
+      p.configure(many.services);
+      const t1 = p.current();
+      p.update('a', { weightBp: 100 });
+      const t2 = p.current();
+      expect(t2.version).toBe(t1.version + 1);
+      expect(t2.routes.get('a')).not.toBe(t1.routes.get('a'));
+      expect(t2.routes.get('a')?.weightBp).toBe(100);
+      expect(t2.routes.get('b')).toBe(t1.routes.get('b'));
+      // The kept route still uses the live upstream and window: a changed service never releases another's.
+      expect(t2.routes.get('b')?.stable.targets[0]).toBe(t1.routes.get('b')?.stable.targets[0]);
+      swaps = 0;
+      p.batch(() => {
+        for (const name of ['a', 'b', 'c']) p.update(name, { weightBp: 2_000 });
+        // Inside the batch nothing was swapped yet.
+        expect(p.current()).toBe(t2);
+      });
+      expect(swaps).toBe(1);
+      expect([...p.current().routes.values()].map((r) => r.weightBp)).toEqual([2_000, 2_000, 2_000]);
+      // A reload's new config objects: every route is built again.
+      p.configure(structuredClone(many.services));
+      expect(p.current().routes.get('c')).not.toBe(t2.routes.get('c'));
+      // A batch that only removes services still swaps.
+      p.batch(() => p.configure(many.services.filter((s) => s.name === 'a')));
+      expect([...p.current().routes.keys()]).toEqual(['a']);
+      p.batch(() => p.configure([]));
+      expect(p.current().routes.size).toBe(0);
+      expect(p.current().router.lookup('a.example', '/')).toBeUndefined();
+    } finally {
+      await p.close(100);
+    }
+  });
+
+  it('a worker given a delta on another base asks for the whole snapshot, and routes by it once it comes', async () => {
+    const sent: Array<{ type: string; version?: number }> = [];
+    const w = new DataWorker(
+      { send: (m, done) => (sent.push(m), done?.()) },
+      { clock: { now: () => 0 }, log: { log: () => undefined } },
+    );
+    const primary = plane(false);
+    const diff = new SnapshotDiff();
+    const exit = w.run();
+    try {
+      primary.configure(many.services);
+      diff.next(primary.snapshot());
+      w.handle({
+        type: 'start',
+        config: { ...config, services: many.services },
+        version: 1,
+        snapshot: primary.snapshot(),
+      });
+      await new Promise((r) => setImmediate(r));
+      expect(sent.filter((m) => m.type === 'ack').map((m) => m.version)).toEqual([1]);
+
+      // Version 2 never came: the delta 2 → 3 is not applied; the worker asks once and waits.
+      primary.update('a', { weightBp: 10 });
+      primary.update('a', { weightBp: 20 });
+      w.handle(wireDelta(2, 3, diff.next(primary.snapshot())));
+      primary.update('c', { weightBp: 30 });
+      w.handle(wireDelta(3, 4, diff.next(primary.snapshot())));
+      expect(sent.filter((m) => m.type === 'resync')).toEqual([{ type: 'resync', have: 1, got: 3 }]);
+      expect(sent.filter((m) => m.type === 'ack').map((m) => m.version)).toEqual([1]);
+
+      // The whole snapshot, then deltas on top of it again.
+      w.handle({ type: 'snapshot', version: 4, snapshot: primary.snapshot() });
+      primary.update('b', { weightBp: 40 });
+      w.handle(wireDelta(4, 5, diff.next(primary.snapshot())));
+      expect(sent.filter((m) => m.type === 'ack').map((m) => m.version)).toEqual([1, 4, 5]);
+    } finally {
+      w.handle({ type: 'close', graceMs: 10 });
+      expect(await exit).toBe(0);
+      await primary.close(100);
+    }
+  });
+
+  it('a probe that changes no verdict is no change to send; a verdict that changes is', async () => {
+    let probes = 0;
+    const up = http.createServer((req, res) => {
+      probes++;
+      res.statusCode = req.url === '/health' && healthy ? 200 : 503;
+      res.end();
+    });
+    let healthy = false;
+    await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
+    const port = (up.address() as AddressInfo).port;
+    const r = parseConfigObject(
+      {
+        listen: '127.0.0.1:0',
+        services: [
+          {
+            name: 'web',
+            match: { hosts: ['*'], pathPrefix: '/' },
+            stable: { targets: [`127.0.0.1:${port}`] },
+            healthCheck: { path: '/health', interval: '50ms', healthyThreshold: 1 },
+          },
+        ],
+      },
+      {},
+    );
+    if (!r.ok) throw r.error;
+    const p = plane(true);
+    let changes = 0;
+    p.onChange(() => changes++);
+    const state = () => p.targets('web', 'stable')[0];
+    /** Until `ok` holds (each probe is a few ms; bounded in count and time). */
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 400 && !ok(); i++) await new Promise((res) => setTimeout(res, 5));
+      expect(ok()).toBe(true);
+    };
+    try {
+      p.configure(r.value.services);
+      changes = 0;
+      // Failing probes of a pending target: its verdict stays (pending, not healthy).
+      await until(() => probes >= 3 && state()?.lastHealthError !== null);
+      expect(changes).toBe(0);
+      healthy = true;
+      await until(() => state()?.health === 'healthy');
+      expect(changes).toBe(1);
+    } finally {
+      await p.close(100);
+      up.close();
     }
   });
 });
