@@ -8,16 +8,18 @@ export const CLIENTS_PER_SECOND = 4;
 const K = CLIENTS_PER_SECOND;
 
 export class ClientErrors {
-  /** size × K client keys, NaN for an empty entry. */
-  private readonly keys: Float64Array;
-  private readonly counts: Uint32Array;
+  /** size × K client keys, NaN for an empty entry; allocated when the first slot is reset (an idle pool has none). */
+  private keys = new Float64Array(0);
+  private counts = new Uint32Array(0);
 
-  constructor(size: number) {
-    this.keys = new Float64Array(size * K).fill(NaN);
-    this.counts = new Uint32Array(size * K);
-  }
+  constructor(private readonly size: number) {}
 
+  /** Called before a slot is written or read (its window opens the slot first). */
   reset(slot: number): void {
+    if (this.keys.length === 0) {
+      this.keys = new Float64Array(this.size * K).fill(NaN);
+      this.counts = new Uint32Array(this.size * K);
+    }
     this.keys.fill(NaN, slot * K, slot * K + K);
     this.counts.fill(0, slot * K, slot * K + K);
   }
@@ -40,7 +42,7 @@ export class ClientErrors {
 
   /** The slot's second has attributed errors. */
   has(slot: number): boolean {
-    return !Number.isNaN(this.keys[slot * K] as number);
+    return this.keys.length > 0 && !Number.isNaN(this.keys[slot * K] as number);
   }
 
   /** Adds the slot's attributed errors into `out`, by client key. */

@@ -8,6 +8,10 @@ import type { MetricsRegistry } from './registry.js';
 import { addHash, metricKey } from './second-hash.js';
 import type { SecondSource, SecondTotals } from './series-book.js';
 import { emptyTotals } from './totals.js';
+import type { PoolWindow } from './window.js';
+
+/** A second without traffic, shared by every quiet pool: nobody writes into a SecondTotals. */
+const QUIET = Object.freeze(emptyTotals());
 
 /**
  * `settleMs`: longer when workers ship their seconds to this process's windows; `lastComplete`: the newest
@@ -25,11 +29,12 @@ export function localSeconds(
     seconds: async (services, sec) => {
       const out = new Map<string, SecondTotals>();
       const at = sec * 1000;
+      // Most pools of many services are quiet in a given second: they share one empty record (read only)
+      // rather than each summing its slots into a new one, which held the loop ~40 ms a second with a
+      // thousand services.
+      const of = (w: PoolWindow) => (w.holds(sec) ? w.totals(at, at) : QUIET);
       for (const s of services)
-        out.set(s, {
-          stable: registry.pool(s, 'stable').totals(at, at),
-          canary: registry.pool(s, 'canary').totals(at, at),
-        });
+        out.set(s, { stable: of(registry.pool(s, 'stable')), canary: of(registry.pool(s, 'canary')) });
       return out;
     },
   };

@@ -40,18 +40,21 @@ export const NO_CLIENT = -1;
 export { EXCLUDED };
 
 const FAILED_IDS = 5;
+const NONE = new Uint32Array(0);
 
 export class PoolWindow {
   readonly size: number;
   /** Epoch second held by each slot; NaN for a slot never written. */
   private readonly secs: Float64Array;
-  /** size × WIDTH, slot-major (COUNTS). */
-  private readonly counts: Uint32Array;
-  /** size × BUCKET_COUNT, slot-major. Allocated once so the hot path never allocates. */
-  private readonly latency: Uint32Array;
+  /** size × WIDTH, slot-major (COUNTS); empty until a first second opens (see reset). */
+  private counts = NONE;
+  /** size × BUCKET_COUNT, slot-major. Allocated once, with `counts`, so the hot path never allocates. */
+  private latency = NONE;
   private readonly life = new Float64Array(WIDTH);
   private lifeLatencySumMs = 0;
   private lifeDrainCut = 0;
+  /** The newest second a slot was opened for (-Infinity before the first); written here only. */
+  newestSecond = -Infinity;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
   private readonly clients: ClientErrors;
   /** See noteFailedRequest (only failures write it: nothing on the hot path of a healthy pool). */
@@ -65,8 +68,6 @@ export class PoolWindow {
       throw new RangeError(`window seconds must be a positive integer, got ${size}`);
     this.size = size;
     this.secs = new Float64Array(size).fill(NaN);
-    this.counts = new Uint32Array(size * WIDTH);
-    this.latency = new Uint32Array(size * BUCKET_COUNT);
     this.clients = new ClientErrors(size);
     this.routes = new RouteWindows(() => new PoolWindow({ seconds: Math.min(size, ROUTE_WINDOW_SECONDS) }));
   }
@@ -118,6 +119,16 @@ export class PoolWindow {
     }
     const routes = this.routes.totals(fromMs, toMs);
     return routes === undefined ? out : { ...out, routes };
+  }
+
+  /** Moves with every request and drain cut recorded here (merges aside): unchanged, nothing new was. */
+  get writes(): number {
+    return (this.life[REQ] as number) + this.lifeDrainCut;
+  }
+
+  /** Whether second `sec` (epoch) had anything written (a quiet second has no slot). */
+  holds(sec: number): boolean {
+    return this.secs[this.slotOf(sec)] === sec;
   }
 
   /** Lifetime cumulative totals (for Prometheus counters/histograms), never reset by the ring. */
@@ -186,7 +197,14 @@ export class PoolWindow {
   }
 
   private reset(slot: number, sec: number): void {
+    // The slots' counts (~400 KiB a window) come with its first second: up front, a thousand services' idle
+    // windows took GBs of address space, and V8 collected its old space every ~50 ms while they were made.
+    if (this.latency === NONE) {
+      this.counts = new Uint32Array(this.size * WIDTH);
+      this.latency = new Uint32Array(this.size * BUCKET_COUNT);
+    }
     this.secs[slot] = sec;
+    if (sec > this.newestSecond) this.newestSecond = sec;
     this.counts.fill(0, slot * WIDTH, (slot + 1) * WIDTH);
     this.clients.reset(slot);
     this.latency.fill(0, slot * BUCKET_COUNT, (slot + 1) * BUCKET_COUNT);

@@ -43,8 +43,20 @@ function lifetimeDelta(now: LifetimeTotals, before: LifetimeTotals | undefined):
   };
 }
 
+interface Sent {
+  /** The newest second shipped. */
+  sec: number;
+  /** The lifetime totals shipped so far (undefined: none yet). */
+  life: LifetimeTotals | undefined;
+  /** The window's `writes` when it was last read. */
+  writes: number;
+  /** The report that last saw the window (a window no report sees any more is forgotten). */
+  round: number;
+}
+
 export class MetricsShipper {
-  private readonly sent = new Map<PoolWindow, { sec: number; life: LifetimeTotals }>();
+  private readonly sent = new Map<PoolWindow, Sent>();
+  private round = 0;
   private readonly answersSent = new Map<string, number>();
 
   constructor(
@@ -59,18 +71,28 @@ export class MetricsShipper {
   take(nowMs: number, last = false): Report {
     const upTo = last ? Math.floor(nowMs / 1000) : settledSecond(nowMs, SHIP_AFTER_MS);
     const out: Report = { through: upTo, pools: [], answers: [] };
-    const seen = new Set<PoolWindow>();
+    const round = ++this.round;
     for (const { service, pool, window } of this.registry.entries()) {
-      seen.add(window);
       const before = this.sent.get(window);
+      const writes = window.writes;
+      // Most windows of a front door with many services are idle in a given second: reading each one's
+      // seconds and lifetime anyway held a worker's loop ~20 ms a second with a thousand services.
+      if (before === undefined && writes === 0 && window.newestSecond === -Infinity) {
+        this.sent.set(window, { sec: upTo, life: undefined, writes, round });
+        continue;
+      }
+      if (before !== undefined && before.writes === writes && window.newestSecond <= before.sec) {
+        [before.sec, before.round] = [Math.max(upTo, before.sec), round];
+        continue;
+      }
       const seconds = window.seconds((before?.sec ?? -Infinity) + 1, upTo).map(plainSecond);
       const life = window.lifetime();
       const lifetime = lifetimeDelta(life, before?.life);
-      this.sent.set(window, { sec: Math.max(upTo, before?.sec ?? -Infinity), life });
+      this.sent.set(window, { sec: Math.max(upTo, before?.sec ?? -Infinity), life, writes, round });
       if (seconds.length > 0 || lifetime.requests > 0 || lifetime.drainCut > 0)
         out.pools.push({ service, pool, seconds, lifetime });
     }
-    for (const w of [...this.sent.keys()]) if (!seen.has(w)) this.sent.delete(w);
+    for (const [w, s] of this.sent) if (s.round !== round) this.sent.delete(w);
     for (const [code, n] of this.answers.entries()) {
       const grown = n - (this.answersSent.get(code) ?? 0);
       if (grown > 0) out.answers.push([code, grown]);

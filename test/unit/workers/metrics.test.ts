@@ -78,6 +78,34 @@ describe('worker metrics', () => {
     expect(last?.pools[0]?.lifetime.requests).toBe(1);
   });
 
+  it('a quiet window costs nothing, and a second is shipped once it ends even with nothing new since', () => {
+    const w = worker();
+    const stable = w.registry.pool('web', 'stable');
+    for (let i = 0; i < 200; i++) w.registry.pool(`idle-${i}`, 'stable');
+    const first = w.shipper.take(T0 - 5_000);
+    expect(first.pools).toEqual([]);
+    stable.record(T0 + 200, 200, 1);
+    // The record's second has not ended: its lifetime growth goes now, the second later.
+    const early = w.shipper.take(T0 + 900);
+    expect(early.pools.map((p) => [p.service, p.seconds.length, p.lifetime.requests])).toEqual([['web', 0, 1]]);
+    // Nothing written since, but the second ended: it is shipped (once).
+    const settled = w.shipper.take(T0 + 1_000 + SHIP_AFTER_MS);
+    expect(settled.pools.map((p) => [p.service, p.seconds.map((s) => s.sec), p.lifetime.requests])).toEqual([
+      ['web', [T0 / 1000], 0],
+    ]);
+    expect(w.shipper.take(T0 + 2_000 + SHIP_AFTER_MS).pools).toEqual([]);
+    // Quiet for a while, then a request: only its second goes.
+    stable.record(T0 + 7_300, 503, 2);
+    const later = w.shipper.take(T0 + 8_000 + SHIP_AFTER_MS);
+    expect(later.pools.map((p) => [p.seconds.map((s) => [s.sec, s.errors]), p.lifetime.errors])).toEqual([
+      [[[T0 / 1000 + 7, 1]], 1],
+    ]);
+    // A drain cut writes no second, but it is news.
+    stable.recordDrainCut();
+    expect(w.shipper.take(T0 + 9_000 + SHIP_AFTER_MS).pools.map((p) => p.lifetime.drainCut)).toEqual([1]);
+    expect(w.shipper.take(T0 + 10_000 + SHIP_AFTER_MS).pools).toEqual([]);
+  });
+
   it('a malformed report is refused with the field that is wrong', () => {
     const bad = parseMessage(toPrimarySchema, {
       type: 'metrics',
