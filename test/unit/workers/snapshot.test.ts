@@ -176,6 +176,8 @@ describe('plane snapshots', () => {
       const second = diff.next(primary.snapshot());
       expect(second?.names).toEqual(['a', 'b', 'c']);
       expect(second?.services.map((s) => s.config.name)).toEqual(['b']);
+      // Only the new target's verdicts: the others' did not change.
+      expect(second?.targets.map((t) => t.key.split('#')[0])).toEqual(['b/127.0.0.1:9104']);
       expect(worker.applySnapshot(wireDelta(1, 2, second).delta)).toBe(true);
       expect(worker.snapshot()).toEqual(primary.snapshot());
       // The services that did not change keep their routes (the same objects); b's is new.
@@ -187,6 +189,12 @@ describe('plane snapshots', () => {
         '127.0.0.1:9104',
       ]);
       expect(diff.next(primary.snapshot())).toBeNull();
+      // A target that leaves routing and comes back is named again (its upstream is a new one).
+      primary.update('b', { canary: [] });
+      expect(diff.next(primary.snapshot())?.targets).toEqual([]);
+      primary.update('b', { canary: [{ host: '127.0.0.1', port: 9104, id: '127.0.0.1:9104' }] });
+      expect(diff.next(primary.snapshot())?.targets.map((t) => t.key.split('#')[0])).toEqual(['b/127.0.0.1:9104']);
+      primary.update('b', { weightBp: 4_000 });
 
       // A service removed and the rest reordered: no service changed, the names say it all.
       const reordered = many.services.filter((s) => s.name !== 'b').reverse();
