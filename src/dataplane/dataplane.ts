@@ -103,8 +103,12 @@ export class DataPlane {
     const env = { pages: (c: ServiceConfig) => readPages(c, this.deps.log), compile: this.compile };
     const next = restoreServices(snap, this.routed, env);
     if (next === null) return false;
-    this.replaceServices(next);
-    applyFlags(this.upstreams.all(), snap.targets);
+    // The same services as before: only the changed ones are put (nothing to look through for removals).
+    if ('names' in snap && snap.names === null) {
+      if ([...next.keys()].some((name) => this.routed.get(name) === undefined)) return false;
+      this.routed.put(next);
+    } else this.replaceServices(next);
+    applyFlags(this.upstreams, snap.targets);
     this.maintenance.replace(snap.maintenance);
     this.waits.wake();
     return true;

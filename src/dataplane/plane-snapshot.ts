@@ -69,7 +69,8 @@ export interface RestoreEnv {
  * in order, and the state of only those new or changed since. A whole snapshot is one with every service.
  */
 export interface PlaneDelta extends PlaneSnapshot {
-  names: string[];
+  /** null: the same services in the same order as the snapshot before. */
+  names: string[] | null;
 }
 
 /**
@@ -85,7 +86,7 @@ export function restoreServices(
 ): Map<string, ServiceState> | null {
   const given = new Map(snap.services.map((s) => [s.config.name, s]));
   const next = new Map<string, ServiceState>();
-  for (const name of 'names' in snap ? snap.names : given.keys()) {
+  for (const name of 'names' in snap && snap.names !== null ? snap.names : given.keys()) {
     const s = given.get(name);
     const old = prev.get(name);
     if (s === undefined) {
@@ -110,11 +111,10 @@ export function restoreServices(
 }
 
 /** Sets each upstream's verdicts from the snapshot; one it does not name keeps its own. */
-export function applyFlags(upstreams: Iterable<Upstream>, flags: readonly TargetFlags[]): void {
-  const byKey = new Map(flags.map((f) => [f.key, f]));
-  for (const u of upstreams) {
-    const f = byKey.get(u.key);
-    if (f === undefined) continue;
+export function applyFlags(upstreams: { get(key: string): Upstream | undefined }, flags: readonly TargetFlags[]) {
+  for (const f of flags) {
+    const u = upstreams.get(f.key);
+    if (u === undefined) continue;
     u.healthy = f.healthy;
     u.pending = f.pending;
     u.ready = f.ready;

@@ -55,6 +55,16 @@ export class RoutedServices {
     if (!this.batching) this.rebuild();
   }
 
+  /** Some services' new states, the others as they are (none added or removed). */
+  put(states: ReadonlyMap<string, ServiceState>): void {
+    for (const [name, s] of states) {
+      this.states.set(name, s);
+      this.dirty.add(name);
+    }
+    this.changed = true;
+    if (!this.batching) this.rebuild();
+  }
+
   /**
    * Runs `fn`, whose changes to many services (a start, a reload) swap the table once, when it ends: a swap
    * per service would cost the square of the service count.

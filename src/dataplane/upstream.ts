@@ -200,6 +200,11 @@ export class UpstreamSet {
     return { drained: false, cut };
   }
 
+  /** The live upstream of a key (keyOf), if any. */
+  get(key: string): Upstream | undefined {
+    return this.byKey.get(key);
+  }
+
   /** False once the upstream was released (no routing table uses it any more). */
   isLive(u: Upstream): boolean {
     return this.byKey.get(u.key) === u;

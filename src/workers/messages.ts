@@ -68,7 +68,8 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     type: z.literal('delta'),
     base: id,
     version: id,
-    delta: snapshotSchema.extend({ names: z.array(z.string()) }),
+    /** `names` null: the same services, in the same order, as at `base`. */
+    delta: snapshotSchema.extend({ names: z.array(z.string()).nullable() }),
   }),
   /** A reload's access log section, and its certificates (the whole config, as the TLS front reads it). */
   z.object({ type: z.literal('access-log'), accessLog: z.custom<Config['accessLog']>(isObject, 'expected a section') }),

@@ -174,7 +174,8 @@ describe('plane snapshots', () => {
 
       primary.update('b', { weightBp: 4_000, canary: [{ host: '127.0.0.1', port: 9104, id: '127.0.0.1:9104' }] });
       const second = diff.next(primary.snapshot());
-      expect(second?.names).toEqual(['a', 'b', 'c']);
+      // The same services in the same order: no names, only b's new state.
+      expect(second?.names).toBeNull();
       expect(second?.services.map((s) => s.config.name)).toEqual(['b']);
       // Only the new target's verdicts: the others' did not change.
       expect(second?.targets.map((t) => t.key.split('#')[0])).toEqual(['b/127.0.0.1:9104']);
@@ -211,6 +212,9 @@ describe('plane snapshots', () => {
       const stray = { ...third, names: ['c', 'a', 'zz'] };
       expect(worker.applySnapshot(wireDelta(3, 4, stray).delta)).toBe(false);
       expect(worker.serviceNames()).toEqual(['c', 'a']);
+      const unknown = { ...second, names: null };
+      expect(worker.applySnapshot(wireDelta(3, 4, unknown).delta)).toBe(false);
+      expect(worker.snapshot()).toEqual(primary.snapshot());
     } finally {
       await Promise.all([primary.close(100), worker.close(100)]);
     }
