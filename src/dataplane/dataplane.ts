@@ -104,10 +104,8 @@ export class DataPlane {
     const next = restoreServices(snap, this.routed, env);
     if (next === null) return false;
     // The same services as before: only the changed ones are put (nothing to look through for removals).
-    if ('names' in snap && snap.names === null) {
-      if ([...next.keys()].some((name) => this.routed.get(name) === undefined)) return false;
-      this.routed.put(next);
-    } else this.replaceServices(next);
+    if ('names' in snap && snap.names === null) this.routed.put(next);
+    else this.replaceServices(next);
     applyFlags(this.upstreams, snap.targets);
     this.maintenance.replace(snap.maintenance);
     this.waits.wake();

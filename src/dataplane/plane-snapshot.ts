@@ -77,7 +77,8 @@ export interface PlaneDelta extends PlaneSnapshot {
  * The service states a snapshot (or a delta) describes; a service it names without its state keeps its
  * state in `prev` (the same object, so its route is kept too). What is costly to derive (error pages read
  * from files, compiled targeting rules) is kept from `prev` while its inputs did not change. Null when a
- * delta names a service `prev` does not have: it was taken against another snapshot than this one.
+ * delta names a service `prev` does not have (in `names`, or as a change to the same services): it was taken
+ * against another snapshot than this one.
  */
 export function restoreServices(
   snap: PlaneSnapshot | PlaneDelta,
@@ -86,10 +87,11 @@ export function restoreServices(
 ): Map<string, ServiceState> | null {
   const given = new Map(snap.services.map((s) => [s.config.name, s]));
   const next = new Map<string, ServiceState>();
+  const patch = 'names' in snap && snap.names === null;
   for (const name of 'names' in snap && snap.names !== null ? snap.names : given.keys()) {
     const s = given.get(name);
     const old = prev.get(name);
-    if (s === undefined) {
+    if (s === undefined || (patch && old === undefined)) {
       if (old === undefined) return null;
       next.set(name, old);
       continue;

@@ -42,8 +42,7 @@ export class RoutedServices {
   /** `name`'s state was changed in place: its route is built again, now or when the batch ends. */
   touched(name: string): void {
     this.dirty.add(name);
-    this.changed = true;
-    if (!this.batching) this.rebuild();
+    this.changedNow();
   }
 
   /** The whole service set; a service whose state is another object than before gets a new route. */
@@ -51,8 +50,7 @@ export class RoutedServices {
     for (const [name, s] of next) if (this.states.get(name) !== s) this.dirty.add(name);
     this.states.clear();
     for (const [name, s] of next) this.states.set(name, s);
-    this.changed = true;
-    if (!this.batching) this.rebuild();
+    this.changedNow();
   }
 
   /** Some services' new states, the others as they are (none added or removed). */
@@ -61,6 +59,11 @@ export class RoutedServices {
       this.states.set(name, s);
       this.dirty.add(name);
     }
+    this.changedNow();
+  }
+
+  /** A new table now, or when the batch ends. */
+  private changedNow(): void {
     this.changed = true;
     if (!this.batching) this.rebuild();
   }

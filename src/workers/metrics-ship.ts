@@ -77,12 +77,9 @@ export class MetricsShipper {
       const writes = window.writes;
       // Most windows of a front door with many services are idle in a given second: reading each one's
       // seconds and lifetime anyway held a worker's loop ~20 ms a second with a thousand services.
-      if (before === undefined && writes === 0 && window.newestSecond === -Infinity) {
-        this.sent.set(window, { sec: upTo, life: undefined, writes, round });
-        continue;
-      }
-      if (before !== undefined && before.writes === writes && window.newestSecond <= before.sec) {
-        [before.sec, before.round] = [Math.max(upTo, before.sec), round];
+      if (writes === (before?.writes ?? 0) && window.newestSecond <= (before?.sec ?? -Infinity)) {
+        if (before === undefined) this.sent.set(window, { sec: upTo, life: undefined, writes, round });
+        else [before.sec, before.round] = [Math.max(upTo, before.sec), round];
         continue;
       }
       const seconds = window.seconds((before?.sec ?? -Infinity) + 1, upTo).map(plainSecond);

@@ -25,6 +25,8 @@ const MAX_OUTSTANDING = 256;
 export class SnapshotFeed {
   private version = 0;
   private readonly diff = new SnapshotDiff();
+  /** The state the last flush compared (current() hands it to a starting worker). */
+  private latest: PlaneSnapshot | null = null;
   private scheduled = false;
   private readonly sentAt = new Map<number, number>();
   private lag: number | null = null;
@@ -48,7 +50,8 @@ export class SnapshotFeed {
 
   /** Sends the data plane's state now if it changed (a drain must reach workers after the route it follows). */
   flush(timed = true): void {
-    const delta = this.diff.next(this.take());
+    this.latest = this.take();
+    const delta = this.diff.next(this.latest);
     if (delta === null) return;
     const base = this.version++;
     const to = [...this.recipients()].filter((r) => r.started);
@@ -64,7 +67,7 @@ export class SnapshotFeed {
    */
   current(): { version: number; snapshot: PlaneSnapshot } {
     this.flush(false);
-    return { version: this.version, snapshot: this.take() };
+    return { version: this.version, snapshot: this.latest as PlaneSnapshot };
   }
 
   acked(r: Recipient, version: number, appliedAt: number): void {

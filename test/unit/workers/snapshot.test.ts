@@ -300,9 +300,12 @@ describe('plane snapshots', () => {
   });
 
   it('a probe that changes no verdict is no change to send; a verdict that changes is', async () => {
+    // The third probe's request: by then the first two probes' answers were taken in.
     let probes = 0;
+    let thirdProbe = (): void => undefined;
+    const third = new Promise<void>((resolve) => (thirdProbe = resolve));
     const up = http.createServer((req, res) => {
-      probes++;
+      if (++probes === 3) thirdProbe();
       res.statusCode = req.url === '/health' && healthy ? 200 : 503;
       res.end();
     });
@@ -326,21 +329,20 @@ describe('plane snapshots', () => {
     if (!r.ok) throw r.error;
     const p = plane(true);
     let changes = 0;
-    p.onChange(() => changes++);
+    let changed = (): void => undefined;
+    p.onChange(() => (changes++, changed()));
     const state = () => p.targets('web', 'stable')[0];
-    /** Until `ok` holds (each probe is a few ms; bounded in count and time). */
-    const until = async (ok: () => boolean) => {
-      for (let i = 0; i < 400 && !ok(); i++) await new Promise((res) => setTimeout(res, 5));
-      expect(ok()).toBe(true);
-    };
     try {
       p.configure(r.value.services);
       changes = 0;
       // Failing probes of a pending target: its verdict stays (pending, not healthy).
-      await until(() => probes >= 3 && state()?.lastHealthError !== null);
+      await third;
+      expect(state()?.lastHealthError).not.toBeNull();
       expect(changes).toBe(0);
+      const verdict = new Promise<void>((resolve) => (changed = resolve));
       healthy = true;
-      await until(() => state()?.health === 'healthy');
+      await verdict;
+      expect(state()?.health).toBe('healthy');
       expect(changes).toBe(1);
     } finally {
       await p.close(100);
