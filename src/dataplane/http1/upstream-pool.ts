@@ -5,7 +5,8 @@
 // Pool's surface as the data plane uses it: dispatch, a graceful close and a destroy.
 import { errors } from 'undici';
 import { checkedCall, type Dispatched, type UpstreamCall, type UpstreamHandler } from './upstream-call.js';
-import { UpstreamConnection, type ConnectionOptions, type ConnectionOwner } from './upstream-connection.js';
+import { UpstreamConnection } from './upstream-connection.js';
+import type { ConnectionOptions, ConnectionOwner } from './upstream-ports.js';
 import { uncorkNow } from './turn-cork.js';
 
 export interface PoolOptions extends ConnectionOptions {

@@ -139,7 +139,9 @@ export class ResponseReader implements LlhttpCallbacks {
 
   /** @internal */
   onBody(bytes: Buffer): number {
-    this.sink.body(bytes);
+    // A copy: `bytes` is a view of the connection's shared read buffer, which the next read overwrites
+    // (the front may hold the chunk until the loop's turn ends, or longer under backpressure).
+    this.sink.body(Buffer.from(bytes));
     return this.stopped ? -1 : 0;
   }
 

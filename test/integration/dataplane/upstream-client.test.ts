@@ -150,6 +150,31 @@ describe("veer's own upstream client", () => {
     expect(up.accepted).toBe(2);
   });
 
+  it('passes every body intact when many answers, small and over one read, arrive in the same turn', async () => {
+    // Each request's body is its own letter repeated; the answers are held, then all written at once, so the
+    // proxy reads several connections' answers before its writes to the clients go out.
+    const held: Array<() => void> = [];
+    const sizes = [100, 3_000, 70_000, 150_000];
+    const bodyOf = (n: number): Buffer => Buffer.alloc(sizes[n % 4] as number, 97 + (n % 26));
+    const up = await rawUpstream((head, s) => {
+      const n = Number(/^GET \/b(\d+)/.exec(head)?.[1]);
+      const body = bodyOf(n);
+      held.push(() =>
+        s.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`), body])),
+      );
+    });
+    const v = await veerTo(up);
+    const count = 24;
+    const all = Promise.all(Array.from({ length: count }, (_, i) => http(`${v.url}/b${i}`)));
+    await waitFor(() => held.length === count, 'every request at the upstream');
+    for (const send of held.splice(0)) send();
+    const answers = await all;
+    answers.forEach((r, i) => {
+      expect(r.status).toBe(200);
+      expect(r.body.equals(bodyOf(i)), `body of /b${i}`).toBe(true);
+    });
+  });
+
   it('gives a 204 its answer when the upstream adds a body it may not send; a new connection after', async () => {
     const up = await rawUpstream((head, s) =>
       head.includes('/empty') ? s.write('HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\nhello') : ok(s),
