@@ -220,11 +220,11 @@ export class DataPlane {
   }
 
   /** After every swap: upstreams no table uses go, probes follow the new table, waiting requests look again. */
-  private swapped({ inUse, checks, containers }: BuiltRoutes): void {
-    this.upstreams.release(inUse);
-    if (this.deps.probes !== false) {
-      this.health.sync(checks);
-      this.readiness.sync(containers);
+  private swapped(built: BuiltRoutes | null): void {
+    if (built !== null) this.upstreams.release(built.inUse);
+    if (built !== null && this.deps.probes !== false) {
+      this.health.sync(built.checks);
+      this.readiness.sync(built.containers);
     }
     this.waits.wake();
     this.changed();

@@ -99,7 +99,8 @@ export function restoreServices(
     const sameConfig = old !== undefined && isDeepStrictEqual(old.config, s.config);
     const sameRules = old !== undefined && isDeepStrictEqual(old.rules, s.targeting);
     next.set(name, {
-      config: s.config,
+      // The same object when equal: a route built from it is known unchanged without comparing again.
+      config: sameConfig ? old.config : s.config,
       targets: { stable: s.stable, canary: s.canary },
       weightBp: s.weightBp,
       retryOverride: s.retryOverride,

@@ -1,9 +1,12 @@
 // The services a data plane routes and the routing table built from them. A change to one service builds
 // that service's route again and keeps every other route as it was (the same upstreams, windows and
 // groups); the table around them is assembled anew and swapped whole. Building a route costs far more than
-// reading one: with a thousand services, building every route for one shift held the loop ~100 ms.
+// reading one: with a thousand services, building every route for one shift held the loop ~100 ms. A change
+// that keeps the service's config and upstreams (a weight shift) also keeps the table's compiled hosts and
+// looks at no other service: in a worker it was still 2-27 ms per shift with a thousand services.
 import { buildRoutes, type BuiltRoutes, type RouteEnv, type ServiceState } from './service-routes.js';
-import { buildTable, type RoutingTable } from './table.js';
+import type { ServiceConfig } from '../config/schema.js';
+import { buildTable, type RoutingTable, type ServiceRoute } from './table.js';
 
 export class RoutedServices {
   private current: RoutingTable = buildTable(0, []);
@@ -16,11 +19,15 @@ export class RoutedServices {
   /** Inside `batch`: changes wait for its end (a removal changes the table with no service dirty). */
   private batching = false;
   private changed = false;
+  /** The service set was replaced since the last table (services added, removed or reordered). */
+  private reshaped = false;
+  /** The config each service's route in the table was built from. */
+  private readonly builtFrom = new Map<string, ServiceConfig>();
 
   constructor(
     private readonly env: RouteEnv,
-    /** Runs after every swap, with what the new table uses. */
-    private readonly swapped: (built: BuiltRoutes) => void,
+    /** Runs after every swap, with what the new table uses (null: the same upstreams, checks and containers). */
+    private readonly swapped: (built: BuiltRoutes | null) => void,
   ) {}
 
   get table(): RoutingTable {
@@ -48,6 +55,7 @@ export class RoutedServices {
   /** The whole service set; a service whose state is another object than before gets a new route. */
   replace(next: ReadonlyMap<string, ServiceState>): void {
     for (const [name, s] of next) if (this.states.get(name) !== s) this.dirty.add(name);
+    this.reshaped = true;
     this.states.clear();
     for (const [name, s] of next) this.states.set(name, s);
     this.changedNow();
@@ -84,11 +92,46 @@ export class RoutedServices {
   }
 
   private rebuild(): void {
-    const kept = (name: string) => (this.dirty.has(name) ? undefined : this.current.routes.get(name));
-    const built = buildRoutes(this.states.values(), this.env, kept);
-    this.current = buildTable(this.current.version + 1, built.routes);
+    const quick = this.reshaped ? null : this.quickRoutes();
+    const built = quick === null ? this.buildAll() : null;
+    this.current = buildTable(this.current.version + 1, quick ?? (built as BuiltRoutes).routes, this.current);
     this.dirty.clear();
     this.changed = false;
+    this.reshaped = false;
     this.swapped(built);
   }
+
+  private buildAll(): BuiltRoutes {
+    const kept = (name: string) => (this.dirty.has(name) ? undefined : this.current.routes.get(name));
+    const built = buildRoutes(this.states.values(), this.env, kept);
+    for (const name of this.builtFrom.keys()) if (!this.states.has(name)) this.builtFrom.delete(name);
+    for (const name of this.dirty) this.builtFrom.set(name, (this.states.get(name) as ServiceState).config);
+    return built;
+  }
+
+  /**
+   * The routes when the changed services kept their config and every upstream (a weight shift, a rollout's
+   * rules or id): the others' routes as they were, in their places, and nothing to release or to probe anew.
+   * Null when that does not hold (the whole list is built, each unchanged route kept).
+   */
+  private quickRoutes(): ServiceRoute[] | null {
+    const fresh: ServiceState[] = [];
+    for (const name of this.dirty) {
+      const s = this.states.get(name);
+      if (s === undefined || this.builtFrom.get(name) !== s.config) return null;
+      fresh.push(s);
+    }
+    const rebuilt = new Map<string, ServiceRoute>();
+    for (const r of buildRoutes(fresh, this.env).routes) {
+      const old = this.current.routes.get(r.name);
+      if (old === undefined || !sameUpstreams(old, r)) return null;
+      rebuilt.set(r.name, r);
+    }
+    return this.current.list.map((r) => rebuilt.get(r.name) ?? r);
+  }
+}
+
+function sameUpstreams(a: ServiceRoute, b: ServiceRoute): boolean {
+  const same = (x: readonly unknown[], y: readonly unknown[]) => x.length === y.length && x.every((u, i) => u === y[i]);
+  return same(a.stable.targets, b.stable.targets) && same(a.canary.targets, b.canary.targets);
 }

@@ -60,6 +60,10 @@ export interface RoutingTable {
   readonly version: number;
   readonly routes: ReadonlyMap<string, ServiceRoute>;
   readonly router: Router<ServiceRoute>;
+  /** The routes in the order the router's places were compiled in. */
+  readonly list: readonly ServiceRoute[];
+  /** Host and path to a place in `list`: kept from table to table while no route's hosts or prefix change. */
+  readonly places: Router<number>;
 }
 
 /** Which judged windows a request to `url` goes to (PoolWindow.record's `group`). */
@@ -69,12 +73,37 @@ export function judgedGroup(route: ServiceRoute, url: string): number {
   return g === EXCLUDED ? EXCLUDED : g + 1;
 }
 
-export function buildTable(version: number, routes: readonly ServiceRoute[]): RoutingTable {
-  return {
-    version,
-    routes: new Map(routes.map((r) => [r.name, r])),
-    router: compileRouter(routes.map((r) => ({ hosts: r.hosts, pathPrefix: r.pathPrefix, value: r }))),
+/**
+ * The table for `routes`. With `prev`, its compiled places are kept when every route sits where it did with the
+ * same hosts and path prefix (a weight shift, a rollout's step): compiling a thousand services' hosts was most
+ * of a shift's cost in a worker.
+ */
+export function buildTable(version: number, routes: readonly ServiceRoute[], prev?: RoutingTable): RoutingTable {
+  const places =
+    prev !== undefined && samePlaces(prev.list, routes)
+      ? prev.places
+      : compileRouter(routes.map((r, i) => ({ hosts: r.hosts, pathPrefix: r.pathPrefix, value: i })));
+  const byName = new Map<string, ServiceRoute>();
+  for (const r of routes) byName.set(r.name, r);
+  const lookup = (host: string | undefined, url: string): ServiceRoute | undefined => {
+    const i = places.lookup(host, url);
+    return i === undefined ? undefined : routes[i];
   };
+  return { version, routes: byName, router: { lookup }, list: routes, places };
+}
+
+function samePlaces(a: readonly ServiceRoute[], b: readonly ServiceRoute[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i] as ServiceRoute, b[i] as ServiceRoute];
+    if (x.pathPrefix !== y.pathPrefix || !sameHosts(x.hosts, y.hosts)) return false;
+  }
+  return true;
+}
+
+function sameHosts(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  return a.length === b.length && a.every((h, i) => h === b[i]);
 }
 
 export function stickyRuntime(cookie: string, maxAgeMs: number, secure: boolean, sameSite: string): StickyRuntime {

@@ -257,6 +257,51 @@ describe('plane snapshots', () => {
     }
   });
 
+  it('a shift keeps the compiled hosts; new hosts compile again and upstreams no route uses are released', async () => {
+    const primary = plane(false);
+    const worker = plane(false);
+    const diff = new SnapshotDiff();
+    const keys = (p: DataPlane) => p.snapshot().targets.map((t) => t.key.split('#')[0]);
+    try {
+      primary.configure(many.services);
+      worker.applySnapshot(wireDelta(0, 1, diff.next(primary.snapshot())).delta);
+      const [p1, w1] = [primary.current(), worker.current()];
+      // A weight shift: on both sides the same places, the new route found by them.
+      primary.update('b', { weightBp: 2_500 });
+      expect(worker.applySnapshot(wireDelta(1, 2, diff.next(primary.snapshot())).delta)).toBe(true);
+      for (const [before, after] of [
+        [p1, primary.current()],
+        [w1, worker.current()],
+      ] as const) {
+        expect(after.places).toBe(before.places);
+        expect(after.router.lookup('b.example', '/')?.weightBp).toBe(2_500);
+        expect(after.router.lookup('a.example', '/')).toBe(before.routes.get('a'));
+      }
+      // A canary added, then taken away: its upstream is made, then released (the route is built in full).
+      const canary = { host: '127.0.0.1', port: 9105, id: '127.0.0.1:9105' };
+      primary.update('c', { canary: [canary] });
+      expect(worker.applySnapshot(wireDelta(2, 3, diff.next(primary.snapshot())).delta)).toBe(true);
+      for (const p of [primary, worker]) expect(keys(p)).toContain('c/127.0.0.1:9105');
+      primary.update('c', { canary: [] });
+      expect(worker.applySnapshot(wireDelta(3, 4, diff.next(primary.snapshot())).delta)).toBe(true);
+      for (const p of [primary, worker]) expect(keys(p)).not.toContain('c/127.0.0.1:9105');
+      // b answers another host now (a reload): the same services in the same order, so a delta without names.
+      const moved = structuredClone(many.services);
+      (moved[1] as (typeof moved)[number]).match.hosts = ['b2.example'];
+      primary.configure(moved);
+      const delta = diff.next(primary.snapshot());
+      expect(delta?.names).toBeNull();
+      expect(worker.applySnapshot(wireDelta(4, 5, delta).delta)).toBe(true);
+      for (const p of [primary, worker]) {
+        expect(p.current().places).not.toBe(p1.places);
+        expect(p.current().router.lookup('b2.example', '/')?.name).toBe('b');
+        expect(p.current().router.lookup('b.example', '/')).toBeUndefined();
+      }
+    } finally {
+      await Promise.all([primary.close(100), worker.close(100)]);
+    }
+  });
+
   it('a worker given a delta on another base asks for the whole snapshot, and routes by it once it comes', async () => {
     const sent: Array<{ type: string; version?: number }> = [];
     const w = new DataWorker(
