@@ -19,8 +19,11 @@ export class RoutedServices {
   /** Inside `batch`: changes wait for its end (a removal changes the table with no service dirty). */
   private batching = false;
   private changed = false;
-  /** The service set was replaced since the last table (services added, removed or reordered). */
-  private reshaped = false;
+  /**
+   * The next table is built in full: the service set was replaced since the last one (services added, removed
+   * or reordered), or the last swap's effects did not all run.
+   */
+  private fullNext = false;
   /** The config each service's route in the table was built from. */
   private readonly builtFrom = new Map<string, ServiceConfig>();
 
@@ -55,7 +58,7 @@ export class RoutedServices {
   /** The whole service set; a service whose state is another object than before gets a new route. */
   replace(next: ReadonlyMap<string, ServiceState>): void {
     for (const [name, s] of next) if (this.states.get(name) !== s) this.dirty.add(name);
-    this.reshaped = true;
+    this.fullNext = true;
     this.states.clear();
     for (const [name, s] of next) this.states.set(name, s);
     this.changedNow();
@@ -92,21 +95,26 @@ export class RoutedServices {
   }
 
   private rebuild(): void {
-    const quick = this.reshaped ? null : this.quickRoutes();
-    const built = quick === null ? this.buildAll() : null;
+    const quick = this.fullNext ? null : this.quickRoutes();
+    const kept = (name: string) => (this.dirty.has(name) ? undefined : this.current.routes.get(name));
+    const built = quick === null ? buildRoutes(this.states.values(), this.env, kept) : null;
     this.current = buildTable(this.current.version + 1, quick ?? (built as BuiltRoutes).routes, this.current);
+    if (built !== null) this.recordBuilt();
     this.dirty.clear();
     this.changed = false;
-    this.reshaped = false;
+    // Until the swap's effects (release, probes) have run: one that throws leaves the next build a full one.
+    this.fullNext = true;
     this.swapped(built);
+    this.fullNext = false;
   }
 
-  private buildAll(): BuiltRoutes {
-    const kept = (name: string) => (this.dirty.has(name) ? undefined : this.current.routes.get(name));
-    const built = buildRoutes(this.states.values(), this.env, kept);
+  /** After a full build: the config each rebuilt route came from (a service removed meanwhile is forgotten). */
+  private recordBuilt(): void {
     for (const name of this.builtFrom.keys()) if (!this.states.has(name)) this.builtFrom.delete(name);
-    for (const name of this.dirty) this.builtFrom.set(name, (this.states.get(name) as ServiceState).config);
-    return built;
+    for (const name of this.dirty) {
+      const s = this.states.get(name);
+      if (s !== undefined) this.builtFrom.set(name, s.config);
+    }
   }
 
   /**

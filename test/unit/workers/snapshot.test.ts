@@ -246,6 +246,15 @@ describe('plane snapshots', () => {
       // A reload's new config objects: every route is built again.
       p.configure(structuredClone(many.services));
       expect(p.current().routes.get('c')).not.toBe(t2.routes.get('c'));
+      // A service changed, then removed, in one batch: the table drops it, and the next change swaps again.
+      p.batch(() => {
+        p.update('c', { weightBp: 300 });
+        p.configure(many.services.filter((s) => s.name !== 'c'));
+      });
+      expect([...p.current().routes.keys()]).toEqual(['a', 'b']);
+      expect(p.current().router.lookup('c.example', '/')).toBeUndefined();
+      p.update('a', { weightBp: 700 });
+      expect(p.current().router.lookup('a.example', '/')?.weightBp).toBe(700);
       // A batch that only removes services still swaps.
       p.batch(() => p.configure(many.services.filter((s) => s.name === 'a')));
       expect([...p.current().routes.keys()]).toEqual(['a']);
