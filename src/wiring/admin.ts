@@ -80,6 +80,15 @@ function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFro
 }
 
 /** The admin API and the data plane's listener; the data plane is the first thing closed. */
+/** Names the start line lists at most: a thousand made it ~10 KB, and Docker's log drivers split a line past 16 KB. */
+export const STARTED_NAMES = 20;
+
+/** The start line's services: every name, or the first STARTED_NAMES and how many there are. */
+export function startedServices(names: readonly string[]): { services: string[]; serviceCount?: number } {
+  if (names.length <= STARTED_NAMES) return { services: [...names] };
+  return { services: names.slice(0, STARTED_NAMES), serviceCount: names.length };
+}
+
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log } = b;
   let listening = false;
@@ -130,7 +139,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
     ...(tls === null ? {} : { tls: `${tls.address}:${tls.port}` }),
     admin: `${admin.address}:${admin.port}`,
     ...(r.workers ? { workers: b.workers } : {}),
-    services: r.plane.serviceNames(),
+    ...startedServices(r.plane.serviceNames()),
   });
   const reload = (trigger: ReloadTrigger) => r.reloader.reload(trigger);
   const reopenLogs = (): void => (r.workers ? r.workers.broadcast({ type: 'reopen' }) : r.plane.accessLog.reopen());
