@@ -3,7 +3,8 @@
 // groups); the table around them is assembled anew and swapped whole. Building a route costs far more than
 // reading one: with a thousand services, building every route for one shift held the loop ~100 ms. A change
 // that keeps the service's config and upstreams (a weight shift) also keeps the table's compiled hosts and
-// looks at no other service: in a worker it was still 2-27 ms per shift with a thousand services.
+// builds nothing for the other services, only copies the list: in a worker it took 2-27 ms per shift with a
+// thousand services before, 0.4-1 ms after (4-11 ms for the first, cold).
 import { buildRoutes, type BuiltRoutes, type RouteEnv, type ServiceState } from './service-routes.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { buildTable, type RoutingTable, type ServiceRoute } from './table.js';

@@ -79,7 +79,6 @@ function metricsText(b: Base, r: Running, membership: ReturnType<typeof staleFro
     renderPrometheus(r.metrics, [...gaugesNow(), ...r.extraMetrics(), ...workers(), ...loopDelay.families()]);
 }
 
-/** The admin API and the data plane's listener; the data plane is the first thing closed. */
 /** Names the start line lists at most: a thousand made it ~10 KB, and Docker's log drivers split a line past 16 KB. */
 export const STARTED_NAMES = 20;
 
@@ -89,6 +88,7 @@ export function startedServices(names: readonly string[]): { services: string[];
   return { services: names.slice(0, STARTED_NAMES), serviceCount: names.length };
 }
 
+/** The admin API and the data plane's listener; the data plane is the first thing closed. */
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log } = b;
   let listening = false;
