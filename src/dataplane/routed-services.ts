@@ -6,7 +6,6 @@
 // builds nothing for the other services, only copies the list: in a worker it took 2-27 ms per shift with a
 // thousand services before, 0.4-1 ms after (4-11 ms for the first, cold).
 import { buildRoutes, type BuiltRoutes, type RouteEnv, type ServiceState } from './service-routes.js';
-import type { ServiceConfig } from '../config/schema.js';
 import { buildTable, type RoutingTable, type ServiceRoute } from './table.js';
 
 export class RoutedServices {
@@ -25,8 +24,6 @@ export class RoutedServices {
    * or reordered), or the last swap's effects did not all run.
    */
   private fullNext = false;
-  /** The config each service's route in the table was built from. */
-  private readonly builtFrom = new Map<string, ServiceConfig>();
 
   constructor(
     private readonly env: RouteEnv,
@@ -100,22 +97,12 @@ export class RoutedServices {
     const kept = (name: string) => (this.dirty.has(name) ? undefined : this.current.routes.get(name));
     const built = quick === null ? buildRoutes(this.states.values(), this.env, kept) : null;
     this.current = buildTable(this.current.version + 1, quick ?? (built as BuiltRoutes).routes, this.current);
-    if (built !== null) this.recordBuilt();
     this.dirty.clear();
     this.changed = false;
     // Until the swap's effects (release, probes) have run: one that throws leaves the next build a full one.
     this.fullNext = true;
     this.swapped(built);
     this.fullNext = false;
-  }
-
-  /** After a full build: the config each rebuilt route came from (a service removed meanwhile is forgotten). */
-  private recordBuilt(): void {
-    for (const name of this.builtFrom.keys()) if (!this.states.has(name)) this.builtFrom.delete(name);
-    for (const name of this.dirty) {
-      const s = this.states.get(name);
-      if (s !== undefined) this.builtFrom.set(name, s.config);
-    }
   }
 
   /**
@@ -127,7 +114,7 @@ export class RoutedServices {
     const fresh: ServiceState[] = [];
     for (const name of this.dirty) {
       const s = this.states.get(name);
-      if (s === undefined || this.builtFrom.get(name) !== s.config) return null;
+      if (s === undefined || this.current.routes.get(name)?.from !== s.config) return null;
       fresh.push(s);
     }
     const rebuilt = new Map<string, ServiceRoute>();

@@ -117,6 +117,7 @@ function routeFor(s: ServiceState, env: RouteEnv): ServiceRoute {
   });
   return {
     name: c.name,
+    from: c,
     hosts: c.match.hosts,
     pathPrefix: c.match.pathPrefix,
     weightBp: s.weightBp,

@@ -1,5 +1,6 @@
 // The routing table: an immutable snapshot swapped whole. A request reads `current` once and
 // uses only that snapshot, so a concurrent weight change can never split one request's view.
+import type { ServiceConfig } from '../config/schema.js';
 import type { ServicePages } from './pages.js';
 import type { PoolName } from '../domain/pool.js';
 import type { BasisPoints } from '../domain/weight.js';
@@ -26,6 +27,8 @@ export interface StickyRuntime {
 
 export interface ServiceRoute {
   readonly name: string;
+  /** The config it was built from: a change that keeps it and the upstreams keeps every other route as is. */
+  readonly from: ServiceConfig;
   readonly hosts: readonly string[];
   readonly pathPrefix: string;
   readonly weightBp: BasisPoints;

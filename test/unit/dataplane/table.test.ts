@@ -3,6 +3,7 @@ import { RouteGroups } from '../../../src/metrics/route-groups.js';
 import { buildTable, stickyRuntime, type PoolRuntime, type ServiceRoute } from '../../../src/dataplane/table.js';
 import { readStickyBucket } from '../../../src/dataplane/split.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
+import type { ServiceConfig } from '../../../src/config/schema.js';
 
 describe('stickyRuntime', () => {
   it('builds the scan prefix and the cookie attributes', () => {
@@ -42,6 +43,7 @@ function poolRuntime(name: 'stable' | 'canary'): PoolRuntime {
 function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0): ServiceRoute {
   return {
     name,
+    from: {} as ServiceConfig, // the table keeps it only to compare by identity
     hosts,
     pathPrefix,
     weightBp,

@@ -17,6 +17,7 @@ import type { Random } from '../../../src/domain/clock.js';
 import type { TargetingRule } from '../../../src/domain/targeting.js';
 import { RouteGroups } from '../../../src/metrics/route-groups.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
+import type { ServiceConfig } from '../../../src/config/schema.js';
 
 function compiled(rules: TargetingRule[]): Targeting {
   const t = compileTargeting(rules, (why) => {
@@ -167,6 +168,7 @@ describe('choosePoolFor with targeting', () => {
   function route(weightBp: number, rules: TargetingRule[], sticky: boolean): ServiceRoute {
     return {
       name: 'web',
+      from: {} as ServiceConfig, // pool choice never reads it
       hosts: ['*'],
       pathPrefix: '/',
       weightBp,
