@@ -29,7 +29,8 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   private reading: 'read' | 'refer' | 'done' | 'refuse' = 'read';
   private referral: Buffer | null = null;
   private corked = false;
-  private bodyHeld = false;
+  /** Requests holding body bytes nobody read yet (each pipelined request holds on its own). */
+  private holders = 0;
   private gone = false;
 
   constructor(
@@ -97,18 +98,18 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   }
 
   hold(): void {
-    this.bodyHeld = true;
+    this.holders++;
     this.socket.pause();
   }
 
   release(): void {
-    this.bodyHeld = false;
+    this.holders--;
     this.readMore();
   }
 
   /** Reads on unless a body waits to be read or too many requests wait to be answered. */
   private readMore(): void {
-    if (this.reading === 'read' && !this.bodyHeld && this.queue.length < MAX_QUEUED) this.socket.resume();
+    if (this.reading === 'read' && this.holders === 0 && this.queue.length < MAX_QUEUED) this.socket.resume();
   }
 
   corkForTick(): void {
@@ -129,6 +130,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.queue.shift();
     this.started = false;
     this.ports.owed(-1);
+    res.req.dump();
     // An answer that closes, or one given before its request's body was read: nothing more is read or started.
     if (!res.shouldKeepAlive || !res.req.complete) {
       this.reading = 'done';

@@ -1,6 +1,7 @@
 // A request read by veer's own HTTP/1.1 front (FrontRequest): its head, and its body as events. The body
 // is held while the request is paused (it starts paused: nothing reads it before the exchange asks), and
-// the connection stops reading the socket while a held request has bytes waiting (backpressure).
+// the connection stops reading the socket while any held request has bytes waiting (backpressure). A body
+// nobody read by the time its answer is finished is dropped (node:http's dump), so the connection reads on.
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
@@ -10,9 +11,9 @@ import type { RequestHead } from './request-parser.js';
 
 /** What the request tells its connection. */
 export interface BodyFlow {
-  /** A held request has bytes waiting: stop reading the socket. */
+  /** This request has bytes waiting: stop reading the socket. Once per request until its release. */
   hold(): void;
-  /** It reads again. */
+  /** This request's waiting bytes are gone: the socket may be read again (if no other request holds). */
   release(): void;
 }
 
@@ -33,6 +34,8 @@ export class LeanRequest extends EventEmitter implements FrontRequest {
   private waiting: Buffer[] | null = null;
   private endPending = false;
   private flushing = false;
+  /** Its answer was finished first: what is left of the body is dropped. */
+  private dumped = false;
   private built: IncomingHttpHeaders | null = null;
 
   constructor(
@@ -90,6 +93,7 @@ export class LeanRequest extends EventEmitter implements FrontRequest {
 
   /** @internal The connection's: a piece of the body. */
   push(chunk: Buffer): void {
+    if (this.dumped) return;
     if (this.paused || this.waiting !== null) {
       if (this.waiting === null) {
         this.waiting = [];
@@ -104,8 +108,21 @@ export class LeanRequest extends EventEmitter implements FrontRequest {
   /** @internal The body was read whole. */
   finish(): void {
     this.complete = true;
+    if (this.dumped) return;
     if (this.paused || this.waiting !== null) this.endPending = true;
     else this.emitEnd();
+  }
+
+  /**
+   * @internal Its answer is finished: the body nobody read is dropped and no longer holds the socket (read
+   * on when the answer kept the connection, else never read).
+   */
+  dump(): void {
+    this.dumped = true;
+    this.endPending = false;
+    if (this.waiting === null) return;
+    this.waiting = null;
+    this.flow.release();
   }
 
   /** @internal The connection closed or broke before the body was read whole. */

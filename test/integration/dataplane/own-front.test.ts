@@ -2,10 +2,12 @@
 // path's suites, which run on it (and, with VEER_TEST_FRONT=node, on node:http's): many pipelined requests in
 // one write (it stops reading past a bound and reads on as answers go out), and a connection handed to
 // node:http midway (an upgrade after plain requests), whose answers must still come in request order, each
-// exactly once.
+// exactly once; and request bodies held until read: one never read must not stop the connection, and one
+// request's read must not let another's body in unbounded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { rawExchange, service, useHarness } from '../../helpers/veer.js';
+import { deadPort, rawExchange, service, useHarness, waitFor } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -55,4 +57,107 @@ describe("veer's own HTTP/1.1 front", () => {
     expect(r.data.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ', 'HTTP/1.1 400 ']);
     expect(r.closedByPeer).toBe(true);
   });
+
+  it('reads on after an answer that never read its request body (a refusal, a dead upstream)', async () => {
+    const up = await h.upstream('u');
+    const v = await h.veer({
+      services: [
+        service('web', [up.address]),
+        service('gone', [`127.0.0.1:${await deadPort()}`], [], { match: { hosts: ['gone.test'] } }),
+      ],
+      proxy: { front: 'lean' },
+    });
+    const post = (host: string, path = '/', more = '') =>
+      `POST ${path} HTTP/1.1\r\nHost: ${host}\r\n${more}Content-Length: 5\r\n\r\nhello`;
+    for (const [first, status] of [
+      [post('shop.test', '/a\\b'), '400'],
+      [post('shop.test', '/', 'Via: 1.1 veer\r\n'), '508'],
+      [post('gone.test'), '502'],
+      [post('shop.test'), '200'],
+    ] as const) {
+      const c = await connected(v.port);
+      try {
+        c.socket.write(first);
+        await waitFor(() => c.statuses().length === 1, { what: `the answer to ${first.split('\r')[0]}` });
+        c.socket.write(get('/next'));
+        await waitFor(() => c.statuses().length === 2 || c.closed, { what: 'an answer to the next request' });
+        expect(c.statuses(), first).toEqual([status, '200']);
+      } finally {
+        c.socket.destroy();
+      }
+    }
+  });
+
+  it('does not read a queued request body while an earlier request holds its own', async () => {
+    const bBytes = 48 * 1024 * 1024;
+    let answerSlow = (): void => undefined;
+    const slowAnswered = new Promise<void>((resolve) => (answerSlow = resolve));
+    // The harness's upstream reads each body whole before the handler runs.
+    const up = await h.upstream('u', {
+      handler: (req: IncomingMessage, res: ServerResponse) => {
+        const answer = () => res.end(`path=${req.url};`);
+        if (req.url === '/slow') void slowAnswered.then(answer);
+        else answer();
+      },
+    });
+    const v = await h.veer({ services: [service('web', [up.address])], proxy: { front: 'lean' } });
+    const c = await connected(v.port);
+    try {
+      c.socket.write(
+        `POST /slow HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 5\r\n\r\nhello` +
+          `POST /big HTTP/1.1\r\nHost: shop.test\r\nContent-Length: ${bBytes}\r\nConnection: close\r\n\r\n`,
+      );
+      const piece = Buffer.alloc(64 * 1024, 120);
+      // While /slow is unanswered, /big's body is held: only the kernel's buffers take it (a few MiB).
+      const before = await pump(c.socket, piece, bBytes);
+      expect(before).toBeLessThan(bBytes / 2);
+      answerSlow();
+      const sent = before + (await pump(c.socket, piece, bBytes - before));
+      expect(sent, c.text()).toBe(bBytes);
+      await waitFor(() => c.closed, { what: 'both answers, then the close', timeoutMs: 20_000 });
+      expect(answered(c.text())).toEqual(['/slow', '/big']);
+      expect(up.requests.map((r) => [r.url, r.body.length])).toEqual([
+        ['/slow', 5],
+        ['/big', bBytes],
+      ]);
+    } finally {
+      c.socket.destroy();
+    }
+  });
 });
+
+/** A raw connection whose answers' status codes and close can be waited for. */
+async function connected(port: number) {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  const chunks: Buffer[] = [];
+  const c = {
+    socket,
+    closed: false,
+    text: () => Buffer.concat(chunks).toString('latin1'),
+    statuses: () => [...c.text().matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1] as string),
+  };
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  socket.on('error', () => undefined);
+  socket.on('close', () => (c.closed = true));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  return c;
+}
+
+/** Writes up to `bytes` of `piece` until the peer stops taking them (no 'drain' within 1 s); the bytes written. */
+async function pump(socket: Socket, piece: Buffer, bytes: number): Promise<number> {
+  let sent = 0;
+  for (let n = 0; sent < bytes && n < 100_000; n++) {
+    const part = piece.subarray(0, Math.min(piece.length, bytes - sent));
+    sent += part.length;
+    if (socket.write(part)) continue;
+    const drained = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 1_000);
+      socket.once('drain', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!drained) break;
+  }
+  return sent;
+}
