@@ -1,6 +1,7 @@
 // The HTML pages veer answers with by itself: a service's configured error and maintenance pages,
 // read when the service set is applied (start, reload), and built-in ones otherwise. HTML goes only
 // to a client that asks for it (a browser's Accept); API clients keep the JSON body.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { ServiceConfig } from '../config/schema.js';
@@ -16,6 +17,11 @@ export interface ServicePages {
   retryAfterS: number;
   holdTimeoutMs: number;
   maxHeld: number;
+  /**
+   * What the files held when read ('' with none): a worker reads them again when the primary's stamp changes
+   * (a reload after a page was edited), not only when the config does.
+   */
+  stamp: string;
 }
 
 const escape = (s: string): string =>
@@ -44,14 +50,22 @@ function read(path: string | undefined, what: string, log: Logger): Buffer | und
 
 export function readPages(c: ServiceConfig, log: Logger): ServicePages {
   const errors: Partial<Record<PageStatus, Buffer>> = {};
+  const hash = createHash('sha256');
+  const stamped = (page: Buffer | undefined, slot: string): Buffer | undefined => {
+    if (page !== undefined) hash.update(`${slot}:${page.length}:`).update(page);
+    return page;
+  };
   for (const status of [502, 503, 504] as const) {
-    const page = read(c.errorPages[status], `services[${c.name}].errorPages.${status}`, log);
+    const page = stamped(read(c.errorPages[status], `services[${c.name}].errorPages.${status}`, log), String(status));
     if (page !== undefined) errors[status] = page;
   }
   const m = c.maintenance;
+  const maintenance = stamped(read(m.page, `services[${c.name}].maintenance.page`, log), 'maintenance');
+  const files = Object.keys(errors).length > 0 || maintenance !== undefined;
   return {
     errors,
-    maintenance: read(m.page, `services[${c.name}].maintenance.page`, log) ?? MAINTENANCE_PAGE,
+    maintenance: maintenance ?? MAINTENANCE_PAGE,
+    stamp: files ? hash.digest('base64url') : '',
     retryAfterS: Math.max(1, Math.ceil(m.retryAfter / 1000)),
     holdTimeoutMs: m.holdTimeout,
     maxHeld: m.maxHeld,

@@ -21,6 +21,8 @@ export interface ServiceSnapshot {
   retryOverride: boolean | null;
   targeting: readonly TargetingRule[];
   rolloutId: string | null;
+  /** The stamp of the pages read from its files (pages.ts): another one is read again. */
+  pages: string;
 }
 
 /** One upstream's verdicts, by its key in the UpstreamSet (service, target, connection options). */
@@ -53,6 +55,7 @@ export function takeSnapshot(
       retryOverride: s.retryOverride,
       targeting: s.rules,
       rolloutId: s.rolloutId,
+      pages: s.pages.stamp,
     });
   for (const u of upstreams)
     out.targets.push({ key: u.key, healthy: u.healthy, pending: u.pending, ready: u.ready, wasReady: u.wasReady });
@@ -107,7 +110,7 @@ export function restoreServices(
       rules: s.targeting,
       targeting: sameRules ? old.targeting : env.compile(s.targeting, name),
       rolloutId: s.rolloutId,
-      pages: sameConfig ? old.pages : env.pages(s.config),
+      pages: sameConfig && old.pages.stamp === s.pages ? old.pages : env.pages(s.config),
     });
   }
   return next;

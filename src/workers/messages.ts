@@ -24,6 +24,7 @@ const snapshotSchema = z.object({
       retryOverride: z.boolean().nullable(),
       targeting: z.array(z.custom<TargetingRule>(isObject, 'expected a targeting rule')).readonly(),
       rolloutId: z.string().nullable(),
+      pages: z.string(),
     }),
   ),
   targets: z.array(

@@ -66,5 +66,5 @@ export class SnapshotDiff {
 }
 
 function stateOf(s: ServiceSnapshot): string {
-  return JSON.stringify([s.weightBp, s.stable, s.canary, s.retryOverride, s.targeting, s.rolloutId]);
+  return JSON.stringify([s.weightBp, s.stable, s.canary, s.retryOverride, s.targeting, s.rolloutId, s.pages]);
 }

@@ -1,8 +1,11 @@
 // `workers: 2` on a real `veer start` child: the primary's routing reaches every worker (a shift is
 // acknowledged by all, then followed), their metrics merge exactly into the primary's figures, a
-// reload pushes new services, and the access lines of both workers on one stdout stay whole.
+// reload pushes new services and re-read page files, and the access lines of both workers on one stdout stay whole.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../../helpers/process.js';
+import { freePort, waitFor } from '../../helpers/process.js';
 import {
   allAcked,
   api,
@@ -17,9 +20,9 @@ import { http, service, useHarness } from '../../helpers/veer.js';
 const h = useHarness();
 
 /** `n` requests, each on a fresh connection (the primary hands connections to the workers in turn). */
-async function answers(url: string, n: number): Promise<string[]> {
+async function answers(url: string, n: number, headers: Record<string, string> = {}): Promise<string[]> {
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push((await http(url)).text);
+  for (let i = 0; i < n; i++) out.push((await http(url, { headers })).text);
   return out;
 }
 
@@ -106,6 +109,23 @@ describe('workers: 2', { timeout: WORKERS_TEST_MS }, () => {
     await allAcked(v, 2, 'the reload acknowledged');
     expect(await answers(`${v.dataUrl}/api/y`, 8)).toEqual(Array(8).fill('bravo-upstream'));
     expect(await answers(`${v.dataUrl}/other`, 4)).toEqual(Array(4).fill('alpha-upstream'));
+  });
+
+  it('SIGHUP with the same config: every worker serves the error page file as edited since', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'veer-pages-'));
+    h.defer(() => rm(dir, { recursive: true, force: true }));
+    const page = join(dir, '502.html');
+    await writeFile(page, '<p>page one</p>');
+    const dead = `127.0.0.1:${await freePort()}`;
+    const v = await startWorkersVeer(h, { services: [service('web', [dead], [], { errorPages: { 502: page } })] });
+    const html = { accept: 'text/html' };
+    expect(await answers(v.dataUrl, 4, html)).toEqual(Array(4).fill('<p>page one</p>'));
+    await writeFile(page, '<p>page two</p>');
+    v.child.kill('SIGHUP');
+    await waitFor(async () => (await answers(v.dataUrl, 8, html)).every((t) => t === '<p>page two</p>'), {
+      what: 'both workers to serve the edited page',
+      timeoutMs: 10_000,
+    });
   });
 
   it('access lines of both workers on one stdout are whole lines', async () => {

@@ -58,7 +58,14 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     retryCanaryOnStable: false,
     maxRequestBody: Infinity,
     timeouts: { header: 30_000, body: 60_000, waitForTarget: 0 },
-    pages: { errors: {}, maintenance: Buffer.from(''), retryAfterS: 30, holdTimeoutMs: 30_000, maxHeld: 1000 },
+    pages: {
+      errors: {},
+      maintenance: Buffer.from(''),
+      retryAfterS: 30,
+      holdTimeoutMs: 30_000,
+      maxHeld: 1000,
+      stamp: '',
+    },
     grpc: null,
   };
 }
