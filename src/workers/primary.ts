@@ -123,6 +123,9 @@ export class WorkerPool {
     const msg = parsed.msg;
     switch (msg.type) {
       case 'hello': {
+        // Forked before a close began (a replacement), it says hello after: it closes instead of starting. The
+        // close sent to it before it listened for messages is lost (Node drops what comes before a listener).
+        if (this.closing) return m.ask({ type: 'close', graceMs: 0 });
         const current = this.feed.current();
         m.started = true;
         return m.send({ type: 'start', config: this.config, ...current });

@@ -1,6 +1,7 @@
 // Workers that die and a primary that stops: a worker killed under steady traffic is replaced (the
 // port never stops accepting: the primary holds it), and SIGTERM lets a slow request in flight on a
-// worker finish while new connections are refused, then exits 0.
+// worker finish while new connections are refused, then exits 0; a replacement still starting when SIGTERM
+// comes closes instead of starting.
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { exited, isAlive, waitFor, withTimeout } from '../../helpers/process.js';
@@ -99,6 +100,28 @@ describe('workers: crashes and shutdown', { timeout: WORKERS_TEST_MS }, () => {
     await withTimeout(exit, 15_000, 'veer to exit');
     expect(v.child.exitCode).toBe(0);
     expect(v.output()).toContain('workers closed');
+  });
+
+  it('SIGTERM while a replacement worker starts: it never listens, and veer exits 0', async () => {
+    const up = await h.upstream('web-upstream');
+    const v = await startWorkersVeer(h, {
+      services: [service('web', [up.address])],
+      proxy: { timeouts: { shutdown: '3s' } },
+    });
+    const before = (await workersOf(v)).workers.map((w) => w.pid);
+    process.kill(before[0] as number, 'SIGKILL');
+    // Forked, not yet started: a worker that has not listened yet.
+    const booting = await waitFor(
+      async () => (await workersOf(v)).workers.find((w) => !before.includes(w.pid) && !w.listening),
+      { what: 'the replacement forked', timeoutMs: 20_000, intervalMs: 5 },
+    );
+    const exit = exited(v.child);
+    const termAt = v.output().length;
+    v.child.kill('SIGTERM');
+    await withTimeout(exit, 20_000, 'veer to exit');
+    expect(v.child.exitCode).toBe(0);
+    expect(isAlive(booting.pid)).toBe(false);
+    expect(v.output().slice(termAt)).not.toContain('worker listening');
   });
 
   it('workers whose primary is killed close and exit by themselves (no orphans)', async () => {
