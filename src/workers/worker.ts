@@ -187,9 +187,11 @@ export class DataWorker {
   }
 
   private async closeNow(graceMs: number): Promise<void> {
+    // Seconds are shipped on while requests drain: the primary stops waiting for a silent worker after a few
+    // seconds (shipped-seconds.ts), and what is reported after its flusher passed a second never reaches Redis.
+    const closed = this.plane ? await this.plane.close(graceMs) : { drained: true, abandoned: 0 };
     this.stopShipping();
     this.loopDelay?.close();
-    const closed = this.plane ? await this.plane.close(graceMs) : { drained: true, abandoned: 0 };
     // The last requests' seconds, the current one too: nothing is shipped after this.
     this.ship(true);
     this.primary.send({ type: 'closed', ...closed }, () => this.finish(0));

@@ -1,10 +1,10 @@
 // `workers: 2` on a replica that shares Redis: the primary's flusher ships the seconds its workers
 // reported (merged in its windows) to the per-second hashes exactly once, so the sum every replica's
-// judge reads counts each request once.
+// judge reads counts each request once, those that end during a long shutdown drain too.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricKey } from '../../../src/store/keys.js';
-import { stopFor, waitFor } from '../../helpers/process.js';
+import { exited, stopFor, waitFor, withTimeout } from '../../helpers/process.js';
 import { startRedis, type RedisHandle } from '../../helpers/redis.js';
 import { api, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
@@ -84,5 +84,29 @@ describe('workers with Redis replicas', { timeout: WORKERS_TEST_MS }, () => {
       intervalMs: 100,
     });
     expect(await inRedis(prefix, from, to())).toBe(20);
+  });
+
+  it('requests that end during a shutdown drain longer than a report may wait still reach Redis', async () => {
+    // 10 s: past the 1.5 s ones by more than the primary waits for a silent worker's report, 5 s
+    // (shipped-seconds.ts). One on each connection: both workers have some.
+    const delays: Record<string, number> = { '/long': 10_000, '/short': 1_500 };
+    const up = await h.upstream('web-upstream', {
+      handler: (req, res) => void setTimeout(() => res.end('ok'), delays[req.url ?? ''] ?? 0),
+    });
+    const prefix = `drain${Date.now()}`;
+    const v = await startWorkersVeer(h, {
+      services: [service('web', [up.address], [], { timeouts: { header: '30s', body: '30s' } })],
+      state: { store: 'redis', redis: redis.url, prefix },
+      proxy: { timeouts: { shutdown: '20s' } },
+    });
+    const from = Math.floor(Date.now() / 1000);
+    const paths = [...Array.from({ length: 4 }, () => '/long'), ...Array.from({ length: 12 }, () => '/short')];
+    const answers = paths.map((p) => http(`${v.dataUrl}${p}`, { timeoutMs: 30_000 }).then((r) => r.status));
+    await waitFor(() => up.requests.length === paths.length, { what: 'every request upstream' });
+    const exit = exited(v.child);
+    v.child.kill('SIGTERM');
+    expect(await Promise.all(answers)).toEqual(paths.map(() => 200));
+    await withTimeout(exit, 30_000, 'veer to exit');
+    expect(await inRedis(prefix, from, Math.floor(Date.now() / 1000))).toBe(paths.length);
   });
 });
