@@ -3,6 +3,9 @@
 // bucket). Errors are rare, so only they are attributed: the first CLIENTS_PER_SECOND clients that
 // failed in a second are counted exactly, later ones in that second are not told apart (their errors
 // still count as the pool's). Keys are numbers (a sticky bucket), so the hot path never allocates.
+// Seconds merged from other processes (workers) keep every client each one attributed: their union, as
+// the judge reads it from Redis across replicas. Keeping only the first K merged would keep the first
+// report's clients, not the first in time, and could drop the one client that supplied most errors.
 
 export const CLIENTS_PER_SECOND = 4;
 const K = CLIENTS_PER_SECOND;
@@ -11,6 +14,8 @@ export class ClientErrors {
   /** size × K client keys, NaN for an empty entry; allocated when the first slot is reset (an idle pool has none). */
   private keys = new Float64Array(0);
   private counts = new Uint32Array(0);
+  /** Merged clients past the slot's K, by slot (only when other processes' seconds are merged in). */
+  private readonly more = new Map<number, Map<number, number>>();
 
   constructor(private readonly size: number) {}
 
@@ -22,22 +27,32 @@ export class ClientErrors {
     }
     this.keys.fill(NaN, slot * K, slot * K + K);
     this.counts.fill(0, slot * K, slot * K + K);
+    if (this.more.size > 0) this.more.delete(slot);
   }
 
-  /** `by` errors of `client` in the slot's second. */
-  note(slot: number, client: number, by = 1): void {
+  /** `by` errors of `client` in the slot's second; false when the slot's K clients are others. */
+  note(slot: number, client: number, by = 1): boolean {
     for (let j = slot * K; j < slot * K + K; j++) {
       const key = this.keys[j] as number;
       if (key === client) {
         this.counts[j] = (this.counts[j] as number) + by;
-        return;
+        return true;
       }
       if (Number.isNaN(key)) {
         this.keys[j] = client;
         this.counts[j] = by;
-        return;
+        return true;
       }
     }
+    return false;
+  }
+
+  /** `by` errors of `client` in another process's report of the slot's second: kept past K too. */
+  merge(slot: number, client: number, by: number): void {
+    if (this.note(slot, client, by)) return;
+    let m = this.more.get(slot);
+    if (m === undefined) this.more.set(slot, (m = new Map()));
+    m.set(client, (m.get(client) ?? 0) + by);
   }
 
   /** The slot's second has attributed errors. */
@@ -52,5 +67,6 @@ export class ClientErrors {
       if (Number.isNaN(key)) break;
       out[key] = (out[key] ?? 0) + (this.counts[j] as number);
     }
+    for (const [key, n] of this.more.get(slot) ?? []) out[key] = (out[key] ?? 0) + n;
   }
 }

@@ -185,7 +185,7 @@ export class PoolWindow {
     for (let k = 0; k < WIDTH; k++) this.bump(slot, k, rec[COUNTS[k] as Count] ?? 0, false);
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++) bump(this.latency, base + i, rec.latency[i] as number);
-    for (const [key, n] of Object.entries(rec.clients ?? {})) this.clients.note(slot, Number(key), n);
+    for (const [key, n] of Object.entries(rec.clients ?? {})) this.clients.merge(slot, Number(key), n);
     for (const [name, r] of Object.entries(rec.routes ?? {}))
       this.routes.named(name)?.mergeSecond({ ...r, sec: rec.sec });
     return 'merged';

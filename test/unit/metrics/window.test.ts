@@ -2,7 +2,7 @@ import { GCProfiler } from 'node:v8';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { seededRandom } from '../../../src/domain/clock.js';
 import { BUCKET_COUNT, bucketIndex, quantileMs } from '../../../src/metrics/histogram.js';
-import { PoolWindow, addTotals, emptyTotals, type WindowTotals } from '../../../src/metrics/window.js';
+import { POOL_ONLY, PoolWindow, addTotals, emptyTotals, type WindowTotals } from '../../../src/metrics/window.js';
 
 const T0 = 1_700_000_000_000; // an epoch second boundary (ms)
 
@@ -189,6 +189,23 @@ describe('PoolWindow merge', () => {
     // A sub-range too, and merge does not count as this process's own traffic.
     expect(counts(merged.totals(t - 30_000, t))).toEqual(counts(whole.totals(t - 30_000, t)));
     expect(merged.lifetime().requests).toBe(0);
+  });
+
+  it("merged seconds keep every client each part attributed, not the first report's four", () => {
+    const [a, b, whole] = [new PoolWindow(), new PoolWindow(), new PoolWindow()];
+    const fail = (w: PoolWindow, ms: number, client: number) => w.record(T0 + ms, 502, 5, POOL_ONLY, client);
+    // Client 7 fails first and most, all on part b; clients 1-4 once each, later, on part a.
+    for (let i = 0; i < 20; i++) for (const w of [b, whole]) fail(w, 10 + i * 10, 7);
+    for (let c = 1; c <= 4; c++) for (const w of [a, whole]) fail(w, 500 + c, c);
+    expect(whole.totals(T0, T0 + 999).clients).toEqual({ 7: 20, 1: 1, 2: 1, 3: 1 });
+    const merged = new PoolWindow({ seconds: 60 });
+    for (const p of [a, b]) for (const rec of p.seconds(T0 / 1000, T0 / 1000)) merged.mergeSecond(rec);
+    const t = merged.totals(T0, T0 + 999);
+    expect(t.clients).toEqual({ 1: 1, 2: 1, 3: 1, 4: 1, 7: 20 });
+    expect(t.errors).toBe(24);
+    // The slot's next second (60 s on) starts empty, the merged clients past four too.
+    for (const rec of a.seconds(T0 / 1000, T0 / 1000)) merged.mergeSecond({ ...rec, sec: T0 / 1000 + 60 });
+    expect(merged.totals(T0 + 60_000, T0 + 60_999).clients).toEqual({ 1: 1, 2: 1, 3: 1, 4: 1 });
   });
 
   it('drops a late record whose slot already holds a newer second, and rejects foreign layouts', () => {
