@@ -227,7 +227,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
   }
 
   private noteTargetFailure(): void {
-    if (this.entry?.id) this.pool.window.noteFailedRequest(this.entry.id);
+    if (this.entry?.id) this.pool.window.failed.note(this.entry.id);
     const a = this.attemptNow(); // the pool of now, whose last eligible target is never ejected
     if (a?.target !== undefined) noteFailure(a.target, a.pool.targets, a.route.outlier, this.env.clock.now());
   }

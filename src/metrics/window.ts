@@ -11,6 +11,7 @@ import { assertNever } from '../domain/errors.js';
 import type { FailureKind } from '../domain/upstream-failure.js';
 import { BUCKET_COUNT, bucketIndex } from './histogram.js';
 import { ClientErrors } from './client-errors.js';
+import { FailedRequests } from './failed-requests.js';
 import { EXCLUDED } from './route-groups.js';
 import { ROUTE_WINDOW_SECONDS, RouteWindows } from './route-windows.js';
 import { emptyTotals, type LifetimeTotals, type SecondRecord, type TotalsLike, type WindowTotals } from './totals.js';
@@ -39,7 +40,6 @@ export const POOL_ONLY = 0;
 export const NO_CLIENT = -1;
 export { EXCLUDED };
 
-const FAILED_IDS = 5;
 const NONE = new Uint32Array(0);
 
 export class PoolWindow {
@@ -57,8 +57,8 @@ export class PoolWindow {
   newestSecond = -Infinity;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
   private readonly clients: ClientErrors;
-  /** See noteFailedRequest (only failures write it: nothing on the hot path of a healthy pool). */
-  private readonly failedIds: string[] = [];
+  /** The pool's last failed requests, by id. */
+  readonly failed = new FailedRequests();
   /** The pool's traffic per route group, while the data plane records them (a canary is routed). */
   readonly routes: RouteWindows;
 
@@ -89,16 +89,6 @@ export class PoolWindow {
     this.error(slot, client);
     this.bump(slot, FAILURE_COUNT[kind] ?? assertNever(kind as never, 'failure kind'));
     if (group > 0) this.routes.at(group - 1).recordFailure(nowMs, kind, latencyMs);
-  }
-
-  /** The last few failed requests' ids, newest last: a rollback names them so their log lines can be found. */
-  noteFailedRequest(id: string): void {
-    this.failedIds.push(id);
-    if (this.failedIds.length > FAILED_IDS) this.failedIds.shift();
-  }
-
-  recentFailedRequests(): readonly string[] {
-    return [...this.failedIds];
   }
 
   /** A request veer cut at the end of a drain: not a request of the judged window, nor an error. */

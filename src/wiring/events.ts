@@ -41,6 +41,6 @@ export async function buildEvents(b: Base, redis: RedisStore | null, metrics: Me
  */
 function withFailedRequests(e: Parameters<Emit>[0], metrics: MetricsRegistry): Parameters<Emit>[0] {
   if (e.kind !== 'rolling-back') return e;
-  const ids = metrics.pool(e.service, 'canary').recentFailedRequests();
+  const ids = metrics.pool(e.service, 'canary').failed.recent();
   return ids.length === 0 ? e : { ...e, data: { ...e.data, failedRequestIds: ids } };
 }

@@ -7,6 +7,7 @@ import type { TargetingRule } from '../domain/targeting.js';
 import { BUCKET_COUNT } from '../metrics/histogram.js';
 import { LOOP_QUANTILES } from '../metrics/loop-delay.js';
 import { LATENESS_EDGES_S } from '../metrics/loop-lateness.js';
+import { FAILED_IDS } from '../metrics/failed-requests.js';
 
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const count = z.number().int().nonnegative();
@@ -95,7 +96,14 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
     /** Every second up to this one is in the report or an earlier one (shipped-seconds.ts). */
     through: z.number().int(),
     pools: z.array(
-      z.object({ service: z.string(), pool: z.enum(['stable', 'canary']), seconds: z.array(second), lifetime }),
+      z.object({
+        service: z.string(),
+        pool: z.enum(['stable', 'canary']),
+        seconds: z.array(second),
+        lifetime,
+        /** The ids of failed requests noted since the last report (a rollback event names them). */
+        failed: z.array(z.string().max(256)).max(FAILED_IDS).optional(),
+      }),
     ),
     answers: z.array(z.tuple([z.string(), count])),
   }),

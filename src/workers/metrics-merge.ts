@@ -21,6 +21,7 @@ export function mergeReport(r: MetricsReport, into: MergeInto): number {
     const window = into.registry.pool(p.service, p.pool);
     for (const rec of p.seconds) if (window.mergeSecond(rec) !== 'merged') refused++;
     window.addLifetime(p.lifetime);
+    for (const id of p.failed ?? []) window.failed.note(id);
   }
   // The codes are the workers' own AnswerCounts keys: the same build, so the same union.
   for (const [code, n] of r.answers) into.answers.add(code as VeerAnswer, n);

@@ -52,6 +52,8 @@ interface Sent {
   writes: number;
   /** The report that last saw the window (a window no report sees any more is forgotten). */
   round: number;
+  /** The window's `failed.noted` when it was last read. */
+  failed: number;
 }
 
 export class MetricsShipper {
@@ -77,17 +79,26 @@ export class MetricsShipper {
       const writes = window.writes;
       // Most windows of a front door with many services are idle in a given second: reading each one's
       // seconds and lifetime anyway held a worker's loop ~20 ms a second with a thousand services.
-      if (writes === (before?.writes ?? 0) && window.newestSecond <= (before?.sec ?? -Infinity)) {
-        if (before === undefined) this.sent.set(window, { sec: upTo, life: undefined, writes, round });
+      const failedNoted = window.failed.noted;
+      const unchanged = writes === (before?.writes ?? 0) && failedNoted === (before?.failed ?? 0);
+      if (unchanged && window.newestSecond <= (before?.sec ?? -Infinity)) {
+        if (before === undefined) this.sent.set(window, { sec: upTo, life: undefined, writes, round, failed: 0 });
         else [before.sec, before.round] = [Math.max(upTo, before.sec), round];
         continue;
       }
       const seconds = window.seconds((before?.sec ?? -Infinity) + 1, upTo).map(plainSecond);
       const life = window.lifetime();
       const lifetime = lifetimeDelta(life, before?.life);
-      this.sent.set(window, { sec: Math.max(upTo, before?.sec ?? -Infinity), life, writes, round });
-      if (seconds.length > 0 || lifetime.requests > 0 || lifetime.drainCut > 0)
-        out.pools.push({ service, pool, seconds, lifetime });
+      const failed = window.failed.since(before?.failed ?? 0);
+      this.sent.set(window, {
+        sec: Math.max(upTo, before?.sec ?? -Infinity),
+        life,
+        writes,
+        round,
+        failed: failedNoted,
+      });
+      if (seconds.length > 0 || lifetime.requests > 0 || lifetime.drainCut > 0 || failed.length > 0)
+        out.pools.push({ service, pool, seconds, lifetime, ...(failed.length > 0 ? { failed } : {}) });
     }
     for (const [w, s] of this.sent) if (s.round !== round) this.sent.delete(w);
     for (const [code, n] of this.answers.entries()) {

@@ -19,7 +19,7 @@ const POLICY = {
   maxLatencyRatio: 5,
 };
 
-type Logged = { kind: string; at: string; weight: number; message: string };
+type Logged = { kind: string; at: string; weight: number; message: string; data?: Record<string, unknown> };
 
 describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_MS }, () => {
   it('a canary that answers 500 is rolled back', async () => {
@@ -58,6 +58,12 @@ describe('workers: a rollout judged from every worker', { timeout: WORKERS_TEST_
     // The canary got traffic from the workers (its 500s are what the judge saw), then none.
     expect(canary.hits).toBeGreaterThan(0);
     expect(report.byUpstream.canary ?? 0).toBe(canary.hits);
-    expect((await events()).map((e) => e.kind)).toContain('rolled-back');
+    const logged = await events();
+    expect(logged.map((e) => e.kind)).toContain('rolled-back');
+    // The rollback names failed canary requests the workers saw (their ids reach the primary with the seconds).
+    const named = logged.find((e) => e.kind === 'rolling-back')?.data?.failedRequestIds as string[] | undefined;
+    const atCanary = new Set(canary.requests.map((r) => r.headers['x-request-id']));
+    expect(named?.length).toBeGreaterThanOrEqual(1);
+    for (const id of named ?? []) expect(atCanary.has(id)).toBe(true);
   });
 });

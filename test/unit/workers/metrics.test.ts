@@ -32,6 +32,31 @@ function ship(from: ReturnType<typeof worker>, nowMs: number, primary: MetricsRe
 }
 
 describe('worker metrics', () => {
+  it("the failed requests' ids reach the primary's window once each, the newest five of them", () => {
+    const [a, b] = [worker(), worker()];
+    const primary = new MetricsRegistry();
+    const answers = new AnswerCounts();
+    const fail = (w: ReturnType<typeof worker>, at: number, id: string) => {
+      const window = w.registry.pool('web', 'canary');
+      window.record(at, 502, 5);
+      window.failed.note(id);
+    };
+    fail(a, T0 + 10, 'a1');
+    fail(b, T0 + 20, 'b1');
+    ship(a, T0 + 1_000 + SHIP_AFTER_MS, primary, answers);
+    ship(b, T0 + 1_000 + SHIP_AFTER_MS, primary, answers);
+    const canary = primary.pool('web', 'canary');
+    expect(canary.failed.recent()).toEqual(['a1', 'b1']);
+    // Not again with the next report; of seven since, the newest five.
+    for (let i = 2; i <= 8; i++) fail(a, T0 + 1_000 + i, `a${i}`);
+    ship(a, T0 + 2_000 + SHIP_AFTER_MS, primary, answers);
+    expect(canary.failed.recent()).toEqual(['a4', 'a5', 'a6', 'a7', 'a8']);
+    const failedIn = (r: ReturnType<MetricsShipper['take']>) => r.pools.flatMap((p) => p.failed ?? []);
+    expect(failedIn(a.shipper.take(T0 + 3_000 + SHIP_AFTER_MS))).toEqual([]);
+    fail(a, T0 + 3_500, 'a9');
+    expect(failedIn(a.shipper.take(T0 + 4_000 + SHIP_AFTER_MS))).toEqual(['a9']);
+  });
+
   it('two workers shipped and merged read exactly as one window', () => {
     const [a, b] = [worker(), worker()];
     const reference = new MetricsRegistry();
