@@ -1,7 +1,9 @@
 // The primary of `workers: N`: forks the data-plane processes (node:cluster, round-robin: this process
-// holds the listening sockets, so a worker's death never closes the port), starts each one with the
-// config and the current snapshot, replaces one that exits unasked (backing off while it crash-loops),
-// and closes them all on shutdown. The snapshots, metrics and questions go through their own parts.
+// holds the listening sockets, so a worker's death never closes the port while another one listens; Node
+// closes it with the last one, so when every worker dies at once it is refused until one is back), starts
+// each one with the config and the current snapshot, replaces one that exits unasked (backing off while it
+// crash-loops), and closes them all on shutdown. The snapshots, metrics and questions go through their own
+// parts.
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
