@@ -62,7 +62,7 @@ export class DataWorker {
       case 'start':
         return void this.start(m);
       case 'snapshot':
-        return this.apply(m.version, m.snapshot);
+        return void this.apply(m.version, m.snapshot);
       case 'delta':
         return this.applyDelta(m);
       case 'access-log':
@@ -105,8 +105,10 @@ export class DataWorker {
     const { clock, log } = this.deps;
     const plane = new DataPlane(m.config, { clock, log, metrics, random: Math.random, probes: false });
     this.plane = plane;
-    this.apply(m.version, m.snapshot);
     try {
+      // A worker that cannot route by the primary's snapshot does not listen: its start fails.
+      const refused = this.apply(m.version, m.snapshot);
+      if (refused !== null) throw new Error(`the routing snapshot could not be applied: ${refused}`);
       const data = await plane.listen();
       const tls = await plane.listenTls();
       this.shipper = new MetricsShipper(metrics, plane.answers);
@@ -128,24 +130,42 @@ export class DataWorker {
    */
   private applyDelta(m: Msg<'delta'>): void {
     if (this.plane === null || this.resyncing) return;
-    if (m.base === this.version && this.plane.applySnapshot(m.delta)) return this.applied(m.version);
+    let why = 'out of order';
+    if (m.base === this.version) {
+      const plane = this.plane;
+      const refused = this.guarded(() => (plane.applySnapshot(m.delta) ? null : 'names a service this worker lacks'));
+      if (refused === null) return this.applied(m.version);
+      why = refused;
+    }
     this.resyncing = true;
-    const why = m.base === this.version ? 'names a service this worker does not have' : 'out of order';
-    this.deps.log.log('warn', `routing change ${why}; asking for the whole snapshot`, {
+    this.deps.log.log('warn', `routing change not applied (${why}); asking for the whole snapshot`, {
       ...{ have: this.version, base: m.base },
     });
     this.primary.send({ type: 'resync', have: this.version, got: m.version });
   }
 
-  private apply(version: number, snapshot: PlaneSnapshot): void {
-    if (this.plane === null) return;
+  /** Null once applied, else why not (the routes stay as they were). */
+  private apply(version: number, snapshot: PlaneSnapshot): string | null {
+    const plane = this.plane;
+    if (plane === null) return 'not started';
+    // One that could not be applied leaves the version as it was: the next delta asks again.
+    this.resyncing = false;
+    const refused = this.guarded(() => (plane.applySnapshot(snapshot), null));
+    if (refused === null) this.applied(version);
+    else this.deps.log.log('error', 'routing snapshot not applied; routing as before', { version, error: refused });
+    return refused;
+  }
+
+  /**
+   * Runs an apply, its throw (a bug, or a change this build cannot route) as its refusal. Every worker gets the
+   * same change: were it to end them all at once, the port would close with the last (Node's round-robin).
+   */
+  private guarded(apply: () => string | null): string | null {
     try {
-      this.plane.applySnapshot(snapshot);
-    } finally {
-      // One that could not be applied leaves the version as it was: the next delta asks again.
-      this.resyncing = false;
+      return apply();
+    } catch (e) {
+      return `it threw: ${errorMessage(e)}`;
     }
-    this.applied(version);
   }
 
   private applied(version: number): void {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../../src/config/load.js';
 import { DataPlane } from '../../../src/dataplane/dataplane.js';
+import type { PlaneSnapshot } from '../../../src/dataplane/plane-snapshot.js';
 import { silentLogger } from '../../../src/domain/log.js';
 import { MetricsRegistry } from '../../../src/metrics/registry.js';
 import { parseMessage, toWorkerSchema, type ToWorker } from '../../../src/workers/messages.js';
@@ -351,6 +352,52 @@ describe('plane snapshots', () => {
       expect(await exit).toBe(0);
       await primary.close(100);
     }
+  });
+
+  it('a change that throws when applied is refused, not a crash: a delta asks for the snapshot', async () => {
+    const sent: Array<{ type: string; version?: number; error?: string | null }> = [];
+    const errors: string[] = [];
+    const log = { log: (level: string, msg: string) => void (level === 'error' && errors.push(msg)) };
+    const w = new DataWorker({ send: (m, done) => (sent.push(m), done?.()) }, { clock: { now: () => 0 }, log });
+    const primary = plane(false);
+    const exit = w.run();
+    // A config this build cannot route by (it lacks every field but the name): applying it throws.
+    const broken = (snap: PlaneSnapshot) => ({
+      ...snap,
+      services: snap.services.map((x) => ({ ...x, config: { name: x.config.name } as never })),
+    });
+    try {
+      primary.configure(many.services);
+      w.handle({
+        type: 'start',
+        config: { ...config, services: many.services },
+        version: 1,
+        snapshot: primary.snapshot(),
+      });
+      await tick();
+      expect(sent.map((m) => m.type)).toEqual(['hello', 'ack', 'listening']);
+      primary.update('a', { weightBp: 10 });
+      expect(() => w.handle(wireDelta(1, 2, { ...broken(primary.snapshot()), names: null }))).not.toThrow();
+      expect(sent.at(-1)).toEqual({ type: 'resync', have: 1, got: 2 });
+      expect(() => w.handle({ type: 'snapshot', version: 2, snapshot: broken(primary.snapshot()) })).not.toThrow();
+      expect(errors).toEqual(['routing snapshot not applied; routing as before']);
+      expect(sent.filter((m) => m.type === 'ack').map((m) => m.version)).toEqual([1]);
+      // The next one that applies is taken as usual.
+      w.handle({ type: 'snapshot', version: 3, snapshot: primary.snapshot() });
+      expect(sent.filter((m) => m.type === 'ack').map((m) => m.version)).toEqual([1, 3]);
+    } finally {
+      w.handle({ type: 'close', graceMs: 10 });
+      expect(await exit).toBe(0);
+    }
+    // At start, one that cannot be applied fails the worker's start: it never listens.
+    const failing: typeof sent = [];
+    const w2 = new DataWorker({ send: (m, done) => (failing.push(m), done?.()) }, { clock: { now: () => 0 }, log });
+    const exit2 = w2.run();
+    w2.handle({ type: 'start', config, version: 1, snapshot: broken(primary.snapshot()) });
+    expect(await exit2).toBe(1);
+    expect(failing.map((m) => m.type)).toEqual(['hello', 'failed']);
+    expect(failing[1]?.error).toMatch(/^the routing snapshot could not be applied: it threw: /);
+    await primary.close(100);
   });
 
   it('a probe that changes no verdict is no change to send; a verdict that changes is', async () => {
