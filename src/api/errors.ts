@@ -1,7 +1,7 @@
 // The one place the admin API turns failures into responses: VeerError → its status and JSON,
 // fastify's own errors → a VeerError with a message of ours, anything else → a bare 500 (logged,
 // never echoed: stacks and internals are not for clients). No answer repeats the request path.
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VeerError, errorMessage, isVeerError } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 
@@ -75,7 +75,7 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, bodyLimi
     });
     return sendError(reply, internalError());
   });
-  app.setNotFoundHandler(async (request, reply) => {
+  const notFound = async (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = allowedMethods(app, request.url);
     if (allowed.length > 0)
       return sendError(
@@ -86,7 +86,12 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, bodyLimi
       reply,
       new VeerError('not_found', 404, 'no such route (the admin API routes are /healthz, /readyz, /metrics and /v1/…)'),
     );
+  };
+  // Before its body is read: an unknown route or method is that, whatever the body (its size, type or JSON).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) return notFound(request, reply);
   });
+  app.setNotFoundHandler(notFound);
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

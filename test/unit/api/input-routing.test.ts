@@ -1,4 +1,5 @@
-// A path that exists under another method is a 405 with Allow (not "no such route"), and a query
+// A path that exists under another method is a 405 with Allow (not "no such route"), whatever the body
+// of a request the admin API has no route for (it is never read), and a query
 // parameter given twice is a 400 naming it (not whichever value happened to come first).
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,6 +60,22 @@ describe('a wrong method on an existing path', () => {
       const res = await setup().inject({ method: 'GET', url });
       expect(res.statusCode).toBe(404);
       expect(res.headers.allow).toBeUndefined();
+    }
+  });
+
+  it('the body of a request to an unknown route or method is not read: 404 and 405 whatever it is', async () => {
+    const json = { 'content-type': 'application/json' };
+    const cases: Array<[string, string, Record<string, string>, string, number]> = [
+      ['POST', '/v1/nothing', json, '{bad', 404],
+      ['POST', '/v1/nothing', json, JSON.stringify({ x: 'y'.repeat(200_000) }), 404],
+      ['POST', '/v1/nothing', { 'content-type': 'text/plain' }, 'hello', 404],
+      ['PUT', '/v1/services/web/shift', json, '{bad', 405],
+      ['DELETE', '/v1/services/web', json, '', 405],
+      ['PUT', '/v1/services/web/shift', { ...json, 'content-encoding': 'gzip' }, 'x', 405],
+    ];
+    for (const [method, url, headers, payload, status] of cases) {
+      const res = await setup().inject({ method: method as 'POST', url, headers, payload });
+      expect(res.statusCode, `${method} ${url} ${payload.slice(0, 20)}`).toBe(status);
     }
   });
 

@@ -288,7 +288,7 @@ describe('POST /v1/services/:name/rollout/{action}', () => {
 });
 
 describe('empty bodies on unknown routes', () => {
-  it('refuses an empty JSON POST to an unknown route as before (no crash on its missing route config)', async () => {
+  it('answers an empty JSON POST to an unknown route 404 (its body is never read, so no crash)', async () => {
     const { app } = setup();
     const res = await app.inject({
       method: 'POST',
@@ -296,7 +296,7 @@ describe('empty bodies on unknown routes', () => {
       payload: '',
       headers: { 'content-type': 'application/json' },
     });
-    expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: { code: 'invalid_json' } });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 });
