@@ -9,6 +9,7 @@ import type { MetricsRegistry } from './metrics/registry.js';
 import { Lease } from './store/lease.js';
 import type { RedisStore } from './store/redis.js';
 import { ReplicaRegistry, type ReplicaEntry } from './store/replicas.js';
+import { takeOver, unrefSleep, type Leadership } from './takeover.js';
 
 export interface ClusterDeps {
   redis: RedisStore;
@@ -27,12 +28,6 @@ export interface ClusterDeps {
 
 /** The registry is read this often for /v1/cluster (answers stay synchronous and cheap). */
 const VIEW_REFRESH_MS = 1000;
-
-/** Told when this replica wins or loses the lease. */
-export interface Leadership {
-  lead(token: number): Promise<void>;
-  follow(reason: string): void;
-}
 
 export class ClusterMembership {
   private readonly flusher: MetricsFlusher;
@@ -80,7 +75,9 @@ export class ClusterMembership {
 
   /** Competes for the lease, which then drives `rollouts` (after `join`, once this replica serves). */
   async start(rollouts: Leadership): Promise<void> {
-    this.lease.onAcquire((token) => rollouts.lead(token));
+    this.lease.onAcquire((token) =>
+      takeOver(rollouts, token, { held: () => this.lease.token() === token, log: this.d.log, sleep: unrefSleep }),
+    );
     this.lease.onLose((reason) => {
       // The cached leader id may still be ours: forget it, so a woken stale leader never names itself.
       if (this.leaderId === this.d.self) this.leaderId = null;

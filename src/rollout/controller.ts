@@ -83,10 +83,13 @@ export class RolloutController implements RolloutControl, RolloutHistoryControl 
     this.feed?.start();
   }
 
-  async lead(token: number): Promise<void> {
+  /** Rejects when a read fails (the caller tries again); leads nothing when the lease went meanwhile. */
+  async lead(token: number, held: () => boolean): Promise<void> {
     this.d.log.log('info', 'leading rollouts', { token });
     await this.d.records.reseed(this.d.services, token);
     await this.refresh();
+    // Lost while reading: `follow` found nothing to stop then, so leading now would act on a dead token.
+    if (!held()) return void this.d.log.log('warn', 'lease lost while taking over; not leading', { token });
     await this.leader.lead(token, false);
   }
 

@@ -438,6 +438,14 @@ describe('RolloutController, stepped by hand', () => {
 });
 
 describe('RolloutController: only the leader carries out what a phase owes', () => {
+  it('a replica whose lease went while it read the records does not lead with that token', async () => {
+    const h = harness({ autoAck: true });
+    await h.controller.lead(7, () => false);
+    expect(h.controller.isLeading()).toBe(false);
+    await h.controller.lead(8, () => true);
+    expect(h.controller.isLeading()).toBe(true);
+  });
+
   it("a follower records an abort; the leader's retirement carries it out", async () => {
     const store = new MemoryStore();
     const leader = harness({ store, autoAck: true });
