@@ -27,3 +27,23 @@ export function countErrors(replies: Replies, at: number, span: number): number 
   for (let i = at; i < at + span; i++) if (!replies[i] || replies[i]?.[0]) n++;
   return n;
 }
+
+/** ioredis' refusals to send, with no connection to send on (enableOfflineQueue is off): nothing reached Redis. */
+const UNSENT = /^(Stream isn't writeable|Cluster isn't ready) and enableOfflineQueue options is false$/;
+
+/**
+ * Whether every failed one of the `span` commands from `at` is known not to have applied: Redis answered it
+ * with an error, or it was never sent. A timeout, or a connection lost after sending, leaves it unknown: Redis
+ * may have applied it, or may still, so sending it again could count it twice.
+ */
+export function surelyUnapplied(replies: Replies, at: number, span: number): boolean {
+  if (replies instanceof Error) return unapplied(replies);
+  for (let i = at; i < at + span; i++) {
+    const reply = replies[i];
+    if (reply === undefined) return false;
+    if (reply[0] !== null && !unapplied(reply[0])) return false;
+  }
+  return true;
+}
+
+const unapplied = (e: Error): boolean => e.name === 'ReplyError' || UNSENT.test(e.message);

@@ -4,15 +4,23 @@
 //
 // The request path never waits on Redis: records go to the in-process windows, and this flusher
 // reads them once a second. A second is shipped once it is over (plus a grace for requests that were
-// timed just before the boundary) and never again, so a retry can only resend records that did not
-// arrive. While Redis is away, records wait in a per-pool buffer whose oldest entries are dropped,
+// timed just before the boundary) and never again, so a retry can only resend records known not to
+// have arrived (refused, or never sent); one whose reply timed out may yet be applied, so it is dropped
+// and counted rather than risk being counted twice. While Redis is away, records wait in a per-pool buffer whose oldest entries are dropped,
 // and counted, beyond a bound: an outage costs memory only up to that bound.
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { settledSecond } from '../domain/second.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { FlushBuffer, type PoolQueue, type Taken } from './flush-buffer.js';
-import { countErrors, type FlushOutcome, type FlushPipeline, type FlushRedis, type Replies } from './flush-pipeline.js';
+import {
+  countErrors,
+  surelyUnapplied,
+  type FlushOutcome,
+  type FlushPipeline,
+  type FlushRedis,
+  type Replies,
+} from './flush-pipeline.js';
 import type { MetricsRegistry } from './registry.js';
 import { replicaMark } from './flush-marks.js';
 import { FLUSHED_MEMBER, flushedMarkerKey, hashIncrements, metricKey } from './second-hash.js';
@@ -201,7 +209,8 @@ export class MetricsFlusher {
 
   /**
    * Decides per record from its HINCRBY replies: none applied → back in the buffer, all applied →
-   * flushed, some applied → dropped, since resending would count the applied part twice.
+   * flushed, some applied → dropped, since resending would count the applied part twice. "None applied"
+   * only when known (refused by Redis, or never sent): a reply that timed out may still be applied.
    */
   private settle(batch: Batch, spans: number[], replies: Replies): FlushOutcome {
     let at = 0;
@@ -212,9 +221,10 @@ export class MetricsFlusher {
       for (const rec of records) {
         const span = spans[k++] as number;
         const errors = countErrors(replies, at, span);
+        const resend = errors === span && surelyUnapplied(replies, at, span);
         at += span + 1;
         if (errors === 0) this.counters.flushedSeconds++;
-        else if (errors === span) retry.push(rec);
+        else if (resend) retry.push(rec);
         else this.counters.dropped++;
         if (errors > 0) failed++;
       }

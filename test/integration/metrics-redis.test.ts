@@ -559,10 +559,10 @@ describe('MetricsFlusher with a scripted pipeline', () => {
     await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the pipeline' });
     // Each record: 4 counters + 1 bucket + EXPIRE; then the marker's ZADD + EXPIRE.
     expect(fake.commands.length).toBe(6 + 6 + 2);
-    const boom = new Error('LOADING');
+    const boom = Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' });
     fake.answer([boom, boom, boom, boom, boom, null, null, boom, null, null, null, null, null, null]);
     expect(await first).toBe('failed');
-    expect(f.stats()).toMatchObject({ buffered: 1, dropped: 1, flushedSeconds: 0, lastError: 'LOADING' });
+    expect(f.stats()).toMatchObject({ buffered: 1, dropped: 1, flushedSeconds: 0, lastError: boom.message });
     fake.commands.length = 0;
     const second = f.flushOnce();
     await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the retry' });
@@ -570,5 +570,30 @@ describe('MetricsFlusher with a scripted pipeline', () => {
     fake.answer('all-ok');
     expect(await second).toBe('sent');
     expect(f.stats()).toMatchObject({ buffered: 0, dropped: 1, flushedSeconds: 1, lastError: null });
+  });
+
+  it('never resends a record whose replies timed out (Redis may apply it yet); resends one never sent', async () => {
+    const S = BASE + 700;
+    const clock = new ManualClock((S + 1) * 1000 + 200);
+    const reg = new MetricsRegistry();
+    reg.pool('web', 'stable').record(S * 1000, 200, 1);
+    reg.pool('web', 'canary').record(S * 1000, 200, 1);
+    const fake = scripted();
+    const f = new MetricsFlusher({ registry: reg, redis: fake.redis, prefix: 'x', clock, flushTimeoutMs: 1_000 });
+    const first = f.flushOnce();
+    await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the pipeline' });
+    const late = new Error('Command timed out');
+    const unsent = new Error("Stream isn't writeable and enableOfflineQueue options is false");
+    // The stable record's replies timed out; the canary record's never left (no connection).
+    fake.answer([late, late, late, late, late, late, unsent, unsent, unsent, unsent, unsent, unsent, null, null]);
+    expect(await first).toBe('failed');
+    expect(f.stats()).toMatchObject({ buffered: 1, dropped: 1, flushedSeconds: 0 });
+    fake.commands.length = 0;
+    const second = f.flushOnce();
+    await waitFor(() => fake.commands.length > 0, { timeoutMs: 1_000, intervalMs: 5, what: 'the retry' });
+    expect(fake.commands.filter((c) => c[0] === 'hincrby').every((c) => c[1] === 'x:{x}:m:web:canary:' + S)).toBe(true);
+    fake.answer('all-ok');
+    expect(await second).toBe('sent');
+    expect(f.stats()).toMatchObject({ buffered: 0, dropped: 1, flushedSeconds: 1 });
   });
 });
