@@ -4,23 +4,17 @@
 //
 // The request path never waits on Redis: records go to the in-process windows, and this flusher
 // reads them once a second. A second is shipped once it is over (plus a grace for requests that were
-// timed just before the boundary) and never again, so a retry can only resend records known not to
-// have arrived (refused, or never sent); one whose reply timed out may yet be applied, so it is dropped
-// and counted rather than risk being counted twice. While Redis is away, records wait in a per-pool buffer whose oldest entries are dropped,
-// and counted, beyond a bound: an outage costs memory only up to that bound.
+// timed just before the boundary) and never again, so a retry can only resend records known not to have
+// arrived (refused, or never sent); one whose reply timed out may yet be applied, so it is dropped and
+// counted rather than risk being counted twice. While Redis is away, records wait in a per-pool buffer
+// whose oldest entries are dropped, and counted, beyond a bound: an outage costs memory only that much.
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { settledSecond } from '../domain/second.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { FlushBuffer, type PoolQueue, type Taken } from './flush-buffer.js';
-import {
-  countErrors,
-  surelyUnapplied,
-  type FlushOutcome,
-  type FlushPipeline,
-  type FlushRedis,
-  type Replies,
-} from './flush-pipeline.js';
+import { countErrors, surelyUnapplied } from './flush-pipeline.js';
+import type { FlushOutcome, FlushPipeline, FlushRedis, Replies } from './flush-pipeline.js';
 import type { MetricsRegistry } from './registry.js';
 import { replicaMark } from './flush-marks.js';
 import { FLUSHED_MEMBER, flushedMarkerKey, hashIncrements, metricKey } from './second-hash.js';
