@@ -37,7 +37,8 @@ const policyFields = {
   stepInterval: positiveDurationValue,
   analysisInterval: positiveDurationValue,
   minRequests: z.number().int().min(1),
-  maxErrorRate: z.number().min(0).max(1),
+  // 0 or 1 would leave nothing for the absolute test to find (no rate is above 1, and 0 tests nothing).
+  maxErrorRate: z.number().gt(0).lt(1),
   maxP99Ms: z.number().positive(),
   maxErrorRateIncrease: z.number().min(0).max(1),
   maxLatencyRatio: z.number().min(1),
@@ -120,3 +121,18 @@ export type RolloutPolicy = z.output<typeof rolloutPolicySchema>;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const policyMatchesDomain: Same<RolloutPolicy, DomainRolloutPolicy> = true;
 void policyMatchesDomain;
+
+/** Steps are a canary's: a blue-green rollout has one preview and one switch, so steps given with it are refused. */
+export const BLUE_GREEN_STEPS = 'steps do not apply to strategy blue-green (its preview, then one switch to 100)';
+
+/** Whether a raw policy (a config's `rollout`, a request's overrides) gives steps to a blue-green rollout. */
+export function stepsWithBlueGreen(raw: unknown, strategy?: string): boolean {
+  if (typeof raw !== 'object' || raw === null || !('steps' in raw)) return false;
+  return (strategy ?? (raw as { strategy?: unknown }).strategy) === 'blue-green';
+}
+
+/** rolloutPolicySchema for a config's `rollout`: refuses steps given with blue-green, naming them. */
+export const configuredPolicySchema = z.preprocess((raw, ctx) => {
+  if (stepsWithBlueGreen(raw)) ctx.addIssue({ code: 'custom', message: BLUE_GREEN_STEPS, path: ['steps'], input: raw });
+  return raw;
+}, rolloutPolicySchema);

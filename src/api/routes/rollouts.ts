@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { configErrorMap } from '../../config/problems.js';
 import { rolloutOverridesSchema, rolloutPolicySchema } from '../../config/schema.js';
+import { BLUE_GREEN_STEPS, stepsWithBlueGreen } from '../../config/rollout-schema.js';
 import { targetString } from '../../config/values.js';
 import {
   assertNever,
@@ -122,6 +123,8 @@ export function resolvePolicy(
   const base = deps.rollouts.policyOf(service);
   if (base === undefined) return err(new NotFoundError('service', service));
   const merged = rolloutPolicySchema.safeParse({ ...base, ...overrides });
+  if (merged.success && stepsWithBlueGreen(overrides, merged.data.strategy))
+    return err(new ValidationError([{ path: 'rollout.steps', message: BLUE_GREEN_STEPS }]));
   if (merged.success) return ok(merged.data);
   return err(
     new ValidationError(

@@ -106,6 +106,19 @@ describe('POST /v1/services/:name/rollouts validation', () => {
     expect(n.problems?.[0]?.path).toBe('rollout.analysisInterval');
   });
 
+  it('rejects steps for a blue-green rollout, and an error rate limit of 0 or 1', async () => {
+    const canary = { targets: ['127.0.0.1:9001'] };
+    const bg = await rejected({ canary, rollout: { strategy: 'blue-green', steps: [10, 100] } });
+    expect(bg.problems).toEqual([{ path: 'rollout.steps', message: expect.stringContaining('blue-green') }]);
+    for (const [v, message] of [
+      [0, 'must be > 0'],
+      [1, 'must be < 1'],
+    ] as const)
+      expect((await rejected({ canary, rollout: { maxErrorRate: v } })).problems).toEqual([
+        { path: 'rollout.maxErrorRate', message },
+      ]);
+  });
+
   it('rejects an unknown override key and an unknown top-level key', async () => {
     const e = await rejected({ canary: { targets: ['127.0.0.1:9001'] }, rollout: { stepz: [5] } });
     expect(e.problems?.[0]?.path).toBe('rollout.stepz');

@@ -23,6 +23,17 @@ describe('config values refused before they fail at run time', () => {
     expect(ok('proxy: { timeouts: { waitForTarget: 596h } }')).toBe(true);
   });
 
+  it('steps given to a blue-green rollout (it has a preview and one switch), and an error rate limit of 0', () => {
+    expect(problems(web('    rollout: { strategy: blue-green, steps: [10, 100] }'))).toEqual([
+      { path: 'services[0].rollout.steps', message: expect.stringContaining('blue-green') },
+    ]);
+    expect(ok(web('    rollout: { strategy: blue-green }'))).toBe(true);
+    expect(ok(web('    rollout: { strategy: canary, steps: [10, 100] }'))).toBe(true);
+    expect(problems(web('    rollout: { maxErrorRate: 0 }'))).toEqual([
+      { path: 'services[0].rollout.maxErrorRate', message: 'must be > 0' },
+    ]);
+  });
+
   it('a listen host that is neither a name nor an address', () => {
     for (const v of ['999.1.1.1:8080', 'host name:8080', '[zz]:80', '127.1:8080'])
       expect(problems(`listen: "${v}"`)).toEqual([{ path: 'listen', message: expect.stringContaining(`got "${v}"`) }]);

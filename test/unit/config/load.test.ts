@@ -152,7 +152,7 @@ describe('problems', () => {
         ['services[0].rollout.stepInterval', 'expected a duration like "500ms", "30s", "2m", got "30 s"'],
         ['services[0].rollout.analysisInterval', 'expected a duration like "500ms", "30s", "2m", got "-1s"'],
         ['services[0].rollout.minRequests', 'expected an integer, got 1.5'],
-        ['services[0].rollout.maxErrorRate', 'must be ≤ 1'],
+        ['services[0].rollout.maxErrorRate', 'must be < 1'],
         [
           'services[0].rollout.stepInteval',
           expect.stringMatching(/^unknown key \(expected one of: strategy, steps, stepInterval, /),
