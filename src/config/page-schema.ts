@@ -9,13 +9,17 @@ export const MAX_RETRY_AFTER_MS = 86_400_000;
 const RETRY_AFTER_RANGE = 'must be from 1s to 24h (Retry-After is whole seconds)';
 
 /**
- * Retry-After is sent in whole seconds: at least one, at most MAX_RETRY_AFTER_MS, and a fraction is
- * rounded up here so what is stored and shown is what clients are told. Every value out of that
- * range gets the same message, however far out it is.
+ * Retry-After is sent in whole seconds: at least one, at most MAX_RETRY_AFTER_MS. A fraction is refused,
+ * as the CLI refuses it, rather than rounded to a value nobody gave. Every value out of that range gets the
+ * same message, however far out it is.
  */
 export const retryAfterValue = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const r = parseDuration(v);
-  if (r.ok && r.ms >= 1000 && r.ms <= MAX_RETRY_AFTER_MS) return Math.ceil(r.ms / 1000) * 1000;
+  if (r.ok && r.ms >= 1000 && r.ms <= MAX_RETRY_AFTER_MS && r.ms % 1000 === 0) return r.ms;
+  if (r.ok && r.ms >= 1000 && r.ms <= MAX_RETRY_AFTER_MS) {
+    ctx.addIssue({ code: 'custom', message: `must be whole seconds (Retry-After is whole seconds), got ${String(v)}` });
+    return z.NEVER;
+  }
   // A duration beyond parseDuration's own bound (far above this one) is out of this range like any other.
   ctx.addIssue({ code: 'custom', message: r.ok || r.tooLong === true ? RETRY_AFTER_RANGE : r.message });
   return z.NEVER;

@@ -167,11 +167,15 @@ describe('POST /v1/services/:name/maintenance', () => {
     expect(maintenance.sets).toEqual([]);
   });
 
-  it('retryAfter is kept in whole seconds', async () => {
+  it('retryAfter is whole seconds: a fraction is a 400 naming it, nothing stored', async () => {
     const { app, maintenance } = setup();
-    expect((await post(app, url, { on: true, mode: 'page', retryAfter: '1500ms' })).statusCode).toBe(200);
+    const fraction = await post(app, url, { on: true, mode: 'page', retryAfter: '1500ms' });
+    expect(fraction.statusCode).toBe(400);
+    expect(fraction.json().error.problems).toEqual([
+      { path: 'retryAfter', message: 'must be whole seconds (Retry-After is whole seconds), got 1500ms' },
+    ]);
     expect((await post(app, url, { on: true, retryAfter: '24h' })).statusCode).toBe(200);
-    expect(maintenance.sets.map((s) => s.retryAfterMs)).toEqual([2000, 86_400_000]);
+    expect(maintenance.sets.map((s) => s.retryAfterMs)).toEqual([86_400_000]);
   });
 });
 

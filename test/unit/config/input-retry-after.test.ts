@@ -1,5 +1,5 @@
 // Retry-After is whole seconds: a maintenance retryAfter (config or switch) is from 1 s to a day, and a
-// fraction of a second is rounded up where it is read, so the header written is what is stored.
+// fraction of a second is refused (as the CLI refuses it), never rounded to a value nobody gave.
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/config/load.js';
 import { maintenanceSchema, MAX_RETRY_AFTER_MS, retryAfterValue } from '../../../src/config/page-schema.js';
@@ -13,7 +13,7 @@ describe('retryAfter', () => {
   it.each([
     ['1s', 1000],
     [1000, 1000],
-    ['1500ms', 2000],
+    ['2000ms', 2000],
     ['30s', 30_000],
     ['24h', MAX_RETRY_AFTER_MS],
   ])('accepts %j as %d ms, whole seconds', (input, ms) => {
@@ -48,14 +48,30 @@ describe('retryAfter', () => {
     });
   });
 
-  it('the service config writes a whole number of seconds', () => {
+  it('a fraction of a second is refused, in the config and the switch alike', () => {
+    for (const v of ['1500ms', '1.5s', 2500])
+      expect(validateWith(retryAfterValue, v)).toEqual({
+        ok: false,
+        error: [{ path: '', message: `must be whole seconds (Retry-After is whole seconds), got ${v}` }],
+      });
+    const text = [
+      'services:',
+      '  - name: web',
+      '    stable: { targets: ["127.0.0.1:9001"] }',
+      '    maintenance: { retryAfter: 2500ms }',
+    ].join('\n');
+    const r = parseConfigText(text, {});
+    expect(r.ok ? [] : r.error.problems.map((p) => p.path)).toEqual(['services[0].maintenance.retryAfter']);
+  });
+
+  it('the service config writes the seconds given', () => {
     const text = [
       'listen: 127.0.0.1:8080',
       'state: { store: memory }',
       'services:',
       '  - name: web',
       '    stable: { targets: ["127.0.0.1:9001"] }',
-      '    maintenance: { retryAfter: 2500ms }',
+      '    maintenance: { retryAfter: 3s }',
     ].join('\n');
     const r = parseConfigText(text, {});
     if (!r.ok) throw r.error;
