@@ -93,7 +93,14 @@ export function parseCliArgs(argv: readonly string[]): Result<ParsedArgs, UsageE
   }
   const positionals = parsed.positionals.map(unhide);
   const given = new Set<OptionName>();
-  for (const t of parsed.tokens) if (t.kind === 'option') given.add(t.name as OptionName);
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    const name = t.name as OptionName;
+    // parseArgs keeps the last of a repeated option: the first would be dropped without a word.
+    if (given.has(name) && !('multiple' in OPTIONS[name]))
+      return err(new UsageError(`option --${name} is given more than once: give it once`));
+    given.add(name);
+  }
   const values: OptionValues = {};
   for (const [k, v] of Object.entries(parsed.values)) {
     (values as Record<string, unknown>)[k] =

@@ -1,7 +1,7 @@
 // What the CLI refuses before it asks anything of the admin API, through runCli as the executable
 // calls it: weights and steps that are not plain decimals, service names outside the config's rule,
-// admin URLs that are not an origin, options that mean nothing with `maintenance off`, and control
-// characters in what it prints. The admin address is a closed port: nothing here may reach it.
+// admin URLs that are not an origin, an option given twice, options that mean nothing with `maintenance
+// off`, and control characters in what it prints. The admin address is a closed port: nothing here may reach it.
 import { describe, expect, it } from 'vitest';
 import { checkAnswer, serviceAnswer, servicesAnswer, rolloutAnswer } from '../../../src/cli/answers.js';
 import { resolveAdmin } from '../../../src/cli/client.js';
@@ -81,6 +81,21 @@ describe('weights and steps', () => {
     const r = await cli(['rollout', 'web', '--targets', '127.0.0.1:1', '--steps', '0x10,100']);
     expect(r.code).toBe(64);
     expect(r.err).toContain('--steps: expected plain decimal weights');
+  });
+});
+
+describe('repeated options', () => {
+  it('an option given twice is a usage error naming it, before any request; --env may repeat', async () => {
+    for (const argv of [
+      ['rollout', 'web', '--targets', '127.0.0.1:9001', '--targets', '127.0.0.1:9002'],
+      ['shift', 'web', '10', '--admin', NOWHERE, '--admin', 'http://127.0.0.1:10'],
+    ]) {
+      const r = await cli(argv);
+      expect(r.code, argv.join(' ')).toBe(64);
+      expect(r.err.split('\n')[0]).toMatch(/^error: option --(targets|admin) is given more than once: give it once/);
+    }
+    const env = await cli(['rollout', 'web', '--image', 'app:2', '--env', 'A=1', '--env', 'B=2']);
+    expect(env.err).not.toContain('more than once');
   });
 });
 
