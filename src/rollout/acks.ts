@@ -21,6 +21,11 @@ export const ackPrefix = (service: string): string => `ack/${service}/`;
 
 /** Backstop for a lost notification while waiting. */
 const RECHECK_MS = 200;
+/**
+ * An acknowledgement of a replica no longer live, written this long ago, is removed by the leader's next wait:
+ * a replica that was killed never removed its own, and each start has a new id, so they would pile up.
+ */
+export const STALE_ACK_MS = 3_600_000;
 
 export interface AcksDeps {
   store: StateStore;
@@ -59,6 +64,9 @@ export class RouteAcks {
 
   /** Waits until no live replica routes or drains any of `targets`, or `deadline` (epoch ms). */
   async waitClear(service: string, targets: readonly string[], deadline: number): Promise<AckWait> {
+    await this.prune(service).catch((e: unknown) =>
+      this.d.log.log('warn', 'could not remove stale acknowledgements', { service, error: errorMessage(e) }),
+    );
     const gone = new Set(targets);
     for (let round = 0; ; round++) {
       const pending = await this.pending(service, gone).catch((e: unknown) => [`(store: ${errorMessage(e)})`]);
@@ -73,6 +81,17 @@ export class RouteAcks {
   async forget(): Promise<void> {
     for (const key of this.written) await this.d.store.delete(key).catch(() => undefined);
     this.written.clear();
+  }
+
+  /** Removes the acknowledgements of replicas not live whose last one is older than STALE_ACK_MS. */
+  private async prune(service: string): Promise<void> {
+    const live = new Set(await this.d.live());
+    const prefix = ackPrefix(service);
+    for (const key of await this.d.store.keys(prefix)) {
+      if (live.has(key.slice(prefix.length))) continue;
+      const at = Date.parse((await this.d.store.get<Ack>(key))?.value.at ?? '');
+      if (!(this.d.now() - at < STALE_ACK_MS)) await this.d.store.delete(key);
+    }
   }
 
   private async pending(service: string, gone: ReadonlySet<string>): Promise<string[]> {
