@@ -16,8 +16,10 @@ export interface ReloadParts {
   load(): Promise<Result<Config, ConfigError>>;
   /** Reads the records of services about to be added, so their first route is the right one. */
   prepare(added: readonly string[]): Promise<void>;
-  /** Aborts a removed service's running rollout (its canary is retired as any abort's). */
-  abort(service: string): Promise<void>;
+  /** Aborts the service's running rollout, if any, saying why (its canary is retired as any abort's). */
+  abort(service: string, reason: string): Promise<void>;
+  /** Of the changed services, those whose running rollout the new config takes the pools from. */
+  outdated(services: Config['services'], changed: readonly string[]): string[];
   /** Swaps the service set in one go: data plane, routing projection, controller policies. */
   apply(services: Config['services']): void;
   rebind(listen: Config['listen']): Promise<{ address: string; port: number }>;
@@ -38,6 +40,8 @@ export interface ReloaderDeps {
 
 /** A removed service's abort waits this long at most; the leader finishes it anyway. */
 const ABORT_WAIT_MS = 10_000;
+const REMOVED = 'the service was removed from the config';
+const POOLS_MOVED = "the service's targets changed in the config: the rollout's pools are no longer routed";
 
 export class Reloader {
   private current: Config;
@@ -81,8 +85,14 @@ export class Reloader {
       }
     }
     await p.prepare(plan.added);
-    await Promise.all(plan.removed.map((s) => settledWithin(p.abort(s), ABORT_WAIT_MS)));
+    const aborts = [
+      ...plan.removed.map((s) => [s, REMOVED] as const),
+      ...p.outdated(plan.config.services, plan.changed).map((s) => [s, POOLS_MOVED] as const),
+    ];
+    await Promise.all(aborts.map(([s, why]) => settledWithin(p.abort(s, why), ABORT_WAIT_MS)));
     p.apply(plan.config.services);
+    // A start that raced this reload (queued after the abort, before the service went) is aborted now.
+    await Promise.all(plan.removed.map((s) => settledWithin(p.abort(s, REMOVED), ABORT_WAIT_MS)));
     if (plan.token) p.setToken(plan.config.admin.token);
     if (plan.webhooks)
       p.setWebhooks(plan.config.notifications.webhooks).catch((e: unknown) =>

@@ -156,6 +156,21 @@ export class RolloutCommands {
   }
 
   /**
+   * Aborts the service's running rollout, if any, whatever its config says now (a reload removed the service
+   * or moved its pools: the rollout carries its own policy). Queued after any start in flight, so a start that
+   * raced the reload is caught too. Null when none was running.
+   */
+  abortFor(service: string, reason: string): Promise<Result<RolloutState | null>> {
+    return this.d.queue
+      .run(service, async (): Promise<Result<RolloutState | null>> => {
+        await this.d.records.read(service, ['rollout']);
+        if (!active(this.d.records.rollout(service)?.value)) return ok(null);
+        return this.d.transitions.apply(service, toEvent('abort', { full: false, reason }), null);
+      })
+      .then(async (r) => (r.ok && r.value !== null ? this.settled(service, r.value) : r));
+  }
+
+  /**
    * Sets the canary weight by hand. During a rollout it pauses the rollout at that weight; otherwise
    * it is recorded as the manual weight - and if a rollout started elsewhere meanwhile, that
    * rollout is paused at it too, so the shift is never silently lost. Returns whether a rollout was paused.

@@ -139,6 +139,11 @@ export class RolloutController implements RolloutControl, RolloutHistoryControl 
     return r.ok ? ok(this.statusOf(r.value)) : r;
   }
 
+  /** See RolloutCommands.abortFor: a reload's abort of a rollout its config no longer supports. */
+  abortFor(service: string, reason: string): Promise<Result<RolloutState | null>> {
+    return this.commands.abortFor(service, reason);
+  }
+
   async history(service: string, limit: number): Promise<Result<RolloutHistoryEntry[]>> {
     if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
     return ok((await this.book.list(service)).slice(0, limit).map(historyView));

@@ -6,7 +6,8 @@ import type { DataPlane } from '../dataplane/dataplane.js';
 import { ConfigError, err } from '../domain/errors.js';
 import type { RolloutController } from '../rollout/controller.js';
 import type { Records } from '../rollout/records.js';
-import { routedService } from '../rollout/routed-service.js';
+import { configHash, routedService } from '../rollout/routed-service.js';
+import type { RolloutState } from '../domain/rollout.js';
 import type { RouteProjector } from '../rollout/projection.js';
 import { Reloader, type ReloadParts } from '../reload/reloader.js';
 import { watchConfigFile } from '../reload/watch.js';
@@ -45,12 +46,14 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
           ? err(new ConfigError('veer was started without a config file: there is nothing to reload'))
           : (await inspectConfigFile(path, process.env, {}, true)).result,
       prepare: (added) => w.records.load(added),
-      abort: async (service) => {
-        if (w.controller.active(service) === null) return;
-        const reason = 'the service was removed from the config';
-        const r = await w.controller.act(service, 'abort', { full: false, reason });
-        if (!r.ok) b.log.log('warn', 'abort of a removed service failed', { service, error: r.error.message });
+      abort: async (service, reason) => {
+        const r = await w.controller.abortFor(service, reason);
+        if (!r.ok) b.log.log('warn', 'abort by a reload failed', { service, reason, error: r.error.message });
       },
+      outdated: (services, changed) =>
+        services
+          .filter((s) => changed.includes(s.name) && movesPools(w.controller.active(s.name), s))
+          .map((s) => s.name),
       apply: (services) => {
         // One synchronous step and one table swap: no request sees the data plane and the projection
         // disagree, and the targets only the projection routes (a canary, containers) keep their upstreams
@@ -80,6 +83,13 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
     b.closers.add('config watch', async () => watch.close());
   }
   return reloader;
+}
+
+/** Whether `next` takes the static pools from the rollout (its lists are no longer those it started under). */
+function movesPools(r: RolloutState | null, next: Config['services'][number]): boolean {
+  return (
+    r !== null && next.stable.docker === undefined && r.configHash !== undefined && r.configHash !== configHash(next)
+  );
 }
 
 /** With workers, the certificates are theirs to serve: the primary only passes them on. */

@@ -189,6 +189,30 @@ describe('config reload', () => {
     expect(await canaryHealth()).toEqual(['healthy']);
   }, 60_000);
 
+  it("a reload that changes a service's targets under its rollout aborts it, saying why", async () => {
+    const [first, second, canary] = [await h.upstream('first'), await h.upstream('second'), await h.upstream('c')];
+    const web = (stable: string) => service('web', [stable], [], { rollout: { stepInterval: '10m' } });
+    const v = await startVeerChild(h, { services: [web(first.address)] });
+    const started = await http(`${v.adminUrl}/v1/services/web/rollouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ canary: { targets: [canary.address] } }),
+    });
+    expect(started.status).toBe(201);
+    await v.write({ services: [web(second.address)] });
+    expect((await reload(v.adminUrl)).code).toBe(0);
+    const aborted = await waitFor(
+      async () => {
+        const page = await http(`${v.adminUrl}/v1/events`, { headers: { accept: 'application/json' } });
+        const events = (JSON.parse(page.text) as { events: Array<{ kind: string; message: string }> }).events;
+        return events.find((e) => e.kind === 'rolling-back' || e.kind === 'aborted');
+      },
+      { what: 'the rollout aborted by the reload', timeoutMs: 10_000 },
+    );
+    expect(aborted.message).toContain("the service's targets changed in the config");
+    for (let i = 0; i < 6; i++) expect((await http(`${v.dataUrl}/x`)).text).toBe('second');
+  }, 60_000);
+
   it('new webhooks receive the next events; a changed health check applies to the next probes', async () => {
     const up = await h.upstream('app-upstream');
     const hooks: string[] = [];

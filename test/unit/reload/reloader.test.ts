@@ -13,13 +13,14 @@ const config = (obj: Record<string, unknown>): Config => {
 };
 const svc = (name: string) => ({ name, match: { hosts: [`${name}.test`] }, stable: { targets: ['127.0.0.1:1'] } });
 
-function setup(first: Config, files: Array<Result<Config, ConfigError>>, rebindFails = false) {
+function setup(first: Config, files: Array<Result<Config, ConfigError>>, rebindFails = false, outdated: string[] = []) {
   const calls: string[] = [];
   const events: string[] = [];
   const parts: ReloadParts = {
     load: async () => files.shift() ?? err(new ConfigError('no file')),
     prepare: async (added) => void calls.push(`prepare ${added.join(',')}`),
-    abort: async (s) => void calls.push(`abort ${s}`),
+    abort: async (s, why) => void calls.push(`abort ${s}${why.includes('removed') ? '' : ` (${why})`}`),
+    outdated: (services, changed) => outdated.filter((n) => changed.includes(n) && services.some((x) => x.name === n)),
     apply: (services) => void calls.push(`apply ${services.map((s) => s.name).join(',')}`),
     rebind: async (l) => {
       calls.push(`rebind ${l.port}`);
@@ -36,7 +37,7 @@ function setup(first: Config, files: Array<Result<Config, ConfigError>>, rebindF
 }
 
 describe('Reloader', () => {
-  it('applies in order: prepare the added, abort the removed, swap, token, webhooks, access log, TLS', async () => {
+  it('applies in order: prepare, abort the removed, swap, abort again, token, webhooks, log, TLS', async () => {
     const notifications = { webhooks: [{ url: 'http://127.0.0.1:1/hook' }] };
     const accessLog = { output: '/tmp/veer-access.log' };
     const next = config({ admin: { token: 't2' }, notifications, accessLog, services: [svc('a'), svc('c')] });
@@ -44,9 +45,23 @@ describe('Reloader', () => {
     const r = await reloader.reload('api');
     expect(r.ok && r.value).toMatchObject({ added: ['c'], removed: ['b'], token: true });
     const access = 'access log /tmp/veer-access.log';
-    expect(calls).toEqual(['prepare c', 'abort b', 'apply a,c', 'token t2', 'webhooks', access, 'tls']);
+    // The second abort catches a start that raced the reload (queued after the first, before the swap).
+    expect(calls).toEqual(['prepare c', 'abort b', 'apply a,c', 'abort b', 'token t2', 'webhooks', access, 'tls']);
     expect(events).toEqual(['config reloaded (api)']);
     expect(reloader.config()).toEqual(next);
+  });
+
+  it("aborts, before the swap, a rollout whose pools a changed service's new targets take away", async () => {
+    const moved = { ...svc('a'), stable: { targets: ['127.0.0.1:2'] } };
+    const next = config({ services: [moved, svc('b')] });
+    const { reloader, calls } = setup(config({ services: [svc('a'), svc('b')] }), [ok(next)], false, ['a', 'b']);
+    expect((await reloader.reload('api')).ok).toBe(true);
+    expect(calls).toEqual([
+      'prepare ',
+      "abort a (the service's targets changed in the config: the rollout's pools are no longer routed)",
+      'apply a,b',
+      'tls',
+    ]);
   });
 
   it('an invalid file changes nothing and is announced', async () => {
