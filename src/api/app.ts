@@ -71,7 +71,7 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
     },
   });
   installGate(app, token, sessions);
-  installShutdownAnswer(app);
+  installShutdownAnswer(app, deps.stopping);
   installServiceNameCheck(app);
   installErrorHandling(app, log, ADMIN_BODY_LIMIT);
   installEncodingCheck(app);
@@ -90,15 +90,19 @@ export function buildApp(deps: AdminDeps, opts: BuildAppOptions = {}): FastifyIn
   return app;
 }
 
-/** Requests that arrive on a kept-alive connection while the app closes get a 503 of ours, and the connection ends. */
-function installShutdownAnswer(app: FastifyInstance): void {
+/**
+ * Requests that arrive on a kept-alive connection while the app closes get a 503 of ours, and the connection
+ * ends; while veer stops (its data plane drains first), so do changes (anything but GET and HEAD).
+ */
+function installShutdownAnswer(app: FastifyInstance, stopping?: () => boolean): void {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
-    reply.header('connection', 'close');
+  app.addHook('onRequest', async (request, reply) => {
+    const change = request.method !== 'GET' && request.method !== 'HEAD';
+    if (!closing && !(change && stopping?.() === true)) return;
+    if (closing) reply.header('connection', 'close');
     return sendError(
       reply,
       new UnavailableError('veer is shutting down: retry on another replica or after the restart'),

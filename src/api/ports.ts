@@ -224,6 +224,11 @@ export interface AdminDeps {
   events: EventFeed;
   metricsText(): string;
   readiness(): ReadyState;
+  /**
+   * veer is shutting down (its data plane drains): a change asked now would be stored and carried out only by
+   * the next start, or by another replica, so it is refused; reads are still answered.
+   */
+  stopping?(): boolean;
   cluster(): ClusterView;
   /** `GET /v1/workers` (absent: one process, no workers). */
   workers?(): WorkersView;

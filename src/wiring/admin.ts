@@ -92,6 +92,7 @@ export function startedServices(names: readonly string[]): { services: string[];
 export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log } = b;
   let listening = false;
+  let stopping = false;
   const selfAddresses = r.selfAddresses;
   const membership = staleFrom(r.records);
   const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit, membership);
@@ -107,6 +108,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
         ready: listening,
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
       }),
+      stopping: () => stopping,
       cluster: () => clusterView(b, r),
       ...(r.workers ? { workers: () => workersView(r.workers as WorkerPool) } : {}),
       prune: pruner(b, r.docker),
@@ -129,7 +131,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
   // Registered before the first request it serves (see ClusterMembership.join); leading only once it serves.
   await r.cluster?.join(`http://${host}:${admin.port}`);
-  const { data, tls } = await listenData(b, r, () => (listening = false));
+  const { data, tls } = await listenData(b, r, () => ([listening, stopping] = [false, true]));
   listening = true;
   selfAddresses.bound({ 'data-plane': data, admin, ...(tls === null ? {} : { tls }) });
   await r.cluster?.start(r.controller);

@@ -79,6 +79,18 @@ describe('a wrong method on an existing path', () => {
     }
   });
 
+  it('while veer stops, a change is refused 503 and a read is answered', async () => {
+    let stopping = false;
+    const app = setup({ stopping: () => stopping });
+    const shift = { method: 'POST' as const, url: '/v1/services/web/shift', payload: { weight: 5 } };
+    expect((await app.inject(shift)).statusCode).toBe(200);
+    stopping = true;
+    const refused = await app.inject(shift);
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json().error.message).toContain('shutting down');
+    expect((await app.inject({ method: 'GET', url: '/v1/services/web' })).statusCode).toBe(200);
+  });
+
   it('a caller without the token learns nothing about which paths exist', async () => {
     const res = await setup({ token: 'secret' }).inject({ method: 'GET', url: '/v1/services/web/shift' });
     expect(res.statusCode).toBe(401);
