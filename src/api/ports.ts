@@ -224,10 +224,7 @@ export interface AdminDeps {
   events: EventFeed;
   metricsText(): string;
   readiness(): ReadyState;
-  /**
-   * veer is shutting down (its data plane drains): a change asked now would be stored and carried out only by
-   * the next start, or by another replica, so it is refused; reads are still answered.
-   */
+  /** veer stops (its data plane drains): a change would wait for the next start, so it is refused. */
   stopping?(): boolean;
   cluster(): ClusterView;
   /** `GET /v1/workers` (absent: one process, no workers). */
