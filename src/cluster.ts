@@ -66,7 +66,6 @@ export class ClusterMembership {
       prefix: this.d.prefix,
       id: this.d.self,
       info: { adminUrl, version: this.d.version },
-      clock: this.d.clock,
       log: this.d.log,
     });
     this.flusher.start();

@@ -1,7 +1,8 @@
 // Which veer replicas are alive: each one heartbeats into a sorted set scored by the time it was
 // last seen, plus a small hash with how to reach it. Readers prune entries older than the ttl, and
 // the hash expires by itself, so a replica killed with SIGKILL disappears without anyone's help.
-import type { Clock } from '../domain/clock.js';
+// The time is Redis's own (TIME), never a replica's clock: a replica whose clock ran ahead pruned every
+// other one from the set, and one behind dropped out of the others' lists.
 import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { replicaHashPrefix, replicasKey } from './keys.js';
@@ -14,7 +15,7 @@ export interface ReplicaInfo {
 
 export interface ReplicaEntry {
   id: string;
-  /** ISO-8601 time of the replica's last heartbeat (by its own clock). */
+  /** ISO-8601 time of the replica's last heartbeat (by Redis's clock). */
   seenAt: string;
   adminUrl: string;
   version: string;
@@ -24,7 +25,6 @@ export interface ReplicaRegistryOptions {
   prefix: string;
   id: string;
   info: ReplicaInfo;
-  clock: Clock;
   everyMs?: number;
   ttlMs?: number;
   log?: Logger;
@@ -32,16 +32,19 @@ export interface ReplicaRegistryOptions {
 
 // The per-replica hash (ARGV[4] .. id, see keys.ts) shares the installation's hash tag, so in Cluster
 // it lives in the same slot as KEYS[1] even though the script builds its name.
-const BEAT = `
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local h = ARGV[4] .. ARGV[2]
-redis.call('HSET', h, 'adminUrl', ARGV[5], 'version', ARGV[6], 'seenAt', ARGV[1])
-redis.call('PEXPIRE', h, ARGV[3])
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+const BEAT = `${NOW_MS}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local h = ARGV[3] .. ARGV[1]
+redis.call('HSET', h, 'adminUrl', ARGV[4], 'version', ARGV[5], 'seenAt', now)
+redis.call('PEXPIRE', h, ARGV[2])
 return 1`;
 
-const LIST = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+const LIST = `${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 local out = {}
 for i = 1, #ids, 2 do
@@ -104,8 +107,7 @@ export class ReplicaRegistry {
 
   /** Replicas seen within ttlMs, by id; older entries are pruned on the way. */
   async list(): Promise<ReplicaEntry[]> {
-    const cutoff = this.o.clock.now() - this.ttlMs;
-    const reply = await this.redis.eval(LIST, 1, this.keys.set, cutoff, this.keys.hashPrefix);
+    const reply = await this.redis.eval(LIST, 1, this.keys.set, this.ttlMs, this.keys.hashPrefix);
     if (!Array.isArray(reply)) throw new Error(`unexpected replica list reply: ${JSON.stringify(reply)}`);
     return reply.map(toEntry).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -121,17 +123,7 @@ export class ReplicaRegistry {
   private async beatOnce(): Promise<void> {
     const { adminUrl, version } = this.o.info;
     try {
-      await this.redis.eval(
-        BEAT,
-        1,
-        this.keys.set,
-        this.o.clock.now(),
-        this.o.id,
-        this.ttlMs,
-        this.keys.hashPrefix,
-        adminUrl,
-        version,
-      );
+      await this.redis.eval(BEAT, 1, this.keys.set, this.o.id, this.ttlMs, this.keys.hashPrefix, adminUrl, version);
     } catch (e) {
       this.log.log('debug', 'replica heartbeat failed', { error: errorMessage(e) });
     }

@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemClock, type Clock } from '../../src/domain/clock.js';
 import { leaderKey, replicaKey, replicasKey } from '../../src/store/keys.js';
 import { Lease, type LeaseTimers, type LoseReason, type ScriptRunner } from '../../src/store/lease.js';
@@ -371,7 +371,6 @@ describe('ReplicaRegistry', () => {
         prefix,
         id,
         info: { adminUrl: `http://127.0.0.1:9${id.length}00/${id}`, version: '1.2.3' },
-        clock: systemClock,
         everyMs: 100,
         ttlMs: TTL,
       });
@@ -386,7 +385,6 @@ describe('ReplicaRegistry', () => {
       prefix,
       id: 'three',
       info: { adminUrl: 'http://127.0.0.1:9300', version: '1.2.3' },
-      clock: systemClock,
       everyMs: 100,
       ttlMs: TTL,
     });
@@ -396,6 +394,14 @@ describe('ReplicaRegistry', () => {
     expect(all.map((r) => r.id)).toEqual(['one', 'three', 'two']);
     expect(all.find((r) => r.id === 'two')).toMatchObject({ adminUrl: 'http://127.0.0.1:9300/two', version: '1.2.3' });
     for (const r of all) expect(Math.abs(Date.parse(r.seenAt) - Date.now())).toBeLessThan(1_000);
+    // Timed by Redis, not by the lister's clock: one a minute ahead neither prunes the others nor sees them gone.
+    const ahead = vi.spyOn(Date, 'now').mockImplementation(() => performance.timeOrigin + performance.now() + 60_000);
+    try {
+      expect((await one.list()).map((r) => r.id)).toEqual(['one', 'three', 'two']);
+    } finally {
+      ahead.mockRestore();
+    }
+    expect((await one.list()).map((r) => r.id)).toEqual(['one', 'three', 'two']);
 
     await two.stop();
     expect((await one.list()).map((r) => r.id)).toEqual(['one', 'three']);
