@@ -11,6 +11,7 @@ import { configParts, type ConfigParts } from './config-tree.js';
 import { crossChecks } from './cross-checks.js';
 import { pageFileProblems } from './page-files.js';
 import { routeWarnings } from './route-reach.js';
+import { blueGreenStepsWarnings } from './rollout-schema.js';
 import { checkAcme } from './acme-check.js';
 import { checkTlsFiles } from './tls-check.js';
 import { workersProblems } from './workers-check.js';
@@ -88,6 +89,11 @@ export function preflight(tree: unknown, localAddresses: ReadonlySet<string>): P
       ...checkAcme(tree),
       ...workersProblems(tree),
     ]),
-    warnings: dedupe([...routeWarnings(parts.services), ...docker.warnings, ...tls.warnings]),
+    warnings: dedupe([
+      ...routeWarnings(parts.services),
+      ...blueGreenStepsWarnings((tree as { services?: unknown } | null)?.services),
+      ...docker.warnings,
+      ...tls.warnings,
+    ]),
   };
 }

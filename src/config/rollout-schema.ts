@@ -3,6 +3,7 @@
 // fields (without their defaults), and the domain's RolloutPolicy must stay what this produces.
 import { z } from 'zod';
 import type { RolloutPolicy as DomainRolloutPolicy } from '../domain/rollout.js';
+import type { Problem } from '../domain/errors.js';
 import { hundredths } from '../domain/weight.js';
 import { targetingSchema } from './targeting-schema.js';
 import { gatesSchema } from './gate-schema.js';
@@ -122,7 +123,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const policyMatchesDomain: Same<RolloutPolicy, DomainRolloutPolicy> = true;
 void policyMatchesDomain;
 
-/** Steps are a canary's: a blue-green rollout has one preview and one switch, so steps given with it are refused. */
+/** Steps are a canary's: a blue-green rollout has one preview and one switch, so steps given with it do nothing. */
 export const BLUE_GREEN_STEPS = 'steps do not apply to strategy blue-green (its preview, then one switch to 100)';
 
 /** Whether a raw policy (a config's `rollout`, a request's overrides) gives steps to a blue-green rollout. */
@@ -131,8 +132,16 @@ export function stepsWithBlueGreen(raw: unknown, strategy?: string): boolean {
   return (strategy ?? (raw as { strategy?: unknown }).strategy) === 'blue-green';
 }
 
-/** rolloutPolicySchema for a config's `rollout`: refuses steps given with blue-green, naming them. */
-export const configuredPolicySchema = z.preprocess((raw, ctx) => {
-  if (stepsWithBlueGreen(raw)) ctx.addIssue({ code: 'custom', message: BLUE_GREEN_STEPS, path: ['steps'], input: raw });
-  return raw;
-}, rolloutPolicySchema);
+/**
+ * A config's services that give steps to a blue-green rollout: a warning, not a refusal (a policy shared by
+ * canary and blue-green services is valid; its steps are ignored by the latter). A request asking for both is
+ * refused (api/routes/rollouts.ts).
+ */
+export function blueGreenStepsWarnings(services: unknown): Problem[] {
+  if (!Array.isArray(services)) return [];
+  return services.flatMap((s: unknown, i) =>
+    typeof s === 'object' && s !== null && stepsWithBlueGreen((s as { rollout?: unknown }).rollout)
+      ? [{ path: `services[${i}].rollout.steps`, message: `ignored: ${BLUE_GREEN_STEPS}` }]
+      : [],
+  );
+}

@@ -4,7 +4,7 @@
 import { errorPagesSchema, maintenanceSchema } from './page-schema.js';
 import { z } from 'zod';
 import { SERVICE_NAME, SERVICE_NAME_RULE } from '../domain/service-name.js';
-import { configuredPolicySchema } from './rollout-schema.js';
+import { rolloutPolicySchema } from './rollout-schema.js';
 import { upstreamSchema } from './upstream-schema.js';
 import {
   durationValue,
@@ -155,7 +155,7 @@ export const serviceSchema = z
     sticky: stickySchema.optional(),
     healthCheck: healthCheckSchema.optional(),
     outlier: outlierSchema,
-    rollout: configuredPolicySchema.prefault({}),
+    rollout: rolloutPolicySchema.prefault({}),
     limits: limitsSchema,
     /** Per-service override of proxy.timeouts (connect, header, body, upstreamIdle, waitForTarget). */
     timeouts: serviceTimeoutsSchema,

@@ -23,15 +23,15 @@ describe('config values refused before they fail at run time', () => {
     expect(ok('proxy: { timeouts: { waitForTarget: 596h } }')).toBe(true);
   });
 
-  it('steps given to a blue-green rollout (it has a preview and one switch), and an error rate limit of 0', () => {
-    expect(problems(web('    rollout: { strategy: blue-green, steps: [10, 100] }'))).toEqual([
-      { path: 'services[0].rollout.steps', message: expect.stringContaining('blue-green') },
-    ]);
-    expect(ok(web('    rollout: { strategy: blue-green }'))).toBe(true);
-    expect(ok(web('    rollout: { strategy: canary, steps: [10, 100] }'))).toBe(true);
+  it('an error rate limit of 0; steps given to a blue-green rollout are a warning (they do nothing)', () => {
     expect(problems(web('    rollout: { maxErrorRate: 0 }'))).toEqual([
       { path: 'services[0].rollout.maxErrorRate', message: 'must be > 0' },
     ]);
+    const warned = (extra: string) => inspectConfigText(web(extra), {}).warnings.map((w) => w.path);
+    expect(warned('    rollout: { strategy: blue-green, steps: [10, 100] }')).toEqual(['services[0].rollout.steps']);
+    expect(ok(web('    rollout: { strategy: blue-green, steps: [10, 100] }'))).toBe(true);
+    expect(warned('    rollout: { strategy: blue-green }')).toEqual([]);
+    expect(warned('    rollout: { strategy: canary, steps: [10, 100] }')).toEqual([]);
   });
 
   it('a listen host that is neither a name nor an address', () => {
