@@ -130,13 +130,15 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.queue.shift();
     this.started = false;
     this.ports.owed(-1);
-    res.req.dump();
-    // An answer that closes, or one given before its request's body was read: nothing more is read or started.
+    // An answer that closes, or one before its body was read whole: nothing more is read (TCP holds the sender).
     if (!res.shouldKeepAlive || !res.req.complete) {
       this.reading = 'done';
+      this.socket.pause();
+      res.req.dump();
       this.socket.end();
       return;
     }
+    res.req.dump();
     this.readMore();
     this.next();
   }
