@@ -85,14 +85,17 @@ export class Reloader {
       }
     }
     await p.prepare(plan.added);
-    const aborts = [
-      ...plan.removed.map((s) => [s, REMOVED] as const),
-      ...p.outdated(plan.config.services, plan.changed).map((s) => [s, POOLS_MOVED] as const),
-    ];
-    await Promise.all(aborts.map(([s, why]) => settledWithin(p.abort(s, why), ABORT_WAIT_MS)));
+    // Rollouts the new config no longer carries, then again after the swap: a start that raced this reload.
+    const abortUnsupported = () =>
+      Promise.all(
+        [
+          ...plan.removed.map((s) => [s, REMOVED] as const),
+          ...p.outdated(plan.config.services, plan.changed).map((s) => [s, POOLS_MOVED] as const),
+        ].map(([s, why]) => settledWithin(p.abort(s, why), ABORT_WAIT_MS)),
+      );
+    await abortUnsupported();
     p.apply(plan.config.services);
-    // A start that raced this reload (queued after the abort, before the service went) is aborted now.
-    await Promise.all(plan.removed.map((s) => settledWithin(p.abort(s, REMOVED), ABORT_WAIT_MS)));
+    await abortUnsupported();
     if (plan.token) p.setToken(plan.config.admin.token);
     if (plan.webhooks)
       p.setWebhooks(plan.config.notifications.webhooks).catch((e: unknown) =>

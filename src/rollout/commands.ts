@@ -15,7 +15,7 @@ import { toEvent } from './actions.js';
 import type { CanaryFleet } from './canary-fleet.js';
 import type { RolloutHistory } from './history.js';
 import { imagePlan } from './image-plan.js';
-import { newRollout } from './machine.js';
+import { abortable, newRollout } from './machine.js';
 import type { Records } from './records.js';
 import { announce, type Emit, type Transitions } from './transitions.js';
 
@@ -164,7 +164,8 @@ export class RolloutCommands {
     return this.d.queue
       .run(service, async (): Promise<Result<RolloutState | null>> => {
         await this.d.records.read(service, ['rollout']);
-        if (!active(this.d.records.rollout(service)?.value)) return ok(null);
+        const s = this.d.records.rollout(service)?.value;
+        if (s === undefined || !abortable(s.phase)) return ok(null);
         return this.d.transitions.apply(service, toEvent('abort', { full: false, reason }), null);
       })
       .then(async (r) => (r.ok && r.value !== null ? this.settled(service, r.value) : r));

@@ -69,6 +69,9 @@ export function newRollout(r: NewRollout, now: number): RolloutState {
 
 const ACTIVE: readonly Phase[] = ['starting', 'progressing', 'paused'];
 
+/** Whether a rollout in `phase` can be aborted (one rolling back or promoting already ends). */
+export const abortable = (phase: Phase): boolean => ACTIVE.includes(phase);
+
 export function transition(s: RolloutState, e: MachineEvent, now: number): Transition {
   switch (e.type) {
     case 'canary-ready':
