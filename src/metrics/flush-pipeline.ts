@@ -28,8 +28,12 @@ export function countErrors(replies: Replies, at: number, span: number): number 
   return n;
 }
 
-/** ioredis' refusals to send, with no connection to send on (enableOfflineQueue is off): nothing reached Redis. */
-const UNSENT = /^(Stream isn't writeable|Cluster isn't ready) and enableOfflineQueue options is false$/;
+/**
+ * ioredis' refusals to send, with no connection to send on (enableOfflineQueue is off; a cluster never reached):
+ * nothing reached Redis. "Connection is closed." is not one: ioredis also says it of commands already written.
+ */
+const NO_QUEUE = /^(Stream isn't writeable|Cluster isn't ready) and enableOfflineQueue options is false$/;
+const UNSENT = (message: string): boolean => NO_QUEUE.test(message) || message === 'None of startup nodes is available';
 
 /**
  * Whether every failed one of the `span` commands from `at` is known not to have applied: Redis answered it
@@ -46,4 +50,4 @@ export function surelyUnapplied(replies: Replies, at: number, span: number): boo
   return true;
 }
 
-const unapplied = (e: Error): boolean => e.name === 'ReplyError' || UNSENT.test(e.message);
+const unapplied = (e: Error): boolean => e.name === 'ReplyError' || UNSENT(e.message);

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { isVeerError, UnavailableError } from '../../src/domain/errors.js';
 import type { PoolName } from '../../src/domain/pool.js';
-import { type FlushPipeline, type FlushRedis } from '../../src/metrics/flush-pipeline.js';
+import { surelyUnapplied, type FlushPipeline, type FlushRedis } from '../../src/metrics/flush-pipeline.js';
 import { MetricsFlusher } from '../../src/metrics/flusher.js';
 import { quantileMs } from '../../src/metrics/histogram.js';
 import { replicaMark, STALE_MARK_S } from '../../src/metrics/flush-marks.js';
@@ -15,6 +15,8 @@ import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { EXCLUDED, RouteGroups } from '../../src/metrics/route-groups.js';
 import { PoolWindow, type WindowTotals } from '../../src/metrics/window.js';
 import { flushedMarkerKey, metricKey, replicasKey } from '../../src/store/keys.js';
+import { ioredisOptions, parseRedisUrl } from '../../src/store/redis-url.js';
+import { deadPort } from '../helpers/veer.js';
 import { killTracked, waitFor } from '../helpers/process.js';
 import { ping, startRedis, type RedisHandle } from '../helpers/redis.js';
 
@@ -597,3 +599,26 @@ async function retried(f: MetricsFlusher, fake: ReturnType<typeof scripted>): Pr
   expect(await again).toBe('sent');
   return keys;
 }
+
+describe('what ioredis says of a flush with no Redis to send it to', () => {
+  it('a standalone client with no connection refuses each command unsent: the records are resent later', async () => {
+    const spec = ioredisOptions(parseRedisUrl(`redis://127.0.0.1:${await deadPort()}`), {
+      commandTimeoutMs: 1_000,
+      connectTimeoutMs: 1_000,
+    });
+    // As veer connects (it keeps reconnecting), to a port nothing listens on.
+    const c = new Redis({ ...spec.options, lazyConnect: true });
+    c.on('error', () => undefined);
+    try {
+      await c.connect().catch(() => undefined);
+      const replies = await c.pipeline().hincrby('k', 'r', 1).expire('k', 60).exec();
+      expect(replies?.map(([e]) => e?.message)).toEqual([
+        "Stream isn't writeable and enableOfflineQueue options is false",
+        "Stream isn't writeable and enableOfflineQueue options is false",
+      ]);
+      expect(surelyUnapplied(replies ?? [], 0, 2)).toBe(true);
+    } finally {
+      c.disconnect();
+    }
+  });
+});
