@@ -152,7 +152,11 @@ export class DataWorker {
     this.resyncing = false;
     const refused = this.guarded(() => (plane.applySnapshot(snapshot), null));
     if (refused === null) this.applied(version);
-    else this.deps.log.log('error', 'routing snapshot not applied; routing as before', { version, error: refused });
+    else
+      this.deps.log.log('error', 'routing snapshot not applied whole; the next change asks again', {
+        version,
+        error: refused,
+      });
     return refused;
   }
 

@@ -380,7 +380,7 @@ describe('plane snapshots', () => {
       expect(() => w.handle(wireDelta(1, 2, { ...broken(primary.snapshot()), names: null }))).not.toThrow();
       expect(sent.at(-1)).toEqual({ type: 'resync', have: 1, got: 2 });
       expect(() => w.handle({ type: 'snapshot', version: 2, snapshot: broken(primary.snapshot()) })).not.toThrow();
-      expect(errors).toEqual(['routing snapshot not applied; routing as before']);
+      expect(errors).toEqual(['routing snapshot not applied whole; the next change asks again']);
       expect(sent.filter((m) => m.type === 'ack').map((m) => m.version)).toEqual([1]);
       // The next one that applies is taken as usual.
       w.handle({ type: 'snapshot', version: 3, snapshot: primary.snapshot() });
