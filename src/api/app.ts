@@ -1,10 +1,11 @@
 // The admin app. It never listens by itself: main.ts binds it, tests use `inject` or port 0.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { errorMessage, UnavailableError, VeerError } from '../domain/errors.js';
+import { UnavailableError, VeerError } from '../domain/errors.js';
 import { jsonLogger, type Logger } from '../domain/log.js';
 import { answerClientError } from './client-errors.js';
 import { frameworkError, installErrorHandling, sendError } from './errors.js';
 import { installGate, refuseUnlessAdmitted } from './gate.js';
+import { charsetError, parseJsonBody } from './json-body.js';
 import type { AdminDeps } from './ports.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
@@ -118,6 +119,11 @@ function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    const charset = charsetError(request.headers['content-type']);
+    if (charset) {
+      done(charset, undefined);
+      return;
+    }
     if (text.trim() === '' && request.routeOptions.config?.allowEmptyBody === true) {
       done(null, undefined);
       return;
@@ -126,18 +132,10 @@ function installJsonParser(app: FastifyInstance): void {
       done(new VeerError('invalid_json', 400, 'request body is empty: send a JSON object'), undefined);
       return;
     }
-    try {
-      done(null, JSON.parse(text));
-    } catch (e) {
-      done(invalidJson(e), undefined);
-    }
+    const parsed = parseJsonBody(text);
+    if (parsed.ok) done(null, parsed.value);
+    else done(parsed.error, undefined);
   });
-}
-
-/** V8's message can quote the body, which is never echoed: only the position is kept, when it gives one. */
-function invalidJson(e: unknown): VeerError {
-  const at = /at position (\d+)/.exec(errorMessage(e))?.[1];
-  return new VeerError('invalid_json', 400, `request body is not valid JSON${at ? ` (at position ${at})` : ''}`);
 }
 
 const hasBody = (h: FastifyRequest['headers']): boolean =>

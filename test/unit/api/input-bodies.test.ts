@@ -40,7 +40,7 @@ function setup(over: Partial<AdminDeps> = {}) {
   const maintenance = new FakeMaintenance();
   const app = buildApp(fakeDeps(directory, { rollouts, maintenance, history, ...over }), { logger: silentLogger });
   apps.push(app);
-  return { app, rollouts, maintenance };
+  return { app, rollouts, maintenance, directory };
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -222,5 +222,35 @@ describe('encoded and malformed bodies', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({ error: { code: 'invalid_json', message } });
     expect(res.body).not.toMatch(/NaN|weight|s3cr3t/);
+  });
+  it.each([
+    ['{"weight": 10, "weight": 90}', 'the key "weight"'],
+    ['{"reason": "a", "steps": [{"w": 1, "w": 2}]}', 'the key "w"'],
+    ['{"weight": 5, "\\u0077eight": 6}', 'the key "weight"'],
+    ['{"s3cr3t value": 1, "s3cr3t value": 2}', 'a key'],
+  ])('a key given twice in one object (%s) is a 400, not "the last wins"', async (payload, shown) => {
+    const { app, directory } = setup();
+    const res = await post(app, shift, payload);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      error: { code: 'invalid_json', message: `request body gives ${shown} twice in one object` },
+    });
+    expect(res.body).not.toMatch(/s3cr3t/);
+    expect(directory.shifts).toEqual([]);
+  });
+
+  it.each(['utf-16', 'ISO-8859-1', '"utf-16le"'])('charset=%s is a 415 naming UTF-8', async (charset) => {
+    const headers = { 'content-type': `application/json; charset=${charset}` };
+    const res = await post(setup().app, shift, { weight: 5 }, headers);
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.message).toMatch(/^charset "[^"]+" is not supported: send the JSON body in UTF-8$/);
+  });
+
+  it.each(['utf-8', 'UTF-8', 'utf8', '"utf-8"'])('charset=%s is read', async (charset) => {
+    const headers = { 'content-type': `application/json;charset=${charset}` };
+    const { app, directory } = setup();
+    const res = await post(app, shift, { weight: 5 }, headers);
+    expect(res.statusCode).toBe(200);
+    expect(directory.shifts).toEqual([{ name: 'web', bp: 500 }]);
   });
 });
