@@ -2,7 +2,7 @@
 // Encrypt, a private CA, pebble in tests). Every default lives here; the CA bundle file and whether
 // any host is left to order for are checked by config/tls-check.ts (`veer validate` and `start`).
 import { z } from 'zod';
-import { positiveDuration } from './values.js';
+import { periodValue, positiveDuration } from './values.js';
 
 /** An exact DNS name (no wildcard, no port): HTTP-01 cannot prove a wildcard. */
 const acmeHost = z
@@ -32,7 +32,7 @@ export const acmeSchema = z
     /** Bound of each request to the ACME server and of each wait for it (challenge, order, certificate). */
     timeout: positiveDuration('30s'),
     /** First wait after a failed order or renewal; doubled per failure (jittered) up to `retryMax`. */
-    retryMin: positiveDuration('1m'),
+    retryMin: periodValue(1000).prefault('1m'),
     retryMax: positiveDuration('6h'),
   })
   .strict()

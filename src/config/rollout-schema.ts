@@ -7,7 +7,7 @@ import type { Problem } from '../domain/errors.js';
 import { hundredths } from '../domain/weight.js';
 import { targetingSchema } from './targeting-schema.js';
 import { gatesSchema } from './gate-schema.js';
-import { durationValue, positiveDurationValue } from './values.js';
+import { durationValue, periodValue, positiveDurationValue } from './values.js';
 
 const stepsSchema = z
   .array(
@@ -35,8 +35,8 @@ const stepsSchema = z
 const policyFields = {
   strategy: z.enum(['canary', 'blue-green']),
   steps: stepsSchema,
-  stepInterval: positiveDurationValue,
-  analysisInterval: positiveDurationValue,
+  stepInterval: periodValue(100),
+  analysisInterval: periodValue(100),
   minRequests: z.number().int().min(1),
   // 0 or 1 would leave nothing for the absolute test to find (no rate is above 1, and 0 tests nothing).
   maxErrorRate: z.number().gt(0).lt(1),

@@ -9,6 +9,7 @@ import { workersSchema } from './workers-schema.js';
 import { tlsSchema } from './tls-schema.js';
 import { requestIdHeaderSchema } from './request-id-schema.js';
 import { adminSchema } from './admin-schema.js';
+import { stateSchema } from './state-schema.js';
 import { headerName, ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
 // The schema used to be one file: importers of these names keep working.
@@ -85,25 +86,6 @@ const proxySchema = z
   })
   .strict()
   .prefault({});
-
-const stateSchema = z
-  .object({
-    store: z.enum(['memory', 'file', 'redis']).default('file'),
-    path: z.string().min(1).default('.veer/state.json'),
-    redis: z.string().optional(),
-    prefix: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
-      .default('veer'),
-    /** Leader lease: another replica takes over within this long after the leader dies. */
-    leaseTtl: positiveDuration('5s'),
-  })
-  .strict()
-  .prefault({})
-  .superRefine((s, ctx) => {
-    if (s.store === 'redis' && !s.redis)
-      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required when store is "redis" (redis://host:port)' });
-  });
 
 const dockerEndpoint = z
   .object({

@@ -11,6 +11,7 @@ import {
   hostPattern,
   lifetimeValue,
   percentWeight,
+  periodValue,
   positiveDuration,
   positiveDurationValue,
   sizeValue,
@@ -86,7 +87,7 @@ const healthCheckSchema = z
   .object({
     enabled: z.boolean().default(true),
     path: z.string().startsWith('/', 'must start with "/"').default('/healthz'),
-    interval: positiveDuration('5s'),
+    interval: periodValue(10).prefault('5s'),
     timeout: positiveDuration('2s'),
     healthyThreshold: z.number().int().min(1).default(2),
     unhealthyThreshold: z.number().int().min(1).default(3),

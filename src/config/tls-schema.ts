@@ -3,7 +3,7 @@
 // (exist, PEM, key matches, expiry) by config/tls-check.ts, which `veer validate` and `start` share.
 import { z } from 'zod';
 import { acmeSchema } from './acme-schema.js';
-import { listenAddress, positiveDuration, sizeValue } from './values.js';
+import { listenAddress, periodValue, sizeValue } from './values.js';
 
 const certificatePair = z
   .object({
@@ -48,7 +48,7 @@ export const tlsSchema = z
     http2: z.boolean().default(true),
     http2Limits: http2LimitsSchema,
     /** How often the certificate files are checked for changes (a changed file is served to new connections). */
-    watchInterval: positiveDuration('5s'),
+    watchInterval: periodValue(10).prefault('5s'),
     /** Certificates obtained and renewed from an ACME server, shared by every replica through the state store. */
     acme: acmeSchema.optional(),
   })

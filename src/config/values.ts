@@ -3,7 +3,7 @@
 // points), host patterns and CIDRs. Each failure names what was expected.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { MAX_DURATION_MS, MAX_LIFETIME_MS, parseDuration } from '../domain/duration.js';
+import { formatDuration, MAX_DURATION_MS, MAX_LIFETIME_MS, parseDuration } from '../domain/duration.js';
 import { parseSize } from '../domain/size.js';
 import { hostProblem, parseTarget, type TargetAddress } from '../domain/target.js';
 import { percentToBp } from '../domain/weight.js';
@@ -31,6 +31,14 @@ export const durationValue = durationUpTo(MAX_DURATION_MS);
 export const lifetimeValue = durationUpTo(MAX_LIFETIME_MS);
 
 export const positiveDurationValue = durationValue.refine((ms) => ms > 0, { message: 'must be a positive duration' });
+
+/**
+ * How often veer does something on its own (polls, judges, renews): at least `minMs`. Shorter gains
+ * nothing (a judge reads whole seconds of metrics; a lease renewed every few ms only loads Redis) and
+ * turns a typo ("1ms" for "1m") into a busy loop.
+ */
+export const periodValue = (minMs: number) =>
+  positiveDurationValue.refine((ms) => ms >= minMs, { message: `must be at least ${formatDuration(minMs)}` });
 
 export const duration = (def: string) => durationValue.prefault(def);
 export const positiveDuration = (def: string) => positiveDurationValue.prefault(def);

@@ -225,6 +225,30 @@ describe('problems', () => {
     expect(p[2]?.message).toBe('must be a positive duration');
   });
 
+  it('refuses a period so short it is a busy loop ("1ms" for "1m"), naming the least it takes', () => {
+    const p = problemsOf(
+      'state: { leaseTtl: 500ms }\n' +
+        'tls: { watchInterval: 1ms }\n' +
+        svc('    rollout: { stepInterval: 1ms, analysisInterval: 99ms }\n    healthCheck: { interval: 9ms }\n'),
+    );
+    const short = p.filter((x) => x.message.startsWith('must be at least'));
+    expect(new Map(short.map((x) => [x.path, x.message]))).toEqual(
+      new Map([
+        ['state.leaseTtl', 'must be at least 1s'],
+        ['tls.watchInterval', 'must be at least 10ms'],
+        ['services[0].healthCheck.interval', 'must be at least 10ms'],
+        ['services[0].rollout.stepInterval', 'must be at least 100ms'],
+        ['services[0].rollout.analysisInterval', 'must be at least 100ms'],
+      ]),
+    );
+    const least = valid(
+      'state: { leaseTtl: 1s }\n' +
+        svc('    rollout: { stepInterval: 100ms, analysisInterval: 100ms }\n    healthCheck: { interval: 10ms }\n'),
+    );
+    expect(least.state.leaseTtl).toBe(1000);
+    expect(least.services[0]?.rollout.analysisInterval).toBe(100);
+  });
+
   it('rejects bad targets', () => {
     const p = problemsOf(svc('    stable: { targets: ["localhost", "h:0", "[::1]:80", 8080] }\n'));
     expect(p).toEqual([
