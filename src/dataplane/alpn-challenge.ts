@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import { createServer as createTls, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { withTimeout } from '../domain/async.js';
-import { helloAlpn } from './client-hello.js';
+import { helloAlpn, type HelloAlpn } from './client-hello.js';
 import { SERVER_TLS } from './server-tls.js';
 
 export const ACME_TLS = 'acme-tls/1';
@@ -30,7 +30,11 @@ export class AlpnChallenges {
         SNICallback: (name, cb) => {
           const lookup = this.lookup;
           if (lookup === null) return cb(new Error('no ACME challenge'));
-          withTimeout(lookup(name.toLowerCase()), LOOKUP_MS, 'looking up an ACME TLS challenge').then(
+          withTimeout(
+            lookup(name.toLowerCase().replace(/\.$/, '')),
+            LOOKUP_MS,
+            'looking up an ACME TLS challenge',
+          ).then(
             (context) => (context === null ? cb(new Error(`no ACME challenge for "${name}"`)) : cb(null, context)),
             (e: Error) => cb(e),
           );
@@ -62,7 +66,7 @@ export class AlpnChallenges {
     };
     const onData = (chunk: Buffer): void => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      const hello = helloAlpn(seen);
+      const hello = readHello(seen);
       if (hello === 'incomplete' && seen.length < HELLO_MAX) return;
       done();
       // The bytes go back in front of the stream: the TLS server reads the whole ClientHello.
@@ -75,5 +79,14 @@ export class AlpnChallenges {
     socket.on('error', onError);
     // The first bytes were looked at (tls-listener.ts) and put back on a paused socket: read on.
     socket.resume();
+  }
+}
+
+/** A parser bug must cost one connection its ACME look, never the process (this runs in a 'data' handler). */
+function readHello(seen: Buffer): HelloAlpn {
+  try {
+    return helloAlpn(seen);
+  } catch {
+    return 'unreadable';
   }
 }

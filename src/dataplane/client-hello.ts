@@ -15,7 +15,8 @@ export function helloAlpn(b: Buffer): HelloAlpn {
   if (b[0] !== HANDSHAKE) return 'unreadable';
   const recordEnd = 5 + b.readUInt16BE(3);
   if (b.length < recordEnd) return 'incomplete';
-  if (b[5] !== CLIENT_HELLO) return 'unreadable';
+  // A record too short for the handshake header (type + 3-byte length) holds no readable hello.
+  if (recordEnd < 9 || b[5] !== CLIENT_HELLO) return 'unreadable';
   const helloEnd = Math.min(recordEnd, 9 + b.readUIntBE(6, 3));
   // version (2) + random (32), then three length-prefixed fields: session id, cipher suites, compression.
   let at = 9 + 34;

@@ -43,4 +43,32 @@ describe('helloAlpn', () => {
     truncated.writeUInt16BE(60, 3);
     expect(helloAlpn(truncated.subarray(0, 65))).toBe('unreadable');
   });
+
+  it('never throws: every record too short for a hello, and a real hello with any byte changed or cut', async () => {
+    const results = new Set<string>();
+    const read = (b: Buffer) => {
+      const r = helloAlpn(b);
+      results.add(typeof r === 'string' ? r : 'alpn');
+    };
+    for (let len = 0; len <= 12; len++) {
+      for (let extra = 0; extra <= 12; extra++) {
+        const record = Buffer.alloc(5 + extra, 1);
+        record[0] = 22;
+        record.writeUInt16BE(len, 3);
+        read(record);
+      }
+    }
+    expect(helloAlpn(Buffer.from([22, 3, 1, 0, 1, 1]))).toBe('unreadable');
+    expect(helloAlpn(Buffer.from([22, 3, 1, 0, 0, 1, 2, 3]))).toBe('unreadable');
+    const hello = await capture(['acme-tls/1', 'h2']);
+    for (let at = 0; at < hello.length; at++) {
+      for (const byte of [0, 1, 0x7f, 0xff]) {
+        const changed = Buffer.from(hello);
+        changed[at] = byte;
+        read(changed);
+        read(changed.subarray(0, at + 1));
+      }
+    }
+    expect(results).toEqual(new Set(['unreadable', 'incomplete', 'alpn']));
+  });
 });
