@@ -2,6 +2,7 @@
 // validate the file with the code `veer start` uses, plan what changes, and apply it without closing
 // a connection. An invalid file, or a listener that cannot bind, changes nothing.
 import type { ReloadReport } from '../api/ports.js';
+import { isLoopbackHost } from '../config/admin-exposure.js';
 import type { Config, WebhookConfig } from '../config/schema.js';
 import { settledWithin } from '../domain/async.js';
 import { ConfigError, err, errorMessage, ok, UnavailableError, type Result, type VeerError } from '../domain/errors.js';
@@ -72,6 +73,8 @@ export class Reloader {
     const loaded = await this.d.parts.load();
     if (!loaded.ok) return this.refused(trigger, loaded.error);
     const plan = planReload(this.current, loaded.value);
+    const exposed = exposedWithoutToken(plan.config);
+    if (exposed) return this.refused(trigger, exposed);
     const p = this.d.parts;
     let listen: string | null = null;
     if (plan.rebind) {
@@ -130,4 +133,18 @@ export class Reloader {
     this.d.log.log(level, message, data);
     this.d.emit({ service: '*', rolloutId: null, kind: 'reload', phase: null, weight: null, message, data });
   }
+}
+
+/**
+ * The file was checked on its own, but the admin listener is not reloaded: a file that moves it to
+ * loopback and drops the token would leave the running listener, still beyond loopback, open to anyone.
+ */
+function exposedWithoutToken(config: Config): ConfigError | undefined {
+  const { listen, token } = config.admin;
+  if (token !== '' || isLoopbackHost(listen.host)) return undefined;
+  const host = listen.host === '' ? '(all interfaces)' : listen.host;
+  const message =
+    `required while the admin API listens on ${host}, beyond loopback: admin.listen changes only at a ` +
+    'restart, so keep the token until then';
+  return new ConfigError(`admin.token: ${message}`, [{ path: 'admin.token', message }]);
 }

@@ -66,6 +66,28 @@ describe('Reloader', () => {
     ]);
   });
 
+  it('a file that drops the token while the running admin API listens beyond loopback is refused', async () => {
+    const exposed = config({ admin: { listen: '0.0.0.0:9090', token: 't1' }, services: [svc('a')] });
+    const next = config({ admin: { listen: '127.0.0.1:9090', token: '' }, services: [svc('a'), svc('b')] });
+    const { reloader, calls, events } = setup(exposed, [ok(next)]);
+    const r = await reloader.reload('api');
+    expect(!r.ok && r.error.problems).toEqual([
+      {
+        path: 'admin.token',
+        message:
+          'required while the admin API listens on 0.0.0.0, beyond loopback: admin.listen changes only at a ' +
+          'restart, so keep the token until then',
+      },
+    ]);
+    expect(calls).toEqual([]);
+    expect(events[0]).toContain('config reload refused (api)');
+    expect(reloader.config().admin.token).toBe('t1');
+    // On loopback the same file is a token change like any other.
+    const local = setup(config({ admin: { token: 't1' }, services: [svc('a')] }), [ok(next)]);
+    expect((await local.reloader.reload('api')).ok).toBe(true);
+    expect(local.calls).toContain('token ');
+  });
+
   it('an invalid file changes nothing and is announced', async () => {
     const first = config({ services: [svc('a')] });
     const bad = new ConfigError('invalid configuration: services[0].weight: too big');
