@@ -3,7 +3,7 @@
 // same rules decide what garbage collection may remove (orphans.ts), so routing and GC never disagree.
 import { generations, type Generations } from '../domain/generation.js';
 import { isTerminal, type RolloutState } from '../domain/rollout.js';
-import { pickPools, type Member } from '../domain/route.js';
+import { pickPools, type Member, type RolloutMark } from '../domain/route.js';
 import type { ContainerView } from './port.js';
 import { LABEL } from './port.js';
 
@@ -122,6 +122,14 @@ export function members(
 }
 
 /**
+ * Started by someone else since the latest image rollout began: routing (domain/route.ts, poolOf) keeps such
+ * a container stable whatever its generation, so nothing may retire it or mistake it for a leftover. The
+ * rollout's own containers are newer too but are its canary (or, rolled back, rejected), never "since".
+ */
+export const startedSince = (c: ContainerView, mark: RolloutMark): boolean =>
+  c.created > mark.startedAt && generationOf(c) !== mark.rolloutId;
+
+/**
  * The service's generations. The latest image rollout says which generation is stable; without one
  * (no image rollout yet, or its record lost: a memory store restarted, a state file deleted) the
  * running containers do: the generation of the oldest one is stable. Never "the unlabelled ones"
@@ -137,11 +145,16 @@ export function serviceGenerations(
   svc: DockerService,
   owner: string,
 ): Generations {
-  const mine = containers.filter((c) => c.running && (matchesSelector(c, svc.stable) || ownedBy(c, svc.name, owner)));
+  // What routing could call stable: a user canary (its own selector) never is (observe, route.ts's inferred).
+  const userCanary = (c: ContainerView): boolean => svc.canary !== undefined && matchesSelector(c, svc.canary);
+  const mine = containers.filter(
+    (c) => c.running && (ownedBy(c, svc.name, owner) || (matchesSelector(c, svc.stable) && !userCanary(c))),
+  );
   if (latest?.docker) {
     const g = generations(latest);
     if (!isTerminal(latest.phase) || mine.some((c) => generationOf(c) === g.stable)) return g;
-    const since = mine.filter((c) => c.created > latest.startedAt);
+    // A rolled-back rollout's canaries whose removal failed are newer than its start, and rejected.
+    const since = mine.filter((c) => startedSince(c, { rolloutId: latest.id, startedAt: latest.startedAt }));
     const newest = since.reduce<ContainerView | null>((a, c) => (a === null || c.created > a.created ? c : a), null);
     return newest ? { ...g, stable: generationOf(newest) } : g;
   }
