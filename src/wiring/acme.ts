@@ -57,6 +57,8 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
     seal,
     sink: { put: (host, context) => tls.book.put(`acme:${host}`, { names: [host], context, yields: true }) },
     metrics,
+    directory: a.directory,
+    clock: b.clock,
     log: b.log,
   });
   const issuer = leaderPart(b, p, a, { hosts, records, seal, metrics, book: tls.book });

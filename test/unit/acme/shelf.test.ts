@@ -1,0 +1,102 @@
+// What a replica serves from the store: a record that would be a step back (expired, or expiring
+// before the one served, as a restored snapshot or a lagging Redis replica can hold) is not installed.
+import { readFileSync } from 'node:fs';
+import type { SecureContext } from 'node:tls';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KeySeal } from '../../../src/acme/key-seal.js';
+import { AcmeMetrics } from '../../../src/acme/metrics.js';
+import { AcmeRecords, type CertificateRecord } from '../../../src/acme/records.js';
+import { CertificateShelf } from '../../../src/acme/shelf.js';
+import type { LogLevel } from '../../../src/domain/log.js';
+import { MemoryStore } from '../../../src/store/memory.js';
+import { testCa } from '../../helpers/certs.js';
+import { manualClock } from '../../helpers/veer.js';
+
+const DAY = 86_400_000;
+const DIR = 'https://ca.test/dir';
+const ca = testCa();
+afterAll(() => ca.remove());
+// Distinct PEMs (the shelf tells records apart by content); the dates the shelf goes by are the record's.
+const pems = [1, 2, 3, 4].map(() => {
+  const f = ca.issue(['a.test']);
+  return { cert: readFileSync(f.cert, 'utf8'), key: readFileSync(f.key, 'utf8') };
+});
+
+function setUp() {
+  const clock = manualClock(100 * DAY);
+  const store = new MemoryStore();
+  const records = new AcmeRecords(store);
+  const metrics = new AcmeMetrics();
+  const logs: Array<[LogLevel, string, Record<string, unknown> | undefined]> = [];
+  const puts: SecureContext[] = [];
+  let hosts = ['a.test'];
+  const shelf = new CertificateShelf({
+    hosts: () => hosts,
+    records,
+    seal: new KeySeal(undefined),
+    sink: { put: (_h, c) => puts.push(c) },
+    metrics,
+    directory: DIR,
+    clock,
+    log: { log: (l, m, f) => logs.push([l, m, f]) },
+  });
+  /** Replaces the record outright, as a restored store would. */
+  const store1 = async (i: number, notAfter: number, directory = DIR) => {
+    await store.delete('acme/certificate/a.test');
+    const rec: CertificateRecord = {
+      host: 'a.test',
+      ...{ cert: pems[i]!.cert, key: { plain: pems[i]!.key } },
+      ...{ notBefore: notAfter - 90 * DAY, notAfter, issuedAt: 0, directory },
+    };
+    await records.putCertificate(rec, 0);
+  };
+  const expiry = () => metrics.families()[1]!.samples;
+  return { clock, shelf, logs, puts, store: store1, expiry, setHosts: (h: string[]) => (hosts = h) };
+}
+
+describe('CertificateShelf', () => {
+  it('does not replace the served certificate with an expired or an older one, and says why once', async () => {
+    const t = setUp();
+    const now = t.clock.now();
+    await t.store(0, now + 60 * DAY);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(1);
+    await t.store(1, now - DAY);
+    await t.shelf.refresh();
+    await t.shelf.refresh();
+    await t.store(2, now + 30 * DAY);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(1);
+    const warns = t.logs.filter(([l]) => l === 'warn').map(([, , f]) => f?.reason);
+    expect(warns).toEqual([
+      `the stored certificate expired on ${new Date(now - DAY).toISOString()}`,
+      expect.stringMatching(/^the stored certificate expires .*, before the one served/),
+    ]);
+    expect(t.expiry()).toEqual([{ labels: { host: 'a.test' }, value: Math.floor((now + 60 * DAY) / 1000) }]);
+    // A renewal (later notAfter) is served.
+    await t.store(3, now + 90 * DAY);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(2);
+  });
+
+  it("serves the configured directory's certificate over another's, whatever their dates", async () => {
+    const t = setUp();
+    const now = t.clock.now();
+    await t.store(0, now + 80 * DAY, 'https://staging.test/dir');
+    await t.shelf.refresh();
+    await t.store(1, now + 7 * DAY);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(2);
+    await t.store(2, now + 80 * DAY, 'https://staging.test/dir');
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(2);
+  });
+
+  it('serves an expired certificate, with a warning, when nothing is served for the host yet', async () => {
+    const t = setUp();
+    await t.store(0, t.clock.now() - DAY);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(1);
+    expect(t.logs.map(([l, m]) => [l, m])).toEqual([['warn', 'serving an expired ACME certificate']]);
+  });
+});
