@@ -7,7 +7,7 @@ import type { EventFeed } from './ports.js';
 export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 export const KEEPALIVE_MS = 15_000;
 export const KEEPALIVE = ': keepalive\n\n';
-/** A client that stops reading is cut off once this much is buffered for it. */
+/** A client that stops reading is cut off once this much is buffered for it (beyond its first batch). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** How long an EventSource waits before reconnecting. */
 const RETRY_MS = 2_000;
@@ -94,9 +94,20 @@ export interface OpenStream {
   closed: Promise<void>;
 }
 
-/** Takes over the reply for a stream with keepalive comments, cut off when the client stops reading. */
-export function openStream(reply: FastifyReply, keepaliveMs = KEEPALIVE_MS): OpenStream {
+/**
+ * Takes over the reply for a stream with keepalive comments, cut off when the client stops reading.
+ * `first` (a replay, the first frame) is sent whole however large: the cap bounds what piles up behind a reader
+ * that stops, so it counts above what `first` left buffered, until that has drained. (Writing `first` in chunks
+ * on 'drain' instead would need a second buffer for the live events that arrive meanwhile.)
+ */
+export function openStream(reply: FastifyReply, keepaliveMs = KEEPALIVE_MS, first = ''): OpenStream {
   const res = begin(reply);
+  let allowance = 0;
+  if (first !== '') {
+    res.write(first);
+    allowance = res.writableLength;
+    res.once('drain', () => (allowance = 0));
+  }
   let open = true;
   const enders: Array<() => void> = [];
   let resolveClosed: () => void = () => undefined;
@@ -106,7 +117,7 @@ export function openStream(reply: FastifyReply, keepaliveMs = KEEPALIVE_MS): Ope
   const write = (text: string): void => {
     if (!open || res.destroyed) return;
     res.write(text);
-    if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+    if (res.writableLength > MAX_BUFFERED_BYTES + allowance) res.destroy();
   };
   const keepalive = setInterval(() => write(KEEPALIVE), keepaliveMs);
   keepalive.unref();
@@ -142,8 +153,7 @@ export function openEventStream(
   feed: EventFeed,
   opts: StreamOptions,
 ): { end(): void; closed: Promise<void> } {
-  const stream = openStream(reply, opts.keepaliveMs);
-  for (const e of opts.replay) stream.write(formatEvent(e));
+  const stream = openStream(reply, opts.keepaliveMs, opts.replay.map(formatEvent).join(''));
   stream.onEnd(feed.subscribe(opts.service, (e) => stream.write(formatEvent(e))));
   return { end: stream.end, closed: stream.closed };
 }

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { SseDecoder, type SseMessage } from '../../src/api/sse.js';
+import type { SeriesView } from '../../src/api/ports.js';
+import { MAX_BUFFERED_BYTES, SseDecoder, type SseMessage } from '../../src/api/sse.js';
 import { silentLogger } from '../../src/domain/log.js';
 import type { RolloutEvent } from '../../src/domain/rollout.js';
 import { EventLog } from '../../src/rollout/events.js';
@@ -189,5 +190,46 @@ describe('GET /v1/events (server-sent events)', () => {
     await withTimeout(app.close(), 5_000, 'app close with an open stream');
     await withTimeout(s.ended, 5_000, 'stream end');
     expect(events.subscriberCount).toBe(0);
+  });
+});
+
+/** A series view with one recorded second for every service (the dashboard's overview frame). */
+const oneSecondSeries: SeriesView = {
+  source: 'local',
+  settleMs: 200,
+  newest: () => 1_796_188_848,
+  columns: () => null,
+  recent: () => {
+    const fig = { seconds: 10, rps: 123.4, errorRate: 0.00123, p99Ms: 12.345 };
+    return { stable: fig, canary: fig };
+  },
+  onSecond: () => () => undefined,
+};
+
+describe('a first batch larger than the buffer cap', () => {
+  it('replays over 1 MiB of events to a client that reads, then goes on live', async () => {
+    const { events, port } = await setup({ events: 0 });
+    for (let i = 1; i <= 1000; i++) append(events, 'web', `${i} ${'m'.repeat(1200)}`);
+    for (const s of [
+      await open(port, '/v1/events?replay=1000'),
+      await open(port, '/v1/events', { 'last-event-id': '0' }),
+    ]) {
+      await waitFor(() => s.messages.length === 1000, { timeoutMs: 10_000, what: 'the whole replay' });
+      expect(s.raw().length).toBeGreaterThan(MAX_BUFFERED_BYTES);
+    }
+    append(events, 'web', 'live');
+    await waitFor(() => events.subscriberCount === 2, { timeoutMs: 5_000, what: 'both streams still subscribed' });
+  });
+
+  it('sends /v1/series a first frame over 1 MiB (thousands of services)', async () => {
+    const names = Array.from({ length: 4000 }, (_, i) => `checkout-service-${String(i).padStart(5, '0')}`);
+    const directory = new FakeDirectory(names.map((n) => fakeService(n)));
+    const app = buildApp(fakeDeps(directory, { token: TOKEN, series: oneSecondSeries }), { logger: silentLogger });
+    apps.push(app);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const s = await open((app.server.address() as AddressInfo).port, '/v1/series');
+    await waitFor(() => s.messages.length === 1, { timeoutMs: 10_000, what: 'the first frame' });
+    expect(s.messages[0]?.data.length).toBeGreaterThan(MAX_BUFFERED_BYTES);
+    expect((JSON.parse(s.messages[0]?.data ?? '{}') as { services: unknown[] }).services).toHaveLength(4000);
   });
 });

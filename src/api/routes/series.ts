@@ -39,9 +39,8 @@ export function seriesRoutes(app: FastifyInstance, deps: AdminDeps, opts: Series
     if (!series) return sendError(reply, NO_SERIES);
     if (!(request.headers.accept ?? '').toLowerCase().includes('text/event-stream'))
       return buildFrame(deps.services.list(), series);
-    const s = openStream(reply, opts.keepaliveMs);
+    const s = openStream(reply, opts.keepaliveMs, frameEvent(JSON.stringify(buildFrame(deps.services.list(), series))));
     streams.add(s);
-    s.write(frameEvent(JSON.stringify(buildFrame(deps.services.list(), series))));
     frames.subscribed(series);
     s.onEnd(() => {
       streams.delete(s);
