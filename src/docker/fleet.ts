@@ -13,7 +13,7 @@ import type { RolloutState } from '../domain/rollout.js';
 import type { CanaryFleet } from '../rollout/canary-fleet.js';
 import { HealthGate, withCause, type GatedService } from './canary-health.js';
 import { cloneSpec } from './clone-spec.js';
-import { generationOf, matchesSelector, serviceGenerations } from './membership.js';
+import { generationOf, matchesSelector, serviceGenerations, startedSince } from './membership.js';
 import { orphans } from './orphans.js';
 import { LABEL, type ContainerDriver, type ContainerView } from './port.js';
 import { engineDown, Removals } from './removal.js';
@@ -97,9 +97,15 @@ export class DockerFleet implements CanaryFleet {
     return this.gate.awaitHealthy(svc, created, s.policy.healthTimeout, deadline, signal);
   }
 
+  /**
+   * The user's (unlabelled) generation is the selector's containers minus those started since the latest
+   * rollout began (compose `up -d` recreated them meanwhile): routing keeps those stable, never drained.
+   */
   retire(service: string, generation: string | null): Promise<void> {
-    return this.removals.generation(service, generation, (onDown) =>
-      this.generation(service, generation, true, onDown),
+    const latest = this.d.latest(service);
+    const mark = generation === null && latest?.docker ? { rolloutId: latest.id, startedAt: latest.startedAt } : null;
+    return this.removals.generation(service, generation, async (onDown) =>
+      (await this.generation(service, generation, true, onDown)).filter((c) => !mark || !startedSince(c, mark)),
     );
   }
 
