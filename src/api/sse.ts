@@ -70,19 +70,32 @@ export interface StreamOptions {
   keepaliveMs?: number;
 }
 
+const STREAM_HEADERS = {
+  'content-type': SSE_CONTENT_TYPE,
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // Reverse proxies (nginx) would otherwise buffer the stream.
+  'x-accel-buffering': 'no',
+};
+
 /** Takes over the reply: from here on fastify's hooks and serializers are out of the picture. */
 function begin(reply: FastifyReply): FastifyReply['raw'] {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': SSE_CONTENT_TYPE,
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    // Reverse proxies (nginx) would otherwise buffer the stream.
-    'x-accel-buffering': 'no',
-  });
+  res.writeHead(200, STREAM_HEADERS);
   res.write(`retry: ${RETRY_MS}\n\n`);
   return res;
+}
+
+/**
+ * HEAD on a stream route: the head a GET gets, then the end. (A HEAD answer has no body, so a stream
+ * opened for it never ended, and the connection's next request was never answered.)
+ */
+export function answerStreamHead(reply: FastifyReply): FastifyReply {
+  reply.hijack();
+  reply.raw.writeHead(200, STREAM_HEADERS);
+  reply.raw.end();
+  return reply;
 }
 
 /** A live stream of text frames: `write` drops what comes after the end, `end` closes it (app shutdown). */

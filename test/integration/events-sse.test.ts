@@ -1,7 +1,7 @@
 // The event stream over real HTTP on 127.0.0.1:0: replay, Last-Event-ID, live events, per-service
 // filtering, keepalives, auth, and that a departed client leaves no subscriber behind.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createConnection, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
@@ -231,5 +231,59 @@ describe('a first batch larger than the buffer cap', () => {
     await waitFor(() => s.messages.length === 1, { timeoutMs: 10_000, what: 'the first frame' });
     expect(s.messages[0]?.data.length).toBeGreaterThan(MAX_BUFFERED_BYTES);
     expect((JSON.parse(s.messages[0]?.data ?? '{}') as { services: unknown[] }).services).toHaveLength(4000);
+  });
+});
+
+/** Sends `text` on one connection and collects what comes back until `statuses` status lines have. */
+async function exchange(port: number, text: string, statuses: number): Promise<string> {
+  const c = createConnection({ host: '127.0.0.1', port });
+  let got = '';
+  c.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  c.write(text);
+  try {
+    await waitFor(() => (got.match(/^HTTP\/1\.1 /gm) ?? []).length >= statuses, {
+      timeoutMs: 5_000,
+      what: `${statuses} answers on one connection (got ${JSON.stringify(got)})`,
+    });
+    return got;
+  } finally {
+    c.destroy();
+  }
+}
+
+describe('HEAD on the stream routes', () => {
+  it("answers with the stream's head and ends, so the connection's next request is answered", async () => {
+    const { events, port } = await setup();
+    const series = buildApp(
+      fakeDeps(new FakeDirectory([fakeService('web')]), { token: TOKEN, series: oneSecondSeries }),
+      {
+        logger: silentLogger,
+      },
+    );
+    apps.push(series);
+    await series.listen({ host: '127.0.0.1', port: 0 });
+    const seriesPort = (series.server.address() as AddressInfo).port;
+    const head = (path: string, accept: string): string =>
+      `HEAD ${path} HTTP/1.1\r\nhost: localhost\r\naccept: ${accept}\r\nauthorization: Bearer ${TOKEN}\r\n\r\n`;
+    const next = 'GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n';
+    for (const [p, text] of [
+      [port, head('/v1/events', '*/*')],
+      [port, head('/v1/services/web/events', 'text/event-stream')],
+      [seriesPort, head('/v1/series', 'text/event-stream')],
+    ] as const) {
+      const got = await exchange(p, text + next, 2);
+      const [first, second] = got.split(/(?=^HTTP\/1\.1 )/m);
+      expect(first, text).toMatch(/^HTTP\/1\.1 200 /);
+      expect(first, text).toContain('content-type: text/event-stream; charset=utf-8');
+      expect(first, text).not.toContain('retry:');
+      expect(second, text).toMatch(/^HTTP\/1\.1 200 /);
+    }
+    expect(events.subscriberCount).toBe(0);
+  });
+
+  it('refuses a bad parameter as GET does', async () => {
+    const { port } = await setup();
+    const text = `HEAD /v1/events?replay=x HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer ${TOKEN}\r\n\r\n`;
+    expect(await exchange(port, text, 1)).toMatch(/^HTTP\/1\.1 400 /);
   });
 });

@@ -5,7 +5,7 @@ import { ValidationError, err, ok, type Result } from '../../domain/errors.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps } from '../ports.js';
 import { unknownService } from '../service-name.js';
-import { openEventStream } from '../sse.js';
+import { answerStreamHead, openEventStream } from '../sse.js';
 
 export const DEFAULT_EVENT_LIMIT = 100;
 export const DEFAULT_REPLAY = 20;
@@ -33,6 +33,7 @@ export function eventRoutes(app: FastifyInstance, deps: AdminDeps, opts: EventRo
   ): FastifyReply => {
     const replay = replayFor(request, deps, service);
     if (!replay.ok) return sendError(reply, replay.error);
+    if (request.method === 'HEAD') return answerStreamHead(reply);
     const s = openEventStream(reply, deps.events, { service, replay: replay.value, keepaliveMs: opts.keepaliveMs });
     streams.add(s);
     void s.closed.then(() => streams.delete(s));

@@ -7,7 +7,7 @@ import { buildFrame } from '../dashboard-frame.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps, SeriesView } from '../ports.js';
 import { unknownService } from '../service-name.js';
-import { openStream, type OpenStream } from '../sse.js';
+import { answerStreamHead, openStream, type OpenStream } from '../sse.js';
 import { intParam, type Query } from './events.js';
 
 const NO_SERIES = new UnavailableError('the dashboard series are not available on this server');
@@ -39,6 +39,7 @@ export function seriesRoutes(app: FastifyInstance, deps: AdminDeps, opts: Series
     if (!series) return sendError(reply, NO_SERIES);
     if (!(request.headers.accept ?? '').toLowerCase().includes('text/event-stream'))
       return buildFrame(deps.services.list(), series);
+    if (request.method === 'HEAD') return answerStreamHead(reply);
     const s = openStream(reply, opts.keepaliveMs, frameEvent(JSON.stringify(buildFrame(deps.services.list(), series))));
     streams.add(s);
     frames.subscribed(series);
