@@ -3,8 +3,9 @@
 // reload that changes the token ends every session made with the old one. The table lives in this
 // process: sessions end on restart, and a session made on one replica is unknown to the others.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SESSION_COOKIE } from '../domain/session-cookie.js';
 
-export const SESSION_COOKIE = 'veer_session';
+export { SESSION_COOKIE };
 export const CSRF_HEADER = 'x-veer-csrf';
 /** Beyond this many live sessions the oldest is dropped: a flood of logins costs bounded memory. */
 export const MAX_SESSIONS = 1_000;

@@ -2,6 +2,7 @@
 // original case and repeated headers survive, and lower-cases a name only when its length says
 // it could be one we care about.
 import { BlockList, isIPv6 } from 'node:net';
+import { withoutSessionCookie } from '../domain/session-cookie.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -21,9 +22,10 @@ const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-
 // Node's server has already answered "100 Continue" to the client, and undici refuses to send Expect.
 const NOT_FORWARDED = 'expect';
 // The fast filter: a field is looked at closely only when its length and first letter match one of these
-// ("host" is read for X-Forwarded-Host). The length alone let Server, Date, ETag and Set-Cookie through.
+// ("host" is read for X-Forwarded-Host; "cookie" loses veer's dashboard session, session-cookie.ts). The
+// length alone let Server, Date, ETag and Set-Cookie through.
 const shapeOf = (name: string): number => name.length * 128 + (name.charCodeAt(0) | 0x20); // | 0x20: a-z, A-Z alike
-const CANDIDATES = new Set([...HOP_BY_HOP, ...REWRITTEN, NOT_FORWARDED, 'host'].map(shapeOf));
+const CANDIDATES = new Set([...HOP_BY_HOP, ...REWRITTEN, NOT_FORWARDED, 'host', 'cookie'].map(shapeOf));
 // A Connection header may name hop-by-hop fields to drop, but never the ones that route and frame
 // the request or the ones veer itself writes: "Connection: host" must not change what the
 // upstream sees as the request's host.
@@ -112,6 +114,9 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
       case 'forwarded':
         if (ctx.trustedPeer) out.push(name, value);
         continue;
+      case 'cookie':
+        pushCookie(out, name, value);
+        continue;
       case 'host':
         if (host !== undefined) return null;
         host = value;
@@ -120,10 +125,7 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
     }
     out.push(name, value);
   }
-  if (ctx.authority !== undefined) {
-    host = ctx.authority;
-    out.push('host', host);
-  }
+  if (ctx.authority !== undefined) out.push('host', (host = ctx.authority));
   if (ctx.trustedPeer) {
     out.push('x-forwarded-for', xff === undefined ? ctx.peer : `${xff}, ${ctx.peer}`);
     out.push('x-forwarded-proto', xfProto ?? ctx.proto);
@@ -135,6 +137,12 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: RequestHeade
   out.push('via', via === undefined ? ctx.viaEntry : `${via}, ${ctx.viaEntry}`);
   if (ctx.requestId !== null) out.push(ctx.idHeader, ctx.requestId);
   return out;
+}
+
+/** A Cookie field without veer's dashboard session (session-cookie.ts); none when nothing is left. */
+function pushCookie(out: string[], name: string, value: string): void {
+  const kept = withoutSessionCookie(value);
+  if (kept !== null) out.push(name, kept);
 }
 
 /**

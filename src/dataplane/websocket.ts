@@ -16,6 +16,7 @@ import { answerRaw, httpStatusOf, messageOf, type ProxyErrorCode } from './respo
 import type { PoolRuntime, RoutingTable } from './table.js';
 import type { Upstream } from './upstream.js';
 import { CLOSE_GOING_AWAY, FrameBoundaries } from './ws-frames.js';
+import { withoutSessionCookie } from '../domain/session-cookie.js';
 
 export interface WebSocketOptions {
   clock: Clock;
@@ -185,6 +186,9 @@ export class WebSocketProxy {
       if (h.host !== undefined) h['x-forwarded-host'] = h.host;
     }
     if (!trusted) delete h.forwarded;
+    const cookie = h.cookie === undefined ? null : withoutSessionCookie(h.cookie);
+    if (cookie === null) delete h.cookie;
+    else h.cookie = cookie;
     const via = `1.1 ${this.opts.viaPseudonym}`;
     h.via = h.via ? `${h.via}, ${via}` : via;
   }

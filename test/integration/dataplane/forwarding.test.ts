@@ -40,6 +40,15 @@ describe('hop-by-hop headers', () => {
     expect(String(seen.connection ?? '')).not.toMatch(/x-secret|close/);
   });
 
+  it("drops veer's dashboard session cookie (a browser sends it to every port of a host), keeps the rest", async () => {
+    const { v, up } = await oneUpstream();
+    const r = await http(`${v.url}/cookie`, { headers: { cookie: 'a=1; veer_session=s3cr3t; b=2' } });
+    expect(r.status).toBe(200);
+    expect(up.requests[0]?.headers.cookie).toBe('a=1; b=2');
+    await http(`${v.url}/cookie`, { headers: { cookie: 'veer_session=s3cr3t' } });
+    expect(up.requests[1]?.headers.cookie).toBeUndefined();
+  });
+
   it('are stripped from the response, including names listed in Connection', async () => {
     const { v, up } = await oneUpstream();
     up.behave({

@@ -197,13 +197,13 @@ describe('websocket upgrades', () => {
     expect(up.upgrades).toHaveLength(0);
   });
 
-  it('forwards the handshake as routed: the path unchanged, Connection-listed and Expect fields dropped', async () => {
+  it('forwards the handshake as routed: the path as sent, Connection-listed fields and session dropped', async () => {
     const up = await echoServer('echo');
     const v = await h.veer({ services: [service('web', [up.address])] });
     const r = await rawExchange(
       v.port,
       'GET //chat//room?x=1 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade, x-drop\r\n' +
-        'X-Drop: secret\r\nX-Keep: yes\r\n' +
+        'X-Drop: secret\r\nX-Keep: yes\r\nCookie: a=1; veer_session=s3cr3t\r\n' +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
       1_000,
     );
@@ -211,6 +211,8 @@ describe('websocket upgrades', () => {
     expect(up.upgrades).toHaveLength(1);
     expect(up.upgrades[0]?.['x-drop']).toBeUndefined();
     expect(up.upgrades[0]?.['x-keep']).toBe('yes');
+    // veer's dashboard session never reaches an upstream (browsers send it to every port of the host).
+    expect(up.upgrades[0]?.cookie).toBe('a=1');
     expect(up.paths).toEqual(['//chat//room?x=1']);
   });
 

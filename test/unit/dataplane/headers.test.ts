@@ -105,6 +105,17 @@ describe('upstreamRequestHeaders: hop-by-hop', () => {
   });
 });
 
+describe("upstreamRequestHeaders: veer's dashboard session", () => {
+  it('never reaches an upstream: its pair is removed, a field left empty is dropped, other cookies stay', () => {
+    const out = forwarded(
+      ['COOKIE', 'a=1; veer_session=s3cr3t; b=2', 'cookie', 'veer_session=s3cr3t', 'Cookie', 'c=3', ...KEEP_ALIVE],
+      untrusted,
+    );
+    expect(valuesOf(out, 'cookie')).toEqual(['a=1; b=2', 'c=3']);
+    expect(out.join('\n')).not.toContain('s3cr3t');
+  });
+});
+
 describe('upstreamRequestHeaders: forwarding headers from an untrusted peer', () => {
   const raw = [
     'Host',
