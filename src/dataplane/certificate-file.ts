@@ -16,6 +16,7 @@ export interface CertificateFiles {
 export interface LoadedCertificate {
   /** The DNS names it serves: SAN DNS entries, else the subject CN; lower case, wildcards as "*.x". */
   names: string[];
+  notBefore: Date;
   notAfter: Date;
   /** The PEM texts as read: a poll tells a real change from a touched file; clients without SNI need them. */
   cert: string;
@@ -70,7 +71,8 @@ export function readCertificate(files: CertificateFiles, path: string): Certific
   if (names.length === 0) return fail(`${path}.cert`, `"${files.cert}" names no DNS name (no SAN DNS entry, no CN)`);
   try {
     const context = serverContext(cert.text, key.text);
-    return { ok: true, value: { names, notAfter: new Date(x509.validTo), cert: cert.text, key: key.text, context } };
+    const dates = { notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo) };
+    return { ok: true, value: { names, ...dates, cert: cert.text, key: key.text, context } };
   } catch (e) {
     return fail(path, `the certificate and key cannot be used: ${errorMessage(e)}`);
   }
@@ -78,8 +80,22 @@ export function readCertificate(files: CertificateFiles, path: string): Certific
 
 /** A valid pair that should not be served as it is (expired, or not valid yet): a warning, not a refusal. */
 export function expiryWarning(files: CertificateFiles, c: LoadedCertificate, path: string, now: number): Problem[] {
-  if (c.notAfter.getTime() > now) return [];
-  return [{ path: `${path}.cert`, message: `"${files.cert}" expired on ${c.notAfter.toISOString()}` }];
+  const p = validityProblem(files, c, path, now);
+  return p === null ? [] : [p];
+}
+
+/** Why clients would refuse the pair at `now` (expired, or not valid yet), or null. */
+export function validityProblem(
+  files: CertificateFiles,
+  c: Pick<LoadedCertificate, 'notBefore' | 'notAfter'>,
+  path: string,
+  now: number,
+): Problem | null {
+  if (c.notAfter.getTime() <= now)
+    return { path: `${path}.cert`, message: `"${files.cert}" expired on ${c.notAfter.toISOString()}` };
+  if (c.notBefore.getTime() > now)
+    return { path: `${path}.cert`, message: `"${files.cert}" is not valid before ${c.notBefore.toISOString()}` };
+  return null;
 }
 
 function fail(path: string, message: string): CertificateRead {

@@ -1,12 +1,16 @@
 // The configured certificate files, kept in the CertificateBook while veer runs. Files are polled
 // (stat every `intervalMs`; watch events are lost on editors' rename-over and on some mounts): a
 // changed pair is re-read and served to new connections; a pair that no longer reads (half-written,
-// mismatched key) keeps the previous certificate and is reported once per change.
+// mismatched key) keeps the previous certificate and is reported once per change. So does a pair that
+// reads but that clients would refuse (expired, not valid yet) while the one served is valid: an old
+// backup copied back must not take a site down. With nothing valid served, such a pair is served (the
+// site comes up under its names, as before) with a warning.
 import { statSync } from 'node:fs';
+import { systemClock, type Clock } from '../domain/clock.js';
 import type { Problem } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { CertificateBook } from './certificate-book.js';
-import { readCertificate, type CertificateFiles } from './certificate-file.js';
+import { readCertificate, validityProblem, type CertificateFiles, type LoadedCertificate } from './certificate-file.js';
 
 /** The pairs to serve: each under its config path, the default one under "tls.defaultCertificate". */
 export interface CertificateSet {
@@ -20,6 +24,11 @@ interface Watched {
   /** mtime, size and inode of both files at the last read: a poll re-reads only when one moved. */
   stamp: string;
   pem: string;
+  /** The validity of the certificate served for this source. */
+  notBefore: Date;
+  notAfter: Date;
+  /** The pair last refused for its dates (cert + key PEM), so it is reported once. */
+  refused: string | null;
 }
 
 const DEFAULT_SOURCE = 'tls.defaultCertificate';
@@ -45,6 +54,7 @@ export class CertificateWatch {
     private readonly log: Logger,
     /** Told about a changed pair that could not be used (the old certificate keeps serving). */
     private readonly onProblem: (problems: readonly Problem[]) => void = () => {},
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -54,25 +64,32 @@ export class CertificateWatch {
   load(set: CertificateSet): Problem[] {
     const pairs = set.certificates.map((files, i) => ({ source: `tls.certificates[${i}]`, files }));
     if (set.defaultCertificate !== undefined) pairs.push({ source: DEFAULT_SOURCE, files: set.defaultCertificate });
+    const now = this.clock.now();
     const problems: Problem[] = [];
-    const reads = pairs.map(({ source, files }) => ({
-      source,
-      files,
-      stamp: stampOf(files),
-      r: readCertificate(files, source),
-    }));
-    for (const { r } of reads) if (!r.ok) problems.push(...r.problems);
-    if (problems.length > 0) return problems;
-    const next: Watched[] = [];
-    for (const { source, files, stamp, r } of reads) {
-      if (!r.ok) continue;
-      next.push({ source, files, stamp, pem: r.value.cert + r.value.key });
-      if (source === DEFAULT_SOURCE) this.book.setDefault(r.value);
-      else this.book.put(source, r.value);
+    const warnings: Problem[] = [];
+    const next: Array<{ w: Watched; c: LoadedCertificate }> = [];
+    for (const { source, files } of pairs) {
+      const stamp = stampOf(files);
+      const r = readCertificate(files, source);
+      if (!r.ok) {
+        problems.push(...r.problems);
+        continue;
+      }
+      const invalid = validityProblem(files, r.value, source, now);
+      if (invalid !== null && this.servesValid(source, now))
+        problems.push({ ...invalid, message: `${invalid.message}; the valid certificate served keeps serving` });
+      else if (invalid !== null) warnings.push(invalid);
+      next.push({ w: { source, files, stamp, ...this.served(r.value) }, c: r.value });
     }
-    for (const old of this.watched) if (!next.some((w) => w.source === old.source)) this.book.remove(old.source);
+    if (problems.length > 0) return problems;
+    for (const { w, c } of next) {
+      if (w.source === DEFAULT_SOURCE) this.book.setDefault(c);
+      else this.book.put(w.source, c);
+    }
+    for (const old of this.watched) if (!next.some(({ w }) => w.source === old.source)) this.book.remove(old.source);
     if (set.defaultCertificate === undefined) this.book.setDefault(null);
-    this.watched = next;
+    this.watched = next.map(({ w }) => w);
+    for (const p of warnings) this.log.log('warn', `serving a certificate clients will refuse: ${p.message}`, { ...p });
     return [];
   }
 
@@ -105,10 +122,39 @@ export class CertificateWatch {
         continue;
       }
       if (r.value.cert + r.value.key === w.pem) continue;
-      w.pem = r.value.cert + r.value.key;
+      const now = this.clock.now();
+      const invalid = validityProblem(w.files, r.value, w.source, now);
+      if (invalid !== null && this.servesValid(w.source, now)) {
+        this.refuse(w, r.value, invalid);
+        continue;
+      }
+      Object.assign(w, this.served(r.value));
       if (w.source === DEFAULT_SOURCE) this.book.setDefault(r.value);
       else this.book.put(w.source, r.value);
-      this.log.log('info', 'certificate reloaded', { source: w.source, names: r.value.names });
+      if (invalid === null) this.log.log('info', 'certificate reloaded', { source: w.source, names: r.value.names });
+      else this.log.log('warn', `certificate reloaded, but clients will refuse it: ${invalid.message}`, { ...invalid });
     }
+  }
+
+  /** Reported once per pair; one not valid yet is read again at the next poll (it may be a clock apart). */
+  private refuse(w: Watched, c: LoadedCertificate, invalid: Problem): void {
+    if (c.notBefore.getTime() > this.clock.now()) w.stamp = 'again';
+    if (w.refused === c.cert + c.key) return;
+    w.refused = c.cert + c.key;
+    this.log.log('warn', `certificate change not applied: ${invalid.message}`, {
+      source: w.source,
+      serving: `the previous certificate, valid until ${w.notAfter.toISOString()}`,
+    });
+    this.onProblem([invalid]);
+  }
+
+  private served(c: LoadedCertificate): Pick<Watched, 'pem' | 'notBefore' | 'notAfter' | 'refused'> {
+    return { pem: c.cert + c.key, notBefore: c.notBefore, notAfter: c.notAfter, refused: null };
+  }
+
+  /** Whether what `source` serves now is within its validity dates. */
+  private servesValid(source: string, now: number): boolean {
+    const w = this.watched.find((x) => x.source === source);
+    return w !== undefined && validityProblem(w.files, w, source, now) === null;
   }
 }

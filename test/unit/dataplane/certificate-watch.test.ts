@@ -1,0 +1,80 @@
+// The configured files kept in the book: a changed pair that clients would refuse (expired, not valid
+// yet) does not replace a valid one, by a poll or by a reload; with nothing valid served, it is served
+// with a warning so the site comes up.
+import { afterAll, describe, expect, it } from 'vitest';
+import { CertificateBook } from '../../../src/dataplane/certificate-book.js';
+import { validityProblem } from '../../../src/dataplane/certificate-file.js';
+import { CertificateWatch } from '../../../src/dataplane/certificate-watch.js';
+import type { Problem } from '../../../src/domain/errors.js';
+import type { LogLevel } from '../../../src/domain/log.js';
+import { testCa } from '../../helpers/certs.js';
+import { manualClock } from '../../helpers/veer.js';
+
+const ca = testCa();
+afterAll(() => ca.remove());
+
+// A minute on: the pairs the test CA issues are valid from the moment they are made.
+function setUp() {
+  const book = new CertificateBook();
+  const logs: Array<[LogLevel, string]> = [];
+  const problems: Problem[][] = [];
+  const log = { log: (l: LogLevel, m: string) => logs.push([l, m]) };
+  const watch = new CertificateWatch(book, 60_000, log, (p) => problems.push([...p]), manualClock(Date.now() + 60_000));
+  return { book, logs, problems, watch };
+}
+
+describe('CertificateWatch', () => {
+  it('keeps a valid certificate when its files change to an expired pair, and says so once', () => {
+    const t = setUp();
+    const files = ca.issue(['a.test'], { file: 'poll' });
+    expect(t.watch.load({ certificates: [files] })).toEqual([]);
+    const valid = t.book.lookup('a.test');
+    ca.issue(['a.test'], { file: 'poll', expired: true });
+    t.watch.poll();
+    t.watch.poll();
+    expect(t.book.lookup('a.test')).toBe(valid);
+    const message = `"${files.cert}" expired on 2020-01-02T00:00:00.000Z`;
+    expect(t.logs).toEqual([['warn', `certificate change not applied: ${message}`]]);
+    expect(t.problems).toEqual([[{ path: 'tls.certificates[0].cert', message }]]);
+    // A valid pair written next is served.
+    ca.issue(['a.test'], { file: 'poll' });
+    t.watch.poll();
+    expect(t.book.lookup('a.test')).not.toBe(valid);
+    expect(t.logs[1]).toEqual(['info', 'certificate reloaded']);
+  });
+
+  it('refuses a reload that would replace a valid certificate with an expired one', () => {
+    const t = setUp();
+    const good = ca.issue(['a.test']);
+    const old = ca.issue(['a.test'], { expired: true });
+    t.watch.load({ certificates: [good] });
+    const valid = t.book.lookup('a.test');
+    expect(t.watch.load({ certificates: [old] })).toEqual([
+      {
+        path: 'tls.certificates[0].cert',
+        message: `"${old.cert}" expired on 2020-01-02T00:00:00.000Z; the valid certificate served keeps serving`,
+      },
+    ]);
+    expect(t.book.lookup('a.test')).toBe(valid);
+  });
+
+  it('serves an expired pair with a warning when nothing valid is served for its place', () => {
+    const t = setUp();
+    const old = ca.issue(['a.test'], { expired: true });
+    expect(t.watch.load({ certificates: [], defaultCertificate: old })).toEqual([]);
+    expect(t.book.defaultEntry).not.toBeNull();
+    expect(t.logs).toEqual([
+      ['warn', `serving a certificate clients will refuse: "${old.cert}" expired on 2020-01-02T00:00:00.000Z`],
+    ]);
+  });
+
+  it('tells a certificate not valid yet from an expired one', () => {
+    const files = { cert: '/c.pem', key: '/k.pem' };
+    const c = { notBefore: new Date(2_000), notAfter: new Date(5_000) };
+    expect(validityProblem(files, c, 'p', 1_000)?.message).toBe(
+      '"/c.pem" is not valid before 1970-01-01T00:00:02.000Z',
+    );
+    expect(validityProblem(files, c, 'p', 3_000)).toBeNull();
+    expect(validityProblem(files, c, 'p', 5_000)?.path).toBe('p.cert');
+  });
+});
