@@ -59,7 +59,12 @@ export function isConnectionError(e: unknown): boolean {
   // ssh2 marks its own failures with `level` (client-socket, client-authentication, …).
   if (typeof level === 'string' && level.startsWith('client-')) return true;
   if (typeof code !== 'string') return false;
-  return /^E[A-Z_]+$/.test(code) || /^ERR_(SSL|TLS)_/.test(code) || code.includes('CERT') || code.includes('SIGNATURE');
+  // Node's own ERR_* codes are mostly about the request veer built (ERR_UNESCAPED_CHARACTERS for an
+  // image name with a space): the engine was never asked, so it is not unreachable. Only the TLS ones
+  // and a connect timeout or closed socket are about the connection.
+  const tls = code.includes('CERT') || code.includes('SIGNATURE');
+  if (code.startsWith('ERR_')) return tls || /^ERR_(SSL_|TLS_|SOCKET_CONNECTION_TIMEOUT$|SOCKET_CLOSED$)/.test(code);
+  return tls || /^E[A-Z_]+$/.test(code);
 }
 
 /** How the endpoint is addressed, for messages ("unix:///var/run/docker.sock", "tcp://h:2376"). */

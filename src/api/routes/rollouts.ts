@@ -7,6 +7,7 @@ import { configErrorMap } from '../../config/problems.js';
 import { rolloutOverridesSchema, rolloutPolicySchema } from '../../config/schema.js';
 import { BLUE_GREEN_STEPS, stepsWithBlueGreen } from '../../config/rollout-schema.js';
 import { targetString } from '../../config/values.js';
+import { IMAGE_REFERENCE_SHAPE, isImageReference } from '../../docker/image-ref.js';
 import {
   assertNever,
   err,
@@ -53,7 +54,11 @@ const envEntry = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, 'expected "KEY=val
 
 const imageCanary = z
   .object({
-    image: z.string().trim().min(1, 'must not be empty'),
+    image: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .refine((s) => s === '' || isImageReference(s), IMAGE_REFERENCE_SHAPE),
     env: z.array(envEntry).default([]),
     count: z.number().int().min(1).max(MAX_CANARY_COUNT).optional(),
   })
