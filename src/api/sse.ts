@@ -1,5 +1,6 @@
 // Server-sent events: the wire format (both directions, so the CLI reads exactly what the API
 // writes) and one live stream of rollout events over a hijacked fastify reply.
+import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { RolloutEvent } from '../domain/rollout.js';
 import type { EventFeed } from './ports.js';
@@ -12,9 +13,31 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** How long an EventSource waits before reconnecting. */
 const RETRY_MS = 2_000;
 
-export function formatEvent(e: RolloutEvent): string {
+/**
+ * An event's SSE id is `<epoch>-<seq>`. Each event log counts its seq from 1 (a restart, another replica), so a
+ * bare seq remembered from another log would filter out this one's events; the epoch tells the logs apart. A
+ * log lives exactly as long as its feed object, so the epoch is drawn at random for that object. (The event's
+ * JSON keeps its plain `seq`.)
+ */
+const epochs = new WeakMap<EventFeed, string>();
+export function epochOf(feed: EventFeed): string {
+  let epoch = epochs.get(feed);
+  if (epoch === undefined) {
+    epoch = randomBytes(6).toString('hex');
+    epochs.set(feed, epoch);
+  }
+  return epoch;
+}
+
+export function formatEvent(e: RolloutEvent, epoch: string): string {
   // JSON.stringify never emits a raw newline, so the data fits on one `data:` line.
-  return `id: ${e.seq}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
+  return `id: ${epoch}-${e.seq}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
+}
+
+/** A Last-Event-ID: `<epoch>-<seq>` as sent, or a bare seq (the ids before epochs; epoch null). */
+export function parseEventId(raw: string): { epoch: string | null; seq: number } | null {
+  const m = /^(?:([0-9A-Za-z]{1,64})-)?(\d{1,15})$/.exec(raw.trim());
+  return m ? { epoch: m[1] ?? null, seq: Number(m[2]) } : null;
 }
 
 export interface SseMessage {
@@ -166,7 +189,8 @@ export function openEventStream(
   feed: EventFeed,
   opts: StreamOptions,
 ): { end(): void; closed: Promise<void> } {
-  const stream = openStream(reply, opts.keepaliveMs, opts.replay.map(formatEvent).join(''));
-  stream.onEnd(feed.subscribe(opts.service, (e) => stream.write(formatEvent(e))));
+  const epoch = epochOf(feed);
+  const stream = openStream(reply, opts.keepaliveMs, opts.replay.map((e) => formatEvent(e, epoch)).join(''));
+  stream.onEnd(feed.subscribe(opts.service, (e) => stream.write(formatEvent(e, epoch))));
   return { end: stream.end, closed: stream.closed };
 }

@@ -22,13 +22,15 @@ const MAX_BACKOFF_MS = 10_000;
 const MAX_ATTEMPTS = 100_000;
 
 export async function tailEvents(client: AdminClient, o: EventTailOptions): Promise<void> {
-  let lastSeq: number | null = null;
+  // The stream's id, not the event's seq: it names the server's event log too, so a restarted server (or another
+  // replica) replays what its own log holds instead of filtering it by a seq from another log.
+  let lastId: string | null = null;
   let backoff = FIRST_BACKOFF_MS;
   for (let attempt = 0; attempt < MAX_ATTEMPTS && !o.signal.aborted; attempt++) {
-    const r = await client.stream(streamPath(o, lastSeq), (m) => {
+    const r = await client.stream(streamPath(o, lastId), (m) => {
       const e = parse(m.data);
       if (e === null) return;
-      lastSeq = e.seq;
+      lastId = m.id ?? String(e.seq);
       o.onEvent(e);
     });
     if (r.ok) {
@@ -45,11 +47,11 @@ export async function tailEvents(client: AdminClient, o: EventTailOptions): Prom
   }
 }
 
-function streamPath(o: EventTailOptions, lastSeq: number | null): string {
+function streamPath(o: EventTailOptions, lastId: string | null): string {
   const q = new URLSearchParams();
   if (o.service !== null) q.set('service', o.service);
-  if (lastSeq === null) q.set('replay', String(o.replay));
-  else q.set('lastEventId', String(lastSeq));
+  if (lastId === null) q.set('replay', String(o.replay));
+  else q.set('lastEventId', lastId);
   return `/v1/events?${q.toString()}`;
 }
 

@@ -86,7 +86,12 @@ function open(port: number, path: string, headers: Record<string, string> = {}):
   );
 }
 
-const seqs = (s: Stream): number[] => s.messages.map((m) => Number(m.id));
+/** An event id is `<epoch>-<seq>`. */
+const idOf = (m: SseMessage): { epoch: string; seq: number } => {
+  const [epoch = '', seq = ''] = (m.id ?? '').split('-');
+  return { epoch, seq: Number(seq) };
+};
+const seqs = (s: Stream): number[] => s.messages.map((m) => idOf(m).seq);
 const bodies = (s: Stream): RolloutEvent[] => s.messages.map((m) => JSON.parse(m.data) as RolloutEvent);
 
 describe('GET /v1/events (server-sent events)', () => {
@@ -100,8 +105,12 @@ describe('GET /v1/events (server-sent events)', () => {
     const live = append(events, 'web', 'live one', 'succeeded');
     await waitFor(() => s.messages.length === 21, { timeoutMs: 5_000, what: 'live event' });
     const last = s.messages[20] as SseMessage;
-    expect(last).toEqual({ id: '31', event: 'succeeded', data: JSON.stringify(live) });
-    expect(s.raw()).toContain(`id: 31\nevent: succeeded\ndata: ${JSON.stringify(live)}\n\n`);
+    const epoch = idOf(last).epoch;
+    expect(epoch).toMatch(/^[0-9a-f]{12}$/);
+    expect(last).toEqual({ id: `${epoch}-31`, event: 'succeeded', data: JSON.stringify(live) });
+    expect(s.raw()).toContain(`id: ${epoch}-31\nevent: succeeded\ndata: ${JSON.stringify(live)}\n\n`);
+    expect(new Set(s.messages.map((m) => idOf(m).epoch))).toEqual(new Set([epoch]));
+    expect(bodies(s).map((e) => e.seq)).toEqual(seqs(s));
   });
 
   it('honours ?replay=N, including 0', async () => {
@@ -133,6 +142,43 @@ describe('GET /v1/events (server-sent events)', () => {
     const s = await open(port, '/v1/events', { 'last-event-id': '2' });
     await waitFor(() => s.messages.length === 28, { timeoutMs: 5_000, what: 'replay' });
     expect(seqs(s)[0]).toBe(3);
+  });
+
+  it('resumes after an id of this log, with its epoch or as a bare seq', async () => {
+    const { port } = await setup();
+    const first = await open(port, '/v1/events?replay=1');
+    await waitFor(() => first.messages.length === 1, { timeoutMs: 5_000, what: 'one event' });
+    const epoch = idOf(first.messages[0] as SseMessage).epoch;
+    const byHeader = await open(port, '/v1/events', { 'last-event-id': `${epoch}-27` });
+    const byQuery = await open(port, `/v1/events?lastEventId=${epoch}-28`);
+    await waitFor(() => byHeader.messages.length === 3 && byQuery.messages.length === 2, {
+      timeoutMs: 5_000,
+      what: 'both replays',
+    });
+    expect([seqs(byHeader), seqs(byQuery)]).toEqual([
+      [28, 29, 30],
+      [29, 30],
+    ]);
+  });
+
+  it('replays everything held for an id of another event log (a restart, another replica)', async () => {
+    const before = await setup({ events: 40 });
+    const old = await open(before.port, '/v1/events?replay=1');
+    await waitFor(() => old.messages.length === 1, { timeoutMs: 5_000, what: 'the last event before' });
+    const lastId = (old.messages[0] as SseMessage).id as string;
+    expect(idOf(old.messages[0] as SseMessage).seq).toBe(40);
+    // The restarted process: a new log, counting from 1 again, with fewer events than the client saw.
+    const after = await setup({ events: 5 });
+    const resumed = await open(after.port, '/v1/events', { 'last-event-id': lastId });
+    await waitFor(() => resumed.messages.length === 5, { timeoutMs: 5_000, what: 'the new log replayed' });
+    expect(seqs(resumed)).toEqual([1, 2, 3, 4, 5]);
+    // Likewise a bare seq beyond this log's newest (a client of the ids before epochs).
+    const bare = await open(after.port, '/v1/events?lastEventId=40');
+    await waitFor(() => bare.messages.length === 5, { timeoutMs: 5_000, what: 'the bare seq replay' });
+    expect(seqs(bare)).toEqual([1, 2, 3, 4, 5]);
+    append(after.events, 'web', 'live');
+    await waitFor(() => resumed.messages.length === 6, { timeoutMs: 5_000, what: 'the live event' });
+    expect(idOf(resumed.messages[5] as SseMessage).epoch).not.toBe(idOf(old.messages[0] as SseMessage).epoch);
   });
 
   it('filters by service on /v1/services/:name/events and /v1/events?service=', async () => {

@@ -2,10 +2,11 @@
 // then live). Open streams are ended when the app closes, or app.close() would wait on them forever.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError, err, ok, type Result } from '../../domain/errors.js';
+import type { RolloutEvent } from '../../domain/rollout.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps } from '../ports.js';
 import { unknownService } from '../service-name.js';
-import { answerStreamHead, openEventStream } from '../sse.js';
+import { answerStreamHead, epochOf, openEventStream, parseEventId } from '../sse.js';
 
 export const DEFAULT_EVENT_LIMIT = 100;
 export const DEFAULT_REPLAY = 20;
@@ -83,23 +84,35 @@ function eventParams(query: Query): Result<void, ValidationError> {
   return replay.ok ? ok(undefined) : replay;
 }
 
-/** With Last-Event-ID: every held event newer than it; otherwise the newest `replay`. */
+/**
+ * With Last-Event-ID: every held event newer than it; otherwise the newest `replay`. An id from another event
+ * log (another epoch: a restart, another replica; or a bare seq beyond this log's newest) says nothing about
+ * this log's events, so every held one is replayed: a client may see some twice, but misses none.
+ */
 function replayFor(
   request: FastifyRequest<{ Querystring: Query }>,
   deps: AdminDeps,
   service: string | null,
-): Result<ReturnType<AdminDeps['events']['recent']>, ValidationError> {
+): Result<RolloutEvent[], ValidationError> {
   const header = request.headers['last-event-id'];
   const param = oneParam(request.query, 'lastEventId');
   if (!param.ok) return param;
   const raw = (Array.isArray(header) ? header[0] : header) ?? param.value;
   if (raw !== undefined && raw.trim() !== '') {
-    if (!/^\d+$/.test(raw.trim()))
+    const id = parseEventId(raw);
+    if (id === null)
       return err(
-        new ValidationError([{ path: 'Last-Event-ID', message: 'expected an event sequence number (digits only)' }]),
+        new ValidationError([
+          {
+            path: 'Last-Event-ID',
+            message: 'expected an event id as the stream sent it (<epoch>-<seq>) or a sequence number',
+          },
+        ]),
       );
-    const after = Number(raw.trim());
-    return ok(deps.events.recent(service, MAX_EVENTS).filter((e) => e.seq > after));
+    const held = deps.events.recent(service, MAX_EVENTS);
+    const newest = deps.events.recent(null, 1)[0]?.seq ?? 0;
+    const ours = id.epoch === null ? id.seq <= newest : id.epoch === epochOf(deps.events);
+    return ok(ours ? held.filter((e) => e.seq > id.seq) : held);
   }
   const replay = intParam(request.query, 'replay', DEFAULT_REPLAY, 0);
   return replay.ok ? ok(deps.events.recent(service, replay.value)) : replay;
