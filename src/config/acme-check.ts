@@ -39,7 +39,9 @@ function hostProblems(listed: unknown, services: unknown): Problem[] {
   return [
     {
       path: 'tls.acme.hosts',
-      message: 'no service matches an exact host (wildcards and "*" cannot be ordered): list the names in `hosts`',
+      message:
+        'no service matches a host a certificate can be ordered for (wildcards, "*", IP addresses and ' +
+        'single-label names cannot be): list the names in `hosts`',
     },
   ];
 }

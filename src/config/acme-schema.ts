@@ -2,12 +2,15 @@
 // Encrypt, a private CA, pebble in tests). Every default lives here; the CA bundle file and whether
 // any host is left to order for are checked by config/tls-check.ts (`veer validate` and `start`).
 import { z } from 'zod';
+import { dnsNameProblem } from '../acme/hosts.js';
 import { periodValue, positiveDuration } from './values.js';
 
-/** An exact DNS name (no wildcard, no port): HTTP-01 cannot prove a wildcard. */
-const acmeHost = z
-  .string()
-  .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/, 'expected an exact DNS name such as "app.example.com" (no wildcard)');
+/** An exact DNS name a CA issues for over http-01 or tls-alpn-01 (no wildcard, IP, port or single label). */
+const acmeHost = z.string().superRefine((name, ctx) => {
+  const problem = dnsNameProblem(name);
+  if (problem !== null)
+    ctx.addIssue({ code: 'custom', message: `expected an exact DNS name such as "app.example.com", ${problem}` });
+});
 
 export const acmeSchema = z
   .object({

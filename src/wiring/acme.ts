@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { SecureContext } from 'node:tls';
 import { serverContext } from '../dataplane/server-tls.js';
 import { AcmeAccount } from '../acme/account.js';
-import { acmeHosts } from '../acme/hosts.js';
+import { acmeHosts, unorderable } from '../acme/hosts.js';
 import { trustDirectory } from '../acme/http-trust.js';
 import { CertificateIssuer, type AcmeNotice } from '../acme/issuer.js';
 import { KeySeal } from '../acme/key-seal.js';
@@ -42,11 +42,12 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
   if (a === undefined || tls === null) return null;
   // Read at every round: services a reload adds are ordered for too.
   const plane = p.plane;
-  const hosts = (): readonly string[] =>
-    acmeHosts(
-      a.hosts,
-      plane.serviceNames().flatMap((n) => plane.serviceConfig(n)?.match.hosts ?? []),
-    );
+  const skipped = new Set<string>();
+  const hosts = (): readonly string[] => {
+    const patterns = plane.serviceNames().flatMap((n) => plane.serviceConfig(n)?.match.hosts ?? []);
+    if (a.hosts === undefined) reportSkipped(b, patterns, skipped);
+    return acmeHosts(a.hosts, patterns);
+  };
   const records = new AcmeRecords(p.store);
   const seal = new KeySeal(a.encryptionKey);
   const metrics = new AcmeMetrics();
@@ -79,6 +80,17 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
   });
   b.log.log('info', 'ACME certificates', { directory: a.directory, hosts: hosts() });
   return { metrics, start: () => manager.kick() };
+}
+
+/** Once per name: the services' hosts no certificate is ordered for (a reload may add some). */
+function reportSkipped(b: Base, patterns: readonly string[], reported: Set<string>): void {
+  const fresh = unorderable(patterns).filter((h) => !reported.has(h));
+  if (fresh.length === 0) return;
+  for (const h of fresh) reported.add(h);
+  b.log.log('info', 'ACME: no certificate ordered for these service hosts (list names in tls.acme.hosts)', {
+    hosts: fresh,
+    why: 'a CA issues over http-01/tls-alpn-01 only for DNS names of two labels or more: no wildcard, no IP address',
+  });
 }
 
 interface Shared {

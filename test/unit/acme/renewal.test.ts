@@ -1,6 +1,6 @@
 // When a certificate is due and how long a failure waits: exact numbers from a fixed random.
 import { describe, expect, it } from 'vitest';
-import { acmeHosts } from '../../../src/acme/hosts.js';
+import { acmeHosts, unorderable } from '../../../src/acme/hosts.js';
 import { attemptAt, renewalDue, retryDelay } from '../../../src/acme/renewal.js';
 
 const DAY = 86_400_000;
@@ -43,5 +43,18 @@ describe('hosts ordered for', () => {
   it("defaults to the services' exact hosts, without wildcards, ports or IP literals", () => {
     const services = ['*', '*.example.com', 'api.example.com:8080', 'web.example.com', '127.0.0.1', '[::1]'];
     expect(acmeHosts(undefined, [...services, 'WEB.example.com'])).toEqual(['api.example.com', 'web.example.com']);
+  });
+
+  it('leaves out single labels, IP literals and broken names, and says which', () => {
+    const services = ['localhost', 'web:8080', '10.0.0.1', '[::1]:443', '-x-.example.com', 'app.example.com', '*'];
+    expect(acmeHosts(undefined, services)).toEqual(['app.example.com']);
+    expect(unorderable([...services, '*.example.com', 'web:8080'])).toEqual([
+      'localhost',
+      'web:8080',
+      '10.0.0.1',
+      '[::1]:443',
+      '-x-.example.com',
+      '*.example.com',
+    ]);
   });
 });

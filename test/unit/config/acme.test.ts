@@ -68,13 +68,36 @@ describe('tls.acme config', () => {
       expect.arrayContaining([
         ['tls.acme.directory', 'expected the http(s) URL of an ACME directory'],
         ['tls.acme.email', 'expected an e-mail address, e.g. ops@example.com'],
-        ['tls.acme.hosts[0]', 'expected an exact DNS name such as "app.example.com" (no wildcard)'],
+        [
+          'tls.acme.hosts[0]',
+          'expected an exact DNS name such as "app.example.com", not a wildcard (http-01 and tls-alpn-01 cannot prove one)',
+        ],
         ['tls.acme.encryptionKey', 'expected at least 16 characters (a long random secret)'],
       ]),
     );
     expect(found.find(([path]) => path === 'tls.acme.challenge')?.[1]).toMatch(/http-01.*tls-alpn-01/);
     const backoff = problemsOf('    directory: https://ca.example/dir\n    retryMin: 2h\n    retryMax: 1h');
     expect(backoff).toEqual([['tls.acme.retryMin', 'must not be longer than retryMax']]);
+  });
+
+  it('refuses hosts a CA does not issue for by name: IP literals, single labels, broken DNS labels', () => {
+    const hosts = ['10.0.0.1', '"::1"', 'localhost', '-bad-.example.com', `${'a'.repeat(64)}.example.com`];
+    const more = ['"a..example.com"', 'a_b.example.com', `${'abc.'.repeat(63)}com`, 'app.example.com:443'];
+    const found = problemsOf(`    directory: https://ca.example/dir\n    hosts: [${[...hosts, ...more].join(', ')}]`);
+    const expected = (why: string): string => `expected an exact DNS name such as "app.example.com", ${why}`;
+    expect(found).toEqual([
+      ['tls.acme.hosts[0]', expected('not an IP address (veer orders DNS names)')],
+      ['tls.acme.hosts[1]', expected('not an IP address (veer orders DNS names)')],
+      ['tls.acme.hosts[2]', expected('two labels or more (a CA does not issue for a single label)')],
+      ['tls.acme.hosts[3]', expected('no "-" at the start or end of a label ("-bad-")')],
+      ['tls.acme.hosts[4]', expected('labels of at most 63 characters ("aaaaaaaaaaaaaaaa…" has 64)')],
+      ['tls.acme.hosts[5]', expected('no empty label')],
+      ['tls.acme.hosts[6]', expected('only letters, digits and "-" in a label ("a_b")')],
+      ['tls.acme.hosts[7]', expected('at most 253 characters')],
+      ['tls.acme.hosts[8]', expected('without a port')],
+    ]);
+    const ok = `    directory: https://ca.example/dir\n    hosts: [xn--bcher-kva.example, a-1.b2.example.com., ${'a'.repeat(63)}.io]`;
+    expect(inspect(ok).result.ok).toBe(true);
   });
 
   it('checks the CA bundle file and that there is a host to order for', () => {
@@ -90,8 +113,14 @@ describe('tls.acme config', () => {
     expect(problemsOf('    directory: https://ca.example/dir', wildcard)).toEqual([
       [
         'tls.acme.hosts',
-        'no service matches an exact host (wildcards and "*" cannot be ordered): list the names in `hosts`',
+        'no service matches a host a certificate can be ordered for (wildcards, "*", IP addresses and ' +
+          'single-label names cannot be): list the names in `hosts`',
       ],
+    ]);
+    const local =
+      'services:\n  - { name: web, match: { hosts: [localhost, web, "10.0.0.1"] }, stable: { targets: [] } }\n';
+    expect(problemsOf('    directory: https://ca.example/dir', local).map(([path]) => path)).toEqual([
+      'tls.acme.hosts',
     ]);
     expect(inspect('    directory: https://ca.example/dir\n    hosts: [app.example.com]', wildcard).result.ok).toBe(
       true,
