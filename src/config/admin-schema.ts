@@ -13,14 +13,33 @@ const adminUiSchema = z
   .strict()
   .prefault({});
 
+/**
+ * The token travels in an Authorization header, `Bearer <token>`: a header value cannot begin or end with
+ * whitespace, the bearer form ends at the first space, and a header is read as Latin-1 (a non-ASCII character
+ * arrives as other characters). A token with any of these passed the config and then never matched. The
+ * message names the character and its place, never the token.
+ */
+function tokenProblem(token: string, ctx: z.RefinementCtx): void {
+  if (token.trim() !== token) {
+    ctx.addIssue({ code: 'custom', message: 'must not begin or end with whitespace (a header value cannot carry it)' });
+    return;
+  }
+  const at = token.search(/[^\x21-\x7e]/);
+  if (at === -1) return;
+  const ch = token.codePointAt(at) as number;
+  const what = ch === 0x20 ? 'a space' : `U+${ch.toString(16).toUpperCase().padStart(4, '0')}`;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      `must be printable ASCII without spaces, found ${what} at character ${at + 1} ` +
+      '(the token travels in an Authorization header as "Bearer <token>")',
+  });
+}
+
 export const adminSchema = z
   .object({
     listen: listenAddress.prefault('127.0.0.1:9090'),
-    // Sent back in a header, whose value cannot begin or end with whitespace: such a token never matches.
-    token: z
-      .string()
-      .refine((t) => t.trim() === t, 'must not begin or end with whitespace (a header value cannot carry it)')
-      .default(''),
+    token: z.string().superRefine(tokenProblem).default(''),
     ui: adminUiSchema,
   })
   .strict()
