@@ -2,6 +2,7 @@
 // no live pool or rollout claims, including those of services since removed from the config. Only
 // containers labelled `veer.owner=<owner>` are looked at; an engine that does not answer is
 // reported, not fatal.
+import type { Clock } from '../domain/clock.js';
 import { generations, type Generations } from '../domain/generation.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
@@ -37,6 +38,7 @@ export interface JanitorDeps {
   generationsOf(service: string): Promise<Generations> | null;
   stopTimeoutS: number | null;
   log: Logger;
+  clock: Clock;
   /**
    * Re-reads the rollouts from the store first. A rollout is stored before its first container is
    * created, so after this no container can belong to a rollout this replica has not heard of.
@@ -54,10 +56,14 @@ export class Janitor {
   constructor(private readonly d: JanitorDeps) {}
 
   async prune(dryRun: boolean): Promise<JanitorReport> {
+    // Not serialised with the services' commands: a rollout stored after the records are read below
+    // creates its containers after this moment, so nothing created since is judged (the claims do not
+    // know it). Creation times are the engine's clock (ms, like ours); a container spared is pruned next time.
+    const since = this.d.clock.now();
     await this.d.refresh();
     const claims = await this.claims();
     const report: JanitorReport = { dryRun, containers: [], unreachable: [] };
-    await Promise.all(this.d.engines.map((engine) => this.pruneEngine(engine, claims, report)));
+    await Promise.all(this.d.engines.map((engine) => this.pruneEngine(engine, claims, since, report)));
     report.containers.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || a.name.localeCompare(b.name));
     return report;
   }
@@ -76,7 +82,12 @@ export class Janitor {
     return { gens, unknown };
   }
 
-  private async pruneEngine(engine: ContainerDriver, claims: Claims, report: JanitorReport): Promise<void> {
+  private async pruneEngine(
+    engine: ContainerDriver,
+    claims: Claims,
+    since: number,
+    report: JanitorReport,
+  ): Promise<void> {
     let own;
     try {
       own = await engine.list({ all: true, labels: { [LABEL.owner]: this.d.owner } });
@@ -84,7 +95,7 @@ export class Janitor {
       report.unreachable.push({ endpoint: engine.endpoint, error: errorMessage(e) });
       return;
     }
-    const judged = own.filter((c) => !claims.unknown.has(c.labels[LABEL.service] ?? ''));
+    const judged = own.filter((c) => c.created < since && !claims.unknown.has(c.labels[LABEL.service] ?? ''));
     await Promise.all(
       orphans(judged, claims.gens, this.d.owner).map(async (o) => {
         const entry: PrunedContainer = {

@@ -96,6 +96,7 @@ export class DockerStack {
       generationsOf: (s) => (byName.has(s) ? fleet.generationsOf(s) : null),
       stopTimeoutS,
       log: d.log,
+      clock: d.clock,
       refresh: d.refresh,
     });
   }
