@@ -4,34 +4,18 @@
 // VEER_REQUIRE_DOCKER=1.
 import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
-import { dockerOptions } from '../../../src/docker/endpoint.js';
-import { DockerEngine } from '../../../src/docker/engine.js';
 import { DockerFleet } from '../../../src/docker/fleet.js';
 import { LABEL } from '../../../src/docker/port.js';
 import { systemClock } from '../../../src/domain/clock.js';
 import { pickPools } from '../../../src/domain/route.js';
 import { generations } from '../../../src/domain/generation.js';
 import type { RolloutState } from '../../../src/domain/rollout.js';
-import { docker, dockerSuite, removeContainer, runTestApp } from '../../helpers/docker.js';
+import { dockerSuite, removeContainer, runTestApp } from '../../helpers/docker.js';
+import { containerExists as exists, localEngine } from './local-engine.js';
 
 const suite = await dockerSuite('docker/fleet-retire.test');
 const APP = `veer-t-retire-${randomBytes(3).toString('hex')}`;
 const made: string[] = [];
-
-function localEngine(): DockerEngine {
-  const o = dockerOptions({ name: 'local', host: 'unix:///var/run/docker.sock' });
-  if (!o.ok) throw new Error(o.message);
-  return new DockerEngine('local', o.options, o.publishedHost);
-}
-
-const exists = async (id: string): Promise<boolean> =>
-  docker()
-    .getContainer(id)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
 
 afterAll(async () => {
   await Promise.all(made.map((id) => removeContainer(id)));

@@ -2,17 +2,14 @@
 // path), which is the caller's mistake, not an unreachable engine. Skipped when no engine answers,
 // unless VEER_REQUIRE_DOCKER=1.
 import { expect, it } from 'vitest';
-import { dockerOptions } from '../../../src/docker/endpoint.js';
-import { DockerEngine } from '../../../src/docker/engine.js';
 import { dockerSuite } from '../../helpers/docker.js';
+import { localEngine } from './local-engine.js';
 
 const suite = await dockerSuite('docker/image-reference.test');
 
 suite('an image name the engine cannot be asked about', () => {
   it('is an engine error naming the image, not "docker endpoint unreachable"', async () => {
-    const o = dockerOptions({ name: 'local', host: 'unix:///var/run/docker.sock' });
-    if (!o.ok) throw new Error(o.message);
-    const engine = new DockerEngine('local', o.options, o.publishedHost);
+    const engine = localEngine();
     try {
       const e = await engine.hasImage('veer test app:2').then(
         () => null,
