@@ -17,6 +17,11 @@ export class AcmeMetrics {
     this.expiry.set(host, notAfter);
   }
 
+  /** No ACME certificate is served for `host` any more. */
+  forget(host: string): void {
+    this.expiry.delete(host);
+  }
+
   count(outcome: OrderOutcome): number {
     return this.orders[outcome];
   }

@@ -14,6 +14,8 @@ import type { AcmeRecords, CertificateRecord } from './records.js';
 /** The data plane's side: where this replica's TLS listener takes an ACME certificate for a host. */
 export interface CertificateSink {
   put(host: string, context: SecureContext): void;
+  /** The host is no longer ACME's (a reload removed it): its certificate leaves the listener. */
+  remove(host: string): void;
 }
 
 export interface ShelfDeps {
@@ -56,13 +58,30 @@ export class CertificateShelf {
 
   constructor(private readonly d: ShelfDeps) {}
 
-  /** Installs every certificate that changed in the store since the last call. */
+  /** Installs every certificate that changed in the store since the last call; drops hosts gone. */
   async refresh(): Promise<void> {
-    for (const host of this.d.hosts()) {
+    const hosts = this.d.hosts();
+    this.drop(hosts);
+    for (const host of hosts) {
       const stored = await this.d.records.certificate(host);
       if (stored === null || this.seen.get(host) === stored.value.cert) continue;
       this.seen.set(host, stored.value.cert);
       this.install(host, stored.value);
+    }
+  }
+
+  /**
+   * A host a reload removed is no longer renewed: left in the listener, its certificate would keep
+   * `covers()` true (plain HTTP for it redirected to HTTPS) until it expired, and its expiry metric
+   * would go on as if it were served on purpose.
+   */
+  private drop(hosts: readonly string[]): void {
+    const current = new Set(hosts);
+    for (const host of [...this.seen.keys()].filter((h) => !current.has(h))) {
+      this.seen.delete(host);
+      this.d.sink.remove(host);
+      this.d.metrics.forget(host);
+      if (this.served.delete(host)) this.d.log.log('info', 'ACME certificate no longer served: host removed', { host });
     }
   }
 

@@ -56,7 +56,10 @@ export function buildAcme(b: Base, p: AcmeParts): { metrics: AcmeMetrics; start(
     hosts,
     records,
     seal,
-    sink: { put: (host, context) => tls.book.put(`acme:${host}`, { names: [host], context, yields: true }) },
+    sink: {
+      put: (host, context) => tls.book.put(`acme:${host}`, { names: [host], context, yields: true }),
+      remove: (host) => tls.book.remove(`acme:${host}`),
+    },
     metrics,
     directory: a.directory,
     clock: b.clock,

@@ -7,6 +7,7 @@ import { KeySeal } from '../../../src/acme/key-seal.js';
 import { AcmeMetrics } from '../../../src/acme/metrics.js';
 import { AcmeRecords, type CertificateRecord } from '../../../src/acme/records.js';
 import { CertificateShelf } from '../../../src/acme/shelf.js';
+import { CertificateBook } from '../../../src/dataplane/certificate-book.js';
 import type { LogLevel } from '../../../src/domain/log.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import { testCa } from '../../helpers/certs.js';
@@ -29,12 +30,20 @@ function setUp() {
   const metrics = new AcmeMetrics();
   const logs: Array<[LogLevel, string, Record<string, unknown> | undefined]> = [];
   const puts: SecureContext[] = [];
+  // The book as the wiring fills it, so what plain HTTP redirects (`covers`) is seen too.
+  const book = new CertificateBook();
   let hosts = ['a.test'];
   const shelf = new CertificateShelf({
     hosts: () => hosts,
     records,
     seal: new KeySeal(undefined),
-    sink: { put: (_h, c) => puts.push(c) },
+    sink: {
+      put: (h, context) => {
+        puts.push(context);
+        book.put(`acme:${h}`, { names: [h], context, yields: true });
+      },
+      remove: (h) => book.remove(`acme:${h}`),
+    },
     metrics,
     directory: DIR,
     clock,
@@ -51,7 +60,7 @@ function setUp() {
     await records.putCertificate(rec, 0);
   };
   const expiry = () => metrics.families()[1]!.samples;
-  return { clock, shelf, logs, puts, store: store1, expiry, setHosts: (h: string[]) => (hosts = h) };
+  return { clock, shelf, logs, puts, book, store: store1, expiry, setHosts: (h: string[]) => (hosts = h) };
 }
 
 describe('CertificateShelf', () => {
@@ -98,5 +107,21 @@ describe('CertificateShelf', () => {
     await t.shelf.refresh();
     expect(t.puts).toHaveLength(1);
     expect(t.logs.map(([l, m]) => [l, m])).toEqual([['warn', 'serving an expired ACME certificate']]);
+  });
+
+  it('takes a host a reload removed out of the listener and the metrics, serves it again on return', async () => {
+    const t = setUp();
+    await t.store(0, t.clock.now() + 60 * DAY);
+    await t.shelf.refresh();
+    expect(t.book.covers('a.test')).toBe(true);
+    t.setHosts([]);
+    await t.shelf.refresh();
+    await t.shelf.refresh();
+    expect(t.book.covers('a.test')).toBe(false);
+    expect(t.expiry()).toEqual([]);
+    expect(t.logs.filter(([, m]) => m === 'ACME certificate no longer served: host removed')).toHaveLength(1);
+    t.setHosts(['a.test']);
+    await t.shelf.refresh();
+    expect([t.book.covers('a.test'), t.puts.length, t.expiry().length]).toEqual([true, 2, 1]);
   });
 });
