@@ -35,7 +35,11 @@ export function formatEvent(e: RolloutEvent, epoch: string): string {
 }
 
 /** A Last-Event-ID: `<epoch>-<seq>` as sent, or a bare seq (the ids before epochs; epoch null). */
-export function parseEventId(raw: string): { epoch: string | null; seq: number } | null {
+export interface EventId {
+  epoch: string | null;
+  seq: number;
+}
+export function parseEventId(raw: string): EventId | null {
   const m = /^(?:([0-9A-Za-z]{1,64})-)?(\d{1,15})$/.exec(raw.trim());
   return m ? { epoch: m[1] ?? null, seq: Number(m[2]) } : null;
 }

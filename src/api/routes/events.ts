@@ -6,7 +6,7 @@ import type { RolloutEvent } from '../../domain/rollout.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps } from '../ports.js';
 import { unknownService } from '../service-name.js';
-import { answerStreamHead, epochOf, openEventStream, parseEventId } from '../sse.js';
+import { answerStreamHead, epochOf, openEventStream, parseEventId, type EventId } from '../sse.js';
 
 export const DEFAULT_EVENT_LIMIT = 100;
 export const DEFAULT_REPLAY = 20;
@@ -74,18 +74,44 @@ function page(
 }
 
 /**
- * Both forms' parameters checked whichever form answers: a page ignored `replay=abc`, and a stream `limit=abc`,
- * so a typo went unnoticed. (Names it does not know are left alone: a cache-busting `?_=…` is no mistake.)
+ * Both forms' parameters checked whichever form answers: a page ignored `replay=abc` or `lastEventId=abc`, and a
+ * stream `limit=abc`, so a typo went unnoticed. (Names it does not know are left alone: a cache-busting `?_=…`
+ * is no mistake.)
  */
 function eventParams(query: Query): Result<void, ValidationError> {
   const limit = intParam(query, 'limit', DEFAULT_EVENT_LIMIT, 1);
   if (!limit.ok) return limit;
   const replay = intParam(query, 'replay', DEFAULT_REPLAY, 0);
-  return replay.ok ? ok(undefined) : replay;
+  if (!replay.ok) return replay;
+  const id = oneParam(query, 'lastEventId');
+  if (!id.ok) return id;
+  return id.value === undefined || id.value.trim() === '' || parseEventId(id.value) !== null
+    ? ok(undefined)
+    : badEventId('lastEventId');
+}
+
+const badEventId = (from: string) =>
+  err(
+    new ValidationError([
+      { path: from, message: 'expected an event id as the stream sent it (<epoch>-<seq>) or a sequence number' },
+    ]),
+  );
+
+/** The id to resume after: the Last-Event-ID header (an EventSource's reconnect), else `?lastEventId=`. */
+function resumeId(request: FastifyRequest<{ Querystring: Query }>): Result<EventId | null, ValidationError> {
+  const header = request.headers['last-event-id'];
+  const param = oneParam(request.query, 'lastEventId');
+  if (!param.ok) return param;
+  const fromHeader = Array.isArray(header) ? header[0] : header;
+  const [raw, from] =
+    fromHeader !== undefined && fromHeader.trim() !== '' ? [fromHeader, 'Last-Event-ID'] : [param.value, 'lastEventId'];
+  if (raw === undefined || raw.trim() === '') return ok(null);
+  const id = parseEventId(raw);
+  return id === null ? badEventId(from) : ok(id);
 }
 
 /**
- * With Last-Event-ID: every held event newer than it; otherwise the newest `replay`. An id from another event
+ * With a resume id: every held event newer than it; otherwise the newest `replay`. An id from another event
  * log (another epoch: a restart, another replica; or a bare seq beyond this log's newest) says nothing about
  * this log's events, so every held one is replayed: a client may see some twice, but misses none.
  */
@@ -94,28 +120,17 @@ function replayFor(
   deps: AdminDeps,
   service: string | null,
 ): Result<RolloutEvent[], ValidationError> {
-  const header = request.headers['last-event-id'];
-  const param = oneParam(request.query, 'lastEventId');
-  if (!param.ok) return param;
-  const raw = (Array.isArray(header) ? header[0] : header) ?? param.value;
-  if (raw !== undefined && raw.trim() !== '') {
-    const id = parseEventId(raw);
-    if (id === null)
-      return err(
-        new ValidationError([
-          {
-            path: 'Last-Event-ID',
-            message: 'expected an event id as the stream sent it (<epoch>-<seq>) or a sequence number',
-          },
-        ]),
-      );
-    const held = deps.events.recent(service, MAX_EVENTS);
-    const newest = deps.events.recent(null, 1)[0]?.seq ?? 0;
-    const ours = id.epoch === null ? id.seq <= newest : id.epoch === epochOf(deps.events);
-    return ok(ours ? held.filter((e) => e.seq > id.seq) : held);
+  const id = resumeId(request);
+  if (!id.ok) return id;
+  if (id.value === null) {
+    const replay = intParam(request.query, 'replay', DEFAULT_REPLAY, 0);
+    return replay.ok ? ok(deps.events.recent(service, replay.value)) : replay;
   }
-  const replay = intParam(request.query, 'replay', DEFAULT_REPLAY, 0);
-  return replay.ok ? ok(deps.events.recent(service, replay.value)) : replay;
+  const { epoch, seq } = id.value;
+  const held = deps.events.recent(service, MAX_EVENTS);
+  const newest = deps.events.recent(null, 1)[0]?.seq ?? 0;
+  const ours = epoch === null ? seq <= newest : epoch === epochOf(deps.events);
+  return ok(ours ? held.filter((e) => e.seq > seq) : held);
 }
 
 export function intParam(

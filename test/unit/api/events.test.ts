@@ -103,6 +103,38 @@ describe('GET /v1/events', () => {
     expect(ok.statusCode).toBe(200);
   });
 
+  it('names where a bad resume id came from: the Last-Event-ID header or the lastEventId parameter', async () => {
+    const { app } = setup();
+    const message = 'expected an event id as the stream sent it (<epoch>-<seq>) or a sequence number';
+    const byQuery = await app.inject({ method: 'GET', url: '/v1/events?lastEventId=abc' });
+    expect([byQuery.statusCode, byQuery.json()]).toMatchObject([
+      400,
+      { error: { problems: [{ path: 'lastEventId', message }] } },
+    ]);
+    const byHeader = await app.inject({ method: 'GET', url: '/v1/events', headers: { 'last-event-id': '12-x' } });
+    expect(byHeader.json()).toMatchObject({ error: { problems: [{ path: 'Last-Event-ID', message }] } });
+  });
+
+  it('checks lastEventId on the JSON page too (a bad or repeated one is a 400; a good one is taken)', async () => {
+    const { app } = setup();
+    const json = { accept: 'application/json' };
+    for (const url of [
+      '/v1/events?lastEventId=abc',
+      '/v1/events?lastEventId=1&lastEventId=2',
+      '/v1/services/web/events?lastEventId=abc',
+    ]) {
+      const res = await app.inject({ method: 'GET', url, headers: json });
+      expect([res.statusCode, res.json()], url).toMatchObject([
+        400,
+        { error: { problems: [{ path: 'lastEventId' }] } },
+      ]);
+    }
+    for (const url of ['/v1/events?lastEventId=12', '/v1/services/web/events?lastEventId=0a1b2c3d4e5f-7']) {
+      const res = await app.inject({ method: 'GET', url, headers: json });
+      expect(res.statusCode, url).toBe(200);
+    }
+  });
+
   it('answers 404 for a service filter naming an unknown service', async () => {
     const { app } = setup();
     const res = await app.inject({ method: 'GET', url: '/v1/events?service=nope' });
