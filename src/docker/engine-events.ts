@@ -5,6 +5,7 @@
 // is lost when the daemon itself restarts.
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
+import { systemClock, type Clock } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { EngineErrors } from './engine-errors.js';
@@ -13,6 +14,8 @@ import type { EngineEvent } from './port.js';
 const ACTIONS = ['create', 'start', 'die', 'stop', 'destroy', 'health_status', 'pause', 'unpause', 'rename', 'update'];
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5_000;
+/** A stream that stayed up this long was a working one: the next reconnect starts at the least backoff. */
+const STABLE_MS = 10_000;
 /** Bounds only the wait for the stream's response headers; an open stream may stay silent for hours. */
 const CONNECT_TIMEOUT_MS = 15_000;
 /** More than one second of events at any realistic rate: enough to recognise a replay. */
@@ -59,6 +62,8 @@ export class EventWatch {
   private stopped = false;
   private state: 'connecting' | 'up' | 'down' = 'connecting';
   private backoffMs = BACKOFF_MIN_MS;
+  /** When the current stream was attached (null: none is). */
+  private upSince: number | null = null;
   private since: number | undefined;
   private readonly seen = new Set<string>();
   private controller: AbortController | undefined;
@@ -71,6 +76,7 @@ export class EventWatch {
     private readonly listener: (e: EngineEvent) => void,
     private readonly log: Logger,
     private readonly endpoint: string,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   start(): void {
@@ -139,7 +145,7 @@ export class EventWatch {
     if (this.state !== 'up' && this.state !== 'connecting')
       this.log.log('info', 'docker: event stream back', { endpoint: this.endpoint });
     this.state = 'up';
-    this.backoffMs = BACKOFF_MIN_MS;
+    this.upSince = this.clock.now();
     this.emit({ type: 'up' });
   }
 
@@ -169,6 +175,10 @@ export class EventWatch {
       this.state = 'down';
       this.emit({ type: 'down', error });
     }
+    // Not reset on connecting: an engine (or a proxy) that accepts the stream and drops it at once would
+    // be asked again every 250 ms forever, each time a relist and a warning.
+    if (this.upSince !== null && this.clock.now() - this.upSince >= STABLE_MS) this.backoffMs = BACKOFF_MIN_MS;
+    this.upSince = null;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     this.timer = setTimeout(() => {

@@ -4,6 +4,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import Docker from 'dockerode';
 import type { ContainerInspectInfo, ContainerCreateOptions } from 'dockerode';
+import type { Clock } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { boundedCalls, type EngineCall } from './engine-call.js';
@@ -44,7 +45,7 @@ export class DockerEngine implements ContainerDriver {
     readonly endpoint: string,
     options: Docker.DockerOptions,
     readonly publishedHost: string,
-    deps: { log?: Logger } = {},
+    private readonly deps: { log?: Logger; clock?: Clock } = {},
   ) {
     this.docker = new Docker(options);
     this.errors = new EngineErrors(endpoint, describeAddress(options));
@@ -157,7 +158,7 @@ export class DockerEngine implements ContainerDriver {
   }
 
   watch(listener: (e: EngineEvent) => void): () => void {
-    const w = new EventWatch(this.docker, this.errors, listener, this.log, this.endpoint);
+    const w = new EventWatch(this.docker, this.errors, listener, this.log, this.endpoint, this.deps.clock);
     const stop = (): void => {
       this.watches.delete(stop);
       w.stop();
