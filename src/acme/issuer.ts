@@ -1,8 +1,8 @@
 // The leader's part: for each host, order a certificate when it has none or two thirds of its lifetime
 // have passed, retry a failure with jittered backoff, and store the result for every replica. A new
 // leader reads the same records, so it picks up where the old one left off: a host with a valid,
-// not-yet-due certificate in the store is never ordered again. On failure the old certificate keeps
-// serving (nothing is removed); an event and a metric say so.
+// not-yet-due certificate in the store from the configured directory is never ordered again. On
+// failure the old certificate keeps serving (nothing is removed); an event and a metric say so.
 import type acme from 'acme-client';
 import type { Clock, Random } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
@@ -59,7 +59,10 @@ export class CertificateIssuer {
       if (!this.d.leading()) break;
       if (this.d.configured(host)) continue;
       const stored = await this.d.records.certificate(host);
-      const at = attemptAt(stored?.value ?? null, this.failures.get(host)?.retryAt ?? null);
+      // One from another directory (staging before production) counts as none: it is ordered now, and
+      // the old one keeps serving until the new one is stored over it (compare-and-set on its version).
+      const current = stored?.value.directory === this.d.directory ? stored.value : null;
+      const at = attemptAt(current, this.failures.get(host)?.retryAt ?? null);
       if (this.d.clock.now() < at) {
         next = Math.min(next, at);
         continue;
@@ -67,7 +70,7 @@ export class CertificateIssuer {
       try {
         if (client === null) await this.sweep();
         client ??= await this.d.account.client();
-        await this.order(client, host, stored?.value ?? null, stored?.version ?? 0);
+        await this.order(client, host, current, stored?.version ?? 0);
       } catch (e) {
         this.failed(host, stored?.value ?? null, e);
       }

@@ -12,6 +12,7 @@ import { MemoryStore } from '../../../src/store/memory.js';
 import { manualClock } from '../../helpers/veer.js';
 
 const DAY = 86_400_000;
+const DIRECTORY = 'https://ca.test/dir';
 
 function setUp(o: { leading?: boolean; configured?: string[] } = {}) {
   const clock = manualClock(100 * DAY);
@@ -38,14 +39,14 @@ function setUp(o: { leading?: boolean; configured?: string[] } = {}) {
     random: () => 1,
     backoff: { minMs: 60_000, maxMs: 3_600_000 },
     timeoutMs: 1_000,
-    directory: 'https://ca.test/dir',
+    directory: DIRECTORY,
     notify: (n) => notices.push(n),
     metrics,
     log: silentLogger,
   });
-  const store = (host: string, notBefore: number, notAfter: number) =>
+  const store = (host: string, notBefore: number, notAfter: number, directory = DIRECTORY) =>
     records.putCertificate(
-      { host, cert: 'PEM', key: { plain: 'KEY' }, notBefore, notAfter, issuedAt: notBefore, directory: 'x' },
+      { host, cert: 'PEM', key: { plain: 'KEY' }, notBefore, notAfter, issuedAt: notBefore, directory },
       0,
     );
   return { clock, issuer, metrics, notices, store, attempts: () => clients };
@@ -64,6 +65,17 @@ describe('CertificateIssuer', () => {
     await t.issuer.run();
     expect(t.attempts()).toBe(1);
     expect(t.notices.map((n) => n.host)).toEqual(['b.test']);
+  });
+
+  it("orders at once for a host whose certificate is another directory's, which keeps serving meanwhile", async () => {
+    const t = setUp();
+    const now = t.clock.now();
+    await t.store('a.test', now - DAY, now + 89 * DAY, 'https://staging.ca.test/dir');
+    await t.store('b.test', now - DAY, now + 89 * DAY);
+    await t.issuer.run();
+    expect(t.attempts()).toBe(1);
+    expect(t.notices.map((n) => n.host)).toEqual(['a.test']);
+    expect(t.notices[0]?.message).toMatch(/failed \(directory unreachable\); the current one expires /);
   });
 
   it('orders nothing on a follower, nor for a name a configured file serves', async () => {
