@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { countAbove, P99_SHARE, total } from '../../../src/analysis/exceedance.js';
-import { BUCKET_COUNT, bucketIndex, OVERFLOW_BUCKET } from '../../../src/metrics/histogram.js';
+import {
+  BUCKET_COUNT,
+  bucketIndex,
+  bucketLowerBoundMs,
+  bucketUpperBoundMs,
+  OVERFLOW_BUCKET,
+  quantileMs,
+} from '../../../src/metrics/histogram.js';
 
 function hist(samples: ReadonlyArray<readonly [ms: number, count: number]>): number[] {
   const h = new Array<number>(BUCKET_COUNT).fill(0);
@@ -9,7 +16,7 @@ function hist(samples: ReadonlyArray<readonly [ms: number, count: number]>): num
 }
 
 describe('countAbove', () => {
-  it('counts only buckets whose lower edge is at or above the threshold', () => {
+  it('counts buckets above the threshold whole, and a straddling one by its share above it', () => {
     // Edges around 800 ms: 750, 794, 841, 891. 800 and 841 fall in (794, 841], which straddles 800.
     const h = hist([
       [5, 1000],
@@ -19,10 +26,20 @@ describe('countAbove', () => {
       [900, 4],
       [200_000, 1],
     ]);
-    expect(countAbove(h, 800)).toBe(2 + 4 + 1);
+    const i = bucketIndex(800);
+    const [lower, upper] = [bucketLowerBoundMs(i), bucketUpperBoundMs(i)];
+    expect(lower).toBeLessThan(800);
+    expect(countAbove(h, 800)).toBeCloseTo(2 + 4 + 1 + (7 + 3) * ((upper - 800) / (upper - lower)), 9);
     // A threshold on an edge: (794, 841] lies entirely above 794.
-    expect(countAbove(h, 794)).toBe(7 + 3 + 2 + 4 + 1);
+    expect(countAbove(h, lower)).toBe(7 + 3 + 2 + 4 + 1);
+    expect(countAbove(h, upper)).toBe(2 + 4 + 1);
     expect(countAbove(h, 1e9)).toBe(0);
+  });
+
+  it('calls a tail over the limit when the p99 it gives is over the limit (830 ms against 800)', () => {
+    const h = hist([[830, 1000]]);
+    expect(quantileMs(h, 1000, 0.99)).toBeGreaterThan(800);
+    expect(countAbove(h, 800) / 1000).toBeGreaterThan(P99_SHARE);
   });
 
   it('counts the overflow bucket and nothing in bucket 0', () => {
