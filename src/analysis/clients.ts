@@ -12,7 +12,12 @@ import type { Slice } from './judge.js';
 /** Errors one client may have beyond DOMINANT_SHARE of everyone else's before the excess is left out. */
 export const CLIENT_ALLOWANCE = 2;
 const DOMINANT_SHARE = 0.25;
-/** Clients tracked per pool: the ones with most errors stay (a dominant client cannot be evicted). */
+/**
+ * Clients tracked per pool, Space-Saving style: a newcomer takes the place of the client with fewest
+ * errors and inherits its count, so any client with more than 1/32 of the errors is always tracked
+ * (one that only arrives once the tally is full, say when its bucket joins the canary at a later
+ * step, is not shut out), at the price of counting it up to that least count high.
+ */
 const MAX_CLIENTS = 32;
 
 function excess(t: ClientTally): number {
@@ -30,14 +35,48 @@ export function withoutDominantClient(stats: SequentialStats, pool: 'canary' | '
   t.errors += s.errors;
   for (const [key, n] of Object.entries(s.clients ?? {})) add(t.byClient, key, n);
   const cut = Math.min(s.errors, Math.max(0, Math.floor(excess(t)) - Math.floor(before)));
-  return cut === 0 ? s : { ...s, errors: s.errors - cut };
+  if (cut === 0) return s;
+  const routes = s.routes === undefined ? {} : { routes: withoutShare(s.routes, cut, s.errors) };
+  return { ...s, errors: s.errors - cut, ...routes };
+}
+
+/**
+ * The per-route tests judge the same errors: the routes give up the cut in proportion to their errors
+ * (errors are attributed to clients, not to routes), or one client's errors, all on one path, would
+ * roll back through that route's test what the pool's own test no longer sees. Largest remainders
+ * take the rounding, so the routes give up exactly `cut` (never one error from each of many).
+ */
+function withoutShare(routes: Readonly<Record<string, Slice>>, cut: number, errors: number): Record<string, Slice> {
+  const entries = Object.entries(routes);
+  const exact = entries.map(([, r]) => (r.errors * cut) / errors);
+  const taken = exact.map(Math.floor);
+  let left =
+    Math.min(
+      cut,
+      entries.reduce((n, [, r]) => n + r.errors, 0),
+    ) - taken.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0]);
+  for (const [, i] of byRemainder) {
+    if (left <= 0) break;
+    const r = entries[i]?.[1];
+    if (r === undefined || (taken[i] as number) >= r.errors) continue;
+    taken[i] = (taken[i] as number) + 1;
+    left--;
+  }
+  const out: Record<string, Slice> = {};
+  entries.forEach(([name, r], i) => {
+    const t = taken[i] as number;
+    out[name] = t === 0 ? r : { ...r, errors: r.errors - t };
+  });
+  return out;
 }
 
 function add(byClient: Record<string, number>, key: string, n: number): void {
+  let start = byClient[key] ?? 0;
   if (byClient[key] === undefined && Object.keys(byClient).length >= MAX_CLIENTS) {
     const [smallest, least] = Object.entries(byClient).reduce((a, b) => (b[1] < a[1] ? b : a));
-    if (least > n) return;
     delete byClient[smallest];
+    start = least;
   }
-  byClient[key] = (byClient[key] ?? 0) + n;
+  byClient[key] = start + n;
 }

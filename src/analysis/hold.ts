@@ -93,7 +93,8 @@ const Z_PROMOTE = 1.0364;
  * evidence to roll it back.
  */
 function beforePromotion(p: RolloutPolicy, stats: SequentialStats): string | null {
-  const { canaryTotal: c, baseline: s } = stats;
+  // Every client's errors: one that is all the canary's traffic is no reason to roll back, nor to promote.
+  const { canary: c, stable: s } = stats.everyClient ?? { canary: stats.canaryTotal, stable: stats.baseline };
   if (s.requests === 0 || c.requests === 0) return null;
   const [rc, rs] = [c.errors / c.requests, s.errors / s.requests];
   // No worse than stable as observed: nothing to show (a service without errors is promoted).
@@ -106,6 +107,28 @@ function beforePromotion(p: RolloutPolicy, stats: SequentialStats): string | nul
     `before promotion: canary error rate over the rollout ${(rc * 100).toFixed(2)}% against stable's ` +
     `${(rs * 100).toFixed(2)}% (85% upper bound of the difference ${(upper * 100).toFixed(2)} pp) is not yet ` +
     `shown within +${(p.maxErrorRateIncrease * 100).toFixed(2)} pp`
+  );
+}
+
+/** Canary requests expected at its share beyond which none at all is no chance (e^-8: 0.03%). */
+const QUIET_EXPECTED = 8;
+
+/**
+ * A canary that stopped getting traffic while stable still gets its own: its targets died or left the
+ * pool (a pool with none hands its share to the other). Its earlier seconds say nothing about it now,
+ * so the step waits (and its deadline pauses it) rather than pass on evidence that went stale.
+ */
+function quietHold(tally: NonNullable<SequentialStats['step']>): string | null {
+  const quiet = tally.quietStable ?? 0;
+  const [c, s] = [tally.canary.requests, tally.stable.requests];
+  if (quiet === 0 || c === 0) return null;
+  // The canary's requests per stable request before it went quiet (no stable then: any quiet is telling).
+  const expected = s - quiet > 0 ? (quiet * c) / (s - quiet) : Infinity;
+  if (expected < QUIET_EXPECTED) return null;
+  const about = expected === Infinity ? '' : ` (about ${Math.round(expected)} expected at its share)`;
+  return (
+    `the canary got no requests while stable served its last ${quiet}${about}: its targets may be down ` +
+    'or out of the pool'
   );
 }
 
@@ -146,6 +169,7 @@ export function stepHold(h: HoldInput): string | null {
     (seconds < SECONDS_PER_FAILURE
       ? `not enough data: the canary had traffic in ${seconds} s of this step, a verdict needs ${SECONDS_PER_FAILURE} s`
       : null) ??
+    (seconds === Infinity ? null : quietHold(tally)) ??
     (leaning === undefined
       ? null
       : `evidence against the canary is building, not yet conclusive: ${describeFailure(leaning)}`) ??

@@ -95,13 +95,18 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): L
     const from = block.from;
     const inStep = from === undefined || from >= (input.stepSince ?? 0);
     // The running rates behind the practical gates and holds count a burst as a few errors too.
-    const [ce, se] = [Math.min(c.errors, burstCap(c.requests, p)), Math.min(s.errors, burstCap(s.requests, p))];
-    addTo(stats.canaryTotal, c.requests, ce);
-    addTo(stats.baseline, s.requests, se);
+    const capped = (x: Slice): number => Math.min(x.errors, burstCap(x.requests, p));
+    addTo(stats.canaryTotal, c.requests, capped(c));
+    addTo(stats.baseline, s.requests, capped(s));
+    // The same with a dominant client's errors kept: they gate the promotion, which cannot be undone,
+    // and one client may be all the canary's traffic (so one client can neither roll back nor promote).
+    const all = (stats.everyClient ??= { canary: { requests: 0, errors: 0 }, stable: { requests: 0, errors: 0 } });
+    addTo(all.canary, c.requests, capped(block.canary));
+    addTo(all.stable, s.requests, capped(block.stable));
     if (inStep) {
-      addTo(step.canary, c.requests, ce);
-      addTo(step.stable, s.requests, se);
-      if (c.requests > 0) step.canarySeconds = (step.canarySeconds ?? 0) + 1;
+      addTo(step.canary, c.requests, capped(c));
+      addTo(step.stable, s.requests, capped(s));
+      countQuiet(step, c.requests, s.requests);
     }
     const stableOverErrors = s.requests > 0 && s.errors / s.requests > p.maxErrorRate;
     if (!stableOverErrors) updateRateTest(stats.errorAbs, p.maxErrorRate, c.requests, c.errors, cap.errors);
@@ -119,6 +124,14 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): L
   }
   if (delta.canary.requests > 0) stats.fresh++;
   return limits;
+}
+
+/** Seconds with canary traffic, and the stable traffic served since the canary's last request. */
+function countQuiet(step: ReturnType<typeof stepTally>, canary: number, stable: number): void {
+  if (canary > 0) {
+    step.canarySeconds = (step.canarySeconds ?? 0) + 1;
+    step.quietStable = 0;
+  } else step.quietStable = (step.quietStable ?? 0) + stable;
 }
 
 /** 4xx against stable's, like errors (clients cause them: never against an absolute limit). */

@@ -57,6 +57,9 @@ export function cloneStats(s: SequentialStats): SequentialStats {
     ...(s.clientRel ? { clientRel: [...s.clientRel] } : {}),
     ...(s.clientErrors ? { clientErrors: { ...s.clientErrors } } : {}),
     ...(s.clients ? { clients: cloneClients(s.clients) } : {}),
+    ...(s.everyClient
+      ? { everyClient: { canary: { ...s.everyClient.canary }, stable: { ...s.everyClient.stable } } }
+      : {}),
     ...(s.step ? { step: { ...s.step, canary: { ...s.step.canary }, stable: { ...s.step.stable } } } : {}),
   };
 }

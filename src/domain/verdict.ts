@@ -101,6 +101,8 @@ export interface SequentialStats {
   /** 4xx: the canary-vs-stable test and the running counts (judge4xx only). */
   clientRel?: number[];
   clientErrors?: { canary: number; stable: number };
+  /** canaryTotal and baseline with every client's errors (the promotion's gate); absent in older records. */
+  everyClient?: { canary: { requests: number; errors: number }; stable: { requests: number; errors: number } };
   /** Errors per client (sticky bucket) over the rollout, per pool: no one client supplies most evidence. */
   clients?: { canary: ClientTally; stable: ClientTally };
   /** The current step's requests and (burst-capped) errors per pool, since `since`. */
@@ -110,5 +112,7 @@ export interface SequentialStats {
     stable: { requests: number; errors: number };
     /** Seconds of the step in which the canary had traffic (absent in older records). */
     canarySeconds?: number;
+    /** Stable requests since the canary's last second with traffic (a canary whose targets all died). */
+    quietStable?: number;
   };
 }

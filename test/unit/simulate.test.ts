@@ -52,4 +52,27 @@ describe('simulateRollout', () => {
       /^policy\.steps\.1: must be greater than the previous step \(50\)/,
     );
   });
+
+  it('never promotes a canary that stopped getting traffic (its targets died), canary or blue-green', async () => {
+    // Healthy at 200 req/s until second `die`; then the canary serves nothing and stable takes it all.
+    const dying =
+      (die: number) =>
+      ({ second, pool, share, rand }: TrafficContext) => {
+        if (pool === 'canary' && second >= die) return [];
+        const n = Math.round(200 * (pool === 'stable' && second >= die ? 1 : share));
+        return Array.from({ length: n }, () => ({ status: rand() < 0.002 ? 500 : 200, latencyMs: 20 + rand() * 30 }));
+      };
+    for (const die of [40, 100]) {
+      const r = await simulateRollout({ seed: 7, maxSeconds: 700, traffic: dying(die) });
+      expect(r.outcome).toBe('paused');
+      expect(r.reason).toMatch(/the canary got no requests while stable served its last \d+/);
+    }
+    const bg = await simulateRollout({
+      seed: 7,
+      maxSeconds: 700,
+      policy: { strategy: 'blue-green', stepInterval: '30s', rollbackWindow: '2m' },
+      traffic: dying(51),
+    });
+    expect(bg.outcome).not.toBe('succeeded');
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withoutDominantClient } from '../../../src/analysis/clients.js';
 import { emptyStats, judge, type Block, type Slice } from '../../../src/analysis/judge.js';
 import { rolloutPolicySchema } from '../../../src/config/schema.js';
 import type { Verdict } from '../../../src/domain/rollout.js';
@@ -53,6 +54,58 @@ describe('one client cannot supply most of the evidence', () => {
     const canary = (t: number): Slice =>
       second(100, 5, Object.fromEntries([0, 1, 2, 3, 4].map((k) => [`c${t}-${k}`, 1])));
     expect(run(canary, stable).result).toBe('fail');
+  });
+});
+
+describe('the guard beyond the pool test', () => {
+  it('takes the cut from the routes too, in proportion, exactly the pool cut', () => {
+    const stats = emptyStats();
+    const base = second(100, 40, { bot: 36, a: 1, b: 1, c: 1, d: 1 });
+    const routes = { '/api': { ...second(60, 37), routes: undefined }, '/web': second(40, 3) };
+    const out = withoutDominantClient(stats, 'canary', { ...base, routes });
+    const cut = 40 - out.errors;
+    expect(cut).toBeGreaterThan(30);
+    const left = out.routes ?? {};
+    expect((left['/api']?.errors ?? 0) + (left['/web']?.errors ?? 0)).toBe(40 - cut);
+    expect(left['/api']?.errors).toBeLessThan(37);
+    // Many routes with an error each: the cut is shared out, not one error taken from every route.
+    const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`/r${i}`, second(10, 1)]));
+    const small = withoutDominantClient(emptyStats(), 'canary', {
+      ...second(100, 10, { bot: 7, a: 1, b: 1, c: 1 }),
+      routes: many,
+    });
+    const removed = 10 - small.errors;
+    const routeErrors = Object.values(small.routes ?? {}).reduce((n, r) => n + r.errors, 0);
+    expect(routeErrors).toBe(10 - removed);
+  });
+
+  it('tracks a client that only starts failing once the tally is full', () => {
+    const stats = emptyStats();
+    for (let i = 0; i < 32; i++) withoutDominantClient(stats, 'canary', second(100, 2, { [`c${i}`]: 2 }));
+    let left = 0;
+    for (let t = 0; t < 300; t++) left += withoutDominantClient(stats, 'canary', second(100, 1, { bot: 1 })).errors;
+    // The bot's 300 errors are mostly left out, as for a client tracked from the start.
+    expect(left).toBeLessThan(120);
+    expect(stats.clients?.canary.byClient.bot).toBeGreaterThanOrEqual(300);
+  });
+
+  it('a canary whose one sticky client is all its traffic and fails is never promoted', () => {
+    // Only the bot reaches the canary, and every one of its requests fails: the tests leave it out
+    // (one client cannot roll back), but the promotion's gate counts it.
+    let [stats, t] = [emptyStats(), 0];
+    const results = new Set<string>();
+    for (let look = 0; look < 40; look++) {
+      const seconds: Block[] = Array.from({ length: 5 }, () => ({
+        canary: second(10, 10, { bot: 10 }),
+        stable: second(200, 1, { [`s${t++}`]: 1 }),
+      }));
+      const delta = { canary: second(50, 50, { bot: 50 }), stable: second(1000, 5) };
+      const input = { policy, delta, seconds, step: delta, stableRef: delta.stable, stats, now: t * 1000 };
+      const r = judge({ ...input, final: true, canarySoFar: (look + 1) * 50 });
+      results.add(r.verdict.result);
+      stats = r.stats;
+    }
+    expect(results).toEqual(new Set(['inconclusive']));
   });
 });
 
