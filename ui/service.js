@@ -14,6 +14,10 @@ export class ServicePage {
     this.charts = [];
     this.data = null;
     this.refreshTimer = null;
+    // Events the stream delivers while load() fetches the page (null otherwise), and the events shown (by key),
+    // so neither a load nor a replayed stream shows an event twice or loses one.
+    this.arrived = null;
+    this.shown = new Set();
     this.state = h('div', { class: 'state', role: 'status', 'aria-live': 'polite' });
     this.actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Rollout actions' });
     this.chartBox = h('div', { class: 'charts' });
@@ -41,14 +45,27 @@ export class ServicePage {
   }
 
   async load() {
-    const [status, series, events] = await Promise.all([
-      get(svc(this.name)),
-      get(svc(this.name) + '/series?seconds=900'),
-      get(svc(this.name) + '/events?limit=200'),
-    ]);
+    this.arrived = [];
+    let status, series, events;
+    try {
+      [status, series, events] = await Promise.all([
+        get(svc(this.name)),
+        get(svc(this.name) + '/series?seconds=900'),
+        get(svc(this.name) + '/events?limit=200'),
+      ]);
+    } catch (e) {
+      this.arrived = null;
+      throw e;
+    }
     this.showStatus(status);
-    this.marks = events.events.map(markOf).filter(Boolean);
-    this.events.replaceChildren(...events.events.slice().reverse().map(eventItem));
+    // The page was read at some moment of the fetches: an event the stream delivered after it is newer than
+    // its newest seq, and is kept (it used to be wiped); one the page holds too is shown once.
+    const newest = events.events.reduce((m, e) => Math.max(m, e.seq), 0);
+    const all = events.events.concat(this.arrived.filter((e) => e.seq > newest));
+    this.arrived = null;
+    this.shown = new Set(all.map(eventKey));
+    this.marks = all.map(markOf).filter(Boolean);
+    this.events.replaceChildren(...all.slice().reverse().map(eventItem));
     this.drawCharts(series);
     await this.loadHistory(status);
   }
@@ -166,6 +183,12 @@ export class ServicePage {
 
   onEvent(e) {
     if (e.service !== this.name) return;
+    if (this.arrived) this.arrived.push(e);
+    // A stream that reconnects to a restarted server (or another replica) replays what that one holds.
+    const key = eventKey(e);
+    if (this.shown.has(key)) return;
+    this.shown.add(key);
+    if (this.shown.size > 1000) this.shown.delete(this.shown.values().next().value);
     this.events.prepend(eventItem(e));
     while (this.events.children.length > 200) this.events.lastChild.remove();
     const m = markOf(e);
@@ -253,6 +276,9 @@ function chartSpecs() {
     },
   ];
 }
+
+// seq alone is not enough: a restarted server's log counts from 1 again.
+const eventKey = (e) => e.seq + ' ' + e.at + ' ' + e.kind;
 
 function markOf(e) {
   const sec = Math.floor(Date.parse(e.at) / 1000);
