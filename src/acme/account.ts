@@ -5,7 +5,8 @@
 import acme from 'acme-client';
 import { withTimeout } from '../domain/async.js';
 import type { KeySeal } from './key-seal.js';
-import type { AcmeRecords } from './records.js';
+import type { Versioned } from '../store/port.js';
+import type { AccountRecord, AcmeRecords } from './records.js';
 
 export interface AccountOptions {
   directory: string;
@@ -17,6 +18,9 @@ export interface AccountOptions {
 const POLL = { backoffAttempts: 20, backoffMin: 250, backoffMax: 3_000 };
 
 export class AcmeAccount {
+  /** The stored key is known to be sealed as configured (checked once per process, then not read again). */
+  private sealed = false;
+
   constructor(
     private readonly records: AcmeRecords,
     private readonly seal: KeySeal,
@@ -36,6 +40,30 @@ export class AcmeAccount {
     return client;
   }
 
+  /**
+   * A key stored plain before `encryptionKey` was set is sealed in place, so the store stops holding it
+   * readable. Run by the leader each round: an account not due to order anything is sealed too.
+   */
+  async sealStored(): Promise<void> {
+    if (this.sealed) return;
+    const stored = await this.records.account();
+    if (stored !== null) await this.resealed(stored);
+  }
+
+  /** The version after sealing `stored` (compare-and-set: a record changed meanwhile is left for next time). */
+  private async resealed(stored: Versioned<AccountRecord>): Promise<number> {
+    if (!this.seal.shouldSeal(stored.value.key)) {
+      // Sealed already, or no secret here (then there is nothing to seal with, ever).
+      this.sealed = true;
+      return stored.version;
+    }
+    const opened = this.seal.open(stored.value.key);
+    if ('problem' in opened) return stored.version;
+    const ok = await this.records.putAccount({ ...stored.value, key: this.seal.seal(opened.pem) }, stored.version);
+    this.sealed = ok;
+    return ok ? stored.version + 1 : stored.version;
+  }
+
   /** The stored key, or a new one stored only if none appeared meanwhile (then that one is used). */
   private async key(): Promise<{ pem: string; version: number; url: string | null }> {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -44,7 +72,8 @@ export class AcmeAccount {
         const opened = this.seal.open(stored.value.key);
         if ('problem' in opened) throw new Error(`cannot use the stored ACME account key: ${opened.problem}`);
         const sameDirectory = stored.value.directory === this.o.directory;
-        return { pem: opened.pem, version: stored.version, url: sameDirectory ? stored.value.url : null };
+        const version = await this.resealed(stored);
+        return { pem: opened.pem, version, url: sameDirectory ? stored.value.url : null };
       }
       const pem = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString('utf8');
       const record = { key: this.seal.seal(pem), url: null, directory: this.o.directory };

@@ -7,6 +7,7 @@ import type acme from 'acme-client';
 import type { Clock, Random } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
+import type { Versioned } from '../store/port.js';
 import type { AcmeAccount } from './account.js';
 import type { KeySeal } from './key-seal.js';
 import type { AcmeMetrics } from './metrics.js';
@@ -55,10 +56,11 @@ export class CertificateIssuer {
   async run(): Promise<number> {
     let next = Number.POSITIVE_INFINITY;
     let client: acme.Client | null = null;
+    if (this.d.leading()) await this.d.account.sealStored();
     for (const host of this.d.hosts()) {
       if (!this.d.leading()) break;
+      const stored = await this.resealed(host, await this.d.records.certificate(host));
       if (this.d.configured(host)) continue;
-      const stored = await this.d.records.certificate(host);
       // One from another directory (staging before production) counts as none: it is ordered now, and
       // the old one keeps serving until the new one is stored over it (compare-and-set on its version).
       const current = stored?.value.directory === this.d.directory ? stored.value : null;
@@ -77,6 +79,20 @@ export class CertificateIssuer {
       next = Math.min(next, attemptAt(null, this.failures.get(host)?.retryAt ?? null));
     }
     return next;
+  }
+
+  /**
+   * A certificate key stored plain before `encryptionKey` was set is sealed in place, not left readable
+   * until the next renewal: same record otherwise (no order), compare-and-set on its version.
+   */
+  private async resealed(host: string, stored: Versioned<CertificateRecord> | null) {
+    if (stored === null || !this.d.seal.shouldSeal(stored.value.key)) return stored;
+    const opened = this.d.seal.open(stored.value.key);
+    if ('problem' in opened) return stored;
+    const value = { ...stored.value, key: this.d.seal.seal(opened.pem) };
+    if (!(await this.d.records.putCertificate(value, stored.version))) return stored;
+    this.d.log.log('info', 'ACME certificate key now encrypted in the store', { host });
+    return { value, version: stored.version + 1 };
   }
 
   /** Answers left by an order that never finished (its leader died) are removed before the next one. */

@@ -25,6 +25,11 @@ export class KeySeal {
     return { aes256gcm: { iv: b64(iv), tag: b64(cipher.getAuthTag()), data: b64(data) } };
   }
 
+  /** Whether `sealed` is plain PEM that this seal would encrypt (`encryptionKey` set since it was stored). */
+  shouldSeal(sealed: SealedKey): boolean {
+    return this.key !== null && 'plain' in sealed;
+  }
+
   /** The PEM, or why it cannot be had (sealed without a secret here, or under another secret). */
   open(sealed: SealedKey): { pem: string } | { problem: string } {
     if ('plain' in sealed) return { pem: sealed.plain };

@@ -14,7 +14,7 @@ import { manualClock } from '../../helpers/veer.js';
 const DAY = 86_400_000;
 const DIRECTORY = 'https://ca.test/dir';
 
-function setUp(o: { leading?: boolean; configured?: string[] } = {}) {
+function setUp(o: { leading?: boolean; configured?: string[]; secret?: string } = {}) {
   const clock = manualClock(100 * DAY);
   const records = new AcmeRecords(new MemoryStore());
   const metrics = new AcmeMetrics();
@@ -25,12 +25,14 @@ function setUp(o: { leading?: boolean; configured?: string[] } = {}) {
       clients += 1;
       throw new Error('directory unreachable');
     },
+    sealStored: async () => undefined,
   } as unknown as AcmeAccount;
+  const seal = new KeySeal(o.secret);
   const issuer = new CertificateIssuer({
     hosts: () => ['a.test', 'b.test'],
     records,
     account,
-    seal: new KeySeal(undefined),
+    seal,
     board: { publish: async () => undefined, withdraw: async () => undefined },
     challenge: 'http-01',
     leading: () => o.leading ?? true,
@@ -49,7 +51,7 @@ function setUp(o: { leading?: boolean; configured?: string[] } = {}) {
       { host, cert: 'PEM', key: { plain: 'KEY' }, notBefore, notAfter, issuedAt: notBefore, directory },
       0,
     );
-  return { clock, issuer, metrics, notices, store, attempts: () => clients };
+  return { clock, issuer, metrics, notices, store, records, seal, attempts: () => clients };
 }
 
 describe('CertificateIssuer', () => {
@@ -76,6 +78,23 @@ describe('CertificateIssuer', () => {
     expect(t.attempts()).toBe(1);
     expect(t.notices.map((n) => n.host)).toEqual(['a.test']);
     expect(t.notices[0]?.message).toMatch(/failed \(directory unreachable\); the current one expires /);
+  });
+
+  it('seals a key stored plain once encryptionKey is set, in place and without ordering', async () => {
+    const t = setUp({ secret: 'a long random secret', configured: ['b.test'] });
+    const now = t.clock.now();
+    await t.store('a.test', now - DAY, now + 89 * DAY);
+    await t.store('b.test', now - DAY, now + 89 * DAY);
+    await t.issuer.run();
+    for (const host of ['a.test', 'b.test']) {
+      const after = await t.records.certificate(host);
+      expect(after).toMatchObject({ version: 2, value: { cert: 'PEM', notAfter: now + 89 * DAY } });
+      expect(after?.value.key).toHaveProperty('aes256gcm');
+      expect(t.seal.open(after!.value.key)).toEqual({ pem: 'KEY' });
+    }
+    await t.issuer.run();
+    expect((await t.records.certificate('a.test'))?.version).toBe(2);
+    expect(t.attempts()).toBe(0);
   });
 
   it('orders nothing on a follower, nor for a name a configured file serves', async () => {
