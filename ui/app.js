@@ -3,7 +3,7 @@
 // figures (one frame per second) and the rollout events, both relayed across replicas by the server.
 import { ApiError, login, logout, session } from './api.js';
 import { ServicePage } from './service.js';
-import { Overview } from './views.js';
+import { Overview, h } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 let view = null;
@@ -48,11 +48,27 @@ function openStreams() {
   streams = [figures, events];
 }
 
+/** The service a `#/service/<name>` address names: null for another address, undefined when it cannot be read. */
+function serviceInHash(hash) {
+  const m = /^#\/service\/(.+)$/.exec(hash);
+  if (!m) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 async function route() {
   const root = $('view');
-  const m = /^#\/service\/(.+)$/.exec(location.hash);
-  if (m) {
-    const page = new ServicePage(root, decodeURIComponent(m[1]), notify);
+  const name = serviceInHash(location.hash);
+  if (name === undefined) {
+    // A broken %-escape (a hand-edited or cut address): say so, rather than keep showing the last service.
+    view = null;
+    root.replaceChildren(h('p', { text: 'No such page.' }), h('p', null, h('a', { href: '#/', text: '← All services' })));
+    notify('Invalid service name in the address: ' + location.hash.slice('#/service/'.length) + ' is not a valid %-encoding', true);
+  } else if (name !== null) {
+    const page = new ServicePage(root, name, notify);
     view = page;
     try {
       await page.load();
@@ -63,7 +79,7 @@ async function route() {
     view = new Overview(root);
     if (lastFrame) view.push(lastFrame);
   }
-  document.title = (m ? decodeURIComponent(m[1]) + ' · ' : '') + 'veer dashboard';
+  document.title = (name ? name + ' · ' : '') + 'veer dashboard';
 }
 
 async function start() {

@@ -1,5 +1,5 @@
 // The dashboard's page logic in Debian's chromium (playwright-core) against the admin API on fakes: a live
-// event that arrives while a service page loads is kept.
+// event that arrives while a service page loads is kept, and an address that cannot be decoded says so.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -80,6 +80,20 @@ describe('dashboard page', () => {
     expect(after).toHaveLength(2);
     expect(after[0]).toContain('live event during load');
     expect(after[1]).toContain('old event');
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('says an address whose service name cannot be decoded is invalid, instead of keeping the last page', async () => {
+    const { page, url, problems } = await open();
+    await page.goto(`${url}#/service/web`, { timeout: 10_000 });
+    await page.waitForSelector('h2:text-is("web")', { timeout: 10_000 });
+    await page.evaluate("location.hash = '#/service/%E0%A4%A'");
+    await waitFor(async () => ((await page.textContent('#notice')) ?? '').includes('Invalid service name'), {
+      timeoutMs: 10_000,
+      what: 'the invalid-name notice',
+    });
+    expect(await page.locator('h2:text-is("web")').count()).toBe(0);
+    expect(await page.getAttribute('#notice', 'class')).toContain('error');
     expect(problems).toEqual([]);
   }, 60_000);
 });
