@@ -1,24 +1,13 @@
 // DockerFleet against an in-memory engine: what it logs when it creates or finds a canary, that each
 // removed container is named once even when two callers remove the same generation, and that an
 // engine that does not answer at start is a warning, not an error.
-import type { ContainerInspectInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { emptyStats } from '../../../src/analysis/judge.js';
-import { rolloutPolicySchema } from '../../../src/config/schema.js';
-import { EngineErrors } from '../../../src/docker/engine-errors.js';
 import { DockerFleet } from '../../../src/docker/fleet.js';
-import type {
-  CloneTemplate,
-  ContainerDriver,
-  ContainerView,
-  CreateSpec,
-  ImageConfig,
-  RetireResult,
-} from '../../../src/docker/port.js';
 import type { LogFields, Logger, LogLevel } from '../../../src/domain/log.js';
 import type { RolloutState } from '../../../src/domain/rollout.js';
-import { newRollout } from '../../../src/rollout/machine.js';
 import { waitFor } from '../../helpers/process.js';
+import { MemoryEngine } from './fixtures/memory-engine.js';
+import { imageRollout } from './fixtures/rollout.js';
 
 interface Line {
   level: LogLevel;
@@ -31,142 +20,10 @@ function capture(): Logger & { lines: Line[] } {
   return { lines, log: (level, msg, fields = {}) => lines.push({ level, msg, fields }) };
 }
 
-const IMAGE: ImageConfig = {
-  id: 'sha256:1',
-  env: [],
-  cmd: null,
-  entrypoint: null,
-  labels: {},
-  workingDir: '',
-  user: '',
-  healthcheck: null,
-  stopSignal: null,
-  exposedPorts: { '8080/tcp': {} },
-};
-
-function view(id: string, name: string, labels: Record<string, string>, port: number): ContainerView {
-  return {
-    endpoint: 'local',
-    id,
-    name,
-    image: 'app:1',
-    labels,
-    running: true,
-    health: 'healthy',
-    ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] },
-    networks: {},
-    networkMode: 'bridge',
-    autoRemove: false,
-    restartPolicy: 'no',
-    healthOutput: null,
-    exitCode: null,
-    error: '',
-    created: 0,
-  };
-}
-
-/** One engine in memory. `down`: every call fails as an unreachable engine's would. */
-class MemoryEngine implements ContainerDriver {
-  readonly endpoint = 'local';
-  readonly publishedHost = '127.0.0.1';
-  readonly containers = new Map<string, ContainerView>();
-  /** Images the engine has (an undo needs its image there). */
-  readonly images = new Set(['app:1', 'app:2']);
-  down = false;
-  /** Resolves a retire; tests hold it to make two removals overlap. */
-  retireGate: Promise<void> = Promise.resolve();
-  /** Listings answered so far (each retire lists its generation first). */
-  lists = 0;
-  private next = 1;
-  private readonly errors = new EngineErrors('local', 'unix:///var/run/docker.sock');
-
-  add(name: string, labels: Record<string, string>): ContainerView {
-    const c = view(`c${this.next}`, name, labels, 30_000 + this.next++);
-    this.containers.set(c.id, c);
-    return c;
-  }
-
-  async list(opts: { all: boolean; labels?: Record<string, string> }): Promise<ContainerView[]> {
-    this.check();
-    this.lists++;
-    const want = Object.entries(opts.labels ?? {});
-    return [...this.containers.values()].filter((c) => want.every(([k, v]) => c.labels[k] === v));
-  }
-
-  async inspect(id: string): Promise<ContainerView | null> {
-    this.check();
-    return this.containers.get(id) ?? [...this.containers.values()].find((c) => c.name === id) ?? null;
-  }
-
-  async template(containerId: string): Promise<CloneTemplate> {
-    this.check();
-    const c = this.containers.get(containerId);
-    if (!c) throw new Error('no such container');
-    const container = {
-      Id: c.id,
-      Name: `/${c.name}`,
-      Config: { Labels: c.labels, Env: [], Hostname: c.id },
-      HostConfig: { NetworkMode: 'bridge', PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
-      NetworkSettings: { Networks: {} },
-    } as unknown as ContainerInspectInfo;
-    return { container, oldImage: IMAGE, newImage: IMAGE };
-  }
-
-  async envOf(id: string): Promise<string[] | null> {
-    this.check();
-    return this.containers.has(id) ? ['PATH=/bin', `NAME=${this.containers.get(id)?.name}`] : null;
-  }
-
-  async hasImage(ref: string): Promise<boolean> {
-    this.check();
-    return this.images.has(ref);
-  }
-
-  async run(spec: CreateSpec): Promise<ContainerView> {
-    this.check();
-    const found = [...this.containers.values()].find((c) => c.name === spec.options.name);
-    return found ?? this.add(spec.options.name, (spec.options.Labels ?? {}) as Record<string, string>);
-  }
-
-  async retire(id: string): Promise<RetireResult> {
-    this.check();
-    await this.retireGate;
-    return this.containers.delete(id) ? 'removed' : 'gone';
-  }
-
-  async logs(): Promise<string> {
-    return '';
-  }
-
-  watch(): () => void {
-    return () => undefined;
-  }
-
-  close(): void {}
-
-  private check(): void {
-    if (this.down) throw this.errors.unreachable(Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' }));
-  }
-}
-
 const OWNER = 'veer';
 const SELECTOR = { app: 'web' };
 
-function rollout(id: string, phase: RolloutState['phase']): RolloutState {
-  const s = newRollout(
-    {
-      id,
-      service: 'web',
-      strategy: 'canary',
-      policy: rolloutPolicySchema.parse({}),
-      canaryTargets: [],
-      stableTargets: [],
-      stats: emptyStats(),
-    },
-    0,
-  );
-  return { ...s, phase, docker: { image: 'app:2', env: [], count: 1, stableGeneration: null } };
-}
+const rollout = (id: string, phase: RolloutState['phase']): RolloutState => imageRollout(id, phase);
 
 function setup(latest: RolloutState | null = null): { engine: MemoryEngine; fleet: DockerFleet; log: Line[] } {
   const engine = new MemoryEngine();
