@@ -85,11 +85,14 @@ export class DockerFleet implements CanaryFleet {
       const selector = JSON.stringify(svc.docker.stable.selector);
       return err(`no running stable container of ${s.service} to clone (selector ${selector})`);
     }
+    // Names are unique per engine only and the stables may have changed since an attempt before a restart:
+    // a canary that attempt made is found where it is (its own template), never made again elsewhere.
+    const made = await this.generation(s.service, s.id, true, () => undefined);
     const created: ContainerView[] = [];
     for (let i = 0; i < d.count; i++) {
       if (signal.aborted) return err('interrupted');
-      const template = stables[i % stables.length] as ContainerView;
       const name = `${s.service}-${s.id.slice(0, 8)}-${i + 1}`;
+      const template = made.find((c) => c.name === name) ?? (stables[i % stables.length] as ContainerView);
       const r = await this.create(template, name, s, deadline, signal);
       if (!r.ok) return r;
       created.push(r.value);
