@@ -80,3 +80,16 @@ function add(byClient: Record<string, number>, key: string, n: number): void {
   }
   byClient[key] = start + n;
 }
+
+/**
+ * Whether the client with most errors on the canary failed on stable too (its bucket was there at an
+ * earlier step): then it fails on any version, and its errors say nothing about the canary. One that
+ * failed only on the canary may be the canary's fault met by its only client.
+ */
+export function failsOnStableToo(stats: SequentialStats): boolean {
+  const all = stats.clients;
+  if (all === undefined) return false;
+  let [top, most] = ['', 0];
+  for (const [key, n] of Object.entries(all.canary.byClient)) if (n > most) [top, most] = [key, n];
+  return most > 0 && (all.stable.byClient[top] ?? 0) > CLIENT_ALLOWANCE;
+}

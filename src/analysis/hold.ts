@@ -3,6 +3,7 @@
 // a stable pool in an incident of its own, or, before a promotion that cannot be undone, a canary
 // not yet shown to be no worse than stable. A hold never rolls back: it only waits for evidence.
 import type { CheckResult, PoolEvidence, RolloutPolicy, SequentialStats } from '../domain/rollout.js';
+import { failsOnStableToo } from './clients.js';
 import { MIN_P99_SAMPLES, P99_SHARE } from './exceedance.js';
 import { type Limits, POOL, slowCounts, type SlowCounts } from './routes.js';
 import type { JudgeInput } from './judge.js';
@@ -93,8 +94,10 @@ const Z_PROMOTE = 1.0364;
  * evidence to roll it back.
  */
 function beforePromotion(p: RolloutPolicy, stats: SequentialStats): string | null {
-  // Every client's errors: one that is all the canary's traffic is no reason to roll back, nor to promote.
-  const { canary: c, stable: s } = stats.everyClient ?? { canary: stats.canaryTotal, stable: stats.baseline };
+  // Every client's errors, unless the one the guard left out fails on stable too: a client that may be
+  // all the canary's traffic is no reason to roll back, nor one to promote.
+  const cut = { canary: stats.canaryTotal, stable: stats.baseline };
+  const { canary: c, stable: s } = failsOnStableToo(stats) ? cut : (stats.everyClient ?? cut);
   if (s.requests === 0 || c.requests === 0) return null;
   const [rc, rs] = [c.errors / c.requests, s.errors / s.requests];
   // No worse than stable as observed: nothing to show (a service without errors is promoted).

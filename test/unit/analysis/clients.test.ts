@@ -109,6 +109,31 @@ describe('the guard beyond the pool test', () => {
   });
 });
 
+describe('the check before promotion and a client that fails on any version', () => {
+  it('lets the guard stand for a client that failed on stable too (its bucket was there at an earlier step)', () => {
+    const bot = (n: number): Slice => second(n * 10, n, { bot: n });
+    const run = (earlierOnStable: boolean): Set<string> => {
+      let [stats, t] = [emptyStats(), 0];
+      const results = new Set<string>();
+      for (let look = 0; look < 30; look++) {
+        const onStable = earlierOnStable && look < 10;
+        const seconds: Block[] = Array.from({ length: 5 }, () => ({
+          canary: onStable ? second(0, 0) : second(50, 1, { bot: 1 }),
+          stable: onStable ? { ...bot(1), requests: 200 } : second(200, 1, { [`s${t++}`]: 1 }),
+        }));
+        const delta = { canary: onStable ? second(0, 0) : second(250, 5), stable: second(1000, 5) };
+        const input = { policy, delta, seconds, step: delta, stableRef: delta.stable, stats, now: ++t * 1000 };
+        const r = judge({ ...input, final: !onStable, canarySoFar: (look + 1) * 250 });
+        if (!onStable) results.add(r.verdict.result);
+        stats = r.stats;
+      }
+      return results;
+    };
+    expect(run(true)).toContain('pass');
+    expect(run(false)).toEqual(new Set(['inconclusive']));
+  });
+});
+
 describe('client attribution in the window', () => {
   it('attributes errors to their client, ships them through the hash and merges them', () => {
     const at = Date.UTC(2026, 0, 1, 0, 0, 5);
