@@ -1,7 +1,7 @@
 // The event stream over real HTTP on 127.0.0.1:0: replay, Last-Event-ID, live events, per-service
 // filtering, keepalives, auth, and that a departed client leaves no subscriber behind.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { createConnection, type AddressInfo } from 'node:net';
+import { createConnection, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
@@ -15,6 +15,7 @@ import { FakeDirectory, fakeDeps, fakeService } from '../unit/api/fake-directory
 
 const TOKEN = 'sse-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
+const auth = `authorization: Bearer ${TOKEN}`;
 
 interface Stream {
   status: number;
@@ -265,6 +266,30 @@ describe('a first batch larger than the buffer cap', () => {
     }
     append(events, 'web', 'live');
     await waitFor(() => events.subscriberCount === 2, { timeoutMs: 5_000, what: 'both streams still subscribed' });
+  });
+
+  it('still cuts a client that stops reading: at most the cap beyond what its first batch left buffered', async () => {
+    const { app, events, port } = await setup({ events: 0 });
+    for (let i = 1; i <= 1000; i++) append(events, 'web', `${i} ${'m'.repeat(1200)}`);
+    let server: Socket | null = null;
+    app.server.once('connection', (s: Socket) => (server = s));
+    const c = createConnection({ host: '127.0.0.1', port });
+    c.pause();
+    c.write(`GET /v1/events?replay=1000 HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n${auth}\r\n\r\n`);
+    try {
+      await waitFor(() => events.subscriberCount === 1, { timeoutMs: 5_000, what: 'the stream' });
+      const first = (server as Socket | null)?.writableLength ?? 0;
+      let most = 0;
+      for (let i = 0; i < 500 && events.subscriberCount > 0; i++) {
+        append(events, 'web', 'x'.repeat(64 * 1024));
+        most = Math.max(most, (server as Socket | null)?.writableLength ?? 0);
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      expect(events.subscriberCount).toBe(0);
+      expect(most).toBeLessThanOrEqual(first + MAX_BUFFERED_BYTES + 70 * 1024);
+    } finally {
+      c.destroy();
+    }
   });
 
   it('sends /v1/series a first frame over 1 MiB (thousands of services)', async () => {
