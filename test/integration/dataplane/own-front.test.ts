@@ -133,7 +133,7 @@ describe("veer's own HTTP/1.1 front", () => {
       const limits = { keepAliveTimeout: 10_000, headersTimeout: 60_000, requestTimeout: 0, maxHeaderSize: 16_384 };
       const ports = {
         start: (_req: unknown, res: { statusCode: number; end(b: string): void }) =>
-          void setTimeout(() => ((res.statusCode = 413), res.end('no')), 20),
+          void setImmediate(() => ((res.statusCode = 413), res.end('no'))),
         refer: () => undefined,
         refused: () => undefined,
         closing: () => false,

@@ -4,6 +4,7 @@ import { buildTable, stickyRuntime, type PoolRuntime, type ServiceRoute } from '
 import { readStickyBucket } from '../../../src/dataplane/split.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
 import type { ServiceConfig } from '../../../src/config/schema.js';
+import { noPages } from '../../helpers/service-pages.js';
 
 describe('stickyRuntime', () => {
   it('builds the scan prefix and the cookie attributes', () => {
@@ -58,14 +59,7 @@ function route(name: string, hosts: string[], pathPrefix: string, weightBp = 0):
     retryCanaryOnStable: false,
     maxRequestBody: Infinity,
     timeouts: { header: 30_000, body: 60_000, waitForTarget: 0 },
-    pages: {
-      errors: {},
-      maintenance: Buffer.from(''),
-      retryAfterS: 30,
-      holdTimeoutMs: 30_000,
-      maxHeld: 1000,
-      stamp: '',
-    },
+    pages: noPages(),
     grpc: null,
   };
 }

@@ -18,6 +18,7 @@ import type { TargetingRule } from '../../../src/domain/targeting.js';
 import { RouteGroups } from '../../../src/metrics/route-groups.js';
 import type { PoolWindow } from '../../../src/metrics/window.js';
 import type { ServiceConfig } from '../../../src/config/schema.js';
+import { noPages } from '../../helpers/service-pages.js';
 
 function compiled(rules: TargetingRule[]): Targeting {
   const t = compileTargeting(rules, (why) => {
@@ -183,14 +184,7 @@ describe('choosePoolFor with targeting', () => {
       retryCanaryOnStable: false,
       maxRequestBody: Infinity,
       timeouts: { header: 30_000, body: 60_000, waitForTarget: 0 },
-      pages: {
-        errors: {},
-        maintenance: Buffer.from(''),
-        retryAfterS: 30,
-        holdTimeoutMs: 30_000,
-        maxHeld: 1000,
-        stamp: '',
-      },
+      pages: noPages(),
       grpc: null,
     };
   }
