@@ -13,7 +13,7 @@ import type { KeySeal } from './key-seal.js';
 import type { AcmeMetrics } from './metrics.js';
 import { orderCertificate, type ChallengeBoard, type ChallengeType } from './order.js';
 import type { AcmeRecords, CertificateRecord } from './records.js';
-import { attemptAt, retryDelay, type Backoff } from './renewal.js';
+import { attemptAt, retryDelay, retryTime, type Backoff } from './renewal.js';
 
 /** Far longer than any order's validation (each step is bounded by `acme.timeout`). */
 const STALE_ANSWER_MS = 3_600_000;
@@ -42,6 +42,8 @@ export interface IssuerDeps {
   backoff: Backoff;
   timeoutMs: number;
   directory: string;
+  /** When the CA last asked not to be asked again before (Retry-After), forgotten once read; null: it did not. */
+  retryAfter?: () => number | null;
   notify: (n: AcmeNotice) => void;
   metrics: AcmeMetrics;
   log: Logger;
@@ -71,6 +73,7 @@ export class CertificateIssuer {
       }
       try {
         if (client === null) await this.sweep();
+        this.d.retryAfter?.(); // a Retry-After from before is not this order's
         client ??= await this.d.account.client();
         await this.order(client, host, current, stored?.version ?? 0);
       } catch (e) {
@@ -117,7 +120,8 @@ export class CertificateIssuer {
 
   private failed(host: string, old: CertificateRecord | null, e: unknown): void {
     const count = (this.failures.get(host)?.count ?? 0) + 1;
-    const retryAt = this.d.clock.now() + retryDelay(count, this.d.backoff, this.d.random);
+    const asked = this.d.retryAfter?.() ?? null;
+    const retryAt = retryTime(this.d.clock.now(), retryDelay(count, this.d.backoff, this.d.random), asked);
     this.failures.set(host, { count, retryAt });
     this.d.metrics.ordered('failure');
     const serving =
@@ -128,7 +132,11 @@ export class CertificateIssuer {
       host,
       outcome: 'failed',
       message: `ACME order for ${host} failed (${error}); ${serving}; next attempt ${new Date(retryAt).toISOString()}`,
-      data: { failures: count, retryAt: new Date(retryAt).toISOString() },
+      data: {
+        failures: count,
+        retryAt: new Date(retryAt).toISOString(),
+        ...(asked === null ? {} : { retryAfter: new Date(asked).toISOString() }),
+      },
     });
   }
 }

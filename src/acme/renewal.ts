@@ -29,3 +29,25 @@ export function attemptAt(cert: { notBefore: number; notAfter: number } | null, 
   const due = cert === null ? 0 : renewalDue(cert.notBefore, cert.notAfter);
   return Math.max(due, retryAt ?? 0);
 }
+
+/**
+ * The longest a CA's Retry-After is followed. Longer than `retryMax` on purpose: an order before the
+ * time a rate limit lifts only meets the limit again (and Let's Encrypt's weekly limits answer days),
+ * but a value past a week is taken as a mistake rather than a reason to stop renewing.
+ */
+export const RETRY_AFTER_MAX_MS = 7 * 86_400_000;
+
+/** When a Retry-After header (seconds, or an HTTP date) says to come back, ms since the epoch; null: unsaid. */
+export function retryAfterAt(header: unknown, now: number): number | null {
+  if (typeof header !== 'string') return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return now + Number(value) * 1000;
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? null : at;
+}
+
+/** When to try again after a failure: the backoff's time, or later when the CA asked for later (bounded). */
+export function retryTime(now: number, delayMs: number, askedAt: number | null): number {
+  const asked = askedAt === null ? 0 : Math.min(askedAt, now + RETRY_AFTER_MAX_MS);
+  return Math.max(now + delayMs, asked);
+}

@@ -5,7 +5,7 @@ import type { SecureContext } from 'node:tls';
 import { serverContext } from '../dataplane/server-tls.js';
 import { AcmeAccount } from '../acme/account.js';
 import { acmeHosts, unorderable } from '../acme/hosts.js';
-import { trustDirectory } from '../acme/http-trust.js';
+import { takeRetryAfter, trustDirectory } from '../acme/http-trust.js';
 import { CertificateIssuer, type AcmeNotice } from '../acme/issuer.js';
 import { KeySeal } from '../acme/key-seal.js';
 import { AcmeManager } from '../acme/manager.js';
@@ -130,6 +130,7 @@ function leaderPart(b: Base, p: AcmeParts, a: AcmeConfig, s: Shared): Certificat
     backoff: { minMs: a.retryMin, maxMs: a.retryMax },
     timeoutMs: a.timeout,
     directory: a.directory,
+    retryAfter: () => takeRetryAfter(a.directory),
   });
 }
 

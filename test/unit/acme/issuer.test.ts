@@ -14,7 +14,15 @@ import { manualClock } from '../../helpers/veer.js';
 const DAY = 86_400_000;
 const DIRECTORY = 'https://ca.test/dir';
 
-function setUp(o: { leading?: boolean; configured?: string[]; secret?: string } = {}) {
+interface Options {
+  leading?: boolean;
+  configured?: string[];
+  secret?: string;
+  /** What the CA's last Retry-After said, as the wiring reads it. */
+  retryAfter?: () => number | null;
+}
+
+function setUp(o: Options = {}) {
   const clock = manualClock(100 * DAY);
   const records = new AcmeRecords(new MemoryStore());
   const metrics = new AcmeMetrics();
@@ -42,6 +50,7 @@ function setUp(o: { leading?: boolean; configured?: string[]; secret?: string } 
     backoff: { minMs: 60_000, maxMs: 3_600_000 },
     timeoutMs: 1_000,
     directory: DIRECTORY,
+    ...(o.retryAfter === undefined ? {} : { retryAfter: o.retryAfter }),
     notify: (n) => notices.push(n),
     metrics,
     log: silentLogger,
@@ -124,6 +133,25 @@ describe('CertificateIssuer', () => {
     expect(await t.issuer.run()).toBe(now + 60_000 + 120_000);
     expect(t.attempts()).toBe(2);
     expect(t.metrics.count('failure')).toBe(2);
+  });
+});
+
+describe("CertificateIssuer and the CA's Retry-After", () => {
+  it('waits until the time a rate-limited answer asked for, past retryMax but at most a week', async () => {
+    let asked: number | null = null;
+    const t = setUp({ retryAfter: () => asked });
+    const now = t.clock.now();
+    await t.store('b.test', now - DAY, now + 89 * DAY);
+    asked = now + 3 * 3_600_000 + 1;
+    expect(await t.issuer.run()).toBe(asked);
+    expect(t.notices[0]?.data).toMatchObject({ retryAfter: new Date(asked).toISOString() });
+    t.clock.advance(asked - now);
+    asked = t.clock.now() + 30 * DAY;
+    expect(await t.issuer.run()).toBe(t.clock.now() + 7 * DAY);
+    asked = null;
+    t.clock.advance(7 * DAY);
+    // Not asked: the backoff as before (third failure: 4 minutes).
+    expect(await t.issuer.run()).toBe(t.clock.now() + 240_000);
   });
 });
 

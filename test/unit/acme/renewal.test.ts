@@ -1,7 +1,14 @@
 // When a certificate is due and how long a failure waits: exact numbers from a fixed random.
 import { describe, expect, it } from 'vitest';
 import { acmeHosts, unorderable } from '../../../src/acme/hosts.js';
-import { attemptAt, renewalDue, retryDelay } from '../../../src/acme/renewal.js';
+import {
+  attemptAt,
+  renewalDue,
+  RETRY_AFTER_MAX_MS,
+  retryAfterAt,
+  retryDelay,
+  retryTime,
+} from '../../../src/acme/renewal.js';
 
 const DAY = 86_400_000;
 
@@ -29,6 +36,22 @@ describe('retry backoff', () => {
     expect(retryDelay(1, b, () => 0.5)).toBe(45_000);
     expect(retryDelay(50, b, () => 1)).toBe(3_600_000);
     expect(retryDelay(1_000, b, () => 0)).toBe(1_800_000);
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads seconds or an HTTP date, nothing else', () => {
+    expect(retryAfterAt('120', 1_000)).toBe(121_000);
+    expect(retryAfterAt(' 0 ', 1_000)).toBe(1_000);
+    expect(retryAfterAt('Wed, 21 Oct 2026 07:28:00 GMT', 0)).toBe(Date.parse('2026-10-21T07:28:00Z'));
+    for (const bad of [undefined, '', '-5', '1.5', 'soon', ['120']]) expect(retryAfterAt(bad, 0)).toBeNull();
+  });
+
+  it('delays a retry to the time asked, bounded by a week, never before the backoff', () => {
+    expect(retryTime(1_000, 60_000, null)).toBe(61_000);
+    expect(retryTime(1_000, 60_000, 30_000)).toBe(61_000);
+    expect(retryTime(1_000, 60_000, 5_000_000)).toBe(5_000_000);
+    expect(retryTime(0, 60_000, 30 * 86_400_000)).toBe(RETRY_AFTER_MAX_MS);
   });
 });
 
