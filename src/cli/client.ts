@@ -4,6 +4,7 @@
 import { Agent, request } from 'undici';
 import { SseDecoder, type SseMessage } from '../api/sse.js';
 import type { z } from 'zod';
+import type { ProxyErrorCode } from '../dataplane/responses.js';
 import { err, ok, type Problem, type Result } from '../domain/errors.js';
 import { checkAnswer } from './answers.js';
 import type { OptionValues } from './args.js';
@@ -182,6 +183,21 @@ export class AdminClient {
   }
 }
 
+/** Codes only veer's data plane answers with: --admin names the proxy's port, not the admin API's. */
+const DATA_PLANE_CODES: ReadonlySet<string> = new Set([
+  'no_route',
+  'bad_host',
+  'bad_path',
+  'no_targets',
+  'no_healthy_targets',
+  'drain_timeout',
+  'bad_gateway',
+  'upstream_unreachable',
+  'upstream_timeout',
+  'loop_detected',
+  'maintenance_timeout',
+] satisfies ProxyErrorCode[]);
+
 function interpret(status: number, text: string, url: string): Result<unknown, ClientFailure> {
   let json: unknown;
   try {
@@ -201,7 +217,13 @@ function interpret(status: number, text: string, url: string): Result<unknown, C
   const apiError = (json as { error?: { code?: unknown; message?: unknown; problems?: unknown } } | undefined)?.error;
   if (apiError && typeof apiError.message === 'string') {
     const code = typeof apiError.code === 'string' ? apiError.code : 'error';
-    const hint = code === 'unauthorized' ? ' (set --token or VEER_ADMIN_TOKEN)' : '';
+    const hint =
+      code === 'unauthorized'
+        ? ' (set --token or VEER_ADMIN_TOKEN)'
+        : DATA_PLANE_CODES.has(code)
+          ? ` — veer's data plane (the proxy) answered at ${url}, not its admin API: point --admin or ` +
+            'VEER_ADMIN_URL at admin.listen (default http://127.0.0.1:9090)'
+          : '';
     const problems = Array.isArray(apiError.problems) ? (apiError.problems as Problem[]) : [];
     return err({ code, message: apiError.message + hint, problems, status });
   }

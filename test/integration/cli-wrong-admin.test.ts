@@ -7,8 +7,9 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runVeer, type CliRun } from '../helpers/cli.js';
 import { waitFor } from '../helpers/process.js';
-import { deadPort, hasStackTrace, startRawServer, type RawServer } from '../helpers/veer.js';
+import { deadPort, hasStackTrace, service, startRawServer, useHarness, type RawServer } from '../helpers/veer.js';
 
+const h = useHarness();
 const servers: RawServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -82,6 +83,21 @@ describe('an admin address where something else answers JSON', () => {
     expect(r.code).toBe(1);
     expect(r.ms).toBeLessThan(15_000);
     expect(r.stderr).toContain('unexpected answer from');
+  });
+});
+
+describe("--admin naming veer's data plane", () => {
+  it("says the proxy answered, not the admin API, with the admin API's default address", async () => {
+    const v = await h.veer({ services: [service('web', ['127.0.0.1:1'], [], { match: { hosts: ['web.test'] } })] });
+    for (const args of [['status'], ['shift', 'web', '10']]) {
+      const r = await veer(args, v.url);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: .+ — veer's data plane \(the proxy\) answered at \S+, not its admin API: /);
+      expect(r.stderr).toMatch(
+        /point --admin or VEER_ADMIN_URL at admin\.listen \(default http:\/\/127\.0\.0\.1:9090\)\n$/,
+      );
+      expectClean(r);
+    }
   });
 });
 
