@@ -23,7 +23,11 @@ interface Watched {
   files: CertificateFiles;
   /** mtime, size and inode of both files at the last read: a poll re-reads only when one moved. */
   stamp: string;
+  /** When a refused pair that was not valid yet becomes valid: read again then, though no file moved. */
+  recheckAt?: number;
   pem: string;
+  /** The certificate served for this source. */
+  loaded: LoadedCertificate;
   /** The validity of the certificate served for this source. */
   notBefore: Date;
   notAfter: Date;
@@ -59,15 +63,18 @@ export class CertificateWatch {
 
   /**
    * Serves exactly `set` from now on (also the way a config reload swaps certificates), or changes
-   * nothing and returns every problem. Open connections keep the certificate they were handshaked with.
+   * nothing and returns every problem (a pair that does not read). Open connections keep the
+   * certificate they were handshaked with. A pair that reads but that clients would refuse is judged as
+   * a poll judges it, by its files: when the same files served a valid pair, that one keeps serving
+   * (an old copy over the files is no reason to refuse a reload of everything else); otherwise it is
+   * served with a warning, as the config asks.
    */
   load(set: CertificateSet): Problem[] {
     const pairs = set.certificates.map((files, i) => ({ source: `tls.certificates[${i}]`, files }));
     if (set.defaultCertificate !== undefined) pairs.push({ source: DEFAULT_SOURCE, files: set.defaultCertificate });
     const now = this.clock.now();
     const problems: Problem[] = [];
-    const warnings: Problem[] = [];
-    const next: Array<{ w: Watched; c: LoadedCertificate }> = [];
+    const next: Array<{ w: Watched; invalid: Problem | null; refused?: LoadedCertificate }> = [];
     for (const { source, files } of pairs) {
       const stamp = stampOf(files);
       const r = readCertificate(files, source);
@@ -76,20 +83,24 @@ export class CertificateWatch {
         continue;
       }
       const invalid = validityProblem(files, r.value, source, now);
-      if (invalid !== null && this.servesValid(source, now))
-        problems.push({ ...invalid, message: `${invalid.message}; the valid certificate served keeps serving` });
-      else if (invalid !== null) warnings.push(invalid);
-      next.push({ w: { source, files, stamp, ...this.served(r.value) }, c: r.value });
+      const kept = invalid === null ? undefined : this.validFor(files, now);
+      if (kept !== undefined && kept.pem !== r.value.cert + r.value.key)
+        next.push({ w: { ...kept, source, stamp, refused: null }, invalid, refused: r.value });
+      else next.push({ w: { source, files, stamp, ...this.served(r.value) }, invalid });
     }
     if (problems.length > 0) return problems;
-    for (const { w, c } of next) {
-      if (w.source === DEFAULT_SOURCE) this.book.setDefault(c);
-      else this.book.put(w.source, c);
+    for (const { w } of next) {
+      if (w.source === DEFAULT_SOURCE) this.book.setDefault(w.loaded);
+      else this.book.put(w.source, w.loaded);
     }
     for (const old of this.watched) if (!next.some(({ w }) => w.source === old.source)) this.book.remove(old.source);
     if (set.defaultCertificate === undefined) this.book.setDefault(null);
     this.watched = next.map(({ w }) => w);
-    for (const p of warnings) this.log.log('warn', `serving a certificate clients will refuse: ${p.message}`, { ...p });
+    for (const { w, invalid, refused } of next) {
+      if (refused !== undefined && invalid !== null) this.refuse(w, refused, invalid);
+      else if (invalid !== null)
+        this.log.log('warn', `serving a certificate clients will refuse: ${invalid.message}`, { ...invalid });
+    }
     return [];
   }
 
@@ -111,8 +122,9 @@ export class CertificateWatch {
   poll(): void {
     for (const w of this.watched) {
       const stamp = stampOf(w.files);
-      if (stamp === w.stamp) continue;
+      if (stamp === w.stamp && (w.recheckAt === undefined || this.clock.now() < w.recheckAt)) continue;
       w.stamp = stamp;
+      delete w.recheckAt;
       const r = readCertificate(w.files, w.source);
       if (!r.ok) {
         this.log.log('warn', 'certificate change not applied: the previous certificate keeps serving', {
@@ -124,7 +136,7 @@ export class CertificateWatch {
       if (r.value.cert + r.value.key === w.pem) continue;
       const now = this.clock.now();
       const invalid = validityProblem(w.files, r.value, w.source, now);
-      if (invalid !== null && this.servesValid(w.source, now)) {
+      if (invalid !== null && validityProblem(w.files, w, w.source, now) === null) {
         this.refuse(w, r.value, invalid);
         continue;
       }
@@ -136,9 +148,9 @@ export class CertificateWatch {
     }
   }
 
-  /** Reported once per pair; one not valid yet is read again at the next poll (it may be a clock apart). */
+  /** Reported once per pair; one not valid yet is read again once it is (a clock apart, say), not before. */
   private refuse(w: Watched, c: LoadedCertificate, invalid: Problem): void {
-    if (c.notBefore.getTime() > this.clock.now()) w.stamp = 'again';
+    if (c.notBefore.getTime() > this.clock.now()) w.recheckAt = c.notBefore.getTime();
     if (w.refused === c.cert + c.key) return;
     w.refused = c.cert + c.key;
     this.log.log('warn', `certificate change not applied: ${invalid.message}`, {
@@ -148,13 +160,15 @@ export class CertificateWatch {
     this.onProblem([invalid]);
   }
 
-  private served(c: LoadedCertificate): Pick<Watched, 'pem' | 'notBefore' | 'notAfter' | 'refused'> {
-    return { pem: c.cert + c.key, notBefore: c.notBefore, notAfter: c.notAfter, refused: null };
+  private served(c: LoadedCertificate): Pick<Watched, 'pem' | 'loaded' | 'notBefore' | 'notAfter' | 'refused'> {
+    return { pem: c.cert + c.key, loaded: c, notBefore: c.notBefore, notAfter: c.notAfter, refused: null };
   }
 
-  /** Whether what `source` serves now is within its validity dates. */
-  private servesValid(source: string, now: number): boolean {
-    const w = this.watched.find((x) => x.source === source);
-    return w !== undefined && validityProblem(w.files, w, source, now) === null;
+  /** What these same files serve now, when it is within its validity dates (wherever the list puts it). */
+  private validFor(files: CertificateFiles, now: number): Watched | undefined {
+    return this.watched.find(
+      (w) =>
+        w.files.cert === files.cert && w.files.key === files.key && validityProblem(w.files, w, w.source, now) === null,
+    );
   }
 }

@@ -43,19 +43,33 @@ describe('CertificateWatch', () => {
     expect(t.logs[1]).toEqual(['info', 'certificate reloaded']);
   });
 
-  it('refuses a reload that would replace a valid certificate with an expired one', () => {
+  it('a reload keeps a valid certificate whose files now hold an expired copy, and applies the rest', () => {
     const t = setUp();
-    const good = ca.issue(['a.test']);
-    const old = ca.issue(['a.test'], { expired: true });
-    t.watch.load({ certificates: [good] });
+    const [a, b, c] = [ca.issue(['a.test'], { file: 'ra' }), ca.issue(['b.test']), ca.issue(['c.test'])];
+    expect(t.watch.load({ certificates: [a, b, c] })).toEqual([]);
     const valid = t.book.lookup('a.test');
-    expect(t.watch.load({ certificates: [old] })).toEqual([
-      {
-        path: 'tls.certificates[0].cert',
-        message: `"${old.cert}" expired on 2020-01-02T00:00:00.000Z; the valid certificate served keeps serving`,
-      },
-    ]);
+    ca.issue(['a.test'], { file: 'ra', expired: true });
+    // Another order, b left out: judged by files, not by place in the list; nothing is refused.
+    expect(t.watch.load({ certificates: [c, a] })).toEqual([]);
     expect(t.book.lookup('a.test')).toBe(valid);
+    expect(t.book.covers('b.test')).toBe(false);
+    expect(t.book.covers('c.test')).toBe(true);
+    const message = `"${a.cert}" expired on 2020-01-02T00:00:00.000Z`;
+    expect(t.logs).toEqual([['warn', `certificate change not applied: ${message}`]]);
+    expect(t.problems).toEqual([[{ path: 'tls.certificates[1].cert', message }]]);
+    // Reported once: a poll of the same files says nothing more.
+    t.watch.poll();
+    expect(t.logs).toHaveLength(1);
+  });
+
+  it('a reload to other files that are expired serves them, with a warning (the config asks for them)', () => {
+    const t = setUp();
+    const [good, old] = [ca.issue(['a.test']), ca.issue(['a.test'], { expired: true })];
+    t.watch.load({ certificates: [good] });
+    expect(t.watch.load({ certificates: [old] })).toEqual([]);
+    expect(t.logs).toEqual([
+      ['warn', `serving a certificate clients will refuse: "${old.cert}" expired on 2020-01-02T00:00:00.000Z`],
+    ]);
   });
 
   it('serves an expired pair with a warning when nothing valid is served for its place', () => {
@@ -66,6 +80,26 @@ describe('CertificateWatch', () => {
     expect(t.logs).toEqual([
       ['warn', `serving a certificate clients will refuse: "${old.cert}" expired on 2020-01-02T00:00:00.000Z`],
     ]);
+  });
+
+  it('a changed pair not valid yet is served once it is valid, with no file moving meanwhile', () => {
+    // The clock stands on 2020-01-01 noon: the "expired" pair is valid then, a fresh one not yet.
+    const clock = manualClock(Date.UTC(2020, 0, 1, 12));
+    const book = new CertificateBook();
+    const logs: string[] = [];
+    const watch = new CertificateWatch(book, 60_000, { log: (_l, m) => logs.push(m) }, () => {}, clock);
+    expect(watch.load({ certificates: [ca.issue(['a.test'], { file: 'ny', expired: true })] })).toEqual([]);
+    const old = book.lookup('a.test');
+    ca.issue(['a.test'], { file: 'ny' });
+    watch.poll();
+    watch.poll();
+    expect(book.lookup('a.test')).toBe(old);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/^certificate change not applied: ".+" is not valid before /);
+    clock.advance(Date.now() + 60_000 - clock.now());
+    watch.poll();
+    expect(book.lookup('a.test')).not.toBe(old);
+    expect(logs[1]).toBe('certificate reloaded');
   });
 
   it('tells a certificate not valid yet from an expired one', () => {
