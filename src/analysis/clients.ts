@@ -33,7 +33,7 @@ export function withoutDominantClient(stats: SequentialStats, pool: 'canary' | '
   const t = all[pool];
   const before = excess(t);
   t.errors += s.errors;
-  for (const [key, n] of Object.entries(s.clients ?? {})) add(t.byClient, key, n);
+  for (const [key, n] of Object.entries(s.clients ?? {})) add(t, key, n);
   const cut = Math.min(s.errors, Math.max(0, Math.floor(excess(t)) - Math.floor(before)));
   if (cut === 0) return s;
   const routes = s.routes === undefined ? {} : { routes: withoutShare(s.routes, cut, s.errors) };
@@ -71,11 +71,15 @@ function withoutShare(routes: Readonly<Record<string, Slice>>, cut: number, erro
   return out;
 }
 
-function add(byClient: Record<string, number>, key: string, n: number): void {
+function add(t: ClientTally, key: string, n: number): void {
+  const byClient = t.byClient;
   let start = byClient[key] ?? 0;
   if (byClient[key] === undefined && Object.keys(byClient).length >= MAX_CLIENTS) {
     const [smallest, least] = Object.entries(byClient).reduce((a, b) => (b[1] < a[1] ? b : a));
     delete byClient[smallest];
+    const inherited = (t.inherited ??= {});
+    delete inherited[smallest];
+    inherited[key] = least;
     start = least;
   }
   byClient[key] = start + n;
@@ -91,5 +95,7 @@ export function failsOnStableToo(stats: SequentialStats): boolean {
   if (all === undefined) return false;
   let [top, most] = ['', 0];
   for (const [key, n] of Object.entries(all.canary.byClient)) if (n > most) [top, most] = [key, n];
-  return most > 0 && (all.stable.byClient[top] ?? 0) > CLIENT_ALLOWANCE;
+  // Only errors seen for it count: not what it inherited on taking an evicted client's place.
+  const seen = (all.stable.byClient[top] ?? 0) - (all.stable.inherited?.[top] ?? 0);
+  return most > 0 && seen > CLIENT_ALLOWANCE;
 }

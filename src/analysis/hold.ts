@@ -65,13 +65,15 @@ export function holdReason(
   // a limit means more than 1% of requests above it: held when the bound of that share says so. Routes
   // where stable is over maxP99Ms too (long-polls) are left out: that is shared, not the canary's.
   const where = byRoute ? ' on routes where stable is within it' : '';
+  // Counts are fractional (a straddling bucket counts in part): rounded where an operator reads them.
+  const [overAbs, overRel] = [Math.round(slow.overAbs), Math.round(slow.overRel)];
   if (slow.absN >= MIN_P99_SAMPLES && lowerBound(slow.overAbs, slow.absN) > P99_SHARE)
     return byRoute
-      ? `canary: ${slow.overAbs} of ${slow.absN} requests over ${ms(p.maxP99Ms)}${where}, not yet significant`
+      ? `canary: ${overAbs} of ${slow.absN} requests over ${ms(p.maxP99Ms)}${where}, not yet significant`
       : `canary p99 ${ms(c.p99Ms)} over ${ms(p.maxP99Ms)}, not yet significant`;
   if (slow.relN >= MIN_P99_SAMPLES && lowerBound(slow.overRel, slow.relN) > P99_SHARE)
     return byRoute
-      ? `canary: ${slow.overRel} of ${slow.relN} requests over ${p.maxLatencyRatio}× stable's p99 of their ` +
+      ? `canary: ${overRel} of ${slow.relN} requests over ${p.maxLatencyRatio}× stable's p99 of their ` +
           'route, not yet significant'
       : `canary p99 ${ms(c.p99Ms)} over ${ms(latencyLimitRel ?? 0)} (${p.maxLatencyRatio}× stable p99), ` +
           'not yet significant';

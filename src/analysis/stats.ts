@@ -77,6 +77,10 @@ function cloneRoutes(routes: Record<string, RouteStats>): Record<string, RouteSt
 }
 
 function cloneClients(c: NonNullable<SequentialStats['clients']>): NonNullable<SequentialStats['clients']> {
-  const one = (t: ClientTally): ClientTally => ({ errors: t.errors, byClient: { ...t.byClient } });
+  const one = (t: ClientTally): ClientTally => ({
+    errors: t.errors,
+    byClient: { ...t.byClient },
+    ...(t.inherited ? { inherited: { ...t.inherited } } : {}),
+  });
   return { canary: one(c.canary), stable: one(c.stable) };
 }

@@ -39,6 +39,8 @@ export interface RouteEvidence {
 export interface ClientTally {
   errors: number;
   byClient: Record<string, number>;
+  /** The count a client inherited when it took an evicted client's place (Space-Saving's error term). */
+  inherited?: Record<string, number>;
 }
 
 /** One route group's own tests and running counts. */

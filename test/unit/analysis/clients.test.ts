@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withoutDominantClient } from '../../../src/analysis/clients.js';
+import { failsOnStableToo, withoutDominantClient } from '../../../src/analysis/clients.js';
 import { emptyStats, judge, type Block, type Slice } from '../../../src/analysis/judge.js';
 import { rolloutPolicySchema } from '../../../src/config/schema.js';
 import type { Verdict } from '../../../src/domain/rollout.js';
@@ -110,6 +110,17 @@ describe('the guard beyond the pool test', () => {
 });
 
 describe('the check before promotion and a client that fails on any version', () => {
+  it('counts only the stable errors seen for a client, not what it inherited in a full tally', () => {
+    const stats = emptyStats();
+    for (let t = 0; t < 200; t++) withoutDominantClient(stats, 'stable', second(200, 1, { [`s${t}`]: 1 }));
+    withoutDominantClient(stats, 'stable', second(200, 1, { bad: 1 }));
+    expect(stats.clients?.stable.byClient.bad).toBeGreaterThan(3);
+    for (let t = 0; t < 30; t++) withoutDominantClient(stats, 'canary', second(200, 3, { bad: 3 }));
+    expect(failsOnStableToo(stats)).toBe(false);
+    for (let t = 0; t < 3; t++) withoutDominantClient(stats, 'stable', second(200, 1, { bad: 1 }));
+    expect(failsOnStableToo(stats)).toBe(true);
+  });
+
   it('lets the guard stand for a client that failed on stable too (its bucket was there at an earlier step)', () => {
     const bot = (n: number): Slice => second(n * 10, n, { bot: n });
     const run = (earlierOnStable: boolean): Set<string> => {
