@@ -19,7 +19,8 @@ export function parseJsonBody(text: string): Result<unknown, VeerError> {
 /** The charset a JSON body must be in; an error for any other, undefined when it is UTF-8 or not named. */
 export function charsetError(contentType: string | undefined): VeerError | undefined {
   const named = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '')?.[1];
-  if (named === undefined || /^utf-?8$/i.test(named)) return undefined;
+  // US-ASCII bytes read the same as UTF-8 (RFC 8259 has JSON in UTF-8 whatever the label says of ASCII).
+  if (named === undefined || /^(utf-?8|us-ascii)$/i.test(named)) return undefined;
   const shown = /^[\w.:-]{1,40}$/.test(named) ? `"${named}"` : '(not shown)';
   return new VeerError('unsupported_media_type', 415, `charset ${shown} is not supported: send the JSON body in UTF-8`);
 }

@@ -137,7 +137,8 @@ export interface OpenStream {
 /**
  * Takes over the reply for a stream with keepalive comments, cut off when the client stops reading.
  * `first` (a replay, the first frame) is sent whole however large: the cap bounds what piles up behind a reader
- * that stops, so it counts above what `first` left buffered, until that has drained. (Writing `first` in chunks
+ * that stops (a backlog over it when a message is due cuts the stream), so it counts above what `first` left
+ * buffered, until that has drained. (Writing `first` in chunks
  * on 'drain' instead would need a second buffer for the live events that arrive meanwhile.)
  */
 export function openStream(reply: FastifyReply, keepaliveMs = KEEPALIVE_MS, first = ''): OpenStream {
@@ -154,10 +155,15 @@ export function openStream(reply: FastifyReply, keepaliveMs = KEEPALIVE_MS, firs
   const closed = new Promise<void>((r) => {
     resolveClosed = r;
   });
+  // The backlog before a write is judged, not after: one message (a dashboard frame of thousands of
+  // services) may be larger than the cap by itself, and an eager reader must still get every one.
   const write = (text: string): void => {
     if (!open || res.destroyed) return;
+    if (res.writableLength > MAX_BUFFERED_BYTES + allowance) {
+      res.destroy();
+      return;
+    }
     res.write(text);
-    if (res.writableLength > MAX_BUFFERED_BYTES + allowance) res.destroy();
   };
   const keepalive = setInterval(() => write(KEEPALIVE), keepaliveMs);
   keepalive.unref();

@@ -292,16 +292,25 @@ describe('a first batch larger than the buffer cap', () => {
     }
   });
 
-  it('sends /v1/series a first frame over 1 MiB (thousands of services)', async () => {
+  it('sends /v1/series frames over 1 MiB (thousands of services), the first and the live ones', async () => {
     const names = Array.from({ length: 4000 }, (_, i) => `checkout-service-${String(i).padStart(5, '0')}`);
     const directory = new FakeDirectory(names.map((n) => fakeService(n)));
-    const app = buildApp(fakeDeps(directory, { token: TOKEN, series: oneSecondSeries }), { logger: silentLogger });
+    const ticks: Array<(sec: number) => void> = [];
+    const series: SeriesView = { ...oneSecondSeries, onSecond: (fn) => (ticks.push(fn), () => undefined) };
+    const app = buildApp(fakeDeps(directory, { token: TOKEN, series }), { logger: silentLogger });
     apps.push(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const s = await open((app.server.address() as AddressInfo).port, '/v1/series');
     await waitFor(() => s.messages.length === 1, { timeoutMs: 10_000, what: 'the first frame' });
-    expect(s.messages[0]?.data.length).toBeGreaterThan(MAX_BUFFERED_BYTES);
-    expect((JSON.parse(s.messages[0]?.data ?? '{}') as { services: unknown[] }).services).toHaveLength(4000);
+    // Two seconds recorded: the live frames are as large, each over the cap by itself.
+    for (const tick of ticks) tick(1_796_188_849);
+    await waitFor(() => s.messages.length === 2, { timeoutMs: 10_000, what: 'the first live frame' });
+    for (const tick of ticks) tick(1_796_188_849);
+    await waitFor(() => s.messages.length === 3, { timeoutMs: 10_000, what: 'the second live frame' });
+    for (const m of s.messages.slice(0, 3)) {
+      expect(m.data.length).toBeGreaterThan(MAX_BUFFERED_BYTES);
+      expect((JSON.parse(m.data) as { services: unknown[] }).services).toHaveLength(4000);
+    }
   });
 });
 

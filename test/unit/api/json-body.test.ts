@@ -27,12 +27,15 @@ describe('duplicateKey', () => {
 });
 
 describe('charsetError', () => {
-  it.each([undefined, 'application/json', 'application/json; charset=utf-8', 'application/json;CHARSET="UTF8"'])(
-    '%s is UTF-8',
-    (type) => {
-      expect(charsetError(type)).toBeUndefined();
-    },
-  );
+  it.each([
+    undefined,
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json;CHARSET="UTF8"',
+    'application/json; charset=US-ASCII',
+  ])('%s is UTF-8', (type) => {
+    expect(charsetError(type)).toBeUndefined();
+  });
 
   it('another charset is a 415; one that is not a plain name is not echoed', () => {
     expect(charsetError('application/json; charset=latin1')?.httpStatus).toBe(415);
