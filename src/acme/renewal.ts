@@ -41,9 +41,10 @@ export const RETRY_AFTER_MAX_MS = 7 * 86_400_000;
 export function retryAfterAt(header: unknown, now: number): number | null {
   if (typeof header !== 'string') return null;
   const value = header.trim();
-  if (/^\d+$/.test(value)) return now + Number(value) * 1000;
-  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(at) ? null : at;
+  // Bounded here, where it is read: a time past any Date (13 digits of seconds) must not reach one.
+  if (/^\d+$/.test(value)) return now + Math.min(Number(value) * 1000, RETRY_AFTER_MAX_MS);
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : NaN;
+  return Number.isFinite(at) ? Math.min(at, now + RETRY_AFTER_MAX_MS) : null;
 }
 
 /** When to try again after a failure: the backoff's time, or later when the CA asked for later (bounded). */

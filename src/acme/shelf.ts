@@ -31,13 +31,15 @@ export interface ShelfDeps {
 }
 
 /** What is served for a host, as far as telling a newer record from an older one goes. */
-type Served = Pick<CertificateRecord, 'notAfter' | 'directory'>;
+type Served = Pick<CertificateRecord, 'notBefore' | 'notAfter' | 'directory'>;
 
 /**
  * Why `rec` must not replace `served`, or null. A store restored from a snapshot or read from a lagging
  * Redis replica may hold an older certificate than the one served: installing it would serve an
- * expired one, or one that expires sooner. A record of the configured directory outranks one of
- * another directory whatever their dates, so a switch of `directory` still takes effect.
+ * expired one, or an earlier issue. Older is by issue time, not expiry: a renewal may expire sooner than
+ * the certificate it replaces (a CA that shortened lifetimes, a re-issue after a revocation). A record of
+ * the configured directory outranks one of another directory whatever their dates, so a switch of
+ * `directory` still takes effect.
  */
 export function stepBack(rec: Served, served: Served | undefined, directory: string, now: number): string | null {
   if (served === undefined) return null;
@@ -45,8 +47,8 @@ export function stepBack(rec: Served, served: Served | undefined, directory: str
   if (rec.notAfter <= now) return `the stored certificate expired on ${iso(rec.notAfter)}`;
   const rank = (s: Served): number => (s.directory === directory ? 1 : 0);
   if (rank(rec) !== rank(served)) return rank(rec) > rank(served) ? null : `the stored one is from ${rec.directory}`;
-  if (rec.notAfter < served.notAfter)
-    return `the stored certificate expires ${iso(rec.notAfter)}, before the one served (${iso(served.notAfter)})`;
+  if (rec.notBefore < served.notBefore)
+    return `the stored certificate was issued ${iso(rec.notBefore)}, before the one served (${iso(served.notBefore)})`;
   return null;
 }
 
@@ -109,7 +111,7 @@ export class CertificateShelf {
       this.d.log.log('error', 'ACME certificate cannot be served here', { host, error: errorMessage(e) });
       return;
     }
-    this.served.set(host, { notAfter: rec.notAfter, directory: rec.directory });
+    this.served.set(host, { notBefore: rec.notBefore, notAfter: rec.notAfter, directory: rec.directory });
     this.d.metrics.serving(host, rec.notAfter);
     // Nothing else was served for the host (a replica starting): an expired one still brings the site
     // up under its name, and the leader orders a new one at once (it is long past due).

@@ -43,7 +43,12 @@ describe('Retry-After', () => {
   it('reads seconds or an HTTP date, nothing else', () => {
     expect(retryAfterAt('120', 1_000)).toBe(121_000);
     expect(retryAfterAt(' 0 ', 1_000)).toBe(1_000);
-    expect(retryAfterAt('Wed, 21 Oct 2026 07:28:00 GMT', 0)).toBe(Date.parse('2026-10-21T07:28:00Z'));
+    const at = Date.parse('2026-10-21T07:28:00Z');
+    expect(retryAfterAt('Wed, 21 Oct 2026 07:28:00 GMT', at - 60_000)).toBe(at);
+    // Past a week it is a mistake: bounded where it is read, 13 digits of seconds included (no Date holds them).
+    expect(retryAfterAt('Wed, 21 Oct 2026 07:28:00 GMT', 0)).toBe(RETRY_AFTER_MAX_MS);
+    expect(retryAfterAt('9'.repeat(13), 1_000)).toBe(1_000 + RETRY_AFTER_MAX_MS);
+    expect(retryAfterAt('9'.repeat(400), 1_000)).toBe(1_000 + RETRY_AFTER_MAX_MS);
     for (const bad of [undefined, '', '-5', '1.5', 'soon', ['120']]) expect(retryAfterAt(bad, 0)).toBeNull();
   });
 

@@ -1,5 +1,5 @@
-// What a replica serves from the store: a record that would be a step back (expired, or expiring
-// before the one served, as a restored snapshot or a lagging Redis replica can hold) is not installed.
+// What a replica serves from the store: a record that would be a step back (expired, or issued before
+// the one served, as a restored snapshot or a lagging Redis replica can hold) is not installed.
 import { readFileSync } from 'node:fs';
 import type { SecureContext } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -50,12 +50,12 @@ function setUp() {
     log: { log: (l, m, f) => logs.push([l, m, f]) },
   });
   /** Replaces the record outright, as a restored store would. */
-  const store1 = async (i: number, notAfter: number, directory = DIR) => {
+  const store1 = async (i: number, notAfter: number, directory = DIR, notBefore = notAfter - 90 * DAY) => {
     await store.delete('acme/certificate/a.test');
     const rec: CertificateRecord = {
       host: 'a.test',
       ...{ cert: pems[i]!.cert, key: { plain: pems[i]!.key } },
-      ...{ notBefore: notAfter - 90 * DAY, notAfter, issuedAt: 0, directory },
+      ...{ notBefore, notAfter, issuedAt: 0, directory },
     };
     await records.putCertificate(rec, 0);
   };
@@ -79,13 +79,25 @@ describe('CertificateShelf', () => {
     const warns = t.logs.filter(([l]) => l === 'warn').map(([, , f]) => f?.reason);
     expect(warns).toEqual([
       `the stored certificate expired on ${new Date(now - DAY).toISOString()}`,
-      expect.stringMatching(/^the stored certificate expires .*, before the one served/),
+      expect.stringMatching(/^the stored certificate was issued .*, before the one served/),
     ]);
     expect(t.expiry()).toEqual([{ labels: { host: 'a.test' }, value: Math.floor((now + 60 * DAY) / 1000) }]);
     // A renewal (later notAfter) is served.
     await t.store(3, now + 90 * DAY);
     await t.shelf.refresh();
     expect(t.puts).toHaveLength(2);
+  });
+
+  it('serves a renewal that expires sooner than the one it replaces (shorter lifetimes, a re-issue)', async () => {
+    const t = setUp();
+    const now = t.clock.now();
+    await t.store(0, now + 60 * DAY, DIR, now - 30 * DAY);
+    await t.shelf.refresh();
+    // Issued today for six days: later by issue, sooner by expiry.
+    await t.store(1, now + 6 * DAY, DIR, now);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(2);
+    expect(t.expiry()).toEqual([{ labels: { host: 'a.test' }, value: Math.floor((now + 6 * DAY) / 1000) }]);
   });
 
   it("serves the configured directory's certificate over another's, whatever their dates", async () => {
