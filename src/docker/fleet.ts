@@ -87,12 +87,10 @@ export class DockerFleet implements CanaryFleet {
     }
     // Names are unique per engine only and the stables may have changed since an attempt before a restart:
     // a canary that attempt made is found where it is (its own template), never made again elsewhere.
-    // An engine that does not answer may hold some: making them again elsewhere would leave more than
-    // `count` once it is back, so the launch waits for it (fails now; a retry or a restart tries again).
-    const down: string[] = [];
-    const made = await this.generation(s.service, s.id, true, (endpoint) => void down.push(endpoint));
-    if (down.length > 0)
-      return err(`cannot tell which canaries of ${s.id} docker endpoint ${down.join(', ')} holds: it does not answer`);
+    // An engine that does not answer is skipped, as for cloning: a relaunch may then run one canary more.
+    const skipped = (endpoint: string, e: unknown): void =>
+      this.d.log.log('warn', 'docker endpoint skipped: its canaries are not reused', { endpoint, error: withCause(e) });
+    const made = await this.generation(s.service, s.id, true, skipped);
     const created: ContainerView[] = [];
     for (let i = 0; i < d.count; i++) {
       if (signal.aborted) return err('interrupted');

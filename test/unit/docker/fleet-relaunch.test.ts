@@ -46,14 +46,8 @@ describe('DockerFleet.launch again after a restart', () => {
     const again = await fleet.launch(s, Date.now() + 5_000, signal);
     expect(again).toEqual(first);
     expect(await canaries()).toEqual(['a/web-r7000000-1', 'b/web-r7000000-2']);
-    // An engine that does not answer may hold canaries: none is made elsewhere in their place.
+    // An engine that does not answer is skipped: a launch goes on with the engines that do.
     a.down = true;
-    const blind = await fleet.launch(s, Date.now() + 5_000, signal);
-    expect(blind).toEqual({
-      ok: false,
-      error: `cannot tell which canaries of ${s.id} docker endpoint a holds: it does not answer`,
-    });
-    a.down = false;
-    expect(await canaries()).toEqual(['a/web-r7000000-1', 'b/web-r7000000-2']);
+    expect((await fleet.launch(s, Date.now() + 5_000, signal)).ok).toBe(true);
   });
 });
