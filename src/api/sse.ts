@@ -165,7 +165,8 @@ export function openStream(reply: FastifyReply, keepaliveMs = KEEPALIVE_MS, firs
     }
     res.write(text);
   };
-  const keepalive = setInterval(() => write(KEEPALIVE), keepaliveMs);
+  // A keepalive is for an idle connection: behind a frame still draining it would only be judged as backlog.
+  const keepalive = setInterval(() => res.writableLength === 0 && write(KEEPALIVE), keepaliveMs);
   keepalive.unref();
   const cleanup = (): void => {
     if (!open) return;
