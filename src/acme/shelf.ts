@@ -31,7 +31,7 @@ export interface ShelfDeps {
 }
 
 /** What is served for a host, as far as telling a newer record from an older one goes. */
-type Served = Pick<CertificateRecord, 'notBefore' | 'notAfter' | 'directory'>;
+type Served = Pick<CertificateRecord, 'notBefore' | 'notAfter' | 'issuedAt' | 'directory'>;
 
 /**
  * Why `rec` must not replace `served`, or null. A store restored from a snapshot or read from a lagging
@@ -47,7 +47,8 @@ export function stepBack(rec: Served, served: Served | undefined, directory: str
   if (rec.notAfter <= now) return `the stored certificate expired on ${iso(rec.notAfter)}`;
   const rank = (s: Served): number => (s.directory === directory ? 1 : 0);
   if (rank(rec) !== rank(served)) return rank(rec) > rank(served) ? null : `the stored one is from ${rec.directory}`;
-  if (rec.notBefore < served.notBefore)
+  // Some CAs round notBefore to the hour or day: a tie goes by when the leader stored it.
+  if (rec.notBefore < served.notBefore || (rec.notBefore === served.notBefore && rec.issuedAt < served.issuedAt))
     return `the stored certificate was issued ${iso(rec.notBefore)}, before the one served (${iso(served.notBefore)})`;
   return null;
 }
@@ -111,7 +112,12 @@ export class CertificateShelf {
       this.d.log.log('error', 'ACME certificate cannot be served here', { host, error: errorMessage(e) });
       return;
     }
-    this.served.set(host, { notBefore: rec.notBefore, notAfter: rec.notAfter, directory: rec.directory });
+    this.served.set(host, {
+      notBefore: rec.notBefore,
+      notAfter: rec.notAfter,
+      issuedAt: rec.issuedAt,
+      directory: rec.directory,
+    });
     this.d.metrics.serving(host, rec.notAfter);
     // Nothing else was served for the host (a replica starting): an expired one still brings the site
     // up under its name, and the leader orders a new one at once (it is long past due).

@@ -59,6 +59,8 @@ export class CertificateWatch {
     /** Told about a changed pair that could not be used (the old certificate keeps serving). */
     private readonly onProblem: (problems: readonly Problem[]) => void = () => {},
     private readonly clock: Clock = systemClock,
+    /** How a pair is read (a test counts the reads). */
+    private readonly read: typeof readCertificate = readCertificate,
   ) {}
 
   /**
@@ -77,7 +79,7 @@ export class CertificateWatch {
     const next: Array<{ w: Watched; invalid: Problem | null; refused?: LoadedCertificate }> = [];
     for (const { source, files } of pairs) {
       const stamp = stampOf(files);
-      const r = readCertificate(files, source);
+      const r = this.read(files, source);
       if (!r.ok) {
         problems.push(...r.problems);
         continue;
@@ -85,7 +87,7 @@ export class CertificateWatch {
       const invalid = validityProblem(files, r.value, source, now);
       const kept = invalid === null ? undefined : this.validFor(files, now);
       if (kept !== undefined && kept.pem !== r.value.cert + r.value.key)
-        next.push({ w: { ...kept, source, stamp, refused: null }, invalid, refused: r.value });
+        next.push({ w: { ...kept, source, stamp }, invalid, refused: r.value });
       else next.push({ w: { source, files, stamp, ...this.served(r.value) }, invalid });
     }
     if (problems.length > 0) return problems;
@@ -125,7 +127,7 @@ export class CertificateWatch {
       if (stamp === w.stamp && (w.recheckAt === undefined || this.clock.now() < w.recheckAt)) continue;
       w.stamp = stamp;
       delete w.recheckAt;
-      const r = readCertificate(w.files, w.source);
+      const r = this.read(w.files, w.source);
       if (!r.ok) {
         this.log.log('warn', 'certificate change not applied: the previous certificate keeps serving', {
           problems: r.problems,

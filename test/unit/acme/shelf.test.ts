@@ -50,12 +50,18 @@ function setUp() {
     log: { log: (l, m, f) => logs.push([l, m, f]) },
   });
   /** Replaces the record outright, as a restored store would. */
-  const store1 = async (i: number, notAfter: number, directory = DIR, notBefore = notAfter - 90 * DAY) => {
+  const store1 = async (
+    i: number,
+    notAfter: number,
+    directory = DIR,
+    notBefore = notAfter - 90 * DAY,
+    issuedAt = 0,
+  ) => {
     await store.delete('acme/certificate/a.test');
     const rec: CertificateRecord = {
       host: 'a.test',
       ...{ cert: pems[i]!.cert, key: { plain: pems[i]!.key } },
-      ...{ notBefore, notAfter, issuedAt: 0, directory },
+      ...{ notBefore, notAfter, issuedAt, directory },
     };
     await records.putCertificate(rec, 0);
   };
@@ -98,6 +104,19 @@ describe('CertificateShelf', () => {
     await t.shelf.refresh();
     expect(t.puts).toHaveLength(2);
     expect(t.expiry()).toEqual([{ labels: { host: 'a.test' }, value: Math.floor((now + 6 * DAY) / 1000) }]);
+  });
+
+  it('tells two certificates with one notBefore (a CA that rounds it) apart by when they were stored', async () => {
+    const t = setUp();
+    const now = t.clock.now();
+    await t.store(0, now + 60 * DAY, DIR, now - DAY, 200);
+    await t.shelf.refresh();
+    await t.store(1, now + 60 * DAY, DIR, now - DAY, 100);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(1);
+    await t.store(2, now + 60 * DAY, DIR, now - DAY, 300);
+    await t.shelf.refresh();
+    expect(t.puts).toHaveLength(2);
   });
 
   it("serves the configured directory's certificate over another's, whatever their dates", async () => {

@@ -3,7 +3,7 @@
 // with a warning so the site comes up.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CertificateBook } from '../../../src/dataplane/certificate-book.js';
-import { validityProblem } from '../../../src/dataplane/certificate-file.js';
+import { readCertificate, validityProblem } from '../../../src/dataplane/certificate-file.js';
 import { CertificateWatch } from '../../../src/dataplane/certificate-watch.js';
 import type { Problem } from '../../../src/domain/errors.js';
 import type { LogLevel } from '../../../src/domain/log.js';
@@ -57,9 +57,11 @@ describe('CertificateWatch', () => {
     const message = `"${a.cert}" expired on 2020-01-02T00:00:00.000Z`;
     expect(t.logs).toEqual([['warn', `certificate change not applied: ${message}`]]);
     expect(t.problems).toEqual([[{ path: 'tls.certificates[1].cert', message }]]);
-    // Reported once: a poll of the same files says nothing more.
+    // Reported once: a poll of the same files, or another reload, says nothing more.
     t.watch.poll();
+    expect(t.watch.load({ certificates: [c, a] })).toEqual([]);
     expect(t.logs).toHaveLength(1);
+    expect(t.book.lookup('a.test')).toBe(valid);
   });
 
   it('a reload to other files that are expired serves them, with a warning (the config asks for them)', () => {
@@ -87,12 +89,17 @@ describe('CertificateWatch', () => {
     const clock = manualClock(Date.UTC(2020, 0, 1, 12));
     const book = new CertificateBook();
     const logs: string[] = [];
-    const watch = new CertificateWatch(book, 60_000, { log: (_l, m) => logs.push(m) }, () => {}, clock);
+    let reads = 0;
+    const read: typeof readCertificate = (files, source) => (reads++, readCertificate(files, source));
+    const watch = new CertificateWatch(book, 60_000, { log: (_l, m) => logs.push(m) }, () => {}, clock, read);
     expect(watch.load({ certificates: [ca.issue(['a.test'], { file: 'ny', expired: true })] })).toEqual([]);
     const old = book.lookup('a.test');
     ca.issue(['a.test'], { file: 'ny' });
     watch.poll();
-    watch.poll();
+    const read1 = reads;
+    // Not read again until it is valid: no file moved.
+    for (let i = 0; i < 10; i++) watch.poll();
+    expect(reads).toBe(read1);
     expect(book.lookup('a.test')).toBe(old);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(/^certificate change not applied: ".+" is not valid before /);
