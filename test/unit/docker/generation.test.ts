@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { emptyStats } from '../../../src/analysis/judge.js';
-import { rolloutPolicySchema } from '../../../src/config/schema.js';
 import { generations } from '../../../src/domain/generation.js';
 import type { Phase, RolloutState } from '../../../src/domain/rollout.js';
-import { newRollout } from '../../../src/rollout/machine.js';
+import { imageRollout } from './fixtures/rollout.js';
 
 function rollout(phase: Phase, stableGeneration: string | null, docker = true): RolloutState {
-  const s = newRollout(
-    {
-      id: 'r2',
-      service: 'web',
-      strategy: 'canary',
-      policy: rolloutPolicySchema.parse({}),
-      canaryTargets: [],
-      stableTargets: [],
-      stats: emptyStats(),
-    },
-    0,
-  );
-  return { ...s, phase, ...(docker ? { docker: { image: 'app:2', env: [], count: 1, stableGeneration } } : {}) };
+  const { docker: image, ...plain } = imageRollout('r2', phase, { stableGeneration });
+  return docker ? { ...plain, docker: image } : plain;
 }
 
 describe('generations: which containers are stable, canary, being removed', () => {

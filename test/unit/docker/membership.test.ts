@@ -2,32 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { generations, type Generations } from '../../../src/domain/generation.js';
 import { addressOf, members, serviceGenerations, type DockerService } from '../../../src/docker/membership.js';
 import { orphans } from '../../../src/docker/orphans.js';
-import type { ContainerView } from '../../../src/docker/port.js';
+import { containerView } from './fixtures/container-view.js';
 
-let seq = 0;
-function c(over: Partial<ContainerView> & { port?: number } = {}): ContainerView {
-  seq += 1;
-  const { port = 30000 + seq, ...rest } = over;
-  return {
-    endpoint: 'local',
-    id: `id${seq}`,
-    name: `c${seq}`,
-    image: 'app:1',
-    labels: { app: 'web' },
-    running: true,
-    health: 'none',
-    ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] },
-    networks: { bridge: `172.17.0.${seq}` },
-    networkMode: 'default',
-    autoRemove: false,
-    restartPolicy: 'no',
-    healthOutput: null,
-    exitCode: null,
-    error: '',
-    created: seq,
-    ...rest,
-  };
-}
+const c = containerView;
 
 const WEB: DockerService = { name: 'web', stable: { selector: { app: 'web' }, port: 8080 }, manageCanary: true };
 const NONE: Generations = generations(null);

@@ -7,26 +7,10 @@ import { DockerPools } from '../../../src/docker/pools.js';
 import type { ContainerDriver, ContainerView, EngineEvent } from '../../../src/docker/port.js';
 import type { Logger } from '../../../src/domain/log.js';
 import type { Member } from '../../../src/domain/route.js';
+import { containerView } from './fixtures/container-view.js';
 
 function view(id: string, port: number, created = 1): ContainerView {
-  return {
-    endpoint: 'local',
-    id,
-    name: id,
-    image: 'app:1',
-    labels: { app: 'web' },
-    running: true,
-    health: 'none',
-    ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] },
-    networks: {},
-    networkMode: 'default',
-    autoRemove: false,
-    restartPolicy: 'no',
-    healthOutput: null,
-    exitCode: null,
-    error: '',
-    created,
-  };
+  return containerView({ id, name: id, port, created });
 }
 
 class FakeEngine {
