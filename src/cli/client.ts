@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import { SseDecoder, type SseMessage } from '../api/sse.js';
 import type { z } from 'zod';
 import type { ProxyErrorCode } from '../dataplane/responses.js';
+import { tokenProblem } from '../domain/admin-token.js';
 import { err, ok, type Problem, type Result } from '../domain/errors.js';
 import { checkAnswer } from './answers.js';
 import type { OptionValues } from './args.js';
@@ -43,7 +44,11 @@ export function resolveAdmin(values: OptionValues, env: NodeJS.ProcessEnv): Resu
     return err(
       new UsageError(`${source ?? 'admin URL'}: ${problem}, got "${masked(url)}" (expected http(s)://host:port)`),
     );
-  return ok({ url: url.replace(/\/+$/, ''), token: values.token ?? env.VEER_ADMIN_TOKEN ?? '' });
+  const token = values.token ?? env.VEER_ADMIN_TOKEN ?? '';
+  const bad = token === '' ? null : tokenProblem(token);
+  if (bad !== null)
+    return err(new UsageError(`${values.token !== undefined ? '--token' : 'VEER_ADMIN_TOKEN'}: ${bad}`));
+  return ok({ url: url.replace(/\/+$/, ''), token });
 }
 
 /** The URL as it may be echoed: a password in it is not printed back. */

@@ -146,6 +146,21 @@ describe('admin URL', () => {
     expect(notUrl.ok).toBe(false);
   });
 
+  it('a token a header cannot carry is a usage error naming its source, the character and its place', async () => {
+    const r = await cli(['status', '--token', 'abc\ndef'], {});
+    expect(r.code).toBe(64);
+    expect(r.err).toBe(
+      'error: --token: must be printable ASCII without spaces, found U+000A at character 4 ' +
+        '(the token travels in an Authorization header as "Bearer <token>")',
+    );
+    const viaEnv = resolveAdmin({}, { VEER_ADMIN_TOKEN: 'tok ' });
+    expect(viaEnv.ok ? '' : viaEnv.error.message).toBe(
+      'VEER_ADMIN_TOKEN: must not begin or end with whitespace (a header value cannot carry it)',
+    );
+    expect(resolveAdmin({}, { VEER_ADMIN_TOKEN: 'a!~Z9' })).toMatchObject({ ok: true, value: { token: 'a!~Z9' } });
+    expect(resolveAdmin({}, { VEER_ADMIN_TOKEN: '' })).toMatchObject({ ok: true, value: { token: '' } });
+  });
+
   it('an invalid VEER_ADMIN_URL is a usage error naming the variable', async () => {
     const r = await cli(['status'], { VEER_ADMIN_URL: 'http://127.0.0.1:9/v1' });
     expect(r.code).toBe(64);
