@@ -22,7 +22,8 @@ function orderable(pattern: string): boolean {
 
 /**
  * Why `name` (one trailing dot allowed) cannot be ordered as a DNS identifier, or null: RFC 1035 labels
- * of 1–63 letters, digits and inner hyphens, 253 characters in all, two labels at least.
+ * of 1–63 letters, digits and inner hyphens, 253 characters in all, two labels at least, the last not all
+ * digits.
  */
 export function dnsNameProblem(name: string): string | null {
   const n = name.endsWith('.') ? name.slice(0, -1) : name;
@@ -38,5 +39,8 @@ export function dnsNameProblem(name: string): string | null {
     if (!/^[A-Za-z0-9-]+$/.test(label)) return `only letters, digits and "-" in a label ("${label}")`;
     if (label.startsWith('-') || label.endsWith('-')) return `no "-" at the start or end of a label ("${label}")`;
   }
+  // A name ending in digits only ("1.2.3", "10.0.0.1.2") is no host name: no top-level domain is numeric
+  // (RFC 3696 §2), and a resolver may read it as an address.
+  if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) return 'a last label that is not all digits';
   return null;
 }

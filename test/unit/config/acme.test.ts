@@ -84,6 +84,7 @@ describe('tls.acme config', () => {
   it('refuses hosts a CA does not issue for by name: IP literals, single labels, broken DNS labels', () => {
     const hosts = ['10.0.0.1', '"::1"', 'localhost', '-bad-.example.com', `${'a'.repeat(64)}.example.com`];
     const more = ['"a..example.com"', 'a_b.example.com', `${'abc.'.repeat(63)}com`, 'app.example.com:443'];
+    more.push('1.2.3', 'web.10');
     const found = problemsOf(`    directory: https://ca.example/dir\n    hosts: [${[...hosts, ...more].join(', ')}]`);
     const expected = (why: string): string => `expected an exact DNS name such as "app.example.com", ${why}`;
     expect(found).toEqual([
@@ -96,8 +97,10 @@ describe('tls.acme config', () => {
       ['tls.acme.hosts[6]', expected('only letters, digits and "-" in a label ("a_b")')],
       ['tls.acme.hosts[7]', expected('at most 253 characters')],
       ['tls.acme.hosts[8]', expected('without a port')],
+      ['tls.acme.hosts[9]', expected('a last label that is not all digits')],
+      ['tls.acme.hosts[10]', expected('a last label that is not all digits')],
     ]);
-    const good = ['xn--bcher-kva.example', 'a-1.b2.example.com.', `${'a'.repeat(63)}.io`];
+    const good = ['xn--bcher-kva.example', 'a-1.b2.example.com.', `${'a'.repeat(63)}.io`, '1.2.example', 'x.y2k'];
     expect(inspect(`    directory: https://ca.example/dir\n    hosts: [${good.join(', ')}]`).result.ok).toBe(true);
   });
 
