@@ -8,7 +8,7 @@ import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { RolloutState } from '../domain/rollout.js';
 import { orphans } from './orphans.js';
-import { LABEL, type ContainerDriver } from './port.js';
+import { LABEL, type ContainerDriver, type ContainerView } from './port.js';
 
 export interface PrunedContainer {
   endpoint: string;
@@ -56,16 +56,30 @@ export class Janitor {
   constructor(private readonly d: JanitorDeps) {}
 
   async prune(dryRun: boolean): Promise<JanitorReport> {
-    // Not serialised with the services' commands: a rollout stored after the records are read below
-    // creates its containers after this moment, so nothing created since is judged (the claims do not
-    // know it). Creation times are the engine's clock (ms, like ours); a container spared is pruned next time.
+    // Not serialised with the services' commands. The engines are listed before the records are read: a
+    // rollout is stored before its first container is created, so every container listed belongs to a
+    // rollout the records then know. Besides, nothing created since this moment is judged (the engine's
+    // clock against ours: an engine whose clock lags would defeat this guard alone, not the order).
     const since = this.d.clock.now();
+    const report: JanitorReport = { dryRun, containers: [], unreachable: [] };
+    const listed = await Promise.all(this.d.engines.map((engine) => this.listOwn(engine, report)));
     await this.d.refresh();
     const claims = await this.claims();
-    const report: JanitorReport = { dryRun, containers: [], unreachable: [] };
-    await Promise.all(this.d.engines.map((engine) => this.pruneEngine(engine, claims, since, report)));
+    await Promise.all(
+      this.d.engines.map((engine, i) => this.pruneEngine(engine, listed[i] ?? null, claims, since, report)),
+    );
     report.containers.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || a.name.localeCompare(b.name));
     return report;
+  }
+
+  /** This owner's containers on `engine`, or null (reported) when it does not answer. */
+  private async listOwn(engine: ContainerDriver, report: JanitorReport): Promise<ContainerView[] | null> {
+    try {
+      return await engine.list({ all: true, labels: { [LABEL.owner]: this.d.owner } });
+    } catch (e) {
+      report.unreachable.push({ endpoint: engine.endpoint, error: errorMessage(e) });
+      return null;
+    }
   }
 
   /** A service whose live generation cannot be told (an engine down, no rollout record) keeps all its containers. */
@@ -84,17 +98,12 @@ export class Janitor {
 
   private async pruneEngine(
     engine: ContainerDriver,
+    own: readonly ContainerView[] | null,
     claims: Claims,
     since: number,
     report: JanitorReport,
   ): Promise<void> {
-    let own;
-    try {
-      own = await engine.list({ all: true, labels: { [LABEL.owner]: this.d.owner } });
-    } catch (e) {
-      report.unreachable.push({ endpoint: engine.endpoint, error: errorMessage(e) });
-      return;
-    }
+    if (own === null) return;
     const judged = own.filter((c) => c.created < since && !claims.unknown.has(c.labels[LABEL.service] ?? ''));
     await Promise.all(
       orphans(judged, claims.gens, this.d.owner).map(async (o) => {
