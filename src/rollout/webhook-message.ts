@@ -1,6 +1,6 @@
 // What a webhook sends and how its answer is read: the JSON payload of an event (veer's own, or a
 // chat service's message), the request
-// headers, Retry-After, and the redacted form of a URL that may carry a secret.
+// headers, Retry-After, and the redacted form of a URL (or a redirect's Location) that may carry a secret.
 import type { WebhookFormat } from '../config/schema.js';
 import { assertNever } from '../domain/errors.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
@@ -71,5 +71,17 @@ export function redact(url: string): string {
     return new URL(url).origin;
   } catch {
     return '(invalid url)';
+  }
+}
+
+/** For a 3xx answer, where it pointed: the Location's origin only (it may carry a secret too). */
+export function redirectField(res: Response, base: string): { location?: string } {
+  if (res.status < 300 || res.status > 399) return {};
+  const location = res.headers.get('location');
+  if (location === null) return { location: '(none)' };
+  try {
+    return { location: new URL(location, base).origin };
+  } catch {
+    return { location: '(invalid url)' };
   }
 }

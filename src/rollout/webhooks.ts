@@ -9,7 +9,14 @@ import type { WebhookConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
-import { parseRetryAfter, redact, requestHeaders, webhookBody, type WebhookPayload } from './webhook-message.js';
+import {
+  parseRetryAfter,
+  redact,
+  redirectField,
+  requestHeaders,
+  webhookBody,
+  type WebhookPayload,
+} from './webhook-message.js';
 
 export { parseRetryAfter, type WebhookPayload };
 
@@ -101,7 +108,7 @@ export class WebhookNotifier {
     return this.deliveredCount;
   }
 
-  /** Deliveries given up on: retries exhausted, a 4xx answer, or aborted by close(). */
+  /** Deliveries given up on: retries exhausted, a 3xx or 4xx answer, or aborted by close(). */
   get failed(): number {
     return this.failedCount;
   }
@@ -178,7 +185,16 @@ export class WebhookNotifier {
     if (this.shutdown.signal.aborted) return { outcome: 'retry', retryAfterMs: null };
     const signal = AbortSignal.any([AbortSignal.timeout(hook.timeout), this.shutdown.signal]);
     try {
-      const res = await this.fetchFn(hook.url, { method: 'POST', headers: requestHeaders(hook.headers), body, signal });
+      // Never follow a redirect: it would carry the hook's headers (often a secret) to whatever host
+      // the endpoint names, inside the network veer runs in. A 3xx is a rejected delivery, like a 4xx:
+      // the same request would be redirected again.
+      const res = await this.fetchFn(hook.url, {
+        method: 'POST',
+        headers: requestHeaders(hook.headers),
+        body,
+        signal,
+        redirect: 'manual',
+      });
       // The body is not needed, but an unread body keeps the connection busy.
       await res.body?.cancel().catch(() => undefined);
       if (res.ok) return { outcome: 'delivered', retryAfterMs: null };
@@ -188,6 +204,7 @@ export class WebhookNotifier {
       this.log.log('warn', 'webhook rejected', {
         url: redact(hook.url),
         status: res.status,
+        ...redirectField(res, hook.url),
         event: payload.event,
         seq: payload.seq,
       });

@@ -123,6 +123,29 @@ describe('WebhookNotifier', () => {
     expect(n.delivered).toBe(0);
   });
 
+  it('does not follow a redirect: a 3xx is rejected, not retried, and the target receives nothing', async () => {
+    const target = await hookServer(status(200));
+    const targetOrigin = new URL(target.url).origin;
+    const srv = await hookServer((_req, res) =>
+      res.writeHead(307, { location: `${targetOrigin}/internal?key=SECRET` }).end(),
+    );
+    const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      log: (level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ level, msg, fields }),
+    };
+    const n = notifier([hook(srv.url, { headers: { authorization: 'Bearer SECRET' } })], { log });
+    n.notify(event('started'));
+    await waitFor(() => n.failed === 1, { timeoutMs: 5_000, what: 'rejection' });
+    // Nothing more is queued, so close() returning means no retry and no redirected request is under way.
+    await n.close();
+    expect(srv.received).toHaveLength(1);
+    expect(target.received).toHaveLength(0);
+    expect(n.delivered).toBe(0);
+    const warn = logs.find((l) => l.msg === 'webhook rejected');
+    expect(warn?.fields).toMatchObject({ status: 307, location: targetOrigin, url: new URL(srv.url).origin });
+    expect(JSON.stringify(logs)).not.toContain('SECRET');
+  });
+
   it('gives up after `retries` retries', async () => {
     const srv = await hookServer(status(500));
     const n = notifier([hook(srv.url, { retries: 2 })]);
