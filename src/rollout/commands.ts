@@ -158,14 +158,19 @@ export class RolloutCommands {
   /**
    * Aborts the service's running rollout, if any, whatever its config says now (a reload removed the service
    * or moved its pools: the rollout carries its own policy). Queued after any start in flight, so a start that
-   * raced the reload is caught too. Null when none was running.
+   * raced the reload is caught too. `when` decides there, on the record as read, whether this rollout is one
+   * to abort (a start that raced a reload wrote it under the old config). Null when none was aborted.
    */
-  abortFor(service: string, reason: string): Promise<Result<RolloutState | null>> {
+  abortFor(
+    service: string,
+    reason: string,
+    when: (s: RolloutState) => boolean = () => true,
+  ): Promise<Result<RolloutState | null>> {
     return this.d.queue
       .run(service, async (): Promise<Result<RolloutState | null>> => {
         await this.d.records.read(service, ['rollout']);
         const s = this.d.records.rollout(service)?.value;
-        if (s === undefined || !abortable(s.phase)) return ok(null);
+        if (s === undefined || !abortable(s.phase) || !when(s)) return ok(null);
         return this.d.transitions.apply(service, toEvent('abort', { full: false, reason }), null);
       })
       .then(async (r) => (r.ok && r.value !== null ? this.settled(service, r.value) : r));

@@ -140,8 +140,8 @@ export class RolloutController implements RolloutControl, RolloutHistoryControl 
   }
 
   /** See RolloutCommands.abortFor: a reload's abort of a rollout its config no longer supports. */
-  abortFor(service: string, reason: string): Promise<Result<RolloutState | null>> {
-    return this.commands.abortFor(service, reason);
+  abortFor(service: string, reason: string, when?: (s: RolloutState) => boolean): Promise<Result<RolloutState | null>> {
+    return this.commands.abortFor(service, reason, when);
   }
 
   async history(service: string, limit: number): Promise<Result<RolloutHistoryEntry[]>> {

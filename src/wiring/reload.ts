@@ -50,10 +50,11 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
         const r = await w.controller.abortFor(service, reason);
         if (!r.ok) b.log.log('warn', 'abort by a reload failed', { service, reason, error: r.error.message });
       },
-      outdated: (services, changed) =>
-        services
-          .filter((s) => changed.includes(s.name) && movesPools(w.controller.active(s.name), s))
-          .map((s) => s.name),
+      abortOutdated: async (next, reason) => {
+        const r = await w.controller.abortFor(next.name, reason, (s) => movesPools(s, next));
+        if (!r.ok)
+          b.log.log('warn', 'abort by a reload failed', { service: next.name, reason, error: r.error.message });
+      },
       apply: (services) => {
         // One synchronous step and one table swap: no request sees the data plane and the projection
         // disagree, and the targets only the projection routes (a canary, containers) keep their upstreams
@@ -86,10 +87,8 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
 }
 
 /** Whether `next` takes the static pools from the rollout (its lists are no longer those it started under). */
-function movesPools(r: RolloutState | null, next: Config['services'][number]): boolean {
-  return (
-    r !== null && next.stable.docker === undefined && r.configHash !== undefined && r.configHash !== configHash(next)
-  );
+function movesPools(r: RolloutState, next: Config['services'][number]): boolean {
+  return next.stable.docker === undefined && r.configHash !== undefined && r.configHash !== configHash(next);
 }
 
 /** With workers, the certificates are theirs to serve: the primary only passes them on. */

@@ -422,6 +422,18 @@ describe('RolloutController, stepped by hand', () => {
     if (!unknown.ok) expect(unknown.error.code).toBe('not_found');
   });
 
+  it("a reload's abort is judged behind a start in flight, on the rollout that start wrote", async () => {
+    const h = harness();
+    // Not awaited: the start holds the service's queue while the abort is asked (a reload racing it).
+    const starting = h.controller.start(SVC, START, POLICY);
+    const kept = h.controller.abortFor(SVC, 'targets changed', (s) => s.configHash !== 'cfg-1');
+    expect(value(await starting)).toMatchObject({ id: 'r1' });
+    expect(value(await kept)).toBeNull();
+    expect(h.state().phase).not.toBe('rolling-back');
+    const moved = h.controller.abortFor(SVC, 'targets changed', (s) => s.configHash === 'cfg-1');
+    expect(value(await moved)).toMatchObject({ id: 'r1', phase: 'rolling-back', reason: 'targets changed' });
+  });
+
   it('a canary target that is stable now is refused, naming it (it would be judged against itself)', async () => {
     const h = harness();
     const r = await h.controller.start(SVC, { canary: { targets: [CANARY, STABLE] }, rollout: {} }, POLICY);
