@@ -19,8 +19,11 @@ export interface ReloadParts {
   prepare(added: readonly string[]): Promise<void>;
   /** Aborts the service's running rollout, if any, saying why (its canary is retired as any abort's). */
   abort(service: string, reason: string): Promise<void>;
-  /** Of the changed services, those whose running rollout the new config takes the pools from. */
-  outdated(services: Config['services'], changed: readonly string[]): string[];
+  /**
+   * Aborts the service's running rollout if `next` takes its pools from it, judged in the service's command
+   * queue, behind any start in flight: a start that read the old config before the swap is caught after it.
+   */
+  abortOutdated(next: Config['services'][number], reason: string): Promise<void>;
   /** Swaps the service set in one go: data plane, routing projection, controller policies. */
   apply(services: Config['services']): void;
   rebind(listen: Config['listen']): Promise<{ address: string; port: number }>;
@@ -82,6 +85,8 @@ export class Reloader {
       try {
         const bound = await p.rebind(at);
         listen = `${bound.address}:${bound.port}`;
+        // Moved now, whatever fails below: the next plan must not bind this address a second time.
+        this.current = { ...this.current, listen: at };
       } catch (e) {
         const message = `cannot listen on ${at.host}:${at.port}: ${errorMessage(e)}`;
         return this.refused(trigger, new ConfigError(message, [{ path: 'listen', message }]));
@@ -89,13 +94,12 @@ export class Reloader {
     }
     await p.prepare(plan.added);
     // Rollouts the new config no longer carries, then again after the swap: a start that raced this reload.
+    const changed = plan.config.services.filter((s) => plan.changed.includes(s.name));
     const abortUnsupported = () =>
-      Promise.all(
-        [
-          ...plan.removed.map((s) => [s, REMOVED] as const),
-          ...p.outdated(plan.config.services, plan.changed).map((s) => [s, POOLS_MOVED] as const),
-        ].map(([s, why]) => settledWithin(p.abort(s, why), ABORT_WAIT_MS)),
-      );
+      Promise.all([
+        ...plan.removed.map((s) => settledWithin(p.abort(s, REMOVED), ABORT_WAIT_MS)),
+        ...changed.map((s) => settledWithin(p.abortOutdated(s, POOLS_MOVED), ABORT_WAIT_MS)),
+      ]);
     await abortUnsupported();
     p.apply(plan.config.services);
     await abortUnsupported();

@@ -13,18 +13,35 @@ const config = (obj: Record<string, unknown>): Config => {
 };
 const svc = (name: string) => ({ name, match: { hosts: [`${name}.test`] }, stable: { targets: ['127.0.0.1:1'] } });
 
-function setup(first: Config, files: Array<Result<Config, ConfigError>>, rebindFails = false, outdated: string[] = []) {
+interface Faults {
+  rebindFails?: boolean;
+  /** The services whose running rollout the new config takes the pools from. */
+  outdated?: string[];
+  /** `prepare` throws this many times (the store unavailable). */
+  prepareFails?: number;
+}
+
+function setup(first: Config, files: Array<Result<Config, ConfigError>>, f: Faults = {}) {
   const calls: string[] = [];
   const events: string[] = [];
   const parts: ReloadParts = {
     load: async () => files.shift() ?? err(new ConfigError('no file')),
-    prepare: async (added) => void calls.push(`prepare ${added.join(',')}`),
-    abort: async (s, why) => void calls.push(`abort ${s}${why.includes('removed') ? '' : ` (${why})`}`),
-    outdated: (services, changed) => outdated.filter((n) => changed.includes(n) && services.some((x) => x.name === n)),
+    prepare: async (added) => {
+      if ((f.prepareFails ?? 0) > 0) {
+        f.prepareFails = (f.prepareFails ?? 0) - 1;
+        throw new Error('redis unavailable');
+      }
+      calls.push(`prepare ${added.join(',')}`);
+    },
+    abort: async (s) => void calls.push(`abort ${s}`),
+    abortOutdated: async (s, why) => {
+      calls.push(`asked ${s.name}`);
+      if (f.outdated?.includes(s.name) === true) calls.push(`abort ${s.name} (${why})`);
+    },
     apply: (services) => void calls.push(`apply ${services.map((s) => s.name).join(',')}`),
     rebind: async (l) => {
       calls.push(`rebind ${l.port}`);
-      if (rebindFails) throw new Error('EADDRINUSE');
+      if (f.rebindFails === true) throw new Error('EADDRINUSE');
       return { address: l.host, port: l.port };
     },
     setToken: (t) => void calls.push(`token ${t}`),
@@ -54,16 +71,12 @@ describe('Reloader', () => {
   it("aborts, around the swap, a rollout whose pools a changed service's new targets take away", async () => {
     const moved = { ...svc('a'), stable: { targets: ['127.0.0.1:2'] } };
     const next = config({ services: [moved, svc('b')] });
-    const { reloader, calls } = setup(config({ services: [svc('a'), svc('b')] }), [ok(next)], false, ['a', 'b']);
+    const { reloader, calls } = setup(config({ services: [svc('a'), svc('b')] }), [ok(next)], { outdated: ['a'] });
     expect((await reloader.reload('api')).ok).toBe(true);
-    expect(calls).toEqual([
-      'prepare ',
-      "abort a (the service's targets changed in the config: the rollout's pools are no longer routed)",
-      'apply a,b',
-      // Again after the swap, for a start that raced the reload (abortFor skips one already ending).
-      "abort a (the service's targets changed in the config: the rollout's pools are no longer routed)",
-      'tls',
-    ]);
+    const why = "(the service's targets changed in the config: the rollout's pools are no longer routed)";
+    // Only the changed service is asked; whether its rollout is outdated is decided in its command queue,
+    // again after the swap, for a start that raced the reload (abortFor skips one already ending).
+    expect(calls).toEqual(['prepare ', 'asked a', `abort a ${why}`, 'apply a,b', 'asked a', `abort a ${why}`, 'tls']);
   });
 
   it('a file that drops the token while the running admin API listens beyond loopback is refused', async () => {
@@ -102,11 +115,24 @@ describe('Reloader', () => {
   it('a listener that cannot bind refuses the whole reload, naming listen', async () => {
     const first = config({ services: [svc('a')] });
     const next = config({ listen: '127.0.0.1:7001', services: [svc('b')] });
-    const { reloader, calls } = setup(first, [ok(next)], true);
+    const { reloader, calls } = setup(first, [ok(next)], { rebindFails: true });
     const r = await reloader.reload('watch');
     expect(!r.ok && r.error.problems[0]?.path).toBe('listen');
     expect(calls).toEqual(['rebind 7001']);
     expect(reloader.config()).toBe(first);
+  });
+
+  it('a reload that fails after the listener moved keeps the move: the next one does not bind it again', async () => {
+    const first = config({ services: [svc('a')] });
+    const next = config({ listen: '127.0.0.1:7002', services: [svc('a'), svc('b')] });
+    const { reloader, calls } = setup(first, [ok(next), ok(next)], { prepareFails: 1 });
+    const r = await reloader.reload('api');
+    expect(!r.ok && r.error.message).toBe('config reload failed (api): redis unavailable');
+    expect(calls).toEqual(['rebind 7002']);
+    expect(reloader.config().services.map((s) => s.name)).toEqual(['a']);
+    // The same file again, the store back: the services are applied, the listener is not bound a second time.
+    expect((await reloader.reload('api')).ok).toBe(true);
+    expect(calls).toEqual(['rebind 7002', 'prepare b', 'apply a,b', 'tls']);
   });
 
   it('runs one reload at a time, in the order asked', async () => {
