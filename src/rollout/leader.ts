@@ -45,7 +45,7 @@ export class LeaderLoop {
   private token: number | null = null;
   private stopped = false;
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly retiring = new Map<string, string>(); // `rolloutId/pool` per service: a retirement runs once
+  private readonly retiring = new Map<string, string>(); // `rolloutId/pool` per service: one at a time, across tenures
   private readonly holdReason = new Map<string, string>();
   private readonly background = new Set<Promise<void>>();
 
@@ -161,8 +161,7 @@ export class LeaderLoop {
         if (analyses(duty)) this.schedule(service, s);
         return;
       case 'retire':
-        this.retire(s, duty.pool);
-        return;
+        return this.retire(s, duty.pool);
       case 'none':
         // An ended rollout goes into the history (once: the record is keyed by rollout id).
         if (isTerminal(s.phase)) await this.d.history.record(service, s, this.token);
@@ -175,9 +174,8 @@ export class LeaderLoop {
     const onRestart = this.d.policyOf(service)?.onRestart ?? s.policy.onRestart;
     if (!active || onRestart !== 'rollback') return;
     const reason = `veer restarted during the rollout (onRestart: rollback; it was ${s.phase} at ${s.weightBp / 100}%)`;
-    await this.d.queue.run(service, () =>
-      this.d.transitions.apply(service, { type: 'interrupted', reason }, this.token),
-    );
+    const ev = { type: 'interrupted', reason } as const;
+    await this.d.queue.run(service, () => this.d.transitions.apply(service, ev, this.token));
   }
 
   /** Hands a launch's result to the machine, if the rollout is still the one launched and `starting`. */
@@ -211,6 +209,8 @@ export class LeaderLoop {
     this.track(
       run().finally(() => {
         if (this.retiring.get(s.service) === key) this.retiring.delete(s.service);
+        // Lease lost and won back meanwhile: this run fed no `drained` (stale token), the new tenure waited for it.
+        if (this.token !== token && this.isLeading()) void this.wake(s.service);
       }),
     );
   }
