@@ -3,6 +3,7 @@
 // (an override is merged over an already parsed policy and parsed again).
 import { z } from 'zod';
 import type { Gates } from '../domain/gate.js';
+import { outgoingHeaders } from './header-schema.js';
 import { positiveDuration } from './values.js';
 
 const GATE_SHAPE = 'expected an http(s) URL or {url, timeout?, retries?, headers?}';
@@ -26,48 +27,11 @@ const gateUrl = z
     error: (i) => `expected an absolute http(s) URL ${URL_EXAMPLE}, got ${JSON.stringify(i.input)}`,
   });
 
-/** RFC 9110 token: the only characters a field name may have. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Visible ASCII, space, tab and obs-text: no CR or LF (a second header), no NUL or other control. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-
-// A gate's headers go out with veer's own request: the ones that frame the message or that veer
-// sets would corrupt it or be silently overridden, so they are refused up front with the reason.
-const FRAMING = 'frames the request and is set by veer';
-const HOP = 'is about the connection, which veer manages';
-const HOP_BY_HOP = ['connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection'];
-const RESERVED_HEADERS: ReadonlyMap<string, string> = new Map([
-  ['host', "is set by veer from the gate's URL"],
-  ['content-length', FRAMING],
-  ['transfer-encoding', FRAMING],
+// A gate's headers go out with veer's own request: besides what frames it, veer sets these two.
+const gateHeaders = outgoingHeaders('gate', [
   ['content-type', 'is set by veer (the request is JSON)'],
   ['x-veer-replica', 'is set by veer (the replica asking)'],
-  ['expect', 'is not supported on gate requests'],
-  ...HOP_BY_HOP.map((name): [string, string] => [name, HOP]),
 ]);
-
-/** Why a gate header cannot be sent, or null. Neither name nor value is repeated (the path names it). */
-function headerProblem(name: string, value: string): string | null {
-  if (!TOKEN.test(name)) return "is not a valid header name (expected letters, digits and !#$%&'*+-.^_`|~)";
-  const reserved = RESERVED_HEADERS.get(name.toLowerCase());
-  if (reserved !== undefined) return `cannot be set on a gate: it ${reserved}`;
-  if (CONTROL.test(value)) return 'value must not contain control characters (CR, LF, NUL…; tab is allowed)';
-  if (!FIELD_VALUE.test(value)) return 'value must contain only characters up to U+00FF (percent-encode other text)';
-  return null;
-}
-
-const gateHeaders = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
-  const seen = new Set<string>();
-  for (const [name, value] of Object.entries(headers)) {
-    const why = headerProblem(name, value);
-    if (why !== null) ctx.addIssue({ code: 'custom', path: [name], message: why });
-    // Header names are case-insensitive: two spellings would be sent as one, values joined.
-    else if (seen.has(name.toLowerCase()))
-      ctx.addIssue({ code: 'custom', path: [name], message: 'is given twice (header names ignore case)' });
-    seen.add(name.toLowerCase());
-  }
-});
 
 const gateObject = z
   .object({

@@ -10,6 +10,7 @@ import { tlsSchema } from './tls-schema.js';
 import { requestIdHeaderSchema } from './request-id-schema.js';
 import { adminSchema } from './admin-schema.js';
 import { stateSchema } from './state-schema.js';
+import { outgoingHeaders } from './header-schema.js';
 import { headerName, ipOrCidr, listenAddress, positiveDuration, positiveDurationValue, duration } from './values.js';
 
 // The schema used to be one file: importers of these names keep working.
@@ -176,7 +177,8 @@ const webhookSchema = z
         ]),
       )
       .optional(),
-    headers: z.record(z.string(), z.string()).default({}),
+    // A Content-Type of the hook's own is accepted and replaced (the body is always JSON), as it always was.
+    headers: outgoingHeaders('webhook').default({}),
     timeout: positiveDuration('5s'),
     retries: z.number().int().min(0).max(10).default(3),
     /** The body's shape: veer's own JSON, or a chat service's incoming-webhook message. */

@@ -2,7 +2,7 @@
 // chat service's message), the request
 // headers, Retry-After, and the redacted form of a URL (or a redirect's Location) that may carry a secret.
 import type { WebhookFormat } from '../config/schema.js';
-import { assertNever } from '../domain/errors.js';
+import { assertNever, errorMessage } from '../domain/errors.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
 import { discordPayload, slackPayload, teamsPayload } from './chat-payload.js';
 
@@ -84,4 +84,11 @@ export function redirectField(res: Response, base: string): { location?: string 
   } catch {
     return { location: '(invalid url)' };
   }
+}
+
+/** Why a post threw: fetch's own "fetch failed" hides the reason (refused, reset, a bad header) in its cause. */
+export function failureOf(e: unknown): string {
+  if (e instanceof Error && e.name === 'TimeoutError') return 'no answer within the timeout';
+  const cause = e instanceof Error ? (e as Error & { cause?: unknown }).cause : undefined;
+  return cause === undefined ? errorMessage(e) : `${errorMessage(e)}: ${errorMessage(cause)}`;
 }

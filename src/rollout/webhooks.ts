@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import type { EventKind, RolloutEvent } from '../domain/rollout.js';
 import {
+  failureOf,
   parseRetryAfter,
   redact,
   redirectField,
@@ -52,6 +53,8 @@ interface Attempt {
   outcome: Outcome;
   /** The endpoint's own Retry-After, when it gave one. */
   retryAfterMs: number | null;
+  /** Why a retried attempt failed (a status, a timeout, the network error): the give-up warning names the last. */
+  error: string | null;
 }
 
 /** One queued post: its JSON body (in the hook's format), and what the logs name it by. */
@@ -156,10 +159,14 @@ export class WebhookNotifier {
 
   private async deliver(hook: WebhookConfig, payload: Delivery): Promise<void> {
     let retryAfterMs: number | null = null;
+    let lastError: string | null = null;
+    let attempts = 0;
     for (let attempt = 0; attempt <= hook.retries; attempt++) {
       if (attempt > 0 && !(await this.backoff(attempt, retryAfterMs))) break;
+      attempts += 1;
       const result = await this.attempt(hook, payload);
       retryAfterMs = result.retryAfterMs;
+      lastError = result.error;
       switch (result.outcome) {
         case 'delivered':
           this.deliveredCount += 1;
@@ -176,13 +183,14 @@ export class WebhookNotifier {
       url: redact(hook.url),
       event: payload.event,
       seq: payload.seq,
-      attempts: hook.retries + 1,
+      attempts,
+      error: lastError,
     });
   }
 
   private async attempt(hook: WebhookConfig, payload: Delivery): Promise<Attempt> {
     const body = payload.body;
-    if (this.shutdown.signal.aborted) return { outcome: 'retry', retryAfterMs: null };
+    if (this.shutdown.signal.aborted) return { outcome: 'retry', retryAfterMs: null, error: 'notifier closed' };
     const signal = AbortSignal.any([AbortSignal.timeout(hook.timeout), this.shutdown.signal]);
     try {
       // Never follow a redirect: it would carry the hook's headers (often a secret) to whatever host
@@ -197,9 +205,10 @@ export class WebhookNotifier {
       });
       // The body is not needed, but an unread body keeps the connection busy.
       await res.body?.cancel().catch(() => undefined);
-      if (res.ok) return { outcome: 'delivered', retryAfterMs: null };
+      if (res.ok) return { outcome: 'delivered', retryAfterMs: null, error: null };
       if (res.status >= 500 || res.status === 429) {
-        return { outcome: 'retry', retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), this.clock.now()) };
+        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
+        return { outcome: 'retry', retryAfterMs, error: `HTTP ${res.status}` };
       }
       this.log.log('warn', 'webhook rejected', {
         url: redact(hook.url),
@@ -208,14 +217,11 @@ export class WebhookNotifier {
         event: payload.event,
         seq: payload.seq,
       });
-      return { outcome: 'rejected', retryAfterMs: null };
+      return { outcome: 'rejected', retryAfterMs: null, error: null };
     } catch (e) {
-      this.log.log('debug', 'webhook attempt failed', {
-        url: redact(hook.url),
-        event: payload.event,
-        error: errorMessage(e),
-      });
-      return { outcome: 'retry', retryAfterMs: null };
+      const error = failureOf(e);
+      this.log.log('debug', 'webhook attempt failed', { url: redact(hook.url), event: payload.event, error });
+      return { outcome: 'retry', retryAfterMs: null, error };
     }
   }
 

@@ -146,12 +146,30 @@ describe('WebhookNotifier', () => {
     expect(JSON.stringify(logs)).not.toContain('SECRET');
   });
 
-  it('gives up after `retries` retries', async () => {
+  it('gives up after `retries` retries, warning with the last failure', async () => {
     const srv = await hookServer(status(500));
-    const n = notifier([hook(srv.url, { retries: 2 })]);
+    const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = { log: (_level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields }) };
+    const n = notifier([hook(srv.url, { retries: 2 })], { log });
     n.notify(event('aborted'));
     await waitFor(() => n.failed === 1, { timeoutMs: 5_000, what: 'give-up' });
     expect(srv.received).toHaveLength(3);
+    const gaveUp = logs.find((l) => l.msg === 'webhook delivery gave up');
+    expect(gaveUp?.fields).toMatchObject({ attempts: 3, error: 'HTTP 500' });
+  });
+
+  it('names the network error when it gives up', async () => {
+    const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = { log: (_level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields }) };
+    // A port that was just free: nothing listens there, so the connection is refused.
+    const closed = await hookServer(status(200));
+    const s = servers.pop() as Server;
+    await new Promise<void>((r) => s.close(() => r()));
+    const n = notifier([hook(closed.url, { retries: 0 })], { log });
+    n.notify(event('started'));
+    await waitFor(() => n.failed === 1, { timeoutMs: 5_000, what: 'give-up' });
+    const gaveUp = logs.find((l) => l.msg === 'webhook delivery gave up');
+    expect(gaveUp?.fields?.error).toMatch(/ECONNREFUSED/);
   });
 
   it('bounds each attempt by the hook timeout', async () => {
