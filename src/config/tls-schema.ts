@@ -18,8 +18,14 @@ export const http2LimitsSchema = z
   .object({
     /** Streams a client may have open at once on one connection; more are refused (REFUSED_STREAM). */
     maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
-    /** Decoded size of a request's header list; a larger one is refused before it reaches veer. */
-    maxHeaderListSize: sizeValue.prefault('32kb'),
+    /**
+     * Decoded size of a request's header list; a larger one is refused before it reaches veer. Node checks
+     * the value only when a connection's session is built, where a bad one threw on the first client: hence
+     * bounds here, with room above any real header list (HTTP/1.1's is 16 KiB).
+     */
+    maxHeaderListSize: sizeValue
+      .refine((b) => b >= 1024 && b <= 16 * 1024 * 1024, { message: 'must be between 1kb and 16mb' })
+      .prefault('32kb'),
     /**
      * Rapid-reset flood protection (CVE-2023-44487): a connection may cancel this many streams in a
      * burst, refilled at `streamResetRate` per second; beyond it, veer sends GOAWAY and closes it.

@@ -42,6 +42,16 @@ describe('tls config', () => {
     });
   });
 
+  it('bounds http2Limits.maxHeaderListSize (Node threw on the first HTTP/2 client with an unbounded one)', () => {
+    const pair = `  certificates: [{ cert: ${good.cert}, key: ${good.key} }]`;
+    for (const size of ['5gb', '99999999999999999999gb', '17mb', '1023', 0])
+      expect(problemsOf(`${pair}\n  http2Limits: { maxHeaderListSize: ${size} }`), String(size)).toEqual([
+        ['tls.http2Limits.maxHeaderListSize', 'must be between 1kb and 16mb'],
+      ]);
+    for (const size of ['1kb', '16mb', 65536])
+      expect(inspect(`${pair}\n  http2Limits: { maxHeaderListSize: ${size} }`).result.ok, String(size)).toBe(true);
+  });
+
   it('names the field of each file that cannot be used', () => {
     const notPem = join(ca.dir, 'not.pem');
     writeFileSync(notPem, 'hello');
