@@ -51,7 +51,7 @@ export class ClusterMembership {
       ...(d.flushGraceMs === undefined ? {} : { graceMs: d.flushGraceMs }),
       ...(d.flushLastComplete === undefined ? {} : { lastComplete: d.flushLastComplete }),
     });
-    this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, clock: d.clock, log: d.log });
+    this.lease = new Lease(raw, { prefix: d.prefix, id: d.self, ttlMs: d.leaseTtlMs, log: d.log });
   }
 
   /**

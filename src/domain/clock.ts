@@ -7,6 +7,16 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * Milliseconds on a clock that only moves forward at a steady rate (never stepped by NTP or an operator):
+ * for local deadlines and durations, never for dates or anything compared across processes.
+ */
+export interface Monotonic {
+  now(): number;
+}
+
+export const systemMonotonic: Monotonic = { now: () => performance.now() };
+
 /** Returns a float in [0, 1). */
 export type Random = () => number;
 

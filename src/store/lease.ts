@@ -1,8 +1,10 @@
 // Leader lease with fencing tokens: one replica at a time drives rollouts. The holder gives up
 // locally *before* the lease can expire in Redis (ttl − margin after the last renewal was sent), so
 // two replicas never both believe they lead; a stale holder that still writes (SIGSTOPped past its
-// lease, then resumed) is refused by the fencing token, which only ever grows.
-import type { Clock } from '../domain/clock.js';
+// lease, then resumed) is refused by the fencing token, which only ever grows. The local deadline runs on the
+// monotonic clock: a wall clock stepped back (NTP, VM resume) would otherwise keep a partitioned holder leading
+// long after Redis let its key expire and another replica took over.
+import { systemMonotonic, type Monotonic } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { LeaseScripts, tenureValue, type LeaderInfo } from './lease-scripts.js';
@@ -26,7 +28,8 @@ export interface LeaseOptions {
   renewEveryMs?: number;
   /** Local safety margin before the Redis expiry: covers clock drift and slow replies. */
   marginMs?: number;
-  clock: Clock;
+  /** Times the local deadline; default performance.now (the wall clock may be stepped, this one is not). */
+  monotonic?: Monotonic;
   log?: Logger;
   timers?: LeaseTimers;
 }
@@ -44,7 +47,7 @@ const realTimers: LeaseTimers = {
 interface Held {
   token: number;
   value: string;
-  /** Local deadline: the last successful renewal's *send* time + ttl − margin. */
+  /** Local deadline (monotonic ms): the last successful renewal's *send* time + ttl − margin. */
   validUntil: number;
 }
 
@@ -57,6 +60,7 @@ export class Lease {
   private readonly marginMs: number;
   private readonly log: Logger;
   private readonly timers: LeaseTimers;
+  private readonly clock: Monotonic;
   private held: Held | null = null;
   private highestSeen = 0;
   private running = false;
@@ -78,6 +82,7 @@ export class Lease {
       throw new RangeError('renewEveryMs must be shorter than ttlMs − marginMs');
     this.log = o.log ?? silentLogger;
     this.timers = o.timers ?? realTimers;
+    this.clock = o.monotonic ?? systemMonotonic;
   }
 
   onAcquire(fn: Listener<number>): () => void {
@@ -132,7 +137,7 @@ export class Lease {
     this.loseIfExpired();
     if (!this.running) return;
     this.tickTimer = this.timers.setTimeout(() => void this.tick(), this.renewEveryMs);
-    const now = this.o.clock.now();
+    const now = this.clock.now();
     // One request at a time, but a request that never answers must not block the lease forever.
     if (this.inflightSince !== null && now - this.inflightSince < this.ttlMs) return;
     this.inflightSince = now;
@@ -151,7 +156,7 @@ export class Lease {
     this.highestSeen = Math.max(this.highestSeen, n);
     if (!won) return;
     const held: Held = { token: n, value: tenureValue(this.o.id, n), validUntil: sentAt + this.ttlMs - this.marginMs };
-    if (!this.running || this.held || this.o.clock.now() >= held.validUntil) {
+    if (!this.running || this.held || this.clock.now() >= held.validUntil) {
       // Won too late to use it safely (or after stop): hand it back rather than block others.
       await this.scripts.release(held.value).catch(() => undefined);
       return;
@@ -176,7 +181,7 @@ export class Lease {
   }
 
   private loseIfExpired(): void {
-    if (this.held && this.o.clock.now() >= this.held.validUntil) this.lose('expired');
+    if (this.held && this.clock.now() >= this.held.validUntil) this.lose('expired');
   }
 
   private armDeadline(): void {
@@ -185,13 +190,13 @@ export class Lease {
     if (!held) return;
     this.deadlineTimer = this.timers.setTimeout(
       () => this.onDeadline(),
-      Math.max(0, held.validUntil - this.o.clock.now()),
+      Math.max(0, held.validUntil - this.clock.now()),
     );
   }
 
   /**
-   * Timers run on the monotonic clock and may fire up to a millisecond before the wall clock reaches the
-   * deadline: then arm again for the rest, or 'lose' would wait for the next tick, a renewal period late.
+   * Node's timers may fire up to a millisecond before performance.now() reaches the deadline: then arm
+   * again for the rest, or 'lose' would wait for the next tick, a renewal period late.
    */
   private onDeadline(): void {
     this.loseIfExpired();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { systemClock, type Clock } from '../../src/domain/clock.js';
+import type { Monotonic } from '../../src/domain/clock.js';
 import { leaderKey, replicaKey, replicasKey } from '../../src/store/keys.js';
 import { Lease, type LeaseTimers, type LoseReason, type ScriptRunner } from '../../src/store/lease.js';
 import { ReplicaRegistry } from '../../src/store/replicas.js';
@@ -70,14 +70,14 @@ function lease(
   prefix: string,
   id: string,
   events: Ev[],
-  extra: { clock?: Clock; timers?: LeaseTimers } = {},
+  extra: { monotonic?: Monotonic; timers?: LeaseTimers } = {},
 ): Lease {
   const l = new Lease(r, {
     prefix,
     id,
     ttlMs: TTL,
     renewEveryMs: RENEW,
-    clock: extra.clock ?? systemClock,
+    ...(extra.monotonic ? { monotonic: extra.monotonic } : {}),
     ...(extra.timers ? { timers: extra.timers } : {}),
   });
   l.onAcquire((token) => events.push({ who: id, ev: 'acquire', token, at: Date.now() }));
@@ -253,11 +253,11 @@ describe('Lease', () => {
     expect(events.filter((e) => e.who === 'a' && e.ev === 'acquire')).toHaveLength(1);
   });
 
-  it('a clock jump past the ttl is noticed on the next tick, while Redis still holds the lease', async () => {
+  it('a monotonic jump past the ttl is noticed on the next tick, while Redis still holds the lease', async () => {
     const prefix = newPrefix();
     const events: Ev[] = [];
     let offset = 0;
-    const a = lease(await client(), prefix, 'a', events, { clock: { now: () => Date.now() + offset } });
+    const a = lease(await client(), prefix, 'a', events, { monotonic: { now: () => performance.now() + offset } });
     await a.start();
     const tokenA = a.token() as number;
     const b = lease(await client(), prefix, 'b', events);
@@ -490,7 +490,6 @@ const lease = new Lease(runner, {
   id: env.ID,
   ttlMs: Number(env.TTL),
   renewEveryMs: Number(env.RENEW),
-  clock: { now: () => Date.now() },
 });
 lease.onAcquire((token) => out({ ev: 'acquire', token }));
 lease.onLose((reason) => out({ ev: 'lose', reason }));

@@ -1,7 +1,7 @@
-// The lease's local deadline, with a hand-driven clock and timers: a timer that fires a little before
-// the wall clock reaches the deadline (Node's timers run on the monotonic clock and do so by up to a
-// millisecond) must not leave the holder believing it leads until the next renewal tick.
-import { describe, expect, it } from 'vitest';
+// The lease's local deadline, with hand-driven clocks and timers: a timer that fires a little before
+// performance.now() reaches the deadline (Node's timers do so by up to a millisecond) must not leave the
+// holder believing it leads until the next renewal tick; a wall clock stepped back must not extend it.
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Lease, type LeaseTimers, type LoseReason, type ScriptRunner } from '../../../src/store/lease.js';
 
 class ManualTimers implements LeaseTimers {
@@ -42,7 +42,7 @@ describe('Lease deadline', () => {
       ttlMs: 600,
       renewEveryMs: 200,
       marginMs: 120,
-      clock: { now: () => now },
+      monotonic: { now: () => now },
       timers,
     });
     l.onLose((r) => lost.push(r));
@@ -59,5 +59,59 @@ describe('Lease deadline', () => {
     expect(l.isLeader()).toBe(false);
     // Nothing is armed for a tenure that has ended.
     expect([...timers.pending.values()].map((t) => t.ms)).toEqual([200]);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a wall clock stepped back does not extend the tenure: it ends at its monotonic deadline', async () => {
+    // Only Date is faked: the wall clock an operator or NTP can step; the lease's own clock is `mono`.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_700_000_000_000);
+    let mono = 1_000;
+    const timers = new ManualTimers();
+    const lost: LoseReason[] = [];
+    const l = new Lease(hangingRenewals, {
+      prefix: 'p',
+      id: 'a',
+      ttlMs: 600,
+      renewEveryMs: 200,
+      marginMs: 120,
+      monotonic: { now: () => mono },
+      timers,
+    });
+    l.onLose((r) => lost.push(r));
+    await l.start();
+    expect(l.token()).toBe(7);
+    // Renewals hang (a partitioned link) and the wall clock is stepped back a minute.
+    vi.setSystemTime(1_700_000_000_000 - 60_000);
+    mono = 1_479;
+    expect(l.isLeader()).toBe(true);
+    // Redis lets the key expire at 1000 + 600; the holder has given up by 1480, whatever Date.now() says.
+    mono = 1_480;
+    expect(l.isLeader()).toBe(false);
+    expect(lost).toEqual(['expired']);
+  });
+
+  it('times its deadline by performance.now() unless told otherwise', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_700_000_000_000);
+    const timers = new ManualTimers();
+    const l = new Lease(hangingRenewals, {
+      prefix: 'p',
+      id: 'a',
+      ttlMs: 600,
+      renewEveryMs: 200,
+      marginMs: 120,
+      timers,
+    });
+    await l.start();
+    expect(l.isLeader()).toBe(true);
+    vi.setSystemTime(1_700_000_000_000 - 60_000);
+    // Lost within ttl − margin (480 ms) of real time, not a minute later.
+    const end = performance.now() + 2_000;
+    while (l.isLeader() && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+    expect(l.isLeader()).toBe(false);
   });
 });
