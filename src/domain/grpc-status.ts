@@ -50,9 +50,24 @@ export function errorMask(codes: readonly number[]): number {
 }
 
 export function grpcFailed(grpcStatus: string, mask: number): boolean {
+  return (mask & (1 << codeOf(grpcStatus))) !== 0;
+}
+
+function codeOf(grpcStatus: string): number {
   const n = /^\d{1,2}$/.test(grpcStatus) ? Number(grpcStatus) : -1;
-  const code = n >= 0 && n <= 16 ? n : GRPC_CODES.UNKNOWN;
-  return (mask & (1 << code)) !== 0;
+  return n >= 0 && n <= 16 ? n : GRPC_CODES.UNKNOWN;
+}
+
+/**
+ * Whether a failed call's status is the caller's own deadline answering: DEADLINE_EXCEEDED or CANCELLED once
+ * the caller's `grpc-timeout` had passed (`elapsedMs` since veer got the call). Any client can send a tiny
+ * deadline, so such an answer says nothing of the upstream; one that comes before the caller's deadline
+ * (the server's own deadline, a call it cancelled) still does.
+ */
+export function callerDeadlineAnswer(grpcStatus: string, deadlineMs: number | null, elapsedMs: number): boolean {
+  if (deadlineMs === null || elapsedMs < deadlineMs) return false;
+  const code = codeOf(grpcStatus);
+  return code === GRPC_CODES.DEADLINE_EXCEEDED || code === GRPC_CODES.CANCELLED;
 }
 
 /** The code a gRPC client is told for veer's own HTTP answer (the spec's HTTP→gRPC mapping). */

@@ -1,8 +1,9 @@
 // The pure parts of gRPC through veer: status names and numbers, which statuses fail a call, the
 // HTTP→gRPC mapping for veer's own answers, grpc-timeout, the content types that make a request a
 // gRPC call, what the pool's window records for a call, trailers as Node takes them, and the h2c preface.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  callerDeadlineAnswer,
   DEFAULT_GRPC_ERROR_CODES,
   errorMask,
   grpcCodeForHttp,
@@ -52,6 +53,22 @@ describe('gRPC status', () => {
     expect(['', '5', 'S', '123456789S', '1s', '1.5S', undefined].map(grpcTimeoutMs)).toEqual(Array(7).fill(null));
   });
 
+  it("takes DEADLINE_EXCEEDED or CANCELLED for the caller's own once its deadline had passed, and only then", () => {
+    expect([
+      callerDeadlineAnswer('4', 1, 1),
+      callerDeadlineAnswer('1', 100, 250),
+      callerDeadlineAnswer('04', 5, 9),
+    ]).toEqual([true, true, true]);
+    // Before the caller's deadline: the server's own deadline or cancel, the pool's.
+    expect([callerDeadlineAnswer('4', 1000, 999), callerDeadlineAnswer('1', 50, 10)]).toEqual([false, false]);
+    // No deadline of the caller's, or another status: never the caller's.
+    expect([
+      callerDeadlineAnswer('4', null, 1e9),
+      callerDeadlineAnswer('14', 1, 10),
+      callerDeadlineAnswer('x', 1, 10),
+    ]).toEqual([false, false, false]);
+  });
+
   it('knows a gRPC content type from a look-alike', () => {
     const yes = ['application/grpc', 'application/grpc+proto', 'application/grpc+json', 'application/grpc;x=1'];
     const no = ['application/grpc-web', 'application/grpc-web+proto', 'application/json', undefined];
@@ -75,6 +92,34 @@ describe('GrpcCall', () => {
     expect(call().bound(30_000)).toBe(30_000);
     expect(call({ 'grpc-timeout': '100S' }).bound(30_000)).toBe(101_000);
     expect(call({ 'grpc-timeout': '10m' }).bound(30_000)).toBe(30_000);
+  });
+
+  it("widens veer's idle bounds for a deadline up to 5 minutes only, however long the client's", () => {
+    expect(call({ 'grpc-timeout': '99999999H' }).bound(30_000)).toBe(301_000);
+    expect(call({ 'grpc-timeout': '10M' }).bound(30_000)).toBe(301_000);
+    expect(call({ 'grpc-timeout': '99999999H' }).bound(600_000)).toBe(600_000);
+  });
+
+  describe("the caller's own deadline", () => {
+    afterEach(() => void vi.useRealTimers());
+    const withCancelled = { errorMask: errorMask([1, 4, 14]) }; // an operator who counts CANCELLED too
+    const ended = (timeout: string, status: string, afterMs: number): number => {
+      vi.useFakeTimers({ toFake: ['performance'] });
+      const headers = { 'content-type': 'application/grpc', 'grpc-timeout': timeout };
+      const c = GrpcCall.of(withCancelled, headers) as GrpcCall;
+      vi.advanceTimersByTime(afterMs);
+      c.ended({ 'grpc-status': status });
+      return c.judged(200);
+    };
+
+    it('is never an error of the pool once it has passed (recorded as 499, the caller gave up)', () => {
+      expect([ended('1m', '4', 1), ended('20m', '4', 35), ended('1m', '1', 2)]).toEqual([499, 499, 499]);
+    });
+
+    it("is the pool's error when the upstream says DEADLINE_EXCEEDED before it passed", () => {
+      expect([ended('10S', '4', 20), ended('1S', '4', 999)]).toEqual([500, 500]);
+      expect(ended('1m', '14', 50)).toBe(500); // UNAVAILABLE is the upstream's whenever it comes
+    });
   });
 
   it('judges the status from a Trailers-Only answer, from trailers (object or raw), or none at all', () => {
