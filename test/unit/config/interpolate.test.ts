@@ -50,6 +50,25 @@ describe('substitute', () => {
     expect(substitute('x${HOST', env).messages[0]).toContain('unterminated');
   });
 
+  it('reads a default holding expressions, as Compose does (it was cut at the first brace)', () => {
+    expect(substitute('${NOPE:-${HOST}}', env)).toEqual({ text: 'db.local', messages: [] });
+    expect(substitute('${PORT:-${HOST}}', env)).toEqual({ text: '5432', messages: [] });
+    expect(substitute('${NOPE:-${EMPTY:-x-${PORT}}}/y', env)).toEqual({ text: 'x-5432/y', messages: [] });
+    expect(substitute('${NOPE:-a$${b}c}', env)).toEqual({ text: 'a${bc}', messages: [] });
+    // A default's problems count only when it is used.
+    expect(substitute('${HOST:-${UNSET}}', env)).toEqual({ text: 'db.local', messages: [] });
+    expect(substitute('${NOPE:-${UNSET}}', env)).toEqual({
+      text: '',
+      messages: ['environment variable UNSET is not set'],
+    });
+    expect(substitute('${NOPE:-${HOST}', env).messages).toEqual(['unterminated "${" (write "$${" for a literal "${")']);
+    const deep = `${'${NOPE:-'.repeat(11)}x${'}'.repeat(11)}`;
+    expect(substitute(deep, env).messages).toEqual(['defaults nested more than 10 deep']);
+    expect(substitute(`${'${NOPE:-'.repeat(10)}x${'}'.repeat(10)}`, env)).toEqual({ text: 'x', messages: [] });
+    expect(interpolateScalar('${NOPE:-${PORT}}', env, true)).toEqual({ ok: true, value: 5432 });
+    expect(interpolateScalar('${NOPE:-${PORT}}}', env, true)).toEqual({ ok: true, value: '5432}' });
+  });
+
   it('lists every unset variable of one value', () => {
     expect(substitute('${A}${B}', {}).messages).toEqual([
       'environment variable A is not set',
