@@ -87,7 +87,7 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
     },
     env.table,
   );
-  const ws = new WebSocketProxy({ ...shared, tracing }, env.table);
+  const ws = new WebSocketProxy({ ...shared, tracing, maintenance: env.maintenance }, env.table);
   const challenges = new AcmeChallenges();
   const server = new ProxyServer(
     {

@@ -14,7 +14,7 @@ import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { choosePoolFor, overrideOf } from './pool-choice.js';
 import { judgedGroup, type RoutingTable, type ServiceRoute, type StickyRuntime } from './table.js';
 import type { HeldRequests } from './hold.js';
-import type { MaintenanceNow } from './maintenance.js';
+import { retryAfterOf, type MaintenanceNow } from './maintenance.js';
 import { httpsLocation, type RedirectPolicy } from './https-redirect.js';
 import type { RequestTracing } from './request-tracing.js';
 import type { TargetWaits } from './target-wait.js';
@@ -147,7 +147,7 @@ export class Ingress {
     m: MaintenanceNow,
     entry: AccessEntry | null,
   ): void {
-    const retryAfter = ['retry-after', String(m.retryAfterS ?? route.pages.retryAfterS)];
+    const retryAfter = ['retry-after', retryAfterOf(m, route.pages.retryAfterS)];
     const answer = (code: 'maintenance' | 'maintenance_timeout'): void => {
       this.opts.answers.note(code);
       sendProxyError(res, code, retryAfter, route.pages, entry);

@@ -16,6 +16,11 @@ export interface MaintenanceNow {
 const seconds = (ms: number | null): number | null =>
   ms === null || !Number.isFinite(ms) ? null : Math.min(MAX_RETRY_AFTER_MS / 1000, Math.max(1, Math.ceil(ms / 1000)));
 
+/** The Retry-After (seconds) of an answer in maintenance: the switch's own, else the service's. */
+export function retryAfterOf(m: MaintenanceNow, serviceS: number): string {
+  return String(m.retryAfterS ?? serviceS);
+}
+
 export class MaintenanceGate {
   private readonly on = new Map<string, MaintenanceNow>();
   readonly holds = new HeldRequests();

@@ -183,9 +183,11 @@ export function answerRaw(
   code: string,
   message: string = STATUS_CODES[status] ?? code,
   id?: readonly [header: string, id: string],
+  extra: ReadonlyArray<readonly [name: string, value: string]> = [],
 ): void {
   socket.once('finish', () => socket.destroy());
   const body = errorBody(code, message);
-  if (id === undefined) return void socket.end(rawErrorResponse(status, body));
-  socket.end(rawErrorResponse(status, jsonWithId(Buffer.from(body), id[1]).toString(), JSON_TYPE, id));
+  if (id === undefined) return void socket.end(rawErrorResponse(status, body, JSON_TYPE, extra));
+  const withId = jsonWithId(Buffer.from(body), id[1]).toString();
+  socket.end(rawErrorResponse(status, withId, JSON_TYPE, [id, ...extra]));
 }

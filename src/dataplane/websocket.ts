@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Clock, Random } from '../domain/clock.js';
 import type { AnswerCounts } from './answers.js';
+import { retryAfterOf, type MaintenanceNow } from './maintenance.js';
 import { admit, hostFieldCount } from './admission.js';
 import { connectionTokens, peerAddress, viaHasLoop } from './headers.js';
 import { choosePoolFor, overrideOf, pickIn } from './pool-choice.js';
@@ -29,6 +30,8 @@ export interface WebSocketOptions {
   answers: AnswerCounts;
   /** The upgrade's request id: passed upstream and returned with the upstream's answer. */
   tracing: RequestTracing;
+  /** The service's maintenance switch when it is on (null: off). */
+  maintenance: (service: string) => MaintenanceNow | null;
 }
 
 interface Tunnel {
@@ -51,10 +54,12 @@ const UPGRADE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', '
 // Beyond what no Connection header may remove (headers.ts), the fields the handshake itself needs.
 const HANDSHAKE = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
 
+type Field = readonly [name: string, value: string];
+
 /** veer's own refusal of an upgrade, never a pool's: its id in a header and in the body, as on plain requests. */
-function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts, id?: readonly [string, string]): void {
+function reject(socket: Duplex, code: ProxyErrorCode, answers: AnswerCounts, id?: Field, extra?: Field[]): void {
   answers.note(code);
-  answerRaw(socket, httpStatusOf(code), code, messageOf(code), id);
+  answerRaw(socket, httpStatusOf(code), code, messageOf(code), id, extra);
 }
 
 /** The client's connection is TLS (node:tls marks its sockets; a plain one has no such field). */
@@ -97,7 +102,8 @@ export class WebSocketProxy {
     socket.on('error', () => socket.destroy());
     const id = this.opts.tracing.idOf(req);
     const idField = id === null ? undefined : ([this.opts.tracing.header, id] as const);
-    const refuse = (code: ProxyErrorCode): void => reject(socket, code, this.opts.answers, idField);
+    const refuse = (code: ProxyErrorCode, extra?: Field[]): void =>
+      reject(socket, code, this.opts.answers, idField, extra);
     const admitted = admit(req, this.opts.maxHeaders);
     if (typeof admitted === 'string') return refuse(admitted);
     if (hostFieldCount(req.rawHeaders) > 1) return refuse('bad_host');
@@ -108,6 +114,10 @@ export class WebSocketProxy {
     const route = this.table().router.lookup(admitted.host, req.url as string);
     if (route === undefined) return refuse('no_route');
     if (viaHasLoop(req.headers.via, this.opts.viaPseudonym)) return refuse('loop_detected');
+    // In maintenance, a handshake is refused in either mode: held, it would only wait for a tunnel whose
+    // client gives up long before a maintenance ends; the Retry-After says when to come back.
+    const m = this.opts.maintenance(route.name);
+    if (m !== null) return refuse('maintenance', [['retry-after', retryAfterOf(m, route.pages.retryAfterS)]]);
     // An h2c upstream cannot take an HTTP/1.1 Upgrade: the attempt would fail like a dead target and count
     // against its pool, so anyone could roll a healthy canary back with handshakes. The client's fault.
     if (route.grpc !== null) return refuse('upgrade_unsupported');

@@ -28,13 +28,13 @@ export function rawErrorResponse(
   status: number,
   body: string,
   contentType: string = JSON_TYPE,
-  field?: readonly [name: string, value: string],
+  fields: ReadonlyArray<readonly [name: string, value: string]> = [],
 ): string {
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     `content-type: ${contentType}`,
     `content-length: ${Buffer.byteLength(body)}`,
-    ...(field === undefined ? [] : [`${field[0]}: ${field[1]}`]),
+    ...fields.map(([name, value]) => `${name}: ${value}`),
     'connection: close',
     '',
     body,

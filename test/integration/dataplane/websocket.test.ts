@@ -286,6 +286,34 @@ describe('websocket upgrades', () => {
     expect((JSON.parse(r.response.text) as { error: { requestId?: string } }).error.requestId).toBe(id);
   });
 
+  it('refuses a handshake in maintenance, page or hold, 503 with Retry-After, reaching no target', async () => {
+    const up = await echoServer('echo');
+    const v = await h.veer({ services: [service('web', [up.address])] });
+    const before = await countersOf(v);
+    const switchTo = async (body: Record<string, unknown>) => {
+      const headers = { 'content-type': 'application/json' };
+      const url = `${v.adminUrl}/v1/services/web/maintenance`;
+      expect((await http(url, { method: 'POST', headers, body: JSON.stringify(body) })).status).toBe(200);
+    };
+    for (const mode of ['page', 'hold']) {
+      await switchTo({ on: true, mode, retryAfter: '45s' });
+      const r = await upgrade(`${v.url}/ws`);
+      expect(r.kind).toBe('refused');
+      if (r.kind !== 'refused') return;
+      expect([r.response.status, errorCode(r.response), r.response.headers['retry-after']]).toEqual([
+        503,
+        'maintenance',
+        '45',
+      ]);
+      expect(r.response.headers['x-request-id']).toMatch(/^\S+$/);
+    }
+    expect(up.upgrades).toHaveLength(0);
+    expect(v.plane.maintenance.held).toBe(0);
+    await expectUntouched(v, before);
+    await switchTo({ on: false });
+    expect((await upgrade(`${v.url}/ws`)).kind).toBe('upgraded');
+  });
+
   it('refuses CONNECT with 405', async () => {
     const up = await h.upstream('plain');
     const v = await h.veer({ services: [service('web', [up.address])] });
