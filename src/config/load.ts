@@ -1,7 +1,7 @@
 // Reads proxy.config.yaml: YAML → `${VAR}` interpolation → schema validation and preflight, collecting
 // every problem (syntax, unset variables, invalid fields, checks spanning fields, what `start` would
 // refuse) so the operator fixes the file in one pass.
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { isScalar, LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, err, errorMessage, ok, type Problem, type Result } from '../domain/errors.js';
 import { hostAddresses } from '../domain/self-address.js';
 import { type Env, interpolateDocument, interpolateValue } from './interpolate.js';
@@ -11,8 +11,11 @@ import { validateWith } from './problems.js';
 import { type Config, configSchema } from './schema.js';
 import { foreignTags } from './yaml-tags.js';
 
-// Guards against alias bombs ("billion laughs") in a file that may come from anywhere.
-const MAX_ALIAS_COUNT = 100;
+// Guards against alias bombs ("billion laughs") in a file that may come from anywhere. The library counts
+// each use of an anchor times the aliases inside what it repeats: a bomb multiplies past any bound at once,
+// while one flat policy anchored for thousands of services (its default, 100, refused the 101st) counts one per
+// use.
+const MAX_ALIAS_COUNT = 10_000;
 
 export interface ConfigReport {
   result: Result<Config, ConfigError>;
@@ -63,7 +66,7 @@ export function inspectConfigText(
     prettyErrors: false,
     schema: 'core',
     merge: true,
-    uniqueKeys: true,
+    uniqueKeys: sameKey,
   });
   if (doc.errors.length > 0) {
     return {
@@ -137,12 +140,25 @@ function configError(problems: readonly Problem[], source?: string): ConfigError
 }
 
 /** YAML's own words, with what an operator most likely meant. */
+/**
+ * Keys are compared as the text they become: `502` and `"502"` (an error page's status, say) are one key in
+ * the config, and the library's own comparison (by type too) let the last one win silently.
+ */
+function sameKey(a: unknown, b: unknown): boolean {
+  return a === b || (isScalar(a) && isScalar(b) && String(a.value) === String(b.value));
+}
+
 function yamlHint(message: string): string {
   // `hosts: [*.example.com]`: an unquoted value starting with `*` is an alias in YAML.
   if (message.startsWith('Unresolved alias'))
     return `${message} (hint: quote a value that starts with "*", e.g. "*.example.com")`;
   // The parser recursing through thousands of nested [ or {: said as what it is, not as the engine's limit.
   if (message.includes('Maximum call stack')) return 'the document nests too deeply';
+  if (message.startsWith('Excessive alias count'))
+    return (
+      `aliases (*name) repeat anchored values more than ${MAX_ALIAS_COUNT} times, counting the aliases inside ` +
+      'what each one repeats (a guard against alias bombs)'
+    );
   return message;
 }
 

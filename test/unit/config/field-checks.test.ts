@@ -85,6 +85,26 @@ describe('config values refused before they fail at run time', () => {
     ]);
   });
 
+  it('one anchored policy shared by a thousand services is no alias bomb; a bomb is refused in plain words', () => {
+    const service = (i: number): string =>
+      `  - { name: s${i}, match: { hosts: [s${i}.test] }, stable: { targets: [] }, rollout: ${i === 0 ? '&p ' : '*p'}` +
+      `${i === 0 ? '{ steps: [10, 100], minRequests: 50 }' : ''} }`;
+    const shared = `services:\n${Array.from({ length: 1000 }, (_, i) => service(i)).join('\n')}\n`;
+    const r = parseConfigText(shared, {});
+    expect(r.ok ? r.value.services[999]?.rollout.minRequests : r.error.problems).toBe(50);
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(10)
+          .fill(`*${'abcdefghi'[i - 1]}`)
+          .join(', ')}]`,
+      );
+    expect(problems(`${levels.join('\n')}\n`)[0]?.message).toBe(
+      'YAML: aliases (*name) repeat anchored values more than 10000 times, counting the aliases inside what each ' +
+        'one repeats (a guard against alias bombs)',
+    );
+  });
+
   it('YAML mistakes said as what they most likely are', () => {
     expect(problems('services:\n  - name: web\n    match: { hosts: [*.example.com] }\n')[0]?.message).toContain(
       'hint: quote a value that starts with "*", e.g. "*.example.com"',

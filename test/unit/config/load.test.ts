@@ -195,6 +195,9 @@ describe('problems', () => {
     expect(problemsOf('listen: 0.0.0.0:1\nlisten: 0.0.0.0:2\n')[0]?.message).toBe(
       'YAML syntax error at line 2, column 1: Map keys must be unique',
     );
+    // The same key written as a number and as a string is the same key once read.
+    const pages = 'services:\n  - name: web\n    errorPages:\n      502: a.html\n      "502": b.html\n';
+    expect(problemsOf(pages)[0]?.message).toBe('YAML syntax error at line 5, column 7: Map keys must be unique');
     expect(
       problemsOf('services:\n  - name: web\n  - name: api\n    match: { hosts: [api.example.com] }\n  - name: web\n'),
     ).toEqual([{ path: 'services[2].name', message: 'duplicate service name "web" (also services[0])' }]);
