@@ -51,7 +51,7 @@ export class Downstream {
   private held: { status: number; headers: string[] } | null = null;
 
   private headersOf(rawHeaders: readonly RawField[]): string[] {
-    const headers = downstreamResponseHeaders(rawHeaders, []);
+    const headers = downstreamResponseHeaders(rawHeaders, [], this.extraHeaders);
     headers.push('via', this.viaEntry);
     const extra = this.extraHeaders;
     if (extra !== null) for (let i = 0; i < extra.length; i++) headers.push(extra[i] as string);

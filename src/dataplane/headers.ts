@@ -166,13 +166,39 @@ export type RawField = Buffer | string;
 
 const text = (f: RawField): string => (typeof f === 'string' ? f : f.toString('latin1'));
 
-/** Upstream response headers minus hop-by-hop ones, as a flat string array. */
-export function downstreamResponseHeaders(raw: readonly RawField[], out: string[]): string[] {
+/** Fields veer adds to a proxied answer beside the upstream's own (ingress.ts); any other it adds replaces them. */
+export const STICKY_FIELD = 'set-cookie';
+export const HSTS_FIELD = 'strict-transport-security';
+
+/** The field among `added` that replaces the upstream's (the request id: one id per answer), '' when none. */
+function replacedIn(added: readonly string[] | null): string {
+  if (added === null) return '';
+  for (let i = 0; i < added.length; i += 2) {
+    const name = added[i] as string;
+    if (name !== STICKY_FIELD && name !== HSTS_FIELD) return name;
+  }
+  return '';
+}
+
+/**
+ * Upstream response headers minus hop-by-hop ones, as a flat string array. `added`: the (lower-case) fields
+ * veer adds after these; the upstream's field of the request id's name is dropped, so the client gets one.
+ */
+export function downstreamResponseHeaders(
+  raw: readonly RawField[],
+  out: string[],
+  added: readonly string[] | null = null,
+): string[] {
   let extra: Set<string> | null = null;
+  const replaced = replacedIn(added);
+  // Its length and first letter, as the fast filter's (x-request-id shares neither with common fields).
+  const replacedShape = replaced === '' ? -1 : shapeOf(replaced);
   for (let i = 0; i < raw.length; i += 2) {
     const name = text(raw[i] as RawField);
     const value = text(raw[i + 1] as RawField);
-    if (CANDIDATES.has(shapeOf(name))) {
+    const shape = shapeOf(name);
+    if (shape === replacedShape && name.toLowerCase() === replaced) continue;
+    if (CANDIDATES.has(shape)) {
       const lower = name.toLowerCase();
       if (lower === 'connection') {
         for (const tok of value.split(',')) {

@@ -8,7 +8,7 @@ import { NO_CLIENT } from '../metrics/window.js';
 import { admit, type Admitted } from './admission.js';
 import { Exchange } from './exchange.js';
 import type { ExchangeEnv } from './exchange-env.js';
-import { peerAddress, upstreamRequestHeaders, viaHasLoop } from './headers.js';
+import { HSTS_FIELD, peerAddress, STICKY_FIELD, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import type { AnswerCounts } from './answers.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
 import { choosePoolFor, overrideOf } from './pool-choice.js';
@@ -176,8 +176,8 @@ function extraHeaders(cookie: string | null, hsts: string | null, entry: AccessE
   const id = entry?.id ?? null;
   if (cookie === null && hsts === null && id === null) return null;
   const out: string[] = [];
-  if (cookie !== null) out.push('set-cookie', cookie);
-  if (hsts !== null) out.push('strict-transport-security', hsts);
+  if (cookie !== null) out.push(STICKY_FIELD, cookie);
+  if (hsts !== null) out.push(HSTS_FIELD, hsts);
   if (id !== null) out.push((entry as AccessEntry).idHeader, id);
   return out;
 }

@@ -2,6 +2,7 @@
 // sees exactly one field); a trusted peer's sane id kept, an untrusted or invalid one replaced; in
 // veer's own JSON and HTML error bodies; over HTTP/2 with TLS; on a WebSocket upgrade; and off.
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { connect as h2connect } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { testCa } from '../../helpers/certs.js';
@@ -112,6 +113,49 @@ describe('request ids', () => {
     });
     expect(headers['x-request-id']).toMatch(GENERATED);
     expect(seen[0]?.['x-request-id']).toBe(headers['x-request-id']);
+  });
+
+  describe.each(['lean', 'node'])('on the %s front, an upstream that sets the id field too', (front) => {
+    async function echoing() {
+      // One echoes the id it got (Rails, express-request-id do), one sets its own.
+      const echo = await h.server((req, res) =>
+        res.setHeader('X-Request-Id', String(req.headers['x-request-id'])).end(),
+      );
+      const own = await h.server((_req, res) => res.setHeader('x-request-id', 'upstream-own').end());
+      const v = await h.veer({
+        services: [
+          { ...service('echo', [echo.address]), match: { hosts: ['echo.test'], pathPrefix: '/' } },
+          { ...service('own', [own.address]), match: { hosts: ['own.test'], pathPrefix: '/' } },
+        ],
+        proxy: { front },
+      });
+      return v;
+    }
+
+    it("HTTP/1.1: the client gets one field, veer's id", async () => {
+      const v = await echoing();
+      for (const host of ['echo.test', 'own.test']) {
+        const r = await http(`${v.url}/`, { headers: { host } });
+        expect(idFields(r.rawHeaders), host).toHaveLength(1);
+        expect(r.headers['x-request-id'], host).toMatch(GENERATED);
+      }
+    });
+
+    it("HTTP/2 (h2c): the client gets one field, veer's id", async () => {
+      const v = await echoing();
+      const session = h2connect(`http://127.0.0.1:${v.port}`);
+      h.defer(() => session.destroy());
+      for (const authority of ['echo.test', 'own.test']) {
+        const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+          const s = session.request({ ':path': '/', ':authority': authority });
+          s.on('response', (r) => resolve(r));
+          s.on('error', reject);
+          s.resume();
+        });
+        // Node joins repeated fields with ", ": one id alone is one field.
+        expect(headers['x-request-id'], authority).toMatch(GENERATED);
+      }
+    });
   });
 
   it('can be turned off: nothing added, the client field passed through', async () => {

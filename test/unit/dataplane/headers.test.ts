@@ -365,7 +365,27 @@ describe('downstreamResponseHeaders', () => {
   it('returns an empty list for no headers', () => {
     expect(downstreamResponseHeaders([], [])).toEqual([]);
   });
+
+  it("drops the upstream's request id field (any case) when veer adds its own; cookies and HSTS stay beside", () => {
+    const raw = buf(['X-Request-Id', 'up-1', 'Set-Cookie', 'a=1', 'Strict-Transport-Security', 'max-age=1']);
+    const rawMore = [...raw, ...buf(['x-request-id', 'up-2', 'Content-Type', 'text/plain'])];
+    const added = ['set-cookie', 'veer-web=7', 'strict-transport-security', 'max-age=9', 'x-request-id', 'v-1'];
+    expect(downstreamResponseHeaders(rawMore, [], added)).toEqual([
+      'Set-Cookie',
+      'a=1',
+      'Strict-Transport-Security',
+      'max-age=1',
+      'Content-Type',
+      'text/plain',
+    ]);
+    // Another configured name: only that one goes; without an id of veer's, the upstream's stays.
+    expect(downstreamResponseHeaders(raw, [], ['x-trace', 't'])).toEqual(buf2text(raw));
+    expect(downstreamResponseHeaders(raw, [], ['set-cookie', 'veer-web=7'])).toEqual(buf2text(raw));
+    expect(downstreamResponseHeaders(raw, [], null)).toEqual(buf2text(raw));
+  });
 });
+
+const buf2text = (raw: Buffer[]): string[] => raw.map((b) => b.toString('latin1'));
 
 describe('upstreamRequestHeaders: the absolute-form authority', () => {
   const shop = (ctx: RequestHeaderContext): RequestHeaderContext => ({ ...ctx, authority: 'shop.example' });
