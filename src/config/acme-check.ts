@@ -1,9 +1,8 @@
 // `tls.acme` beyond one field, as `veer validate` and `start` check it on the raw tree: the CA bundle
 // reads and is PEM, and there is a host to order for (the services' hosts may all be wildcards).
-import { readFileSync } from 'node:fs';
 import { acmeHosts } from '../acme/hosts.js';
 import type { Problem } from '../domain/errors.js';
-import { describeFsError } from '../domain/fs-error.js';
+import { readRegularFileSync } from './file-text.js';
 
 const record = (v: unknown): Record<string, unknown> | null =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
@@ -17,13 +16,9 @@ export function checkAcme(tree: unknown): Problem[] {
 function caBundleProblems(path: unknown): Problem[] {
   if (typeof path !== 'string' || path === '') return [];
   const at = 'tls.acme.caBundle';
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return [{ path: at, message: `cannot read CA bundle "${path}": ${describeFsError(e)}` }];
-  }
-  return text.includes('-----BEGIN CERTIFICATE-----')
+  const read = readRegularFileSync(path);
+  if (!read.ok) return [{ path: at, message: `cannot read CA bundle "${path}": ${read.error}` }];
+  return read.value.toString('utf8').includes('-----BEGIN CERTIFICATE-----')
     ? []
     : [{ path: at, message: `"${path}" holds no PEM certificate` }];
 }

@@ -1,7 +1,7 @@
 // Reads a file the operator named (the config file, a `simulate --policy` file) as text, bounded in bytes
 // and, for a pipe, in time: a FIFO would otherwise wait for a writer forever, /dev/zero never ends, and a
 // huge file would exhaust memory. Failures are a few plain words, never an errno string.
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { err, ok, type Result } from '../domain/errors.js';
@@ -74,6 +74,35 @@ async function readSome(handle: FileHandle, buf: Buffer, n: number): Promise<num
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return null;
     throw e;
+  }
+}
+
+/**
+ * A file veer reads while it runs, or checks synchronously (a certificate, a key, a CA bundle, known_hosts):
+ * a regular file of at most `maxBytes`, or a plain reason. A pipe there would block the event loop until a
+ * writer came, and /dev/zero would fill memory; no one names those for a certificate on purpose.
+ */
+export function readRegularFileSync(path: string, maxBytes = MAX_TEXT_FILE_BYTES): Result<Buffer, string> {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    return err(fsProblem((e as NodeJS.ErrnoException).code));
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isDirectory()) return err('it is a directory');
+    if (!stats.isFile()) return err(`not a regular file (${kindOf(stats)})`);
+    if (stats.size > maxBytes) return err(`it is larger than ${maxBytes / MIB} MiB, the most read`);
+    // The size read above bounds the buffer; a file that grew since is cut there and fails as the PEM it is not.
+    const buf = Buffer.alloc(stats.size);
+    let total = 0;
+    for (let n = 1; n > 0 && total < buf.length; total += n) n = readSync(fd, buf, total, buf.length - total, null);
+    return ok(buf.subarray(0, total));
+  } catch (e) {
+    return err(fsProblem((e as NodeJS.ErrnoException).code));
+  } finally {
+    closeSync(fd);
   }
 }
 

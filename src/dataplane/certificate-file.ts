@@ -2,11 +2,10 @@
 // files and checked the way an operator needs to hear it (which field, what is wrong). Shared by
 // `veer validate`/`start` (config/tls-check.ts) and the running listener (certificate-watch.ts).
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { SecureContext } from 'node:tls';
 import { serverContext } from './server-tls.js';
 import { errorMessage, type Problem } from '../domain/errors.js';
-import { describeFsError } from '../domain/fs-error.js';
+import { readRegularFileSync } from '../config/file-text.js';
 
 export interface CertificateFiles {
   cert: string;
@@ -27,12 +26,9 @@ export interface LoadedCertificate {
 export type CertificateRead = { ok: true; value: LoadedCertificate } | { ok: false; problems: Problem[] };
 
 function readPem(file: string, path: string, what: string): { text: string } | Problem {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    return { path, message: `cannot read ${what} file "${file}": ${describeFsError(e)}` };
-  }
+  const read = readRegularFileSync(file);
+  if (!read.ok) return { path, message: `cannot read ${what} file "${file}": ${read.error}` };
+  const text = read.value.toString('utf8');
   if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) return { path, message: `"${file}" is not a PEM ${what}` };
   return { text };
 }

@@ -1,11 +1,10 @@
 // Turns one configured Docker endpoint (docker.endpoints[]) into dockerode options. Pure apart from
 // reading TLS files, so a bad host or an unreadable certificate is reported at config time, naming
 // the endpoint, instead of surfacing later as an obscure connection error.
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { errorMessage } from '../domain/errors.js';
+import { readRegularFileSync } from '../config/file-text.js';
 import { checkFingerprint, checkKnownHosts, knownHostsName, type HostKeyCheck } from './known-hosts.js';
 import { SshDockerAgent } from './ssh-agent.js';
 
@@ -116,18 +115,15 @@ const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 function identityOf(ep: EndpointConfig): { ok: true; key: Buffer | undefined } | { ok: false; message: string } {
   if (ep.identityFile !== undefined) {
-    try {
-      return { ok: true, key: readFileSync(ep.identityFile) };
-    } catch (e) {
-      return { ok: false, message: `identityFile ${ep.identityFile} cannot be read: ${errorMessage(e)}` };
-    }
+    const read = readRegularFileSync(ep.identityFile);
+    return read.ok
+      ? { ok: true, key: read.value }
+      : { ok: false, message: `identityFile ${ep.identityFile} cannot be read: ${read.error}` };
   }
   for (const f of DEFAULT_IDENTITIES) {
-    try {
-      return { ok: true, key: readFileSync(join(homedir(), '.ssh', f)) };
-    } catch {
-      // not there: the next default, else the agent alone
-    }
+    const read = readRegularFileSync(join(homedir(), '.ssh', f));
+    // Not there: the next default, else the agent alone.
+    if (read.ok) return { ok: true, key: read.value };
   }
   return { ok: true, key: undefined };
 }
@@ -138,16 +134,10 @@ function hostKeyCheck(ep: EndpointConfig, name: string): (key: Buffer) => HostKe
   if (fingerprint !== undefined) return (key) => checkFingerprint(fingerprint, name, key);
   const file = ep.knownHosts ?? join(homedir(), '.ssh', 'known_hosts');
   return (key) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      return {
-        ok: false,
-        reason: `known_hosts ${file} cannot be read (${errorMessage(e)}), so ${name} cannot be verified`,
-      };
-    }
-    return checkKnownHosts(text, name, key);
+    const read = readRegularFileSync(file);
+    if (!read.ok)
+      return { ok: false, reason: `known_hosts ${file} cannot be read (${read.error}), so ${name} cannot be verified` };
+    return checkKnownHosts(read.value.toString('utf8'), name, key);
   };
 }
 
@@ -164,11 +154,9 @@ function readTls(ep: EndpointConfig): TlsFiles {
   for (const field of ['ca', 'cert', 'key'] as const) {
     const path = ep[field];
     if (path === undefined) continue;
-    try {
-      files[field] = readFileSync(path);
-    } catch (e) {
-      return fail(ep.name, `cannot read ${field} file "${path}": ${errorMessage(e)}`);
-    }
+    const read = readRegularFileSync(path);
+    if (!read.ok) return fail(ep.name, `cannot read ${field} file "${path}": ${read.error}`);
+    files[field] = read.value;
   }
   return { ok: true, files };
 }

@@ -1,6 +1,5 @@
 // ACME (`tls.acme`): the shared records in the state store, the data plane's challenge answers and
 // certificate book, the leader's orders, metrics and events.
-import { readFileSync } from 'node:fs';
 import type { SecureContext } from 'node:tls';
 import { serverContext } from '../dataplane/server-tls.js';
 import { AcmeAccount } from '../acme/account.js';
@@ -18,7 +17,7 @@ import type { CertificateBook } from '../dataplane/certificate-book.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import type { Random } from '../domain/clock.js';
 import { ConfigError } from '../domain/errors.js';
-import { describeFsError } from '../domain/fs-error.js';
+import { readRegularFileSync } from '../config/file-text.js';
 import { ACME_CERTIFICATE_PREFIX } from '../store/keys.js';
 import type { StateStore } from '../store/port.js';
 import type { RedisStore } from '../store/redis.js';
@@ -152,11 +151,9 @@ async function alpnContext(records: AcmeRecords, host: string): Promise<SecureCo
 }
 
 function caBundle(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError('tls.acme: the CA bundle cannot be read', [
-      { path: 'tls.acme.caBundle', message: `cannot read "${path}": ${describeFsError(e)}` },
-    ]);
-  }
+  const read = readRegularFileSync(path);
+  if (read.ok) return read.value.toString('utf8');
+  throw new ConfigError('tls.acme: the CA bundle cannot be read', [
+    { path: 'tls.acme.caBundle', message: `cannot read "${path}": ${read.error}` },
+  ]);
 }

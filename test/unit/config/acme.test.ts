@@ -1,5 +1,6 @@
 // `tls.acme` as `veer validate` and `start` check it: every default and key, bad values under their field,
 // the CA bundle file, a host to order for.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,12 @@ describe('tls.acme config', () => {
     ]);
     expect(problemsOf(`    directory: https://ca.example/dir\n    caBundle: ${notPem}`)).toEqual([
       ['tls.acme.caBundle', `"${notPem}" holds no PEM certificate`],
+    ]);
+    // A pipe blocked validate (and a reload) until a writer came.
+    const fifo = join(ca.dir, 'ca.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(problemsOf(`    directory: https://ca.example/dir\n    caBundle: ${fifo}`)).toEqual([
+      ['tls.acme.caBundle', `cannot read CA bundle "${fifo}": not a regular file (a named pipe)`],
     ]);
     const wildcard = 'services:\n  - { name: web, match: { hosts: ["*.example.com"] }, stable: { targets: [] } }\n';
     expect(problemsOf('    directory: https://ca.example/dir', wildcard)).toEqual([

@@ -1,5 +1,6 @@
 // The `tls` section as `veer validate` and `veer start` check it: schema (defaults, shapes) and the
 // certificate files themselves (made with openssl into a temp dir), every problem under its field.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,18 @@ describe('tls config', () => {
       const denied = problemsOf(`  certificates: [{ cert: ${good.cert}, key: ${unreadable} }]`);
       expect(denied[0]?.[1]).toMatch(/permission denied/);
     }
+  });
+
+  it('refuses a pipe or a device as a certificate or key file (reading one blocked or filled memory)', () => {
+    const fifo = join(ca.dir, 'cert.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const found = problemsOf(
+      `  certificates:\n    - { cert: ${fifo}, key: ${good.key} }\n    - { cert: ${good.cert}, key: /dev/zero }`,
+    );
+    expect(found).toEqual([
+      ['tls.certificates[0].cert', `cannot read certificate file "${fifo}": not a regular file (a named pipe)`],
+      ['tls.certificates[1].key', 'cannot read private key file "/dev/zero": not a regular file (a device)'],
+    ]);
   });
 
   it('warns about an expired certificate without refusing it', () => {
