@@ -126,7 +126,7 @@ export async function simulateRollout(o: SimulateOptions): Promise<SimulationRes
         const served = o.traffic({ second: t, pool, weight, share, rand });
         for (const q of served) {
           const g = q.route === undefined ? POOL_ONLY : groups.classify(q.route);
-          const group = q.route === undefined ? POOL_ONLY : g === EXCLUDED ? EXCLUDED : g + 1;
+          const group = q.route === undefined ? POOL_ONLY : g === EXCLUDED ? EXCLUDED : groups.code(g);
           windows[pool].record(now + Math.floor(rand() * 1000), q.status, q.latencyMs, group, clientKey(q.client));
           if (pool === 'canary') {
             canaryRequests++;

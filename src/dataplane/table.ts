@@ -73,7 +73,7 @@ export interface RoutingTable {
 export function judgedGroup(route: ServiceRoute, url: string): number {
   if (!route.byRoute) return route.groups.excluded(url) ? EXCLUDED : POOL_ONLY;
   const g = route.groups.classify(url);
-  return g === EXCLUDED ? EXCLUDED : g + 1;
+  return g === EXCLUDED ? EXCLUDED : route.groups.code(g);
 }
 
 /**

@@ -32,9 +32,19 @@ function pathOf(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
+/**
+ * A request's group code (PoolWindow.record's `group`) is its group's index + 1 plus its groups' epoch times
+ * this: a request classified before a reload changed the groups ends after it, and its index would name another
+ * group (or none) of the new ones. Above any group count (32 prefixes and OTHER at most).
+ */
+const EPOCH_SPAN = 1024;
+let epochs = 0;
+
 export class RouteGroups {
   /** Group names by index (OTHER included once used). */
   readonly names: string[] = [];
+  /** Tells these groups' codes from those of the groups before and after them. */
+  private readonly epoch = ++epochs;
   private readonly byName = new Map<string, number>();
   /** Explicit prefixes, longest first, with their group index. */
   private readonly prefixes: Array<[string, number]> = [];
@@ -75,6 +85,16 @@ export class RouteGroups {
   private excludedPath(path: string): boolean {
     for (const ex of this.spec.excludePaths) if (coversPath(ex, path)) return true;
     return false;
+  }
+
+  /** The code of a request that `classify` put in group `i`: what the data plane records it under. */
+  code(i: number): number {
+    return this.epoch * EPOCH_SPAN + i + 1;
+  }
+
+  /** The group a code names, or -1 when other groups (before a reload) classified that request. */
+  groupOfCode(code: number): number {
+    return Math.floor(code / EPOCH_SPAN) === this.epoch ? (code % EPOCH_SPAN) - 1 : -1;
   }
 
   /** The index of a group name (another replica's, when merging): known, a new auto slot, or OTHER. */

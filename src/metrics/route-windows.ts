@@ -34,6 +34,12 @@ export class RouteWindows {
     return (this.windows[i] ??= this.create());
   }
 
+  /** The window of the group a request's code names (RouteGroups.code), null for groups no longer in use. */
+  coded(code: number): GroupWindow | null {
+    const i = this.groups === null ? -1 : this.groups.groupOfCode(code);
+    return i < 0 ? null : this.at(i);
+  }
+
   /** The window of a group by name (another replica's record), null without groups in use. */
   named(name: string): GroupWindow | null {
     return this.groups === null ? null : this.at(this.groups.indexOf(name));

@@ -34,7 +34,7 @@ const [REQ, ERR, CONNECT, TIMEOUT, BROKEN, CLIENT] = [0, 1, 2, 3, 4, 5];
 const WIDTH = COUNTS.length;
 const FAILURE_COUNT: Record<FailureKind, number> = { connect: CONNECT, timeout: TIMEOUT, broken: BROKEN };
 
-/** Which judged windows a request goes to: a route group's index + 1, or one of these. */
+/** Which judged windows a request goes to: a route group's code (RouteGroups.code), or one of these. */
 export const POOL_ONLY = 0;
 /** A request without a client identity (no sticky bucket). */
 export const NO_CLIENT = -1;
@@ -74,13 +74,13 @@ export class PoolWindow {
 
   /**
    * The upstream answered with `status`: >= 500 counts as an error, 4xx as a client error. `group`:
-   * POOL_ONLY, EXCLUDED (lifetime counters only: proxied, never judged) or a route group's index + 1.
+   * POOL_ONLY, EXCLUDED (lifetime counters only: proxied, never judged) or a route group's code.
    */
   record(nowMs: number, status: number, latencyMs: number, group = POOL_ONLY, client = NO_CLIENT): void {
     const slot = this.count(nowMs, latencyMs, group);
     if (status >= 500) this.error(slot, client);
     else if (status >= 400) this.bump(slot, CLIENT);
-    if (group > 0) this.routes.at(group - 1).record(nowMs, status, latencyMs);
+    if (group > 0) this.routes.coded(group)?.record(nowMs, status, latencyMs);
   }
 
   /** The exchange failed without an upstream status (502 or 504, or a cut answer): a request AND an error. */
@@ -88,7 +88,7 @@ export class PoolWindow {
     const slot = this.count(nowMs, latencyMs, group);
     this.error(slot, client);
     this.bump(slot, FAILURE_COUNT[kind] ?? assertNever(kind as never, 'failure kind'));
-    if (group > 0) this.routes.at(group - 1).recordFailure(nowMs, kind, latencyMs);
+    if (group > 0) this.routes.coded(group)?.recordFailure(nowMs, kind, latencyMs);
   }
 
   /** A request veer cut at the end of a drain: not a request of the judged window, nor an error. */

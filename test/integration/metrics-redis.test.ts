@@ -202,9 +202,9 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
       const groups = (replicas[replica] as MetricsRegistry).groups('web', spec);
       const w = (replicas[replica] as MetricsRegistry).pool('web', 'canary');
       const g = groups.classify(path);
-      w.record(t, status, latencyMs, g === EXCLUDED ? EXCLUDED : g + 1, bucket);
+      w.record(t, status, latencyMs, g === EXCLUDED ? EXCLUDED : groups.code(g), bucket);
       const rg = refGroups.classify(path);
-      reference.record(t, status, latencyMs, rg === EXCLUDED ? EXCLUDED : rg + 1, bucket);
+      reference.record(t, status, latencyMs, rg === EXCLUDED ? EXCLUDED : refGroups.code(rg), bucket);
     }
     clock.t = (BASE + 5) * 1000 + 200;
     for (const r of replicas) expect(await flusher(r, c, prefix, clock).flushOnce()).toBe('sent');

@@ -69,7 +69,7 @@ describe('a pool window with route groups', () => {
     w.routes.use(g);
     const group = (url: string): number => {
       const i = g.classify(url);
-      return i === EXCLUDED ? EXCLUDED : i + 1;
+      return i === EXCLUDED ? EXCLUDED : g.code(i);
     };
     w.record(at, 200, 5, group('/api/a'));
     w.record(at, 503, 7, group('/api/b'));
@@ -92,9 +92,9 @@ describe('a pool window with route groups', () => {
     const groups = auto();
     const w = new PoolWindow({ seconds: 60 });
     w.routes.use(groups);
-    w.record(at, 503, 5, groups.classify('/api/x') + 1);
-    w.record(at, 200, 5, groups.classify('/api/y') + 1);
-    w.record(at, 404, 9, groups.classify('/other/x') + 1);
+    w.record(at, 503, 5, groups.code(groups.classify('/api/x')));
+    w.record(at, 200, 5, groups.code(groups.classify('/api/y')));
+    w.record(at, 404, 9, groups.code(groups.classify('/other/x')));
     const [rec] = w.seconds(at / 1000, at / 1000);
     const hash = Object.fromEntries(hashIncrements(rec ?? emptyTotals()).map(([f, n]) => [f, String(n)]));
     expect([hash['/api r'], hash['/api e'], hash['/other q']]).toEqual(['2', '1', '1']);
@@ -108,7 +108,7 @@ describe('a pool window with route groups', () => {
     const theirs = auto();
     const other = new PoolWindow({ seconds: 60 });
     other.routes.use(theirs);
-    other.record(at, 200, 5, theirs.classify('/zzz') + 1);
+    other.record(at, 200, 5, theirs.code(theirs.classify('/zzz')));
     expect(other.mergeSecond({ ...back, sec: at / 1000 })).toBe('merged');
     const m = other.totals(at, at);
     expect([
@@ -117,5 +117,21 @@ describe('a pool window with route groups', () => {
       m.routes?.['/api']?.requests,
       m.routes?.['/other']?.requests,
     ]).toEqual([4, 1, 2, 1]);
+  });
+
+  it('a request classified before a reload changed the groups counts in the pool, in no route of the new ones', () => {
+    const before = new RouteGroups({ routes: ['/a', '/b', '/c'], excludePaths: [], base: '/' });
+    const after = new RouteGroups({ routes: ['/x', '/y', '/z'], excludePaths: [], base: '/' });
+    const w = new PoolWindow({ seconds: 60 });
+    w.routes.use(before);
+    const started = before.code(before.classify('/c/1'));
+    w.routes.use(after);
+    w.record(at, 503, 5, started);
+    w.recordFailure(at, 'connect', 5, started);
+    w.record(at, 200, 5, after.code(after.classify('/y/1')));
+    const t = w.totals(at, at);
+    expect([t.requests, t.errors, t.connectErrors]).toEqual([3, 2, 1]);
+    // Its index (2) named "/z" in the new groups, and "undefined" where the new groups had no third name yet.
+    expect(t.routes).toEqual({ '/y': expect.objectContaining({ requests: 1, errors: 0 }) });
   });
 });
