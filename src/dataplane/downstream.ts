@@ -31,6 +31,10 @@ export class Downstream {
   paused = false;
   /** performance.now() when the client last drained. */
   resumedAt = 0;
+  /** performance.now() when the paused client last took bytes (its pause began, or a look found fewer waiting). */
+  movedAt = 0;
+  /** Bytes waiting for the paused client when last looked (see tookBytes). */
+  private unread = 0;
   /** The client's HTTP/2 stream (no reason phrase, RFC 9113 §8.3.2; trailers announced before the head). */
   private readonly h2: H2Response | null;
 
@@ -119,8 +123,25 @@ export class Downstream {
     }
     // Listen for 'drain' only when the client is actually slow, not on every request.
     this.res.once('drain', (this.onDrain ??= () => this.drained()));
-    this.paused = true;
+    [this.paused, this.movedAt, this.unread] = [true, performance.now(), this.res.writableLength];
     return false;
+  }
+
+  /**
+   * A look at a paused client (by the deadline sweep, only when its bound is up): bytes it took since the last look
+   * move `movedAt` to `now`. Any progress counts, as with nginx's send_timeout: a slow link is not a stalled one.
+   */
+  tookBytes(now: number): void {
+    const left = this.res.writableLength;
+    if (left < this.unread) [this.unread, this.movedAt] = [left, now];
+  }
+
+  /** The answer is over for the client: none of it left in veer, or its connection or stream gone. */
+  get over(): boolean {
+    const res = this.res;
+    if (res.destroyed) return true;
+    // An HTTP/2 answer is finished once ended (H2Response): its last bytes may still wait for the client's window.
+    return res.writableFinished && (this.h2 === null || res.writableLength === 0);
   }
 
   private drained(): void {
@@ -129,10 +150,11 @@ export class Downstream {
   }
 
   /**
-   * An HTTP/2 client's stream is reset with ENHANCE_YOUR_CALM (gRPC clients read RESOURCE_EXHAUSTED; a bare
+   * A client too slow (its backlog past H2C_BACKLOG_BYTES) or stalled (overdue's 'client'): cut like a client that
+   * left. An HTTP/2 client's stream is reset with ENHANCE_YOUR_CALM (gRPC clients read RESOURCE_EXHAUSTED; a bare
    * destroy would reset it with NO_ERROR, an answer that looks complete); an HTTP/1.1 client's connection closes.
    */
-  private cut(): void {
+  cut(): void {
     if (this.h2 === null) return void this.res.destroy();
     // close() alone waits for the queued bytes to be sent first; destroy() after it resets at once, with its code.
     const stream = this.h2.stream;

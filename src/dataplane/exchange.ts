@@ -94,11 +94,11 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
   private dispatchTo(target: Upstream): void {
     this.target = target;
     target.outstanding++;
-    this.gotHeaders = false;
-    this.handedAt = performance.now();
+    this.sending();
     this.dispatching = true;
     target.pool.dispatch(upstreamRequest(this.req, this.upstreamHeaders, this.body), this);
     this.dispatching = false;
+    this.dispatched();
   }
 
   onHeaders(statusCode: number, rawHeaders: RawField[], resume: () => void, statusText: string): boolean {
@@ -158,7 +158,8 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving. A swallowed
     // answer with nowhere left to ask (no other stable target now, or no route) is sent after all.
     this.done = held === null ? this.down.end(this.route.grpc === null ? null : trailers) : held.send(this.down);
-    if (!this.done) this.finishWithError('bad_gateway');
+    if (this.done) this.watchSlowClient();
+    else this.finishWithError('bad_gateway');
   }
 
   onError(err: Error): void {
@@ -221,8 +222,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   private settle(): void {
     if (this.target !== undefined) this.target.outstanding--;
-    this.env.deadlines.unwatch(this);
-    this.abortUpstream = null;
+    this.released();
     this.down.resumeUpstream = null;
   }
 
@@ -240,7 +240,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   /** Client aborts are 'close' + !writableFinished ('aborted' misses cases, say undici's authors). */
   responseClosed(): void {
-    if (this.res.writableFinished || this.done) return;
+    if (this.res.writableFinished || this.over) return;
     // Stop the upstream request so its socket is not leaked.
     this.clientGone = true;
     this.env.answers.note('client_closed');

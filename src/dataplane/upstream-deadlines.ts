@@ -84,22 +84,25 @@ export interface Waiting {
   readonly gotHeaders: boolean;
   /** The client's request body (null: none). */
   readonly body: { readonly complete: boolean; readonly heldBack: boolean } | null;
-  /** The client's side of the answer. */
-  readonly down: { readonly paused: boolean; readonly resumedAt: number };
+  /** The client's side of the answer: paused on it, when it last drained, when a paused client last took bytes. */
+  readonly down: { readonly paused: boolean; readonly resumedAt: number; readonly movedAt: number };
 }
 
 /**
- * Whether a passed deadline is the upstream's fault ('headers', 'body': its bound of `ms` is over) or a later
- * deadline to watch. As undici did: no headers bound while the client's body is still on its way and the
- * upstream takes it (the client's own bound applies, request-body.ts), no body bound while a slow client
- * holds the upstream back, and a full bound again after it drained.
+ * Whether a passed deadline is the upstream's fault ('headers', 'body': its bound of `ms` is over), the client's
+ * ('client': paused on the answer and took none of it for `ms`, nginx's send_timeout) or a later deadline to
+ * watch. As undici did: no headers bound while the client's body is still on its way and the upstream takes it
+ * (the client's own bound applies, request-body.ts), no body bound while a slow client holds the upstream back,
+ * and a full bound again after it drained. The client's bound is the same idle bound (README: "the longest
+ * quiet gap in either direction"): a client that holds an answer unread holds its upstream connection too.
  */
-export function overdue(x: Waiting, ms: number, now: number): 'headers' | 'body' | number {
+export function overdue(x: Waiting, ms: number, now: number): 'headers' | 'body' | 'client' | number {
   if (!x.gotHeaders) {
     const body = x.body;
     return body !== null && !body.complete && !body.heldBack ? now + ms : 'headers';
   }
-  if (x.down.paused) return now + ms;
-  const after = x.down.resumedAt + ms;
+  const down = x.down;
+  if (down.paused) return down.movedAt + ms > now ? down.movedAt + ms : 'client';
+  const after = down.resumedAt + ms;
   return after > now ? after : 'body';
 }

@@ -96,7 +96,7 @@ describe('overdue', () => {
   const waiting = (over: Partial<Waiting> = {}): Waiting => ({
     gotHeaders: false,
     body: null,
-    down: { paused: false, resumedAt: 0 },
+    down: { paused: false, resumedAt: 0, movedAt: 0 },
     ...over,
   });
 
@@ -116,8 +116,16 @@ describe('overdue', () => {
   it('blames a stalled body, but not while a slow client holds the upstream back, nor right after it drained', () => {
     const body = { gotHeaders: true } as const;
     expect(overdue(waiting(body), 60_000, 100_000)).toBe('body');
-    expect(overdue(waiting({ ...body, down: { paused: true, resumedAt: 0 } }), 60_000, 100_000)).toBe(160_000);
-    expect(overdue(waiting({ ...body, down: { paused: false, resumedAt: 90_000 } }), 60_000, 100_000)).toBe(150_000);
-    expect(overdue(waiting({ ...body, down: { paused: false, resumedAt: 30_000 } }), 60_000, 100_000)).toBe('body');
+    const down = (paused: boolean, resumedAt: number, movedAt = 0) =>
+      waiting({ ...body, down: { paused, resumedAt, movedAt } });
+    expect(overdue(down(true, 0, 90_000), 60_000, 100_000)).toBe(150_000);
+    expect(overdue(down(false, 90_000), 60_000, 100_000)).toBe(150_000);
+    expect(overdue(down(false, 30_000), 60_000, 100_000)).toBe('body');
+  });
+
+  it('blames the client, not the upstream, when it took none of a paused answer for the whole bound', () => {
+    const paused = (movedAt: number) => waiting({ gotHeaders: true, down: { paused: true, resumedAt: 0, movedAt } });
+    expect(overdue(paused(40_000), 60_000, 100_000)).toBe('client');
+    expect(overdue(paused(40_001), 60_000, 100_000)).toBe(100_001);
   });
 });
