@@ -28,7 +28,7 @@ export function rolloutStatus(s: RolloutState, liveCanaryTargets: readonly strin
   };
 }
 
-/** The API's view of a history entry: times as ISO strings, and no env of a stable generation. */
+/** The API's view of a history entry: times as ISO strings, and no env of a stable generation or gate secret. */
 export function historyView(e: HistoryEntry): RolloutHistoryEntry {
   const c = e.canary;
   const stable = e.stable;
@@ -48,9 +48,45 @@ export function historyView(e: HistoryEntry): RolloutHistoryEntry {
       'targets' in stable
         ? { targets: [...stable.targets] }
         : { generation: stable.generation, image: stable.image, count: stable.count },
-    overrides: { ...e.overrides },
+    overrides: overridesView(e.overrides),
     origin: e.origin,
     timeline: e.timeline.map((t) => ({ at: iso(t.at), kind: t.kind, weight: t.weight, note: t.note })),
     timelineCut: e.timelineCut,
   };
+}
+
+const HIDDEN = '(hidden)';
+
+/**
+ * The overrides as shown: a gate's header values (an API key, a bearer token) and its URL's query and
+ * userinfo (`?key=…`) are secrets, hidden here only - the stored entry keeps them, so a retry asks the
+ * same gates the same way.
+ */
+function overridesView(overrides: Record<string, unknown>): Record<string, unknown> {
+  const gates = overrides['gates'];
+  if (!isRecord(gates)) return { ...overrides };
+  return { ...overrides, gates: Object.fromEntries(Object.entries(gates).map(([name, g]) => [name, gateView(g)])) };
+}
+
+function gateView(gate: unknown): unknown {
+  if (typeof gate === 'string') return urlView(gate);
+  if (!isRecord(gate)) return gate;
+  const out: Record<string, unknown> = { ...gate };
+  if (typeof gate['url'] === 'string') out['url'] = urlView(gate['url']);
+  const headers = gate['headers'];
+  if (isRecord(headers)) out['headers'] = Object.fromEntries(Object.keys(headers).map((k) => [k, HIDDEN]));
+  return out;
+}
+
+/** The URL without what may be a credential: its query and userinfo show as hidden, its fragment goes. */
+function urlView(url: string): string {
+  if (!URL.canParse(url)) return HIDDEN;
+  const u = new URL(url);
+  const user = u.username !== '' || u.password !== '' ? `${HIDDEN}@` : '';
+  const query = u.search !== '' ? `?${HIDDEN}` : '';
+  return `${u.protocol}//${user}${u.host}${u.pathname}${query}`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
