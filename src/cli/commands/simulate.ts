@@ -55,6 +55,14 @@ function jobOf(path: string, v: OptionValues): Result<SimJob, string> {
   if (!runs.ok) return runs;
   const seed = wholeNumber('--seed', v.seed, DEFAULT_SEED, 0, MAX_SEED);
   if (!seed.ok) return seed;
+  // Run i uses seed + i, and a seed past MAX_SEED wraps to 0: the report would name seeds never run.
+  if (seed.value + runs.value - 1 > MAX_SEED) {
+    const most = MAX_SEED - runs.value + 1;
+    return err(
+      `--seed ${seed.value} with --runs ${runs.value} would go past the largest seed, ${MAX_SEED}: ` +
+        `expected a --seed of at most ${most} for ${runs.value} runs (or fewer --runs)`,
+    );
+  }
   const max = wholeNumber('--max-seconds', v['max-seconds'], undefined, 1, MAX_SECONDS_LIMIT);
   if (!max.ok) return max;
   return ok({ path, runs: runs.value, seed: seed.value, maxSeconds: max.value, policyPath: v.policy });

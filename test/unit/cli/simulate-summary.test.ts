@@ -1,7 +1,9 @@
 // The figures `veer simulate` prints, from hand-made runs: shares, nearest-rank quantiles, exposure,
 // reasons grouped with their numbers masked; and the checks on what a scenario's traffic returns.
 import { describe, expect, it } from 'vitest';
+import type { CliIO } from '../../../src/cli/command.js';
 import { wholeNumber } from '../../../src/cli/commands/simulate.js';
+import { runCli } from '../../../src/cli/main.js';
 import { requestsProblem } from '../../../src/cli/simulation/checked-traffic.js';
 import { MAX_REQUESTS_PER_SECOND } from '../../../src/cli/simulation/limits.js';
 import { maskNumbers, quantile, summarize, type RunRecord } from '../../../src/cli/simulation/summary.js';
@@ -146,5 +148,37 @@ describe('whole-number options', () => {
         ok: false,
         error: `--runs: expected a whole number from 1 to 10, got "${bad}"`,
       });
+  });
+});
+
+describe('--seed with --runs', () => {
+  async function simulate(...opts: string[]): Promise<{ code: number; err: string }> {
+    const err: string[] = [];
+    const io: CliIO = { out: () => undefined, err: (l) => err.push(l), env: {} };
+    // No such scenario: the options are checked before it is read, and nothing runs if they pass.
+    const code = await runCli(['simulate', '/nonexistent/veer-scenario.mjs', ...opts], io);
+    return { code, err: err.join('\n') };
+  }
+
+  it('refuses seeds that would wrap past the largest one, naming both options and the largest start', async () => {
+    const r = await simulate('--seed', '4294967295', '--runs', '3');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'error: --seed 4294967295 with --runs 3 would go past the largest seed, 4294967295: ' +
+        'expected a --seed of at most 4294967293 for 3 runs (or fewer --runs)',
+    );
+    expect((await simulate('--seed', '4294967200')).err).toMatch(/^error: --seed 4294967200 with --runs 200 /);
+  });
+
+  it('takes the last seeds that fit: the refusal is then about the scenario, not the seed', async () => {
+    for (const opts of [
+      ['--seed', '4294967293', '--runs', '3'],
+      ['--seed', '4294967295', '--runs', '1'],
+    ]) {
+      const r = await simulate(...opts);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/veer-scenario\.mjs/);
+      expect(r.err).not.toMatch(/--seed/);
+    }
   });
 });
