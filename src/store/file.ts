@@ -2,11 +2,13 @@
 // Every write replaces the whole file atomically (temp file in the same directory, fsync, rename,
 // fsync of the directory), so a crash or power loss leaves either the old or the new document and a
 // put resolves only once its data is durable. Operations run one at a time, in the order they were
-// called (as a Redis connection would), so concurrent puts never interleave.
+// called (as a Redis connection would), so concurrent puts never interleave. A lock file beside it
+// (file-lock.ts) keeps a second veer process from opening it meanwhile.
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeyedQueue } from '../domain/async.js';
 import { UnavailableError, VeerError, errorMessage } from '../domain/errors.js';
+import { FileLock } from './file-lock.js';
 import { decidePut, type PutResult, type StateStore, type Versioned } from './port.js';
 
 const FORMAT = 1;
@@ -40,16 +42,27 @@ export class FileStore implements StateStore {
   private constructor(
     readonly path: string,
     entries: Entries,
+    private readonly lock: FileLock,
   ) {
     this.entries = entries;
   }
 
-  /** Creates parent directories; rejects with StateCorruptError if an existing file can't be used. */
+  /**
+   * Creates parent directories; rejects with StateLockedError while another process has the file open,
+   * with StateCorruptError if an existing file can't be used.
+   */
   static async open(path: string): Promise<FileStore> {
     const file = resolve(path);
     await mkdir(dirname(file), { recursive: true });
-    await removeLeftoverTemps(file);
-    return new FileStore(file, await readEntries(file));
+    const lock = await FileLock.acquire(file);
+    try {
+      // Only under the lock: another live process's temp files are its writes in flight.
+      await removeLeftoverTemps(file);
+      return new FileStore(file, await readEntries(file), lock);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
   }
 
   get<T>(key: string): Promise<Versioned<T> | null> {
@@ -87,6 +100,7 @@ export class FileStore implements StateStore {
     this.closed = true;
     // Queued behind every operation already accepted: resolves once they have all finished.
     await this.queue.run(DOCUMENT, async () => undefined);
+    await this.lock.release();
   }
 
   /** In call order, one at a time; a failed write does not stall the operations queued behind it. */

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { errorMessage } from '../../src/domain/errors.js';
+import { StateLockedError } from '../../src/store/file-lock.js';
 import { FileStore, StateCorruptError } from '../../src/store/file.js';
 import { withTimeout } from '../helpers/process.js';
 import { describeStateStoreContract } from '../unit/store/contract.js';
@@ -105,8 +106,84 @@ describe('FileStore persistence', () => {
     await writeFile(join(dir, 'other.txt'), 'not ours');
     const s = await FileStore.open(file);
     expect(await s.get('k')).toEqual({ value: 'good', version: 7 });
-    expect((await readdir(dir)).sort()).toEqual(['other.txt', 'state.json']);
+    expect((await readdir(dir)).sort()).toEqual(['other.txt', 'state.json', 'state.json.lock']);
     await s.close();
+  });
+});
+
+describe('FileStore lock', () => {
+  const lockOf = (file: string) => `${file}.lock`;
+  const writeLock = (file: string, owner: Record<string, unknown>) =>
+    writeFile(lockOf(file), JSON.stringify({ hostname: hostname(), id: 'theirs', ...owner }));
+  const refusal = (file: string) =>
+    FileStore.open(file).then(
+      () => null,
+      (e: unknown) => e,
+    );
+
+  /** A process that stays alive until the test kills it. */
+  async function liveProcess(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    await new Promise((r) => child.once('spawn', r));
+    return child;
+  }
+
+  it('a second open of the same file fails naming it; close releases it for the next', async () => {
+    const file = join(await newDir(), 'state.json');
+    const first = await FileStore.open(file);
+    await first.put('k', 1);
+    const e = await refusal(file);
+    expect(e).toBeInstanceOf(StateLockedError);
+    expect(e).toMatchObject({ code: 'state_locked', file });
+    expect((e as Error).message).toContain(file);
+    await first.close();
+    await expect(stat(lockOf(file))).rejects.toMatchObject({ code: 'ENOENT' });
+    const second = await FileStore.open(file);
+    expect(await second.get('k')).toEqual({ value: 1, version: 1 });
+    await second.close();
+  });
+
+  it('refuses while another live process holds it, and leaves that process’s temp files alone', async () => {
+    const dir = await newDir();
+    const file = join(dir, 'state.json');
+    const other = await liveProcess();
+    try {
+      await writeLock(file, { pid: other.pid });
+      const inFlight = join(dir, `state.json.tmp-${other.pid}-1`);
+      await writeFile(inFlight, '{"format":1');
+      const e = await refusal(file);
+      expect(e).toMatchObject({ code: 'state_locked' });
+      expect((e as Error).message).toContain(`pid ${other.pid}`);
+      expect((await readdir(dir)).sort()).toEqual(['state.json.lock', `state.json.tmp-${other.pid}-1`]);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('takes over a lock whose process is gone (same host) and releases it at close', async () => {
+    const file = join(await newDir(), 'state.json');
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((r) => gone.once('exit', r));
+    await writeLock(file, { pid: gone.pid });
+    const s = await FileStore.open(file);
+    expect(JSON.parse(await readFile(lockOf(file), 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname() });
+    await s.close();
+    await expect(stat(lockOf(file))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses a lock from another host, saying to remove it if that veer is gone', async () => {
+    const file = join(await newDir(), 'state.json');
+    await writeLock(file, { pid: 1, hostname: `not-${hostname()}` });
+    const e = await refusal(file);
+    expect(e).toMatchObject({ code: 'state_locked' });
+    expect((e as Error).message).toContain(`remove ${lockOf(file)}`);
+  });
+
+  it('a file it cannot use leaves no lock behind', async () => {
+    const file = join(await newDir(), 'state.json');
+    await writeFile(file, '{');
+    expect(await refusal(file)).toMatchObject({ code: 'state_corrupt' });
+    await expect(stat(lockOf(file))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 
