@@ -156,10 +156,7 @@ export class Downstream {
    */
   cut(): void {
     if (this.h2 === null) return void this.res.destroy();
-    // close() alone waits for the queued bytes to be sent first; destroy() after it resets at once, with its code.
-    const stream = this.h2.stream;
-    stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    stream.destroy();
+    this.h2.reset(constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
   /** @internal */

@@ -56,6 +56,15 @@ function sendTrailers(stream: ServerHttp2Stream, fields: OutgoingHttpHeaders): v
 /** What a cut answer's stream is destroyed with: any error resets it with INTERNAL_ERROR (its 'error' is heard). */
 const CUT = new Error('the answer was cut short');
 
+/** Streams veer reset itself (rare: an answer cut short, a client too slow); weak, so a closed stream goes. */
+const ownResets = new WeakSet<ServerHttp2Stream>();
+
+/**
+ * Whether veer reset this stream itself: the rapid-reset guard (h2-sessions.ts) counts the client's resets only,
+ * or an upstream that breaks off its answers would cost their client its connection.
+ */
+export const resetByVeer = (stream: ServerHttp2Stream): boolean => ownResets.has(stream);
+
 export class H2Response implements FrontResponse {
   statusCode = 200;
   /** HTTP/2 has no such flag; veer's own answers set it for HTTP/1.1. */
@@ -164,8 +173,16 @@ export class H2Response implements FrontResponse {
    * NO_ERROR, and close(code) ends the stream (END_STREAM) before its reset when nothing is left to send.
    */
   destroy(): this {
+    ownResets.add(this.stream);
     this.stream.destroy(CUT);
     return this;
+  }
+
+  /** Reset at once with `code` (close() alone would wait for the queued bytes to be sent first). */
+  reset(code: number): void {
+    ownResets.add(this.stream);
+    this.stream.close(code);
+    this.stream.destroy();
   }
 
   once(event: 'drain' | 'close', listener: () => void): this {

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
+import { resetByVeer } from './h2-response.js';
 import { ResetGuard } from './reset-guard.js';
 
 export interface H2Limits {
@@ -74,9 +75,10 @@ export class H2Sessions {
     const guard = new ResetGuard(this.opts.streamResetBurst, this.opts.streamResetRate, clock.now());
     let closing = false;
     // One listener for every stream of the session (a stream closes once): nothing is made per stream for it.
+    // Only the client's resets count: veer's own (an answer cut short, a client too slow) are not a flood.
     const streamClosed = function (this: ServerHttp2Stream): void {
       owner.open--;
-      if (closing || this.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      if (closing || this.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed || resetByVeer(this)) return;
       if (guard.allow(clock.now())) return;
       closing = true;
       log.log('warn', 'HTTP/2 client reset streams too fast: connection closed', { peer: socket.remoteAddress });
