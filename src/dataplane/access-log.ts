@@ -8,6 +8,7 @@ import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { AccessEntry } from './access-entry.js';
 import { accessLine, outcome, sampled } from './access-line.js';
+import { refusalLine, type RefusedRequest } from './access-refusal.js';
 import { FileOutput, streamOutput, type LineOutput } from './line-output.js';
 import { DEFAULT_BOUNDS, LineSink, type SinkBounds } from './line-sink.js';
 
@@ -57,6 +58,11 @@ export class AccessLog {
     const { status, error } = outcome(e);
     if (!sampled(this.sample, status, error, this.deps.random)) return;
     sink.push(accessLine(e, performance.now(), status, error));
+  }
+
+  /** A request refused before it had an entry (access-refusal.ts): always written, as veer's own answers are. */
+  refused(r: RefusedRequest, at: number): void {
+    this.sink?.push(refusalLine(r, at));
   }
 
   /** Applies a (reloaded) section; a changed output gets a new sink, the old one finishes its lines. */

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock, Random } from '../domain/clock.js';
 import type { Logger } from '../domain/log.js';
 import type { AccessLog } from './access-log.js';
+import type { ParserRefusal, RefusedRequest } from './access-refusal.js';
 import type { FrontRequest, FrontResponse } from './front.js';
 import { AcmeChallenges } from './acme-challenge.js';
 import type { AnswerCounts } from './answers.js';
@@ -102,11 +103,19 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
       request: (req, res) => challenges.handle(req, res, ingress.handle),
       upgrade: ws.handle,
       closeUpgraded: () => ws.closeAll(),
-      refused: (code) => env.answers.note(code),
+      refused: refusedBy(env),
       h2c: (socket) => h2.accept(socket),
     },
   );
   return { server, ws, tls, h2, challenges };
+}
+
+/** A request refused before it was routed: counted, and its access line written (access-refusal.ts). */
+function refusedBy(env: FrontDoorEnv): (code: ParserRefusal, seen: RefusedRequest) => void {
+  return (code, seen) => {
+    env.answers.note(code);
+    env.access.refused(seen, env.clock.now());
+  };
 }
 
 /** The plain port's h2c connections get the same limits as the TLS port's (`tls.http2Limits`, or its defaults). */
@@ -118,10 +127,5 @@ function http2Sessions(
   const p = config.proxy;
   const limits = config.tls?.http2Limits ?? http2LimitsSchema.parse({});
   const opts = { ...limits, maxHeaders: p.maxHeaders, keepAliveTimeout: p.timeouts.clientKeepAlive };
-  return new H2Sessions(
-    opts,
-    h2Entry(handle, (code) => env.answers.note(code)),
-    env.clock,
-    env.log,
-  );
+  return new H2Sessions(opts, h2Entry(handle, refusedBy(env)), env.clock, env.log);
 }

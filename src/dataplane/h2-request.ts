@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 import type { FrontRequest, FrontResponse, FrontSocket } from './front.js';
+import { refusedRequest, type RefusedRequest } from './access-refusal.js';
 import { H2Response, PLAIN } from './h2-response.js';
 
 const COLON = 58;
@@ -154,6 +155,12 @@ function refuse(stream: ServerHttp2Stream, status: number, code: Refusal, messag
   stream.end(body);
 }
 
+/** What its access line says of a stream refused here. */
+function refusedOf(code: Refusal, headers: IncomingHttpHeaders, socket: FrontSocket): RefusedRequest {
+  const seen = { method: headers[':method'], host: headers[':authority'] ?? headers.host, path: headers[':path'] };
+  return refusedRequest(code, socket.remoteAddress, seen);
+}
+
 /**
  * The ingress's entry for one HTTP/2 stream. What node:http answers before a request reaches veer over
  * HTTP/1.1 is answered here the same way: CONNECT (a tunnel, RFC 9113 §8.5) is refused, "Expect:
@@ -162,18 +169,18 @@ function refuse(stream: ServerHttp2Stream, status: number, code: Refusal, messag
  */
 export function h2Entry(
   handle: (req: FrontRequest, res: FrontResponse) => void,
-  refused: (code: Refusal) => void,
+  refused: (code: Refusal, seen: RefusedRequest) => void,
 ): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[], socket: FrontSocket) => void {
   return (stream, headers, raw, socket) => {
     stream.on('error', ignore);
     if (headers[':method'] === 'CONNECT') {
-      refused('method_not_allowed');
+      refused('method_not_allowed', refusedOf('method_not_allowed', headers, socket));
       return refuse(stream, 405, 'method_not_allowed', 'CONNECT is not supported');
     }
     const expect = headers.expect;
     if (expect !== undefined) {
       if (!CONTINUE.test(expect)) {
-        refused('expectation_failed');
+        refused('expectation_failed', refusedOf('expectation_failed', headers, socket));
         return refuse(stream, 417, 'expectation_failed', 'only "Expect: 100-continue" is supported');
       }
       if (!stream.endAfterHeaders && !stream.closed && !stream.destroyed) stream.additionalHeaders({ ':status': 100 });

@@ -14,6 +14,9 @@ import { ResponseLedger } from './ledger.js';
 import { listenOn } from './listen-on.js';
 import { sniffPreface } from './preface-sniff.js';
 import { answerRaw } from './responses.js';
+import { clientErrorRefusal, headOfPacket, REFUSAL_STATUS, refusedRequest, seenOf } from './access-refusal.js';
+import type { ParserRefusal, RefusedRequest, SeenHead } from './access-refusal.js';
+export type { ParserRefusal } from './access-refusal.js';
 
 export interface ServerOptions {
   keepAliveTimeout: number;
@@ -26,13 +29,10 @@ export interface ServerOptions {
   front?: 'node' | 'lean';
 }
 
-export type ParserRefusal =
-  'bad_request' | 'headers_too_large' | 'request_timeout' | 'method_not_allowed' | 'expectation_failed';
-
 export interface Handlers {
   request(req: FrontRequest, res: FrontResponse): void;
-  /** A request refused before veer routed it (Node's parser, CONNECT), answered here. */
-  refused(code: ParserRefusal): void;
+  /** A request refused before veer routed it (Node's parser, CONNECT, an Expect), answered here; `seen`: its line. */
+  refused(code: ParserRefusal, seen: RefusedRequest): void;
   /** A WebSocket handshake (GET with `Upgrade: websocket`). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Ends upgraded (WebSocket) connections at the end of a drain. */
@@ -67,7 +67,7 @@ export class ProxyServer {
             {
               start: this.startRequest,
               refer: (socket) => this.onSniffed(this.server)(socket, false),
-              refused: (code) => handlers.refused(code),
+              refused: (code, socket) => handlers.refused(code, refusedRequest(code, socket.remoteAddress)),
               closing: () => this.closing,
             },
             checkingInterval(opts),
@@ -75,7 +75,7 @@ export class ProxyServer {
         : null;
     const idle = (): void => void (this.inFlight === 0 && this.drained?.());
     this.ledger.onIdle = idle;
-    this.ledger.onBroken = (socket) => this.refuse(socket, 400);
+    this.ledger.onBroken = (socket) => this.refuse(socket, 'bad_request');
     if (this.lean !== null) this.lean.onIdle = idle;
   }
 
@@ -111,7 +111,9 @@ export class ProxyServer {
       sniffPreface(socket, opts.headersTimeout, this.onSniffed(sniffed, this.lean)),
     );
     server.on('upgrade', this.onUpgrade);
-    server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) =>
+      this.refuse(socket, 'method_not_allowed', seenOf(req)),
+    );
     server.on('clientError', this.onClientError);
     // An Expect other than 100-continue: Node would answer 417 behind veer's back (and a broken body
     // after it would then earn a second answer); answered here, in its turn, through the ledger.
@@ -142,8 +144,9 @@ export class ProxyServer {
     this.handlers.request(req, res);
   };
 
-  private readonly refuseExpectation = (_req: IncomingMessage, res: ServerResponse): void => {
-    this.handlers.refused('expectation_failed');
+  private readonly refuseExpectation = (req: IncomingMessage, res: ServerResponse): void => {
+    const code = 'expectation_failed';
+    this.handlers.refused(code, refusedRequest(code, req.socket.remoteAddress, seenOf(req)));
     const body = errorBody('expectation_failed', 'only "Expect: 100-continue" is supported');
     res.writeHead(417, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
   };
@@ -156,7 +159,7 @@ export class ProxyServer {
     // Another protocol (h2c, say) or method: answered as the plain request it also is. Node stopped
     // parsing at the headers, so a body cannot be read, and the connection ends after the answer.
     if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')
-      return this.refuse(socket, 400);
+      return this.refuse(socket, 'bad_request', seenOf(req));
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
@@ -167,7 +170,7 @@ export class ProxyServer {
     this.onRequest(req, res);
   };
 
-  private readonly onClientError = (err: Error & { code?: string }, socket: Socket): void => {
+  private readonly onClientError = (err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
@@ -181,20 +184,12 @@ export class ProxyServer {
       socket.destroy();
       return;
     }
-    this.refuse(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400);
+    this.refuse(socket, clientErrorRefusal(err.code), headOfPacket(err.rawPacket));
   };
 
-  private refuse(socket: Duplex, status: 400 | 405 | 408 | 431): void {
-    const code: ParserRefusal =
-      status === 431
-        ? 'headers_too_large'
-        : status === 408
-          ? 'request_timeout'
-          : status === 405
-            ? 'method_not_allowed'
-            : 'bad_request';
-    this.handlers.refused(code);
-    answerRaw(socket, status, code);
+  private refuse(socket: Duplex, code: Exclude<ParserRefusal, 'expectation_failed'>, seen: SeenHead = {}): void {
+    this.handlers.refused(code, refusedRequest(code, (socket as Socket).remoteAddress, seen));
+    answerRaw(socket, REFUSAL_STATUS[code], code);
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {

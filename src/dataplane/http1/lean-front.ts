@@ -11,7 +11,8 @@ export interface LeanServer {
   start(req: FrontRequest, res: FrontResponse): void;
   /** node:http reads this socket from now on. */
   refer(socket: Socket): void;
-  refused(code: ParserRefusal): void;
+  /** A request refused on `socket` (its access line says whose). */
+  refused(code: ParserRefusal, socket: Socket): void;
   closing(): boolean;
 }
 
@@ -43,7 +44,7 @@ export class LeanFront {
       {
         start: s.start,
         refer: s.refer,
-        refused: s.refused,
+        refused: (code) => s.refused(code, socket),
         closing: s.closing,
         owed: (delta) => {
           this.count += delta;
