@@ -7,7 +7,7 @@ import { serviceSchema } from './service-schema.js';
 import { accessLogSchema } from './access-log-schema.js';
 import { workersSchema } from './workers-schema.js';
 import { tlsSchema } from './tls-schema.js';
-import { requestIdHeaderSchema } from './request-id-schema.js';
+import { requestIdHeaderSchema, requestIdIsOverride } from './request-id-schema.js';
 import { adminSchema } from './admin-schema.js';
 import { stateSchema } from './state-schema.js';
 import { outgoingHeaders } from './header-schema.js';
@@ -86,6 +86,7 @@ const proxySchema = z
     timeouts: timeoutsSchema,
   })
   .strict()
+  .superRefine(requestIdIsOverride)
   .prefault({});
 
 const dockerEndpoint = z

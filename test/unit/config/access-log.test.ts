@@ -36,6 +36,23 @@ describe('accessLog and requestIdHeader', () => {
     expect(problems({ proxy: { requestIdHeader: 'a b' } })[0]).toMatch(/^proxy\.requestIdHeader: .*header name/);
   });
 
+  it('refuses as the request id a field veer uses (it would replace it both ways), naming it', () => {
+    for (const name of ['Content-Type', 'te', 'Expect', 'grpc-timeout', 'Strict-Transport-Security']) {
+      expect(problems({ proxy: { requestIdHeader: name } }), name).toEqual([
+        `proxy.requestIdHeader: "${name}" is a header veer routes by, reads or writes itself: expected another name`,
+      ]);
+    }
+  });
+
+  it('refuses the override header as the request id (a trusted id would pick the pool), in any case', () => {
+    expect(problems({ proxy: { requestIdHeader: 'X-Veer-Pool', overrideHeader: 'x-veer-pool' } })).toEqual([
+      'proxy.requestIdHeader: "X-Veer-Pool" is also proxy.overrideHeader: expected a name of its own',
+    ]);
+    const apart = parse({ proxy: { requestIdHeader: 'x-request-id', overrideHeader: 'x-veer-pool' } });
+    expect(apart.ok).toBe(true);
+    expect(parse({ proxy: { requestIdHeader: false, overrideHeader: 'x-request-id' } }).ok).toBe(true);
+  });
+
   it('a file output needs an existing directory (checked by validate and start)', () => {
     expect(accessLogProblems({ accessLog: { output: '/no/such/dir/access.log' } })).toEqual([
       { path: 'accessLog.output', message: 'the directory /no/such/dir does not exist' },
