@@ -2,17 +2,20 @@
 // veer processes on one state file would each rewrite the whole document from their own memory (every update of
 // the other lost, compare-and-set meaningless) and each would delete the other's in-flight temp files at open.
 //
-// Who holds it is `{ pid, hostname, id }`. Liveness can only be checked for a process this one can see:
-// - same hostname, a pid other than ours: alive (kill(pid, 0) succeeds or EPERM) means held; else stale.
-// - same hostname and OUR pid, not held by this process: stale. A restarted container keeps its hostname and its
-//   new veer is often pid 1 again, as the crashed one was; refusing would keep it down until someone removes the
-//   file. (Processes that share the hostname but not the pid namespace, e.g. containers with `--network host`
-//   on one volume, cannot see each other: a sibling at our pid looks like that restart, at another pid it looks
-//   dead. Several veers on one state are a setup for `state.store: redis` anyway.)
-// - another hostname (another container or machine on a shared volume): its liveness cannot be checked from
-//   here, so it is held; the error says to remove the file if that veer is gone.
+// Who holds it is `{ pid, hostname, box, pidns, id }`. `box` tells containers apart that share a hostname (with
+// `--network host` they all have the host's): the source of the container's /etc/hostname bind mount, its own and
+// kept across its restarts ('' outside a container). Liveness can only be checked for a process this one can see:
+// - another hostname or box (another machine or container on a shared volume): it cannot be checked from here,
+//   so it is held; the error says to remove the file if that veer is gone.
+// - same box (a container), another pid namespace: a previous run of it (a restart ends all its processes): stale.
+//   Outside a container another pid namespace cannot be checked: held.
+// - same pid namespace, a pid other than ours: alive (kill(pid, 0) succeeds or EPERM) means held; else stale.
+// - OUR pid, not held by this process: stale. A restarted container is often pid 1 again, as the crashed run was,
+//   and its new pid namespace may reuse the old one's number; refusing would keep it down until someone removes
+//   the file.
 // A lock that cannot be parsed was not written by this code (it links a complete file into place): stale.
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { link, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { VeerError, errorMessage } from '../domain/errors.js';
@@ -20,6 +23,10 @@ import { VeerError, errorMessage } from '../domain/errors.js';
 export interface LockOwner {
   pid: number;
   hostname: string;
+  /** The container (see the header); '' outside one. */
+  box: string;
+  /** The pid namespace: a pid is only meaningful inside its own. */
+  pidns: string;
   /** Unique per acquisition: close() removes the lock only if it is still this one. */
   id: string;
 }
@@ -48,7 +55,8 @@ function lockedMessage(file: string, lock: string, o: LockOwner, why: 'alive' | 
       );
     case 'remote':
       return (
-        `${head} by a veer on host ${o.hostname} (pid ${o.pid}), which cannot be checked from here: ` +
+        `${head} by a veer on another host or container (${o.hostname}, pid ${o.pid}), which cannot be checked ` +
+        `from here: ` +
         `if that veer is gone, remove ${lock}`
       );
   }
@@ -63,7 +71,9 @@ export function holderOf(
   heldHere: boolean,
   alive: (pid: number) => boolean,
 ): Holder {
-  if (owner.hostname !== self.hostname) return { held: true, why: 'remote' };
+  if (owner.hostname !== self.hostname || owner.box !== self.box) return { held: true, why: 'remote' };
+  // Only a container's box is known to end all its processes when it restarts.
+  if (owner.pidns !== self.pidns) return self.box !== '' ? { held: false } : { held: true, why: 'remote' };
   if (owner.pid === self.pid) return heldHere ? { held: true, why: 'here' } : { held: false };
   return alive(owner.pid) ? { held: true, why: 'alive' } : { held: false };
 }
@@ -76,6 +86,33 @@ export function pidAlive(pid: number): boolean {
     // EPERM: it exists but belongs to another user.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The container this process runs in, from /proc/self/mountinfo ('' when /etc/hostname is no bind mount). */
+export function boxOf(mountinfo: string): string {
+  for (const line of mountinfo.split('\n')) {
+    const f = line.split(' ');
+    if (f[4] === '/etc/hostname') return f[3] ?? '';
+  }
+  return '';
+}
+
+/** This process as a lock records it (a fresh `id` each call). */
+export function currentOwner(): LockOwner {
+  const read = <T>(fn: () => T, otherwise: T): T => {
+    try {
+      return fn();
+    } catch {
+      return otherwise; // not Linux: hostname and pid alone
+    }
+  };
+  return {
+    pid: process.pid,
+    hostname: hostname(),
+    box: read(() => boxOf(readFileSync('/proc/self/mountinfo', 'utf8')), ''),
+    pidns: read(() => readlinkSync('/proc/self/ns/pid'), ''),
+    id: randomUUID(),
+  };
 }
 
 /** Lock paths this process holds: a second open in the same process must fail too (same pid, same host). */
@@ -92,18 +129,18 @@ export class FileLock {
   /** Takes `<file>.lock`, taking over a stale one; rejects with StateLockedError while another holds it. */
   static async acquire(file: string): Promise<FileLock> {
     const path = `${file}.lock`;
-    const self: LockOwner = { pid: process.pid, hostname: hostname(), id: randomUUID() };
+    const me = currentOwner();
     // Bounded: each round either creates the lock, refuses, or removes one stale lock.
     for (let round = 0; round < 5; round++) {
-      if (await create(path, self)) {
+      if (await create(path, me)) {
         heldHere.add(path);
-        return new FileLock(path, self);
+        return new FileLock(path, me);
       }
       const text = await readLock(path);
       if (text === null) continue; // removed meanwhile: try again
       const owner = parseOwner(text);
       if (owner !== null) {
-        const h = holderOf(owner, self, heldHere.has(path), pidAlive);
+        const h = holderOf(owner, me, heldHere.has(path), pidAlive);
         if (h.held) throw new StateLockedError(file, path, owner, h.why);
       }
       // Stale. Removed only if it is still the lock judged: another starting veer may have replaced it meanwhile.
@@ -157,8 +194,8 @@ async function readLock(path: string): Promise<string | null> {
 function parseOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as Partial<LockOwner> | null;
-    if (typeof o?.pid === 'number' && typeof o.hostname === 'string' && typeof o.id === 'string')
-      return { pid: o.pid, hostname: o.hostname, id: o.id };
+    const texts = [o?.hostname, o?.box, o?.pidns, o?.id];
+    if (typeof o?.pid === 'number' && texts.every((t) => typeof t === 'string')) return o as LockOwner;
   } catch {
     // Not ours: treated as stale by the caller.
   }

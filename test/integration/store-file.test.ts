@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { errorMessage } from '../../src/domain/errors.js';
-import { StateLockedError } from '../../src/store/file-lock.js';
+import { currentOwner, StateLockedError } from '../../src/store/file-lock.js';
 import { FileStore, StateCorruptError } from '../../src/store/file.js';
 import { withTimeout } from '../helpers/process.js';
 import { describeStateStoreContract } from '../unit/store/contract.js';
@@ -114,7 +114,7 @@ describe('FileStore persistence', () => {
 describe('FileStore lock', () => {
   const lockOf = (file: string) => `${file}.lock`;
   const writeLock = (file: string, owner: Record<string, unknown>) =>
-    writeFile(lockOf(file), JSON.stringify({ hostname: hostname(), id: 'theirs', ...owner }));
+    writeFile(lockOf(file), JSON.stringify({ ...currentOwner(), id: 'theirs', ...owner }));
   const refusal = (file: string) =>
     FileStore.open(file).then(
       () => null,
