@@ -3,6 +3,7 @@
 // keeps the flow (attempts, retries, who is at fault) without the byte-moving.
 import type { FrontResponse } from './front.js';
 import { constants } from 'node:http2';
+import { processBacklog, type Backlogged, type BacklogBudget } from './backlog-budget.js';
 import { H2Response } from './h2-response.js';
 import { downstreamResponseHeaders, type RawField } from './headers.js';
 import { endWithHeaders, trailerFields } from './trailers-only.js';
@@ -11,7 +12,8 @@ import { endWithHeaders, trailerFields } from './trailers-only.js';
  * How far a client of an h2c service may fall behind before it is cut. undici's HTTP/2 client ends a
  * response when its trailers arrive, dropping what a paused stream still buffers (client-h2.js, its
  * 'trailers' handler), so an h2c answer is never paused: a slow client's bytes wait here instead, up to
- * this bound, and a client slower than that loses the call, loudly, rather than its last messages.
+ * this bound, and a client slower than that loses the call, loudly, rather than its last messages. All such
+ * clients together are held to the process's budget too (backlog-budget.ts).
  */
 export const H2C_BACKLOG_BYTES = 16 * 1024 * 1024;
 
@@ -19,14 +21,19 @@ function uncork(d: Downstream): void {
   d.uncorkNow();
 }
 
-export class Downstream {
+export class Downstream implements Backlogged {
   private corked = false;
+  /** An h2c answer's bytes waiting for its client, as last reported to the budget (see heldBack). */
+  backlog = 0;
   /** Body bytes written to the client (its access line's bytesOut). */
   written = 0;
   /** Resumes the upstream once a slow client has drained; the exchange sets it per attempt. */
   resumeUpstream: (() => void) | null = null;
   /** Made the first time the client is slow (most responses never are). */
   private onDrain: (() => void) | null = null;
+  /** An h2c answer's: its backlog back to 0 (drained, or closed), and whether its close is listened for. */
+  private onSettle: (() => void) | null = null;
+  private settling = false;
   /** The upstream waits for a slow client to drain (its body bound does not run meanwhile). */
   paused = false;
   /** performance.now() when the client last drained. */
@@ -45,6 +52,8 @@ export class Downstream {
     private readonly extraHeaders: string[] | null,
     /** The upstream is HTTP/2 (h2c): never ask it to pause (see H2C_BACKLOG_BYTES). */
     private readonly neverPause = false,
+    /** What all never-paused answers may hold together (the process's; a test's own). */
+    private readonly budget: BacklogBudget = processBacklog,
   ) {
     this.h2 = res instanceof H2Response ? res : null;
     // Only a gRPC service's answer ends in trailers (the exchange passes them on for those alone).
@@ -116,11 +125,7 @@ export class Downstream {
     this.written += chunk.length;
     const ok = this.res.write(chunk);
     if (ok) return true;
-    if (this.neverPause) {
-      // Cut like a client that left (the exchange's close handler), never counted against the pool.
-      if (this.res.writableLength > H2C_BACKLOG_BYTES) this.cut();
-      return true;
-    }
+    if (this.neverPause) return this.heldBack();
     // Listen for 'drain' only when the client is actually slow, not on every request.
     this.res.once('drain', (this.onDrain ??= () => this.drained()));
     [this.paused, this.movedAt, this.unread] = [true, performance.now(), this.res.writableLength];
@@ -144,6 +149,30 @@ export class Downstream {
     return res.writableFinished && (this.h2 === null || res.writableLength === 0);
   }
 
+  /**
+   * An h2c answer's client is behind: its backlog is reported to the budget (from here until it drains or closes)
+   * and it is cut past its own bound; past the budget, the largest backlog is. Cut like a client that left (the
+   * exchange's close handler), never counted against the pool.
+   */
+  private heldBack(): true {
+    const budget = this.budget;
+    if (this.res.destroyed) return true; // cut already: its bytes are gone
+    if (this.backlog === 0) {
+      // Listened for only while behind: most answers never are.
+      const settle = (this.onSettle ??= () => budget.report(this, 0));
+      this.res.once('drain', settle);
+      if (!this.settling) {
+        this.settling = true;
+        this.res.once('close', settle);
+      }
+    }
+    const left = this.res.writableLength;
+    budget.report(this, left);
+    if (left > H2C_BACKLOG_BYTES) this.cut();
+    else budget.enforce(this);
+    return true;
+  }
+
   private drained(): void {
     [this.paused, this.resumedAt] = [false, performance.now()];
     this.resumeUpstream?.();
@@ -155,6 +184,8 @@ export class Downstream {
    * destroy would reset it with NO_ERROR, an answer that looks complete); an HTTP/1.1 client's connection closes.
    */
   cut(): void {
+    // Its bytes are dropped with the stream or connection now: no longer anyone's backlog.
+    if (this.backlog > 0) this.budget.report(this, 0);
     if (this.h2 === null) return void this.res.destroy();
     this.h2.reset(constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
