@@ -3,8 +3,9 @@
 // bucket, else a random draw against the weight. A forced or targeted request neither reads nor
 // mints the sticky cookie, so the client's bucket for the weighted split stays as it was, and it
 // takes no draw, so the others are split as if it had not come. A pool with no eligible target
-// (none at all, or none healthy and not ejected) hands its share to the other pool; with neither,
-// nobody is served. Shared by plain requests and upgrades so both split the same way.
+// (none at all, or none healthy and not ejected) hands its share to the other pool, the canary only
+// while its weight is above 0; with neither, nobody is served. Shared by plain requests and upgrades
+// so both split the same way.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Random } from '../domain/clock.js';
 import type { PoolName } from '../domain/pool.js';
@@ -60,9 +61,13 @@ export function pickIn(route: ServiceRoute, pool: PoolRuntime, now: number, rand
   const target = pickTarget(pool.targets, now, random, exclude);
   if (target !== undefined) return { pool, target };
   const other = pool === route.canary ? route.stable : route.canary;
-  const fallback = pickTarget(other.targets, now, random, exclude);
+  // At weight 0 nobody may reach the canary unasked (before the first step, a blue-green preview, a
+  // beforeTraffic gate not passed yet, a rollout ended): stable's share stays stable's, unserved if need be.
+  const closed = other === route.canary && route.weightBp <= 0;
+  const fallback = closed ? undefined : pickTarget(other.targets, now, random, exclude);
   if (fallback !== undefined) return { pool: other, target: fallback };
-  return { pool: null, why: pool.targets.length + other.targets.length === 0 ? 'no_targets' : 'no_healthy_targets' };
+  const targets = pool.targets.length + (closed ? 0 : other.targets.length);
+  return { pool: null, why: targets === 0 ? 'no_targets' : 'no_healthy_targets' };
 }
 
 /** For a request that waited: its service's route in the table of now and a target there (null: service gone). */

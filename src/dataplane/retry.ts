@@ -102,6 +102,8 @@ function retryNow(
   if (a.attempt > 0 || !a.replayable) return null;
   if (canRetryOnStable(a, now)) return stableRetry(a, now, random);
   if (!(kind === 'connect' && retryConnectErrors)) return null;
+  // Another target of the same pool: in the other one the request would reach a version it was not drawn for
+  // (the canary at weight 0, in a blue-green preview, a sticky stable client), as stableRetry also checks.
   const pick = pickIn(a.route, a.pool, now, random, a.target);
-  return pick.pool === null ? null : { route: a.route, pool: pick.pool, target: pick.target };
+  return pick.pool !== a.pool ? null : { route: a.route, pool: pick.pool, target: pick.target };
 }

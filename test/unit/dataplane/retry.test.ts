@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pickIn } from '../../../src/dataplane/pool-choice.js';
 import { attemptIn, canRetryOnStable, retryOf, stableRetry, type Attempt } from '../../../src/dataplane/retry.js';
 import type { PoolRuntime, RoutingTable, ServiceRoute } from '../../../src/dataplane/table.js';
 import type { Upstream } from '../../../src/dataplane/upstream.js';
@@ -17,9 +18,16 @@ function pool(name: 'stable' | 'canary', targets: Upstream[]): PoolRuntime {
   return { name, targets, window: {} as PoolWindow };
 }
 
-function route(name: string, stable: Upstream[], canary: Upstream[], retryCanaryOnStable = true): ServiceRoute {
+function route(
+  name: string,
+  stable: Upstream[],
+  canary: Upstream[],
+  retryCanaryOnStable = true,
+  weightBp = 5000,
+): ServiceRoute {
   return {
     name,
+    weightBp,
     stable: pool('stable', stable),
     canary: pool('canary', canary),
     retryCanaryOnStable,
@@ -138,5 +146,33 @@ describe('retryOf', () => {
     });
     expect(retryOf({ ...attempt(r, 'stable', a1), attempt: 1 }, 'connect', true, NOW, first)).toBeNull();
     expect(retryOf(attempt(r, 'stable', a1), 'timeout', true, NOW, first)).toBeNull();
+  });
+
+  it('never retries in the other pool: a refused stable target does not send its client to the canary', () => {
+    const [s, c] = [target('s'), target('c')];
+    for (const weightBp of [0, 5000]) {
+      const r = route('web', [s], [c], false, weightBp);
+      expect(retryOf(attempt(r, 'stable', s), 'connect', true, NOW, first), `weight ${weightBp}`).toBeNull();
+      expect(retryOf(attempt(r, 'stable', s), 'connect', true, NOW, first, true)).toBe('wait');
+    }
+  });
+});
+
+describe('pickIn: a pool without an eligible target', () => {
+  const [s, c] = [target('s'), target('c')];
+  const down = (): Upstream => ({ ...target('s-down'), healthy: false }) as Upstream;
+
+  it("hands stable's share to the canary only while the canary's weight is above 0", () => {
+    const closed = route('web', [down()], [c], false, 0);
+    expect(pickIn(closed, closed.stable, NOW, first)).toEqual({ pool: null, why: 'no_healthy_targets' });
+    const empty = route('web', [], [c], false, 0);
+    expect(pickIn(empty, empty.stable, NOW, first)).toEqual({ pool: null, why: 'no_targets' });
+    const open = route('web', [down()], [c], false, 1);
+    expect(pickIn(open, open.stable, NOW, first)).toEqual({ pool: open.canary, target: c });
+  });
+
+  it("hands the canary's share to stable at any weight", () => {
+    const r = route('web', [s], [down()], false, 10_000);
+    expect(pickIn(r, r.canary, NOW, first)).toEqual({ pool: r.stable, target: s });
   });
 });
