@@ -110,11 +110,11 @@ export function buildFrontDoor(config: Pick<Config, 'proxy' | 'tls'>, env: Front
   return { server, ws, tls, h2, challenges };
 }
 
-/** A request refused before it was routed: counted, and its access line written (access-refusal.ts). */
-function refusedBy(env: FrontDoorEnv): (code: ParserRefusal, seen: RefusedRequest) => void {
+/** A request refused before it was routed: counted, and its access line written (null: it has one already). */
+function refusedBy(env: FrontDoorEnv): (code: ParserRefusal, seen: RefusedRequest | null) => void {
   return (code, seen) => {
     env.answers.note(code);
-    env.access.refused(seen, env.clock.now());
+    if (seen !== null) env.access.refused(seen, env.clock.now());
   };
 }
 

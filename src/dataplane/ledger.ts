@@ -103,6 +103,11 @@ export class ResponseLedger {
     return true;
   }
 
+  /** Whether a request on `socket` was handed over and is not answered yet. */
+  owes(socket: Duplex): boolean {
+    return ((socket as LedgerSocket)[OWED]?.open.size ?? 0) > 0;
+  }
+
   /** Whether an answer has started on `socket`, or the bytes arriving are an answered request's body. */
   answering(socket: Duplex): boolean {
     const owed = (socket as LedgerSocket)[OWED];

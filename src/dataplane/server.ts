@@ -32,7 +32,7 @@ export interface ServerOptions {
 export interface Handlers {
   request(req: FrontRequest, res: FrontResponse): void;
   /** A request refused before veer routed it (Node's parser, CONNECT, an Expect), answered here; `seen`: its line. */
-  refused(code: ParserRefusal, seen: RefusedRequest): void;
+  refused(code: ParserRefusal, seen: RefusedRequest | null): void;
   /** A WebSocket handshake (GET with `Upgrade: websocket`). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Ends upgraded (WebSocket) connections at the end of a drain. */
@@ -67,7 +67,7 @@ export class ProxyServer {
             {
               start: this.startRequest,
               refer: (socket) => this.onSniffed(this.server)(socket, false),
-              refused: (code, socket) => handlers.refused(code, refusedRequest(code, socket.remoteAddress)),
+              refused: (code, s) => handlers.refused(code, s === null ? null : refusedRequest(code, s.remoteAddress)),
               closing: () => this.closing,
             },
             checkingInterval(opts),
@@ -184,11 +184,15 @@ export class ProxyServer {
       socket.destroy();
       return;
     }
-    this.refuse(socket, clientErrorRefusal(err.code), headOfPacket(err.rawPacket));
+    // A request handed over (its body broke before any answer) has an access line of its own.
+    const seen = this.ledger.owes(socket) ? null : headOfPacket(err.rawPacket);
+    this.refuse(socket, clientErrorRefusal(err.code), seen);
   };
 
-  private refuse(socket: Duplex, code: Exclude<ParserRefusal, 'expectation_failed'>, seen: SeenHead = {}): void {
-    this.handlers.refused(code, refusedRequest(code, (socket as Socket).remoteAddress, seen));
+  /** `seen`: what its access line says of the request (null: it has a line of its own). */
+  private refuse(socket: Duplex, code: Exclude<ParserRefusal, 'expectation_failed'>, seen: SeenHead | null = {}): void {
+    const remote = (socket as Socket).remoteAddress;
+    this.handlers.refused(code, seen === null ? null : refusedRequest(code, remote, seen));
     answerRaw(socket, REFUSAL_STATUS[code], code);
   }
 

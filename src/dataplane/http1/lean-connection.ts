@@ -165,7 +165,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   private refuse(status: 400 | 408): void {
     this.reading = 'done';
     const code = status === 408 ? 'request_timeout' : 'bad_request';
-    this.ports.refused(code);
+    this.ports.refused(code, this.started);
     answerRaw(this.socket, status, code);
   }
 

@@ -11,8 +11,8 @@ export interface LeanServer {
   start(req: FrontRequest, res: FrontResponse): void;
   /** node:http reads this socket from now on. */
   refer(socket: Socket): void;
-  /** A request refused on `socket` (its access line says whose). */
-  refused(code: ParserRefusal, socket: Socket): void;
+  /** A request refused on `socket` (its access line says whose); null: one already started, with a line of its own. */
+  refused(code: ParserRefusal, socket: Socket | null): void;
   closing(): boolean;
 }
 
@@ -44,7 +44,7 @@ export class LeanFront {
       {
         start: s.start,
         refer: s.refer,
-        refused: (code) => s.refused(code, socket),
+        refused: (code, started) => s.refused(code, started ? null : socket),
         closing: s.closing,
         owed: (delta) => {
           this.count += delta;

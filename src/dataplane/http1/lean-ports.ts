@@ -17,7 +17,8 @@ export interface LeanPorts {
   start(req: FrontRequest, res: FrontResponse): void;
   /** node:http reads this socket from now on (its unread bytes were put back). */
   refer(socket: Socket): void;
-  refused(code: ParserRefusal): void;
+  /** `started`: the refused request was handed over, so its own access line tells of it. */
+  refused(code: ParserRefusal, started: boolean): void;
   /** The server is shutting down: answers close their connection. */
   closing(): boolean;
   /** One request more (1) or less (-1) owed an answer. */

@@ -3,9 +3,10 @@
 // cannot meet (417). No entry is opened for them, so the line says what is known: peer, status, code, and
 // the request line when it was read.
 import { connect } from 'node:http2';
+import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { accessLines, accessLogFile } from '../../helpers/access-lines.js';
-import { rawExchange, service, useHarness, type TestVeer } from '../../helpers/veer.js';
+import { rawExchange, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -63,6 +64,35 @@ describe.each(['lean', 'node'])('access lines of refused requests, %s front', (f
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ ...known('POST', '/up'), host: 'a', status: 417, error: 'expectation_failed' });
+  });
+});
+
+describe.each(['lean', 'node'])('a request whose body breaks once it was routed, %s front', (front) => {
+  it('leaves its own line only, not a second one for the refusal', async () => {
+    const file = accessLogFile(h);
+    let reached = false;
+    const up = await h.server((req, res) => {
+      reached = true;
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    const v = await h.veer({ services: [service('web', [up.address])], accessLog: { output: file }, proxy: { front } });
+    const socket = createConnection({ host: '127.0.0.1', port: v.port });
+    socket.on('error', () => undefined);
+    h.defer(() => socket.destroy());
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    socket.write('POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    await waitFor(() => reached, 'the request to reach the upstream');
+    socket.write('zz\r\n'); // not a chunk size: the body breaks
+    await waitFor(() => closed, `the connection to close (got ${JSON.stringify(answer.slice(0, 30))})`);
+    await waitFor(() => accessLines(file).length >= 1, 'its line');
+    expect(await v.plane.accessLog.flushed()).toBe(true);
+    const lines = accessLines(file);
+    expect(lines, JSON.stringify(lines)).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ method: 'POST', path: '/b', service: 'web' });
   });
 });
 
