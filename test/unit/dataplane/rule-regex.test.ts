@@ -25,6 +25,19 @@ describe('regexRisk', () => {
       expect(regexRisk(s), s).toMatch(/polynomial time/);
   });
 
+  it('finds wide bounded repeats in a row, and narrow ones that together split a value a million ways', () => {
+    for (const s of [
+      '^[a-z]{0,500}[a-z]{0,500}[a-z]{0,500}!$',
+      '[^!]{0,999}[^!]{0,999}[^!]{0,999}[^!]{0,999}!',
+      '[^!]{0,999}[^!]*!',
+      'a{3,40}b{0,32}',
+      '[a-z]{0,31}[a-z]{0,31}[a-z]{0,31}[a-z]{0,31}!',
+    ])
+      expect(regexRisk(s), s).toMatch(/polynomial time/);
+    for (const s of ['^[a-z]{2,40}$', '[a-z]{0,16}[a-z]{0,16}!', '^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$'])
+      expect(regexRisk(s), s).toBeNull();
+  });
+
   it('passes the rest, reading escapes, classes and group prefixes as what they are', () => {
     for (const s of [
       '^canary$',
@@ -88,6 +101,9 @@ describe('compileRuleRegex', () => {
     expect(r.ok && r.re.flags).toBe('');
     expect(r.ok && r.re.test('beta-12')).toBe(true);
     expect(compileRuleRegex('(?=x).*;.*y')).toEqual({ ok: false, message: expect.stringMatching(/polynomial time/) });
+    // Bounds above 16 are beyond the linear engine: two wide ones in a row are refused, not backtracked.
+    for (const s of ['[^!]{0,999}[^!]{0,999}!', '[^!]{0,999}[^!]*!'])
+      expect(compileRuleRegex(s), s).toEqual({ ok: false, message: expect.stringMatching(/polynomial time/) });
     expect(compileRuleRegex('(')).toEqual({
       ok: false,
       message: expect.stringMatching(/^is not a valid regular expression/),
