@@ -59,13 +59,19 @@ function codeOf(grpcStatus: string): number {
 }
 
 /**
+ * Deadlines are whole milliseconds (grpc-timeout rounded up, a server's clock and timers, which in Node may fire
+ * up to a millisecond early): an answer within one of the caller's deadline is taken for it.
+ */
+const DEADLINE_SLOP_MS = 1;
+
+/**
  * Whether a failed call's status is the caller's own deadline answering: DEADLINE_EXCEEDED or CANCELLED once
  * the caller's `grpc-timeout` had passed (`elapsedMs` since veer got the call). Any client can send a tiny
  * deadline, so such an answer says nothing of the upstream; one that comes before the caller's deadline
  * (the server's own deadline, a call it cancelled) still does.
  */
 export function callerDeadlineAnswer(grpcStatus: string, deadlineMs: number | null, elapsedMs: number): boolean {
-  if (deadlineMs === null || elapsedMs < deadlineMs) return false;
+  if (deadlineMs === null || elapsedMs + DEADLINE_SLOP_MS < deadlineMs) return false;
   const code = codeOf(grpcStatus);
   return code === GRPC_CODES.DEADLINE_EXCEEDED || code === GRPC_CODES.CANCELLED;
 }

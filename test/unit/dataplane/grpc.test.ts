@@ -59,8 +59,10 @@ describe('gRPC status', () => {
       callerDeadlineAnswer('1', 100, 250),
       callerDeadlineAnswer('04', 5, 9),
     ]).toEqual([true, true, true]);
+    // Deadlines are whole milliseconds: within one of the caller's, the answer is taken for it.
+    expect([callerDeadlineAnswer('4', 1000, 999.2), callerDeadlineAnswer('4', 1, 0.5)]).toEqual([true, true]);
     // Before the caller's deadline: the server's own deadline or cancel, the pool's.
-    expect([callerDeadlineAnswer('4', 1000, 999), callerDeadlineAnswer('1', 50, 10)]).toEqual([false, false]);
+    expect([callerDeadlineAnswer('4', 1000, 998.9), callerDeadlineAnswer('1', 50, 10)]).toEqual([false, false]);
     // No deadline of the caller's, or another status: never the caller's.
     expect([
       callerDeadlineAnswer('4', null, 1e9),
@@ -117,7 +119,7 @@ describe('GrpcCall', () => {
     });
 
     it("is the pool's error when the upstream says DEADLINE_EXCEEDED before it passed", () => {
-      expect([ended('10S', '4', 20), ended('1S', '4', 999)]).toEqual([500, 500]);
+      expect([ended('10S', '4', 20), ended('1S', '4', 998)]).toEqual([500, 500]);
       expect(ended('1m', '14', 50)).toBe(500); // UNAVAILABLE is the upstream's whenever it comes
     });
   });
