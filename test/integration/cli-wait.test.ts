@@ -1,0 +1,97 @@
+// `veer rollout --wait` as CI runs it: the real CLI as a child process against a scripted admin API (a plain
+// node:http server on a loopback port), so each answer — a removed service, a rotated token, a rollout
+// replaced between two reads, a slow start — comes exactly when the test says.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { RolloutStatus, ServiceStatus } from '../../src/api/ports.js';
+import { fakeRollout, fakeService } from '../unit/api/fake-directory.js';
+import { spawnVeer } from '../helpers/cli.js';
+import { killTracked, withTimeout } from '../helpers/process.js';
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void;
+
+interface Fake {
+  url: string;
+  server: Server;
+  /** GET /v1/services/web reads so far. */
+  reads: number;
+}
+
+const servers: Server[] = [];
+
+afterEach(async () => {
+  await killTracked();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+afterAll(() => killTracked());
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  res.statusCode = code;
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(body));
+}
+
+const apiError = (code: string, message: string) => ({ error: { code, message } });
+
+/** An event stream that wakes the CLI with an event of rollout r-1 every 100 ms (it reads the status then). */
+function events(res: ServerResponse): void {
+  res.setHeader('content-type', 'text/event-stream');
+  res.write(': hi\n\n');
+  const t = setInterval(() => res.write(`data: ${JSON.stringify({ rolloutId: 'r-1', kind: 'step' })}\n\n`), 100);
+  res.on('close', () => clearInterval(t));
+}
+
+const web = (rollout: Partial<RolloutStatus> | null, over: Partial<ServiceStatus> = {}): ServiceStatus =>
+  fakeService('web', { rollout: rollout === null ? null : fakeRollout(rollout), ...over });
+
+/**
+ * POST …/rollouts starts r-1; the event stream is live; GET /v1/services/web answers `status(read number)`
+ * (a [code, body] pair); `extra` answers anything else first (return true when it did).
+ */
+async function fake(
+  status: (n: number) => [number, unknown],
+  extra?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<Fake> {
+  const state = { reads: 0 };
+  const route: Route = (req, res) => {
+    if (extra?.(req, res)) return;
+    if (req.method === 'POST' && req.url === '/v1/services/web/rollouts') return json(res, 201, fakeRollout());
+    if (req.url?.startsWith('/v1/events')) return events(res);
+    if (req.url === '/v1/services/web') {
+      state.reads += 1;
+      const [code, body] = status(state.reads);
+      return json(res, code, body);
+    }
+    json(res, 404, apiError('not_found', 'no route'));
+  };
+  const server = createServer(route);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.defineProperty({ url, server, reads: 0 }, 'reads', { get: () => state.reads });
+}
+
+const rolloutWait = (url: string, timeout = '20s') =>
+  spawnVeer(['rollout', 'web', '--targets', '127.0.0.1:9101', '--wait', '--timeout', timeout], {
+    env: { VEER_ADMIN_URL: url },
+  });
+
+describe('veer rollout --wait in a pipeline', () => {
+  it("a reader that stops after the first line: no stack trace, the exit code is the rollout's", async () => {
+    const api = await fake((n) => [200, web(n < 8 ? { step: 0, weight: n } : { phase: 'succeeded', weight: 100 })]);
+    const cli = rolloutWait(api.url);
+    const reader = cli.child.stdout;
+    reader?.on('data', () => {
+      if (cli.stdout().includes('\n')) reader.destroy();
+    });
+    const code = await withTimeout(cli.exit, 20_000, 'the CLI to exit');
+    expect(cli.stderr()).not.toMatch(/EPIPE|Error|\n\s+at /);
+    expect(cli.stderr()).toBe('');
+    expect(code).toBe(0);
+    expect(api.reads).toBeGreaterThanOrEqual(8);
+  });
+});
