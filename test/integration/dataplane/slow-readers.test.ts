@@ -68,6 +68,24 @@ describe('clients that stop reading', () => {
     expect(metrics.text).toMatch(/veer_proxy_answers_total\{[^}]*code="client_closed"[^}]*\} 4\b/);
   });
 
+  it('are not cut while they keep reading, slower than the upstream sends', async () => {
+    const { v, dropped } = await fourConnections({ body: '1s' });
+    const s = stuckSocket(v);
+    let closed = false;
+    s.on('close', () => (closed = true));
+    // A client that takes 512 kB every 100 ms (its kernel reopens the window only once a good part of its buffer is
+    // free, so a client much slower than that can see no progress for seconds), three times the bound long.
+    let [read, allowed] = [0, 0];
+    s.on('data', (c: Buffer) => void ((read += c.length) >= allowed && s.pause()));
+    for (let tick = 0; tick < 30 && !closed; tick++) {
+      allowed += 512 * 1024;
+      s.resume();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect([closed, dropped()]).toEqual([false, 0]);
+    expect(read).toBeGreaterThan(4 * 1024 * 1024);
+  });
+
   it('answer a request queued behind them within timeouts.header (504, not counted against the pool)', async () => {
     const { v, dropped } = await fourConnections({ body: '30s', header: '1s' });
     for (let i = 0; i < 4; i++) stuckSocket(v);
