@@ -63,3 +63,11 @@ export function transportFailure(e: unknown, base: string, timeoutMs: number): C
   const what = codes[0] ?? (errorMessage(e).split('\n', 1)[0] || name || 'unknown error');
   return failure('request_failed', `request to veer admin at ${base} failed (${what})`);
 }
+
+/**
+ * The API answered and refused (an unknown service, a wrong token), or what answered is not veer: asking
+ * again cannot help, so a loop that retries (`--wait`, `status --watch`) ends on it. A 408 or 429 (from
+ * veer or a proxy in front of it) says "later", not "never".
+ */
+export const isFinal = (f: ClientFailure): boolean =>
+  (f.status !== undefined && f.status < 500 && f.status !== 408 && f.status !== 429) || f.code === 'bad_response';

@@ -95,3 +95,18 @@ describe('veer rollout --wait in a pipeline', () => {
     expect(api.reads).toBeGreaterThanOrEqual(8);
   });
 });
+
+describe('veer rollout --wait when asking again cannot help', () => {
+  it.each([
+    [404, apiError('not_found', 'unknown service "web"'), /^error: unknown service "web"$/m],
+    [401, apiError('unauthorized', 'missing or invalid token'), /^error: missing or invalid token \(set --token/m],
+  ])('a %d ends the wait at once with exit 1, not at --timeout', async (code, body, message) => {
+    const api = await fake((n) => (n < 3 ? [200, web({ weight: n })] : [code, body]));
+    const cli = rolloutWait(api.url, '60s');
+    const exit = await withTimeout(cli.exit, 20_000, 'the CLI to exit');
+    expect(exit).toBe(1);
+    expect(cli.stderr()).toMatch(message);
+    expect(cli.stderr()).not.toContain('did not finish');
+    expect(api.reads).toBe(3);
+  });
+});

@@ -6,7 +6,8 @@ import { parseDuration } from '../../domain/duration.js';
 import { EXIT, type Command } from '../command.js';
 import { formatHistoryTable } from '../history-table.js';
 import { withAdmin } from '../session.js';
-import { DEFAULT_WAIT_TIMEOUT, callTimeout, follow, waitLimit } from './rollout.js';
+import { callTimeout, follow, waitLimit } from '../rollout-follow.js';
+import { DEFAULT_WAIT_TIMEOUT } from './rollout.js';
 
 const servicePath = (service: string): string => `/v1/services/${encodeURIComponent(service)}`;
 

@@ -8,6 +8,7 @@ import { formatDuration, parseDuration } from '../../domain/duration.js';
 import { ok, type Result } from '../../domain/errors.js';
 import { serviceAnswer, servicesAnswer } from '../answers.js';
 import type { OptionValues } from '../args.js';
+import { isFinal } from '../transport-failure.js';
 import { failureLines, type AdminClient, type ClientFailure } from '../client.js';
 import { EXIT, type CliIO, type ExitCode } from '../command.js';
 import { tailEvents } from '../event-tail.js';
@@ -102,9 +103,7 @@ async function refreshLoop(
       view.at = Date.now();
       view.problem = null;
       failures = 0;
-    } else if ((r.error.status !== undefined && r.error.status < 500) || r.error.code === 'bad_response') {
-      // The API answered and refused (an unknown service, a wrong token), or what answered is not veer:
-      // asking again cannot help.
+    } else if (isFinal(r.error)) {
       sink.close();
       failureLines(r.error).forEach((l) => io.err(l));
       return EXIT.failure;
