@@ -11,8 +11,8 @@ import type { ExchangeEnv } from './exchange-env.js';
 import { HSTS_FIELD, peerAddress, STICKY_FIELD, upstreamRequestHeaders, viaHasLoop } from './headers.js';
 import type { AnswerCounts } from './answers.js';
 import { sendProxyError, type ProxyErrorCode } from './responses.js';
-import { choosePoolFor, overrideOf } from './pool-choice.js';
-import { judgedGroup, type RoutingTable, type ServiceRoute, type StickyRuntime } from './table.js';
+import { choosePoolFor, overrideOf, stickyCookieFor } from './pool-choice.js';
+import { judgedGroup, type RoutingTable, type ServiceRoute } from './table.js';
 import type { HeldRequests } from './hold.js';
 import { retryAfterOf, type MaintenanceNow } from './maintenance.js';
 import { httpsLocation, type RedirectPolicy } from './https-redirect.js';
@@ -114,8 +114,9 @@ export class Ingress {
       return this.refuse(res, 'payload_too_large', entry);
 
     const override = overrideOf(headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
-    const { pool, mintedBucket, bucket } = choosePoolFor(route, override, headers, url, this.opts.random);
-    const cookie = mintedBucket === undefined ? null : stickyCookie(route.sticky, mintedBucket, encrypted);
+    const choice = choosePoolFor(route, override, headers, url, this.opts.random);
+    const { pool, bucket } = choice;
+    const cookie = stickyCookieFor(route, choice, encrypted);
     const extra = extraHeaders(cookie, encrypted ? this.opts.hsts : null, entry);
     const hasBody = chunked || (length !== undefined && length !== '0');
     const group = judgedGroup(route, url);
@@ -163,13 +164,6 @@ export class Ingress {
     );
     if (!held) answer('maintenance_timeout');
   }
-}
-
-/** A sticky cookie minted over TLS is always Secure: it must not leak onto a plain connection. */
-function stickyCookie(sticky: StickyRuntime | null, bucket: number, encrypted: boolean): string | null {
-  if (sticky === null) return null;
-  const secure = encrypted && !sticky.attributes.endsWith('; Secure') ? '; Secure' : '';
-  return `${sticky.namePrefix}${bucket}${sticky.attributes}${secure}`;
 }
 
 function extraHeaders(cookie: string | null, hsts: string | null, entry: AccessEntry | null): string[] | null {

@@ -9,6 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Random } from '../domain/clock.js';
 import type { PoolName } from '../domain/pool.js';
+import { MAX_BP } from '../domain/weight.js';
 import { pickTarget } from './balancer.js';
 import { choosePool, parseOverride, readStickyBucket } from './split.js';
 import type { PoolRuntime, RoutingTable, ServiceRoute } from './table.js';
@@ -52,6 +53,21 @@ export function choosePoolFor(
   const decision = choosePool(route.weightBp, forced, bucket, sticky !== null, random);
   const pool = decision.pool === 'canary' ? route.canary : route.stable;
   return { pool, mintedBucket: decision.mintedBucket, bucket: bucket ?? decision.mintedBucket };
+}
+
+/**
+ * The sticky cookie the answer sets: a newly minted bucket, or the client's own again while the service is
+ * split (0 < weight < 100), so a cookie cannot expire in the middle of a rollout (its Max-Age counted from
+ * the first visit) and draw its client again, maybe into the other pool. A sticky cookie minted over TLS is
+ * always Secure: it must not leak onto a plain connection.
+ */
+export function stickyCookieFor(route: ServiceRoute, choice: PoolChoice, encrypted: boolean): string | null {
+  const sticky = route.sticky;
+  if (sticky === null || choice.bucket === undefined) return null;
+  const split = route.weightBp > 0 && route.weightBp < MAX_BP;
+  if (choice.mintedBucket === undefined && !split) return null;
+  const secure = encrypted && !sticky.attributes.endsWith('; Secure') ? '; Secure' : '';
+  return `${sticky.namePrefix}${choice.bucket}${sticky.attributes}${secure}`;
 }
 
 export type Pick = { pool: PoolRuntime; target: Upstream } | { pool: null; why: 'no_targets' | 'no_healthy_targets' };

@@ -11,7 +11,7 @@ import type { AnswerCounts } from './answers.js';
 import { retryAfterOf, type MaintenanceNow } from './maintenance.js';
 import { admit, hostFieldCount } from './admission.js';
 import { connectionTokens, peerAddress, viaHasLoop } from './headers.js';
-import { choosePoolFor, overrideOf, pickIn } from './pool-choice.js';
+import { choosePoolFor, overrideOf, pickIn, stickyCookieFor } from './pool-choice.js';
 import type { RequestTracing } from './request-tracing.js';
 import { answerRaw, httpStatusOf, messageOf, type ProxyErrorCode } from './responses.js';
 import type { PoolRuntime, RoutingTable } from './table.js';
@@ -44,6 +44,8 @@ interface Tunnel {
   frames: FrameBoundaries | null;
   /** Its request id (null: ids are off). */
   readonly id: string | null;
+  /** The sticky cookie the 101 sets (stickyCookieFor), or null. */
+  readonly cookie: string | null;
 }
 
 /** How long a client gets to answer veer's close frame before its socket is destroyed. */
@@ -123,8 +125,8 @@ export class WebSocketProxy {
     if (route.grpc !== null) return refuse('upgrade_unsupported');
     const peer = peerAddress(req.socket.remoteAddress);
     const override = overrideOf(req.headers, this.opts.overrideHeader, peer, this.opts.overrideFrom);
-    const { pool } = choosePoolFor(route, override, req.headers, req.url as string, this.opts.random);
-    const pick = pickIn(route, pool, this.opts.clock.now(), this.opts.random);
+    const choice = choosePoolFor(route, override, req.headers, req.url as string, this.opts.random);
+    const pick = pickIn(route, choice.pool, this.opts.clock.now(), this.opts.random);
     if (pick.pool === null) return refuse(pick.why);
 
     this.setForwardedHeaders(req, peer, admitted.authority);
@@ -139,6 +141,8 @@ export class WebSocketProxy {
       upstream: null,
       frames: null,
       id,
+      // A client whose first contact is a handshake keeps its draw, as a plain request's client does.
+      cookie: stickyCookieFor(route, choice, encrypted(req)),
     };
     target.outstanding++;
     this.byClient.set(socket, tunnel);
@@ -156,6 +160,7 @@ export class WebSocketProxy {
     proxyReq.once('upgrade', (res: IncomingMessage, upstream: Duplex) => {
       // Runs before http-proxy writes the 101 from these headers.
       if (tunnel.id !== null) res.headers[this.opts.tracing.header] = tunnel.id;
+      if (tunnel.cookie !== null) res.headers['set-cookie'] = [...(res.headers['set-cookie'] ?? []), tunnel.cookie];
       tunnel.upstream = upstream;
       this.byUpstream.set(upstream, tunnel);
       upstream.once('close', () => this.byUpstream.delete(upstream));

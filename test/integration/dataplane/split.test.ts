@@ -84,7 +84,7 @@ describe('weighted split', () => {
 });
 
 describe('sticky cookie', () => {
-  it('is minted once with its attributes, and the client keeps its pool', async () => {
+  it('is minted with its attributes, set again unchanged while the service is split, and keeps its pool', async () => {
     const { v } = await pools({ weight: 50, sticky: true, seed: 99 });
     const first = await http(`${v.url}/`);
     const setCookie = first.headers['set-cookie']?.[0] ?? '';
@@ -97,7 +97,13 @@ describe('sticky cookie', () => {
     for (let i = 0; i < 20; i++) {
       const again = await poolOf(v, { cookie: `other=1; ${cookie}` });
       expect(again.pool).toBe(pool);
-      expect(again.setCookie).toBeUndefined();
+      // Its Max-Age starts again: a cookie must not expire in the middle of a rollout and draw its client anew.
+      expect(again.setCookie).toEqual([setCookie]);
+    }
+    // Not split (weight 0 or 100): a returning client's cookie is left as it is.
+    for (const weight of [0, 100]) {
+      const whole = await pools({ weight, sticky: true });
+      expect((await poolOf(whole.v, { cookie })).setCookie, `weight ${weight}`).toBeUndefined();
     }
   });
 
@@ -132,7 +138,8 @@ describe('sticky cookie', () => {
     const later = [];
     for (const c of clients) {
       const { pool, setCookie } = await poolOf(v, { cookie: c.cookie });
-      expect(setCookie).toBeUndefined();
+      // The same bucket, never a new one: the client keeps its place as the weight grows.
+      expect(setCookie?.map((x) => x.split(';')[0])).toEqual([c.cookie]);
       later.push({ ...c, pool });
     }
     for (const c of early) expect(later.find((l) => l.cookie === c.cookie)?.pool).toBe('canary');

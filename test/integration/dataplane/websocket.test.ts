@@ -169,6 +169,28 @@ describe('websocket upgrades', () => {
     expect(stable.upgrades).toHaveLength(1);
   });
 
+  it('sets the sticky cookie it drew on the 101, and a client that sends it back stays in its pool', async () => {
+    const stable = await echoServer('stable');
+    const canary = await echoServer('canary');
+    const v = await h.veer({
+      services: [service('web', [stable.address], [canary.address], { weight: 50, sticky: { cookie: 'veer-web' } })],
+    });
+    for (let i = 0; i < 6; i++) {
+      const first = await upgrade(`${v.url}/ws`);
+      if (first.kind !== 'upgraded') throw new Error('the handshake was refused');
+      const set = first.headers['set-cookie'] ?? [];
+      expect(set).toHaveLength(1);
+      const pair = (set[0] as string).split(';')[0] as string;
+      expect(pair).toMatch(/^veer-web=\d{1,4}$/);
+      const pool = first.headers['x-upstream'];
+      expect(pool).toBe(Number(pair.split('=')[1]) < 5000 ? 'canary' : 'stable');
+      for (let j = 0; j < 3; j++) {
+        const again = await upgrade(`${v.url}/ws`, { cookie: pair });
+        expect(again.kind === 'upgraded' && again.headers['x-upstream']).toBe(pool);
+      }
+    }
+  });
+
   it('relays an upstream that refuses the upgrade as a well-formed answer', async () => {
     const up = await h.upstream('plain', { status: 426, body: 'need another protocol' });
     const v = await h.veer({ services: [service('web', [up.address])] });
