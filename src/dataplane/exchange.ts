@@ -34,6 +34,11 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
   private dispatching = false;
   private wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
   private readonly replayable: boolean;
+  /**
+   * Its pool was asked for (a smoke test's override header, a targeting rule): a canary's 5xx is its answer,
+   * never hidden by stable's (retryCanaryOnStable), or a broken canary would pass the test that asked it.
+   */
+  forced = false;
   readonly body: RequestBody | null;
   readonly down: Downstream;
 
@@ -216,7 +221,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   private attemptNow(): Attempt | null {
     const { route, pool, target, attempt, replayable } = this;
-    const { retryCanaryOnStable } = route; // the policy it was sent under
+    const retryCanaryOnStable = route.retryCanaryOnStable && !this.forced; // the policy it was sent under
     return attemptIn(this.env.table(), { route, pool, target, attempt, replayable, retryCanaryOnStable });
   }
 

@@ -136,6 +136,7 @@ export class Ingress {
       call,
       entry,
     );
+    x.forced = choice.forced;
     x.start();
   }
 

@@ -22,6 +22,8 @@ export interface PoolChoice {
   mintedBucket: number | undefined;
   /** The client's sticky bucket (read or minted): who it is, for the judge. */
   bucket: number | undefined;
+  /** The pool was asked for (the override header) or targeted, not drawn. */
+  forced: boolean;
 }
 
 /** The pool a client asks for with the override header, if it may ask (its peer is allowed). */
@@ -52,7 +54,12 @@ export function choosePoolFor(
     sticky === null || forced !== undefined ? undefined : readStickyBucket(headers.cookie, sticky.namePrefix);
   const decision = choosePool(route.weightBp, forced, bucket, sticky !== null, random);
   const pool = decision.pool === 'canary' ? route.canary : route.stable;
-  return { pool, mintedBucket: decision.mintedBucket, bucket: bucket ?? decision.mintedBucket };
+  return {
+    pool,
+    mintedBucket: decision.mintedBucket,
+    bucket: bucket ?? decision.mintedBucket,
+    forced: forced !== undefined,
+  };
 }
 
 /**

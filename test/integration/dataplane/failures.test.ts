@@ -170,6 +170,21 @@ describe('empty and failing pools', () => {
     expect(post.text).toBe('canary broke');
   });
 
+  it("answers a request that asked for the canary (override header) with the canary's own 5xx", async () => {
+    const stable = await h.upstream('stable');
+    const canary = await h.upstream('canary', { status: 503, body: 'canary broke' });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.address], [canary.address], { weight: 0, rollout: { retryCanaryOnStable: true } }),
+      ],
+      proxy: { overrideHeader: 'x-veer-pool' },
+    });
+    // A smoke test of a broken canary must fail: stable's 200 would pass it.
+    const smoke = await http(`${v.url}/`, { headers: { 'x-veer-pool': 'canary' } });
+    expect([smoke.status, smoke.text]).toEqual([503, 'canary broke']);
+    expect([canary.hits, stable.hits]).toEqual([1, 0]);
+  });
+
   /**
    * A GET the canary holds until `fail()` answers it 503 (retryCanaryOnStable on). waitForTarget 0: a retry
    * refused by a released target's closed pool would be answered 503 at once, not saved by a wait.
