@@ -2,9 +2,10 @@
 // code (0 succeeded, 1 rolled back, aborted or timed out), printing a progress line on each change.
 // Woken by the service's event stream, with a status read now and then as a fallback.
 import type { ServiceStatus } from '../api/ports.js';
+import type { Phase } from '../domain/rollout.js';
 import { formatDuration } from '../domain/duration.js';
 import { assertNever } from '../domain/errors.js';
-import { serviceAnswer } from './answers.js';
+import { historyAnswer, serviceAnswer } from './answers.js';
 import { AdminClient, DEFAULT_TIMEOUT_MS, failureLines, type EventStream } from './client.js';
 import { isFinal } from './transport-failure.js';
 import { EXIT, type CliIO, type ExitCode } from './command.js';
@@ -21,6 +22,8 @@ const MIN_GAP_MS = 100;
  * may come first on a busy machine: recent events are replayed, and only this rollout's are read.
  */
 const REPLAY_EVENTS = 50;
+/** A rollout replaced since the last read is among the service's newest ones (the API's default page). */
+const HISTORY_LIMIT = 20;
 
 /** How long `--wait` may take in all: from the command's start, so the request that starts it counts too. */
 export interface WaitLimit {
@@ -62,6 +65,7 @@ export async function follow(
         if (line !== last) io.out(line);
         last = line;
         const outcome = outcomeOf(s, id, io);
+        if (outcome === 'replaced') return await fromHistory(client, s, id, deadline, io);
         if (outcome !== null) return outcome;
       } else if (isFinal(r.error)) {
         // The service was removed by a reload, the token rotated: waiting until --timeout cannot change that.
@@ -143,19 +147,20 @@ function concerns(data: string, id: string): boolean {
   }
 }
 
-function outcomeOf(s: ServiceStatus, id: string, io: CliIO): ExitCode | null {
+/** The rollout's end, said; null while it runs; 'replaced' when another rollout is the service's current one. */
+function outcomeOf(s: ServiceStatus, id: string, io: CliIO): ExitCode | 'replaced' | null {
   const r = s.rollout;
-  if (!r || r.id !== id) {
-    io.err(`error: rollout ${id} is no longer ${s.name}'s current rollout${r ? ` (now ${r.id}, ${r.phase})` : ''}`);
-    return EXIT.failure;
-  }
-  switch (r.phase) {
+  return !r || r.id !== id ? 'replaced' : ended(id, r.phase, r.reason, io);
+}
+
+function ended(id: string, phase: Phase, reason: string | null, io: CliIO): ExitCode | null {
+  switch (phase) {
     case 'succeeded':
       io.out(`rollout ${id} succeeded`);
       return EXIT.ok;
     case 'rolled-back':
     case 'aborted':
-      io.err(`rollout ${id} ${r.phase}: ${r.reason ?? 'no reason given'}`);
+      io.err(`rollout ${id} ${phase}: ${reason ?? 'no reason given'}`);
       return EXIT.failure;
     case 'starting':
     case 'progressing':
@@ -164,6 +169,23 @@ function outcomeOf(s: ServiceStatus, id: string, io: CliIO): ExitCode | null {
     case 'rolling-back':
       return null;
     default:
-      return assertNever(r.phase, 'rollout phase');
+      return assertNever(phase, 'rollout phase');
   }
+}
+
+/**
+ * Another rollout is current: the next pipeline may have started one right after ours ended, before our
+ * next read. Ours is then in the service's history, with its real outcome; only a rollout not found
+ * there is a failure. The history read gets at least a second: the answer is one read away.
+ */
+async function fromHistory(client: AdminClient, s: ServiceStatus, id: string, deadline: number, io: CliIO) {
+  const path = `/v1/services/${encodeURIComponent(s.name)}/rollouts?limit=${HISTORY_LIMIT}`;
+  const h = await client.get(path, historyAnswer, Math.max(1_000, deadline - Date.now()));
+  const entry = h.ok ? h.value.rollouts.find((e) => e.id === id) : undefined;
+  const code = entry === undefined ? null : ended(id, entry.phase, entry.reason, io);
+  if (code !== null) return code;
+  const r = s.rollout;
+  const why = h.ok ? '' : `; its history could not be read: ${h.error.message}`;
+  io.err(`error: rollout ${id} is no longer ${s.name}'s current rollout${r ? ` (now ${r.id}, ${r.phase})` : ''}${why}`);
+  return EXIT.failure;
 }

@@ -110,3 +110,54 @@ describe('veer rollout --wait when asking again cannot help', () => {
     expect(api.reads).toBe(3);
   });
 });
+
+/** A history entry as GET /v1/services/web/rollouts lists it. */
+const entry = (id: string, phase: RolloutStatus['phase'], reason: string | null = null) => ({
+  id,
+  strategy: 'canary',
+  phase,
+  reason,
+  startedAt: '2024-01-01T00:00:00.000Z',
+  endedAt: null,
+  canary: { targets: ['127.0.0.1:9101'] },
+  origin: null,
+});
+
+describe('veer rollout --wait when the next rollout started before its last read', () => {
+  // Read 1 sees r-1 running; by read 2, r-1 has ended and the next pipeline's r-2 runs.
+  const replaced = async (history: unknown[]) => {
+    const asked: string[] = [];
+    const api = await fake(
+      (n) => [200, web(n < 2 ? { id: 'r-1' } : { id: 'r-2' })],
+      (req, res) => {
+        if (!req.url?.startsWith('/v1/services/web/rollouts?')) return false;
+        asked.push(req.url);
+        json(res, 200, { rollouts: history });
+        return true;
+      },
+    );
+    const cli = rolloutWait(api.url);
+    const code = await withTimeout(cli.exit, 20_000, 'the CLI to exit');
+    return { code, stdout: cli.stdout(), stderr: cli.stderr(), asked };
+  };
+
+  it('reports its real outcome from the history: succeeded is exit 0', async () => {
+    const r = await replaced([entry('r-2', 'progressing'), entry('r-1', 'succeeded')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('rollout r-1 succeeded');
+    expect(r.asked).toEqual(['/v1/services/web/rollouts?limit=20']);
+  });
+
+  it('a rolled-back one is exit 1 with its reason', async () => {
+    const r = await replaced([entry('r-2', 'progressing'), entry('r-1', 'rolled-back', 'canary error rate 5%')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('rollout r-1 rolled-back: canary error rate 5%');
+  });
+
+  it('one the history does not list is a failure, as before', async () => {
+    const r = await replaced([entry('r-2', 'progressing')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("error: rollout r-1 is no longer web's current rollout (now r-2, progressing)");
+  });
+});
