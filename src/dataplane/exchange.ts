@@ -34,11 +34,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
   private dispatching = false;
   private wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
   private readonly replayable: boolean;
-  /**
-   * Its pool was asked for (a smoke test's override header, a targeting rule): a canary's 5xx is its answer,
-   * never hidden by stable's (retryCanaryOnStable), or a broken canary would pass the test that asked it.
-   */
-  forced = false;
+  forced = false; // its pool was asked for (override, targeting): a canary's 5xx is its answer, stable's never
   readonly body: RequestBody | null;
   readonly down: Downstream;
 
@@ -246,10 +242,9 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
   /** Client aborts are 'close' + !writableFinished ('aborted' misses cases, say undici's authors). */
   responseClosed(): void {
     if (this.res.writableFinished || this.over) return;
-    // Stop the upstream request so its socket is not leaked.
     this.clientGone = true;
     this.env.answers.note('client_closed');
     this.wait?.cancel();
-    this.abortUpstream?.();
+    this.abortUpstream?.(); // stop the upstream request so its socket is not leaked
   }
 }
