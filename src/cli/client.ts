@@ -5,22 +5,16 @@ import { Agent, request } from 'undici';
 import { SseDecoder, type SseMessage } from '../api/sse.js';
 import type { z } from 'zod';
 import type { ProxyErrorCode } from '../dataplane/responses.js';
-import { tokenProblem } from '../domain/admin-token.js';
 import { err, ok, type Problem, type Result } from '../domain/errors.js';
+import type { AdminTarget } from './admin-target.js';
 import { checkAnswer } from './answers.js';
-import type { OptionValues } from './args.js';
-import { UsageError } from './args.js';
 import { transportFailure } from './transport-failure.js';
 
-export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Three missed keepalives and the stream counts as dead. */
 export const STREAM_IDLE_MS = 45_000;
 
-export interface AdminTarget {
-  url: string;
-  token: string;
-}
+export { resolveAdmin, DEFAULT_ADMIN_URL, type AdminTarget } from './admin-target.js';
 
 export interface ClientFailure {
   code: string;
@@ -34,51 +28,6 @@ export interface EventStream {
   /** Settles (never rejects) when the stream ends: server close, network error, idleness, close(). */
   ended: Promise<void>;
   close(): void;
-}
-
-export function resolveAdmin(values: OptionValues, env: NodeJS.ProcessEnv): Result<AdminTarget, UsageError> {
-  const source = values.admin !== undefined ? '--admin' : env.VEER_ADMIN_URL ? 'VEER_ADMIN_URL' : null;
-  const url = values.admin ?? (env.VEER_ADMIN_URL || DEFAULT_ADMIN_URL);
-  const problem = adminUrlProblem(url);
-  if (problem !== null)
-    return err(
-      new UsageError(`${source ?? 'admin URL'}: ${problem}, got "${masked(url)}" (expected http(s)://host:port)`),
-    );
-  const token = values.token ?? env.VEER_ADMIN_TOKEN ?? '';
-  const bad = token === '' ? null : tokenProblem(token);
-  if (bad !== null)
-    return err(new UsageError(`${values.token !== undefined ? '--token' : 'VEER_ADMIN_TOKEN'}: ${bad}`));
-  return ok({ url: url.replace(/\/+$/, ''), token });
-}
-
-/** The URL as it may be echoed: a password in it is not printed back. */
-function masked(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password === '') return url;
-    u.password = '***';
-    return u.href;
-  } catch {
-    return url;
-  }
-}
-
-/**
- * Paths are appended to the address, so anything after host:port would end up in the middle of them
- * (`…/v1?x=1/v1/services`), and credentials in a URL would be sent in the clear: only an origin is taken.
- */
-function adminUrlProblem(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'not a URL';
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must start with http:// or https://';
-  if (u.username !== '' || u.password !== '') return 'must not hold credentials (use --token or VEER_ADMIN_TOKEN)';
-  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || /[?#]/.test(url))
-    return 'must be an origin only, without a path, a query or a fragment';
-  return null;
 }
 
 export class AdminClient {
@@ -106,10 +55,19 @@ export class AdminClient {
     return r.ok ? checkAnswer(r.value, schema, this.target.url + path) : r;
   }
 
-  /** Opens a server-sent-events stream; `onMessage` gets each event as it arrives. */
-  async stream(path: string, onMessage: (m: SseMessage) => void): Promise<Result<EventStream, ClientFailure>> {
+  /**
+   * Opens a server-sent-events stream; `onMessage` gets each event as it arrives. `limitMs` (a deadline's
+   * rest) may shorten the wait for its head; once open, only idleness ends it.
+   */
+  async stream(
+    path: string,
+    onMessage: (m: SseMessage) => void,
+    limitMs = Infinity,
+  ): Promise<Result<EventStream, ClientFailure>> {
     const url = this.target.url + path;
     const ac = new AbortController();
+    const ms = Math.max(1, Math.min(this.timeoutMs, limitMs));
+    const opening = setTimeout(() => ac.abort(new DOMException('no stream head in time', 'TimeoutError')), ms);
     try {
       const res = await request(url, {
         method: 'GET',
@@ -117,6 +75,7 @@ export class AdminClient {
         dispatcher: this.streamAgent(),
         signal: ac.signal,
       });
+      clearTimeout(opening);
       const type = String(res.headers['content-type'] ?? '');
       if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
         const r = interpret(res.statusCode, await res.body.text(), url);
@@ -139,7 +98,9 @@ export class AdminClient {
       })();
       return ok({ ended, close: () => ac.abort() });
     } catch (e) {
-      return err(transportFailure(e, this.target.url, this.timeoutMs));
+      return err(transportFailure(e, this.target.url, ms));
+    } finally {
+      clearTimeout(opening);
     }
   }
 

@@ -48,7 +48,8 @@ export async function follow(
   const { timeoutMs, deadline } = limit;
   const wake = new Wakeup();
   const path = `/v1/services/${encodeURIComponent(service)}`;
-  const stream = await openStream(client, service, id, wake, io);
+  // The stream's head may take as long as the deadline leaves, no longer: --timeout bounds the whole wait.
+  const stream = await openStream(client, { service, id, limitMs: deadline - Date.now() }, wake, io);
   let last = '';
   // An admin that went away is said once, not on every poll; its return is one line too.
   let down: string | null = null;
@@ -56,6 +57,8 @@ export async function follow(
     // Bounded in time by the deadline and in count by the minimum gap between status reads.
     for (let i = 0, max = Math.ceil(timeoutMs / MIN_GAP_MS) + 2; i < max; i++) {
       const started = Date.now();
+      // Past the deadline (a slow start, a slow stream): a read with no time left could only time out.
+      if (started >= deadline) break;
       const r = await client.get(path, serviceAnswer, deadline - started);
       if (r.ok) {
         if (down !== null) io.err(`note: veer admin answers again`);
@@ -97,22 +100,31 @@ interface Follow {
 }
 
 /** The service's events wake the loop; without a stream it falls back to polling every second. */
-async function openStream(client: AdminClient, service: string, id: string, wake: Wakeup, io: CliIO): Promise<Follow> {
+async function openStream(
+  client: AdminClient,
+  { service, id, limitMs }: { service: string; id: string; limitMs: number },
+  wake: Wakeup,
+  io: CliIO,
+): Promise<Follow> {
   const state: Follow & { stream: EventStream | null } = {
     live: false,
     stream: null,
     close: () => state.stream?.close(),
   };
   let lastGate = '';
-  const r = await client.stream(`/v1/events?service=${encodeURIComponent(service)}&replay=${REPLAY_EVENTS}`, (m) => {
-    if (!concerns(m.data, id)) return;
-    const notice = noticeOf(m.data);
-    if (notice?.kind === 'warning') io.err(`warning: ${notice.message}`);
-    // A gate refusing again and again says so once, until it says something else.
-    if (notice?.kind === 'gate' && notice.message !== lastGate) io.out(notice.message);
-    if (notice?.kind === 'gate') lastGate = notice.message;
-    wake.fire();
-  });
+  const r = await client.stream(
+    `/v1/events?service=${encodeURIComponent(service)}&replay=${REPLAY_EVENTS}`,
+    (m) => {
+      if (!concerns(m.data, id)) return;
+      const notice = noticeOf(m.data);
+      if (notice?.kind === 'warning') io.err(`warning: ${notice.message}`);
+      // A gate refusing again and again says so once, until it says something else.
+      if (notice?.kind === 'gate' && notice.message !== lastGate) io.out(notice.message);
+      if (notice?.kind === 'gate') lastGate = notice.message;
+      wake.fire();
+    },
+    limitMs,
+  );
   if (!r.ok) {
     io.err(`note: event stream unavailable (${r.error.message}); polling every ${POLL_MS / 1000}s`);
     return state;

@@ -161,3 +161,27 @@ describe('veer rollout --wait when the next rollout started before its last read
     expect(r.stderr.trim()).toBe("error: rollout r-1 is no longer web's current rollout (now r-2, progressing)");
   });
 });
+
+describe('veer rollout --wait --timeout bounds the whole wait', () => {
+  it('a slow start and an event stream that never opens: exit 1 near --timeout, no 1 ms read', async () => {
+    // POST answers after 3 s; the stream never sends its head; the status says "running".
+    const api = await fake(
+      () => [200, web({ id: 'r-1' })],
+      (req, res) => {
+        if (req.url?.startsWith('/v1/events')) return true;
+        if (req.method !== 'POST') return false;
+        setTimeout(() => json(res, 201, fakeRollout()), 3_000);
+        return true;
+      },
+    );
+    const cli = rolloutWait(api.url, '4s');
+    const started = Date.now();
+    const code = await withTimeout(cli.exit, 20_000, 'the CLI to exit');
+    const took = Date.now() - started;
+    expect(code).toBe(1);
+    expect(cli.stderr()).toContain('error: rollout r-1 of web did not finish within 4s (--timeout); it keeps running');
+    expect(cli.stderr()).not.toMatch(/within 0\.0/);
+    // Loose on purpose (a loaded machine is slow to start node); before, it took twice --timeout.
+    expect(took).toBeLessThan(4_000 + 3_000);
+  });
+});
