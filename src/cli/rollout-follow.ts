@@ -50,9 +50,7 @@ export async function follow(
   const path = `/v1/services/${encodeURIComponent(service)}`;
   // The stream's head may take as long as the deadline leaves, no longer: --timeout bounds the whole wait.
   const stream = await openStream(client, { service, id, limitMs: deadline - Date.now() }, wake, io);
-  let last = '';
-  // An admin that went away is said once, not on every poll; its return is one line too.
-  let down: string | null = null;
+  const said: Said = { line: '', down: null, paused: false };
   try {
     // Bounded in time by the deadline and in count by the minimum gap between status reads.
     for (let i = 0, max = Math.ceil(timeoutMs / MIN_GAP_MS) + 2; i < max; i++) {
@@ -61,12 +59,8 @@ export async function follow(
       if (started >= deadline) break;
       const r = await client.get(path, serviceAnswer, deadline - started);
       if (r.ok) {
-        if (down !== null) io.err(`note: veer admin answers again`);
-        down = null;
         const s = r.value;
-        const line = progressLine(s);
-        if (line !== last) io.out(line);
-        last = line;
+        show(s, id, said, io);
         const outcome = outcomeOf(s, id, io);
         if (outcome === 'replaced') return await fromHistory(client, s, id, deadline, io);
         if (outcome !== null) return outcome;
@@ -75,8 +69,8 @@ export async function follow(
         failureLines(r.error).forEach((l) => io.err(l));
         return EXIT.failure;
       } else {
-        if (r.error.message !== down) failureLines(r.error).forEach((l) => io.err(l));
-        down = r.error.message;
+        if (r.error.message !== said.down) failureLines(r.error).forEach((l) => io.err(l));
+        said.down = r.error.message;
       }
       const left = deadline - Date.now();
       if (left <= 0) break;
@@ -92,6 +86,32 @@ export async function follow(
   } finally {
     stream.close();
   }
+}
+
+/** What was said last, so that each change is said once. */
+interface Said {
+  /** The progress line. */
+  line: string;
+  /** An admin that went away is said once, not on every poll; its return is one line too. */
+  down: string | null;
+  paused: boolean;
+}
+
+function show(s: ServiceStatus, id: string, said: Said, io: CliIO): void {
+  if (said.down !== null) io.err(`note: veer admin answers again`);
+  said.down = null;
+  const line = progressLine(s);
+  if (line !== said.line) io.out(line);
+  said.line = line;
+  const r = s.rollout;
+  const paused = r !== null && r.id === id && r.phase === 'paused';
+  // A paused rollout waits for a person: without a word, --wait would sit until --timeout and exit 1.
+  if (paused && !said.paused)
+    io.err(
+      `rollout ${id} paused: ${r.reason ?? 'no reason given'}; veer resume|promote ${s.name} continues it, ` +
+        '--wait keeps waiting until --timeout',
+    );
+  said.paused = paused;
 }
 
 interface Follow {

@@ -185,3 +185,20 @@ describe('veer rollout --wait --timeout bounds the whole wait', () => {
     expect(took).toBeLessThan(4_000 + 3_000);
   });
 });
+
+describe('veer rollout --wait on a paused rollout', () => {
+  it('says once, on stderr, that it is paused and what continues it', async () => {
+    const api = await fake((n) => {
+      if (n < 2) return [200, web({})];
+      if (n < 7) return [200, web({ phase: 'paused', reason: 'manual shift to 30%' })];
+      return [200, web({ phase: 'succeeded', weight: 100 })];
+    });
+    const cli = rolloutWait(api.url);
+    expect(await withTimeout(cli.exit, 20_000, 'the CLI to exit')).toBe(0);
+    expect(cli.stderr().split('\n')).toEqual([
+      'rollout r-1 paused: manual shift to 30%; veer resume|promote web continues it, ' +
+        '--wait keeps waiting until --timeout',
+      '',
+    ]);
+  });
+});
