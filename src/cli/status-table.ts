@@ -71,12 +71,16 @@ const ms = (v: number): string => `${Math.round(v)}ms`;
 export function progressLine(s: ServiceStatus): string {
   const r = s.rollout;
   if (!r) return `${s.name}: no rollout`;
-  const { canary, stable } = s.metrics;
+  const figures = (e: { errorRate: number; p99Ms: number }): string => `err ${pct(e.errorRate)} p99 ${ms(e.p99Ms)}`;
+  // This rollout's own evidence, from its last verdict. Before one, the pools' sliding window is all there
+  // is, and it may still hold the previous canary's requests: it is labelled as such.
+  const v = r.lastVerdict;
+  const { canary, stable } = v ?? s.metrics;
   const parts = [
     `step ${stepOf(r)} weight ${r.weight}%`,
-    `canary err ${pct(canary.errorRate)} p99 ${ms(canary.p99Ms)}`,
-    `stable err ${pct(stable.errorRate)} p99 ${ms(stable.p99Ms)}`,
-    r.lastVerdict ? `${r.lastVerdict.result}: ${r.lastVerdict.reason}` : 'no verdict yet',
+    `${v ? '' : `last ${s.metrics.canary.window}: `}canary ${figures(canary)}`,
+    `stable ${figures(stable)}`,
+    v ? `${v.result}: ${v.reason}` : 'no verdict yet',
     ...(r.gate ? [gateText(r.gate)] : []),
   ];
   // The usual phase goes without saying; any other one leads the line.
