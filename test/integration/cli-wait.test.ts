@@ -1,6 +1,6 @@
-// `veer rollout --wait` as CI runs it: the real CLI as a child process against a scripted admin API (a plain
-// node:http server on a loopback port), so each answer — a removed service, a rotated token, a rollout
-// replaced between two reads, a slow start — comes exactly when the test says.
+// `veer rollout --wait` (and `veer shift` during a rollout) as CI runs it: the real CLI as a child process
+// against a scripted admin API (a plain node:http server on a loopback port), so each answer — a removed
+// service, a rotated token, a rollout replaced between two reads, a slow start — comes exactly when the test says.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -200,5 +200,25 @@ describe('veer rollout --wait on a paused rollout', () => {
         '--wait keeps waiting until --timeout',
       '',
     ]);
+  });
+});
+
+describe('veer shift during a rollout', () => {
+  it('says that the shift paused the rollout, and what continues it', async () => {
+    const paused = web({ phase: 'paused', weight: 30, reason: 'manual shift to 30%' }, { weight: 30 });
+    const api = await fake(
+      () => [200, paused],
+      (req, res) => {
+        if (req.method !== 'POST' || req.url !== '/v1/services/web/shift') return false;
+        json(res, 200, paused);
+        return true;
+      },
+    );
+    const cli = spawnVeer(['shift', 'web', '30'], { env: { VEER_ADMIN_URL: api.url } });
+    expect(await withTimeout(cli.exit, 20_000, 'the CLI to exit')).toBe(0);
+    expect(cli.stderr()).toBe('');
+    expect(cli.stdout()).toBe(
+      'web: canary weight 30%\nrollout r-1 paused: manual shift to 30% (veer resume web continues it)\n',
+    );
   });
 });

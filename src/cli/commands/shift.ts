@@ -8,7 +8,7 @@ import { plainDecimal } from '../weight.js';
 export const shiftCommand: Command = {
   name: 'shift',
   synopsis: 'shift <service> <weight>',
-  summary: "set the canary's share of traffic, in percent (0-100, up to 2 decimals)",
+  summary: "set the canary's share of traffic, in percent (0-100, up to 2 decimals); pauses a running rollout",
   options: ['admin', 'token'],
   positionals: { min: 2, max: 2 },
   service: true,
@@ -23,6 +23,11 @@ export const shiftCommand: Command = {
       const status = await s.post(`/v1/services/${encodeURIComponent(name)}/shift`, { weight }, serviceAnswer);
       if (status === null) return EXIT.failure;
       io.out(`${status.name}: canary weight ${status.weight}%`);
+      // During a rollout a shift pauses it (the rollout would move the weight back otherwise): not a surprise
+      // to find later in `veer status`, or from a --wait that stops moving.
+      const r = status.rollout;
+      if (r?.phase === 'paused')
+        io.out(`rollout ${r.id} paused: ${r.reason ?? 'no reason given'} (veer resume ${status.name} continues it)`);
       return EXIT.ok;
     });
   },
