@@ -18,7 +18,7 @@ export function resolveAdmin(values: OptionValues, env: NodeJS.ProcessEnv): Resu
   const problem = adminUrlProblem(url);
   if (problem !== null)
     return err(
-      new UsageError(`${source ?? 'admin URL'}: ${problem}, got "${masked(url)}" (expected http(s)://host:port)`),
+      new UsageError(`${source ?? 'admin URL'}: ${problem}, got ${masked(url)} (expected http(s)://host:port)`),
     );
   const token = values.token ?? env.VEER_ADMIN_TOKEN ?? '';
   const bad = token === '' ? null : tokenProblem(token);
@@ -27,16 +27,29 @@ export function resolveAdmin(values: OptionValues, env: NodeJS.ProcessEnv): Resu
   return ok({ url: url.replace(/\/+$/, ''), token });
 }
 
-/** The URL as it may be echoed: a password in it is not printed back. */
+/**
+ * The URL as it may be echoed, quoted: its origin, with a password masked. A path, query or fragment is only
+ * named: a CI variable like `http://h:9090/?token=…` must not end up in a build log.
+ */
 function masked(url: string): string {
+  let u: URL | null = null;
   try {
-    const u = new URL(url);
-    if (u.password === '') return url;
-    u.password = '***';
-    return u.href;
+    u = new URL(url);
   } catch {
-    return url;
+    // Not a URL: shown up to its first ? or #, without what precedes an @.
   }
+  if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+    const head = (url.split(/[?#]/, 1)[0] ?? '').replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1***@');
+    return `"${head}"${head === url ? '' : ' followed by more (not shown)'}`;
+  }
+  const who = u.username === '' && u.password === '' ? '' : `${u.username}${u.password === '' ? '' : ':***'}@`;
+  const hidden = [
+    u.pathname !== '/' ? 'a path' : null,
+    u.search !== '' || url.includes('?') ? 'a query' : null,
+    u.hash !== '' || url.includes('#') ? 'a fragment' : null,
+  ].filter((p) => p !== null);
+  const rest = hidden.length === 0 ? '' : ` with ${hidden.join(' and ')} (not shown)`;
+  return `"${u.protocol}//${who}${u.host}"${rest}`;
 }
 
 /**

@@ -140,8 +140,25 @@ describe('admin URL', () => {
     const withPassword = resolveAdmin({ admin: 'http://u:secret@127.0.0.1:1' }, {});
     expect(withPassword.ok ? '' : withPassword.error.message).toBe(
       '--admin: must not hold credentials (use --token or VEER_ADMIN_TOKEN), ' +
-        'got "http://u:***@127.0.0.1:1/" (expected http(s)://host:port)',
+        'got "http://u:***@127.0.0.1:1" (expected http(s)://host:port)',
     );
+    // A secret in a query, fragment or path (a CI variable holding a token) is never echoed; its place is named.
+    const echoed = (url: string): string => {
+      const r = resolveAdmin({}, { VEER_ADMIN_URL: url });
+      return r.ok ? '' : r.error.message;
+    };
+    expect(echoed('http://h:1/?token=SUPERSECRET')).toBe(
+      'VEER_ADMIN_URL: must be an origin only, without a path, a query or a fragment, ' +
+        'got "http://h:1" with a query (not shown) (expected http(s)://host:port)',
+    );
+    expect(echoed('https://h:1/SUPERSECRET/x#SUPERSECRET')).toContain('got "https://h:1" with a path and a fragment');
+    for (const url of [
+      'http://h:1/v1?t=SUPERSECRET#SUPERSECRET',
+      'ftp://h/?SUPERSECRET',
+      'u:SUPERSECRET@h:1',
+      '?SUPERSECRET',
+    ])
+      expect(echoed(url), url).not.toContain('SUPERSECRET');
     const notUrl = resolveAdmin({}, { VEER_ADMIN_URL: 'localhost:9090' });
     expect(notUrl.ok).toBe(false);
   });
@@ -166,7 +183,7 @@ describe('admin URL', () => {
     expect(r.code).toBe(64);
     expect(r.err).toBe(
       'error: VEER_ADMIN_URL: must be an origin only, without a path, a query or a fragment, ' +
-        'got "http://127.0.0.1:9/v1" (expected http(s)://host:port)',
+        'got "http://127.0.0.1:9" with a path (not shown) (expected http(s)://host:port)',
     );
   });
 });
