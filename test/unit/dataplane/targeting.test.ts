@@ -198,6 +198,7 @@ describe('choosePoolFor with targeting', () => {
         pool: expect.objectContaining({ name: 'canary' }),
         mintedBucket: undefined,
         bucket: undefined,
+        forced: true,
       });
     }
   });
@@ -209,12 +210,18 @@ describe('choosePoolFor with targeting', () => {
     expect(choosePoolFor(r, undefined, stableBucket, '/', never).pool.name).toBe('canary');
     // The same client without the header is split by its bucket again, and keeps it.
     const plain = choosePoolFor(r, undefined, { cookie: 'veer-web=9000' }, '/', never);
-    expect(plain).toEqual({ pool: expect.objectContaining({ name: 'stable' }), mintedBucket: undefined, bucket: 9000 });
+    const stable = expect.objectContaining({ name: 'stable' });
+    expect(plain).toEqual({ pool: stable, mintedBucket: undefined, bucket: 9000, forced: false });
   });
 
   it('leaves an unmatched request to the weighted draw, which mints a bucket as before', () => {
     const c = choosePoolFor(route(500, rules, true), undefined, {}, '/', () => 0.01);
-    expect(c).toEqual({ pool: expect.objectContaining({ name: 'canary' }), mintedBucket: 100, bucket: 100 });
+    expect(c).toEqual({
+      pool: expect.objectContaining({ name: 'canary' }),
+      mintedBucket: 100,
+      bucket: 100,
+      forced: false,
+    });
     const s = choosePoolFor(route(500, rules, false), undefined, { 'x-internal-user': '2' }, '/', () => 0.5);
     expect(s.pool.name).toBe('stable');
   });

@@ -67,7 +67,10 @@ describe('worker metrics', () => {
     for (let i = 0; i < 300; i++) {
       const at = T0 + i * 13;
       const status = i % 7 === 0 ? 503 : i % 11 === 0 ? 404 : 200;
-      record([(i % 2 ? a : b).registry, reference], at, status, (i % 50) + 0.5, i % 3 === 0 ? 1 : 0);
+      const registry = (i % 2 ? a : b).registry;
+      // Each registry's own code for group 0 (codes carry their groups' epoch), or the pool alone.
+      for (const r of [registry, reference])
+        record([r], at, status, (i % 50) + 0.5, i % 3 === 0 ? r.groups('web', spec).code(0) : 0);
     }
     a.answers.note('no_route');
     a.answers.note('no_route');
