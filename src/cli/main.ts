@@ -67,7 +67,7 @@ export function usage(): string {
     '      --step-interval <30s>  time at each step (and enough requests) before the next',
     '      --strategy <s>         canary or blue-green',
     '      --wait                 follow the rollout (also undo, retry); exit 0 succeeded, 1 rolled back or aborted',
-    `      --timeout <1h>         give up waiting after this long (exit 1; the rollout keeps running)`,
+    '      --timeout <1h>         with --wait: give up waiting after this long (exit 1; the rollout keeps running)',
     '',
     'Status options:',
     '  -w, --watch                refresh in place (alternate screen; plain blocks when piped) until Ctrl+C',

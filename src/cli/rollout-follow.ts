@@ -3,9 +3,10 @@
 // Woken by the service's event stream, with a status read now and then as a fallback.
 import type { ServiceStatus } from '../api/ports.js';
 import type { Phase } from '../domain/rollout.js';
-import { formatDuration } from '../domain/duration.js';
+import { formatDuration, parseDuration } from '../domain/duration.js';
 import { assertNever } from '../domain/errors.js';
 import { historyAnswer, serviceAnswer } from './answers.js';
+import type { OptionValues } from './args.js';
 import { AdminClient, DEFAULT_TIMEOUT_MS, failureLines, type EventStream } from './client.js';
 import { isFinal } from './transport-failure.js';
 import { EXIT, type CliIO, type ExitCode } from './command.js';
@@ -24,6 +25,19 @@ const MIN_GAP_MS = 100;
 const REPLAY_EVENTS = 50;
 /** A rollout replaced since the last read is among the service's newest ones (the API's default page). */
 const HISTORY_LIMIT = 20;
+
+export const DEFAULT_WAIT_TIMEOUT = '1h';
+
+/**
+ * --timeout in ms, or the usage problem. It only bounds --wait: alone it would be accepted and do nothing
+ * (a CI step that meant to wait would not), as `status` refuses it without --watch.
+ */
+export function waitTimeoutMs(values: OptionValues): number | string {
+  if (values.timeout !== undefined && values.wait !== true)
+    return '--timeout goes with --wait (it bounds how long --wait follows the rollout); add --wait or drop --timeout';
+  const t = parseDuration(values.timeout ?? DEFAULT_WAIT_TIMEOUT);
+  return t.ok && t.ms > 0 ? t.ms : `--timeout: expected a positive duration like "10m", got "${values.timeout}"`;
+}
 
 /** How long `--wait` may take in all: from the command's start, so the request that starts it counts too. */
 export interface WaitLimit {

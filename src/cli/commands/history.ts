@@ -2,12 +2,10 @@
 // last rollouts, and the two rollouts started from them. undo and retry print the new rollout and,
 // with --wait, follow it like `veer rollout --wait` (exit 0 succeeded, 1 rolled back or aborted).
 import { historyAnswer, rolloutAnswer } from '../answers.js';
-import { parseDuration } from '../../domain/duration.js';
 import { EXIT, type Command } from '../command.js';
 import { formatHistoryTable } from '../history-table.js';
 import { withAdmin } from '../session.js';
-import { callTimeout, follow, waitLimit } from '../rollout-follow.js';
-import { DEFAULT_WAIT_TIMEOUT } from './rollout.js';
+import { callTimeout, follow, waitLimit, waitTimeoutMs } from '../rollout-follow.js';
 
 const servicePath = (service: string): string => `/v1/services/${encodeURIComponent(service)}`;
 
@@ -34,7 +32,7 @@ export const historyCommand: Command = {
 function rerunCommand(kind: 'undo' | 'retry'): Command {
   return {
     name: kind,
-    synopsis: `${kind} <service> [--wait]`,
+    synopsis: `${kind} <service> [--wait [--timeout 1h]]`,
     summary:
       kind === 'undo'
         ? 'go back to the generation before the last promoted rollout (a quick rollout, steps [100])'
@@ -44,12 +42,12 @@ function rerunCommand(kind: 'undo' | 'retry'): Command {
     service: true,
     async run(args, io) {
       const service = args.positionals[0] as string;
-      const timeout = parseDuration(args.values.timeout ?? DEFAULT_WAIT_TIMEOUT);
-      if (!timeout.ok || timeout.ms <= 0) {
-        io.err(`error: --timeout: expected a positive duration like "10m", got "${args.values.timeout}"`);
+      const timeout = waitTimeoutMs(args.values);
+      if (typeof timeout === 'string') {
+        io.err(`error: ${timeout}`);
         return EXIT.usage;
       }
-      const limit = waitLimit(timeout.ms);
+      const limit = waitLimit(timeout);
       return withAdmin(
         args.values,
         io,

@@ -21,7 +21,7 @@ export function reloadSummary(r: ReloadReport): string[] {
 
 export const reloadCommand: Command = {
   name: 'reload',
-  synopsis: 'reload',
+  synopsis: 'reload [--json]',
   summary: 're-read the config file of the replica behind --admin (connections stay open)',
   options: ['admin', 'token', 'json'],
   positionals: { min: 0, max: 0 },

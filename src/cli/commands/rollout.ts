@@ -2,14 +2,11 @@
 // --wait, follow it to its outcome so CI gets an exit code: 0 succeeded, 1 rolled back, aborted or
 // timed out. Values are checked by the API (one source of truth); only what JSON cannot carry
 // (a count or a step that is not a number) and contradictory flags are refused here.
-import { parseDuration } from '../../domain/duration.js';
 import { rolloutAnswer } from '../answers.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
 import { requestBody } from '../rollout-request.js';
-import { callTimeout, follow, waitLimit } from '../rollout-follow.js';
-
-export const DEFAULT_WAIT_TIMEOUT = '1h';
+import { callTimeout, follow, waitLimit, waitTimeoutMs } from '../rollout-follow.js';
 
 export const rolloutCommand: Command = {
   name: 'rollout',
@@ -33,17 +30,13 @@ export const rolloutCommand: Command = {
   async run(args, io) {
     const service = args.positionals[0] as string;
     const body = requestBody(args.values);
-    const timeout = parseDuration(args.values.timeout ?? DEFAULT_WAIT_TIMEOUT);
-    const problem = !body.ok
-      ? body.error
-      : !timeout.ok || timeout.ms <= 0
-        ? `--timeout: expected a positive duration like "10m", got "${args.values.timeout}"`
-        : null;
+    const timeout = waitTimeoutMs(args.values);
+    const problem = !body.ok ? body.error : typeof timeout === 'string' ? timeout : null;
     if (problem !== null) {
       io.err(`error: ${problem}`);
       return EXIT.usage;
     }
-    const limit = waitLimit(timeout.ok ? timeout.ms : 0);
+    const limit = waitLimit(typeof timeout === 'number' ? timeout : 0);
     return withAdmin(
       args.values,
       io,

@@ -282,3 +282,24 @@ describe('answers', () => {
     );
   });
 });
+
+describe('--timeout and --wait', () => {
+  it.each([
+    [['rollout', 'web', '--targets', '127.0.0.1:1', '--timeout', '5m']],
+    [['undo', 'web', '--timeout', '5m']],
+    [['retry', 'web', '--timeout', '5m']],
+  ])('--timeout without --wait is a usage error naming both, before any call: %j', async (argv) => {
+    const r = await cli(argv);
+    expect(r.code).toBe(64);
+    expect(r.err).toBe(
+      'error: --timeout goes with --wait (it bounds how long --wait follows the rollout); ' +
+        'add --wait or drop --timeout',
+    );
+  });
+
+  it('the help lists every option the README gives a command', async () => {
+    const r = await cli(['--help']);
+    expect(r.out).toContain('veer reload [--json] ');
+    expect(r.out).toContain('veer undo <service> [--wait [--timeout 1h]]');
+  });
+});
