@@ -57,6 +57,8 @@ describe('active health checks', () => {
       'a first probe of a',
       3_000,
     );
+    // The probe's answer is read a moment after the upstream saw it: wait for the verdict, not the request.
+    await waitFor(async () => (await stableTargets(v)).every((t) => t.healthy), 'both targets healthy', 3_000, 25);
     expect((await http(`${v.url}/`)).headers['x-upstream']).toBe('a');
 
     aState.healthy = false;
