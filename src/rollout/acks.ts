@@ -3,6 +3,7 @@
 // Before a pool's containers are stopped, the leader waits until every live replica's
 // acknowledgement excludes them - bounded, so a replica that cannot answer delays a removal but
 // never blocks it (the leader then proceeds and says so).
+import { systemMonotonic, type Monotonic } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import type { StateStore } from '../store/port.js';
@@ -34,7 +35,10 @@ export interface AcksDeps {
   live(): Promise<string[]>;
   feed?: ChangeFeed;
   log: Logger;
+  /** Wall time: the acknowledgements' dates, compared across replicas. */
   now(): number;
+  /** The wait's own bound (default performance.now): a wall clock stepped forward must not cut a drain short. */
+  monotonic?: Monotonic;
 }
 
 export type AckWait = { clear: true } | { clear: false; pending: string[] };
@@ -62,8 +66,10 @@ export class RouteAcks {
     this.wake();
   }
 
-  /** Waits until no live replica routes or drains any of `targets`, or `deadline` (epoch ms). */
-  async waitClear(service: string, targets: readonly string[], deadline: number): Promise<AckWait> {
+  /** Waits until no live replica routes or drains any of `targets`, for `waitMs` at most. */
+  async waitClear(service: string, targets: readonly string[], waitMs: number): Promise<AckWait> {
+    const clock = this.d.monotonic ?? systemMonotonic;
+    const deadline = clock.now() + waitMs;
     await this.prune(service).catch((e: unknown) =>
       this.d.log.log('warn', 'could not remove stale acknowledgements', { service, error: errorMessage(e) }),
     );
@@ -71,7 +77,7 @@ export class RouteAcks {
     for (let round = 0; ; round++) {
       const pending = await this.pending(service, gone).catch((e: unknown) => [`(store: ${errorMessage(e)})`]);
       if (pending.length === 0) return { clear: true };
-      const left = deadline - this.d.now();
+      const left = deadline - clock.now();
       if (left <= 0 || round > 100_000) return { clear: false, pending };
       await this.changed(Math.min(left, RECHECK_MS));
     }

@@ -26,7 +26,7 @@ export interface ControllerDeps {
   /** The service's route as this replica applies it. */
   routeOf(service: string): Route | null;
   /** Routing acknowledgements of every live replica. */
-  acks: { waitClear(service: string, targets: readonly string[], deadline: number): Promise<AckWait> };
+  acks: { waitClear(service: string, targets: readonly string[], waitMs: number): Promise<AckWait> };
   newId(): string;
   /** false for simulations that drive analyze() themselves. */
   timers?: boolean;

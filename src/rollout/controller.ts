@@ -44,7 +44,6 @@ export class RolloutController implements RolloutControl, RolloutHistoryControl 
       fenced: (why) => this.follow(why),
     });
     const retirement = new Retirement({
-      now: () => d.clock.now(),
       emit: d.emit,
       routeOf: d.routeOf,
       acks: d.acks,

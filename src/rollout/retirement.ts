@@ -14,10 +14,9 @@ import { announce, type Emit } from './transitions.js';
 const ACK_GRACE_MS = 5_000;
 
 export interface RetirementDeps {
-  now(): number;
   emit: Emit;
   routeOf(service: string): Route | null;
-  acks: { waitClear(service: string, targets: readonly string[], deadline: number): Promise<AckWait> };
+  acks: { waitClear(service: string, targets: readonly string[], waitMs: number): Promise<AckWait> };
   fleet?: CanaryFleet;
   /** Stops a launch still creating the canary (its containers must not appear after removal). */
   stopLaunch(service: string): Promise<void>;
@@ -38,7 +37,7 @@ export class Retirement {
   async retire(s: RolloutState, pool: Pool): Promise<void> {
     if (pool === 'canary') await this.d.stopLaunch(s.service);
     const targets = retiringTargets(s, pool, this.d.routeOf(s.service));
-    const waited = await this.d.acks.waitClear(s.service, targets, this.d.now() + s.policy.drainTimeout + ACK_GRACE_MS);
+    const waited = await this.d.acks.waitClear(s.service, targets, s.policy.drainTimeout + ACK_GRACE_MS);
     if (!waited.clear)
       announce(this.d.emit, s, {
         kind: 'analysis',

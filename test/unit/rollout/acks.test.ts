@@ -23,9 +23,29 @@ describe('route acknowledgements', () => {
       log: silentLogger,
       now: () => NOW,
     });
-    expect(await acks.waitClear('web', ['127.0.0.1:9002'], NOW + 1_000)).toEqual({ clear: true });
+    expect(await acks.waitClear('web', ['127.0.0.1:9002'], 1_000)).toEqual({ clear: true });
     expect(await store.keys(ackPrefix('web'))).toEqual([key('gone-recent'), key('live-old')]);
     // Another service's are its own wait's business.
     expect(await store.keys(ackPrefix('api'))).toEqual([`${ackPrefix('api')}gone-old`]);
+  });
+
+  it('waits on the monotonic clock: a wall clock stepped an hour forward does not cut the wait short', async () => {
+    const store = new MemoryStore();
+    const target = '127.0.0.1:9002';
+    await store.put(`${ackPrefix('web')}other`, { routed: [target], draining: [], at: new Date(NOW).toISOString() });
+    let wall = NOW;
+    const acks = new RouteAcks({
+      store,
+      self: 'me',
+      live: async () => ['me', 'other'],
+      log: silentLogger,
+      now: () => (wall += 3_600_000), // every read an hour later
+      monotonic: { now: () => 0 }, // no time passes for the wait's bound
+    });
+    await store.put(`${ackPrefix('web')}me`, { routed: [], draining: [], at: new Date(NOW).toISOString() });
+    const waiting = acks.waitClear('web', [target], 60_000);
+    const other: Ack = { routed: [], draining: [], at: new Date(NOW).toISOString() };
+    await store.put(`${ackPrefix('web')}other`, other);
+    expect(await waiting).toEqual({ clear: true });
   });
 });

@@ -48,13 +48,13 @@ async function turns(n: number): Promise<void> {
 
 /** Routing acknowledgements: records every wait; held until released unless `auto`. */
 class AckGate {
-  readonly calls: { service: string; targets: string[]; deadline: number }[] = [];
+  readonly calls: { service: string; targets: string[]; waitMs: number }[] = [];
   private readonly held: (() => void)[] = [];
 
   constructor(private auto: boolean) {}
 
-  readonly waitClear = async (service: string, targets: readonly string[], deadline: number): Promise<AckWait> => {
-    this.calls.push({ service, targets: [...targets], deadline });
+  readonly waitClear = async (service: string, targets: readonly string[], waitMs: number): Promise<AckWait> => {
+    this.calls.push({ service, targets: [...targets], waitMs });
     if (!this.auto) await new Promise<void>((r) => this.held.push(r));
     return { clear: true };
   };
@@ -263,7 +263,7 @@ describe('RolloutController, stepped by hand', () => {
     expect(h.acks.calls[0]).toEqual({
       service: SVC,
       targets: [STABLE],
-      deadline: h.now() + POLICY.drainTimeout + 5000,
+      waitMs: POLICY.drainTimeout + 5000,
     });
     await turns(20);
     expect(h.state().phase).toBe('promoting'); // not before every replica acknowledged
