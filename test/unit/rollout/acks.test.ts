@@ -34,18 +34,23 @@ describe('route acknowledgements', () => {
     const target = '127.0.0.1:9002';
     await store.put(`${ackPrefix('web')}other`, { routed: [target], draining: [], at: new Date(NOW).toISOString() });
     let wall = NOW;
+    let lists = 0;
+    const other = `${ackPrefix('web')}other`;
     const acks = new RouteAcks({
       store,
       self: 'me',
-      live: async () => ['me', 'other'],
+      // The other replica moves off the target only after the wait has looked once (the prune lists, then
+      // each round): a wait cut short by the wall clock would have given up by then.
+      live: async () => {
+        if (++lists === 3) await store.put(other, { routed: [], draining: [], at: new Date(NOW).toISOString() });
+        return ['me', 'other'];
+      },
       log: silentLogger,
       now: () => (wall += 3_600_000), // every read an hour later
       monotonic: { now: () => 0 }, // no time passes for the wait's bound
     });
     await store.put(`${ackPrefix('web')}me`, { routed: [], draining: [], at: new Date(NOW).toISOString() });
     const waiting = acks.waitClear('web', [target], 60_000);
-    const other: Ack = { routed: [], draining: [], at: new Date(NOW).toISOString() };
-    await store.put(`${ackPrefix('web')}other`, other);
     expect(await waiting).toEqual({ clear: true });
   });
 });
