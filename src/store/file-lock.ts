@@ -14,9 +14,12 @@
 //   and its new pid namespace may reuse the old one's number; refusing would keep it down until someone removes
 //   the file.
 // A lock that cannot be parsed was not written by this code (it links a complete file into place): stale.
+// Whatever the above says, a lock its holder stopped renewing is stale: the holder touches it every 10 s, so a
+// veer killed in a container that is then recreated (another box, which cannot be checked from here) holds
+// the front door down for a minute, not until someone removes the file.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { link, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { VeerError, errorMessage } from '../domain/errors.js';
 
@@ -56,8 +59,8 @@ function lockedMessage(file: string, lock: string, o: LockOwner, why: 'alive' | 
     case 'remote':
       return (
         `${head} by a veer on another host or container (${o.hostname}, pid ${o.pid}), which cannot be checked ` +
-        `from here: ` +
-        `if that veer is gone, remove ${lock}`
+        `from here: if that veer is gone, remove ${lock} (or start again in a minute: a lock its holder no ` +
+        'longer renews is taken over)'
       );
   }
 }
@@ -115,16 +118,26 @@ export function currentOwner(): LockOwner {
   };
 }
 
+/** How often the holder renews its lock, and how long one not renewed is taken as held. */
+export const LOCK_RENEW_MS = 10_000;
+export const LOCK_STALE_MS = 60_000;
+
 /** Lock paths this process holds: a second open in the same process must fail too (same pid, same host). */
 const heldHere = new Set<string>();
 
 export class FileLock {
   private released = false;
+  private readonly renewal: NodeJS.Timeout;
 
   private constructor(
     readonly path: string,
     private readonly owner: LockOwner,
-  ) {}
+  ) {
+    this.renewal = setInterval(() => {
+      const now = new Date();
+      utimes(path, now, now).catch(() => undefined); // a missed renewal costs nothing before LOCK_STALE_MS
+    }, LOCK_RENEW_MS).unref();
+  }
 
   /** Takes `<file>.lock`, taking over a stale one; rejects with StateLockedError while another holds it. */
   static async acquire(file: string): Promise<FileLock> {
@@ -141,7 +154,8 @@ export class FileLock {
       const owner = parseOwner(text);
       if (owner !== null) {
         const h = holderOf(owner, me, heldHere.has(path), pidAlive);
-        if (h.held) throw new StateLockedError(file, path, owner, h.why);
+        if (h.held && (h.why === 'here' || !(await unrenewed(path))))
+          throw new StateLockedError(file, path, owner, h.why);
       }
       // Stale. Removed only if it is still the lock judged: another starting veer may have replaced it meanwhile.
       if ((await readLock(path)) === text) await unlink(path).catch(() => undefined);
@@ -153,6 +167,7 @@ export class FileLock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    clearInterval(this.renewal);
     heldHere.delete(this.path);
     const owner = parseOwner((await readFile(this.path, 'utf8').catch(() => null)) ?? '');
     if (owner?.id === this.owner.id) await unlink(this.path).catch(() => undefined);
@@ -179,6 +194,12 @@ async function create(path: string, self: LockOwner): Promise<boolean> {
   } finally {
     await rm(temp, { force: true }).catch(() => undefined);
   }
+}
+
+/** Whether the lock was last renewed more than LOCK_STALE_MS ago (by this host's clock). */
+async function unrenewed(path: string): Promise<boolean> {
+  const s = await stat(path).catch(() => null);
+  return s !== null && Date.now() - s.mtimeMs > LOCK_STALE_MS;
 }
 
 /** The lock's text, or null if there is none. */

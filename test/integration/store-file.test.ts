@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { errorMessage } from '../../src/domain/errors.js';
-import { currentOwner, StateLockedError } from '../../src/store/file-lock.js';
+import { currentOwner, LOCK_RENEW_MS, LOCK_STALE_MS, StateLockedError } from '../../src/store/file-lock.js';
 import { FileStore, StateCorruptError } from '../../src/store/file.js';
 import { withTimeout } from '../helpers/process.js';
 import { describeStateStoreContract } from '../unit/store/contract.js';
@@ -177,6 +177,30 @@ describe('FileStore lock', () => {
     const e = await refusal(file);
     expect(e).toMatchObject({ code: 'state_locked' });
     expect((e as Error).message).toContain(`remove ${lockOf(file)}`);
+  });
+
+  it('takes over a lock from another host or container that its holder stopped renewing', async () => {
+    const file = join(await newDir(), 'state.json');
+    await writeLock(file, { pid: 1, hostname: `not-${hostname()}` });
+    const old = new Date(Date.now() - LOCK_STALE_MS - 5_000);
+    await utimes(lockOf(file), old, old);
+    const s = await FileStore.open(file);
+    expect(JSON.parse(await readFile(lockOf(file), 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname() });
+    await s.close();
+  });
+
+  it('renews its own lock while it holds it, and stops at close', async () => {
+    const file = join(await newDir(), 'state.json');
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const s = await FileStore.open(file);
+    const old = new Date(Date.now() - LOCK_STALE_MS - 5_000);
+    await utimes(lockOf(file), old, old);
+    vi.advanceTimersByTime(LOCK_RENEW_MS);
+    vi.useRealTimers();
+    const renewed = async () => Date.now() - (await stat(lockOf(file))).mtimeMs < LOCK_STALE_MS;
+    for (let i = 0; i < 200 && !(await renewed()); i++) await delay(10);
+    expect(await renewed()).toBe(true);
+    await s.close();
   });
 
   it('a file it cannot use leaves no lock behind', async () => {
