@@ -2,6 +2,7 @@
 // performance.now() reaches the deadline (Node's timers do so by up to a millisecond) must not leave the
 // holder believing it leads until the next renewal tick; a wall clock stepped back must not extend it.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Monotonic } from '../../../src/domain/clock.js';
 import { Lease, type LeaseTimers, type LoseReason, type ScriptRunner } from '../../../src/store/lease.js';
 
 class ManualTimers implements LeaseTimers {
@@ -31,20 +32,18 @@ const hangingRenewals: ScriptRunner = {
   eval: (script) => (script.includes('NX') ? Promise.resolve([1, 7]) : new Promise(() => undefined)),
 };
 
+/** A lease of 600 ms (renewed every 200, 120 of margin) on hanging renewals; `monotonic` absent: the default. */
+function hangingLease(timers: ManualTimers, monotonic?: Monotonic): Lease {
+  const opts = { prefix: 'p', id: 'a', ttlMs: 600, renewEveryMs: 200, marginMs: 120, timers };
+  return new Lease(hangingRenewals, monotonic === undefined ? opts : { ...opts, monotonic });
+}
+
 describe('Lease deadline', () => {
   it('a deadline timer that fires early arms again for the rest, then loses at the deadline itself', async () => {
     let now = 1_000;
     const timers = new ManualTimers();
     const lost: LoseReason[] = [];
-    const l = new Lease(hangingRenewals, {
-      prefix: 'p',
-      id: 'a',
-      ttlMs: 600,
-      renewEveryMs: 200,
-      marginMs: 120,
-      monotonic: { now: () => now },
-      timers,
-    });
+    const l = hangingLease(timers, { now: () => now });
     l.onLose((r) => lost.push(r));
     await l.start();
     expect(l.token()).toBe(7);
@@ -72,15 +71,7 @@ describe('Lease deadline', () => {
     let mono = 1_000;
     const timers = new ManualTimers();
     const lost: LoseReason[] = [];
-    const l = new Lease(hangingRenewals, {
-      prefix: 'p',
-      id: 'a',
-      ttlMs: 600,
-      renewEveryMs: 200,
-      marginMs: 120,
-      monotonic: { now: () => mono },
-      timers,
-    });
+    const l = hangingLease(timers, { now: () => mono });
     l.onLose((r) => lost.push(r));
     await l.start();
     expect(l.token()).toBe(7);
@@ -98,14 +89,7 @@ describe('Lease deadline', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_700_000_000_000);
     const timers = new ManualTimers();
-    const l = new Lease(hangingRenewals, {
-      prefix: 'p',
-      id: 'a',
-      ttlMs: 600,
-      renewEveryMs: 200,
-      marginMs: 120,
-      timers,
-    });
+    const l = hangingLease(timers);
     await l.start();
     expect(l.isLeader()).toBe(true);
     vi.setSystemTime(1_700_000_000_000 - 60_000);
