@@ -136,7 +136,10 @@ describe('clients that stop reading', () => {
     const t0 = Date.now();
     await waitFor(() => s.rstCode === 11, { what: 'ENHANCE_YOUR_CALM', timeoutMs: 5_000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1_000);
+    // Never the pool's error. Whether the upstream's end was read before the cut (counted then as its success)
+    // depends on the upstream client: veer's own reads it into its buffer, undici's leaves it to backpressure.
     const c = await countersOf(v);
-    expect([c.stable.requests, c.stable.errors]).toEqual([1, 0]);
+    expect(c.stable.errors).toBe(0);
+    expect(c.stable.requests).toBeLessThanOrEqual(1);
   });
 });
