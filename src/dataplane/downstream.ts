@@ -133,6 +133,17 @@ export class Downstream implements Backlogged {
   }
 
   /**
+   * The answer is written whole: whether its client still has some of it to take (its bound then runs from now,
+   * as a pause's does). An answer that fit in the stream's buffer (64 KiB from Node 22 on) never paused, so a
+   * client that took none of it held its stream and connection for good.
+   */
+  lingering(): boolean {
+    if (!this.paused && this.res.writableLength > 0 && !this.over)
+      [this.paused, this.movedAt, this.unread] = [true, performance.now(), this.res.writableLength];
+    return this.paused;
+  }
+
+  /**
    * A look at a paused client (by the deadline sweep, only when its bound is up): bytes it took since the last look
    * move `movedAt` to `now`. Any progress counts, as with nginx's send_timeout: a slow link is not a stalled one.
    */

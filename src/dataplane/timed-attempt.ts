@@ -109,8 +109,8 @@ export abstract class TimedAttempt implements Deadlined {
     this.responseClosed();
   }
 
-  /** Answered whole while its client is paused on the last bytes: the client's bound still runs. */
+  /** Answered whole while its client has some of it still to take: the client's bound still runs. */
   protected watchSlowClient(): void {
-    if (this.down.paused) this.sweep().watchUntil(this, this.down.movedAt + this.bound('body'));
+    if (this.down.lingering()) this.sweep().watchUntil(this, this.down.movedAt + this.bound('body'));
   }
 }
