@@ -47,7 +47,8 @@ function identity(path: string): string | null {
   }
 }
 
-function realDir(path: string): string | null {
+/** The path with every symlink resolved (a file's or a directory's), null when it does not resolve. */
+function resolved(path: string): string | null {
   try {
     return realpathSync(path);
   } catch {
@@ -125,9 +126,9 @@ class ConfigFileWatch implements ConfigWatch {
 
   /** Watches the directory the path now resolves into (once), closing the watch on the one it left. */
   private rearm(): void {
-    const real = realDir(this.path);
+    const real = resolved(this.path);
     const dir = real === null ? null : dirname(real);
-    const needed = dir !== null && dir !== realDir(dirname(this.path)) ? dir : null;
+    const needed = dir !== null && dir !== resolved(dirname(this.path)) ? dir : null;
     if (this.target?.dir === needed) return;
     this.target?.watcher.close();
     this.target = null;

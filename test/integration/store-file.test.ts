@@ -10,7 +10,7 @@ import { seededRandom } from '../../src/domain/clock.js';
 import { errorMessage } from '../../src/domain/errors.js';
 import { currentOwner, LOCK_RENEW_MS, LOCK_STALE_MS, StateLockedError } from '../../src/store/file-lock.js';
 import { FileStore, StateCorruptError } from '../../src/store/file.js';
-import { withTimeout } from '../helpers/process.js';
+import { waitFor, withTimeout } from '../helpers/process.js';
 import { describeStateStoreContract } from '../unit/store/contract.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -198,8 +198,7 @@ describe('FileStore lock', () => {
     vi.advanceTimersByTime(LOCK_RENEW_MS);
     vi.useRealTimers();
     const renewed = async () => Date.now() - (await stat(lockOf(file))).mtimeMs < LOCK_STALE_MS;
-    for (let i = 0; i < 200 && !(await renewed()); i++) await delay(10);
-    expect(await renewed()).toBe(true);
+    expect(await waitFor(renewed, { what: 'the lock renewed', timeoutMs: 2_000, intervalMs: 10 })).toBe(true);
     await s.close();
   });
 
