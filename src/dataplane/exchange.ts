@@ -1,16 +1,18 @@
 // One client request forwarded upstream: a dispatch handler (undici's raw handler API, the fastest measured, which
 // veer's client speaks too). It owns its attempts (retry.ts: whether there is another; target-wait.ts: no target yet).
 // Only what the upstream did reaches the pool's window and the target's outlier state: a request refused before it is
-// sent, a client that leaves or sends its body too slowly or too much, and veer's drain cutting a target are not.
+// sent, a client that leaves or sends its body too slowly or too much (client-end.ts), and veer's drain cutting a
+// target are not.
 import type { FrontRequest, FrontResponse } from './front.js';
 import type { Dispatcher } from 'undici';
 import { noteFailure, noteSuccess } from './balancer.js';
 import { Downstream } from './downstream.js';
-import { DiscardedAnswer } from './discarded-answer.js';
+import { DiscardCut, DiscardedAnswer } from './discarded-answer.js';
 import { pickIn } from './pool-choice.js';
-import { ClientBodyError, RequestBody, type BodyFault } from './request-body.js';
-import { BODY_FAULT_ANSWER, classify, FAILURE_ANSWER, isIdempotent, isRequestRefusal, isTargetGone } from './fault.js';
-import { sendProxyError, type AccessEntry, type ProxyErrorCode } from './responses.js';
+import { ClientBodyError, RequestBody } from './request-body.js';
+import { FAILURE_ANSWER, failureStep, isIdempotent } from './fault.js';
+import type { FailureKind } from '../domain/upstream-failure.js';
+import type { AccessEntry, ProxyErrorCode } from './responses.js';
 import { attemptIn, canRetryOnStable, retryOf, stableRetry, type Attempt } from './retry.js';
 import type { ExchangeEnv } from './exchange-env.js';
 import type { PoolRuntime, ServiceRoute } from './table.js';
@@ -20,29 +22,26 @@ import { upstreamRequest } from './upstream-request.js';
 import { onClose, type CloseParty } from './ledger.js';
 import type { RawField } from './headers.js';
 import { idleBound, type GrpcCall } from './grpc-call.js';
-import { TimedAttempt } from './timed-attempt.js';
+import { ClientEnd } from './client-end.js';
 import type { DeadlineSweep } from './upstream-deadlines.js';
 
-export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler, WaitingRequest, CloseParty {
+export class Exchange extends ClientEnd implements Dispatcher.DispatchHandler, WaitingRequest, CloseParty {
   target: Upstream | undefined;
   attempt = 0;
   private status = 0;
   latencyMs = 0;
-  clientGone = false;
-  done = false;
   private discarded: DiscardedAnswer | null = null; // a canary's 5xx swallowed to ask stable instead
   private dispatching = false;
-  private wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
   private readonly replayable: boolean;
   forced = false; // its pool was asked for (override, targeting): a canary's 5xx is its answer, stable's never
   readonly body: RequestBody | null;
   readonly down: Downstream;
 
   constructor(
-    private readonly env: ExchangeEnv,
+    protected readonly env: ExchangeEnv,
     private readonly req: FrontRequest,
-    private readonly res: FrontResponse,
-    private route: ServiceRoute,
+    protected readonly res: FrontResponse,
+    protected route: ServiceRoute,
     public pool: PoolRuntime,
     private readonly upstreamHeaders: string[],
     hasBody: boolean,
@@ -51,7 +50,7 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     private readonly group: number, // the judged windows its outcome goes to (table.ts: judgedGroup)
     private readonly client: number, // its sticky bucket (the judge's per-client bound), or NO_CLIENT
     private readonly grpc: GrpcCall | null, // a gRPC call to an h2c service (its status is judged)
-    private readonly entry: AccessEntry | null = null, // its id and access line (read as ExchangeFacts)
+    protected readonly entry: AccessEntry | null = null, // its id and access line (read as ExchangeFacts)
   ) {
     super();
     this.replayable = !hasBody && isIdempotent(req.method);
@@ -78,18 +77,6 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     if (this.target !== undefined) this.attempt++;
     this.pool = pool;
     this.dispatchTo(target);
-  }
-
-  /** Answered, or its client gone: a waiting request stops waiting. */
-  get over(): boolean {
-    return this.done || this.clientGone;
-  }
-
-  /** Its wait ended without a target (TargetWait calls this). */
-  giveUp(code: ProxyErrorCode): void {
-    if (this.over) return;
-    this.body?.destroy();
-    this.finishWithError(code);
   }
 
   private dispatchTo(target: Upstream): void {
@@ -131,7 +118,11 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
 
   onData(chunk: Buffer): boolean {
     this.bodyMoved();
-    return this.discarded?.keep(chunk) ?? this.down.write(chunk);
+    const held = this.discarded;
+    if (held === null) return this.down.write(chunk);
+    if (held.keep(chunk)) return true;
+    this.abortUpstream?.(new DiscardCut()); // past the cap: ask stable now (onError), not at the page's end
+    return false;
   }
 
   protected bound(which: 'header' | 'body'): number {
@@ -146,18 +137,30 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     this.settle();
     if (this.done) return;
     this.grpc?.ended(trailers);
-    const status = this.grpc === null ? this.status : this.grpc.judged(this.status);
+    this.recordAnswer(this.grpc === null ? this.status : this.grpc.judged(this.status));
+    this.answer(trailers);
+  }
+
+  /** The upstream's answer as its pool's window and its target's outlier state count it. */
+  private recordAnswer(status: number): void {
     this.pool.window.record(this.env.clock.now(), status, this.latencyMs, this.group, this.client);
     if (status >= 500) this.noteTargetFailure();
     else noteSuccess(this.target as Upstream);
+  }
+
+  /**
+   * The upstream's answer is over: sent on, unless it is a canary's swallowed 5xx (read to its end, or cut past
+   * the cap: onError), which asks stable. With nowhere left to ask (no other stable target now, or no route),
+   * the swallowed answer is sent after all (veer's 502 when it was cut).
+   */
+  private answer(trailers: unknown): void {
     const held = this.discarded;
     this.discarded = null;
     if (held !== null && this.clientGone) return;
     const a = held === null ? null : this.attemptNow();
     const retry = a === null ? null : stableRetry(a, this.env.clock.now(), this.env.random);
     if (retry !== null) return this.resume(retry.route, retry.pool, retry.target);
-    // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving. A swallowed
-    // answer with nowhere left to ask (no other stable target now, or no route) is sent after all.
+    // Answered (a Trailers-Only answer on the HTTP/2 stream itself too): its close is no client leaving.
     this.done = held === null ? this.down.end(this.route.grpc === null ? null : trailers) : held.send(this.down);
     if (this.done) this.watchSlowClient();
     else this.finishWithError('bad_gateway');
@@ -166,24 +169,39 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
   onError(err: Error): void {
     const refusedNow = this.dispatching;
     this.settle();
+    if (this.done) return; // veer already answered (a client fault)
+    if (err instanceof DiscardCut) {
+      this.recordAnswer(this.status); // the canary's 5xx, as if read to its end
+      return this.answer(null);
+    }
     this.discarded = null;
     const code = (err as Error & { code?: string }).code ?? '';
-    if (this.done) return; // veer already answered (a client fault)
-    if (err instanceof ClientBodyError || this.body?.fault) return; // handled by onFault
-    if (this.clientGone || this.res.destroyed) return; // the client left: nothing to record
-    if (refusedNow && isTargetGone(code)) return this.waitOr('no_targets'); // nothing sent, nothing counted
-    if (refusedNow || (!this.gotHeaders && isRequestRefusal(code))) return this.finishWithError('bad_request');
     const target = this.target as Upstream;
-    if (target.cut) {
-      this.pool.window.recordDrainCut();
-      return this.res.headersSent ? this.truncate() : this.finishWithError('drain_timeout');
+    const clientsDoing = err instanceof ClientBodyError || !!this.body?.fault || this.clientGone || this.res.destroyed;
+    const bodyIncomplete = this.body !== null && !this.body.complete;
+    const { gotHeaders } = this;
+    const next = failureStep({ code, clientsDoing, refusedNow, gotHeaders, targetCut: target.cut, bodyIncomplete });
+    switch (next.step) {
+      case 'ignore':
+        return;
+      case 'wait':
+        return this.waitOr('no_targets'); // nothing sent, nothing counted
+      case 'bad_request':
+        return this.finishWithError('bad_request');
+      case 'drain_cut':
+        this.pool.window.recordDrainCut();
+        return this.res.headersSent ? this.truncate() : this.finishWithError('drain_timeout');
+      case 'body_timeout':
+        return this.onFault('body_timeout');
+      case 'counted':
+        return this.failed(next.kind, code || err.message);
     }
-    const kind = classify(code, this.gotHeaders);
+  }
+
+  /** The pool's failure: counted, then retried, waited on or answered. `why`: the error's code or message. */
+  private failed(kind: FailureKind, why: string): void {
     // A container that refuses connections is out until it answers again (readiness.ts).
-    const refused = kind === 'connect' && this.env.refused(target, code || err.message);
-    // The upstream waited for body bytes the client did not send: the client was too slow.
-    if (kind === 'timeout' && this.body !== null && !this.body.complete && !this.gotHeaders)
-      return this.onFault('body_timeout');
+    const refused = kind === 'connect' && this.env.refused(this.target as Upstream, why);
     const latencyMs = performance.now() - this.handedAt;
     this.pool.window.recordFailure(this.env.clock.now(), kind, latencyMs, this.group, this.client);
     this.noteTargetFailure();
@@ -195,24 +213,6 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     if (retry === 'wait') return this.waitOr(FAILURE_ANSWER[kind]);
     if (retry !== null) return this.resume(retry.route, retry.pool, retry.target);
     this.finishWithError(FAILURE_ANSWER[kind]);
-  }
-
-  /** The client left, stalled or sent too much (from the RequestBody, or a stall seen upstream). Never counted. */
-  onFault(fault: BodyFault): void {
-    // A client already gone was counted once, by the close (which may come before the body's own word).
-    if (this.over) return;
-    this.abortUpstream?.(new ClientBodyError(fault));
-    this.wait?.cancel();
-    if (fault === 'client_closed') {
-      [this.clientGone, this.done] = [true, true];
-      return this.env.answers.note('client_closed');
-    }
-    this.finishWithError(BODY_FAULT_ANSWER[fault]);
-  }
-
-  private truncate(): void {
-    this.done = true;
-    this.res.destroy();
   }
 
   private attemptNow(): Attempt | null {
@@ -231,20 +231,5 @@ export class Exchange extends TimedAttempt implements Dispatcher.DispatchHandler
     if (this.entry?.id) this.pool.window.failed.note(this.entry.id);
     const a = this.attemptNow(); // the pool of now, whose last eligible target is never ejected
     if (a?.target !== undefined) noteFailure(a.target, a.pool.targets, a.route.outlier, this.env.clock.now());
-  }
-
-  private finishWithError(code: ProxyErrorCode): void {
-    this.done = true;
-    this.env.answers.note(code);
-    sendProxyError(this.res, code, undefined, this.route.pages, this.entry);
-  }
-
-  /** Client aborts are 'close' + !writableFinished ('aborted' misses cases, say undici's authors). */
-  responseClosed(): void {
-    if (this.res.writableFinished || this.over) return;
-    this.clientGone = true;
-    this.env.answers.note('client_closed');
-    this.wait?.cancel();
-    this.abortUpstream?.(); // stop the upstream request so its socket is not leaked
   }
 }

@@ -60,3 +60,37 @@ export const BODY_FAULT_ANSWER: Record<Exclude<BodyFault, 'client_closed'>, Prox
   body_timeout: 'request_timeout',
   body_too_large: 'payload_too_large',
 };
+
+/** What an attempt that failed tells the exchange, by the facts of the moment it failed (failureStep). */
+export interface FailureFacts {
+  /** undici's error code ('' when none). */
+  readonly code: string;
+  /** The client's body went wrong (onFault handles it) or the client left: nothing of the pool's. */
+  readonly clientsDoing: boolean;
+  /** It failed within its own dispatch: nothing reached the target. */
+  readonly refusedNow: boolean;
+  readonly gotHeaders: boolean;
+  /** veer's drain cut the target's requests. */
+  readonly targetCut: boolean;
+  /** The request body was still on its way from the client. */
+  readonly bodyIncomplete: boolean;
+}
+
+export type FailureStep =
+  | { readonly step: 'ignore' } // the client's doing, told elsewhere
+  | { readonly step: 'wait' } // the target left routing before the request reached it: wait for another
+  | { readonly step: 'bad_request' } // undici refused the client's request
+  | { readonly step: 'drain_cut' } // veer's drain: counted as a cut, never as the pool's error
+  | { readonly step: 'body_timeout' } // the upstream waited for body bytes the client did not send
+  | { readonly step: 'counted'; readonly kind: FailureKind }; // the pool's failure
+
+/** Whose failure it was and what follows, most specific first. */
+export function failureStep(f: FailureFacts): FailureStep {
+  if (f.clientsDoing) return { step: 'ignore' };
+  if (f.refusedNow && isTargetGone(f.code)) return { step: 'wait' };
+  if (f.refusedNow || (!f.gotHeaders && isRequestRefusal(f.code))) return { step: 'bad_request' };
+  if (f.targetCut) return { step: 'drain_cut' };
+  const kind = classify(f.code, f.gotHeaders);
+  if (kind === 'timeout' && f.bodyIncomplete && !f.gotHeaders) return { step: 'body_timeout' };
+  return { step: 'counted', kind };
+}

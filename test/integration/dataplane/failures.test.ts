@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseTarget } from '../../../src/domain/target.js';
 import { describe, expect, it, vi } from 'vitest';
-import { DiscardedAnswer } from '../../../src/dataplane/discarded-answer.js';
+import { DiscardedAnswer, KEPT_BYTES } from '../../../src/dataplane/discarded-answer.js';
 import {
   admin,
   deadPort,
@@ -219,7 +219,7 @@ describe('empty and failing pools', () => {
         return pending;
       };
     };
-    return { stable, canary, v, fail, failSlowly };
+    return { stable, canary, v, fail, failSlowly, held, pending };
   }
 
   it("sends the swallowed answer after all when a promotion comes while its body does: it is stable's", async () => {
@@ -275,6 +275,54 @@ describe('empty and failing pools', () => {
     expect([r.status, r.text]).toEqual([503, 'canary broke']);
     expect(stable.hits).toBe(0);
     await waitFor(() => v.plane.inFlight === 0 && v.plane.waiting === 0, 'nothing in flight or waiting', 3_000);
+  });
+
+  it("asks stable at once when a canary's swallowed error page outgrows what veer keeps (an endless one)", async () => {
+    const stable = await h.upstream('stable');
+    let closed = false;
+    const canary = await h.upstream('canary', {
+      handler: (_req, res) => {
+        res.writeHead(503, { 'content-type': 'text/html' });
+        const chunk = Buffer.alloc(16 * 1024, 'x');
+        const pace = setInterval(() => res.write(chunk), 5); // until veer lets go (longer than the test's bound)
+        const bound = setTimeout(() => res.end(), 60_000);
+        res.on('close', () => {
+          closed = true;
+          clearInterval(pace);
+          clearTimeout(bound);
+        });
+      },
+    });
+    const v = await h.veer({
+      services: [
+        service('web', [stable.address], [canary.address], { weight: 100, rollout: { retryCanaryOnStable: true } }),
+      ],
+    });
+    const r = await http(`${v.url}/`);
+    expect([r.status, r.text]).toEqual([200, 'stable']);
+    await waitFor(() => closed, "veer to let go of the canary's answer", 3_000);
+    const status = await admin<{
+      metrics: { canary: { errors: number; requests: number }; stable: { errors: number; requests: number } };
+    }>(v, 'GET', '/v1/services/web');
+    expect(status.json.metrics.canary).toMatchObject({ errors: 1, requests: 1 });
+    expect(status.json.metrics.stable).toMatchObject({ errors: 0, requests: 1 });
+  });
+
+  it('answers 502 at once when a swallowed page outgrew the cap and there is no stable left to ask', async () => {
+    const { stable, v, held, pending } = await canaryHolding();
+    const kept = vi.spyOn(DiscardedAnswer.prototype, 'keep');
+    h.defer(() => kept.mockRestore());
+    const res = held[0] as ServerResponse;
+    let closed = false;
+    res.once('close', () => (closed = true));
+    res.writeHead(503).write('canary');
+    await waitFor(() => kept.mock.calls.length > 0, 'veer to swallow the head and the first bytes', 3_000);
+    v.plane.configure([]); // nowhere to ask again; the page never ends
+    res.write(Buffer.alloc(KEPT_BYTES, 'x'));
+    const r = await pending;
+    expect([r.status, errorCode(r)]).toEqual([502, 'bad_gateway']);
+    expect(stable.hits).toBe(0);
+    await waitFor(() => closed, "veer to let go of the canary's answer", 3_000);
   });
 
   it('retries a connect failure on a target of the pool of now, not one released meanwhile', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, FAILURE_ANSWER } from '../../../src/dataplane/fault.js';
+import { classify, FAILURE_ANSWER, failureStep } from '../../../src/dataplane/fault.js';
 
 describe('classify', () => {
   it('tells a failed connect, a timeout and an answer that broke off apart', () => {
@@ -18,6 +18,41 @@ describe('classify', () => {
       connect: 'upstream_unreachable',
       timeout: 'upstream_timeout',
       broken: 'bad_gateway',
+    });
+  });
+});
+
+describe('failureStep', () => {
+  const facts = {
+    code: 'ECONNRESET',
+    clientsDoing: false,
+    refusedNow: false,
+    gotHeaders: false,
+    targetCut: false,
+    bodyIncomplete: false,
+  };
+
+  it("counts the upstream's failures against the pool, by kind", () => {
+    expect(failureStep(facts)).toEqual({ step: 'counted', kind: 'connect' });
+    expect(failureStep({ ...facts, gotHeaders: true })).toEqual({ step: 'counted', kind: 'broken' });
+    expect(failureStep({ ...facts, code: 'UND_ERR_HEADERS_TIMEOUT' })).toEqual({ step: 'counted', kind: 'timeout' });
+  });
+
+  it("never counts the client's doing, a refused dispatch or veer's own drain", () => {
+    expect(failureStep({ ...facts, clientsDoing: true, targetCut: true })).toEqual({ step: 'ignore' });
+    expect(failureStep({ ...facts, refusedNow: true, code: 'UND_ERR_CLOSED' })).toEqual({ step: 'wait' });
+    expect(failureStep({ ...facts, refusedNow: true })).toEqual({ step: 'bad_request' });
+    expect(failureStep({ ...facts, code: 'UND_ERR_INVALID_ARG' })).toEqual({ step: 'bad_request' });
+    expect(failureStep({ ...facts, targetCut: true })).toEqual({ step: 'drain_cut' });
+  });
+
+  it('blames a header timeout on the client while its body was still coming', () => {
+    const timeout = { ...facts, code: 'UND_ERR_HEADERS_TIMEOUT', bodyIncomplete: true };
+    expect(failureStep(timeout)).toEqual({ step: 'body_timeout' });
+    // Once the headers came, a stalled answer is the upstream's.
+    expect(failureStep({ ...timeout, code: 'UND_ERR_BODY_TIMEOUT', gotHeaders: true })).toEqual({
+      step: 'counted',
+      kind: 'timeout',
     });
   });
 });

@@ -1,0 +1,67 @@
+// How an exchange ends for its client, apart from the upstream's answer passed on: veer's own error answer,
+// an answer cut short, or the client leaving, stalling or sending too much. None of these is the pool's
+// doing, so none reaches its window here (exchange.ts counts what the upstream did). Every end is told once:
+// a client already gone was counted by its close, which may come before its body's own word.
+import type { FrontResponse } from './front.js';
+import type { ExchangeEnv } from './exchange-env.js';
+import { BODY_FAULT_ANSWER } from './fault.js';
+import { ClientBodyError, type BodyFault } from './request-body.js';
+import { sendProxyError, type AccessEntry, type ProxyErrorCode } from './responses.js';
+import type { ServiceRoute } from './table.js';
+import type { TargetWait } from './target-wait.js';
+import { TimedAttempt } from './timed-attempt.js';
+
+export abstract class ClientEnd extends TimedAttempt {
+  clientGone = false;
+  done = false;
+  protected wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
+  protected abstract readonly env: ExchangeEnv;
+  protected abstract readonly res: FrontResponse;
+  protected abstract route: ServiceRoute;
+  protected abstract readonly entry: AccessEntry | null;
+
+  /** Answered, or its client gone: a waiting request stops waiting. */
+  get over(): boolean {
+    return this.done || this.clientGone;
+  }
+
+  /** Its wait ended without a target (TargetWait calls this). */
+  giveUp(code: ProxyErrorCode): void {
+    if (this.over) return;
+    this.body?.destroy();
+    this.finishWithError(code);
+  }
+
+  /** The client left, stalled or sent too much (from the RequestBody, or a stall seen upstream). Never counted. */
+  onFault(fault: BodyFault): void {
+    if (this.over) return;
+    this.abortUpstream?.(new ClientBodyError(fault));
+    this.wait?.cancel();
+    if (fault === 'client_closed') {
+      [this.clientGone, this.done] = [true, true];
+      return this.env.answers.note('client_closed');
+    }
+    this.finishWithError(BODY_FAULT_ANSWER[fault]);
+  }
+
+  /** Client aborts are 'close' + !writableFinished ('aborted' misses cases, say undici's authors). */
+  responseClosed(): void {
+    if (this.res.writableFinished || this.over) return;
+    this.clientGone = true;
+    this.env.answers.note('client_closed');
+    this.wait?.cancel();
+    this.abortUpstream?.(); // stop the upstream request so its socket is not leaked
+  }
+
+  /** Headers already went out: cutting the connection is the only honest signal left to the client. */
+  protected truncate(): void {
+    this.done = true;
+    this.res.destroy();
+  }
+
+  protected finishWithError(code: ProxyErrorCode): void {
+    this.done = true;
+    this.env.answers.note(code);
+    sendProxyError(this.res, code, undefined, this.route.pages, this.entry);
+  }
+}
