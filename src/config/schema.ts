@@ -44,6 +44,15 @@ const timeoutsSchema = z
     waitForTarget: duration('5s'),
   })
   .strict()
+  .superRefine((t, ctx) => {
+    // Node refuses a headers bound longer than the whole-request bound it is part of (at start, unnamed).
+    if (t.clientRequest > 0 && t.clientHeader > t.clientRequest)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientHeader'],
+        message: `must not be longer than clientRequest (${t.clientRequest} ms), which bounds the whole request`,
+      });
+  })
   .prefault({});
 
 const proxySchema = z

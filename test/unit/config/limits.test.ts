@@ -221,6 +221,13 @@ describe('services[].timeouts', () => {
     ]);
   });
 
+  it('refuses a clientHeader longer than clientRequest (Node would refuse it at start, unnamed)', () => {
+    const p = problemAt(problems({ timeouts: { clientRequest: '10s' } }), 'proxy.timeouts.clientHeader');
+    expect(p.message).toBe('must not be longer than clientRequest (10000 ms), which bounds the whole request');
+    expect(valid({ timeouts: { clientRequest: '10s', clientHeader: '10s' } }).proxy.timeouts.clientHeader).toBe(10_000);
+    expect(valid({ timeouts: { clientRequest: 0, clientHeader: '1m' } }).proxy.timeouts.clientRequest).toBe(0);
+  });
+
   it('refuses an unknown key by name', () => {
     const p = problemAt(problems({}, { timeouts: { idle: '1s' } }), 'services[0].timeouts.idle');
     expect(p.message).toContain('unknown key');
