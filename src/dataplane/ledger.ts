@@ -68,6 +68,8 @@ export function onClose(res: FrontResponse, party: CloseParty): void {
 
 export class ResponseLedger {
   private count = 0;
+  /** The connections that owe or owed answers, until they close (shutdown tells their answers to close). */
+  private readonly connections = new Set<Owed>();
   /** Called whenever the number of open responses drops to zero. */
   onIdle: (() => void) | null = null;
   /** Answers, then closes, a connection whose next request broke off mid-body (null: it just closes). */
@@ -123,6 +125,7 @@ export class ResponseLedger {
     if (existing !== undefined) return existing;
     const owed: Owed = { open: new Map(), closeWhenDone: false, unreadBody: false, ending: false };
     s[OWED] = owed;
+    this.connections.add(owed);
     socket.once('close', () => this.connectionClosed(owed));
     return owed;
   }
@@ -148,7 +151,17 @@ export class ResponseLedger {
     if (this.count === 0) this.onIdle?.();
   }
 
+  /**
+   * Shutdown: every answer owed whose head has not gone out yet says `Connection: close`, so a keep-alive client
+   * learns to go before veer closes the connection after it (answers started since are told by the server).
+   */
+  closing(): void {
+    for (const owed of this.connections)
+      for (const res of owed.open.keys()) if (!res.headersSent) res.shouldKeepAlive = false;
+  }
+
   private connectionClosed(owed: Owed): void {
+    this.connections.delete(owed);
     for (const [res, entry] of [...owed.open]) {
       owed.open.delete(res);
       this.count--;

@@ -232,6 +232,7 @@ export class ProxyServer {
     // A retired listener's close only ends its timers (it stopped listening already).
     const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const s of servers) s.closeIdleConnections();
+    this.ledger.closing();
     this.lean?.closeIdle();
     const drained = this.inFlight === 0 || (await settledWithin(new Promise<void>((r) => (this.drained = r)), graceMs));
     const abandoned = this.inFlight;

@@ -56,6 +56,27 @@ describe('graceful shutdown in process', () => {
     expect(up.hits).toBe(2);
   });
 
+  it.each(['node'] as const)(
+    'tells a keep-alive client whose answer is in flight at shutdown to go (Connection: close), front %s',
+    async (front) => {
+      const up = await h.upstream('slow', { delayMs: 400 });
+      const v = await h.veer({ services: [service('web', [up.address])], proxy: { front } });
+      const busy = createConnection({ host: '127.0.0.1', port: v.port });
+      busy.on('error', () => undefined);
+      let got = '';
+      busy.on('data', (c: Buffer) => (got += c.toString('latin1')));
+      const closed = new Promise<void>((r) => busy.on('close', () => r()));
+      busy.write('GET /slow HTTP/1.1\r\nHost: t\r\n\r\n');
+      await waitFor(() => up.hits === 1, 'the request to reach the upstream', 3_000);
+      await v.close();
+      await closed;
+      const head = got.split('\r\n\r\n')[0] ?? '';
+      expect(head).toMatch(/^HTTP\/1\.1 200/);
+      expect(head.toLowerCase()).toContain('\r\nconnection: close');
+      expect(head.toLowerCase()).not.toContain('keep-alive');
+    },
+  );
+
   it('cuts a request that outlives timeouts.shutdown and resolves close() within the bound', async () => {
     const up = await h.upstream('stuck', { delayMs: 10_000 });
     const v = await h.veer({ services: [service('web', [up.address])], proxy: { timeouts: { shutdown: '300ms' } } });
