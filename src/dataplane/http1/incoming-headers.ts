@@ -3,7 +3,7 @@
 // must read the same whichever front parsed it. node:http keeps the first of a field that cannot be a
 // list (Host, Content-Length, Authorization...: a second one is dropped, and admission reads rawHeaders
 // for the duplicates it refuses), joins Cookie with "; ", keeps Set-Cookie as an array, and joins every
-// other field with ", ". test/unit/dataplane/incoming-headers.test.ts holds this to node:http's own
+// other field with ", ". test/integration/dataplane/http1-parser.test.ts holds this to node:http's own
 // result, on the Node that runs it.
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -39,7 +39,8 @@ export function incomingHeaders(raw: readonly string[]): IncomingHttpHeaders {
     if (name === 'set-cookie') {
       if (Array.isArray(had)) had.push(value);
       else out[name] = [value];
-    } else if (had === undefined) {
+    } else if (typeof had !== 'string') {
+      // As node:http tests it: a name the object inherits (`constructor`) holds no earlier value.
       out[name] = value;
     } else if (!FIRST_WINS.has(name)) {
       out[name] = `${had as string}${name === 'cookie' ? '; ' : ', '}${value}`;
