@@ -2,10 +2,9 @@
 // read when the service set is applied (start, reload), and built-in ones otherwise. HTML goes only
 // to a client that asks for it (a browser's Accept); API clients keep the JSON body.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
+import { readPageFile } from '../config/page-files.js';
 import type { ServiceConfig } from '../config/schema.js';
-import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 
 export type PageStatus = 502 | 503 | 504;
@@ -40,12 +39,10 @@ export const MAINTENANCE_PAGE = builtinPage(503, 'This service is down for maint
 /** A file that cannot be read (it was checked when the config was loaded) falls back to the built-in page. */
 function read(path: string | undefined, what: string, log: Logger): Buffer | undefined {
   if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    log.log('warn', `cannot read ${what}; the built-in page is used`, { path, error: errorMessage(e) });
-    return undefined;
-  }
+  const r = readPageFile(path);
+  if (r.ok) return r.value;
+  log.log('warn', `cannot read ${what}; the built-in page is used`, { path, error: r.error });
+  return undefined;
 }
 
 export function readPages(c: ServiceConfig, log: Logger): ServicePages {

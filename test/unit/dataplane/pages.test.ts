@@ -1,5 +1,10 @@
 // Which clients get HTML, and the page files a config names being checked where validate looks.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MAX_PAGE_BYTES } from '../../../src/config/page-files.js';
 import { parseConfigObject } from '../../../src/config/load.js';
 import { builtinPage, wantsHtml } from '../../../src/dataplane/pages.js';
 
@@ -41,6 +46,41 @@ describe('page files in the config', () => {
       { path: 'services[0].errorPages.503', message: '/nonexistent/503.html: no such file' },
       { path: 'services[0].maintenance.page', message: '/nonexistent/down.html: no such file' },
     ]);
+  });
+
+  it('a page larger than 1 MiB, a directory or a named pipe is a problem naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'veer-pages-'));
+    const big = join(dir, 'big.html');
+    writeFileSync(big, Buffer.alloc(MAX_PAGE_BYTES + 1, 'x'));
+    writeFileSync(join(dir, 'ok.html'), Buffer.alloc(MAX_PAGE_BYTES, 'x'));
+    const fifo = join(dir, 'pipe.html');
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const r = parseConfigObject(
+        {
+          state: { store: 'memory' },
+          services: [
+            {
+              name: 'web',
+              stable: { targets: ['127.0.0.1:1'] },
+              errorPages: { 502: join(dir, 'ok.html'), 503: big, 504: dir },
+              maintenance: { page: fifo },
+            },
+          ],
+        },
+        {},
+        { localAddresses: new Set(['127.0.0.1']) },
+      );
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.error.problems).toEqual([
+        { path: 'services[0].errorPages.503', message: `${big}: it is larger than 1 MiB, the most read` },
+        { path: 'services[0].errorPages.504', message: `${dir}: it is a directory` },
+        { path: 'services[0].maintenance.page', message: `${fifo}: not a regular file (a named pipe)` },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('defaults: no error pages, Retry-After 30 s, hold 30 s, at most 1000 held', () => {
