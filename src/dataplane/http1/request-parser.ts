@@ -12,6 +12,8 @@ import { C, llhttp, load, run, type LlhttpCallbacks } from './llhttp.js';
 
 /** Bytes a head may take beyond the header limit's count (its line ends, separators, whitespace). */
 const HEAD_SLACK = 16 * 1024;
+/** Reads of one request kept apart before they are copied into one (a Buffer costs ~100 bytes of its own). */
+const MAX_PIECES = 16;
 const PAUSED = C.ERROR.PAUSED as number;
 const OK = C.ERROR.OK as number;
 const METHOD_NAMES: string[] = [];
@@ -99,8 +101,10 @@ export class RequestParser implements LlhttpCallbacks {
       if (this.inBody && !this.referred) return { kind: 'broken', reason: this.reason(), bytes: own };
       return { kind: 'refer', bytes: own as Buffer };
     }
-    if (!this.keeping) return { kind: 'more' };
+    if (!this.keeping || from === data.length) return { kind: 'more' };
     const rest = from === 0 ? data : data.subarray(from);
+    // A head sent in many small reads is kept in few Buffers: each costs far more than a byte's worth.
+    if (this.earlier.length === MAX_PIECES) this.earlier = [Buffer.concat(this.earlier)];
     this.earlier.push(rest);
     this.earlierBytes += rest.length;
     // What llhttp skips uncounted (whitespace around values) is kept too, up to a bound: past it, a head goes to
