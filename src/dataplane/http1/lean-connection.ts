@@ -10,6 +10,7 @@ import { answerRaw } from '../responses.js';
 import { LeanRequest, type BodyFlow } from './lean-request.js';
 import type { LeanLimits, LeanPorts } from './lean-ports.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
+import { ReadBounds } from './read-bounds.js';
 import { uncorkThisTurn } from './turn-cork.js';
 import { RequestParser, type ParsedRequests, type RequestHead } from './request-parser.js';
 
@@ -18,9 +19,7 @@ const MAX_QUEUED = 32;
 
 export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   readonly keepAliveS: number;
-  /** performance.now() by which the head being read must be whole / the body being read must end; 0: none. */
-  private headDeadline = 0;
-  private bodyDeadline = 0;
+  private readonly bounds: ReadBounds;
   private readonly parser: RequestParser;
   /** Requests owed an answer, oldest first; the first is started when `started`. */
   private readonly queue: { req: LeanRequest; res: LeanResponse }[] = [];
@@ -35,12 +34,13 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
 
   constructor(
     readonly socket: Socket,
-    private readonly limits: LeanLimits,
+    limits: LeanLimits,
     private readonly ports: LeanPorts,
-    private readonly now: () => number,
+    now: () => number,
   ) {
     this.keepAliveS = Math.floor(limits.keepAliveTimeout / 1000);
     this.parser = new RequestParser(this, limits.maxHeaderSize);
+    this.bounds = new ReadBounds(limits.headersTimeout, limits.requestTimeout, now);
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
@@ -74,12 +74,11 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   }
 
   begin(): void {
-    this.headDeadline = this.limits.headersTimeout > 0 ? this.now() + this.limits.headersTimeout : 0;
-    this.bodyDeadline = this.limits.requestTimeout > 0 ? this.now() + this.limits.requestTimeout : 0;
+    this.bounds.begin();
   }
 
   head(head: RequestHead): boolean {
-    this.headDeadline = 0;
+    this.bounds.headWhole();
     const req = new LeanRequest(head, this.socket, this);
     this.queue.push({ req, res: new LeanResponse(req, this, head.keepAlive) });
     this.ports.owed(1);
@@ -93,7 +92,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   }
 
   complete(): void {
-    this.bodyDeadline = 0;
+    this.bounds.bodyWhole();
     this.queue[this.queue.length - 1]?.req.finish();
   }
 
@@ -172,16 +171,13 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   /** Called by the front's sweep: a head or a body past its bound (node:http's headersTimeout/requestTimeout). */
   check(now: number): void {
     if (this.gone || this.reading !== 'read') return;
-    if (this.headDeadline !== 0 && now > this.headDeadline) {
-      this.headDeadline = 0;
+    const reading = this.queue[this.queue.length - 1];
+    const past = this.bounds.past(now, reading !== undefined && !reading.req.complete);
+    if (past === 'head') {
       // Answers owed before the slow head are given, then the connection closes.
       if (this.queue.length > 0) this.reading = 'done';
       else this.refuse(408);
-      return;
-    }
-    const reading = this.queue[this.queue.length - 1];
-    if (this.bodyDeadline !== 0 && now > this.bodyDeadline && reading !== undefined && !reading.req.complete) {
-      this.bodyDeadline = 0;
+    } else if (past === 'body' && reading !== undefined) {
       reading.req.abort();
       if (reading.res.headersSent || reading !== this.queue[0]) this.socket.destroy();
       else this.refuse(408);

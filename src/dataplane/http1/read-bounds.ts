@@ -1,0 +1,44 @@
+// The time bounds of the request a connection of veer's own HTTP/1.1 front is reading: node:http's
+// headersTimeout (its head whole) and requestTimeout (its body read whole), both counted from its first
+// byte. The front's sweep asks which one is past (lean-front.ts), as node:http checks them on an interval.
+
+export type PastBound = 'head' | 'body' | null;
+
+export class ReadBounds {
+  /** performance.now() by which the head being read must be whole / the body being read must end; 0: none. */
+  private head = 0;
+  private body = 0;
+
+  constructor(
+    private readonly headersTimeout: number,
+    private readonly requestTimeout: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** A request's first byte was read. */
+  begin(): void {
+    this.head = this.headersTimeout > 0 ? this.now() + this.headersTimeout : 0;
+    this.body = this.requestTimeout > 0 ? this.now() + this.requestTimeout : 0;
+  }
+
+  headWhole(): void {
+    this.head = 0;
+  }
+
+  bodyWhole(): void {
+    this.body = 0;
+  }
+
+  /** The bound `now` is past, the head's first (it is cleared); `bodyOpen`: a body is being read. */
+  past(now: number, bodyOpen: boolean): PastBound {
+    if (this.head !== 0 && now > this.head) {
+      this.head = 0;
+      return 'head';
+    }
+    if (this.body !== 0 && now > this.body && bodyOpen) {
+      this.body = 0;
+      return 'body';
+    }
+    return null;
+  }
+}
