@@ -46,7 +46,10 @@ export abstract class ClientEnd extends TimedAttempt {
 
   /** Client aborts are 'close' + !writableFinished ('aborted' misses cases, say undici's authors). */
   responseClosed(): void {
-    if (this.res.writableFinished || this.over) return;
+    // An answer given whole is watched while its client may still have bytes of it to take (watchSlowClient):
+    // its close ends that. Most are watched a tick only (bytes corked until then), none for the whole bound.
+    if (this.done) return this.sweep().unwatch(this);
+    if (this.res.writableFinished || this.clientGone) return;
     this.clientGone = true;
     this.env.answers.note('client_closed');
     this.wait?.cancel();

@@ -4,11 +4,13 @@
 // as the client's doing; a request queued for a connection meanwhile waits at most `timeouts.header`.
 import { connect as h2connect, type ClientHttp2Stream } from 'node:http2';
 import { createConnection, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { DeadlineSweep } from '../../../src/dataplane/upstream-deadlines.js';
 import { countersOf } from '../../helpers/pool-counters.js';
 import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
+const { watchUntil } = DeadlineSweep.prototype;
 
 /** Far more than the socket buffers between veer and a client hold: a client that never reads pauses it. */
 const BIG = Buffer.alloc(48 * 1024 * 1024, 120);
@@ -141,5 +143,20 @@ describe('clients that stop reading', () => {
     const c = await countersOf(v);
     expect(c.stable.errors).toBe(0);
     expect(c.stable.requests).toBeLessThanOrEqual(1);
+  });
+
+  it('hold no answered exchange once its client took the answer (none waits out the bound)', async () => {
+    const watched = new Set<DeadlineSweep>();
+    const spy = vi.spyOn(DeadlineSweep.prototype, 'watchUntil');
+    h.defer(() => spy.mockRestore());
+    spy.mockImplementation(function (this: DeadlineSweep, d, at) {
+      watched.add(this);
+      return watchUntil.call(this, d, at);
+    });
+    const { v } = await fourConnections({ body: '1m' });
+    for (let i = 0; i < 20; i++) expect((await http(`${v.url}/mid`)).status).toBe(200);
+    expect(watched.size).toBe(1);
+    const [sweep] = [...watched] as [DeadlineSweep];
+    await waitFor(() => sweep.size === 0, 'the sweep to let go of every answered exchange', 3_000);
   });
 });
