@@ -184,9 +184,13 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     }
   }
 
-  /** Shutdown: a connection owing nothing closes now. */
+  // Shutdown: one owing nothing, no head begun, stops reading and ends (a request crossing the end is never
+  // started, so never sent on unanswered); one whose head has begun is read on and answered.
   closeIfIdle(): void {
-    if (this.queue.length === 0) this.socket.end();
+    if (this.queue.length > 0 || this.bounds.heading || this.reading !== 'read') return;
+    this.reading = 'done';
+    this.socket.pause();
+    this.socket.end();
   }
 
   private readonly onIdle = (): void => {

@@ -8,6 +8,8 @@ export class ReadBounds {
   /** performance.now() by which the head being read must be whole / the body being read must end; 0: none. */
   private head = 0;
   private body = 0;
+  /** A request's first byte was read and its head is not whole yet. */
+  heading = false;
 
   constructor(
     private readonly headersTimeout: number,
@@ -17,11 +19,13 @@ export class ReadBounds {
 
   /** A request's first byte was read. */
   begin(): void {
+    this.heading = true;
     this.head = this.headersTimeout > 0 ? this.now() + this.headersTimeout : 0;
     this.body = this.requestTimeout > 0 ? this.now() + this.requestTimeout : 0;
   }
 
   headWhole(): void {
+    this.heading = false;
     this.head = 0;
   }
 
