@@ -11,7 +11,7 @@ import { LeanRequest, type BodyFlow } from './lean-request.js';
 import type { LeanLimits, LeanPorts } from './lean-ports.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
 import { ReadBounds } from './read-bounds.js';
-import { uncorkThisTurn } from './turn-cork.js';
+import { TurnCork } from './turn-cork.js';
 import { RequestParser, type ParsedRequests, type RequestHead } from './request-parser.js';
 
 /** Pipelined requests read ahead of their answer before the connection stops reading. */
@@ -19,6 +19,7 @@ const MAX_QUEUED = 32;
 
 export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   readonly keepAliveS: number;
+  readonly cork: TurnCork;
   private readonly bounds: ReadBounds;
   private readonly parser: RequestParser;
   /** Requests owed an answer, oldest first; the first is started when `started`. */
@@ -27,7 +28,6 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   /** 'read': parsing; 'refer': to hand the rest to node:http; 'done': reading nothing more ('refuse': then a 400). */
   private reading: 'read' | 'refer' | 'done' | 'refuse' = 'read';
   private referral: Buffer | null = null;
-  private corked = false;
   /** Requests holding body bytes nobody read yet (each pipelined request holds on its own). */
   private holders = 0;
   private gone = false;
@@ -39,6 +39,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     now: () => number,
   ) {
     this.keepAliveS = Math.floor(limits.keepAliveTimeout / 1000);
+    this.cork = new TurnCork(socket);
     this.parser = new RequestParser(this, limits.maxHeaderSize);
     this.bounds = new ReadBounds(limits.headersTimeout, limits.requestTimeout, now);
     socket.on('data', this.onData);
@@ -109,19 +110,6 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   /** Reads on unless a body waits to be read or too many requests wait to be answered. */
   private readMore(): void {
     if (this.reading === 'read' && this.holders === 0 && this.queue.length < MAX_QUEUED) this.socket.resume();
-  }
-
-  corkForTick(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    uncorkThisTurn(this);
-  }
-
-  uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
   }
 
   responseDone(res: LeanResponse): void {

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { FrontResponse } from '../front.js';
 import type { LeanRequest } from './lean-request.js';
 import { responseHead } from './response-head.js';
+import type { TurnCork } from './turn-cork.js';
 
 /** The connection, as its answers see it. */
 export interface ResponseOwner {
@@ -19,9 +20,7 @@ export interface ResponseOwner {
    * Corks the socket until the end of this turn of the event loop (once per turn): every connection's answers
    * of one turn leave together (the clients are woken once each, not once per write).
    */
-  corkForTick(): void;
-  /** Hands what is corked to the kernel now (before a destroy, which would drop it). */
-  uncork(): void;
+  readonly cork: TurnCork;
   /** The last byte of `res` was handed to the kernel. */
   responseDone(res: LeanResponse): void;
 }
@@ -91,7 +90,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
     const head = this.head;
     if (head === null) return more;
     this.head = null;
-    this.owner.corkForTick();
+    this.owner.cork.corkForTick();
     return head + more;
   }
 
@@ -151,7 +150,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
   destroy(): this {
     if (this.gone) return this;
     this.gone = true;
-    this.owner.uncork();
+    this.owner.cork.uncork();
     this.owner.socket.destroy();
     return this;
   }

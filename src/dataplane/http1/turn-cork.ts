@@ -26,3 +26,24 @@ export function uncorkThisTurn(c: Uncorks): void {
   corked.push(c);
   if (corked.length === 1) setImmediate(uncorkAll);
 }
+
+/** A socket corked until this turn's check phase, once per turn however many answers it writes. */
+export class TurnCork implements Uncorks {
+  private corked = false;
+
+  constructor(private readonly socket: { cork(): void; uncork(): void }) {}
+
+  corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    uncorkThisTurn(this);
+  }
+
+  /** Hands what is corked to the kernel now (before a destroy, which would drop it). */
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+}
