@@ -38,9 +38,47 @@ describe('known_hosts', () => {
     const r = checkKnownHosts(`other ssh-ed25519 ${b64(KEY)}`, 'h', KEY);
     expect(!r.ok && r.reason).toMatch(/host key of h .* is not in known_hosts: add it/);
     const revoked = checkKnownHosts(`@revoked h ssh-ed25519 ${b64(KEY)}`, 'h', KEY);
-    expect(!revoked.ok && revoked.reason).toMatch(/@revoked/);
+    expect(!revoked.ok && revoked.reason).toBe('the host key of h is revoked in known_hosts line 1: refused');
     // A CA line is not a host key.
     expect(checkKnownHosts(`@cert-authority h ssh-ed25519 ${b64(KEY)}`, 'h', KEY).ok).toBe(false);
+  });
+
+  it('refuses a revoked key whatever the revocation names and wherever it stands', () => {
+    const listed = `h ssh-ed25519 ${b64(KEY)}\n`;
+    const reason = (text: string): string | false => {
+      const r = checkKnownHosts(text, 'h', KEY);
+      return !r.ok && r.reason;
+    };
+    // After the line that lists the key: the revocation still wins.
+    expect(reason(`${listed}@revoked h ssh-ed25519 ${b64(KEY)}\n`)).toBe(
+      'the host key of h is revoked in known_hosts line 2: refused',
+    );
+    // The sshd(8) example `@revoked * …`, and a revocation naming some other host: the key is revoked.
+    expect(reason(`${listed}# note\n@revoked * ssh-ed25519 ${b64(KEY)}`)).toMatch(/revoked in known_hosts line 3/);
+    expect(reason(`${listed}@revoked elsewhere ssh-ed25519 ${b64(KEY)}`)).toMatch(/revoked in known_hosts line 2/);
+    // Revoking another key leaves this one accepted.
+    expect(checkKnownHosts(`${listed}@revoked * ssh-ed25519 ${b64(OTHER)}`, 'h', KEY)).toEqual({ ok: true });
+  });
+
+  it('reads host patterns as OpenSSH does: * and ? globs, ! excludes the line, names without case', () => {
+    const line = (names: string): string => `${names} ssh-ed25519 ${b64(KEY)}`;
+    const ok = (names: string, name: string): boolean => checkKnownHosts(line(names), name, KEY).ok;
+    expect(ok('*.example.com', 'docker.example.com')).toBe(true);
+    expect(ok('*.example.com', 'example.com')).toBe(false);
+    expect(ok('docker?.example.com', 'docker1.example.com')).toBe(true);
+    expect(ok('docker?.example.com', 'docker12.example.com')).toBe(false);
+    expect(ok('*', '[10.0.0.5]:2222')).toBe(true);
+    expect(ok('[10.0.0.*]:2222', '[10.0.0.5]:2222')).toBe(true);
+    expect(ok('*a*b', 'xaxxbxab')).toBe(true);
+    expect(ok('Docker.Example.com', 'docker.example.COM')).toBe(true);
+    // A matching negation excludes the line even when another pattern on it matches; a lone one matches nothing.
+    expect(ok('!docker.example.com,docker.example.com', 'docker.example.com')).toBe(false);
+    expect(ok('*.example.com,!bad.example.com', 'bad.example.com')).toBe(false);
+    expect(ok('*.example.com,!bad.example.com', 'good.example.com')).toBe(true);
+    expect(ok('!bad.example.com', 'good.example.com')).toBe(false);
+    // An excluded line lists nothing: the host reads as unlisted, not as a changed key.
+    const r = checkKnownHosts(line('!h,h'), 'h', KEY);
+    expect(!r.ok && r.reason).toMatch(/is not in known_hosts/);
   });
 
   it('checks a configured fingerprint in OpenSSH form', () => {
