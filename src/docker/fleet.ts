@@ -12,6 +12,7 @@ import type { Logger } from '../domain/log.js';
 import type { RolloutState } from '../domain/rollout.js';
 import type { CanaryFleet } from '../rollout/canary-fleet.js';
 import { HealthGate, withCause, type GatedService } from './canary-health.js';
+import { unlessAborted } from './abortable.js';
 import { cloneSpec } from './clone-spec.js';
 import { generationOf, matchesSelector, serviceGenerations, startedSince } from './membership.js';
 import { orphans } from './orphans.js';
@@ -101,6 +102,12 @@ export class DockerFleet implements CanaryFleet {
       created.push(r.value);
     }
     return this.gate.awaitHealthy(svc, created, s.policy.healthTimeout, deadline, signal);
+  }
+
+  async running(service: string, generation: string): Promise<{ count: number; unanswered: string[] }> {
+    const unanswered: string[] = [];
+    const found = await this.generation(service, generation, false, (endpoint) => unanswered.push(endpoint));
+    return { count: found.length, unanswered }; // running ones only
   }
 
   /**
@@ -234,15 +241,4 @@ export class DockerFleet implements CanaryFleet {
     if (!e) throw new Error(`no docker endpoint named "${endpoint}"`);
     return e;
   }
-}
-
-/** `p`, or a rejection once `signal` aborts (the work behind `p` may still finish on its own). */
-function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Error('interrupted'));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([p, aborted]).finally(() => onAbort && signal.removeEventListener('abort', onAbort));
 }

@@ -21,6 +21,8 @@ export interface CanaryFleet {
    * giving up at `deadline`. The error names the container and its last health output.
    */
   launch(s: RolloutState, deadline: number, signal: AbortSignal): Promise<Result<string[], string>>;
+  /** How many containers of the generation run, on the engines that answered; those that did not, by name. */
+  running(service: string, generation: string): Promise<{ count: number; unanswered: string[] }>;
   /** Drained already: removes every container of that generation of the service. Idempotent. */
   retire(service: string, generation: string | null): Promise<void>;
   /** After a restart: removes the service's own containers that no live generation claims. */

@@ -13,6 +13,7 @@ import type { BasisPoints } from '../domain/weight.js';
 import { emptyStats } from '../analysis/judge.js';
 import { toEvent } from './actions.js';
 import type { CanaryFleet } from './canary-fleet.js';
+import { canaryPresence } from './canary-presence.js';
 import type { RolloutHistory } from './history.js';
 import { imagePlan } from './image-plan.js';
 import { abortable, newRollout } from './machine.js';
@@ -150,9 +151,23 @@ export class RolloutCommands {
         if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
         if (!this.d.records.rollout(service))
           return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
+        const refused = action === 'promote' ? await this.unpromotable(service) : null;
+        if (refused !== null) return err(refused);
         return this.d.transitions.apply(service, toEvent(action, opts), null);
       })
       .then(async (r) => (r.ok ? this.settled(service, r.value) : r));
+  }
+
+  /**
+   * A canary with no running container (compose recreated its clones) is no successor: promoting it would remove
+   * the stable pool and leave nothing. Only asked where the machine would promote (else its own answer stands).
+   */
+  private async unpromotable(service: string): Promise<ConflictError | null> {
+    const s = this.d.records.rollout(service)?.value;
+    if (s === undefined || (s.phase !== 'progressing' && s.phase !== 'paused')) return null;
+    const p = await canaryPresence(this.d.fleet, s);
+    if (p.kind === 'running') return null;
+    return new ConflictError(`cannot promote rollout ${s.id} of ${service}: ${p.reason}`, 'canary_gone');
   }
 
   /**

@@ -8,6 +8,7 @@ import type { Logger } from '../domain/log.js';
 import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import { analysisEvent, type MetricsSource } from './analysis-input.js';
 import type { CanaryFleet } from './canary-fleet.js';
+import { canaryGone } from './canary-presence.js';
 import { analyses, analysisDelay, dutyOf } from './duty.js';
 import { GateAsks, type GateCaller } from './gate-asks.js';
 import type { RolloutHistory } from './history.js';
@@ -116,7 +117,7 @@ export class LeaderLoop {
       const token = this.token;
       let ev;
       try {
-        ev = await analysisEvent(s, this.d.metrics, this.d.clock.now());
+        ev = (await canaryGone(this.d.fleet, s)) ?? (await analysisEvent(s, this.d.metrics, this.d.clock.now()));
       } catch (e) {
         // No decision without fresh data: hold, and say why (once per outage, not every interval).
         const why = `holding: metrics unavailable (${errorMessage(e)})`;
@@ -198,12 +199,11 @@ export class LeaderLoop {
     this.retiring.set(s.service, key);
     const token = this.token;
     const run = async (): Promise<void> => {
-      await this.d.retirement.retire(s, pool);
+      const ev = await this.d.retirement.retire(s, pool); // drained, or back to an old pool kept
       if (!this.isLeading() || this.token !== token) return;
       await this.d.queue.run(s.service, async () => {
         const cur = this.d.records.rollout(s.service)?.value;
-        if (cur?.id === s.id && cur.phase === s.phase)
-          await this.d.transitions.apply(s.service, { type: 'drained' }, token);
+        if (cur?.id === s.id && cur.phase === s.phase) await this.d.transitions.apply(s.service, ev, token);
       });
     };
     this.track(

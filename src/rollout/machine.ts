@@ -21,6 +21,8 @@ export type MachineEvent =
   /** `targets`: the canary's addresses once known (containers created by the rollout). */
   | { type: 'canary-ready'; targets?: string[] }
   | { type: 'canary-failed'; reason: string }
+  /** The canary's containers no longer run (canary-presence.ts): the stable pool is all there is. */
+  | { type: 'canary-gone'; reason: string }
   /** veer restarted mid-rollout with onRestart: rollback. */
   | { type: 'interrupted'; reason: string }
   /** `until`: the analysed data ends just before this time (whole seconds). */
@@ -68,6 +70,11 @@ export function newRollout(r: NewRollout, now: number): RolloutState {
 }
 
 const ACTIVE: readonly Phase[] = ['starting', 'progressing', 'paused'];
+/**
+ * Where a vanished canary rolls the rollout back: once ready, and while the old pool is still there to go back
+ * to (promoting: the guard keeps it until the new one runs). While starting, the launch itself reports it.
+ */
+const LOSABLE: readonly Phase[] = ['progressing', 'paused', 'promoting'];
 
 /** Whether a rollout in `phase` can be aborted (one rolling back or promoting already ends). */
 export const abortable = (phase: Phase): boolean => ACTIVE.includes(phase);
@@ -78,6 +85,8 @@ export function transition(s: RolloutState, e: MachineEvent, now: number): Trans
       return s.phase === 'starting' ? ready(s, e.targets, now) : invalid(s, 'mark ready');
     case 'canary-failed':
       return s.phase === 'starting' ? rollback(s, now, e.reason, 'rolled-back') : invalid(s, 'fail the start of');
+    case 'canary-gone':
+      return LOSABLE.includes(s.phase) ? rollback(s, now, e.reason, 'rolled-back') : invalid(s, 'roll back');
     case 'analysis':
       return s.phase === 'progressing'
         ? warned(onAnalysis(s, e.verdict, e.stats, e.until, now), e.warning)

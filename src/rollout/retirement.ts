@@ -8,10 +8,12 @@ import type { RolloutState } from '../domain/rollout.js';
 import type { Route } from '../domain/route.js';
 import type { AckWait } from './acks.js';
 import type { CanaryFleet } from './canary-fleet.js';
+import { canaryPresence } from './canary-presence.js';
 import { announce, type Emit } from './transitions.js';
 
 /** Beyond the drain bound: time for a replica to apply the route and write its acknowledgement. */
 const ACK_GRACE_MS = 5_000;
+const DRAINED: RetireEnd = { type: 'drained' };
 
 export interface RetirementDeps {
   emit: Emit;
@@ -24,6 +26,9 @@ export interface RetirementDeps {
 
 export type Pool = 'canary' | 'old-stable';
 
+/** How a retirement ends: the pool is gone, or the old stable pool was kept (its successor does not run). */
+export type RetireEnd = { type: 'drained' } | { type: 'canary-gone'; reason: string };
+
 /** What leaves routing when `pool` is retired: the projection's draining list and the rollout's own list. */
 export function retiringTargets(s: RolloutState, pool: Pool, route: Route | null): string[] {
   const listed = pool === 'canary' ? s.canaryTargets : s.stableTargets.filter((t) => !s.canaryTargets.includes(t));
@@ -33,9 +38,15 @@ export function retiringTargets(s: RolloutState, pool: Pool, route: Route | null
 export class Retirement {
   constructor(private readonly d: RetirementDeps) {}
 
-  /** Drains and removes the pool; resolves when it is safe to record `drained`. */
-  async retire(s: RolloutState, pool: Pool): Promise<void> {
+  /**
+   * Drains and removes the pool; resolves with `drained` when it is safe to record. The old stable pool is removed
+   * only while the new generation runs (a promotion of a canary that vanished would leave nothing): else it is
+   * kept and this resolves with why, for the rollout to go back to it.
+   */
+  async retire(s: RolloutState, pool: Pool): Promise<RetireEnd> {
     if (pool === 'canary') await this.d.stopLaunch(s.service);
+    const kept = await this.keeps(s, pool);
+    if (kept !== null) return kept;
     const targets = retiringTargets(s, pool, this.d.routeOf(s.service));
     const waited = await this.d.acks.waitClear(s.service, targets, s.policy.drainTimeout + ACK_GRACE_MS);
     if (!waited.clear)
@@ -46,7 +57,10 @@ export class Retirement {
           `a route without it within ${s.policy.drainTimeout / 1000}s (+${ACK_GRACE_MS / 1000}s)`,
         data: { pending: waited.pending, targets },
       });
-    if (!s.docker || !this.d.fleet) return;
+    if (!s.docker || !this.d.fleet) return DRAINED;
+    // Asked again at the last moment: the drain took up to drainTimeout, and the canary may have gone meanwhile.
+    const late = await this.keeps(s, pool);
+    if (late !== null) return late;
     const generation = pool === 'canary' ? s.id : s.docker.stableGeneration;
     try {
       await this.d.fleet.retire(s.service, generation);
@@ -57,5 +71,13 @@ export class Retirement {
         message: `could not remove every container of the ${pool} pool: ${errorMessage(e)}`,
       });
     }
+    return DRAINED;
+  }
+
+  /** Why the pool must stay (the old stable while its successor has no running container), else null. */
+  private async keeps(s: RolloutState, pool: Pool): Promise<RetireEnd | null> {
+    if (pool !== 'old-stable') return null;
+    const p = await canaryPresence(this.d.fleet, s);
+    return p.kind === 'running' ? null : { type: 'canary-gone', reason: `the old stable pool was kept: ${p.reason}` };
   }
 }

@@ -7,7 +7,7 @@ import type { RolloutHistory } from '../../../src/rollout/history.js';
 import { LeaderLoop } from '../../../src/rollout/leader.js';
 import { newRollout } from '../../../src/rollout/machine.js';
 import type { Records } from '../../../src/rollout/records.js';
-import type { Retirement } from '../../../src/rollout/retirement.js';
+import type { RetireEnd, Retirement } from '../../../src/rollout/retirement.js';
 import type { Transitions } from '../../../src/rollout/transitions.js';
 
 const T0 = 1_700_000_000_000;
@@ -52,7 +52,7 @@ function harness() {
     },
   } as unknown as Transitions;
   const retirement = {
-    retire: () => new Promise<void>((r) => pending.push(r)),
+    retire: () => new Promise<RetireEnd>((r) => pending.push(() => r({ type: 'drained' }))),
   } as unknown as Retirement;
   const leader = new LeaderLoop({
     clock: { now: () => T0 },

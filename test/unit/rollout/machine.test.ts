@@ -86,6 +86,7 @@ function inPhase(phase: Phase): RolloutState {
 const EVENTS: Array<{ e: MachineEvent; valid: Phase[] }> = [
   { e: { type: 'canary-ready' }, valid: ['starting'] },
   { e: { type: 'canary-failed', reason: 'unhealthy' }, valid: ['starting'] },
+  { e: { type: 'canary-gone', reason: 'gone' }, valid: ['progressing', 'paused', 'promoting'] },
   { e: analysis('pass'), valid: ['progressing'] },
   { e: analysis('fail', true), valid: ['progressing'] },
   { e: analysis('inconclusive'), valid: ['progressing'] },
@@ -541,6 +542,27 @@ describe('image rollouts (targets learnt when ready) and restarts', () => {
     for (const phase of ['promoting', 'succeeded', 'rolling-back', 'rolled-back'] as const) {
       const t = transition(inPhase(phase), { type: 'interrupted', reason: 'x' }, T0 + 5 * S);
       expect(t.ok).toBe(false);
+    }
+  });
+});
+
+describe('a canary whose containers are gone', () => {
+  it('rolls back from progressing, paused and promoting (the old stable pool is still there), naming why', () => {
+    for (const phase of ['progressing', 'paused', 'promoting'] as const) {
+      const reason = 'the canary containers are gone: no running container';
+      const r = step(inPhase(phase), { type: 'canary-gone', reason }, T0 + 5 * S);
+      expect(r.state).toMatchObject({ phase: 'rolling-back', rollbackOutcome: 'rolled-back', weightBp: 0, reason });
+      expect(types(r.effects)).toEqual(ROLLBACK_EFFECTS);
+      const end = step(r.state, { type: 'drained' }, T0 + 6 * S);
+      expect(end.state.phase).toBe('rolled-back');
+      expect(end.effects[0]?.message).toBe(`rolled-back: ${reason}`);
+    }
+  });
+
+  it('is left to the launch while starting, and changes nothing once the rollout ends or rolls back', () => {
+    for (const phase of ['starting', 'rolling-back', 'succeeded', 'rolled-back', 'aborted'] as const) {
+      const t = transition(inPhase(phase), { type: 'canary-gone', reason: 'x' }, T0 + 5 * S);
+      expect(t).toMatchObject({ ok: false, code: 'invalid_phase' });
     }
   });
 });

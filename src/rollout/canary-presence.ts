@@ -1,0 +1,44 @@
+// Whether an image rollout's canary still runs. Its containers can vanish under a rollout - `compose up -d`
+// recreates the clones it finds under its own labels from the file, someone runs `docker rm` - and then the
+// old stable pool is all the service has: promoting would remove it and leave nothing. So a promotion (by the
+// operator, or after the last step) and the removal of the old pool ask this first, and an analysis that
+// finds the canary gone rolls the rollout back (stable is intact; there is nothing left to judge).
+import type { RolloutState } from '../domain/rollout.js';
+import type { CanaryFleet } from './canary-fleet.js';
+import { errorMessage } from '../domain/errors.js';
+import type { MachineEvent } from './machine.js';
+
+/** `unknown`: none was found, but an engine did not answer (it may run one): nothing removed on that word. */
+export type Presence = { kind: 'running' } | { kind: 'gone' | 'unknown'; reason: string };
+
+/** A rollout of static targets has no containers to lose: always `running`. */
+export async function canaryPresence(fleet: CanaryFleet | undefined, s: RolloutState): Promise<Presence> {
+  if (!s.docker || !fleet) return { kind: 'running' };
+  try {
+    const r = await fleet.running(s.service, s.id);
+    return presenceOf(s, r.count, r.unanswered);
+  } catch (e) {
+    return { kind: 'unknown', reason: `could not list the canary containers: ${errorMessage(e)}` };
+  }
+}
+
+/** Pure: the presence of a canary with `count` running containers, `unanswered` engines not asked. */
+export function presenceOf(s: RolloutState, count: number, unanswered: readonly string[]): Presence {
+  if (count > 0) return { kind: 'running' };
+  const which = `rollout ${s.id}'s canary (${s.docker?.image ?? 'its image'})`;
+  if (unanswered.length > 0)
+    return {
+      kind: 'unknown',
+      reason: `no running container of ${which} found: docker endpoint(s) ${unanswered.join(', ')} did not answer`,
+    };
+  return {
+    kind: 'gone',
+    reason: `the canary containers are gone: ${which} has no running container (removed or recreated outside veer)`,
+  };
+}
+
+/** The event that rolls a rollout back whose canary is gone (null while it runs, or cannot be told). */
+export async function canaryGone(fleet: CanaryFleet | undefined, s: RolloutState): Promise<MachineEvent | null> {
+  const p = await canaryPresence(fleet, s);
+  return p.kind === 'gone' ? { type: 'canary-gone', reason: p.reason } : null;
+}
