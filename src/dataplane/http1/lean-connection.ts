@@ -6,6 +6,7 @@
 // upgrade, an Expect, a head past the limit) goes to node:http with its bytes, once every answer before
 // it is finished, and the connection is node:http's from then on: its refusals stay exactly as they are.
 import type { Socket } from 'node:net';
+import { REFUSAL_STATUS, type ParserRefusal } from '../access-refusal.js';
 import { answerRaw } from '../responses.js';
 import { LeanRequest, type BodyFlow } from './lean-request.js';
 import type { LeanLimits, LeanPorts } from './lean-ports.js';
@@ -13,6 +14,9 @@ import { LeanResponse, type ResponseOwner } from './lean-response.js';
 import { ReadBounds } from './read-bounds.js';
 import { TurnCork } from './turn-cork.js';
 import { RequestParser, type ParsedRequests, type RequestHead } from './request-parser.js';
+
+/** What the connection refuses itself (what else the parser does not read goes to node:http). */
+type Refusal = Exclude<ParserRefusal, 'method_not_allowed' | 'expectation_failed'>;
 
 /** Pipelined requests read ahead of their answer before the connection stops reading. */
 const MAX_QUEUED = 32;
@@ -25,9 +29,10 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   /** Requests owed an answer, oldest first; the first is started when `started`. */
   private readonly queue: { req: LeanRequest; res: LeanResponse }[] = [];
   private started = false;
-  /** 'read': parsing; 'refer': to hand the rest to node:http; 'done': reading nothing more ('refuse': then a 400). */
+  /** 'read': parsing; 'refer': to hand the rest to node:http; 'done': reading no more ('refuse': then `refusal`). */
   private reading: 'read' | 'refer' | 'done' | 'refuse' = 'read';
   private referral: Buffer | null = null;
+  private refusal: Refusal = 'bad_request';
   /** Requests holding body bytes nobody read yet (each pipelined request holds on its own). */
   private holders = 0;
   private gone = false;
@@ -42,11 +47,8 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.cork = new TurnCork(socket);
     this.parser = new RequestParser(this, limits.maxHeaderSize);
     this.bounds = new ReadBounds(limits.headersTimeout, limits.requestTimeout, now);
-    socket.on('data', this.onData);
-    socket.on('drain', this.onDrain);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
-    socket.on('end', this.onEnd);
+    socket.on('data', this.onData).on('drain', this.onDrain).on('error', this.onError);
+    socket.on('close', this.onClose).on('end', this.onEnd);
     socket.setTimeout(limits.keepAliveTimeout, this.onIdle);
   }
 
@@ -54,7 +56,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     if (this.reading !== 'read') return;
     const r = this.parser.feed(data);
     if (r.kind === 'refer') this.referLater(r.bytes);
-    else if (r.kind === 'broken') this.broken(r.bytes);
+    else if (r.kind === 'broken') this.cut('bad_request', r.bytes);
     else if (r.kind === 'closed') this.reading = 'done';
     this.next();
   };
@@ -70,7 +72,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
       return;
     }
     if (this.reading === 'refer') this.handOver();
-    else if (this.reading === 'refuse') this.refuse(400);
+    else if (this.reading === 'refuse') this.refuse(this.refusal);
     else if (this.reading === 'done') this.socket.end();
   }
 
@@ -107,9 +109,15 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.readMore();
   }
 
-  /** Reads on unless a body waits to be read or too many requests wait to be answered. */
+  /** The connection itself stopped reading: a body waits to be read or too many requests wait to be answered. */
+  private get stopped(): boolean {
+    return this.holders > 0 || this.queue.length >= MAX_QUEUED;
+  }
+
   private readMore(): void {
-    if (this.reading === 'read' && this.holders === 0 && this.queue.length < MAX_QUEUED) this.socket.resume();
+    if (this.reading !== 'read' || this.stopped) return;
+    this.socket.resume();
+    this.bounds.resumed();
   }
 
   responseDone(res: LeanResponse): void {
@@ -130,46 +138,48 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     this.next();
   }
 
-  /** The body being read broke off (llhttp refused it). One not started whose bytes are known goes to node:http. */
-  private broken(bytes: Buffer | null): void {
+  /**
+   * The body being read broke off (llhttp refused it) or was too slow. One started is cut (refused, or closed if
+   * its answer began). One not started never starts (ledger.ts): the answers owed before it are given (never
+   * cut for it), then node:http reads it from `bytes` if known, else it is refused.
+   */
+  private cut(code: Refusal, bytes: Buffer | null): void {
     this.reading = 'done';
     const last = this.queue[this.queue.length - 1];
     if (last === undefined) return;
-    if (last !== this.queue[0] || !this.started) {
-      // Answers owed before it are given; the broken request itself is never started (ledger.ts). Its body
-      // was handed over when its bytes are gone (a bad trailer in its head's read): 400 in its turn.
-      this.queue.pop();
-      this.ports.owed(-1);
-      if (bytes !== null) this.referLater(bytes);
-      else this.reading = 'refuse';
-      return;
+    if (last === this.queue[0] && this.started) {
+      last.req.abort();
+      return void (last.res.headersSent ? this.socket.destroy() : this.refuse(code));
     }
-    last.req.abort();
-    if (last.res.headersSent) return void this.socket.destroy();
-    this.refuse(400);
+    this.queue.pop()?.req.abort();
+    this.ports.owed(-1);
+    if (bytes !== null) this.referLater(bytes);
+    else this.refuseInTurn(code);
   }
 
-  private refuse(status: 400 | 408): void {
+  /** Reads nothing more; the answers owed are given, then the refusal. */
+  private refuseInTurn(code: Refusal): void {
+    this.reading = 'refuse';
+    this.refusal = code;
+    this.socket.pause();
+    this.next();
+  }
+
+  private refuse(code: Refusal): void {
     this.reading = 'done';
-    const code = status === 408 ? 'request_timeout' : 'bad_request';
     this.ports.refused(code, this.started);
-    answerRaw(this.socket, status, code);
+    answerRaw(this.socket, REFUSAL_STATUS[code], code);
   }
 
   /** Called by the front's sweep: a head or a body past its bound (node:http's headersTimeout/requestTimeout). */
   check(now: number): void {
     if (this.gone || this.reading !== 'read') return;
-    const reading = this.queue[this.queue.length - 1];
-    const past = this.bounds.past(now, reading !== undefined && !reading.req.complete);
-    if (past === 'head') {
-      // Answers owed before the slow head are given, then the connection closes.
-      if (this.queue.length > 0) this.reading = 'done';
-      else this.refuse(408);
-    } else if (past === 'body' && reading !== undefined) {
-      reading.req.abort();
-      if (reading.res.headersSent || reading !== this.queue[0]) this.socket.destroy();
-      else this.refuse(408);
-    }
+    // Not the client's time: the bounds stand still until the connection reads again.
+    if (this.stopped) return this.bounds.stopped(now);
+    const last = this.queue[this.queue.length - 1];
+    const past = this.bounds.past(now, last !== undefined && !last.req.complete);
+    if (past === 'body') this.cut('request_timeout', null);
+    else if (past === 'head') this.refuseInTurn('request_timeout');
   }
 
   // Shutdown: one owing nothing, no head begun, stops reading and ends (a request crossing the end is never
@@ -224,11 +234,8 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   private handOver(): void {
     const bytes = this.referral as Buffer;
     this.gone = true;
-    this.socket.off('data', this.onData);
-    this.socket.off('drain', this.onDrain);
-    this.socket.off('error', this.onError);
-    this.socket.off('close', this.onClose);
-    this.socket.off('end', this.onEnd);
+    this.socket.off('data', this.onData).off('drain', this.onDrain).off('error', this.onError);
+    this.socket.off('close', this.onClose).off('end', this.onEnd);
     this.socket.setTimeout(0);
     this.parser.close();
     this.ports.forget(this);

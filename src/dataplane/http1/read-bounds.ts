@@ -10,6 +10,8 @@ export class ReadBounds {
   private body = 0;
   /** A request's first byte was read and its head is not whole yet. */
   heading = false;
+  /** When the sweep saw the connection stop reading of its own accord; 0: it reads. */
+  private stoppedAt = 0;
 
   constructor(
     private readonly headersTimeout: number,
@@ -31,6 +33,23 @@ export class ReadBounds {
 
   bodyWhole(): void {
     this.body = 0;
+  }
+
+  /**
+   * The connection itself stopped reading (a body waits to be read, many requests to be answered), as the
+   * sweep saw at `now`: the bounds stand still until it reads again (what came before the sweep saw it counts).
+   */
+  stopped(now: number): void {
+    if (this.stoppedAt === 0) this.stoppedAt = now;
+  }
+
+  /** It reads again: the bounds go on from where they stood. */
+  resumed(): void {
+    if (this.stoppedAt === 0) return;
+    const shift = this.now() - this.stoppedAt;
+    this.stoppedAt = 0;
+    if (this.head !== 0) this.head += shift;
+    if (this.body !== 0) this.body += shift;
   }
 
   /** The bound `now` is past, the head's first (it is cleared); `bodyOpen`: a body is being read. */
