@@ -40,10 +40,10 @@ export interface JanitorDeps {
   log: Logger;
   clock: Clock;
   /**
-   * Re-reads the rollouts from the store first. A rollout is stored before its first container is
-   * created, so after this no container can belong to a rollout this replica has not heard of.
+   * Re-reads these services' rollouts from the store first. A rollout is stored before its first container
+   * is created, so after this no container can belong to a rollout this replica has not heard of.
    */
-  refresh(): Promise<void>;
+  refresh(services: readonly string[]): Promise<void>;
 }
 
 /** The live generation of every service whose generation can be told, and those that cannot. */
@@ -63,8 +63,10 @@ export class Janitor {
     const since = this.d.clock.now();
     const report: JanitorReport = { dryRun, containers: [], unreachable: [] };
     const listed = await Promise.all(this.d.engines.map((engine) => this.listOwn(engine, report)));
-    await this.d.refresh();
-    const claims = await this.claims();
+    // The services configured now, read at each prune: a reload may have removed some since the start.
+    const services = this.d.services();
+    await this.d.refresh(services);
+    const claims = await this.claims(services);
     await Promise.all(
       this.d.engines.map((engine, i) => this.pruneEngine(engine, listed[i] ?? null, claims, since, report)),
     );
@@ -83,10 +85,10 @@ export class Janitor {
   }
 
   /** A service whose live generation cannot be told (an engine down, no rollout record) keeps all its containers. */
-  private async claims(): Promise<Claims> {
+  private async claims(services: readonly string[]): Promise<Claims> {
     const gens = new Map<string, Generations>();
     const unknown = new Set<string>();
-    for (const s of this.d.services()) {
+    for (const s of services) {
       try {
         gens.set(s, (await this.d.generationsOf(s)) ?? generations(this.d.latest(s)));
       } catch {

@@ -16,7 +16,8 @@ import { LABEL, type ContainerDriver, type ContainerView, type EngineEvent } fro
 
 export interface PoolsDeps {
   engines: readonly ContainerDriver[];
-  services: readonly DockerService[];
+  /** The services now configured (a reload may remove one: it is no longer followed). */
+  services(): readonly DockerService[];
   owner: string;
   /** The recorded membership (read by every replica's routing). */
   membership: { current(service: string): Member[] | null; record(service: string, members: Member[]): Promise<void> };
@@ -75,7 +76,7 @@ export class DockerPools {
       try {
         do {
           this.again = false;
-          for (const svc of this.d.services) await this.syncService(svc);
+          for (const svc of this.d.services()) await this.syncService(svc);
         } while (this.again && !this.stopped);
       } catch (e) {
         this.d.log.log('warn', 'docker pool sync failed', { error: String(e) });
@@ -111,15 +112,15 @@ export class DockerPools {
 
   private relevant(c: ContainerView): boolean {
     if (c.labels[LABEL.owner] === this.d.owner) return true;
-    return this.d.services.some(
-      (s) => matchesSelector(c, s.stable) || (s.canary !== undefined && matchesSelector(c, s.canary)),
-    );
+    return this.d
+      .services()
+      .some((s) => matchesSelector(c, s.stable) || (s.canary !== undefined && matchesSelector(c, s.canary)));
   }
 
   /** Replaces an engine's cache with what it lists now: one listing per selector plus veer's own. */
   private async relist(e: ContainerDriver): Promise<void> {
     const selectors: Array<Record<string, string>> = [{ [LABEL.owner]: this.d.owner }];
-    for (const s of this.d.services) {
+    for (const s of this.d.services()) {
       for (const spec of [s.stable, s.canary])
         if (spec && (spec.endpoint === undefined || spec.endpoint === e.endpoint)) selectors.push(spec.selector);
     }

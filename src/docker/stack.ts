@@ -19,8 +19,8 @@ export interface StackDeps {
   clock: Clock;
   log: Logger;
   latest(service: string): RolloutState | null;
-  /** Re-reads the rollouts from the store (before garbage collection decides). */
-  refresh(): Promise<void>;
+  /** Re-reads these services' rollouts from the store (before garbage collection decides). */
+  refresh(services: readonly string[]): Promise<void>;
 }
 
 /** What the membership watcher needs once the rollouts are running. */
@@ -48,11 +48,18 @@ export function openEngines(config: Config, log: Logger): ContainerDriver[] {
   });
 }
 
+const fleetService = (s: ServiceConfig, docker: DockerService): FleetService => ({
+  docker,
+  health: s.healthCheck ? { path: s.healthCheck.path, expectStatusBelow: s.healthCheck.expectStatusBelow } : null,
+});
+
 export class DockerStack {
   readonly fleet: DockerFleet;
   readonly janitor: Janitor;
   private pools: DockerPools | null = null;
-  private readonly services: DockerService[] = [];
+  /** The running config's services (a reload changes them: see configure). */
+  private names: readonly string[] = [];
+  private services: readonly DockerService[] = [];
   private readonly owner: string;
   private readonly log: Logger;
 
@@ -61,22 +68,16 @@ export class DockerStack {
     config: Config,
     d: StackDeps,
   ) {
-    const services = this.services;
+    this.configure(config.services);
     const fleetServices = new Map<string, FleetService>();
     for (const s of config.services) {
       const docker = dockerService(s);
-      if (!docker) continue;
-      services.push(docker);
-      fleetServices.set(s.name, {
-        docker,
-        health: s.healthCheck ? { path: s.healthCheck.path, expectStatusBelow: s.healthCheck.expectStatusBelow } : null,
-      });
+      if (docker) fleetServices.set(s.name, fleetService(s, docker));
     }
     const owner = config.docker.owner;
     this.owner = owner;
     this.log = d.log;
     const stopTimeoutS = config.docker.stopTimeout === undefined ? null : Math.ceil(config.docker.stopTimeout / 1000);
-    const byName = new Map(services.map((s) => [s.name, s]));
     this.fleet = new DockerFleet({
       engines,
       services: fleetServices,
@@ -86,19 +87,29 @@ export class DockerStack {
       clock: d.clock,
       log: d.log,
     });
-    const names = config.services.map((s) => s.name);
     const fleet = this.fleet;
     this.janitor = new Janitor({
       engines,
       owner,
-      services: () => names,
+      services: () => this.names,
       latest: d.latest,
-      generationsOf: (s) => (byName.has(s) ? fleet.generationsOf(s) : null),
+      generationsOf: (s) => (this.services.some((x) => x.name === s) ? fleet.generationsOf(s) : null),
       stopTimeoutS,
       log: d.log,
       clock: d.clock,
       refresh: d.refresh,
     });
+  }
+
+  /**
+   * The services of the config now running (after a reload). Garbage collection judges by them, so a
+   * service a reload removed has its containers pruned, and the watcher stops following it. The fleet
+   * keeps the services it started with: the rollout a removal aborts may still be removing its canaries
+   * through it after the swap (a reload can remove a Docker service, never add or change one).
+   */
+  configure(services: readonly ServiceConfig[]): void {
+    this.names = services.map((s) => s.name);
+    this.services = services.flatMap((s) => dockerService(s) ?? []);
   }
 
   /** Whether any service takes its pools from Docker (only then are engines watched). */
@@ -110,7 +121,7 @@ export class DockerStack {
   async watch(w: WatchDeps): Promise<void> {
     this.pools = new DockerPools({
       engines: this.engines,
-      services: this.services,
+      services: () => this.services,
       owner: this.owner,
       log: this.log,
       ...w,

@@ -111,7 +111,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
       stopping: () => stopping,
       cluster: () => clusterView(b, r),
       ...(r.workers ? { workers: () => workersView(r.workers as WorkerPool) } : {}),
-      prune: pruner(b, r.docker),
+      prune: pruner(b, r.docker, () => r.reloader.config()),
       isSelf: selfAddresses.isSelf,
       token: r.token,
       reload: () => r.reloader.reload('api'),

@@ -1,5 +1,6 @@
 // Docker, when a service's pools come from it or gc asks for it; prune builds it on demand otherwise.
 import type { PruneReport } from '../api/ports.js';
+import type { Config } from '../config/schema.js';
 import { err, errorMessage, ok, UnavailableError, type Result } from '../domain/errors.js';
 import type { Logger } from '../domain/log.js';
 import { DockerStack, openEngines } from '../docker/stack.js';
@@ -16,23 +17,27 @@ export function buildDocker(b: Base, records: Records): DockerStack | null {
 }
 
 export function stackDeps(b: Base, records: Records) {
-  const names = b.config.services.map((s) => s.name);
   return {
     clock: b.clock,
     log: b.log,
     latest: (s: string) => records.rollout(s)?.value ?? null,
-    refresh: async () => {
-      for (const s of names) await records.read(s);
+    refresh: async (services: readonly string[]) => {
+      for (const s of services) await records.read(s);
     },
   };
 }
 
-export function pruner(b: Base, docker: DockerStack | null): (dryRun: boolean) => Promise<Result<PruneReport>> {
+/** `current`: the config running now (a reload changes its services; engines and owner need a restart). */
+export function pruner(
+  b: Base,
+  docker: DockerStack | null,
+  current: () => Config,
+): (dryRun: boolean) => Promise<Result<PruneReport>> {
   let stack = docker;
   return async (dryRun) => {
     try {
       if (stack === null) {
-        const made = new DockerStack(openEngines(b.config, b.log), b.config, {
+        const made = new DockerStack(openEngines(b.config, b.log), current(), {
           clock: b.clock,
           log: b.log,
           latest: () => null,
@@ -44,6 +49,7 @@ export function pruner(b: Base, docker: DockerStack | null): (dryRun: boolean) =
     } catch (e) {
       return err(new UnavailableError(`docker is not usable: ${errorMessage(e)}`));
     }
+    stack.configure(current().services);
     return ok(await stack.janitor.prune(dryRun));
   };
 }

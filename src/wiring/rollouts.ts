@@ -65,6 +65,8 @@ export function buildController(b: Base, p: ControllerParts) {
     policies = new Map(services.map((s) => [s.name, s.rollout]));
     hashes = new Map(services.map((s) => [s.name, configHash(s)]));
     for (const s of services) if (!p.routing.names.includes(s.name)) p.routing.names.push(s.name);
+    // The Docker watcher stops following a service the reload removed.
+    p.docker?.configure(services);
   };
   return { controller, setServices };
 }

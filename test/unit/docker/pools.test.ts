@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { withStale } from '../../../src/docker/engine-state.js';
 import { DockerPools } from '../../../src/docker/pools.js';
+import type { DockerService } from '../../../src/docker/membership.js';
 import type { ContainerDriver, ContainerView, EngineEvent } from '../../../src/docker/port.js';
 import type { Logger } from '../../../src/domain/log.js';
 import type { Member } from '../../../src/domain/route.js';
@@ -46,9 +47,12 @@ function setup(recorded: Member[] | null = null) {
   let current = recorded;
   const logs: string[] = [];
   const log: Logger = { log: (level, msg) => void logs.push(`${level}: ${msg}`) };
+  const configured: { services: DockerService[] } = {
+    services: [{ name: 'web', stable: { selector: { app: 'web' }, port: 8080 }, manageCanary: true }],
+  };
   const pools = new DockerPools({
     engines: [engine as unknown as ContainerDriver],
-    services: [{ name: 'web', stable: { selector: { app: 'web' }, port: 8080 }, manageCanary: true }],
+    services: () => configured.services,
     owner: 'veer',
     membership: {
       current: () => current,
@@ -63,7 +67,7 @@ function setup(recorded: Member[] | null = null) {
     relistMs: 60_000,
   });
   running.push(pools);
-  return { engine, pools, logs, current: () => current, records };
+  return { engine, pools, logs, current: () => current, records, configured };
 }
 
 const running: DockerPools[] = [];
@@ -127,6 +131,26 @@ describe('DockerPools when an engine does not answer', () => {
     await pools.sync();
     await pools.sync();
     expect(records).toHaveLength(2);
+  });
+});
+
+describe('DockerPools after a reload', () => {
+  it('stops following a service the reload removed', async () => {
+    const { engine, pools, records, configured } = setup();
+    engine.containers = [view('a', 31001)];
+    await pools.start();
+    expect(records).toEqual([[member(31001)]]);
+    configured.services = [];
+    engine.containers = [view('a', 31001), view('b', 31002)];
+    const listed = engine.refused;
+    engine.answering = false;
+    engine.listener?.({ type: 'up' });
+    // One listing now (veer's own containers), no longer the removed service's selector too.
+    await vi.waitFor(() => expect(engine.refused).toBe(listed + 1));
+    engine.answering = true;
+    engine.listener?.({ type: 'changed', id: 'b', action: 'start' });
+    await pools.sync();
+    expect(records).toEqual([[member(31001)]]);
   });
 });
 
