@@ -3,8 +3,10 @@
 // requests). Through the admin API, like an operator or a CI job would, the script moves traffic by
 // hand, rolls v2 out progressively (promoted), then tries v3 (rolled back on its own), and keeps
 // serving until Ctrl+C (or exits with --once).
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { parseConfigObject } from './config/load.js';
 import { formatProblems } from './config/problems.js';
 import { errorMessage } from './domain/errors.js';
@@ -31,12 +33,17 @@ function demoUpstream(version: string, errorEvery = 0): Promise<Server> {
 
 const port = (s: Server): number => (s.address() as AddressInfo).port;
 
+const ACCESS_LOG = '.veer/demo-access.log';
+
 async function tryStart(v1: Server, v2: Server, dataPort: number, adminPort: number): Promise<RunningVeer> {
+  mkdirSync(dirname(ACCESS_LOG), { recursive: true }); // the state file's directory too
   const parsed = parseConfigObject(
     {
       listen: `127.0.0.1:${dataPort}`,
       admin: { listen: `127.0.0.1:${adminPort}` },
       state: { store: 'file', path: '.veer/demo-state.json' },
+      // A line per request would bury the walkthrough on stdout: the access log goes to a file.
+      accessLog: { output: ACCESS_LOG },
       services: [
         {
           name: 'web',
@@ -92,7 +99,8 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${veer.data.port}`;
   const admin = `http://127.0.0.1:${veer.admin.port}`;
   console.log(`veer demo: proxy on ${base}, admin API on ${admin}`);
-  console.log(`  upstreams: v1 (stable) 127.0.0.1:${port(v1)}, v2 (canary) 127.0.0.1:${port(v2)}\n`);
+  console.log(`  upstreams: v1 (stable) 127.0.0.1:${port(v1)}, v2 (canary) 127.0.0.1:${port(v2)}`);
+  console.log(`  access log (a JSON line per request): ${ACCESS_LOG}\n`);
 
   for (const weight of [0, 10, 50, 100, 0]) {
     await shift(admin, weight);
