@@ -3,7 +3,7 @@
 // on the best-effort parts of the raw tree (config-tree.ts), so they are reported together with the
 // schema's field errors instead of only once every field is valid.
 import type { Problem } from '../domain/errors.js';
-import { canonicalHost, familyOf, isUnspecifiedIp } from '../domain/loopback.js';
+import { canonicalHost, familyOf, isLocalhostName, isUnspecifiedIp } from '../domain/loopback.js';
 import { selfTarget, type Listener } from '../domain/self-address.js';
 import { POOLS, type ConfigParts, type ServiceParts } from './config-tree.js';
 
@@ -116,6 +116,9 @@ function hostsOverlap(a: string, b: string): boolean {
   // 0.0.0.0 takes every IPv4 address (and names, which may resolve to one), never an IPv6 one.
   if (isUnspecifiedIp(x)) return familyOf(y) !== 6;
   if (isUnspecifiedIp(y)) return familyOf(x) !== 6;
+  // localhost binds to the first address it resolves to: 127.0.0.1 or ::1, whichever the host lists first.
+  if (isLocalhostName(x)) return isLocalhostName(y) || y === '127.0.0.1' || y === '::1';
+  if (isLocalhostName(y)) return x === '127.0.0.1' || x === '::1';
   return false;
 }
 

@@ -38,6 +38,13 @@ describe('listener addresses', () => {
     expect(problems('0.0.0.0:9090', '127.0.0.1:9090', '0.0.0.0:8443').map(([p]) => p)).toEqual(['admin.listen']);
   });
 
+  it('localhost clashes with 127.0.0.1 and ::1 on the same port (it binds to whichever it resolves to first)', () => {
+    expect(problems('127.0.0.1:8080', 'localhost:8080', '0.0.0.0:8443').map(([p]) => p)).toEqual(['admin.listen']);
+    expect(problems('localhost:8443', '127.0.0.1:9090', '[::1]:8443').map(([p]) => p)).toEqual(['tls.listen']);
+    expect(problems('localhost:8080', 'localhost:9090', 'localhost:8080').map(([p]) => p)).toEqual(['tls.listen']);
+    expect(problems('localhost:8080', '127.0.0.2:8080', '0.0.0.0:8443')).toEqual([]);
+  });
+
   it('accepts the same port on different hosts or families, and port 0 twice', () => {
     expect(problems('127.0.0.1:8443', '127.0.0.1:9090', '127.0.0.2:8443')).toEqual([]);
     expect(problems('0.0.0.0:8443', '127.0.0.1:9090', '[::1]:8443')).toEqual([]);
