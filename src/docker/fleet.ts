@@ -117,8 +117,10 @@ export class DockerFleet implements CanaryFleet {
   retire(service: string, generation: string | null): Promise<void> {
     const latest = this.d.latest(service);
     const mark = generation === null && latest?.docker ? { rolloutId: latest.id, startedAt: latest.startedAt } : null;
+    // A stopped container of the user's was never routed: it is theirs to keep (veer's own clones go, stopped too).
+    const all = generation !== null;
     return this.removals.generation(service, generation, async (onDown) =>
-      (await this.generation(service, generation, true, onDown)).filter((c) => !mark || !startedSince(c, mark)),
+      (await this.generation(service, generation, all, onDown)).filter((c) => !mark || !startedSince(c, mark)),
     );
   }
 

@@ -33,8 +33,16 @@ export interface Members {
 
 export const generationOf = (c: ContainerView): string | null => c.labels[LABEL.rollout] ?? null;
 
+/** compose's label on a `docker-compose run` container (a migration, a shell): "True" there, "False" otherwise. */
+export const COMPOSE_ONEOFF = 'com.docker.compose.oneoff';
+
+/**
+ * Whether the container is in the pool `spec` selects. A `docker-compose run` one-off carries its service's
+ * labels but runs its own command: it is never routed, cloned or removed, unless the selector asks for one-offs.
+ */
 export function matchesSelector(c: ContainerView, spec: DockerPoolSpec): boolean {
   if (spec.endpoint !== undefined && spec.endpoint !== c.endpoint) return false;
+  if (c.labels[COMPOSE_ONEOFF] === 'True' && spec.selector[COMPOSE_ONEOFF] === undefined) return false;
   for (const [k, v] of Object.entries(spec.selector)) if (c.labels[k] !== v) return false;
   return true;
 }

@@ -57,6 +57,20 @@ describe('members', () => {
     expect(m.canary).toEqual([]);
   });
 
+  it('a `docker-compose run` one-off is in no pool, unless the selector asks for one-offs', () => {
+    const oneoff = { app: 'web', 'com.docker.compose.oneoff': 'True' };
+    const list = [
+      c({ port: 1, labels: { app: 'web', 'com.docker.compose.oneoff': 'False' } }),
+      c({ port: 2, labels: oneoff }),
+    ];
+    expect(members(WEB, list, NONE, 'veer', host).stable).toEqual(['127.0.0.1:1']);
+    const runs: DockerService = { ...WEB, stable: { selector: oneoff, port: 8080 } };
+    expect(members(runs, list, NONE, 'veer', host).stable).toEqual(['127.0.0.1:2']);
+    // Nor does an old one-off decide which generation is stable when no rollout is recorded.
+    const lone = [c({ labels: oneoff, created: 1 }), c({ labels: { ...own('r9'), app: 'web' }, created: 2 })];
+    expect(serviceGenerations(null, lone, WEB, 'veer').stable).toBe('r9');
+  });
+
   it("a rollout's clones carry the stable selector but route only as canary; the old generation stays stable", () => {
     const list = [c({ port: 1 }), c({ port: 2, labels: own('r1') })];
     expect(members(WEB, list, during(null, 'r1'), 'veer', host)).toMatchObject({
