@@ -34,8 +34,11 @@ export interface JanitorDeps {
   /** Every configured service (a service missing here has been removed from the config). */
   services(): readonly string[];
   latest(service: string): RolloutState | null;
-  /** Docker-backed services: their generations, inferred from the containers when no record says. */
-  generationsOf(service: string): Promise<Generations> | null;
+  /**
+   * How to tell a Docker-backed service's generations (inferred from the containers on every engine when no
+   * record says); null for another service, whose rollout record alone says.
+   */
+  generationsOf(service: string): (() => Promise<Generations>) | null;
   stopTimeoutS: number | null;
   log: Logger;
   clock: Clock;
@@ -66,7 +69,7 @@ export class Janitor {
     // The services configured now, read at each prune: a reload may have removed some since the start.
     const services = this.d.services();
     await this.d.refresh(services);
-    const claims = await this.claims(services);
+    const claims = await this.claims(services, report.unreachable.length > 0);
     await Promise.all(
       this.d.engines.map((engine, i) => this.pruneEngine(engine, listed[i] ?? null, claims, since, report)),
     );
@@ -84,17 +87,27 @@ export class Janitor {
     }
   }
 
-  /** A service whose live generation cannot be told (an engine down, no rollout record) keeps all its containers. */
-  private async claims(services: readonly string[]): Promise<Claims> {
+  /**
+   * A service whose live generation cannot be told (an engine down, no rollout record) keeps all its containers.
+   * A Docker-backed one's is read from every engine: while one did not answer the listing (it is reported), it
+   * is not asked again, once per service, each waiting out that engine's timeout (a hung engine made a prune
+   * of a dozen services outlast the CLI's wait); the services are asked at once, not one after another.
+   */
+  private async claims(services: readonly string[], engineDown: boolean): Promise<Claims> {
     const gens = new Map<string, Generations>();
     const unknown = new Set<string>();
-    for (const s of services) {
-      try {
-        gens.set(s, (await this.d.generationsOf(s)) ?? generations(this.d.latest(s)));
-      } catch {
-        unknown.add(s);
-      }
-    }
+    await Promise.all(
+      services.map(async (s) => {
+        const infer = this.d.generationsOf(s);
+        if (infer === null) gens.set(s, generations(this.d.latest(s)));
+        else if (engineDown) unknown.add(s);
+        else
+          await infer().then(
+            (g) => void gens.set(s, g),
+            () => void unknown.add(s),
+          );
+      }),
+    );
     return { gens, unknown };
   }
 

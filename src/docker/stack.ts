@@ -93,7 +93,7 @@ export class DockerStack {
       owner,
       services: () => this.names,
       latest: d.latest,
-      generationsOf: (s) => (this.services.some((x) => x.name === s) ? fleet.generationsOf(s) : null),
+      generationsOf: (s) => (this.services.some((x) => x.name === s) ? () => fleet.generationsOf(s) : null),
       stopTimeoutS,
       log: d.log,
       clock: d.clock,
