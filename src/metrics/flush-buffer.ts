@@ -49,13 +49,18 @@ export class FlushBuffer {
     return dropped;
   }
 
-  /** Empties every queue into the returned batch. */
-  take(): Taken[] {
+  /**
+   * One round trip's share of the backlog: the oldest records, queue by queue, each handed to `add` (which
+   * queues its commands and says how many) until `budget` commands are spent; at least one record.
+   */
+  take(budget: number, add: (queue: PoolQueue, rec: SecondRecord) => number): Taken[] {
     const out: Taken[] = [];
+    let spent = 0;
     for (const queue of this.queues.values()) {
-      if (queue.records.length === 0) continue;
-      out.push({ queue, records: queue.records });
-      queue.records = [];
+      let n = 0;
+      while (n < queue.records.length && spent < budget) spent += add(queue, queue.records[n++] as SecondRecord);
+      if (n > 0) out.push({ queue, records: queue.records.splice(0, n) });
+      if (spent >= budget) break;
     }
     return out;
   }

@@ -12,6 +12,10 @@ export interface FlushPipeline {
 
 export interface FlushRedis {
   pipeline(): FlushPipeline;
+  /** The probe that says Redis answers again before a backlog is sent to it. */
+  ping(): Promise<unknown>;
+  /** ioredis' connection state: commands go out only when 'ready' (no offline queue). Absent: unknown. */
+  readonly status?: string;
 }
 
 /** How one flush ended ('busy': a previous round trip is still unanswered). */
@@ -51,3 +55,19 @@ export function surelyUnapplied(replies: Replies, at: number, span: number): boo
 }
 
 const unapplied = (e: Error): boolean => e.name === 'ReplyError' || UNSENT(e.message);
+
+/**
+ * Why Redis cannot take a flush now, or null: never while the client is not connected (it would refuse each
+ * command, at a cost), and after a failure (`probe`) only once a PING is answered.
+ */
+export async function unreachable(redis: FlushRedis, probe: boolean): Promise<Error | null> {
+  const status = redis.status;
+  if (status !== undefined && status !== 'ready') return new Error(`redis connection is ${status}`);
+  if (!probe) return null;
+  try {
+    await redis.ping();
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}

@@ -7,17 +7,19 @@
 // timed just before the boundary) and never again, so a retry can only resend records known not to have
 // arrived (refused, or never sent); one whose reply timed out may yet be applied, so it is dropped and
 // counted rather than risk being counted twice. While Redis is away, records wait in a per-pool buffer
-// whose oldest entries are dropped, and counted, beyond a bound: an outage costs memory only that much.
+// whose oldest entries are dropped, and counted, beyond a bound: an outage costs memory only that much,
+// and CPU only one probe a second (drain() says why).
 import { settledWithin } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
 import { settledSecond } from '../domain/second.js';
 import { silentLogger, type Logger } from '../domain/log.js';
-import { FlushBuffer, type PoolQueue, type Taken } from './flush-buffer.js';
-import { countErrors, surelyUnapplied } from './flush-pipeline.js';
-import type { FlushOutcome, FlushPipeline, FlushRedis, Replies } from './flush-pipeline.js';
+import { FlushBuffer } from './flush-buffer.js';
+import { buildTrip, type Trip } from './flush-trip.js';
+import { countErrors, surelyUnapplied, unreachable } from './flush-pipeline.js';
+import type { FlushOutcome, FlushRedis, Replies } from './flush-pipeline.js';
 import type { MetricsRegistry } from './registry.js';
 import { replicaMark } from './flush-marks.js';
-import { FLUSHED_MEMBER, flushedMarkerKey, hashIncrements, metricKey } from './second-hash.js';
+import { flushedMarkerKey } from './second-hash.js';
 import type { SecondRecord } from './window.js';
 
 export interface FlusherOptions {
@@ -32,6 +34,8 @@ export interface FlusherOptions {
   maxBufferedSeconds?: number;
   /** Upper bound on one flush round trip as seen by flushOnce()/stop(). */
   flushTimeoutMs?: number;
+  /** Commands per round trip at most: a backlog goes in several (a record is ~10 commands). */
+  maxCommandsPerTrip?: number;
   /** How long after a second ends it is shipped (FLUSH_GRACE_MS; longer when workers send theirs first). */
   graceMs?: number;
   /**
@@ -59,7 +63,7 @@ export const FLUSH_GRACE_MS = 200;
 export const FLUSH_INTERVAL_MS = 1_000;
 
 /** `upTo`: the second it completes; `own`: what it does to this replica's own mark ('unmark': it leaves). */
-type Batch = { queues: Taken[]; marker: number | null; upTo: number; own: 'mark' | 'unmark' | null };
+type Flush = { marker: number | null; upTo: number; own: 'mark' | 'unmark' | null };
 
 type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete' | 'replica'>>;
 
@@ -84,9 +88,11 @@ export class MetricsFlusher {
     this.mark = replica === undefined ? null : replicaMark(replica);
     this.redis = redis;
     const { ttlSeconds = 1_200, maxBufferedSeconds = 600, flushTimeoutMs = 2_000, graceMs = FLUSH_GRACE_MS } = rest;
-    this.o = { ...rest, log: rest.log ?? silentLogger, ttlSeconds, maxBufferedSeconds, flushTimeoutMs, graceMs };
-    if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1))
-      throw new RangeError('ttlSeconds and maxBufferedSeconds must be >= 1');
+    const { maxCommandsPerTrip = 1_000 } = rest;
+    const log = rest.log ?? silentLogger;
+    this.o = { ...rest, log, ttlSeconds, maxBufferedSeconds, flushTimeoutMs, graceMs, maxCommandsPerTrip };
+    if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1) || !(maxCommandsPerTrip >= 1))
+      throw new RangeError('ttlSeconds, maxBufferedSeconds and maxCommandsPerTrip must be >= 1');
     this.buffer = new FlushBuffer(this.o.maxBufferedSeconds);
     this.lastComplete = lastComplete ?? ((now) => settledSecond(now, this.o.graceMs));
   }
@@ -136,9 +142,10 @@ export class MetricsFlusher {
 
   private async run(upToSec: number, markerSec: number, leaving = false): Promise<FlushOutcome> {
     this.counters.dropped += this.buffer.collect(this.registry.entries(), upToSec);
-    const batch = this.takeBatch(markerSec, leaving);
-    if (batch.queues.length === 0 && batch.marker === null && batch.own === null) return 'idle';
-    const sending = this.send(batch).finally(() => {
+    const own = this.mark === null ? null : leaving ? 'unmark' : markerSec > this.ownMarked ? 'mark' : null;
+    const flush: Flush = { marker: markerSec > this.markedSec ? markerSec : null, upTo: markerSec, own };
+    if (this.buffer.size === 0 && flush.marker === null && own === null) return 'idle';
+    const sending = this.drain(flush).finally(() => {
       this.inFlight = null;
     });
     this.inFlight = sending;
@@ -147,29 +154,29 @@ export class MetricsFlusher {
     return (await settledWithin(sending, this.o.flushTimeoutMs)) ? sending : 'timeout';
   }
 
-  private takeBatch(markerSec: number, leaving: boolean): Batch {
-    const queues = this.buffer.take();
-    for (const { records } of queues) this.counters.inFlight += records.length;
-    const own = this.mark === null ? null : leaving ? 'unmark' : markerSec > this.ownMarked ? 'mark' : null;
-    return { queues, marker: markerSec > this.markedSec ? markerSec : null, upTo: markerSec, own };
+  /**
+   * While Redis is away, a flush sends nothing but one probe: ioredis refuses each command with an Error (a stack
+   * trace) and a timer, and a pipeline of the whole backlog, once a second, held the event loop for seconds. Once
+   * Redis answers, the backlog goes in round trips of maxCommandsPerTrip commands, the loop free between them,
+   * until it is empty or half the time bound is spent; the next flushes send the rest.
+   */
+  private async drain(flush: Flush): Promise<FlushOutcome> {
+    const down = await unreachable(this.redis, this.failing);
+    if (down) return this.failed(down);
+    const started = this.o.clock.now();
+    let outcome: FlushOutcome;
+    do outcome = await this.trip(flush);
+    while (outcome === 'sent' && this.buffer.size > 0 && this.o.clock.now() - started < this.o.flushTimeoutMs / 2);
+    return this.mark === null || flush.own === null ? outcome : this.markOwn(flush, outcome, this.mark);
   }
 
-  private async send(batch: Batch): Promise<FlushOutcome> {
-    const p = this.redis.pipeline();
-    const spans: number[] = [];
-    for (const { queue, records } of batch.queues) {
-      for (const rec of records) spans.push(this.addRecord(p, queue, rec));
-    }
-    const marker = flushedMarkerKey(this.o.prefix);
-    if (batch.marker !== null) p.zadd(marker, 'GT', batch.marker, FLUSHED_MEMBER).expire(marker, this.o.ttlSeconds);
-    let replies: Replies;
-    try {
-      replies = (await p.exec()) ?? new Error('pipeline aborted');
-    } catch (e) {
-      replies = e instanceof Error ? e : new Error(String(e));
-    }
-    const sent = this.settle(batch, spans, replies);
-    return this.mark === null || batch.own === null ? sent : this.markOwn(batch, sent, this.mark);
+  /** One round trip: the oldest share of the backlog, and the marker once that empties it. */
+  private async trip(flush: Flush): Promise<FlushOutcome> {
+    const { prefix, ttlSeconds, maxCommandsPerTrip: budget } = this.o;
+    const trip = buildTrip(this.redis, this.buffer, { prefix, ttlSeconds, budget, marker: flush.marker });
+    if (trip.spans.length === 0 && trip.marker === null) return this.succeeded();
+    for (const { records } of trip.queues) this.counters.inFlight += records.length;
+    return this.settle(trip, await trip.exec());
   }
 
   /**
@@ -178,7 +185,7 @@ export class MetricsFlusher {
    * while a record was refused). A replica that leaves removes it; a failed mark waits for the next flush.
    * Marks of replicas that died without leaving go once older than the hashes they stood for.
    */
-  private async markOwn(batch: Batch, outcome: FlushOutcome, mark: string): Promise<FlushOutcome> {
+  private async markOwn(batch: Flush, outcome: FlushOutcome, mark: string): Promise<FlushOutcome> {
     if (outcome !== 'sent' || this.buffer.size > 0) return outcome;
     const key = flushedMarkerKey(this.o.prefix);
     const p = this.redis.pipeline();
@@ -192,25 +199,16 @@ export class MetricsFlusher {
     return outcome;
   }
 
-  /** Queues one record's commands; returns how many HINCRBYs (the EXPIRE after them not counted). */
-  private addRecord(p: FlushPipeline, q: PoolQueue, rec: SecondRecord): number {
-    const key = metricKey(this.o.prefix, q.service, q.pool, rec.sec);
-    const increments = hashIncrements(rec);
-    for (const [field, by] of increments) p.hincrby(key, field, by);
-    p.expire(key, this.o.ttlSeconds);
-    return increments.length;
-  }
-
   /**
    * Decides per record from its HINCRBY replies: none applied → back in the buffer, all applied →
    * flushed, some applied → dropped, since resending would count the applied part twice. "None applied"
    * only when known (refused by Redis, or never sent): a reply that timed out may still be applied.
    */
-  private settle(batch: Batch, spans: number[], replies: Replies): FlushOutcome {
+  private settle({ queues, marker, spans }: Trip, replies: Replies): FlushOutcome {
     let at = 0;
     let k = 0;
     let failed = 0;
-    for (const { queue, records } of batch.queues) {
+    for (const { queue, records } of queues) {
       const retry: SecondRecord[] = [];
       for (const rec of records) {
         const span = spans[k++] as number;
@@ -225,8 +223,8 @@ export class MetricsFlusher {
       this.counters.inFlight -= records.length;
       this.counters.dropped += this.buffer.giveBack(queue, retry);
     }
-    const markerOk = batch.marker === null || countErrors(replies, at, 1) === 0;
-    if (markerOk && batch.marker !== null) this.markedSec = Math.max(this.markedSec, batch.marker);
+    const markerOk = marker === null || countErrors(replies, at, 1) === 0;
+    if (markerOk && marker !== null) this.markedSec = Math.max(this.markedSec, marker);
     return failed === 0 && markerOk ? this.succeeded() : this.failed(replies);
   }
 
