@@ -62,8 +62,8 @@ export interface FlusherStats {
 export const FLUSH_GRACE_MS = 200;
 export const FLUSH_INTERVAL_MS = 1_000;
 
-/** `upTo`: the second it completes; `own`: what it does to this replica's own mark ('unmark': it leaves). */
-type Flush = { marker: number | null; upTo: number; own: 'mark' | 'unmark' | null };
+/** `upTo`: the second it completes; `own`: what it does to this replica's own mark; `leaving`: the last one. */
+type Flush = { marker: number | null; upTo: number; own: 'mark' | 'unmark' | null; leaving: boolean };
 
 type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete' | 'replica'>>;
 
@@ -143,7 +143,8 @@ export class MetricsFlusher {
   private async run(upToSec: number, markerSec: number, leaving = false): Promise<FlushOutcome> {
     this.counters.dropped += this.buffer.collect(this.registry.entries(), upToSec);
     const own = this.mark === null ? null : leaving ? 'unmark' : markerSec > this.ownMarked ? 'mark' : null;
-    const flush: Flush = { marker: markerSec > this.markedSec ? markerSec : null, upTo: markerSec, own };
+    const marker = markerSec > this.markedSec ? markerSec : null;
+    const flush: Flush = { marker, upTo: markerSec, own, leaving };
     if (this.buffer.size === 0 && flush.marker === null && own === null) return 'idle';
     const sending = this.drain(flush).finally(() => {
       this.inFlight = null;
@@ -158,15 +159,16 @@ export class MetricsFlusher {
    * While Redis is away, a flush sends nothing but one probe: ioredis refuses each command with an Error (a stack
    * trace) and a timer, and a pipeline of the whole backlog, once a second, held the event loop for seconds. Once
    * Redis answers, the backlog goes in round trips of maxCommandsPerTrip commands, the loop free between them,
-   * until it is empty or half the time bound is spent; the next flushes send the rest.
+   * until it is empty or half the time bound is spent (the next flushes send the rest; the last flush, all).
    */
   private async drain(flush: Flush): Promise<FlushOutcome> {
     const down = await unreachable(this.redis, this.failing);
     if (down) return this.failed(down);
     const started = this.o.clock.now();
+    const half = this.o.flushTimeoutMs / 2;
     let outcome: FlushOutcome;
     do outcome = await this.trip(flush);
-    while (outcome === 'sent' && this.buffer.size > 0 && this.o.clock.now() - started < this.o.flushTimeoutMs / 2);
+    while (outcome === 'sent' && this.buffer.size > 0 && (flush.leaving || this.o.clock.now() - started < half));
     return this.mark === null || flush.own === null ? outcome : this.markOwn(flush, outcome, this.mark);
   }
 

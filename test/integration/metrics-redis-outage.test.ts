@@ -157,6 +157,43 @@ describe('MetricsFlusher through a Redis outage (real redis-server)', () => {
     await drained(f, w.trips, budget);
     await sameAsServed(new MergedMetricsSource({ redis: c, prefix }), ref);
   });
+
+  it('a backlog larger than half a flush can send goes over the following flushes, every record once', async () => {
+    const c = await client();
+    const w = watched(c, true);
+    const prefix = 'out3';
+    const reg = new MetricsRegistry();
+    const ref = traffic(reg);
+    // Each reading of the clock is 300 ms later: a flush (time bound 2 s) stops after a few round trips.
+    let t = (BASE + 40) * 1000 + 200;
+    const clock = { now: () => (t += 300) };
+    const budget = 100;
+    const f = new MetricsFlusher({ registry: reg, redis: w.redis, prefix, clock, maxCommandsPerTrip: budget });
+    flushers.push(f);
+    expect(await f.flushOnce()).toBe('sent');
+    const first = w.trips.length;
+    expect(first).toBeGreaterThan(1);
+    expect(f.stats().buffered).toBeGreaterThan(0);
+    for (let i = 0; i < 30 && f.stats().buffered > 0; i++) expect(await f.flushOnce()).toBe('sent');
+    expect(w.trips.length).toBeGreaterThan(first);
+    await drained(f, w.trips, budget);
+    await sameAsServed(new MergedMetricsSource({ redis: c, prefix }), ref);
+  });
+
+  it('the last flush (stop) sends the whole backlog, past the time a flush gives it', async () => {
+    const c = await client();
+    const w = watched(c, true);
+    const prefix = 'out4';
+    const reg = new MetricsRegistry();
+    const ref = traffic(reg);
+    let t = (BASE + 40) * 1000 + 200;
+    const clock = { now: () => (t += 300) };
+    const budget = 100;
+    const f = new MetricsFlusher({ registry: reg, redis: w.redis, prefix, clock, maxCommandsPerTrip: budget });
+    expect(await f.stop()).toBe('sent');
+    await drained(f, w.trips, budget);
+    await sameAsServed(new MergedMetricsSource({ redis: c, prefix }), ref);
+  });
 });
 
 const RECORDS = SERVICES.length * 2 * 40;
