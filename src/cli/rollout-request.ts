@@ -3,7 +3,19 @@
 // and contradictory flags are refused here.
 import { err, ok, type Result } from '../domain/errors.js';
 import type { OptionValues } from './args.js';
+import type { FieldFlags } from './field-flags.js';
 import { listItems, parseSteps, plainWhole } from './weight.js';
+
+/** The body's fields as the user typed them, to name what the API refuses (items: in the order given). */
+export const ROLLOUT_FLAGS: FieldFlags = [
+  ['canary.targets', '--targets'],
+  ['canary.image', '--image'],
+  ['canary.env', '--env'],
+  ['canary.count', '--count'],
+  ['rollout.steps', '--steps'],
+  ['rollout.stepInterval', '--step-interval'],
+  ['rollout.strategy', '--strategy'],
+];
 
 export function requestBody(v: OptionValues): Result<Record<string, unknown>, string> {
   const canary = canaryOf(v);

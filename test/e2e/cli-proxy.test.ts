@@ -101,7 +101,7 @@ describe('veer CLI against a running proxy', () => {
     expect(body.metrics.stable.requests).toBe(50);
 
     const bad = await cli('shift', 'web', '150');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(64);
     expect(bad.stderr).toMatch(/weight/);
     expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack trace
 

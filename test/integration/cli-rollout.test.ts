@@ -333,11 +333,11 @@ describe('veer rollout', () => {
     );
   });
 
-  it('prints the API validation problem', async () => {
+  it("prints the API's validation problems, named by flag, as a usage error", async () => {
     const r = await veer(['rollout', 'plain', '--targets', 'nope', '--steps', '5,0']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('canary.targets[0]: expected "host:port", got "nope"');
-    expect(r.stderr).toContain('rollout.steps[1]: must be > 0');
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('--targets (item 1): expected "host:port", got "nope"');
+    expect(r.stderr).toContain('--steps (item 2): must be > 0');
   });
 
   it.each([

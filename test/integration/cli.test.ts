@@ -161,18 +161,18 @@ describe('veer shift', () => {
     expect(directory.shifts.at(-1)).toEqual({ name: 'api', bp: 1250 });
   });
 
-  it('names the field when the API refuses the weight', async () => {
+  it('names the argument when the API refuses the weight: a usage error', async () => {
     const before = directory.shifts.length;
     const r = await veer(['shift', 'api', '150']);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('error: weight: must be between 0 and 100, got 150');
+    expect(r.code).toBe(64);
+    expect(r.stderr.trim()).toBe('error: <weight>: must be between 0 and 100, got 150');
     expect(directory.shifts.length).toBe(before);
   });
 
   it('passes a negative weight to the API rather than reading it as an option', async () => {
     const r = await veer(['shift', 'api', '-1']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('weight: must be between 0 and 100, got -1');
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('<weight>: must be between 0 and 100, got -1');
   });
 
   it('fails for an unknown service', async () => {

@@ -1,13 +1,19 @@
 // `veer maintenance <service> on|off [--mode hold|page] [--retry-after 30s]`: the service's
 // maintenance switch, on every replica. `hold` keeps new requests waiting (bounded) until `off`;
-// `page` answers them 503 with the maintenance page. The API checks the values; what it would take
-// differently than written (a fractional Retry-After, rounded) is refused here; options that mean nothing with
-// `off` are said to be ignored (a script may always pass --mode), never sent.
+// `page` answers them 503 with the maintenance page. The API checks the values (its refusal: exit 64);
+// what it would take differently than written (a fractional Retry-After, rounded) is refused here; options
+// that mean nothing with `off` are said to be ignored (a script may always pass --mode), never sent.
 import { maintenanceAnswer } from '../answers.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
 import type { OptionValues } from '../args.js';
 import { parseDuration } from '../../domain/duration.js';
+import type { FieldFlags } from '../field-flags.js';
+
+const MAINTENANCE_FLAGS: FieldFlags = [
+  ['mode', '--mode'],
+  ['retryAfter', '--retry-after'],
+];
 
 export const maintenanceCommand: Command = {
   name: 'maintenance',
@@ -33,8 +39,14 @@ export const maintenanceCommand: Command = {
       ...(on && args.values['retry-after'] !== undefined ? { retryAfter: args.values['retry-after'] } : {}),
     };
     return withAdmin(args.values, io, async (session) => {
-      const m = await session.post(`/v1/services/${encodeURIComponent(service)}/maintenance`, body, maintenanceAnswer);
-      if (m === null) return EXIT.failure;
+      const set = await session.send(
+        `/v1/services/${encodeURIComponent(service)}/maintenance`,
+        body,
+        maintenanceAnswer,
+        MAINTENANCE_FLAGS,
+      );
+      if (!set.ok) return set.error;
+      const m = set.value;
       if (args.values.json) io.out(JSON.stringify(m, null, 2));
       else io.out(`${service}: maintenance ${m.on ? `on (${m.mode})` : 'off'}`);
       return EXIT.ok;

@@ -1,11 +1,12 @@
 // `veer rollout <service> (--targets h:p,… | --image img …) [--wait]`: start a rollout and, with
 // --wait, follow it to its outcome so CI gets an exit code: 0 succeeded, 1 rolled back, aborted or
-// timed out. Values are checked by the API (one source of truth); only what JSON cannot carry
-// (a count or a step that is not a number) and contradictory flags are refused here.
+// timed out. Values are checked by the API (one source of truth): a value it refuses is a usage error
+// (exit 64); only what JSON cannot carry (a count or a step that is not a number) and contradictory flags
+// are refused here.
 import { rolloutAnswer } from '../answers.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
-import { requestBody } from '../rollout-request.js';
+import { requestBody, ROLLOUT_FLAGS } from '../rollout-request.js';
 import { callTimeout, follow, waitLimit, waitTimeoutMs } from '../rollout-follow.js';
 
 export const rolloutCommand: Command = {
@@ -41,12 +42,14 @@ export const rolloutCommand: Command = {
       args.values,
       io,
       async (s) => {
-        const status = await s.post(
+        const started = await s.send(
           `/v1/services/${encodeURIComponent(service)}/rollouts`,
           body.ok ? body.value : undefined,
           rolloutAnswer,
+          ROLLOUT_FLAGS,
         );
-        if (status === null) return EXIT.failure;
+        if (!started.ok) return started.error;
+        const status = started.value;
         io.out(`${service}: rollout ${status.id} ${status.phase} (${status.strategy}, weight ${status.weight}%)`);
         if (!args.values.wait) return EXIT.ok;
         return follow(s.client, service, status.id, limit, io);

@@ -1,5 +1,6 @@
 // `veer shift <service> <weight>`: move traffic by hand. Range and precision are checked by the
-// API (one source of truth); only what is not a plain decimal is refused here (see weight.ts).
+// API (one source of truth; its refusal is a usage error, exit 64); only what is not a plain decimal is
+// refused here (see weight.ts).
 import { serviceAnswer } from '../answers.js';
 import { withAdmin } from '../session.js';
 import { EXIT, type Command } from '../command.js';
@@ -20,8 +21,11 @@ export const shiftCommand: Command = {
       return EXIT.usage;
     }
     return withAdmin(args.values, io, async (s) => {
-      const status = await s.post(`/v1/services/${encodeURIComponent(name)}/shift`, { weight }, serviceAnswer);
-      if (status === null) return EXIT.failure;
+      const shifted = await s.send(`/v1/services/${encodeURIComponent(name)}/shift`, { weight }, serviceAnswer, [
+        ['weight', '<weight>'],
+      ]);
+      if (!shifted.ok) return shifted.error;
+      const status = shifted.value;
       io.out(`${status.name}: canary weight ${status.weight}%`);
       // During a rollout a shift pauses it (the rollout would move the weight back otherwise): not a surprise
       // to find later in `veer status`, or from a --wait that stops moving.
