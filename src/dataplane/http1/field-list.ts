@@ -43,3 +43,25 @@ export class FieldList {
     return this.bytes > this.limit;
   }
 }
+
+/**
+ * An Expect field: node:http answers "100 Continue" itself or, for any other expectation, hands the request
+ * to the server's own refusal (417, server.ts); rare enough to leave to it whole.
+ */
+export function hasExpect(raw: string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 6 && name.toLowerCase() === 'expect') return true;
+  }
+  return false;
+}
+
+/** node:http strips the whitespace a field value ends with; llhttp leaves it to its caller. */
+export function trimmedValues(raw: string[]): string[] {
+  for (let i = 1; i < raw.length; i += 2) {
+    const v = raw[i] as string;
+    const last = v.charCodeAt(v.length - 1);
+    if (last === 32 || last === 9) raw[i] = v.replace(/[ \t]+$/, '');
+  }
+  return raw;
+}

@@ -7,7 +7,7 @@
 // the first byte of that request on (`refer`), so node:http can read that request itself and answer
 // it exactly as it answers today (400, 431, upgrades...). To know where each request begins, it
 // pauses llhttp at the end of every message and resumes from there.
-import { FieldList } from './field-list.js';
+import { FieldList, hasExpect, trimmedValues } from './field-list.js';
 import { C, llhttp, load, run, type LlhttpCallbacks } from './llhttp.js';
 
 /** Bytes a head may take beyond the header limit's count (its line ends, separators, whitespace). */
@@ -202,26 +202,4 @@ export class RequestParser implements LlhttpCallbacks {
     this.to.complete();
     return PAUSED;
   }
-}
-
-/**
- * An Expect field: node:http answers "100 Continue" itself or, for any other expectation, hands the request
- * to the server's own refusal (417, server.ts); rare enough to leave to it whole.
- */
-function hasExpect(raw: string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 6 && name.toLowerCase() === 'expect') return true;
-  }
-  return false;
-}
-
-/** node:http strips the whitespace a field value ends with; llhttp leaves it to its caller. */
-function trimmedValues(raw: string[]): string[] {
-  for (let i = 1; i < raw.length; i += 2) {
-    const v = raw[i] as string;
-    const last = v.charCodeAt(v.length - 1);
-    if (last === 32 || last === 9) raw[i] = v.replace(/[ \t]+$/, '');
-  }
-  return raw;
 }
