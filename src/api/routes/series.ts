@@ -2,7 +2,7 @@
 // last seconds as JSON or as a live stream with one frame per recorded second (the overview).
 import type { FastifyInstance } from 'fastify';
 import { UnavailableError } from '../../domain/errors.js';
-import { SERIES_SECONDS } from '../../metrics/series.js';
+import { SERIES_SECONDS, type PoolColumns } from '../../metrics/series.js';
 import { buildFrame } from '../dashboard-frame.js';
 import { sendError } from '../errors.js';
 import type { AdminDeps, SeriesView } from '../ports.js';
@@ -11,6 +11,8 @@ import { answerStreamHead, openStream, type OpenStream } from '../sse.js';
 import { intParam, type Query } from './events.js';
 
 const NO_SERIES = new UnavailableError('the dashboard series are not available on this server');
+
+const noColumns = (): PoolColumns => ({ requests: [], errors: [], p50Ms: [], p99Ms: [] });
 
 export interface SeriesRouteOptions {
   keepaliveMs?: number;
@@ -24,7 +26,8 @@ export function seriesRoutes(app: FastifyInstance, deps: AdminDeps, opts: Series
     if (!deps.services.get(name)) return sendError(reply, unknownService(name));
     const seconds = intParam(request.query, 'seconds', SERIES_SECONDS, 1, SERIES_SECONDS);
     if (!seconds.ok) return sendError(reply, seconds.error);
-    const columns = series.columns(name, seconds.value) ?? { t: [], stable: null, canary: null };
+    // A service with no ring yet (just started, or added by a reload) has the same shape, with no seconds.
+    const columns = series.columns(name, seconds.value) ?? { t: [], stable: noColumns(), canary: noColumns() };
     return { service: name, source: series.source, settleMs: series.settleMs, ...columns };
   });
 
