@@ -80,6 +80,15 @@ export class HealthGate {
     if (v instanceof Error) return { kind: 'waiting', detail: `inspect failed: ${v.message}` };
     const named = `canary container ${c.name} (${c.endpoint})`;
     if (v === null) return { kind: 'failed', reason: `${named} disappeared before it was healthy` };
+    // A crash loop under a restart policy looks running between exits, and without its port bound: its exit
+    // code and output say what is wrong, where the address check would blame the port.
+    if (v.restarts.restarting || v.restarts.count > 0) {
+      const logs = logExcerpt(await engine.logs(v.id, LOG_LINES).catch(() => ''));
+      const { count, lastExit } = v.restarts;
+      const exit = lastExit === null ? '' : `last exit ${lastExit}, `;
+      const why = `is restarting (${exit}restarted ${count} time${count === 1 ? '' : 's'})`;
+      return { kind: 'failed', reason: `${named} ${why}${logs ? `; last output: ${logs}` : ''}` };
+    }
     if (!v.running) {
       const logs = logExcerpt(await engine.logs(v.id, LOG_LINES));
       const why = `exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}`;

@@ -29,6 +29,12 @@ export function toView(endpoint: string, info: ContainerInspectInfo): ContainerV
     restartPolicy: host.RestartPolicy?.Name || 'no',
     healthOutput: healthOutputOf(state.Health?.Log),
     exitCode: running || neverStarted(state) ? null : (state.ExitCode ?? null),
+    restarts: {
+      count: info.RestartCount ?? 0,
+      restarting: state.Restarting === true,
+      // Docker sets ExitCode back to 0 when the container starts again: only a stopped or restarting one has it.
+      lastExit: (running && state.Restarting !== true) || neverStarted(state) ? null : (state.ExitCode ?? null),
+    },
     error: state.Error ?? '',
     created: Date.parse(info.Created) || 0,
   };

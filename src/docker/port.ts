@@ -28,6 +28,11 @@ export interface ContainerView {
   healthOutput: string | null;
   /** Exit code once it has stopped (null while running or never started). */
   exitCode: number | null;
+  /**
+   * What its restart policy did: RestartCount, State.Restarting, and the exit that made it restart (null when
+   * unknown: Docker forgets it once the container runs again; a crash loop looks running between two exits).
+   */
+  restarts: { count: number; restarting: boolean; lastExit: number | null };
   /** State.Error, e.g. why it could not start ('' when none). */
   error: string;
   /** When the container was created (ms since the epoch; 0 when unknown). */

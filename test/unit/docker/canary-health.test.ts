@@ -58,6 +58,7 @@ function unhealthy(healthOutput: string | null): ContainerView {
     restartPolicy: 'no',
     healthOutput,
     exitCode: null,
+    restarts: { count: 0, restarting: false, lastExit: null },
     error: '',
     created: 0,
   };
@@ -97,5 +98,30 @@ describe('HealthGate: an unhealthy canary', () => {
     });
     expect(reason).toBe(`${NAMED} is unhealthy: exit 1: 503`);
     expect(read).toBe(false);
+  });
+});
+
+describe('HealthGate: a crash-looping canary', () => {
+  const looping = (restarts: ContainerView['restarts']): ContainerView => ({
+    ...unhealthy(null),
+    health: 'none',
+    ports: {},
+    restarts,
+  });
+
+  it('is reported restarting with its last exit and output, not as a port problem', async () => {
+    const reason = await gateReason(
+      looping({ count: 2, restarting: true, lastExit: 1 }),
+      async () => 'RangeError: options.port should be >= 0 and < 65536\n',
+    );
+    expect(reason).toBe(
+      `${NAMED} is restarting (last exit 1, restarted 2 times); last output: ` +
+        'RangeError: options.port should be >= 0 and < 65536',
+    );
+  });
+
+  it('running again after a restart (its exit no longer known) is still reported, without logs if none', async () => {
+    const reason = await gateReason(looping({ count: 1, restarting: false, lastExit: null }), async () => '');
+    expect(reason).toBe(`${NAMED} is restarting (restarted 1 time)`);
   });
 });

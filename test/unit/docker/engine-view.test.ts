@@ -36,9 +36,19 @@ describe('toView', () => {
       restartPolicy: 'always',
       healthOutput: '',
       exitCode: null,
+      restarts: { count: 0, restarting: false, lastExit: null },
       error: '',
       created: Date.parse(container('health').Created),
     });
+  });
+
+  it("reports a restart policy's restarts, with the exit that caused them only while it is known", () => {
+    const base = container('health');
+    const looping = { ...base, RestartCount: 3, State: { ...base.State, Restarting: true, ExitCode: 1 } };
+    expect(toView('local', looping).restarts).toEqual({ count: 3, restarting: true, lastExit: 1 });
+    // Running again: Docker has set ExitCode back to 0, which is not the exit that made it restart.
+    const again = { ...base, RestartCount: 3, State: { ...base.State, Restarting: false, ExitCode: 0 } };
+    expect(toView('local', again).restarts).toEqual({ count: 3, restarting: false, lastExit: null });
   });
 
   it('reports a created, never started container without exit code, ports or health', () => {
