@@ -1,8 +1,9 @@
 // Command-line parsing with node:util parseArgs: one option table for all commands, then a check
 // that the command accepts what was given (so `veer shift web 5 --json` is a usage error, not ignored).
 import { parseArgs } from 'node:util';
-import { VeerError, err, errorMessage, ok, type Result } from '../domain/errors.js';
+import { VeerError, err, ok, type Result } from '../domain/errors.js';
 import { isServiceName, SERVICE_NAME_RULE } from '../domain/service-name.js';
+import { parseProblem } from './arg-problems.js';
 
 export const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -33,6 +34,8 @@ export const OPTIONS = {
   interval: { type: 'string' },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
+/** The options that take a value (`--config <file>`), not a switch (`--json`). */
+export type ValueOption = { [K in OptionName]: (typeof OPTIONS)[K]['type'] extends 'string' ? K : never }[OptionName];
 
 export interface OptionValues {
   config?: string;
@@ -72,7 +75,11 @@ export interface ParsedArgs {
 }
 
 export class UsageError extends VeerError {
-  constructor(message: string) {
+  /** `command`: the command the line names, when known (its synopsis goes with the message). */
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super('usage', 400, message);
   }
 }
@@ -86,10 +93,12 @@ const unhide = (a: string): string => (a.startsWith(MARK) ? a.slice(MARK.length)
 
 export function parseCliArgs(argv: readonly string[]): Result<ParsedArgs, UsageError> {
   let parsed: ReturnType<typeof parseWithTokens>;
+  const args = argv.map(hide);
   try {
-    parsed = parseWithTokens(argv.map(hide));
+    parsed = parseWithTokens(args);
   } catch (e) {
-    return err(new UsageError(errorMessage(e)));
+    const problem = parseProblem(args, OPTIONS, e);
+    return err(new UsageError(problem.message, problem.command));
   }
   const positionals = parsed.positionals.map(unhide);
   const given = new Set<OptionName>();
@@ -98,7 +107,7 @@ export function parseCliArgs(argv: readonly string[]): Result<ParsedArgs, UsageE
     const name = t.name as OptionName;
     // parseArgs keeps the last of a repeated option: the first would be dropped without a word.
     if (given.has(name) && !('multiple' in OPTIONS[name]))
-      return err(new UsageError(`option --${name} is given more than once: give it once`));
+      return err(new UsageError(`option --${name} is given more than once: give it once`, positionals[0]));
     given.add(name);
   }
   const values: OptionValues = {};

@@ -115,7 +115,12 @@ function printableIO(io: CliIO): CliIO {
 
 async function dispatch(argv: readonly string[], io: CliIO): Promise<ExitCode> {
   const parsed = parseCliArgs(argv);
-  if (!parsed.ok) return usageError(io, parsed.error.message);
+  if (!parsed.ok)
+    return lineError(
+      io,
+      parsed.error.message,
+      COMMANDS.find((c) => c.name === parsed.error.command),
+    );
   const args = parsed.value;
   if (args.values.version) {
     io.out(readVersion());
@@ -129,12 +134,15 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<ExitCode> {
   const command = COMMANDS.find((c) => c.name === args.command);
   if (!command) return usageError(io, `unknown command "${args.command}"`);
   const checked = checkCommandArgs(args, command);
-  if (!checked.ok) {
-    io.err(`error: ${checked.error.message}`);
-    io.err(`usage: veer ${command.synopsis}   (veer --help for more)`);
-    return EXIT.usage;
-  }
+  if (!checked.ok) return lineError(io, checked.error.message, command);
   return command.run(args, io);
+}
+
+/** A mistyped line: what was wrong and the command's synopsis, not the whole usage (it hides the error). */
+function lineError(io: CliIO, message: string, command: Command | undefined): ExitCode {
+  io.err(`error: ${message}`);
+  io.err(`usage: veer ${command?.synopsis ?? '<command> [options]'}   (veer --help for more)`);
+  return EXIT.usage;
 }
 
 function usageError(io: CliIO, message: string): ExitCode {
