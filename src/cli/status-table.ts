@@ -71,7 +71,9 @@ const ms = (v: number): string => `${Math.round(v)}ms`;
 export function progressLine(s: ServiceStatus): string {
   const r = s.rollout;
   if (!r) return `${s.name}: no rollout`;
-  const figures = (e: { errorRate: number; p99Ms: number }): string => `err ${pct(e.errorRate)} p99 ${ms(e.p99Ms)}`;
+  // No requests, no figures: "err 0.00% p99 0ms" would read as a measured, healthy pool in a CI log.
+  const figures = (e: { requests: number; errorRate: number; p99Ms: number }): string =>
+    e.requests === 0 ? 'err - p99 -' : `err ${pct(e.errorRate)} p99 ${ms(e.p99Ms)}`;
   // This rollout's own evidence, from its last verdict. Before one, the pools' sliding window is all there
   // is, and it may still hold the previous canary's requests: it is labelled as such.
   const v = r.lastVerdict;

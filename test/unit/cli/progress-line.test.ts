@@ -34,4 +34,20 @@ describe('progressLine', () => {
       'step 1/3 weight 5% | last 60s: canary err 40.00% p99 900ms | stable err 1.00% p99 20ms | no verdict yet',
     );
   });
+
+  it('shows "-" for a pool without requests, not figures that read as measured', () => {
+    const idle = {
+      stable: poolMetrics({ window: '60s', requests: 900, errors: 9, errorRate: 0.01, p99Ms: 20 }),
+      canary: poolMetrics({ window: '60s', requests: 0, errors: 0, errorRate: 0, p99Ms: 0 }),
+    };
+    const s = fakeService('web', { metrics: idle, rollout: fakeRollout({ lastVerdict: null }) });
+    expect(progressLine(s)).toBe(
+      'step 1/3 weight 5% | last 60s: canary err - p99 - | stable err 1.00% p99 20ms | no verdict yet',
+    );
+    const quiet = { ...verdict, canary: { requests: 0, errors: 0, errorRate: 0, p99Ms: 0 } };
+    const v = fakeService('web', { metrics: idle, rollout: fakeRollout({ step: 1, weight: 25, lastVerdict: quiet }) });
+    expect(progressLine(v)).toBe(
+      'step 2/3 weight 25% | canary err - p99 - | stable err 0.44% p99 11ms | pass: canary within every limit',
+    );
+  });
 });
