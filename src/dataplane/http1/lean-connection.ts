@@ -56,7 +56,7 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
     if (this.reading !== 'read') return;
     const r = this.parser.feed(data);
     if (r.kind === 'refer') this.referLater(r.bytes);
-    else if (r.kind === 'broken') this.cut('bad_request', r.bytes);
+    else if (r.kind === 'broken') this.cut(r.refusal, r.bytes);
     else if (r.kind === 'closed') this.reading = 'done';
     this.next();
   };

@@ -63,7 +63,15 @@ let current: LlhttpCallbacks | null = null;
 let chunk: Buffer = Buffer.alloc(0);
 let chunkAt = 0;
 const to = (): LlhttpCallbacks => current as LlhttpCallbacks;
-const text = (at: number, len: number): string => chunk.toString('latin1', at - chunkAt, at - chunkAt + len);
+/** Where the last span (a target, field, value or body piece) of the chunk being run ended; its start if none. */
+let spanEnd = 0;
+/** Bytes read past with no span, from the one before the span being reported (or the chunk's start) to it. */
+let gap = 0;
+const text = (at: number, len: number): string => {
+  gap = at - spanEnd;
+  spanEnd = at + len;
+  return chunk.toString('latin1', at - chunkAt, at - chunkAt + len);
+};
 let L: Llhttp | null = null;
 let bufSize = 0;
 
@@ -78,8 +86,11 @@ export function llhttp(): Llhttp {
       wasm_on_header_value: (_p: number, at: number, len: number) => to().onValue(text(at, len)),
       wasm_on_headers_complete: (_p: number, status: number, upgrade: number) =>
         to().onHeadersComplete(upgrade === 1, status),
-      wasm_on_body: (_p: number, at: number, len: number) =>
-        to().onBody(chunk.subarray(at - chunkAt, at - chunkAt + len)),
+      wasm_on_body: (_p: number, at: number, len: number) => {
+        gap = at - spanEnd;
+        spanEnd = at + len;
+        return to().onBody(chunk.subarray(at - chunkAt, at - chunkAt + len));
+      },
       wasm_on_message_complete: () => to().onComplete(),
     },
   });
@@ -98,7 +109,18 @@ export function load(data: Buffer): number {
   }
   new Uint8Array(l.memory.buffer, chunkAt, data.length).set(data);
   chunk = data;
+  spanEnd = chunkAt;
   return chunkAt;
+}
+
+/** In a span's callback: the bytes llhttp read with no span of their own since the one before (or chunk start). */
+export function spanGap(): number {
+  return gap;
+}
+
+/** The bytes from the last span of the chunk being run (or its start) to `at` (line ends, chunk-size lines...). */
+export function sinceSpan(at: number): number {
+  return at - spanEnd;
 }
 
 /** Tells parser `ptr` its input ended (a body read to the connection's end completes here). */

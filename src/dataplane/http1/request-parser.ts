@@ -8,12 +8,15 @@
 // it exactly as it answers today (400, 431, upgrades...). To know where each request begins, it
 // pauses llhttp at the end of every message and resumes from there.
 import { FieldList, hasExpect, trimmedValues } from './field-list.js';
-import { C, llhttp, load, run, type LlhttpCallbacks } from './llhttp.js';
+import { C, llhttp, load, run, sinceSpan, spanGap, type LlhttpCallbacks } from './llhttp.js';
 
 /** Bytes a head may take beyond the header limit's count (its line ends, separators, whitespace). */
 const HEAD_SLACK = 16 * 1024;
 /** Reads of one request kept apart before they are copied into one (a Buffer costs ~100 bytes of its own). */
 const MAX_PIECES = 16;
+// Bytes of a chunked body between pieces of its data or trailer (a chunk-size line, its extensions, line ends):
+// node:http refuses more than 16 KiB of one chunk's extensions (their names and values; this counts the line).
+const MAX_UNSPANNED = 16 * 1024 + 64;
 const PAUSED = C.ERROR.PAUSED as number;
 const OK = C.ERROR.OK as number;
 const METHOD_NAMES: string[] = [];
@@ -44,13 +47,16 @@ export type FeedResult =
   /** node:http reads on from `bytes`: the first byte of the request it should read, then what followed. */
   | { kind: 'refer'; bytes: Buffer }
   /**
-   * The body of a request already handed over broke off (`reason` is llhttp's). `bytes`: that request's own
-   * bytes from its first on, while no byte of its body was handed over yet (node:http can still read it
-   * whole, if the connection did not start it); null after.
+   * The body of a request already handed over broke off (`reason` is llhttp's; `refusal`: the answer due, as
+   * node:http's). `bytes`: that request's own bytes from its first on, while no byte of its body was handed
+   * over yet (node:http can still read it whole, if the connection did not start it); null after.
    */
-  | { kind: 'broken'; reason: string; bytes: Buffer | null }
+  | { kind: 'broken'; reason: string; bytes: Buffer | null; refusal: BodyRefusal }
   /** A request said the connection closes after it: what follows is never read (RFC 9112 §9.6). */
   | { kind: 'closed' };
+
+/** Too much that is no body data (extensions, whitespace), or trailer fields past the header limit. */
+export type BodyRefusal = 'bad_request' | 'headers_too_large';
 
 /** One connection's requests, in order. */
 export class RequestParser implements LlhttpCallbacks {
@@ -68,6 +74,11 @@ export class RequestParser implements LlhttpCallbacks {
   /** Bytes of the current request read in earlier chunks (handed back with it if it is referred). */
   private earlier: Buffer[] = [];
   private earlierBytes = 0;
+  /** In a body: bytes since its last data or trailer field that were neither (see MAX_UNSPANNED). */
+  private unspanned = 0;
+  /** A chunked body's trailer fields, counted against the header limit as node:http counts them. */
+  private trailerBytes = 0;
+  private refusal: BodyRefusal = 'bad_request';
 
   constructor(
     private readonly to: ParsedRequests,
@@ -88,7 +99,9 @@ export class RequestParser implements LlhttpCallbacks {
       if (ret === OK) break;
       const at = l.llhttp_get_error_pos(this.ptr) - base;
       if (ret === PAUSED && !this.referred) {
-        // The end of a message: the next one begins here.
+        // The end of a message (its last chunk's line as long as any other may be): the next one begins here.
+        if (this.unspanned + sinceSpan(base + at) > MAX_UNSPANNED) return this.longLine(data, from);
+        this.to.complete();
         if (this.ended) return { kind: 'closed' };
         this.earlier = [];
         this.earlierBytes = 0;
@@ -98,8 +111,12 @@ export class RequestParser implements LlhttpCallbacks {
         continue;
       }
       const own = this.keeping ? Buffer.concat([...this.earlier, data.subarray(from)]) : null;
-      if (this.inBody && !this.referred) return { kind: 'broken', reason: this.reason(), bytes: own };
+      if (this.inBody && !this.referred) return this.broken(this.reason(), own);
       return { kind: 'refer', bytes: own as Buffer };
+    }
+    // What of a body after its last data or trailer field counts on into the next read.
+    if (this.inBody && (this.unspanned += sinceSpan(base + data.length)) > MAX_UNSPANNED) {
+      return this.longLine(data, from);
     }
     if (!this.keeping || from === data.length) return { kind: 'more' };
     const rest = from === 0 ? data : data.subarray(from);
@@ -122,6 +139,16 @@ export class RequestParser implements LlhttpCallbacks {
     this.ptr = 0;
   }
 
+  private broken(reason: string, bytes: Buffer | null): FeedResult {
+    return { kind: 'broken', reason, bytes, refusal: this.refusal };
+  }
+
+  /** Too many bytes of a body were no data (see MAX_UNSPANNED). */
+  private longLine(data: Buffer, from: number): FeedResult {
+    const own = this.keeping ? Buffer.concat([...this.earlier, data.subarray(from)]) : null;
+    return this.broken('chunk line too long', own);
+  }
+
   private reason(): string {
     const l = llhttp();
     const at = l.llhttp_get_error_reason(this.ptr);
@@ -136,6 +163,7 @@ export class RequestParser implements LlhttpCallbacks {
     this.url = '';
     this.fields.reset();
     this.inBody = false;
+    this.unspanned = this.trailerBytes = 0;
     return 0;
   }
 
@@ -148,12 +176,28 @@ export class RequestParser implements LlhttpCallbacks {
   /** @internal A name or a value split across two reads arrives in two calls. */
   onField(s: string): number {
     // A chunked body's trailer fields: not the request's header fields (node:http keeps them apart too).
-    return this.inBody ? 0 : this.fields.name(s);
+    return this.inBody ? this.trailer(s.length) : this.fields.name(s);
   }
 
   /** @internal */
   onValue(s: string): number {
-    return this.inBody ? 0 : this.fields.value(s);
+    return this.inBody ? this.trailer(s.length) : this.fields.value(s);
+  }
+
+  /** A trailer field's name or value: counted against the header limit (431 past it, as node:http's). */
+  private trailer(n: number): number {
+    if (this.spanned() !== 0) return -1;
+    this.trailerBytes += n;
+    if (this.trailerBytes <= this.maxHeaderSize) return 0;
+    this.refusal = 'headers_too_large';
+    return -1;
+  }
+
+  /** A body's data or trailer field: what came since the last one was not too long (0), or it was (-1). */
+  private spanned(): number {
+    const unspanned = this.unspanned + spanGap();
+    this.unspanned = 0;
+    return unspanned <= MAX_UNSPANNED ? 0 : -1;
   }
 
   /** @internal */
@@ -187,6 +231,7 @@ export class RequestParser implements LlhttpCallbacks {
 
   /** @internal */
   onBody(bytes: Buffer): number {
+    if (this.spanned() !== 0) return -1;
     if (this.keeping) {
       this.keeping = false;
       this.earlier = [];
@@ -198,8 +243,8 @@ export class RequestParser implements LlhttpCallbacks {
 
   /** @internal */
   onComplete(): number {
+    // `feed` tells the connection once it checked the message's end.
     this.inBody = false;
-    this.to.complete();
     return PAUSED;
   }
 }
