@@ -62,11 +62,14 @@ const maintenanceSwitch = (b: Base, r: Running): MaintenanceSwitch =>
     emit: r.emit,
   });
 
-const clusterView = (b: Base, r: Running): ClusterView =>
+/** Alone, this replica is the cluster: its entry has the admin URL a Redis entry has (once bound). */
+const clusterView = (b: Base, r: Running, adminUrl: string | null): ClusterView =>
   r.cluster?.view() ?? {
     self: b.self,
     leader: b.self,
-    replicas: [{ id: b.self, seenAt: new Date(b.clock.now()).toISOString() }],
+    replicas: [
+      { id: b.self, seenAt: new Date(b.clock.now()).toISOString(), ...(adminUrl === null ? {} : { adminUrl }) },
+    ],
   };
 
 /** /metrics: the pools' windows, the gauges, the other subsystems' metrics, and how late the event loop ran. */
@@ -93,6 +96,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   const { config, clock, log } = b;
   let listening = false;
   let stopping = false;
+  let adminUrl: string | null = null;
   const selfAddresses = r.selfAddresses;
   const membership = staleFrom(r.records);
   const desk = new ServiceDesk(r.plane, r.controller, r.metrics, clock, log, r.emit, membership);
@@ -109,7 +113,7 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
         checks: { dataplane: listening ? 'ok' : 'failing', store: storeState() },
       }),
       stopping: () => stopping,
-      cluster: () => clusterView(b, r),
+      cluster: () => clusterView(b, r, adminUrl),
       ...(r.workers ? { workers: () => workersView(r.workers as WorkerPool) } : {}),
       prune: pruner(b, r.docker, () => r.reloader.config()),
       isSelf: selfAddresses.isSelf,
@@ -129,8 +133,9 @@ export async function listen(b: Base, r: Running): Promise<RunningVeer> {
   await r.plane.settleHealth();
   const admin = app.server.address() as AddressInfo;
   const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
+  adminUrl = `http://${host}:${admin.port}`;
   // Registered before the first request it serves (see ClusterMembership.join); leading only once it serves.
-  await r.cluster?.join(`http://${host}:${admin.port}`);
+  await r.cluster?.join(adminUrl);
   const { data, tls } = await listenData(b, r, () => ([listening, stopping] = [false, true]));
   listening = true;
   selfAddresses.bound({ 'data-plane': data, admin, ...(tls === null ? {} : { tls }) });
