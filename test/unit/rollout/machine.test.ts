@@ -457,6 +457,25 @@ describe('manual control', () => {
     });
   });
 
+  it('never moves the canary back down: after a weight shifted by hand, the next step is the first above it', () => {
+    const at = (weightBp: number): RolloutState => {
+      const shifted = step(progressing(), { type: 'manual-shift', weightBp }, T0 + S).state;
+      return step(shifted, { type: 'resume' }, T0 + 2 * S).state;
+    };
+    const { state, effects } = step(at(2000), { type: 'promote', full: false }, T0 + 3 * S);
+    expect(effects).toEqual([
+      { type: 'emit', kind: 'step', message: 'step 3/5: canary weight 25% (promoted by operator)' },
+    ]);
+    expect(state).toMatchObject({ step: 2, weightBp: 2500 });
+    // Past every judged step (10, 25, 50%): the next move promotes.
+    expect(types(step(at(6000), { type: 'promote', full: false }, T0 + 3 * S).effects)).toEqual(PROMOTE_EFFECTS);
+    // Shifted down, the steps go on from the next one.
+    expect(step(at(100), { type: 'promote', full: false }, T0 + 3 * S).state).toMatchObject({
+      step: 1,
+      weightBp: 1000,
+    });
+  });
+
   it('manual shift while paused keeps where resume goes back to', () => {
     const paused = step(fresh(), { type: 'pause', reason: 'hold' }, T0 + S).state;
     const { state } = step(paused, { type: 'manual-shift', weightBp: 0 }, T0 + 2 * S);
