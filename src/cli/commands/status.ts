@@ -11,7 +11,7 @@ const WATCH_CALL_TIMEOUT_MS = 5_000;
 
 export const statusCommand: Command = {
   name: 'status',
-  synopsis: 'status [service] [--json | --watch [--interval 2s]]',
+  synopsis: 'status [service] [--json | --watch [--interval 2s] [--timeout 24h]]',
   summary: "show services: weight, pools' health, live metrics, rollout phase; --watch keeps it live",
   options: ['json', 'watch', 'interval', 'timeout', 'admin', 'token'],
   positionals: { min: 0, max: 1 },

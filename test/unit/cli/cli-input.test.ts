@@ -296,10 +296,4 @@ describe('--timeout and --wait', () => {
         'add --wait or drop --timeout',
     );
   });
-
-  it('the help lists every option the README gives a command', async () => {
-    const r = await cli(['--help']);
-    expect(r.out).toContain('veer reload [--json] ');
-    expect(r.out).toContain('veer undo <service> [--wait [--timeout 1h]]');
-  });
 });
