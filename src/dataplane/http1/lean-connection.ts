@@ -183,9 +183,13 @@ export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   }
 
   // Shutdown: one owing nothing, no head begun, stops reading and ends (a request crossing the end is never
-  // started, so never sent on unanswered); one whose head has begun is read on and answered.
+  // started, so never sent on unanswered); one whose head has begun is read on and answered, with close.
   closeIfIdle(): void {
-    if (this.queue.length > 0 || this.bounds.heading || this.reading !== 'read') return;
+    if (this.queue.length > 0 || this.bounds.heading || this.reading !== 'read') {
+      // Busy at shutdown: the answers owed whose head has not gone out say Connection: close.
+      for (const x of this.queue) if (!x.res.headersSent) x.res.shouldKeepAlive = false;
+      return;
+    }
     this.reading = 'done';
     this.socket.pause();
     this.socket.end();

@@ -56,7 +56,7 @@ describe('graceful shutdown in process', () => {
     expect(up.hits).toBe(2);
   });
 
-  it.each(['node'] as const)(
+  it.each(['node', 'lean'] as const)(
     'tells a keep-alive client whose answer is in flight at shutdown to go (Connection: close), front %s',
     async (front) => {
       const up = await h.upstream('slow', { delayMs: 400 });
