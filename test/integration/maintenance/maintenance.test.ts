@@ -146,8 +146,8 @@ describe('veer maintenance', () => {
     const r = await http(`${v.url}/`);
     expect([r.status, r.headers['retry-after']]).toEqual([503, '10']);
     const bad = await runVeer(['maintenance', 'web', 'on', '--mode', 'sleep', '--admin', v.adminUrl]);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('mode');
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('--mode: expected "hold"');
     const usage = await runVeer(['maintenance', 'web', 'maybe', '--admin', v.adminUrl]);
     expect(usage.code).toBe(64);
     const off = await runVeer(['maintenance', 'web', 'off', '--admin', v.adminUrl]);
