@@ -5,7 +5,9 @@ import type { ClusterView } from './api/ports.js';
 import type { Clock } from './domain/clock.js';
 import type { Logger } from './domain/log.js';
 import { MetricsFlusher } from './metrics/flusher.js';
+import type { ExtraMetric } from './metrics/prometheus.js';
 import type { MetricsRegistry } from './metrics/registry.js';
+import { ClockOffset } from './store/clock-offset.js';
 import { Lease } from './store/lease.js';
 import type { RedisStore } from './store/redis.js';
 import { ReplicaRegistry, type ReplicaEntry } from './store/replicas.js';
@@ -32,6 +34,8 @@ const VIEW_REFRESH_MS = 1000;
 export class ClusterMembership {
   private readonly flusher: MetricsFlusher;
   private readonly lease: Lease;
+  /** This replica's clock against Redis's, measured by the heartbeats; the flusher keys seconds on Redis's. */
+  private readonly offset: ClockOffset;
   private registry: ReplicaRegistry | null = null;
   private replicas: ReplicaEntry[] = [];
   private leaderId: string | null = null;
@@ -41,7 +45,9 @@ export class ClusterMembership {
 
   constructor(private readonly d: ClusterDeps) {
     const raw = d.redis.raw();
+    const offset = (this.offset = new ClockOffset(d.log));
     this.flusher = new MetricsFlusher({
+      secondsAhead: () => offset.secondsAhead(),
       registry: d.metrics,
       redis: raw,
       prefix: d.prefix,
@@ -67,6 +73,8 @@ export class ClusterMembership {
       id: this.d.self,
       info: { adminUrl, version: this.d.version },
       log: this.d.log,
+      offset: this.offset,
+      clock: this.d.clock,
     });
     this.flusher.start();
     await this.registry.start();
@@ -86,6 +94,14 @@ export class ClusterMembership {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), VIEW_REFRESH_MS);
     this.timer.unref();
+  }
+
+  /** For /metrics: how far Redis's clock is ahead of this replica's (once a heartbeat has measured it). */
+  families(): ExtraMetric[] {
+    const ms = this.offset.offsetMs();
+    const samples = ms === null ? [] : [{ labels: {}, value: ms / 1000 }];
+    const help = "Redis's clock (TIME) minus this replica's, from the heartbeats (median of the last few).";
+    return [{ name: 'veer_redis_clock_offset_seconds', help, type: 'gauge', samples }];
   }
 
   /** Ids of the replicas alive now (this one before the registry started). */

@@ -131,7 +131,7 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const leading = () => controller.isLeading();
   const acme = buildAcme(b, { store, redis, plane, random: opts.random ?? Math.random, leading, emit });
   const deps = { plane, metrics, controller, events, store: redis, cluster, docker, emit, records, workers };
-  const extraMetrics = () => acme?.metrics.families() ?? [];
+  const extraMetrics = () => [...(acme?.metrics.families() ?? []), ...(cluster?.families() ?? [])];
   const running = await listen(b, { ...deps, token: () => token, reloader, selfAddresses, extraMetrics });
   acme?.start();
   return running;

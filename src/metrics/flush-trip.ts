@@ -1,6 +1,6 @@
 // One round trip of a metrics flush (flusher.ts): the oldest share of the backlog, at most `budget` commands so
 // that building it never holds the event loop long, and the any-replica marker once that share empties the
-// backlog, all in one pipeline. The flusher decides what the replies mean.
+// backlog, all in one pipeline. The flusher decides what the replies mean. And the round trip of its own mark.
 import type { FlushBuffer, PoolQueue, Taken } from './flush-buffer.js';
 import type { FlushPipeline, FlushRedis, Replies } from './flush-pipeline.js';
 import { FLUSHED_MEMBER, flushedMarkerKey, hashIncrements, metricKey } from './second-hash.js';
@@ -13,6 +13,8 @@ export interface TripSpec {
   budget: number;
   /** The marker's second, sent with the trip that empties the backlog; null: none to send. */
   marker: number | null;
+  /** Whole seconds added to each record's second: the key names the second on Redis's clock. */
+  ahead: number;
 }
 
 export interface Trip {
@@ -48,9 +50,28 @@ export function buildTrip(redis: FlushRedis, buffer: FlushBuffer, o: TripSpec): 
 
 /** Queues one record's commands; returns how many HINCRBYs (the EXPIRE after them not counted). */
 function addRecord(p: FlushPipeline, q: PoolQueue, rec: SecondRecord, o: TripSpec): number {
-  const key = metricKey(o.prefix, q.service, q.pool, rec.sec);
+  const key = metricKey(o.prefix, q.service, q.pool, rec.sec + o.ahead);
   const increments = hashIncrements(rec);
   for (const [field, by] of increments) p.hincrby(key, field, by);
   p.expire(key, o.ttlSeconds);
   return increments.length;
+}
+
+/** This replica's own mark (flush-marks.ts) set to `upTo`, or removed when it leaves; true once applied. */
+export async function sendMark(
+  redis: FlushRedis,
+  o: { prefix: string; ttlSeconds: number },
+  mark: string,
+  own: 'mark' | 'unmark',
+  upTo: number,
+): Promise<boolean> {
+  const key = flushedMarkerKey(o.prefix);
+  const p = redis.pipeline();
+  if (own === 'unmark') p.zrem(key, mark);
+  else
+    p.zadd(key, 'GT', upTo, mark)
+      .zremrangebyscore(key, '-inf', `(${upTo - o.ttlSeconds}`)
+      .expire(key, o.ttlSeconds);
+  const replies = await p.exec().catch(() => null);
+  return replies?.[0]?.[0] === null;
 }

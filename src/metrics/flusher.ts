@@ -14,12 +14,11 @@ import type { Clock } from '../domain/clock.js';
 import { settledSecond } from '../domain/second.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { FlushBuffer } from './flush-buffer.js';
-import { buildTrip, type Trip } from './flush-trip.js';
+import { buildTrip, sendMark, type Trip } from './flush-trip.js';
 import { countErrors, surelyUnapplied, unreachable } from './flush-pipeline.js';
 import type { FlushOutcome, FlushRedis, Replies } from './flush-pipeline.js';
 import type { MetricsRegistry } from './registry.js';
 import { replicaMark } from './flush-marks.js';
-import { flushedMarkerKey } from './second-hash.js';
 import type { SecondRecord } from './window.js';
 
 export interface FlusherOptions {
@@ -45,6 +44,8 @@ export interface FlusherOptions {
   lastComplete?: (nowMs: number) => number;
   /** This replica's id: its own mark says which seconds it has shipped (flush-marks.ts). */
   replica?: string;
+  /** Whole seconds Redis's clock is ahead of `clock` (store/clock-offset.ts): seconds are keyed on Redis's. */
+  secondsAhead?: () => number;
 }
 
 export interface FlusherStats {
@@ -63,7 +64,7 @@ export const FLUSH_GRACE_MS = 200;
 export const FLUSH_INTERVAL_MS = 1_000;
 
 /** `upTo`: the second it completes; `own`: what it does to this replica's own mark; `leaving`: the last one. */
-type Flush = { marker: number | null; upTo: number; own: 'mark' | 'unmark' | null; leaving: boolean };
+type Flush = { marker: number | null; upTo: number; own: 'mark' | 'unmark' | null; leaving: boolean; ahead: number };
 
 type Settings = Required<Omit<FlusherOptions, 'registry' | 'redis' | 'lastComplete' | 'replica'>>;
 
@@ -88,9 +89,9 @@ export class MetricsFlusher {
     this.mark = replica === undefined ? null : replicaMark(replica);
     this.redis = redis;
     const { ttlSeconds = 1_200, maxBufferedSeconds = 600, flushTimeoutMs = 2_000, graceMs = FLUSH_GRACE_MS } = rest;
-    const { maxCommandsPerTrip = 1_000 } = rest;
-    const log = rest.log ?? silentLogger;
-    this.o = { ...rest, log, ttlSeconds, maxBufferedSeconds, flushTimeoutMs, graceMs, maxCommandsPerTrip };
+    const { maxCommandsPerTrip = 1_000, secondsAhead = () => 0, log = silentLogger } = rest;
+    const more = { maxCommandsPerTrip, secondsAhead, log };
+    this.o = { ...rest, ttlSeconds, maxBufferedSeconds, flushTimeoutMs, graceMs, ...more };
     if (!(this.o.ttlSeconds >= 1) || !(this.o.maxBufferedSeconds >= 1) || !(maxCommandsPerTrip >= 1))
       throw new RangeError('ttlSeconds, maxBufferedSeconds and maxCommandsPerTrip must be >= 1');
     this.buffer = new FlushBuffer(this.o.maxBufferedSeconds);
@@ -98,9 +99,8 @@ export class MetricsFlusher {
   }
 
   /**
-   * Flushes just after each second's grace period ends (not on a free-running interval), so a
-   * second reaches Redis about FLUSH_GRACE_MS after it finished instead of up to a second later.
-   * The timer never keeps the process alive.
+   * Flushes just after each second's grace period ends (not on a free-running interval), so a second reaches
+   * Redis about FLUSH_GRACE_MS after it finished instead of up to a second later. The timer is unref'd.
    */
   start(): void {
     if (this.timer) return;
@@ -142,9 +142,10 @@ export class MetricsFlusher {
 
   private async run(upToSec: number, markerSec: number, leaving = false): Promise<FlushOutcome> {
     this.counters.dropped += this.buffer.collect(this.registry.entries(), upToSec);
-    const own = this.mark === null ? null : leaving ? 'unmark' : markerSec > this.ownMarked ? 'mark' : null;
-    const marker = markerSec > this.markedSec ? markerSec : null;
-    const flush: Flush = { marker, upTo: markerSec, own, leaving };
+    const ahead = this.o.secondsAhead();
+    const upTo = markerSec + ahead; // marks and keys name Redis's seconds
+    const own = this.mark === null ? null : leaving ? 'unmark' : upTo > this.ownMarked ? 'mark' : null;
+    const flush: Flush = { marker: upTo > this.markedSec ? upTo : null, upTo, own, leaving, ahead };
     if (this.buffer.size === 0 && flush.marker === null && own === null) return 'idle';
     const sending = this.drain(flush).finally(() => {
       this.inFlight = null;
@@ -175,7 +176,13 @@ export class MetricsFlusher {
   /** One round trip: the oldest share of the backlog, and the marker once that empties it. */
   private async trip(flush: Flush): Promise<FlushOutcome> {
     const { prefix, ttlSeconds, maxCommandsPerTrip: budget } = this.o;
-    const trip = buildTrip(this.redis, this.buffer, { prefix, ttlSeconds, budget, marker: flush.marker });
+    const trip = buildTrip(this.redis, this.buffer, {
+      prefix,
+      ttlSeconds,
+      budget,
+      marker: flush.marker,
+      ahead: flush.ahead,
+    });
     if (trip.spans.length === 0 && trip.marker === null) return this.succeeded();
     for (const { records } of trip.queues) this.counters.inFlight += records.length;
     return this.settle(trip, await trip.exec());
@@ -189,15 +196,8 @@ export class MetricsFlusher {
    */
   private async markOwn(batch: Flush, outcome: FlushOutcome, mark: string): Promise<FlushOutcome> {
     if (outcome !== 'sent' || this.buffer.size > 0) return outcome;
-    const key = flushedMarkerKey(this.o.prefix);
-    const p = this.redis.pipeline();
-    if (batch.own === 'unmark') p.zrem(key, mark);
-    else
-      p.zadd(key, 'GT', batch.upTo, mark)
-        .zremrangebyscore(key, '-inf', `(${batch.upTo - this.o.ttlSeconds}`)
-        .expire(key, this.o.ttlSeconds);
-    const replies = await p.exec().catch(() => null);
-    if (replies?.[0]?.[0] === null) this.ownMarked = batch.own === 'unmark' ? Infinity : batch.upTo;
+    if (batch.own === null || !(await sendMark(this.redis, this.o, mark, batch.own, batch.upTo))) return outcome;
+    this.ownMarked = batch.own === 'unmark' ? Infinity : batch.upTo;
     return outcome;
   }
 

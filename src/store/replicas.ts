@@ -2,9 +2,12 @@
 // last seen, plus a small hash with how to reach it. Readers prune entries older than the ttl, and
 // the hash expires by itself, so a replica killed with SIGKILL disappears without anyone's help.
 // The time is Redis's own (TIME), never a replica's clock: a replica whose clock ran ahead pruned every
-// other one from the set, and one behind dropped out of the others' lists.
+// other one from the set, and one behind dropped out of the others' lists. Each heartbeat answers with that
+// time, and so measures how far this replica's clock is off (clock-offset.ts).
+import { systemClock, type Clock } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
 import { silentLogger, type Logger } from '../domain/log.js';
+import type { ClockOffset } from './clock-offset.js';
 import { replicaHashPrefix, replicasKey } from './keys.js';
 import type { ScriptRunner } from './redis-connection.js';
 
@@ -28,6 +31,9 @@ export interface ReplicaRegistryOptions {
   everyMs?: number;
   ttlMs?: number;
   log?: Logger;
+  /** Fed each heartbeat's round trip (by `clock`) and Redis's time in it. */
+  offset?: ClockOffset;
+  clock?: Clock;
 }
 
 // The per-replica hash (ARGV[4] .. id, see keys.ts) shares the installation's hash tag, so in Cluster
@@ -41,7 +47,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local h = ARGV[3] .. ARGV[1]
 redis.call('HSET', h, 'adminUrl', ARGV[4], 'version', ARGV[5], 'seenAt', now)
 redis.call('PEXPIRE', h, ARGV[2])
-return 1`;
+return now`;
 
 const LIST = `${NOW_MS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))
@@ -122,8 +128,12 @@ export class ReplicaRegistry {
 
   private async beatOnce(): Promise<void> {
     const { adminUrl, version } = this.o.info;
+    const clock = this.o.clock ?? systemClock;
     try {
-      await this.redis.eval(BEAT, 1, this.keys.set, this.o.id, this.ttlMs, this.keys.hashPrefix, adminUrl, version);
+      const sent = clock.now();
+      const { set, hashPrefix } = this.keys;
+      const now = await this.redis.eval(BEAT, 1, set, this.o.id, this.ttlMs, hashPrefix, adminUrl, version);
+      this.o.offset?.sample(Number(now), sent, clock.now());
     } catch (e) {
       this.log.log('debug', 'replica heartbeat failed', { error: errorMessage(e) });
     }

@@ -61,6 +61,11 @@ describe('dashboard series with several replicas', () => {
     const frame = await getJson<Frame>(`${b.adminUrl}/v1/series`);
     expect(frame.source).toBe('merged');
     expect(frame.services.map((s) => s.name)).toEqual(['web']);
+    // Each replica's clock against Redis's, from its heartbeats: one machine here, so well under a second.
+    const text = await (await fetch(`${a.adminUrl}/metrics`)).text();
+    const offset = /^veer_redis_clock_offset_seconds (\S+)$/m.exec(text)?.[1];
+    expect(text).toContain('# TYPE veer_redis_clock_offset_seconds gauge');
+    expect(Math.abs(Number(offset))).toBeLessThan(1);
   });
 });
 
