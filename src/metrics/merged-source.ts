@@ -24,6 +24,7 @@ export interface ReadPipeline {
   zscore(key: string, member: string): ReadPipeline;
   zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): ReadPipeline;
   zrangebyscore(key: string, min: number, max: string): ReadPipeline;
+  time(): ReadPipeline;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
@@ -56,6 +57,24 @@ export interface PoolTotalsSource {
   readonly settleMs?: number;
   /** The newest second whose data is complete at `nowMs`, when the source knows it; else settleMs says. */
   lastComplete?(nowMs: number): Promise<number>;
+}
+
+/** Redis's clock from a TIME reply ([seconds, microseconds]), in ms; null for anything else. */
+export function timeReplyMs(reply: unknown): number | null {
+  if (!Array.isArray(reply) || reply.length !== 2) return null;
+  const ms = Number(reply[0]) * 1000 + Math.floor(Number(reply[1]) / 1000);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * The newest second the fixed wait (MERGE_SETTLE_MS) allows, by this reader's clock and by Redis's, whichever
+ * is older: replicas key their seconds on Redis's clock (flusher.ts), so a reader whose clock runs ahead would
+ * take seconds for settled before they are flushed, and read them short once and for all.
+ */
+export function settledOnBoth(nowMs: number, time: unknown): number {
+  const own = settledSecond(nowMs, MERGE_SETTLE_MS);
+  const redisMs = timeReplyMs(time);
+  return redisMs === null ? own : Math.min(own, settledSecond(redisMs, MERGE_SETTLE_MS));
 }
 
 export class MergedMetricsSource implements PoolTotalsSource {
@@ -103,12 +122,14 @@ export class MergedMetricsSource implements PoolTotalsSource {
     const p = this.redis
       .pipeline()
       .zrange(flushedMarkerKey(this.prefix), 0, -1, 'WITHSCORES')
-      .zrangebyscore(replicasKey(this.prefix), nowMs - this.replicaTtlMs, '+inf');
-    const [[, pairs], [, ids]] = (await this.exec(p, 'flush marks')) as [[null, unknown], [null, unknown]];
+      .zrangebyscore(replicasKey(this.prefix), nowMs - this.replicaTtlMs, '+inf')
+      .time();
+    type Reply = [null, unknown];
+    const [[, pairs], [, ids], [, time]] = (await this.exec(p, 'flush marks')) as [Reply, Reply, Reply];
     const marks = new Map<string, number>();
     const flat = Array.isArray(pairs) ? pairs.map(String) : [];
     for (let i = 0; i + 1 < flat.length; i += 2) marks.set(flat[i] as string, Number(flat[i + 1]));
-    const settled = settledSecond(nowMs, MERGE_SETTLE_MS);
+    const settled = settledOnBoth(nowMs, time);
     const alive = this.remember(nowMs, settled, Array.isArray(ids) ? ids.map(String) : [], marks);
     return completeSecond(settled, { marks, alive });
   }

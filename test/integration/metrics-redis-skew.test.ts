@@ -6,7 +6,9 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LogLevel } from '../../src/domain/log.js';
 import { MetricsFlusher } from '../../src/metrics/flusher.js';
-import { MergedMetricsSource } from '../../src/metrics/merged-source.js';
+import { settledSecond } from '../../src/domain/second.js';
+import { MERGE_SETTLE_MS, MergedMetricsSource } from '../../src/metrics/merged-source.js';
+import { mergedSeconds } from '../../src/metrics/series-source.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { ClockOffset } from '../../src/store/clock-offset.js';
 import { replicasKey } from '../../src/store/keys.js';
@@ -105,5 +107,23 @@ describe('replicas whose clocks disagree (real redis-server)', () => {
     expect(judgedUpTo).toBeGreaterThan(lastServed + 2);
     expect(served).toBeGreaterThanOrEqual(200);
     expect(judged).toBe(served);
+  });
+
+  it('a reader whose clock runs ahead of Redis takes no second for settled before Redis does', async () => {
+    const c = client();
+    const ahead = { now: () => Date.now() + 3_000 };
+    // No replica has marked anything: the fixed wait alone says, on Redis's clock (as the seconds are keyed).
+    const judged = await new MergedMetricsSource({ redis: c, prefix: 'skew3' }).lastComplete(ahead.now());
+    expect(judged).toBeLessThanOrEqual(settledSecond(Date.now(), MERGE_SETTLE_MS));
+    expect(judged).toBeGreaterThanOrEqual(settledSecond(Date.now(), MERGE_SETTLE_MS) - 1);
+    // The dashboard's merged series, once a second's read has measured Redis's clock.
+    const series = mergedSeconds(c, 'skew3', ahead);
+    await series.seconds(['web'], settledSecond(Date.now(), MERGE_SETTLE_MS));
+    expect(series.lastComplete?.(ahead.now())).toBeLessThanOrEqual(settledSecond(Date.now(), MERGE_SETTLE_MS));
+    // A reader behind Redis keeps its own clock's (older) second: nothing is read before it is flushed.
+    const behind = Date.now() - 3_000;
+    expect(await new MergedMetricsSource({ redis: c, prefix: 'skew3' }).lastComplete(behind)).toBe(
+      settledSecond(behind, MERGE_SETTLE_MS),
+    );
   });
 });
