@@ -34,6 +34,16 @@ type Look =
 const PROBE_TIMEOUT_MS = 2_000;
 /** How many of a failed container's last log lines its reason quotes. */
 const LOG_LINES = 5;
+/** Restarts that make a crash loop: Docker's backoff (100 ms, doubling) brings three within a second or so. */
+const CRASH_LOOP_RESTARTS = 3;
+
+/** A restarting container's last exit (while Docker still knows it), restart count and last output. */
+async function restartReason(engine: ContainerDriver, v: ContainerView): Promise<string> {
+  const logs = logExcerpt(await engine.logs(v.id, LOG_LINES).catch(() => ''));
+  const { count, lastExit } = v.restarts;
+  const exit = lastExit === null ? '' : `last exit ${lastExit}, `;
+  return `is restarting (${exit}restarted ${count} time${count === 1 ? '' : 's'})${logs ? `; last output: ${logs}` : ''}`;
+}
 
 /** An error's message, and its cause's when it has one (fetch and dockerode wrap the real reason). */
 export function withCause(e: unknown): string {
@@ -81,13 +91,13 @@ export class HealthGate {
     const named = `canary container ${c.name} (${c.endpoint})`;
     if (v === null) return { kind: 'failed', reason: `${named} disappeared before it was healthy` };
     // A crash loop under a restart policy looks running between exits, and without its port bound: its exit
-    // code and output say what is wrong, where the address check would blame the port.
-    if (v.restarts.restarting || v.restarts.count > 0) {
-      const logs = logExcerpt(await engine.logs(v.id, LOG_LINES).catch(() => ''));
-      const { count, lastExit } = v.restarts;
-      const exit = lastExit === null ? '' : `last exit ${lastExit}, `;
-      const why = `is restarting (${exit}restarted ${count} time${count === 1 ? '' : 's'})`;
-      return { kind: 'failed', reason: `${named} ${why}${logs ? `; last output: ${logs}` : ''}` };
+    // code and output say what is wrong, where the address check would blame the port. A container that
+    // restarted once or twice (waiting for a dependency at start, say) may still come up: the gate waits, saying
+    // why; one that keeps restarting fails.
+    if (v.restarts.restarting) {
+      const why = await restartReason(engine, v);
+      if (v.restarts.count < CRASH_LOOP_RESTARTS) return { kind: 'waiting', detail: why };
+      return { kind: 'failed', reason: `${named} ${why}` };
     }
     if (!v.running) {
       const logs = logExcerpt(await engine.logs(v.id, LOG_LINES));

@@ -1,5 +1,8 @@
 // Why an unhealthy canary failed is never an empty string: the health check's output, else the
 // container's last log lines, else a sentence saying there was neither.
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { HealthGate, unhealthyReason } from '../../../src/docker/canary-health.js';
 import { logExcerpt } from '../../../src/docker/engine-logs.js';
@@ -111,17 +114,45 @@ describe('HealthGate: a crash-looping canary', () => {
 
   it('is reported restarting with its last exit and output, not as a port problem', async () => {
     const reason = await gateReason(
-      looping({ count: 2, restarting: true, lastExit: 1 }),
+      looping({ count: 3, restarting: true, lastExit: 1 }),
       async () => 'RangeError: options.port should be >= 0 and < 65536\n',
     );
     expect(reason).toBe(
-      `${NAMED} is restarting (last exit 1, restarted 2 times); last output: ` +
+      `${NAMED} is restarting (last exit 1, restarted 3 times); last output: ` +
         'RangeError: options.port should be >= 0 and < 65536',
     );
   });
 
-  it('running again after a restart (its exit no longer known) is still reported, without logs if none', async () => {
-    const reason = await gateReason(looping({ count: 1, restarting: false, lastExit: null }), async () => '');
-    expect(reason).toBe(`${NAMED} is restarting (restarted 1 time)`);
+  it('restarting for the first times is waited for, saying why when the wait ends, without logs if none', async () => {
+    const reason = await gateReason(looping({ count: 1, restarting: true, lastExit: null }), async () => '');
+    expect(reason).toBe(`${NAMED} was not healthy within 1s: is restarting (restarted 1 time)`);
+  });
+
+  it('running again after a restart, and serving, passes the gate', async () => {
+    const up = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
+    await once(up, 'listening');
+    try {
+      const port = (up.address() as AddressInfo).port;
+      const served: ContainerView = {
+        ...looping({ count: 1, restarting: false, lastExit: null }),
+        ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] },
+      };
+      const engine = {
+        endpoint: 'local',
+        publishedHost: '127.0.0.1',
+        inspect: async () => served,
+        logs: async () => '',
+      };
+      const gate = new HealthGate({
+        engine: () => engine as unknown as ContainerDriver,
+        clock: { now: () => 0 },
+        pollMs: 1,
+      });
+      const svc = { docker: { name: 'web', stable: { selector: {}, port: 8080 }, manageCanary: true }, health: null };
+      const r = await gate.awaitHealthy(svc, [served], 1_000, 1_000, new AbortController().signal);
+      expect(r).toEqual({ ok: true, value: [`127.0.0.1:${port}`] });
+    } finally {
+      up.close();
+    }
   });
 });
