@@ -42,7 +42,8 @@ async function restartReason(engine: ContainerDriver, v: ContainerView): Promise
   const logs = logExcerpt(await engine.logs(v.id, LOG_LINES).catch(() => ''));
   const { count, lastExit } = v.restarts;
   const exit = lastExit === null ? '' : `last exit ${lastExit}, `;
-  return `is restarting (${exit}restarted ${count} time${count === 1 ? '' : 's'})${logs ? `; last output: ${logs}` : ''}`;
+  const restarted = `restarted ${count} time${count === 1 ? '' : 's'}`;
+  return `is restarting (${exit}${restarted})${logs ? `; last output: ${logs}` : ''}`;
 }
 
 /** An error's message, and its cause's when it has one (fetch and dockerode wrap the real reason). */
