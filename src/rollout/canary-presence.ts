@@ -5,8 +5,9 @@
 // finds the canary gone rolls the rollout back (stable is intact; there is nothing left to judge).
 import type { RolloutState } from '../domain/rollout.js';
 import type { CanaryFleet } from './canary-fleet.js';
-import { errorMessage } from '../domain/errors.js';
+import { ConflictError, errorMessage, UnavailableError, type VeerError } from '../domain/errors.js';
 import type { MachineEvent } from './machine.js';
+import { advancePromotes } from './progression.js';
 
 /** `unknown`: none was found, but an engine did not answer (it may run one): nothing removed on that word. */
 export type Presence = { kind: 'running' } | { kind: 'gone' | 'unknown'; reason: string };
@@ -41,4 +42,20 @@ export function presenceOf(s: RolloutState, count: number, unanswered: readonly 
 export async function canaryGone(fleet: CanaryFleet | undefined, s: RolloutState): Promise<MachineEvent | null> {
   const p = await canaryPresence(fleet, s);
   return p.kind === 'gone' ? { type: 'canary-gone', reason: p.reason } : null;
+}
+
+/** Whether an operator's promote of `s` (`full`, or one step) would promote: only then is the presence asked. */
+export function promotes(s: RolloutState, full: boolean): boolean {
+  if (s.phase !== 'progressing' && s.phase !== 'paused') return false; // the machine answers the rest itself
+  return full || (s.gate?.name !== 'beforeTraffic' && advancePromotes(s));
+}
+
+/**
+ * A promotion refused by the canary's presence: 409 `canary_gone` when it is gone; 503 when an engine did not
+ * answer (nothing can be told: try again); null when it runs.
+ */
+export function promoteRefusal(s: RolloutState, p: Presence): VeerError | null {
+  if (p.kind === 'running') return null;
+  const why = `cannot promote rollout ${s.id} of ${s.service}: ${p.reason}`;
+  return p.kind === 'gone' ? new ConflictError(why, 'canary_gone') : new UnavailableError(`${why}; try again`);
 }

@@ -4,7 +4,15 @@
 import type { RolloutAction, RolloutRequest } from '../api/ports.js';
 import type { KeyedQueue } from '../domain/async.js';
 import type { Clock } from '../domain/clock.js';
-import { ConflictError, NotFoundError, ValidationError, err, ok, type Result } from '../domain/errors.js';
+import {
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  err,
+  ok,
+  type Result,
+  type VeerError,
+} from '../domain/errors.js';
 import type { RolloutOrigin } from '../domain/history.js';
 import { isTerminal, type RolloutPolicy, type RolloutState } from '../domain/rollout.js';
 import { targetKey } from '../domain/target.js';
@@ -13,7 +21,7 @@ import type { BasisPoints } from '../domain/weight.js';
 import { emptyStats } from '../analysis/judge.js';
 import { toEvent } from './actions.js';
 import type { CanaryFleet } from './canary-fleet.js';
-import { canaryPresence } from './canary-presence.js';
+import { canaryPresence, promoteRefusal, promotes } from './canary-presence.js';
 import type { RolloutHistory } from './history.js';
 import { imagePlan } from './image-plan.js';
 import { abortable, newRollout } from './machine.js';
@@ -151,7 +159,7 @@ export class RolloutCommands {
         if (this.d.policyOf(service) === undefined) return err(new NotFoundError('service', service));
         if (!this.d.records.rollout(service))
           return err(new ConflictError(`service ${service} has no rollout to ${action}`, 'no_rollout'));
-        const refused = action === 'promote' ? await this.unpromotable(service) : null;
+        const refused = action === 'promote' ? await this.unpromotable(service, opts.full) : null;
         if (refused !== null) return err(refused);
         return this.d.transitions.apply(service, toEvent(action, opts), null);
       })
@@ -160,14 +168,12 @@ export class RolloutCommands {
 
   /**
    * A canary with no running container (compose recreated its clones) is no successor: promoting it would remove
-   * the stable pool and leave nothing. Only asked where the machine would promote (else its own answer stands).
+   * the stable pool and leave nothing. Only asked where the machine would promote (a step forward stands).
    */
-  private async unpromotable(service: string): Promise<ConflictError | null> {
+  private async unpromotable(service: string, full: boolean): Promise<VeerError | null> {
     const s = this.d.records.rollout(service)?.value;
-    if (s === undefined || (s.phase !== 'progressing' && s.phase !== 'paused')) return null;
-    const p = await canaryPresence(this.d.fleet, s);
-    if (p.kind === 'running') return null;
-    return new ConflictError(`cannot promote rollout ${s.id} of ${service}: ${p.reason}`, 'canary_gone');
+    if (s === undefined || !promotes(s, full)) return null;
+    return promoteRefusal(s, await canaryPresence(this.d.fleet, s));
   }
 
   /**

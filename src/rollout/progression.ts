@@ -79,15 +79,28 @@ export function firstStep(s: RolloutState, now: number): RolloutState {
   };
 }
 
-/** Moves to the next step (canary) or the switch (blue-green), or promotes after the last judged one. */
-export function advance(s: RolloutState, now: number, why: string): Transition {
+/**
+ * The step advance() moves to; past the last judged one (`last`), it promotes. The canary's weight never goes
+ * back down: a weight shifted by hand (then resumed) skips the steps at or below it.
+ */
+function nextStep(s: RolloutState): { step: number; last: number } {
   const last = s.strategy === 'canary' ? lastJudgedStep(s.policy.steps) : 1;
-  // The canary's weight never goes back down: a weight shifted by hand (then resumed) skips the steps at or
-  // below it, and past the last judged one the rollout promotes.
+  if (s.step >= last) return { step: last + 1, last };
   let step = s.step + 1;
   if (s.strategy === 'canary') while (step <= last && stepBp(s.policy, step) <= s.weightBp) step++;
-  if (s.step >= last || step > last)
-    return promote(s, now, s.step < s.policy.steps.length - 1 ? `${why}; promoting` : why);
+  return { step, last };
+}
+
+/** Whether the next advance() promotes (a promotion removes the old stable pool). */
+export function advancePromotes(s: RolloutState): boolean {
+  const { step, last } = nextStep(s);
+  return step > last;
+}
+
+/** Moves to the next step (canary) or the switch (blue-green), or promotes after the last judged one. */
+export function advance(s: RolloutState, now: number, why: string): Transition {
+  const { step, last } = nextStep(s);
+  if (step > last) return promote(s, now, s.step < s.policy.steps.length - 1 ? `${why}; promoting` : why);
   const weightBp = s.strategy === 'canary' ? stepBp(s.policy, step) : MAX_BP;
   const next: RolloutState = {
     ...s,

@@ -74,10 +74,19 @@ export class Retirement {
     return DRAINED;
   }
 
-  /** Why the pool must stay (the old stable while its successor has no running container), else null. */
+  /**
+   * Why the old stable pool must stay, else null: its successor has no running container (the rollout goes
+   * back to it), or no one can tell (an engine did not answer). Then nothing is removed on that word, nor rolled
+   * back: the promotion stands, and what is left of the old pool is garbage for `veer prune`, as when a removal
+   * fails.
+   */
   private async keeps(s: RolloutState, pool: Pool): Promise<RetireEnd | null> {
     if (pool !== 'old-stable') return null;
     const p = await canaryPresence(this.d.fleet, s);
-    return p.kind === 'running' ? null : { type: 'canary-gone', reason: `the old stable pool was kept: ${p.reason}` };
+    if (p.kind === 'running') return null;
+    if (p.kind === 'gone') return { type: 'canary-gone', reason: `the old stable pool was kept: ${p.reason}` };
+    const message = `the old stable pool's containers were kept (veer prune removes them): ${p.reason}`;
+    announce(this.d.emit, s, { kind: 'analysis', message });
+    return DRAINED;
   }
 }

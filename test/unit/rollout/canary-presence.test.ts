@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RolloutState } from '../../../src/domain/rollout.js';
 import type { CanaryFleet } from '../../../src/rollout/canary-fleet.js';
-import { canaryGone, canaryPresence, presenceOf } from '../../../src/rollout/canary-presence.js';
+import {
+  canaryGone,
+  canaryPresence,
+  presenceOf,
+  promoteRefusal,
+  promotes,
+} from '../../../src/rollout/canary-presence.js';
 
 const image = {
   id: 'r1',
@@ -68,5 +74,35 @@ describe('canaryPresence and canaryGone', () => {
       reason: expect.stringContaining('the canary containers are gone'),
     });
     expect(await canaryGone(fleet({ count: 2, unanswered: [] }), image)).toBeNull();
+  });
+});
+
+describe('an operator promote and the canary presence', () => {
+  const at = (o: Partial<RolloutState>): RolloutState =>
+    ({ ...image, phase: 'progressing', strategy: 'canary', step: 0, weightBp: 500, ...o }) as RolloutState;
+  const policy = { steps: [5, 25, 100] } as unknown as RolloutState['policy'];
+
+  it('asks only where the machine would promote: a full promote, or a step past the last judged one', () => {
+    expect(promotes(at({ policy }), true)).toBe(true);
+    expect(promotes(at({ policy }), false)).toBe(false); // 5% → 25%: a step forward stands on its own
+    expect(promotes(at({ policy, step: 1, weightBp: 2500 }), false)).toBe(true);
+    expect(promotes(at({ policy, weightBp: 3000 }), false)).toBe(true); // shifted by hand past 25%
+    expect(promotes(at({ policy, phase: 'paused' }), true)).toBe(true);
+    expect(promotes(at({ policy, phase: 'promoting' }), true)).toBe(false);
+  });
+
+  it('refuses 409 canary_gone when it is gone, 503 when an engine did not answer, nothing while it runs', () => {
+    const s = at({ policy });
+    expect(promoteRefusal(s, { kind: 'running' })).toBeNull();
+    expect(promoteRefusal(s, { kind: 'gone', reason: 'no container' })).toMatchObject({
+      code: 'canary_gone',
+      httpStatus: 409,
+      message: 'cannot promote rollout r1 of web: no container',
+    });
+    expect(promoteRefusal(s, { kind: 'unknown', reason: 'far did not answer' })).toMatchObject({
+      code: 'unavailable',
+      httpStatus: 503,
+      message: 'cannot promote rollout r1 of web: far did not answer; try again',
+    });
   });
 });
