@@ -38,10 +38,29 @@ export function presenceOf(s: RolloutState, count: number, unanswered: readonly 
   };
 }
 
-/** The event that rolls a rollout back whose canary is gone (null while it runs, or cannot be told). */
-export async function canaryGone(fleet: CanaryFleet | undefined, s: RolloutState): Promise<MachineEvent | null> {
-  const p = await canaryPresence(fleet, s);
-  return p.kind === 'gone' ? { type: 'canary-gone', reason: p.reason } : null;
+/**
+ * How long an analysis waits for the engines' word: each engine's list is bounded by its own timeout (15 s), and
+ * one that hangs would hold every analysis of every image rollout that long. Past this, it cannot be told.
+ */
+export const PRESENCE_WAIT_MS = 2_000;
+
+/** The event that rolls a rollout back whose canary is gone (null while it runs, or cannot be told in time). */
+export async function canaryGone(
+  fleet: CanaryFleet | undefined,
+  s: RolloutState,
+  waitMs = PRESENCE_WAIT_MS,
+): Promise<MachineEvent | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), waitMs);
+    timer.unref();
+  });
+  try {
+    const p = await Promise.race([canaryPresence(fleet, s), late]);
+    return p?.kind === 'gone' ? { type: 'canary-gone', reason: p.reason } : null;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether an operator's promote of `s` (`full`, or one step) would promote: only then is the presence asked. */

@@ -68,6 +68,11 @@ describe('canaryPresence and canaryGone', () => {
     expect(await canaryGone(fleet({ count: 0, unanswered: ['far'] }), image)).toBeNull();
   });
 
+  it('an engine that hangs holds an analysis for the wait at most: it cannot be told then', async () => {
+    const hung = { running: () => new Promise<never>(() => undefined) } as unknown as CanaryFleet;
+    expect(await canaryGone(hung, image, 20)).toBeNull();
+  });
+
   it('gone is the event that rolls back, with the reason', async () => {
     expect(await canaryGone(fleet({ count: 0, unanswered: [] }), image)).toEqual({
       type: 'canary-gone',
