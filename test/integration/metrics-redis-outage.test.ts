@@ -1,8 +1,8 @@
 // A metrics flush while Redis is away, against a real redis-server the test kills: the backlog is not thrown at a
 // client that can only refuse it (each refused command cost an Error and a timer, a whole backlog of them a second
 // held the event loop for seconds), and once Redis is back it goes in capped round trips, every record once.
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import type { FlushPipeline, FlushRedis } from '../../src/metrics/flush-pipeline.js';
 import { MetricsFlusher } from '../../src/metrics/flusher.js';
 import { replicaMark } from '../../src/metrics/flush-marks.js';
@@ -10,43 +10,13 @@ import { MergedMetricsSource } from '../../src/metrics/merged-source.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { PoolWindow } from '../../src/metrics/window.js';
 import { flushedMarkerKey } from '../../src/store/keys.js';
-import { killTracked, waitFor } from '../helpers/process.js';
-import { ping, startRedis, type RedisHandle } from '../helpers/redis.js';
+import { waitFor } from '../helpers/process.js';
+import { useFlushRedis } from '../helpers/flush-redis.js';
 
 const BASE = 1_700_000_000;
-let redis: RedisHandle;
-const clients: Redis[] = [];
-const flushers: MetricsFlusher[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-
-afterEach(async () => {
-  await Promise.allSettled(flushers.splice(0).map((f) => f.stop()));
-  for (const c of clients.splice(0)) c.disconnect();
-  if (!(await ping(redis.port))) await redis.restart();
-});
-
-afterAll(async () => {
-  await redis?.stop();
-  await killTracked();
-});
-
-async function client(): Promise<Redis> {
-  // As veer's store connects: no offline queue, bounded commands, reconnecting.
-  const c = new Redis(redis.url, {
-    enableOfflineQueue: false,
-    commandTimeout: 1_000,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-    retryStrategy: (n) => Math.min(n * 50, 200),
-  });
-  c.on('error', () => undefined);
-  clients.push(c);
-  await c.connect();
-  return c;
-}
+const h = useFlushRedis();
+const { flushers } = h;
+const client = (): Promise<Redis> => h.client();
 
 /** The client as the flusher sees it (with its connection state or not), counting each trip's commands and PINGs. */
 function watched(c: Redis, withStatus: boolean): { redis: FlushRedis; trips: number[]; pings: () => number } {
@@ -114,14 +84,14 @@ describe('MetricsFlusher through a Redis outage (real redis-server)', () => {
       maxCommandsPerTrip: budget,
     });
     flushers.push(f);
-    await redis.kill9();
+    await h.server.kill9();
     await waitFor(() => c.status !== 'ready', { timeoutMs: 5_000, intervalMs: 10, what: 'ioredis to see the crash' });
     await outage(f, clock, 5);
     // Nothing built for a client that could only refuse it.
     expect(w.trips).toEqual([]);
     expect(w.pings()).toBe(0);
 
-    await redis.restart();
+    await h.server.restart();
     await waitFor(() => c.status === 'ready', { timeoutMs: 5_000, intervalMs: 20, what: 'ioredis to reconnect' });
     expect(await f.flushOnce()).toBe('sent');
     await drained(f, w.trips, budget);
@@ -141,7 +111,7 @@ describe('MetricsFlusher through a Redis outage (real redis-server)', () => {
     const budget = 300;
     const f = new MetricsFlusher({ registry: reg, redis: w.redis, prefix, clock, maxCommandsPerTrip: budget });
     flushers.push(f);
-    await redis.kill9();
+    await h.server.kill9();
     await waitFor(() => c.status !== 'ready', { timeoutMs: 5_000, intervalMs: 10, what: 'ioredis to see the crash' });
     expect(await f.flushOnce()).toBe('failed'); // not known to be down yet: one capped trip, refused
     expect(w.trips).toHaveLength(1);
@@ -149,7 +119,7 @@ describe('MetricsFlusher through a Redis outage (real redis-server)', () => {
     expect(w.trips).toHaveLength(1);
     expect(w.pings()).toBe(5);
 
-    await redis.restart();
+    await h.server.restart();
     await waitFor(() => c.status === 'ready', { timeoutMs: 5_000, intervalMs: 20, what: 'ioredis to reconnect' });
     w.trips.length = 0;
     expect(await f.flushOnce()).toBe('sent');

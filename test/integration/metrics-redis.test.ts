@@ -2,7 +2,7 @@
 // registries sum to exactly what one window seeing all the traffic holds, including every latency
 // bucket, and nothing is lost or counted twice across flush retries and a Redis crash.
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/domain/clock.js';
 import { isVeerError, UnavailableError } from '../../src/domain/errors.js';
 import type { PoolName } from '../../src/domain/pool.js';
@@ -17,45 +17,14 @@ import { PoolWindow, type WindowTotals } from '../../src/metrics/window.js';
 import { flushedMarkerKey, metricKey, replicasKey } from '../../src/store/keys.js';
 import { ioredisOptions, parseRedisUrl } from '../../src/store/redis-url.js';
 import { deadPort } from '../helpers/veer.js';
-import { killTracked, waitFor } from '../helpers/process.js';
-import { ping, startRedis, type RedisHandle } from '../helpers/redis.js';
+import { waitFor } from '../helpers/process.js';
+import { useFlushRedis } from '../helpers/flush-redis.js';
 
 const BASE = 1_700_000_000; // an epoch second; every test works in seconds after it
-let redis: RedisHandle;
-const clients: Redis[] = [];
-const flushers: MetricsFlusher[] = [];
+const h = useFlushRedis();
+const { flushers } = h;
+const client = (): Promise<Redis> => h.client();
 let prefixSeq = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-
-afterEach(async () => {
-  await Promise.allSettled(flushers.splice(0).map((f) => f.stop()));
-  for (const c of clients.splice(0)) c.disconnect();
-  // A test that failed mid-outage must not leave the next one without a server.
-  if (!(await ping(redis.port))) await redis.restart();
-});
-
-afterAll(async () => {
-  await redis?.stop();
-  await killTracked();
-});
-
-async function client(): Promise<Redis> {
-  // As the store adapter will: no offline queue, bounded commands, reconnect with a capped delay.
-  const c = new Redis(redis.url, {
-    enableOfflineQueue: false,
-    commandTimeout: 1_000,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-    retryStrategy: (n) => Math.min(n * 50, 200),
-  });
-  c.on('error', () => undefined);
-  clients.push(c);
-  await c.connect();
-  return c;
-}
 
 /** Counts exec() calls, i.e. round trips: a pipeline goes out in one write when exec() is called. */
 function counting(c: Redis): { redis: FlushRedis; execs: () => number } {
@@ -429,11 +398,11 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
   it('lastComplete says when Redis does not answer', async () => {
     const c = await client();
     const source = new MergedMetricsSource({ redis: c, prefix: newPrefix() });
-    await redis.stop();
+    await h.server.stop();
     const err = await source.lastComplete(Date.now()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect(isVeerError(err) && err.message).toMatch(/redis did not answer reading flush marks/);
-    await redis.restart();
+    await h.server.restart();
   });
 
   it('buffers through a Redis crash (counted bound), delivers the buffered seconds exactly after restart', async () => {
@@ -456,7 +425,7 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     const counted = counting(c);
     const f = flusher(reg, counted.redis, prefix, clock, { maxBufferedSeconds: 4 });
     const source = new MergedMetricsSource({ redis: c, prefix });
-    await redis.kill9();
+    await h.server.kill9();
     for (let s = S; s < S + 7; s++) traffic(s);
     clock.t = (S + 7) * 1000 + 200;
     expect(await f.flushOnce()).toBe('failed');
@@ -470,7 +439,7 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     expect(await f.flushOnce()).toBe('failed');
     expect(f.stats()).toMatchObject({ buffered: 4, dropped: 4 });
 
-    await redis.restart();
+    await h.server.restart();
     await waitFor(() => c.status === 'ready', { timeoutMs: 5_000, intervalMs: 20, what: 'ioredis to reconnect' });
     const before = counted.execs();
     expect(await f.flushOnce()).toBe('sent');
