@@ -104,6 +104,11 @@ export class ClusterMembership {
     return [{ name: 'veer_redis_clock_offset_seconds', help, type: 'gauge', samples }];
   }
 
+  /** Whole seconds Redis's clock is ahead of this replica's: the flusher's shift, which the judge reads with too. */
+  secondsAhead(): number {
+    return this.offset.secondsAhead();
+  }
+
   /** Ids of the replicas alive now (this one before the registry started). */
   async liveIds(): Promise<string[]> {
     if (this.registry === null) return [this.d.self];

@@ -104,7 +104,9 @@ async function assemble(b: Base, opts: StartOptions): Promise<RunningVeer> {
   const live = cluster ? () => cluster.liveIds() : async () => [self];
   const routing = await buildRouting(b, store, redis, workers ? clusterPlane(plane, workers) : plane, live);
   const docker = buildDocker(b, routing.records);
-  const { controller, setServices } = buildController(b, { routing, redis, metrics, plane, emit, docker, shipped });
+  const redisAhead = cluster ? () => cluster.secondsAhead() : undefined;
+  const parts = { routing, redis, metrics, plane, emit, docker, shipped, ...(redisAhead ? { redisAhead } : {}) };
+  const { controller, setServices } = buildController(b, parts);
   // Several replicas: the lease (started once the admin API listens) decides who leads.
   if (cluster) controller.startFollowing();
   else await controller.restore();

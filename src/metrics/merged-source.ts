@@ -7,6 +7,11 @@
 // Analysing a younger second would under-count it and never look at it again. Each replica marks the
 // seconds it has shipped (flush-marks.ts), so a second is known final about FLUSH_GRACE_MS after it ends;
 // without the marks (a replica late, gone, or not yet flushing) it is taken final after MERGE_SETTLE_MS.
+//
+// Replicas key their seconds on Redis's clock (flusher.ts), the controller counts on its own: times in and out of
+// this source are on the reader's clock, shifted onto Redis's by the whole seconds this replica's flusher keys its
+// own with (store/clock-offset.ts). A leader 10 s ahead of Redis otherwise saw no replica alive (the registry is
+// scored on Redis's clock) and judged a step's seconds 10 s late, the first 10 s never.
 
 import { errorMessage, UnavailableError } from '../domain/errors.js';
 import type { PoolName } from '../domain/pool.js';
@@ -41,6 +46,8 @@ export interface MergedSourceOptions {
   replicaTtlMs?: number;
   /** How long a replica seen serving is waited for after Redis forgot it (a restart of Redis, a cut link). */
   rememberMs?: number;
+  /** Whole seconds Redis's clock is ahead of this reader's: its flusher's shift (ClockOffset). Default 0. */
+  secondsAhead?: () => number;
 }
 
 /** How long after a second ends until every healthy replica's share of it is in Redis (without marks). */
@@ -67,9 +74,10 @@ export function timeReplyMs(reply: unknown): number | null {
 }
 
 /**
- * The newest second the fixed wait (MERGE_SETTLE_MS) allows, by this reader's clock and by Redis's, whichever
- * is older: replicas key their seconds on Redis's clock (flusher.ts), so a reader whose clock runs ahead would
- * take seconds for settled before they are flushed, and read them short once and for all.
+ * The newest second the fixed wait (MERGE_SETTLE_MS) allows, by this reader's clock (`nowMs`, shifted onto Redis's
+ * by its measured offset) and by Redis's TIME, whichever is older: replicas key their seconds on Redis's clock
+ * (flusher.ts), so a reader ahead of it (an offset not measured yet) would take seconds for settled before they are
+ * flushed, and read them short once and for all.
  */
 export function settledOnBoth(nowMs: number, time: unknown): number {
   const own = settledSecond(nowMs, MERGE_SETTLE_MS);
@@ -86,6 +94,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
   private readonly maxRange: number;
   private readonly replicaTtlMs: number;
   private readonly rememberMs: number;
+  private readonly secondsAhead: () => number;
   /** Replica id → when it was last seen live or marking (this process's clock). */
   private readonly seen = new Map<string, number>();
 
@@ -95,6 +104,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
     this.maxRange = opts.maxRangeSeconds ?? 1_200;
     this.replicaTtlMs = opts.replicaTtlMs ?? REPLICA_TTL_MS;
     this.rememberMs = opts.rememberMs ?? 10_000;
+    this.secondsAhead = opts.secondsAhead ?? (() => 0);
     if (!(this.maxRange >= 1)) throw new RangeError('maxRangeSeconds must be >= 1');
   }
 
@@ -104,34 +114,38 @@ export class MergedMetricsSource implements PoolTotalsSource {
    */
   async totals(service: string, pool: PoolName, fromMs: number, toMs: number): Promise<WindowTotals> {
     const out = emptyTotals();
-    const to = Math.floor(toMs / 1000);
-    const from = Math.max(Math.floor(fromMs / 1000), to - this.maxRange + 1);
+    const ahead = this.secondsAhead();
+    const to = Math.floor(toMs / 1000) + ahead;
+    const from = Math.max(Math.floor(fromMs / 1000) + ahead, to - this.maxRange + 1);
     if (from > to) return out;
     const p = this.redis.pipeline();
     for (let s = from; s <= to; s++) p.hgetall(metricKey(this.prefix, service, pool, s));
-    const replies = await this.exec(p, 'metrics');
+    const replies = await readAll(p, 'metrics');
     for (const [, hash] of replies) addHash(out, hash);
     return out;
   }
 
   /**
    * The newest second every replica has shipped (their marks, and the registry's live replicas, in one round
-   * trip), never older than MERGE_SETTLE_MS allows. Rejects with UnavailableError when Redis does not answer.
+   * trip), never older than MERGE_SETTLE_MS allows: on this reader's clock, like `nowMs`. Rejects with
+   * UnavailableError when Redis does not answer.
    */
   async lastComplete(nowMs: number): Promise<number> {
+    const ahead = this.secondsAhead();
+    const redisNow = nowMs + ahead * 1000; // heartbeats and marks are on Redis's clock
     const p = this.redis
       .pipeline()
       .zrange(flushedMarkerKey(this.prefix), 0, -1, 'WITHSCORES')
-      .zrangebyscore(replicasKey(this.prefix), nowMs - this.replicaTtlMs, '+inf')
+      .zrangebyscore(replicasKey(this.prefix), redisNow - this.replicaTtlMs, '+inf')
       .time();
     type Reply = [null, unknown];
-    const [[, pairs], [, ids], [, time]] = (await this.exec(p, 'flush marks')) as [Reply, Reply, Reply];
+    const [[, pairs], [, ids], [, time]] = (await readAll(p, 'flush marks')) as [Reply, Reply, Reply];
     const marks = new Map<string, number>();
     const flat = Array.isArray(pairs) ? pairs.map(String) : [];
     for (let i = 0; i + 1 < flat.length; i += 2) marks.set(flat[i] as string, Number(flat[i + 1]));
-    const settled = settledOnBoth(nowMs, time);
+    const settled = settledOnBoth(redisNow, time);
     const alive = this.remember(nowMs, settled, Array.isArray(ids) ? ids.map(String) : [], marks);
-    return completeSecond(settled, { marks, alive });
+    return completeSecond(settled, { marks, alive }) - ahead;
   }
 
   /**
@@ -146,30 +160,31 @@ export class MergedMetricsSource implements PoolTotalsSource {
   }
 
   /**
-   * Seconds from the end of the newest second any replica has finished flushing to `nowMs`; null when
-   * none has flushed within the TTL. About 1.2–2.2 s when replicas flush on time.
+   * Seconds from the end of the newest second any replica has finished flushing to `nowMs` (on Redis's clock, as
+   * the seconds are); null when none has flushed within the TTL. About 1.2–2.2 s when replicas flush on time.
    */
   async lagSeconds(nowMs: number): Promise<number | null> {
     const p = this.redis.pipeline().zscore(flushedMarkerKey(this.prefix), FLUSHED_MEMBER);
-    const [[, score] = [null, null]] = await this.exec(p, 'flush marker');
+    const [[, score] = [null, null]] = await readAll(p, 'flush marker');
     if (score === null || score === undefined) return null;
     const newest = Number(score);
     if (!Number.isFinite(newest)) return null;
     // Subtract in milliseconds first: an epoch second divided down loses the fraction to rounding.
-    return Math.max(0, (nowMs - (newest + 1) * 1000) / 1000);
+    return Math.max(0, (nowMs + this.secondsAhead() * 1000 - (newest + 1) * 1000) / 1000);
   }
+}
 
-  private async exec(p: ReadPipeline, what: string): Promise<[Error | null, unknown][]> {
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await p.exec();
-    } catch (e) {
-      throw new UnavailableError(`redis did not answer reading ${what}: ${errorMessage(e)}`);
-    }
-    // A partial answer would be a wrong sum; better none.
-    const failed = replies?.find(([e]) => e !== null)?.[0];
-    if (!replies || failed)
-      throw new UnavailableError(`redis did not answer reading ${what}: ${failed?.message ?? 'pipeline aborted'}`);
-    return replies;
+/** Every reply of a read, or UnavailableError naming `what` when Redis did not answer all of it. */
+export async function readAll(p: ReadPipeline, what: string): Promise<[Error | null, unknown][]> {
+  let replies: [Error | null, unknown][] | null;
+  try {
+    replies = await p.exec();
+  } catch (e) {
+    throw new UnavailableError(`redis did not answer reading ${what}: ${errorMessage(e)}`);
   }
+  // A partial answer would be a wrong sum; better none.
+  const failed = replies?.find(([e]) => e !== null)?.[0];
+  if (!replies || failed)
+    throw new UnavailableError(`redis did not answer reading ${what}: ${failed?.message ?? 'pipeline aborted'}`);
+  return replies;
 }

@@ -17,8 +17,8 @@ export type SecondTotals = Record<PoolName, Pick<WindowTotals, 'requests' | 'err
 export interface SecondSource {
   /** How long after a second ends its figures are complete (when the book looks). */
   readonly settleMs: number;
-  /** The newest second that is whole at `nowMs`, when the source knows it (workers); else settleMs says. */
-  lastComplete?(nowMs: number): number;
+  /** The newest second that is whole at `nowMs`, when the source knows it (workers, Redis); else settleMs says. */
+  lastComplete?(nowMs: number): number | Promise<number>;
   readonly kind: 'local' | 'merged';
   /** Both pools of each service for one second, in one round trip; rejects when it cannot answer. */
   seconds(services: readonly string[], sec: number): Promise<Map<string, SecondTotals>>;
@@ -70,7 +70,7 @@ export class SeriesBook {
     this.busy = true;
     try {
       const now = this.o.clock.now();
-      const target = this.o.source.lastComplete?.(now) ?? settledSecond(now, this.o.source.settleMs);
+      const target = (await this.o.source.lastComplete?.(now)) ?? settledSecond(now, this.o.source.settleMs);
       const names = this.o.services();
       this.forgetRemoved(names);
       for (let sec = Math.max(this.done + 1, target - MAX_CATCH_UP + 1); sec <= target; sec++) {

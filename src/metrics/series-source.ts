@@ -1,11 +1,9 @@
 // The two SecondSources of the dashboard's series: this replica's windows, or the per-second hashes
 // every replica adds into in Redis (one pipeline for all services, both pools), the same sums the
 // judge reads through merged-source.ts.
-import { systemClock, type Clock } from '../domain/clock.js';
-import { UnavailableError, errorMessage } from '../domain/errors.js';
 import { settledSecond } from '../domain/second.js';
 import { FLUSH_GRACE_MS } from './flusher.js';
-import { MERGE_SETTLE_MS, timeReplyMs, type ReadRedis } from './merged-source.js';
+import { MERGE_SETTLE_MS, readAll, timeReplyMs, type ReadRedis } from './merged-source.js';
 import type { MetricsRegistry } from './registry.js';
 import { addHash, metricKey } from './second-hash.js';
 import type { SecondSource, SecondTotals } from './series-book.js';
@@ -43,33 +41,26 @@ export function localSeconds(
 }
 
 /**
- * Replicas key their seconds on Redis's clock (flusher.ts): when this process's clock runs ahead of it, a second
- * is taken for settled that much later (measured by a TIME read along with each second), or it would be read
- * before every replica flushed it, and shown short for good.
+ * The replicas' sums on Redis's clock, which they key their seconds on (flusher.ts): every replica's dashboard shows
+ * the same seconds, whatever its own clock says. A second is settled by Redis's clock too (TIME, read each tick):
+ * a reader whose clock ran ahead read seconds nobody had flushed yet, and showed them empty for good; one behind
+ * showed every second as late as its clock was.
  */
-export function mergedSeconds(redis: ReadRedis, prefix: string, clock: Clock = systemClock): SecondSource {
-  let behindMs = 0; // how far Redis's clock is behind this process's (0 when it is not)
+export function mergedSeconds(redis: ReadRedis, prefix: string): SecondSource {
   return {
     kind: 'merged',
     settleMs: MERGE_SETTLE_MS,
-    lastComplete: (nowMs) => settledSecond(nowMs + behindMs, MERGE_SETTLE_MS),
+    lastComplete: async (nowMs) => {
+      const [[, time] = [null, null]] = await readAll(redis.pipeline().time(), "the dashboard series' clock");
+      return settledSecond(timeReplyMs(time) ?? nowMs, MERGE_SETTLE_MS);
+    },
     seconds: async (services, sec) => {
       const out = new Map<string, SecondTotals>();
       if (services.length === 0) return out;
       const p = redis.pipeline();
       for (const s of services)
         p.hgetall(metricKey(prefix, s, 'stable', sec)).hgetall(metricKey(prefix, s, 'canary', sec));
-      p.time();
-      let replies: [Error | null, unknown][] | null;
-      try {
-        replies = await p.exec();
-      } catch (e) {
-        throw new UnavailableError(`redis did not answer reading the dashboard series: ${errorMessage(e)}`);
-      }
-      if (!replies || replies.some(([e]) => e !== null))
-        throw new UnavailableError('redis did not answer reading the dashboard series');
-      const redisMs = timeReplyMs(replies.at(-1)?.[1]);
-      if (redisMs !== null) behindMs = Math.min(0, redisMs - clock.now());
+      const replies = await readAll(p, 'the dashboard series');
       services.forEach((s, i) => {
         const stable = emptyTotals();
         const canary = emptyTotals();

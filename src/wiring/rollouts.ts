@@ -23,6 +23,8 @@ export interface ControllerParts {
   docker: DockerStack | null;
   /** With workers: which seconds they have all shipped (null: this process serves the traffic itself). */
   shipped: ShippedSeconds | null;
+  /** With Redis: whole seconds its clock is ahead of this replica's (ClusterMembership), the flusher's shift. */
+  redisAhead?: () => number;
 }
 
 export function buildController(b: Base, p: ControllerParts) {
@@ -40,7 +42,11 @@ export function buildController(b: Base, p: ControllerParts) {
     // workers, a second is in this process's windows only once every worker has shipped it: judged before,
     // the workers' share of it would never be (each second is analysed once).
     metrics: p.redis
-      ? new MergedMetricsSource({ redis: p.redis.raw(), prefix })
+      ? new MergedMetricsSource({
+          redis: p.redis.raw(),
+          prefix,
+          ...(p.redisAhead ? { secondsAhead: p.redisAhead } : {}),
+        })
       : {
           totals: async (service, pool, from, to) => p.metrics.pool(service, pool).totals(from, to),
           ...(shipped ? { lastComplete: (now: number) => shipped.lastComplete(now) } : {}),

@@ -12,7 +12,7 @@ export function seriesView(b: Base, r: Pick<Running, 'store' | 'plane' | 'metric
   const shipped = r.workers?.shipped;
   const local = (): SecondSource =>
     shipped ? localSeconds(r.metrics, MERGED_AFTER_MS, (now) => shipped.lastComplete(now)) : localSeconds(r.metrics);
-  const source = r.store ? mergedSeconds(r.store.raw(), b.config.state.prefix, b.clock) : local();
+  const source = r.store ? mergedSeconds(r.store.raw(), b.config.state.prefix) : local();
   const book = new SeriesBook({ source, clock: b.clock, log: b.log, services: () => r.plane.serviceNames() });
   book.start();
   b.closers.add('dashboard series', async () => book.stop());

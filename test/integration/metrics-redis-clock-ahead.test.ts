@@ -1,0 +1,169 @@
+// The replica that reads the merged seconds (the leader's judge, a dashboard) with its clock 10 s ahead of Redis's,
+// or 10 s behind, through a real redis-server, heartbeats and flushers. Replicas key their seconds on Redis's clock
+// (flusher.ts); a reader that took its own clock for Redis's saw no live replica (the registry is scored by Redis's
+// clock), answered the judge in Redis's seconds while the controller counts in its own (a step's first seconds
+// were never judged, or seconds from before it were), and filled the dashboard with seconds nobody had flushed yet.
+// Last, the wiring: a whole veer whose clock is 10 s off runs a rollout through Redis as fast as a synced one.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ServiceStatus } from '../../src/api/ports.js';
+import { isTerminal } from '../../src/domain/rollout.js';
+import type { Clock } from '../../src/domain/clock.js';
+import { silentLogger } from '../../src/domain/log.js';
+import { settledSecond } from '../../src/domain/second.js';
+import { MetricsFlusher } from '../../src/metrics/flusher.js';
+import { MERGE_SETTLE_MS, MergedMetricsSource } from '../../src/metrics/merged-source.js';
+import { MetricsRegistry } from '../../src/metrics/registry.js';
+import { SeriesBook } from '../../src/metrics/series-book.js';
+import { mergedSeconds } from '../../src/metrics/series-source.js';
+import { ClockOffset } from '../../src/store/clock-offset.js';
+import { ReplicaRegistry } from '../../src/store/replicas.js';
+import { useFlushRedis } from '../helpers/flush-redis.js';
+import { waitFor } from '../helpers/process.js';
+import { startTraffic } from '../helpers/traffic.js';
+import { admin, service, useHarness, type TestVeer } from '../helpers/veer.js';
+
+const h = useFlushRedis();
+const v = useHarness();
+const registries: ReplicaRegistry[] = [];
+let prefixes = 0;
+
+afterEach(async () => {
+  await Promise.allSettled(registries.splice(0).map((r) => r.stop()));
+});
+
+/** A replica as ClusterMembership builds one: heartbeats measuring its clock's offset, a flusher keyed on Redis's. */
+async function replica(id: string, prefix: string, clock: Clock, flushes = true) {
+  const registry = new MetricsRegistry();
+  const offset = new ClockOffset(silentLogger);
+  const c = await h.client();
+  const info = { adminUrl: 'http://127.0.0.1:1', version: '1' };
+  const beats = new ReplicaRegistry(c, { prefix, id, info, everyMs: 100, offset, clock });
+  registries.push(beats);
+  await beats.start();
+  await waitFor(() => offset.offsetMs() !== null, { timeoutMs: 3_000, intervalMs: 10, what: `${id}'s offset` });
+  if (flushes) {
+    const secondsAhead = () => offset.secondsAhead();
+    const f = new MetricsFlusher({ registry, redis: c, prefix, clock, replica: id, secondsAhead });
+    h.flushers.push(f);
+    f.start();
+  }
+  return { registry, offset };
+}
+
+describe.each([
+  { skew: '10 s ahead of', offsetMs: 10_000 },
+  { skew: '10 s behind', offsetMs: -10_000 },
+  { skew: 'in step with', offsetMs: 0 },
+])('a reader whose clock runs $skew Redis (real redis-server)', ({ offsetMs }) => {
+  it('the judge sees each request in the second its clock served it, once every replica flushed it', async () => {
+    const prefix = `ahead${++prefixes}`;
+    const real: Clock = { now: () => Date.now() };
+    const skewed: Clock = { now: () => Date.now() + offsetMs };
+    const a = await replica('a', prefix, real);
+    const b = await replica('b', prefix, skewed);
+    expect(b.offset.secondsAhead()).toBe(-offsetMs / 1000 || 0);
+    const c = await h.client();
+    const judge = new MergedMetricsSource({ redis: c, prefix, secondsAhead: () => b.offset.secondsAhead() });
+    const book = new SeriesBook({
+      source: mergedSeconds(c, prefix),
+      clock: skewed,
+      services: () => ['web'],
+    });
+    // The dashboard ticks before any traffic: it must not take unflushed seconds for settled.
+    expect(await book.tick()).toBe(true);
+
+    // A step starts on b's clock (the controller's); traffic comes from the next second on, on both replicas.
+    const fromSec = Math.floor(skewed.now() / 1000) + 1;
+    await waitFor(() => Math.floor(skewed.now() / 1000) >= fromSec, { timeoutMs: 2_000, intervalMs: 10 });
+    const t = Date.now();
+    for (let i = 0; i < 7; i++) a.registry.pool('web', 'stable').record(t, 200, 5);
+    for (let i = 0; i < 5; i++) b.registry.pool('web', 'stable').record(t + offsetMs, 200, 5);
+    const servedSec = Math.floor((t + offsetMs) / 1000); // on b's clock
+    const redisSec = Math.floor(t / 1000); // on Redis's: the dashboard's seconds, the same on every replica
+
+    // The judge reads each second once, as soon as it takes it for complete (analysis-input.ts).
+    const seen = new Map<number, number>();
+    let judgedUpTo = fromSec - 1;
+    await waitFor(
+      async () => {
+        const complete = await judge.lastComplete(skewed.now());
+        for (; judgedUpTo < complete; judgedUpTo++) {
+          const sec = judgedUpTo + 1;
+          const n = (await judge.totals('web', 'stable', sec * 1000, sec * 1000 + 999)).requests;
+          if (n > 0) seen.set(sec, n);
+        }
+        return complete > servedSec;
+      },
+      { timeoutMs: 5_000, intervalMs: 50, what: "the judge's second past the traffic" },
+    );
+    expect([...seen]).toEqual([[servedSec, 12]]);
+    expect((await judge.totals('web', 'stable', fromSec * 1000, judgedUpTo * 1000 + 999)).requests).toBe(12);
+    const lag = await judge.lagSeconds(skewed.now());
+    expect(lag).toBeGreaterThan(0);
+    expect(lag).toBeLessThan(3);
+
+    // A replica live in the registry that has shipped nothing is waited for (the fixed wait), on b's clock.
+    await replica('c', prefix, real, false);
+    const before = settledSecond(skewed.now(), MERGE_SETTLE_MS);
+    const waited = await judge.lastComplete(skewed.now());
+    expect(waited).toBeGreaterThanOrEqual(before);
+    expect(waited).toBeLessThanOrEqual(settledSecond(skewed.now(), MERGE_SETTLE_MS));
+
+    // The dashboard shows Redis's seconds, the traffic's whole, once every replica flushed it.
+    await waitFor(async () => (await book.tick()) && (book.newest ?? -Infinity) > redisSec, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      what: "the dashboard's second past the traffic",
+    });
+    const cols = book.ring('web')?.columns(redisSec - 3, redisSec + 1);
+    const shown = cols?.t.map((sec, i) => [sec, cols.stable.requests[i]]).filter(([, n]) => (n ?? 0) > 0);
+    expect(shown).toEqual([[redisSec, 12]]);
+  });
+});
+
+// maxLatencyRatio 5: ~1 ms loopback latencies make the default ratio a test of CPU noise (rollout/canary.test.ts).
+const POLICY = {
+  steps: [10, 50, 100],
+  stepInterval: '1s',
+  analysisInterval: '250ms',
+  minRequests: 20,
+  drainTimeout: '2s',
+  maxLatencyRatio: 5,
+};
+
+describe.each([
+  { skew: 'ahead of', offsetMs: 10_000 },
+  { skew: 'behind', offsetMs: -10_000 },
+])('the leader 10 s $skew Redis (veer in-process, real redis-server)', ({ offsetMs }) => {
+  it('judges each step from its first second: a good canary succeeds as fast as with synced clocks', async () => {
+    const stable = await v.upstream('stable');
+    const canary = await v.upstream('canary');
+    const state = { store: 'redis', redis: h.server.url, prefix: `ahead-rollout${++prefixes}` };
+    const veer = await v.veer({
+      services: [service('web', [stable.address], [], { rollout: POLICY })],
+      state,
+      clock: { now: () => Date.now() + offsetMs },
+    });
+    const status = async (x: TestVeer): Promise<ServiceStatus> =>
+      (await admin<ServiceStatus>(x, 'GET', '/v1/services/web')).json;
+    const terminal = async (): Promise<boolean> => {
+      const r = (await status(veer)).rollout;
+      return r !== null && isTerminal(r.phase);
+    };
+    const t = startTraffic({ url: veer.url, rps: 200, maxMs: 25_000, until: terminal });
+    v.defer(() => t.stop().catch(() => undefined));
+    await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
+    const started = Date.now();
+    const r = await admin(veer, 'POST', '/v1/services/web/rollouts', { canary: { targets: [canary.address] } });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    const report = await t.done;
+    const elapsed = Date.now() - started;
+    expect(report.failures).toBe(0);
+    expect((await status(veer)).rollout?.phase).toBe('succeeded');
+    // Two judged steps of at least the 4 s of traffic a verdict needs (as in rollout/canary.test.ts). A judge that
+    // took Redis's seconds for its clock's waited 10 s more for each step when ahead (and left its first 10 s out),
+    // and when behind judged seconds from before each step began.
+    expect(elapsed).toBeGreaterThanOrEqual(8_000);
+    expect(elapsed).toBeLessThan(18_000);
+  }, 45_000);
+});
