@@ -1,7 +1,7 @@
 // The data plane's face to the rest of veer: configure services, move weights, swap target lists,
 // describe state, listen, drain. Every change builds a new immutable routing table and swaps it
 // whole; upstream runtime state is carried over by target id.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import type { PoolName } from '../domain/pool.js';
 import type { BasisPoints } from '../domain/weight.js';
@@ -42,10 +42,8 @@ export class DataPlane {
   private readonly ws: WebSocketProxy;
   /** The HTTPS listener and its certificates (`tls.certificates`); null without a `tls` section. */
   readonly tls: TlsFront | null;
-  /** HTTP/2 connections from clients, over TLS or h2c on the plain port. */
-  private readonly h2: H2Sessions;
-  /** ACME HTTP-01 challenges answered on the plain listener (the ACME side sets their lookup). */
-  readonly challenges: AcmeChallenges;
+  private readonly h2: H2Sessions; // HTTP/2 connections from clients, over TLS or h2c on the plain port
+  readonly challenges: AcmeChallenges; // ACME HTTP-01 challenges on the plain listener (the ACME side's lookup)
   /** Answers veer gave by itself (refused, cut, no target), by code. */
   readonly answers = new AnswerCounts();
   /** `accessLog`: lines of requests as they close (reloaded with configure, reopened on SIGUSR1). */
@@ -193,9 +191,15 @@ export class DataPlane {
     return this.server.listen(at.host, at.port);
   }
 
-  /** The HTTPS listener (`tls.listen`), or null without a `tls` section. */
-  listenTls(): Promise<AddressInfo | null> {
-    return this.tls?.listen() ?? Promise.resolve(null);
+  /** The HTTPS listener (`tls.listen`), or null without a `tls` section; `bound`: the primary's (workers). */
+  listenTls(bound?: AddressInfo): Promise<AddressInfo | null> {
+    return this.tls?.listen(bound) ?? Promise.resolve(null);
+  }
+
+  /** A connection the primary of `workers: N` accepted on `listen` or `tls.listen` (its workers bind nothing). */
+  adopt(port: 'data' | 'tls', socket: Socket): void {
+    if (port === 'tls' && this.tls !== null) return this.tls.adopt(socket);
+    this.server.adopt(socket);
   }
 
   /** Requests waiting for a target now (timeouts.waitForTarget). */

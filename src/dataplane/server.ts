@@ -171,19 +171,13 @@ export class ProxyServer {
   };
 
   private readonly onClientError = (err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
     // The parser choked after handing over a request still being answered (bytes after
     // `Connection: close`, a broken next request): finish that answer, then close. A second answer
     // would be read as the next request's.
     if (this.ledger.finishThenClose(socket)) return;
     // A request's own body broke off mid-answer: nothing more can be said on this connection.
-    if (this.ledger.answering(socket)) {
-      socket.destroy();
-      return;
-    }
+    if (this.ledger.answering(socket)) return void socket.destroy();
     // A request handed over (its body broke before any answer) has an access line of its own.
     const seen = this.ledger.owes(socket) ? null : headOfPacket(err.rawPacket);
     this.refuse(socket, clientErrorRefusal(err.code), seen);
@@ -200,16 +194,20 @@ export class ProxyServer {
     return this.server.listening ? this.rebind(host, port) : listenOn(this.server, host, port);
   }
 
+  /** A connection the primary of `workers: N` accepted (a worker's server listens on nothing itself). */
+  adopt(socket: Socket): void {
+    // node:http counts connections (the clientHeader/clientRequest checks, closing idle ones) from 'listening' on.
+    if (this.server.emit('listening')) this.server.removeAllListeners('listening');
+    this.server.emit('connection', socket);
+  }
+
   /** An HTTP/1.1 connection accepted elsewhere (the TLS listener, after its handshake): served like ours. */
   accept(socket: Socket): void {
     if (this.lean !== null) return this.lean.accept(socket);
     this.server[HTTP1](socket);
   }
 
-  /**
-   * Moves to a new address: the new listener accepts first, then the old one stops accepting. Its
-   * open connections (keep-alive, in flight) are left to end on their own; close() ends them.
-   */
+  /** Moves to a new address: the new listener accepts before the old one stops; close() ends the old connections. */
   async rebind(host: string, port: number): Promise<AddressInfo> {
     const next = this.create();
     const address = await listenOn(next, host, port);

@@ -1,7 +1,7 @@
 // Everything HTTPS adds to the data plane, in one place: the certificates (a CertificateBook kept
 // current from the configured files), the TLS listener, and what the ingress needs to know about
 // them (which hosts redirect to which port, the HSTS value).
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { TlsConfig } from '../config/tls-schema.js';
 import { ConfigError, type Problem } from '../domain/errors.js';
@@ -57,8 +57,9 @@ export class TlsFront {
     this.hsts = config.hsts ?? null;
   }
 
-  async listen(): Promise<AddressInfo> {
-    const a = await this.listener.listen(this.config.listen.host, this.config.listen.port);
+  /** Binds `tls.listen`, or serves what the primary of `workers: N` accepted on `bound` (handed over). */
+  async listen(bound?: AddressInfo): Promise<AddressInfo> {
+    const a = bound ?? (await this.listener.listen(this.config.listen.host, this.config.listen.port));
     this.port = a.port;
     this.watch.start();
     return a;
@@ -75,6 +76,11 @@ export class TlsFront {
   /** Checks the certificate files for changes now (as the poll does every `tls.watchInterval`). */
   pollCertificates(): void {
     this.watch.poll();
+  }
+
+  /** A connection accepted elsewhere (the primary of `workers: N`), before its handshake. */
+  adopt(socket: Socket): void {
+    this.listener.adopt(socket);
   }
 
   /** ACME tls-alpn-01 answers on this listener (the ACME side sets their lookup). */

@@ -75,6 +75,11 @@ export class TlsListener {
     return listenOn(this.front, host, port);
   }
 
+  /** A connection accepted elsewhere (the primary of `workers: N`): served as if this listener had accepted it. */
+  adopt(socket: Socket): void {
+    this.front.emit('connection', socket);
+  }
+
   /** HTTP/2 connections open now, over TLS or h2c (their requests are in the data plane's in-flight work). */
   get sessionCount(): number {
     return this.sessions.count;

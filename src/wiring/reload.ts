@@ -14,7 +14,7 @@ import { watchConfigFile } from '../reload/watch.js';
 import type { SelfAddresses } from '../self-address.js';
 import type { Base } from './base.js';
 import type { Emit } from './events.js';
-import { rebindAll, sendAccessLog, sendCertificates } from '../workers/fanout.js';
+import { sendAccessLog, sendCertificates } from '../workers/fanout.js';
 import type { WorkerPool } from '../workers/primary.js';
 
 export interface ReloadWiring {
@@ -66,7 +66,7 @@ export function buildReload(b: Base, w: ReloadWiring): Reloader {
         w.setPolicies(services);
       },
       rebind: async (listen) => {
-        const bound = w.workers ? await rebindAll(w.workers, listen) : await w.plane.listen(listen);
+        const bound = w.workers ? await w.workers.rebind(listen) : await w.plane.listen(listen);
         w.selfAddresses.moved('data-plane', bound);
         return bound;
       },

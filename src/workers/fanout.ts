@@ -1,7 +1,6 @@
 // What the primary asks of every worker at once, each answer bounded: drain targets out of routing,
-// move the data listener, apply a reload's access log and certificates, reopen the access log.
+// apply a reload's access log and certificates, reopen the access log.
 // And what it shows of them: GET /v1/workers and the `veer_worker_*` metrics.
-import type { AddressInfo } from 'node:net';
 import type { WorkersView } from '../api/ports.js';
 import type { Config } from '../config/schema.js';
 import { loopDelayFamily } from '../metrics/loop-delay.js';
@@ -11,7 +10,6 @@ import type { WorkerPool } from './primary.js';
 
 /** A worker's answer to a drain may take this much longer than the drain's own bound. */
 const ANSWER_SLACK_MS = 2_000;
-const REBIND_TIMEOUT_MS = 10_000;
 
 /** Every worker drains (its own in-flight requests, bounded); done when all are, or the bound passed. */
 export async function drainAll(pool: WorkerPool, ids: readonly string[], timeoutMs: number) {
@@ -24,22 +22,6 @@ export async function drainAll(pool: WorkerPool, ids: readonly string[], timeout
   );
   const cut = answers.reduce((n, a) => n + a.cut, 0);
   return { drained: missing === 0 && answers.every((a) => a.drained), cut };
-}
-
-/** A reload's new `listen`: every worker binds it (the new one accepts before the old one stops). */
-export async function rebindAll(pool: WorkerPool, at: Config['listen']): Promise<AddressInfo> {
-  const started = pool.started();
-  const { answers, missing } = await pool.rebinds.ask(
-    started,
-    (id) => ({ type: 'rebind', id, host: at.host, port: at.port }),
-    REBIND_TIMEOUT_MS,
-  );
-  const failed = answers.find((a) => a.error !== null);
-  if (failed) throw new Error(`a worker could not listen on ${at.host}:${at.port}: ${failed.error}`);
-  const bound = answers[0]?.data;
-  if (missing > 0 || !bound) throw new Error(`${missing} of ${started.length} workers did not answer the rebind`);
-  pool.config = { ...pool.config, listen: at };
-  return bound;
 }
 
 /** A reload's access log (the services arrive with the next snapshot); a worker started later gets it too. */

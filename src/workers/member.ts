@@ -1,5 +1,7 @@
 // One worker as the primary keeps it: its process, what it was sent and acknowledged, and its exit.
 import type { Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
+import type { PortKind, Taker } from './handout.js';
 import type { ToWorker } from './messages.js';
 import type { Recipient } from './snapshot-feed.js';
 
@@ -14,7 +16,7 @@ export function restartDelay(lastMs: number, livedMs: number): number {
   return Math.min(Math.max(lastMs * 2, FIRST_BACKOFF_MS), MAX_BACKOFF_MS);
 }
 
-export class Member implements Recipient {
+export class Member implements Recipient, Taker {
   readonly id: number;
   readonly pid: number;
   started = false;
@@ -41,6 +43,21 @@ export class Member implements Recipient {
       this.worker.send(msg);
     } catch {
       // The channel closed under us: the exit event follows and settles the rest.
+    }
+  }
+
+  /**
+   * Hands it connection `id` (the primary keeps its own descriptor until the worker says it took it); false when
+   * the channel is gone. A send that fails later leaves it in hand: the worker's exit hands it on.
+   */
+  give(id: number, port: PortKind, socket: Socket): boolean {
+    if (!this.worker.isConnected()) return false;
+    try {
+      // Its false says the channel is backed up, not that the message was dropped: it is queued either way.
+      this.worker.send({ type: 'conn', id, port } satisfies ToWorker, socket, { keepOpen: true });
+      return true;
+    } catch {
+      return false;
     }
   }
 

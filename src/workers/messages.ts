@@ -51,15 +51,17 @@ const totals = z.object({
   clientErrors: count,
   latency: z.array(count).length(BUCKET_COUNT),
   clients: z.record(z.string(), count).optional(),
+  clients4xx: z.record(z.string(), count).optional(),
 });
 const second = totals.extend({ sec: z.number().int(), routes: z.record(z.string(), totals).optional() });
 const lifetime = totals.omit({ clients: true }).extend({ latencySumMs: z.number().nonnegative(), drainCut: count });
 
 export const toWorkerSchema = z.discriminatedUnion('type', [
-  /** The answer to `hello`: what to build the data plane from, then listen. */
+  /** The answer to `hello`: what to build the data plane from, then take connections (`tls`: where it listens). */
   z.object({
     type: z.literal('start'),
     config: z.custom<Config>(isObject, 'expected a config'),
+    tls: address.nullable(),
     version: id,
     snapshot: snapshotSchema,
   }),
@@ -76,7 +78,8 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
   /** A reload's access log section, and its certificates (the whole config, as the TLS front reads it). */
   z.object({ type: z.literal('access-log'), accessLog: z.custom<Config['accessLog']>(isObject, 'expected a section') }),
   z.object({ type: z.literal('certificates'), config: z.custom<Config>(isObject, 'expected a config') }),
-  z.object({ type: z.literal('rebind'), id, host: z.string(), port: z.number().int() }),
+  /** A connection the primary accepted (its socket travels with the message): `took` tells it to let go. */
+  z.object({ type: z.literal('conn'), id, port: z.enum(['data', 'tls']) }),
   z.object({ type: z.literal('drain'), id, ids: z.array(z.string()), timeoutMs: count }),
   z.object({ type: z.literal('reopen') }),
   z.object({ type: z.literal('close'), graceMs: count }),
@@ -84,7 +87,12 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
 
 export const toPrimarySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello') }),
-  z.object({ type: z.literal('listening'), data: address, tls: address.nullable() }),
+  /** Started: it takes connections from now on (the primary holds the listeners). */
+  z.object({ type: z.literal('listening') }),
+  /** It has connection `id`: the primary closes its own descriptor, and the worker may be handed the next one. */
+  z.object({ type: z.literal('took'), id }),
+  /** It is closing: connection `id` is left unread, for the primary to hand to another worker. */
+  z.object({ type: z.literal('declined'), id }),
   /** Could not start (e.g. the port is taken): the primary stops replacing it. */
   z.object({ type: z.literal('failed'), error: z.string() }),
   /** `appliedAt`: when the worker applied it, on the host's monotonic clock (host-time.ts). */
@@ -123,7 +131,6 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
     }),
   }),
   z.object({ type: z.literal('drained'), id, drained: z.boolean(), cut: count, tunnels: count }),
-  z.object({ type: z.literal('rebound'), id, data: address.nullable(), error: z.string().nullable() }),
   z.object({ type: z.literal('closed'), drained: z.boolean(), abandoned: count }),
 ]);
 

@@ -1,6 +1,5 @@
-// The primary of `workers: N`: forks the data-plane processes (node:cluster, round-robin: this process
-// holds the listening sockets, so a worker's death never closes the port while another one listens; Node
-// closes it with the last one, so when every worker dies at once it is refused until one is back), starts
+// The primary of `workers: N`: holds the listeners and hands each connection to a worker (handout.ts: the
+// port stays open while workers die and come back), forks the data-plane processes (node:cluster), starts
 // each one with the config and the current snapshot, replaces one that exits unasked (backing off while it
 // crash-loops), and closes them all on shutdown. The snapshots, metrics and questions go through their own
 // parts.
@@ -12,6 +11,7 @@ import type { Clock } from '../domain/clock.js';
 import { withTimeout } from '../domain/async.js';
 import type { Logger } from '../domain/log.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
+import { Handout } from './handout.js';
 import { Member, restartDelay } from './member.js';
 import { mergeReport } from './metrics-merge.js';
 import { parseMessage, toPrimarySchema, type ToPrimary } from './messages.js';
@@ -34,14 +34,17 @@ type Msg<T extends ToPrimary['type']> = Extract<ToPrimary, { type: T }>;
 export type Drained = Omit<Msg<'drained'>, 'type' | 'id'>;
 type Listening = { data: AddressInfo; tls: AddressInfo | null };
 
-/** The first workers must listen within this; a replacement is not waited for. */
+/** The first workers must start within this; a replacement is not waited for. */
 const START_TIMEOUT_MS = 30_000;
+/** Connections waiting for a worker at once (while every one restarts); more are closed as they come. */
+const MAX_WAITING = 4_096;
 
 export class WorkerPool {
   readonly members = new Map<number, Member>();
   readonly feed: SnapshotFeed;
   readonly drains = new Replies<Drained>();
-  readonly rebinds = new Replies<Msg<'rebound'>>();
+  /** The listeners: every connection is accepted here and handed to a worker. */
+  readonly handout: Handout;
   /** The workers' latest gauges, added to the primary's own by /metrics. */
   readonly gauges = new WorkerGaugeSum();
   /** Which seconds every worker has shipped: when a finished second is whole in the primary's windows. */
@@ -51,7 +54,8 @@ export class WorkerPool {
   private closing = false;
   private backoffMs = 0;
   private restartTimer: NodeJS.Timeout | null = null;
-  private firstListen: ((l: Listening) => void) | null = null;
+  private firstListen: (() => void) | null = null;
+  private bound: Listening | null = null;
   private firstFailure: ((why: string) => void) | null = null;
 
   constructor(private readonly d: WorkerPoolDeps) {
@@ -62,33 +66,47 @@ export class WorkerPool {
       hostNowMs,
     );
     d.plane.onChange(() => this.feed.schedule());
+    // A connection waits for a worker as long as a client may take to send its head, which it cannot before.
+    const waitMs = d.config.proxy.timeouts.clientHeader || 20_000;
+    this.handout = new Handout({ waitMs, maxWaiting: MAX_WAITING, now: () => d.clock.now(), log: d.log });
   }
 
-  /** Forks every worker; resolves once all of them listen (the first one's addresses), bounded. */
+  /** Binds the listeners, forks every worker; resolves once all of them started (the addresses), bounded. */
   async start(): Promise<Listening> {
+    const { listen, tls } = this.config;
+    const data = await named('listen', this.handout.listen('data', listen.host, listen.port));
+    const tlsAt = tls ? await named('tls.listen', this.handout.listen('tls', tls.listen.host, tls.listen.port)) : null;
+    this.bound = { data, tls: tlsAt };
     // Structured clone: the config's parsed values (typed arrays, nested objects) travel as they are.
     cluster.setupPrimary({ serialization: 'advanced' });
     cluster.on('exit', (w, code, signal) => this.exited(w, code, signal));
     let listening = 0;
-    const all = new Promise<Listening>((resolve, reject) => {
-      let first: Listening | null = null;
-      this.firstListen = (l) => {
-        first ??= l;
-        if (++listening === this.d.count) resolve(first);
-      };
+    const all = new Promise<void>((resolve, reject) => {
+      this.firstListen = () => void (++listening === this.d.count && resolve());
       this.firstFailure = (why) => reject(new Error(`a worker could not start: ${why}`));
     });
     for (let i = 0; i < this.d.count; i++) this.fork();
     try {
-      return await withTimeout(all, START_TIMEOUT_MS, `${this.d.count} workers to listen`);
+      await withTimeout(all, START_TIMEOUT_MS, `${this.d.count} workers to start`);
+      return this.bound;
     } finally {
       this.firstListen = this.firstFailure = null;
     }
   }
 
+  /** A reload's new `listen`: the new listener accepts first, then the old one stops (its connections live on). */
+  async rebind(at: Config['listen']): Promise<AddressInfo> {
+    const data = await this.handout.listen('data', at.host, at.port);
+    this.config = { ...this.config, listen: at };
+    if (this.bound) this.bound = { ...this.bound, data };
+    return data;
+  }
+
   /** Asks every worker to close gracefully (`graceMs`), waits for their exits (bounded), then kills what is left. */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
+    // New connections are refused from here on; the ones in the workers' hands finish there.
+    this.handout.close();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const members = [...this.members.values()];
     for (const m of members) m.ask({ type: 'close', graceMs });
@@ -114,6 +132,9 @@ export class WorkerPool {
     this.members.set(w.id, m);
     this.shipped.joined(m.id, m.startedAt);
     w.on('message', (raw: unknown) => this.received(m, raw));
+    // Once its channel is closed too (its exit may come first): a `took` it sent last has been read. Not on
+    // 'disconnect': Node holds that back while a connection it was handed waits for the worker's receipt.
+    w.process.once('close', () => this.handout.gone(m.id));
     // An IPC error (the worker died mid-send) is its exit's business, not a crash of the primary.
     w.on('error', (e) => this.d.log.log('warn', 'worker channel error', { pid: m.pid, error: e.message }));
   }
@@ -130,7 +151,7 @@ export class WorkerPool {
         if (this.closing) return m.ask({ type: 'close', graceMs: 0 });
         const current = this.feed.current();
         m.started = true;
-        return m.send({ type: 'start', config: this.config, ...current });
+        return m.send({ type: 'start', config: this.config, tls: this.bound?.tls ?? null, ...current });
       }
       case 'resync':
         this.d.log.log('warn', 'worker lost its place in the routing changes; sending the whole snapshot', {
@@ -139,8 +160,13 @@ export class WorkerPool {
         return m.send({ type: 'snapshot', ...this.feed.current() });
       case 'listening':
         m.listening = true;
-        this.d.log.log('info', 'worker listening', { pid: m.pid, listen: `${msg.data.address}:${msg.data.port}` });
-        return this.firstListen?.(msg as Listening);
+        this.d.log.log('info', 'worker listening', { pid: m.pid });
+        this.handout.ready(m.id, m);
+        return this.firstListen?.();
+      case 'took':
+        return this.handout.took(m.id, msg.id, m);
+      case 'declined':
+        return this.handout.declined(m.id, msg.id);
       case 'failed':
         this.d.log.log('error', 'worker could not start', { pid: m.pid, error: msg.error });
         // The first start fails as a whole (veer does not start); a replacement keeps being retried.
@@ -155,8 +181,6 @@ export class WorkerPool {
         return this.gauges.update(m.id, msg);
       case 'drained':
         return this.drains.answer(msg.id, m.id, msg);
-      case 'rebound':
-        return this.rebinds.answer(msg.id, m.id, msg);
       case 'closed':
         return this.d.log.log(msg.drained ? 'info' : 'warn', 'worker closed', {
           pid: m.pid,
@@ -181,7 +205,6 @@ export class WorkerPool {
     this.members.delete(w.id);
     m.exited();
     this.drains.gone(m.id);
-    this.rebinds.gone(m.id);
     this.gauges.gone(m.id);
     this.shipped.gone(m.id);
     this.feed.settle();
@@ -195,6 +218,15 @@ export class WorkerPool {
       this.restartTimer = null;
       if (!this.closing) this.fork();
     }, this.backoffMs);
+  }
+}
+
+/** A listener that cannot bind says which field it is. */
+async function named<T>(field: string, listening: Promise<T>): Promise<T> {
+  try {
+    return await listening;
+  } catch (e) {
+    throw new Error(`${field}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

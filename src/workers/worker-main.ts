@@ -23,7 +23,8 @@ const port: PrimaryPort = {
 export function runWorker(): Promise<number> {
   const log = tagged(jsonLogger(), { worker: cluster.worker?.id ?? null, pid: process.pid });
   const worker = new DataWorker(port, { clock: systemClock, log });
-  process.on('message', (m) => worker.handle(m));
+  // A `conn` message comes with the connection's socket.
+  process.on('message', (m, socket) => worker.handle(m, socket));
   // The primary coordinates reloads and shutdown: a terminal's Ctrl-C or hangup reaches the whole
   // process group, and the primary's own signal handling tells each worker what to do.
   process.on('SIGINT', () => undefined);

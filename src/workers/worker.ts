@@ -1,7 +1,8 @@
 // A worker: one data-plane process of `workers: N`. It routes from the primary's snapshots (no health
-// checks or readiness probes of its own; passive outlier ejection stays its own), listens on the data
-// ports once its first snapshot is applied, reports its metrics once a second, drains and closes
+// checks or readiness probes of its own; passive outlier ejection stays its own), takes the connections the
+// primary accepts (handout.ts) once its first snapshot is applied, reports its metrics once a second, drains and closes
 // when the primary asks. Everything else (admin API, rollouts, store, Docker) runs in the primary.
+import { Socket } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { DataPlane } from '../dataplane/dataplane.js';
 import type { PlaneSnapshot } from '../dataplane/plane-snapshot.js';
@@ -51,7 +52,8 @@ export class DataWorker {
     return this.done;
   }
 
-  handle(raw: unknown): void {
+  /** A message from the primary; `socket`: the connection that comes with a `conn`. */
+  handle(raw: unknown, socket?: unknown): void {
     const parsed = parseMessage(toWorkerSchema, raw);
     if (!parsed.ok) {
       this.deps.log.log('warn', 'malformed message from the primary dropped', { why: parsed.why });
@@ -69,8 +71,8 @@ export class DataWorker {
         return void this.plane?.accessLog.configure(m.accessLog);
       case 'certificates':
         return void this.certificates(m.config);
-      case 'rebind':
-        return void this.rebind(m);
+      case 'conn':
+        return this.take(m, socket);
       case 'drain':
         return void this.drain(m);
       case 'reopen':
@@ -106,18 +108,17 @@ export class DataWorker {
     const plane = new DataPlane(m.config, { clock, log, metrics, random: Math.random, probes: false });
     this.plane = plane;
     try {
-      // A worker that cannot route by the primary's snapshot does not listen: its start fails.
+      // A worker that cannot route by the primary's snapshot takes no connection: its start fails.
       const refused = this.apply(m.version, m.snapshot);
       if (refused !== null) throw new Error(`the routing snapshot could not be applied: ${refused}`);
-      const data = await plane.listen();
-      const tls = await plane.listenTls();
+      await plane.listenTls(m.tls ?? undefined);
       this.shipper = new MetricsShipper(metrics, plane.answers);
       this.loopDelay = new LoopDelay();
       this.stopShipping = everySecond(
         () => clock.now(),
         () => this.ship(false),
       );
-      this.primary.send({ type: 'listening', data, tls });
+      this.primary.send({ type: 'listening' });
     } catch (e) {
       this.primary.send({ type: 'failed', error: errorMessage(e) }, () => this.finish(1));
     }
@@ -185,14 +186,18 @@ export class DataWorker {
     );
   }
 
-  private async rebind(m: Msg<'rebind'>): Promise<void> {
-    try {
-      if (this.plane === null) throw new Error('not started');
-      const data = await this.plane.listen({ host: m.host, port: m.port });
-      this.primary.send({ type: 'rebound', id: m.id, data, error: null });
-    } catch (e) {
-      this.primary.send({ type: 'rebound', id: m.id, data: null, error: errorMessage(e) });
-    }
+  /**
+   * Says it took the connection before anything reads it: were this worker to die after reading some of its
+   * bytes, the primary must not hand it to another one (which would answer from the middle of its stream).
+   * A closing worker declines it, unread, and the primary hands it to another.
+   */
+  private take(m: Msg<'conn'>, socket: unknown): void {
+    const s = socket instanceof Socket ? socket : null;
+    const plane = this.closing === null && s !== null ? this.plane : null;
+    this.primary.send({ type: plane === null ? 'declined' : 'took', id: m.id });
+    // Only this process's descriptor closes: the primary's copy keeps the connection open.
+    if (plane === null) return void s?.destroy();
+    plane.adopt(m.port, s as Socket);
   }
 
   private async drain(m: Msg<'drain'>): Promise<void> {

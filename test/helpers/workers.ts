@@ -1,4 +1,5 @@
 // `veer start` with `workers: N` as a child process, and what the tests read from its admin API.
+import { connect } from 'node:net';
 import type { WorkersView } from '../../src/api/ports.js';
 import { waitFor } from './process.js';
 import { startVeerChild, type VeerChild } from './veer-child.js';
@@ -55,3 +56,12 @@ export function sample(text: string, name: string, labels = ''): number | null {
 }
 
 export const metricsText = async (v: VeerChild): Promise<string> => (await http(`${v.adminUrl}/metrics`)).text;
+
+/** Whether a new connection to the port is refused (rather than accepted). */
+export function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => (s.destroy(), resolve(false)));
+    s.once('error', (e: Error & { code?: string }) => resolve(e.code === 'ECONNREFUSED'));
+  });
+}

@@ -2,23 +2,21 @@
 // port never stops accepting: the primary holds it), and SIGTERM lets a slow request in flight on a
 // worker finish while new connections are refused, then exits 0; a replacement still starting when SIGTERM
 // comes closes instead of starting.
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { exited, isAlive, waitFor, withTimeout } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
-import { allAcked, metricsText, sample, startWorkersVeer, workersOf, WORKERS_TEST_MS } from '../../helpers/workers.js';
+import {
+  allAcked,
+  metricsText,
+  refused,
+  sample,
+  startWorkersVeer,
+  WORKERS_TEST_MS,
+  workersOf,
+} from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
-
-/** Whether a new connection to the port is refused (rather than accepted). */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(false)));
-    s.once('error', (e: Error & { code?: string }) => resolve(e.code === 'ECONNREFUSED'));
-  });
-}
 
 /** Requests on fresh connections until stopped: every error code seen (ECONNREFUSED must not be one). */
 function freshConnections(url: string): { stop(): Promise<{ ok: number; errors: string[] }> } {

@@ -1,5 +1,6 @@
 // What crosses the process boundary: a malformed message is logged and dropped by the worker (never a
 // crash), and a question asked of every worker is answered or bounded, with an exited worker missing.
+import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { LogLevel } from '../../../src/domain/log.js';
 import type { ToPrimary, ToWorker } from '../../../src/workers/messages.js';
@@ -40,6 +41,26 @@ describe('a worker receiving messages', () => {
         resolve();
       }),
     );
+  });
+
+  it('declines a connection before it started and once closing: unread, for the primary to hand on', async () => {
+    const { w, sent } = worker();
+    const early = new Socket();
+    w.handle({ type: 'conn', id: 7, port: 'data' }, early);
+    expect(sent).toEqual([{ type: 'declined', id: 7 }]);
+    // Only its own descriptor: the primary still holds the connection.
+    expect(early.destroyed).toBe(true);
+    const code = w.run();
+    w.handle({ type: 'close', graceMs: 10 });
+    w.handle({ type: 'conn', id: 8, port: 'tls' }, new Socket());
+    // Without its socket, a conn is declined too.
+    w.handle({ type: 'conn', id: 9, port: 'data' });
+    expect(await code).toBe(0);
+    expect(sent.filter((m) => m.type === 'declined' || m.type === 'took')).toEqual([
+      { type: 'declined', id: 7 },
+      { type: 'declined', id: 8 },
+      { type: 'declined', id: 9 },
+    ]);
   });
 
   it('closes once, reporting before it exits with 0', async () => {

@@ -326,6 +326,7 @@ describe('plane snapshots', () => {
       diff.next(primary.snapshot());
       w.handle({
         type: 'start',
+        tls: null,
         config: { ...config, services: many.services },
         version: 1,
         snapshot: primary.snapshot(),
@@ -370,6 +371,7 @@ describe('plane snapshots', () => {
       primary.configure(many.services);
       w.handle({
         type: 'start',
+        tls: null,
         config: { ...config, services: many.services },
         version: 1,
         snapshot: primary.snapshot(),
@@ -393,7 +395,7 @@ describe('plane snapshots', () => {
     const failing: typeof sent = [];
     const w2 = new DataWorker({ send: (m, done) => (failing.push(m), done?.()) }, { clock: { now: () => 0 }, log });
     const exit2 = w2.run();
-    w2.handle({ type: 'start', config, version: 1, snapshot: broken(primary.snapshot()) });
+    w2.handle({ type: 'start', config, tls: null, version: 1, snapshot: broken(primary.snapshot()) });
     expect(await exit2).toBe(1);
     expect(failing.map((m) => m.type)).toEqual(['hello', 'failed']);
     expect(failing[1]?.error).toMatch(/^the routing snapshot could not be applied: it threw: /);

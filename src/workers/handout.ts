@@ -1,0 +1,159 @@
+// The listeners of `workers: N`, held by the primary: it accepts every connection and hands it to a worker,
+// keeping its own descriptor until that worker says it took it. Node's round-robin hands connections out the
+// same way but forgets one handed to a worker that dies before taking it (open and unanswered until the client
+// gives up: nodejs/node#21746), and closes the port with the last worker. Here that connection goes to the next
+// worker, and while none is ready the port stays open and connections wait, bounded, for a replacement.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from '../domain/log.js';
+import { listenOn } from '../dataplane/listen-on.js';
+
+export type PortKind = 'data' | 'tls';
+
+/** A worker as the handout sees it: `give` false when its channel is gone (its exit follows). */
+export interface Taker {
+  give(id: number, port: PortKind, socket: Socket): boolean;
+}
+
+interface Held {
+  readonly id: number;
+  readonly port: PortKind;
+  readonly socket: Socket;
+  /** When it was accepted (ms, the handout's clock): a connection waits for a worker at most `waitMs`. */
+  readonly at: number;
+}
+
+export interface HandoutOptions {
+  /** How long a connection may wait for a ready worker (none is while every one restarts). */
+  waitMs: number;
+  /** Connections waiting at once; more are closed as they come, as a full accept backlog would refuse them. */
+  maxWaiting: number;
+  now: () => number;
+  log: Logger;
+}
+
+export class Handout {
+  private readonly servers = new Map<PortKind, Server>();
+  /** Accepted, not yet handed out: every worker had one in hand, or none was ready. */
+  private readonly waiting: Held[] = [];
+  /**
+   * Ready workers with nothing in hand, in the order they became free (round-robin). Like Node's, each worker
+   * has at most one connection in hand: a worker that stalls holds one connection, not a growing queue.
+   */
+  private readonly free = new Map<number, Taker>();
+  private readonly inHand = new Map<number, Held>();
+  private nextId = 0;
+  private sweep: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly o: HandoutOptions) {}
+
+  /** Binds `port`'s listener; one already bound is replaced: the new one accepts first, then the old one stops. */
+  async listen(port: PortKind, host: string, portNumber: number): Promise<AddressInfo> {
+    // Not read here: the worker reads every byte (a byte read by the primary would be lost to it).
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.accepted(port, s));
+    const address = await listenOn(server, host, portNumber);
+    // A connection that fails before it is handed out concerns that client only.
+    server.on('error', (e) => this.o.log.log('warn', 'listener error', { port, error: e.message }));
+    const old = this.servers.get(port);
+    this.servers.set(port, server);
+    old?.close();
+    return address;
+  }
+
+  /** A worker can take connections (it started, or took the one it had in hand). */
+  ready(workerId: number, taker: Taker): void {
+    if (this.closed) return;
+    this.free.set(workerId, taker);
+    this.dispatch();
+  }
+
+  /** The worker took connection `id`: the primary's descriptor is closed (the connection lives on in the worker). */
+  took(workerId: number, id: number, taker: Taker): void {
+    const held = this.inHand.get(workerId);
+    if (held === undefined || held.id !== id) return;
+    this.inHand.delete(workerId);
+    held.socket.destroy();
+    this.ready(workerId, taker);
+  }
+
+  /** The worker is closing and left connection `id` unread: it goes to another one, and this one gets no more. */
+  declined(workerId: number, id: number): void {
+    const held = this.inHand.get(workerId);
+    if (held === undefined || held.id !== id) return;
+    this.inHand.delete(workerId);
+    this.waiting.unshift(held);
+    this.dispatch();
+  }
+
+  /** The worker is gone (exited, its channel closed: every message it sent was read): what it had in hand goes on. */
+  gone(workerId: number): void {
+    this.free.delete(workerId);
+    const held = this.inHand.get(workerId);
+    if (held === undefined) return;
+    this.inHand.delete(workerId);
+    this.waiting.unshift(held);
+    this.dispatch();
+  }
+
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** Stops accepting; connections waiting for a worker are closed (those handed out are the workers'). */
+  close(): void {
+    this.closed = true;
+    for (const s of this.servers.values()) s.close();
+    this.servers.clear();
+    for (const h of this.waiting.splice(0)) h.socket.destroy();
+    this.free.clear();
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = null;
+  }
+
+  private accepted(port: PortKind, socket: Socket): void {
+    if (this.closed) return void socket.destroy();
+    // A client that resets before it is handed out: its error is its own, never the primary's.
+    socket.on('error', () => undefined);
+    if (this.waiting.length >= this.o.maxWaiting) {
+      this.o.log.log('warn', 'connection closed: too many waiting for a worker', { waiting: this.waiting.length });
+      return void socket.destroy();
+    }
+    this.waiting.push({ id: ++this.nextId, port, socket, at: this.o.now() });
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (let held = this.waiting[0]; held !== undefined && this.free.size > 0; held = this.waiting[0]) {
+      const [workerId, taker] = this.free.entries().next().value as [number, Taker];
+      this.free.delete(workerId);
+      this.waiting.shift();
+      if (held.socket.destroyed) continue;
+      this.inHand.set(workerId, held);
+      if (!taker.give(held.id, held.port, held.socket)) {
+        // Its channel is closing: the connection goes to the next worker, and this one is not free again.
+        this.inHand.delete(workerId);
+        this.waiting.unshift(held);
+      }
+    }
+    this.watchWaiting();
+  }
+
+  /** While connections wait (every worker busy or restarting), the ones past `waitMs` are closed, once a second. */
+  private watchWaiting(): void {
+    if (this.waiting.length === 0 || this.sweep !== null || this.closed) return;
+    this.sweep = setInterval(() => {
+      const late = this.o.now() - this.o.waitMs;
+      const kept: Held[] = [];
+      for (const h of this.waiting)
+        if (h.at > late && !h.socket.destroyed) kept.push(h);
+        else h.socket.destroy();
+      const dropped = this.waiting.length - kept.length;
+      this.waiting.splice(0, this.waiting.length, ...kept);
+      if (dropped > 0) this.o.log.log('warn', 'connections closed: no worker took them in time', { dropped });
+      if (this.waiting.length > 0 || this.sweep === null) return;
+      clearInterval(this.sweep);
+      this.sweep = null;
+    }, 1_000);
+    this.sweep.unref();
+  }
+}
