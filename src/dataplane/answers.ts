@@ -1,14 +1,26 @@
-// What veer answered by itself instead of an upstream, by code (plus clients that left before an
-// answer): the visible side of "client faults never count against a pool". Counted here, in one
-// place, so an operator sees refused and cut requests without them touching any pool's figures.
+// What veer answered by itself instead of an upstream, by code (plus clients that left before an answer, or
+// that took none of an answer for `timeouts.body`): the visible side of "client faults never count against a
+// pool". Counted here, in one place, so an operator sees refused and cut requests without them touching any
+// pool's figures. Its own answers are also watched here until their client takes them (unread-answers.ts).
 import type { ProxyErrorCode } from './responses.js';
 import type { ParserRefusal } from './server.js';
+import { UnreadAnswers } from './unread-answers.js';
 
 /** Node's own parser refusals (before veer sees a request) use these codes too. */
 export type VeerAnswer = ProxyErrorCode | ParserRefusal | 'client_closed';
 
+/** The schema's `proxy.timeouts.body`, for counts made without a config (a test's). */
+const DEFAULT_BODY_MS = 60_000;
+
 export class AnswerCounts {
   private readonly counts = new Map<VeerAnswer, number>();
+  /** veer's own answers not yet taken by their client; one that takes none for its bound is cut. */
+  readonly unread: UnreadAnswers;
+
+  /** `bodyMs`: the listener's `timeouts.body`, the bound of an answer given before a route was known. */
+  constructor(bodyMs = DEFAULT_BODY_MS) {
+    this.unread = new UnreadAnswers(bodyMs, () => this.note('client_closed'));
+  }
 
   note(answer: VeerAnswer): void {
     this.add(answer, 1);

@@ -66,5 +66,7 @@ export abstract class ClientEnd extends TimedAttempt {
     this.done = true;
     this.env.answers.note(code);
     sendProxyError(this.res, code, undefined, this.route.pages, this.entry);
+    // Its client's bound, as a proxied answer's (an error page may be 1 MiB): the exchange watches it no more.
+    this.env.answers.unread.watch(this.res, this.bound('body'));
   }
 }

@@ -45,7 +45,7 @@ export class DataPlane {
   private readonly h2: H2Sessions; // HTTP/2 connections from clients, over TLS or h2c on the plain port
   readonly challenges: AcmeChallenges; // ACME HTTP-01 challenges on the plain listener (the ACME side's lookup)
   /** Answers veer gave by itself (refused, cut, no target), by code. */
-  readonly answers = new AnswerCounts();
+  readonly answers: AnswerCounts;
   /** `accessLog`: lines of requests as they close (reloaded with configure, reopened on SIGUSR1). */
   readonly accessLog: AccessLog;
 
@@ -54,6 +54,7 @@ export class DataPlane {
     private readonly deps: DataPlaneDeps,
   ) {
     const p = config.proxy;
+    this.answers = new AnswerCounts(p.timeouts.body);
     this.upstreams = new UpstreamSet(upstreamOptionsOf(p));
     const env = { upstreams: this.upstreams, metrics: deps.metrics, timeouts: p.timeouts };
     this.routed = new RoutedServices(env, (built) => this.swapped(built));
