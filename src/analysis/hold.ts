@@ -100,6 +100,28 @@ function beforePromotion(p: RolloutPolicy, stats: SequentialStats): string | nul
   // all the canary's traffic is no reason to roll back, nor one to promote.
   const cut = { canary: stats.canaryTotal, stable: stats.baseline };
   const { canary: c, stable: s } = failsOnStableToo(stats) ? cut : (stats.everyClient ?? cut);
+  return notShownWithin(p, c, s, 'error rate') ?? before4xxPromotion(p, stats);
+}
+
+/**
+ * The 4xx test has no such gate of its own, yet one client's 4xx that the guard left out of it must not
+ * get a canary promoted either (that client may be all the canary's traffic, meeting a canary that
+ * answers 404): once some were left out, the canary's 4xx rate with them must be shown no worse than
+ * stable's in the same way, unless that client drew 4xx on stable too.
+ */
+function before4xxPromotion(p: RolloutPolicy, stats: SequentialStats): string | null {
+  const [t, run] = [stats.clients4xx, stats.clientErrors];
+  if (!p.judge4xx || t === undefined || run === undefined || !(t.canary.left ?? 0)) return null;
+  if (failsOnStableToo(stats, 'clientErrors')) return null;
+  const c = { requests: stats.canaryTotal.requests, errors: run.canary + (t.canary.left ?? 0) };
+  const s = { requests: stats.baseline.requests, errors: run.stable + (t.stable.left ?? 0) };
+  return notShownWithin(p, c, s, '4xx rate');
+}
+
+type Counts = { requests: number; errors: number };
+
+/** Why (canary − stable) rate over the rollout is not yet shown within maxErrorRateIncrease; null: it is. */
+function notShownWithin(p: RolloutPolicy, c: Counts, s: Counts, what: string): string | null {
   if (s.requests === 0 || c.requests === 0) return null;
   const [rc, rs] = [c.errors / c.requests, s.errors / s.requests];
   // No worse than stable as observed: nothing to show (a service without errors is promoted).
@@ -109,7 +131,7 @@ function beforePromotion(p: RolloutPolicy, stats: SequentialStats): string | nul
   const upper = rc - rs + Z_PROMOTE * Math.sqrt(v(rc, c.requests) + v(rs, s.requests));
   if (upper <= p.maxErrorRateIncrease) return null;
   return (
-    `before promotion: canary error rate over the rollout ${(rc * 100).toFixed(2)}% against stable's ` +
+    `before promotion: canary ${what} over the rollout ${(rc * 100).toFixed(2)}% against stable's ` +
     `${(rs * 100).toFixed(2)}% (85% upper bound of the difference ${(upper * 100).toFixed(2)} pp) is not yet ` +
     `shown within +${(p.maxErrorRateIncrease * 100).toFixed(2)} pp`
   );

@@ -37,6 +37,8 @@ export interface Slice {
   routes?: Readonly<Record<string, Slice>>;
   /** Errors attributed to clients (sticky buckets), by client key. */
   clients?: Readonly<Record<string, number>>;
+  /** The same for 4xx. */
+  clients4xx?: Readonly<Record<string, number>>;
 }
 
 export interface JudgeInput {
@@ -90,8 +92,9 @@ function accumulate(input: JudgeInput, stats: SequentialStats, alpha: number): L
   const limits = routeLimits(p, input.stableRef, delta.stable.requests > 0);
   const step = stepTally(stats, input.stepSince ?? 0);
   for (const block of input.seconds ?? [delta]) {
-    const c = withoutDominantClient(stats, 'canary', block.canary);
-    const s = withoutDominantClient(stats, 'stable', block.stable);
+    // One client's excess of errors (and of 4xx, when judged) is left out of every test below.
+    const c = withoutDominantClient(stats, 'canary', block.canary, p.judge4xx);
+    const s = withoutDominantClient(stats, 'stable', block.stable, p.judge4xx);
     const from = block.from;
     const inStep = from === undefined || from >= (input.stepSince ?? 0);
     // The running rates behind the practical gates and holds count a burst as a few errors too.

@@ -57,6 +57,7 @@ export function cloneStats(s: SequentialStats): SequentialStats {
     ...(s.clientRel ? { clientRel: [...s.clientRel] } : {}),
     ...(s.clientErrors ? { clientErrors: { ...s.clientErrors } } : {}),
     ...(s.clients ? { clients: cloneClients(s.clients) } : {}),
+    ...(s.clients4xx ? { clients4xx: cloneClients(s.clients4xx) } : {}),
     ...(s.everyClient
       ? { everyClient: { canary: { ...s.everyClient.canary }, stable: { ...s.everyClient.stable } } }
       : {}),
@@ -81,6 +82,7 @@ function cloneClients(c: NonNullable<SequentialStats['clients']>): NonNullable<S
     errors: t.errors,
     byClient: { ...t.byClient },
     ...(t.inherited ? { inherited: { ...t.inherited } } : {}),
+    ...(t.left ? { left: t.left } : {}),
   });
   return { canary: one(c.canary), stable: one(c.stable) };
 }

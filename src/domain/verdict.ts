@@ -35,12 +35,14 @@ export interface RouteEvidence {
   stable: PoolEvidence;
 }
 
-/** A pool's errors over the rollout, and those of its clients with most of them. */
+/** A pool's errors (or 4xx) over the rollout, and those of its clients with most of them. */
 export interface ClientTally {
   errors: number;
   byClient: Record<string, number>;
   /** The count a client inherited when it took an evicted client's place (Space-Saving's error term). */
   inherited?: Record<string, number>;
+  /** Of `errors`, those left out of the evidence as one client's excess (absent in older records: 0). */
+  left?: number;
 }
 
 /** One route group's own tests and running counts. */
@@ -100,13 +102,15 @@ export interface SequentialStats {
   overwhelmed: boolean;
   /** Per route group (absent without route data). */
   routes?: Record<string, RouteStats>;
-  /** 4xx: the canary-vs-stable test and the running counts (judge4xx only). */
+  /** 4xx: the canary-vs-stable test and the running counts, one client's excess left out (judge4xx only). */
   clientRel?: number[];
   clientErrors?: { canary: number; stable: number };
   /** canaryTotal and baseline with every client's errors (the promotion's gate); absent in older records. */
   everyClient?: { canary: { requests: number; errors: number }; stable: { requests: number; errors: number } };
   /** Errors per client (sticky bucket) over the rollout, per pool: no one client supplies most evidence. */
   clients?: { canary: ClientTally; stable: ClientTally };
+  /** The same for 4xx (judge4xx; absent in older records). */
+  clients4xx?: { canary: ClientTally; stable: ClientTally };
   /** The current step's requests and (burst-capped) errors per pool, since `since`. */
   step?: {
     since: number;

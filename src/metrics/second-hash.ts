@@ -13,7 +13,7 @@ type Count = 'requests' | 'errors' | 'connectErrors' | 'timeouts' | 'broken' | '
 // The first four are always written (zeros too); `k` and `q` came later and, like a bucket, are written
 // only when not zero, so a second without them is stored as it always was. A route group's counts are
 // the same fields after its name and a space (a normalized path has no space): "/api r", "/api b57".
-// Errors attributed to a client (a sticky bucket) are `x<key>`.
+// Errors attributed to a client (a sticky bucket) are `x<key>`, its 4xx `y<key>` (an older reader skips them).
 const DENSE: ReadonlyArray<readonly [string, Count]> = [
   ['r', 'requests'],
   ['e', 'errors'],
@@ -35,6 +35,7 @@ export function hashIncrements(rec: TotalsLike, prefix = ''): Array<[string, num
     if (c !== 0) out.push([`${prefix}b${i}`, c]);
   }
   for (const [key, n] of Object.entries(rec.clients ?? {})) out.push([`${prefix}x${key}`, n]);
+  for (const [key, n] of Object.entries(rec.clients4xx ?? {})) out.push([`${prefix}y${key}`, n]);
   for (const [name, r] of Object.entries(rec.routes ?? {})) out.push(...hashIncrements(r, `${name} `));
   return out;
 }
@@ -50,14 +51,14 @@ export function addHash(out: WindowTotals, hash: unknown): void {
     const field = space < 0 ? key : key.slice(space + 1);
     const count = FIELD.get(field);
     if (count !== undefined) into[count] += n;
-    else if (field[0] === 'x') addClient(into, field.slice(1), n);
+    else if (field[0] === 'x') addClient((into.clients ??= {}), field.slice(1), n);
+    else if (field[0] === 'y') addClient((into.clients4xx ??= {}), field.slice(1), n);
     else addBucket(into.latency, field, n);
   }
 }
 
-function addClient(out: WindowTotals, key: string, n: number): void {
-  out.clients ??= {};
-  out.clients[key] = (out.clients[key] ?? 0) + n;
+function addClient(out: Record<string, number>, key: string, n: number): void {
+  out[key] = (out[key] ?? 0) + n;
 }
 
 function routeOf(out: WindowTotals, name: string): WindowTotals {

@@ -18,6 +18,8 @@ export interface WindowTotals {
   routes?: Record<string, WindowTotals>;
   /** Errors attributed to clients (sticky buckets), by client key; absent when none were. */
   clients?: Record<string, number>;
+  /** The same for 4xx (`clientErrors`). */
+  clients4xx?: Record<string, number>;
 }
 
 /** Anything totals-shaped, e.g. a record that arrived as JSON with `latency` as a plain array. */
@@ -27,12 +29,14 @@ export type TotalsLike = Omit<WindowTotals, 'latency' | 'routes' | 'clientErrors
   clientErrors?: number;
   routes?: Record<string, TotalsLike>;
   clients?: Record<string, number>;
+  /** Absent in records of older versions. */
+  clients4xx?: Record<string, number>;
 };
 
 export type SecondRecord = { sec: number } & WindowTotals;
 
 /** Cumulative since the window was created. Float64 so a busy bucket cannot wrap at 2^32. */
-export interface LifetimeTotals extends Omit<WindowTotals, 'latency' | 'routes' | 'clients'> {
+export interface LifetimeTotals extends Omit<WindowTotals, 'latency' | 'routes' | 'clients' | 'clients4xx'> {
   latency: Float64Array;
   latencySumMs: number;
   /** Requests cut by veer's own drain bound: counted apart, never judged as the pool's errors. */

@@ -56,7 +56,9 @@ export class PoolWindow {
   /** The newest second a slot was opened for (-Infinity before the first); written here only. */
   newestSecond = -Infinity;
   private readonly lifeLatency = new Float64Array(BUCKET_COUNT);
+  /** Errors and 4xx by client, per second. */
   private readonly clients: ClientErrors;
+  private readonly clients4xx: ClientErrors;
   /** The pool's last failed requests, by id. */
   readonly failed = new FailedRequests();
   /** The pool's traffic per route group, while the data plane records them (a canary is routed). */
@@ -69,6 +71,7 @@ export class PoolWindow {
     this.size = size;
     this.secs = new Float64Array(size).fill(NaN);
     this.clients = new ClientErrors(size);
+    this.clients4xx = new ClientErrors(size);
     this.routes = new RouteWindows(() => new PoolWindow({ seconds: Math.min(size, ROUTE_WINDOW_SECONDS) }));
   }
 
@@ -79,7 +82,7 @@ export class PoolWindow {
   record(nowMs: number, status: number, latencyMs: number, group = POOL_ONLY, client = NO_CLIENT): void {
     const slot = this.count(nowMs, latencyMs, group);
     if (status >= 500) this.error(slot, client);
-    else if (status >= 400) this.bump(slot, CLIENT);
+    else if (status >= 400) this.error(slot, client, CLIENT);
     if (group > 0) this.routes.coded(group)?.record(nowMs, status, latencyMs);
   }
 
@@ -176,6 +179,7 @@ export class PoolWindow {
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++) bump(this.latency, base + i, rec.latency[i] as number);
     for (const [key, n] of Object.entries(rec.clients ?? {})) this.clients.merge(slot, Number(key), n);
+    for (const [key, n] of Object.entries(rec.clients4xx ?? {})) this.clients4xx.merge(slot, Number(key), n);
     for (const [name, r] of Object.entries(rec.routes ?? {}))
       this.routes.named(name)?.mergeSecond({ ...r, sec: rec.sec });
     return 'merged';
@@ -197,13 +201,17 @@ export class PoolWindow {
     if (sec > this.newestSecond) this.newestSecond = sec;
     this.counts.fill(0, slot * WIDTH, (slot + 1) * WIDTH);
     this.clients.reset(slot);
+    this.clients4xx.reset(slot);
     this.latency.fill(0, slot * BUCKET_COUNT, (slot + 1) * BUCKET_COUNT);
   }
 
-  /** An error, attributed to its client (a sticky bucket) when it has one. */
-  private error(slot: number, client: number): void {
-    this.bump(slot, ERR);
-    if (client >= 0 && slot >= 0) this.clients.note(slot, client);
+  /**
+   * An error (or a 4xx: CLIENT), attributed to its client (a sticky bucket) when it has one: the judge's
+   * one-client guard covers both. A 4xx costs what an error does: a few compares in the second's row.
+   */
+  private error(slot: number, client: number, k = ERR): void {
+    this.bump(slot, k);
+    if (client >= 0 && slot >= 0) (k === ERR ? this.clients : this.clients4xx).note(slot, client);
   }
 
   /** slot -1: an excluded request, in the lifetime counters only. */
@@ -233,6 +241,7 @@ export class PoolWindow {
   private addSlotInto(out: WindowTotals, slot: number): void {
     for (let k = 0; k < WIDTH; k++) out[COUNTS[k] as Count] += this.counts[slot * WIDTH + k] as number;
     if (this.clients.has(slot)) this.clients.addInto((out.clients ??= {}), slot);
+    if (this.clients4xx.has(slot)) this.clients4xx.addInto((out.clients4xx ??= {}), slot);
     const base = slot * BUCKET_COUNT;
     for (let i = 0; i < BUCKET_COUNT; i++)
       out.latency[i] = (out.latency[i] as number) + (this.latency[base + i] as number);

@@ -199,6 +199,19 @@ describe('MetricsFlusher + MergedMetricsSource (real redis-server)', () => {
     const attributed = (t: WindowTotals): number => Object.values(t.clients ?? {}).reduce((a, b) => a + b, 0);
     expect(attributed(merged)).toBeGreaterThan(0);
     expect(attributed(merged)).toBeLessThanOrEqual(merged.errors);
+    // And 4xx by client apart from them: what each replica attributed, summed exactly.
+    const byClient = (key: 'clients' | 'clients4xx'): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const r of replicas)
+        for (const [k, n] of Object.entries(
+          r.pool('web', 'canary').totals(BASE * 1000, (BASE + 5) * 1000 - 1)[key] ?? {},
+        ))
+          out[k] = (out[k] ?? 0) + n;
+      return out;
+    };
+    expect(Object.keys(merged.clients4xx ?? {}).length).toBeGreaterThan(1);
+    expect(merged.clients4xx).toEqual(byClient('clients4xx'));
+    expect(merged.clients).toEqual(byClient('clients'));
   });
 
   it('flushing again adds nothing, and one flush is one round trip however many records', async () => {

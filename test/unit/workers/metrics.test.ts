@@ -95,6 +95,30 @@ describe('worker metrics', () => {
     expect(got.lifetime().requests).toBe(300);
   });
 
+  it("errors and 4xx by client reach the primary's window as every worker attributed them", () => {
+    const [a, b] = [worker(), worker()];
+    const primary = new MetricsRegistry();
+    const answers = new AnswerCounts();
+    for (let i = 0; i < 200; i++) {
+      const status = i % 5 === 0 ? 503 : i % 3 === 0 ? 404 : 200;
+      (i % 2 ? a : b).registry.pool('web', 'canary').record(T0 + i * 17, status, 3, 0, i % 6);
+    }
+    const end = T0 + 200 * 17;
+    for (let t = T0 + 1_000 + SHIP_AFTER_MS; t <= end + 1_000 + SHIP_AFTER_MS; t += 1_000)
+      for (const w of [a, b]) expect(ship(w, t, primary, answers)).toBe(0);
+    const sum = (key: 'clients' | 'clients4xx'): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const w of [a, b])
+        for (const [k, n] of Object.entries(w.registry.pool('web', 'canary').totals(T0, end)[key] ?? {}))
+          out[k] = (out[k] ?? 0) + n;
+      return out;
+    };
+    const got = primary.pool('web', 'canary').totals(T0, end);
+    expect(Object.keys(sum('clients4xx')).length).toBeGreaterThan(1);
+    expect(got.clients4xx).toEqual(sum('clients4xx'));
+    expect(got.clients).toEqual(sum('clients'));
+  });
+
   it('a second is reported once it ended, and the last report takes the current one too', () => {
     const w = worker();
     w.registry.pool('web', 'canary').record(T0 + 200, 200, 1);
