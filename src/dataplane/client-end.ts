@@ -56,6 +56,18 @@ export abstract class ClientEnd extends TimedAttempt {
     this.abortUpstream?.(); // stop the upstream request so its socket is not leaked
   }
 
+  /**
+   * Cut for taking none of its answer for the bound: a client that left, counted once, whether the upstream was still
+   * sending (as its close would be told) or had finished and veer held the rest. The close of an answer given whole
+   * counts nothing, and its socket may call the last write done as it is destroyed (node:http then says finished).
+   */
+  protected clientCut(): void {
+    if (!this.done) return this.responseClosed();
+    if (this.clientGone) return;
+    this.clientGone = true; // before the close: its access line reads it (access-line.ts outcome)
+    this.env.answers.note('client_closed');
+  }
+
   /** Headers already went out: cutting the connection is the only honest signal left to the client. */
   protected truncate(): void {
     this.done = true;

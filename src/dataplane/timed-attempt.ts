@@ -32,6 +32,8 @@ export abstract class TimedAttempt implements Deadlined {
   abstract giveUp(code: ProxyErrorCode): void;
   /** Its client left (or was cut): the upstream request stops, counted as the client's doing. */
   abstract responseClosed(): void;
+  /** Its client was cut for taking none of its answer for the bound (Downstream.cut): told as a client that left. */
+  protected abstract clientCut(): void;
 
   /** A new attempt is about to be dispatched: queued until its pool gives it a connection (onConnect). */
   protected sending(): void {
@@ -103,10 +105,10 @@ export abstract class TimedAttempt implements Deadlined {
     else this.clientStalled();
   }
 
-  /** Cut like a client that left: the close handler stops the upstream; no pool counts it. */
+  /** Cut like a client that left (clientCut: the upstream stops if it still sends); no pool counts it. */
   private clientStalled(): void {
     this.down.cut();
-    this.responseClosed();
+    this.clientCut();
   }
 
   /** Answered whole while its client has some of it still to take: the client's bound still runs. */

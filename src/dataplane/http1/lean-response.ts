@@ -129,8 +129,10 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
     this.writableEnded = true;
     const last =
       this.chunked && !this.bodyless ? (this.trailers === null ? LAST_CHUNK : lastChunk(this.trailers)) : EMPTY;
+    // A write still in flight when its socket is destroyed is called back without an error (Node's
+    // onWriteComplete): the answer did not reach the client, and the next request on a dead connection must not start.
     this.owner.socket.write(last, (err) => {
-      if (err == null) this.finished();
+      if (err == null && !this.destroyed) this.finished();
     });
     return this;
   }
