@@ -104,9 +104,9 @@ export class ClusterMembership {
     return [{ name: 'veer_redis_clock_offset_seconds', help, type: 'gauge', samples }];
   }
 
-  /** Whole seconds Redis's clock is ahead of this replica's: the flusher's shift, which the judge reads with too. */
-  secondsAhead(): number {
-    return this.offset.secondsAhead();
+  /** Whole seconds Redis's clock is ahead of this replica's (the flusher's and judge's shift); null until measured. */
+  secondsAhead(): number | null {
+    return this.offset.offsetMs() === null ? null : this.offset.secondsAhead();
   }
 
   /** Ids of the replicas alive now (this one before the registry started). */

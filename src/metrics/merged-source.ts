@@ -10,8 +10,9 @@
 //
 // Replicas key their seconds on Redis's clock (flusher.ts), the controller counts on its own: times in and out of
 // this source are on the reader's clock, shifted onto Redis's by the whole seconds this replica's flusher keys its
-// own with (store/clock-offset.ts). A leader 10 s ahead of Redis otherwise saw no replica alive (the registry is
-// scored on Redis's clock) and judged a step's seconds 10 s late, the first 10 s never.
+// own with (store/clock-offset.ts), held while reads go on (read-shift.ts). A leader 10 s ahead of Redis otherwise
+// saw no replica alive (the registry is scored on Redis's clock) and judged a step's seconds 10 s late, the first
+// 10 s never.
 
 import { errorMessage, UnavailableError } from '../domain/errors.js';
 import type { PoolName } from '../domain/pool.js';
@@ -20,6 +21,7 @@ import { REPLICA_TTL_MS } from '../store/replicas.js';
 import { completeSecond, markedLately } from './flush-marks.js';
 import { settledSecond } from '../domain/second.js';
 import { FLUSH_GRACE_MS, FLUSH_INTERVAL_MS } from './flusher.js';
+import { ReadShift } from './read-shift.js';
 import { addHash, FLUSHED_MEMBER, flushedMarkerKey, metricKey } from './second-hash.js';
 import { emptyTotals, type WindowTotals } from './window.js';
 
@@ -46,8 +48,11 @@ export interface MergedSourceOptions {
   replicaTtlMs?: number;
   /** How long a replica seen serving is waited for after Redis forgot it (a restart of Redis, a cut link). */
   rememberMs?: number;
-  /** Whole seconds Redis's clock is ahead of this reader's: its flusher's shift (ClockOffset). Default 0. */
-  secondsAhead?: () => number;
+  /** Whole seconds Redis's clock is ahead of this reader's: its flusher's shift (ClockOffset), null before it is
+   * measured. Default 0. */
+  secondsAhead?: () => number | null;
+  /** A monotonic clock (ms) for how long reads paused (read-shift.ts). */
+  monotonic?: () => number;
 }
 
 /** How long after a second ends until every healthy replica's share of it is in Redis (without marks). */
@@ -94,7 +99,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
   private readonly maxRange: number;
   private readonly replicaTtlMs: number;
   private readonly rememberMs: number;
-  private readonly secondsAhead: () => number;
+  private readonly shift: ReadShift;
   /** Replica id → when it was last seen live or marking (this process's clock). */
   private readonly seen = new Map<string, number>();
 
@@ -104,7 +109,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
     this.maxRange = opts.maxRangeSeconds ?? 1_200;
     this.replicaTtlMs = opts.replicaTtlMs ?? REPLICA_TTL_MS;
     this.rememberMs = opts.rememberMs ?? 10_000;
-    this.secondsAhead = opts.secondsAhead ?? (() => 0);
+    this.shift = new ReadShift(opts.secondsAhead ?? (() => 0), opts.monotonic ?? (() => performance.now()));
     if (!(this.maxRange >= 1)) throw new RangeError('maxRangeSeconds must be >= 1');
   }
 
@@ -114,7 +119,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
    */
   async totals(service: string, pool: PoolName, fromMs: number, toMs: number): Promise<WindowTotals> {
     const out = emptyTotals();
-    const ahead = this.secondsAhead();
+    const ahead = this.shift.take();
     const to = Math.floor(toMs / 1000) + ahead;
     const from = Math.max(Math.floor(fromMs / 1000) + ahead, to - this.maxRange + 1);
     if (from > to) return out;
@@ -131,8 +136,8 @@ export class MergedMetricsSource implements PoolTotalsSource {
    * UnavailableError when Redis does not answer.
    */
   async lastComplete(nowMs: number): Promise<number> {
-    const ahead = this.secondsAhead();
-    const redisNow = nowMs + ahead * 1000; // heartbeats and marks are on Redis's clock
+    const ahead = this.shift.take();
+    const redisNow = nowMs + this.shift.now() * 1000; // heartbeats and marks are on Redis's clock
     const p = this.redis
       .pipeline()
       .zrange(flushedMarkerKey(this.prefix), 0, -1, 'WITHSCORES')
@@ -145,6 +150,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
     for (let i = 0; i + 1 < flat.length; i += 2) marks.set(flat[i] as string, Number(flat[i + 1]));
     const settled = settledOnBoth(redisNow, time);
     const alive = this.remember(nowMs, settled, Array.isArray(ids) ? ids.map(String) : [], marks);
+    // By the measured shift, as the replicas say; told on the reader's clock by the held one, as its place is.
     return completeSecond(settled, { marks, alive }) - ahead;
   }
 
@@ -170,7 +176,7 @@ export class MergedMetricsSource implements PoolTotalsSource {
     const newest = Number(score);
     if (!Number.isFinite(newest)) return null;
     // Subtract in milliseconds first: an epoch second divided down loses the fraction to rounding.
-    return Math.max(0, (nowMs + this.secondsAhead() * 1000 - (newest + 1) * 1000) / 1000);
+    return Math.max(0, (nowMs + this.shift.now() * 1000 - (newest + 1) * 1000) / 1000);
   }
 }
 

@@ -24,7 +24,7 @@ export interface ControllerParts {
   /** With workers: which seconds they have all shipped (null: this process serves the traffic itself). */
   shipped: ShippedSeconds | null;
   /** With Redis: whole seconds its clock is ahead of this replica's (ClusterMembership), the flusher's shift. */
-  redisAhead?: () => number;
+  redisAhead?: () => number | null;
 }
 
 export function buildController(b: Base, p: ControllerParts) {

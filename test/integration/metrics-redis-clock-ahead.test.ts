@@ -121,6 +121,53 @@ describe.each([
   });
 });
 
+describe.each([
+  { step: 'forward', byMs: 3_000 },
+  { step: 'back', byMs: -3_000 },
+])("the judge's clock stepped $step by 3 s mid-rollout (real redis-server)", ({ byMs }) => {
+  it('judges every second of the traffic once: none twice, none skipped', async () => {
+    const prefix = `shift${++prefixes}`;
+    const a = await replica('a', prefix, { now: () => Date.now() });
+    // The judge's replica: in step with Redis, until its clock is stepped and its next heartbeat measures that.
+    let skewMs = 0;
+    let measured: number | null = 0;
+    const judge = new MergedMetricsSource({ redis: await h.client(), prefix, secondsAhead: () => measured });
+    const now = (): number => Date.now() + skewMs;
+    // As analysis-input.ts: from the place the last analysis ended (on the judge's clock) to the newest complete.
+    let place = (Math.floor(now() / 1000) + 1) * 1000;
+    const firstSec = place / 1000; // Redis's second too, while in step
+    let judged = 0;
+    const analyse = async (): Promise<void> => {
+      const last = await judge.lastComplete(now());
+      if (last < Math.ceil(place / 1000)) return;
+      judged += (await judge.totals('web', 'stable', place, last * 1000 + 999)).requests;
+      place = (last + 1) * 1000;
+    };
+    let served = 0;
+    const started = Date.now();
+    const traffic = setInterval(() => {
+      if (Math.floor(Date.now() / 1000) < firstSec) return;
+      a.registry.pool('web', 'stable').record(Date.now(), 200, 5);
+      served++;
+    }, 50);
+    v.defer(() => clearInterval(traffic));
+    let reached: number | null = null; // the place once every request served was judged
+    await waitFor(
+      async () => {
+        if (Date.now() - started > 2_500 && skewMs === 0) [skewMs, measured] = [byMs, -byMs / 1000];
+        if (Date.now() - started > 5_000) clearInterval(traffic);
+        await analyse();
+        if (reached === null && Date.now() - started > 5_000 && judged >= served) reached = place;
+        // Two more seconds judged after that: a second read twice would show by then.
+        return reached !== null && place >= reached + 2_000;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'the judge to read every request served' },
+    );
+    expect(served).toBeGreaterThan(50);
+    expect(judged).toBe(served);
+  });
+});
+
 // maxLatencyRatio 5: ~1 ms loopback latencies make the default ratio a test of CPU noise (rollout/canary.test.ts).
 const POLICY = {
   steps: [10, 50, 100],

@@ -1,0 +1,37 @@
+// The shift the judge reads Redis's seconds with: whole seconds Redis's clock is ahead of this reader's. The
+// controller keeps its place on its own clock (the last second it analysed), so a shift that moved between two
+// analyses (a clock stepped by NTP, the first measurement) moved that place on Redis's clock: a drop made the
+// judge read seconds again (their errors counted twice), a rise skipped some. So the shift is held while reads go
+// on, and taken anew only once they paused (no rollout analysing: no place to lose). Held, a shift gone stale
+// still reads every second once, in order, and never one not yet flushed (the newest is bounded by Redis's own
+// TIME: merged-source.ts `settledOnBoth`); what it costs is where a step's first seconds are told apart (off by
+// the change, for the rest of that rollout), not evidence counted twice.
+
+/** Reads paused this long (monotonic ms): no rollout keeps a place, and the shift is taken anew. */
+export const HOLD_IDLE_MS = 30_000;
+
+export class ReadShift {
+  private held = 0;
+  private usedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    /** The measured shift now; null before the first measurement. */
+    private readonly current: () => number | null,
+    /** A monotonic clock (ms): a wall clock stepped forward must not end the hold. */
+    private readonly monotonic: () => number,
+    private readonly idleMs = HOLD_IDLE_MS,
+  ) {}
+
+  /** The shift to read with now, held from the previous read while reads go on. */
+  take(): number {
+    const now = this.monotonic();
+    if (now - this.usedAt > this.idleMs) this.held = this.current() ?? 0;
+    this.usedAt = now;
+    return this.held;
+  }
+
+  /** The measured shift now (not held): for what has no place to keep, such as which replicas are alive. */
+  now(): number {
+    return this.current() ?? this.held;
+  }
+}

@@ -1,0 +1,41 @@
+// The judge's shift onto Redis's clock is held while reads go on (a change would move the controller's place on
+// Redis's clock) and taken anew once they paused, by the monotonic clock.
+import { describe, expect, it } from 'vitest';
+import { HOLD_IDLE_MS, ReadShift } from '../../../src/metrics/read-shift.js';
+
+describe('ReadShift', () => {
+  it('holds the shift while reads go on, takes the new one after a pause, and reads 0 before a measurement', () => {
+    let measured: number | null = null;
+    let mono = 1_000;
+    const shift = new ReadShift(
+      () => measured,
+      () => mono,
+    );
+    expect(shift.take()).toBe(0);
+    measured = -10;
+    mono += 1_000;
+    // The first measurement mid-rollout: still 0 for the reads (their place), the measured one for the rest.
+    expect(shift.take()).toBe(0);
+    expect(shift.now()).toBe(-10);
+    for (let i = 0; i < 100; i++) {
+      mono += HOLD_IDLE_MS / 2;
+      expect(shift.take()).toBe(0);
+    }
+    mono += HOLD_IDLE_MS + 1;
+    expect(shift.take()).toBe(-10);
+    measured = 3;
+    mono += HOLD_IDLE_MS;
+    expect(shift.take()).toBe(-10);
+    mono += HOLD_IDLE_MS + 1;
+    expect(shift.take()).toBe(3);
+  });
+
+  it('reads before the first measurement with 0, also for the unheld shift', () => {
+    const shift = new ReadShift(
+      () => null,
+      () => 0,
+    );
+    expect(shift.now()).toBe(0);
+    expect(shift.take()).toBe(0);
+  });
+});
