@@ -1,5 +1,6 @@
 // Binding a listener: resolves with the bound address, or rejects with the bind error (address in
-// use, permission) instead of leaving it to an 'error' event nobody listens to.
+// use, permission) instead of leaving it to an 'error' event nobody listens to. And serving connections
+// a server did not accept itself.
 import type { AddressInfo, Server } from 'node:net';
 
 export function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
@@ -10,4 +11,13 @@ export function listenOn(server: Server, host: string, port: number): Promise<Ad
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/**
+ * For a server that never listens itself (a worker's: the primary hands its connections out). node:http counts its
+ * connections (the clientHeader/clientRequest checks, closing idle ones) from its 'listening' event on, so such a
+ * server is told once, before its first connection; one that listens has been told.
+ */
+export function trackConnections(server: Server): void {
+  if (!server.listening && server.emit('listening')) server.removeAllListeners('listening');
 }

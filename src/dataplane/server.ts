@@ -11,7 +11,7 @@ import { errorBody, JSON_TYPE } from '../domain/error-body.js';
 import type { FrontRequest, FrontResponse } from './front.js';
 import { LeanFront } from './http1/lean-front.js';
 import { ResponseLedger } from './ledger.js';
-import { listenOn } from './listen-on.js';
+import { listenOn, trackConnections } from './listen-on.js';
 import { sniffPreface } from './preface-sniff.js';
 import { answerRaw } from './responses.js';
 import { clientErrorRefusal, headOfPacket, REFUSAL_STATUS, refusedRequest, seenOf } from './access-refusal.js';
@@ -196,13 +196,13 @@ export class ProxyServer {
 
   /** A connection the primary of `workers: N` accepted (a worker's server listens on nothing itself). */
   adopt(socket: Socket): void {
-    // node:http counts connections (the clientHeader/clientRequest checks, closing idle ones) from 'listening' on.
-    if (this.server.emit('listening')) this.server.removeAllListeners('listening');
+    trackConnections(this.server);
     this.server.emit('connection', socket);
   }
 
   /** An HTTP/1.1 connection accepted elsewhere (the TLS listener, after its handshake): served like ours. */
   accept(socket: Socket): void {
+    trackConnections(this.server); // a worker's TLS port may be its only one
     if (this.lean !== null) return this.lean.accept(socket);
     this.server[HTTP1](socket);
   }

@@ -70,6 +70,18 @@ export function workerMetrics(pool: WorkerPool): ExtraMetric[] {
       samples: [one(pool.restarts)],
     },
     {
+      name: 'veer_worker_waiting_connections',
+      help: 'Connections the primary accepted that wait for a worker to take them (every worker busy or restarting).',
+      type: 'gauge',
+      samples: [one(pool.handout.waitingCount)],
+    },
+    {
+      name: 'veer_worker_dropped_connections_total',
+      help: 'Connections the primary closed untaken: too many waiting, or none taken within clientHeader.',
+      type: 'counter',
+      samples: [one(pool.handout.dropped)],
+    },
+    {
       name: 'veer_worker_snapshot_lag_seconds',
       help: 'Time from the primary sending its last routing change to the last worker applying it.',
       type: 'gauge',

@@ -18,7 +18,7 @@ interface Held {
   readonly id: number;
   readonly port: PortKind;
   readonly socket: Socket;
-  /** When it was accepted (ms, the handout's clock): a connection waits for a worker at most `waitMs`. */
+  /** When it was accepted (ms, the handout's monotonic clock): a connection waits for a worker at most `waitMs`. */
   readonly at: number;
 }
 
@@ -27,6 +27,7 @@ export interface HandoutOptions {
   waitMs: number;
   /** Connections waiting at once; more are closed as they come, as a full accept backlog would refuse them. */
   maxWaiting: number;
+  /** A monotonic clock (ms): a wall clock stepped would cut waiting connections early, or keep them late. */
   now: () => number;
   log: Logger;
 }
@@ -42,6 +43,9 @@ export class Handout {
   private readonly free = new Map<number, Taker>();
   private readonly inHand = new Map<number, Held>();
   private nextId = 0;
+  /** Connections closed untaken (too many waiting, or waited too long); said in the log at most once a second. */
+  dropped = 0;
+  private said = { at: Number.NEGATIVE_INFINITY, count: 0 };
   private sweep: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -115,11 +119,22 @@ export class Handout {
     // A client that resets before it is handed out: its error is its own, never the primary's.
     socket.on('error', () => undefined);
     if (this.waiting.length >= this.o.maxWaiting) {
-      this.o.log.log('warn', 'connection closed: too many waiting for a worker', { waiting: this.waiting.length });
-      return void socket.destroy();
+      socket.destroy();
+      return this.drop(1);
     }
     this.waiting.push({ id: ++this.nextId, port, socket, at: this.o.now() });
     this.dispatch();
+  }
+
+  /** A flood of connections while no worker takes them must not become a flood of log lines. */
+  private drop(n: number): void {
+    this.dropped += n;
+    this.said.count += n;
+    const now = this.o.now();
+    if (now - this.said.at < 1_000) return;
+    const fields = { dropped: this.said.count, waiting: this.waiting.length, maxWaiting: this.o.maxWaiting };
+    this.o.log.log('warn', 'connections closed untaken: too many waiting for a worker, or waited too long', fields);
+    this.said = { at: now, count: 0 };
   }
 
   private dispatch(): void {
@@ -149,7 +164,7 @@ export class Handout {
         else h.socket.destroy();
       const dropped = this.waiting.length - kept.length;
       this.waiting.splice(0, this.waiting.length, ...kept);
-      if (dropped > 0) this.o.log.log('warn', 'connections closed: no worker took them in time', { dropped });
+      if (dropped > 0) this.drop(dropped);
       if (this.waiting.length > 0 || this.sweep === null) return;
       clearInterval(this.sweep);
       this.sweep = null;

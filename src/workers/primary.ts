@@ -68,7 +68,7 @@ export class WorkerPool {
     d.plane.onChange(() => this.feed.schedule());
     // A connection waits for a worker as long as a client may take to send its head, which it cannot before.
     const waitMs = d.config.proxy.timeouts.clientHeader || 20_000;
-    this.handout = new Handout({ waitMs, maxWaiting: MAX_WAITING, now: () => d.clock.now(), log: d.log });
+    this.handout = new Handout({ waitMs, maxWaiting: MAX_WAITING, now: () => performance.now(), log: d.log });
   }
 
   /** Binds the listeners, forks every worker; resolves once all of them started (the addresses), bounded. */

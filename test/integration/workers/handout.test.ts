@@ -2,13 +2,17 @@
 // stays open and a connection made meanwhile is served by a replacement, and a connection handed to a worker that
 // never takes it (stopped, then killed) is served by another worker instead of hanging (nodejs/node#21746).
 import { createConnection } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { connect as tlsConnect } from 'node:tls';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testCa } from '../../helpers/certs.js';
 import { runVeer } from '../../helpers/cli.js';
-import { freePort, isAlive, waitFor } from '../../helpers/process.js';
+import { freePort, isAlive, waitFor, withTimeout } from '../../helpers/process.js';
 import { metricsText, refused, sample, startWorkersVeer, WORKERS_TEST_MS, workersOf } from '../../helpers/workers.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
+const ca = testCa();
+afterAll(() => ca.remove());
 
 /** Kills a worker this test stopped or may leave stopped (by pid: it is a child of the veer this test started). */
 function killLater(pid: number): void {
@@ -86,4 +90,54 @@ describe('workers: the primary hands connections out', { timeout: WORKERS_TEST_M
       timeoutMs: 10_000,
     });
   });
+
+  it('every worker stalled: a connection no worker takes within clientHeader is closed and counted', async () => {
+    const up = await h.upstream('web-upstream');
+    const v = await startWorkersVeer(h, {
+      services: [service('web', [up.address])],
+      proxy: { timeouts: { clientHeader: '1s' } },
+    });
+    const pids = (await workersOf(v)).workers.map((w) => w.pid);
+    for (const pid of pids) killLater(pid);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    // One connection in each stopped worker's hands (each has at most one), the third waits in the primary.
+    const outcome = (p: Promise<{ status: number }>) => p.then((r) => r.status).catch(() => 'closed' as const);
+    const requests = [0, 1, 2].map(() => outcome(http(v.dataUrl, { timeoutMs: 20_000 })));
+    const gauge = async (name: string) => sample(await metricsText(v), name);
+    await waitFor(async () => (await gauge('veer_worker_waiting_connections')) === 1, {
+      what: 'one connection waiting in the primary',
+      timeoutMs: 10_000,
+    });
+    await waitFor(async () => (await gauge('veer_worker_dropped_connections_total')) === 1, {
+      what: 'the waiting connection closed after clientHeader',
+      timeoutMs: 10_000,
+    });
+    expect(await gauge('veer_worker_waiting_connections')).toBe(0);
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+    expect((await Promise.all(requests)).sort()).toEqual([200, 200, 'closed']);
+    expect(v.output()).toContain('connections closed untaken');
+  });
+
+  it.each(['node', 'lean'])(
+    'front %s: a slow client on the TLS port alone gets 408 after clientHeader (no plain connection came first)',
+    async (front) => {
+      const up = await h.upstream('secure-upstream');
+      const pair = ca.issue(['app.test']);
+      const tlsPort = await freePort();
+      await startWorkersVeer(h, {
+        services: [{ ...service('web', [up.address]), match: { hosts: ['app.test'], pathPrefix: '/' } }],
+        tls: { listen: `127.0.0.1:${tlsPort}`, certificates: [pair], redirect: false },
+        proxy: { front, timeouts: { clientHeader: '1s' } },
+      });
+      const socket = tlsConnect({ host: '127.0.0.1', port: tlsPort, servername: 'app.test', ca: ca.caPem });
+      socket.on('error', () => undefined);
+      h.defer(() => socket.destroy());
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      socket.once('secureConnect', () => socket.write('GET / HTTP/1.1\r\nHost: app.test\r\n'));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await withTimeout(closed, 15_000, 'veer to close the slow TLS client');
+      expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    },
+  );
 });
