@@ -9,6 +9,7 @@ import type { AccessEntry } from './access-entry.js';
 import { builtinPage, MAINTENANCE_PAGE, wantsHtml, type ServicePages } from './pages.js';
 import { htmlWithId, jsonWithId } from './request-id-body.js';
 import { endWithHeaders } from './trailers-only.js';
+import { endPaced } from './paced-body.js';
 
 export type { AccessEntry };
 
@@ -169,7 +170,7 @@ export function sendProxyError(
   if (extraHeaders) headers.push(...extraHeaders);
   if (CLOSES.has(code)) res.shouldKeepAlive = false;
   res.writeHead(STATUS[code], headers);
-  res.end(body);
+  endPaced(res, body);
 }
 
 /**

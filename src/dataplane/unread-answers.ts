@@ -10,6 +10,7 @@
 import { constants } from 'node:http2';
 import type { FrontResponse } from './front.js';
 import { H2Response } from './h2-response.js';
+import { unsentOf } from './paced-body.js';
 import { DeadlineSweep, type Deadlined } from './upstream-deadlines.js';
 
 /** What is known of an answer at a look: bytes waiting for its client, and when it last took some. */
@@ -77,17 +78,34 @@ export class UnreadAnswers {
 
   /**
    * `res` has just been ended with veer's own answer: cut if its client takes none of it for `ms` (its route's
-   * `timeouts.body`, else the listener's). First looked at by the next sweep, when nearly every answer is over.
+   * `timeouts.body`, else the listener's). First looked at once this turn's writes went out (the lean front
+   * uncorks at the turn's end): nearly every answer is over by then and is let go at once. Held for the sweep
+   * instead, each answer of a flood of 404s or redirects (its request, response and access entry) lived 50 ms and
+   * cost 4.5% of their throughput.
    */
   watch(res: FrontResponse, ms: number = this.boundMs): void {
     if (res.destroyed) return;
-    this.sweep.watch(new Watched(res, ms, this), 0);
+    this.fresh.push(res);
+    this.freshMs.push(ms);
+    if (this.fresh.length === 1) setImmediate(this.firstLook);
   }
+
+  /** Answers ended this turn, and their bounds (two arrays: no object per answer). */
+  private readonly fresh: FrontResponse[] = [];
+  private readonly freshMs: number[] = [];
+
+  private readonly firstLook = (): void => {
+    for (let i = 0; i < this.fresh.length; i++) {
+      const res = this.fresh[i] as FrontResponse;
+      if (!isOver(res)) this.sweep.watch(new Watched(res, this.freshMs[i] as number, this), 0);
+    }
+    this.fresh.length = this.freshMs.length = 0;
+  };
 
   /** @internal A look by the sweep. */
   look(w: Watched, now: number): void {
     const res = w.res;
-    const left = res.writableLength;
+    const left = res.writableLength + unsentOf(res);
     const step = unreadStep(w, isOver(res), left, w.ms, now);
     if (step === 'over') return;
     if (step === 'moved') {

@@ -8,6 +8,7 @@ import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withTimeout } from '../../helpers/process.js';
 import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -92,6 +93,19 @@ describe.each(['node', 'lean'] as const)('proxy.front: %s, a client that never r
     expect(await answersOf(v, 'client_closed')).toBe(1);
   });
 
+  it('a client that reads gets pipelined 1 MiB pages whole, in order, and the answer after them', async () => {
+    const v = await pagedVeer(front, '5s');
+    const s = stuck(v, pageRequest.repeat(3) + noRoute);
+    let text = '';
+    s.setEncoding('latin1');
+    s.on('data', (c: string) => (text += c));
+    s.resume();
+    await waitFor(() => /"no_route"/.test(text), { what: 'the 404 after three pages', timeoutMs: 15_000 });
+    expect(text.match(/HTTP\/1\.1 503 /g)).toHaveLength(3);
+    expect(text.split('x'.repeat(PAGE.length)).length).toBe(4);
+    expect(await answersOf(v, 'client_closed')).toBe(0);
+  });
+
   it('is not cut while it reads, and no answer it took stays watched', async () => {
     const v = await pagedVeer(front, '1m');
     for (let i = 0; i < 10; i++) {
@@ -124,5 +138,34 @@ describe('over HTTP/2, a stream that never opens its window to an answer of veer
     await waitFor(() => s.rstCode === 11, { what: 'ENHANCE_YOUR_CALM', timeoutMs: 5_000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
     expect(await answersOf(v, 'client_closed')).toBe(1);
+  });
+
+  it('a stream reading a 1 MiB page steadily for longer than timeouts.body gets it whole', async () => {
+    const v = await pagedVeer('lean');
+    const session = h2connect(`http://127.0.0.1:${v.port}`, { settings: { initialWindowSize: 65_535 } });
+    session.on('error', () => undefined);
+    h.defer(() => session.destroy());
+    const s = session.request({ ':path': '/', ':authority': 'page.test', accept: 'text/html' });
+    s.on('error', () => undefined);
+    s.end();
+    // About 256 KB/s: four times the 1 s bound for the whole page, never a second without taking bytes.
+    const rate = 256 * 1024;
+    const t0 = Date.now();
+    let got = 0;
+    s.on('data', (c: Buffer) => {
+      got += c.length;
+      const ahead = (got / rate) * 1000 - (Date.now() - t0);
+      if (ahead <= 0) return;
+      s.pause();
+      setTimeout(() => s.resume(), Math.min(ahead, 50));
+    });
+    const ended = new Promise<string>((resolve) => {
+      s.once('end', () => resolve('end'));
+      s.once('close', () => resolve(`closed, rstCode ${s.rstCode}`));
+    });
+    await expect(withTimeout(ended, 20_000, 'the page read whole')).resolves.toBe('end');
+    expect(got).toBe(PAGE.length);
+    expect(Date.now() - t0).toBeGreaterThan(2_000);
+    expect(await answersOf(v, 'client_closed')).toBe(0);
   });
 });

@@ -57,11 +57,24 @@ function watcher() {
   return { unread, cut, at };
 }
 
+/** The end of the turn: an answer's first look (once the turn's writes went out). */
+const turnEnd = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('UnreadAnswers', () => {
-  it('lets an answer taken at once go at its first look', () => {
+  it('never holds an answer taken by the end of its turn: no sweep, nothing kept', async () => {
+    const { unread, cut } = watcher();
+    const answers = [answer(300), answer(300), answer(300)];
+    for (const a of answers) unread.watch(a.front);
+    for (const a of answers) [a.res.writableFinished, a.res.writableLength] = [true, 0];
+    await turnEnd();
+    expect([unread.size, cut]).toEqual([0, []]);
+  });
+
+  it('lets an answer taken at once go at its first look', async () => {
     const { unread, cut, at } = watcher();
     const a = answer(300);
     unread.watch(a.front);
+    await turnEnd();
     expect(unread.size).toBe(1);
     a.res.writableFinished = true;
     a.res.writableLength = 0;
@@ -69,12 +82,13 @@ describe('UnreadAnswers', () => {
     expect([unread.size, a.res.cuts, cut]).toEqual([0, 0, []]);
   });
 
-  it("cuts an answer whose client took none of it for the bound, counted once, on the answer's own bound", () => {
+  it("cuts an answer whose client took none of it for the bound, counted once, on the answer's own bound", async () => {
     const { unread, cut, at } = watcher();
     const a = answer(300);
     const b = answer(300);
     unread.watch(a.front);
     unread.watch(b.front, 5_000);
+    await turnEnd();
     at(50);
     at(1_000);
     expect(a.res.cuts).toBe(0);
@@ -84,10 +98,11 @@ describe('UnreadAnswers', () => {
     expect([b.res.cuts, cut.length, unread.size]).toEqual([1, 2, 0]);
   });
 
-  it('keeps an answer whose client takes bytes, however slowly, and lets it go once over', () => {
+  it('keeps an answer whose client takes bytes, however slowly, and lets it go once over', async () => {
     const { unread, cut, at } = watcher();
     const a = answer(1_000_000);
     unread.watch(a.front);
+    await turnEnd();
     at(50);
     for (let t = 1_050; t <= 10_050; t += 1_000) {
       a.res.writableLength -= 1;
@@ -100,11 +115,12 @@ describe('UnreadAnswers', () => {
     expect([a.res.cuts, unread.size, cut]).toEqual([0, 0, []]);
   });
 
-  it('never watches an answer whose connection is gone', () => {
+  it('never watches an answer whose connection is gone', async () => {
     const { unread } = watcher();
     const a = answer(300);
     a.res.destroyed = true;
     unread.watch(a.front);
+    await turnEnd();
     expect(unread.size).toBe(0);
   });
 });
