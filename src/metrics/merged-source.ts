@@ -53,6 +53,8 @@ export interface MergedSourceOptions {
   secondsAhead?: () => number | null;
   /** A monotonic clock (ms) for how long reads paused (read-shift.ts). */
   monotonic?: () => number;
+  /** How long reads may pause before the shift is taken anew (read-shift.ts; longer than any analysisInterval). */
+  holdIdleMs?: () => number;
 }
 
 /** How long after a second ends until every healthy replica's share of it is in Redis (without marks). */
@@ -109,7 +111,8 @@ export class MergedMetricsSource implements PoolTotalsSource {
     this.maxRange = opts.maxRangeSeconds ?? 1_200;
     this.replicaTtlMs = opts.replicaTtlMs ?? REPLICA_TTL_MS;
     this.rememberMs = opts.rememberMs ?? 10_000;
-    this.shift = new ReadShift(opts.secondsAhead ?? (() => 0), opts.monotonic ?? (() => performance.now()));
+    const monotonic = opts.monotonic ?? (() => performance.now());
+    this.shift = new ReadShift(opts.secondsAhead ?? (() => 0), monotonic, opts.holdIdleMs);
     if (!(this.maxRange >= 1)) throw new RangeError('maxRangeSeconds must be >= 1');
   }
 

@@ -7,7 +7,10 @@
 // TIME: merged-source.ts `settledOnBoth`); what it costs is where a step's first seconds are told apart (off by
 // the change, for the rest of that rollout), not evidence counted twice.
 
-/** Reads paused this long (monotonic ms): no rollout keeps a place, and the shift is taken anew. */
+/**
+ * Reads paused this long (monotonic ms) at least: no rollout keeps a place, and the shift is taken anew. A rollout
+ * reads once per its `analysisInterval`, so the wiring makes it longer than the longest of those.
+ */
 export const HOLD_IDLE_MS = 30_000;
 
 export class ReadShift {
@@ -19,13 +22,13 @@ export class ReadShift {
     private readonly current: () => number | null,
     /** A monotonic clock (ms): a wall clock stepped forward must not end the hold. */
     private readonly monotonic: () => number,
-    private readonly idleMs = HOLD_IDLE_MS,
+    private readonly idleMs: () => number = () => HOLD_IDLE_MS,
   ) {}
 
   /** The shift to read with now, held from the previous read while reads go on. */
   take(): number {
     const now = this.monotonic();
-    if (now - this.usedAt > this.idleMs) this.held = this.current() ?? 0;
+    if (now - this.usedAt > this.idleMs()) this.held = this.current() ?? 0;
     this.usedAt = now;
     return this.held;
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceConfig } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import { MergedMetricsSource } from '../metrics/merged-source.js';
+import { HOLD_IDLE_MS } from '../metrics/read-shift.js';
 import type { ShippedSeconds } from '../workers/shipped-seconds.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { DockerStack } from '../docker/stack.js';
@@ -46,6 +47,9 @@ export function buildController(b: Base, p: ControllerParts) {
           redis: p.redis.raw(),
           prefix,
           ...(p.redisAhead ? { secondsAhead: p.redisAhead } : {}),
+          // A rollout reads once per analysisInterval: its shift is held across those pauses (read-shift.ts).
+          holdIdleMs: () =>
+            Math.max(HOLD_IDLE_MS, 3 * Math.max(0, ...[...policies.values()].map((r) => r.analysisInterval))),
         })
       : {
           totals: async (service, pool, from, to) => p.metrics.pool(service, pool).totals(from, to),

@@ -38,4 +38,22 @@ describe('ReadShift', () => {
     expect(shift.now()).toBe(0);
     expect(shift.take()).toBe(0);
   });
+
+  it('holds across pauses shorter than the idle bound it is given (a rollout analysing every 60 s)', () => {
+    let measured: number | null = 10;
+    let mono = 0;
+    const shift = new ReadShift(
+      () => measured,
+      () => mono,
+      () => 3 * 60_000,
+    );
+    expect(shift.take()).toBe(10);
+    measured = 0;
+    for (let i = 0; i < 5; i++) {
+      mono += 60_000;
+      expect(shift.take()).toBe(10);
+    }
+    mono += 3 * 60_000 + 1;
+    expect(shift.take()).toBe(0);
+  });
 });
