@@ -159,10 +159,16 @@ export class Handout {
     this.sweep = setInterval(() => {
       const late = this.o.now() - this.o.waitMs;
       const kept: Held[] = [];
-      for (const h of this.waiting)
-        if (h.at > late && !h.socket.destroyed) kept.push(h);
-        else h.socket.destroy();
-      const dropped = this.waiting.length - kept.length;
+      let dropped = 0; // by the primary: one already gone is not counted
+      for (const h of this.waiting) {
+        if (h.socket.destroyed) continue;
+        if (h.at > late) {
+          kept.push(h);
+          continue;
+        }
+        h.socket.destroy();
+        dropped++;
+      }
       this.waiting.splice(0, this.waiting.length, ...kept);
       if (dropped > 0) this.drop(dropped);
       if (this.waiting.length > 0 || this.sweep === null) return;
