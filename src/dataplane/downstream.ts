@@ -154,10 +154,7 @@ export class Downstream implements Backlogged {
 
   /** The answer is over for the client: none of it left in veer, or its connection or stream gone. */
   get over(): boolean {
-    const res = this.res;
-    if (res.destroyed) return true;
-    // An HTTP/2 answer is finished once ended (H2Response): its last bytes may still wait for the client's window.
-    return res.writableFinished && (this.h2 === null || res.writableLength === 0);
+    return answerOver(this.res, this.h2 !== null);
   }
 
   /**
@@ -206,4 +203,11 @@ export class Downstream implements Backlogged {
     this.corked = false;
     this.res.uncork();
   }
+}
+
+/** Whether an answer is over for its client: none of it left in veer, or its connection or stream gone. */
+export function answerOver(res: FrontResponse, h2: boolean): boolean {
+  if (res.destroyed) return true;
+  // An HTTP/2 answer is finished once ended (H2Response): its last bytes may still wait for the client's window.
+  return res.writableFinished && (!h2 || res.writableLength === 0);
 }

@@ -2,6 +2,16 @@
 // use, permission) instead of leaving it to an 'error' event nobody listens to. And serving connections
 // a server did not accept itself.
 import type { AddressInfo, Server } from 'node:net';
+import { errorMessage } from '../domain/errors.js';
+
+/** A listener that cannot bind says which field it is ("listen EADDRINUSE …" alone did not). */
+export async function named<T>(field: string, listening: Promise<T>): Promise<T> {
+  try {
+    return await listening;
+  } catch (e) {
+    throw new Error(`${field}: ${errorMessage(e)}`);
+  }
+}
 
 export function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {

@@ -5,10 +5,10 @@
 // connection that owes an answer), so a client that never read one held its connection, or its HTTP/2 stream,
 // for good. Each is cut the same way here: its connection closes, its stream is reset with ENHANCE_YOUR_CALM,
 // and it is counted as a client that left. One sweep checks them all: no timer per answer, and an answer
-// taken within the sweep's period (nearly all; its bytes are corked until the tick ends) is dropped at its
-// first look, never held for the bound.
+// taken by the end of its turn (nearly all) is let go at its first look, never held for the sweep.
 import { constants } from 'node:http2';
 import type { FrontResponse } from './front.js';
+import { answerOver } from './downstream.js';
 import { H2Response } from './h2-response.js';
 import { unsentOf } from './paced-body.js';
 import { DeadlineSweep, type Deadlined } from './upstream-deadlines.js';
@@ -39,11 +39,7 @@ export function unreadStep(
   return a.movedAt + ms > now ? a.movedAt + ms : 'cut';
 }
 
-/** Whether the answer is over for its client (as Downstream.over): an HTTP/2 one is ended before its bytes left. */
-function isOver(res: FrontResponse): boolean {
-  if (res.destroyed) return true;
-  return res.writableFinished && (!(res instanceof H2Response) || res.writableLength === 0);
-}
+const isOver = (res: FrontResponse): boolean => answerOver(res, res instanceof H2Response);
 
 class Watched implements Deadlined, Unread {
   deadline = 0;
@@ -63,6 +59,10 @@ class Watched implements Deadlined, Unread {
 }
 
 export class UnreadAnswers {
+  /** Answers ended this turn, and their bounds (two arrays: no object per answer). */
+  private readonly fresh: FrontResponse[] = [];
+  private readonly freshMs: number[] = [];
+
   constructor(
     /** The listener's `timeouts.body`: the bound of an answer given before a route was known. */
     readonly boundMs: number,
@@ -89,10 +89,6 @@ export class UnreadAnswers {
     this.freshMs.push(ms);
     if (this.fresh.length === 1) setImmediate(this.firstLook);
   }
-
-  /** Answers ended this turn, and their bounds (two arrays: no object per answer). */
-  private readonly fresh: FrontResponse[] = [];
-  private readonly freshMs: number[] = [];
 
   private readonly firstLook = (): void => {
     for (let i = 0; i < this.fresh.length; i++) {

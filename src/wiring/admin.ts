@@ -1,11 +1,11 @@
 // The admin API and the data plane's listener. The data plane registers its closer last, so it is
 // the first thing closed: in-flight requests finish while everything behind it still runs.
 import type { AddressInfo } from 'node:net';
-import { errorMessage } from '../domain/errors.js';
 import { buildApp } from '../api/app.js';
 import type { ClusterView, ReadyState } from '../api/ports.js';
 import type { ClusterMembership } from '../cluster.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
+import { named } from '../dataplane/listen-on.js';
 import type { DockerStack } from '../docker/stack.js';
 import { gauges } from '../gauges.js';
 import { LoopDelay } from '../metrics/loop-delay.js';
@@ -167,13 +167,4 @@ async function listenData(b: Base, r: Running, stopped: () => void) {
   const data = await named('listen', r.plane.listen());
   b.closers.add('data plane', closePlane);
   return { data, tls: await named('tls.listen', r.plane.listenTls()) };
-}
-
-/** A listener that cannot bind says which field it is ("listen EADDRINUSE …" alone did not). */
-async function named<T>(field: string, listening: Promise<T>): Promise<T> {
-  try {
-    return await listening;
-  } catch (e) {
-    throw new Error(`${field}: ${errorMessage(e)}`);
-  }
 }

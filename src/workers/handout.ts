@@ -73,30 +73,21 @@ export class Handout {
 
   /** The worker took connection `id`: the primary's descriptor is closed (the connection lives on in the worker). */
   took(workerId: number, id: number, taker: Taker): void {
-    const held = this.inHand.get(workerId);
-    if (held === undefined || held.id !== id) return;
-    this.inHand.delete(workerId);
+    const held = this.takeBack(workerId, id);
+    if (held === undefined) return;
     held.socket.destroy();
     this.ready(workerId, taker);
   }
 
   /** The worker is closing and left connection `id` unread: it goes to another one, and this one gets no more. */
   declined(workerId: number, id: number): void {
-    const held = this.inHand.get(workerId);
-    if (held === undefined || held.id !== id) return;
-    this.inHand.delete(workerId);
-    this.waiting.unshift(held);
-    this.dispatch();
+    this.handOn(this.takeBack(workerId, id));
   }
 
   /** The worker is gone (exited, its channel closed: every message it sent was read): what it had in hand goes on. */
   gone(workerId: number): void {
     this.free.delete(workerId);
-    const held = this.inHand.get(workerId);
-    if (held === undefined) return;
-    this.inHand.delete(workerId);
-    this.waiting.unshift(held);
-    this.dispatch();
+    this.handOn(this.takeBack(workerId));
   }
 
   get waitingCount(): number {
@@ -112,6 +103,21 @@ export class Handout {
     this.free.clear();
     if (this.sweep) clearInterval(this.sweep);
     this.sweep = null;
+  }
+
+  /** What the worker has in hand (only connection `id`, when given), no longer its. */
+  private takeBack(workerId: number, id?: number): Held | undefined {
+    const held = this.inHand.get(workerId);
+    if (held === undefined || (id !== undefined && held.id !== id)) return undefined;
+    this.inHand.delete(workerId);
+    return held;
+  }
+
+  /** A connection a worker gave back goes first to the next one. */
+  private handOn(held: Held | undefined): void {
+    if (held === undefined) return;
+    this.waiting.unshift(held);
+    this.dispatch();
   }
 
   private accepted(port: PortKind, socket: Socket): void {

@@ -7,6 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
+import { named } from '../dataplane/listen-on.js';
 import type { Clock } from '../domain/clock.js';
 import { withTimeout } from '../domain/async.js';
 import type { Logger } from '../domain/log.js';
@@ -55,7 +56,8 @@ export class WorkerPool {
   private backoffMs = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private firstListen: (() => void) | null = null;
-  private bound: Listening | null = null;
+  /** Where the primary listens for TLS: a worker serves what it hands out as that port's (redirects name it). */
+  private tlsBound: AddressInfo | null = null;
   private firstFailure: ((why: string) => void) | null = null;
 
   constructor(private readonly d: WorkerPoolDeps) {
@@ -75,8 +77,9 @@ export class WorkerPool {
   async start(): Promise<Listening> {
     const { listen, tls } = this.config;
     const data = await named('listen', this.handout.listen('data', listen.host, listen.port));
-    const tlsAt = tls ? await named('tls.listen', this.handout.listen('tls', tls.listen.host, tls.listen.port)) : null;
-    this.bound = { data, tls: tlsAt };
+    this.tlsBound = tls
+      ? await named('tls.listen', this.handout.listen('tls', tls.listen.host, tls.listen.port))
+      : null;
     // Structured clone: the config's parsed values (typed arrays, nested objects) travel as they are.
     cluster.setupPrimary({ serialization: 'advanced' });
     cluster.on('exit', (w, code, signal) => this.exited(w, code, signal));
@@ -88,7 +91,7 @@ export class WorkerPool {
     for (let i = 0; i < this.d.count; i++) this.fork();
     try {
       await withTimeout(all, START_TIMEOUT_MS, `${this.d.count} workers to start`);
-      return this.bound;
+      return { data, tls: this.tlsBound };
     } finally {
       this.firstListen = this.firstFailure = null;
     }
@@ -98,7 +101,6 @@ export class WorkerPool {
   async rebind(at: Config['listen']): Promise<AddressInfo> {
     const data = await this.handout.listen('data', at.host, at.port);
     this.config = { ...this.config, listen: at };
-    if (this.bound) this.bound = { ...this.bound, data };
     return data;
   }
 
@@ -151,7 +153,7 @@ export class WorkerPool {
         if (this.closing) return m.ask({ type: 'close', graceMs: 0 });
         const current = this.feed.current();
         m.started = true;
-        return m.send({ type: 'start', config: this.config, tls: this.bound?.tls ?? null, ...current });
+        return m.send({ type: 'start', config: this.config, tls: this.tlsBound, ...current });
       }
       case 'resync':
         this.d.log.log('warn', 'worker lost its place in the routing changes; sending the whole snapshot', {
@@ -218,15 +220,6 @@ export class WorkerPool {
       this.restartTimer = null;
       if (!this.closing) this.fork();
     }, this.backoffMs);
-  }
-}
-
-/** A listener that cannot bind says which field it is. */
-async function named<T>(field: string, listening: Promise<T>): Promise<T> {
-  try {
-    return await listening;
-  } catch (e) {
-    throw new Error(`${field}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
