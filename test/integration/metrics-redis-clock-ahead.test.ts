@@ -5,8 +5,6 @@
 // were never judged, or seconds from before it were), and filled the dashboard with seconds nobody had flushed yet.
 // Last, the wiring: a whole veer whose clock is 10 s off runs a rollout through Redis as fast as a synced one.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServiceStatus } from '../../src/api/ports.js';
-import { isTerminal } from '../../src/domain/rollout.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { silentLogger } from '../../src/domain/log.js';
 import { settledSecond } from '../../src/domain/second.js';
@@ -20,7 +18,8 @@ import { ReplicaRegistry } from '../../src/store/replicas.js';
 import { useFlushRedis } from '../helpers/flush-redis.js';
 import { waitFor } from '../helpers/process.js';
 import { startTraffic } from '../helpers/traffic.js';
-import { admin, service, useHarness, type TestVeer } from '../helpers/veer.js';
+import { admin, service, useHarness } from '../helpers/veer.js';
+import { POLICY, status, terminal } from './rollout/probes.js';
 
 const h = useFlushRedis();
 const v = useHarness();
@@ -168,16 +167,6 @@ describe.each([
   });
 });
 
-// maxLatencyRatio 5: ~1 ms loopback latencies make the default ratio a test of CPU noise (rollout/canary.test.ts).
-const POLICY = {
-  steps: [10, 50, 100],
-  stepInterval: '1s',
-  analysisInterval: '250ms',
-  minRequests: 20,
-  drainTimeout: '2s',
-  maxLatencyRatio: 5,
-};
-
 describe.each([
   { skew: 'ahead of', offsetMs: 10_000 },
   { skew: 'behind', offsetMs: -10_000 },
@@ -191,13 +180,7 @@ describe.each([
       state,
       clock: { now: () => Date.now() + offsetMs },
     });
-    const status = async (x: TestVeer): Promise<ServiceStatus> =>
-      (await admin<ServiceStatus>(x, 'GET', '/v1/services/web')).json;
-    const terminal = async (): Promise<boolean> => {
-      const r = (await status(veer)).rollout;
-      return r !== null && isTerminal(r.phase);
-    };
-    const t = startTraffic({ url: veer.url, rps: 200, maxMs: 25_000, until: terminal });
+    const t = startTraffic({ url: veer.url, rps: 200, maxMs: 25_000, until: () => terminal(veer) });
     v.defer(() => t.stop().catch(() => undefined));
     await waitFor(() => t.snapshot().completed >= 100, { timeoutMs: 5_000, intervalMs: 10, what: 'warm-up traffic' });
     const started = Date.now();

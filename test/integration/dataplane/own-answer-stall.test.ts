@@ -3,11 +3,11 @@
 // connection (or stream) was held for good, as no exchange watched those answers and neither front bounds a
 // socket while it owes an answer. Loopback's socket buffers take a few MiB, so each client asks for more.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect as h2connect } from 'node:http2';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { h2Request } from '../../helpers/h2-stream.js';
 import { withTimeout } from '../../helpers/process.js';
 import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
@@ -122,16 +122,11 @@ describe.each(['node', 'lean'] as const)('proxy.front: %s, a client that never r
 describe('over HTTP/2, a stream that never opens its window to an answer of veer', () => {
   it.each(['404 no_route', '503 page'])('is reset after timeouts.body (%s)', async (which) => {
     const v = await pagedVeer('lean');
-    const session = h2connect(`http://127.0.0.1:${v.port}`, { settings: { initialWindowSize: 0 } });
-    session.on('error', () => undefined);
-    h.defer(() => session.destroy());
     const headers =
       which === '503 page'
         ? { ':path': '/', ':authority': 'page.test', accept: 'text/html' }
         : { ':path': '/x', ':authority': 'nowhere.test' };
-    const s = session.request(headers);
-    s.on('error', () => undefined);
-    s.end();
+    const s = h2Request(h, v.port, headers);
     const status = await new Promise<number>((resolve) => s.once('response', (h2) => resolve(Number(h2[':status']))));
     expect(status).toBe(which === '503 page' ? 503 : 404);
     const t0 = Date.now();
@@ -142,12 +137,7 @@ describe('over HTTP/2, a stream that never opens its window to an answer of veer
 
   it('a stream reading a 1 MiB page steadily for longer than timeouts.body gets it whole', async () => {
     const v = await pagedVeer('lean');
-    const session = h2connect(`http://127.0.0.1:${v.port}`, { settings: { initialWindowSize: 65_535 } });
-    session.on('error', () => undefined);
-    h.defer(() => session.destroy());
-    const s = session.request({ ':path': '/', ':authority': 'page.test', accept: 'text/html' });
-    s.on('error', () => undefined);
-    s.end();
+    const s = h2Request(h, v.port, { ':path': '/', ':authority': 'page.test', accept: 'text/html' }, 65_535);
     // About 256 KB/s: four times the 1 s bound for the whole page, never a second without taking bytes.
     const rate = 256 * 1024;
     const t0 = Date.now();

@@ -4,10 +4,10 @@
 // rest in its socket buffers), the cut was counted nowhere and its access line said 200 with no error (HTTP/1.1:
 // the socket calls a write in flight done as it is destroyed) or `truncated` (HTTP/2); the lean front even started
 // the next pipelined request on the dead connection, sent it upstream and counted it as a client that left.
-import { connect as h2connect } from 'node:http2';
 import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { accessLogFile, waitForLines } from '../../helpers/access-lines.js';
+import { h2Request } from '../../helpers/h2-stream.js';
 import { countersOf } from '../../helpers/pool-counters.js';
 import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
@@ -93,12 +93,7 @@ describe.each(['lean', 'node'] as const)('proxy.front: %s, a client that never r
 describe('over HTTP/2, a stream that never opens its window to a proxied answer the upstream finished', () => {
   it('is reset, counted once as a client that left, and logged so', async () => {
     const { v, log } = await veerWithLog('lean');
-    const session = h2connect(`http://127.0.0.1:${v.port}`, { settings: { initialWindowSize: 0 } });
-    session.on('error', () => undefined);
-    h.defer(() => session.destroy());
-    const s = session.request({ ':path': '/mid' });
-    s.on('error', () => undefined);
-    s.end();
+    const s = h2Request(h, v.port, { ':path': '/mid' });
     await waitFor(() => s.rstCode === 11, { what: 'ENHANCE_YOUR_CALM', timeoutMs: 5_000 });
     expect(await traces(v, log)).toEqual({
       ...cutOnce,

@@ -7,6 +7,7 @@ import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { DeadlineSweep } from '../../../src/dataplane/upstream-deadlines.js';
 import { countersOf } from '../../helpers/pool-counters.js';
+import { h2Request } from '../../helpers/h2-stream.js';
 import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -129,12 +130,7 @@ describe('clients that stop reading', () => {
 
   it('over HTTP/2, an answer the upstream finished but the client never takes is reset after the bound', async () => {
     const { v } = await fourConnections({ body: '1s' });
-    const session = h2connect(`http://127.0.0.1:${v.port}`, { settings: { initialWindowSize: 0 } });
-    session.on('error', () => undefined);
-    h.defer(() => session.destroy());
-    const s = session.request({ ':path': '/mid' });
-    s.on('error', () => undefined);
-    s.end();
+    const s = h2Request(h, v.port, { ':path': '/mid' });
     const t0 = Date.now();
     await waitFor(() => s.rstCode === 11, { what: 'ENHANCE_YOUR_CALM', timeoutMs: 5_000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1_000);
