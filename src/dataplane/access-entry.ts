@@ -8,6 +8,7 @@ import type { RequestBody } from './request-body.js';
 import type { ProxyErrorCode } from './responses.js';
 import type { ServiceRoute } from './table.js';
 import type { Upstream } from './upstream.js';
+import { untakenOf } from './untaken-answer.js';
 
 /** Veer's own answer, or how the answer ended without one: the client left, or veer cut it mid-body. */
 export type AccessError = ProxyErrorCode | 'client_closed' | 'truncated';
@@ -37,10 +38,14 @@ export interface AccessRecorder {
 export class AccessEntry implements CloseParty {
   route: ServiceRoute | null = null;
   exchange: (ExchangeFacts & CloseParty) | null = null;
-  /** Body bytes of veer's own answer. */
+  /** Body bytes of veer's own answer: the whole page, then (at the close) those that left veer for its client. */
   bytesOut = 0;
   /** Veer's own answer (set by sendProxyError). */
   error: ProxyErrorCode | null = null;
+  /** Veer wrote an answer of its own (sendProxyError): its close tells whether its client took it whole. */
+  ownAnswer = false;
+  /** Its client left before it had veer's own answer whole (closed, or cut for not reading it). */
+  left = false;
   /** performance.now() at the start, for the duration. */
   readonly startHr = performance.now();
 
@@ -60,7 +65,19 @@ export class AccessEntry implements CloseParty {
 
   /** The line first (it reads the exchange as the response left it), then the exchange. */
   responseClosed(): void {
+    if (this.ownAnswer && this.log !== null) this.settleOwn();
     this.log?.record(this);
     this.exchange?.responseClosed();
+  }
+
+  /**
+   * Veer's own answer as its client got it: a client that closed mid-page, or was cut for taking none of it, left
+   * (access-line.ts outcome), and its bytesOut are those that left veer, as a proxied answer's are those written.
+   */
+  private settleOwn(): void {
+    const untaken = untakenOf(this.res);
+    if (untaken < 0) return;
+    this.left = true;
+    this.bytesOut = Math.max(0, this.bytesOut - untaken);
   }
 }

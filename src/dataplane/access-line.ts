@@ -28,11 +28,14 @@ function forwardedFor(e: AccessEntry): string | null {
 /**
  * Status and error as the client saw them: a client that left before any answer is a 499 (after the
  * headers, the status stays and the error says it left); an answer veer cut mid-body is `truncated`. A client
- * cut for not reading left too, though its socket may have called the answer's last write done as it closed.
+ * cut for not reading left too, though its socket may have called the answer's last write done as it closed; so
+ * did one that had not taken veer's own answer whole (its code was counted when veer answered, the line says
+ * what the client got: AccessEntry's settleOwn).
  */
 export function outcome(e: AccessEntry): { status: number; error: AccessError | null } {
   const res = e.res;
   const x = e.exchange;
+  if (e.left) return { status: res.headersSent ? res.statusCode : 499, error: 'client_closed' };
   if (e.error !== null || (res.writableFinished && (x === null || !x.clientGone)))
     return { status: res.statusCode, error: e.error };
   if (x !== null && x.done && !x.clientGone) return { status: res.statusCode, error: 'truncated' };

@@ -163,7 +163,10 @@ export function sendProxyError(
   const builtin = html === BUILTIN_HTML[code] || html === MAINTENANCE_PAGE;
   let body = html ?? BODY[code];
   if (id !== null) body = html === null ? jsonWithId(body, id) : builtin ? htmlWithId(body, id) : body;
-  if (entry) entry.bytesOut = body.length;
+  if (entry) {
+    entry.bytesOut = body.length; // the access line takes off what its client never got (untaken-answer.ts)
+    entry.ownAnswer = true;
+  }
   const type = html ? HTML_TYPE : JSON_TYPE;
   const headers = ['content-type', type, 'content-length', String(body.length), 'cache-control', 'no-store'];
   if (id !== null) headers.push((entry as AccessEntry).idHeader, id);

@@ -11,6 +11,7 @@ import type { FrontResponse } from './front.js';
 import { answerOver } from './downstream.js';
 import { H2Response } from './h2-response.js';
 import { unsentOf } from './paced-body.js';
+import { noteCut } from './untaken-answer.js';
 import { DeadlineSweep, type Deadlined } from './upstream-deadlines.js';
 
 /** What is known of an answer at a look: bytes waiting for its client, and when it last took some. */
@@ -110,6 +111,7 @@ export class UnreadAnswers {
     }
     if (step !== 'cut') return this.sweep.watchUntil(w, step);
     this.onCut();
+    noteCut(res, left); // its access line says so, with the bytes its client got (untaken-answer.ts)
     if (res instanceof H2Response) res.reset(constants.NGHTTP2_ENHANCE_YOUR_CALM);
     else res.destroy();
   }
