@@ -12,13 +12,23 @@ import type { TargetWait } from './target-wait.js';
 import { TimedAttempt } from './timed-attempt.js';
 
 export abstract class ClientEnd extends TimedAttempt {
-  clientGone = false;
+  /** Its client left or was cut, as counted (once) in veer's answers. */
+  private left = false;
   done = false;
   protected wait: TargetWait | null = null; // its wait for a target, once it had to (most never do)
   protected abstract readonly env: ExchangeEnv;
   protected abstract readonly res: FrontResponse;
   protected abstract route: ServiceRoute;
   protected abstract readonly entry: AccessEntry | null;
+
+  /**
+   * Its client left: before the answer was whole, cut for not reading, or (known once the answer closed) gone while
+   * some of an answer the upstream had finished still waited in veer. The access line reads it before the exchange
+   * hears of the close (AccessEntry), so that last case is read from the answer itself.
+   */
+  get clientGone(): boolean {
+    return this.left || (this.done && this.down.leftUntaken());
+  }
 
   /** Answered, or its client gone: a waiting request stops waiting. */
   get over(): boolean {
@@ -38,7 +48,7 @@ export abstract class ClientEnd extends TimedAttempt {
     this.abortUpstream?.(new ClientBodyError(fault));
     this.wait?.cancel();
     if (fault === 'client_closed') {
-      [this.clientGone, this.done] = [true, true];
+      [this.left, this.done] = [true, true];
       return this.env.answers.note('client_closed');
     }
     this.finishWithError(BODY_FAULT_ANSWER[fault]);
@@ -48,9 +58,9 @@ export abstract class ClientEnd extends TimedAttempt {
   responseClosed(): void {
     // An answer given whole is watched while its client may still have bytes of it to take (watchSlowClient):
     // its close ends that. Most are watched a tick only (bytes corked until then), none for the whole bound.
-    if (this.done) return this.sweep().unwatch(this);
-    if (this.res.writableFinished || this.clientGone) return;
-    this.clientGone = true;
+    if (this.done) return this.answerClosed();
+    if (this.res.writableFinished || this.left) return;
+    this.left = true;
     this.env.answers.note('client_closed');
     this.wait?.cancel();
     this.abortUpstream?.(); // stop the upstream request so its socket is not leaked
@@ -63,8 +73,20 @@ export abstract class ClientEnd extends TimedAttempt {
    */
   protected clientCut(): void {
     if (!this.done) return this.responseClosed();
-    if (this.clientGone) return;
-    this.clientGone = true; // before the close: its access line reads it (access-line.ts outcome)
+    if (this.left) return;
+    this.left = true; // before the close: its access line reads it (access-line.ts outcome)
+    this.env.answers.note('client_closed');
+  }
+
+  /**
+   * The close of an answer veer gave (or cut): a client that closed its connection or stream while some of the
+   * upstream's finished answer still waited in veer left, and is counted as one that leaves while the upstream
+   * sends (an answer handed whole to the kernel is whole: what the client did with it is not veer's to see).
+   */
+  private answerClosed(): void {
+    this.sweep().unwatch(this);
+    if (this.left || !this.down.leftUntaken()) return;
+    this.left = true;
     this.env.answers.note('client_closed');
   }
 

@@ -60,6 +60,9 @@ export class Downstream implements Backlogged {
     if (this.h2 !== null && neverPause) this.h2.sendsTrailers = true;
   }
 
+  /** The upstream's answer was ended here (not cut by veer, not veer's own): its close says whether it was taken. */
+  private ended = false;
+
   /** A Trailers-Only answer's status and headers, held until its end (see end()). */
   private held: { status: number; headers: string[] } | null = null;
 
@@ -82,6 +85,7 @@ export class Downstream implements Backlogged {
    * refused a held header (nothing was sent).
    */
   end(trailers: unknown): boolean {
+    this.ended = true;
     if (this.held !== null) {
       try {
         endWithHeaders(this.res, this.held.status, this.held.headers);
@@ -152,6 +156,14 @@ export class Downstream implements Backlogged {
     if (left < this.unread) [this.unread, this.movedAt] = [left, now];
   }
 
+  /**
+   * Read at (or after) the answer's close: the upstream's answer was ended here, yet its client's connection or stream
+   * closed while some of it still waited in veer (not handed whole to the kernel). False while the answer is open.
+   */
+  leftUntaken(): boolean {
+    return this.ended && this.res.destroyed && !handedWhole(this.res, this.h2 !== null);
+  }
+
   /** The answer is over for the client: none of it left in veer, or its connection or stream gone. */
   get over(): boolean {
     return answerOver(this.res, this.h2 !== null);
@@ -210,4 +222,17 @@ export function answerOver(res: FrontResponse, h2: boolean): boolean {
   if (res.destroyed) return true;
   // An HTTP/2 answer is finished once ended (H2Response): its last bytes may still wait for the client's window.
   return res.writableFinished && (!h2 || res.writableLength === 0);
+}
+
+/**
+ * Whether a closed answer was handed whole to its connection. veer's own fronts say so only when it was (a client's
+ * reset before an HTTP/2 stream's last bytes went is not). node:http's ServerResponse also says finished for one its
+ * connection's close ended: a socket destroyed under a write in flight calls that write done, so 'finish' comes;
+ * yet an answer given whole closes a tick after its 'finish', its socket still open (a client cannot close it in
+ * between: its FIN or reset is read in a later turn, and a `Connection: close` socket ends asynchronously).
+ */
+function handedWhole(res: FrontResponse, h2: boolean): boolean {
+  if (!res.writableFinished) return false;
+  if (h2) return res.writableLength === 0;
+  return (res.req as { socket?: { destroyed?: boolean } } | undefined)?.socket?.destroyed !== true;
 }
