@@ -34,6 +34,7 @@ import { snapshotLagBlock, snapshotLagPass } from './snapshot-lag.mjs';
 import { sideBySideBlock, sideBySidePass } from './side-by-side.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const chrtPath = spawnSync('sh', ['-c', 'command -v chrt'], { encoding: 'utf8' }).stdout?.trim() || null;
 
 function settingsFromEnv(env) {
   const num = (name, def) => {
@@ -85,7 +86,7 @@ function describe(s) {
     'http-proxy: keep-alive agent (maxSockets 256) to A; http-proxy-shipped (side by side only): ' +
       '`createProxyServer({ target })` alone, a new upstream connection per request; ' +
       'nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
-    "Latency: wrk's percentiles (saturation); the paced pass records every 2xx response's own time (sub-ms)",
+    "Latency: wrk's percentiles (saturation and the paced pass, µs resolution)",
     '"other procs, cores": average CPU used by processes outside this bench during that measurement' +
       (s.retries ? ` (disturbed passes retried up to ${s.retries}×, least disturbed kept)` : ''),
   ];
@@ -104,14 +105,36 @@ async function fixedRatePass(s, ctx, sat) {
   const others = ['veer-node', 'bare', 'nginx'].filter((t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin));
   const targets = ['direct', 'veer', ...others];
   // A tail is what a few stalls make of it: one pass per target moved veer's p99 between 3 and 6 ms here, so
-  // the targets take turns for BENCH_ROUNDS rounds and each shows its round with the median p99.
+  // the targets take turns for BENCH_ROUNDS rounds and each shows its round with the median p99. The proxy's
+  // core is kept from halting meanwhile (bench/awake.mjs), the same for every target.
   const runs = new Map(targets.map((t) => [t, []]));
-  for (let round = 1; round <= s.rounds; round++) {
-    console.log(`fixed-rate pass, round ${round}/${s.rounds}:`);
-    for (const target of targets) runs.get(target).push((await measure(s, target, ctx, [{ kind: 'paced', rate }]))[0]);
+  const awake = keepAwake(s, (s.rounds * targets.length + 2) * (s.warmupS + s.durationS + 30));
+  try {
+    for (let round = 1; round <= s.rounds; round++) {
+      console.log(`fixed-rate pass, round ${round}/${s.rounds}${awake ? ' (proxy core kept awake)' : ''}:`);
+      for (const target of targets)
+        runs.get(target).push((await measure(s, target, ctx, [{ kind: 'paced', rate }]))[0]);
+    }
+  } finally {
+    if (awake) await stopChild(awake, 5_000);
   }
   const paced = targets.map((target) => ({ target, result: medianTail(runs.get(target)) }));
-  return { rate, paced, gaps: await cpuGaps(s.proxyCpu) };
+  // What the host's halting costs: one more round, the core left free to halt.
+  const halting = [];
+  if (awake) {
+    console.log('fixed-rate pass, one round with the proxy core free to halt:');
+    for (const target of targets.filter((t) => ['direct', 'veer', 'nginx'].includes(t)))
+      halting.push({ target, result: (await measure(s, target, ctx, [{ kind: 'paced', rate }]))[0] });
+  }
+  return { rate, paced, halting, awake: Boolean(awake), gaps: await cpuGaps(s.proxyCpu) };
+}
+
+/** The SCHED_IDLE spinner on the proxy's core (bench/awake.mjs), or null when unpinned or chrt is missing. */
+function keepAwake(s, seconds) {
+  if (!s.pin || !chrtPath) return null;
+  return startChild('awake', chrtPath, ['-i', '0', process.execPath, path.join(here, 'awake.mjs'), String(seconds)], {
+    cpu: s.proxyCpu,
+  });
 }
 
 /** The round with the median p99, with every round's p99; skipped when none ran. */

@@ -165,12 +165,13 @@ function fixedBlock(fixed) {
   if (!fixed) return ['Fixed-rate pass: not run (veer was not measured).'];
   return [
     `Fixed rate: ${rps(fixed.rate)} req/s (1/4 of veer's saturation req/s), same connections and duration,`,
-    'requests spread evenly (1 ms ticks) over the connections (bench/paced.mjs).',
+    pacedHow(fixed),
     '',
     resultTable('paced', fixed.paced),
     '',
     `p99 of each round (ms): ${fixed.paced.map(({ target, result: r }) => `${target} ${roundsOf(r)}`).join('; ')}.`,
     '',
+    ...haltingLines(fixed.halting),
     latenessLine(ok(fixed.paced, 'veer')?.lateness),
     '',
     loopDelayLine(ok(fixed.paced, 'veer')?.loopDelay),
@@ -180,6 +181,25 @@ function fixedBlock(fixed) {
 }
 
 const roundsOf = (r) => (r.p99s ?? []).map(ms).join(' / ');
+
+function pacedHow(fixed) {
+  const wrk = fixed.paced.some(({ result: r }) => r.generator === 'wrk-paced');
+  const how = wrk
+    ? 'wrk paces the requests on one even schedule, the next slot to whichever connection is free (bench/wrk-paced.lua)'
+    : 'requests spread evenly (1 ms ticks) over the connections (bench/paced.mjs)';
+  const awake = fixed.awake
+    ? "; the proxy's core is kept from halting by a SCHED_IDLE spinner for every target (bench/awake.mjs)"
+    : '';
+  return `${how}${awake}.`;
+}
+
+/** The round with the proxy core free to halt: what this host's idle CPUs add to every proxy's tail. */
+function haltingLines(halting) {
+  const done = (halting ?? []).filter(({ result: r }) => !r.skipped && r.p99 !== null);
+  if (done.length === 0) return [];
+  const list = done.map(({ target, result: r }) => `${target} ${ms(r.p99)} ms (p99.9 ${ms(r.p999)})`).join(', ');
+  return [`One round with the proxy's core free to halt, p99: ${list}.`, ''];
+}
 
 function gapsLine(g) {
   if (!g) return "The proxy core's own stalls: not measured.";

@@ -35,8 +35,8 @@ export async function startUpstream(name, cpu, nginxBin) {
 }
 
 /**
- * One load pass in a pinned worker. `pass.kind` is 'saturate' (autocannon, closed loop),
- * 'autocannon-rate' (autocannon overallRate) or 'paced' (even spacing, see paced.mjs).
+ * One load pass in a pinned worker. `pass.kind` is 'saturate' (wrk, else autocannon: closed loop),
+ * 'autocannon-rate' (autocannon overallRate) or 'paced' (even spacing: wrk-paced.lua, else paced.mjs).
  */
 async function runLoad(s, port, pass, adminPort) {
   const base = {
@@ -50,6 +50,14 @@ async function runLoad(s, port, pass, adminPort) {
   if (pass.kind === 'saturate' && s.wrk) {
     const r = await runWrk(s.wrk, { ...base, cpu: s.loadCpu });
     return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
+  }
+  if (pass.kind === 'paced' && s.wrk) {
+    // veer's loop is read between the warm-up and the measured run, and after it (bench/lateness.mjs).
+    let first = null;
+    const afterWarmUp = async () => void (adminPort !== undefined && (first = await latenessOf(adminPort)));
+    const r = await runWrk(s.wrk, { ...base, cpu: s.loadCpu, rate: pass.rate, afterWarmUp });
+    const lateness = adminPort !== undefined ? latenessBetween(first, await latenessOf(adminPort)) : undefined;
+    return { ...r, lateness, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
   }
   const [script, opts] = workerFor(pass, base);
   // veer's loop is read between the warm-up and the measured phase, and after it (bench/lateness.mjs); every

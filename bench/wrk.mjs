@@ -1,6 +1,7 @@
 // The native load generator: wrk (Debian package `wrk`, installed here when missing), pinned to the load
 // CPU, one thread, a warm-up run that is not counted, then the measured run; its Lua `done` hook prints the
-// summary as JSON (bench/wrk-report.lua). Shaped like load.mjs's result so the tables read both.
+// summary as JSON (bench/wrk-report.lua). Shaped like load.mjs's result so the tables read both. With a
+// `rate`, wrk paces its requests on one even schedule (bench/wrk-paced.lua) instead of saturating.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +24,10 @@ export function findWrk() {
   return which() || null;
 }
 
-async function wrkOnce(bin, { url, connections, durationS, cpu, timeoutS = 10 }) {
+async function wrkOnce(bin, { url, connections, durationS, cpu, rate, timeoutS = 10 }) {
   const args = ['-t1', `-c${connections}`, `-d${durationS}s`, `--timeout`, `${timeoutS}s`];
-  args.push('-s', path.join(here, 'wrk-report.lua'), url);
+  args.push('-s', path.join(here, rate ? 'wrk-paced.lua' : 'wrk-report.lua'), url);
+  if (rate) args.push('--', String(rate));
   const child = startChild('wrk', bin, args, { cpu });
   try {
     return await waitForJsonLine(child, (v) => v.wrk === true, (durationS + 30) * 1000);
@@ -34,15 +36,20 @@ async function wrkOnce(bin, { url, connections, durationS, cpu, timeoutS = 10 })
   }
 }
 
-/** { reqPerSecMean, p50, p90, p99, p999 (ms), errors, timeouts, non2xx, total, durationS }. */
-export async function runWrk(bin, { url, connections, durationS, warmupS, cpu }) {
-  if (warmupS > 0) await wrkOnce(bin, { url, connections, durationS: Math.max(1, Math.round(warmupS)), cpu });
-  const r = await wrkOnce(bin, { url, connections, durationS, cpu });
+/**
+ * { reqPerSecMean, p50, p90, p99, p999 (ms), errors, timeouts, non2xx, total, durationS }. `rate`: paced at
+ * that many requests per second; `afterWarmUp`: awaited between the warm-up and the measured run.
+ */
+export async function runWrk(bin, { url, connections, durationS, warmupS, cpu, rate, afterWarmUp }) {
+  const warm = { url, connections, durationS: Math.max(1, Math.round(warmupS)), cpu, rate };
+  if (warmupS > 0) await wrkOnce(bin, warm);
+  await afterWarmUp?.();
+  const r = await wrkOnce(bin, { url, connections, durationS, cpu, rate });
   const seconds = r.durationUs / 1e6;
   const ms = (us) => us / 1000;
   return {
     result: true,
-    generator: 'wrk',
+    generator: rate ? 'wrk-paced' : 'wrk',
     url,
     reqPerSecMean: r.requests / seconds,
     total: r.requests,
