@@ -231,7 +231,7 @@ export function answerOver(res: FrontResponse, h2: boolean): boolean {
  * yet an answer given whole closes a tick after its 'finish', its socket still open (a client cannot close it in
  * between: its FIN or reset is read in a later turn, and a `Connection: close` socket ends asynchronously).
  */
-function handedWhole(res: FrontResponse, h2: boolean): boolean {
+export function handedWhole(res: FrontResponse, h2: boolean): boolean {
   if (!res.writableFinished) return false;
   if (h2) return res.writableLength === 0;
   return (res.req as { socket?: { destroyed?: boolean } } | undefined)?.socket?.destroyed !== true;

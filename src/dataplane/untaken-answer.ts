@@ -2,6 +2,8 @@
 // access line's truth when its client left mid-page or was cut for taking none of it (unread-answers.ts). Read
 // once, when the answer closes, and only for veer's own answers: no cost on the proxied path.
 import type { FrontResponse } from './front.js';
+import { handedWhole } from './downstream.js';
+import { H2Response } from './h2-response.js';
 import { unsentOf } from './paced-body.js';
 
 /**
@@ -25,6 +27,7 @@ export function noteCut(res: FrontResponse, left: number): void {
 export function untakenOf(res: FrontResponse): number {
   const cut = cutWith.get(res);
   if (cut !== undefined) return cut;
-  if (res.writableFinished) return -1;
+  // Finished is not enough on node:http's front: a socket its client reset calls the write in flight done.
+  if (handedWhole(res, res instanceof H2Response)) return -1;
   return unsentOf(res) + res.writableLength;
 }
