@@ -8,10 +8,11 @@
 import { constants } from 'node:http2';
 import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { accessLines, accessLogFile, waitForLines } from '../../helpers/access-lines.js';
+import { accessLines, accessLogFile } from '../../helpers/access-lines.js';
 import { h2Request } from '../../helpers/h2-stream.js';
+import { leftTraces } from '../../helpers/left-answers.js';
 import { countersOf } from '../../helpers/pool-counters.js';
-import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import { service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -35,12 +36,6 @@ async function veerWithLog(front: 'lean' | 'node'): Promise<{ v: TestVeer; log: 
   const proxy = { front, upstreamClient: 'lean', timeouts: { body: '60s' } };
   const v = await h.veer({ services: [service('web', [up.address])], proxy, accessLog: { output: log } });
   return { v, log };
-}
-
-async function clientClosed(v: TestVeer): Promise<number> {
-  const m = await http(`${v.adminUrl}/metrics`);
-  const line = /veer_proxy_answers_total\{[^}]*code="client_closed"[^}]*\} (\d+)/.exec(m.text);
-  return Number(line?.[1] ?? 0);
 }
 
 /** An HTTP/1.1 client that asks for PIECE `PIECES` times at once, takes a little of the answers, then stops. */
@@ -76,23 +71,10 @@ async function oneHeld(v: TestVeer, log: string): Promise<void> {
   );
 }
 
-/**
- * The close's traces: the access lines of answers not given whole (one: a connection gone starts nothing after
- * it), veer's answers and the pool's counts; `upstreamDone`: the answers the pool counted the upstream's beyond
- * those given whole (the held one, which it finished).
- */
+/** The close's traces (left-answers.ts), once every answer was released: a connection gone starts nothing after it. */
 async function traces(v: TestVeer, log: string) {
   await waitFor(() => v.plane.inFlight === 0, { what: 'the answers released', timeoutMs: 10_000 });
-  expect(await v.plane.accessLog.flushed()).toBe(true);
-  const lines = await waitForLines(log, 1);
-  const notWhole = lines.filter((l) => l.error !== null);
-  const c = await countersOf(v);
-  return {
-    notWhole: notWhole.map((l) => ({ status: l.status, error: l.error })),
-    clientClosed: await clientClosed(v),
-    upstreamDone: c.stable.requests - (lines.length - notWhole.length),
-    pool: { errors: c.stable.errors, failing: c.failing, ejected: c.ejected },
-  };
+  return leftTraces(v, log);
 }
 
 const leftOnce = {

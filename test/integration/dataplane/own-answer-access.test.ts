@@ -3,11 +3,12 @@
 // status sent) and counts in bytesOut only the bytes that left veer, as a proxied answer's line does. Before, it
 // said `no_targets` with the whole page's size, on both HTTP/1.1 fronts and over HTTP/2.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accessLines, accessLogFile, type AccessLine } from '../../helpers/access-lines.js';
+import { stalledClient } from '../../helpers/stalled-client.js';
 import { h2Request } from '../../helpers/h2-stream.js';
 import { useHarness, service, waitFor, type TestVeer } from '../../helpers/veer.js';
 
@@ -41,14 +42,7 @@ async function settledLines(v: TestVeer, log: string): Promise<AccessLine[]> {
 }
 
 /** A client that sends `requests` at once and reads nothing until told. */
-function stuck(v: TestVeer, requests: string): Socket {
-  const s = createConnection({ host: '127.0.0.1', port: v.port });
-  s.pause();
-  s.on('error', () => undefined);
-  s.write(requests);
-  h.defer(() => s.destroy());
-  return s;
-}
+const stuck = (v: TestVeer, requests: string): Socket => stalledClient(h, v.port, requests);
 
 /** Reads what the socket holds until veer's close reaches it: all the bytes it got. */
 function drained(s: Socket): Promise<number> {

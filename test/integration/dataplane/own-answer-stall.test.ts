@@ -3,10 +3,11 @@
 // connection (or stream) was held for good, as no exchange watched those answers and neither front bounds a
 // socket while it owes an answer. Loopback's socket buffers take a few MiB, so each client asks for more.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stalledClient } from '../../helpers/stalled-client.js';
 import { h2Request } from '../../helpers/h2-stream.js';
 import { withTimeout } from '../../helpers/process.js';
 import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
@@ -35,14 +36,7 @@ async function pagedVeer(front: 'node' | 'lean', body = '1s'): Promise<TestVeer>
 }
 
 /** A client that sends `requests` at once and never reads. */
-function stuck(v: TestVeer, requests: string): Socket {
-  const s = createConnection({ host: '127.0.0.1', port: v.port });
-  s.pause();
-  s.on('error', () => undefined);
-  s.write(requests);
-  h.defer(() => s.destroy());
-  return s;
-}
+const stuck = (v: TestVeer, requests: string): Socket => stalledClient(h, v.port, requests);
 
 /** Reads what the socket holds until veer's close reaches it: the bytes, or null when it stays open past 5 s. */
 function closedAfterDrain(s: Socket): Promise<number | null> {

@@ -4,12 +4,13 @@
 // rest in its socket buffers), the cut was counted nowhere and its access line said 200 with no error (HTTP/1.1:
 // the socket calls a write in flight done as it is destroyed) or `truncated` (HTTP/2); the lean front even started
 // the next pipelined request on the dead connection, sent it upstream and counted it as a client that left.
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { accessLogFile, waitForLines } from '../../helpers/access-lines.js';
+import { accessLogFile } from '../../helpers/access-lines.js';
 import { h2Request } from '../../helpers/h2-stream.js';
-import { countersOf } from '../../helpers/pool-counters.js';
-import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
+import { stalledClient } from '../../helpers/stalled-client.js';
+import { leftTraces } from '../../helpers/left-answers.js';
+import { service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
 
@@ -38,37 +39,11 @@ async function veerWithLog(front: 'lean' | 'node'): Promise<{ v: TestVeer; log: 
 
 /** An HTTP/1.1 client that asks for `path` (`times` requests at once) and never reads. */
 function stuckSocket(v: TestVeer, path: string, times = 1): Socket {
-  const s = createConnection({ host: '127.0.0.1', port: v.port });
-  s.pause();
-  s.on('error', () => undefined);
-  s.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`.repeat(times));
-  h.defer(() => s.destroy());
-  return s;
+  return stalledClient(h, v.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`.repeat(times));
 }
 
-async function clientClosed(v: TestVeer): Promise<number> {
-  const m = await http(`${v.adminUrl}/metrics`);
-  const line = /veer_proxy_answers_total\{[^}]*code="client_closed"[^}]*\} (\d+)/.exec(m.text);
-  return Number(line?.[1] ?? 0);
-}
-
-/**
- * The cut's traces: the access lines of answers not given whole (the cut's alone: a connection cut starts no request
- * after it), veer's answers and the pool's counts; `upstreamDone`: the pool counted the cut answer as the
- * upstream's (it had finished it), besides the answers given whole.
- */
-async function traces(v: TestVeer, log: string) {
-  expect(await v.plane.accessLog.flushed()).toBe(true);
-  const lines = await waitForLines(log, 1);
-  const notWhole = lines.filter((l) => l.error !== null);
-  const c = await countersOf(v);
-  return {
-    notWhole: notWhole.map((l) => ({ status: l.status, error: l.error })),
-    clientClosed: await clientClosed(v),
-    upstreamDone: c.stable.requests - (lines.length - notWhole.length),
-    pool: { errors: c.stable.errors, failing: c.failing, ejected: c.ejected },
-  };
-}
+/** The cut's traces (left-answers.ts): a connection cut starts no request after it. */
+const traces = leftTraces;
 
 const cutOnce = { notWhole: [{ status: 200, error: 'client_closed' }], clientClosed: 1 };
 
