@@ -9,7 +9,7 @@ import type { Logger } from '../domain/log.js';
 import type { AccessEntry } from './access-entry.js';
 import { accessLine, outcome, sampled } from './access-line.js';
 import { refusalLine, type RefusedRequest } from './access-refusal.js';
-import { FileOutput, streamOutput, type LineOutput } from './line-output.js';
+import { FileOutput, standardOutput, type LineOutput } from './line-output.js';
 import { DEFAULT_BOUNDS, LineSink, type SinkBounds } from './line-sink.js';
 
 /** How long a swapped-out or closing sink may take to write what it queued. */
@@ -24,8 +24,8 @@ export interface AccessLogDeps {
 function outputOf(output: string): LineOutput {
   // A data-plane worker shares stdout and stderr with its siblings and the primary (node:cluster).
   const shared = cluster.isWorker;
-  if (output === 'stdout') return streamOutput(process.stdout, shared);
-  if (output === 'stderr') return streamOutput(process.stderr, shared);
+  if (output === 'stdout') return standardOutput(process.stdout, shared);
+  if (output === 'stderr') return standardOutput(process.stderr, shared);
   return new FileOutput(output);
 }
 

@@ -1,6 +1,7 @@
 // Where access lines go: a stream veer already has (stdout, stderr), or a file opened in append mode
 // and reopened on demand (log rotation: the old file was renamed, the next write goes to a new one).
 // Writes and reopens are serialized, so a line goes to exactly one file and none is written twice.
+import { fstatSync, write as fdWrite } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 
@@ -62,6 +63,48 @@ export function streamOutput(stream: Writable, shared: boolean): LineOutput {
       stream.off('error', ignore);
     },
   };
+}
+
+/**
+ * Standard output or error as veer found it. Node writes to a file synchronously on the event loop, so
+ * a slow disk (or the kernel's writeback) would stall every request: a file is written from libuv's
+ * thread pool on the descriptor (at its current offset, as a shell's `>` or `>>` set it). A pipe or
+ * socket, which Node writes asynchronously, keeps the stream; so does a terminal (interactive use, and
+ * Node may have made its descriptor non-blocking).
+ */
+export function standardOutput(stream: Writable & { fd: number }, shared: boolean): LineOutput {
+  return isFile(stream.fd) ? fdOutput(stream.fd, shared) : streamOutput(stream, shared);
+}
+
+function isFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false; // a closed descriptor: the stream reports its errors
+  }
+}
+
+/** Writes to a descriptor veer does not own (never closed here); `shared` as for streamOutput. */
+export function fdOutput(fd: number, shared: boolean): LineOutput {
+  return {
+    write: (data, done) => {
+      const whole = Buffer.from(data);
+      writeAll(fd, shared ? pipeChunks(whole) : [whole], 0, done);
+    },
+    reopen: () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/** One piece after another, each to its end (a write may take part of a piece: a full disk's last bytes). */
+function writeAll(fd: number, pieces: Buffer[], at: number, done: (err: Error | null) => void): void {
+  const piece = pieces[0];
+  if (piece === undefined) return done(null);
+  fdWrite(fd, piece, at, piece.length - at, null, (err, n) => {
+    if (err) return done(err);
+    if (at + n < piece.length) return writeAll(fd, pieces, at + n, done);
+    writeAll(fd, pieces.slice(1), 0, done);
+  });
 }
 
 export class FileOutput implements LineOutput {
