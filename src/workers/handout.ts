@@ -18,15 +18,26 @@ interface Held {
   readonly id: number;
   readonly port: PortKind;
   readonly socket: Socket;
-  /** When it was accepted (ms, the handout's monotonic clock): a connection waits for a worker at most `waitMs`. */
+  /** When it began to wait (ms, the handout's monotonic clock): a connection waits for a worker at most `waitMs`. */
   readonly at: number;
+  /** Times a worker gave it back untaken (closing, gone): each time it waits anew, at most MAX_HAND_ONS times. */
+  readonly handedOn: number;
 }
+
+/** A connection given back untaken more often than this is closed (its waits stay bounded). */
+const MAX_HAND_ONS = 3;
 
 export interface HandoutOptions {
   /** How long a connection may wait for a ready worker (none is while every one restarts). */
   waitMs: number;
   /** Connections waiting at once; more are closed as they come, as a full accept backlog would refuse them. */
   maxWaiting: number;
+  /**
+   * A worker that has not taken the connection in its hand this long is stuck (stopped, or its loop blocked): the
+   * handout says so once (the primary ends it; what it held goes on when it is gone).
+   */
+  stuckMs: number;
+  stuck: (workerId: number) => void;
   /** A monotonic clock (ms): a wall clock stepped would cut waiting connections early, or keep them late. */
   now: () => number;
   log: Logger;
@@ -41,7 +52,10 @@ export class Handout {
    * has at most one connection in hand: a worker that stalls holds one connection, not a growing queue.
    */
   private readonly free = new Map<number, Taker>();
-  private readonly inHand = new Map<number, Held>();
+  private readonly inHand = new Map<number, Held & { given: number }>();
+  /** Workers said stuck, not again until they are gone. */
+  private readonly saidStuck = new Set<number>();
+  private inHandWatch: NodeJS.Timeout | null = null;
   private nextId = 0;
   /** Connections closed untaken (too many waiting, or waited too long); said in the log at most once a second. */
   dropped = 0;
@@ -87,6 +101,7 @@ export class Handout {
   /** The worker is gone (exited, its channel closed: every message it sent was read): what it had in hand goes on. */
   gone(workerId: number): void {
     this.free.delete(workerId);
+    this.saidStuck.delete(workerId);
     this.handOn(this.takeBack(workerId));
   }
 
@@ -102,7 +117,8 @@ export class Handout {
     for (const h of this.waiting.splice(0)) h.socket.destroy();
     this.free.clear();
     if (this.sweep) clearInterval(this.sweep);
-    this.sweep = null;
+    if (this.inHandWatch) clearInterval(this.inHandWatch);
+    this.sweep = this.inHandWatch = null;
   }
 
   /** What the worker has in hand (only connection `id`, when given), no longer its. */
@@ -116,7 +132,13 @@ export class Handout {
   /** A connection a worker gave back goes first to the next one. */
   private handOn(held: Held | undefined): void {
     if (held === undefined) return;
-    this.waiting.unshift(held);
+    if (held.handedOn >= MAX_HAND_ONS) {
+      held.socket.destroy();
+      return this.drop(1);
+    }
+    // Its wait was spent on a worker that failed it, not by its client: it waits again as a new connection does.
+    const { id, port, socket } = held;
+    this.waiting.unshift({ id, port, socket, at: this.o.now(), handedOn: held.handedOn + 1 });
     this.dispatch();
   }
 
@@ -128,7 +150,7 @@ export class Handout {
       socket.destroy();
       return this.drop(1);
     }
-    this.waiting.push({ id: ++this.nextId, port, socket, at: this.o.now() });
+    this.waiting.push({ id: ++this.nextId, port, socket, at: this.o.now(), handedOn: 0 });
     this.dispatch();
   }
 
@@ -149,7 +171,7 @@ export class Handout {
       this.free.delete(workerId);
       this.waiting.shift();
       if (held.socket.destroyed) continue;
-      this.inHand.set(workerId, held);
+      this.inHand.set(workerId, { ...held, given: this.o.now() });
       if (!taker.give(held.id, held.port, held.socket)) {
         // Its channel is closing: the connection goes to the next worker, and this one is not free again.
         this.inHand.delete(workerId);
@@ -157,6 +179,26 @@ export class Handout {
       }
     }
     this.watchWaiting();
+    this.watchInHand();
+  }
+
+  /** Once a second while workers have connections in hand: those that have not taken theirs within `stuckMs`. */
+  private watchInHand(): void {
+    if (this.inHandWatch !== null || this.closed) return;
+    this.inHandWatch = setInterval(() => {
+      if (this.inHand.size === 0) {
+        clearInterval(this.inHandWatch ?? undefined);
+        this.inHandWatch = null;
+        return;
+      }
+      const late = this.o.now() - this.o.stuckMs;
+      for (const [workerId, h] of this.inHand) {
+        if (h.given > late || this.saidStuck.has(workerId)) continue;
+        this.saidStuck.add(workerId);
+        this.o.stuck(workerId);
+      }
+    }, 1_000);
+    this.inHandWatch.unref();
   }
 
   /** While connections wait (every worker busy or restarting), the ones past `waitMs` are closed, once a second. */

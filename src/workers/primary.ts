@@ -70,7 +70,11 @@ export class WorkerPool {
     d.plane.onChange(() => this.feed.schedule());
     // A connection waits for a worker as long as a client may take to send its head, which it cannot before.
     const waitMs = d.config.proxy.timeouts.clientHeader || 20_000;
-    this.handout = new Handout({ waitMs, maxWaiting: MAX_WAITING, now: () => performance.now(), log: d.log });
+    // A worker that takes no connection for as long is stopped (SIGSTOP) or its loop is blocked: it answers
+    // nothing, and the connection in its hand would wait for it unbounded.
+    const stuck = (id: number): void => this.stuck(id, waitMs);
+    const now = (): number => performance.now();
+    this.handout = new Handout({ waitMs, maxWaiting: MAX_WAITING, stuckMs: waitMs, stuck, now, log: d.log });
   }
 
   /** Binds the listeners, forks every worker; resolves once all of them started (the addresses), bounded. */
@@ -199,6 +203,16 @@ export class WorkerPool {
     const known = (s: string): boolean => plane.serviceConfig(s) !== undefined;
     const refused = mergeReport(report, { registry, answers: plane.answers, known });
     if (refused > 0) this.d.log.log('warn', 'worker seconds not merged', { pid: m.pid, refused });
+  }
+
+  /** Ended with SIGKILL (a stopped process takes no other signal); replaced as a worker that exited unasked. */
+  private stuck(id: number, waitedMs: number): void {
+    const m = this.members.get(id);
+    if (m === undefined) return;
+    this.d.log.log('error', 'worker stuck: it has not taken a connection handed to it; killing it', {
+      ...{ pid: m.pid, waitedMs },
+    });
+    m.kill();
   }
 
   private exited(w: Worker, code: number | null, signal: string | null): void {

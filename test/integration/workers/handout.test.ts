@@ -1,6 +1,7 @@
 // The primary holds the ports and hands connections out (handout.ts): with every worker killed at once the port
 // stays open and a connection made meanwhile is served by a replacement, and a connection handed to a worker that
-// never takes it (stopped, then killed) is served by another worker instead of hanging (nodejs/node#21746).
+// never takes it (stopped, then killed) is served by another worker instead of hanging (nodejs/node#21746); a
+// worker stopped with one in hand is killed by the primary after clientHeader.
 import { createConnection } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,27 +96,48 @@ describe('workers: the primary hands connections out', { timeout: WORKERS_TEST_M
     const up = await h.upstream('web-upstream');
     const v = await startWorkersVeer(h, {
       services: [service('web', [up.address])],
-      proxy: { timeouts: { clientHeader: '1s' } },
+      proxy: { timeouts: { clientHeader: '3s' } },
     });
     const pids = (await workersOf(v)).workers.map((w) => w.pid);
     for (const pid of pids) killLater(pid);
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
     // One connection in each stopped worker's hands (each has at most one), the third waits in the primary.
     const outcome = (p: Promise<{ status: number }>) => p.then((r) => r.status).catch(() => 'closed' as const);
-    const requests = [0, 1, 2].map(() => outcome(http(v.dataUrl, { timeoutMs: 20_000 })));
+    const requests = [0, 1, 2].map(() => outcome(http(v.dataUrl, { timeoutMs: 30_000 })));
     const gauge = async (name: string) => sample(await metricsText(v), name);
     await waitFor(async () => (await gauge('veer_worker_waiting_connections')) === 1, {
       what: 'one connection waiting in the primary',
       timeoutMs: 10_000,
     });
-    await waitFor(async () => (await gauge('veer_worker_dropped_connections_total')) === 1, {
-      what: 'the waiting connection closed after clientHeader',
-      timeoutMs: 10_000,
-    });
-    expect(await gauge('veer_worker_waiting_connections')).toBe(0);
-    for (const pid of pids) process.kill(pid, 'SIGCONT');
+    // After clientHeader: the waiting one is closed, and both stopped workers are killed; the connections they
+    // held wait anew (their wait was spent on a worker, not by their client) and the replacements serve them.
     expect((await Promise.all(requests)).sort()).toEqual([200, 200, 'closed']);
+    expect(await gauge('veer_worker_dropped_connections_total')).toBe(1);
+    expect(await gauge('veer_worker_waiting_connections')).toBe(0);
+    expect(pids.some(isAlive)).toBe(false);
     expect(v.output()).toContain('connections closed untaken');
+    expect(v.output().match(/worker stuck/g)).toHaveLength(2);
+  });
+
+  it('a worker stopped with a connection in hand is killed after clientHeader; another worker serves it', async () => {
+    const up = await h.upstream('web-upstream');
+    const v = await startWorkersVeer(h, {
+      services: [service('web', [up.address])],
+      proxy: { timeouts: { clientHeader: '2s' } },
+    });
+    const [stopped, other] = (await workersOf(v)).workers.map((w) => w.pid) as [number, number];
+    killLater(stopped);
+    process.kill(stopped, 'SIGSTOP');
+    // Fresh connections, one at a time in turn: one of the first two waits in the stopped worker's hand, unbounded
+    // before this fix; now the primary kills that worker after clientHeader and hands the connection on.
+    const requests = Array.from({ length: 4 }, () => http(v.dataUrl, { timeoutMs: 20_000 }));
+    expect((await Promise.all(requests)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    await waitFor(() => !isAlive(stopped), { what: 'the stopped worker killed', timeoutMs: 10_000 });
+    expect(isAlive(other)).toBe(true);
+    expect(v.output()).toMatch(new RegExp(`worker stuck.*"pid":${stopped}`));
+    await waitFor(async () => (await workersOf(v)).workers.length === 2, { what: 'a replacement', timeoutMs: 30_000 });
+    expect((await workersOf(v)).restarts).toBe(1);
+    expect(sample(await metricsText(v), 'veer_worker_dropped_connections_total')).toBe(0);
   });
 
   it.each(['node', 'lean'])(
