@@ -70,3 +70,24 @@ export function otherCores(before, after, seconds) {
   for (const [pid, t] of before) if (!after.has(pid)) ticks -= t;
   return Math.max(0, ticks) / TICKS_PER_S / seconds;
 }
+
+/** Each core's { busy, total } ticks so far (/proc/stat; idle and iowait are not busy); null off Linux. */
+export function coreTicks() {
+  if (!supported) return null;
+  const out = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const t = m[2].trim().split(/\s+/).map(Number);
+    const total = t.slice(0, 8).reduce((a, b) => a + b, 0); // guest time is inside user already
+    out[Number(m[1])] = { busy: total - t[3] - t[4], total };
+  }
+  return out;
+}
+
+/** The share of core `cpu`'s time that was busy between two coreTicks() readings; null when unknown. */
+export function coreBusy(before, after, cpu) {
+  const [a, b] = [before?.[cpu], after?.[cpu]];
+  if (!a || !b || b.total <= a.total) return null;
+  return (b.busy - a.busy) / (b.total - a.total);
+}

@@ -91,6 +91,7 @@ export function checks({ sat, fixed, side = null }) {
   const proxies = sat.filter((x) => x.target !== 'direct' && !x.result.skipped).map((x) => x.result);
   const fastest = proxies.length ? proxies.reduce((a, b) => (a.reqPerSecMean >= b.reqPerSecMean ? a : b)) : null;
   const headroom = ratio(ok(sat, 'direct'), fastest);
+  const loadBusy = fastest?.loadCoreBusy ?? null;
   const [bare, httpProxy] = [ok(sat, 'bare'), ok(sat, 'http-proxy')];
   const spreads = [veer?.spread ?? null, bare?.spread ?? null];
   const spreadGap = spreads.includes(null) || spreads[0] === undefined ? null : spreads[0] - spreads[1];
@@ -108,6 +109,9 @@ export function checks({ sat, fixed, side = null }) {
   const ltsVsVeer = ratio(ok(sat, 'veer-lts'), veer);
   return [
     row('generator headroom: direct / fastest proxy', headroom, fmtRatio(headroom), '≥ 2.00×', (v) => v >= 2),
+    // The same question asked of the load core itself: busy below 90% in the fastest proxy's median round, the
+    // generator (with the upstreams on its core) was waiting on the proxy, not the other way round.
+    row('generator core busy, fastest proxy', loadBusy, pct(loadBusy), '< 90%', (v) => v < 0.9),
     row('veer / bare undici proxy req/s', vsBare, fmtRatio(vsBare), '≥ 0.90×', (v) => v >= 0.9, [veer, bare]),
     sideRow(side, 'veer / bare, side by side on one core', 'veer', 'bare'),
     row('veer / http-proxy req/s', vsHttpProxy, fmtRatio(vsHttpProxy), '≥ 2.20×', (v) => v >= 2.2, [veer, httpProxy]),

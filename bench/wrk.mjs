@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coreBusy, coreTicks } from './cpu.mjs';
 import { startChild, stopChild, waitForJsonLine } from './procs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,14 +38,18 @@ async function wrkOnce(bin, { url, connections, durationS, cpu, rate, timeoutS =
 }
 
 /**
- * { reqPerSecMean, p50, p90, p99, p999 (ms), errors, timeouts, non2xx, total, durationS }. `rate`: paced at
+ * { reqPerSecMean, p50, p90, p99, p999 (ms), errors, timeouts, non2xx, total, durationS, loadCoreBusy (0-1 or
+ * null: the generator's core's busy share in the measured run, when pinned) }. `rate`: paced at
  * that many requests per second; `afterWarmUp`: awaited between the warm-up and the measured run.
  */
 export async function runWrk(bin, { url, connections, durationS, warmupS, cpu, rate, afterWarmUp }) {
   const warm = { url, connections, durationS: Math.max(1, Math.round(warmupS)), cpu, rate };
   if (warmupS > 0) await wrkOnce(bin, warm);
   await afterWarmUp?.();
+  // How busy the generator's core was (wrk and the upstreams share it): below 100%, it had room to send more.
+  const ticks = coreTicks();
   const r = await wrkOnce(bin, { url, connections, durationS, cpu, rate });
+  const loadCoreBusy = cpu === undefined ? null : coreBusy(ticks, coreTicks(), cpu);
   const seconds = r.durationUs / 1e6;
   const ms = (us) => us / 1000;
   return {
@@ -62,5 +67,6 @@ export async function runWrk(bin, { url, connections, durationS, warmupS, cpu, r
     timeouts: r.timeout,
     non2xx: r.status,
     durationS: seconds,
+    loadCoreBusy,
   };
 }
