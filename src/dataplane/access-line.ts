@@ -3,6 +3,7 @@
 // same JSON text without building the object (the line is written for every request by default, and
 // JSON.stringify of a fresh object per request was most of the log's cost in the profile).
 import type { AccessEntry, AccessError, ExchangeFacts } from './access-entry.js';
+import { H2Response } from './h2-response.js';
 
 /** Veer's own answers, 5xx and clients that left are always written; the rest as sampled. */
 export function mustWrite(status: number, error: string | null): boolean {
@@ -13,6 +14,20 @@ export function mustWrite(status: number, error: string | null): boolean {
 export function sampled(sample: number, status: number, error: string | null, draw: () => number): boolean {
   if (sample >= 1 || mustWrite(status, error)) return true;
   return sample > 0 && draw() < sample;
+}
+
+/**
+ * A proxied answer's body bytes that left veer for the kernel (whose buffers count as sent): all those written,
+ * unless its client left with some still in veer: its socket's or stream's when it broke or veer cut it
+ * (Downstream.lost), else an HTTP/2 stream's at its close (Node 20 keeps that count; Node 26 drops it by then, and
+ * 'aborted' told it). Head or framing bytes among them count too: never more than left.
+ */
+function proxiedOut(e: AccessEntry, x: ExchangeFacts | null): number {
+  if (x === null) return 0;
+  const down = x.down as ExchangeFacts['down'] & { readonly lost?: number };
+  const lost = down.lost ?? -1;
+  const held = lost >= 0 ? lost : e.res instanceof H2Response ? e.res.writableLength : 0;
+  return held === 0 ? down.written : Math.max(0, down.written - held);
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -57,7 +72,7 @@ export function accessRecord(e: AccessEntry, endHr: number, status: number, erro
     path: req.url ?? null,
     status,
     bytesIn: x?.body?.bytesRead ?? 0,
-    bytesOut: e.bytesOut + (x?.down.written ?? 0),
+    bytesOut: e.bytesOut + proxiedOut(e, x),
     durationMs: round(endHr - e.startHr),
     upstreamMs: x?.gotHeaders ? round(x.latencyMs) : null,
     service: route?.name ?? null,
@@ -123,7 +138,7 @@ export function accessLine(e: AccessEntry, endHr: number, status: number, error:
     `{"kind":"access","time":"${iso(e.startedAt)}","requestId":${str(e.id)},"client":${str(e.peer)}` +
     `,"forwardedFor":${str(forwardedFor(e))},"method":${str(req.method)},"host":${str(req.headers.host)}` +
     `,"path":${str(req.url)},"status":${num(status)},"bytesIn":${num(x?.body?.bytesRead ?? 0)}` +
-    `,"bytesOut":${num(e.bytesOut + (x?.down.written ?? 0))},"durationMs":${millis(endHr - e.startHr)}` +
+    `,"bytesOut":${num(e.bytesOut + proxiedOut(e, x))},"durationMs":${millis(endHr - e.startHr)}` +
     `,"upstreamMs":${x?.gotHeaders ? millis(x.latencyMs) : 'null'},"service":${str(route?.name)}` +
     `,"pool":${dispatched ? str((x as ExchangeFacts).pool.name) : 'null'},"target":${str(target?.address.id)}` +
     `,"rolloutId":${str(route?.rolloutId)},"error":${str(error)}` +

@@ -3,6 +3,7 @@
 // keeps the flow (attempts, retries, who is at fault) without the byte-moving.
 import type { FrontResponse } from './front.js';
 import { constants } from 'node:http2';
+import type { Socket } from 'node:net';
 import { processBacklog, type Backlogged, type BacklogBudget } from './backlog-budget.js';
 import { H2Response } from './h2-response.js';
 import { downstreamResponseHeaders, type RawField } from './headers.js';
@@ -17,16 +18,17 @@ import { endWithHeaders, trailerFields } from './trailers-only.js';
  */
 export const H2C_BACKLOG_BYTES = 16 * 1024 * 1024;
 
-function uncork(d: Downstream): void {
-  d.uncorkNow();
-}
+const uncork = (d: Downstream): void => d.uncorkNow();
 
 export class Downstream implements Backlogged {
   private corked = false;
   /** An h2c answer's bytes waiting for its client, as last reported to the budget (see heldBack). */
   backlog = 0;
-  /** Body bytes written to the client (its access line's bytesOut). */
+  /** Body bytes handed to the client's response (its access line's bytesOut, less `lost` if its client left). */
   written = 0;
+  /** Bytes still in veer when its connection or stream broke or veer cut it (-1: none seen), body, head or framing. */
+  lost = -1;
+  private readonly noteLost = (): void => void (this.lost < 0 && (this.lost = this.res.writableLength));
   /** Resumes the upstream once a slow client has drained; the exchange sets it per attempt. */
   resumeUpstream: (() => void) | null = null;
   /** Made the first time the client is slow (most responses never are). */
@@ -44,6 +46,10 @@ export class Downstream implements Backlogged {
   private unread = 0;
   /** The client's HTTP/2 stream (no reason phrase, RFC 9113 §8.3.2; trailers announced before the head). */
   private readonly h2: H2Response | null;
+  /** The upstream's answer was ended here (not cut by veer, not veer's own): its close says whether it was taken. */
+  private ended = false;
+  /** A Trailers-Only answer's status and headers, held until its end (see end()). */
+  private held: { status: number; headers: string[] } | null = null;
 
   constructor(
     private readonly res: FrontResponse,
@@ -59,12 +65,6 @@ export class Downstream implements Backlogged {
     // Only a gRPC service's answer ends in trailers (the exchange passes them on for those alone).
     if (this.h2 !== null && neverPause) this.h2.sendsTrailers = true;
   }
-
-  /** The upstream's answer was ended here (not cut by veer, not veer's own): its close says whether it was taken. */
-  private ended = false;
-
-  /** A Trailers-Only answer's status and headers, held until its end (see end()). */
-  private held: { status: number; headers: string[] } | null = null;
 
   private headersOf(rawHeaders: readonly RawField[]): string[] {
     const headers = downstreamResponseHeaders(rawHeaders, [], this.extraHeaders);
@@ -131,6 +131,7 @@ export class Downstream implements Backlogged {
     if (ok) return true;
     if (this.neverPause) return this.heldBack();
     // Listen for 'drain' only when the client is actually slow, not on every request.
+    if (this.onDrain === null) this.watchLoss();
     this.res.once('drain', (this.onDrain ??= () => this.drained()));
     [this.paused, this.movedAt, this.unread] = [true, performance.now(), this.res.writableLength];
     return false;
@@ -142,9 +143,18 @@ export class Downstream implements Backlogged {
    * client that took none of it held its stream and connection for good.
    */
   lingering(): boolean {
-    if (!this.paused && this.res.writableLength > 0 && !this.over)
-      [this.paused, this.movedAt, this.unread] = [true, performance.now(), this.res.writableLength];
-    return this.paused;
+    if (this.paused || this.res.writableLength === 0 || this.over) return this.paused;
+    [this.paused, this.movedAt, this.unread] = [true, performance.now(), this.res.writableLength];
+    if (this.onDrain === null) this.watchLoss();
+    return true;
+  }
+
+  /** A client behind: `lost` is read at its socket's 'error' or stream's 'aborted' (not 'close': buffers dropped). */
+  private watchLoss(): void {
+    if (this.h2 !== null) return void this.h2.stream.once('aborted', this.noteLost);
+    const socket = (this.res.req as { socket?: Socket } | undefined)?.socket;
+    if (socket !== undefined) socket.once('error', this.noteLost);
+    if (socket !== undefined) this.res.once('close', () => void socket.off('error', this.noteLost));
   }
 
   /**
@@ -184,6 +194,7 @@ export class Downstream implements Backlogged {
       if (!this.settling) {
         this.settling = true;
         this.res.once('close', settle);
+        this.watchLoss();
       }
     }
     const left = this.res.writableLength;
@@ -204,8 +215,9 @@ export class Downstream implements Backlogged {
    * destroy would reset it with NO_ERROR, an answer that looks complete); an HTTP/1.1 client's connection closes.
    */
   cut(): void {
-    // Its bytes are dropped with the stream or connection now: no longer anyone's backlog.
+    // Its bytes are dropped with the stream or connection now: no longer anyone's backlog, never its client's.
     if (this.backlog > 0) this.budget.report(this, 0);
+    this.noteLost();
     if (this.h2 === null) return void this.res.destroy();
     this.h2.reset(constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
