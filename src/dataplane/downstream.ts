@@ -3,8 +3,8 @@
 // keeps the flow (attempts, retries, who is at fault) without the byte-moving.
 import type { FrontResponse } from './front.js';
 import { constants } from 'node:http2';
-import type { Socket } from 'node:net';
 import { processBacklog, type Backlogged, type BacklogBudget } from './backlog-budget.js';
+import { onClientLoss } from './client-loss.js';
 import { H2Response } from './h2-response.js';
 import { downstreamResponseHeaders, type RawField } from './headers.js';
 import { endWithHeaders, trailerFields } from './trailers-only.js';
@@ -28,7 +28,6 @@ export class Downstream implements Backlogged {
   written = 0;
   /** Bytes still in veer when its connection or stream broke or veer cut it (-1: none seen), body, head or framing. */
   lost = -1;
-  private readonly noteLost = (): void => void (this.lost < 0 && (this.lost = this.res.writableLength));
   /** Resumes the upstream once a slow client has drained; the exchange sets it per attempt. */
   resumeUpstream: (() => void) | null = null;
   /** Made the first time the client is slow (most responses never are). */
@@ -149,12 +148,13 @@ export class Downstream implements Backlogged {
     return true;
   }
 
-  /** A client behind: `lost` is read at its socket's 'error' or stream's 'aborted' (not 'close': buffers dropped). */
+  /** A client behind: what its connection or stream still held when it broke becomes `lost` (client-loss.ts). */
   private watchLoss(): void {
-    if (this.h2 !== null) return void this.h2.stream.once('aborted', this.noteLost);
-    const socket = (this.res.req as { socket?: Socket } | undefined)?.socket;
-    if (socket !== undefined) socket.once('error', this.noteLost);
-    if (socket !== undefined) this.res.once('close', () => void socket.off('error', this.noteLost));
+    onClientLoss(this.res, this.h2, () => this.noteLost());
+  }
+
+  private noteLost(): void {
+    if (this.lost < 0) this.lost = this.res.writableLength;
   }
 
   /**
