@@ -8,7 +8,7 @@ import type { RequestBody } from './request-body.js';
 import type { ProxyErrorCode } from './responses.js';
 import type { ServiceRoute } from './table.js';
 import type { Upstream } from './upstream.js';
-import { untakenOf } from './untaken-answer.js';
+import { untakenOf, wasCut } from './untaken-answer.js';
 
 /** Veer's own answer, or how the answer ended without one: the client left, or veer cut it mid-body. */
 export type AccessError = ProxyErrorCode | 'client_closed' | 'truncated';
@@ -29,6 +29,11 @@ export interface ExchangeFacts {
   readonly down: { readonly written: number };
 }
 
+/** Where a client that closed mid-way through veer's own answer is counted (veer_proxy_answers_total). */
+export interface LeftCount {
+  note(answer: 'client_closed'): void;
+}
+
 /** Where the line goes when the response closes (the access log; null: not written). */
 export interface AccessRecorder {
   record(e: AccessEntry): void;
@@ -46,6 +51,11 @@ export class AccessEntry implements CloseParty {
   ownAnswer = false;
   /** Its client left before it had veer's own answer whole (closed, or cut for not reading it). */
   left = false;
+  /**
+   * Where its client closing mid-way through veer's own answer is counted, as every client that leaves is, once
+   * (one cut for not reading it was counted by the cut); set by whoever gave the answer (null: not counted here).
+   */
+  leaving: LeftCount | null = null;
   /** performance.now() at the start, for the duration. */
   readonly startHr = performance.now();
 
@@ -65,7 +75,7 @@ export class AccessEntry implements CloseParty {
 
   /** The line first (it reads the exchange as the response left it), then the exchange. */
   responseClosed(): void {
-    if (this.ownAnswer && this.log !== null) this.settleOwn();
+    if (this.ownAnswer && (this.log !== null || this.leaving !== null)) this.settleOwn();
     this.log?.record(this);
     this.exchange?.responseClosed();
   }
@@ -78,6 +88,7 @@ export class AccessEntry implements CloseParty {
     const untaken = untakenOf(this.res);
     if (untaken < 0) return;
     this.left = true;
+    if (!wasCut(this.res)) this.leaving?.note('client_closed');
     this.bytesOut = Math.max(0, this.bytesOut - untaken);
   }
 }

@@ -18,7 +18,6 @@ import { retryAfterOf, type MaintenanceNow } from './maintenance.js';
 import { httpsLocation, type RedirectPolicy } from './https-redirect.js';
 import type { RequestTracing } from './request-tracing.js';
 import type { TargetWaits } from './target-wait.js';
-import type { UnreadAnswers } from './unread-answers.js';
 import type { Upstream } from './upstream.js';
 import { GrpcCall, type GrpcRoute } from './grpc-call.js';
 import { DeadlineSweep } from './upstream-deadlines.js';
@@ -71,7 +70,7 @@ export class Ingress {
   private refuse(res: FrontResponse, code: ProxyErrorCode, entry: AccessEntry | null): void {
     this.opts.answers.note(code);
     sendProxyError(res, code, undefined, undefined, entry);
-    this.opts.answers.unread.watch(res);
+    this.opts.answers.given(res, entry);
   }
 
   readonly handle = (req: FrontRequest, res: FrontResponse): void => {
@@ -89,7 +88,7 @@ export class Ingress {
     const encrypted = req.socket.encrypted === true;
     const location =
       encrypted || this.opts.redirect === null ? null : httpsLocation(this.opts.redirect, admitted.host, url);
-    if (location !== null) return redirect(res, location, entry, this.opts.answers.unread);
+    if (location !== null) return this.opts.answers.given(res, redirect(res, location, entry));
     const route = this.table().router.lookup(admitted.host, url);
     if (route === undefined) return this.refuse(res, 'no_route', entry);
     if (entry !== null) entry.route = route;
@@ -155,7 +154,7 @@ export class Ingress {
     const answer = (code: 'maintenance' | 'maintenance_timeout'): void => {
       this.opts.answers.note(code);
       sendProxyError(res, code, retryAfter, route.pages, entry);
-      this.opts.answers.unread.watch(res, route.timeouts.body);
+      this.opts.answers.given(res, entry, route.timeouts.body);
     };
     if (m.mode === 'page') return answer('maintenance');
     const limits = { timeoutMs: route.pages.holdTimeoutMs, max: route.pages.maxHeld };
@@ -180,11 +179,13 @@ function extraHeaders(cookie: string | null, hsts: string | null, entry: AccessE
   return out;
 }
 
-function redirect(res: FrontResponse, location: string, entry: AccessEntry | null, unread: UnreadAnswers): void {
+/** Veer's own answer (no body): its close tells whether its client took it, as an error page's does. */
+function redirect(res: FrontResponse, location: string, entry: AccessEntry | null): AccessEntry | null {
   const headers = ['location', location, 'content-length', '0', 'cache-control', 'no-store'];
+  if (entry !== null) entry.ownAnswer = true;
   if (entry?.id != null) headers.push(entry.idHeader, entry.id);
   res.writeHead(308, headers).end();
-  unread.watch(res);
+  return entry;
 }
 
 /**

@@ -154,6 +154,8 @@ export function sendProxyError(
   }
   const id = entry?.id ?? null;
   if (isGrpcContentType(res.req?.headers['content-type'])) {
+    // Veer's own answer too, all headers (bytesOut 0): its close tells whether its client took it.
+    if (entry) entry.ownAnswer = true;
     const headers = [...GRPC_HEADERS[code], ...(id === null ? [] : [(entry as AccessEntry).idHeader, id])];
     endWithHeaders(res, STATUS[code], extraHeaders ? [...headers, ...extraHeaders] : headers);
     return;

@@ -31,3 +31,16 @@ export function untakenOf(res: FrontResponse): number {
   if (handedWhole(res, res instanceof H2Response)) return -1;
   return unsentOf(res) + res.writableLength;
 }
+
+/**
+ * At the close of veer's own answer: its client closed mid-way (not cut for taking none of it: the cut was counted
+ * then). Such a client left, and is counted once as one that left (AnswerCounts.given, AccessEntry).
+ */
+export function leftMidway(res: FrontResponse): boolean {
+  return !wasCut(res) && untakenOf(res) >= 0;
+}
+
+/** `res` was cut for taking none of its answer (its client was counted as one that left then). */
+export function wasCut(res: FrontResponse): boolean {
+  return cutWith.has(res);
+}
