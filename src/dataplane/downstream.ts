@@ -143,8 +143,8 @@ export class Downstream implements Backlogged {
    */
   lingering(): boolean {
     if (this.paused || this.res.writableLength === 0 || this.over) return this.paused;
+    // No loss watch: nearly every answer ends with bytes in its socket's buffer (a watch each cost 3% of req/s).
     [this.paused, this.movedAt, this.unread] = [true, performance.now(), this.res.writableLength];
-    if (this.onDrain === null) this.watchLoss();
     return true;
   }
 
