@@ -100,7 +100,8 @@ export abstract class ClientEnd extends TimedAttempt {
     this.done = true;
     this.env.answers.note(code);
     sendProxyError(this.res, code, undefined, this.route.pages, this.entry);
-    // Its client's bound, as a proxied answer's (an error page may be 1 MiB): the exchange watches it no more.
-    this.env.answers.unread.watch(this.res, this.bound('body'));
+    // Its client's bound, as a proxied answer's (an error page may be 1 MiB): the exchange watches it no more. A
+    // client that closes mid-page is counted at the close, once, as one that leaves an ingress answer (answers.ts).
+    this.env.answers.given(this.res, this.entry, this.bound('body'));
   }
 }

@@ -153,6 +153,31 @@ describe.each(['node', 'lean'] as const)('proxy.front: %s, own answers of the in
   });
 });
 
+describe.each(['node', 'lean'] as const)('proxy.front: %s, an error page given after routing', (front) => {
+  it('its client closes mid-way: counted once as client_closed, its code once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'veer-own-more-'));
+    h.defer(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, '503.html'), PAGE);
+    // Routed, with no target to send to (and no wait for one): the exchange answers 503 no_targets with the page.
+    const empty = service('empty', [], [], {
+      match: { hosts: ['page.test'] },
+      errorPages: { 503: join(dir, '503.html') },
+    });
+    const log = accessLogFile(h);
+    const v = await h.veer({
+      services: [empty],
+      proxy: { front, timeouts: { body: '1m', waitForTarget: '0s' } },
+      accessLog: { output: log },
+    });
+    await readThenClose(stalledClient(h, v.port, pageRequest.repeat(12)), 2.5 * PAGE.length);
+    const all = await settledLines(v, log);
+    const [lines, left] = kinds(all, 503, 'no_targets', PAGE.length);
+    const counted = [await clientClosed(v), await answered(v, 'no_targets')];
+    const pattern = /^whole (whole )+left( left)*$/;
+    expect({ lines, counted }).toEqual({ lines: expect.stringMatching(pattern), counted: [left, all.length] });
+  });
+});
+
 describe('over HTTP/2, a maintenance page whose stream its client cancels mid-page', () => {
   const page = { ':path': '/', ':authority': 'page.test', accept: 'text/html' };
 
