@@ -21,11 +21,16 @@ export interface AccessLogDeps {
   bounds?: SinkBounds;
 }
 
-function outputOf(output: string): LineOutput {
+function outputOf(output: string, log: Logger): LineOutput {
   // A data-plane worker shares stdout and stderr with its siblings and the primary (node:cluster).
   const shared = cluster.isWorker;
-  if (output === 'stdout') return standardOutput(process.stdout, shared);
-  if (output === 'stderr') return standardOutput(process.stderr, shared);
+  const movedOff = (ms: number): void =>
+    log.log('warn', 'access log write was slow; written off the event loop from now on', {
+      output,
+      ms: Math.round(ms),
+    });
+  if (output === 'stdout') return standardOutput(process.stdout, shared, { movedOff });
+  if (output === 'stderr') return standardOutput(process.stderr, shared, { movedOff });
   return new FileOutput(output);
 }
 
@@ -72,7 +77,9 @@ export class AccessLog {
     this.sample = c.sample;
     if (prev !== null && prev.enabled === c.enabled && prev.output === c.output) return;
     const old = this.sink;
-    this.sink = c.enabled ? new LineSink(outputOf(c.output), this.onError, this.deps.bounds ?? DEFAULT_BOUNDS) : null;
+    this.sink = c.enabled
+      ? new LineSink(outputOf(c.output, this.deps.log), this.onError, this.deps.bounds ?? DEFAULT_BOUNDS)
+      : null;
     if (old !== null) await this.retire(old);
   }
 

@@ -119,6 +119,49 @@ describe('standardOutput', () => {
     }
   });
 
+  it('quick writes stay on the loop; the first slow one moves the output to the thread pool, once', async () => {
+    const path = join(dir, 'slow.log');
+    const fd = openSync(path, 'w');
+    try {
+      // The clock moves 25 ms across the second write only.
+      const clock = [0, 1, 10, 35];
+      let reading = 0;
+      const now = (): number => clock[Math.min(reading++, clock.length - 1)] as number;
+      const movedOff: number[] = [];
+      const out = fdOutput(fd, false, { now, slowMs: 10, movedOff: (ms) => movedOff.push(ms) });
+      /** The write's outcome, and whether its callback came before write() returned (on the loop). */
+      const written = (data: string): { sync: boolean; done: Promise<Error | null> } => {
+        let sync = false;
+        let returned = false;
+        const done = new Promise<Error | null>((resolve) =>
+          out.write(data, (err) => {
+            sync = !returned;
+            resolve(err);
+          }),
+        );
+        returned = true;
+        return {
+          get sync() {
+            return sync;
+          },
+          done,
+        };
+      };
+      const one = written('one\n');
+      expect([one.sync, await one.done, out.offLoop]).toEqual([true, null, false]);
+      const two = written('two\n');
+      expect([two.sync, await two.done, out.offLoop, movedOff]).toEqual([true, null, true, [25]]);
+      // From now on the thread pool writes: its callback comes on a later turn.
+      const three = written('three\n');
+      expect(three.sync).toBe(false);
+      expect(await three.done).toBeNull();
+      expect(movedOff).toEqual([25]);
+      expect(readFileSync(path, 'utf8')).toBe('one\ntwo\nthree\n');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('a descriptor that fails: the error reaches the callback, nothing throws', async () => {
     const path = join(dir, 'closed.log');
     const fd = openSync(path, 'a');
