@@ -26,7 +26,7 @@ export interface ExchangeFacts {
   readonly done: boolean;
   readonly clientGone: boolean;
   readonly body: RequestBody | null;
-  readonly down: { readonly written: number };
+  readonly down: { readonly written: number; readonly lost: number };
 }
 
 /** Where a client that closed mid-way through veer's own answer is counted (veer_proxy_answers_total). */

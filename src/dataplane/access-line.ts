@@ -24,10 +24,9 @@ export function sampled(sample: number, status: number, error: string | null, dr
  */
 function proxiedOut(e: AccessEntry, x: ExchangeFacts | null): number {
   if (x === null) return 0;
-  const down = x.down as ExchangeFacts['down'] & { readonly lost?: number };
-  const lost = down.lost ?? -1;
+  const { written, lost } = x.down;
   const held = lost >= 0 ? lost : e.res instanceof H2Response ? e.res.writableLength : 0;
-  return held === 0 ? down.written : Math.max(0, down.written - held);
+  return Math.max(0, written - held);
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;

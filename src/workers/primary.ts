@@ -209,9 +209,8 @@ export class WorkerPool {
   private stuck(id: number, waitedMs: number): void {
     const m = this.members.get(id);
     if (m === undefined) return;
-    this.d.log.log('error', 'worker stuck: it has not taken a connection handed to it; killing it', {
-      ...{ pid: m.pid, waitedMs },
-    });
+    const fields = { pid: m.pid, waitedMs };
+    this.d.log.log('error', 'worker stuck: it has not taken a connection handed to it; killing it', fields);
     m.kill();
   }
 

@@ -104,6 +104,19 @@ async function readThenClose(s: Socket, n: number): Promise<void> {
   s.destroy();
 }
 
+/**
+ * Twelve pipelined 503 pages of `code`, the client reads two and a half, then closes: the client leaving is counted
+ * once, each answer's code once (when veer answered), never one request twice.
+ */
+async function pagesClosedMidway(v: TestVeer, log: string, code: string): Promise<void> {
+  await readThenClose(stalledClient(h, v.port, pageRequest.repeat(12)), 2.5 * PAGE.length);
+  const all = await settledLines(v, log);
+  const [lines, left] = kinds(all, 503, code, PAGE.length);
+  const counted = [await clientClosed(v), await answered(v, code)];
+  const pattern = /^whole (whole )+left( left)*$/;
+  expect({ lines, counted }).toEqual({ lines: expect.stringMatching(pattern), counted: [left, all.length] });
+}
+
 describe.each(['node', 'lean'] as const)('proxy.front: %s, own answers of the ingress not taken whole', (front) => {
   // veer's own front already logged a cut redirect as a client that left (and the cut counted it): node:http's did not.
   it.runIf(front === 'node')(
@@ -143,13 +156,7 @@ describe.each(['node', 'lean'] as const)('proxy.front: %s, own answers of the in
 
   it('a maintenance page its client closes mid-way: counted once as client_closed, its code once', async () => {
     const { v, log } = await ownVeer(front, '1m');
-    await readThenClose(stalledClient(h, v.port, pageRequest.repeat(12)), 2.5 * PAGE.length);
-    const all = await settledLines(v, log);
-    const [lines, left] = kinds(all, 503, 'maintenance', PAGE.length);
-    // The client leaving counted once, each answer's code once (when veer answered), never one request twice.
-    const counted = [await clientClosed(v), await answered(v, 'maintenance')];
-    const pattern = /^whole (whole )+left( left)*$/;
-    expect({ lines, counted }).toEqual({ lines: expect.stringMatching(pattern), counted: [left, all.length] });
+    await pagesClosedMidway(v, log, 'maintenance');
   });
 });
 
@@ -169,12 +176,7 @@ describe.each(['node', 'lean'] as const)('proxy.front: %s, an error page given a
       proxy: { front, timeouts: { body: '1m', waitForTarget: '0s' } },
       accessLog: { output: log },
     });
-    await readThenClose(stalledClient(h, v.port, pageRequest.repeat(12)), 2.5 * PAGE.length);
-    const all = await settledLines(v, log);
-    const [lines, left] = kinds(all, 503, 'no_targets', PAGE.length);
-    const counted = [await clientClosed(v), await answered(v, 'no_targets')];
-    const pattern = /^whole (whole )+left( left)*$/;
-    expect({ lines, counted }).toEqual({ lines: expect.stringMatching(pattern), counted: [left, all.length] });
+    await pagesClosedMidway(v, log, 'no_targets');
   });
 });
 

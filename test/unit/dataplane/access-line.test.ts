@@ -64,7 +64,7 @@ function facts(over: Partial<ExchangeFacts> = {}): ExchangeFacts & CloseParty {
     done: false,
     clientGone: false,
     body: { bytesRead: 42 } as ExchangeFacts['body'],
-    down: { written: 1000 },
+    down: { written: 1000, lost: -1 },
     ...over,
   };
 }
