@@ -15,8 +15,9 @@ export default defineConfig({
     // and 887 s against 1,140 s with two, both green. Four were tried (the suite 355 s against 560 s), but
     // under that load a fork once took over vitest's fixed 60 s to start and the run failed.
     pool: 'forks',
-    // Removes the port claims of the run's test files (test/helpers/free-port.ts) when it ends.
-    globalSetup: ['test/helpers/port-claims.ts'],
+    // Compiles src to dist first when a source is newer (the children the tests start run dist/cli.js), and
+    // removes the port claims of the run's test files (test/helpers/free-port.ts) when it ends.
+    globalSetup: ['test/helpers/built-cli.ts', 'test/helpers/port-claims.ts'],
     maxWorkers: serial ? 1 : 3,
     reporters: ['default'],
   },

@@ -9,9 +9,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, freePort, killTracked, spawnTracked, waitFor } from '../helpers/process.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { CLI_ENTRY } from '../helpers/cli-entry.js';
 
 const run = promisify(execFile);
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
+const CLI = CLI_ENTRY;
 
 let stable: TestUpstream;
 let canary: TestUpstream;

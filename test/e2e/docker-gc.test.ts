@@ -8,6 +8,7 @@ import { expect, it } from 'vitest';
 import { docker, dockerSuite, runTestApp } from '../helpers/docker.js';
 import { adminCall, containersOf, startStable, useDockerApps, waitPoolSize } from '../helpers/docker-veer.js';
 import { waitFor } from '../helpers/process.js';
+import { CLI_ENTRY } from '../helpers/cli-entry.js';
 
 const run = promisify(execFile);
 const suite = await dockerSuite('docker-gc.test');
@@ -24,7 +25,7 @@ const leftover = (a: string, owner: string): Promise<{ id: string }> =>
 
 async function cli(admin: string, ...args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli.ts', ...args, '--admin', admin], {
+    const { stdout, stderr } = await run('node', [...CLI_ENTRY, ...args, '--admin', admin], {
       timeout: 60_000,
     });
     return { code: 0, out: stdout + stderr };

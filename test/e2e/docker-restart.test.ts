@@ -20,10 +20,11 @@ import {
 } from '../helpers/docker-veer.js';
 import { exited, freePort, killTracked, spawnTracked, waitFor, withTimeout } from '../helpers/process.js';
 import { startTraffic } from '../helpers/traffic.js';
+import { CLI_ENTRY } from '../helpers/cli-entry.js';
 
 const suite = await dockerSuite('docker-restart.test');
 
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
+const CLI = CLI_ENTRY;
 const apps: string[] = [];
 const dirs: string[] = [];
 

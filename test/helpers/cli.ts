@@ -1,13 +1,13 @@
-// The `veer` CLI as a child process, as users and CI run it: from source through tsx (what the tests
-// of API clients use) or the built dist/cli.js (`npm run build` first). Bounded: a child that
-// outlives `timeoutMs` is killed (by execFile, which knows its pid) and reported with code null.
+// The `veer` CLI as a child process, as users and CI run it: the built dist/cli.js (the default, compiled before
+// the run when src is newer: cli-entry.ts) or from source through tsx (`entry: 'src'`, for a loader of the
+// user's own). Bounded: a child that outlives `timeoutMs` is killed (by execFile, which knows its pid) and
+// reported with code null.
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { BUILT_CLI, CLI_ENTRY, SOURCE_CLI } from './cli-entry.js';
 import { exited, spawnTracked } from './process.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
-export const BUILT_CLI = join(ROOT, 'dist/cli.js');
+export { BUILT_CLI };
 
 export interface CliRun {
   code: number | null;
@@ -17,7 +17,7 @@ export interface CliRun {
 }
 
 export interface CliOptions {
-  /** 'src' (default): src/cli.ts through tsx; 'dist': the built CLI. */
+  /** 'dist': the built CLI; 'src': src/cli.ts through tsx; default: CLI_ENTRY (dist unless VEER_TEST_CLI=src). */
   entry?: 'src' | 'dist';
   /** Added to the environment; the caller's VEER_* variables are never inherited. */
   env?: Record<string, string>;
@@ -35,7 +35,7 @@ export interface CliChild {
 }
 
 /**
- * Starts the CLI from source without waiting for it (tracked by pid; killTracked ends it). `wrap`
+ * Starts the CLI without waiting for it (tracked by pid; killTracked ends it). `wrap`
  * turns the command line into another one, e.g. to run it under a pseudo-terminal.
  */
 export function spawnVeer(
@@ -43,7 +43,7 @@ export function spawnVeer(
   opts: CliOptions & { wrap?: (argv: string[]) => string[] } = {},
 ): CliChild {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const argv = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...args];
+  const argv = [process.execPath, ...CLI_ENTRY, ...args];
   const [cmd, ...rest] = opts.wrap ? opts.wrap(argv) : argv;
   const child = spawnTracked(cmd as string, rest, {
     cwd: ROOT,
@@ -58,8 +58,7 @@ export function spawnVeer(
 }
 
 export function runVeer(args: readonly string[], opts: CliOptions = {}): Promise<CliRun> {
-  if (opts.entry === 'dist' && !existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build`);
-  const entry = opts.entry === 'dist' ? [BUILT_CLI] : ['--import', 'tsx', 'src/cli.ts'];
+  const entry = opts.entry === undefined ? CLI_ENTRY : opts.entry === 'dist' ? [BUILT_CLI] : SOURCE_CLI;
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
   const started = Date.now();
   return new Promise((resolve) => {

@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { spawnTracked, stopChild, waitFor } from './process.js';
 import { portOf, veerStarted } from './veer-started.js';
 import { http, type Harness } from './veer.js';
+import { CLI_ENTRY } from './cli-entry.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -56,7 +57,7 @@ export async function startVeerChild(
     );
   await write(config);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const argv = [process.execPath, ...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'start', '-c', file];
+  const argv = [process.execPath, ...nodeArgs, ...CLI_ENTRY, 'start', '-c', file];
   const [cmd, ...args] = [...wrapper, ...argv] as [string, ...string[]];
   const child = spawnTracked(cmd, args, { cwd: ROOT, env });
   let out = '';

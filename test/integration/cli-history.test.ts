@@ -6,6 +6,7 @@ import type { RolloutHistoryEntry, RolloutStatus, ServiceStatus } from '../../sr
 import { isTerminal } from '../../src/domain/rollout.js';
 import { startTraffic } from '../helpers/traffic.js';
 import { admin, service, useHarness, waitFor, type TestVeer } from '../helpers/veer.js';
+import { CLI_ENTRY } from '../helpers/cli-entry.js';
 
 const h = useHarness();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -30,7 +31,7 @@ function cli(v: TestVeer, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      [...CLI_ENTRY, ...args],
       { cwd: ROOT, env: { ...env, VEER_ADMIN_URL: v.adminUrl }, timeout: 40_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasStackTrace } from '../helpers/veer.js';
+import { CLI_ENTRY } from '../helpers/cli-entry.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 let tmp: string;
@@ -23,7 +24,7 @@ async function validate(yaml: string): Promise<{ code: number | null; stdout: st
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'validate', '-c', file],
+      [...CLI_ENTRY, 'validate', '-c', file],
       { cwd: ROOT, timeout: 20_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });

@@ -9,6 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import { silentLogger } from '../../src/domain/log.js';
 import { FakeDirectory, fakeDeps, fakeService, poolMetrics } from '../unit/api/fake-directory.js';
 import { freePort } from '../helpers/process.js';
+import { CLI_ENTRY } from '../helpers/cli-entry.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'cli-test-token';
@@ -29,7 +30,7 @@ function veer(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      [...CLI_ENTRY, ...args],
       {
         cwd: ROOT,
         env: { ...base, VEER_ADMIN_URL: adminUrl, VEER_ADMIN_TOKEN: TOKEN, ...env },

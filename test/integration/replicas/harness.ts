@@ -12,6 +12,7 @@ import type { RolloutEvent } from '../../../src/domain/rollout.js';
 import { hasExited, spawnTracked, stopChild, waitFor, withTimeout, exited } from '../../helpers/process.js';
 import { parseStarted } from '../../helpers/veer-started.js';
 import { http } from '../../helpers/veer.js';
+import { CLI_ENTRY } from '../../helpers/cli-entry.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -95,7 +96,7 @@ async function spawnReplica(name: string, dir: string, o: ClusterOptions): Promi
     }),
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', config], {
+  const child = spawnTracked(process.execPath, [...CLI_ENTRY, 'start', '-c', config], {
     cwd: ROOT,
     env,
   });

@@ -7,6 +7,7 @@ import { waitFor } from '../../helpers/process.js';
 import { http, service } from '../../helpers/veer.js';
 import { POLICY, ROOT, cluster, freshPrefix, postJson, startReplicas, status, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
+import { CLI_ENTRY } from '../../helpers/cli-entry.js';
 
 /** The bound on how long a routing change may take to reach every replica. */
 const PROPAGATION_MS = 200;
@@ -94,7 +95,7 @@ function veerCli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      [...CLI_ENTRY, ...args],
       { cwd: ROOT, env, timeout: 20_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });

@@ -14,6 +14,7 @@ import { isTerminal, type RolloutEvent } from '../../../src/domain/rollout.js';
 import { exited, freePort, spawnTracked, stopChild, waitFor, withTimeout } from '../../helpers/process.js';
 import { startTraffic } from '../../helpers/traffic.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
+import { CLI_ENTRY } from '../../helpers/cli-entry.js';
 
 const h = useHarness();
 
@@ -35,7 +36,7 @@ interface Veer {
 
 function spawnVeer(config: string): Veer {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VEER_')));
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', config], {
+  const child = spawnTracked(process.execPath, [...CLI_ENTRY, 'start', '-c', config], {
     cwd: ROOT,
     env,
   });
