@@ -13,7 +13,9 @@ import { service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.
 
 const h = useHarness();
 
-const BODY = 8 * 1024 * 1024;
+// More than every buffer between the upstream and the client can hold, so the upstream is held back: loopback's
+// buffers grow to several MiB each here (tcp_wmem 4 MiB, tcp_rmem 32 MiB), and 8 MiB once fit in them whole.
+const BODY = 256 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 120);
 
 /** An upstream sending BODY with backpressure: `pumped` bytes so far, `blocked` while it waits for veer to read. */
