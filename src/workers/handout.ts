@@ -55,12 +55,12 @@ export class Handout {
   private readonly inHand = new Map<number, Held & { given: number }>();
   /** Workers said stuck, not again until they are gone. */
   private readonly saidStuck = new Set<number>();
+  private inHandWatch: NodeJS.Timeout | null = null;
   private nextId = 0;
   /** Connections closed untaken (too many waiting, or waited too long); said in the log at most once a second. */
   dropped = 0;
   private said = { at: Number.NEGATIVE_INFINITY, count: 0 };
-  /** Runs once a second while connections wait or are in hand (watch()). */
-  private tick: NodeJS.Timeout | null = null;
+  private sweep: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(private readonly o: HandoutOptions) {}
@@ -116,8 +116,9 @@ export class Handout {
     this.servers.clear();
     for (const h of this.waiting.splice(0)) h.socket.destroy();
     this.free.clear();
-    if (this.tick) clearInterval(this.tick);
-    this.tick = null;
+    if (this.sweep) clearInterval(this.sweep);
+    if (this.inHandWatch) clearInterval(this.inHandWatch);
+    this.sweep = this.inHandWatch = null;
   }
 
   /** What the worker has in hand (only connection `id`, when given), no longer its. */
@@ -177,47 +178,51 @@ export class Handout {
         this.waiting.unshift(held);
       }
     }
-    this.watch();
+    this.watchWaiting();
+    this.watchInHand();
   }
 
-  /** Once a second while connections wait or are in hand; it stops when there are none. */
-  private watch(): void {
-    if (this.tick !== null || this.closed || (this.waiting.length === 0 && this.inHand.size === 0)) return;
-    this.tick = setInterval(() => {
-      this.sweepWaiting();
-      this.findStuck();
-      if (this.waiting.length > 0 || this.inHand.size > 0 || this.tick === null) return;
-      clearInterval(this.tick);
-      this.tick = null;
-    }, 1_000);
-    this.tick.unref();
-  }
-
-  /** Workers that have not taken the connection in their hand within `stuckMs`: said stuck, once each. */
-  private findStuck(): void {
-    const late = this.o.now() - this.o.stuckMs;
-    for (const [workerId, h] of this.inHand) {
-      if (h.given > late || this.saidStuck.has(workerId)) continue;
-      this.saidStuck.add(workerId);
-      this.o.stuck(workerId);
-    }
-  }
-
-  /** Waiting connections past `waitMs` (every worker busy or restarting) are closed. */
-  private sweepWaiting(): void {
-    const late = this.o.now() - this.o.waitMs;
-    const kept: Held[] = [];
-    let dropped = 0; // by the primary: one already gone is not counted
-    for (const h of this.waiting) {
-      if (h.socket.destroyed) continue;
-      if (h.at > late) {
-        kept.push(h);
-        continue;
+  /** Once a second while workers have connections in hand: those that have not taken theirs within `stuckMs`. */
+  private watchInHand(): void {
+    if (this.inHandWatch !== null || this.closed) return;
+    this.inHandWatch = setInterval(() => {
+      if (this.inHand.size === 0) {
+        clearInterval(this.inHandWatch ?? undefined);
+        this.inHandWatch = null;
+        return;
       }
-      h.socket.destroy();
-      dropped++;
-    }
-    this.waiting.splice(0, this.waiting.length, ...kept);
-    if (dropped > 0) this.drop(dropped);
+      const late = this.o.now() - this.o.stuckMs;
+      for (const [workerId, h] of this.inHand) {
+        if (h.given > late || this.saidStuck.has(workerId)) continue;
+        this.saidStuck.add(workerId);
+        this.o.stuck(workerId);
+      }
+    }, 1_000);
+    this.inHandWatch.unref();
+  }
+
+  /** While connections wait (every worker busy or restarting), the ones past `waitMs` are closed, once a second. */
+  private watchWaiting(): void {
+    if (this.waiting.length === 0 || this.sweep !== null || this.closed) return;
+    this.sweep = setInterval(() => {
+      const late = this.o.now() - this.o.waitMs;
+      const kept: Held[] = [];
+      let dropped = 0; // by the primary: one already gone is not counted
+      for (const h of this.waiting) {
+        if (h.socket.destroyed) continue;
+        if (h.at > late) {
+          kept.push(h);
+          continue;
+        }
+        h.socket.destroy();
+        dropped++;
+      }
+      this.waiting.splice(0, this.waiting.length, ...kept);
+      if (dropped > 0) this.drop(dropped);
+      if (this.waiting.length > 0 || this.sweep === null) return;
+      clearInterval(this.sweep);
+      this.sweep = null;
+    }, 1_000);
+    this.sweep.unref();
   }
 }
