@@ -11,6 +11,9 @@ import type { Logger } from '../domain/log.js';
 import { resetByVeer } from './h2-response.js';
 import { ResetGuard } from './reset-guard.js';
 
+/** What a session whose client sent its FIN is destroyed with (its streams reset, each a client that left). */
+const CLIENT_FIN = new Error('the HTTP/2 client ended its connection');
+
 export interface H2Limits {
   maxConcurrentStreams: number;
   maxHeaderListSize: number;
@@ -68,6 +71,11 @@ export class H2Sessions {
       if (this.sessions.size === 0) this.sessionsGone?.();
     });
     session.on('error', () => session.destroy());
+    // HTTP/2 has no half-closed connection: after its FIN the client can send nothing more (no WINDOW_UPDATE, body
+    // or RST_STREAM), so a stream waiting for its window would wait for the body bound. Node's http2 does nothing
+    // on the socket's 'end' (and the plain port's sockets allow half-open), so it is taken as the reset a close with
+    // unread bytes sends: destroyed with an error, every open stream ends as a client that left (nginx: EOF ends it).
+    socket.once('end', () => session.destroy(CLIENT_FIN));
     // close(), not destroy(): an idle connection goes, a quiet long-lived stream (gRPC) finishes first.
     session.setTimeout(this.opts.keepAliveTimeout, () => session.close());
     const { clock, log } = this;

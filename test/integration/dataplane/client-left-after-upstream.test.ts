@@ -5,7 +5,7 @@
 // own cut) on the lean front and HTTP/2, and `truncated` or a whole 200 on node:http's front, whose socket calls
 // a write in flight done as it is destroyed. An answer already handed whole to the kernel stays whole: what the
 // client does with it then is not veer's to see (nginx logs it so too).
-import { constants } from 'node:http2';
+import { constants, type ClientHttp2Stream } from 'node:http2';
 import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { accessLines, accessLogFile } from '../../helpers/access-lines.js';
@@ -98,14 +98,17 @@ describe.each(['lean', 'node'] as const)('proxy.front: %s, a client that closes 
   });
 });
 
-// A client that closes its whole session instead is not covered: its FIN alone (nothing unread, its window is 0) leaves
-// veer's HTTP/2 session open with the stream held until the body bound cuts it.
-describe('over HTTP/2, a client that resets its stream while veer holds an answer the upstream finished', () => {
-  it('left, counted once', async () => {
+// A client that closes its whole session instead (its FIN alone: nothing unread, its window is 0) is gone as well:
+// veer destroys the session on that FIN, and the held answer is left, counted once, as after a reset.
+describe('over HTTP/2, a client that leaves while veer holds an answer the upstream finished', () => {
+  it.each([
+    ['resets its stream', (s: ClientHttp2Stream) => s.close(constants.NGHTTP2_CANCEL)],
+    ['closes its session (FIN)', (s: ClientHttp2Stream) => s.session?.destroy()],
+  ])('%s: left, counted once', async (_, leave) => {
     const { v, log } = await veerWithLog('lean');
     const s = h2Request(h, v.port, { ':path': '/piece' }); // a window of 0: the answer waits in veer
     await waitFor(async () => (await countersOf(v)).stable.requests === 1, { what: 'the upstream finished' });
-    s.close(constants.NGHTTP2_CANCEL);
+    leave(s);
     expect(await traces(v, log)).toEqual(leftOnce);
   });
 });
