@@ -33,14 +33,15 @@ interface Pump {
   closed: boolean;
 }
 
-/** An upstream answering /big with BIG bytes (backpressured), /ok with 'ok', others empty; veer on both ports. */
+/** An upstream answering /big with BIG bytes (backpressured), /ok with 'ok', /silent never, others empty. */
 async function setup(): Promise<{ v: TestVeer; log: string; pumps: Pump[] }> {
   const pumps: Pump[] = [];
   const server = await h.server((req, res) => {
-    if (req.url !== '/big') return void res.end(req.url === '/ok' ? 'ok' : '');
-    const up: Pump = { pumped: 0, blocked: false, closed: false };
+    if (req.url !== '/big' && req.url !== '/silent') return void res.end(req.url === '/ok' ? 'ok' : '');
+    const up: Pump = { pumped: 0, blocked: req.url === '/silent', closed: false };
     pumps.push(up);
     res.on('close', () => (up.closed = true));
+    if (req.url === '/silent') return; // no head yet: held until its request goes
     res.writeHead(200, { 'content-length': String(BIG) });
     const pump = (): void => {
       up.blocked = false;
@@ -147,6 +148,20 @@ describe.each([
       upstreamDone: 0,
       pool: { errors: 0, failing: [], ejected: [] },
     });
+  });
+});
+
+describe('h2c: a client that ends its socket before any head came', () => {
+  it('is logged 499 client_closed, its upstream request aborted', async () => {
+    const { v, log, pumps } = await setup();
+    const { raw, session } = await client(v, false, 0);
+    get(session, '/silent');
+    await held(pumps, 1);
+    raw.end();
+    const [line] = await waitForLines(log, 1, PROMPT);
+    expect({ status: line?.status, error: line?.error }).toEqual({ status: 499, error: 'client_closed' });
+    await allGone(v, pumps);
+    expect(await clientClosed(v)).toBe(1);
   });
 });
 
