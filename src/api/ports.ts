@@ -149,8 +149,8 @@ export interface WorkersView {
   snapshot: { version: number; lagMs: number | null };
   restarts: number;
   /**
-   * `inFlight`: the worker's requests in flight at its last report, once a second (null: none yet);
-   * `loopDelayP99Ms`: its event loop's delay at the 99th percentile over its last 10 s (null: none yet).
+   * `connections`: open, as the worker last said (when it took one, and once a second); `inFlight`: at its last
+   * report (null: none yet); `loopDelayP99Ms`: its loop's delay at p99 over its last 10 s (null: none yet).
    */
   workers: Array<{
     id: number;
@@ -158,6 +158,7 @@ export interface WorkersView {
     startedAt: string;
     listening: boolean;
     snapshotVersion: number;
+    connections: number;
     inFlight: number | null;
     loopDelayP99Ms: number | null;
   }>;

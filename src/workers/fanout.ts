@@ -48,6 +48,7 @@ export function workersView(pool: WorkerPool): WorkersView {
       startedAt: new Date(m.startedAt).toISOString(),
       listening: m.listening,
       snapshotVersion: m.acked,
+      connections: m.connections,
       inFlight: pool.gauges.inFlightOf(m.id),
       loopDelayP99Ms: pool.gauges.loopDelayP99MsOf(m.id),
     })),

@@ -2,16 +2,20 @@
 // keeping its own descriptor until that worker says it took it. Node's round-robin hands connections out the
 // same way but forgets one handed to a worker that dies before taking it (open and unanswered until the client
 // gives up: nodejs/node#21746), and closes the port with the last worker. Here that connection goes to the next
-// worker, and while none is ready the port stays open and connections wait, bounded, for a replacement.
+// worker, and while none is ready the port stays open and connections wait, bounded, for a replacement. Each goes
+// to the worker with the fewest connections open (worker-choice.ts), not to whichever is free first.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../domain/log.js';
 import { listenOn } from '../dataplane/listen-on.js';
+import { chooseWorker, type Choice } from './worker-choice.js';
 
 export type PortKind = 'data' | 'tls';
 
 /** A worker as the handout sees it: `give` false when its channel is gone (its exit follows). */
 export interface Taker {
   give(id: number, port: PortKind, socket: Socket): boolean;
+  /** Its connections open, as it last said (when it took one, and once a second). */
+  readonly connections: number;
 }
 
 interface Held {
@@ -32,10 +36,7 @@ export interface HandoutOptions {
   waitMs: number;
   /** Connections waiting at once; more are closed as they come, as a full accept backlog would refuse them. */
   maxWaiting: number;
-  /**
-   * A worker that has not taken the connection in its hand this long is stuck (stopped, or its loop blocked): the
-   * handout says so once (the primary ends it; what it held goes on when it is gone).
-   */
+  /** A worker not taking the connection in its hand this long is stuck (stopped, or its loop blocked): said once. */
   stuckMs: number;
   stuck: (workerId: number) => void;
   /** A monotonic clock (ms): a wall clock stepped would cut waiting connections early, or keep them late. */
@@ -48,11 +49,12 @@ export class Handout {
   /** Accepted, not yet handed out: every worker had one in hand, or none was ready. */
   private readonly waiting: Held[] = [];
   /**
-   * Ready workers with nothing in hand, in the order they became free (round-robin). Like Node's, each worker
-   * has at most one connection in hand: a worker that stalls holds one connection, not a growing queue.
+   * Ready workers with nothing in hand; the next connection goes to the one with the fewest open
+   * (worker-choice.ts). Like Node's, each worker has at most one connection in hand: a worker that stalls holds
+   * one connection, not a growing queue.
    */
   private readonly free = new Map<number, Taker>();
-  private readonly inHand = new Map<number, Held & { given: number }>();
+  private readonly inHand = new Map<number, Held & { given: number; taker: Taker }>();
   /** Workers said stuck, not again until they are gone. */
   private readonly saidStuck = new Set<number>();
   private inHandWatch: NodeJS.Timeout | null = null;
@@ -61,6 +63,8 @@ export class Handout {
   dropped = 0;
   private said = { at: Number.NEGATIVE_INFINITY, count: 0 };
   private sweep: NodeJS.Timeout | null = null;
+  /** Looks again when a wait for a less loaded worker ends (chooseWorker's `until`). */
+  private again: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(private readonly o: HandoutOptions) {}
@@ -116,9 +120,8 @@ export class Handout {
     this.servers.clear();
     for (const h of this.waiting.splice(0)) h.socket.destroy();
     this.free.clear();
-    if (this.sweep) clearInterval(this.sweep);
-    if (this.inHandWatch) clearInterval(this.inHandWatch);
-    this.sweep = this.inHandWatch = null;
+    for (const t of [this.sweep, this.inHandWatch, this.again]) if (t) clearTimeout(t); // Node's clear either kind
+    this.sweep = this.inHandWatch = this.again = null;
   }
 
   /** What the worker has in hand (only connection `id`, when given), no longer its. */
@@ -166,20 +169,41 @@ export class Handout {
   }
 
   private dispatch(): void {
-    for (let held = this.waiting[0]; held !== undefined && this.free.size > 0; held = this.waiting[0]) {
-      const [workerId, taker] = this.free.entries().next().value as [number, Taker];
-      this.free.delete(workerId);
+    for (let held = this.waiting[0]; held !== undefined; held = this.waiting[0]) {
+      // A client gone while it waited: the next one (the worker that would have had it stays free).
+      if (held.socket.destroyed && this.waiting.shift() !== undefined) continue;
+      const choice = this.choose();
+      if (choice.kind === 'none') break;
+      if (choice.kind === 'wait') {
+        this.lookAgainAt(choice.until);
+        break;
+      }
+      const taker = this.free.get(choice.id) as Taker;
+      this.free.delete(choice.id);
       this.waiting.shift();
-      if (held.socket.destroyed) continue;
-      this.inHand.set(workerId, { ...held, given: this.o.now() });
+      this.inHand.set(choice.id, { ...held, given: this.o.now(), taker });
       if (!taker.give(held.id, held.port, held.socket)) {
         // Its channel is closing: the connection goes to the next worker, and this one is not free again.
-        this.inHand.delete(workerId);
+        this.inHand.delete(choice.id);
         this.waiting.unshift(held);
       }
     }
     this.watchWaiting();
     this.watchInHand();
+  }
+
+  private choose(): Choice {
+    const free = [...this.free].map(([id, t]) => ({ id, load: t.connections }));
+    // One said stuck is not waited for: the primary is ending it.
+    const busy = [...this.inHand].filter(([id]) => !this.saidStuck.has(id));
+    const given = busy.map(([id, h]) => ({ id, load: h.taker.connections + 1, givenAt: h.given }));
+    return chooseWorker(free, given, this.o.now());
+  }
+
+  private lookAgainAt(until: number): void {
+    if (this.again !== null || this.closed) return;
+    const again = (): void => void ((this.again = null), this.dispatch());
+    this.again = setTimeout(again, Math.max(1, Math.ceil(until - this.o.now()))).unref();
   }
 
   /** Once a second while workers have connections in hand: those that have not taken theirs within `stuckMs`. */
@@ -197,8 +221,7 @@ export class Handout {
         this.saidStuck.add(workerId);
         this.o.stuck(workerId);
       }
-    }, 1_000);
-    this.inHandWatch.unref();
+    }, 1_000).unref();
   }
 
   /** While connections wait (every worker busy or restarting), the ones past `waitMs` are closed, once a second. */
@@ -210,19 +233,17 @@ export class Handout {
       let dropped = 0; // by the primary: one already gone is not counted
       for (const h of this.waiting) {
         if (h.socket.destroyed) continue;
-        if (h.at > late) {
-          kept.push(h);
-          continue;
+        if (h.at > late) kept.push(h);
+        else {
+          h.socket.destroy();
+          dropped++;
         }
-        h.socket.destroy();
-        dropped++;
       }
       this.waiting.splice(0, this.waiting.length, ...kept);
       if (dropped > 0) this.drop(dropped);
       if (this.waiting.length > 0 || this.sweep === null) return;
       clearInterval(this.sweep);
       this.sweep = null;
-    }, 1_000);
-    this.sweep.unref();
+    }, 1_000).unref();
   }
 }

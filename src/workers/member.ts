@@ -23,6 +23,8 @@ export class Member implements Recipient, Taker {
   listening = false;
   acked = 0;
   appliedAt = 0;
+  /** Its connections open, as it said when it took one or in its last gauges (once a second). */
+  connections = 0;
   /** Asked to close: its exit is not a crash. */
   asked = false;
   readonly exit: Promise<void>;

@@ -90,7 +90,7 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
   /** Started: it takes connections from now on (the primary holds the listeners). */
   z.object({ type: z.literal('listening') }),
   /** It has connection `id`: the primary closes its own descriptor, and the worker may be handed the next one. */
-  z.object({ type: z.literal('took'), id }),
+  z.object({ type: z.literal('took'), id, /** Its connections open, this one included. */ connections: count }),
   /** It is closing: connection `id` is left unread, for the primary to hand to another worker. */
   z.object({ type: z.literal('declined'), id }),
   /** Could not start (e.g. the port is taken): the primary stops replacing it. */
@@ -118,6 +118,8 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
   /** What the worker holds now (worker-gauges.ts), once a second. */
   z.object({
     type: z.literal('gauges'),
+    /** Connections open (the primary hands the next one to the worker with the fewest). */
+    connections: count,
     inFlight: count,
     waiting: count,
     accessLines: z.object({ written: count, dropped: count }),

@@ -170,6 +170,7 @@ export class WorkerPool {
         this.handout.ready(m.id, m);
         return this.firstListen?.();
       case 'took':
+        m.connections = msg.connections;
         return this.handout.took(m.id, msg.id, m);
       case 'declined':
         return this.handout.declined(m.id, msg.id);
@@ -184,6 +185,7 @@ export class WorkerPool {
         this.merge(m, msg);
         return this.shipped.shipped(m.id, msg.through);
       case 'gauges':
+        m.connections = msg.connections;
         return this.gauges.update(m.id, msg);
       case 'drained':
         return this.drains.answer(msg.id, m.id, msg);

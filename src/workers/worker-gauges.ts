@@ -9,8 +9,8 @@ import { LOOP_QUANTILES } from '../metrics/loop-delay.js';
 import type { LatenessCounts } from '../metrics/loop-lateness.js';
 import type { GaugesReport } from './messages.js';
 
-/** One worker's report without its message type. */
-type Held = Omit<GaugesReport, 'type'>;
+/** One worker's report without its message type, and without its connections (the primary's Member keeps those). */
+type Held = Omit<GaugesReport, 'type' | 'connections'>;
 
 /**
  * What `plane` holds now, as a worker reports it (targets with nothing in flight are left out), with its

@@ -34,6 +34,8 @@ export class DataWorker {
   /** The snapshot version routed by, and whether the whole snapshot was asked for. */
   private version = 0;
   private resyncing = false;
+  /** Connections it took and that are still open: the primary hands the next one to the worker with the fewest. */
+  private connections = 0;
   /** proxy.timeouts.shutdown once started: the grace of a close the primary did not ask for. */
   private graceMs = 10_000;
   private readonly done: Promise<number>;
@@ -194,9 +196,14 @@ export class DataWorker {
   private take(m: Msg<'conn'>, socket: unknown): void {
     const s = socket instanceof Socket ? socket : null;
     const plane = this.closing === null && s !== null ? this.plane : null;
-    this.primary.send({ type: plane === null ? 'declined' : 'took', id: m.id });
-    // Only this process's descriptor closes: the primary's copy keeps the connection open.
-    if (plane === null) return void s?.destroy();
+    if (plane === null) {
+      this.primary.send({ type: 'declined', id: m.id });
+      // Only this process's descriptor closes: the primary's copy keeps the connection open.
+      return void s?.destroy();
+    }
+    this.connections++;
+    (s as Socket).once('close', () => this.connections--);
+    this.primary.send({ type: 'took', id: m.id, connections: this.connections });
     plane.adopt(m.port, s as Socket);
   }
 
@@ -212,7 +219,8 @@ export class DataWorker {
     const delay = this.loopDelay;
     // Before its loop monitor started (a worker that failed to listen): no samples yet.
     const lateness = delay?.lateness() ?? new LatenessHistogram().counts();
-    this.primary.send({ type: 'gauges', ...readGauges(this.plane, delay?.quantiles() ?? null, lateness) });
+    const gauges = readGauges(this.plane, delay?.quantiles() ?? null, lateness);
+    this.primary.send({ type: 'gauges', ...gauges, connections: this.connections });
   }
 
   private async closeNow(graceMs: number): Promise<void> {

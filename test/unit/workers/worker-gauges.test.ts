@@ -11,7 +11,7 @@ const report = (
   outstanding: GaugesReport['outstanding'] = [],
   loopDelay: number[] | null = null,
   loopLateness: LatenessCounts = { buckets: new Array<number>(LATENESS_EDGES_S.length + 1).fill(0), sum: 0 },
-): Omit<GaugesReport, 'type'> => ({
+): Omit<GaugesReport, 'type' | 'connections'> => ({
   inFlight,
   waiting: inFlight > 0 ? 1 : 0,
   accessLines: { written, dropped: written > 100 ? 1 : 0 },
