@@ -70,11 +70,11 @@ describe('workers: connections go to the worker with the fewest', { timeout: WOR
       ]),
     );
 
-    // Ten more at once: the worker behind takes them until it has caught up. Handed to whichever was free first,
-    // they alternated: 14 / 6.
-    expect(await burst(v, 10)).toEqual(new Array(10).fill(200));
+    // Ten more, one after another (both workers free each time, so no wait is involved): the worker behind takes
+    // them until it has caught up. Handed to whichever had been free longest, they alternated: 14 / 6.
+    for (let i = 0; i < 10; i++) expect(await burst(v, 1)).toEqual([200]);
     const after = await connectionsBy(v, 20);
-    expect(Math.abs((after.get(ahead) ?? 0) - (after.get(behind) ?? 0))).toBeLessThanOrEqual(3);
+    expect(Math.abs((after.get(ahead) ?? 0) - (after.get(behind) ?? 0))).toBeLessThanOrEqual(2);
 
     // Closed connections leave the counts with the workers' next reports.
     for (const a of agents.splice(0)) a.destroy();
