@@ -110,9 +110,14 @@ describe('workers: the primary hands connections out', { timeout: WORKERS_TEST_M
       timeoutMs: 10_000,
     });
     // After clientHeader: the waiting one is closed, and both stopped workers are killed; the connections they
-    // held wait anew (their wait was spent on a worker, not by their client) and the replacements serve them.
-    expect((await Promise.all(requests)).sort()).toEqual([200, 200, 'closed']);
-    expect(await gauge('veer_worker_dropped_connections_total')).toBe(1);
+    // held wait anew (their wait was spent on a worker, not by their client) and the replacements serve them,
+    // unless a replacement takes longer than clientHeader to start (seen on a loaded CI machine): then they are
+    // closed too. Either way every connection closed is counted, and none is left waiting.
+    const results = await Promise.all(requests);
+    const closed = results.filter((r) => r === 'closed').length;
+    expect(closed).toBeGreaterThanOrEqual(1);
+    expect(results.filter((r) => r !== 'closed')).toEqual(new Array<number>(3 - closed).fill(200));
+    expect(await gauge('veer_worker_dropped_connections_total')).toBe(closed);
     expect(await gauge('veer_worker_waiting_connections')).toBe(0);
     expect(pids.some(isAlive)).toBe(false);
     expect(v.output()).toContain('connections closed untaken');
