@@ -173,7 +173,9 @@ export class Lease {
     // The tenure may have ended while the reply travelled; only the same tenure is extended.
     if (this.held !== held) return;
     if (!ok) {
-      this.lose('superseded');
+      // Refused after our own deadline passed (a pause between the send and the reply, or a reply slower than the
+      // margin): the tenure ran out first, whoever took the key afterwards.
+      this.lose(this.clock.now() >= held.validUntil ? 'expired' : 'superseded');
       return;
     }
     held.validUntil = Math.max(held.validUntil, sentAt + this.ttlMs - this.marginMs);

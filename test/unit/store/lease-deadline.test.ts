@@ -60,6 +60,31 @@ describe('Lease deadline', () => {
     expect([...timers.pending.values()].map((t) => t.ms)).toEqual([200]);
   });
 
+  it.each([
+    [1_300, 'superseded'],
+    [1_480, 'expired'],
+  ] as const)('a renewal refused with its reply at %i ms (deadline 1480) ends the tenure as %s', async (at, reason) => {
+    let now = 1_000;
+    const timers = new ManualTimers();
+    let answer: (reply: unknown) => void = () => undefined;
+    const runner: ScriptRunner = {
+      eval: (script) => (script.includes('NX') ? Promise.resolve([1, 7]) : new Promise((r) => (answer = r))),
+    };
+    const opts = { prefix: 'p', id: 'a', ttlMs: 600, renewEveryMs: 200, marginMs: 120, timers };
+    const l = new Lease(runner, { ...opts, monotonic: { now: () => now } });
+    const lost: LoseReason[] = [];
+    l.onLose((r) => lost.push(r));
+    await l.start();
+    // The renewal goes out at 1200, before the deadline; another replica holds the key when it is answered.
+    now = 1_200;
+    timers.fire(200);
+    now = at;
+    answer([0, 8]);
+    await new Promise((r) => setImmediate(r));
+    expect(lost).toEqual([reason]);
+    expect(l.isLeader()).toBe(false);
+  });
+
   afterEach(() => {
     vi.useRealTimers();
   });
