@@ -33,10 +33,20 @@ interface Pump {
   closed: boolean;
 }
 
-/** An upstream answering /big with BIG bytes (backpressured), /ok with 'ok', /silent never, others empty. */
+/**
+ * An upstream answering /big with BIG bytes (backpressured), /ok with 'ok', /silent never, /upload once its request
+ * body ended (its pump counts the bytes read, blocked once some came), others empty.
+ */
 async function setup(): Promise<{ v: TestVeer; log: string; pumps: Pump[] }> {
   const pumps: Pump[] = [];
   const server = await h.server((req, res) => {
+    if (req.url === '/upload') {
+      const up: Pump = { pumped: 0, blocked: false, closed: false };
+      pumps.push(up);
+      res.on('close', () => (up.closed = true));
+      req.on('data', (d: Buffer) => ((up.pumped += d.length), (up.blocked = true)));
+      return void req.on('end', () => res.end('whole'));
+    }
     if (req.url !== '/big' && req.url !== '/silent') return void res.end(req.url === '/ok' ? 'ok' : '');
     const up: Pump = { pumped: 0, blocked: req.url === '/silent', closed: false };
     pumps.push(up);
@@ -157,6 +167,23 @@ describe('h2c: a client that ends its socket before any head came', () => {
     const { raw, session } = await client(v, false, 0);
     get(session, '/silent');
     await held(pumps, 1);
+    raw.end();
+    const [line] = await waitForLines(log, 1, PROMPT);
+    expect({ status: line?.status, error: line?.error }).toEqual({ status: 499, error: 'client_closed' });
+    await allGone(v, pumps);
+    expect(await clientClosed(v)).toBe(1);
+  });
+});
+
+describe('h2c: a client that ends its socket while its request body is still coming', () => {
+  it('is logged 499 client_closed, its upstream request aborted mid-body', async () => {
+    const { v, log, pumps } = await setup();
+    const { raw, session } = await client(v, false, 65_535);
+    const s = session.request({ ':path': '/upload', ':method': 'POST' });
+    s.on('error', () => undefined);
+    s.write(Buffer.alloc(16 * 1024, 97)); // a part of a body whose end never comes
+    await held(pumps, 1);
+    expect(pumps[0]?.pumped).toBe(16 * 1024);
     raw.end();
     const [line] = await waitForLines(log, 1, PROMPT);
     expect({ status: line?.status, error: line?.error }).toEqual({ status: 499, error: 'client_closed' });
