@@ -2,11 +2,14 @@
 // a new leader signs as the same account. Registration is idempotent by key (RFC 8555 §7.3: a known
 // key gets its existing account back), so it is simply done again before each round of orders; a
 // directory that forgot the account (a test server restarted) gets it registered anew.
-import acme from 'acme-client';
+import type acme from 'acme-client';
 import { withTimeout } from '../domain/async.js';
+import { lazyPackage } from '../lazy-package.js';
 import type { KeySeal } from './key-seal.js';
 import type { Versioned } from '../store/port.js';
 import type { AccountRecord, AcmeRecords } from './records.js';
+
+const acmeClient = lazyPackage<typeof acme>('acme-client');
 
 export interface AccountOptions {
   directory: string;
@@ -30,7 +33,7 @@ export class AcmeAccount {
   /** A client signed with the shared account key and registered with the directory. */
   async client(): Promise<acme.Client> {
     const { pem, version, url } = await this.key();
-    const client = new acme.Client({ directoryUrl: this.o.directory, accountKey: pem, ...POLL });
+    const client = new (acmeClient().Client)({ directoryUrl: this.o.directory, accountKey: pem, ...POLL });
     const contact = this.o.email === undefined ? [] : [`mailto:${this.o.email}`];
     await withTimeout(client.createAccount({ termsOfServiceAgreed: true, contact }), this.o.timeoutMs, 'registering');
     const now = client.getAccountUrl();
@@ -75,7 +78,7 @@ export class AcmeAccount {
         const version = await this.resealed(stored);
         return { pem: opened.pem, version, url: sameDirectory ? stored.value.url : null };
       }
-      const pem = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString('utf8');
+      const pem = (await acmeClient().crypto.createPrivateEcdsaKey('P-256')).toString('utf8');
       const record = { key: this.seal.seal(pem), url: null, directory: this.o.directory };
       if (await this.records.putAccount(record, 0)) return { pem, version: 1, url: null };
     }

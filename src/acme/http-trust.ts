@@ -5,8 +5,11 @@
 // is told the time a rate-limited answer (429, 503) asked veer to come back at (Retry-After).
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import acme from 'acme-client';
+import type acme from 'acme-client';
+import { lazyPackage } from '../lazy-package.js';
 import { retryAfterAt } from './renewal.js';
+
+const acmeClient = lazyPackage<typeof acme>('acme-client');
 
 interface OriginTrust {
   agent: Agent | null;
@@ -67,7 +70,8 @@ function noteRetryAfter(r: Answer | undefined): void {
 function install(): void {
   if (installed) return;
   installed = true;
-  acme.axios.interceptors.request.use((config) => {
+  const { axios } = acmeClient();
+  axios.interceptors.request.use((config) => {
     const trust = config.url === undefined ? undefined : origins.get(originOf(config.url));
     if (trust === undefined) return config;
     if (trust.agent !== null) config.httpsAgent = trust.agent;
@@ -77,7 +81,7 @@ function install(): void {
     return config;
   });
   // Its requests resolve whatever the status (acme-client checks it itself); a rejection may carry one too.
-  acme.axios.interceptors.response.use(
+  axios.interceptors.response.use(
     (response) => {
       noteRetryAfter(response as Answer);
       return response;

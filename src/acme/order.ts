@@ -3,8 +3,11 @@
 // HTTP-01 or tls-alpn-01 through the shared challenge board, finalize with a CSR, download. Every step
 // is bounded.
 import { X509Certificate } from 'node:crypto';
-import acme from 'acme-client';
+import type acme from 'acme-client';
 import { withTimeout } from '../domain/async.js';
+import { lazyPackage } from '../lazy-package.js';
+
+const acmeClient = lazyPackage<typeof acme>('acme-client');
 
 export type ChallengeType = 'http-01' | 'tls-alpn-01';
 
@@ -40,8 +43,8 @@ export async function orderCertificate(
   const order = await step(client.createOrder({ identifiers: [{ type: 'dns', value: host }] }), 'creating the order');
   const authorizations = await step(client.getAuthorizations(order), 'reading the authorizations');
   for (const authz of authorizations) await prove(client, authz, type, board, step);
-  const key = await acme.crypto.createPrivateEcdsaKey('P-256');
-  const [, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] }, key);
+  const key = await acmeClient().crypto.createPrivateEcdsaKey('P-256');
+  const [, csr] = await acmeClient().crypto.createCsr({ commonName: host, altNames: [host] }, key);
   const finalized = await step(client.finalizeOrder(order, csr), 'finalizing the order');
   const cert = await step(client.getCertificate(finalized), 'downloading the certificate');
   const x509 = new X509Certificate(cert);
@@ -85,6 +88,6 @@ async function answerFor(
   keyAuthorization: string,
 ): Promise<Answer> {
   if (type === 'http-01') return { type, host, token, keyAuthorization };
-  const [key, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
+  const [key, cert] = await acmeClient().crypto.createAlpnCertificate(authz, keyAuthorization);
   return { type, host, cert: cert.toString('utf8'), key: key.toString('utf8') };
 }

@@ -2,10 +2,10 @@
 // bounded, every container operation is idempotent (the engine's 304/404/409 answers for "already
 // done" are outcomes, not failures), and every error names the endpoint.
 import { setTimeout as delay } from 'node:timers/promises';
-import Docker from 'dockerode';
-import type { ContainerInspectInfo, ContainerCreateOptions } from 'dockerode';
+import type Docker from 'dockerode';
 import type { Clock } from '../domain/clock.js';
 import { errorMessage } from '../domain/errors.js';
+import { lazyPackage } from '../lazy-package.js';
 import { silentLogger, type Logger } from '../domain/log.js';
 import { boundedCalls, type EngineCall } from './engine-call.js';
 import {
@@ -22,6 +22,8 @@ import { EngineImages } from './engine-images.js';
 import { asBuffer, demuxLogs } from './engine-logs.js';
 import { toView } from './engine-view.js';
 import type { CloneTemplate, ContainerDriver, ContainerView, CreateSpec, EngineEvent, RetireResult } from './port.js';
+
+const dockerode = lazyPackage<typeof Docker>('dockerode');
 
 const CALL_MS = 15_000;
 /** Added to the stop grace: the engine answers only once the container is down (or killed). */
@@ -47,7 +49,7 @@ export class DockerEngine implements ContainerDriver {
     readonly publishedHost: string,
     private readonly deps: { log?: Logger; clock?: Clock } = {},
   ) {
-    this.docker = new Docker(options);
+    this.docker = new (dockerode())(options);
     this.errors = new EngineErrors(endpoint, describeAddress(options));
     this.call = boundedCalls(this.errors);
     this.log = deps.log ?? silentLogger;
@@ -62,7 +64,7 @@ export class DockerEngine implements ContainerDriver {
     // A container may vanish (or stop) between the list and its inspect.
     const infos = await Promise.all(summaries.map((s) => this.inspectRaw(s.Id)));
     return infos
-      .filter((i): i is ContainerInspectInfo => i !== null && (opts.all || i.State.Running))
+      .filter((i): i is Docker.ContainerInspectInfo => i !== null && (opts.all || i.State.Running))
       .map((i) => toView(this.endpoint, i));
   }
 
@@ -188,7 +190,7 @@ export class DockerEngine implements ContainerDriver {
     return 'ok';
   }
 
-  private async inspectRaw(id: string): Promise<ContainerInspectInfo | null> {
+  private async inspectRaw(id: string): Promise<Docker.ContainerInspectInfo | null> {
     try {
       return await this.call(`inspect container ${short(id)}`, CALL_MS, (abortSignal) =>
         this.docker.getContainer(id).inspect({ abortSignal }),
@@ -199,7 +201,7 @@ export class DockerEngine implements ContainerDriver {
     }
   }
 
-  private async createOrFind(options: ContainerCreateOptions & { name: string }): Promise<string> {
+  private async createOrFind(options: Docker.ContainerCreateOptions & { name: string }): Promise<string> {
     const what = `create container ${options.name}`;
     try {
       // A copy: dockerode deletes fields (abortSignal, authconfig) from the object it is given.

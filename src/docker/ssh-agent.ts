@@ -5,8 +5,11 @@
 // never checks the host key; this agent replaces it, plugged in as the http.Agent of plain HTTP.
 import { Agent } from 'node:http';
 import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
+import { lazyPackage } from '../lazy-package.js';
 import type { HostKeyCheck } from './known-hosts.js';
+
+const ssh2Package = lazyPackage<typeof ssh2>('ssh2');
 
 export interface SshTarget {
   /** The endpoint's name (in errors). */
@@ -108,7 +111,7 @@ export class SshDockerAgent extends Agent {
   private login(): Promise<ssh2.Client> {
     const t = this.target;
     return new Promise((resolve, reject) => {
-      const c = new ssh2.Client();
+      const c = new (ssh2Package().Client)();
       let refused: string | null = null;
       c.once('ready', () => {
         this.session = c;

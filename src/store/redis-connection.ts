@@ -1,17 +1,22 @@
 // The ioredis connections of a RedisStore: opening the pair it needs (one for commands, one that only
 // subscribes, since Redis reserves a subscribed connection for pub/sub), and closing one. Every wait
 // is bounded: a Redis that does not answer must make startup fail, never hang.
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { withTimeout } from '../domain/async.js';
 import { errorMessage } from '../domain/errors.js';
+import { lazyPackage } from '../lazy-package.js';
 import type { IoredisSpec } from './redis-url.js';
+
+const ioredis = lazyPackage<typeof import('ioredis')>('ioredis');
 
 export type Connection = Redis | Cluster;
 
 const QUIT_MS = 1_000;
 
 export function open(spec: IoredisSpec): Connection {
-  return spec.mode === 'cluster' ? new Cluster(spec.nodes, spec.options) : new Redis(spec.options);
+  return spec.mode === 'cluster'
+    ? new (ioredis().Cluster)(spec.nodes, spec.options)
+    : new (ioredis().Redis)(spec.options);
 }
 
 function ready(conn: Connection): Promise<void> {
@@ -54,7 +59,7 @@ export async function quit(conn: Connection): Promise<void> {
 
 /** Every key matching `pattern` on every master (a Cluster spreads one installation's keys on one). */
 export async function scanKeys(conn: Connection, pattern: string): Promise<Set<string>> {
-  const nodes = conn instanceof Cluster ? conn.nodes('master') : [conn];
+  const nodes = conn instanceof ioredis().Cluster ? conn.nodes('master') : [conn];
   const found = new Set<string>();
   for (const node of nodes) {
     let cursor = '0';
