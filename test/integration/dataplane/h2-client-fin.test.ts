@@ -161,29 +161,34 @@ describe.each([
   });
 });
 
-describe('h2c: a client that ends its socket before any head came', () => {
-  it('is logged 499 client_closed, its upstream request aborted', async () => {
-    const { v, log, pumps } = await setup();
-    const { raw, session } = await client(v, false, 0);
-    get(session, '/silent');
-    await held(pumps, 1);
-    raw.end();
-    const [line] = await waitForLines(log, 1, PROMPT);
-    expect({ status: line?.status, error: line?.error }).toEqual({ status: 499, error: 'client_closed' });
-    await allGone(v, pumps);
-    expect(await clientClosed(v)).toBe(1);
-  });
-});
+/** How a client that ends its socket before any head came left its one request: under way upstream, no answer yet. */
+const beforeHead: Array<[string, number, (session: ClientHttp2Session, pumps: Pump[]) => Promise<void>]> = [
+  [
+    'an upstream that never answers',
+    0,
+    async (session, pumps) => {
+      get(session, '/silent');
+      await held(pumps, 1);
+    },
+  ],
+  [
+    'its request body still coming (aborted mid-body)',
+    65_535,
+    async (session, pumps) => {
+      const s = session.request({ ':path': '/upload', ':method': 'POST' });
+      s.on('error', () => undefined);
+      s.write(Buffer.alloc(16 * 1024, 97)); // a part of a body whose end never comes
+      await held(pumps, 1);
+      expect(pumps[0]?.pumped).toBe(16 * 1024);
+    },
+  ],
+];
 
-describe('h2c: a client that ends its socket while its request body is still coming', () => {
-  it('is logged 499 client_closed, its upstream request aborted mid-body', async () => {
+describe('h2c: a client that ends its socket before any head came', () => {
+  it.each(beforeHead)('%s: logged 499 client_closed, its upstream request aborted', async (_, window, send) => {
     const { v, log, pumps } = await setup();
-    const { raw, session } = await client(v, false, 65_535);
-    const s = session.request({ ':path': '/upload', ':method': 'POST' });
-    s.on('error', () => undefined);
-    s.write(Buffer.alloc(16 * 1024, 97)); // a part of a body whose end never comes
-    await held(pumps, 1);
-    expect(pumps[0]?.pumped).toBe(16 * 1024);
+    const { raw, session } = await client(v, false, window);
+    await send(session, pumps);
     raw.end();
     const [line] = await waitForLines(log, 1, PROMPT);
     expect({ status: line?.status, error: line?.error }).toEqual({ status: 499, error: 'client_closed' });
