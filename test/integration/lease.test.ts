@@ -19,6 +19,14 @@ const RENEW = 200;
 const MARGIN = 120; // ttl / 5, the default
 /** Timer lateness on a busy 2-core machine. */
 const SLACK = 250;
+/**
+ * The lease of the child processes (lease across real processes): longer than TTL, so a child starved of CPU for
+ * a few hundred ms (CI's four test files at once) still renews in time. With 600 ms (and 300 ms per command) the
+ * resumed leader once took the lease back in CI, which it can only do once the one that took over let its key
+ * expire: that one's renewals had not come in time.
+ */
+const CHILD_TTL = 2_000;
+const CHILD_RENEW = 400;
 
 let redis: RedisHandle;
 const clients: Redis[] = [];
@@ -330,11 +338,11 @@ describe('Lease across real processes', () => {
       a.child.kill('SIGSTOP');
       paused = true;
       const stoppedAt = Date.now();
-      const took = await waitLine(b, (l) => l.ev === 'acquire', TTL + RENEW + 1_000);
-      expect(took.t - stoppedAt).toBeLessThan(TTL + RENEW + 1_000);
+      const took = await waitLine(b, (l) => l.ev === 'acquire', CHILD_TTL + CHILD_RENEW + 1_000);
+      expect(took.t - stoppedAt).toBeLessThan(CHILD_TTL + CHILD_RENEW + 1_000);
       expect(took.token).toBeGreaterThan(tokenA);
       // b is settled in: it has been answered by Redis since it took over (its first renewal or more).
-      await waitLine(b, (l) => l.ev === 'trip' && l.t > took.t, 2 * RENEW + SLACK);
+      await waitLine(b, (l) => l.ev === 'trip' && l.t > took.t, 2 * CHILD_RENEW + SLACK);
       const contAt = Date.now();
       a.child.kill('SIGCONT');
       paused = false;
@@ -343,7 +351,7 @@ describe('Lease across real processes', () => {
       expect(lost.t - contAt).toBeLessThan(SLACK);
       // Five tries of its own after the loss (a lease period each) while b goes on leading.
       await waitFor(() => a.lines.filter((l) => l.ev === 'trip' && l.t > lost.t).length >= 5, {
-        timeoutMs: 5 * RENEW + 1_000,
+        timeoutMs: 5 * CHILD_RENEW + 1_000,
         intervalMs: 10,
         what: 'five lease round trips by a after its loss',
       });
@@ -478,7 +486,7 @@ const { Lease } = await import(process.env.LEASE_MODULE);
 const env = process.env;
 const redis = new Redis(env.REDIS_URL, {
   enableOfflineQueue: false,
-  commandTimeout: 300,
+  commandTimeout: Number(env.RENEW),
   maxRetriesPerRequest: 0,
   retryStrategy: (n) => Math.min(20 * n, 100),
 });
@@ -507,8 +515,8 @@ function startChild(prefix: string, id: string): Child {
     REDIS_URL: redis.url,
     PREFIX: prefix,
     ID: id,
-    TTL: String(TTL),
-    RENEW: String(RENEW),
+    TTL: String(CHILD_TTL),
+    RENEW: String(CHILD_RENEW),
   };
   const child = spawnTracked(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
     cwd: path.resolve(import.meta.dirname, '../..'),
