@@ -182,11 +182,15 @@ export function startTraffic(opts: TrafficOptions): Traffic {
 
   const ticker = setInterval(() => {
     if (stopped) return;
-    const due = Math.floor(((Date.now() - started) * opts.rps) / 1000);
+    // A loaded process runs this tick late and the deadline timer later still: the catch-up counts only
+    // the time up to maxMs, so a late tick never sends more than maxMs of traffic at the rate.
+    const elapsed = Math.min(Date.now() - started, opts.maxMs);
+    const due = Math.floor((elapsed * opts.rps) / 1000);
     while (report.sent + report.skipped < due) {
       if (inFlight >= maxInFlight) report.skipped++;
       else send();
     }
+    if (elapsed >= opts.maxMs) void finish('time');
   }, TICK_MS);
 
   const poller = setInterval(() => {

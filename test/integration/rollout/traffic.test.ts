@@ -1,6 +1,6 @@
 // The load generator the rollout tests rely on: its rate, its bounds, and what it counts as a
 // client-visible failure must be right, or the rollout assertions built on it mean nothing.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { between, startTraffic } from '../../helpers/traffic.js';
 import { deadPort, useHarness } from '../../helpers/veer.js';
 
@@ -31,6 +31,19 @@ describe('traffic generator', () => {
     expect(r.failureLog.every((f) => f.status === 500 && f.upstream === 'one')).toBe(true);
     // Keep-alive: far fewer connections than requests.
     expect(ports.size).toBeLessThanOrEqual(16);
+  });
+
+  it('sends no more than maxMs of traffic when its timers run late', async () => {
+    const u = await h.upstream('one');
+    const t = startTraffic({ url: `http://${u.address}`, rps: 200, maxMs: 300, maxInFlight: 4 });
+    // Hold the event loop past the deadline once the first requests are out, as a loaded machine does:
+    // the next tick and the deadline both run late, and the late tick must count only 300 ms at 200/s.
+    await vi.waitFor(() => expect(t.snapshot().sent).toBeGreaterThan(0), { timeout: 5_000, interval: 5 });
+    const until = Date.now() + 600;
+    while (Date.now() < until);
+    const r = await t.done;
+    expect(r.stoppedBy).toBe('time');
+    expect(r.sent + r.skipped).toBe(60);
   });
 
   it('stops as soon as the predicate holds, and snapshots diff into stretches', async () => {
