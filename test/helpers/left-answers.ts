@@ -13,6 +13,14 @@ export async function clientClosed(v: TestVeer): Promise<number> {
 }
 
 /**
+ * An answer is owed to a client that reads nothing, or was already cut for it. `inFlight > 0` alone is a window
+ * as long as the stall bound (1 s in these tests), which a loaded machine's poll can miss; the cut's count stays.
+ */
+export async function owedOrCut(v: TestVeer): Promise<boolean> {
+  return v.plane.inFlight > 0 || (await clientClosed(v)) > 0;
+}
+
+/**
  * The access lines not given whole, veer's client_closed count and the pool's counts; `upstreamDone`: the answers
  * the pool counted as the upstream's beyond those given whole.
  */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessLines, accessLogFile, type AccessLine } from '../../helpers/access-lines.js';
 import { testCa } from '../../helpers/certs.js';
-import { clientClosed } from '../../helpers/left-answers.js';
+import { clientClosed, owedOrCut } from '../../helpers/left-answers.js';
 import { h2Request } from '../../helpers/h2-stream.js';
 import { stalledClient } from '../../helpers/stalled-client.js';
 import { http, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
@@ -124,7 +124,7 @@ describe.each(['node', 'lean'] as const)('proxy.front: %s, own answers of the in
     async () => {
       const { v, log } = await ownVeer(front, '1s');
       stalledClient(h, v.port, redirectRequest.repeat(1500));
-      await waitFor(() => v.plane.inFlight > 0, { what: 'an answer owed', timeoutMs: 5_000 });
+      await waitFor(() => owedOrCut(v), { what: 'an answer owed or cut', timeoutMs: 5_000 });
       const [lines, left] = kinds(await settledLines(v, log), 308, null, 0);
       expect({ lines, counted: await clientClosed(v) }).toEqual({
         lines: expect.stringMatching(/^(whole )*left( left)*$/),
@@ -146,7 +146,7 @@ describe.each(['node', 'lean'] as const)('proxy.front: %s, own answers of the in
   it('gRPC errors cut for reading none of them: client_closed, each client counted once', async () => {
     const { v, log } = await ownVeer(front, '1s');
     stalledClient(h, v.port, grpcRequest.repeat(40_000));
-    await waitFor(() => v.plane.inFlight > 0, { what: 'an answer owed', timeoutMs: 5_000 });
+    await waitFor(() => owedOrCut(v), { what: 'an answer owed or cut', timeoutMs: 5_000 });
     const [lines, left] = kinds(await settledLines(v, log), 404, 'no_route', 0);
     expect({ lines, counted: await clientClosed(v) }).toEqual({
       lines: expect.stringMatching(/^(whole )*left( left)*$/),

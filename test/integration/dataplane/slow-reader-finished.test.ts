@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { accessLogFile } from '../../helpers/access-lines.js';
 import { h2Request } from '../../helpers/h2-stream.js';
 import { stalledClient } from '../../helpers/stalled-client.js';
-import { leftTraces } from '../../helpers/left-answers.js';
+import { leftTraces, owedOrCut } from '../../helpers/left-answers.js';
 import { service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -54,7 +54,7 @@ describe.each(['lean', 'node'] as const)('proxy.front: %s, a client that never r
   ])('is cut and counted as a client that left, %s', async (_, path, times, upstreamDone) => {
     const { v, log } = await veerWithLog(front);
     stuckSocket(v, path, times);
-    await waitFor(() => v.plane.inFlight > 0, { what: 'an answer owed', timeoutMs: 5_000 });
+    await waitFor(() => owedOrCut(v), { what: 'an answer owed or cut', timeoutMs: 5_000 });
     await waitFor(() => v.plane.inFlight === 0, { what: 'the stalled client cut', timeoutMs: 10_000 });
     expect(await traces(v, log)).toEqual({
       ...cutOnce,
