@@ -130,7 +130,7 @@ describe('veer CLI against a running proxy', () => {
       what: 'veer readyz after restart',
     });
     expect(await countCanary(20)).toBe(20);
-  });
+  }, 90_000); // two starts, four CLI runs and a drain, each bounded: ~10 s idle, past 30 s beside two busy loops
 
   it('validate reports every problem by path and exits 2', async () => {
     const bad = join(dir, 'bad.yaml');

@@ -125,8 +125,10 @@ describe('least outstanding', () => {
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     expect(slow.hits + fast.hits).toBe(total);
-    // Random choice would give each about half; least-outstanding keeps the slow one near-idle.
-    expect(slow.hits * 4).toBeLessThan(fast.hits);
+    // Random choice would give each about half (48 of 96); least-outstanding gives the slow one a fifth or less
+    // on an idle machine. Under a loaded one the fast upstream's 2 ms becomes tens, so the bound is a third: it
+    // still tells the two policies apart by a wide margin.
+    expect(slow.hits * 2).toBeLessThan(fast.hits);
     expect(slow.hits).toBeGreaterThan(0);
   });
 });
