@@ -27,6 +27,8 @@ const SLACK = 250;
  */
 const CHILD_TTL = 2_000;
 const CHILD_RENEW = 400;
+/** A child's start (tsx compiling the lease on the fly): past 5 s once beside a busy loop and four test files. */
+const CHILD_START_MS = 20_000;
 
 let redis: RedisHandle;
 const clients: Redis[] = [];
@@ -330,9 +332,9 @@ describe('Lease across real processes', () => {
   it('SIGSTOPped leader: the other takes over; on SIGCONT it reports the loss at once, stays a follower', async () => {
     const prefix = newPrefix();
     const a = startChild(prefix, 'a');
-    const tokenA = (await waitLine(a, (l) => l.ev === 'acquire', 5_000)).token as number;
+    const tokenA = (await waitLine(a, (l) => l.ev === 'acquire', CHILD_START_MS)).token as number;
     const b = startChild(prefix, 'b');
-    await waitLine(b, (l) => l.ev === 'started', 5_000);
+    await waitLine(b, (l) => l.ev === 'started', CHILD_START_MS);
     let paused = false;
     try {
       a.child.kill('SIGSTOP');
@@ -368,7 +370,7 @@ describe('Lease across real processes', () => {
       if (paused) a.child.kill('SIGCONT');
       await Promise.allSettled([stopChild(a.child, 2_000), stopChild(b.child, 2_000)]);
     }
-  });
+  }, 60_000);
 });
 
 describe('ReplicaRegistry', () => {

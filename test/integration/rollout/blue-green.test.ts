@@ -22,6 +22,12 @@ const POLICY = {
   maxLatencyRatio: 5,
 };
 const RPS = 150;
+/**
+ * A rollout's whole course here is ~6 s (a step, the rollback window, the drain); a loaded machine (one busy loop
+ * beside four test files) took past 15 s once. The traffic stops when the rollout ends, so a bound with room
+ * costs a passing run nothing.
+ */
+const ROLLOUT_MS = 30_000;
 
 const status = async (v: TestVeer): Promise<ServiceStatus> =>
   (await admin<ServiceStatus>(v, 'GET', '/v1/services/web')).json;
@@ -62,7 +68,7 @@ async function waitSwitched(v: TestVeer): Promise<void> {
   });
 }
 
-describe('blue-green rollout', () => {
+describe('blue-green rollout', { timeout: 2 * ROLLOUT_MS }, () => {
   it('previews through the header only, switches all traffic at once, then removes the old pool', async () => {
     const blue = await h.upstream('blue');
     const green = await h.upstream('green');
@@ -77,7 +83,7 @@ describe('blue-green rollout', () => {
     expect(await answers(v, 5, { 'x-veer-pool': 'canary' })).toEqual(new Array(5).fill('green'));
     expect((await status(v)).rollout?.step, 'still in preview while it was checked').toBe(0);
 
-    const t = traffic(v, 15_000, async () => {
+    const t = traffic(v, ROLLOUT_MS, async () => {
       const r = (await status(v)).rollout;
       return r !== null && isTerminal(r.phase);
     });
@@ -120,7 +126,7 @@ describe('blue-green rollout', () => {
     const green = await h.upstream('green');
     const v = await h.veer({ services: [service('web', [blue.address], [], { rollout: POLICY })] });
     await startBlueGreen(v, green.address);
-    const t = traffic(v, 15_000, async () => {
+    const t = traffic(v, ROLLOUT_MS, async () => {
       const r = (await status(v)).rollout;
       return r !== null && isTerminal(r.phase);
     });
