@@ -1,11 +1,11 @@
 // HTTP client for the admin API. Every call is bounded in time, and every failure becomes a value
 // with a message fit for an operator: the API's own error, or why the API could not be reached.
 // Event streams are bounded too, by idleness: the server sends a keepalive every 15 s.
-import { Agent, request } from 'undici';
 import { SseDecoder, type SseMessage } from '../api/sse.js';
 import type { z } from 'zod';
 import type { ProxyErrorCode } from '../dataplane/responses.js';
 import { err, ok, type Problem, type Result } from '../domain/errors.js';
+import { AdminAgents, bodyText, exchange, openStream } from './admin-request.js';
 import type { AdminTarget } from './admin-target.js';
 import { checkAnswer } from './answers.js';
 import { transportFailure } from './transport-failure.js';
@@ -31,15 +31,13 @@ export interface EventStream {
 }
 
 export class AdminClient {
-  private readonly agent: Agent;
-  private streams: Agent | null = null;
+  private readonly agents = new AdminAgents();
+  private readonly streams = new Set<() => void>();
 
   constructor(
     private readonly target: AdminTarget,
     private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
-  ) {
-    this.agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  }
+  ) {}
 
   /** The answer, checked against the shape the caller reads; `limitMs` (a deadline's rest) may shorten the call. */
   async get<T>(path: string, schema: z.ZodType<T>, limitMs = Infinity): Promise<Result<T, ClientFailure>> {
@@ -65,57 +63,45 @@ export class AdminClient {
     limitMs = Infinity,
   ): Promise<Result<EventStream, ClientFailure>> {
     const url = this.target.url + path;
-    const ac = new AbortController();
     const ms = Math.max(1, Math.min(this.timeoutMs, limitMs));
-    const opening = setTimeout(() => ac.abort(new DOMException('no stream head in time', 'TimeoutError')), ms);
     try {
-      const res = await request(url, {
-        method: 'GET',
+      const res = await openStream(new URL(url), {
         headers: this.headers('text/event-stream', false),
-        dispatcher: this.streamAgent(),
-        signal: ac.signal,
+        openMs: ms,
+        idleMs: STREAM_IDLE_MS,
       });
-      clearTimeout(opening);
-      const type = String(res.headers['content-type'] ?? '');
-      if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
-        const r = interpret(res.statusCode, await res.body.text(), url);
+      if (res.status !== 200 || !res.contentType.startsWith('text/event-stream')) {
+        const r = interpret(res.status, await bodyText(res.body, ms), url);
         return r.ok
           ? err({
               code: 'bad_response',
-              message: `${url} did not answer with an event stream (HTTP ${res.statusCode})`,
+              message: `${url} did not answer with an event stream (HTTP ${res.status})`,
               problems: [],
             })
           : r;
       }
       const decoder = new SseDecoder();
-      res.body.setEncoding('utf8');
+      this.streams.add(res.close);
       const ended = (async () => {
         try {
           for await (const chunk of res.body) for (const m of decoder.push(String(chunk))) onMessage(m);
         } catch {
           // Aborted, reset or idle: the caller only needs to know that the stream is over.
+        } finally {
+          this.streams.delete(res.close);
         }
       })();
-      return ok({ ended, close: () => ac.abort() });
+      return ok({ ended, close: res.close });
     } catch (e) {
       return err(transportFailure(e, this.target.url, ms));
-    } finally {
-      clearTimeout(opening);
     }
   }
 
-  async close(): Promise<void> {
-    // Streams never finish on their own, so their agent is destroyed rather than drained.
-    await Promise.all([this.agent.close(), this.streams?.destroy()]);
-  }
-
-  private streamAgent(): Agent {
-    this.streams ??= new Agent({
-      connect: { timeout: this.timeoutMs },
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: STREAM_IDLE_MS,
-    });
-    return this.streams;
+  close(): Promise<void> {
+    // Streams never finish on their own, so they are destroyed rather than drained; so are idle connections.
+    for (const close of this.streams) close();
+    this.agents.destroy();
+    return Promise.resolve();
   }
 
   private headers(accept: string, json: boolean): Record<string, string> {
@@ -134,15 +120,14 @@ export class AdminClient {
     const url = this.target.url + path;
     const headers = this.headers('application/json', body !== undefined);
     try {
-      const res = await request(url, {
+      const res = await exchange(new URL(url), {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        dispatcher: this.agent,
-        signal: AbortSignal.timeout(timeoutMs),
+        agents: this.agents,
+        timeoutMs,
       });
-      const text = await res.body.text();
-      return interpret(res.statusCode, text, url);
+      return interpret(res.status, res.text, url);
     } catch (e) {
       return err(transportFailure(e, this.target.url, timeoutMs));
     }

@@ -1,4 +1,4 @@
-// Why a request to the admin API got no answer, in an operator's words. undici and OpenSSL report
+// Why a request to the admin API got no answer, in an operator's words. node:http and OpenSSL report
 // with codes and library internals (`ssl3_get_record:wrong version number:../deps/openssl/…`); each
 // common code becomes a sentence naming the address and, where it helps, the likely mistake.
 import { errorMessage } from '../domain/errors.js';
@@ -12,9 +12,9 @@ const UNREACHABLE = new Set([
   'ENETUNREACH',
   'ECONNRESET',
   'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
+  'EPIPE',
 ]);
-const TIMEOUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT = new Set(['ETIMEDOUT']);
 /** The server's certificate was refused: each with the reason in a few words. */
 const CERTIFICATE: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed; trust it with NODE_EXTRA_CA_CERTS',
@@ -50,7 +50,10 @@ export function transportFailure(e: unknown, base: string, timeoutMs: number): C
   const cert = codes.find((c) => CERTIFICATE[c] !== undefined);
   if (cert !== undefined)
     return failure('tls', `the TLS certificate of veer admin at ${base} was refused: ${CERTIFICATE[cert]}`);
-  if (has((c) => c === 'ERR_SSL_WRONG_VERSION_NUMBER' || c === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'))
+  // node:https reports a plain-HTTP answer to its hello as EPROTO, with OpenSSL's reason only in the message.
+  const plainAnswer =
+    has((c) => c === 'EPROTO') && /wrong version number|packet length too long/i.test(errorMessage(e));
+  if (plainAnswer || has((c) => c === 'ERR_SSL_WRONG_VERSION_NUMBER' || c === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'))
     return failure('tls', `veer admin at ${base} did not answer in TLS (is it plain http://?)`);
   if (has((c) => c.startsWith('ERR_SSL_') || c === 'EPROTO' || c.startsWith('ERR_TLS_')))
     return failure('tls', `the TLS handshake with veer admin at ${base} failed (is it plain http://?)`);
