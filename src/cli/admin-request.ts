@@ -1,6 +1,6 @@
-// One HTTP exchange with the admin API over node:http(s), bounded in time. The CLI used undici for this; loading
-// it took about a third of every `veer` command's start (175 of ~650 ms of CPU), for a handful of requests to
-// one address. Failures reject with what node:http or the timeout said, for transportFailure to put in words.
+// One HTTP exchange with the admin API over node:http(s), bounded in time. The CLI used undici for this: loading it
+// and its first request were half of a `veer shift` from spawn to exit (572 → 278 ms in bench:cli), for a handful
+// of requests to one address. Failures reject with what node:http or the timeout said, for transportFailure.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
