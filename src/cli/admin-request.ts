@@ -42,14 +42,12 @@ interface Sent {
 
 /** Starts the request; `onHead` gets the answer's head, `onError` what failed (the signal's reason once aborted). */
 function send(url: URL, s: Sent, onHead: (res: IncomingMessage) => void, onError: (e: unknown) => void): void {
-  const headers =
-    s.body === undefined ? s.headers : { ...s.headers, 'content-length': String(Buffer.byteLength(s.body)) };
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   // node:http wraps an abort in its own AbortError: the signal's reason (a TimeoutError) says why.
   const failed = (e: unknown): void => onError(s.signal.aborted ? s.signal.reason : e);
-  const req = request(url, { method: s.method, headers, agent: s.agent, signal: s.signal }, onHead);
+  const req = request(url, { method: s.method, headers: s.headers, agent: s.agent, signal: s.signal }, onHead);
   req.on('error', failed);
-  req.end(s.body);
+  req.end(s.body); // a whole body given to end(): node:http sends its Content-Length
 }
 
 /** The whole answer within `timeoutMs` (connect, head and body together). */
@@ -64,6 +62,7 @@ export function exchange(
       url,
       { ...m, agent: m.agents.for(url), signal },
       (res) => {
+        // The answer's own errors come after send's mapping: the timeout's reason is taken here as there.
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
@@ -71,7 +70,7 @@ export function exchange(
         // A body cut without an error event (the server's close mid-answer) must still settle the call.
         res.on('close', () => res.complete || failed(Object.assign(new Error('answer cut'), { code: 'ECONNRESET' })));
       },
-      failed,
+      reject,
     );
   });
 }
