@@ -77,7 +77,7 @@ describe('a stale leader', () => {
     });
     expect(started.status, JSON.stringify(started.json)).toBe(201);
     // Frozen while it is really driving the rollout: it leads and has analysed at least once, timers armed.
-    // Asked of every replica: on a busy machine a 1 s lease may change hands before the first analysis.
+    // Asked of every replica: on a busy machine the lease may change hands before the first analysis.
     const old = await waitFor(() => drivingReplica(rs), {
       timeoutMs: 10_000,
       intervalMs: 50,
