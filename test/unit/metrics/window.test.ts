@@ -70,9 +70,13 @@ describe('PoolWindow recording', () => {
       return profiler.stop().statistics.length;
     };
     burst(200_000, false); // let the JIT settle first
-    // A hot path that allocated even 16 bytes a record would collect in every 2M-record burst; one
-    // clean burst of three proves it does not (a GC another part of the worker starts is not ours).
-    const quiet = [gcsDuring(false), gcsDuring(false), gcsDuring(false)];
+    // A hot path that allocated even 16 bytes a record would collect in every 2M-record burst (32 MB, past
+    // the young generation), so one clean burst proves it does not (a GC another part of the worker starts
+    // is not ours). Up to ten, until one is clean: on a loaded host the optimizing compiler (a background
+    // thread) may not have finished for the first bursts, whose unoptimized code boxes numbers (ci78 on the
+    // LTS read 7, 8, 8 GCs in the three bursts it then took).
+    const quiet: number[] = [];
+    while (quiet.length < 10 && !quiet.includes(0)) quiet.push(gcsDuring(false));
     expect(Math.min(...quiet), `GCs per burst: ${quiet.join(', ')}`).toBe(0);
     expect(gcsDuring(true)).toBeGreaterThan(0); // the probe can see allocation
     expect(sink).toBeDefined();
