@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { releaseClaims } from '../helpers/free-port.js';
-import { freePort, killTracked, spawnTracked } from '../helpers/process.js';
+import { freePort, killTracked, spawnTracked, waitFor } from '../helpers/process.js';
 import { portOf, veerStarted } from '../helpers/veer-started.js';
 
 afterAll(() => killTracked());
@@ -66,6 +66,8 @@ describe('veerStarted', () => {
 
   it('times out, with the output, when the line never comes', async () => {
     const { c, output } = child(['{"msg":"still starting"}'], true);
+    // The child's line first: a loaded host took longer than the 500 ms bound to start node (ci79).
+    await waitFor(() => output().includes('still starting'), { timeoutMs: 20_000, what: "the child's line" });
     await expect(veerStarted(c, output, 500)).rejects.toThrow(/timed out after 500 ms .*still starting/);
   });
 });
