@@ -108,7 +108,10 @@ async function refreshLoop(
       failureLines(r.error).forEach((l) => io.err(l));
       return EXIT.failure;
     } else {
-      view.problem = r.error.message;
+      // A read that ran out with --timeout itself (its bound was what was left) tells nothing new of the admin:
+      // an earlier read's reason ("cannot reach") stays the one reported.
+      const cutByDeadline = r.error.code === 'timeout' && Date.now() >= deadline && view.problem !== null;
+      if (!cutByDeadline) view.problem = r.error.message;
       failures += 1;
     }
     sink.show(watchFrame(view));
