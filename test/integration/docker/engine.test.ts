@@ -288,6 +288,10 @@ describe.skipIf(!status.ok && !required)('DockerEngine (real dockerd)', () => {
       await waitFor(() => rec.changed(v.id, 'health_status: healthy') >= 1, {
         timeoutMs: 20_000,
         what: 'healthy event',
+      }).catch((e: unknown) => {
+        // Docker's own record of the probes (exit codes, output, timings) says why none passed.
+        const health = execFileSync('docker', ['inspect', '-f', '{{json .State.Health}}', v.id], { timeout: 10_000 });
+        throw new Error(`${String(e)}; State.Health: ${health.toString().slice(0, 1_500)}`);
       });
       expect((await local.inspect(v.id))?.health).toBe('healthy');
       expect(rec.count('down')).toBe(0);
