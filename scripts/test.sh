@@ -148,7 +148,7 @@ node -e '
     for (const file of r.testResults ?? []) {
       for (const a of file.assertionResults ?? []) {
         if (a.status !== "failed") continue;
-        const why = String((a.failureMessages ?? [])[0] ?? "").split("\n")[0].slice(0, 300);
+        const why = String((a.failureMessages ?? [])[0] ?? "").split("\n")[0].slice(0, 600);
         console.log(`    FAILED ${file.name.replace(process.cwd() + "/", "")} > ${a.fullName}: ${why}`);
       }
       // A file can fail with no failed test: a hook that threw or timed out skips its tests instead.
@@ -167,6 +167,12 @@ node -e '
 if [[ -s "$VITEST_LOG" ]] && grep -q '⎯⎯' "$VITEST_LOG"; then
   echo "vitest's failure blocks:"
   sed 's/\x1b\[[0-9;]*m//g' "$VITEST_LOG" | awk '/⎯⎯ (Failed|Unhandled)/ { n = 30 } n > 0 { print "  | " $0; n-- }' | head -120
+fi
+# A failed replica test's view of its upstreams' sockets (test/helpers/socket-report.ts), last: where the
+# requests it never got answers to were held.
+if [[ -s "$VITEST_LOG" ]] && grep -q '^--- sockets with bytes queued' "$VITEST_LOG"; then
+  echo "sockets of the failed replica tests:"
+  sed 's/\x1b\[[0-9;]*m//g' "$VITEST_LOG" | awk '/^--- sockets with bytes queued/ { n = 16 } n > 0 { print "  | " $0; n-- }' | head -48
 fi
 rm -f "$RESULTS" "$SERIAL_RESULTS" "$LTS_RESULTS" "$NODE_FRONT_RESULTS" "$VITEST_LOG"
 ((build_rc == 0 && lint_rc == 0 && test_rc == 0 && lts_rc == 0)) || exit 1

@@ -25,8 +25,10 @@ export interface TrafficOptions {
 }
 
 export interface TrafficFailure {
-  /** ms since the traffic started. */
+  /** ms since the traffic started, when the failure was seen. */
   at: number;
+  /** ms since the traffic started, when the request was sent. */
+  sentAt: number;
   status: number;
   upstream: string | null;
   error: string | null;
@@ -47,6 +49,11 @@ export interface TrafficReport {
   failureLog: TrafficFailure[];
   /** The first MAX_FAILURE_LOG answers that took SLOW_MS or longer: when (ms since start) and how long. */
   slowLog: Array<{ at: number; ms: number }>;
+  /**
+   * This process's own stalls (its ticker late by STALL_MS or more): when (ms since start) and how long.
+   * A client that stalls longer than a request's timeout fails that request whatever the server did.
+   */
+  stalls: Array<{ at: number; ms: number }>;
   elapsedMs: number;
   stoppedBy: 'predicate' | 'time' | 'stop' | 'running';
 }
@@ -64,6 +71,8 @@ const TICK_MS = 10;
 const MAX_FAILURE_LOG = 1000;
 /** Answers at least this slow are logged (e.g. requests that waited for a target). */
 const SLOW_MS = 250;
+/** Ticker lateness logged as a stall of this process. */
+const STALL_MS = 250;
 
 function emptyReport(): TrafficReport {
   return {
@@ -77,6 +86,7 @@ function emptyReport(): TrafficReport {
     byUpstream: {},
     failureLog: [],
     slowLog: [],
+    stalls: [],
     elapsedMs: 0,
     stoppedBy: 'running',
   };
@@ -89,6 +99,7 @@ function copy(r: TrafficReport): TrafficReport {
     byUpstream: { ...r.byUpstream },
     failureLog: [...r.failureLog],
     slowLog: [...r.slowLog],
+    stalls: [...r.stalls],
   };
 }
 
@@ -117,14 +128,13 @@ export function startTraffic(opts: TrafficOptions): Traffic {
   // A rejected `done` nobody awaited must not become an unhandled rejection of the worker.
   done.catch(() => undefined);
 
-  const fail = (status: number, upstream: string | null, error: string | null): void => {
-    report.failures++;
-    if (report.failureLog.length < MAX_FAILURE_LOG)
-      report.failureLog.push({ at: Date.now() - started, status, upstream, error });
-  };
-
   const one = async (): Promise<void> => {
     const sentAt = Date.now();
+    const fail = (status: number, upstream: string | null, error: string | null): void => {
+      report.failures++;
+      if (report.failureLog.length < MAX_FAILURE_LOG)
+        report.failureLog.push({ at: Date.now() - started, sentAt: sentAt - started, status, upstream, error });
+    };
     try {
       const r = await pool.request({
         path: opts.path ?? '/',
@@ -180,8 +190,14 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     else resolveDone(copy(report));
   };
 
+  let lastTick = started;
   const ticker = setInterval(() => {
     if (stopped) return;
+    const now = Date.now();
+    const late = now - lastTick - TICK_MS;
+    lastTick = now;
+    if (late >= STALL_MS && report.stalls.length < MAX_FAILURE_LOG)
+      report.stalls.push({ at: now - started - late, ms: late });
     // A loaded process runs this tick late and the deadline timer later still: the catch-up counts only
     // the time up to maxMs, so a late tick never sends more than maxMs of traffic at the rate.
     const elapsed = Math.min(Date.now() - started, opts.maxMs);
@@ -239,7 +255,20 @@ export function between(earlier: TrafficReport, later: TrafficReport): TrafficRe
     byUpstream: diff(earlier.byUpstream, later.byUpstream),
     failureLog: later.failureLog.slice(earlier.failureLog.length),
     slowLog: later.slowLog.slice(earlier.slowLog.length),
+    stalls: later.stalls.slice(earlier.stalls.length),
     elapsedMs: later.elapsedMs - earlier.elapsedMs,
     stoppedBy: later.stoppedBy,
   };
+}
+
+/**
+ * What a failed assertion on a report should say: the first failures (when sent, when seen), the slow
+ * answers, and this process's own stalls, which tell a server that held requests from a client that
+ * could not read their answers in time.
+ */
+export function trouble(r: TrafficReport, n = 3): string {
+  // The stalls first: a summary that keeps only a message's first few hundred characters keeps them.
+  const stalls = r.stalls.length === 0 ? 'none' : JSON.stringify(r.stalls.slice(0, n));
+  const failures = JSON.stringify(r.failureLog.slice(0, n));
+  return `this process stalled: ${stalls}; failures ${failures}; slow ${JSON.stringify(r.slowLog.slice(0, n))}`;
 }

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { dockerSuite } from '../../helpers/docker.js';
 import { containersOf, startStable, useDockerApps } from '../../helpers/docker-veer.js';
 import { waitFor } from '../../helpers/process.js';
-import { startTraffic } from '../../helpers/traffic.js';
+import { startTraffic, trouble } from '../../helpers/traffic.js';
 import { allOwnEvents, freshPrefix, postJson, startReplicas, status, waitForLeader, type Replica } from './harness.js';
 import { useReplicaSuite } from './suite.js';
 
@@ -82,8 +82,7 @@ describeDocker('Docker pools with two replicas', () => {
       expect(left.map((c) => c.rollout)).toEqual([id, id]);
       // Decided once, by whichever replica led at the time (a loaded machine may move the 1 s lease).
       expect((await allOwnEvents(rs)).filter((e) => e.kind === 'canary-ready')).toHaveLength(1);
-      for (const [i, r] of reports.entries())
-        expect(r.failures, `replica ${rs[i]?.name}: ${JSON.stringify(r.failureLog.slice(0, 3))}`).toBe(0);
+      for (const [i, r] of reports.entries()) expect(r.failures, `replica ${rs[i]?.name}: ${trouble(r)}`).toBe(0);
       for (const r of rs)
         await waitFor(async () => (await poolSize(r, 'stable')) === 2, {
           timeoutMs: 10_000,
