@@ -276,7 +276,15 @@ describe('canary rollout with real traffic', () => {
     expect(s.rollout?.reason).not.toMatch(/error rate/);
     const verdict = s.rollout?.lastVerdict;
     expect(verdict?.canary.p99Ms).toBeGreaterThanOrEqual(280);
-    expect(verdict?.checks.find((c) => c.name === 'latency-vs-stable')?.status).toBe('fail');
+    // Against stable: its p99 or, when a loaded host made stable's own tail slow too, its median (the body of
+    // the distribution, where 300 ms still shows).
+    const vsStable = (verdict?.checks ?? []).filter(
+      (c) => c.name === 'latency-vs-stable' || c.name === 'median-vs-stable',
+    );
+    expect(
+      vsStable.some((c) => c.status === 'fail'),
+      JSON.stringify(vsStable),
+    ).toBe(true);
     // Slow is not failed: nobody saw an error.
     expect(report.failures).toBe(0);
     expect(s.weight).toBe(0);
