@@ -6,6 +6,7 @@
 // at once. A thread that only serves sleeps between requests, so the scheduler runs it as soon as one
 // comes. Its request count lives in shared memory: `hits` reads it exactly, with no message.
 import { Worker } from 'node:worker_threads';
+import { withTimeout } from './process.js';
 import type { TestUpstream, UpstreamBehaviour } from './upstream.js';
 
 /** The behaviours a thread can serve: no function crosses to it. */
@@ -51,14 +52,6 @@ parentPort.on('message', () => {
 /** Bounds the thread's start and its close. */
 const BOUND_MS = 10_000;
 
-function bounded<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`upstream thread: ${what} within ${BOUND_MS} ms`)), BOUND_MS);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 export async function startThreadUpstream(name: string, initial: PlainBehaviour = {}): Promise<TestUpstream> {
   const shared = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
   const slots = new Int32Array(shared);
@@ -71,13 +64,14 @@ export async function startThreadUpstream(name: string, initial: PlainBehaviour 
   const worker = new Worker(SERVER, { eval: true, workerData: { name, body: initial.body ?? name, shared } });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   // After it listens, an error of the thread (a fault of this file) is left unhandled: vitest reports it.
-  const port = await bounded(
+  const port = await withTimeout(
     new Promise<number>((resolve, reject) => {
       worker.once('message', (m: { port: number }) => resolve(m.port));
       worker.once('error', reject);
       void exited.then(() => reject(new Error('the thread exited before listening')));
     }),
-    `${name} to listen`,
+    BOUND_MS,
+    `upstream thread ${name} to listen`,
   );
   return {
     name,
@@ -97,7 +91,7 @@ export async function startThreadUpstream(name: string, initial: PlainBehaviour 
     close: async () => {
       worker.postMessage('close');
       // A thread that does not close in time is ended: the test's teardown has a bound.
-      await bounded(exited, `${name} to close`).catch(async () => {
+      await withTimeout(exited, BOUND_MS, `upstream thread ${name} to close`).catch(async () => {
         await worker.terminate();
       });
     },
