@@ -30,6 +30,8 @@ export interface HealthGateDeps {
 
 type Look =
   { kind: 'ready'; address: string } | { kind: 'waiting'; detail: string } | { kind: 'failed'; reason: string };
+/** What Docker's record alone tells (no probe): a Look, or that the container runs. */
+type StateLook = Exclude<Look, { kind: 'ready' }> | { kind: 'running'; view: ContainerView };
 
 const PROBE_TIMEOUT_MS = 2_000;
 /** How many of a failed container's last log lines its reason quotes. */
@@ -44,6 +46,30 @@ async function restartReason(engine: ContainerDriver, v: ContainerView): Promise
   const exit = lastExit === null ? '' : `last exit ${lastExit}, `;
   const restarted = `restarted ${count} time${count === 1 ? '' : 's'}`;
   return `is restarting (${exit}${restarted})${logs ? `; last output: ${logs}` : ''}`;
+}
+
+/**
+ * What Docker's record alone says of a container: gone, crash-looping, exited, restarting for the first times
+ * (waited for), or running.
+ */
+async function stateLook(engine: ContainerDriver, c: ContainerView): Promise<StateLook> {
+  const v = await engine.inspect(c.id).catch((e: unknown) => new Error(withCause(e)));
+  if (v instanceof Error) return { kind: 'waiting', detail: `inspect failed: ${v.message}` };
+  const named = `canary container ${c.name} (${c.endpoint})`;
+  if (v === null) return { kind: 'failed', reason: `${named} disappeared before it was healthy` };
+  // A crash loop under a restart policy looks running between exits, and without its port bound: its exit
+  // code and output say what is wrong, where the address check would blame the port. A container that
+  // restarted once or twice (waiting for a dependency at start, say) may still come up: the gate waits, saying
+  // why; one that keeps restarting fails.
+  if (v.restarts.restarting) {
+    const why = await restartReason(engine, v);
+    if (v.restarts.count < CRASH_LOOP_RESTARTS) return { kind: 'waiting', detail: why };
+    return { kind: 'failed', reason: `${named} ${why}` };
+  }
+  if (v.running) return { kind: 'running', view: v };
+  const logs = logExcerpt(await engine.logs(v.id, LOG_LINES).catch(() => ''));
+  const why = `exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}`;
+  return { kind: 'failed', reason: `${named} ${why}${logs ? `; last output: ${logs}` : ''}` };
 }
 
 /** An error's message, and its cause's when it has one (fetch and dockerode wrap the real reason). */
@@ -81,31 +107,23 @@ export class HealthGate {
     }
     const [first] = pending.values();
     if (!first) return ok(created.map((c) => ready.get(c.id) as string));
+    // A container that exited (or vanished, or crash-loops) since its last look says more than that look did:
+    // one more read of Docker's record for each, no probe, so the wait ends when it was due.
+    for (const p of pending.values()) {
+      const last = await stateLook(this.d.engine(p.view.endpoint), p.view);
+      if (last.kind === 'failed') return err(last.reason);
+    }
     const within = `within ${Math.round(timeoutMs / 1000)}s`;
     return err(`canary container ${first.view.name} (${first.view.endpoint}) was not healthy ${within}: ${first.last}`);
   }
 
   private async look(svc: GatedService, c: ContainerView): Promise<Look> {
     const engine = this.d.engine(c.endpoint);
-    const v = await engine.inspect(c.id).catch((e: unknown) => new Error(withCause(e)));
-    if (v instanceof Error) return { kind: 'waiting', detail: `inspect failed: ${v.message}` };
+    const state = await stateLook(engine, c);
+    if (state.kind !== 'running') return state;
     const named = `canary container ${c.name} (${c.endpoint})`;
-    if (v === null) return { kind: 'failed', reason: `${named} disappeared before it was healthy` };
-    // A crash loop under a restart policy looks running between exits, and without its port bound: its exit
-    // code and output say what is wrong, where the address check would blame the port. A container that
-    // restarted once or twice (waiting for a dependency at start, say) may still come up: the gate waits, saying
-    // why; one that keeps restarting fails.
-    if (v.restarts.restarting) {
-      const why = await restartReason(engine, v);
-      if (v.restarts.count < CRASH_LOOP_RESTARTS) return { kind: 'waiting', detail: why };
-      return { kind: 'failed', reason: `${named} ${why}` };
-    }
-    if (!v.running) {
-      const logs = logExcerpt(await engine.logs(v.id, LOG_LINES));
-      const why = `exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}`;
-      return { kind: 'failed', reason: `${named} ${why}${logs ? `; last output: ${logs}` : ''}` };
-    }
-    const address = addressOf(v, svc.docker.stable, engine.publishedHost);
+    const view = state.view;
+    const address = addressOf(view, svc.docker.stable, engine.publishedHost);
     if (address === null) {
       const port = svc.docker.stable.port;
       return {
@@ -113,18 +131,18 @@ export class HealthGate {
         reason: `${named} cannot be reached: no host port for ${port}/tcp and no network configured`,
       };
     }
-    switch (v.health) {
+    switch (view.health) {
       case 'healthy':
         return { kind: 'ready', address };
       case 'unhealthy': {
         // A check that printed nothing says nothing: the container's own last lines may.
-        const logs = v.healthOutput ? '' : await engine.logs(v.id, LOG_LINES).catch(() => '');
-        return { kind: 'failed', reason: unhealthyReason(named, v.healthOutput, logs) };
+        const logs = view.healthOutput ? '' : await engine.logs(view.id, LOG_LINES).catch(() => '');
+        return { kind: 'failed', reason: unhealthyReason(named, view.healthOutput, logs) };
       }
       case 'starting':
         return {
           kind: 'waiting',
-          detail: `health: starting${v.healthOutput ? `; last probe: ${v.healthOutput}` : ''}`,
+          detail: `health: starting${view.healthOutput ? `; last probe: ${view.healthOutput}` : ''}`,
         };
       case 'none': {
         const probe = await httpProbe(address, svc.health);

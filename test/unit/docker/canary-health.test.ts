@@ -156,3 +156,47 @@ describe('HealthGate: a crash-looping canary', () => {
     }
   });
 });
+
+describe('HealthGate: a canary that exits after its last look', () => {
+  it('is reported by its exit and output when the wait ends, not by the probe that last failed', async () => {
+    // A port nothing listens on: the probe fails at once, as a container's does while its process starts.
+    const closed = createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    closed.close();
+    await once(closed, 'close');
+    const starting: ContainerView = {
+      ...unhealthy(null),
+      health: 'none',
+      ports: { '8080/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] },
+    };
+    const exited: ContainerView = { ...starting, running: false, exitCode: 1 };
+    // Each look reads Docker's record once and takes 600 ms: the second look is the last before the 1 s deadline,
+    // and the container has exited by the third read.
+    let now = 0;
+    let reads = 0;
+    const engine = {
+      endpoint: 'local',
+      publishedHost: '127.0.0.1',
+      inspect: async () => {
+        now += 600;
+        return ++reads <= 2 ? starting : exited;
+      },
+      logs: async () => 'RangeError [ERR_SOCKET_BAD_PORT]: options.port should be >= 0 and < 65536\n',
+    };
+    const gate = new HealthGate({
+      engine: () => engine as unknown as ContainerDriver,
+      clock: { now: () => now },
+      pollMs: 1,
+    });
+    const svc = { docker: { name: 'web', stable: { selector: {}, port: 8080 }, manageCanary: true }, health: null };
+    const r = await gate.awaitHealthy(svc, [starting], 1_000, 1_000, new AbortController().signal);
+    expect(reads).toBe(3);
+    expect(r).toEqual({
+      ok: false,
+      error:
+        `${NAMED} exited with code 1; last output: ` +
+        'RangeError [ERR_SOCKET_BAD_PORT]: options.port should be >= 0 and < 65536',
+    });
+  });
+});
