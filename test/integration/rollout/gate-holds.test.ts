@@ -75,11 +75,13 @@ describe('beforeEachStep', () => {
 });
 
 describe('beforePromotion refusing persistently', () => {
-  // One judged step (50%), then promotion: the deadline must leave that step the time to pass first.
+  // One judged step (50%), then promotion: the deadline must leave that step the time to pass first. A verdict
+  // needs ~4 s of traffic; with six test files at once on 2 cores the step took longer than 8 s and the rollout
+  // paused on the deadline before the gate was ever asked: 12 s leaves three times the verdict's time.
   const policy = (onGateFailure: string) => ({
     ...POLICY,
     steps: [50, 100],
-    progressDeadline: '8s',
+    progressDeadline: '12s',
     onGateFailure,
     gates: { beforePromotion: { retries: 1 } },
   });
@@ -94,7 +96,7 @@ describe('beforePromotion refusing persistently', () => {
       const s = await status(v);
       expect(s.rollout?.phase).toBe('rolled-back');
       expect(s.rollout?.reason).toBe(
-        'rolled back: gate beforePromotion still refused after 8s (progressDeadline): ' +
+        'rolled back: gate beforePromotion still refused after 12s (progressDeadline): ' +
           'HTTP 403: not approved by release manager',
       );
       expect(s.weight).toBe(0);
@@ -114,7 +116,7 @@ describe('beforePromotion refusing persistently', () => {
       const s = await status(v);
       expect(s.weight).toBe(50);
       expect(s.rollout?.reason).toBe(
-        'paused: gate beforePromotion still refused after 8s (progressDeadline): HTTP 403: awaiting approval',
+        'paused: gate beforePromotion still refused after 12s (progressDeadline): HTTP 403: awaiting approval',
       );
       const calls = g.calls.length;
       g.reply({ status: 200, body: 'approved' });
