@@ -48,6 +48,9 @@ async function restartReason(engine: ContainerDriver, v: ContainerView): Promise
   return `is restarting (${exit}${restarted})${logs ? `; last output: ${logs}` : ''}`;
 }
 
+/** How a reason names a canary container. */
+const named = (c: ContainerView): string => `canary container ${c.name} (${c.endpoint})`;
+
 /**
  * What Docker's record alone says of a container: gone, crash-looping, exited, restarting for the first times
  * (waited for), or running.
@@ -55,8 +58,7 @@ async function restartReason(engine: ContainerDriver, v: ContainerView): Promise
 async function stateLook(engine: ContainerDriver, c: ContainerView): Promise<StateLook> {
   const v = await engine.inspect(c.id).catch((e: unknown) => new Error(withCause(e)));
   if (v instanceof Error) return { kind: 'waiting', detail: `inspect failed: ${v.message}` };
-  const named = `canary container ${c.name} (${c.endpoint})`;
-  if (v === null) return { kind: 'failed', reason: `${named} disappeared before it was healthy` };
+  if (v === null) return { kind: 'failed', reason: `${named(c)} disappeared before it was healthy` };
   // A crash loop under a restart policy looks running between exits, and without its port bound: its exit
   // code and output say what is wrong, where the address check would blame the port. A container that
   // restarted once or twice (waiting for a dependency at start, say) may still come up: the gate waits, saying
@@ -64,12 +66,12 @@ async function stateLook(engine: ContainerDriver, c: ContainerView): Promise<Sta
   if (v.restarts.restarting) {
     const why = await restartReason(engine, v);
     if (v.restarts.count < CRASH_LOOP_RESTARTS) return { kind: 'waiting', detail: why };
-    return { kind: 'failed', reason: `${named} ${why}` };
+    return { kind: 'failed', reason: `${named(c)} ${why}` };
   }
   if (v.running) return { kind: 'running', view: v };
   const logs = logExcerpt(await engine.logs(v.id, LOG_LINES).catch(() => ''));
   const why = `exited with code ${v.exitCode ?? '?'}${v.error ? ` (${v.error})` : ''}`;
-  return { kind: 'failed', reason: `${named} ${why}${logs ? `; last output: ${logs}` : ''}` };
+  return { kind: 'failed', reason: `${named(c)} ${why}${logs ? `; last output: ${logs}` : ''}` };
 }
 
 /** An error's message, and its cause's when it has one (fetch and dockerode wrap the real reason). */
@@ -114,21 +116,20 @@ export class HealthGate {
       if (last.kind === 'failed') return err(last.reason);
     }
     const within = `within ${Math.round(timeoutMs / 1000)}s`;
-    return err(`canary container ${first.view.name} (${first.view.endpoint}) was not healthy ${within}: ${first.last}`);
+    return err(`${named(first.view)} was not healthy ${within}: ${first.last}`);
   }
 
   private async look(svc: GatedService, c: ContainerView): Promise<Look> {
     const engine = this.d.engine(c.endpoint);
     const state = await stateLook(engine, c);
     if (state.kind !== 'running') return state;
-    const named = `canary container ${c.name} (${c.endpoint})`;
     const view = state.view;
     const address = addressOf(view, svc.docker.stable, engine.publishedHost);
     if (address === null) {
       const port = svc.docker.stable.port;
       return {
         kind: 'failed',
-        reason: `${named} cannot be reached: no host port for ${port}/tcp and no network configured`,
+        reason: `${named(c)} cannot be reached: no host port for ${port}/tcp and no network configured`,
       };
     }
     switch (view.health) {
@@ -137,7 +138,7 @@ export class HealthGate {
       case 'unhealthy': {
         // A check that printed nothing says nothing: the container's own last lines may.
         const logs = view.healthOutput ? '' : await engine.logs(view.id, LOG_LINES).catch(() => '');
-        return { kind: 'failed', reason: unhealthyReason(named, view.healthOutput, logs) };
+        return { kind: 'failed', reason: unhealthyReason(named(c), view.healthOutput, logs) };
       }
       case 'starting':
         return {

@@ -9,6 +9,8 @@ import { logExcerpt } from '../../../src/docker/engine-logs.js';
 import type { ContainerDriver, ContainerView } from '../../../src/docker/port.js';
 
 const NAMED = 'canary container web-r1-1 (local)';
+/** A Docker-backed service without a health check of its own: the HTTP probe on "/" decides. */
+const SVC = { docker: { name: 'web', stable: { selector: {}, port: 8080 }, manageCanary: true }, health: null };
 
 describe('unhealthyReason', () => {
   it("quotes the health check's output", () => {
@@ -70,8 +72,7 @@ function unhealthy(healthOutput: string | null): ContainerView {
 async function gateReason(v: ContainerView, logs: () => Promise<string>): Promise<string> {
   const engine = { endpoint: 'local', publishedHost: '127.0.0.1', inspect: async () => v, logs } as unknown;
   const gate = new HealthGate({ engine: () => engine as ContainerDriver, clock: { now: () => 0 }, pollMs: 1 });
-  const svc = { docker: { name: 'web', stable: { selector: {}, port: 8080 }, manageCanary: true }, health: null };
-  const r = await gate.awaitHealthy(svc, [v], 1_000, 1_000, new AbortController().signal);
+  const r = await gate.awaitHealthy(SVC, [v], 1_000, 1_000, new AbortController().signal);
   if (r.ok) throw new Error('expected the gate to fail');
   return r.error;
 }
@@ -148,8 +149,7 @@ describe('HealthGate: a crash-looping canary', () => {
         clock: { now: () => 0 },
         pollMs: 1,
       });
-      const svc = { docker: { name: 'web', stable: { selector: {}, port: 8080 }, manageCanary: true }, health: null };
-      const r = await gate.awaitHealthy(svc, [served], 1_000, 1_000, new AbortController().signal);
+      const r = await gate.awaitHealthy(SVC, [served], 1_000, 1_000, new AbortController().signal);
       expect(r).toEqual({ ok: true, value: [`127.0.0.1:${port}`] });
     } finally {
       up.close();
@@ -189,8 +189,7 @@ describe('HealthGate: a canary that exits after its last look', () => {
       clock: { now: () => now },
       pollMs: 1,
     });
-    const svc = { docker: { name: 'web', stable: { selector: {}, port: 8080 }, manageCanary: true }, health: null };
-    const r = await gate.awaitHealthy(svc, [starting], 1_000, 1_000, new AbortController().signal);
+    const r = await gate.awaitHealthy(SVC, [starting], 1_000, 1_000, new AbortController().signal);
     expect(reads).toBe(3);
     expect(r).toEqual({
       ok: false,
