@@ -28,7 +28,7 @@ import { spawnSync } from 'node:child_process';
 import { findWrk } from './wrk.mjs';
 import { newestProfile, formatTopSelf } from './profile.mjs';
 import { machineInfo, render, writeResults } from './report.mjs';
-import { middleBy } from './median.mjs';
+import { median, middleBy } from './median.mjs';
 import { workersBlock, workersPass } from './workers.mjs';
 import { snapshotLagBlock, snapshotLagPass } from './snapshot-lag.mjs';
 import { sideBySideBlock, sideBySidePass } from './side-by-side.mjs';
@@ -103,7 +103,9 @@ async function fixedRatePass(s, ctx, sat) {
   // The bare proxy and nginx at the same rate show the floor a proxy on this machine adds (a request crosses
   // to the proxy's core and back twice; an idle virtual CPU takes time to wake).
   const others = ['veer-node', 'bare', 'nginx'].filter((t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin));
-  const targets = ['direct', 'veer', ...others];
+  // node:http answering by itself on the proxy's core: Node's tail at this rate with one socket per request and
+  // no upstream hop, beside each proxy's CPU per request (the tail follows that cost: see bench/RESULTS.md).
+  const targets = ['direct', 'veer', ...others, 'node-hello'];
   // A tail is what a few stalls make of it: one pass per target moved veer's p99 between 3 and 6 ms here, so
   // the targets take turns for BENCH_ROUNDS rounds and each shows its round with the median p99. The proxy's
   // core is kept from halting meanwhile (bench/awake.mjs), the same for every target.
@@ -137,11 +139,12 @@ function keepAwake(s, seconds) {
   });
 }
 
-/** The round with the median p99, with every round's p99; skipped when none ran. */
+/** The round with the median p99, with every round's p99 and the median CPU per request; skipped when none ran. */
 function medianTail(list) {
   const done = list.filter((r) => !r.skipped && r.p99 !== null);
   if (done.length === 0) return list[0] ?? { skipped: 'not run' };
-  return { ...middleBy(done, 'p99'), p99s: done.map((r) => r.p99) };
+  const cpuUsPerRequest = median(done.map((r) => r.cpuUsPerRequest).filter((v) => typeof v === 'number'));
+  return { ...middleBy(done, 'p99'), p99s: done.map((r) => r.p99), cpuUsPerRequest };
 }
 
 /** The proxy core's own stalls over 10 s with nothing running on it (bench/cpu-gaps.mjs); null if unread. */

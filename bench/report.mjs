@@ -34,12 +34,15 @@ const cores = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
 /** rows: [{ target, result }] where result is a worker's JSON or { skipped: reason }. */
 function resultTable(firstHead, rows) {
   const rounds = rows.some(({ result: r }) => r.rounds !== undefined);
+  const cpu = rows.some(({ result: r }) => typeof r.cpuUsPerRequest === 'number');
   const head = [firstHead, 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'other procs, cores'];
   if (rounds) head.splice(2, 0, 'rounds (req/s)', 'spread');
+  if (cpu) head.push('CPU µs/request');
   const body = rows.map(({ target, result: r }) => {
     if (r.skipped) return [target, `skipped: ${r.skipped}`, ...head.slice(2).map(() => '')];
     const row = [target, rps(r.reqPerSecMean), ms(r.p50), ms(r.p99), bad(r), cores(r.otherCores)];
     if (rounds) row.splice(2, 0, (r.rounds ?? []).map(rps).join(' / '), pct(r.spread));
+    if (cpu) row.push(typeof r.cpuUsPerRequest === 'number' ? r.cpuUsPerRequest.toFixed(1) : 'n/a');
     return row;
   });
   return markdownTable(head, body);
@@ -130,7 +133,7 @@ export function checks({ sat, fixed, side = null }) {
     sideRow(side, 'Node LTS: veer / bare, side by side', 'veer-lts', 'bare-lts'),
     { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
     row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
-    ...['veer-node', 'bare', 'nginx'].map((t) => {
+    ...['veer-node', 'bare', 'nginx', 'node-hello'].map((t) => {
       const v = p99Delta(fixed?.paced, t);
       return { name: `paced p99 ${t} − direct (same rate)`, shown: fmtDelta(v), target: '(info)', status: 'info' };
     }),
@@ -173,6 +176,8 @@ function fixedBlock(fixed) {
     '',
     resultTable('paced', fixed.paced),
     '',
+    cpuLine(fixed.paced),
+    '',
     `p99 of each round (ms): ${fixed.paced.map(({ target, result: r }) => `${target} ${roundsOf(r)}`).join('; ')}.`,
     '',
     ...haltingLines(fixed.halting),
@@ -182,6 +187,16 @@ function fixedBlock(fixed) {
     '',
     gapsLine(fixed.gaps),
   ];
+}
+
+/** What the paced table's last two columns mean, when it has them. */
+function cpuLine(paced) {
+  if (!paced.some(({ result: r }) => typeof r.cpuUsPerRequest === 'number')) return '';
+  return (
+    "CPU µs/request: the CPU time (user + system) of the target's processes over the measured phase, per request " +
+    '(median of the rounds; none for direct). node-hello: node:http answering by itself on the proxy core ' +
+    '(bench/upstream.mjs), one socket per request and no upstream hop.'
+  );
 }
 
 const roundsOf = (r) => (r.p99s ?? []).map(ms).join(' / ');

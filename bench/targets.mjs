@@ -6,7 +6,7 @@ import { startChild, stopChild, waitForJsonLine } from './procs.mjs';
 import { HOST } from './net.mjs';
 import { startNginx, startNginxOrigin } from './nginx.mjs';
 import { startVeer } from './veer.mjs';
-import { snapshotOthers, otherCores, DISTURBED_CORES } from './cpu.mjs';
+import { snapshotOthers, otherCores, treeSeconds, DISTURBED_CORES } from './cpu.mjs';
 import { runWrk } from './wrk.mjs';
 import { latenessBetween, latenessOf } from './lateness.mjs';
 
@@ -38,7 +38,7 @@ export async function startUpstream(name, cpu, nginxBin) {
  * One load pass in a pinned worker. `pass.kind` is 'saturate' (wrk, else autocannon: closed loop),
  * 'autocannon-rate' (autocannon overallRate) or 'paced' (even spacing: wrk-paced.lua, else paced.mjs).
  */
-async function runLoad(s, port, pass, adminPort) {
+async function runLoad(s, port, pass, adminPort, pid) {
   const base = {
     url: `http://${HOST}:${port}/`,
     connections: s.connections,
@@ -52,12 +52,24 @@ async function runLoad(s, port, pass, adminPort) {
     return { ...r, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
   }
   if (pass.kind === 'paced' && s.wrk) {
-    // veer's loop is read between the warm-up and the measured run, and after it (bench/lateness.mjs).
+    // veer's loop is read between the warm-up and the measured run, and after it (bench/lateness.mjs); so is the
+    // CPU the proxy's processes used, which makes its cost per request at this rate.
     let first = null;
-    const afterWarmUp = async () => void (adminPort !== undefined && (first = await latenessOf(adminPort)));
+    let cpuBefore = null;
+    const afterWarmUp = async () => {
+      if (adminPort !== undefined) first = await latenessOf(adminPort);
+      if (pid !== undefined) cpuBefore = treeSeconds(pid);
+    };
     const r = await runWrk(s.wrk, { ...base, cpu: s.loadCpu, rate: pass.rate, afterWarmUp });
+    const cpuAfter = cpuBefore === null ? null : treeSeconds(pid);
+    const cpuUsPerRequest = cpuAfter === null || r.total === 0 ? null : ((cpuAfter - cpuBefore) * 1e6) / r.total;
     const lateness = adminPort !== undefined ? latenessBetween(first, await latenessOf(adminPort)) : undefined;
-    return { ...r, lateness, otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000) };
+    return {
+      ...r,
+      lateness,
+      cpuUsPerRequest,
+      otherCores: otherCores(before, snapshotOthers(), (Date.now() - t0) / 1000),
+    };
   }
   const [script, opts] = workerFor(pass, base);
   // veer's loop is read between the warm-up and the measured phase, and after it (bench/lateness.mjs); every
@@ -85,10 +97,10 @@ async function runLoad(s, port, pass, adminPort) {
  * On a shared machine another job can steal the proxy's core mid-run. With BENCH_RETRIES > 0 a
  * disturbed pass is repeated (bounded) and the least disturbed attempt is kept.
  */
-async function leastDisturbed(s, port, pass, adminPort) {
+async function leastDisturbed(s, port, pass, adminPort, pid) {
   let best = null;
   for (let attempt = 1; attempt <= 1 + s.retries; attempt++) {
-    const r = { ...(await runLoad(s, port, pass, adminPort)), attempts: attempt };
+    const r = { ...(await runLoad(s, port, pass, adminPort, pid)), attempts: attempt };
     if (!best || (r.otherCores ?? 0) < (best.otherCores ?? 0)) best = r;
     if ((r.otherCores ?? 0) < DISTURBED_CORES) break;
     if (attempt <= s.retries)
@@ -125,7 +137,7 @@ export async function measure(s, target, ctx, passes, { profile = false } = {}) 
         `  ${target}${pass.rate ? ` @ ${pass.rate} req/s (${pass.kind})` : ''}: ` +
           `${s.warmupS}s warm-up + ${s.durationS}s …`,
       );
-      const r = await leastDisturbed(s, proxy.port, pass, proxy.adminPort);
+      const r = await leastDisturbed(s, proxy.port, pass, proxy.adminPort, proxy.pid);
       results.push(proxy.adminPort ? { ...r, loopDelay: await loopDelayOf(proxy.adminPort) } : r);
     }
     return results;
@@ -156,6 +168,9 @@ export async function startProxy(s, target, ctx, profile = false) {
       return startNodeProxy('bare-proxy', 'bare-proxy.mjs', ctx.a.port, s.proxyCpu);
     case 'lean':
       return startNodeProxy('lean-front', 'lean-front.mjs', ctx.a.port, s.proxyCpu);
+    // Paced pass only: node:http answering by itself on the proxy's core (bench/upstream.mjs), no upstream hop.
+    case 'node-hello':
+      return startNodeProxy('node-hello', 'upstream.mjs', 'hello', s.proxyCpu);
     case 'veer-lts':
       return ctx.ltsNode ? startVeer(ctx.root, { ...ups, node: ctx.ltsNode }) : null;
     case 'bare-lts':
@@ -174,12 +189,12 @@ export async function startProxy(s, target, ctx, profile = false) {
   }
 }
 
-/** A Node proxy script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, http-proxy. */
+/** A Node script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, http-proxy, node-hello. */
 async function startNodeProxy(name, script, upstreamPort, cpu, node = process.execPath, extra = []) {
   const child = startChild(name, node, [path.join(here, script), String(upstreamPort), ...extra], { cpu });
   try {
     const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
-    return { port, stop: () => stopChild(child) };
+    return { port, pid: child.pid, stop: () => stopChild(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
