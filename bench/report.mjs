@@ -189,7 +189,7 @@ function fixedBlock(fixed) {
   ];
 }
 
-/** What the paced table's last two columns mean, when it has them. */
+/** What the paced table's CPU column and its node-hello row are, when it has them. */
 function cpuLine(paced) {
   if (!paced.some(({ result: r }) => typeof r.cpuUsPerRequest === 'number')) return '';
   return (
