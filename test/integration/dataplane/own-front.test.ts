@@ -5,10 +5,9 @@
 // exactly once; and request bodies held until read: one never read must not stop the connection, and one
 // request's read must not let another's body in unbounded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
-import { LeanConnection } from '../../../src/dataplane/http1/lean-connection.js';
-import type { LeanPorts } from '../../../src/dataplane/http1/lean-ports.js';
+import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { leanServer } from '../../helpers/lean-server.js';
 import { deadPort, rawExchange, service, useHarness, waitFor } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -129,23 +128,10 @@ describe("veer's own HTTP/1.1 front", () => {
   it('after an answer given before the body was read whole, the rest is not read (TCP holds the sender)', async () => {
     // The connection alone, its request answered early without reading the body (a 413, an upstream's early
     // answer): the socket must stay paused, not be read and thrown away for as long as the client sends.
-    const server = createServer({ pauseOnConnect: false }, (socket) => {
-      const limits = { keepAliveTimeout: 10_000, headersTimeout: 60_000, requestTimeout: 0, maxHeaderSize: 16_384 };
-      const ports = {
-        start: (_req: unknown, res: { statusCode: number; end(b: string): void }) =>
-          void setImmediate(() => ((res.statusCode = 413), res.end('no'))),
-        refer: () => undefined,
-        refused: () => undefined,
-        closing: () => false,
-        owed: () => undefined,
-        forget: () => undefined,
-      };
-      new LeanConnection(socket, limits, ports as unknown as LeanPorts, () => performance.now());
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    h.defer(() => new Promise((resolve) => server.close(resolve)));
+    const server = await leanServer((_req, res) => void setImmediate(() => ((res.statusCode = 413), res.end('no'))));
+    h.defer(() => server.close());
     // Half-open: it goes on sending after veer's end, as a client uploading a large body does.
-    const c = await connected((server.address() as AddressInfo).port, true);
+    const c = await connected(server.port, true);
     try {
       const bytes = 64 * 1024 * 1024;
       c.socket.write(`POST / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: ${bytes}\r\n\r\n`);

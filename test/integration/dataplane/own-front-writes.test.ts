@@ -1,0 +1,116 @@
+// The bytes an answer of veer's own HTTP/1.1 front puts on the wire, for each way an answer is written: a
+// string body (UTF-8, its length in bytes), a head with its first body chunk (copied into one buffer up to
+// 16 KB, written as it is above), a chunked answer, a bodyless one. And 'finish' once per answer, after its
+// last byte was called back: the connection starts the next pipelined request on it, so a 'finish' missed
+// or doubled shows as a missing or repeated answer.
+import type { EventEmitter } from 'node:events';
+import { createConnection } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import type { FrontResponse } from '../../../src/dataplane/front.js';
+import { leanServer } from '../../helpers/lean-server.js';
+import { useHarness, waitFor } from '../../helpers/veer.js';
+
+const h = useHarness();
+const UTF8 = 'héllo ✓ wörld';
+const BIG = Buffer.alloc(20_000, 'x');
+
+/** How each path is answered; the answers of some come a turn later, as a proxied answer's body does. */
+const ANSWERS: Record<string, (res: FrontResponse) => void> = {
+  '/utf8': (res) => res.end(UTF8),
+  '/small': (res) => {
+    res.writeHead(200, { 'content-length': '5' });
+    res.write(Buffer.from('abcde'));
+    res.end();
+  },
+  '/big': (res) => {
+    res.writeHead(200, { 'content-length': String(BIG.length) });
+    res.write(BIG);
+    setImmediate(() => res.end());
+  },
+  '/chunked': (res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(Buffer.from('ab'));
+    setImmediate(() => (res.write(Buffer.from('cd')), res.end()));
+  },
+  '/empty': (res) => {
+    res.writeHead(204);
+    res.end();
+  },
+};
+
+interface Answer {
+  status: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** The answers in `raw`, framed by Content-Length or chunked coding (no body for a 204). */
+function parse(raw: Buffer): Answer[] {
+  const out: Answer[] = [];
+  let at = 0;
+  for (let n = 0; at < raw.length && n < 100; n++) {
+    const end = raw.indexOf('\r\n\r\n', at);
+    if (end < 0) throw new Error(`a head without its end at byte ${at}`);
+    const [line = '', ...fields] = raw.subarray(at, end).toString('latin1').split('\r\n');
+    const headers = Object.fromEntries(
+      fields.map((f) => [f.slice(0, f.indexOf(':')).toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]),
+    );
+    at = end + 4;
+    const status = line.split(' ')[1] ?? '';
+    let body: Buffer = Buffer.alloc(0);
+    if (headers['transfer-encoding'] === 'chunked') {
+      for (let size = -1, m = 0; size !== 0 && m < 100; m++) {
+        const eol = raw.indexOf('\r\n', at);
+        size = Number.parseInt(raw.subarray(at, eol).toString('latin1'), 16);
+        body = Buffer.concat([body, raw.subarray(eol + 2, eol + 2 + size)]);
+        at = eol + 2 + size + 2;
+      }
+    } else if (status !== '204') {
+      const length = Number(headers['content-length']);
+      body = raw.subarray(at, at + length);
+      at += length;
+    }
+    out.push({ status, headers, body });
+  }
+  return out;
+}
+
+describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
+  it('writes each kind of answer whole and in order, and finishes each once', async () => {
+    const finished: string[] = [];
+    const server = await leanServer((req, res) => {
+      (res as FrontResponse & EventEmitter).on('finish', () => finished.push(req.url ?? ''));
+      (ANSWERS[req.url ?? ''] ?? ((r: FrontResponse) => ((r.statusCode = 404), r.end())))(res);
+    });
+    h.defer(() => server.close());
+
+    const paths = ['/utf8', '/small', '/big', '/chunked', '/empty', '/small'];
+    const socket = createConnection({ host: '127.0.0.1', port: server.port });
+    h.defer(() => socket.destroy());
+    const chunks: Buffer[] = [];
+    let closed = false;
+    socket.on('data', (d: Buffer) => chunks.push(d)).on('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    // All in one write, the last closing the connection: each is started once the answer before it finished.
+    socket.write(
+      paths
+        .map((p, i) => `GET ${p} HTTP/1.1\r\nHost: t\r\n${i === paths.length - 1 ? 'Connection: close\r\n' : ''}\r\n`)
+        .join(''),
+    );
+    await waitFor(() => closed, { what: 'every answer, then the close', timeoutMs: 10_000 });
+
+    const answers = parse(Buffer.concat(chunks));
+    expect(answers.map((a) => a.status)).toEqual(['200', '200', '200', '200', '204', '200']);
+    const [utf8, small, big, chunked, empty, last] = answers as [Answer, Answer, Answer, Answer, Answer, Answer];
+    expect(utf8.body.toString('utf8')).toBe(UTF8);
+    expect(Number(utf8.headers['content-length'])).toBe(Buffer.byteLength(UTF8));
+    expect(small.body.toString('latin1')).toBe('abcde');
+    expect(big.body.equals(BIG)).toBe(true);
+    expect(chunked.headers['transfer-encoding']).toBe('chunked');
+    expect(chunked.body.toString('latin1')).toBe('abcd');
+    expect(empty.body.length).toBe(0);
+    expect(last.body.toString('latin1')).toBe('abcde');
+    expect(last.headers.connection).toBe('close');
+    expect(finished).toEqual(paths);
+  });
+});
