@@ -176,8 +176,7 @@ function fixedBlock(fixed) {
     '',
     resultTable('paced', fixed.paced),
     '',
-    cpuLine(fixed.paced),
-    '',
+    ...cpuLines(fixed.paced),
     `p99 of each round (ms): ${fixed.paced.map(({ target, result: r }) => `${target} ${roundsOf(r)}`).join('; ')}.`,
     '',
     ...haltingLines(fixed.halting),
@@ -189,14 +188,15 @@ function fixedBlock(fixed) {
   ];
 }
 
-/** What the paced table's CPU column and its node-hello row are, when it has them. */
-function cpuLine(paced) {
-  if (!paced.some(({ result: r }) => typeof r.cpuUsPerRequest === 'number')) return '';
-  return (
+/** What the paced table's CPU column and its node-hello row are, and a blank line; none without the column. */
+function cpuLines(paced) {
+  if (!paced.some(({ result: r }) => typeof r.cpuUsPerRequest === 'number')) return [];
+  return [
     "CPU µs/request: the CPU time (user + system) of the target's processes over the measured phase, per request " +
-    '(median of the rounds; none for direct). node-hello: node:http answering by itself on the proxy core ' +
-    '(bench/upstream.mjs), one socket per request and no upstream hop.'
-  );
+      '(median of the rounds; none for direct). node-hello: node:http answering by itself on the proxy core ' +
+      '(bench/upstream.mjs), one socket per request and no upstream hop.',
+    '',
+  ];
 }
 
 const roundsOf = (r) => (r.p99s ?? []).map(ms).join(' / ');

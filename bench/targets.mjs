@@ -189,9 +189,12 @@ export async function startProxy(s, target, ctx, profile = false) {
   }
 }
 
-/** A Node script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, http-proxy, node-hello. */
-async function startNodeProxy(name, script, upstreamPort, cpu, node = process.execPath, extra = []) {
-  const child = startChild(name, node, [path.join(here, script), String(upstreamPort), ...extra], { cpu });
+/**
+ * A Node script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, http-proxy (`arg`: the
+ * upstream's port), node-hello (`arg`: its name).
+ */
+async function startNodeProxy(name, script, arg, cpu, node = process.execPath, extra = []) {
+  const child = startChild(name, node, [path.join(here, script), String(arg), ...extra], { cpu });
   try {
     const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
     return { port, pid: child.pid, stop: () => stopChild(child) };

@@ -5,7 +5,7 @@ import type { FrontRequest, FrontResponse } from '../../src/dataplane/front.js';
 import { LeanConnection } from '../../src/dataplane/http1/lean-connection.js';
 import type { LeanPorts } from '../../src/dataplane/http1/lean-ports.js';
 
-export const LEAN_LIMITS = {
+const LEAN_LIMITS = {
   keepAliveTimeout: 10_000,
   headersTimeout: 60_000,
   requestTimeout: 0,
