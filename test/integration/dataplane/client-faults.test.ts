@@ -4,7 +4,7 @@
 // time, measured from the request (body included) handed over to its response headers.
 import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { countersOf, expectUntouched } from '../../helpers/pool-counters.js';
+import { countersOf, expectUntouched, type PoolCounters } from '../../helpers/pool-counters.js';
 import { http, rawExchange, rawRequest, service, useHarness, waitFor, type TestVeer } from '../../helpers/veer.js';
 
 const h = useHarness();
@@ -110,23 +110,28 @@ describe("a pool's latency is the upstream's time", () => {
     const { v } = await fourTargets();
     const before = await countersOf(v);
     const n = 6;
+    const stallMs = 1_500;
     await Promise.all(
       Array.from({ length: n }, async () => {
         const s = await socketTo(v);
         const all = readAll(s);
         s.write('POST /slow HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\nx');
         await waitFor(() => v.plane.inFlight > 0, 'the upload to start', 3_000, 5);
-        await new Promise((r) => setTimeout(r, 1_500)); // the client's own slowness under test, not a wait for veer
+        await new Promise((r) => setTimeout(r, stallMs)); // the client's own slowness under test, not a wait for veer
         s.write('y');
         expect(await all).toMatch(/^HTTP\/1\.1 200/);
       }),
     );
     const after = await countersOf(v);
-    const requests = after.stable.requests + after.canary.requests - before.stable.requests - before.canary.requests;
-    const fast =
-      after.stable.fastRequests + after.canary.fastRequests - before.stable.fastRequests - before.canary.fastRequests;
-    expect(requests).toBe(n);
-    expect(fast, 'every upload is recorded under 100 ms').toBe(n);
+    const sum = (f: (c: PoolCounters) => number): number =>
+      f(after.stable) + f(after.canary) - f(before.stable) - f(before.canary);
+    expect(sum((c) => c.requests)).toBe(n);
+    // An upload counted in the pool's latency would be recorded at 1.5 s or more. The bound is a third of
+    // that, not 100 ms: a loaded host delays a fast upstream's answer by tens of ms (ci91: 3 of 6 over 100 ms).
+    expect(
+      sum((c) => c.underHalfSecond),
+      `every upload recorded under ${stallMs / 3} ms`,
+    ).toBe(n);
     expect(after.stable.errors + after.canary.errors).toBe(0);
   });
 
