@@ -1745,7 +1745,7 @@ async function latencyObservations(v: TestVeer): Promise<Map<string, number>> {
 
 /**
  * `before` moved by exactly `answered` requests per pool: what expectUntouched must then find. The
- * latency sum and fast-bucket count may only have grown, and only where requests were counted.
+ * latency sum and the bucket counts may only have grown, and only where requests were counted.
  */
 function plusAnswered(
   before: ServiceCounters,
@@ -1757,14 +1757,18 @@ function plusAnswered(
     const b = before[p];
     const n = now[p];
     const k = answered[p];
-    expect.soft(n.fastRequests - b.fastRequests, `${svc}/${p}: fast latency observations`).toBeGreaterThanOrEqual(0);
-    expect.soft(n.fastRequests - b.fastRequests, `${svc}/${p}: fast latency observations`).toBeLessThanOrEqual(k);
+    for (const bucket of ['fastRequests', 'underHalfSecond'] as const) {
+      const moved = n[bucket] - b[bucket];
+      expect.soft(moved, `${svc}/${p}: ${bucket} latency observations`).toBeGreaterThanOrEqual(0);
+      expect.soft(moved, `${svc}/${p}: ${bucket} latency observations`).toBeLessThanOrEqual(k);
+    }
     expect.soft(n.latencySum, `${svc}/${p}: latency sum`).toBeGreaterThanOrEqual(b.latencySum);
     return {
       ...b,
       requests: b.requests + k,
       latencySum: k === 0 ? b.latencySum : n.latencySum,
       fastRequests: k === 0 ? b.fastRequests : n.fastRequests,
+      underHalfSecond: k === 0 ? b.underHalfSecond : n.underHalfSecond,
     };
   };
   return { stable: pool('stable'), canary: pool('canary'), ejected: before.ejected, failing: before.failing };
