@@ -66,15 +66,25 @@ function tlsListen({ port, cert, key }) {
     ssl_protocols TLSv1.2 TLSv1.3;`;
 }
 
-/** nginx as a bench upstream: one worker answering every request 200 with the same ~100-byte body as upstream.mjs. */
-function originConf(dir, port, name) {
+/**
+ * nginx as a bench upstream: one worker answering every request 200 with the same ~100-byte body as upstream.mjs.
+ * `framing` 'chunked': the same body without a length, in chunked coding (a body filter that never matches drops
+ * the length, as dynamic backends that stream their answers send them).
+ */
+function originConf(dir, port, name, framing) {
   const body = JSON.stringify({ upstream: name, ok: true, pad: 'x'.repeat(64) }).padEnd(100, ' ');
+  const chunked =
+    framing === 'chunked'
+      ? `
+      sub_filter_types application/json;
+      sub_filter 'never-in-the-body' '';`
+      : '';
   return nginxConf(dir, port, 0, 0, null).replace(
     /  upstream bench \{[\s\S]*\n  \}\n  server \{[\s\S]*\n  \}\n\}\n$/,
     `  server {
     listen ${HOST}:${port};
     location / {
-      default_type application/json;
+      default_type application/json;${chunked}
       return 200 '${body}';
     }
   }
@@ -87,8 +97,8 @@ function originConf(dir, port, name) {
  * An upstream served by nginx (it answers far faster than a Node server, so the load CPU's ceiling is set
  * by the load generator, not the upstream). Resolves with { port, stop() } like startNginx.
  */
-export async function startNginxOrigin(bin, { name, cpu }) {
-  return launch(bin, cpu, (dir, port) => originConf(dir, port, name), `nginx upstream ${name}`);
+export async function startNginxOrigin(bin, { name, cpu, framing = 'length' }) {
+  return launch(bin, cpu, (dir, port) => originConf(dir, port, name, framing), `nginx upstream ${name}`);
 }
 
 /**

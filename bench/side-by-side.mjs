@@ -22,10 +22,14 @@ const PAIRS = [
   ['veer', 'veer-node'],
 ];
 
-async function pairRounds(s, ctx, pair) {
+/**
+ * Two proxies started by `starters` (each resolves with { port, stop() }), measured side by side for s.rounds
+ * rounds: { ratios, median } of the first's req/s over the second's. Throws when one cannot start.
+ */
+export async function sideBySideRounds(s, starters) {
   const proxies = [];
   try {
-    for (const target of pair) proxies.push(await startProxy(s, target, ctx));
+    for (const start of starters) proxies.push(await start());
     const ratios = [];
     for (let round = 0; round < s.rounds; round++) {
       const load = (p) => ({ url: `http://${HOST}:${p.port}/`, connections: s.connections, cpu: s.loadCpu });
@@ -37,14 +41,24 @@ async function pairRounds(s, ctx, pair) {
       );
       const [a, b] = round % 2 === 0 ? results : [...results].reverse();
       ratios.push(a.reqPerSecMean / b.reqPerSecMean);
+      s.onRound?.(round, a, b);
     }
     const sorted = [...ratios].sort((x, y) => x - y);
     return { ratios, median: sorted[Math.floor((sorted.length - 1) / 2)] };
+  } finally {
+    for (const p of proxies) await p?.stop?.();
+  }
+}
+
+async function pairRounds(s, ctx, pair) {
+  try {
+    return await sideBySideRounds(
+      s,
+      pair.map((t) => () => startProxy(s, t, ctx)),
+    );
   } catch (err) {
     console.error(`  ${pair.join(' / ')}: FAILED — ${err.message}`);
     return { skipped: String(err.message).split('\n')[0] };
-  } finally {
-    for (const p of proxies) await p?.stop?.();
   }
 }
 

@@ -26,10 +26,14 @@ export const TARGETS = [
 /** The targets run on the current Node LTS (ctx.ltsNode) rather than the machine's Node. */
 export const LTS_TARGETS = new Set(['veer-lts', 'bare-lts']);
 
-/** An upstream: nginx when installed (fast enough not to cap the load CPU), else the Node one. { port, stop() }. */
-export async function startUpstream(name, cpu, nginxBin) {
-  if (nginxBin) return startNginxOrigin(nginxBin, { name, cpu });
-  const child = startChild(`upstream ${name}`, process.execPath, [path.join(here, 'upstream.mjs'), name], { cpu });
+/**
+ * An upstream: nginx when installed (fast enough not to cap the load CPU), else the Node one. { port, stop() }.
+ * `framing`: 'length' (a Content-Length) or 'chunked' (the same body in chunked coding).
+ */
+export async function startUpstream(name, cpu, nginxBin, framing = 'length') {
+  if (nginxBin) return startNginxOrigin(nginxBin, { name, cpu, framing });
+  const args = [path.join(here, 'upstream.mjs'), name, framing];
+  const child = startChild(`upstream ${name}`, process.execPath, args, { cpu });
   const { port } = await waitForJsonLine(child, (v) => typeof v.port === 'number', 10_000);
   return { port, stop: () => stopChild(child) };
 }
@@ -160,6 +164,9 @@ export async function startProxy(s, target, ctx, profile = false) {
       return { port: ctx.a.port };
     case 'veer':
       return startVeer(ctx.root, { ...ups, profileDir: profile ? ctx.profileDir : undefined });
+    // Side by side only (bench/ab.bench.mjs): another build of veer, BENCH_BASE_CLI.
+    case 'veer-base':
+      return startVeer(ctx.root, { ...ups, cli: ctx.baseCli });
     case 'veer-nolog':
       return startVeer(ctx.root, { ...ups, extra: 'accessLog: { enabled: false }\n' });
     case 'veer-node':

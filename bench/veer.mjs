@@ -28,10 +28,12 @@ ${extra}`;
  */
 export async function startVeer(
   root,
-  { upstreamA, upstreamB, cpu, profileDir, extra, state, node = process.execPath },
+  { upstreamA, upstreamB, cpu, profileDir, extra, state, node = process.execPath, cli: otherCli },
 ) {
-  // BENCH_VEER_CLI lets the same harness measure another build (or a stand-in while dist/ is absent).
-  const cli = process.env.BENCH_VEER_CLI ? path.resolve(process.env.BENCH_VEER_CLI) : path.join(root, 'dist', 'cli.js');
+  // BENCH_VEER_CLI lets the same harness measure another build (or a stand-in while dist/ is absent); `cli`, one
+  // veer of a run (bench/ab.bench.mjs).
+  const chosen = otherCli ?? process.env.BENCH_VEER_CLI;
+  const cli = chosen ? path.resolve(chosen) : path.join(root, 'dist', 'cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'veer-bench-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
