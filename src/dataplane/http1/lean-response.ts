@@ -8,6 +8,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FrontResponse } from '../front.js';
 import type { LeanRequest } from './lean-request.js';
+import { CRLF, framedChunk, LAST_CHUNK, lastChunk } from './chunk-frame.js';
 import { responseHead } from './response-head.js';
 import type { TurnCork } from './turn-cork.js';
 
@@ -150,6 +151,8 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
       this.flushHead();
       return this.send(chunk);
     }
+    // One buffer where there were three pieces and callbacks (size line, data, CRLF): see chunk-frame.ts.
+    if (typeof chunk !== 'string' && chunk.length <= MERGE_MAX) return this.send(framedChunk(this.withHead(''), chunk));
     this.send(this.withHead(`${Buffer.byteLength(chunk).toString(16)}\r\n`), 'latin1');
     this.send(chunk);
     return this.send(CRLF);
@@ -215,22 +218,10 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
   }
 }
 
-const CRLF = Buffer.from('\r\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 // A first body chunk up to this size is copied behind the head; a larger one is written as it is (its copy would
 // cost more than the chunk it saves).
 const MERGE_MAX = 16 * 1024;
-
-/** The last chunk with the trailer fields a chunked answer ends with (node:http drops them otherwise, so does this). */
-function lastChunk(fields: OutgoingHttpHeaders): Buffer {
-  let text = '0\r\n';
-  for (const [name, v] of Object.entries(fields)) {
-    if (v === undefined || /[\r\n\0]/.test(`${name}${String(v)}`)) continue;
-    text += `${name}: ${Array.isArray(v) ? v.join(', ') : String(v)}\r\n`;
-  }
-  return Buffer.from(`${text}\r\n`, 'latin1');
-}
 
 /** Whether a request's head announces a body (a Content-Length other than 0, or a Transfer-Encoding). */
 function announcesBody(raw: readonly string[]): boolean {

@@ -1,6 +1,7 @@
 // The bytes an answer of veer's own HTTP/1.1 front puts on the wire, for each way an answer is written: a
 // string body (UTF-8, its length in bytes), a head with its first body chunk (copied into one buffer up to
-// 16 KB, written as it is above), a chunked answer, a bodyless one. And 'finish' once per answer, after its
+// 16 KB, written as it is above), a chunked answer (each chunk framed in one buffer up to 16 KB, in pieces above
+// that), a bodyless one. And 'finish' once per answer, after its
 // last byte was called back: the connection starts the next pipelined request on it, so a 'finish' missed
 // or doubled shows as a missing or repeated answer.
 import type { EventEmitter } from 'node:events';
@@ -32,11 +33,20 @@ const ANSWERS: Record<string, (res: FrontResponse) => void> = {
     res.write(Buffer.from('ab'));
     setImmediate(() => (res.write(Buffer.from('cd')), res.end()));
   },
+  // A chunk above the merge size (its head goes first, on its own), a small one after it, one more a turn later.
+  '/chunked-mixed': (res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(BIG);
+    res.write(Buffer.from(UTF8));
+    setImmediate(() => (res.write(Buffer.from('z')), res.end()));
+  },
   '/empty': (res) => {
     res.writeHead(204);
     res.end();
   },
 };
+
+type Seven = [Answer, Answer, Answer, Answer, Answer, Answer, Answer];
 
 interface Answer {
   status: string;
@@ -84,7 +94,7 @@ describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
     });
     h.defer(() => server.close());
 
-    const paths = ['/utf8', '/small', '/big', '/chunked', '/empty', '/small'];
+    const paths = ['/utf8', '/small', '/big', '/chunked', '/chunked-mixed', '/empty', '/small'];
     const socket = createConnection({ host: '127.0.0.1', port: server.port });
     h.defer(() => socket.destroy());
     const chunks: Buffer[] = [];
@@ -100,14 +110,15 @@ describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
     await waitFor(() => closed, { what: 'every answer, then the close', timeoutMs: 10_000 });
 
     const answers = parse(Buffer.concat(chunks));
-    expect(answers.map((a) => a.status)).toEqual(['200', '200', '200', '200', '204', '200']);
-    const [utf8, small, big, chunked, empty, last] = answers as [Answer, Answer, Answer, Answer, Answer, Answer];
+    expect(answers.map((a) => a.status)).toEqual(['200', '200', '200', '200', '200', '204', '200']);
+    const [utf8, small, big, chunked, mixed, empty, last] = answers as Seven;
     expect(utf8.body.toString('utf8')).toBe(UTF8);
     expect(Number(utf8.headers['content-length'])).toBe(Buffer.byteLength(UTF8));
     expect(small.body.toString('latin1')).toBe('abcde');
     expect(big.body.equals(BIG)).toBe(true);
     expect(chunked.headers['transfer-encoding']).toBe('chunked');
     expect(chunked.body.toString('latin1')).toBe('abcd');
+    expect(mixed.body.equals(Buffer.concat([BIG, Buffer.from(UTF8, 'utf8'), Buffer.from('z')]))).toBe(true);
     expect(empty.body.length).toBe(0);
     expect(last.body.toString('latin1')).toBe('abcde');
     expect(last.headers.connection).toBe('close');
