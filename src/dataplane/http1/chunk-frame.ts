@@ -8,14 +8,15 @@ export const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF_WORD = 0x0d0a;
 
 /**
- * `head` (latin1, '' when it was written already), then `body` as one chunk: one buffer where there were three
+ * `head` (latin1, '' when it was written already), then `body` as one chunk, and `spare` bytes left after it (for the
+ * last chunk, when the answer ends before the chunk is written): one buffer where there were three
  * pieces for the socket, each with its own callback (four with the head). Side by side against the build before,
  * pinned to one core, on upstreams answering in chunked coding: +5.9% req/s in two runs of 3 sets (`npm run bench:ab`,
  * where one build against itself read 1.006).
  */
-export function framedChunk(head: string, body: Buffer): Buffer {
+export function framedChunk(head: string, body: Buffer, spare = 0): Buffer {
   const size = body.length.toString(16);
-  const out = Buffer.allocUnsafe(head.length + size.length + body.length + 4);
+  const out = Buffer.allocUnsafe(head.length + size.length + body.length + 4 + spare);
   let at = out.write(head, 0, 'latin1');
   at += out.write(size, at, 'latin1');
   at = out.writeUInt16BE(CRLF_WORD, at);

@@ -137,3 +137,13 @@ export class LeanRequest extends EventEmitter implements FrontRequest {
     this.emit('end');
   }
 }
+
+/** Whether a request's head announces a body (a Content-Length other than 0, or a Transfer-Encoding). */
+export function announcesBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name === 'transfer-encoding') return true;
+    if (name === 'content-length' && (raw[i + 1] as string).trim() !== '0') return true;
+  }
+  return false;
+}

@@ -30,6 +30,7 @@ export function uncorkThisTurn(c: Uncorks): void {
 /** A socket corked until this turn's check phase, once per turn however many answers it writes. */
 export class TurnCork implements Uncorks {
   private corked = false;
+  private last: (() => void) | null = null;
 
   constructor(private readonly socket: { cork(): void; uncork(): void }) {}
 
@@ -40,10 +41,22 @@ export class TurnCork implements Uncorks {
     uncorkThisTurn(this);
   }
 
+  /**
+   * Corks for this turn, and has `write` called just before the uncork: an answer holds its last bytes back until
+   * then, so that its end can still join them (lean-response.ts). One at a time: a connection writes one answer.
+   */
+  holdUntilUncork(write: () => void): void {
+    this.corkForTick();
+    this.last = write;
+  }
+
   /** Hands what is corked to the kernel now (before a destroy, which would drop it). */
   uncork(): void {
     if (!this.corked) return;
     this.corked = false;
+    const last = this.last;
+    this.last = null;
+    last?.();
     this.socket.uncork();
   }
 }

@@ -1,9 +1,10 @@
 // The bytes an answer of veer's own HTTP/1.1 front puts on the wire, for each way an answer is written: a
 // string body (UTF-8, its length in bytes), a head with its first body chunk (copied into one buffer up to
 // 16 KB, written as it is above), a chunked answer (each chunk framed in one buffer up to 16 KB, in pieces above
-// that), a bodyless one. And 'finish' once per answer, after its
-// last byte was called back: the connection starts the next pipelined request on it, so a 'finish' missed
-// or doubled shows as a missing or repeated answer.
+// that; held until the turn's end, so that an end in the same turn joins it), a bodyless one. And 'finish' once
+// per answer, after its last byte was called back: the connection starts the next pipelined request on it, so a
+// 'finish' missed or doubled shows as a missing or repeated answer. A chunk held for the turn's end still leaves
+// at that end when the answer stays open (a stream).
 import type { EventEmitter } from 'node:events';
 import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -40,13 +41,19 @@ const ANSWERS: Record<string, (res: FrontResponse) => void> = {
     res.write(Buffer.from(UTF8));
     setImmediate(() => (res.write(Buffer.from('z')), res.end()));
   },
+  // A chunk held for the turn's end goes out then; the end, a turn later, is the last chunk alone.
+  '/chunked-late-end': (res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(Buffer.from('held'));
+    setImmediate(() => res.end());
+  },
   '/empty': (res) => {
     res.writeHead(204);
     res.end();
   },
 };
 
-type Seven = [Answer, Answer, Answer, Answer, Answer, Answer, Answer];
+type Eight = [Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer];
 
 interface Answer {
   status: string;
@@ -94,7 +101,7 @@ describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
     });
     h.defer(() => server.close());
 
-    const paths = ['/utf8', '/small', '/big', '/chunked', '/chunked-mixed', '/empty', '/small'];
+    const paths = ['/utf8', '/small', '/big', '/chunked', '/chunked-mixed', '/chunked-late-end', '/empty', '/small'];
     const socket = createConnection({ host: '127.0.0.1', port: server.port });
     h.defer(() => socket.destroy());
     const chunks: Buffer[] = [];
@@ -110,18 +117,44 @@ describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
     await waitFor(() => closed, { what: 'every answer, then the close', timeoutMs: 10_000 });
 
     const answers = parse(Buffer.concat(chunks));
-    expect(answers.map((a) => a.status)).toEqual(['200', '200', '200', '200', '200', '204', '200']);
-    const [utf8, small, big, chunked, mixed, empty, last] = answers as Seven;
+    expect(answers.map((a) => a.status)).toEqual(['200', '200', '200', '200', '200', '200', '204', '200']);
+    const [utf8, small, big, chunked, mixed, lateEnd, empty, last] = answers as Eight;
     expect(utf8.body.toString('utf8')).toBe(UTF8);
     expect(Number(utf8.headers['content-length'])).toBe(Buffer.byteLength(UTF8));
     expect(small.body.toString('latin1')).toBe('abcde');
     expect(big.body.equals(BIG)).toBe(true);
     expect(chunked.headers['transfer-encoding']).toBe('chunked');
     expect(chunked.body.toString('latin1')).toBe('abcd');
+    expect(lateEnd.body.toString('latin1')).toBe('held');
     expect(mixed.body.equals(Buffer.concat([BIG, Buffer.from(UTF8, 'utf8'), Buffer.from('z')]))).toBe(true);
     expect(empty.body.length).toBe(0);
     expect(last.body.toString('latin1')).toBe('abcde');
     expect(last.headers.connection).toBe('close');
     expect(finished).toEqual(paths);
+  });
+
+  it('sends a chunk at the end of the turn it was written in, not when the answer ends (a stream)', async () => {
+    let answer: FrontResponse | null = null;
+    const server = await leanServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(Buffer.from('data: first\n\n'));
+      answer = res;
+    });
+    h.defer(() => server.close());
+    const socket = createConnection({ host: '127.0.0.1', port: server.port });
+    h.defer(() => socket.destroy());
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1'))).on('error', () => undefined);
+    socket.write('GET /events HTTP/1.1\r\nHost: t\r\n\r\n');
+    // The answer stays open: the first event must arrive while it does.
+    await waitFor(() => got.includes('data: first'), {
+      what: 'the first event, its answer still open',
+      timeoutMs: 5_000,
+    });
+    expect(got).not.toContain('0\r\n\r\n');
+    (answer as FrontResponse | null)?.write(Buffer.from('data: second\n\n'));
+    await waitFor(() => got.includes('data: second'), { what: 'the second event', timeoutMs: 5_000 });
+    (answer as FrontResponse | null)?.end();
+    await waitFor(() => got.endsWith('\r\n0\r\n\r\n'), { what: 'the last chunk', timeoutMs: 5_000 });
   });
 });
