@@ -59,6 +59,8 @@ export interface MergedSourceOptions {
 
 /** How long after a second ends until every healthy replica's share of it is in Redis (without marks). */
 export const MERGE_SETTLE_MS = FLUSH_GRACE_MS + FLUSH_INTERVAL_MS + 800;
+/** lastComplete's answer while no second can be told complete: before every second a rollout judges from. */
+const NO_SECOND_YET = -1;
 
 /**
  * What the rollout controller reads its traffic from. Declared here rather than imported from the
@@ -139,6 +141,9 @@ export class MergedMetricsSource implements PoolTotalsSource {
    * UnavailableError when Redis does not answer.
    */
   async lastComplete(nowMs: number): Promise<number> {
+    // Before the first measurement of this reader's clock against Redis's, no second can be told complete: a guess
+    // would read the wrong seconds (NO_SECOND_YET: older than any place a rollout keeps, so it waits).
+    if (!this.shift.measured) return NO_SECOND_YET;
     const ahead = this.shift.take();
     const redisNow = nowMs + this.shift.now() * 1000; // heartbeats and marks are on Redis's clock
     const p = this.redis

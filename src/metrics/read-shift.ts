@@ -15,6 +15,8 @@ export const HOLD_IDLE_MS = 30_000;
 
 export class ReadShift {
   private held = 0;
+  /** `held` is a measurement, not the 0 read before the first one (which is never held: see take). */
+  private heldMeasured = false;
   private usedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -25,12 +27,27 @@ export class ReadShift {
     private readonly idleMs: () => number = () => HOLD_IDLE_MS,
   ) {}
 
-  /** The shift to read with now, held from the previous read while reads go on. */
+  /**
+   * The shift to read with now, held from the previous read while reads go on. A 0 read before the first measurement
+   * is a guess, and is not held: the first measurement is taken at the next read. Held, a guess cost a rollout whose
+   * judge began before its first heartbeat sample (a loaded host: a round trip over 1 s is no sample) the clocks'
+   * whole difference on every step, for the rest of that rollout (CI: +10 and +15 s with clocks 10 s apart). Nothing
+   * was read on the guess to be read again: the judge finds no second complete until the shift is measured.
+   */
   take(): number {
     const now = this.monotonic();
-    if (now - this.usedAt > this.idleMs()) this.held = this.current() ?? 0;
+    if (now - this.usedAt > this.idleMs() || !this.heldMeasured) {
+      const measured = this.current();
+      this.held = measured ?? 0;
+      this.heldMeasured = measured !== null;
+    }
     this.usedAt = now;
     return this.held;
+  }
+
+  /** Whether the shift has been measured at all (the heartbeat's first sample). */
+  get measured(): boolean {
+    return this.current() !== null;
   }
 
   /** The measured shift now (not held): for what has no place to keep, such as which replicas are alive. */

@@ -49,6 +49,28 @@ async function replica(id: string, prefix: string, clock: Clock, flushes = true)
   return { registry, offset };
 }
 
+/**
+ * The judge reads each second from `fromSec` once, as soon as it takes it for complete (analysis-input.ts), until
+ * one past `servedSec`: the requests of each second that had any, and the last second read.
+ */
+async function judgeUntilPast(judge: MergedMetricsSource, clock: Clock, fromSec: number, servedSec: number) {
+  const seen = new Map<number, number>();
+  let judgedUpTo = fromSec - 1;
+  await waitFor(
+    async () => {
+      const complete = await judge.lastComplete(clock.now());
+      for (; judgedUpTo < complete; judgedUpTo++) {
+        const sec = judgedUpTo + 1;
+        const n = (await judge.totals('web', 'stable', sec * 1000, sec * 1000 + 999)).requests;
+        if (n > 0) seen.set(sec, n);
+      }
+      return complete > servedSec;
+    },
+    { timeoutMs: 5_000, intervalMs: 50, what: "the judge's second past the traffic" },
+  );
+  return { seen, judgedUpTo };
+}
+
 describe.each([
   { skew: '10 s ahead of', offsetMs: 10_000 },
   { skew: '10 s behind', offsetMs: -10_000 },
@@ -80,21 +102,7 @@ describe.each([
     const servedSec = Math.floor((t + offsetMs) / 1000); // on b's clock
     const redisSec = Math.floor(t / 1000); // on Redis's: the dashboard's seconds, the same on every replica
 
-    // The judge reads each second once, as soon as it takes it for complete (analysis-input.ts).
-    const seen = new Map<number, number>();
-    let judgedUpTo = fromSec - 1;
-    await waitFor(
-      async () => {
-        const complete = await judge.lastComplete(skewed.now());
-        for (; judgedUpTo < complete; judgedUpTo++) {
-          const sec = judgedUpTo + 1;
-          const n = (await judge.totals('web', 'stable', sec * 1000, sec * 1000 + 999)).requests;
-          if (n > 0) seen.set(sec, n);
-        }
-        return complete > servedSec;
-      },
-      { timeoutMs: 5_000, intervalMs: 50, what: "the judge's second past the traffic" },
-    );
+    const { seen, judgedUpTo } = await judgeUntilPast(judge, skewed, fromSec, servedSec);
     expect([...seen]).toEqual([[servedSec, 12]]);
     expect((await judge.totals('web', 'stable', fromSec * 1000, judgedUpTo * 1000 + 999)).requests).toBe(12);
     const lag = await judge.lagSeconds(skewed.now());
@@ -117,6 +125,37 @@ describe.each([
     const cols = book.ring('web')?.columns(redisSec - 3, redisSec + 1);
     const shown = cols?.t.map((sec, i) => [sec, cols.stable.requests[i]]).filter(([, n]) => (n ?? 0) > 0);
     expect(shown).toEqual([[redisSec, 12]]);
+  });
+});
+
+describe('a judge that reads before its clock was measured against Redis (real redis-server)', () => {
+  it('finds no second complete until the first measurement, then reads on it at once, not on a guess', async () => {
+    const prefix = `unmeasured${++prefixes}`;
+    const offsetMs = 10_000;
+    const skewed: Clock = { now: () => Date.now() + offsetMs };
+    const a = await replica('a', prefix, { now: () => Date.now() });
+    const b = await replica('b', prefix, skewed);
+    let known = false; // the judge's replica has no heartbeat sample yet (a loaded host: none under 1 s)
+    const judge = new MergedMetricsSource({
+      redis: await h.client(),
+      prefix,
+      secondsAhead: () => (known ? b.offset.secondsAhead() : null),
+    });
+    // A rollout's reads go on meanwhile (every 250 ms): none may find a second complete, or hold a guess.
+    for (let i = 0; i < 4; i++) {
+      expect(await judge.lastComplete(skewed.now())).toBeLessThan(0);
+      await judge.totals('web', 'stable', skewed.now() - 2_000, skewed.now());
+    }
+    known = true;
+    const fromSec = Math.floor(skewed.now() / 1000) + 1;
+    await waitFor(() => Math.floor(skewed.now() / 1000) >= fromSec, { timeoutMs: 2_000, intervalMs: 10 });
+    const t = Date.now();
+    for (let i = 0; i < 7; i++) a.registry.pool('web', 'stable').record(t, 200, 5);
+    for (let i = 0; i < 5; i++) b.registry.pool('web', 'stable').record(t + offsetMs, 200, 5);
+    const servedSec = Math.floor((t + offsetMs) / 1000); // on the judge's clock
+    const { seen } = await judgeUntilPast(judge, skewed, fromSec, servedSec);
+    // Every request in the second the judge's clock served it: read on the measured shift, not the 0 before it.
+    expect([...seen]).toEqual([[servedSec, 12]]);
   });
 });
 
@@ -198,6 +237,7 @@ describe.each([
     // The same rollout with a synced clock runs beside it, on the same host at the same moment: a loaded host slows
     // both alike, so the difference, not the wall clock, tells a judge that waits on the wrong clock.
     const [skewed, synced] = await Promise.all([rolloutMs(offsetMs), rolloutMs(0)]);
+    console.log(`[clock ${offsetMs} ms] the rollout took ${skewed} ms skewed, ${synced} ms synced`);
     // Two judged steps of at least the 4 s of traffic a verdict needs (as in rollout/canary.test.ts). A judge that
     // took Redis's seconds for its clock's waited 10 s more for each step when ahead (20 s in all; and left its
     // first 10 s out), and when behind judged seconds from before each step began (done before 8 s).
