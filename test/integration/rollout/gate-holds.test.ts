@@ -40,38 +40,44 @@ async function gated(policy: Record<string, unknown>, reply: GateReply) {
 }
 
 describe('beforeEachStep', () => {
-  it('holds a passed step at its weight while analyses go on; a pass moves on at once', async () => {
-    const policy = { ...POLICY, gates: { beforeEachStep: { retries: 0 } } };
-    const { g, v, t } = await gated(policy, { status: 423, body: 'change freeze' });
-    await waitFor(async () => (await refusals(v)).length >= 4, { timeoutMs: 15_000, what: 'four refusals' });
-    const held = await status(v);
-    expect(held.rollout).toMatchObject({ step: 0, weight: 10, phase: 'progressing' });
-    expect(held.rollout?.gate).toMatchObject({ name: 'beforeEachStep', lastRefusal: 'HTTP 423: change freeze' });
-    expect(Date.now() - Date.parse(held.rollout?.stepStartedAt ?? '')).toBeGreaterThan(1_000);
-    // The canary keeps its 10% and keeps being judged while the gate holds it.
-    // (Refusals come every analysisInterval; an analysis needs a whole new second: wait for one.)
-    const analysedWhileHeld = async (): Promise<boolean> => {
-      const es = await events(v);
-      const asked = es.findIndex((e) => e.message.startsWith('asking gate beforeEachStep'));
-      return asked >= 0 && es.slice(asked).some((e) => e.kind === 'analysis');
-    };
-    await waitFor(analysedWhileHeld, { timeoutMs: 10_000, what: 'an analysis while the gate holds' });
-    expect((await status(v)).rollout).toMatchObject({ step: 0, weight: 10, phase: 'progressing' });
-    const canaryBefore = t.snapshot().byUpstream.canary ?? 0;
-    await waitFor(() => (t.snapshot().byUpstream.canary ?? 0) > canaryBefore + 10, 'canary traffic while held');
+  // 11 s alone. Its waits are bounded at 15 + 10 + 10 s, its traffic at 40 s: the test's bound is above those, not
+  // vitest's 30 s default (which a loaded host reached before the rollout ended).
+  it(
+    'holds a passed step at its weight while analyses go on; a pass moves on at once',
+    { timeout: 75_000 },
+    async () => {
+      const policy = { ...POLICY, gates: { beforeEachStep: { retries: 0 } } };
+      const { g, v, t } = await gated(policy, { status: 423, body: 'change freeze' });
+      await waitFor(async () => (await refusals(v)).length >= 4, { timeoutMs: 15_000, what: 'four refusals' });
+      const held = await status(v);
+      expect(held.rollout).toMatchObject({ step: 0, weight: 10, phase: 'progressing' });
+      expect(held.rollout?.gate).toMatchObject({ name: 'beforeEachStep', lastRefusal: 'HTTP 423: change freeze' });
+      expect(Date.now() - Date.parse(held.rollout?.stepStartedAt ?? '')).toBeGreaterThan(1_000);
+      // The canary keeps its 10% and keeps being judged while the gate holds it.
+      // (Refusals come every analysisInterval; an analysis needs a whole new second: wait for one.)
+      const analysedWhileHeld = async (): Promise<boolean> => {
+        const es = await events(v);
+        const asked = es.findIndex((e) => e.message.startsWith('asking gate beforeEachStep'));
+        return asked >= 0 && es.slice(asked).some((e) => e.kind === 'analysis');
+      };
+      await waitFor(analysedWhileHeld, { timeoutMs: 10_000, what: 'an analysis while the gate holds' });
+      expect((await status(v)).rollout).toMatchObject({ step: 0, weight: 10, phase: 'progressing' });
+      const canaryBefore = t.snapshot().byUpstream.canary ?? 0;
+      await waitFor(() => (t.snapshot().byUpstream.canary ?? 0) > canaryBefore + 10, 'canary traffic while held');
 
-    g.reply({ status: 200, body: 'go' });
-    const report = await t.done;
-    expect(report.failures).toBe(0);
-    expect((await status(v)).rollout?.phase).toBe('succeeded');
-    const es = await events(v);
-    const step2 = es.find((e) => e.kind === 'step');
-    expect(step2?.message).toBe('step 2/3: canary weight 50% (analysis and gate beforeEachStep passed)');
-    // Asked for the 10% → 50% move only (the 50% step is the last judged: promotion has no gate here).
-    expect(g.calls.length).toBe((await refusals(v)).length + 1);
-    for (const c of g.calls)
-      expect(c.body).toMatchObject({ gate: 'beforeEachStep', step: 0, weight: 10, nextWeight: 50 });
-  });
+      g.reply({ status: 200, body: 'go' });
+      const report = await t.done;
+      expect(report.failures).toBe(0);
+      expect((await status(v)).rollout?.phase).toBe('succeeded');
+      const es = await events(v);
+      const step2 = es.find((e) => e.kind === 'step');
+      expect(step2?.message).toBe('step 2/3: canary weight 50% (analysis and gate beforeEachStep passed)');
+      // Asked for the 10% → 50% move only (the 50% step is the last judged: promotion has no gate here).
+      expect(g.calls.length).toBe((await refusals(v)).length + 1);
+      for (const c of g.calls)
+        expect(c.body).toMatchObject({ gate: 'beforeEachStep', step: 0, weight: 10, nextWeight: 50 });
+    },
+  );
 });
 
 describe('beforePromotion refusing persistently', () => {
