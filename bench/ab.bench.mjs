@@ -8,14 +8,14 @@
 // and a set's median is a figure to compare with the others.
 // Env: BENCH_BASE_CLI=path/to/cli.js (required: the other build, e.g. a copy of dist/ made before the change, kept
 //      inside the project so it finds node_modules), BENCH_SETS (1–9, 3), BENCH_ROUNDS per set (1–12, 4),
-//      BENCH_DURATION (s, 8),
-//      BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (64), BENCH_UPSTREAM=length|chunked (how the upstreams frame their
-//      answers: a Content-Length, or the same body in chunked coding).
+//      BENCH_DURATION (s, 8), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (64), BENCH_UPSTREAM=length|chunked (how the
+//      upstreams frame their answers: a Content-Length, or the same body in chunked coding).
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installExitHandlers, runBench, tasksetPath } from './procs.mjs';
+import { median } from './median.mjs';
 import { findNginx } from './nginx.mjs';
 import { startProxy, startUpstream } from './targets.mjs';
 import { sideBySideRounds } from './side-by-side.mjs';
@@ -77,10 +77,8 @@ async function main() {
       console.log(`  set ${set}: median ${r.median.toFixed(3)}`);
       all.push(...r.ratios);
     }
-    const sorted = [...all].sort((x, y) => x - y);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)];
     const above = all.filter((x) => x > 1).length;
-    console.log(`this / other: median ${median.toFixed(3)} of ${all.length} rounds, ${above} above 1`);
+    console.log(`this / other: median ${median(all).toFixed(3)} of ${all.length} rounds, ${above} above 1`);
   } finally {
     await a.stop();
     await b.stop();

@@ -3,6 +3,7 @@
 // ratio of their req/s is the inverse of the ratio of their CPU cost per request, and whatever else slows the
 // machine (a neighbour on the host, a noisy virtual CPU) slows both alike: the interleaved rounds, one proxy
 // after another, cannot promise that on a shared host, and their ratio moves with it.
+import { median } from './median.mjs';
 import { HOST } from './net.mjs';
 import { LTS_TARGETS, startProxy } from './targets.mjs';
 import { runWrk } from './wrk.mjs';
@@ -43,8 +44,7 @@ export async function sideBySideRounds(s, starters) {
       ratios.push(a.reqPerSecMean / b.reqPerSecMean);
       s.onRound?.(round, a, b);
     }
-    const sorted = [...ratios].sort((x, y) => x - y);
-    return { ratios, median: sorted[Math.floor((sorted.length - 1) / 2)] };
+    return { ratios, median: median(ratios) };
   } finally {
     for (const p of proxies) await p?.stop?.();
   }

@@ -15,8 +15,6 @@ export const HOLD_IDLE_MS = 30_000;
 
 export class ReadShift {
   private held = 0;
-  /** `held` is a measurement, not the 0 read before the first one (which is never held: see take). */
-  private heldMeasured = false;
   private usedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -36,10 +34,10 @@ export class ReadShift {
    */
   take(): number {
     const now = this.monotonic();
-    if (now - this.usedAt > this.idleMs() || !this.heldMeasured) {
+    if (now - this.usedAt > this.idleMs()) {
       const measured = this.current();
-      this.held = measured ?? 0;
-      this.heldMeasured = measured !== null;
+      if (measured === null) return 0; // no read is stamped: the next one takes the shift anew
+      this.held = measured;
     }
     this.usedAt = now;
     return this.held;

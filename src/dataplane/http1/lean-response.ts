@@ -8,7 +8,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FrontResponse } from '../front.js';
 import { announcesBody, type LeanRequest } from './lean-request.js';
-import { CRLF, framedChunk, LAST_CHUNK, lastChunk } from './chunk-frame.js';
+import { asChunk, asLast, CRLF, framedChunk, LAST_CHUNK, lastChunk } from './chunk-frame.js';
 import { responseHead } from './response-head.js';
 import type { TurnCork } from './turn-cork.js';
 
@@ -123,7 +123,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
     if (held === null) return;
     this.held = null;
     const s = this.owner.socket;
-    if (!s.destroyed && !s.writableEnded) this.send(held.subarray(0, held.length - LAST_CHUNK.length));
+    if (!s.destroyed && !s.writableEnded) this.send(asChunk(held));
   };
 
   private flushHead(): void {
@@ -167,7 +167,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
     // until the turn's uncork, with room for the last chunk: an end() in the same turn makes the answer one piece
     // (on chunked upstream answers, both steps: +4%, see chunk-frame.ts).
     if (typeof chunk !== 'string' && chunk.length <= MERGE_MAX) {
-      this.held = framedChunk(this.withHead(''), chunk, LAST_CHUNK.length);
+      this.held = framedChunk(this.withHead(''), chunk);
       this.owner.cork.holdUntilUncork(this.sendHeld);
       return !this.owner.socket.writableNeedDrain;
     }
@@ -192,8 +192,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse {
     const held = this.held;
     if (held !== null && this.trailers === null) {
       this.held = null;
-      LAST_CHUNK.copy(held, held.length - LAST_CHUNK.length);
-      this.send(held);
+      this.send(asLast(held));
     } else if (this.chunked && !this.bodyless) {
       this.sendHeld();
       this.send(this.trailers === null ? LAST_CHUNK : lastChunk(this.trailers));
