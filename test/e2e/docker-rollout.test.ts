@@ -144,7 +144,7 @@ suite('image rollouts on Docker pools', () => {
   it(
     'without a HEALTHCHECK the HTTP probe gates: a canary that never answers times out, one that exits is named ' +
       'with its output',
-    { timeout: 90_000 },
+    { timeout: 120_000 },
     async () => {
       const a = app('probe');
       const stable = await startStable(a, 1);
@@ -160,13 +160,16 @@ suite('image rollouts on Docker pools', () => {
       expect(timedOut.reason).toMatch(
         /canary container web-[0-9a-f]{8}-1 \(local\) was not healthy within 4s: GET \/ failed/,
       );
-      // An invalid port makes node throw at listen: the container exits at once.
+      // An invalid port makes node throw at listen: the container exits as soon as node starts. On a loaded host
+      // that start alone took over 4 s (CI), so this rollout's own bound is long: the gate ends at the exit, and
+      // a container still running at the bound would fail here as "not healthy within 60s", not as its exit.
       const crash = await adminCall(v.admin, 'POST', '/v1/services/web/rollouts', {
         canary: { image: 'veer-test-app:2', env: ['PORT=99999'] },
+        rollout: { healthTimeout: '60s' },
       });
       expect(crash.status).toBe(201);
       // The status shows the newest rollout (201 answered after it was stored), so this waits for the second.
-      const exited = await waitPhase(v.admin, ['rolled-back', 'succeeded', 'aborted'], 30_000);
+      const exited = await waitPhase(v.admin, ['rolled-back', 'succeeded', 'aborted'], 70_000);
       expect(exited.id).toBe(crash.body.id);
       expect(exited.reason).toMatch(/exited with code 1.*last output:.*(ERR_SOCKET_BAD_PORT|RangeError)/s);
       expect((await containersOf(a)).map((c) => c.id)).toEqual([stable[0]?.id]);
