@@ -27,10 +27,15 @@ export function uncorkThisTurn(c: Uncorks): void {
   if (corked.length === 1) setImmediate(uncorkAll);
 }
 
+/** What holds bytes back until the uncork (an answer: lean-response.ts). An object, not a closure: none per answer. */
+export interface HoldsBack {
+  sendHeld(): void;
+}
+
 /** A socket corked until this turn's check phase, once per turn however many answers it writes. */
 export class TurnCork implements Uncorks {
   private corked = false;
-  private last: (() => void) | null = null;
+  private holder: HoldsBack | null = null;
 
   constructor(private readonly socket: { cork(): void; uncork(): void }) {}
 
@@ -42,21 +47,22 @@ export class TurnCork implements Uncorks {
   }
 
   /**
-   * Corks for this turn, and has `write` called just before the uncork: an answer holds its last bytes back until
-   * then, so that its end can still join them (lean-response.ts). One at a time: a connection writes one answer.
+   * Corks for this turn, and has `holder.sendHeld()` called just before the uncork: an answer holds its last bytes
+   * back until then, so that its end can still join them (lean-response.ts). One at a time: a connection writes one
+   * answer.
    */
-  holdUntilUncork(write: () => void): void {
+  holdUntilUncork(holder: HoldsBack): void {
     this.corkForTick();
-    this.last = write;
+    this.holder = holder;
   }
 
   /** Hands what is corked to the kernel now (before a destroy, which would drop it). */
   uncork(): void {
     if (!this.corked) return;
     this.corked = false;
-    const last = this.last;
-    this.last = null;
-    last?.();
+    const holder = this.holder;
+    this.holder = null;
+    holder?.sendHeld();
     this.socket.uncork();
   }
 }
