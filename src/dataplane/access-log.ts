@@ -75,11 +75,15 @@ export class AccessLog {
     const prev = this.current;
     this.current = c;
     this.sample = c.sample;
-    if (prev !== null && prev.enabled === c.enabled && prev.output === c.output) return;
+    if (prev !== null && prev.enabled === c.enabled && prev.output === c.output) {
+      this.sink?.setFlushMs(c.flushInterval);
+      return;
+    }
     const old = this.sink;
     this.sink = c.enabled
       ? new LineSink(outputOf(c.output, this.deps.log), this.onError, this.deps.bounds ?? DEFAULT_BOUNDS)
       : null;
+    this.sink?.setFlushMs(c.flushInterval);
     if (old !== null) await this.retire(old);
   }
 

@@ -1,6 +1,7 @@
 // Lines buffered in memory and written in batches, never blocking a request: one write at a time,
-// started on the next tick or at once when the buffer passes `batchBytes`. While the output cannot keep
-// up, lines beyond `maxBytes` (queued plus being written) are dropped and counted, never held.
+// started `flushMs` after the first line queued (0: at the end of its turn), or at once when the buffer
+// passes `batchBytes`. While the output cannot keep up, lines beyond `maxBytes` (queued plus being
+// written) are dropped and counted, never held.
 import type { LineOutput } from './line-output.js';
 
 export interface SinkBounds {
@@ -17,7 +18,13 @@ export class LineSink {
   private queuedBytes = 0;
   private inFlightBytes = 0;
   private writing = false;
-  private scheduled = false;
+  /** The write due for what is queued: a timer (flushMs > 0) or the end of the turn; null when none is due. */
+  private due: { timer: NodeJS.Timeout; immediate: null } | { timer: null; immediate: NodeJS.Immediate } | null = null;
+  /**
+   * How long a line may wait for others to share its write. At a quarter of saturation, one write per turn was
+   * about one system call for every two requests (bench/RESULTS.md).
+   */
+  private flushMs = 0;
   private idle: Array<() => void> = [];
   /** Lines the output accepted. */
   written = 0;
@@ -40,10 +47,22 @@ export class LineSink {
     this.queuedBytes += line.length;
     if (this.writing) return;
     if (this.queuedBytes >= this.bounds.batchBytes) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.onTick);
+    else if (this.due === null) {
+      // Unref'd: a queued line never keeps a process alive that is otherwise done (close() writes it).
+      this.due =
+        this.flushMs > 0
+          ? { timer: setTimeout(this.onDue, this.flushMs).unref(), immediate: null }
+          : { timer: null, immediate: setImmediate(this.onDue) };
     }
+  }
+
+  /** A new interval (a reload): what waits for the old one is written now, the next lines wait for the new one. */
+  setFlushMs(ms: number): void {
+    if (ms === this.flushMs) return;
+    this.flushMs = ms;
+    if (this.due === null) return;
+    this.cancelDue();
+    this.flush();
   }
 
   /** Resolves once everything queued now has been written (or dropped), bounded by `ms`. */
@@ -61,18 +80,29 @@ export class LineSink {
 
   /** Writes what is queued (bounded by `ms`), then closes the output. */
   async close(ms: number): Promise<void> {
+    this.cancelDue();
     await this.drained(ms);
     await this.out.close();
   }
 
+  /** Log rotation: the lines answered before the signal go to the file they would have gone to without a hold. */
   reopen(): void {
+    this.cancelDue();
+    this.flush();
     this.out.reopen();
   }
 
-  private readonly onTick = (): void => {
-    this.scheduled = false;
+  private readonly onDue = (): void => {
+    this.due = null;
     this.flush();
   };
+
+  private cancelDue(): void {
+    const due = this.due;
+    this.due = null;
+    if (due?.timer) clearTimeout(due.timer);
+    else if (due?.immediate) clearImmediate(due.immediate);
+  }
 
   private flush(): void {
     if (this.writing || this.queue.length === 0) return;

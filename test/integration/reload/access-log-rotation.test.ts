@@ -3,24 +3,12 @@
 // turns the log on and off without a restart.
 import { existsSync, renameSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { accessLines, accessLogFile, waitForLines } from '../../helpers/access-lines.js';
+import { accessLogFile, requestIds, sendRequests, waitForLines } from '../../helpers/access-lines.js';
 import { waitFor } from '../../helpers/process.js';
 import { startVeerChild } from '../../helpers/veer-child.js';
 import { http, service, useHarness } from '../../helpers/veer.js';
 
 const h = useHarness();
-
-async function send(url: string, n: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await http(`${url}/n${i}`);
-    expect(r.status).toBe(200);
-    ids.push(r.headers['x-request-id'] as string);
-  }
-  return ids;
-}
-
-const ids = (file: string): unknown[] => accessLines(file).map((l) => l.requestId);
 
 async function linesMetric(adminUrl: string): Promise<number> {
   const m = /^veer_access_log_lines_total (\d+)$/m.exec((await http(`${adminUrl}/metrics`)).text);
@@ -32,20 +20,20 @@ describe('access log rotation and reload', () => {
     const up = await h.upstream('stable');
     const file = accessLogFile(h);
     const v = await startVeerChild(h, { services: [service('web', [up.address])], accessLog: { output: file } });
-    const first = await send(v.dataUrl, 5);
+    const first = await sendRequests(v.dataUrl, 5);
     await waitForLines(file, 5);
     renameSync(file, `${file}.1`);
     // Still the open descriptor: these go to the renamed file, as with any logger before its signal.
-    const late = await send(v.dataUrl, 3);
+    const late = await sendRequests(v.dataUrl, 3);
     await waitForLines(`${file}.1`, 8);
     expect(existsSync(file)).toBe(false);
     v.child.kill('SIGUSR1');
     await waitFor(() => existsSync(file), 'the access log to be opened again at its path');
-    const after = await send(v.dataUrl, 7);
+    const after = await sendRequests(v.dataUrl, 7);
     await waitForLines(file, 7);
     await waitFor(async () => (await linesMetric(v.adminUrl)) === 15, 'all 15 lines counted as written');
-    expect(ids(`${file}.1`)).toEqual([...first, ...late]);
-    expect(ids(file)).toEqual(after);
+    expect(requestIds(`${file}.1`)).toEqual([...first, ...late]);
+    expect(requestIds(file)).toEqual(after);
   });
 
   it('a reload turns the access log on and off without a restart', async () => {
@@ -57,17 +45,17 @@ describe('access log rotation and reload', () => {
       await v.write({ services, accessLog });
       expect((await http(`${v.adminUrl}/v1/reload`, { method: 'POST' })).status).toBe(200);
     };
-    await send(v.dataUrl, 2);
+    await sendRequests(v.dataUrl, 2);
     await reload({ enabled: true, output: file });
-    const on = await send(v.dataUrl, 1);
+    const on = await sendRequests(v.dataUrl, 1);
     await waitForLines(file, 1);
     await reload({ enabled: false, output: file });
-    await send(v.dataUrl, 3);
+    await sendRequests(v.dataUrl, 3);
     await reload({ enabled: true, output: file });
-    const again = await send(v.dataUrl, 1);
+    const again = await sendRequests(v.dataUrl, 1);
     await waitForLines(file, 2);
     // Lines are written in order: the three requests sent while it was off would come before this one.
-    expect(ids(file)).toEqual([...on, ...again]);
+    expect(requestIds(file)).toEqual([...on, ...again]);
     expect(v.output()).toContain('config reloaded (api)');
   });
 });

@@ -15,22 +15,29 @@ function problems(obj: Record<string, unknown>): string[] {
 describe('accessLog and requestIdHeader', () => {
   it('default: access lines on, to stdout, all of them; ids in x-request-id', () => {
     const r = parse({});
-    expect(r.ok && r.value.accessLog).toEqual({ enabled: true, output: 'stdout', sample: 1 });
+    expect(r.ok && r.value.accessLog).toEqual({ enabled: true, output: 'stdout', sample: 1, flushInterval: 50 });
     expect(r.ok && r.value.proxy.requestIdHeader).toBe('x-request-id');
   });
 
   it('accepts a file, a sample, the off switches', () => {
     const r = parse({
-      accessLog: { output: '/tmp/veer-access.log', sample: 0.1 },
+      accessLog: { output: '/tmp/veer-access.log', sample: 0.1, flushInterval: '0s' },
       proxy: { requestIdHeader: false },
     });
-    expect(r.ok && r.value.accessLog).toEqual({ enabled: true, output: '/tmp/veer-access.log', sample: 0.1 });
+    expect(r.ok && r.value.accessLog).toEqual({
+      enabled: true,
+      output: '/tmp/veer-access.log',
+      sample: 0.1,
+      flushInterval: 0,
+    });
     expect(r.ok && r.value.proxy.requestIdHeader).toBe(false);
   });
 
   it('names the field of each bad value', () => {
     expect(problems({ accessLog: { sample: 1.5 } })).toEqual(['accessLog.sample: expected a share in [0, 1]']);
     expect(problems({ accessLog: { output: '' } })[0]).toMatch(/^accessLog\.output: expected "stdout"/);
+    expect(problems({ accessLog: { flushInterval: '1m' } })[0]).toMatch(/^accessLog\.flushInterval: .*10s/);
+    expect(problems({ accessLog: { flushInterval: 'soon' } })[0]).toMatch(/^accessLog\.flushInterval: .*duration/);
     expect(problems({ accessLog: { format: 'text' } })[0]).toMatch(/^accessLog/);
     expect(problems({ proxy: { requestIdHeader: 'Host' } })[0]).toMatch(/^proxy\.requestIdHeader: .*veer routes by/);
     expect(problems({ proxy: { requestIdHeader: 'a b' } })[0]).toMatch(/^proxy\.requestIdHeader: .*header name/);

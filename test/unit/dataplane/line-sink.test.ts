@@ -1,7 +1,7 @@
 // The access log's buffer: lines are written in batches (per tick, or at once past the batch size), one
 // write at a time; while the output is stuck, lines beyond the bound are dropped and counted, and a
 // failed write counts its lines as dropped. The output here is a fake the test releases by hand.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LineOutput } from '../../../src/dataplane/line-output.js';
 import { LineSink } from '../../../src/dataplane/line-sink.js';
 
@@ -88,5 +88,90 @@ describe('LineSink', () => {
     expect(await done).toBe(true);
     sink.push(line(2));
     expect(await sink.drained(20)).toBe(false);
+  });
+
+  describe('with a flush interval (fake timers: the interval is the subject)', () => {
+    afterEach(() => void vi.useRealTimers());
+
+    it('a line waits the interval for others to share its write, from the first line queued', () => {
+      vi.useFakeTimers();
+      const o = heldOutput();
+      const sink = new LineSink(o.out, () => undefined, { batchBytes: 1_000, maxBytes: 10_000 });
+      sink.setFlushMs(50);
+      sink.push(line(1));
+      vi.advanceTimersByTime(30);
+      sink.push(line(2));
+      vi.advanceTimersByTime(19);
+      expect(o.writes).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(o.writes).toEqual([line(1) + line(2)]);
+      o.release();
+      // The next line starts a wait of its own.
+      sink.push(line(3));
+      vi.advanceTimersByTime(49);
+      expect(o.writes).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(o.writes[1]).toBe(line(3));
+    });
+
+    it('past the batch size, and when drained, the lines are written at once', async () => {
+      vi.useFakeTimers();
+      const o = heldOutput();
+      const sink = new LineSink(o.out, () => undefined, { batchBytes: 30, maxBytes: 10_000 });
+      sink.setFlushMs(10_000);
+      for (let i = 0; i < 3; i++) sink.push(line(i));
+      expect(o.writes).toEqual([[0, 1, 2].map((i) => line(i)).join('')]);
+      o.release();
+      sink.push(line(7));
+      const done = sink.drained(1_000);
+      expect(o.writes[1]).toBe(line(7));
+      o.release();
+      expect(await done).toBe(true);
+    });
+
+    it('a new interval writes what waits for the old one at once; the next lines wait for the new one', () => {
+      vi.useFakeTimers();
+      const o = heldOutput();
+      const sink = new LineSink(o.out, () => undefined, { batchBytes: 1_000, maxBytes: 10_000 });
+      sink.setFlushMs(10_000);
+      sink.push(line(1));
+      sink.setFlushMs(20);
+      expect(o.writes).toEqual([line(1)]);
+      o.release();
+      sink.push(line(2));
+      vi.advanceTimersByTime(19);
+      expect(o.writes).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(o.writes[1]).toBe(line(2));
+    });
+
+    it('a reopen (log rotation) writes what is held before the output reopens', () => {
+      vi.useFakeTimers();
+      const o = heldOutput();
+      const events: string[] = [];
+      const out: LineOutput = {
+        write: (data, done) => {
+          events.push(`write ${data.trim()}`);
+          o.out.write(data, done);
+        },
+        reopen: () => void events.push('reopen'),
+        close: async () => undefined,
+      };
+      const sink = new LineSink(out, () => undefined, { batchBytes: 1_000, maxBytes: 10_000 });
+      sink.setFlushMs(10_000);
+      sink.push(line(1));
+      sink.reopen();
+      expect(events).toEqual([`write ${line(1).trim()}`, 'reopen']);
+    });
+
+    it('an interval of 0 writes at the end of the turn', async () => {
+      const o = heldOutput();
+      const sink = new LineSink(o.out, () => undefined, { batchBytes: 1_000, maxBytes: 10_000 });
+      sink.setFlushMs(0);
+      sink.push(line(1));
+      expect(o.writes).toEqual([]);
+      await tick();
+      expect(o.writes).toEqual([line(1)]);
+    });
   });
 });
