@@ -9,17 +9,21 @@
 // Env: BENCH_BASE_CLI=path/to/cli.js (required: the other build, e.g. a copy of dist/ made before the change, kept
 //      inside the project so it finds node_modules), BENCH_SETS (1–9, 3), BENCH_ROUNDS per set (1–12, 4),
 //      BENCH_DURATION (s, 8), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (64), BENCH_UPSTREAM=length|chunked (how the
-//      upstreams frame their answers: a Content-Length, or the same body in chunked coding).
+//      upstreams frame their answers: a Content-Length, or the same body in chunked coding), BENCH_RATE (req/s:
+//      each build paced at that rate instead of saturated, and the figure is CPU per request, the other build's over
+//      this one's, from each process's user and system time: above 1, this build costs less per request).
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { treeSeconds } from './cpu.mjs';
+import { HOST } from './net.mjs';
 import { installExitHandlers, runBench, tasksetPath } from './procs.mjs';
 import { median } from './median.mjs';
 import { findNginx } from './nginx.mjs';
 import { startProxy, startUpstream } from './targets.mjs';
 import { sideBySideRounds } from './side-by-side.mjs';
-import { findWrk } from './wrk.mjs';
+import { findWrk, runWrk } from './wrk.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -37,9 +41,11 @@ function settingsFromEnv(env) {
   if (framing !== 'length' && framing !== 'chunked')
     throw new Error(`BENCH_UPSTREAM must be length or chunked, got "${framing}"`);
   if (!tasksetPath || os.cpus().length < 2) throw new Error('the side-by-side pass needs taskset and two CPUs');
+  const rate = env.BENCH_RATE ? Math.round(num('BENCH_RATE', 0, 100_000)) : null;
   return {
     baseCli,
     framing,
+    rate,
     sets: Math.round(num('BENCH_SETS', 3, 9)),
     rounds: Math.round(num('BENCH_ROUNDS', 4, 12)),
     durationS: num('BENCH_DURATION', 8, 600),
@@ -50,6 +56,39 @@ function settingsFromEnv(env) {
   };
 }
 
+/**
+ * The paced counterpart of sideBySideRounds: both builds paced at `s.rate` at the same time, each by its own wrk.
+ * A round's figure is CPU per request, the second's over the first's. Warmed up once per pair, so a round's CPU
+ * is its measured requests' alone.
+ */
+async function pacedRounds(s, starters) {
+  const proxies = [];
+  try {
+    for (const start of starters) proxies.push(await start());
+    const load = (p, durationS) =>
+      runWrk(s.wrk, {
+        url: `http://${HOST}:${p.port}/`,
+        connections: s.connections,
+        cpu: s.loadCpu,
+        rate: s.rate,
+        durationS,
+        warmupS: 0,
+      });
+    await Promise.all(proxies.map((p) => load(p, s.warmupS)));
+    const ratios = [];
+    for (let round = 0; round < s.rounds; round++) {
+      const before = proxies.map((p) => treeSeconds(p.pid));
+      const results = await Promise.all(proxies.map((p) => load(p, s.durationS)));
+      const cpuUs = proxies.map((p, i) => ((treeSeconds(p.pid) - before[i]) * 1e6) / results[i].total);
+      ratios.push(cpuUs[1] / cpuUs[0]);
+      s.onPacedRound(round, results, cpuUs);
+    }
+    return { ratios, median: median(ratios) };
+  } finally {
+    for (const p of proxies) await p?.stop?.();
+  }
+}
+
 async function main() {
   installExitHandlers();
   const s = settingsFromEnv(process.env);
@@ -58,7 +97,8 @@ async function main() {
   const nginxBin = findNginx();
   console.log(
     `this build (dist/) / ${path.relative(process.cwd(), s.baseCli)}, side by side on CPU 1, wrk on CPU 0, ` +
-      `${s.connections} connections, ${s.sets} sets of ${s.rounds} rounds of ${s.durationS} s; ` +
+      `${s.connections} connections, ${s.rate ? `each paced at ${s.rate} req/s, ` : ''}` +
+      `${s.sets} sets of ${s.rounds} rounds of ${s.durationS} s; ` +
       `upstreams: ${nginxBin ? 'nginx' : 'Node'}, ${s.framing === 'chunked' ? 'chunked answers' : 'Content-Length'}`,
   );
   const a = await startUpstream('A', s.loadCpu, nginxBin, s.framing);
@@ -70,15 +110,22 @@ async function main() {
         `  round ${round + 1}: this ${next.reqPerSecMean.toFixed(0)} req/s, other ${base.reqPerSecMean.toFixed(0)}, ` +
           `ratio ${(next.reqPerSecMean / base.reqPerSecMean).toFixed(3)}`,
       );
+    s.onPacedRound = (round, [next, base], [nextUs, baseUs]) =>
+      console.log(
+        `  round ${round + 1}: this ${nextUs.toFixed(1)} µs/request (p99 ${next.p99.toFixed(2)} ms), ` +
+          `other ${baseUs.toFixed(1)} (p99 ${base.p99.toFixed(2)} ms), ratio ${(baseUs / nextUs).toFixed(3)}`,
+      );
+    const rounds = s.rate ? pacedRounds : sideBySideRounds;
     const all = [];
     for (let set = 1; set <= s.sets; set++) {
       console.log(`set ${set} of ${s.sets}, a fresh pair of processes:`);
-      const r = await sideBySideRounds(s, [() => startProxy(s, 'veer', ctx), () => startProxy(s, 'veer-base', ctx)]);
+      const r = await rounds(s, [() => startProxy(s, 'veer', ctx), () => startProxy(s, 'veer-base', ctx)]);
       console.log(`  set ${set}: median ${r.median.toFixed(3)}`);
       all.push(...r.ratios);
     }
     const above = all.filter((x) => x > 1).length;
-    console.log(`this / other: median ${median(all).toFixed(3)} of ${all.length} rounds, ${above} above 1`);
+    const what = s.rate ? 'CPU per request, other / this' : 'req/s, this / other';
+    console.log(`${what}: median ${median(all).toFixed(3)} of ${all.length} rounds, ${above} above 1`);
   } finally {
     await a.stop();
     await b.stop();
