@@ -234,7 +234,8 @@ describe('canary rollout with real traffic', () => {
     expect(firstFail, log).toBeGreaterThanOrEqual(2);
     const confirmedAfter = at(back as RolloutEvent) - at(all[firstFail] as RolloutEvent);
     expect(confirmedAfter, log).toBeLessThan(4_500);
-  });
+    // Its own waits: 5 s of warm-up, 15 s for two analyses, traffic for up to 40 s (it ran 18 s in a loaded CI).
+  }, 75_000);
 
   it('with retryCanaryOnStable the same failing canary costs clients (almost) nothing', async () => {
     const stable = await h.upstream('stable');
@@ -308,5 +309,6 @@ describe('canary rollout with real traffic', () => {
     expect(report.failures).toBe(0);
     expect(s.weight).toBe(0);
     expect(ids(s, 'canary')).toEqual([]);
-  });
+    // Its own waits: 5 s of warm-up and traffic for up to 15 s (it ran 13.6 s in a loaded CI).
+  }, 45_000);
 });
