@@ -18,8 +18,9 @@ export class LineSink {
   private queuedBytes = 0;
   private inFlightBytes = 0;
   private writing = false;
-  /** The write due for what is queued: a timer (flushMs > 0) or the end of the turn; null when none is due. */
-  private due: { timer: NodeJS.Timeout; immediate: null } | { timer: null; immediate: NodeJS.Immediate } | null = null;
+  /** The write due for what is queued: on a timer (flushMs > 0) or at the end of the turn; neither when none is. */
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   /**
    * How long a line may wait for others to share its write. At a quarter of saturation, one write per turn was
    * about one system call for every two requests (bench/RESULTS.md).
@@ -47,12 +48,10 @@ export class LineSink {
     this.queuedBytes += line.length;
     if (this.writing) return;
     if (this.queuedBytes >= this.bounds.batchBytes) this.flush();
-    else if (this.due === null) {
+    else if (this.timer === null && this.immediate === null) {
       // Unref'd: a queued line never keeps a process alive that is otherwise done (close() writes it).
-      this.due =
-        this.flushMs > 0
-          ? { timer: setTimeout(this.onDue, this.flushMs).unref(), immediate: null }
-          : { timer: null, immediate: setImmediate(this.onDue) };
+      if (this.flushMs > 0) this.timer = setTimeout(this.onDue, this.flushMs).unref();
+      else this.immediate = setImmediate(this.onDue);
     }
   }
 
@@ -60,7 +59,7 @@ export class LineSink {
   setFlushMs(ms: number): void {
     if (ms === this.flushMs) return;
     this.flushMs = ms;
-    if (this.due === null) return;
+    if (this.timer === null && this.immediate === null) return;
     this.cancelDue();
     this.flush();
   }
@@ -93,15 +92,16 @@ export class LineSink {
   }
 
   private readonly onDue = (): void => {
-    this.due = null;
+    this.timer = null;
+    this.immediate = null;
     this.flush();
   };
 
   private cancelDue(): void {
-    const due = this.due;
-    this.due = null;
-    if (due?.timer) clearTimeout(due.timer);
-    else if (due?.immediate) clearImmediate(due.immediate);
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
   }
 
   private flush(): void {
