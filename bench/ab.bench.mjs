@@ -17,12 +17,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { treeSeconds } from './cpu.mjs';
-import { HOST } from './net.mjs';
 import { installExitHandlers, runBench, tasksetPath } from './procs.mjs';
 import { median } from './median.mjs';
 import { findNginx } from './nginx.mjs';
 import { startProxy, startUpstream } from './targets.mjs';
-import { sideBySideRounds } from './side-by-side.mjs';
+import { atOnce, loadOf, sideBySideRounds } from './side-by-side.mjs';
 import { findWrk, runWrk } from './wrk.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,36 +56,18 @@ function settingsFromEnv(env) {
 }
 
 /**
- * The paced counterpart of sideBySideRounds: both builds paced at `s.rate` at the same time, each by its own wrk.
- * A round's figure is CPU per request, the second's over the first's. Warmed up once per pair, so a round's CPU
- * is its measured requests' alone.
+ * A paced round (BENCH_RATE): both builds paced at `s.rate` at the same time, each by its own wrk; the second's CPU
+ * per request over the first's. A pair is warmed up once, before its first round, so a round's CPU is its measured
+ * requests' alone.
  */
-async function pacedRounds(s, starters) {
-  const proxies = [];
-  try {
-    for (const start of starters) proxies.push(await start());
-    const load = (p, durationS) =>
-      runWrk(s.wrk, {
-        url: `http://${HOST}:${p.port}/`,
-        connections: s.connections,
-        cpu: s.loadCpu,
-        rate: s.rate,
-        durationS,
-        warmupS: 0,
-      });
-    await Promise.all(proxies.map((p) => load(p, s.warmupS)));
-    const ratios = [];
-    for (let round = 0; round < s.rounds; round++) {
-      const before = proxies.map((p) => treeSeconds(p.pid));
-      const results = await Promise.all(proxies.map((p) => load(p, s.durationS)));
-      const cpuUs = proxies.map((p, i) => ((treeSeconds(p.pid) - before[i]) * 1e6) / results[i].total);
-      ratios.push(cpuUs[1] / cpuUs[0]);
-      s.onPacedRound(round, results, cpuUs);
-    }
-    return { ratios, median: median(ratios) };
-  } finally {
-    for (const p of proxies) await p?.stop?.();
-  }
+async function cpuPerRequestRatio(s, proxies, round) {
+  const paced = (durationS) => (p) => runWrk(s.wrk, { ...loadOf(s, p), rate: s.rate, durationS, warmupS: 0 });
+  if (round === 0) await atOnce(proxies, round, paced(s.warmupS));
+  const before = proxies.map((p) => treeSeconds(p.pid));
+  const results = await atOnce(proxies, round, paced(s.durationS));
+  const cpuUs = proxies.map((p, i) => ((treeSeconds(p.pid) - before[i]) * 1e6) / results[i].total);
+  s.onPacedRound(round, results, cpuUs);
+  return cpuUs[1] / cpuUs[0];
 }
 
 async function main() {
@@ -115,11 +96,12 @@ async function main() {
         `  round ${round + 1}: this ${nextUs.toFixed(1)} µs/request (p99 ${next.p99.toFixed(2)} ms), ` +
           `other ${baseUs.toFixed(1)} (p99 ${base.p99.toFixed(2)} ms), ratio ${(baseUs / nextUs).toFixed(3)}`,
       );
-    const rounds = s.rate ? pacedRounds : sideBySideRounds;
+    const measure = s.rate ? cpuPerRequestRatio : undefined;
     const all = [];
     for (let set = 1; set <= s.sets; set++) {
       console.log(`set ${set} of ${s.sets}, a fresh pair of processes:`);
-      const r = await rounds(s, [() => startProxy(s, 'veer', ctx), () => startProxy(s, 'veer-base', ctx)]);
+      const starters = [() => startProxy(s, 'veer', ctx), () => startProxy(s, 'veer-base', ctx)];
+      const r = await sideBySideRounds(s, starters, measure);
       console.log(`  set ${set}: median ${r.median.toFixed(3)}`);
       all.push(...r.ratios);
     }

@@ -25,29 +25,39 @@ const PAIRS = [
 
 /**
  * Two proxies started by `starters` (each resolves with { port, stop() }), measured side by side for s.rounds
- * rounds: { ratios, median } of the first's req/s over the second's. Throws when one cannot start.
+ * rounds: { ratios, median } of what `measure(s, proxies, round)` makes of each round (by default the first's req/s
+ * over the second's). Throws when one cannot start.
  */
-export async function sideBySideRounds(s, starters) {
+export async function sideBySideRounds(s, starters, measure = reqPerSecRatio) {
   const proxies = [];
   try {
     for (const start of starters) proxies.push(await start());
     const ratios = [];
-    for (let round = 0; round < s.rounds; round++) {
-      const load = (p) => ({ url: `http://${HOST}:${p.port}/`, connections: s.connections, cpu: s.loadCpu });
-      // Which generator starts first flips every round: with a fixed order, two copies of one build were
-      // measured up to ~5% apart, so the order is not allowed to favour one side.
-      const order = round % 2 === 0 ? proxies : [...proxies].reverse();
-      const results = await Promise.all(
-        order.map((p) => runWrk(s.wrk, { ...load(p), durationS: s.durationS, warmupS: s.warmupS })),
-      );
-      const [a, b] = round % 2 === 0 ? results : [...results].reverse();
-      ratios.push(a.reqPerSecMean / b.reqPerSecMean);
-      s.onRound?.(round, a, b);
-    }
+    for (let round = 0; round < s.rounds; round++) ratios.push(await measure(s, proxies, round));
     return { ratios, median: median(ratios) };
   } finally {
     for (const p of proxies) await p?.stop?.();
   }
+}
+
+/** `run(proxy)` for both proxies at once; its results in the proxies' order. */
+export async function atOnce(proxies, round, run) {
+  // Which generator starts first flips every round: with a fixed order, two copies of one build were
+  // measured up to ~5% apart, so the order is not allowed to favour one side.
+  const order = round % 2 === 0 ? proxies : [...proxies].reverse();
+  const results = await Promise.all(order.map(run));
+  return round % 2 === 0 ? results : [...results].reverse();
+}
+
+/** wrk's load on `p`, from the load core, over s.connections connections. */
+export const loadOf = (s, p) => ({ url: `http://${HOST}:${p.port}/`, connections: s.connections, cpu: s.loadCpu });
+
+async function reqPerSecRatio(s, proxies, round) {
+  const [a, b] = await atOnce(proxies, round, (p) =>
+    runWrk(s.wrk, { ...loadOf(s, p), durationS: s.durationS, warmupS: s.warmupS }),
+  );
+  s.onRound?.(round, a, b);
+  return a.reqPerSecMean / b.reqPerSecMean;
 }
 
 async function pairRounds(s, ctx, pair) {
