@@ -80,10 +80,10 @@ export class AccessLog {
       return;
     }
     const old = this.sink;
+    const bounds = this.deps.bounds ?? DEFAULT_BOUNDS;
     this.sink = c.enabled
-      ? new LineSink(outputOf(c.output, this.deps.log), this.onError, this.deps.bounds ?? DEFAULT_BOUNDS)
+      ? new LineSink(outputOf(c.output, this.deps.log), this.onError, bounds, c.flushInterval)
       : null;
-    this.sink?.setFlushMs(c.flushInterval);
     if (old !== null) await this.retire(old);
   }
 

@@ -21,11 +21,6 @@ export class LineSink {
   /** The write due for what is queued: on a timer (flushMs > 0) or at the end of the turn; neither when none is. */
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
-  /**
-   * How long a line may wait for others to share its write. At a quarter of saturation, one write per turn was
-   * about one system call for every two requests (bench/RESULTS.md).
-   */
-  private flushMs = 0;
   private idle: Array<() => void> = [];
   /** Lines the output accepted. */
   written = 0;
@@ -36,6 +31,11 @@ export class LineSink {
     private readonly out: LineOutput,
     private readonly onError: (e: Error) => void,
     private readonly bounds: SinkBounds = DEFAULT_BOUNDS,
+    /**
+     * How long a line may wait for others to share its write. At a quarter of saturation, one write per turn was
+     * about one system call for every two requests (bench/RESULTS.md).
+     */
+    private flushMs = 0,
   ) {}
 
   /** `line` ends with a newline. Its length in UTF-16 units stands for its bytes (close enough for a bound). */

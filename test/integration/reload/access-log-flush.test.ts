@@ -12,12 +12,18 @@ const h = useHarness();
 /** Well under the 10 s interval: a line found within it was not written by the interval's timer. */
 const PROMPT_MS = 5_000;
 
+/** A veer child whose access log (a file) holds lines for 10 s. */
+async function holdingVeer() {
+  const up = await h.upstream('stable');
+  const file = accessLogFile(h);
+  const services = [service('web', [up.address])];
+  const v = await startVeerChild(h, { services, accessLog: { output: file, flushInterval: '10s' } });
+  return { v, file, services };
+}
+
 describe('access log flush interval', () => {
   it('a reload to 0s writes the held lines at once, and the next ones at the end of their turn', async () => {
-    const up = await h.upstream('stable');
-    const file = accessLogFile(h);
-    const services = [service('web', [up.address])];
-    const v = await startVeerChild(h, { services, accessLog: { output: file, flushInterval: '10s' } });
+    const { v, file, services } = await holdingVeer();
     const held = await sendRequests(v.dataUrl, 3);
     await v.write({ services, accessLog: { output: file, flushInterval: '0s' } });
     expect((await http(`${v.adminUrl}/v1/reload`, { method: 'POST' })).status).toBe(200);
@@ -28,10 +34,7 @@ describe('access log flush interval', () => {
   });
 
   it('SIGTERM writes the held lines before veer exits', async () => {
-    const up = await h.upstream('stable');
-    const file = accessLogFile(h);
-    const services = [service('web', [up.address])];
-    const v = await startVeerChild(h, { services, accessLog: { output: file, flushInterval: '10s' } });
+    const { v, file } = await holdingVeer();
     const held = await sendRequests(v.dataUrl, 4);
     const gone = exited(v.child);
     v.child.kill('SIGTERM');
