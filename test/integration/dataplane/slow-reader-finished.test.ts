@@ -21,13 +21,17 @@ const h = useHarness();
  */
 const PIECE = Buffer.alloc(16 * 1024, 120);
 const PIECES = 2048;
+/** An answer small enough to be held for the end of its turn (lean-response.ts): as many, for as many bytes. */
+const SMALL = Buffer.alloc(1024, 120);
+const SMALLS = 8192;
 /** Far more than veer reads ahead: the upstream is still sending when the client is cut. */
 const SENDING = Buffer.alloc(64 * 1024 * 1024, 120);
 
 /** A target answering /piece, /sending and /mid (40 kB) at once; veer with a 1 s body bound and a log file. */
 async function veerWithLog(front: 'lean' | 'node'): Promise<{ v: TestVeer; log: string }> {
   const up = await h.server((req, res) => {
-    res.end(req.url === '/piece' ? PIECE : req.url === '/sending' ? SENDING : SENDING.subarray(0, 40_000));
+    const paths: Record<string, Buffer> = { '/piece': PIECE, '/small': SMALL, '/sending': SENDING };
+    res.end(paths[req.url ?? ''] ?? SENDING.subarray(0, 40_000));
   });
   const log = accessLogFile(h);
   // veer's own upstream client, whatever the suite's (VEER_TEST_UPSTREAM): how far undici's reads ahead differs, and
@@ -50,6 +54,7 @@ const cutOnce = { notWhole: [{ status: 200, error: 'client_closed' }], clientClo
 describe.each(['lean', 'node'] as const)('proxy.front: %s, a client that never reads a proxied answer', (front) => {
   it.each([
     ['after the upstream finished sending it', '/piece', PIECES, 1],
+    ['after the upstream finished sending it, in small answers', '/small', SMALLS, 1],
     ['while the upstream is still sending it', '/sending', 1, 0],
   ])('is cut and counted as a client that left, %s', async (_, path, times, upstreamDone) => {
     const { v, log } = await veerWithLog(front);
