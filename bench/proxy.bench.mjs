@@ -85,7 +85,8 @@ function describe(s) {
     'veer-lts, bare-lts: the same on the current Node LTS (scripts/lts-node.sh)',
     'http-proxy: keep-alive agent (maxSockets 256) to A; http-proxy-shipped (side by side only): ' +
       '`createProxyServer({ target })` alone, a new upstream connection per request; ' +
-      'nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
+      'relay (side by side only): bench/relay.mjs, a TCP relay to A with no HTTP (a connection to A for each client ' +
+      'connection), the floor of any Node proxy; nginx: 1 worker, A weight 9 / B weight 1, keepalive 64',
     "Latency: wrk's percentiles (saturation and the paced pass, µs resolution)",
     '"other procs, cores": average CPU used by processes outside this bench during that measurement' +
       (s.retries ? ` (disturbed passes retried up to ${s.retries}×, least disturbed kept)` : ''),

@@ -120,6 +120,8 @@ export function checks({ sat, fixed, side = null }) {
     row('veer / http-proxy req/s', vsHttpProxy, fmtRatio(vsHttpProxy), '≥ 2.20×', (v) => v >= 2.2, [veer, httpProxy]),
     sideRow(side, 'veer / http-proxy, side by side on one core', 'veer', 'http-proxy', 2.2),
     sideRow(side, 'veer / http-proxy as shipped (no agent), side by side', 'veer', 'http-proxy-shipped', null),
+    sideRow(side, 'TCP relay, no HTTP (the floor) / http-proxy, side by side', 'relay', 'http-proxy', null),
+    sideRow(side, 'veer / TCP relay, side by side', 'veer', 'relay', null),
     sideRow(side, 'lean front (no node:http) / bare, side by side', 'lean', 'bare', null),
     sideRow(side, "veer on node:http's front (proxy.front node) / bare, side by side", 'veer-node', 'bare', null),
     sideRow(side, "veer / veer on node:http's front, side by side", 'veer', 'veer-node', null),

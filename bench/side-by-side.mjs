@@ -16,6 +16,10 @@ const PAIRS = [
   ['veer', 'http-proxy'],
   // The same against http-proxy as most run it (no agent: a connection per request), for the reader's scale.
   ['veer', 'http-proxy-shipped'],
+  // The floor of any Node proxy here (bench/relay.mjs: bytes copied, no HTTP), against http-proxy and against veer:
+  // how far the 2.2× target sits from what Node's sockets alone cost on this host.
+  ['relay', 'http-proxy'],
+  ['veer', 'relay'],
   // What a front without node:http would give back (bench/lean-front.mjs): the budget of that redesign.
   ['lean', 'bare'],
   // veer on node:http's front (proxy.front: node), its defaults otherwise: what veer's own front gives back.
@@ -78,8 +82,8 @@ export async function sideBySidePass(s, ctx) {
     console.log('side-by-side pass: skipped (needs wrk and two CPUs to pin to)');
     return null;
   }
-  // http-proxy as shipped is measured here only: it comes with http-proxy.
-  const chosen = (t) => s.only.includes(t === 'http-proxy-shipped' ? 'http-proxy' : t);
+  // http-proxy as shipped and the relay are measured here only: they come with http-proxy.
+  const chosen = (t) => s.only.includes(t === 'http-proxy-shipped' || t === 'relay' ? 'http-proxy' : t);
   const pairs = PAIRS.filter((p) => p.every((t) => chosen(t) && (!LTS_TARGETS.has(t) || ctx.ltsNode)));
   const out = [];
   for (const pair of pairs) {

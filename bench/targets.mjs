@@ -189,6 +189,9 @@ export async function startProxy(s, target, ctx, profile = false) {
       return startNodeProxy('http-proxy', 'http-proxy-server.mjs', ctx.a.port, s.proxyCpu, process.execPath, [
         '--as-shipped',
       ]);
+    // Side by side only: a TCP relay, no HTTP (bench/relay.mjs), the floor of any Node proxy here.
+    case 'relay':
+      return startNodeProxy('relay', 'relay.mjs', ctx.a.port, s.proxyCpu);
     case 'nginx':
       return ctx.nginxBin ? startNginx(ctx.nginxBin, ups) : null;
     default:
@@ -197,8 +200,8 @@ export async function startProxy(s, target, ctx, profile = false) {
 }
 
 /**
- * A Node script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, http-proxy (`arg`: the
- * upstream's port), node-hello (`arg`: its name).
+ * A Node script of bench/ that prints {"port": N}: the bare undici proxy, the lean front, the relay, http-proxy
+ * (`arg`: the upstream's port), node-hello (`arg`: its name).
  */
 async function startNodeProxy(name, script, arg, cpu, node = process.execPath, extra = []) {
   const child = startChild(name, node, [path.join(here, script), String(arg), ...extra], { cpu });
