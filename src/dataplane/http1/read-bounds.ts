@@ -22,8 +22,9 @@ export class ReadBounds {
   /** A request's first byte was read. */
   begin(): void {
     this.heading = true;
-    this.head = this.headersTimeout > 0 ? this.now() + this.headersTimeout : 0;
-    this.body = this.requestTimeout > 0 ? this.now() + this.requestTimeout : 0;
+    const at = this.now();
+    this.head = this.headersTimeout > 0 ? at + this.headersTimeout : 0;
+    this.body = this.requestTimeout > 0 ? at + this.requestTimeout : 0;
   }
 
   headWhole(): void {
