@@ -105,8 +105,10 @@ async function fixedRatePass(s, ctx, sat) {
   // to the proxy's core and back twice; an idle virtual CPU takes time to wake).
   const others = ['veer-node', 'bare', 'nginx'].filter((t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin));
   // node:http answering by itself on the proxy's core: Node's tail at this rate with one socket per request and
-  // no upstream hop, beside each proxy's CPU per request (the tail follows that cost: see bench/RESULTS.md).
-  const targets = ['direct', 'veer', ...others, 'node-hello'];
+  // no upstream hop, beside each proxy's CPU per request (the tail follows that cost: see bench/RESULTS.md). The
+  // TCP relay (bench/relay.mjs), with http-proxy: the tail of the least a Node proxy can do, the upstream hop in it.
+  const floor = s.only.includes('http-proxy') ? ['relay'] : [];
+  const targets = ['direct', 'veer', ...others, ...floor, 'node-hello'];
   // A tail is what a few stalls make of it: one pass per target moved veer's p99 between 3 and 6 ms here, so
   // the targets take turns for BENCH_ROUNDS rounds and each shows its round with the median p99. The proxy's
   // core is kept from halting meanwhile (bench/awake.mjs), the same for every target.

@@ -135,7 +135,7 @@ export function checks({ sat, fixed, side = null }) {
     sideRow(side, 'Node LTS: veer / bare, side by side', 'veer-lts', 'bare-lts'),
     { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
     row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
-    ...['veer-node', 'bare', 'nginx', 'node-hello'].map((t) => {
+    ...['veer-node', 'bare', 'nginx', 'relay', 'node-hello'].map((t) => {
       const v = p99Delta(fixed?.paced, t);
       return { name: `paced p99 ${t} − direct (same rate)`, shown: fmtDelta(v), target: '(info)', status: 'info' };
     }),
@@ -196,7 +196,8 @@ function cpuLines(paced) {
   return [
     "CPU µs/request: the CPU time (user + system) of the target's processes over the measured phase, per request " +
       '(median of the rounds; none for direct). node-hello: node:http answering by itself on the proxy core ' +
-      '(bench/upstream.mjs), one socket per request and no upstream hop.',
+      '(bench/upstream.mjs), one socket per request and no upstream hop. relay: bench/relay.mjs, bytes copied to ' +
+      'and from the upstream with no HTTP, the least a Node proxy does.',
     '',
   ];
 }
