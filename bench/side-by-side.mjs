@@ -70,10 +70,11 @@ async function reqPerSecRatio(s, proxies, round) {
  * pair and 2.07× in the next (bench/RESULTS.md, 2026-12-07 night). The others, for information, in one.
  */
 const TARGET_PAIRS = new Set(['veer/bare', 'veer/http-proxy', 'veer-lts/bare-lts']);
-export const SETS = 3;
+const SETS = 3;
+const setsOf = (pair) => (TARGET_PAIRS.has(pair.join('/')) ? SETS : 1);
 
 async function pairRounds(s, ctx, pair) {
-  const sets = TARGET_PAIRS.has(pair.join('/')) ? SETS : 1;
+  const sets = setsOf(pair);
   const ratios = [];
   const setMedians = [];
   try {
@@ -103,7 +104,7 @@ export async function sideBySidePass(s, ctx) {
   const pairs = PAIRS.filter((p) => p.every((t) => chosen(t) && (!LTS_TARGETS.has(t) || ctx.ltsNode)));
   const out = [];
   for (const pair of pairs) {
-    const sets = TARGET_PAIRS.has(pair.join('/')) ? `${SETS} sets of ` : '';
+    const sets = setsOf(pair) > 1 ? `${SETS} sets of ` : '';
     console.log(`side by side on CPU ${s.proxyCpu}: ${pair.join(' and ')}, ${sets}${s.rounds} round(s) …`);
     out.push({ pair, ...(await pairRounds(s, ctx, pair)) });
   }

@@ -1,6 +1,8 @@
 // The bytes an answer of veer's own front holds back until its turn's uncork (turn-cork.ts), so that what comes
-// later in the same turn can still join them: a framed chunk with room for the last chunk behind it (chunk-frame.ts),
-// or bytes to send as they are (a head and the whole body of a short answer, or a chunk that ends the answer).
+// later in the same turn can still join them. One per connection (lean-connection.ts), not one per answer: a
+// connection writes one answer at a time, and what it holds is written before that answer can finish. Either a
+// framed chunk with room for the last chunk behind it (chunk-frame.ts), or bytes to send as they are (a head and the
+// whole body of a short answer, or a chunk that ends the answer).
 import { asChunk, asLast } from './chunk-frame.js';
 
 export class HeldBytes {

@@ -1,13 +1,13 @@
-// One client connection served by veer's own HTTP/1.1 front (`proxy.front: lean`). It keeps the
-// guarantees of node:http's front and its ledger (ledger.ts): pipelined requests start one at a time,
-// each once the answer before it is finished; an answer that closes the connection leaves the requests
-// behind it unstarted; a body that breaks off after whole requests lets those be answered first; a dead
-// connection closes every answer it owed. Whatever the parser does not read itself (a refused head, an
-// upgrade, an Expect, a head past the limit) goes to node:http with its bytes, once every answer before
-// it is finished, and the connection is node:http's from then on: its refusals stay exactly as they are.
+// One client connection served by veer's own HTTP/1.1 front (`proxy.front: lean`). It keeps the guarantees of
+// node:http's front and its ledger (ledger.ts): pipelined requests start one at a time, each once the answer before
+// it is finished; an answer that closes the connection leaves the requests behind it unstarted; a body that breaks
+// off after whole requests lets those be answered first; a dead connection closes every answer it owed. What the
+// parser does not read itself (a refused head, an upgrade, an Expect, a head past the limit) goes to node:http with
+// its bytes once every answer before it is finished, and the connection is node:http's from then on (its refusals).
 import type { Socket } from 'node:net';
 import { REFUSAL_STATUS, type ParserRefusal } from '../access-refusal.js';
 import { answerRaw } from '../responses.js';
+import { HeldBytes } from './held-bytes.js';
 import { LeanRequest, type BodyFlow } from './lean-request.js';
 import type { LeanLimits, LeanPorts } from './lean-ports.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
@@ -24,6 +24,7 @@ const MAX_QUEUED = 32;
 export class LeanConnection implements ParsedRequests, BodyFlow, ResponseOwner {
   readonly keepAliveS: number;
   readonly cork: TurnCork;
+  readonly held = new HeldBytes();
   private readonly bounds: ReadBounds;
   private readonly parser: RequestParser;
   /** Requests owed an answer, oldest first; the first is started when `started`. */

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { FrontResponse } from '../front.js';
 import { announcesBody, type LeanRequest } from './lean-request.js';
 import { CRLF, framedChunk, headAndBody, LAST_CHUNK, lastChunk } from './chunk-frame.js';
-import { HeldBytes } from './held-bytes.js';
+import type { HeldBytes } from './held-bytes.js';
 import { responseHead } from './response-head.js';
 import type { HoldsBack, TurnCork } from './turn-cork.js';
 
@@ -23,6 +23,8 @@ export interface ResponseOwner {
    * of one turn leave together (the clients are woken once each, not once per write).
    */
   readonly cork: TurnCork;
+  /** What its answer holds back until the turn's uncork: one per connection, as one answer writes at a time. */
+  readonly held: HeldBytes;
   /** The last byte of `res` was handed to the kernel. */
   responseDone(res: LeanResponse): void;
 }
@@ -46,8 +48,6 @@ export class LeanResponse extends EventEmitter implements FrontResponse, HoldsBa
   private failed = false;
   private ending = false;
   private trailers: OutgoingHttpHeaders | null = null;
-  /** Bytes not handed to the socket yet, until the turn's uncork or the next write. */
-  private readonly held = new HeldBytes();
 
   constructor(
     readonly req: LeanRequest,
@@ -64,7 +64,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse, HoldsBa
 
   /** Bytes not taken by the kernel yet: the socket's, and what the answer holds for the turn's uncork. */
   get writableLength(): number {
-    return this.owner.socket.writableLength + this.held.length;
+    return this.owner.socket.writableLength + this.owner.held.length;
   }
 
   writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | string[], b?: string[]): this {
@@ -97,10 +97,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse, HoldsBa
     return !this.writableEnded && !s.destroyed && !s.writableEnded;
   }
 
-  /**
-   * The head not written yet (''), and `more` after it, in one string: one conversion, as node:http does. `cork`:
-   * the caller writes it now, so the socket is corked for the turn (a held answer is not).
-   */
+  /** The head not yet written (''), then `more`, in one string, as node:http does; `cork`: to be sent now. */
   private withHead(more: string, cork = true): string {
     const head = this.head;
     if (head === null) return more;
@@ -111,15 +108,15 @@ export class LeanResponse extends EventEmitter implements FrontResponse, HoldsBa
 
   /** What is held back for the turn's uncork, written. */
   sendHeld(): void {
-    const bytes = this.held.take();
+    const bytes = this.owner.held.take();
     const s = this.owner.socket;
     if (bytes !== null && !s.destroyed && !s.writableEnded) this.send(bytes);
   }
 
-  /** Holds `bytes` until the turn's uncork (what was held before goes first, corked). */
+  /** Holds `bytes` until the turn's uncork (what was held before goes first). */
   private hold(bytes: Buffer, whole: boolean): boolean {
-    if (this.held.held) this.owner.cork.corkForTick();
-    this.held.put(bytes, whole);
+    this.heldFirst();
+    this.owner.held.put(bytes, whole);
     this.owner.cork.holdUntilUncork(this);
     return !this.owner.socket.writableNeedDrain;
   }
@@ -135,10 +132,14 @@ export class LeanResponse extends EventEmitter implements FrontResponse, HoldsBa
    * one: side by side against the build before, +4.9% and +5.3% req/s, medians of 6 rounds each).
    */
   private send(data: Buffer | string, encoding: BufferEncoding = 'utf8'): boolean {
-    // Anything held goes first, and this joins it in the turn's cork.
-    if (this.held.held) this.owner.cork.corkForTick();
+    this.heldFirst();
     this.unsent++;
     return this.owner.socket.write(data, encoding, this.onSent);
+  }
+
+  /** Anything held goes out first, into the turn's cork, which what is written next then joins. */
+  private heldFirst(): void {
+    if (this.owner.held.held) this.owner.cork.corkForTick();
   }
 
   // A write still in flight when its socket is destroyed is called back without an error (Node's onWriteComplete):
@@ -158,10 +159,9 @@ export class LeanResponse extends EventEmitter implements FrontResponse, HoldsBa
     }
     if (!this.chunked) {
       if (this.head !== null && typeof chunk !== 'string' && chunk.length <= MERGE_MAX) {
-        // Head and body in one buffer (see chunk-frame.ts), held to the turn's uncork, where a lone answer leaves by
-        // one plain write rather than a corked one (with the upstream's request held the same way: +2.5% req/s side
-        // by side, 3 runs of `npm run bench:ab`, 33 of 36 rounds above 1). Only if the socket would take it without
-        // asking to wait (below its high-water mark): a write past it is made now, so that its 'drain' follows.
+        // Head and body in one buffer, held to the turn's uncork: a lone answer leaves by one plain write (+2.5% req/s
+        // side by side, with the upstream's request held too; bench/RESULTS.md). Only below the socket's high-water
+        // mark: a write past it is made now, so that its 'drain' follows.
         const merged = headAndBody(this.withHead('', false), chunk);
         const s = this.owner.socket;
         if (s.writableLength + merged.length < s.writableHighWaterMark) return this.hold(merged, true);
@@ -195,7 +195,7 @@ export class LeanResponse extends EventEmitter implements FrontResponse, HoldsBa
     this.writableEnded = true;
     this.ending = true;
     // What is held ends the answer, and its write's callback finishes it.
-    if (this.held.ends(this.trailers !== null)) return this;
+    if (this.owner.held.ends(this.trailers !== null)) return this;
     if (this.chunked && !this.bodyless) this.send(this.trailers === null ? LAST_CHUNK : lastChunk(this.trailers));
     // Nothing in flight: every byte was called back before this end (or none was written); an empty write keeps
     // 'finish' after end() returns.
