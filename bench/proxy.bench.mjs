@@ -103,7 +103,10 @@ async function fixedRatePass(s, ctx, sat) {
   console.log(`fixed-rate pass at ${rate} req/s (1/4 of veer's saturation):`);
   // The bare proxy and nginx at the same rate show the floor a proxy on this machine adds (a request crosses
   // to the proxy's core and back twice; an idle virtual CPU takes time to wake).
-  const others = ['veer-node', 'bare', 'nginx'].filter((t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin));
+  // veer on the Node LTS too: the runtime its image ships with.
+  const others = ['veer-lts', 'veer-node', 'bare', 'nginx'].filter(
+    (t) => s.only.includes(t) && (t !== 'nginx' || ctx.nginxBin) && (t !== 'veer-lts' || ctx.ltsNode),
+  );
   // node:http answering by itself on the proxy's core: Node's tail at this rate with one socket per request and
   // no upstream hop, beside each proxy's CPU per request (the tail follows that cost: see bench/RESULTS.md). The
   // TCP relay (bench/relay.mjs), with http-proxy: the tail of the least a Node proxy can do, the upstream hop in it.

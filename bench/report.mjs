@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DISTURBED_CORES } from './cpu.mjs';
 import { sideBySideBlock } from './side-by-side.mjs';
+import { JIT_WARMUP_S } from './targets.mjs';
 
 export const START = '<!-- bench:proxy:start -->';
 export const END = '<!-- bench:proxy:end -->';
@@ -99,6 +100,7 @@ export function checks({ sat, fixed, side = null }) {
   const spreads = [veer?.spread ?? null, bare?.spread ?? null];
   const spreadGap = spreads.includes(null) || spreads[0] === undefined ? null : spreads[0] - spreads[1];
   const paced = p99Delta(fixed?.paced);
+  const ltsPaced = p99Delta(fixed?.paced, 'veer-lts');
   const judge = (v, pass) => (v === null ? 'n/a' : pass(v) ? 'PASS' : 'MISS');
   const row = (name, v, shown, target, pass, from = []) => {
     const loud = v !== null && from.some((r) => (r?.spread ?? 0) > NOISY_SPREAD);
@@ -135,6 +137,7 @@ export function checks({ sat, fixed, side = null }) {
     sideRow(side, 'Node LTS: veer / bare, side by side', 'veer-lts', 'bare-lts'),
     { name: 'veer on Node LTS / veer on this Node', shown: fmtRatio(ltsVsVeer), target: '(info)', status: 'info' },
     row('paced p99 veer − direct (¼ of saturation)', paced, fmtDelta(paced), '≤ 1 ms', (v) => v <= 1),
+    row('paced p99 veer-lts − direct (same rate)', ltsPaced, fmtDelta(ltsPaced), '≤ 1 ms', (v) => v <= 1),
     ...['veer-node', 'bare', 'nginx', 'relay', 'node-hello'].map((t) => {
       const v = p99Delta(fixed?.paced, t);
       return { name: `paced p99 ${t} − direct (same rate)`, shown: fmtDelta(v), target: '(info)', status: 'info' };
@@ -212,7 +215,8 @@ function pacedHow(fixed) {
   const awake = fixed.awake
     ? "; the proxy's core is kept from halting by a SCHED_IDLE spinner for every target (bench/awake.mjs)"
     : '';
-  return `${how}${awake}.`;
+  const jit = `; each target is first loaded at saturation for ${JIT_WARMUP_S} s, so that V8's tiering is done`;
+  return `${how}${awake}${jit}.`;
 }
 
 /** The round with the proxy core free to halt: what this host's idle CPUs add to every proxy's tail. */
