@@ -20,7 +20,7 @@ import { treeSeconds } from './cpu.mjs';
 import { installExitHandlers, runBench, tasksetPath } from './procs.mjs';
 import { median } from './median.mjs';
 import { findNginx } from './nginx.mjs';
-import { JIT_WARMUP_S, startProxy, startUpstream } from './targets.mjs';
+import { startProxy, startUpstream, warmJit } from './targets.mjs';
 import { atOnce, loadOf, sideBySideRounds } from './side-by-side.mjs';
 import { findWrk, runWrk } from './wrk.mjs';
 
@@ -64,7 +64,7 @@ async function cpuPerRequestRatio(s, proxies, round) {
   const paced = (durationS) => (p) => runWrk(s.wrk, { ...loadOf(s, p), rate: s.rate, durationS, warmupS: 0 });
   if (round === 0) {
     // Saturated first, as the paced pass of `npm run bench` warms each target (bench/targets.mjs).
-    await atOnce(proxies, round, (p) => runWrk(s.wrk, { ...loadOf(s, p), durationS: JIT_WARMUP_S, warmupS: 0 }));
+    await atOnce(proxies, round, (p) => warmJit(s.wrk, loadOf(s, p)));
     await atOnce(proxies, round, paced(s.warmupS));
   }
   const before = proxies.map((p) => treeSeconds(p.pid));

@@ -27,6 +27,8 @@ export const TARGETS = [
 export const LTS_TARGETS = new Set(['veer-lts', 'bare-lts']);
 /** Seconds of saturated load before a paced pass's own warm-up (see runLoad). */
 export const JIT_WARMUP_S = 3;
+/** wrk's `load` at saturation for JIT_WARMUP_S: what a paced pass runs first, so V8 is done compiling. */
+export const warmJit = (wrk, load) => runWrk(wrk, { ...load, durationS: JIT_WARMUP_S, warmupS: 0 });
 
 /**
  * An upstream: nginx when installed (fast enough not to cap the load CPU), else the Node one. { port, stop() }.
@@ -69,7 +71,7 @@ async function runLoad(s, port, pass, adminPort, pid) {
     // The JIT first: V8 tiers the request path up (Maglev, then TurboFan on the LTS) on helper threads that share
     // the pinned core. After a paced warm-up of 2–5 s veer on Node 26 still compiled through the measured phase,
     // and the core those threads took read as a p99 of 17–24 ms; saturated for a few seconds, it settles.
-    await runWrk(s.wrk, { ...base, durationS: JIT_WARMUP_S, warmupS: 0, cpu: s.loadCpu });
+    await warmJit(s.wrk, { ...base, cpu: s.loadCpu });
     const r = await runWrk(s.wrk, { ...base, cpu: s.loadCpu, rate: pass.rate, afterWarmUp });
     const cpuAfter = cpuBefore === null ? null : treeSeconds(pid);
     const cpuUsPerRequest = cpuAfter === null || r.total === 0 ? null : ((cpuAfter - cpuBefore) * 1e6) / r.total;

@@ -38,8 +38,7 @@ async function rawPoolTo(
     const conn = conns++;
     let nth = 0;
     rawSockets.add(socket);
-    closed.push(new Promise((r) => socket.on('close', () => r())));
-    socket.on('close', () => rawSockets.delete(socket));
+    closed.push(new Promise((r) => socket.on('close', () => (rawSockets.delete(socket), r()))));
     socket.on('error', () => undefined);
     socket.on('data', (d: Buffer) => {
       for (const line of d.toString('latin1').match(/^[A-Z]+ \S+ HTTP\/1\.1/gm) ?? [])
